@@ -1,0 +1,995 @@
+#!/usr/bin/env python3
+"""Record what a real QEMU answers about its memory-device subsystem.
+
+memdevd answers QOM introspection (qom-list, qom-get, qom-set errors,
+device-list-properties, qom-list-properties, qom-list-types) and a number of
+capability queries from data recorded from a real QEMU.  This tool makes that
+recording.  It starts ``qemu-system-x86_64`` (stopped, ``-S``, TCG, no default
+devices) in a handful of *scenarios* (machine ``pc`` and ``q35``, memory
+devices cold-plugged on the command line or hot-plugged over QMP), talks QMP to
+it over a UNIX socket, and writes JSON files under ``--out``::
+
+    meta.json        provenance: QEMU binary, version, file list, placeholders
+    scenarios.json   per scenario: machine, argv, the QMP set-up commands and
+                     their replies, what QEMU printed on stderr
+    instances.json   per object of interest: qom-list verbatim, qom-get of
+                     every listed property, qom-set attempts and their replies
+    types.json       qom-list-types variants, device-list-properties,
+                     qom-list-properties
+    queries.json     capability queries with their argv, arguments and reply
+    qmp-schema.json  query-qmp-schema (kept apart: it is large)
+
+Output is deterministic: keys are sorted, lists keep QEMU's order, the per-run
+temporary directory (QMP socket, backing files) is written as ``@TMPDIR@`` and
+argv[0] as ``qemu-system-x86_64``.  Values that still change from run to run
+(thread ids) are recorded and their JSON pointers, relative to the dict
+holding them, listed in that dict's ``volatile`` list; ``--check`` ignores them.
+
+Usage::
+
+    tools/record_qemu_data.py --qemu /usr/bin/qemu-system-x86_64 \\
+        --version-label 7.2 --out memdevd/data/qemu-7.2
+    tools/record_qemu_data.py --qemu ... --version-label 7.2 \\
+        --out memdevd/data/qemu-7.2 --check     # exit 1 if the data is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+#: A decoded JSON value.  QMP replies are arbitrary JSON, so this stays ``Any``.
+JSON = Any
+
+FORMAT_VERSION = 1
+TMP_PLACEHOLDER = "@TMPDIR@"
+ARGV0 = "qemu-system-x86_64"
+QMP_SOCKET_NAME = "qmp.sock"
+
+#: Options every QEMU gets.  ``-rtc ...,clock=vm`` pins /machine's rtc-time:
+#: the virtual clock does not advance while the VM has never run (-S), so the
+#: value is the base date instead of the host's wall clock.
+COMMON_ARGS: list[str] = [
+    "-S",
+    "-nodefaults",
+    "-display",
+    "none",
+    "-accel",
+    "tcg",
+    "-rtc",
+    "base=2000-01-01T00:00:00,clock=vm",
+]
+
+MEMORY_ARGS = ["-m", "1G,slots=4,maxmem=16G"]
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+#: Memory-related queries run in every scenario (label: "<command>@<scenario>").
+MEMORY_QUERIES: list[tuple[str, dict[str, JSON]]] = [
+    ("query-memory-devices", {}),
+    ("query-memdev", {}),
+    ("query-memory-size-summary", {}),
+    ("query-acpi-ospm-status", {}),
+    ("query-pci", {}),
+    ("x-query-virtio", {}),
+]
+
+#: qom-get of /machine properties recorded as queries in every scenario.
+MACHINE_PROPERTIES = ["device-memory-region-size", "nvdimm", "nvdimm-persistence"]
+
+#: Capability queries run once, in the "default" scenario.
+CAPABILITY_QUERIES: list[tuple[str, str, dict[str, JSON]]] = [
+    ("query-commands", "query-commands", {}),
+    ("query-machines", "query-machines", {}),
+    ("query-version", "query-version", {}),
+    ("query-status", "query-status", {}),
+    ("query-kvm", "query-kvm", {}),
+    ("query-name", "query-name", {}),
+    ("query-uuid", "query-uuid", {}),
+    ("query-current-machine", "query-current-machine", {}),
+    ("query-cpus-fast", "query-cpus-fast", {}),
+    ("query-command-line-options", "query-command-line-options", {}),
+    ("query-cpu-definitions", "query-cpu-definitions", {}),
+    ("query-target", "query-target", {}),
+    ("query-hotpluggable-cpus", "query-hotpluggable-cpus", {}),
+    ("query-balloon", "query-balloon", {}),
+    ("query-iothreads", "query-iothreads", {}),
+    ("query-jobs", "query-jobs", {}),
+    ("query-sgx", "query-sgx", {}),
+    ("query-sgx-capabilities", "query-sgx-capabilities", {}),
+    ("query-events", "query-events", {}),
+    ("query-migrate-capabilities", "query-migrate-capabilities", {}),
+]
+
+#: Per-command JSON pointers (relative to the query entry) of values that
+#: change between runs or hosts.  They are recorded, and ignored by --check.
+QUERY_VOLATILE: dict[str, list[str]] = {
+    # host thread ids of the vCPU threads
+    "query-cpus-fast": ["/reply/return/*/thread-id"],
+    # whether /dev/kvm exists on the recording host
+    "query-kvm": ["/reply/return/present"],
+}
+
+QOM_LIST_TYPES_VARIANTS: dict[str, dict[str, JSON]] = {
+    "all": {},
+    "abstract": {"abstract": True},
+    "implements=memory-device": {"implements": "memory-device"},
+    "implements=memory-device,abstract": {"implements": "memory-device", "abstract": True},
+    "implements=memory-backend": {"implements": "memory-backend"},
+    "implements=memory-backend,abstract": {"implements": "memory-backend", "abstract": True},
+    "implements=pc-dimm,abstract": {"implements": "pc-dimm", "abstract": True},
+    "implements=virtio-md-pci,abstract": {"implements": "virtio-md-pci", "abstract": True},
+    "implements=virtio-device,abstract": {"implements": "virtio-device", "abstract": True},
+}
+
+DEVICE_LIST_PROPERTIES_TYPES = [
+    "pc-dimm",
+    "nvdimm",
+    "virtio-mem-pci",
+    "virtio-mem",
+    "virtio-pmem-pci",
+    "virtio-pmem",
+    "sgx-epc",
+    "hv-balloon",
+    "pcie-root-port",
+    # abstract bases and non-devices: QEMU refuses, and the texts are data
+    "virtio-mem-pci-base",
+    "virtio-pmem-pci-base",
+    "virtio-md-pci",
+    "memory-backend-ram",
+    "memory-device",
+    "no-such-type",
+]
+
+QOM_LIST_PROPERTIES_TYPES = [
+    "memory-backend",
+    "memory-backend-ram",
+    "memory-backend-file",
+    "memory-backend-memfd",
+    "memory-backend-epc",
+    "thread-context",
+    "pc-dimm",
+    "nvdimm",
+    "virtio-mem-pci",
+    "virtio-mem",
+    "virtio-pmem-pci",
+    "virtio-pmem",
+    "sgx-epc",
+    "hv-balloon",
+    "memory-device",
+    "device",
+    "no-such-type",
+]
+
+
+@dataclass
+class Scenario:
+    """One QEMU configuration: a command line plus QMP commands run after start."""
+
+    name: str
+    machine: str
+    args: list[str]
+    setup: list[tuple[str, dict[str, JSON]]] = field(default_factory=list)
+    capability_queries: bool = False
+
+    def argv(self, qemu: str, tmpdir: Path) -> list[str]:
+        qmp = f"unix:{tmpdir / QMP_SOCKET_NAME},server=on,wait=off"
+        args = [a.replace(TMP_PLACEHOLDER, str(tmpdir)) for a in self.args]
+        return [qemu, *COMMON_ARGS, "-qmp", qmp, *args]
+
+
+def _cold_plug_args(machine: str) -> list[str]:
+    """Everything plugged on the command line, backends with default properties."""
+    bus = "pci.0" if machine == "pc" else "pcie.0"
+    return [
+        "-machine",
+        f"{machine},nvdimm=on",
+        *MEMORY_ARGS,
+        "-object",
+        "memory-backend-ram,id=mem-dimm0,size=128M",
+        "-device",
+        "pc-dimm,id=dimm0,memdev=mem-dimm0",
+        "-object",
+        f"memory-backend-file,id=mem-nv0,mem-path={TMP_PLACEHOLDER}/nv0.img,size=128M",
+        "-device",
+        "nvdimm,id=nv0,memdev=mem-nv0,label-size=128K",
+        "-object",
+        "memory-backend-ram,id=mem-anon0,size=128M",
+        "-device",
+        "pc-dimm,memdev=mem-anon0",
+        "-object",
+        "memory-backend-memfd,id=mem-vmem0,size=512M",
+        "-device",
+        f"virtio-mem-pci,id=vmem0,memdev=mem-vmem0,bus={bus}",
+        "-object",
+        f"memory-backend-file,id=mem-vpmem0,mem-path={TMP_PLACEHOLDER}/vpmem0.img,size=128M",
+        "-device",
+        f"virtio-pmem-pci,id=vpmem0,memdev=mem-vpmem0,bus={bus}",
+    ]
+
+
+def _hot_plug_setup(machine: str) -> list[tuple[str, dict[str, JSON]]]:
+    """Everything hot-plugged over QMP, backends with non-default properties."""
+    buses = ["pci.0", "pci.0", "pci.0"] if machine == "pc" else ["rp0", "rp1", "rp2"]
+
+    def obj(qom_type: str, oid: str, **props: JSON) -> tuple[str, dict[str, JSON]]:
+        return ("object-add", {"qom-type": qom_type, "id": oid, **props})
+
+    def dev(driver: str, **props: JSON) -> tuple[str, dict[str, JSON]]:
+        return ("device_add", {"driver": driver, **props})
+
+    return [
+        obj("memory-backend-ram", "mem-dimm1", size=256 * MiB, merge=False, dump=False),
+        dev("pc-dimm", id="dimm1", memdev="mem-dimm1"),
+        obj(
+            "memory-backend-file",
+            "mem-nv1",
+            size=256 * MiB,
+            **{"mem-path": "/dev/shm"},
+            share=True,
+            **{"discard-data": True},
+        ),
+        dev("nvdimm", id="nv1", memdev="mem-nv1"),
+        obj("memory-backend-memfd", "mem-vmem1", size=1 * GiB, seal=False, reserve=False),
+        dev("virtio-mem-pci", id="vmem1", memdev="mem-vmem1", bus=buses[0]),
+        obj("memory-backend-memfd", "mem-vmem2", size=1 * GiB, share=False),
+        dev(
+            "virtio-mem-pci",
+            id="vmem2",
+            memdev="mem-vmem2",
+            bus=buses[1],
+            **{"block-size": 4 * MiB, "requested-size": 64 * MiB},
+        ),
+        obj(
+            "memory-backend-file",
+            "mem-vpmem1",
+            size=128 * MiB,
+            **{"mem-path": f"{TMP_PLACEHOLDER}/vpmem1.img"},
+            share=True,
+            align=2 * MiB,
+        ),
+        dev("virtio-pmem-pci", id="vpmem1", memdev="mem-vpmem1", bus=buses[2]),
+        obj("memory-backend-ram", "mem-anon1", size=128 * MiB, prealloc=True),
+        dev("pc-dimm", memdev="mem-anon1"),
+    ]
+
+
+def _root_ports(count: int) -> list[str]:
+    args: list[str] = []
+    for i in range(count):
+        args += ["-device", f"pcie-root-port,id=rp{i},bus=pcie.0,chassis={i + 1}"]
+    return args
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("default", "default", [], capability_queries=True),
+    Scenario("pc-empty", "pc", ["-machine", "pc,nvdimm=on", *MEMORY_ARGS]),
+    Scenario("q35-empty", "q35", ["-machine", "q35,nvdimm=on", *MEMORY_ARGS]),
+    Scenario("pc-cold", "pc", _cold_plug_args("pc")),
+    Scenario(
+        "pc-hot",
+        "pc",
+        ["-machine", "pc,nvdimm=on", *MEMORY_ARGS],
+        _hot_plug_setup("pc"),
+    ),
+    Scenario("q35-cold", "q35", _cold_plug_args("q35")),
+    Scenario(
+        "q35-hot",
+        "q35",
+        ["-machine", "q35,nvdimm=on", *MEMORY_ARGS, *_root_ports(3)],
+        _hot_plug_setup("q35"),
+    ),
+]
+
+
+class QMPConnectionLost(Exception):
+    """QEMU closed the QMP connection (it exited)."""
+
+
+class QMP:
+    """A minimal synchronous QMP client that returns replies verbatim."""
+
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        self._sock.connect(str(path))
+        self._file = self._sock.makefile("rb")
+        self.greeting: JSON = self._read()
+        self.events: list[JSON] = []
+
+    def _read(self) -> JSON:
+        line = self._file.readline()
+        if not line:
+            raise QMPConnectionLost("QMP connection closed")
+        return json.loads(line)
+
+    def execute(self, command: str, arguments: dict[str, JSON] | None = None) -> JSON:
+        """Send one command; return its reply, ``{"return": ...}`` or ``{"error": ...}``."""
+        msg: dict[str, JSON] = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        try:
+            self._sock.sendall(json.dumps(msg).encode() + b"\n")
+        except OSError as exc:
+            raise QMPConnectionLost(str(exc)) from exc
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                # timestamps are volatile: keep only what happened
+                self.events.append({k: v for k, v in reply.items() if k != "timestamp"})
+                continue
+            return reply
+
+    def close(self) -> None:
+        self._file.close()
+        self._sock.close()
+
+
+@dataclass
+class Host:
+    """Where and how QEMU runs for one recording."""
+
+    qemu: str
+    tmpdir: Path
+    #: directories hidden (an empty directory bind-mounted over them, in a
+    #: private mount namespace) from every QEMU started; see --mask-dir
+    mask_dirs: list[str] = field(default_factory=list)
+
+    def command(self, argv: list[str]) -> list[str]:
+        """The command that runs ``argv``, wrapped in ``unshare`` when dirs are masked."""
+        if not self.mask_dirs:
+            return argv
+        empty = self.tmpdir / "empty"
+        empty.mkdir(exist_ok=True)
+        mounts = " && ".join(
+            f"mount --bind {shlex.quote(str(empty))} {shlex.quote(d)}" for d in self.mask_dirs
+        )
+        return [
+            "unshare", "--mount", "--propagation", "private",
+            "sh", "-c", f'{mounts} && exec "$@"', "sh", *argv,
+        ]  # fmt: skip
+
+
+class QemuProcess:
+    """A stopped QEMU for one scenario, with its QMP connection."""
+
+    def __init__(self, host: Host, scenario: Scenario) -> None:
+        self.host = host
+        self.scenario = scenario
+        self.tmpdir = tmpdir = host.tmpdir
+        self.argv = scenario.argv(host.qemu, tmpdir)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.qmp: QMP | None = None
+        self._stderr_path = tmpdir / "stderr.txt"
+
+    def __enter__(self) -> QemuProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        sock = self.tmpdir / QMP_SOCKET_NAME
+        sock.unlink(missing_ok=True)
+        # backing files are created afresh by each QEMU
+        for child in self.tmpdir.glob("*.img"):
+            child.unlink()
+        with open(self._stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                self.host.command(self.argv), stdin=subprocess.DEVNULL, stdout=err, stderr=err
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"QEMU exited with {self.proc.returncode} before QMP was up: "
+                    f"{' '.join(self.argv)}\n{self.stderr()}"
+                )
+            if sock.exists():
+                try:
+                    self.qmp = QMP(sock)
+                    break
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"QMP socket of {' '.join(self.argv)} did not come up")
+            time.sleep(0.02)
+        reply = self.qmp.execute("qmp_capabilities")
+        if "return" not in reply:
+            raise RuntimeError(f"qmp_capabilities failed: {reply}")
+
+    def stderr(self) -> str:
+        try:
+            return self._stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stop(self) -> None:
+        if self.qmp is not None:
+            with contextlib.suppress(QMPConnectionLost, OSError):
+                self.qmp.execute("quit")
+            self.qmp.close()
+            self.qmp = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def execute(self, command: str, arguments: dict[str, JSON] | None = None) -> JSON:
+        assert self.qmp is not None
+        return self.qmp.execute(command, arguments)
+
+    def run_setup(self) -> list[JSON]:
+        steps: list[JSON] = []
+        assert self.qmp is not None
+        for command, arguments in self.scenario.setup:
+            arguments = _substitute(arguments, TMP_PLACEHOLDER, str(self.tmpdir))
+            self.qmp.events.clear()
+            reply = self.execute(command, arguments)
+            steps.append(
+                {
+                    "execute": command,
+                    "arguments": arguments,
+                    "reply": reply,
+                    "events": list(self.qmp.events),
+                }
+            )
+        return steps
+
+    def recorded_argv(self) -> list[str]:
+        return [ARGV0, *self.argv[1:]]
+
+
+def _substitute(value: JSON, old: str, new: str) -> JSON:
+    """Replace ``old`` by ``new`` in every string inside a JSON value (keys too)."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [_substitute(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {_substitute(k, old, new): _substitute(v, old, new) for k, v in value.items()}
+    return value
+
+
+# --------------------------------------------------------------------------- QOM walk
+
+
+@dataclass
+class ObjectOfInterest:
+    path: str
+    role: str
+    qom_list: JSON
+
+
+def _children(listing: JSON) -> Iterator[tuple[str, str]]:
+    """(name, type) of the child<...> properties in a qom-list reply."""
+    for prop in listing.get("return", []):
+        if prop["type"].startswith("child<"):
+            yield prop["name"], prop["type"][len("child<") : -1]
+
+
+def discover(q: QemuProcess) -> list[ObjectOfInterest]:
+    """Objects recorded for a scenario, in a deterministic order."""
+    found: list[ObjectOfInterest] = []
+
+    def add(path: str, role: str) -> JSON:
+        listing = q.execute("qom-list", {"path": path})
+        found.append(ObjectOfInterest(path, role, listing))
+        return listing
+
+    machine = add("/machine", "machine")
+    for name, _ in _children(machine):
+        if name.startswith("device-memory"):
+            add(f"/machine/{name}", "memory-region")
+    add("/machine/unattached", "container")
+    for container in ("/machine/peripheral", "/machine/peripheral-anon"):
+        listing = add(container, "container")
+        for name, _ in _children(listing):
+            dev_path = f"{container}/{name}"
+            dev_listing = add(dev_path, "device")
+            for child, _ctype in _children(dev_listing):
+                if child == "virtio-backend":
+                    add(f"{dev_path}/{child}", "virtio-backend")
+                elif child.startswith("nvdimm-memory"):
+                    add(f"{dev_path}/{child}", "memory-region")
+    objects = add("/objects", "container")
+    for name, ctype in _children(objects):
+        obj_path = f"/objects/{name}"
+        role = "backend" if ctype.startswith("memory-backend") else "object"
+        obj_listing = add(obj_path, role)
+        for child, ctype2 in _children(obj_listing):
+            if ctype2 == "memory-region":
+                add(f"{obj_path}/{child}", "memory-region")
+    return found
+
+
+#: roles whose properties get qom-set attempts
+SET_ROLES = {"device", "virtio-backend", "backend"}
+
+
+def _plausible_value(prop_type: str) -> JSON:
+    """A value of the right JSON type, for properties whose getter failed."""
+    if prop_type == "bool":
+        return False
+    if prop_type.startswith(("int", "uint", "size")) or prop_type in {"int", "size"}:
+        return 0
+    if prop_type.startswith(("link<", "child<")):
+        return ""
+    return "x"
+
+
+class _Restore:
+    """Probe value meaning: the value the property had before the probes."""
+
+    def __repr__(self) -> str:
+        return "RESTORE"
+
+
+RESTORE = _Restore()
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A qom-set with a value other than the current one, and what to read after it."""
+
+    prop: str
+    value: JSON
+    observe: tuple[str, ...] = ()
+
+
+_BACKEND_PROBES = [
+    Probe("dump", "x"),
+    Probe("prealloc-threads", 0, ("prealloc-threads",)),
+    Probe("prealloc-threads", RESTORE, ("prealloc-threads",)),
+    Probe("policy", "interleave", ("policy",)),
+    Probe("policy", RESTORE, ("policy",)),
+    Probe("host-nodes", [0], ("host-nodes",)),
+    Probe("host-nodes", RESTORE, ("host-nodes",)),
+]
+
+#: Value-changing qom-set attempts per QOM type, run after the same-value ones.
+#: They capture validation and type-mismatch texts of the properties that stay
+#: writable after realize, and end by restoring the original value.
+PROBES: dict[str, list[Probe]] = {
+    "virtio-mem-pci": [
+        Probe("requested-size", 128 * MiB, ("requested-size", "size")),
+        Probe("requested-size", 3 * MiB, ("requested-size",)),
+        Probe("requested-size", 2 * GiB, ("requested-size",)),
+        Probe("requested-size", "x"),
+        Probe("requested-size", -1),
+        Probe("requested-size", RESTORE, ("requested-size", "size")),
+    ],
+    "nvdimm": [
+        Probe("uuid", "x"),
+        Probe("uuid", "12345678-1234-1234-1234-123456789abc", ("uuid",)),
+        Probe("uuid", RESTORE, ("uuid",)),
+    ],
+    "memory-backend-ram": _BACKEND_PROBES,
+    "memory-backend-file": _BACKEND_PROBES,
+    "memory-backend-memfd": _BACKEND_PROBES,
+}
+
+
+@dataclass
+class SetTarget:
+    path: str
+    qom_type: str | None
+    qom_list: list[JSON]
+    gets: dict[str, JSON]
+
+
+def _is_error(value: JSON) -> bool:
+    return isinstance(value, dict) and set(value) == {"error"}
+
+
+def record_sets(
+    host: Host, scenario: Scenario, targets: list[SetTarget]
+) -> tuple[dict[str, dict[str, JSON]], dict[str, list[JSON]]]:
+    """qom-set every property of every target, in a QEMU of its own.
+
+    The value sent is the one read back, or a plausible one of the property's
+    type if the getter failed, so that writable properties keep their state
+    and the refusals (read-only, after-realize, not-writable) are captured.
+    Then the PROBES of the target's type run.  Returns (sets, probes), each
+    keyed by QOM path.
+    """
+    sets: dict[str, dict[str, JSON]] = {}
+    probes: dict[str, list[JSON]] = {}
+    q = QemuProcess(host, scenario)
+    q.start()
+
+    def qom_set(path: str, name: str, value: JSON) -> JSON:
+        try:
+            return q.execute("qom-set", {"path": path, "property": name, "value": value})
+        except QMPConnectionLost:
+            reply = {"qemu-exited": True, "stderr": q.stderr()}
+            q.stop()
+            q.start()
+            q.run_setup()
+            return reply
+
+    try:
+        q.run_setup()
+        for t in targets:
+            per_prop: dict[str, JSON] = {}
+            for prop in t.qom_list:
+                name = prop["name"]
+                got = t.gets.get(name)
+                value = _plausible_value(prop["type"]) if _is_error(got) else got
+                per_prop[name] = {"sent": value, "reply": qom_set(t.path, name, value)}
+            sets[t.path] = per_prop
+        for t in targets:
+            runs: list[JSON] = []
+            for probe in PROBES.get(t.qom_type or "", []):
+                if probe.prop not in t.gets:
+                    continue
+                value = t.gets[probe.prop] if probe.value is RESTORE else probe.value
+                assert q.qmp is not None
+                q.qmp.events.clear()
+                reply = qom_set(t.path, probe.prop, value)
+                after: dict[str, JSON] = {}
+                for name in probe.observe:
+                    got = q.execute("qom-get", {"path": t.path, "property": name})
+                    after[name] = got.get("return", got)
+                runs.append(
+                    {
+                        "property": probe.prop,
+                        "sent": value,
+                        "reply": reply,
+                        "qom-get-after": after,
+                        "events": list(q.qmp.events) if q.qmp is not None else [],
+                    }
+                )
+            if runs:
+                probes[t.path] = runs
+    finally:
+        q.stop()
+    return sets, probes
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass
+class Recording:
+    scenarios: dict[str, JSON] = field(default_factory=dict)
+    instances: dict[str, JSON] = field(default_factory=dict)
+    types: dict[str, JSON] = field(default_factory=dict)
+    queries: dict[str, JSON] = field(default_factory=dict)
+    schema: dict[str, JSON] = field(default_factory=dict)
+
+
+def _query_entry(
+    q: QemuProcess, scenario: Scenario, command: str, arguments: dict[str, JSON]
+) -> JSON:
+    entry: dict[str, JSON] = {
+        "command": command,
+        "scenario": scenario.name,
+        "argv": q.recorded_argv(),
+        "arguments": arguments,
+        "reply": q.execute(command, arguments or None),
+    }
+    volatile = _expand_volatile(entry, QUERY_VOLATILE.get(command, []))
+    if volatile:
+        entry["volatile"] = volatile
+    return entry
+
+
+def _expand_volatile(doc: JSON, patterns: list[str]) -> list[str]:
+    """Expand ``*`` segments of JSON pointers against ``doc``; keep only existing ones."""
+    out: list[str] = []
+
+    def walk(node: JSON, segments: list[str], prefix: str) -> None:
+        if not segments:
+            out.append(prefix)
+            return
+        head, rest = segments[0], segments[1:]
+        if head == "*":
+            keys: list[str] = []
+            if isinstance(node, list):
+                keys = [str(i) for i in range(len(node))]
+            elif isinstance(node, dict):
+                keys = sorted(node)
+            for k in keys:
+                walk(node[int(k)] if isinstance(node, list) else node[k], rest, f"{prefix}/{k}")
+        elif isinstance(node, dict) and head in node:
+            walk(node[head], rest, f"{prefix}/{head}")
+        elif isinstance(node, list) and head.isdigit() and int(head) < len(node):
+            walk(node[int(head)], rest, f"{prefix}/{head}")
+
+    for pattern in patterns:
+        walk(doc, pattern.split("/")[1:], "")
+    return out
+
+
+def record_scenario(host: Host, scenario: Scenario, rec: Recording) -> None:
+    with QemuProcess(host, scenario) as q:
+        assert q.qmp is not None
+        setup = q.run_setup()
+        argv = q.recorded_argv()
+
+        if scenario.capability_queries:
+            rec.queries["qmp-greeting"] = {
+                "command": None,
+                "scenario": scenario.name,
+                "argv": argv,
+                "arguments": None,
+                "reply": q.qmp.greeting,
+            }
+            for label, command, arguments in CAPABILITY_QUERIES:
+                rec.queries[label] = _query_entry(q, scenario, command, arguments)
+            rec.schema["query-qmp-schema"] = _query_entry(q, scenario, "query-qmp-schema", {})
+            record_types(q, rec)
+
+        for command, arguments in MEMORY_QUERIES:
+            label = f"{command}@{scenario.name}"
+            rec.queries[label] = _query_entry(q, scenario, command, arguments)
+        for prop in MACHINE_PROPERTIES:
+            label = f"qom-get:/machine:{prop}@{scenario.name}"
+            rec.queries[label] = _query_entry(
+                q, scenario, "qom-get", {"path": "/machine", "property": prop}
+            )
+
+        objects = discover(q)
+        set_targets: list[SetTarget] = []
+        for obj in objects:
+            gets: dict[str, JSON] = {}
+            for prop in obj.qom_list.get("return", []):
+                reply = q.execute("qom-get", {"path": obj.path, "property": prop["name"]})
+                gets[prop["name"]] = reply.get("return", reply)
+            qom_type = gets.get("type")
+            entry: dict[str, JSON] = {
+                "scenario": scenario.name,
+                "machine": scenario.machine,
+                "argv": argv,
+                "path": obj.path,
+                "role": obj.role,
+                "qom-type": qom_type if isinstance(qom_type, str) else None,
+                "qom-list": obj.qom_list.get("return", obj.qom_list),
+                "qom-get": gets,
+            }
+            rec.instances[f"{scenario.name}:{obj.path}"] = entry
+            if obj.role in SET_ROLES:
+                set_targets.append(SetTarget(obj.path, entry["qom-type"], entry["qom-list"], gets))
+        stderr_text = q.stderr()
+
+    sets, probes = record_sets(host, scenario, set_targets)
+    for path, per_prop in sets.items():
+        rec.instances[f"{scenario.name}:{path}"]["qom-set"] = per_prop
+    for path, runs in probes.items():
+        rec.instances[f"{scenario.name}:{path}"]["qom-set-probes"] = runs
+
+    rec.scenarios[scenario.name] = {
+        "machine": scenario.machine,
+        "argv": argv,
+        "setup": setup,
+        "stderr": stderr_text.splitlines(),
+    }
+
+
+def record_types(q: QemuProcess, rec: Recording) -> None:
+    argv = q.recorded_argv()
+    rec.types["argv"] = argv
+    rec.types["qom-list-types"] = {
+        label: {"arguments": arguments, "reply": q.execute("qom-list-types", arguments or None)}
+        for label, arguments in QOM_LIST_TYPES_VARIANTS.items()
+    }
+    rec.types["device-list-properties"] = {
+        t: q.execute("device-list-properties", {"typename": t})
+        for t in DEVICE_LIST_PROPERTIES_TYPES
+    }
+    rec.types["qom-list-properties"] = {
+        t: q.execute("qom-list-properties", {"typename": t}) for t in QOM_LIST_PROPERTIES_TYPES
+    }
+
+
+def qemu_version_output(qemu: str) -> str:
+    out = subprocess.run(
+        [qemu, "--version"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    return out.splitlines()[0] if out else ""
+
+
+def record(qemu: str, label: str, out: Path, mask_dirs: list[str]) -> None:
+    """Record every scenario with ``qemu`` and write the data files into ``out``."""
+    rec = Recording()
+    tmp = Path(tempfile.mkdtemp(prefix="memdevd-record-"))
+    host = Host(qemu, tmp, mask_dirs)
+    try:
+        for scenario in SCENARIOS:
+            print(f"recording {label} {scenario.name}", file=sys.stderr)
+            record_scenario(host, scenario, rec)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    tmp_str = str(tmp)
+    meta = {
+        "format-version": FORMAT_VERSION,
+        "version-label": label,
+        "qemu-binary": qemu,
+        "qemu-version-output": qemu_version_output(qemu),
+        "tool": "tools/record_qemu_data.py",
+        "regenerate": (
+            f"tools/record_qemu_data.py --qemu {qemu} --version-label {label} --out {out}"
+            + "".join(f" --mask-dir {d}" for d in mask_dirs)
+        ),
+        "placeholders": {
+            TMP_PLACEHOLDER: "the recording run's temporary directory "
+            "(QMP socket, memory-backend-file backing files)",
+            ARGV0: "argv[0]: the QEMU binary, see qemu-binary",
+        },
+        "scenarios": [s.name for s in SCENARIOS],
+        "mask-dirs": mask_dirs,
+        # the path the binary was found at differs between hosts; not data
+        "volatile": ["/qemu-binary", "/regenerate"],
+    }
+    documents: dict[str, JSON] = {
+        "meta.json": meta,
+        "scenarios.json": rec.scenarios,
+        "instances.json": rec.instances,
+        "types.json": rec.types,
+        "queries.json": rec.queries,
+        "qmp-schema.json": rec.schema,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, doc in documents.items():
+        doc = _substitute(doc, tmp_str, TMP_PLACEHOLDER)
+        (out / name).write_text(dump_json(doc), encoding="utf-8")
+
+
+def dump_json(doc: JSON) -> str:
+    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------- --check
+
+
+def strip_volatile(doc: JSON) -> JSON:
+    """A copy of ``doc`` without the values that dicts list in their ``volatile`` list."""
+    if isinstance(doc, list):
+        return [strip_volatile(v) for v in doc]
+    if not isinstance(doc, dict):
+        return doc
+    result = {k: strip_volatile(v) for k, v in doc.items()}
+    pointers = doc.get("volatile")
+    if isinstance(pointers, list):
+        for pointer in pointers:
+            if isinstance(pointer, str):
+                _delete_pointer(result, pointer)
+    return result
+
+
+def _delete_pointer(doc: JSON, pointer: str) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return
+    last = parts[-1] if parts else None
+    if last is None:
+        return
+    if isinstance(node, dict):
+        node.pop(last, None)
+    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = "<volatile>"
+
+
+def diff_json(old: JSON, new: JSON, pointer: str = "") -> Iterator[str]:
+    """Human-readable differences between two JSON values, by JSON pointer."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            sub = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+            if key not in new:
+                yield f"{sub}: removed (was {_short(old[key])})"
+            elif key not in old:
+                yield f"{sub}: added {_short(new[key])}"
+            else:
+                yield from diff_json(old[key], new[key], sub)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from diff_json(a, b, f"{pointer}/{i}")
+    elif old != new or type(old) is not type(new):
+        yield f"{pointer or '/'}: {_short(old)} -> {_short(new)}"
+
+
+def _short(value: JSON, limit: int = 160) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check(
+    qemu: str, label: str, committed: Path, mask_dirs: list[str], max_lines: int = 200
+) -> int:
+    """Re-record into a temporary directory and compare with ``committed``."""
+    fresh = Path(tempfile.mkdtemp(prefix="memdevd-check-"))
+    try:
+        record(qemu, label, fresh, mask_dirs)
+        differences: list[str] = []
+        names = sorted(
+            {p.name for p in committed.glob("*.json")} | {p.name for p in fresh.glob("*.json")}
+        )
+        for name in names:
+            old_path, new_path = committed / name, fresh / name
+            if not old_path.exists():
+                differences.append(f"{name}: not in the committed data")
+                continue
+            if not new_path.exists():
+                differences.append(f"{name}: no longer recorded")
+                continue
+            old = strip_volatile(json.loads(old_path.read_text(encoding="utf-8")))
+            new = strip_volatile(json.loads(new_path.read_text(encoding="utf-8")))
+            differences.extend(f"{name}:{line}" for line in diff_json(old, new))
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    for line in differences[:max_lines]:
+        print(line)
+    if len(differences) > max_lines:
+        print(f"... and {len(differences) - max_lines} more differences")
+    if differences:
+        print(f"{committed}: {len(differences)} differences: the recorded data is stale")
+        return 1
+    print(f"{committed}: up to date")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--qemu", required=True, help="path of qemu-system-x86_64")
+    parser.add_argument("--version-label", required=True, help="e.g. 7.2 or 10.0")
+    parser.add_argument("--out", required=True, type=Path, help="e.g. memdevd/data/qemu-7.2")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="record into a temporary directory and compare with --out; exit 1 on differences",
+    )
+    parser.add_argument(
+        "--mask-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="hide DIR from QEMU (bind-mount an empty directory over it in a private mount "
+        "namespace; needs root and unshare). For a QEMU whose compiled-in module directory "
+        "holds another build's modules, e.g. /usr/lib/x86_64-linux-gnu/qemu for "
+        "/opt/qemu-10.0 beside Debian's 7.2: qom-list-types loads every module and QEMU "
+        "aborts on a foreign one",
+    )
+    args = parser.parse_args(argv)
+    if not os.access(args.qemu, os.X_OK):
+        parser.error(f"{args.qemu} is not executable")
+    if args.check:
+        return check(args.qemu, args.version_label, args.out, args.mask_dir)
+    record(args.qemu, args.version_label, args.out, args.mask_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
