@@ -985,7 +985,10 @@ def diff_transcripts(
     e_ok = es is not None and es.get("status") == "ok"
     a_ok = as_ is not None and as_.get("status") == "ok"
     if e_ok != a_ok or es is None or as_ is None:
-        return f"start: expected {_describe_start(es)}\n  actual: {_describe_start(as_)}"
+        return (
+            f"start-up differs\n  expected: {_describe_start(es)}\n"
+            f"  actual:   {_describe_start(as_)}"
+        )
     if not e_ok:
         if compare_exit and es.get("exit_status") != as_.get("exit_status"):
             return (
