@@ -123,6 +123,8 @@ QUERY_VOLATILE: dict[str, list[str]] = {
     "query-cpus-fast": ["/reply/return/*/thread-id"],
     # whether /dev/kvm exists on the recording host
     "query-kvm": ["/reply/return/present"],
+    # names the host's missing /dev/sgx_vepc (10.0) or KVM's SGX support (7.2)
+    "query-sgx-capabilities": ["/reply/error/desc"],
 }
 
 QOM_LIST_TYPES_VARIANTS: dict[str, dict[str, JSON]] = {
@@ -162,6 +164,7 @@ QOM_LIST_PROPERTIES_TYPES = [
     "memory-backend-file",
     "memory-backend-memfd",
     "memory-backend-epc",
+    "memory-backend-shm",
     "thread-context",
     "pc-dimm",
     "nvdimm",
@@ -266,6 +269,8 @@ def _hot_plug_setup(machine: str) -> list[tuple[str, dict[str, JSON]]]:
         dev("virtio-pmem-pci", id="vpmem1", memdev="mem-vpmem1", bus=buses[2]),
         obj("memory-backend-ram", "mem-anon1", size=128 * MiB, prealloc=True),
         dev("pc-dimm", memdev="mem-anon1"),
+        # new in QEMU 9.1; left unplugged.  Older QEMUs refuse it, which is data too.
+        obj("memory-backend-shm", "mem-shm1", size=64 * MiB),
     ]
 
 
@@ -592,6 +597,7 @@ PROBES: dict[str, list[Probe]] = {
     "memory-backend-ram": _BACKEND_PROBES,
     "memory-backend-file": _BACKEND_PROBES,
     "memory-backend-memfd": _BACKEND_PROBES,
+    "memory-backend-shm": _BACKEND_PROBES,
 }
 
 
