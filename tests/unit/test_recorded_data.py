@@ -1,0 +1,342 @@
+"""The data recorded from real QEMU (memdevd/data/qemu-*) is well-formed and self-consistent.
+
+No QEMU is needed: these tests read the committed JSON files only.  The files
+are written by tools/record_qemu_data.py; see memdevd/data/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "memdevd" / "data"
+VERSIONS = ["7.2", "10.0"]
+FILES = [
+    "meta.json",
+    "scenarios.json",
+    "instances.json",
+    "types.json",
+    "queries.json",
+    "qmp-schema.json",
+]
+MAX_FILE_SIZE = 2 * 1024 * 1024
+TMP_PLACEHOLDER = "@TMPDIR@"
+SCENARIOS = ["default", "pc-empty", "q35-empty", "pc-cold", "pc-hot", "q35-cold", "q35-hot"]
+INSTANCE_KEYS = {"scenario", "machine", "argv", "path", "role", "qom-type", "qom-list", "qom-get"}
+SET_ROLES = {"device", "virtio-backend", "backend"}
+MEMORY_DEVICE_TYPES = {"pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-pmem-pci"}
+REQUIRED_QUERIES = [
+    "qmp-greeting",
+    "query-commands",
+    "query-machines",
+    "query-version",
+    "query-status",
+    "query-kvm",
+    "query-name",
+    "query-cpus-fast",
+    "query-command-line-options",
+    "query-cpu-definitions",
+    "query-target",
+    "query-hotpluggable-cpus",
+    "query-balloon",
+    "query-iothreads",
+    "query-jobs",
+]
+PER_SCENARIO_QUERIES = [
+    "query-memory-devices",
+    "query-memdev",
+    "query-memory-size-summary",
+    "query-acpi-ospm-status",
+    "qom-get:/machine:device-memory-region-size",
+]
+#: JSON pointers (regular expressions) where the temporary-directory
+#: placeholder may appear: command lines, memory-backend-file's mem-path as
+#: set and read back, the meta file's description of the placeholder.
+TMP_ALLOWED = [
+    re.compile(p)
+    for p in (
+        r"^/[^/]+/argv/\d+$",
+        r"^/argv/\d+$",
+        r"^/[^/]+/setup/\d+/arguments/mem-path$",
+        r"^/[^/]+/qom-get/mem-path$",
+        r"^/[^/]+/qom-set/mem-path/sent$",
+        r"^/[^/]+/qom-set-probes/\d+/(sent|qom-get-after/mem-path)$",
+        r"^/placeholders/@TMPDIR@$",
+    )
+]
+
+
+@cache
+def load(version: str, name: str) -> Any:
+    return json.loads((DATA_DIR / f"qemu-{version}" / name).read_text(encoding="utf-8"))
+
+
+def is_reply(value: Any) -> bool:
+    """A QMP reply as recorded: exactly one of return / error."""
+    if not isinstance(value, dict):
+        return False
+    if set(value) == {"return"}:
+        return True
+    return set(value) == {"error"} and is_error_body(value["error"])
+
+
+def is_error_body(body: Any) -> bool:
+    return (
+        isinstance(body, dict)
+        and set(body) == {"class", "desc"}
+        and isinstance(body["class"], str)
+        and isinstance(body["desc"], str)
+    )
+
+
+def is_error_value(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"error"} and is_error_body(value["error"])
+
+
+def walk_strings(node: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """(JSON pointer, string) for every string in ``node``, keys included."""
+    if isinstance(node, str):
+        yield pointer, node
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from walk_strings(item, f"{pointer}/{i}")
+    elif isinstance(node, dict):
+        for key, item in node.items():
+            sub = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+            yield sub, key
+            yield from walk_strings(item, sub)
+
+
+def resolve(doc: Any, pointer: str) -> bool:
+    """Whether the JSON pointer names a value in ``doc``."""
+    node = doc
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def all_volatile_lists(node: Any) -> Iterator[tuple[dict[str, Any], list[Any]]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from all_volatile_lists(item)
+    elif isinstance(node, dict):
+        if isinstance(node.get("volatile"), list):
+            yield node, node["volatile"]
+        for item in node.values():
+            yield from all_volatile_lists(item)
+
+
+params = pytest.mark.parametrize("version", VERSIONS)
+
+
+def test_both_versions_are_recorded() -> None:
+    present = sorted(p.name for p in DATA_DIR.glob("qemu-*") if p.is_dir())
+    assert present == sorted(f"qemu-{v}" for v in VERSIONS)
+
+
+@params
+@pytest.mark.parametrize("name", FILES)
+def test_file_is_small_sorted_json(version: str, name: str) -> None:
+    path = DATA_DIR / f"qemu-{version}" / name
+    text = path.read_text(encoding="utf-8")
+    assert path.stat().st_size < MAX_FILE_SIZE
+    # the recorder's layout: sorted keys, one-space indent, trailing newline
+    expected = json.dumps(load(version, name), sort_keys=True, indent=1, ensure_ascii=False)
+    assert text == expected + "\n"
+
+
+@params
+def test_meta_matches_directory_and_qemu_version(version: str) -> None:
+    meta = load(version, "meta.json")
+    assert meta["format-version"] == 1
+    assert meta["version-label"] == version
+    assert meta["scenarios"] == SCENARIOS
+    assert f"version {version}" in meta["qemu-version-output"]
+    reply = load(version, "queries.json")["query-version"]["reply"]["return"]
+    major, minor = (int(x) for x in version.split("."))
+    assert (reply["qemu"]["major"], reply["qemu"]["minor"]) == (major, minor)
+    # the Debian package string documents provenance and matches --version
+    assert reply["package"] in meta["qemu-version-output"]
+    greeting = load(version, "queries.json")["qmp-greeting"]["reply"]["QMP"]
+    assert greeting["version"] == reply
+
+
+@params
+def test_scenarios(version: str) -> None:
+    scenarios = load(version, "scenarios.json")
+    assert sorted(scenarios) == sorted(SCENARIOS)
+    for name, scenario in scenarios.items():
+        assert scenario["argv"][0] == "qemu-system-x86_64", name
+        assert "-S" in scenario["argv"] and "-nodefaults" in scenario["argv"]
+        assert isinstance(scenario["stderr"], list)
+        for step in scenario["setup"]:
+            assert step["execute"] in {"object-add", "device_add"}
+            assert is_reply(step["reply"]), step
+    # every hot-plug of the memory devices worked in both versions
+    for name in ("pc-hot", "q35-hot"):
+        for step in scenarios[name]["setup"]:
+            if step["execute"] == "device_add":
+                assert step["reply"] == {"return": {}}, step
+
+
+@params
+def test_instances_are_self_consistent(version: str) -> None:
+    instances = load(version, "instances.json")
+    scenarios = load(version, "scenarios.json")
+    assert instances
+    for label, inst in instances.items():
+        assert set(inst) >= INSTANCE_KEYS, label
+        assert label == f"{inst['scenario']}:{inst['path']}"
+        assert inst["argv"] == scenarios[inst["scenario"]]["argv"]
+        assert inst["machine"] == scenarios[inst["scenario"]]["machine"]
+        names = [p["name"] for p in inst["qom-list"]]
+        assert len(names) == len(set(names)), f"{label}: duplicate qom-list names"
+        assert all(set(p) == {"name", "type"} for p in inst["qom-list"]), label
+        # every listed property was read, and nothing else
+        assert set(inst["qom-get"]) == set(names), label
+        for prop, value in inst["qom-get"].items():
+            if isinstance(value, dict) and "error" in value:
+                assert is_error_value(value), (label, prop)
+        if "type" in inst["qom-get"]:
+            assert inst["qom-type"] == inst["qom-get"]["type"], label
+        if inst["role"] in SET_ROLES:
+            assert set(inst["qom-set"]) == set(names), label
+            for prop, attempt in inst["qom-set"].items():
+                assert set(attempt) == {"sent", "reply"}, (label, prop)
+                assert is_reply(attempt["reply"]), (label, prop)
+        else:
+            assert "qom-set" not in inst, label
+        for probe in inst.get("qom-set-probes", []):
+            assert probe["property"] in names, label
+            assert is_reply(probe["reply"]), (label, probe)
+
+
+@params
+def test_objects_of_interest_are_recorded(version: str) -> None:
+    instances = load(version, "instances.json")
+    for scenario in SCENARIOS:
+        for path in ("/machine", "/machine/peripheral", "/machine/peripheral-anon", "/objects"):
+            assert f"{scenario}:{path}" in instances
+        assert f"{scenario}:/machine/unattached" in instances
+    types_by_scenario: dict[str, set[str]] = {}
+    for inst in instances.values():
+        types_by_scenario.setdefault(inst["scenario"], set()).add(inst["qom-type"])
+    for scenario in ("pc-cold", "pc-hot", "q35-cold", "q35-hot"):
+        have = types_by_scenario[scenario]
+        assert have >= MEMORY_DEVICE_TYPES, scenario
+        assert {"virtio-mem", "virtio-pmem"} <= have, scenario
+        assert {"memory-backend-ram", "memory-backend-file", "memory-backend-memfd"} <= have
+    # the anonymous pc-dimm, and the nvdimm's memory region child
+    for scenario in ("pc-cold", "pc-hot", "q35-cold", "q35-hot"):
+        anon = instances[f"{scenario}:/machine/peripheral-anon/device[0]"]
+        assert anon["qom-type"] == "pc-dimm"
+        assert any(
+            label.startswith(f"{scenario}:/machine/peripheral/nv") and "nvdimm-memory" in label
+            for label in instances
+        )
+
+
+@params
+def test_memory_devices_agree_with_qom(version: str) -> None:
+    """query-memory-devices and the recorded QOM state describe the same devices."""
+    instances = load(version, "instances.json")
+    queries = load(version, "queries.json")
+    for scenario in ("pc-cold", "pc-hot", "q35-cold", "q35-hot"):
+        devices = queries[f"query-memory-devices@{scenario}"]["reply"]["return"]
+        assert len(devices) == (6 if scenario.endswith("hot") else 5)
+        for dev in devices:
+            data = dev["data"]
+            if "id" in data:
+                inst = instances[f"{scenario}:/machine/peripheral/{data['id']}"]
+            else:
+                inst = instances[f"{scenario}:/machine/peripheral-anon/device[0]"]
+            got = inst["qom-get"]
+            assert got["memdev"] == data["memdev"]
+            if dev["type"] in ("dimm", "nvdimm"):
+                assert (got["addr"], got["slot"], got["size"]) == (
+                    data["addr"],
+                    data["slot"],
+                    data["size"],
+                )
+            else:
+                assert got["memaddr"] == data["memaddr"]
+
+
+@params
+def test_types(version: str) -> None:
+    types = load(version, "types.json")
+    assert set(types) == {"argv", "qom-list-types", "device-list-properties", "qom-list-properties"}
+    for variant in ("all", "abstract", "implements=memory-device", "implements=memory-backend"):
+        entry = types["qom-list-types"][variant]
+        assert is_reply(entry["reply"]) and "return" in entry["reply"], variant
+    names = {t["name"] for t in types["qom-list-types"]["all"]["reply"]["return"]}
+    assert {"pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-pmem-pci"} <= names
+    for table in ("device-list-properties", "qom-list-properties"):
+        for typename, reply in types[table].items():
+            assert is_reply(reply), (table, typename)
+    for typename in ("pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-mem", "virtio-pmem-pci"):
+        assert "return" in types["device-list-properties"][typename], typename
+    assert "error" in types["device-list-properties"]["no-such-type"]
+
+
+@params
+def test_queries(version: str) -> None:
+    queries = load(version, "queries.json")
+    for label in REQUIRED_QUERIES:
+        assert label in queries, label
+    for scenario in SCENARIOS:
+        for command in PER_SCENARIO_QUERIES:
+            assert f"{command}@{scenario}" in queries
+    for label, entry in queries.items():
+        assert {"command", "scenario", "argv", "arguments", "reply"} <= set(entry), label
+        assert entry["argv"][0] == "qemu-system-x86_64"
+        if label != "qmp-greeting":
+            assert is_reply(entry["reply"]), label
+    assert "error" in queries["query-balloon"]["reply"]
+    schema = load(version, "qmp-schema.json")["query-qmp-schema"]["reply"]["return"]
+    assert all("meta-type" in item and "name" in item for item in schema)
+    commands = {c["name"] for c in queries["query-commands"]["reply"]["return"]}
+    assert {"qom-get", "qom-set", "qom-list", "device_add", "object-add"} <= commands
+
+
+@params
+def test_volatile_values_are_marked(version: str) -> None:
+    queries = load(version, "queries.json")
+    cpus = queries["query-cpus-fast"]
+    assert cpus["volatile"] == [
+        f"/reply/return/{i}/thread-id" for i in range(len(cpus["reply"]["return"]))
+    ]
+    for name in FILES:
+        for owner, pointers in all_volatile_lists(load(version, name)):
+            for pointer in pointers:
+                assert resolve(owner, pointer), (name, pointer)
+
+
+@params
+@pytest.mark.parametrize("name", FILES)
+def test_no_temporary_paths_leak(version: str, name: str) -> None:
+    for pointer, text in walk_strings(load(version, name)):
+        assert "/tmp/" not in text, (name, pointer, text)
+        assert "memdevd-record-" not in text, (name, pointer, text)
+        if TMP_PLACEHOLDER in text:
+            assert any(p.match(pointer) for p in TMP_ALLOWED), (name, pointer, text)
+
+
+@params
+def test_inner_type_names_in_error_texts(version: str) -> None:
+    """Aliased properties of a virtio-*-pci proxy answer with the inner type's name."""
+    instances = load(version, "instances.json")
+    reply = instances["pc-hot:/machine/peripheral/vmem1"]["qom-set"]["size"]["reply"]
+    assert reply["error"]["desc"] == "Property 'virtio-mem.size' is not writable"
