@@ -318,7 +318,10 @@ class QMP:
         self.events: list[JSON] = []
 
     def _read(self) -> JSON:
-        line = self._file.readline()
+        try:
+            line = self._file.readline()
+        except OSError as exc:
+            raise QMPConnectionLost(str(exc)) from exc
         if not line:
             raise QMPConnectionLost("QMP connection closed")
         return json.loads(line)
@@ -829,7 +832,18 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str]) -> None:
     try:
         for scenario in SCENARIOS:
             print(f"recording {label} {scenario.name}", file=sys.stderr)
-            record_scenario(host, scenario, rec)
+            try:
+                record_scenario(host, scenario, rec)
+            except QMPConnectionLost as exc:
+                stderr = (tmp / "stderr.txt").read_text(errors="replace")
+                raise SystemExit(
+                    f"QEMU exited during scenario {scenario.name} ({exc}); its stderr:\n{stderr}"
+                    + (
+                        "\nQEMU loaded modules of another build: see --mask-dir"
+                        if "Only modules from the same build" in stderr
+                        else ""
+                    )
+                ) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
