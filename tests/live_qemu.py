@@ -1,0 +1,160 @@
+"""Start a real QEMU for a test and hand back a raw QMP socket.
+
+Owns finding the QEMU binaries the conformance tests compare against and
+running one of them with a QMP server on a private Unix socket.  Nothing here
+speaks QMP beyond reading the greeting: tests send and read raw bytes.
+
+Binaries (override with the environment variables):
+
+* ``7.2``  -> ``$MEMDEVD_QEMU_7_2``  or /usr/bin/qemu-system-x86_64
+* ``10.0`` -> ``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+QEMU_VERSIONS: tuple[str, ...] = ("7.2", "10.0")
+
+_BINARIES: dict[str, tuple[str, str]] = {
+    "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
+    "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
+}
+
+# A paused, device-less PC: starts in well under a second and answers QMP.
+DEFAULT_ARGV: tuple[str, ...] = (
+    "-S",
+    "-nodefaults",
+    "-display",
+    "none",
+    "-accel",
+    "tcg",
+    "-machine",
+    "pc",
+)
+
+# Replies can be long (a stray error quotes its whole token).
+STREAM_LIMIT = 64 << 20
+
+
+def qemu_binary_candidate(version: str) -> str:
+    """The path where the QEMU of ``version`` is looked for."""
+    env, default = _BINARIES[version]
+    return os.environ.get(env) or default
+
+
+def qemu_binary(version: str) -> str | None:
+    """The QEMU binary for ``version`` ("7.2" or "10.0"), or None if absent."""
+    path = qemu_binary_candidate(version)
+    if os.path.isfile(path) and os.access(path, os.X_OK):
+        return path
+    return None
+
+
+@dataclass
+class QemuProcess:
+    """A running QEMU with a QMP server socket; see :func:`run_qemu`."""
+
+    version: str
+    binary: str
+    socket_path: str
+    process: asyncio.subprocess.Process
+    stderr_path: str
+
+    async def connect(
+        self, timeout: float = 10.0
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
+        """Open a new QMP connection; returns (reader, writer, greeting line).
+
+        QEMU serves one client at a time; after the previous writer is closed
+        the monitor resets its JSON parser and greets the next client.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self.process.returncode is not None:
+                raise RuntimeError(
+                    f"{self.binary} exited with {self.process.returncode}: {self.stderr()}"
+                )
+            try:
+                reader, writer = await asyncio.open_unix_connection(
+                    self.socket_path, limit=STREAM_LIMIT
+                )
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.02)
+        try:
+            greeting = await asyncio.wait_for(
+                reader.readuntil(b"\r\n"), max(0.1, deadline - loop.time())
+            )
+        except BaseException:
+            writer.close()
+            raise
+        return reader, writer, greeting
+
+    def stderr(self) -> str:
+        """What QEMU has written to stderr so far."""
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+
+@contextlib.asynccontextmanager
+async def run_qemu(version: str, argv: Sequence[str] | None = None) -> AsyncIterator[QemuProcess]:
+    """Run the QEMU of ``version`` with ``argv`` plus a QMP server socket.
+
+    ``argv`` defaults to :data:`DEFAULT_ARGV`; ``-qmp`` is added here.
+    Raises FileNotFoundError if the binary is absent.  The process is killed
+    on exit.
+    """
+    binary = qemu_binary(version)
+    if binary is None:
+        raise FileNotFoundError(qemu_binary_candidate(version))
+    tmpdir = tempfile.mkdtemp(prefix="memdevd-qemu-")
+    socket_path = os.path.join(tmpdir, "qmp.sock")
+    stderr_path = os.path.join(tmpdir, "stderr.log")
+    args = list(DEFAULT_ARGV if argv is None else argv)
+    # stderr goes to a file: an unread pipe could fill up and stall QEMU.
+    with open(stderr_path, "wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            binary,
+            *args,
+            "-qmp",
+            f"unix:{socket_path},server=on,wait=off",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        yield QemuProcess(version, binary, socket_path, process, stderr_path)
+    finally:
+        if process.returncode is None:
+            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            await process.wait()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def start_qemu(
+    version: str, argv: Sequence[str] | None = None
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]]:
+    """Run QEMU and connect once: yields (reader, writer, greeting line)."""
+    async with run_qemu(version, argv) as qemu:
+        reader, writer, greeting = await qemu.connect()
+        try:
+            yield reader, writer, greeting
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
