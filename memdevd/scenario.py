@@ -1058,8 +1058,8 @@ class Comparison:
     """The outcome of comparing one scenario: ``ok`` or a ``message`` saying why not."""
 
     scenario_label: str
-    expected: Transcript | None = None
-    actual: Transcript | None = None
+    expected: Transcript | None = field(default=None, repr=False)
+    actual: Transcript | None = field(default=None, repr=False)
     difference: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

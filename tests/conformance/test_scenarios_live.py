@@ -1,0 +1,169 @@
+"""Conformance: every scenario gives the same transcript from memdevd as from real QEMU.
+
+For each scenario in ``scenarios/`` and each QEMU version (7.2, 10.0) the
+scenario is replayed against that QEMU and against
+``python -m memdevd -memdevd version=V ARGV`` at the same time, and the two
+live transcripts must be equal; the failure message is the runner's first
+difference.  No expected transcripts are stored: QEMU is the oracle, run live.
+
+All selected comparisons run up front in one session fixture, a few at a
+time (``MEMDEVD_LIVE_JOBS``, default 4), because each one mostly waits on
+settle timers; the individual tests then just report their own result.
+
+Binaries: ``$MEMDEVD_QEMU_7_2`` or /usr/bin/qemu-system-x86_64 and
+``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64; a version
+whose binary is missing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from memdevd.scenario import (
+    Comparison,
+    Scenario,
+    compare_live,
+    load_scenario,
+    memdevd_target,
+    qemu_target,
+    run_many,
+)
+
+pytestmark = pytest.mark.live_qemu
+
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.json"))
+QEMU_DEFAULTS = {
+    "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
+    "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
+}
+VERSIONS = list(QEMU_DEFAULTS)
+JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "4"))
+
+# A few scenarios covering events, settle, start-up failure, unordered lists
+# and connection close, replayed QEMU against the same QEMU: shows the runner
+# itself adds no noise.
+DETERMINISM_SCENARIOS = [
+    "proto_stop_cont_no_event",
+    "proto_quit",
+    "proto_id_echo_types",
+    "cli_slots_without_maxmem",
+    "backend_ram_add_del",
+    "vmem_defaults",
+]
+
+
+def qemu_path(version: str) -> str:
+    env, default = QEMU_DEFAULTS[version]
+    return os.environ.get(env) or default
+
+
+def qemu_available(version: str) -> bool:
+    path = qemu_path(version)
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _scenario(name: str) -> Scenario:
+    return load_scenario(SCENARIO_DIR / f"{name}.json")
+
+
+def _selected(session: pytest.Session, test_name: str) -> list[tuple[str, str]]:
+    """(scenario, version) pairs of the collected items of ``test_name`` in this module.
+
+    Only what will actually run is started, so ``-k dimm_qom`` stays fast.
+    """
+    pairs = []
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        if (
+            callspec is None
+            or getattr(item, "originalname", None) != test_name
+            or Path(str(item.fspath)).resolve() != Path(__file__).resolve()
+        ):
+            continue
+        pairs.append((str(callspec.params["scenario"]), str(callspec.params["version"])))
+    return pairs
+
+
+async def _safe(scenario: Scenario, version: str, candidate_is_qemu: bool) -> Comparison:
+    reference = qemu_target(qemu_path(version))
+    candidate = reference if candidate_is_qemu else memdevd_target(version)
+    try:
+        return await compare_live(scenario, reference, candidate)
+    except Exception as exc:  # one broken run must not hide the others' results
+        return Comparison(scenario.label, error=f"{type(exc).__name__}: {exc}")
+
+
+def _run_all(
+    pairs: list[tuple[str, str]], candidate_is_qemu: bool
+) -> dict[tuple[str, str], Comparison]:
+    runnable = [(s, v) for s, v in pairs if qemu_available(v)]
+    thunks = [lambda s=s, v=v: _safe(_scenario(s), v, candidate_is_qemu) for s, v in runnable]
+    results = asyncio.run(run_many(thunks, limit=JOBS))
+    return dict(zip(runnable, results, strict=True))
+
+
+@pytest.fixture(scope="session")
+def memdevd_results(request: pytest.FixtureRequest) -> dict[tuple[str, str], Comparison]:
+    return _run_all(_selected(request.session, "test_scenario_matches_qemu"), False)
+
+
+@pytest.fixture(scope="session")
+def determinism_results(request: pytest.FixtureRequest) -> dict[tuple[str, str], Comparison]:
+    return _run_all(_selected(request.session, "test_runner_is_deterministic"), True)
+
+
+def _skip_if_missing(version: str) -> None:
+    if not qemu_available(version):
+        pytest.skip(f"QEMU {version} not found at {qemu_path(version)}")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_matches_qemu(
+    scenario: str, version: str, memdevd_results: dict[tuple[str, str], Comparison]
+) -> None:
+    _skip_if_missing(version)
+    result = memdevd_results[(scenario, version)]
+    if not result.ok:
+        # The runner's first-difference text is the whole story; pytest's
+        # introspection of the Comparison would only bury it.
+        pytest.fail(result.message, pytrace=False)
+
+
+@pytest.mark.parametrize("version", ["7.2"])
+@pytest.mark.parametrize("scenario", DETERMINISM_SCENARIOS)
+def test_runner_is_deterministic(
+    scenario: str, version: str, determinism_results: dict[tuple[str, str], Comparison]
+) -> None:
+    _skip_if_missing(version)
+    result = determinism_results[(scenario, version)]
+    if not result.ok:
+        pytest.fail(result.message, pytrace=False)
+
+
+def test_scenarios_are_well_formed() -> None:
+    """Every scenario loads, is named after its file, has notes and an area prefix."""
+    prefixes = (
+        "proto_",
+        "cli_",
+        "backend_",
+        "dimm_",
+        "nvdimm_",
+        "vmem_",
+        "vpmem_",
+        "q35_",
+        "pc_",
+        "qom_",
+        "mixed_",
+    )
+    assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
+    for name in SCENARIOS:
+        sc = _scenario(name)
+        assert sc.name == name
+        assert sc.notes.strip(), f"{name}: notes missing"
+        assert name.startswith(prefixes), f"{name}: no area prefix"
