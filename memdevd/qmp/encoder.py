@@ -33,7 +33,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from json.encoder import encode_basestring_ascii
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Final
 
 __all__ = [
@@ -313,17 +313,11 @@ class _Slow(Exception):
 
 
 def _prepare(obj: object) -> object:
-    # Rebuild dicts in QEMU's output order so json's C encoder can write them
-    # as they come; anything json would print differently (floats, types it
-    # would coerce) sends the whole value to the Python writer.
+    # Rebuild dicts in QEMU's output order so that json's C encoder can write
+    # them as they come; anything json would print differently (floats,
+    # types it would coerce) sends the whole value to the Python writer.
+    # Scalars are checked inline: this runs for every response.
     t = type(obj)
-    if t is str or t is bool or obj is None:
-        return obj
-    if t is int:
-        assert isinstance(obj, int)
-        if _INT64_MIN <= obj <= _UINT64_MAX:
-            return obj
-        raise ValueError(f"integer {obj} does not fit a QNum (int64 or uint64)")
     if t is dict:
         assert isinstance(obj, dict)
         keys = tuple(obj)
@@ -332,15 +326,57 @@ def _prepare(obj: object) -> object:
         except KeyError:
             order = _order(keys)
         if order is None:
+            for v in obj.values():
+                tv = type(v)
+                if tv is str or tv is bool or v is None:
+                    continue
+                if tv is int and _INT64_MIN <= v <= _UINT64_MAX:
+                    continue
+                break
+            else:
+                return obj
             order = keys
-        return {k: _prepare(obj[k]) for k in order}
+        out = {}
+        for k in order:
+            v = obj[k]
+            tv = type(v)
+            if tv is str or tv is bool or v is None:
+                out[k] = v
+            else:
+                out[k] = _prepare(v)
+        return out
+    if t is str or t is bool or obj is None:
+        return obj
+    if t is int:
+        assert isinstance(obj, int)
+        if _INT64_MIN <= obj <= _UINT64_MAX:
+            return obj
+        raise ValueError(f"integer {obj} does not fit a QNum (int64 or uint64)")
     if t is list or t is tuple:
         assert isinstance(obj, list | tuple)
         return [_prepare(v) for v in obj]
     raise _Slow
 
 
-_JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=True, check_circular=False, allow_nan=False)
+def _reject(obj: object) -> object:
+    raise _Slow
+
+
+def _make_json_writer() -> Callable[[object], str]:
+    if c_make_encoder is not None:
+        # json.JSONEncoder.encode() builds this object on every call.
+        c_encoder = c_make_encoder(
+            None, _reject, encode_basestring_ascii, None, ": ", ", ", False, False, False
+        )
+
+        def write(obj: object) -> str:
+            return "".join(c_encoder(obj, 0))
+
+        return write
+    return json.JSONEncoder(ensure_ascii=True, check_circular=False, allow_nan=False).encode
+
+
+_json_write: Final = _make_json_writer()
 
 
 def to_json(obj: object) -> str:
@@ -351,7 +387,7 @@ def to_json(obj: object) -> str:
         out: list[str] = []
         _write(obj, quote_string, out)
         return "".join(out)
-    text: str = _JSON_ENCODER.encode(prepared)
+    text = _json_write(prepared)
     if "\\u" in text:
         if "\\ud" in text:
             # Astral characters and lone surrogates look alike in json's

@@ -506,8 +506,10 @@ class _FastDecoders:
 
 
 _WS: Final = re.compile(rb"[ \t\r\n]*")
-# An integer literal needs 19 digits to leave int64.
-_LONG_DIGITS: Final = re.compile(rb"[0-9]{19}")
+# An integer literal needs 19 digits to leave int64.  Mapping digits to "0"
+# and finding 19 of them in a row is faster than a regex search.
+_DIGITS_TO_ZERO: Final = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
+_LONG_DIGITS: Final = b"0" * 19
 # \u escapes QEMU may reject: surrogates (even as valid pairs, which could
 # encode a noncharacter) and BMP noncharacters.  False positives only cost
 # speed.
@@ -780,7 +782,7 @@ class JSONStreamer:
                 obj = dec.big_int.decode(utext)
             except (ValueError, RecursionError):
                 return 0, end
-        elif _LONG_DIGITS.search(seg):
+        elif seg.translate(_DIGITS_TO_ZERO).find(_LONG_DIGITS) >= 0:
             # Integers beyond uint64 become floats in QEMU.
             try:
                 obj = dec.big_int.decode(text[pos:end])
