@@ -1,0 +1,21 @@
+"""Command handlers: the only place where the protocol meets the machine.
+
+Each module registers its handlers on a :class:`~memdevd.qmp.registry.Registry`;
+:func:`register_all` builds the full command table for a runtime.
+"""
+
+from __future__ import annotations
+
+from memdevd.commands.base import Runtime
+from memdevd.qmp.registry import Registry
+
+
+def register_all(reg: Registry, rt: Runtime) -> None:
+    from memdevd.commands import control, memory, qom
+
+    control.register(reg, rt)
+    memory.register(reg, rt)
+    qom.register(reg, rt)
+
+
+__all__ = ["Runtime", "register_all"]

@@ -1,0 +1,104 @@
+"""Control commands: negotiation, version, status, run state, quit.
+
+``qmp_capabilities``, ``query-version``, ``query-commands``, ``query-status``,
+``stop``, ``cont``, ``quit``, ``query-name``, ``query-machines``, ``query-kvm``,
+``system_reset``, ``system_powerdown`` and the one out-of-band command QEMU
+offers everywhere, ``migrate-recover``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd import recorded
+from memdevd.commands.base import Runtime, parse_args
+from memdevd.qapi.control import MigrateRecoverArgs, NoArgs, QmpCapabilitiesArgs
+from memdevd.qmp.errors import QMPError
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.session import Session
+
+MIGRATE_RECOVER_NOT_PAUSED = "Migrate recover can only be run when postcopy is paused."
+
+
+def register(reg: Registry, rt: Runtime) -> None:
+    machine = rt.machine
+    profile = rt.profile
+
+    def qmp_capabilities(session: Session, args: dict[str, Any]) -> None:
+        parsed = parse_args(QmpCapabilitiesArgs, args)
+        session.negotiate(list(parsed.enable or []))
+
+    def query_version(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return profile.version_info
+
+    def query_commands(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        order = recorded.command_order(profile.version)
+        last = len(order)
+        names = [c.name for c in reg if c.enabled]
+        # QEMU's own order for its commands; memdevd's extra ones at the end.
+        names.sort(key=lambda n: (order.get(n, last), n))
+        return [{"name": n} for n in names]
+
+    def query_status(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        out: dict[str, Any] = {"running": machine.running}
+        if profile.status_has_singlestep:
+            out["singlestep"] = False
+        out["status"] = machine.runstate
+        return out
+
+    def stop(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        machine.stop()
+
+    def cont(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        machine.cont()
+
+    def quit_(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        rt.request_shutdown("host-qmp-quit")
+
+    def query_name(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        name = machine.config.name
+        return {"name": name} if name is not None else {}
+
+    def query_kvm(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        kvm = machine.host.kvm
+        return {"enabled": kvm, "present": kvm}
+
+    def query_machines(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        from memdevd.machine.types import machine_list
+
+        return machine_list(profile)
+
+    def system_reset(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        machine.system_reset()
+
+    def system_powerdown(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        machine.system_powerdown()
+
+    def migrate_recover(session: Session, args: dict[str, Any]) -> None:
+        parse_args(MigrateRecoverArgs, args)
+        raise QMPError(MIGRATE_RECOVER_NOT_PAUSED)
+
+    reg.register("qmp_capabilities", qmp_capabilities, allow_preconfig=True)
+    reg.register("query-version", query_version, allow_preconfig=True)
+    reg.register("query-commands", query_commands, allow_preconfig=True)
+    reg.register("query-status", query_status, allow_preconfig=True)
+    reg.register("stop", stop)
+    reg.register("cont", cont)
+    reg.register("quit", quit_, allow_preconfig=True)
+    reg.register("query-name", query_name, allow_preconfig=True)
+    reg.register("query-kvm", query_kvm)
+    reg.register("query-machines", query_machines, allow_preconfig=True)
+    reg.register("system_reset", system_reset)
+    reg.register("system_powerdown", system_powerdown)
+    reg.register("migrate-recover", migrate_recover, allow_oob=True)

@@ -1,0 +1,152 @@
+"""Memory commands: backends, devices and the memory queries.
+
+``object-add``/``object-del``, ``device_add``/``device_del``,
+``query-memory-devices``, ``query-memory-size-summary``, ``query-memdev``
+and ``query-acpi-ospm-status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd import messages as M
+from memdevd.commands.base import Runtime, core, parse_args
+from memdevd.machine.qdev import id_wellformed
+from memdevd.qapi.control import NoArgs
+from memdevd.qapi.machine import DeviceDelArgs
+from memdevd.qapi.qom import (
+    MemoryBackendEpcProperties,
+    MemoryBackendFileProperties,
+    MemoryBackendFileProperties72,
+    MemoryBackendMemfdProperties,
+    MemoryBackendProperties,
+    ObjectDelArgs,
+)
+from memdevd.qapi.schema import QAPIModel, members_of, visit_members
+from memdevd.qapi.visitor import InputVisitor, VisitError
+from memdevd.qmp.encoder import format_double, qdict_key_order
+from memdevd.qmp.errors import QMPError
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.session import Session
+
+
+def backend_models(version: str) -> dict[str, type[QAPIModel]]:
+    """The ``ObjectOptions`` variants memdevd emulates, per release."""
+    return {
+        "memory-backend-ram": MemoryBackendProperties,
+        "memory-backend-file": (
+            MemoryBackendFileProperties72 if version == "7.2" else MemoryBackendFileProperties
+        ),
+        "memory-backend-memfd": MemoryBackendMemfdProperties,
+        "memory-backend-epc": MemoryBackendEpcProperties,
+    }
+
+
+def object_types(version: str) -> list[str]:
+    """Every value of QEMU's ``ObjectType`` enum in that release."""
+    from memdevd.qapi.introspect import object_type_values
+
+    return object_type_values(version)
+
+
+def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
+    """``qemu_opts_from_qdict`` + ``qemu_opts_to_qdict`` for ``-device``.
+
+    QEMU 7.2 and 8.2 turn device_add arguments into QemuOpts: values become
+    strings (numbers printed, booleans ``on``/``off``), anything else is
+    silently dropped, and a string ``id`` must be an identifier.
+    """
+    dev_id = args.get("id")
+    if isinstance(dev_id, str) and not id_wellformed(dev_id):
+        raise QMPError(M.INVALID_PARAMETER_VALUE.format("id", "an identifier"))
+    out: dict[str, Any] = {}
+    if isinstance(dev_id, str):
+        out["id"] = dev_id
+    for key in qdict_key_order(args):
+        if key == "id":
+            continue
+        value = args[key]
+        if isinstance(value, bool):
+            out[key] = "on" if value else "off"
+        elif isinstance(value, int):
+            out[key] = str(value)
+        elif isinstance(value, float):
+            out[key] = format_double(value)
+        elif isinstance(value, str):
+            out[key] = value
+    return out
+
+
+def register(reg: Registry, rt: Runtime) -> None:
+    machine = rt.machine
+    profile = rt.profile
+    models = backend_models(profile.version)
+
+    def object_add(session: Session, args: dict[str, Any]) -> None:
+        props, qom_type, obj_id = visit_object_options(args, models, profile.version)
+        core(machine.object_add, qom_type, obj_id, props)
+
+    def object_del(session: Session, args: dict[str, Any]) -> None:
+        parsed = parse_args(ObjectDelArgs, args)
+        core(machine.object_del, parsed.id)
+
+    def device_add(session: Session, args: dict[str, Any]) -> None:
+        if profile.strict_device_add:
+            opts = {k: args[k] for k in qdict_key_order(args)}
+            core(machine.device_add, opts, from_json=True)
+        else:
+            core(machine.device_add, qemu_opts_from_qdict(args), from_json=False)
+
+    def device_del(session: Session, args: dict[str, Any]) -> None:
+        parsed = parse_args(DeviceDelArgs, args)
+        core(machine.device_del, parsed.id)
+
+    def query_memory_devices(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return machine.memory.device_list()
+
+    def query_memory_size_summary(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return machine.memory_size_summary()
+
+    def query_memdev(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return machine.memdev_list()
+
+    def query_acpi_ospm_status(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return machine.acpi_ospm_status()
+
+    reg.register("object-add", object_add, allow_preconfig=True)
+    reg.register("object-del", object_del, allow_preconfig=True)
+    reg.register("device_add", device_add, allow_preconfig=True)
+    reg.register("device_del", device_del)
+    reg.register("query-memory-devices", query_memory_devices)
+    reg.register("query-memory-size-summary", query_memory_size_summary)
+    reg.register("query-memdev", query_memdev, allow_preconfig=True)
+    reg.register("query-acpi-ospm-status", query_acpi_ospm_status)
+
+
+def visit_object_options(
+    args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str
+) -> tuple[dict[str, Any], str, str]:
+    """Validate ``object-add`` arguments as ``visit_type_ObjectOptions``.
+
+    Returns the properties to set (wire names, in the order QEMU's output
+    visitor would produce them), the type and the id.
+    """
+    v = InputVisitor(args, key_order=qdict_key_order)
+    try:
+        v.start_struct(None)
+        qom_type = v.type_enum("qom-type", object_types(version))
+        obj_id = v.type_str("id")
+        model = models.get(qom_type)
+        if model is None:
+            raise QMPError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
+        values = visit_members(v, model)
+        v.check_struct()
+        v.end_struct()
+    except VisitError as exc:
+        raise QMPError(exc.desc) from None
+    props = {m.name: values[m.attr] for m in members_of(model) if m.attr in values}
+    return props, qom_type, obj_id

@@ -1,0 +1,91 @@
+"""QOM commands: qom-list, qom-get, qom-set and type introspection.
+
+``qom-list-types``, ``device-list-properties`` and ``qom-list-properties``
+answer from QEMU's recorded type data, since memdevd models only the
+memory-related types of QEMU's several hundred.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd import recorded
+from memdevd.commands.base import Runtime, core, parse_args
+from memdevd.qapi.qom import QomGetArgs, QomListArgs, QomSetArgs
+from memdevd.qapi.schema import QAPIModel
+from memdevd.qmp.errors import DEVICE_NOT_FOUND, QMPError
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.session import Session
+
+
+class QomListTypesArgs(QAPIModel):
+    implements: str | None = None
+    abstract: bool | None = None
+
+
+class TypenameArgs(QAPIModel):
+    typename: str
+
+
+def register(reg: Registry, rt: Runtime) -> None:
+    machine = rt.machine
+    version = rt.profile.version
+
+    def qom_list(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(QomListArgs, args)
+        return core(machine.qom_list, parsed.path)
+
+    def qom_get(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(QomGetArgs, args)
+        return core(machine.qom_get, parsed.path, parsed.property)
+
+    def qom_set(session: Session, args: dict[str, Any]) -> None:
+        parsed = parse_args(QomSetArgs, args)
+        core(machine.qom_set, parsed.path, parsed.property, parsed.value)
+
+    def qom_list_types(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(QomListTypesArgs, args)
+        types = recorded.load(version, "types")["qom-list-types"]
+        key = _list_types_key(types, parsed.implements, bool(parsed.abstract))
+        if key is None:
+            raise QMPError(f"memdevd: qom-list-types for {parsed.implements!r} was not recorded")
+        return types[key]["reply"]["return"]
+
+    def device_list_properties(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(TypenameArgs, args)
+        return _recorded_reply(version, "device-list-properties", parsed.typename)
+
+    def qom_list_properties(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(TypenameArgs, args)
+        return _recorded_reply(version, "qom-list-properties", parsed.typename)
+
+    reg.register("qom-list", qom_list, allow_preconfig=True)
+    reg.register("qom-get", qom_get, allow_preconfig=True)
+    reg.register("qom-set", qom_set, allow_preconfig=True)
+    reg.register("qom-list-types", qom_list_types, allow_preconfig=True)
+    reg.register("device-list-properties", device_list_properties, allow_preconfig=True)
+    reg.register("qom-list-properties", qom_list_properties, allow_preconfig=True)
+
+
+def _list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:
+    for key, entry in types.items():
+        arguments = entry.get("arguments", {})
+        if (
+            arguments.get("implements") == implements
+            and bool(arguments.get("abstract")) == abstract
+        ):
+            return key
+    return None
+
+
+def _recorded_reply(version: str, command: str, typename: str) -> Any:
+    replies = recorded.load(version, "types")[command]
+    reply = replies.get(typename)
+    if reply is None:
+        # QEMU's answer for a type that does not exist.
+        if command == "device-list-properties":
+            raise QMPError(f"Device '{typename}' not found", DEVICE_NOT_FOUND)
+        raise QMPError(f"Class '{typename}' not found")
+    if "error" in reply:
+        raise QMPError(reply["error"]["desc"], reply["error"]["class"])
+    return reply["return"]

@@ -1,0 +1,176 @@
+"""The running daemon: one machine, its QMP server, its clock and signals.
+
+:class:`Daemon` wires the layers together at run time: it builds the
+command table for the machine, serves it on the configured sockets, drives
+the machine's clock from the event loop (so simulated guest activity
+happens on time), forwards machine events to every QMP client, and shuts
+down the way QEMU does (``SHUTDOWN`` event, sockets removed, exit status).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memdevd.compat import Profile
+from memdevd.machine.clock import Clock, RealClock
+from memdevd.machine.machine import Machine
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.server import ListenAddress, Server
+
+log = logging.getLogger("memdevd")
+
+
+@dataclass
+class DaemonOptions:
+    listen: list[ListenAddress] = field(default_factory=list)
+    socket_mode: int | None = 0o600
+    pidfile: str | None = None
+    prog_name: str = "memdevd"
+    # Called once every listener is up (e.g. to print the socket paths).
+    on_ready: Callable[[Server], None] | None = None
+
+
+class ClockDriver:
+    """Runs a :class:`RealClock`'s due timers from the asyncio loop."""
+
+    def __init__(self, clock: Clock, loop: asyncio.AbstractEventLoop) -> None:
+        self.clock = clock
+        self.loop = loop
+        self._handle: asyncio.TimerHandle | None = None
+        clock.on_schedule = self._rearm
+
+    def _rearm(self, _deadline_ns: int | None = None) -> None:
+        deadline = self.clock.next_deadline()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if deadline is None:
+            return
+        delay = max(0.0, (deadline - self.clock.now_ns()) / 1e9)
+        self._handle = self.loop.call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self.clock.run_due()
+        self._rearm()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self.clock.on_schedule = None
+
+
+class Daemon:
+    def __init__(self, machine: Machine, profile: Profile, options: DaemonOptions) -> None:
+        from memdevd.commands import Runtime, register_all
+
+        self.machine = machine
+        self.profile = profile
+        self.options = options
+        self.registry = Registry()
+        self.runtime = Runtime(machine, profile, request_shutdown=self.request_shutdown)
+        register_all(self.registry, self.runtime)
+        self.server = Server(self.registry, profile.version_info, socket_mode=options.socket_mode)
+        machine.set_event_sink(self._on_event)
+        self.exit_status = 0
+        self._stopping: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock_driver: ClockDriver | None = None
+
+    # -- events ------------------------------------------------------------------
+
+    def _on_event(self, name: str, data: dict[str, Any] | None) -> None:
+        self.server.emit_event(name, data)
+
+    # -- shutdown ------------------------------------------------------------------
+
+    def request_shutdown(self, reason: str, guest: bool = False, status: int = 0) -> None:
+        """``qemu_system_shutdown_request``: the main loop shuts down next."""
+        if self._loop is None:
+            return
+        self.exit_status = status
+
+        def shutdown() -> None:
+            self.machine.runstate = "shutdown"
+            self.server.emit_event("SHUTDOWN", {"guest": guest, "reason": reason})
+            if self._stopping is not None:
+                self._stopping.set()
+
+        self._loop.call_soon(shutdown)
+
+    def _on_signal(self, signum: int) -> None:
+        # QEMU prints "terminating on signal N" and reports host-signal.
+        print(
+            f"{self.options.prog_name}: terminating on signal {signum}",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.request_shutdown("host-signal")
+
+    # -- running -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        if isinstance(self.machine.clock, RealClock):
+            self._clock_driver = ClockDriver(self.machine.clock, self._loop)
+        await self.server.listen_all(self.options.listen)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                self._loop.add_signal_handler(signum, self._on_signal, signum)
+        if self.options.pidfile:
+            write_pidfile(self.options.pidfile)
+        if self.options.on_ready is not None:
+            self.options.on_ready(self.server)
+
+    async def wait(self) -> int:
+        assert self._stopping is not None
+        await self._stopping.wait()
+        await self.stop()
+        return self.exit_status
+
+    async def stop(self) -> None:
+        # Let replies and the SHUTDOWN event reach the clients first.
+        for session in list(self.server.sessions):
+            if session.transport is not None and not session.closed:
+                session.transport.close()
+        await asyncio.sleep(0)
+        await self.server.close()
+        if self._clock_driver is not None:
+            self._clock_driver.close()
+        if self._loop is not None:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with contextlib.suppress(Exception):
+                    self._loop.remove_signal_handler(signum)
+        if self.options.pidfile:
+            with contextlib.suppress(OSError):
+                os.unlink(self.options.pidfile)
+
+    async def run(self) -> int:
+        await self.start()
+        return await self.wait()
+
+
+def write_pidfile(path: str) -> None:
+    """Write the pid as QEMU's ``qemu_write_pidfile`` does: "PID\\n"."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write(f"{os.getpid()}\n")
+    os.replace(tmp, path)
+
+
+def run_event_loop(coro_factory: Callable[[], Any]) -> Any:
+    """Run with uvloop when it is installed, plain asyncio otherwise."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        return asyncio.run(coro_factory())
+    return uvloop.run(coro_factory())

@@ -1,0 +1,144 @@
+"""x86 boards (pc / i440fx and q35): RAM split and the device-memory region.
+
+``pc_piix.c``/``pc_q35.c`` split RAM below and above 4 GiB; ``pc.c``
+(``pc_memory_init``, ``pc_get_device_memory_range``, ``pc_max_used_gpa``)
+places the device-memory region above the high RAM, rounded up to 1 GiB,
+sized ``maxmem - ram + 1 GiB per slot``, and refuses configurations the
+emulated CPU cannot address.  All of it is computed once at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memdevd import messages as M
+from memdevd.machine.errors import CoreError
+from memdevd.machine.host import GiB, MiB
+
+ACPI_MAX_RAM_SLOTS = 256
+TARGET_PAGE_SIZE = 4096
+AMD_HT_START = 0xFD00000000
+AMD_HT_END = 0xFFFFFFFFFF
+AMD_ABOVE_1TB_START = AMD_HT_END + 1
+FOUR_GIB = 4 * GiB
+I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT = 1 << 31
+Q35_PCI_HOST_HOLE64_SIZE_DEFAULT = 1 << 35
+
+
+@dataclass(frozen=True)
+class BoardKind:
+    """What distinguishes the two x86 machine families for memory."""
+
+    family: str  # "pc" or "q35"
+    root_bus: str  # "pci.0" or "pcie.0"
+    root_bus_type: str  # "PCI" or "PCIE"
+    root_bus_hotpluggable: bool
+    acpi_device: str  # the ACPI hotplug controller's type name
+    pci_hole64_default: int
+
+
+PC = BoardKind("pc", "pci.0", "PCI", True, "PIIX4_PM", I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT)
+Q35 = BoardKind("q35", "pcie.0", "PCIE", False, "ICH9-LPC", Q35_PCI_HOST_HOLE64_SIZE_DEFAULT)
+
+
+@dataclass
+class MemoryLayout:
+    below_4g: int
+    above_4g: int
+    above_4g_start: int
+    # Device memory: None when the machine has none (8.2+ without maxmem).
+    device_memory_base: int
+    device_memory_size: int
+    has_device_memory: bool
+
+
+def ram_split(board: BoardKind, ram_size: int, max_ram_below_4g: int = 0) -> tuple[int, int]:
+    """(below 4 GiB, above 4 GiB) as pc_init1 / pc_q35_init compute them."""
+    if board.family == "pc":
+        limit = max_ram_below_4g or 0xE0000000
+        lowmem = limit
+        if ram_size >= limit and lowmem > 0xC0000000:
+            # gigabyte_align: new machine types move the split to 3 GiB.
+            lowmem = 0xC0000000
+    else:
+        lowmem = 0x80000000 if ram_size >= 0xB0000000 else 0xB0000000
+        limit = max_ram_below_4g or FOUR_GIB
+        lowmem = min(lowmem, limit)
+    if ram_size >= lowmem:
+        return lowmem, ram_size - lowmem
+    return ram_size, 0
+
+
+def _round_up(value: int, align: int) -> int:
+    return -(-value // align) * align
+
+
+def compute_layout(
+    board: BoardKind,
+    ram_size: int,
+    maxram_size: int,
+    ram_slots: int,
+    *,
+    max_ram_below_4g: int = 0,
+    phys_bits: int = 40,
+    amd_cpu: bool = True,
+    sgx_epc_size: int = 0,
+    device_memory_only_with_maxmem: bool = True,
+) -> MemoryLayout:
+    """``pc_memory_init``'s layout and start-up checks (they exit QEMU)."""
+    below, above = ram_split(board, ram_size, max_ram_below_4g)
+    above_start = FOUR_GIB
+    has_devmem = ram_size < maxram_size
+
+    def above_end(start: int) -> int:
+        end = start + above
+        if sgx_epc_size:
+            # sgx_epc_above_4g_end(): EPC sections follow the high RAM.
+            end = _round_up(end, GiB) + sgx_epc_size
+        return end
+
+    def devmem_range(start: int) -> tuple[int, int]:
+        base = _round_up(above_end(start), GiB)
+        return base, maxram_size - ram_size + GiB * ram_slots
+
+    def max_used_gpa(start: int) -> int:
+        # pc_pci_hole64_start() + pci_hole64_size - 1 (64-bit CPUs).
+        if has_devmem:
+            base, size = devmem_range(start)
+            hole64_start = base + size
+        else:
+            hole64_start = above_end(start)
+        return _round_up(hole64_start, GiB) + board.pci_hole64_default - 1
+
+    if amd_cpu and max_used_gpa(above_start) >= AMD_HT_START:
+        above_start = AMD_ABOVE_1TB_START
+
+    max_used = max_used_gpa(above_start)
+    max_phys = (1 << phys_bits) - 1
+    if max_phys < max_used:
+        raise CoreError(M.PHYS_BITS_TOO_LOW.format(max_phys, max_used, phys_bits))
+
+    base, size = 0, 0
+    if has_devmem:
+        if ram_slots > ACPI_MAX_RAM_SLOTS:
+            raise CoreError(M.UNSUPPORTED_RAM_SLOTS.format(ram_slots))
+        if _round_up(maxram_size, TARGET_PAGE_SIZE) != maxram_size:
+            raise CoreError(M.MAXMEM_NOT_ALIGNED.format(TARGET_PAGE_SIZE))
+        base, size = devmem_range(above_start)
+        if base + size >= 1 << 64:
+            raise CoreError(M.UNSUPPORTED_MAXMEM.format(maxram_size))
+    elif not device_memory_only_with_maxmem:
+        # 7.2 allocates device_memory always; its region is empty.
+        base, _ = devmem_range(above_start)
+    return MemoryLayout(
+        below_4g=below,
+        above_4g=above,
+        above_4g_start=above_start,
+        device_memory_base=base,
+        device_memory_size=size,
+        has_device_memory=has_devmem or not device_memory_only_with_maxmem,
+    )
+
+
+def default_ram_size() -> int:
+    return 128 * MiB

@@ -1,0 +1,99 @@
+"""Time for the emulated machine: a clock and one-shot timers.
+
+QEMU's simulated activity (a guest acknowledging an eject, a virtio-mem
+driver plugging blocks, event throttling) happens *later*.  The core never
+sleeps: it schedules callbacks on a :class:`Clock`.  The daemon drives a
+:class:`RealClock` from the event loop; tests and ``x-memdevd-advance-clock``
+drive a :class:`VirtualClock` by hand, so nothing in a test waits.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(order=True)
+class Timer:
+    deadline_ns: int
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """Monotonic nanoseconds plus a timer heap; subclasses decide what 'now' is."""
+
+    def __init__(self) -> None:
+        self._timers: list[Timer] = []
+        self._seq = itertools.count()
+        # Called when the earliest deadline changes, so a driver can re-arm.
+        self.on_schedule: Callable[[int], None] | None = None
+
+    def now_ns(self) -> int:
+        raise NotImplementedError
+
+    def call_at(self, deadline_ns: int, callback: Callable[[], None]) -> Timer:
+        timer = Timer(deadline_ns, next(self._seq), callback)
+        heapq.heappush(self._timers, timer)
+        if self.on_schedule is not None and self._timers[0] is timer:
+            self.on_schedule(deadline_ns)
+        return timer
+
+    def call_later(self, delay_ns: int, callback: Callable[[], None]) -> Timer:
+        return self.call_at(self.now_ns() + max(0, delay_ns), callback)
+
+    def next_deadline(self) -> int | None:
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+        return self._timers[0].deadline_ns if self._timers else None
+
+    def run_due(self) -> int:
+        """Run every timer whose deadline has passed; return how many ran."""
+        ran = 0
+        now = self.now_ns()
+        while self._timers and self._timers[0].deadline_ns <= now:
+            timer = heapq.heappop(self._timers)
+            if not timer.cancelled:
+                timer.callback()
+                ran += 1
+            now = self.now_ns()
+        return ran
+
+    def clear(self) -> None:
+        self._timers.clear()
+
+
+class RealClock(Clock):
+    def now_ns(self) -> int:
+        return time.monotonic_ns()
+
+
+class VirtualClock(Clock):
+    """A clock that only moves when told to."""
+
+    def __init__(self, start_ns: int = 0) -> None:
+        super().__init__()
+        self._now = start_ns
+
+    def now_ns(self) -> int:
+        return self._now
+
+    def advance(self, delta_ns: int) -> int:
+        """Move time forward, firing timers in deadline order; return timers run."""
+        target = self._now + max(0, delta_ns)
+        ran = 0
+        while True:
+            deadline = self.next_deadline()
+            if deadline is None or deadline > target:
+                break
+            self._now = max(self._now, deadline)
+            ran += self.run_due()
+        self._now = target
+        return ran

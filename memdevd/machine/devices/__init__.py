@@ -1,0 +1,15 @@
+"""Memory device types, one module each, all implementing MemoryDeviceClass.
+
+``DEVICE_TYPES`` maps a ``-device``/``device_add`` driver name to its class.
+"""
+
+from __future__ import annotations
+
+from memdevd.machine.devices.nvdimm import NVDIMM
+from memdevd.machine.devices.pc_dimm import PCDIMM
+from memdevd.machine.qdev import Device
+
+DEVICE_TYPES: dict[str, type[Device]] = {
+    "pc-dimm": PCDIMM,
+    "nvdimm": NVDIMM,
+}

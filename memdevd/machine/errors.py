@@ -1,0 +1,36 @@
+"""The core's error type: QEMU's error class and exact text.
+
+QEMU's core reports failures with ``error_setg`` (class GenericError) or
+``error_set(ERROR_CLASS_DEVICE_NOT_FOUND, ...)``; the command layer turns a
+:class:`CoreError` into a QMP error reply or a start-up message.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorClass(StrEnum):
+    GENERIC = "GenericError"
+    DEVICE_NOT_FOUND = "DeviceNotFound"
+    COMMAND_NOT_FOUND = "CommandNotFound"
+    KVM_MISSING_CAP = "KVMMissingCap"
+
+
+class CoreError(Exception):
+    """A failure with QEMU's text (and, for some, a hint printed after it)."""
+
+    def __init__(
+        self, desc: str, error_class: ErrorClass = ErrorClass.GENERIC, hint: str = ""
+    ) -> None:
+        super().__init__(desc)
+        self.desc = desc
+        self.error_class = error_class
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        return f"CoreError({self.desc!r}, {self.error_class.value})"
+
+
+def not_found(desc: str) -> CoreError:
+    return CoreError(desc, ErrorClass.DEVICE_NOT_FOUND)

@@ -1,0 +1,58 @@
+"""Facts about the emulated host that QEMU's answers depend on.
+
+QEMU reads these from the machine it runs on (page size, transparent huge
+page size, hugetlbfs mounts, NUMA nodes, /dev/kvm, /dev/sgx_vepc).  memdevd
+takes them from ``-memdevd`` settings whose defaults describe a typical
+x86_64 Linux host, so the same command line gives the same answers on
+every machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KiB = 1024
+MiB = 1024 * KiB
+GiB = 1024 * MiB
+
+
+@dataclass
+class HostFacts:
+    page_size: int = 4 * KiB
+    thp_size: int = 2 * MiB
+    hugepage_sizes: tuple[int, ...] = (2 * MiB, 1 * GiB)
+    default_hugepage_size: int = 2 * MiB
+    # Paths treated as hugetlbfs mounts, with their page size.
+    hugetlbfs_mounts: dict[str, int] = field(default_factory=lambda: {"/dev/hugepages": 2 * MiB})
+    numa_nodes: tuple[int, ...] = (0,)
+    kvm: bool = False
+    sgx: bool = False
+    # KVM / vhost memslot limits; None means "no limit" (TCG, no vhost).
+    kvm_memslots: int | None = None
+    vhost_memslots: int | None = None
+    phys_bits: int = 40
+
+    def page_size_for_path(self, path: str) -> int:
+        """``qemu_fd_getpagesize``: the hugetlbfs page size, else the host's."""
+        best = ""
+        size = self.page_size
+        for mount, page in self.hugetlbfs_mounts.items():
+            prefix = mount.rstrip("/") + "/"
+            if (path == mount or path.startswith(prefix)) and len(mount) > len(best):
+                best, size = mount, page
+        return size
+
+
+def size_to_str(value: int) -> str:
+    """``size_to_str`` from util/cutils.c: e.g. 4096 -> ``4 KiB``."""
+    import math
+
+    _, exp = math.frexp(value / (1000.0 / 1024.0))
+    i = (exp - 1) // 10 * 10 if exp > 0 else 0
+    prefix = {0: "", 10: "Ki", 20: "Mi", 30: "Gi", 40: "Ti", 50: "Pi", 60: "Ei"}[i]
+    return f"{_c_g3(value / (1 << i))} {prefix}B"
+
+
+def _c_g3(x: float) -> str:
+    """printf("%0.3g")."""
+    return f"{x:.3g}"

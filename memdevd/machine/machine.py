@@ -1,0 +1,553 @@
+"""The emulated machine: QOM tree, backends, devices, run state, events.
+
+:class:`Machine` is what QEMU's ``MachineState`` plus the generic code
+around it (``qdev-monitor.c``, ``object_interfaces.c``, ``pc.c``'s hotplug
+handler) do for memory: ``object-add``/``object-del`` of backends,
+``device_add``/``device_del`` with QEMU's order of checks, the memory
+device queries and the run state.  Every mutating entry point checks first
+and mutates last; the only side effect a failed ``device_add`` keeps is
+QEMU's own: the anonymous ``device[N]`` counter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memdevd import messages as M
+from memdevd.compat import Profile
+from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBackend
+from memdevd.machine.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
+from memdevd.machine.clock import Clock, RealClock
+from memdevd.machine.errors import CoreError, not_found
+from memdevd.machine.guest import Guest, GuestConfig
+from memdevd.machine.host import HostFacts
+from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
+from memdevd.machine.memslots import MemslotLimits
+from memdevd.machine.qdev import Device
+from memdevd.machine.qom import Container, Prop, QOMObject, resolve_path
+
+EventSink = Callable[[str, "dict[str, Any] | None"], None]
+
+
+@dataclass
+class NumaNode:
+    nodeid: int
+    mem: int = 0
+    memdev: HostMemoryBackend | None = None
+
+
+@dataclass
+class NumaState:
+    nodes: dict[int, NumaNode] = field(default_factory=dict)
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.nodes)
+
+
+@dataclass
+class MachineConfig:
+    """Everything the command line decides about the machine."""
+
+    machine_type: str = "pc-q35-10.0"
+    alias: str = "q35"
+    board: BoardKind = Q35
+    ram_size: int = 128 * 1024 * 1024
+    maxram_size: int = 128 * 1024 * 1024
+    ram_slots: int = 0
+    nvdimm: bool = False
+    acpi: bool = True
+    max_ram_below_4g: int = 0
+    mem_merge: bool = True
+    dump_guest_core: bool = True
+    smp_cpus: int = 1
+    name: str | None = None
+    start_paused: bool = False
+    memory_hotplug_support: bool = True
+    # KVM slots used by boot memory and ROMs, see machine/memslots.py.
+    kvm_base_memslots: int = 8
+    vhost_base_memslots: int = 2
+    guest: GuestConfig = field(default_factory=GuestConfig)
+
+
+class MachineObject(QOMObject):
+    """``/machine``: the board's QOM object."""
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(f"{machine.config.machine_type}-machine")
+        self.machine = machine
+        family = machine.config.board.family
+        chain = (
+            f"{machine.config.machine_type}-machine",
+            "pc-q35-machine" if family == "q35" else "pc-i440fx-machine",
+            "generic-pc-machine",
+            "x86-machine",
+            "machine",
+            "object",
+        )
+        self.type_chain = chain  # type: ignore[misc]
+
+    def class_props(self) -> list[Prop]:
+        m = self.machine
+        props = [
+            Prop("nvdimm", "bool", lambda o: m.config.nvdimm, None),
+            Prop("acpi", "OnOffAuto", lambda o: "on" if m.config.acpi else "off", None),
+            Prop(
+                "max-ram-below-4g",
+                "size",
+                lambda o: m.config.max_ram_below_4g or m.layout.below_4g,
+                None,
+            ),
+        ]
+        if not m.profile.device_memory_only_with_maxmem:
+            props.append(
+                Prop(
+                    "device-memory-region-size",
+                    "int",
+                    lambda o: m.device_memory.size if m.device_memory else 0,
+                    None,
+                )
+            )
+        return props
+
+
+@dataclass
+class AcpiSlot:
+    """``MemStatus`` of hw/acpi/memory_hotplug.c: one DIMM slot's ACPI state."""
+
+    dimm: Device | None = None
+    is_enabled: bool = False
+    is_inserting: bool = False
+    is_removing: bool = False
+    ost_event: int = 0
+    ost_status: int = 0
+
+
+class Machine:
+    """One emulated QEMU machine."""
+
+    def __init__(
+        self,
+        config: MachineConfig,
+        profile: Profile,
+        host: HostFacts | None = None,
+        clock: Clock | None = None,
+        emit: EventSink | None = None,
+    ) -> None:
+        self.config = config
+        self.profile = profile
+        self.host = host or HostFacts()
+        self.clock = clock or RealClock()
+        self._emit = emit
+        self.runstate = "prelaunch" if config.start_paused else "running"
+        self.machine_ready = False
+        self.anon_counter = 0
+        self.numa = NumaState()
+
+        self.layout: MemoryLayout = compute_layout(
+            config.board,
+            config.ram_size,
+            config.maxram_size,
+            config.ram_slots,
+            max_ram_below_4g=config.max_ram_below_4g,
+            phys_bits=self.host.phys_bits,
+            device_memory_only_with_maxmem=profile.device_memory_only_with_maxmem,
+        )
+        self.device_memory: DeviceMemoryState | None = None
+        if self.layout.has_device_memory:
+            self.device_memory = DeviceMemoryState(
+                self.layout.device_memory_base, self.layout.device_memory_size
+            )
+        self.memslot_limits = MemslotLimits(
+            kvm_slots=self.host.kvm_memslots if self.host.kvm else None,
+            vhost_slots=self.host.vhost_memslots,
+            kvm_base=config.kvm_base_memslots,
+            vhost_base=config.vhost_base_memslots,
+        )
+        self.memory = MemoryDeviceCore(
+            profile,
+            config.ram_size,
+            config.maxram_size,
+            self.device_memory,
+            self.memslot_limits,
+            self.memory_devices,
+        )
+
+        # QOM tree: / -> machine, objects
+        self.root = Container()
+        self.machine_obj = MachineObject(self)
+        self.root.add_child("machine", self.machine_obj)
+        self.objects = Container()
+        self.root.add_child("objects", self.objects)
+        self.peripheral = Container()
+        self.peripheral_anon = Container()
+        self.unattached = Container()
+        self.machine_obj.add_child("unattached", self.unattached)
+        self.machine_obj.add_child("peripheral", self.peripheral)
+        self.machine_obj.add_child("peripheral-anon", self.peripheral_anon)
+        # Devices in creation order (QOM walk order stand-in).
+        self._devices: list[Device] = []
+        self.acpi_slots = [AcpiSlot() for _ in range(config.ram_slots)]
+        self.guest = Guest(self, config.guest)
+        # Set by the daemon: a guest-initiated shutdown (reason, guest=True).
+        self.shutdown_hook: Callable[[str], None] | None = None
+
+    # -- events -------------------------------------------------------------------
+
+    def set_event_sink(self, emit: EventSink | None) -> None:
+        self._emit = emit
+
+    def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
+        if self._emit is not None:
+            self._emit(name, data)
+
+    # -- start-up -------------------------------------------------------------------
+
+    def create_machine_ram(self) -> None:
+        """The default RAM backend (``pc.ram``) unless NUMA memdevs provide RAM."""
+        if any(node.memdev is not None for node in self.numa.nodes.values()):
+            for node in self.numa.nodes.values():
+                if node.memdev is not None:
+                    node.memdev.mapped = True
+            return
+        ram = RamBackend(self)
+        ram.size = self.config.ram_size
+        ram.is_machine_ram = True
+        ram.complete()
+        ram.mapped = True
+        self.objects.add_child("pc.ram", ram)
+
+    def finish_init(self) -> None:
+        """Machine creation is done: later device_add calls are hot-plugs."""
+        self.machine_ready = True
+
+    # -- QOM helpers ----------------------------------------------------------------
+
+    def resolve_link(self, path: str, target_type: str, prop_name: str) -> QOMObject:
+        """``object_resolve_link``: the texts QEMU gives for a bad link value."""
+        target, ambiguous = resolve_path(self.root, path, target_type)
+        if ambiguous:
+            raise CoreError(M.PATH_NOT_UNIQUE.format(path))
+        if target is None:
+            other, ambiguous = resolve_path(self.root, path)
+            if other is not None or ambiguous:
+                raise CoreError(M.INVALID_PARAMETER_TYPE.format(prop_name, target_type))
+            raise not_found(M.DEVICE_NOT_FOUND.format(path))
+        return target
+
+    def resolve(self, path: str) -> tuple[QOMObject | None, bool]:
+        return resolve_path(self.root, path)
+
+    # -- memory devices --------------------------------------------------------------
+
+    def memory_devices(self) -> list[Any]:
+        return [d for d in self._devices if d.is_a("memory-device")]
+
+    def devices(self) -> list[Device]:
+        return list(self._devices)
+
+    def backends(self) -> list[HostMemoryBackend]:
+        return [o for o in self.objects.children.values() if isinstance(o, HostMemoryBackend)]
+
+    def dimm_free_slot(self, hint: int | None) -> int:
+        """``pc_dimm_get_free_slot``."""
+        max_slots = self.config.ram_slots
+        if max_slots <= 0:
+            raise CoreError(M.DIMM_NO_SLOTS_ALLOCATED)
+        used = {d.slot for d in self._devices if d.is_a("pc-dimm") and d.realized}  # type: ignore[attr-defined]
+        if hint is not None:
+            if hint >= max_slots:
+                raise CoreError(M.DIMM_SLOT_TOO_BIG.format(hint, max_slots))
+            if hint in used:
+                raise CoreError(M.DIMM_SLOT_BUSY.format(hint))
+            return hint
+        for slot in range(max_slots):
+            if slot not in used:
+                return slot
+        raise CoreError(M.DIMM_NO_FREE_SLOTS)
+
+    # -- object-add / object-del ---------------------------------------------------------
+
+    def object_add(
+        self,
+        qom_type: str,
+        obj_id: str,
+        props: dict[str, Any],
+        *,
+        keyval: bool = False,
+        prop_order: Iterable[str] | None = None,
+    ) -> HostMemoryBackend:
+        """``user_creatable_add_type``: set properties, add child, complete."""
+        cls = BACKEND_TYPES.get(qom_type)
+        if cls is None:
+            raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
+        obj = cls(self)
+        order = list(prop_order) if prop_order is not None else list(props)
+        for name in order:
+            value = props[name]
+            obj.prop_set(name, value, keyval=keyval)
+        self.objects.add_child(obj_id, obj)
+        try:
+            obj.complete()
+        except CoreError:
+            self.objects.remove_child(obj_id)
+            raise
+        return obj
+
+    def object_del(self, obj_id: str) -> None:
+        """``user_creatable_del``."""
+        obj = self.objects.children.get(obj_id)
+        if obj is None:
+            raise CoreError(M.OBJECT_NOT_FOUND.format(obj_id))
+        if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
+            raise CoreError(M.OBJECT_IN_USE.format(obj_id))
+        self.objects.remove_child(obj_id)
+
+    # -- device_add ---------------------------------------------------------------------
+
+    def device_add(self, opts: dict[str, Any], *, from_json: bool) -> Device:
+        """``qdev_device_add_from_qdict`` with the machine's hotplug handler.
+
+        ``opts`` is the option dict (strings when ``from_json`` is false, as
+        QemuOpts produce them); keys are visited in the order given.
+        """
+        from memdevd.machine.devices import DEVICE_TYPES
+
+        driver = opts.get("driver")
+        if not isinstance(driver, str):
+            raise CoreError(M.MISSING_PARAMETER.format("driver"))
+        cls = DEVICE_TYPES.get(driver)
+        if cls is None or (cls.needs_profile_feature and not cls.available(self.profile)):
+            raise CoreError(M.NOT_A_DEVICE_MODEL.format(driver))
+        if cls.abstract:
+            raise CoreError(
+                M.INVALID_PARAMETER_VALUE.format("driver", "a non-abstract device type")
+            )
+        hot = self.machine_ready
+        legacy = not self.profile.strict_device_add
+        if not cls.user_creatable or (legacy and hot and not cls.hotpluggable):
+            raise CoreError(M.INVALID_PARAMETER_VALUE.format("driver", "a pluggable device type"))
+
+        bus_name = opts.get("bus")
+        bus = None
+        if isinstance(bus_name, str):
+            bus = self.find_bus(bus_name)
+            if cls.bus_type is None or not bus.is_a(cls.bus_type):
+                raise CoreError(M.DEVICE_CANT_GO_ON_BUS.format(driver, bus.bus_typename))
+        elif cls.bus_type is not None:
+            bus = self.default_bus(cls.bus_type)
+            if bus is None:
+                raise CoreError(M.NO_BUS_FOUND.format(cls.bus_type, driver))
+        if legacy and hot and bus is not None and not bus.hotpluggable:
+            raise CoreError(M.BUS_NO_HOTPLUG.format(bus.name))
+
+        dev = cls(self)
+        if hot:
+            if not legacy and bus is not None and not bus.hotpluggable:
+                raise CoreError(M.BUS_NO_HOTPLUG.format(bus.name))
+            if bus is None and not dev.is_a("memory-device"):
+                raise CoreError(M.DEVICE_NOT_HOTPLUGGABLE_HERE.format(driver))
+
+        dev_id = opts.get("id")
+        if not isinstance(dev_id, str):
+            dev_id = None
+        self._set_id(dev, dev_id)
+        try:
+            for key in opts:
+                if key in ("driver", "bus", "id"):
+                    continue
+                dev.prop_set(key, opts[key], keyval=not from_json)
+            if bus is not None:
+                dev.parent_bus = bus.name
+            self._realize(dev, bus, hot)
+        except CoreError:
+            self._unparent(dev)
+            raise
+        return dev
+
+    def _set_id(self, dev: Device, dev_id: str | None) -> None:
+        """``qdev_set_id``: register under peripheral or peripheral-anon."""
+        if dev_id is not None:
+            if dev_id in self.peripheral.children:
+                raise CoreError(M.DUPLICATE_DEVICE_ID.format(dev_id))
+            self.peripheral.add_child(dev_id, dev)
+            dev.id = dev_id
+        else:
+            name = f"device[{self.anon_counter}]"
+            self.anon_counter += 1
+            self.peripheral_anon.add_child(name, dev)
+
+    def _unparent(self, dev: Device) -> None:
+        if dev.parent is not None and dev.name is not None:
+            dev.parent.remove_child(dev.name)
+
+    def _realize(self, dev: Device, bus: Any, hot: bool) -> None:
+        """``device_set_realized``: pre_plug, realize, plug (hotplug handler)."""
+        plug = self.hotplug_handler(dev)
+        addr = plug.pre_plug(dev) if plug is not None else None
+        dev.realize()
+        # Everything below cannot fail: mutate the machine now.
+        if plug is not None:
+            plug.commit(dev, addr)
+        dev.hotplugged = hot
+        dev.realized = True
+        self._devices.append(dev)
+        if plug is not None:
+            plug.plug(dev)
+
+    def hotplug_handler(self, dev: Device) -> Any:
+        from memdevd.machine.hotplug import machine_hotplug_handler
+
+        return machine_hotplug_handler(self, dev)
+
+    # -- buses ---------------------------------------------------------------------------
+
+    def find_bus(self, name: str) -> Any:
+        from memdevd.machine.buses import find_bus
+
+        return find_bus(self, name)
+
+    def default_bus(self, bus_type: str) -> Any:
+        from memdevd.machine.buses import default_bus
+
+        return default_bus(self, bus_type)
+
+    # -- device_del ---------------------------------------------------------------------
+
+    def find_device(self, dev_id: str) -> Device:
+        """``find_device_state``: resolve relative to /machine/peripheral."""
+        parts = dev_id.split("/")
+        if dev_id.startswith("/"):
+            obj: QOMObject | None = self.root
+            parts = parts[1:]
+        else:
+            obj = self.peripheral
+        for part in parts:
+            if obj is None:
+                break
+            if not part:
+                continue
+            obj = obj.children.get(part) or obj.link_target(part)
+        if obj is None:
+            raise not_found(M.DEVICE_NOT_FOUND.format(dev_id))
+        if not isinstance(obj, Device):
+            raise CoreError(M.NOT_A_DEVICE.format(dev_id))
+        return obj
+
+    def device_del(self, dev_id: str) -> None:
+        dev = self.find_device(dev_id)
+        from memdevd.machine.buses import bus_of
+
+        bus = bus_of(self, dev)
+        if bus is not None and not bus.hotpluggable:
+            raise CoreError(M.BUS_NO_HOTPLUG.format(bus.name))
+        if not type(dev).hotpluggable:
+            raise CoreError(M.DEVICE_NO_HOTPLUG.format(dev.typename))
+        plug = self.hotplug_handler(dev)
+        if plug is None:
+            raise CoreError(M.DEVICE_NO_HOTPLUG.format(dev.typename))
+        plug.unplug_request(dev)
+
+    def remove_device(self, dev: Device) -> None:
+        """Final removal after an unplug: unrealize, unparent, DEVICE_DELETED."""
+        path = dev.canonical_path()
+        plug = self.hotplug_handler(dev)
+        if plug is not None:
+            plug.unplug(dev)
+        dev.unrealize()
+        dev.realized = False
+        if dev in self._devices:
+            self._devices.remove(dev)
+        self._unparent(dev)
+        data: dict[str, Any] = {}
+        if dev.id is not None:
+            data["device"] = dev.id
+        data["path"] = path
+        self.emit("DEVICE_DELETED", data)
+
+    # -- run state ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        if self.runstate in ("running",):
+            self.runstate = "paused"
+            self.emit("STOP")
+            self.guest.on_stop()
+
+    def cont(self) -> None:
+        if self.runstate in ("prelaunch", "paused", "suspended", "debug"):
+            self.runstate = "running"
+            self.emit("RESUME")
+            self.guest.on_resume()
+
+    @property
+    def running(self) -> bool:
+        return self.runstate == "running"
+
+    def system_reset(self) -> None:
+        """``qmp_system_reset``: RESET; devices keep their configuration."""
+        self.emit("RESET", {"guest": False, "reason": "host-qmp-system-reset"})
+        for dev in list(self._devices):
+            reset = getattr(dev, "reset", None)
+            if reset is not None:
+                reset()
+
+    def system_powerdown(self) -> None:
+        """``qmp_system_powerdown``: an ACPI power button press."""
+        self.emit("POWERDOWN")
+        self.guest.power_button()
+
+    # -- queries ------------------------------------------------------------------------
+
+    def memory_size_summary(self) -> dict[str, Any]:
+        return {
+            "base-memory": self.config.ram_size,
+            "plugged-memory": self.memory.plugged_memory_size(),
+        }
+
+    def memdev_list(self) -> list[dict[str, Any]]:
+        backends = self.backends()
+        for node in self.numa.nodes.values():
+            if node.memdev is not None and node.memdev not in backends:
+                backends.append(node.memdev)
+        return [b.memdev_info() for b in backends]
+
+    def acpi_ospm_status(self) -> list[dict[str, Any]]:
+        """``acpi_memory_ospm_status``: one entry per DIMM slot."""
+        out: list[dict[str, Any]] = []
+        for index, slot in enumerate(self.acpi_slots):
+            info: dict[str, Any] = {}
+            if slot.dimm is not None and slot.dimm.id is not None:
+                info["device"] = slot.dimm.id
+            info["slot"] = str(index)
+            info["slot-type"] = "DIMM"
+            info["source"] = slot.ost_event
+            info["status"] = slot.ost_status
+            out.append(info)
+        return out
+
+    # -- QOM commands --------------------------------------------------------------------
+
+    def qom_get(self, path: str, prop: str) -> Any:
+        obj, _ = resolve_path(self.root, path)
+        if obj is None:
+            raise not_found(M.DEVICE_NOT_FOUND.format(path))
+        return obj.prop_get(prop)
+
+    def qom_set(self, path: str, prop: str, value: Any) -> None:
+        obj, _ = resolve_path(self.root, path)
+        if obj is None:
+            raise not_found(M.DEVICE_NOT_FOUND.format(path))
+        obj.prop_set(prop, value)
+
+    def qom_list(self, path: str) -> list[dict[str, str]]:
+        obj, ambiguous = resolve_path(self.root, path)
+        if obj is None:
+            if ambiguous:
+                raise CoreError(M.PATH_AMBIGUOUS.format(path))
+            raise not_found(M.DEVICE_NOT_FOUND.format(path))
+        return [{"name": p.name, "type": p.type} for p in obj.properties()]
+
+
+__all__ = ["PC", "Q35", "Machine", "MachineConfig", "NumaNode"]

@@ -1,0 +1,271 @@
+"""The QOM object tree: objects, child/link properties, path resolution.
+
+A faithful subset of ``qom/object.c``: every object has a QEMU type name,
+a parent and a component name, children (``child<T>`` properties) and
+typed properties with getters and setters that read their input through a
+QAPI :class:`~memdevd.qapi.visitor.InputVisitor`, exactly as QEMU setters do.
+Path resolution follows ``object_resolve_path``: absolute paths walk child
+and link properties, partial paths must match exactly one object anywhere
+in the tree, and empty components are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from memdevd import messages as M
+from memdevd.machine.errors import CoreError, not_found
+from memdevd.qapi.visitor import InputVisitor, VisitError
+
+Getter = Callable[["QOMObject"], Any]
+Setter = Callable[["QOMObject", InputVisitor, str], None]
+
+
+@dataclass
+class Prop:
+    """One QOM property as ``qom-list`` shows it and ``qom-get/set`` use it."""
+
+    name: str
+    type: str
+    get: Getter | None = None
+    set: Setter | None = None
+    description: str | None = None
+    # A qdev static property: refused after realize with QEMU's text.
+    static: bool = False
+    # For device-list-properties / qom-list-properties.
+    default: Any = None
+    has_default: bool = False
+
+
+class QOMObject:
+    """A node of the QOM tree."""
+
+    # Type hierarchy from this class's type up to "object", interfaces apart.
+    type_chain: ClassVar[tuple[str, ...]] = ("object",)
+    interfaces: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, typename: str | None = None) -> None:
+        self.typename = typename or self.type_chain[0]
+        self.parent: QOMObject | None = None
+        self.name: str | None = None
+        self.children: dict[str, QOMObject] = {}
+        self._props: dict[str, Prop] = {}
+
+    # -- type checks --------------------------------------------------------
+
+    def is_a(self, typename: str) -> bool:
+        return typename in self.type_chain or typename in self.interfaces
+
+    # -- tree -----------------------------------------------------------------
+
+    def add_child(self, name: str, child: QOMObject) -> None:
+        if name in self.children or name in self._props:
+            raise CoreError(M.DUPLICATE_PROPERTY.format(name, self.typename))
+        child.parent = self
+        child.name = name
+        self.children[name] = child
+
+    def remove_child(self, name: str) -> QOMObject | None:
+        child = self.children.pop(name, None)
+        if child is not None:
+            child.parent = None
+        return child
+
+    def canonical_path(self) -> str:
+        parts: list[str] = []
+        obj: QOMObject | None = self
+        while obj is not None and obj.parent is not None:
+            assert obj.name is not None
+            parts.append(obj.name)
+            obj = obj.parent
+        return "/" + "/".join(reversed(parts))
+
+    def walk(self) -> Iterator[QOMObject]:
+        yield self
+        for child in list(self.children.values()):
+            yield from child.walk()
+
+    # -- properties -------------------------------------------------------------
+
+    def add_prop(self, prop: Prop) -> None:
+        self._props[prop.name] = prop
+
+    def own_props(self) -> list[Prop]:
+        return list(self._props.values())
+
+    def properties(self) -> list[Prop]:
+        """All properties, children included.
+
+        Where QEMU's real list for this type was recorded, its names, types
+        and order are used; properties memdevd models take their behaviour
+        from the model, the others behave as recorded (see
+        :meth:`recorded_sample`).
+        """
+        modeled: dict[str, Prop] = {"type": Prop("type", "string", get=lambda o: o.typename)}
+        for prop in self.class_props():
+            modeled[prop.name] = prop
+        for prop in self._props.values():
+            modeled[prop.name] = prop
+        sample = self.recorded_sample()
+        props: list[Prop] = []
+        if sample is not None:
+            for entry in sample["qom-list"]:
+                name, ptype = entry["name"], entry["type"]
+                if ptype.startswith("child<"):
+                    continue
+                prop = modeled.pop(name, None)
+                if prop is None:
+                    prop = _recorded_prop(self, sample, name, ptype)
+                elif prop.type != ptype:
+                    prop = Prop(
+                        prop.name,
+                        ptype,
+                        prop.get,
+                        prop.set,
+                        prop.description,
+                        prop.static,
+                        prop.default,
+                        prop.has_default,
+                    )
+                props.append(prop)
+        props.extend(modeled.values())
+        for name, child in self.children.items():
+            props.append(Prop(name, f"child<{child.typename}>", get=_child_getter(name)))
+        return props
+
+    def recorded_sample(self) -> dict[str, Any] | None:
+        """A recorded QEMU instance of this type (qom-list/get/set), if any."""
+        return None
+
+    def check_settable(self, name: str) -> None:
+        """Hook for recorded static properties (devices refuse after realize)."""
+
+    def class_props(self) -> list[Prop]:
+        return []
+
+    def find_prop(self, name: str) -> Prop | None:
+        for prop in self.properties():
+            if prop.name == name:
+                return prop
+        return None
+
+    def link_target(self, name: str) -> QOMObject | None:
+        """The object a ``link<>`` property points to (for path walking)."""
+        return None
+
+    def prop_get(self, name: str) -> Any:
+        prop = self.find_prop(name)
+        if prop is None:
+            raise CoreError(M.PROPERTY_NOT_FOUND.format(self.typename, name))
+        if prop.get is None:
+            raise CoreError(M.PROPERTY_NOT_READABLE.format(self.typename, name))
+        return prop.get(self)
+
+    def prop_set(self, name: str, value: Any, *, keyval: bool = False) -> None:
+        """``object_property_set`` with a QObject (or keyval string) value."""
+        prop = self.find_prop(name)
+        if prop is None:
+            raise CoreError(M.PROPERTY_NOT_FOUND.format(self.typename, name))
+        if prop.set is None:
+            raise CoreError(M.PROPERTY_NOT_WRITABLE.format(self.typename, name))
+        visitor = InputVisitor(value, keyval=keyval)
+        try:
+            prop.set(self, visitor, name)
+        except VisitError as exc:
+            raise CoreError(exc.desc) from None
+
+
+def _recorded_prop(obj: QOMObject, sample: dict[str, Any], name: str, ptype: str) -> Prop:
+    """An unmodelled property that behaves as QEMU's did when recorded."""
+    overrides: dict[str, Any] = obj.__dict__.setdefault("_recorded_overrides", {})
+    value = sample.get("qom-get", {}).get(name)
+    setter_reply = sample.get("qom-set", {}).get(name, {}).get("reply", {})
+
+    def getter(o: QOMObject) -> Any:
+        if name in overrides:
+            return overrides[name]
+        if isinstance(value, dict) and set(value) == {"error"}:
+            raise CoreError(value["error"]["desc"])
+        return value
+
+    error = setter_reply.get("error", {}).get("desc", "") if isinstance(setter_reply, dict) else ""
+    if error.endswith("is not writable"):
+        return Prop(name, ptype, getter, None)
+
+    def setter(o: QOMObject, v: InputVisitor, pname: str) -> None:
+        if error.startswith("Attempt to set"):
+            o.check_settable(pname)
+        overrides[pname] = v.type_any(pname)
+
+    return Prop(name, ptype, getter, setter, static=error.startswith("Attempt to set"))
+
+
+def _child_getter(name: str) -> Getter:
+    def get(obj: QOMObject) -> str:
+        return obj.children[name].canonical_path()
+
+    return get
+
+
+class Container(QOMObject):
+    type_chain = ("container", "object")
+
+
+# --- path resolution (qom/object.c) -------------------------------------------
+
+
+def _resolve_component(obj: QOMObject, part: str) -> QOMObject | None:
+    child = obj.children.get(part)
+    if child is not None:
+        return child
+    return obj.link_target(part)
+
+
+def _resolve_abs(obj: QOMObject, parts: list[str], typename: str | None) -> QOMObject | None:
+    for part in parts:
+        if not part:
+            continue
+        nxt = _resolve_component(obj, part)
+        if nxt is None:
+            return None
+        obj = nxt
+    if typename is not None and not obj.is_a(typename):
+        return None
+    return obj
+
+
+def _resolve_partial(
+    parent: QOMObject, parts: list[str], typename: str | None
+) -> tuple[QOMObject | None, bool]:
+    found = _resolve_abs(parent, parts, typename)
+    for child in list(parent.children.values()):
+        sub, ambiguous = _resolve_partial(child, parts, typename)
+        if ambiguous:
+            return None, True
+        if sub is not None:
+            if found is not None:
+                return None, True
+            found = sub
+    return found, False
+
+
+def resolve_path(
+    root: QOMObject, path: str, typename: str | None = None
+) -> tuple[QOMObject | None, bool]:
+    """``object_resolve_path_type``: (object or None, ambiguous)."""
+    if not path:
+        # g_strsplit("") is empty: a partial path matching every object.
+        return None, True
+    parts = path.split("/")
+    if parts[0] == "":
+        return _resolve_abs(root, parts[1:], typename), False
+    return _resolve_partial(root, parts, typename)
+
+
+def resolve_or_raise(root: QOMObject, path: str) -> QOMObject:
+    obj, _ = resolve_path(root, path)
+    if obj is None:
+        raise not_found(M.DEVICE_NOT_FOUND.format(path))
+    return obj

@@ -1,0 +1,196 @@
+"""Every QEMU text memdevd can answer with, as a named constant.
+
+Kept in one place, as fakeredis keeps Redis's replies in ``_msgs.py``: a
+reviewer can diff this file against QEMU's sources, and a text that differs
+between emulated versions appears once per version with the version in its
+name (``compat.py`` picks the right one).  Texts are copied verbatim,
+typos included ("where allocated", "exceedsthe", "notsupported"), because
+clients match on them.  Placeholders use ``str.format`` fields where QEMU
+uses printf conversions; the QEMU source of each text is named beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- qapi/qmp/qerror.h, qapi/qobject-input-visitor.c -------------------------
+MISSING_PARAMETER: Final = "Parameter '{}' is missing"
+INVALID_PARAMETER_TYPE: Final = "Invalid parameter type for '{}', expected: {}"
+INVALID_PARAMETER_VALUE: Final = "Parameter '{}' expects {}"
+INVALID_PARAMETER: Final = "Invalid parameter '{}'"
+UNEXPECTED_PARAMETER: Final = "Parameter '{}' is unexpected"
+ENUM_BAD_VALUE: Final = "Parameter '{}' does not accept value '{}'"
+PROPERTY_VALUE_BAD: Final = "Property '{}.{}' doesn't take value '{}'"
+
+# --- qapi/qmp-dispatch.c ------------------------------------------------------
+QMP_INPUT_NOT_OBJECT: Final = "QMP input must be a JSON object"
+QMP_MEMBER_NOT_STRING: Final = "QMP input member '{}' must be a string"
+QMP_MEMBER_CLASH: Final = "QMP input member '{}' clashes with '{}'"
+QMP_ARGUMENTS_NOT_OBJECT: Final = "QMP input member 'arguments' must be an object"
+QMP_MEMBER_UNEXPECTED: Final = "QMP input member '{}' is unexpected"
+QMP_LACKS_EXECUTE: Final = "QMP input lacks member 'execute'"
+COMMAND_NOT_FOUND: Final = "The command {} has not been found"
+COMMAND_DISABLED: Final = "Command {} has been disabled{}"
+COMMAND_NO_OOB: Final = "The command {} does not support OOB"
+COMMAND_NOT_PRECONFIG: Final = (
+    "The command '{}' is permitted only after machine initialization has completed"
+)
+
+# --- monitor/qmp.c, monitor/qmp-cmds-control.c ----------------------------------
+EXPECTING_NEGOTIATION: Final = "Expecting capabilities negotiation with 'qmp_capabilities'"
+NEGOTIATION_COMPLETE: Final = "Capabilities negotiation is already complete, command ignored"
+CAPABILITY_NOT_AVAILABLE: Final = "Capability {} not available"
+
+# --- qom/object.c, qom/qom-qmp-cmds.c, qom/object_interfaces.c ------------------
+DUPLICATE_PROPERTY: Final = "attempt to add duplicate property '{}' to object (type '{}')"
+PROPERTY_NOT_FOUND: Final = "Property '{}.{}' not found"
+PROPERTY_NOT_READABLE: Final = "Property '{}.{}' is not readable"
+PROPERTY_NOT_WRITABLE: Final = "Property '{}.{}' is not writable"
+PROPERTY_DOESNT_TAKE_VALUE: Final = "Property '{}.{}' doesn't take value '{}'"
+DEVICE_NOT_FOUND: Final = "Device '{}' not found"
+PATH_AMBIGUOUS: Final = "Path '{}' is ambiguous"
+PATH_NOT_UNIQUE: Final = "Path '{}' does not uniquely identify an object"
+OBJECT_TYPE_INVALID: Final = "invalid object type: {}"
+OBJECT_TYPE_NOT_USER_CREATABLE: Final = "object type '{}' isn't supported by object-add"
+OBJECT_TYPE_ABSTRACT: Final = "object type '{}' is abstract"
+OBJECT_NOT_FOUND: Final = "object '{}' not found"
+OBJECT_IN_USE: Final = "object '{}' is in use, can not be deleted"
+ID_NOT_IDENTIFIER_HINT: Final = (
+    "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"
+)
+
+# --- hw/core/qdev-properties.c, hw/core/qdev.c ------------------------------------
+SET_PROP_AFTER_REALIZE: Final = (
+    "Attempt to set property '{}' on device '{}' (type '{}') after it was realized"
+)
+SET_PROP_AFTER_REALIZE_ANON: Final = (
+    "Attempt to set property '{}' on anonymous device (type '{}') after it was realized"
+)
+SET_LINK_AFTER_REALIZE: Final = (
+    "Attempt to set link property '{}' on device '{}' (type '{}') after it was realized"
+)
+# memdevd's own: QEMU would unrealize the device without an unplug.
+CANNOT_CHANGE_REALIZED: Final = "memdevd: changing 'realized' by hand is not emulated"
+
+# --- system/qdev-monitor.c (softmmu/ in 7.2) -------------------------------------
+NOT_A_DEVICE_MODEL: Final = "'{}' is not a valid device model name"
+NOT_A_DEVICE_MODEL_ALIAS: Final = "'{}' (alias '{}') is not a valid device model name"
+BUS_NOT_FOUND: Final = "Bus '{}' not found"
+DEVICE_CANT_GO_ON_BUS: Final = "Device '{}' can't go on {} bus"
+NO_BUS_FOUND: Final = "No '{}' bus found for device '{}'"
+BUS_NO_HOTPLUG: Final = "Bus '{}' does not support hotplugging"
+DEVICE_NO_HOTPLUG: Final = "Device '{}' does not support hotplugging"
+DEVICE_NOT_HOTPLUGGABLE_HERE: Final = "Device '{}' can not be hotplugged on this machine"
+DUPLICATE_DEVICE_ID: Final = "Duplicate device ID '{}'"
+NOT_A_DEVICE: Final = "{} is not a device"
+NOT_A_DEVICE_7_2: Final = "{} is not a hotpluggable device"
+DEVICE_UNPLUG_IN_PROGRESS: Final = "Device {} is already in the process of unplug"
+
+# --- hw/mem/memory-device.c ----------------------------------------------------------
+DEVICE_MEMORY_NOT_SUPPORTED: Final = (
+    "memory devices (e.g. for memory hotplug) are not supported by the machine"
+)
+DEVICE_MEMORY_NOT_ENABLED: Final = (
+    "memory devices (e.g. for memory hotplug) are not enabled, please specify the maxmem option"
+)
+DEVICE_MEMORY_NOT_PREPARED: Final = (
+    "the configuration is not prepared for memory devices (e.g., for memory hotplug),"
+    " consider specifying the maxmem option"
+)
+KVM_NO_FREE_MEMSLOTS_7_2: Final = "hypervisor has no free memory slots left"
+VHOST_NO_FREE_MEMSLOTS_7_2: Final = "a used vhost backend has no free memory slots left"
+KVM_NO_FREE_MEMSLOTS: Final = "hypervisor has not enough free memory slots left"
+VHOST_NO_FREE_MEMSLOTS: Final = "a used vhost backend has not enough free memory slots left"
+NOT_ENOUGH_SPACE: Final = (
+    "not enough space, currently 0x{:x} in use of total space for memory devices 0x{:x}"
+)
+ADDRESS_NOT_ALIGNED: Final = "address must be aligned to 0x{:x} bytes"
+BACKEND_SIZE_NOT_ALIGNED: Final = "backend memory size must be multiple of 0x{:x}"
+CANT_ADD_MEMORY_DEVICE: Final = (
+    "can't add memory device [0x{:x}:0x{:x}], usable range for memory devices [0x{:x}:0x{:x}]"
+)
+DEVICE_TOO_BIG: Final = "can't add memory device, device too big"
+ADDRESS_CONFLICT: Final = "address range conflicts with memory device id='{}'"
+FRAGMENTED: Final = (
+    "could not find position in guest address space for memory device"
+    " - memory fragmented due to alignments"
+)
+
+# --- hw/mem/pc-dimm.c ------------------------------------------------------------------
+MEMDEV_MUST_BE_SET: Final = "'memdev' property must be set"
+MEMDEV_NOT_SET: Final = "'memdev' property is not set"
+MEMDEV_BUSY: Final = "can't use already busy memdev: {}"
+DIMM_INVALID_SLOT: Final = "invalid slot number {}, valid range is [0-{}]"
+DIMM_NO_SLOTS_ALLOCATED: Final = "no slots where allocated, please specify the 'slots' option"
+DIMM_SLOT_TOO_BIG: Final = "invalid slot# {}, should be less than {}"
+DIMM_SLOT_BUSY: Final = "slot {} is busy"
+DIMM_NO_FREE_SLOTS: Final = "no free slots available"
+DIMM_NODE_EXCEEDS: Final = (
+    "'DIMM property node has value {}' which exceeds the number of numa nodes: {}"
+)
+MACHINE_NO_NUMA: Final = "machine doesn't support NUMA"
+
+# --- hw/mem/nvdimm.c -----------------------------------------------------------------
+NVDIMM_LABEL_TOO_SMALL: Final = "Property '{}.{}' (0x{:x}) is required at least 0x{:x}"
+NVDIMM_BAD_UUID: Final = "Property '{}.{}' has invalid value"
+NVDIMM_TOO_SMALL: Final = (
+    "the size of memdev {} (0x{:x}) is too small to contain nvdimm label (0x{:x})"
+    " and aligned PMEM (0x{:x})"
+)
+NVDIMM_UNARMED_REQUIRED: Final = "'unarmed' property must be 'on' since memdev {} is read-only"
+
+# --- hw/i386/pc.c, hw/acpi ---------------------------------------------------------------
+MEMORY_HOTPLUG_NO_ACPI: Final = (
+    "memory hotplug is not enabled: missing acpi device or acpi disabled"
+)
+MEMORY_HOTPLUG_SUPPORT_NOT_SET: Final = (
+    "memory hotplug is not enabled: {}.memory-hotplug-support is not set"
+)
+NVDIMM_NOT_ENABLED: Final = "nvdimm is not enabled: missing 'nvdimm' in '-M'"
+NVDIMM_NO_HOT_UNPLUG: Final = "nvdimm device hot unplug is not supported yet."
+PHYS_BITS_TOO_LOW: Final = "Address space limit 0x{:x} < 0x{:x} phys-bits too low ({})"
+UNSUPPORTED_RAM_SLOTS: Final = "unsupported amount of memory slots: {}"
+MAXMEM_NOT_ALIGNED: Final = "maximum memory size must by aligned to multiple of {} bytes"
+UNSUPPORTED_MAXMEM: Final = "unsupported amount of maximum memory: {:x}"
+SLOTS_MAXMEM_NOT_SUPPORTED: Final = "\"-memory 'slots|maxmem'\" is not supported by: {}"
+
+# --- hw/virtio/virtio-md-pci.c, hw/i386/pc.c (virtio memory devices) -------------------
+VIRTIO_MD_UNPLUG_7_2: Final = "virtio based memory devices cannot be unplugged."
+VIRTIO_PMEM_UNPLUG: Final = "this virtio based memory devices cannot be unplugged"
+
+# --- backends/hostmem*.c, system/physmem.c, util/memfd.c ----------------------------------
+BACKEND_SIZE_ZERO: Final = "can't create backend with size 0"
+BACKEND_CANNOT_CHANGE_PROPERTY: Final = "cannot change property {} of {} "
+BACKEND_PROPERTY_BAD_VALUE: Final = "property '{}' of {} doesn't take value '{}'"
+BACKEND_SIZE_NOT_PAGE_MULTIPLE: Final = "backend '{}' memory size must be multiple of {}"
+CANNOT_CHANGE_PROPERTY_VALUE: Final = "cannot change property value"
+PREALLOC_RESERVE_INCOMPATIBLE: Final = "'prealloc=on' and 'reserve=off' are incompatible"
+HOST_NODES_INVALID: Final = "Invalid host-nodes value: {}"
+HOST_NODES_POLICY_DEFAULT: Final = (
+    "host-nodes must be empty for policy default, or you should explicitly specify"
+    " a policy other than default"
+)
+HOST_NODES_POLICY_NEEDS_NODES: Final = "host-nodes must be set for policy {}"
+HOST_NODES_MBIND_FAILED: Final = "cannot bind memory to host NUMA nodes: {}"
+FILE_MEM_PATH_NOT_SET: Final = "mem-path property not set"
+FILE_CANNOT_CHANGE_MEM_PATH: Final = "cannot change property 'mem-path' of {}"
+FILE_CANNOT_CHANGE: Final = "cannot change property '{}' of {}"
+FILE_CANNOT_CHANGE_DOT: Final = "cannot change property '{}' of {}."
+FILE_CANNOT_CHANGE_READONLY: Final = "cannot change property 'readonly' of {}."
+FILE_ROM_ON_NEEDS_READONLY: Final = "property 'rom' = 'on' is not supported with 'readonly' = 'off'"
+FILE_ROM_OFF_READONLY_SHARED: Final = (
+    "property 'rom' = 'off' is incompatible with 'readonly' = 'on' and 'share' = 'on'"
+)
+FILE_ALIGN_NOT_PAGE_MULTIPLE: Final = "alignment 0x{:x} must be multiples of page size 0x{:x}"
+FILE_ALIGN_NOT_POWER_OF_2: Final = "alignment 0x{:x} must be a power of two"
+FILE_OFFSET_NOT_PAGE_MULTIPLE: Final = "offset 0x{:x} must be multiples of page size 0x{:x}"
+FILE_SIZE_BELOW_PAGE: Final = "memory size 0x{:x} must be equal to or larger than page size 0x{:x}"
+MEMFD_CREATE_FAILED: Final = "failed to create memfd with flags 0x{:x}: {}"
+MEMFD_HUGEPAGE_NOT_POWER_OF_2: Final = "Hugepage size must be a power of 2"
+SGX_VEPC_OPEN_FAILED_7_2: Final = (
+    "failed to open /dev/sgx_vepc to alloc SGX EPC: No such file or directory"
+)
+SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or directory"
+
+# --- memdevd's own texts (documented in docs/divergences.md) ------------------------------
+OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"

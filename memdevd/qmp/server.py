@@ -1,0 +1,220 @@
+"""QMP listeners, the set of connected sessions, and event fan-out.
+
+A :class:`Server` owns a command :class:`~memdevd.qmp.registry.Registry`, the
+greeting, and any number of listening sockets (UNIX paths, TCP addresses,
+or already-listening file descriptors handed over by a parent such as
+libvirt).  Unlike a QEMU ``-qmp`` socket, which serves one client at a time,
+each listener accepts many clients at once; each negotiates on its own.
+
+Events are encoded once and written to every negotiated session, as
+``monitor_qapi_event_emit`` does for every QMP monitor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memdevd.qmp.encoder import encode
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.session import Session
+
+log = logging.getLogger("memdevd.qmp")
+
+
+@dataclass
+class ListenAddress:
+    """Where to listen: ``unix`` path, ``tcp`` host/port, or an inherited ``fd``."""
+
+    kind: str  # "unix" | "tcp" | "fd"
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    fd: int = -1
+    name: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "unix":
+            return f"unix:{self.path}"
+        if self.kind == "tcp":
+            return f"tcp:{self.host}:{self.port}"
+        return f"fd:{self.fd}"
+
+
+class ListenError(Exception):
+    """A listener could not be created; the text is QEMU-style, for stderr."""
+
+
+@dataclass
+class _Listener:
+    address: ListenAddress
+    server: asyncio.AbstractServer
+    created_path: str | None = None
+
+
+@dataclass
+class Server:
+    """Serve a registry of QMP commands on any number of sockets."""
+
+    registry: Registry
+    version_info: dict[str, Any]
+    capabilities: tuple[str, ...] = ("oob",)
+    json_limits: dict[str, int] = field(default_factory=dict)
+    socket_mode: int | None = 0o600
+    # Called before every dispatched command (fault injection, logging).
+    command_hook: Callable[[Session, str, dict[str, Any]], None] | None = None
+    sessions: set[Session] = field(default_factory=set)
+    _listeners: list[_Listener] = field(default_factory=list)
+    _greeting: bytes | None = None
+
+    # -- greeting -------------------------------------------------------------
+
+    def greeting_bytes(self) -> bytes:
+        if self._greeting is None:
+            self._greeting = encode(
+                {"QMP": {"version": self.version_info, "capabilities": list(self.capabilities)}}
+            )
+        return self._greeting
+
+    # -- sessions -------------------------------------------------------------
+
+    def session_opened(self, session: Session) -> None:
+        self.sessions.add(session)
+        log.info("client connected", extra={"peer": session.peer})
+
+    def session_closed(self, session: Session) -> None:
+        self.sessions.discard(session)
+        log.info("client disconnected", extra={"peer": session.peer})
+
+    def before_command(self, session: Session, name: str, args: dict[str, Any]) -> None:
+        if self.command_hook is not None:
+            self.command_hook(session, name, args)
+
+    # -- events -----------------------------------------------------------------
+
+    def emit_event(
+        self, name: str, data: dict[str, Any] | None = None, timestamp_us: int | None = None
+    ) -> None:
+        """Send an event to every negotiated session (QEMU's event layout)."""
+        if timestamp_us is None:
+            timestamp_us = time.time_ns() // 1000
+        message: dict[str, Any] = {
+            "timestamp": {
+                "seconds": timestamp_us // 1_000_000,
+                "microseconds": timestamp_us % 1_000_000,
+            },
+            "event": name,
+        }
+        if data is not None:
+            message["data"] = data
+        payload = encode(message)
+        for session in list(self.sessions):
+            if session.negotiated:
+                session.send_bytes(payload)
+
+    # -- listeners --------------------------------------------------------------
+
+    async def listen(self, address: ListenAddress) -> None:
+        loop = asyncio.get_running_loop()
+
+        def factory() -> Session:
+            return Session(self, address.describe())
+
+        created: str | None = None
+        if address.kind == "unix":
+            sock = _bind_unix(address.path, self.socket_mode)
+            created = address.path
+            srv = await loop.create_unix_server(factory, sock=sock)
+        elif address.kind == "tcp":
+            srv = await loop.create_server(
+                factory, host=address.host or None, port=address.port, reuse_address=True
+            )
+        elif address.kind == "fd":
+            sock = socket.socket(fileno=address.fd)
+            if sock.family == socket.AF_UNIX:
+                srv = await loop.create_unix_server(factory, sock=sock)
+            else:
+                srv = await loop.create_server(factory, sock=sock)
+        else:  # pragma: no cover - guarded by the CLI
+            raise ListenError(f"unknown listener kind {address.kind!r}")
+        self._listeners.append(_Listener(address, srv, created))
+
+    async def listen_all(self, addresses: Iterable[ListenAddress]) -> None:
+        for address in addresses:
+            await self.listen(address)
+
+    def bound_addresses(self) -> list[ListenAddress]:
+        """Listener addresses with TCP port 0 resolved to the real port."""
+        out: list[ListenAddress] = []
+        for lst in self._listeners:
+            addr = lst.address
+            if addr.kind == "tcp":
+                for sock in lst.server.sockets:
+                    host, port = sock.getsockname()[:2]
+                    addr = ListenAddress("tcp", host=addr.host or host, port=port, name=addr.name)
+                    break
+            out.append(addr)
+        return out
+
+    async def close(self) -> None:
+        """Stop listening, drop every client, remove socket files we created."""
+        for lst in self._listeners:
+            lst.server.close()
+        for session in list(self.sessions):
+            session.abort()
+        for lst in self._listeners:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(lst.server.wait_closed(), 1.0)
+            if lst.created_path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(lst.created_path)
+        self._listeners.clear()
+
+    def remove_socket_files(self) -> None:
+        """Synchronous clean-up for exit paths that cannot await."""
+        for lst in self._listeners:
+            if lst.created_path:
+                with contextlib.suppress(OSError):
+                    os.unlink(lst.created_path)
+
+
+def _bind_unix(path: str, mode: int | None) -> socket.socket:
+    """Create a listening UNIX socket as QEMU does, but safely.
+
+    QEMU unlinks whatever is at the path; memdevd only replaces a stale
+    socket and refuses to delete a regular file or directory a user may have
+    given by mistake.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(st.st_mode):
+            raise ListenError(f"Failed to bind socket to {path}: path exists and is not a socket")
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if mode is not None:
+            # Create the socket with the final mode: no window where it is wider.
+            old = os.umask(0o777 & ~mode)
+            try:
+                sock.bind(path)
+            finally:
+                os.umask(old)
+        else:
+            sock.bind(path)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"Failed to bind socket to {path}: {exc.strerror}") from exc
+    sock.setblocking(False)
+    return sock

@@ -1,0 +1,266 @@
+"""One QMP connection: greeting, negotiation, request checks, dispatch.
+
+This is ``monitor/qmp.c`` plus ``qapi/qmp-dispatch.c`` for a single client.
+A session is an :class:`asyncio.Protocol`: bytes arrive in
+``data_received``, go through QEMU's streaming JSON parser, and each
+complete request is checked and dispatched strictly in order.  Handlers
+normally run inline (no task switch on the common path); a handler that
+returns an awaitable suspends the session, as QEMU suspends a monitor while
+a command runs, and the session resumes with the next queued request once
+the reply is written.
+
+Flow control mirrors QEMU's monitor suspension: while the client does not
+read its replies (the transport's write buffer is above its high-water
+mark) or a command is in progress, the session stops reading input, so a
+client can never make the daemon queue unbounded work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from memdevd import messages as M
+from memdevd.qmp.encoder import encode, qdict_key_order
+from memdevd.qmp.errors import COMMAND_NOT_FOUND, GENERIC_ERROR, QMPError
+from memdevd.qmp.framing import JSONError, JSONStreamer
+
+if TYPE_CHECKING:
+    from memdevd.qmp.server import Server
+
+log = logging.getLogger("memdevd.qmp")
+
+# What to do with the reply of a request: write it, or nothing (no id case
+# still writes; QCO_NO_SUCCESS_RESP commands do not exist here).
+_NEGOTIATION_COMMANDS = frozenset({"qmp_capabilities"})
+
+
+class Session(asyncio.Protocol):
+    """The state of one QMP client connection."""
+
+    def __init__(self, server: Server, listener_name: str = "") -> None:
+        self.server = server
+        self.listener_name = listener_name
+        self.transport: asyncio.Transport | None = None
+        self.streamer = JSONStreamer(**server.json_limits)
+        self.negotiated = False
+        self.capabilities: frozenset[str] = frozenset()
+        self.closed = False
+        self.peer = ""
+        # In-band requests waiting while an async command runs.
+        self._backlog: deque[Any] = deque()
+        self._busy = False
+        self._task: asyncio.Future[None] | None = None
+        self._write_paused = False
+        self._reading_paused = False
+        # Anything a command layer wants to remember per connection.
+        self.data: dict[str, Any] = {}
+
+    # -- asyncio.Protocol ---------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = str(peer) if peer else self.listener_name
+        self.server.session_opened(self)
+        transport.write(self.server.greeting_bytes())
+
+    def data_received(self, data: bytes) -> None:
+        items = self.streamer.feed(data)
+        if not items:
+            return
+        if self._busy:
+            self._queue(items)
+            return
+        for index, item in enumerate(items):
+            if self.closed:
+                return
+            awaitable = self._process(item)
+            if awaitable is not None:
+                self._queue(items[index + 1 :])
+                self._run_async(awaitable)
+                return
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._backlog.clear()
+        self.server.session_closed(self)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._update_reading()
+
+    # -- output ---------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(encode(message))
+
+    def send_bytes(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def write_buffer_size(self) -> int:
+        if self.transport is None:
+            return 0
+        return self.transport.get_write_buffer_size()
+
+    # -- request processing ------------------------------------------------
+
+    def _queue(self, items: list[Any]) -> None:
+        if items:
+            self._backlog.extend(items)
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        if self.transport is None or self.closed:
+            return
+        want_pause = self._write_paused or self._busy
+        if want_pause and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        elif not want_pause and self._reading_paused:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def _run_async(self, awaitable: Awaitable[dict[str, Any] | None]) -> None:
+        self._busy = True
+        self._update_reading()
+        self._task = asyncio.ensure_future(self._finish_async(awaitable))
+
+    async def _finish_async(self, awaitable: Awaitable[dict[str, Any] | None]) -> None:
+        while True:
+            try:
+                reply = await awaitable
+            except Exception:  # a bug must not kill the connection silently
+                log.exception("async command failed")
+                reply = QMPError("internal error").to_wire()
+            if reply is not None:
+                self.send(reply)
+            nxt: Awaitable[dict[str, Any] | None] | None = None
+            while self._backlog and not self.closed:
+                nxt = self._process(self._backlog.popleft())
+                if nxt is not None:
+                    break
+            if nxt is None:
+                break
+            awaitable = nxt
+        self._busy = False
+        self._update_reading()
+
+    def _process(self, item: Any) -> Awaitable[dict[str, Any] | None] | None:
+        """Handle one parser output; return an awaitable if the reply is pending."""
+        if isinstance(item, JSONError):
+            self.send(QMPError(item.desc).to_wire())
+            return None
+        result = self.dispatch(item)
+        if isinstance(result, dict):
+            self.send(result)
+            return None
+        return result
+
+    def dispatch(self, request: Any) -> dict[str, Any] | Awaitable[dict[str, Any] | None]:
+        """``qmp_dispatch`` + ``monitor_qmp_dispatch``: a reply or a pending one."""
+        if not isinstance(request, dict):
+            return QMPError(M.QMP_INPUT_NOT_OBJECT).to_wire()
+        has_id = "id" in request
+        req_id = request.get("id")
+        try:
+            name, args, oob = self._check_request(request)
+            cmd = self.server.registry.get(name)
+            if cmd is None or (not self.negotiated and name not in _NEGOTIATION_COMMANDS):
+                raise QMPError(M.COMMAND_NOT_FOUND.format(name), COMMAND_NOT_FOUND)
+            if not cmd.enabled:
+                reason = f": {cmd.disable_reason}" if cmd.disable_reason else ""
+                raise QMPError(M.COMMAND_DISABLED.format(name, reason), COMMAND_NOT_FOUND)
+            if oob and not cmd.allow_oob:
+                raise QMPError(M.COMMAND_NO_OOB.format(name))
+            self.server.before_command(self, name, args)
+            ret = cmd.handler(self, args)
+            if inspect.isawaitable(ret):
+                return self._await_reply(ret, has_id, req_id)
+        except QMPError as err:
+            return self._error_reply(err, has_id, req_id)
+        return self._success_reply(ret, has_id, req_id)
+
+    async def _await_reply(
+        self, pending: Awaitable[Any], has_id: bool, req_id: Any
+    ) -> dict[str, Any] | None:
+        try:
+            ret = await pending
+        except QMPError as err:
+            return self._error_reply(err, has_id, req_id)
+        return self._success_reply(ret, has_id, req_id)
+
+    def _success_reply(self, ret: Any, has_id: bool, req_id: Any) -> dict[str, Any]:
+        reply: dict[str, Any] = {"return": {} if ret is None else ret}
+        if has_id:
+            reply["id"] = req_id
+        return reply
+
+    def _error_reply(self, err: QMPError, has_id: bool, req_id: Any) -> dict[str, Any]:
+        if not self.negotiated and err.error_class == COMMAND_NOT_FOUND:
+            # monitor_qmp_dispatch() replaces the text before negotiation.
+            err = QMPError(M.EXPECTING_NEGOTIATION, COMMAND_NOT_FOUND)
+        reply = err.to_wire()
+        if has_id:
+            reply["id"] = req_id
+        return reply
+
+    def _check_request(self, request: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
+        """``qmp_dispatch_check_obj``: members inspected in QDict order."""
+        oob_allowed = "oob" in self.capabilities
+        exec_key: str | None = None
+        for key in qdict_key_order(request):
+            value = request[key]
+            if key == "execute" or (key == "exec-oob" and oob_allowed):
+                if not isinstance(value, str):
+                    raise QMPError(M.QMP_MEMBER_NOT_STRING.format(key))
+                if exec_key is not None:
+                    raise QMPError(M.QMP_MEMBER_CLASH.format(key, exec_key))
+                exec_key = key
+            elif key == "arguments":
+                if not isinstance(value, dict):
+                    raise QMPError(M.QMP_ARGUMENTS_NOT_OBJECT)
+            elif key != "id":
+                raise QMPError(M.QMP_MEMBER_UNEXPECTED.format(key))
+        if exec_key is None:
+            raise QMPError(M.QMP_LACKS_EXECUTE)
+        args = request.get("arguments")
+        return request[exec_key], {} if args is None else args, exec_key == "exec-oob"
+
+    # -- negotiation --------------------------------------------------------
+
+    def negotiate(self, enable: list[str]) -> None:
+        """``qmp_qmp_capabilities`` after argument validation."""
+        if self.negotiated:
+            raise QMPError(M.NEGOTIATION_COMPLETE, COMMAND_NOT_FOUND)
+        offered = self.server.capabilities
+        unavailable = [cap for cap in enable if cap not in offered]
+        if unavailable:
+            raise QMPError(M.CAPABILITY_NOT_AVAILABLE.format(", ".join(unavailable)))
+        self.capabilities = frozenset(enable)
+        self.negotiated = True
+
+
+__all__ = ["GENERIC_ERROR", "Session"]
