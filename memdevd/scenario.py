@@ -731,17 +731,68 @@ def _step_record(step: Step, body: dict[str, Any]) -> dict[str, Any]:
     return {"type": "step", "send": copy.deepcopy(step.send), **body}
 
 
-async def _run_steps(conn: _Connection, scenario: Scenario) -> list[dict[str, Any]]:
+async def _run_steps(
+    conn: _Connection, scenario: Scenario, on_step: Callable[[dict[str, Any]], None]
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for step in scenario.steps:
         if conn.closed:
-            out.append(_step_record(step, {"responses": [], "events": [], "closed": True}))
-            continue
-        await conn.send(step.payload())
-        body = await _collect(conn, step)
-        del body["type"]
-        out.append(_step_record(step, body))
+            rec = _step_record(step, {"responses": [], "events": [], "closed": True})
+        else:
+            await conn.send(step.payload())
+            body = await _collect(conn, step)
+            del body["type"]
+            rec = _step_record(step, body)
+        out.append(rec)
+        on_step(rec)
     return out
+
+
+_MISSING: Final = object()
+
+
+class _Recorder:
+    """A run's records in order, plus live notifications for :func:`compare_live`.
+
+    ``records`` is the transcript.  With a queue, ``(side, kind, value)``
+    items are also posted as things happen: the greeting and each step record
+    at once, the start record once it is final, and ``done`` at the end, so
+    two runs can be diffed while they go and stopped at the first difference.
+    """
+
+    def __init__(self, queue: asyncio.Queue[tuple[int, str, Any]] | None = None, side: int = 0):
+        self.records: list[dict[str, Any]] = []
+        self._queue = queue
+        self._side = side
+        self._greeting: Any = _MISSING
+        self._steps: list[dict[str, Any]] = []
+
+    def partial(self) -> list[dict[str, Any]]:
+        """The records so far, with provisional start/steps if start-up is undecided."""
+        if any(r.get("type") == "start" for r in self.records) or self._greeting is _MISSING:
+            return list(self.records)
+        start = {"type": "start", "status": "ok", "greeting": self._greeting}
+        return [*self.records, start, *self._steps]
+
+    def _post(self, kind: str, value: Any) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait((self._side, kind, value))
+
+    def emit(self, rec: dict[str, Any]) -> None:
+        self.records.append(rec)
+        if rec.get("type") == "start":
+            self._post("start", rec)
+
+    def greeting(self, greeting: JSON) -> None:
+        self._greeting = greeting
+        self._post("greeting", greeting)
+
+    def step(self, rec: dict[str, Any]) -> None:
+        self._steps.append(rec)
+        self._post("step", rec)
+
+    def done(self) -> None:
+        self._post("done", None)
 
 
 def _scenario_record(scenario: Scenario) -> dict[str, Any]:
@@ -757,7 +808,7 @@ async def _read_greeting(conn: _Connection, timeout: float) -> JSON | None:
     return normalise_message(msg)
 
 
-async def _run_socket(scenario: Scenario, target: SocketTarget) -> Transcript:
+async def _run_socket(scenario: Scenario, target: SocketTarget, recorder: _Recorder) -> Transcript:
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_unix_connection(target.path, limit=LINE_LIMIT), target.connect_timeout
@@ -769,14 +820,18 @@ async def _run_socket(scenario: Scenario, target: SocketTarget) -> Transcript:
         greeting = await _read_greeting(conn, target.connect_timeout)
         if greeting is None:
             raise RunError(f"{target.path} closed the connection without a greeting")
-        records = [
-            _scenario_record(scenario),
-            {"type": "start", "status": "ok", "greeting": greeting},
-        ]
-        records += await _run_steps(conn, scenario)
+        recorder.emit(_scenario_record(scenario))
+        recorder.greeting(greeting)
+        recorder.emit({"type": "start", "status": "ok", "greeting": greeting})
+
+        def on_step(rec: dict[str, Any]) -> None:
+            recorder.step(rec)
+            recorder.emit(rec)
+
+        await _run_steps(conn, scenario, on_step)
         if conn.closed:
-            records.append({"type": "end", "exit_status": None})
-        return Transcript(records, has_process=False)
+            recorder.emit({"type": "end", "exit_status": None})
+        return Transcript(recorder.records, has_process=False)
     finally:
         await conn.close()
 
@@ -810,7 +865,9 @@ def _kill_group(proc: asyncio.subprocess.Process) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def _run_command(scenario: Scenario, target: CommandTarget) -> Transcript:
+async def _run_command(
+    scenario: Scenario, target: CommandTarget, recorder: _Recorder
+) -> Transcript:
     # A short private directory: AF_UNIX paths are limited to ~107 bytes and
     # concurrent runs must never share a socket.
     with tempfile.TemporaryDirectory(prefix="memdevd-sc-", dir="/tmp") as tmp:
@@ -833,24 +890,44 @@ async def _run_command(scenario: Scenario, target: CommandTarget) -> Transcript:
         exited = asyncio.create_task(proc.wait())
         conn: _Connection | None = None
         prog_names = (cmd[0], *target.prog_names)
+        recorder.emit(_scenario_record(scenario))
+        start_ok: dict[str, Any] = {"type": "start", "status": "ok"}
+        # Whether start-up succeeded is only certain once the target answered
+        # something (QEMU 7.2 greets and then may still fail machine init), so
+        # step records are held back until then.
+        held: list[dict[str, Any]] = []
+        confirmed = False
+
+        def on_step(rec: dict[str, Any]) -> None:
+            nonlocal confirmed
+            recorder.step(rec)
+            if confirmed:
+                recorder.emit(rec)
+                return
+            held.append(rec)
+            if rec["responses"] or rec["events"]:
+                confirmed = True
+                recorder.emit(start_ok)
+                for h in held:
+                    recorder.emit(h)
+                held.clear()
+
         try:
             conn = await _connect_to_process(exited, sock, target.start_timeout)
             greeting = None
-            steps: list[dict[str, Any]] = []
             if conn is not None:
                 greeting = await _read_greeting(conn, target.start_timeout)
+                start_ok["greeting"] = greeting
                 if greeting is not None:
-                    steps = await _run_steps(conn, scenario)
+                    recorder.greeting(greeting)
+                    await _run_steps(conn, scenario, on_step)
             closed = conn is None or conn.closed
             exit_status: int | None = None
             if closed:
                 with contextlib.suppress(TimeoutError):
                     exit_status = await asyncio.wait_for(asyncio.shield(exited), EXIT_TIMEOUT)
-            # QEMU 7.2 greets before machine init, so a bad command line can
-            # also look like "greeting, then EOF": a start-up failure too.
-            answered = any(s["responses"] or s["events"] for s in steps)
             failed = greeting is None or (
-                closed and not answered and exit_status is not None and exit_status != 0
+                closed and not confirmed and exit_status is not None and exit_status != 0
             )
             if failed:
                 _kill_group(proc)
@@ -867,17 +944,27 @@ async def _run_command(scenario: Scenario, target: CommandTarget) -> Transcript:
             except TimeoutError:
                 raw_err = b""
         stderr = normalise_stderr(raw_err.decode("utf-8", errors="replace"), prog_names)
-        records = [_scenario_record(scenario)]
         if failed:
-            records.append(
+            recorder.emit(
                 {"type": "start", "status": "failed", "exit_status": exit_status, "stderr": stderr}
             )
         else:
-            records.append({"type": "start", "status": "ok", "greeting": greeting})
-            records.extend(steps)
+            if not confirmed:
+                recorder.emit(start_ok)
+                for h in held:
+                    recorder.emit(h)
             if closed:
-                records.append({"type": "end", "exit_status": exit_status})
-        return Transcript(records, stderr=stderr)
+                recorder.emit({"type": "end", "exit_status": exit_status})
+        return Transcript(recorder.records, stderr=stderr)
+
+
+async def _run(scenario: Scenario, target: Target, recorder: _Recorder) -> Transcript:
+    try:
+        if isinstance(target, SocketTarget):
+            return await _run_socket(scenario, target, recorder)
+        return await _run_command(scenario, target, recorder)
+    finally:
+        recorder.done()
 
 
 async def run_scenario(scenario: Scenario, target: Target) -> Transcript:
@@ -887,9 +974,7 @@ async def run_scenario(scenario: Scenario, target: Target) -> Transcript:
     missing, socket never appeared); behaviour, including start-up failure, is
     always recorded in the transcript.
     """
-    if isinstance(target, SocketTarget):
-        return await _run_socket(scenario, target)
-    return await _run_command(scenario, target)
+    return await _run(scenario, target, _Recorder())
 
 
 def record(scenario: Scenario, target: Target) -> Transcript:
@@ -966,22 +1051,9 @@ def _describe_start(start: dict[str, Any] | None) -> str:
     )
 
 
-def diff_transcripts(
-    expected: Transcript,
-    actual: Transcript,
-    *,
-    scenario: Scenario | None = None,
-    compare_exit: bool | None = None,
+def _diff_start(
+    es: dict[str, Any] | None, as_: dict[str, Any] | None, compare_exit: bool
 ) -> str | None:
-    """The first difference between two transcripts, or None when they agree.
-
-    ``compare_exit`` defaults to comparing exit statuses only when both sides
-    were processes we started.  With ``scenario`` its step options are
-    re-applied, so stored transcripts are compared under the current options.
-    """
-    if compare_exit is None:
-        compare_exit = expected.has_process and actual.has_process
-    es, as_ = expected.start, actual.start
     e_ok = es is not None and es.get("status") == "ok"
     a_ok = as_ is not None and as_.get("status") == "ok"
     if e_ok != a_ok or es is None or as_ is None:
@@ -1007,28 +1079,58 @@ def diff_transcripts(
     a_greet = normalise_message(as_.get("greeting"))
     if canonical(e_greet) != canonical(a_greet):
         return f"greeting differs\n  expected: {_show(e_greet)}\n  actual:   {_show(a_greet)}"
+    return None
 
+
+def _diff_step(
+    i: int, e: dict[str, Any], a: dict[str, Any], scenario: Scenario | None
+) -> str | None:
+    step = scenario.steps[i] if scenario is not None and i < len(scenario.steps) else None
+    where = f"steps[{i}] ({_sent(e)})"
+    if _sent(e) != _sent(a):
+        return (
+            f"steps[{i}]: the transcripts sent different things "
+            f"(was the scenario edited after recording?)\n"
+            f"  expected: {_sent(e)}\n  actual:   {_sent(a)}"
+        )
+    for key in ("responses", "events"):
+        d = _diff_list(key, _renormalise(e, key, step), _renormalise(a, key, step))
+        if d is not None:
+            return f"{where}: {d}"
+    if bool(e.get("closed")) != bool(a.get("closed")):
+        want = "closed" if e.get("closed") else "open"
+        got = "closed" if a.get("closed") else "still open"
+        return f"{where}: connection expected {want}, actually {got}"
+    return None
+
+
+def diff_transcripts(
+    expected: Transcript,
+    actual: Transcript,
+    *,
+    scenario: Scenario | None = None,
+    compare_exit: bool | None = None,
+) -> str | None:
+    """The first difference between two transcripts, or None when they agree.
+
+    Checked in order: start (status, then greeting or exit status and stderr),
+    each step (what was sent, responses, events, closed), then the end record.
+    ``compare_exit`` defaults to comparing exit statuses only when both sides
+    were processes we started.  With ``scenario`` its step options are
+    re-applied, so stored transcripts are compared under the current options.
+    """
+    if compare_exit is None:
+        compare_exit = expected.has_process and actual.has_process
+    d = _diff_start(expected.start, actual.start, compare_exit)
+    if d is not None or not expected.started:
+        return d
     e_steps, a_steps = expected.steps, actual.steps
     if len(e_steps) != len(a_steps):
         return f"expected {len(e_steps)} step records, got {len(a_steps)}"
     for i, (e, a) in enumerate(zip(e_steps, a_steps, strict=True)):
-        step = scenario.steps[i] if scenario is not None and i < len(scenario.steps) else None
-        where = f"steps[{i}] ({_sent(e)})"
-        if _sent(e) != _sent(a):
-            return (
-                f"steps[{i}]: the transcripts sent different things "
-                f"(was the scenario edited after recording?)\n"
-                f"  expected: {_sent(e)}\n  actual:   {_sent(a)}"
-            )
-        for key in ("responses", "events"):
-            d = _diff_list(key, _renormalise(e, key, step), _renormalise(a, key, step))
-            if d is not None:
-                return f"{where}: {d}"
-        if bool(e.get("closed")) != bool(a.get("closed")):
-            want = "closed" if e.get("closed") else "open"
-            got = "closed" if a.get("closed") else "still open"
-            return f"{where}: connection expected {want}, actually {got}"
-
+        d = _diff_step(i, e, a, scenario)
+        if d is not None:
+            return d
     e_end, a_end = expected.end, actual.end
     if (e_end is None) != (a_end is None):
         return (
@@ -1089,12 +1191,97 @@ async def compare_recorded(
     return result
 
 
-async def compare_live(scenario: Scenario, reference: Target, candidate: Target) -> Comparison:
-    """Run both targets concurrently and diff (``reference`` plays "expected")."""
+async def _first_live_difference(
+    queue: asyncio.Queue[tuple[int, str, Any]], scenario: Scenario, compare_exit: bool
+) -> str | None:
+    """Watch two runs (side 0 = expected) and return their first difference, if any.
+
+    Only differences the complete diff would also report first are returned:
+    start records once both are final, and a step once both sides have
+    recorded it with the connection still open, equal greetings and equal
+    earlier steps (an open connection cannot later become "start-up failed",
+    short of a target that greets, stays silent and then exits non-zero).
+    Returns None when both runs are done without such a difference; the
+    caller then diffs the complete transcripts.
+    """
+    greeting: list[Any] = [_MISSING, _MISSING]
+    start: list[dict[str, Any] | None] = [None, None]
+    steps: list[list[dict[str, Any]]] = [[], []]
+    done = [False, False]
+    checked = 0
+    steps_comparable = True
+    while not all(done):
+        side, kind, value = await queue.get()
+        if kind == "done":
+            done[side] = True
+        elif kind == "greeting":
+            greeting[side] = value
+        elif kind == "start":
+            start[side] = value
+        elif kind == "step":
+            steps[side].append(value)
+        es, as_ = start
+        if es is not None and as_ is not None:
+            d = _diff_start(es, as_, compare_exit)
+            if d is not None or es.get("status") != "ok":
+                return d
+        if _MISSING in greeting or canonical(greeting[0]) != canonical(greeting[1]):
+            continue
+        while steps_comparable and checked < min(len(steps[0]), len(steps[1])):
+            e, a = steps[0][checked], steps[1][checked]
+            if e.get("closed") or a.get("closed"):
+                steps_comparable = False
+                break
+            d = _diff_step(checked, e, a, scenario)
+            if d is not None:
+                return d
+            checked += 1
+    return None
+
+
+async def compare_live(
+    scenario: Scenario,
+    reference: Target,
+    candidate: Target,
+    *,
+    stop_at_first_difference: bool = True,
+) -> Comparison:
+    """Run both targets concurrently and diff them (``reference`` plays "expected").
+
+    With ``stop_at_first_difference`` both runs are diffed while they go and
+    are stopped (their processes killed) at the first difference, so a
+    broken or hung candidate costs one step's timeout rather than the whole
+    scenario's.  The reported difference is the one a complete diff reports
+    first (see :func:`_first_live_difference` for the one corner where it may
+    not be); ``expected`` and ``actual`` then hold the records made so far.
+    """
     result = Comparison(scenario.label)
-    got = await asyncio.gather(
-        run_scenario(scenario, reference), run_scenario(scenario, candidate), return_exceptions=True
+    compare_exit = isinstance(reference, CommandTarget) and isinstance(candidate, CommandTarget)
+    queue: asyncio.Queue[tuple[int, str, Any]] | None = (
+        asyncio.Queue() if stop_at_first_difference else None
     )
+    recorders = [_Recorder(queue, side) for side in (0, 1)]
+    tasks = [
+        asyncio.create_task(_run(scenario, target, rec))
+        for target, rec in zip((reference, candidate), recorders, strict=True)
+    ]
+    if queue is not None:
+        try:
+            early = await _first_live_difference(queue, scenario, compare_exit)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        if early is not None:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            result.expected = Transcript(recorders[0].partial(), has_process=compare_exit)
+            result.actual = Transcript(recorders[1].partial(), has_process=compare_exit)
+            result.difference = early
+            return result
+    got = await asyncio.gather(*tasks, return_exceptions=True)
     errors = []
     for side, value in zip(("reference", "candidate"), got, strict=True):
         if isinstance(value, RunError):

@@ -91,6 +91,8 @@ async def handle(reader, writer):
             continue
         cmd = msg.get("execute")
         a = msg.get("arguments", {})
+        if opt("--mute"):
+            continue
 
         def reply(ret):
             r = {"return": ret}
@@ -573,6 +575,24 @@ def test_compare_live_and_recorded(fake: CommandTarget, fake_prog: str) -> None:
     assert not differ.ok and differ.message.startswith("greeting differs")
     again = asyncio.run(compare_recorded(sc, same.expected, fake))
     assert again.ok, again.message
+
+
+def test_compare_live_stops_at_first_difference(fake: CommandTarget, fake_prog: str) -> None:
+    steps: list[dict[str, Any]] = [{**CAPS, "response_timeout_ms": 500}]
+    steps += [{"send": ex("echo", value=i), "response_timeout_ms": 500} for i in range(5)]
+    sc = make(steps)
+    mute = CommandTarget((sys.executable, fake_prog, "{argv}", "--mute=1"))
+    begin = time.monotonic()
+    early = asyncio.run(compare_live(sc, fake, mute))
+    quick = time.monotonic() - begin
+    assert early.message.startswith('steps[0] (send {"execute": "qmp_capabilities"})')
+    assert early.actual is not None and len(early.actual.steps) == 1
+    # Without stopping early every step of the mute target times out.
+    begin = time.monotonic()
+    full = asyncio.run(compare_live(sc, fake, mute, stop_at_first_difference=False))
+    assert time.monotonic() - begin > quick + 1.5
+    assert full.message == early.message
+    assert full.actual is not None and len(full.actual.steps) == 6
 
 
 def test_socket_target(fake: CommandTarget) -> None:
