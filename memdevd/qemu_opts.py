@@ -1,0 +1,2178 @@
+"""QEMU's command-line *syntax*: option groups, keyval, JSON and scalar values.
+
+This module owns how QEMU turns one option argument into data, and the exact
+texts of the errors it reports while doing so.  It does not know what any key
+means (``cli.py`` does); it knows the grammar:
+
+* scalars: ``qemu_strtosz`` (sizes, ``parse_size``), QemuOpts numbers
+  (``parse_uint``), the keyval/opts visitors' integers (``parse_int``),
+  ``qapi_bool_parse`` (``parse_bool``), with the message each context uses;
+* QemuOpts (``util/qemu-option.c``): ``key=val,...`` with ``,,`` escaping, the
+  implied first key, short-form booleans (``key`` / ``nokey``, deprecated),
+  ``id=`` and duplicate-ID checks, ``merge_lists``, validation against a
+  ``QemuOptDesc`` table and the ``help`` output (``QemuOptsList``);
+* keyval (``util/keyval.c``): dotted keys into nested dicts and lists, and
+  ``keyval_merge``;
+* QEMU's JSON parser (``qobject/json-*.c``) for ``-object '{...}'`` and
+  ``-device '{...}'``, with its error texts;
+* the legacy character-device spec of ``-qmp``/``-monitor``/``-serial``
+  (``qemu_chr_parse_compat``) and ``-qmp``'s monitor options;
+* error layout on stderr (``util/error-report.c``): ``OptionError``,
+  ``Diagnostic`` and ``format_error``.
+
+It is a port of the C code, function for function, where the behaviour is
+observable: the references are QEMU 7.2 (Debian 7.2+dfsg-7+deb12u18) and
+10.0.2.  Where the two differ, a ``SyntaxProfile`` says which behaviour
+applies; nothing here compares version numbers.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias, cast
+
+from memdevd import qemu_option_table as _table
+
+# ---------------------------------------------------------------------------
+# Version profiles
+
+
+@dataclass(frozen=True)
+class SyntaxProfile:
+    """What differs between QEMU versions in this layer.
+
+    ``strtosz_2023``: QEMU 8.1 rewrote ``qemu_strtosz`` (util/cutils.c).  The
+    old one (7.2) rejects a negative value as invalid, accepts a hex number
+    with a suffix (with a deprecation warning), rejects ``.5G`` and truncates
+    a fraction that rounds to 1.0 to zero; the new one (10.0) reports a
+    negative value as out of range, rejects hex with a suffix, accepts
+    ``.5G`` and carries a fraction that rounds to 1.0 into the integer part.
+
+    ``chardev_pty_path``: ``pty:PATH`` in legacy chardev specs (10.0 only).
+    """
+
+    version: str
+    options: tuple[_table.OptionDef, ...]
+    opts_lists: Mapping[str, _table.OptsListDef]
+    strtosz_2023: bool
+    chardev_pty_path: bool
+
+
+QEMU_7_2 = SyntaxProfile(
+    version="7.2",
+    options=_table.OPTIONS_7_2,
+    opts_lists=_table.OPTS_LISTS_7_2,
+    strtosz_2023=False,
+    chardev_pty_path=False,
+)
+QEMU_10_0 = SyntaxProfile(
+    version="10.0",
+    options=_table.OPTIONS_10_0,
+    opts_lists=_table.OPTS_LISTS_10_0,
+    strtosz_2023=True,
+    chardev_pty_path=True,
+)
+PROFILES: Mapping[str, SyntaxProfile] = {"7.2": QEMU_7_2, "10.0": QEMU_10_0}
+
+
+def profile_for_version(version: str) -> SyntaxProfile:
+    """The syntax profile of a QEMU version memdevd can emulate."""
+    try:
+        return PROFILES[version]
+    except KeyError:
+        known = ", ".join(PROFILES)
+        raise ValueError(
+            f"no command-line syntax profile for QEMU {version} (known: {known})"
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Diagnostics and their layout on stderr
+
+DiagnosticKind: TypeAlias = Literal["error", "warning", "info"]
+
+
+@dataclass
+class Diagnostic:
+    """One message QEMU prints with error_report()/warn_report().
+
+    ``location`` is the command-line location as QEMU prints it: the option
+    and its argument as typed, joined by a space (``"-m 1Q"``), or None when
+    QEMU has no current location.  ``hint`` is printed verbatim after the
+    message line (QEMU's hints end with a newline themselves).
+    """
+
+    message: str
+    hint: str | None = None
+    location: str | None = None
+    kind: DiagnosticKind = "error"
+
+
+class OptionError(ValueError):
+    """A start-up error as QEMU reports it, then ``exit(1)``.
+
+    Parsers in this module raise it without a location; whoever knows which
+    command-line item was being parsed sets ``location`` (``err.at("-m 1Q")``).
+    ``preceding`` holds what QEMU printed before this error while parsing the
+    same argument (deprecation warnings, or a first error line such as
+    ``'x' is not a valid char driver`` before ``parse error: x``).
+    """
+
+    exit_status = 1
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        location: str | None = None,
+        preceding: Sequence[Diagnostic] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+        self.preceding: list[Diagnostic] = list(preceding)
+
+    def at(self, location: str | None) -> OptionError:
+        """Set the location of this error and of its preceding diagnostics."""
+        self.location = location
+        for diag in self.preceding:
+            if diag.location is None:
+                diag.location = location
+        return self
+
+    def diagnostic(self) -> Diagnostic:
+        return Diagnostic(self.message, self.hint, self.location, "error")
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SizeError(OptionError):
+    """A size QEMU rejects; ``kind`` is ``"invalid"`` (-EINVAL) or ``"range"`` (-ERANGE)."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, kind: Literal["invalid", "range"]
+    ) -> None:
+        super().__init__(message, hint)
+        self.kind = kind
+
+
+class HelpRequested(Exception):
+    """The argument asked for help (``key,help``): QEMU prints ``text`` to stdout and exits."""
+
+    def __init__(self, text: str, exit_status: int) -> None:
+        super().__init__(text)
+        self.text = text
+        self.exit_status = exit_status
+
+
+def format_diagnostic(prog: str, diag: Diagnostic) -> str:
+    """One diagnostic as QEMU writes it to stderr (print_loc + vreport).
+
+    ``prog: LOCATION: [warning: ]MESSAGE\\n`` then the hint, verbatim; without a
+    location ``prog: [warning: ]MESSAGE\\n``.
+    """
+    out = f"{prog}:"
+    if diag.location is not None:
+        out += f" {diag.location}: "
+    else:
+        out += " "
+    if diag.kind == "warning":
+        out += "warning: "
+    elif diag.kind == "info":
+        out += "info: "
+    out += diag.message + "\n"
+    if diag.hint:
+        out += diag.hint
+    return out
+
+
+def format_error(prog: str, err: OptionError | Diagnostic) -> str:
+    """What QEMU writes to stderr for ``err``: its preceding diagnostics, then it.
+
+    ``prog`` is the program name QEMU prints (basename of argv[0]).  The text
+    ends with a newline; QEMU then exits with ``err.exit_status`` (1).
+    """
+    if isinstance(err, Diagnostic):
+        return format_diagnostic(prog, err)
+    return "".join(format_diagnostic(prog, d) for d in err.preceding) + format_diagnostic(
+        prog, err.diagnostic()
+    )
+
+
+def cmdline_location(*argv_items: str) -> str:
+    """QEMU's LOC_CMDLINE text: the argv words of the current option, space-joined."""
+    return " ".join(argv_items)
+
+
+# ---------------------------------------------------------------------------
+# C library behaviour QEMU relies on (glibc, C locale)
+
+_C_SPACE = " \t\n\v\f\r"
+_U64_MAX = (1 << 64) - 1
+_I64_MAX = (1 << 63) - 1
+_I64_MIN = -(1 << 63)
+_EINVAL = 22
+_ERANGE = 34
+
+
+def _c_isalpha(c: str) -> bool:
+    return ("a" <= c <= "z") or ("A" <= c <= "Z")
+
+
+def _c_isdigit(c: str) -> bool:
+    return "0" <= c <= "9"
+
+
+def _c_isalnum(c: str) -> bool:
+    return _c_isalpha(c) or _c_isdigit(c)
+
+
+def _at(s: str, i: int) -> str:
+    """s[i], or NUL past the end, as C sees a NUL-terminated string."""
+    return s[i] if 0 <= i < len(s) else "\0"
+
+
+def _digit_value(c: str) -> int:
+    if _c_isdigit(c):
+        return ord(c) - ord("0")
+    if _c_isalpha(c):
+        return ord(c.upper()) - ord("A") + 10
+    return 99
+
+
+def _strtox(s: str, base: int) -> tuple[int, bool, int, int]:
+    """glibc's strtoul core: (magnitude, negative, end index, 0 or ERANGE on u64 overflow).
+
+    End index is 0 when nothing was converted, except for the "0x" special
+    case where it points at the 'x'.
+    """
+    i = 0
+    n = len(s)
+    while i < n and s[i] in _C_SPACE:
+        i += 1
+    negative = False
+    if i < n and s[i] in "+-":
+        negative = s[i] == "-"
+        i += 1
+    if _at(s, i) == "0":
+        if base in (0, 16) and _at(s, i + 1) in "xX":
+            i += 2
+            base = 16
+        elif base == 0:
+            base = 8
+    elif base == 0:
+        base = 10
+    start = i
+    value = 0
+    overflow = False
+    while i < n:
+        d = _digit_value(s[i])
+        if d >= base:
+            break
+        value = value * base + d
+        if value > _U64_MAX:
+            overflow = True
+        i += 1
+    if i == start:
+        # glibc: "0x" followed by no hex digit converts the "0", end at 'x'
+        if start >= 2 and s[start - 1] in "xX" and s[start - 2] == "0":
+            return 0, False, start - 1, 0
+        return 0, False, 0, 0
+    return value, negative, i, _ERANGE if overflow else 0
+
+
+def _strtoull(s: str, base: int) -> tuple[int, int, int]:
+    """glibc strtoull: (result, end index, errno)."""
+    mag, neg, end, err = _strtox(s, base)
+    if err:
+        return _U64_MAX, end, _ERANGE
+    return ((-mag) & _U64_MAX if neg else mag), end, 0
+
+
+def _strtoll(s: str, base: int) -> tuple[int, int, int]:
+    """glibc strtoll: (result, end index, errno)."""
+    mag, neg, end, err = _strtox(s, base)
+    if neg:
+        if err or mag > -_I64_MIN:
+            return _I64_MIN, end, _ERANGE
+        return -mag, end, 0
+    if err or mag > _I64_MAX:
+        return _I64_MAX, end, _ERANGE
+    return mag, end, 0
+
+
+_DEC_FLOAT_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_HEX_FLOAT_RE = re.compile(r"0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
+_DBL_MIN = 2.2250738585072014e-308
+
+
+def _strtod(s: str) -> tuple[float, int, int]:
+    """glibc strtod in the C locale: (result, end index, errno)."""
+    i = 0
+    n = len(s)
+    while i < n and s[i] in _C_SPACE:
+        i += 1
+    sign = 1.0
+    if i < n and s[i] in "+-":
+        sign = -1.0 if s[i] == "-" else 1.0
+        i += 1
+    rest = s[i:]
+    low = rest.lower()
+    if low.startswith("inf"):
+        length = 8 if low.startswith("infinity") else 3
+        return sign * math.inf, i + length, 0
+    if low.startswith("nan"):
+        length = 3
+        m = re.match(r"nan\(([0-9A-Za-z_]*)\)", low)
+        if m:
+            length = m.end()
+        return math.copysign(math.nan, sign), i + length, 0
+    m = _HEX_FLOAT_RE.match(rest)
+    if m:
+        value = float.fromhex(m.group())
+        end = i + m.end()
+        mantissa_nonzero = re.search(r"[1-9a-fA-F]", m.group()[2:].split("p")[0].split("P")[0])
+    else:
+        m = _DEC_FLOAT_RE.match(rest)  # also takes the "0" of a digitless "0x"
+        if not m:
+            return 0.0, 0, 0
+        text = m.group()
+        try:
+            value = float(text)
+        except OverflowError:  # pragma: no cover - float() returns inf instead
+            value = math.inf
+        end = i + m.end()
+        mantissa_nonzero = re.search(r"[1-9]", re.split(r"[eE]", text)[0])
+    value = sign * value
+    if math.isinf(value):
+        return value, end, _ERANGE
+    if mantissa_nonzero and abs(value) < _DBL_MIN:
+        return value, end, _ERANGE  # underflow: zero or subnormal result
+    return value, end, 0
+
+
+def _check_strtox_error(s: str, ep: int, want_end: bool, errno: int) -> int:
+    """QEMU's check_strtox_error(): 0 or a negative errno."""
+    if errno == 0 and ep == 0:
+        return -_EINVAL
+    if not want_end and ep < len(s):
+        return -_EINVAL
+    return -errno
+
+
+def qemu_strtou64(s: str, base: int, *, want_end: bool) -> tuple[int, int, int]:
+    """QEMU's qemu_strtou64: (0 or -errno, value, end index).
+
+    Like strtoull: leading whitespace and a sign are accepted and a negative
+    number wraps around.  Without ``want_end`` trailing characters are -EINVAL.
+    """
+    value, ep, errno = _strtoull(s, base)
+    return _check_strtox_error(s, ep, want_end, errno), value, ep
+
+
+def qemu_strtoi64(s: str, base: int, *, want_end: bool) -> tuple[int, int, int]:
+    """QEMU's qemu_strtoi64: (0 or -errno, value, end index)."""
+    value, ep, errno = _strtoll(s, base)
+    return _check_strtox_error(s, ep, want_end, errno), value, ep
+
+
+def _qemu_parse_uint(s: str, base: int) -> tuple[int, int, int]:
+    """QEMU 10.0's parse_uint() with an end pointer: (0 or -errno, value, end)."""
+    value, ep, errno = _strtoull(s, base)
+    if errno:
+        return -errno, value, ep
+    if ep == 0:
+        return -_EINVAL, 0, 0
+    if s.lstrip(_C_SPACE).startswith("-"):
+        return -_ERANGE, 0, ep
+    return 0, value, ep
+
+
+def _qemu_strtod_finite_72(s: str) -> tuple[int, float, int]:
+    value, ep, errno = _strtod(s)
+    ret = _check_strtox_error(s, ep, True, errno)
+    if ret == 0 and not math.isfinite(value):
+        return -_EINVAL, 0.0, 0
+    return ret, value, ep
+
+
+def _qemu_strtod_finite_2023(s: str) -> tuple[int, float, int]:
+    value, ep, errno = _strtod(s)
+    ret = _check_strtox_error(s, ep, True, errno)
+    if not math.isfinite(value):
+        return -_EINVAL, 0.0, 0
+    return ret, value, ep
+
+
+# ---------------------------------------------------------------------------
+# Sizes: qemu_strtosz
+
+
+def _suffix_mul(c: str, unit: int) -> int:
+    exponent = "BKMGTPE".find(c.upper()) if c and c != "\0" else -1
+    return unit**exponent if exponent >= 0 else -1
+
+
+def _scale(val: int, valf: int, mul: int) -> int | None:
+    """64.64 fixed point val.valf times mul, rounded half up; None on overflow."""
+    frac_product = valf * mul
+    total = val * mul + (frac_product >> 64) + ((frac_product & _U64_MAX) >> 63)
+    return None if total > _U64_MAX else total
+
+
+def _do_strtosz_72(s: str, default_suffix: str, unit: int, warnings: list[str]) -> tuple[int, int]:
+    """QEMU 7.2's do_strtosz() with end=NULL: (0 or -errno, value)."""
+    valf = 0
+    hexa = False
+    ret, val, end = qemu_strtou64(s, 10, want_end=True)
+    if ret == 0 and "-" in s[:end]:
+        end, ret = 0, -_EINVAL
+    elif ret == 0 and val == 0 and _at(s, end) in "xX":
+        ret, val, end = qemu_strtou64(s, 16, want_end=True)
+        if ret == 0 and _at(s, end) == ".":
+            end, ret = 0, -_EINVAL
+        hexa = True
+    elif ret == 0 and _at(s, end) == ".":
+        start = end
+        fret, fraction, fend = _qemu_strtod_finite_72(s[start:])
+        if fret:
+            # "1.k": no fractional digits; QEMU steps over the '.'.  (After
+            # an ERANGE it steps past the number, maybe past the string's
+            # end: there C reads what follows in memory; we call it garbage.)
+            end = (start + fend + 1) if fend else start + 1
+            if end > len(s):
+                return -_EINVAL, 0
+        elif "e" in s[start : start + fend] or "E" in s[start : start + fend]:
+            return -_EINVAL, 0
+        else:
+            end = start + fend
+            # (uint64_t)(fraction * 2^64): a fraction rounded to 1.0 gives
+            # 2^64, which x86-64 converts to 0.
+            valf = int(fraction * 2.0**64) & _U64_MAX
+    if ret == 0:
+        mul = _suffix_mul(_at(s, end), unit)
+        if mul > 0:
+            if hexa:
+                warnings.append(f"Using a multiplier suffix on hex numbers is deprecated: {s}")
+            end += 1
+        else:
+            mul = _suffix_mul(default_suffix, unit)
+        if mul == 1:
+            if valf != 0:
+                end, ret = 0, -_EINVAL
+        else:
+            scaled = _scale(val, valf, mul)
+            if scaled is None:
+                ret = -_ERANGE
+            else:
+                val = scaled
+    if end < len(s):
+        ret = -_EINVAL
+    return ret, val if ret == 0 else 0
+
+
+def _do_strtosz_2023(s: str, default_suffix: str, unit: int) -> tuple[int, int]:
+    """QEMU 8.1+'s do_strtosz() with end=NULL: (0 or -errno, value)."""
+    ret, end, val = _strtosz_2023_body(s, default_suffix, unit)
+    # out: with end=NULL anything left over is -EINVAL, even after -ERANGE
+    if end < len(s):
+        ret = -_EINVAL
+    return ret, val if ret == 0 else 0
+
+
+def _strtosz_2023_body(s: str, default_suffix: str, unit: int) -> tuple[int, int, int]:
+    """do_strtosz() up to its "out:" label: (0 or -errno, end index, value)."""
+    valf = 0
+    ret, val, end = _qemu_parse_uint(s, 10)
+    if ret == -_ERANGE:
+        return ret, end, 0
+    if ret == 0 and val == 0 and _at(s, end) in "xX":
+        # Input looks like hex; reparse, and insist on no fraction or suffix.
+        ret, val, end = qemu_strtou64(s, 16, want_end=True)
+        if ret:
+            return ret, end, 0
+        if _at(s, end) == "." or _suffix_mul(_at(s, end), unit) > 0:
+            return -_EINVAL, 0, 0
+    elif _at(s, end) == "." or (end == 0 and "." in s):
+        fraction = 0.0
+        if ret == 0 and _at(s, end) == "." and not _c_isdigit(_at(s, end + 1)):
+            end += 1  # "1.k": no fractional digits
+        else:
+            # strtod would take 'e' for an exponent; QEMU wants the suffix.
+            copy = s[end:].split("e", 1)[0].split("E", 1)[0]
+            ret, fraction, tail = _qemu_strtod_finite_2023(copy)
+            end += tail
+            if math.copysign(1.0, fraction) < 0:
+                return -_ERANGE, end, 0
+        if fraction == 1.0:
+            if val == _U64_MAX:
+                return -_ERANGE, end, 0
+            val += 1
+        elif ret == -_ERANGE:
+            valf = 1  # underflow: a non-zero fraction too small for a double
+            ret = 0
+        else:
+            valf = int(fraction * 2.0**64)
+            if valf == 0 and fraction > 0.0:
+                valf = 1
+    if ret:
+        return ret, end, 0
+    mul = _suffix_mul(_at(s, end), unit)
+    if mul > 0:
+        end += 1
+    else:
+        mul = _suffix_mul(default_suffix, unit)
+    if mul == 1:
+        if valf != 0:
+            return -_EINVAL, 0, 0  # a fraction needs a scale
+        return 0, end, val
+    scaled = _scale(val, valf, mul)
+    if scaled is None:
+        return -_ERANGE, end, 0
+    return 0, end, scaled
+
+
+def qemu_strtosz(
+    text: str,
+    profile: SyntaxProfile = QEMU_10_0,
+    *,
+    default_suffix: str = "B",
+    unit: int = 1024,
+    warnings: list[str] | None = None,
+) -> tuple[int, int]:
+    """QEMU's qemu_strtosz (and _MiB/_metric via the keywords): (0 or -errno, bytes).
+
+    The whole string must be consumed.  ``warnings`` receives warn_report()
+    texts QEMU prints while parsing (7.2: hex with a suffix).
+    """
+    if profile.strtosz_2023:
+        return _do_strtosz_2023(text, default_suffix, unit)
+    sink: list[str] = [] if warnings is None else warnings
+    return _do_strtosz_72(text, default_suffix, unit, sink)
+
+
+class SizeContext(enum.Enum):
+    """Which QEMU code parses the size, which decides the error text."""
+
+    #: QemuOpts QEMU_OPT_SIZE (parse_option_size), also the string input
+    #: visitor (``-device foo,size=...``, ``-global``).
+    QEMU_OPTS = "qemu_opts"
+    #: the keyval QObject input visitor (``-machine memory.size=``, ``-blockdev``).
+    KEYVAL = "keyval"
+    #: the opts visitor (``-object`` in QemuOpts syntax, ``-numa``).
+    OPTS_VISITOR = "opts_visitor"
+
+
+_SIZE_HINT = (
+    "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+    "and exabytes, respectively.\n"
+)
+
+
+def parse_size(
+    text: str,
+    *,
+    name: str = "size",
+    context: SizeContext = SizeContext.QEMU_OPTS,
+    profile: SyntaxProfile = QEMU_10_0,
+    warnings: list[str] | None = None,
+) -> int:
+    """Parse a size as qemu_strtosz does; raise SizeError with QEMU's text for ``context``.
+
+    ``name`` is the parameter name QEMU puts in the message (the keyval
+    visitor uses the full dotted path, e.g. ``memory.size``).
+    """
+    ret, value = qemu_strtosz(text, profile, warnings=warnings)
+    if ret == 0:
+        return value
+    kind: Literal["invalid", "range"] = "range" if ret == -_ERANGE else "invalid"
+    if context is SizeContext.QEMU_OPTS:
+        if kind == "range":
+            raise SizeError(f"Value '{text}' is out of range for parameter '{name}'", kind=kind)
+        raise SizeError(
+            f"Parameter '{name}' expects a non-negative number below 2^64", _SIZE_HINT, kind=kind
+        )
+    if context is SizeContext.KEYVAL:
+        raise SizeError(f"Parameter '{name}' expects a size", kind=kind)
+    raise SizeError(f"Parameter '{name}' expects a size value", kind=kind)
+
+
+class NumberContext(enum.Enum):
+    """Which QEMU code parses an integer, which decides syntax and error text."""
+
+    #: QemuOpts QEMU_OPT_NUMBER: qemu_strtou64(base 0); "-1" wraps to 2^64-1.
+    QEMU_OPTS = "qemu_opts"
+    #: keyval QObject input visitor: qemu_strtou64 / qemu_strtoi64, base 0.
+    KEYVAL = "keyval"
+    #: opts visitor: parse_uint / strtoll, base 0.
+    OPTS_VISITOR = "opts_visitor"
+
+
+def parse_uint(text: str, *, name: str, context: NumberContext = NumberContext.QEMU_OPTS) -> int:
+    """An unsigned 64-bit number as ``context`` parses it; OptionError with QEMU's text."""
+    if context is NumberContext.QEMU_OPTS:
+        ret, value, _ = qemu_strtou64(text, 0, want_end=False)
+        if ret == -_ERANGE:
+            raise OptionError(f"Value '{text}' is too large for parameter '{name}'")
+        if ret:
+            raise OptionError(f"Parameter '{name}' expects a number")
+        return value
+    if context is NumberContext.KEYVAL:
+        ret, value, _ = qemu_strtou64(text, 0, want_end=False)
+        if ret:
+            raise OptionError(f"Parameter '{name}' expects integer")
+        return value
+    # opts visitor: parse_uint() rejects a minus sign (after whitespace)
+    value, ep, errno = _strtoull(text, 0)
+    if errno or ep == 0 or text.lstrip(_C_SPACE).startswith("-") or ep < len(text):
+        raise OptionError(f"Parameter '{name}' expects a uint64 value")
+    return value
+
+
+def parse_int(text: str, *, name: str, context: NumberContext = NumberContext.KEYVAL) -> int:
+    """A signed 64-bit number (keyval or opts visitor); OptionError with QEMU's text."""
+    if context is NumberContext.OPTS_VISITOR:
+        value, ep, errno = _strtoll(text, 0)
+        if errno or ep == 0 or ep < len(text):
+            raise OptionError(f"Parameter '{name}' expects an int64 value")
+        return value
+    if context is NumberContext.QEMU_OPTS:
+        raise ValueError("QemuOpts has no signed numbers")
+    ret, value, _ = qemu_strtoi64(text, 0, want_end=False)
+    if ret:
+        raise OptionError(f"Parameter '{name}' expects integer")
+    return value
+
+
+_TRUE_WORDS = frozenset({"on", "yes", "true", "y"})
+_FALSE_WORDS = frozenset({"off", "no", "false", "n"})
+
+
+def parse_bool(text: str, *, name: str) -> bool:
+    """qapi_bool_parse (QEMU 7.2 and 10.0): on/yes/true/y, off/no/false/n, case-sensitive.
+
+    The QemuOpts, keyval-visitor, opts-visitor and string-visitor paths all
+    report "Parameter 'NAME' expects 'on' or 'off'".
+    """
+    if text in _TRUE_WORDS:
+        return True
+    if text in _FALSE_WORDS:
+        return False
+    raise OptionError(f"Parameter '{name}' expects 'on' or 'off'")
+
+
+def is_help_option(text: str) -> bool:
+    """QEMU's is_help_option(): ``help`` or ``?``."""
+    return text in ("help", "?")
+
+
+def _starts_with_help_option(text: str) -> int:
+    if text.startswith("?"):
+        return 1
+    if text.startswith("help"):
+        return 4
+    return 0
+
+
+def id_wellformed(ident: str) -> bool:
+    """QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'."""
+    if not ident or not _c_isalpha(ident[0]):
+        return False
+    return all(_c_isalnum(c) or c in "-._" for c in ident[1:])
+
+
+def parse_qapi_name(text: str, complete: bool) -> int:
+    """QEMU's parse_qapi_name(): length of the QAPI name at the start, or -1."""
+    p = 0
+    if _at(text, p) == "_":  # downstream __RFQDN_
+        p += 1
+        if _at(text, p) != "_":
+            return -1
+        p += 1
+        while p < len(text) and (_c_isalnum(text[p]) or text[p] in "-."):
+            p += 1
+        if _at(text, p) != "_":
+            return -1
+        p += 1
+    if not _c_isalpha(_at(text, p)):
+        return -1
+    p += 1
+    while p < len(text) and (_c_isalnum(text[p]) or text[p] in "-_"):
+        p += 1
+    if complete and p < len(text):
+        return -1
+    return p
+
+
+# ---------------------------------------------------------------------------
+# QemuOpts
+
+
+class OptType(enum.Enum):
+    """QemuOptType."""
+
+    STRING = "string"
+    BOOL = "bool"
+    NUMBER = "number"
+    SIZE = "size"
+
+
+_TYPE_HELP = {
+    OptType.STRING: "str",
+    OptType.BOOL: "bool (on/off)",
+    OptType.NUMBER: "num",
+    OptType.SIZE: "size",
+}
+
+
+@dataclass(frozen=True)
+class OptDesc:
+    """QemuOptDesc: an accepted key, its type, help text and default."""
+
+    name: str
+    type: OptType = OptType.STRING
+    help: str | None = None
+    def_value_str: str | None = None
+
+
+@dataclass
+class QemuOpt:
+    """One ``key=value`` as given: the raw string and, when typed, its value."""
+
+    name: str
+    str: str
+    desc: OptDesc | None = None
+    value: bool | int | None = None
+
+
+def get_opt_value(params: str, pos: int = 0) -> tuple[str, int]:
+    """QEMU's get_opt_value(): the value at ``pos`` up to an unescaped comma.
+
+    ``,,`` stands for one comma.  Returns (value, index of the ending comma or
+    of the end of the string).
+    """
+    parts: list[str] = []
+    n = len(params)
+    while True:
+        offset = params.find(",", pos)
+        if offset < 0:
+            offset = n
+        length = offset - pos
+        doubled = offset < n and _at(params, offset + 1) == ","
+        if doubled:
+            length += 1
+        parts.append(params[pos : pos + length])
+        if not doubled:
+            return "".join(parts), offset
+        pos = offset + 2
+
+
+def escape_opt_value(value: str) -> str:
+    """The QemuOpts spelling of ``value``: each comma doubled (QEMU's escaped_print)."""
+    return value.replace(",", ",,")
+
+
+@dataclass
+class _NameValue:
+    name: str
+    value: str
+    next_pos: int
+    is_help: bool
+    warning: Diagnostic | None
+
+
+def _get_opt_name_value(
+    params: str, pos: int, firstname: str | None, warn_on_flag: bool
+) -> _NameValue:
+    rest = params[pos:]
+    length = next((i for i, c in enumerate(rest) if c in "=,"), len(rest))  # strcspn
+    is_help = False
+    warning: Diagnostic | None = None
+    if _at(params, pos + length) != "=":
+        if firstname is not None:
+            name = firstname
+            value, p = get_opt_value(params, pos)
+        else:
+            # option without value, must be a flag
+            name = params[pos : pos + length]
+            p = pos + length
+            prefix = ""
+            if name.startswith("no"):
+                name = name[2:]
+                value = "off"
+                prefix = "no"
+            else:
+                value = "on"
+                is_help = is_help_option(name)
+            if not is_help and warn_on_flag:
+                if name == "delay":
+                    hint = f"Please use nodelay={'on' if prefix else 'off'} instead\n"
+                else:
+                    hint = f"Please use {name}={value} instead\n"
+                warning = Diagnostic(
+                    f"short-form boolean option '{prefix}{name}' deprecated", hint, kind="warning"
+                )
+    else:
+        name = params[pos : pos + length]
+        value, p = get_opt_value(params, pos + length + 1)
+    if _at(params, p) == ",":
+        p += 1
+    return _NameValue(name, value, p, is_help, warning)
+
+
+def has_help_option(params: str) -> bool:
+    """QEMU's has_help_option(): some item of ``params`` is a ``help``/``?`` flag."""
+    pos = 0
+    while pos < len(params):
+        nv = _get_opt_name_value(params, pos, None, False)
+        if nv.is_help:
+            return True
+        pos = nv.next_pos
+    return False
+
+
+def _opts_parse_id(params: str) -> str | None:
+    pos = 0
+    while pos < len(params):
+        nv = _get_opt_name_value(params, pos, None, False)
+        if nv.name == "id":
+            return nv.value
+        pos = nv.next_pos
+    return None
+
+
+class QemuOpts:
+    """One parsed option group (``QemuOpts``): its id and its ``key=value`` items in order.
+
+    Repeated keys are all kept; ``get`` returns the last one, as
+    ``qemu_opt_get`` does.  Values are the raw strings as typed (after
+    ``,,`` unescaping); typed lists also keep the parsed ``QemuOpt.value``.
+    """
+
+    def __init__(self, opts_list: QemuOptsList, opts_id: str | None) -> None:
+        self.list = opts_list
+        self.id = opts_id
+        self.opts: list[QemuOpt] = []
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{o.name}={o.str!r}" for o in self.opts)
+        return f"<QemuOpts {self.list.name} id={self.id!r} [{items}]>"
+
+    # -- reading
+    def find(self, name: str) -> QemuOpt | None:
+        """qemu_opt_find(): the last ``name`` item."""
+        for opt in reversed(self.opts):
+            if opt.name == name:
+                return opt
+        return None
+
+    def get(self, name: str) -> str | None:
+        """qemu_opt_get(): the last value of ``name``, else its default, else None."""
+        opt = self.find(name)
+        if opt is not None:
+            return opt.str
+        desc = self.list.find_desc(name)
+        return desc.def_value_str if desc else None
+
+    def get_all(self, name: str) -> list[str]:
+        return [o.str for o in self.opts if o.name == name]
+
+    def get_bool(self, name: str, default: bool) -> bool:
+        opt = self.find(name)
+        if opt is None:
+            desc = self.list.find_desc(name)
+            if desc and desc.def_value_str is not None:
+                return parse_bool(desc.def_value_str, name=name)
+            return default
+        if isinstance(opt.value, bool):
+            return opt.value
+        return parse_bool(opt.str, name=name)
+
+    def get_number(self, name: str, default: int) -> int:
+        opt = self.find(name)
+        if opt is None:
+            desc = self.list.find_desc(name)
+            if desc and desc.def_value_str is not None:
+                return parse_uint(desc.def_value_str, name=name)
+            return default
+        if isinstance(opt.value, int) and not isinstance(opt.value, bool):
+            return opt.value
+        return parse_uint(opt.str, name=name)
+
+    def get_size(self, name: str, default: int) -> int:
+        opt = self.find(name)
+        if opt is None:
+            desc = self.list.find_desc(name)
+            if desc and desc.def_value_str is not None:
+                return parse_size(desc.def_value_str, name=name, profile=self.list.profile)
+            return default
+        if isinstance(opt.value, int) and not isinstance(opt.value, bool):
+            return opt.value
+        return parse_size(opt.str, name=name, profile=self.list.profile)
+
+    def items(self) -> list[tuple[str, str]]:
+        """All ``(key, raw value)`` pairs in the order given (``id`` excluded)."""
+        return [(o.name, o.str) for o in self.opts]
+
+    def to_dict(self) -> dict[str, str]:
+        """qemu_opts_to_qdict(): ``id`` first if set, then each key, last value wins."""
+        out: dict[str, str] = {}
+        if self.id is not None:
+            out["id"] = self.id
+        for o in self.opts:
+            out[o.name] = o.str
+        return out
+
+    def has_help_opt(self) -> bool:
+        """qemu_opt_has_help_opt(): a ``help`` or ``?`` key is present."""
+        return any(is_help_option(o.name) for o in self.opts)
+
+    def to_params(self) -> str:
+        """These options in QemuOpts syntax (``id=`` first), commas escaped."""
+        parts = [f"id={self.id}"] if self.id is not None else []
+        parts += [f"{o.name}={escape_opt_value(o.str)}" for o in self.opts]
+        return ",".join(parts)
+
+    # -- writing
+    def set(self, name: str, value: str, *, warnings: list[str] | None = None) -> None:
+        """qemu_opt_set(): add ``name=value`` after validating it."""
+        opt = QemuOpt(name, value)
+        self.list._validate(opt, warnings)
+        self.opts.append(opt)
+
+    def set_bool(self, name: str, value: bool) -> None:
+        """qemu_opt_set_bool()."""
+        desc = self.list.find_desc(name)
+        if desc is None and not self.list.accepts_any:
+            raise OptionError(f"Invalid parameter '{name}'")
+        self.opts.append(QemuOpt(name, "on" if value else "off", desc, value))
+
+    def unset(self, name: str) -> bool:
+        """qemu_opt_unset() (the last ``name``); False if absent."""
+        for i in range(len(self.opts) - 1, -1, -1):
+            if self.opts[i].name == name:
+                del self.opts[i]
+                return True
+        return False
+
+    def delete_all(self, name: str) -> None:
+        self.opts = [o for o in self.opts if o.name != name]
+
+    def do_parse(
+        self,
+        params: str,
+        firstname: str | None = None,
+        *,
+        warn_on_flag: bool = False,
+        warnings: list[Diagnostic] | None = None,
+    ) -> None:
+        """qemu_opts_do_parse(): add the items of ``params`` (``id`` is skipped)."""
+        self.list._opts_do_parse(self, params, firstname, warn_on_flag, False, warnings)
+
+    def delete(self) -> None:
+        """qemu_opts_del(): remove from its list (frees the id for reuse)."""
+        if self in self.list.head:
+            self.list.head.remove(self)
+
+    def validate(self, desc: Sequence[OptDesc], *, warnings: list[str] | None = None) -> None:
+        """qemu_opts_validate(): check an accept-any group against ``desc``."""
+        by_name = {d.name: d for d in desc}
+        for opt in self.opts:
+            d = by_name.get(opt.name)
+            if d is None:
+                raise OptionError(f"Invalid parameter '{opt.name}'")
+            opt.desc = d
+            opt.value = _parse_typed(opt, d, self.list.profile, warnings)
+
+
+def _parse_typed(
+    opt: QemuOpt, desc: OptDesc, profile: SyntaxProfile, warnings: list[str] | None
+) -> bool | int | None:
+    if desc.type is OptType.BOOL:
+        return parse_bool(opt.str, name=opt.name)
+    if desc.type is OptType.NUMBER:
+        return parse_uint(opt.str, name=opt.name)
+    if desc.type is OptType.SIZE:
+        return parse_size(opt.str, name=opt.name, profile=profile, warnings=warnings)
+    return None
+
+
+class QemuOptsList:
+    """QemuOptsList: a named option group's grammar (desc) and its parsed instances.
+
+    It is stateful like QEMU's: ``head`` holds every QemuOpts created from
+    it, which is what duplicate-ID errors and ``merge_lists`` act on.  Use one
+    instance per QEMU run (``new_opts_lists()`` makes a fresh set).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        implied_opt_name: str | None = None,
+        merge_lists: bool = False,
+        desc: Iterable[OptDesc] = (),
+        profile: SyntaxProfile = QEMU_10_0,
+    ) -> None:
+        self.name = name
+        self.implied_opt_name = implied_opt_name
+        self.merge_lists = merge_lists
+        self.desc: tuple[OptDesc, ...] = tuple(desc)
+        self.profile = profile
+        self.head: list[QemuOpts] = []
+
+    @classmethod
+    def from_def(cls, d: _table.OptsListDef, profile: SyntaxProfile) -> QemuOptsList:
+        return cls(
+            d.name,
+            implied_opt_name=d.implied_opt_name,
+            merge_lists=d.merge_lists,
+            desc=(OptDesc(x.name, OptType(x.type), x.help, x.def_value_str) for x in d.desc),
+            profile=profile,
+        )
+
+    def __repr__(self) -> str:
+        return f"<QemuOptsList {self.name} ({len(self.head)} opts)>"
+
+    @property
+    def accepts_any(self) -> bool:
+        """opts_accepts_any(): no desc means any key is accepted (checked later)."""
+        return not self.desc
+
+    def find_desc(self, name: str) -> OptDesc | None:
+        for d in self.desc:
+            if d.name == name:
+                return d
+        return None
+
+    def find(self, opts_id: str | None) -> QemuOpts | None:
+        """qemu_opts_find()."""
+        for opts in self.head:
+            if opts.id is None and opts_id is None:
+                return opts
+            if opts.id is not None and opts_id is not None and opts.id == opts_id:
+                return opts
+        return None
+
+    def create(self, opts_id: str | None = None, fail_if_exists: bool = True) -> QemuOpts:
+        """qemu_opts_create(): a new (or, with merge_lists, the single) group."""
+        if self.merge_lists:
+            if opts_id is not None:
+                raise OptionError("Invalid parameter 'id'")
+            existing = self.find(None)
+            if existing is not None:
+                return existing
+        elif opts_id is not None:
+            if not id_wellformed(opts_id):
+                raise OptionError(
+                    "Parameter 'id' expects an identifier",
+                    "Identifiers consist of letters, digits, '-', '.', '_', "
+                    "starting with a letter.\n",
+                )
+            if fail_if_exists and self.find(opts_id) is not None:
+                raise OptionError(f"Duplicate ID '{opts_id}' for {self.name}")
+        opts = QemuOpts(self, opts_id)
+        self.head.append(opts)
+        return opts
+
+    def _validate(self, opt: QemuOpt, warnings: list[str] | None) -> None:
+        desc = self.find_desc(opt.name)
+        if desc is None and not self.accepts_any:
+            raise OptionError(f"Invalid parameter '{opt.name}'")
+        opt.desc = desc
+        if desc is not None:
+            opt.value = _parse_typed(opt, desc, self.profile, warnings)
+
+    def _opts_do_parse(
+        self,
+        opts: QemuOpts,
+        params: str,
+        firstname: str | None,
+        warn_on_flag: bool,
+        want_help: bool,
+        warnings: list[Diagnostic] | None,
+    ) -> bool:
+        """opts_do_parse(); returns True when a help flag stopped it."""
+        pos = 0
+        while pos < len(params):
+            nv = _get_opt_name_value(params, pos, firstname, warn_on_flag)
+            pos = nv.next_pos
+            if nv.warning is not None and warnings is not None:
+                warnings.append(nv.warning)
+            if want_help and nv.is_help:
+                return True
+            firstname = None
+            if nv.name == "id":
+                continue
+            opt = QemuOpt(nv.name, nv.value)
+            size_warnings: list[str] = []
+            try:
+                self._validate(opt, size_warnings)
+            finally:
+                if warnings is not None:
+                    warnings.extend(Diagnostic(w, kind="warning") for w in size_warnings)
+            opts.opts.append(opt)
+        return False
+
+    def _parse(
+        self,
+        params: str,
+        permit_abbrev: bool,
+        warn_on_flag: bool,
+        want_help: bool,
+        warnings: list[Diagnostic],
+    ) -> QemuOpts | None:
+        if permit_abbrev and self.implied_opt_name is None:
+            raise ValueError(f"QemuOptsList {self.name} has no implied option name")
+        firstname = self.implied_opt_name if permit_abbrev else None
+        opts_id = _opts_parse_id(params)
+        opts = self.create(opts_id, not self.merge_lists)
+        try:
+            helped = self._opts_do_parse(opts, params, firstname, warn_on_flag, want_help, warnings)
+        except OptionError:
+            # opts_parse() deletes the whole group on error (for a merged
+            # list that drops what earlier options had set, too).
+            opts.delete()
+            raise
+        if helped:
+            opts.delete()
+            return None
+        return opts
+
+    def parse(
+        self,
+        params: str,
+        permit_abbrev: bool = False,
+        *,
+        warnings: list[Diagnostic] | None = None,
+    ) -> QemuOpts:
+        """qemu_opts_parse(): no deprecation warnings, ``help`` is an ordinary key."""
+        sink: list[Diagnostic] = [] if warnings is None else warnings
+        opts = self._parse(params, permit_abbrev, False, False, sink)
+        assert opts is not None
+        return opts
+
+    def parse_noisily(
+        self,
+        params: str,
+        permit_abbrev: bool = False,
+        *,
+        warnings: list[Diagnostic] | None = None,
+    ) -> QemuOpts:
+        """qemu_opts_parse_noisily(), as the command line uses it.
+
+        Short-form booleans (``key``, ``nokey``) produce QEMU's deprecation
+        warning (appended to ``warnings``, and attached to a following
+        error).  For a list with a desc, a ``help``/``?`` item raises
+        HelpRequested with the list's help text and exit status 1 (QEMU's
+        callers exit(1) when this returns NULL).
+        """
+        sink: list[Diagnostic] = [] if warnings is None else warnings
+        start = len(sink)
+        try:
+            opts = self._parse(params, permit_abbrev, True, not self.accepts_any, sink)
+        except OptionError as err:
+            err.preceding[:0] = sink[start:]
+            raise
+        if opts is None:
+            raise HelpRequested(self.print_help(True), exit_status=1)
+        return opts
+
+    def print_help(self, print_caption: bool = True) -> str:
+        """qemu_opts_print_help(): the text QEMU prints to stdout."""
+        lines = []
+        for d in self.desc:
+            s = f"  {d.name}=<{_TYPE_HELP[d.type]}>"
+            if d.help:
+                if len(s) < 24:
+                    s += " " * (24 - len(s))
+                s += f" - {d.help}"
+            lines.append(s)
+        lines.sort(key=lambda x: x.encode())
+        out = ""
+        if print_caption and lines:
+            out += f"{self.name} options:\n"
+        elif not lines:
+            out += f"There are no options for {self.name}.\n"
+        return out + "".join(line + "\n" for line in lines)
+
+
+def new_opts_lists(profile: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList]:
+    """Fresh (empty) QemuOptsLists for one run, by QEMU list name.
+
+    Contains ``memory`` (-m), ``accel``, ``object``, ``device``, ``global``,
+    ``numa``, ``mon``, ``chardev``, ``smp-opts``, ``boot-opts``, ``name``,
+    ``overcommit``, ``msg``, ``action``, ``rtc``, ``icount``, ``fw_cfg``,
+    ``option-rom``, ``add-fd``, ``tpmdev`` and (10.0) ``run-with``, with
+    QEMU's descs for that version.
+    """
+    return {name: QemuOptsList.from_def(d, profile) for name, d in profile.opts_lists.items()}
+
+
+# ---------------------------------------------------------------------------
+# keyval
+
+KeyvalValue: TypeAlias = "str | dict[str, KeyvalValue] | list[KeyvalValue]"
+KeyvalDict: TypeAlias = "dict[str, KeyvalValue]"
+
+
+@dataclass
+class KeyvalResult:
+    """keyval_parse()'s dictionary and whether a ``help``/``?`` item was present."""
+
+    values: dict[str, KeyvalValue]
+    help: bool = False
+
+
+def _key_to_index(key: str) -> tuple[int, int]:
+    """key_to_index(): (index capped at INT_MAX or -1, length of the digits)."""
+    if not _c_isdigit(_at(key, 0)):
+        return -1, 0
+    m = re.match(r"\d+", key)
+    assert m is not None
+    return min(int(m.group()), 2**31 - 1), m.end()
+
+
+def _keyval_parse_put(
+    cur: dict[str, KeyvalValue], key_in_cur: str, value: str | None, key_prefix: str
+) -> KeyvalValue:
+    old = cur.get(key_in_cur)
+    if old is not None:
+        if (value is None and not isinstance(old, dict)) or (
+            value is not None and not isinstance(old, str)
+        ):
+            raise OptionError(f"Parameters '{key_prefix}.*' used inconsistently")
+        if value is None:
+            return old
+        cur[key_in_cur] = value
+        return value
+    new: KeyvalValue = {} if value is None else value
+    cur[key_in_cur] = new
+    return new
+
+
+def _keyval_parse_one(
+    qdict: dict[str, KeyvalValue], params: str, pos: int, implied_key: str | None
+) -> tuple[int, bool]:
+    """keyval_parse_one(): (next position, help seen)."""
+    rest = params[pos:]
+    length = next((i for i, c in enumerate(rest) if c in "=,"), len(rest))
+    key_src = params
+    key_start = pos
+    val_end: int | None = None
+    implied = False
+    if length and _at(params, pos + length) != "=":
+        if _starts_with_help_option(rest) == length:
+            s = pos + length
+            if _at(params, s) == ",":
+                s += 1
+            return s, True
+        if implied_key is not None:
+            implied = True
+            key_src = implied_key
+            key_start = 0
+            val_end = pos + length
+            length = len(implied_key)
+    key_end = key_start + length
+    key = key_src[key_start:key_end]
+
+    cur = qdict
+    s = key_start
+    key_in_cur = ""
+    while True:
+        frag = key_src[s:]
+        if s != key_start and _key_to_index(frag)[0] >= 0:
+            flen = _key_to_index(frag)[1]
+        else:
+            ret = parse_qapi_name(frag, False)
+            flen = max(ret, 0)
+        if not flen or (s + flen < key_end and key_src[s + flen] != "."):
+            raise OptionError(f"Invalid parameter '{key}'")
+        if flen >= 128:
+            fragment = " fragment" if s != key_start or s + flen != key_end else ""
+            raise OptionError(f"Parameter{fragment} '{key_src[s : s + flen]}' is too long")
+        if s != key_start:
+            nxt = _keyval_parse_put(cur, key_in_cur, None, key_src[key_start : s - 1])
+            assert isinstance(nxt, dict)
+            cur = nxt
+        key_in_cur = key_src[s : s + flen]
+        s += flen
+        if _at(key_src, s) != ".":
+            break
+        s += 1
+
+    if implied:
+        assert val_end is not None
+        value = params[pos:val_end]
+        s = val_end
+        if _at(params, s) == ",":
+            s += 1
+    else:
+        if _at(key_src, s) != "=":
+            raise OptionError(f"Expected '=' after parameter '{key_src[key_start:s]}'")
+        s += 1
+        chars: list[str] = []
+        n = len(params)
+        while s < n:
+            if params[s] == ",":
+                s += 1
+                if _at(params, s) != ",":
+                    break
+            chars.append(params[s])
+            s += 1
+        value = "".join(chars)
+    _keyval_parse_put(cur, key_in_cur, value, key)
+    return s, False
+
+
+def _keyval_listify(cur: dict[str, KeyvalValue], key_of_cur: list[str]) -> KeyvalValue:
+    has_index = False
+    has_member = False
+    for k in list(cur):
+        v = cur[k]
+        if _key_to_index(k)[0] >= 0 and _key_to_index(k)[1] == len(k):
+            has_index = True
+        else:
+            has_member = True
+        if isinstance(v, dict):
+            new = _keyval_listify(v, [*key_of_cur, k])
+            if new is not v:
+                cur[k] = new
+    prefix = "".join(f"{k}." for k in key_of_cur)
+    if has_index and has_member:
+        raise OptionError(f"Parameters '{prefix}*' used inconsistently")
+    if not has_index:
+        return cur
+    nelt = len(cur) + 1
+    elt: list[KeyvalValue | None] = [None] * nelt
+    max_index = -1
+    for k, v in cur.items():
+        index = _key_to_index(k)[0]
+        max_index = max(max_index, index)
+        if index >= nelt - 1:
+            continue
+        elt[index] = v
+    out: list[KeyvalValue] = []
+    for i in range(min(nelt, max_index + 1)):
+        item = elt[i]
+        if item is None:
+            raise OptionError(f"Parameter '{prefix}{i}' missing")
+        out.append(item)
+    return out
+
+
+def keyval_parse(
+    params: str,
+    implied_key: str | None = None,
+    *,
+    into: dict[str, KeyvalValue] | None = None,
+    help_allowed: bool = True,
+) -> KeyvalResult:
+    """keyval_parse() / keyval_parse_into(): ``a.b=1,c.0=x`` into nested dicts and lists.
+
+    Values stay strings.  ``into`` is updated in place, as ``-machine`` does
+    with its accumulated dictionary (later keys replace earlier ones, a key
+    used both as a leaf and as a prefix is an error); on error it keeps what
+    was parsed before the error, as QEMU's does.  Without ``help_allowed`` a
+    help item is the error "Help is not available for this option".
+    """
+    qdict: dict[str, KeyvalValue] = {} if into is None else into
+    pos = 0
+    help_seen = False
+    key = implied_key
+    while pos < len(params):
+        pos, h = _keyval_parse_one(qdict, params, pos, key)
+        help_seen = help_seen or h
+        key = None
+    if help_seen and not help_allowed:
+        raise OptionError("Help is not available for this option")
+    listified = _keyval_listify(qdict, [])
+    assert listified is qdict
+    return KeyvalResult(qdict, help_seen)
+
+
+def keyval_merge(dest: dict[str, KeyvalValue], merged: Mapping[str, KeyvalValue]) -> None:
+    """keyval_merge(): dicts merge recursively, lists concatenate, scalars are replaced."""
+    _keyval_do_merge(dest, merged, "")
+
+
+def _keyval_do_merge(
+    dest: dict[str, KeyvalValue], merged: Mapping[str, KeyvalValue], path: str
+) -> None:
+    for k, v in merged.items():
+        old = dest.get(k)
+        if old is not None:
+            if type(old) is not type(v):
+                raise OptionError(f"Parameter '{path}{k}' used inconsistently")
+            if isinstance(v, dict):
+                assert isinstance(old, dict)
+                _keyval_do_merge(old, v, f"{path}{k}.")
+                continue
+            if isinstance(v, list):
+                assert isinstance(old, list)
+                old.extend(v)
+                continue
+        dest[k] = v
+
+
+# ---------------------------------------------------------------------------
+# QEMU's JSON parser (qobject_from_json)
+
+JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
+
+(
+    _IN_RECOVERY,
+    _IN_DQ_STRING_ESCAPE,
+    _IN_DQ_STRING,
+    _IN_SQ_STRING_ESCAPE,
+    _IN_SQ_STRING,
+    _IN_ZERO,
+    _IN_EXP_DIGITS,
+    _IN_EXP_SIGN,
+    _IN_EXP_E,
+    _IN_MANTISSA,
+    _IN_MANTISSA_DIGITS,
+    _IN_DIGITS,
+    _IN_SIGN,
+    _IN_KEYWORD,
+    _IN_INTERP,
+    _IN_START,
+) = range(1, 17)
+_JSON_ERROR = 0
+(
+    _JSON_LCURLY,
+    _JSON_RCURLY,
+    _JSON_LSQUARE,
+    _JSON_RSQUARE,
+    _JSON_COLON,
+    _JSON_COMMA,
+    _JSON_INTEGER,
+    _JSON_FLOAT,
+    _JSON_KEYWORD,
+    _JSON_STRING,
+    _JSON_INTERP,
+    _JSON_END_OF_INPUT,
+) = range(100, 112)
+_LOOKAHEAD = 0x80
+_MAX_TOKEN_SIZE = 64 << 20
+_MAX_TOKEN_COUNT = 2 << 20
+_MAX_NESTING = 1 << 10
+
+
+def _build_lexer() -> list[list[int]]:
+    # json-lexer.c's json_lexer[][256]; missing entries are JSON_ERROR (0).
+    t = [[0] * 256 for _ in range(_IN_START + 1)]
+
+    def fill(state: int, lo: int, hi: int, value: int) -> None:
+        for c in range(lo, hi + 1):
+            t[state][c] = value
+
+    def terminal(state: int, token: int) -> None:
+        fill(state, 0, 0xFF, token | _LOOKAHEAD)
+
+    r = t[_IN_RECOVERY]
+    fill(_IN_RECOVERY, 0, 0x1F, _IN_START | _LOOKAHEAD)
+    fill(_IN_RECOVERY, 0x20, 0xFD, _IN_RECOVERY)
+    fill(_IN_RECOVERY, 0xFE, 0xFF, _IN_START | _LOOKAHEAD)
+    r[ord("\t")] = _IN_RECOVERY
+    for c in "[]{}:,":
+        r[ord(c)] = _IN_START | _LOOKAHEAD
+    fill(_IN_DQ_STRING_ESCAPE, 0x20, 0xFD, _IN_DQ_STRING)
+    fill(_IN_DQ_STRING, 0x20, 0xFD, _IN_DQ_STRING)
+    t[_IN_DQ_STRING][ord("\\")] = _IN_DQ_STRING_ESCAPE
+    t[_IN_DQ_STRING][ord('"')] = _JSON_STRING
+    fill(_IN_SQ_STRING_ESCAPE, 0x20, 0xFD, _IN_SQ_STRING)
+    fill(_IN_SQ_STRING, 0x20, 0xFD, _IN_SQ_STRING)
+    t[_IN_SQ_STRING][ord("\\")] = _IN_SQ_STRING_ESCAPE
+    t[_IN_SQ_STRING][ord("'")] = _JSON_STRING
+    terminal(_IN_ZERO, _JSON_INTEGER)
+    fill(_IN_ZERO, ord("0"), ord("9"), _JSON_ERROR)
+    t[_IN_ZERO][ord(".")] = _IN_MANTISSA
+    terminal(_IN_EXP_DIGITS, _JSON_FLOAT)
+    fill(_IN_EXP_DIGITS, ord("0"), ord("9"), _IN_EXP_DIGITS)
+    fill(_IN_EXP_SIGN, ord("0"), ord("9"), _IN_EXP_DIGITS)
+    t[_IN_EXP_E][ord("-")] = _IN_EXP_SIGN
+    t[_IN_EXP_E][ord("+")] = _IN_EXP_SIGN
+    fill(_IN_EXP_E, ord("0"), ord("9"), _IN_EXP_DIGITS)
+    terminal(_IN_MANTISSA_DIGITS, _JSON_FLOAT)
+    fill(_IN_MANTISSA_DIGITS, ord("0"), ord("9"), _IN_MANTISSA_DIGITS)
+    t[_IN_MANTISSA_DIGITS][ord("e")] = _IN_EXP_E
+    t[_IN_MANTISSA_DIGITS][ord("E")] = _IN_EXP_E
+    fill(_IN_MANTISSA, ord("0"), ord("9"), _IN_MANTISSA_DIGITS)
+    terminal(_IN_DIGITS, _JSON_INTEGER)
+    fill(_IN_DIGITS, ord("0"), ord("9"), _IN_DIGITS)
+    t[_IN_DIGITS][ord("e")] = _IN_EXP_E
+    t[_IN_DIGITS][ord("E")] = _IN_EXP_E
+    t[_IN_DIGITS][ord(".")] = _IN_MANTISSA
+    t[_IN_SIGN][ord("0")] = _IN_ZERO
+    fill(_IN_SIGN, ord("1"), ord("9"), _IN_DIGITS)
+    terminal(_IN_KEYWORD, _JSON_KEYWORD)
+    fill(_IN_KEYWORD, ord("a"), ord("z"), _IN_KEYWORD)
+    terminal(_IN_INTERP, _JSON_INTERP)  # unreachable: interpolation is off
+    st = t[_IN_START]
+    st[ord('"')] = _IN_DQ_STRING
+    st[ord("'")] = _IN_SQ_STRING
+    st[ord("0")] = _IN_ZERO
+    fill(_IN_START, ord("1"), ord("9"), _IN_DIGITS)
+    st[ord("-")] = _IN_SIGN
+    st[ord("{")] = _JSON_LCURLY
+    st[ord("}")] = _JSON_RCURLY
+    st[ord("[")] = _JSON_LSQUARE
+    st[ord("]")] = _JSON_RSQUARE
+    st[ord(",")] = _JSON_COMMA
+    st[ord(":")] = _JSON_COLON
+    fill(_IN_START, ord("a"), ord("z"), _IN_KEYWORD)
+    for c in " \t\r\n":
+        st[ord(c)] = _IN_START
+    return t
+
+
+_LEXER = _build_lexer()
+
+
+def _bytes_text(b: bytes) -> str:
+    """Bytes QEMU prints with %s, back to a Python str (NUL ends a C string)."""
+    return os.fsdecode(b.split(b"\0", 1)[0])
+
+
+def _is_valid_codepoint(cp: int) -> bool:
+    if cp > 0x10FFFF:
+        return False
+    if 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE:
+        return False
+    return not 0xD800 <= cp <= 0xDFFF
+
+
+def _mod_utf8_codepoint(s: bytes, pos: int) -> tuple[int, int]:
+    """util/unicode.c mod_utf8_codepoint(s+pos, 6): (codepoint or -1, end)."""
+    min_cp = (0x80, 0x800, 0x10000, 0x200000, 0x4000000)
+    n = 6
+    if pos >= len(s) or s[pos] == 0:
+        return -1, pos
+    p = pos
+    byte = s[p]
+    p += 1
+    if byte < 0x80:
+        return byte, p
+    if byte >= 0xFE or (byte & 0x40) == 0:
+        return -1, p
+    length = 0
+    mask = 0x80
+    while byte & mask:
+        length += 1
+        mask >>= 1
+    cp = byte & (mask - 1)
+    for i in range(1, length):
+        b = s[p] if i < n and p < len(s) else 0
+        if (b & 0xC0) != 0x80:
+            return -1, p
+        p += 1
+        cp = (cp << 6) | (b & 0x3F)
+    if not _is_valid_codepoint(cp) or (cp < min_cp[length - 2] and not (cp == 0 and length == 2)):
+        return -1, p
+    return cp, p
+
+
+def _cvt4hex(s: bytes, pos: int) -> int:
+    cp = 0
+    for i in range(4):
+        c = s[pos + i] if pos + i < len(s) else 0
+        if not (48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102):
+            return -1
+        cp = (cp << 4) | int(chr(c), 16)
+    return cp
+
+
+class _JSONError(Exception):
+    pass
+
+
+@dataclass
+class _Token:
+    type: int
+    text: bytes
+
+
+class _JSONParser:
+    """json-parser.c: one top-level value from a queue of tokens."""
+
+    def __init__(self, tokens: deque[_Token]) -> None:
+        self.tokens = tokens
+        self.err: str | None = None
+
+    def error(self, msg: str) -> None:
+        if self.err is None:
+            self.err = f"JSON parse error, {msg}"
+
+    def peek(self) -> _Token | None:
+        return self.tokens[0] if self.tokens else None
+
+    def pop(self) -> _Token | None:
+        return self.tokens.popleft() if self.tokens else None
+
+    def parse_string(self, token: _Token) -> str | None:
+        s = token.text
+        quote = s[0]
+        p = 1
+        out = bytearray()
+        while s[p] != quote:
+            c = s[p]
+            if c == ord("\\"):
+                beg = p
+                p += 1
+                esc = s[p]
+                p += 1
+                simple = {
+                    ord('"'): b'"',
+                    ord("'"): b"'",
+                    ord("\\"): b"\\",
+                    ord("/"): b"/",
+                    ord("b"): b"\b",
+                    ord("f"): b"\f",
+                    ord("n"): b"\n",
+                    ord("r"): b"\r",
+                    ord("t"): b"\t",
+                }
+                if esc in simple:
+                    out += simple[esc]
+                elif esc == ord("u"):
+                    cp = _cvt4hex(s, p)
+                    p += 4
+                    if 0xD800 <= cp <= 0xDBFF and s[p : p + 2] == b"\\u":
+                        cp = 0x10000 + ((cp & 0x3FF) << 10)
+                        trailing = _cvt4hex(s, p + 2)
+                        if 0xDC00 <= trailing <= 0xDFFF:
+                            cp |= trailing & 0x3FF
+                            p += 6
+                        else:
+                            cp = -1
+                    if cp < 0 or not _is_valid_codepoint(cp):
+                        self.error(f"{_bytes_text(s[beg:p])} is not a valid Unicode character")
+                        return None
+                    out += b"\xc0\x80" if cp == 0 else chr(cp).encode("utf-8", "surrogatepass")
+                else:
+                    self.error("invalid escape sequence in string")
+                    return None
+            else:
+                cp, end = _mod_utf8_codepoint(s, p)
+                if cp < 0:
+                    self.error("invalid UTF-8 sequence in string")
+                    return None
+                p = end
+                out += b"\xc0\x80" if cp == 0 else chr(cp).encode("utf-8")
+        # QEMU keeps modified UTF-8 (U+0000 as C0 80); Python strings hold NUL.
+        return bytes(out).replace(b"\xc0\x80", b"\0").decode("utf-8")
+
+    def parse_pair(self, d: dict[str, JSONValue]) -> bool:
+        if self.peek() is None:
+            self.error("premature EOI")
+            return False
+        key = self.parse_value()
+        if not isinstance(key, str):
+            self.error("key is not a string in object")
+            return False
+        token = self.pop()
+        if token is None:
+            self.error("premature EOI")
+            return False
+        if token.type != _JSON_COLON:
+            self.error("missing : in object pair")
+            return False
+        value = self.parse_value()
+        if value is None and self.err is not None:
+            self.error("Missing value in dict")
+            return False
+        if key in d:
+            self.error("duplicate key")
+            return False
+        d[key] = value
+        return True
+
+    def parse_object(self) -> dict[str, JSONValue] | None:
+        self.pop()
+        d: dict[str, JSONValue] = {}
+        peek = self.peek()
+        if peek is None:
+            self.error("premature EOI")
+            return None
+        if peek.type == _JSON_RCURLY:
+            self.pop()
+            return d
+        if not self.parse_pair(d):
+            return None
+        token = self.pop()
+        if token is None:
+            self.error("premature EOI")
+            return None
+        while token.type != _JSON_RCURLY:
+            if token.type != _JSON_COMMA:
+                self.error("expected separator in dict")
+                return None
+            if not self.parse_pair(d):
+                return None
+            token = self.pop()
+            if token is None:
+                self.error("premature EOI")
+                return None
+        return d
+
+    def parse_array(self) -> list[JSONValue] | None:
+        self.pop()
+        items: list[JSONValue] = []
+        peek = self.peek()
+        if peek is None:
+            self.error("premature EOI")
+            return None
+        if peek.type == _JSON_RSQUARE:
+            self.pop()
+            return items
+        value = self.parse_value()
+        if value is None and self.err is not None:
+            self.error("expecting value")
+            return None
+        items.append(value)
+        token = self.pop()
+        if token is None:
+            self.error("premature EOI")
+            return None
+        while token.type != _JSON_RSQUARE:
+            if token.type != _JSON_COMMA:
+                self.error("expected separator in list")
+                return None
+            value = self.parse_value()
+            if value is None and self.err is not None:
+                self.error("expecting value")
+                return None
+            items.append(value)
+            token = self.pop()
+            if token is None:
+                self.error("premature EOI")
+                return None
+        return items
+
+    def parse_value(self) -> JSONValue:
+        """A value, or None with self.err set (JSON null is None with no error)."""
+        token = self.peek()
+        if token is None:
+            self.error("premature EOI")
+            return None
+        if token.type == _JSON_LCURLY:
+            return self.parse_object()
+        if token.type == _JSON_LSQUARE:
+            return self.parse_array()
+        if token.type == _JSON_STRING:
+            self.pop()
+            return self.parse_string(token)
+        if token.type == _JSON_INTEGER:
+            self.pop()
+            text = token.text.decode("ascii")
+            ret, value, _ = qemu_strtoi64(text, 10, want_end=False)
+            if ret == 0:
+                return value
+            if not text.startswith("-"):
+                ret, value, _ = qemu_strtou64(text, 10, want_end=False)
+                if ret == 0:
+                    return value
+            return float(text)
+        if token.type == _JSON_FLOAT:
+            self.pop()
+            return float(token.text.decode("ascii"))
+        if token.type == _JSON_KEYWORD:
+            self.pop()
+            word = token.text
+            if word == b"true":
+                return True
+            if word == b"false":
+                return False
+            if word == b"null":
+                return None
+            self.error(f"invalid keyword '{_bytes_text(word)}'")
+            return None
+        self.error("expecting value")
+        return None
+
+
+def _json_parse(tokens: deque[_Token]) -> tuple[JSONValue, str | None]:
+    parser = _JSONParser(tokens)
+    value = parser.parse_value()
+    return value, parser.err
+
+
+def qobject_from_json(text: str) -> JSONValue:
+    """QEMU's qobject_from_json(): one JSON value, or OptionError with QEMU's text.
+
+    QEMU's dialect: single-quoted strings and ``\\'`` are accepted, numbers
+    that fit in int64/uint64 are integers (others floats), duplicate keys and
+    trailing garbage are errors.  Objects keep their key order.
+    """
+    data = os.fsencode(text)
+    # consume_json()'s state: the value, or the first error
+    outcome_value: JSONValue = None
+    outcome_set = False
+    outcome_err: str | None = None
+
+    def emit(value: JSONValue, err: str | None) -> None:
+        nonlocal outcome_value, outcome_set, outcome_err
+        if outcome_set:
+            outcome_set = False
+            outcome_value = None
+            outcome_err = "Expecting at most one JSON value"
+        if outcome_err is not None:
+            return
+        if err is not None:
+            outcome_err = err
+        else:
+            outcome_value = value
+            outcome_set = True
+
+    tokens: deque[_Token] = deque()
+    brace = 0
+    bracket = 0
+    token_size = 0
+
+    def process(tok: bytes, ttype: int) -> None:
+        nonlocal brace, bracket, token_size
+        err: str | None = None
+        if ttype == _JSON_LCURLY:
+            brace += 1
+        elif ttype == _JSON_RCURLY:
+            brace -= 1
+        elif ttype == _JSON_LSQUARE:
+            bracket += 1
+        elif ttype == _JSON_RSQUARE:
+            bracket -= 1
+        elif ttype == _JSON_ERROR:
+            err = f"JSON parse error, stray '{_bytes_text(tok)}'"
+        elif ttype == _JSON_END_OF_INPUT:
+            if not tokens:
+                return
+            value, err = _json_parse(tokens)
+            _reset()
+            emit(None if err else value, err)
+            return
+        if err is None:
+            if token_size + len(tok) + 1 > _MAX_TOKEN_SIZE:
+                err = "JSON token size limit exceeded"
+            elif len(tokens) + 1 > _MAX_TOKEN_COUNT:
+                err = "JSON token count limit exceeded"
+            elif bracket + brace > _MAX_NESTING:
+                err = "JSON nesting depth limit exceeded"
+        if err is not None:
+            _reset()
+            emit(None, err)
+            return
+        tokens.append(_Token(ttype, tok))
+        token_size += len(tok)
+        if (brace > 0 or bracket > 0) and brace >= 0 and bracket >= 0:
+            return
+        value, err = _json_parse(tokens)
+        _reset()
+        emit(None if err else value, err)
+
+    def _reset() -> None:
+        nonlocal brace, bracket, token_size
+        brace = bracket = token_size = 0
+        tokens.clear()
+
+    # json_lexer_feed_char() for each byte, then a flush
+    lexer_state = _IN_START
+    token = bytearray()
+
+    def feed(ch: int, flush: bool) -> None:
+        nonlocal lexer_state, token
+        consumed = False
+        while (lexer_state != _IN_START) if flush else not consumed:
+            nxt = _LEXER[lexer_state][ch]
+            consumed = not flush and not (nxt & _LOOKAHEAD)
+            new_state = nxt & ~_LOOKAHEAD
+            if consumed:
+                token.append(ch)
+            if _JSON_LCURLY <= new_state <= _JSON_INTERP:
+                process(bytes(token), new_state)
+                token.clear()
+                new_state = _IN_START
+            elif new_state == _IN_START:
+                token.clear()
+            elif new_state == _JSON_ERROR:
+                process(bytes(token), _JSON_ERROR)
+                new_state = _IN_RECOVERY
+                token.clear()
+            elif new_state == _IN_RECOVERY:
+                token.clear()
+            lexer_state = new_state
+        if len(token) > _MAX_TOKEN_SIZE:  # pragma: no cover - 64 MiB argument
+            process(bytes(token), lexer_state)
+            token.clear()
+            lexer_state = _IN_START
+
+    for ch in data:
+        feed(ch, False)
+    feed(0, True)
+    process(bytes(token), _JSON_END_OF_INPUT)
+
+    if outcome_err is not None:
+        raise OptionError(outcome_err)
+    if not outcome_set:
+        raise OptionError("Expecting a JSON value")
+    return outcome_value
+
+
+def parse_keyval_or_json(text: str, implied_key: str | None) -> tuple[dict[str, JSONValue], bool]:
+    """qobject_input_visitor_new_str()'s parsing step: JSON if ``text`` starts with '{'.
+
+    Used by ``-blockdev``, ``-display``, ``-compat``, ``-audiodev``,
+    ``-netdev`` (modern form) and 10.0's ``-incoming``.  Returns the
+    dictionary and whether it was JSON (JSON values are typed, keyval values
+    are strings: the two are visited with different rules).
+    """
+    if text.startswith("{"):
+        value = qobject_from_json(text)
+        assert isinstance(value, dict)
+        return value, True
+    result = keyval_parse(text, implied_key, help_allowed=False)
+    # keyval values are strings, dicts and lists: a subset of JSON values
+    return cast("dict[str, JSONValue]", result.values), False
+
+
+# ---------------------------------------------------------------------------
+# Legacy character device specs (-qmp, -monitor, -serial ...) and -qmp/-mon
+
+
+def _scan_host_port(p: str, port_stop: str) -> tuple[str, str, int] | None:
+    """sscanf(p, "%64[^:]:%32[^<stop>]%n") then the ":%32[^<stop>]%n" fallback."""
+    m = re.match(rf"([^:]{{1,64}}):([^{re.escape(port_stop)}]{{1,32}})", p)
+    if m:
+        return m.group(1), m.group(2), m.end()
+    m = re.match(rf":([^{re.escape(port_stop)}]{{1,32}})", p)
+    if m:
+        return "", m.group(1), m.end()
+    return None
+
+
+class ChardevSpecError(OptionError):
+    """qemu_chr_parse_compat() failed; ``printed`` is what it printed (may be empty).
+
+    QEMU's callers add their own line after it (``parse error: SPEC`` for
+    -qmp/-monitor), so this is rarely reported on its own; ``message`` is the
+    last printed line, or "" when QEMU printed nothing.
+    """
+
+    def __init__(self, printed: list[Diagnostic]) -> None:
+        super().__init__(printed[-1].message if printed else "", preceding=printed[:-1])
+        if printed:
+            self.hint = printed[-1].hint
+        self.printed = printed
+
+
+def qemu_chr_parse_compat(
+    label: str,
+    filename: str,
+    lists: Mapping[str, QemuOptsList],
+    *,
+    permit_mux_mon: bool = True,
+) -> QemuOpts:
+    """qemu_chr_parse_compat(): a legacy chardev spec into a ``chardev`` QemuOpts.
+
+    ``unix:PATH,server=on,wait=off``, ``tcp:HOST:PORT,...``, ``stdio``,
+    ``mon:stdio``, ``file:PATH`` ... ``lists`` is the run's QemuOptsLists
+    (``new_opts_lists()``).  On failure it raises ChardevSpecError holding the
+    lines QEMU printed; the caller adds its own (monitor_parse's "parse
+    error: SPEC").  Note that key=value items after ``unix:`` and ``tcp:``
+    go through qemu_opts_do_parse(), which gives no deprecation warning for
+    short-form booleans (``server,nowait`` is silent).
+    """
+    chardev = lists["chardev"]
+    profile = chardev.profile
+    try:
+        opts = chardev.create(label, True)
+    except OptionError as err:
+        raise ChardevSpecError([err.diagnostic()]) from None
+
+    def fail(*printed: Diagnostic) -> ChardevSpecError:
+        opts.delete()
+        return ChardevSpecError(list(printed))
+
+    p = filename
+    if filename.startswith("mon:"):
+        if not permit_mux_mon:
+            raise fail(Diagnostic("mon: isn't supported in this context"))
+        filename = filename[4:]
+        opts.set("mux", "on")
+        if filename == "stdio":
+            opts.set("signal", "off")
+    if filename in ("null", "pty", "msmouse", "wctablet", "braille", "testdev", "stdio"):
+        opts.set("backend", filename)
+        return opts
+    if filename.startswith("vc"):
+        opts.set("backend", "vc")
+        p = filename[2:]
+        if p.startswith(":"):
+            m = re.match(r"([0-9]{1,7})x([0-9]{1,7})", p[1:])
+            m2 = re.match(r"([0-9]{1,7})Cx([0-9]{1,7})C", p[1:])
+            if m:
+                opts.set("width", m.group(1))
+                opts.set("height", m.group(2))
+            elif m2:
+                opts.set("cols", m2.group(1))
+                opts.set("rows", m2.group(2))
+            else:
+                raise fail()
+        return opts
+    if filename == "con:":
+        opts.set("backend", "console")
+        return opts
+    if filename.startswith("COM"):
+        opts.set("backend", "serial")
+        opts.set("path", filename)
+        return opts
+    prefixed: tuple[tuple[str, str], ...] = (("file:", "file"), ("pipe:", "pipe"))
+    if profile.chardev_pty_path:
+        prefixed += (("pty:", "pty"),)
+    for prefix, backend in prefixed:
+        if filename.startswith(prefix):
+            opts.set("backend", backend)
+            opts.set("path", filename[len(prefix) :])
+            return opts
+    for prefix in ("tcp:", "telnet:", "tn3270:", "websocket:"):
+        if filename.startswith(prefix):
+            p = filename[len(prefix) :]
+            scanned = _scan_host_port(p, ",")
+            if scanned is None:
+                raise fail()
+            host, port, pos = scanned
+            opts.set("backend", "socket")
+            opts.set("host", host)
+            opts.set("port", port)
+            if _at(p, pos) == ",":
+                try:
+                    opts.do_parse(p[pos + 1 :], None)
+                except OptionError as err:
+                    raise fail(err.diagnostic()) from None
+            if prefix != "tcp:":
+                opts.set(prefix[:-1], "on")
+            return opts
+    if filename.startswith("udp:"):
+        opts.set("backend", "udp")
+        p = filename[4:]
+        scanned = _scan_host_port(p, "@,")
+        if scanned is None:
+            raise fail()
+        host, port, pos = scanned
+        opts.set("host", host)
+        opts.set("port", port)
+        if _at(p, pos) == "@":
+            p = p[pos + 1 :]
+            scanned = _scan_host_port(p, ",")
+            if scanned is None:
+                raise fail()
+            opts.set("localaddr", scanned[0])
+            opts.set("localport", scanned[1])
+        return opts
+    if filename.startswith("unix:"):
+        opts.set("backend", "socket")
+        try:
+            opts.do_parse(filename[5:], "path")
+        except OptionError as err:
+            raise fail(err.diagnostic()) from None
+        return opts
+    if filename.startswith(("/dev/parport", "/dev/ppi")):
+        opts.set("backend", "parallel")
+        opts.set("path", filename)
+        return opts
+    if filename.startswith("/dev/"):
+        opts.set("backend", "serial")
+        opts.set("path", filename)
+        return opts
+    raise fail(Diagnostic(f"'{filename}' is not a valid char driver"))
+
+
+def _c_label(text: str) -> str:
+    """snprintf(label, 32, "%s", text): at most 31 bytes."""
+    return os.fsdecode(os.fsencode(text)[:31])
+
+
+def monitor_parse(
+    optarg: str,
+    lists: Mapping[str, QemuOptsList],
+    *,
+    mode: Literal["readline", "control"] = "control",
+    pretty: bool = False,
+    device_index: int = 0,
+) -> QemuOpts:
+    """vl.c monitor_parse() for ``-qmp``/``-qmp-pretty``/``-monitor``: the ``mon`` QemuOpts.
+
+    ``chardev:ID`` names an existing chardev; anything else is a legacy
+    chardev spec, created as chardev ``compat_monitorN`` (N =
+    ``device_index``, which the caller increments after each success, as
+    QEMU's static counter).  Errors are QEMU's: the spec's own error line(s)
+    then "parse error: SPEC".
+    """
+    if optarg.startswith("chardev:"):
+        label = _c_label(optarg[len("chardev:") :])
+    else:
+        label = _c_label(f"compat_monitor{device_index}")
+        try:
+            qemu_chr_parse_compat(label, optarg, lists, permit_mux_mon=True)
+        except ChardevSpecError as err:
+            raise OptionError(f"parse error: {optarg}", preceding=err.printed) from None
+    mon = lists["mon"].create(label, True)
+    mon.set("mode", mode)
+    mon.set("chardev", label)
+    if mode == "control":
+        mon.set_bool("pretty", pretty)
+    return mon
+
+
+__all__ = [
+    "PROFILES",
+    "QEMU_7_2",
+    "QEMU_10_0",
+    "ChardevSpecError",
+    "Diagnostic",
+    "HelpRequested",
+    "JSONValue",
+    "KeyvalResult",
+    "KeyvalValue",
+    "NumberContext",
+    "OptDesc",
+    "OptType",
+    "OptionError",
+    "QemuOpt",
+    "QemuOpts",
+    "QemuOptsList",
+    "SizeContext",
+    "SizeError",
+    "SyntaxProfile",
+    "cmdline_location",
+    "escape_opt_value",
+    "format_diagnostic",
+    "format_error",
+    "get_opt_value",
+    "has_help_option",
+    "id_wellformed",
+    "is_help_option",
+    "keyval_merge",
+    "keyval_parse",
+    "monitor_parse",
+    "new_opts_lists",
+    "parse_bool",
+    "parse_int",
+    "parse_keyval_or_json",
+    "parse_qapi_name",
+    "parse_size",
+    "parse_uint",
+    "profile_for_version",
+    "qemu_chr_parse_compat",
+    "qemu_strtoi64",
+    "qemu_strtosz",
+    "qemu_strtou64",
+    "qobject_from_json",
+]
