@@ -24,6 +24,7 @@ import pytest
 from memdevd import compare_cli
 from memdevd.scenario import (
     CommandTarget,
+    RunError,
     Scenario,
     ScenarioError,
     SocketTarget,
@@ -345,6 +346,25 @@ def test_basic_exchange(fake: CommandTarget) -> None:
     assert Transcript.from_jsonl(text).records == t.records
 
 
+def test_step_options_apply_while_recording(fake: CommandTarget) -> None:
+    names = [{"name": "b", "type": "x"}, {"name": "a", "type": "y"}, {"name": "zz", "type": "z"}]
+    sc = make(
+        [
+            CAPS,
+            {"send": ex("echo", value=names), "keep_names": ["a", "b", "missing"]},
+            {"send": ex("echo", value=[3, {"k": 1}, 1, "s"]), "unordered": True},
+            {"send": ex("echo", value=[3, 1])},
+        ]
+    )
+    s = run(sc, fake).steps
+    assert s[1]["responses"] == [
+        {"return": [{"name": "a", "type": "y"}, {"name": "b", "type": "x"}]}
+    ]
+    # Sorted by canonical JSON text: the order itself is arbitrary but stable.
+    assert s[2]["responses"] == [{"return": ["s", 1, 3, {"k": 1}]}]
+    assert s[3]["responses"] == [{"return": [3, 1]}]
+
+
 def test_response_timeout_records_nothing_and_moves_on(fake: CommandTarget) -> None:
     sc = make(
         [
@@ -448,8 +468,6 @@ def test_startup_failure_after_greeting(fake: CommandTarget) -> None:
 
 
 def test_missing_program_is_a_run_error() -> None:
-    from memdevd.scenario import RunError
-
     with pytest.raises(RunError, match="cannot start"):
         run(make([CAPS]), CommandTarget(("/nonexistent/qemu",)))
 
