@@ -1164,7 +1164,6 @@ class Comparison:
     actual: Transcript | None = field(default=None, repr=False)
     difference: str | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
