@@ -36,6 +36,7 @@ from memdevd.qemu_opts import (
     QEMU_10_0,
     Diagnostic,
     HelpRequested,
+    KeyvalValue,
     OptionError,
     QemuOptsList,
     SizeContext,
@@ -116,7 +117,7 @@ def emulate(argv: Sequence[str], profile: SyntaxProfile) -> Outcome:
     except OptionError as err:
         return Outcome("", stderr(err), 1)
     lists = new_opts_lists(profile)
-    machine: dict[str, object] = {}
+    machine: dict[str, KeyvalValue] = {}
     monitors = 0
     for item in parsed.items:
         warnings: list[Diagnostic] = []
@@ -142,7 +143,7 @@ def _emulate_item(
     item: CliItem,
     profile: SyntaxProfile,
     lists: dict[str, QemuOptsList],
-    machine: dict[str, object],
+    machine: dict[str, KeyvalValue],
     warnings: list[Diagnostic],
     monitors: int,
 ) -> int:
@@ -151,7 +152,7 @@ def _emulate_item(
     if name == "m":
         lists["memory"].parse_noisily(arg, True, warnings=warnings)
     elif name in ("machine", "M"):
-        keyval_parse(arg, "type", into=machine)  # type: ignore[arg-type]
+        keyval_parse(arg, "type", into=machine)
     elif name in ("object", "device"):
         if arg.startswith("{"):
             qobject_from_json(arg)

@@ -1,0 +1,157 @@
+"""Unit tests of memdevd.cli_args: argv split as QEMU's lookup_opt() does."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from memdevd import qemu_option_table as table
+from memdevd.cli_args import (
+    MEMDEVD_OPTION,
+    CliItem,
+    option_table,
+    qemu_has_option,
+    tokenize,
+)
+from memdevd.qemu_opts import QEMU_7_2, QEMU_10_0, OptionError, format_error
+
+PROG = "qemu-system-x86_64"
+
+
+def error_text(argv: list[str], **kwargs: object) -> str:
+    with pytest.raises(OptionError) as exc:
+        tokenize(argv, **kwargs)  # type: ignore[arg-type]
+    assert exc.value.exit_status == 1
+    return format_error(PROG, exc.value)
+
+
+def test_items_in_order() -> None:
+    parsed = tokenize(
+        ["-machine", "pc", "--m", "1G,slots=2", "-S", "disk.img", "-memdevd", "version=7.2"]
+    )
+    assert parsed.pairs() == [
+        ("machine", "pc"),
+        ("m", "1G,slots=2"),
+        ("S", None),
+        ("hda", "disk.img"),
+        (MEMDEVD_OPTION, "version=7.2"),
+    ]
+    m = parsed.items[1]
+    assert (m.location, m.index, m.kind) == ("--m 1G,slots=2", 2, "option")
+    image = parsed.items[3]
+    assert (image.location, image.kind) == ("disk.img", "image")
+    assert parsed.items[4].memdevd_only and not m.memdevd_only
+    assert [i.arg for i in parsed.find("m")] == ["1G,slots=2"]
+
+
+def test_argument_may_look_like_an_option() -> None:
+    assert tokenize(["-name", "-foo", "-m", "-1"]).pairs() == [("name", "-foo"), ("m", "-1")]
+    assert tokenize(["", "-S"]).pairs() == [("hda", ""), ("S", None)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-foo"], "-foo: invalid option"),
+        (["--foo"], "--foo: invalid option"),
+        (["-m=1G"], "-m=1G: invalid option"),
+        (["-"], "-: invalid option"),
+        (["--"], "--: invalid option"),
+        (["---m", "1G"], "---m: invalid option"),
+        (["-m"], "-m: requires an argument"),
+        (["-S", "--m"], "--m: requires an argument"),
+        # The first pass finds these wherever they are.
+        (["-m", "1Q", "-foo"], "-foo: invalid option"),
+        (["disk.img", "-nodefaults", "-bar", "-foo"], "-bar: invalid option"),
+    ],
+)
+def test_first_pass_errors(argv: list[str], expected: str) -> None:
+    assert error_text(argv) == f"{PROG}: {expected}\n"
+
+
+def test_version_specific_options() -> None:
+    assert tokenize(["-no-hpet"], profile=QEMU_7_2).pairs() == [("no-hpet", None)]
+    assert error_text(["-no-hpet"], profile=QEMU_10_0) == f"{PROG}: -no-hpet: invalid option\n"
+    assert tokenize(["-run-with", "user=x"], profile=QEMU_10_0).pairs() == [("run-with", "user=x")]
+    assert (
+        error_text(["-run-with", "x"], profile=QEMU_7_2) == f"{PROG}: -run-with: invalid option\n"
+    )
+    assert qemu_has_option("singlestep", QEMU_7_2) and not qemu_has_option("singlestep", QEMU_10_0)
+    assert not qemu_has_option(MEMDEVD_OPTION)
+    assert MEMDEVD_OPTION in option_table() and MEMDEVD_OPTION not in option_table(
+        with_memdevd=False
+    )
+
+
+def test_options_of_other_targets() -> None:
+    item = tokenize(["-prom-env", "x"]).items[0]
+    assert item.spec is not None and not item.spec.for_x86
+    with pytest.raises(OptionError) as exc:
+        item.check_target()
+    assert format_error(PROG, exc.value) == (
+        f"{PROG}: -prom-env x: Option not supported for this target\n"
+    )
+    tokenize(["-m", "1G"]).items[0].check_target()  # no error
+
+
+def test_item_error_helper() -> None:
+    item = tokenize(["-device", "pc-dimm,id=d0,memdev=m0"]).items[0]
+    err = item.error("no slots where allocated for memory device", "a hint\n")
+    assert format_error(PROG, err) == (
+        f"{PROG}: -device pc-dimm,id=d0,memdev=m0: no slots where allocated for memory device\n"
+        "a hint\n"
+    )
+
+
+def test_subcommand_hook() -> None:
+    parsed = tokenize(["compare", "-m", "x"], subcommands={"compare", "map", "fleet"})
+    assert (parsed.subcommand, parsed.subcommand_args, parsed.items) == (
+        "compare",
+        ["-m", "x"],
+        [],
+    )
+    # a word that is not a subcommand stays a disk image, as in QEMU
+    assert tokenize(["other.img"], subcommands={"compare"}).pairs() == [("hda", "other.img")]
+    # only the first word counts
+    assert tokenize(["-S", "map"], subcommands={"map"}).pairs() == [("S", None), ("hda", "map")]
+    assert tokenize(["fleet"], subcommands=lambda w: w == "fleet").subcommand == "fleet"
+    assert tokenize(["fleet"]).subcommand is None
+
+
+def test_tables() -> None:
+    assert len(option_table(QEMU_7_2, with_memdevd=False)) == len(table.OPTIONS_7_2)
+    assert len(option_table(QEMU_10_0, with_memdevd=False)) == len(table.OPTIONS_10_0)
+    names72 = {o.name for o in table.OPTIONS_7_2}
+    names100 = {o.name for o in table.OPTIONS_10_0}
+    assert names72 - names100 == table.ONLY_IN_7_2
+    assert names100 - names72 == table.ONLY_IN_10_0
+    for names in (names72, names100):
+        assert {"m", "machine", "M", "object", "device", "numa", "qmp", "S", "h"} <= names
+    spec = option_table().get("qmp")
+    assert spec is not None and spec.has_arg and spec.for_x86
+    nodefaults = option_table().get("nodefaults")
+    assert nodefaults is not None and not nodefaults.has_arg
+
+
+OPTIONS_10_0 = [o for o in table.OPTIONS_10_0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(OPTIONS_10_0), st.text(max_size=10), st.booleans()), max_size=8
+    )
+)
+def test_tokenize_round_trip(items: list[tuple[table.OptionDef, str, bool]]) -> None:
+    """Options written out with their arguments come back as written."""
+    argv: list[str] = []
+    expected: list[tuple[str, str | None]] = []
+    for opt, arg, double_dash in items:
+        argv.append(("--" if double_dash else "-") + opt.name)
+        if opt.has_arg:
+            argv.append(arg)
+        expected.append((opt.name, arg if opt.has_arg else None))
+    parsed = tokenize(argv, profile=QEMU_10_0)
+    assert parsed.pairs() == expected
+    assert all(isinstance(i, CliItem) for i in parsed.items)
