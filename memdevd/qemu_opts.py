@@ -942,7 +942,7 @@ class QemuOpts:
         return ",".join(parts)
 
     # -- writing
-    def set(self, name: str, value: str, *, warnings: list[str] | None = None) -> None:
+    def set(self, name: str, value: str, *, warnings: list[Diagnostic] | None = None) -> None:
         """qemu_opt_set(): add ``name=value`` after validating it."""
         opt = QemuOpt(name, value)
         self.list._validate(opt, warnings)
@@ -982,7 +982,9 @@ class QemuOpts:
         if self in self.list.head:
             self.list.head.remove(self)
 
-    def validate(self, desc: Sequence[OptDesc], *, warnings: list[str] | None = None) -> None:
+    def validate(
+        self, desc: Sequence[OptDesc], *, warnings: list[Diagnostic] | None = None
+    ) -> None:
         """qemu_opts_validate(): check an accept-any group against ``desc``."""
         by_name = {d.name: d for d in desc}
         for opt in self.opts:
@@ -994,14 +996,20 @@ class QemuOpts:
 
 
 def _parse_typed(
-    opt: QemuOpt, desc: OptDesc, profile: SyntaxProfile, warnings: list[str] | None
+    opt: QemuOpt, desc: OptDesc, profile: SyntaxProfile, warnings: list[Diagnostic] | None
 ) -> bool | int | None:
     if desc.type is OptType.BOOL:
         return parse_bool(opt.str, name=opt.name)
     if desc.type is OptType.NUMBER:
         return parse_uint(opt.str, name=opt.name)
     if desc.type is OptType.SIZE:
-        return parse_size(opt.str, name=opt.name, profile=profile, warnings=warnings)
+        texts: list[str] = []
+        try:
+            return parse_size(opt.str, name=opt.name, profile=profile, warnings=texts)
+        finally:
+            # 7.2 warns about hex with a suffix (warn_report at the current location)
+            if warnings is not None:
+                warnings.extend(Diagnostic(t, kind="warning") for t in texts)
     return None
 
 
@@ -1083,7 +1091,7 @@ class QemuOptsList:
         self.head.append(opts)
         return opts
 
-    def _validate(self, opt: QemuOpt, warnings: list[str] | None) -> None:
+    def _validate(self, opt: QemuOpt, warnings: list[Diagnostic] | None) -> None:
         desc = self.find_desc(opt.name)
         if desc is None and not self.accepts_any:
             raise OptionError(f"Invalid parameter '{opt.name}'")
@@ -1113,12 +1121,7 @@ class QemuOptsList:
             if nv.name == "id":
                 continue
             opt = QemuOpt(nv.name, nv.value)
-            size_warnings: list[str] = []
-            try:
-                self._validate(opt, size_warnings)
-            finally:
-                if warnings is not None:
-                    warnings.extend(Diagnostic(w, kind="warning") for w in size_warnings)
+            self._validate(opt, warnings)
             opts.opts.append(opt)
         return False
 
