@@ -1594,10 +1594,6 @@ def _cvt4hex(s: bytes, pos: int) -> int:
     return cp
 
 
-class _JSONError(Exception):
-    pass
-
-
 @dataclass
 class _Token:
     type: int
