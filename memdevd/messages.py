@@ -194,3 +194,108 @@ SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or d
 
 # --- memdevd's own texts (documented in docs/divergences.md) ------------------------------
 OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
+
+# --- hw/core/numa.c ---------------------------------------------------------------------
+NUMA_NOT_SUPPORTED: Final = "NUMA is not supported by this machine-type"
+NUMA_MAX_NODES: Final = "Max number of NUMA nodes reached: {}"
+NUMA_DUPLICATE_NODEID: Final = "Duplicate NUMA nodeid: {}"
+NUMA_CPU_INDEX: Final = "CPU index ({}) should be smaller than maxcpus ({})"
+NUMA_MEM_MIXED: Final = (
+    "numa configuration should use either mem= or memdev=,mixing both is not allowed"
+)
+NUMA_MEM_NOT_SUPPORTED: Final = "Parameter -numa node,mem is not supported by this machine type"
+NUMA_MEM_NOT_SUPPORTED_HINT: Final = "Use -numa node,memdev instead\n"
+NUMA_MEMDEV_AMBIGUOUS: Final = "memdev={} is ambiguous"
+NUMA_NODE_MISSING: Final = "numa: Node ID missing: {}"
+NUMA_TOTAL_MISMATCH: Final = "total memory for NUMA nodes (0x{:x}) should equal RAM size (0x{:x})"
+NUMA_NODE_EXCEEDS_VIRTIO_MEM: Final = (
+    "'node' property has value '{}', which exceedsthe number of numa nodes: {}"
+)
+
+# --- system/vl.c, hw/core/machine.c, accel/kvm (start-up) --------------------------------
+UNSUPPORTED_MACHINE_TYPE_7_2: Final = "unsupported machine type"
+UNSUPPORTED_MACHINE_TYPE: Final = 'unsupported machine type: "{}"'
+MACHINE_HELP_HINT: Final = "Use -machine help to list supported machines\n"
+MAXMEM_BELOW_SIZE: Final = (
+    "invalid value of maxmem: maximum memory size (0x{:x}) must be at least"
+    " the initial memory size (0x{:x})"
+)
+MAXMEM_EQUALS_SIZE_WITH_SLOTS: Final = (
+    "invalid value of maxmem: memory slots were specified but maximum memory size"
+    " (0x{:x}) is equal to the initial memory size (0x{:x})"
+)
+SLOTS_WITHOUT_MAXMEM: Final = "slots specified but no max-size"
+RAM_SIZE_TOO_LARGE: Final = "ram size {} exceeds permitted maximum {}"
+KVM_OPEN_FAILED: Final = "Could not access KVM kernel module: No such file or directory"
+ACCEL_INIT_FAILED: Final = "failed to initialize {}: No such file or directory"
+ACCEL_FALLBACK: Final = "falling back to {}"
+ACCEL_INVALID: Final = "invalid accelerator {}"
+ACCEL_NONE_FOUND: Final = "no accelerator found"
+MACHINE_NOT_EMULATED: Final = "memdevd: machine type '{}' is not emulated (pc and q35 are)"
+OPTION_NOT_EMULATED: Final = "memdevd: option {} is not emulated"
+
+# --- hw/virtio/virtio-mem.c, virtio-mem-pci.c, virtio-pmem.c, virtio-md-pci.c ------------
+VIRTIO_MEM_MEMDEV_BUSY: Final = "'memdev' property specifies a busy memdev: {}"
+VIRTIO_MEM_MEMDEV_UNSUPPORTED: Final = "'memdev' property specifies an unsupported memdev"
+VIRTIO_MEM_MEMDEV_PREALLOC: Final = (
+    "'memdev' property specifies a memdev with preallocation enabled: {}."
+    " Instead, specify 'prealloc=on' for the virtio-mem device. "
+)
+VIRTIO_MEM_NODE_EXCEEDS: Final = (
+    "'node' property has value '{}', which exceedsthe number of numa nodes: {}"
+)
+VIRTIO_MEM_DYNAMIC_MEMSLOTS_NEED_INACCESSIBLE: Final = (
+    "'dynamic-memslots' property set to 'on' requires 'unplugged-inaccessible' to be 'on'"
+)
+VIRTIO_MEM_BLOCK_SIZE_BELOW_PAGE: Final = (
+    "'block-size' property has to be at least the page size (0x{:x})"
+)
+VIRTIO_MEM_REQUESTED_SIZE_NOT_MULTIPLE: Final = (
+    "'requested-size' property has to be multiples of 'block-size' (0x{:x})"
+)
+VIRTIO_MEM_MEMADDR_NOT_MULTIPLE: Final = (
+    "'memaddr' property has to be multiples of 'block-size' (0x{:x})"
+)
+VIRTIO_MEM_MEMDEV_SIZE_NOT_MULTIPLE: Final = (
+    "'memdev' property memdev size has to be multiples of'block-size' (0x{:x})"
+)
+# Property setters; the first field is the property name.
+VIRTIO_MEM_SET_NOT_MULTIPLE: Final = "'{}' has to be multiples of 'block-size' (0x{:x})"
+VIRTIO_MEM_SET_EXCEEDS_BACKEND: Final = "'{}' cannot exceed the memory backend size(0x{:x})"
+VIRTIO_MEM_SET_CANNOT_CHANGE: Final = "'{}' cannot be changed"
+VIRTIO_MEM_SET_BLOCK_SIZE_TOO_SMALL: Final = "'{}' property has to be at least 0x{:x}"
+VIRTIO_MEM_SET_BLOCK_SIZE_NOT_POW2: Final = "'{}' property has to be a power of two"
+VIRTIO_MEM_SET_UNPLUG_PENDING: Final = (
+    "'{}' cannot be changed if the device is in the process of unplug"
+)
+VIRTIO_MEM_UNPLUG_NOT_INACCESSIBLE: Final = (
+    "virtio-mem device cannot get unplugged while 'unplugged-inaccessible' != 'on'"
+)
+VIRTIO_MEM_UNPLUG_STILL_PLUGGED: Final = (
+    "virtio-mem device cannot get unplugged while some of its memory is still plugged"
+)
+VIRTIO_MEM_UNPLUG_REQUESTED_SIZE: Final = (
+    "virtio-mem device cannot get unplugged while 'requested-size' != '0'"
+)
+VIRTIO_PMEM_MEMDEV_NOT_SET: Final = "virtio-pmem memdev not set"
+VIRTIO_MD_HOTPLUG_NOT_SUPPORTED: Final = (
+    "hotplug of virtio based memory devices not supported on this bus."
+)
+VIRTIO_MD_HOTUNPLUG_NOT_SUPPORTED: Final = (
+    "hotunplug of virtio based memory devices notsupported on this bus"
+)
+
+# --- hw/pci/pci.c, hw/core/qdev-properties-system.c, hw/pci/pcie_port.c -------------------
+PCI_NO_FREE_DEVFN: Final = "PCI: no slot/function available for {}, all in use or reserved"
+PCI_DEVFN_IN_USE: Final = "PCI: slot {} function {} not available for {}, in use by {},id={}"
+PCI_FUNCTION_0_OCCUPIED: Final = (
+    "PCI: slot {} function 0 already occupied by {}, new func {} cannot be exposed to guest."
+)
+PCI_SINGLE_FUNCTION_DEVICE: Final = (
+    "PCI: single function device can't be populated in function {:x}.{:x}"
+)
+PCI_FUNCTION_0_SINGLE: Final = (
+    "PCI: {:x}.0 indicates single function, but {:x}.{:x} is already populated."
+)
+PCI_DEVFN_RANGE: Final = "a value between -1 and 255"
+PCIE_CHASSIS_SLOT_FAILED: Final = "Can't add chassis slot, error {}"

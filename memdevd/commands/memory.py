@@ -127,15 +127,27 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("query-acpi-ospm-status", query_acpi_ospm_status)
 
 
+def visit_object_options_cli(
+    args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str, *, opts: bool
+) -> tuple[dict[str, Any], str, str]:
+    """``-object``: JSON (strict) or QemuOpts through the opts visitor."""
+    from memdevd.qemu_opts import OptionError
+
+    try:
+        return visit_object_options(args, models, version, opts=opts)
+    except QMPError as exc:
+        raise OptionError(exc.desc) from None
+
+
 def visit_object_options(
-    args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str
+    args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str, *, opts: bool = False
 ) -> tuple[dict[str, Any], str, str]:
     """Validate ``object-add`` arguments as ``visit_type_ObjectOptions``.
 
     Returns the properties to set (wire names, in the order QEMU's output
     visitor would produce them), the type and the id.
     """
-    v = InputVisitor(args, key_order=qdict_key_order)
+    v = InputVisitor(args, key_order=qdict_key_order, opts=opts)
     try:
         v.start_struct(None)
         qom_type = v.type_enum("qom-type", object_types(version))

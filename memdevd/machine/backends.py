@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts, size_to_str
-from memdevd.machine.qom import Prop, QOMObject
+from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
@@ -133,6 +133,9 @@ class HostMemoryBackend(QOMObject):
     def complete(self) -> None:
         """``host_memory_backend_memory_complete``: 'allocate' and check."""
         self.alloc()
+        if self.name is not None:
+            # The RAM MemoryRegion, a QOM child named after the backend.
+            self.add_child(f"{self.name}[0]", MemoryRegionObject(self.mr_size))
         aligned = self.is_aligned_type()
         if aligned and self.mr_size % self.page_size:
             raise CoreError(
@@ -193,6 +196,10 @@ class HostMemoryBackend(QOMObject):
 
     def can_be_deleted(self) -> bool:
         return not self.mapped
+
+    def memory_region(self) -> MemoryRegionObject | None:
+        child = self.children.get(f"{self.name}[0]")
+        return child if isinstance(child, MemoryRegionObject) else None
 
 
 def _as_backend(obj: QOMObject) -> HostMemoryBackend:

@@ -70,3 +70,135 @@ def bus_of(machine: Machine, dev: Device) -> Bus | None:
         if bus.name == dev.parent_bus:
             return bus
     return None
+
+
+# --- PCI slot bookkeeping (hw/pci/pci.c) ------------------------------------------
+#
+# QEMU keeps ``bus->devices[devfn]`` per PCI bus; memdevd derives the same
+# table from the realized devices (a PCI device has ``devfn`` >= 0 and sits
+# on ``parent_bus``) plus the functions the board itself puts on its root bus.
+
+PCI_FUNC_MAX = 8
+PCI_DEVFN_MAX = 256
+
+
+@dataclass(frozen=True)
+class PCIFunction:
+    """One occupied ``bus->devices[devfn]`` entry."""
+
+    devfn: int
+    # pci_dev->name: the QOM type name QEMU registered the function with.
+    name: str
+    id: str | None = None
+    # QEMU_PCI_CAP_MULTIFUNCTION (the "multifunction" property).
+    multifunction: bool = False
+
+
+# What -nodefaults boards put on their root bus (query-pci and the "in use by"
+# texts of QEMU 7.2 and 10.0): pc_piix.c and pc_q35.c.
+BOARD_PCI_FUNCTIONS: dict[str, tuple[PCIFunction, ...]] = {
+    "pc": (
+        PCIFunction(0x00, "i440FX"),
+        PCIFunction(0x08, "PIIX3", multifunction=True),
+        PCIFunction(0x09, "piix3-ide"),
+    ),
+    "q35": (
+        PCIFunction(0x00, "mch"),
+        PCIFunction(0xF8, "ICH9-LPC", multifunction=True),
+        PCIFunction(0xFA, "ich9-ahci"),
+        PCIFunction(0xFB, "ICH9-SMB"),
+    ),
+}
+# pc creates the PIIX4 power management function only with ACPI.
+PIIX4_PM = PCIFunction(0x0B, "PIIX4_PM")
+
+
+def pci_slot(devfn: int) -> int:
+    """``PCI_SLOT``: also for the unset devfn -1, which reads as slot 31."""
+    return (devfn >> 3) & 0x1F
+
+
+def pci_func(devfn: int) -> int:
+    return devfn & 0x07
+
+
+def pci_bus_functions(machine: Machine, bus: Bus) -> dict[int, PCIFunction]:
+    """``bus->devices[]``: devfn -> occupant, board functions included."""
+    table: dict[int, PCIFunction] = {}
+    if bus.owner is None:
+        board = machine.config.board
+        for fn in BOARD_PCI_FUNCTIONS.get(board.family, ()):
+            table[fn.devfn] = fn
+        if board.family == "pc" and machine.config.acpi:
+            table[PIIX4_PM.devfn] = PIIX4_PM
+    for dev in machine.devices():
+        devfn = getattr(dev, "devfn", -1)
+        if dev.parent_bus == bus.name and isinstance(devfn, int) and devfn >= 0:
+            table[devfn] = PCIFunction(
+                devfn, dev.typename, dev.id, bool(getattr(dev, "multifunction", False))
+            )
+    return table
+
+
+def pci_register_devfn(
+    machine: Machine,
+    bus: Bus,
+    name: str,
+    requested: int,
+    *,
+    hotplugged: bool,
+    multifunction: bool,
+) -> int:
+    """``do_pci_register_device`` + ``pci_init_multifunction``: the devfn to use.
+
+    ``requested`` is the ``addr`` property (-1: first free slot).  Checks
+    only; the caller stores the result once the whole realize succeeded.
+    """
+    devices = pci_bus_functions(machine, bus)
+    devfn = requested
+    if requested < 0:
+        for candidate in range(0, PCI_DEVFN_MAX, PCI_FUNC_MAX):
+            if candidate not in devices:
+                devfn = candidate
+                break
+        else:
+            raise CoreError(M.PCI_NO_FREE_DEVFN.format(name))
+    elif requested in devices:
+        other = devices[requested]
+        raise CoreError(
+            M.PCI_DEVFN_IN_USE.format(
+                pci_slot(requested), pci_func(requested), name, other.name, other.id or "(null)"
+            )
+        )
+    # "Populating function 0 triggers a scan from the guest": a hot-plugged
+    # function must not join a populated slot.  7.2 checks this only for an
+    # explicit addr; 10.0 always, and looks the slot up from the *property*
+    # (pci_dev->devfn is still -1 for an automatic addr, i.e. slot 31).
+    if hotplugged and (requested >= 0 or machine.profile.pcie_slot_occupied_check):
+        if bus.owner is not None and bus.owner.is_a("pcie-root-port"):
+            # pcie_has_upstream_port(): a port's bus has a single slot.
+            function_0 = devices.get(0)
+        else:
+            function_0 = devices.get(pci_slot(requested) << 3)
+        if function_0 is not None:
+            raise CoreError(
+                M.PCI_FUNCTION_0_OCCUPIED.format(pci_slot(function_0.devfn), function_0.name, name)
+            )
+    slot = pci_slot(devfn)
+    if pci_func(devfn):
+        f0 = devices.get(slot << 3)
+        if f0 is not None and not f0.multifunction:
+            raise CoreError(M.PCI_SINGLE_FUNCTION_DEVICE.format(slot, pci_func(devfn)))
+    elif not multifunction:
+        for func in range(1, PCI_FUNC_MAX):
+            if (slot << 3 | func) in devices:
+                raise CoreError(M.PCI_FUNCTION_0_SINGLE.format(slot, slot, func))
+    return devfn
+
+
+def bus_canonical_path(machine: Machine, bus: Bus) -> str:
+    """The QOM path of a bus (what a device's ``parent_bus`` link reads)."""
+    if bus.owner is None:
+        host = "i440fx" if machine.config.board.family == "pc" else "q35"
+        return f"/machine/{host}/{bus.name}"
+    return f"{bus.owner.canonical_path()}/{bus.name}"

@@ -54,6 +54,7 @@ class DimmHotplug:
         m = self.machine
         m.memory.plug(dimm)
         m.memory.region_mapped()
+        m.map_region(dimm.qom_region(), dimm.addr)
         assert m.device_memory is not None
         if not dimm.is_a("nvdimm"):
             m.device_memory.dimm_size += dimm.get_plugged_size()
@@ -82,6 +83,9 @@ class DimmHotplug:
         slot.dimm = None
         m.memory.unplug(dimm)
         m.memory.region_unmapped()
+        region = dimm.qom_region()
+        if region is not None:
+            region.unmap()
         assert m.device_memory is not None
         if not dimm.is_a("nvdimm"):
             m.device_memory.dimm_size -= dimm.get_plugged_size()

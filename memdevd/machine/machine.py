@@ -26,7 +26,7 @@ from memdevd.machine.host import HostFacts
 from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
 from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qdev import Device
-from memdevd.machine.qom import Container, Prop, QOMObject, resolve_path
+from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 
 EventSink = Callable[[str, "dict[str, Any] | None"], None]
 
@@ -41,6 +41,8 @@ class NumaNode:
 @dataclass
 class NumaState:
     nodes: dict[int, NumaNode] = field(default_factory=dict)
+    have_memdevs: bool = False
+    have_mem: bool = False
 
     @property
     def num_nodes(self) -> int:
@@ -146,20 +148,9 @@ class Machine:
         self.anon_counter = 0
         self.numa = NumaState()
 
-        self.layout: MemoryLayout = compute_layout(
-            config.board,
-            config.ram_size,
-            config.maxram_size,
-            config.ram_slots,
-            max_ram_below_4g=config.max_ram_below_4g,
-            phys_bits=self.host.phys_bits,
-            device_memory_only_with_maxmem=profile.device_memory_only_with_maxmem,
-        )
+        # Set by init_board(), once -object backends exist (as in QEMU).
+        self.layout: MemoryLayout = MemoryLayout(0, 0, 0, 0, 0, False)
         self.device_memory: DeviceMemoryState | None = None
-        if self.layout.has_device_memory:
-            self.device_memory = DeviceMemoryState(
-                self.layout.device_memory_base, self.layout.device_memory_size
-            )
         self.memslot_limits = MemslotLimits(
             kvm_slots=self.host.kvm_memslots if self.host.kvm else None,
             vhost_slots=self.host.vhost_memslots,
@@ -170,7 +161,7 @@ class Machine:
             profile,
             config.ram_size,
             config.maxram_size,
-            self.device_memory,
+            None,
             self.memslot_limits,
             self.memory_devices,
         )
@@ -187,6 +178,7 @@ class Machine:
         self.machine_obj.add_child("unattached", self.unattached)
         self.machine_obj.add_child("peripheral", self.peripheral)
         self.machine_obj.add_child("peripheral-anon", self.peripheral_anon)
+        self.unattached.add_child("system[0]", MemoryRegionObject((1 << 64) - 1))
         # Devices in creation order (QOM walk order stand-in).
         self._devices: list[Device] = []
         self.acpi_slots = [AcpiSlot() for _ in range(config.ram_slots)]
@@ -205,6 +197,38 @@ class Machine:
 
     # -- start-up -------------------------------------------------------------------
 
+    def init_board(self) -> None:
+        """``machine_run_board_init`` for memory: NUMA, layout, RAM backend.
+
+        Raises CoreError with QEMU's start-up texts (QEMU exits on them).
+        """
+        from memdevd.machine.numa import complete_numa
+
+        config = self.config
+        complete_numa(self)
+        if config.board.family != "none":
+            self.layout = compute_layout(
+                config.board,
+                config.ram_size,
+                config.maxram_size,
+                config.ram_slots,
+                max_ram_below_4g=config.max_ram_below_4g,
+                phys_bits=self.host.phys_bits,
+                device_memory_only_with_maxmem=self.profile.device_memory_only_with_maxmem,
+            )
+        if self.layout.has_device_memory:
+            self.device_memory = DeviceMemoryState(
+                self.layout.device_memory_base, self.layout.device_memory_size
+            )
+        self.memory.device_memory = self.device_memory
+        if self.device_memory is not None and self.device_memory.size:
+            region = MemoryRegionObject(
+                self.device_memory.size, "/machine/unattached/system[0]", self.device_memory.base
+            )
+            self.machine_obj.add_child("device-memory[0]", region)
+        if config.board.family != "none":
+            self.create_machine_ram()
+
     def create_machine_ram(self) -> None:
         """The default RAM backend (``pc.ram``) unless NUMA memdevs provide RAM."""
         if any(node.memdev is not None for node in self.numa.nodes.values()):
@@ -215,9 +239,9 @@ class Machine:
         ram = RamBackend(self)
         ram.size = self.config.ram_size
         ram.is_machine_ram = True
+        self.objects.add_child("pc.ram", ram)
         ram.complete()
         ram.mapped = True
-        self.objects.add_child("pc.ram", ram)
 
     def finish_init(self) -> None:
         """Machine creation is done: later device_add calls are hot-plugs."""
@@ -239,6 +263,13 @@ class Machine:
 
     def resolve(self, path: str) -> tuple[QOMObject | None, bool]:
         return resolve_path(self.root, path)
+
+    DEVICE_MEMORY_PATH = "/machine/device-memory[0]"
+
+    def map_region(self, region: MemoryRegionObject | None, addr: int) -> None:
+        """A device region was added to the device-memory container at ``addr``."""
+        if region is not None and self.device_memory is not None:
+            region.map(self.DEVICE_MEMORY_PATH, addr - self.device_memory.base)
 
     # -- memory devices --------------------------------------------------------------
 

@@ -269,3 +269,42 @@ def resolve_or_raise(root: QOMObject, path: str) -> QOMObject:
     if obj is None:
         raise not_found(M.DEVICE_NOT_FOUND.format(path))
     return obj
+
+
+class MemoryRegionObject(QOMObject):
+    """A ``memory-region`` QOM child: where a region is mapped, if anywhere.
+
+    QEMU's MemoryRegions are QOM objects; backends, nvdimms and the machine's
+    device-memory container show up as ``child<memory-region>`` properties
+    whose ``container`` and ``addr`` tell where the region is mapped.
+    """
+
+    type_chain = ("memory-region", "object")
+
+    def __init__(self, size: int, container: str = "", addr: int = 0) -> None:
+        super().__init__()
+        self.size = size
+        self.container = container
+        self.addr = addr
+        self.priority = 0
+
+    def class_props(self) -> list[Prop]:
+        return [
+            Prop("container", "link<memory-region>", lambda o: _mr(o).container, None),
+            Prop("addr", "uint64", lambda o: _mr(o).addr, None),
+            Prop("size", "uint64", lambda o: _mr(o).size, None),
+            Prop("priority", "uint32", lambda o: _mr(o).priority, None),
+        ]
+
+    def map(self, container: str, addr: int) -> None:
+        self.container = container
+        self.addr = addr
+
+    def unmap(self) -> None:
+        # memory_region_del_subregion() clears the container, not the offset.
+        self.container = ""
+
+
+def _mr(obj: QOMObject) -> MemoryRegionObject:
+    assert isinstance(obj, MemoryRegionObject)
+    return obj

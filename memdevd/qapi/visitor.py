@@ -70,10 +70,14 @@ class InputVisitor:
         root: Any,
         *,
         keyval: bool = False,
+        opts: bool = False,
         key_order: Callable[[Iterable[str]], list[str]] = _identity_order,
     ) -> None:
         self.root = root
-        self.keyval = keyval
+        # opts: qapi/opts-visitor.c (non-JSON -object, -numa): string values
+        # like keyval, but its own error texts.
+        self.opts = opts
+        self.keyval = keyval or opts
         self._stack: list[_Frame] = []
         self._key_order = key_order
 
@@ -155,6 +159,8 @@ class InputVisitor:
     def check_struct(self) -> None:
         tos = self._stack[-1]
         for key in tos.unvisited:
+            if self.opts:
+                raise VisitError(M.INVALID_PARAMETER.format(key))
             raise VisitError(f"Parameter '{self.full_name(key)}' is unexpected")
 
     def end_struct(self) -> None:
@@ -162,6 +168,9 @@ class InputVisitor:
 
     def start_list(self, name: str | None) -> None:
         value = self._get(name)
+        if self.opts and isinstance(value, str):
+            # The opts visitor reads repeated keys and "N-M" ranges as a list.
+            value = _opts_list(value)
         if not isinstance(value, list):
             raise VisitError(M.INVALID_PARAMETER_TYPE.format(self.full_name(name), "array"))
         self._stack.append(_Frame(name, value))
@@ -184,7 +193,8 @@ class InputVisitor:
             text = self._get_keyval(name)
             value = strtoi64(text)
             if value is None:
-                raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), "integer"))
+                what = "an int64 value" if self.opts else "integer"
+                raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), what))
             return value
         value = self._get(name)
         if (
@@ -200,7 +210,8 @@ class InputVisitor:
             text = self._get_keyval(name)
             uvalue = strtou64(text)
             if uvalue is None:
-                raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), "integer"))
+                what = "a uint64 value" if self.opts else "integer"
+                raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), what))
             return uvalue
         value = self._get(name)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -216,7 +227,8 @@ class InputVisitor:
             text = self._get_keyval(name)
             size = strtosz(text)
             if size is None:
-                raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), "size"))
+                what = "a size value" if self.opts else "size"
+                raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), what))
             return size
         return self.type_uint64(name)
 
@@ -285,6 +297,17 @@ class InputVisitor:
                 f"Parameter '{name if name is not None else 'null'}' does not accept value '{text}'"
             )
         return text
+
+
+def _opts_list(text: str) -> list[str]:
+    out: list[str] = []
+    for part in text.split(":"):
+        lo, sep, hi = part.partition("-")
+        if sep and lo.isdigit() and hi.isdigit() and int(lo) <= int(hi):
+            out.extend(str(i) for i in range(int(lo), int(hi) + 1))
+        else:
+            out.append(part)
+    return out
 
 
 def parse_bool_text(text: str) -> bool | None:

@@ -16,7 +16,7 @@ from memdevd.machine.devices.pc_dimm import PCDIMM
 from memdevd.machine.errors import CoreError
 from memdevd.machine.memory_device import MemoryRegion
 from memdevd.machine.qdev import parse_bool, static_prop
-from memdevd.machine.qom import Prop, QOMObject
+from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
@@ -75,6 +75,13 @@ class NVDIMM(PCDIMM):
     def realize_subclass(self) -> None:
         if self.nvdimm_mr is None:
             self.nvdimm_mr = self.prepare_memory_region()
+        # The alias region is a QOM child of the nvdimm (nvdimm-memory[0]).
+        if "nvdimm-memory[0]" not in self.children:
+            self.add_child("nvdimm-memory[0]", MemoryRegionObject(self.nvdimm_mr.size))
+
+    def qom_region(self) -> MemoryRegionObject | None:
+        child = self.children.get("nvdimm-memory[0]")
+        return child if isinstance(child, MemoryRegionObject) else None
 
 
 def _nv(obj: QOMObject) -> NVDIMM:

@@ -22,7 +22,7 @@ from memdevd.machine.qdev import (
     parse_uint64,
     static_prop,
 )
-from memdevd.machine.qom import Prop, QOMObject
+from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -124,6 +124,10 @@ class PCDIMM(MemoryDeviceMixin, Device):
 
     def realize_subclass(self) -> None:
         """``PCDIMMDeviceClass.realize`` (nvdimm overrides it)."""
+
+    def qom_region(self) -> MemoryRegionObject | None:
+        """The QOM memory-region this DIMM maps into device memory."""
+        return self.hostmem.memory_region() if self.hostmem is not None else None
 
     def map_backend(self) -> None:
         assert self.hostmem is not None

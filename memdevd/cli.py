@@ -1,0 +1,387 @@
+"""memdevd's command line: QEMU's own syntax, so the binary can be swapped.
+
+``memdevd ARGS`` accepts what ``qemu-system-x86_64 ARGS`` accepts for the
+options memdevd emulates, with QEMU's errors on stderr and QEMU's exit
+status; an option QEMU has but memdevd does not emulate is refused by name,
+never ignored.  ``-memdevd key=val,...`` carries memdevd's own settings
+(``-memdevd help`` lists them).  A first argument that is a plain word is a
+memdevd subcommand (``memdevd compare ...``) where QEMU would take a disk
+image.  With no arguments at all memdevd starts a hot-plug-ready q35 machine
+on a socket at :func:`default_socket_path` and prints the path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Options accepted for compatibility: they change nothing memdevd emulates.
+COMPAT_OPTIONS = {
+    "nodefaults": "no default devices (memdevd never creates any)",
+    "no-user-config": "no configuration files are read",
+    "display": "no display is emulated",
+    "nographic": "no display is emulated",
+    "vga": "no display is emulated",
+    "serial": "no serial port is emulated",
+    "parallel": "no parallel port is emulated",
+    "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
+    "rtc": "the guest clock is not emulated",
+    "msg": "message format options have no effect",
+    "no-shutdown": "the guest never shuts down by itself",
+    "no-reboot": "the guest never reboots",
+    "overcommit": "memory is never really allocated",
+    "sandbox": "no seccomp sandbox is needed",
+    "boot": "nothing is booted",
+    "uuid": "the UUID is not emulated",
+    "cpu": "CPU models are not emulated",
+    "global": "global device properties are not emulated",
+    "k": "no keyboard is emulated",
+    "usb": "no USB is emulated",
+    "watchdog-action": "no watchdog is emulated",
+    "D": "no QEMU log",
+    "d": "no QEMU log",
+    "trace": "no tracing",
+    "L": "no firmware is loaded",
+    "bios": "no firmware is loaded",
+    "no-hpet": "no HPET is emulated",
+    "action": "run-state actions are not emulated",
+    "accel": None,  # handled, listed here for --help completeness
+}
+
+SUBCOMMANDS = ("compare", "record")
+
+DEFAULT_MACHINE_ARGV = ["-machine", "q35", "-m", "1G,slots=16,maxmem=64G"]
+
+
+def default_socket_path() -> str:
+    """Where ``memdevd`` with no arguments puts its QMP socket."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return os.path.join(runtime, "memdevd", "qmp.sock")
+    return os.path.join("/tmp", f"memdevd-{os.getuid()}", "qmp.sock")
+
+
+def program_name() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "memdevd"
+    return "memdevd" if name in ("__main__.py", "-c", "") else name
+
+
+@dataclass
+class Parsed:
+    """The first pass: everything collected from argv, in order."""
+
+    request: Any
+    settings: Any
+    listen: list[Any] = field(default_factory=list)
+    pidfile: str | None = None
+    daemonize: bool = False
+    print_socket: bool = False
+
+
+class Exit(Exception):
+    """Stop with this exit status after printing ``out`` to stdout."""
+
+    def __init__(self, status: int, out: str = "") -> None:
+        super().__init__(status)
+        self.status = status
+        self.out = out
+
+
+def version_text(profile: Any) -> str:
+    from memdevd import __version__
+
+    return (
+        f"QEMU emulator version {profile.full_version} ({profile.reference_package};"
+        f" memdevd {__version__})\n"
+        "Copyright (c) 2003-2025 Fabrice Bellard and the QEMU Project developers\n"
+        f"memdevd {__version__}: QEMU's memory-device subsystem over QMP, emulated\n"
+    )
+
+
+def help_text(prog: str) -> str:
+    from memdevd.settings import help_text as memdevd_help
+
+    lines = [
+        f"usage: {prog} [options]",
+        f"       {prog} compare|record SCENARIO... [--help]",
+        "",
+        "memdevd answers QMP like QEMU's memory-device subsystem; it takes",
+        "qemu-system-x86_64's command line.  Emulated options:",
+        "",
+        "-machine|-M TYPE[,nvdimm=on|off][,acpi=on|off][,accel=kvm|tcg[:...]]",
+        "                [,max-ram-below-4g=SIZE]   pc or q35 (any versioned type); 'help' lists them",
+        "-m [size=]SIZE[,slots=N][,maxmem=SIZE]     RAM, memory slots and maximum memory",
+        "-object memory-backend-ram|file|memfd|epc,id=ID,size=SIZE[,...] (or JSON)",
+        "-device pc-dimm|nvdimm,...                  memory devices (or JSON)",
+        "-numa node[,nodeid=N][,memdev=ID][,cpus=N[-M]]",
+        "-smp N            -name NAME       -S (start paused)",
+        "-accel kvm|tcg    -enable-kvm      (KVM only with -memdevd kvm=on)",
+        "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off (repeatable)",
+        "-chardev socket,id=ID,path=PATH|host=H,port=P|fd=N,server=on,wait=off",
+        "-mon chardev=ID,mode=control",
+        "-daemonize -pidfile PATH  -version  -h|-help",
+        "-no-acpi (7.2 only)",
+        "",
+        "Accepted for compatibility, without effect:",
+    ]
+    for opt, why in sorted(COMPAT_OPTIONS.items()):
+        if why:
+            lines.append(f"  -{opt:<16} {why}")
+    lines += [
+        "",
+        'Any other QEMU option is refused with "memdevd: option -X is not emulated".',
+        "",
+        memdevd_help(),
+        "",
+        f"With no arguments: {' '.join(DEFAULT_MACHINE_ARGV)}, QMP socket at",
+        f"{default_socket_path()} (printed on start).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _prescan_version(argv: Sequence[str]) -> str:
+    """The -memdevd version=..., needed before parsing (texts differ per release)."""
+    from memdevd.compat import DEFAULT_VERSION, PROFILES
+
+    version = DEFAULT_VERSION
+    for i, word in enumerate(argv[:-1]):
+        if word in ("-memdevd", "--memdevd"):
+            for item in argv[i + 1].split(","):
+                key, _, value = item.partition("=")
+                if key == "version" and value in PROFILES:
+                    version = value
+    return version
+
+
+def parse(argv: Sequence[str], prog: str) -> Parsed:
+    """The first pass over argv, in order, as vl.c's option loop."""
+    from memdevd import cli_args
+    from memdevd import messages as M
+    from memdevd import qemu_opts as Q
+    from memdevd.compat import get_profile
+    from memdevd.listeners import monitor_addresses
+    from memdevd.settings import MemdevdSettings, SettingsError, apply
+    from memdevd.startup import StartupRequest
+
+    version = _prescan_version(argv)
+    profile = get_profile(version)
+    syntax = Q.profile_for_version("7.2" if version == "7.2" else "10.0")
+    tokens = cli_args.tokenize(argv, profile=syntax)
+    lists = Q.new_opts_lists(syntax)
+    settings = MemdevdSettings(version=version)
+    request = StartupRequest()
+    parsed = Parsed(request, settings)
+    qmp_index = 0
+    for item in tokens.items:
+        item.check_target()
+        name, arg, loc = item.name, item.arg, item.location
+        try:
+            if name in ("h", "help"):
+                raise Exit(0, help_text(prog))
+            if name == "version":
+                raise Exit(0, version_text(profile))
+            if name == "memdevd":
+                assert arg is not None
+                if arg == "help":
+                    from memdevd.settings import help_text as memdevd_help
+
+                    raise Exit(0, memdevd_help() + "\n")
+                opts = Q.keyval_parse(arg, None, help_allowed=False).values
+                apply(settings, [(k, str(v)) for k, v in opts.items()])
+            elif name in ("machine", "M"):
+                assert arg is not None
+                res = Q.keyval_parse(arg, "type", into=request.machine)
+                if res.help or request.machine.get("type") == "help":
+                    from memdevd.machine.types import help_text as machine_help
+
+                    raise Exit(0, machine_help(profile) + "\n")
+            elif name == "m":
+                assert arg is not None
+                lists["memory"].parse_noisily(arg, True)
+            elif name == "object":
+                assert arg is not None
+                request.objects.append(_parse_object(arg, loc, lists, version))
+            elif name == "device":
+                assert arg is not None
+                request.devices.append(_parse_device(arg, loc, lists))
+            elif name == "numa":
+                assert arg is not None
+                opts_ = lists["numa"].parse_noisily(arg, True)
+                request.numa.append((loc, opts_.to_dict()))
+            elif name == "smp":
+                assert arg is not None
+                smp = lists["smp-opts"].parse_noisily(arg, True)
+                cpus = smp.get("cpus")
+                if cpus is not None:
+                    request.smp_cpus = max(1, int(cpus, 0))
+            elif name == "accel":
+                assert arg is not None
+                accel = lists["accel"].parse_noisily(arg, True)
+                value = accel.get("accel") or ""
+                request.accel.append(value)
+            elif name == "enable-kvm":
+                request.accel.append("kvm")
+            elif name == "S":
+                request.start_paused = True
+            elif name == "no-acpi":
+                request.no_acpi = True
+            elif name == "name":
+                assert arg is not None
+                opts_ = lists["name"].parse_noisily(arg, True)
+                request.name = opts_.get("guest")
+            elif name == "daemonize":
+                parsed.daemonize = True
+            elif name == "pidfile":
+                parsed.pidfile = arg
+            elif name in ("qmp", "qmp-pretty"):
+                assert arg is not None
+                Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
+                qmp_index += 1
+            elif name == "chardev":
+                assert arg is not None
+                lists["chardev"].parse_noisily(arg, True)
+            elif name == "mon":
+                assert arg is not None
+                lists["mon"].parse_noisily(arg, True)
+            elif name in COMPAT_OPTIONS:
+                pass
+            else:
+                raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
+        except Q.OptionError as err:
+            raise err.at(loc) if err.location is None else err from None
+        except SettingsError as exc:
+            raise Q.OptionError(str(exc), location=loc) from None
+    memory = lists["memory"].find(None)
+    request.memory = memory.to_dict() if memory is not None else None
+    parsed.listen = monitor_addresses(lists)
+    return parsed
+
+
+def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
+    """``object_option_parse``: validated at parse time, created later."""
+    from memdevd import messages as M
+    from memdevd import qemu_opts as Q
+    from memdevd.commands.memory import backend_models, visit_object_options_cli
+    from memdevd.startup import ObjectSpec
+
+    models = backend_models(version)
+    if arg.startswith("{"):
+        value = Q.qobject_from_json(arg)
+        if not isinstance(value, dict):
+            raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
+        props, qom_type, obj_id = visit_object_options_cli(value, models, version, opts=False)
+    else:
+        opts = lists["object"].parse_noisily(arg, True)
+        values = opts.to_dict()
+        if "qom-type" not in values:
+            raise Q.OptionError(M.MISSING_PARAMETER.format("qom-type"))
+        if opts.id is not None:
+            values["id"] = opts.id
+        props, qom_type, obj_id = visit_object_options_cli(values, models, version, opts=True)
+    return ObjectSpec(loc, qom_type, obj_id, props)
+
+
+def _parse_device(arg: str, loc: str, lists: Any) -> Any:
+    from memdevd import qemu_opts as Q
+    from memdevd.startup import DeviceSpec
+
+    if arg.startswith("{"):
+        value = Q.qobject_from_json(arg)
+        assert isinstance(value, dict)
+        return DeviceSpec(loc, value, True)
+    opts = lists["device"].parse_noisily(arg, True)
+    values: dict[str, Any] = {}
+    if opts.id is not None:
+        values["id"] = opts.id
+    values.update(opts.to_dict())
+    return DeviceSpec(loc, values, False)
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Entry point of the ``memdevd`` command; returns the exit status."""
+    from memdevd import qemu_opts as Q
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = prog or program_name()
+    if args and not args[0].startswith("-") and args[0] in SUBCOMMANDS:
+        from memdevd import compare_cli
+
+        return compare_cli.main(args)
+    announce = not args
+    if announce:
+        path = default_socket_path()
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        args = [*DEFAULT_MACHINE_ARGV, "-qmp", f"unix:{path},server=on,wait=off"]
+    try:
+        parsed = parse(args, prog)
+        parsed.print_socket = announce
+        return run(parsed, prog)
+    except Exit as done:
+        sys.stdout.write(done.out)
+        sys.stdout.flush()
+        return done.status
+    except Q.HelpRequested as req:
+        sys.stdout.write(req.text)
+        return req.exit_status
+    except Q.OptionError as err:
+        sys.stderr.write(Q.format_error(prog, err))
+        sys.stderr.flush()
+        return err.exit_status
+
+
+def run(parsed: Parsed, prog: str) -> int:
+    """Build the machine, then serve QMP until shutdown."""
+    import logging
+
+    from memdevd.compat import get_profile
+    from memdevd.daemon import Daemon, DaemonOptions, run_event_loop
+    from memdevd.startup import build_machine
+
+    settings = parsed.settings
+    profile = get_profile(settings.version)
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper()),
+        format=f"{prog}: %(levelname)s: %(message)s",
+    )
+    machine, notes = build_machine(parsed.request, profile, settings)
+    for line in notes:
+        sys.stderr.write(f"{prog}: {line}\n")
+
+    def on_ready(server: Any) -> None:
+        if parsed.print_socket:
+            for addr in server.bound_addresses():
+                print(f"{prog}: QMP listening on {addr.describe()}", file=sys.stderr, flush=True)
+
+    options = DaemonOptions(
+        listen=parsed.listen,
+        socket_mode=settings.socket_mode,
+        pidfile=parsed.pidfile,
+        prog_name=prog,
+        on_ready=on_ready,
+    )
+    daemon = Daemon(machine, profile, options)
+    machine.shutdown_hook = lambda reason: daemon.request_shutdown(reason, guest=True)
+
+    if parsed.daemonize:
+        from memdevd.daemonize import daemonize
+
+        ready = daemonize()
+    else:
+        ready = None
+
+    async def serve() -> int:
+        from memdevd.qmp.server import ListenError
+
+        try:
+            await daemon.start()
+        except ListenError as exc:
+            sys.stderr.write(f"{prog}: {exc}\n")
+            return 1
+        if ready is not None:
+            ready()
+        return await daemon.wait()
+
+    return int(run_event_loop(serve))

@@ -1,0 +1,51 @@
+"""From QEMU's monitor options to the sockets memdevd listens on.
+
+``-qmp unix:PATH,server=on,wait=off`` and ``-chardev socket,...`` +
+``-mon chardev=ID,mode=control`` both end up as a ``chardev`` and a ``mon``
+QemuOpts; each control monitor becomes a listening socket: a UNIX path, a
+TCP host and port, or an inherited, already-listening file descriptor
+(``fd=N``, as libvirt passes its monitor socket).  Readline (HMP) monitors
+are accepted and not served: memdevd speaks QMP only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd.qemu_opts import OptionError
+from memdevd.qmp.server import ListenAddress
+
+
+def monitor_addresses(lists: Any) -> list[ListenAddress]:
+    chardevs = {opts.id: opts for opts in lists["chardev"].head}
+    out: list[ListenAddress] = []
+    for mon in lists["mon"].head:
+        if (mon.get("mode") or "readline") != "control":
+            continue
+        label = mon.get("chardev")
+        chardev = chardevs.get(label)
+        if chardev is None:
+            raise OptionError(f'chardev "{label}" not found')
+        out.append(_address(chardev))
+    return out
+
+
+def _address(chardev: Any) -> ListenAddress:
+    backend = chardev.get("backend")
+    name = chardev.id or ""
+    if backend not in ("socket", "unix", "tcp"):
+        raise OptionError(f"memdevd: chardev backend '{backend}' cannot serve QMP (use a socket)")
+    server = chardev.get("server")
+    if server is not None and server not in ("on", "yes", "true", "y"):
+        raise OptionError("memdevd: QMP client-mode sockets are not emulated (use server=on)")
+    fd = chardev.get("fd")
+    if fd is not None:
+        return ListenAddress("fd", fd=int(fd, 0), name=name)
+    path = chardev.get("path")
+    if path is not None:
+        return ListenAddress("unix", path=path, name=name)
+    host = chardev.get("host") or ""
+    port = chardev.get("port")
+    if port is None:
+        raise OptionError("chardev: socket: no host given")
+    return ListenAddress("tcp", host=host, port=int(port), name=name)

@@ -1,0 +1,358 @@
+"""PCI devices: the qdev side of hw/pci/pci.c, ACPI PCI hot-unplug, pcie-root-port.
+
+:class:`PCIDevice` is what every PCI device shares in QEMU (``TYPE_PCI_DEVICE``):
+the ``addr`` property (the devfn, parsed as ``set_pci_devfn`` does),
+``multifunction``, ``legacy-addr``, the ``parent_bus`` link, a
+``hotpluggable`` that also asks the bus, and the devfn choice at realize
+(``do_pci_register_device``, via :func:`memdevd.machine.buses.pci_register_devfn`).
+
+:class:`PciAcpiHotplug` is the hot-unplug behaviour of the buses memdevd
+has (pc's ``pci.0`` and q35's root ports use ACPI PCI hot-plug,
+hw/acpi/pcihp.c): ``device_del`` marks the device as being unplugged and
+asks the guest to eject it; only a guest completes it.
+
+:class:`PCIERootPort` is ``pcie-root-port`` (hw/pci-bridge/gen_pcie_root_port.c
+and pcie_root_port.c): a PCI device on the root bus that adds a hot-pluggable
+PCIe bus named after its id, with a single slot.
+"""
+
+from __future__ import annotations
+
+import string
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from memdevd import messages as M
+from memdevd.machine.buses import Bus, bus_canonical_path, bus_of, pci_register_devfn
+from memdevd.machine.clock import Timer
+from memdevd.machine.errors import CoreError
+from memdevd.machine.qdev import Device, parse_bool, static_prop
+from memdevd.machine.qom import Prop, QOMObject
+from memdevd.qapi.visitor import InputVisitor, VisitError
+
+if TYPE_CHECKING:
+    from memdevd.machine.machine import Machine
+
+# How often a guest that cannot act now (paused VM, guest "none") is looked
+# at again; see PciAcpiHotplug and the virtio-mem driver.
+GUEST_IDLE_POLL_NS = 1_000_000_000
+# Linux errno values QEMU prints.
+EBUSY = 16
+
+
+class BusObject(QOMObject):
+    """A qdev bus as the QOM child of its parent device (``.../rp0/rp0``)."""
+
+    def class_props(self) -> list[Prop]:
+        return [Prop("realized", "bool", lambda o: True, None)]
+
+
+class PCIEBusObject(BusObject):
+    type_chain = ("PCIE", "PCI", "bus", "object")
+
+
+class VirtioPCIBusObject(BusObject):
+    type_chain = ("virtio-pci-bus", "virtio-bus", "bus", "object")
+
+
+# --- the generic PCI device -------------------------------------------------------
+
+
+class PCIDevice(Device):
+    """``TYPE_PCI_DEVICE``'s qdev properties and devfn assignment."""
+
+    type_chain: ClassVar[tuple[str, ...]] = ("pci-device", "device", "object")
+    abstract = True
+    bus_type = "PCI"
+    # The hotplug handler hw/core/qdev.c finds for it (machine or bus).
+    hotplug_handler: ClassVar[type[PciAcpiHotplug] | None] = None
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        # The "addr" property: -1 until realize picks a free devfn.
+        self.devfn = -1
+        self.multifunction = False
+        # qmp_device_del's pending_deleted_event / pending_deleted_expires_ms
+        # (the latter only matters as "0", see PciAcpiHotplug).
+        self.pending_deleted_event = False
+        self.pending_deleted_expires_zero = False
+        self.eject_timer: Timer | None = None
+
+    def static_props(self) -> list[Prop]:
+        return [
+            Prop(
+                "addr",
+                "int32",
+                lambda o: _pci(o).devfn,
+                _set_pci_devfn,
+                "Slot and optional function number, example: 06.0 or 06",
+                static=True,
+                default=-1,
+                has_default=True,
+            ),
+            static_prop("multifunction", "bool", "multifunction", parse_bool, default=False),
+        ]
+
+    def class_props(self) -> list[Prop]:
+        return [
+            *super().class_props(),
+            # Later entries win: the bus decides hotpluggable too.
+            Prop("hotpluggable", "bool", lambda o: _pci(o).is_hotpluggable(), None),
+            Prop("parent_bus", "link<bus>", lambda o: _pci(o).parent_bus_path(), None),
+            Prop("legacy-addr", "str", lambda o: _pci(o).legacy_addr(), None),
+        ]
+
+    # -- qdev helpers -------------------------------------------------------------
+
+    def pci_bus(self) -> Bus | None:
+        return bus_of(self.machine, self)
+
+    def is_hotpluggable(self) -> bool:
+        """``device_get_hotpluggable``: the class and the bus must allow it."""
+        bus = self.pci_bus()
+        return type(self).hotpluggable and (bus is None or bus.hotpluggable)
+
+    def parent_bus_path(self) -> str:
+        bus = self.pci_bus()
+        return bus_canonical_path(self.machine, bus) if bus is not None else ""
+
+    def legacy_addr(self) -> str:
+        """``print_pci_devfn``'s legacy form: ``"02.0"``."""
+        if self.devfn < 0:
+            return "<unset>"
+        return f"{self.devfn >> 3:02x}.{self.devfn & 7:x}"
+
+    def pci_realize(self) -> int:
+        """``do_pci_register_device``: the devfn this device will get (checks only)."""
+        bus = self.pci_bus()
+        assert bus is not None, "device_add gives every PCI device a bus"
+        return pci_register_devfn(
+            self.machine,
+            bus,
+            self.typename,
+            self.devfn,
+            hotplugged=self.machine.machine_ready,
+            multifunction=self.multifunction,
+        )
+
+
+def _pci(obj: QOMObject) -> PCIDevice:
+    assert isinstance(obj, PCIDevice)
+    return obj
+
+
+def _scan_hex(text: str, pos: int) -> tuple[int, int] | None:
+    """One ``%x`` conversion of sscanf: (value as unsigned int, end) or None."""
+    i = pos
+    while i < len(text) and text[i] in " \t\n\v\f\r":
+        i += 1
+    negative = False
+    if i < len(text) and text[i] in "+-":
+        negative = text[i] == "-"
+        i += 1
+    after = text[i + 2 : i + 3]
+    if text[i : i + 2].lower() == "0x" and len(after) == 1 and after in string.hexdigits:
+        i += 2
+    start = i
+    while i < len(text) and text[i] in string.hexdigits:
+        i += 1
+    if i == start:
+        return None
+    value = int(text[start:i], 16)
+    return (-value if negative else value) & 0xFFFFFFFF, i
+
+
+def parse_pci_devfn(text: str) -> int | None:
+    """``set_pci_devfn``'s string form: ``"slot[.fn]"`` in hex, or None if invalid."""
+    first = _scan_hex(text, 0)
+    if first is None:
+        return None
+    slot, end = first
+    fn = 0
+    if end < len(text) and text[end] == ".":
+        second = _scan_hex(text, end + 1)
+        if second is not None:
+            fn, end = second
+    if end != len(text) or fn > 7 or slot > 31:
+        return None
+    return slot << 3 | fn
+
+
+def _set_pci_devfn(obj: QOMObject, v: InputVisitor, name: str) -> None:
+    """``set_pci_devfn``: a string "slot.fn" first, else an int32 in [-1, 255]."""
+    dev = _pci(obj)
+    dev.check_settable(name)
+    try:
+        # QEMU tries visit_type_str and ignores its error; QemuOpts values
+        # (7.2's device_add) are always strings, so "16" means slot 0x16.
+        text = v.type_str(name)
+    except VisitError:
+        value = v.type_int(name, "int32")
+        if value < -1 or value > 255:
+            raise CoreError(M.INVALID_PARAMETER_VALUE.format(name, M.PCI_DEVFN_RANGE)) from None
+        dev.devfn = value
+        return
+    devfn = parse_pci_devfn(text)
+    if devfn is None:
+        raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(dev.typename, name, text))
+    dev.devfn = devfn
+
+
+# --- ACPI PCI hot-unplug (hw/acpi/pcihp.c) -----------------------------------------
+
+
+class PciAcpiHotplug:
+    """The bus hotplug handler of ``pci.0`` (pc) and of q35's root ports.
+
+    Plugging needs nothing from it for the devices memdevd has.  An unplug
+    request (``acpi_pcihp_device_unplug_request_cb``) sets the device's
+    ``pending_deleted_event`` with an expiry of "now" on QEMU_CLOCK_VIRTUAL,
+    then raises an ACPI event.  ``qmp_device_del`` refuses a second request
+    while the expiry is 0 or in the future: the virtual clock reads 0 until
+    the VM first runs (``-S``), so before the first ``cont`` a repeated
+    ``device_del`` fails with "already in the process of unplug", later it
+    re-sends the request (verified on QEMU 10.0, see test_virtio_mem.py).
+
+    The simulated guest ejects the slot (``acpi_pcihp_eject_slot``) once it
+    runs: after ``slow``'s delay, never with ``none`` or ``refuse``.
+    """
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+
+    def pre_plug(self, dev: Device) -> None:
+        # acpi_pcihp_device_pre_plug_cb refuses only buses without a bsel,
+        # which memdevd's buses always have.
+        return None
+
+    def commit(self, dev: Device, decided: Any) -> None:
+        return None
+
+    def plug(self, dev: Device) -> None:
+        return None
+
+    def check_not_pending(self, dev: PCIDevice) -> None:
+        """``qmp_device_del``'s check (id printed as the client gave it in QEMU)."""
+        if dev.pending_deleted_event and dev.pending_deleted_expires_zero:
+            raise CoreError(M.DEVICE_UNPLUG_IN_PROGRESS.format(dev.id or dev.canonical_path()))
+
+    def unplug_request(self, dev: Device) -> None:
+        pci = _pci(dev)
+        self.check_not_pending(pci)
+        self.request_eject(pci)
+
+    def request_eject(self, dev: PCIDevice) -> None:
+        dev.pending_deleted_event = True
+        dev.pending_deleted_expires_zero = self.machine.runstate == "prelaunch"
+        if dev.eject_timer is None:
+            delay_ns = int(self.machine.guest.config.delay_s * 1e9)
+            dev.eject_timer = self.machine.clock.call_later(delay_ns, lambda: self._eject(dev))
+
+    def _eject(self, dev: PCIDevice) -> None:
+        dev.eject_timer = None
+        if not dev.realized:
+            return
+        guest = self.machine.guest
+        if not (guest.active and self.machine.running) or guest.config.mode == "refuse":
+            # Nobody to eject now: look again later (the VM may be resumed
+            # or the guest changed; Machine has no resume hook for devices).
+            dev.eject_timer = self.machine.clock.call_later(
+                GUEST_IDLE_POLL_NS, lambda: self._eject(dev)
+            )
+            return
+        self.eject(dev)
+
+    def eject(self, dev: PCIDevice) -> None:
+        """``acpi_pcihp_eject_slot``: unplug and unparent (children first)."""
+        bus = getattr(dev, "child_bus", None)
+        if isinstance(bus, Bus):
+            for child in self.machine.devices():
+                if child.parent_bus == bus.name and child is not dev and child.realized:
+                    self.machine.remove_device(child)
+        self.machine.remove_device(dev)
+
+    def unplug(self, dev: Device) -> None:
+        pci = _pci(dev)
+        if pci.eject_timer is not None:
+            pci.eject_timer.cancel()
+            pci.eject_timer = None
+
+
+# --- pcie-root-port ------------------------------------------------------------------
+
+
+def _parse_uint8(v: InputVisitor, name: str) -> int:
+    return v.type_int(name, "uint8")
+
+
+def _parse_uint16(v: InputVisitor, name: str) -> int:
+    return v.type_int(name, "uint16")
+
+
+# BusClass automatic_ids of TYPE_PCIE_BUS: names "pcie.N" of id-less ports'
+# buses.  The root bus is named explicitly, so the first is "pcie.0" again.
+_PCIE_AUTOMATIC_IDS: weakref.WeakKeyDictionary[Machine, int] = weakref.WeakKeyDictionary()
+
+
+def _next_pcie_bus_name(machine: Machine) -> str:
+    n = _PCIE_AUTOMATIC_IDS.get(machine, 0)
+    _PCIE_AUTOMATIC_IDS[machine] = n + 1
+    return f"pcie.{n}"
+
+
+class PCIERootPort(PCIDevice):
+    type_chain: ClassVar[tuple[str, ...]] = (
+        "pcie-root-port",
+        "pcie-root-port-base",
+        "pcie-slot",
+        "pcie-port",
+        "base-pci-bridge",
+        "pci-device",
+        "device",
+        "object",
+    )
+    interfaces: ClassVar[tuple[str, ...]] = ("pci-express-device",)
+    abstract = False
+    description = "PCI Express Root Port"
+    hotplug_handler = PciAcpiHotplug
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        self.chassis = 0
+        self.slot = 0
+        self.port = 0
+        self.hotplug = True
+        self.bus_name: str | None = None
+
+    def static_props(self) -> list[Prop]:
+        return [
+            *super().static_props(),
+            static_prop("chassis", "uint8", "chassis", _parse_uint8, default=0),
+            static_prop("slot", "uint16", "slot", _parse_uint16, default=0),
+            static_prop("port", "uint8", "port", _parse_uint8, default=0),
+            static_prop("hotplug", "bool", "hotplug", parse_bool, default=True),
+        ]
+
+    @property
+    def child_bus(self) -> Bus | None:
+        """The secondary PCIe bus; hot-pluggable unless ``hotplug=off``."""
+        if self.bus_name is None:
+            return None
+        return Bus(self.bus_name, "PCIE", self.hotplug, owner=self)
+
+    def realize(self) -> None:
+        """``rp_realize``: devfn, secondary bus, chassis slot."""
+        devfn = self.pci_realize()
+        # pci_bridge_initfn(): the bus takes the port's id, else an automatic
+        # name (the counter advances even if realize fails below, as in QEMU).
+        bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
+        for other in self.machine.devices():
+            if (
+                isinstance(other, PCIERootPort)
+                and other.realized
+                and (other.chassis, other.slot) == (self.chassis, self.slot)
+            ):
+                raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
+        self.devfn = devfn
+        self.bus_name = bus_name
+        self.add_child(bus_name, PCIEBusObject())

@@ -1,0 +1,149 @@
+"""memdevd's own settings: the ``-memdevd key=val,...`` option group.
+
+Everything QEMU would read from the host or that only a simulator has (the
+release to emulate, the simulated guest, host page sizes, KVM and vhost
+memslots, socket permissions) is set here, in one option group whose name
+cannot collide with a QEMU option.  ``-memdevd`` may be repeated; later
+keys override earlier ones.  Every key is documented in ``SETTINGS`` and
+listed by ``-memdevd help``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from memdevd.compat import DEFAULT_VERSION, PROFILES
+from memdevd.machine.guest import GuestConfig
+from memdevd.machine.host import HostFacts
+
+# key -> (value syntax, help)
+SETTINGS: Final[dict[str, tuple[str, str]]] = {
+    "version": ("7.2|8.2|10.0", "QEMU release to emulate (default 10.0)"),
+    "guest": (
+        "none|cooperative|slow:SECONDS|refuse",
+        "simulated guest OS (default none: firmware only, as a paused QEMU)",
+    ),
+    "kvm": ("on|off", "emulate a host with /dev/kvm (default off)"),
+    "kvm-memslots": ("N", "emulate KVM with N memory slots (implies kvm=on)"),
+    "vhost-memslots": ("N", "emulate a vhost backend limited to N memory slots"),
+    "page-size": ("SIZE", "host page size (default 4K)"),
+    "thp-size": ("SIZE", "transparent huge page size (default 2M)"),
+    "hugepage-sizes": ("SIZE[:SIZE...]", "hugetlbfs page sizes (default 2M:1G)"),
+    "hugetlbfs": ("PATH[:SIZE]", "a path treated as a hugetlbfs mount (default /dev/hugepages:2M)"),
+    "host-nodes": ("N", "number of host NUMA nodes (default 1)"),
+    "sgx": ("on|off", "emulate a host with SGX and /dev/sgx_vepc (default off)"),
+    "phys-bits": ("N", "guest CPU physical address bits (default 40, as TCG's qemu64)"),
+    "socket-mode": ("OCTAL", "mode of UNIX sockets memdevd creates (default 0600)"),
+    "max-clients": ("N", "simultaneous QMP clients before new ones wait (default 1024)"),
+    "log-level": ("debug|info|warning|error", "log level on stderr (default warning)"),
+}
+
+
+@dataclass
+class MemdevdSettings:
+    version: str = DEFAULT_VERSION
+    guest: GuestConfig = field(default_factory=GuestConfig)
+    host: HostFacts = field(default_factory=HostFacts)
+    socket_mode: int | None = 0o600
+    max_clients: int = 1024
+    log_level: str = "warning"
+
+
+class SettingsError(ValueError):
+    """A bad ``-memdevd`` value; the text is printed after the location."""
+
+
+def _parse_size(text: str, key: str) -> int:
+    from memdevd.cutils import strtosz
+
+    value = strtosz(text)
+    if value is None or value == 0:
+        raise SettingsError(f"Parameter '{key}' expects a size")
+    return value
+
+
+def _parse_uint(text: str, key: str) -> int:
+    if not text.isdigit():
+        raise SettingsError(f"Parameter '{key}' expects a non-negative integer")
+    return int(text)
+
+
+def _parse_bool(text: str, key: str) -> bool:
+    if text in ("on", "yes", "true", "y"):
+        return True
+    if text in ("off", "no", "false", "n"):
+        return False
+    raise SettingsError(f"Parameter '{key}' expects 'on' or 'off'")
+
+
+def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
+    """Apply ``key=value`` items of one ``-memdevd`` option."""
+    host = settings.host
+    for key, value in items:
+        if key == "version":
+            if value not in PROFILES:
+                raise SettingsError(
+                    f"Parameter 'version' does not accept value '{value}'"
+                    f" (emulated releases: {', '.join(PROFILES)})"
+                )
+            settings.version = value
+        elif key == "guest":
+            try:
+                settings.guest = GuestConfig.parse(value)
+            except ValueError:
+                raise SettingsError(
+                    f"Parameter 'guest' does not accept value '{value}'"
+                    " (none, cooperative, slow:SECONDS, refuse)"
+                ) from None
+        elif key == "kvm":
+            host.kvm = _parse_bool(value, key)
+        elif key == "kvm-memslots":
+            host.kvm_memslots = _parse_uint(value, key)
+            host.kvm = True
+        elif key == "vhost-memslots":
+            host.vhost_memslots = _parse_uint(value, key)
+        elif key == "page-size":
+            host.page_size = _parse_size(value, key)
+        elif key == "thp-size":
+            host.thp_size = _parse_size(value, key)
+        elif key == "hugepage-sizes":
+            sizes = tuple(_parse_size(v, key) for v in value.split(":") if v)
+            host.hugepage_sizes = sizes
+            if sizes:
+                host.default_hugepage_size = sizes[0]
+        elif key == "hugetlbfs":
+            path, _, size = value.partition(":")
+            host.hugetlbfs_mounts[path] = (
+                _parse_size(size, key) if size else host.default_hugepage_size
+            )
+        elif key == "host-nodes":
+            count = _parse_uint(value, key)
+            if count < 1:
+                raise SettingsError("Parameter 'host-nodes' expects at least 1")
+            host.numa_nodes = tuple(range(count))
+        elif key == "sgx":
+            host.sgx = _parse_bool(value, key)
+        elif key == "phys-bits":
+            host.phys_bits = _parse_uint(value, key)
+        elif key == "socket-mode":
+            try:
+                settings.socket_mode = int(value, 8)
+            except ValueError:
+                raise SettingsError("Parameter 'socket-mode' expects an octal mode") from None
+        elif key == "max-clients":
+            settings.max_clients = max(1, _parse_uint(value, key))
+        elif key == "log-level":
+            if value not in ("debug", "info", "warning", "error"):
+                raise SettingsError(f"Parameter 'log-level' does not accept value '{value}'")
+            settings.log_level = value
+        else:
+            raise SettingsError(f"Invalid parameter '{key}'")
+
+
+def help_text() -> str:
+    lines = ["-memdevd options (memdevd's own settings, not QEMU's):"]
+    for key, (syntax, text) in SETTINGS.items():
+        lines.append(f"  {key}={syntax}")
+        lines.append(f"      {text}")
+    return "\n".join(lines)

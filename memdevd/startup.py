@@ -1,0 +1,282 @@
+"""Building the machine from a parsed command line, in QEMU's order.
+
+``qemu_init`` acts on its options in phases, and the first error of the
+first failing phase is what a user sees: machine selection, machine
+options (``-m`` and ``-machine`` properties), accelerators, the late
+``-object`` backends, NUMA, the board's memory layout, and last the
+``-device`` options (those given as QemuOpts first, then the JSON ones).
+:func:`build_machine` follows that order and raises
+:class:`~memdevd.qemu_opts.OptionError` with QEMU's location rules: only
+``-device`` errors carry their option as location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from memdevd import messages as M
+from memdevd.compat import Profile
+from memdevd.machine.boards import PC, Q35, BoardKind
+from memdevd.machine.clock import Clock
+from memdevd.machine.errors import CoreError
+from memdevd.machine.machine import Machine, MachineConfig
+from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
+from memdevd.machine.types import MachineType, is_known_but_not_emulated, resolve
+from memdevd.qemu_opts import OptionError
+from memdevd.settings import MemdevdSettings
+
+NONE_BOARD = BoardKind("none", "", "", False, "", 0)
+DEFAULT_RAM_SIZE = 128 * 1024 * 1024
+
+
+@dataclass
+class ObjectSpec:
+    location: str
+    qom_type: str
+    obj_id: str
+    props: dict[str, Any]
+
+
+@dataclass
+class DeviceSpec:
+    location: str
+    opts: dict[str, Any]
+    from_json: bool
+
+
+@dataclass
+class StartupRequest:
+    """Everything the first pass over argv collected, in argv order."""
+
+    machine: dict[str, Any] = field(default_factory=dict)
+    memory: dict[str, str] | None = None
+    objects: list[ObjectSpec] = field(default_factory=list)
+    devices: list[DeviceSpec] = field(default_factory=list)
+    numa: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    smp_cpus: int = 1
+    accel: list[str] = field(default_factory=list)
+    start_paused: bool = False
+    no_acpi: bool = False
+    name: str | None = None
+
+
+def _err(exc: CoreError, location: str | None = None) -> OptionError:
+    return OptionError(exc.desc, exc.hint or None, location=location)
+
+
+def select_machine(profile: Profile, name: str | None) -> MachineType:
+    """``select_machine``: the default is pc, as for qemu-system-x86_64."""
+    wanted = name or "pc"
+    mtype = resolve(profile, wanted)
+    if mtype is not None:
+        return mtype
+    if is_known_but_not_emulated(profile, wanted):
+        raise OptionError(M.MACHINE_NOT_EMULATED.format(wanted))
+    if profile.version == "7.2":
+        raise OptionError(M.UNSUPPORTED_MACHINE_TYPE_7_2, M.MACHINE_HELP_HINT)
+    raise OptionError(M.UNSUPPORTED_MACHINE_TYPE.format(wanted), M.MACHINE_HELP_HINT)
+
+
+def memory_config(memory: dict[str, str] | None, default_size: int) -> tuple[int, int, int]:
+    """``parse_memory_options`` + ``machine_set_mem``: (size, maxmem, slots)."""
+    from memdevd.qemu_opts import parse_size
+
+    size = default_size
+    has_max = False
+    max_size = 0
+    has_slots = False
+    slots = 0
+    if memory:
+        text = memory.get("size")
+        if text is not None:
+            value = parse_size(text, name="size")
+            if value:
+                # A suffix-less -m value is in MiB.
+                if text[-1:].isdigit():
+                    value = parse_size(text + "M", name="size")
+                size = value
+        if "maxmem" in memory:
+            has_max = True
+            max_size = parse_size(memory["maxmem"], name="maxmem")
+        if "slots" in memory:
+            has_slots = True
+            slots = int(memory["slots"], 0)
+    size = -(-size // 8192) * 8192
+    if has_max:
+        if max_size < size:
+            raise OptionError(M.MAXMEM_BELOW_SIZE.format(max_size, size))
+        if has_slots and slots and max_size == size:
+            raise OptionError(M.MAXMEM_EQUALS_SIZE_WITH_SLOTS.format(max_size, size))
+    else:
+        if has_slots:
+            raise OptionError(M.SLOTS_WITHOUT_MAXMEM)
+        max_size = size
+    return size, max_size, slots
+
+
+def _machine_bool(value: Any, name: str) -> bool:
+    from memdevd.qapi.visitor import parse_bool_text
+
+    if isinstance(value, bool):
+        return value
+    parsed = parse_bool_text(str(value))
+    if parsed is None:
+        raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "'on' or 'off'"))
+    return parsed
+
+
+# -machine properties memdevd understands; others of QEMU's are accepted as recorded.
+_MACHINE_KNOWN = {
+    "type",
+    "accel",
+    "memory",
+    "nvdimm",
+    "acpi",
+    "max-ram-below-4g",
+    "mem-merge",
+    "dump-guest-core",
+    "smp",
+}
+
+
+def apply_machine_options(
+    config: MachineConfig, profile: Profile, options: dict[str, Any], mtype: MachineType
+) -> None:
+    """``qemu_apply_machine_options`` for the properties that matter here."""
+    from memdevd import recorded
+    from memdevd.qemu_opts import parse_size
+
+    sample = recorded.type_sample(profile.version, f"{mtype.name}-machine")
+    known = {p["name"] for p in sample["qom-list"]} if sample else set()
+    for key, value in options.items():
+        if key in ("type", "accel", "memory"):
+            continue
+        if key not in _MACHINE_KNOWN and key not in known:
+            raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+        if key == "nvdimm":
+            config.nvdimm = _machine_bool(value, key)
+        elif key == "acpi":
+            text = str(value)
+            if text not in ("on", "off", "auto"):
+                raise OptionError(M.ENUM_BAD_VALUE.format(key, text))
+            config.acpi = text != "off"
+        elif key == "max-ram-below-4g":
+            config.max_ram_below_4g = parse_size(str(value), name=key)
+        elif key == "mem-merge":
+            config.mem_merge = _machine_bool(value, key)
+        elif key == "dump-guest-core":
+            config.dump_guest_core = _machine_bool(value, key)
+
+
+def configure_accelerator(request: StartupRequest, settings: MemdevdSettings) -> list[str]:
+    """``configure_accelerators``: returns warnings printed on the way."""
+    wanted = request.accel or ["tcg"]
+    printed: list[str] = []
+    for index, accel in enumerate(wanted):
+        if accel == "tcg":
+            if index:
+                printed.append("info: " + M.ACCEL_FALLBACK.format("tcg"))
+            settings.host.kvm = settings.host.kvm and False
+            return printed
+        if accel == "kvm":
+            if settings.host.kvm:
+                return printed
+            printed.append(M.KVM_OPEN_FAILED)
+            printed.append(M.ACCEL_INIT_FAILED.format("kvm"))
+            continue
+        raise OptionError(M.ACCEL_INVALID.format(accel))
+    raise OptionError(M.ACCEL_NONE_FOUND, preceding_lines(printed))
+
+
+def preceding_lines(lines: list[str]) -> str | None:
+    del lines
+    return None
+
+
+def build_machine(
+    request: StartupRequest,
+    profile: Profile,
+    settings: MemdevdSettings,
+    clock: Clock | None = None,
+) -> tuple[Machine, list[str]]:
+    """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
+    notes: list[str] = []
+    mtype = select_machine(profile, request.machine.get("type"))
+    board = {"pc": PC, "q35": Q35}.get(mtype.family, NONE_BOARD)
+    default_ram = 0 if mtype.family == "none" else DEFAULT_RAM_SIZE
+    try:
+        size, maxmem, slots = memory_config(request.memory, default_ram)
+    except OptionError:
+        raise
+    config = MachineConfig(
+        machine_type=mtype.name,
+        alias=mtype.alias or mtype.name,
+        board=board,
+        ram_size=size,
+        maxram_size=maxmem,
+        ram_slots=slots,
+        smp_cpus=request.smp_cpus,
+        name=request.name,
+        start_paused=request.start_paused,
+        guest=settings.guest,
+        acpi=not request.no_acpi,
+    )
+    apply_machine_options(config, profile, request.machine, mtype)
+    if mtype.family == "none":
+        config.acpi = False
+    machine_accel = request.machine.get("accel")
+    if isinstance(machine_accel, str) and not request.accel:
+        request.accel = machine_accel.split(":")
+    notes.extend(configure_accelerator(request, settings))
+    settings.host.kvm = settings.host.kvm and "kvm" in (request.accel or [])
+    machine = Machine(config, profile, host=settings.host, clock=clock)
+
+    for spec in request.objects:
+        try:
+            machine.object_add(spec.qom_type, spec.obj_id, spec.props)
+        except CoreError as exc:
+            raise _err(exc) from None
+
+    try:
+        for _location, node in request.numa:
+            if node.get("type", "node") != "node":
+                continue
+            parse_numa_node(machine, _numa_options(node))
+        machine.init_board()
+    except CoreError as exc:
+        raise _err(exc) from None
+
+    # QemuOpts -device options first, then JSON ones (qemu_create_cli_devices).
+    ordered = [d for d in request.devices if not d.from_json]
+    ordered += [d for d in request.devices if d.from_json]
+    for dev in ordered:
+        try:
+            machine.device_add(dev.opts, from_json=dev.from_json)
+        except CoreError as exc:
+            raise _err(exc, dev.location) from None
+    machine.finish_init()
+    return machine, notes
+
+
+def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:
+    from memdevd.qemu_opts import parse_size
+
+    node = NumaNodeOptions()
+    if "nodeid" in opts:
+        try:
+            node.nodeid = int(opts["nodeid"], 0)
+        except ValueError:
+            raise CoreError(M.INVALID_PARAMETER_VALUE.format("nodeid", "a uint64 value")) from None
+    if "mem" in opts:
+        node.mem = parse_size(opts["mem"] + ("M" if opts["mem"][-1:].isdigit() else ""), name="mem")
+    if "memdev" in opts:
+        node.memdev = opts["memdev"]
+    if "cpus" in opts:
+        cpus: list[int] = []
+        for part in opts["cpus"].split(":"):
+            lo, _, hi = part.partition("-")
+            if lo.isdigit():
+                cpus.extend(range(int(lo), int(hi or lo) + 1))
+        node.cpus = tuple(cpus)
+    return node
