@@ -32,7 +32,7 @@ from memdevd.machine.devices.pcie_root_port import (
 from memdevd.machine.errors import CoreError
 from memdevd.machine.memory_device import MemoryDeviceMixin, MemoryRegion
 from memdevd.machine.qdev import Device
-from memdevd.machine.qom import Prop, QOMObject
+from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
@@ -87,6 +87,10 @@ class VirtioDevice(Device):
     def mapped_memslots(self) -> int:
         """RAM sections this device maps into device memory right now."""
         return 1 if self.realized else 0
+
+    def qom_region(self) -> MemoryRegionObject | None:
+        """The QOM memory-region mapped into device memory at ``memaddr``."""
+        return self.hostmem.memory_region() if self.hostmem is not None else None
 
     def fill_device_info(self, data: dict[str, Any]) -> dict[str, Any]:
         """``vpc->fill_device_info``: the members after the proxy's ``id``."""
@@ -198,6 +202,9 @@ class VirtioMDPCI(MemoryDeviceMixin, PCIDevice):
     def get_memory_region(self) -> MemoryRegion | None:
         return self.vdev.get_memory_region()
 
+    def get_plugged_size(self) -> int:
+        raise NotImplementedError
+
     def fill_device_info(self) -> dict[str, Any]:
         """``fill_device_info``: the proxy's id, the rest from the virtio device."""
         data: dict[str, Any] = {"id": self.id} if self.id is not None else {}
@@ -264,6 +271,7 @@ class VirtioMDHotplug(PciAcpiHotplug):
         md = _md(dev)
         self.machine.memory.plug(md)
         self.machine.memory.region_mapped(md.vdev.mapped_memslots())
+        self.machine.map_region(md.vdev.qom_region(), md.get_addr())
         md.vdev.hotplugged = md.hotplugged
         super().plug(dev)
         md.plugged()
@@ -289,6 +297,9 @@ class VirtioMDHotplug(PciAcpiHotplug):
         md.unplugged()
         self.machine.memory.unplug(md)
         self.machine.memory.region_unmapped(md.vdev.mapped_memslots())
+        region = md.vdev.qom_region()
+        if region is not None:
+            region.unmap()
         super().unplug(dev)
         # The inner device is finalized first and has no id of its own.
         md.vdev.unrealize()

@@ -7,9 +7,16 @@ from __future__ import annotations
 
 from memdevd.machine.devices.nvdimm import NVDIMM
 from memdevd.machine.devices.pc_dimm import PCDIMM
+from memdevd.machine.devices.pcie_root_port import PCIERootPort
+from memdevd.machine.devices.virtio_mem import VirtioMEMPCI
+from memdevd.machine.devices.virtio_pmem import VirtioPMEMPCI
 from memdevd.machine.qdev import Device
 
 DEVICE_TYPES: dict[str, type[Device]] = {
     "pc-dimm": PCDIMM,
     "nvdimm": NVDIMM,
+    "virtio-mem-pci": VirtioMEMPCI,
+    "virtio-pmem-pci": VirtioPMEMPCI,
+    # Not a memory device: the q35 port a hot-plugged PCI device needs.
+    "pcie-root-port": PCIERootPort,
 }

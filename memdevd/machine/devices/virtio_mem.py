@@ -38,7 +38,7 @@ from memdevd.machine.qdev import (
     parse_uint64,
     static_prop,
 )
-from memdevd.machine.qom import Prop, QOMObject
+from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.machine.virtio_md import VirtioDevice, VirtioMDPCI
 from memdevd.qapi.visitor import InputVisitor
 
@@ -294,12 +294,44 @@ class VirtioMEM(VirtioDevice):
         self.resize_usable_region(self.requested_size, can_shrink=True)
         self.plugged_blocks = 0
         self.size = 0
-        if self.dynamic_memslots and self.nb_memslots <= 1:
-            self.nb_memslots = 1
-            self.memslot_size = b.mr_size
+        if self.dynamic_memslots:
+            if self.nb_memslots <= 1:
+                self.nb_memslots = 1
+                self.memslot_size = b.mr_size
+            self._prepare_memslots(b.mr_size)
         b.mapped = True
         b.mapped_by = self.proxy
         super().commit()
+
+    def _prepare_memslots(self, region_size: int) -> None:
+        """``virtio_mem_prepare_mr`` / ``virtio_mem_prepare_memslots``: QOM children.
+
+        The ``virtio-mem`` container is what gets mapped at ``memaddr``; the
+        ``memslot-N`` aliases of the memdev are mapped into it when active.
+        """
+        self.add_child("virtio-mem[0]", MemoryRegionObject(region_size))
+        for idx in range(self.nb_memslots):
+            offset = idx * self.memslot_size
+            size = min(self.memslot_size, region_size - offset)
+            self.add_child(f"memslot-{idx}[0]", MemoryRegionObject(size, addr=offset))
+
+    def qom_region(self) -> MemoryRegionObject | None:
+        if self.dynamic_memslots:
+            child = self.children.get("virtio-mem[0]")
+            return child if isinstance(child, MemoryRegionObject) else None
+        return super().qom_region()
+
+    def _sync_memslot_children(self) -> None:
+        container = self.qom_region()
+        active = self.mapped_memslots()
+        for idx in range(self.nb_memslots):
+            child = self.children.get(f"memslot-{idx}[0]")
+            if not isinstance(child, MemoryRegionObject) or container is None:
+                continue
+            if idx < active:
+                child.map(container.canonical_path(), idx * self.memslot_size)
+            else:
+                child.unmap()
 
     def unrealize(self) -> None:
         self.driver.stop()
@@ -378,6 +410,8 @@ class VirtioMEM(VirtioDevice):
             self.machine.memory.region_mapped(after - before)
         elif before > after:
             self.machine.memory.region_unmapped(before - after)
+        if self.dynamic_memslots:
+            self._sync_memslot_children()
         for notify in list(self.size_change_notifiers):
             notify(self.size)
 
