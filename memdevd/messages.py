@@ -299,3 +299,4 @@ PCI_FUNCTION_0_SINGLE: Final = (
 )
 PCI_DEVFN_RANGE: Final = "a value between -1 and 255"
 PCIE_CHASSIS_SLOT_FAILED: Final = "Can't add chassis slot, error {}"
+FILE_CANT_OPEN: Final = "can't open backing store {} for guest RAM: {}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
-from memdevd.machine.host import HostFacts, size_to_str
+from memdevd.machine.host import HostFacts, backing_file_error, size_to_str
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
 
@@ -430,6 +430,9 @@ class FileBackend(HostMemoryBackend):
             elif self.rom == "off" and self.readonly and self.share:
                 raise CoreError(M.FILE_ROM_OFF_READONLY_SHARED)
         self.readonly_region = self.readonly if self.machine.profile.major < 9 else self.rom == "on"
+        failure = backing_file_error(self.mem_path, self.readonly)
+        if failure is not None:
+            raise CoreError(M.FILE_CANT_OPEN.format(self.mem_path, failure))
         page = self.host.page_size_for_path(self.mem_path)
         self._alloc_fd(page, self.align, self.offset)
 

@@ -56,3 +56,40 @@ def size_to_str(value: int) -> str:
 def _c_g3(x: float) -> str:
     """printf("%0.3g")."""
     return f"{x:.3g}"
+
+
+def backing_file_error(path: str, readonly: bool) -> str | None:
+    """What ``file_ram_open`` would fail with, found by stat() alone.
+
+    memdevd never opens or creates the file; it only looks at the path so
+    that a mistyped mem-path gets QEMU's error.  Returns the strerror text,
+    or None when QEMU would open or create the file.
+    """
+    import errno
+    import os
+    import stat
+
+    def text(code: int) -> str:
+        return os.strerror(code)
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if readonly:
+            return text(errno.ENOENT)
+        parent = os.path.dirname(path) or "."
+        if not os.path.isdir(parent):
+            return text(errno.ENOENT)
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return text(errno.EACCES)
+        return None
+    except NotADirectoryError:
+        return text(errno.ENOTDIR)
+    except PermissionError:
+        return text(errno.EACCES)
+    if stat.S_ISDIR(st.st_mode):
+        if readonly:
+            return text(errno.EISDIR)
+        return None if os.access(path, os.W_OK | os.X_OK) else text(errno.EACCES)
+    mode = os.R_OK if readonly else os.R_OK | os.W_OK
+    return None if os.access(path, mode) else text(errno.EACCES)

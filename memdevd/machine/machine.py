@@ -25,7 +25,7 @@ from memdevd.machine.guest import Guest, GuestConfig
 from memdevd.machine.host import HostFacts
 from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
 from memdevd.machine.memslots import MemslotLimits
-from memdevd.machine.qdev import Device
+from memdevd.machine.qdev import Device, id_wellformed
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 
 EventSink = Callable[[str, "dict[str, Any] | None"], None]
@@ -311,6 +311,10 @@ class Machine:
         prop_order: Iterable[str] | None = None,
     ) -> HostMemoryBackend:
         """``user_creatable_add_type``: set properties, add child, complete."""
+        if not id_wellformed(obj_id):
+            raise CoreError(
+                M.INVALID_PARAMETER_VALUE.format("id", "an identifier"), hint=M.ID_NOT_IDENTIFIER_HINT
+            )
         cls = BACKEND_TYPES.get(qom_type)
         if cls is None:
             raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
