@@ -358,6 +358,7 @@ def run(parsed: Parsed, prog: str) -> int:
     options = DaemonOptions(
         listen=parsed.listen,
         socket_mode=settings.socket_mode,
+        max_clients=settings.max_clients,
         pidfile=parsed.pidfile,
         prog_name=prog,
         on_ready=on_ready,

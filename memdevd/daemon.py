@@ -32,6 +32,7 @@ log = logging.getLogger("memdevd")
 class DaemonOptions:
     listen: list[ListenAddress] = field(default_factory=list)
     socket_mode: int | None = 0o600
+    max_clients: int = 1024
     pidfile: str | None = None
     prog_name: str = "memdevd"
     # Called once every listener is up (e.g. to print the socket paths).
@@ -78,7 +79,12 @@ class Daemon:
         self.registry = Registry()
         self.runtime = Runtime(machine, profile, request_shutdown=self.request_shutdown)
         register_all(self.registry, self.runtime)
-        self.server = Server(self.registry, profile.version_info, socket_mode=options.socket_mode)
+        self.server = Server(
+            self.registry,
+            profile.version_info,
+            socket_mode=options.socket_mode,
+            max_clients=options.max_clients,
+        )
         machine.set_event_sink(self._on_event)
         self.exit_status = 0
         self._stopping: asyncio.Event | None = None

@@ -71,7 +71,9 @@ class Server:
     socket_mode: int | None = 0o600
     # Called before every dispatched command (fault injection, logging).
     command_hook: Callable[[Session, str, dict[str, Any]], None] | None = None
+    max_clients: int = 1024
     sessions: set[Session] = field(default_factory=set)
+    waiting: list[Session] = field(default_factory=list)
     _listeners: list[_Listener] = field(default_factory=list)
     _greeting: bytes | None = None
 
@@ -86,13 +88,27 @@ class Server:
 
     # -- sessions -------------------------------------------------------------
 
-    def session_opened(self, session: Session) -> None:
+    def session_opened(self, session: Session) -> bool:
+        """Register a new connection; False if it must wait for a free slot."""
+        log.info("client connected: %s", session.peer)
+        if len(self.sessions) >= self.max_clients:
+            self.waiting.append(session)
+            return False
         self.sessions.add(session)
-        log.info("client connected", extra={"peer": session.peer})
+        return True
 
     def session_closed(self, session: Session) -> None:
+        log.info("client disconnected: %s", session.peer)
+        if session in self.waiting:
+            self.waiting.remove(session)
+            return
         self.sessions.discard(session)
-        log.info("client disconnected", extra={"peer": session.peer})
+        while self.waiting and len(self.sessions) < self.max_clients:
+            nxt = self.waiting.pop(0)
+            if nxt.closed:
+                continue
+            self.sessions.add(nxt)
+            nxt.activate()
 
     def before_command(self, session: Session, name: str, args: dict[str, Any]) -> None:
         if self.command_hook is not None:
@@ -168,7 +184,7 @@ class Server:
         """Stop listening, drop every client, remove socket files we created."""
         for lst in self._listeners:
             lst.server.close()
-        for session in list(self.sessions):
+        for session in [*self.sessions, *self.waiting]:
             session.abort()
         for lst in self._listeners:
             with contextlib.suppress(Exception):

@@ -50,6 +50,7 @@ class Session(asyncio.Protocol):
         self.negotiated = False
         self.capabilities: frozenset[str] = frozenset()
         self.closed = False
+        self.active = False
         self.peer = ""
         # In-band requests waiting while an async command runs.
         self._backlog: deque[Any] = deque()
@@ -67,8 +68,19 @@ class Session(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = str(peer) if peer else self.listener_name
-        self.server.session_opened(self)
-        transport.write(self.server.greeting_bytes())
+        if not self.server.session_opened(self):
+            # Over the client limit: wait, unread and ungreeted, as an extra
+            # client of a QEMU monitor waits, until another client leaves.
+            self.transport.pause_reading()
+            return
+        self.activate()
+
+    def activate(self) -> None:
+        """Greet the client and start reading its requests."""
+        assert self.transport is not None
+        self.active = True
+        self.transport.resume_reading()
+        self.transport.write(self.server.greeting_bytes())
 
     def data_received(self, data: bytes) -> None:
         items = self.streamer.feed(data)
