@@ -170,7 +170,9 @@ class QOMObject:
             raise CoreError(M.PROPERTY_NOT_FOUND.format(self.typename, name))
         if prop.set is None:
             raise CoreError(M.PROPERTY_NOT_WRITABLE.format(self.typename, name))
-        visitor = InputVisitor(value, keyval=keyval)
+        machine = getattr(self, "machine", None)
+        legacy = machine is not None and machine.profile.version == "7.2"
+        visitor = InputVisitor(value, keyval=keyval, legacy_sizes=legacy)
         try:
             prop.set(self, visitor, name)
         except VisitError as exc:

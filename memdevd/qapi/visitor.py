@@ -71,9 +71,12 @@ class InputVisitor:
         *,
         keyval: bool = False,
         opts: bool = False,
+        legacy_sizes: bool = False,
         key_order: Callable[[Iterable[str]], list[str]] = _identity_order,
     ) -> None:
         self.root = root
+        # QEMU 7.2's qemu_strtosz (rewritten in 8.1) for string sizes.
+        self.legacy_sizes = legacy_sizes
         # opts: qapi/opts-visitor.c (non-JSON -object, -numa): string values
         # like keyval, but its own error texts.
         self.opts = opts
@@ -225,7 +228,7 @@ class InputVisitor:
     def type_size(self, name: str | None) -> int:
         if self.keyval:
             text = self._get_keyval(name)
-            size = strtosz(text)
+            size = strtosz(text, legacy=self.legacy_sizes)
             if size is None:
                 what = "a size value" if self.opts else "size"
                 raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), what))
@@ -273,7 +276,7 @@ class InputVisitor:
     def type_number(self, name: str | None) -> float:
         if self.keyval:
             text = self._get_keyval(name)
-            number = strtod_finite(text)
+            number = strtod_finite(text, legacy=self.legacy_sizes)
             if number is None:
                 raise VisitError(M.INVALID_PARAMETER_TYPE.format(self.full_name(name), "number"))
             return number
