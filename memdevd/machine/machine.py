@@ -313,7 +313,8 @@ class Machine:
         """``user_creatable_add_type``: set properties, add child, complete."""
         if not id_wellformed(obj_id):
             raise CoreError(
-                M.INVALID_PARAMETER_VALUE.format("id", "an identifier"), hint=M.ID_NOT_IDENTIFIER_HINT
+                M.INVALID_PARAMETER_VALUE.format("id", "an identifier"),
+                hint=M.ID_NOT_IDENTIFIER_HINT,
             )
         cls = BACKEND_TYPES.get(qom_type)
         if cls is None:

@@ -115,10 +115,13 @@ class QOMObject:
                 name, ptype = entry["name"], entry["type"]
                 if ptype.startswith("child<"):
                     continue
-                prop = modeled.pop(name, None)
-                if prop is None:
+                found = modeled.pop(name) if name in modeled else None
+                if found is None:
                     prop = _recorded_prop(self, sample, name, ptype)
-                elif prop.type != ptype:
+                elif found.type == ptype:
+                    prop = found
+                else:
+                    prop = found
                     prop = Prop(
                         prop.name,
                         ptype,

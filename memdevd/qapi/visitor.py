@@ -72,7 +72,7 @@ class InputVisitor:
         keyval: bool = False,
         opts: bool = False,
         legacy_sizes: bool = False,
-        key_order: Callable[[Iterable[str]], list[str]] = _identity_order,
+        key_order: Callable[[Iterable[str]], Sequence[str]] = _identity_order,
     ) -> None:
         self.root = root
         # QEMU 7.2's qemu_strtosz (rewritten in 8.1) for string sizes.

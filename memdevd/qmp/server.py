@@ -173,7 +173,7 @@ class Server:
         for lst in self._listeners:
             addr = lst.address
             if addr.kind == "tcp":
-                for sock in lst.server.sockets:
+                for sock in getattr(lst.server, "sockets", ()):
                     host, port = sock.getsockname()[:2]
                     addr = ListenAddress("tcp", host=addr.host or host, port=port, name=addr.name)
                     break
