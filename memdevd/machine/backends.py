@@ -491,7 +491,7 @@ class EpcBackend(HostMemoryBackend):
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         if not self.host.sgx:
-            if self.machine.profile.major < 9:
+            if self.machine.profile.version == "7.2":
                 raise CoreError(M.SGX_VEPC_OPEN_FAILED_7_2)
             raise CoreError(M.SGX_VEPC_OPEN_FAILED)
         self.share = True

@@ -469,7 +469,8 @@ class Machine:
         if obj is None:
             raise not_found(M.DEVICE_NOT_FOUND.format(dev_id))
         if not isinstance(obj, Device):
-            raise CoreError(M.NOT_A_DEVICE.format(dev_id))
+            text = M.NOT_A_DEVICE_7_2 if self.profile.version == "7.2" else M.NOT_A_DEVICE
+            raise CoreError(text.format(dev_id))
         return obj
 
     def device_del(self, dev_id: str) -> None:
