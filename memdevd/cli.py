@@ -347,9 +347,11 @@ def run(parsed: Parsed, prog: str) -> int:
         level=getattr(logging, settings.log_level.upper()),
         format=f"{prog}: %(levelname)s: %(message)s",
     )
+    from memdevd.qemu_opts import format_diagnostic
+
     machine, notes = build_machine(parsed.request, profile, settings)
-    for line in notes:
-        sys.stderr.write(f"{prog}: {line}\n")
+    for note in notes:
+        sys.stderr.write(format_diagnostic(prog, note))
 
     def on_ready(server: Any) -> None:
         if parsed.print_socket:

@@ -23,7 +23,7 @@ from memdevd.machine.errors import CoreError
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
 from memdevd.machine.types import MachineType, is_known_but_not_emulated, resolve
-from memdevd.qemu_opts import OptionError
+from memdevd.qemu_opts import Diagnostic, OptionError
 from memdevd.settings import MemdevdSettings
 
 NONE_BOARD = BoardKind("none", "", "", False, "", 0)
@@ -169,29 +169,29 @@ def apply_machine_options(
             config.dump_guest_core = _machine_bool(value, key)
 
 
-def configure_accelerator(request: StartupRequest, settings: MemdevdSettings) -> list[str]:
-    """``configure_accelerators``: returns warnings printed on the way."""
+def configure_accelerator(request: StartupRequest, settings: MemdevdSettings) -> list[Diagnostic]:
+    """``configure_accelerators``: try each accelerator in order.
+
+    Returns the lines QEMU prints on the way (a failed KVM before a TCG
+    fallback); raises when none could be initialised, as QEMU exits then.
+    """
     wanted = request.accel or ["tcg"]
-    printed: list[str] = []
-    for index, accel in enumerate(wanted):
+    printed: list[Diagnostic] = []
+    for accel in wanted:
         if accel == "tcg":
-            if index:
-                printed.append("info: " + M.ACCEL_FALLBACK.format("tcg"))
-            settings.host.kvm = settings.host.kvm and False
+            if printed:
+                printed.append(Diagnostic(M.ACCEL_FALLBACK.format("tcg"), kind="info"))
+            settings.host.kvm = False
             return printed
         if accel == "kvm":
             if settings.host.kvm:
                 return printed
-            printed.append(M.KVM_OPEN_FAILED)
-            printed.append(M.ACCEL_INIT_FAILED.format("kvm"))
+            printed.append(Diagnostic(M.KVM_OPEN_FAILED))
+            printed.append(Diagnostic(M.ACCEL_INIT_FAILED.format("kvm")))
             continue
         raise OptionError(M.ACCEL_INVALID.format(accel))
-    raise OptionError(M.ACCEL_NONE_FOUND, preceding_lines(printed))
-
-
-def preceding_lines(lines: list[str]) -> str | None:
-    del lines
-    return None
+    last = printed.pop()
+    raise OptionError(last.message, preceding=printed)
 
 
 def build_machine(
@@ -199,9 +199,9 @@ def build_machine(
     profile: Profile,
     settings: MemdevdSettings,
     clock: Clock | None = None,
-) -> tuple[Machine, list[str]]:
+) -> tuple[Machine, list[Diagnostic]]:
     """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
-    notes: list[str] = []
+    notes: list[Diagnostic] = []
     mtype = select_machine(profile, request.machine.get("type"))
     board = {"pc": PC, "q35": Q35}.get(mtype.family, NONE_BOARD)
     default_ram = 0 if mtype.family == "none" else DEFAULT_RAM_SIZE
