@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -239,9 +239,3 @@ def assert_unchanged(
 @pytest.fixture(params=VERSIONS)
 def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def events() -> Iterator[list[tuple[str, Any]]]:
-    """A list to pass to ``machine.set_event_sink(lambda n, d: ev.append((n, d)))``."""
-    yield []

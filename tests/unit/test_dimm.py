@@ -459,26 +459,12 @@ def _del_setup(version: str, guest: str = "none") -> Machine:
     return m
 
 
-NOT_A_DEVICE_7_2 = pytest.mark.xfail(
-    strict=True,
-    reason="7.2 device_del of a QOM object that is not a device says "
-    "'<id> is not a hotpluggable device'; memdevd answers with the 10.0 text "
-    "'<id> is not a device' for every release (Machine.find_device ignores "
-    "messages.NOT_A_DEVICE_7_2)",
-)
-
-
 def _del_params() -> list[Any]:
-    params = []
-    for dev_id, reply_7_2, reply_10_0 in DEL_CASES:
-        for version, reply in (("7.2", reply_7_2), ("10.0", reply_10_0)):
-            marks = []
-            if reply is not None and reply[1].endswith("is not a hotpluggable device"):
-                marks.append(NOT_A_DEVICE_7_2)
-            params.append(
-                pytest.param(version, dev_id, reply, marks=marks, id=f"{version}-{dev_id}")
-            )
-    return params
+    return [
+        pytest.param(version, dev_id, reply, id=f"{version}-{dev_id}")
+        for dev_id, reply_7_2, reply_10_0 in DEL_CASES
+        for version, reply in (("7.2", reply_7_2), ("10.0", reply_10_0))
+    ]
 
 
 @pytest.mark.parametrize(("ver", "dev_id", "expected"), _del_params())
@@ -588,3 +574,28 @@ def test_nvdimm_qom_list(version: str) -> None:
     ]
     got = sorted((p["name"], p["type"]) for p in m.qom_list("/machine/peripheral/nv0"))
     assert got == sorted(DIMM_QOM_LIST + extra)
+
+
+def test_memdev_link_paths(version: str) -> None:
+    # -M pc -m 1G,slots=4,maxmem=8G; ram m1, m2 (1G); anonymous pc-dimms, in this order:
+    sequence: list[tuple[str, Reply]] = [
+        ("/objects/m1", None),
+        ("/objects/pc.ram", (G, "can't use already busy memdev: pc.ram")),
+        ("/objects", (G, "Invalid parameter type for 'memdev', expected: memory-backend")),
+        ("objects/m2", None),  # partial path, unique
+        ("/objects//m2/", (G, "can't use already busy memdev: m2")),  # empty parts skipped
+        ("", (G, "'memdev' property must be set")),
+        ("d0", (DNF, "Device 'd0' not found")),
+    ]
+    m = make_machine(version, "pc", "1G", slots=4, maxmem="8G")
+    backend(m, "m1", "1G")
+    backend(m, "m2", "1G")
+    for memdev, expected in sequence:
+        before = snapshot(m)
+        if expected is None:
+            dimm(m, None, memdev)
+            continue
+        err = device_add_error(m, driver="pc-dimm", memdev=memdev)
+        assert (err.error_class.value, err.desc) == expected
+        assert_unchanged(before, snapshot(m), anon_advanced=True)
+    assert [d["data"]["memdev"] for d in m.memory.device_list()] == ["/objects/m1", "/objects/m2"]
