@@ -300,3 +300,9 @@ PCI_FUNCTION_0_SINGLE: Final = (
 PCI_DEVFN_RANGE: Final = "a value between -1 and 255"
 PCIE_CHASSIS_SLOT_FAILED: Final = "Can't add chassis slot, error {}"
 FILE_CANT_OPEN: Final = "can't open backing store {} for guest RAM: {}"
+BACKING_STORE_SIZE_MISMATCH_7_2: Final = (
+    "backing store size 0x{:x} does not match 'size' option 0x{:x}"
+)
+BACKING_STORE_TOO_SMALL: Final = (
+    "{} backing store size 0x{:x} is too small for 'size' option 0x{:x} plus 'offset' option 0x{:x}"
+)

@@ -171,8 +171,10 @@ class HostMemoryBackend(QOMObject):
             raise CoreError(M.FILE_ALIGN_NOT_POWER_OF_2.format(align))
         if offset % page_size:
             raise CoreError(M.FILE_OFFSET_NOT_PAGE_MULTIPLE.format(offset, page_size))
-        if self.size < page_size:
-            raise CoreError(M.FILE_SIZE_BELOW_PAGE.format(self.size, page_size))
+        # qemu_ram_alloc_from_fd() has rounded the size up to the host page.
+        memory = -(-self.size // self.host.page_size) * self.host.page_size
+        if memory < page_size:
+            raise CoreError(M.FILE_SIZE_BELOW_PAGE.format(memory, page_size))
         self.page_size = page_size
         self.mr_align = max(page_size, align)
         self.mr_size = self.size
@@ -348,9 +350,17 @@ class MemfdBackend(HostMemoryBackend):
                 raise CoreError(M.MEMFD_HUGEPAGE_NOT_POWER_OF_2)
             size = self.hugetlbsize or self.host.default_hugepage_size
             if size not in self.host.hugepage_sizes:
+                # The kernel has no hugetlbfs for that size: memfd_create() ENODEV.
                 flags = 0x1 | (0x2 if self.seal else 0) | 0x4 | (htsize << 26)
-                raise CoreError(M.MEMFD_CREATE_FAILED.format(flags, "Invalid argument"))
+                raise CoreError(M.MEMFD_CREATE_FAILED.format(flags, "No such device"))
             page = size
+        # The memfd is truncated to exactly 'size'; the RAM block wants it
+        # rounded up to the host page, so a shorter file is refused.
+        aligned = -(-self.size // self.host.page_size) * self.host.page_size
+        if self.size < aligned:
+            if self.machine.profile.version == "7.2":
+                raise CoreError(M.BACKING_STORE_SIZE_MISMATCH_7_2.format(self.size, aligned))
+            raise CoreError(M.BACKING_STORE_TOO_SMALL.format(self.id, self.size, aligned, 0))
         self._alloc_fd(page)
 
 
@@ -360,10 +370,8 @@ def _as_memfd(obj: QOMObject) -> MemfdBackend:
 
 
 def _set_memfd_hugetlb(obj: QOMObject, v: InputVisitor, name: str) -> None:
-    m = _as_memfd(obj)
-    if m.mr_inited():
-        raise CoreError(M.CANNOT_CHANGE_PROPERTY_VALUE)
-    m.hugetlb = v.type_bool(name)
+    # memfd_backend_set_hugetlb() has no "already created" check.
+    _as_memfd(obj).hugetlb = v.type_bool(name)
 
 
 def _set_memfd_hugetlbsize(obj: QOMObject, v: InputVisitor, name: str) -> None:
@@ -377,10 +385,8 @@ def _set_memfd_hugetlbsize(obj: QOMObject, v: InputVisitor, name: str) -> None:
 
 
 def _set_memfd_seal(obj: QOMObject, v: InputVisitor, name: str) -> None:
-    m = _as_memfd(obj)
-    if m.mr_inited():
-        raise CoreError(M.CANNOT_CHANGE_PROPERTY_VALUE)
-    m.seal = v.type_bool(name)
+    # memfd_backend_set_seal() has no "already created" check.
+    _as_memfd(obj).seal = v.type_bool(name)
 
 
 class FileBackend(HostMemoryBackend):

@@ -58,6 +58,10 @@ class DimmHotplug:
         assert m.device_memory is not None
         if not dimm.is_a("nvdimm"):
             m.device_memory.dimm_size += dimm.get_plugged_size()
+        if dimm.is_a("nvdimm"):
+            # piix4/ich9_device_plug_cb: nvdimm_acpi_plug_cb() only raises the
+            # NVDIMM GPE; the memory-hotplug slots never see an nvdimm.
+            return
         # acpi_memory_plug_cb
         slot = m.acpi_slots[dimm.slot]
         slot.dimm = dimm

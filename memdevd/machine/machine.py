@@ -99,7 +99,11 @@ class MachineObject(QOMObject):
             Prop(
                 "max-ram-below-4g",
                 "size",
-                lambda o: m.config.max_ram_below_4g or m.layout.below_4g,
+                # pc_init1/pc_q35_init store their default in the property.
+                lambda o: (
+                    m.config.max_ram_below_4g
+                    or (0xE0000000 if m.config.board.family == "pc" else 4 << 30)
+                ),
                 None,
             ),
         ]

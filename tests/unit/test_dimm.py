@@ -533,13 +533,6 @@ def test_acpi_ospm_status_dimms(version: str) -> None:
     assert make_machine(version, "pc", "1G", maxmem=None).acpi_ospm_status() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an nvdimm is plugged through nvdimm_acpi_plug_cb, not acpi_memory_plug_cb: "
-    "QEMU's memory-hotplug slot of an nvdimm stays empty (no 'device' in "
-    "query-acpi-ospm-status, no memory-slot insert/_OST); memdevd's DimmHotplug.plug "
-    "records the nvdimm in acpi_slots like a pc-dimm",
-)
 def test_acpi_ospm_status_ignores_nvdimm(version: str) -> None:
     # -M pc,nvdimm=on -m 1G,slots=3,maxmem=8G; nvdimm n (slot 0), pc-dimm b slot=2:
     # [{"source": 0, "status": 0, "slot": "0", "slot-type": "DIMM"}, {... "slot": "1" ...},

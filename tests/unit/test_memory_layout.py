@@ -125,12 +125,6 @@ def test_device_memory_without_maxmem(version: str) -> None:
         assert m.device_memory is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qom-get /machine max-ram-below-4g returns the computed low-RAM split "
-    "(pc 1G -> 1 GiB, pc 4G -> 3 GiB, q35 1G -> 1 GiB) instead of the property "
-    "value QEMU keeps: 0xe0000000 (pc) / 4 GiB (q35) whatever the RAM size",
-)
 @pytest.mark.parametrize(
     ("machine", "ram", "expected"),
     [("pc", "1G", 3758096384), ("pc", "4G", 3758096384), ("q35", "1G", 4294967296)],
