@@ -93,8 +93,8 @@ class Daemon:
 
     # -- events ------------------------------------------------------------------
 
-    def _on_event(self, name: str, data: dict[str, Any] | None) -> None:
-        self.server.emit_event(name, data)
+    def _on_event(self, name: str, data: dict[str, Any] | None, timestamp_us: int) -> None:
+        self.server.emit_event(name, data, timestamp_us)
 
     # -- shutdown ------------------------------------------------------------------
 

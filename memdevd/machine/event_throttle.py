@@ -13,23 +13,21 @@ a timer that fires with nothing stored drops the key's state.
 :class:`EventThrottle` is that algorithm on a memdevd :class:`Clock` (QEMU
 uses ``QEMU_CLOCK_REALTIME``, which runs while the VM is paused too), so
 tests drive it with a virtual clock.  This module owns only the throttle;
-:func:`machine_throttle` gives each machine one instance that forwards to
-``machine.emit``, as QEMU has one throttle table per process.
+each :class:`~memdevd.machine.machine.Machine` owns one instance in front
+of its event sink, as QEMU has one throttle table per process.  An event
+keeps the time it was raised: a held event goes out later with its own
+timestamp, as QEMU stores the whole QDict.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from memdevd.machine.clock import Clock, Timer
 
-if TYPE_CHECKING:
-    from memdevd.machine.machine import Machine
-
-EventSink = Callable[[str, "dict[str, Any] | None"], None]
+EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
 NS_PER_MS: Final = 1_000_000
 
@@ -62,7 +60,7 @@ class _State:
     """``MonitorQAPIEventState``: the timer and the event waiting for it."""
 
     timer: Timer
-    pending: tuple[str, dict[str, Any] | None] | None = None
+    pending: tuple[str, dict[str, Any] | None, int] | None = None
 
 
 class EventThrottle:
@@ -86,19 +84,19 @@ class EventThrottle:
         value = data.get(conf.key_member)
         return None if value is None else str(value)
 
-    def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
+    def emit(self, name: str, data: dict[str, Any] | None, timestamp_us: int) -> None:
         """``monitor_qapi_event_queue_no_reenter``: send now or hold."""
         conf = self.conf.get(name)
         if conf is None or not conf.rate_ns:
-            self.sink(name, data)
+            self.sink(name, data, timestamp_us)
             return
         key = (name, self.key_of(name, data))
         state = self._states.get(key)
         if state is not None:
             # The timer is pending: keep only the latest event.
-            state.pending = (name, data)
+            state.pending = (name, data, timestamp_us)
             return
-        self.sink(name, data)
+        self.sink(name, data, timestamp_us)
         timer = self.clock.call_later(conf.rate_ns, lambda: self._fire(key))
         self._states[key] = _State(timer)
 
@@ -110,9 +108,9 @@ class EventThrottle:
         if state.pending is None:
             del self._states[key]
             return
-        name, data = state.pending
+        name, data, timestamp_us = state.pending
         state.pending = None
-        self.sink(name, data)
+        self.sink(name, data, timestamp_us)
         rate = self.conf[name].rate_ns
         state.timer = self.clock.call_later(rate, lambda: self._fire(key))
 
@@ -125,19 +123,3 @@ class EventThrottle:
         for state in self._states.values():
             state.timer.cancel()
         self._states.clear()
-
-
-_MACHINE_THROTTLES: weakref.WeakKeyDictionary[Machine, EventThrottle] = weakref.WeakKeyDictionary()
-
-
-def machine_throttle(machine: Machine) -> EventThrottle:
-    """The machine's throttle: timers on its clock, events to ``machine.emit``.
-
-    ``machine.emit`` is looked up when an event goes out, so a sink set
-    later (the daemon sets it after building the machine) still gets it.
-    """
-    throttle = _MACHINE_THROTTLES.get(machine)
-    if throttle is None:
-        throttle = EventThrottle(machine.clock, lambda n, d: machine.emit(n, d))
-        _MACHINE_THROTTLES[machine] = throttle
-    return throttle

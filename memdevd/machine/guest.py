@@ -78,7 +78,7 @@ class Guest:
 
     def set_config(self, config: GuestConfig) -> None:
         self.config = config
-        self._schedule()
+        self.machine.guest_wakeup()
 
     # -- notifications ---------------------------------------------------------
 

@@ -11,6 +11,7 @@ QEMU's own: the anonymous ``device[N]`` counter.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBacken
 from memdevd.machine.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
 from memdevd.machine.clock import Clock, RealClock
 from memdevd.machine.errors import CoreError, not_found
+from memdevd.machine.event_throttle import EventThrottle
 from memdevd.machine.guest import Guest, GuestConfig
 from memdevd.machine.host import HostFacts
 from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
@@ -28,7 +30,7 @@ from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qdev import Device, id_wellformed
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 
-EventSink = Callable[[str, "dict[str, Any] | None"], None]
+EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
 
 @dataclass
@@ -185,6 +187,9 @@ class Machine:
         self.unattached.add_child("system[0]", MemoryRegionObject((1 << 64) - 1))
         # Devices in creation order (QOM walk order stand-in).
         self._devices: list[Device] = []
+        self.event_throttle = EventThrottle(self.clock, self._send_event)
+        # BusClass automatic_ids counters (e.g. "pcie.N"), per bus type.
+        self.bus_automatic_ids: dict[str, int] = {}
         self.acpi_slots = [AcpiSlot() for _ in range(config.ram_slots)]
         self.guest = Guest(self, config.guest)
         # Set by the daemon: a guest-initiated shutdown (reason, guest=True).
@@ -196,8 +201,12 @@ class Machine:
         self._emit = emit
 
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
+        """Raise a QMP event now; the monitor's throttle may hold it."""
+        self.event_throttle.emit(name, data, time.time_ns() // 1000)
+
+    def _send_event(self, name: str, data: dict[str, Any] | None, timestamp_us: int) -> None:
         if self._emit is not None:
-            self._emit(name, data)
+            self._emit(name, data, timestamp_us)
 
     # -- start-up -------------------------------------------------------------------
 
@@ -520,11 +529,23 @@ class Machine:
         if self.runstate in ("prelaunch", "paused", "suspended", "debug"):
             self.runstate = "running"
             self.emit("RESUME")
-            self.guest.on_resume()
+            self.guest_wakeup()
 
     @property
     def running(self) -> bool:
         return self.runstate == "running"
+
+    def guest_wakeup(self) -> None:
+        """The guest may act again (resumed, or its behaviour changed).
+
+        Devices waiting for the guest (a virtio-mem driver with work to do,
+        a pending PCI eject) implement ``guest_wakeup``; nothing polls.
+        """
+        self.guest.on_resume()
+        for dev in list(self._devices):
+            hook = getattr(dev, "guest_wakeup", None)
+            if hook is not None:
+                hook()
 
     def system_reset(self) -> None:
         """``qmp_system_reset``: RESET; devices keep their configuration."""

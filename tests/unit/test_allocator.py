@@ -276,7 +276,7 @@ def test_gap_reused_after_unplug(version: str) -> None:
 def test_unplug_frees_id_slot_backend_and_space(version: str) -> None:
     m = make_machine(version, "pc", "1G", slots=1, maxmem="2G", guest="cooperative")
     ev: list[tuple[str, object]] = []
-    m.set_event_sink(lambda name, data: ev.append((name, data)))
+    m.set_event_sink(lambda name, data, _ts: ev.append((name, data)))
     backend(m, "a", "1G")
     backend(m, "b", "1G")
     dimm(m, "d", "a")

@@ -103,7 +103,7 @@ class MemoryDeviceMachine(RuleBasedStateMachine):
         for kind, size in pool:
             self.add_backend(kind, size)
 
-    def _event(self, name: str, data: dict[str, Any] | None) -> None:
+    def _event(self, name: str, data: dict[str, Any] | None, _ts: int = 0) -> None:
         if name == "DEVICE_DELETED":
             assert data is not None
             path = data["path"]

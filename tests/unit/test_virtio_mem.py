@@ -25,19 +25,21 @@ from hypothesis import strategies as st
 from memdevd.compat import get_profile
 from memdevd.machine.boards import PC, Q35
 from memdevd.machine.clock import VirtualClock
-from memdevd.machine.devices.pcie_root_port import GUEST_IDLE_POLL_NS, parse_pci_devfn
+from memdevd.machine.devices.pcie_root_port import parse_pci_devfn
 from memdevd.machine.devices.virtio_mem import (
     VirtioMemGuestRate,
     VirtioMEMPCI,
     decide_memslots,
 )
 from memdevd.machine.errors import CoreError, ErrorClass
-from memdevd.machine.event_throttle import EventThrottle, machine_throttle
+from memdevd.machine.event_throttle import EventThrottle
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 
+# Long enough for any pending guest action to have happened.
+GUEST_IDLE_POLL_NS = 1_000_000_000
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
@@ -95,7 +97,7 @@ def record(m: Machine) -> Events:
     """Collect (time, name, data) of every event the machine sends."""
     events: Events = []
     clock = m.clock
-    m.set_event_sink(lambda name, data: events.append((clock.now_ns(), name, data)))
+    m.set_event_sink(lambda name, data, _ts: events.append((clock.now_ns(), name, data)))
     return events
 
 
@@ -1029,7 +1031,9 @@ def test_device_del_waits_for_running_guest() -> None:
     advance(m, 10 * SEC)
     assert len(m.memory.device_list()) == 1  # paused: nobody ejects
     m.cont()
-    advance(m, GUEST_IDLE_POLL_NS)
+    advance(m, 1 * SEC)
+    assert len(m.memory.device_list()) == 1  # the slow guest acts 2 s after cont
+    advance(m, 1 * SEC)
     assert m.memory.device_list() == []
 
 
@@ -1070,7 +1074,7 @@ def test_driver_converges_and_events_are_throttled(version: str) -> None:
     advance(m, 5 * SEC)
     assert [e[2]["size"] for e in events[2:]] == [2 * GiB, GiB]
     assert m.memory.device_list()[0]["data"]["size"] == GiB
-    assert machine_throttle(m).pending_keys() == []
+    assert m.event_throttle.pending_keys() == []
 
 
 def test_anonymous_device_event_has_no_id() -> None:
@@ -1222,7 +1226,7 @@ def test_driver_converges_property(
 def _throttle() -> tuple[VirtualClock, EventThrottle, Events]:
     clock = VirtualClock()
     out: Events = []
-    throttle = EventThrottle(clock, lambda n, d: out.append((clock.now_ns(), n, d)))
+    throttle = EventThrottle(clock, lambda n, d, _ts: out.append((clock.now_ns(), n, d)))
     return clock, throttle, out
 
 
@@ -1234,19 +1238,19 @@ def test_throttle_sequence() -> None:
     # monitor_qapi_event_queue_no_reenter / monitor_qapi_event_handler.
     clock, t, out = _throttle()
     name = "MEMORY_DEVICE_SIZE_CHANGE"
-    t.emit(name, _size_event("/a", 1))  # sent, timer at 1 s
+    t.emit(name, _size_event("/a", 1), 0)  # sent, timer at 1 s
     clock.advance(100 * MS)
-    t.emit(name, _size_event("/a", 2))  # held
+    t.emit(name, _size_event("/a", 2), 0)  # held
     clock.advance(100 * MS)
-    t.emit(name, _size_event("/a", 3))  # replaces 2
+    t.emit(name, _size_event("/a", 3), 0)  # replaces 2
     clock.advance(800 * MS)  # t = 1 s: 3 sent, timer re-armed to 2 s
     clock.advance(500 * MS)
-    t.emit(name, _size_event("/a", 4))  # held until 2 s
+    t.emit(name, _size_event("/a", 4), 0)  # held until 2 s
     clock.advance(500 * MS)  # t = 2 s: 4 sent, timer to 3 s
     clock.advance(SEC)  # t = 3 s: nothing held, state dropped
     assert t.pending_keys() == []
     clock.advance(SEC // 2)
-    t.emit(name, _size_event("/a", 5))  # new state: sent at once
+    t.emit(name, _size_event("/a", 5), 0)  # new state: sent at once
     assert [(time, d["size"]) for time, _, d in out] == [
         (0, 1),
         (SEC, 3),
@@ -1257,13 +1261,13 @@ def test_throttle_sequence() -> None:
 
 def test_throttle_keys() -> None:
     clock, t, out = _throttle()
-    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 1))
-    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/b", 1))  # other qom-path
-    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 2))  # held
-    t.emit("BALLOON_CHANGE", {"actual": 1})  # keyed by name only
-    t.emit("BALLOON_CHANGE", {"actual": 2})  # held
-    t.emit("RESUME", None)  # not throttled
-    t.emit("RESUME", None)
+    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 1), 0)
+    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/b", 1), 0)  # other qom-path
+    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 2), 0)  # held
+    t.emit("BALLOON_CHANGE", {"actual": 1}, 0)  # keyed by name only
+    t.emit("BALLOON_CHANGE", {"actual": 2}, 0)  # held
+    t.emit("RESUME", None, 0)  # not throttled
+    t.emit("RESUME", None, 0)
     assert [(n, d) for _, n, d in out] == [
         ("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 1)),
         ("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/b", 1)),
@@ -1295,7 +1299,7 @@ def test_throttle_property(gaps: list[int]) -> None:
     clock, t, out = _throttle()
     for i, gap in enumerate(gaps):
         clock.advance(gap)
-        t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", i))
+        t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", i), 0)
     clock.advance(2 * SEC)
     times = [time for time, _, _ in out]
     assert times[0] == gaps[0]
@@ -1441,3 +1445,14 @@ def test_static_memslot(version: str) -> None:
     assert dm.used_memslots == 1
     if m.profile.memslot_accounting:
         assert (dm.required_memslots, dm.used_region_size) == (1, 8 * GiB)
+
+
+def test_held_event_keeps_the_time_it_was_raised() -> None:
+    # QEMU stores the whole event QDict (timestamp included) while throttled.
+    clock = VirtualClock()
+    sent: list[tuple[str, int]] = []
+    t = EventThrottle(clock, lambda n, d, ts: sent.append((n, ts)))
+    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 1), 100)
+    t.emit("MEMORY_DEVICE_SIZE_CHANGE", _size_event("/a", 2), 200)
+    clock.advance(1_000_000_000)
+    assert sent == [("MEMORY_DEVICE_SIZE_CHANGE", 100), ("MEMORY_DEVICE_SIZE_CHANGE", 200)]

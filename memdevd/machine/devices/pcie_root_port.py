@@ -19,7 +19,6 @@ PCIe bus named after its id, with a single slot.
 from __future__ import annotations
 
 import string
-import weakref
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 # How often a guest that cannot act now (paused VM, guest "none") is looked
 # at again; see PciAcpiHotplug and the virtio-mem driver.
-GUEST_IDLE_POLL_NS = 1_000_000_000
 # Linux errno values QEMU prints.
 EBUSY = 16
 
@@ -66,6 +64,10 @@ class PCIDevice(Device):
     bus_type = "PCI"
     # The hotplug handler hw/core/qdev.c finds for it (machine or bus).
     hotplug_handler: ClassVar[type[PciAcpiHotplug] | None] = None
+
+    def guest_wakeup(self) -> None:
+        """Machine.guest_wakeup(): retry a pending eject request."""
+        _pci_guest_wakeup(self)
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
@@ -201,6 +203,14 @@ def _set_pci_devfn(obj: QOMObject, v: InputVisitor, name: str) -> None:
 # --- ACPI PCI hot-unplug (hw/acpi/pcihp.c) -----------------------------------------
 
 
+def _pci_guest_wakeup(dev: PCIDevice) -> None:
+    """A pending eject request is retried when the guest may act again."""
+    if dev.pending_deleted_event and dev.eject_timer is None and dev.realized:
+        handler = dev.hotplug_handler(dev.machine) if dev.hotplug_handler else None
+        if isinstance(handler, PciAcpiHotplug):
+            handler.request_eject(dev)
+
+
 class PciAcpiHotplug:
     """The bus hotplug handler of ``pci.0`` (pc) and of q35's root ports.
 
@@ -254,11 +264,7 @@ class PciAcpiHotplug:
             return
         guest = self.machine.guest
         if not (guest.active and self.machine.running) or guest.config.mode == "refuse":
-            # Nobody to eject now: look again later (the VM may be resumed
-            # or the guest changed; Machine has no resume hook for devices).
-            dev.eject_timer = self.machine.clock.call_later(
-                GUEST_IDLE_POLL_NS, lambda: self._eject(dev)
-            )
+            # Nobody to eject now; PCIDevice.guest_wakeup() tries again.
             return
         self.eject(dev)
 
@@ -289,14 +295,13 @@ def _parse_uint16(v: InputVisitor, name: str) -> int:
     return v.type_int(name, "uint16")
 
 
-# BusClass automatic_ids of TYPE_PCIE_BUS: names "pcie.N" of id-less ports'
-# buses.  The root bus is named explicitly, so the first is "pcie.0" again.
-_PCIE_AUTOMATIC_IDS: weakref.WeakKeyDictionary[Machine, int] = weakref.WeakKeyDictionary()
-
-
 def _next_pcie_bus_name(machine: Machine) -> str:
-    n = _PCIE_AUTOMATIC_IDS.get(machine, 0)
-    _PCIE_AUTOMATIC_IDS[machine] = n + 1
+    """BusClass automatic_ids of TYPE_PCIE_BUS: "pcie.N" for id-less ports' buses.
+
+    The root bus is named explicitly, so the first is "pcie.0" again.
+    """
+    n = machine.bus_automatic_ids.get("PCIE", 0)
+    machine.bus_automatic_ids["PCIE"] = n + 1
     return f"pcie.{n}"
 
 

@@ -26,9 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from memdevd import messages as M
 from memdevd.machine.backends import HostMemoryBackend, RamBackend
 from memdevd.machine.clock import Timer
-from memdevd.machine.devices.pcie_root_port import GUEST_IDLE_POLL_NS
 from memdevd.machine.errors import CoreError
-from memdevd.machine.event_throttle import machine_throttle
 from memdevd.machine.host import GiB, HostFacts, MiB
 from memdevd.machine.qdev import (
     link_prop,
@@ -542,6 +540,13 @@ class VirtioMEMPCI(VirtioMDPCI):
     def unplugged(self) -> None:
         self.mem.driver.stop()
 
+    def guest_wakeup(self) -> None:
+        """Machine.guest_wakeup(): the driver may move toward requested-size."""
+        super().guest_wakeup()
+        vdev = self.vdev
+        if isinstance(vdev, VirtioMEM):
+            vdev.driver.kick()
+
     def reset(self) -> None:
         """Machine.system_reset: QEMU's virtio-mem system reset handler."""
         self.mem.system_reset()
@@ -553,7 +558,7 @@ class VirtioMEMPCI(VirtioMDPCI):
             data["id"] = self.id
         data["size"] = size
         data["qom-path"] = self.canonical_path()
-        machine_throttle(self.machine).emit("MEMORY_DEVICE_SIZE_CHANGE", data)
+        self.machine.emit("MEMORY_DEVICE_SIZE_CHANGE", data)
 
 
 def _proxy(obj: QOMObject) -> VirtioMEMPCI:
@@ -635,9 +640,7 @@ class VirtioMemDriver:
             or not self.machine.running
             or (unplug and guest.config.mode == "refuse")
         ):
-            # Nothing happens now; look again later (Machine has no resume
-            # hook for devices yet; a future one can call kick()).
-            self._timer = self.machine.clock.call_later(GUEST_IDLE_POLL_NS, self._step)
+            # Nothing happens until Machine.guest_wakeup() kicks the driver.
             return
         rate = self.rate
         step = max(1, rate.bytes_per_step // vmem.block_size)
