@@ -111,9 +111,16 @@ class QOMObject:
         sample = self.recorded_sample()
         props: list[Prop] = []
         if sample is not None:
+            # Children named after the recorded instance (a backend's
+            # "<id>[0]" region) are this object's own, under its own name.
+            own = str(sample.get("path", "")).rsplit("/", 1)[-1] + "["
             for entry in sample["qom-list"]:
                 name, ptype = entry["name"], entry["type"]
                 if ptype.startswith("child<"):
+                    if name not in self.children and not name.startswith(own):
+                        # A child memdevd does not model (e.g. a PCI device's
+                        # "bus master[0]" region): listed, read as its path.
+                        props.append(Prop(name, ptype, get=_unmodelled_child(name)))
                     continue
                 found = modeled.pop(name) if name in modeled else None
                 if found is None:
@@ -205,6 +212,13 @@ def _recorded_prop(obj: QOMObject, sample: dict[str, Any], name: str, ptype: str
         overrides[pname] = v.type_any(pname)
 
     return Prop(name, ptype, getter, setter, static=error.startswith("Attempt to set"))
+
+
+def _unmodelled_child(name: str) -> Getter:
+    def get(obj: QOMObject) -> str:
+        return f"{obj.canonical_path()}/{name}"
+
+    return get
 
 
 def _child_getter(name: str) -> Getter:
