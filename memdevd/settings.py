@@ -11,7 +11,7 @@ listed by ``-memdevd help``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from memdevd.compat import DEFAULT_VERSION, PROFILES
 from memdevd.machine.guest import GuestConfig
@@ -23,6 +23,10 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "guest": (
         "none|cooperative|slow:SECONDS|refuse",
         "simulated guest OS (default none: firmware only, as a paused QEMU)",
+    ),
+    "vmem-rate": (
+        "SIZE[/SECONDS]",
+        "how fast the guest's virtio-mem driver (un)plugs: SIZE per SECONDS (default 1G/0.1)",
     ),
     "kvm": ("on|off", "emulate a host with /dev/kvm (default off)"),
     "kvm-memslots": ("N", "emulate KVM with N memory slots (implies kvm=on)"),
@@ -45,6 +49,7 @@ class MemdevdSettings:
     version: str = DEFAULT_VERSION
     guest: GuestConfig = field(default_factory=GuestConfig)
     host: HostFacts = field(default_factory=HostFacts)
+    vmem_rate: Any = None
     socket_mode: int | None = 0o600
     max_clients: int = 1024
     log_level: str = "warning"
@@ -96,6 +101,16 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
                     f"Parameter 'guest' does not accept value '{value}'"
                     " (none, cooperative, slow:SECONDS, refuse)"
                 ) from None
+        elif key == "vmem-rate":
+            from memdevd.machine.guest import VirtioMemGuestRate
+
+            try:
+                rate = VirtioMemGuestRate.parse(value)
+            except ValueError:
+                raise SettingsError(
+                    f"Parameter 'vmem-rate' does not accept value '{value}' (SIZE[/SECONDS])"
+                ) from None
+            settings.vmem_rate = rate
         elif key == "kvm":
             host.kvm = _parse_bool(value, key)
         elif key == "kvm-memslots":

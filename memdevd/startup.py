@@ -169,23 +169,28 @@ def apply_machine_options(
             config.dump_guest_core = _machine_bool(value, key)
 
 
-def configure_accelerator(request: StartupRequest, settings: MemdevdSettings) -> list[Diagnostic]:
+def configure_accelerator(
+    request: StartupRequest, settings: MemdevdSettings
+) -> tuple[str, list[Diagnostic]]:
     """``configure_accelerators``: try each accelerator in order.
 
-    Returns the lines QEMU prints on the way (a failed KVM before a TCG
-    fallback); raises when none could be initialised, as QEMU exits then.
+    Returns the accelerator used and the lines QEMU prints on the way (a
+    failed KVM before a TCG fallback); raises when none could be
+    initialised, as QEMU exits then.  QEMU's default on x86 is TCG;
+    ``-memdevd kvm-memslots=N`` makes KVM the default, since emulating KVM's
+    memslots is its point.
     """
-    wanted = request.accel or ["tcg"]
+    default = ["kvm"] if settings.host.kvm_memslots is not None else ["tcg"]
+    wanted = request.accel or default
     printed: list[Diagnostic] = []
     for accel in wanted:
         if accel == "tcg":
             if printed:
                 printed.append(Diagnostic(M.ACCEL_FALLBACK.format("tcg"), kind="info"))
-            settings.host.kvm = False
-            return printed
+            return "tcg", printed
         if accel == "kvm":
             if settings.host.kvm:
-                return printed
+                return "kvm", printed
             printed.append(Diagnostic(M.KVM_OPEN_FAILED))
             printed.append(Diagnostic(M.ACCEL_INIT_FAILED.format("kvm")))
             continue
@@ -203,6 +208,8 @@ def build_machine(
     """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
     notes: list[Diagnostic] = []
     mtype = select_machine(profile, request.machine.get("type"))
+    if settings.vmem_rate is not None:
+        settings.guest.virtio_mem_rate = settings.vmem_rate
     board = {"pc": PC, "q35": Q35}.get(mtype.family, NONE_BOARD)
     default_ram = 0 if mtype.family == "none" else DEFAULT_RAM_SIZE
     try:
@@ -228,8 +235,9 @@ def build_machine(
     machine_accel = request.machine.get("accel")
     if isinstance(machine_accel, str) and not request.accel:
         request.accel = machine_accel.split(":")
-    notes.extend(configure_accelerator(request, settings))
-    settings.host.kvm = settings.host.kvm and "kvm" in (request.accel or [])
+    accel, printed = configure_accelerator(request, settings)
+    notes.extend(printed)
+    config.accel = accel
     machine = Machine(config, profile, host=settings.host, clock=clock)
 
     for spec in request.objects:

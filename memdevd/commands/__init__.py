@@ -11,11 +11,12 @@ from memdevd.qmp.registry import Registry
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:
-    from memdevd.commands import control, memory, qom
+    from memdevd.commands import control, memdevd_extras, memory, qom
 
     control.register(reg, rt)
     memory.register(reg, rt)
     qom.register(reg, rt)
+    memdevd_extras.register(reg, rt)
 
 
 __all__ = ["Runtime", "register_all"]

@@ -68,8 +68,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_kvm(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)
-        kvm = machine.host.kvm
-        return {"enabled": kvm, "present": kvm}
+        return {"enabled": machine.kvm_enabled, "present": machine.host.kvm}
 
     def query_machines(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)

@@ -43,17 +43,39 @@ ACPI_OST_SC_EJECT_IN_PROGRESS = 0x84
 GUEST_MODES = ("none", "cooperative", "slow", "refuse")
 
 
+@dataclass(frozen=True)
+class VirtioMemGuestRate:
+    """How fast the simulated virtio-mem driver plugs or unplugs memory:
+    at most ``bytes_per_step`` every ``step_ns`` (default 1 GiB per 100 ms)."""
+
+    bytes_per_step: int = 1 << 30
+    step_ns: int = 100_000_000
+
+    @classmethod
+    def parse(cls, text: str) -> VirtioMemGuestRate:
+        """``SIZE[/SECONDS]``, e.g. ``1G/0.1`` (per step of SECONDS, default 0.1)."""
+        from memdevd.cutils import strtosz
+
+        size_text, _, seconds_text = text.partition("/")
+        size = strtosz(size_text)
+        seconds = float(seconds_text) if seconds_text else 0.1
+        if not size or seconds <= 0:
+            raise ValueError(text)
+        return cls(size, int(seconds * 1e9))
+
+
 @dataclass
 class GuestConfig:
     mode: str = "none"
     delay_s: float = 0.0
+    virtio_mem_rate: VirtioMemGuestRate | None = None
 
     @classmethod
     def parse(cls, text: str) -> GuestConfig:
         """``none``, ``cooperative``, ``refuse`` or ``slow:SECONDS``."""
         if text.startswith("slow:"):
             seconds = float(text[5:])
-            if seconds < 0:
+            if not seconds >= 0:
                 raise ValueError(text)
             return cls("slow", seconds)
         if text == "slow":

@@ -69,6 +69,8 @@ class MachineConfig:
     smp_cpus: int = 1
     name: str | None = None
     start_paused: bool = False
+    # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
+    accel: str = "tcg"
     memory_hotplug_support: bool = True
     # KVM slots used by boot memory and ROMs, see machine/memslots.py.
     kvm_base_memslots: int = 8
@@ -150,6 +152,8 @@ class Machine:
         self.clock = clock or RealClock()
         self._emit = emit
         self.runstate = "prelaunch" if config.start_paused else "running"
+        # kvm_enabled(): KVM is the accelerator (the host must have it).
+        self.kvm_enabled = config.accel == "kvm" and self.host.kvm
         self.machine_ready = False
         self.anon_counter = 0
         self.numa = NumaState()
@@ -158,7 +162,7 @@ class Machine:
         self.layout: MemoryLayout = MemoryLayout(0, 0, 0, 0, 0, False)
         self.device_memory: DeviceMemoryState | None = None
         self.memslot_limits = MemslotLimits(
-            kvm_slots=self.host.kvm_memslots if self.host.kvm else None,
+            kvm_slots=(self.host.kvm_memslots or 32764) if self.kvm_enabled else None,
             vhost_slots=self.host.vhost_memslots,
             kvm_base=config.kvm_base_memslots,
             vhost_base=config.vhost_base_memslots,

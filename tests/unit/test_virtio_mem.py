@@ -144,7 +144,7 @@ def advance(m: Machine, ns: int) -> None:
 
 def set_rate(m: Machine, bytes_per_step: int, step_ns: int) -> None:
     # The field a GuestConfig can carry (see VirtioMemGuestRate).
-    m.guest.config.virtio_mem_rate = VirtioMemGuestRate(bytes_per_step, step_ns)  # type: ignore[attr-defined]
+    m.guest.config.virtio_mem_rate = VirtioMemGuestRate(bytes_per_step, step_ns)
 
 
 def snapshot(m: Machine) -> dict[str, Any]:

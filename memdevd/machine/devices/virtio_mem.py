@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from memdevd import messages as M
 from memdevd.machine.backends import HostMemoryBackend, RamBackend
 from memdevd.machine.clock import Timer
 from memdevd.machine.errors import CoreError
+from memdevd.machine.guest import VirtioMemGuestRate
 from memdevd.machine.host import GiB, HostFacts, MiB
 from memdevd.machine.qdev import (
     link_prop,
@@ -53,18 +53,6 @@ VIRTIO_MEM_USABLE_EXTENT: Final = 2 * 128 * MiB
 
 
 # --- the simulated guest's rate ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VirtioMemGuestRate:
-    """How fast the simulated guest driver plugs or unplugs memory.
-
-    The guest configuration may carry one as ``virtio_mem_rate``; without it
-    :data:`DEFAULT_GUEST_RATE` applies.
-    """
-
-    bytes_per_step: int = 1 * GiB
-    step_ns: int = 100_000_000
 
 
 DEFAULT_GUEST_RATE: Final = VirtioMemGuestRate()
@@ -598,8 +586,7 @@ class VirtioMemDriver:
 
     @property
     def rate(self) -> VirtioMemGuestRate:
-        rate = getattr(self.machine.guest.config, "virtio_mem_rate", None)
-        return rate if isinstance(rate, VirtioMemGuestRate) else DEFAULT_GUEST_RATE
+        return self.machine.guest.config.virtio_mem_rate or DEFAULT_GUEST_RATE
 
     @property
     def busy(self) -> bool:
