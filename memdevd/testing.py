@@ -1,0 +1,271 @@
+"""Use memdevd from a test suite: a pytest plugin and plain context managers.
+
+Installed with memdevd (entry point ``pytest11``), so a project that has
+memdevd installed gets these fixtures without any conftest.py:
+
+``memdevd``
+    A running daemon on a private socket, started for the test and stopped
+    after it.  ``memdevd.socket`` is the QMP socket path, ``memdevd.cmd(...)``
+    runs a command synchronously (no asyncio needed), ``memdevd.events()``
+    returns the events received so far.  Configure it per test with
+    ``@pytest.mark.memdevd("-machine", "q35", "-m", "2G,slots=4,maxmem=16G",
+    version="7.2", guest="cooperative")``.
+``memdevd_factory``
+    ``memdevd_factory(*argv, version=..., guest=...)`` starts more daemons;
+    all are stopped after the test.
+
+Outside pytest (or with pytest-asyncio), the same daemon as a context
+manager::
+
+    with MemdevdProcess("-machine", "pc", "-m", "1G,slots=4,maxmem=8G") as vm:
+        vm.cmd("object-add", {"qom-type": "memory-backend-ram", "id": "m0", "size": 1 << 30})
+
+    async with MemdevdProcess(...) as vm:           # a qemu.qmp QMPClient
+        client = await vm.connect()
+        await client.execute("query-memory-devices")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
+    from qemu.qmp import QMPClient
+
+DEFAULT_ARGV = ("-machine", "q35", "-m", "1G,slots=16,maxmem=64G")
+START_TIMEOUT = 15.0
+
+
+class MemdevdError(Exception):
+    """A QMP error reply: ``error_class`` and ``desc`` as QEMU sends them."""
+
+    def __init__(self, error_class: str, desc: str) -> None:
+        super().__init__(f"{error_class}: {desc}")
+        self.error_class = error_class
+        self.desc = desc
+
+
+class MemdevdProcess:
+    """A memdevd daemon in a child process, on a private UNIX socket."""
+
+    def __init__(
+        self,
+        *argv: str,
+        version: str | None = None,
+        guest: str | None = None,
+        memdevd_options: Sequence[str] = (),
+        executable: Sequence[str] | None = None,
+    ) -> None:
+        self.argv = list(argv) if argv else list(DEFAULT_ARGV)
+        settings = []
+        if version:
+            settings.append(f"version={version}")
+        if guest:
+            settings.append(f"guest={guest}")
+        settings.extend(memdevd_options)
+        if settings:
+            self.argv += ["-memdevd", ",".join(settings)]
+        self.executable = list(executable) if executable else [sys.executable, "-m", "memdevd"]
+        self._dir: str | None = None
+        self.socket = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.greeting: dict[str, Any] = {}
+        self._sock: socket.socket | None = None
+        self._buffer = b""
+        self._events: list[dict[str, Any]] = []
+        self._next_id = 0
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> MemdevdProcess:
+        self._dir = tempfile.mkdtemp(prefix="memdevd-test-")
+        self.socket = os.path.join(self._dir, "qmp.sock")
+        cmd = [*self.executable, *self.argv, "-qmp", f"unix:{self.socket},server=on,wait=off"]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not os.path.exists(self.socket):
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                self.stop()
+                raise RuntimeError(f"memdevd exited with {self.proc.returncode}: {err.strip()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("memdevd did not create its socket in time")
+            time.sleep(0.01)
+        self._connect_sync()
+        return self
+
+    def stop(self) -> int | None:
+        """Stop the daemon (SIGTERM, as a user would) and clean up."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        status = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            status = self.proc.returncode
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    stream.close()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        return status
+
+    def __enter__(self) -> MemdevdProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> MemdevdProcess:
+        return self.start()
+
+    async def __aexit__(
+        self, typ: type[BaseException] | None, val: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- a synchronous QMP client (no asyncio needed) --------------------------
+
+    def _connect_sync(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(START_TIMEOUT)
+        sock.connect(self.socket)
+        self._sock = sock
+        self.greeting = self._read_message()
+        self.cmd("qmp_capabilities")
+
+    def _read_message(self) -> dict[str, Any]:
+        assert self._sock is not None
+        while b"\n" not in self._buffer:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("memdevd closed the connection")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def cmd(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
+        """Run one command; return its ``return`` value or raise MemdevdError."""
+        assert self._sock is not None, "not started"
+        self._next_id += 1
+        request: dict[str, Any] = {"execute": command, "id": self._next_id}
+        if arguments is not None:
+            request["arguments"] = arguments
+        self._sock.sendall(json.dumps(request).encode())
+        while True:
+            message = self._read_message()
+            if "event" in message:
+                self._events.append(message)
+                continue
+            if message.get("id") != self._next_id:
+                continue
+            if "error" in message:
+                raise MemdevdError(message["error"]["class"], message["error"]["desc"])
+            return message["return"]
+
+    def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Events received so far (waiting up to ``wait`` seconds for more)."""
+        assert self._sock is not None, "not started"
+        deadline = time.monotonic() + wait
+        self._sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    chunk = self._sock.recv(65536)
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.01)
+                    continue
+                if not chunk:
+                    break
+                self._buffer += chunk
+        finally:
+            self._sock.setblocking(True)
+            self._sock.settimeout(START_TIMEOUT)
+        while b"\n" in self._buffer:
+            message = self._read_message()
+            if "event" in message:
+                self._events.append(message)
+        out, self._events = self._events, []
+        return out
+
+    # -- an asyncio client -----------------------------------------------------------
+
+    async def connect(self, name: str = "memdevd-test") -> QMPClient:
+        """A new, negotiated ``qemu.qmp`` QMPClient on the daemon's socket."""
+        from qemu.qmp import QMPClient
+
+        client = QMPClient(name)
+        await client.connect(self.socket)
+        return client
+
+
+# --- pytest plugin ------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "memdevd(*argv, version=None, guest=None, memdevd_options=()): "
+        "configure the memdevd fixture's daemon",
+    )
+
+
+def _fixture_module() -> Any:
+    import pytest
+
+    @pytest.fixture
+    def memdevd(request: pytest.FixtureRequest) -> Iterator[MemdevdProcess]:
+        """A memdevd daemon for this test (see ``@pytest.mark.memdevd``)."""
+        marker = request.node.get_closest_marker("memdevd")
+        args: tuple[str, ...] = tuple(marker.args) if marker else ()
+        kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+        with MemdevdProcess(*args, **kwargs) as vm:
+            yield vm
+
+    @pytest.fixture
+    def memdevd_factory() -> Iterator[Any]:
+        """Start any number of daemons; all stop after the test."""
+        started: list[MemdevdProcess] = []
+
+        def factory(*argv: str, **kwargs: Any) -> MemdevdProcess:
+            vm = MemdevdProcess(*argv, **kwargs).start()
+            started.append(vm)
+            return vm
+
+        yield factory
+        for vm in started:
+            vm.stop()
+
+    return memdevd, memdevd_factory
+
+
+with contextlib.suppress(ImportError):  # usable without pytest installed
+    memdevd, memdevd_factory = _fixture_module()
+
+
+__all__ = ["MemdevdError", "MemdevdProcess"]
