@@ -96,7 +96,8 @@ def version_text(profile: Any) -> str:
     return (
         f"QEMU emulator version {profile.full_version} ({profile.reference_package};"
         f" memdevd {__version__})\n"
-        "Copyright (c) 2003-2025 Fabrice Bellard and the QEMU Project developers\n"
+        f"Copyright (c) 2003-{profile.copyright_year} Fabrice Bellard and the QEMU Project"
+        " developers\n"
         f"memdevd {__version__}: QEMU's memory-device subsystem over QMP, emulated\n"
     )
 
@@ -176,6 +177,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     request = StartupRequest()
     parsed = Parsed(request, settings)
     qmp_index = 0
+    chardev_locations: dict[str, str] = {}
     for item in tokens.items:
         item.check_target()
         name, arg, loc = item.name, item.arg, item.location
@@ -239,11 +241,13 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 parsed.pidfile = arg
             elif name in ("qmp", "qmp-pretty"):
                 assert arg is not None
-                Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
+                mon = Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
                 qmp_index += 1
+                chardev_locations.setdefault(mon.get("chardev") or "", loc)
             elif name == "chardev":
                 assert arg is not None
-                lists["chardev"].parse_noisily(arg, True)
+                chardev = lists["chardev"].parse_noisily(arg, True)
+                chardev_locations[chardev.id or ""] = loc
             elif name == "mon":
                 assert arg is not None
                 lists["mon"].parse_noisily(arg, True)
@@ -257,7 +261,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             raise Q.OptionError(str(exc), location=loc) from None
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
-    parsed.listen = monitor_addresses(lists)
+    parsed.listen = monitor_addresses(lists, chardev_locations)
     return parsed
 
 
@@ -337,6 +341,7 @@ def run(parsed: Parsed, prog: str) -> int:
     """Build the machine, then serve QMP until shutdown."""
     import logging
 
+    from memdevd import qemu_opts as Q
     from memdevd.compat import get_profile
     from memdevd.daemon import Daemon, DaemonOptions, run_event_loop
     from memdevd.startup import build_machine
@@ -377,12 +382,18 @@ def run(parsed: Parsed, prog: str) -> int:
         ready = None
 
     async def serve() -> int:
+        from memdevd.daemon import PidfileError
         from memdevd.qmp.server import ListenError
 
         try:
             await daemon.start()
+        except PidfileError as exc:
+            sys.stderr.write(f"{prog}: cannot create PID file: {exc}\n")
+            await daemon.server.close()
+            return 1
         except ListenError as exc:
-            sys.stderr.write(f"{prog}: {exc}\n")
+            sys.stderr.write(Q.format_error(prog, Q.OptionError(str(exc), exc.hint, exc.location)))
+            await daemon.stop()
             return 1
         if ready is not None:
             ready()

@@ -25,6 +25,8 @@ class Profile:
     # The reference build's package string (Debian/Ubuntu), reported with
     # memdevd's own name appended so a client can tell it is memdevd.
     reference_package: str
+    # Last year of QEMU's copyright line in -version.
+    copyright_year: int
     # The unversioned machine aliases resolve to these.
     pc_alias: str
     q35_alias: str
@@ -89,6 +91,7 @@ PROFILES: Final[dict[str, Profile]] = {
         minor=2,
         micro=22,
         reference_package="Debian 1:7.2+dfsg-7+deb12u18+b3",
+        copyright_year=2022,
         pc_alias="pc-i440fx-7.2",
         q35_alias="pc-q35-7.2",
         status_has_singlestep=True,
@@ -111,6 +114,7 @@ PROFILES: Final[dict[str, Profile]] = {
         minor=2,
         micro=2,
         reference_package="Debian 1:8.2.2+ds-0ubuntu1",
+        copyright_year=2023,
         pc_alias="pc-i440fx-8.2",
         q35_alias="pc-q35-8.2",
         status_has_singlestep=False,
@@ -133,6 +137,7 @@ PROFILES: Final[dict[str, Profile]] = {
         minor=0,
         micro=2,
         reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
+        copyright_year=2025,
         pc_alias="pc-i440fx-10.0",
         q35_alias="pc-q35-10.0",
         status_has_singlestep=False,

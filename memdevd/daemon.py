@@ -90,6 +90,7 @@ class Daemon:
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock_driver: ClockDriver | None = None
+        self._pidfile_fd: int | None = None
 
     # -- events ------------------------------------------------------------------
 
@@ -103,14 +104,12 @@ class Daemon:
         if self._loop is None:
             return
         self.exit_status = status
-
-        def shutdown() -> None:
-            self.machine.runstate = "shutdown"
-            self.server.emit_event("SHUTDOWN", {"guest": guest, "reason": reason})
-            if self._stopping is not None:
-                self._stopping.set()
-
-        self._loop.call_soon(shutdown)
+        # QEMU's main loop handles the shutdown request (and emits SHUTDOWN)
+        # before the QMP coroutine writes the command's reply.
+        self.machine.runstate = "shutdown"
+        self.server.emit_event("SHUTDOWN", {"guest": guest, "reason": reason})
+        if self._stopping is not None:
+            self._loop.call_soon(self._stopping.set)
 
     def _on_signal(self, signum: int) -> None:
         # QEMU prints "terminating on signal N" and reports host-signal.
@@ -128,12 +127,12 @@ class Daemon:
         self._stopping = asyncio.Event()
         if isinstance(self.machine.clock, RealClock):
             self._clock_driver = ClockDriver(self.machine.clock, self._loop)
+        if self.options.pidfile:
+            self._pidfile_fd = write_pidfile(self.options.pidfile)
         await self.server.listen_all(self.options.listen)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 self._loop.add_signal_handler(signum, self._on_signal, signum)
-        if self.options.pidfile:
-            write_pidfile(self.options.pidfile)
         if self.options.on_ready is not None:
             self.options.on_ready(self.server)
 
@@ -144,7 +143,11 @@ class Daemon:
         return self.exit_status
 
     async def stop(self) -> None:
-        # Let replies and the SHUTDOWN event reach the clients first.
+        # Let replies and the SHUTDOWN event reach the clients first; clients
+        # still waiting for a slot are dropped unseen, as QEMU drops them.
+        self.server.closing = True
+        for session in list(self.server.waiting):
+            session.abort()
         for session in list(self.server.sessions):
             if session.transport is not None and not session.closed:
                 session.transport.close()
@@ -156,21 +159,49 @@ class Daemon:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(Exception):
                     self._loop.remove_signal_handler(signum)
-        if self.options.pidfile:
+        if self.options.pidfile and self._pidfile_fd is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.options.pidfile)
+            os.close(self._pidfile_fd)
+            self._pidfile_fd = None
 
     async def run(self) -> int:
         await self.start()
         return await self.wait()
 
 
-def write_pidfile(path: str) -> None:
-    """Write the pid as QEMU's ``qemu_write_pidfile`` does: "PID\\n"."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write(f"{os.getpid()}\n")
-    os.replace(tmp, path)
+class PidfileError(Exception):
+    """QEMU's text for a pidfile it cannot create or lock."""
+
+
+def write_pidfile(path: str) -> int:
+    """``qemu_write_pidfile``: create 0600, lock, write "PID\\n"; keep the lock.
+
+    Returns the open descriptor: the lock lasts as long as the process, so a
+    second instance with the same pidfile fails as QEMU's would.
+    """
+    import fcntl
+
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise PidfileError(f"Cannot open pid file: {exc.strerror}") from None
+        try:
+            before = os.fstat(fd)
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise PidfileError(f"Cannot lock pid file: {os.strerror(exc.errno or 0)}") from None
+        try:
+            if os.stat(path).st_ino == before.st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # replaced meanwhile: lock the new file
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
 
 
 def run_event_loop(coro_factory: Callable[[], Any]) -> Any:

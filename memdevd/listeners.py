@@ -16,7 +16,10 @@ from memdevd.qemu_opts import OptionError
 from memdevd.qmp.server import ListenAddress
 
 
-def monitor_addresses(lists: Any) -> list[ListenAddress]:
+def monitor_addresses(lists: Any, locations: dict[str, str] | None = None) -> list[ListenAddress]:
+    """Listeners for the control monitors; ``locations`` maps chardev ids to
+    the option that created them (for QEMU's error prefix)."""
+    locations = locations or {}
     chardevs = {opts.id: opts for opts in lists["chardev"].head}
     out: list[ListenAddress] = []
     for mon in lists["mon"].head:
@@ -26,7 +29,9 @@ def monitor_addresses(lists: Any) -> list[ListenAddress]:
         chardev = chardevs.get(label)
         if chardev is None:
             raise OptionError(f'chardev "{label}" not found')
-        out.append(_address(chardev))
+        address = _address(chardev)
+        address.location = locations.get(chardev.id or "")
+        out.append(address)
     return out
 
 

@@ -306,3 +306,30 @@ BACKING_STORE_SIZE_MISMATCH_7_2: Final = (
 BACKING_STORE_TOO_SMALL: Final = (
     "{} backing store size 0x{:x} is too small for 'size' option 0x{:x} plus 'offset' option 0x{:x}"
 )
+
+# --- hw/i386/sgx-epc.c, hw/i386/sgx.c (SGX EPC sections) --------------------------------
+SGX_EPC_MEMDEV_MUST_BE_SET: Final = "'memdev' property must be set"
+SGX_EPC_MEMDEV_NOT_SET: Final = "'memdev' property is not set"
+SGX_EPC_AFTER_VCPUS: Final = "'sgx-epc' can't be created after vCPUs,e.g. via -device"
+# "0x%"PRIu64: QEMU prints the size in decimal after the "0x".
+SGX_EPC_WRAP: Final = "Size of all 'sgx-epc' =0x{} causes EPC to wrap"
+SGX_ONLY_PC: Final = "SGX is only supported on PC machines"
+SGX_NO_EPC: Final = "No EPC regions defined, SGX not available"
+# qmp_query_sgx_capabilities: 7.2 and 8.2 (qemu_open_old), 9.1+ (qemu_open + hint).
+SGX_NOT_ENABLED_IN_KVM: Final = "SGX is not enabled in KVM"
+SGX_VEPC_CANT_OPEN: Final = "Could not open '/dev/sgx_vepc': No such file or directory"
+
+# --- hw/hyperv/hv-balloon.c, hw/hyperv/vmbus.c, system/balloon.c -------------------------
+HV_BALLOON_ONLY_ONE: Final = "Only one balloon device is supported"
+HV_BALLOON_MEMDEV_BUSY: Final = "'memdev' property specifies a busy memdev: {}"
+HV_BALLOON_MEMDEV_SIZE: Final = "'memdev' property memdev size has to be a multiple of 0x{:x}"
+# Sic: QEMU names the memdev property where it means "addr".
+HV_BALLOON_ADDR_WITHOUT_MEMDEV: Final = "'memdev' property must not be set without a memdev"
+HV_BALLOON_NOT_PRESENT: Final = "no hv-balloon device present"
+HV_BALLOON_STATUS_NOT_ENABLED: Final = "guest memory status reporting not enabled"
+HV_BALLOON_NO_STATUS_YET: Final = "no guest memory status report received yet"
+VMBUS_DUPLICATE_INSTANCE_ID: Final = "duplicate vmbus device instance id {}"
+VMBUS_BRIDGE_AT_MOST_ONE: Final = "there can be at most one vmbus-bridge in the system"
+# error_report() in vmbus_bridge_realize: printed, the bridge is created without a bus.
+VMBUS_NEEDS_SYNIC: Final = "VMBus requires usable Hyper-V SynIC and VP_INDEX"
+BALLOON_NOT_ACTIVE: Final = "No balloon device has been activated"

@@ -149,6 +149,9 @@ def apply_machine_options(
 
     sample = recorded.type_sample(profile.version, f"{mtype.name}-machine")
     known = {p["name"] for p in sample["qom-list"]} if sample else set()
+    if mtype.family in ("pc", "q35"):
+        # An X86MachineState property (8.2's machine types are not recorded).
+        known.add("sgx-epc")
     for key, value in options.items():
         if key in ("type", "accel", "memory"):
             continue
@@ -167,6 +170,15 @@ def apply_machine_options(
             config.mem_merge = _machine_bool(value, key)
         elif key == "dump-guest-core":
             config.dump_guest_core = _machine_bool(value, key)
+        elif key == "sgx-epc":
+            # machine_set_sgx_epc: the list is visited now, the backends
+            # are looked up when the board creates the sections.
+            from memdevd.machine.devices.sgx_epc import parse_sgx_epc_option
+
+            try:
+                config.sgx_epc = parse_sgx_epc_option(value)
+            except CoreError as exc:
+                raise _err(exc) from None
 
 
 def configure_accelerator(
@@ -260,9 +272,17 @@ def build_machine(
     ordered += [d for d in request.devices if d.from_json]
     for dev in ordered:
         try:
-            machine.device_add(dev.opts, from_json=dev.from_json)
+            device = machine.device_add(dev.opts, from_json=dev.from_json)
         except CoreError as exc:
-            raise _err(exc, dev.location) from None
+            # What QEMU printed before (error_report() lines) stays printed.
+            err = _err(exc, dev.location)
+            err.preceding[:0] = notes
+            raise err from None
+        # A realize that reports an error but succeeds (vmbus-bridge
+        # without SynIC) prints under the -device option's location.
+        report = getattr(device, "realize_report", None)
+        if isinstance(report, str):
+            notes.append(Diagnostic(report, location=dev.location))
     machine.finish_init()
     return machine, notes
 

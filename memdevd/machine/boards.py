@@ -73,6 +73,15 @@ def _round_up(value: int, align: int) -> int:
     return -(-value // align) * align
 
 
+def sgx_epc_base(above_4g: int) -> int:
+    """``pc_machine_init_sgx_epc``: ``above_4g_mem_start + above_4g_mem_size``.
+
+    ``above_4g_mem_start`` is still 4 GiB then (x86_machine_initfn); the
+    AMD 1 TiB relocation happens later, in pc_memory_init.
+    """
+    return FOUR_GIB + above_4g
+
+
 def compute_layout(
     board: BoardKind,
     ram_size: int,
@@ -91,11 +100,14 @@ def compute_layout(
     has_devmem = ram_size < maxram_size
 
     def above_end(start: int) -> int:
-        end = start + above
         if sgx_epc_size:
-            # sgx_epc_above_4g_end(): EPC sections follow the high RAM.
-            end = _round_up(end, GiB) + sgx_epc_size
-        return end
+            # pc_above_4g_end() -> sgx_epc_above_4g_end(): the EPC sections
+            # follow the high RAM without any rounding.  Their base was fixed
+            # by pc_machine_init_sgx_epc() at 4 GiB + above_4g_mem_size,
+            # before pc_memory_init() may move the high RAM above 1 TiB, so
+            # the relocated start does not move them.
+            return sgx_epc_base(above) + sgx_epc_size
+        return start + above
 
     def devmem_range(start: int) -> tuple[int, int]:
         base = _round_up(above_end(start), GiB)

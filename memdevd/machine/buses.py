@@ -36,9 +36,15 @@ class Bus:
         return typename in BUS_PARENTS.get(self.bus_typename, (self.bus_typename,))
 
 
+# main-system-bus (hw/core/sysbus.c): sysbus devices such as vmbus-bridge sit on
+# it; it has no hotplug handler, so it refuses device_add and device_del.
+SYSTEM_BUS = Bus("main-system-bus", "System", False)
+
+
 def machine_buses(machine: Machine) -> list[Bus]:
     board = machine.config.board
     buses = [Bus(board.root_bus, board.root_bus_type, board.root_bus_hotpluggable)]
+    buses.append(SYSTEM_BUS)
     for dev in machine.devices():
         bus = getattr(dev, "child_bus", None)
         if isinstance(bus, Bus):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.compat import Profile
@@ -29,6 +29,10 @@ from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
 from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qdev import Device, id_wellformed
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
+from memdevd.qapi.visitor import InputVisitor
+
+if TYPE_CHECKING:
+    from memdevd.machine.devices.sgx_epc import SgxEPCOption, SgxEPCState
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
@@ -72,6 +76,8 @@ class MachineConfig:
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
     accel: str = "tcg"
     memory_hotplug_support: bool = True
+    # -machine sgx-epc.N.memdev=ID,sgx-epc.N.node=M (X86MachineState.sgx_epc_list).
+    sgx_epc: list[SgxEPCOption] = field(default_factory=list)
     # KVM slots used by boot memory and ROMs, see machine/memslots.py.
     kvm_base_memslots: int = 8
     vhost_base_memslots: int = 2
@@ -111,6 +117,9 @@ class MachineObject(QOMObject):
                 None,
             ),
         ]
+        if m.config.board.family != "none":
+            # x86_machine_class_init: the X86MachineState property.
+            props.append(Prop("sgx-epc", "SgxEPC", _get_sgx_epc, _set_sgx_epc))
         if not m.profile.device_memory_only_with_maxmem:
             props.append(
                 Prop(
@@ -121,6 +130,22 @@ class MachineObject(QOMObject):
                 )
             )
         return props
+
+
+def _get_sgx_epc(obj: QOMObject) -> Any:
+    """``machine_get_sgx_epc``."""
+    from memdevd.machine.devices.sgx_epc import sgx_epc_list_value
+
+    assert isinstance(obj, MachineObject)
+    return sgx_epc_list_value(obj.machine.config.sgx_epc)
+
+
+def _set_sgx_epc(obj: QOMObject, v: InputVisitor, name: str) -> None:
+    """``machine_set_sgx_epc``: replaces the list; sections already made stay."""
+    from memdevd.machine.devices.sgx_epc import visit_sgx_epc_list
+
+    assert isinstance(obj, MachineObject)
+    obj.machine.config.sgx_epc = visit_sgx_epc_list(v, name)
 
 
 @dataclass
@@ -160,6 +185,10 @@ class Machine:
 
         # Set by init_board(), once -object backends exist (as in QEMU).
         self.layout: MemoryLayout = MemoryLayout(0, 0, 0, 0, 0, False)
+        # Set by init_board(): the SGX EPC sections (PCMachineState.sgx_epc).
+        self.sgx_epc: SgxEPCState | None = None
+        # qdev.c's unattached_count: /machine/unattached/device[N].
+        self.unattached_counter = 0
         self.device_memory: DeviceMemoryState | None = None
         self.memslot_limits = MemslotLimits(
             kvm_slots=(self.host.kvm_memslots or 32764) if self.kvm_enabled else None,
@@ -224,6 +253,10 @@ class Machine:
         config = self.config
         complete_numa(self)
         if config.board.family != "none":
+            from memdevd.machine.devices.sgx_epc import init_sgx_epc
+
+            # pc_init1 / pc_q35_init: the EPC sections before pc_memory_init.
+            sgx_epc = init_sgx_epc(self)
             self.layout = compute_layout(
                 config.board,
                 config.ram_size,
@@ -232,6 +265,7 @@ class Machine:
                 max_ram_below_4g=config.max_ram_below_4g,
                 phys_bits=self.host.phys_bits,
                 device_memory_only_with_maxmem=self.profile.device_memory_only_with_maxmem,
+                sgx_epc_size=sgx_epc.size,
             )
         if self.layout.has_device_memory:
             self.device_memory = DeviceMemoryState(
@@ -334,6 +368,10 @@ class Machine:
                 hint=M.ID_NOT_IDENTIFIER_HINT,
             )
         cls = BACKEND_TYPES.get(qom_type)
+        if qom_type == "memory-backend-epc" and not self.host.sgx:
+            # backends/hostmem-epc.c registers the type only if /dev/sgx_vepc
+            # could be opened at start-up.
+            cls = None
         if cls is None:
             raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
         obj = cls(self)
@@ -431,6 +469,22 @@ class Machine:
             name = f"device[{self.anon_counter}]"
             self.anon_counter += 1
             self.peripheral_anon.add_child(name, dev)
+
+    def realize_unattached(self, dev: Device) -> None:
+        """``qdev_realize(dev, NULL)`` of a board device: parent, then realize.
+
+        A device without a parent goes to ``/machine/unattached/device[N]``;
+        a failed realize gives the number back (qdev.c ``unattached_count``).
+        """
+        name = f"device[{self.unattached_counter}]"
+        self.unattached_counter += 1
+        self.unattached.add_child(name, dev)
+        try:
+            self._realize(dev, None, False)
+        except CoreError:
+            self._unparent(dev)
+            self.unattached_counter -= 1
+            raise
 
     def _unparent(self, dev: Device) -> None:
         if dev.parent is not None and dev.name is not None:

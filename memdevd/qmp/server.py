@@ -40,6 +40,8 @@ class ListenAddress:
     port: int = 0
     fd: int = -1
     name: str = ""
+    # The option that asked for it, as QEMU prints it before an error.
+    location: str | None = None
 
     def describe(self) -> str:
         if self.kind == "unix":
@@ -50,7 +52,12 @@ class ListenAddress:
 
 
 class ListenError(Exception):
-    """A listener could not be created; the text is QEMU-style, for stderr."""
+    """A listener could not be created: QEMU's text, hint and option location."""
+
+    def __init__(self, message: str, hint: str | None = None, location: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+        self.location = location
 
 
 @dataclass
@@ -74,6 +81,7 @@ class Server:
     max_clients: int = 1024
     sessions: set[Session] = field(default_factory=set)
     waiting: list[Session] = field(default_factory=list)
+    closing: bool = False
     _listeners: list[_Listener] = field(default_factory=list)
     _greeting: bytes | None = None
 
@@ -103,7 +111,7 @@ class Server:
             self.waiting.remove(session)
             return
         self.sessions.discard(session)
-        while self.waiting and len(self.sessions) < self.max_clients:
+        while self.waiting and len(self.sessions) < self.max_clients and not self.closing:
             nxt = self.waiting.pop(0)
             if nxt.closed:
                 continue
@@ -145,22 +153,25 @@ class Server:
             return Session(self, address.describe())
 
         created: str | None = None
-        if address.kind == "unix":
-            sock = _bind_unix(address.path, self.socket_mode)
-            created = address.path
-            srv = await loop.create_unix_server(factory, sock=sock)
-        elif address.kind == "tcp":
-            srv = await loop.create_server(
-                factory, host=address.host or None, port=address.port, reuse_address=True
-            )
-        elif address.kind == "fd":
-            sock = socket.socket(fileno=address.fd)
-            if sock.family == socket.AF_UNIX:
+        try:
+            if address.kind == "unix":
+                sock = _bind_unix(address.path, self.socket_mode)
+                created = address.path
                 srv = await loop.create_unix_server(factory, sock=sock)
-            else:
+            elif address.kind == "tcp":
+                sock = _bind_tcp(address.host, address.port)
                 srv = await loop.create_server(factory, sock=sock)
-        else:  # pragma: no cover - guarded by the CLI
-            raise ListenError(f"unknown listener kind {address.kind!r}")
+            elif address.kind == "fd":
+                sock = socket.socket(fileno=address.fd)
+                if sock.family == socket.AF_UNIX:
+                    srv = await loop.create_unix_server(factory, sock=sock)
+                else:
+                    srv = await loop.create_server(factory, sock=sock)
+            else:  # pragma: no cover - guarded by the CLI
+                raise ListenError(f"unknown listener kind {address.kind!r}")
+        except ListenError as exc:
+            exc.location = exc.location or address.location
+            raise
         self._listeners.append(_Listener(address, srv, created))
 
     async def listen_all(self, addresses: Iterable[ListenAddress]) -> None:
@@ -182,6 +193,7 @@ class Server:
 
     async def close(self) -> None:
         """Stop listening, drop every client, remove socket files we created."""
+        self.closing = True
         for lst in self._listeners:
             lst.server.close()
         for session in [*self.sessions, *self.waiting]:
@@ -202,6 +214,31 @@ class Server:
                     os.unlink(lst.created_path)
 
 
+def _bind_tcp(host: str, port: int) -> socket.socket:
+    """``inet_listen_saddr``: resolve, bind exactly the address given, listen."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise ListenError(f"address resolution failed for {host}:{port}: {exc.strerror}") from None
+    last: OSError | None = None
+    for family, kind, proto, _, addr in infos:
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+            sock.listen(128)
+        except OSError as exc:
+            last = exc
+            sock.close()
+            continue
+        sock.setblocking(False)
+        return sock
+    reason = last.strerror if last is not None else "no address"
+    raise ListenError(f"Failed to find an available port: {reason}")
+
+
 def _bind_unix(path: str, mode: int | None) -> socket.socket:
     """Create a listening UNIX socket as QEMU does, but safely.
 
@@ -209,6 +246,11 @@ def _bind_unix(path: str, mode: int | None) -> socket.socket:
     socket and refuses to delete a regular file or directory a user may have
     given by mistake.
     """
+    limit = 108  # sizeof(struct sockaddr_un.sun_path)
+    if len(os.fsencode(path)) >= limit:
+        raise ListenError(
+            f"UNIX socket path '{path}' is too long", f"Path must be less than {limit} bytes\n"
+        )
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -231,6 +273,8 @@ def _bind_unix(path: str, mode: int | None) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise ListenError(f"Failed to bind socket to {path}: {exc.strerror}") from exc
+        raise ListenError(
+            f"Failed to bind socket to {path}: {os.strerror(exc.errno or 0)}"
+        ) from exc
     sock.setblocking(False)
     return sock

@@ -51,6 +51,7 @@ class Session(asyncio.Protocol):
         self.capabilities: frozenset[str] = frozenset()
         self.closed = False
         self.active = False
+        self._held_input = b""
         self.peer = ""
         # In-band requests waiting while an async command runs.
         self._backlog: deque[Any] = deque()
@@ -71,9 +72,16 @@ class Session(asyncio.Protocol):
         if not self.server.session_opened(self):
             # Over the client limit: wait, unread and ungreeted, as an extra
             # client of a QEMU monitor waits, until another client leaves.
+            # uvloop starts reading right after connection_made(), so pause
+            # again once it has, and hold anything that arrives meanwhile.
             self.transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._hold_while_waiting)
             return
         self.activate()
+
+    def _hold_while_waiting(self) -> None:
+        if not self.active and not self.closed and self.transport is not None:
+            self.transport.pause_reading()
 
     def activate(self) -> None:
         """Greet the client and start reading its requests."""
@@ -81,8 +89,14 @@ class Session(asyncio.Protocol):
         self.active = True
         self.transport.resume_reading()
         self.transport.write(self.server.greeting_bytes())
+        if self._held_input:
+            held, self._held_input = self._held_input, b""
+            self.data_received(held)
 
     def data_received(self, data: bytes) -> None:
+        if not self.active:
+            self._held_input += data
+            return
         items = self.streamer.feed(data)
         if not items:
             return

@@ -312,13 +312,6 @@ async def test_client_limit_third_client_waits_for_a_slot(workdir: Path) -> None
         await third.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: under uvloop a client over max-clients is read and answered before its "
-    "greeting (Session.connection_made's pause_reading() is undone by uvloop, which starts "
-    "reading after connection_made); QEMU reads nothing from a waiting client "
-    "(test_qemu_waiting_client_is_not_read)",
-)
 async def test_client_limit_waiting_client_is_not_read(workdir: Path) -> None:
     async with run_memdevd(workdir, version_argv("7.2", "max-clients=1")) as md:
         first = await md.connect()
