@@ -436,3 +436,17 @@ def test_status_report_query(version: str) -> None:
     assert desc(m) == "guest memory status reporting not enabled"
     m = start(version, *KVM, "-M", "q35", *BRIDGE, "-device", "hv-balloon,status-report=on")
     assert desc(m) == "no guest memory status report received yet"
+
+
+@pytest.mark.parametrize("version", ("7.2", "8.2", "10.0"))
+def test_main_system_bus_exists(version: str) -> None:
+    # live: the bus vmbus-bridge sits on is findable by name; a bus-less
+    # device cannot go on it (qdev_device_add: object_dynamic_cast fails).
+    m = start(version, "-M", "pc", "-m", "1G,slots=2,maxmem=4G")
+    m.object_add("memory-backend-ram", "m0", {"size": GiB})
+    with pytest.raises(CoreError) as info:
+        m.device_add(
+            {"driver": "pc-dimm", "memdev": "m0", "bus": "main-system-bus"},
+            from_json=m.profile.strict_device_add,
+        )
+    assert info.value.desc == "Device 'pc-dimm' can't go on System bus"
