@@ -59,6 +59,10 @@ class Profile:
     unplugged_inaccessible_default: str
     # 10.0: a second virtio-mem-pci on an occupied PCIe port is refused.
     pcie_slot_occupied_check: bool
+    # qapi/misc-target.json SGXInfo.section-size: removed in 8.0.
+    sgx_info_has_section_size: bool
+    # hw/i386/sgx.c: qemu_open_old() until 9.1 ("Get rid of qemu_open_old()").
+    sgx_legacy_open_error: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -104,6 +108,8 @@ PROFILES: Final[dict[str, Profile]] = {
         virtio_md_unplug=False,
         unplugged_inaccessible_default="auto",
         pcie_slot_occupied_check=False,
+        sgx_info_has_section_size=True,
+        sgx_legacy_open_error=True,
         kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS_7_2,
         vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS_7_2,
         virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
@@ -127,6 +133,8 @@ PROFILES: Final[dict[str, Profile]] = {
         virtio_md_unplug=True,
         unplugged_inaccessible_default="on",
         pcie_slot_occupied_check=False,
+        sgx_info_has_section_size=False,
+        sgx_legacy_open_error=True,
         kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
         vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
         virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
@@ -150,6 +158,8 @@ PROFILES: Final[dict[str, Profile]] = {
         virtio_md_unplug=True,
         unplugged_inaccessible_default="on",
         pcie_slot_occupied_check=True,
+        sgx_info_has_section_size=False,
+        sgx_legacy_open_error=False,
         kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
         vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
         virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,

@@ -31,6 +31,9 @@ def memslot_report(rt: Runtime) -> dict[str, Any]:
     accounting = rt.profile.memslot_accounting
     devices: list[dict[str, Any]] = []
     for md in core.sorted_devices():
+        if md.fill_device_info()["type"] == "sgx-epc":
+            # EPC sections are mapped outside device memory: never counted.
+            continue
         if is_empty(md):
             required = used = 0
         else:
@@ -55,8 +58,9 @@ def memslot_report(rt: Runtime) -> dict[str, Any]:
         used_total, required_total = dm.used_memslots, dm.required_memslots
         auto = dm.memslot_auto_decision_active
     else:
-        # 7.2 keeps no accounting: every device maps (and needs) one memslot.
-        used_total = required_total = sum(d["used-memslots"] for d in devices)
+        # 7.2 keeps no accounting: every realized memory device (EPC sections
+        # included) maps one memslot, as KVM sees it.
+        used_total = required_total = core.used_memslots_7_2()
         auto = 0
     out: dict[str, Any] = {
         "accounting": accounting,

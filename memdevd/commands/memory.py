@@ -126,6 +126,29 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("query-memdev", query_memdev, allow_preconfig=True)
     reg.register("query-acpi-ospm-status", query_acpi_ospm_status)
 
+    def query_sgx(session: Session, args: dict[str, Any]) -> Any:
+        from memdevd.machine.devices import sgx_epc
+
+        parse_args(NoArgs, args)
+        return core(sgx_epc.query_sgx, machine)
+
+    def query_sgx_capabilities(session: Session, args: dict[str, Any]) -> Any:
+        from memdevd.machine.devices import sgx_epc
+
+        parse_args(NoArgs, args)
+        return core(sgx_epc.query_sgx_capabilities, machine)
+
+    def query_hv_balloon_status_report(session: Session, args: dict[str, Any]) -> Any:
+        from memdevd.machine.devices import hv_balloon
+
+        parse_args(NoArgs, args)
+        return core(hv_balloon.query_hv_balloon_status_report, machine)
+
+    reg.register("query-sgx", query_sgx)
+    reg.register("query-sgx-capabilities", query_sgx_capabilities)
+    if profile.has_hv_balloon:
+        reg.register("query-hv-balloon-status-report", query_hv_balloon_status_report)
+
 
 def visit_object_options_cli(
     args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str, *, opts: bool

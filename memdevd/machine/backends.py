@@ -493,6 +493,13 @@ class EpcBackend(HostMemoryBackend):
     type_chain = ("memory-backend-epc", "memory-backend", "object")
     abstract = False
 
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        # sgx_epc_backend_instance_init
+        self.share = True
+        self.merge = False
+        self.dump = False
+
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)

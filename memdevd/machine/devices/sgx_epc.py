@@ -70,15 +70,12 @@ EMULATED_HOST_SGX: Final[dict[str, Any]] = {
 }
 
 
-# --- what differs between the emulated releases ----------------------------------
-#
-# compat.py has no field for these two SGX differences yet; both are keyed
-# on the release here, in one place (see docs/versions.md).
+# --- what differs between the emulated releases (compat.Profile fields) -------------
 
 
 def sgx_info_has_section_size(profile: Profile) -> bool:
     """``SGXInfo.section-size``: deprecated in 7.0, removed in 8.0."""
-    return (profile.major, profile.minor) < (8, 0)
+    return profile.sgx_info_has_section_size
 
 
 def sgx_capabilities_open_error(profile: Profile) -> str:
@@ -88,7 +85,7 @@ def sgx_capabilities_open_error(profile: Profile) -> str:
     Get rid of qemu_open_old()") reports qemu_open's error, with "SGX is not
     enabled in KVM" only as a hint, which QMP does not send.
     """
-    if (profile.major, profile.minor) < (9, 1):
+    if profile.sgx_legacy_open_error:
         return M.SGX_NOT_ENABLED_IN_KVM
     return M.SGX_VEPC_CANT_OPEN
 

@@ -1,0 +1,3 @@
+"""Test-suite-wide pytest configuration."""
+
+pytest_plugins = ["pytester"]
