@@ -1,0 +1,1294 @@
+"""Differential random testing: memdevd against real QEMU, scenario by scenario.
+
+:func:`generate` turns a seed into a scenario (the format of
+:mod:`memdevd.scenario`): a random but plausible machine configuration (pc or
+q35, optionally ``nvdimm=on``, RAM sizes around the below/above-4G split,
+slots, maxmem, optional ``-numa`` nodes and cold-plugged DIMMs) and a random
+sequence of QMP commands on memory backends and memory devices.  The same seed
+always gives the same scenario, whatever the Python hash seed or the date.
+
+:func:`run_seeds` replays each scenario against real QEMU and memdevd at the
+same time (:func:`memdevd.scenario.compare_live`) and saves every difference
+as a reproducible case (:func:`save_failure`): ``NAME.json`` (the scenario,
+cut after the first differing step, the difference in its notes),
+``NAME.expected.jsonl`` (QEMU's transcript, so ``memdevd compare NAME.json``
+replays memdevd against it), ``NAME.memdevd.jsonl`` and ``NAME.diff.txt``.
+:func:`minimise` shrinks a failing scenario by dropping steps and
+command-line parts while the same step still differs.
+
+Extending the generator: a command is an *action*, a function
+``(Gen) -> dict`` (one step) registered with :func:`action` and a weight.
+The :class:`Gen` passed in holds the random source and a rough model of the
+machine (backends, devices, free slots, the device-memory region) so that
+actions can pick existing, used, missing or bogus ids and interesting
+addresses.  The model is optimistic and approximate on purpose: it only
+steers the choices, the comparison decides what is right.
+
+Classes of differences memdevd documents as deliberate (docs/divergences.md)
+are kept out of the generated scenarios; each place says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from memdevd.scenario import (
+    Comparison,
+    Scenario,
+    compare_live,
+    memdevd_target,
+    parse_scenario,
+    qemu_target,
+    run_many,
+)
+
+JSONDict: TypeAlias = dict[str, Any]
+
+KiB = 1 << 10
+MiB = 1 << 20
+GiB = 1 << 30
+
+QEMU_BINARIES: dict[str, tuple[str, str]] = {
+    "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
+    "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
+}
+VERSIONS: tuple[str, ...] = tuple(QEMU_BINARIES)
+
+
+def qemu_path(version: str) -> str:
+    env, default = QEMU_BINARIES[version]
+    return os.environ.get(env) or default
+
+
+def qemu_available(version: str) -> bool:
+    path = qemu_path(version)
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+# --------------------------------------------------------------------------- #
+# Settings of the generated scenarios
+# --------------------------------------------------------------------------- #
+
+# Sizes that straddle both boards' RAM split: pc keeps up to 3.5 GiB below 4G
+# (then 3 GiB), q35 up to 2.75 GiB (then 2 GiB).
+RAM_SIZES: tuple[int, ...] = (
+    512 * MiB,
+    1 * GiB,
+    2 * GiB,
+    2816 * MiB,
+    3 * GiB,
+    3584 * MiB,
+    4 * GiB,
+)
+# Versioned machine types: both releases know these; older 7.2-only ones
+# (no 1 GiB per slot, no gigabyte alignment) and 10.0-only ones per release.
+VERSIONED_TYPES: dict[str, tuple[str, ...]] = {
+    "pc": ("pc-i440fx-7.2", "pc-i440fx-5.0", "pc-i440fx-4.2", "pc-i440fx-2.12", "pc-i440fx-2.4"),
+    "q35": ("pc-q35-7.2", "pc-q35-6.0", "pc-q35-4.2", "pc-q35-2.12", "pc-q35-2.4"),
+    "7.2": ("pc-i440fx-2.2", "pc-i440fx-2.1", "pc-i440fx-2.0", "pc-i440fx-1.7", "pc-i440fx-1.4"),
+    "10.0": ("pc-i440fx-9.2", "pc-q35-9.2", "pc-i440fx-8.0", "pc-q35-10.0"),
+}
+OLD_PC_TYPES = frozenset({"pc-i440fx-2.1", "pc-i440fx-2.0", "pc-i440fx-1.7", "pc-i440fx-1.4"})
+
+
+def _type_version(machine_type: str) -> tuple[int, ...]:
+    """``pc-q35-4.0.1`` -> (4, 0, 1)."""
+    return tuple(int(n) for n in machine_type.rsplit("-", 1)[1].split("."))
+
+
+MAX_RAM_BELOW_4G: tuple[int, ...] = (
+    512 * MiB,
+    1 * GiB,
+    2 * GiB,
+    2560 * MiB,
+    3 * GiB,
+    3584 * MiB,
+    4 * GiB,
+    4097 * MiB,
+    5 * GiB,
+)
+MAXMEM_EXTRA: tuple[int, ...] = (0, 1 * GiB, 3 * GiB, 7 * GiB, 15 * GiB, 63 * GiB)
+BACKEND_SIZES: tuple[int, ...] = (
+    1 * MiB,
+    2 * MiB,
+    3 * MiB,
+    4 * MiB,
+    128 * MiB,
+    256 * MiB,
+    512 * MiB,
+    1 * GiB,
+    1 * GiB + 2 * MiB,
+    2 * GiB,
+    4097,
+)
+# prealloc really allocates (and touches) the memory in QEMU: only on small
+# backends, so that parallel runs do not eat the host's RAM.
+PREALLOC_MAX = 4 * MiB
+
+BACKEND_IDS: tuple[str, ...] = ("m0", "m1", "m2", "m3", "m4", "m5")
+DEVICE_IDS: tuple[str, ...] = ("d0", "d1", "d2", "d3", "d4")
+DEFAULT_STEPS = 15
+
+# Responses to these commands come at once; a short settle is enough and keeps
+# runs fast.  Commands that may be followed by events (stop, cont,
+# device_del) keep the runner's default settle.
+FAST_SETTLE_MS = 25
+EVENT_SETTLE_MS = 150
+
+
+def fmt_size(n: int) -> str:
+    """A QEMU size string: ``2816M``, ``1G``, or plain bytes."""
+    for unit, mult in (("G", GiB), ("M", MiB), ("K", KiB)):
+        if n % mult == 0:
+            return f"{n // mult}{unit}"
+    return str(n)
+
+
+def ram_split(board: str, ram: int, max_below_4g: int | None = None) -> tuple[int, int]:
+    """(below 4G, above 4G) as QEMU's pc/q35 split ``ram`` (gigabyte-aligned types).
+
+    Only steers the generator (interesting addresses), so old machine types'
+    variations are not modelled.
+    """
+    if board == "q35":
+        lowmem = 0x80000000 if ram >= 0xB0000000 else 0xB0000000
+        if max_below_4g is not None:
+            lowmem = min(lowmem, max_below_4g)
+    else:
+        lowmem = 0xE0000000 if max_below_4g is None else max_below_4g
+        if ram >= lowmem:
+            lowmem = min(lowmem, 0xC0000000)
+    if ram >= lowmem:
+        return lowmem, ram - lowmem
+    return ram, 0
+
+
+def _round_up(n: int, align: int) -> int:
+    return (n + align - 1) // align * align
+
+
+@dataclass
+class Backend:
+    id: str
+    size: int
+    used_by: str | None = None  # a device id/path, "numa", or None
+    cmdline: bool = False
+
+
+@dataclass
+class Device:
+    id: str | None
+    path: str
+    driver: str
+    memdev: str
+    size: int
+    addr: int
+    slot: int | None
+    unplug_requested: bool = False
+
+
+@dataclass
+class Gen:
+    """The random source and a rough model of the machine under test."""
+
+    rng: random.Random
+    version: str | None
+    board: str = "pc"
+    nvdimm: bool = False
+    ram: int = 1 * GiB
+    max_below_4g: int | None = None
+    cpus: int = 1
+    slots: int = 4
+    maxmem: int = 8 * GiB
+    numa_nodes: int = 0
+    running: bool = False
+    backends: dict[str, Backend] = field(default_factory=dict)
+    devices: list[Device] = field(default_factory=list)
+    anon_count: int = 0
+    avoid: frozenset[str] = frozenset()
+
+    def avoids(self, tag: str) -> bool:
+        """Whether inputs of the known divergence ``tag`` are to be left out."""
+        return tag in self.avoid
+
+    # -- the device-memory region ------------------------------------------ #
+
+    @property
+    def region_base(self) -> int:
+        _, above = ram_split(self.board, self.ram, self.max_below_4g)
+        return _round_up(4 * GiB + above, GiB)
+
+    @property
+    def region_size(self) -> int:
+        if self.maxmem <= self.ram:
+            return 0
+        return self.maxmem - self.ram + self.slots * GiB
+
+    def used_slots(self) -> set[int]:
+        return {d.slot for d in self.devices if d.slot is not None}
+
+    def free_slot(self) -> int | None:
+        used = self.used_slots()
+        return next((s for s in range(self.slots) if s not in used), None)
+
+    def first_fit(self, size: int, align: int = 2 * MiB) -> int | None:
+        addr = self.region_base
+        end = self.region_base + self.region_size
+        for d in sorted(self.devices, key=lambda d: d.addr):
+            if addr + size <= d.addr:
+                break
+            addr = max(addr, _round_up(d.addr + d.size, align))
+        return addr if addr + size <= end else None
+
+    def plugged_size(self) -> int:
+        return sum(d.size for d in self.devices)
+
+    # -- picking ------------------------------------------------------------ #
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def pick(self, seq: Sequence[Any]) -> Any:
+        return seq[self.rng.randrange(len(seq))]
+
+    def device_ids(self) -> list[str]:
+        return [d.id for d in self.devices if d.id is not None]
+
+    def device_paths(self) -> list[str]:
+        return [d.path for d in self.devices]
+
+    def some_path(self) -> str:
+        """A QOM path, full or partial, of something that may or may not exist."""
+        choices: list[str] = ["/nope", "/objects/nope", "/machine/peripheral/nope", "nope"]
+        for b in self.backends:
+            choices += [f"/objects/{b}", b]
+        for d in self.devices:
+            choices.append(d.path)
+            if d.id is not None:
+                choices.append(d.id)
+        choices += ["/machine", "/objects", "/machine/peripheral", "/machine/peripheral-anon"]
+        choices += ["/objects/pc.ram", "pc.ram", "peripheral", "/machine/peripheral/"]
+        if not self.avoids("qom-outside-memory"):
+            choices += ["/", "/chardevs", "/machine/unattached", "/machine/unattached/device[0]"]
+        return str(self.pick(choices))
+
+    def new_backend_id(self) -> str:
+        free = [i for i in BACKEND_IDS if i not in self.backends]
+        if free and not self.chance(0.1):
+            return str(self.pick(free))
+        return str(self.pick(BACKEND_IDS))
+
+
+# --------------------------------------------------------------------------- #
+# Known divergences
+# --------------------------------------------------------------------------- #
+
+# Differences found by this generator and reported as memdevd bugs (not in
+# docs/divergences.md).  They stay in the generated scenarios by default, so
+# the tests keep failing until memdevd is fixed; ``avoid`` (--avoid in
+# tools/differential.py) leaves a class out to look for others behind it.
+KNOWN_DIVERGENCES: dict[str, str] = {
+    "host-nodes-partial": (
+        "object-add with host-nodes naming node 0 and a node the host lacks "
+        "(e.g. [0, 1]): Linux intersects the mask with the online nodes, so QEMU "
+        "succeeds; memdevd says 'cannot bind memory to host NUMA nodes'"
+    ),
+    "qom-outside-memory": (
+        "QOM outside the memory devices is hardly modelled: /machine has only nvdimm, "
+        "type, device-memory-region-size and max-ram-below-4g (qom-list /machine lacks "
+        "the rest, qom-get memory-backend, nvdimm-persistence, memory, ... say not "
+        "found, acpi answers 'on' for 'auto', qom-set nvdimm is refused); qom-list / "
+        "lacks chardevs, /chardevs is not found, /machine/unattached is nearly empty"
+    ),
+    "old-pc-types": (
+        "QEMU 7.2's pc-i440fx-2.1 and older: up to 2.0 QEMU refuses '-m slots/maxmem' "
+        "(\"-memory 'slots|maxmem'\" is not supported by: pc-i440fx-2.0) and device_add "
+        "('memory hotplug is not enabled: PIIX4_PM.memory-hotplug-support is not set'), "
+        "memdevd accepts both; 2.1 has no 1 GiB per slot in device-memory-region-size"
+    ),
+    "max-ram-below-4g-over-4g": (
+        "-machine max-ram-below-4g= above 4G (e.g. 5G, 4097M): QEMU exits with "
+        "\"Machine option 'max-ram-below-4g=N' expects size less than or equal to 4G\", "
+        "memdevd starts"
+    ),
+    "old-types-ramblock-id": (
+        "machine types before 4.0 (e.g. pc-i440fx-2.12) set "
+        "x-use-canonical-path-for-ramblock-id=on for memory-backend-memfd (QEMU's "
+        "compat properties): qom-get answers true in QEMU, false in memdevd, and 10.0's "
+        "'backing store size ... is too small' names /objects/ID instead of ID"
+    ),
+    "memfd-failed-id-reuse": (
+        "QEMU 10.0: after object-add of a memory-backend-memfd fails for a size that is "
+        "not a multiple of the page size ('m0 backing store size 0x1001 is too small "
+        "...'), every later memory-backend-memfd with the same id fails with the same "
+        "message (QEMU keeps the failed block); memdevd creates it"
+    ),
+    "empty-device-id": (
+        "QEMU 10.0 accepts device_add id '' and later names it id='' in 'address range "
+        "conflicts with memory device id=...'; memdevd says id='(unnamed)'"
+    ),
+    "introspection-gaps": (
+        "device-list-properties of an existing non-device or abstract type "
+        "(memory-backend-memfd, memory-backend, device, a machine type) answers "
+        "DeviceNotFound \"Device 'X' not found\" where QEMU says \"Parameter 'typename' "
+        'expects a non-abstract device type"; qom-list-properties of a machine type '
+        "says \"Class 'X' not found\"; qom-list-types implements=pc-dimm (without "
+        "abstract=true) or implements=device says 'memdevd: ... was not recorded'"
+    ),
+    "huge-size": (
+        "object-add with a size >= 2^63 (a negative JSON number): QEMU refuses it "
+        "(memfd: 'failed to resize memfd to N', ram: 'cannot set up guest memory' "
+        "or an abort), memdevd creates the backend"
+    ),
+}
+
+# --------------------------------------------------------------------------- #
+# Actions
+# --------------------------------------------------------------------------- #
+
+Action: TypeAlias = Callable[[Gen], JSONDict]
+
+
+Weight: TypeAlias = float | Callable[[Gen], float]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    weight: Weight
+    fn: Action
+    versions: tuple[str, ...] | None = None
+
+    def weight_now(self, g: Gen) -> float:
+        return self.weight(g) if callable(self.weight) else self.weight
+
+
+ACTIONS: list[ActionSpec] = []
+
+
+def action(
+    weight: Weight, *, versions: tuple[str, ...] | None = None
+) -> Callable[[Action], Action]:
+    """Register a step generator.
+
+    ``weight`` is a number or a function of the model (so that, say, devices
+    are added mostly once there are backends); ``versions`` limits the action
+    to some QEMU releases.
+    """
+
+    def deco(fn: Action) -> Action:
+        ACTIONS.append(ActionSpec(fn.__name__, weight, fn, versions))
+        return fn
+
+    return deco
+
+
+def cmd(execute: str, arguments: JSONDict | None = None, **step: Any) -> JSONDict:
+    send: JSONDict = {"execute": execute}
+    if arguments is not None:
+        send["arguments"] = arguments
+    return {"send": send, "settle_ms": FAST_SETTLE_MS, **step}
+
+
+def _number(g: Gen, n: int, *, size: bool = False) -> Any:
+    """``n`` as JSON: mostly an integer; sometimes a string or a wrong type.
+
+    QEMU 7.2's device_add goes through QemuOpts, so "0x100000000", "3" or
+    (for size properties) "128K" are accepted there; 10.0 takes strict JSON
+    types and refuses them.  Both are compared, so both releases see some
+    strings, and rarely a boolean, a float or a list.
+    """
+    r = g.rng.random()
+    if r < (0.08 if g.version == "7.2" else 0.03):
+        forms = [str(n)]
+        if n >= 0:
+            forms.append(hex(n))
+        if size or g.chance(0.2):
+            forms.append(fmt_size(n))
+        return g.pick(forms)
+    if r < 0.1:
+        return g.pick([True, float(n), [n], n + 0.5])
+    return n
+
+
+def _flag(g: Gen, b: bool) -> Any:
+    """A boolean: mostly JSON, sometimes QemuOpts' spellings (on/off/yes/...)."""
+    r = g.rng.random()
+    if r < (0.1 if g.version == "7.2" else 0.03):
+        return g.pick(["on", "off", "yes", "no", "true", "false"] if b else ["off", "no"])
+    if r < 0.12:
+        return g.pick([1, 0, "bogus"])
+    return b
+
+
+def _free_backends(g: Gen) -> int:
+    return sum(1 for b in g.backends.values() if b.used_by is None)
+
+
+@action(lambda g: 24 if _free_backends(g) == 0 else 12)
+def object_add(g: Gen) -> JSONDict:
+    qom_type = "memory-backend-memfd" if g.chance(0.3) else "memory-backend-ram"
+    bid = g.new_backend_id()
+    if g.chance(0.03):
+        bid = str(g.pick(["9m", "m-", "m.x", "", *DEVICE_IDS]))
+    room = g.maxmem - g.ram - g.plugged_size()
+    fitting = [n for n in BACKEND_SIZES if n <= room and n % (2 * MiB) == 0]
+    size = int(g.pick(fitting if fitting and g.chance(0.6) else BACKEND_SIZES))
+    if qom_type == "memory-backend-memfd" and size % 4096 and g.avoids("memfd-failed-id-reuse"):
+        size += 4096 - size % 4096
+    args: JSONDict = {"qom-type": qom_type, "id": bid, "size": size}
+    ok = bid not in g.backends and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", bid))
+    r = g.rng.random()
+    if r < 0.03:
+        del args["size"]
+        ok = False
+    elif r < 0.05:
+        args["size"] = 0
+        ok = False
+    elif r < 0.07:
+        args["size"] = fmt_size(size)  # a string: QAPI wants an integer
+        ok = False
+    elif r < 0.09 and not g.avoids("huge-size"):
+        args["size"] = -size  # >= 2^63 as QEMU's uint64
+        ok = False
+    elif r < 0.1:
+        args["size"] = g.pick([float(size), True, [size], None])
+        ok = False
+    # Optional properties, at most one bad one (several unexpected members
+    # are reported in hash-table order by QEMU, in QDict order by memdevd:
+    # a documented divergence).
+    if g.chance(0.15):
+        args["share"] = g.chance(0.5) if g.chance(0.95) else g.pick(["on", 1])
+    if g.chance(0.1):
+        args["merge"] = g.chance(0.5)
+    if g.chance(0.1):
+        args["dump"] = g.chance(0.5)
+    if g.chance(0.08):
+        args["reserve"] = g.chance(0.5)
+    if g.chance(0.1) and size <= PREALLOC_MAX:
+        args["prealloc"] = True
+        if g.chance(0.5):
+            args["prealloc-threads"] = g.pick([1, 2, 4])
+    if g.chance(0.1):
+        policy = g.pick(["default", "preferred", "bind", "interleave"])
+        args["policy"] = policy
+        if policy != "default" and g.chance(0.7):
+            nodes = [[0], [0], [1], [0, 1], [1, 0]]
+            if g.avoids("host-nodes-partial"):
+                nodes = [[0], [0], [1]]
+            args["host-nodes"] = g.pick(nodes)
+    elif g.chance(0.04):
+        args["host-nodes"] = [0]
+    if qom_type == "memory-backend-memfd" and g.chance(0.2):
+        args["seal"] = g.chance(0.5)
+    if g.chance(0.04):
+        # hugetlb=on depends on the host's huge pages, which memdevd takes
+        # from its settings, not the host (documented under "Host facts").
+        key, val = g.pick(
+            [("bogus", 1), ("policy", "bogus"), ("share", "on"), ("prealloc-threads", 0)]
+        )
+        args[key] = val
+        ok = False
+    if ok and isinstance(args.get("size"), int) and args["size"] > 0:
+        g.backends[bid] = Backend(bid, args["size"])
+    return cmd("object-add", args)
+
+
+def _pick_memdev(g: Gen) -> str | None:
+    """A backend id: free (mostly), used, missing, or None (no memdev)."""
+    free = [b.id for b in g.backends.values() if b.used_by is None]
+    used = [b.id for b in g.backends.values() if b.used_by is not None]
+    r = g.rng.random()
+    if free and r < 0.85:
+        # A link property: QEMU resolves a full path as well as an id.
+        return str(g.pick(free)) if g.chance(0.9) else f"/objects/{g.pick(free)}"
+    if used and r < 0.9:
+        return str(g.pick(used)) if g.chance(0.9) else "pc.ram"
+    if r < 0.96:
+        return str(g.pick(["nope", "m9", *DEVICE_IDS[:1]]))
+    return None
+
+
+def _pick_addr(g: Gen, size: int) -> int:
+    """An address: inside, at the edges of, outside the region, misaligned, overlapping."""
+    base, rsize = g.region_base, g.region_size
+    end = base + rsize
+    inside = base + g.rng.randrange(max(1, rsize // (2 * MiB))) * 2 * MiB
+    choices = [
+        base,
+        inside,
+        base + GiB,
+        end - size,
+        end - size + 2 * MiB,
+        end,
+        base - 2 * MiB,
+        base + 4 * KiB,
+        base + 1 * MiB,
+        0,
+        4 * GiB,
+    ]
+    for d in g.devices:
+        choices += [d.addr, d.addr + d.size]
+        if d.size > 2 * MiB:
+            choices.append(d.addr + 2 * MiB)
+    return max(int(g.pick(choices)), 0)
+
+
+def _pick_slot(g: Gen) -> int:
+    free = g.free_slot()
+    used = sorted(g.used_slots())
+    r = g.rng.random()
+    if free is not None and r < 0.5:
+        return free
+    if used and r < 0.7:
+        return int(g.pick(used))
+    return int(g.pick([g.slots, g.slots + 1, -1, 0, 255, 256, max(0, g.slots - 1)]))
+
+
+@action(lambda g: 3 if g.slots == 0 else 30 if _free_backends(g) else 8)
+def device_add(g: Gen) -> JSONDict:
+    driver = "nvdimm" if (g.nvdimm and g.chance(0.35)) or g.chance(0.03) else "pc-dimm"
+    args: JSONDict = {"driver": driver}
+    r = g.rng.random()
+    dev_id: str | None
+    if r < 0.01 and not g.avoids("empty-device-id"):
+        dev_id = ""
+    elif r < 0.15:
+        dev_id = None  # anonymous: /machine/peripheral-anon/device[N]
+    elif r < 0.22 and g.device_ids():
+        dev_id = str(g.pick(g.device_ids()))  # duplicate
+    elif r < 0.25 and g.backends:
+        dev_id = str(g.pick(list(g.backends)))  # same id as a backend: ambiguous paths
+    elif r < 0.26:
+        dev_id = str(g.pick(["1d", "d-", "d#", "d.x", "_d"]))
+    else:
+        free = [i for i in DEVICE_IDS if i not in g.device_ids()]
+        dev_id = str(g.pick(free or DEVICE_IDS))
+    if dev_id is not None:
+        args["id"] = dev_id
+    memdev = _pick_memdev(g)
+    if memdev is not None:
+        args["memdev"] = memdev
+    backend = g.backends.get(memdev.removeprefix("/objects/")) if memdev is not None else None
+    size = backend.size if backend is not None else 1 * GiB
+    addr: int | None = None
+    slot: int | None = None
+    if g.chance(0.35):
+        addr = _pick_addr(g, size)
+        args["addr"] = _number(g, addr)
+    if g.chance(0.25):
+        slot = _pick_slot(g)
+        args["slot"] = _number(g, slot)
+    if g.chance(0.15):
+        node = int(g.pick([0, 0, 1, 2, 3, g.numa_nodes, 64, 127, 128]))
+        args["node"] = _number(g, node)
+    if driver == "nvdimm":
+        if g.chance(0.3):
+            label = int(g.pick([0, 128 * KiB, 256 * KiB, 1000, 2 * MiB]))
+            args["label-size"] = _number(g, label, size=True)
+        if g.chance(0.1):
+            args["uuid"] = g.pick(["1b4e28ba-2fa1-11d2-883f-0016d3cca427", "not-a-uuid"])
+        if g.chance(0.1):
+            args["unarmed"] = _flag(g, g.chance(0.5))
+    if g.chance(0.04):
+        args[str(g.pick(["bogus", "size", "hotplugged"]))] = 1
+    step = cmd("device_add", args)
+    # Optimistic model update: plausible success.
+    plausible = (
+        backend is not None
+        and backend.used_by is None
+        and (dev_id is None or (dev_id[:1].isalpha() and dev_id not in g.device_ids()))
+        and g.region_size > 0
+        and size % (2 * MiB) == 0
+        and (driver == "pc-dimm" or g.nvdimm)
+        and "bogus" not in args
+        and len(g.devices) < g.slots
+        and g.plugged_size() + size <= g.maxmem - g.ram
+    )
+    if plausible and backend is not None:
+        if slot is None or slot < 0:
+            slot = g.free_slot()
+        elif slot in g.used_slots() or slot >= g.slots:
+            return step
+        if addr is None:
+            addr = g.first_fit(size)
+        if slot is None or addr is None:
+            return step
+        if dev_id is None:
+            path = f"/machine/peripheral-anon/device[{g.anon_count}]"
+            g.anon_count += 1
+        else:
+            path = f"/machine/peripheral/{dev_id}"
+        backend.used_by = path
+        g.devices.append(Device(dev_id, path, driver, backend.id, size, addr, slot))
+    return step
+
+
+@action(5)
+def device_del(g: Gen) -> JSONDict:
+    choices: list[str] = ["nope", "/machine/peripheral/nope"]
+    choices += g.device_ids() * 3 + g.device_paths()
+    choices += list(g.backends)[:2] + [f"/objects/{b}" for b in list(g.backends)[:1]]
+    target = str(g.pick(choices))
+    for d in g.devices:
+        if target in (d.id, d.path):
+            d.unplug_requested = True
+    # With the default guest (none) QEMU never completes a DIMM unplug, so
+    # the device stays; the step keeps the default settle to see no event.
+    return {**cmd("device_del", {"id": target}), "settle_ms": EVENT_SETTLE_MS}
+
+
+@action(6)
+def object_del(g: Gen) -> JSONDict:
+    choices = [*g.backends, *g.backends, "nope", "pc.ram", *g.device_ids()[:1]]
+    target = str(g.pick(choices))
+    b = g.backends.get(target)
+    if b is not None and b.used_by is None and not b.cmdline:
+        del g.backends[target]
+    return cmd("object-del", {"id": target})
+
+
+BACKEND_PROPS = (
+    "size",
+    "policy",
+    "host-nodes",
+    "share",
+    "prealloc",
+    "prealloc-threads",
+    "merge",
+    "dump",
+    "reserve",
+    "type",
+    "x-use-canonical-path-for-ramblock-id",
+    "seal",
+    "hugetlb",
+    "hugetlbsize",
+    "bogus",
+)
+DEVICE_PROPS = (
+    "addr",
+    "slot",
+    "node",
+    "size",
+    "memdev",
+    "type",
+    "realized",
+    "hotplugged",
+    "hotpluggable",
+    "parent_bus",
+    "label-size",
+    "uuid",
+    "unarmed",
+    "bogus",
+)
+MACHINE_PROPS = (
+    "nvdimm",
+    "type",
+    "device-memory-region-size",
+    "max-ram-below-4g",
+    "bogus",
+    "nvdimm-persistence",
+    "memory-backend",
+    "memory",
+    "acpi",
+)
+# The /machine properties memdevd models (the others: "qom-outside-memory").
+MACHINE_PROPS_MODELLED = MACHINE_PROPS[:5]
+
+
+def _object_and_props(g: Gen, *, machine: bool = True) -> tuple[str, Sequence[str]]:
+    r = g.rng.random()
+    if r < 0.4 and g.backends:
+        b = str(g.pick(list(g.backends)))
+        return (f"/objects/{b}" if g.chance(0.7) else b), BACKEND_PROPS
+    if r < 0.85 and g.devices:
+        d = g.pick(g.devices)
+        path = d.path if d.id is None or g.chance(0.6) else d.id
+        return path, DEVICE_PROPS
+    if r < 0.92 and machine:
+        if g.avoids("qom-outside-memory"):
+            return "/machine", MACHINE_PROPS_MODELLED
+        return "/machine", MACHINE_PROPS
+    return g.some_path(), ("size", "type", "bogus")
+
+
+@action(10)
+def qom_get(g: Gen) -> JSONDict:
+    path, props = _object_and_props(g)
+    return cmd("qom-get", {"path": path, "property": str(g.pick(props))})
+
+
+@action(5)
+def qom_set(g: Gen) -> JSONDict:
+    path, props = _object_and_props(g, machine=not g.avoids("qom-outside-memory"))
+    if props is BACKEND_PROPS:
+        prop, value = g.pick(
+            [
+                ("size", 1 * GiB),
+                ("size", "1G"),
+                ("share", True),
+                ("policy", "bind"),
+                ("host-nodes", [0]),
+                ("merge", False),
+                ("dump", True),
+                # prealloc=true on a live backend touches all of its memory
+                # in QEMU: only the harmless false.
+                ("prealloc", False),
+                ("prealloc-threads", 2),
+                ("bogus", 1),
+            ]
+        )
+    elif props is DEVICE_PROPS:
+        # realized=false is refused by memdevd with its own message where
+        # QEMU would unrealize the device (docs/divergences.md, QMP details).
+        prop, value = g.pick(
+            [
+                ("addr", g.region_base),
+                ("slot", 1),
+                ("node", 0),
+                ("memdev", "m0"),
+                ("label-size", 0),
+                ("realized", True),
+                ("hotpluggable", False),
+                ("bogus", 1),
+            ]
+        )
+    elif props is MACHINE_PROPS:
+        prop, value = g.pick([("nvdimm", True), ("type", "x"), ("bogus", 1)])
+    else:
+        prop, value = g.pick([("size", 1), ("type", "x"), ("bogus", 1)])
+    return cmd("qom-set", {"path": path, "property": prop, "value": value})
+
+
+@action(6)
+def qom_list(g: Gen) -> JSONDict:
+    # qom-list order is GLib's hash-table order in QEMU and a stable order in
+    # memdevd (documented): compared as a multiset.
+    paths = [
+        "/objects",
+        "/machine/peripheral",
+        "/machine/peripheral-anon",
+        "/nope",
+        g.some_path(),
+        g.some_path(),
+    ]
+    path = str(g.pick(paths))
+    if path == "/machine" and g.avoids("qom-outside-memory"):
+        path = "/objects"
+    return cmd("qom-list", {"path": path}, unordered=True)
+
+
+@action(6)
+def query_memory_devices(g: Gen) -> JSONDict:
+    return cmd("query-memory-devices")
+
+
+@action(3)
+def query_memory_size_summary(g: Gen) -> JSONDict:
+    return cmd("query-memory-size-summary")
+
+
+@action(4)
+def query_memdev(g: Gen) -> JSONDict:
+    # Listed in hash-table order by QEMU (documented): compared as a multiset.
+    return cmd("query-memdev", unordered=True)
+
+
+@action(3)
+def query_acpi_ospm_status(g: Gen) -> JSONDict:
+    return cmd("query-acpi-ospm-status")
+
+
+# Types whose introspection memdevd answers from its recorded data.
+DEVICE_LIST_RECORDED = ("pc-dimm", "nvdimm", "memory-backend-ram", "memory-device", "no-such-type")
+QOM_LIST_RECORDED = (
+    "pc-dimm",
+    "nvdimm",
+    "memory-backend",
+    "memory-backend-ram",
+    "memory-backend-memfd",
+    "memory-backend-file",
+    "memory-device",
+    "device",
+    "no-such-type",
+)
+# Others ("introspection-gaps"): existing non-device types, a machine type,
+# a device memdevd does not have (answered as by a QEMU built without it).
+INTROSPECTED_OTHERS = ("memory-backend-memfd", "memory-backend", "device", "pc-q35-7.2-machine")
+
+
+@action(3)
+def introspect(g: Gen) -> JSONDict:
+    # These lists come from GHashTable walks in QEMU (type and property
+    # tables), like qom-list's: compared as multisets.
+    gaps = not g.avoids("introspection-gaps")
+    r = g.rng.random()
+    if r < 0.4:
+        types = DEVICE_LIST_RECORDED + (INTROSPECTED_OTHERS if gaps else ())
+        return cmd("device-list-properties", {"typename": g.pick(types)}, unordered=True)
+    # qom-list-types makes QEMU load every module; the QEMU 10.0 unpacked by
+    # tools/install-qemu.sh lacks some (ui-opengl) and aborts when it falls
+    # back to the system QEMU 7.2's, so it is only asked of other releases.
+    if r < 0.8 or g.version == "10.0":
+        types = QOM_LIST_RECORDED + (("pc-q35-7.2-machine",) if gaps else ())
+        return cmd("qom-list-properties", {"typename": g.pick(types)}, unordered=True)
+    args: JSONDict = {"implements": g.pick(["memory-backend", "memory-device"])}
+    if gaps and g.chance(0.3):
+        args["implements"] = g.pick(["pc-dimm", "device"])
+    if g.chance(0.6):
+        args["abstract"] = g.chance(0.5)
+    return cmd("qom-list-types", args, unordered=True)
+
+
+@action(3)
+def stop_cont(g: Gen) -> JSONDict:
+    g.running = not g.running if g.chance(0.8) else g.running
+    return {**cmd("cont" if g.running else "stop"), "settle_ms": EVENT_SETTLE_MS}
+
+
+# --------------------------------------------------------------------------- #
+# Machine configuration
+# --------------------------------------------------------------------------- #
+
+
+def _machine_argv(g: Gen) -> list[str]:
+    rng = g.rng
+    g.board = "q35" if rng.random() < 0.45 else "pc"
+    g.nvdimm = rng.random() < 0.3
+    machine = g.board
+    if rng.random() < 0.15:
+        types = VERSIONED_TYPES[g.board] + VERSIONED_TYPES.get(g.version or "", ())
+        if g.avoids("old-pc-types"):
+            types = tuple(t for t in types if t not in OLD_PC_TYPES)
+        if g.avoids("old-types-ramblock-id"):
+            types = tuple(t for t in types if _type_version(t) >= (4, 0))
+        machine = str(g.pick(types))
+        g.board = "q35" if machine.startswith("pc-q35") else "pc"
+    if g.nvdimm:
+        machine += ",nvdimm=on"
+    g.ram = int(g.pick(RAM_SIZES))
+    if rng.random() < 0.1:
+        choices = MAX_RAM_BELOW_4G
+        if g.avoids("max-ram-below-4g-over-4g"):
+            choices = tuple(n for n in choices if n <= 4 * GiB)
+        g.max_below_4g = int(g.pick(choices))
+        machine += f",max-ram-below-4g={fmt_size(g.max_below_4g)}"
+    # Mostly a valid -m: slots with maxmem above RAM, or neither.
+    extra = int(g.pick(MAXMEM_EXTRA[1:])) if rng.random() < 0.9 else 0
+    if extra == 0:
+        g.slots = 0 if rng.random() < 0.8 else rng.randint(1, 8)
+    elif rng.random() < 0.03:
+        g.slots = 0
+    elif rng.random() < 0.1:
+        g.slots = int(g.pick([1, 2]))
+    else:
+        g.slots = rng.randint(1, 8)
+    g.maxmem = g.ram + extra
+    r = rng.random()
+    # The -m syntax: mostly "1G", sometimes "size=1G" or plain MiB.
+    mem = (
+        f"size={fmt_size(g.ram)}" if r < 0.1 else str(g.ram // MiB) if r < 0.2 else fmt_size(g.ram)
+    )
+    if g.slots or g.maxmem != g.ram or rng.random() < 0.5:
+        mem += f",slots={g.slots},maxmem={fmt_size(g.maxmem)}"
+    else:
+        g.maxmem = g.ram
+    argv = ["-machine", machine, "-m", mem, "-nodefaults", "-display", "none"]
+    g.running = rng.random() < 0.1
+    if not g.running:
+        argv.append("-S")
+    if rng.random() < 0.15:
+        g.cpus = rng.randint(1, 4)
+        argv += ["-smp", str(g.cpus)]
+    if rng.random() < 0.2:
+        argv += _numa_argv(g)
+    if rng.random() < 0.25 and g.region_size:
+        argv += _coldplug_argv(g)
+    return argv
+
+
+def _numa_argv(g: Gen) -> list[str]:
+    """``-numa node`` with memdev backends that add up to the RAM size."""
+    unit = 256 * MiB
+    units = g.ram // unit
+    nodes = g.rng.randint(1, min(3, units))
+    cuts = sorted(g.rng.sample(range(1, units), nodes - 1)) if nodes > 1 else []
+    bounds = [0, *cuts, units]
+    explicit = g.chance(0.8)  # nodeid=N, or QEMU's numbering in order
+    argv: list[str] = []
+    for n in range(nodes):
+        size = (bounds[n + 1] - bounds[n]) * unit
+        bid = f"ram-node{n}"
+        argv += ["-object", f"memory-backend-ram,id={bid},size={fmt_size(size)}"]
+        opts = f"node,nodeid={n},memdev={bid}" if explicit else f"node,memdev={bid}"
+        if g.cpus > 1 and n < g.cpus and g.chance(0.5):
+            opts += f",cpus={n}" if n < nodes - 1 else f",cpus={n}-{g.cpus - 1}"
+        argv += ["-numa", opts]
+        g.backends[bid] = Backend(bid, size, used_by="numa", cmdline=True)
+    g.numa_nodes = nodes
+    return argv
+
+
+def _coldplug_argv(g: Gen) -> list[str]:
+    """Backends and DIMMs (or NVDIMMs) on the command line, mostly valid."""
+    argv: list[str] = []
+    for i in range(g.rng.randint(1, 3)):
+        bid, did = f"c{i}", f"cd{i}"
+        size = int(g.pick([128 * MiB, 256 * MiB, 512 * MiB, 1 * GiB]))
+        if g.plugged_size() + size > g.maxmem - g.ram or len(g.devices) >= g.slots:
+            break
+        driver = "nvdimm" if g.nvdimm and g.chance(0.4) else "pc-dimm"
+        argv += ["-object", f"memory-backend-ram,id={bid},size={fmt_size(size)}"]
+        dev = f"{driver},id={did},memdev={bid}"
+        if driver == "nvdimm" and g.chance(0.5):
+            dev += ",label-size=128K"
+        slot = g.free_slot()
+        addr = g.first_fit(size)
+        if slot is None or addr is None:
+            break
+        if g.chance(0.3):
+            slot = g.rng.randrange(g.slots)
+            if slot in g.used_slots():
+                break
+            dev += f",slot={slot}"
+        if g.chance(0.3):
+            # Leave a gap for later first-fit allocations.
+            span = (g.region_base + g.region_size - addr - size) // (2 * MiB)
+            if span > 0:
+                addr += g.rng.randrange(span + 1) * 2 * MiB
+                dev += f",addr={hex(addr)}"
+        if g.numa_nodes and g.chance(0.5):
+            dev += f",node={g.rng.randrange(g.numa_nodes)}"
+        argv += ["-device", dev]
+        g.backends[bid] = Backend(bid, size, used_by=did, cmdline=True)
+        g.devices.append(Device(did, f"/machine/peripheral/{did}", driver, bid, size, addr, slot))
+    return argv
+
+
+def generate(
+    seed: int,
+    *,
+    steps: int = DEFAULT_STEPS,
+    version: str | None = None,
+    avoid: frozenset[str] = frozenset(),
+) -> JSONDict:
+    """A scenario dict for ``seed``: deterministic, whatever the run or the date.
+
+    ``version`` ("7.2", "10.0") only tunes how often release-specific inputs
+    appear (QemuOpts strings for device_add); None suits any release.
+    ``avoid`` names :data:`KNOWN_DIVERGENCES` whose inputs are left out, to
+    look past bugs already reported (the same seed then gives another
+    scenario).
+    """
+    unknown = avoid - set(KNOWN_DIVERGENCES)
+    if unknown:
+        raise ValueError(f"unknown divergence tag(s): {', '.join(sorted(unknown))}")
+    # random.Random(int) is stable across runs and Python hash seeds.
+    g = Gen(random.Random(seed), version, avoid=avoid)
+    argv = _machine_argv(g)
+    out: list[JSONDict] = [{"send": {"execute": "qmp_capabilities"}, "settle_ms": FAST_SETTLE_MS}]
+    specs = [a for a in ACTIONS if a.versions is None or version in a.versions]
+    for _ in range(steps):
+        spec = g.rng.choices(specs, [a.weight_now(g) for a in specs])[0]
+        step = spec.fn(g)
+        if g.chance(0.04):
+            # Any JSON value is echoed back as the response's id.
+            step["send"]["id"] = g.pick([1, "x", [1, {"a": None}], 2.5, {"k": "v"}])
+        out.append(step)
+    return {
+        "name": f"diff_{version or 'any'}_{seed}".replace(".", "_"),
+        "argv": argv,
+        "notes": f"differential: generate({seed}, steps={steps}, version={version!r})",
+        "steps": out,
+    }
+
+
+def hypothesis_scenarios(steps: int = DEFAULT_STEPS, version: str | None = None) -> Any:
+    """A hypothesis strategy of generated scenarios (shrinks towards small seeds)."""
+    from hypothesis import strategies as st
+
+    return st.integers(min_value=0, max_value=2**32 - 1).map(
+        lambda s: generate(s, steps=steps, version=version)
+    )
+
+
+def derived_seed(base: str, index: int) -> int:
+    """A seed from a counter: stable across runs and dates (sha256, not hash())."""
+    digest = hashlib.sha256(f"memdevd-differential:{base}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+# --------------------------------------------------------------------------- #
+# Running and saving
+# --------------------------------------------------------------------------- #
+
+_STEP_RE = re.compile(r"^steps\[(\d+)\]")
+
+
+def differing_step(difference: str) -> int | None:
+    """The step index a first-difference text names, or None (start-up, end)."""
+    m = _STEP_RE.match(difference)
+    return int(m.group(1)) if m else None
+
+
+def to_scenario(data: JSONDict) -> Scenario:
+    return parse_scenario(data, source=str(data.get("name", "<generated>")))
+
+
+async def compare(data: JSONDict, version: str, *, early_stop: bool = True) -> Comparison:
+    """Run one scenario dict against QEMU ``version`` and memdevd; never raises."""
+    scenario = to_scenario(data)
+    try:
+        return await compare_live(
+            scenario,
+            qemu_target(qemu_path(version)),
+            memdevd_target(version),
+            stop_at_first_difference=early_stop,
+        )
+    except Exception as exc:  # one broken run must not hide the others
+        return Comparison(scenario.label, error=f"{type(exc).__name__}: {exc}")
+
+
+def truncate(data: JSONDict, difference: str | None) -> JSONDict:
+    """The scenario cut after the step the difference names."""
+    idx = differing_step(difference or "")
+    if idx is None:
+        return data
+    return {**data, "steps": data["steps"][: idx + 1]}
+
+
+def signature(data: JSONDict, difference: str | None) -> str | None:
+    """What must still differ for a smaller scenario to count as the same failure."""
+    if difference is None:
+        return None
+    idx = differing_step(difference)
+    if idx is None:
+        return difference.split("\n", 1)[0]
+    return json.dumps(data["steps"][idx], sort_keys=True)
+
+
+async def minimise(
+    data: JSONDict, version: str, difference: str, *, budget: int = 60
+) -> tuple[JSONDict, str]:
+    """Drop steps and command-line parts while the same step still differs.
+
+    Greedy, one element at a time from the end, at most ``budget`` runs.
+    Returns the smallest failing scenario found and its difference.
+    """
+    current = truncate(data, difference)
+    want = signature(data, difference)
+    runs = 0
+
+    async def still_fails(candidate: JSONDict) -> str | None:
+        nonlocal runs
+        runs += 1
+        res = await compare(candidate, version)
+        if res.difference is None:
+            return None
+        if differing_step(res.difference) != len(candidate["steps"]) - 1 and (
+            differing_step(difference) is not None
+        ):
+            return None
+        return res.difference if signature(candidate, res.difference) == want else None
+
+    # Steps: never the first (qmp_capabilities) nor the last (the failing one).
+    i = len(current["steps"]) - 2
+    while i >= 1 and runs < budget:
+        candidate = {**current, "steps": current["steps"][:i] + current["steps"][i + 1 :]}
+        got = await still_fails(candidate)
+        if got is not None:
+            current, difference = candidate, got
+        i -= 1
+    # Command line: drop "-numa X", "-object X", "-device X" pairs, "-S".
+    argv: list[str] = current["argv"]
+    j = len(argv) - 1
+    while j >= 0 and runs < budget:
+        word = argv[j]
+        if word in ("-numa", "-object", "-device") and j + 1 < len(argv):
+            candidate = {**current, "argv": argv[:j] + argv[j + 2 :]}
+        elif word == "-S":
+            candidate = {**current, "argv": argv[:j] + argv[j + 1 :]}
+        else:
+            j -= 1
+            continue
+        got = await still_fails(candidate)
+        if got is not None:
+            current, difference, argv = candidate, got, candidate["argv"]
+        j -= 1
+    return current, difference
+
+
+def save_failure(
+    out_dir: str | os.PathLike[str],
+    data: JSONDict,
+    result: Comparison,
+    version: str,
+    *,
+    name: str | None = None,
+) -> Path:
+    """Write NAME.json (+ NAME.expected.jsonl, NAME.memdevd.jsonl, NAME.diff.txt).
+
+    ``NAME.expected.jsonl`` is QEMU's transcript, so that ``memdevd compare
+    NAME.json`` replays memdevd against what QEMU answered (and
+    ``memdevd compare --qemu QEMU`` after deleting it runs QEMU live again).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = name or str(data["name"])
+    text = result.message
+    scenario = dict(data)
+    scenario["name"] = name
+    scenario["notes"] = (
+        f"{data.get('notes', '')}; QEMU {version} ({qemu_path(version)}) vs memdevd "
+        f"-memdevd version={version}. First difference:\n{text}"
+    )
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(scenario, indent=1) + "\n", encoding="utf-8")
+    if result.expected is not None:
+        result.expected.save(out / f"{name}.expected.jsonl")
+    if result.actual is not None:
+        result.actual.save(out / f"{name}.memdevd.jsonl")
+    (out / f"{name}.diff.txt").write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Outcome:
+    seed: int
+    version: str
+    steps: int
+    ok: bool
+    difference: str | None = None
+    path: Path | None = None
+    minimised: Path | None = None
+    steps_compared: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Summary:
+    version: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def scenarios(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def steps_compared(self) -> int:
+        return sum(o.steps_compared for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    def text(self) -> str:
+        lines = [
+            f"QEMU {self.version}: {self.scenarios} scenarios, "
+            f"{self.steps_compared} steps compared, {len(self.failures)} divergences"
+        ]
+        for o in self.failures:
+            first = (o.difference or "").splitlines()[0] if o.difference else ""
+            lines.append(f"  seed {o.seed}: {o.path}  {first}")
+            if o.minimised is not None:
+                lines.append(f"    minimised: {o.minimised}")
+        return "\n".join(lines)
+
+
+def _steps_compared(result: Comparison, data: JSONDict) -> int:
+    """Steps whose answers were compared (all of them, or those before the difference)."""
+    if result.error is not None:
+        return 0
+    if result.difference is None:
+        if result.expected is not None and not result.expected.started:
+            return 0
+        return len(data["steps"])
+    idx = differing_step(result.difference)
+    return idx if idx is not None else 0
+
+
+async def run_seed(
+    seed: int,
+    version: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    steps: int = DEFAULT_STEPS,
+    do_minimise: bool = False,
+    avoid: frozenset[str] = frozenset(),
+    on_done: Callable[[Outcome], None] | None = None,
+) -> Outcome:
+    began = time.monotonic()
+    try:
+        data = generate(seed, steps=steps, version=version, avoid=avoid)
+    except Exception as exc:  # a generator bug must not stop the other seeds
+        outcome = Outcome(seed, version, 0, False, difference=f"generator failed: {exc!r}")
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+    result = await compare(data, version)
+    outcome = Outcome(seed, version, len(data["steps"]), result.ok)
+    outcome.steps_compared = _steps_compared(result, data)
+    if not result.ok:
+        outcome.difference = result.message
+        # Re-run only the prefix up to the differing step, without stopping
+        # early, so the saved transcripts are complete and replayable.
+        cut = truncate(data, result.difference)
+        full = await compare(cut, version, early_stop=False)
+        keep = full if not full.ok else result
+        outcome.path = save_failure(out_dir, cut, keep, version)
+        if do_minimise and result.difference is not None:
+            small, _ = await minimise(data, version, result.difference)
+            if len(small["steps"]) < len(cut["steps"]) or small["argv"] != cut["argv"]:
+                final = await compare(small, version, early_stop=False)
+                if not final.ok:
+                    outcome.minimised = save_failure(
+                        out_dir, small, final, version, name=f"{data['name']}_min"
+                    )
+    outcome.seconds = time.monotonic() - began
+    if on_done is not None:
+        on_done(outcome)
+    return outcome
+
+
+async def run_seeds(
+    seeds: Sequence[int],
+    version: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    steps: int = DEFAULT_STEPS,
+    jobs: int = 4,
+    do_minimise: bool = False,
+    avoid: frozenset[str] = frozenset(),
+    on_done: Callable[[Outcome], None] | None = None,
+) -> Summary:
+    """Compare every seed's scenario, ``jobs`` at a time; save the differences."""
+    thunks = [
+        lambda s=s: run_seed(
+            s,
+            version,
+            out_dir,
+            steps=steps,
+            do_minimise=do_minimise,
+            avoid=avoid,
+            on_done=on_done,
+        )
+        for s in seeds
+    ]
+    outcomes = await run_many(thunks, limit=jobs)
+    return Summary(version, list(outcomes))
+
+
+def run_seeds_sync(
+    seeds: Sequence[int], version: str, out_dir: str | os.PathLike[str], **kw: Any
+) -> Summary:
+    return asyncio.run(run_seeds(seeds, version, out_dir, **kw))
