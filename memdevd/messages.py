@@ -333,3 +333,6 @@ VMBUS_BRIDGE_AT_MOST_ONE: Final = "there can be at most one vmbus-bridge in the 
 # error_report() in vmbus_bridge_realize: printed, the bridge is created without a bus.
 VMBUS_NEEDS_SYNIC: Final = "VMBus requires usable Hyper-V SynIC and VP_INDEX"
 BALLOON_NOT_ACTIVE: Final = "No balloon device has been activated"
+MAX_RAM_BELOW_4G_TOO_BIG: Final = (
+    "Machine option 'max-ram-below-4g={}' expects size less than or equal to 4G"
+)

@@ -163,9 +163,13 @@ def apply_machine_options(
             text = str(value)
             if text not in ("on", "off", "auto"):
                 raise OptionError(M.ENUM_BAD_VALUE.format(key, text))
+            config.acpi_setting = text
             config.acpi = text != "off"
         elif key == "max-ram-below-4g":
-            config.max_ram_below_4g = parse_size(str(value), name=key)
+            value = parse_size(str(value), name=key)
+            if value > 4 << 30:
+                raise OptionError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
+            config.max_ram_below_4g = value
         elif key == "mem-merge":
             config.mem_merge = _machine_bool(value, key)
         elif key == "dump-guest-core":
@@ -240,6 +244,7 @@ def build_machine(
         start_paused=request.start_paused,
         guest=settings.guest,
         acpi=not request.no_acpi,
+        acpi_setting="off" if request.no_acpi else "auto",
     )
     apply_machine_options(config, profile, request.machine, mtype)
     if mtype.family == "none":

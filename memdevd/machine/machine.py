@@ -67,6 +67,8 @@ class MachineConfig:
     ram_slots: int = 0
     nvdimm: bool = False
     acpi: bool = True
+    # The "acpi" machine property as set (OnOffAuto); acpi is its meaning.
+    acpi_setting: str = "auto"
     max_ram_below_4g: int = 0
     mem_merge: bool = True
     dump_guest_core: bool = True
@@ -101,11 +103,25 @@ class MachineObject(QOMObject):
         )
         self.type_chain = chain  # type: ignore[misc]
 
+    def recorded_sample(self) -> dict[str, Any] | None:
+        """QEMU's /machine of this type; for 8.2 the 10.0 type of the family."""
+        from memdevd import recorded
+
+        m = self.machine
+        sample = recorded.type_sample(m.profile.version, self.typename)
+        if sample is None and m.config.board.family in ("pc", "q35"):
+            recorded_version = "7.2" if m.profile.version == "7.2" else "10.0"
+            kind = "q35" if m.config.board.family == "q35" else "i440fx"
+            sample = recorded.type_sample(
+                m.profile.version, f"pc-{kind}-{recorded_version}-machine"
+            )
+        return sample
+
     def class_props(self) -> list[Prop]:
         m = self.machine
         props = [
-            Prop("nvdimm", "bool", lambda o: m.config.nvdimm, None),
-            Prop("acpi", "OnOffAuto", lambda o: "on" if m.config.acpi else "off", None),
+            Prop("nvdimm", "bool", lambda o: m.config.nvdimm, _set_machine_nvdimm),
+            Prop("acpi", "OnOffAuto", lambda o: m.config.acpi_setting, _set_machine_acpi),
             Prop(
                 "max-ram-below-4g",
                 "size",
@@ -114,8 +130,9 @@ class MachineObject(QOMObject):
                     m.config.max_ram_below_4g
                     or (0xE0000000 if m.config.board.family == "pc" else 4 << 30)
                 ),
-                None,
+                _set_machine_max_ram_below_4g,
             ),
+            Prop("memory", "MemorySizeConfiguration", lambda o: _machine_memory(m), None),
         ]
         if m.config.board.family != "none":
             # x86_machine_class_init: the X86MachineState property.
@@ -130,6 +147,40 @@ class MachineObject(QOMObject):
                 )
             )
         return props
+
+
+def _machine_of(obj: QOMObject) -> Machine:
+    assert isinstance(obj, MachineObject)
+    return obj.machine
+
+
+def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_nvdimm``: settable at any time, as in QEMU."""
+    _machine_of(obj).config.nvdimm = v.type_bool(name)
+
+
+def _set_machine_acpi(obj: QOMObject, v: Any, name: str) -> None:
+    """``x86_machine_set_acpi``."""
+    config = _machine_of(obj).config
+    config.acpi_setting = v.type_enum(name, ("auto", "on", "off"))
+    config.acpi = config.acpi_setting != "off"
+
+
+def _set_machine_max_ram_below_4g(obj: QOMObject, v: Any, name: str) -> None:
+    """``pc_machine_set_max_ram_below_4g``: takes effect only at board init."""
+    value = v.type_size(name)
+    if value > 4 << 30:
+        raise CoreError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
+    _machine_of(obj).config.max_ram_below_4g = value
+
+
+def _machine_memory(m: Machine) -> dict[str, Any]:
+    """``machine_get_mem``: MemorySizeConfiguration (max-size/slots with slots)."""
+    out: dict[str, Any] = {"size": m.config.ram_size}
+    if m.config.ram_slots:
+        out["max-size"] = m.config.maxram_size
+        out["slots"] = m.config.ram_slots
+    return out
 
 
 def _get_sgx_epc(obj: QOMObject) -> Any:
