@@ -103,6 +103,13 @@ class MachineObject(QOMObject):
         )
         self.type_chain = chain  # type: ignore[misc]
 
+    def properties(self) -> list[Prop]:
+        props = super().properties()
+        if not self.machine.nvdimm_at_init:
+            # nvdimm_init_acpi_state() creates this region only with nvdimm=on.
+            props = [p for p in props if p.name != "nvdimm-acpi-io[0]"]
+        return props
+
     def recorded_sample(self) -> dict[str, Any] | None:
         """QEMU's /machine of this type; for 8.2 the 10.0 type of the family."""
         from memdevd import recorded
@@ -228,6 +235,7 @@ class Machine:
         self.clock = clock or RealClock()
         self._emit = emit
         self.runstate = "prelaunch" if config.start_paused else "running"
+        self.nvdimm_at_init = config.nvdimm
         # kvm_enabled(): KVM is the accelerator (the host must have it).
         self.kvm_enabled = config.accel == "kvm" and self.host.kvm
         self.machine_ready = False
