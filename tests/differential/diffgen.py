@@ -305,6 +305,23 @@ KNOWN_DIVERGENCES: dict[str, str] = {
         "/chardevs (with the -qmp chardev compat_monitor0) is not found, "
         "/machine/unattached lists only system[0] and its device[N] are not found"
     ),
+    "machine-qom-details": (
+        "/machine with -numa node,memdev=: QEMU's memory-backend is '' and /machine "
+        "has a child pc.ram[0] (RAM is the nodes' backends), memdevd answers "
+        "'/objects/pc.ram' and lacks pc.ram[0]; with -smp N acpi-device ignores the "
+        "CPUs in /machine/unattached (pc 7.2: device[21] vs device[18] for -smp 4); "
+        "-machine pc,nvdimm=on: qom-list /machine lacks nvdimm-acpi-io[0]"
+    ),
+    "prealloc-check-order": (
+        "object-add {prealloc: true, reserve: false, prealloc-threads: 0}: QEMU sets "
+        "the properties in QDict order and fails at prealloc (\"'prealloc=on' and "
+        "'reserve=off' are incompatible\"), memdevd reports prealloc-threads first "
+        "(\"property 'prealloc-threads' of memory-backend-memfd doesn't take value '0'\")"
+    ),
+    "nvdimm-set-crash": (
+        "qom-set /machine nvdimm true on a machine started without nvdimm, then cont: "
+        "QEMU 7.2 and 10.0 crash (SIGSEGV, the connection closes), memdevd runs on"
+    ),
     "old-pc-types": (
         "QEMU 7.2's pc-i440fx-2.1 and older: up to 2.0 QEMU refuses '-m slots/maxmem' "
         "(\"-memory 'slots|maxmem'\" is not supported by: pc-i440fx-2.0) and device_add "
@@ -489,6 +506,8 @@ def object_add(g: Gen) -> JSONDict:
             [("bogus", 1), ("policy", "bogus"), ("share", "on"), ("prealloc-threads", 0)]
         )
         args[key] = val
+        if key == "prealloc-threads" and g.avoids("prealloc-check-order"):
+            args.pop("reserve", None)
         ok = False
     if ok and isinstance(args.get("size"), int) and args["size"] > 0:
         g.backends[bid] = Backend(bid, args["size"])
@@ -714,6 +733,10 @@ def _object_and_props(g: Gen) -> tuple[str, Sequence[str]]:
         path = d.path if d.id is None or g.chance(0.6) else d.id
         return path, DEVICE_PROPS
     if r < 0.92:
+        if g.avoids("machine-qom-details") and (g.numa_nodes or g.cpus > 1):
+            return "/machine", tuple(
+                p for p in MACHINE_PROPS if p not in ("memory-backend", "acpi-device")
+            )
         return "/machine", MACHINE_PROPS
     return g.some_path(), ("size", "type", "bogus")
 
@@ -762,7 +785,7 @@ def qom_set(g: Gen) -> JSONDict:
     elif props is MACHINE_PROPS:
         prop, value = g.pick(
             [
-                ("nvdimm", True),
+                ("nvdimm", not g.avoids("nvdimm-set-crash")),
                 ("acpi", "off"),
                 ("max-ram-below-4g", 2 * GiB),
                 ("nvdimm-persistence", "cpu"),
@@ -788,6 +811,12 @@ def qom_list(g: Gen) -> JSONDict:
         g.some_path(),
     ]
     path = str(g.pick(paths))
+    if (
+        path == "/machine"
+        and (g.numa_nodes or (g.nvdimm and g.board == "pc"))
+        and g.avoids("machine-qom-details")
+    ):
+        path = "/machine/peripheral"
     return cmd("qom-list", {"path": path}, unordered=True)
 
 
@@ -1071,6 +1100,53 @@ def differing_step(difference: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def path_of(args: JSONDict) -> str:
+    return str(args.get("path", ""))
+
+
+def classify(data: JSONDict, difference: str) -> str | None:
+    """The :data:`KNOWN_DIVERGENCES` tag a difference looks like, if any (a heuristic)."""
+    argv: list[str] = data["argv"]
+    machine = argv[argv.index("-machine") + 1].split(",")[0] if "-machine" in argv else ""
+    if machine in OLD_PC_TYPES:
+        return "old-pc-types"
+    idx = differing_step(difference)
+    if idx is None or idx >= len(data["steps"]):
+        return None
+    send = data["steps"][idx].get("send")
+    if not isinstance(send, dict):
+        return None
+    execute, args = send.get("execute"), send.get("arguments") or {}
+    old_type = machine.startswith("pc-") and _type_version(machine) < (4, 0)
+    if old_type and ("canonical-path" in difference or "backing store size" in difference):
+        return "old-types-ramblock-id"
+    if execute == "object-add" and isinstance(args.get("size"), int) and args["size"] < 0:
+        return "huge-size"
+    if execute == "object-add" and "prealloc" in difference:
+        return "prealloc-check-order"
+    if "connection expected closed" in difference and any(
+        (st.get("send") or {}).get("arguments", {}).get("property") == "nvdimm"
+        for st in data["steps"][:idx]
+    ):
+        return "nvdimm-set-crash"
+    if execute == "object-add" and "backing store size" in difference:
+        return "memfd-failed-id-reuse"
+    if "(unnamed)" in difference:
+        return "empty-device-id"
+    if execute in ("device-list-properties", "qom-list-properties", "qom-list-types"):
+        return "introspection-gaps"
+    if path_of(args) == "/machine" and ("pc.ram" in difference or "acpi-device" in difference):
+        return "machine-qom-details"
+    if execute == "query-status" and "prelaunch" in difference:
+        return "reset-runstate"
+    path = str(args.get("path", ""))
+    if execute in ("qom-list", "qom-get", "qom-set") and (
+        path in ("/", "/chardevs") or path.startswith("/machine/unattached")
+    ):
+        return "qom-tree"
+    return None
+
+
 def to_scenario(data: JSONDict) -> Scenario:
     return parse_scenario(data, source=str(data.get("name", "<generated>")))
 
@@ -1199,6 +1275,7 @@ class Outcome:
     steps: int
     ok: bool
     difference: str | None = None
+    known: str | None = None
     path: Path | None = None
     minimised: Path | None = None
     steps_compared: int = 0
@@ -1223,13 +1300,21 @@ class Summary:
         return [o for o in self.outcomes if not o.ok]
 
     def text(self) -> str:
+        known: dict[str, int] = {}
+        for o in self.failures:
+            if o.known is not None:
+                known[o.known] = known.get(o.known, 0) + 1
         lines = [
             f"QEMU {self.version}: {self.scenarios} scenarios, "
             f"{self.steps_compared} steps compared, {len(self.failures)} divergences"
+            + (f" ({sum(known.values())} of known kinds)" if known else "")
         ]
+        for tag, n in sorted(known.items()):
+            lines.append(f"  known {tag}: {n}")
         for o in self.failures:
             first = (o.difference or "").splitlines()[0] if o.difference else ""
-            lines.append(f"  seed {o.seed}: {o.path}  {first}")
+            tag = f"[{o.known}] " if o.known else ""
+            lines.append(f"  seed {o.seed}: {tag}{o.path}  {first}")
             if o.minimised is not None:
                 lines.append(f"    minimised: {o.minimised}")
         return "\n".join(lines)
@@ -1270,6 +1355,8 @@ async def run_seed(
     outcome.steps_compared = _steps_compared(result, data)
     if not result.ok:
         outcome.difference = result.message
+        if result.difference is not None:
+            outcome.known = classify(data, result.difference)
         # Re-run only the prefix up to the differing step, without stopping
         # early, so the saved transcripts are complete and replayable.
         cut = truncate(data, result.difference)
