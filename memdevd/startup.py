@@ -235,6 +235,7 @@ def build_machine(
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
+        type_version=mtype.version,
         board=board,
         ram_size=size,
         maxram_size=maxmem,

@@ -183,5 +183,9 @@ def visit_object_options(
         v.end_struct()
     except VisitError as exc:
         raise QMPError(exc.desc) from None
-    props = {m.name: values[m.attr] for m in members_of(model) if m.attr in values}
-    return props, qom_type, obj_id
+    ordered = {m.name: values[m.attr] for m in members_of(model) if m.attr in values}
+    # user_creatable_add_qapi(): the output visitor builds a QDict (qom-type,
+    # id, then members in schema order), drops qom-type and id, and sets the
+    # properties in QDict iteration order.
+    keys = [k for k in qdict_key_order(["qom-type", "id", *ordered]) if k in ordered]
+    return {k: ordered[k] for k in keys}, qom_type, obj_id

@@ -200,6 +200,10 @@ class HostMemoryBackend(QOMObject):
     def can_be_deleted(self) -> bool:
         return not self.mapped
 
+    def backend_name(self) -> str:
+        """``host_memory_backend_get_name``: the id, or the canonical path."""
+        return self.canonical_path() if self.use_canonical_path else self.id
+
     def memory_region(self) -> MemoryRegionObject | None:
         child = self.children.get(f"{self.name}[0]")
         return child if isinstance(child, MemoryRegionObject) else None
@@ -308,12 +312,19 @@ class RamBackend(HostMemoryBackend):
         self._alloc_anonymous()
 
 
+def _hw_compat_3_1(machine: Machine) -> bool:
+    """hw_compat_3_1: file and memfd backends name RAM by canonical path."""
+    version = machine.config.type_version
+    return version is not None and version <= (3, 1)
+
+
 class MemfdBackend(HostMemoryBackend):
     type_chain = ("memory-backend-memfd", "memory-backend", "object")
     abstract = False
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
+        self.use_canonical_path = _hw_compat_3_1(machine)
         self.hugetlb = False
         self.hugetlbsize = 0
         self.seal = True
@@ -340,6 +351,27 @@ class MemfdBackend(HostMemoryBackend):
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
+        name = self.backend_name()
+        saved = self.machine.cpr_fds.get(name) if self.machine.profile.major >= 10 else None
+        if saved is not None:
+            # 10.0's cpr_find_fd(): a memfd saved under this name by an earlier
+            # backend (even one whose creation failed) is reused as it is.
+            file_size, page = saved
+        else:
+            file_size, page = self._create_memfd()
+            if self.machine.profile.major >= 10:
+                self.machine.cpr_fds[name] = (file_size, page)
+        # The RAM block wants the size rounded up to the host page; a shorter
+        # file is refused (qemu_ram_alloc_from_fd).
+        aligned = -(-self.size // self.host.page_size) * self.host.page_size
+        if 0 < file_size < aligned:
+            if self.machine.profile.version == "7.2":
+                raise CoreError(M.BACKING_STORE_SIZE_MISMATCH_7_2.format(file_size, aligned))
+            raise CoreError(M.BACKING_STORE_TOO_SMALL.format(name, file_size, aligned, 0))
+        self._alloc_fd(page)
+
+    def _create_memfd(self) -> tuple[int, int]:
+        """``qemu_memfd_create``: (file size, page size) of the new memfd."""
         page = self.host.page_size
         if self.hugetlb:
             # qemu_memfd_create(): MFD_CLOEXEC | MFD_ALLOW_SEALING (if sealed)
@@ -355,14 +387,8 @@ class MemfdBackend(HostMemoryBackend):
                 flags = 0x1 | (0x2 if self.seal else 0) | 0x4 | (htsize << 26)
                 raise CoreError(M.MEMFD_CREATE_FAILED.format(flags, "No such device"))
             page = size
-        # The memfd is truncated to exactly 'size'; the RAM block wants it
-        # rounded up to the host page, so a shorter file is refused.
-        aligned = -(-self.size // self.host.page_size) * self.host.page_size
-        if self.size < aligned:
-            if self.machine.profile.version == "7.2":
-                raise CoreError(M.BACKING_STORE_SIZE_MISMATCH_7_2.format(self.size, aligned))
-            raise CoreError(M.BACKING_STORE_TOO_SMALL.format(self.id, self.size, aligned, 0))
-        self._alloc_fd(page)
+        # ftruncate(fd, size): the file is exactly 'size' long.
+        return self.size, page
 
 
 def _as_memfd(obj: QOMObject) -> MemfdBackend:
@@ -396,6 +422,7 @@ class FileBackend(HostMemoryBackend):
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
+        self.use_canonical_path = _hw_compat_3_1(machine)
         self.mem_path: str | None = None
         self.align = 0
         self.offset = 0

@@ -61,6 +61,8 @@ class MachineConfig:
 
     machine_type: str = "pc-q35-10.0"
     alias: str = "q35"
+    # (major, minor) of a versioned machine type, for hw_compat_X_Y.
+    type_version: tuple[int, int] | None = None
     board: BoardKind = Q35
     ram_size: int = 128 * 1024 * 1024
     maxram_size: int = 128 * 1024 * 1024
@@ -236,6 +238,8 @@ class Machine:
         self._emit = emit
         self.runstate = "prelaunch" if config.start_paused else "running"
         self.nvdimm_at_init = config.nvdimm
+        # 10.0 CPR: memfds saved by backend name, (file size, page size).
+        self.cpr_fds: dict[str, tuple[int, int]] = {}
         # kvm_enabled(): KVM is the accelerator (the host must have it).
         self.kvm_enabled = config.accel == "kvm" and self.host.kvm
         self.machine_ready = False
@@ -454,6 +458,9 @@ class Machine:
         if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
             raise CoreError(M.OBJECT_IN_USE.format(obj_id))
         self.objects.remove_child(obj_id)
+        if isinstance(obj, HostMemoryBackend):
+            # qemu_ram_free() -> cpr_delete_fd(): the saved memfd goes too.
+            self.cpr_fds.pop(obj.backend_name() if obj.name else obj_id, None)
 
     # -- device_add ---------------------------------------------------------------------
 

@@ -356,7 +356,11 @@ class MemoryDeviceCore:
             assert new is not None
             if o_addr < new + size and new < o_addr + o_size:
                 if hint is not None:
-                    raise CoreError(M.ADDRESS_CONFLICT.format(other.device_id() or "(unnamed)"))
+                    # d->id ? d->id : "(unnamed)": an empty id (10.0) prints as ''.
+                    other_id = other.device_id()
+                    raise CoreError(
+                        M.ADDRESS_CONFLICT.format("(unnamed)" if other_id is None else other_id)
+                    )
                 next_addr = -(-(o_addr + o_size) // align) * align
                 if next_addr > UINT64_MAX or next_addr == 0 or next_addr + size - 1 > UINT64_MAX:
                     new = None
