@@ -336,3 +336,4 @@ BALLOON_NOT_ACTIVE: Final = "No balloon device has been activated"
 MAX_RAM_BELOW_4G_TOO_BIG: Final = (
     "Machine option 'max-ram-below-4g={}' expects size less than or equal to 4G"
 )
+MEMFD_RESIZE_FAILED: Final = "failed to resize memfd to {}: {}"

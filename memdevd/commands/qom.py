@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memdevd import messages as M
 from memdevd import recorded
 from memdevd.commands.base import Runtime, core, parse_args
 from memdevd.qapi.qom import QomGetArgs, QomListArgs, QomSetArgs
@@ -78,14 +79,39 @@ def _list_types_key(types: dict[str, Any], implements: str | None, abstract: boo
     return None
 
 
+def _type_table(version: str) -> dict[str, dict[str, Any]]:
+    """Every QOM type QEMU listed (abstract ones included), by name."""
+    types = recorded.load(version, "types")["qom-list-types"]
+    key = _list_types_key(types, None, True)
+    entries = types[key]["reply"]["return"] if key is not None else []
+    return {e["name"]: e for e in entries}
+
+
+def _is_a(table: dict[str, dict[str, Any]], name: str, ancestor: str) -> bool:
+    seen = set()
+    while name and name not in seen:
+        if name == ancestor:
+            return True
+        seen.add(name)
+        name = table.get(name, {}).get("parent", "")
+    return False
+
+
 def _recorded_reply(version: str, command: str, typename: str) -> Any:
     replies = recorded.load(version, "types")[command]
     reply = replies.get(typename)
     if reply is None:
-        # QEMU's answer for a type that does not exist.
-        if command == "device-list-properties":
-            raise QMPError(f"Device '{typename}' not found", DEVICE_NOT_FOUND)
-        raise QMPError(f"Class '{typename}' not found")
+        table = _type_table(version)
+        if typename not in table:
+            what = "Device" if command == "device-list-properties" else "Class"
+            raise QMPError(f"{what} '{typename}' not found", DEVICE_NOT_FOUND)
+        if command == "device-list-properties" and (
+            table[typename].get("abstract") or not _is_a(table, typename, "device")
+        ):
+            raise QMPError(
+                M.INVALID_PARAMETER_VALUE.format("typename", "a non-abstract device type")
+            )
+        raise QMPError(f"memdevd: the properties of type '{typename}' were not recorded")
     if "error" in reply:
         raise QMPError(reply["error"]["desc"], reply["error"]["class"])
     return reply["return"]

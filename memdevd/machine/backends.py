@@ -136,6 +136,16 @@ class HostMemoryBackend(QOMObject):
         if self.name is not None:
             # The RAM MemoryRegion, a QOM child named after the backend.
             self.add_child(f"{self.name}[0]", MemoryRegionObject(self.mr_size))
+        try:
+            self._check_allocated()
+        except CoreError:
+            # The RAM block existed: freeing it (qemu_ram_free) drops the
+            # memfd saved for CPR under the backend's name.
+            self.machine.cpr_fds.pop(self.backend_name(), None)
+            raise
+
+    def _check_allocated(self) -> None:
+        """The checks of ``host_memory_backend_memory_complete`` after alloc."""
         aligned = self.is_aligned_type()
         if aligned and self.mr_size % self.page_size:
             raise CoreError(
@@ -387,6 +397,9 @@ class MemfdBackend(HostMemoryBackend):
                 flags = 0x1 | (0x2 if self.seal else 0) | 0x4 | (htsize << 26)
                 raise CoreError(M.MEMFD_CREATE_FAILED.format(flags, "No such device"))
             page = size
+            if self.size % page:
+                # ftruncate() of a hugetlb memfd wants whole huge pages.
+                raise CoreError(M.MEMFD_RESIZE_FAILED.format(self.size, "Invalid argument"))
         # ftruncate(fd, size): the file is exactly 'size' long.
         return self.size, page
 
