@@ -1096,7 +1096,9 @@ def generate(
     return {
         "name": f"diff_{version or 'any'}_{seed}".replace(".", "_"),
         "argv": argv,
-        "notes": f"differential: generate({seed}, steps={steps}, version={version!r})",
+        "notes": f"differential: generate({seed}, steps={steps}, version={version!r}"
+        + (f", avoid={sorted(avoid)}" if avoid else "")
+        + ")",
         "steps": out,
     }
 
