@@ -899,8 +899,8 @@ def introspect(g: Gen) -> JSONDict:
     gaps = not g.avoids("introspection-gaps")
     r = g.rng.random()
     if r < 0.4:
-        types = DEVICE_LIST_RECORDED + INTROSPECTED_OTHERS
-        return cmd("device-list-properties", {"typename": g.pick(types)}, unordered=True)
+        typename = g.pick(DEVICE_LIST_RECORDED + INTROSPECTED_OTHERS)
+        return cmd("device-list-properties", {"typename": typename}, unordered=True)
     # qom-list-types makes QEMU load every module; the QEMU 10.0 unpacked by
     # tools/install-qemu.sh lacks some (ui-opengl) and aborts when it falls
     # back to the system QEMU 7.2's, so it is only asked of other releases.
