@@ -48,11 +48,14 @@ inputs out so that a long run can look past it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import random
 import re
+import signal
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +63,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from memdevd.scenario import (
+    CommandTarget,
     Comparison,
     Scenario,
     compare_live,
@@ -1173,18 +1177,62 @@ def to_scenario(data: JSONDict) -> Scenario:
     return parse_scenario(data, source=str(data.get("name", "<generated>")))
 
 
+# memdevd.scenario's runner can leave a target running when compare_live
+# stops at a difference while that target's run is already closing its
+# connection (the cancellation lands in the cleanup before the process is
+# killed), and memdevd then ignores SIGTERM (its stderr pipe is gone).  So
+# every target started here writes its pid to a file first (a shell that
+# then execs it, same pid), and whatever is still running afterwards is
+# killed: only processes these runs started.
+_PID_SHIM = 'echo $$ >>"$0" && exec "$@"'
+
+
+def _tracked(target: CommandTarget, pidfile: str, prog: str) -> CommandTarget:
+    return CommandTarget(
+        ("sh", "-c", _PID_SHIM, pidfile, *target.template),
+        prog_names=(prog, *target.prog_names),
+        env=target.env,
+        cwd=target.cwd,
+        start_timeout=target.start_timeout,
+    )
+
+
+def _kill_leftovers(pidfile: str) -> None:
+    try:
+        with open(pidfile, encoding="ascii") as f:
+            pids = [int(line) for line in f if line.strip().isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue  # gone, as it should be
+        # The pid may have been reused: only a target of the runner (its
+        # -qmp socket lives in a memdevd-sc- directory) is ours.
+        if b"memdevd-sc-" in cmdline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
 async def compare(data: JSONDict, version: str, *, early_stop: bool = True) -> Comparison:
     """Run one scenario dict against QEMU ``version`` and memdevd; never raises."""
     scenario = to_scenario(data)
-    try:
-        return await compare_live(
-            scenario,
-            qemu_target(qemu_path(version)),
-            memdevd_target(version),
-            stop_at_first_difference=early_stop,
-        )
-    except Exception as exc:  # one broken run must not hide the others
-        return Comparison(scenario.label, error=f"{type(exc).__name__}: {exc}")
+    qemu = qemu_path(version)
+    with tempfile.TemporaryDirectory(prefix="memdevd-diff-") as tmp:
+        pidfile = os.path.join(tmp, "pids")
+        try:
+            return await compare_live(
+                scenario,
+                _tracked(qemu_target(qemu), pidfile, qemu),
+                _tracked(memdevd_target(version), pidfile, "memdevd"),
+                stop_at_first_difference=early_stop,
+            )
+        except Exception as exc:  # one broken run must not hide the others
+            return Comparison(scenario.label, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            _kill_leftovers(pidfile)
 
 
 def truncate(data: JSONDict, difference: str | None) -> JSONDict:
