@@ -372,6 +372,13 @@ def run(parsed: Parsed, prog: str) -> int:
         on_ready=on_ready,
     )
     daemon = Daemon(machine, profile, options)
+    for addr in parsed.listen:
+        name = addr.name
+
+        def connected(name: str = name) -> bool:
+            return any(s.listener_name == name and s.active for s in daemon.server.sessions)
+
+        machine.add_chardev(addr.name, addr.socket_address(), connected)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(reason, guest=True)
 
     if parsed.daemonize:

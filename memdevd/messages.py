@@ -337,3 +337,5 @@ MAX_RAM_BELOW_4G_TOO_BIG: Final = (
     "Machine option 'max-ram-below-4g={}' expects size less than or equal to 4G"
 )
 MEMFD_RESIZE_FAILED: Final = "failed to resize memfd to {}: {}"
+CANNOT_SET_UP_GUEST_MEMORY: Final = "cannot set up guest memory '{}': Cannot allocate memory"
+UNABLE_TO_MAP_BACKING_STORE: Final = "unable to map backing store for guest RAM: {}"

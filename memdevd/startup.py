@@ -247,6 +247,11 @@ def build_machine(
         acpi=not request.no_acpi,
         acpi_setting="off" if request.no_acpi else "auto",
     )
+    if mtype.family == "pc" and mtype.version is not None:
+        # pc_i440fx_2_1/2_0_machine_options (QEMU 7.2 still has these types).
+        config.enforce_aligned_dimm = mtype.version > (2, 1)
+        config.has_reserved_memory = mtype.version > (2, 0)
+        config.memory_hotplug_support = mtype.version > (2, 0)
     apply_machine_options(config, profile, request.machine, mtype)
     if mtype.family == "none":
         config.acpi = False

@@ -170,6 +170,9 @@ class HostMemoryBackend(QOMObject):
     def _alloc_anonymous(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
+        if self.size >= self.host.user_address_space:
+            # No mmap() larger than the process's address space can succeed.
+            raise CoreError(M.CANNOT_SET_UP_GUEST_MEMORY.format(self.backend_name()))
         self.page_size = self.host.page_size
         self.mr_align = QEMU_VMALLOC_ALIGN
         self.mr_size = self.size
@@ -186,6 +189,9 @@ class HostMemoryBackend(QOMObject):
         memory = -(-self.size // self.host.page_size) * self.host.page_size
         if memory < page_size:
             raise CoreError(M.FILE_SIZE_BELOW_PAGE.format(memory, page_size))
+        if memory >= self.host.user_address_space:
+            # qemu_ram_mmap() cannot fit the mapping in the address space.
+            raise CoreError(M.UNABLE_TO_MAP_BACKING_STORE.format("Cannot allocate memory"))
         self.page_size = page_size
         self.mr_align = max(page_size, align)
         self.mr_size = self.size
@@ -400,6 +406,9 @@ class MemfdBackend(HostMemoryBackend):
             if self.size % page:
                 # ftruncate() of a hugetlb memfd wants whole huge pages.
                 raise CoreError(M.MEMFD_RESIZE_FAILED.format(self.size, "Invalid argument"))
+        if self.size >= 1 << 63:
+            # ftruncate() takes a signed off_t: a "negative" length is EINVAL.
+            raise CoreError(M.MEMFD_RESIZE_FAILED.format(self.size, "Invalid argument"))
         # ftruncate(fd, size): the file is exactly 'size' long.
         return self.size, page
 

@@ -93,11 +93,19 @@ def compute_layout(
     amd_cpu: bool = True,
     sgx_epc_size: int = 0,
     device_memory_only_with_maxmem: bool = True,
+    has_reserved_memory: bool = True,
+    enforce_aligned_dimm: bool = True,
+    machine_type: str = "",
 ) -> MemoryLayout:
-    """``pc_memory_init``'s layout and start-up checks (they exit QEMU)."""
+    """``pc_memory_init``'s layout and start-up checks (they exit QEMU).
+
+    ``has_reserved_memory``/``enforce_aligned_dimm`` are false for QEMU
+    7.2's oldest pc types (pc-i440fx-2.0 and older / 2.1 and older).
+    """
     below, above = ram_split(board, ram_size, max_ram_below_4g)
     above_start = FOUR_GIB
-    has_devmem = ram_size < maxram_size
+    has_devmem = has_reserved_memory and ram_size < maxram_size
+    slot_slack = GiB * ram_slots if enforce_aligned_dimm else 0
 
     def above_end(start: int) -> int:
         if sgx_epc_size:
@@ -111,7 +119,7 @@ def compute_layout(
 
     def devmem_range(start: int) -> tuple[int, int]:
         base = _round_up(above_end(start), GiB)
-        return base, maxram_size - ram_size + GiB * ram_slots
+        return base, maxram_size - ram_size + slot_slack
 
     def max_used_gpa(start: int) -> int:
         # pc_pci_hole64_start() + pci_hole64_size - 1 (64-bit CPUs).
@@ -130,6 +138,8 @@ def compute_layout(
     if max_phys < max_used:
         raise CoreError(M.PHYS_BITS_TOO_LOW.format(max_phys, max_used, phys_bits))
 
+    if not has_reserved_memory and (ram_slots or maxram_size > ram_size):
+        raise CoreError(M.SLOTS_MAXMEM_NOT_SUPPORTED.format(machine_type))
     base, size = 0, 0
     if has_devmem:
         if ram_slots > ACPI_MAX_RAM_SLOTS:

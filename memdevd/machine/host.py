@@ -31,6 +31,9 @@ class HostFacts:
     kvm_memslots: int | None = None
     vhost_memslots: int | None = None
     phys_bits: int = 40
+    # x86-64 with 4-level paging: a process's mappings live below 128 TiB,
+    # so no guest memory of that size can be mapped, whatever the overcommit.
+    user_address_space: int = 1 << 47
 
     def page_size_for_path(self, path: str) -> int:
         """``qemu_fd_getpagesize``: the hugetlbfs page size, else the host's."""

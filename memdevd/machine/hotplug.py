@@ -42,7 +42,9 @@ class DimmHotplug:
             raise CoreError(M.MEMORY_HOTPLUG_SUPPORT_NOT_SET.format(m.config.board.acpi_device))
         slot = dimm.pre_plug_slot()
         dimm.slot = slot
-        addr = m.memory.pre_plug(dimm)
+        # enforce_aligned_dimm=false (pc-i440fx-2.1 and older): page alignment.
+        legacy_align = None if m.config.enforce_aligned_dimm else 4096
+        addr = m.memory.pre_plug(dimm, legacy_align)
         dimm.set_addr(addr)
         return slot, addr
 

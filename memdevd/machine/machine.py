@@ -11,6 +11,7 @@ QEMU's own: the anonymous ``device[N]`` counter.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -63,6 +64,9 @@ class MachineConfig:
     alias: str = "q35"
     # (major, minor) of a versioned machine type, for hw_compat_X_Y.
     type_version: tuple[int, int] | None = None
+    # PCMachineClass flags of QEMU 7.2's oldest pc types (2.0 / 2.1).
+    has_reserved_memory: bool = True
+    enforce_aligned_dimm: bool = True
     board: BoardKind = Q35
     ram_size: int = 128 * 1024 * 1024
     maxram_size: int = 128 * 1024 * 1024
@@ -107,10 +111,29 @@ class MachineObject(QOMObject):
 
     def properties(self) -> list[Prop]:
         props = super().properties()
-        if not self.machine.nvdimm_at_init:
+        drop = set()
+        if "nvdimm-acpi-io[0]" not in self.children:
             # nvdimm_init_acpi_state() creates this region only with nvdimm=on.
-            props = [p for p in props if p.name != "nvdimm-acpi-io[0]"]
-        return props
+            drop.add("nvdimm-acpi-io[0]")
+        if "device-memory[0]" not in self.children:
+            # The recorded machine had device memory; this one may not.
+            drop.add("device-memory[0]")
+        return [p for p in props if p.name not in drop]
+
+    def _unattached_device(self, name: str) -> Any:
+        """A link to a board device at /machine/unattached/device[N].
+
+        Each CPU is created before the board devices, so every extra CPU
+        shifts N by one from the recorded single-CPU value.
+        """
+        sample = self.recorded_sample()
+        value = sample["qom-get"].get(name, "") if sample else ""
+        # 10.0 links to a child of the device (".../device[3]/pm").
+        found = re.fullmatch(r"/machine/unattached/device\[(\d+)\](.*)", str(value))
+        if found:
+            index = int(found.group(1)) + self.machine.config.smp_cpus - 1
+            return f"/machine/unattached/device[{index}]{found.group(2)}"
+        return value
 
     def recorded_sample(self) -> dict[str, Any] | None:
         """QEMU's /machine of this type; for 8.2 the 10.0 type of the family."""
@@ -142,7 +165,25 @@ class MachineObject(QOMObject):
                 _set_machine_max_ram_below_4g,
             ),
             Prop("memory", "MemorySizeConfiguration", lambda o: _machine_memory(m), None),
+            Prop("memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None),
+            Prop(
+                "acpi-device",
+                "link<hotplug-handler>",
+                lambda o: self._unattached_device("acpi-device"),
+                None,
+            ),
         ]
+        sample = self.recorded_sample()
+        if sample is None or "rtc_state" in sample["qom-get"]:
+            # Gone from the PC machines by 10.0.
+            props.append(
+                Prop(
+                    "rtc_state",
+                    "link<isa-device>",
+                    lambda o: self._unattached_device("rtc_state"),
+                    None,
+                )
+            )
         if m.config.board.family != "none":
             # x86_machine_class_init: the X86MachineState property.
             props.append(Prop("sgx-epc", "SgxEPC", _get_sgx_epc, _set_sgx_epc))
@@ -181,6 +222,12 @@ def _set_machine_max_ram_below_4g(obj: QOMObject, v: Any, name: str) -> None:
     if value > 4 << 30:
         raise CoreError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
     _machine_of(obj).config.max_ram_below_4g = value
+
+
+def _machine_ram_path(m: Machine) -> str:
+    """``memory-backend``: the RAM backend, none when NUMA memdevs make RAM."""
+    ram = m.objects.children.get("pc.ram")
+    return ram.canonical_path() if ram is not None else ""
 
 
 def _machine_memory(m: Machine) -> dict[str, Any]:
@@ -268,12 +315,24 @@ class Machine:
             self.memory_devices,
         )
 
-        # QOM tree: / -> machine, objects
-        self.root = Container()
+        # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
+        # qom-list / answers in GLib's hash-table order for these fixed keys,
+        # so they are added in that order (seen on 7.2 and 10.0).
         self.machine_obj = MachineObject(self)
-        self.root.add_child("machine", self.machine_obj)
         self.objects = Container()
-        self.root.add_child("objects", self.objects)
+        self.chardevs = Container()
+        roots: dict[str, Any] = {
+            "machine": self.machine_obj,
+            "objects": self.objects,
+            "chardevs": self.chardevs,
+        }
+        order = ["objects", "machine", "chardevs"]
+        if profile.major >= 10:
+            roots["backend"] = Container()
+            order = ["backend", "machine", "objects", "chardevs"]
+        self.root = Container()
+        for name in order:
+            self.root.add_child(name, roots[name])
         self.peripheral = Container()
         self.peripheral_anon = Container()
         self.unattached = Container()
@@ -329,6 +388,9 @@ class Machine:
                 phys_bits=self.host.phys_bits,
                 device_memory_only_with_maxmem=self.profile.device_memory_only_with_maxmem,
                 sgx_epc_size=sgx_epc.size,
+                has_reserved_memory=config.has_reserved_memory,
+                enforce_aligned_dimm=config.enforce_aligned_dimm,
+                machine_type=config.machine_type,
             )
         if self.layout.has_device_memory:
             self.device_memory = DeviceMemoryState(
@@ -342,6 +404,11 @@ class Machine:
             self.machine_obj.add_child("device-memory[0]", region)
         if config.board.family != "none":
             self.create_machine_ram()
+        if config.nvdimm and config.board.family in ("pc", "q35"):
+            # nvdimm_init_acpi_state(): the 4-byte DSM I/O port at 0x0a18.
+            self.machine_obj.add_child(
+                "nvdimm-acpi-io[0]", MemoryRegionObject(4, "/machine/unattached/io[0]", 0x0A18)
+            )
 
     def create_machine_ram(self) -> None:
         """The default RAM backend (``pc.ram``) unless NUMA memdevs provide RAM."""
@@ -349,6 +416,9 @@ class Machine:
             for node in self.numa.nodes.values():
                 if node.memdev is not None:
                     node.memdev.mapped = True
+            # numa_complete_configuration(): RAM is a container named after
+            # default_ram_id, a child of /machine, holding the nodes' backends.
+            self.machine_obj.add_child("pc.ram[0]", MemoryRegionObject(self.config.ram_size))
             return
         ram = RamBackend(self)
         ram.size = self.config.ram_size
@@ -356,6 +426,15 @@ class Machine:
         self.objects.add_child("pc.ram", ram)
         ram.complete()
         ram.mapped = True
+
+    def add_chardev(
+        self, label: str, address: dict[str, Any], connected: Callable[[], bool]
+    ) -> None:
+        """A ``chardev-socket`` under /chardevs for a QMP listener."""
+        from memdevd.machine.qom import ChardevSocket
+
+        if label and label not in self.chardevs.children:
+            self.chardevs.add_child(label, ChardevSocket(address, connected))
 
     def finish_init(self) -> None:
         """Machine creation is done: later device_add calls are hot-plugs."""
@@ -678,6 +757,10 @@ class Machine:
             reset = getattr(dev, "reset", None)
             if reset is not None:
                 reset()
+        if self.runstate not in ("running", "inmigrate", "finish-migrate"):
+            # main_loop_should_exit(): a reset VM that is not running is
+            # back to prelaunch.
+            self.runstate = "prelaunch"
 
     def system_powerdown(self) -> None:
         """``qmp_system_powerdown``: an ACPI power button press."""

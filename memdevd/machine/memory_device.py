@@ -275,20 +275,21 @@ class MemoryDeviceCore:
 
     # -- pre_plug -----------------------------------------------------------------
 
-    def pre_plug(self, md: MemoryDeviceClass) -> int:
+    def pre_plug(self, md: MemoryDeviceClass, legacy_align: int | None = None) -> int:
         """``memory_device_pre_plug``: all checks, then the address.
 
         Returns the address to assign; the caller sets it only once every
         later check has passed, so a failure changes nothing.
         """
         if not self.profile.check_addable_in_pre_plug:
-            return self._pre_plug_7_2(md)
+            return self._pre_plug_7_2(md, legacy_align)
         return self._pre_plug_8_2(md)
 
-    def _pre_plug_7_2(self, md: MemoryDeviceClass) -> int:
+    def _pre_plug_7_2(self, md: MemoryDeviceClass, legacy_align: int | None = None) -> int:
         mr = md.get_memory_region()
         assert mr is not None
-        align = max(md.get_min_alignment(), mr.align)
+        # pc_dimm_pre_plug passes a legacy alignment for old pc types only.
+        align = legacy_align or max(md.get_min_alignment(), mr.align)
         addr = md.get_addr()
         return self._get_free_addr(None if addr == 0 else addr, align, mr.size, md, mr)
 

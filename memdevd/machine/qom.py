@@ -327,3 +327,25 @@ class MemoryRegionObject(QOMObject):
 def _mr(obj: QOMObject) -> MemoryRegionObject:
     assert isinstance(obj, MemoryRegionObject)
     return obj
+
+
+class ChardevSocket(QOMObject):
+    """``chardev-socket``: a QMP listener's character device."""
+
+    type_chain = ("chardev-socket", "chardev", "object")
+
+    def __init__(self, address: dict[str, Any], connected: Callable[[], bool]) -> None:
+        super().__init__()
+        self.address = address
+        self.connected = connected
+
+    def class_props(self) -> list[Prop]:
+        return [
+            Prop("connected", "bool", lambda o: _chardev(o).connected(), None),
+            Prop("addr", "SocketAddress", lambda o: dict(_chardev(o).address), None),
+        ]
+
+
+def _chardev(obj: QOMObject) -> ChardevSocket:
+    assert isinstance(obj, ChardevSocket)
+    return obj

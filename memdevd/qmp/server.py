@@ -43,6 +43,14 @@ class ListenAddress:
     # The option that asked for it, as QEMU prints it before an error.
     location: str | None = None
 
+    def socket_address(self) -> dict[str, object]:
+        """QAPI SocketAddress, as ``qom-get /chardevs/ID addr`` shows it."""
+        if self.kind == "unix":
+            return {"type": "unix", "path": self.path}
+        if self.kind == "tcp":
+            return {"type": "inet", "host": self.host, "port": str(self.port)}
+        return {"type": "fd", "str": str(self.fd)}
+
     def describe(self) -> str:
         if self.kind == "unix":
             return f"unix:{self.path}"
@@ -150,7 +158,7 @@ class Server:
         loop = asyncio.get_running_loop()
 
         def factory() -> Session:
-            return Session(self, address.describe())
+            return Session(self, address.name or address.describe())
 
         created: str | None = None
         try:

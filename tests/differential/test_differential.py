@@ -39,8 +39,20 @@ STEPS = 15
 JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "4"))
 
 
+# Known classes memdevd answers differently on purpose (docs/divergences.md):
+# QEMU's crash after qom-set /machine nvdimm=true + cont and its abort on RAM
+# sizes just below 2^64 are not reproduced, type properties that were not
+# recorded are not invented, start-up warnings QEMU prints before a later
+# start-up error are not printed, and the board's devices in
+# /machine/unattached are not modelled.
+DOCUMENTED = frozenset(
+    {"nvdimm-set-crash", "ram-gap-abort", "introspection-gaps", "startup-warnings", "qom-tree"}
+)
+
+
 def ci_avoid() -> frozenset[str]:
     tags = {t.strip() for t in os.environ.get("MEMDEVD_DIFF_AVOID", "").split(",") if t.strip()}
+    tags |= DOCUMENTED
     if "all" in tags:
         return frozenset(diffgen.KNOWN_DIVERGENCES)
     unknown = tags - set(diffgen.KNOWN_DIVERGENCES)

@@ -74,6 +74,14 @@ ADD_CASES: list[tuple[str, str, dict[str, Any], Reply, Reply | str, list[Any]]] 
     ("size float", "ram", {"size": 1.5}, "Parameter 'size' expects uint64", "same", []),
     ("size bool", "ram", {"size": True}, "Parameter 'size' expects uint64", "same", []),
     ("size null", "ram", {"size": None}, "Parameter 'size' expects uint64", "same", []),
+    ("ram size 2^64-2G", "ram", {"size": -2 * GiB}, "cannot set up guest memory 'b': Cannot allocate memory", "same", []),
+    ("ram size 2^63", "ram", {"size": -(2**63)}, "cannot set up guest memory 'b': Cannot allocate memory", "same", []),
+    ("ram size 2^47", "ram", {"size": 2**47}, "cannot set up guest memory 'b': Cannot allocate memory", "same", []),
+    ("memfd size 2^47", "memfd", {"size": 2**47}, "unable to map backing store for guest RAM: Cannot allocate memory", "same", []),
+    ("memfd size 2^63-4K", "memfd", {"size": 2**63 - 4096}, "unable to map backing store for guest RAM: Cannot allocate memory", "same", []),
+    ("file size 2^64-2M", "file", {"size": -2 * MiB, "mem-path": MEM_PATH}, "unable to map backing store for guest RAM: Cannot allocate memory", "same", []),
+    ("memfd size 2^64-2M", "memfd", {"size": -2 * MiB}, "failed to resize memfd to 18446744073707454464: Invalid argument", "same", []),
+    ("memfd size 2^63", "memfd", {"size": 2**63}, "failed to resize memfd to 9223372036854775808: Invalid argument", "same", []),
 ]  # fmt: skip
 
 
