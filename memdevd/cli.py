@@ -352,11 +352,35 @@ def run(parsed: Parsed, prog: str) -> int:
         level=getattr(logging, settings.log_level.upper()),
         format=f"{prog}: %(levelname)s: %(message)s",
     )
+    import copy
+
+    from memdevd.machine.clock import Clock, VirtualClock
     from memdevd.qemu_opts import format_diagnostic
 
-    machine, notes = build_machine(parsed.request, profile, settings)
+    # build_machine() may adjust what it is given; x-memdevd-reset rebuilds
+    # from these pristine copies.
+    pristine = copy.deepcopy((parsed.request, settings))
+    clock: Clock | None = VirtualClock() if settings.clock == "virtual" else None
+    machine, notes = build_machine(parsed.request, profile, settings, clock=clock)
     for note in notes:
         sys.stderr.write(format_diagnostic(prog, note))
+
+    def add_chardevs(target: Any) -> None:
+        for addr in parsed.listen:
+            name = addr.name
+
+            def connected(name: str = name) -> bool:
+                return any(s.listener_name == name and s.active for s in daemon.server.sessions)
+
+            target.add_chardev(addr.name, addr.socket_address(), connected)
+
+    def rebuild() -> Any:
+        """The start-up machine again, on a scratch clock at the live time."""
+        request, again = copy.deepcopy(pristine)
+        scratch = VirtualClock(machine.clock.now_ns())
+        fresh, _ = build_machine(request, profile, again, clock=scratch)
+        add_chardevs(fresh)
+        return fresh
 
     def on_ready(server: Any) -> None:
         if parsed.print_socket:
@@ -372,13 +396,15 @@ def run(parsed: Parsed, prog: str) -> int:
         on_ready=on_ready,
     )
     daemon = Daemon(machine, profile, options)
-    for addr in parsed.listen:
-        name = addr.name
-
-        def connected(name: str = name) -> bool:
-            return any(s.listener_name == name and s.active for s in daemon.server.sessions)
-
-        machine.add_chardev(addr.name, addr.socket_address(), connected)
+    daemon.runtime.rebuild = rebuild
+    for command, action, value in settings.faults:
+        fault_options: dict[str, Any] = {}
+        if action == "error" and value:
+            fault_options["desc"] = value
+        if action == "delay":
+            fault_options["delay_s"] = float(value)
+        daemon.server.faults.add(command, action, **fault_options)
+    add_chardevs(machine)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(reason, guest=True)
 
     if parsed.daemonize:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memdevd.compat import Profile
-from memdevd.machine.clock import Clock, RealClock
+from memdevd.machine.clock import Clock, VirtualClock
 from memdevd.machine.machine import Machine
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
@@ -40,7 +40,13 @@ class DaemonOptions:
 
 
 class ClockDriver:
-    """Runs a :class:`RealClock`'s due timers from the asyncio loop."""
+    """Runs a clock's due timers from the asyncio loop.
+
+    A :class:`RealClock`'s timers run when their time comes.  A
+    :class:`VirtualClock` only moves with ``x-memdevd-advance-clock``, but
+    what is due already (a cooperative guest's immediate reaction) still
+    runs right after the command that caused it, as with a real clock.
+    """
 
     def __init__(self, clock: Clock, loop: asyncio.AbstractEventLoop) -> None:
         self.clock = clock
@@ -56,6 +62,8 @@ class ClockDriver:
         if deadline is None:
             return
         delay = max(0.0, (deadline - self.clock.now_ns()) / 1e9)
+        if delay > 0 and isinstance(self.clock, VirtualClock):
+            return
         self._handle = self.loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
@@ -85,12 +93,20 @@ class Daemon:
             socket_mode=options.socket_mode,
             max_clients=options.max_clients,
         )
+        self.runtime.faults = self.server.faults
+        self.server.command_hook = self._before_command
         machine.set_event_sink(self._on_event)
         self.exit_status = 0
         self._stopping: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock_driver: ClockDriver | None = None
         self._pidfile_fd: int | None = None
+
+    def _before_command(self, session: Any, name: str, args: dict[str, Any]) -> None:
+        # Every command but the test controls counts as a poll for a guest
+        # that acts after N of them.
+        if not name.startswith("x-memdevd-"):
+            self.machine.guest.poll()
 
     # -- events ------------------------------------------------------------------
 
@@ -113,11 +129,14 @@ class Daemon:
 
     def _on_signal(self, signum: int) -> None:
         # QEMU prints "terminating on signal N" and reports host-signal.
-        print(
-            f"{self.options.prog_name}: terminating on signal {signum}",
-            file=sys.stderr,
-            flush=True,
-        )
+        # stderr may be a closed pipe (a parent that stopped reading): the
+        # signal must still shut the daemon down.
+        with contextlib.suppress(OSError, ValueError):
+            print(
+                f"{self.options.prog_name}: terminating on signal {signum}",
+                file=sys.stderr,
+                flush=True,
+            )
         self.request_shutdown("host-signal")
 
     # -- running -------------------------------------------------------------------
@@ -125,8 +144,8 @@ class Daemon:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        if isinstance(self.machine.clock, RealClock):
-            self._clock_driver = ClockDriver(self.machine.clock, self._loop)
+        self._clock_driver = ClockDriver(self.machine.clock, self._loop)
+        self._clock_driver._rearm()
         if self.options.pidfile:
             self._pidfile_fd = write_pidfile(self.options.pidfile)
         await self.server.listen_all(self.options.listen)

@@ -934,9 +934,13 @@ async def _run_command(
                 if exit_status is None:
                     exit_status = await exited
         finally:
-            if conn is not None:
-                await conn.close()
-            _kill_group(proc)
+            try:
+                if conn is not None:
+                    await conn.close()
+            finally:
+                # Even when cancelled inside close() (a comparison stopped at
+                # its first difference), nothing is left running.
+                _kill_group(proc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(exited), EXIT_TIMEOUT)
             try:

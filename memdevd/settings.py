@@ -21,9 +21,10 @@ from memdevd.machine.host import HostFacts
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "version": ("7.2|8.2|10.0", "QEMU release to emulate (default 10.0)"),
     "guest": (
-        "none|cooperative|slow:SECONDS|refuse",
+        "none|cooperative|slow:SECONDS|polls:N|refuse",
         "simulated guest OS (default none: firmware only, as a paused QEMU)",
     ),
+    "vmem-driver": ("on|off", "whether the simulated guest has a virtio-mem driver (default on)"),
     "vmem-rate": (
         "SIZE[/SECONDS]",
         "how fast the guest's virtio-mem driver (un)plugs: SIZE per SECONDS (default 1G/0.1)",
@@ -41,6 +42,14 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "socket-mode": ("OCTAL", "mode of UNIX sockets memdevd creates (default 0600)"),
     "max-clients": ("N", "simultaneous QMP clients before new ones wait (default 1024)"),
     "log-level": ("debug|info|warning|error", "log level on stderr (default warning)"),
+    "clock": (
+        "real|virtual",
+        "virtual: time moves only with x-memdevd-advance-clock (default real)",
+    ),
+    "fault": (
+        "COMMAND:error[:DESC]|COMMAND:delay:SECONDS|COMMAND:drop",
+        "inject a fault into the first COMMAND (* for any); repeatable",
+    ),
 }
 
 
@@ -53,6 +62,10 @@ class MemdevdSettings:
     socket_mode: int | None = 0o600
     max_clients: int = 1024
     log_level: str = "warning"
+    vmem_driver: bool | None = None
+    clock: str = "real"
+    # (command, action, value) of -memdevd fault=, in order.
+    faults: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class SettingsError(ValueError):
@@ -99,7 +112,7 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
             except ValueError:
                 raise SettingsError(
                     f"Parameter 'guest' does not accept value '{value}'"
-                    " (none, cooperative, slow:SECONDS, refuse)"
+                    " (none, cooperative, slow:SECONDS, polls:N, refuse)"
                 ) from None
         elif key == "vmem-rate":
             from memdevd.machine.guest import VirtioMemGuestRate
@@ -152,8 +165,41 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
             if value not in ("debug", "info", "warning", "error"):
                 raise SettingsError(f"Parameter 'log-level' does not accept value '{value}'")
             settings.log_level = value
+        elif key == "vmem-driver":
+            settings.vmem_driver = _parse_bool(value, key)
+        elif key == "clock":
+            if value not in ("real", "virtual"):
+                raise SettingsError(
+                    f"Parameter 'clock' does not accept value '{value}' (real, virtual)"
+                )
+            settings.clock = value
+        elif key == "fault":
+            settings.faults.append(_parse_fault(value))
         else:
             raise SettingsError(f"Invalid parameter '{key}'")
+
+
+def _parse_fault(text: str) -> tuple[str, str, str]:
+    command, _, rest = text.partition(":")
+    action, _, value = rest.partition(":")
+    valid = bool(command) and (
+        action == "error"
+        or (action == "drop" and not value)
+        or (action == "delay" and _is_delay(value))
+    )
+    if not valid:
+        raise SettingsError(
+            f"Parameter 'fault' does not accept value '{text}'"
+            " (COMMAND:error[:DESC], COMMAND:delay:SECONDS, COMMAND:drop)"
+        )
+    return command, action, value
+
+
+def _is_delay(text: str) -> bool:
+    try:
+        return 0 <= float(text) <= 3600
+    except ValueError:
+        return False
 
 
 def help_text() -> str:

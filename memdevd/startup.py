@@ -226,6 +226,8 @@ def build_machine(
     mtype = select_machine(profile, request.machine.get("type"))
     if settings.vmem_rate is not None:
         settings.guest.virtio_mem_rate = settings.vmem_rate
+    if settings.vmem_driver is not None:
+        settings.guest.virtio_mem_driver = settings.vmem_driver
     board = {"pc": PC, "q35": Q35}.get(mtype.family, NONE_BOARD)
     default_ram = 0 if mtype.family == "none" else DEFAULT_RAM_SIZE
     try:

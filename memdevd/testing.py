@@ -213,6 +213,47 @@ class MemdevdProcess:
         out, self._events = self._events, []
         return out
 
+    # -- test controls (x-memdevd- commands) -----------------------------------------
+
+    def reset(self) -> None:
+        """Back to the start-up machine (``x-memdevd-reset``)."""
+        self.cmd("x-memdevd-reset")
+
+    def snapshot(self, name: str = "default") -> None:
+        self.cmd("x-memdevd-snapshot", {"name": name})
+
+    def restore(self, name: str = "default") -> None:
+        self.cmd("x-memdevd-restore", {"name": name})
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock ahead; returns how many pending reactions ran."""
+        ran: int = self.cmd("x-memdevd-advance-clock", {"seconds": seconds})["timers-run"]
+        return ran
+
+    def set_guest(
+        self,
+        guest: str | None = None,
+        *,
+        device: str | None = None,
+        virtio_mem_driver: bool | None = None,
+    ) -> dict[str, Any]:
+        """Change the simulated guest, machine-wide or for one device."""
+        args: dict[str, Any] = {}
+        if guest is not None:
+            args["guest"] = guest
+        if device is not None:
+            args["device"] = device
+        if virtio_mem_driver is not None:
+            args["virtio-mem-driver"] = virtio_mem_driver
+        result: dict[str, Any] = self.cmd("x-memdevd-set-guest", args)
+        return result
+
+    def inject_fault(self, command: str, action: str = "error", **options: Any) -> int:
+        """Make the next ``command`` fail (or be delayed, or drop the connection)."""
+        args = {"command": command, "action": action, **options}
+        fault_id: int = self.cmd("x-memdevd-inject-fault", args)["id"]
+        return fault_id
+
     # -- an asyncio client -----------------------------------------------------------
 
     async def connect(self, name: str = "memdevd-test") -> QMPClient:

@@ -11,12 +11,14 @@ from memdevd.qmp.registry import Registry
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:
-    from memdevd.commands import control, memdevd_extras, memory, qom
+    from memdevd.commands import control, hmp, memdevd_extras, memory, qom, testctl
 
     control.register(reg, rt)
     memory.register(reg, rt)
     qom.register(reg, rt)
+    hmp.register(reg, rt)
     memdevd_extras.register(reg, rt)
+    testctl.register(reg, rt)
 
 
 __all__ = ["Runtime", "register_all"]

@@ -41,6 +41,18 @@ def register(reg: Registry, rt: Runtime) -> None:
         names.sort(key=lambda n: (order.get(n, last), n))
         return [{"name": n} for n in names]
 
+    schema_cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+
+    def query_qmp_schema(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        names = tuple(c.name for c in reg if c.enabled)
+        if names not in schema_cache:
+            from memdevd.qapi.introspect import build_schema
+
+            own = {c.name: c.extra["qapi"] for c in reg if "qapi" in c.extra}
+            schema_cache[names] = build_schema(profile.version, list(names), own)
+        return schema_cache[names]
+
     def query_status(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)
         out: dict[str, Any] = {"running": machine.running}
@@ -68,7 +80,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_kvm(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)
-        return {"enabled": machine.kvm_enabled, "present": machine.host.kvm}
+        return machine.kvm_info()
 
     def query_machines(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)
@@ -92,6 +104,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("query-version", query_version, allow_preconfig=True)
     reg.register("query-commands", query_commands, allow_preconfig=True)
     reg.register("query-status", query_status, allow_preconfig=True)
+    reg.register("query-qmp-schema", query_qmp_schema, allow_preconfig=True)
     reg.register("stop", stop)
     reg.register("cont", cont)
     reg.register("quit", quit_, allow_preconfig=True)

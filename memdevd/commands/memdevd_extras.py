@@ -92,4 +92,10 @@ def register(reg: Registry, rt: Runtime) -> None:
         parse_args(NoArgs, args)
         return memslot_report(rt)
 
-    reg.register("x-memdevd-query-memslots", query_memslots, allow_preconfig=True)
+    reg.register(
+        "x-memdevd-query-memslots",
+        query_memslots,
+        allow_preconfig=True,
+        no_faults=True,
+        qapi=(NoArgs, Any),
+    )

@@ -3,8 +3,10 @@
 QEMU's simulated activity (a guest acknowledging an eject, a virtio-mem
 driver plugging blocks, event throttling) happens *later*.  The core never
 sleeps: it schedules callbacks on a :class:`Clock`.  The daemon drives a
-:class:`RealClock` from the event loop; tests and ``x-memdevd-advance-clock``
-drive a :class:`VirtualClock` by hand, so nothing in a test waits.
+:class:`RealClock` from the event loop, and ``x-memdevd-advance-clock``
+skips it ahead; with ``-memdevd clock=virtual`` it runs a
+:class:`VirtualClock` that only ``x-memdevd-advance-clock`` moves, so
+nothing in a test waits and every run is the same.
 """
 
 from __future__ import annotations
@@ -69,10 +71,46 @@ class Clock:
     def clear(self) -> None:
         self._timers.clear()
 
+    def pending(self) -> list[Timer]:
+        """Live timers (for snapshots), earliest first."""
+        return sorted(t for t in self._timers if not t.cancelled)
+
+    def replace_pending(self, timers: list[Timer]) -> None:
+        """Drop every timer and schedule ``timers`` (restored from a snapshot)."""
+        self._timers = list(timers)
+        heapq.heapify(self._timers)
+        if self.on_schedule is not None:
+            self.on_schedule(self.next_deadline() or 0)
+
+    def advance(self, delta_ns: int) -> int:
+        raise NotImplementedError
+
 
 class RealClock(Clock):
+    """Monotonic time, plus whatever ``advance`` has skipped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._skew_ns = 0
+
     def now_ns(self) -> int:
-        return time.monotonic_ns()
+        return time.monotonic_ns() + self._skew_ns
+
+    def advance(self, delta_ns: int) -> int:
+        """Skip ``delta_ns`` ahead, firing due timers in deadline order."""
+        target = self.now_ns() + max(0, delta_ns)
+        ran = 0
+        while True:
+            deadline = self.next_deadline()
+            if deadline is None or deadline > target:
+                break
+            # Each callback sees the time its timer was due (or later).
+            self._skew_ns += max(0, deadline - self.now_ns())
+            ran += self.run_due()
+        self._skew_ns += max(0, target - self.now_ns())
+        if self.on_schedule is not None:
+            self.on_schedule(self.next_deadline() or 0)
+        return ran
 
 
 class VirtualClock(Clock):

@@ -19,6 +19,15 @@ behaviours stand in for a Linux guest with ACPI memory hot-plug:
 ``refuse``
     The guest cannot offline the memory: ``ACPI_DEVICE_OST`` with status
     0x84, then status 0x82 ("device busy"); the DIMM stays.
+``polls:N``
+    The cooperative guest, but it acts only when the N-th QMP command after
+    the request arrives (before that command runs, so the N-th poll of a
+    management tool sees the result), as moto's "after N describe calls".
+
+Independently, ``virtio_mem_driver`` says whether the guest has a
+virtio-mem driver at all (without one, virtio-mem's ``size`` never moves).
+Each behaviour applies machine-wide or to one device (by its ``id``), as
+``-memdevd guest=``, ``vmem-driver=`` and ``x-memdevd-set-guest`` set it.
 
 While the VM is paused no guest acts; pending requests are handled after
 ``cont``.
@@ -26,7 +35,9 @@ While the VM is paused no guest acts; pending requests are handled after
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from memdevd.machine.clock import Timer
@@ -40,7 +51,7 @@ ACPI_OST_SC_SUCCESS = 0
 ACPI_OST_SC_DEVICE_BUSY = 0x82
 ACPI_OST_SC_EJECT_IN_PROGRESS = 0x84
 
-GUEST_MODES = ("none", "cooperative", "slow", "refuse")
+GUEST_MODES = ("none", "cooperative", "slow", "refuse", "polls")
 
 
 @dataclass(frozen=True)
@@ -69,38 +80,119 @@ class GuestConfig:
     mode: str = "none"
     delay_s: float = 0.0
     virtio_mem_rate: VirtioMemGuestRate | None = None
+    polls: int = 0
+    virtio_mem_driver: bool = True
 
     @classmethod
     def parse(cls, text: str) -> GuestConfig:
-        """``none``, ``cooperative``, ``refuse`` or ``slow:SECONDS``."""
+        """``none``, ``cooperative``, ``refuse``, ``slow:SECONDS`` or ``polls:N``."""
         if text.startswith("slow:"):
             seconds = float(text[5:])
-            if not seconds >= 0:
+            if not 0 <= seconds < 1e9:
                 raise ValueError(text)
             return cls("slow", seconds)
         if text == "slow":
             return cls("slow", 1.0)
-        if text not in GUEST_MODES:
+        if text.startswith("polls:"):
+            count = text[6:]
+            if not count.isdigit() or not 0 < int(count) < 1 << 31:
+                raise ValueError(text)
+            return cls("polls", polls=int(count))
+        if text not in GUEST_MODES or text in ("slow", "polls"):
             raise ValueError(text)
         return cls(text, 0.0)
 
+    def with_behaviour(self, other: GuestConfig) -> GuestConfig:
+        """This configuration with ``other``'s behaviour (mode, delay, polls)."""
+        return replace(self, mode=other.mode, delay_s=other.delay_s, polls=other.polls)
+
     def describe(self) -> str:
-        return f"slow:{self.delay_s:g}" if self.mode == "slow" else self.mode
+        if self.mode == "slow":
+            return f"slow:{self.delay_s:g}"
+        if self.mode == "polls":
+            return f"polls:{self.polls}"
+        return self.mode
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "none"
+
+
+class GuestAction:
+    """A guest reaction waiting for its time (a timer) or for N polls."""
+
+    def __init__(self, callback: Callable[[], None], polls: int = 0) -> None:
+        self.callback = callback
+        self.polls_left = polls
+        self.timer: Timer | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 class Guest:
     def __init__(self, machine: Machine, config: GuestConfig) -> None:
         self.machine = machine
         self.config = config
-        self._timer: Timer | None = None
+        # Per-device behaviour, by qdev id; set before or after the plug.
+        self.overrides: dict[str, GuestConfig] = {}
+        self._slot_actions: dict[int, GuestAction] = {}
+        self._poll_waiters: list[GuestAction] = []
 
     @property
     def active(self) -> bool:
-        return self.config.mode != "none"
+        return self.config.active
 
-    def set_config(self, config: GuestConfig) -> None:
-        self.config = config
-        self.machine.guest_wakeup()
+    def config_for(self, dev: Any) -> GuestConfig:
+        """The behaviour towards one device: its override, else the machine's."""
+        return self.config_for_id(getattr(dev, "id", None))
+
+    def config_for_id(self, dev_id: str | None) -> GuestConfig:
+        if dev_id is not None and dev_id in self.overrides:
+            return self.overrides[dev_id]
+        return self.config
+
+    def set_config(self, config: GuestConfig, device: str | None = None) -> None:
+        if device is None:
+            self.config = config
+        else:
+            self.overrides[device] = config
+        self.machine.guest_reconfigured()
+
+    def clear_override(self, device: str) -> None:
+        if self.overrides.pop(device, None) is not None:
+            self.machine.guest_reconfigured()
+
+    # -- reactions -------------------------------------------------------------
+
+    def after(self, config: GuestConfig, callback: Callable[[], None]) -> GuestAction:
+        """Run ``callback`` when a guest with ``config`` reacts to a request."""
+        if config.mode == "polls":
+            action = GuestAction(callback, config.polls)
+            self._poll_waiters.append(action)
+            return action
+        action = GuestAction(callback)
+        delay_ns = int(config.delay_s * 1e9)
+        action.timer = self.machine.clock.call_later(delay_ns, partial(_fire, action))
+        return action
+
+    def poll(self) -> None:
+        """A QMP command arrived: count it for guests that act after N polls."""
+        if not self._poll_waiters:
+            return
+        due: list[GuestAction] = []
+        waiting: list[GuestAction] = []
+        for action in self._poll_waiters:
+            if action.cancelled:
+                continue
+            action.polls_left -= 1
+            (due if action.polls_left <= 0 else waiting).append(action)
+        self._poll_waiters = waiting
+        for action in due:
+            _fire(action)
 
     # -- notifications ---------------------------------------------------------
 
@@ -112,26 +204,26 @@ class Guest:
         self._schedule()
 
     def on_stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for action in self._slot_actions.values():
+            action.cancel()
+        self._slot_actions.clear()
 
     def _schedule(self) -> None:
-        if not self.active or not self.machine.running:
+        if not self.machine.running:
             return
-        if not any(s.is_inserting or s.is_removing for s in self.machine.acpi_slots):
-            return
-        if self._timer is not None and not self._timer.cancelled:
-            return
-        delay_ns = int(self.config.delay_s * 1e9)
-        self._timer = self.machine.clock.call_later(delay_ns, self._scan)
+        for index, slot in enumerate(self.machine.acpi_slots):
+            if not (slot.is_inserting or slot.is_removing) or index in self._slot_actions:
+                continue
+            config = self.config_for(slot.dimm)
+            if not config.active:
+                continue
+            self._slot_actions[index] = self.after(config, partial(self._scan, index))
 
     def power_button(self) -> None:
         """An ACPI guest shuts down when the power button is pressed."""
         if not self.active or not self.machine.running:
             return
-        delay_ns = int(self.config.delay_s * 1e9)
-        self.machine.clock.call_later(delay_ns, self._shutdown)
+        self.after(self.config, self._shutdown)
 
     def _shutdown(self) -> None:
         if self.machine.running and self.machine.shutdown_hook is not None:
@@ -139,21 +231,27 @@ class Guest:
 
     # -- the guest's MSCN ------------------------------------------------------
 
-    def _scan(self) -> None:
-        self._timer = None
-        if not self.active or not self.machine.running:
+    def _scan(self, index: int) -> None:
+        """The guest handles one slot's notification."""
+        self._slot_actions.pop(index, None)
+        if not self.machine.running or index >= len(self.machine.acpi_slots):
             return
-        for index, slot in enumerate(self.machine.acpi_slots):
-            if slot.is_inserting:
-                slot.is_inserting = False
-                self._ost(index, slot, ACPI_NOTIFY_DEVICE_CHECK, ACPI_OST_SC_SUCCESS)
-            if slot.is_removing:
-                slot.is_removing = False
-                self._eject(index, slot)
+        slot = self.machine.acpi_slots[index]
+        config = self.config_for(slot.dimm)
+        if not config.active:
+            return
+        if slot.is_inserting:
+            slot.is_inserting = False
+            self._ost(index, slot, ACPI_NOTIFY_DEVICE_CHECK, ACPI_OST_SC_SUCCESS)
+        if slot.is_removing:
+            slot.is_removing = False
+            self._eject(index, slot, config)
+        # Notifications that arrived while this one was handled.
+        self._schedule()
 
-    def _eject(self, index: int, slot: AcpiSlot) -> None:
+    def _eject(self, index: int, slot: AcpiSlot, config: GuestConfig) -> None:
         self._ost(index, slot, ACPI_NOTIFY_EJECT_REQUEST, ACPI_OST_SC_EJECT_IN_PROGRESS)
-        if self.config.mode == "refuse":
+        if config.mode == "refuse":
             self._ost(index, slot, ACPI_NOTIFY_EJECT_REQUEST, ACPI_OST_SC_DEVICE_BUSY)
             return
         if slot.is_enabled and slot.dimm is not None:
@@ -172,3 +270,10 @@ class Guest:
         info["source"] = event
         info["status"] = status
         self.machine.emit("ACPI_DEVICE_OST", {"info": info})
+
+
+def _fire(action: GuestAction) -> None:
+    if action.cancelled:
+        return
+    action.cancelled = True
+    action.callback()

@@ -355,6 +355,16 @@ class Machine:
     def set_event_sink(self, emit: EventSink | None) -> None:
         self._emit = emit
 
+    def detach_hooks(self) -> tuple[Any, ...]:
+        """Take the daemon's hooks off (snapshots copy the machine without them)."""
+        hooks = (self._emit, self.shutdown_hook)
+        self._emit = None
+        self.shutdown_hook = None
+        return hooks
+
+    def attach_hooks(self, hooks: tuple[Any, ...]) -> None:
+        self._emit, self.shutdown_hook = hooks
+
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Raise a QMP event now; the monitor's throttle may hold it."""
         self.event_throttle.emit(name, data, time.time_ns() // 1000)
@@ -750,6 +760,15 @@ class Machine:
             if hook is not None:
                 hook()
 
+    def guest_reconfigured(self) -> None:
+        """The guest's behaviour changed: pending reactions start over with it."""
+        self.guest.on_stop()
+        for dev in list(self._devices):
+            cancel = getattr(dev, "guest_cancel", None)
+            if cancel is not None:
+                cancel()
+        self.guest_wakeup()
+
     def system_reset(self) -> None:
         """``qmp_system_reset``: RESET; devices keep their configuration."""
         self.emit("RESET", {"guest": False, "reason": "host-qmp-system-reset"})
@@ -768,6 +787,11 @@ class Machine:
         self.guest.power_button()
 
     # -- queries ------------------------------------------------------------------------
+
+    def kvm_info(self) -> dict[str, bool]:
+        """``qmp_query_kvm``: ``present`` is ``kvm_available()``, whether the
+        binary was built with KVM (Debian's is), whatever the host has."""
+        return {"enabled": self.kvm_enabled, "present": True}
 
     def memory_size_summary(self) -> dict[str, Any]:
         return {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from memdevd.qapi.schema import Int, QAPIModel
 
 QMPCapability = Literal["oob"]
@@ -69,3 +71,8 @@ class KvmInfo(QAPIModel):
 
 class MigrateRecoverArgs(QAPIModel):
     uri: str
+
+
+class HumanMonitorCommandArgs(QAPIModel):
+    command_line: str = Field(alias="command-line")
+    cpu_index: Int | None = Field(default=None, alias="cpu-index")

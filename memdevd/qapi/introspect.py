@@ -32,3 +32,150 @@ def object_type_values(version: str) -> list[str]:
     arg_type = s["object-add"]["arg-type"]
     enum_name = _member_type(s[arg_type], "qom-type")
     return [str(v) for v in s[enum_name]["values"]]
+
+
+# --- memdevd's own query-qmp-schema --------------------------------------------------
+
+
+def _references(entry: dict[str, Any]) -> list[str]:
+    """The type names an introspection entry refers to."""
+    refs: list[str] = []
+    for key in ("arg-type", "ret-type", "element-type"):
+        if key in entry:
+            refs.append(str(entry[key]))
+    for member in entry.get("members", []):
+        if "type" in member:
+            refs.append(str(member["type"]))
+    for variant in entry.get("variants", []):
+        refs.append(str(variant["type"]))
+    return refs
+
+
+_INTEGER_TYPES = frozenset(
+    {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "size"}
+)
+
+
+class _Generator:
+    """Introspection entries for memdevd's own commands, from their QAPI models.
+
+    Type names are masked as QEMU masks them (numbers), continuing after the
+    recorded schema's, so they never collide with QEMU's.
+    """
+
+    def __init__(self, taken: set[str]) -> None:
+        numbers = [int(n) for n in taken if n.isdigit()]
+        self._next = max(numbers, default=-1) + 1
+        self.entries: list[dict[str, Any]] = []
+        self._named: dict[Any, str] = {}
+
+    def _name(self) -> str:
+        name = str(self._next)
+        self._next += 1
+        return name
+
+    def type_of(self, hint: Any) -> str:
+        from typing import Literal, get_args, get_origin
+
+        from memdevd.qapi.schema import QAPIModel, qapi_type_name
+
+        origin = get_origin(hint)
+        if origin is Literal:
+            values = [str(v) for v in get_args(hint)]
+            key = ("enum", tuple(values))
+            if key not in self._named:
+                name = self._named[key] = self._name()
+                self.entries.append(
+                    {
+                        "members": [{"name": v} for v in values],
+                        "meta-type": "enum",
+                        "name": name,
+                        "values": values,
+                    }
+                )
+            return self._named[key]
+        if origin is list:
+            (elem,) = get_args(hint)
+            elem_name = self.type_of(elem)
+            name = f"[{elem_name}]"
+            if name not in self._named.values():
+                self._named[("array", elem_name)] = name
+                self.entries.append({"element-type": elem_name, "meta-type": "array", "name": name})
+            return name
+        if isinstance(hint, type) and issubclass(hint, QAPIModel):
+            return self.object_of(hint)
+        name = qapi_type_name(hint)
+        # Introspection has one integer builtin: sized ints and size are "int".
+        return "int" if name in _INTEGER_TYPES else name
+
+    def object_of(self, model: Any) -> str:
+        from memdevd.qapi.schema import members_of
+
+        if not members_of(model):
+            return "0"
+        if model in self._named:
+            return self._named[model]
+        name = self._named[model] = self._name()
+        members = []
+        for m in members_of(model):
+            member: dict[str, Any] = {}
+            if m.optional:
+                member["default"] = None
+            member["name"] = m.name
+            member["type"] = self.type_of(m.qtype)
+            members.append(member)
+        self.entries.append({"members": members, "meta-type": "object", "name": name})
+        return name
+
+
+@cache
+def _recorded_entries(version: str) -> tuple[dict[str, Any], ...]:
+    return tuple(recorded.load(version, "qmp-schema")["query-qmp-schema"]["reply"]["return"])
+
+
+def build_schema(
+    version: str,
+    commands: list[str],
+    own: dict[str, tuple[Any, Any]],
+) -> list[dict[str, Any]]:
+    """``query-qmp-schema`` for a daemon offering ``commands``.
+
+    QEMU's commands keep the entries recorded from the emulated release
+    (with every type they reach, masked names included); all of QEMU's
+    events are kept, since they are not commands.  ``own`` maps memdevd's
+    commands to ``(argument model, return model or None)``: their entries
+    are generated, marked ``unstable`` as QEMU marks its ``x-`` commands.
+    A command that is not offered is never listed.
+    """
+    entries = _recorded_entries(version)
+    by_name = {e["name"]: e for e in entries}
+    offered = set(commands)
+    keep: set[str] = set()
+    stack = [
+        e["name"]
+        for e in entries
+        if (e["meta-type"] == "command" and e["name"] in offered)
+        or e["meta-type"] in ("event", "builtin")
+    ]
+    while stack:
+        name = stack.pop()
+        if name in keep or name not in by_name:
+            continue
+        keep.add(name)
+        stack.extend(_references(by_name[name]))
+    out = [e for e in entries if e["name"] in keep]
+    gen = _Generator(set(by_name))
+    own_commands = []
+    for name in commands:
+        if name in by_name or name not in own:
+            continue
+        arg_model, ret_model = own[name]
+        command: dict[str, Any] = {
+            "arg-type": gen.object_of(arg_model),
+            "features": ["unstable"],
+            "meta-type": "command",
+            "name": name,
+            "ret-type": gen.type_of(ret_model) if ret_model is not None else "0",
+        }
+        own_commands.append(command)
+    return out + own_commands + gen.entries

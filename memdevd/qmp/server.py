@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memdevd.qmp.encoder import encode
+from memdevd.qmp.faults import FaultTable
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 
@@ -87,6 +88,7 @@ class Server:
     # Called before every dispatched command (fault injection, logging).
     command_hook: Callable[[Session, str, dict[str, Any]], None] | None = None
     max_clients: int = 1024
+    faults: FaultTable = field(default_factory=FaultTable)
     sessions: set[Session] = field(default_factory=set)
     waiting: list[Session] = field(default_factory=list)
     closing: bool = False

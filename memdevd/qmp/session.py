@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, cast
 from memdevd import messages as M
 from memdevd.qmp.encoder import encode, qdict_key_order
 from memdevd.qmp.errors import COMMAND_NOT_FOUND, GENERIC_ERROR, QMPError
+from memdevd.qmp.faults import Fault
 from memdevd.qmp.framing import JSONError, JSONStreamer
 
 if TYPE_CHECKING:
@@ -222,12 +223,42 @@ class Session(asyncio.Protocol):
             if oob and not cmd.allow_oob:
                 raise QMPError(M.COMMAND_NO_OOB.format(name))
             self.server.before_command(self, name, args)
+            fault = None
+            if self.server.faults.rules and not cmd.extra.get("no_faults"):
+                fault = self.server.faults.take(name, args)
+                if fault is not None and fault.action == "error":
+                    raise QMPError(fault.desc, fault.error_class)
             ret = cmd.handler(self, args)
+            if fault is not None:
+                return self._faulty_reply(fault, ret, has_id, req_id)
             if inspect.isawaitable(ret):
                 return self._await_reply(ret, has_id, req_id)
         except QMPError as err:
             return self._error_reply(err, has_id, req_id)
+        except Exception as exc:  # a bug must cost one reply, not the connection
+            log.exception("command %r failed", request.get("execute"))
+            internal = QMPError(f"memdevd internal error: {type(exc).__name__}: {exc}")
+            return self._error_reply(internal, has_id, req_id)
         return self._success_reply(ret, has_id, req_id)
+
+    async def _faulty_reply(
+        self, fault: Fault, ret: Any, has_id: bool, req_id: Any
+    ) -> dict[str, Any] | None:
+        """The reply of a command an injected ``delay`` or ``drop`` fault hit."""
+        reply = (
+            await self._await_reply(ret, has_id, req_id)
+            if inspect.isawaitable(ret)
+            else self._success_reply(ret, has_id, req_id)
+        )
+        if reply is None:
+            return None
+        if fault.action == "delay":
+            await asyncio.sleep(fault.delay_s)
+            return reply
+        data = encode(reply)
+        self.send_bytes(data[: len(data) // 2])
+        self.close()
+        return None
 
     async def _await_reply(
         self, pending: Awaitable[Any], has_id: bool, req_id: Any

@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from memdevd.testing import MemdevdError, MemdevdProcess
 
-README_EXAMPLE = """
-import pytest
+README = Path(__file__).resolve().parents[2] / "README.md"
 
-def test_hotplug(memdevd):
-    memdevd.cmd("object-add", {"qom-type": "memory-backend-ram", "id": "m0", "size": 1 << 30})
-    memdevd.cmd("device_add", {"driver": "pc-dimm", "id": "d0", "memdev": "m0"})
-    [dimm] = memdevd.cmd("query-memory-devices")
-    assert dimm["data"]["addr"] == 0x100000000
 
-@pytest.mark.memdevd("-machine", "pc", "-m", "1G,slots=2,maxmem=4G", version="7.2",
-                     guest="cooperative")
-def test_unplug_completes(memdevd):
-    assert memdevd.greeting["QMP"]["version"]["qemu"]["major"] == 7
-    memdevd.cmd("object-add", {"qom-type": "memory-backend-ram", "id": "m0", "size": 1 << 30})
-    memdevd.cmd("device_add", {"driver": "pc-dimm", "id": "d0", "memdev": "m0"})
-    memdevd.cmd("device_del", {"id": "d0"})
-    names = [e["event"] for e in memdevd.events(wait=1.0)]
-    assert "DEVICE_DELETED" in names
-    assert memdevd.cmd("query-memory-devices") == []
-"""
+def readme_examples() -> str:
+    """The Python blocks of the README's pytest section, as a user copies them."""
+    text = README.read_text()
+    section = text.split("## In your own tests", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) >= 2
+    return "\n\n".join(blocks)
 
 
 def test_user_test_file_passes(pytester: pytest.Pytester) -> None:
     # A user's test file with nothing but memdevd installed: no conftest.py.
-    pytester.makepyfile(README_EXAMPLE)
+    pytester.makepyfile(readme_examples())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_errors_carry_qemu_class_and_text() -> None:

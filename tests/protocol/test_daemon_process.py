@@ -146,6 +146,39 @@ async def test_signal_shuts_down_cleanly(workdir: Path, signum: int) -> None:
         assert md.stderr() == f"memdevd: terminating on signal {signum}\n"
 
 
+async def test_sigterm_with_stderr_closed(workdir: Path) -> None:
+    # A parent that stopped reading memdevd's stderr must still stop it.
+    sock = workdir / "qmp.sock"
+    process = await asyncio.create_subprocess_exec(
+        *memdevd_command(*version_argv("10.0"), *qmp_unix(sock)),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        for _ in range(int(START_TIMEOUT / 0.02)):
+            if sock.exists():
+                break
+            await asyncio.sleep(0.02)
+        client = await RawQMP.connect(sock)
+        await client.close()
+        assert process.stderr is not None
+        process.stderr.feed_eof()
+        # Close the read end of the stderr pipe, as a parent that went away.
+        transport = process._transport
+        pipe = transport.get_pipe_transport(2) if transport is not None else None
+        assert pipe is not None
+        pipe.close()
+        await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), REPLY_TIMEOUT) == 0
+        assert not sock.exists()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def test_signal_during_a_half_request(workdir: Path) -> None:
     async with run_memdevd(workdir, version_argv("7.2")) as md:
         client = await md.connect()

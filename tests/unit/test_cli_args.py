@@ -155,3 +155,39 @@ def test_tokenize_round_trip(items: list[tuple[table.OptionDef, str, bool]]) -> 
     parsed = tokenize(argv, profile=QEMU_10_0)
     assert parsed.pairs() == expected
     assert all(isinstance(i, CliItem) for i in parsed.items)
+
+
+# --- the documentation follows the code -----------------------------------------------
+
+
+def test_readme_lists_every_memdevd_setting() -> None:
+    from pathlib import Path
+
+    from memdevd.settings import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### memdevd's own settings", 1)[1].split("\n## ", 1)[0]
+    for key in SETTINGS:
+        assert f"`{key}`" in section, key
+
+
+def test_every_control_command_is_documented() -> None:
+    from pathlib import Path
+
+    from memdevd import cli
+    from memdevd.commands import Runtime, register_all
+    from memdevd.compat import get_profile
+    from memdevd.qmp.registry import Registry
+    from memdevd.startup import build_machine
+
+    parsed = cli.parse([], "memdevd")
+    profile = get_profile(parsed.settings.version)
+    machine, _ = build_machine(parsed.request, profile, parsed.settings)
+    reg = Registry()
+    register_all(reg, Runtime(machine, profile))
+    root = Path(__file__).resolve().parents[2]
+    docs = (root / "docs" / "test-controls.md").read_text() + (root / "README.md").read_text()
+    controls = [c.name for c in reg if c.name.startswith("x-memdevd-")]
+    assert len(controls) >= 10
+    for name in controls:
+        assert f"`{name}`" in docs, name

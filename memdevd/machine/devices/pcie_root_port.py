@@ -19,12 +19,13 @@ PCIe bus named after its id, with a single slot.
 from __future__ import annotations
 
 import string
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.buses import Bus, bus_canonical_path, bus_of, pci_register_devfn
-from memdevd.machine.clock import Timer
 from memdevd.machine.errors import CoreError
+from memdevd.machine.guest import GuestAction
 from memdevd.machine.qdev import Device, parse_bool, static_prop
 from memdevd.machine.qom import Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor, VisitError
@@ -78,7 +79,13 @@ class PCIDevice(Device):
         # (the latter only matters as "0", see PciAcpiHotplug).
         self.pending_deleted_event = False
         self.pending_deleted_expires_zero = False
-        self.eject_timer: Timer | None = None
+        self.eject_timer: GuestAction | None = None
+
+    def guest_cancel(self) -> None:
+        """Machine.guest_reconfigured(): forget the guest's pending reaction."""
+        if self.eject_timer is not None:
+            self.eject_timer.cancel()
+            self.eject_timer = None
 
     def static_props(self) -> list[Prop]:
         return [
@@ -255,15 +262,15 @@ class PciAcpiHotplug:
         dev.pending_deleted_event = True
         dev.pending_deleted_expires_zero = self.machine.runstate == "prelaunch"
         if dev.eject_timer is None:
-            delay_ns = int(self.machine.guest.config.delay_s * 1e9)
-            dev.eject_timer = self.machine.clock.call_later(delay_ns, lambda: self._eject(dev))
+            config = self.machine.guest.config_for(dev)
+            dev.eject_timer = self.machine.guest.after(config, partial(self._eject, dev))
 
     def _eject(self, dev: PCIDevice) -> None:
         dev.eject_timer = None
         if not dev.realized:
             return
-        guest = self.machine.guest
-        if not (guest.active and self.machine.running) or guest.config.mode == "refuse":
+        guest = self.machine.guest.config_for(dev)
+        if not (guest.active and self.machine.running) or guest.mode == "refuse":
             # Nobody to eject now; PCIDevice.guest_wakeup() tries again.
             return
         self.eject(dev)

@@ -26,7 +26,7 @@ from memdevd import messages as M
 from memdevd.machine.backends import HostMemoryBackend, RamBackend
 from memdevd.machine.clock import Timer
 from memdevd.machine.errors import CoreError
-from memdevd.machine.guest import VirtioMemGuestRate
+from memdevd.machine.guest import GuestAction, GuestConfig, VirtioMemGuestRate
 from memdevd.machine.host import GiB, HostFacts, MiB
 from memdevd.machine.qdev import (
     link_prop,
@@ -535,6 +535,12 @@ class VirtioMEMPCI(VirtioMDPCI):
         if isinstance(vdev, VirtioMEM):
             vdev.driver.kick()
 
+    def guest_cancel(self) -> None:
+        super().guest_cancel()
+        vdev = self.vdev
+        if isinstance(vdev, VirtioMEM):
+            vdev.driver.stop()
+
     def reset(self) -> None:
         """Machine.system_reset: QEMU's virtio-mem system reset handler."""
         self.mem.system_reset()
@@ -582,22 +588,25 @@ class VirtioMemDriver:
     def __init__(self, vmem: VirtioMEM) -> None:
         self.vmem = vmem
         self.machine = vmem.machine
-        self._timer: Timer | None = None
+        self._timer: Timer | GuestAction | None = None
 
     @property
     def rate(self) -> VirtioMemGuestRate:
-        return self.machine.guest.config.virtio_mem_rate or DEFAULT_GUEST_RATE
+        return self.guest_config.virtio_mem_rate or DEFAULT_GUEST_RATE
 
     @property
     def busy(self) -> bool:
         return self._timer is not None
 
+    @property
+    def guest_config(self) -> GuestConfig:
+        return self.machine.guest.config_for(self.vmem.proxy)
+
     def kick(self) -> None:
         """A configuration change reached the guest: act after its delay."""
         if self._timer is not None:
             return
-        delay_ns = int(self.machine.guest.config.delay_s * 1e9)
-        self._timer = self.machine.clock.call_later(delay_ns, self._step)
+        self._timer = self.machine.guest.after(self.guest_config, self._step)
 
     def stop(self) -> None:
         if self._timer is not None:
@@ -620,12 +629,13 @@ class VirtioMemDriver:
         current = vmem.plugged_blocks
         if wanted == current:
             return
-        guest = self.machine.guest
+        guest = self.guest_config
         unplug = wanted < current
         if (
             not guest.active
+            or not guest.virtio_mem_driver
             or not self.machine.running
-            or (unplug and guest.config.mode == "refuse")
+            or (unplug and guest.mode == "refuse")
         ):
             # Nothing happens until Machine.guest_wakeup() kicks the driver.
             return

@@ -1,0 +1,214 @@
+"""Test controls: memdevd-only commands that steer the emulation (``x-memdevd-``).
+
+What a test of management software needs and a real QEMU cannot give:
+
+``x-memdevd-reset``
+    Back to the start-up state (the machine the command line built),
+    without restarting the daemon or dropping connections; injected faults
+    are cleared, snapshots kept.
+``x-memdevd-snapshot`` / ``x-memdevd-restore`` / ``x-memdevd-query-snapshots``
+    Save the whole machine under a name and return to it later.
+``x-memdevd-set-guest`` / ``x-memdevd-query-guest``
+    The simulated guest's behaviour, machine-wide or for one device.
+``x-memdevd-advance-clock``
+    Move the emulation's clock forward: due guest reactions and held
+    events happen now, in deadline order, so a test never sleeps.
+``x-memdevd-inject-fault`` / ``x-memdevd-query-faults`` / ``x-memdevd-clear-faults``
+    Make matching commands fail, answer late or lose the connection.
+
+None of them is subject to injected faults or counts as a guest poll.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd.commands.base import Runtime, parse_args
+from memdevd.machine import snapshot
+from memdevd.machine.clock import VirtualClock
+from memdevd.machine.guest import GuestConfig, VirtioMemGuestRate
+from memdevd.qapi.control import NoArgs
+from memdevd.qapi.memdevd_control import (
+    AdvanceClockArgs,
+    InjectFaultArgs,
+    QueryGuestArgs,
+    SetGuestArgs,
+    SnapshotArgs,
+)
+from memdevd.qapi.schema import QAPIModel
+from memdevd.qmp.errors import QMPError
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.session import Session
+
+DEFAULT_SNAPSHOT = "default"
+# A billion seconds (three decades): far beyond any test, far below overflow.
+MAX_ADVANCE_NS = 10**18
+GUEST_SYNTAX = "none, cooperative, slow:SECONDS, polls:N, refuse"
+
+
+def describe_guest(config: GuestConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "guest": config.describe(),
+        "virtio-mem-driver": config.virtio_mem_driver,
+    }
+    rate = config.virtio_mem_rate
+    if rate is not None:
+        out["vmem-rate"] = f"{rate.bytes_per_step}/{rate.step_ns / 1e9:g}"
+    return out
+
+
+def register(reg: Registry, rt: Runtime) -> None:
+    def control(name: str, handler: Any, args: type[QAPIModel], returns: Any = None) -> None:
+        # ``qapi``: the argument model and return type query-qmp-schema shows.
+        reg.register(name, handler, allow_preconfig=True, no_faults=True, qapi=(args, returns))
+
+    # -- reset and snapshots ------------------------------------------------------
+
+    def reset(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        if rt.rebuild is None:
+            raise QMPError("memdevd: this daemon cannot rebuild its start-up machine")
+        fresh = rt.rebuild()
+        snapshot.restore(rt.machine, snapshot.take(fresh))
+        if rt.faults is not None:
+            rt.faults.clear()
+
+    def take_snapshot(session: Session, args: dict[str, Any]) -> None:
+        parsed = parse_args(SnapshotArgs, args)
+        rt.snapshots[parsed.name or DEFAULT_SNAPSHOT] = snapshot.take(rt.machine)
+
+    def restore(session: Session, args: dict[str, Any]) -> None:
+        parsed = parse_args(SnapshotArgs, args)
+        name = parsed.name or DEFAULT_SNAPSHOT
+        snap = rt.snapshots.get(name)
+        if snap is None:
+            raise QMPError(f"memdevd: no snapshot named '{name}'")
+        snapshot.restore(rt.machine, snap)
+
+    def query_snapshots(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return [{"name": name} for name in rt.snapshots]
+
+    # -- the simulated guest ---------------------------------------------------
+
+    def set_guest(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(SetGuestArgs, args)
+        guest = rt.machine.guest
+        device = parsed.device
+        if device is not None and parsed.guest == "default":
+            # Back to the machine-wide behaviour.
+            if parsed.virtio_mem_driver is not None or parsed.vmem_rate is not None:
+                raise QMPError("memdevd: 'default' takes no other setting")
+            guest.clear_override(device)
+            return describe_guest(guest.config)
+        base = guest.config_for_id(device)
+        config = base
+        if parsed.guest is not None:
+            try:
+                config = config.with_behaviour(GuestConfig.parse(parsed.guest))
+            except ValueError:
+                raise QMPError(
+                    f"Parameter 'guest' does not accept value '{parsed.guest}' ({GUEST_SYNTAX})"
+                ) from None
+        if parsed.vmem_rate is not None:
+            try:
+                rate = VirtioMemGuestRate.parse(parsed.vmem_rate)
+            except ValueError:
+                raise QMPError(
+                    f"Parameter 'vmem-rate' does not accept value '{parsed.vmem_rate}'"
+                    " (SIZE[/SECONDS])"
+                ) from None
+            config = GuestConfig(**{**config.__dict__, "virtio_mem_rate": rate})
+        if parsed.virtio_mem_driver is not None:
+            config = GuestConfig(
+                **{**config.__dict__, "virtio_mem_driver": parsed.virtio_mem_driver}
+            )
+        guest.set_config(config, device)
+        return describe_guest(config)
+
+    def query_guest(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(QueryGuestArgs, args)
+        guest = rt.machine.guest
+        if parsed.device is not None:
+            return describe_guest(guest.config_for_id(parsed.device))
+        out = describe_guest(guest.config)
+        out["devices"] = [
+            {"device": dev_id, **describe_guest(config)}
+            for dev_id, config in guest.overrides.items()
+        ]
+        return out
+
+    # -- time ------------------------------------------------------------------
+
+    def advance_clock(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(AdvanceClockArgs, args)
+        if (parsed.ns is None) == (parsed.seconds is None):
+            raise QMPError("memdevd: give exactly one of 'ns' and 'seconds'")
+        if parsed.seconds is not None:
+            if not 0 <= parsed.seconds <= MAX_ADVANCE_NS / 1e9:
+                raise QMPError("Parameter 'seconds' expects a number from 0 to 1e9")
+            delta = int(parsed.seconds * 1e9)
+        else:
+            assert parsed.ns is not None
+            if not 0 <= parsed.ns <= MAX_ADVANCE_NS:
+                raise QMPError("Parameter 'ns' expects a number from 0 to 1e18")
+            delta = parsed.ns
+        clock = rt.machine.clock
+        ran = clock.advance(delta)
+        return {
+            "clock": "virtual" if isinstance(clock, VirtualClock) else "real",
+            "now-ns": clock.now_ns(),
+            "timers-run": ran,
+        }
+
+    # -- faults ----------------------------------------------------------------
+
+    def inject_fault(session: Session, args: dict[str, Any]) -> Any:
+        parsed = parse_args(InjectFaultArgs, args)
+        if rt.faults is None:
+            raise QMPError("memdevd: fault injection needs a QMP server")
+        action = parsed.action or "error"
+        options: dict[str, Any] = {}
+        if parsed.error_class is not None or parsed.desc is not None:
+            if action != "error":
+                raise QMPError("memdevd: 'class' and 'desc' apply to action 'error' only")
+            if parsed.error_class is not None:
+                options["error_class"] = parsed.error_class
+            if parsed.desc is not None:
+                options["desc"] = parsed.desc
+        if parsed.delay is not None:
+            if action != "delay":
+                raise QMPError("memdevd: 'delay' applies to action 'delay' only")
+            if not 0 <= parsed.delay <= 3600:
+                raise QMPError("Parameter 'delay' expects a number from 0 to 3600")
+            options["delay_s"] = parsed.delay
+        elif action == "delay":
+            raise QMPError("Parameter 'delay' is missing")
+        if parsed.arguments is not None:
+            if not isinstance(parsed.arguments, dict):
+                raise QMPError("Invalid parameter type for 'arguments', expected: object")
+            options["arguments"] = parsed.arguments
+        if parsed.count is not None:
+            options["count"] = parsed.count
+        fault = rt.faults.add(parsed.command, action, **options)
+        return {"id": fault.id}
+
+    def query_faults(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return [f.describe() for f in rt.faults.rules] if rt.faults is not None else []
+
+    def clear_faults(session: Session, args: dict[str, Any]) -> None:
+        parse_args(NoArgs, args)
+        if rt.faults is not None:
+            rt.faults.clear()
+
+    control("x-memdevd-reset", reset, NoArgs)
+    control("x-memdevd-snapshot", take_snapshot, SnapshotArgs)
+    control("x-memdevd-restore", restore, SnapshotArgs)
+    control("x-memdevd-query-snapshots", query_snapshots, NoArgs, Any)
+    control("x-memdevd-set-guest", set_guest, SetGuestArgs, Any)
+    control("x-memdevd-query-guest", query_guest, QueryGuestArgs, Any)
+    control("x-memdevd-advance-clock", advance_clock, AdvanceClockArgs, Any)
+    control("x-memdevd-inject-fault", inject_fault, InjectFaultArgs, Any)
+    control("x-memdevd-query-faults", query_faults, NoArgs, Any)
+    control("x-memdevd-clear-faults", clear_faults, NoArgs)

@@ -1,0 +1,85 @@
+"""The generated schema files under ``schemas/``: what memdevd offers over QMP.
+
+``schemas/qmp-schema-VERSION.json`` is what ``query-qmp-schema`` answers for
+each emulated release; ``schemas/memdevd-controls.schema.json`` is the JSON
+Schema of the ``x-memdevd-`` commands' arguments, from their QAPI models,
+for clients written in other languages.  ``tools/gen_schemas.py`` writes
+them; a test fails when the committed files differ from what this module
+generates, so they cannot go stale.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from memdevd.compat import PROFILES
+
+
+def _registry(version: str) -> Any:
+    from memdevd import cli
+    from memdevd.commands import Runtime, register_all
+    from memdevd.compat import get_profile
+    from memdevd.qmp.registry import Registry
+    from memdevd.startup import build_machine
+
+    parsed = cli.parse(["-memdevd", f"version={version}"], "memdevd")
+    profile = get_profile(version)
+    machine, _ = build_machine(parsed.request, profile, parsed.settings)
+    reg = Registry()
+    register_all(reg, Runtime(machine, profile))
+    return reg
+
+
+def qmp_schema(version: str) -> list[dict[str, Any]]:
+    reg = _registry(version)
+    cmd = reg.get("query-qmp-schema")
+    assert cmd is not None
+    result: list[dict[str, Any]] = cmd.handler(None, {})
+    return result
+
+
+def controls_json_schema() -> dict[str, Any]:
+    reg = _registry(next(iter(PROFILES)))
+    commands: dict[str, Any] = {}
+    for cmd in reg:
+        if "qapi" not in cmd.extra:
+            continue
+        model = cmd.extra["qapi"][0]
+        schema = model.model_json_schema(by_alias=True)
+        schema.pop("title", None)
+        schema["additionalProperties"] = False
+        for prop in schema.get("properties", {}).values():
+            _absent_not_null(prop)
+        commands[cmd.name] = {"arguments": schema}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "memdevd's own QMP commands (x-memdevd-*): their arguments",
+        "commands": commands,
+    }
+
+
+def _absent_not_null(prop: dict[str, Any]) -> None:
+    """An optional QAPI member is absent, never null: QEMU rejects null."""
+    prop.pop("title", None)
+    if prop.get("default", 0) is None:
+        del prop["default"]
+    options = prop.get("anyOf")
+    if isinstance(options, list):
+        kept = [o for o in options if o != {"type": "null"}]
+        if len(kept) == 1:
+            del prop["anyOf"]
+            prop.update(kept[0])
+        else:
+            prop["anyOf"] = kept
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=1, sort_keys=True) + "\n"
+
+
+def generated_files() -> dict[str, str]:
+    """Path under the project root -> content."""
+    files = {f"schemas/qmp-schema-{v}.json": _dump(qmp_schema(v)) for v in PROFILES}
+    files["schemas/memdevd-controls.schema.json"] = _dump(controls_json_schema())
+    return files

@@ -1,0 +1,24 @@
+"""Write schemas/ from memdevd's registry and models (see memdevd/qapi/export.py).
+
+Run after changing a command or its arguments:  python tools/gen_schemas.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memdevd.qapi.export import generated_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    for rel, text in generated_files().items():
+        path = ROOT / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {rel} ({len(text)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
