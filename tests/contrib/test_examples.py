@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 from qemu.qmp import QMPClient
+
+from memdevd.testing import MemdevdProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,3 +95,150 @@ async def test_virtio_mem_resize_times_out_on_a_paused_vm(vm: tuple[str, QMPClie
     _, err = await proc.communicate()
     assert proc.returncode == 1
     assert b"timed out: vm0 has 0 of 1073741824 bytes" in err
+
+
+# --- libvirt-style DIMM hot-plug with rollback, Proxmox-style unplug polling ---------
+
+
+def run_example(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "contrib" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def backends(vm: MemdevdProcess) -> list[str]:
+    return sorted(m["id"] for m in vm.cmd("query-memdev"))
+
+
+def dimms(vm: MemdevdProcess) -> list[str]:
+    return [d["data"]["id"] for d in vm.cmd("query-memory-devices")]
+
+
+DIMM_MACHINE = ("-machine", "pc", "-m", "1G,slots=1,maxmem=9G")
+
+
+def test_dimm_attach_rolls_back_the_backend_on_failure() -> None:
+    with MemdevdProcess(*DIMM_MACHINE) as vm:
+        ok = run_example("dimm_hotplug.py", vm.socket, "attach", "dimm0", "1G")
+        assert ok.returncode == 0 and ok.stdout == "attached dimm0\n"
+        # The only slot is taken: QEMU's error, and no backend left behind.
+        failed = run_example("dimm_hotplug.py", vm.socket, "attach", "dimm1", "1G")
+        assert failed.returncode == 1
+        assert failed.stderr == "error: no free slots available\n"
+        assert backends(vm) == ["memdimm0", "pc.ram"]
+        assert dimms(vm) == ["dimm0"]
+
+
+def test_dimm_attach_rollback_after_an_injected_fault() -> None:
+    with MemdevdProcess(*DIMM_MACHINE) as vm:
+        vm.inject_fault("device_add", desc="Memory hotplug is not enabled")
+        failed = run_example("dimm_hotplug.py", vm.socket, "attach", "dimm0", "1G")
+        assert failed.returncode == 1
+        assert failed.stderr == "error: Memory hotplug is not enabled\n"
+        assert backends(vm) == ["pc.ram"]
+
+
+@pytest.mark.parametrize(
+    ("guest", "status", "message"),
+    [
+        ("cooperative", 0, "detached dimm0\n"),
+        ("refuse", 1, "error: unplug of dimm0 was rejected by the guest\n"),
+        ("none", 2, "unplug of dimm0 was requested but the guest did not finish it\n"),
+    ],
+)
+def test_dimm_detach_waits_for_the_guest(guest: str, status: int, message: str) -> None:
+    with MemdevdProcess(*DIMM_MACHINE, guest=guest) as vm:
+        assert run_example("dimm_hotplug.py", vm.socket, "attach", "dimm0", "1G").returncode == 0
+        done = run_example("dimm_hotplug.py", vm.socket, "detach", "dimm0", "--timeout", "1")
+        assert done.returncode == status
+        assert (done.stdout + done.stderr) == message
+        assert dimms(vm) == ([] if status == 0 else ["dimm0"])
+        assert ("memdimm0" in backends(vm)) == (status != 0)
+
+
+def plug_proxmox_dimms(vm: MemdevdProcess, count: int) -> list[str]:
+    ids = []
+    for i in range(count):
+        vm.cmd(
+            "object-add",
+            {"qom-type": "memory-backend-ram", "id": f"mem-dimm{i}", "size": 512 << 20},
+        )
+        vm.cmd("device_add", {"driver": "pc-dimm", "id": f"dimm{i}", "memdev": f"mem-dimm{i}"})
+        ids.append(f"dimm{i}")
+    return ids
+
+
+def test_proxmox_unplug_polling_succeeds_when_the_guest_acts() -> None:
+    # The guest acts on the 3rd command after each request: the 2nd poll.
+    with MemdevdProcess("-machine", "pc", "-m", "1G,slots=4,maxmem=9G", guest="polls:3") as vm:
+        ids = plug_proxmox_dimms(vm, 2)
+        done = run_example(
+            "proxmox_dimm_unplug.py", vm.socket, *reversed(ids), "--interval", "0.01"
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "unplugged dimm1\nunplugged dimm0\n"
+        assert dimms(vm) == [] and backends(vm) == ["pc.ram"]
+
+
+def test_proxmox_unplug_polling_gives_up() -> None:
+    with MemdevdProcess("-machine", "pc", "-m", "1G,slots=4,maxmem=9G", guest="refuse") as vm:
+        ids = plug_proxmox_dimms(vm, 2)
+        done = run_example(
+            "proxmox_dimm_unplug.py",
+            vm.socket,
+            *reversed(ids),
+            "--retries",
+            "3",
+            "--interval",
+            "0.01",
+        )
+        assert done.returncode == 1
+        assert done.stderr == "error unplug memory module dimm1\n"
+        assert dimms(vm) == ["dimm0", "dimm1"]
+
+
+# --- the systemd unit and the compose file, checked statically -----------------------
+
+
+def test_systemd_unit_verifies() -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze not installed")
+    unit = ROOT / "contrib" / "memdevd.service"
+    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    exec_start = next(
+        line for line in unit.read_text().splitlines() if line.startswith("ExecStart=")
+    )
+    argv = exec_start.removeprefix("ExecStart=/usr/bin/env ").split()
+    assert argv[0] == "memdevd"
+    check_memdevd_argv(argv[1:], {"${RUNTIME_DIRECTORY}": "/run/memdevd"})
+
+
+def check_memdevd_argv(argv: list[str], substitutions: dict[str, str]) -> None:
+    """The argv parses as a memdevd command line and builds its machine."""
+    from memdevd import cli
+    from memdevd.compat import get_profile
+    from memdevd.startup import build_machine
+
+    text = list(argv)
+    for old, new in substitutions.items():
+        text = [a.replace(old, new) for a in text]
+    parsed = cli.parse(text, "memdevd")
+    build_machine(parsed.request, get_profile(parsed.settings.version), parsed.settings)
+    assert [addr.describe() for addr in parsed.listen] == ["unix:/run/memdevd/qmp.sock"]
+
+
+def test_compose_file() -> None:
+    compose = yaml.safe_load((ROOT / "contrib" / "compose.yaml").read_text())
+    service = compose["services"]["memdevd"]
+    assert service["build"]["dockerfile"] == "Dockerfile"
+    context = (ROOT / "contrib" / service["build"]["context"]).resolve()
+    assert context == ROOT and (context / "Dockerfile").exists()
+    check_memdevd_argv(service["command"], {})
+    assert "qmp:/run/memdevd" in service["volumes"]
+    assert "qmp:/run/memdevd" in compose["services"]["manager"]["volumes"]
+    assert "qmp" in compose["volumes"]
