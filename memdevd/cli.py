@@ -51,7 +51,7 @@ COMPAT_OPTIONS = {
     "accel": None,  # handled, listed here for --help completeness
 }
 
-SUBCOMMANDS = ("compare", "record")
+SUBCOMMANDS = ("compare", "record", "map")
 
 DEFAULT_MACHINE_ARGV = ["-machine", "q35", "-m", "1G,slots=16,maxmem=64G"]
 
@@ -108,6 +108,7 @@ def help_text(prog: str) -> str:
     lines = [
         f"usage: {prog} [options]",
         f"       {prog} compare|record SCENARIO... [--help]",
+        f"       {prog} map SOCKET|--state FILE [-o SVG] [--html HTML] [--save JSON]",
         "",
         "memdevd answers QMP like QEMU's memory-device subsystem; it takes",
         "qemu-system-x86_64's command line.  Emulated options:",
@@ -311,6 +312,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     prog = prog or program_name()
+    if args and args[0] == "map":
+        from memdevd import memmap
+
+        return memmap.main(args[1:])
     if args and not args[0].startswith("-") and args[0] in SUBCOMMANDS:
         from memdevd import compare_cli
 

@@ -49,6 +49,11 @@ def memslot_report(rt: Runtime) -> dict[str, Any]:
         entry["type"] = md.fill_device_info()["type"]
         entry["required-memslots"] = required
         entry["used-memslots"] = used
+        if not is_empty(md):
+            # memory_device_pre_plug's alignment (what places the device).
+            region = md.get_memory_region()
+            assert region is not None
+            entry["alignment"] = max(md.get_min_alignment(), region.align)
         dynamic = getattr(getattr(md, "vdev", None), "dynamic_memslots", None)
         if dynamic is not None:
             entry["dynamic-memslots"] = bool(dynamic)

@@ -19,6 +19,7 @@ from memdevd.settings import MemdevdSettings, apply
 from memdevd.startup import StartupRequest, configure_accelerator
 
 GiB = 1 << 30
+MiB = 1 << 20
 
 
 def machine(
@@ -64,6 +65,8 @@ def test_dimm_counts_one_memslot_used_and_required() -> None:
             "type": "dimm",
             "required-memslots": 1,
             "used-memslots": 1,
+            # 2 MiB: a RAM backend's THP-sized alignment.
+            "alignment": 2 * MiB,
         }
     ]
 
