@@ -16,7 +16,11 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from memdevd.daemon import Daemon
+    from memdevd.qemu_opts import Diagnostic
 
 # Options accepted for compatibility: they change nothing memdevd emulates.
 COMPAT_OPTIONS = {
@@ -51,7 +55,7 @@ COMPAT_OPTIONS = {
     "accel": None,  # handled, listed here for --help completeness
 }
 
-SUBCOMMANDS = ("compare", "record", "map")
+SUBCOMMANDS = ("compare", "record", "map", "fleet")
 
 DEFAULT_MACHINE_ARGV = ["-machine", "q35", "-m", "1G,slots=16,maxmem=64G"]
 
@@ -109,6 +113,7 @@ def help_text(prog: str) -> str:
         f"usage: {prog} [options]",
         f"       {prog} compare|record SCENARIO... [--help]",
         f"       {prog} map SOCKET|--state FILE [-o SVG] [--html HTML] [--save JSON]",
+        f"       {prog} fleet --dir DIR [--count N --template ARGV]",
         "",
         "memdevd answers QMP like QEMU's memory-device subsystem; it takes",
         "qemu-system-x86_64's command line.  Emulated options:",
@@ -316,6 +321,10 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         from memdevd import memmap
 
         return memmap.main(args[1:])
+    if args and args[0] == "fleet":
+        from memdevd import fleet
+
+        return fleet.main(args[1:])
     if args and not args[0].startswith("-") and args[0] in SUBCOMMANDS:
         from memdevd import compare_cli
 
@@ -342,33 +351,29 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return err.exit_status
 
 
-def run(parsed: Parsed, prog: str) -> int:
-    """Build the machine, then serve QMP until shutdown."""
-    import logging
+def build_daemon(
+    parsed: Parsed, prog: str, *, handle_signals: bool = True
+) -> tuple[Daemon, list[Diagnostic]]:
+    """The machine and its daemon for one parsed command line.
 
-    from memdevd import qemu_opts as Q
+    Returns the daemon (not started) and the diagnostics QEMU would print
+    at start-up.  Raises ``OptionError`` as QEMU's start-up fails.  Fleet
+    mode builds each of its VMs with this too.
+    """
+    import copy
+
     from memdevd.compat import get_profile
-    from memdevd.daemon import Daemon, DaemonOptions, run_event_loop
+    from memdevd.daemon import Daemon, DaemonOptions
+    from memdevd.machine.clock import Clock, VirtualClock
     from memdevd.startup import build_machine
 
     settings = parsed.settings
     profile = get_profile(settings.version)
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper()),
-        format=f"{prog}: %(levelname)s: %(message)s",
-    )
-    import copy
-
-    from memdevd.machine.clock import Clock, VirtualClock
-    from memdevd.qemu_opts import format_diagnostic
-
     # build_machine() may adjust what it is given; x-memdevd-reset rebuilds
     # from these pristine copies.
     pristine = copy.deepcopy((parsed.request, settings))
     clock: Clock | None = VirtualClock() if settings.clock == "virtual" else None
     machine, notes = build_machine(parsed.request, profile, settings, clock=clock)
-    for note in notes:
-        sys.stderr.write(format_diagnostic(prog, note))
 
     def add_chardevs(target: Any) -> None:
         for addr in parsed.listen:
@@ -399,6 +404,7 @@ def run(parsed: Parsed, prog: str) -> int:
         pidfile=parsed.pidfile,
         prog_name=prog,
         on_ready=on_ready,
+        handle_signals=handle_signals,
     )
     daemon = Daemon(machine, profile, options)
     daemon.runtime.rebuild = rebuild
@@ -411,6 +417,24 @@ def run(parsed: Parsed, prog: str) -> int:
         daemon.server.faults.add(command, action, **fault_options)
     add_chardevs(machine)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(reason, guest=True)
+    return daemon, notes
+
+
+def run(parsed: Parsed, prog: str) -> int:
+    """Build the machine, then serve QMP until shutdown."""
+    import logging
+
+    from memdevd import qemu_opts as Q
+    from memdevd.daemon import run_event_loop
+    from memdevd.qemu_opts import format_diagnostic
+
+    logging.basicConfig(
+        level=getattr(logging, parsed.settings.log_level.upper()),
+        format=f"{prog}: %(levelname)s: %(message)s",
+    )
+    daemon, notes = build_daemon(parsed, prog)
+    for note in notes:
+        sys.stderr.write(format_diagnostic(prog, note))
 
     if parsed.daemonize:
         from memdevd.daemonize import daemonize

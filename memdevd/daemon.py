@@ -37,6 +37,8 @@ class DaemonOptions:
     prog_name: str = "memdevd"
     # Called once every listener is up (e.g. to print the socket paths).
     on_ready: Callable[[Server], None] | None = None
+    # Off for the VMs of a fleet: the fleet process handles signals.
+    handle_signals: bool = True
 
 
 class ClockDriver:
@@ -79,14 +81,15 @@ class ClockDriver:
 
 class Daemon:
     def __init__(self, machine: Machine, profile: Profile, options: DaemonOptions) -> None:
-        from memdevd.commands import Runtime, register_all
+        from memdevd.runtime import Runtime
 
         self.machine = machine
         self.profile = profile
         self.options = options
-        self.registry = Registry()
         self.runtime = Runtime(machine, profile, request_shutdown=self.request_shutdown)
-        register_all(self.registry, self.runtime)
+        # The handlers (and pydantic) load with the first command, not before
+        # the greeting.
+        self.registry = Registry(loader=self._register_commands)
         self.server = Server(
             self.registry,
             profile.version_info,
@@ -101,6 +104,11 @@ class Daemon:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock_driver: ClockDriver | None = None
         self._pidfile_fd: int | None = None
+
+    def _register_commands(self, registry: Registry) -> None:
+        from memdevd.commands import register_all
+
+        register_all(registry, self.runtime)
 
     def _before_command(self, session: Any, name: str, args: dict[str, Any]) -> None:
         # Every command but the test controls counts as a poll for a guest
@@ -149,9 +157,10 @@ class Daemon:
         if self.options.pidfile:
             self._pidfile_fd = write_pidfile(self.options.pidfile)
         await self.server.listen_all(self.options.listen)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                self._loop.add_signal_handler(signum, self._on_signal, signum)
+        if self.options.handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    self._loop.add_signal_handler(signum, self._on_signal, signum)
         if self.options.on_ready is not None:
             self.options.on_ready(self.server)
 
@@ -174,7 +183,7 @@ class Daemon:
         await self.server.close()
         if self._clock_driver is not None:
             self._clock_driver.close()
-        if self._loop is not None:
+        if self._loop is not None and self.options.handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(Exception):
                     self._loop.remove_signal_handler(signum)

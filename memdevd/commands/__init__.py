@@ -6,8 +6,8 @@ Each module registers its handlers on a :class:`~memdevd.qmp.registry.Registry`;
 
 from __future__ import annotations
 
-from memdevd.commands.base import Runtime
 from memdevd.qmp.registry import Registry
+from memdevd.runtime import Runtime
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:

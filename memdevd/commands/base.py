@@ -9,35 +9,17 @@ texts on failure), call the machine core, turn a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from memdevd.compat import Profile
 from memdevd.machine.errors import CoreError
-from memdevd.machine.machine import Machine
-from memdevd.machine.snapshot import Snapshot
 from memdevd.qapi.schema import QAPIModel, visit_model
 from memdevd.qapi.visitor import VisitError
 from memdevd.qmp.errors import QMPError
-from memdevd.qmp.faults import FaultTable
+from memdevd.runtime import Runtime
 
 M = TypeVar("M", bound=QAPIModel)
 
-
-@dataclass
-class Runtime:
-    """The daemon's state as command handlers see it."""
-
-    machine: Machine
-    profile: Profile
-    # Ask the daemon to shut down: (reason for SHUTDOWN, exit status).
-    request_shutdown: Callable[[str], None] = lambda reason: None
-    # Builds the start-up machine again (x-memdevd-reset); None: cannot.
-    rebuild: Callable[[], Machine] | None = None
-    snapshots: dict[str, Snapshot] = field(default_factory=dict)
-    # The server's injected faults (x-memdevd-inject-fault).
-    faults: FaultTable | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Runtime", "core", "parse_args", "qmp_error"]
 
 
 def parse_args(model: type[M], args: dict[str, Any]) -> M:

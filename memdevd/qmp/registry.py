@@ -44,8 +44,16 @@ class Command:
 class Registry:
     """Commands in registration order (query-commands lists them in reverse)."""
 
-    def __init__(self) -> None:
+    def __init__(self, loader: Callable[[Registry], None] | None = None) -> None:
         self._commands: dict[str, Command] = {}
+        # Registers the commands on first use, so that a server greets its
+        # first client without waiting for every handler to be imported.
+        self._loader = loader
+
+    def _load(self) -> None:
+        loader, self._loader = self._loader, None
+        if loader is not None:
+            loader(self)
 
     def register(
         self,
@@ -83,15 +91,23 @@ class Registry:
         self._commands.pop(name, None)
 
     def get(self, name: str) -> Command | None:
+        if self._loader is not None:
+            self._load()
         return self._commands.get(name)
 
     def __contains__(self, name: object) -> bool:
+        if self._loader is not None:
+            self._load()
         return name in self._commands
 
     def __iter__(self) -> Iterator[Command]:
+        if self._loader is not None:
+            self._load()
         return iter(self._commands.values())
 
     def __len__(self) -> int:
+        if self._loader is not None:
+            self._load()
         return len(self._commands)
 
     def names(self) -> list[str]:

@@ -242,3 +242,19 @@ def test_compose_file() -> None:
     assert "qmp:/run/memdevd" in service["volumes"]
     assert "qmp:/run/memdevd" in compose["services"]["manager"]["volumes"]
     assert "qmp" in compose["volumes"]
+
+
+def test_fleet_compose_file() -> None:
+    from memdevd import cli, fleet
+
+    compose = yaml.safe_load((ROOT / "contrib" / "fleet-compose.yaml").read_text())
+    shards = compose["services"]
+    assert len(shards) >= 2
+    for name, shard in shards.items():
+        assert shard["command"][0] == "fleet"
+        args = fleet.parse_args(shard["command"][1:])
+        vms = fleet.initial_vms(args)
+        assert len(vms) == int(shard["command"][shard["command"].index("--count") + 1])
+        # Every VM's argv is a valid memdevd command line.
+        cli.parse(vms[0][1], "memdevd")
+        assert f"{name}:{args.dir}" in shard["volumes"]

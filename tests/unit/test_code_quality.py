@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PATHS = ["memdevd", "tests", "tools", "contrib"]
+PATHS = ["memdevd", "tests", "tools", "contrib", "benchmarks"]
 
 
 def tool(name: str) -> str:
