@@ -426,13 +426,18 @@ def run(parsed: Parsed, prog: str) -> int:
 
     from memdevd import qemu_opts as Q
     from memdevd.daemon import run_event_loop
+    from memdevd.logsetup import configure
     from memdevd.qemu_opts import format_diagnostic
 
-    logging.basicConfig(
-        level=getattr(logging, parsed.settings.log_level.upper()),
-        format=f"{prog}: %(levelname)s: %(message)s",
-    )
+    settings = parsed.settings
+    try:
+        configure(prog, settings.log_level, settings.log_file, settings.log_format)
+    except OSError as exc:
+        sys.stderr.write(f"{prog}: cannot open log file: {exc.strerror}\n")
+        return 1
+    log = logging.getLogger("memdevd")
     daemon, notes = build_daemon(parsed, prog)
+    log.info("starting: QEMU %s profile", settings.version, extra={"fields": {"event": "start"}})
     for note in notes:
         sys.stderr.write(format_diagnostic(prog, note))
 

@@ -41,7 +41,9 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "phys-bits": ("N", "guest CPU physical address bits (default 40, as TCG's qemu64)"),
     "socket-mode": ("OCTAL", "mode of UNIX sockets memdevd creates (default 0600)"),
     "max-clients": ("N", "simultaneous QMP clients before new ones wait (default 1024)"),
-    "log-level": ("debug|info|warning|error", "log level on stderr (default warning)"),
+    "log-level": ("debug|info|warning|error", "log level (default warning)"),
+    "log-file": ("PATH", "write the log here instead of stderr"),
+    "log-format": ("text|json", "log lines as text or one JSON object each (default text)"),
     "clock": (
         "real|virtual",
         "virtual: time moves only with x-memdevd-advance-clock (default real)",
@@ -62,6 +64,8 @@ class MemdevdSettings:
     socket_mode: int | None = 0o600
     max_clients: int = 1024
     log_level: str = "warning"
+    log_file: str | None = None
+    log_format: str = "text"
     vmem_driver: bool | None = None
     clock: str = "real"
     # (command, action, value) of -memdevd fault=, in order.
@@ -165,6 +169,14 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
             if value not in ("debug", "info", "warning", "error"):
                 raise SettingsError(f"Parameter 'log-level' does not accept value '{value}'")
             settings.log_level = value
+        elif key == "log-file":
+            settings.log_file = value
+        elif key == "log-format":
+            if value not in ("text", "json"):
+                raise SettingsError(
+                    f"Parameter 'log-format' does not accept value '{value}' (text, json)"
+                )
+            settings.log_format = value
         elif key == "vmem-driver":
             settings.vmem_driver = _parse_bool(value, key)
         elif key == "clock":

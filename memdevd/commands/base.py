@@ -23,10 +23,29 @@ __all__ = ["Runtime", "core", "parse_args", "qmp_error"]
 
 
 def parse_args(model: type[M], args: dict[str, Any]) -> M:
+    if not args and model in _EMPTY_OK:
+        # No arguments for a model whose members are all optional: what the
+        # visitor would build, without visiting (the common query case).
+        return model.model_construct()
     try:
         return visit_model(model, args)
     except VisitError as exc:
         raise QMPError(exc.desc) from None
+
+
+class _AllOptional(dict[type, bool]):
+    def __missing__(self, model: type) -> bool:
+        from memdevd.qapi.schema import members_of
+
+        ok = all(m.optional for m in members_of(model))
+        self[model] = ok
+        return ok
+
+    def __contains__(self, model: object) -> bool:
+        return isinstance(model, type) and self[model]
+
+
+_EMPTY_OK = _AllOptional()
 
 
 def qmp_error(exc: CoreError) -> QMPError:

@@ -108,7 +108,17 @@ class Server:
 
     def session_opened(self, session: Session) -> bool:
         """Register a new connection; False if it must wait for a free slot."""
-        log.info("client connected: %s", session.peer)
+        log.info(
+            "client connected: %s",
+            session.peer,
+            extra={
+                "fields": {
+                    "event": "connect",
+                    "peer": session.peer,
+                    "listener": session.listener_name,
+                }
+            },
+        )
         if len(self.sessions) >= self.max_clients:
             self.waiting.append(session)
             return False
@@ -116,7 +126,11 @@ class Server:
         return True
 
     def session_closed(self, session: Session) -> None:
-        log.info("client disconnected: %s", session.peer)
+        log.info(
+            "client disconnected: %s",
+            session.peer,
+            extra={"fields": {"event": "disconnect", "peer": session.peer}},
+        )
         if session in self.waiting:
             self.waiting.remove(session)
             return

@@ -54,6 +54,8 @@ class Session(asyncio.Protocol):
         self.active = False
         self._held_input = b""
         self.peer = ""
+        # Replies held back while one read is processed (see data_received).
+        self._cork: list[bytes] | None = None
         # In-band requests waiting while an async command runs.
         self._backlog: deque[Any] = deque()
         self._busy = False
@@ -104,14 +106,21 @@ class Session(asyncio.Protocol):
         if self._busy:
             self._queue(items)
             return
-        for index, item in enumerate(items):
-            if self.closed:
-                return
-            awaitable = self._process(item)
-            if awaitable is not None:
-                self._queue(items[index + 1 :])
-                self._run_async(awaitable)
-                return
+        # Replies to one read go out in one write: a pipelining client gets
+        # them without a system call per reply (the order is unchanged).
+        self._cork = []
+        try:
+            for index, item in enumerate(items):
+                if self.closed:
+                    return
+                awaitable = self._process(item)
+                if awaitable is not None:
+                    self._queue(items[index + 1 :])
+                    self._uncork()
+                    self._run_async(awaitable)
+                    return
+        finally:
+            self._uncork()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -132,14 +141,22 @@ class Session(asyncio.Protocol):
     # -- output ---------------------------------------------------------------
 
     def send(self, message: dict[str, Any]) -> None:
-        if self.transport is not None and not self.closed:
-            self.transport.write(encode(message))
+        self.send_bytes(encode(message))
 
     def send_bytes(self, data: bytes) -> None:
         if self.transport is not None and not self.closed:
-            self.transport.write(data)
+            if self._cork is not None:
+                self._cork.append(data)
+            else:
+                self.transport.write(data)
+
+    def _uncork(self) -> None:
+        cork, self._cork = self._cork, None
+        if cork and self.transport is not None and not self.closed:
+            self.transport.write(b"".join(cork))
 
     def close(self) -> None:
+        self._uncork()
         if self.transport is not None and not self.closed:
             self.transport.close()
 
@@ -198,10 +215,17 @@ class Session(asyncio.Protocol):
     def _process(self, item: Any) -> Awaitable[dict[str, Any] | None] | None:
         """Handle one parser output; return an awaitable if the reply is pending."""
         if isinstance(item, JSONError):
+            log.info(
+                "JSON error: %s",
+                item.desc,
+                extra={"fields": {"event": "json-error", "peer": self.peer, "desc": item.desc}},
+            )
             self.send(QMPError(item.desc).to_wire())
             return None
         result = self.dispatch(item)
         if isinstance(result, dict):
+            if log.isEnabledFor(logging.INFO) and isinstance(item, dict):
+                self._log_command(item, result)
             self.send(result)
             return None
         return result
@@ -274,6 +298,32 @@ class Session(asyncio.Protocol):
         if has_id:
             reply["id"] = req_id
         return reply
+
+    def _log_command(self, request: dict[str, Any], reply: dict[str, Any] | None) -> None:
+        from memdevd.logsetup import MAX_ARGS_CHARS, brief
+
+        name = request.get("execute", request.get("exec-oob"))
+        fields: dict[str, Any] = {"event": "command", "command": name, "peer": self.peer}
+        if "id" in request:
+            fields["id"] = brief(request["id"])
+        args = brief(request.get("arguments", {}))
+        if reply is not None and "error" in reply:
+            error = reply["error"]
+            desc = error["desc"]
+            if len(desc) > MAX_ARGS_CHARS:
+                desc = f"{desc[:MAX_ARGS_CHARS]}... ({len(desc)} chars)"
+            fields.update(event="error", error_class=error["class"], desc=desc)
+            log.info(
+                "%s %s -> %s: %s",
+                name,
+                args,
+                error["class"],
+                desc,
+                extra={"fields": fields},
+            )
+        elif log.isEnabledFor(logging.DEBUG):
+            fields["arguments"] = args
+            log.debug("%s %s", name, args, extra={"fields": fields})
 
     def _error_reply(self, err: QMPError, has_id: bool, req_id: Any) -> dict[str, Any]:
         if not self.negotiated and err.error_class == COMMAND_NOT_FOUND:

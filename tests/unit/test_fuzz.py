@@ -1,0 +1,311 @@
+"""Fuzzing in process: the JSON stream parser, argument validation, command sequences.
+
+Bounded for CI (about a minute in all); ``MEMDEVD_FUZZ_EXAMPLES=N`` raises
+every test's example count for a long run by hand (see docs/robustness.md):
+
+    MEMDEVD_FUZZ_EXAMPLES=200000 .venv/bin/pytest tests/unit/test_fuzz.py
+
+What must hold for any input:
+
+* the parser never raises; it yields JSON values or QEMU's JSON errors;
+* every command with any arguments answers a QMP reply (QEMU's error
+  classes) and never an internal error;
+* a failing command changes nothing a client can see (devices, backends,
+  sizes, memslot accounting) and the machine's invariants hold after every
+  command: devices inside device memory, never overlapping, DIMM slots
+  unique, plugged size the sum of the devices' sizes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from memdevd import cli
+from memdevd.commands import register_all
+from memdevd.compat import get_profile
+from memdevd.machine.clock import VirtualClock
+from memdevd.qmp.errors import QMPError
+from memdevd.qmp.framing import JSONError, JSONStreamer
+from memdevd.qmp.registry import Registry
+from memdevd.runtime import Runtime
+from memdevd.startup import build_machine
+
+EXAMPLES = int(os.environ.get("MEMDEVD_FUZZ_EXAMPLES", "0"))
+QMP_CLASSES = {
+    "GenericError",
+    "CommandNotFound",
+    "DeviceNotActive",
+    "DeviceNotFound",
+    "KVMMissingCap",
+}
+MiB = 1 << 20
+GiB = 1 << 30
+
+
+def fuzz_settings(default: int) -> Any:
+    return settings(
+        max_examples=EXAMPLES or default,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+# --- the JSON stream parser ----------------------------------------------------------
+
+json_ish = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+tokens = st.sampled_from(
+    [
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b'"',
+        b"'",
+        b":",
+        b",",
+        b"\\",
+        b"\n",
+        b" ",
+        b"\xff",
+        b"\x00",
+        b"1e999",
+        b"-",
+        b"true",
+        b"nul",
+        b"\\u",
+        b"\xc3",
+        b"\xed\xa0\x80",
+        b'"execute"',
+    ]
+)
+
+
+@fuzz_settings(300)
+@given(st.lists(st.binary(max_size=24) | tokens, max_size=40), st.integers(1, 7))
+def test_stream_parser_never_raises(chunks: list[bytes], split: int) -> None:
+    streamer = JSONStreamer()
+    data = b"".join(chunks)
+    items: list[Any] = []
+    for i in range(0, len(data), split):
+        items.extend(streamer.feed(data[i : i + split]))
+    for item in items:
+        assert isinstance(item, (JSONError, dict, list, str, int, float, bool)) or item is None
+
+
+@fuzz_settings(200)
+@given(st.lists(json_ish, min_size=1, max_size=5))
+def test_stream_parser_reads_back_what_was_sent(values: list[Any]) -> None:
+    import json
+
+    streamer = JSONStreamer()
+    data = b"".join(json.dumps(v).encode() + b"\n" for v in values)
+    got = streamer.feed(data)
+    assert [g for g in got if not isinstance(g, JSONError)] == values or any(
+        isinstance(v, (str, dict, list)) for v in values
+    )
+
+
+# --- commands against the core -------------------------------------------------------
+
+
+ARGV = [
+    "-machine",
+    "q35,nvdimm=on",
+    "-m",
+    "1G,slots=4,maxmem=16G",
+    "-memdevd",
+    "guest=cooperative",
+    "-object",
+    "memory-backend-ram,id=pre,size=1G",
+    "-device",
+    "pcie-root-port,id=rp0,chassis=1",
+    "-device",
+    "pcie-root-port,id=rp1,chassis=2",
+]
+
+
+class Harness:
+    def __init__(self, version: str = "10.0") -> None:
+        parsed = cli.parse(["-memdevd", f"version={version}", *ARGV], "qemu-system-x86_64")
+        self.clock = VirtualClock()
+        profile = get_profile(version)
+        self.machine, _ = build_machine(parsed.request, profile, parsed.settings, clock=self.clock)
+        self.rt = Runtime(self.machine, profile)
+        self.reg = Registry()
+        register_all(self.reg, self.rt)
+
+    def run(self, name: str, args: Any) -> dict[str, Any]:
+        cmd = self.reg.get(name)
+        assert cmd is not None, name
+        try:
+            ret = cmd.handler(None, args)  # type: ignore[arg-type]
+            if inspect.isawaitable(ret):
+                import asyncio
+
+                ret = asyncio.new_event_loop().run_until_complete(ret)
+        except QMPError as err:
+            reply = err.to_wire()
+            assert reply["error"]["class"] in QMP_CLASSES, reply
+            assert "memdevd internal error" not in reply["error"]["desc"]
+            return reply
+        return {"return": ret}
+
+    def visible(self) -> Any:
+        from memdevd.commands.memdevd_extras import memslot_report
+
+        m = self.machine
+        return (
+            m.memory.device_list(),
+            m.memdev_list(),
+            m.memory_size_summary(),
+            memslot_report(self.rt),
+            m.runstate,
+        )
+
+    def check_invariants(self) -> None:
+        m = self.machine
+        dm = m.device_memory
+        assert dm is not None
+        ranges = []
+        slots = []
+        for info in m.memory.device_list():
+            d = info["data"]
+            addr = d.get("addr", d.get("memaddr"))
+            size = d.get("max-size", d.get("size"))
+            if info["type"] in ("dimm", "nvdimm"):
+                slots.append(d["slot"])
+            if addr is None or size is None or info["type"] == "sgx-epc":
+                continue
+            assert dm.base <= addr and addr + size <= dm.end, info
+            ranges.append((addr, addr + size))
+        ranges.sort()
+        for (_, end), (start, _) in itertools.pairwise(ranges):
+            assert end <= start, ranges
+        assert len(slots) == len(set(slots))
+        plugged = sum(i["data"]["size"] for i in m.memory.device_list() if i["type"] != "sgx-epc")
+        assert m.memory_size_summary().get("plugged-memory", 0) == plugged
+
+
+# Commands whose effects a random sequence may exercise, and plausible arguments.
+ids = st.sampled_from(["a", "b", "c", "pre", "d-1", "", "rp0", "rp1"])
+sizes = st.sampled_from([0, 1, 4096, 2 * MiB, 512 * MiB, GiB, 3 * GiB, 1 << 62, -1])
+
+
+def object_add() -> Any:
+    return st.fixed_dictionaries(
+        {
+            "qom-type": st.sampled_from(
+                ["memory-backend-ram", "memory-backend-memfd", "memory-backend-file", "bogus"]
+            ),
+            "id": ids,
+            "size": sizes,
+        },
+        optional={
+            "share": st.booleans(),
+            "mem-path": st.sampled_from(["/dev/shm/x", "/dev/hugepages/x"]),
+            "policy": st.sampled_from(["bind", "default", "x"]),
+            "host-nodes": st.lists(st.integers(-1, 3), max_size=2),
+        },
+    )
+
+
+def device_add() -> Any:
+    return st.fixed_dictionaries(
+        {
+            "driver": st.sampled_from(
+                ["pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-pmem-pci", "nope"]
+            ),
+        },
+        optional={
+            "id": ids,
+            "memdev": ids,
+            "bus": st.sampled_from(["rp0", "rp1", "pcie.0"]),
+            "addr": st.sampled_from([0, 4 * GiB, 5 * GiB + 4096, "x"]),
+            "slot": st.integers(-1, 5),
+            "node": st.integers(-1, 2),
+            "requested-size": sizes,
+            "block-size": st.sampled_from([2 * MiB, 3 * MiB, GiB]),
+        },
+    )
+
+
+commands = st.one_of(
+    st.tuples(st.just("object-add"), object_add()),
+    st.tuples(st.just("device_add"), device_add()),
+    st.tuples(st.just("device_del"), st.fixed_dictionaries({"id": ids})),
+    st.tuples(st.just("object-del"), st.fixed_dictionaries({"id": ids})),
+    st.tuples(
+        st.just("qom-set"),
+        st.fixed_dictionaries(
+            {
+                "path": ids.map(lambda i: f"/machine/peripheral/{i}"),
+                "property": st.sampled_from(["requested-size", "size", "addr", "x"]),
+                "value": sizes,
+            }
+        ),
+    ),
+    st.tuples(st.sampled_from(["cont", "stop", "system_reset"]), st.just({})),
+    st.tuples(
+        st.just("x-memdevd-advance-clock"),
+        st.fixed_dictionaries({"seconds": st.sampled_from([0, 0.1, 2])}),
+    ),
+)
+
+
+@fuzz_settings(120)
+@given(st.lists(commands, max_size=25), st.sampled_from(["7.2", "10.0"]))
+def test_failed_commands_change_nothing_and_invariants_hold(
+    seq: list[tuple[str, Any]], version: str
+) -> None:
+    h = Harness(version)
+    for name, args in seq:
+        before = h.visible()
+        reply = h.run(name, args)
+        if "error" in reply:
+            assert h.visible() == before, (name, args, reply)
+        h.check_invariants()
+
+
+@fuzz_settings(150)
+@given(st.data())
+def test_any_arguments_get_a_qmp_reply(data: Any) -> None:
+    h = Harness()
+    skip = {"quit", "qmp_capabilities", "x-memdevd-reset"}
+    names = sorted(c.name for c in h.reg if c.name not in skip)
+    name = data.draw(st.sampled_from(names))
+    args = data.draw(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "path",
+                    "property",
+                    "value",
+                    "driver",
+                    "qom-type",
+                    "size",
+                    "name",
+                    "guest",
+                    "typename",
+                    "command-line",
+                    "x",
+                ]
+            ),
+            json_ish,
+            max_size=4,
+        )
+    )
+    h.run(name, args)
+    h.check_invariants()
