@@ -215,9 +215,15 @@ async def median_latency(client: Client, name: str, args: dict[str, Any] | None,
 
 
 async def plug_workload(
-    client: Client, total: int, marks: Sequence[int], every: int
+    client: Client, total: int, marks: Sequence[int], every: int, pid: int
 ) -> dict[str, Any]:
-    """Plug ``total`` DIMM pairs; pair times near the marks, query cost at marks."""
+    """Plug ``total`` DIMM pairs; pair times near the marks, query cost at marks.
+
+    RSS is sampled after the first pair (code loaded on first use, the
+    query reply buffers warm) and after the last, so the growth between
+    them is what the DIMMs themselves cost.
+    """
+    rss_first = 0
     pair: dict[int, float] = {}
     query: dict[int, tuple[float, int]] = {}
     curve: list[tuple[int, float, float]] = []
@@ -229,6 +235,9 @@ async def plug_workload(
         )
         await client.cmd("device_add", {"driver": "pc-dimm", "id": f"d{k}", "memdev": f"m{k}"})
         pair[k] = time.perf_counter() - t
+        if k == 1:
+            await median_latency(client, "query-memory-devices", None, 3)
+            rss_first = rss_kib(pid)
         if k in marks:
             q = await median_latency(client, "query-memory-devices", None, 20)
             query[k] = (q, client.last_size)
@@ -241,7 +250,7 @@ async def plug_workload(
         for m in marks
         if m <= total
     }
-    return {"pair": pairs, "query": query, "curve": curve}
+    return {"pair": pairs, "query": query, "curve": curve, "rss-first-kib": rss_first}
 
 
 # --- fleet ---------------------------------------------------------------------------
@@ -337,7 +346,7 @@ async def run(quick: bool) -> dict[str, Any]:
     fleet_sizes = [1, 5, 20] if quick else [1, 10, 100, 1000]
     fleet_dimms = 4 if quick else 16
     tmp = tempfile.mkdtemp(prefix="memdevd-bench-")
-    res: dict[str, Any] = {"quick": quick}
+    res: dict[str, Any] = {"quick": quick, "dimms": total}
     # As after a regular (non-editable) pip install: bytecode compiled, so
     # start-up does not measure the compiler (PYTHONDONTWRITEBYTECODE may
     # be set, and an editable install compiles nothing).
@@ -361,7 +370,7 @@ async def run(quick: bool) -> dict[str, Any]:
             r["clients16-per-s"] = await clients_throughput(p, 16, per_client)
             if name != "floor":
                 c = await Client.connect(p.sockets[0])
-                r["plug"] = await plug_workload(c, total, marks, every)
+                r["plug"] = await plug_workload(c, total, marks, every, p.popen.pid)
                 await c.close()
                 r["rss-plugged-kib"] = p.rss()
             res[name] = r
@@ -393,7 +402,7 @@ def report(res: dict[str, Any]) -> str:
     mp, qp = m["plug"], q["plug"]
     marks = sorted(mp["pair"])
     big = max(marks)
-    dimms = big
+    dimms = res.get("dimms", big)
     rows = [
         Row(
             "start to greeting",
@@ -482,8 +491,9 @@ def report(res: dict[str, Any]) -> str:
                 [f"reply {size} B vs QEMU {qsize} B"],
             )
         )
-    per_dimm_m = (m["rss-plugged-kib"] - m["rss-start-kib"]) / dimms
-    per_dimm_q = (q["rss-plugged-kib"] - q["rss-start-kib"]) / dimms
+    # From the first DIMM on: what each further DIMM costs.
+    per_dimm_m = (m["rss-plugged-kib"] - mp["rss-first-kib"]) / (dimms - 1)
+    per_dimm_q = (q["rss-plugged-kib"] - qp["rss-first-kib"]) / (dimms - 1)
     rows.append(
         Row(
             f"RSS after {dimms} DIMMs",

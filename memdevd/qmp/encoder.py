@@ -255,8 +255,20 @@ def quote_string(s: str) -> str:
 
 
 # --- Writers -------------------------------------------------------------
+class JSONText(str):
+    """A value's JSON text, already encoded (by :func:`to_json`).
+
+    A handler may return one to reuse the encoding of an unchanged, large
+    value; the encoder writes it as it is.
+    """
+
+    __slots__ = ()
+
+
 def _write(obj: object, q: Callable[[str], str], out: list[str]) -> None:
-    if obj is None:
+    if type(obj) is JSONText:
+        out.append(obj)
+    elif obj is None:
         out.append("null")
     elif obj is True:
         out.append("true")

@@ -54,6 +54,13 @@ async def good_round_trips(client: RawQMP, seconds: float) -> list[float]:
         assert "return" in reply
         times.append(time.monotonic() - started)
         await asyncio.sleep(0.005)
+    if times:
+        # The figures docs/robustness.md quotes (pytest -s shows them).
+        ordered = sorted(times)
+        print(
+            f"well-behaved client: {len(times)} round trips,"
+            f" p50 {ordered[len(ordered) // 2] * 1e3:.2f} ms, max {ordered[-1] * 1e3:.2f} ms"
+        )
     return times
 
 

@@ -354,3 +354,36 @@ def _same(got: object, want: object) -> bool:
 @given(clean_values)
 def test_round_trip_through_qemus_parser(value: object) -> None:
     assert _same(parse_one(encode(value)), value)
+
+
+def test_cached_device_list_encodes_like_the_list() -> None:
+    # query-memory-devices reuses the encoding of an unchanged list (from
+    # 16 devices on); the bytes on the wire must be those of the list.
+    from memdevd import cli
+    from memdevd.commands import register_all
+    from memdevd.compat import get_profile
+    from memdevd.qmp.registry import Registry
+    from memdevd.runtime import Runtime
+    from memdevd.startup import build_machine
+
+    parsed = cli.parse(["-machine", "pc", "-m", "1G,slots=32,maxmem=64G"], "memdevd")
+    profile = get_profile(parsed.settings.version)
+    machine, _ = build_machine(parsed.request, profile, parsed.settings)
+    reg = Registry()
+    register_all(reg, Runtime(machine, profile))
+    cmd = reg.get("query-memory-devices")
+    assert cmd is not None
+    for k in range(20):
+        machine.object_add("memory-backend-ram", f"m{k}", {"size": 1 << 30})
+        machine.device_add({"driver": "pc-dimm", "id": f"d{k}", "memdev": f"m{k}"}, from_json=True)
+        got = cmd.handler(None, {})  # type: ignore[arg-type]
+        assert encode({"return": got, "id": k}) == encode(
+            {"return": machine.memory.device_list(), "id": k}
+        )
+    first = cmd.handler(None, {})  # type: ignore[arg-type]
+    assert cmd.handler(None, {}) is first  # unchanged: the same encoding
+    machine.device_del("d3")  # no guest: the DIMM stays, nothing changes
+    machine.object_add("memory-backend-ram", "x", {"size": 1 << 30})
+    machine.device_add({"driver": "pc-dimm", "id": "dx", "memdev": "x"}, from_json=True)
+    again = cmd.handler(None, {})  # type: ignore[arg-type]
+    assert again is not first and '"id": "dx"' in again
