@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+import os
 from typing import Any
 
 
@@ -20,11 +20,18 @@ def _data_version(version: str) -> str:
     return "7.2" if version == "7.2" else "10.0"
 
 
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
 @cache
 def load(version: str, name: str) -> Any:
     """One recorded file, e.g. ``load("7.2", "queries")``."""
     folder = f"qemu-{_data_version(version)}"
-    text = resources.files("memdevd").joinpath("data", folder, f"{name}.json").read_text("utf-8")
+    # A plain path (the package is installed as files): importlib.resources
+    # would cost the start-up time it takes to import.
+    path = os.path.join(_DATA, folder, f"{name}.json")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
     return json.loads(text)
 
 

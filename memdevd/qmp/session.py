@@ -18,7 +18,6 @@ client can never make the daemon queue unbounded work.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable
@@ -34,6 +33,11 @@ if TYPE_CHECKING:
     from memdevd.qmp.server import Server
 
 log = logging.getLogger("memdevd.qmp")
+
+
+def _isawaitable(value: object) -> bool:
+    # inspect.isawaitable() without importing inspect at start-up.
+    return hasattr(value, "__await__")
 
 # What to do with the reply of a request: write it, or nothing (no id case
 # still writes; QCO_NO_SUCCESS_RESP commands do not exist here).
@@ -255,7 +259,7 @@ class Session(asyncio.Protocol):
             ret = cmd.handler(self, args)
             if fault is not None:
                 return self._faulty_reply(fault, ret, has_id, req_id)
-            if inspect.isawaitable(ret):
+            if _isawaitable(ret):
                 return self._await_reply(ret, has_id, req_id)
         except QMPError as err:
             return self._error_reply(err, has_id, req_id)
@@ -271,7 +275,7 @@ class Session(asyncio.Protocol):
         """The reply of a command an injected ``delay`` or ``drop`` fault hit."""
         reply = (
             await self._await_reply(ret, has_id, req_id)
-            if inspect.isawaitable(ret)
+            if _isawaitable(ret)
             else self._success_reply(ret, has_id, req_id)
         )
         if reply is None:
