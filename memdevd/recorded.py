@@ -11,8 +11,8 @@ profile uses the 10.0 data, and docs/versions.md lists what that implies.
 from __future__ import annotations
 
 import json
-from functools import cache
 import os
+from functools import cache
 from typing import Any
 
 

@@ -39,6 +39,7 @@ def _isawaitable(value: object) -> bool:
     # inspect.isawaitable() without importing inspect at start-up.
     return hasattr(value, "__await__")
 
+
 # What to do with the reply of a request: write it, or nothing (no id case
 # still writes; QCO_NO_SUCCESS_RESP commands do not exist here).
 _NEGOTIATION_COMMANDS = frozenset({"qmp_capabilities"})
