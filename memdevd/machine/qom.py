@@ -258,15 +258,30 @@ def _resolve_abs(obj: QOMObject, parts: list[str], typename: str | None) -> QOMO
 def _resolve_partial(
     parent: QOMObject, parts: list[str], typename: str | None
 ) -> tuple[QOMObject | None, bool]:
-    found = _resolve_abs(parent, parts, typename)
-    for child in list(parent.children.values()):
-        sub, ambiguous = _resolve_partial(child, parts, typename)
-        if ambiguous:
-            return None, True
-        if sub is not None:
-            if found is not None:
-                return None, True
-            found = sub
+    """``object_resolve_partial_path``: a match below every object of the tree.
+
+    QEMU recurses and calls the result ambiguous as soon as two objects of
+    the tree resolve the path (even to the same target); counting matches
+    in any walk order gives the same answer, so this walks a stack and
+    stops at the second match.
+    """
+    found: QOMObject | None = None
+    stack = [parent]
+    first, rest = parts[0], parts[1:]
+    while stack:
+        obj = stack.pop()
+        # _resolve_abs() inlined for the first component: most objects have
+        # no child or link of that name, and this runs for every object.
+        nxt = obj.children.get(first) if first else obj
+        if nxt is None and first:
+            nxt = obj.link_target(first)
+        if nxt is not None:
+            match = _resolve_abs(nxt, rest, typename)
+            if match is not None:
+                if found is not None:
+                    return None, True
+                found = match
+        stack.extend(obj.children.values())
     return found, False
 
 
