@@ -156,6 +156,36 @@ class QOMObject:
         return []
 
     def find_prop(self, name: str) -> Prop | None:
+        """The first property of :meth:`properties` with this name.
+
+        A modelled property is found without building the whole list (that
+        list includes every recorded property, and qom-get/qom-set look up
+        one name); the result is the same.
+        """
+        # Only where properties() is this class's: an override may drop names.
+        if name != "type" and type(self).properties is QOMObject.properties:
+            modeled = self._props.get(name)
+            if modeled is None:
+                for prop in self.class_props():
+                    if prop.name == name:
+                        modeled = prop
+            if modeled is not None:
+                sample = self.recorded_sample()
+                recorded = _recorded_types(sample).get(name) if sample is not None else None
+                if recorded is None or recorded == modeled.type:
+                    return modeled
+                if not recorded.startswith("child<"):
+                    # Listed by QEMU with another type: that type, our behaviour.
+                    return Prop(
+                        modeled.name,
+                        recorded,
+                        modeled.get,
+                        modeled.set,
+                        modeled.description,
+                        modeled.static,
+                        modeled.default,
+                        modeled.has_default,
+                    )
         for prop in self.properties():
             if prop.name == name:
                 return prop
@@ -226,6 +256,22 @@ def _child_getter(name: str) -> Getter:
         return obj.children[name].canonical_path()
 
     return get
+
+
+# id(sample) -> (sample, {name: type}); the samples are cached recorded data
+# that live as long as the process, kept referenced here so ids stay unique.
+_TYPES_CACHE: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+
+
+def _recorded_types(sample: dict[str, Any]) -> dict[str, str]:
+    hit = _TYPES_CACHE.get(id(sample))
+    if hit is not None and hit[0] is sample:
+        return hit[1]
+    types: dict[str, str] = {}
+    for entry in sample["qom-list"]:
+        types.setdefault(entry["name"], entry["type"])
+    _TYPES_CACHE[id(sample)] = (sample, types)
+    return types
 
 
 class Container(QOMObject):
