@@ -109,6 +109,23 @@ class Daemon:
         from memdevd.commands import register_all
 
         register_all(registry, self.runtime)
+        if self._loop is not None:
+            # Once this command's reply is out, load in idle time what the
+            # first object-add would otherwise load on the spot.
+            self._loop.call_soon(self._warm_up)
+
+    def _warm_up(self) -> None:
+        from memdevd.qapi.introspect import object_type_values
+        from memdevd.qapi.schema import QAPIModel, members_of
+
+        with contextlib.suppress(Exception):
+            object_type_values(self.profile.version)
+            # Each argument model's member table (typing.get_type_hints).
+            pending = list(QAPIModel.__subclasses__())
+            while pending:
+                model = pending.pop()
+                pending.extend(model.__subclasses__())
+                members_of(model)
 
     def _before_command(self, session: Any, name: str, args: dict[str, Any]) -> None:
         # Every command but the test controls counts as a poll for a guest
