@@ -142,23 +142,10 @@ class Fleet:
     # -- the control socket -----------------------------------------------------------
 
     def _registry(self) -> Registry:
+        from memdevd.commands.base import parse_args as parse
         from memdevd.compat import DEFAULT_VERSION, get_profile
         from memdevd.qapi.control import NoArgs, QmpCapabilitiesArgs
-        from memdevd.qapi.schema import QAPIModel, visit_model
-        from memdevd.qapi.visitor import VisitError
-
-        class AddArgs(QAPIModel):
-            name: str
-            argv: list[str]
-
-        class RemoveArgs(QAPIModel):
-            name: str
-
-        def parse(model: Any, args: dict[str, Any]) -> Any:
-            try:
-                return visit_model(model, args)
-            except VisitError as exc:
-                raise QMPError(exc.desc) from None
+        from memdevd.qapi.memdevd_control import FleetAddArgs, FleetRemoveArgs
 
         reg = Registry()
         version_info = get_profile(DEFAULT_VERSION).version_info
@@ -176,7 +163,7 @@ class Fleet:
             return [{"name": c.name} for c in reg]
 
         async def fleet_add(session: Session, args: dict[str, Any]) -> Any:
-            parsed = parse(AddArgs, args)
+            parsed = parse(FleetAddArgs, args)
             started = time.perf_counter()
             try:
                 vm = await self.add(parsed.name, parsed.argv)
@@ -187,7 +174,7 @@ class Fleet:
             return out
 
         async def fleet_remove(session: Session, args: dict[str, Any]) -> None:
-            parsed = parse(RemoveArgs, args)
+            parsed = parse(FleetRemoveArgs, args)
             try:
                 await self.remove(parsed.name)
             except FleetError as exc:

@@ -48,3 +48,12 @@ class InjectFaultArgs(QAPIModel):
     delay: float | None = None
     count: UInt32 | None = None
     arguments: AnyValue | None = None
+
+
+class FleetAddArgs(QAPIModel):
+    name: str
+    argv: list[str]
+
+
+class FleetRemoveArgs(QAPIModel):
+    name: str
