@@ -9,10 +9,11 @@ texts on failure), call the machine core, turn a
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
 from memdevd.machine.errors import CoreError
-from memdevd.qapi.schema import QAPIModel, visit_model
+from memdevd.qapi.schema import QAPIModel, members_of, visit_model
 from memdevd.qapi.visitor import VisitError
 from memdevd.qmp.errors import QMPError
 from memdevd.runtime import Runtime
@@ -23,7 +24,7 @@ __all__ = ["Runtime", "core", "parse_args", "qmp_error"]
 
 
 def parse_args(model: type[M], args: dict[str, Any]) -> M:
-    if not args and model in _EMPTY_OK:
+    if not args and _all_optional(model):
         # No arguments for a model whose members are all optional: what the
         # visitor would build, without visiting (the common query case).
         return model.model_construct()
@@ -33,19 +34,9 @@ def parse_args(model: type[M], args: dict[str, Any]) -> M:
         raise QMPError(exc.desc) from None
 
 
-class _AllOptional(dict[type, bool]):
-    def __missing__(self, model: type) -> bool:
-        from memdevd.qapi.schema import members_of
-
-        ok = all(m.optional for m in members_of(model))
-        self[model] = ok
-        return ok
-
-    def __contains__(self, model: object) -> bool:
-        return isinstance(model, type) and self[model]
-
-
-_EMPTY_OK = _AllOptional()
+@cache
+def _all_optional(model: type[QAPIModel]) -> bool:
+    return all(m.optional for m in members_of(model))
 
 
 def qmp_error(exc: CoreError) -> QMPError:

@@ -21,6 +21,7 @@ None of them is subject to injected faults or counts as a guest poll.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from memdevd.commands.base import Runtime, parse_args
@@ -118,11 +119,9 @@ def register(reg: Registry, rt: Runtime) -> None:
                     f"Parameter 'vmem-rate' does not accept value '{parsed.vmem_rate}'"
                     " (SIZE[/SECONDS])"
                 ) from None
-            config = GuestConfig(**{**config.__dict__, "virtio_mem_rate": rate})
+            config = replace(config, virtio_mem_rate=rate)
         if parsed.virtio_mem_driver is not None:
-            config = GuestConfig(
-                **{**config.__dict__, "virtio_mem_driver": parsed.virtio_mem_driver}
-            )
+            config = replace(config, virtio_mem_driver=parsed.virtio_mem_driver)
         guest.set_config(config, device)
         return describe_guest(config)
 
