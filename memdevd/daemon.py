@@ -55,6 +55,7 @@ class ClockDriver:
         self.loop = loop
         self._handle: asyncio.TimerHandle | None = None
         clock.on_schedule = self._rearm
+        self._rearm()
 
     def _rearm(self, _deadline_ns: int | None = None) -> None:
         deadline = self.clock.next_deadline()
@@ -170,7 +171,6 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         self._clock_driver = ClockDriver(self.machine.clock, self._loop)
-        self._clock_driver._rearm()
         if self.options.pidfile:
             self._pidfile_fd = write_pidfile(self.options.pidfile)
         await self.server.listen_all(self.options.listen)

@@ -82,8 +82,25 @@ class Clock:
         if self.on_schedule is not None:
             self.on_schedule(self.next_deadline() or 0)
 
-    def advance(self, delta_ns: int) -> int:
+    def _skip(self, delta_ns: int) -> None:
+        """Move "now" forward by ``delta_ns`` (>= 0) without running timers."""
         raise NotImplementedError
+
+    def advance(self, delta_ns: int) -> int:
+        """Move time forward, firing timers in deadline order; return timers run."""
+        target = self.now_ns() + max(0, delta_ns)
+        ran = 0
+        while True:
+            deadline = self.next_deadline()
+            if deadline is None or deadline > target:
+                break
+            # Each callback sees the time its timer was due (or later).
+            self._skip(max(0, deadline - self.now_ns()))
+            ran += self.run_due()
+        self._skip(max(0, target - self.now_ns()))
+        if self.on_schedule is not None:
+            self.on_schedule(self.next_deadline() or 0)
+        return ran
 
 
 class RealClock(Clock):
@@ -96,21 +113,8 @@ class RealClock(Clock):
     def now_ns(self) -> int:
         return time.monotonic_ns() + self._skew_ns
 
-    def advance(self, delta_ns: int) -> int:
-        """Skip ``delta_ns`` ahead, firing due timers in deadline order."""
-        target = self.now_ns() + max(0, delta_ns)
-        ran = 0
-        while True:
-            deadline = self.next_deadline()
-            if deadline is None or deadline > target:
-                break
-            # Each callback sees the time its timer was due (or later).
-            self._skew_ns += max(0, deadline - self.now_ns())
-            ran += self.run_due()
-        self._skew_ns += max(0, target - self.now_ns())
-        if self.on_schedule is not None:
-            self.on_schedule(self.next_deadline() or 0)
-        return ran
+    def _skip(self, delta_ns: int) -> None:
+        self._skew_ns += delta_ns
 
 
 class VirtualClock(Clock):
@@ -123,15 +127,5 @@ class VirtualClock(Clock):
     def now_ns(self) -> int:
         return self._now
 
-    def advance(self, delta_ns: int) -> int:
-        """Move time forward, firing timers in deadline order; return timers run."""
-        target = self._now + max(0, delta_ns)
-        ran = 0
-        while True:
-            deadline = self.next_deadline()
-            if deadline is None or deadline > target:
-                break
-            self._now = max(self._now, deadline)
-            ran += self.run_due()
-        self._now = target
-        return ran
+    def _skip(self, delta_ns: int) -> None:
+        self._now += delta_ns
