@@ -26,15 +26,20 @@ from typing import Any, Final
 MAX_ARGS_CHARS: Final = 200
 
 
+def cut(text: str) -> str:
+    """``text`` as it may appear in a log: at most ``MAX_ARGS_CHARS`` of it."""
+    if len(text) > MAX_ARGS_CHARS:
+        return f"{text[:MAX_ARGS_CHARS]}... ({len(text)} chars)"
+    return text
+
+
 def brief(value: Any) -> str:
     """A log-safe rendering of a request's arguments."""
     try:
         text = json.dumps(value, sort_keys=True, default=str)
     except (TypeError, ValueError):
         text = repr(value)
-    if len(text) > MAX_ARGS_CHARS:
-        return f"{text[:MAX_ARGS_CHARS]}... ({len(text)} chars)"
-    return text
+    return cut(text)
 
 
 class JSONFormatter(logging.Formatter):

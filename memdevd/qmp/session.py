@@ -24,6 +24,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, cast
 
 from memdevd import messages as M
+from memdevd.logsetup import brief, cut
 from memdevd.qmp.encoder import encode, qdict_key_order
 from memdevd.qmp.errors import COMMAND_NOT_FOUND, GENERIC_ERROR, QMPError
 from memdevd.qmp.faults import Fault
@@ -305,8 +306,6 @@ class Session(asyncio.Protocol):
         return reply
 
     def _log_command(self, request: dict[str, Any], reply: dict[str, Any] | None) -> None:
-        from memdevd.logsetup import MAX_ARGS_CHARS, brief
-
         name = request.get("execute", request.get("exec-oob"))
         fields: dict[str, Any] = {"event": "command", "command": name, "peer": self.peer}
         if "id" in request:
@@ -314,9 +313,7 @@ class Session(asyncio.Protocol):
         args = brief(request.get("arguments", {}))
         if reply is not None and "error" in reply:
             error = reply["error"]
-            desc = error["desc"]
-            if len(desc) > MAX_ARGS_CHARS:
-                desc = f"{desc[:MAX_ARGS_CHARS]}... ({len(desc)} chars)"
+            desc = cut(error["desc"])
             fields.update(event="error", error_class=error["class"], desc=desc)
             log.info(
                 "%s %s -> %s: %s",
