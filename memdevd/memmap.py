@@ -19,11 +19,12 @@ import argparse
 import html
 import json
 import re
-import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from memdevd.testing import MemdevdError, QMPConnection
 
 COLORS = {
     "dimm": "#4e79a7",
@@ -43,61 +44,17 @@ MTREE_DEVICE_MEMORY = re.compile(
 # --- reading the state over QMP ------------------------------------------------------
 
 
-class QMPError(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(f"{error.get('class')}: {error.get('desc')}")
-        self.error = error
-
-
-class _SyncQMP:
-    """Just enough QMP to ask questions: greeting, negotiation, commands."""
-
-    def __init__(self, path: str, timeout: float = 10.0) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buf = b""
-        self.greeting = self._read()
-        self.execute("qmp_capabilities")
-
-    def _read(self) -> dict[str, Any]:
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(1 << 16)
-            if not chunk:
-                raise ConnectionError("connection closed")
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        message: dict[str, Any] = json.loads(line)
-        return message
-
-    def execute(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
-        request: dict[str, Any] = {"execute": command, "id": command}
-        if arguments is not None:
-            request["arguments"] = arguments
-        self.sock.sendall(json.dumps(request).encode())
-        while True:
-            message = self._read()
-            if message.get("id") != command:
-                continue  # an event
-            if "error" in message:
-                raise QMPError(message["error"])
-            return message["return"]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def read_state(path: str) -> dict[str, Any]:
     """Everything the map needs, read from the QMP socket at ``path``."""
-    qmp = _SyncQMP(path)
+    qmp = QMPConnection(path, timeout=10.0)
     try:
         state: dict[str, Any] = {"version": qmp.greeting["QMP"]["version"]}
-        state["devices"] = qmp.execute("query-memory-devices")
+        state["devices"] = qmp.cmd("query-memory-devices")
         try:
-            state["memory"] = qmp.execute("qom-get", {"path": "/machine", "property": "memory"})
-        except QMPError:
+            state["memory"] = qmp.cmd("qom-get", {"path": "/machine", "property": "memory"})
+        except MemdevdError:
             state["memory"] = None
-        mtree = qmp.execute("human-monitor-command", {"command-line": "info mtree"})
+        mtree = qmp.cmd("human-monitor-command", {"command-line": "info mtree"})
         found = MTREE_DEVICE_MEMORY.search(mtree)
         state["device-memory"] = (
             {
@@ -108,8 +65,8 @@ def read_state(path: str) -> dict[str, Any]:
             else None
         )
         try:
-            state["memslots"] = qmp.execute("x-memdevd-query-memslots")
-        except QMPError:
+            state["memslots"] = qmp.cmd("x-memdevd-query-memslots")
+        except MemdevdError:
             state["memslots"] = None  # a real QEMU keeps its accounting inside
         return state
     finally:
@@ -357,7 +314,7 @@ def main(argv: Sequence[str]) -> int:
                 state = json.load(f)
         else:
             state = read_state(args.socket)
-    except (OSError, QMPError, ValueError) as exc:
+    except (OSError, MemdevdError, ValueError) as exc:
         print(f"memdevd map: {exc}", file=sys.stderr)
         return 1
     if args.save:

@@ -57,6 +57,87 @@ class MemdevdError(Exception):
         self.desc = desc
 
 
+class QMPConnection:
+    """A synchronous QMP client on a UNIX socket: greeting, negotiation,
+    commands and the events that arrive meanwhile.
+
+    ``MemdevdProcess`` talks to its daemon with it, and ``memdevd map``
+    reads any QMP socket (a real QEMU's too) with it.
+    """
+
+    def __init__(self, path: str, timeout: float = START_TIMEOUT) -> None:
+        self._timeout = timeout
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.connect(path)
+        except OSError:
+            self._sock.close()
+            raise
+        self._buffer = b""
+        self._events: list[dict[str, Any]] = []
+        self._next_id = 0
+        self.greeting = self._read_message()
+        self.cmd("qmp_capabilities")
+
+    def _read_message(self) -> dict[str, Any]:
+        while b"\n" not in self._buffer:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the QMP server closed the connection")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def cmd(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
+        """Run one command; return its ``return`` value or raise MemdevdError."""
+        self._next_id += 1
+        request: dict[str, Any] = {"execute": command, "id": self._next_id}
+        if arguments is not None:
+            request["arguments"] = arguments
+        self._sock.sendall(json.dumps(request).encode())
+        while True:
+            message = self._read_message()
+            if "event" in message:
+                self._events.append(message)
+                continue
+            if message.get("id") != self._next_id:
+                continue
+            if "error" in message:
+                raise MemdevdError(message["error"]["class"], message["error"]["desc"])
+            return message["return"]
+
+    def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Events received so far (waiting up to ``wait`` seconds for more)."""
+        deadline = time.monotonic() + wait
+        self._sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    chunk = self._sock.recv(65536)
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.01)
+                    continue
+                if not chunk:
+                    break
+                self._buffer += chunk
+        finally:
+            self._sock.setblocking(True)
+            self._sock.settimeout(self._timeout)
+        while b"\n" in self._buffer:
+            message = self._read_message()
+            if "event" in message:
+                self._events.append(message)
+        out, self._events = self._events, []
+        return out
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class MemdevdProcess:
     """A memdevd daemon in a child process, on a private UNIX socket."""
 
@@ -81,11 +162,7 @@ class MemdevdProcess:
         self._dir: str | None = None
         self.socket = ""
         self.proc: subprocess.Popen[bytes] | None = None
-        self.greeting: dict[str, Any] = {}
-        self._sock: socket.socket | None = None
-        self._buffer = b""
-        self._events: list[dict[str, Any]] = []
-        self._next_id = 0
+        self._conn: QMPConnection | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -106,14 +183,18 @@ class MemdevdProcess:
                 self.stop()
                 raise TimeoutError("memdevd did not create its socket in time")
             time.sleep(0.01)
-        self._connect_sync()
+        self._conn = QMPConnection(self.socket)
         return self
+
+    @property
+    def greeting(self) -> dict[str, Any]:
+        return self._conn.greeting if self._conn is not None else {}
 
     def stop(self) -> int | None:
         """Stop the daemon (SIGTERM, as a user would) and clean up."""
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         status = None
         if self.proc is not None:
             if self.proc.poll() is None:
@@ -146,72 +227,17 @@ class MemdevdProcess:
     ) -> None:
         self.stop()
 
-    # -- a synchronous QMP client (no asyncio needed) --------------------------
-
-    def _connect_sync(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(START_TIMEOUT)
-        sock.connect(self.socket)
-        self._sock = sock
-        self.greeting = self._read_message()
-        self.cmd("qmp_capabilities")
-
-    def _read_message(self) -> dict[str, Any]:
-        assert self._sock is not None
-        while b"\n" not in self._buffer:
-            chunk = self._sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("memdevd closed the connection")
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        message: dict[str, Any] = json.loads(line)
-        return message
+    # -- QMP, synchronously (no asyncio needed) -----------------------------------
 
     def cmd(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
         """Run one command; return its ``return`` value or raise MemdevdError."""
-        assert self._sock is not None, "not started"
-        self._next_id += 1
-        request: dict[str, Any] = {"execute": command, "id": self._next_id}
-        if arguments is not None:
-            request["arguments"] = arguments
-        self._sock.sendall(json.dumps(request).encode())
-        while True:
-            message = self._read_message()
-            if "event" in message:
-                self._events.append(message)
-                continue
-            if message.get("id") != self._next_id:
-                continue
-            if "error" in message:
-                raise MemdevdError(message["error"]["class"], message["error"]["desc"])
-            return message["return"]
+        assert self._conn is not None, "not started"
+        return self._conn.cmd(command, arguments)
 
     def events(self, wait: float = 0.0) -> list[dict[str, Any]]:
         """Events received so far (waiting up to ``wait`` seconds for more)."""
-        assert self._sock is not None, "not started"
-        deadline = time.monotonic() + wait
-        self._sock.setblocking(False)
-        try:
-            while True:
-                try:
-                    chunk = self._sock.recv(65536)
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        break
-                    time.sleep(0.01)
-                    continue
-                if not chunk:
-                    break
-                self._buffer += chunk
-        finally:
-            self._sock.setblocking(True)
-            self._sock.settimeout(START_TIMEOUT)
-        while b"\n" in self._buffer:
-            message = self._read_message()
-            if "event" in message:
-                self._events.append(message)
-        out, self._events = self._events, []
-        return out
+        assert self._conn is not None, "not started"
+        return self._conn.events(wait)
 
     # -- test controls (x-memdevd- commands) -----------------------------------------
 
