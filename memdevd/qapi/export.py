@@ -17,18 +17,13 @@ from memdevd.compat import PROFILES
 
 
 def _registry(version: str) -> Any:
+    """The command registry of a daemon built from a bare command line."""
     from memdevd import cli
-    from memdevd.commands import Runtime, register_all
-    from memdevd.compat import get_profile
-    from memdevd.qmp.registry import Registry
-    from memdevd.startup import build_machine
 
-    parsed = cli.parse(["-memdevd", f"version={version}"], "memdevd")
-    profile = get_profile(version)
-    machine, _ = build_machine(parsed.request, profile, parsed.settings)
-    reg = Registry()
-    register_all(reg, Runtime(machine, profile))
-    return reg
+    daemon, _ = cli.build_daemon(
+        cli.parse(["-memdevd", f"version={version}"], "memdevd"), "memdevd"
+    )
+    return daemon.registry
 
 
 def qmp_schema(version: str) -> list[dict[str, Any]]:
