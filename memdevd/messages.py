@@ -333,9 +333,20 @@ VMBUS_BRIDGE_AT_MOST_ONE: Final = "there can be at most one vmbus-bridge in the 
 # error_report() in vmbus_bridge_realize: printed, the bridge is created without a bus.
 VMBUS_NEEDS_SYNIC: Final = "VMBus requires usable Hyper-V SynIC and VP_INDEX"
 BALLOON_NOT_ACTIVE: Final = "No balloon device has been activated"
+# hw/virtio/virtio-balloon.c balloon_stats_set_poll_interval
+BALLOON_TIMER_NEGATIVE: Final = "timer value must be greater than zero"
+BALLOON_TIMER_TOO_BIG: Final = "timer value is too big"
 MAX_RAM_BELOW_4G_TOO_BIG: Final = (
     "Machine option 'max-ram-below-4g={}' expects size less than or equal to 4G"
 )
 MEMFD_RESIZE_FAILED: Final = "failed to resize memfd to {}: {}"
 CANNOT_SET_UP_GUEST_MEMORY: Final = "cannot set up guest memory '{}': Cannot allocate memory"
 UNABLE_TO_MAP_BACKING_STORE: Final = "unable to map backing store for guest RAM: {}"
+
+# --- crypto/secret.c, secret_common.c, util/base64.c ---------------------------------------
+SECRET_FILE_AND_DATA: Final = "'file' and 'data' are mutually exclusive"
+# g_file_get_contents()'s GError message follows the colon.
+SECRET_UNABLE_TO_READ: Final = "Unable to read {}: {}"
+SECRET_NO_DATA: Final = "Either 'file' or 'data' must be provided"
+SECRET_ENCRYPTED_NOT_EMULATED: Final = "memdevd: encrypted secrets (keyid) are not emulated"
+BASE64_INVALID_CHARACTERS: Final = "Base64 data contains invalid characters"

@@ -11,10 +11,11 @@ from memdevd.runtime import Runtime
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:
-    from memdevd.commands import control, hmp, memdevd_extras, memory, qom, testctl
+    from memdevd.commands import control, hmp, management, memdevd_extras, memory, qom, testctl
 
     control.register(reg, rt)
     memory.register(reg, rt)
+    management.register(reg, rt)
     qom.register(reg, rt)
     hmp.register(reg, rt)
     memdevd_extras.register(reg, rt)

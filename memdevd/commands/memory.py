@@ -21,6 +21,8 @@ from memdevd.qapi.qom import (
     MemoryBackendMemfdProperties,
     MemoryBackendProperties,
     ObjectDelArgs,
+    SecretProperties,
+    SecretProperties72,
 )
 from memdevd.qapi.schema import QAPIModel, members_of, visit_members
 from memdevd.qapi.visitor import InputVisitor, VisitError
@@ -39,6 +41,8 @@ def backend_models(version: str) -> dict[str, type[QAPIModel]]:
         ),
         "memory-backend-memfd": MemoryBackendMemfdProperties,
         "memory-backend-epc": MemoryBackendEpcProperties,
+        # Not memory: libvirt's domain master key.
+        "secret": SecretProperties72 if version == "7.2" else SecretProperties,
     }
 
 

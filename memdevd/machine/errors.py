@@ -15,6 +15,7 @@ class ErrorClass(StrEnum):
     DEVICE_NOT_FOUND = "DeviceNotFound"
     COMMAND_NOT_FOUND = "CommandNotFound"
     KVM_MISSING_CAP = "KVMMissingCap"
+    DEVICE_NOT_ACTIVE = "DeviceNotActive"
 
 
 class CoreError(Exception):

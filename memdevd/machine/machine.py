@@ -438,13 +438,17 @@ class Machine:
         ram.mapped = True
 
     def add_chardev(
-        self, label: str, address: dict[str, Any], connected: Callable[[], bool]
+        self,
+        label: str,
+        address: dict[str, Any],
+        connected: Callable[[], bool],
+        peer: Callable[[], tuple[str, int] | None] | None = None,
     ) -> None:
         """A ``chardev-socket`` under /chardevs for a QMP listener."""
         from memdevd.machine.qom import ChardevSocket
 
         if label and label not in self.chardevs.children:
-            self.chardevs.add_child(label, ChardevSocket(address, connected))
+            self.chardevs.add_child(label, ChardevSocket(address, connected, peer))
 
     def finish_init(self) -> None:
         """Machine creation is done: later device_add calls are hot-plugs."""
@@ -482,6 +486,10 @@ class Machine:
     def devices(self) -> list[Device]:
         return list(self._devices)
 
+    def dimm_ram_size(self) -> int:
+        """``device_memory->dimm_size``: the pc-dimms' RAM (not nvdimms)."""
+        return self.device_memory.dimm_size if self.device_memory is not None else 0
+
     def backends(self) -> list[HostMemoryBackend]:
         return [o for o in self.objects.children.values() if isinstance(o, HostMemoryBackend)]
 
@@ -512,14 +520,18 @@ class Machine:
         *,
         keyval: bool = False,
         prop_order: Iterable[str] | None = None,
-    ) -> HostMemoryBackend:
+    ) -> QOMObject:
         """``user_creatable_add_type``: set properties, add child, complete."""
         if not id_wellformed(obj_id):
             raise CoreError(
                 M.INVALID_PARAMETER_VALUE.format("id", "an identifier"),
                 hint=M.ID_NOT_IDENTIFIER_HINT,
             )
-        cls = BACKEND_TYPES.get(qom_type)
+        cls: Any = BACKEND_TYPES.get(qom_type)
+        if qom_type == "secret":
+            from memdevd.machine.secret import Secret
+
+            cls = Secret
         if qom_type == "memory-backend-epc" and not self.host.sgx:
             # backends/hostmem-epc.c registers the type only if /dev/sgx_vepc
             # could be opened at start-up.
@@ -537,7 +549,8 @@ class Machine:
         except CoreError:
             self.objects.remove_child(obj_id)
             raise
-        return obj
+        created: QOMObject = obj
+        return created
 
     def object_del(self, obj_id: str) -> None:
         """``user_creatable_del``."""

@@ -395,10 +395,17 @@ class ChardevSocket(QOMObject):
 
     type_chain = ("chardev-socket", "chardev", "object")
 
-    def __init__(self, address: dict[str, Any], connected: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        address: dict[str, Any],
+        connected: Callable[[], bool],
+        peer: Callable[[], tuple[str, int] | None] | None = None,
+    ) -> None:
         super().__init__()
         self.address = address
         self.connected = connected
+        # The connected client's address (TCP), for query-chardev's filename.
+        self.peer = peer or (lambda: None)
 
     def class_props(self) -> list[Prop]:
         return [

@@ -34,6 +34,24 @@ def object_type_values(version: str) -> list[str]:
     return [str(v) for v in s[enum_name]["values"]]
 
 
+@cache
+def argument_enum(version: str, command: str, *path: str) -> list[str]:
+    """Values of the enum at ``path`` in a command's arguments.
+
+    Each path element names a member; arrays are stepped through to their
+    element type.  Used where the values differ between releases
+    (``MigrationCapability``, ``StatsTarget``...), so they come from the
+    emulated release's own schema.
+    """
+    s = schema(version)
+    entry = s[s[command]["arg-type"]]
+    for member in path:
+        entry = s[_member_type(entry, member)]
+        while entry.get("meta-type") == "array":
+            entry = s[entry["element-type"]]
+    return [str(v) for v in entry["values"]]
+
+
 # --- memdevd's own query-qmp-schema --------------------------------------------------
 
 

@@ -87,3 +87,29 @@ class MemoryBackendMemfdProperties(MemoryBackendProperties):
 
 class MemoryBackendEpcProperties(MemoryBackendProperties):
     pass
+
+
+QCryptoSecretFormat = Literal["raw", "base64"]
+
+
+class SecretProperties72(QAPIModel):
+    """``secret``: SecretCommonProperties then SecretProperties (7.2 has ``loaded``)."""
+
+    model_config = QAPIModel.model_config | {"alias_generator": _dash}
+
+    loaded: bool | None = None
+    format: QCryptoSecretFormat | None = None
+    keyid: str | None = None
+    iv: str | None = None
+    data: str | None = None
+    file: str | None = None
+
+
+class SecretProperties(QAPIModel):
+    model_config = QAPIModel.model_config | {"alias_generator": _dash}
+
+    format: QCryptoSecretFormat | None = None
+    keyid: str | None = None
+    iv: str | None = None
+    data: str | None = None
+    file: str | None = None

@@ -50,6 +50,22 @@ class ListenAddress:
             return {"type": "unix", "path": self.path}
         if self.kind == "tcp":
             return {"type": "inet", "host": self.host, "port": str(self.port)}
+        # QEMU replaces an fd address by the socket's own once it listens
+        # (socket_local_address()): libvirt's monitor fd reads as its path.
+        try:
+            sock = socket.socket(fileno=self.fd)
+        except OSError:
+            return {"type": "fd", "str": str(self.fd)}
+        try:
+            family, local = sock.family, sock.getsockname()
+        except OSError:
+            return {"type": "fd", "str": str(self.fd)}
+        finally:
+            sock.detach()
+        if family == socket.AF_UNIX and isinstance(local, str):
+            return {"type": "unix", "path": local}
+        if family in (socket.AF_INET, socket.AF_INET6):
+            return {"type": "inet", "host": str(local[0]), "port": str(local[1])}
         return {"type": "fd", "str": str(self.fd)}
 
     def describe(self) -> str:

@@ -277,8 +277,10 @@ class HvBalloon(MemoryDeviceMixin, Device):
         for dev in machine.devices():
             if isinstance(dev, HvBalloon) and dev.instanceid == self.instanceid:
                 raise CoreError(M.VMBUS_DUPLICATE_INSTANCE_ID.format(self.instanceid))
-        # qemu_add_balloon_handler(): one balloon (memdevd has no virtio-balloon).
-        if any(isinstance(dev, HvBalloon) for dev in machine.devices()):
+        # qemu_add_balloon_handler(): one balloon, hv-balloon or virtio-balloon.
+        if any(
+            dev.is_a("hv-balloon") or dev.is_a("virtio-balloon-pci") for dev in machine.devices()
+        ):
             raise CoreError(M.HV_BALLOON_ONLY_ONE)
         if self.hostmem is not None:
             b = self.hostmem

@@ -1,0 +1,263 @@
+"""What management tools ask every VM, beyond its memory devices.
+
+libvirt (and tools modelled on it) sends these at domain start, after
+each hot-plug, on reconnect and for statistics: ``balloon`` and
+``query-balloon`` (the virtio balloon, :mod:`memdevd.machine.devices.virtio_balloon`),
+``query-chardev`` (the monitor sockets), ``migrate-set-capabilities`` and
+``query-migrate-capabilities`` (libvirt turns on ``events``), and queries
+of subsystems memdevd's VMs never have, answered as QEMU answers for a VM
+without them: no block devices (``query-block``, ``query-blockstats``,
+``query-named-block-nodes``), no iothreads, no jobs, no statistics
+providers under TCG (``query-stats``, ``query-stats-schemas``) and no
+dirty-rate measurement (``query-dirty-rate``).
+
+Enum values that differ between releases are read from the emulated
+release's recorded schema (:func:`memdevd.qapi.introspect.argument_enum`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd import messages as M
+from memdevd.commands.base import Runtime, core, parse_args
+from memdevd.qapi.control import NoArgs
+from memdevd.qapi.introspect import argument_enum
+from memdevd.qapi.visitor import InputVisitor, VisitError
+from memdevd.qmp.errors import QMPError
+from memdevd.qmp.registry import Registry
+from memdevd.qmp.session import Session
+
+
+def _visit(args: dict[str, Any], body: Any) -> Any:
+    """Run a hand-written QAPI visit of ``args``; QEMU's texts on failure."""
+    v = InputVisitor(args)
+    try:
+        v.start_struct(None)
+        out = body(v)
+        v.check_struct()
+        v.end_struct()
+    except VisitError as exc:
+        raise QMPError(exc.desc) from None
+    return out
+
+
+def _no_args(v: InputVisitor) -> None:
+    return None
+
+
+def register(reg: Registry, rt: Runtime) -> None:
+    machine = rt.machine
+    version = rt.profile.version
+
+    # -- balloon -----------------------------------------------------------------
+
+    def balloon(session: Session, args: dict[str, Any]) -> None:
+        from memdevd.machine.devices.virtio_balloon import find_balloon
+
+        value = _visit(args, lambda v: v.type_int("value", "int"))
+        dev = core(find_balloon, machine)
+        if value <= 0:
+            # 7.2's qmp_balloon() still named its parameter "target".
+            name = "target" if version == "7.2" else "value"
+            raise QMPError(M.INVALID_PARAMETER_VALUE.format(name, "a size"))
+        dev.to_target(value)
+
+    def query_balloon(session: Session, args: dict[str, Any]) -> Any:
+        from memdevd.machine.devices.virtio_balloon import find_balloon
+
+        parse_args(NoArgs, args)
+        return core(find_balloon, machine).info()
+
+    # -- chardevs ----------------------------------------------------------------
+
+    def query_chardev(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        # object_child_foreach over /chardevs, each prepended to the list.
+        out = [chardev_info(label, dev) for label, dev in machine.chardevs.children.items()]
+        out.reverse()
+        return out
+
+    # -- migration capabilities -----------------------------------------------------
+
+    capabilities = _initial_capabilities(version)
+
+    def migrate_set_capabilities(session: Session, args: dict[str, Any]) -> None:
+        values = argument_enum(version, "migrate-set-capabilities", "capabilities", "capability")
+
+        def body(v: InputVisitor) -> list[tuple[str, bool]]:
+            out: list[tuple[str, bool]] = []
+            v.start_list("capabilities")
+            while v.has_next():
+                v.start_struct(None)
+                cap = v.type_enum("capability", values)
+                state = v.type_bool("state")
+                v.check_struct()
+                v.end_struct()
+                out.append((cap, state))
+            v.end_list()
+            return out
+
+        # Applied all at once after the whole list was read (new_caps[] in QEMU).
+        for cap, state in _visit(args, body):
+            capabilities[cap] = state
+
+    def query_migrate_capabilities(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return [{"capability": c, "state": s} for c, s in capabilities.items()]
+
+    # -- subsystems memdevd's VMs do not have --------------------------------------
+
+    def empty_list(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return []
+
+    def query_block(session: Session, args: dict[str, Any]) -> Any:
+        parse_args(NoArgs, args)
+        return []
+
+    def query_blockstats(session: Session, args: dict[str, Any]) -> Any:
+        _visit(args, lambda v: v.type_bool("query-nodes") if v.optional("query-nodes") else None)
+        return []
+
+    def query_named_block_nodes(session: Session, args: dict[str, Any]) -> Any:
+        _visit(args, lambda v: v.type_bool("flat") if v.optional("flat") else None)
+        return []
+
+    def query_stats(session: Session, args: dict[str, Any]) -> Any:
+        targets = argument_enum(version, "query-stats", "target")
+        providers = argument_enum(version, "query-stats", "providers", "provider")
+
+        def body(v: InputVisitor) -> None:
+            target = v.type_enum("target", targets)
+            if v.optional("providers"):
+                v.start_list("providers")
+                while v.has_next():
+                    v.start_struct(None)
+                    v.type_enum("provider", providers)
+                    if v.optional("names"):
+                        _str_list(v, "names")
+                    v.check_struct()
+                    v.end_struct()
+                v.end_list()
+            if target == "vcpu" and v.optional("vcpus"):
+                _str_list(v, "vcpus")
+
+        _visit(args, body)
+        # Only KVM (and cryptodev backends) provide statistics.
+        return []
+
+    def query_stats_schemas(session: Session, args: dict[str, Any]) -> Any:
+        providers = argument_enum(version, "query-stats-schemas", "provider")
+        wanted = _visit(
+            args, lambda v: v.type_enum("provider", providers) if v.optional("provider") else None
+        )
+        # 8.0+ registers the cryptodev provider at start-up, backends or not.
+        if "cryptodev" in providers and wanted in (None, "cryptodev"):
+            return [_cryptodev_schema()]
+        return []
+
+    def query_dirty_rate(session: Session, args: dict[str, Any]) -> Any:
+        # qmp_query_dirty_rate before any calc-dirty-rate.
+        if version == "7.2":
+            _visit(args, _no_args)
+            return {
+                "status": "unstarted",
+                "start-time": 0,
+                "calc-time": 0,
+                "sample-pages": 0,
+                "mode": "page-sampling",
+            }
+        unit = _visit(
+            args,
+            lambda v: (
+                v.type_enum("calc-time-unit", ["second", "millisecond"])
+                if v.optional("calc-time-unit")
+                else "second"
+            ),
+        )
+        return {
+            "status": "unstarted",
+            "start-time": 0,
+            "calc-time": 0,
+            "calc-time-unit": unit,
+            "sample-pages": 0,
+            "mode": "page-sampling",
+        }
+
+    reg.register("balloon", balloon)
+    reg.register("query-balloon", query_balloon)
+    reg.register("query-chardev", query_chardev, allow_preconfig=True)
+    reg.register("migrate-set-capabilities", migrate_set_capabilities)
+    reg.register("query-migrate-capabilities", query_migrate_capabilities)
+    reg.register("query-block", query_block)
+    reg.register("query-blockstats", query_blockstats)
+    reg.register("query-named-block-nodes", query_named_block_nodes)
+    reg.register("query-iothreads", empty_list, allow_preconfig=True)
+    reg.register("query-jobs", empty_list)
+    reg.register("query-stats", query_stats, allow_preconfig=True)
+    reg.register("query-stats-schemas", query_stats_schemas, allow_preconfig=True)
+    reg.register("query-dirty-rate", query_dirty_rate)
+
+
+def _str_list(v: InputVisitor, name: str) -> list[str]:
+    v.start_list(name)
+    out: list[str] = []
+    while v.has_next():
+        out.append(v.type_str(None))
+    v.end_list()
+    return out
+
+
+# backends/cryptodev.c: cryptodev_backend_schemas_cb, names prepended in turn.
+_CRYPTODEV_STATS = (
+    "sym-encrypt-ops",
+    "sym-decrypt-ops",
+    "sym-encrypt-bytes",
+    "sym-decrypt-bytes",
+    "asym-encrypt-ops",
+    "asym-decrypt-ops",
+    "asym-sign-ops",
+    "asym-verify-ops",
+    "asym-encrypt-bytes",
+    "asym-decrypt-bytes",
+    "asym-sign-bytes",
+    "asym-verify-bytes",
+)
+
+
+def _cryptodev_schema() -> dict[str, Any]:
+    stats = [
+        {"name": name, "type": "cumulative", "exponent": 0} for name in reversed(_CRYPTODEV_STATS)
+    ]
+    return {"provider": "cryptodev", "target": "cryptodev", "stats": stats}
+
+
+def _initial_capabilities(version: str) -> dict[str, bool]:
+    """Every MigrationCapability, in enum order, off (QEMU's defaults)."""
+    values = argument_enum(version, "migrate-set-capabilities", "capabilities", "capability")
+    return dict.fromkeys(values, False)
+
+
+def chardev_info(label: str, dev: Any) -> dict[str, Any]:
+    """``ChardevInfo`` of a socket chardev (char-socket.c's filename rules)."""
+    return {"label": label, "filename": chardev_filename(dev), "frontend-open": True}
+
+
+def chardev_filename(dev: Any) -> str:
+    """``qemu_chr_compute_filename`` when a client is connected, else
+    ``qemu_chr_socket_address(s, "disconnected:")``."""
+    address = dev.address
+    peer = dev.peer()
+    kind = address.get("type")
+    if kind == "unix":
+        text = f"unix:{address['path']},server=on"
+        return text if dev.connected() else "disconnected:" + text
+    if kind == "inet":
+        host, port = address["host"], address["port"]
+        if dev.connected() and peer is not None:
+            left, right = ("[", "]") if ":" in host else ("", "")
+            phost, pport = peer
+            return f"tcp:{left}{host}{right}:{port},server=on <-> {left}{phost}{right}:{pport}"
+        return f"disconnected:tcp:{host}:{port},server=on"
+    return f"{'' if dev.connected() else 'disconnected:'}fd:{address.get('str')},server=on"
