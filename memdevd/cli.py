@@ -33,7 +33,6 @@ COMPAT_OPTIONS = {
     "parallel": "no parallel port is emulated",
     "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
     "rtc": "the guest clock is not emulated",
-    "msg": "message format options have no effect",
     "no-shutdown": "the guest never shuts down by itself",
     "no-reboot": "the guest never reboots",
     "overcommit": "memory is never really allocated",
@@ -52,6 +51,7 @@ COMPAT_OPTIONS = {
     "bios": "no firmware is loaded",
     "no-hpet": "no HPET is emulated",
     "action": "run-state actions are not emulated",
+    "audiodev": "no audio is emulated",
     "accel": None,  # handled, listed here for --help completeness
 }
 
@@ -131,6 +131,9 @@ def help_text(prog: str) -> str:
         "-chardev socket,id=ID,path=PATH|host=H,port=P|fd=N,server=on,wait=off",
         "-mon chardev=ID,mode=control",
         "-daemonize -pidfile PATH  -version  -h|-help",
+        "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
+        "-device virtio-balloon-pci|piix3-usb-uhci|qemu-xhci|pcie-root-port,...",
         "-no-acpi (7.2 only)",
         "",
         "Accepted for compatibility, without effect:",
@@ -257,6 +260,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "mon":
                 assert arg is not None
                 lists["mon"].parse_noisily(arg, True)
+            elif name == "msg":
+                assert arg is not None
+                msg = lists["msg"].parse_noisily(arg, False)
+                Q.set_message_timestamps(msg.get("timestamp") in ("on", "yes", "true", "y"))
             elif name in COMPAT_OPTIONS:
                 pass
             else:
@@ -382,7 +389,15 @@ def build_daemon(
             def connected(name: str = name) -> bool:
                 return any(s.listener_name == name and s.active for s in daemon.server.sessions)
 
-            target.add_chardev(addr.name, addr.socket_address(), connected)
+            def peer(name: str = name) -> tuple[str, int] | None:
+                for s in daemon.server.sessions:
+                    if s.listener_name == name and s.active and s.transport is not None:
+                        address = s.transport.get_extra_info("peername")
+                        if isinstance(address, tuple) and len(address) >= 2:
+                            return str(address[0]), int(address[1])
+                return None
+
+            target.add_chardev(addr.name, addr.socket_address(), connected, peer)
 
     def rebuild() -> Any:
         """The start-up machine again, on a scratch clock at the live time."""

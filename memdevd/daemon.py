@@ -158,11 +158,13 @@ class Daemon:
         # stderr may be a closed pipe (a parent that stopped reading): the
         # signal must still shut the daemon down.
         with contextlib.suppress(OSError, ValueError):
-            print(
-                f"{self.options.prog_name}: terminating on signal {signum}",
-                file=sys.stderr,
-                flush=True,
+            from memdevd.qemu_opts import Diagnostic, format_diagnostic
+
+            line = format_diagnostic(
+                self.options.prog_name, Diagnostic(f"terminating on signal {signum}")
             )
+            sys.stderr.write(line)
+            sys.stderr.flush()
         self.request_shutdown("host-signal")
 
     # -- running -------------------------------------------------------------------

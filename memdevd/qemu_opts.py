@@ -172,13 +172,31 @@ class HelpRequested(Exception):
         self.exit_status = exit_status
 
 
+# -msg timestamp=on: error_report() lines start with the ISO 8601 time.
+message_timestamps = False
+
+
+def set_message_timestamps(on: bool) -> None:
+    global message_timestamps
+    message_timestamps = on
+
+
+def _timestamp() -> str:
+    """``real_time_iso8601()``: UTC with microseconds, e.g. 2026-11-25T15:21:17.865640Z."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def format_diagnostic(prog: str, diag: Diagnostic) -> str:
     """One diagnostic as QEMU writes it to stderr (print_loc + vreport).
 
     ``prog: LOCATION: [warning: ]MESSAGE\\n`` then the hint, verbatim; without a
-    location ``prog: [warning: ]MESSAGE\\n``.
+    location ``prog: [warning: ]MESSAGE\\n``.  With ``-msg timestamp=on`` the
+    line starts with the time.
     """
-    out = f"{prog}:"
+    out = f"{_timestamp()} {prog}:" if message_timestamps else f"{prog}:"
     if diag.location is not None:
         out += f" {diag.location}: "
     else:

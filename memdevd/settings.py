@@ -29,7 +29,11 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
         "SIZE[/SECONDS]",
         "how fast the guest's virtio-mem driver (un)plugs: SIZE per SECONDS (default 1G/0.1)",
     ),
-    "kvm": ("on|off", "emulate a host with /dev/kvm (default off)"),
+    "kvm": (
+        "on|off|auto",
+        "emulate a host with /dev/kvm (default off; auto: whether this process can open"
+        " /dev/kvm read-write, as libvirt checks)",
+    ),
     "kvm-memslots": ("N", "emulate KVM with N memory slots (implies kvm=on)"),
     "vhost-memslots": ("N", "emulate a vhost backend limited to N memory slots"),
     "page-size": ("SIZE", "host page size (default 4K)"),
@@ -53,6 +57,13 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
         "inject a fault into the first COMMAND (* for any); repeatable",
     ),
 }
+
+
+def kvm_usable() -> bool:
+    """Whether this process could open /dev/kvm read-write."""
+    import os
+
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
 @dataclass
@@ -129,7 +140,9 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
                 ) from None
             settings.vmem_rate = rate
         elif key == "kvm":
-            host.kvm = _parse_bool(value, key)
+            # auto: what QEMU itself would find (and libvirt's own check of
+            # /dev/kvm agrees, so its capability cache stays valid).
+            host.kvm = kvm_usable() if value == "auto" else _parse_bool(value, key)
         elif key == "kvm-memslots":
             host.kvm_memslots = _parse_uint(value, key)
             host.kvm = True
