@@ -78,3 +78,23 @@ def type_sample(version: str, qom_type: str, family: str = "") -> dict[str, Any]
         if score > best_score:
             best, best_score = inst, score
     return best
+
+
+@cache
+def qemu_device_types(version: str) -> frozenset[str]:
+    """Every device type (a descendant of ``device``) the recorded QEMU has."""
+    parents: dict[str, str] = {}
+    for variant in load(version, "types")["qom-list-types"].values():
+        for entry in variant["reply"].get("return", []):
+            parents.setdefault(entry["name"], entry.get("parent", ""))
+
+    def is_device(name: str) -> bool:
+        seen: set[str] = set()
+        while name and name not in seen:
+            if name == "device":
+                return True
+            seen.add(name)
+            name = parents.get(name, "")
+        return False
+
+    return frozenset(name for name in parents if is_device(name))

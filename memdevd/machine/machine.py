@@ -579,6 +579,12 @@ class Machine:
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
         cls = DEVICE_TYPES.get(driver)
         if cls is None or (cls.needs_profile_feature and not cls.available(self.profile)):
+            from memdevd import recorded
+
+            if cls is None and driver in recorded.qemu_device_types(self.profile.version):
+                # QEMU has it (a disk, a NIC...): say so rather than pretend
+                # it does not exist.
+                raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(driver))
             raise CoreError(M.NOT_A_DEVICE_MODEL.format(driver))
         if cls.abstract:
             raise CoreError(
