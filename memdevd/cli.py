@@ -33,7 +33,6 @@ COMPAT_OPTIONS = {
     "parallel": "no parallel port is emulated",
     "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
     "rtc": "the guest clock is not emulated",
-    "no-shutdown": "the guest never shuts down by itself",
     "no-reboot": "the guest never reboots",
     "overcommit": "memory is never really allocated",
     "sandbox": "no seccomp sandbox is needed",
@@ -134,7 +133,7 @@ def help_text(prog: str) -> str:
         "-msg timestamp=on|off     time-stamp the messages on stderr",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
         "-device virtio-balloon-pci|piix3-usb-uhci|qemu-xhci|pcie-root-port,...",
-        "-no-acpi (7.2 only)",
+        "-no-acpi (7.2 only)   -no-shutdown (a guest shutdown stops the VM)",
         "",
         "Accepted for compatibility, without effect:",
     ]
@@ -238,6 +237,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.accel.append("kvm")
             elif name == "S":
                 request.start_paused = True
+            elif name == "no-shutdown":
+                request.no_shutdown = True
             elif name == "no-acpi":
                 request.no_acpi = True
             elif name == "name":
@@ -420,6 +421,7 @@ def build_daemon(
         prog_name=prog,
         on_ready=on_ready,
         handle_signals=handle_signals,
+        no_shutdown=parsed.request.no_shutdown,
     )
     daemon = Daemon(machine, profile, options)
     daemon.runtime.rebuild = rebuild

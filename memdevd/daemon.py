@@ -39,6 +39,8 @@ class DaemonOptions:
     on_ready: Callable[[Server], None] | None = None
     # Off for the VMs of a fleet: the fleet process handles signals.
     handle_signals: bool = True
+    # -no-shutdown: a guest shutdown stops the VM instead of ending QEMU.
+    no_shutdown: bool = False
 
 
 class ClockDriver:
@@ -144,6 +146,12 @@ class Daemon:
     def request_shutdown(self, reason: str, guest: bool = False, status: int = 0) -> None:
         """``qemu_system_shutdown_request``: the main loop shuts down next."""
         if self._loop is None:
+            return
+        if guest and self.options.no_shutdown:
+            # main_loop_should_exit() with shutdown action "pause": SHUTDOWN,
+            # then vm_stop(RUN_STATE_SHUTDOWN); the process stays.
+            self.server.emit_event("SHUTDOWN", {"guest": guest, "reason": reason})
+            self.machine.stop(runstate="shutdown")
             return
         self.exit_status = status
         # QEMU's main loop handles the shutdown request (and emits SHUTDOWN)

@@ -74,6 +74,7 @@ CANNOT_CHANGE_REALIZED: Final = "memdevd: changing 'realized' by hand is not emu
 
 # --- system/qdev-monitor.c (softmmu/ in 7.2) -------------------------------------
 NOT_A_DEVICE_MODEL: Final = "'{}' is not a valid device model name"
+RESET_REQUIRED: Final = "Resetting the Virtual Machine is required"
 DEVICE_TYPE_NOT_EMULATED: Final = "memdevd: device type '{}' is not emulated"
 NOT_A_DEVICE_MODEL_ALIAS: Final = "'{}' (alias '{}') is not a valid device model name"
 BUS_NOT_FOUND: Final = "Bus '{}' not found"

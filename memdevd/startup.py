@@ -58,6 +58,7 @@ class StartupRequest:
     accel: list[str] = field(default_factory=list)
     start_paused: bool = False
     no_acpi: bool = False
+    no_shutdown: bool = False
     name: str | None = None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from memdevd import recorded
-from memdevd.commands.base import Runtime, parse_args
+from memdevd.commands.base import Runtime, core, parse_args
 from memdevd.qapi.control import MigrateRecoverArgs, NoArgs, QmpCapabilitiesArgs
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
@@ -67,7 +67,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def cont(session: Session, args: dict[str, Any]) -> None:
         parse_args(NoArgs, args)
-        machine.cont()
+        core(machine.cont)
 
     def quit_(session: Session, args: dict[str, Any]) -> None:
         parse_args(NoArgs, args)

@@ -751,13 +751,19 @@ class Machine:
 
     # -- run state ---------------------------------------------------------------------
 
-    def stop(self) -> None:
-        if self.runstate in ("running",):
-            self.runstate = "paused"
+    def stop(self, runstate: str = "paused") -> None:
+        """``vm_stop``: STOP only if the VM was running; the state changes anyway."""
+        if self.runstate == "running":
+            self.runstate = runstate
             self.emit("STOP")
             self.guest.on_stop()
+        elif runstate != "paused":
+            self.runstate = runstate
 
     def cont(self) -> None:
+        if self.runstate in ("shutdown", "internal-error"):
+            # runstate_needs_reset()
+            raise CoreError(M.RESET_REQUIRED)
         if self.runstate in ("prelaunch", "paused", "suspended", "debug"):
             self.runstate = "running"
             self.emit("RESUME")

@@ -297,3 +297,25 @@ async def test_guest_none_overrides_the_default(workdir: Path) -> None:
         await client.nothing_arrives()
         listing = {p["name"] for p in await client.ok("qom-list", {"path": "/machine/peripheral"})}
         assert "dimm0" in listing
+
+
+async def test_no_shutdown_stops_instead_of_exiting(workdir: Path) -> None:
+    """libvirt passes -no-shutdown: a guest power-off pauses the VM; libvirt then kills it."""
+    async with domain(workdir) as (proc, path):
+        client = await connect(path)
+        await client.ok("cont")
+        await client.ok("system_powerdown")
+        assert (await client.event("SHUTDOWN"))["data"] == {
+            "guest": True,
+            "reason": "guest-shutdown",
+        }
+        await client.event("STOP")
+        assert await client.ok("query-status") == {"status": "shutdown", "running": False}
+        reply = await client.execute("cont")
+        assert reply["error"] == {
+            "class": "GenericError",
+            "desc": "Resetting the Virtual Machine is required",
+        }
+        await client.ok("system_reset")
+        assert await client.ok("query-status") == {"status": "prelaunch", "running": False}
+        assert proc.returncode is None
