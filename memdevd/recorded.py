@@ -98,3 +98,105 @@ def qemu_device_types(version: str) -> frozenset[str]:
         return False
 
     return frozenset(name for name in parents if is_device(name))
+
+
+# --- libvirt's probe and the vCPUs (probe.json, cpus.json) --------------------------
+
+
+def resolve_reference(version: str, reference: str) -> Any:
+    """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
+    name, _, pointer = reference.partition("#")
+    node = load(version, name.removesuffix(".json"))
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def question_key(command: str, arguments: Any) -> str:
+    """A recorded question as a lookup key: command and canonical arguments."""
+    return command + " " + json.dumps(arguments or {}, sort_keys=True)
+
+
+@cache
+def _probe_index(version: str, accel: str) -> dict[str, dict[str, Any]] | None:
+    session = load(version, "probe").get(accel)
+    if session is None:
+        return None
+    return {question_key(e["command"], e["arguments"]): e for e in session["exchanges"]}
+
+
+def probe_reply(version: str, accel: str, command: str, arguments: Any) -> Any | None:
+    """QEMU's reply (``{"return": ...}`` or ``{"error": ...}``) to a probe question.
+
+    Answers recorded from ``-machine none,accel=<accel>`` (libvirt's probe);
+    None when that question, or the whole session (KVM on a host without
+    it), was not recorded.
+    """
+    index = _probe_index(version, accel)
+    entry = index.get(question_key(command, arguments)) if index is not None else None
+    if entry is None:
+        return None
+    if "same-as" in entry:
+        return resolve_reference(version, entry["same-as"])
+    return entry["reply"]
+
+
+def probe_questions(version: str, accel: str) -> list[tuple[str, Any]]:
+    """The recorded probe questions of a session, in libvirt's order."""
+    session = load(version, "probe").get(accel)
+    if session is None:
+        return []
+    return [(e["command"], e["arguments"]) for e in session["exchanges"]]
+
+
+def cpu_models(version: str, accel: str) -> list[str]:
+    """The CPU models whose vCPU objects were recorded under ``accel``."""
+    return [
+        s["cpu-model"]
+        for name, s in load(version, "cpus").items()
+        if s["accel"] == accel and s["sample"] == name
+    ]
+
+
+@cache
+def cpu_sample(version: str, accel: str, model: str) -> dict[str, Any] | None:
+    """A recorded vCPU of ``model``: qom-type, qom-list, qom-get and qom-set.
+
+    qom-set was recorded once per release (for qemu64 under TCG); the same
+    properties refuse the same way for every model, so the other models get
+    those replies with their own type name in the texts.  Properties that
+    sample does not have (max's ``migratable``) are qdev properties of the
+    model, refused after realize like the other qdev properties.
+    """
+    scenarios = load(version, "cpus")
+    for name, scenario in scenarios.items():
+        if scenario["accel"] != accel or scenario["cpu-model"] != model:
+            continue
+        if scenario["sample"] != name:
+            continue
+        record = dict(next(iter(scenario["objects"].values())))
+        record["qom-set"] = _cpu_qom_set(version, record["qom-type"], record["qom-list"])
+        return record
+    return None
+
+
+def _cpu_qom_set(version: str, qom_type: str, listing: list[dict[str, str]]) -> dict[str, Any]:
+    sets: dict[str, Any] = {}
+    source_type = ""
+    for scenario in load(version, "cpus").values():
+        for record in scenario["objects"].values():
+            if "qom-set" in record:
+                sets, source_type = record["qom-set"], record["qom-type"]
+    out: dict[str, Any] = {}
+    for entry in listing:
+        name = entry["name"]
+        attempt = sets.get(name)
+        if attempt is None:
+            desc = (
+                f"Attempt to set property '{name}' on anonymous device (type '{source_type}')"
+                " after it was realized"
+            )
+            attempt = {"reply": {"error": {"class": "GenericError", "desc": desc}}}
+        out[name] = json.loads(json.dumps(attempt).replace(f"'{source_type}", f"'{qom_type}"))
+    return out

@@ -18,12 +18,22 @@ it over a UNIX socket, and writes JSON files under ``--out``::
                      qom-list-properties
     queries.json     capability queries with their argv, arguments and reply
     qmp-schema.json  query-qmp-schema (kept apart: it is large)
+    probe.json       libvirt 9.0's capability probe, asked of a QEMU started
+                     as libvirt starts it (``-machine none``), with TCG and,
+                     where /dev/kvm is usable, KVM; replies equal to ones
+                     recorded above are ``same-as`` references to them
+    cpus.json        the vCPUs of libvirt-like domains (-cpu qemu64/max/host,
+                     -smp 1/2): query-hotpluggable-cpus, query-cpus-fast,
+                     the /machine/unattached numbering, each vCPU's qom-list,
+                     qom-get and qom-set
 
 Output is deterministic: keys are sorted, lists keep QEMU's order, the per-run
 temporary directory (QMP socket, backing files) is written as ``@TMPDIR@`` and
 argv[0] as ``qemu-system-x86_64``.  Values that still change from run to run
 (thread ids) are recorded and their JSON pointers, relative to the dict
 holding them, listed in that dict's ``volatile`` list; ``--check`` ignores them.
+The KVM parts describe the recording host (its CPU model, what its KVM
+supports) and are all marked volatile.
 
 Usage::
 
@@ -46,7 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -114,7 +124,44 @@ CAPABILITY_QUERIES: list[tuple[str, str, dict[str, JSON]]] = [
     ("query-sgx-capabilities", "query-sgx-capabilities", {}),
     ("query-events", "query-events", {}),
     ("query-migrate-capabilities", "query-migrate-capabilities", {}),
+    ("query-tpm-models", "query-tpm-models", {}),
+    ("query-tpm-types", "query-tpm-types", {}),
+    ("query-sev-capabilities", "query-sev-capabilities", {}),
 ]
+
+
+def _expansion_label(arguments: dict[str, JSON]) -> str:
+    """``query-cpu-model-expansion:<type>:<model>[,prop=value...]``."""
+    model = arguments["model"]
+    props = "".join(f",{k}={json.dumps(v)}" for k, v in sorted(model.get("props", {}).items()))
+    return f"query-cpu-model-expansion:{arguments['type']}:{model['name']}{props}"
+
+
+#: The query-cpu-model-expansion questions libvirt 9.0 asks
+#: (virQEMUCapsProbeQMPHostCPU): a static expansion, the same without
+#: migratable features, and with KVM a full hv-passthrough one.  Model
+#: "host" when the probe's query-kvm says enabled, "max" otherwise; both
+#: models are recorded with all three questions.
+CPU_MODEL_EXPANSIONS: list[dict[str, JSON]] = [
+    q
+    for name in ("host", "max")
+    for q in (
+        {"type": "static", "model": {"name": name}},
+        {"type": "static", "model": {"name": name, "props": {"migratable": False}}},
+        {
+            "type": "full",
+            "model": {"name": name, "props": {"migratable": False, "hv-passthrough": True}},
+        },
+    )
+]
+
+CAPABILITY_QUERIES += [
+    (_expansion_label(a), "query-cpu-model-expansion", a) for a in CPU_MODEL_EXPANSIONS
+]
+
+#: queries.json label of query-command-line-options asked after qom-list-types
+#: (which loads every QEMU module; modules can register options).
+MODULES_LOADED_OPTIONS = "query-command-line-options@modules-loaded"
 
 #: Per-command JSON pointers (relative to the query entry) of values that
 #: change between runs or hosts.  They are recorded, and ignored by --check.
@@ -158,6 +205,43 @@ DEVICE_LIST_PROPERTIES_TYPES = [
     "no-such-type",
 ]
 
+#: The types libvirt 9.0's capability probe asks device-list-properties of,
+#: in its order (virQEMUCapsDeviceProps); the s390 ones answer DeviceNotFound.
+LIBVIRT_DEVICE_TYPES = [
+    "virtio-blk-pci",
+    "virtio-net-pci",
+    "virtio-scsi-pci",
+    "virtio-net-ccw",
+    "virtio-scsi-ccw",
+    "vfio-pci",
+    "scsi-hd",
+    "ide-hd",
+    "PIIX4_PM",
+    "usb-redir",
+    "usb-storage",
+    "kvm-pit",
+    "VGA",
+    "vmware-svga",
+    "qxl",
+    "virtio-gpu-pci",
+    "virtio-gpu-device",
+    "ICH9-LPC",
+    "virtio-balloon-pci",
+    "virtio-balloon-ccw",
+    "virtio-balloon-device",
+    "intel-iommu",
+    "mch",
+    "nvdimm",
+    "pcie-root-port",
+    "usb-host",
+    "vhost-user-fs-device",
+    "virtio-mem-pci",
+    "virtio-iommu-pci",
+]
+DEVICE_LIST_PROPERTIES_TYPES += [
+    t for t in LIBVIRT_DEVICE_TYPES if t not in DEVICE_LIST_PROPERTIES_TYPES
+]
+
 QOM_LIST_PROPERTIES_TYPES = [
     "memory-backend",
     "memory-backend-ram",
@@ -177,6 +261,9 @@ QOM_LIST_PROPERTIES_TYPES = [
     "memory-device",
     "device",
     "no-such-type",
+    # asked by libvirt's probe
+    "max-x86_64-cpu",
+    "none-machine",
 ]
 
 
@@ -189,11 +276,14 @@ class Scenario:
     args: list[str]
     setup: list[tuple[str, dict[str, JSON]]] = field(default_factory=list)
     capability_queries: bool = False
+    #: what comes before -qmp: COMMON_ARGS, or a command line of its own
+    #: (libvirt's probe, a libvirt-like domain)
+    base_args: list[str] = field(default_factory=lambda: list(COMMON_ARGS))
 
     def argv(self, qemu: str, tmpdir: Path) -> list[str]:
         qmp = f"unix:{tmpdir / QMP_SOCKET_NAME},server=on,wait=off"
         args = [a.replace(TMP_PLACEHOLDER, str(tmpdir)) for a in self.args]
-        return [qemu, *COMMON_ARGS, "-qmp", qmp, *args]
+        return [qemu, *self.base_args, "-qmp", qmp, *args]
 
 
 def _cold_plug_args(machine: str) -> list[str]:
@@ -691,6 +781,20 @@ class Recording:
     types: dict[str, JSON] = field(default_factory=dict)
     queries: dict[str, JSON] = field(default_factory=dict)
     schema: dict[str, JSON] = field(default_factory=dict)
+    probe: dict[str, JSON] = field(default_factory=dict)
+    cpus: dict[str, JSON] = field(default_factory=dict)
+
+    def documents(self) -> dict[str, JSON]:
+        """The recorded data by file name (same-as references name these)."""
+        return {
+            "scenarios.json": self.scenarios,
+            "instances.json": self.instances,
+            "types.json": self.types,
+            "queries.json": self.queries,
+            "qmp-schema.json": self.schema,
+            "probe.json": self.probe,
+            "cpus.json": self.cpus,
+        }
 
 
 def _query_entry(
@@ -754,6 +858,11 @@ def record_scenario(host: Host, scenario: Scenario, rec: Recording) -> None:
                 rec.queries[label] = _query_entry(q, scenario, command, arguments)
             rec.schema["query-qmp-schema"] = _query_entry(q, scenario, "query-qmp-schema", {})
             record_types(q, rec)
+            # qom-list-types has loaded every module: the options modules
+            # register (7.2's spice) are listed from now on.
+            rec.queries[MODULES_LOADED_OPTIONS] = _query_entry(
+                q, scenario, "query-command-line-options", {}
+            )
 
         for command, arguments in MEMORY_QUERIES:
             label = f"{command}@{scenario.name}"
@@ -817,6 +926,266 @@ def record_types(q: QemuProcess, rec: Recording) -> None:
     }
 
 
+# --------------------------------------------------------------------------- libvirt's probe
+
+#: How libvirt 9.0 runs an emulator to probe it (virQEMUCapsInitQMPSingle),
+#: without -pidfile and -daemonize, which change nothing QMP answers.
+#: ``accel=kvm:tcg`` is recorded as the two accelerators it can end up with.
+PROBE_BASE_ARGS = ["-S", "-no-user-config", "-nodefaults", "-nographic", "-machine"]
+
+#: The questions of libvirt 9.0's capability probe (virQEMUCapsInitQMPMonitor
+#: and the functions it calls), in its order, after qmp_capabilities.  libvirt
+#: asks the "host" expansions when query-kvm says enabled and then a second,
+#: TCG-only session with query-cpu-definitions, the "max" expansions and
+#: query-machines; otherwise the "max" expansions in its only session.  Every
+#: session here asks all of them.
+LIBVIRT_PROBE: list[tuple[str, dict[str, JSON]]] = [
+    ("query-version", {}),
+    ("query-target", {}),
+    ("query-qmp-schema", {}),
+    ("query-commands", {}),
+    ("query-kvm", {}),
+    ("qom-list-types", {}),
+    *[("device-list-properties", {"typename": t}) for t in LIBVIRT_DEVICE_TYPES],
+    ("qom-list-properties", {"typename": "memory-backend-file"}),
+    ("qom-list-properties", {"typename": "memory-backend-memfd"}),
+    ("qom-list-properties", {"typename": "max-x86_64-cpu"}),
+    ("query-machines", {}),
+    ("qom-list-properties", {"typename": "none-machine"}),
+    ("query-cpu-definitions", {}),
+    ("query-tpm-models", {}),
+    ("query-tpm-types", {}),
+    ("query-command-line-options", {}),
+    ("query-migrate-capabilities", {}),
+    ("query-sev-capabilities", {}),
+    ("query-sgx-capabilities", {}),
+    *[("query-cpu-model-expansion", a) for a in CPU_MODEL_EXPANSIONS],
+]
+
+#: The accelerators a probe session is recorded with.  KVM's answers describe
+#: the recording host (its CPU, its KVM), so they are marked volatile.
+PROBE_ACCELS = ["tcg", "kvm"]
+
+
+def _probe_scenario(accel: str) -> Scenario:
+    return Scenario(
+        f"probe-{accel}", "none", [], base_args=[*PROBE_BASE_ARGS, f"none,accel={accel}"]
+    )
+
+
+def _pointer_part(text: str) -> str:
+    return text.replace("~", "~0").replace("/", "~1")
+
+
+def _question_key(command: str, arguments: JSON) -> tuple[str, str]:
+    return command, json.dumps(arguments or {}, sort_keys=True)
+
+
+def _reply_index(rec: Recording) -> dict[tuple[str, str], list[str]]:
+    """Where the default scenario's replies are: (command, arguments) -> references.
+
+    A reference is ``<file>#<JSON pointer>``, resolved by :func:`resolve_reference`.
+    A question can have several recorded answers (query-command-line-options
+    before and after the modules were loaded).
+    """
+    index: dict[tuple[str, str], list[str]] = {}
+
+    def add(command: str, arguments: JSON, reference: str) -> None:
+        index.setdefault(_question_key(command, arguments), []).append(reference)
+
+    for label, entry in rec.queries.items():
+        if entry["scenario"] == "default" and entry["command"]:
+            add(entry["command"], entry["arguments"], f"queries.json#/{_pointer_part(label)}/reply")
+    for label, entry in rec.types.get("qom-list-types", {}).items():
+        reference = f"types.json#/qom-list-types/{_pointer_part(label)}/reply"
+        add("qom-list-types", entry["arguments"], reference)
+    for table in ("device-list-properties", "qom-list-properties"):
+        for typename in rec.types.get(table, {}):
+            add(table, {"typename": typename}, f"types.json#/{table}/{_pointer_part(typename)}")
+    if "query-qmp-schema" in rec.schema:
+        add("query-qmp-schema", {}, "qmp-schema.json#/query-qmp-schema/reply")
+    return index
+
+
+def resolve_reference(documents: dict[str, JSON], reference: str) -> JSON:
+    """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
+    name, _, pointer = reference.partition("#")
+    node = documents[name]
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def record_probe(host: Host, accel: str, rec: Recording) -> None:
+    """libvirt's probe questions to a QEMU started as libvirt starts it.
+
+    A reply equal to the one the default scenario recorded is written as a
+    ``same-as`` reference to it: the probe's machine (``none``) answers
+    these questions as ``pc`` does, and the big blobs are stored once.
+    """
+    documents = rec.documents()
+    index = _reply_index(rec)
+    host_dependent = accel == "kvm"
+    exchanges: list[JSON] = []
+
+    def entry_for(command: str | None, arguments: JSON, reply: JSON) -> dict[str, JSON]:
+        entry: dict[str, JSON] = {"command": command, "arguments": arguments}
+        if command is None:
+            candidates = ["queries.json#/qmp-greeting/reply"]
+        else:
+            candidates = index.get(_question_key(command, arguments), [])
+        same = [r for r in candidates if resolve_reference(documents, r) == reply]
+        # Another question of this session with the same answer ("host" and
+        # "max" expand to the same static model).
+        same += [
+            f"probe.json#/{accel}/exchanges/{i}/reply"
+            for i, earlier in enumerate(exchanges)
+            if earlier.get("reply") == reply
+        ]
+        if same:
+            entry["same-as"] = same[0]
+        else:
+            entry["reply"] = reply
+            if host_dependent:
+                entry["volatile"] = ["/reply"]
+        return entry
+
+    scenario = _probe_scenario(accel)
+    with QemuProcess(host, scenario) as q:
+        assert q.qmp is not None
+        greeting = entry_for(None, None, q.qmp.greeting)
+        for command, arguments in LIBVIRT_PROBE:
+            reply = q.execute(command, arguments or None)
+            exchanges.append(entry_for(command, arguments, reply))
+        rec.probe[accel] = {
+            "accel": accel,
+            "argv": q.recorded_argv(),
+            "greeting": greeting,
+            "exchanges": exchanges,
+        }
+
+
+# --------------------------------------------------------------------------- vCPUs
+
+#: How libvirt 9.0 starts a domain, as far as the vCPUs can tell
+#: (argv-b-domain-start.txt: a type='qemu' domain with one NUMA cell).
+DOMAIN_BASE_ARGS = ["-S", "-no-user-config", "-nodefaults", "-display", "none"]
+
+
+@dataclass
+class CpuScenario:
+    """A libvirt-like domain with ``cpus`` vCPUs of ``model`` under ``accel``."""
+
+    name: str
+    accel: str
+    model: str
+    cpus: int
+    #: where the model's full property record (qom-list, qom-get) is kept;
+    #: the other scenarios of the model record their differences
+    sample: bool
+    #: qom-set of every property (in a QEMU of its own).  Done once: which
+    #: properties refuse, and how, is the same for every x86 CPU model and
+    #: accelerator (only the type name in the texts differs)
+    qom_set: bool = False
+
+    def scenario(self) -> Scenario:
+        cpus = "0" if self.cpus == 1 else f"0-{self.cpus - 1}"
+        args = [
+            "-machine", "pc", "-accel", self.accel, "-cpu", self.model,
+            "-m", "size=1048576k,slots=16,maxmem=16777216k",
+            "-smp", f"{self.cpus},sockets={self.cpus},cores=1,threads=1",
+            "-object", "memory-backend-ram,id=ram-node0,size=1073741824",
+            "-numa", f"node,nodeid=0,cpus={cpus},memdev=ram-node0",
+        ]  # fmt: skip
+        return Scenario(f"cpu-{self.name}", "pc", args, base_args=list(DOMAIN_BASE_ARGS))
+
+
+#: qemu64 is libvirt's CPU for type='qemu' domains without <cpu>, and QEMU's
+#: default for pc/q35; max is libvirt's maximum / host-model under TCG; with
+#: KVM, host-passthrough gives "host".
+CPU_SCENARIOS = [
+    CpuScenario("tcg-qemu64", "tcg", "qemu64", 1, sample=True, qom_set=True),
+    CpuScenario("tcg-max", "tcg", "max", 1, sample=True),
+    CpuScenario("tcg-qemu64-smp2", "tcg", "qemu64", 2, sample=False),
+    CpuScenario("kvm-qemu64", "kvm", "qemu64", 1, sample=True),
+    CpuScenario("kvm-host", "kvm", "host", 1, sample=True),
+]
+
+
+def _device_index(name: str) -> int:
+    return int(name[len("device[") : -1])
+
+
+def record_cpu_scenario(host: Host, cs: CpuScenario, rec: Recording) -> None:
+    """The vCPU objects of a libvirt-like domain and the two CPU queries."""
+    scenario = cs.scenario()
+    sample_scenario = next(
+        c for c in CPU_SCENARIOS if c.sample and (c.accel, c.model) == (cs.accel, cs.model)
+    )
+    sample = None if cs.sample else next(iter(rec.cpus[sample_scenario.name]["objects"].values()))
+    with QemuProcess(host, scenario) as q:
+        hotpluggable = q.execute("query-hotpluggable-cpus")
+        fast = q.execute("query-cpus-fast")
+        unattached = q.execute("qom-list", {"path": "/machine/unattached"})
+        devices = sorted(
+            (
+                [p["name"], p["type"][len("child<") : -1]]
+                for p in unattached["return"]
+                if p["name"].startswith("device[")
+            ),
+            key=lambda item: _device_index(item[0]),
+        )
+        objects: dict[str, JSON] = {}
+        for cpu in fast["return"]:
+            path = cpu["qom-path"]
+            listing = q.execute("qom-list", {"path": path})["return"]
+            gets: dict[str, JSON] = {}
+            for prop in listing:
+                reply = q.execute("qom-get", {"path": path, "property": prop["name"]})
+                gets[prop["name"]] = reply.get("return", reply)
+            if sample is None:
+                sample = {"qom-type": gets.get("type"), "qom-list": listing, "qom-get": gets}
+                objects[path] = sample
+                continue
+            entry: dict[str, JSON] = {
+                "qom-type": gets.get("type"),
+                "qom-get-differences": {
+                    k: v for k, v in gets.items() if sample["qom-get"].get(k, None) != v
+                },
+            }
+            if listing != sample["qom-list"]:
+                entry["qom-list"] = listing
+            objects[path] = entry
+        argv = q.recorded_argv()
+    volatile = _expand_volatile({"query-cpus-fast": fast}, ["/query-cpus-fast/return/*/thread-id"])
+    if cs.accel == "kvm":
+        # the CPU KVM gives a guest is the host's, filtered by what KVM supports
+        volatile.append("/objects")
+    if cs.qom_set:
+        path, record = next(iter(objects.items()))
+        target = SetTarget(path, record["qom-type"], record["qom-list"], record["qom-get"])
+        sets, _ = record_sets(host, scenario, [target])
+        record["qom-set"] = sets[path]
+    rec.cpus[cs.name] = {
+        "accel": cs.accel,
+        "cpu-model": cs.model,
+        "cpus": cs.cpus,
+        "argv": argv,
+        "sample": sample_scenario.name,
+        "query-hotpluggable-cpus": hotpluggable,
+        "query-cpus-fast": fast,
+        "unattached-devices": devices,
+        "objects": objects,
+        "volatile": volatile,
+    }
+
+
+def kvm_usable() -> bool:
+    """Whether QEMU can use KVM here (the KVM sessions are recorded then)."""
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
 def qemu_version_output(qemu: str) -> str:
     out = subprocess.run(
         [qemu, "--version"], check=True, capture_output=True, text=True, timeout=60
@@ -824,20 +1193,34 @@ def qemu_version_output(qemu: str) -> str:
     return out.splitlines()[0] if out else ""
 
 
-def record(qemu: str, label: str, out: Path, mask_dirs: list[str]) -> None:
-    """Record every scenario with ``qemu`` and write the data files into ``out``."""
+def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = True) -> None:
+    """Record every scenario with ``qemu`` and write the data files into ``out``.
+
+    With ``kvm`` false (or without a usable /dev/kvm) the KVM probe session
+    and the KVM vCPU scenarios are left out.
+    """
     rec = Recording()
     tmp = Path(tempfile.mkdtemp(prefix="memdevd-record-"))
     host = Host(qemu, tmp, mask_dirs)
+    kvm = kvm and kvm_usable()
+    accels = [a for a in PROBE_ACCELS if kvm or a != "kvm"]
+    cpu_scenarios = [c for c in CPU_SCENARIOS if kvm or c.accel != "kvm"]
+    steps: list[tuple[str, Callable[[], None]]] = [
+        (s.name, lambda s=s: record_scenario(host, s, rec)) for s in SCENARIOS
+    ]
+    steps += [(f"probe-{a}", lambda a=a: record_probe(host, a, rec)) for a in accels]
+    steps += [
+        (f"cpu-{c.name}", lambda c=c: record_cpu_scenario(host, c, rec)) for c in cpu_scenarios
+    ]
     try:
-        for scenario in SCENARIOS:
-            print(f"recording {label} {scenario.name}", file=sys.stderr)
+        for name, step in steps:
+            print(f"recording {label} {name}", file=sys.stderr)
             try:
-                record_scenario(host, scenario, rec)
+                step()
             except QMPConnectionLost as exc:
                 stderr = (tmp / "stderr.txt").read_text(errors="replace")
                 raise SystemExit(
-                    f"QEMU exited during scenario {scenario.name} ({exc}); its stderr:\n{stderr}"
+                    f"QEMU exited during scenario {name} ({exc}); its stderr:\n{stderr}"
                     + (
                         "\nQEMU loaded modules of another build: see --mask-dir"
                         if "Only modules from the same build" in stderr
@@ -857,6 +1240,7 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str]) -> None:
         "regenerate": (
             f"tools/record_qemu_data.py --qemu {qemu} --version-label {label} --out {out}"
             + "".join(f" --mask-dir {d}" for d in mask_dirs)
+            + ("" if kvm else " --no-kvm")
         ),
         "placeholders": {
             TMP_PLACEHOLDER: "the recording run's temporary directory "
@@ -864,18 +1248,15 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str]) -> None:
             ARGV0: "argv[0]: the QEMU binary, see qemu-binary",
         },
         "scenarios": [s.name for s in SCENARIOS],
+        "probe-sessions": accels,
+        "cpu-scenarios": [c.name for c in cpu_scenarios],
+        # the KVM parts describe the recording host's CPU and KVM
+        "kvm": kvm,
         "mask-dirs": mask_dirs,
         # the path the binary was found at differs between hosts; not data
         "volatile": ["/qemu-binary", "/regenerate"],
     }
-    documents: dict[str, JSON] = {
-        "meta.json": meta,
-        "scenarios.json": rec.scenarios,
-        "instances.json": rec.instances,
-        "types.json": rec.types,
-        "queries.json": rec.queries,
-        "qmp-schema.json": rec.schema,
-    }
+    documents: dict[str, JSON] = {"meta.json": meta, **rec.documents()}
     out.mkdir(parents=True, exist_ok=True)
     for name, doc in documents.items():
         doc = _substitute(doc, tmp_str, TMP_PLACEHOLDER)
@@ -946,13 +1327,34 @@ def _short(value: JSON, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _without_kvm(name: str, doc: JSON) -> JSON:
+    """``doc`` without its KVM parts (for a check where KVM cannot be recorded)."""
+    if name == "meta.json":
+        return {k: v for k, v in doc.items() if k not in ("kvm", "probe-sessions", "cpu-scenarios")}
+    if name in ("probe.json", "cpus.json"):
+        return {k: v for k, v in doc.items() if v.get("accel") != "kvm"}
+    return doc
+
+
 def check(
-    qemu: str, label: str, committed: Path, mask_dirs: list[str], max_lines: int = 200
+    qemu: str,
+    label: str,
+    committed: Path,
+    mask_dirs: list[str],
+    max_lines: int = 200,
+    kvm: bool = True,
 ) -> int:
-    """Re-record into a temporary directory and compare with ``committed``."""
+    """Re-record into a temporary directory and compare with ``committed``.
+
+    KVM parts are compared only where both recordings have them: a host
+    without a usable /dev/kvm (or ``kvm`` false) checks the rest.
+    """
     fresh = Path(tempfile.mkdtemp(prefix="memdevd-check-"))
     try:
-        record(qemu, label, fresh, mask_dirs)
+        record(qemu, label, fresh, mask_dirs, kvm)
+        fresh_kvm = json.loads((fresh / "meta.json").read_text(encoding="utf-8"))["kvm"]
+        if not fresh_kvm:
+            print("KVM parts not compared: KVM is not used for this check")
         differences: list[str] = []
         names = sorted(
             {p.name for p in committed.glob("*.json")} | {p.name for p in fresh.glob("*.json")}
@@ -967,6 +1369,8 @@ def check(
                 continue
             old = strip_volatile(json.loads(old_path.read_text(encoding="utf-8")))
             new = strip_volatile(json.loads(new_path.read_text(encoding="utf-8")))
+            if not fresh_kvm:
+                old, new = _without_kvm(name, old), _without_kvm(name, new)
             differences.extend(f"{name}:{line}" for line in diff_json(old, new))
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
@@ -1002,12 +1406,19 @@ def main(argv: list[str] | None = None) -> int:
         "/opt/qemu-10.0 beside Debian's 7.2: qom-list-types loads every module and QEMU "
         "aborts on a foreign one",
     )
+    parser.add_argument(
+        "--no-kvm",
+        action="store_true",
+        help="leave out the KVM probe session and vCPU scenarios (recorded by default when "
+        "/dev/kvm is usable; they describe this host's CPU)",
+    )
     args = parser.parse_args(argv)
     if not os.access(args.qemu, os.X_OK):
         parser.error(f"{args.qemu} is not executable")
+    kvm = not args.no_kvm
     if args.check:
-        return check(args.qemu, args.version_label, args.out, args.mask_dir)
-    record(args.qemu, args.version_label, args.out, args.mask_dir)
+        return check(args.qemu, args.version_label, args.out, args.mask_dir, kvm=kvm)
+    record(args.qemu, args.version_label, args.out, args.mask_dir, kvm)
     return 0
 
 

@@ -24,6 +24,8 @@ FILES = [
     "types.json",
     "queries.json",
     "qmp-schema.json",
+    "probe.json",
+    "cpus.json",
 ]
 MAX_FILE_SIZE = 2 * 1024 * 1024
 TMP_PLACEHOLDER = "@TMPDIR@"
@@ -340,3 +342,168 @@ def test_inner_type_names_in_error_texts(version: str) -> None:
     instances = load(version, "instances.json")
     reply = instances["pc-hot:/machine/peripheral/vmem1"]["qom-set"]["size"]["reply"]
     assert reply["error"]["desc"] == "Property 'virtio-mem.size' is not writable"
+
+
+# --- libvirt's probe (probe.json) and the vCPUs (cpus.json) -------------------------
+
+#: What libvirt 9.0's probe asks after qmp_capabilities (the capture in the
+#: issue: 51 questions with KVM), with all six CPU model expansions.
+PROBE_COMMANDS = {
+    "query-version": 1,
+    "query-target": 1,
+    "query-qmp-schema": 1,
+    "query-commands": 1,
+    "query-kvm": 1,
+    "qom-list-types": 1,
+    "device-list-properties": 29,
+    "qom-list-properties": 4,
+    "query-machines": 1,
+    "query-cpu-definitions": 1,
+    "query-tpm-models": 1,
+    "query-tpm-types": 1,
+    "query-command-line-options": 1,
+    "query-migrate-capabilities": 1,
+    "query-sev-capabilities": 1,
+    "query-sgx-capabilities": 1,
+    "query-cpu-model-expansion": 6,
+}
+
+
+def resolve_reference(version: str, reference: str) -> Any:
+    name, _, pointer = reference.partition("#")
+    node = load(version, name)
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+@params
+def test_probe_sessions(version: str) -> None:
+    meta = load(version, "meta.json")
+    probe = load(version, "probe.json")
+    assert sorted(probe) == sorted(meta["probe-sessions"])
+    assert "tcg" in probe and ("kvm" in probe) == meta["kvm"]
+    for accel, session in probe.items():
+        assert session["accel"] == accel
+        assert f"none,accel={accel}" in session["argv"]
+        assert "-no-user-config" in session["argv"] and "-nographic" in session["argv"]
+        counts: dict[str, int] = {}
+        for entry in session["exchanges"]:
+            counts[entry["command"]] = counts.get(entry["command"], 0) + 1
+            # exactly one of: the reply, or where an equal one is recorded
+            assert ("reply" in entry) != ("same-as" in entry), entry["command"]
+            reply = (
+                entry["reply"] if "reply" in entry else resolve_reference(version, entry["same-as"])
+            )
+            assert is_reply(reply), (accel, entry["command"], entry["arguments"])
+            if accel == "kvm" and "reply" in entry:
+                assert entry["volatile"] == ["/reply"]
+        assert counts == PROBE_COMMANDS
+        greeting = resolve_reference(version, session["greeting"]["same-as"])
+        assert greeting == load(version, "queries.json")["qmp-greeting"]["reply"]
+
+
+@params
+def test_tcg_probe_answers_as_the_default_machine(version: str) -> None:
+    """-machine none answers libvirt's questions as pc does: every TCG reply is a reference."""
+    session = load(version, "probe.json")["tcg"]
+    assert all("same-as" in e for e in session["exchanges"])
+    # what differs: the probe asks after qom-list-types, which loads QEMU's modules
+    options = [e for e in session["exchanges"] if e["command"] == "query-command-line-options"]
+    queries = load(version, "queries.json")
+    loaded = queries["query-command-line-options@modules-loaded"]["reply"]
+    assert resolve_reference(version, options[0]["same-as"]) == loaded
+    # 7.2's spice options come with the spice module (10.0's are not installed here)
+    before = queries["query-command-line-options"]["reply"]
+    assert (loaded == before) == (version != "7.2")
+    kvm = [e for e in session["exchanges"] if e["command"] == "query-kvm"]
+    assert resolve_reference(version, kvm[0]["same-as"])["return"]["enabled"] is False
+
+
+@params
+def test_kvm_probe_differs_where_the_accelerator_matters(version: str) -> None:
+    probe = load(version, "probe.json")
+    if "kvm" not in probe:
+        pytest.skip("recorded without KVM")
+    inline = {e["command"] for e in probe["kvm"]["exchanges"] if "reply" in e}
+    assert inline <= {
+        "query-kvm",
+        "query-cpu-definitions",
+        "query-cpu-model-expansion",
+        "query-sev-capabilities",
+    }
+    kvm = next(e for e in probe["kvm"]["exchanges"] if e["command"] == "query-kvm")
+    assert kvm["reply"] == {"return": {"enabled": True, "present": True}}
+
+
+def cpu_record(version: str, name: str) -> dict[str, Any]:
+    scenario = load(version, "cpus.json")[name]
+    record: dict[str, Any] = next(iter(scenario["objects"].values()))
+    return record
+
+
+@params
+def test_cpu_scenarios(version: str) -> None:
+    meta = load(version, "meta.json")
+    cpus = load(version, "cpus.json")
+    assert sorted(cpus) == sorted(meta["cpu-scenarios"])
+    assert {"tcg-qemu64", "tcg-max", "tcg-qemu64-smp2"} <= set(cpus)
+    sets = [n for n, s in cpus.items() for r in s["objects"].values() if "qom-set" in r]
+    assert sets == ["tcg-qemu64"]
+    for name, scenario in cpus.items():
+        assert "-cpu" in scenario["argv"] and scenario["cpu-model"] in scenario["argv"]
+        sample = cpu_record(version, scenario["sample"])
+        fast = scenario["query-cpus-fast"]["return"]
+        hotpluggable = scenario["query-hotpluggable-cpus"]["return"]
+        assert len(fast) == len(hotpluggable) == scenario["cpus"]
+        # QEMU lists the possible CPUs last first; query-cpus-fast by index
+        assert [c["qom-path"] for c in reversed(hotpluggable)] == [c["qom-path"] for c in fast]
+        assert [c["cpu-index"] for c in fast] == list(range(scenario["cpus"]))
+        typename = f"{scenario['cpu-model']}-x86_64-cpu"
+        assert all(c["type"] == typename for c in hotpluggable)
+        assert list(scenario["objects"]) == [c["qom-path"] for c in fast]
+        # the first vCPU is device[0]; the first APIC's kvmvapic comes next
+        devices = scenario["unattached-devices"]
+        assert devices[0] == ["device[0]", typename]
+        assert devices[1] == ["device[1]", "kvmvapic"]
+        for path, record in scenario["objects"].items():
+            assert record["qom-type"] == typename
+            if record is sample:
+                names = [p["name"] for p in record["qom-list"]]
+                assert set(record["qom-get"]) == set(names)
+                assert record["qom-get"]["apic-id"] == 0
+                assert record["qom-get"]["unavailable-features"] == [] or name.startswith("kvm")
+            else:
+                # another vCPU of the model differs in its topology only
+                assert set(record["qom-get-differences"]) <= {
+                    "apic-id",
+                    "socket-id",
+                    "core-id",
+                    "thread-id",
+                    "die-id",
+                    "module-id",
+                    "node-id",
+                    "lapic",
+                    "memory[0]",
+                    "memory[1]",
+                    "smram[0]",
+                }, (name, path)
+    smp2 = cpus["tcg-qemu64-smp2"]
+    assert [c["qom-path"] for c in smp2["query-cpus-fast"]["return"]] == [
+        "/machine/unattached/device[0]",
+        "/machine/unattached/device[2]",
+    ]
+
+
+@params
+def test_cpu_qom_set_refuses_after_realize(version: str) -> None:
+    record = cpu_record(version, "tcg-qemu64")
+    assert set(record["qom-set"]) == {p["name"] for p in record["qom-list"]}
+    ok = {name for name, a in record["qom-set"].items() if "return" in a["reply"]}
+    assert {"realized", "family", "model", "vendor"} <= ok
+    desc = record["qom-set"]["apic-id"]["reply"]["error"]["desc"]
+    assert desc == (
+        "Attempt to set property 'apic-id' on anonymous device "
+        "(type 'qemu64-x86_64-cpu') after it was realized"
+    )
