@@ -224,10 +224,11 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.numa.append((loc, opts_.to_dict()))
             elif name == "smp":
                 assert arg is not None
-                smp = lists["smp-opts"].parse_noisily(arg, True)
-                cpus = smp.get("cpus")
-                if cpus is not None:
-                    request.smp_cpus = max(1, int(cpus, 0))
+                # The topology is computed with the machine (startup.py).
+                request.smp.update(lists["smp-opts"].parse_noisily(arg, True).to_dict())
+            elif name == "cpu":
+                assert arg is not None
+                request.cpu_option = arg
             elif name == "accel":
                 assert arg is not None
                 accel = lists["accel"].parse_noisily(arg, True)

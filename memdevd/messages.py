@@ -352,3 +352,54 @@ SECRET_UNABLE_TO_READ: Final = "Unable to read {}: {}"
 SECRET_NO_DATA: Final = "Either 'file' or 'data' must be provided"
 SECRET_ENCRYPTED_NOT_EMULATED: Final = "memdevd: encrypted secrets (keyid) are not emulated"
 BASE64_INVALID_CHARACTERS: Final = "Base64 data contains invalid characters"
+
+# --- vCPUs: hw/core/machine-smp.c, hw/core/machine.c, hw/i386/x86.c, cpu.c,
+#     target/i386/cpu.c ----------------------------------------------------------
+SMP_ZERO_DEPRECATED_7_2: Final = (
+    "Deprecated CPU topology (considered invalid): "
+    "CPU topology parameters must be greater than zero"
+)
+SMP_ZERO_INVALID: Final = "Invalid CPU topology: CPU topology parameters must be greater than zero"
+# {level}: dies, clusters (7.2); modules, clusters, dies, books, drawers (10.0).
+SMP_LEVEL_NOT_SUPPORTED_7_2: Final = "{} not supported by this machine's CPU topology"
+SMP_LEVEL_NOT_SUPPORTED: Final = "{} > 1 not supported by this machine's CPU topology"
+SMP_PRODUCT_MISMATCH: Final = (
+    "Invalid CPU topology: product of the hierarchy must match maxcpus: {} != maxcpus ({})"
+)
+SMP_MAXCPUS_BELOW_CPUS: Final = (
+    "Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+    "{} == maxcpus ({}) < smp_cpus ({})"
+)
+SMP_TOO_MANY_CPUS: Final = "Invalid SMP CPUs {}. The max CPUs supported by machine '{}' is {}"
+SMP_NEEDS_X2APIC_7_2: Final = (
+    "current -smp configuration requires kernel irqchip and X2APIC API support."
+)
+CPU_OPTION_EMPTY: Final = "-cpu option cannot be empty"
+CPU_MODEL_NOT_FOUND_CLI: Final = "unable to find CPU model '{}'"
+CPU_MODEL_NOT_FOUND: Final = "CPU model '{}' not found"
+CPU_MODEL_NEEDS_KVM: Final = "CPU model '{}' requires KVM or HVF"
+CPU_APIC_ID_UNSET: Final = "apic-id property was not initialized properly"
+# hw/core/machine-qmp-cmds.c qmp_query_hotpluggable_cpus (7.2: QERR_FEATURE_DISABLED)
+HOTPLUGGABLE_CPUS_DISABLED_7_2: Final = "The feature 'query-hotpluggable-cpus' is not enabled"
+HOTPLUGGABLE_CPUS_UNSUPPORTED: Final = "machine does not support hot-plugging CPUs"
+NUMA_CPU_ALREADY_ASSIGNED: Final = "CPU is already assigned to node-id: {}"
+NUMA_CPUS_NOT_MAPPED: Final = "CPU(s) not present in any NUMA nodes: {}"
+NUMA_PARTIAL_MAPPING: Final = (
+    "All CPU(s) up to maxcpus should be described in NUMA config, ability to start up "
+    "with partial NUMA mappings is obsoleted and will be removed in future"
+)
+# util/qemu-config.c qmp_query_command_line_options
+INVALID_OPTION_NAME: Final = "invalid option name: {}"
+
+# memdevd's own refusals about vCPUs and recorded capability answers
+CPU_MODEL_NOT_RECORDED: Final = (
+    "memdevd: CPU model '{}' is not emulated with {} (recorded models: {})"
+)
+CPU_FEATURES_NOT_EMULATED: Final = "memdevd: CPU features on -cpu are not emulated: '{}'"
+CPU_HELP_NOT_EMULATED: Final = "memdevd: -cpu help is not emulated"
+CPU_UNPLUG_NOT_EMULATED: Final = "memdevd: vCPU hot-unplug is not emulated"
+EXPANSION_NOT_RECORDED: Final = (
+    "memdevd: query-cpu-model-expansion with these arguments was not recorded with {}"
+    " (recorded: {})"
+)
+ANSWER_NOT_RECORDED: Final = "memdevd: the {} answer of {} was not recorded"

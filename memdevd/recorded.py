@@ -151,12 +151,12 @@ def probe_questions(version: str, accel: str) -> list[tuple[str, Any]]:
 
 
 def cpu_models(version: str, accel: str) -> list[str]:
-    """The CPU models whose vCPU objects were recorded under ``accel``."""
-    return [
+    """The CPU models whose vCPU objects were recorded under ``accel``, sorted."""
+    return sorted(
         s["cpu-model"]
         for name, s in load(version, "cpus").items()
         if s["accel"] == accel and s["sample"] == name
-    ]
+    )
 
 
 @cache

@@ -19,6 +19,7 @@ from memdevd import messages as M
 from memdevd.compat import Profile
 from memdevd.machine.boards import PC, Q35, BoardKind
 from memdevd.machine.clock import Clock
+from memdevd.machine.cpus import max_cpus_of, parse_smp, resolve_cpu_model, smp_support
 from memdevd.machine.errors import CoreError
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
@@ -54,7 +55,12 @@ class StartupRequest:
     objects: list[ObjectSpec] = field(default_factory=list)
     devices: list[DeviceSpec] = field(default_factory=list)
     numa: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    # -smp as given (QemuOpts values, "cpus" for the implied first one);
+    # smp_cpus is a plain "-smp N" for callers that build requests by hand.
+    smp: dict[str, Any] = field(default_factory=dict)
     smp_cpus: int = 1
+    # -cpu as given (None: the board's default model).
+    cpu_option: str | None = None
     accel: list[str] = field(default_factory=list)
     start_paused: bool = False
     no_acpi: bool = False
@@ -256,6 +262,7 @@ def build_machine(
         config.has_reserved_memory = mtype.version > (2, 0)
         config.memory_hotplug_support = mtype.version > (2, 0)
     apply_machine_options(config, profile, request.machine, mtype)
+    notes.extend(_configure_smp(config, profile, request, mtype))
     if mtype.family == "none":
         config.acpi = False
     machine_accel = request.machine.get("accel")
@@ -272,6 +279,13 @@ def build_machine(
         except CoreError as exc:
             raise _err(exc) from None
 
+    # parse_cpu_option(): after the late backends, before -numa.
+    default_model = None if mtype.family == "none" else "qemu64"
+    accel_used = "kvm" if machine.kvm_enabled else "tcg"
+    config.cpu_model = resolve_cpu_model(
+        profile.version, request.cpu_option, default_model, accel_used
+    )
+
     try:
         for _location, node in request.numa:
             if node.get("type", "node") != "node":
@@ -279,7 +293,11 @@ def build_machine(
             parse_numa_node(machine, _numa_options(node))
         machine.init_board()
     except CoreError as exc:
-        raise _err(exc) from None
+        err = _err(exc)
+        # Warnings printed while building the board come before the error.
+        err.preceding[:0] = [*notes, *machine.startup_notes]
+        raise err from None
+    notes.extend(machine.startup_notes)
 
     # QemuOpts -device options first, then JSON ones (qemu_create_cli_devices).
     ordered = [d for d in request.devices if not d.from_json]
@@ -299,6 +317,24 @@ def build_machine(
             notes.append(Diagnostic(report, location=dev.location))
     machine.finish_init()
     return machine, notes
+
+
+def _configure_smp(
+    config: MachineConfig, profile: Profile, request: StartupRequest, mtype: MachineType
+) -> list[Diagnostic]:
+    """The machine's ``smp`` property: ``-machine smp.*=`` merged with ``-smp``."""
+    options: dict[str, Any] = {}
+    machine_smp = request.machine.get("smp")
+    if isinstance(machine_smp, dict):
+        options.update(machine_smp)
+    if request.smp_cpus != 1:
+        options["cpus"] = str(request.smp_cpus)
+    options.update(request.smp)
+    support = smp_support(profile, mtype.family, mtype.version)
+    smp, notes = parse_smp(options, profile, support, mtype.name, max_cpus_of(profile, mtype.name))
+    config.smp = smp
+    config.smp_cpus = smp.cpus
+    return notes
 
 
 def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:

@@ -11,7 +11,16 @@ from memdevd.runtime import Runtime
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:
-    from memdevd.commands import control, hmp, management, memdevd_extras, memory, qom, testctl
+    from memdevd.commands import (
+        capabilities,
+        control,
+        hmp,
+        management,
+        memdevd_extras,
+        memory,
+        qom,
+        testctl,
+    )
 
     control.register(reg, rt)
     memory.register(reg, rt)
@@ -20,6 +29,7 @@ def register_all(reg: Registry, rt: Runtime) -> None:
     hmp.register(reg, rt)
     memdevd_extras.register(reg, rt)
     testctl.register(reg, rt)
+    capabilities.register(reg, rt)
 
 
 __all__ = ["Runtime", "register_all"]

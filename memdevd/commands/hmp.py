@@ -150,16 +150,14 @@ def numa_node_memory(rt: Runtime) -> list[tuple[int, int]]:
 
 
 def cpu_node(rt: Runtime, cpu_index: int) -> int:
-    """``x86_get_default_cpu_node_id``: the CPU's package modulo the nodes.
+    """The vCPU's ``node-id``: from ``-numa node,cpus=`` or the board's default.
 
-    Machine types before 6.2 fill sockets first, later ones cores, so with
-    a plain ``-smp N`` every CPU of a newer type sits in package 0.
+    machine/cpus.py assigns it as ``machine_numa_finish_cpu_init`` does.
     """
-    config = rt.machine.config
-    version = config.type_version
-    prefer_sockets = version is not None and version < (6, 2)
-    package = cpu_index if prefer_sockets else 0
-    return package % rt.machine.numa.num_nodes
+    slots = rt.machine.cpu_slots
+    if cpu_index < len(slots):
+        return slots[cpu_index].props.get("node-id", 0)
+    return 0
 
 
 def info_numa(rt: Runtime, _args: list[str]) -> str:

@@ -46,6 +46,8 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def qom_list_types(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(QomListTypesArgs, args)
+        # module_load_qom_all(): options of modules are listed from now on.
+        rt.extra["qom-modules-loaded"] = True
         types = recorded.load(version, "types")["qom-list-types"]
         key = _list_types_key(types, parsed.implements, bool(parsed.abstract))
         if key is not None:

@@ -22,6 +22,7 @@ from memdevd.compat import Profile
 from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBackend
 from memdevd.machine.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
 from memdevd.machine.clock import Clock, RealClock
+from memdevd.machine.cpus import X86CPU, CpuSlot, SmpConfig
 from memdevd.machine.errors import CoreError, not_found
 from memdevd.machine.event_throttle import EventThrottle
 from memdevd.machine.guest import Guest, GuestConfig
@@ -50,6 +51,8 @@ class NumaState:
     nodes: dict[int, NumaNode] = field(default_factory=dict)
     have_memdevs: bool = False
     have_mem: bool = False
+    # -numa node,cpus=: CPU index -> node id.
+    cpu_nodes: dict[int, int] = field(default_factory=dict)
 
     @property
     def num_nodes(self) -> int:
@@ -79,6 +82,10 @@ class MachineConfig:
     mem_merge: bool = True
     dump_guest_core: bool = True
     smp_cpus: int = 1
+    # The whole -smp topology (smp_cpus is its cpus) and the vCPUs' model
+    # (None: the none machine without -cpu, which has no vCPU).
+    smp: SmpConfig = field(default_factory=SmpConfig)
+    cpu_model: str | None = "qemu64"
     name: str | None = None
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
@@ -123,15 +130,16 @@ class MachineObject(QOMObject):
     def _unattached_device(self, name: str) -> Any:
         """A link to a board device at /machine/unattached/device[N].
 
-        Each CPU is created before the board devices, so every extra CPU
-        shifts N by one from the recorded single-CPU value.
+        The SGX EPC sections, the vCPUs (and the first one's kvmvapic, and
+        KVM's kvmclock) are created before the board devices; the recorded
+        machines had one vCPU and its kvmvapic before them (device[0..1]).
         """
         sample = self.recorded_sample()
         value = sample["qom-get"].get(name, "") if sample else ""
         # 10.0 links to a child of the device (".../device[3]/pm").
         found = re.fullmatch(r"/machine/unattached/device\[(\d+)\](.*)", str(value))
         if found:
-            index = int(found.group(1)) + self.machine.config.smp_cpus - 1
+            index = int(found.group(1)) + self.machine.board_devices_base - 2
             return f"/machine/unattached/device[{index}]{found.group(2)}"
         return value
 
@@ -299,6 +307,13 @@ class Machine:
         self.sgx_epc: SgxEPCState | None = None
         # qdev.c's unattached_count: /machine/unattached/device[N].
         self.unattached_counter = 0
+        # The vCPUs and the possible CPUs (machine/cpus.py), set by init_board().
+        self.cpus: list[X86CPU] = []
+        self.cpu_slots: list[CpuSlot] = []
+        # The board's first own device[N] (i440FX / mch) once the vCPUs exist.
+        self.board_devices_base = 2
+        # What QEMU prints while building the board (warnings).
+        self.startup_notes: list[Any] = []
         self.device_memory: DeviceMemoryState | None = None
         self.memslot_limits = MemslotLimits(
             kvm_slots=(self.host.kvm_memslots or 32764) if self.kvm_enabled else None,
@@ -380,15 +395,22 @@ class Machine:
 
         Raises CoreError with QEMU's start-up texts (QEMU exits on them).
         """
+        from memdevd.machine.cpus import create_cpus, plan_cpus
         from memdevd.machine.numa import complete_numa
 
         config = self.config
         complete_numa(self)
-        if config.board.family != "none":
+        self.startup_notes.extend(plan_cpus(self))
+        if config.board.family == "none":
+            create_cpus(self)
+        else:
             from memdevd.machine.devices.sgx_epc import init_sgx_epc
 
-            # pc_init1 / pc_q35_init: the EPC sections before pc_memory_init.
+            # pc_init1 / pc_q35_init: the EPC sections, the vCPUs, then
+            # pc_memory_init.
             sgx_epc = init_sgx_epc(self)
+            create_cpus(self)
+            self.board_devices_base = self.unattached_counter
             self.layout = compute_layout(
                 config.board,
                 config.ram_size,

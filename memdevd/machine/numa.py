@@ -32,6 +32,7 @@ class NumaNodeOptions:
 def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> None:
     """``parse_numa_node``."""
     from memdevd.machine.backends import HostMemoryBackend
+    from memdevd.machine.cpus import assign_numa_cpu
     from memdevd.machine.machine import NumaNode
     from memdevd.machine.qom import resolve_path
 
@@ -44,8 +45,7 @@ def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> None:
     if nodenr in state.nodes:
         raise CoreError(M.NUMA_DUPLICATE_NODEID.format(nodenr))
     for cpu in node.cpus:
-        if cpu >= machine.config.smp_cpus:
-            raise CoreError(M.NUMA_CPU_INDEX.format(cpu, machine.config.smp_cpus))
+        assign_numa_cpu(machine, cpu, nodenr)
     state.have_memdevs = state.have_memdevs or node.memdev is not None
     state.have_mem = state.have_mem or node.mem is not None
     if (node.mem is not None and state.have_memdevs) or (
