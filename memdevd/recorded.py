@@ -32,7 +32,35 @@ def load(version: str, name: str) -> Any:
     path = os.path.join(_DATA, folder, f"{name}.json")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    return json.loads(text)
+    data = json.loads(text)
+    if name != "key-order":
+        _restore_key_order(version, name, data)
+    return data
+
+
+def _restore_key_order(version: str, name: str, data: Any) -> None:
+    """Give QEMU's dicts back the insertion order their output showed.
+
+    The files hold sorted keys; QEMU prints a QDict in hash-table order and
+    keys that share a bucket newest first.  ``key-order.json`` lists, for
+    every recorded dict where that matters, each shared bucket's keys in
+    QEMU's output order: inserting them in the reverse order makes memdevd's
+    encoder print them as QEMU did (the other keys' order does not matter).
+    """
+    prefix = f"{name}.json#"
+    for reference, groups in load(version, "key-order").items():
+        if not reference.startswith(prefix):
+            continue
+        node = data
+        for part in reference[len(prefix) :].split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        grouped = {key for group in groups for key in group}
+        order = [key for key in node if key not in grouped]
+        order += [key for group in groups for key in reversed(group)]
+        items = [(key, node[key]) for key in order]
+        node.clear()
+        node.update(items)
 
 
 def query_reply(version: str, command: str) -> Any:

@@ -287,10 +287,16 @@ def build_machine(
     )
 
     try:
-        for _location, node in request.numa:
+        for location, node in request.numa:
             if node.get("type", "node") != "node":
                 continue
-            parse_numa_node(machine, _numa_options(node))
+            try:
+                parse_numa_node(machine, _numa_options(node))
+            except CoreError as exc:
+                # parse_numa_opts() runs under the -numa option's location.
+                err = _err(exc, location)
+                err.preceding[:0] = notes
+                raise err from None
         machine.init_board()
     except CoreError as exc:
         err = _err(exc)

@@ -26,6 +26,8 @@ it over a UNIX socket, and writes JSON files under ``--out``::
                      -smp 1/2): query-hotpluggable-cpus, query-cpus-fast,
                      the /machine/unattached numbering, each vCPU's qom-list,
                      qom-get and qom-set
+    key-order.json   QEMU's key order where the sorted keys of the files
+                     would print differently (keys sharing a QDict bucket)
 
 Output is deterministic: keys are sorted, lists keep QEMU's order, the per-run
 temporary directory (QMP socket, backing files) is written as ``@TMPDIR@`` and
@@ -1257,10 +1259,70 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = T
         "volatile": ["/qemu-binary", "/regenerate"],
     }
     documents: dict[str, JSON] = {"meta.json": meta, **rec.documents()}
+    documents["key-order.json"] = key_order(rec.documents())
     out.mkdir(parents=True, exist_ok=True)
     for name, doc in documents.items():
         doc = _substitute(doc, tmp_str, TMP_PLACEHOLDER)
         (out / name).write_text(dump_json(doc), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- key order
+
+#: Keys whose value is what QEMU sent (a reply, an event, a qom-get value...)
+#: and keys whose every value is; the rest of the files is the recorder's.
+QEMU_OUTPUT_KEYS = {"reply", "events", "qom-list", "query-hotpluggable-cpus", "query-cpus-fast"}
+QEMU_OUTPUT_VALUES_KEYS = {
+    "qom-get",
+    "qom-get-differences",
+    "qom-get-after",
+    "device-list-properties",
+    "qom-list-properties",
+}
+
+
+def key_order(documents: dict[str, JSON]) -> dict[str, JSON]:
+    """Where the files' sorted keys lose QEMU's output order: ``key-order.json``.
+
+    QEMU prints a QDict in its hash-table order, and keys that share one of
+    its 512 buckets newest first: their order is their insertion order, which
+    QEMU's output shows and sorted keys lose.  For every dict QEMU sent whose
+    keys, inserted sorted, would print in another order than QEMU printed
+    them, this records ``"<file>#<JSON pointer>"`` -> the keys of each shared
+    bucket in QEMU's output order (memdevd/recorded.py restores it on load).
+    """
+    from memdevd.qmp.encoder import QDICT_BUCKET_MAX, qdict_key_order, qstring_bytes, tdb_hash
+
+    found: dict[str, JSON] = {}
+
+    def check(node: dict[str, JSON], pointer: str) -> None:
+        keys = list(node)
+        if list(qdict_key_order(sorted(keys))) == keys:
+            return
+        buckets: dict[int, list[str]] = {}
+        for key in keys:
+            buckets.setdefault(tdb_hash(qstring_bytes(key)) % QDICT_BUCKET_MAX, []).append(key)
+        found[pointer] = [group for group in buckets.values() if len(group) > 1]
+
+    def walk(node: JSON, pointer: str, output: bool) -> None:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{pointer}/{i}", output)
+        elif isinstance(node, dict):
+            if output:
+                check(node, pointer)
+            for key, value in node.items():
+                sub = f"{pointer}/{_pointer_part(key)}"
+                if output or key in QEMU_OUTPUT_KEYS:
+                    walk(value, sub, True)
+                elif key in QEMU_OUTPUT_VALUES_KEYS and isinstance(value, dict):
+                    for name, item in value.items():
+                        walk(item, f"{sub}/{_pointer_part(name)}", True)
+                else:
+                    walk(value, sub, False)
+
+    for name, doc in documents.items():
+        walk(doc, f"{name}#", False)
+    return found
 
 
 def dump_json(doc: JSON) -> str:
@@ -1333,6 +1395,9 @@ def _without_kvm(name: str, doc: JSON) -> JSON:
         return {k: v for k, v in doc.items() if k not in ("kvm", "probe-sessions", "cpu-scenarios")}
     if name in ("probe.json", "cpus.json"):
         return {k: v for k, v in doc.items() if v.get("accel") != "kvm"}
+    if name == "key-order.json":
+        kvm = ("probe.json#/kvm/", "cpus.json#/kvm-")
+        return {k: v for k, v in doc.items() if not k.startswith(kvm)}
     return doc
 
 

@@ -305,6 +305,7 @@ def test_numa_node_of_each_vcpu(version: str) -> None:
     assert vm.notes == []
     error = start_error(version, *base, *mems, "-numa", "node,memdev=r0,cpus=0-2")
     assert error.message == "CPU index (2) should be smaller than maxcpus (2)"
+    assert error.location == "-numa node,memdev=r0,cpus=0-2"
     error = start_error(
         version, *base, *mems, "-numa", "node,memdev=r0,cpus=0", "-numa", "node,memdev=r1,cpus=0"
     )
@@ -424,3 +425,18 @@ def test_a_kvm_vcpu_model_must_be_recorded_with_kvm() -> None:
     )
     vm = VM("10.0", "-memdevd", "kvm=on", "-accel", "kvm", "-cpu", "host")
     assert vm.ok("query-hotpluggable-cpus")[0]["type"] == "host-x86_64-cpu"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_recorded_dicts_print_in_qemus_key_order(version: str) -> None:
+    """Keys sharing a QDict bucket come out in QEMU's order, not the files' sorted one."""
+    from memdevd.qmp.encoder import qdict_key_order
+
+    fixes = recorded.load(version, "key-order")
+    assert fixes
+    for reference, groups in fixes.items():
+        name, _, pointer = reference.partition("#")
+        node = recorded.resolve_reference(version, f"{name}#{pointer}")
+        printed = list(qdict_key_order(node))
+        for group in groups:
+            assert [k for k in printed if k in group] == group, reference

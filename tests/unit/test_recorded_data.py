@@ -26,6 +26,7 @@ FILES = [
     "qmp-schema.json",
     "probe.json",
     "cpus.json",
+    "key-order.json",
 ]
 MAX_FILE_SIZE = 2 * 1024 * 1024
 TMP_PLACEHOLDER = "@TMPDIR@"
@@ -507,3 +508,16 @@ def test_cpu_qom_set_refuses_after_realize(version: str) -> None:
         "Attempt to set property 'apic-id' on anonymous device "
         "(type 'qemu64-x86_64-cpu') after it was realized"
     )
+
+
+@params
+def test_key_order_entries_name_dicts_qemu_sent(version: str) -> None:
+    from memdevd.qmp.encoder import QDICT_BUCKET_MAX, qstring_bytes, tdb_hash
+
+    for reference, groups in load(version, "key-order.json").items():
+        node = resolve_reference(version, reference)
+        assert isinstance(node, dict), reference
+        for group in groups:
+            assert len(group) > 1 and set(group) <= set(node), reference
+            buckets = {tdb_hash(qstring_bytes(k)) % QDICT_BUCKET_MAX for k in group}
+            assert len(buckets) == 1, reference
