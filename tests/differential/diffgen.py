@@ -325,10 +325,10 @@ class Gen:
 # tools/differential.py) leaves a class out to look for others behind it.
 KNOWN_DIVERGENCES: dict[str, str] = {
     "qom-tree": (
-        "the board's devices, IRQs and memory regions in /machine/unattached (the CPUs, "
-        "i440fx/q35 host bridges, ISA devices, ...) are not modelled: qom-list "
-        "/machine/unattached lists only system[0] and hot-plugged memory, and "
-        "/machine/unattached/device[N] is not found"
+        "the board's devices, IRQs and memory regions in /machine/unattached (the "
+        "i440fx/q35 host bridges, ISA devices, kvmvapic, ...) are not modelled: qom-list "
+        "/machine/unattached lists only system[0], the vCPUs and SGX EPC sections, and "
+        "the other /machine/unattached/device[N] are not found"
     ),
     "nvdimm-set-crash": (
         "qom-set /machine nvdimm true on a machine started without nvdimm, then cont: "
@@ -345,9 +345,7 @@ KNOWN_DIVERGENCES: dict[str, str] = {
         "then fails): \"warning: Machine type 'pc-i440fx-4.2' is deprecated: machines "
         'more than 3 years old ..." (10.0: pc-*-7.0 and older; 7.2: pc-i440fx-1.x), and '
         '7.2\'s "warning: Unknown firmware file in legacy mode: etc/acpi/nvdimm-mem" '
-        "(pc-i440fx-2.2 and older with nvdimm=on), and with -numa cpus= covering only "
-        "some CPUs: 'warning: CPU(s) not present in any NUMA nodes: CPU 1 [...]' and "
-        "'warning: All CPU(s) up to maxcpus should be described in NUMA config, ...'"
+        "(pc-i440fx-2.2 and older with nvdimm=on)"
     ),
     "ram-gap-abort": (
         "object-add memory-backend-ram with a size so close to 2^64 that it does not fit "
