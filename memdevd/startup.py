@@ -337,7 +337,9 @@ def _configure_smp(
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
     support = smp_support(profile, mtype.family, mtype.version)
-    smp, notes = parse_smp(options, profile, support, mtype.name, max_cpus_of(profile, mtype.name))
+    smp, notes = parse_smp(
+        options, profile, support, mtype.name, lambda: max_cpus_of(profile, mtype.name)
+    )
     config.smp = smp
     config.smp_cpus = smp.cpus
     return notes

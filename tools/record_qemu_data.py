@@ -1252,6 +1252,11 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = T
         "scenarios": [s.name for s in SCENARIOS],
         "probe-sessions": accels,
         "cpu-scenarios": [c.name for c in cpu_scenarios],
+        # what memdevd can start without reading cpus.json
+        "cpu-models": {
+            accel: sorted({c.model for c in cpu_scenarios if c.sample and c.accel == accel})
+            for accel in accels
+        },
         # the KVM parts describe the recording host's CPU and KVM
         "kvm": kvm,
         "mask-dirs": mask_dirs,
@@ -1392,7 +1397,8 @@ def _short(value: JSON, limit: int = 160) -> str:
 def _without_kvm(name: str, doc: JSON) -> JSON:
     """``doc`` without its KVM parts (for a check where KVM cannot be recorded)."""
     if name == "meta.json":
-        return {k: v for k, v in doc.items() if k not in ("kvm", "probe-sessions", "cpu-scenarios")}
+        host = ("kvm", "probe-sessions", "cpu-scenarios", "cpu-models")
+        return {k: v for k, v in doc.items() if k not in host}
     if name in ("probe.json", "cpus.json"):
         return {k: v for k, v in doc.items() if v.get("accel") != "kvm"}
     if name == "key-order.json":

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -111,18 +112,23 @@ def _number(value: Any) -> int:
         return int(text)
 
 
+#: No pc/q35 type of 7.2 or 10.0 has fewer (the none machine has 1).
+MIN_X86_MAX_CPUS = 255
+
+
 def parse_smp(
     options: dict[str, Any],
     profile: Profile,
     support: SmpSupport,
     machine_name: str,
-    max_cpus: int,
+    max_cpus: Callable[[], int],
 ) -> tuple[SmpConfig, list[Diagnostic]]:
     """``machine_parse_smp_config``: compute what was omitted, then check.
 
     ``options`` are the ``-smp`` values as given (strings); omitted ones are
-    absent.  Raises OptionError with QEMU's texts; returns the warnings
-    QEMU prints (7.2's deprecated zero values).
+    absent; ``max_cpus`` gives the machine type's limit (looked up only for
+    a topology that could exceed it).  Raises OptionError with QEMU's
+    texts; returns the warnings QEMU prints (7.2's deprecated zero values).
     """
     is_7_2 = profile.version == "7.2"
     keys = _SMP_KEYS_7_2 if is_7_2 else _SMP_KEYS
@@ -189,8 +195,10 @@ def parse_smp(
         raise OptionError(M.SMP_PRODUCT_MISMATCH.format(hierarchy(smp, support), maxcpus))
     if maxcpus < cpus:
         raise OptionError(M.SMP_MAXCPUS_BELOW_CPUS.format(hierarchy(smp, support), maxcpus, cpus))
-    if maxcpus > max_cpus:
-        raise OptionError(M.SMP_TOO_MANY_CPUS.format(maxcpus, machine_name, max_cpus))
+    if maxcpus > 1 and (maxcpus > MIN_X86_MAX_CPUS or machine_name == "none"):
+        limit = max_cpus()
+        if maxcpus > limit:
+            raise OptionError(M.SMP_TOO_MANY_CPUS.format(maxcpus, machine_name, limit))
     return smp, notes
 
 
@@ -359,7 +367,9 @@ def resolve_cpu_model(
     if not option:
         raise OptionError(M.CPU_OPTION_EMPTY)
     model, sep, _features = option.partition(",")
-    if not cpu_model_exists(version, model):
+    recorded_models = {*recorded.cpu_models(version, "tcg"), *recorded.cpu_models(version, "kvm")}
+    # (the type list is read only for a model that was not recorded)
+    if model not in recorded_models and not cpu_model_exists(version, model):
         raise OptionError(M.CPU_MODEL_NOT_FOUND_CLI.format(model))
     if sep:
         raise OptionError(M.CPU_FEATURES_NOT_EMULATED.format(option))
@@ -414,7 +424,6 @@ class X86CPU(Device):
         self.model = model
         self.accel = accel
         self.slot = slot
-        sample = self.sample
         own = {
             "apic-id": slot.apic_id,
             "socket-id": slot.ids.pkg,
@@ -425,10 +434,9 @@ class X86CPU(Device):
             "node-id": slot.props.get("node-id", UNSET_NODE_ID),
         }
         # The recorded properties read these instead of the sample's values
-        # (qom/_recorded_prop keeps qom-set values in the same place).
-        self.__dict__["_recorded_overrides"] = {
-            k: v for k, v in own.items() if k in sample["qom-get"]
-        }
+        # (qom/_recorded_prop keeps qom-set values in the same place); a
+        # name the model does not list (7.2's module-id) is never read.
+        self.__dict__["_recorded_overrides"] = own
 
     @property
     def cpu_index(self) -> int:
@@ -487,9 +495,9 @@ def create_cpus(machine: Machine) -> None:
         raise CoreError(M.SMP_NEEDS_X2APIC_7_2)
     if model == "host" and accel != "kvm":
         raise CoreError(M.CPU_MODEL_NEEDS_KVM.format(model))
-    if recorded.cpu_sample(version, accel, model) is None:
-        models = ", ".join(recorded.cpu_models(version, accel))
-        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), models))
+    models = recorded.cpu_models(version, accel)
+    if model not in models:
+        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
     for slot in slots[: config.smp.cpus]:
         cpu = X86CPU(machine, model, accel, slot)
         machine.realize_unattached(cpu)
