@@ -186,6 +186,18 @@ class QOMObject:
                         modeled.default,
                         modeled.has_default,
                     )
+            else:
+                # A property only the recording has (a vCPU has ~500 of
+                # them, libvirt reads ~400 one by one at start).
+                sample = self.recorded_sample()
+                recorded = _recorded_types(sample).get(name) if sample is not None else None
+                if (
+                    sample is not None
+                    and recorded is not None
+                    and not recorded.startswith("child<")
+                    and name not in self.children
+                ):
+                    return _recorded_prop(self, sample, name, recorded)
         for prop in self.properties():
             if prop.name == name:
                 return prop

@@ -160,6 +160,8 @@ def test_scenarios_are_well_formed() -> None:
         "pc_",
         "qom_",
         "mixed_",
+        # What management tools ask besides memory (balloon, secret, libvirt's queries).
+        "mgmt_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:

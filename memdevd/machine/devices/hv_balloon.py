@@ -15,9 +15,9 @@ QEMU requires a VMBus: the device's bus type is ``vmbus``, which only a
 the vCPUs have Hyper-V SynIC and VP_INDEX, i.e. with KVM.  Otherwise the
 bridge prints ``VMBus requires usable Hyper-V SynIC and VP_INDEX`` and stays
 without a bus, and ``-device hv-balloon`` fails with ``No 'vmbus' bus found
-for device 'hv-balloon'`` -- what QEMU under TCG shows.  memdevd does not
-parse ``-cpu``: with KVM in use (``-memdevd kvm=on -accel kvm``) it assumes
-``hv-synic,hv-vpindex`` (docs/divergences.md).  The vmbus bus has no hotplug
+for device 'hv-balloon'`` -- what QEMU under TCG shows.  memdevd's vCPUs
+take no CPU features: with KVM in use (``-memdevd kvm=on -accel kvm``) it
+assumes ``hv-synic,hv-vpindex`` (docs/divergences.md).  The vmbus bus has no hotplug
 handler, so hv-balloon can be created on the command line only and never
 removed (``Bus 'vmbus' does not support hotplugging``).
 
