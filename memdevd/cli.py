@@ -284,23 +284,25 @@ def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
     """``object_option_parse``: validated at parse time, created later."""
     from memdevd import messages as M
     from memdevd import qemu_opts as Q
-    from memdevd.commands.memory import backend_models, visit_object_options_cli
+    from memdevd.qapi.object_options import ObjectOptionsError, visit_object_options
     from memdevd.startup import ObjectSpec
 
-    models = backend_models(version)
-    if arg.startswith("{"):
-        value = Q.qobject_from_json(arg)
-        if not isinstance(value, dict):
-            raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
-        props, qom_type, obj_id = visit_object_options_cli(value, models, version, opts=False)
-    else:
-        opts = lists["object"].parse_noisily(arg, True)
-        values = opts.to_dict()
-        if "qom-type" not in values:
-            raise Q.OptionError(M.MISSING_PARAMETER.format("qom-type"))
-        if opts.id is not None:
-            values["id"] = opts.id
-        props, qom_type, obj_id = visit_object_options_cli(values, models, version, opts=True)
+    try:
+        if arg.startswith("{"):
+            value = Q.qobject_from_json(arg)
+            if not isinstance(value, dict):
+                raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
+            props, qom_type, obj_id = visit_object_options(value, version, opts=False)
+        else:
+            opts = lists["object"].parse_noisily(arg, True)
+            values = opts.to_dict()
+            if "qom-type" not in values:
+                raise Q.OptionError(M.MISSING_PARAMETER.format("qom-type"))
+            if opts.id is not None:
+                values["id"] = opts.id
+            props, qom_type, obj_id = visit_object_options(values, version, opts=True)
+    except ObjectOptionsError as exc:
+        raise Q.OptionError(exc.desc) from None
     return ObjectSpec(loc, qom_type, obj_id, props)
 
 

@@ -24,8 +24,7 @@ from memdevd.qapi.qom import (
     SecretProperties,
     SecretProperties72,
 )
-from memdevd.qapi.schema import QAPIModel, members_of, visit_members
-from memdevd.qapi.visitor import InputVisitor, VisitError
+from memdevd.qapi.schema import QAPIModel
 from memdevd.qmp.encoder import JSONText, format_double, qdict_key_order, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
@@ -84,10 +83,9 @@ def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
     profile = rt.profile
-    models = backend_models(profile.version)
 
     def object_add(session: Session, args: dict[str, Any]) -> None:
-        props, qom_type, obj_id = visit_object_options(args, models, profile.version)
+        props, qom_type, obj_id = visit_object_options(args, profile.version)
         core(machine.object_add, qom_type, obj_id, props)
 
     def object_del(session: Session, args: dict[str, Any]) -> None:
@@ -163,42 +161,12 @@ def register(reg: Registry, rt: Runtime) -> None:
         reg.register("query-hv-balloon-status-report", query_hv_balloon_status_report)
 
 
-def visit_object_options_cli(
-    args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str, *, opts: bool
-) -> tuple[dict[str, Any], str, str]:
-    """``-object``: JSON (strict) or QemuOpts through the opts visitor."""
-    from memdevd.qemu_opts import OptionError
+def visit_object_options(args: dict[str, Any], version: str) -> tuple[dict[str, Any], str, str]:
+    """``object-add``'s arguments: see :mod:`memdevd.qapi.object_options`."""
+    from memdevd.qapi.object_options import ObjectOptionsError
+    from memdevd.qapi.object_options import visit_object_options as visit
 
     try:
-        return visit_object_options(args, models, version, opts=opts)
-    except QMPError as exc:
-        raise OptionError(exc.desc) from None
-
-
-def visit_object_options(
-    args: dict[str, Any], models: dict[str, type[QAPIModel]], version: str, *, opts: bool = False
-) -> tuple[dict[str, Any], str, str]:
-    """Validate ``object-add`` arguments as ``visit_type_ObjectOptions``.
-
-    Returns the properties to set (wire names, in the order QEMU's output
-    visitor would produce them), the type and the id.
-    """
-    v = InputVisitor(args, key_order=qdict_key_order, opts=opts)
-    try:
-        v.start_struct(None)
-        qom_type = v.type_enum("qom-type", object_types(version))
-        obj_id = v.type_str("id")
-        model = models.get(qom_type)
-        if model is None:
-            raise QMPError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
-        values = visit_members(v, model)
-        v.check_struct()
-        v.end_struct()
-    except VisitError as exc:
+        return visit(args, version)
+    except ObjectOptionsError as exc:
         raise QMPError(exc.desc) from None
-    ordered = {m.name: values[m.attr] for m in members_of(model) if m.attr in values}
-    # user_creatable_add_qapi(): the output visitor builds a QDict (qom-type,
-    # id, then members in schema order), drops qom-type and id, and sets the
-    # properties in QDict iteration order.
-    keys = [k for k in qdict_key_order(["qom-type", "id", *ordered]) if k in ordered]
-    return {k: ordered[k] for k in keys}, qom_type, obj_id

@@ -1,4 +1,5 @@
-"""The generated schema files under ``schemas/``: what memdevd offers over QMP.
+"""The generated files: ``schemas/`` (what memdevd offers over QMP) and the table
+``-object`` is parsed with (``memdevd/qapi/object_members.py``).
 
 ``schemas/qmp-schema-VERSION.json`` is what ``query-qmp-schema`` answers for
 each emulated release; ``schemas/memdevd-controls.schema.json`` is the JSON
@@ -77,4 +78,7 @@ def generated_files() -> dict[str, str]:
     """Path under the project root -> content."""
     files = {f"schemas/qmp-schema-{v}.json": _dump(qmp_schema(v)) for v in PROFILES}
     files["schemas/memdevd-controls.schema.json"] = _dump(controls_json_schema())
+    from memdevd.qapi.object_options import generated_module
+
+    files["memdevd/qapi/object_members.py"] = generated_module()
     return files

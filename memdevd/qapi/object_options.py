@@ -1,0 +1,169 @@
+"""``visit_type_ObjectOptions`` without pydantic: ``-object`` and ``object-add``.
+
+The QAPI models of the object types memdevd emulates
+(:func:`backend_models`, pydantic models in :mod:`memdevd.qapi.qom`) are the
+source of truth; their member lists are also written out as plain data in
+:mod:`memdevd.qapi.object_members` (``tools/gen_schemas.py``; a test fails
+when it is stale).  Visiting from that table keeps pydantic, ~90 ms of
+imports, off the start-up path of a command line with ``-object`` (every
+libvirt domain has two), while ``object-add`` takes the same path.
+
+A member's type is a spec: a QAPI builtin name (``"str"``, ``"bool"``,
+``"size"``, ``"uint16"``, ``"int"``, ``"any"``...), ``("enum", (values...))``
+or ``("list", spec)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd import messages as M
+from memdevd.qapi.visitor import InputVisitor, VisitError
+
+Spec = Any
+
+
+class ObjectOptionsError(Exception):
+    """An invalid ``-object``/``object-add``: QEMU's text (class GenericError)."""
+
+    def __init__(self, desc: str) -> None:
+        super().__init__(desc)
+        self.desc = desc
+
+
+def visit_spec(v: InputVisitor, name: str | None, spec: Spec) -> Any:
+    """``visit_type_<T>`` for a member spec."""
+    if isinstance(spec, tuple):
+        kind, arg = spec
+        if kind == "enum":
+            return v.type_enum(name, list(arg))
+        assert kind == "list", spec
+        v.start_list(name)
+        out = []
+        while v.has_next():
+            out.append(visit_spec(v, None, arg))
+        v.end_list()
+        return out
+    if spec == "str":
+        return v.type_str(name)
+    if spec == "bool":
+        return v.type_bool(name)
+    if spec == "int":
+        return v.type_int64(name)
+    if spec == "number":
+        return v.type_number(name)
+    if spec == "any":
+        return v.type_any(name)
+    return v.type_int(name, spec)
+
+
+def members(version: str, qom_type: str) -> tuple[tuple[str, Spec, bool], ...] | None:
+    """(wire name, spec, optional) of each member, or None if not emulated."""
+    from memdevd.qapi.object_members import MEMBERS
+
+    table = MEMBERS["7.2" if version == "7.2" else "10.0"]
+    return table.get(qom_type)
+
+
+def visit_object_options(
+    args: dict[str, Any], version: str, *, opts: bool = False
+) -> tuple[dict[str, Any], str, str]:
+    """Validate ``object-add``/``-object`` arguments as ``visit_type_ObjectOptions``.
+
+    Returns the properties to set (wire names, in the order QEMU's output
+    visitor would produce them), the type and the id.  ``opts``: the
+    QemuOpts form of ``-object`` (string values, the opts visitor's texts).
+    """
+    from memdevd.qapi.object_members import OBJECT_TYPES
+    from memdevd.qmp.encoder import qdict_key_order
+
+    v = InputVisitor(args, key_order=qdict_key_order, opts=opts)
+    try:
+        v.start_struct(None)
+        qom_type = v.type_enum("qom-type", OBJECT_TYPES["7.2" if version == "7.2" else "10.0"])
+        obj_id = v.type_str("id")
+        table = members(version, qom_type)
+        if table is None:
+            raise ObjectOptionsError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
+        values: dict[str, Any] = {}
+        for name, spec, optional in table:
+            if optional and not v.optional(name):
+                continue
+            values[name] = visit_spec(v, name, spec)
+        v.check_struct()
+        v.end_struct()
+    except VisitError as exc:
+        raise ObjectOptionsError(exc.desc) from None
+    # user_creatable_add_qapi(): the output visitor builds a QDict (qom-type,
+    # id, then members in schema order), drops qom-type and id, and sets the
+    # properties in QDict iteration order.
+    keys = [k for k in qdict_key_order(["qom-type", "id", *values]) if k in values]
+    return {k: values[k] for k in keys}, qom_type, obj_id
+
+
+# --- the table's source: the QAPI models -------------------------------------------
+
+
+def spec_of(hint: Any) -> Spec:
+    """The spec of a model member's annotation (for the generator)."""
+    import typing
+
+    from memdevd.qapi.schema import QType
+
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        base, *metas = typing.get_args(hint)
+        for meta in metas:
+            if isinstance(meta, QType):
+                return meta.name
+        return spec_of(base)
+    if origin is typing.Literal:
+        return ("enum", tuple(str(a) for a in typing.get_args(hint)))
+    if origin is list:
+        (elem,) = typing.get_args(hint)
+        return ("list", spec_of(elem))
+    builtin = {str: "str", bool: "bool", int: "int", float: "number"}
+    if hint in builtin:
+        return builtin[hint]
+    if hint is Any:
+        return "any"
+    raise TypeError(f"no member spec for {hint!r}")
+
+
+def generated_table() -> dict[str, dict[str, tuple[tuple[str, Spec, bool], ...]]]:
+    """MEMBERS as computed from the models now."""
+    from memdevd.commands.memory import backend_models
+    from memdevd.qapi.schema import members_of
+
+    out: dict[str, dict[str, tuple[tuple[str, Spec, bool], ...]]] = {}
+    for version in ("7.2", "10.0"):
+        out[version] = {
+            qom_type: tuple((m.name, spec_of(m.qtype), m.optional) for m in members_of(model))
+            for qom_type, model in backend_models(version).items()
+        }
+    return out
+
+
+def generated_module() -> str:
+    """The text of memdevd/qapi/object_members.py."""
+    import pprint
+
+    from memdevd.qapi.introspect import object_type_values
+
+    table = pprint.pformat(generated_table(), width=96, sort_dicts=False)
+    types = pprint.pformat(
+        {v: tuple(object_type_values(v)) for v in ("7.2", "10.0")}, width=96, sort_dicts=False
+    )
+    return (
+        '"""GENERATED by tools/gen_schemas.py from the QAPI models of\n'
+        "memdevd.commands.memory.backend_models() and the recorded schemas:\n"
+        "do not edit.\n\n"
+        "Per emulated release (8.2 uses 10.0's), per object type: (wire name,\n"
+        "spec, optional) of each member in QAPI order; see\n"
+        ':mod:`memdevd.qapi.object_options`.\n"""\n\n'
+        "from __future__ import annotations\n\n"
+        "from typing import Any\n\n"
+        f"MEMBERS: dict[str, dict[str, tuple[tuple[str, Any, bool], ...]]] = {table}\n\n"
+        "# Every value of QEMU's ObjectType enum (the recorded schema's).\n"
+        f"OBJECT_TYPES: dict[str, tuple[str, ...]] = {types}\n"
+    )
