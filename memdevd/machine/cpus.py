@@ -366,19 +366,47 @@ def resolve_cpu_model(
         raise OptionError(M.CPU_HELP_NOT_EMULATED)
     if not option:
         raise OptionError(M.CPU_OPTION_EMPTY)
-    model, sep, _features = option.partition(",")
+    model, sep, features = option.partition(",")
     recorded_models = {*recorded.cpu_models(version, "tcg"), *recorded.cpu_models(version, "kvm")}
     # (the type list is read only for a model that was not recorded)
     if model not in recorded_models and not cpu_model_exists(version, model):
         raise OptionError(M.CPU_MODEL_NOT_FOUND_CLI.format(model))
-    if sep:
-        raise OptionError(M.CPU_FEATURES_NOT_EMULATED.format(option))
     if model == "host" and accel != "kvm":
+        if sep:
+            raise OptionError(M.CPU_FEATURES_NOT_EMULATED.format(option))
         return model
     models = recorded.cpu_models(version, accel)
     if model not in models:
         raise OptionError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
+    if sep and not _features_as_recorded(version, accel, model, features):
+        raise OptionError(M.CPU_FEATURES_NOT_EMULATED.format(option))
     return model
+
+
+_ON = ("on", "yes", "true", "y")
+_OFF = ("off", "no", "false", "n")
+
+
+def _features_as_recorded(version: str, accel: str, model: str, features: str) -> bool:
+    """Whether every ``-cpu`` feature only restates the recorded vCPU's value.
+
+    libvirt's ``host-passthrough`` asks for ``-cpu host,migratable=on``,
+    which is the host model's default: the recorded vCPU is that vCPU.
+    Anything that would change a property is refused by the caller.
+    """
+    sample = recorded.cpu_sample(version, accel, model)
+    values = sample["qom-get"] if sample is not None else {}
+    for token in features.split(","):
+        if token.startswith(("+", "-")):
+            name, wanted = token[1:], token[0] == "+"
+        else:
+            name, eq, text = token.partition("=")
+            if not eq or text.lower() not in (*_ON, *_OFF):
+                return False
+            wanted = text.lower() in _ON
+        if values.get(name) is not wanted:
+            return False
+    return True
 
 
 # --- the vCPU objects -----------------------------------------------------------------

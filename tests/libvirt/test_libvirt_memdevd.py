@@ -19,6 +19,7 @@ a q35 domain that starts with an NVDIMM, as libvirt requires.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -252,3 +253,23 @@ def test_nvdimm_and_virtio_pmem(libvirt_harness: LibvirtHarness, emulator: str) 
     lv.attach_device("pmem", lv.memory_device_xml("virtio-pmem"))
     assert devices_by_alias(lv, "pmem")["virtiopmem0"].model == "virtio-pmem"
     lv.destroy("pmem")
+
+
+def test_kvm_domain_with_host_passthrough(libvirt_harness: LibvirtHarness, emulator: str) -> None:
+    """Where the emulator's user can open /dev/kvm, memdevd reports KVM like QEMU,
+    so libvirt accepts <domain type='kvm'> (its default CPU, and host-passthrough)."""
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        pytest.skip("/dev/kvm is not usable here: libvirt offers type='qemu' only")
+    lv = libvirt_harness
+    xml = domain_xml(emulator, name="kvm", domain_type="kvm")
+    lv.define(xml.replace("<cpu>", "<cpu mode='host-passthrough'>"))
+    lv.start_domain("kvm")
+    assert "-accel kvm" in lv.domain_log("kvm")
+    assert "-cpu host,migratable=on" in lv.domain_log("kvm")
+    lv.attach_device("kvm", lv.memory_device_xml("dimm"))
+    assert devices_by_alias(lv, "kvm")["dimm0"].address == {
+        "type": "dimm",
+        "slot": "0",
+        "base": "0x100000000",
+    }
+    lv.destroy("kvm")

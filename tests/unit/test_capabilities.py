@@ -440,3 +440,16 @@ def test_recorded_dicts_print_in_qemus_key_order(version: str) -> None:
         printed = list(qdict_key_order(node))
         for group in groups:
             assert [k for k in printed if k in group] == group, reference
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_cpu_features_that_restate_the_recorded_vcpu(version: str) -> None:
+    """libvirt's host-passthrough: ``-cpu host,migratable=on`` is the host model as recorded."""
+    vm = VM(version, "-memdevd", "kvm=on", "-accel", "kvm", "-cpu", "host,migratable=on")
+    path = "/machine/unattached/device[0]"
+    assert vm.ok("qom-get", {"path": path, "property": "migratable"}) is True
+    vm = VM(version, "-cpu", "qemu64,-x2apic,lm=on")
+    assert vm.ok("qom-get", {"path": path, "property": "lm"}) is True
+    for option in ("host,migratable=off", "host,migratable=maybe", "host,-x2apic"):
+        error = start_error(version, "-memdevd", "kvm=on", "-accel", "kvm", "-cpu", option)
+        assert error.message == f"memdevd: CPU features on -cpu are not emulated: '{option}'"
