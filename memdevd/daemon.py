@@ -89,6 +89,8 @@ class Daemon:
         self.machine = machine
         self.profile = profile
         self.options = options
+        # Set by the shutdown that ends the process (not -no-shutdown's pause).
+        self.exit_requested = False
         self.runtime = Runtime(machine, profile, request_shutdown=self.request_shutdown)
         # The handlers (and pydantic) load with the first command, not before
         # the greeting.
@@ -154,6 +156,7 @@ class Daemon:
             self.machine.stop(runstate="shutdown")
             return
         self.exit_status = status
+        self.exit_requested = True
         # QEMU's main loop handles the shutdown request (and emits SHUTDOWN)
         # before the QMP coroutine writes the command's reply.
         self.machine.runstate = "shutdown"
@@ -162,7 +165,11 @@ class Daemon:
             self._loop.call_soon(self._stopping.set)
 
     def _on_signal(self, signum: int) -> None:
-        # QEMU prints "terminating on signal N" and reports host-signal.
+        # QEMU prints "terminating on signal N" and reports host-signal, once:
+        # its main loop has ended by the time a second signal (libvirt sends
+        # SIGTERM more than once) is looked at.
+        if self.exit_requested:
+            return
         # stderr may be a closed pipe (a parent that stopped reading): the
         # signal must still shut the daemon down.
         with contextlib.suppress(OSError, ValueError):

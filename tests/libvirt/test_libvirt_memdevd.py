@@ -273,3 +273,46 @@ def test_kvm_domain_with_host_passthrough(libvirt_harness: LibvirtHarness, emula
         "base": "0x100000000",
     }
     lv.destroy("kvm")
+
+
+def test_lifecycle_suspend_resume_reset_setmem_shutdown(
+    libvirt_harness: LibvirtHarness, emulator: str
+) -> None:
+    """stop/cont, system_reset (libvirt re-reads the memory devices on RESET),
+    the balloon (BALLOON_CHANGE updates libvirt's used memory) and a guest
+    shutdown (-no-shutdown: the VM stops, libvirt ends the process)."""
+    lv = libvirt_harness
+    lv.define(domain_xml(emulator, name="life"))
+    lv.start_domain("life")
+    lv.attach_device("life", lv.memory_device_xml("virtio-mem"))
+    wait_until("<current> 256 MiB", lambda: current_kib(lv, "life", "virtiomem0") == 256 * MiB_KIB)
+
+    lv.virsh("suspend", "life")
+    assert lv.domain_state("life") == "paused"
+    lv.virsh("resume", "life")
+    assert lv.domain_state("life") == "running"
+
+    mark = lv.log_mark()
+    lv.virsh("reset", "life")
+    assert lv.domain_state("life") == "running"
+    sent = [command for command, _ in lv.qmp_commands(mark)]
+    assert sent[0] == "system_reset"
+    assert "query-memory-devices" in sent[1:]
+    # QEMU unplugs every virtio-mem block on reset; the guest plugs them again.
+    wait_until(
+        "<current> 256 MiB again", lambda: current_kib(lv, "life", "virtiomem0") == 256 * MiB_KIB
+    )
+
+    # The guest gives 512 MiB back to the balloon; libvirt counts the
+    # virtio-mem's plugged 256 MiB on top of the balloon's actual size.
+    lv.virsh("setmem", "life", "524288", "--live")
+    wait_until(
+        "used memory 786432 KiB",
+        lambda: "786432 KiB" in lv.virsh("dominfo", "life").stdout.split("Used memory:")[1],
+    )
+    assert "actual 524288" in lv.virsh("dommemstat", "life").stdout
+
+    lv.virsh("shutdown", "life")
+    wait_until("shut off", lambda: lv.domain_state("life") == "shut off")
+    assert lv.stray_pids() == []
+    assert "shutting down, reason=shutdown" in lv.domain_log("life")

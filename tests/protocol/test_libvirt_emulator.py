@@ -319,3 +319,15 @@ async def test_no_shutdown_stops_instead_of_exiting(workdir: Path) -> None:
         await client.ok("system_reset")
         assert await client.ok("query-status") == {"status": "prelaunch", "running": False}
         assert proc.returncode is None
+
+
+async def test_second_sigterm_is_not_reported_again(workdir: Path) -> None:
+    """libvirt may send SIGTERM twice; QEMU reports the first and exits once."""
+    async with domain(workdir) as (proc, path):
+        client = await connect(path)
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
+        assert mask_event(await client.recv())["event"] == "SHUTDOWN"
+        assert await client.read_to_eof() == b""
+        assert await asyncio.wait_for(proc.wait(), REPLY_TIMEOUT) == 0
+    assert (workdir / "stderr").read_text().count("terminating on signal 15") == 1
