@@ -316,3 +316,23 @@ def test_lifecycle_suspend_resume_reset_setmem_shutdown(
     wait_until("shut off", lambda: lv.domain_state("life") == "shut off")
     assert lv.stray_pids() == []
     assert "shutting down, reason=shutdown" in lv.domain_log("life")
+
+
+@pytest.mark.parametrize("version", ["7.2", "8.2"])
+def test_other_releases_through_a_wrapper_script(
+    libvirt_harness: LibvirtHarness, emulator: str, version: str
+) -> None:
+    """docs/libvirt.md's wrapper: libvirt probes and runs the release it names."""
+    lv = libvirt_harness
+    wrapper = lv.write_file(
+        f"qemu-{version}", f'#!/bin/sh\nexec {emulator} -memdevd version={version} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    lv.define(domain_xml(str(wrapper), name="old"))
+    lv.start_domain("old")
+    assert f"-machine pc-i440fx-{version}," in lv.domain_log("old")
+    lv.attach_device("old", lv.memory_device_xml("dimm"))
+    assert devices_by_alias(lv, "old")["dimm0"].address["base"] == "0x100000000"
+    assert "Device detached successfully" in lv.detach_device("old", lv.memory_device_xml("dimm"))
+    assert devices_by_alias(lv, "old") == {}
+    lv.destroy("old")

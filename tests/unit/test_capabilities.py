@@ -453,3 +453,12 @@ def test_cpu_features_that_restate_the_recorded_vcpu(version: str) -> None:
     for option in ("host,migratable=off", "host,migratable=maybe", "host,-x2apic"):
         error = start_error(version, "-memdevd", "kvm=on", "-accel", "kvm", "-cpu", option)
         assert error.message == f"memdevd: CPU features on -cpu are not emulated: '{option}'"
+
+
+def test_machine_options_of_a_type_that_was_not_recorded() -> None:
+    """8.2's machine types were not recorded: their options are checked
+    against the recorded release's type of the family (libvirt passes usb=off)."""
+    vm = VM("8.2", "-machine", "pc-i440fx-8.2,usb=off,dump-guest-core=off")
+    assert vm.ok("query-version")["qemu"]["minor"] == 2
+    error = start_error("8.2", "-machine", "pc-q35-8.2,nosuch=on")
+    assert error.message == "Property 'pc-q35-8.2-machine.nosuch' not found"
