@@ -128,6 +128,7 @@ def help_text(prog: str) -> str:
         "-accel kvm|tcg    -enable-kvm      (KVM only with -memdevd kvm=on)",
         "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off (repeatable)",
         "-chardev socket,id=ID,path=PATH|host=H,port=P|fd=N,server=on,wait=off",
+        "-chardev pty|null,id=ID (for isa-serial)",
         "-mon chardev=ID,mode=control",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
@@ -277,6 +278,17 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
+    monitors = {mon.get("chardev") for mon in lists["mon"].head}
+    for chardev in lists["chardev"].head:
+        if chardev.id in monitors:
+            continue
+        backend = chardev.get("backend") or ""
+        if backend not in ("pty", "null"):
+            raise Q.OptionError(
+                M.CHARDEV_BACKEND_NOT_EMULATED.format(backend),
+                location=chardev_locations.get(chardev.id or ""),
+            )
+        request.chardevs.append((chardev.id or "", backend))
     return parsed
 
 

@@ -74,6 +74,15 @@ CANNOT_CHANGE_REALIZED: Final = "memdevd: changing 'realized' by hand is not emu
 
 # --- system/qdev-monitor.c (softmmu/ in 7.2) -------------------------------------
 NOT_A_DEVICE_MODEL: Final = "'{}' is not a valid device model name"
+# hw/char/serial-isa.c, hw/core/qdev-properties-system.c set_chr, chardev/char-fe.c
+ISA_SERIAL_MAX_PORTS: Final = "Max. supported number of ISA serial ports is {}."
+CHARDEV_PROP_NOT_FOUND: Final = "Property '{}.{}' can't find value '{}'"
+CHARDEV_PROP_CANT_TAKE: Final = "Property '{}.{}' can't take value '{}': "
+CHARDEV_IN_USE: Final = "chardev '{}' is already in use"
+CHARDEV_IN_USE_7_2: Final = "Device '{}' is in use"
+CHARDEV_BACKEND_NOT_EMULATED: Final = (
+    "memdevd: chardev backend '{}' is not emulated (pty and null are; sockets serve QMP)"
+)
 RESET_REQUIRED: Final = "Resetting the Virtual Machine is required"
 DEVICE_TYPE_NOT_EMULATED: Final = "memdevd: device type '{}' is not emulated"
 NOT_A_DEVICE_MODEL_ALIAS: Final = "'{}' (alias '{}') is not a valid device model name"

@@ -94,7 +94,8 @@ def profile_for_version(version: str) -> SyntaxProfile:
 # ---------------------------------------------------------------------------
 # Diagnostics and their layout on stderr
 
-DiagnosticKind: TypeAlias = Literal["error", "warning", "info"]
+# plain: printed as is, without the program name (QEMU's fprintf(stderr)).
+DiagnosticKind: TypeAlias = Literal["error", "warning", "info", "plain"]
 
 
 @dataclass
@@ -196,6 +197,8 @@ def format_diagnostic(prog: str, diag: Diagnostic) -> str:
     location ``prog: [warning: ]MESSAGE\\n``.  With ``-msg timestamp=on`` the
     line starts with the time.
     """
+    if diag.kind == "plain":
+        return diag.message + "\n"
     out = f"{_timestamp()} {prog}:" if message_timestamps else f"{prog}:"
     if diag.location is not None:
         out += f" {diag.location}: "

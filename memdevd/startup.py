@@ -65,6 +65,8 @@ class StartupRequest:
     start_paused: bool = False
     no_acpi: bool = False
     no_shutdown: bool = False
+    # -chardev that no monitor uses: (id, backend), in command-line order.
+    chardevs: list[tuple[str, str]] = field(default_factory=list)
     name: str | None = None
 
 
@@ -278,6 +280,11 @@ def build_machine(
     notes.extend(printed)
     config.accel = accel
     machine = Machine(config, profile, host=settings.host, clock=clock)
+    # qemu_create_early_backends(): chardevs before everything else.
+    for label, backend in request.chardevs:
+        line = machine.add_backend_chardev(label, backend)
+        if line:
+            notes.append(Diagnostic(line, kind="plain"))
 
     for spec in request.objects:
         try:

@@ -240,7 +240,12 @@ def _initial_capabilities(version: str) -> dict[str, bool]:
 
 
 def chardev_info(label: str, dev: Any) -> dict[str, Any]:
-    """``ChardevInfo`` of a socket chardev (char-socket.c's filename rules)."""
+    """``ChardevInfo``: a monitor's socket (char-socket.c's filename rules),
+    else a pty or null chardev, open when a device uses it."""
+    from memdevd.machine.qom import ChardevBackend
+
+    if isinstance(dev, ChardevBackend):
+        return {"label": label, "filename": dev.filename, "frontend-open": dev.frontend_open}
     return {"label": label, "filename": chardev_filename(dev), "frontend-open": True}
 
 

@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from memdevd.machine.qdev import Device
 
 # Bus type names and their parents (TYPE_PCIE_BUS is a TYPE_PCI_BUS).
-BUS_PARENTS = {"PCIE": ("PCIE", "PCI", "bus"), "PCI": ("PCI", "bus"), "System": ("System", "bus")}
+BUS_PARENTS = {
+    "PCIE": ("PCIE", "PCI", "bus"),
+    "PCI": ("PCI", "bus"),
+    "System": ("System", "bus"),
+    "ISA": ("ISA", "bus"),
+}
 
 
 @dataclass
@@ -40,11 +45,17 @@ class Bus:
 # it; it has no hotplug handler, so it refuses device_add and device_del.
 SYSTEM_BUS = Bus("main-system-bus", "System", False)
 
+# isa.0, the ISA bus of the PC's south bridge (PIIX3 / ICH9-LPC): where
+# isa-serial sits; it has no hotplug handler either.
+ISA_BUS = Bus("isa.0", "ISA", False)
+
 
 def machine_buses(machine: Machine) -> list[Bus]:
     board = machine.config.board
     buses = [Bus(board.root_bus, board.root_bus_type, board.root_bus_hotpluggable)]
     buses.append(SYSTEM_BUS)
+    if board.family in ("pc", "q35"):
+        buses.append(ISA_BUS)
     for dev in machine.devices():
         bus = getattr(dev, "child_bus", None)
         if isinstance(bus, Bus):
@@ -204,6 +215,11 @@ def pci_register_devfn(
 
 def bus_canonical_path(machine: Machine, bus: Bus) -> str:
     """The QOM path of a bus (what a device's ``parent_bus`` link reads)."""
+    if bus is ISA_BUS:
+        # A child of the south bridge, a board device under /machine/unattached
+        # (PIIX3 comes after the i440fx host bridge, ICH9-LPC first).
+        index = machine.board_devices_base + (1 if machine.config.board.family == "pc" else 0)
+        return f"/machine/unattached/device[{index}]/isa.0"
     if bus.owner is None:
         host = "i440fx" if machine.config.board.family == "pc" else "q35"
         return f"/machine/{host}/{bus.name}"

@@ -299,6 +299,8 @@ class Machine:
         self.kvm_enabled = config.accel == "kvm" and self.host.kvm
         self.machine_ready = False
         self.anon_counter = 0
+        # serial_isa_realizefn's static index counter.
+        self.isa_serial_index = 0
         self.numa = NumaState()
 
         # Set by init_board(), once -object backends exist (as in QEMU).
@@ -471,6 +473,19 @@ class Machine:
 
         if label and label not in self.chardevs.children:
             self.chardevs.add_child(label, ChardevSocket(address, connected, peer))
+
+    def add_backend_chardev(self, label: str, backend: str) -> str:
+        """``-chardev pty|null``: created before the machine's devices.
+
+        Returns the line QEMU prints for a pty (its path), or "".
+        """
+        from memdevd.machine.qom import ChardevBackend
+
+        chardev = ChardevBackend(backend)
+        self.chardevs.add_child(label, chardev)
+        if backend == "pty":
+            return f"char device redirected to {chardev.path} (label {label})"
+        return ""
 
     def finish_init(self) -> None:
         """Machine creation is done: later device_add calls are hot-plugs."""

@@ -426,6 +426,41 @@ class ChardevSocket(QOMObject):
         ]
 
 
+class ChardevBackend(QOMObject):
+    """A character device that is not a monitor: ``pty`` or ``null``.
+
+    ``-chardev pty`` really opens a pseudo-terminal, as QEMU does, so the
+    path ``query-chardev`` reports (libvirt's ``<console>``) exists; memdevd
+    never writes to it.  A device using it (isa-serial) opens the frontend.
+    """
+
+    type_chain = ("chardev", "object")
+
+    def __init__(self, backend: str) -> None:
+        super().__init__(f"chardev-{backend}")
+        self.backend = backend
+        self.frontend_open = False
+        self.path = ""
+        self._master = -1
+        if backend == "pty":
+            import os
+
+            self._master, slave = os.openpty()
+            self.path = os.ttyname(slave)
+            os.close(slave)
+
+    @property
+    def filename(self) -> str:
+        return f"pty:{self.path}" if self.backend == "pty" else self.backend
+
+    def close(self) -> None:
+        if self._master >= 0:
+            import os
+
+            os.close(self._master)
+            self._master = -1
+
+
 def _chardev(obj: QOMObject) -> ChardevSocket:
     assert isinstance(obj, ChardevSocket)
     return obj

@@ -336,3 +336,20 @@ def test_other_releases_through_a_wrapper_script(
     assert "Device detached successfully" in lv.detach_device("old", lv.memory_device_xml("dimm"))
     assert devices_by_alias(lv, "old") == {}
     lv.destroy("old")
+
+
+def test_serial_console(libvirt_harness: LibvirtHarness, emulator: str) -> None:
+    """<serial type='pty'> and <console>: libvirt finds the pty memdevd opened."""
+    lv = libvirt_harness
+    xml = domain_xml(
+        emulator,
+        name="console",
+        devices=["<serial type='pty'><target port='0'/></serial>", "<console type='pty'/>"],
+    )
+    lv.define(xml)
+    lv.start_domain("console")
+    tty = lv.virsh("ttyconsole", "console").stdout.strip()
+    assert tty.startswith("/dev/pts/") and os.path.exists(tty)
+    source = lv.live_xml("console").find("devices/serial/source")
+    assert source is not None and source.get("path") == tty
+    lv.destroy("console")

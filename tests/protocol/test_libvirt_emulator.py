@@ -331,3 +331,28 @@ async def test_second_sigterm_is_not_reported_again(workdir: Path) -> None:
         assert await client.read_to_eof() == b""
         assert await asyncio.wait_for(proc.wait(), REPLY_TIMEOUT) == 0
     assert (workdir / "stderr").read_text().count("terminating on signal 15") == 1
+
+
+async def test_serial_console_on_a_pty(workdir: Path) -> None:
+    """A domain's <serial type='pty'>: memdevd opens a pty, says where, lists it open."""
+    serial = [
+        "-chardev",
+        "pty,id=charserial0",
+        "-device",
+        '{"driver":"isa-serial","chardev":"charserial0","id":"serial0","index":0}',
+    ]
+    async with domain(workdir, *serial) as (_, path):
+        client = await connect(path)
+        chardevs = {c["label"]: c for c in await client.ok("query-chardev")}
+        pty = chardevs["charserial0"]
+        assert pty["frontend-open"] is True
+        assert pty["filename"].startswith("pty:/dev/pts/")
+        assert os.path.exists(pty["filename"][4:])
+        stderr = (workdir / "stderr").read_text()
+        # QEMU prints this without its name or a timestamp.
+        assert f"char device redirected to {pty['filename'][4:]} (label charserial0)\n" in stderr
+        listing = {
+            p["name"]: p["type"]
+            for p in await client.ok("qom-list", {"path": "/machine/peripheral"})
+        }
+        assert listing["serial0"] == "child<isa-serial>"

@@ -8,6 +8,7 @@ tool puts in every VM (root ports, USB controllers, the virtio balloon).
 from __future__ import annotations
 
 from memdevd.machine.devices.hv_balloon import HvBalloon, VMBusBridge
+from memdevd.machine.devices.isa_serial import ISASerial
 from memdevd.machine.devices.nvdimm import NVDIMM
 from memdevd.machine.devices.pc_dimm import PCDIMM
 from memdevd.machine.devices.pcie_root_port import PCIERootPort
@@ -35,4 +36,5 @@ DEVICE_TYPES: dict[str, type[Device]] = {
     "virtio-balloon-pci": VirtioBalloonPCI,
     "piix3-usb-uhci": PIIX3USBUHCI,
     "qemu-xhci": QemuXHCI,
+    "isa-serial": ISASerial,
 }
