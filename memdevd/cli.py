@@ -421,6 +421,7 @@ def build_daemon(
         scratch = VirtualClock(machine.clock.now_ns())
         fresh, _ = build_machine(request, profile, again, clock=scratch)
         add_chardevs(fresh)
+        _keep_ptys(machine, fresh)
         return fresh
 
     def on_ready(server: Any) -> None:
@@ -450,6 +451,19 @@ def build_daemon(
     add_chardevs(machine)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(reason, guest=True)
     return daemon, notes
+
+
+def _keep_ptys(live: Any, fresh: Any) -> None:
+    """x-memdevd-reset: the rebuilt machine's ptys are the ones already open.
+
+    Their paths are in libvirt's live XML; new ones would leak and move.
+    """
+    from memdevd.machine.qom import ChardevBackend
+
+    for label, new in fresh.chardevs.children.items():
+        old = live.chardevs.children.get(label)
+        if isinstance(new, ChardevBackend) and isinstance(old, ChardevBackend):
+            new.adopt(old)
 
 
 def run(parsed: Parsed, prog: str) -> int:

@@ -453,6 +453,12 @@ class ChardevBackend(QOMObject):
     def filename(self) -> str:
         return f"pty:{self.path}" if self.backend == "pty" else self.backend
 
+    def adopt(self, other: ChardevBackend) -> None:
+        """Use ``other``'s pty instead of this one's (closed)."""
+        if other.backend == self.backend and other is not self:
+            self.close()
+            self.path, self._master = other.path, other._master
+
     def close(self) -> None:
         if self._master >= 0:
             import os

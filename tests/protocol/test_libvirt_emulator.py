@@ -356,3 +356,20 @@ async def test_serial_console_on_a_pty(workdir: Path) -> None:
             for p in await client.ok("qom-list", {"path": "/machine/peripheral"})
         }
         assert listing["serial0"] == "child<isa-serial>"
+
+
+async def test_pty_survives_reset(workdir: Path) -> None:
+    """x-memdevd-reset rebuilds the machine but keeps the pty libvirt knows."""
+    serial = [
+        "-chardev",
+        "pty,id=charserial0",
+        "-device",
+        "isa-serial,id=serial0,chardev=charserial0",
+    ]
+    async with domain(workdir, *serial) as (proc, path):
+        client = await connect(path)
+        before = await client.ok("query-chardev")
+        fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        await client.ok("x-memdevd-reset")
+        assert await client.ok("query-chardev") == before
+        assert len(os.listdir(f"/proc/{proc.pid}/fd")) == fds
