@@ -348,6 +348,9 @@ class Machine:
             roots["backend"] = Container()
             order = ["backend", "machine", "objects", "chardevs"]
         self.root = Container()
+        # Partial paths (every memdev link value) look names up in an index
+        # instead of walking the tree, which grows with every DIMM.
+        self.root.enable_name_index()
         for name in order:
             self.root.add_child(name, roots[name])
         self.peripheral = Container()

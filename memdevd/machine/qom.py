@@ -6,7 +6,11 @@ typed properties with getters and setters that read their input through a
 QAPI :class:`~memdevd.qapi.visitor.InputVisitor`, exactly as QEMU setters do.
 Path resolution follows ``object_resolve_path``: absolute paths walk child
 and link properties, partial paths must match exactly one object anywhere
-in the tree, and empty components are skipped.
+in the tree, and empty components are skipped.  A machine's root keeps a
+:class:`NameIndex` of where each child and link name occurs, so a partial
+path (a ``memdev`` link value such as ``m250``) looks at the few objects
+that can start it instead of walking the whole tree; the answer is the
+walk's.
 """
 
 from __future__ import annotations
@@ -45,6 +49,12 @@ class QOMObject:
     # Type hierarchy from this class's type up to "object", interfaces apart.
     type_chain: ClassVar[tuple[str, ...]] = ("object",)
     interfaces: ClassVar[tuple[str, ...]] = ()
+    # link<> properties path walking follows: link name -> attribute holding
+    # the target (or None).  Declared rather than coded in link_target() so
+    # the name index knows every object a link name can start a path at.
+    link_attrs: ClassVar[dict[str, str]] = {}
+    # Set on a tree's root only (Machine.root): see NameIndex.
+    _name_index: NameIndex | None = None
 
     def __init__(self, typename: str | None = None) -> None:
         self.typename = typename or self.type_chain[0]
@@ -63,6 +73,9 @@ class QOMObject:
     def add_child(self, name: str, child: QOMObject) -> None:
         if name in self.children or name in self._props:
             raise CoreError(M.DUPLICATE_PROPERTY.format(name, self.typename))
+        index = self.tree_index()
+        if index is not None:
+            index.attach(self, name, child)
         child.parent = self
         child.name = name
         self.children[name] = child
@@ -70,8 +83,22 @@ class QOMObject:
     def remove_child(self, name: str) -> QOMObject | None:
         child = self.children.pop(name, None)
         if child is not None:
+            index = self.tree_index()
+            if index is not None:
+                index.detach(self, name, child)
             child.parent = None
         return child
+
+    def tree_index(self) -> NameIndex | None:
+        """The name index of the tree this object is in, if its root keeps one."""
+        obj = self
+        while obj.parent is not None:
+            obj = obj.parent
+        return obj._name_index
+
+    def enable_name_index(self) -> None:
+        """Make this (root) object keep a :class:`NameIndex` of its tree."""
+        self._name_index = NameIndex.build(self)
 
     def canonical_path(self) -> str:
         parts: list[str] = []
@@ -205,7 +232,11 @@ class QOMObject:
 
     def link_target(self, name: str) -> QOMObject | None:
         """The object a ``link<>`` property points to (for path walking)."""
-        return None
+        attr = self.link_attrs.get(name)
+        if attr is None:
+            return None
+        target: QOMObject | None = getattr(self, attr)
+        return target
 
     def prop_get(self, name: str) -> Any:
         prop = self.find_prop(name)
@@ -286,6 +317,75 @@ def _recorded_types(sample: dict[str, Any]) -> dict[str, str]:
     return types
 
 
+class NameIndex:
+    """Where each child name and link name occurs in one QOM tree.
+
+    ``children[name]`` holds every object of the tree with a child called
+    ``name``, ``links[name]`` every object declaring a link called ``name``
+    (set or not; :meth:`QOMObject.link_target` decides at lookup).  The
+    root's ``add_child``/``remove_child`` keep it current, attaching or
+    detaching whole subtrees, so a partial path is tried only where it can
+    start.  Dicts with ``None`` values are ordered sets keyed by identity
+    (QOM objects do not define equality); a snapshot deep-copies the index
+    with the tree it describes, so a restored tree has a consistent one.
+
+    QOM is a tree: QEMU asserts that a child has no parent yet.  Should
+    memdevd ever add an object that still has a parent, the index stops
+    being exact and resolution falls back to the walk (``exact``).
+    """
+
+    def __init__(self) -> None:
+        self.children: dict[str, dict[QOMObject, None]] = {}
+        self.links: dict[str, dict[QOMObject, None]] = {}
+        self.exact = True
+
+    @classmethod
+    def build(cls, root: QOMObject) -> NameIndex:
+        index = cls()
+        index._add_subtree(root)
+        return index
+
+    def attach(self, parent: QOMObject, name: str, child: QOMObject) -> None:
+        """``child`` (and its subtree) becomes ``parent``'s child ``name``."""
+        if child.parent is not None:
+            self.exact = False
+        self.children.setdefault(name, {})[parent] = None
+        self._add_subtree(child)
+
+    def detach(self, parent: QOMObject, name: str, child: QOMObject) -> None:
+        """``parent``'s child ``name`` (and its subtree) leaves the tree."""
+        _discard(self.children, name, parent)
+        for obj in child.walk():
+            for cname in obj.children:
+                _discard(self.children, cname, obj)
+            for lname in obj.link_attrs:
+                _discard(self.links, lname, obj)
+
+    def _add_subtree(self, top: QOMObject) -> None:
+        for obj in top.walk():
+            for cname in obj.children:
+                self.children.setdefault(cname, {})[obj] = None
+            for lname in obj.link_attrs:
+                self.links.setdefault(lname, {})[obj] = None
+
+    def as_ids(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+        """Both maps by object identity, empty entries dropped (for tests)."""
+
+        def ids(table: dict[str, dict[QOMObject, None]]) -> dict[str, set[int]]:
+            return {name: {id(o) for o in objs} for name, objs in table.items() if objs}
+
+        return ids(self.children), ids(self.links)
+
+
+def _discard(table: dict[str, dict[QOMObject, None]], name: str, obj: QOMObject) -> None:
+    objs = table.get(name)
+    if objs is not None:
+        objs.pop(obj, None)
+        if not objs:
+            # Names of deleted objects (m1..m250) do not pile up.
+            del table[name]
+
+
 class Container(QOMObject):
     type_chain = ("container", "object")
 
@@ -320,8 +420,49 @@ def _resolve_partial(
 
     QEMU recurses and calls the result ambiguous as soon as two objects of
     the tree resolve the path (even to the same target); counting matches
-    in any walk order gives the same answer, so this walks a stack and
-    stops at the second match.
+    in any order gives the same answer.  Only an object with a child or a
+    link named like the first component can start a match, so where
+    ``parent`` keeps a name index only those objects are tried.
+    """
+    index = parent._name_index
+    if index is not None and index.exact and parts[0]:
+        return _resolve_indexed(index, parts, typename)
+    return _resolve_walk(parent, parts, typename)
+
+
+def _resolve_indexed(
+    index: NameIndex, parts: list[str], typename: str | None
+) -> tuple[QOMObject | None, bool]:
+    """:func:`_resolve_walk` over the objects the index lists for ``parts[0]``."""
+    first, rest = parts[0], parts[1:]
+    found: QOMObject | None = None
+    for obj in index.children.get(first, ()):
+        match = _resolve_abs(obj.children[first], rest, typename)
+        if match is not None:
+            if found is not None:
+                return None, True
+            found = match
+    for obj in index.links.get(first, ()):
+        if first in obj.children:
+            # The child wins over the link (_resolve_component): tried above.
+            continue
+        nxt = obj.link_target(first)
+        if nxt is None:
+            continue
+        match = _resolve_abs(nxt, rest, typename)
+        if match is not None:
+            if found is not None:
+                return None, True
+            found = match
+    return found, False
+
+
+def _resolve_walk(
+    parent: QOMObject, parts: list[str], typename: str | None
+) -> tuple[QOMObject | None, bool]:
+    """The partial path tried below every object of the tree (the reference).
+
+    Walks a stack and stops at the second match.
     """
     found: QOMObject | None = None
     stack = [parent]

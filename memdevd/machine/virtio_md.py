@@ -51,6 +51,7 @@ class VirtioDevice(Device):
     # virtio_device_class_init: a virtio device is never hot-plugged itself.
     hotpluggable = False
     bus_type = "virtio-bus"
+    link_attrs: ClassVar[dict[str, str]] = {"memdev": "hostmem"}
 
     def __init__(self, machine: Machine, proxy: VirtioMDPCI) -> None:
         super().__init__(machine)
@@ -71,9 +72,6 @@ class VirtioDevice(Device):
     def alias_props(self) -> list[Prop]:
         """The properties the proxy forwards here (``qdev_alias_all_properties`` et al.)."""
         return self.static_props()
-
-    def link_target(self, name: str) -> QOMObject | None:
-        return self.hostmem if name == "memdev" else None
 
     # -- what the proxy's MemoryDeviceClass hooks ask ------------------------------
 

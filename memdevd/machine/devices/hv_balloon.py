@@ -162,6 +162,7 @@ class HvBalloon(MemoryDeviceMixin, Device):
 
     type_chain: ClassVar[tuple[str, ...]] = ("hv-balloon", "vmbus-device", "device", "object")
     interfaces: ClassVar[tuple[str, ...]] = ("memory-device",)
+    link_attrs: ClassVar[dict[str, str]] = {"memdev": "hostmem"}
     bus_type = "vmbus"
     needs_profile_feature = True
     has_decide_memslots = True
@@ -202,9 +203,6 @@ class HvBalloon(MemoryDeviceMixin, Device):
             if isinstance(dev, VMBusBridge) and dev.has_bus:
                 return f"{dev.canonical_path()}/{VMBUS_BUS_NAME}"
         return ""
-
-    def link_target(self, name: str) -> QOMObject | None:
-        return self.hostmem if name == "memdev" else None
 
     def recorded_sample(self) -> dict[str, Any] | None:
         return class_sample(self.machine.profile.version, self.typename)

@@ -33,6 +33,7 @@ PC_DIMM_UNASSIGNED_SLOT = -1
 class PCDIMM(MemoryDeviceMixin, Device):
     type_chain: ClassVar[tuple[str, ...]] = ("pc-dimm", "device", "object")
     interfaces: ClassVar[tuple[str, ...]] = ("memory-device",)
+    link_attrs: ClassVar[dict[str, str]] = {"memdev": "hostmem"}
     description = "DIMM memory module"
     info_kind: ClassVar[str] = "dimm"
 
@@ -53,9 +54,6 @@ class PCDIMM(MemoryDeviceMixin, Device):
 
     def class_props(self) -> list[Prop]:
         return [*super().class_props(), Prop("size", "uint64", _get_size, None)]
-
-    def link_target(self, name: str) -> QOMObject | None:
-        return self.hostmem if name == "memdev" else None
 
     # -- MemoryDeviceClass -------------------------------------------------------
 

@@ -154,6 +154,7 @@ class SgxEPC(MemoryDeviceMixin, Device):
 
     type_chain: ClassVar[tuple[str, ...]] = ("sgx-epc", "device", "object")
     interfaces: ClassVar[tuple[str, ...]] = ("memory-device",)
+    link_attrs: ClassVar[dict[str, str]] = {"memdev": "hostmem"}
     description = "SGX EPC section"
     user_creatable = False
     hotpluggable = False
@@ -174,9 +175,6 @@ class SgxEPC(MemoryDeviceMixin, Device):
     def class_props(self) -> list[Prop]:
         # sgx_epc_init(): "size" reads memory_device_get_region_size().
         return [*super().class_props(), Prop("size", "uint64", _get_size, None)]
-
-    def link_target(self, name: str) -> QOMObject | None:
-        return self.hostmem if name == "memdev" else None
 
     def recorded_sample(self) -> dict[str, Any] | None:
         return class_sample(self.machine.profile.version, self.typename)
