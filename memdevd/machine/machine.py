@@ -362,6 +362,11 @@ class Machine:
         self.unattached.add_child("system[0]", MemoryRegionObject((1 << 64) - 1))
         # Devices in creation order (QOM walk order stand-in).
         self._devices: list[Device] = []
+        # Slot -> realized pc-dimms (and nvdimms) in it: the slots
+        # pc_dimm_get_free_slot finds taken, without walking every device;
+        # every slot below dimm_slot_floor is taken.
+        self.dimm_slots_used: dict[int, int] = {}
+        self.dimm_slot_floor = 0
         self.event_throttle = EventThrottle(self.clock, self._send_event)
         # BusClass automatic_ids counters (e.g. "pcie.N"), per bus type.
         self.bus_automatic_ids: dict[str, int] = {}
@@ -538,16 +543,16 @@ class Machine:
         max_slots = self.config.ram_slots
         if max_slots <= 0:
             raise CoreError(M.DIMM_NO_SLOTS_ALLOCATED)
-        used = {d.slot for d in self._devices if d.is_a("pc-dimm") and d.realized}  # type: ignore[attr-defined]
+        used = self.dimm_slots_used
         if hint is not None:
             if hint >= max_slots:
                 raise CoreError(M.DIMM_SLOT_TOO_BIG.format(hint, max_slots))
             if hint in used:
                 raise CoreError(M.DIMM_SLOT_BUSY.format(hint))
             return hint
-        for slot in range(max_slots):
-            if slot not in used:
-                return slot
+        # The lowest slot not taken (a slot is never negative).
+        if self.dimm_slot_floor < max_slots:
+            return self.dimm_slot_floor
         raise CoreError(M.DIMM_NO_FREE_SLOTS)
 
     # -- object-add / object-del ---------------------------------------------------------
@@ -715,8 +720,33 @@ class Machine:
         dev.hotplugged = hot
         dev.realized = True
         self._devices.append(dev)
+        self._device_listed(dev)
         if plug is not None:
             plug.plug(dev)
+
+    def _device_listed(self, dev: Device) -> None:
+        """``dev`` (realized) joined ``_devices``: update what mirrors that list."""
+        if dev.is_a("memory-device"):
+            self.memory.device_realized(dev)  # type: ignore[arg-type]
+        if dev.is_a("pc-dimm"):
+            slot: int = dev.slot  # type: ignore[attr-defined]
+            used = self.dimm_slots_used
+            used[slot] = used.get(slot, 0) + 1
+            while self.dimm_slot_floor in used:
+                self.dimm_slot_floor += 1
+
+    def _device_unlisted(self, dev: Device) -> None:
+        """``dev`` left ``_devices`` (it was unrealized just before)."""
+        if dev.is_a("memory-device"):
+            self.memory.device_removed(dev)  # type: ignore[arg-type]
+        if dev.is_a("pc-dimm"):
+            slot: int = dev.slot  # type: ignore[attr-defined]
+            left = self.dimm_slots_used[slot] - 1
+            if left:
+                self.dimm_slots_used[slot] = left
+            else:
+                del self.dimm_slots_used[slot]
+                self.dimm_slot_floor = min(self.dimm_slot_floor, slot)
 
     def hotplug_handler(self, dev: Device) -> Any:
         from memdevd.machine.hotplug import machine_hotplug_handler
@@ -782,6 +812,7 @@ class Machine:
         dev.realized = False
         if dev in self._devices:
             self._devices.remove(dev)
+            self._device_unlisted(dev)
         self._unparent(dev)
         data: dict[str, Any] = {}
         if dev.id is not None:

@@ -18,6 +18,7 @@ size check back against the backend alignment only.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -140,6 +141,156 @@ def region_size(md: MemoryDeviceClass) -> int:
     return mr.size if mr is not None else 0
 
 
+class PlacedRanges:
+    """The realized memory devices' ranges, kept sorted between plugs.
+
+    The allocator and 7.2's space and memslot checks look at every realized
+    memory device; walking them (and asking each for its region) made a
+    plug cost grow with the number of DIMMs.  The machine reports each
+    memory device realized or removed (``Machine._realize`` and
+    ``Machine.remove_device``, where the walked device list changes), and
+    this keeps what those checks need:
+
+    * ``starts``/``ends``/``owners``: the ranges the allocator compares
+      against, sorted by address (an address hint's conflict);
+    * ``run_starts``/``run_ends``: the same ranges with touching ones merged
+      (first fit jumps over a run of adjacent DIMMs at once);
+    * the sum of region sizes and the count of non-empty devices (7.2).
+
+    A realized device's address and region do not change (static
+    properties; a backend is fixed once complete and cannot be deleted
+    while mapped).  The answers equal the walk's when the ranges are
+    disjoint and non-empty; anything else (a region that cannot be read,
+    an overlap, a zero size) clears ``exact`` for good and the core walks
+    again, so the fast path never guesses.  A snapshot deep-copies this
+    with the devices it refers to.
+    """
+
+    def __init__(self, skip_empty: bool) -> None:
+        # 8.2+ leaves empty devices out of the allocator (memory_device_is_empty).
+        self.skip_empty = skip_empty
+        self.exact = True
+        # Device -> (addr, region size, empty), in the order they were realized.
+        self.tracked: dict[Any, tuple[int, int, bool]] = {}
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.owners: list[Any] = []
+        self.run_starts: list[int] = []
+        self.run_ends: list[int] = []
+        self.region_total = 0
+        self.nonempty = 0
+
+    def add(self, md: MemoryDeviceClass) -> None:
+        """``md`` is realized and in the machine's device list from now on."""
+        if not self.exact:
+            return
+        try:
+            mr = md.get_memory_region()
+        except CoreError:
+            self._give_up()
+            return
+        addr = md.get_addr()
+        size = mr.size if mr is not None else 0
+        empty = mr is None
+        placed = not (self.skip_empty and empty)
+        if md in self.tracked or (placed and not self._free(addr, addr + size)):
+            self._give_up()
+            return
+        self.tracked[md] = (addr, size, empty)
+        self.region_total += size
+        if not empty:
+            self.nonempty += 1
+        if placed:
+            i = bisect_left(self.starts, addr)
+            self.starts.insert(i, addr)
+            self.ends.insert(i, addr + size)
+            self.owners.insert(i, md)
+            self._add_run(addr, addr + size)
+
+    def remove(self, md: MemoryDeviceClass) -> None:
+        """``md`` left the machine's device list."""
+        entry = self.tracked.pop(md, None)
+        if entry is None:
+            return
+        addr, size, empty = entry
+        self.region_total -= size
+        if not empty:
+            self.nonempty -= 1
+        if not (self.skip_empty and empty):
+            i = bisect_left(self.starts, addr)
+            del self.starts[i], self.ends[i], self.owners[i]
+            self._remove_run(addr, addr + size)
+
+    def _free(self, start: int, end: int) -> bool:
+        """Whether [start, end) is non-empty and overlaps no placed range."""
+        if end <= start:
+            return False
+        i = bisect_left(self.starts, start)
+        if i > 0 and self.ends[i - 1] > start:
+            return False
+        return i == len(self.starts) or self.starts[i] >= end
+
+    def _add_run(self, start: int, end: int) -> None:
+        j = bisect_left(self.run_starts, start)
+        left = j > 0 and self.run_ends[j - 1] == start
+        right = j < len(self.run_starts) and self.run_starts[j] == end
+        if left and right:
+            self.run_ends[j - 1] = self.run_ends[j]
+            del self.run_starts[j], self.run_ends[j]
+        elif left:
+            self.run_ends[j - 1] = end
+        elif right:
+            self.run_starts[j] = start
+        else:
+            self.run_starts.insert(j, start)
+            self.run_ends.insert(j, end)
+
+    def _remove_run(self, start: int, end: int) -> None:
+        k = bisect_right(self.run_starts, start) - 1
+        run_start, run_end = self.run_starts[k], self.run_ends[k]
+        del self.run_starts[k], self.run_ends[k]
+        if end < run_end:
+            self.run_starts.insert(k, end)
+            self.run_ends.insert(k, run_end)
+        if run_start < start:
+            self.run_starts.insert(k, run_start)
+            self.run_ends.insert(k, start)
+
+    def _give_up(self) -> None:
+        self.exact = False
+        self.tracked.clear()
+        self.starts, self.ends, self.owners = [], [], []
+        self.run_starts, self.run_ends = [], []
+
+    # -- what the allocator asks ---------------------------------------------------
+
+    def conflict(self, addr: int, size: int) -> Any | None:
+        """The first placed device (by address) overlapping [addr, addr + size)."""
+        i = bisect_right(self.ends, addr)
+        if i < len(self.starts) and self.starts[i] < addr + size:
+            return self.owners[i]
+        return None
+
+    def first_fit(self, new: int, size: int, align: int) -> int | None:
+        """The walk's first fit from ``new`` (None: no aligned address fits).
+
+        Jumping over a run of touching ranges lands where jumping over its
+        ranges one by one does: each jump goes to the aligned end of the
+        range it overlaps, and the next range of the run starts at or below
+        that, so the last jump is to the run's aligned end.
+        """
+        starts, ends = self.run_starts, self.run_ends
+        i = bisect_right(ends, new)
+        while i < len(starts) and starts[i] < new + size:
+            next_addr = -(-ends[i] // align) * align
+            if next_addr > UINT64_MAX or next_addr == 0 or next_addr + size - 1 > UINT64_MAX:
+                return None
+            new = next_addr
+            # Runs the aligned jump passed entirely are skipped, as the walk does.
+            i = bisect_right(ends, new, i + 1)
+        return new
+
+
 class MemoryDeviceCore:
     """The machine-wide state and algorithms of memory-device.c.
 
@@ -162,8 +313,18 @@ class MemoryDeviceCore:
         self.device_memory = device_memory
         self.limits = limits
         self._devices = devices
+        # What the per-plug checks read instead of walking every device.
+        self.placed = PlacedRanges(skip_empty=profile.memslot_accounting)
 
     # -- enumeration ------------------------------------------------------------
+
+    def device_realized(self, md: MemoryDeviceClass) -> None:
+        """The machine added a realized memory device to its device list."""
+        self.placed.add(md)
+
+    def device_removed(self, md: MemoryDeviceClass) -> None:
+        """The machine took a memory device out of its device list."""
+        self.placed.remove(md)
 
     def realized_devices(self) -> list[MemoryDeviceClass]:
         return [md for md in self._devices() if md.is_realized()]
@@ -196,7 +357,9 @@ class MemoryDeviceCore:
     def used_region_size(self) -> int:
         if self.profile.memslot_accounting:
             return self.device_memory.used_region_size if self.device_memory else 0
-        # 7.2 recomputes it by walking the realized devices.
+        # 7.2 recomputes it by walking the realized devices: the same sum.
+        if self.placed.exact:
+            return self.placed.region_total
         return sum(region_size(md) for md in self.realized_devices())
 
     # -- memslots (8.2) -----------------------------------------------------------
@@ -251,6 +414,8 @@ class MemoryDeviceCore:
 
     def used_memslots_7_2(self) -> int:
         # 7.2 has no accounting: every realized memory device maps one region.
+        if self.placed.exact:
+            return self.placed.nonempty
         return sum(1 for md in self.realized_devices() if not is_empty(md))
 
     def _check_space(self, used: int, size: int) -> None:
@@ -346,6 +511,31 @@ class MemoryDeviceCore:
             if size == 0 or start + size - 1 > UINT64_MAX:
                 raise CoreError(M.DEVICE_TOO_BIG)
             new = start
+        placed = self.placed
+        if placed.exact and md not in placed.tracked:
+            if hint is not None:
+                other = placed.conflict(hint, size)
+                if other is not None:
+                    other_id = other.device_id()
+                    raise CoreError(
+                        M.ADDRESS_CONFLICT.format("(unnamed)" if other_id is None else other_id)
+                    )
+            else:
+                new = placed.first_fit(start, size, align)
+        else:
+            new = self._walk_free_addr(hint, new, size, md, align)
+        if new is None or not (as_lo <= new and new + size <= as_lo + as_size):
+            raise CoreError(M.FRAGMENTED)
+        return new
+
+    def _walk_free_addr(
+        self, hint: int | None, new: int | None, size: int, md: MemoryDeviceClass, align: int
+    ) -> int | None:
+        """The allocator's loop over every realized device, sorted by address.
+
+        What :class:`PlacedRanges` answers from its sorted ranges; used
+        when those are not exact, and by tests as the reference.
+        """
         skip_empty = self.profile.memslot_accounting
         for other in self.sorted_devices():
             if other is md:
@@ -369,8 +559,6 @@ class MemoryDeviceCore:
                 new = next_addr
             elif o_addr > new + size - 1:
                 break
-        if new is None or not (as_lo <= new and new + size <= as_lo + as_size):
-            raise CoreError(M.FRAGMENTED)
         return new
 
     # -- plug / unplug -------------------------------------------------------------

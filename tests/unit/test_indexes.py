@@ -1,17 +1,21 @@
-"""The QOM name index that keeps a plug's cost flat agrees with a full walk.
+"""The lookup structures that keep a plug's cost flat agree with a full walk.
 
-A plug used to walk the whole QOM tree to resolve its ``memdev`` partial
-path (which must detect ambiguity).  The tree's root now keeps a
-:class:`~memdevd.machine.qom.NameIndex`, kept current as the tree changes.
-Every test here compares it with the walk it replaces:
+A plug used to walk the whole QOM tree (resolving the ``memdev`` partial
+path, which must detect ambiguity) and every realized memory device (the
+allocator, 7.2's space and memslot checks, the free DIMM slot).  Three
+structures now answer those questions, kept current as the machine
+changes: the QOM :class:`~memdevd.machine.qom.NameIndex` of the tree's
+root, the core's :class:`~memdevd.machine.memory_device.PlacedRanges` and
+the machine's taken DIMM slots.  Every test here compares them with the
+straightforward computation they replace:
 
 * random QOM trees and operations: index-based resolution equals the walk,
   and the maintained index equals one built from scratch;
 * random command sequences (backends, DIMMs with and without address and
   slot hints, nvdimms, virtio-mem, unplugs, object-del, snapshot and
-  restore) on two machines, one with the index and one made to walk:
-  every answer and error is the same, and after every step the index
-  equals one built from the live tree;
+  restore) on two machines, one with the structures and one made to walk:
+  every answer and error is the same, and after every step each structure
+  equals its recomputation from the live machine;
 * resolution after a restore finds the restored objects, not the ones a
   snapshot copied or the ones thrown away.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections import Counter
 from typing import Any, ClassVar
 
 import pytest
@@ -29,11 +34,21 @@ from hypothesis import strategies as st
 
 import memdevd.machine
 from memdevd import cli
+from memdevd import messages as M
 from memdevd.compat import get_profile
 from memdevd.machine import snapshot
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.errors import CoreError
 from memdevd.machine.machine import Machine
+from memdevd.machine.memory_device import (
+    MemoryDeviceCore,
+    MemoryDeviceMixin,
+    MemoryRegion,
+    PlacedRanges,
+    is_empty,
+    region_size,
+)
+from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qom import (
     Container,
     NameIndex,
@@ -56,6 +71,39 @@ def check_name_index(root: QOMObject) -> None:
     index = root._name_index
     assert index is not None and index.exact
     assert index.as_ids() == NameIndex.build(root).as_ids()
+
+
+def check_placed(m: Machine) -> None:
+    """The placed ranges, sums and slots equal a walk over the realized devices."""
+    core = m.memory
+    placed = core.placed
+    # Nothing these tests do is irregular: the fast path must be the one tested.
+    assert placed.exact
+    devs = core.realized_devices()
+    assert list(placed.tracked) == devs
+    assert placed.region_total == sum(region_size(md) for md in devs)
+    assert placed.nonempty == sum(1 for md in devs if not is_empty(md))
+    skip_empty = m.profile.memslot_accounting
+    ranges = sorted(
+        (md.get_addr(), md.get_addr() + region_size(md), id(md))
+        for md in devs
+        if not (skip_empty and is_empty(md))
+    )
+    placed_ranges = zip(placed.starts, placed.ends, placed.owners, strict=True)
+    assert [(s, e, id(o)) for s, e, o in placed_ranges] == ranges
+    runs: list[list[int]] = []
+    for start, end, _ in ranges:
+        if runs and runs[-1][1] == start:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    assert [list(r) for r in zip(placed.run_starts, placed.run_ends, strict=True)] == runs
+    slots = Counter(d.slot for d in m.devices() if d.is_a("pc-dimm"))  # type: ignore[attr-defined]
+    assert m.dimm_slots_used == dict(slots)
+    floor = 0
+    while floor in slots:
+        floor += 1
+    assert m.dimm_slot_floor == floor
 
 
 def check_resolution(root: QOMObject, paths: list[str]) -> None:
@@ -176,6 +224,110 @@ def test_adding_an_attached_object_turns_the_index_off() -> None:
     assert resolve_path(root, "s") == (None, True)
 
 
+# --- placed ranges against the allocator's walk ------------------------------------------
+
+
+class FakeDevice(MemoryDeviceMixin):
+    """Just what the allocator reads of a realized memory device."""
+
+    def __init__(self, addr: int, size: int, name: str) -> None:
+        self.addr, self.size, self.name = addr, size, name
+
+    def get_addr(self) -> int:
+        return self.addr
+
+    def get_memory_region(self) -> MemoryRegion | None:
+        return MemoryRegion(self.size, 1)
+
+    def device_id(self) -> str | None:
+        return self.name
+
+    def is_realized(self) -> bool:
+        return True
+
+
+def _walk_answer(core: MemoryDeviceCore, hint: int | None, new: int, size: int, align: int) -> Any:
+    try:
+        return core._walk_free_addr(hint, new, size, None, align)  # type: ignore[arg-type]
+    except CoreError as exc:
+        return exc.desc
+
+
+def _fast_answer(placed: PlacedRanges, hint: int | None, new: int, size: int, align: int) -> Any:
+    if hint is None:
+        return placed.first_fit(new, size, align)
+    other = placed.conflict(hint, size)
+    if other is None:
+        return hint
+    return M.ADDRESS_CONFLICT.format(other.device_id())
+
+
+UINT64_MAX = (1 << 64) - 1
+
+
+@CORE_SETTINGS
+@given(
+    base=st.sampled_from([0, 1 << 32, UINT64_MAX - 4096]),
+    ops=st.lists(st.tuples(st.booleans(), st.integers(0, 600), st.integers(0, 90)), max_size=40),
+    queries=st.lists(
+        st.tuples(
+            st.booleans(),
+            st.integers(0, 700),
+            st.integers(1, 200),
+            st.sampled_from([1, 2, 4, 8, 16, 64, 256, 1024]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_placed_ranges_answer_as_the_walk(
+    base: int,
+    ops: list[tuple[bool, int, int]],
+    queries: list[tuple[bool, int, int, int]],
+) -> None:
+    """Unaligned, touching and far ranges, near the top of the address space too."""
+    devices: list[FakeDevice] = []
+    core = MemoryDeviceCore(
+        get_profile("10.0"), 0, 0, None, MemslotLimits(None, None), lambda: devices
+    )
+    placed = core.placed
+    for n, (add, offset, size) in enumerate(ops):
+        if add:
+            dev = FakeDevice(base + offset, size, f"x{n}")
+            free = size > 0 and all(
+                not (d.addr < dev.addr + size and dev.addr < d.addr + d.size) for d in devices
+            )
+            if not free:
+                # Realized devices never overlap (see the test below).
+                continue
+            devices.append(dev)
+            placed.add(dev)
+        elif devices:
+            dev = devices.pop(offset % len(devices))
+            placed.remove(dev)
+        assert placed.exact
+        for use_hint, offset, size, align in queries:
+            new = base + offset
+            hint = new if use_hint else None
+            assert _fast_answer(placed, hint, new, size, align) == _walk_answer(
+                core, hint, new, size, align
+            ), (hint, new, size, align)
+
+
+@pytest.mark.parametrize("second", [(150, 100), (300, 0), (100, 100)])
+def test_placed_ranges_leave_irregular_layouts_to_the_walk(second: tuple[int, int]) -> None:
+    # An overlap, an empty range or the same device twice: never seen on a
+    # real machine, and the sorted ranges could not answer as the walk does.
+    devices = [FakeDevice(100, 100, "a"), FakeDevice(*second, "b")]
+    placed = PlacedRanges(skip_empty=False)
+    placed.add(devices[0])
+    placed.add(devices[1] if second != (100, 100) else devices[0])
+    assert not placed.exact and not placed.tracked and not placed.starts
+    placed.remove(devices[0])
+    placed.add(FakeDevice(1000, 10, "c"))
+    assert not placed.exact and not placed.tracked
+
+
 # --- machines: the structures against walking machines --------------------------------
 
 ARGV = [
@@ -229,8 +381,9 @@ def build(version: str, fast: bool, argv: list[str] = ARGV) -> Machine:
         parsed.request, get_profile(version), parsed.settings, clock=VirtualClock()
     )
     if not fast:
-        # The reference: resolution walks the tree.
+        # The reference: resolution walks the tree, the allocator every device.
         m.root._name_index = None
+        m.memory.placed._give_up()
     return m
 
 
@@ -333,6 +486,7 @@ def test_machine_with_structures_equals_walking_machine(
         assert run(fast, op, fast_snaps) == run(walking, op, walking_snaps), op
         assert observe(fast) == observe(walking)
         check_name_index(fast.root)
+        check_placed(fast)
         check_resolution(fast.root, PATHS)
 
 
@@ -353,6 +507,7 @@ def test_resolution_after_restore_finds_the_restored_objects(version: str) -> No
     snapshot.restore(m, snap)
 
     check_name_index(m.root)
+    check_placed(m)
     check_resolution(m.root, [*PATHS, "m2", "m3", "d1/memdev"])
     # The restored tree's objects, not the snapshot's copies or the dropped ones.
     for name in ("m0", "m1", "m2"):
@@ -374,7 +529,34 @@ def test_resolution_after_restore_finds_the_restored_objects(version: str) -> No
         target.device_add({"driver": "pc-dimm", "id": "d1", "memdev": "m1"}, from_json=True)
     assert observe(m) == observe(twin)
     check_name_index(m.root)
+    check_placed(m)
     # The snapshot itself was not touched by the restore or the plugs after it.
     assert snap.machine.root._name_index is not None
     assert snap.machine.root._name_index.as_ids() == NameIndex.build(snap.machine.root).as_ids()
     assert "d2" not in snap.machine.peripheral.children
+
+
+def test_plugs_keep_indexes_exact_at_scale() -> None:
+    # 250 DIMMs and unplugs from the middle: a run split and merged again.
+    argv = ["-machine", "pc", "-m", "1G,slots=256,maxmem=40G", "-memdevd", "guest=cooperative"]
+    m = build("7.2", True, argv)
+    for n in range(250):
+        m.object_add("memory-backend-ram", f"m{n}", {"size": 128 * MiB})
+        m.device_add({"driver": "pc-dimm", "id": f"d{n}", "memdev": f"m{n}"}, from_json=False)
+    assert len(m.memory.placed.run_starts) == 1
+    for n in (10, 11, 200, 0):
+        m.device_del(f"d{n}")
+    assert isinstance(m.clock, VirtualClock)
+    m.clock.advance(10**9)
+    check_placed(m)
+    assert len(m.memory.placed.run_starts) == 3
+    m.object_add("memory-backend-ram", "big", {"size": 256 * MiB})
+    m.device_add({"driver": "pc-dimm", "id": "big", "memdev": "big"}, from_json=False)
+    # Slots 0, 10, 11, 200 were free: the lowest is taken; 256 MiB fits only in
+    # the gap of d10 and d11.
+    assert m.peripheral.children["big"].slot == 0  # type: ignore[attr-defined]
+    assert m.device_memory is not None
+    assert m.peripheral.children["big"].addr == m.device_memory.base + 10 * 128 * MiB  # type: ignore[attr-defined]
+    check_placed(m)
+    check_name_index(m.root)
+    assert resolve_path(m.root, "m249", "memory-backend") == (m.objects.children["m249"], False)
