@@ -120,11 +120,13 @@ class Daemon:
             self._loop.call_soon(self._warm_up)
 
     def _warm_up(self) -> None:
-        from memdevd.qapi.introspect import object_type_values
+        from memdevd import recorded
         from memdevd.qapi.schema import QAPIModel, members_of
 
         with contextlib.suppress(Exception):
-            object_type_values(self.profile.version)
+            # The recorded QOM instances the first object-add and device_add
+            # consult (a JSON parse of several milliseconds).
+            recorded.load(self.profile.version, "instances")
             # Each argument model's member table (typing.get_type_hints).
             pending = list(QAPIModel.__subclasses__())
             while pending:

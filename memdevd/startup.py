@@ -156,21 +156,29 @@ def apply_machine_options(
     from memdevd import recorded
     from memdevd.qemu_opts import parse_size
 
-    sample = recorded.type_sample(profile.version, f"{mtype.name}-machine")
-    if sample is None and mtype.family in ("pc", "q35"):
-        # A machine type that was not recorded (8.2's, older versions): the
-        # recorded release's type of the family, as /machine's QOM does.
-        recorded_version = "7.2" if profile.version == "7.2" else "10.0"
-        kind = "q35" if mtype.family == "q35" else "i440fx"
-        sample = recorded.type_sample(profile.version, f"pc-{kind}-{recorded_version}-machine")
-    known = {p["name"] for p in sample["qom-list"]} if sample else set()
-    if mtype.family in ("pc", "q35"):
-        # An X86MachineState property (8.2's machine types are not recorded).
-        known.add("sgx-epc")
+    def recorded_names() -> set[str]:
+        # Read only for an option memdevd does not model: the recorded
+        # instances are megabytes of JSON.
+        sample = recorded.type_sample(profile.version, f"{mtype.name}-machine")
+        if sample is None and mtype.family in ("pc", "q35"):
+            # A machine type that was not recorded (8.2's, older versions): the
+            # recorded release's type of the family, as /machine's QOM does.
+            recorded_version = "7.2" if profile.version == "7.2" else "10.0"
+            kind = "q35" if mtype.family == "q35" else "i440fx"
+            sample = recorded.type_sample(profile.version, f"pc-{kind}-{recorded_version}-machine")
+        names = {p["name"] for p in sample["qom-list"]} if sample else set()
+        if mtype.family in ("pc", "q35"):
+            # An X86MachineState property (8.2's machine types are not recorded).
+            names.add("sgx-epc")
+        return names
+
+    known: set[str] | None = None
     for key, value in options.items():
         if key in ("type", "accel", "memory"):
             continue
-        if key not in _MACHINE_KNOWN and key not in known:
+        if key not in _MACHINE_KNOWN and known is None:
+            known = recorded_names()
+        if key not in _MACHINE_KNOWN and key not in (known or set()):
             raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
         if key == "nvdimm":
             config.nvdimm = _machine_bool(value, key)

@@ -80,7 +80,14 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     # -- migration capabilities -----------------------------------------------------
 
-    capabilities = _initial_capabilities(version)
+    # Every MigrationCapability in enum order, off (QEMU's defaults); read
+    # from the recorded schema on first use (it is megabytes of JSON).
+    capabilities: dict[str, bool] = {}
+
+    def current_capabilities() -> dict[str, bool]:
+        if not capabilities:
+            capabilities.update(_initial_capabilities(version))
+        return capabilities
 
     def migrate_set_capabilities(session: Session, args: dict[str, Any]) -> None:
         values = argument_enum(version, "migrate-set-capabilities", "capabilities", "capability")
@@ -100,11 +107,11 @@ def register(reg: Registry, rt: Runtime) -> None:
 
         # Applied all at once after the whole list was read (new_caps[] in QEMU).
         for cap, state in _visit(args, body):
-            capabilities[cap] = state
+            current_capabilities()[cap] = state
 
     def query_migrate_capabilities(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)
-        return [{"capability": c, "state": s} for c, s in capabilities.items()]
+        return [{"capability": c, "state": s} for c, s in current_capabilities().items()]
 
     # -- subsystems memdevd's VMs do not have --------------------------------------
 
