@@ -126,7 +126,7 @@ class Daemon:
         with contextlib.suppress(Exception):
             # The recorded QOM instances the first object-add and device_add
             # consult (a JSON parse of several milliseconds).
-            recorded.load(self.profile.version, "instances")
+            recorded.warm_up(self.profile.version)
             # Each argument model's member table (typing.get_type_hints).
             pending = list(QAPIModel.__subclasses__())
             while pending:

@@ -26,6 +26,11 @@ _DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 @cache
 def load(version: str, name: str) -> Any:
     """One recorded file, e.g. ``load("7.2", "queries")``."""
+    return read(version, name)
+
+
+def read(version: str, name: str) -> Any:
+    """One recorded file, parsed now and not kept (see :func:`load`)."""
     folder = f"qemu-{_data_version(version)}"
     # A plain path (the package is installed as files): importlib.resources
     # would cost the start-up time it takes to import.
@@ -76,14 +81,35 @@ def command_order(version: str) -> dict[str, int]:
     return {name: i for i, name in enumerate(names)}
 
 
+# The recorded instances are megabytes of parsed JSON and mostly repeat
+# one type across scenarios: only the instance type_sample() would pick for
+# each (type, family) is kept.
+_FAMILIES = ("", "pc", "q35")
+
+
 @cache
-def instance(version: str, key: str) -> dict[str, Any]:
-    data: dict[str, Any] = load(version, "instances")[key]
-    return data
+def _samples(version: str) -> dict[tuple[str, str], dict[str, Any]]:
+    instances: dict[str, Any] = read(version, "instances")
+    best: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for key, inst in instances.items():
+        qom_type = inst.get("qom-type")
+        if qom_type is None:
+            continue
+        for family in _FAMILIES:
+            score = 0
+            if family and key.startswith(family + "-"):
+                score += 2
+            if "peripheral-anon" not in key:
+                score += 1
+            # The first instance with the highest score, in file order.
+            if (qom_type, family) not in best or score > best[(qom_type, family)][0]:
+                best[(qom_type, family)] = (score, inst)
+    return {k: inst for k, (_, inst) in best.items()}
 
 
-def instances_of_type(version: str, qom_type: str) -> list[dict[str, Any]]:
-    return [i for i in load(version, "instances").values() if i.get("qom-type") == qom_type]
+def warm_up(version: str) -> None:
+    """Read the recorded instances now (idle time) rather than at a first use."""
+    _samples(version)
 
 
 @cache
@@ -93,19 +119,11 @@ def type_sample(version: str, qom_type: str, family: str = "") -> dict[str, Any]
     Prefers an instance recorded on the same machine family and one with an
     id (anonymous devices differ only in error texts memdevd generates).
     """
-    best: dict[str, Any] | None = None
-    best_score = -1
-    for key, inst in load(version, "instances").items():
-        if inst.get("qom-type") != qom_type:
-            continue
-        score = 0
-        if family and key.startswith(family + "-"):
-            score += 2
-        if "peripheral-anon" not in key:
-            score += 1
-        if score > best_score:
-            best, best_score = inst, score
-    return best
+    samples = _samples(version)
+    if family not in _FAMILIES:
+        # No scenario is named after another family: the same choice as "".
+        family = ""
+    return samples.get((qom_type, family))
 
 
 @cache
