@@ -119,10 +119,6 @@ def register(reg: Registry, rt: Runtime) -> None:
         parse_args(NoArgs, args)
         return []
 
-    def query_block(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
-        return []
-
     def query_blockstats(session: Session, args: dict[str, Any]) -> Any:
         _visit(args, lambda v: v.type_bool("query-nodes") if v.optional("query-nodes") else None)
         return []
@@ -197,7 +193,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("query-chardev", query_chardev, allow_preconfig=True)
     reg.register("migrate-set-capabilities", migrate_set_capabilities)
     reg.register("query-migrate-capabilities", query_migrate_capabilities)
-    reg.register("query-block", query_block)
+    reg.register("query-block", empty_list)
     reg.register("query-blockstats", query_blockstats)
     reg.register("query-named-block-nodes", query_named_block_nodes)
     reg.register("query-iothreads", empty_list, allow_preconfig=True)
