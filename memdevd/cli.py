@@ -149,6 +149,10 @@ def help_text(prog: str) -> str:
         "",
         f"With no arguments: {' '.join(DEFAULT_MACHINE_ARGV)}, QMP socket at",
         f"{default_socket_path()} (printed on start).",
+        "",
+        "memdevd-qemu-system-x86_64 takes the same arguments with libvirt's defaults",
+        "(-memdevd guest=cooperative,kvm=auto): name it in a libvirt domain's",
+        "<emulator> (docs/libvirt.md).",
     ]
     return "\n".join(lines) + "\n"
 
