@@ -127,6 +127,10 @@ class Daemon:
             # The recorded QOM instances the first object-add and device_add
             # consult (a JSON parse of several milliseconds).
             recorded.warm_up(self.profile.version)
+            # object-add's member table.
+            import memdevd.qapi.object_members
+            import memdevd.qapi.object_options  # noqa: F401
+
             # Each argument model's member table (typing.get_type_hints).
             pending = list(QAPIModel.__subclasses__())
             while pending:
