@@ -43,6 +43,14 @@ def read(version: str, name: str) -> Any:
     return data
 
 
+def _walk_pointer(node: Any, pointer: str) -> Any:
+    """The value a JSON pointer (RFC 6901, ``/a/0/b``) names inside ``node``."""
+    for part in pointer.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
 def _restore_key_order(version: str, name: str, data: Any) -> None:
     """Give QEMU's dicts back the insertion order their output showed.
 
@@ -56,10 +64,7 @@ def _restore_key_order(version: str, name: str, data: Any) -> None:
     for reference, groups in load(version, "key-order").items():
         if not reference.startswith(prefix):
             continue
-        node = data
-        for part in reference[len(prefix) :].split("/")[1:]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            node = node[int(part)] if isinstance(node, list) else node[part]
+        node = _walk_pointer(data, reference[len(prefix) :])
         grouped = {key for group in groups for key in group}
         order = [key for key in node if key not in grouped]
         order += [key for group in groups for key in reversed(group)]
@@ -126,24 +131,53 @@ def type_sample(version: str, qom_type: str, family: str = "") -> dict[str, Any]
     return samples.get((qom_type, family))
 
 
+def list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:
+    """The recorded qom-list-types variant asked with these arguments, if any."""
+    for key, entry in types.items():
+        arguments = entry.get("arguments", {})
+        if (
+            arguments.get("implements") == implements
+            and bool(arguments.get("abstract")) == abstract
+        ):
+            return key
+    return None
+
+
+@cache
+def type_table(version: str) -> dict[str, dict[str, Any]]:
+    """Every QOM type QEMU listed (abstract ones included), by name."""
+    types = load(version, "types")["qom-list-types"]
+    key = list_types_key(types, None, True)
+    entries = types[key]["reply"]["return"] if key is not None else []
+    return {e["name"]: e for e in entries}
+
+
+def type_is_a(version: str, name: str, ancestor: str) -> bool:
+    """Whether the recorded type ``name`` is ``ancestor`` or descends from it."""
+    table = type_table(version)
+    seen = set()
+    while name and name not in seen:
+        if name == ancestor:
+            return True
+        seen.add(name)
+        name = table.get(name, {}).get("parent", "")
+    return False
+
+
+def machine_sample(version: str, type_name: str, family: str) -> dict[str, Any] | None:
+    """QEMU's ``/machine`` of this machine type; for a type that was not
+    recorded (8.2's, older versions), the recorded release's type of the family."""
+    sample = type_sample(version, type_name)
+    if sample is None and family in ("pc", "q35"):
+        kind = "q35" if family == "q35" else "i440fx"
+        sample = type_sample(version, f"pc-{kind}-{_data_version(version)}-machine")
+    return sample
+
+
 @cache
 def qemu_device_types(version: str) -> frozenset[str]:
     """Every device type (a descendant of ``device``) the recorded QEMU has."""
-    parents: dict[str, str] = {}
-    for variant in load(version, "types")["qom-list-types"].values():
-        for entry in variant["reply"].get("return", []):
-            parents.setdefault(entry["name"], entry.get("parent", ""))
-
-    def is_device(name: str) -> bool:
-        seen: set[str] = set()
-        while name and name not in seen:
-            if name == "device":
-                return True
-            seen.add(name)
-            name = parents.get(name, "")
-        return False
-
-    return frozenset(name for name in parents if is_device(name))
+    return frozenset(name for name in type_table(version) if type_is_a(version, name, "device"))
 
 
 # --- libvirt's probe and the vCPUs (probe.json, cpus.json) --------------------------
@@ -152,11 +186,7 @@ def qemu_device_types(version: str) -> frozenset[str]:
 def resolve_reference(version: str, reference: str) -> Any:
     """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
     name, _, pointer = reference.partition("#")
-    node = load(version, name.removesuffix(".json"))
-    for part in pointer.split("/")[1:]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    return node
+    return _walk_pointer(load(version, name.removesuffix(".json")), pointer)
 
 
 def question_key(command: str, arguments: Any) -> str:

@@ -159,13 +159,7 @@ def apply_machine_options(
     def recorded_names() -> set[str]:
         # Read only for an option memdevd does not model: the recorded
         # instances are megabytes of JSON.
-        sample = recorded.type_sample(profile.version, f"{mtype.name}-machine")
-        if sample is None and mtype.family in ("pc", "q35"):
-            # A machine type that was not recorded (8.2's, older versions): the
-            # recorded release's type of the family, as /machine's QOM does.
-            recorded_version = "7.2" if profile.version == "7.2" else "10.0"
-            kind = "q35" if mtype.family == "q35" else "i440fx"
-            sample = recorded.type_sample(profile.version, f"pc-{kind}-{recorded_version}-machine")
+        sample = recorded.machine_sample(profile.version, f"{mtype.name}-machine", mtype.family)
         names = {p["name"] for p in sample["qom-list"]} if sample else set()
         if mtype.family in ("pc", "q35"):
             # An X86MachineState property (8.2's machine types are not recorded).

@@ -37,7 +37,7 @@ from memdevd.qmp.session import Session
 OPTIONS_LABEL = "query-command-line-options"
 OPTIONS_MODULES_LOADED_LABEL = "query-command-line-options@modules-loaded"
 
-#: Runtime.extra key set by qom-list-types (memdevd/commands/qom.py).
+#: Runtime.extra key qom-list-types sets (memdevd/commands/qom.py).
 MODULES_LOADED = "qom-modules-loaded"
 
 

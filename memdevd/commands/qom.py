@@ -12,6 +12,7 @@ from typing import Any
 from memdevd import messages as M
 from memdevd import recorded
 from memdevd.commands.base import Runtime, core, parse_args
+from memdevd.commands.capabilities import MODULES_LOADED
 from memdevd.qapi.qom import QomGetArgs, QomListArgs, QomSetArgs
 from memdevd.qapi.schema import QAPIModel
 from memdevd.qmp.errors import DEVICE_NOT_FOUND, QMPError
@@ -47,12 +48,12 @@ def register(reg: Registry, rt: Runtime) -> None:
     def qom_list_types(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(QomListTypesArgs, args)
         # module_load_qom_all(): options of modules are listed from now on.
-        rt.extra["qom-modules-loaded"] = True
+        rt.extra[MODULES_LOADED] = True
         types = recorded.load(version, "types")["qom-list-types"]
-        key = _list_types_key(types, parsed.implements, bool(parsed.abstract))
+        key = recorded.list_types_key(types, parsed.implements, bool(parsed.abstract))
         if key is not None:
             return types[key]["reply"]["return"]
-        table = _type_table(version)
+        table = recorded.type_table(version)
         assert parsed.implements is not None
         if parsed.implements not in table:
             # object_class_get_list() of an unknown type: nothing matches.
@@ -61,7 +62,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         return [
             entry
             for name, entry in table.items()
-            if _is_a(table, name, parsed.implements)
+            if recorded.type_is_a(version, name, parsed.implements)
             and (parsed.abstract or not entry.get("abstract"))
         ]
 
@@ -81,45 +82,16 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("qom-list-properties", qom_list_properties, allow_preconfig=True)
 
 
-def _list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:
-    for key, entry in types.items():
-        arguments = entry.get("arguments", {})
-        if (
-            arguments.get("implements") == implements
-            and bool(arguments.get("abstract")) == abstract
-        ):
-            return key
-    return None
-
-
-def _type_table(version: str) -> dict[str, dict[str, Any]]:
-    """Every QOM type QEMU listed (abstract ones included), by name."""
-    types = recorded.load(version, "types")["qom-list-types"]
-    key = _list_types_key(types, None, True)
-    entries = types[key]["reply"]["return"] if key is not None else []
-    return {e["name"]: e for e in entries}
-
-
-def _is_a(table: dict[str, dict[str, Any]], name: str, ancestor: str) -> bool:
-    seen = set()
-    while name and name not in seen:
-        if name == ancestor:
-            return True
-        seen.add(name)
-        name = table.get(name, {}).get("parent", "")
-    return False
-
-
 def _recorded_reply(version: str, command: str, typename: str) -> Any:
     replies = recorded.load(version, "types")[command]
     reply = replies.get(typename)
     if reply is None:
-        table = _type_table(version)
+        table = recorded.type_table(version)
         if typename not in table:
             what = "Device" if command == "device-list-properties" else "Class"
             raise QMPError(f"{what} '{typename}' not found", DEVICE_NOT_FOUND)
         if command == "device-list-properties" and (
-            table[typename].get("abstract") or not _is_a(table, typename, "device")
+            table[typename].get("abstract") or not recorded.type_is_a(version, typename, "device")
         ):
             raise QMPError(
                 M.INVALID_PARAMETER_VALUE.format("typename", "a non-abstract device type")

@@ -338,14 +338,9 @@ def finish_numa_cpus(machine: Machine, slots: list[CpuSlot]) -> list[Diagnostic]
 # --- -cpu: parse_cpu_option ------------------------------------------------------
 
 
-def _cpu_types(version: str) -> dict[str, dict[str, Any]]:
-    types = recorded.load(version, "types")["qom-list-types"]["abstract"]["reply"]["return"]
-    return {t["name"]: t for t in types}
-
-
 def cpu_model_exists(version: str, model: str) -> bool:
     """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type."""
-    entry = _cpu_types(version).get(f"{model}-x86_64-cpu")
+    entry = recorded.type_table(version).get(f"{model}-x86_64-cpu")
     if entry is None:
         return False
     return version == "7.2" or not entry.get("abstract", False)

@@ -148,14 +148,7 @@ class MachineObject(QOMObject):
         from memdevd import recorded
 
         m = self.machine
-        sample = recorded.type_sample(m.profile.version, self.typename)
-        if sample is None and m.config.board.family in ("pc", "q35"):
-            recorded_version = "7.2" if m.profile.version == "7.2" else "10.0"
-            kind = "q35" if m.config.board.family == "q35" else "i440fx"
-            sample = recorded.type_sample(
-                m.profile.version, f"pc-{kind}-{recorded_version}-machine"
-            )
-        return sample
+        return recorded.machine_sample(m.profile.version, self.typename, m.config.board.family)
 
     def class_props(self) -> list[Prop]:
         m = self.machine
