@@ -38,6 +38,7 @@ from memdevd import messages as M
 from memdevd.machine.backends import HostMemoryBackend
 from memdevd.machine.buses import Bus
 from memdevd.machine.devices.sgx_epc import class_sample
+from memdevd.machine.devices.virtio_balloon import balloon_registered
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import GiB, MiB
 from memdevd.machine.memory_device import MemoryDeviceMixin, MemoryRegion
@@ -275,10 +276,7 @@ class HvBalloon(MemoryDeviceMixin, Device):
         for dev in machine.devices():
             if isinstance(dev, HvBalloon) and dev.instanceid == self.instanceid:
                 raise CoreError(M.VMBUS_DUPLICATE_INSTANCE_ID.format(self.instanceid))
-        # qemu_add_balloon_handler(): one balloon, hv-balloon or virtio-balloon.
-        if any(
-            dev.is_a("hv-balloon") or dev.is_a("virtio-balloon-pci") for dev in machine.devices()
-        ):
+        if balloon_registered(machine):
             raise CoreError(M.HV_BALLOON_ONLY_ONE)
         if self.hostmem is not None:
             b = self.hostmem

@@ -11,6 +11,9 @@ has (pc's ``pci.0`` and q35's root ports use ACPI PCI hot-plug,
 hw/acpi/pcihp.c): ``device_del`` marks the device as being unplugged and
 asks the guest to eject it; only a guest completes it.
 
+:class:`PassivePCIDevice` is the base of PCI devices memdevd only places
+(USB controllers, the virtio balloon's PCI side).
+
 :class:`PCIERootPort` is ``pcie-root-port`` (hw/pci-bridge/gen_pcie_root_port.c
 and pcie_root_port.c): a PCI device on the root bus that adds a hot-pluggable
 PCIe bus named after its id, with a single slot.
@@ -289,6 +292,20 @@ class PciAcpiHotplug:
         if pci.eject_timer is not None:
             pci.eject_timer.cancel()
             pci.eject_timer = None
+
+
+# --- placed, not emulated --------------------------------------------------------------
+
+
+class PassivePCIDevice(PCIDevice):
+    """A PCI device memdevd places and lists but whose function it does not
+    emulate (USB controllers, the balloon's PCI side)."""
+
+    abstract = False
+    hotplug_handler = PciAcpiHotplug
+
+    def realize(self) -> None:
+        self.devfn = self.pci_realize()
 
 
 # --- pcie-root-port ------------------------------------------------------------------

@@ -11,17 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from memdevd.machine.devices.pcie_root_port import PciAcpiHotplug, PCIDevice
-
-
-class PassivePCIDevice(PCIDevice):
-    """A PCI device memdevd places and lists but whose function it does not emulate."""
-
-    abstract = False
-    hotplug_handler = PciAcpiHotplug
-
-    def realize(self) -> None:
-        self.devfn = self.pci_realize()
+from memdevd.machine.devices.pcie_root_port import PassivePCIDevice
 
 
 class PIIX3USBUHCI(PassivePCIDevice):

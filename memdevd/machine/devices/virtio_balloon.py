@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
-from memdevd.machine.devices.pcie_root_port import PciAcpiHotplug, PCIDevice
+from memdevd.machine.devices.pcie_root_port import PassivePCIDevice
 from memdevd.machine.errors import CoreError, ErrorClass
 from memdevd.machine.guest import GuestAction
 from memdevd.machine.qom import Prop, QOMObject
@@ -70,7 +70,14 @@ def stat_names(version: str) -> tuple[str, ...]:
     return _STATS_7_2 if version in ("7.2", "8.2") else _STATS_10_0
 
 
-class VirtioBalloonPCI(PCIDevice):
+def balloon_registered(machine: Machine) -> bool:
+    """``qemu_add_balloon_handler`` fails once a balloon (virtio or hv-balloon) exists."""
+    return any(
+        dev.is_a("virtio-balloon-pci") or dev.is_a("hv-balloon") for dev in machine.devices()
+    )
+
+
+class VirtioBalloonPCI(PassivePCIDevice):
     """``virtio-balloon-pci``: the balloon and its PCI proxy in one object."""
 
     type_chain: ClassVar[tuple[str, ...]] = (
@@ -81,9 +88,7 @@ class VirtioBalloonPCI(PCIDevice):
         "device",
         "object",
     )
-    abstract = False
     description = ""
-    hotplug_handler = PciAcpiHotplug
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
@@ -106,13 +111,10 @@ class VirtioBalloonPCI(PCIDevice):
         ]
 
     def realize(self) -> None:
-        # qemu_add_balloon_handler(): one balloon per machine.
-        if any(
-            (dev.is_a("virtio-balloon-pci") or dev.is_a("hv-balloon")) and dev is not self
-            for dev in self.machine.devices()
-        ):
+        # machine.devices() holds realized devices only: never this one.
+        if balloon_registered(self.machine):
             raise CoreError(M.HV_BALLOON_ONLY_ONE)
-        self.devfn = self.pci_realize()
+        super().realize()
 
     def unrealize(self) -> None:
         self.guest_cancel()
