@@ -16,7 +16,7 @@ walk's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from memdevd import messages as M
@@ -155,17 +155,7 @@ class QOMObject:
                 elif found.type == ptype:
                     prop = found
                 else:
-                    prop = found
-                    prop = Prop(
-                        prop.name,
-                        ptype,
-                        prop.get,
-                        prop.set,
-                        prop.description,
-                        prop.static,
-                        prop.default,
-                        prop.has_default,
-                    )
+                    prop = replace(found, type=ptype)
                 props.append(prop)
         props.extend(modeled.values())
         for name, child in self.children.items():
@@ -196,35 +186,23 @@ class QOMObject:
                 for prop in self.class_props():
                     if prop.name == name:
                         modeled = prop
+            sample = self.recorded_sample()
+            recorded = _recorded_types(sample).get(name) if sample is not None else None
             if modeled is not None:
-                sample = self.recorded_sample()
-                recorded = _recorded_types(sample).get(name) if sample is not None else None
                 if recorded is None or recorded == modeled.type:
                     return modeled
                 if not recorded.startswith("child<"):
                     # Listed by QEMU with another type: that type, our behaviour.
-                    return Prop(
-                        modeled.name,
-                        recorded,
-                        modeled.get,
-                        modeled.set,
-                        modeled.description,
-                        modeled.static,
-                        modeled.default,
-                        modeled.has_default,
-                    )
-            else:
+                    return replace(modeled, type=recorded)
+            elif (
+                sample is not None
+                and recorded is not None
+                and not recorded.startswith("child<")
+                and name not in self.children
+            ):
                 # A property only the recording has (a vCPU has ~500 of
                 # them, libvirt reads ~400 one by one at start).
-                sample = self.recorded_sample()
-                recorded = _recorded_types(sample).get(name) if sample is not None else None
-                if (
-                    sample is not None
-                    and recorded is not None
-                    and not recorded.startswith("child<")
-                    and name not in self.children
-                ):
-                    return _recorded_prop(self, sample, name, recorded)
+                return _recorded_prop(self, sample, name, recorded)
         for prop in self.properties():
             if prop.name == name:
                 return prop
