@@ -104,41 +104,15 @@ def visit_object_options(
 # --- the table's source: the QAPI models -------------------------------------------
 
 
-def spec_of(hint: Any) -> Spec:
-    """The spec of a model member's annotation (for the generator)."""
-    import typing
-
-    from memdevd.qapi.schema import QType
-
-    origin = typing.get_origin(hint)
-    if origin is typing.Annotated:
-        base, *metas = typing.get_args(hint)
-        for meta in metas:
-            if isinstance(meta, QType):
-                return meta.name
-        return spec_of(base)
-    if origin is typing.Literal:
-        return ("enum", tuple(str(a) for a in typing.get_args(hint)))
-    if origin is list:
-        (elem,) = typing.get_args(hint)
-        return ("list", spec_of(elem))
-    builtin = {str: "str", bool: "bool", int: "int", float: "number"}
-    if hint in builtin:
-        return builtin[hint]
-    if hint is Any:
-        return "any"
-    raise TypeError(f"no member spec for {hint!r}")
-
-
 def generated_table() -> dict[str, dict[str, tuple[tuple[str, Spec, bool], ...]]]:
     """MEMBERS as computed from the models now."""
     from memdevd.commands.memory import backend_models
-    from memdevd.qapi.schema import members_of
+    from memdevd.qapi.schema import member_spec, members_of
 
     out: dict[str, dict[str, tuple[tuple[str, Spec, bool], ...]]] = {}
     for version in ("7.2", "10.0"):
         out[version] = {
-            qom_type: tuple((m.name, spec_of(m.qtype), m.optional) for m in members_of(model))
+            qom_type: tuple((m.name, member_spec(m.qtype), m.optional) for m in members_of(model))
             for qom_type, model in backend_models(version).items()
         }
     return out

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
+from memdevd.qapi.object_options import Spec, visit_spec
 from memdevd.qapi.visitor import InputVisitor, VisitError
 
 
@@ -104,26 +105,38 @@ def _strip_optional(hint: Any) -> Any:
     return hint
 
 
-def qapi_type_name(hint: Any) -> str:
-    """The QAPI builtin name for an annotation (for introspection)."""
-    if get_origin(hint) is Annotated:
-        for meta in get_args(hint)[1:]:
+_BUILTINS: dict[Any, str] = {str: "str", bool: "bool", int: "int", float: "number", Any: "any"}
+
+
+@cache
+def member_spec(hint: Any) -> Spec:
+    """An annotation as a member spec (:mod:`memdevd.qapi.object_options`):
+    a QAPI builtin name, ``("enum", values)`` or ``("list", spec)``."""
+    origin = get_origin(hint)
+    if origin is Annotated:
+        base, *metas = get_args(hint)
+        for meta in metas:
             if isinstance(meta, QType):
                 return meta.name
-        hint = get_args(hint)[0]
-    if hint is str:
-        return "str"
-    if hint is bool:
-        return "bool"
-    if hint is int:
-        return "int"
-    if hint is float:
-        return "number"
-    if hint is Any:
-        return "any"
+        return member_spec(base)
+    if origin is Literal:
+        return ("enum", tuple(str(a) for a in get_args(hint)))
+    if origin is list:
+        (elem,) = get_args(hint)
+        return ("list", member_spec(elem))
+    if hint in _BUILTINS:
+        return _BUILTINS[hint]
+    raise TypeError(f"no member spec for {hint!r}")
+
+
+def qapi_type_name(hint: Any) -> str:
+    """The QAPI builtin name for an annotation (for introspection)."""
     if hint is type(None):
         return "null"
-    raise TypeError(f"no QAPI builtin for {hint!r}")
+    spec = member_spec(hint)
+    if not isinstance(spec, str):
+        raise TypeError(f"no QAPI builtin for {hint!r}")
+    return spec
 
 
 M = TypeVar("M", bound=QAPIModel)
@@ -131,18 +144,7 @@ M = TypeVar("M", bound=QAPIModel)
 
 def visit_value(v: InputVisitor, name: str | None, hint: Any) -> Any:
     """Visit one value of the given annotation (``visit_type_<T>``)."""
-    origin = get_origin(hint)
-    if origin is Annotated:
-        base, *metas = get_args(hint)
-        for meta in metas:
-            if isinstance(meta, QType):
-                if meta.name == "any":
-                    return v.type_any(name)
-                return v.type_int(name, meta.name)
-        return visit_value(v, name, base)
-    if origin is Literal:
-        return v.type_enum(name, [str(a) for a in get_args(hint)])
-    if origin is list:
+    if get_origin(hint) is list:
         (elem,) = get_args(hint)
         v.start_list(name)
         out = []
@@ -156,17 +158,7 @@ def visit_value(v: InputVisitor, name: str | None, hint: Any) -> Any:
         v.check_struct()
         v.end_struct()
         return hint.model_construct(**values)
-    if hint is str:
-        return v.type_str(name)
-    if hint is bool:
-        return v.type_bool(name)
-    if hint is int:
-        return v.type_int64(name)
-    if hint is float:
-        return v.type_number(name)
-    if hint is Any:
-        return v.type_any(name)
-    raise TypeError(f"cannot visit {hint!r}")
+    return visit_spec(v, name, member_spec(hint))
 
 
 def visit_members(v: InputVisitor, model: type[QAPIModel]) -> dict[str, Any]:
