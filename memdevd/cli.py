@@ -270,7 +270,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "msg":
                 assert arg is not None
                 msg = lists["msg"].parse_noisily(arg, False)
-                Q.set_message_timestamps(msg.get("timestamp") in ("on", "yes", "true", "y"))
+                # Validated as a bool by the option list already.
+                Q.set_message_timestamps(
+                    Q.parse_bool(msg.get("timestamp") or "off", name="timestamp")
+                )
             elif name in COMPAT_OPTIONS:
                 pass
             else:
@@ -406,15 +409,22 @@ def build_daemon(
         for addr in parsed.listen:
             name = addr.name
 
-            def connected(name: str = name) -> bool:
-                return any(s.listener_name == name and s.active for s in daemon.server.sessions)
-
-            def peer(name: str = name) -> tuple[str, int] | None:
+            def client(name: str = name) -> Any:
+                """The monitor's connected session (QEMU's monitors take one)."""
                 for s in daemon.server.sessions:
-                    if s.listener_name == name and s.active and s.transport is not None:
-                        address = s.transport.get_extra_info("peername")
-                        if isinstance(address, tuple) and len(address) >= 2:
-                            return str(address[0]), int(address[1])
+                    if s.listener_name == name and s.active:
+                        return s
+                return None
+
+            def connected(client: Any = client) -> bool:
+                return client() is not None
+
+            def peer(client: Any = client) -> tuple[str, int] | None:
+                session = client()
+                transport = session.transport if session is not None else None
+                address = transport.get_extra_info("peername") if transport is not None else None
+                if isinstance(address, tuple) and len(address) >= 2:
+                    return str(address[0]), int(address[1])
                 return None
 
             target.add_chardev(addr.name, addr.socket_address(), connected, peer)

@@ -36,6 +36,7 @@ from memdevd import messages as M
 from memdevd import recorded
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
+from memdevd.qapi.visitor import parse_bool_text
 from memdevd.qemu_opts import Diagnostic, OptionError
 
 if TYPE_CHECKING:
@@ -378,10 +379,6 @@ def resolve_cpu_model(
     return model
 
 
-_ON = ("on", "yes", "true", "y")
-_OFF = ("off", "no", "false", "n")
-
-
 def _features_as_recorded(version: str, accel: str, model: str, features: str) -> bool:
     """Whether every ``-cpu`` feature only restates the recorded vCPU's value.
 
@@ -396,9 +393,10 @@ def _features_as_recorded(version: str, accel: str, model: str, features: str) -
             name, wanted = token[1:], token[0] == "+"
         else:
             name, eq, text = token.partition("=")
-            if not eq or text.lower() not in (*_ON, *_OFF):
+            parsed = parse_bool_text(text.lower()) if eq else None
+            if parsed is None:
                 return False
-            wanted = text.lower() in _ON
+            wanted = parsed
         if values.get(name) is not wanted:
             return False
     return True
