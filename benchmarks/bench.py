@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from memdevd.testing import rss_kib
+
 ROOT = Path(__file__).resolve().parents[1]
 QEMU = os.environ.get("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64")
 GiB = 1 << 30
@@ -64,14 +66,6 @@ VMEM_ARGV = [
 
 def memdevd_cmd() -> list[str]:
     return [sys.executable, "-m", "memdevd", "-memdevd", "version=7.2"]
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 @dataclass

@@ -48,6 +48,20 @@ DEFAULT_ARGV = ("-machine", "q35", "-m", "1G,slots=16,maxmem=64G")
 START_TIMEOUT = 15.0
 
 
+def rss_kib(pid: int) -> int:
+    """The resident set size of process ``pid`` in KiB (``VmRSS`` in
+    ``/proc/PID/status``), 0 if it has none (a zombie).  Linux only.
+
+    For memory checks on a daemon: the soak tool, the benchmarks and the
+    hostile-client tests sample memdevd's memory with it.
+    """
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 class MemdevdError(Exception):
     """A QMP error reply: ``error_class`` and ``desc`` as QEMU sends them."""
 
@@ -335,4 +349,4 @@ with contextlib.suppress(ImportError):  # usable without pytest installed
     memdevd, memdevd_factory = _fixture_module()
 
 
-__all__ = ["MemdevdError", "MemdevdProcess"]
+__all__ = ["MemdevdError", "MemdevdProcess", "rss_kib"]

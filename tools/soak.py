@@ -22,15 +22,9 @@ import sys
 import tempfile
 import time
 
+from memdevd.testing import rss_kib
+
 GiB = 1 << 30
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def cycle(i: int) -> list[bytes]:

@@ -17,18 +17,13 @@ from pathlib import Path
 
 from protocol_harness import MemdevdProcess, RawQMP, run_memdevd, version_argv
 
+from memdevd.testing import rss_kib
+
 # A well-behaved client's round trip must never take longer than this
 # during an attack (a stall, not a slowdown, is what this catches).
 STALL = 5.0
 # RSS growth allowed during an attack.
 GROWTH_KIB = 64 * 1024
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def open_fds(pid: int) -> int:
