@@ -12,16 +12,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from memdevd.testing import MemdevdProcess
 
 EXAMPLES = int(os.environ.get("MEMDEVD_FUZZ_EXAMPLES", "0"))
 
@@ -89,38 +86,11 @@ commands = st.sampled_from(
 
 @pytest.fixture(scope="module")
 def daemon() -> Iterator[str]:
-    tmp = tempfile.mkdtemp(prefix="mdfz-")
-    sock = os.path.join(tmp, "qmp.sock")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "memdevd",
-            "-machine",
-            "q35",
-            "-m",
-            "1G,slots=4,maxmem=16G",
-            "-memdevd",
-            "guest=cooperative",
-            "-qmp",
-            f"unix:{sock},server=on,wait=off",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(500):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.02)
-        yield sock
-        assert proc.poll() is None, "the daemon died"
-    finally:
-        proc.kill()
-        proc.wait()
-        Path(sock).unlink(missing_ok=True)
-        os.rmdir(tmp)
+    with MemdevdProcess(
+        "-machine", "q35", "-m", "1G,slots=4,maxmem=16G", guest="cooperative"
+    ) as vm:
+        yield vm.socket
+        assert vm.proc is not None and vm.proc.poll() is None, "the daemon died"
 
 
 def exchange(path: str, data: bytes) -> None:
