@@ -175,16 +175,9 @@ def test_every_control_command_is_documented() -> None:
     from pathlib import Path
 
     from memdevd import cli
-    from memdevd.commands import Runtime, register_all
-    from memdevd.compat import get_profile
-    from memdevd.qmp.registry import Registry
-    from memdevd.startup import build_machine
 
-    parsed = cli.parse([], "memdevd")
-    profile = get_profile(parsed.settings.version)
-    machine, _ = build_machine(parsed.request, profile, parsed.settings)
-    reg = Registry()
-    register_all(reg, Runtime(machine, profile))
+    daemon, _ = cli.build_daemon(cli.parse([], "memdevd"), "memdevd")
+    reg = daemon.registry
     root = Path(__file__).resolve().parents[2]
     docs = (root / "docs" / "test-controls.md").read_text() + (root / "README.md").read_text()
     controls = [c.name for c in reg if c.name.startswith("x-memdevd-")]

@@ -360,18 +360,11 @@ def test_cached_device_list_encodes_like_the_list() -> None:
     # query-memory-devices reuses the encoding of an unchanged list (from
     # 16 devices on); the bytes on the wire must be those of the list.
     from memdevd import cli
-    from memdevd.commands import register_all
-    from memdevd.compat import get_profile
-    from memdevd.qmp.registry import Registry
-    from memdevd.runtime import Runtime
-    from memdevd.startup import build_machine
 
     parsed = cli.parse(["-machine", "pc", "-m", "1G,slots=32,maxmem=64G"], "memdevd")
-    profile = get_profile(parsed.settings.version)
-    machine, _ = build_machine(parsed.request, profile, parsed.settings)
-    reg = Registry()
-    register_all(reg, Runtime(machine, profile))
-    cmd = reg.get("query-memory-devices")
+    daemon, _ = cli.build_daemon(parsed, "memdevd")
+    machine = daemon.machine
+    cmd = daemon.registry.get("query-memory-devices")
     assert cmd is not None
     for k in range(20):
         machine.object_add("memory-backend-ram", f"m{k}", {"size": 1 << 30})
