@@ -17,14 +17,9 @@ from typing import Any
 import pytest
 
 from memdevd import cli, recorded
-from memdevd.commands import register_all
-from memdevd.compat import get_profile
 from memdevd.machine.cpus import vcpu_thread_id
 from memdevd.qemu_opts import Diagnostic, OptionError
 from memdevd.qmp.errors import QMPError
-from memdevd.qmp.registry import Registry
-from memdevd.runtime import Runtime
-from memdevd.startup import build_machine
 
 VERSIONS = ("7.2", "10.0")
 PROBE_ARGV = ("-S", "-no-user-config", "-nodefaults", "-nographic", "-machine")
@@ -39,11 +34,9 @@ class VM:
 
     def __init__(self, version: str, *argv: str) -> None:
         parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
-        profile = get_profile(version)
-        self.machine, self.notes = build_machine(parsed.request, profile, parsed.settings)
-        self.rt = Runtime(self.machine, profile)
-        self.reg = Registry()
-        register_all(self.reg, self.rt)
+        daemon, self.notes = cli.build_daemon(parsed, "qemu-system-x86_64")
+        self.machine = daemon.machine
+        self.reg = daemon.registry
 
     def run(self, name: str, args: dict[str, Any] | None = None) -> Any:
         """The reply as QEMU would send it (JSON round trip: tuples become lists)."""
