@@ -27,14 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memdevd import cli
-from memdevd.commands import register_all
-from memdevd.compat import get_profile
 from memdevd.machine.clock import VirtualClock
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.framing import JSONError, JSONStreamer
-from memdevd.qmp.registry import Registry
-from memdevd.runtime import Runtime
-from memdevd.startup import build_machine
 
 EXAMPLES = int(os.environ.get("MEMDEVD_FUZZ_EXAMPLES", "0"))
 QMP_CLASSES = {
@@ -149,13 +144,13 @@ ARGV = [
 
 class Harness:
     def __init__(self, version: str = "10.0") -> None:
-        parsed = cli.parse(["-memdevd", f"version={version}", *ARGV], "qemu-system-x86_64")
-        self.clock = VirtualClock()
-        profile = get_profile(version)
-        self.machine, _ = build_machine(parsed.request, profile, parsed.settings, clock=self.clock)
-        self.rt = Runtime(self.machine, profile)
-        self.reg = Registry()
-        register_all(self.reg, self.rt)
+        # clock=virtual: time moves only with x-memdevd-advance-clock.
+        argv = ["-memdevd", f"version={version},clock=virtual", *ARGV]
+        daemon, _ = cli.build_daemon(cli.parse(argv, "qemu-system-x86_64"), "qemu-system-x86_64")
+        assert isinstance(daemon.machine.clock, VirtualClock)
+        self.machine = daemon.machine
+        self.rt = daemon.runtime
+        self.reg = daemon.registry
 
     def run(self, name: str, args: Any) -> dict[str, Any]:
         cmd = self.reg.get(name)

@@ -6,18 +6,17 @@ from __future__ import annotations
 from memdevd import cli
 from memdevd.commands import Runtime
 from memdevd.commands.hmp import run_command_line
-from memdevd.compat import get_profile
 from memdevd.machine.clock import VirtualClock
-from memdevd.startup import build_machine
 
 GiB = 1 << 30
 
 
 def runtime(*argv: str, version: str = "10.0") -> tuple[Runtime, VirtualClock]:
-    parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
-    clock = VirtualClock()
-    machine, _ = build_machine(parsed.request, get_profile(version), parsed.settings, clock=clock)
-    return Runtime(machine, get_profile(version)), clock
+    argv = ("-memdevd", f"version={version},clock=virtual", *argv)
+    daemon, _ = cli.build_daemon(cli.parse(argv, "qemu-system-x86_64"), "qemu-system-x86_64")
+    clock = daemon.machine.clock
+    assert isinstance(clock, VirtualClock)
+    return daemon.runtime, clock
 
 
 def test_mapped_memslots_appear_as_aliases_in_the_container() -> None:
