@@ -38,7 +38,8 @@ def read(version: str, name: str) -> Any:
     with open(path, encoding="utf-8") as f:
         text = f.read()
     data = json.loads(text)
-    if name != "key-order":
+    # samples.json restores its instances' order itself (see _samples).
+    if name not in ("key-order", "samples"):
         _restore_key_order(version, name, data)
     return data
 
@@ -64,7 +65,11 @@ def _restore_key_order(version: str, name: str, data: Any) -> None:
     for reference, groups in load(version, "key-order").items():
         if not reference.startswith(prefix):
             continue
-        node = _walk_pointer(data, reference[len(prefix) :])
+        try:
+            node = _walk_pointer(data, reference[len(prefix) :])
+        except KeyError:
+            # samples.json holds only some of instances.json's objects.
+            continue
         grouped = {key for group in groups for key in group}
         order = [key for key in node if key not in grouped]
         order += [key for group in groups for key in reversed(group)]
@@ -87,15 +92,17 @@ def command_order(version: str) -> dict[str, int]:
 
 
 # The recorded instances are megabytes of parsed JSON and mostly repeat
-# one type across scenarios: only the instance type_sample() would pick for
-# each (type, family) is kept.
+# one type across scenarios: ``samples.json`` (generated from
+# ``instances.json`` by tools/gen_schemas.py) keeps only the instance
+# type_sample() picks for each (type, family), so reading it costs a
+# fraction of the memory.
 _FAMILIES = ("", "pc", "q35")
 
 
-@cache
-def _samples(version: str) -> dict[tuple[str, str], dict[str, Any]]:
-    instances: dict[str, Any] = read(version, "instances")
-    best: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
+    """``samples.json``'s content: the chosen instances under their
+    ``instances.json`` keys, and ``"<family>:<qom-type>"`` -> key."""
+    best: dict[tuple[str, str], tuple[int, str]] = {}
     for key, inst in instances.items():
         qom_type = inst.get("qom-type")
         if qom_type is None:
@@ -108,8 +115,34 @@ def _samples(version: str) -> dict[tuple[str, str], dict[str, Any]]:
                 score += 1
             # The first instance with the highest score, in file order.
             if (qom_type, family) not in best or score > best[(qom_type, family)][0]:
-                best[(qom_type, family)] = (score, inst)
-    return {k: inst for k, (_, inst) in best.items()}
+                best[(qom_type, family)] = (score, key)
+    choice = {f"{family}:{qom_type}": key for (qom_type, family), (_, key) in best.items()}
+    keys = set(choice.values())
+    return {
+        "choice": dict(sorted(choice.items())),
+        "instances": {key: inst for key, inst in instances.items() if key in keys},
+    }
+
+
+def samples_file(version: str) -> tuple[str, str]:
+    """Where ``samples.json`` of ``version``'s data lives, and its content."""
+    folder = f"qemu-{_data_version(version)}"
+    with open(os.path.join(_DATA, folder, "instances.json"), encoding="utf-8") as f:
+        instances = json.load(f)
+    text = json.dumps(choose_samples(instances), indent=1, sort_keys=True) + "\n"
+    return f"memdevd/data/{folder}/samples.json", text
+
+
+@cache
+def _samples(version: str) -> dict[tuple[str, str], dict[str, Any]]:
+    data = read(version, "samples")
+    instances = data["instances"]
+    _restore_key_order(version, "instances", instances)
+    result = {}
+    for name, key in data["choice"].items():
+        family, _, qom_type = name.partition(":")
+        result[(qom_type, family)] = instances[key]
+    return result
 
 
 def warm_up(version: str) -> None:

@@ -1,6 +1,10 @@
-"""Write schemas/ from memdevd's registry and models (see memdevd/qapi/export.py).
+"""Write the generated files (see memdevd/qapi/export.py): schemas/ from
+memdevd's registry and models, the -object member table, and each recorded
+release's samples.json (the QOM instances memdevd reads, chosen from
+instances.json).
 
-Run after changing a command or its arguments:  python tools/gen_schemas.py
+Run after changing a command or its arguments, or after recording:
+python tools/gen_schemas.py
 """
 
 from __future__ import annotations

@@ -81,4 +81,9 @@ def generated_files() -> dict[str, str]:
     from memdevd.qapi.object_options import generated_module
 
     files["memdevd/qapi/object_members.py"] = generated_module()
+    from memdevd.recorded import samples_file
+
+    for data_version in ("7.2", "10.0"):
+        rel, text = samples_file(data_version)
+        files[rel] = text
     return files
