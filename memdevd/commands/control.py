@@ -13,6 +13,7 @@ from typing import Any
 from memdevd import recorded
 from memdevd.commands.base import Runtime, core, parse_args
 from memdevd.qapi.control import MigrateRecoverArgs, NoArgs, QmpCapabilitiesArgs
+from memdevd.qmp.encoder import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
@@ -28,9 +29,12 @@ def register(reg: Registry, rt: Runtime) -> None:
         parsed = parse_args(QmpCapabilitiesArgs, args)
         session.negotiate(list(parsed.enable or []))
 
+    # The version never changes: encoded once, as the greeting is.
+    version_text = JSONText(to_json(profile.version_info))
+
     def query_version(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)
-        return profile.version_info
+        return version_text
 
     def query_commands(session: Session, args: dict[str, Any]) -> Any:
         parse_args(NoArgs, args)

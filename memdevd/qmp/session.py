@@ -112,6 +112,12 @@ class Session(asyncio.Protocol):
         if self._busy:
             self._queue(items)
             return
+        if len(items) == 1:
+            # The common case, one request per read: nothing to batch.
+            awaitable = self._process(items[0])
+            if awaitable is not None:
+                self._run_async(awaitable)
+            return
         # Replies to one read go out in one write: a pipelining client gets
         # them without a system call per reply (the order is unchanged).
         self._cork = []

@@ -19,6 +19,7 @@ import pytest
 from memdevd import cli, recorded
 from memdevd.machine.cpus import vcpu_thread_id
 from memdevd.qemu_opts import Diagnostic, OptionError
+from memdevd.qmp.encoder import encode
 from memdevd.qmp.errors import QMPError
 
 VERSIONS = ("7.2", "10.0")
@@ -47,7 +48,7 @@ class VM:
             assert not inspect.isawaitable(ret)
         except QMPError as err:
             return err.to_wire()
-        return json.loads(json.dumps({"return": {} if ret is None else ret}))
+        return json.loads(encode({"return": {} if ret is None else ret}))
 
     def ok(self, name: str, args: dict[str, Any] | None = None) -> Any:
         reply = self.run(name, args)
