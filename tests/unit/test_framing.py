@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -362,6 +363,44 @@ def test_fast_path_declines_what_python_would_accept() -> None:
         assert got == [{"a": "\x00"}] if b"\xc0" in data else isinstance(got[0], JSONError)
 
 
+def test_orjson_tier_takes_a_request_alone_on_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    if framing._orjson_loads is None:
+        pytest.skip("orjson is not installed")
+    s = JSONStreamer()
+    monkeypatch.setattr(s, "_try_fast", lambda *a: pytest.fail("json tier used"))
+    monkeypatch.setattr(s, "_feed_exact", lambda *a, **k: pytest.fail("exact engine used"))
+    data = b'{"execute": "device_add", "arguments": {"id": "d:1", "size": 1073741824}}\r\n'
+    assert s.feed(data) == [
+        {"execute": "device_add", "arguments": {"id": "d:1", "size": 1073741824}}
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a:": 1, "a:": 2}\n',  # duplicate keys holding the separator
+        b'{"a": {"b": 1, "b": 1}, "c": ":"}\n',
+        b'{"a": 1.5}\n',  # fractions are left to the json tier
+        b'{"a": 1e3}\n',
+        b'{"a": 18446744073709551616}\n',  # beyond uint64: a float in QEMU
+        b'{"a": -9223372036854775809}\n',
+        b'{"a": "\\u003a"}\n',  # an escaped ":"
+        b'{"a": "\xc3\xa9"}\n',
+        b'{"a":\n1}\n',
+        b'{"a": 1}\n{"b": 2}\n',
+        b'{"a": 1} {"b": 2}\n',
+        b"[1, 2]]\n",
+        b'{"a": NaN}\n',
+        b"{'a': 1}\n",
+    ],
+)
+def test_orjson_tier_changes_nothing(data: bytes) -> None:
+    with mock.patch.object(framing, "_orjson_loads", None):
+        without = [canon(x) for x in JSONStreamer().feed(data)]
+    assert [canon(x) for x in JSONStreamer().feed(data)] == without
+    assert [canon(x) for x in JSONStreamer(fast=False).feed(data)] == without
+
+
 # --- Differential tests: fast path and chunking change nothing ----------------
 _PIECES = [
     b"{",
@@ -499,6 +538,10 @@ def test_fast_path_and_chunking_change_nothing(
     for fast in (True, False):
         got = _feed_chunked(JSONStreamer(fast=fast, **lim), data, cuts)
         assert [canon(x) for x in got] == [canon(x) for x in reference]
+    # The fast path without its orjson tier (a platform without orjson).
+    with mock.patch.object(framing, "_orjson_loads", None):
+        got = _feed_chunked(JSONStreamer(**lim), data, cuts)
+    assert [canon(x) for x in got] == [canon(x) for x in reference]
 
 
 @settings(max_examples=200, deadline=None)
