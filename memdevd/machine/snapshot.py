@@ -26,7 +26,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from memdevd.machine.clock import Timer
+from memdevd.machine.clock import Timer, VirtualClock
 from memdevd.machine.machine import Machine
 
 
@@ -79,3 +79,21 @@ def restore(machine: Machine, snap: Snapshot) -> None:
     for timer in timers:
         timer.deadline_ns += shift
     clock.replace_pending(timers)
+
+
+def scratch(machine: Machine) -> Machine:
+    """A detached copy of ``machine`` on a virtual clock of its own.
+
+    Nothing it does reaches the live machine: no hooks (its events go
+    nowhere), and what it schedules waits on a clock nothing advances.
+    """
+    hooks = machine.detach_hooks()
+    try:
+        memo = _shared(machine)
+        memo[id(machine.clock)] = VirtualClock(machine.clock.now_ns())
+        blank = Machine.__new__(Machine)
+        memo[id(machine)] = blank
+        blank.__dict__.update(copy.deepcopy(machine.__dict__, memo))
+    finally:
+        machine.attach_hooks(hooks)
+    return blank

@@ -171,3 +171,38 @@ def test_hooks_survive_a_restore() -> None:
     h.clock.advance(0)
     assert ("RESUME", None) in h.events and ("POWERDOWN", None) in h.events
     assert shutdowns == ["guest-shutdown"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    guest=st.sampled_from(["cooperative", "slow:0.3", "refuse", "polls:1", "none"]),
+    prefix=st.lists(ops, max_size=8),
+    on_scratch=st.lists(ops, max_size=8),
+    continuation=st.lists(ops, max_size=8),
+)
+def test_a_scratch_copy_never_touches_the_live_machine(
+    guest: str,
+    prefix: list[tuple[Any, ...]],
+    on_scratch: list[tuple[Any, ...]],
+    continuation: list[tuple[Any, ...]],
+) -> None:
+    """What the daemon's idle-time hot-plug rehearsal relies on: anything
+    done to a scratch copy, its events and its guest's timers included,
+    leaves the live machine as a twin that never had a copy."""
+    live, twin = Harness(guest), Harness(guest)
+    for op in prefix:
+        assert live.run(op) == twin.run(op)
+    live.events.clear()
+    twin.events.clear()
+    copy_harness = Harness("none")
+    copy_harness.machine = snapshot.scratch(live.machine)
+    copy_harness.clock = copy_harness.machine.clock  # type: ignore[assignment]
+    assert copy_harness.machine.clock is not live.machine.clock
+    for op in on_scratch:
+        copy_harness.run(op)
+    assert live.events == []
+    assert live.observe() == twin.observe()
+    for op in continuation:
+        assert live.run(op) == twin.run(op)
+        assert live.observe() == twin.observe()
+    assert live.events == twin.events

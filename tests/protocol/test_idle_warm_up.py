@@ -1,0 +1,45 @@
+"""The daemon's idle-time warm-up is invisible to clients.
+
+After the first command the daemon loads what the first hot-plug needs and
+rehearses one object-add + device_add on a scratch copy of the machine
+(memdevd/daemon.py).  A client must not be able to tell: no events, no
+object, device, id, slot or address taken, with a guest that reacts to
+hot-plug too.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from memdevd.testing import MemdevdProcess
+
+ARGV = ("-machine", "pc", "-m", "1G,slots=4,maxmem=8G", "-S", "-nodefaults", "-display", "none")
+
+
+@pytest.mark.parametrize("guest", ["none", "cooperative"])
+def test_the_warm_up_leaves_no_trace(guest: str) -> None:
+    with MemdevdProcess(*ARGV, guest=guest) as vm:
+        objects_before = vm.cmd("qom-list", {"path": "/objects"})
+        peripherals_before = vm.cmd("qom-list", {"path": "/machine/peripheral"})
+        assert [p for p in peripherals_before if p["type"].startswith("child<")] == []
+        time.sleep(0.5)  # the warm-up runs once the first reply is out
+        assert vm.events(wait=0.2) == []
+        assert vm.cmd("query-memory-devices") == []
+        assert vm.cmd("qom-list", {"path": "/objects"}) == objects_before
+        assert vm.cmd("qom-list", {"path": "/machine/peripheral"}) == peripherals_before
+        # The rehearsal's ids, slot and address are all still free.
+        vm.cmd(
+            "object-add",
+            {"qom-type": "memory-backend-ram", "id": "rehearsal", "size": 1 << 30},
+        )
+        vm.cmd("device_add", {"driver": "pc-dimm", "id": "rehearsal", "memdev": "rehearsal"})
+        [dimm] = vm.cmd("query-memory-devices")
+        assert dimm["data"]["id"] == "rehearsal"
+        assert dimm["data"]["slot"] == 0
+        assert dimm["data"]["addr"] == 4 << 30  # pc: device memory starts at 4 GiB
+        assert vm.cmd("query-memory-size-summary") == {
+            "base-memory": 1 << 30,
+            "plugged-memory": 1 << 30,
+        }
