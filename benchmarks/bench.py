@@ -16,6 +16,15 @@ curves up to 256 DIMMs and fleet mode (VMs in one process: RSS, time to
 add a VM, a VM's query latency as the fleet grows).  Prints a markdown
 report with the targets of issue 7 marked as held or not.  Nothing here is
 a test: numbers vary from machine to machine; compare ratios from one run.
+
+Sequential latencies (round trips, plug pairs, queries, qom-set) are
+measured with the benchmark and the server pinned to one CPU: on a VM, where
+the scheduler puts the two decides a round trip more than either program
+does (the same floor server measured 18 us or 75 us from run to run), and
+one CPU makes every program pay the same context switches.  The round trip
+is also measured with client and server on two different CPUs, for
+reference.  Start-up, throughput and fleet measures run unpinned.
+``--no-pin`` measures everything unpinned.
 """
 
 from __future__ import annotations
@@ -164,6 +173,47 @@ async def start(name: str, argv: list[str], tmp: str, sockets: int = 1) -> Proc:
         except (FileNotFoundError, ConnectionRefusedError):
             await asyncio.sleep(0.0005)
     return proc
+
+
+class Placement:
+    """Which CPUs the benchmark and the servers run on during a measure."""
+
+    def __init__(self, pin: bool) -> None:
+        self.everywhere = os.sched_getaffinity(0)
+        cpus = sorted(self.everywhere)
+        self.pin = pin
+        self.one = {cpus[-1]}
+        self.another = {cpus[0]} if len(cpus) > 1 else None
+
+    @staticmethod
+    def _set(pid: int, cpus: set[int]) -> None:
+        # Every thread: QEMU's monitor runs in its main loop thread, but
+        # threads created later inherit the creator's set.
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.sched_setaffinity(int(tid), cpus)
+
+    @contextlib.contextmanager
+    def on(self, procs: Sequence[Proc], client: set[int], server: set[int]) -> Any:
+        if not self.pin:
+            yield
+            return
+        os.sched_setaffinity(0, client)
+        for p in procs:
+            self._set(p.popen.pid, server)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, self.everywhere)
+            for p in procs:
+                self._set(p.popen.pid, self.everywhere)
+
+    def same_cpu(self, *procs: Proc) -> Any:
+        return self.on(procs, self.one, self.one)
+
+    def two_cpus(self, *procs: Proc) -> Any:
+        return self.on(procs, self.one, self.another or self.one)
 
 
 # --- measurements -----------------------------------------------------------------------
@@ -330,7 +380,7 @@ def ratio(a: float, b: float | None) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
-async def run(quick: bool) -> dict[str, Any]:
+async def run(quick: bool, pin: bool = True) -> dict[str, Any]:
     n_rt = 300 if quick else 3000
     n_pipe = 1000
     total = 20 if quick else 256
@@ -355,16 +405,22 @@ async def run(quick: bool) -> dict[str, Any]:
             if name == "qemu" and not shutil.which(QEMU):
                 raise SystemExit(f"bench: QEMU 7.2 not found at {QEMU} (MEMDEVD_QEMU_7_2)")
             procs[name] = await start(name, DIMM_ARGV, tmp, sockets=16)
+        place = Placement(pin)
+        res["pinned"] = pin
         for name, p in procs.items():
             r: dict[str, Any] = {"greet-s": p.greet_s, "rss-start-kib": p.rss()}
             c = await Client.connect(p.sockets[0])
-            r["rt-p50"], r["rt-p99"] = await round_trips(c, n_rt)
+            with place.same_cpu(p):
+                r["rt-p50"], r["rt-p99"] = await round_trips(c, n_rt)
+            with place.two_cpus(p):
+                r["rt2-p50"], _ = await round_trips(c, n_rt)
             r["pipelined-per-s"] = n_pipe / await c.pipelined(n_pipe)
             await c.close()
             r["clients16-per-s"] = await clients_throughput(p, 16, per_client)
             if name != "floor":
                 c = await Client.connect(p.sockets[0])
-                r["plug"] = await plug_workload(c, total, marks, every, p.popen.pid)
+                with place.same_cpu(p):
+                    r["plug"] = await plug_workload(c, total, marks, every, p.popen.pid)
                 await c.close()
                 r["rss-plugged-kib"] = p.rss()
             res[name] = r
@@ -374,13 +430,14 @@ async def run(quick: bool) -> dict[str, Any]:
             p = await start(name, VMEM_ARGV, tmp)
             c = await Client.connect(p.sockets[0])
             times = []
-            for i in range(50 if quick else 500):
-                size = (1 + i % 2) * GiB
-                t = time.perf_counter()
-                await c.cmd(
-                    "qom-set", {"path": "vmem0", "property": "requested-size", "value": size}
-                )
-                times.append(time.perf_counter() - t)
+            with place.same_cpu(p):
+                for i in range(50 if quick else 500):
+                    size = (1 + i % 2) * GiB
+                    t = time.perf_counter()
+                    await c.cmd(
+                        "qom-set", {"path": "vmem0", "property": "requested-size", "value": size}
+                    )
+                    times.append(time.perf_counter() - t)
             res[name]["qom-set-s"] = statistics.median(times)
             await c.close()
             p.stop()
@@ -426,6 +483,13 @@ def report(res: dict[str, Any]) -> str:
             m["rt-p50"] <= 0.35 * q["rt-p50"] and m["rt-p50"] <= 1.5 * f["rt-p50"],
         ),
         Row("query-version p99", m["rt-p99"], q["rt-p99"], f["rt-p99"], "s"),
+        Row(
+            "query-version p50, client and server on two CPUs",
+            m["rt2-p50"],
+            q["rt2-p50"],
+            f["rt2-p50"],
+            "s",
+        ),
         Row(
             "pipelined throughput",
             m["pipelined-per-s"],
@@ -517,7 +581,8 @@ def report(res: dict[str, Any]) -> str:
         f"memdevd benchmark ({'quick' if res['quick'] else 'full'} run), "
         f"{time.strftime('%Y-%m-%d')}, {platform.node()},"
         f" {platform.processor() or platform.machine()},"
-        f" {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        f" {os.cpu_count()} CPUs, Python {platform.python_version()},"
+        f" sequential latencies {'on one CPU' if res.get('pinned') else 'unpinned'}",
         "",
         "| measure | memdevd | QEMU 7.2 | floor | memdevd/QEMU | memdevd/floor | target | held |",
         "|---|---|---|---|---|---|---|---|",
@@ -557,13 +622,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--json", help="also write the raw numbers here")
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="measure sequential latencies unpinned too (see above)",
+    )
     args = parser.parse_args(argv)
     try:
         import uvloop
 
-        res = uvloop.run(run(args.quick))
+        res = uvloop.run(run(args.quick, args.pin))
     except ImportError:  # pragma: no cover
-        res = asyncio.run(run(args.quick))
+        res = asyncio.run(run(args.quick, args.pin))
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1, default=str))
     sys.stdout.write(report(res))
