@@ -10,7 +10,6 @@ costs a few hundred bytes.
 
 from __future__ import annotations
 
-import uuid as _uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
@@ -567,7 +566,3 @@ BACKEND_TYPES: dict[str, type[HostMemoryBackend]] = {
     "memory-backend-memfd": MemfdBackend,
     "memory-backend-epc": EpcBackend,
 }
-
-
-def new_uuid() -> str:  # pragma: no cover - helper for callers wanting one
-    return str(_uuid.uuid4())

@@ -610,12 +610,12 @@ class Machine:
         ``opts`` is the option dict (strings when ``from_json`` is false, as
         QemuOpts produce them); keys are visited in the order given.
         """
-        from memdevd.machine.devices import DEVICE_TYPES
+        from memdevd.machine.devices import device_class
 
         driver = opts.get("driver")
         if not isinstance(driver, str):
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
-        cls = DEVICE_TYPES.get(driver)
+        cls = device_class(driver)
         if cls is None or (cls.needs_profile_feature and not cls.available(self.profile)):
             from memdevd import recorded
 

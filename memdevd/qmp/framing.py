@@ -37,13 +37,25 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
-_orjson_loads: Callable[[bytes], Any] | None
-try:
-    from orjson import loads as _orjson_loads
-except ImportError:  # pragma: no cover - orjson is a dependency where it builds
-    _orjson_loads = None
+
+def _load_orjson(data: bytes) -> Any:
+    """orjson.loads, imported by the first request that needs it (importing
+    orjson takes ~4 ms that the greeting need not wait for)."""
+    global _orjson_loads
+    try:
+        from orjson import loads
+    except ImportError:  # pragma: no cover - orjson is a dependency where it builds
+        _orjson_loads = None
+        raise ValueError("orjson is not installed") from None
+    _orjson_loads = loads
+    return loads(data)
+
+
+# None: the json tier alone (no orjson, or a test turning the tier off).
+_orjson_loads: Callable[[bytes], Any] | None = _load_orjson
 
 __all__ = [
     "JSON_DUPLICATE_KEY",
@@ -217,7 +229,10 @@ def _build_table() -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(row) for row in t)
 
 
-_TABLE: Final = _build_table()
+@cache
+def _table() -> tuple[tuple[int, ...], ...]:
+    # Built when the exact engine first runs: most connections never need it.
+    return _build_table()
 
 
 def _build_runs() -> tuple[re.Pattern[bytes] | None, ...]:
@@ -226,7 +241,7 @@ def _build_runs() -> tuple[re.Pattern[bytes] | None, ...]:
     # engine can take it in one step.
     runs: list[re.Pattern[bytes] | None] = []
     for state in range(_N_STATES):
-        loop = bytes(c for c in range(256) if _TABLE[state][c] == state)
+        loop = bytes(c for c in range(256) if _table()[state][c] == state)
         if loop:
             cls = b"".join(b"\\x%02x" % c for c in loop)
             runs.append(re.compile(b"[" + cls + b"]+"))
@@ -235,7 +250,7 @@ def _build_runs() -> tuple[re.Pattern[bytes] | None, ...]:
     return tuple(runs)
 
 
-_RUNS: Final = _build_runs()
+_runs: Final = cache(_build_runs)
 
 # --- Parser helpers (json-parser.c, util/unicode.c) ----------------------
 _INT64_MIN: Final = -(1 << 63)
@@ -621,7 +636,7 @@ class JSONStreamer:
         # json_lexer_flush(): feed a NUL that is never consumed until the
         # lexer is back at its start state.
         while self._state != IN_START:
-            nxt = _TABLE[self._state][0] & ~_LOOKAHEAD
+            nxt = _table()[self._state][0] & ~_LOOKAHEAD
             self._lexer_step_result(nxt, out)
         self._process(b"", JSON_END_OF_INPUT, out)
         return out
@@ -647,8 +662,8 @@ class JSONStreamer:
             self._state = nxt
 
     def _feed_exact(self, data: bytes, pos: int, out: list[object], *, stop_when_idle: bool) -> int:
-        table = _TABLE
-        runs = _RUNS
+        table = _table()
+        runs = _runs()
         token = self._token
         max_size = self.max_token_size
         n = len(data)

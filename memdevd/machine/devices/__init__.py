@@ -1,40 +1,47 @@
 """Device types, one module each; the memory devices implement MemoryDeviceClass.
 
-``DEVICE_TYPES`` maps a ``-device``/``device_add`` driver name to its class.
+:func:`device_class` gives a ``-device``/``device_add`` driver's class.
 Besides the memory devices there are the few other devices a management
 tool puts in every VM (root ports, USB controllers, the virtio balloon).
 """
 
 from __future__ import annotations
 
-from memdevd.machine.devices.hv_balloon import HvBalloon, VMBusBridge
-from memdevd.machine.devices.isa_serial import ISASerial
-from memdevd.machine.devices.nvdimm import NVDIMM
-from memdevd.machine.devices.pc_dimm import PCDIMM
-from memdevd.machine.devices.pcie_root_port import PCIERootPort
-from memdevd.machine.devices.sgx_epc import SgxEPC
-from memdevd.machine.devices.usb_controllers import PIIX3USBUHCI, QemuXHCI
-from memdevd.machine.devices.virtio_balloon import VirtioBalloonPCI
-from memdevd.machine.devices.virtio_mem import VirtioMEMPCI
-from memdevd.machine.devices.virtio_pmem import VirtioPMEMPCI
-from memdevd.machine.qdev import Device
+import importlib
+from typing import TYPE_CHECKING
 
-DEVICE_TYPES: dict[str, type[Device]] = {
-    "pc-dimm": PCDIMM,
-    "nvdimm": NVDIMM,
-    "virtio-mem-pci": VirtioMEMPCI,
-    "virtio-pmem-pci": VirtioPMEMPCI,
+if TYPE_CHECKING:
+    from memdevd.machine.qdev import Device
+
+# driver name -> (module, class).  A module is imported when its type is
+# first asked for: a machine that never sees an nvdimm or an hv-balloon
+# does not load them (start-up time).
+_WHERE: dict[str, tuple[str, str]] = {
+    "pc-dimm": ("pc_dimm", "PCDIMM"),
+    "nvdimm": ("nvdimm", "NVDIMM"),
+    "virtio-mem-pci": ("virtio_mem", "VirtioMEMPCI"),
+    "virtio-pmem-pci": ("virtio_pmem", "VirtioPMEMPCI"),
     # Created by the board from -machine sgx-epc.N.*; device_add refuses it.
-    "sgx-epc": SgxEPC,
+    "sgx-epc": ("sgx_epc", "SgxEPC"),
     # 8.2+ (Profile.has_hv_balloon); needs the VMBus of a vmbus-bridge.
-    "hv-balloon": HvBalloon,
+    "hv-balloon": ("hv_balloon", "HvBalloon"),
     # Not a memory device: the q35 port a hot-plugged PCI device needs.
-    "pcie-root-port": PCIERootPort,
+    "pcie-root-port": ("pcie_root_port", "PCIERootPort"),
     # Not a memory device: the sysbus device that provides hv-balloon's VMBus.
-    "vmbus-bridge": VMBusBridge,
+    "vmbus-bridge": ("hv_balloon", "VMBusBridge"),
     # Not memory devices: what libvirt adds to every domain.
-    "virtio-balloon-pci": VirtioBalloonPCI,
-    "piix3-usb-uhci": PIIX3USBUHCI,
-    "qemu-xhci": QemuXHCI,
-    "isa-serial": ISASerial,
+    "virtio-balloon-pci": ("virtio_balloon", "VirtioBalloonPCI"),
+    "piix3-usb-uhci": ("usb_controllers", "PIIX3USBUHCI"),
+    "qemu-xhci": ("usb_controllers", "QemuXHCI"),
+    "isa-serial": ("isa_serial", "ISASerial"),
 }
+
+
+def device_class(driver: str) -> type[Device] | None:
+    """The class of a ``-device``/``device_add`` driver memdevd emulates."""
+    where = _WHERE.get(driver)
+    if where is None:
+        return None
+    module = importlib.import_module(f"{__name__}.{where[0]}")
+    cls: type[Device] = getattr(module, where[1])
+    return cls

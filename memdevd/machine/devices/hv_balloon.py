@@ -31,7 +31,6 @@ the ``balloon``/``query-balloon`` commands.
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from memdevd import messages as M
@@ -144,6 +143,8 @@ def _parse_uint8(v: InputVisitor, name: str) -> int:
 
 def _parse_uuid(v: InputVisitor, name: str) -> str:
     """``set_uuid`` (qdev-properties-system.c): "auto" or the 36-character form."""
+    import uuid  # here: importing uuid costs ~3 ms of start-up
+
     text = v.type_str(name)
     if text == UUID_VALUE_AUTO:
         return str(uuid.uuid4())
@@ -176,6 +177,8 @@ class HvBalloon(MemoryDeviceMixin, Device):
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
+        import uuid
+
         # vmbus_dev_instance_init + the "auto" default: a random instance id.
         self.instanceid = str(uuid.uuid4())
         self.status_report = False

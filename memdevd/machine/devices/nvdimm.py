@@ -8,7 +8,6 @@ machine's ``nvdimm=on`` and can never be hot-unplugged.
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, ClassVar
 
 from memdevd import messages as M
@@ -102,6 +101,8 @@ def _set_label_size(obj: QOMObject, v: InputVisitor, name: str) -> None:
 
 
 def _set_uuid(obj: QOMObject, v: InputVisitor, name: str) -> None:
+    import uuid  # here: importing uuid costs ~3 ms of start-up
+
     nv = _nv(obj)
     text = v.type_str(name)
     try:
