@@ -1063,7 +1063,7 @@ class QemuOptsList:
             d.name,
             implied_opt_name=d.implied_opt_name,
             merge_lists=d.merge_lists,
-            desc=(OptDesc(x.name, OptType(x.type), x.help, x.def_value_str) for x in d.desc),
+            desc=_desc_of(d),
             profile=profile,
         )
 
@@ -1226,6 +1226,19 @@ class QemuOptsList:
         elif not lines:
             out += f"There are no options for {self.name}.\n"
         return out + "".join(line + "\n" for line in lines)
+
+
+# The descs are immutable: built once per table entry, shared by every run
+# (fleet mode parses a command line per VM).
+_DESCS: dict[int, tuple[_table.OptsListDef, tuple[OptDesc, ...]]] = {}
+
+
+def _desc_of(d: _table.OptsListDef) -> tuple[OptDesc, ...]:
+    entry = _DESCS.get(id(d))
+    if entry is None or entry[0] is not d:
+        desc = tuple(OptDesc(x.name, OptType(x.type), x.help, x.def_value_str) for x in d.desc)
+        entry = _DESCS[id(d)] = (d, desc)
+    return entry[1]
 
 
 def new_opts_lists(profile: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList]:
