@@ -35,8 +35,11 @@ def test_quick_benchmark_reports_every_measure(tmp_path: Path) -> None:
     report = done.stdout
     for measure in (
         "start to greeting",
+        "start to first reply",
         "RSS after start",
+        "RSS after the first reply",
         "query-version p50",
+        "client and server on two CPUs",
         "pipelined throughput",
         "16 clients aggregate",
         "object-add+device_add pair #16",
@@ -50,4 +53,6 @@ def test_quick_benchmark_reports_every_measure(tmp_path: Path) -> None:
     numbers = json.loads(raw.read_text())
     for target in ("qemu", "memdevd", "floor"):
         assert numbers[target]["greet-s"] > 0 and numbers[target]["rss-start-kib"] > 0
+        assert numbers[target]["ready-s"] >= numbers[target]["greet-s"]
+        assert len(numbers[target]["greet-all-s"]) == numbers["starts"] == 2
     assert [s["vms"] for s in numbers["fleet"]["sizes"]] == [1, 5, 20]
