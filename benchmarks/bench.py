@@ -311,7 +311,9 @@ async def plug_workload(
 # --- fleet ---------------------------------------------------------------------------
 
 
-async def fleet_run(sizes: Sequence[int], dimms: int, tmp: str) -> dict[str, Any]:
+async def fleet_run(
+    sizes: Sequence[int], dimms: int, tmp: str, idle_vms: int = 100
+) -> dict[str, Any]:
     directory = os.path.join(tmp, "fleet")
     os.makedirs(directory)
     template = "-S -nodefaults -machine pc -m 1G,slots=32,maxmem=64G"
@@ -351,6 +353,13 @@ async def fleet_run(sizes: Sequence[int], dimms: int, tmp: str) -> dict[str, Any
             await probe.close()
             out["sizes"].append({"vms": size, "rss-kib": rss_kib(popen.pid), "query-s": q})
         out["add-p50-s"] = statistics.median(add_times)
+        # What one more VM without DIMMs costs, once the fleet is warm.
+        before = rss_kib(popen.pid)
+        for i in range(idle_vms):
+            await control.cmd(
+                "x-memdevd-fleet-add", {"name": f"idle{i}", "argv": shlex.split(template)}
+            )
+        out["idle-vm-kib"] = (rss_kib(popen.pid) - before) / idle_vms
     finally:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await control.cmd("quit")
@@ -475,7 +484,7 @@ async def run(quick: bool, pin: bool = True) -> dict[str, Any]:
             res[name]["qom-set-s"] = statistics.median(times)
             await c.close()
             p.stop()
-        res["fleet"] = await fleet_run(fleet_sizes, fleet_dimms, tmp)
+        res["fleet"] = await fleet_run(fleet_sizes, fleet_dimms, tmp, 10 if quick else 200)
         res["fleet"]["dimms-per-vm"] = fleet_dimms
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -660,6 +669,16 @@ def report(res: dict[str, Any]) -> str:
         f" incl. the round trip):",
         "",
     ]
+    sizes = fl["sizes"]
+    if len(sizes) >= 2:
+        a, b = sizes[-2], sizes[-1]
+        marginal = (b["rss-kib"] - a["rss-kib"]) / (b["vms"] - a["vms"])
+        out += [
+            f"One more VM with {fl['dimms-per-vm']} DIMMs costs {fmt(marginal, 'KiB')} "
+            f"(from {a['vms']} to {b['vms']} VMs); one more idle VM, "
+            f"{fmt(fl['idle-vm-kib'], 'KiB')}.",
+            "",
+        ]
     out.append("| VMs | RSS | RSS per VM | vm0 query-memory-devices |")
     out.append("|---|---|---|---|")
     for s in fl["sizes"]:

@@ -56,3 +56,5 @@ def test_quick_benchmark_reports_every_measure(tmp_path: Path) -> None:
         assert numbers[target]["ready-s"] >= numbers[target]["greet-s"]
         assert len(numbers[target]["greet-all-s"]) == numbers["starts"] == 2
     assert [s["vms"] for s in numbers["fleet"]["sizes"]] == [1, 5, 20]
+    assert numbers["fleet"]["idle-vm-kib"] > 0
+    assert "one more idle VM" in report
