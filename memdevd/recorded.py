@@ -103,7 +103,9 @@ def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
     """``samples.json``'s content: the chosen instances under their
     ``instances.json`` keys, and ``"<family>:<qom-type>"`` -> key."""
     best: dict[tuple[str, str], tuple[int, str]] = {}
-    for key, inst in instances.items():
+    # In key order, as the file lists them (the recorder holds them in
+    # recording order).
+    for key, inst in sorted(instances.items()):
         qom_type = inst.get("qom-type")
         if qom_type is None:
             continue
@@ -113,7 +115,7 @@ def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
                 score += 2
             if "peripheral-anon" not in key:
                 score += 1
-            # The first instance with the highest score, in file order.
+            # The first instance with the highest score.
             if (qom_type, family) not in best or score > best[(qom_type, family)][0]:
                 best[(qom_type, family)] = (score, key)
     choice = {f"{family}:{qom_type}": key for (qom_type, family), (_, key) in best.items()}
@@ -129,7 +131,9 @@ def samples_file(version: str) -> tuple[str, str]:
     folder = f"qemu-{_data_version(version)}"
     with open(os.path.join(_DATA, folder, "instances.json"), encoding="utf-8") as f:
         instances = json.load(f)
-    text = json.dumps(choose_samples(instances), indent=1, sort_keys=True) + "\n"
+    # As tools/record_qemu_data.py writes every recorded file.
+    text = json.dumps(choose_samples(instances), sort_keys=True, indent=1, ensure_ascii=False)
+    text += "\n"
     return f"memdevd/data/{folder}/samples.json", text
 
 

@@ -26,6 +26,8 @@ it over a UNIX socket, and writes JSON files under ``--out``::
                      -smp 1/2): query-hotpluggable-cpus, query-cpus-fast,
                      the /machine/unattached numbering, each vCPU's qom-list,
                      qom-get and qom-set
+    samples.json     the instances memdevd reads: one per QOM type and
+                     machine family, chosen from instances.json
     key-order.json   QEMU's key order where the sorted keys of the files
                      would print differently (keys sharing a QDict bucket)
 
@@ -1269,6 +1271,13 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = T
     for name, doc in documents.items():
         doc = _substitute(doc, tmp_str, TMP_PLACEHOLDER)
         (out / name).write_text(dump_json(doc), encoding="utf-8")
+        if name == "instances.json":
+            # What memdevd reads of them (tools/gen_schemas.py writes the
+            # same from a committed instances.json).
+            from memdevd.recorded import choose_samples
+
+            assert isinstance(doc, dict)
+            (out / "samples.json").write_text(dump_json(choose_samples(doc)), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- key order
