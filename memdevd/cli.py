@@ -81,8 +81,6 @@ class Parsed:
     pidfile: str | None = None
     daemonize: bool = False
     print_socket: bool = False
-    # The command line parsed (x-memdevd-reset parses it again).
-    argv: tuple[str, ...] | None = None
 
 
 class Exit(Exception):
@@ -298,7 +296,6 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 location=chardev_locations.get(chardev.id or ""),
             )
         request.chardevs.append((chardev.id or "", backend))
-    parsed.argv = tuple(argv)
     return parsed
 
 
@@ -403,18 +400,9 @@ def build_daemon(
     settings = parsed.settings
     profile = get_profile(settings.version)
     # build_machine() may adjust what it is given; x-memdevd-reset rebuilds
-    # from pristine copies: the command line parsed again (parsing is
-    # deterministic, and a deep copy now would cost every fleet VM ~0.3 ms),
-    # or a deep copy of what a caller assembled by hand.
-    argv = parsed.argv
-    saved = copy.deepcopy((parsed.request, settings)) if argv is None else None
-
-    def pristine() -> tuple[Any, Any]:
-        if argv is not None:
-            again = parse(argv, prog)
-            return again.request, again.settings
-        return copy.deepcopy(saved)  # type: ignore[return-value]
-
+    # from these pristine copies.  (Not by parsing argv again: parsing
+    # reads the host, e.g. kvm=auto, and sets process-wide -msg state.)
+    pristine = copy.deepcopy((parsed.request, settings))
     clock: Clock | None = VirtualClock() if settings.clock == "virtual" else None
     machine, notes = build_machine(parsed.request, profile, settings, clock=clock)
 
@@ -444,7 +432,7 @@ def build_daemon(
 
     def rebuild() -> Any:
         """The start-up machine again, on a scratch clock at the live time."""
-        request, again = pristine()
+        request, again = copy.deepcopy(pristine)
         scratch = VirtualClock(machine.clock.now_ns())
         fresh, _ = build_machine(request, profile, again, clock=scratch)
         add_chardevs(fresh)
