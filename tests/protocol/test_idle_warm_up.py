@@ -43,3 +43,37 @@ def test_the_warm_up_leaves_no_trace(guest: str) -> None:
             "base-memory": 1 << 30,
             "plugged-memory": 1 << 30,
         }
+
+
+def test_the_rehearsal_runs_once_per_process_and_only_where_it_helps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fleet's VMs share the warmed code: only the first rehearses; a
+    machine that plugged memory devices at start-up has run their path."""
+    from memdevd import cli
+    from memdevd import daemon as daemon_module
+    from memdevd.machine import snapshot
+
+    copies: list[object] = []
+    real_scratch = snapshot.scratch
+
+    def counting_scratch(machine: object) -> object:
+        copies.append(machine)
+        return real_scratch(machine)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(snapshot, "scratch", counting_scratch)
+    monkeypatch.setattr(daemon_module, "_rehearsed", False)
+
+    def build(*argv: str) -> daemon_module.Daemon:
+        parsed = cli.parse([*ARGV, *argv], "memdevd")
+        daemon, _ = cli.build_daemon(parsed, "memdevd", handle_signals=False)
+        daemon.registry.get("query-version")  # the first command's table
+        return daemon
+
+    with_dimm = build("-object", "memory-backend-ram,id=m,size=1G", "-device", "pc-dimm,memdev=m")
+    with_dimm._rehearse_hot_plug()
+    assert copies == []
+    first, second = build(), build()
+    first._rehearse_hot_plug()
+    second._rehearse_hot_plug()
+    assert copies == [first.machine]
