@@ -52,7 +52,7 @@ def _walk_pointer(node: Any, pointer: str) -> Any:
     return node
 
 
-def _restore_key_order(version: str, name: str, data: Any) -> None:
+def _restore_key_order(version: str, name: str, data: Any, partial: bool = False) -> None:
     """Give QEMU's dicts back the insertion order their output showed.
 
     The files hold sorted keys; QEMU prints a QDict in hash-table order and
@@ -60,6 +60,7 @@ def _restore_key_order(version: str, name: str, data: Any) -> None:
     every recorded dict where that matters, each shared bucket's keys in
     QEMU's output order: inserting them in the reverse order makes memdevd's
     encoder print them as QEMU did (the other keys' order does not matter).
+    ``partial``: ``data`` holds only some of the file's objects.
     """
     prefix = f"{name}.json#"
     for reference, groups in load(version, "key-order").items():
@@ -68,8 +69,10 @@ def _restore_key_order(version: str, name: str, data: Any) -> None:
         try:
             node = _walk_pointer(data, reference[len(prefix) :])
         except KeyError:
-            # samples.json holds only some of instances.json's objects.
-            continue
+            if partial:
+                # samples.json holds only some of instances.json's objects.
+                continue
+            raise
         grouped = {key for group in groups for key in group}
         order = [key for key in node if key not in grouped]
         order += [key for group in groups for key in reversed(group)]
@@ -141,7 +144,7 @@ def samples_file(version: str) -> tuple[str, str]:
 def _samples(version: str) -> dict[tuple[str, str], dict[str, Any]]:
     data = read(version, "samples")
     instances = data["instances"]
-    _restore_key_order(version, "instances", instances)
+    _restore_key_order(version, "instances", instances, partial=True)
     result = {}
     for name, key in data["choice"].items():
         family, _, qom_type = name.partition(":")
