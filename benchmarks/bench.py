@@ -210,10 +210,10 @@ class Placement:
         if not self.pin:
             yield
             return
-        os.sched_setaffinity(0, client)
-        for p in procs:
-            self._set(p.popen.pid, server)
         try:
+            os.sched_setaffinity(0, client)
+            for p in procs:
+                self._set(p.popen.pid, server)
             yield
         finally:
             os.sched_setaffinity(0, self.everywhere)
@@ -373,7 +373,7 @@ async def fleet_run(
 @dataclass
 class Row:
     what: str
-    memdevd: float
+    memdevd: float | None
     qemu: float | None
     floor: float | None = None
     unit: str = ""
@@ -396,8 +396,8 @@ def fmt(v: float | None, unit: str) -> str:
     return f"{v:g}"
 
 
-def ratio(a: float, b: float | None) -> str:
-    return f"{a / b:.2f}x" if b else "-"
+def ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a is not None and b else "-"
 
 
 async def run(quick: bool, pin: bool = True) -> dict[str, Any]:
@@ -457,6 +457,8 @@ async def run(quick: bool, pin: bool = True) -> dict[str, Any]:
                 r["rt-p50"], r["rt-p99"] = await round_trips(c, n_rt)
             with place.two_cpus(p):
                 r["rt2-p50"], _ = await round_trips(c, n_rt)
+            if place.another is None:
+                r["rt2-p50"] = None  # one CPU: no second one to measure across
             r["pipelined-per-s"] = n_pipe / await c.pipelined(n_pipe)
             await c.close()
             r["clients16-per-s"] = await clients_throughput(p, 16, per_client)
