@@ -7,7 +7,8 @@ memdevd installed gets these fixtures without any conftest.py:
     A running daemon on a private socket, started for the test and stopped
     after it.  ``memdevd.socket`` is the QMP socket path, ``memdevd.cmd(...)``
     runs a command synchronously (no asyncio needed), ``memdevd.events()``
-    returns the events received so far.  Configure it per test with
+    returns the events received so far, ``memdevd.log()`` what the daemon
+    printed (see ``-memdevd log-level=``).  Configure it per test with
     ``@pytest.mark.memdevd("-machine", "q35", "-m", "2G,slots=4,maxmem=16G",
     version="7.2", guest="cooperative")``.
 ``memdevd_factory``
@@ -177,6 +178,7 @@ class MemdevdProcess:
         self.socket = ""
         self.proc: subprocess.Popen[bytes] | None = None
         self._conn: QMPConnection | None = None
+        self.log_path = ""
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -184,13 +186,17 @@ class MemdevdProcess:
         self._dir = tempfile.mkdtemp(prefix="memdevd-test-")
         self.socket = os.path.join(self._dir, "qmp.sock")
         cmd = [*self.executable, *self.argv, "-qmp", f"unix:{self.socket},server=on,wait=off"]
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        # A file, not a pipe: nobody reads a pipe while the test runs, and a
+        # daemon that logs more than the pipe holds would block on it.
+        self.log_path = os.path.join(self._dir, "memdevd.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                err = self.log()
                 self.stop()
                 raise RuntimeError(f"memdevd exited with {self.proc.returncode}: {err.strip()}")
             if time.monotonic() > deadline:
@@ -199,6 +205,14 @@ class MemdevdProcess:
             time.sleep(0.01)
         self._conn = QMPConnection(self.socket)
         return self
+
+    def log(self) -> str:
+        """What the daemon has printed so far (stdout and stderr)."""
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     @property
     def greeting(self) -> dict[str, Any]:
@@ -219,9 +233,6 @@ class MemdevdProcess:
                     self.proc.kill()
                     self.proc.wait()
             status = self.proc.returncode
-            for stream in (self.proc.stdout, self.proc.stderr):
-                if stream is not None:
-                    stream.close()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -59,3 +59,16 @@ async def test_async_client() -> None:
 def test_bad_command_line_is_reported() -> None:
     with pytest.raises(RuntimeError, match="slots specified but no max-size"):
         MemdevdProcess("-m", "1G,slots=2").start()
+
+
+def test_a_chatty_daemon_never_blocks_on_its_log() -> None:
+    """The daemon's output goes to a file the helper never has to drain:
+    far more than a pipe holds (64 KiB) and the daemon still answers."""
+    argv = ("-machine", "pc", "-m", "1G,slots=2,maxmem=4G")
+    with MemdevdProcess(*argv, memdevd_options=["log-level=debug"]) as vm:
+        for _ in range(3000):
+            vm.cmd("query-memory-devices")
+        log = vm.log()
+        assert len(log.encode()) > 64 * 1024
+        assert "query-memory-devices" in log
+        assert vm.cmd("query-version")["qemu"]["major"] == 10
