@@ -125,8 +125,18 @@ def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
     keys = set(choice.values())
     return {
         "choice": dict(sorted(choice.items())),
-        "instances": {key: inst for key, inst in instances.items() if key in keys},
+        "instances": {key: _what_memdevd_reads(instances[key]) for key in sorted(keys)},
     }
+
+
+def _what_memdevd_reads(instance: dict[str, Any]) -> dict[str, Any]:
+    """An instance without the recording's provenance and probes (they
+    stay in instances.json): its path, type, qom-list, qom-get values and
+    qom-set replies."""
+    out = {k: instance[k] for k in ("path", "qom-type", "qom-list", "qom-get") if k in instance}
+    if "qom-set" in instance:
+        out["qom-set"] = {name: {"reply": e["reply"]} for name, e in instance["qom-set"].items()}
+    return out
 
 
 def samples_file(version: str) -> tuple[str, str]:
