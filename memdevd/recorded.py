@@ -133,7 +133,8 @@ def _what_memdevd_reads(instance: dict[str, Any]) -> dict[str, Any]:
     """An instance without the recording's provenance and probes (they
     stay in instances.json): its path, type, qom-list, qom-get values and
     qom-set replies."""
-    out = {k: instance[k] for k in ("path", "qom-type", "qom-list", "qom-get") if k in instance}
+    kept = ("path", "qom-type", "qom-list", "qom-get")
+    out: dict[str, Any] = {k: instance[k] for k in kept if k in instance}
     if "qom-set" in instance:
         out["qom-set"] = {name: {"reply": e["reply"]} for name, e in instance["qom-set"].items()}
     return out
