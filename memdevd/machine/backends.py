@@ -77,6 +77,10 @@ class HostMemoryBackend(QOMObject):
 
     # -- properties ------------------------------------------------------------
 
+    def class_props_key(self) -> str | None:
+        # The file backend's list depends on the QEMU version.
+        return self.machine.profile.version
+
     def class_props(self) -> list[Prop]:
         return [
             Prop("merge", "bool", _get("merge"), _set_merge, "Mark memory as mergeable"),

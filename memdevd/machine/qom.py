@@ -43,6 +43,11 @@ class Prop:
     has_default: bool = False
 
 
+# class_props() lists shared by every instance of a class (see
+# QOMObject.class_props_key); Props are never modified once made.
+_SHARED_CLASS_PROPS: dict[tuple[type, str], list[Prop]] = {}
+
+
 class QOMObject:
     """A node of the QOM tree."""
 
@@ -131,7 +136,7 @@ class QOMObject:
         :meth:`recorded_sample`).
         """
         modeled: dict[str, Prop] = {"type": Prop("type", "string", get=lambda o: o.typename)}
-        for prop in self.class_props():
+        for prop in self._class_props():
             modeled[prop.name] = prop
         for prop in self._props.values():
             modeled[prop.name] = prop
@@ -172,6 +177,23 @@ class QOMObject:
     def class_props(self) -> list[Prop]:
         return []
 
+    def class_props_key(self) -> str | None:
+        """What :meth:`class_props` depends on besides the class (e.g. the
+        QEMU version), or None where it depends on the instance.  With a
+        key, the list is built once per class and key instead of on every
+        property lookup (each build makes a dozen Prop objects)."""
+        return None
+
+    def _class_props(self) -> list[Prop]:
+        key = self.class_props_key()
+        if key is None:
+            return self.class_props()
+        shared = (type(self), key)
+        props = _SHARED_CLASS_PROPS.get(shared)
+        if props is None:
+            props = _SHARED_CLASS_PROPS[shared] = self.class_props()
+        return props
+
     def find_prop(self, name: str) -> Prop | None:
         """The first property of :meth:`properties` with this name.
 
@@ -183,7 +205,7 @@ class QOMObject:
         if name != "type" and type(self).properties is QOMObject.properties:
             modeled = self._props.get(name)
             if modeled is None:
-                for prop in self.class_props():
+                for prop in self._class_props():
                     if prop.name == name:
                         modeled = prop
             sample = self.recorded_sample()
@@ -498,6 +520,9 @@ class MemoryRegionObject(QOMObject):
         self.container = container
         self.addr = addr
         self.priority = 0
+
+    def class_props_key(self) -> str | None:
+        return ""
 
     def class_props(self) -> list[Prop]:
         return [

@@ -52,6 +52,9 @@ class PCDIMM(MemoryDeviceMixin, Device):
             link_prop("memdev", "memory-backend", "hostmem"),
         ]
 
+    def class_props_key(self) -> str | None:
+        return ""  # pc-dimm's and nvdimm's lists depend on the class alone
+
     def class_props(self) -> list[Prop]:
         return [*super().class_props(), Prop("size", "uint64", _get_size, None)]
 
