@@ -87,7 +87,9 @@ def visit_object_options(
             raise ObjectOptionsError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
         values: dict[str, Any] = {}
         for name, spec, optional in table:
-            if optional and not v.optional(name):
+            # v.optional(name), read off the struct being visited (``args``):
+            # a backend has a dozen members, most of them absent.
+            if optional and name not in args:
                 continue
             values[name] = visit_spec(v, name, spec)
         v.check_struct()
