@@ -37,11 +37,16 @@ _WHERE: dict[str, tuple[str, str]] = {
 }
 
 
+_LOADED: dict[str, type[Device]] = {}
+
+
 def device_class(driver: str) -> type[Device] | None:
     """The class of a ``-device``/``device_add`` driver memdevd emulates."""
-    where = _WHERE.get(driver)
-    if where is None:
-        return None
-    module = importlib.import_module(f"{__name__}.{where[0]}")
-    cls: type[Device] = getattr(module, where[1])
+    cls = _LOADED.get(driver)
+    if cls is None:
+        where = _WHERE.get(driver)
+        if where is None:
+            return None
+        module = importlib.import_module(f"{__name__}.{where[0]}")
+        cls = _LOADED[driver] = getattr(module, where[1])
     return cls
