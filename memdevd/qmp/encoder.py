@@ -423,6 +423,21 @@ def to_json(obj: object) -> str:
     return text
 
 
+# {"return": <encoded value>} replies without an id, by value: a query
+# whose answer did not change (query-version, a polled device list) is
+# written from here.  Small: only the latest few are kept.
+_RETURN_ONLY: dict[str, bytes] = {}
+
+
 def encode(obj: object) -> bytes:
     """The bytes QEMU's monitor writes for the response ``obj``, with "\\r\\n"."""
+    if type(obj) is dict and len(obj) == 1:
+        ret = obj.get("return")
+        if type(ret) is JSONText:
+            data = _RETURN_ONLY.get(ret)
+            if data is None:
+                if len(_RETURN_ONLY) >= 8:
+                    _RETURN_ONLY.clear()
+                data = _RETURN_ONLY[ret] = b'{"return": ' + ret.encode("ascii") + b"}" + _EOL
+            return data
     return to_json(obj).encode("ascii") + _EOL

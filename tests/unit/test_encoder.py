@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memdevd.qmp.encoder import (
+    JSONText,
     encode,
     encode_reference,
     format_double,
@@ -304,6 +305,20 @@ values = st.recursive(
 @given(values)
 def test_fast_encoder_equals_reference(value: object) -> None:
     assert encode(value) == encode_reference(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values, st.one_of(st.none(), values))
+def test_an_encoded_return_value_is_written_as_the_value(value: object, req_id: object) -> None:
+    # A handler may return a JSONText (query-version, an unchanged device
+    # list); the reply, with or without an id, and again from the cache,
+    # is the reply of the value itself.
+    reply: dict[str, object] = {"return": JSONText(to_json(value))}
+    want: dict[str, object] = {"return": value}
+    if req_id is not None:
+        reply["id"] = want["id"] = req_id
+    assert encode(reply) == encode_reference(want)
+    assert encode(reply) == encode_reference(want)
 
 
 @settings(max_examples=200, deadline=None)
