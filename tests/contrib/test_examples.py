@@ -258,3 +258,50 @@ def test_fleet_compose_file() -> None:
         # Every VM's argv is a valid memdevd command line.
         cli.parse(vms[0][1], "memdevd")
         assert f"{name}:{args.dir}" in shard["volumes"]
+
+
+def test_fleet_kubernetes_manifest(tmp_path: Path) -> None:
+    """contrib/fleet-k8s.yaml: the shard's arguments start a valid fleet,
+    both containers share its socket directory, the readiness probe waits
+    for the control socket, and the example client, run against a real
+    fleet in that layout, lists its VMs."""
+    from memdevd import cli, fleet
+
+    docs = list(yaml.safe_load_all((ROOT / "contrib" / "fleet-k8s.yaml").read_text()))
+    [sts] = [d for d in docs if d["kind"] == "StatefulSet"]
+    pod = sts["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in pod["containers"]}
+    shard, client = containers["fleet"], containers["tests"]
+    assert shard["args"][0] == "fleet"
+    args = fleet.parse_args(shard["args"][1:])
+    vms = fleet.initial_vms(args)
+    assert len(vms) == int(shard["args"][shard["args"].index("--count") + 1])
+    cli.parse(vms[0][1], "memdevd")
+    [volume] = pod["volumes"]
+    assert "emptyDir" in volume
+    for c in (shard, client):
+        assert {"name": volume["name"], "mountPath": args.dir} in c["volumeMounts"]
+    probe = shard["readinessProbe"]["exec"]["command"]
+    assert probe == ["test", "-S", f"{args.dir}/fleet.sock"]
+
+    # The example client against a fleet laid out the same way (3 VMs).
+    directory = tmp_path / "fleet"
+    directory.mkdir()
+    argv = [a.replace(args.dir, str(directory)) for a in shard["args"]]
+    argv[argv.index("--count") + 1] = "3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memdevd", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        script = client["args"][0].replace(args.dir, str(directory))
+        script = script.replace("time.sleep(10**9)", "pass")
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "3 VMs"
+    finally:
+        proc.terminate()
+        proc.wait(30)
