@@ -12,8 +12,9 @@ after plugging DIMMs, query-version round trips (p50/p99), pipelined
 throughput, object-add+device_add pairs at the 1st, 16th, 64th and 250th
 DIMM, query-memory-devices latency and reply size at 0/16/64/250 DIMMs,
 qom-set requested-size on virtio-mem, 16 clients at once; then the cost
-curves up to 256 DIMMs and fleet mode (VMs in one process: RSS, time to
-add a VM, a VM's query latency as the fleet grows).  Prints a markdown
+curves up to 256 DIMMs, what a test fixture's VM costs (QEMU, a memdevd
+process, a fleet VM) and fleet mode (VMs in one process: RSS, time to add
+a VM, a VM's query latency as the fleet grows).  Prints a markdown
 report with the targets of issue 7 marked as held or not.  Nothing here is
 a test: numbers vary from machine to machine; compare ratios from one run.
 
@@ -52,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memdevd.testing import rss_kib
+from memdevd.testing import MemdevdFleet, MemdevdProcess, rss_kib
 
 ROOT = Path(__file__).resolve().parents[1]
 QEMU = os.environ.get("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64")
@@ -313,6 +314,31 @@ async def plug_workload(
     return {"pair": pairs, "query": query, "curve": curve, "rss-first-kib": rss_first}
 
 
+# --- a test's VM through memdevd.testing ------------------------------------------
+
+
+def fixture_cycles(n: int) -> dict[str, float]:
+    """Median seconds for what a test fixture does: start a VM, one query,
+    stop it; for real QEMU, a memdevd process and a VM of a running fleet
+    (``--memdevd-fleet``), all through memdevd.testing.MemdevdProcess."""
+    argv = DIMM_ARGV
+
+    def cycle(**kwargs: Any) -> float:
+        t = time.perf_counter()
+        with MemdevdProcess(*argv, **kwargs) as vm:
+            vm.cmd("query-memory-devices")
+        return time.perf_counter() - t
+
+    out = {
+        "qemu": statistics.median(cycle(executable=[QEMU]) for _ in range(n)),
+        "memdevd": statistics.median(cycle() for _ in range(n)),
+    }
+    with MemdevdFleet() as fleet:
+        cycle(fleet=fleet)  # the fleet's first VM loads the command table
+        out["fleet"] = statistics.median(cycle(fleet=fleet) for _ in range(n))
+    return out
+
+
 # --- fleet ---------------------------------------------------------------------------
 
 
@@ -493,6 +519,7 @@ async def run(quick: bool, pin: bool = True) -> dict[str, Any]:
             res[name]["qom-set-s"] = statistics.median(times)
             await c.close()
             p.stop()
+        res["fixture"] = fixture_cycles(3 if quick else 10)
         res["fleet"] = await fleet_run(fleet_sizes, fleet_dimms, tmp, 10 if quick else 200)
         res["fleet"]["dimms-per-vm"] = fleet_dimms
     finally:
@@ -671,6 +698,15 @@ def report(res: dict[str, Any]) -> str:
         out.append(
             f"| {k} | {fmt(mpair, 's')} | {fmt(qpair, 's')} | {fmt(mq, 's')} | {fmt(qq, 's')} |"
         )
+    fx = res["fixture"]
+    out += [
+        "",
+        "A test's VM through memdevd.testing (start, one query-memory-devices, stop; median):",
+        "",
+        "| QEMU 7.2 process | memdevd process | memdevd fleet VM (--memdevd-fleet) |",
+        "|---|---|---|",
+        f"| {fmt(fx['qemu'], 's')} | {fmt(fx['memdevd'], 's')} | {fmt(fx['fleet'], 's')} |",
+    ]
     fl = res["fleet"]
     out += [
         "",

@@ -47,6 +47,7 @@ def test_quick_benchmark_reports_every_measure(tmp_path: Path) -> None:
         "RSS per DIMM",
         "qom-set requested-size",
         "Cost growth",
+        "A test's VM through memdevd.testing",
         "Fleet",
     ):
         assert measure in report, measure
@@ -57,4 +58,5 @@ def test_quick_benchmark_reports_every_measure(tmp_path: Path) -> None:
         assert len(numbers[target]["greet-all-s"]) == numbers["starts"] == 2
     assert [s["vms"] for s in numbers["fleet"]["sizes"]] == [1, 5, 20]
     assert numbers["fleet"]["idle-vm-kib"] > 0
+    assert set(numbers["fixture"]) == {"qemu", "memdevd", "fleet"}
     assert "one more idle VM" in report

@@ -72,3 +72,75 @@ def test_a_chatty_daemon_never_blocks_on_its_log() -> None:
         assert len(log.encode()) > 64 * 1024
         assert "query-memory-devices" in log
         assert vm.cmd("query-version")["qemu"]["major"] == 10
+
+
+def test_fleet_vms_behave_as_daemons() -> None:
+    """MemdevdProcess(fleet=...): the same API on VMs of one process."""
+    from memdevd.testing import MemdevdFleet
+
+    with MemdevdFleet() as fleet:
+        a = MemdevdProcess("-machine", "pc", "-m", "1G,slots=2,maxmem=4G", fleet=fleet)
+        b = MemdevdProcess("-machine", "q35", "-m", "1G,slots=2,maxmem=4G", version="7.2")
+        b.fleet = fleet
+        with a, b:
+            assert a.proc is b.proc is fleet.proc
+            assert a.socket != b.socket
+            assert a.cmd("query-version")["qemu"]["major"] == 10
+            assert b.cmd("query-version")["qemu"]["major"] == 7
+            a.cmd("object-add", {"qom-type": "memory-backend-ram", "id": "m0", "size": 1 << 30})
+            a.cmd("device_add", {"driver": "pc-dimm", "id": "d0", "memdev": "m0"})
+            assert [d["data"]["id"] for d in a.cmd("query-memory-devices")] == ["d0"]
+            assert b.cmd("query-memory-devices") == []
+            a.reset()
+            assert a.cmd("query-memory-devices") == []
+            assert sorted(fleet.vms()) == sorted([a.name, b.name])
+        # stop() took both out of the fleet; the process goes on.
+        assert fleet.vms() == []
+        assert fleet.proc is not None and fleet.proc.poll() is None
+        with pytest.raises(RuntimeError, match="slots specified but no max-size"):
+            MemdevdProcess("-m", "1G,slots=2", fleet=fleet).start()
+        with pytest.raises(RuntimeError, match="-daemonize: not available"):
+            MemdevdProcess("-daemonize", fleet=fleet).start()
+    assert fleet.proc is not None and fleet.proc.returncode == 0
+
+
+FLEET_SESSION_TESTS = """
+import pytest
+
+pids = set()
+
+
+@pytest.mark.memdevd("-machine", "pc", "-m", "1G,slots=2,maxmem=4G", version="7.2")
+def test_one(memdevd):
+    pids.add(memdevd.proc.pid)
+    assert memdevd.cmd("query-version")["qemu"]["major"] == 7
+    memdevd.cmd("object-add", {"qom-type": "memory-backend-ram", "id": "m0", "size": 1 << 30})
+
+
+def test_two(memdevd, memdevd_factory):
+    pids.add(memdevd.proc.pid)
+    other = memdevd_factory("-machine", "pc", "-m", "1G,slots=2,maxmem=4G")
+    pids.add(other.proc.pid)
+    # A fresh VM: nothing of test_one's is left.
+    assert "m0" not in [m.get("id") for m in memdevd.cmd("query-memdev")]
+
+
+def test_one_process_served_every_test(memdevd_fleet):
+    assert memdevd_fleet is not None
+    assert pids == {memdevd_fleet.proc.pid}
+"""
+
+
+@pytest.mark.parametrize("how", [["--memdevd-fleet"], ["-o", "memdevd_fleet=true"]])
+def test_fleet_option_serves_the_fixtures_from_one_process(
+    pytester: pytest.Pytester, how: list[str]
+) -> None:
+    pytester.makepyfile(FLEET_SESSION_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *how)
+    result.assert_outcomes(passed=3)
+
+
+def test_readme_examples_pass_on_a_fleet(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(readme_examples())
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--memdevd-fleet")
+    result.assert_outcomes(passed=3)
