@@ -159,6 +159,43 @@ class QMPConnection:
         self._sock.close()
 
 
+def _spawn(cmd: Sequence[str], log_path: str) -> subprocess.Popen[bytes]:
+    # Output to a file, not a pipe: nobody reads a pipe while a test runs,
+    # and a daemon that logs more than the pipe holds would block on it.
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_for_socket(proc: subprocess.Popen[bytes], path: str) -> bool:
+    """Whether ``path`` appeared before ``proc`` exited and START_TIMEOUT passed."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _read_log(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as a user would (SIGKILL after 10 s); the exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class MemdevdFleet:
     """One ``memdevd fleet`` process whose VMs stand in for daemons.
 
@@ -183,20 +220,11 @@ class MemdevdFleet:
         self.dir = tempfile.mkdtemp(prefix="memdevd-fleet-")
         control = os.path.join(self.dir, "fleet.sock")
         self.log_path = os.path.join(self.dir, "fleet.log")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [*self.executable, "fleet", "--dir", self.dir],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not os.path.exists(control):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                err = self.log()
-                self.stop()
-                raise RuntimeError(f"memdevd fleet did not start: {err.strip()}")
-            time.sleep(0.01)
+        self.proc = _spawn([*self.executable, "fleet", "--dir", self.dir], self.log_path)
+        if not _wait_for_socket(self.proc, control):
+            err = self.log()
+            self.stop()
+            raise RuntimeError(f"memdevd fleet did not start: {err.strip()}")
         self._control = QMPConnection(control)
         return self
 
@@ -225,27 +253,14 @@ class MemdevdFleet:
 
     def log(self) -> str:
         """What the fleet process has printed so far."""
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return _read_log(self.log_path)
 
     def stop(self) -> int | None:
         """Stop the fleet process (SIGTERM: every VM shuts down) and clean up."""
         if self._control is not None:
             self._control.close()
             self._control = None
-        status = None
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            status = self.proc.returncode
+        status = _terminate(self.proc) if self.proc is not None else None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = ""
@@ -302,33 +317,21 @@ class MemdevdProcess:
         self._dir = tempfile.mkdtemp(prefix="memdevd-test-")
         self.socket = os.path.join(self._dir, "qmp.sock")
         cmd = [*self.executable, *self.argv, "-qmp", f"unix:{self.socket},server=on,wait=off"]
-        # A file, not a pipe: nobody reads a pipe while the test runs, and a
-        # daemon that logs more than the pipe holds would block on it.
         self.log_path = os.path.join(self._dir, "memdevd.log")
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None:
-                err = self.log()
-                self.stop()
-                raise RuntimeError(f"memdevd exited with {self.proc.returncode}: {err.strip()}")
-            if time.monotonic() > deadline:
-                self.stop()
+        self.proc = _spawn(cmd, self.log_path)
+        if not _wait_for_socket(self.proc, self.socket):
+            status = self.proc.poll()
+            err = self.log()
+            self.stop()
+            if status is None:
                 raise TimeoutError("memdevd did not create its socket in time")
-            time.sleep(0.01)
+            raise RuntimeError(f"memdevd exited with {status}: {err.strip()}")
         self._conn = QMPConnection(self.socket)
         return self
 
     def log(self) -> str:
         """What the daemon has printed so far (stdout and stderr)."""
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return _read_log(self.log_path)
 
     @property
     def greeting(self) -> dict[str, Any]:
@@ -348,16 +351,7 @@ class MemdevdProcess:
                 self.fleet.remove(self.name)
                 self.name = ""
             return None
-        status = None
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            status = self.proc.returncode
+        status = _terminate(self.proc) if self.proc is not None else None
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
