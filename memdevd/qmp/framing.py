@@ -766,6 +766,17 @@ class JSONStreamer:
             return JSONError(e.desc)
 
     # --- Fast path --------------------------------------------------------
+    def _within_limits(self, seg: bytes, size: int) -> bool:
+        """Whether a value of ``size`` bytes in ``seg`` cannot trip the token
+        size, count or nesting limits: its tokens are at most its bytes, its
+        nesting at most its open brackets (only counted when they could be
+        too many)."""
+        return (
+            size + 1 <= self.max_token_size
+            and size <= self.max_token_count
+            and (size <= self.max_nesting or seg.count(b"{") + seg.count(b"[") <= self.max_nesting)
+        )
+
     def _try_orjson(self, data: bytes, out: list[object]) -> bool:
         """Decode ``data``, one whole request, with orjson if that is safe.
 
@@ -780,11 +791,7 @@ class JSONStreamer:
         show as fewer members than the input's separators.
         """
         end = len(data.rstrip(b" \t\r\n"))
-        if (
-            end + 1 > self.max_token_size
-            or end > self.max_token_count
-            or (end > self.max_nesting and data.count(b"{") + data.count(b"[") > self.max_nesting)
-        ):
+        if not self._within_limits(data, end):
             return False
         scan = data.translate(_ORJSON_SCAN)
         if scan.find(b"X", 0, end) >= 0 or scan.find(_LONG_DIGITS) >= 0:
@@ -845,14 +852,7 @@ class JSONStreamer:
             # Duplicate key or NaN/Infinity.
             return 0, end
         seg = data[pos:end]
-        size = end - pos
-        # The token size, count and nesting limits cannot trip: the tokens
-        # are at most the segment's bytes, nesting at most its open brackets.
-        if (
-            size + 1 > self.max_token_size
-            or size > self.max_token_count
-            or seg.count(b"{") + seg.count(b"[") > self.max_nesting
-        ):
+        if not self._within_limits(seg, end - pos):
             return 0, end
         # \u escapes of surrogates or noncharacters: Python accepts them.
         if b"\\u" in seg and _RISKY_U_ESCAPE.search(seg):
