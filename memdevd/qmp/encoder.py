@@ -393,18 +393,6 @@ _json_write: Final = _make_json_writer()
 
 def to_json(obj: object) -> str:
     """qobject_to_json() of the QObject ``obj`` stands for (no newline)."""
-    if type(obj) is dict and type(obj.get("return")) is JSONText:
-        # A reply carrying an encoded value: spliced in, members in QDict
-        # order, without taking the whole reply to the per-value writer.
-        keys = tuple(obj)
-        order = _order(keys) or keys
-        return (
-            "{"
-            + ", ".join(
-                f"{quote_string(k)}: {obj[k] if k == 'return' else to_json(obj[k])}" for k in order
-            )
-            + "}"
-        )
     try:
         prepared = _prepare(obj)
     except _Slow:
@@ -438,6 +426,6 @@ def encode(obj: object) -> bytes:
             if data is None:
                 if len(_RETURN_ONLY) >= 8:
                     _RETURN_ONLY.clear()
-                data = _RETURN_ONLY[ret] = b'{"return": ' + ret.encode("ascii") + b"}" + _EOL
+                data = _RETURN_ONLY[ret] = to_json(obj).encode("ascii") + _EOL
             return data
     return to_json(obj).encode("ascii") + _EOL
