@@ -24,26 +24,23 @@ __all__ = ["Runtime", "core", "parse_args", "qmp_error"]
 
 
 def parse_args(model: type[M], args: dict[str, Any]) -> M:
-    if not args:
-        empty = _EMPTY.get(model)
-        if empty is not None:
-            # A model without members (every argument-less query): one
-            # shared instance, since there is nothing in it to change.
-            return empty  # type: ignore[return-value]
-        if _all_optional(model):
-            # No arguments for a model whose members are all optional: what
-            # the visitor would build, without visiting.
-            instance = model.model_construct()
-            if not model.model_fields:
-                _EMPTY[model] = instance
-            return instance
+    if not args and _all_optional(model):
+        # No arguments for a model whose members are all optional: what the
+        # visitor would build, without visiting (the common query case).
+        if not model.model_fields:
+            return _shared_empty(model)
+        return model.model_construct()
     try:
         return visit_model(model, args)
     except VisitError as exc:
         raise QMPError(exc.desc) from None
 
 
-_EMPTY: dict[type[QAPIModel], QAPIModel] = {}
+@cache
+def _shared_empty(model: type[M]) -> M:
+    # A model without members (every argument-less query): one instance,
+    # since there is nothing in it to change.
+    return model.model_construct()
 
 
 @cache
