@@ -44,18 +44,26 @@ def _shared(machine: Machine) -> dict[int, Any]:
     return {id(machine.clock): machine.clock, id(machine.profile): machine.profile}
 
 
-def take(machine: Machine) -> Snapshot:
-    """Copy ``machine`` and its pending timers."""
-    clock = machine.clock
+def _detached_copy(
+    machine: Machine, memo: dict[int, Any], extra: Any = None
+) -> tuple[Machine, Any]:
+    """A copy of ``machine`` without the daemon's hooks, and of ``extra``
+    (in the same deep copy, so that they share what they share)."""
     hooks = machine.detach_hooks()
     try:
-        memo = _shared(machine)
         blank = Machine.__new__(Machine)
         memo[id(machine)] = blank
-        state, timers = copy.deepcopy((machine.__dict__, clock.pending()), memo)
+        state, extra_copy = copy.deepcopy((machine.__dict__, extra), memo)
         blank.__dict__.update(state)
     finally:
         machine.attach_hooks(hooks)
+    return blank, extra_copy
+
+
+def take(machine: Machine) -> Snapshot:
+    """Copy ``machine`` and its pending timers."""
+    clock = machine.clock
+    blank, timers = _detached_copy(machine, _shared(machine), clock.pending())
     return Snapshot(blank, timers, clock.now_ns())
 
 
@@ -87,13 +95,7 @@ def scratch(machine: Machine) -> Machine:
     Nothing it does reaches the live machine: no hooks (its events go
     nowhere), and what it schedules waits on a clock nothing advances.
     """
-    hooks = machine.detach_hooks()
-    try:
-        memo = _shared(machine)
-        memo[id(machine.clock)] = VirtualClock(machine.clock.now_ns())
-        blank = Machine.__new__(Machine)
-        memo[id(machine)] = blank
-        blank.__dict__.update(copy.deepcopy(machine.__dict__, memo))
-    finally:
-        machine.attach_hooks(hooks)
+    memo = _shared(machine)
+    memo[id(machine.clock)] = VirtualClock(machine.clock.now_ns())
+    blank, _ = _detached_copy(machine, memo)
     return blank
