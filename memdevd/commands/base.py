@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from memdevd.machine.errors import CoreError
 from memdevd.qapi.schema import QAPIModel, members_of, visit_model
@@ -28,7 +28,7 @@ def parse_args(model: type[M], args: dict[str, Any]) -> M:
         # No arguments for a model whose members are all optional: what the
         # visitor would build, without visiting (the common query case).
         if not model.model_fields:
-            return _shared_empty(model)
+            return cast(M, _shared_empty(model))
         return model.model_construct()
     try:
         return visit_model(model, args)
@@ -37,7 +37,7 @@ def parse_args(model: type[M], args: dict[str, Any]) -> M:
 
 
 @cache
-def _shared_empty(model: type[M]) -> M:
+def _shared_empty(model: type[QAPIModel]) -> QAPIModel:
     # A model without members (every argument-less query): one instance,
     # since there is nothing in it to change.
     return model.model_construct()
