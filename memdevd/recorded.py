@@ -95,10 +95,10 @@ def command_order(version: str) -> dict[str, int]:
 
 
 # The recorded instances are megabytes of parsed JSON and mostly repeat
-# one type across scenarios: ``samples.json`` (generated from
-# ``instances.json`` by tools/gen_schemas.py) keeps only the instance
-# type_sample() picks for each (type, family), so reading it costs a
-# fraction of the memory.
+# one type across scenarios: ``samples.json`` (derived from
+# ``instances.json`` by the recorder, and by tools/gen_schemas.py from a
+# committed one) keeps only the instance type_sample() picks for each
+# (type, family), so reading it costs a fraction of the memory.
 _FAMILIES = ("", "pc", "q35")
 
 
@@ -140,15 +140,17 @@ def _what_memdevd_reads(instance: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def dump(doc: Any) -> str:
+    """A data file's text: keys sorted, one-space indent (the recorder's too)."""
+    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
 def samples_file(version: str) -> tuple[str, str]:
     """Where ``samples.json`` of ``version``'s data lives, and its content."""
     folder = f"qemu-{_data_version(version)}"
     with open(os.path.join(_DATA, folder, "instances.json"), encoding="utf-8") as f:
         instances = json.load(f)
-    # As tools/record_qemu_data.py writes every recorded file.
-    text = json.dumps(choose_samples(instances), sort_keys=True, indent=1, ensure_ascii=False)
-    text += "\n"
-    return f"memdevd/data/{folder}/samples.json", text
+    return f"memdevd/data/{folder}/samples.json", dump(choose_samples(instances))
 
 
 @cache

@@ -1340,7 +1340,9 @@ def key_order(documents: dict[str, JSON]) -> dict[str, JSON]:
 
 
 def dump_json(doc: JSON) -> str:
-    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    from memdevd.recorded import dump
+
+    return dump(doc)
 
 
 # --------------------------------------------------------------------------- --check
