@@ -141,10 +141,9 @@ def memdevd_command(version: str, argv: list[str]) -> list[str]:
     return [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv]
 
 
-@contextlib.contextmanager
-def running(command: list[str]) -> Iterator[tuple[Monitor, subprocess.Popen[bytes], Path]]:
-    """The process of ``command`` plus a QMP socket, and a connection to it."""
-    tmp = Path(tempfile.mkdtemp(prefix="memdevd-live-"))
+def start(command: list[str], tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``command`` with a QMP socket in ``tmp`` (stderr to ``tmp/stderr``),
+    returned once the socket exists or the process has exited."""
     path = str(tmp / "qmp.sock")
     with open(tmp / "stderr", "wb") as err:
         proc = subprocess.Popen(
@@ -155,11 +154,24 @@ def running(command: list[str]) -> Iterator[tuple[Monitor, subprocess.Popen[byte
         )
     try:
         deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists(path):
-            if proc.poll() is not None:
-                raise AssertionError((tmp / "stderr").read_text(errors="replace"))
+        while proc.poll() is None and not os.path.exists(path):
             assert time.monotonic() < deadline
             time.sleep(0.02)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, path
+
+
+@contextlib.contextmanager
+def running(command: list[str]) -> Iterator[tuple[Monitor, subprocess.Popen[bytes], Path]]:
+    """The process of ``command`` plus a QMP socket, and a connection to it."""
+    tmp = Path(tempfile.mkdtemp(prefix="memdevd-live-"))
+    proc, path = start(command, tmp)
+    try:
+        if not os.path.exists(path):
+            raise AssertionError((tmp / "stderr").read_text(errors="replace"))
         monitor = Monitor(path)
         try:
             yield monitor, proc, tmp / "stderr"
@@ -249,19 +261,8 @@ def test_libvirt_domain_vcpus_like_qemu(version: str, model: str, cpus: int) -> 
 def startup_stderr(command: list[str]) -> tuple[int | None, str]:
     """Exit status (None: still running, it started) and stderr of a start-up."""
     tmp = Path(tempfile.mkdtemp(prefix="memdevd-live-"))
-    path = str(tmp / "qmp.sock")
     try:
-        with open(tmp / "stderr", "wb") as err:
-            proc = subprocess.Popen(
-                [*command, "-qmp", f"unix:{path},server=on,wait=off"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
-        deadline = time.monotonic() + TIMEOUT
-        while proc.poll() is None and not os.path.exists(path):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        proc, path = start(command, tmp)
         status = proc.poll()
         if status is None:
             # The socket listens before the board is built: a greeting says
