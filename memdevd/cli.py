@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
+
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.daemon import Daemon
@@ -71,7 +73,7 @@ def program_name() -> str:
     return "memdevd" if name in ("__main__.py", "-c", "") else name
 
 
-@dataclass
+@record
 class Parsed:
     """The first pass: everything collected from argv, in order."""
 

@@ -25,11 +25,12 @@ the argument is ``qemu_opts``'s.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal, TypeAlias
 
 from memdevd import qemu_option_table as _table
 from memdevd.qemu_opts import QEMU_10_0, OptionError, SyntaxProfile
+from memdevd.records import record
 
 #: memdevd's own option, ``-memdevd key=val,...`` (version=, and so on).  It
 #: is not in QEMU's table; it takes an argument.
@@ -40,7 +41,7 @@ _MEMDEVD_DEF = _table.OptionDef(
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OptionSpec:
     """One entry of the option table lookup_opt() searches."""
 
@@ -100,7 +101,7 @@ def qemu_has_option(name: str, profile: SyntaxProfile = QEMU_10_0) -> bool:
     return name in option_table(profile, with_memdevd=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CliItem:
     """One option (or disk image) of the command line, in order.
 
@@ -134,7 +135,7 @@ class CliItem:
         return OptionError(message, hint, location=self.location)
 
 
-@dataclass
+@record
 class ParsedCommandLine:
     """tokenize()'s result: a subcommand and its raw words, or the QEMU options."""
 

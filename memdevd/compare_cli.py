@@ -15,10 +15,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from memdevd.records import record
 from memdevd.scenario import (
     DEFAULT_QEMU,
     CommandTarget,
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@dataclass
+@record
 class _Outcome:
     path: Path
     ok: bool

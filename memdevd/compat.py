@@ -10,13 +10,13 @@ readable form of this table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 from memdevd import messages as M
+from memdevd.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Profile:
     version: str
     major: int

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from memdevd.compat import Profile
@@ -24,11 +24,12 @@ from memdevd.machine.clock import Clock, VirtualClock
 from memdevd.machine.machine import Machine
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
+from memdevd.records import record
 
 log = logging.getLogger("memdevd")
 
 
-@dataclass
+@record
 class DaemonOptions:
     listen: list[ListenAddress] = field(default_factory=list)
     socket_mode: int | None = 0o600

@@ -31,7 +31,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from memdevd.daemon import Daemon
@@ -39,6 +39,7 @@ from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
 from memdevd.qmp.session import Session
+from memdevd.records import record
 
 log = logging.getLogger("memdevd.fleet")
 
@@ -48,7 +49,7 @@ CONTROL_SOCKET = "fleet.sock"
 REFUSED = ("-daemonize", "-pidfile", "-qmp", "-chardev", "-mon")
 
 
-@dataclass
+@record
 class FleetVM:
     name: str
     argv: list[str]

@@ -21,9 +21,9 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from memdevd.records import record
 from memdevd.testing import MemdevdError, QMPConnection
 
 COLORS = {
@@ -76,7 +76,7 @@ def read_state(path: str) -> dict[str, Any]:
 # --- layout --------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Extent:
     """One piece of the region: a device, a free gap or alignment waste."""
 

@@ -33,16 +33,16 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal, TypeAlias, cast
 
 from memdevd import qemu_option_table as _table
+from memdevd.records import record
 
 # ---------------------------------------------------------------------------
 # Version profiles
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SyntaxProfile:
     """What differs between QEMU versions in this layer.
 
@@ -98,7 +98,7 @@ def profile_for_version(version: str) -> SyntaxProfile:
 DiagnosticKind: TypeAlias = Literal["error", "warning", "info", "plain"]
 
 
-@dataclass
+@record
 class Diagnostic:
     """One message QEMU prints with error_report()/warn_report().
 
@@ -753,7 +753,7 @@ _TYPE_HELP = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OptDesc:
     """QemuOptDesc: an accepted key, its type, help text and default."""
 
@@ -763,7 +763,7 @@ class OptDesc:
     def_value_str: str | None = None
 
 
-@dataclass
+@record
 class QemuOpt:
     """One ``key=value`` as given: the raw string and, when typed, its value."""
 
@@ -800,7 +800,7 @@ def escape_opt_value(value: str) -> str:
     return value.replace(",", ",,")
 
 
-@dataclass
+@record
 class _NameValue:
     name: str
     value: str
@@ -1260,7 +1260,7 @@ KeyvalValue: TypeAlias = "str | dict[str, KeyvalValue] | list[KeyvalValue]"
 KeyvalDict: TypeAlias = "dict[str, KeyvalValue]"
 
 
-@dataclass
+@record
 class KeyvalResult:
     """keyval_parse()'s dictionary and whether a ``help``/``?`` item was present."""
 

@@ -8,18 +8,19 @@ they load when the first command arrives (see ``Registry(loader=...)``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from memdevd.compat import Profile
 from memdevd.machine.machine import Machine
 from memdevd.qmp.faults import FaultTable
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.machine.snapshot import Snapshot
 
 
-@dataclass
+@record
 class Runtime:
     """The daemon's state as command handlers see it."""
 

@@ -51,9 +51,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Final, TypeAlias, TypeVar
+
+from memdevd import records
 
 __all__ = [
     "DEFAULT_QEMU",
@@ -117,7 +119,7 @@ class ScenarioError(ValueError):
     """A scenario file that cannot be used: the message names file and place."""
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class Step:
     """One write to the QMP socket and how to collect what it provokes."""
 
@@ -151,7 +153,7 @@ class Step:
         return "send " + json.dumps(self.send, sort_keys=True)
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class Scenario:
     """A QEMU command line (without program and ``-qmp``) and the steps to replay."""
 
@@ -418,7 +420,7 @@ class TranscriptError(ValueError):
     """A transcript file that cannot be read."""
 
 
-@dataclass
+@records.record
 class Transcript:
     """The recorded exchange: a list of records as written to ``*.expected.jsonl``.
 
@@ -513,7 +515,7 @@ class RunError(RuntimeError):
     """The run itself could not be carried out (not a difference in behaviour)."""
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class CommandTarget:
     """A program started once per scenario, in its own session.
 
@@ -561,7 +563,7 @@ class CommandTarget:
         return shlex.join(self.template)
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class SocketTarget:
     """A QMP socket some already-running process listens on (no exit statuses)."""
 
@@ -1159,7 +1161,7 @@ def diff_transcripts(
 # --------------------------------------------------------------------------- #
 
 
-@dataclass
+@records.record
 class Comparison:
     """The outcome of comparing one scenario: ``ok`` or a ``message`` saying why not."""
 

@@ -10,12 +10,13 @@ listed by ``-memdevd help``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Final
 
 from memdevd.compat import DEFAULT_VERSION, PROFILES
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import HostFacts
+from memdevd.records import record
 
 # key -> (value syntax, help)
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
@@ -66,7 +67,7 @@ def kvm_usable() -> bool:
     return os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
-@dataclass
+@record
 class MemdevdSettings:
     version: str = DEFAULT_VERSION
     guest: GuestConfig = field(default_factory=GuestConfig)

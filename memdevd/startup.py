@@ -12,7 +12,7 @@ options (``-m`` and ``-machine`` properties), accelerators, the late
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from memdevd import messages as M
@@ -25,13 +25,14 @@ from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
 from memdevd.machine.types import MachineType, is_known_but_not_emulated, resolve
 from memdevd.qemu_opts import Diagnostic, OptionError
+from memdevd.records import record
 from memdevd.settings import MemdevdSettings
 
 NONE_BOARD = BoardKind("none", "", "", False, "", 0)
 DEFAULT_RAM_SIZE = 128 * 1024 * 1024
 
 
-@dataclass
+@record
 class ObjectSpec:
     location: str
     qom_type: str
@@ -39,14 +40,14 @@ class ObjectSpec:
     props: dict[str, Any]
 
 
-@dataclass
+@record
 class DeviceSpec:
     location: str
     opts: dict[str, Any]
     from_json: bool
 
 
-@dataclass
+@record
 class StartupRequest:
     """Everything the first pass over argv collected, in argv order."""
 

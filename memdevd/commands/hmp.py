@@ -19,18 +19,18 @@ commands outside memdevd's subject answer a memdevd text saying so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from memdevd.commands.base import Runtime, parse_args
 from memdevd.qapi.control import HumanMonitorCommandArgs
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+from memdevd.records import record
 
 MiB = 1 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InfoCommand:
     args: str
     help: str

@@ -9,11 +9,10 @@ emulated CPU cannot address.  All of it is computed once at start-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import GiB, MiB
+from memdevd.records import record
 
 ACPI_MAX_RAM_SLOTS = 256
 TARGET_PAGE_SIZE = 4096
@@ -25,7 +24,7 @@ I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT = 1 << 31
 Q35_PCI_HOST_HOLE64_SIZE_DEFAULT = 1 << 35
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BoardKind:
     """What distinguishes the two x86 machine families for memory."""
 
@@ -41,7 +40,7 @@ PC = BoardKind("pc", "pci.0", "PCI", True, "PIIX4_PM", I440FX_PCI_HOST_HOLE64_SI
 Q35 = BoardKind("q35", "pcie.0", "PCIE", False, "ICH9-LPC", Q35_PCI_HOST_HOLE64_SIZE_DEFAULT)
 
 
-@dataclass
+@record
 class MemoryLayout:
     below_4g: int
     above_4g: int

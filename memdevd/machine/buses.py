@@ -8,11 +8,11 @@ and nvdimm sit on no bus at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -27,7 +27,7 @@ BUS_PARENTS = {
 }
 
 
-@dataclass
+@record
 class Bus:
     name: str
     bus_typename: str
@@ -99,7 +99,7 @@ PCI_FUNC_MAX = 8
 PCI_DEVFN_MAX = 256
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PCIFunction:
     """One occupied ``bus->devices[devfn]`` entry."""
 

@@ -15,10 +15,12 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from memdevd.records import record
 
 
-@dataclass(order=True)
+@record(order=True)
 class Timer:
     deadline_ns: int
     seq: int

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
@@ -38,6 +38,7 @@ from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
 from memdevd.qapi.visitor import parse_bool_text
 from memdevd.qemu_opts import Diagnostic, OptionError
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.compat import Profile
@@ -49,7 +50,7 @@ UNSET_NODE_ID = -1
 # --- -smp: machine_parse_smp_config ------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SmpConfig:
     """``MachineState.smp`` once parsed (levels a release lacks stay 1)."""
 
@@ -65,7 +66,7 @@ class SmpConfig:
     max_cpus: int = 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SmpSupport:
     """``MachineClass.smp_props``: the optional topology levels of a board."""
 
@@ -228,7 +229,7 @@ def _width(count: int) -> int:
     return (count - 1).bit_length()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TopoIds:
     pkg: int
     die: int
@@ -264,7 +265,7 @@ def apic_id(smp: SmpConfig, ids: TopoIds) -> int:
     )
 
 
-@dataclass
+@record
 class CpuSlot:
     """A possible CPU (``CPUArchId``): its APIC id and instance properties."""
 

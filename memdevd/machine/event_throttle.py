@@ -22,17 +22,17 @@ timestamp, as QEMU stores the whole QDict.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from memdevd.machine.clock import Clock, Timer
+from memdevd.records import record
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
 NS_PER_MS: Final = 1_000_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ThrottleConf:
     """``MonitorQAPIEventConf`` plus the data member that keys the state."""
 
@@ -55,7 +55,7 @@ QEMU_THROTTLED_EVENTS: Final[Mapping[str, ThrottleConf]] = {
 }
 
 
-@dataclass
+@record
 class _State:
     """``MonitorQAPIEventState``: the timer and the event waiting for it."""
 

@@ -36,11 +36,12 @@ While the VM is paused no guest acts; pending requests are handled after
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from memdevd.machine.clock import Timer
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import AcpiSlot, Machine
@@ -54,7 +55,7 @@ ACPI_OST_SC_EJECT_IN_PROGRESS = 0x84
 GUEST_MODES = ("none", "cooperative", "slow", "refuse", "polls")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VirtioMemGuestRate:
     """How fast the simulated virtio-mem driver plugs or unplugs memory:
     at most ``bytes_per_step`` every ``step_ns`` (default 1 GiB per 100 ms)."""
@@ -75,7 +76,7 @@ class VirtioMemGuestRate:
         return cls(size, int(seconds * 1e9))
 
 
-@dataclass
+@record
 class GuestConfig:
     mode: str = "none"
     delay_s: float = 0.0

@@ -9,14 +9,16 @@ every machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from memdevd.records import record
 
 KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 
 
-@dataclass
+@record
 class HostFacts:
     page_size: int = 4 * KiB
     thp_size: int = 2 * MiB

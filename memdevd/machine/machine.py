@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
@@ -32,6 +32,7 @@ from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qdev import Device, id_wellformed
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 from memdevd.qapi.visitor import InputVisitor
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.machine.devices.sgx_epc import SgxEPCOption, SgxEPCState
@@ -39,14 +40,14 @@ if TYPE_CHECKING:
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
 
-@dataclass
+@record
 class NumaNode:
     nodeid: int
     mem: int = 0
     memdev: HostMemoryBackend | None = None
 
 
-@dataclass
+@record
 class NumaState:
     nodes: dict[int, NumaNode] = field(default_factory=dict)
     have_memdevs: bool = False
@@ -59,7 +60,7 @@ class NumaState:
         return len(self.nodes)
 
 
-@dataclass
+@record
 class MachineConfig:
     """Everything the command line decides about the machine."""
 
@@ -256,7 +257,7 @@ def _set_sgx_epc(obj: QOMObject, v: InputVisitor, name: str) -> None:
     obj.machine.config.sgx_epc = visit_sgx_epc_list(v, name)
 
 
-@dataclass
+@record
 class AcpiSlot:
     """``MemStatus`` of hw/acpi/memory_hotplug.c: one DIMM slot's ACPI state."""
 

@@ -19,12 +19,12 @@ size check back against the backend alignment only.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.memslots import MemslotLimits
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.compat import Profile
@@ -34,7 +34,7 @@ MEMORY_DEVICES_SOFT_MEMSLOT_LIMIT = 256
 MEMORY_DEVICES_SAFE_MAX_MEMSLOTS = 509
 
 
-@dataclass
+@record
 class MemoryRegion:
     """What QEMU's allocator needs of a ``MemoryRegion``: size and alignment."""
 
@@ -107,7 +107,7 @@ class MemoryDeviceMixin:
         return None
 
 
-@dataclass
+@record
 class DeviceMemoryState:
     """``DeviceMemoryState`` (include/hw/boards.h)."""
 

@@ -15,12 +15,12 @@ depends on the firmware's memory map.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from memdevd.records import record
 
 UINT_MAX = 0xFFFFFFFF
 
 
-@dataclass
+@record
 class MemslotLimits:
     kvm_slots: int | None = None
     vhost_slots: int | None = None

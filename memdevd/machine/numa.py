@@ -9,11 +9,11 @@ binding NUMA memdevs as the machine's RAM.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MAX_NODES = 128
 
 
-@dataclass
+@record
 class NumaNodeOptions:
     nodeid: int | None = None
     mem: int | None = None

@@ -16,18 +16,19 @@ walk's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError, not_found
 from memdevd.qapi.visitor import InputVisitor, VisitError
+from memdevd.records import record
 
 Getter = Callable[["QOMObject"], Any]
 Setter = Callable[["QOMObject", InputVisitor, str], None]
 
 
-@dataclass
+@record
 class Prop:
     """One QOM property as ``qom-list`` shows it and ``qom-get/set`` use it."""
 

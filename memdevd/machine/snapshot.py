@@ -23,14 +23,14 @@ which are detached while copying.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 from memdevd.machine.clock import Timer, VirtualClock
 from memdevd.machine.machine import Machine
+from memdevd.records import record
 
 
-@dataclass
+@record
 class Snapshot:
     """A detached copy of a machine (never run) and its pending timers."""
 

@@ -9,11 +9,11 @@ from the release (8.2: the 10.0 list without the newer types).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from memdevd import recorded
 from memdevd.compat import Profile
+from memdevd.records import record
 
 DESCRIPTIONS = {
     "pc": "Standard PC (i440FX + PIIX, 1996)",
@@ -24,7 +24,7 @@ DESCRIPTIONS = {
 _VERSIONED = re.compile(r"^pc-(i440fx|q35)-(\d+)\.(\d+)(?:\.\d+)?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MachineType:
     name: str  # canonical, e.g. pc-q35-10.0
     family: str  # "pc", "q35" or "none"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -25,9 +24,10 @@ from pydantic import BaseModel, ConfigDict
 
 from memdevd.qapi.object_options import Spec, visit_spec
 from memdevd.qapi.visitor import InputVisitor, VisitError
+from memdevd.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class QType:
     """Marks the QAPI builtin type of a field: int, uint32, size, any..."""
 
@@ -77,7 +77,7 @@ def _wire(value: Any) -> Any:
 # --- type descriptions -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Member:
     name: str  # wire name
     attr: str  # Python attribute

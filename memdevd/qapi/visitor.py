@@ -15,11 +15,12 @@ use the bare member name, not the full name; that quirk is kept.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Final
 
 from memdevd import messages as M
 from memdevd.cutils import strtod_finite, strtoi64, strtosz, strtou64
+from memdevd.records import record
 
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
@@ -44,7 +45,7 @@ class VisitError(Exception):
         self.desc = desc
 
 
-@dataclass
+@record
 class _Frame:
     name: str | None
     obj: Any

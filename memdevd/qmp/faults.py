@@ -24,13 +24,15 @@ This module knows no command or its meaning.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Final
+
+from memdevd.records import record
 
 FAULT_ACTIONS: Final = ("error", "delay", "drop")
 
 
-@dataclass
+@record
 class Fault:
     id: int
     command: str

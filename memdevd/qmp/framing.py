@@ -36,9 +36,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any, Final
+
+from memdevd.records import record
 
 
 def _load_orjson(data: bytes) -> Any:
@@ -115,7 +116,7 @@ MAX_TOKEN_COUNT: Final = 2 << 20
 MAX_NESTING: Final = 1 << 10
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class JSONError:
     """An error the monitor turns into ``{"error": {"class": "GenericError", ...}}``."""
 

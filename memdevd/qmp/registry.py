@@ -10,8 +10,10 @@ so this module stays ignorant of any schema.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.qmp.session import Session
@@ -27,7 +29,7 @@ class CommandContext(Protocol):
 Handler = Callable[["Session", dict[str, Any]], Any | Awaitable[Any]]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Command:
     name: str
     handler: Handler

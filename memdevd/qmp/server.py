@@ -20,18 +20,19 @@ import socket
 import stat
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from memdevd.qmp.encoder import encode
 from memdevd.qmp.faults import FaultTable
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+from memdevd.records import record
 
 log = logging.getLogger("memdevd.qmp")
 
 
-@dataclass
+@record
 class ListenAddress:
     """Where to listen: ``unix`` path, ``tcp`` host/port, or an inherited ``fd``."""
 
@@ -85,14 +86,14 @@ class ListenError(Exception):
         self.location = location
 
 
-@dataclass
+@record
 class _Listener:
     address: ListenAddress
     server: asyncio.AbstractServer
     created_path: str | None = None
 
 
-@dataclass
+@record
 class Server:
     """Serve a registry of QMP commands on any number of sockets."""
 

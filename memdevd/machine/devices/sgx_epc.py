@@ -38,7 +38,7 @@ emulated SGX host reports are fixed, plausible values (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from memdevd import messages as M
@@ -49,6 +49,7 @@ from memdevd.machine.memory_device import MemoryDeviceMixin, MemoryRegion
 from memdevd.machine.qdev import Device, link_prop, parse_uint32, parse_uint64, static_prop
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor, VisitError
+from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.compat import Profile
@@ -93,7 +94,7 @@ def sgx_capabilities_open_error(profile: Profile) -> str:
 # --- the machine property ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SgxEPCOption:
     """QAPI ``SgxEPC`` (qapi/machine.json): one ``sgx-epc.N`` entry."""
 
@@ -138,7 +139,7 @@ def sgx_epc_list_value(options: list[SgxEPCOption]) -> list[dict[str, Any]]:
 # --- the device ------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class SgxEPCState:
     """``SGXEPCState`` (include/hw/i386/sgx-epc.h)."""
 
