@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import Any
 
+from memdevd import records
 from memdevd.compat import Profile
 from memdevd.machine.clock import Clock, VirtualClock
 from memdevd.machine.machine import Machine
@@ -150,6 +151,9 @@ class Daemon:
                 pending.extend(model.__subclasses__())
                 members_of(model)
         self._rehearse_hot_plug()
+        # The classes made once so far (at start-up, in the rehearsal) are
+        # mostly made again by the first commands: their __init__ now.
+        records.compile_used()
 
     def _rehearse_hot_plug(self) -> None:
         """One object-add + device_add on a scratch copy of the machine.

@@ -63,7 +63,9 @@ def _restore_key_order(version: str, name: str, data: Any, partial: bool = False
     ``partial``: ``data`` holds only some of the file's objects.
     """
     prefix = f"{name}.json#"
-    for reference, groups in load(version, "key-order").items():
+    # Read, not kept: each file is restored once (load() keeps the file),
+    # and the whole table would stay in memory for the rest of the process.
+    for reference, groups in read(version, "key-order").items():
         if not reference.startswith(prefix):
             continue
         try:

@@ -143,15 +143,36 @@ def _compiled_init(cls: type, spec: _Spec) -> Callable[..., None]:
     return init
 
 
+# Classes made once through the generic __init__, not compiled yet.
+_USED_ONCE: dict[type, None] = {}
+
+
+def _compile(cls: type) -> Callable[..., None]:
+    compiled = _compiled_init(cls, cls.__record__)  # type: ignore[attr-defined]
+    type.__setattr__(cls, "__init__", compiled)
+    _USED_ONCE.pop(cls, None)
+    return compiled
+
+
+def compile_used() -> None:
+    """Compile now the ``__init__`` of every record class made once so far.
+
+    For idle time: a class made once at start-up is often made again by
+    the first command (a device's regions, a timer), which would otherwise
+    pay the compile.
+    """
+    for cls in list(_USED_ONCE):
+        _compile(cls)
+
+
 def _make_init(cls: type) -> Callable[..., None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         spec: _Spec = cls.__record__  # type: ignore[attr-defined]
         if spec.uses:
-            compiled = _compiled_init(cls, spec)
-            type.__setattr__(cls, "__init__", compiled)
-            compiled(self, *args, **kwargs)
+            _compile(cls)(self, *args, **kwargs)
             return
         spec.uses += 1
+        _USED_ONCE[cls] = None
         _generic_init(cls, spec, self, args, kwargs)
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"

@@ -391,8 +391,24 @@ def _make_json_writer() -> Callable[[object], str]:
 _json_write: Final = _make_json_writer()
 
 
+# A long list is written a slice at a time: json's encoder holds every
+# fragment of its output until it joins them (for query-memory-devices
+# with 256 DIMMs, ~370 KiB for 44 KB of text), and the process keeps that
+# high-water mark as RSS.  By slices of 32 it is ~130 KiB, ~4% slower.
+_SLICE: Final = 32
+
+
 def to_json(obj: object) -> str:
     """qobject_to_json() of the QObject ``obj`` stands for (no newline)."""
+    if type(obj) is list and len(obj) > _SLICE:
+        assert isinstance(obj, list)
+        # QEMU's list separator is ", ", as between the slices' elements.
+        slices = (_to_json(obj[i : i + _SLICE])[1:-1] for i in range(0, len(obj), _SLICE))
+        return "[" + ", ".join(slices) + "]"
+    return _to_json(obj)
+
+
+def _to_json(obj: object) -> str:
     try:
         prepared = _prepare(obj)
     except _Slow:

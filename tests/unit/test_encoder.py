@@ -27,6 +27,7 @@ from memdevd.qmp.encoder import (
     quote_string,
     tdb_hash,
     to_json,
+    to_json_reference,
 )
 from memdevd.qmp.framing import JSONError, JSONStreamer
 
@@ -305,6 +306,14 @@ values = st.recursive(
 @given(values)
 def test_fast_encoder_equals_reference(value: object) -> None:
     assert encode(value) == encode_reference(value)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(values, min_size=30, max_size=100))
+def test_long_lists_written_by_slices_equal_reference(value: list[object]) -> None:
+    # Lists longer than the slice the encoder writes at a time (32): the
+    # joined slices must be the list QEMU writes.
+    assert to_json(value) == to_json_reference(value)
 
 
 @settings(max_examples=300, deadline=None)

@@ -256,3 +256,17 @@ def test_frozen_slotted_record_survives_pickle() -> None:
 
     err = JSONError("JSON parse error, premature EOI")
     assert pickle.loads(pickle.dumps(err)) == err
+
+
+def test_compile_used_compiles_classes_made_once() -> None:
+    from memdevd import records
+
+    @record
+    class Once:
+        x: int = 0
+
+    generic = Once.__init__
+    Once()
+    records.compile_used()
+    assert Once.__init__ is not generic
+    assert Once(3).x == 3 and Once().x == 0
