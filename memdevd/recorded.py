@@ -38,7 +38,7 @@ def read(version: str, name: str) -> Any:
     with open(path, encoding="utf-8") as f:
         text = f.read()
     data = json.loads(text)
-    # samples.json restores its instances' order itself (see _samples).
+    # samples.json restores its instances' order itself (see _sample_instance).
     if name not in ("key-order", "samples"):
         _restore_key_order(version, name, data)
     return data
@@ -52,6 +52,18 @@ def _walk_pointer(node: Any, pointer: str) -> Any:
     return node
 
 
+@cache
+def _key_order_of(version: str, name: str) -> tuple[tuple[str, list[list[str]]], ...]:
+    """``key-order.json``'s entries for one file (pointer, groups): a few
+    dozen kept per file instead of the whole table for the process."""
+    prefix = f"{name}.json#"
+    return tuple(
+        (reference[len(prefix) :], groups)
+        for reference, groups in read(version, "key-order").items()
+        if reference.startswith(prefix)
+    )
+
+
 def _restore_key_order(version: str, name: str, data: Any, partial: bool = False) -> None:
     """Give QEMU's dicts back the insertion order their output showed.
 
@@ -62,14 +74,9 @@ def _restore_key_order(version: str, name: str, data: Any, partial: bool = False
     encoder print them as QEMU did (the other keys' order does not matter).
     ``partial``: ``data`` holds only some of the file's objects.
     """
-    prefix = f"{name}.json#"
-    # Read, not kept: each file is restored once (load() keeps the file),
-    # and the whole table would stay in memory for the rest of the process.
-    for reference, groups in read(version, "key-order").items():
-        if not reference.startswith(prefix):
-            continue
+    for pointer, groups in _key_order_of(version, name):
         try:
-            node = _walk_pointer(data, reference[len(prefix) :])
+            node = _walk_pointer(data, pointer)
         except KeyError:
             if partial:
                 # samples.json holds only some of instances.json's objects.
@@ -147,29 +154,75 @@ def dump(doc: Any) -> str:
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
+def dump_samples(doc: dict[str, Any]) -> str:
+    """``samples.json``'s text: JSON whose every instance is one line.
+
+    memdevd reads only the instances it is asked for (a process typically
+    needs two or three of some thirty; parsing them all kept ~0.7 MiB), so
+    each sits on a line of its own, ``  "<key>": {...}`` followed by a
+    comma but for the last, between the ``choice`` line and the closing
+    lines.  Still plain JSON to every other reader.
+    """
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    lines = ["{", f' "choice": {compact(doc["choice"])},', ' "instances": {']
+    items = sorted(doc["instances"].items())
+    for i, (key, instance) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        lines.append(f"  {compact(key)}: {compact(instance)}{comma}")
+    lines += [" }", "}"]
+    return "\n".join(lines) + "\n"
+
+
 def samples_file(version: str) -> tuple[str, str]:
     """Where ``samples.json`` of ``version``'s data lives, and its content."""
     folder = f"qemu-{_data_version(version)}"
     with open(os.path.join(_DATA, folder, "instances.json"), encoding="utf-8") as f:
         instances = json.load(f)
-    return f"memdevd/data/{folder}/samples.json", dump(choose_samples(instances))
+    return f"memdevd/data/{folder}/samples.json", dump_samples(choose_samples(instances))
+
+
+def _samples_path(version: str) -> str:
+    return os.path.join(_DATA, f"qemu-{_data_version(version)}", "samples.json")
 
 
 @cache
-def _samples(version: str) -> dict[tuple[str, str], dict[str, Any]]:
-    data = read(version, "samples")
-    instances = data["instances"]
+def _samples_index(version: str) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
+    """``samples.json``'s choice, and where each instance's line is (offset, length)."""
+    choice: dict[str, str] = {}
+    where: dict[str, tuple[int, int]] = {}
+    decoder = json.JSONDecoder()
+    offset = 0
+    with open(_samples_path(version), "rb") as f:
+        for raw in f:
+            line = raw.decode("utf-8")
+            if line.startswith(' "choice": '):
+                choice = json.loads(line[len(' "choice": ') :].rstrip().rstrip(","))
+            elif line.startswith('  "'):
+                key, _ = decoder.raw_decode(line, 2)
+                where[key] = (offset, len(raw))
+            offset += len(raw)
+    return choice, where
+
+
+@cache
+def _sample_instance(version: str, key: str) -> dict[str, Any]:
+    _, where = _samples_index(version)
+    offset, length = where[key]
+    with open(_samples_path(version), "rb") as f:
+        f.seek(offset)
+        line = f.read(length).decode("utf-8").rstrip().rstrip(",")
+    instances: dict[str, Any] = json.loads("{" + line + "}")
     _restore_key_order(version, "instances", instances, partial=True)
-    result = {}
-    for name, key in data["choice"].items():
-        family, _, qom_type = name.partition(":")
-        result[(qom_type, family)] = instances[key]
-    return result
+    instance: dict[str, Any] = instances[key]
+    return instance
 
 
 def warm_up(version: str) -> None:
-    """Read the recorded instances now (idle time) rather than at a first use."""
-    _samples(version)
+    """Index the recorded instances now (idle time) rather than at a first use."""
+    _samples_index(version)
 
 
 @cache
@@ -179,11 +232,12 @@ def type_sample(version: str, qom_type: str, family: str = "") -> dict[str, Any]
     Prefers an instance recorded on the same machine family and one with an
     id (anonymous devices differ only in error texts memdevd generates).
     """
-    samples = _samples(version)
     if family not in _FAMILIES:
         # No scenario is named after another family: the same choice as "".
         family = ""
-    return samples.get((qom_type, family))
+    choice, _ = _samples_index(version)
+    key = choice.get(f"{family}:{qom_type}")
+    return _sample_instance(version, key) if key is not None else None
 
 
 def list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:

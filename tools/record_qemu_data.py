@@ -1274,10 +1274,11 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = T
         if name == "instances.json":
             # What memdevd reads of them (tools/gen_schemas.py writes the
             # same from a committed instances.json).
-            from memdevd.recorded import choose_samples
+            from memdevd.recorded import choose_samples, dump_samples
 
             assert isinstance(doc, dict)
-            (out / "samples.json").write_text(dump_json(choose_samples(doc)), encoding="utf-8")
+            text = dump_samples(choose_samples(doc))
+            (out / "samples.json").write_text(text, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- key order
