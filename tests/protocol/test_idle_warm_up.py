@@ -30,18 +30,18 @@ def test_the_warm_up_leaves_no_trace(guest: str) -> None:
         assert vm.cmd("qom-list", {"path": "/objects"}) == objects_before
         assert vm.cmd("qom-list", {"path": "/machine/peripheral"}) == peripherals_before
         # The rehearsal's ids, slot and address are all still free.
-        vm.cmd(
-            "object-add",
-            {"qom-type": "memory-backend-ram", "id": "rehearsal", "size": 1 << 30},
-        )
-        vm.cmd("device_add", {"driver": "pc-dimm", "id": "rehearsal", "memdev": "rehearsal"})
-        [dimm] = vm.cmd("query-memory-devices")
-        assert dimm["data"]["id"] == "rehearsal"
-        assert dimm["data"]["slot"] == 0
-        assert dimm["data"]["addr"] == 4 << 30  # pc: device memory starts at 4 GiB
+        for name in ("rehearsal0", "rehearsal9"):
+            vm.cmd("object-add", {"qom-type": "memory-backend-ram", "id": name, "size": 1 << 30})
+            vm.cmd("device_add", {"driver": "pc-dimm", "id": name, "memdev": name})
+        first, last = vm.cmd("query-memory-devices")
+        assert first["data"]["id"] == "rehearsal0"
+        assert first["data"]["slot"] == 0
+        assert first["data"]["addr"] == 4 << 30  # pc: device memory starts at 4 GiB
+        assert last["data"]["slot"] == 1
+        assert last["data"]["addr"] == 5 << 30
         assert vm.cmd("query-memory-size-summary") == {
             "base-memory": 1 << 30,
-            "plugged-memory": 1 << 30,
+            "plugged-memory": 2 << 30,
         }
 
 
