@@ -363,9 +363,7 @@ def test_fast_path_declines_what_python_would_accept() -> None:
         assert got == [{"a": "\x00"}] if b"\xc0" in data else isinstance(got[0], JSONError)
 
 
-def test_orjson_tier_takes_a_request_alone_on_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    if framing._orjson_loads is None:
-        pytest.skip("orjson is not installed")
+def test_line_tier_takes_a_request_alone_on_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
     s = JSONStreamer()
     monkeypatch.setattr(s, "_try_fast", lambda *a: pytest.fail("json tier used"))
     monkeypatch.setattr(s, "_feed_exact", lambda *a, **k: pytest.fail("exact engine used"))
@@ -391,11 +389,17 @@ def test_orjson_tier_takes_a_request_alone_on_its_line(monkeypatch: pytest.Monke
         b'{"a": 1} {"b": 2}\n',
         b"[1, 2]]\n",
         b'{"a": NaN}\n',
+        b'{"a": -Infinity}\n',
+        b'{"a": [1, 2] ]}\n',
+        b'{"a": "tab\there"}\n',  # a control character in a string
+        b'{"a": 01}\n',
+        b'{"a": 1}x\n',
+        b'{"a": true, "a": true}\n',
         b"{'a': 1}\n",
     ],
 )
-def test_orjson_tier_changes_nothing(data: bytes) -> None:
-    with mock.patch.object(framing, "_orjson_loads", None):
+def test_line_tier_changes_nothing(data: bytes) -> None:
+    with mock.patch.object(framing, "_line_tier", False):
         without = [canon(x) for x in JSONStreamer().feed(data)]
     assert [canon(x) for x in JSONStreamer().feed(data)] == without
     assert [canon(x) for x in JSONStreamer(fast=False).feed(data)] == without
@@ -538,8 +542,8 @@ def test_fast_path_and_chunking_change_nothing(
     for fast in (True, False):
         got = _feed_chunked(JSONStreamer(fast=fast, **lim), data, cuts)
         assert [canon(x) for x in got] == [canon(x) for x in reference]
-    # The fast path without its orjson tier (a platform without orjson).
-    with mock.patch.object(framing, "_orjson_loads", None):
+    # The fast path without its line tier.
+    with mock.patch.object(framing, "_line_tier", False):
         got = _feed_chunked(JSONStreamer(**lim), data, cuts)
     assert [canon(x) for x in got] == [canon(x) for x in reference]
 
