@@ -326,9 +326,11 @@ class NameIndex:
     (set or not; :meth:`QOMObject.link_target` decides at lookup).  The
     root's ``add_child``/``remove_child`` keep it current, attaching or
     detaching whole subtrees, so a partial path is tried only where it can
-    start.  Dicts with ``None`` values are ordered sets keyed by identity
-    (QOM objects do not define equality); a snapshot deep-copies the index
-    with the tree it describes, so a restored tree has a consistent one.
+    start.  Each name holds a tuple of objects in insertion order, compared
+    by identity (QOM objects do not define equality): most names have one
+    object, and a one-element tuple costs a fifth of a one-key dict (three
+    names per DIMM).  A snapshot deep-copies the index with the tree it
+    describes, so a restored tree has a consistent one.
 
     QOM is a tree: QEMU asserts that a child has no parent yet.  Should
     memdevd ever add an object that still has a parent, the index stops
@@ -336,8 +338,8 @@ class NameIndex:
     """
 
     def __init__(self) -> None:
-        self.children: dict[str, dict[QOMObject, None]] = {}
-        self.links: dict[str, dict[QOMObject, None]] = {}
+        self.children: dict[str, tuple[QOMObject, ...]] = {}
+        self.links: dict[str, tuple[QOMObject, ...]] = {}
         self.exact = True
 
     @classmethod
@@ -350,7 +352,7 @@ class NameIndex:
         """``child`` (and its subtree) becomes ``parent``'s child ``name``."""
         if child.parent is not None:
             self.exact = False
-        self.children.setdefault(name, {})[parent] = None
+        _add(self.children, name, parent)
         self._add_subtree(child)
 
     def detach(self, parent: QOMObject, name: str, child: QOMObject) -> None:
@@ -365,24 +367,32 @@ class NameIndex:
     def _add_subtree(self, top: QOMObject) -> None:
         for obj in top.walk():
             for cname in obj.children:
-                self.children.setdefault(cname, {})[obj] = None
+                _add(self.children, cname, obj)
             for lname in obj.link_attrs:
-                self.links.setdefault(lname, {})[obj] = None
+                _add(self.links, lname, obj)
 
     def as_ids(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
         """Both maps by object identity, empty entries dropped (for tests)."""
 
-        def ids(table: dict[str, dict[QOMObject, None]]) -> dict[str, set[int]]:
+        def ids(table: dict[str, tuple[QOMObject, ...]]) -> dict[str, set[int]]:
             return {name: {id(o) for o in objs} for name, objs in table.items() if objs}
 
         return ids(self.children), ids(self.links)
 
 
-def _discard(table: dict[str, dict[QOMObject, None]], name: str, obj: QOMObject) -> None:
+def _add(table: dict[str, tuple[QOMObject, ...]], name: str, obj: QOMObject) -> None:
+    objs = table.get(name, ())
+    if not any(o is obj for o in objs):
+        table[name] = (*objs, obj)
+
+
+def _discard(table: dict[str, tuple[QOMObject, ...]], name: str, obj: QOMObject) -> None:
     objs = table.get(name)
     if objs is not None:
-        objs.pop(obj, None)
-        if not objs:
+        kept = tuple(o for o in objs if o is not obj)
+        if kept:
+            table[name] = kept
+        else:
             # Names of deleted objects (m1..m250) do not pile up.
             del table[name]
 
