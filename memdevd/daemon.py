@@ -133,9 +133,9 @@ class Daemon:
         self._pidfile_fd: int | None = None
 
     def _register_commands(self, registry: Registry) -> None:
-        from memdevd.commands import register_all
+        from memdevd.commands import declare_all
 
-        register_all(registry, self.runtime)
+        declare_all(registry, self.runtime)
         if self._loop is not None:
             # Once this command's reply is out, load in idle time what the
             # first object-add would otherwise load on the spot.
@@ -146,8 +146,10 @@ class Daemon:
         from memdevd.qapi.schema import QAPIModel, members_of
 
         with contextlib.suppress(Exception):
+            # The memory commands' module (the others load on first use).
+            self.registry.get("object-add")
             # The recorded QOM instances the first object-add and device_add
-            # consult (a JSON parse of several milliseconds).
+            # consult.
             recorded.warm_up(self.profile.version)
             # object-add's member table.
             import memdevd.qapi.object_members

@@ -9,7 +9,7 @@ so this module stays ignorant of any schema.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,18 +44,57 @@ class Command:
 
 
 class Registry:
-    """Commands in registration order (query-commands lists them in reverse)."""
+    """Commands in registration order.
+
+    Commands can be *declared* by name with the function that registers
+    them (:meth:`declare`): the table then knows every name, and a group's
+    handlers (and what they import) load when one of its commands is first
+    asked for.  Listing the table loads every group, in the order of their
+    declarations, so the order does not depend on which command came first.
+    """
 
     def __init__(self, loader: Callable[[Registry], None] | None = None) -> None:
         self._commands: dict[str, Command] = {}
-        # Registers the commands on first use, so that a server greets its
-        # first client without waiting for every handler to be imported.
+        # Registers (or declares) the commands on first use, so that a server
+        # greets its first client without waiting for any handler.
         self._loader = loader
+        # Declared names not registered yet -> the function registering them.
+        self._pending: dict[str, Callable[[Registry], None]] = {}
+        # Every declared name, in declaration order.
+        self._declared: list[str] = []
 
     def _load(self) -> None:
         loader, self._loader = self._loader, None
         if loader is not None:
             loader(self)
+
+    def declare(self, names: Iterable[str], loader: Callable[[Registry], None]) -> None:
+        """``loader`` registers these commands (some may be absent from a
+        version): call it when one of them is first asked for."""
+        for name in names:
+            self._pending[name] = loader
+            self._declared.append(name)
+
+    def _load_group(self, name: str) -> None:
+        loader = self._pending.get(name)
+        if loader is None:
+            return
+        for other in [n for n, fn in self._pending.items() if fn is loader]:
+            del self._pending[other]
+        loader(self)
+
+    def _load_all(self) -> None:
+        if self._loader is not None:
+            self._load()
+        if not self._pending:
+            return
+        while self._pending:
+            self._load_group(next(iter(self._pending)))
+        rank = {name: i for i, name in enumerate(self._declared)}
+        last = len(rank)
+        # Stable: commands registered outside a declaration keep their order.
+        ordered = sorted(self._commands.items(), key=lambda item: rank.get(item[0], last))
+        self._commands = dict(ordered)
 
     def register(
         self,
@@ -90,27 +129,29 @@ class Registry:
         return deco
 
     def unregister(self, name: str) -> None:
+        self._load_group(name)
         self._commands.pop(name, None)
 
     def get(self, name: str) -> Command | None:
         if self._loader is not None:
             self._load()
-        return self._commands.get(name)
+        cmd = self._commands.get(name)
+        if cmd is None and name in self._pending:
+            self._load_group(name)
+            cmd = self._commands.get(name)
+        return cmd
 
     def __contains__(self, name: object) -> bool:
-        if self._loader is not None:
-            self._load()
-        return name in self._commands
+        return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[Command]:
-        if self._loader is not None:
-            self._load()
+        self._load_all()
         return iter(self._commands.values())
 
     def __len__(self) -> int:
-        if self._loader is not None:
-            self._load()
+        self._load_all()
         return len(self._commands)
 
     def names(self) -> list[str]:
+        self._load_all()
         return list(self._commands)
