@@ -326,10 +326,12 @@ class NameIndex:
     (set or not; :meth:`QOMObject.link_target` decides at lookup).  The
     root's ``add_child``/``remove_child`` keep it current, attaching or
     detaching whole subtrees, so a partial path is tried only where it can
-    start.  Each name holds a tuple of objects in insertion order, compared
-    by identity (QOM objects do not define equality): most names have one
-    object, and a one-element tuple costs a fifth of a one-key dict (three
-    names per DIMM).  A snapshot deep-copies the index with the tree it
+    start.  Each name holds its objects in insertion order, compared by
+    identity (QOM objects do not define equality): a tuple while they are
+    few (most names have one object, and a one-element tuple costs a fifth
+    of a one-key dict: three names per DIMM), an ordered dict-as-set once
+    they are many (a link every DIMM declares), so that adding and removing
+    stay constant-time.  A snapshot deep-copies the index with the tree it
     describes, so a restored tree has a consistent one.
 
     QOM is a tree: QEMU asserts that a child has no parent yet.  Should
@@ -338,8 +340,8 @@ class NameIndex:
     """
 
     def __init__(self) -> None:
-        self.children: dict[str, tuple[QOMObject, ...]] = {}
-        self.links: dict[str, tuple[QOMObject, ...]] = {}
+        self.children: dict[str, _Objects] = {}
+        self.links: dict[str, _Objects] = {}
         self.exact = True
 
     @classmethod
@@ -374,27 +376,42 @@ class NameIndex:
     def as_ids(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
         """Both maps by object identity, empty entries dropped (for tests)."""
 
-        def ids(table: dict[str, tuple[QOMObject, ...]]) -> dict[str, set[int]]:
+        def ids(table: dict[str, _Objects]) -> dict[str, set[int]]:
             return {name: {id(o) for o in objs} for name, objs in table.items() if objs}
 
         return ids(self.children), ids(self.links)
 
 
-def _add(table: dict[str, tuple[QOMObject, ...]], name: str, obj: QOMObject) -> None:
+# A name's objects: a tuple while few, a dict (ordered set) from _MANY on.
+_Objects = tuple["QOMObject", ...] | dict["QOMObject", None]
+_MANY = 8
+
+
+def _add(table: dict[str, _Objects], name: str, obj: QOMObject) -> None:
     objs = table.get(name, ())
-    if not any(o is obj for o in objs):
-        table[name] = (*objs, obj)
-
-
-def _discard(table: dict[str, tuple[QOMObject, ...]], name: str, obj: QOMObject) -> None:
-    objs = table.get(name)
-    if objs is not None:
-        kept = tuple(o for o in objs if o is not obj)
-        if kept:
-            table[name] = kept
+    if type(objs) is dict:
+        objs[obj] = None
+    elif not any(o is obj for o in objs):
+        if len(objs) + 1 < _MANY:
+            table[name] = (*objs, obj)
         else:
-            # Names of deleted objects (m1..m250) do not pile up.
-            del table[name]
+            table[name] = dict.fromkeys((*objs, obj))
+
+
+def _discard(table: dict[str, _Objects], name: str, obj: QOMObject) -> None:
+    objs = table.get(name)
+    if objs is None:
+        return
+    if type(objs) is dict:
+        objs.pop(obj, None)
+        kept: _Objects = objs
+    else:
+        kept = tuple(o for o in objs if o is not obj)
+    if not kept:
+        # Names of deleted objects (m1..m250) do not pile up.
+        del table[name]
+    elif kept is not objs:
+        table[name] = kept
 
 
 class Container(QOMObject):
