@@ -433,10 +433,17 @@ def _to_json(obj: object) -> str:
 _RETURN_ONLY: dict[str, bytes] = {}
 
 
+# The reply of every command that returns nothing (object-add, device_add,
+# qom-set...).
+_EMPTY_RETURN: Final = b'{"return": {}}' + _EOL
+
+
 def encode(obj: object) -> bytes:
     """The bytes QEMU's monitor writes for the response ``obj``, with "\\r\\n"."""
     if type(obj) is dict and len(obj) == 1:
         ret = obj.get("return")
+        if type(ret) is dict and not ret:
+            return _EMPTY_RETURN
         if type(ret) is JSONText:
             data = _RETURN_ONLY.get(ret)
             if data is None:

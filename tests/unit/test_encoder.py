@@ -61,6 +61,12 @@ def test_greeting_7_2() -> None:
     )
 
 
+def test_empty_return_is_written_as_qemu_does() -> None:
+    # A constant for the commonest reply: it must be the reference's bytes.
+    assert encode({"return": {}}) == encode_reference({"return": {}}) == b'{"return": {}}\r\n'
+    assert encode({"return": {}, "id": 1}) == encode_reference({"return": {}, "id": 1})
+
+
 def test_return_replies() -> None:
     assert encode({"return": {}, "id": 1}) == b'{"return": {}, "id": 1}\r\n'
     status = {"running": False, "singlestep": False, "status": "prelaunch"}
