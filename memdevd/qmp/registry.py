@@ -62,6 +62,8 @@ class Registry:
         self._pending: dict[str, Callable[[Registry], None]] = {}
         # Every declared name, in declaration order.
         self._declared: list[str] = []
+        # A group loaded since the table was last put in declaration order.
+        self._unsorted = False
 
     def _load(self) -> None:
         loader, self._loader = self._loader, None
@@ -79,17 +81,26 @@ class Registry:
         loader = self._pending.get(name)
         if loader is None:
             return
-        for other in [n for n, fn in self._pending.items() if fn is loader]:
+        group = [n for n, fn in self._pending.items() if fn is loader]
+        for other in group:
             del self._pending[other]
-        loader(self)
+        try:
+            loader(self)
+        except BaseException:
+            # Still declared: the next use tries again (and fails loudly).
+            for other in group:
+                self._pending.setdefault(other, loader)
+            raise
+        self._unsorted = True
 
     def _load_all(self) -> None:
         if self._loader is not None:
             self._load()
-        if not self._pending:
-            return
         while self._pending:
             self._load_group(next(iter(self._pending)))
+        if not self._unsorted:
+            return
+        self._unsorted = False
         rank = {name: i for i, name in enumerate(self._declared)}
         last = len(rank)
         # Stable: commands registered outside a declaration keep their order.
