@@ -37,18 +37,38 @@ _MISSING = dataclasses.MISSING
 class _Spec:
     """What the shared methods need to know of one record class."""
 
-    __slots__ = ("compare", "frozen", "hash", "init", "repr", "uses")
+    __slots__ = ("compare", "frozen", "hash", "init", "names", "post_init", "repr", "uses")
 
     def __init__(self, cls: type, frozen: bool) -> None:
         fields = dataclasses.fields(cls)
+        _check_fields(cls, fields)
         # (name, default, default_factory) of the __init__ parameters.
-        self.init = tuple((f.name, f.default, f.default_factory) for f in fields if f.init)
+        self.init = tuple((f.name, f.default, f.default_factory) for f in fields)
+        self.names = frozenset(f.name for f in fields)
         self.frozen = frozen
+        # As @dataclass: decided when the class is made, not per instance.
+        self.post_init = hasattr(cls, "__post_init__")
         self.compare = _getter([f.name for f in fields if f.compare])
         self.hash = _getter([f.name for f in fields if (f.compare if f.hash is None else f.hash)])
         self.repr = tuple(f.name for f in fields if f.repr)
         # Instances made through the generic __init__ so far.
         self.uses = 0
+
+
+def _check_fields(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
+    """Refuse what records do not implement, and what @dataclass refuses,
+    when the class is made rather than at its second instance."""
+    seen_default = None
+    for f in fields:
+        if not f.init or f.kw_only:
+            raise TypeError(
+                f"{cls.__qualname__}.{f.name}: record fields are positional __init__"
+                " parameters (no init=False or kw_only; use @dataclass)"
+            )
+        if f.default is not _MISSING or f.default_factory is not _MISSING:
+            seen_default = f.name
+        elif seen_default is not None:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
@@ -103,9 +123,8 @@ def _generic_init(
         raise TypeError(
             f"{cls.__qualname__}.__init__() got an unexpected keyword argument '{unexpected}'"
         )
-    post_init = getattr(obj, "__post_init__", None)
-    if post_init is not None:
-        post_init()
+    if spec.post_init:
+        obj.__post_init__()
 
 
 def _compiled_init(cls: type, spec: _Spec) -> Callable[..., None]:
@@ -128,7 +147,7 @@ def _compiled_init(cls: type, spec: _Spec) -> Callable[..., None]:
             body.append(f"  __record_setattr__(self, {name!r}, {value})")
         else:
             body.append(f"  self.{name} = {value}")
-    if hasattr(cls, "__post_init__"):
+    if spec.post_init:
         body.append("  self.__post_init__()")
     source = (
         f"def __create__({', '.join(names)}):\n"
@@ -217,12 +236,18 @@ _ORDER = {
 }
 
 
+# As @dataclass(frozen=True): a record's own instances and its fields are
+# frozen; a plain subclass may add attributes of its own.
 def _frozen_setattr(self: Any, name: str, value: Any) -> None:
-    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    if "__record__" in type(self).__dict__ or name in _spec(self).names:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
 
 
 def _frozen_delattr(self: Any, name: str) -> None:
-    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+    if "__record__" in type(self).__dict__ or name in _spec(self).names:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+    object.__delattr__(self, name)
 
 
 # -- the decorator -------------------------------------------------------------------

@@ -270,3 +270,71 @@ def test_compile_used_compiles_classes_made_once() -> None:
     records.compile_used()
     assert Once.__init__ is not generic
     assert Once(3).x == 3 and Once().x == 0
+
+
+def test_unsupported_and_misordered_fields_fail_when_the_class_is_made() -> None:
+    with pytest.raises(TypeError, match="init=False"):
+
+        @record
+        class NotInit:
+            a: int
+            b: list[int] = field(init=False, default_factory=list)
+
+    with pytest.raises(TypeError, match="kw_only"):
+
+        @record
+        class KwOnly:
+            a: int = field(kw_only=True)
+
+    @record
+    class Base:
+        a: int = 0
+
+    with pytest.raises(TypeError, match="non-default argument 'c' follows default argument"):
+
+        @record
+        class Child(Base):
+            c: int
+
+
+def test_a_plain_subclass_of_a_frozen_record_may_add_attributes() -> None:
+    @record(frozen=True)
+    class Frozen:
+        x: int
+
+    class Plain(Frozen):
+        pass
+
+    for _ in range(2):
+        obj = Plain(1)
+        obj.extra = 2  # type: ignore[attr-defined]
+        del obj.extra  # type: ignore[attr-defined]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            obj.x = 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Frozen(1).extra = 2  # type: ignore[attr-defined]
+
+
+def test_post_init_is_the_records_own_as_in_dataclasses() -> None:
+    calls: list[str] = []
+
+    @record
+    class Rec:
+        x: int
+
+    class Sub(Rec):
+        def __post_init__(self) -> None:
+            calls.append("sub")
+
+    @dataclass
+    class Ref:
+        x: int
+
+    class RefSub(Ref):
+        def __post_init__(self) -> None:
+            calls.append("refsub")
+
+    for _ in range(2):
+        Sub(1)
+        RefSub(1)
+    assert calls == []
