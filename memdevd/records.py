@@ -19,6 +19,10 @@ Here nothing is compiled when the class is created:
   its second (a class made once per process, as most configuration
   classes are, never pays the compile; one made by the hundred gets the
   same specialised ``__init__`` ``@dataclass`` would have written).
+
+Every field is a positional ``__init__`` parameter: ``init=False``,
+``kw_only`` and ``InitVar`` are not implemented (the first two raise
+TypeError when the class is made; use ``@dataclass`` for such a class).
 """
 
 from __future__ import annotations
