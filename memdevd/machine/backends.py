@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
+from memdevd import recorded
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts, backing_file_error, size_to_str
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
@@ -62,8 +63,6 @@ class HostMemoryBackend(QOMObject):
         self.is_machine_ram = False
 
     def recorded_sample(self) -> dict[str, Any] | None:
-        from memdevd import recorded
-
         return recorded.type_sample(self.machine.profile.version, self.typename)
 
     # -- QEMU's memory_region_* view ----------------------------------------

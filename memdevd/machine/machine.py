@@ -23,6 +23,7 @@ from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBacken
 from memdevd.machine.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
 from memdevd.machine.clock import Clock, RealClock
 from memdevd.machine.cpus import X86CPU, CpuSlot, SmpConfig
+from memdevd.machine.devices import device_class
 from memdevd.machine.errors import CoreError, not_found
 from memdevd.machine.event_throttle import EventThrottle
 from memdevd.machine.guest import Guest, GuestConfig
@@ -611,8 +612,6 @@ class Machine:
         ``opts`` is the option dict (strings when ``from_json`` is false, as
         QemuOpts produce them); keys are visited in the order given.
         """
-        from memdevd.machine.devices import device_class
-
         driver = opts.get("driver")
         if not isinstance(driver, str):
             raise CoreError(M.MISSING_PARAMETER.format("driver"))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
+from memdevd import recorded
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qom import Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
@@ -69,8 +70,6 @@ class Device(QOMObject):
             raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(name, self.typename))
 
     def recorded_sample(self) -> dict[str, Any] | None:
-        from memdevd import recorded
-
         return recorded.type_sample(
             self.machine.profile.version, self.typename, self.machine.config.board.family
         )
