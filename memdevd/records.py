@@ -41,7 +41,7 @@ _MISSING = dataclasses.MISSING
 class _Spec:
     """What the shared methods need to know of one record class."""
 
-    __slots__ = ("compare", "frozen", "hash", "init", "names", "post_init", "repr", "uses")
+    __slots__ = ("compare", "frozen", "hash", "init", "names", "post_init", "repr")
 
     def __init__(self, cls: type, frozen: bool) -> None:
         fields = dataclasses.fields(cls)
@@ -55,8 +55,6 @@ class _Spec:
         self.compare = _getter([f.name for f in fields if f.compare])
         self.hash = _getter([f.name for f in fields if (f.compare if f.hash is None else f.hash)])
         self.repr = tuple(f.name for f in fields if f.repr)
-        # Instances made through the generic __init__ so far.
-        self.uses = 0
 
 
 def _check_fields(cls: type, fields: tuple[dataclasses.Field[Any], ...]) -> None:
@@ -166,7 +164,8 @@ def _compiled_init(cls: type, spec: _Spec) -> Callable[..., None]:
     return init
 
 
-# Classes made once through the generic __init__, not compiled yet.
+# Classes made once through the generic __init__, not compiled yet (the
+# next instance compiles).
 _USED_ONCE: dict[type, None] = {}
 
 
@@ -190,13 +189,11 @@ def compile_used() -> None:
 
 def _make_init(cls: type) -> Callable[..., None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        spec: _Spec = cls.__record__  # type: ignore[attr-defined]
-        if spec.uses:
+        if cls in _USED_ONCE:
             _compile(cls)(self, *args, **kwargs)
             return
-        spec.uses += 1
         _USED_ONCE[cls] = None
-        _generic_init(cls, spec, self, args, kwargs)
+        _generic_init(cls, cls.__record__, self, args, kwargs)  # type: ignore[attr-defined]
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__
