@@ -29,13 +29,15 @@ def load(version: str, name: str) -> Any:
     return read(version, name)
 
 
-def read(version: str, name: str) -> Any:
-    """One recorded file, parsed now and not kept (see :func:`load`)."""
-    folder = f"qemu-{_data_version(version)}"
+def _data_file(version: str, name: str) -> str:
     # A plain path (the package is installed as files): importlib.resources
     # would cost the start-up time it takes to import.
-    path = os.path.join(_DATA, folder, f"{name}.json")
-    with open(path, encoding="utf-8") as f:
+    return os.path.join(_DATA, f"qemu-{_data_version(version)}", f"{name}.json")
+
+
+def read(version: str, name: str) -> Any:
+    """One recorded file, parsed now and not kept (see :func:`load`)."""
+    with open(_data_file(version, name), encoding="utf-8") as f:
         text = f.read()
     data = json.loads(text)
     # samples.json restores its instances' order itself (see _sample_instance).
@@ -178,14 +180,10 @@ def dump_samples(doc: dict[str, Any]) -> str:
 
 def samples_file(version: str) -> tuple[str, str]:
     """Where ``samples.json`` of ``version``'s data lives, and its content."""
-    folder = f"qemu-{_data_version(version)}"
-    with open(os.path.join(_DATA, folder, "instances.json"), encoding="utf-8") as f:
+    with open(_data_file(version, "instances"), encoding="utf-8") as f:
         instances = json.load(f)
-    return f"memdevd/data/{folder}/samples.json", dump_samples(choose_samples(instances))
-
-
-def _samples_path(version: str) -> str:
-    return os.path.join(_DATA, f"qemu-{_data_version(version)}", "samples.json")
+    rel = f"memdevd/data/qemu-{_data_version(version)}/samples.json"
+    return rel, dump_samples(choose_samples(instances))
 
 
 @cache
@@ -195,7 +193,7 @@ def _samples_index(version: str) -> tuple[dict[str, str], dict[str, tuple[int, i
     where: dict[str, tuple[int, int]] = {}
     decoder = json.JSONDecoder()
     offset = 0
-    with open(_samples_path(version), "rb") as f:
+    with open(_data_file(version, "samples"), "rb") as f:
         for raw in f:
             line = raw.decode("utf-8")
             if line.startswith(' "choice": '):
@@ -211,7 +209,7 @@ def _samples_index(version: str) -> tuple[dict[str, str], dict[str, tuple[int, i
 def _sample_instance(version: str, key: str) -> dict[str, Any]:
     _, where = _samples_index(version)
     offset, length = where[key]
-    with open(_samples_path(version), "rb") as f:
+    with open(_data_file(version, "samples"), "rb") as f:
         f.seek(offset)
         line = f.read(length).decode("utf-8").rstrip().rstrip(",")
     instances: dict[str, Any] = json.loads("{" + line + "}")
