@@ -185,7 +185,7 @@ class Daemon:
         if _rehearsed or self.machine.memory.realized_devices():
             return
         _rehearsed = True
-        from memdevd.commands import memory
+        from memdevd.commands import register_group
         from memdevd.machine import snapshot
         from memdevd.qmp.encoder import encode
         from memdevd.qmp.session import Session
@@ -193,7 +193,7 @@ class Daemon:
 
         with contextlib.suppress(Exception):
             table = Registry()
-            memory.register(table, Runtime(snapshot.scratch(self.machine), self.profile))
+            register_group("memory", Runtime(snapshot.scratch(self.machine), self.profile), table)
             session = Session(Server(table, self.profile.version_info))
             session.negotiated = True
             for request in _REHEARSAL:
