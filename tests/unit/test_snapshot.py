@@ -114,9 +114,20 @@ ops = st.tuples(
 )
 
 
+guests = st.sampled_from(["cooperative", "slow:0.3", "refuse", "polls:1", "none"])
+
+
+def run_alike(a: Harness, b: Harness, ops: list[tuple[Any, ...]], observe: bool = True) -> None:
+    """Run ``ops`` on both harnesses: same answers, and same state if ``observe``."""
+    for op in ops:
+        assert a.run(op) == b.run(op)
+        if observe:
+            assert a.observe() == b.observe()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    guest=st.sampled_from(["cooperative", "slow:0.3", "refuse", "polls:1", "none"]),
+    guest=guests,
     prefix=st.lists(ops, max_size=10),
     detour=st.lists(ops, max_size=8),
     continuation=st.lists(ops, max_size=10),
@@ -128,8 +139,7 @@ def test_restored_machine_behaves_as_if_nothing_happened(
     continuation: list[tuple[Any, ...]],
 ) -> None:
     restored, twin = Harness(guest), Harness(guest)
-    for op in prefix:
-        assert restored.run(op) == twin.run(op)
+    run_alike(restored, twin, prefix, observe=False)
     snap = snapshot.take(restored.machine)
     for op in detour:
         restored.run(op)
@@ -137,9 +147,7 @@ def test_restored_machine_behaves_as_if_nothing_happened(
     assert restored.observe() == twin.observe()
     restored.events.clear()
     twin.events.clear()
-    for op in continuation:
-        assert restored.run(op) == twin.run(op)
-        assert restored.observe() == twin.observe()
+    run_alike(restored, twin, continuation)
     assert restored.events == twin.events
 
 
@@ -175,7 +183,7 @@ def test_hooks_survive_a_restore() -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    guest=st.sampled_from(["cooperative", "slow:0.3", "refuse", "polls:1", "none"]),
+    guest=guests,
     prefix=st.lists(ops, max_size=8),
     on_scratch=st.lists(ops, max_size=8),
     continuation=st.lists(ops, max_size=8),
@@ -190,8 +198,7 @@ def test_a_scratch_copy_never_touches_the_live_machine(
     done to a scratch copy, its events and its guest's timers included,
     leaves the live machine as a twin that never had a copy."""
     live, twin = Harness(guest), Harness(guest)
-    for op in prefix:
-        assert live.run(op) == twin.run(op)
+    run_alike(live, twin, prefix, observe=False)
     live.events.clear()
     twin.events.clear()
     copy_harness = Harness("none")
@@ -202,7 +209,5 @@ def test_a_scratch_copy_never_touches_the_live_machine(
         copy_harness.run(op)
     assert live.events == []
     assert live.observe() == twin.observe()
-    for op in continuation:
-        assert live.run(op) == twin.run(op)
-        assert live.observe() == twin.observe()
+    run_alike(live, twin, continuation)
     assert live.events == twin.events
