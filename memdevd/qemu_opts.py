@@ -702,11 +702,13 @@ def _starts_with_help_option(text: str) -> int:
     return 0
 
 
+_ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
+
+
 def id_wellformed(ident: str) -> bool:
-    """QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'."""
-    if not ident or not _c_isalpha(ident[0]):
-        return False
-    return all(_c_isalnum(c) or c in "-._" for c in ident[1:])
+    """QEMU's id_wellformed() (util/id.c): a letter, then letters, digits,
+    '-', '.', '_' (ASCII only, as qemu_isalpha/qemu_isalnum)."""
+    return _ID.fullmatch(ident) is not None
 
 
 def parse_qapi_name(text: str, complete: bool) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd.commands.base import Runtime, core, parse_args
-from memdevd.machine.qdev import id_wellformed
+from memdevd.qapi import object_options
 from memdevd.qapi.control import NoArgs
 from memdevd.qapi.machine import DeviceDelArgs
 from memdevd.qapi.qom import (
@@ -25,6 +25,7 @@ from memdevd.qapi.qom import (
     SecretProperties72,
 )
 from memdevd.qapi.schema import QAPIModel
+from memdevd.qemu_opts import id_wellformed
 from memdevd.qmp.encoder import JSONText, format_double, qdict_key_order, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
@@ -69,14 +70,14 @@ def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
         if key == "id":
             continue
         value = args[key]
-        if isinstance(value, bool):
+        if isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, bool):
             out[key] = "on" if value else "off"
         elif isinstance(value, int):
             out[key] = str(value)
         elif isinstance(value, float):
             out[key] = format_double(value)
-        elif isinstance(value, str):
-            out[key] = value
     return out
 
 
@@ -163,10 +164,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
 def visit_object_options(args: dict[str, Any], version: str) -> tuple[dict[str, Any], str, str]:
     """``object-add``'s arguments: see :mod:`memdevd.qapi.object_options`."""
-    from memdevd.qapi.object_options import ObjectOptionsError
-    from memdevd.qapi.object_options import visit_object_options as visit
-
     try:
-        return visit(args, version)
-    except ObjectOptionsError as exc:
+        return object_options.visit_object_options(args, version)
+    except object_options.ObjectOptionsError as exc:
         raise QMPError(exc.desc) from None

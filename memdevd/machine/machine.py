@@ -28,11 +28,13 @@ from memdevd.machine.errors import CoreError, not_found
 from memdevd.machine.event_throttle import EventThrottle
 from memdevd.machine.guest import Guest, GuestConfig
 from memdevd.machine.host import HostFacts
+from memdevd.machine.hotplug import machine_hotplug_handler
 from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
 from memdevd.machine.memslots import MemslotLimits
-from memdevd.machine.qdev import Device, id_wellformed
+from memdevd.machine.qdev import Device
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 from memdevd.qapi.visitor import InputVisitor
+from memdevd.qemu_opts import id_wellformed
 from memdevd.records import record
 
 if TYPE_CHECKING:
@@ -742,8 +744,6 @@ class Machine:
                 self.dimm_slot_floor = min(self.dimm_slot_floor, slot)
 
     def hotplug_handler(self, dev: Device) -> Any:
-        from memdevd.machine.hotplug import machine_hotplug_handler
-
         return machine_hotplug_handler(self, dev)
 
     # -- buses ---------------------------------------------------------------------------

@@ -189,10 +189,3 @@ def link_prop(
         setattr(obj, attr, target)
 
     return Prop(name, f"link<{target_type}>", getter, setter, description, static=static)
-
-
-def id_wellformed(text: str) -> bool:
-    """``id_wellformed`` (util/id.c): a letter, then letters, digits, '-._'."""
-    if not text or not (text[0].isascii() and text[0].isalpha()):
-        return False
-    return all((c.isascii() and c.isalnum()) or c in "-._" for c in text[1:])

@@ -47,6 +47,9 @@ class Prop:
 # class_props() lists shared by every instance of a class (see
 # QOMObject.class_props_key); Props are never modified once made.
 _SHARED_CLASS_PROPS: dict[tuple[type, str], list[Prop]] = {}
+# find_prop()'s answers from those lists: (class, key, name, id(sample)) ->
+# (sample, Prop); the recorded samples live as long as the process.
+_SHARED_FOUND: dict[tuple[type, str, str, int], tuple[dict[str, Any] | None, Prop]] = {}
 
 
 class QOMObject:
@@ -205,18 +208,32 @@ class QOMObject:
         # Only where properties() is this class's: an override may drop names.
         if name != "type" and type(self).properties is QOMObject.properties:
             modeled = self._props.get(name)
+            sample = self.recorded_sample()
+            shared = None
             if modeled is None:
+                ckey = self.class_props_key()
+                if ckey is not None:
+                    # A class property's answer depends on the class, its
+                    # key and the recorded sample only: found once.
+                    shared = (type(self), ckey, name, id(sample))
+                    hit = _SHARED_FOUND.get(shared)
+                    if hit is not None and hit[0] is sample:
+                        return hit[1]
                 for prop in self._class_props():
                     if prop.name == name:
                         modeled = prop
-            sample = self.recorded_sample()
             recorded = _recorded_types(sample).get(name) if sample is not None else None
             if modeled is not None:
+                found = None
                 if recorded is None or recorded == modeled.type:
-                    return modeled
-                if not recorded.startswith("child<"):
+                    found = modeled
+                elif not recorded.startswith("child<"):
                     # Listed by QEMU with another type: that type, our behaviour.
-                    return replace(modeled, type=recorded)
+                    found = replace(modeled, type=recorded)
+                if found is not None:
+                    if shared is not None:
+                        _SHARED_FOUND[shared] = (sample, found)
+                    return found
             elif (
                 sample is not None
                 and recorded is not None
@@ -367,6 +384,11 @@ class NameIndex:
                 _discard(self.links, lname, obj)
 
     def _add_subtree(self, top: QOMObject) -> None:
+        if not top.children:
+            # Most objects added are leaves (a backend, a DIMM): no walk.
+            for lname in top.link_attrs:
+                _add(self.links, lname, top)
+            return
         for obj in top.walk():
             for cname in obj.children:
                 _add(self.children, cname, obj)
@@ -388,8 +410,10 @@ _MANY = 8
 
 
 def _add(table: dict[str, _Objects], name: str, obj: QOMObject) -> None:
-    objs = table.get(name, ())
-    if type(objs) is dict:
+    objs = table.get(name)
+    if objs is None:
+        table[name] = (obj,)
+    elif type(objs) is dict:
         objs[obj] = None
     elif not any(o is obj for o in objs):
         if len(objs) + 1 < _MANY:
