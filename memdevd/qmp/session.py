@@ -44,6 +44,8 @@ def _isawaitable(value: object) -> bool:
 # What to do with the reply of a request: write it, or nothing (no id case
 # still writes; QCO_NO_SUCCESS_RESP commands do not exist here).
 _NEGOTIATION_COMMANDS = frozenset({"qmp_capabilities"})
+# request.get() default: "arguments" absent (None would be present, and wrong).
+_NO_ARGUMENTS: Any = object()
 
 
 class Session(asyncio.Protocol):
@@ -344,6 +346,19 @@ class Session(asyncio.Protocol):
 
     def _check_request(self, request: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         """``qmp_dispatch_check_obj``: members inspected in QDict order."""
+        name = request.get("execute")
+        if type(name) is str:
+            # Only a bad member makes the order matter (the first one found
+            # is the error): a request of valid members alone skips it.
+            args = request.get("arguments", _NO_ARGUMENTS)
+            if len(request) == 1 + ("id" in request) + (args is not _NO_ARGUMENTS):
+                if args is _NO_ARGUMENTS:
+                    return name, {}, False
+                if type(args) is dict:
+                    return name, args, False
+        return self._check_request_in_order(request)
+
+    def _check_request_in_order(self, request: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         oob_allowed = "oob" in self.capabilities
         exec_key: str | None = None
         for key in qdict_key_order(request):
