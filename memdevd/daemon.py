@@ -143,7 +143,6 @@ class Daemon:
 
     def _warm_up(self) -> None:
         from memdevd import recorded
-        from memdevd.qapi.schema import QAPIModel, members_of
 
         with contextlib.suppress(Exception):
             # The memory commands' module (the others load on first use).
@@ -155,12 +154,17 @@ class Daemon:
             import memdevd.qapi.object_members
             import memdevd.qapi.object_options  # noqa: F401
 
-            # Each argument model's member table (typing.get_type_hints).
-            pending = list(QAPIModel.__subclasses__())
-            while pending:
-                model = pending.pop()
-                pending.extend(model.__subclasses__())
-                members_of(model)
+            if "memdevd.qapi.schema" in sys.modules:
+                # The models are loaded (a command with arguments came
+                # first): each one's member table (typing.get_type_hints).
+                # Not loaded here otherwise: pydantic is ~8 MiB.
+                from memdevd.qapi.schema import QAPIModel, members_of
+
+                pending = list(QAPIModel.__subclasses__())
+                while pending:
+                    model = pending.pop()
+                    pending.extend(model.__subclasses__())
+                    members_of(model)
         # The classes made once so far (at start-up) are mostly made again
         # by the first commands: their __init__ now, and before the
         # rehearsal (setting a class's __init__ undoes the bytecode

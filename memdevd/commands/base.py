@@ -4,26 +4,43 @@ Handlers are thin: validate ``arguments`` against a QAPI model (QEMU's
 texts on failure), call the machine core, turn a
 :class:`~memdevd.machine.errors.CoreError` into a
 :class:`~memdevd.qmp.errors.QMPError` and return plain JSON values.
+
+The QAPI models are pydantic classes, and pydantic costs ~8 MiB and ~60 ms
+to load: a command without arguments (:func:`no_args`, ``qmp_capabilities``)
+and object-add/device_add, which visit their arguments from plain tables,
+do not load them; the first command with other arguments does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from memdevd.machine.errors import CoreError
-from memdevd.qapi.schema import QAPIModel, members_of, visit_model
 from memdevd.qapi.visitor import VisitError
 from memdevd.qmp.errors import QMPError
 from memdevd.runtime import Runtime
 
-M = TypeVar("M", bound=QAPIModel)
+if TYPE_CHECKING:
+    from memdevd.qapi.schema import QAPIModel
 
-__all__ = ["Runtime", "core", "parse_args", "qmp_error"]
+M = TypeVar("M", bound="QAPIModel")
+
+__all__ = ["Runtime", "core", "no_args", "parse_args", "qmp_error"]
+
+
+def no_args(args: dict[str, Any]) -> None:
+    """``parse_args(NoArgs, args)``, loading the models only to refuse one."""
+    if args:
+        from memdevd.qapi.control import NoArgs
+
+        parse_args(NoArgs, args)
 
 
 def parse_args(model: type[M], args: dict[str, Any]) -> M:
+    from memdevd.qapi.schema import visit_model
+
     if not args and _all_optional(model):
         # No arguments for a model whose members are all optional: what the
         # visitor would build, without visiting (the common query case).
@@ -45,6 +62,8 @@ def _shared_empty(model: type[QAPIModel]) -> QAPIModel:
 
 @cache
 def _all_optional(model: type[QAPIModel]) -> bool:
+    from memdevd.qapi.schema import members_of
+
     return all(m.optional for m in members_of(model))
 
 

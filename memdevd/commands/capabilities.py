@@ -24,9 +24,8 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd import recorded
-from memdevd.commands.base import Runtime, core, parse_args
+from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qapi.capabilities import CommandLineOptionsArgs, CpuModelExpansionArgs
-from memdevd.qapi.control import NoArgs
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
@@ -56,7 +55,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def fixed(command: str) -> Any:
         def handler(session: Session, args: dict[str, Any]) -> Any:
-            parse_args(NoArgs, args)
+            no_args(args)
             return recorded_answer(command, {})
 
         return handler
@@ -93,13 +92,13 @@ def register(reg: Registry, rt: Runtime) -> None:
     def query_hotpluggable_cpus(session: Session, args: dict[str, Any]) -> Any:
         from memdevd.machine.cpus import hotpluggable_cpus
 
-        parse_args(NoArgs, args)
+        no_args(args)
         return core(hotpluggable_cpus, machine)
 
     def query_cpus_fast(session: Session, args: dict[str, Any]) -> Any:
         from memdevd.machine.cpus import cpus_fast
 
-        parse_args(NoArgs, args)
+        no_args(args)
         return cpus_fast(machine)
 
     reg.register("query-target", fixed("query-target"))

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from memdevd import recorded
-from memdevd.commands.base import Runtime, core, parse_args
-from memdevd.qapi.control import MigrateRecoverArgs, NoArgs, QmpCapabilitiesArgs
+from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qmp.encoder import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
@@ -26,6 +25,12 @@ def register(reg: Registry, rt: Runtime) -> None:
     profile = rt.profile
 
     def qmp_capabilities(session: Session, args: dict[str, Any]) -> None:
+        if not args:
+            # The first command of every client: no models for it.
+            session.negotiate([])
+            return
+        from memdevd.qapi.control import QmpCapabilitiesArgs
+
         parsed = parse_args(QmpCapabilitiesArgs, args)
         session.negotiate(list(parsed.enable or []))
 
@@ -33,11 +38,11 @@ def register(reg: Registry, rt: Runtime) -> None:
     version_text = JSONText(to_json(profile.version_info))
 
     def query_version(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return version_text
 
     def query_commands(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         order = recorded.command_order(profile.version)
         last = len(order)
         names = [c.name for c in reg if c.enabled]
@@ -48,7 +53,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     schema_cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
     def query_qmp_schema(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         names = tuple(c.name for c in reg if c.enabled)
         if names not in schema_cache:
             from memdevd.qapi.introspect import build_schema
@@ -58,7 +63,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         return schema_cache[names]
 
     def query_status(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         out: dict[str, Any] = {"running": machine.running}
         if profile.status_has_singlestep:
             out["singlestep"] = False
@@ -66,41 +71,43 @@ def register(reg: Registry, rt: Runtime) -> None:
         return out
 
     def stop(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         machine.stop()
 
     def cont(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         core(machine.cont)
 
     def quit_(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         rt.request_shutdown("host-qmp-quit")
 
     def query_name(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         name = machine.config.name
         return {"name": name} if name is not None else {}
 
     def query_kvm(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return machine.kvm_info()
 
     def query_machines(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         from memdevd.machine.types import machine_list
 
         return machine_list(profile)
 
     def system_reset(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         machine.system_reset()
 
     def system_powerdown(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         machine.system_powerdown()
 
     def migrate_recover(session: Session, args: dict[str, Any]) -> None:
+        from memdevd.qapi.control import MigrateRecoverArgs
+
         parse_args(MigrateRecoverArgs, args)
         raise QMPError(MIGRATE_RECOVER_NOT_PAUSED)
 

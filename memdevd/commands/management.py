@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from memdevd import messages as M
-from memdevd.commands.base import Runtime, core, parse_args
-from memdevd.qapi.control import NoArgs
+from memdevd.commands.base import Runtime, core, no_args
 from memdevd.qapi.introspect import argument_enum
 from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.qmp.errors import QMPError
@@ -66,13 +65,13 @@ def register(reg: Registry, rt: Runtime) -> None:
     def query_balloon(session: Session, args: dict[str, Any]) -> Any:
         from memdevd.machine.devices.virtio_balloon import find_balloon
 
-        parse_args(NoArgs, args)
+        no_args(args)
         return core(find_balloon, machine).info()
 
     # -- chardevs ----------------------------------------------------------------
 
     def query_chardev(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         # object_child_foreach over /chardevs, each prepended to the list.
         out = [chardev_info(label, dev) for label, dev in machine.chardevs.children.items()]
         out.reverse()
@@ -110,13 +109,13 @@ def register(reg: Registry, rt: Runtime) -> None:
             current_capabilities()[cap] = state
 
     def query_migrate_capabilities(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return [{"capability": c, "state": s} for c, s in current_capabilities().items()]
 
     # -- subsystems memdevd's VMs do not have --------------------------------------
 
     def empty_list(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return []
 
     def query_blockstats(session: Session, args: dict[str, Any]) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memdevd.commands.base import Runtime, parse_args
+from memdevd.commands.base import Runtime, no_args
 from memdevd.machine.memory_device import (
     MEMORY_DEVICES_SAFE_MAX_MEMSLOTS,
     MEMORY_DEVICES_SOFT_MEMSLOT_LIMIT,
@@ -94,7 +94,7 @@ def memslot_report(rt: Runtime) -> dict[str, Any]:
 
 def register(reg: Registry, rt: Runtime) -> None:
     def query_memslots(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return memslot_report(rt)
 
     reg.register(

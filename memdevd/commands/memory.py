@@ -7,33 +7,33 @@ and ``query-acpi-ospm-status``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd.commands.base import Runtime, core, parse_args
+from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qapi import object_options
-from memdevd.qapi.control import NoArgs
-from memdevd.qapi.machine import DeviceDelArgs
-from memdevd.qapi.qom import (
-    MemoryBackendEpcProperties,
-    MemoryBackendFileProperties,
-    MemoryBackendFileProperties72,
-    MemoryBackendMemfdProperties,
-    MemoryBackendProperties,
-    ObjectDelArgs,
-    SecretProperties,
-    SecretProperties72,
-)
-from memdevd.qapi.schema import QAPIModel
 from memdevd.qemu_opts import id_wellformed
 from memdevd.qmp.encoder import JSONText, format_double, qdict_key_order, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 
+if TYPE_CHECKING:
+    from memdevd.qapi.schema import QAPIModel
+
 
 def backend_models(version: str) -> dict[str, type[QAPIModel]]:
     """The ``ObjectOptions`` variants memdevd emulates, per release."""
+    from memdevd.qapi.qom import (
+        MemoryBackendEpcProperties,
+        MemoryBackendFileProperties,
+        MemoryBackendFileProperties72,
+        MemoryBackendMemfdProperties,
+        MemoryBackendProperties,
+        SecretProperties,
+        SecretProperties72,
+    )
+
     return {
         "memory-backend-ram": MemoryBackendProperties,
         "memory-backend-file": (
@@ -90,6 +90,8 @@ def register(reg: Registry, rt: Runtime) -> None:
         core(machine.object_add, qom_type, obj_id, props)
 
     def object_del(session: Session, args: dict[str, Any]) -> None:
+        from memdevd.qapi.qom import ObjectDelArgs
+
         parsed = parse_args(ObjectDelArgs, args)
         core(machine.object_del, parsed.id)
 
@@ -101,6 +103,8 @@ def register(reg: Registry, rt: Runtime) -> None:
             core(machine.device_add, qemu_opts_from_qdict(args), from_json=False)
 
     def device_del(session: Session, args: dict[str, Any]) -> None:
+        from memdevd.qapi.machine import DeviceDelArgs
+
         parsed = parse_args(DeviceDelArgs, args)
         core(machine.device_del, parsed.id)
 
@@ -109,7 +113,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     last: list[Any] = [None, None]
 
     def query_memory_devices(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         infos = machine.memory.device_list()
         if len(infos) < 16:
             return infos
@@ -118,15 +122,15 @@ def register(reg: Registry, rt: Runtime) -> None:
         return last[1]
 
     def query_memory_size_summary(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return machine.memory_size_summary()
 
     def query_memdev(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return machine.memdev_list()
 
     def query_acpi_ospm_status(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return machine.acpi_ospm_status()
 
     reg.register("object-add", object_add, allow_preconfig=True)
@@ -141,19 +145,19 @@ def register(reg: Registry, rt: Runtime) -> None:
     def query_sgx(session: Session, args: dict[str, Any]) -> Any:
         from memdevd.machine.devices import sgx_epc
 
-        parse_args(NoArgs, args)
+        no_args(args)
         return core(sgx_epc.query_sgx, machine)
 
     def query_sgx_capabilities(session: Session, args: dict[str, Any]) -> Any:
         from memdevd.machine.devices import sgx_epc
 
-        parse_args(NoArgs, args)
+        no_args(args)
         return core(sgx_epc.query_sgx_capabilities, machine)
 
     def query_hv_balloon_status_report(session: Session, args: dict[str, Any]) -> Any:
         from memdevd.machine.devices import hv_balloon
 
-        parse_args(NoArgs, args)
+        no_args(args)
         return core(hv_balloon.query_hv_balloon_status_report, machine)
 
     reg.register("query-sgx", query_sgx)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from memdevd.commands.base import Runtime, parse_args
+from memdevd.commands.base import Runtime, no_args, parse_args
 from memdevd.machine import snapshot
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.guest import GuestConfig, VirtioMemGuestRate
@@ -66,7 +66,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     # -- reset and snapshots ------------------------------------------------------
 
     def reset(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         if rt.rebuild is None:
             raise QMPError("memdevd: this daemon cannot rebuild its start-up machine")
         fresh = rt.rebuild()
@@ -87,7 +87,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         snapshot.restore(rt.machine, snap)
 
     def query_snapshots(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return [{"name": name} for name in rt.snapshots]
 
     # -- the simulated guest ---------------------------------------------------
@@ -193,11 +193,11 @@ def register(reg: Registry, rt: Runtime) -> None:
         return {"id": fault.id}
 
     def query_faults(session: Session, args: dict[str, Any]) -> Any:
-        parse_args(NoArgs, args)
+        no_args(args)
         return [f.describe() for f in rt.faults.rules] if rt.faults is not None else []
 
     def clear_faults(session: Session, args: dict[str, Any]) -> None:
-        parse_args(NoArgs, args)
+        no_args(args)
         if rt.faults is not None:
             rt.faults.clear()
 

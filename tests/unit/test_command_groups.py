@@ -111,6 +111,54 @@ def test_a_daemon_loads_only_the_modules_its_commands_need() -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_hot_plug_and_queries_without_arguments_do_not_load_pydantic(version: str) -> None:
+    # The QAPI models (pydantic, ~8 MiB) load with the first command whose
+    # arguments need them, and then answer as before.
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from memdevd import cli
+        from memdevd.qmp.session import Session
+        parsed = cli.parse(
+            ["-memdevd", "version={version}", "-machine", "pc", "-m", "1G,slots=4,maxmem=8G"],
+            "memdevd",
+        )
+        daemon, _ = cli.build_daemon(parsed, "memdevd")
+        daemon._warm_up()
+        session = Session(daemon.server)
+        def ask(line):
+            (item,) = session.streamer.feed(line.encode() + b"\\n")
+            return session.dispatch(item)
+        for line in (
+            '{{"execute": "qmp_capabilities"}}',
+            '{{"execute": "query-version"}}',
+            '{{"execute": "object-add", "arguments":'
+            ' {{"qom-type": "memory-backend-ram", "id": "m0", "size": 1073741824}}}}',
+            '{{"execute": "device_add", "arguments":'
+            ' {{"driver": "pc-dimm", "id": "d0", "memdev": "m0"}}}}',
+            '{{"execute": "query-memory-devices"}}',
+            '{{"execute": "query-memory-size-summary"}}',
+            '{{"execute": "query-status"}}',
+        ):
+            assert "return" in ask(line), line
+        print("pydantic" in sys.modules)
+        print(ask('{{"execute": "query-status", "arguments": {{"x": 1}}}}')["error"]["desc"])
+        print(ask('{{"execute": "device_del", "arguments": {{"id": 1}}}}')["error"]["desc"])
+        print("pydantic" in sys.modules)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.splitlines() == [
+        "False",
+        "Parameter 'x' is unexpected",
+        "Invalid parameter type for 'id', expected: string",
+        "True",
+    ]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_query_qmp_schema_does_not_depend_on_which_command_came_first(version: str) -> None:
     def schema(first: list[str]) -> object:
         reg = Registry()
