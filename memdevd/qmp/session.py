@@ -44,7 +44,7 @@ def _isawaitable(value: object) -> bool:
 # What to do with the reply of a request: write it, or nothing (no id case
 # still writes; QCO_NO_SUCCESS_RESP commands do not exist here).
 _NEGOTIATION_COMMANDS = frozenset({"qmp_capabilities"})
-# request.get() default: "arguments" absent (None would be present, and wrong).
+# _check_request's default for a missing "arguments" (a null one is an error).
 _NO_ARGUMENTS: Any = object()
 
 
