@@ -6,9 +6,11 @@ texts on failure), call the machine core, turn a
 :class:`~memdevd.qmp.errors.QMPError` and return plain JSON values.
 
 The QAPI models are pydantic classes, and pydantic costs ~8 MiB and ~60 ms
-to load: a command without arguments (:func:`no_args`, ``qmp_capabilities``)
-and object-add/device_add, which visit their arguments from plain tables,
-do not load them; the first command with other arguments does.
+to load: the control and memory commands (``qmp_capabilities``, queries,
+object-add, device_add...) do not load them unless a command's arguments
+need a model (:func:`no_args` checks an empty argument dict without one;
+object-add and device_add visit their arguments from plain tables). Other
+command modules import their models when they load.
 """
 
 from __future__ import annotations

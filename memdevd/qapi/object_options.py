@@ -114,7 +114,7 @@ def _in_qdict_order(values: dict[str, Any]) -> dict[str, Any]:
 # Visiting those only checks what _well_formed checks below and yields the
 # members in schema order, so it skips the visitor (~700 bytecodes of the
 # ~5,500 of a backend + DIMM hot-plug) and leaves anything else, errors
-# included, to it.  tests/unit/test_object_options.py compares both.
+# included, to it.  tests/unit/test_fast_paths.py compares both.
 
 # Per object type: the members' schema positions, the required names (with
 # qom-type and id), how each value is checked (a type whose exact instances

@@ -15,7 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import backend, dimm, make_machine
+from conftest import backend, device_add, dimm, make_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -194,12 +194,18 @@ def _behaviour(target: qom.QOMObject, prop: qom.Prop | None) -> tuple[Any, ...]:
     return prop.name, prop.type, prop.get is None, prop.set is None, prop.static, value
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_class_property_lookup_is_the_uncached_one(version: str) -> None:
-    m = make_machine(version)
-    backend(m, "m0", "1G")
-    dev = dimm(m, "d0", "m0")
-    for target in (m.objects.children["m0"], dev):
+def test_class_property_lookup_is_the_uncached_one() -> None:
+    # Machines of every version and both boards in one process share the
+    # cache; each object must still get what properties() lists for it.
+    targets: list[qom.QOMObject] = []
+    for version in VERSIONS:
+        for board in ("pc", "q35"):
+            m = make_machine(version, board, nvdimm=True)
+            backend(m, "m0", "1G")
+            backend(m, "m1", "1G")
+            targets += [m.objects.children["m0"], dimm(m, "d0", "m0")]
+            targets.append(device_add(m, driver="nvdimm", id="nv0", memdev="m1"))
+    for target in targets:
         listed = {p.name: p for p in target.properties()}
         first = {name: target.find_prop(name) for name in listed}
         again = {name: target.find_prop(name) for name in listed}
@@ -211,3 +217,16 @@ def test_class_property_lookup_is_the_uncached_one(version: str) -> None:
             assert _behaviour(target, first[name]) == seen, name
             assert _behaviour(target, again[name]) == seen, name
             assert _behaviour(target, fresh[name]) == seen, name
+
+
+def test_an_instance_property_added_later_wins_on_that_instance_only() -> None:
+    m = make_machine("10.0")
+    backend(m, "m0", "1G")
+    backend(m, "m1", "1G")
+    a, b = m.objects.children["m0"], m.objects.children["m1"]
+    shared = a.find_prop("merge")
+    assert shared is not None and b.find_prop("merge") == shared
+    own = qom.Prop("merge", "bool", get=lambda o: True)
+    a.add_prop(own)
+    assert a.find_prop("merge") is own
+    assert b.find_prop("merge") == shared
