@@ -151,11 +151,6 @@ def _what_memdevd_reads(instance: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def dump(doc: Any) -> str:
-    """A data file's text: keys sorted, one-space indent (the recorder's too)."""
-    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
 def dump_samples(doc: dict[str, Any]) -> str:
     """``samples.json``'s text: JSON whose every instance is one line.
 

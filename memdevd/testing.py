@@ -17,7 +17,7 @@ memdevd installed gets these fixtures without any conftest.py:
 ``--memdevd-fleet`` (or ``memdevd_fleet = true`` in the ini file)
     Both fixtures then give VMs of one ``memdevd fleet`` process started
     for the session (``memdevd_fleet`` fixture): ~1 ms per test instead of
-    a process each (~0.2 s until it answers).  Same API; the VMs share the
+    a process each (~0.1 s until it answers).  Same API; the VMs share the
     process, so its log and what the fleet refuses (``-daemonize``,
     ``-pidfile``, ``-qmp``, ``-chardev``, ``-mon``) are shared too.
 
@@ -199,7 +199,7 @@ def _terminate(proc: subprocess.Popen[bytes]) -> int:
 class MemdevdFleet:
     """One ``memdevd fleet`` process whose VMs stand in for daemons.
 
-    Starting a daemon costs a Python process, ~0.2 s until it answers its
+    Starting a daemon costs a Python process, ~0.1 s until it answers its
     first command; a VM added to a running fleet answers in ~1 ms.  Pass the
     fleet to :class:`MemdevdProcess` (``MemdevdProcess(*argv, fleet=f)``):
     the same API, each VM on its own socket with its own command line

@@ -1341,9 +1341,7 @@ def key_order(documents: dict[str, JSON]) -> dict[str, JSON]:
 
 
 def dump_json(doc: JSON) -> str:
-    from memdevd.recorded import dump
-
-    return dump(doc)
+    return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
 # --------------------------------------------------------------------------- --check
