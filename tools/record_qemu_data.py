@@ -55,6 +55,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -477,6 +478,8 @@ class QemuProcess:
         self.argv = scenario.argv(host.qemu, tmpdir)
         self.proc: subprocess.Popen[bytes] | None = None
         self.qmp: QMP | None = None
+        #: QEMU's exit status once stopped (negative: the signal that ended it)
+        self.returncode: int | None = None
         self._stderr_path = tmpdir / "stderr.txt"
 
     def __enter__(self) -> QemuProcess:
@@ -540,7 +543,14 @@ class QemuProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.returncode = self.proc.returncode
             self.proc = None
+
+    def stop_quietly(self) -> None:
+        """:meth:`stop`, also after a failed :meth:`start` (QEMU gone or going)."""
+        if self.qmp is None and self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        self.stop()
 
     def execute(self, command: str, arguments: dict[str, JSON] | None = None) -> JSON:
         assert self.qmp is not None
@@ -1185,9 +1195,34 @@ def record_cpu_scenario(host: Host, cs: CpuScenario, rec: Recording) -> None:
     }
 
 
-def kvm_usable() -> bool:
-    """Whether QEMU can use KVM here (the KVM sessions are recorded then)."""
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+def kvm_problem(host: Host, scenario: Scenario) -> str | None:
+    """Why KVM does not work on this host for ``scenario``, or None if it does.
+
+    Asked before each KVM part is recorded, of that part's own command line:
+    its QEMU is started and asked ``query-kvm``.  KVM can fail at any stage
+    on a host: no /dev/kvm or no permission (QEMU exits at start), a device
+    that does not initialise (QEMU exits), or nested virtualization that
+    initialises but aborts when a vCPU is reset (``-cpu host``: "failed to
+    set MSR ..." and an assertion, after the greeting).
+    """
+    q = QemuProcess(host, scenario)
+    reply: JSON = None
+    problem = None
+    try:
+        q.start()
+        reply = q.execute("query-kvm")
+    except (RuntimeError, QMPConnectionLost) as exc:
+        problem = str(exc).splitlines()[0]
+    finally:
+        q.stop_quietly()
+    if problem is None and reply.get("return", {}).get("enabled") is True:
+        return None
+    if problem is None:
+        problem = f"query-kvm answered {json.dumps(reply)}"
+    elif q.returncode is not None and q.returncode < 0:
+        problem = f"QEMU was killed by {signal.Signals(-q.returncode).name}"
+    lines = [line for line in q.stderr().splitlines() if line.strip()]
+    return "; ".join([problem, *lines[-3:]])
 
 
 def qemu_version_output(qemu: str) -> str:
@@ -1197,26 +1232,54 @@ def qemu_version_output(qemu: str) -> str:
     return out.splitlines()[0] if out else ""
 
 
-def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = True) -> None:
+def record(
+    qemu: str,
+    label: str,
+    out: Path,
+    mask_dirs: list[str],
+    kvm: bool = True,
+    skipped: dict[str, str] | None = None,
+) -> None:
     """Record every scenario with ``qemu`` and write the data files into ``out``.
 
-    With ``kvm`` false (or without a usable /dev/kvm) the KVM probe session
-    and the KVM vCPU scenarios are left out.
+    With ``kvm`` false the KVM probe session and the KVM vCPU scenarios are
+    left out; with ``kvm`` true each of them that KVM cannot run on this
+    host (:func:`kvm_problem`) is, and named with the reason in
+    ``skipped`` (part name -> reason) and on stderr.
     """
     rec = Recording()
     tmp = Path(tempfile.mkdtemp(prefix="memdevd-record-"))
     host = Host(qemu, tmp, mask_dirs)
-    kvm = kvm and kvm_usable()
     accels = [a for a in PROBE_ACCELS if kvm or a != "kvm"]
     cpu_scenarios = [c for c in CPU_SCENARIOS if kvm or c.accel != "kvm"]
-    steps: list[tuple[str, Callable[[], None]]] = [
-        (s.name, lambda s=s: record_scenario(host, s, rec)) for s in SCENARIOS
-    ]
-    steps += [(f"probe-{a}", lambda a=a: record_probe(host, a, rec)) for a in accels]
-    steps += [
-        (f"cpu-{c.name}", lambda c=c: record_cpu_scenario(host, c, rec)) for c in cpu_scenarios
-    ]
+    if skipped is None:
+        skipped = {}
     try:
+        # Each KVM part first finds out whether KVM works here for it; one
+        # recorded as differences from a skipped sample is skipped with it.
+        kvm_parts = [(f"probe-{a}", _probe_scenario(a)) for a in accels if a == "kvm"]
+        kvm_parts += [(f"cpu-{c.name}", c.scenario()) for c in cpu_scenarios if c.accel == "kvm"]
+        for part, scenario in kvm_parts:
+            if (problem := kvm_problem(host, scenario)) is not None:
+                skipped[part] = f"KVM does not work here: {problem}"
+        for c in cpu_scenarios:
+            sample = next(
+                s for s in CPU_SCENARIOS if s.sample and (s.accel, s.model) == (c.accel, c.model)
+            )
+            if f"cpu-{sample.name}" in skipped:
+                skipped.setdefault(f"cpu-{c.name}", f"its sample cpu-{sample.name} is not recorded")
+        for part, reason in skipped.items():
+            print(f"not recording {label} {part}: {reason}", file=sys.stderr)
+        accels = [a for a in accels if f"probe-{a}" not in skipped]
+        cpu_scenarios = [c for c in cpu_scenarios if f"cpu-{c.name}" not in skipped]
+        kvm = "kvm" in accels or any(c.accel == "kvm" for c in cpu_scenarios)
+        steps: list[tuple[str, Callable[[], None]]] = [
+            (s.name, lambda s=s: record_scenario(host, s, rec)) for s in SCENARIOS
+        ]
+        steps += [(f"probe-{a}", lambda a=a: record_probe(host, a, rec)) for a in accels]
+        steps += [
+            (f"cpu-{c.name}", lambda c=c: record_cpu_scenario(host, c, rec)) for c in cpu_scenarios
+        ]
         for name, step in steps:
             print(f"recording {label} {name}", file=sys.stderr)
             try:
@@ -1257,7 +1320,7 @@ def record(qemu: str, label: str, out: Path, mask_dirs: list[str], kvm: bool = T
         # what memdevd can start without reading cpus.json
         "cpu-models": {
             accel: sorted({c.model for c in cpu_scenarios if c.sample and c.accel == accel})
-            for accel in accels
+            for accel in sorted({c.accel for c in cpu_scenarios})
         },
         # the KVM parts describe the recording host's CPU and KVM
         "kvm": kvm,
@@ -1404,17 +1467,94 @@ def _short(value: JSON, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _without_kvm(name: str, doc: JSON) -> JSON:
-    """``doc`` without its KVM parts (for a check where KVM cannot be recorded)."""
-    if name == "meta.json":
-        host = ("kvm", "probe-sessions", "cpu-scenarios", "cpu-models")
-        return {k: v for k, v in doc.items() if k not in host}
-    if name in ("probe.json", "cpus.json"):
-        return {k: v for k, v in doc.items() if v.get("accel") != "kvm"}
+#: The part of a check that is not a KVM part: everything recorded under TCG.
+TCG_PART = "tcg"
+
+
+def kvm_parts(meta: JSON) -> list[str]:
+    """The KVM parts a recording's ``meta.json`` lists, as :func:`record` names them."""
+    accel = {c.name: c.accel for c in CPU_SCENARIOS}
+    parts = [f"probe-{a}" for a in meta.get("probe-sessions", []) if a == "kvm"]
+    return parts + [f"cpu-{c}" for c in meta.get("cpu-scenarios", []) if accel.get(c) == "kvm"]
+
+
+def _part_keys(part: str) -> tuple[str, str, str]:
+    """(file, top-level key, key-order.json prefix) of a probe or CPU part."""
+    kind, _, key = part.partition("-")
+    name = "probe.json" if kind == "probe" else "cpus.json"
+    return name, key, f"{name}#/{key}/"
+
+
+def _only_part(name: str, doc: JSON, part: str) -> JSON:
+    """What of ``doc`` belongs to the KVM ``part`` (a probe session or CPU scenario)."""
+    file, key, prefix = _part_keys(part)
+    if name == file:
+        return {k: v for k, v in doc.items() if k == key}
     if name == "key-order.json":
-        kvm = ("probe.json#/kvm/", "cpus.json#/kvm-")
-        return {k: v for k, v in doc.items() if not k.startswith(kvm)}
+        return {k: v for k, v in doc.items() if k.startswith(prefix)}
+    return {}
+
+
+def _without_parts(name: str, doc: JSON, parts: list[str]) -> JSON:
+    """``doc`` without the KVM ``parts``: what the TCG part of a check compares."""
+    if not parts:
+        return doc
+    keyed = [_part_keys(p) for p in parts]
+    if name == "meta.json":
+        doc = {k: v for k, v in doc.items() if k != "kvm"}
+        sessions = {key for file, key, _ in keyed if file == "probe.json"}
+        cpus = {key for file, key, _ in keyed if file == "cpus.json"}
+        doc["probe-sessions"] = [a for a in doc["probe-sessions"] if a not in sessions]
+        doc["cpu-scenarios"] = [c for c in doc["cpu-scenarios"] if c not in cpus]
+        gone = {(c.accel, c.model) for c in CPU_SCENARIOS if c.sample and c.name in cpus}
+        models = {
+            accel: [m for m in names if (accel, m) not in gone]
+            for accel, names in doc["cpu-models"].items()
+        }
+        doc["cpu-models"] = {accel: names for accel, names in models.items() if names}
+        return doc
+    if name in ("probe.json", "cpus.json"):
+        return {k: v for k, v in doc.items() if (name, k) not in {(f, k2) for f, k2, _ in keyed}}
+    if name == "key-order.json":
+        prefixes = tuple(prefix for _, _, prefix in keyed)
+        return {k: v for k, v in doc.items() if not k.startswith(prefixes)}
     return doc
+
+
+def compare(committed: Path, fresh: Path, skipped: dict[str, str]) -> dict[str, JSON]:
+    """Compare two recordings part by part.
+
+    Returns part -> ``{"differences": [...]}``, or ``{"skipped": reason}``
+    for a KVM part the fresh recording could not make (``skipped``).  The
+    TCG part is everything but the committed recording's KVM parts.
+    """
+    old_meta = json.loads((committed / "meta.json").read_text(encoding="utf-8"))
+    parts = kvm_parts(old_meta)
+    report: dict[str, JSON] = {TCG_PART: {"differences": []}}
+    for part in parts:
+        report[part] = {"skipped": skipped[part]} if part in skipped else {"differences": []}
+    names = sorted(
+        {p.name for p in committed.glob("*.json")} | {p.name for p in fresh.glob("*.json")}
+    )
+    for name in names:
+        old_path, new_path = committed / name, fresh / name
+        if not old_path.exists():
+            report[TCG_PART]["differences"].append(f"{name}: not in the committed data")
+            continue
+        if not new_path.exists():
+            report[TCG_PART]["differences"].append(f"{name}: no longer recorded")
+            continue
+        old = strip_volatile(json.loads(old_path.read_text(encoding="utf-8")))
+        new = strip_volatile(json.loads(new_path.read_text(encoding="utf-8")))
+        pieces = [(TCG_PART, _without_parts(name, old, parts), _without_parts(name, new, parts))]
+        pieces += [
+            (part, _only_part(name, old, part), _only_part(name, new, part))
+            for part in parts
+            if part not in skipped
+        ]
+        for part, a, b in pieces:
+            report[part]["differences"].extend(f"{name}:{line}" for line in diff_json(a, b))
+    return report
 
 
 def check(
@@ -1424,37 +1564,32 @@ def check(
     mask_dirs: list[str],
     max_lines: int = 200,
     kvm: bool = True,
+    report_path: Path | None = None,
 ) -> int:
     """Re-record into a temporary directory and compare with ``committed``.
 
-    KVM parts are compared only where both recordings have them: a host
-    without a usable /dev/kvm (or ``kvm`` false) checks the rest.
+    Each KVM part is compared where it could be recorded here; one that KVM
+    cannot run on this host (or every one, with ``kvm`` false) is named with
+    the reason and not compared.  ``report_path`` gets the comparison as JSON
+    (part -> differences or the reason it was skipped).
     """
     fresh = Path(tempfile.mkdtemp(prefix="memdevd-check-"))
+    skipped: dict[str, str] = {}
     try:
-        record(qemu, label, fresh, mask_dirs, kvm)
-        fresh_kvm = json.loads((fresh / "meta.json").read_text(encoding="utf-8"))["kvm"]
-        if not fresh_kvm:
-            print("KVM parts not compared: KVM is not used for this check")
-        differences: list[str] = []
-        names = sorted(
-            {p.name for p in committed.glob("*.json")} | {p.name for p in fresh.glob("*.json")}
-        )
-        for name in names:
-            old_path, new_path = committed / name, fresh / name
-            if not old_path.exists():
-                differences.append(f"{name}: not in the committed data")
-                continue
-            if not new_path.exists():
-                differences.append(f"{name}: no longer recorded")
-                continue
-            old = strip_volatile(json.loads(old_path.read_text(encoding="utf-8")))
-            new = strip_volatile(json.loads(new_path.read_text(encoding="utf-8")))
-            if not fresh_kvm:
-                old, new = _without_kvm(name, old), _without_kvm(name, new)
-            differences.extend(f"{name}:{line}" for line in diff_json(old, new))
+        record(qemu, label, fresh, mask_dirs, kvm, skipped)
+        if not kvm:
+            old_meta = json.loads((committed / "meta.json").read_text(encoding="utf-8"))
+            skipped.update({part: "--no-kvm" for part in kvm_parts(old_meta)})
+        report = compare(committed, fresh, skipped)
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
+    if report_path is not None:
+        report_path.write_text(json.dumps(report, indent=1, sort_keys=True), encoding="utf-8")
+    differences: list[str] = []
+    for part, result in report.items():
+        if "skipped" in result:
+            print(f"{part}: not compared: {result['skipped']}")
+        differences.extend(result.get("differences", []))
     for line in differences[:max_lines]:
         print(line)
     if len(differences) > max_lines:
@@ -1490,15 +1625,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-kvm",
         action="store_true",
-        help="leave out the KVM probe session and vCPU scenarios (recorded by default when "
-        "/dev/kvm is usable; they describe this host's CPU)",
+        help="leave out the KVM probe session and vCPU scenarios (recorded by default where "
+        "KVM runs each of them on this host; they describe this host's CPU)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="with --check: write the comparison part by part as JSON (the TCG part, each "
+        "KVM part: its differences, or why KVM could not record it here)",
     )
     args = parser.parse_args(argv)
     if not os.access(args.qemu, os.X_OK):
         parser.error(f"{args.qemu} is not executable")
     kvm = not args.no_kvm
     if args.check:
-        return check(args.qemu, args.version_label, args.out, args.mask_dir, kvm=kvm)
+        return check(
+            args.qemu, args.version_label, args.out, args.mask_dir, kvm=kvm, report_path=args.report
+        )
+    if args.report is not None:
+        parser.error("--report goes with --check")
     record(args.qemu, args.version_label, args.out, args.mask_dir, kvm)
     return 0
 
