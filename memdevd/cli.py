@@ -240,9 +240,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 accel = lists["accel"].parse_noisily(arg, True)
                 value = accel.get("accel") or ""
-                request.accel.append(value)
+                request.accel.append((value, loc))
             elif name == "enable-kvm":
-                request.accel.append("kvm")
+                request.accel.append(("kvm", None))
             elif name == "S":
                 request.start_paused = True
             elif name == "no-shutdown":

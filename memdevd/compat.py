@@ -63,11 +63,16 @@ class Profile:
     sgx_info_has_section_size: bool
     # hw/i386/sgx.c: qemu_open_old() until 9.1 ("Get rid of qemu_open_old()").
     sgx_legacy_open_error: bool
+    # accel/kvm/kvm-all.c kvm_init(): error_report() (program name, option
+    # location) since 9.2 ("kvm: replace fprintf with error_report/printf()
+    # in kvm_init()"); bare fprintf(stderr) lines before.
+    kvm_init_error_report: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
     vhost_no_memslots_text: str
     virtio_pmem_unplug_text: str
+    kvm_create_vm_failed_text: str
 
     @property
     def version_info(self) -> dict[str, object]:
@@ -110,9 +115,11 @@ PROFILES: Final[dict[str, Profile]] = {
         pcie_slot_occupied_check=False,
         sgx_info_has_section_size=True,
         sgx_legacy_open_error=True,
+        kvm_init_error_report=False,
         kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS_7_2,
         vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS_7_2,
         virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
+        kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
     ),
     "8.2": Profile(
         version="8.2",
@@ -135,9 +142,11 @@ PROFILES: Final[dict[str, Profile]] = {
         pcie_slot_occupied_check=False,
         sgx_info_has_section_size=False,
         sgx_legacy_open_error=True,
+        kvm_init_error_report=False,
         kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
         vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
         virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
+        kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
     ),
     "10.0": Profile(
         version="10.0",
@@ -160,9 +169,11 @@ PROFILES: Final[dict[str, Profile]] = {
         pcie_slot_occupied_check=True,
         sgx_info_has_section_size=False,
         sgx_legacy_open_error=False,
+        kvm_init_error_report=True,
         kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
         vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
         virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
+        kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,
     ),
 }
 

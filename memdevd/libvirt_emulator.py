@@ -19,11 +19,13 @@ caller's arguments so a later ``-memdevd`` overrides them:
 * ``guest=cooperative``: libvirt users expect a guest that ejects DIMMs
   (``DEVICE_DELETED`` completes ``virsh detach-device``) and plugs
   virtio-mem blocks (``MEMORY_DEVICE_SIZE_CHANGE`` updates ``<current>``);
-* ``kvm=auto``: ``query-kvm`` reports KVM exactly when this process can
-  open /dev/kvm read-write.  libvirt runs the probe as the user it runs
-  domains as and compares the answer with its own check of /dev/kvm for
-  that user; any mismatch makes it discard its capability cache and probe
-  again on every call.
+* ``kvm=auto``: ``query-kvm`` reports KVM exactly when QEMU's
+  ``kvm_init()`` would succeed for this process (open /dev/kvm read-write,
+  the API version, creating a VM), with QEMU's messages where it would
+  not.  libvirt runs the probe as the user it runs domains as and compares
+  the answer with its own check of /dev/kvm for that user; any mismatch
+  makes it discard its capability cache and probe again on every call,
+  with QEMU as with memdevd (docs/libvirt.md).
 
 Other memdevd settings reach this entry point as ``-memdevd`` arguments: in
 a wrapper script named as the emulator (``exec memdevd-qemu-system-x86_64

@@ -237,8 +237,14 @@ MAXMEM_EQUALS_SIZE_WITH_SLOTS: Final = (
 )
 SLOTS_WITHOUT_MAXMEM: Final = "slots specified but no max-size"
 RAM_SIZE_TOO_LARGE: Final = "ram size {} exceeds permitted maximum {}"
-KVM_OPEN_FAILED: Final = "Could not access KVM kernel module: No such file or directory"
-ACCEL_INIT_FAILED: Final = "failed to initialize {}: No such file or directory"
+# kvm_init(): what it prints when /dev/kvm cannot be used ({} is strerror(errno)).
+KVM_OPEN_FAILED: Final = "Could not access KVM kernel module: {}"
+KVM_VERSION_TOO_OLD: Final = "kvm version too old"
+KVM_VERSION_NOT_SUPPORTED: Final = "kvm version not supported"
+KVM_CREATE_VM_FAILED_7_2: Final = "ioctl(KVM_CREATE_VM) failed: {errno} {strerror}"
+KVM_CREATE_VM_FAILED: Final = "ioctl(KVM_CREATE_VM) failed: {strerror}"  # do_kvm_create_vm()
+# do_configure_accelerator(): accelerator name, strerror of kvm_init()'s result.
+ACCEL_INIT_FAILED: Final = "failed to initialize {}: {}"
 ACCEL_FALLBACK: Final = "falling back to {}"
 ACCEL_INVALID: Final = "invalid accelerator {}"
 ACCEL_NONE_FOUND: Final = "no accelerator found"

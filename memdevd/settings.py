@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from memdevd.compat import DEFAULT_VERSION, PROFILES
 from memdevd.machine.guest import GuestConfig
-from memdevd.machine.host import HostFacts
+from memdevd.machine.host import NO_KVM_DEVICE, HostFacts
 from memdevd.records import record
 
 # key -> (value syntax, help)
@@ -32,9 +32,10 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     "kvm": (
         "on|off|auto",
-        "emulate a host with /dev/kvm (default off; auto: whether this process can open"
-        " /dev/kvm read-write, as libvirt checks)",
+        "emulate a host with /dev/kvm (default off; auto: whether KVM initialises on this"
+        " host as QEMU's kvm_init() finds: open, API version, create a VM)",
     ),
+    "kvm-device": ("PATH", "the device kvm=auto probes (default /dev/kvm)"),
     "kvm-memslots": ("N", "emulate KVM with N memory slots (implies kvm=on)"),
     "vhost-memslots": ("N", "emulate a vhost backend limited to N memory slots"),
     "page-size": ("SIZE", "host page size (default 4K)"),
@@ -60,11 +61,60 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def kvm_usable() -> bool:
-    """Whether this process could open /dev/kvm read-write."""
+#: ioctl numbers of linux/kvm.h: _IO(KVMIO, 0x00) and _IO(KVMIO, 0x01).
+KVM_GET_API_VERSION: Final = 0xAE00
+KVM_CREATE_VM: Final = 0xAE01
+KVM_API_VERSION: Final = 12
+
+
+def probe_kvm(device: str = "/dev/kvm") -> tuple[str, int] | None:
+    """What QEMU's ``kvm_init()`` finds on this host, up to creating a VM.
+
+    None when KVM works; otherwise the step that fails (one of
+    :data:`memdevd.machine.host.KVM_INIT_STEPS`) and the errno QEMU then
+    reports.  The same steps in the same order as kvm_init(): open the
+    device read-write, KVM_GET_API_VERSION must be 12, KVM_CREATE_VM (the VM
+    is closed again at once).  A host whose KVM initialises but cannot run
+    a vCPU (nested virtualization that rejects an MSR, say) passes: QEMU
+    fails there only when it resets its vCPUs, which memdevd never runs.
+    """
+    import errno
+    import fcntl
     import os
 
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+    try:
+        fd = os.open(device, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        return "open", exc.errno or errno.EIO
+    try:
+        try:
+            version = fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
+        except OSError as exc:
+            return "version-too-old", exc.errno or errno.EIO
+        if version < KVM_API_VERSION:
+            return "version-too-old", errno.EINVAL
+        if version > KVM_API_VERSION:
+            return "version-not-supported", errno.EINVAL
+        while True:
+            try:
+                vm = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
+                break
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                return "create-vm", exc.errno or errno.EIO
+        os.close(vm)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _resolve_kvm_auto(settings: MemdevdSettings) -> None:
+    host = settings.host
+    failure = probe_kvm(settings.kvm_device)
+    host.kvm = failure is None
+    if failure is not None:
+        host.kvm_failure, host.kvm_errno = failure
 
 
 @record
@@ -80,6 +130,10 @@ class MemdevdSettings:
     log_format: str = "text"
     vmem_driver: bool | None = None
     clock: str = "real"
+    # kvm=auto: the host is probed (at each kvm= and kvm-device= key, so
+    # their order does not matter).
+    kvm_auto: bool = False
+    kvm_device: str = "/dev/kvm"
     # (command, action, value) of -memdevd fault=, in order.
     faults: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -141,12 +195,23 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
                 ) from None
             settings.vmem_rate = rate
         elif key == "kvm":
-            # auto: what QEMU itself would find (and libvirt's own check of
-            # /dev/kvm agrees, so its capability cache stays valid).
-            host.kvm = kvm_usable() if value == "auto" else _parse_bool(value, key)
+            # auto: what QEMU itself would find on this host.
+            settings.kvm_auto = value == "auto"
+            if settings.kvm_auto:
+                _resolve_kvm_auto(settings)
+            else:
+                host.kvm = _parse_bool(value, key)
+                host.kvm_failure, host.kvm_errno = NO_KVM_DEVICE
+        elif key == "kvm-device":
+            if not value:
+                raise SettingsError("Parameter 'kvm-device' expects a path")
+            settings.kvm_device = value
+            if settings.kvm_auto:
+                _resolve_kvm_auto(settings)
         elif key == "kvm-memslots":
             host.kvm_memslots = _parse_uint(value, key)
             host.kvm = True
+            settings.kvm_auto = False
         elif key == "vhost-memslots":
             host.vhost_memslots = _parse_uint(value, key)
         elif key == "page-size":

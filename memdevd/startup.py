@@ -21,6 +21,7 @@ from memdevd.machine.boards import PC, Q35, BoardKind
 from memdevd.machine.clock import Clock
 from memdevd.machine.cpus import max_cpus_of, parse_smp, resolve_cpu_model, smp_support
 from memdevd.machine.errors import CoreError
+from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
 from memdevd.machine.types import MachineType, is_known_but_not_emulated, resolve
@@ -62,7 +63,9 @@ class StartupRequest:
     smp_cpus: int = 1
     # -cpu as given (None: the board's default model).
     cpu_option: str | None = None
-    accel: list[str] = field(default_factory=list)
+    # -accel / -enable-kvm / -machine accel=: (name, command-line location
+    # QEMU reports its failure at, None where it prints none), in order.
+    accel: list[tuple[str, str | None]] = field(default_factory=list)
     start_paused: bool = False
     no_acpi: bool = False
     no_shutdown: bool = False
@@ -204,7 +207,7 @@ def apply_machine_options(
 
 
 def configure_accelerator(
-    request: StartupRequest, settings: MemdevdSettings
+    request: StartupRequest, settings: MemdevdSettings, profile: Profile
 ) -> tuple[str, list[Diagnostic]]:
     """``configure_accelerators``: try each accelerator in order.
 
@@ -214,23 +217,46 @@ def configure_accelerator(
     ``-memdevd kvm-memslots=N`` makes KVM the default, since emulating KVM's
     memslots is its point.
     """
-    default = ["kvm"] if settings.host.kvm_memslots is not None else ["tcg"]
+    default: list[tuple[str, str | None]] = [
+        ("kvm" if settings.host.kvm_memslots is not None else "tcg", None)
+    ]
     wanted = request.accel or default
     printed: list[Diagnostic] = []
-    for accel in wanted:
+    for accel, location in wanted:
         if accel == "tcg":
             if printed:
-                printed.append(Diagnostic(M.ACCEL_FALLBACK.format("tcg"), kind="info"))
+                printed.append(Diagnostic(M.ACCEL_FALLBACK.format("tcg")))
             return "tcg", printed
         if accel == "kvm":
             if settings.host.kvm:
                 return "kvm", printed
-            printed.append(Diagnostic(M.KVM_OPEN_FAILED))
-            printed.append(Diagnostic(M.ACCEL_INIT_FAILED.format("kvm")))
+            printed.extend(kvm_init_failure(settings.host, profile, location))
             continue
         raise OptionError(M.ACCEL_INVALID.format(accel))
     last = printed.pop()
-    raise OptionError(last.message, preceding=printed)
+    raise OptionError(last.message, location=last.location, preceding=printed)
+
+
+def kvm_init_failure(host: HostFacts, profile: Profile, location: str | None) -> list[Diagnostic]:
+    """What ``kvm_init()`` and ``do_configure_accelerator()`` print when KVM
+    does not initialise on the emulated host (``host.kvm_failure``)."""
+    import os
+
+    errno_text = os.strerror(host.kvm_errno)
+    if host.kvm_failure == "open":
+        first = M.KVM_OPEN_FAILED.format(errno_text)
+    elif host.kvm_failure == "version-too-old":
+        first = M.KVM_VERSION_TOO_OLD
+    elif host.kvm_failure == "version-not-supported":
+        first = M.KVM_VERSION_NOT_SUPPORTED
+    else:
+        first = profile.kvm_create_vm_failed_text.format(errno=host.kvm_errno, strerror=errno_text)
+    return [
+        Diagnostic(first, location=location)
+        if profile.kvm_init_error_report
+        else Diagnostic(first, kind="plain"),
+        Diagnostic(M.ACCEL_INIT_FAILED.format("kvm", errno_text), location=location),
+    ]
 
 
 def build_machine(
@@ -278,8 +304,8 @@ def build_machine(
         config.acpi = False
     machine_accel = request.machine.get("accel")
     if isinstance(machine_accel, str) and not request.accel:
-        request.accel = machine_accel.split(":")
-    accel, printed = configure_accelerator(request, settings)
+        request.accel = [(name, None) for name in machine_accel.split(":")]
+    accel, printed = configure_accelerator(request, settings, profile)
     notes.extend(printed)
     config.accel = accel
     machine = Machine(config, profile, host=settings.host, clock=clock)

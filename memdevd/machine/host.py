@@ -17,6 +17,12 @@ KiB = 1024
 MiB = 1024 * KiB
 GiB = 1024 * MiB
 
+#: The steps of QEMU's kvm_init() that can fail before a VM exists: opening
+#: the device, KVM_GET_API_VERSION below or above 12, KVM_CREATE_VM.
+KVM_INIT_STEPS = ("open", "version-too-old", "version-not-supported", "create-vm")
+#: kvm_init() on a host without /dev/kvm: open() fails with ENOENT.
+NO_KVM_DEVICE: tuple[str, int] = ("open", 2)
+
 
 @record
 class HostFacts:
@@ -28,6 +34,11 @@ class HostFacts:
     hugetlbfs_mounts: dict[str, int] = field(default_factory=lambda: {"/dev/hugepages": 2 * MiB})
     numa_nodes: tuple[int, ...] = (0,)
     kvm: bool = False
+    # Without KVM: where QEMU's kvm_init() stops on this host (one of
+    # KVM_INIT_STEPS) and the errno it fails with.  The default is a host
+    # without /dev/kvm.
+    kvm_failure: str = NO_KVM_DEVICE[0]
+    kvm_errno: int = NO_KVM_DEVICE[1]
     sgx: bool = False
     # KVM / vhost memslot limits; None means "no limit" (TCG, no vhost).
     kvm_memslots: int | None = None

@@ -107,12 +107,13 @@ def test_7_2_has_no_accounting() -> None:
 def test_kvm_memslots_setting_makes_kvm_the_default_accelerator() -> None:
     settings = MemdevdSettings()
     apply(settings, [("kvm-memslots", "100")])
-    accel, printed = configure_accelerator(StartupRequest(), settings)
+    profile = get_profile("10.0")
+    accel, printed = configure_accelerator(StartupRequest(), settings, profile)
     assert (accel, printed) == ("kvm", [])
     # Without it QEMU's x86 default, TCG, applies even on a KVM host.
     settings = MemdevdSettings()
     apply(settings, [("kvm", "on")])
-    assert configure_accelerator(StartupRequest(), settings) == ("tcg", [])
+    assert configure_accelerator(StartupRequest(), settings, profile) == ("tcg", [])
 
 
 def test_vmem_rate_setting() -> None:
