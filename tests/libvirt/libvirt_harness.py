@@ -59,7 +59,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -88,12 +88,15 @@ BIND_MOUNTS: tuple[tuple[str, str], ...] = (
 # - security_driver "none": no AppArmor/SELinux labelling (none in a container).
 # - cgroup_controllers/namespaces empty: no cgroup placement and no private
 #   /dev per domain, which a container without systemd cannot provide.
-# - user/group "root": Debian's default runs emulators as libvirt-qemu, which
-#   cannot execute an emulator installed in a virtualenv under /root (mode
-#   0700) nor read files the test creates.  Consequence: libvirt checks
-#   /dev/kvm access as root, so on a host with /dev/kvm it considers KVM
-#   usable, and a capabilities cache entry is only valid if the emulator
-#   reported `query-kvm` enabled (otherwise every lookup re-probes).
+# - user/group "root" unless a test asks for Debian's default, libvirt-qemu
+#   (DEBIAN_QEMU_USER).  libvirt checks /dev/kvm access as that user, but
+#   runs its capability probe with CAP_DAC_OVERRIDE (PROBE_CAPS), so on a
+#   host whose /dev/kvm only root may open (containers without udev's
+#   root:kvm 0660) libvirt-qemu's probe reports KVM, libvirt's check says
+#   no, and every lookup finds the cache invalid and probes again (~2 s
+#   each, the same with real QEMU): root keeps the tests' view consistent
+#   and quick wherever root can use KVM.  See tests/kvm_host.py and
+#   expected_probe_sessions().
 QEMU_CONF_ADDITIONS = """
 # --- added by tests/libvirt/libvirt_harness.py ---
 security_driver = "none"
@@ -102,6 +105,13 @@ namespaces = [ ]
 user = "{user}"
 group = "{group}"
 """
+
+# The user Debian's libvirt runs emulators as (qemu.conf's commented default).
+DEBIAN_QEMU_USER = "libvirt-qemu"
+# What libvirt 9.0 grants its capability probe beyond that user's rights
+# (qemuProcessQMPLaunch: virCommandAllowCap(cmd, CAP_DAC_OVERRIDE)), as
+# setpriv names it.
+PROBE_CAPS: tuple[str, ...] = ("dac_override",)
 
 # Debug messages of the QEMU driver parts that show the QMP traffic
 # (qemu_monitor*), the process and probe lifecycle; warnings from the rest.
@@ -410,6 +420,29 @@ def parse_monitor_log(text: str) -> list[QmpSession]:
 
 
 # --------------------------------------------------------------------------
+# Capability probes
+
+#: Commands of libvirt 9.0's second, TCG-only probe session, which follows
+#: the first when the emulator reported KVM enabled.
+FORCE_TCG_SESSION = 5
+
+
+def expected_probe_sessions(
+    first: int, *, kvm_reported: bool, kvm_accessible: bool, probes: int = 1
+) -> list[int]:
+    """The command counts of the probe sessions libvirt 9.0 runs.
+
+    One session of ``first`` commands, then a TCG-only one when the emulator
+    reported KVM enabled.  libvirt keeps the result while its own /dev/kvm
+    check for the emulator's user (``kvm_accessible``) agrees with the
+    emulator's ``query-kvm`` (``kvm_reported``); where they disagree it finds
+    its cache invalid at every lookup and probes again, ``probes`` times.
+    """
+    one = [first, FORCE_TCG_SESSION] if kvm_reported else [first]
+    return one if kvm_reported == kvm_accessible else one * probes
+
+
+# --------------------------------------------------------------------------
 # XML
 
 
@@ -504,7 +537,7 @@ class LibvirtHarness:
 
     Use as a context manager (``with LibvirtHarness() as lv: ...``) or call
     :meth:`start` / :meth:`close`.  ``qemu_user`` is the ``user``/``group``
-    of qemu.conf (``"libvirt-qemu"`` restores Debian's default).
+    of qemu.conf (:data:`DEBIAN_QEMU_USER` restores Debian's default).
     """
 
     def __init__(
@@ -986,3 +1019,24 @@ if __name__ == "__main__":
         sys.exit(_anchor_main(sys.argv[2:]))
     print(f"usage: {sys.argv[0]} anchor ROOT SRC=DST...", file=sys.stderr)
     sys.exit(2)
+
+
+@contextlib.contextmanager
+def running_harness(qemu_user: str = "root") -> Iterator[LibvirtHarness]:
+    """A started private libvirtd whose emulators run as ``qemu_user``;
+    afterwards nothing it started is left and the host's libvirt paths are
+    as before."""
+    reason = unavailable_reason()
+    if reason is not None:
+        import pytest
+
+        pytest.skip(reason)
+    before = host_libvirt_state()
+    harness = LibvirtHarness(qemu_user=qemu_user).start()
+    try:
+        yield harness
+    finally:
+        report = harness.close()
+        assert not report.survivors, f"processes outlived SIGKILL: {report}"
+        assert report.root_removed, f"{harness.root} not removed"
+        assert host_libvirt_state() == before, "the host's libvirt paths changed"
