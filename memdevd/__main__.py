@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     # Imported here so that ``python -m memdevd --version`` stays cheap.
-    from memdevd.cli import main as cli_main
+    from memdevd.app.cli import main as cli_main
 
     sys.exit(cli_main(sys.argv[1:]))
 

@@ -8,7 +8,7 @@ vCPU is reset: "failed to set MSR 0x10a", an assertion in kvm.c) skips that
 part with the reason, and a host where KVM works runs it.
 
 It is deliberately independent of memdevd's own probe
-(``memdevd.settings.probe_kvm``, behind ``-memdevd kvm=auto``): a
+(``memdevd.app.settings.probe_kvm``, behind ``-memdevd kvm=auto``): a
 regression there must fail the tests that compare it with real QEMU, never
 turn into a skip here.  Two questions:
 

@@ -102,13 +102,13 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
 
 
 def harness() -> Any:
-    from memdevd import cli
+    from memdevd.app import cli
+    from memdevd.app.startup import build_machine
     from memdevd.commands import register_all
-    from memdevd.compat import get_profile
+    from memdevd.commands.runtime import Runtime
     from memdevd.machine.clock import VirtualClock
     from memdevd.qmp.registry import Registry
-    from memdevd.runtime import Runtime
-    from memdevd.startup import build_machine
+    from memdevd.releases.table import get_profile
 
     argv = [
         "-machine",

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``memdevd/qemu_option_table.py`` from QEMU's own sources.
+"""Generate ``memdevd/targets/x86_64/options.py`` from QEMU's own sources.
 
 What it reads, per QEMU version:
 
@@ -19,7 +19,7 @@ Usage::
 
     python3 tools/gen_qemu_option_table.py \\
         --source 7.2=/work/qemu-src/q72 --source 10.0=/work/qemu-src/q100 \\
-        -o memdevd/qemu_option_table.py
+        -o memdevd/targets/x86_64/options.py
 
 The 7.2 tree is Debian's ``qemu_7.2+dfsg`` with ``debian/patches`` applied
 (it says 7.2.22 in ``VERSION``); 10.0 is ``qemu_10.0.2+ds``.  The output is

@@ -1,4 +1,4 @@
-"""Write the generated files (see memdevd/qapi/export.py): schemas/ from
+"""Write the generated files (see memdevd/devtools/schema_export.py): schemas/ from
 memdevd's registry and models, the -object member table, and each recorded
 release's samples.json (the QOM instances memdevd reads, chosen from
 instances.json).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memdevd.qapi.export import generated_files
+from memdevd.devtools.schema_export import generated_files
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,9 +42,9 @@ supports) and are all marked volatile.
 Usage::
 
     tools/record_qemu_data.py --qemu /usr/bin/qemu-system-x86_64 \\
-        --version-label 7.2 --out memdevd/data/qemu-7.2
+        --version-label 7.2 --out memdevd/targets/x86_64/data/qemu-7.2
     tools/record_qemu_data.py --qemu ... --version-label 7.2 \\
-        --out memdevd/data/qemu-7.2 --check     # exit 1 if the data is stale
+        --out memdevd/targets/x86_64/data/qemu-7.2 --check     # exit 1 if the data is stale
 """
 
 from __future__ import annotations
@@ -1337,7 +1337,7 @@ def record(
         if name == "instances.json":
             # What memdevd reads of them (tools/gen_schemas.py writes the
             # same from a committed instances.json).
-            from memdevd.recorded import choose_samples, dump_samples
+            from memdevd.releases.recorded import choose_samples, dump_samples
 
             assert isinstance(doc, dict)
             text = dump_samples(choose_samples(doc))
@@ -1366,7 +1366,7 @@ def key_order(documents: dict[str, JSON]) -> dict[str, JSON]:
     QEMU's output shows and sorted keys lose.  For every dict QEMU sent whose
     keys, inserted sorted, would print in another order than QEMU printed
     them, this records ``"<file>#<JSON pointer>"`` -> the keys of each shared
-    bucket in QEMU's output order (memdevd/recorded.py restores it on load).
+    bucket in QEMU's output order (memdevd/releases/recorded.py restores it on load).
     """
     from memdevd.qmp.encoder import QDICT_BUCKET_MAX, qdict_key_order, qstring_bytes, tdb_hash
 
@@ -1605,7 +1605,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--qemu", required=True, help="path of qemu-system-x86_64")
     parser.add_argument("--version-label", required=True, help="e.g. 7.2 or 10.0")
-    parser.add_argument("--out", required=True, type=Path, help="e.g. memdevd/data/qemu-7.2")
+    parser.add_argument(
+        "--out", required=True, type=Path, help="e.g. memdevd/targets/x86_64/data/qemu-7.2"
+    )
     parser.add_argument(
         "--check",
         action="store_true",

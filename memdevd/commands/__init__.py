@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 from functools import partial
 
+from memdevd.commands.runtime import Runtime
 from memdevd.qmp.registry import Registry
-from memdevd.runtime import Runtime
 
 # Each module's commands (those of any QEMU version), in the order the
 # modules register.  tests/unit/test_command_groups.py checks it against

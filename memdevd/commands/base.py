@@ -19,10 +19,10 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from memdevd.commands.runtime import Runtime
 from memdevd.machine.errors import CoreError
 from memdevd.qapi.visitor import VisitError
 from memdevd.qmp.errors import QMPError
-from memdevd.runtime import Runtime
 
 if TYPE_CHECKING:
     from memdevd.qapi.schema import QAPIModel

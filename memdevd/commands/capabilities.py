@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import Any
 
 from memdevd import messages as M
-from memdevd import recorded
 from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qapi.capabilities import CommandLineOptionsArgs, CpuModelExpansionArgs
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+from memdevd.releases import recorded
 
 #: queries.json labels of query-command-line-options before and after QEMU
 #: loaded its modules (qom-list-types loads them all; 7.2's spice module

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from memdevd import recorded
 from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qmp.encoder import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+from memdevd.releases import recorded
 
 MIGRATE_RECOVER_NOT_PAUSED = "Migrate recover can only be run when postcopy is paused."
 
@@ -93,7 +93,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_machines(session: Session, args: dict[str, Any]) -> Any:
         no_args(args)
-        from memdevd.machine.types import machine_list
+        from memdevd.targets.x86_64.machine_types import machine_list
 
         return machine_list(profile)
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from memdevd import messages as M
 from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qapi import object_options
-from memdevd.qemu_opts import id_wellformed
 from memdevd.qmp.encoder import JSONText, format_double, qdict_key_order, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+from memdevd.util.qemu_opts import id_wellformed
 
 if TYPE_CHECKING:
     from memdevd.qapi.schema import QAPIModel
@@ -143,19 +143,19 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("query-acpi-ospm-status", query_acpi_ospm_status)
 
     def query_sgx(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.devices import sgx_epc
+        from memdevd.targets.x86_64.devices import sgx_epc
 
         no_args(args)
         return core(sgx_epc.query_sgx, machine)
 
     def query_sgx_capabilities(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.devices import sgx_epc
+        from memdevd.targets.x86_64.devices import sgx_epc
 
         no_args(args)
         return core(sgx_epc.query_sgx_capabilities, machine)
 
     def query_hv_balloon_status_report(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.devices import hv_balloon
+        from memdevd.targets.x86_64.devices import hv_balloon
 
         no_args(args)
         return core(hv_balloon.query_hv_balloon_status_report, machine)

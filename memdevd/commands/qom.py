@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from memdevd import messages as M
-from memdevd import recorded
 from memdevd.commands.base import Runtime, core, parse_args
 from memdevd.commands.capabilities import MODULES_LOADED
 from memdevd.qapi.qom import QomGetArgs, QomListArgs, QomSetArgs
@@ -18,6 +17,7 @@ from memdevd.qapi.schema import QAPIModel
 from memdevd.qmp.errors import DEVICE_NOT_FOUND, QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+from memdevd.releases import recorded
 
 
 class QomListTypesArgs(QAPIModel):

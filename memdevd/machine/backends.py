@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
-from memdevd import recorded
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts, backing_file_error, size_to_str
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
+from memdevd.releases import recorded
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine

@@ -33,16 +33,16 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd import recorded
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
 from memdevd.qapi.visitor import parse_bool_text
-from memdevd.qemu_opts import Diagnostic, OptionError
 from memdevd.records import record
+from memdevd.releases import recorded
+from memdevd.util.qemu_opts import Diagnostic, OptionError
 
 if TYPE_CHECKING:
-    from memdevd.compat import Profile
     from memdevd.machine.machine import Machine
+    from memdevd.releases.table import Profile
 
 #: QEMU's CPU_UNSET_NUMA_NODE_ID: the node-id of a vCPU without NUMA.
 UNSET_NODE_ID = -1
@@ -91,7 +91,7 @@ def smp_support(profile: Profile, family: str, type_version: tuple[int, int] | N
 
 def max_cpus_of(profile: Profile, machine_name: str) -> int:
     """``MachineClass.max_cpus``, as query-machines reported it (cpu-max)."""
-    from memdevd.machine.types import machine_list
+    from memdevd.targets.x86_64.machine_types import machine_list
 
     for entry in machine_list(profile):
         if entry["name"] == machine_name:

@@ -66,7 +66,7 @@ class VirtioMemGuestRate:
     @classmethod
     def parse(cls, text: str) -> VirtioMemGuestRate:
         """``SIZE[/SECONDS]``, e.g. ``1G/0.1`` (per step of SECONDS, default 0.1)."""
-        from memdevd.cutils import strtosz
+        from memdevd.util.cutils import strtosz
 
         size_text, _, seconds_text = text.partition("/")
         size = strtosz(size_text)

@@ -18,9 +18,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd.compat import Profile
 from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBackend
-from memdevd.machine.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
 from memdevd.machine.clock import Clock, RealClock
 from memdevd.machine.cpus import X86CPU, CpuSlot, SmpConfig
 from memdevd.machine.devices import device_class
@@ -28,17 +26,19 @@ from memdevd.machine.errors import CoreError, not_found
 from memdevd.machine.event_throttle import EventThrottle
 from memdevd.machine.guest import Guest, GuestConfig
 from memdevd.machine.host import HostFacts
-from memdevd.machine.hotplug import machine_hotplug_handler
 from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
 from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qdev import Device
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 from memdevd.qapi.visitor import InputVisitor
-from memdevd.qemu_opts import id_wellformed
 from memdevd.records import record
+from memdevd.releases.table import Profile
+from memdevd.targets.x86_64.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
+from memdevd.targets.x86_64.hotplug import machine_hotplug_handler
+from memdevd.util.qemu_opts import id_wellformed
 
 if TYPE_CHECKING:
-    from memdevd.machine.devices.sgx_epc import SgxEPCOption, SgxEPCState
+    from memdevd.targets.x86_64.devices.sgx_epc import SgxEPCOption, SgxEPCState
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
@@ -149,7 +149,7 @@ class MachineObject(QOMObject):
 
     def recorded_sample(self) -> dict[str, Any] | None:
         """QEMU's /machine of this type; for 8.2 the 10.0 type of the family."""
-        from memdevd import recorded
+        from memdevd.releases import recorded
 
         m = self.machine
         return recorded.machine_sample(m.profile.version, self.typename, m.config.board.family)
@@ -246,7 +246,7 @@ def _machine_memory(m: Machine) -> dict[str, Any]:
 
 def _get_sgx_epc(obj: QOMObject) -> Any:
     """``machine_get_sgx_epc``."""
-    from memdevd.machine.devices.sgx_epc import sgx_epc_list_value
+    from memdevd.targets.x86_64.devices.sgx_epc import sgx_epc_list_value
 
     assert isinstance(obj, MachineObject)
     return sgx_epc_list_value(obj.machine.config.sgx_epc)
@@ -254,7 +254,7 @@ def _get_sgx_epc(obj: QOMObject) -> Any:
 
 def _set_sgx_epc(obj: QOMObject, v: InputVisitor, name: str) -> None:
     """``machine_set_sgx_epc``: replaces the list; sections already made stay."""
-    from memdevd.machine.devices.sgx_epc import visit_sgx_epc_list
+    from memdevd.targets.x86_64.devices.sgx_epc import visit_sgx_epc_list
 
     assert isinstance(obj, MachineObject)
     obj.machine.config.sgx_epc = visit_sgx_epc_list(v, name)
@@ -411,7 +411,7 @@ class Machine:
         if config.board.family == "none":
             create_cpus(self)
         else:
-            from memdevd.machine.devices.sgx_epc import init_sgx_epc
+            from memdevd.targets.x86_64.devices.sgx_epc import init_sgx_epc
 
             # pc_init1 / pc_q35_init: the EPC sections, the vCPUs, then
             # pc_memory_init.
@@ -619,7 +619,7 @@ class Machine:
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
         cls = device_class(driver)
         if cls is None or (cls.needs_profile_feature and not cls.available(self.profile)):
-            from memdevd import recorded
+            from memdevd.releases import recorded
 
             if cls is None and driver in recorded.qemu_device_types(self.profile.version):
                 # QEMU has it (a disk, a NIC...): say so rather than pretend

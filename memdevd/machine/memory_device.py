@@ -9,7 +9,7 @@ allocator, the sorted device list behind ``query-memory-devices`` and the
 plugged size behind ``query-memory-size-summary``.  Device types never
 reimplement these.
 
-The three emulated releases differ here (see :mod:`memdevd.compat`): 7.2
+The three emulated releases differ here (see :mod:`memdevd.releases.table`): 7.2
 checks space and slots inside the allocator and the size against the full
 alignment; 8.2 moved those checks into ``pre_plug``, added memslot
 accounting and empty devices, and dropped the size check; 9.0 brought the
@@ -27,7 +27,7 @@ from memdevd.machine.memslots import MemslotLimits
 from memdevd.records import record
 
 if TYPE_CHECKING:
-    from memdevd.compat import Profile
+    from memdevd.releases.table import Profile
 
 UINT64_MAX = (1 << 64) - 1
 MEMORY_DEVICES_SOFT_MEMSLOT_LIMIT = 256

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
-from memdevd import recorded
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qom import Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
+from memdevd.releases import recorded
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from memdevd import recorded
+from memdevd.releases import recorded
 
 
 @cache

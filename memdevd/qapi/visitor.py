@@ -19,8 +19,8 @@ from dataclasses import field
 from typing import Any, Final
 
 from memdevd import messages as M
-from memdevd.cutils import strtod_finite, strtoi64, strtosz, strtou64
 from memdevd.records import record
+from memdevd.util.cutils import strtod_finite, strtoi64, strtosz, strtou64
 
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1

@@ -24,7 +24,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, cast
 
 from memdevd import messages as M
-from memdevd.logsetup import brief, cut
+from memdevd.app.logsetup import brief, cut
 from memdevd.qmp.encoder import encode, qdict_key_order
 from memdevd.qmp.errors import COMMAND_NOT_FOUND, GENERIC_ERROR, QMPError
 from memdevd.qmp.faults import Fault

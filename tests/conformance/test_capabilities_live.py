@@ -5,7 +5,7 @@ and asked the same questions; the reply lines must be the same bytes.
 
 * The probe: libvirt 9.0's probe command line with TCG
   (``-S -no-user-config -nodefaults -nographic -machine none,accel=tcg``)
-  and its whole question set, in its order (as memdevd/data/*/probe.json
+  and its whole question set, in its order (as memdevd/targets/x86_64/data/*/probe.json
   lists it).  Not byte-compared, by design: ``query-version`` (memdevd names
   itself in ``package``), ``query-commands`` and ``query-qmp-schema``
   (memdevd offers a subset of QEMU's commands: its names must be QEMU's in
@@ -18,7 +18,7 @@ and asked the same questions; the reply lines must be the same bytes.
 
 QEMU 10.0 loads every module for ``qom-list-types``; Debian 7.2's modules in
 the compiled-in module directory make it abort, so it runs in a private
-mount namespace with that directory hidden (memdevd/data/README.md), which
+mount namespace with that directory hidden (memdevd/targets/x86_64/data/README.md), which
 needs root and ``unshare``.
 """
 
@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from memdevd import recorded
+from memdevd.releases import recorded
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from live_qemu import QEMU_VERSIONS, qemu_binary

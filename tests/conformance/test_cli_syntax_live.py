@@ -4,7 +4,7 @@ Each case is a command line QEMU must reject while *parsing* (bad sizes for
 -m, unknown keys, bad JSON, ``,,`` mistakes, unknown options...).  The test
 runs the real binary with ``-S -nodefaults -display none -accel tcg`` plus
 the case, and compares stderr (program name included) and the exit status
-with what ``memdevd.qemu_opts``/``memdevd.cli_args`` produce, driven by a
+with what ``memdevd.util.qemu_opts``/``memdevd.util.cmdline`` produce, driven by a
 small model of vl.c's option loop below (only the syntax-level steps).
 
 Also checked against the binaries: the option table (every option exists,
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from memdevd import qemu_option_table as table
-from memdevd.cli_args import CliItem, tokenize
-from memdevd.qemu_opts import (
+from memdevd.targets.x86_64 import options as table
+from memdevd.util.cmdline import CliItem, tokenize
+from memdevd.util.qemu_opts import (
     QEMU_7_2,
     QEMU_10_0,
     Diagnostic,

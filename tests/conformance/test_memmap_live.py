@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from memdevd.memmap import read_state, render_svg
+from memdevd.devtools.memmap import read_state, render_svg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from live_qemu import QEMU_VERSIONS, qemu_binary, run_qemu

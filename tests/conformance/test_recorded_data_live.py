@@ -1,7 +1,7 @@
 """The committed QEMU 7.2 recording still matches what the local QEMU 7.2 answers.
 
 Runs ``tools/record_qemu_data.py --check --report``, which re-records every
-scenario into a temporary directory and compares with memdevd/data/qemu-7.2,
+scenario into a temporary directory and compares with memdevd/targets/x86_64/data/qemu-7.2,
 ignoring the values marked volatile, part by part: everything recorded
 under TCG, then each KVM part (libvirt's KVM probe session, each KVM vCPU
 scenario) on its own.  Before recording a KVM part the recorder finds out
@@ -11,7 +11,7 @@ virtualization rejecting an MSR with ``-cpu host``) that part is skipped
 here with QEMU's reason, and the TCG part and the other KVM parts are still
 compared.  A failure means the data is stale (QEMU was updated) or the
 recorder is no longer deterministic; regenerate the data with the command
-in memdevd/data/README.md.
+in memdevd/targets/x86_64/data/README.md.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 QEMU_7_2 = "/usr/bin/qemu-system-x86_64"
-DATA = ROOT / "memdevd" / "data" / "qemu-7.2"
+DATA = ROOT / "memdevd" / "targets" / "x86_64" / "data" / "qemu-7.2"
 
 
 def _parts() -> list[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from memdevd.scenario import (
+from memdevd.devtools.scenario import (
     Comparison,
     Scenario,
     compare_live,

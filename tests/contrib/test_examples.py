@@ -220,9 +220,9 @@ def test_systemd_unit_verifies() -> None:
 
 def check_memdevd_argv(argv: list[str], substitutions: dict[str, str]) -> None:
     """The argv parses as a memdevd command line and builds its machine."""
-    from memdevd import cli
-    from memdevd.compat import get_profile
-    from memdevd.startup import build_machine
+    from memdevd.app import cli
+    from memdevd.app.startup import build_machine
+    from memdevd.releases.table import get_profile
 
     text = list(argv)
     for old, new in substitutions.items():
@@ -245,7 +245,7 @@ def test_compose_file() -> None:
 
 
 def test_fleet_compose_file() -> None:
-    from memdevd import cli, fleet
+    from memdevd.app import cli, fleet
 
     compose = yaml.safe_load((ROOT / "contrib" / "fleet-compose.yaml").read_text())
     shards = compose["services"]
@@ -265,7 +265,7 @@ def test_fleet_kubernetes_manifest(tmp_path: Path) -> None:
     both containers share its socket directory, the readiness probe waits
     for the control socket, and the example client, run against a real
     fleet in that layout, lists its VMs."""
-    from memdevd import cli, fleet
+    from memdevd.app import cli, fleet
 
     docs = list(yaml.safe_load_all((ROOT / "contrib" / "fleet-k8s.yaml").read_text()))
     [sts] = [d for d in docs if d["kind"] == "StatefulSet"]

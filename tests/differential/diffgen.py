@@ -1,14 +1,14 @@
 """Differential random testing: memdevd against real QEMU, scenario by scenario.
 
 :func:`generate` turns a seed into a scenario (the format of
-:mod:`memdevd.scenario`): a random but plausible machine configuration (pc or
+:mod:`memdevd.devtools.scenario`): a random but plausible machine configuration (pc or
 q35, optionally ``nvdimm=on``, RAM sizes around the below/above-4G split,
 slots, maxmem, optional ``-numa`` nodes and cold-plugged DIMMs) and a random
 sequence of QMP commands on memory backends and memory devices.  The same seed
 always gives the same scenario, whatever the Python hash seed or the date.
 
 :func:`run_seeds` replays each scenario against real QEMU and memdevd at the
-same time (:func:`memdevd.scenario.compare_live`) and saves every difference
+same time (:func:`memdevd.devtools.scenario.compare_live`) and saves every difference
 as a reproducible case (:func:`save_failure`): ``NAME.json`` (the scenario,
 cut after the first differing step, the difference in its notes),
 ``NAME.expected.jsonl`` (QEMU's transcript, so ``memdevd compare NAME.json``
@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from memdevd.scenario import (
+from memdevd.devtools.scenario import (
     CommandTarget,
     Comparison,
     Scenario,
@@ -1137,7 +1137,7 @@ def to_scenario(data: JSONDict) -> Scenario:
     return parse_scenario(data, source=str(data.get("name", "<generated>")))
 
 
-# memdevd.scenario's runner can leave a target running when compare_live
+# memdevd.devtools.scenario's runner can leave a target running when compare_live
 # stops at a difference while that target's run is already closing its
 # connection (the cancellation lands in the cleanup before the process is
 # killed), and memdevd then ignores SIGTERM (its stderr pipe is gone).  So

@@ -100,7 +100,7 @@ def test_domain_hotplug_resize_unplug_restart_destroy(
     # libvirt's own /dev/kvm check agrees, as with QEMU.  Session 1 has 51
     # commands against QEMU 7.2; one device-list-properties fewer with the
     # 10.0 data, recorded without the spice modules that provide qxl
-    # (memdevd/data/README.md).
+    # (memdevd/targets/x86_64/data/README.md).
     counts = [len(s.commands()) for s in probes]
     assert counts[0] in (50, 51), counts
     kvm_reported = kvm_device_problem(lv.qemu_user, caps=PROBE_CAPS) is None

@@ -2,7 +2,7 @@
 
 After the first command the daemon loads what the first hot-plug needs and
 rehearses one object-add + device_add on a scratch copy of the machine
-(memdevd/daemon.py).  A client must not be able to tell: no events, no
+(memdevd/app/daemon.py).  A client must not be able to tell: no events, no
 object, device, id, slot or address taken, with a guest that reacts to
 hot-plug too.
 """
@@ -50,8 +50,8 @@ def test_the_rehearsal_runs_once_per_process_and_only_where_it_helps(
 ) -> None:
     """A fleet's VMs share the warmed code: only the first rehearses; a
     machine that plugged memory devices at start-up has run their path."""
-    from memdevd import cli
-    from memdevd import daemon as daemon_module
+    from memdevd.app import cli
+    from memdevd.app import daemon as daemon_module
     from memdevd.machine import snapshot
 
     copies: list[object] = []

@@ -37,7 +37,7 @@ from protocol_harness import (
     wait_gone,
 )
 
-ENTRY = [sys.executable, "-m", "memdevd.libvirt_emulator"]
+ENTRY = [sys.executable, "-m", "memdevd.app.libvirt_emulator"]
 GiB = 1 << 30
 
 # The domain command line of libvirt 9.0 for a 1 GiB i440fx domain with ACPI

@@ -2,7 +2,7 @@
 
 memdevd is built from a command line as the daemon builds it and asked
 through its registry (no socket): the answers must be the ones recorded
-from real QEMU in memdevd/data (probe.json, cpus.json), the errors QEMU's
+from real QEMU in memdevd/targets/x86_64/data (probe.json, cpus.json), the errors QEMU's
 texts, memdevd's own refusals named as such.  The same questions go to a
 real QEMU in tests/conformance/test_capabilities_live.py.
 """
@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from memdevd import cli, recorded
+from memdevd.app import cli
 from memdevd.machine.cpus import vcpu_thread_id
-from memdevd.qemu_opts import Diagnostic, OptionError
 from memdevd.qmp.encoder import encode
 from memdevd.qmp.errors import QMPError
+from memdevd.releases import recorded
+from memdevd.util.qemu_opts import Diagnostic, OptionError
 
 VERSIONS = ("7.2", "10.0")
 PROBE_ARGV = ("-S", "-no-user-config", "-nodefaults", "-nographic", "-machine")

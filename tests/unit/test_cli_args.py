@@ -1,4 +1,4 @@
-"""Unit tests of memdevd.cli_args: argv split as QEMU's lookup_opt() does."""
+"""Unit tests of memdevd.util.cmdline: argv split as QEMU's lookup_opt() does."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memdevd import qemu_option_table as table
-from memdevd.cli_args import (
+from memdevd.targets.x86_64 import options as table
+from memdevd.util.cmdline import (
     MEMDEVD_OPTION,
     CliItem,
     option_table,
     qemu_has_option,
     tokenize,
 )
-from memdevd.qemu_opts import QEMU_7_2, QEMU_10_0, OptionError, format_error
+from memdevd.util.qemu_opts import QEMU_7_2, QEMU_10_0, OptionError, format_error
 
 PROG = "qemu-system-x86_64"
 
@@ -163,7 +163,7 @@ def test_tokenize_round_trip(items: list[tuple[table.OptionDef, str, bool]]) -> 
 def test_readme_lists_every_memdevd_setting() -> None:
     from pathlib import Path
 
-    from memdevd.settings import SETTINGS
+    from memdevd.app.settings import SETTINGS
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     section = readme.split("### memdevd's own settings", 1)[1].split("\n## ", 1)[0]
@@ -174,7 +174,7 @@ def test_readme_lists_every_memdevd_setting() -> None:
 def test_every_control_command_is_documented() -> None:
     from pathlib import Path
 
-    from memdevd import cli
+    from memdevd.app import cli
 
     daemon, _ = cli.build_daemon(cli.parse([], "memdevd"), "memdevd")
     reg = daemon.registry

@@ -14,10 +14,10 @@ import textwrap
 
 import pytest
 
-from memdevd import cli
+from memdevd.app import cli
 from memdevd.commands import COMMAND_GROUPS, declare_all, register_all, register_group
+from memdevd.commands.runtime import Runtime
 from memdevd.qmp.registry import Registry
-from memdevd.runtime import Runtime
 
 VERSIONS = ("7.2", "8.2", "10.0")
 
@@ -88,7 +88,7 @@ def test_a_daemon_loads_only_the_modules_its_commands_need() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from memdevd import cli
+        from memdevd.app import cli
         from memdevd.qmp.session import Session
         parsed = cli.parse(["-machine", "pc", "-m", "1G,slots=4,maxmem=8G"], "memdevd")
         daemon, _ = cli.build_daemon(parsed, "memdevd")
@@ -117,7 +117,7 @@ def test_hot_plug_and_queries_without_arguments_do_not_load_pydantic(version: st
     code = textwrap.dedent(
         f"""
         import sys
-        from memdevd import cli
+        from memdevd.app import cli
         from memdevd.qmp.session import Session
         parsed = cli.parse(
             ["-memdevd", "version={version}", "-machine", "pc", "-m", "1G,slots=4,maxmem=8G"],

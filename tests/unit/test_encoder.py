@@ -389,7 +389,7 @@ def test_round_trip_through_qemus_parser(value: object) -> None:
 def test_cached_device_list_encodes_like_the_list() -> None:
     # query-memory-devices reuses the encoding of an unchanged list (from
     # 16 devices on); the bytes on the wire must be those of the list.
-    from memdevd import cli
+    from memdevd.app import cli
 
     parsed = cli.parse(["-machine", "pc", "-m", "1G,slots=32,maxmem=64G"], "memdevd")
     daemon, _ = cli.build_daemon(parsed, "memdevd")

@@ -24,11 +24,11 @@ from memdevd.machine.errors import CoreError
 from memdevd.qapi import object_options
 from memdevd.qapi.object_members import MEMBERS
 from memdevd.qapi.object_options import ObjectOptionsError, visit_object_options
-from memdevd.qemu_opts import id_wellformed
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import Server
 from memdevd.qmp.session import Session
+from memdevd.util.qemu_opts import id_wellformed
 
 VERSIONS = ("7.2", "8.2", "10.0")
 

@@ -26,7 +26,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memdevd import cli
+from memdevd.app import cli
 from memdevd.machine.clock import VirtualClock
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.framing import JSONError, JSONStreamer

@@ -3,7 +3,7 @@ compares the rest): memslots a guest mapped, host-node ranges, parsing."""
 
 from __future__ import annotations
 
-from memdevd import cli
+from memdevd.app import cli
 from memdevd.commands import Runtime
 from memdevd.commands.hmp import run_command_line
 from memdevd.machine.clock import VirtualClock

@@ -14,22 +14,22 @@ from __future__ import annotations
 
 import pytest
 
-from memdevd import cli
-from memdevd import qemu_opts as Q
+from memdevd.app import cli
+from memdevd.app.startup import build_machine
 from memdevd.commands.base import Runtime
 from memdevd.commands.memdevd_extras import memslot_report
-from memdevd.compat import get_profile
 from memdevd.machine.clock import VirtualClock
-from memdevd.machine.devices.hv_balloon import (
+from memdevd.machine.errors import CoreError
+from memdevd.machine.machine import Machine
+from memdevd.machine.memory_device import MemoryDeviceClass
+from memdevd.releases.table import get_profile
+from memdevd.targets.x86_64.devices.hv_balloon import (
     HV_BALLOON_HA_MEMSLOT_SIZE_ALIGN,
     HvBalloon,
     decide_memslots,
     query_hv_balloon_status_report,
 )
-from memdevd.machine.errors import CoreError
-from memdevd.machine.machine import Machine
-from memdevd.machine.memory_device import MemoryDeviceClass
-from memdevd.startup import build_machine
+from memdevd.util import qemu_opts as Q
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -33,9 +33,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import memdevd.machine
-from memdevd import cli
 from memdevd import messages as M
-from memdevd.compat import get_profile
+from memdevd.app import cli
+from memdevd.app.startup import build_machine
 from memdevd.machine import snapshot
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.errors import CoreError
@@ -57,7 +57,7 @@ from memdevd.machine.qom import (
     _resolve_walk,
     resolve_path,
 )
-from memdevd.startup import build_machine
+from memdevd.releases.table import get_profile
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -2,7 +2,7 @@
 
 Owns three things that look at a host's KVM:
 
-* memdevd's ``-memdevd kvm=auto`` probe (``memdevd.settings.probe_kvm``)
+* memdevd's ``-memdevd kvm=auto`` probe (``memdevd.app.settings.probe_kvm``)
   and what start-up prints from it: pointed at other device paths with
   ``kvm-device=`` (a missing path, /dev/null, a directory, a device this
   process may not open), and with the kernel's answers replaced where no
@@ -36,12 +36,18 @@ from typing import Any
 import pytest
 from kvm_host import kvm_device_problem, qemu_kvm_problem
 
-from memdevd import cli
-from memdevd.compat import get_profile
+from memdevd.app import cli
+from memdevd.app.settings import (
+    KVM_CREATE_VM,
+    KVM_GET_API_VERSION,
+    MemdevdSettings,
+    apply,
+    probe_kvm,
+)
+from memdevd.app.startup import kvm_init_failure
 from memdevd.machine.host import NO_KVM_DEVICE, HostFacts
-from memdevd.qemu_opts import OptionError, format_diagnostic, format_error
-from memdevd.settings import KVM_CREATE_VM, KVM_GET_API_VERSION, MemdevdSettings, apply, probe_kvm
-from memdevd.startup import kvm_init_failure
+from memdevd.releases.table import get_profile
+from memdevd.util.qemu_opts import OptionError, format_diagnostic, format_error
 
 ROOT = Path(__file__).resolve().parents[2]
 PROG = "qemu-system-x86_64"
@@ -78,7 +84,7 @@ def test_a_device_this_process_may_not_open(tmp_path: Path) -> None:
         prefix = [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
     else:
         device.chmod(0)
-    code = "import sys; from memdevd.settings import probe_kvm; print(probe_kvm(sys.argv[1]))"
+    code = "import sys; from memdevd.app.settings import probe_kvm; print(probe_kvm(sys.argv[1]))"
     done = subprocess.run(
         [*prefix, sys.executable, "-c", code, str(device)],
         capture_output=True,
@@ -347,7 +353,7 @@ def _drop_kvm_host(directory: Path) -> None:
 
 @pytest.fixture
 def recordings(tmp_path: Path) -> tuple[Path, Path]:
-    committed = ROOT / "memdevd" / "data" / "qemu-7.2"
+    committed = ROOT / "memdevd" / "targets" / "x86_64" / "data" / "qemu-7.2"
     if "kvm-host" not in json.loads((committed / "meta.json").read_text())["cpu-scenarios"]:
         pytest.skip("the committed 7.2 data has no kvm-host scenario")
     fresh = tmp_path / "fresh"

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from memdevd import cli
-from memdevd.memmap import human_size, layout, render_html, render_svg
+from memdevd.app import cli
+from memdevd.devtools.memmap import human_size, layout, render_html, render_svg
 
 GiB = 1 << 30
 MiB = 1 << 20

@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from memdevd import cli
-from memdevd import qemu_opts as Q
+from memdevd.app import cli
+from memdevd.app.startup import build_machine
 from memdevd.commands.base import Runtime
 from memdevd.commands.memdevd_extras import memslot_report
-from memdevd.compat import get_profile
 from memdevd.machine.clock import VirtualClock
-from memdevd.machine.devices.hv_balloon import HvBalloon
 from memdevd.machine.devices.virtio_mem import VirtioMEMPCI
 from memdevd.machine.machine import Machine
-from memdevd.startup import build_machine
+from memdevd.releases.table import get_profile
+from memdevd.targets.x86_64.devices.hv_balloon import HvBalloon
+from memdevd.util import qemu_opts as Q
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -7,16 +7,16 @@ reserved = required - used held back against KVM and vhost.
 
 from __future__ import annotations
 
+from memdevd.app.settings import MemdevdSettings, apply
+from memdevd.app.startup import StartupRequest, configure_accelerator
 from memdevd.commands.base import Runtime
 from memdevd.commands.memdevd_extras import memslot_report
-from memdevd.compat import get_profile
-from memdevd.machine.boards import PC
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.guest import GuestConfig, VirtioMemGuestRate
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
-from memdevd.settings import MemdevdSettings, apply
-from memdevd.startup import StartupRequest, configure_accelerator
+from memdevd.releases.table import get_profile
+from memdevd.targets.x86_64.boards import PC
 
 GiB = 1 << 30
 MiB = 1 << 20

@@ -1,4 +1,4 @@
-"""Unit tests of memdevd.qemu_opts: QEMU's option-argument grammar and texts.
+"""Unit tests of memdevd.util.qemu_opts: QEMU's option-argument grammar and texts.
 
 Expected values come from QEMU's sources and were checked against the real
 7.2 and 10.0 binaries (tests/conformance/test_cli_syntax_live.py does that
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memdevd.qemu_opts import (
+from memdevd.util.qemu_opts import (
     QEMU_7_2,
     QEMU_10_0,
     ChardevSpecError,

@@ -1,7 +1,7 @@
-"""The data recorded from real QEMU (memdevd/data/qemu-*) is well-formed and self-consistent.
+"""The data recorded from real QEMU (memdevd/targets/x86_64/data/) is well-formed and consistent.
 
 No QEMU is needed: these tests read the committed JSON files only.  The files
-are written by tools/record_qemu_data.py; see memdevd/data/README.md.
+are written by tools/record_qemu_data.py; see memdevd/targets/x86_64/data/README.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "memdevd" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "memdevd" / "targets" / "x86_64" / "data"
 VERSIONS = ["7.2", "10.0"]
 FILES = [
     "meta.json",
@@ -528,7 +528,7 @@ def test_samples_read_one_line_each_as_the_whole_file_says(version: str) -> None
     """memdevd reads samples.json an instance line at a time: each sample
     it returns is the instance the whole file (parsed as JSON) names for
     that type and family, and the file is what the recorder would write."""
-    from memdevd import recorded
+    from memdevd.releases import recorded
 
     text = (DATA_DIR / f"qemu-{version}" / "samples.json").read_text(encoding="utf-8")
     whole = json.loads(text)

@@ -1,4 +1,4 @@
-"""Self-tests of the scenario runner (memdevd.scenario, memdevd.compare_cli) without QEMU.
+"""Self-tests of the scenario runner (memdevd.devtools.scenario and .compare) without QEMU.
 
 A tiny fake QMP program, written to a temporary file and started like QEMU
 (``python fake.py ARGV -qmp unix:S,server=on,wait=off``), provides the target:
@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from memdevd import compare_cli
-from memdevd.scenario import (
+from memdevd.devtools import compare as compare_cli
+from memdevd.devtools.scenario import (
     CommandTarget,
     RunError,
     Scenario,

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from memdevd import recorded
-from memdevd.compat import PROFILES
+from memdevd.devtools.schema_export import _registry, generated_files, qmp_schema
 from memdevd.qapi.control import NoArgs
-from memdevd.qapi.export import _registry, generated_files, qmp_schema
 from memdevd.qapi.introspect import _references
 from memdevd.qapi.memdevd_control import InjectFaultArgs
 from memdevd.qapi.schema import members_of
+from memdevd.releases import recorded
+from memdevd.releases.table import PROFILES
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = tuple(PROFILES)

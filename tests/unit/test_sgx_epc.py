@@ -16,22 +16,22 @@ from typing import Any
 
 import pytest
 
-from memdevd import cli
-from memdevd import qemu_opts as Q
+from memdevd.app import cli
+from memdevd.app.startup import build_machine
 from memdevd.commands.base import Runtime
 from memdevd.commands.memdevd_extras import memslot_report
-from memdevd.compat import get_profile
 from memdevd.machine.clock import VirtualClock
-from memdevd.machine.devices.sgx_epc import (
+from memdevd.machine.errors import CoreError
+from memdevd.machine.machine import Machine
+from memdevd.machine.memory_device import MemoryDeviceClass
+from memdevd.releases.table import get_profile
+from memdevd.targets.x86_64.devices.sgx_epc import (
     EMULATED_HOST_SGX,
     SgxEPC,
     query_sgx,
     query_sgx_capabilities,
 )
-from memdevd.machine.errors import CoreError
-from memdevd.machine.machine import Machine
-from memdevd.machine.memory_device import MemoryDeviceClass
-from memdevd.startup import build_machine
+from memdevd.util import qemu_opts as Q
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -15,14 +15,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memdevd import cli
-from memdevd.compat import get_profile
+from memdevd.app import cli
+from memdevd.app.startup import build_machine
 from memdevd.machine import snapshot
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.errors import CoreError
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.machine import Machine
-from memdevd.startup import build_machine
+from memdevd.releases.table import get_profile
 
 GiB = 1 << 30
 MiB = 1 << 20

@@ -22,8 +22,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memdevd.compat import get_profile
-from memdevd.machine.boards import PC, Q35
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.devices.pcie_root_port import parse_pci_devfn
 from memdevd.machine.devices.virtio_mem import (
@@ -37,6 +35,8 @@ from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
+from memdevd.releases.table import get_profile
+from memdevd.targets.x86_64.boards import PC, Q35
 
 # Long enough for any pending guest action to have happened.
 GUEST_IDLE_POLL_NS = 1_000_000_000

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from memdevd.compat import get_profile
-from memdevd.machine.boards import PC, Q35
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.devices.virtio_pmem import VirtioPMEMPCI
 from memdevd.machine.errors import CoreError
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
+from memdevd.releases.table import get_profile
+from memdevd.targets.x86_64.boards import PC, Q35
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

@@ -22,18 +22,18 @@ _WHERE: dict[str, tuple[str, str]] = {
     "virtio-mem-pci": ("virtio_mem", "VirtioMEMPCI"),
     "virtio-pmem-pci": ("virtio_pmem", "VirtioPMEMPCI"),
     # Created by the board from -machine sgx-epc.N.*; device_add refuses it.
-    "sgx-epc": ("sgx_epc", "SgxEPC"),
+    "sgx-epc": ("memdevd.targets.x86_64.devices.sgx_epc", "SgxEPC"),
     # 8.2+ (Profile.has_hv_balloon); needs the VMBus of a vmbus-bridge.
-    "hv-balloon": ("hv_balloon", "HvBalloon"),
+    "hv-balloon": ("memdevd.targets.x86_64.devices.hv_balloon", "HvBalloon"),
     # Not a memory device: the q35 port a hot-plugged PCI device needs.
     "pcie-root-port": ("pcie_root_port", "PCIERootPort"),
     # Not a memory device: the sysbus device that provides hv-balloon's VMBus.
-    "vmbus-bridge": ("hv_balloon", "VMBusBridge"),
+    "vmbus-bridge": ("memdevd.targets.x86_64.devices.hv_balloon", "VMBusBridge"),
     # Not memory devices: what libvirt adds to every domain.
     "virtio-balloon-pci": ("virtio_balloon", "VirtioBalloonPCI"),
     "piix3-usb-uhci": ("usb_controllers", "PIIX3USBUHCI"),
     "qemu-xhci": ("usb_controllers", "QemuXHCI"),
-    "isa-serial": ("isa_serial", "ISASerial"),
+    "isa-serial": ("memdevd.targets.x86_64.devices.isa_serial", "ISASerial"),
 }
 
 
@@ -47,6 +47,7 @@ def device_class(driver: str) -> type[Device] | None:
         where = _WHERE.get(driver)
         if where is None:
             return None
-        module = importlib.import_module(f"{__name__}.{where[0]}")
+        name = where[0] if "." in where[0] else f"{__name__}.{where[0]}"
+        module = importlib.import_module(name)
         cls = _LOADED[driver] = getattr(module, where[1])
     return cls

@@ -41,8 +41,8 @@ from memdevd.machine.virtio_md import VirtioDevice, VirtioMDPCI
 from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
-    from memdevd.compat import Profile
     from memdevd.machine.machine import Machine
+    from memdevd.releases.table import Profile
 
 # hw/virtio/virtio-mem.c
 VIRTIO_MEM_MIN_BLOCK_SIZE: Final = 1 * MiB

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
-from memdevd.compat import Profile
 from memdevd.machine.machine import Machine
 from memdevd.qmp.faults import FaultTable
 from memdevd.records import record
+from memdevd.releases.table import Profile
 
 if TYPE_CHECKING:
     from memdevd.machine.snapshot import Snapshot

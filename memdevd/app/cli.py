@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from memdevd.records import record
 
 if TYPE_CHECKING:
-    from memdevd.daemon import Daemon
-    from memdevd.qemu_opts import Diagnostic
+    from memdevd.app.daemon import Daemon
+    from memdevd.util.qemu_opts import Diagnostic
 
 # Options accepted for compatibility: they change nothing memdevd emulates.
 COMPAT_OPTIONS = {
@@ -107,7 +107,7 @@ def version_text(profile: Any) -> str:
 
 
 def help_text(prog: str) -> str:
-    from memdevd.settings import help_text as memdevd_help
+    from memdevd.app.settings import help_text as memdevd_help
 
     lines = [
         f"usage: {prog} [options]",
@@ -161,7 +161,7 @@ def help_text(prog: str) -> str:
 
 def _prescan_version(argv: Sequence[str]) -> str:
     """The -memdevd version=..., needed before parsing (texts differ per release)."""
-    from memdevd.compat import DEFAULT_VERSION, PROFILES
+    from memdevd.releases.table import DEFAULT_VERSION, PROFILES
 
     version = DEFAULT_VERSION
     for i, word in enumerate(argv[:-1]):
@@ -175,13 +175,13 @@ def _prescan_version(argv: Sequence[str]) -> str:
 
 def parse(argv: Sequence[str], prog: str) -> Parsed:
     """The first pass over argv, in order, as vl.c's option loop."""
-    from memdevd import cli_args
     from memdevd import messages as M
-    from memdevd import qemu_opts as Q
-    from memdevd.compat import get_profile
-    from memdevd.listeners import monitor_addresses
-    from memdevd.settings import MemdevdSettings, SettingsError, apply
-    from memdevd.startup import StartupRequest
+    from memdevd.app.listeners import monitor_addresses
+    from memdevd.app.settings import MemdevdSettings, SettingsError, apply
+    from memdevd.app.startup import StartupRequest
+    from memdevd.releases.table import get_profile
+    from memdevd.util import cmdline as cli_args
+    from memdevd.util import qemu_opts as Q
 
     version = _prescan_version(argv)
     profile = get_profile(version)
@@ -204,7 +204,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             if name == "memdevd":
                 assert arg is not None
                 if arg == "help":
-                    from memdevd.settings import help_text as memdevd_help
+                    from memdevd.app.settings import help_text as memdevd_help
 
                     raise Exit(0, memdevd_help() + "\n")
                 opts = Q.keyval_parse(arg, None, help_allowed=False).values
@@ -213,7 +213,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 res = Q.keyval_parse(arg, "type", into=request.machine)
                 if res.help or request.machine.get("type") == "help":
-                    from memdevd.machine.types import help_text as machine_help
+                    from memdevd.targets.x86_64.machine_types import help_text as machine_help
 
                     raise Exit(0, machine_help(profile) + "\n")
             elif name == "m":
@@ -304,9 +304,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
     """``object_option_parse``: validated at parse time, created later."""
     from memdevd import messages as M
-    from memdevd import qemu_opts as Q
+    from memdevd.app.startup import ObjectSpec
     from memdevd.qapi.object_options import ObjectOptionsError, visit_object_options
-    from memdevd.startup import ObjectSpec
+    from memdevd.util import qemu_opts as Q
 
     try:
         if arg.startswith("{"):
@@ -328,8 +328,8 @@ def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
 
 
 def _parse_device(arg: str, loc: str, lists: Any) -> Any:
-    from memdevd import qemu_opts as Q
-    from memdevd.startup import DeviceSpec
+    from memdevd.app.startup import DeviceSpec
+    from memdevd.util import qemu_opts as Q
 
     if arg.startswith("{"):
         value = Q.qobject_from_json(arg)
@@ -345,20 +345,20 @@ def _parse_device(arg: str, loc: str, lists: Any) -> Any:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Entry point of the ``memdevd`` command; returns the exit status."""
-    from memdevd import qemu_opts as Q
+    from memdevd.util import qemu_opts as Q
 
     args = list(sys.argv[1:] if argv is None else argv)
     prog = prog or program_name()
     if args and args[0] == "map":
-        from memdevd import memmap
+        from memdevd.devtools import memmap
 
         return memmap.main(args[1:])
     if args and args[0] == "fleet":
-        from memdevd import fleet
+        from memdevd.app import fleet
 
         return fleet.main(args[1:])
     if args and not args[0].startswith("-") and args[0] in SUBCOMMANDS:
-        from memdevd import compare_cli
+        from memdevd.devtools import compare as compare_cli
 
         return compare_cli.main(args)
     announce = not args
@@ -394,10 +394,10 @@ def build_daemon(
     """
     import copy
 
-    from memdevd.compat import get_profile
-    from memdevd.daemon import Daemon, DaemonOptions
+    from memdevd.app.daemon import Daemon, DaemonOptions
+    from memdevd.app.startup import build_machine
     from memdevd.machine.clock import Clock, VirtualClock
-    from memdevd.startup import build_machine
+    from memdevd.releases.table import get_profile
 
     settings = parsed.settings
     profile = get_profile(settings.version)
@@ -487,10 +487,10 @@ def run(parsed: Parsed, prog: str) -> int:
     """Build the machine, then serve QMP until shutdown."""
     import logging
 
-    from memdevd import qemu_opts as Q
-    from memdevd.daemon import run_event_loop
-    from memdevd.logsetup import configure
-    from memdevd.qemu_opts import format_diagnostic
+    from memdevd.app.daemon import run_event_loop
+    from memdevd.app.logsetup import configure
+    from memdevd.util import qemu_opts as Q
+    from memdevd.util.qemu_opts import format_diagnostic
 
     settings = parsed.settings
     try:
@@ -505,14 +505,14 @@ def run(parsed: Parsed, prog: str) -> int:
         sys.stderr.write(format_diagnostic(prog, note))
 
     if parsed.daemonize:
-        from memdevd.daemonize import daemonize
+        from memdevd.app.daemonize import daemonize
 
         ready = daemonize()
     else:
         ready = None
 
     async def serve() -> int:
-        from memdevd.daemon import PidfileError
+        from memdevd.app.daemon import PidfileError
         from memdevd.qmp.server import ListenError
 
         try:

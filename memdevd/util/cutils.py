@@ -3,7 +3,7 @@
 The QObject input visitor's keyval flavour and the opts visitor parse
 integers, numbers and sizes from strings with ``qemu_strtoi64``,
 ``qemu_strtou64``, ``qemu_strtod_finite`` and ``qemu_strtosz``
-(util/cutils.c).  Those ports live in :mod:`memdevd.qemu_opts`; this module
+(util/cutils.c).  Those ports live in :mod:`memdevd.util.qemu_opts`; this module
 adapts them to "value or None", as the ``endptr == NULL`` forms of the C
 functions behave.  ``legacy`` selects QEMU 7.2's ``qemu_strtosz``, which 8.1
 rewrote (negative values, hex with suffixes, ``.5G``).
@@ -11,7 +11,7 @@ rewrote (negative values, hex with suffixes, ``.5G``).
 
 from __future__ import annotations
 
-from memdevd import qemu_opts as _q
+from memdevd.util import qemu_opts as _q
 
 
 def strtou64(s: str, base: int = 0) -> int | None:

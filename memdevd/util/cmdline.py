@@ -28,9 +28,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import field
 from typing import Literal, TypeAlias
 
-from memdevd import qemu_option_table as _table
-from memdevd.qemu_opts import QEMU_10_0, OptionError, SyntaxProfile
 from memdevd.records import record
+from memdevd.targets.x86_64 import options as _table
+from memdevd.util.qemu_opts import QEMU_10_0, OptionError, SyntaxProfile
 
 #: memdevd's own option, ``-memdevd key=val,...`` (version=, and so on).  It
 #: is not in QEMU's table; it takes an argument.

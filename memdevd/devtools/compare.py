@@ -1,8 +1,8 @@
 """``memdevd compare`` / ``memdevd record``: run QMP scenarios and diff them against QEMU.
 
-Thin command-line wrappers over :mod:`memdevd.scenario`.  ``memdevd.cli``
+Thin command-line wrappers over :mod:`memdevd.devtools.scenario`.  ``memdevd.app.cli``
 dispatches ``memdevd compare ...`` and ``memdevd record ...`` here; until it
-does, ``python -m memdevd.compare_cli compare|record ...`` works the same.
+does, ``python -m memdevd.devtools.compare compare|record ...`` works the same.
 
 Stdlib only (argparse), so that the comparison tooling starts quickly and does
 not depend on the daemon being importable.
@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from memdevd.records import record
-from memdevd.scenario import (
+from memdevd.devtools.scenario import (
     DEFAULT_QEMU,
     CommandTarget,
     Comparison,
@@ -40,6 +39,7 @@ from memdevd.scenario import (
     qemu_target,
     run_scenario,
 )
+from memdevd.records import record
 
 FORMATS_HELP = """\
 scenario file (JSON):

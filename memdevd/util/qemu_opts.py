@@ -35,8 +35,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias, cast
 
-from memdevd import qemu_option_table as _table
 from memdevd.records import record
+from memdevd.targets.x86_64 import options as _table
 
 # ---------------------------------------------------------------------------
 # Version profiles

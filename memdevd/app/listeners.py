@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from memdevd.qemu_opts import OptionError
 from memdevd.qmp.server import ListenAddress
+from memdevd.util.qemu_opts import OptionError
 
 
 def monitor_addresses(lists: Any, locations: dict[str, str] | None = None) -> list[ListenAddress]:

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from dataclasses import field
 from typing import Any
 
-from memdevd.daemon import Daemon
+from memdevd.app.daemon import Daemon
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
@@ -82,8 +82,8 @@ class Fleet:
     # -- VMs --------------------------------------------------------------------------
 
     async def add(self, name: str, argv: Sequence[str]) -> FleetVM:
-        from memdevd import cli
-        from memdevd import qemu_opts as Q
+        from memdevd.app import cli
+        from memdevd.util import qemu_opts as Q
 
         if not NAME_RE.fullmatch(name):
             raise FleetError(f"invalid VM name '{name}'")
@@ -144,9 +144,9 @@ class Fleet:
 
     def _registry(self) -> Registry:
         from memdevd.commands.base import parse_args as parse
-        from memdevd.compat import DEFAULT_VERSION, get_profile
         from memdevd.qapi.control import NoArgs, QmpCapabilitiesArgs
         from memdevd.qapi.memdevd_control import FleetAddArgs, FleetRemoveArgs
+        from memdevd.releases.table import DEFAULT_VERSION, get_profile
 
         reg = Registry()
         version_info = get_profile(DEFAULT_VERSION).version_info
@@ -200,7 +200,7 @@ class Fleet:
         return reg
 
     async def run(self, initial: list[tuple[str, list[str]]]) -> int:
-        from memdevd.compat import DEFAULT_VERSION, get_profile
+        from memdevd.releases.table import DEFAULT_VERSION, get_profile
 
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
@@ -268,7 +268,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str]) -> int:
-    from memdevd.daemon import run_event_loop
+    from memdevd.app.daemon import run_event_loop
 
     args = parse_args(argv)
     logging.basicConfig(

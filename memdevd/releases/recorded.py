@@ -1,6 +1,6 @@
 """Answers recorded from real QEMU, loaded on first use.
 
-``memdevd/data/qemu-<version>/`` holds what ``tools/record_qemu_data.py``
+``memdevd/targets/x86_64/data/qemu-<version>/`` holds what ``tools/record_qemu_data.py``
 recorded from QEMU 7.2 and 10.0 (see its README for provenance).  memdevd
 uses it for what lies outside its subject (the machine-type list, the
 order of ``query-commands``, QOM properties it does not model) and never
@@ -20,7 +20,9 @@ def _data_version(version: str) -> str:
     return "7.2" if version == "7.2" else "10.0"
 
 
-_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+_DATA = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "targets", "x86_64", "data"
+)
 
 
 @cache
@@ -177,7 +179,7 @@ def samples_file(version: str) -> tuple[str, str]:
     """Where ``samples.json`` of ``version``'s data lives, and its content."""
     with open(_data_file(version, "instances"), encoding="utf-8") as f:
         instances = json.load(f)
-    rel = f"memdevd/data/qemu-{_data_version(version)}/samples.json"
+    rel = f"memdevd/targets/x86_64/data/qemu-{_data_version(version)}/samples.json"
     return rel, dump_samples(choose_samples(instances))
 
 

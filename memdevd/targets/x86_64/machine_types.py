@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from memdevd import recorded
-from memdevd.compat import Profile
 from memdevd.records import record
+from memdevd.releases import recorded
+from memdevd.releases.table import Profile
 
 DESCRIPTIONS = {
     "pc": "Standard PC (i440FX + PIIX, 1996)",

@@ -20,12 +20,12 @@ from dataclasses import field
 from typing import Any
 
 from memdevd import records
-from memdevd.compat import Profile
 from memdevd.machine.clock import Clock, VirtualClock
 from memdevd.machine.machine import Machine
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
 from memdevd.records import record
+from memdevd.releases.table import Profile
 
 log = logging.getLogger("memdevd")
 
@@ -106,7 +106,7 @@ _REHEARSAL = tuple(
 
 class Daemon:
     def __init__(self, machine: Machine, profile: Profile, options: DaemonOptions) -> None:
-        from memdevd.runtime import Runtime
+        from memdevd.commands.runtime import Runtime
 
         self.machine = machine
         self.profile = profile
@@ -142,7 +142,7 @@ class Daemon:
             self._loop.call_soon(self._warm_up)
 
     def _warm_up(self) -> None:
-        from memdevd import recorded
+        from memdevd.releases import recorded
 
         with contextlib.suppress(Exception):
             # The memory commands' module (the others load on first use).
@@ -190,10 +190,10 @@ class Daemon:
             return
         _rehearsed = True
         from memdevd.commands import register_group
+        from memdevd.commands.runtime import Runtime
         from memdevd.machine import snapshot
         from memdevd.qmp.encoder import encode
         from memdevd.qmp.session import Session
-        from memdevd.runtime import Runtime
 
         with contextlib.suppress(Exception):
             table = Registry()
@@ -248,7 +248,7 @@ class Daemon:
         # stderr may be a closed pipe (a parent that stopped reading): the
         # signal must still shut the daemon down.
         with contextlib.suppress(OSError, ValueError):
-            from memdevd.qemu_opts import Diagnostic, format_diagnostic
+            from memdevd.util.qemu_opts import Diagnostic, format_diagnostic
 
             line = format_diagnostic(
                 self.options.prog_name, Diagnostic(f"terminating on signal {signum}")

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from memdevd.compat import PROFILES
+from memdevd.releases.table import PROFILES
 
 
 def _registry(version: str) -> Any:
     """The command registry of a daemon built from a bare command line."""
-    from memdevd import cli
+    from memdevd.app import cli
 
     daemon, _ = cli.build_daemon(
         cli.parse(["-memdevd", f"version={version}"], "memdevd"), "memdevd"
@@ -81,7 +81,7 @@ def generated_files() -> dict[str, str]:
     from memdevd.qapi.object_options import generated_module
 
     files["memdevd/qapi/object_members.py"] = generated_module()
-    from memdevd.recorded import samples_file
+    from memdevd.releases.recorded import samples_file
 
     for data_version in ("7.2", "10.0"):
         rel, text = samples_file(data_version)

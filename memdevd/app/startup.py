@@ -6,7 +6,7 @@ options (``-m`` and ``-machine`` properties), accelerators, the late
 ``-object`` backends, NUMA, the board's memory layout, and last the
 ``-device`` options (those given as QemuOpts first, then the JSON ones).
 :func:`build_machine` follows that order and raises
-:class:`~memdevd.qemu_opts.OptionError` with QEMU's location rules: only
+:class:`~memdevd.util.qemu_opts.OptionError` with QEMU's location rules: only
 ``-device`` errors carry their option as location.
 """
 
@@ -16,18 +16,18 @@ from dataclasses import field
 from typing import Any
 
 from memdevd import messages as M
-from memdevd.compat import Profile
-from memdevd.machine.boards import PC, Q35, BoardKind
+from memdevd.app.settings import MemdevdSettings
 from memdevd.machine.clock import Clock
 from memdevd.machine.cpus import max_cpus_of, parse_smp, resolve_cpu_model, smp_support
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
-from memdevd.machine.types import MachineType, is_known_but_not_emulated, resolve
-from memdevd.qemu_opts import Diagnostic, OptionError
 from memdevd.records import record
-from memdevd.settings import MemdevdSettings
+from memdevd.releases.table import Profile
+from memdevd.targets.x86_64.boards import PC, Q35, BoardKind
+from memdevd.targets.x86_64.machine_types import MachineType, is_known_but_not_emulated, resolve
+from memdevd.util.qemu_opts import Diagnostic, OptionError
 
 NONE_BOARD = BoardKind("none", "", "", False, "", 0)
 DEFAULT_RAM_SIZE = 128 * 1024 * 1024
@@ -93,7 +93,7 @@ def select_machine(profile: Profile, name: str | None) -> MachineType:
 
 def memory_config(memory: dict[str, str] | None, default_size: int) -> tuple[int, int, int]:
     """``parse_memory_options`` + ``machine_set_mem``: (size, maxmem, slots)."""
-    from memdevd.qemu_opts import parse_size
+    from memdevd.util.qemu_opts import parse_size
 
     size = default_size
     has_max = False
@@ -157,8 +157,8 @@ def apply_machine_options(
     config: MachineConfig, profile: Profile, options: dict[str, Any], mtype: MachineType
 ) -> None:
     """``qemu_apply_machine_options`` for the properties that matter here."""
-    from memdevd import recorded
-    from memdevd.qemu_opts import parse_size
+    from memdevd.releases import recorded
+    from memdevd.util.qemu_opts import parse_size
 
     def recorded_names() -> set[str]:
         # Read only for an option memdevd does not model: the recorded
@@ -198,7 +198,7 @@ def apply_machine_options(
         elif key == "sgx-epc":
             # machine_set_sgx_epc: the list is visited now, the backends
             # are looked up when the board creates the sections.
-            from memdevd.machine.devices.sgx_epc import parse_sgx_epc_option
+            from memdevd.targets.x86_64.devices.sgx_epc import parse_sgx_epc_option
 
             try:
                 config.sgx_epc = parse_sgx_epc_option(value)
@@ -388,7 +388,7 @@ def _configure_smp(
 
 
 def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:
-    from memdevd.qemu_opts import parse_size
+    from memdevd.util.qemu_opts import parse_size
 
     node = NumaNodeOptions()
     if "nodeid" in opts:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any, Final
 
-from memdevd.compat import DEFAULT_VERSION, PROFILES
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import NO_KVM_DEVICE, HostFacts
 from memdevd.records import record
+from memdevd.releases.table import DEFAULT_VERSION, PROFILES
 
 # key -> (value syntax, help)
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
@@ -143,7 +143,7 @@ class SettingsError(ValueError):
 
 
 def _parse_size(text: str, key: str) -> int:
-    from memdevd.cutils import strtosz
+    from memdevd.util.cutils import strtosz
 
     value = strtosz(text)
     if value is None or value == 0:

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from memdevd import messages as M
 from memdevd.machine.backends import HostMemoryBackend
 from memdevd.machine.buses import Bus
-from memdevd.machine.devices.sgx_epc import class_sample
 from memdevd.machine.devices.virtio_balloon import balloon_registered
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import GiB, MiB
@@ -44,10 +43,11 @@ from memdevd.machine.memory_device import MemoryDeviceMixin, MemoryRegion
 from memdevd.machine.qdev import Device, link_prop, parse_bool, parse_uint64, static_prop
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
+from memdevd.targets.x86_64.devices.sgx_epc import class_sample
 
 if TYPE_CHECKING:
-    from memdevd.compat import Profile
     from memdevd.machine.machine import Machine
+    from memdevd.releases.table import Profile
 
 # hw/hyperv/hv-balloon.c, hv-balloon-internal.h
 HV_BALLOON_PAGE_SIZE: Final = 4096

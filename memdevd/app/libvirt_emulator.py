@@ -1,7 +1,7 @@
 """``memdevd-qemu-system-x86_64``: memdevd as the emulator a libvirt domain names.
 
 A domain's ``<emulator>`` points libvirt at a binary it then runs two ways,
-both handled by memdevd's QEMU command line (:mod:`memdevd.cli`):
+both handled by memdevd's QEMU command line (:mod:`memdevd.app.cli`):
 
 * the capability probe, ``-machine none,accel=kvm:tcg -qmp unix:...
   -pidfile ... -daemonize``: the foreground process exits 0 once the
@@ -42,8 +42,8 @@ DEFAULTS = ["-memdevd", "guest=cooperative,kvm=auto"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from memdevd.cli import main as cli_main
-    from memdevd.cli import program_name
+    from memdevd.app.cli import main as cli_main
+    from memdevd.app.cli import program_name
 
     args = list(sys.argv[1:] if argv is None else argv)
     return cli_main([*DEFAULTS, *args], program_name())

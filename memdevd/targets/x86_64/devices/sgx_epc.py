@@ -43,17 +43,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from memdevd import messages as M
 from memdevd.machine.backends import HostMemoryBackend
-from memdevd.machine.boards import ram_split, sgx_epc_base
 from memdevd.machine.errors import CoreError
 from memdevd.machine.memory_device import MemoryDeviceMixin, MemoryRegion
 from memdevd.machine.qdev import Device, link_prop, parse_uint32, parse_uint64, static_prop
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.records import record
+from memdevd.targets.x86_64.boards import ram_split, sgx_epc_base
 
 if TYPE_CHECKING:
-    from memdevd.compat import Profile
     from memdevd.machine.machine import Machine
+    from memdevd.releases.table import Profile
 
 UINT64_MASK: Final = (1 << 64) - 1
 
@@ -270,7 +270,7 @@ def class_sample(version: str, typename: str) -> dict[str, Any] | None:
     on every other bus-less device (``parent_bus`` reads ``""``;
     ``legacy-memdev`` is neither readable nor writable).
     """
-    from memdevd import recorded
+    from memdevd.releases import recorded
 
     entry = recorded.load(version, "types")["qom-list-properties"].get(typename)
     if not isinstance(entry, dict) or "return" not in entry:

@@ -1,0 +1,1 @@
+"""Targets: one folder per QEMU system emulator memdevd emulates."""
