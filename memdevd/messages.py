@@ -80,6 +80,8 @@ CHARDEV_PROP_NOT_FOUND: Final = "Property '{}.{}' can't find value '{}'"
 CHARDEV_PROP_CANT_TAKE: Final = "Property '{}.{}' can't take value '{}': "
 CHARDEV_IN_USE: Final = "chardev '{}' is already in use"
 CHARDEV_IN_USE_7_2: Final = "Device '{}' is in use"
+# chardev/char-pty.c char_pty_open(): openpty() failed ({}: strerror).
+PTY_CREATE_FAILED: Final = "Failed to create PTY: {}"
 CHARDEV_BACKEND_NOT_EMULATED: Final = (
     "memdevd: chardev backend '{}' is not emulated (pty and null are; sockets serve QMP)"
 )

@@ -297,7 +297,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 M.CHARDEV_BACKEND_NOT_EMULATED.format(backend),
                 location=chardev_locations.get(chardev.id or ""),
             )
-        request.chardevs.append((chardev.id or "", backend))
+        location = chardev_locations.get(chardev.id or "")
+        request.chardevs.append((chardev.id or "", backend, location))
     return parsed
 
 

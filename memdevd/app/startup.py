@@ -69,8 +69,8 @@ class StartupRequest:
     start_paused: bool = False
     no_acpi: bool = False
     no_shutdown: bool = False
-    # -chardev that no monitor uses: (id, backend), in command-line order.
-    chardevs: list[tuple[str, str]] = field(default_factory=list)
+    # -chardev that no monitor uses: (id, backend, location), in command-line order.
+    chardevs: list[tuple[str, str, str | None]] = field(default_factory=list)
     name: str | None = None
 
 
@@ -310,8 +310,11 @@ def build_machine(
     config.accel = accel
     machine = Machine(config, profile, host=settings.host, clock=clock)
     # qemu_create_early_backends(): chardevs before everything else.
-    for label, backend in request.chardevs:
-        line = machine.add_backend_chardev(label, backend)
+    for label, backend, location in request.chardevs:
+        try:
+            line = machine.add_backend_chardev(label, backend)
+        except CoreError as exc:
+            raise _err(exc, location) from None
         if line:
             notes.append(Diagnostic(line, kind="plain"))
 

@@ -641,7 +641,11 @@ class ChardevBackend(QOMObject):
         if backend == "pty":
             import os
 
-            self._master, slave = os.openpty()
+            try:
+                self._master, slave = os.openpty()
+            except OSError as exc:
+                # char-pty.c: error_setg_errno(errp, errno, "Failed to create PTY")
+                raise CoreError(M.PTY_CREATE_FAILED.format(os.strerror(exc.errno or 0))) from None
             self.path = os.ttyname(slave)
             os.close(slave)
 
