@@ -108,7 +108,7 @@ def harness() -> Any:
     from memdevd.commands.runtime import Runtime
     from memdevd.machine.clock import VirtualClock
     from memdevd.qmp.registry import Registry
-    from memdevd.releases.table import get_profile
+    from memdevd.releases.table import get_release
 
     argv = [
         "-machine",
@@ -122,9 +122,9 @@ def harness() -> Any:
     ]
     parsed = cli.parse(argv, "memdevd")
     clock = VirtualClock()
-    profile = get_profile(parsed.settings.version)
-    machine, _ = build_machine(parsed.request, profile, parsed.settings, clock=clock)
-    rt = Runtime(machine, profile)
+    release = get_release(parsed.settings.version)
+    machine, _ = build_machine(parsed.request, release, parsed.settings, clock=clock)
+    rt = Runtime(machine, release)
     reg = Registry()
     register_all(reg, rt)
     return machine, rt, reg

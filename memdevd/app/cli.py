@@ -94,13 +94,13 @@ class Exit(Exception):
         self.out = out
 
 
-def version_text(profile: Any) -> str:
+def version_text(release: Any) -> str:
     from memdevd import __version__
 
     return (
-        f"QEMU emulator version {profile.full_version} ({profile.reference_package};"
+        f"QEMU emulator version {release.full_version} ({release.reference_package};"
         f" memdevd {__version__})\n"
-        f"Copyright (c) 2003-{profile.copyright_year} Fabrice Bellard and the QEMU Project"
+        f"Copyright (c) 2003-{release.copyright_year} Fabrice Bellard and the QEMU Project"
         " developers\n"
         f"memdevd {__version__}: QEMU's memory-device subsystem over QMP, emulated\n"
     )
@@ -161,14 +161,14 @@ def help_text(prog: str) -> str:
 
 def _prescan_version(argv: Sequence[str]) -> str:
     """The -memdevd version=..., needed before parsing (texts differ per release)."""
-    from memdevd.releases.table import DEFAULT_VERSION, PROFILES
+    from memdevd.releases.table import DEFAULT_VERSION, RELEASES
 
     version = DEFAULT_VERSION
     for i, word in enumerate(argv[:-1]):
         if word in ("-memdevd", "--memdevd"):
             for item in argv[i + 1].split(","):
                 key, _, value = item.partition("=")
-                if key == "version" and value in PROFILES:
+                if key == "version" and value in RELEASES:
                     version = value
     return version
 
@@ -179,14 +179,14 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     from memdevd.app.listeners import monitor_addresses
     from memdevd.app.settings import MemdevdSettings, SettingsError, apply
     from memdevd.app.startup import StartupRequest
-    from memdevd.releases.table import get_profile
+    from memdevd.releases.table import get_release
     from memdevd.util import cmdline as cli_args
     from memdevd.util import qemu_opts as Q
 
     version = _prescan_version(argv)
-    profile = get_profile(version)
+    release = get_release(version)
     syntax = Q.profile_for_version("7.2" if version == "7.2" else "10.0")
-    tokens = cli_args.tokenize(argv, profile=syntax)
+    tokens = cli_args.tokenize(argv, release=syntax)
     lists = Q.new_opts_lists(syntax)
     settings = MemdevdSettings(version=version)
     request = StartupRequest()
@@ -200,7 +200,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             if name in ("h", "help"):
                 raise Exit(0, help_text(prog))
             if name == "version":
-                raise Exit(0, version_text(profile))
+                raise Exit(0, version_text(release))
             if name == "memdevd":
                 assert arg is not None
                 if arg == "help":
@@ -215,7 +215,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 if res.help or request.machine.get("type") == "help":
                     from memdevd.targets.x86_64.machine_types import help_text as machine_help
 
-                    raise Exit(0, machine_help(profile) + "\n")
+                    raise Exit(0, machine_help(release) + "\n")
             elif name == "m":
                 assert arg is not None
                 lists["memory"].parse_noisily(arg, True)
@@ -398,16 +398,16 @@ def build_daemon(
     from memdevd.app.daemon import Daemon, DaemonOptions
     from memdevd.app.startup import build_machine
     from memdevd.machine.clock import Clock, VirtualClock
-    from memdevd.releases.table import get_profile
+    from memdevd.releases.table import get_release
 
     settings = parsed.settings
-    profile = get_profile(settings.version)
+    release = get_release(settings.version)
     # build_machine() may adjust what it is given; x-memdevd-reset rebuilds
     # from these pristine copies.  (Not by parsing argv again: parsing
     # reads the host, e.g. kvm=auto, and sets process-wide -msg state.)
     pristine = copy.deepcopy((parsed.request, settings))
     clock: Clock | None = VirtualClock() if settings.clock == "virtual" else None
-    machine, notes = build_machine(parsed.request, profile, settings, clock=clock)
+    machine, notes = build_machine(parsed.request, release, settings, clock=clock)
 
     def add_chardevs(target: Any) -> None:
         for addr in parsed.listen:
@@ -437,7 +437,7 @@ def build_daemon(
         """The start-up machine again, on a scratch clock at the live time."""
         request, again = copy.deepcopy(pristine)
         scratch = VirtualClock(machine.clock.now_ns())
-        fresh, _ = build_machine(request, profile, again, clock=scratch)
+        fresh, _ = build_machine(request, release, again, clock=scratch)
         add_chardevs(fresh)
         _keep_ptys(machine, fresh)
         return fresh
@@ -457,7 +457,7 @@ def build_daemon(
         handle_signals=handle_signals,
         no_shutdown=parsed.request.no_shutdown,
     )
-    daemon = Daemon(machine, profile, options)
+    daemon = Daemon(machine, release, options)
     daemon.runtime.rebuild = rebuild
     for command, action, value in settings.faults:
         fault_options: dict[str, Any] = {}
@@ -501,7 +501,7 @@ def run(parsed: Parsed, prog: str) -> int:
         return 1
     log = logging.getLogger("memdevd")
     daemon, notes = build_daemon(parsed, prog)
-    log.info("starting: QEMU %s profile", settings.version, extra={"fields": {"event": "start"}})
+    log.info("starting: QEMU %s release", settings.version, extra={"fields": {"event": "start"}})
     for note in notes:
         sys.stderr.write(format_diagnostic(prog, note))
 

@@ -25,7 +25,7 @@ from memdevd.machine.machine import Machine
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
 from memdevd.records import record
-from memdevd.releases.table import Profile
+from memdevd.releases.table import Release
 
 log = logging.getLogger("memdevd")
 
@@ -105,21 +105,21 @@ _REHEARSAL = tuple(
 
 
 class Daemon:
-    def __init__(self, machine: Machine, profile: Profile, options: DaemonOptions) -> None:
+    def __init__(self, machine: Machine, release: Release, options: DaemonOptions) -> None:
         from memdevd.commands.runtime import Runtime
 
         self.machine = machine
-        self.profile = profile
+        self.release = release
         self.options = options
         # Set by the shutdown that ends the process (not -no-shutdown's pause).
         self.exit_requested = False
-        self.runtime = Runtime(machine, profile, request_shutdown=self.request_shutdown)
+        self.runtime = Runtime(machine, release, request_shutdown=self.request_shutdown)
         # The handlers (and pydantic) load with the first command, not before
         # the greeting.
         self.registry = Registry(loader=self._register_commands)
         self.server = Server(
             self.registry,
-            profile.version_info,
+            release.version_info,
             socket_mode=options.socket_mode,
             max_clients=options.max_clients,
         )
@@ -149,7 +149,7 @@ class Daemon:
             self.registry.get("object-add")
             # The recorded QOM instances the first object-add and device_add
             # consult.
-            recorded.warm_up(self.profile.version)
+            recorded.warm_up(self.release.version)
             # object-add's member table.
             import memdevd.qapi.object_members
             import memdevd.qapi.object_options  # noqa: F401
@@ -197,8 +197,8 @@ class Daemon:
 
         with contextlib.suppress(Exception):
             table = Registry()
-            register_group("memory", Runtime(snapshot.scratch(self.machine), self.profile), table)
-            session = Session(Server(table, self.profile.version_info))
+            register_group("memory", Runtime(snapshot.scratch(self.machine), self.release), table)
+            session = Session(Server(table, self.release.version_info))
             session.negotiated = True
             for request in _REHEARSAL:
                 for item in session.streamer.feed(request):

@@ -135,7 +135,7 @@ class Fleet:
             "name": vm.name,
             "socket": vm.socket,
             "argv": vm.argv,
-            "version": vm.daemon.profile.version,
+            "version": vm.daemon.release.version,
             "status": machine.runstate,
             "clients": sum(1 for s in vm.daemon.server.sessions if s.active),
         }
@@ -146,10 +146,10 @@ class Fleet:
         from memdevd.commands.base import parse_args as parse
         from memdevd.qapi.control import NoArgs, QmpCapabilitiesArgs
         from memdevd.qapi.memdevd_control import FleetAddArgs, FleetRemoveArgs
-        from memdevd.releases.table import DEFAULT_VERSION, get_profile
+        from memdevd.releases.table import DEFAULT_VERSION, get_release
 
         reg = Registry()
-        version_info = get_profile(DEFAULT_VERSION).version_info
+        version_info = get_release(DEFAULT_VERSION).version_info
 
         def qmp_capabilities(session: Session, args: dict[str, Any]) -> None:
             parsed = parse(QmpCapabilitiesArgs, args)
@@ -200,7 +200,7 @@ class Fleet:
         return reg
 
     async def run(self, initial: list[tuple[str, list[str]]]) -> int:
-        from memdevd.releases.table import DEFAULT_VERSION, get_profile
+        from memdevd.releases.table import DEFAULT_VERSION, get_release
 
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
@@ -208,7 +208,7 @@ class Fleet:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self._stopping.set)
         os.makedirs(self.dir, exist_ok=True)
-        self.control = Server(self._registry(), get_profile(DEFAULT_VERSION).version_info)
+        self.control = Server(self._registry(), get_release(DEFAULT_VERSION).version_info)
         control_path = os.path.join(self.dir, CONTROL_SOCKET)
         await self.control.listen_all([ListenAddress("unix", path=control_path, name="fleet")])
         status = 0

@@ -16,7 +16,7 @@ from typing import Any, Final
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import NO_KVM_DEVICE, HostFacts
 from memdevd.records import record
-from memdevd.releases.table import DEFAULT_VERSION, PROFILES
+from memdevd.releases.table import DEFAULT_VERSION, RELEASES
 
 # key -> (value syntax, help)
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
@@ -170,10 +170,10 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
     host = settings.host
     for key, value in items:
         if key == "version":
-            if value not in PROFILES:
+            if value not in RELEASES:
                 raise SettingsError(
                     f"Parameter 'version' does not accept value '{value}'"
-                    f" (emulated releases: {', '.join(PROFILES)})"
+                    f" (emulated releases: {', '.join(RELEASES)})"
                 )
             settings.version = value
         elif key == "guest":

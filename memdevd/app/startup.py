@@ -24,7 +24,7 @@ from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
 from memdevd.records import record
-from memdevd.releases.table import Profile
+from memdevd.releases.table import Release
 from memdevd.targets.x86_64.boards import PC, Q35, BoardKind
 from memdevd.targets.x86_64.machine_types import MachineType, is_known_but_not_emulated, resolve
 from memdevd.util.qemu_opts import Diagnostic, OptionError
@@ -78,15 +78,15 @@ def _err(exc: CoreError, location: str | None = None) -> OptionError:
     return OptionError(exc.desc, exc.hint or None, location=location)
 
 
-def select_machine(profile: Profile, name: str | None) -> MachineType:
+def select_machine(release: Release, name: str | None) -> MachineType:
     """``select_machine``: the default is pc, as for qemu-system-x86_64."""
     wanted = name or "pc"
-    mtype = resolve(profile, wanted)
+    mtype = resolve(release, wanted)
     if mtype is not None:
         return mtype
-    if is_known_but_not_emulated(profile, wanted):
+    if is_known_but_not_emulated(release, wanted):
         raise OptionError(M.MACHINE_NOT_EMULATED.format(wanted))
-    if profile.version == "7.2":
+    if release.version == "7.2":
         raise OptionError(M.UNSUPPORTED_MACHINE_TYPE_7_2, M.MACHINE_HELP_HINT)
     raise OptionError(M.UNSUPPORTED_MACHINE_TYPE.format(wanted), M.MACHINE_HELP_HINT)
 
@@ -154,7 +154,7 @@ _MACHINE_KNOWN = {
 
 
 def apply_machine_options(
-    config: MachineConfig, profile: Profile, options: dict[str, Any], mtype: MachineType
+    config: MachineConfig, release: Release, options: dict[str, Any], mtype: MachineType
 ) -> None:
     """``qemu_apply_machine_options`` for the properties that matter here."""
     from memdevd.releases import recorded
@@ -163,7 +163,7 @@ def apply_machine_options(
     def recorded_names() -> set[str]:
         # Read only for an option memdevd does not model: the recorded
         # instances are megabytes of JSON.
-        sample = recorded.machine_sample(profile.version, f"{mtype.name}-machine", mtype.family)
+        sample = recorded.machine_sample(release.version, f"{mtype.name}-machine", mtype.family)
         names = {p["name"] for p in sample["qom-list"]} if sample else set()
         if mtype.family in ("pc", "q35"):
             # An X86MachineState property (8.2's machine types are not recorded).
@@ -207,7 +207,7 @@ def apply_machine_options(
 
 
 def configure_accelerator(
-    request: StartupRequest, settings: MemdevdSettings, profile: Profile
+    request: StartupRequest, settings: MemdevdSettings, release: Release
 ) -> tuple[str, list[Diagnostic]]:
     """``configure_accelerators``: try each accelerator in order.
 
@@ -230,14 +230,14 @@ def configure_accelerator(
         if accel == "kvm":
             if settings.host.kvm:
                 return "kvm", printed
-            printed.extend(kvm_init_failure(settings.host, profile, location))
+            printed.extend(kvm_init_failure(settings.host, release, location))
             continue
         raise OptionError(M.ACCEL_INVALID.format(accel))
     last = printed.pop()
     raise OptionError(last.message, location=last.location, preceding=printed)
 
 
-def kvm_init_failure(host: HostFacts, profile: Profile, location: str | None) -> list[Diagnostic]:
+def kvm_init_failure(host: HostFacts, release: Release, location: str | None) -> list[Diagnostic]:
     """What ``kvm_init()`` and ``do_configure_accelerator()`` print when KVM
     does not initialise on the emulated host (``host.kvm_failure``)."""
     import os
@@ -250,10 +250,10 @@ def kvm_init_failure(host: HostFacts, profile: Profile, location: str | None) ->
     elif host.kvm_failure == "version-not-supported":
         first = M.KVM_VERSION_NOT_SUPPORTED
     else:
-        first = profile.kvm_create_vm_failed_text.format(errno=host.kvm_errno, strerror=errno_text)
+        first = release.kvm_create_vm_failed_text.format(errno=host.kvm_errno, strerror=errno_text)
     return [
         Diagnostic(first, location=location)
-        if profile.kvm_init_error_report
+        if release.kvm_init_error_report
         else Diagnostic(first, kind="plain"),
         Diagnostic(M.ACCEL_INIT_FAILED.format("kvm", errno_text), location=location),
     ]
@@ -261,13 +261,13 @@ def kvm_init_failure(host: HostFacts, profile: Profile, location: str | None) ->
 
 def build_machine(
     request: StartupRequest,
-    profile: Profile,
+    release: Release,
     settings: MemdevdSettings,
     clock: Clock | None = None,
 ) -> tuple[Machine, list[Diagnostic]]:
     """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
     notes: list[Diagnostic] = []
-    mtype = select_machine(profile, request.machine.get("type"))
+    mtype = select_machine(release, request.machine.get("type"))
     if settings.vmem_rate is not None:
         settings.guest.virtio_mem_rate = settings.vmem_rate
     if settings.vmem_driver is not None:
@@ -298,17 +298,17 @@ def build_machine(
         config.enforce_aligned_dimm = mtype.version > (2, 1)
         config.has_reserved_memory = mtype.version > (2, 0)
         config.memory_hotplug_support = mtype.version > (2, 0)
-    apply_machine_options(config, profile, request.machine, mtype)
-    notes.extend(_configure_smp(config, profile, request, mtype))
+    apply_machine_options(config, release, request.machine, mtype)
+    notes.extend(_configure_smp(config, release, request, mtype))
     if mtype.family == "none":
         config.acpi = False
     machine_accel = request.machine.get("accel")
     if isinstance(machine_accel, str) and not request.accel:
         request.accel = [(name, None) for name in machine_accel.split(":")]
-    accel, printed = configure_accelerator(request, settings, profile)
+    accel, printed = configure_accelerator(request, settings, release)
     notes.extend(printed)
     config.accel = accel
-    machine = Machine(config, profile, host=settings.host, clock=clock)
+    machine = Machine(config, release, host=settings.host, clock=clock)
     # qemu_create_early_backends(): chardevs before everything else.
     for label, backend, location in request.chardevs:
         try:
@@ -328,7 +328,7 @@ def build_machine(
     default_model = None if mtype.family == "none" else "qemu64"
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
     config.cpu_model = resolve_cpu_model(
-        profile.version, request.cpu_option, default_model, accel_used
+        release.version, request.cpu_option, default_model, accel_used
     )
 
     try:
@@ -371,7 +371,7 @@ def build_machine(
 
 
 def _configure_smp(
-    config: MachineConfig, profile: Profile, request: StartupRequest, mtype: MachineType
+    config: MachineConfig, release: Release, request: StartupRequest, mtype: MachineType
 ) -> list[Diagnostic]:
     """The machine's ``smp`` property: ``-machine smp.*=`` merged with ``-smp``."""
     options: dict[str, Any] = {}
@@ -381,9 +381,9 @@ def _configure_smp(
     if request.smp_cpus != 1:
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
-    support = smp_support(profile, mtype.family, mtype.version)
+    support = smp_support(release, mtype.family, mtype.version)
     smp, notes = parse_smp(
-        options, profile, support, mtype.name, lambda: max_cpus_of(profile, mtype.name)
+        options, release, support, mtype.name, lambda: max_cpus_of(release, mtype.name)
     )
     config.smp = smp
     config.smp_cpus = smp.cpus

@@ -42,7 +42,7 @@ MODULES_LOADED = "qom-modules-loaded"
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    version = rt.profile.version
+    version = rt.release.version
 
     def accel() -> str:
         return "kvm" if machine.kvm_enabled else "tcg"

@@ -22,7 +22,7 @@ MIGRATE_RECOVER_NOT_PAUSED = "Migrate recover can only be run when postcopy is p
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    profile = rt.profile
+    release = rt.release
 
     def qmp_capabilities(session: Session, args: dict[str, Any]) -> None:
         if not args:
@@ -35,7 +35,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         session.negotiate(list(parsed.enable or []))
 
     # The version never changes: encoded once, as the greeting is.
-    version_text = JSONText(to_json(profile.version_info))
+    version_text = JSONText(to_json(release.version_info))
 
     def query_version(session: Session, args: dict[str, Any]) -> Any:
         no_args(args)
@@ -43,7 +43,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_commands(session: Session, args: dict[str, Any]) -> Any:
         no_args(args)
-        order = recorded.command_order(profile.version)
+        order = recorded.command_order(release.version)
         last = len(order)
         names = [c.name for c in reg if c.enabled]
         # QEMU's own order for its commands; memdevd's extra ones at the end.
@@ -59,13 +59,13 @@ def register(reg: Registry, rt: Runtime) -> None:
             from memdevd.qapi.introspect import build_schema
 
             own = {c.name: c.extra["qapi"] for c in reg if "qapi" in c.extra}
-            schema_cache[names] = build_schema(profile.version, list(names), own)
+            schema_cache[names] = build_schema(release.version, list(names), own)
         return schema_cache[names]
 
     def query_status(session: Session, args: dict[str, Any]) -> Any:
         no_args(args)
         out: dict[str, Any] = {"running": machine.running}
-        if profile.status_has_singlestep:
+        if release.status_has_singlestep:
             out["singlestep"] = False
         out["status"] = machine.runstate
         return out
@@ -95,7 +95,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         no_args(args)
         from memdevd.targets.x86_64.machine_types import machine_list
 
-        return machine_list(profile)
+        return machine_list(release)
 
     def system_reset(session: Session, args: dict[str, Any]) -> None:
         no_args(args)

@@ -258,7 +258,7 @@ def info_status(rt: Runtime, _args: list[str]) -> str:
 
 
 def info_version(rt: Runtime, _args: list[str]) -> str:
-    v: dict[str, Any] = dict(rt.profile.version_info)
+    v: dict[str, Any] = dict(rt.release.version_info)
     q = v["qemu"]
     return f"{q['major']}.{q['minor']}.{q['micro']}{v['package']}\n"
 

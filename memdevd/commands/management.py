@@ -47,7 +47,7 @@ def _no_args(v: InputVisitor) -> None:
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    version = rt.profile.version
+    version = rt.release.version
 
     # -- balloon -----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ def memslot_report(rt: Runtime) -> dict[str, Any]:
     machine = rt.machine
     core = machine.memory
     limits = machine.memslot_limits
-    accounting = rt.profile.memslot_accounting
+    accounting = rt.release.memslot_accounting
     devices: list[dict[str, Any]] = []
     for md in core.sorted_devices():
         if md.fill_device_info()["type"] == "sgx-epc":

@@ -83,10 +83,10 @@ def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    profile = rt.profile
+    release = rt.release
 
     def object_add(session: Session, args: dict[str, Any]) -> None:
-        props, qom_type, obj_id = visit_object_options(args, profile.version)
+        props, qom_type, obj_id = visit_object_options(args, release.version)
         core(machine.object_add, qom_type, obj_id, props)
 
     def object_del(session: Session, args: dict[str, Any]) -> None:
@@ -96,7 +96,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         core(machine.object_del, parsed.id)
 
     def device_add(session: Session, args: dict[str, Any]) -> None:
-        if profile.strict_device_add:
+        if release.strict_device_add:
             opts = {k: args[k] for k in qdict_key_order(args)}
             core(machine.device_add, opts, from_json=True)
         else:
@@ -162,7 +162,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     reg.register("query-sgx", query_sgx)
     reg.register("query-sgx-capabilities", query_sgx_capabilities)
-    if profile.has_hv_balloon:
+    if release.has_hv_balloon:
         reg.register("query-hv-balloon-status-report", query_hv_balloon_status_report)
 
 

@@ -31,7 +31,7 @@ class TypenameArgs(QAPIModel):
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    version = rt.profile.version
+    version = rt.release.version
 
     def qom_list(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(QomListArgs, args)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from memdevd.machine.machine import Machine
 from memdevd.qmp.faults import FaultTable
 from memdevd.records import record
-from memdevd.releases.table import Profile
+from memdevd.releases.table import Release
 
 if TYPE_CHECKING:
     from memdevd.machine.snapshot import Snapshot
@@ -25,7 +25,7 @@ class Runtime:
     """The daemon's state as command handlers see it."""
 
     machine: Machine
-    profile: Profile
+    release: Release
     # Ask the daemon to shut down: (reason for SHUTDOWN, exit status).
     request_shutdown: Callable[[str], None] = lambda reason: None
     # Builds the start-up machine again (x-memdevd-reset); None: cannot.

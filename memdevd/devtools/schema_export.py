@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from memdevd.releases.table import PROFILES
+from memdevd.releases.table import RELEASES
 
 
 def _registry(version: str) -> Any:
@@ -36,7 +36,7 @@ def qmp_schema(version: str) -> list[dict[str, Any]]:
 
 
 def controls_json_schema() -> dict[str, Any]:
-    reg = _registry(next(iter(PROFILES)))
+    reg = _registry(next(iter(RELEASES)))
     commands: dict[str, Any] = {}
     for cmd in reg:
         if "qapi" not in cmd.extra:
@@ -76,7 +76,7 @@ def _dump(value: Any) -> str:
 
 def generated_files() -> dict[str, str]:
     """Path under the project root -> content."""
-    files = {f"schemas/qmp-schema-{v}.json": _dump(qmp_schema(v)) for v in PROFILES}
+    files = {f"schemas/qmp-schema-{v}.json": _dump(qmp_schema(v)) for v in RELEASES}
     files["schemas/memdevd-controls.schema.json"] = _dump(controls_json_schema())
     from memdevd.qapi.object_options import generated_module
 

@@ -63,7 +63,7 @@ class HostMemoryBackend(QOMObject):
         self.is_machine_ram = False
 
     def recorded_sample(self) -> dict[str, Any] | None:
-        return recorded.type_sample(self.machine.profile.version, self.typename)
+        return recorded.type_sample(self.machine.release.version, self.typename)
 
     # -- QEMU's memory_region_* view ----------------------------------------
 
@@ -78,7 +78,7 @@ class HostMemoryBackend(QOMObject):
 
     def class_props_key(self) -> str | None:
         # The file backend's list depends on the QEMU version.
-        return self.machine.profile.version
+        return self.machine.release.version
 
     def class_props(self) -> list[Prop]:
         return [
@@ -364,26 +364,26 @@ class MemfdBackend(HostMemoryBackend):
         ]
 
     def is_aligned_type(self) -> bool:
-        return self.machine.profile.major >= 9
+        return self.machine.release.major >= 9
 
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         name = self.backend_name()
-        saved = self.machine.cpr_fds.get(name) if self.machine.profile.major >= 10 else None
+        saved = self.machine.cpr_fds.get(name) if self.machine.release.major >= 10 else None
         if saved is not None:
             # 10.0's cpr_find_fd(): a memfd saved under this name by an earlier
             # backend (even one whose creation failed) is reused as it is.
             file_size, page = saved
         else:
             file_size, page = self._create_memfd()
-            if self.machine.profile.major >= 10:
+            if self.machine.release.major >= 10:
                 self.machine.cpr_fds[name] = (file_size, page)
         # The RAM block wants the size rounded up to the host page; a shorter
         # file is refused (qemu_ram_alloc_from_fd).
         aligned = -(-self.size // self.host.page_size) * self.host.page_size
         if 0 < file_size < aligned:
-            if self.machine.profile.version == "7.2":
+            if self.machine.release.version == "7.2":
                 raise CoreError(M.BACKING_STORE_SIZE_MISMATCH_7_2.format(file_size, aligned))
             raise CoreError(M.BACKING_STORE_TOO_SMALL.format(name, file_size, aligned, 0))
         self._alloc_fd(page)
@@ -467,27 +467,27 @@ class FileBackend(HostMemoryBackend):
             Prop("align", "int", _get("align"), _set_file_align),
             Prop("readonly", "bool", _get("readonly"), _set_file_readonly),
         ]
-        if self.machine.profile.major >= 9:
+        if self.machine.release.major >= 9:
             props.insert(-1, Prop("offset", "int", _get("offset"), _set_file_offset))
             props.append(Prop("rom", "OnOffAuto", _get("rom"), _set_file_rom))
         return props
 
     def is_aligned_type(self) -> bool:
-        return self.machine.profile.major >= 9
+        return self.machine.release.major >= 9
 
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         if not self.mem_path:
             raise CoreError(M.FILE_MEM_PATH_NOT_SET)
-        if self.machine.profile.major >= 9:
+        if self.machine.release.major >= 9:
             if self.rom == "auto":
                 self.rom = "on" if self.readonly else "off"
             elif self.rom == "on" and not self.readonly:
                 raise CoreError(M.FILE_ROM_ON_NEEDS_READONLY)
             elif self.rom == "off" and self.readonly and self.share:
                 raise CoreError(M.FILE_ROM_OFF_READONLY_SHARED)
-        self.readonly_region = self.readonly if self.machine.profile.major < 9 else self.rom == "on"
+        self.readonly_region = self.readonly if self.machine.release.major < 9 else self.rom == "on"
         failure = backing_file_error(self.mem_path, self.readonly)
         if failure is not None:
             raise CoreError(M.FILE_CANT_OPEN.format(self.mem_path, failure))
@@ -556,7 +556,7 @@ class EpcBackend(HostMemoryBackend):
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         if not self.host.sgx:
-            if self.machine.profile.version == "7.2":
+            if self.machine.release.version == "7.2":
                 raise CoreError(M.SGX_VEPC_OPEN_FAILED_7_2)
             raise CoreError(M.SGX_VEPC_OPEN_FAILED)
         self.share = True

@@ -191,7 +191,7 @@ def pci_register_devfn(
     # function must not join a populated slot.  7.2 checks this only for an
     # explicit addr; 10.0 always, and looks the slot up from the *property*
     # (pci_dev->devfn is still -1 for an automatic addr, i.e. slot 31).
-    if hotplugged and (requested >= 0 or machine.profile.pcie_slot_occupied_check):
+    if hotplugged and (requested >= 0 or machine.release.pcie_slot_occupied_check):
         if bus.owner is not None and bus.owner.is_a("pcie-root-port"):
             # pcie_has_upstream_port(): a port's bus has a single slot.
             function_0 = devices.get(0)

@@ -42,7 +42,7 @@ from memdevd.util.qemu_opts import Diagnostic, OptionError
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
-    from memdevd.releases.table import Profile
+    from memdevd.releases.table import Release
 
 #: QEMU's CPU_UNSET_NUMA_NODE_ID: the node-id of a vCPU without NUMA.
 UNSET_NODE_ID = -1
@@ -78,7 +78,7 @@ class SmpSupport:
     prefer_sockets: bool = False
 
 
-def smp_support(profile: Profile, family: str, type_version: tuple[int, int] | None) -> SmpSupport:
+def smp_support(release: Release, family: str, type_version: tuple[int, int] | None) -> SmpSupport:
     """pc/q35 support dies (and modules from 9.1); the none machine nothing.
 
     Machine types before 6.2 fill sockets before cores (``prefer_sockets``).
@@ -86,14 +86,14 @@ def smp_support(profile: Profile, family: str, type_version: tuple[int, int] | N
     if family not in ("pc", "q35"):
         return SmpSupport()
     old = type_version is not None and type_version < (6, 2)
-    return SmpSupport(dies=True, modules=profile.version != "7.2", prefer_sockets=old)
+    return SmpSupport(dies=True, modules=release.version != "7.2", prefer_sockets=old)
 
 
-def max_cpus_of(profile: Profile, machine_name: str) -> int:
+def max_cpus_of(release: Release, machine_name: str) -> int:
     """``MachineClass.max_cpus``, as query-machines reported it (cpu-max)."""
     from memdevd.targets.x86_64.machine_types import machine_list
 
-    for entry in machine_list(profile):
+    for entry in machine_list(release):
         if entry["name"] == machine_name:
             return int(entry["cpu-max"])
     return 1
@@ -120,7 +120,7 @@ MIN_X86_MAX_CPUS = 255
 
 def parse_smp(
     options: dict[str, Any],
-    profile: Profile,
+    release: Release,
     support: SmpSupport,
     machine_name: str,
     max_cpus: Callable[[], int],
@@ -132,7 +132,7 @@ def parse_smp(
     a topology that could exceed it).  Raises OptionError with QEMU's
     texts; returns the warnings QEMU prints (7.2's deprecated zero values).
     """
-    is_7_2 = profile.version == "7.2"
+    is_7_2 = release.version == "7.2"
     keys = _SMP_KEYS_7_2 if is_7_2 else _SMP_KEYS
     given = {k: _number(options[k]) for k in keys if k in options}
     notes: list[Diagnostic] = []
@@ -466,7 +466,7 @@ class X86CPU(Device):
 
     @property
     def sample(self) -> dict[str, Any]:
-        sample = recorded.cpu_sample(self.machine.profile.version, self.accel, self.model)
+        sample = recorded.cpu_sample(self.machine.release.version, self.accel, self.model)
         assert sample is not None
         return sample
 
@@ -507,7 +507,7 @@ def create_cpus(machine: Machine) -> None:
     model = config.cpu_model
     if model is None:
         return
-    version = machine.profile.version
+    version = machine.release.version
     accel = "kvm" if machine.kvm_enabled else "tcg"
     slots = machine.cpu_slots
     if config.board.family == "none":
@@ -542,7 +542,7 @@ def hotpluggable_cpus(machine: Machine) -> list[dict[str, Any]]:
     Raises CoreError for the none machine, which has no CPU hot-plug.
     """
     if machine.config.board.family not in ("pc", "q35"):
-        if machine.profile.version == "7.2":
+        if machine.release.version == "7.2":
             raise CoreError(M.HOTPLUGGABLE_CPUS_DISABLED_7_2)
         raise CoreError(M.HOTPLUGGABLE_CPUS_UNSUPPORTED)
     present = {cpu.cpu_index: cpu for cpu in machine.cpus}

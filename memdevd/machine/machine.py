@@ -32,7 +32,7 @@ from memdevd.machine.qdev import Device
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 from memdevd.qapi.visitor import InputVisitor
 from memdevd.records import record
-from memdevd.releases.table import Profile
+from memdevd.releases.table import Release
 from memdevd.targets.x86_64.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
 from memdevd.targets.x86_64.hotplug import machine_hotplug_handler
 from memdevd.util.qemu_opts import id_wellformed
@@ -152,7 +152,7 @@ class MachineObject(QOMObject):
         from memdevd.releases import recorded
 
         m = self.machine
-        return recorded.machine_sample(m.profile.version, self.typename, m.config.board.family)
+        return recorded.machine_sample(m.release.version, self.typename, m.config.board.family)
 
     def class_props(self) -> list[Prop]:
         m = self.machine
@@ -192,7 +192,7 @@ class MachineObject(QOMObject):
         if m.config.board.family != "none":
             # x86_machine_class_init: the X86MachineState property.
             props.append(Prop("sgx-epc", "SgxEPC", _get_sgx_epc, _set_sgx_epc))
-        if not m.profile.device_memory_only_with_maxmem:
+        if not m.release.device_memory_only_with_maxmem:
             props.append(
                 Prop(
                     "device-memory-region-size",
@@ -278,13 +278,13 @@ class Machine:
     def __init__(
         self,
         config: MachineConfig,
-        profile: Profile,
+        release: Release,
         host: HostFacts | None = None,
         clock: Clock | None = None,
         emit: EventSink | None = None,
     ) -> None:
         self.config = config
-        self.profile = profile
+        self.release = release
         self.host = host or HostFacts()
         self.clock = clock or RealClock()
         self._emit = emit
@@ -321,7 +321,7 @@ class Machine:
             vhost_base=config.vhost_base_memslots,
         )
         self.memory = MemoryDeviceCore(
-            profile,
+            release,
             config.ram_size,
             config.maxram_size,
             None,
@@ -341,7 +341,7 @@ class Machine:
             "chardevs": self.chardevs,
         }
         order = ["objects", "machine", "chardevs"]
-        if profile.major >= 10:
+        if release.major >= 10:
             roots["backend"] = Container()
             order = ["backend", "machine", "objects", "chardevs"]
         self.root = Container()
@@ -425,7 +425,7 @@ class Machine:
                 config.ram_slots,
                 max_ram_below_4g=config.max_ram_below_4g,
                 phys_bits=self.host.phys_bits,
-                device_memory_only_with_maxmem=self.profile.device_memory_only_with_maxmem,
+                device_memory_only_with_maxmem=self.release.device_memory_only_with_maxmem,
                 sgx_epc_size=sgx_epc.size,
                 has_reserved_memory=config.has_reserved_memory,
                 enforce_aligned_dimm=config.enforce_aligned_dimm,
@@ -618,10 +618,10 @@ class Machine:
         if not isinstance(driver, str):
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
         cls = device_class(driver)
-        if cls is None or (cls.needs_profile_feature and not cls.available(self.profile)):
+        if cls is None or (cls.needs_profile_feature and not cls.available(self.release)):
             from memdevd.releases import recorded
 
-            if cls is None and driver in recorded.qemu_device_types(self.profile.version):
+            if cls is None and driver in recorded.qemu_device_types(self.release.version):
                 # QEMU has it (a disk, a NIC...): say so rather than pretend
                 # it does not exist.
                 raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(driver))
@@ -631,7 +631,7 @@ class Machine:
                 M.INVALID_PARAMETER_VALUE.format("driver", "a non-abstract device type")
             )
         hot = self.machine_ready
-        legacy = not self.profile.strict_device_add
+        legacy = not self.release.strict_device_add
         if not cls.user_creatable or (legacy and hot and not cls.hotpluggable):
             raise CoreError(M.INVALID_PARAMETER_VALUE.format("driver", "a pluggable device type"))
 
@@ -777,7 +777,7 @@ class Machine:
         if obj is None:
             raise not_found(M.DEVICE_NOT_FOUND.format(dev_id))
         if not isinstance(obj, Device):
-            text = M.NOT_A_DEVICE_7_2 if self.profile.version == "7.2" else M.NOT_A_DEVICE
+            text = M.NOT_A_DEVICE_7_2 if self.release.version == "7.2" else M.NOT_A_DEVICE
             raise CoreError(text.format(dev_id))
         return obj
 

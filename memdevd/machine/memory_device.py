@@ -27,7 +27,7 @@ from memdevd.machine.memslots import MemslotLimits
 from memdevd.records import record
 
 if TYPE_CHECKING:
-    from memdevd.releases.table import Profile
+    from memdevd.releases.table import Release
 
 UINT64_MAX = (1 << 64) - 1
 MEMORY_DEVICES_SOFT_MEMSLOT_LIMIT = 256
@@ -300,21 +300,21 @@ class MemoryDeviceCore:
 
     def __init__(
         self,
-        profile: Profile,
+        release: Release,
         ram_size: int,
         maxram_size: int,
         device_memory: DeviceMemoryState | None,
         limits: MemslotLimits,
         devices: Any,
     ) -> None:
-        self.profile = profile
+        self.release = release
         self.ram_size = ram_size
         self.maxram_size = maxram_size
         self.device_memory = device_memory
         self.limits = limits
         self._devices = devices
         # What the per-plug checks read instead of walking every device.
-        self.placed = PlacedRanges(skip_empty=profile.memslot_accounting)
+        self.placed = PlacedRanges(skip_empty=release.memslot_accounting)
 
     # -- enumeration ------------------------------------------------------------
 
@@ -347,7 +347,7 @@ class MemoryDeviceCore:
     def plugged_memory_size(self) -> int:
         """``get_plugged_memory_size``."""
         total = 0
-        skip_empty = self.profile.memslot_accounting
+        skip_empty = self.release.memslot_accounting
         for md in self.realized_devices():
             if skip_empty and is_empty(md):
                 continue
@@ -355,7 +355,7 @@ class MemoryDeviceCore:
         return total
 
     def used_region_size(self) -> int:
-        if self.profile.memslot_accounting:
+        if self.release.memslot_accounting:
             return self.device_memory.used_region_size if self.device_memory else 0
         # 7.2 recomputes it by walking the realized devices: the same sum.
         if self.placed.exact:
@@ -407,9 +407,9 @@ class MemoryDeviceCore:
         limits = self.limits
         used = self.used_memslots_7_2()
         if limits.kvm_enabled and limits.kvm_free(used) <= 0:
-            raise CoreError(self.profile.kvm_no_memslots_text)
+            raise CoreError(self.release.kvm_no_memslots_text)
         if limits.vhost_free(used) <= 0:
-            raise CoreError(self.profile.vhost_no_memslots_text)
+            raise CoreError(self.release.vhost_no_memslots_text)
         self._check_space(self.used_region_size(), size)
 
     def used_memslots_7_2(self) -> int:
@@ -433,9 +433,9 @@ class MemoryDeviceCore:
         reserved = self.reserved_memslots()
         limits = self.limits
         if limits.kvm_enabled and limits.kvm_free(dm.used_memslots) < required + reserved:
-            raise CoreError(self.profile.kvm_no_memslots_text)
+            raise CoreError(self.release.kvm_no_memslots_text)
         if limits.vhost_free(dm.used_memslots) < required + reserved:
-            raise CoreError(self.profile.vhost_no_memslots_text)
+            raise CoreError(self.release.vhost_no_memslots_text)
         self._check_space(dm.used_region_size, mr.size)
 
     # -- pre_plug -----------------------------------------------------------------
@@ -446,7 +446,7 @@ class MemoryDeviceCore:
         Returns the address to assign; the caller sets it only once every
         later check has passed, so a failure changes nothing.
         """
-        if not self.profile.check_addable_in_pre_plug:
+        if not self.release.check_addable_in_pre_plug:
             return self._pre_plug_7_2(md, legacy_align)
         return self._pre_plug_8_2(md)
 
@@ -466,7 +466,7 @@ class MemoryDeviceCore:
         mr = md.get_memory_region()
         assert mr is not None
         self._check_addable_8_2(md, mr)
-        if self.profile.size_alignment_check == "pre_plug" and mr.size % mr.align:
+        if self.release.size_alignment_check == "pre_plug" and mr.size % mr.align:
             raise CoreError(M.BACKEND_SIZE_NOT_ALIGNED.format(mr.align))
         align = max(md.get_min_alignment(), mr.align)
         addr = md.get_addr()
@@ -484,7 +484,7 @@ class MemoryDeviceCore:
     ) -> int:
         """``memory_device_get_free_addr``: first fit at the lowest address."""
         dm = self.device_memory
-        legacy = not self.profile.check_addable_in_pre_plug
+        legacy = not self.release.check_addable_in_pre_plug
         if legacy:
             if dm is None:
                 raise CoreError(M.DEVICE_MEMORY_NOT_SUPPORTED)
@@ -536,7 +536,7 @@ class MemoryDeviceCore:
         What :class:`PlacedRanges` answers from its sorted ranges; used
         when those are not exact, and by tests as the reference.
         """
-        skip_empty = self.profile.memslot_accounting
+        skip_empty = self.release.memslot_accounting
         for other in self.sorted_devices():
             if other is md:
                 continue
@@ -565,7 +565,7 @@ class MemoryDeviceCore:
 
     def plug(self, md: MemoryDeviceClass) -> None:
         """``memory_device_plug``: account the region (the device maps it)."""
-        if self.profile.memslot_accounting and is_empty(md):
+        if self.release.memslot_accounting and is_empty(md):
             return
         mr = md.get_memory_region()
         assert mr is not None and self.device_memory is not None
@@ -578,7 +578,7 @@ class MemoryDeviceCore:
 
     def unplug(self, md: MemoryDeviceClass) -> None:
         """``memory_device_unplug``."""
-        if self.profile.memslot_accounting and is_empty(md):
+        if self.release.memslot_accounting and is_empty(md):
             return
         mr = md.get_memory_region()
         assert mr is not None and self.device_memory is not None

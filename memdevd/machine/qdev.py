@@ -36,7 +36,7 @@ class Device(QOMObject):
     needs_profile_feature: ClassVar[bool] = False
 
     @classmethod
-    def available(cls, profile: Any) -> bool:
+    def available(cls, release: Any) -> bool:
         return True
 
     def __init__(self, machine: Machine) -> None:
@@ -71,7 +71,7 @@ class Device(QOMObject):
 
     def recorded_sample(self) -> dict[str, Any] | None:
         return recorded.type_sample(
-            self.machine.profile.version, self.typename, self.machine.config.board.family
+            self.machine.release.version, self.typename, self.machine.config.board.family
         )
 
     # -- lifecycle --------------------------------------------------------------

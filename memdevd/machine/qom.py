@@ -272,7 +272,7 @@ class QOMObject:
         if prop.set is None:
             raise CoreError(M.PROPERTY_NOT_WRITABLE.format(self.typename, name))
         machine = getattr(self, "machine", None)
-        legacy = machine is not None and machine.profile.version == "7.2"
+        legacy = machine is not None and machine.release.version == "7.2"
         visitor = InputVisitor(value, keyval=keyval, legacy_sizes=legacy)
         try:
             prop.set(self, visitor, name)

@@ -16,7 +16,7 @@ deep-copies the machine's object graph.  Two things make that safe:
   is due 2 s after the restore.
 
 What lives outside the machine is shared, never copied: the clock, the
-release profile, and the daemon's hooks (event sink, shutdown request),
+release release, and the daemon's hooks (event sink, shutdown request),
 which are detached while copying.
 """
 
@@ -41,7 +41,7 @@ class Snapshot:
 
 def _shared(machine: Machine) -> dict[int, Any]:
     """Objects a copy shares with its original (deepcopy's memo)."""
-    return {id(machine.clock): machine.clock, id(machine.profile): machine.profile}
+    return {id(machine.clock): machine.clock, id(machine.release): machine.release}
 
 
 def _detached_copy(

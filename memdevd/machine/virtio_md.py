@@ -159,7 +159,7 @@ class VirtioMDPCI(MemoryDeviceMixin, PCIDevice):
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
-        md_pci = ("virtio-md-pci",) if machine.profile.virtio_md_unplug else ()
+        md_pci = ("virtio-md-pci",) if machine.release.virtio_md_unplug else ()
         # The proxy's types depend on the release; QOM keeps them per class.
         self.type_chain = (  # type: ignore[misc]
             *self.proxy_types,
@@ -277,12 +277,12 @@ class VirtioMDHotplug(PciAcpiHotplug):
     def unplug_request(self, dev: Device) -> None:
         """7.2: refused; 8.1+: ``virtio_md_pci_unplug_request``."""
         md = _md(dev)
-        if not self.machine.profile.virtio_md_unplug:
+        if not self.machine.release.virtio_md_unplug:
             raise CoreError(M.VIRTIO_MD_UNPLUG_7_2)
         # qmp_device_del checks this before anything else.
         self.check_not_pending(md)
         if not md.has_unplug_request_check:
-            raise CoreError(self.machine.profile.virtio_pmem_unplug_text)
+            raise CoreError(self.machine.release.virtio_pmem_unplug_text)
         bus = md.pci_bus()
         if bus is None or not bus.hotpluggable:
             raise CoreError(M.VIRTIO_MD_HOTUNPLUG_NOT_SUPPORTED)

@@ -5,7 +5,7 @@ recorded from QEMU 7.2 and 10.0 (see its README for provenance).  memdevd
 uses it for what lies outside its subject (the machine-type list, the
 order of ``query-commands``, QOM properties it does not model) and never
 for what it computes itself.  QEMU 8.2 was not available to record; its
-profile uses the 10.0 data, and docs/versions.md lists what that implies.
+release uses the 10.0 data, and docs/versions.md lists what that implies.
 """
 
 from __future__ import annotations

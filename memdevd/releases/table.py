@@ -1,9 +1,9 @@
 """What differs between the emulated QEMU releases (7.2, 8.2, 10.0).
 
 QEMU keeps machine-version differences in ``hw_compat_X_Y`` tables; memdevd
-keeps release differences here, one :class:`Profile` per release, chosen once
-at start-up by ``-memdevd version=``.  Code asks the profile
-(``profile.strict_device_add``), never compares version numbers itself.
+keeps release differences here, one :class:`Release` per release, chosen once
+at start-up by ``-memdevd version=``.  Code asks the release
+(``release.strict_device_add``), never compares version numbers itself.
 Each field names the QEMU change it follows; docs/versions.md is the
 readable form of this table.
 """
@@ -17,7 +17,7 @@ from memdevd.records import record
 
 
 @record(frozen=True)
-class Profile:
+class Release:
     version: str
     major: int
     minor: int
@@ -93,8 +93,8 @@ class Profile:
         return f"{self.major}.{self.minor}.{self.micro}"
 
 
-PROFILES: Final[dict[str, Profile]] = {
-    "7.2": Profile(
+RELEASES: Final[dict[str, Release]] = {
+    "7.2": Release(
         version="7.2",
         major=7,
         minor=2,
@@ -121,7 +121,7 @@ PROFILES: Final[dict[str, Profile]] = {
         virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
         kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
     ),
-    "8.2": Profile(
+    "8.2": Release(
         version="8.2",
         major=8,
         minor=2,
@@ -148,7 +148,7 @@ PROFILES: Final[dict[str, Profile]] = {
         virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
         kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
     ),
-    "10.0": Profile(
+    "10.0": Release(
         version="10.0",
         major=10,
         minor=0,
@@ -180,5 +180,5 @@ PROFILES: Final[dict[str, Profile]] = {
 DEFAULT_VERSION: Final = "10.0"
 
 
-def get_profile(version: str) -> Profile:
-    return PROFILES[version]
+def get_release(version: str) -> Release:
+    return RELEASES[version]

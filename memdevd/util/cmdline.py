@@ -86,19 +86,19 @@ class OptionTable:
 _TABLES: dict[tuple[str, bool], OptionTable] = {}
 
 
-def option_table(profile: SyntaxProfile = QEMU_10_0, *, with_memdevd: bool = True) -> OptionTable:
-    """The option table of ``profile``'s QEMU version, with ``-memdevd`` unless told not to."""
-    key = (profile.version, with_memdevd)
+def option_table(release: SyntaxProfile = QEMU_10_0, *, with_memdevd: bool = True) -> OptionTable:
+    """The option table of ``release``'s QEMU version, with ``-memdevd`` unless told not to."""
+    key = (release.version, with_memdevd)
     table = _TABLES.get(key)
     if table is None:
-        table = OptionTable(profile.options, extra=(_MEMDEVD_DEF,) if with_memdevd else ())
+        table = OptionTable(release.options, extra=(_MEMDEVD_DEF,) if with_memdevd else ())
         _TABLES[key] = table
     return table
 
 
-def qemu_has_option(name: str, profile: SyntaxProfile = QEMU_10_0) -> bool:
-    """Whether QEMU (of ``profile``'s version) knows ``-name`` at all."""
-    return name in option_table(profile, with_memdevd=False)
+def qemu_has_option(name: str, release: SyntaxProfile = QEMU_10_0) -> bool:
+    """Whether QEMU (of ``release``'s version) knows ``-name`` at all."""
+    return name in option_table(release, with_memdevd=False)
 
 
 @record(frozen=True)
@@ -185,7 +185,7 @@ def lookup_opt(argv: Sequence[str], index: int, table: OptionTable) -> tuple[Cli
 def tokenize(
     argv: Sequence[str],
     *,
-    profile: SyntaxProfile = QEMU_10_0,
+    release: SyntaxProfile = QEMU_10_0,
     subcommands: SubcommandHook | None = None,
     table: OptionTable | None = None,
 ) -> ParsedCommandLine:
@@ -202,7 +202,7 @@ def tokenize(
     """
     if argv and not argv[0].startswith("-") and _is_subcommand(argv[0], subcommands):
         return ParsedCommandLine(subcommand=argv[0], subcommand_args=list(argv[1:]))
-    table = table or option_table(profile)
+    table = table or option_table(release)
     items: list[CliItem] = []
     i = 0
     while i < len(argv):

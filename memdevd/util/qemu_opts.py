@@ -39,7 +39,7 @@ from memdevd.records import record
 from memdevd.targets.x86_64 import options as _table
 
 # ---------------------------------------------------------------------------
-# Version profiles
+# Version releases
 
 
 @record(frozen=True)
@@ -81,13 +81,13 @@ PROFILES: Mapping[str, SyntaxProfile] = {"7.2": QEMU_7_2, "10.0": QEMU_10_0}
 
 
 def profile_for_version(version: str) -> SyntaxProfile:
-    """The syntax profile of a QEMU version memdevd can emulate."""
+    """The syntax release of a QEMU version memdevd can emulate."""
     try:
         return PROFILES[version]
     except KeyError:
         known = ", ".join(PROFILES)
         raise ValueError(
-            f"no command-line syntax profile for QEMU {version} (known: {known})"
+            f"no command-line syntax release for QEMU {version} (known: {known})"
         ) from None
 
 
@@ -562,7 +562,7 @@ def _strtosz_2023_body(s: str, default_suffix: str, unit: int) -> tuple[int, int
 
 def qemu_strtosz(
     text: str,
-    profile: SyntaxProfile = QEMU_10_0,
+    release: SyntaxProfile = QEMU_10_0,
     *,
     default_suffix: str = "B",
     unit: int = 1024,
@@ -573,7 +573,7 @@ def qemu_strtosz(
     The whole string must be consumed.  ``warnings`` receives warn_report()
     texts QEMU prints while parsing (7.2: hex with a suffix).
     """
-    if profile.strtosz_2023:
+    if release.strtosz_2023:
         return _do_strtosz_2023(text, default_suffix, unit)
     sink: list[str] = [] if warnings is None else warnings
     return _do_strtosz_72(text, default_suffix, unit, sink)
@@ -602,7 +602,7 @@ def parse_size(
     *,
     name: str = "size",
     context: SizeContext = SizeContext.QEMU_OPTS,
-    profile: SyntaxProfile = QEMU_10_0,
+    release: SyntaxProfile = QEMU_10_0,
     warnings: list[str] | None = None,
 ) -> int:
     """Parse a size as qemu_strtosz does; raise SizeError with QEMU's text for ``context``.
@@ -610,7 +610,7 @@ def parse_size(
     ``name`` is the parameter name QEMU puts in the message (the keyval
     visitor uses the full dotted path, e.g. ``memory.size``).
     """
-    ret, value = qemu_strtosz(text, profile, warnings=warnings)
+    ret, value = qemu_strtosz(text, release, warnings=warnings)
     if ret == 0:
         return value
     kind: Literal["invalid", "range"] = "range" if ret == -_ERANGE else "invalid"
@@ -934,11 +934,11 @@ class QemuOpts:
         if opt is None:
             desc = self.list.find_desc(name)
             if desc and desc.def_value_str is not None:
-                return parse_size(desc.def_value_str, name=name, profile=self.list.profile)
+                return parse_size(desc.def_value_str, name=name, release=self.list.release)
             return default
         if isinstance(opt.value, int) and not isinstance(opt.value, bool):
             return opt.value
-        return parse_size(opt.str, name=name, profile=self.list.profile)
+        return parse_size(opt.str, name=name, release=self.list.release)
 
     def items(self) -> list[tuple[str, str]]:
         """All ``(key, raw value)`` pairs in the order given (``id`` excluded)."""
@@ -1014,11 +1014,11 @@ class QemuOpts:
             if d is None:
                 raise OptionError(f"Invalid parameter '{opt.name}'")
             opt.desc = d
-            opt.value = _parse_typed(opt, d, self.list.profile, warnings)
+            opt.value = _parse_typed(opt, d, self.list.release, warnings)
 
 
 def _parse_typed(
-    opt: QemuOpt, desc: OptDesc, profile: SyntaxProfile, warnings: list[Diagnostic] | None
+    opt: QemuOpt, desc: OptDesc, release: SyntaxProfile, warnings: list[Diagnostic] | None
 ) -> bool | int | None:
     if desc.type is OptType.BOOL:
         return parse_bool(opt.str, name=opt.name)
@@ -1027,7 +1027,7 @@ def _parse_typed(
     if desc.type is OptType.SIZE:
         texts: list[str] = []
         try:
-            return parse_size(opt.str, name=opt.name, profile=profile, warnings=texts)
+            return parse_size(opt.str, name=opt.name, release=release, warnings=texts)
         finally:
             # 7.2 warns about hex with a suffix (warn_report at the current location)
             if warnings is not None:
@@ -1050,23 +1050,23 @@ class QemuOptsList:
         implied_opt_name: str | None = None,
         merge_lists: bool = False,
         desc: Iterable[OptDesc] = (),
-        profile: SyntaxProfile = QEMU_10_0,
+        release: SyntaxProfile = QEMU_10_0,
     ) -> None:
         self.name = name
         self.implied_opt_name = implied_opt_name
         self.merge_lists = merge_lists
         self.desc: tuple[OptDesc, ...] = tuple(desc)
-        self.profile = profile
+        self.release = release
         self.head: list[QemuOpts] = []
 
     @classmethod
-    def from_def(cls, d: _table.OptsListDef, profile: SyntaxProfile) -> QemuOptsList:
+    def from_def(cls, d: _table.OptsListDef, release: SyntaxProfile) -> QemuOptsList:
         return cls(
             d.name,
             implied_opt_name=d.implied_opt_name,
             merge_lists=d.merge_lists,
             desc=_desc_of(d),
-            profile=profile,
+            release=release,
         )
 
     def __repr__(self) -> str:
@@ -1119,7 +1119,7 @@ class QemuOptsList:
             raise OptionError(f"Invalid parameter '{opt.name}'")
         opt.desc = desc
         if desc is not None:
-            opt.value = _parse_typed(opt, desc, self.profile, warnings)
+            opt.value = _parse_typed(opt, desc, self.release, warnings)
 
     def _opts_do_parse(
         self,
@@ -1243,7 +1243,7 @@ def _desc_of(d: _table.OptsListDef) -> tuple[OptDesc, ...]:
     return entry[1]
 
 
-def new_opts_lists(profile: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList]:
+def new_opts_lists(release: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList]:
     """Fresh (empty) QemuOptsLists for one run, by QEMU list name.
 
     Contains ``memory`` (-m), ``accel``, ``object``, ``device``, ``global``,
@@ -1252,7 +1252,7 @@ def new_opts_lists(profile: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList
     ``option-rom``, ``add-fd``, ``tpmdev`` and (10.0) ``run-with``, with
     QEMU's descs for that version.
     """
-    return {name: QemuOptsList.from_def(d, profile) for name, d in profile.opts_lists.items()}
+    return {name: QemuOptsList.from_def(d, release) for name, d in release.opts_lists.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -1568,7 +1568,7 @@ def qemu_chr_parse_compat(
     short-form booleans (``server,nowait`` is silent).
     """
     chardev = lists["chardev"]
-    profile = chardev.profile
+    release = chardev.release
     try:
         opts = chardev.create(label, True)
     except OptionError as err:
@@ -1612,7 +1612,7 @@ def qemu_chr_parse_compat(
         opts.set("path", filename)
         return opts
     prefixed: tuple[tuple[str, str], ...] = (("file:", "file"), ("pipe:", "pipe"))
-    if profile.chardev_pty_path:
+    if release.chardev_pty_path:
         prefixed += (("pty:", "pty"),)
     for prefix, backend in prefixed:
         if filename.startswith(prefix):

@@ -104,7 +104,7 @@ def run_qemu(binary: str, argv: Sequence[str]) -> Outcome:
 # A model of vl.c's option loop, syntax steps only
 
 
-def emulate(argv: Sequence[str], profile: SyntaxProfile) -> Outcome:
+def emulate(argv: Sequence[str], release: SyntaxProfile) -> Outcome:
     """What QEMU prints for ``argv``, as far as the syntax layer decides it."""
     printed: list[Diagnostic] = []
 
@@ -113,17 +113,17 @@ def emulate(argv: Sequence[str], profile: SyntaxProfile) -> Outcome:
         return text + (format_error(PROG, err) if err else "")
 
     try:
-        parsed = tokenize(argv, profile=profile)
+        parsed = tokenize(argv, release=release)
     except OptionError as err:
         return Outcome("", stderr(err), 1)
-    lists = new_opts_lists(profile)
+    lists = new_opts_lists(release)
     machine: dict[str, KeyvalValue] = {}
     monitors = 0
     for item in parsed.items:
         warnings: list[Diagnostic] = []
         try:
             item.check_target()
-            monitors += _emulate_item(item, profile, lists, machine, warnings, monitors)
+            monitors += _emulate_item(item, release, lists, machine, warnings, monitors)
         except HelpRequested as help_:
             return Outcome(help_.text, stderr(), help_.exit_status)
         except OptionError as err:
@@ -141,7 +141,7 @@ def emulate(argv: Sequence[str], profile: SyntaxProfile) -> Outcome:
 
 def _emulate_item(
     item: CliItem,
-    profile: SyntaxProfile,
+    release: SyntaxProfile,
     lists: dict[str, QemuOptsList],
     machine: dict[str, KeyvalValue],
     warnings: list[Diagnostic],
@@ -485,14 +485,14 @@ def test_size_value_matches_qemu(
     MiB, for compatibility) and ignores that call's result code.
     """
     _need(version)
-    profile = PROFILES[version]
+    release = PROFILES[version]
     real = results[(version, (*NUMA_ARGV, f"node,mem={value}"))]
     try:
-        parse_size(value, name="mem", context=SizeContext.OPTS_VISITOR, profile=profile)
+        parse_size(value, name="mem", context=SizeContext.OPTS_VISITOR, release=release)
     except SizeError as err:
         assert f": {err.message}\n" in real.stderr
         return
-    ret, ours = qemu_strtosz(value, profile, default_suffix="M")
+    ret, ours = qemu_strtosz(value, release, default_suffix="M")
     assert ret == 0
     if ours == 3 << 30:
         pytest.skip("equal to the RAM size: QEMU would start")

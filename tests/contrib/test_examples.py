@@ -222,13 +222,13 @@ def check_memdevd_argv(argv: list[str], substitutions: dict[str, str]) -> None:
     """The argv parses as a memdevd command line and builds its machine."""
     from memdevd.app import cli
     from memdevd.app.startup import build_machine
-    from memdevd.releases.table import get_profile
+    from memdevd.releases.table import get_release
 
     text = list(argv)
     for old, new in substitutions.items():
         text = [a.replace(old, new) for a in text]
     parsed = cli.parse(text, "memdevd")
-    build_machine(parsed.request, get_profile(parsed.settings.version), parsed.settings)
+    build_machine(parsed.request, get_release(parsed.settings.version), parsed.settings)
     assert [addr.describe() for addr in parsed.listen] == ["unix:/run/memdevd/qmp.sock"]
 
 

@@ -23,7 +23,7 @@ from qemu.qmp.events import EventListener
 from qemu.qmp.message import Message
 
 VERSIONS = ("7.2", "8.2", "10.0")
-# The micro version and distribution build each profile reports.
+# The micro version and distribution build each release reports.
 GREETING_VERSION = {"7.2": (7, 2, 22), "8.2": (8, 2, 2), "10.0": (10, 0, 2)}
 EVENT_TIMEOUT = 10.0
 

@@ -2,7 +2,7 @@
 
 A :class:`~memdevd.machine.machine.Machine` is built the way the daemon
 builds one from a QEMU command line: a :class:`MachineConfig` for the board
-and ``-m``, the release profile, a :class:`VirtualClock` so that a guest's
+and ``-m``, the release release, a :class:`VirtualClock` so that a guest's
 reactions (ACPI eject) happen only when a test advances time, then board
 init and ``finish_init`` (everything after that is a hot-plug).
 
@@ -34,7 +34,7 @@ from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.boards import PC, Q35
 
 KiB = 1024
@@ -45,7 +45,7 @@ TiB = 1024 * GiB
 VERSIONS = ("7.2", "10.0")
 
 # Hypothesis settings for the machine-core property tests.  Not loaded as a
-# global profile: other test modules keep their own settings.  Set
+# global release: other test modules keep their own settings.  Set
 # MEMDEVD_HYPOTHESIS_EXAMPLES to run more examples locally.
 CORE_SETTINGS = settings(
     max_examples=int(os.environ.get("MEMDEVD_HYPOTHESIS_EXAMPLES", "100")),
@@ -90,12 +90,12 @@ def make_machine(
     ``device_add`` calls are cold plugs (``-device``).
     Start-up errors raise :class:`CoreError` with QEMU's text.
     """
-    profile = get_profile(version)
+    release = get_release(version)
     board = PC if machine == "pc" else Q35
     ram_size = size(ram)
     maxram = size(maxmem) if maxmem is not None else ram_size
     config = MachineConfig(
-        machine_type=profile.pc_alias if machine == "pc" else profile.q35_alias,
+        machine_type=release.pc_alias if machine == "pc" else release.q35_alias,
         alias=machine,
         board=board,
         ram_size=ram_size,
@@ -107,7 +107,7 @@ def make_machine(
         start_paused=paused,
         guest=GuestConfig.parse(guest),
     )
-    m = Machine(config, profile, host=host, clock=VirtualClock())
+    m = Machine(config, release, host=host, clock=VirtualClock())
     init_board = getattr(m, "init_board", None)
     if init_board is not None:
         init_board()
@@ -142,7 +142,7 @@ def qemu_opts(args: Mapping[str, Any]) -> dict[str, str]:
 
 def device_add(m: Machine, **args: Any) -> Device:
     """``device_add`` as the emulated release parses its arguments."""
-    if m.profile.strict_device_add:
+    if m.release.strict_device_add:
         return m.device_add(dict(args), from_json=True)
     return m.device_add(qemu_opts(args), from_json=False)
 

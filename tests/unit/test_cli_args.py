@@ -71,11 +71,11 @@ def test_first_pass_errors(argv: list[str], expected: str) -> None:
 
 
 def test_version_specific_options() -> None:
-    assert tokenize(["-no-hpet"], profile=QEMU_7_2).pairs() == [("no-hpet", None)]
-    assert error_text(["-no-hpet"], profile=QEMU_10_0) == f"{PROG}: -no-hpet: invalid option\n"
-    assert tokenize(["-run-with", "user=x"], profile=QEMU_10_0).pairs() == [("run-with", "user=x")]
+    assert tokenize(["-no-hpet"], release=QEMU_7_2).pairs() == [("no-hpet", None)]
+    assert error_text(["-no-hpet"], release=QEMU_10_0) == f"{PROG}: -no-hpet: invalid option\n"
+    assert tokenize(["-run-with", "user=x"], release=QEMU_10_0).pairs() == [("run-with", "user=x")]
     assert (
-        error_text(["-run-with", "x"], profile=QEMU_7_2) == f"{PROG}: -run-with: invalid option\n"
+        error_text(["-run-with", "x"], release=QEMU_7_2) == f"{PROG}: -run-with: invalid option\n"
     )
     assert qemu_has_option("singlestep", QEMU_7_2) and not qemu_has_option("singlestep", QEMU_10_0)
     assert not qemu_has_option(MEMDEVD_OPTION)
@@ -152,7 +152,7 @@ def test_tokenize_round_trip(items: list[tuple[table.OptionDef, str, bool]]) -> 
         if opt.has_arg:
             argv.append(arg)
         expected.append((opt.name, arg if opt.has_arg else None))
-    parsed = tokenize(argv, profile=QEMU_10_0)
+    parsed = tokenize(argv, release=QEMU_10_0)
     assert parsed.pairs() == expected
     assert all(isinstance(i, CliItem) for i in parsed.items)
 

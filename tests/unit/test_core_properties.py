@@ -316,7 +316,7 @@ class MemoryDeviceMachine(RuleBasedStateMachine):
         }
         assert total <= m.config.maxram_size - m.config.ram_size
         dm = m.device_memory
-        if m.profile.memslot_accounting and dm is not None:
+        if m.release.memslot_accounting and dm is not None:
             assert dm.used_region_size == total
             assert dm.required_memslots == len(infos)
             assert dm.used_memslots == len(infos)

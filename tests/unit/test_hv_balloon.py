@@ -22,7 +22,7 @@ from memdevd.machine.clock import VirtualClock
 from memdevd.machine.errors import CoreError
 from memdevd.machine.machine import Machine
 from memdevd.machine.memory_device import MemoryDeviceClass
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.devices.hv_balloon import (
     HV_BALLOON_HA_MEMSLOT_SIZE_ALIGN,
     HvBalloon,
@@ -41,7 +41,7 @@ BRIDGE = ["-device", "vmbus-bridge,id=vb"]
 def _start(version: str, argv: list[str]) -> Machine:
     parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
     machine, _ = build_machine(
-        parsed.request, get_profile(version), parsed.settings, clock=VirtualClock()
+        parsed.request, get_release(version), parsed.settings, clock=VirtualClock()
     )
     machine.runstate = "prelaunch"
     return machine
@@ -142,7 +142,7 @@ def test_bridge_on_tcg_starts_and_stays(version: str) -> None:
     assert m.qom_get("/machine/peripheral/vb", "parent_bus") == "/machine/unattached/sysbus"
     for call in (
         lambda: m.device_del("vb"),
-        lambda: m.device_add({"driver": "vmbus-bridge"}, from_json=m.profile.strict_device_add),
+        lambda: m.device_add({"driver": "vmbus-bridge"}, from_json=m.release.strict_device_add),
     ):
         with pytest.raises(CoreError) as info:
             call()
@@ -193,7 +193,7 @@ def test_memslots_decided_and_reserved(version: str) -> None:
     m = balloon_machine(version, "-device", "hv-balloon,id=hv,memdev=m0")
     dev = hv_device(m)
     assert (dev.memslot_count, dev.memslot_size) == (128, 256 * MiB)
-    report = memslot_report(Runtime(m, m.profile))
+    report = memslot_report(Runtime(m, m.release))
     assert (report["used-memslots"], report["required-memslots"]) == (0, 128)
     assert report["reserved-memslots"] == 128
     assert report["auto-decision-active"] == 1
@@ -385,7 +385,7 @@ def test_never_hot_plugged_or_unplugged(version: str) -> None:
     m = balloon_machine(version, "-device", "hv-balloon,id=hv,memdev=m0")
     m.finish_init()
     with pytest.raises(CoreError) as info:
-        m.device_add({"driver": "hv-balloon", "id": "h2"}, from_json=m.profile.strict_device_add)
+        m.device_add({"driver": "hv-balloon", "id": "h2"}, from_json=m.release.strict_device_add)
     assert info.value.desc == "Bus 'vmbus' does not support hotplugging"
     with pytest.raises(CoreError) as info:
         m.device_del("hv")
@@ -447,6 +447,6 @@ def test_main_system_bus_exists(version: str) -> None:
     with pytest.raises(CoreError) as info:
         m.device_add(
             {"driver": "pc-dimm", "memdev": "m0", "bus": "main-system-bus"},
-            from_json=m.profile.strict_device_add,
+            from_json=m.release.strict_device_add,
         )
     assert info.value.desc == "Device 'pc-dimm' can't go on System bus"

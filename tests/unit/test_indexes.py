@@ -57,7 +57,7 @@ from memdevd.machine.qom import (
     _resolve_walk,
     resolve_path,
 )
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -83,7 +83,7 @@ def check_placed(m: Machine) -> None:
     assert list(placed.tracked) == devs
     assert placed.region_total == sum(region_size(md) for md in devs)
     assert placed.nonempty == sum(1 for md in devs if not is_empty(md))
-    skip_empty = m.profile.memslot_accounting
+    skip_empty = m.release.memslot_accounting
     ranges = sorted(
         (md.get_addr(), md.get_addr() + region_size(md), id(md))
         for md in devs
@@ -288,7 +288,7 @@ def test_placed_ranges_answer_as_the_walk(
     """Unaligned, touching and far ranges, near the top of the address space too."""
     devices: list[FakeDevice] = []
     core = MemoryDeviceCore(
-        get_profile("10.0"), 0, 0, None, MemslotLimits(None, None), lambda: devices
+        get_release("10.0"), 0, 0, None, MemslotLimits(None, None), lambda: devices
     )
     placed = core.placed
     for n, (add, offset, size) in enumerate(ops):
@@ -378,7 +378,7 @@ PATHS = [
 def build(version: str, fast: bool, argv: list[str] = ARGV) -> Machine:
     parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
     m, _ = build_machine(
-        parsed.request, get_profile(version), parsed.settings, clock=VirtualClock()
+        parsed.request, get_release(version), parsed.settings, clock=VirtualClock()
     )
     if not fast:
         # The reference: resolution walks the tree, the allocator every device.

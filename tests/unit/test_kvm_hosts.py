@@ -46,7 +46,7 @@ from memdevd.app.settings import (
 )
 from memdevd.app.startup import kvm_init_failure
 from memdevd.machine.host import NO_KVM_DEVICE, HostFacts
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.util.qemu_opts import OptionError, format_diagnostic, format_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,7 +245,7 @@ def test_without_kvm_by_default_whatever_this_host_has() -> None:
 )
 def test_kvm_create_vm_failure_texts(version: str, expected: str) -> None:
     host = HostFacts(kvm_failure="create-vm", kvm_errno=errno.EBUSY)
-    first, second = kvm_init_failure(host, get_profile(version), "-accel kvm")
+    first, second = kvm_init_failure(host, get_release(version), "-accel kvm")
     assert format_diagnostic(PROG, first) == expected
     assert format_diagnostic(PROG, second) == (
         f"{PROG}: -accel kvm: failed to initialize kvm: Device or resource busy\n"

@@ -1,7 +1,7 @@
 """The memslot decision of QEMU 8.2+: every row of docs/memslots.md.
 
 Each row was derived by hand from the source (the arithmetic is in the
-document) and is checked here for the 8.2 profile and for 10.0, which
+document) and is checked here for the 8.2 release and for 10.0, which
 shares the code.  The functions followed, with their lines in QEMU 10.0.2:
 
 * hw/mem/memory-device.c:113 ``memory_device_memslot_decision_limit``
@@ -32,7 +32,7 @@ from memdevd.commands.memdevd_extras import memslot_report
 from memdevd.machine.clock import VirtualClock
 from memdevd.machine.devices.virtio_mem import VirtioMEMPCI
 from memdevd.machine.machine import Machine
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.devices.hv_balloon import HvBalloon
 from memdevd.util import qemu_opts as Q
 
@@ -44,7 +44,7 @@ VERSIONS = ("8.2", "10.0")
 def _start(version: str, argv: list[str]) -> Machine:
     parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
     machine, _ = build_machine(
-        parsed.request, get_profile(version), parsed.settings, clock=VirtualClock()
+        parsed.request, get_release(version), parsed.settings, clock=VirtualClock()
     )
     return machine
 
@@ -202,7 +202,7 @@ def test_decision_row(version: str, row: Row) -> None:
         assert m.device_memory is not None
         assert m.device_memory.required_memslots == row.required
         # No guest: nothing of a dynamic device is mapped, all is reserved.
-        report = memslot_report(Runtime(m, m.profile))
+        report = memslot_report(Runtime(m, m.release))
         assert report["reserved-memslots"] == row.required - report["used-memslots"]
 
 
@@ -247,7 +247,7 @@ def test_c3_reserved_memslots_count_against_kvm(version: str) -> None:
     argv += vmem("v", "250G")
     m = _start(version, [*argv, *dimms(251, "2M")])
     assert decided(m, "v") == (250, 1 * GiB)
-    report = memslot_report(Runtime(m, m.profile))
+    report = memslot_report(Runtime(m, m.release))
     assert (report["used-memslots"], report["reserved-memslots"]) == (251, 250)
     assert report["kvm"]["free"] == 509 - 8 - 251
     assert _error(version, [*argv, *dimms(252, "2M")]) == (

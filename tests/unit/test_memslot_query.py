@@ -15,7 +15,7 @@ from memdevd.machine.clock import VirtualClock
 from memdevd.machine.guest import GuestConfig, VirtioMemGuestRate
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.boards import PC
 
 GiB = 1 << 30
@@ -31,7 +31,7 @@ def machine(
 ) -> Machine:
     host = HostFacts(kvm=kvm_slots is not None, kvm_memslots=kvm_slots, vhost_memslots=vhost_slots)
     config = MachineConfig(
-        machine_type=get_profile(version).pc_alias,
+        machine_type=get_release(version).pc_alias,
         alias="pc",
         board=PC,
         ram_size=GiB,
@@ -40,14 +40,14 @@ def machine(
         guest=GuestConfig.parse(guest),
         accel="kvm" if kvm_slots is not None else "tcg",
     )
-    m = Machine(config, get_profile(version), host=host, clock=VirtualClock())
+    m = Machine(config, get_release(version), host=host, clock=VirtualClock())
     m.init_board()
     m.finish_init()
     return m
 
 
 def report(m: Machine) -> dict:
-    return memslot_report(Runtime(m, m.profile))
+    return memslot_report(Runtime(m, m.release))
 
 
 def test_dimm_counts_one_memslot_used_and_required() -> None:
@@ -107,13 +107,13 @@ def test_7_2_has_no_accounting() -> None:
 def test_kvm_memslots_setting_makes_kvm_the_default_accelerator() -> None:
     settings = MemdevdSettings()
     apply(settings, [("kvm-memslots", "100")])
-    profile = get_profile("10.0")
-    accel, printed = configure_accelerator(StartupRequest(), settings, profile)
+    release = get_release("10.0")
+    accel, printed = configure_accelerator(StartupRequest(), settings, release)
     assert (accel, printed) == ("kvm", [])
     # Without it QEMU's x86 default, TCG, applies even on a KVM host.
     settings = MemdevdSettings()
     apply(settings, [("kvm", "on")])
-    assert configure_accelerator(StartupRequest(), settings, profile) == ("tcg", [])
+    assert configure_accelerator(StartupRequest(), settings, release) == ("tcg", [])
 
 
 def test_vmem_rate_setting() -> None:

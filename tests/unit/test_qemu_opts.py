@@ -59,9 +59,9 @@ SIZE_HINT = (
 )
 
 
-def size_outcome(text: str, profile: SyntaxProfile) -> int | str:
+def size_outcome(text: str, release: SyntaxProfile) -> int | str:
     try:
-        return parse_size(text, profile=profile)
+        return parse_size(text, release=release)
     except SizeError as err:
         return err.kind
 
@@ -135,11 +135,11 @@ def test_parse_size_values(text: str, v72: int | str, v100: int | str) -> None:
 
 def test_hex_suffix_warning_in_7_2_only() -> None:
     warnings: list[str] = []
-    assert parse_size("0x10M", profile=QEMU_7_2, warnings=warnings) == 16 * M
+    assert parse_size("0x10M", release=QEMU_7_2, warnings=warnings) == 16 * M
     assert warnings == ["Using a multiplier suffix on hex numbers is deprecated: 0x10M"]
     warnings.clear()
     with pytest.raises(SizeError):
-        parse_size("0x10M", profile=QEMU_10_0, warnings=warnings)
+        parse_size("0x10M", release=QEMU_10_0, warnings=warnings)
     assert warnings == []
 
 
@@ -175,20 +175,20 @@ SUFFIXES |= {"t": T, "T": T, "p": P, "P": P, "e": E, "E": E}
 @given(
     n=st.integers(min_value=0, max_value=(1 << 64) - 1),
     suffix=st.sampled_from(sorted(SUFFIXES)),
-    profile=st.sampled_from(BOTH),
+    release=st.sampled_from(BOTH),
 )
-def test_size_round_trip(n: int, suffix: str, profile: SyntaxProfile) -> None:
+def test_size_round_trip(n: int, suffix: str, release: SyntaxProfile) -> None:
     """N[suffix] is exactly N times the unit, or out of range from 2^64 on."""
     product = n * SUFFIXES[suffix]
     expected: int | str = product if product < (1 << 64) else "range"
-    assert size_outcome(f"{n}{suffix}", profile) == expected
+    assert size_outcome(f"{n}{suffix}", release) == expected
 
 
 @settings(max_examples=200, deadline=None)
-@given(n=st.integers(min_value=0, max_value=(1 << 64) - 1), profile=st.sampled_from(BOTH))
-def test_hex_size_round_trip(n: int, profile: SyntaxProfile) -> None:
-    assert size_outcome(f"0x{n:x}", profile) == n
-    assert size_outcome(f"  {n}", profile) == n
+@given(n=st.integers(min_value=0, max_value=(1 << 64) - 1), release=st.sampled_from(BOTH))
+def test_hex_size_round_trip(n: int, release: SyntaxProfile) -> None:
+    assert size_outcome(f"0x{n:x}", release) == n
+    assert size_outcome(f"  {n}", release) == n
 
 
 @settings(max_examples=200, deadline=None)
@@ -196,12 +196,12 @@ def test_hex_size_round_trip(n: int, profile: SyntaxProfile) -> None:
     whole=st.integers(min_value=0, max_value=1 << 20),
     frac=st.integers(min_value=0, max_value=999),
     suffix=st.sampled_from(["k", "M", "G", "T"]),
-    profile=st.sampled_from(BOTH),
+    release=st.sampled_from(BOTH),
 )
-def test_fraction_with_suffix(whole: int, frac: int, suffix: str, profile: SyntaxProfile) -> None:
+def test_fraction_with_suffix(whole: int, frac: int, suffix: str, release: SyntaxProfile) -> None:
     """w.fff{suffix}: within one unit of the exact value (QEMU goes through a double)."""
     unit = SUFFIXES[suffix]
-    got = parse_size(f"{whole}.{frac:03d}{suffix}", profile=profile)
+    got = parse_size(f"{whole}.{frac:03d}{suffix}", release=release)
     exact = whole * unit + Fraction(frac * unit, 1000)
     assert abs(got - exact) <= 1
 
@@ -266,8 +266,8 @@ def test_identifiers_and_names() -> None:
 # QemuOpts
 
 
-def memory_list(profile: SyntaxProfile = QEMU_10_0) -> QemuOptsList:
-    return new_opts_lists(profile)["memory"]
+def memory_list(release: SyntaxProfile = QEMU_10_0) -> QemuOptsList:
+    return new_opts_lists(release)["memory"]
 
 
 def test_implied_key_and_typed_values() -> None:
@@ -648,7 +648,7 @@ def test_monitor_parse_errors() -> None:
 
 
 # ---------------------------------------------------------------------------
-# layout and profiles
+# layout and releases
 
 
 def test_format_error_layout() -> None:
@@ -667,7 +667,7 @@ def test_format_error_layout() -> None:
 def test_profiles() -> None:
     assert profile_for_version("7.2") is QEMU_7_2
     assert profile_for_version("10.0") is QEMU_10_0
-    with pytest.raises(ValueError, match=r"no command-line syntax profile for QEMU 6\.0"):
+    with pytest.raises(ValueError, match=r"no command-line syntax release for QEMU 6\.0"):
         profile_for_version("6.0")
     assert "run-with" in new_opts_lists(QEMU_10_0)
     assert "run-with" not in new_opts_lists(QEMU_7_2)

@@ -225,9 +225,9 @@ def test_subclass_record_adds_fields() -> None:
 def test_memdevd_start_path_classes_are_records() -> None:
     """The classes made before the greeting compile nothing when defined."""
     from memdevd.machine.machine import MachineConfig
-    from memdevd.releases.table import Profile
+    from memdevd.releases.table import Release
 
-    for cls in (Profile, MachineConfig):
+    for cls in (Release, MachineConfig):
         assert "__record__" in cls.__dict__
 
 

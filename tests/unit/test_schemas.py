@@ -20,10 +20,10 @@ from memdevd.qapi.introspect import _references
 from memdevd.qapi.memdevd_control import InjectFaultArgs
 from memdevd.qapi.schema import members_of
 from memdevd.releases import recorded
-from memdevd.releases.table import PROFILES
+from memdevd.releases.table import RELEASES
 
 ROOT = Path(__file__).resolve().parents[2]
-VERSIONS = tuple(PROFILES)
+VERSIONS = tuple(RELEASES)
 
 
 def test_committed_schemas_are_current() -> None:

@@ -7,7 +7,7 @@ a host without /dev/sgx_vepc: they cover everything up to the point where a
 ``memory-backend-epc`` would be needed (QEMU registers that type only when
 /dev/sgx_vepc opens).  Everything after that point follows the QEMU function
 named in the test (10.0.2 source; 7.2 where it differs); 8.2 was not
-available and is expected to answer as its source-derived profile says.
+available and is expected to answer as its source-derived release says.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from memdevd.machine.clock import VirtualClock
 from memdevd.machine.errors import CoreError
 from memdevd.machine.machine import Machine
 from memdevd.machine.memory_device import MemoryDeviceClass
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.devices.sgx_epc import (
     EMULATED_HOST_SGX,
     SgxEPC,
@@ -44,7 +44,7 @@ SGX_ON = ["-memdevd", "sgx=on"]
 def _start(version: str, argv: list[str]) -> Machine:
     parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
     machine, _ = build_machine(
-        parsed.request, get_profile(version), parsed.settings, clock=VirtualClock()
+        parsed.request, get_release(version), parsed.settings, clock=VirtualClock()
     )
     machine.runstate = "prelaunch"
     return machine
@@ -207,7 +207,7 @@ def test_sections_that_wrap(version: str) -> None:
     )
     parsed.settings.host.user_address_space = 1 << 64
     with pytest.raises(Q.OptionError) as info:
-        build_machine(parsed.request, get_profile(version), parsed.settings, clock=VirtualClock())
+        build_machine(parsed.request, get_release(version), parsed.settings, clock=VirtualClock())
     printed = Q.format_error("qemu-system-x86_64", info.value).rstrip("\n")
     assert printed == f"qemu-system-x86_64: Size of all 'sgx-epc' =0x{size} causes EPC to wrap"
 
@@ -361,7 +361,7 @@ def test_device_add_refused(version: str) -> None:
     m = start(version)
     m.finish_init()
     with pytest.raises(CoreError) as info:
-        m.device_add({"driver": "sgx-epc"}, from_json=m.profile.strict_device_add)
+        m.device_add({"driver": "sgx-epc"}, from_json=m.release.strict_device_add)
     assert info.value.desc == "Parameter 'driver' expects a pluggable device type"
 
 
@@ -520,12 +520,12 @@ def test_sections_take_kvm_memslots_outside_device_memory() -> None:
     # (memory_devices_region_mod), which never sees the EPC sections; KVM
     # (kvm_get_free_memslots) and vhost do, one memslot per section.
     m = epc_machine("10.0", "-memdevd", "kvm-memslots=64")
-    report = memslot_report(Runtime(m, m.profile))
+    report = memslot_report(Runtime(m, m.release))
     assert report["kvm"] == {"max": 64, "base": 8 + 2, "free": 54}
     assert report["used-memslots"] == 0
     # 7.2 keeps no accounting; its stand-in counts every realized memory
     # device, the sections included.
     m = epc_machine("7.2", "-memdevd", "kvm-memslots=64")
-    report = memslot_report(Runtime(m, m.profile))
+    report = memslot_report(Runtime(m, m.release))
     assert report["used-memslots"] == 2
     assert report["kvm"] == {"max": 64, "base": 8, "free": 54}

@@ -22,7 +22,7 @@ from memdevd.machine.clock import VirtualClock
 from memdevd.machine.errors import CoreError
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.machine import Machine
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -46,7 +46,7 @@ class Harness:
         parsed = cli.parse(["-memdevd", f"guest={guest}", *ARGV], "qemu-system-x86_64")
         self.clock = VirtualClock()
         self.machine, _ = build_machine(
-            parsed.request, get_profile("10.0"), parsed.settings, clock=self.clock
+            parsed.request, get_release("10.0"), parsed.settings, clock=self.clock
         )
         self.events: list[tuple[str, Any]] = []
         self.machine.set_event_sink(lambda name, data, _ts: self.events.append((name, data)))

@@ -5,7 +5,7 @@ and 10.0.2 (/opt/qemu-10.0/bin/qemu-system-x86_64), both run as
 ``-S -nodefaults -display none -accel tcg -qmp unix:...`` plus the
 ``-machine``/``-m`` named beside each test; backends came from object-add,
 devices from device_add, as the tests do here.  8.2 was not available; its
-profile shares 10.0's answers wherever the two releases agree in the source.
+release shares 10.0's answers wherever the two releases agree in the source.
 
 Guest activity cannot be observed on a QEMU without a guest (with the VM
 running but only firmware, ``size`` stays 0 and no event comes: checked on
@@ -35,7 +35,7 @@ from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.boards import PC, Q35
 
 # Long enough for any pending guest action to have happened.
@@ -70,8 +70,8 @@ def make_machine(
     host: HostFacts | None = None,
 ) -> Machine:
     """``qemu-system-x86_64 [-S] -machine BOARD -m RAM,slots=,maxmem=``."""
-    profile = get_profile(version)
-    alias = profile.pc_alias if board == "pc" else profile.q35_alias
+    release = get_release(version)
+    alias = release.pc_alias if board == "pc" else release.q35_alias
     config = MachineConfig(
         machine_type=machine_type or alias,
         alias=board,
@@ -82,7 +82,7 @@ def make_machine(
         start_paused=paused,
         guest=GuestConfig.parse(guest),
     )
-    m = Machine(config, profile, host=host, clock=VirtualClock())
+    m = Machine(config, release, host=host, clock=VirtualClock())
     init_board = getattr(m, "init_board", None)
     if init_board is not None:
         init_board()
@@ -103,7 +103,7 @@ def record(m: Machine) -> Events:
 
 def add(m: Machine, **args: Any) -> Device:
     """``device_add`` as the release parses it (7.2: QemuOpts strings)."""
-    if m.profile.strict_device_add:
+    if m.release.strict_device_add:
         return m.device_add(dict(args), from_json=True)
     opts: dict[str, Any] = {}
     for key, value in args.items():
@@ -1443,7 +1443,7 @@ def test_static_memslot(version: str) -> None:
     assert m.qom_get("/objects/m0/m0[0]", "container") == "/machine/device-memory[0]"
     advance(m, SEC)
     assert dm.used_memslots == 1
-    if m.profile.memslot_accounting:
+    if m.release.memslot_accounting:
         assert (dm.required_memslots, dm.used_region_size) == (1, 8 * GiB)
 
 

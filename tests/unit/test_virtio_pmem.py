@@ -19,7 +19,7 @@ from memdevd.machine.errors import CoreError
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
-from memdevd.releases.table import get_profile
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.boards import PC, Q35
 
 MiB = 1024 * 1024
@@ -39,9 +39,9 @@ def make_machine(
     paused: bool = True,
 ) -> Machine:
     """``qemu-system-x86_64 -S -machine BOARD -m 1G,slots=2,maxmem=MAXMEM``."""
-    profile = get_profile(version)
+    release = get_release(version)
     config = MachineConfig(
-        machine_type=profile.pc_alias if board == "pc" else profile.q35_alias,
+        machine_type=release.pc_alias if board == "pc" else release.q35_alias,
         alias=board,
         board=PC if board == "pc" else Q35,
         ram_size=GiB,
@@ -50,7 +50,7 @@ def make_machine(
         start_paused=paused,
         guest=GuestConfig.parse(guest),
     )
-    m = Machine(config, profile, clock=VirtualClock())
+    m = Machine(config, release, clock=VirtualClock())
     init_board = getattr(m, "init_board", None)
     if init_board is not None:
         init_board()
@@ -63,7 +63,7 @@ def make_machine(
 
 def add(m: Machine, **args: Any) -> Device:
     """``device_add`` as the release parses it (7.2: QemuOpts strings)."""
-    if m.profile.strict_device_add:
+    if m.release.strict_device_add:
         return m.device_add(dict(args), from_json=True)
     return m.device_add({k: str(v) for k, v in args.items()}, from_json=False)
 

@@ -23,7 +23,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "virtio-pmem-pci": ("virtio_pmem", "VirtioPMEMPCI"),
     # Created by the board from -machine sgx-epc.N.*; device_add refuses it.
     "sgx-epc": ("memdevd.targets.x86_64.devices.sgx_epc", "SgxEPC"),
-    # 8.2+ (Profile.has_hv_balloon); needs the VMBus of a vmbus-bridge.
+    # 8.2+ (Release.has_hv_balloon); needs the VMBus of a vmbus-bridge.
     "hv-balloon": ("memdevd.targets.x86_64.devices.hv_balloon", "HvBalloon"),
     # Not a memory device: the q35 port a hot-plugged PCI device needs.
     "pcie-root-port": ("pcie_root_port", "PCIERootPort"),

@@ -123,7 +123,7 @@ class VirtioBalloonPCI(PassivePCIDevice):
     # -- the balloon ------------------------------------------------------------
 
     def guest_stats(self) -> dict[str, Any]:
-        names = stat_names(self.machine.profile.version)
+        names = stat_names(self.machine.release.version)
         return {"last-update": 0, "stats": dict.fromkeys(names, UINT64_MAX)}
 
     def current_ram_size(self) -> int:

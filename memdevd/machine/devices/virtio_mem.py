@@ -42,7 +42,7 @@ from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
-    from memdevd.releases.table import Profile
+    from memdevd.releases.table import Release
 
 # hw/virtio/virtio-mem.c
 VIRTIO_MEM_MIN_BLOCK_SIZE: Final = 1 * MiB
@@ -113,17 +113,17 @@ def machine_type_version(machine: Machine) -> tuple[int, int]:
     """The versioned machine type's (major, minor), e.g. pc-q35-7.2 -> (7, 2)."""
     m = _MACHINE_VERSION.match(machine.config.machine_type)
     if m is None:
-        return machine.profile.major, machine.profile.minor
+        return machine.release.major, machine.release.minor
     return int(m.group(1)), int(m.group(2))
 
 
-def _since_8_0(profile: Profile) -> bool:
+def _since_8_0(release: Release) -> bool:
     """virtio-mem's 8.0 additions: ``x-early-migration`` and the prealloc-memdev check.
 
     compat.py has no flag of their own; 8.1's virtio-md-pci flag separates
     the emulated releases (7.2 / 8.2, 10.0) the same way.
     """
-    return profile.virtio_md_unplug
+    return release.virtio_md_unplug
 
 
 # --- the inner virtio-mem device -----------------------------------------------------
@@ -137,7 +137,7 @@ class VirtioMEM(VirtioDevice):
 
     def __init__(self, machine: Machine, proxy: VirtioMDPCI) -> None:
         super().__init__(machine, proxy)
-        profile = machine.profile
+        release = machine.release
         mt = machine_type_version(machine)
         self.node = 0
         self.prealloc = False
@@ -147,7 +147,7 @@ class VirtioMEM(VirtioDevice):
         elif mt <= (8, 0):
             self.unplugged_inaccessible = "auto"
         else:
-            self.unplugged_inaccessible = profile.unplugged_inaccessible_default
+            self.unplugged_inaccessible = release.unplugged_inaccessible_default
         # hw_compat_7_2: { "virtio-mem", "x-early-migration", "false" }.
         self.early_migration = mt > (7, 2)
         self.dynamic_memslots = False
@@ -168,7 +168,7 @@ class VirtioMEM(VirtioDevice):
     # -- properties ---------------------------------------------------------------
 
     def static_props(self) -> list[Prop]:
-        profile = self.machine.profile
+        release = self.machine.release
         props = [
             static_prop("memaddr", "uint64", "memaddr", parse_uint64, default=0),
             static_prop("node", "uint32", "node", parse_uint32, default=0),
@@ -179,10 +179,10 @@ class VirtioMEM(VirtioDevice):
                 "OnOffAuto",
                 "unplugged_inaccessible",
                 parse_on_off_auto,
-                default=profile.unplugged_inaccessible_default,
+                default=release.unplugged_inaccessible_default,
             ),
         ]
-        if _since_8_0(profile):
+        if _since_8_0(release):
             props.append(
                 static_prop(
                     "x-early-migration",
@@ -192,7 +192,7 @@ class VirtioMEM(VirtioDevice):
                     default=True,
                 )
             )
-        if profile.memslot_accounting:
+        if release.memslot_accounting:
             props.append(
                 static_prop(
                     "dynamic-memslots",
@@ -249,7 +249,7 @@ class VirtioMEM(VirtioDevice):
             raise CoreError(M.VIRTIO_MEM_MEMDEV_BUSY.format(b.id))
         if b.readonly_region:
             raise CoreError(M.VIRTIO_MEM_MEMDEV_UNSUPPORTED)
-        if _since_8_0(machine.profile) and b.prealloc:
+        if _since_8_0(machine.release) and b.prealloc:
             raise CoreError(M.VIRTIO_MEM_MEMDEV_PREALLOC.format(b.id))
         nb_nodes = machine.numa.num_nodes
         if (nb_nodes and self.node >= nb_nodes) or (not nb_nodes and self.node):
@@ -483,7 +483,7 @@ class VirtioMEMPCI(VirtioMDPCI):
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
-        self.has_decide_memslots = machine.profile.memslot_accounting
+        self.has_decide_memslots = machine.release.memslot_accounting
         # virtio_mem_pci_instance_init: never removed, both go away together.
         self.mem.size_change_notifiers.append(self._size_change_notify)
 

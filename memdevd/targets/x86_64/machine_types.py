@@ -13,7 +13,7 @@ from typing import Any
 
 from memdevd.records import record
 from memdevd.releases import recorded
-from memdevd.releases.table import Profile
+from memdevd.releases.table import Release
 
 DESCRIPTIONS = {
     "pc": "Standard PC (i440FX + PIIX, 1996)",
@@ -37,12 +37,12 @@ def _version_of(name: str) -> tuple[int, int] | None:
     return (int(m.group(2)), int(m.group(3))) if m else None
 
 
-def machine_list(profile: Profile) -> list[dict[str, Any]]:
+def machine_list(release: Release) -> list[dict[str, Any]]:
     """``query-machines`` for the emulated release."""
     machines: list[dict[str, Any]] = [
-        dict(m) for m in recorded.query_reply(profile.version, "query-machines")
+        dict(m) for m in recorded.query_reply(release.version, "query-machines")
     ]
-    if profile.version == "8.2":
+    if release.version == "8.2":
         keep = []
         for m in machines:
             ver = _version_of(m["name"])
@@ -50,25 +50,25 @@ def machine_list(profile: Profile) -> list[dict[str, Any]]:
                 continue
             m.pop("alias", None)
             m.pop("is-default", None)
-            if m["name"] == profile.pc_alias:
+            if m["name"] == release.pc_alias:
                 m["alias"] = "pc"
                 m["is-default"] = True
-            elif m["name"] == profile.q35_alias:
+            elif m["name"] == release.q35_alias:
                 m["alias"] = "q35"
             keep.append(m)
         machines = keep
     return machines
 
 
-def resolve(profile: Profile, name: str) -> MachineType | None:
+def resolve(release: Release, name: str) -> MachineType | None:
     """The machine type for a ``-machine type=`` value, None if unknown."""
-    if name in ("pc", profile.pc_alias):
-        return MachineType(profile.pc_alias, "pc", "pc", (profile.major, profile.minor))
-    if name in ("q35", profile.q35_alias):
-        return MachineType(profile.q35_alias, "q35", "q35", (profile.major, profile.minor))
+    if name in ("pc", release.pc_alias):
+        return MachineType(release.pc_alias, "pc", "pc", (release.major, release.minor))
+    if name in ("q35", release.q35_alias):
+        return MachineType(release.q35_alias, "q35", "q35", (release.major, release.minor))
     if name == "none":
         return MachineType("none", "none", None, None)
-    known = {m["name"] for m in machine_list(profile)}
+    known = {m["name"] for m in machine_list(release)}
     if name in known:
         ver = _version_of(name)
         if ver is not None:
@@ -77,25 +77,25 @@ def resolve(profile: Profile, name: str) -> MachineType | None:
     return None
 
 
-def is_known_but_not_emulated(profile: Profile, name: str) -> bool:
-    known = {m["name"] for m in machine_list(profile)}
-    return name in known and resolve(profile, name) is None
+def is_known_but_not_emulated(release: Release, name: str) -> bool:
+    known = {m["name"] for m in machine_list(release)}
+    return name in known and resolve(release, name) is None
 
 
-def help_text(profile: Profile) -> str:
+def help_text(release: Release) -> str:
     """``-machine help``."""
     lines = ["Supported machines are:"]
-    lines.append(f"{'pc':<20} {DESCRIPTIONS['pc']} (alias of {profile.pc_alias})")
+    lines.append(f"{'pc':<20} {DESCRIPTIONS['pc']} (alias of {release.pc_alias})")
     names = sorted(
-        (m["name"] for m in machine_list(profile) if _version_of(m["name"])),
+        (m["name"] for m in machine_list(release) if _version_of(m["name"])),
         key=lambda n: ("q35" in n, _version_of(n)),
         reverse=True,
     )
     for name in sorted(names, key=lambda n: ("q35" in n, _version_of(n) or (0, 0)), reverse=True):
         family = "q35" if "q35" in name else "pc"
-        default = " (default)" if name == profile.pc_alias else ""
-        if name == profile.q35_alias:
-            lines.append(f"{'q35':<20} {DESCRIPTIONS['q35']} (alias of {profile.q35_alias})")
+        default = " (default)" if name == release.pc_alias else ""
+        if name == release.q35_alias:
+            lines.append(f"{'q35':<20} {DESCRIPTIONS['q35']} (alias of {release.q35_alias})")
         lines.append(f"{name:<20} {DESCRIPTIONS[family]}{default}")
     lines.append(f"{'none':<20} {DESCRIPTIONS['none']}")
     return "\n".join(lines)

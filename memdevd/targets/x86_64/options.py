@@ -180,7 +180,7 @@ OPTIONS_7_2: Final[tuple[OptionDef, ...]] = (
     OptionDef("async-teardown", False, "QEMU_OPTION_asyncteardown", -1, "defined(__linux__)"),
     OptionDef("msg", True, "QEMU_OPTION_msg", -1, None),
     OptionDef("dump-vmstate", True, "QEMU_OPTION_dump_vmstate", -1, None),
-    OptionDef("enable-sync-profile", False, "QEMU_OPTION_enable_sync_profile", -1, None),
+    OptionDef("enable-sync-release", False, "QEMU_OPTION_enable_sync_profile", -1, None),
     OptionDef("object", True, "QEMU_OPTION_object", -1, None),
 )
 
@@ -298,7 +298,7 @@ OPTIONS_10_0: Final[tuple[OptionDef, ...]] = (
     OptionDef("run-with", True, "QEMU_OPTION_run_with", -1, "defined(CONFIG_POSIX)"),
     OptionDef("msg", True, "QEMU_OPTION_msg", -1, None),
     OptionDef("dump-vmstate", True, "QEMU_OPTION_dump_vmstate", -1, None),
-    OptionDef("enable-sync-profile", False, "QEMU_OPTION_enable_sync_profile", -1, None),
+    OptionDef("enable-sync-release", False, "QEMU_OPTION_enable_sync_profile", -1, None),
     OptionDef(
         "perfmap", False, "QEMU_OPTION_perfmap", -1, "defined(CONFIG_TCG) && defined(CONFIG_LINUX)"
     ),

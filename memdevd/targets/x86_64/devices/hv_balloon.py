@@ -47,7 +47,7 @@ from memdevd.targets.x86_64.devices.sgx_epc import class_sample
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
-    from memdevd.releases.table import Profile
+    from memdevd.releases.table import Release
 
 # hw/hyperv/hv-balloon.c, hv-balloon-internal.h
 HV_BALLOON_PAGE_SIZE: Final = 4096
@@ -172,8 +172,8 @@ class HvBalloon(MemoryDeviceMixin, Device):
     hotplug_handler: ClassVar[type[HvBalloonHotplug]]
 
     @classmethod
-    def available(cls, profile: Profile) -> bool:
-        return profile.has_hv_balloon
+    def available(cls, release: Release) -> bool:
+        return release.has_hv_balloon
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
@@ -209,7 +209,7 @@ class HvBalloon(MemoryDeviceMixin, Device):
         return ""
 
     def recorded_sample(self) -> dict[str, Any] | None:
-        return class_sample(self.machine.profile.version, self.typename)
+        return class_sample(self.machine.release.version, self.typename)
 
     # -- MemoryDeviceClass ----------------------------------------------------------
 

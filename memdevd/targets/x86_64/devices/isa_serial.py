@@ -116,7 +116,7 @@ def _set_chardev(obj: QOMObject, v: InputVisitor, name: str) -> None:
     )
     if in_use:
         in_use_text = (
-            M.CHARDEV_IN_USE_7_2 if dev.machine.profile.version == "7.2" else M.CHARDEV_IN_USE
+            M.CHARDEV_IN_USE_7_2 if dev.machine.release.version == "7.2" else M.CHARDEV_IN_USE
         )
         raise CoreError(
             M.CHARDEV_PROP_CANT_TAKE.format("serial", name, label) + in_use_text.format(label)

@@ -53,7 +53,7 @@ from memdevd.targets.x86_64.boards import ram_split, sgx_epc_base
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
-    from memdevd.releases.table import Profile
+    from memdevd.releases.table import Release
 
 UINT64_MASK: Final = (1 << 64) - 1
 
@@ -74,19 +74,19 @@ EMULATED_HOST_SGX: Final[dict[str, Any]] = {
 # --- what differs between the emulated releases (compat.Profile fields) -------------
 
 
-def sgx_info_has_section_size(profile: Profile) -> bool:
+def sgx_info_has_section_size(release: Release) -> bool:
     """``SGXInfo.section-size``: deprecated in 7.0, removed in 8.0."""
-    return profile.sgx_info_has_section_size
+    return release.sgx_info_has_section_size
 
 
-def sgx_capabilities_open_error(profile: Profile) -> str:
+def sgx_capabilities_open_error(release: Release) -> str:
     """``qmp_query_sgx_capabilities`` without /dev/sgx_vepc.
 
     7.2 and 8.2 use ``qemu_open_old`` and their own text; 9.1 ("hw/i386/sgx:
     Get rid of qemu_open_old()") reports qemu_open's error, with "SGX is not
     enabled in KVM" only as a hint, which QMP does not send.
     """
-    if profile.sgx_legacy_open_error:
+    if release.sgx_legacy_open_error:
         return M.SGX_NOT_ENABLED_IN_KVM
     return M.SGX_VEPC_CANT_OPEN
 
@@ -178,7 +178,7 @@ class SgxEPC(MemoryDeviceMixin, Device):
         return [*super().class_props(), Prop("size", "uint64", _get_size, None)]
 
     def recorded_sample(self) -> dict[str, Any] | None:
-        return class_sample(self.machine.profile.version, self.typename)
+        return class_sample(self.machine.release.version, self.typename)
 
     # -- MemoryDeviceClass ----------------------------------------------------------
 
@@ -203,7 +203,7 @@ class SgxEPC(MemoryDeviceMixin, Device):
         """Memslots the core counts for it: 7.2 counts every realized memory
         device; 8.2's listener watches device memory only (the section's
         memslot is counted with those outside device memory)."""
-        return 0 if self.machine.profile.memslot_accounting else 1
+        return 0 if self.machine.release.memslot_accounting else 1
 
     def fill_device_info(self) -> dict[str, Any]:
         """``sgx_epc_md_fill_device_info``: SgxEPCDeviceInfo, never with an id."""
@@ -323,7 +323,7 @@ def init_sgx_epc(machine: Machine) -> SgxEPCState:
     if (state.base + state.size) & UINT64_MASK < state.base:
         raise CoreError(M.SGX_EPC_WRAP.format(state.size))
     state.region.size = state.size
-    if machine.profile.memslot_accounting:
+    if machine.release.memslot_accounting:
         # KVM and vhost map every section into a memslot of its own; the
         # 8.2 core counts only what its device-memory listener sees.
         limits = machine.memslot_limits
@@ -355,7 +355,7 @@ def query_sgx(machine: Machine) -> dict[str, Any]:
     if not machine.config.sgx_epc:
         raise CoreError(M.SGX_NO_EPC)
     info: dict[str, Any] = {"sgx": True, "sgx1": True, "sgx2": True, "flc": True}
-    if sgx_info_has_section_size(machine.profile):
+    if sgx_info_has_section_size(machine.release):
         state = machine.sgx_epc
         info["section-size"] = state.size if state is not None else 0
     info["sections"] = _sections(machine)
@@ -365,7 +365,7 @@ def query_sgx(machine: Machine) -> dict[str, Any]:
 def query_sgx_capabilities(machine: Machine) -> dict[str, Any]:
     """``qmp_query_sgx_capabilities``: the host's SGX, read through /dev/sgx_vepc."""
     if not machine.host.sgx:
-        raise CoreError(sgx_capabilities_open_error(machine.profile))
+        raise CoreError(sgx_capabilities_open_error(machine.release))
     host = EMULATED_HOST_SGX
     info: dict[str, Any] = {
         "sgx": host["sgx"],
@@ -374,7 +374,7 @@ def query_sgx_capabilities(machine: Machine) -> dict[str, Any]:
         "flc": host["flc"],
     }
     sections = [{"node": node, "size": size} for node, size in host["sections"]]
-    if sgx_info_has_section_size(machine.profile):
+    if sgx_info_has_section_size(machine.release):
         info["section-size"] = sum(s["size"] for s in sections)
     info["sections"] = sections
     return info
