@@ -319,11 +319,13 @@ PCI_FUNCTION_0_SINGLE: Final = (
 PCI_DEVFN_RANGE: Final = "a value between -1 and 255"
 PCIE_CHASSIS_SLOT_FAILED: Final = "Can't add chassis slot, error {}"
 FILE_CANT_OPEN: Final = "can't open backing store {} for guest RAM: {}"
+# {name}: the RAM block, {file_size}, {size}, {offset}: as the release prints them.
 BACKING_STORE_SIZE_MISMATCH_7_2: Final = (
-    "backing store size 0x{:x} does not match 'size' option 0x{:x}"
+    "backing store size 0x{file_size:x} does not match 'size' option 0x{size:x}"
 )
 BACKING_STORE_TOO_SMALL: Final = (
-    "{} backing store size 0x{:x} is too small for 'size' option 0x{:x} plus 'offset' option 0x{:x}"
+    "{name} backing store size 0x{file_size:x} is too small for 'size' option 0x{size:x}"
+    " plus 'offset' option 0x{offset:x}"
 )
 
 # --- hw/i386/sgx-epc.c, hw/i386/sgx.c (SGX EPC sections) --------------------------------

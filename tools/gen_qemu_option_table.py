@@ -480,40 +480,11 @@ What is here, per version:
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Final, NamedTuple
+from typing import Final
 
-ARCH_ALL: Final = -1
+from memdevd.util.option_defs import OptDescDef, OptionDef, OptsListDef
+
 ARCH_I386: Final = {arch_i386}
-
-
-class OptionDef(NamedTuple):
-    """One ``DEF()`` of qemu-options.hx."""
-
-    name: str
-    has_arg: bool
-    opt_enum: str  # QEMU_OPTION_xxx, shared by aliases such as -h/-help
-    arch_mask: int
-    condition: str | None
-
-
-class OptDescDef(NamedTuple):
-    """One ``QemuOptDesc`` of a ``QemuOptsList``."""
-
-    name: str
-    type: str  # "string", "bool", "number" or "size"
-    help: str | None
-    def_value_str: str | None
-
-
-class OptsListDef(NamedTuple):
-    """A ``QemuOptsList`` initialiser."""
-
-    name: str
-    implied_opt_name: str | None
-    merge_lists: bool
-    desc: tuple[OptDescDef, ...]
-    source: str
-
 '''
 
 

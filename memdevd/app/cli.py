@@ -180,13 +180,14 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     from memdevd.app.settings import MemdevdSettings, SettingsError, apply
     from memdevd.app.startup import StartupRequest
     from memdevd.releases.table import get_release
+    from memdevd.targets.x86_64.cmdline import syntax as x86_syntax
     from memdevd.util import cmdline as cli_args
     from memdevd.util import qemu_opts as Q
 
     version = _prescan_version(argv)
     release = get_release(version)
-    syntax = Q.profile_for_version("7.2" if version == "7.2" else "10.0")
-    tokens = cli_args.tokenize(argv, release=syntax)
+    syntax = x86_syntax(release)
+    tokens = cli_args.tokenize(argv, syntax=syntax)
     lists = Q.new_opts_lists(syntax)
     settings = MemdevdSettings(version=version)
     request = StartupRequest()
@@ -221,7 +222,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 lists["memory"].parse_noisily(arg, True)
             elif name == "object":
                 assert arg is not None
-                request.objects.append(_parse_object(arg, loc, lists, version))
+                request.objects.append(_parse_object(arg, loc, lists, release))
             elif name == "device":
                 assert arg is not None
                 request.devices.append(_parse_device(arg, loc, lists))
@@ -302,7 +303,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     return parsed
 
 
-def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
+def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
     """``object_option_parse``: validated at parse time, created later."""
     from memdevd import messages as M
     from memdevd.app.startup import ObjectSpec
@@ -314,7 +315,7 @@ def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
             value = Q.qobject_from_json(arg)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
-            props, qom_type, obj_id = visit_object_options(value, version, opts=False)
+            props, qom_type, obj_id = visit_object_options(value, release, opts=False)
         else:
             opts = lists["object"].parse_noisily(arg, True)
             values = opts.to_dict()
@@ -322,7 +323,7 @@ def _parse_object(arg: str, loc: str, lists: Any, version: str) -> Any:
                 raise Q.OptionError(M.MISSING_PARAMETER.format("qom-type"))
             if opts.id is not None:
                 values["id"] = opts.id
-            props, qom_type, obj_id = visit_object_options(values, version, opts=True)
+            props, qom_type, obj_id = visit_object_options(values, release, opts=True)
     except ObjectOptionsError as exc:
         raise Q.OptionError(exc.desc) from None
     return ObjectSpec(loc, qom_type, obj_id, props)

@@ -142,14 +142,12 @@ class Daemon:
             self._loop.call_soon(self._warm_up)
 
     def _warm_up(self) -> None:
-        from memdevd.releases import recorded
-
         with contextlib.suppress(Exception):
             # The memory commands' module (the others load on first use).
             self.registry.get("object-add")
             # The recorded QOM instances the first object-add and device_add
             # consult.
-            recorded.warm_up(self.release.version)
+            self.machine.recording.warm_up()
             # object-add's member table.
             import memdevd.qapi.object_members
             import memdevd.qapi.object_options  # noqa: F401

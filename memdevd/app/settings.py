@@ -88,12 +88,12 @@ def probe_kvm(device: str = "/dev/kvm") -> tuple[str, int] | None:
         return "open", exc.errno or errno.EIO
     try:
         try:
-            version = fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
+            api = fcntl.ioctl(fd, KVM_GET_API_VERSION, 0)
         except OSError as exc:
             return "version-too-old", exc.errno or errno.EIO
-        if version < KVM_API_VERSION:
+        if api < KVM_API_VERSION:
             return "version-too-old", errno.EINVAL
-        if version > KVM_API_VERSION:
+        if api > KVM_API_VERSION:
             return "version-not-supported", errno.EINVAL
         while True:
             try:

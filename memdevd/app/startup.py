@@ -86,9 +86,9 @@ def select_machine(release: Release, name: str | None) -> MachineType:
         return mtype
     if is_known_but_not_emulated(release, wanted):
         raise OptionError(M.MACHINE_NOT_EMULATED.format(wanted))
-    if release.version == "7.2":
-        raise OptionError(M.UNSUPPORTED_MACHINE_TYPE_7_2, M.MACHINE_HELP_HINT)
-    raise OptionError(M.UNSUPPORTED_MACHINE_TYPE.format(wanted), M.MACHINE_HELP_HINT)
+    # 7.2's text does not name the type (format() leaves it as it is).
+    text = release.unsupported_machine_type_text.format(wanted)
+    raise OptionError(text, M.MACHINE_HELP_HINT)
 
 
 def memory_config(memory: dict[str, str] | None, default_size: int) -> tuple[int, int, int]:
@@ -157,13 +157,14 @@ def apply_machine_options(
     config: MachineConfig, release: Release, options: dict[str, Any], mtype: MachineType
 ) -> None:
     """``qemu_apply_machine_options`` for the properties that matter here."""
-    from memdevd.releases import recorded
+    from memdevd.releases.recorded import recording
     from memdevd.util.qemu_opts import parse_size
 
     def recorded_names() -> set[str]:
         # Read only for an option memdevd does not model: the recorded
         # instances are megabytes of JSON.
-        sample = recorded.machine_sample(release.version, f"{mtype.name}-machine", mtype.family)
+        rec = recording("x86_64", release)
+        sample = rec.machine_sample(f"{mtype.name}-machine", mtype.family)
         names = {p["name"] for p in sample["qom-list"]} if sample else set()
         if mtype.family in ("pc", "q35"):
             # An X86MachineState property (8.2's machine types are not recorded).
@@ -281,7 +282,6 @@ def build_machine(
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
-        type_version=mtype.version,
         board=board,
         ram_size=size,
         maxram_size=maxmem,
@@ -293,11 +293,11 @@ def build_machine(
         acpi=not request.no_acpi,
         acpi_setting="off" if request.no_acpi else "auto",
     )
-    if mtype.family == "pc" and mtype.version is not None:
-        # pc_i440fx_2_1/2_0_machine_options (QEMU 7.2 still has these types).
-        config.enforce_aligned_dimm = mtype.version > (2, 1)
-        config.has_reserved_memory = mtype.version > (2, 0)
-        config.memory_hotplug_support = mtype.version > (2, 0)
+    # pc_i440fx_2_1/2_0_machine_options (QEMU 7.2 still has these types).
+    compat = board.compat_props(mtype.name)
+    config.enforce_aligned_dimm = compat.get("pc-machine.enforce-aligned-dimm", True)
+    config.has_reserved_memory = compat.get("pc-machine.has-reserved-memory", True)
+    config.memory_hotplug_support = compat.get("pc-machine.memory-hotplug", True)
     apply_machine_options(config, release, request.machine, mtype)
     notes.extend(_configure_smp(config, release, request, mtype))
     if mtype.family == "none":
@@ -327,9 +327,7 @@ def build_machine(
     # parse_cpu_option(): after the late backends, before -numa.
     default_model = None if mtype.family == "none" else "qemu64"
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
-    config.cpu_model = resolve_cpu_model(
-        release.version, request.cpu_option, default_model, accel_used
-    )
+    config.cpu_model = resolve_cpu_model(release, request.cpu_option, default_model, accel_used)
 
     try:
         for location, node in request.numa:
@@ -381,7 +379,7 @@ def _configure_smp(
     if request.smp_cpus != 1:
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
-    support = smp_support(release, mtype.family, mtype.version)
+    support = smp_support(release, mtype.family, config.board.compat_props(mtype.name))
     smp, notes = parse_smp(
         options, release, support, mtype.name, lambda: max_cpus_of(release, mtype.name)
     )

@@ -20,7 +20,7 @@ the machine's vCPUs (:mod:`memdevd.machine.cpus`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.commands.base import Runtime, core, no_args, parse_args
@@ -28,7 +28,9 @@ from memdevd.qapi.capabilities import CommandLineOptionsArgs, CpuModelExpansionA
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
-from memdevd.releases import recorded
+
+if TYPE_CHECKING:
+    from memdevd.releases.table import Release
 
 #: queries.json labels of query-command-line-options before and after QEMU
 #: loaded its modules (qom-list-types loads them all; 7.2's spice module
@@ -42,13 +44,13 @@ MODULES_LOADED = "qom-modules-loaded"
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    version = rt.release.version
+    rec = machine.recording
 
     def accel() -> str:
         return "kvm" if machine.kvm_enabled else "tcg"
 
     def recorded_answer(command: str, arguments: dict[str, Any]) -> Any:
-        reply = recorded.probe_reply(version, accel(), command, arguments)
+        reply = rec.probe_reply(accel(), command, arguments)
         if reply is None:
             raise QMPError(M.ANSWER_NOT_RECORDED.format(accel().upper(), command))
         return _unwrap(reply)
@@ -64,7 +66,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         parsed = parse_args(CommandLineOptionsArgs, args)
         loaded = rt.extra.get(MODULES_LOADED, False)
         label = OPTIONS_MODULES_LOADED_LABEL if loaded else OPTIONS_LABEL
-        options = recorded.query_reply(version, label)
+        options = rec.query_reply(label)
         if parsed.option is None:
             return options
         found = [o for o in options if o["option"] == parsed.option]
@@ -74,17 +76,17 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_cpu_model_expansion(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(CpuModelExpansionArgs, args)
-        question = _expansion_question(version, parsed)
-        reply = recorded.probe_reply(version, accel(), "query-cpu-model-expansion", question)
+        question = _expansion_question(rt.release, parsed)
+        reply = rec.probe_reply(accel(), "query-cpu-model-expansion", question)
         if reply is not None:
             return _unwrap(reply)
         from memdevd.machine.cpus import cpu_model_exists
 
-        if not cpu_model_exists(version, parsed.model.name):
+        if not cpu_model_exists(rt.release, parsed.model.name):
             raise QMPError(M.CPU_MODEL_NOT_FOUND.format(parsed.model.name))
         asked = [
             _describe_expansion(a)
-            for c, a in recorded.probe_questions(version, accel())
+            for c, a in rec.probe_questions(accel())
             if c == "query-cpu-model-expansion"
         ]
         raise QMPError(M.EXPANSION_NOT_RECORDED.format(accel().upper(), "; ".join(asked)))
@@ -119,7 +121,7 @@ def _unwrap(reply: dict[str, Any]) -> Any:
     return reply["return"]
 
 
-def _expansion_question(version: str, parsed: CpuModelExpansionArgs) -> dict[str, Any]:
+def _expansion_question(release: Release, parsed: CpuModelExpansionArgs) -> dict[str, Any]:
     """The arguments as the recorded questions are keyed.
 
     Empty ``props`` apply nothing, like absent ones; 7.2 also ignores
@@ -127,7 +129,9 @@ def _expansion_question(version: str, parsed: CpuModelExpansionArgs) -> dict[str
     """
     model: dict[str, Any] = {"name": parsed.model.name}
     props = parsed.model.props
-    ignored = props == {} or (not isinstance(props, dict) and version == "7.2")
+    ignored = props == {} or (
+        not isinstance(props, dict) and release.cpu_expansion_ignores_bad_props
+    )
     if props is not None and not ignored:
         model["props"] = props
     return {"type": parsed.type, "model": model}

@@ -15,7 +15,6 @@ from memdevd.qmp.encoder import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
-from memdevd.releases import recorded
 
 MIGRATE_RECOVER_NOT_PAUSED = "Migrate recover can only be run when postcopy is paused."
 
@@ -43,7 +42,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_commands(session: Session, args: dict[str, Any]) -> Any:
         no_args(args)
-        order = recorded.command_order(release.version)
+        order = machine.recording.command_order
         last = len(order)
         names = [c.name for c in reg if c.enabled]
         # QEMU's own order for its commands; memdevd's extra ones at the end.
@@ -59,7 +58,7 @@ def register(reg: Registry, rt: Runtime) -> None:
             from memdevd.qapi.introspect import build_schema
 
             own = {c.name: c.extra["qapi"] for c in reg if "qapi" in c.extra}
-            schema_cache[names] = build_schema(release.version, list(names), own)
+            schema_cache[names] = build_schema(machine.recording, list(names), own)
         return schema_cache[names]
 
     def query_status(session: Session, args: dict[str, Any]) -> Any:

@@ -17,7 +17,7 @@ release's recorded schema (:func:`memdevd.qapi.introspect.argument_enum`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.commands.base import Runtime, core, no_args
@@ -26,6 +26,9 @@ from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
+
+if TYPE_CHECKING:
+    from memdevd.releases.recorded import Recording
 
 
 def _visit(args: dict[str, Any], body: Any) -> Any:
@@ -47,7 +50,8 @@ def _no_args(v: InputVisitor) -> None:
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    version = rt.release.version
+    release = rt.release
+    rec = machine.recording
 
     # -- balloon -----------------------------------------------------------------
 
@@ -57,9 +61,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         value = _visit(args, lambda v: v.type_int("value", "int"))
         dev = core(find_balloon, machine)
         if value <= 0:
-            # 7.2's qmp_balloon() still named its parameter "target".
-            name = "target" if version == "7.2" else "value"
-            raise QMPError(M.INVALID_PARAMETER_VALUE.format(name, "a size"))
+            raise QMPError(M.INVALID_PARAMETER_VALUE.format(release.balloon_argument, "a size"))
         dev.to_target(value)
 
     def query_balloon(session: Session, args: dict[str, Any]) -> Any:
@@ -85,11 +87,11 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def current_capabilities() -> dict[str, bool]:
         if not capabilities:
-            capabilities.update(_initial_capabilities(version))
+            capabilities.update(_initial_capabilities(rec))
         return capabilities
 
     def migrate_set_capabilities(session: Session, args: dict[str, Any]) -> None:
-        values = argument_enum(version, "migrate-set-capabilities", "capabilities", "capability")
+        values = argument_enum(rec, "migrate-set-capabilities", "capabilities", "capability")
 
         def body(v: InputVisitor) -> list[tuple[str, bool]]:
             out: list[tuple[str, bool]] = []
@@ -127,8 +129,8 @@ def register(reg: Registry, rt: Runtime) -> None:
         return []
 
     def query_stats(session: Session, args: dict[str, Any]) -> Any:
-        targets = argument_enum(version, "query-stats", "target")
-        providers = argument_enum(version, "query-stats", "providers", "provider")
+        targets = argument_enum(rec, "query-stats", "target")
+        providers = argument_enum(rec, "query-stats", "providers", "provider")
 
         def body(v: InputVisitor) -> None:
             target = v.type_enum("target", targets)
@@ -150,7 +152,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         return []
 
     def query_stats_schemas(session: Session, args: dict[str, Any]) -> Any:
-        providers = argument_enum(version, "query-stats-schemas", "provider")
+        providers = argument_enum(rec, "query-stats-schemas", "provider")
         wanted = _visit(
             args, lambda v: v.type_enum("provider", providers) if v.optional("provider") else None
         )
@@ -161,7 +163,7 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_dirty_rate(session: Session, args: dict[str, Any]) -> Any:
         # qmp_query_dirty_rate before any calc-dirty-rate.
-        if version == "7.2":
+        if not release.dirty_rate_time_unit:
             _visit(args, _no_args)
             return {
                 "status": "unstarted",
@@ -235,9 +237,9 @@ def _cryptodev_schema() -> dict[str, Any]:
     return {"provider": "cryptodev", "target": "cryptodev", "stats": stats}
 
 
-def _initial_capabilities(version: str) -> dict[str, bool]:
+def _initial_capabilities(rec: Recording) -> dict[str, bool]:
     """Every MigrationCapability, in enum order, off (QEMU's defaults)."""
-    values = argument_enum(version, "migrate-set-capabilities", "capabilities", "capability")
+    values = argument_enum(rec, "migrate-set-capabilities", "capabilities", "capability")
     return dict.fromkeys(values, False)
 
 

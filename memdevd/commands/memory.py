@@ -19,38 +19,15 @@ from memdevd.qmp.session import Session
 from memdevd.util.qemu_opts import id_wellformed
 
 if TYPE_CHECKING:
-    from memdevd.qapi.schema import QAPIModel
+    from memdevd.releases.recorded import Recording
+    from memdevd.releases.table import Release
 
 
-def backend_models(version: str) -> dict[str, type[QAPIModel]]:
-    """The ``ObjectOptions`` variants memdevd emulates, per release."""
-    from memdevd.qapi.qom import (
-        MemoryBackendEpcProperties,
-        MemoryBackendFileProperties,
-        MemoryBackendFileProperties72,
-        MemoryBackendMemfdProperties,
-        MemoryBackendProperties,
-        SecretProperties,
-        SecretProperties72,
-    )
-
-    return {
-        "memory-backend-ram": MemoryBackendProperties,
-        "memory-backend-file": (
-            MemoryBackendFileProperties72 if version == "7.2" else MemoryBackendFileProperties
-        ),
-        "memory-backend-memfd": MemoryBackendMemfdProperties,
-        "memory-backend-epc": MemoryBackendEpcProperties,
-        # Not memory: libvirt's domain master key.
-        "secret": SecretProperties72 if version == "7.2" else SecretProperties,
-    }
-
-
-def object_types(version: str) -> list[str]:
+def object_types(rec: Recording) -> list[str]:
     """Every value of QEMU's ``ObjectType`` enum in that release."""
     from memdevd.qapi.introspect import object_type_values
 
-    return object_type_values(version)
+    return object_type_values(rec)
 
 
 def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +63,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     release = rt.release
 
     def object_add(session: Session, args: dict[str, Any]) -> None:
-        props, qom_type, obj_id = visit_object_options(args, release.version)
+        props, qom_type, obj_id = visit_object_options(args, release)
         core(machine.object_add, qom_type, obj_id, props)
 
     def object_del(session: Session, args: dict[str, Any]) -> None:
@@ -166,9 +143,9 @@ def register(reg: Registry, rt: Runtime) -> None:
         reg.register("query-hv-balloon-status-report", query_hv_balloon_status_report)
 
 
-def visit_object_options(args: dict[str, Any], version: str) -> tuple[dict[str, Any], str, str]:
+def visit_object_options(args: dict[str, Any], release: Release) -> tuple[dict[str, Any], str, str]:
     """``object-add``'s arguments: see :mod:`memdevd.qapi.object_options`."""
     try:
-        return object_options.visit_object_options(args, version)
+        return object_options.visit_object_options(args, release)
     except object_options.ObjectOptionsError as exc:
         raise QMPError(exc.desc) from None

@@ -17,7 +17,7 @@ from memdevd.qapi.schema import QAPIModel
 from memdevd.qmp.errors import DEVICE_NOT_FOUND, QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
-from memdevd.releases import recorded
+from memdevd.releases.recorded import Recording
 
 
 class QomListTypesArgs(QAPIModel):
@@ -31,7 +31,7 @@ class TypenameArgs(QAPIModel):
 
 def register(reg: Registry, rt: Runtime) -> None:
     machine = rt.machine
-    version = rt.release.version
+    rec = machine.recording
 
     def qom_list(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(QomListArgs, args)
@@ -49,11 +49,10 @@ def register(reg: Registry, rt: Runtime) -> None:
         parsed = parse_args(QomListTypesArgs, args)
         # module_load_qom_all(): options of modules are listed from now on.
         rt.extra[MODULES_LOADED] = True
-        types = recorded.load(version, "types")["qom-list-types"]
-        key = recorded.list_types_key(types, parsed.implements, bool(parsed.abstract))
-        if key is not None:
-            return types[key]["reply"]["return"]
-        table = recorded.type_table(version)
+        reply = rec.list_types_reply(parsed.implements, bool(parsed.abstract))
+        if reply is not None:
+            return reply["return"]
+        table = rec.type_table
         assert parsed.implements is not None
         if parsed.implements not in table:
             # object_class_get_list() of an unknown type: nothing matches.
@@ -62,17 +61,17 @@ def register(reg: Registry, rt: Runtime) -> None:
         return [
             entry
             for name, entry in table.items()
-            if recorded.type_is_a(version, name, parsed.implements)
+            if rec.type_is_a(name, parsed.implements)
             and (parsed.abstract or not entry.get("abstract"))
         ]
 
     def device_list_properties(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(TypenameArgs, args)
-        return _recorded_reply(version, "device-list-properties", parsed.typename)
+        return _recorded_reply(rec, "device-list-properties", parsed.typename)
 
     def qom_list_properties(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(TypenameArgs, args)
-        return _recorded_reply(version, "qom-list-properties", parsed.typename)
+        return _recorded_reply(rec, "qom-list-properties", parsed.typename)
 
     reg.register("qom-list", qom_list, allow_preconfig=True)
     reg.register("qom-get", qom_get, allow_preconfig=True)
@@ -82,16 +81,15 @@ def register(reg: Registry, rt: Runtime) -> None:
     reg.register("qom-list-properties", qom_list_properties, allow_preconfig=True)
 
 
-def _recorded_reply(version: str, command: str, typename: str) -> Any:
-    replies = recorded.load(version, "types")[command]
-    reply = replies.get(typename)
+def _recorded_reply(rec: Recording, command: str, typename: str) -> Any:
+    reply = rec.type_replies(command).get(typename)
     if reply is None:
-        table = recorded.type_table(version)
+        table = rec.type_table
         if typename not in table:
             what = "Device" if command == "device-list-properties" else "Class"
             raise QMPError(f"{what} '{typename}' not found", DEVICE_NOT_FOUND)
         if command == "device-list-properties" and (
-            table[typename].get("abstract") or not recorded.type_is_a(version, typename, "device")
+            table[typename].get("abstract") or not rec.type_is_a(typename, "device")
         ):
             raise QMPError(
                 M.INVALID_PARAMETER_VALUE.format("typename", "a non-abstract device type")

@@ -81,9 +81,10 @@ def generated_files() -> dict[str, str]:
     from memdevd.qapi.object_options import generated_module
 
     files["memdevd/qapi/object_members.py"] = generated_module()
-    from memdevd.releases.recorded import samples_file
+    from memdevd.releases.recorded import recording
+    from memdevd.releases.table import RECORDINGS, get_release
 
-    for data_version in ("7.2", "10.0"):
-        rel, text = samples_file(data_version)
+    for recorded_as in RECORDINGS:
+        rel, text = recording("x86_64", get_release(recorded_as)).samples_file()
         files[rel] = text
     return files

@@ -17,10 +17,10 @@ from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts, backing_file_error, size_to_str
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
-from memdevd.releases import recorded
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
+    from memdevd.releases.recorded import InstanceSample
 
 HOST_MEM_POLICIES = ("default", "preferred", "bind", "interleave")
 ON_OFF_AUTO = ("auto", "on", "off")
@@ -62,8 +62,8 @@ class HostMemoryBackend(QOMObject):
         # Set for the machine's own RAM backend (pc.ram): no user id.
         self.is_machine_ram = False
 
-    def recorded_sample(self) -> dict[str, Any] | None:
-        return recorded.type_sample(self.machine.release.version, self.typename)
+    def recorded_sample(self) -> InstanceSample | None:
+        return self.machine.recording.type_sample(self.typename)
 
     # -- QEMU's memory_region_* view ----------------------------------------
 
@@ -330,10 +330,10 @@ class RamBackend(HostMemoryBackend):
         self._alloc_anonymous()
 
 
-def _hw_compat_3_1(machine: Machine) -> bool:
+def _canonical_path_ramblock_id(machine: Machine, typename: str) -> bool:
     """hw_compat_3_1: file and memfd backends name RAM by canonical path."""
-    version = machine.config.type_version
-    return version is not None and version <= (3, 1)
+    prop = f"{typename}.x-use-canonical-path-for-ramblock-id"
+    return bool(machine.compat.get(prop, False))
 
 
 class MemfdBackend(HostMemoryBackend):
@@ -342,7 +342,7 @@ class MemfdBackend(HostMemoryBackend):
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
-        self.use_canonical_path = _hw_compat_3_1(machine)
+        self.use_canonical_path = _canonical_path_ramblock_id(machine, "memory-backend-memfd")
         self.hugetlb = False
         self.hugetlbsize = 0
         self.seal = True
@@ -364,28 +364,28 @@ class MemfdBackend(HostMemoryBackend):
         ]
 
     def is_aligned_type(self) -> bool:
-        return self.machine.release.major >= 9
+        return self.machine.release.backend_size_page_aligned
 
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         name = self.backend_name()
-        saved = self.machine.cpr_fds.get(name) if self.machine.release.major >= 10 else None
+        cpr = self.machine.release.cpr_reuses_memfd
+        saved = self.machine.cpr_fds.get(name) if cpr else None
         if saved is not None:
             # 10.0's cpr_find_fd(): a memfd saved under this name by an earlier
             # backend (even one whose creation failed) is reused as it is.
             file_size, page = saved
         else:
             file_size, page = self._create_memfd()
-            if self.machine.release.major >= 10:
+            if cpr:
                 self.machine.cpr_fds[name] = (file_size, page)
         # The RAM block wants the size rounded up to the host page; a shorter
         # file is refused (qemu_ram_alloc_from_fd).
         aligned = -(-self.size // self.host.page_size) * self.host.page_size
         if 0 < file_size < aligned:
-            if self.machine.release.version == "7.2":
-                raise CoreError(M.BACKING_STORE_SIZE_MISMATCH_7_2.format(file_size, aligned))
-            raise CoreError(M.BACKING_STORE_TOO_SMALL.format(name, file_size, aligned, 0))
+            text = self.machine.release.backing_store_too_small_text
+            raise CoreError(text.format(name=name, file_size=file_size, size=aligned, offset=0))
         self._alloc_fd(page)
 
     def _create_memfd(self) -> tuple[int, int]:
@@ -446,7 +446,7 @@ class FileBackend(HostMemoryBackend):
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
-        self.use_canonical_path = _hw_compat_3_1(machine)
+        self.use_canonical_path = _canonical_path_ramblock_id(machine, "memory-backend-file")
         self.mem_path: str | None = None
         self.align = 0
         self.offset = 0
@@ -467,27 +467,28 @@ class FileBackend(HostMemoryBackend):
             Prop("align", "int", _get("align"), _set_file_align),
             Prop("readonly", "bool", _get("readonly"), _set_file_readonly),
         ]
-        if self.machine.release.major >= 9:
+        if self.machine.release.file_backend_offset_and_rom:
             props.insert(-1, Prop("offset", "int", _get("offset"), _set_file_offset))
             props.append(Prop("rom", "OnOffAuto", _get("rom"), _set_file_rom))
         return props
 
     def is_aligned_type(self) -> bool:
-        return self.machine.release.major >= 9
+        return self.machine.release.backend_size_page_aligned
 
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         if not self.mem_path:
             raise CoreError(M.FILE_MEM_PATH_NOT_SET)
-        if self.machine.release.major >= 9:
+        offset_and_rom = self.machine.release.file_backend_offset_and_rom
+        if offset_and_rom:
             if self.rom == "auto":
                 self.rom = "on" if self.readonly else "off"
             elif self.rom == "on" and not self.readonly:
                 raise CoreError(M.FILE_ROM_ON_NEEDS_READONLY)
             elif self.rom == "off" and self.readonly and self.share:
                 raise CoreError(M.FILE_ROM_OFF_READONLY_SHARED)
-        self.readonly_region = self.readonly if self.machine.release.major < 9 else self.rom == "on"
+        self.readonly_region = self.rom == "on" if offset_and_rom else self.readonly
         failure = backing_file_error(self.mem_path, self.readonly)
         if failure is not None:
             raise CoreError(M.FILE_CANT_OPEN.format(self.mem_path, failure))
@@ -556,9 +557,7 @@ class EpcBackend(HostMemoryBackend):
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         if not self.host.sgx:
-            if self.machine.release.version == "7.2":
-                raise CoreError(M.SGX_VEPC_OPEN_FAILED_7_2)
-            raise CoreError(M.SGX_VEPC_OPEN_FAILED)
+            raise CoreError(self.machine.release.sgx_vepc_open_failed_text)
         self.share = True
         self._alloc_fd(self.host.page_size)
 

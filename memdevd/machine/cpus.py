@@ -37,8 +37,11 @@ from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
 from memdevd.qapi.visitor import parse_bool_text
 from memdevd.records import record
-from memdevd.releases import recorded
+from memdevd.releases.recorded import InstanceSample, Recording, recording
 from memdevd.util.qemu_opts import Diagnostic, OptionError
+
+#: x86 vCPUs (this module moves to targets/x86_64 with the board seam).
+TARGET = "x86_64"
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -78,15 +81,16 @@ class SmpSupport:
     prefer_sockets: bool = False
 
 
-def smp_support(release: Release, family: str, type_version: tuple[int, int] | None) -> SmpSupport:
-    """pc/q35 support dies (and modules from 9.1); the none machine nothing.
+def smp_support(release: Release, family: str, compat: dict[str, Any]) -> SmpSupport:
+    """pc/q35 support dies (and modules where the release has them); the
+    none machine nothing.
 
     Machine types before 6.2 fill sockets before cores (``prefer_sockets``).
     """
     if family not in ("pc", "q35"):
         return SmpSupport()
-    old = type_version is not None and type_version < (6, 2)
-    return SmpSupport(dies=True, modules=release.version != "7.2", prefer_sockets=old)
+    prefer_sockets = bool(compat.get("machine.smp-prefer-sockets", False))
+    return SmpSupport(dies=True, modules=release.smp_modules, prefer_sockets=prefer_sockets)
 
 
 def max_cpus_of(release: Release, machine_name: str) -> int:
@@ -97,11 +101,6 @@ def max_cpus_of(release: Release, machine_name: str) -> int:
         if entry["name"] == machine_name:
             return int(entry["cpu-max"])
     return 1
-
-
-_SMP_KEYS_7_2 = ("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus")
-_SMP_KEYS: tuple[str, ...] = ("cpus", "drawers", "books", "sockets", "dies", "clusters")
-_SMP_KEYS += ("modules", "cores", "threads", "maxcpus")
 
 
 def _number(value: Any) -> int:
@@ -132,12 +131,10 @@ def parse_smp(
     a topology that could exceed it).  Raises OptionError with QEMU's
     texts; returns the warnings QEMU prints (7.2's deprecated zero values).
     """
-    is_7_2 = release.version == "7.2"
-    keys = _SMP_KEYS_7_2 if is_7_2 else _SMP_KEYS
-    given = {k: _number(options[k]) for k in keys if k in options}
+    given = {k: _number(options[k]) for k in release.smp_keys if k in options}
     notes: list[Diagnostic] = []
     if any(v == 0 for v in given.values()):
-        if is_7_2:
+        if release.smp_zero_deprecated:
             notes.append(Diagnostic(M.SMP_ZERO_DEPRECATED_7_2, kind="warning"))
         else:
             raise OptionError(M.SMP_ZERO_INVALID)
@@ -156,11 +153,9 @@ def parse_smp(
         "drawers": support.drawers,
     }
     # QEMU's order of the checks differs between releases.
-    order = ("dies", "clusters") if is_7_2 else ("modules", "clusters", "dies", "books", "drawers")
-    for name in order:
+    for name in release.smp_level_checks:
         if not supported[name] and levels[name] > 1:
-            text = M.SMP_LEVEL_NOT_SUPPORTED_7_2 if is_7_2 else M.SMP_LEVEL_NOT_SUPPORTED
-            raise OptionError(text.format(name))
+            raise OptionError(release.smp_level_not_supported_text.format(name))
     drawers, books, dies, clusters, modules = (
         max(levels[name], 1) for name in ("drawers", "books", "dies", "clusters", "modules")
     )
@@ -340,16 +335,16 @@ def finish_numa_cpus(machine: Machine, slots: list[CpuSlot]) -> list[Diagnostic]
 # --- -cpu: parse_cpu_option ------------------------------------------------------
 
 
-def cpu_model_exists(version: str, model: str) -> bool:
+def cpu_model_exists(release: Release, model: str) -> bool:
     """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type."""
-    entry = recorded.type_table(version).get(f"{model}-x86_64-cpu")
+    entry = recording(TARGET, release).type_table.get(f"{model}-x86_64-cpu")
     if entry is None:
         return False
-    return version == "7.2" or not entry.get("abstract", False)
+    return not (release.cpu_class_rejects_abstract and entry.get("abstract", False))
 
 
 def resolve_cpu_model(
-    version: str, option: str | None, default: str | None, accel: str
+    release: Release, option: str | None, default: str | None, accel: str
 ) -> str | None:
     """The vCPUs' model: ``-cpu``'s (checked as ``parse_cpu_option``) or the board's.
 
@@ -364,30 +359,31 @@ def resolve_cpu_model(
     if not option:
         raise OptionError(M.CPU_OPTION_EMPTY)
     model, sep, features = option.partition(",")
-    recorded_models = {*recorded.cpu_models(version, "tcg"), *recorded.cpu_models(version, "kvm")}
+    rec = recording(TARGET, release)
+    recorded_models = {*rec.cpu_models("tcg"), *rec.cpu_models("kvm")}
     # (the type list is read only for a model that was not recorded)
-    if model not in recorded_models and not cpu_model_exists(version, model):
+    if model not in recorded_models and not cpu_model_exists(release, model):
         raise OptionError(M.CPU_MODEL_NOT_FOUND_CLI.format(model))
     if model == "host" and accel != "kvm":
         if sep:
             raise OptionError(M.CPU_FEATURES_NOT_EMULATED.format(option))
         return model
-    models = recorded.cpu_models(version, accel)
+    models = rec.cpu_models(accel)
     if model not in models:
         raise OptionError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
-    if sep and not _features_as_recorded(version, accel, model, features):
+    if sep and not _features_as_recorded(rec, accel, model, features):
         raise OptionError(M.CPU_FEATURES_NOT_EMULATED.format(option))
     return model
 
 
-def _features_as_recorded(version: str, accel: str, model: str, features: str) -> bool:
+def _features_as_recorded(rec: Recording, accel: str, model: str, features: str) -> bool:
     """Whether every ``-cpu`` feature only restates the recorded vCPU's value.
 
     libvirt's ``host-passthrough`` asks for ``-cpu host,migratable=on``,
     which is the host model's default: the recorded vCPU is that vCPU.
     Anything that would change a property is refused by the caller.
     """
-    sample = recorded.cpu_sample(version, accel, model)
+    sample = rec.cpu_sample(accel, model)
     values = sample["qom-get"] if sample is not None else {}
     for token in features.split(","):
         if token.startswith(("+", "-")):
@@ -465,12 +461,12 @@ class X86CPU(Device):
         return self.slot.index
 
     @property
-    def sample(self) -> dict[str, Any]:
-        sample = recorded.cpu_sample(self.machine.release.version, self.accel, self.model)
+    def sample(self) -> InstanceSample:
+        sample = self.machine.recording.cpu_sample(self.accel, self.model)
         assert sample is not None
         return sample
 
-    def recorded_sample(self) -> dict[str, Any] | None:
+    def recorded_sample(self) -> InstanceSample | None:
         return self.sample
 
     def check_settable(self, name: str) -> None:
@@ -507,17 +503,16 @@ def create_cpus(machine: Machine) -> None:
     model = config.cpu_model
     if model is None:
         return
-    version = machine.release.version
     accel = "kvm" if machine.kvm_enabled else "tcg"
     slots = machine.cpu_slots
     if config.board.family == "none":
         # No board hands the vCPU its topology: realize refuses it.
         raise CoreError(M.CPU_APIC_ID_UNSET)
-    if version == "7.2" and accel == "tcg" and slots and slots[-1].apic_id > 254:
+    if machine.release.tcg_apic_id_limit and accel == "tcg" and slots and slots[-1].apic_id > 254:
         raise CoreError(M.SMP_NEEDS_X2APIC_7_2)
     if model == "host" and accel != "kvm":
         raise CoreError(M.CPU_MODEL_NEEDS_KVM.format(model))
-    models = recorded.cpu_models(version, accel)
+    models = machine.recording.cpu_models(accel)
     if model not in models:
         raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
     for slot in slots[: config.smp.cpus]:
@@ -542,9 +537,7 @@ def hotpluggable_cpus(machine: Machine) -> list[dict[str, Any]]:
     Raises CoreError for the none machine, which has no CPU hot-plug.
     """
     if machine.config.board.family not in ("pc", "q35"):
-        if machine.release.version == "7.2":
-            raise CoreError(M.HOTPLUGGABLE_CPUS_DISABLED_7_2)
-        raise CoreError(M.HOTPLUGGABLE_CPUS_UNSUPPORTED)
+        raise CoreError(machine.release.hotpluggable_cpus_unsupported_text)
     present = {cpu.cpu_index: cpu for cpu in machine.cpus}
     out: list[dict[str, Any]] = []
     typename = f"{machine.config.cpu_model}-x86_64-cpu"

@@ -32,6 +32,7 @@ from memdevd.machine.qdev import Device
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
 from memdevd.qapi.visitor import InputVisitor
 from memdevd.records import record
+from memdevd.releases.recorded import InstanceSample, recording
 from memdevd.releases.table import Release
 from memdevd.targets.x86_64.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
 from memdevd.targets.x86_64.hotplug import machine_hotplug_handler
@@ -69,8 +70,8 @@ class MachineConfig:
 
     machine_type: str = "pc-q35-10.0"
     alias: str = "q35"
-    # (major, minor) of a versioned machine type, for hw_compat_X_Y.
-    type_version: tuple[int, int] | None = None
+    # The QEMU system emulator (memdevd/targets/<target>/).
+    target: str = "x86_64"
     # PCMachineClass flags of QEMU 7.2's oldest pc types (2.0 / 2.1).
     has_reserved_memory: bool = True
     enforce_aligned_dimm: bool = True
@@ -147,12 +148,10 @@ class MachineObject(QOMObject):
             return f"/machine/unattached/device[{index}]{found.group(2)}"
         return value
 
-    def recorded_sample(self) -> dict[str, Any] | None:
+    def recorded_sample(self) -> InstanceSample | None:
         """QEMU's /machine of this type; for 8.2 the 10.0 type of the family."""
-        from memdevd.releases import recorded
-
         m = self.machine
-        return recorded.machine_sample(m.release.version, self.typename, m.config.board.family)
+        return m.recording.machine_sample(self.typename, m.config.board.family)
 
     def class_props(self) -> list[Prop]:
         m = self.machine
@@ -285,6 +284,11 @@ class Machine:
     ) -> None:
         self.config = config
         self.release = release
+        # The machine type's compat properties ("driver.property" -> value):
+        # what a versioned type keeps of its release (hw_compat_X_Y...).
+        self.compat = config.board.compat_props(config.machine_type)
+        # What QEMU of this target and release answers where memdevd models nothing.
+        self.recording = recording(config.target, release)
         self.host = host or HostFacts()
         self.clock = clock or RealClock()
         self._emit = emit
@@ -341,7 +345,7 @@ class Machine:
             "chardevs": self.chardevs,
         }
         order = ["objects", "machine", "chardevs"]
-        if release.major >= 10:
+        if release.qom_backend_container:
             roots["backend"] = Container()
             order = ["backend", "machine", "objects", "chardevs"]
         self.root = Container()
@@ -619,9 +623,7 @@ class Machine:
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
         cls = device_class(driver)
         if cls is None or (cls.needs_profile_feature and not cls.available(self.release)):
-            from memdevd.releases import recorded
-
-            if cls is None and driver in recorded.qemu_device_types(self.release.version):
+            if cls is None and driver in self.recording.device_types:
                 # QEMU has it (a disk, a NIC...): say so rather than pretend
                 # it does not exist.
                 raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(driver))
@@ -777,7 +779,7 @@ class Machine:
         if obj is None:
             raise not_found(M.DEVICE_NOT_FOUND.format(dev_id))
         if not isinstance(obj, Device):
-            text = M.NOT_A_DEVICE_7_2 if self.release.version == "7.2" else M.NOT_A_DEVICE
+            text = self.release.not_a_device_text
             raise CoreError(text.format(dev_id))
         return obj
 

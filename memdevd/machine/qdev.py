@@ -16,10 +16,10 @@ from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qom import Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
-from memdevd.releases import recorded
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
+    from memdevd.releases.recorded import InstanceSample
 
 
 class Device(QOMObject):
@@ -69,10 +69,8 @@ class Device(QOMObject):
                 raise CoreError(M.SET_PROP_AFTER_REALIZE.format(name, self.id, self.typename))
             raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(name, self.typename))
 
-    def recorded_sample(self) -> dict[str, Any] | None:
-        return recorded.type_sample(
-            self.machine.release.version, self.typename, self.machine.config.board.family
-        )
+    def recorded_sample(self) -> InstanceSample | None:
+        return self.machine.recording.type_sample(self.typename, self.machine.config.board.family)
 
     # -- lifecycle --------------------------------------------------------------
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError, not_found
 from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.records import record
+
+if TYPE_CHECKING:
+    from memdevd.releases.recorded import InstanceSample
 
 Getter = Callable[["QOMObject"], Any]
 Setter = Callable[["QOMObject", InputVisitor, str], None]
@@ -49,7 +52,7 @@ class Prop:
 _SHARED_CLASS_PROPS: dict[tuple[type, str], list[Prop]] = {}
 # find_prop()'s answers from those lists: (class, key, name, id(sample)) ->
 # (sample, Prop); the recorded samples live as long as the process.
-_SHARED_FOUND: dict[tuple[type, str, str, int], tuple[dict[str, Any] | None, Prop]] = {}
+_SHARED_FOUND: dict[tuple[type, str, str, int], tuple[InstanceSample | None, Prop]] = {}
 
 
 class QOMObject:
@@ -171,7 +174,7 @@ class QOMObject:
             props.append(Prop(name, f"child<{child.typename}>", get=_child_getter(name)))
         return props
 
-    def recorded_sample(self) -> dict[str, Any] | None:
+    def recorded_sample(self) -> InstanceSample | None:
         """A recorded QEMU instance of this type (qom-list/get/set), if any."""
         return None
 
@@ -272,7 +275,8 @@ class QOMObject:
         if prop.set is None:
             raise CoreError(M.PROPERTY_NOT_WRITABLE.format(self.typename, name))
         machine = getattr(self, "machine", None)
-        legacy = machine is not None and machine.release.version == "7.2"
+        # 7.2's keyval/QOM sizes go through its qemu_strtosz.
+        legacy = machine is not None and not machine.release.strtosz_2023
         visitor = InputVisitor(value, keyval=keyval, legacy_sizes=legacy)
         try:
             prop.set(self, visitor, name)
@@ -280,7 +284,7 @@ class QOMObject:
             raise CoreError(exc.desc) from None
 
 
-def _recorded_prop(obj: QOMObject, sample: dict[str, Any], name: str, ptype: str) -> Prop:
+def _recorded_prop(obj: QOMObject, sample: InstanceSample, name: str, ptype: str) -> Prop:
     """An unmodelled property that behaves as QEMU's did when recorded."""
     overrides: dict[str, Any] = obj.__dict__.setdefault("_recorded_overrides", {})
     value = sample.get("qom-get", {}).get(name)
@@ -321,10 +325,10 @@ def _child_getter(name: str) -> Getter:
 
 # id(sample) -> (sample, {name: type}); the samples are cached recorded data
 # that live as long as the process, kept referenced here so ids stay unique.
-_TYPES_CACHE: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+_TYPES_CACHE: dict[int, tuple[InstanceSample, dict[str, str]]] = {}
 
 
-def _recorded_types(sample: dict[str, Any]) -> dict[str, str]:
+def _recorded_types(sample: InstanceSample) -> dict[str, str]:
     hit = _TYPES_CACHE.get(id(sample))
     if hit is not None and hit[0] is sample:
         return hit[1]

@@ -49,8 +49,7 @@ class Secret(QOMObject):
             Prop("data", "string", lambda o: _secret(o).data, _str_setter("data")),
             Prop("file", "string", lambda o: _secret(o).file, _str_setter("file")),
         ]
-        if self.machine.release.version != "7.2":
-            # "loaded" was deprecated in 6.0 and removed in 8.0.
+        if not self.machine.release.secret_has_loaded:
             props = props[1:]
         return props
 

@@ -7,15 +7,16 @@ memdevd must agree with QEMU on, such as the values of ``ObjectType``.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from memdevd.releases import recorded
+if TYPE_CHECKING:
+    from memdevd.releases.recorded import Recording
 
 
 @cache
-def schema(version: str) -> dict[str, dict[str, Any]]:
-    entries = recorded.load(version, "qmp-schema")["query-qmp-schema"]["reply"]["return"]
-    return {e["name"]: e for e in entries}
+def schema(rec: Recording) -> dict[str, dict[str, Any]]:
+    """The recorded schema's entries by name."""
+    return {e["name"]: e for e in rec.qmp_schema}
 
 
 def _member_type(obj: dict[str, Any], member: str) -> str:
@@ -26,16 +27,16 @@ def _member_type(obj: dict[str, Any], member: str) -> str:
 
 
 @cache
-def object_type_values(version: str) -> list[str]:
+def object_type_values(rec: Recording) -> list[str]:
     """Values of ``ObjectType``: the ``qom-type`` tag of object-add's argument."""
-    s = schema(version)
+    s = schema(rec)
     arg_type = s["object-add"]["arg-type"]
     enum_name = _member_type(s[arg_type], "qom-type")
     return [str(v) for v in s[enum_name]["values"]]
 
 
 @cache
-def argument_enum(version: str, command: str, *path: str) -> list[str]:
+def argument_enum(rec: Recording, command: str, *path: str) -> list[str]:
     """Values of the enum at ``path`` in a command's arguments.
 
     Each path element names a member; arrays are stepped through to their
@@ -43,7 +44,7 @@ def argument_enum(version: str, command: str, *path: str) -> list[str]:
     (``MigrationCapability``, ``StatsTarget``...), so they come from the
     emulated release's own schema.
     """
-    s = schema(version)
+    s = schema(rec)
     entry = s[s[command]["arg-type"]]
     for member in path:
         entry = s[_member_type(entry, member)]
@@ -146,13 +147,8 @@ class _Generator:
         return name
 
 
-@cache
-def _recorded_entries(version: str) -> tuple[dict[str, Any], ...]:
-    return tuple(recorded.load(version, "qmp-schema")["query-qmp-schema"]["reply"]["return"])
-
-
 def build_schema(
-    version: str,
+    rec: Recording,
     commands: list[str],
     own: dict[str, tuple[Any, Any]],
 ) -> list[dict[str, Any]]:
@@ -165,7 +161,7 @@ def build_schema(
     are generated, marked ``unstable`` as QEMU marks its ``x-`` commands.
     A command that is not offered is never listed.
     """
-    entries = _recorded_entries(version)
+    entries = rec.qmp_schema
     by_name = {e["name"]: e for e in entries}
     offered = set(commands)
     keep: set[str] = set()

@@ -15,13 +15,16 @@ or ``("list", spec)``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.qapi.object_members import MEMBERS, OBJECT_TYPES
 from memdevd.qapi.visitor import UINT64_MAX, InputVisitor, VisitError
 from memdevd.qmp.encoder import qdict_key_order
 from memdevd.records import record
+
+if TYPE_CHECKING:
+    from memdevd.releases.table import Release
 
 Spec = Any
 
@@ -60,14 +63,13 @@ def visit_spec(v: InputVisitor, name: str | None, spec: Spec) -> Any:
     return v.type_int(name, spec)
 
 
-def members(version: str, qom_type: str) -> tuple[tuple[str, Spec, bool], ...] | None:
+def members(recorded_as: str, qom_type: str) -> tuple[tuple[str, Spec, bool], ...] | None:
     """(wire name, spec, optional) of each member, or None if not emulated."""
-    table = MEMBERS["7.2" if version == "7.2" else "10.0"]
-    return table.get(qom_type)
+    return MEMBERS[recorded_as].get(qom_type)
 
 
 def visit_object_options(
-    args: dict[str, Any], version: str, *, opts: bool = False
+    args: dict[str, Any], release: Release, *, opts: bool = False
 ) -> tuple[dict[str, Any], str, str]:
     """Validate ``object-add``/``-object`` arguments as ``visit_type_ObjectOptions``.
 
@@ -75,16 +77,17 @@ def visit_object_options(
     visitor would produce them), the type and the id.  ``opts``: the
     QemuOpts form of ``-object`` (string values, the opts visitor's texts).
     """
+    recorded_as = release.recorded_as
     if not opts:
-        fast = _well_formed(args, version)
+        fast = _well_formed(args, recorded_as)
         if fast is not None:
             return fast
     v = InputVisitor(args, key_order=qdict_key_order, opts=opts)
     try:
         v.start_struct(None)
-        qom_type = v.type_enum("qom-type", OBJECT_TYPES["7.2" if version == "7.2" else "10.0"])
+        qom_type = v.type_enum("qom-type", OBJECT_TYPES[recorded_as])
         obj_id = v.type_str("id")
-        table = members(version, qom_type)
+        table = members(recorded_as, qom_type)
         if table is None:
             raise ObjectOptionsError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
         values: dict[str, Any] = {}
@@ -146,28 +149,28 @@ def _simple_check(spec: Spec) -> _Check:
     return None
 
 
-def _simple_tables(release: str) -> dict[str, _Simple]:
-    tables = _SIMPLE.get(release)
+def _simple_tables(recorded_as: str) -> dict[str, _Simple]:
+    tables = _SIMPLE.get(recorded_as)
     if tables is None:
-        tables = _SIMPLE[release] = {
+        tables = _SIMPLE[recorded_as] = {
             qom_type: _Simple(
                 {name: i for i, (name, _, _) in enumerate(table)},
                 frozenset(("qom-type", "id", *(n for n, _, optional in table if not optional))),
                 {"qom-type": str, "id": str, **{n: _simple_check(spec) for n, spec, _ in table}},
                 {},
             )
-            for qom_type, table in MEMBERS[release].items()
-            if qom_type in OBJECT_TYPES[release]
+            for qom_type, table in MEMBERS[recorded_as].items()
+            if qom_type in OBJECT_TYPES[recorded_as]
         }
     return tables
 
 
-def _well_formed(args: dict[str, Any], version: str) -> tuple[dict[str, Any], str, str] | None:
+def _well_formed(args: dict[str, Any], recorded_as: str) -> tuple[dict[str, Any], str, str] | None:
     """The visit's result where it cannot fail, else None (visit instead)."""
     qom_type = args.get("qom-type")
     if type(qom_type) is not str:
         return None
-    simple = _simple_tables("7.2" if version == "7.2" else "10.0").get(qom_type)
+    simple = _simple_tables(recorded_as).get(qom_type)
     if simple is None or not args.keys() >= simple.required:
         return None
     checks = simple.checks
@@ -197,14 +200,15 @@ def _well_formed(args: dict[str, Any], version: str) -> tuple[dict[str, Any], st
 
 def generated_table() -> dict[str, dict[str, tuple[tuple[str, Spec, bool], ...]]]:
     """MEMBERS as computed from the models now."""
-    from memdevd.commands.memory import backend_models
+    from memdevd.qapi.qom import backend_models
     from memdevd.qapi.schema import member_spec, members_of
+    from memdevd.releases.table import RECORDINGS
 
     out: dict[str, dict[str, tuple[tuple[str, Spec, bool], ...]]] = {}
-    for version in ("7.2", "10.0"):
-        out[version] = {
+    for recorded_as in RECORDINGS:
+        out[recorded_as] = {
             qom_type: tuple((m.name, member_spec(m.qtype), m.optional) for m in members_of(model))
-            for qom_type, model in backend_models(version).items()
+            for qom_type, model in backend_models(recorded_as).items()
         }
     return out
 
@@ -214,14 +218,19 @@ def generated_module() -> str:
     import pprint
 
     from memdevd.qapi.introspect import object_type_values
+    from memdevd.releases.recorded import recording
+    from memdevd.releases.table import RECORDINGS, get_release
 
     table = pprint.pformat(generated_table(), width=96, sort_dicts=False)
+    # The object types of qemu-system-x86_64's schema, the one target memdevd has.
     types = pprint.pformat(
-        {v: tuple(object_type_values(v)) for v in ("7.2", "10.0")}, width=96, sort_dicts=False
+        {v: tuple(object_type_values(recording("x86_64", get_release(v)))) for v in RECORDINGS},
+        width=96,
+        sort_dicts=False,
     )
     return (
         '"""GENERATED by tools/gen_schemas.py from the QAPI models of\n'
-        "memdevd.commands.memory.backend_models() and the recorded schemas:\n"
+        "memdevd.qapi.qom.backend_models() and the recorded schemas:\n"
         "do not edit.\n\n"
         "Per emulated release (8.2 uses 10.0's), per object type: (wire name,\n"
         "spec, optional) of each member in QAPI order; see\n"

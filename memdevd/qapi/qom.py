@@ -113,3 +113,23 @@ class SecretProperties(QAPIModel):
     iv: str | None = None
     data: str | None = None
     file: str | None = None
+
+
+def backend_models(recorded_as: str) -> dict[str, type[QAPIModel]]:
+    """The ``ObjectOptions`` variants memdevd emulates, by the recorded
+    release whose schema they follow (``Release.recorded_as``)."""
+    return {
+        "memory-backend-ram": MemoryBackendProperties,
+        "memory-backend-file": MemoryBackendFileProperties,
+        "memory-backend-memfd": MemoryBackendMemfdProperties,
+        "memory-backend-epc": MemoryBackendEpcProperties,
+        # Not memory: libvirt's domain master key.
+        "secret": SecretProperties,
+        **_OLDER_MODELS.get(recorded_as, {}),
+    }
+
+
+#: Variants whose members differ in a recorded release from 10.0's.
+_OLDER_MODELS: dict[str, dict[str, type[QAPIModel]]] = {
+    "7.2": {"memory-backend-file": MemoryBackendFileProperties72, "secret": SecretProperties72},
+}

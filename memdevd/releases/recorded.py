@@ -1,54 +1,82 @@
-"""Answers recorded from real QEMU, loaded on first use.
+"""Answers recorded from real QEMU, per target and release, loaded on first use.
 
-``memdevd/targets/x86_64/data/qemu-<version>/`` holds what ``tools/record_qemu_data.py``
-recorded from QEMU 7.2 and 10.0 (see its README for provenance).  memdevd
-uses it for what lies outside its subject (the machine-type list, the
-order of ``query-commands``, QOM properties it does not model) and never
-for what it computes itself.  QEMU 8.2 was not available to record; its
-release uses the 10.0 data, and docs/versions.md lists what that implies.
+``memdevd/targets/<target>/data/qemu-<release>/`` holds what
+``tools/record_qemu_data.py`` recorded from that target's QEMU of a live
+release (see its README for provenance).  memdevd uses it for what lies
+outside its subject (the machine-type list, the order of
+``query-commands``, QOM properties it does not model, libvirt's probe
+answers, the vCPU objects) and never for what it computes itself.  A
+release that was not recorded answers with the data of the release its
+``recorded_as`` names (8.2: 10.0's; docs/versions.md lists what that
+implies).
+
+:func:`recording` gives one :class:`Recording` per (target, recorded
+release); its methods are the typed accessors the rest of memdevd reads
+through.  Files are parsed when first asked for.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from functools import cache
-from typing import Any
+from functools import cache, cached_property
+from typing import Any, TypedDict
+
+from memdevd import messages as M
+from memdevd.releases.table import Release
+
+_TARGETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "targets")
+
+#: A recorded QEMU value: JSON exactly as QEMU sent it.
+JSON = Any
 
 
-def _data_version(version: str) -> str:
-    return "7.2" if version == "7.2" else "10.0"
+class TypeInfo(TypedDict, total=False):
+    """One ``qom-list-types`` entry (``ObjectTypeInfo``)."""
+
+    name: str
+    parent: str
+    abstract: bool
 
 
-_DATA = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "targets", "x86_64", "data"
+#: One ``qom-list`` entry (``ObjectPropertyInfo``), QEMU's keys.
+PropertyInfo = TypedDict(
+    "PropertyInfo",
+    {"name": str, "type": str, "description": str, "default-value": JSON},
+    total=False,
 )
+
+#: A recorded QOM object: what memdevd reads of it.  ``qom-get``: every
+#: listed property's value (or QEMU's error); ``qom-set``: QEMU's reply to
+#: setting each property (where it was tried).
+InstanceSample = TypedDict(
+    "InstanceSample",
+    {
+        "path": str,
+        "qom-type": str,
+        "qom-list": list[PropertyInfo],
+        "qom-get": dict[str, JSON],
+        "qom-set": dict[str, JSON],
+    },
+    total=False,
+)
+
+# The families samples are chosen for ("": any).
+_FAMILIES = ("", "pc", "q35")
 
 
 @cache
-def load(version: str, name: str) -> Any:
-    """One recorded file, e.g. ``load("7.2", "queries")``."""
-    return read(version, name)
+def recording(target: str, release: Release) -> Recording:
+    """What was recorded from ``target``'s QEMU for ``release``."""
+    return _recording(target, release.recorded_as)
 
 
-def _data_file(version: str, name: str) -> str:
-    # A plain path (the package is installed as files): importlib.resources
-    # would cost the start-up time it takes to import.
-    return os.path.join(_DATA, f"qemu-{_data_version(version)}", f"{name}.json")
+@cache
+def _recording(target: str, recorded_as: str) -> Recording:
+    return Recording(target, recorded_as)
 
 
-def read(version: str, name: str) -> Any:
-    """One recorded file, parsed now and not kept (see :func:`load`)."""
-    with open(_data_file(version, name), encoding="utf-8") as f:
-        text = f.read()
-    data = json.loads(text)
-    # samples.json restores its instances' order itself (see _sample_instance).
-    if name not in ("key-order", "samples"):
-        _restore_key_order(version, name, data)
-    return data
-
-
-def _walk_pointer(node: Any, pointer: str) -> Any:
+def _walk_pointer(node: JSON, pointer: str) -> JSON:
     """The value a JSON pointer (RFC 6901, ``/a/0/b``) names inside ``node``."""
     for part in pointer.split("/")[1:]:
         part = part.replace("~1", "/").replace("~0", "~")
@@ -56,63 +84,349 @@ def _walk_pointer(node: Any, pointer: str) -> Any:
     return node
 
 
-@cache
-def _key_order_of(version: str, name: str) -> tuple[tuple[str, list[list[str]]], ...]:
-    """``key-order.json``'s entries for one file (pointer, groups): a few
-    dozen kept per file instead of the whole table for the process."""
-    prefix = f"{name}.json#"
-    return tuple(
-        (reference[len(prefix) :], groups)
-        for reference, groups in read(version, "key-order").items()
-        if reference.startswith(prefix)
-    )
+class Recording:
+    """One target's recording of one live release (``Release.recorded_as``)."""
 
+    def __init__(self, target: str, recorded_as: str) -> None:
+        self.target = target
+        self.recorded_as = recorded_as
+        self.directory = os.path.join(_TARGETS, target, "data", f"qemu-{recorded_as}")
+        self._files: dict[str, JSON] = {}
+        self._samples: dict[str, InstanceSample] = {}
+        self._type_samples: dict[tuple[str, str], InstanceSample | None] = {}
+        self._cpu_samples: dict[tuple[str, str], InstanceSample | None] = {}
+        self._key_orders: dict[str, tuple[tuple[str, list[list[str]]], ...]] = {}
+        self._probe_indexes: dict[str, dict[str, dict[str, JSON]] | None] = {}
 
-def _restore_key_order(version: str, name: str, data: Any, partial: bool = False) -> None:
-    """Give QEMU's dicts back the insertion order their output showed.
+    def __repr__(self) -> str:
+        return f"<Recording {self.target} {self.recorded_as}>"
 
-    The files hold sorted keys; QEMU prints a QDict in hash-table order and
-    keys that share a bucket newest first.  ``key-order.json`` lists, for
-    every recorded dict where that matters, each shared bucket's keys in
-    QEMU's output order: inserting them in the reverse order makes memdevd's
-    encoder print them as QEMU did (the other keys' order does not matter).
-    ``partial``: ``data`` holds only some of the file's objects.
-    """
-    for pointer, groups in _key_order_of(version, name):
-        try:
-            node = _walk_pointer(data, pointer)
-        except KeyError:
-            if partial:
-                # samples.json holds only some of instances.json's objects.
+    # -- files -----------------------------------------------------------------------
+
+    def path(self, name: str) -> str:
+        # A plain path (the package is installed as files): importlib.resources
+        # would cost the start-up time it takes to import.
+        return os.path.join(self.directory, f"{name}.json")
+
+    def load(self, name: str) -> JSON:
+        """One recorded file (``"queries"``, ``"types"``...), parsed once and kept."""
+        data = self._files.get(name)
+        if data is None:
+            data = self._files[name] = self.read(name)
+        return data
+
+    def read(self, name: str) -> JSON:
+        """One recorded file, parsed now and not kept (see :meth:`load`)."""
+        with open(self.path(name), encoding="utf-8") as f:
+            data = json.loads(f.read())
+        # samples.json restores its instances' order itself (see _sample_instance).
+        if name not in ("key-order", "samples"):
+            self._restore_key_order(name, data)
+        return data
+
+    def _key_order_of(self, name: str) -> tuple[tuple[str, list[list[str]]], ...]:
+        """``key-order.json``'s entries for one file (pointer, groups): a few
+        dozen kept per file instead of the whole table for the process."""
+        entries = self._key_orders.get(name)
+        if entries is None:
+            prefix = f"{name}.json#"
+            entries = self._key_orders[name] = tuple(
+                (reference[len(prefix) :], groups)
+                for reference, groups in self.read("key-order").items()
+                if reference.startswith(prefix)
+            )
+        return entries
+
+    def _restore_key_order(self, name: str, data: JSON, partial: bool = False) -> None:
+        """Give QEMU's dicts back the insertion order their output showed.
+
+        The files hold sorted keys; QEMU prints a QDict in hash-table order
+        and keys that share a bucket newest first.  ``key-order.json`` lists,
+        for every recorded dict where that matters, each shared bucket's keys
+        in QEMU's output order: inserting them in the reverse order makes
+        memdevd's encoder print them as QEMU did (the other keys' order does
+        not matter).  ``partial``: ``data`` holds only some of the file's objects.
+        """
+        for pointer, groups in self._key_order_of(name):
+            try:
+                node = _walk_pointer(data, pointer)
+            except KeyError:
+                if partial:
+                    # samples.json holds only some of instances.json's objects.
+                    continue
+                raise
+            grouped = {key for group in groups for key in group}
+            order = [key for key in node if key not in grouped]
+            order += [key for group in groups for key in reversed(group)]
+            items = [(key, node[key]) for key in order]
+            node.clear()
+            node.update(items)
+
+    def resolve_reference(self, reference: str) -> JSON:
+        """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
+        name, _, pointer = reference.partition("#")
+        return _walk_pointer(self.load(name.removesuffix(".json")), pointer)
+
+    # -- queries -------------------------------------------------------------------
+
+    def query_reply(self, command: str) -> JSON:
+        """The ``return`` value QEMU gave for a recorded query."""
+        return self.load("queries")[command]["reply"]["return"]
+
+    @cached_property
+    def command_order(self) -> dict[str, int]:
+        """Position of each command in QEMU's query-commands answer."""
+        names = [c["name"] for c in self.query_reply("query-commands")]
+        return {name: i for i, name in enumerate(names)}
+
+    @cached_property
+    def qmp_schema(self) -> list[dict[str, JSON]]:
+        """``query-qmp-schema``'s answer (SchemaInfo entries, QEMU's order)."""
+        entries: list[dict[str, JSON]] = self.load("qmp-schema")["query-qmp-schema"]["reply"][
+            "return"
+        ]
+        return entries
+
+    # -- QOM types and objects -------------------------------------------------------
+
+    def type_replies(self, command: str) -> dict[str, JSON]:
+        """``device-list-properties`` or ``qom-list-properties``: typename -> reply."""
+        replies: dict[str, JSON] = self.load("types")[command]
+        return replies
+
+    def list_types_reply(self, implements: str | None, abstract: bool) -> JSON | None:
+        """The recorded ``qom-list-types`` reply to these arguments, if asked."""
+        types = self.load("types")["qom-list-types"]
+        key = list_types_key(types, implements, abstract)
+        return types[key]["reply"] if key is not None else None
+
+    @cached_property
+    def type_table(self) -> dict[str, TypeInfo]:
+        """Every QOM type QEMU listed (abstract ones included), by name."""
+        reply = self.list_types_reply(None, True)
+        entries: list[TypeInfo] = reply["return"] if reply is not None else []
+        return {e["name"]: e for e in entries}
+
+    def type_is_a(self, name: str, ancestor: str) -> bool:
+        """Whether the recorded type ``name`` is ``ancestor`` or descends from it."""
+        table = self.type_table
+        seen = set()
+        while name and name not in seen:
+            if name == ancestor:
+                return True
+            seen.add(name)
+            name = table.get(name, {}).get("parent", "")
+        return False
+
+    @cached_property
+    def device_types(self) -> frozenset[str]:
+        """Every device type (a descendant of ``device``) the recorded QEMU has."""
+        return frozenset(name for name in self.type_table if self.type_is_a(name, "device"))
+
+    # The recorded instances are megabytes of parsed JSON and mostly repeat
+    # one type across scenarios: ``samples.json`` (derived from
+    # ``instances.json`` by the recorder, and by tools/gen_schemas.py from a
+    # committed one) keeps only the instance type_sample() picks for each
+    # (type, family), so reading it costs a fraction of the memory.
+
+    @cached_property
+    def _samples_index(self) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
+        """``samples.json``'s choice, and where each instance's line is (offset, length)."""
+        choice: dict[str, str] = {}
+        where: dict[str, tuple[int, int]] = {}
+        decoder = json.JSONDecoder()
+        offset = 0
+        with open(self.path("samples"), "rb") as f:
+            for raw in f:
+                line = raw.decode("utf-8")
+                if line.startswith(' "choice": '):
+                    choice = json.loads(line[len(' "choice": ') :].rstrip().rstrip(","))
+                elif line.startswith('  "'):
+                    key, _ = decoder.raw_decode(line, 2)
+                    where[key] = (offset, len(raw))
+                offset += len(raw)
+        return choice, where
+
+    def _sample_instance(self, key: str) -> InstanceSample:
+        instance = self._samples.get(key)
+        if instance is None:
+            _, where = self._samples_index
+            offset, length = where[key]
+            with open(self.path("samples"), "rb") as f:
+                f.seek(offset)
+                line = f.read(length).decode("utf-8").rstrip().rstrip(",")
+            instances: dict[str, InstanceSample] = json.loads("{" + line + "}")
+            self._restore_key_order("instances", instances, partial=True)
+            instance = self._samples[key] = instances[key]
+        return instance
+
+    def warm_up(self) -> None:
+        """Index the recorded instances now (idle time) rather than at a first use."""
+        self._samples_index  # noqa: B018  (computing it is the point)
+
+    def type_sample(self, qom_type: str, family: str = "") -> InstanceSample | None:
+        """A recorded instance of ``qom_type`` to take unmodelled properties from.
+
+        Prefers an instance recorded on the same machine family and one with
+        an id (anonymous devices differ only in error texts memdevd generates).
+        """
+        if family not in _FAMILIES:
+            # No scenario is named after another family: the same choice as "".
+            family = ""
+        cached = self._type_samples.get((qom_type, family), False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        choice, _ = self._samples_index
+        key = choice.get(f"{family}:{qom_type}")
+        sample = self._sample_instance(key) if key is not None else None
+        self._type_samples[(qom_type, family)] = sample
+        return sample
+
+    def class_sample(self, typename: str) -> InstanceSample | None:
+        """A QOM sample built from the recorded ``qom-list-properties`` of the type.
+
+        For a type no instance of which could be recorded (it needs SGX or a
+        Hyper-V VMBus) but whose class property list was: it gives
+        ``qom-list`` its order, and the two generic properties memdevd does
+        not model behave as on every other bus-less device (``parent_bus``
+        reads ``""``; ``legacy-memdev`` is neither readable nor writable).
+        """
+        cached = self._type_samples.get((typename, "class"), False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        entry = self.type_replies("qom-list-properties").get(typename)
+        sample: InstanceSample | None = None
+        if isinstance(entry, dict) and "return" in entry:
+
+            def refused(what: str, name: str) -> dict[str, JSON]:
+                return {"error": {"class": "GenericError", "desc": what.format(typename, name)}}
+
+            sample = {
+                "path": "",
+                "qom-list": [{"name": e["name"], "type": e["type"]} for e in entry["return"]],
+                "qom-get": {
+                    "parent_bus": "",
+                    "legacy-memdev": refused(M.PROPERTY_NOT_READABLE, "legacy-memdev"),
+                },
+                "qom-set": {
+                    "parent_bus": {"reply": refused(M.PROPERTY_NOT_WRITABLE, "parent_bus")},
+                    "legacy-memdev": {"reply": refused(M.PROPERTY_NOT_WRITABLE, "legacy-memdev")},
+                },
+            }
+        self._type_samples[(typename, "class")] = sample
+        return sample
+
+    def machine_sample(self, type_name: str, family: str) -> InstanceSample | None:
+        """QEMU's ``/machine`` of this machine type; for a type that was not
+        recorded (a derived release's, older versions), the recorded
+        release's type of the family."""
+        sample = self.type_sample(type_name)
+        if sample is None and family in ("pc", "q35"):
+            kind = "q35" if family == "q35" else "i440fx"
+            sample = self.type_sample(f"pc-{kind}-{self.recorded_as}-machine")
+        return sample
+
+    def samples_file(self) -> tuple[str, str]:
+        """Where ``samples.json`` lives (relative to the repository) and its content."""
+        with open(self.path("instances"), encoding="utf-8") as f:
+            instances = json.load(f)
+        rel = f"memdevd/targets/{self.target}/data/qemu-{self.recorded_as}/samples.json"
+        return rel, dump_samples(choose_samples(instances))
+
+    # -- libvirt's probe and the vCPUs (probe.json, cpus.json) ---------------------------
+
+    def _probe_index(self, accel: str) -> dict[str, dict[str, JSON]] | None:
+        if accel not in self._probe_indexes:
+            session = self.load("probe").get(accel)
+            self._probe_indexes[accel] = (
+                None
+                if session is None
+                else {question_key(e["command"], e["arguments"]): e for e in session["exchanges"]}
+            )
+        return self._probe_indexes[accel]
+
+    def probe_reply(self, accel: str, command: str, arguments: JSON) -> JSON | None:
+        """QEMU's reply (``{"return": ...}`` or ``{"error": ...}``) to a probe question.
+
+        Answers recorded from ``-machine none,accel=<accel>`` (libvirt's
+        probe); None when that question, or the whole session (KVM on a host
+        without it), was not recorded.
+        """
+        index = self._probe_index(accel)
+        entry = index.get(question_key(command, arguments)) if index is not None else None
+        if entry is None:
+            return None
+        if "same-as" in entry:
+            return self.resolve_reference(entry["same-as"])
+        return entry["reply"]
+
+    def probe_questions(self, accel: str) -> list[tuple[str, JSON]]:
+        """The recorded probe questions of a session, in libvirt's order."""
+        session = self.load("probe").get(accel)
+        if session is None:
+            return []
+        return [(e["command"], e["arguments"]) for e in session["exchanges"]]
+
+    def cpu_models(self, accel: str) -> list[str]:
+        """The CPU models whose vCPU objects were recorded under ``accel``, sorted.
+
+        From meta.json: a machine starts without reading the larger
+        cpus.json, which its vCPUs' properties need only when asked for.
+        """
+        models: list[str] = self.load("meta").get("cpu-models", {}).get(accel, [])
+        return models
+
+    def cpu_scenarios(self) -> dict[str, JSON]:
+        """cpus.json: the recorded vCPU scenarios by name."""
+        scenarios: dict[str, JSON] = self.load("cpus")
+        return scenarios
+
+    def cpu_sample(self, accel: str, model: str) -> InstanceSample | None:
+        """A recorded vCPU of ``model``: qom-type, qom-list, qom-get and qom-set.
+
+        qom-set was recorded once per release (for qemu64 under TCG); the same
+        properties refuse the same way for every model, so the other models
+        get those replies with their own type name in the texts.  Properties
+        that sample does not have (max's ``migratable``) are qdev properties
+        of the model, refused after realize like the other qdev properties.
+        """
+        if (accel, model) not in self._cpu_samples:
+            self._cpu_samples[(accel, model)] = self._find_cpu_sample(accel, model)
+        return self._cpu_samples[(accel, model)]
+
+    def _find_cpu_sample(self, accel: str, model: str) -> InstanceSample | None:
+        for name, scenario in self.cpu_scenarios().items():
+            if scenario["accel"] != accel or scenario["cpu-model"] != model:
                 continue
-            raise
-        grouped = {key for group in groups for key in group}
-        order = [key for key in node if key not in grouped]
-        order += [key for group in groups for key in reversed(group)]
-        items = [(key, node[key]) for key in order]
-        node.clear()
-        node.update(items)
+            if scenario["sample"] != name:
+                continue
+            record: InstanceSample = dict(next(iter(scenario["objects"].values())))  # type: ignore[assignment]
+            record["qom-set"] = self._cpu_qom_set(record["qom-type"], record["qom-list"])
+            return record
+        return None
+
+    def _cpu_qom_set(self, qom_type: str, listing: list[PropertyInfo]) -> dict[str, JSON]:
+        sets: dict[str, JSON] = {}
+        source_type = ""
+        for scenario in self.cpu_scenarios().values():
+            for record in scenario["objects"].values():
+                if "qom-set" in record:
+                    sets, source_type = record["qom-set"], record["qom-type"]
+        out: dict[str, JSON] = {}
+        for entry in listing:
+            name = entry["name"]
+            attempt = sets.get(name)
+            if attempt is None:
+                desc = (
+                    f"Attempt to set property '{name}' on anonymous device (type '{source_type}')"
+                    " after it was realized"
+                )
+                attempt = {"reply": {"error": {"class": "GenericError", "desc": desc}}}
+            out[name] = json.loads(json.dumps(attempt).replace(f"'{source_type}", f"'{qom_type}"))
+        return out
 
 
-def query_reply(version: str, command: str) -> Any:
-    """The ``return`` value QEMU gave for a recorded query."""
-    entry = load(version, "queries")[command]
-    return entry["reply"]["return"]
-
-
-@cache
-def command_order(version: str) -> dict[str, int]:
-    """Position of each command in QEMU's query-commands answer."""
-    names = [c["name"] for c in query_reply(version, "query-commands")]
-    return {name: i for i, name in enumerate(names)}
-
-
-# The recorded instances are megabytes of parsed JSON and mostly repeat
-# one type across scenarios: ``samples.json`` (derived from
-# ``instances.json`` by the recorder, and by tools/gen_schemas.py from a
-# committed one) keeps only the instance type_sample() picks for each
-# (type, family), so reading it costs a fraction of the memory.
-_FAMILIES = ("", "pc", "q35")
+# --- the recorder's file formats (tools/record_qemu_data.py writes them) ------------------
 
 
 def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
@@ -175,66 +489,6 @@ def dump_samples(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def samples_file(version: str) -> tuple[str, str]:
-    """Where ``samples.json`` of ``version``'s data lives, and its content."""
-    with open(_data_file(version, "instances"), encoding="utf-8") as f:
-        instances = json.load(f)
-    rel = f"memdevd/targets/x86_64/data/qemu-{_data_version(version)}/samples.json"
-    return rel, dump_samples(choose_samples(instances))
-
-
-@cache
-def _samples_index(version: str) -> tuple[dict[str, str], dict[str, tuple[int, int]]]:
-    """``samples.json``'s choice, and where each instance's line is (offset, length)."""
-    choice: dict[str, str] = {}
-    where: dict[str, tuple[int, int]] = {}
-    decoder = json.JSONDecoder()
-    offset = 0
-    with open(_data_file(version, "samples"), "rb") as f:
-        for raw in f:
-            line = raw.decode("utf-8")
-            if line.startswith(' "choice": '):
-                choice = json.loads(line[len(' "choice": ') :].rstrip().rstrip(","))
-            elif line.startswith('  "'):
-                key, _ = decoder.raw_decode(line, 2)
-                where[key] = (offset, len(raw))
-            offset += len(raw)
-    return choice, where
-
-
-@cache
-def _sample_instance(version: str, key: str) -> dict[str, Any]:
-    _, where = _samples_index(version)
-    offset, length = where[key]
-    with open(_data_file(version, "samples"), "rb") as f:
-        f.seek(offset)
-        line = f.read(length).decode("utf-8").rstrip().rstrip(",")
-    instances: dict[str, Any] = json.loads("{" + line + "}")
-    _restore_key_order(version, "instances", instances, partial=True)
-    instance: dict[str, Any] = instances[key]
-    return instance
-
-
-def warm_up(version: str) -> None:
-    """Index the recorded instances now (idle time) rather than at a first use."""
-    _samples_index(version)
-
-
-@cache
-def type_sample(version: str, qom_type: str, family: str = "") -> dict[str, Any] | None:
-    """A recorded instance of ``qom_type`` to take unmodelled properties from.
-
-    Prefers an instance recorded on the same machine family and one with an
-    id (anonymous devices differ only in error texts memdevd generates).
-    """
-    if family not in _FAMILIES:
-        # No scenario is named after another family: the same choice as "".
-        family = ""
-    choice, _ = _samples_index(version)
-    key = choice.get(f"{family}:{qom_type}")
-    return _sample_instance(version, key) if key is not None else None
-
-
 def list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:
     """The recorded qom-list-types variant asked with these arguments, if any."""
     for key, entry in types.items():
@@ -247,137 +501,6 @@ def list_types_key(types: dict[str, Any], implements: str | None, abstract: bool
     return None
 
 
-@cache
-def type_table(version: str) -> dict[str, dict[str, Any]]:
-    """Every QOM type QEMU listed (abstract ones included), by name."""
-    types = load(version, "types")["qom-list-types"]
-    key = list_types_key(types, None, True)
-    entries = types[key]["reply"]["return"] if key is not None else []
-    return {e["name"]: e for e in entries}
-
-
-def type_is_a(version: str, name: str, ancestor: str) -> bool:
-    """Whether the recorded type ``name`` is ``ancestor`` or descends from it."""
-    table = type_table(version)
-    seen = set()
-    while name and name not in seen:
-        if name == ancestor:
-            return True
-        seen.add(name)
-        name = table.get(name, {}).get("parent", "")
-    return False
-
-
-def machine_sample(version: str, type_name: str, family: str) -> dict[str, Any] | None:
-    """QEMU's ``/machine`` of this machine type; for a type that was not
-    recorded (8.2's, older versions), the recorded release's type of the family."""
-    sample = type_sample(version, type_name)
-    if sample is None and family in ("pc", "q35"):
-        kind = "q35" if family == "q35" else "i440fx"
-        sample = type_sample(version, f"pc-{kind}-{_data_version(version)}-machine")
-    return sample
-
-
-@cache
-def qemu_device_types(version: str) -> frozenset[str]:
-    """Every device type (a descendant of ``device``) the recorded QEMU has."""
-    return frozenset(name for name in type_table(version) if type_is_a(version, name, "device"))
-
-
-# --- libvirt's probe and the vCPUs (probe.json, cpus.json) --------------------------
-
-
-def resolve_reference(version: str, reference: str) -> Any:
-    """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
-    name, _, pointer = reference.partition("#")
-    return _walk_pointer(load(version, name.removesuffix(".json")), pointer)
-
-
 def question_key(command: str, arguments: Any) -> str:
     """A recorded question as a lookup key: command and canonical arguments."""
     return command + " " + json.dumps(arguments or {}, sort_keys=True)
-
-
-@cache
-def _probe_index(version: str, accel: str) -> dict[str, dict[str, Any]] | None:
-    session = load(version, "probe").get(accel)
-    if session is None:
-        return None
-    return {question_key(e["command"], e["arguments"]): e for e in session["exchanges"]}
-
-
-def probe_reply(version: str, accel: str, command: str, arguments: Any) -> Any | None:
-    """QEMU's reply (``{"return": ...}`` or ``{"error": ...}``) to a probe question.
-
-    Answers recorded from ``-machine none,accel=<accel>`` (libvirt's probe);
-    None when that question, or the whole session (KVM on a host without
-    it), was not recorded.
-    """
-    index = _probe_index(version, accel)
-    entry = index.get(question_key(command, arguments)) if index is not None else None
-    if entry is None:
-        return None
-    if "same-as" in entry:
-        return resolve_reference(version, entry["same-as"])
-    return entry["reply"]
-
-
-def probe_questions(version: str, accel: str) -> list[tuple[str, Any]]:
-    """The recorded probe questions of a session, in libvirt's order."""
-    session = load(version, "probe").get(accel)
-    if session is None:
-        return []
-    return [(e["command"], e["arguments"]) for e in session["exchanges"]]
-
-
-def cpu_models(version: str, accel: str) -> list[str]:
-    """The CPU models whose vCPU objects were recorded under ``accel``, sorted.
-
-    From meta.json: a machine starts without reading the larger cpus.json,
-    which its vCPUs' properties need only when asked for.
-    """
-    models: list[str] = load(version, "meta").get("cpu-models", {}).get(accel, [])
-    return models
-
-
-@cache
-def cpu_sample(version: str, accel: str, model: str) -> dict[str, Any] | None:
-    """A recorded vCPU of ``model``: qom-type, qom-list, qom-get and qom-set.
-
-    qom-set was recorded once per release (for qemu64 under TCG); the same
-    properties refuse the same way for every model, so the other models get
-    those replies with their own type name in the texts.  Properties that
-    sample does not have (max's ``migratable``) are qdev properties of the
-    model, refused after realize like the other qdev properties.
-    """
-    scenarios = load(version, "cpus")
-    for name, scenario in scenarios.items():
-        if scenario["accel"] != accel or scenario["cpu-model"] != model:
-            continue
-        if scenario["sample"] != name:
-            continue
-        record = dict(next(iter(scenario["objects"].values())))
-        record["qom-set"] = _cpu_qom_set(version, record["qom-type"], record["qom-list"])
-        return record
-    return None
-
-
-def _cpu_qom_set(version: str, qom_type: str, listing: list[dict[str, str]]) -> dict[str, Any]:
-    sets: dict[str, Any] = {}
-    source_type = ""
-    for scenario in load(version, "cpus").values():
-        for record in scenario["objects"].values():
-            if "qom-set" in record:
-                sets, source_type = record["qom-set"], record["qom-type"]
-    out: dict[str, Any] = {}
-    for entry in listing:
-        name = entry["name"]
-        attempt = sets.get(name)
-        if attempt is None:
-            desc = (
-                f"Attempt to set property '{name}' on anonymous device (type '{source_type}')"
-                " after it was realized"
-            )
-            attempt = {"reply": {"error": {"class": "GenericError", "desc": desc}}}
-        out[name] = json.loads(json.dumps(attempt).replace(f"'{source_type}", f"'{qom_type}"))
-    return out

@@ -1,15 +1,18 @@
-"""What differs between the emulated QEMU releases (7.2, 8.2, 10.0).
+"""What differs between the emulated QEMU releases (7.2, 8.2, 10.0): one table.
 
 QEMU keeps machine-version differences in ``hw_compat_X_Y`` tables; memdevd
 keeps release differences here, one :class:`Release` per release, chosen once
-at start-up by ``-memdevd version=``.  Code asks the release
-(``release.strict_device_add``), never compares version numbers itself.
-Each field names the QEMU change it follows; docs/versions.md is the
-readable form of this table.
+at start-up by ``-memdevd version=``.  Each row is the previous one plus its
+changes, every change with the QEMU source it follows; docs/versions.md is
+the readable form of this table.  Code asks the release
+(``release.strict_device_add``, ``release.recorded_as``) and never compares
+version numbers: a test fails when a comparison of release or machine-type
+versions appears outside this package (machine types: ``machine_compat``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from memdevd import messages as M
@@ -18,6 +21,7 @@ from memdevd.records import record
 
 @record(frozen=True)
 class Release:
+    # --- identity ----------------------------------------------------------------
     version: str
     major: int
     minor: int
@@ -27,12 +31,17 @@ class Release:
     reference_package: str
     # Last year of QEMU's copyright line in -version.
     copyright_year: int
+    # The release whose recorded data (memdevd/targets/*/data/qemu-X.Y) and
+    # generated tables (option tables, QAPI object members) answer for this
+    # one: itself where a live QEMU was recorded; 8.2 (source only) uses
+    # 10.0's, docs/versions.md lists what that implies.
+    recorded_as: str
     # The unversioned machine aliases resolve to these.
     pc_alias: str
     q35_alias: str
 
-    # qapi/run-state.json: StatusInfo.singlestep, removed in 8.1? kept for
-    # query-status output of 7.2 only (10.0 shows no singlestep member).
+    # --- behaviour -------------------------------------------------------------
+    # qapi/run-state.json StatusInfo.singlestep (gone after 8.0).
     status_has_singlestep: bool
     # system/qdev-monitor.c: qmp_device_add() parses with from_json=true
     # (strict JSON types, no QemuOpts id check) from 9.2 on.
@@ -55,7 +64,11 @@ class Release:
     # 8.1: hw/virtio/virtio-md-pci.c unplug rules (virtio-mem unpluggable
     # when unplugged-inaccessible=on and nothing plugged).
     virtio_md_unplug: bool
-    # 8.1 machine types: virtio-mem unplugged-inaccessible defaults to "on".
+    # hw/virtio/virtio-mem.c (8.0): the x-early-migration property and the
+    # refusal of a memdev with prealloc=on.
+    virtio_mem_early_migration: bool
+    # hw/virtio/virtio-mem.c: unplugged-inaccessible's default ("on" from
+    # 8.1; machine types up to 8.0 keep "auto" through pc_compat_8_0).
     unplugged_inaccessible_default: str
     # 10.0: a second virtio-mem-pci on an occupied PCIe port is refused.
     pcie_slot_occupied_check: bool
@@ -67,12 +80,66 @@ class Release:
     # location) since 9.2 ("kvm: replace fprintf with error_report/printf()
     # in kvm_init()"); bare fprintf(stderr) lines before.
     kvm_init_error_report: bool
+    # util/cutils.c: qemu_strtosz() rewritten in 8.1: a negative value is out
+    # of range, hex with a suffix and a fraction rounding to 1.0 are refused,
+    # ".5G" is accepted; 7.2's also parses keyval/QOM sizes (legacy).
+    strtosz_2023: bool
+    # chardev/char.c qemu_chr_parse_compat(): "pty:PATH" (9.x).
+    chardev_pty_path: bool
+    # hw/core/machine-smp.c: the -smp keys of the release, the levels it
+    # checks against the machine (in its order), whether a zero value is
+    # only deprecated (7.2) or an error, and whether pc/q35 support modules
+    # (9.1).
+    smp_keys: tuple[str, ...]
+    smp_level_checks: tuple[str, ...]
+    smp_zero_deprecated: bool
+    smp_modules: bool
+    # target/i386/cpu.c x86_cpu_class_by_name(): abstract CPU classes are
+    # refused (9.0); 7.2 takes any recorded type.
+    cpu_class_rejects_abstract: bool
+    # hw/i386/x86.c x86_cpus_init(): with TCG, an APIC ID above 254 needs
+    # kernel-irqchip and X2APIC (7.2; TCG emulates x2APIC since 8.x).
+    tcg_apic_id_limit: bool
+    # crypto/secret_common.c: the "loaded" property (removed in 8.0).
+    secret_has_loaded: bool
+    # /backend, the root container of cpr-saved backends (10.0).
+    qom_backend_container: bool
+    # hw/virtio/virtio-balloon.c: the six reclaim counters (9.2).
+    balloon_reclaim_stats: bool
+    # backends/hostmem.c: file and memfd backends whose size is not a
+    # multiple of the page size are refused (9.x).
+    backend_size_page_aligned: bool
+    # migration/cpr.c cpr_find_fd(): a memfd saved under a backend's name is
+    # reused by the next backend of that name (10.0).
+    cpr_reuses_memfd: bool
+    # backends/hostmem-file.c: "offset" and "rom" (9.0).
+    file_backend_offset_and_rom: bool
+    # qapi/machine.json balloon: the argument named "target" until 8.0
+    # ("value" after), as the "not a size" error names it.
+    balloon_argument: str
+    # qapi/migration.json query-dirty-rate: the calc-time-unit argument (8.2).
+    dirty_rate_time_unit: bool
+    # target/i386/cpu.c qmp_query_cpu_model_expansion(): 7.2 ignores "props"
+    # that are not an object (qobject_to(QDict) is NULL), later ones refuse them.
+    cpu_expansion_ignores_bad_props: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
     vhost_no_memslots_text: str
     virtio_pmem_unplug_text: str
     kvm_create_vm_failed_text: str
+    unsupported_machine_type_text: str
+    not_a_device_text: str
+    chardev_in_use_text: str
+    smp_level_not_supported_text: str
+    hotpluggable_cpus_unsupported_text: str
+    backing_store_too_small_text: str
+    sgx_vepc_open_failed_text: str
+
+    @property
+    def is_recorded(self) -> bool:
+        """Whether memdevd's data was recorded from this release itself."""
+        return self.recorded_as == self.version
 
     @property
     def version_info(self) -> dict[str, object]:
@@ -93,89 +160,142 @@ class Release:
         return f"{self.major}.{self.minor}.{self.micro}"
 
 
-RELEASES: Final[dict[str, Release]] = {
-    "7.2": Release(
-        version="7.2",
-        major=7,
-        minor=2,
-        micro=22,
-        reference_package="Debian 1:7.2+dfsg-7+deb12u18+b3",
-        copyright_year=2022,
-        pc_alias="pc-i440fx-7.2",
-        q35_alias="pc-q35-7.2",
-        status_has_singlestep=True,
-        strict_device_add=False,
-        device_memory_only_with_maxmem=False,
-        check_addable_in_pre_plug=False,
-        size_alignment_check="allocator",
-        memslot_accounting=False,
-        has_hv_balloon=False,
-        virtio_md_unplug=False,
-        unplugged_inaccessible_default="auto",
-        pcie_slot_occupied_check=False,
-        sgx_info_has_section_size=True,
-        sgx_legacy_open_error=True,
-        kvm_init_error_report=False,
-        kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS_7_2,
-        vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS_7_2,
-        virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
-        kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
-    ),
-    "8.2": Release(
-        version="8.2",
-        major=8,
-        minor=2,
-        micro=2,
-        reference_package="Debian 1:8.2.2+ds-0ubuntu1",
-        copyright_year=2023,
-        pc_alias="pc-i440fx-8.2",
-        q35_alias="pc-q35-8.2",
-        status_has_singlestep=False,
-        strict_device_add=False,
-        device_memory_only_with_maxmem=True,
-        check_addable_in_pre_plug=True,
-        size_alignment_check="none",
-        memslot_accounting=True,
-        has_hv_balloon=True,
-        virtio_md_unplug=True,
-        unplugged_inaccessible_default="on",
-        pcie_slot_occupied_check=False,
-        sgx_info_has_section_size=False,
-        sgx_legacy_open_error=True,
-        kvm_init_error_report=False,
-        kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
-        vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
-        virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
-        kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
-    ),
-    "10.0": Release(
-        version="10.0",
-        major=10,
-        minor=0,
-        micro=2,
-        reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
-        copyright_year=2025,
-        pc_alias="pc-i440fx-10.0",
-        q35_alias="pc-q35-10.0",
-        status_has_singlestep=False,
-        strict_device_add=True,
-        device_memory_only_with_maxmem=True,
-        check_addable_in_pre_plug=True,
-        size_alignment_check="pre_plug",
-        memslot_accounting=True,
-        has_hv_balloon=True,
-        virtio_md_unplug=True,
-        unplugged_inaccessible_default="on",
-        pcie_slot_occupied_check=True,
-        sgx_info_has_section_size=False,
-        sgx_legacy_open_error=False,
-        kvm_init_error_report=True,
-        kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
-        vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
-        virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
-        kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,
-    ),
-}
+_SMP_KEYS_10_0: Final = (
+    *("cpus", "drawers", "books", "sockets", "dies", "clusters"),
+    *("modules", "cores", "threads", "maxcpus"),
+)
+
+QEMU_7_2: Final = Release(
+    version="7.2",
+    major=7,
+    minor=2,
+    micro=22,
+    reference_package="Debian 1:7.2+dfsg-7+deb12u18+b3",
+    copyright_year=2022,
+    recorded_as="7.2",
+    pc_alias="pc-i440fx-7.2",
+    q35_alias="pc-q35-7.2",
+    status_has_singlestep=True,
+    strict_device_add=False,
+    device_memory_only_with_maxmem=False,
+    check_addable_in_pre_plug=False,
+    size_alignment_check="allocator",
+    memslot_accounting=False,
+    has_hv_balloon=False,
+    virtio_md_unplug=False,
+    virtio_mem_early_migration=False,
+    unplugged_inaccessible_default="auto",
+    pcie_slot_occupied_check=False,
+    sgx_info_has_section_size=True,
+    sgx_legacy_open_error=True,
+    kvm_init_error_report=False,
+    strtosz_2023=False,
+    chardev_pty_path=False,
+    smp_keys=("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus"),
+    smp_level_checks=("dies", "clusters"),
+    smp_zero_deprecated=True,
+    smp_modules=False,
+    cpu_class_rejects_abstract=False,
+    tcg_apic_id_limit=True,
+    secret_has_loaded=True,
+    qom_backend_container=False,
+    balloon_reclaim_stats=False,
+    backend_size_page_aligned=False,
+    cpr_reuses_memfd=False,
+    file_backend_offset_and_rom=False,
+    balloon_argument="target",
+    dirty_rate_time_unit=False,
+    cpu_expansion_ignores_bad_props=True,
+    kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS_7_2,
+    vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS_7_2,
+    virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
+    kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED_7_2,
+    unsupported_machine_type_text=M.UNSUPPORTED_MACHINE_TYPE_7_2,
+    not_a_device_text=M.NOT_A_DEVICE_7_2,
+    chardev_in_use_text=M.CHARDEV_IN_USE_7_2,
+    smp_level_not_supported_text=M.SMP_LEVEL_NOT_SUPPORTED_7_2,
+    hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_DISABLED_7_2,
+    backing_store_too_small_text=M.BACKING_STORE_SIZE_MISMATCH_7_2,
+    sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED_7_2,
+)
+
+# QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
+QEMU_8_2: Final = replace(
+    QEMU_7_2,
+    version="8.2",
+    major=8,
+    minor=2,
+    micro=2,
+    reference_package="Debian 1:8.2.2+ds-0ubuntu1",
+    copyright_year=2023,
+    recorded_as="10.0",
+    pc_alias="pc-i440fx-8.2",
+    q35_alias="pc-q35-8.2",
+    status_has_singlestep=False,  # 8.1: StatusInfo.singlestep removed
+    device_memory_only_with_maxmem=True,  # 8.2: memory-device.c rework (766aa0a654 series)
+    check_addable_in_pre_plug=True,
+    size_alignment_check="none",  # eb1b7c4bd413
+    memslot_accounting=True,  # 8.2: memslot-aware memory devices
+    has_hv_balloon=True,  # 8.2: hw/hyperv/hv-balloon.c
+    virtio_md_unplug=True,  # 8.1: hw/virtio/virtio-md-pci.c
+    virtio_mem_early_migration=True,  # 8.0: hw/virtio/virtio-mem.c
+    unplugged_inaccessible_default="on",  # 8.1: virtio-mem default
+    sgx_info_has_section_size=False,  # 8.0: qapi/misc-target.json
+    strtosz_2023=True,  # 8.1: util/cutils.c qemu_strtosz rewrite
+    # As the 10.0 syntax (8.2 answers with 10.0's command-line tables).
+    chardev_pty_path=True,
+    # 8.2's -smp keys are 10.0's (drawers and books arrived in 8.2, modules in 9.1).
+    smp_keys=_SMP_KEYS_10_0,
+    smp_level_checks=("modules", "clusters", "dies", "books", "drawers"),
+    smp_zero_deprecated=False,
+    smp_modules=True,
+    cpu_class_rejects_abstract=True,
+    tcg_apic_id_limit=False,
+    secret_has_loaded=False,  # 8.0: "loaded" removed (deprecated in 6.0)
+    balloon_argument="value",
+    dirty_rate_time_unit=True,  # 8.2: calc-time-unit
+    cpu_expansion_ignores_bad_props=False,
+    kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS,
+    vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS,
+    virtio_pmem_unplug_text=M.VIRTIO_PMEM_UNPLUG,
+    unsupported_machine_type_text=M.UNSUPPORTED_MACHINE_TYPE,
+    not_a_device_text=M.NOT_A_DEVICE,
+    chardev_in_use_text=M.CHARDEV_IN_USE,
+    smp_level_not_supported_text=M.SMP_LEVEL_NOT_SUPPORTED,
+    hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_UNSUPPORTED,
+    backing_store_too_small_text=M.BACKING_STORE_TOO_SMALL,
+    sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED,
+)
+
+# QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.
+QEMU_10_0: Final = replace(
+    QEMU_8_2,
+    version="10.0",
+    major=10,
+    minor=0,
+    micro=2,
+    reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
+    copyright_year=2025,
+    recorded_as="10.0",
+    pc_alias="pc-i440fx-10.0",
+    q35_alias="pc-q35-10.0",
+    strict_device_add=True,  # 9.2: qmp_device_add() from_json=true
+    size_alignment_check="pre_plug",  # 9.0: "reintroduce memory region size check"
+    pcie_slot_occupied_check=True,  # hw/pci/pci.c
+    sgx_legacy_open_error=False,  # 9.1: hw/i386/sgx.c qemu_open_old() dropped
+    kvm_init_error_report=True,  # 9.2: kvm_init() error_report()
+    qom_backend_container=True,  # 10.0: cpr
+    balloon_reclaim_stats=True,  # 9.2: virtio-balloon reclaim counters
+    backend_size_page_aligned=True,  # 9.x: backends/hostmem.c
+    cpr_reuses_memfd=True,  # 10.0: migration/cpr.c cpr_find_fd()
+    file_backend_offset_and_rom=True,  # 9.0: backends/hostmem-file.c
+    kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
+)
+
+RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}
+#: The releases recorded from a live build, whose data and generated tables
+#: every release answers with (Release.recorded_as), oldest first.
+RECORDINGS: Final[tuple[str, ...]] = tuple(r.version for r in RELEASES.values() if r.is_recorded)
 
 DEFAULT_VERSION: Final = "10.0"
 

@@ -29,16 +29,14 @@ from dataclasses import field
 from typing import Literal, TypeAlias
 
 from memdevd.records import record
-from memdevd.targets.x86_64 import options as _table
-from memdevd.util.qemu_opts import QEMU_10_0, OptionError, SyntaxProfile
+from memdevd.util.option_defs import ARCH_ALL, OptionDef, Syntax
+from memdevd.util.qemu_opts import OptionError
 
 #: memdevd's own option, ``-memdevd key=val,...`` (version=, and so on).  It
 #: is not in QEMU's table; it takes an argument.
 MEMDEVD_OPTION = "memdevd"
 
-_MEMDEVD_DEF = _table.OptionDef(
-    MEMDEVD_OPTION, True, "MEMDEVD_OPTION_memdevd", _table.ARCH_ALL, None
-)
+_MEMDEVD_DEF = OptionDef(MEMDEVD_OPTION, True, "MEMDEVD_OPTION_memdevd", ARCH_ALL, None)
 
 
 @record(frozen=True)
@@ -49,25 +47,27 @@ class OptionSpec:
     has_arg: bool
     #: QEMU_OPTION_xxx; aliases share it (-h/-help, -M/-machine are distinct).
     opt_enum: str
-    #: False when qemu-system-x86_64 rejects it with "Option not supported
-    #: for this target" (its arch mask lacks i386).
-    for_x86: bool
+    #: False when the target's QEMU rejects it with "Option not supported
+    #: for this target" (its arch mask lacks the target's bit).
+    for_target: bool
     #: True for memdevd's own options (not in QEMU).
     memdevd_only: bool = False
 
 
 class OptionTable:
-    """The options of one QEMU version (plus memdevd's own), by name."""
+    """The options of one QEMU binary (plus memdevd's own), by name."""
 
-    def __init__(self, defs: Sequence[_table.OptionDef], *, extra: Sequence[_table.OptionDef] = ()):
+    def __init__(
+        self, defs: Sequence[OptionDef], arch_mask: int, *, extra: Sequence[OptionDef] = ()
+    ) -> None:
         self._by_name: dict[str, OptionSpec] = {}
         for d in defs:
             self._by_name[d.name] = OptionSpec(
-                d.name, d.has_arg, d.opt_enum, bool(d.arch_mask & _table.ARCH_I386)
+                d.name, d.has_arg, d.opt_enum, bool(d.arch_mask & arch_mask)
             )
         for d in extra:
             self._by_name[d.name] = OptionSpec(
-                d.name, d.has_arg, d.opt_enum, bool(d.arch_mask & _table.ARCH_I386), True
+                d.name, d.has_arg, d.opt_enum, bool(d.arch_mask & arch_mask), True
             )
 
     def __contains__(self, name: object) -> bool:
@@ -86,19 +86,20 @@ class OptionTable:
 _TABLES: dict[tuple[str, bool], OptionTable] = {}
 
 
-def option_table(release: SyntaxProfile = QEMU_10_0, *, with_memdevd: bool = True) -> OptionTable:
-    """The option table of ``release``'s QEMU version, with ``-memdevd`` unless told not to."""
-    key = (release.version, with_memdevd)
+def option_table(syntax: Syntax, *, with_memdevd: bool = True) -> OptionTable:
+    """The option table of ``syntax``'s QEMU binary, with ``-memdevd`` unless told not to."""
+    key = (syntax.name, with_memdevd)
     table = _TABLES.get(key)
     if table is None:
-        table = OptionTable(release.options, extra=(_MEMDEVD_DEF,) if with_memdevd else ())
+        extra = (_MEMDEVD_DEF,) if with_memdevd else ()
+        table = OptionTable(syntax.options, syntax.arch_mask, extra=extra)
         _TABLES[key] = table
     return table
 
 
-def qemu_has_option(name: str, release: SyntaxProfile = QEMU_10_0) -> bool:
-    """Whether QEMU (of ``release``'s version) knows ``-name`` at all."""
-    return name in option_table(release, with_memdevd=False)
+def qemu_has_option(name: str, syntax: Syntax) -> bool:
+    """Whether the QEMU of ``syntax`` knows ``-name`` at all."""
+    return name in option_table(syntax, with_memdevd=False)
 
 
 @record(frozen=True)
@@ -127,7 +128,7 @@ class CliItem:
 
     def check_target(self) -> None:
         """Raise QEMU's error for an option of another target (vl.c's second pass)."""
-        if self.spec is not None and not self.spec.for_x86:
+        if self.spec is not None and not self.spec.for_target:
             raise OptionError("Option not supported for this target", location=self.location)
 
     def error(self, message: str, hint: str | None = None) -> OptionError:
@@ -185,7 +186,7 @@ def lookup_opt(argv: Sequence[str], index: int, table: OptionTable) -> tuple[Cli
 def tokenize(
     argv: Sequence[str],
     *,
-    release: SyntaxProfile = QEMU_10_0,
+    syntax: Syntax,
     subcommands: SubcommandHook | None = None,
     table: OptionTable | None = None,
 ) -> ParsedCommandLine:
@@ -202,7 +203,7 @@ def tokenize(
     """
     if argv and not argv[0].startswith("-") and _is_subcommand(argv[0], subcommands):
         return ParsedCommandLine(subcommand=argv[0], subcommand_args=list(argv[1:]))
-    table = table or option_table(release)
+    table = table or option_table(syntax)
     items: list[CliItem] = []
     i = 0
     while i < len(argv):

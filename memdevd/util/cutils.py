@@ -33,6 +33,5 @@ def strtod_finite(s: str, legacy: bool = False) -> float | None:
 
 
 def strtosz(s: str, default_suffix: str = "B", legacy: bool = False) -> int | None:
-    release = _q.QEMU_7_2 if legacy else _q.QEMU_10_0
-    err, value = _q.qemu_strtosz(s, release, default_suffix=default_suffix)
+    err, value = _q.qemu_strtosz_of(s, not legacy, default_suffix=default_suffix)
     return None if err else value

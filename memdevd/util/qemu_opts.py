@@ -22,8 +22,9 @@ means (``cli.py`` does); it knows the grammar:
 
 It is a port of the C code, function for function, where the behaviour is
 observable: the references are QEMU 7.2 (Debian 7.2+dfsg-7+deb12u18) and
-10.0.2.  Where the two differ, a ``SyntaxProfile`` says which behaviour
-applies; nothing here compares version numbers.
+10.0.2.  Where the two differ, the release's rules (``SyntaxRules``, fields of
+the release table) say which behaviour applies; nothing here compares version
+numbers.  The option tables come from the target (``Syntax``).
 """
 
 from __future__ import annotations
@@ -36,60 +37,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias, cast
 
 from memdevd.records import record
-from memdevd.targets.x86_64 import options as _table
-
-# ---------------------------------------------------------------------------
-# Version releases
-
-
-@record(frozen=True)
-class SyntaxProfile:
-    """What differs between QEMU versions in this layer.
-
-    ``strtosz_2023``: QEMU 8.1 rewrote ``qemu_strtosz`` (util/cutils.c).  The
-    old one (7.2) rejects a negative value as invalid, accepts a hex number
-    with a suffix (with a deprecation warning), rejects ``.5G`` and truncates
-    a fraction that rounds to 1.0 to zero; the new one (10.0) reports a
-    negative value as out of range, rejects hex with a suffix, accepts
-    ``.5G`` and carries a fraction that rounds to 1.0 into the integer part.
-
-    ``chardev_pty_path``: ``pty:PATH`` in legacy chardev specs (10.0 only).
-    """
-
-    version: str
-    options: tuple[_table.OptionDef, ...]
-    opts_lists: Mapping[str, _table.OptsListDef]
-    strtosz_2023: bool
-    chardev_pty_path: bool
-
-
-QEMU_7_2 = SyntaxProfile(
-    version="7.2",
-    options=_table.OPTIONS_7_2,
-    opts_lists=_table.OPTS_LISTS_7_2,
-    strtosz_2023=False,
-    chardev_pty_path=False,
-)
-QEMU_10_0 = SyntaxProfile(
-    version="10.0",
-    options=_table.OPTIONS_10_0,
-    opts_lists=_table.OPTS_LISTS_10_0,
-    strtosz_2023=True,
-    chardev_pty_path=True,
-)
-PROFILES: Mapping[str, SyntaxProfile] = {"7.2": QEMU_7_2, "10.0": QEMU_10_0}
-
-
-def profile_for_version(version: str) -> SyntaxProfile:
-    """The syntax release of a QEMU version memdevd can emulate."""
-    try:
-        return PROFILES[version]
-    except KeyError:
-        known = ", ".join(PROFILES)
-        raise ValueError(
-            f"no command-line syntax release for QEMU {version} (known: {known})"
-        ) from None
-
+from memdevd.util.option_defs import OptsListDef, Syntax, SyntaxRules, strtosz_2023
 
 # ---------------------------------------------------------------------------
 # Diagnostics and their layout on stderr
@@ -562,7 +510,7 @@ def _strtosz_2023_body(s: str, default_suffix: str, unit: int) -> tuple[int, int
 
 def qemu_strtosz(
     text: str,
-    release: SyntaxProfile = QEMU_10_0,
+    syntax: SyntaxRules | None = None,
     *,
     default_suffix: str = "B",
     unit: int = 1024,
@@ -570,10 +518,25 @@ def qemu_strtosz(
 ) -> tuple[int, int]:
     """QEMU's qemu_strtosz (and _MiB/_metric via the keywords): (0 or -errno, bytes).
 
-    The whole string must be consumed.  ``warnings`` receives warn_report()
-    texts QEMU prints while parsing (7.2: hex with a suffix).
+    The whole string must be consumed.  ``syntax`` is the release's rules
+    (None: QEMU's current code).  ``warnings`` receives warn_report() texts
+    QEMU prints while parsing (7.2: hex with a suffix).
     """
-    if release.strtosz_2023:
+    return qemu_strtosz_of(
+        text, strtosz_2023(syntax), default_suffix=default_suffix, unit=unit, warnings=warnings
+    )
+
+
+def qemu_strtosz_of(
+    text: str,
+    rewritten: bool,
+    *,
+    default_suffix: str = "B",
+    unit: int = 1024,
+    warnings: list[str] | None = None,
+) -> tuple[int, int]:
+    """:func:`qemu_strtosz` of 8.1's rewrite (``rewritten``) or of 7.2."""
+    if rewritten:
         return _do_strtosz_2023(text, default_suffix, unit)
     sink: list[str] = [] if warnings is None else warnings
     return _do_strtosz_72(text, default_suffix, unit, sink)
@@ -602,7 +565,7 @@ def parse_size(
     *,
     name: str = "size",
     context: SizeContext = SizeContext.QEMU_OPTS,
-    release: SyntaxProfile = QEMU_10_0,
+    syntax: SyntaxRules | None = None,
     warnings: list[str] | None = None,
 ) -> int:
     """Parse a size as qemu_strtosz does; raise SizeError with QEMU's text for ``context``.
@@ -610,7 +573,7 @@ def parse_size(
     ``name`` is the parameter name QEMU puts in the message (the keyval
     visitor uses the full dotted path, e.g. ``memory.size``).
     """
-    ret, value = qemu_strtosz(text, release, warnings=warnings)
+    ret, value = qemu_strtosz(text, syntax, warnings=warnings)
     if ret == 0:
         return value
     kind: Literal["invalid", "range"] = "range" if ret == -_ERANGE else "invalid"
@@ -934,11 +897,11 @@ class QemuOpts:
         if opt is None:
             desc = self.list.find_desc(name)
             if desc and desc.def_value_str is not None:
-                return parse_size(desc.def_value_str, name=name, release=self.list.release)
+                return parse_size(desc.def_value_str, name=name, syntax=self.list.syntax)
             return default
         if isinstance(opt.value, int) and not isinstance(opt.value, bool):
             return opt.value
-        return parse_size(opt.str, name=name, release=self.list.release)
+        return parse_size(opt.str, name=name, syntax=self.list.syntax)
 
     def items(self) -> list[tuple[str, str]]:
         """All ``(key, raw value)`` pairs in the order given (``id`` excluded)."""
@@ -1014,11 +977,11 @@ class QemuOpts:
             if d is None:
                 raise OptionError(f"Invalid parameter '{opt.name}'")
             opt.desc = d
-            opt.value = _parse_typed(opt, d, self.list.release, warnings)
+            opt.value = _parse_typed(opt, d, self.list.syntax, warnings)
 
 
 def _parse_typed(
-    opt: QemuOpt, desc: OptDesc, release: SyntaxProfile, warnings: list[Diagnostic] | None
+    opt: QemuOpt, desc: OptDesc, syntax: SyntaxRules | None, warnings: list[Diagnostic] | None
 ) -> bool | int | None:
     if desc.type is OptType.BOOL:
         return parse_bool(opt.str, name=opt.name)
@@ -1027,7 +990,7 @@ def _parse_typed(
     if desc.type is OptType.SIZE:
         texts: list[str] = []
         try:
-            return parse_size(opt.str, name=opt.name, release=release, warnings=texts)
+            return parse_size(opt.str, name=opt.name, syntax=syntax, warnings=texts)
         finally:
             # 7.2 warns about hex with a suffix (warn_report at the current location)
             if warnings is not None:
@@ -1050,23 +1013,24 @@ class QemuOptsList:
         implied_opt_name: str | None = None,
         merge_lists: bool = False,
         desc: Iterable[OptDesc] = (),
-        release: SyntaxProfile = QEMU_10_0,
+        syntax: SyntaxRules | None = None,
     ) -> None:
         self.name = name
         self.implied_opt_name = implied_opt_name
         self.merge_lists = merge_lists
         self.desc: tuple[OptDesc, ...] = tuple(desc)
-        self.release = release
+        # The release's rules (None: QEMU's current code).
+        self.syntax = syntax
         self.head: list[QemuOpts] = []
 
     @classmethod
-    def from_def(cls, d: _table.OptsListDef, release: SyntaxProfile) -> QemuOptsList:
+    def from_def(cls, d: OptsListDef, syntax: SyntaxRules | None) -> QemuOptsList:
         return cls(
             d.name,
             implied_opt_name=d.implied_opt_name,
             merge_lists=d.merge_lists,
             desc=_desc_of(d),
-            release=release,
+            syntax=syntax,
         )
 
     def __repr__(self) -> str:
@@ -1119,7 +1083,7 @@ class QemuOptsList:
             raise OptionError(f"Invalid parameter '{opt.name}'")
         opt.desc = desc
         if desc is not None:
-            opt.value = _parse_typed(opt, desc, self.release, warnings)
+            opt.value = _parse_typed(opt, desc, self.syntax, warnings)
 
     def _opts_do_parse(
         self,
@@ -1232,10 +1196,10 @@ class QemuOptsList:
 
 # The descs are immutable: built once per table entry, shared by every run
 # (fleet mode parses a command line per VM).
-_DESCS: dict[int, tuple[_table.OptsListDef, tuple[OptDesc, ...]]] = {}
+_DESCS: dict[int, tuple[OptsListDef, tuple[OptDesc, ...]]] = {}
 
 
-def _desc_of(d: _table.OptsListDef) -> tuple[OptDesc, ...]:
+def _desc_of(d: OptsListDef) -> tuple[OptDesc, ...]:
     entry = _DESCS.get(id(d))
     if entry is None or entry[0] is not d:
         desc = tuple(OptDesc(x.name, OptType(x.type), x.help, x.def_value_str) for x in d.desc)
@@ -1243,7 +1207,7 @@ def _desc_of(d: _table.OptsListDef) -> tuple[OptDesc, ...]:
     return entry[1]
 
 
-def new_opts_lists(release: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList]:
+def new_opts_lists(syntax: Syntax) -> dict[str, QemuOptsList]:
     """Fresh (empty) QemuOptsLists for one run, by QEMU list name.
 
     Contains ``memory`` (-m), ``accel``, ``object``, ``device``, ``global``,
@@ -1252,7 +1216,7 @@ def new_opts_lists(release: SyntaxProfile = QEMU_10_0) -> dict[str, QemuOptsList
     ``option-rom``, ``add-fd``, ``tpmdev`` and (10.0) ``run-with``, with
     QEMU's descs for that version.
     """
-    return {name: QemuOptsList.from_def(d, release) for name, d in release.opts_lists.items()}
+    return {name: QemuOptsList.from_def(d, syntax) for name, d in syntax.opts_lists.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -1568,7 +1532,7 @@ def qemu_chr_parse_compat(
     short-form booleans (``server,nowait`` is silent).
     """
     chardev = lists["chardev"]
-    release = chardev.release
+    syntax = chardev.syntax
     try:
         opts = chardev.create(label, True)
     except OptionError as err:
@@ -1612,7 +1576,7 @@ def qemu_chr_parse_compat(
         opts.set("path", filename)
         return opts
     prefixed: tuple[tuple[str, str], ...] = (("file:", "file"), ("pipe:", "pipe"))
-    if release.chardev_pty_path:
+    if syntax is None or syntax.chardev_pty_path:
         prefixed += (("pty:", "pty"),)
     for prefix, backend in prefixed:
         if filename.startswith(prefix):
@@ -1710,9 +1674,6 @@ def monitor_parse(
 
 
 __all__ = [
-    "PROFILES",
-    "QEMU_7_2",
-    "QEMU_10_0",
     "ChardevSpecError",
     "Diagnostic",
     "HelpRequested",
@@ -1728,7 +1689,6 @@ __all__ = [
     "QemuOptsList",
     "SizeContext",
     "SizeError",
-    "SyntaxProfile",
     "cmdline_location",
     "escape_opt_value",
     "format_diagnostic",
@@ -1747,10 +1707,10 @@ __all__ = [
     "parse_qapi_name",
     "parse_size",
     "parse_uint",
-    "profile_for_version",
     "qemu_chr_parse_compat",
     "qemu_strtoi64",
     "qemu_strtosz",
+    "qemu_strtosz_of",
     "qemu_strtou64",
     "qobject_from_json",
 ]

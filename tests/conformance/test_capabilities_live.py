@@ -42,10 +42,17 @@ from typing import Any
 
 import pytest
 
-from memdevd.releases import recorded
+from memdevd.releases.recorded import Recording, recording
+from memdevd.releases.table import get_release
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from live_qemu import QEMU_VERSIONS, qemu_binary
+
+
+def x86_recording(version: str) -> Recording:
+    """What was recorded from qemu-system-x86_64 for ``version``."""
+    return recording("x86_64", get_release(version))
+
 
 pytestmark = [pytest.mark.live_qemu, pytest.mark.slow]
 
@@ -193,7 +200,7 @@ def probe_answers(command: list[str], questions: list[tuple[str, Any]]) -> list[
 
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
 def test_libvirt_probe_answers_like_qemu(version: str) -> None:
-    questions = recorded.probe_questions(version, "tcg")
+    questions = x86_recording(version).probe_questions("tcg")
     assert len(questions) == 53
     expected = probe_answers(qemu_command(version, PROBE_ARGV), questions)
     got = probe_answers(memdevd_command(version, PROBE_ARGV), questions)

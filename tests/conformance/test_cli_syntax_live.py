@@ -29,11 +29,12 @@ from pathlib import Path
 
 import pytest
 
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64 import options as table
+from memdevd.targets.x86_64.cmdline import syntax
 from memdevd.util.cmdline import CliItem, tokenize
+from memdevd.util.option_defs import Syntax
 from memdevd.util.qemu_opts import (
-    QEMU_7_2,
-    QEMU_10_0,
     Diagnostic,
     HelpRequested,
     KeyvalValue,
@@ -41,7 +42,6 @@ from memdevd.util.qemu_opts import (
     QemuOptsList,
     SizeContext,
     SizeError,
-    SyntaxProfile,
     format_diagnostic,
     format_error,
     keyval_parse,
@@ -69,7 +69,8 @@ BINARIES: dict[str, str | None] = {
     "7.2": _binary("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
     "10.0": _binary("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
 }
-PROFILES: dict[str, SyntaxProfile] = {"7.2": QEMU_7_2, "10.0": QEMU_10_0}
+# qemu-system-x86_64's command-line syntax of each live release.
+PROFILES: dict[str, Syntax] = {v: syntax(get_release(v)) for v in ("7.2", "10.0")}
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def run_qemu(binary: str, argv: Sequence[str]) -> Outcome:
 # A model of vl.c's option loop, syntax steps only
 
 
-def emulate(argv: Sequence[str], release: SyntaxProfile) -> Outcome:
+def emulate(argv: Sequence[str], release: Syntax) -> Outcome:
     """What QEMU prints for ``argv``, as far as the syntax layer decides it."""
     printed: list[Diagnostic] = []
 
@@ -113,7 +114,7 @@ def emulate(argv: Sequence[str], release: SyntaxProfile) -> Outcome:
         return text + (format_error(PROG, err) if err else "")
 
     try:
-        parsed = tokenize(argv, release=release)
+        parsed = tokenize(argv, syntax=release)
     except OptionError as err:
         return Outcome("", stderr(err), 1)
     lists = new_opts_lists(release)
@@ -141,7 +142,7 @@ def emulate(argv: Sequence[str], release: SyntaxProfile) -> Outcome:
 
 def _emulate_item(
     item: CliItem,
-    release: SyntaxProfile,
+    release: Syntax,
     lists: dict[str, QemuOptsList],
     machine: dict[str, KeyvalValue],
     warnings: list[Diagnostic],
@@ -488,7 +489,7 @@ def test_size_value_matches_qemu(
     release = PROFILES[version]
     real = results[(version, (*NUMA_ARGV, f"node,mem={value}"))]
     try:
-        parse_size(value, name="mem", context=SizeContext.OPTS_VISITOR, release=release)
+        parse_size(value, name="mem", context=SizeContext.OPTS_VISITOR, syntax=release)
     except SizeError as err:
         assert f": {err.message}\n" in real.stderr
         return

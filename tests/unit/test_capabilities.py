@@ -20,8 +20,15 @@ from memdevd.app import cli
 from memdevd.machine.cpus import vcpu_thread_id
 from memdevd.qmp.encoder import encode
 from memdevd.qmp.errors import QMPError
-from memdevd.releases import recorded
+from memdevd.releases.recorded import Recording, recording
+from memdevd.releases.table import get_release
 from memdevd.util.qemu_opts import Diagnostic, OptionError
+
+
+def x86_recording(version: str) -> Recording:
+    """What was recorded from qemu-system-x86_64 for ``version``."""
+    return recording("x86_64", get_release(version))
+
 
 VERSIONS = ("7.2", "10.0")
 PROBE_ARGV = ("-S", "-no-user-config", "-nodefaults", "-nographic", "-machine")
@@ -84,16 +91,16 @@ def domain_argv(scenario: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("accel", ["tcg", "kvm"])
 def test_probe_questions_get_the_recorded_answers(version: str, accel: str) -> None:
-    if not recorded.probe_questions(version, accel):
+    if not x86_recording(version).probe_questions(accel):
         pytest.skip(f"no {accel} probe recorded")
     settings = ["-memdevd", "kvm=on"] if accel == "kvm" else []
     vm = VM(version, *settings, *PROBE_ARGV, f"none,accel={accel}")
     asked = 0
-    for command, arguments in recorded.probe_questions(version, accel):
+    for command, arguments in x86_recording(version).probe_questions(accel):
         if command in OWN_ANSWERS:
             continue
-        assert vm.run(command, arguments) == recorded.probe_reply(
-            version, accel, command, arguments
+        assert vm.run(command, arguments) == x86_recording(version).probe_reply(
+            accel, command, arguments
         ), (command, arguments)
         asked += 1
     assert asked == 50
@@ -127,7 +134,7 @@ def test_new_commands_are_listed_in_qemu_order_and_in_the_schema(version: str) -
         "query-cpus-fast",
     ]
     assert set(new) <= set(names)
-    order = recorded.command_order(version)
+    order = x86_recording(version).command_order
     qemu_names = [n for n in names if n in order]
     assert qemu_names == sorted(qemu_names, key=order.__getitem__)
     schema = {e["name"] for e in vm.ok("query-qmp-schema") if e["meta-type"] == "command"}
@@ -160,7 +167,7 @@ def test_query_command_line_options(version: str) -> None:
 def test_query_cpu_model_expansion(version: str) -> None:
     vm = VM(version, *PROBE_ARGV, "none,accel=tcg")
     static_max = {"type": "static", "model": {"name": "max"}}
-    want = recorded.probe_reply(version, "tcg", "query-cpu-model-expansion", static_max)
+    want = x86_recording(version).probe_reply("tcg", "query-cpu-model-expansion", static_max)
     assert vm.run("query-cpu-model-expansion", static_max) == want
     # empty props apply nothing: the same question
     empty = {"type": "static", "model": {"name": "max", "props": {}}}
@@ -190,14 +197,14 @@ def test_query_cpu_model_expansion(version: str) -> None:
 
 
 def _cpu_scenarios() -> list[tuple[str, str]]:
-    return [(v, name) for v in VERSIONS for name in recorded.load(v, "cpus")]
+    return [(v, name) for v in VERSIONS for name in x86_recording(v).load("cpus")]
 
 
 @pytest.mark.parametrize(("version", "name"), _cpu_scenarios())
 def test_vcpus_of_a_libvirt_domain_are_qemus(version: str, name: str) -> None:
-    scenario = recorded.load(version, "cpus")[name]
+    scenario = x86_recording(version).load("cpus")[name]
     vm = VM(version, *domain_argv(scenario))
-    sample = next(iter(recorded.load(version, "cpus")[scenario["sample"]]["objects"].values()))
+    sample = next(iter(x86_recording(version).load("cpus")[scenario["sample"]]["objects"].values()))
     assert vm.ok("query-hotpluggable-cpus") == scenario["query-hotpluggable-cpus"]["return"]
     fast = vm.ok("query-cpus-fast")
     want = json.loads(json.dumps(scenario["query-cpus-fast"]["return"]))
@@ -427,11 +434,11 @@ def test_recorded_dicts_print_in_qemus_key_order(version: str) -> None:
     """Keys sharing a QDict bucket come out in QEMU's order, not the files' sorted one."""
     from memdevd.qmp.encoder import qdict_key_order
 
-    fixes = recorded.load(version, "key-order")
+    fixes = x86_recording(version).load("key-order")
     assert fixes
     for reference, groups in fixes.items():
         name, _, pointer = reference.partition("#")
-        node = recorded.resolve_reference(version, f"{name}#{pointer}")
+        node = x86_recording(version).resolve_reference(f"{name}#{pointer}")
         printed = list(qdict_key_order(node))
         for group in groups:
             assert [k for k in printed if k in group] == group, reference

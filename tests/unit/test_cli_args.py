@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from memdevd.releases.table import get_release
 from memdevd.targets.x86_64 import options as table
+from memdevd.targets.x86_64.cmdline import syntax
 from memdevd.util.cmdline import (
     MEMDEVD_OPTION,
     CliItem,
     option_table,
     qemu_has_option,
-    tokenize,
 )
-from memdevd.util.qemu_opts import QEMU_7_2, QEMU_10_0, OptionError, format_error
+from memdevd.util.cmdline import (
+    tokenize as _tokenize,
+)
+from memdevd.util.option_defs import OptionDef
+from memdevd.util.qemu_opts import OptionError, format_error
 
 PROG = "qemu-system-x86_64"
+QEMU_7_2 = syntax(get_release("7.2"))
+QEMU_10_0 = syntax(get_release("10.0"))
+# qemu-system-x86_64 10.0's syntax unless a test names another.
+tokenize = partial(_tokenize, syntax=QEMU_10_0)
 
 
 def error_text(argv: list[str], **kwargs: object) -> str:
@@ -71,22 +82,19 @@ def test_first_pass_errors(argv: list[str], expected: str) -> None:
 
 
 def test_version_specific_options() -> None:
-    assert tokenize(["-no-hpet"], release=QEMU_7_2).pairs() == [("no-hpet", None)]
-    assert error_text(["-no-hpet"], release=QEMU_10_0) == f"{PROG}: -no-hpet: invalid option\n"
-    assert tokenize(["-run-with", "user=x"], release=QEMU_10_0).pairs() == [("run-with", "user=x")]
-    assert (
-        error_text(["-run-with", "x"], release=QEMU_7_2) == f"{PROG}: -run-with: invalid option\n"
-    )
+    assert tokenize(["-no-hpet"], syntax=QEMU_7_2).pairs() == [("no-hpet", None)]
+    assert error_text(["-no-hpet"], syntax=QEMU_10_0) == f"{PROG}: -no-hpet: invalid option\n"
+    assert tokenize(["-run-with", "user=x"], syntax=QEMU_10_0).pairs() == [("run-with", "user=x")]
+    assert error_text(["-run-with", "x"], syntax=QEMU_7_2) == f"{PROG}: -run-with: invalid option\n"
     assert qemu_has_option("singlestep", QEMU_7_2) and not qemu_has_option("singlestep", QEMU_10_0)
-    assert not qemu_has_option(MEMDEVD_OPTION)
-    assert MEMDEVD_OPTION in option_table() and MEMDEVD_OPTION not in option_table(
-        with_memdevd=False
-    )
+    assert not qemu_has_option(MEMDEVD_OPTION, QEMU_10_0)
+    assert MEMDEVD_OPTION in option_table(QEMU_10_0)
+    assert MEMDEVD_OPTION not in option_table(QEMU_10_0, with_memdevd=False)
 
 
 def test_options_of_other_targets() -> None:
     item = tokenize(["-prom-env", "x"]).items[0]
-    assert item.spec is not None and not item.spec.for_x86
+    assert item.spec is not None and not item.spec.for_target
     with pytest.raises(OptionError) as exc:
         item.check_target()
     assert format_error(PROG, exc.value) == (
@@ -128,9 +136,9 @@ def test_tables() -> None:
     assert names100 - names72 == table.ONLY_IN_10_0
     for names in (names72, names100):
         assert {"m", "machine", "M", "object", "device", "numa", "qmp", "S", "h"} <= names
-    spec = option_table().get("qmp")
-    assert spec is not None and spec.has_arg and spec.for_x86
-    nodefaults = option_table().get("nodefaults")
+    spec = option_table(QEMU_10_0).get("qmp")
+    assert spec is not None and spec.has_arg and spec.for_target
+    nodefaults = option_table(QEMU_10_0).get("nodefaults")
     assert nodefaults is not None and not nodefaults.has_arg
 
 
@@ -143,7 +151,7 @@ OPTIONS_10_0 = [o for o in table.OPTIONS_10_0]
         st.tuples(st.sampled_from(OPTIONS_10_0), st.text(max_size=10), st.booleans()), max_size=8
     )
 )
-def test_tokenize_round_trip(items: list[tuple[table.OptionDef, str, bool]]) -> None:
+def test_tokenize_round_trip(items: list[tuple[OptionDef, str, bool]]) -> None:
     """Options written out with their arguments come back as written."""
     argv: list[str] = []
     expected: list[tuple[str, str | None]] = []
@@ -152,7 +160,7 @@ def test_tokenize_round_trip(items: list[tuple[table.OptionDef, str, bool]]) -> 
         if opt.has_arg:
             argv.append(arg)
         expected.append((opt.name, arg if opt.has_arg else None))
-    parsed = tokenize(argv, release=QEMU_10_0)
+    parsed = tokenize(argv, syntax=QEMU_10_0)
     assert parsed.pairs() == expected
     assert all(isinstance(i, CliItem) for i in parsed.items)
 

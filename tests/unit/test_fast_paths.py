@@ -28,6 +28,7 @@ from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import Server
 from memdevd.qmp.session import Session
+from memdevd.releases.table import get_release
 from memdevd.util.qemu_opts import id_wellformed
 
 VERSIONS = ("7.2", "8.2", "10.0")
@@ -83,7 +84,7 @@ def test_request_check_shortcut_is_taken() -> None:
 
 def _visited(args: dict[str, Any], version: str) -> tuple[str, Any]:
     try:
-        return "ok", visit_object_options(args, version)
+        return "ok", visit_object_options(args, get_release(version))
     except ObjectOptionsError as err:
         return "error", err.desc
 
@@ -121,7 +122,7 @@ any_value = st.one_of(
 def object_arguments(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     """Mostly valid arguments of an emulated type, with a few changes."""
     version = draw(st.sampled_from(VERSIONS))
-    table = MEMBERS["7.2" if version == "7.2" else "10.0"]
+    table = MEMBERS[get_release(version).recorded_as]
     qom_type = draw(st.sampled_from(list(table)))
     members = table[qom_type]
     args: dict[str, Any] = {"qom-type": qom_type, "id": "m0"}
@@ -158,7 +159,7 @@ def test_object_arguments_shortcut_is_taken(version: str) -> None:
     args["mem-path"] = "/dev/shm/x"
     args["policy"] = "bind"
     with mock.patch.object(object_options, "InputVisitor", side_effect=AssertionError):
-        props, qom_type, obj_id = visit_object_options(args, version)
+        props, qom_type, obj_id = visit_object_options(args, get_release(version))
     assert (qom_type, obj_id) == ("memory-backend-file", "m0")
     assert props == {"size": 1 << 30, "share": True, "mem-path": "/dev/shm/x", "policy": "bind"}
 

@@ -14,9 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from memdevd.releases.table import get_release
+from memdevd.targets.x86_64 import options as x86_options
+from memdevd.targets.x86_64.cmdline import syntax
+from memdevd.util.option_defs import Syntax
 from memdevd.util.qemu_opts import (
-    QEMU_7_2,
-    QEMU_10_0,
     ChardevSpecError,
     Diagnostic,
     HelpRequested,
@@ -28,7 +30,6 @@ from memdevd.util.qemu_opts import (
     QemuOptsList,
     SizeContext,
     SizeError,
-    SyntaxProfile,
     escape_opt_value,
     format_error,
     get_opt_value,
@@ -44,13 +45,15 @@ from memdevd.util.qemu_opts import (
     parse_qapi_name,
     parse_size,
     parse_uint,
-    profile_for_version,
     qemu_chr_parse_compat,
     qemu_strtosz,
     qobject_from_json,
 )
 
 PROG = "qemu-system-x86_64"
+# qemu-system-x86_64's command-line syntax of the two recorded releases.
+QEMU_7_2 = syntax(get_release("7.2"))
+QEMU_10_0 = syntax(get_release("10.0"))
 BOTH = [QEMU_7_2, QEMU_10_0]
 K, M, G, T, P, E = (1 << (10 * i) for i in range(1, 7))
 SIZE_HINT = (
@@ -59,9 +62,9 @@ SIZE_HINT = (
 )
 
 
-def size_outcome(text: str, release: SyntaxProfile) -> int | str:
+def size_outcome(text: str, release: Syntax) -> int | str:
     try:
-        return parse_size(text, release=release)
+        return parse_size(text, syntax=release)
     except SizeError as err:
         return err.kind
 
@@ -135,11 +138,11 @@ def test_parse_size_values(text: str, v72: int | str, v100: int | str) -> None:
 
 def test_hex_suffix_warning_in_7_2_only() -> None:
     warnings: list[str] = []
-    assert parse_size("0x10M", release=QEMU_7_2, warnings=warnings) == 16 * M
+    assert parse_size("0x10M", syntax=QEMU_7_2, warnings=warnings) == 16 * M
     assert warnings == ["Using a multiplier suffix on hex numbers is deprecated: 0x10M"]
     warnings.clear()
     with pytest.raises(SizeError):
-        parse_size("0x10M", release=QEMU_10_0, warnings=warnings)
+        parse_size("0x10M", syntax=QEMU_10_0, warnings=warnings)
     assert warnings == []
 
 
@@ -177,7 +180,7 @@ SUFFIXES |= {"t": T, "T": T, "p": P, "P": P, "e": E, "E": E}
     suffix=st.sampled_from(sorted(SUFFIXES)),
     release=st.sampled_from(BOTH),
 )
-def test_size_round_trip(n: int, suffix: str, release: SyntaxProfile) -> None:
+def test_size_round_trip(n: int, suffix: str, release: Syntax) -> None:
     """N[suffix] is exactly N times the unit, or out of range from 2^64 on."""
     product = n * SUFFIXES[suffix]
     expected: int | str = product if product < (1 << 64) else "range"
@@ -186,7 +189,7 @@ def test_size_round_trip(n: int, suffix: str, release: SyntaxProfile) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(n=st.integers(min_value=0, max_value=(1 << 64) - 1), release=st.sampled_from(BOTH))
-def test_hex_size_round_trip(n: int, release: SyntaxProfile) -> None:
+def test_hex_size_round_trip(n: int, release: Syntax) -> None:
     assert size_outcome(f"0x{n:x}", release) == n
     assert size_outcome(f"  {n}", release) == n
 
@@ -198,10 +201,10 @@ def test_hex_size_round_trip(n: int, release: SyntaxProfile) -> None:
     suffix=st.sampled_from(["k", "M", "G", "T"]),
     release=st.sampled_from(BOTH),
 )
-def test_fraction_with_suffix(whole: int, frac: int, suffix: str, release: SyntaxProfile) -> None:
+def test_fraction_with_suffix(whole: int, frac: int, suffix: str, release: Syntax) -> None:
     """w.fff{suffix}: within one unit of the exact value (QEMU goes through a double)."""
     unit = SUFFIXES[suffix]
-    got = parse_size(f"{whole}.{frac:03d}{suffix}", release=release)
+    got = parse_size(f"{whole}.{frac:03d}{suffix}", syntax=release)
     exact = whole * unit + Fraction(frac * unit, 1000)
     assert abs(got - exact) <= 1
 
@@ -266,7 +269,7 @@ def test_identifiers_and_names() -> None:
 # QemuOpts
 
 
-def memory_list(release: SyntaxProfile = QEMU_10_0) -> QemuOptsList:
+def memory_list(release: Syntax = QEMU_10_0) -> QemuOptsList:
     return new_opts_lists(release)["memory"]
 
 
@@ -280,7 +283,7 @@ def test_implied_key_and_typed_values() -> None:
 
 
 def test_explicit_first_key_and_escaping() -> None:
-    lists = new_opts_lists()
+    lists = new_opts_lists(QEMU_10_0)
     opts = lists["device"].parse_noisily("driver=pc-dimm,id=d0,memdev=m,,0", True)
     assert opts.id == "d0"
     assert opts.items() == [("driver", "pc-dimm"), ("memdev", "m,0")]
@@ -290,7 +293,7 @@ def test_explicit_first_key_and_escaping() -> None:
 
 def test_doubled_comma_in_implied_value_still_finds_id() -> None:
     # opts_parse_id() scans without the implied key: ",," splits there.
-    opts = new_opts_lists()["device"].parse_noisily("a,,id=x", True)
+    opts = new_opts_lists(QEMU_10_0)["device"].parse_noisily("a,,id=x", True)
     assert opts.id == "x"
     assert opts.items() == [("driver", "a,id=x")]
 
@@ -308,7 +311,7 @@ def test_merge_lists_last_wins() -> None:
 
 def test_short_form_booleans_warn() -> None:
     warnings: list[Diagnostic] = []
-    opts = new_opts_lists()["chardev"].parse_noisily(
+    opts = new_opts_lists(QEMU_10_0)["chardev"].parse_noisily(
         "socket,id=c,server,nowait,nodelay", True, warnings=warnings
     )
     assert opts.get("server") == "on" and opts.get("wait") == "off"
@@ -334,7 +337,7 @@ def test_short_form_booleans_warn() -> None:
 
 def test_quiet_parse_has_no_flag_warnings_and_help_is_a_key() -> None:
     warnings: list[Diagnostic] = []
-    opts = new_opts_lists()["device"].parse("pc-dimm,help", True, warnings=warnings)
+    opts = new_opts_lists(QEMU_10_0)["device"].parse("pc-dimm,help", True, warnings=warnings)
     assert warnings == []
     assert opts.has_help_opt()
     assert has_help_option("a,?") and not has_help_option("a,helpme")
@@ -362,14 +365,14 @@ def test_noisy_help_for_lists_with_desc() -> None:
 
 
 def test_help_text_with_descriptions() -> None:
-    text = new_opts_lists()["name"].print_help()
+    text = new_opts_lists(QEMU_10_0)["name"].print_help()
     assert text.startswith("name options:\n  debug-threads=<bool (on/off)> - When enabled")
     empty = QemuOptsList("x", desc=()).print_help()
     assert empty == "There are no options for x.\n"
 
 
 def test_ids() -> None:
-    lst = new_opts_lists()["device"]
+    lst = new_opts_lists(QEMU_10_0)["device"]
     lst.parse_noisily("pc-dimm,id=d0", True)
     with pytest.raises(OptionError, match=r"^Duplicate ID 'd0' for device$"):
         lst.parse_noisily("pc-dimm,id=d0", True)
@@ -381,11 +384,11 @@ def test_ids() -> None:
     )
     # a failed parse leaves no group behind, so the id is free again
     with pytest.raises(OptionError):
-        new_opts_lists()["chardev"].parse_noisily("null,id=c,bogus=1", True)
+        new_opts_lists(QEMU_10_0)["chardev"].parse_noisily("null,id=c,bogus=1", True)
 
 
 def test_failed_parse_frees_the_id() -> None:
-    lst = new_opts_lists()["chardev"]
+    lst = new_opts_lists(QEMU_10_0)["chardev"]
     with pytest.raises(OptionError):
         lst.parse_noisily("null,id=c,bogus=1", True)
     assert lst.parse_noisily("null,id=c", True).id == "c"
@@ -418,7 +421,7 @@ def test_caller_defined_list_validates_types() -> None:
 
 
 def test_validate_accept_any_list() -> None:
-    opts = new_opts_lists()["accel"].parse_noisily("tcg,thread=multi", True)
+    opts = new_opts_lists(QEMU_10_0)["accel"].parse_noisily("tcg,thread=multi", True)
     opts.validate([OptDesc("accel"), OptDesc("thread")])
     with pytest.raises(OptionError, match=r"^Invalid parameter 'thread'$"):
         opts.validate([OptDesc("accel")])
@@ -592,7 +595,7 @@ def test_json_errors(text: str, message: str) -> None:
 
 
 def test_chardev_compat_specs() -> None:
-    lists = new_opts_lists()
+    lists = new_opts_lists(QEMU_10_0)
     opts = qemu_chr_parse_compat("c0", "unix:/run/q.sock,server=on,wait=off", lists)
     assert opts.to_dict() == {
         "id": "c0",
@@ -615,14 +618,16 @@ def test_chardev_compat_specs() -> None:
 
 
 def test_chardev_pty_path_is_10_0_only() -> None:
-    assert qemu_chr_parse_compat("p", "pty:/tmp/x", new_opts_lists()).get("path") == "/tmp/x"
+    assert (
+        qemu_chr_parse_compat("p", "pty:/tmp/x", new_opts_lists(QEMU_10_0)).get("path") == "/tmp/x"
+    )
     with pytest.raises(ChardevSpecError) as exc:
         qemu_chr_parse_compat("p", "pty:/tmp/x", new_opts_lists(QEMU_7_2))
     assert exc.value.message == "'pty:/tmp/x' is not a valid char driver"
 
 
 def test_monitor_parse_errors() -> None:
-    lists = new_opts_lists()
+    lists = new_opts_lists(QEMU_10_0)
     with pytest.raises(OptionError) as exc:
         monitor_parse("foo:bar", lists)
     assert format_error(PROG, exc.value.at("-qmp foo:bar")) == (
@@ -665,9 +670,11 @@ def test_format_error_layout() -> None:
 
 
 def test_profiles() -> None:
-    assert profile_for_version("7.2") is QEMU_7_2
-    assert profile_for_version("10.0") is QEMU_10_0
-    with pytest.raises(ValueError, match=r"no command-line syntax release for QEMU 6\.0"):
-        profile_for_version("6.0")
+    # 8.2 (source only) parses with 10.0's tables and its own rules.
+    assert syntax(get_release("7.2")).options is x86_options.OPTIONS_7_2
+    assert syntax(get_release("8.2")).options is x86_options.OPTIONS_10_0
+    assert syntax(get_release("8.2")).strtosz_2023 and not QEMU_7_2.strtosz_2023
+    with pytest.raises(KeyError):
+        get_release("6.0")
     assert "run-with" in new_opts_lists(QEMU_10_0)
     assert "run-with" not in new_opts_lists(QEMU_7_2)

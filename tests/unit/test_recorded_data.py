@@ -529,17 +529,20 @@ def test_samples_read_one_line_each_as_the_whole_file_says(version: str) -> None
     it returns is the instance the whole file (parsed as JSON) names for
     that type and family, and the file is what the recorder would write."""
     from memdevd.releases import recorded
+    from memdevd.releases.recorded import recording
+    from memdevd.releases.table import get_release
 
+    rec = recording("x86_64", get_release(version))
     text = (DATA_DIR / f"qemu-{version}" / "samples.json").read_text(encoding="utf-8")
     whole = json.loads(text)
     assert text == recorded.dump_samples(whole)
     assert whole["choice"] and whole["instances"]
     for name, key in whole["choice"].items():
         family, _, qom_type = name.partition(":")
-        assert recorded.type_sample(version, qom_type, family) == whole["instances"][key]
-    assert recorded.type_sample(version, "no-such-type") is None
+        assert rec.type_sample(qom_type, family) == whole["instances"][key]
+    assert rec.type_sample("no-such-type") is None
     # Another family than pc and q35 takes the family-less choice.
     some = next(name for name in whole["choice"] if name.startswith(":"))
     qom_type = some[1:]
-    other_family = recorded.type_sample(version, qom_type, "s390")
-    assert other_family == recorded.type_sample(version, qom_type)
+    other_family = rec.type_sample(qom_type, "s390")
+    assert other_family == rec.type_sample(qom_type)

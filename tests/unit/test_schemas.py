@@ -19,8 +19,14 @@ from memdevd.qapi.control import NoArgs
 from memdevd.qapi.introspect import _references
 from memdevd.qapi.memdevd_control import InjectFaultArgs
 from memdevd.qapi.schema import members_of
-from memdevd.releases import recorded
-from memdevd.releases.table import RELEASES
+from memdevd.releases.recorded import Recording, recording
+from memdevd.releases.table import RELEASES, get_release
+
+
+def x86_recording(version: str) -> Recording:
+    """What was recorded from qemu-system-x86_64 for ``version``."""
+    return recording("x86_64", get_release(version))
+
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = tuple(RELEASES)
@@ -60,7 +66,7 @@ def test_every_reference_resolves(version: str) -> None:
 def test_qemu_entries_are_the_recorded_ones(version: str) -> None:
     recorded_entries = {
         e["name"]: e
-        for e in recorded.load(version, "qmp-schema")["query-qmp-schema"]["reply"]["return"]
+        for e in x86_recording(version).load("qmp-schema")["query-qmp-schema"]["reply"]["return"]
     }
     for entry in qmp_schema(version):
         if not entry["name"].startswith("x-memdevd-") and entry["name"] in recorded_entries:

@@ -35,6 +35,7 @@ from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
+    from memdevd.releases.table import Release
 
 # VIRTIO_BALLOON_PFN_SHIFT
 PFN_SHIFT = 12
@@ -65,9 +66,8 @@ _STATS_10_0 = (
 )
 
 
-def stat_names(version: str) -> tuple[str, ...]:
-    # The six reclaim counters arrived in QEMU 9.2.
-    return _STATS_7_2 if version in ("7.2", "8.2") else _STATS_10_0
+def stat_names(release: Release) -> tuple[str, ...]:
+    return _STATS_10_0 if release.balloon_reclaim_stats else _STATS_7_2
 
 
 def balloon_registered(machine: Machine) -> bool:
@@ -123,7 +123,7 @@ class VirtioBalloonPCI(PassivePCIDevice):
     # -- the balloon ------------------------------------------------------------
 
     def guest_stats(self) -> dict[str, Any]:
-        names = stat_names(self.machine.release.version)
+        names = stat_names(self.machine.release)
         return {"last-update": 0, "stats": dict.fromkeys(names, UINT64_MAX)}
 
     def current_ram_size(self) -> int:

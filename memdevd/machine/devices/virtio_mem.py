@@ -18,7 +18,6 @@ guest ``none`` moves nothing (what a QEMU without a guest shows).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -42,7 +41,6 @@ from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
-    from memdevd.releases.table import Release
 
 # hw/virtio/virtio-mem.c
 VIRTIO_MEM_MIN_BLOCK_SIZE: Final = 1 * MiB
@@ -106,26 +104,6 @@ def decide_memslots(
     return memslots, memslot_size if memslots != 1 else 0
 
 
-_MACHINE_VERSION = re.compile(r"^pc-(?:i440fx|q35)-(\d+)\.(\d+)")
-
-
-def machine_type_version(machine: Machine) -> tuple[int, int]:
-    """The versioned machine type's (major, minor), e.g. pc-q35-7.2 -> (7, 2)."""
-    m = _MACHINE_VERSION.match(machine.config.machine_type)
-    if m is None:
-        return machine.release.major, machine.release.minor
-    return int(m.group(1)), int(m.group(2))
-
-
-def _since_8_0(release: Release) -> bool:
-    """virtio-mem's 8.0 additions: ``x-early-migration`` and the prealloc-memdev check.
-
-    compat.py has no flag of their own; 8.1's virtio-md-pci flag separates
-    the emulated releases (7.2 / 8.2, 10.0) the same way.
-    """
-    return release.virtio_md_unplug
-
-
 # --- the inner virtio-mem device -----------------------------------------------------
 
 
@@ -138,18 +116,16 @@ class VirtioMEM(VirtioDevice):
     def __init__(self, machine: Machine, proxy: VirtioMDPCI) -> None:
         super().__init__(machine, proxy)
         release = machine.release
-        mt = machine_type_version(machine)
+        compat = machine.compat
         self.node = 0
         self.prealloc = False
-        # pc_compat_6_2 / pc_compat_8_0 and the release's default.
-        if mt <= (6, 2):
-            self.unplugged_inaccessible = "off"
-        elif mt <= (8, 0):
-            self.unplugged_inaccessible = "auto"
-        else:
-            self.unplugged_inaccessible = release.unplugged_inaccessible_default
-        # hw_compat_7_2: { "virtio-mem", "x-early-migration", "false" }.
-        self.early_migration = mt > (7, 2)
+        # The release's default, unless the machine type keeps an older one
+        # (pc_compat_6_2, pc_compat_8_0).
+        self.unplugged_inaccessible = compat.get(
+            "virtio-mem.unplugged-inaccessible", release.unplugged_inaccessible_default
+        )
+        # hw_compat_7_2.
+        self.early_migration = compat.get("virtio-mem.x-early-migration", True)
         self.dynamic_memslots = False
         self.requested_size = 0
         # 0: not configured; realize (or decide_memslots) picks the default.
@@ -182,7 +158,7 @@ class VirtioMEM(VirtioDevice):
                 default=release.unplugged_inaccessible_default,
             ),
         ]
-        if _since_8_0(release):
+        if release.virtio_mem_early_migration:
             props.append(
                 static_prop(
                     "x-early-migration",
@@ -249,7 +225,7 @@ class VirtioMEM(VirtioDevice):
             raise CoreError(M.VIRTIO_MEM_MEMDEV_BUSY.format(b.id))
         if b.readonly_region:
             raise CoreError(M.VIRTIO_MEM_MEMDEV_UNSUPPORTED)
-        if _since_8_0(machine.release) and b.prealloc:
+        if machine.release.virtio_mem_early_migration and b.prealloc:
             raise CoreError(M.VIRTIO_MEM_MEMDEV_PREALLOC.format(b.id))
         nb_nodes = machine.numa.num_nodes
         if (nb_nodes and self.node >= nb_nodes) or (not nb_nodes and self.node):

@@ -24,40 +24,11 @@ What is here, per version:
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Final, NamedTuple
+from typing import Final
 
-ARCH_ALL: Final = -1
+from memdevd.util.option_defs import OptDescDef, OptionDef, OptsListDef
+
 ARCH_I386: Final = 8
-
-
-class OptionDef(NamedTuple):
-    """One ``DEF()`` of qemu-options.hx."""
-
-    name: str
-    has_arg: bool
-    opt_enum: str  # QEMU_OPTION_xxx, shared by aliases such as -h/-help
-    arch_mask: int
-    condition: str | None
-
-
-class OptDescDef(NamedTuple):
-    """One ``QemuOptDesc`` of a ``QemuOptsList``."""
-
-    name: str
-    type: str  # "string", "bool", "number" or "size"
-    help: str | None
-    def_value_str: str | None
-
-
-class OptsListDef(NamedTuple):
-    """A ``QemuOptsList`` initialiser."""
-
-    name: str
-    implied_opt_name: str | None
-    merge_lists: bool
-    desc: tuple[OptDescDef, ...]
-    source: str
-
 
 OPTIONS_7_2: Final[tuple[OptionDef, ...]] = (
     OptionDef("h", False, "QEMU_OPTION_h", -1, None),
@@ -180,7 +151,7 @@ OPTIONS_7_2: Final[tuple[OptionDef, ...]] = (
     OptionDef("async-teardown", False, "QEMU_OPTION_asyncteardown", -1, "defined(__linux__)"),
     OptionDef("msg", True, "QEMU_OPTION_msg", -1, None),
     OptionDef("dump-vmstate", True, "QEMU_OPTION_dump_vmstate", -1, None),
-    OptionDef("enable-sync-release", False, "QEMU_OPTION_enable_sync_profile", -1, None),
+    OptionDef("enable-sync-profile", False, "QEMU_OPTION_enable_sync_profile", -1, None),
     OptionDef("object", True, "QEMU_OPTION_object", -1, None),
 )
 
@@ -298,7 +269,7 @@ OPTIONS_10_0: Final[tuple[OptionDef, ...]] = (
     OptionDef("run-with", True, "QEMU_OPTION_run_with", -1, "defined(CONFIG_POSIX)"),
     OptionDef("msg", True, "QEMU_OPTION_msg", -1, None),
     OptionDef("dump-vmstate", True, "QEMU_OPTION_dump_vmstate", -1, None),
-    OptionDef("enable-sync-release", False, "QEMU_OPTION_enable_sync_profile", -1, None),
+    OptionDef("enable-sync-profile", False, "QEMU_OPTION_enable_sync_profile", -1, None),
     OptionDef(
         "perfmap", False, "QEMU_OPTION_perfmap", -1, "defined(CONFIG_TCG) && defined(CONFIG_LINUX)"
     ),

@@ -43,10 +43,10 @@ from memdevd.machine.memory_device import MemoryDeviceMixin, MemoryRegion
 from memdevd.machine.qdev import Device, link_prop, parse_bool, parse_uint64, static_prop
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
-from memdevd.targets.x86_64.devices.sgx_epc import class_sample
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
+    from memdevd.releases.recorded import InstanceSample
     from memdevd.releases.table import Release
 
 # hw/hyperv/hv-balloon.c, hv-balloon-internal.h
@@ -208,8 +208,8 @@ class HvBalloon(MemoryDeviceMixin, Device):
                 return f"{dev.canonical_path()}/{VMBUS_BUS_NAME}"
         return ""
 
-    def recorded_sample(self) -> dict[str, Any] | None:
-        return class_sample(self.machine.release.version, self.typename)
+    def recorded_sample(self) -> InstanceSample | None:
+        return self.machine.recording.class_sample(self.typename)
 
     # -- MemoryDeviceClass ----------------------------------------------------------
 

@@ -115,9 +115,7 @@ def _set_chardev(obj: QOMObject, v: InputVisitor, name: str) -> None:
         for other in dev.machine.devices()
     )
     if in_use:
-        in_use_text = (
-            M.CHARDEV_IN_USE_7_2 if dev.machine.release.version == "7.2" else M.CHARDEV_IN_USE
-        )
+        in_use_text = dev.machine.release.chardev_in_use_text
         raise CoreError(
             M.CHARDEV_PROP_CANT_TAKE.format("serial", name, label) + in_use_text.format(label)
         )

@@ -53,6 +53,7 @@ from memdevd.targets.x86_64.boards import ram_split, sgx_epc_base
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
+    from memdevd.releases.recorded import InstanceSample
     from memdevd.releases.table import Release
 
 UINT64_MASK: Final = (1 << 64) - 1
@@ -177,8 +178,8 @@ class SgxEPC(MemoryDeviceMixin, Device):
         # sgx_epc_init(): "size" reads memory_device_get_region_size().
         return [*super().class_props(), Prop("size", "uint64", _get_size, None)]
 
-    def recorded_sample(self) -> dict[str, Any] | None:
-        return class_sample(self.machine.release.version, self.typename)
+    def recorded_sample(self) -> InstanceSample | None:
+        return self.machine.recording.class_sample(self.typename)
 
     # -- MemoryDeviceClass ----------------------------------------------------------
 
@@ -259,38 +260,6 @@ def _get_size(obj: QOMObject) -> int:
     mr = obj.get_memory_region()
     assert mr is not None
     return mr.size
-
-
-def class_sample(version: str, typename: str) -> dict[str, Any] | None:
-    """A QOM sample built from the recorded ``qom-list-properties`` of the type.
-
-    No instance of the type could be recorded (it needs SGX or a Hyper-V
-    VMBus), but the class's property list was: it gives ``qom-list`` its
-    order, and the two generic properties memdevd does not model behave as
-    on every other bus-less device (``parent_bus`` reads ``""``;
-    ``legacy-memdev`` is neither readable nor writable).
-    """
-    from memdevd.releases import recorded
-
-    entry = recorded.load(version, "types")["qom-list-properties"].get(typename)
-    if not isinstance(entry, dict) or "return" not in entry:
-        return None
-
-    def refused(what: str, name: str) -> dict[str, Any]:
-        return {"error": {"class": "GenericError", "desc": what.format(typename, name)}}
-
-    return {
-        "path": "",
-        "qom-list": [{"name": e["name"], "type": e["type"]} for e in entry["return"]],
-        "qom-get": {
-            "parent_bus": "",
-            "legacy-memdev": refused(M.PROPERTY_NOT_READABLE, "legacy-memdev"),
-        },
-        "qom-set": {
-            "parent_bus": {"reply": refused(M.PROPERTY_NOT_WRITABLE, "parent_bus")},
-            "legacy-memdev": {"reply": refused(M.PROPERTY_NOT_WRITABLE, "legacy-memdev")},
-        },
-    }
 
 
 # --- board init -------------------------------------------------------------------------
