@@ -1368,7 +1368,7 @@ def key_order(documents: dict[str, JSON]) -> dict[str, JSON]:
     them, this records ``"<file>#<JSON pointer>"`` -> the keys of each shared
     bucket in QEMU's output order (memdevd/releases/recorded.py restores it on load).
     """
-    from memdevd.qmp.encoder import QDICT_BUCKET_MAX, qdict_key_order, qstring_bytes, tdb_hash
+    from memdevd.qapi.qdict import QDICT_BUCKET_MAX, qdict_key_order, qstring_bytes, tdb_hash
 
     found: dict[str, JSON] = {}
 

@@ -306,13 +306,14 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
     """``object_option_parse``: validated at parse time, created later."""
     from memdevd import messages as M
+    from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import ObjectSpec
     from memdevd.qapi.object_options import ObjectOptionsError, visit_object_options
     from memdevd.util import qemu_opts as Q
 
     try:
         if arg.startswith("{"):
-            value = Q.qobject_from_json(arg)
+            value = qobject_from_json(arg)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
             props, qom_type, obj_id = visit_object_options(value, release, opts=False)
@@ -330,11 +331,11 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
 
 
 def _parse_device(arg: str, loc: str, lists: Any) -> Any:
+    from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import DeviceSpec
-    from memdevd.util import qemu_opts as Q
 
     if arg.startswith("{"):
-        value = Q.qobject_from_json(arg)
+        value = qobject_from_json(arg)
         assert isinstance(value, dict)
         return DeviceSpec(loc, value, True)
     opts = lists["device"].parse_noisily(arg, True)

@@ -8,9 +8,10 @@ logged, by level:
   replies (command, class, text), JSON syntax errors, start and shutdown;
 * debug: every command with its id and arguments.
 
-Arguments are cut to ``MAX_ARGS_CHARS`` characters, so a 64 MiB request
-never lands in a log; nothing secret passes through memdevd (QMP has no
-credentials), but ``mem-path`` values are logged as given.  The JSON format
+Arguments are cut to ``MAX_ARGS_CHARS`` characters (memdevd/qmp/session.py,
+which logs them), so a 64 MiB request never lands in a log; nothing secret
+passes through memdevd (QMP has no credentials), but ``mem-path`` values
+are logged as given.  The JSON format
 writes one object per line: ``ts``, ``level``, ``msg`` and the record's
 fields (``event``, ``command``, ``id``, ``peer``, ...).
 """
@@ -21,25 +22,7 @@ import json
 import logging
 import sys
 import time
-from typing import Any, Final
-
-MAX_ARGS_CHARS: Final = 200
-
-
-def cut(text: str) -> str:
-    """``text`` as it may appear in a log: at most ``MAX_ARGS_CHARS`` of it."""
-    if len(text) > MAX_ARGS_CHARS:
-        return f"{text[:MAX_ARGS_CHARS]}... ({len(text)} chars)"
-    return text
-
-
-def brief(value: Any) -> str:
-    """A log-safe rendering of a request's arguments."""
-    try:
-        text = json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return cut(text)
+from typing import Any
 
 
 class JSONFormatter(logging.Formatter):

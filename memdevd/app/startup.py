@@ -18,18 +18,18 @@ from typing import Any
 from memdevd import messages as M
 from memdevd.app.settings import MemdevdSettings
 from memdevd.machine.clock import Clock
-from memdevd.machine.cpus import max_cpus_of, parse_smp, resolve_cpu_model, smp_support
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
+from memdevd.machine.smp import parse_smp
 from memdevd.records import record
 from memdevd.releases.table import Release
-from memdevd.targets.x86_64.boards import PC, Q35, BoardKind
+from memdevd.targets.x86_64.board import BOARDS
+from memdevd.targets.x86_64.cpus import MIN_X86_MAX_CPUS, max_cpus_of, resolve_cpu_model
 from memdevd.targets.x86_64.machine_types import MachineType, is_known_but_not_emulated, resolve
 from memdevd.util.qemu_opts import Diagnostic, OptionError
 
-NONE_BOARD = BoardKind("none", "", "", False, "", 0)
 DEFAULT_RAM_SIZE = 128 * 1024 * 1024
 
 
@@ -191,7 +191,7 @@ def apply_machine_options(
             value = parse_size(str(value), name=key)
             if value > 4 << 30:
                 raise OptionError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
-            config.max_ram_below_4g = value
+            config.board_options["max-ram-below-4g"] = value
         elif key == "mem-merge":
             config.mem_merge = _machine_bool(value, key)
         elif key == "dump-guest-core":
@@ -202,7 +202,7 @@ def apply_machine_options(
             from memdevd.targets.x86_64.devices.sgx_epc import parse_sgx_epc_option
 
             try:
-                config.sgx_epc = parse_sgx_epc_option(value)
+                config.board_options["sgx-epc"] = parse_sgx_epc_option(value)
             except CoreError as exc:
                 raise _err(exc) from None
 
@@ -273,7 +273,7 @@ def build_machine(
         settings.guest.virtio_mem_rate = settings.vmem_rate
     if settings.vmem_driver is not None:
         settings.guest.virtio_mem_driver = settings.vmem_driver
-    board = {"pc": PC, "q35": Q35}.get(mtype.family, NONE_BOARD)
+    board = BOARDS[mtype.family]
     default_ram = 0 if mtype.family == "none" else DEFAULT_RAM_SIZE
     try:
         size, maxmem, slots = memory_config(request.memory, default_ram)
@@ -293,11 +293,6 @@ def build_machine(
         acpi=not request.no_acpi,
         acpi_setting="off" if request.no_acpi else "auto",
     )
-    # pc_i440fx_2_1/2_0_machine_options (QEMU 7.2 still has these types).
-    compat = board.compat_props(mtype.name)
-    config.enforce_aligned_dimm = compat.get("pc-machine.enforce-aligned-dimm", True)
-    config.has_reserved_memory = compat.get("pc-machine.has-reserved-memory", True)
-    config.memory_hotplug_support = compat.get("pc-machine.memory-hotplug", True)
     apply_machine_options(config, release, request.machine, mtype)
     notes.extend(_configure_smp(config, release, request, mtype))
     if mtype.family == "none":
@@ -327,7 +322,10 @@ def build_machine(
     # parse_cpu_option(): after the late backends, before -numa.
     default_model = None if mtype.family == "none" else "qemu64"
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
-    config.cpu_model = resolve_cpu_model(release, request.cpu_option, default_model, accel_used)
+    try:
+        config.cpu_model = resolve_cpu_model(release, request.cpu_option, default_model, accel_used)
+    except CoreError as exc:
+        raise _err(exc) from None
 
     try:
         for location, node in request.numa:
@@ -344,9 +342,9 @@ def build_machine(
     except CoreError as exc:
         err = _err(exc)
         # Warnings printed while building the board come before the error.
-        err.preceding[:0] = [*notes, *machine.startup_notes]
+        err.preceding[:0] = [*notes, *_warnings(machine.startup_notes)]
         raise err from None
-    notes.extend(machine.startup_notes)
+    notes.extend(_warnings(machine.startup_notes))
 
     # QemuOpts -device options first, then JSON ones (qemu_create_cli_devices).
     ordered = [d for d in request.devices if not d.from_json]
@@ -368,6 +366,10 @@ def build_machine(
     return machine, notes
 
 
+def _warnings(texts: list[str]) -> list[Diagnostic]:
+    return [Diagnostic(text, kind="warning") for text in texts]
+
+
 def _configure_smp(
     config: MachineConfig, release: Release, request: StartupRequest, mtype: MachineType
 ) -> list[Diagnostic]:
@@ -379,13 +381,23 @@ def _configure_smp(
     if request.smp_cpus != 1:
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
-    support = smp_support(release, mtype.family, config.board.compat_props(mtype.name))
-    smp, notes = parse_smp(
-        options, release, support, mtype.name, lambda: max_cpus_of(release, mtype.name)
-    )
+    support = config.board.smp_support(release, mtype.name)
+    # No pc/q35 type has fewer CPUs than that; the none machine has 1.
+    floor = MIN_X86_MAX_CPUS if mtype.family != "none" else 1
+    try:
+        smp, warnings = parse_smp(
+            options,
+            release,
+            support,
+            mtype.name,
+            lambda: max_cpus_of(release, mtype.name),
+            max_cpus_floor=floor,
+        )
+    except CoreError as exc:
+        raise _err(exc) from None
     config.smp = smp
     config.smp_cpus = smp.cpus
-    return notes
+    return _warnings(warnings)
 
 
 def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:

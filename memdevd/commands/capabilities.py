@@ -15,7 +15,7 @@ only the questions recorded (libvirt 9.0's: models ``host`` and ``max``,
 static, static without migratable features, full with hv-passthrough); an
 unknown model gets QEMU's ``CPU model 'X' not found``, any other question
 memdevd's refusal naming the recorded ones.  The vCPU answers come from
-the machine's vCPUs (:mod:`memdevd.machine.cpus`).
+the machine's vCPUs (:mod:`memdevd.machine.smp`).
 """
 
 from __future__ import annotations
@@ -80,9 +80,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         reply = rec.probe_reply(accel(), "query-cpu-model-expansion", question)
         if reply is not None:
             return _unwrap(reply)
-        from memdevd.machine.cpus import cpu_model_exists
-
-        if not cpu_model_exists(rt.release, parsed.model.name):
+        if not machine.config.board.cpu_model_exists(rt.release, parsed.model.name):
             raise QMPError(M.CPU_MODEL_NOT_FOUND.format(parsed.model.name))
         asked = [
             _describe_expansion(a)
@@ -92,13 +90,13 @@ def register(reg: Registry, rt: Runtime) -> None:
         raise QMPError(M.EXPANSION_NOT_RECORDED.format(accel().upper(), "; ".join(asked)))
 
     def query_hotpluggable_cpus(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.cpus import hotpluggable_cpus
+        from memdevd.machine.smp import hotpluggable_cpus
 
         no_args(args)
         return core(hotpluggable_cpus, machine)
 
     def query_cpus_fast(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.cpus import cpus_fast
+        from memdevd.machine.smp import cpus_fast
 
         no_args(args)
         return cpus_fast(machine)

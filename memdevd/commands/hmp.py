@@ -152,7 +152,7 @@ def numa_node_memory(rt: Runtime) -> list[tuple[int, int]]:
 def cpu_node(rt: Runtime, cpu_index: int) -> int:
     """The vCPU's ``node-id``: from ``-numa node,cpus=`` or the board's default.
 
-    machine/cpus.py assigns it as ``machine_numa_finish_cpu_init`` does.
+    machine/smp.py assigns it as ``machine_numa_finish_cpu_init`` does.
     """
     slots = rt.machine.cpu_slots
     if cpu_index < len(slots):

@@ -540,31 +540,8 @@ def _set_file_rom(obj: QOMObject, v: InputVisitor, name: str) -> None:
     f.rom = v.type_enum(name, ON_OFF_AUTO)
 
 
-class EpcBackend(HostMemoryBackend):
-    """``memory-backend-epc``: needs /dev/sgx_vepc on the host."""
-
-    type_chain = ("memory-backend-epc", "memory-backend", "object")
-    abstract = False
-
-    def __init__(self, machine: Machine) -> None:
-        super().__init__(machine)
-        # sgx_epc_backend_instance_init
-        self.share = True
-        self.merge = False
-        self.dump = False
-
-    def alloc(self) -> None:
-        if not self.size:
-            raise CoreError(M.BACKEND_SIZE_ZERO)
-        if not self.host.sgx:
-            raise CoreError(self.machine.release.sgx_vepc_open_failed_text)
-        self.share = True
-        self._alloc_fd(self.host.page_size)
-
-
 BACKEND_TYPES: dict[str, type[HostMemoryBackend]] = {
     "memory-backend-ram": RamBackend,
     "memory-backend-file": FileBackend,
     "memory-backend-memfd": MemfdBackend,
-    "memory-backend-epc": EpcBackend,
 }

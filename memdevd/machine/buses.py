@@ -45,17 +45,12 @@ class Bus:
 # it; it has no hotplug handler, so it refuses device_add and device_del.
 SYSTEM_BUS = Bus("main-system-bus", "System", False)
 
-# isa.0, the ISA bus of the PC's south bridge (PIIX3 / ICH9-LPC): where
-# isa-serial sits; it has no hotplug handler either.
-ISA_BUS = Bus("isa.0", "ISA", False)
-
 
 def machine_buses(machine: Machine) -> list[Bus]:
-    board = machine.config.board
-    buses = [Bus(board.root_bus, board.root_bus_type, board.root_bus_hotpluggable)]
-    buses.append(SYSTEM_BUS)
-    if board.family in ("pc", "q35"):
-        buses.append(ISA_BUS)
+    """Every bus: the board's root bus, the system bus, the board's other
+    buses (x86: isa.0), then those of devices (root ports), in that order."""
+    board_buses = machine.config.board.buses(machine)
+    buses = [*board_buses[:1], SYSTEM_BUS, *board_buses[1:]]
     for dev in machine.devices():
         bus = getattr(dev, "child_bus", None)
         if isinstance(bus, Bus):
@@ -111,25 +106,6 @@ class PCIFunction:
     multifunction: bool = False
 
 
-# What -nodefaults boards put on their root bus (query-pci and the "in use by"
-# texts of QEMU 7.2 and 10.0): pc_piix.c and pc_q35.c.
-BOARD_PCI_FUNCTIONS: dict[str, tuple[PCIFunction, ...]] = {
-    "pc": (
-        PCIFunction(0x00, "i440FX"),
-        PCIFunction(0x08, "PIIX3", multifunction=True),
-        PCIFunction(0x09, "piix3-ide"),
-    ),
-    "q35": (
-        PCIFunction(0x00, "mch"),
-        PCIFunction(0xF8, "ICH9-LPC", multifunction=True),
-        PCIFunction(0xFA, "ich9-ahci"),
-        PCIFunction(0xFB, "ICH9-SMB"),
-    ),
-}
-# pc creates the PIIX4 power management function only with ACPI.
-PIIX4_PM = PCIFunction(0x0B, "PIIX4_PM")
-
-
 def pci_slot(devfn: int) -> int:
     """``PCI_SLOT``: also for the unset devfn -1, which reads as slot 31."""
     return (devfn >> 3) & 0x1F
@@ -143,11 +119,8 @@ def pci_bus_functions(machine: Machine, bus: Bus) -> dict[int, PCIFunction]:
     """``bus->devices[]``: devfn -> occupant, board functions included."""
     table: dict[int, PCIFunction] = {}
     if bus.owner is None:
-        board = machine.config.board
-        for fn in BOARD_PCI_FUNCTIONS.get(board.family, ()):
+        for fn in machine.config.board.root_pci_functions(machine):
             table[fn.devfn] = fn
-        if board.family == "pc" and machine.config.acpi:
-            table[PIIX4_PM.devfn] = PIIX4_PM
     for dev in machine.devices():
         devfn = getattr(dev, "devfn", -1)
         if dev.parent_bus == bus.name and isinstance(devfn, int) and devfn >= 0:
@@ -215,12 +188,7 @@ def pci_register_devfn(
 
 def bus_canonical_path(machine: Machine, bus: Bus) -> str:
     """The QOM path of a bus (what a device's ``parent_bus`` link reads)."""
-    if bus is ISA_BUS:
-        # A child of the south bridge, a board device under /machine/unattached
-        # (PIIX3 comes after the i440fx host bridge, ICH9-LPC first).
-        index = machine.board_devices_base + (1 if machine.config.board.family == "pc" else 0)
-        return f"/machine/unattached/device[{index}]/isa.0"
-    if bus.owner is None:
-        host = "i440fx" if machine.config.board.family == "pc" else "q35"
-        return f"/machine/{host}/{bus.name}"
-    return f"{bus.owner.canonical_path()}/{bus.name}"
+    if bus.owner is not None:
+        return f"{bus.owner.canonical_path()}/{bus.name}"
+    path = machine.config.board.bus_path(machine, bus)
+    return path if path is not None else f"/machine/{bus.name}"

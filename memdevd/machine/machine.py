@@ -15,12 +15,12 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from memdevd import messages as M
 from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBackend
+from memdevd.machine.board import NULL_BOARD, Board
 from memdevd.machine.clock import Clock, RealClock
-from memdevd.machine.cpus import X86CPU, CpuSlot, SmpConfig
 from memdevd.machine.devices import device_class
 from memdevd.machine.errors import CoreError, not_found
 from memdevd.machine.event_throttle import EventThrottle
@@ -30,16 +30,11 @@ from memdevd.machine.memory_device import DeviceMemoryState, MemoryDeviceCore
 from memdevd.machine.memslots import MemslotLimits
 from memdevd.machine.qdev import Device
 from memdevd.machine.qom import Container, MemoryRegionObject, Prop, QOMObject, resolve_path
-from memdevd.qapi.visitor import InputVisitor
+from memdevd.machine.smp import CpuSlot, SmpConfig
 from memdevd.records import record
 from memdevd.releases.recorded import InstanceSample, recording
 from memdevd.releases.table import Release
-from memdevd.targets.x86_64.boards import PC, Q35, BoardKind, MemoryLayout, compute_layout
-from memdevd.targets.x86_64.hotplug import machine_hotplug_handler
-from memdevd.util.qemu_opts import id_wellformed
-
-if TYPE_CHECKING:
-    from memdevd.targets.x86_64.devices.sgx_epc import SgxEPCOption, SgxEPCState
+from memdevd.util.cutils import id_wellformed
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
@@ -68,14 +63,10 @@ class NumaState:
 class MachineConfig:
     """Everything the command line decides about the machine."""
 
-    machine_type: str = "pc-q35-10.0"
-    alias: str = "q35"
-    # The QEMU system emulator (memdevd/targets/<target>/).
-    target: str = "x86_64"
-    # PCMachineClass flags of QEMU 7.2's oldest pc types (2.0 / 2.1).
-    has_reserved_memory: bool = True
-    enforce_aligned_dimm: bool = True
-    board: BoardKind = Q35
+    machine_type: str = "none"
+    alias: str = "none"
+    # The machine family, from the target (memdevd/targets/<target>/).
+    board: Board = NULL_BOARD
     ram_size: int = 128 * 1024 * 1024
     maxram_size: int = 128 * 1024 * 1024
     ram_slots: int = 0
@@ -83,7 +74,6 @@ class MachineConfig:
     acpi: bool = True
     # The "acpi" machine property as set (OnOffAuto); acpi is its meaning.
     acpi_setting: str = "auto"
-    max_ram_below_4g: int = 0
     mem_merge: bool = True
     dump_guest_core: bool = True
     smp_cpus: int = 1
@@ -95,9 +85,9 @@ class MachineConfig:
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
     accel: str = "tcg"
-    memory_hotplug_support: bool = True
-    # -machine sgx-epc.N.memdev=ID,sgx-epc.N.node=M (X86MachineState.sgx_epc_list).
-    sgx_epc: list[SgxEPCOption] = field(default_factory=list)
+    # The board's own -machine options, by property name (x86: max-ram-below-4g,
+    # sgx-epc); the board reads them.
+    board_options: dict[str, Any] = field(default_factory=dict)
     # KVM slots used by boot memory and ROMs, see machine/memslots.py.
     kvm_base_memslots: int = 8
     vhost_base_memslots: int = 2
@@ -110,15 +100,7 @@ class MachineObject(QOMObject):
     def __init__(self, machine: Machine) -> None:
         super().__init__(f"{machine.config.machine_type}-machine")
         self.machine = machine
-        family = machine.config.board.family
-        chain = (
-            f"{machine.config.machine_type}-machine",
-            "pc-q35-machine" if family == "q35" else "pc-i440fx-machine",
-            "generic-pc-machine",
-            "x86-machine",
-            "machine",
-            "object",
-        )
+        chain = machine.config.board.machine_type_chain(machine.config.machine_type)
         self.type_chain = chain  # type: ignore[misc]
 
     def properties(self) -> list[Prop]:
@@ -132,12 +114,13 @@ class MachineObject(QOMObject):
             drop.add("device-memory[0]")
         return [p for p in props if p.name not in drop]
 
-    def _unattached_device(self, name: str) -> Any:
+    def unattached_device(self, name: str) -> Any:
         """A link to a board device at /machine/unattached/device[N].
 
-        The SGX EPC sections, the vCPUs (and the first one's kvmvapic, and
-        KVM's kvmclock) are created before the board devices; the recorded
-        machines had one vCPU and its kvmvapic before them (device[0..1]).
+        What the board creates first (x86: the SGX EPC sections, the vCPUs,
+        the first one's kvmvapic, KVM's kvmclock) comes before the board
+        devices; the recorded machines had one vCPU and its kvmvapic before
+        them (device[0..1]).
         """
         sample = self.recorded_sample()
         value = sample["qom-get"].get(name, "") if sample else ""
@@ -149,58 +132,25 @@ class MachineObject(QOMObject):
         return value
 
     def recorded_sample(self) -> InstanceSample | None:
-        """QEMU's /machine of this type; for 8.2 the 10.0 type of the family."""
+        """QEMU's /machine of this type; for a type that was not recorded, the
+        recorded release's type of the family."""
         m = self.machine
         return m.recording.machine_sample(self.typename, m.config.board.family)
 
     def class_props(self) -> list[Prop]:
-        m = self.machine
-        props = [
-            Prop("nvdimm", "bool", lambda o: m.config.nvdimm, _set_machine_nvdimm),
-            Prop("acpi", "OnOffAuto", lambda o: m.config.acpi_setting, _set_machine_acpi),
-            Prop(
-                "max-ram-below-4g",
-                "size",
-                # pc_init1/pc_q35_init store their default in the property.
-                lambda o: (
-                    m.config.max_ram_below_4g
-                    or (0xE0000000 if m.config.board.family == "pc" else 4 << 30)
-                ),
-                _set_machine_max_ram_below_4g,
-            ),
-            Prop("memory", "MemorySizeConfiguration", lambda o: _machine_memory(m), None),
-            Prop("memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None),
-            Prop(
-                "acpi-device",
-                "link<hotplug-handler>",
-                lambda o: self._unattached_device("acpi-device"),
-                None,
-            ),
-        ]
-        sample = self.recorded_sample()
-        if sample is None or "rtc_state" in sample["qom-get"]:
-            # Gone from the PC machines by 10.0.
-            props.append(
-                Prop(
-                    "rtc_state",
-                    "link<isa-device>",
-                    lambda o: self._unattached_device("rtc_state"),
-                    None,
-                )
-            )
-        if m.config.board.family != "none":
-            # x86_machine_class_init: the X86MachineState property.
-            props.append(Prop("sgx-epc", "SgxEPC", _get_sgx_epc, _set_sgx_epc))
-        if not m.release.device_memory_only_with_maxmem:
-            props.append(
-                Prop(
-                    "device-memory-region-size",
-                    "int",
-                    lambda o: m.device_memory.size if m.device_memory else 0,
-                    None,
-                )
-            )
-        return props
+        return self.machine.config.board.machine_props(self.machine)
+
+
+def generic_machine_props(m: Machine) -> dict[str, Prop]:
+    """The properties of QEMU's generic machine class (hw/core/machine.c)
+    that memdevd models, for a board to list in its order."""
+    return {
+        "nvdimm": Prop("nvdimm", "bool", lambda o: m.config.nvdimm, _set_machine_nvdimm),
+        "memory": Prop("memory", "MemorySizeConfiguration", lambda o: _machine_memory(m), None),
+        "memory-backend": Prop(
+            "memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None
+        ),
+    }
 
 
 def _machine_of(obj: QOMObject) -> Machine:
@@ -213,24 +163,10 @@ def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
     _machine_of(obj).config.nvdimm = v.type_bool(name)
 
 
-def _set_machine_acpi(obj: QOMObject, v: Any, name: str) -> None:
-    """``x86_machine_set_acpi``."""
-    config = _machine_of(obj).config
-    config.acpi_setting = v.type_enum(name, ("auto", "on", "off"))
-    config.acpi = config.acpi_setting != "off"
-
-
-def _set_machine_max_ram_below_4g(obj: QOMObject, v: Any, name: str) -> None:
-    """``pc_machine_set_max_ram_below_4g``: takes effect only at board init."""
-    value = v.type_size(name)
-    if value > 4 << 30:
-        raise CoreError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
-    _machine_of(obj).config.max_ram_below_4g = value
-
-
 def _machine_ram_path(m: Machine) -> str:
     """``memory-backend``: the RAM backend, none when NUMA memdevs make RAM."""
-    ram = m.objects.children.get("pc.ram")
+    ram_id = m.config.board.default_ram_id
+    ram = m.objects.children.get(ram_id) if ram_id else None
     return ram.canonical_path() if ram is not None else ""
 
 
@@ -241,22 +177,6 @@ def _machine_memory(m: Machine) -> dict[str, Any]:
         out["max-size"] = m.config.maxram_size
         out["slots"] = m.config.ram_slots
     return out
-
-
-def _get_sgx_epc(obj: QOMObject) -> Any:
-    """``machine_get_sgx_epc``."""
-    from memdevd.targets.x86_64.devices.sgx_epc import sgx_epc_list_value
-
-    assert isinstance(obj, MachineObject)
-    return sgx_epc_list_value(obj.machine.config.sgx_epc)
-
-
-def _set_sgx_epc(obj: QOMObject, v: InputVisitor, name: str) -> None:
-    """``machine_set_sgx_epc``: replaces the list; sections already made stay."""
-    from memdevd.targets.x86_64.devices.sgx_epc import visit_sgx_epc_list
-
-    assert isinstance(obj, MachineObject)
-    obj.machine.config.sgx_epc = visit_sgx_epc_list(v, name)
 
 
 @record
@@ -288,7 +208,7 @@ class Machine:
         # what a versioned type keeps of its release (hw_compat_X_Y...).
         self.compat = config.board.compat_props(config.machine_type)
         # What QEMU of this target and release answers where memdevd models nothing.
-        self.recording = recording(config.target, release)
+        self.recording = recording(config.board.target, release)
         self.host = host or HostFacts()
         self.clock = clock or RealClock()
         self._emit = emit
@@ -304,19 +224,17 @@ class Machine:
         self.isa_serial_index = 0
         self.numa = NumaState()
 
-        # Set by init_board(), once -object backends exist (as in QEMU).
-        self.layout: MemoryLayout = MemoryLayout(0, 0, 0, 0, 0, False)
-        # Set by init_board(): the SGX EPC sections (PCMachineState.sgx_epc).
-        self.sgx_epc: SgxEPCState | None = None
+        # What the board keeps of its own (x86: the SGX EPC sections).
+        self.board_state: dict[str, Any] = {}
         # qdev.c's unattached_count: /machine/unattached/device[N].
         self.unattached_counter = 0
-        # The vCPUs and the possible CPUs (machine/cpus.py), set by init_board().
-        self.cpus: list[X86CPU] = []
+        # The vCPUs and the possible CPUs (the board sets them in init_board()).
+        self.cpus: list[Any] = []
         self.cpu_slots: list[CpuSlot] = []
-        # The board's first own device[N] (i440FX / mch) once the vCPUs exist.
+        # The board's first own device[N] (x86: i440FX / mch) once the vCPUs exist.
         self.board_devices_base = 2
         # What QEMU prints while building the board (warnings).
-        self.startup_notes: list[Any] = []
+        self.startup_notes: list[str] = []
         self.device_memory: DeviceMemoryState | None = None
         self.memslot_limits = MemslotLimits(
             kvm_slots=(self.host.kvm_memslots or 32764) if self.kvm_enabled else None,
@@ -402,71 +320,48 @@ class Machine:
     # -- start-up -------------------------------------------------------------------
 
     def init_board(self) -> None:
-        """``machine_run_board_init`` for memory: NUMA, layout, RAM backend.
+        """``machine_run_board_init`` for memory: NUMA, the board, its RAM.
 
-        Raises CoreError with QEMU's start-up texts (QEMU exits on them).
+        Once -object backends exist (as in QEMU).  Raises CoreError with
+        QEMU's start-up texts (QEMU exits on them).
         """
-        from memdevd.machine.cpus import create_cpus, plan_cpus
         from memdevd.machine.numa import complete_numa
 
         config = self.config
+        board = config.board
         complete_numa(self)
-        self.startup_notes.extend(plan_cpus(self))
-        if config.board.family == "none":
-            create_cpus(self)
-        else:
-            from memdevd.targets.x86_64.devices.sgx_epc import init_sgx_epc
-
-            # pc_init1 / pc_q35_init: the EPC sections, the vCPUs, then
-            # pc_memory_init.
-            sgx_epc = init_sgx_epc(self)
-            create_cpus(self)
-            self.board_devices_base = self.unattached_counter
-            self.layout = compute_layout(
-                config.board,
-                config.ram_size,
-                config.maxram_size,
-                config.ram_slots,
-                max_ram_below_4g=config.max_ram_below_4g,
-                phys_bits=self.host.phys_bits,
-                device_memory_only_with_maxmem=self.release.device_memory_only_with_maxmem,
-                sgx_epc_size=sgx_epc.size,
-                has_reserved_memory=config.has_reserved_memory,
-                enforce_aligned_dimm=config.enforce_aligned_dimm,
-                machine_type=config.machine_type,
-            )
-        if self.layout.has_device_memory:
-            self.device_memory = DeviceMemoryState(
-                self.layout.device_memory_base, self.layout.device_memory_size
-            )
+        # The vCPUs, the memory layout and what the board makes before its RAM.
+        self.startup_notes.extend(board.init_board(self))
         self.memory.device_memory = self.device_memory
         if self.device_memory is not None and self.device_memory.size:
             region = MemoryRegionObject(
                 self.device_memory.size, "/machine/unattached/system[0]", self.device_memory.base
             )
             self.machine_obj.add_child("device-memory[0]", region)
-        if config.board.family != "none":
+        if board.default_ram_id:
             self.create_machine_ram()
-        if config.nvdimm and config.board.family in ("pc", "q35"):
-            # nvdimm_init_acpi_state(): the 4-byte DSM I/O port at 0x0a18.
-            self.machine_obj.add_child(
-                "nvdimm-acpi-io[0]", MemoryRegionObject(4, "/machine/unattached/io[0]", 0x0A18)
-            )
+        board.finish_board(self)
+
+    def set_device_memory(self, base: int, size: int) -> None:
+        """The board's device-memory region (``machine->device_memory``)."""
+        self.device_memory = DeviceMemoryState(base, size)
 
     def create_machine_ram(self) -> None:
-        """The default RAM backend (``pc.ram``) unless NUMA memdevs provide RAM."""
+        """The board's default RAM backend (``default_ram_id``, x86: ``pc.ram``)
+        unless NUMA memdevs provide RAM."""
         if any(node.memdev is not None for node in self.numa.nodes.values()):
             for node in self.numa.nodes.values():
                 if node.memdev is not None:
                     node.memdev.mapped = True
             # numa_complete_configuration(): RAM is a container named after
             # default_ram_id, a child of /machine, holding the nodes' backends.
-            self.machine_obj.add_child("pc.ram[0]", MemoryRegionObject(self.config.ram_size))
+            ram_id = self.config.board.default_ram_id
+            self.machine_obj.add_child(f"{ram_id}[0]", MemoryRegionObject(self.config.ram_size))
             return
         ram = RamBackend(self)
         ram.size = self.config.ram_size
         ram.is_machine_ram = True
-        self.objects.add_child("pc.ram", ram)
+        self.objects.add_child(self.config.board.default_ram_id, ram)
         ram.complete()
         ram.mapped = True
 
@@ -578,10 +473,8 @@ class Machine:
             from memdevd.machine.secret import Secret
 
             cls = Secret
-        if qom_type == "memory-backend-epc" and not self.host.sgx:
-            # backends/hostmem-epc.c registers the type only if /dev/sgx_vepc
-            # could be opened at start-up.
-            cls = None
+        if cls is None:
+            cls = self.config.board.object_type(self, qom_type)
         if cls is None:
             raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
         obj = cls(self)
@@ -621,7 +514,7 @@ class Machine:
         driver = opts.get("driver")
         if not isinstance(driver, str):
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
-        cls = device_class(driver)
+        cls = device_class(driver, self.config.board)
         if cls is None or (cls.needs_profile_feature and not cls.available(self.release)):
             if cls is None and driver in self.recording.device_types:
                 # QEMU has it (a disk, a NIC...): say so rather than pretend
@@ -746,7 +639,7 @@ class Machine:
                 self.dimm_slot_floor = min(self.dimm_slot_floor, slot)
 
     def hotplug_handler(self, dev: Device) -> Any:
-        return machine_hotplug_handler(self, dev)
+        return self.config.board.hotplug_handler(self, dev)
 
     # -- buses ---------------------------------------------------------------------------
 
@@ -934,4 +827,4 @@ class Machine:
         return [{"name": p.name, "type": p.type} for p in obj.properties()]
 
 
-__all__ = ["PC", "Q35", "Machine", "MachineConfig", "NumaNode"]
+__all__ = ["Machine", "MachineConfig", "NumaNode", "generic_machine_props"]

@@ -32,12 +32,12 @@ class NumaNodeOptions:
 def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> None:
     """``parse_numa_node``."""
     from memdevd.machine.backends import HostMemoryBackend
-    from memdevd.machine.cpus import assign_numa_cpu
     from memdevd.machine.machine import NumaNode
     from memdevd.machine.qom import resolve_path
+    from memdevd.machine.smp import assign_numa_cpu
 
     state = machine.numa
-    if machine.config.board.family == "none":
+    if not machine.config.board.numa:
         raise CoreError(M.NUMA_NOT_SUPPORTED)
     nodenr = node.nodeid if node.nodeid is not None else state.num_nodes
     if nodenr >= MAX_NODES:
@@ -71,7 +71,7 @@ def complete_numa(machine: Machine) -> None:
 
     config = machine.config
     state = machine.numa
-    if config.board.family == "none":
+    if not config.board.numa:
         return
     if state.num_nodes == 0 and (config.ram_slots or config.maxram_size > config.ram_size):
         # auto_enable_numa_with_memhp / _with_memdev on pc and q35.

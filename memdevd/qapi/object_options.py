@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.qapi.object_members import MEMBERS, OBJECT_TYPES
+from memdevd.qapi.qdict import qdict_key_order
 from memdevd.qapi.visitor import UINT64_MAX, InputVisitor, VisitError
-from memdevd.qmp.encoder import qdict_key_order
 from memdevd.records import record
 
 if TYPE_CHECKING:

@@ -176,7 +176,7 @@ def visit_model(model: type[M], args: dict[str, Any], *, keyval: bool = False) -
 
     Raises :class:`~memdevd.qapi.visitor.VisitError` with QEMU's text.
     """
-    from memdevd.qmp.encoder import qdict_key_order
+    from memdevd.qapi.qdict import qdict_key_order
 
     v = InputVisitor(args, keyval=keyval, key_order=qdict_key_order)
     v.start_struct(None)

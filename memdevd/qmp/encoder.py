@@ -28,109 +28,27 @@ noncharacter.  Encoding a str never raises.
 
 from __future__ import annotations
 
-import codecs
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Final
 
+from memdevd.qapi.qdict import ORDER_CACHE, order_or_none, qstring_bytes
+
 __all__ = [
-    "QDICT_BUCKET_MAX",
     "encode",
     "encode_reference",
     "format_double",
-    "qdict_key_order",
-    "qstring_bytes",
     "quote_string",
-    "tdb_hash",
     "to_json",
     "to_json_reference",
 ]
 
-QDICT_BUCKET_MAX: Final = 512
 _INT64_MIN: Final = -(1 << 63)
 _UINT64_MAX: Final = (1 << 64) - 1
 _EOL: Final = b"\r\n"
-
-
-# --- QString bytes -------------------------------------------------------
-def _qstring_error_handler(exc: UnicodeError) -> tuple[bytes, int]:
-    assert isinstance(exc, UnicodeEncodeError)
-    out = bytearray()
-    for ch in exc.object[exc.start : exc.end]:
-        cp = ord(ch)
-        if 0xDC80 <= cp <= 0xDCFF:
-            out.append(cp - 0xDC00)
-        else:
-            out += ch.encode("utf-8", "surrogatepass")
-    return bytes(out), exc.end
-
-
-codecs.register_error("memdevd.qstring", _qstring_error_handler)
-
-
-def qstring_bytes(s: str) -> bytes:
-    """The bytes of the QString that ``s`` stands for (see module docstring)."""
-    raw = s.encode("utf-8", "memdevd.qstring")
-    if b"\x00" in raw:
-        raw = raw.replace(b"\x00", b"\xc0\x80")
-    return raw
-
-
-# --- QDict order ---------------------------------------------------------
-def tdb_hash(key: bytes) -> int:
-    """qdict.c tdb_hash() of a key's bytes."""
-    value = (0x238F13AF * len(key)) & 0xFFFFFFFF
-    for i, c in enumerate(key):
-        value = (value + (c << (i * 5 % 24))) & 0xFFFFFFFF
-    return (1103515243 * value + 12345) & 0xFFFFFFFF
-
-
-_BUCKET_CACHE: dict[str, int] = {}
-# keys tuple -> output order, or None when that is the insertion order.
-_ORDER_CACHE: dict[tuple[str, ...], tuple[str, ...] | None] = {}
-# Keys come from clients too (e.g. an "id" object); bound the caches.
-_CACHE_MAX: Final = 8192
-
-
-def _bucket(key: str) -> int:
-    b = _BUCKET_CACHE.get(key)
-    if b is None:
-        if len(_BUCKET_CACHE) >= _CACHE_MAX:
-            _BUCKET_CACHE.clear()
-        b = tdb_hash(qstring_bytes(key)) % QDICT_BUCKET_MAX
-        _BUCKET_CACHE[key] = b
-    return b
-
-
-def _order(keys: tuple[str, ...]) -> tuple[str, ...] | None:
-    try:
-        return _ORDER_CACHE[keys]
-    except KeyError:
-        pass
-    for k in keys:
-        if not isinstance(k, str):
-            raise TypeError(f"QDict keys must be str, not {type(k).__name__}")
-    # Bucket order; within a bucket the latest insertion first.
-    ordered = tuple(k for _, k in sorted(enumerate(keys), key=lambda ik: (_bucket(ik[1]), -ik[0])))
-    result = None if ordered == keys else ordered
-    if len(_ORDER_CACHE) >= _CACHE_MAX:
-        _ORDER_CACHE.clear()
-    _ORDER_CACHE[keys] = result
-    return result
-
-
-def qdict_key_order(keys: Iterable[str]) -> tuple[str, ...]:
-    """Keys in the order qdict_first()/qdict_next() visit them.
-
-    ``keys`` in insertion order.  This is also the order in which QEMU code
-    iterating a QDict (e.g. ``qmp_dispatch_check_obj()``) sees the members.
-    """
-    t = tuple(keys)
-    order = _order(t)
-    return t if order is None else order
 
 
 # --- Scalars -------------------------------------------------------------
@@ -282,7 +200,7 @@ def _write(obj: object, q: Callable[[str], str], out: list[str]) -> None:
         out.append(format_double(obj))
     elif isinstance(obj, dict):
         keys = tuple(obj)
-        order = _order(keys)
+        order = order_or_none(keys)
         if order is None:
             order = keys
         out.append("{")
@@ -334,9 +252,9 @@ def _prepare(obj: object) -> object:
         assert isinstance(obj, dict)
         keys = tuple(obj)
         try:
-            order = _ORDER_CACHE[keys]
+            order = ORDER_CACHE[keys]
         except KeyError:
-            order = _order(keys)
+            order = order_or_none(keys)
         if order is None:
             for v in obj.values():
                 tv = type(v)

@@ -18,14 +18,15 @@ client can never make the daemon queue unbounded work.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from memdevd import messages as M
-from memdevd.app.logsetup import brief, cut
-from memdevd.qmp.encoder import encode, qdict_key_order
+from memdevd.qapi.qdict import qdict_key_order
+from memdevd.qmp.encoder import encode
 from memdevd.qmp.errors import COMMAND_NOT_FOUND, GENERIC_ERROR, QMPError
 from memdevd.qmp.faults import Fault
 from memdevd.qmp.framing import JSONError, JSONStreamer
@@ -34,6 +35,26 @@ if TYPE_CHECKING:
     from memdevd.qmp.server import Server
 
 log = logging.getLogger("memdevd.qmp")
+
+#: Arguments and error texts are cut to this many characters in the log, so
+#: a 64 MiB request never lands in one.
+MAX_ARGS_CHARS: Final = 200
+
+
+def cut(text: str) -> str:
+    """``text`` as it may appear in a log: at most ``MAX_ARGS_CHARS`` of it."""
+    if len(text) > MAX_ARGS_CHARS:
+        return f"{text[:MAX_ARGS_CHARS]}... ({len(text)} chars)"
+    return text
+
+
+def brief(value: Any) -> str:
+    """A log-safe rendering of a request's arguments."""
+    try:
+        text = json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return cut(text)
 
 
 def _isawaitable(value: object) -> bool:

@@ -13,8 +13,6 @@ means (``cli.py`` does); it knows the grammar:
   ``QemuOptDesc`` table and the ``help`` output (``QemuOptsList``);
 * keyval (``util/keyval.c``): dotted keys into nested dicts and lists, and
   ``keyval_merge``;
-* QEMU's JSON parser (``qobject/json-*.c``) for ``-object '{...}'`` and
-  ``-device '{...}'``, with its error texts;
 * the legacy character-device spec of ``-qmp``/``-monitor``/``-serial``
   (``qemu_chr_parse_compat``) and ``-qmp``'s monitor options;
 * error layout on stderr (``util/error-report.c``): ``OptionError``,
@@ -30,14 +28,28 @@ numbers.  The option tables come from the target (``Syntax``).
 from __future__ import annotations
 
 import enum
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, TypeAlias, cast
+from typing import Literal, TypeAlias
 
 from memdevd.records import record
-from memdevd.util.option_defs import OptsListDef, Syntax, SyntaxRules, strtosz_2023
+from memdevd.util.cutils import (
+    C_SPACE,
+    ERANGE,
+    c_isalnum,
+    c_isalpha,
+    c_isdigit,
+    char_at,
+    id_wellformed,
+    qemu_strtoi64,
+    qemu_strtosz,
+    qemu_strtosz_of,
+    qemu_strtou64,
+    strtoll,
+    strtoull,
+)
+from memdevd.util.option_defs import OptsListDef, Syntax, SyntaxRules
 
 # ---------------------------------------------------------------------------
 # Diagnostics and their layout on stderr
@@ -180,368 +192,6 @@ def cmdline_location(*argv_items: str) -> str:
     return " ".join(argv_items)
 
 
-# ---------------------------------------------------------------------------
-# C library behaviour QEMU relies on (glibc, C locale)
-
-_C_SPACE = " \t\n\v\f\r"
-_U64_MAX = (1 << 64) - 1
-_I64_MAX = (1 << 63) - 1
-_I64_MIN = -(1 << 63)
-_EINVAL = 22
-_ERANGE = 34
-
-
-def _c_isalpha(c: str) -> bool:
-    return ("a" <= c <= "z") or ("A" <= c <= "Z")
-
-
-def _c_isdigit(c: str) -> bool:
-    return "0" <= c <= "9"
-
-
-def _c_isalnum(c: str) -> bool:
-    return _c_isalpha(c) or _c_isdigit(c)
-
-
-def _at(s: str, i: int) -> str:
-    """s[i], or NUL past the end, as C sees a NUL-terminated string."""
-    return s[i] if 0 <= i < len(s) else "\0"
-
-
-def _digit_value(c: str) -> int:
-    if _c_isdigit(c):
-        return ord(c) - ord("0")
-    if _c_isalpha(c):
-        return ord(c.upper()) - ord("A") + 10
-    return 99
-
-
-def _strtox(s: str, base: int) -> tuple[int, bool, int, int]:
-    """glibc's strtoul core: (magnitude, negative, end index, 0 or ERANGE on u64 overflow).
-
-    End index is 0 when nothing was converted, except for the "0x" special
-    case where it points at the 'x'.
-    """
-    i = 0
-    n = len(s)
-    while i < n and s[i] in _C_SPACE:
-        i += 1
-    negative = False
-    if i < n and s[i] in "+-":
-        negative = s[i] == "-"
-        i += 1
-    if _at(s, i) == "0":
-        if base in (0, 16) and _at(s, i + 1) in "xX":
-            i += 2
-            base = 16
-        elif base == 0:
-            base = 8
-    elif base == 0:
-        base = 10
-    start = i
-    value = 0
-    overflow = False
-    while i < n:
-        d = _digit_value(s[i])
-        if d >= base:
-            break
-        value = value * base + d
-        if value > _U64_MAX:
-            overflow = True
-        i += 1
-    if i == start:
-        # glibc: "0x" followed by no hex digit converts the "0", end at 'x'
-        if start >= 2 and s[start - 1] in "xX" and s[start - 2] == "0":
-            return 0, False, start - 1, 0
-        return 0, False, 0, 0
-    return value, negative, i, _ERANGE if overflow else 0
-
-
-def _strtoull(s: str, base: int) -> tuple[int, int, int]:
-    """glibc strtoull: (result, end index, errno)."""
-    mag, neg, end, err = _strtox(s, base)
-    if err:
-        return _U64_MAX, end, _ERANGE
-    return ((-mag) & _U64_MAX if neg else mag), end, 0
-
-
-def _strtoll(s: str, base: int) -> tuple[int, int, int]:
-    """glibc strtoll: (result, end index, errno)."""
-    mag, neg, end, err = _strtox(s, base)
-    if neg:
-        if err or mag > -_I64_MIN:
-            return _I64_MIN, end, _ERANGE
-        return -mag, end, 0
-    if err or mag > _I64_MAX:
-        return _I64_MAX, end, _ERANGE
-    return mag, end, 0
-
-
-_DEC_FLOAT_RE = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_HEX_FLOAT_RE = re.compile(r"0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?")
-_DBL_MIN = 2.2250738585072014e-308
-
-
-def _strtod(s: str) -> tuple[float, int, int]:
-    """glibc strtod in the C locale: (result, end index, errno)."""
-    i = 0
-    n = len(s)
-    while i < n and s[i] in _C_SPACE:
-        i += 1
-    sign = 1.0
-    if i < n and s[i] in "+-":
-        sign = -1.0 if s[i] == "-" else 1.0
-        i += 1
-    rest = s[i:]
-    low = rest.lower()
-    if low.startswith("inf"):
-        length = 8 if low.startswith("infinity") else 3
-        return sign * math.inf, i + length, 0
-    if low.startswith("nan"):
-        length = 3
-        m = re.match(r"nan\(([0-9A-Za-z_]*)\)", low)
-        if m:
-            length = m.end()
-        return math.copysign(math.nan, sign), i + length, 0
-    m = _HEX_FLOAT_RE.match(rest)
-    if m:
-        value = float.fromhex(m.group())
-        end = i + m.end()
-        mantissa_nonzero = re.search(r"[1-9a-fA-F]", m.group()[2:].split("p")[0].split("P")[0])
-    else:
-        m = _DEC_FLOAT_RE.match(rest)  # also takes the "0" of a digitless "0x"
-        if not m:
-            return 0.0, 0, 0
-        text = m.group()
-        try:
-            value = float(text)
-        except OverflowError:  # pragma: no cover - float() returns inf instead
-            value = math.inf
-        end = i + m.end()
-        mantissa_nonzero = re.search(r"[1-9]", re.split(r"[eE]", text)[0])
-    value = sign * value
-    if math.isinf(value):
-        return value, end, _ERANGE
-    if mantissa_nonzero and abs(value) < _DBL_MIN:
-        return value, end, _ERANGE  # underflow: zero or subnormal result
-    return value, end, 0
-
-
-def _check_strtox_error(s: str, ep: int, want_end: bool, errno: int) -> int:
-    """QEMU's check_strtox_error(): 0 or a negative errno."""
-    if errno == 0 and ep == 0:
-        return -_EINVAL
-    if not want_end and ep < len(s):
-        return -_EINVAL
-    return -errno
-
-
-def qemu_strtou64(s: str, base: int, *, want_end: bool) -> tuple[int, int, int]:
-    """QEMU's qemu_strtou64: (0 or -errno, value, end index).
-
-    Like strtoull: leading whitespace and a sign are accepted and a negative
-    number wraps around.  Without ``want_end`` trailing characters are -EINVAL.
-    """
-    value, ep, errno = _strtoull(s, base)
-    return _check_strtox_error(s, ep, want_end, errno), value, ep
-
-
-def qemu_strtoi64(s: str, base: int, *, want_end: bool) -> tuple[int, int, int]:
-    """QEMU's qemu_strtoi64: (0 or -errno, value, end index)."""
-    value, ep, errno = _strtoll(s, base)
-    return _check_strtox_error(s, ep, want_end, errno), value, ep
-
-
-def _qemu_parse_uint(s: str, base: int) -> tuple[int, int, int]:
-    """QEMU 10.0's parse_uint() with an end pointer: (0 or -errno, value, end)."""
-    value, ep, errno = _strtoull(s, base)
-    if errno:
-        return -errno, value, ep
-    if ep == 0:
-        return -_EINVAL, 0, 0
-    if s.lstrip(_C_SPACE).startswith("-"):
-        return -_ERANGE, 0, ep
-    return 0, value, ep
-
-
-def _qemu_strtod_finite_72(s: str) -> tuple[int, float, int]:
-    value, ep, errno = _strtod(s)
-    ret = _check_strtox_error(s, ep, True, errno)
-    if ret == 0 and not math.isfinite(value):
-        return -_EINVAL, 0.0, 0
-    return ret, value, ep
-
-
-def _qemu_strtod_finite_2023(s: str) -> tuple[int, float, int]:
-    value, ep, errno = _strtod(s)
-    ret = _check_strtox_error(s, ep, True, errno)
-    if not math.isfinite(value):
-        return -_EINVAL, 0.0, 0
-    return ret, value, ep
-
-
-# ---------------------------------------------------------------------------
-# Sizes: qemu_strtosz
-
-
-def _suffix_mul(c: str, unit: int) -> int:
-    exponent = "BKMGTPE".find(c.upper()) if c and c != "\0" else -1
-    return unit**exponent if exponent >= 0 else -1
-
-
-def _scale(val: int, valf: int, mul: int) -> int | None:
-    """64.64 fixed point val.valf times mul, rounded half up; None on overflow."""
-    frac_product = valf * mul
-    total = val * mul + (frac_product >> 64) + ((frac_product & _U64_MAX) >> 63)
-    return None if total > _U64_MAX else total
-
-
-def _do_strtosz_72(s: str, default_suffix: str, unit: int, warnings: list[str]) -> tuple[int, int]:
-    """QEMU 7.2's do_strtosz() with end=NULL: (0 or -errno, value)."""
-    valf = 0
-    hexa = False
-    ret, val, end = qemu_strtou64(s, 10, want_end=True)
-    if ret == 0 and "-" in s[:end]:
-        end, ret = 0, -_EINVAL
-    elif ret == 0 and val == 0 and _at(s, end) in "xX":
-        ret, val, end = qemu_strtou64(s, 16, want_end=True)
-        if ret == 0 and _at(s, end) == ".":
-            end, ret = 0, -_EINVAL
-        hexa = True
-    elif ret == 0 and _at(s, end) == ".":
-        start = end
-        fret, fraction, fend = _qemu_strtod_finite_72(s[start:])
-        if fret:
-            # "1.k": no fractional digits; QEMU steps over the '.'.  (After
-            # an ERANGE it steps past the number, maybe past the string's
-            # end: there C reads what follows in memory; we call it garbage.)
-            end = (start + fend + 1) if fend else start + 1
-            if end > len(s):
-                return -_EINVAL, 0
-        elif "e" in s[start : start + fend] or "E" in s[start : start + fend]:
-            return -_EINVAL, 0
-        else:
-            end = start + fend
-            # (uint64_t)(fraction * 2^64): a fraction rounded to 1.0 gives
-            # 2^64, which x86-64 converts to 0.
-            valf = int(fraction * 2.0**64) & _U64_MAX
-    if ret == 0:
-        mul = _suffix_mul(_at(s, end), unit)
-        if mul > 0:
-            if hexa:
-                warnings.append(f"Using a multiplier suffix on hex numbers is deprecated: {s}")
-            end += 1
-        else:
-            mul = _suffix_mul(default_suffix, unit)
-        if mul == 1:
-            if valf != 0:
-                end, ret = 0, -_EINVAL
-        else:
-            scaled = _scale(val, valf, mul)
-            if scaled is None:
-                ret = -_ERANGE
-            else:
-                val = scaled
-    if end < len(s):
-        ret = -_EINVAL
-    return ret, val if ret == 0 else 0
-
-
-def _do_strtosz_2023(s: str, default_suffix: str, unit: int) -> tuple[int, int]:
-    """QEMU 8.1+'s do_strtosz() with end=NULL: (0 or -errno, value)."""
-    ret, end, val = _strtosz_2023_body(s, default_suffix, unit)
-    # out: with end=NULL anything left over is -EINVAL, even after -ERANGE
-    if end < len(s):
-        ret = -_EINVAL
-    return ret, val if ret == 0 else 0
-
-
-def _strtosz_2023_body(s: str, default_suffix: str, unit: int) -> tuple[int, int, int]:
-    """do_strtosz() up to its "out:" label: (0 or -errno, end index, value)."""
-    valf = 0
-    ret, val, end = _qemu_parse_uint(s, 10)
-    if ret == -_ERANGE:
-        return ret, end, 0
-    if ret == 0 and val == 0 and _at(s, end) in "xX":
-        # Input looks like hex; reparse, and insist on no fraction or suffix.
-        ret, val, end = qemu_strtou64(s, 16, want_end=True)
-        if ret:
-            return ret, end, 0
-        if _at(s, end) == "." or _suffix_mul(_at(s, end), unit) > 0:
-            return -_EINVAL, 0, 0
-    elif _at(s, end) == "." or (end == 0 and "." in s):
-        fraction = 0.0
-        if ret == 0 and _at(s, end) == "." and not _c_isdigit(_at(s, end + 1)):
-            end += 1  # "1.k": no fractional digits
-        else:
-            # strtod would take 'e' for an exponent; QEMU wants the suffix.
-            copy = s[end:].split("e", 1)[0].split("E", 1)[0]
-            ret, fraction, tail = _qemu_strtod_finite_2023(copy)
-            end += tail
-            if math.copysign(1.0, fraction) < 0:
-                return -_ERANGE, end, 0
-        if fraction == 1.0:
-            if val == _U64_MAX:
-                return -_ERANGE, end, 0
-            val += 1
-        elif ret == -_ERANGE:
-            valf = 1  # underflow: a non-zero fraction too small for a double
-            ret = 0
-        else:
-            valf = int(fraction * 2.0**64)
-            if valf == 0 and fraction > 0.0:
-                valf = 1
-    if ret:
-        return ret, end, 0
-    mul = _suffix_mul(_at(s, end), unit)
-    if mul > 0:
-        end += 1
-    else:
-        mul = _suffix_mul(default_suffix, unit)
-    if mul == 1:
-        if valf != 0:
-            return -_EINVAL, 0, 0  # a fraction needs a scale
-        return 0, end, val
-    scaled = _scale(val, valf, mul)
-    if scaled is None:
-        return -_ERANGE, end, 0
-    return 0, end, scaled
-
-
-def qemu_strtosz(
-    text: str,
-    syntax: SyntaxRules | None = None,
-    *,
-    default_suffix: str = "B",
-    unit: int = 1024,
-    warnings: list[str] | None = None,
-) -> tuple[int, int]:
-    """QEMU's qemu_strtosz (and _MiB/_metric via the keywords): (0 or -errno, bytes).
-
-    The whole string must be consumed.  ``syntax`` is the release's rules
-    (None: QEMU's current code).  ``warnings`` receives warn_report() texts
-    QEMU prints while parsing (7.2: hex with a suffix).
-    """
-    return qemu_strtosz_of(
-        text, strtosz_2023(syntax), default_suffix=default_suffix, unit=unit, warnings=warnings
-    )
-
-
-def qemu_strtosz_of(
-    text: str,
-    rewritten: bool,
-    *,
-    default_suffix: str = "B",
-    unit: int = 1024,
-    warnings: list[str] | None = None,
-) -> tuple[int, int]:
-    """:func:`qemu_strtosz` of 8.1's rewrite (``rewritten``) or of 7.2."""
-    if rewritten:
-        return _do_strtosz_2023(text, default_suffix, unit)
-    sink: list[str] = [] if warnings is None else warnings
-    return _do_strtosz_72(text, default_suffix, unit, sink)
-
-
 class SizeContext(enum.Enum):
     """Which QEMU code parses the size, which decides the error text."""
 
@@ -576,7 +226,7 @@ def parse_size(
     ret, value = qemu_strtosz(text, syntax, warnings=warnings)
     if ret == 0:
         return value
-    kind: Literal["invalid", "range"] = "range" if ret == -_ERANGE else "invalid"
+    kind: Literal["invalid", "range"] = "range" if ret == -ERANGE else "invalid"
     if context is SizeContext.QEMU_OPTS:
         if kind == "range":
             raise SizeError(f"Value '{text}' is out of range for parameter '{name}'", kind=kind)
@@ -603,7 +253,7 @@ def parse_uint(text: str, *, name: str, context: NumberContext = NumberContext.Q
     """An unsigned 64-bit number as ``context`` parses it; OptionError with QEMU's text."""
     if context is NumberContext.QEMU_OPTS:
         ret, value, _ = qemu_strtou64(text, 0, want_end=False)
-        if ret == -_ERANGE:
+        if ret == -ERANGE:
             raise OptionError(f"Value '{text}' is too large for parameter '{name}'")
         if ret:
             raise OptionError(f"Parameter '{name}' expects a number")
@@ -614,8 +264,8 @@ def parse_uint(text: str, *, name: str, context: NumberContext = NumberContext.Q
             raise OptionError(f"Parameter '{name}' expects integer")
         return value
     # opts visitor: parse_uint() rejects a minus sign (after whitespace)
-    value, ep, errno = _strtoull(text, 0)
-    if errno or ep == 0 or text.lstrip(_C_SPACE).startswith("-") or ep < len(text):
+    value, ep, errno = strtoull(text, 0)
+    if errno or ep == 0 or text.lstrip(C_SPACE).startswith("-") or ep < len(text):
         raise OptionError(f"Parameter '{name}' expects a uint64 value")
     return value
 
@@ -623,7 +273,7 @@ def parse_uint(text: str, *, name: str, context: NumberContext = NumberContext.Q
 def parse_int(text: str, *, name: str, context: NumberContext = NumberContext.KEYVAL) -> int:
     """A signed 64-bit number (keyval or opts visitor); OptionError with QEMU's text."""
     if context is NumberContext.OPTS_VISITOR:
-        value, ep, errno = _strtoll(text, 0)
+        value, ep, errno = strtoll(text, 0)
         if errno or ep == 0 or ep < len(text):
             raise OptionError(f"Parameter '{name}' expects an int64 value")
         return value
@@ -665,32 +315,23 @@ def _starts_with_help_option(text: str) -> int:
     return 0
 
 
-_ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
-
-
-def id_wellformed(ident: str) -> bool:
-    """QEMU's id_wellformed() (util/id.c): a letter, then letters, digits,
-    '-', '.', '_' (ASCII only, as qemu_isalpha/qemu_isalnum)."""
-    return _ID.fullmatch(ident) is not None
-
-
 def parse_qapi_name(text: str, complete: bool) -> int:
     """QEMU's parse_qapi_name(): length of the QAPI name at the start, or -1."""
     p = 0
-    if _at(text, p) == "_":  # downstream __RFQDN_
+    if char_at(text, p) == "_":  # downstream __RFQDN_
         p += 1
-        if _at(text, p) != "_":
+        if char_at(text, p) != "_":
             return -1
         p += 1
-        while p < len(text) and (_c_isalnum(text[p]) or text[p] in "-."):
+        while p < len(text) and (c_isalnum(text[p]) or text[p] in "-."):
             p += 1
-        if _at(text, p) != "_":
+        if char_at(text, p) != "_":
             return -1
         p += 1
-    if not _c_isalpha(_at(text, p)):
+    if not c_isalpha(char_at(text, p)):
         return -1
     p += 1
-    while p < len(text) and (_c_isalnum(text[p]) or text[p] in "-_"):
+    while p < len(text) and (c_isalnum(text[p]) or text[p] in "-_"):
         p += 1
     if complete and p < len(text):
         return -1
@@ -751,7 +392,7 @@ def get_opt_value(params: str, pos: int = 0) -> tuple[str, int]:
         if offset < 0:
             offset = n
         length = offset - pos
-        doubled = offset < n and _at(params, offset + 1) == ","
+        doubled = offset < n and char_at(params, offset + 1) == ","
         if doubled:
             length += 1
         parts.append(params[pos : pos + length])
@@ -781,7 +422,7 @@ def _get_opt_name_value(
     length = next((i for i, c in enumerate(rest) if c in "=,"), len(rest))  # strcspn
     is_help = False
     warning: Diagnostic | None = None
-    if _at(params, pos + length) != "=":
+    if char_at(params, pos + length) != "=":
         if firstname is not None:
             name = firstname
             value, p = get_opt_value(params, pos)
@@ -808,7 +449,7 @@ def _get_opt_name_value(
     else:
         name = params[pos : pos + length]
         value, p = get_opt_value(params, pos + length + 1)
-    if _at(params, p) == ",":
+    if char_at(params, p) == ",":
         p += 1
     return _NameValue(name, value, p, is_help, warning)
 
@@ -1236,7 +877,7 @@ class KeyvalResult:
 
 def _key_to_index(key: str) -> tuple[int, int]:
     """key_to_index(): (index capped at INT_MAX or -1, length of the digits)."""
-    if not _c_isdigit(_at(key, 0)):
+    if not c_isdigit(char_at(key, 0)):
         return -1, 0
     m = re.match(r"\d+", key)
     assert m is not None
@@ -1271,10 +912,10 @@ def _keyval_parse_one(
     key_start = pos
     val_end: int | None = None
     implied = False
-    if length and _at(params, pos + length) != "=":
+    if length and char_at(params, pos + length) != "=":
         if _starts_with_help_option(rest) == length:
             s = pos + length
-            if _at(params, s) == ",":
+            if char_at(params, s) == ",":
                 s += 1
             return s, True
         if implied_key is not None:
@@ -1307,7 +948,7 @@ def _keyval_parse_one(
             cur = nxt
         key_in_cur = key_src[s : s + flen]
         s += flen
-        if _at(key_src, s) != ".":
+        if char_at(key_src, s) != ".":
             break
         s += 1
 
@@ -1315,10 +956,10 @@ def _keyval_parse_one(
         assert val_end is not None
         value = params[pos:val_end]
         s = val_end
-        if _at(params, s) == ",":
+        if char_at(params, s) == ",":
             s += 1
     else:
-        if _at(key_src, s) != "=":
+        if char_at(key_src, s) != "=":
             raise OptionError(f"Expected '=' after parameter '{key_src[key_start:s]}'")
         s += 1
         chars: list[str] = []
@@ -1326,7 +967,7 @@ def _keyval_parse_one(
         while s < n:
             if params[s] == ",":
                 s += 1
-                if _at(params, s) != ",":
+                if char_at(params, s) != ",":
                     break
             chars.append(params[s])
             s += 1
@@ -1426,62 +1067,9 @@ def _keyval_do_merge(
 
 
 # ---------------------------------------------------------------------------
-# QEMU's JSON parser (qobject_from_json): the monitor's, from qmp.framing
+# JSON values (qobject_from_json is memdevd/app/cmdline_json.py's)
 
 JSONValue: TypeAlias = "dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None"
-
-
-def qobject_from_json(text: str) -> JSONValue:
-    """QEMU's qobject_from_json(): one JSON value, or OptionError with QEMU's text.
-
-    QEMU's dialect, from the same lexer and parser as the monitor
-    (:mod:`memdevd.qmp.framing`): single-quoted strings, numbers that fit in
-    int64/uint64 are integers (others floats), duplicate keys and trailing
-    garbage are errors.  Objects keep their key order.  ``consume_json()``
-    keeps the first error, and a second value is "at most one" error.
-    """
-    from memdevd.qmp.framing import JSONError, JSONStreamer
-
-    streamer = JSONStreamer(fast=False)
-    items = streamer.feed(os.fsencode(text))
-    items += streamer.flush()
-    value: JSONValue = None
-    have_value = False
-    error: str | None = None
-    for item in items:
-        if have_value:
-            have_value = False
-            value = None
-            error = "Expecting at most one JSON value"
-        if error is not None:
-            continue
-        if isinstance(item, JSONError):
-            error = item.desc
-        else:
-            value = cast("JSONValue", item)
-            have_value = True
-    if error is not None:
-        raise OptionError(error)
-    if not have_value:
-        raise OptionError("Expecting a JSON value")
-    return value
-
-
-def parse_keyval_or_json(text: str, implied_key: str | None) -> tuple[dict[str, JSONValue], bool]:
-    """qobject_input_visitor_new_str()'s parsing step: JSON if ``text`` starts with '{'.
-
-    Used by ``-blockdev``, ``-display``, ``-compat``, ``-audiodev``,
-    ``-netdev`` (modern form) and 10.0's ``-incoming``.  Returns the
-    dictionary and whether it was JSON (JSON values are typed, keyval values
-    are strings: the two are visited with different rules).
-    """
-    if text.startswith("{"):
-        value = qobject_from_json(text)
-        assert isinstance(value, dict)
-        return value, True
-    result = keyval_parse(text, implied_key, help_allowed=False)
-    # keyval values are strings, dicts and lists: a subset of JSON values
-    return cast("dict[str, JSONValue]", result.values), False
 
 
 # ---------------------------------------------------------------------------
@@ -1593,7 +1181,7 @@ def qemu_chr_parse_compat(
             opts.set("backend", "socket")
             opts.set("host", host)
             opts.set("port", port)
-            if _at(p, pos) == ",":
+            if char_at(p, pos) == ",":
                 try:
                     opts.do_parse(p[pos + 1 :], None)
                 except OptionError as err:
@@ -1610,7 +1198,7 @@ def qemu_chr_parse_compat(
         host, port, pos = scanned
         opts.set("host", host)
         opts.set("port", port)
-        if _at(p, pos) == "@":
+        if char_at(p, pos) == "@":
             p = p[pos + 1 :]
             scanned = _scan_host_port(p, ",")
             if scanned is None:
@@ -1703,7 +1291,6 @@ __all__ = [
     "new_opts_lists",
     "parse_bool",
     "parse_int",
-    "parse_keyval_or_json",
     "parse_qapi_name",
     "parse_size",
     "parse_uint",
@@ -1712,5 +1299,4 @@ __all__ = [
     "qemu_strtosz",
     "qemu_strtosz_of",
     "qemu_strtou64",
-    "qobject_from_json",
 ]

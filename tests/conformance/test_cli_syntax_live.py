@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from memdevd.app.cmdline_json import parse_keyval_or_json, qobject_from_json
 from memdevd.releases.table import get_release
 from memdevd.targets.x86_64 import options as table
 from memdevd.targets.x86_64.cmdline import syntax
@@ -47,10 +48,8 @@ from memdevd.util.qemu_opts import (
     keyval_parse,
     monitor_parse,
     new_opts_lists,
-    parse_keyval_or_json,
     parse_size,
     qemu_strtosz,
-    qobject_from_json,
 )
 
 pytestmark = pytest.mark.live_qemu

@@ -35,7 +35,7 @@ from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64.boards import PC, Q35
+from memdevd.targets.x86_64.board import PC, Q35
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -103,7 +103,7 @@ def make_machine(
         ram_slots=slots if maxmem is not None else 0,
         nvdimm=nvdimm,
         acpi=acpi,
-        max_ram_below_4g=max_ram_below_4g,
+        board_options={"max-ram-below-4g": max_ram_below_4g} if max_ram_below_4g else {},
         start_paused=paused,
         guest=GuestConfig.parse(guest),
     )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from memdevd.app import cli
-from memdevd.machine.cpus import vcpu_thread_id
+from memdevd.machine.smp import vcpu_thread_id
 from memdevd.qmp.encoder import encode
 from memdevd.qmp.errors import QMPError
 from memdevd.releases.recorded import Recording, recording
@@ -432,7 +432,7 @@ def test_a_kvm_vcpu_model_must_be_recorded_with_kvm() -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_recorded_dicts_print_in_qemus_key_order(version: str) -> None:
     """Keys sharing a QDict bucket come out in QEMU's order, not the files' sorted one."""
-    from memdevd.qmp.encoder import qdict_key_order
+    from memdevd.qapi.qdict import qdict_key_order
 
     fixes = x86_recording(version).load("key-order")
     assert fixes

@@ -17,15 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from memdevd.qapi.qdict import qdict_key_order, qstring_bytes, tdb_hash
 from memdevd.qmp.encoder import (
     JSONText,
     encode,
     encode_reference,
     format_double,
-    qdict_key_order,
-    qstring_bytes,
     quote_string,
-    tdb_hash,
     to_json,
     to_json_reference,
 )

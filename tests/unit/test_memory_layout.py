@@ -16,7 +16,8 @@ import pytest
 from conftest import GiB, MiB, backend, device_add_error, dimm, layout, make_machine, size
 
 from memdevd.machine.errors import CoreError
-from memdevd.targets.x86_64.boards import PC, Q35, compute_layout, ram_split
+from memdevd.targets.x86_64.board import PC, Q35
+from memdevd.targets.x86_64.layout import compute_layout, ram_split
 
 # -m RAM,slots=3,maxmem=RAM+4G ; object-add memory-backend-ram m0 128M;
 # device_add pc-dimm memdev=m0 addr=1<<50 -> "can't add memory device

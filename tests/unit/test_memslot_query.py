@@ -16,7 +16,7 @@ from memdevd.machine.guest import GuestConfig, VirtioMemGuestRate
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64.boards import PC
+from memdevd.targets.x86_64.board import PC
 
 GiB = 1 << 30
 MiB = 1 << 20

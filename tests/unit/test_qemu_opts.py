@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from memdevd.app.cmdline_json import parse_keyval_or_json, qobject_from_json
 from memdevd.releases.table import get_release
 from memdevd.targets.x86_64 import options as x86_options
 from memdevd.targets.x86_64.cmdline import syntax
@@ -41,13 +42,11 @@ from memdevd.util.qemu_opts import (
     new_opts_lists,
     parse_bool,
     parse_int,
-    parse_keyval_or_json,
     parse_qapi_name,
     parse_size,
     parse_uint,
     qemu_chr_parse_compat,
     qemu_strtosz,
-    qobject_from_json,
 )
 
 PROG = "qemu-system-x86_64"

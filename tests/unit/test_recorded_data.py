@@ -512,7 +512,7 @@ def test_cpu_qom_set_refuses_after_realize(version: str) -> None:
 
 @params
 def test_key_order_entries_name_dicts_qemu_sent(version: str) -> None:
-    from memdevd.qmp.encoder import QDICT_BUCKET_MAX, qstring_bytes, tdb_hash
+    from memdevd.qapi.qdict import QDICT_BUCKET_MAX, qstring_bytes, tdb_hash
 
     for reference, groups in load(version, "key-order.json").items():
         node = resolve_reference(version, reference)

@@ -30,6 +30,7 @@ from memdevd.targets.x86_64.devices.sgx_epc import (
     SgxEPC,
     query_sgx,
     query_sgx_capabilities,
+    sgx_epc_state,
 )
 from memdevd.util import qemu_opts as Q
 
@@ -228,8 +229,9 @@ def test_sections_follow_high_ram_and_move_device_memory(version: str) -> None:
     ]
     assert m.device_memory is not None
     assert m.device_memory.base == 6 * GiB
-    assert m.sgx_epc is not None
-    assert (m.sgx_epc.base, m.sgx_epc.size) == (5 * GiB, 92 * MiB)
+    state = sgx_epc_state(m)
+    assert state is not None
+    assert (state.base, state.size) == (5 * GiB, 92 * MiB)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

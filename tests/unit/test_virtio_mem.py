@@ -36,7 +36,7 @@ from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64.boards import PC, Q35
+from memdevd.targets.x86_64.board import PC, Q35
 
 # Long enough for any pending guest action to have happened.
 GUEST_IDLE_POLL_NS = 1_000_000_000

@@ -20,7 +20,7 @@ from memdevd.machine.guest import GuestConfig
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64.boards import PC, Q35
+from memdevd.targets.x86_64.board import PC, Q35
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB

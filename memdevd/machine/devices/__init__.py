@@ -1,8 +1,10 @@
 """Device types, one module each; the memory devices implement MemoryDeviceClass.
 
-:func:`device_class` gives a ``-device``/``device_add`` driver's class.
-Besides the memory devices there are the few other devices a management
-tool puts in every VM (root ports, USB controllers, the virtio balloon).
+:func:`device_class` gives a ``-device``/``device_add`` driver's class:
+the target-independent types here, and the target's own that its board
+lists (``Board.device_types``).  Besides the memory devices there are the
+few other devices a management tool puts in every VM (root ports, USB
+controllers, the virtio balloon).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from memdevd.machine.board import Board
     from memdevd.machine.qdev import Device
 
 # driver name -> (module, class).  A module is imported when its type is
@@ -21,33 +24,31 @@ _WHERE: dict[str, tuple[str, str]] = {
     "nvdimm": ("nvdimm", "NVDIMM"),
     "virtio-mem-pci": ("virtio_mem", "VirtioMEMPCI"),
     "virtio-pmem-pci": ("virtio_pmem", "VirtioPMEMPCI"),
-    # Created by the board from -machine sgx-epc.N.*; device_add refuses it.
-    "sgx-epc": ("memdevd.targets.x86_64.devices.sgx_epc", "SgxEPC"),
-    # 8.2+ (Release.has_hv_balloon); needs the VMBus of a vmbus-bridge.
-    "hv-balloon": ("memdevd.targets.x86_64.devices.hv_balloon", "HvBalloon"),
     # Not a memory device: the q35 port a hot-plugged PCI device needs.
     "pcie-root-port": ("pcie_root_port", "PCIERootPort"),
-    # Not a memory device: the sysbus device that provides hv-balloon's VMBus.
-    "vmbus-bridge": ("memdevd.targets.x86_64.devices.hv_balloon", "VMBusBridge"),
     # Not memory devices: what libvirt adds to every domain.
     "virtio-balloon-pci": ("virtio_balloon", "VirtioBalloonPCI"),
     "piix3-usb-uhci": ("usb_controllers", "PIIX3USBUHCI"),
     "qemu-xhci": ("usb_controllers", "QemuXHCI"),
-    "isa-serial": ("memdevd.targets.x86_64.devices.isa_serial", "ISASerial"),
 }
 
 
-_LOADED: dict[str, type[Device]] = {}
+_LOADED: dict[tuple[str, str], type[Device]] = {}
 
 
-def device_class(driver: str) -> type[Device] | None:
-    """The class of a ``-device``/``device_add`` driver memdevd emulates."""
-    cls = _LOADED.get(driver)
+def device_class(driver: str, board: Board) -> type[Device] | None:
+    """The class of a ``-device``/``device_add`` driver memdevd emulates on
+    ``board``'s target."""
+    key = (board.target, driver)
+    cls = _LOADED.get(key)
     if cls is None:
         where = _WHERE.get(driver)
+        module_name = f"{__name__}.{where[0]}" if where is not None else ""
         if where is None:
-            return None
-        name = where[0] if "." in where[0] else f"{__name__}.{where[0]}"
-        module = importlib.import_module(name)
-        cls = _LOADED[driver] = getattr(module, where[1])
+            where = board.device_types.get(driver)
+            if where is None:
+                return None
+            module_name = where[0]
+        module = importlib.import_module(module_name)
+        cls = _LOADED[key] = getattr(module, where[1])
     return cls

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from memdevd.machine.devices.pc_dimm import PCDIMM
     from memdevd.machine.machine import Machine
     from memdevd.machine.qdev import Device
+    from memdevd.targets.x86_64.board import X86Board
 
 
 class DimmHotplug:
@@ -38,12 +39,14 @@ class DimmHotplug:
         self._check_acpi()
         if dimm.is_a("nvdimm") and not m.config.nvdimm:
             raise CoreError(M.NVDIMM_NOT_ENABLED)
-        if not m.config.memory_hotplug_support:
-            raise CoreError(M.MEMORY_HOTPLUG_SUPPORT_NOT_SET.format(m.config.board.acpi_device))
+        if not m.compat.get("pc-machine.memory-hotplug", True):
+            board: X86Board = m.config.board  # type: ignore[assignment]
+            raise CoreError(M.MEMORY_HOTPLUG_SUPPORT_NOT_SET.format(board.acpi_device))
         slot = dimm.pre_plug_slot()
         dimm.slot = slot
         # enforce_aligned_dimm=false (pc-i440fx-2.1 and older): page alignment.
-        legacy_align = None if m.config.enforce_aligned_dimm else 4096
+        aligned = m.compat.get("pc-machine.enforce-aligned-dimm", True)
+        legacy_align = None if aligned else 4096
         addr = m.memory.pre_plug(dimm, legacy_align)
         dimm.set_addr(addr)
         return slot, addr
@@ -98,16 +101,6 @@ class DimmHotplug:
 
 
 def _dimm(dev: Device) -> PCDIMM:
-    # machine_hotplug_handler() hands DimmHotplug pc-dimm devices only; no
+    # X86Board.hotplug_handler() hands DimmHotplug pc-dimm devices only; no
     # isinstance check, which would import the device module here.
     return cast("PCDIMM", dev)
-
-
-def machine_hotplug_handler(machine: Machine, dev: Device) -> Any:
-    """``pc_get_hotplug_handler``: which handler owns this device."""
-    if dev.is_a("pc-dimm"):
-        return DimmHotplug(machine)
-    handler = getattr(dev, "hotplug_handler", None)
-    if handler is not None:
-        return handler(machine)
-    return None

@@ -49,12 +49,13 @@ from memdevd.machine.qdev import Device, link_prop, parse_uint32, parse_uint64, 
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.records import record
-from memdevd.targets.x86_64.boards import ram_split, sgx_epc_base
+from memdevd.targets.x86_64.layout import ram_split, sgx_epc_base
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
     from memdevd.releases.recorded import InstanceSample
     from memdevd.releases.table import Release
+    from memdevd.targets.x86_64.board import X86Board
 
 UINT64_MASK: Final = (1 << 64) - 1
 
@@ -230,7 +231,7 @@ class SgxEPC(MemoryDeviceMixin, Device):
         The last fallible step of ``pc_machine_init_sgx_epc``; everything
         after the busy check only records the section.
         """
-        state = self.machine.sgx_epc
+        state = sgx_epc_state(self.machine)
         assert state is not None
         if self.hostmem is None:
             raise CoreError(M.SGX_EPC_MEMDEV_NOT_SET)
@@ -265,6 +266,34 @@ def _get_size(obj: QOMObject) -> int:
 # --- board init -------------------------------------------------------------------------
 
 
+class EpcBackend(HostMemoryBackend):
+    """``memory-backend-epc``: needs /dev/sgx_vepc on the host."""
+
+    type_chain = ("memory-backend-epc", "memory-backend", "object")
+    abstract = False
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        # sgx_epc_backend_instance_init
+        self.share = True
+        self.merge = False
+        self.dump = False
+
+    def alloc(self) -> None:
+        if not self.size:
+            raise CoreError(M.BACKEND_SIZE_ZERO)
+        if not self.host.sgx:
+            raise CoreError(self.machine.release.sgx_vepc_open_failed_text)
+        self.share = True
+        self._alloc_fd(self.host.page_size)
+
+
+def sgx_epc_state(machine: Machine) -> SgxEPCState | None:
+    """``PCMachineState.sgx_epc``, once the board has made it."""
+    state: SgxEPCState | None = machine.board_state.get("sgx-epc")
+    return state
+
+
 def init_sgx_epc(machine: Machine) -> SgxEPCState:
     """``pc_machine_init_sgx_epc``: create and realize one device per entry.
 
@@ -272,12 +301,14 @@ def init_sgx_epc(machine: Machine) -> SgxEPCState:
     errors without a command-line location).
     """
     state = SgxEPCState()
-    machine.sgx_epc = state
-    options = machine.config.sgx_epc
+    machine.board_state["sgx-epc"] = state
+    options: list[SgxEPCOption] = machine.config.board_options.get("sgx-epc", [])
     if not options:
         return state
     config = machine.config
-    _, above = ram_split(config.board, config.ram_size, config.max_ram_below_4g)
+    board: X86Board = config.board  # type: ignore[assignment]
+    max_below = config.board_options.get("max-ram-below-4g", 0)
+    _, above = ram_split(board, config.ram_size, max_below)
     state.base = sgx_epc_base(above)
     # memory_region_init(&sgx_epc->mr, OBJECT(pcms), "sgx-epc", UINT64_MAX)
     state.region = MemoryRegionObject(UINT64_MASK, "/machine/unattached/system[0]", state.base)
@@ -321,11 +352,11 @@ def query_sgx(machine: Machine) -> dict[str, Any]:
     """``qmp_query_sgx``: what the guest was given (SGXInfo member order)."""
     if machine.config.board.family not in ("pc", "q35"):
         raise CoreError(M.SGX_ONLY_PC)
-    if not machine.config.sgx_epc:
+    if not machine.config.board_options.get("sgx-epc"):
         raise CoreError(M.SGX_NO_EPC)
     info: dict[str, Any] = {"sgx": True, "sgx1": True, "sgx2": True, "flc": True}
     if sgx_info_has_section_size(machine.release):
-        state = machine.sgx_epc
+        state = sgx_epc_state(machine)
         info["section-size"] = state.size if state is not None else 0
     info["sections"] = _sections(machine)
     return info

@@ -1,4 +1,4 @@
-"""x86 boards (pc / i440fx and q35): RAM split and the device-memory region.
+"""The pc and q35 memory layout: RAM split and the device-memory region.
 
 ``pc_piix.c``/``pc_q35.c`` split RAM below and above 4 GiB; ``pc.c``
 (``pc_memory_init``, ``pc_get_device_memory_range``, ``pc_max_used_gpa``)
@@ -9,14 +9,15 @@ emulated CPU cannot address.  All of it is computed once at start-up.
 
 from __future__ import annotations
 
-from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import GiB, MiB
 from memdevd.records import record
-from memdevd.releases.machine_compat import CompatTable, compat_props, machine_version
+
+if TYPE_CHECKING:
+    from memdevd.targets.x86_64.board import X86Board
 
 ACPI_MAX_RAM_SLOTS = 256
 TARGET_PAGE_SIZE = 4096
@@ -24,55 +25,6 @@ AMD_HT_START = 0xFD00000000
 AMD_HT_END = 0xFFFFFFFFFF
 AMD_ABOVE_1TB_START = AMD_HT_END + 1
 FOUR_GIB = 4 * GiB
-I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT = 1 << 31
-Q35_PCI_HOST_HOLE64_SIZE_DEFAULT = 1 << 35
-
-
-#: What memdevd models of the compat properties of both families: hw_compat_X_Y
-#: (hw/core/machine.c), pc_compat_X_Y (hw/i386/pc.c) and the
-#: pc_{i440fx,q35}_X_Y_machine_options functions.
-COMPAT: CompatTable = {
-    (8, 0): {"virtio-mem.unplugged-inaccessible": "auto"},  # pc_compat_8_0
-    (7, 2): {"virtio-mem.x-early-migration": False},  # hw_compat_7_2
-    (6, 2): {"virtio-mem.unplugged-inaccessible": "off"},  # pc_compat_6_2
-    (6, 1): {"machine.smp-prefer-sockets": True},  # smp_props.prefer_sockets
-    (3, 1): {  # hw_compat_3_1
-        "memory-backend-file.x-use-canonical-path-for-ramblock-id": True,
-        "memory-backend-memfd.x-use-canonical-path-for-ramblock-id": True,
-    },
-}
-#: The i440FX types only (hw/i386/pc_piix.c; QEMU 7.2 still has them).
-PC_COMPAT: CompatTable = {
-    **COMPAT,
-    (2, 1): {"pc-machine.enforce-aligned-dimm": False},
-    (2, 0): {"pc-machine.has-reserved-memory": False, "pc-machine.memory-hotplug": False},
-}
-
-
-@record(frozen=True)
-class BoardKind:
-    """What distinguishes the two x86 machine families for memory."""
-
-    family: str  # "pc" or "q35"
-    root_bus: str  # "pci.0" or "pcie.0"
-    root_bus_type: str  # "PCI" or "PCIE"
-    root_bus_hotpluggable: bool
-    acpi_device: str  # the ACPI hotplug controller's type name
-    pci_hole64_default: int
-    # What its versioned machine types keep of their release.
-    compat: CompatTable = field(default_factory=dict, compare=False)
-
-    def compat_props(self, machine_type: str) -> dict[str, Any]:
-        """The compat properties of the machine type ``machine_type``."""
-        return compat_props(self.compat, machine_version(machine_type))
-
-
-PC = BoardKind(
-    "pc", "pci.0", "PCI", True, "PIIX4_PM", I440FX_PCI_HOST_HOLE64_SIZE_DEFAULT, PC_COMPAT
-)
-Q35 = BoardKind(
-    "q35", "pcie.0", "PCIE", False, "ICH9-LPC", Q35_PCI_HOST_HOLE64_SIZE_DEFAULT, COMPAT
-)
 
 
 @record
@@ -86,7 +38,7 @@ class MemoryLayout:
     has_device_memory: bool
 
 
-def ram_split(board: BoardKind, ram_size: int, max_ram_below_4g: int = 0) -> tuple[int, int]:
+def ram_split(board: X86Board, ram_size: int, max_ram_below_4g: int = 0) -> tuple[int, int]:
     """(below 4 GiB, above 4 GiB) as pc_init1 / pc_q35_init compute them."""
     if board.family == "pc":
         limit = max_ram_below_4g or 0xE0000000
@@ -117,7 +69,7 @@ def sgx_epc_base(above_4g: int) -> int:
 
 
 def compute_layout(
-    board: BoardKind,
+    board: X86Board,
     ram_size: int,
     maxram_size: int,
     ram_slots: int,

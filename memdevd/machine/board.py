@@ -1,0 +1,142 @@
+"""The board seam: what a target's machine family gives the core.
+
+QEMU's ``MachineClass`` and its board init (``machine_run_board_init``),
+for what memdevd models: the memory layout, the vCPUs and their CPU models,
+the machine hotplug handler, the buses and board devices, the compat
+properties of versioned machine types, ``/machine``'s own properties and
+the device types only the target has.  The core (``memdevd/machine``)
+calls a :class:`Board` and never imports a target; a target
+(``memdevd/targets/<target>/``) subclasses it for each of its machine
+families.
+
+The base class is QEMU's null machine (hw/core/null-machine.c,
+``-machine none``), which every target has: no RAM of its own, no bus but
+the system bus, no NUMA, no CPU hot-plug, no vCPU topology.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from memdevd.releases.machine_compat import CompatTable, compat_props, machine_version
+
+if TYPE_CHECKING:
+    from memdevd.machine.buses import Bus, PCIFunction
+    from memdevd.machine.machine import Machine
+    from memdevd.machine.qdev import Device
+    from memdevd.machine.qom import Prop, QOMObject
+    from memdevd.machine.smp import CpuSlot, SmpSupport
+    from memdevd.releases.table import Release
+
+
+class Board:
+    """A machine family as the target-independent core sees it."""
+
+    #: memdevd/targets/<target>: whose recordings answer for the machine
+    target: str = ""
+    #: the family recorded samples are chosen by ("none", "pc", "q35"...)
+    family: str = "none"
+    #: the root bus devices go on without ``bus=`` ("": none)
+    root_bus: str = ""
+    root_bus_type: str = ""
+    root_bus_hotpluggable: bool = False
+    #: ``MachineClass.default_ram_id`` ("": the board makes no RAM)
+    default_ram_id: str = ""
+    #: whether ``-numa`` is accepted (and memory hot-plug adds node 0)
+    numa: bool = False
+    #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)
+    cpu_hotplug: bool = False
+    #: what versioned machine types keep of their release
+    compat: CompatTable = MappingProxyType({})
+    #: device types only this target has: driver -> (module, class name)
+    device_types: Mapping[str, tuple[str, str]] = MappingProxyType({})
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Board:
+        # Boards are constants: a snapshot or a reset shares them.
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.target} {self.family}>"
+
+    # -- machine types ------------------------------------------------------------------
+
+    def compat_props(self, machine_type: str) -> dict[str, Any]:
+        """The compat properties of ``machine_type`` ("driver.property" -> value)."""
+        return compat_props(self.compat, machine_version(machine_type))
+
+    def machine_type_chain(self, machine_type: str) -> tuple[str, ...]:
+        """``/machine``'s QOM type and its ancestors."""
+        return (f"{machine_type}-machine", "machine", "object")
+
+    def machine_props(self, machine: Machine) -> list[Prop]:
+        """``/machine``'s properties that memdevd models, in QEMU's order."""
+        from memdevd.machine.machine import generic_machine_props
+
+        return list(generic_machine_props(machine).values())
+
+    # -- vCPUs ----------------------------------------------------------------------------
+
+    def smp_support(self, release: Release, machine_type: str) -> SmpSupport:
+        """``MachineClass.smp_props``: the optional topology levels."""
+        from memdevd.machine.smp import SmpSupport
+
+        return SmpSupport()
+
+    def cpu_type(self, model: str) -> str:
+        """The QOM type of a vCPU of ``model``."""
+        return model
+
+    def cpu_model_exists(self, release: Release, model: str) -> bool:
+        """``cpu_class_by_name``: whether the target has the CPU model."""
+        return False
+
+    def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
+        """``MachineClass.get_default_cpu_node_id``."""
+        return 0
+
+    # -- board init -----------------------------------------------------------------------
+
+    def init_board(self, machine: Machine) -> list[Any]:
+        """Build the board after the NUMA configuration is complete: the
+        vCPUs, the memory layout (``machine.layout``) and whatever the board
+        creates before its RAM.  Returns what QEMU prints (warnings)."""
+        return []
+
+    def finish_board(self, machine: Machine) -> None:
+        """What the board creates after its RAM and device memory."""
+
+    # -- objects ----------------------------------------------------------------------
+
+    def object_type(self, machine: Machine, qom_type: str) -> type[QOMObject] | None:
+        """A user-creatable object type only this target has (None: no such type)."""
+        return None
+
+    # -- hot-plug and buses -----------------------------------------------------------
+
+    def hotplug_handler(self, machine: Machine, dev: Device) -> Any:
+        """``MachineClass.get_hotplug_handler``: the machine's own handler for
+        ``dev``, else the device's (vCPUs), else None."""
+        handler = getattr(dev, "hotplug_handler", None)
+        return handler(machine) if handler is not None else None
+
+    def buses(self, machine: Machine) -> list[Bus]:
+        """The board's buses (the root bus first; the system bus is the core's)."""
+        from memdevd.machine.buses import Bus
+
+        if not self.root_bus:
+            return []
+        return [Bus(self.root_bus, self.root_bus_type, self.root_bus_hotpluggable)]
+
+    def root_pci_functions(self, machine: Machine) -> Iterable[PCIFunction]:
+        """The board's own functions on its root PCI bus (host bridge, LPC...)."""
+        return ()
+
+    def bus_path(self, machine: Machine, bus: Bus) -> str | None:
+        """The QOM path of one of the board's buses (None: not the board's)."""
+        return None
+
+
+#: ``-machine none`` of a target without anything of its own.
+NULL_BOARD = Board()

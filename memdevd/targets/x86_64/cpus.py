@@ -1,0 +1,277 @@
+"""x86 vCPUs: topology, APIC ids, CPU models and the vCPU objects.
+
+* the x86 topology (include/hw/i386/topology.h): APIC ids and the
+  socket/die/module/core/thread ids of every possible CPU
+  (``x86_possible_cpu_arch_ids``);
+* ``-cpu`` (``parse_cpu_option``): the CPU models of the recorded release;
+* :class:`X86CPU`: a vCPU object at ``/machine/unattached/device[N]``
+  whose properties are QEMU's, recorded per model and accelerator
+  (``cpus.json``), its topology properties its own.  The first vCPU's
+  APIC creates the ``kvmvapic`` device right after it, so the vCPUs are
+  ``device[0]``, ``device[2]``, ``device[3]``... as in QEMU.
+
+Only the models recorded for the accelerator in use are emulated (qemu64
+and max under TCG, qemu64 and host under KVM); others are refused by name
+at start-up, unknown ones with QEMU's text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from memdevd import messages as M
+from memdevd.machine.errors import CoreError
+from memdevd.machine.qdev import Device
+from memdevd.machine.smp import UNSET_NODE_ID, CpuHotplug, CpuSlot, SmpConfig, finish_numa_cpus
+from memdevd.qapi.visitor import parse_bool_text
+from memdevd.records import record
+from memdevd.releases.recorded import InstanceSample, Recording, recording
+from memdevd.targets.x86_64.machine_types import machine_list
+
+if TYPE_CHECKING:
+    from memdevd.machine.machine import Machine
+    from memdevd.releases.table import Release
+
+TARGET = "x86_64"
+
+#: No pc/q35 type of 7.2 or 10.0 has fewer (the none machine has 1).
+MIN_X86_MAX_CPUS = 255
+
+
+def max_cpus_of(release: Release, machine_name: str) -> int:
+    """``MachineClass.max_cpus``, as query-machines reported it (cpu-max)."""
+    for entry in machine_list(release):
+        if entry["name"] == machine_name:
+            return int(entry["cpu-max"])
+    return 1
+
+
+# --- x86 topology (include/hw/i386/topology.h) --------------------------------------
+
+
+def _width(count: int) -> int:
+    """``apicid_bitwidth_for_count``."""
+    return (count - 1).bit_length()
+
+
+@record(frozen=True)
+class TopoIds:
+    pkg: int
+    die: int
+    module: int
+    core: int
+    smt: int
+
+
+def topo_ids(smp: SmpConfig, index: int) -> TopoIds:
+    """``x86_topo_ids_from_idx`` (7.2 has no modules: one per die)."""
+    dies, modules, cores, threads = smp.dies, smp.modules, smp.cores, smp.threads
+    return TopoIds(
+        pkg=index // (dies * modules * cores * threads),
+        die=index // (modules * cores * threads) % dies,
+        module=index // (cores * threads) % modules,
+        core=index // threads % cores,
+        smt=index % threads,
+    )
+
+
+def apic_id(smp: SmpConfig, ids: TopoIds) -> int:
+    """``x86_apicid_from_topo_ids``: each level in its own bit field."""
+    core_offset = _width(smp.threads)
+    module_offset = core_offset + _width(smp.cores)
+    die_offset = module_offset + _width(smp.modules)
+    pkg_offset = die_offset + _width(smp.dies)
+    return (
+        (ids.pkg << pkg_offset)
+        | (ids.die << die_offset)
+        | (ids.module << module_offset)
+        | (ids.core << core_offset)
+        | ids.smt
+    )
+
+
+def possible_cpus(smp: SmpConfig) -> list[CpuSlot]:
+    """``x86_possible_cpu_arch_ids``: every CPU up to maxcpus."""
+    slots = []
+    for index in range(smp.max_cpus):
+        ids = topo_ids(smp, index)
+        props = {"socket-id": ids.pkg}
+        if smp.dies > 1:
+            props["die-id"] = ids.die
+        if smp.modules > 1:
+            props["module-id"] = ids.module
+        props["core-id"] = ids.core
+        props["thread-id"] = ids.smt
+        slots.append(CpuSlot(index, apic_id(smp, ids), ids, props))
+    return slots
+
+
+# --- -cpu: parse_cpu_option ------------------------------------------------------
+
+
+def cpu_model_exists(release: Release, model: str) -> bool:
+    """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type."""
+    entry = recording(TARGET, release).type_table.get(f"{model}-x86_64-cpu")
+    if entry is None:
+        return False
+    return not (release.cpu_class_rejects_abstract and entry.get("abstract", False))
+
+
+def resolve_cpu_model(
+    release: Release, option: str | None, default: str | None, accel: str
+) -> str | None:
+    """The vCPUs' model: ``-cpu``'s (checked as ``parse_cpu_option``) or the board's.
+
+    Raises CoreError: QEMU's texts for an empty or unknown model; memdevd's
+    for CPU features and for models that were not recorded with ``accel``
+    (``host`` under TCG passes: QEMU refuses it when the vCPU is realized).
+    """
+    if option is None:
+        return default
+    if option in ("help", "?"):
+        raise CoreError(M.CPU_HELP_NOT_EMULATED)
+    if not option:
+        raise CoreError(M.CPU_OPTION_EMPTY)
+    model, sep, features = option.partition(",")
+    rec = recording(TARGET, release)
+    recorded_models = {*rec.cpu_models("tcg"), *rec.cpu_models("kvm")}
+    # (the type list is read only for a model that was not recorded)
+    if model not in recorded_models and not cpu_model_exists(release, model):
+        raise CoreError(M.CPU_MODEL_NOT_FOUND_CLI.format(model))
+    if model == "host" and accel != "kvm":
+        if sep:
+            raise CoreError(M.CPU_FEATURES_NOT_EMULATED.format(option))
+        return model
+    models = rec.cpu_models(accel)
+    if model not in models:
+        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
+    if sep and not _features_as_recorded(rec, accel, model, features):
+        raise CoreError(M.CPU_FEATURES_NOT_EMULATED.format(option))
+    return model
+
+
+def _features_as_recorded(rec: Recording, accel: str, model: str, features: str) -> bool:
+    """Whether every ``-cpu`` feature only restates the recorded vCPU's value.
+
+    libvirt's ``host-passthrough`` asks for ``-cpu host,migratable=on``,
+    which is the host model's default: the recorded vCPU is that vCPU.
+    Anything that would change a property is refused by the caller.
+    """
+    sample = rec.cpu_sample(accel, model)
+    values = sample["qom-get"] if sample is not None else {}
+    for token in features.split(","):
+        if token.startswith(("+", "-")):
+            name, wanted = token[1:], token[0] == "+"
+        else:
+            name, eq, text = token.partition("=")
+            parsed = parse_bool_text(text.lower()) if eq else None
+            if parsed is None:
+                return False
+            wanted = parsed
+        if values.get(name) is not wanted:
+            return False
+    return True
+
+
+# --- the vCPU objects -----------------------------------------------------------------
+
+
+class X86CPU(Device):
+    """A vCPU: QEMU's recorded properties, its own topology.
+
+    The properties, their order, values and qom-set behaviour are those of
+    the recorded vCPU of the same model and accelerator; what differs
+    between vCPUs (APIC id, topology ids, NUMA node) is this vCPU's, and its
+    children (``lapic``, ``memory[N]``, ``smram[0]``) read as paths below it.
+    """
+
+    type_chain = ("x86_64-cpu", "cpu", "device", "object")
+    hotpluggable = True
+
+    def __init__(self, machine: Machine, model: str, accel: str, slot: CpuSlot) -> None:
+        super().__init__(machine)
+        self.typename = f"{model}-x86_64-cpu"
+        self.type_chain = (self.typename, *X86CPU.type_chain)  # type: ignore[misc,assignment]
+        # Model and accelerator name the recorded vCPU (looked up, not kept:
+        # snapshots deep-copy the machine).
+        self.model = model
+        self.accel = accel
+        self.slot = slot
+        own = {
+            "apic-id": slot.arch_id,
+            "socket-id": slot.topo.pkg,
+            "die-id": slot.topo.die,
+            "module-id": slot.topo.module,
+            "core-id": slot.topo.core,
+            "thread-id": slot.topo.smt,
+            "node-id": slot.props.get("node-id", UNSET_NODE_ID),
+        }
+        # The recorded properties read these instead of the sample's values
+        # (qom/_recorded_prop keeps qom-set values in the same place); a
+        # name the model does not list (7.2's module-id) is never read.
+        self.__dict__["_recorded_overrides"] = own
+
+    @property
+    def cpu_index(self) -> int:
+        return self.slot.index
+
+    @property
+    def sample(self) -> InstanceSample:
+        sample = self.machine.recording.cpu_sample(self.accel, self.model)
+        assert sample is not None
+        return sample
+
+    def recorded_sample(self) -> InstanceSample | None:
+        return self.sample
+
+    def check_settable(self, name: str) -> None:
+        """QEMU's refusal as recorded (a link property words it differently)."""
+        reply = self.sample["qom-set"].get(name, {}).get("reply", {})
+        desc = reply.get("error", {}).get("desc", "") if isinstance(reply, dict) else ""
+        if desc.startswith("Attempt to set"):
+            raise CoreError(desc)
+        super().check_settable(name)
+
+    def hotplug_handler(self, machine: Machine) -> CpuHotplug:
+        return CpuHotplug(machine)
+
+
+def plan_cpus(machine: Machine) -> list[str]:
+    """The possible CPUs and their NUMA nodes, before the board is built.
+
+    ``machine_run_board_init`` does this after completing the NUMA
+    configuration; returns QEMU's warnings about the mapping.
+    """
+    machine.cpu_slots = possible_cpus(machine.config.smp)
+    return finish_numa_cpus(machine, machine.cpu_slots)
+
+
+def create_cpus(machine: Machine) -> None:
+    """``x86_cpus_init``: realize the vCPUs.
+
+    Raises CoreError with QEMU's texts for what fails when a vCPU is realized.
+    """
+    config = machine.config
+    model = config.cpu_model
+    if model is None:
+        return
+    accel = "kvm" if machine.kvm_enabled else "tcg"
+    slots = machine.cpu_slots
+    if machine.release.tcg_apic_id_limit and accel == "tcg" and slots and slots[-1].arch_id > 254:
+        raise CoreError(M.SMP_NEEDS_X2APIC_7_2)
+    if model == "host" and accel != "kvm":
+        raise CoreError(M.CPU_MODEL_NEEDS_KVM.format(model))
+    models = machine.recording.cpu_models(accel)
+    if model not in models:
+        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
+    for slot in slots[: config.smp.cpus]:
+        cpu = X86CPU(machine, model, accel, slot)
+        machine.realize_unattached(cpu)
+        machine.cpus.append(cpu)
+        if len(machine.cpus) == 1 and config.ram_size >= 1024 * 1024:
+            # apic_common_realize(): the first APIC creates "kvmvapic", the
+            # next /machine/unattached/device[N]; memdevd does not model it.
+            machine.unattached_counter += 1
+    if machine.kvm_enabled:
+        # kvmclock_create() after the vCPUs (qemu64 and host have kvmclock).
+        machine.unattached_counter += 1
