@@ -180,16 +180,17 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     from memdevd.app.settings import MemdevdSettings, SettingsError, apply
     from memdevd.app.startup import StartupRequest
     from memdevd.releases.table import get_release
-    from memdevd.targets.x86_64.cmdline import syntax as x86_syntax
+    from memdevd.targets import get_target
     from memdevd.util import cmdline as cli_args
     from memdevd.util import qemu_opts as Q
 
     version = _prescan_version(argv)
     release = get_release(version)
-    syntax = x86_syntax(release)
+    settings = MemdevdSettings(version=version)
+    target = get_target(settings.target)
+    syntax = target.syntax(release)
     tokens = cli_args.tokenize(argv, syntax=syntax)
     lists = Q.new_opts_lists(syntax)
-    settings = MemdevdSettings(version=version)
     request = StartupRequest()
     parsed = Parsed(request, settings)
     qmp_index = 0
@@ -214,9 +215,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 res = Q.keyval_parse(arg, "type", into=request.machine)
                 if res.help or request.machine.get("type") == "help":
-                    from memdevd.targets.x86_64.machine_types import help_text as machine_help
-
-                    raise Exit(0, machine_help(release) + "\n")
+                    raise Exit(0, target.machine_help(release) + "\n")
             elif name == "m":
                 assert arg is not None
                 lists["memory"].parse_noisily(arg, True)

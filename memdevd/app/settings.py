@@ -120,6 +120,8 @@ def _resolve_kvm_auto(settings: MemdevdSettings) -> None:
 @record
 class MemdevdSettings:
     version: str = DEFAULT_VERSION
+    # The QEMU system emulator (memdevd/targets/<target>/); one so far.
+    target: str = "x86_64"
     guest: GuestConfig = field(default_factory=GuestConfig)
     host: HostFacts = field(default_factory=HostFacts)
     vmem_rate: Any = None

@@ -25,12 +25,8 @@ from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
 from memdevd.machine.smp import parse_smp
 from memdevd.records import record
 from memdevd.releases.table import Release
-from memdevd.targets.x86_64.board import BOARDS
-from memdevd.targets.x86_64.cpus import MIN_X86_MAX_CPUS, max_cpus_of, resolve_cpu_model
-from memdevd.targets.x86_64.machine_types import MachineType, is_known_but_not_emulated, resolve
+from memdevd.targets import MachineType, Target, get_target
 from memdevd.util.qemu_opts import Diagnostic, OptionError
-
-DEFAULT_RAM_SIZE = 128 * 1024 * 1024
 
 
 @record
@@ -78,13 +74,13 @@ def _err(exc: CoreError, location: str | None = None) -> OptionError:
     return OptionError(exc.desc, exc.hint or None, location=location)
 
 
-def select_machine(release: Release, name: str | None) -> MachineType:
-    """``select_machine``: the default is pc, as for qemu-system-x86_64."""
-    wanted = name or "pc"
-    mtype = resolve(release, wanted)
+def select_machine(target: Target, release: Release, name: str | None) -> MachineType:
+    """``select_machine``: the target's default when no type is given."""
+    mtype = target.resolve_machine(release, name)
     if mtype is not None:
         return mtype
-    if is_known_but_not_emulated(release, wanted):
+    wanted = name or ""
+    if target.is_known_machine(release, wanted):
         raise OptionError(M.MACHINE_NOT_EMULATED.format(wanted))
     # 7.2's text does not name the type (format() leaves it as it is).
     text = release.unsupported_machine_type_text.format(wanted)
@@ -146,7 +142,6 @@ _MACHINE_KNOWN = {
     "memory",
     "nvdimm",
     "acpi",
-    "max-ram-below-4g",
     "mem-merge",
     "dump-guest-core",
     "smp",
@@ -154,30 +149,21 @@ _MACHINE_KNOWN = {
 
 
 def apply_machine_options(
-    config: MachineConfig, release: Release, options: dict[str, Any], mtype: MachineType
+    config: MachineConfig,
+    target: Target,
+    release: Release,
+    options: dict[str, Any],
+    mtype: MachineType,
 ) -> None:
     """``qemu_apply_machine_options`` for the properties that matter here."""
-    from memdevd.releases.recorded import recording
-    from memdevd.util.qemu_opts import parse_size
-
-    def recorded_names() -> set[str]:
-        # Read only for an option memdevd does not model: the recorded
-        # instances are megabytes of JSON.
-        rec = recording("x86_64", release)
-        sample = rec.machine_sample(f"{mtype.name}-machine", mtype.family)
-        names = {p["name"] for p in sample["qom-list"]} if sample else set()
-        if mtype.family in ("pc", "q35"):
-            # An X86MachineState property (8.2's machine types are not recorded).
-            names.add("sgx-epc")
-        return names
-
     known: set[str] | None = None
     for key, value in options.items():
         if key in ("type", "accel", "memory"):
             continue
-        if key not in _MACHINE_KNOWN and known is None:
-            known = recorded_names()
-        if key not in _MACHINE_KNOWN and key not in (known or set()):
+        modelled = key in _MACHINE_KNOWN or key in target.board_option_names
+        if not modelled and known is None:
+            known = target.machine_option_names(release, mtype)
+        if not modelled and key not in (known or set()):
             raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
         if key == "nvdimm":
             config.nvdimm = _machine_bool(value, key)
@@ -187,22 +173,13 @@ def apply_machine_options(
                 raise OptionError(M.ENUM_BAD_VALUE.format(key, text))
             config.acpi_setting = text
             config.acpi = text != "off"
-        elif key == "max-ram-below-4g":
-            value = parse_size(str(value), name=key)
-            if value > 4 << 30:
-                raise OptionError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
-            config.board_options["max-ram-below-4g"] = value
         elif key == "mem-merge":
             config.mem_merge = _machine_bool(value, key)
         elif key == "dump-guest-core":
             config.dump_guest_core = _machine_bool(value, key)
-        elif key == "sgx-epc":
-            # machine_set_sgx_epc: the list is visited now, the backends
-            # are looked up when the board creates the sections.
-            from memdevd.targets.x86_64.devices.sgx_epc import parse_sgx_epc_option
-
+        else:
             try:
-                config.board_options["sgx-epc"] = parse_sgx_epc_option(value)
+                target.apply_machine_option(config, key, value)
             except CoreError as exc:
                 raise _err(exc) from None
 
@@ -268,17 +245,14 @@ def build_machine(
 ) -> tuple[Machine, list[Diagnostic]]:
     """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
     notes: list[Diagnostic] = []
-    mtype = select_machine(release, request.machine.get("type"))
+    target = get_target(settings.target)
+    mtype = select_machine(target, release, request.machine.get("type"))
     if settings.vmem_rate is not None:
         settings.guest.virtio_mem_rate = settings.vmem_rate
     if settings.vmem_driver is not None:
         settings.guest.virtio_mem_driver = settings.vmem_driver
-    board = BOARDS[mtype.family]
-    default_ram = 0 if mtype.family == "none" else DEFAULT_RAM_SIZE
-    try:
-        size, maxmem, slots = memory_config(request.memory, default_ram)
-    except OptionError:
-        raise
+    board = target.board(mtype)
+    size, maxmem, slots = memory_config(request.memory, target.default_ram_size(mtype))
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
@@ -293,9 +267,9 @@ def build_machine(
         acpi=not request.no_acpi,
         acpi_setting="off" if request.no_acpi else "auto",
     )
-    apply_machine_options(config, release, request.machine, mtype)
-    notes.extend(_configure_smp(config, release, request, mtype))
-    if mtype.family == "none":
+    apply_machine_options(config, target, release, request.machine, mtype)
+    notes.extend(_configure_smp(config, target, release, request, mtype))
+    if not board.acpi:
         config.acpi = False
     machine_accel = request.machine.get("accel")
     if isinstance(machine_accel, str) and not request.accel:
@@ -320,10 +294,9 @@ def build_machine(
             raise _err(exc) from None
 
     # parse_cpu_option(): after the late backends, before -numa.
-    default_model = None if mtype.family == "none" else "qemu64"
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
     try:
-        config.cpu_model = resolve_cpu_model(release, request.cpu_option, default_model, accel_used)
+        config.cpu_model = target.resolve_cpu_model(release, mtype, request.cpu_option, accel_used)
     except CoreError as exc:
         raise _err(exc) from None
 
@@ -371,7 +344,11 @@ def _warnings(texts: list[str]) -> list[Diagnostic]:
 
 
 def _configure_smp(
-    config: MachineConfig, release: Release, request: StartupRequest, mtype: MachineType
+    config: MachineConfig,
+    target: Target,
+    release: Release,
+    request: StartupRequest,
+    mtype: MachineType,
 ) -> list[Diagnostic]:
     """The machine's ``smp`` property: ``-machine smp.*=`` merged with ``-smp``."""
     options: dict[str, Any] = {}
@@ -382,16 +359,10 @@ def _configure_smp(
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
     support = config.board.smp_support(release, mtype.name)
-    # No pc/q35 type has fewer CPUs than that; the none machine has 1.
-    floor = MIN_X86_MAX_CPUS if mtype.family != "none" else 1
+    floor, max_cpus = target.max_cpus(release, mtype)
     try:
         smp, warnings = parse_smp(
-            options,
-            release,
-            support,
-            mtype.name,
-            lambda: max_cpus_of(release, mtype.name),
-            max_cpus_floor=floor,
+            options, release, support, mtype.name, max_cpus, max_cpus_floor=floor
         )
     except CoreError as exc:
         raise _err(exc) from None

@@ -92,9 +92,9 @@ def register(reg: Registry, rt: Runtime) -> None:
 
     def query_machines(session: Session, args: dict[str, Any]) -> Any:
         no_args(args)
-        from memdevd.targets.x86_64.machine_types import machine_list
+        from memdevd.targets import get_target
 
-        return machine_list(release)
+        return get_target(machine.config.board.target).machine_list(release)
 
     def system_reset(session: Session, args: dict[str, Any]) -> None:
         no_args(args)

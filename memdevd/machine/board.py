@@ -46,6 +46,8 @@ class Board:
     default_ram_id: str = ""
     #: whether ``-numa`` is accepted (and memory hot-plug adds node 0)
     numa: bool = False
+    #: whether the machine has ACPI (the ``acpi`` property can turn it off)
+    acpi: bool = False
     #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)
     cpu_hotplug: bool = False
     #: what versioned machine types keep of their release

@@ -36,9 +36,6 @@ class Release:
     # one: itself where a live QEMU was recorded; 8.2 (source only) uses
     # 10.0's, docs/versions.md lists what that implies.
     recorded_as: str
-    # The unversioned machine aliases resolve to these.
-    pc_alias: str
-    q35_alias: str
 
     # --- behaviour -------------------------------------------------------------
     # qapi/run-state.json StatusInfo.singlestep (gone after 8.0).
@@ -173,8 +170,6 @@ QEMU_7_2: Final = Release(
     reference_package="Debian 1:7.2+dfsg-7+deb12u18+b3",
     copyright_year=2022,
     recorded_as="7.2",
-    pc_alias="pc-i440fx-7.2",
-    q35_alias="pc-q35-7.2",
     status_has_singlestep=True,
     strict_device_add=False,
     device_memory_only_with_maxmem=False,
@@ -229,8 +224,6 @@ QEMU_8_2: Final = replace(
     reference_package="Debian 1:8.2.2+ds-0ubuntu1",
     copyright_year=2023,
     recorded_as="10.0",
-    pc_alias="pc-i440fx-8.2",
-    q35_alias="pc-q35-8.2",
     status_has_singlestep=False,  # 8.1: StatusInfo.singlestep removed
     device_memory_only_with_maxmem=True,  # 8.2: memory-device.c rework (766aa0a654 series)
     check_addable_in_pre_plug=True,
@@ -277,8 +270,6 @@ QEMU_10_0: Final = replace(
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
     copyright_year=2025,
     recorded_as="10.0",
-    pc_alias="pc-i440fx-10.0",
-    q35_alias="pc-q35-10.0",
     strict_device_add=True,  # 9.2: qmp_device_add() from_json=true
     size_alignment_check="pre_plug",  # 9.0: "reintroduce memory region size check"
     pcie_slot_occupied_check=True,  # hw/pci/pci.c

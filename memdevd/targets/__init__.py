@@ -1,1 +1,107 @@
-"""Targets: one folder per QEMU system emulator memdevd emulates."""
+"""Targets: one folder per QEMU system emulator memdevd emulates.
+
+A target is ``memdevd/targets/<name>/``: its boards (given to the core
+through ``memdevd.machine.board.Board``), machine types, CPU models,
+command-line syntax (the option tables generated from its sources), the
+device types only it has, and the data recorded from its QEMU binaries
+(``data/qemu-<release>/``).  ``target.py`` in the folder defines
+``TARGET``, a :class:`Target`: what the process layer asks of it.  The core
+never imports a target; docs/architecture.md says how to add one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+from memdevd.records import record
+
+if TYPE_CHECKING:
+    from memdevd.machine.board import Board
+    from memdevd.machine.machine import MachineConfig
+    from memdevd.releases.table import Release
+    from memdevd.util.option_defs import Syntax
+
+#: The targets memdevd emulates, by QEMU's name for them.
+TARGET_NAMES: tuple[str, ...] = ("x86_64",)
+
+
+@record(frozen=True)
+class MachineType:
+    """A ``-machine`` type as the target resolved it."""
+
+    name: str  # canonical, e.g. pc-q35-10.0
+    family: str  # the board family: "pc", "q35", "none"...
+    alias: str | None
+
+
+class Target(Protocol):
+    """What the process layer (start-up, ``-machine help``, query-machines)
+    asks of a target."""
+
+    #: QEMU's target name ("x86_64") and its binary ("qemu-system-x86_64")
+    name: str
+    program: str
+    #: The board's own -machine properties, known without reading the
+    #: recorded machine.
+    board_option_names: frozenset[str]
+
+    def syntax(self, release: Release) -> Syntax:
+        """The command line of the release's binary: option tables and rules."""
+        ...
+
+    def machine_list(self, release: Release) -> list[dict[str, Any]]:
+        """``query-machines``."""
+        ...
+
+    def machine_help(self, release: Release) -> str:
+        """``-machine help``."""
+        ...
+
+    def resolve_machine(self, release: Release, name: str | None) -> MachineType | None:
+        """The machine type ``-machine type=NAME`` (None: the default) selects,
+        None when memdevd does not emulate it."""
+        ...
+
+    def is_known_machine(self, release: Release, name: str) -> bool:
+        """Whether QEMU has the machine type (emulated or not)."""
+        ...
+
+    def board(self, mtype: MachineType) -> Board:
+        """The board of a machine type."""
+        ...
+
+    def default_ram_size(self, mtype: MachineType) -> int:
+        """``MachineClass.default_ram_size``."""
+        ...
+
+    def max_cpus(self, release: Release, mtype: MachineType) -> tuple[int, Callable[[], int]]:
+        """The fewest CPUs any type of the board allows, and the type's own
+        limit (looked up only when needed)."""
+        ...
+
+    def resolve_cpu_model(
+        self, release: Release, mtype: MachineType, option: str | None, accel: str
+    ) -> str | None:
+        """The vCPUs' model from ``-cpu`` (checked as ``parse_cpu_option``) or
+        the board's default; raises CoreError with QEMU's texts."""
+        ...
+
+    def machine_option_names(self, release: Release, mtype: MachineType) -> set[str]:
+        """The ``-machine`` properties QEMU's machine class has."""
+        ...
+
+    def apply_machine_option(self, config: MachineConfig, key: str, value: Any) -> bool:
+        """Set a board's own ``-machine`` property; False if it is not one."""
+        ...
+
+
+@cache
+def get_target(name: str) -> Target:
+    """The target ``name`` (one of :data:`TARGET_NAMES`)."""
+    if name not in TARGET_NAMES:
+        raise KeyError(name)
+    target: Target = importlib.import_module(f"{__name__}.{name}.target").TARGET
+    return target

@@ -36,6 +36,7 @@ from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.board import PC, Q35
+from memdevd.targets.x86_64.machine_types import pc_alias, q35_alias
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -95,7 +96,7 @@ def make_machine(
     ram_size = size(ram)
     maxram = size(maxmem) if maxmem is not None else ram_size
     config = MachineConfig(
-        machine_type=release.pc_alias if machine == "pc" else release.q35_alias,
+        machine_type=pc_alias(release) if machine == "pc" else q35_alias(release),
         alias=machine,
         board=board,
         ram_size=ram_size,

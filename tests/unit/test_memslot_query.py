@@ -17,6 +17,7 @@ from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.board import PC
+from memdevd.targets.x86_64.machine_types import pc_alias
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -31,7 +32,7 @@ def machine(
 ) -> Machine:
     host = HostFacts(kvm=kvm_slots is not None, kvm_memslots=kvm_slots, vhost_memslots=vhost_slots)
     config = MachineConfig(
-        machine_type=get_release(version).pc_alias,
+        machine_type=pc_alias(get_release(version)),
         alias="pc",
         board=PC,
         ram_size=GiB,

@@ -37,6 +37,7 @@ from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.board import PC, Q35
+from memdevd.targets.x86_64.machine_types import pc_alias, q35_alias
 
 # Long enough for any pending guest action to have happened.
 GUEST_IDLE_POLL_NS = 1_000_000_000
@@ -71,7 +72,7 @@ def make_machine(
 ) -> Machine:
     """``qemu-system-x86_64 [-S] -machine BOARD -m RAM,slots=,maxmem=``."""
     release = get_release(version)
-    alias = release.pc_alias if board == "pc" else release.q35_alias
+    alias = pc_alias(release) if board == "pc" else q35_alias(release)
     config = MachineConfig(
         machine_type=machine_type or alias,
         alias=board,

@@ -21,6 +21,7 @@ from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.qdev import Device
 from memdevd.releases.table import get_release
 from memdevd.targets.x86_64.board import PC, Q35
+from memdevd.targets.x86_64.machine_types import pc_alias, q35_alias
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -41,7 +42,7 @@ def make_machine(
     """``qemu-system-x86_64 -S -machine BOARD -m 1G,slots=2,maxmem=MAXMEM``."""
     release = get_release(version)
     config = MachineConfig(
-        machine_type=release.pc_alias if board == "pc" else release.q35_alias,
+        machine_type=pc_alias(release) if board == "pc" else q35_alias(release),
         alias=board,
         board=PC if board == "pc" else Q35,
         ram_size=GiB,

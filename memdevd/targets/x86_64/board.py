@@ -115,6 +115,7 @@ class X86Board(Board):
         self.is_pc = family in ("pc", "q35")
         self.default_ram_id = "pc.ram" if self.is_pc else ""
         self.numa = self.is_pc
+        self.acpi = self.is_pc
         self.cpu_hotplug = self.is_pc
 
     # -- machine types ------------------------------------------------------------------

@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 TARGET = "x86_64"
 
-#: No pc/q35 type of 7.2 or 10.0 has fewer (the none machine has 1).
-MIN_X86_MAX_CPUS = 255
-
 
 def max_cpus_of(release: Release, machine_name: str) -> int:
     """``MachineClass.max_cpus``, as query-machines reported it (cpu-max)."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from memdevd.records import record
 from memdevd.releases.machine_compat import machine_version, sort_key, types_of_release
 from memdevd.releases.recorded import recording
 from memdevd.releases.table import Release
+from memdevd.targets import MachineType
 
 DESCRIPTIONS = {
     "pc": "Standard PC (i440FX + PIIX, 1996)",
@@ -22,11 +22,14 @@ DESCRIPTIONS = {
 }
 
 
-@record(frozen=True)
-class MachineType:
-    name: str  # canonical, e.g. pc-q35-10.0
-    family: str  # "pc", "q35" or "none"
-    alias: str | None
+def pc_alias(release: Release) -> str:
+    """What ``pc`` is an alias of: the release's own i440FX type."""
+    return f"pc-i440fx-{release.major}.{release.minor}"
+
+
+def q35_alias(release: Release) -> str:
+    """What ``q35`` is an alias of."""
+    return f"pc-q35-{release.major}.{release.minor}"
 
 
 def machine_list(release: Release) -> list[dict[str, Any]]:
@@ -44,10 +47,10 @@ def machine_list(release: Release) -> list[dict[str, Any]]:
             continue
         m.pop("alias", None)
         m.pop("is-default", None)
-        if m["name"] == release.pc_alias:
+        if m["name"] == pc_alias(release):
             m["alias"] = "pc"
             m["is-default"] = True
-        elif m["name"] == release.q35_alias:
+        elif m["name"] == q35_alias(release):
             m["alias"] = "q35"
         keep.append(m)
     return keep
@@ -63,10 +66,10 @@ def _machine_type(name: str, alias: str | None) -> MachineType:
 
 def resolve(release: Release, name: str) -> MachineType | None:
     """The machine type for a ``-machine type=`` value, None if unknown."""
-    if name in ("pc", release.pc_alias):
-        return _machine_type(release.pc_alias, "pc")
-    if name in ("q35", release.q35_alias):
-        return _machine_type(release.q35_alias, "q35")
+    if name in ("pc", pc_alias(release)):
+        return _machine_type(pc_alias(release), "pc")
+    if name in ("q35", q35_alias(release)):
+        return _machine_type(q35_alias(release), "q35")
     if name == "none":
         return MachineType("none", "none", None)
     known = {m["name"] for m in machine_list(release)}
@@ -83,15 +86,15 @@ def is_known_but_not_emulated(release: Release, name: str) -> bool:
 def help_text(release: Release) -> str:
     """``-machine help``."""
     lines = ["Supported machines are:"]
-    lines.append(f"{'pc':<20} {DESCRIPTIONS['pc']} (alias of {release.pc_alias})")
+    lines.append(f"{'pc':<20} {DESCRIPTIONS['pc']} (alias of {pc_alias(release)})")
     names = [
         m["name"] for m in machine_list(release) if m["name"].startswith(("pc-i440fx-", "pc-q35-"))
     ]
     for name in sorted(names, key=lambda n: ("q35" in n, sort_key(n)), reverse=True):
         family = _family(name)
-        default = " (default)" if name == release.pc_alias else ""
-        if name == release.q35_alias:
-            lines.append(f"{'q35':<20} {DESCRIPTIONS['q35']} (alias of {release.q35_alias})")
+        default = " (default)" if name == pc_alias(release) else ""
+        if name == q35_alias(release):
+            lines.append(f"{'q35':<20} {DESCRIPTIONS['q35']} (alias of {q35_alias(release)})")
         lines.append(f"{name:<20} {DESCRIPTIONS[family]}{default}")
     lines.append(f"{'none':<20} {DESCRIPTIONS['none']}")
     return "\n".join(lines)
