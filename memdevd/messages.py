@@ -422,3 +422,63 @@ EXPANSION_NOT_RECORDED: Final = (
     " (recorded: {})"
 )
 ANSWER_NOT_RECORDED: Final = "memdevd: the {} answer of {} was not recorded"
+
+# --- util/qemu-option.c, util/keyval.c, qapi/qobject-input-visitor.c ---------------------
+VALUE_OUT_OF_RANGE: Final = "Value '{}' is out of range for parameter '{}'"
+VALUE_TOO_LARGE: Final = "Value '{}' is too large for parameter '{}'"
+SHORT_FORM_BOOLEAN_DEPRECATED: Final = "short-form boolean option '{}' deprecated"
+DUPLICATE_OPTS_ID: Final = "Duplicate ID '{}' for {}"
+# {}: the key prefix, ending in "." ("Parameters 'a.*' used inconsistently").
+KEYVAL_PARAMETERS_INCONSISTENT: Final = "Parameters '{}*' used inconsistently"
+KEYVAL_PARAMETER_INCONSISTENT: Final = "Parameter '{}' used inconsistently"
+# {}: "" or " fragment", then the key.
+KEYVAL_PARAMETER_TOO_LONG: Final = "Parameter{} '{}' is too long"
+KEYVAL_EXPECTED_EQUALS: Final = "Expected '=' after parameter '{}'"
+KEYVAL_PARAMETER_MISSING: Final = "Parameter '{}' missing"
+HELP_NOT_AVAILABLE: Final = "Help is not available for this option"
+UNEXPECTED_PARAMETERS: Final = "Parameters '{}.*' are unexpected"
+KEYVAL_PARAMETER_INTERNAL: Final = "Internal error: parameter {} invalid"
+# qobject/qjson.c, qobject/json-parser.c
+EXPECTING_JSON_VALUE: Final = "Expecting a JSON value"
+JSON_PARSE_ERROR: Final = "JSON parse error, {}"
+
+# --- system/vl.c (option loop), chardev/char.c, monitor/monitor.c ------------------------
+OPTION_INVALID: Final = "invalid option"
+OPTION_REQUIRES_ARGUMENT: Final = "requires an argument"
+OPTION_NOT_FOR_TARGET: Final = "Option not supported for this target"
+OPTION_PARSE_ERROR: Final = "parse error: {}"
+CHARDEV_MON_NOT_SUPPORTED: Final = "mon: isn't supported in this context"
+CHARDEV_NOT_VALID_DRIVER: Final = "'{}' is not a valid char driver"
+CHARDEV_NOT_FOUND: Final = 'chardev "{}" not found'
+CHARDEV_SOCKET_NO_HOST: Final = "chardev: socket: no host given"
+# system/runstate.c qemu_system_killed() → main loop
+TERMINATING_ON_SIGNAL: Final = "terminating on signal {}"
+# os-posix.c / util/oslib-posix.c qemu_write_pidfile() ({}: strerror)
+PIDFILE_OPEN_FAILED: Final = "Cannot open pid file: {}"
+PIDFILE_LOCK_FAILED: Final = "Cannot lock pid file: {}"
+
+# --- util/qemu-sockets.c (QMP listeners) --------------------------------------------------
+ADDRESS_RESOLUTION_FAILED: Final = "address resolution failed for {}:{}: {}"
+NO_AVAILABLE_PORT: Final = "Failed to find an available port: {}"
+UNIX_PATH_TOO_LONG: Final = "UNIX socket path '{}' is too long"
+UNIX_PATH_TOO_LONG_HINT: Final = "Path must be less than {} bytes\n"
+UNIX_BIND_FAILED: Final = "Failed to bind socket to {}: {}"
+# memdevd's own: QEMU unlinks whatever is at the path, memdevd only a stale socket.
+UNIX_PATH_NOT_A_SOCKET: Final = "path exists and is not a socket"
+
+# --- memdevd's own: settings, QMP listeners, internal errors, the fleet ------------------
+# -memdevd KEY=VALUE with a value outside the choices listed in the last field.
+SETTING_BAD_VALUE: Final = "Parameter '{}' does not accept value '{}' ({})"
+QMP_CHARDEV_NOT_SOCKET: Final = "memdevd: chardev backend '{}' cannot serve QMP (use a socket)"
+QMP_CLIENT_SOCKET_NOT_EMULATED: Final = (
+    "memdevd: QMP client-mode sockets are not emulated (use server=on)"
+)
+# A bug costs one reply, not the connection: the exception's type and text.
+COMMAND_INTERNAL_ERROR: Final = "memdevd internal error: {}: {}"
+INTERNAL_ERROR: Final = "internal error"
+FLEET_INVALID_NAME: Final = "invalid VM name '{}'"
+FLEET_VM_EXISTS: Final = "VM '{}' exists"
+FLEET_OPTION_REFUSED: Final = "{}: not available for a VM of a fleet"
+FLEET_CANNOT_LISTEN: Final = "{}: cannot listen on {}: {}"
+FLEET_NO_SUCH_VM: Final = "no VM named '{}'"
+FLEET_COUNT_NEEDS_TEMPLATE: Final = "memdevd fleet: --count needs --template"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import cast
 
+from memdevd import messages as M
 from memdevd.util.qemu_opts import JSONValue, OptionError, keyval_parse
 
 
@@ -47,7 +48,7 @@ def qobject_from_json(text: str) -> JSONValue:
     if error is not None:
         raise OptionError(error)
     if not have_value:
-        raise OptionError("Expecting a JSON value")
+        raise OptionError(M.EXPECTING_JSON_VALUE)
     return value
 
 

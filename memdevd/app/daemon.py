@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import field
 from typing import Any
 
+from memdevd import messages as M
 from memdevd import records
 from memdevd.machine.clock import Clock, VirtualClock
 from memdevd.machine.machine import Machine
@@ -249,7 +250,7 @@ class Daemon:
             from memdevd.util.qemu_opts import Diagnostic, format_diagnostic
 
             line = format_diagnostic(
-                self.options.prog_name, Diagnostic(f"terminating on signal {signum}")
+                self.options.prog_name, Diagnostic(M.TERMINATING_ON_SIGNAL.format(signum))
             )
             sys.stderr.write(line)
             sys.stderr.flush()
@@ -321,13 +322,13 @@ def write_pidfile(path: str) -> int:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise PidfileError(f"Cannot open pid file: {exc.strerror}") from None
+            raise PidfileError(M.PIDFILE_OPEN_FAILED.format(exc.strerror)) from None
         try:
             before = os.fstat(fd)
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
-            raise PidfileError(f"Cannot lock pid file: {os.strerror(exc.errno or 0)}") from None
+            raise PidfileError(M.PIDFILE_LOCK_FAILED.format(os.strerror(exc.errno or 0))) from None
         try:
             if os.stat(path).st_ino == before.st_ino:
                 break

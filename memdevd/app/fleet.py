@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import field
 from typing import Any
 
+from memdevd import messages as M
 from memdevd.app.daemon import Daemon
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
@@ -86,12 +87,12 @@ class Fleet:
         from memdevd.util import qemu_opts as Q
 
         if not NAME_RE.fullmatch(name):
-            raise FleetError(f"invalid VM name '{name}'")
+            raise FleetError(M.FLEET_INVALID_NAME.format(name))
         if name in self.vms:
-            raise FleetError(f"VM '{name}' exists")
+            raise FleetError(M.FLEET_VM_EXISTS.format(name))
         for arg in argv:
             if arg.split("=", 1)[0] in REFUSED:
-                raise FleetError(f"{arg}: not available for a VM of a fleet")
+                raise FleetError(M.FLEET_OPTION_REFUSED.format(arg))
         sock = os.path.join(self.dir, f"{name}.sock")
         full = [*argv, "-qmp", f"unix:{sock},server=on,wait=off"]
         try:
@@ -107,7 +108,7 @@ class Fleet:
             await daemon.start()
         except Exception as exc:
             await daemon.stop()
-            raise FleetError(f"{name}: cannot listen on {sock}: {exc}") from None
+            raise FleetError(M.FLEET_CANNOT_LISTEN.format(name, sock, exc)) from None
         vm = FleetVM(name, list(argv), sock, daemon)
         vm.task = asyncio.ensure_future(self._watch(vm))
         self.vms[name] = vm
@@ -123,7 +124,7 @@ class Fleet:
     async def remove(self, name: str) -> None:
         vm = self.vms.get(name)
         if vm is None:
-            raise FleetError(f"no VM named '{name}'")
+            raise FleetError(M.FLEET_NO_SUCH_VM.format(name))
         # As a QEMU killed with SIGTERM: SHUTDOWN, then the socket goes.
         vm.daemon.request_shutdown("host-signal")
         if vm.task is not None:
@@ -242,7 +243,7 @@ def initial_vms(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """VMs from DIR/NAME.args files, or N alike from a template."""
     if args.count is not None:
         if args.template is None:
-            raise SystemExit("memdevd fleet: --count needs --template")
+            raise SystemExit(M.FLEET_COUNT_NEEDS_TEMPLATE)
         argv = shlex.split(args.template)
         return [(f"{args.prefix}{i}", list(argv)) for i in range(args.count)]
     found = []

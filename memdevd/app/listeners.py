@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from memdevd import messages as M
 from memdevd.qmp.server import ListenAddress
 from memdevd.util.qemu_opts import OptionError
 
@@ -28,7 +29,7 @@ def monitor_addresses(lists: Any, locations: dict[str, str] | None = None) -> li
         label = mon.get("chardev")
         chardev = chardevs.get(label)
         if chardev is None:
-            raise OptionError(f'chardev "{label}" not found')
+            raise OptionError(M.CHARDEV_NOT_FOUND.format(label))
         address = _address(chardev)
         address.location = locations.get(chardev.id or "")
         out.append(address)
@@ -39,10 +40,10 @@ def _address(chardev: Any) -> ListenAddress:
     backend = chardev.get("backend")
     name = chardev.id or ""
     if backend not in ("socket", "unix", "tcp"):
-        raise OptionError(f"memdevd: chardev backend '{backend}' cannot serve QMP (use a socket)")
+        raise OptionError(M.QMP_CHARDEV_NOT_SOCKET.format(backend))
     server = chardev.get("server")
     if server is not None and server not in ("on", "yes", "true", "y"):
-        raise OptionError("memdevd: QMP client-mode sockets are not emulated (use server=on)")
+        raise OptionError(M.QMP_CLIENT_SOCKET_NOT_EMULATED)
     fd = chardev.get("fd")
     if fd is not None:
         return ListenAddress("fd", fd=int(fd, 0), name=name)
@@ -52,5 +53,5 @@ def _address(chardev: Any) -> ListenAddress:
     host = chardev.get("host") or ""
     port = chardev.get("port")
     if port is None:
-        raise OptionError("chardev: socket: no host given")
+        raise OptionError(M.CHARDEV_SOCKET_NO_HOST)
     return ListenAddress("tcp", host=host, port=int(port), name=name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Any, Final
 
+from memdevd import messages as M
 from memdevd.machine.guest import GuestConfig
 from memdevd.machine.host import NO_KVM_DEVICE, HostFacts
 from memdevd.records import record
@@ -149,13 +150,13 @@ def _parse_size(text: str, key: str) -> int:
 
     value = strtosz(text)
     if value is None or value == 0:
-        raise SettingsError(f"Parameter '{key}' expects a size")
+        raise SettingsError(M.INVALID_PARAMETER_VALUE.format(key, "a size"))
     return value
 
 
 def _parse_uint(text: str, key: str) -> int:
     if not text.isdigit():
-        raise SettingsError(f"Parameter '{key}' expects a non-negative integer")
+        raise SettingsError(M.INVALID_PARAMETER_VALUE.format(key, "a non-negative integer"))
     return int(text)
 
 
@@ -164,7 +165,7 @@ def _parse_bool(text: str, key: str) -> bool:
         return True
     if text in ("off", "no", "false", "n"):
         return False
-    raise SettingsError(f"Parameter '{key}' expects 'on' or 'off'")
+    raise SettingsError(M.INVALID_PARAMETER_VALUE.format(key, "'on' or 'off'"))
 
 
 def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
@@ -173,28 +174,23 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
     for key, value in items:
         if key == "version":
             if value not in RELEASES:
-                raise SettingsError(
-                    f"Parameter 'version' does not accept value '{value}'"
-                    f" (emulated releases: {', '.join(RELEASES)})"
-                )
+                choices = "emulated releases: " + ", ".join(RELEASES)
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices))
             settings.version = value
         elif key == "guest":
             try:
                 settings.guest = GuestConfig.parse(value)
             except ValueError:
-                raise SettingsError(
-                    f"Parameter 'guest' does not accept value '{value}'"
-                    " (none, cooperative, slow:SECONDS, polls:N, refuse)"
-                ) from None
+                choices = "none, cooperative, slow:SECONDS, polls:N, refuse"
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices)) from None
         elif key == "vmem-rate":
             from memdevd.machine.guest import VirtioMemGuestRate
 
             try:
                 rate = VirtioMemGuestRate.parse(value)
             except ValueError:
-                raise SettingsError(
-                    f"Parameter 'vmem-rate' does not accept value '{value}' (SIZE[/SECONDS])"
-                ) from None
+                choices = "SIZE[/SECONDS]"
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices)) from None
             settings.vmem_rate = rate
         elif key == "kvm":
             # auto: what QEMU itself would find on this host.
@@ -206,7 +202,7 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
                 host.kvm_failure, host.kvm_errno = NO_KVM_DEVICE
         elif key == "kvm-device":
             if not value:
-                raise SettingsError("Parameter 'kvm-device' expects a path")
+                raise SettingsError(M.INVALID_PARAMETER_VALUE.format(key, "a path"))
             settings.kvm_device = value
             if settings.kvm_auto:
                 _resolve_kvm_auto(settings)
@@ -233,7 +229,7 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
         elif key == "host-nodes":
             count = _parse_uint(value, key)
             if count < 1:
-                raise SettingsError("Parameter 'host-nodes' expects at least 1")
+                raise SettingsError(M.INVALID_PARAMETER_VALUE.format(key, "at least 1"))
             host.numa_nodes = tuple(range(count))
         elif key == "sgx":
             host.sgx = _parse_bool(value, key)
@@ -243,33 +239,31 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
             try:
                 settings.socket_mode = int(value, 8)
             except ValueError:
-                raise SettingsError("Parameter 'socket-mode' expects an octal mode") from None
+                raise SettingsError(
+                    M.INVALID_PARAMETER_VALUE.format(key, "an octal mode")
+                ) from None
         elif key == "max-clients":
             settings.max_clients = max(1, _parse_uint(value, key))
         elif key == "log-level":
             if value not in ("debug", "info", "warning", "error"):
-                raise SettingsError(f"Parameter 'log-level' does not accept value '{value}'")
+                raise SettingsError(M.ENUM_BAD_VALUE.format(key, value))
             settings.log_level = value
         elif key == "log-file":
             settings.log_file = value
         elif key == "log-format":
             if value not in ("text", "json"):
-                raise SettingsError(
-                    f"Parameter 'log-format' does not accept value '{value}' (text, json)"
-                )
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, "text, json"))
             settings.log_format = value
         elif key == "vmem-driver":
             settings.vmem_driver = _parse_bool(value, key)
         elif key == "clock":
             if value not in ("real", "virtual"):
-                raise SettingsError(
-                    f"Parameter 'clock' does not accept value '{value}' (real, virtual)"
-                )
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, "real, virtual"))
             settings.clock = value
         elif key == "fault":
             settings.faults.append(_parse_fault(value))
         else:
-            raise SettingsError(f"Invalid parameter '{key}'")
+            raise SettingsError(M.INVALID_PARAMETER.format(key))
 
 
 def _parse_fault(text: str) -> tuple[str, str, str]:
@@ -281,10 +275,8 @@ def _parse_fault(text: str) -> tuple[str, str, str]:
         or (action == "delay" and _is_delay(value))
     )
     if not valid:
-        raise SettingsError(
-            f"Parameter 'fault' does not accept value '{text}'"
-            " (COMMAND:error[:DESC], COMMAND:delay:SECONDS, COMMAND:drop)"
-        )
+        choices = "COMMAND:error[:DESC], COMMAND:delay:SECONDS, COMMAND:drop"
+        raise SettingsError(M.SETTING_BAD_VALUE.format("fault", text, choices))
     return command, action, value
 
 

@@ -141,8 +141,8 @@ class InputVisitor:
         if isinstance(value, str):
             return value
         if isinstance(value, (dict, list)):
-            raise VisitError(f"Parameters '{self.full_name(name)}.*' are unexpected")
-        raise VisitError(f"Internal error: parameter {self.full_name(name)} invalid")
+            raise VisitError(M.UNEXPECTED_PARAMETERS.format(self.full_name(name)))
+        raise VisitError(M.KEYVAL_PARAMETER_INTERNAL.format(self.full_name(name)))
 
     def optional(self, name: str) -> bool:
         return self._try_get(name, consume=False) is not _NOTHING
@@ -165,7 +165,7 @@ class InputVisitor:
         for key in tos.unvisited:
             if self.opts:
                 raise VisitError(M.INVALID_PARAMETER.format(key))
-            raise VisitError(f"Parameter '{self.full_name(key)}' is unexpected")
+            raise VisitError(M.UNEXPECTED_PARAMETER.format(self.full_name(key)))
 
     def end_struct(self) -> None:
         self._stack.pop()
@@ -297,9 +297,7 @@ class InputVisitor:
     def type_enum(self, name: str | None, values: Sequence[str]) -> str:
         text = self.type_str(name)
         if text not in values:
-            raise VisitError(
-                f"Parameter '{name if name is not None else 'null'}' does not accept value '{text}'"
-            )
+            raise VisitError(M.ENUM_BAD_VALUE.format(name if name is not None else "null", text))
         return text
 
 

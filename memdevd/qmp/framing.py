@@ -39,6 +39,7 @@ import re
 from functools import cache
 from typing import Final
 
+from memdevd import messages as M
 from memdevd.records import record
 
 
@@ -300,7 +301,7 @@ def _text(raw: bytes) -> str:
 
 
 def _parse_error(message: bytes) -> _ParseError:
-    return _ParseError("JSON parse error, " + _text(message[:JSON_PARSE_MESSAGE_MAX]))
+    return _ParseError(M.JSON_PARSE_ERROR.format(_text(message[:JSON_PARSE_MESSAGE_MAX])))
 
 
 def _valid_codepoint(cp: int) -> bool:

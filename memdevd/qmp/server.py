@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import field
 from typing import Any
 
+from memdevd import messages as M
 from memdevd.qmp.encoder import encode
 from memdevd.qmp.faults import FaultTable
 from memdevd.qmp.registry import Registry
@@ -209,7 +210,7 @@ class Server:
                 else:
                     srv = await loop.create_server(factory, sock=sock)
             else:  # pragma: no cover - guarded by the CLI
-                raise ListenError(f"unknown listener kind {address.kind!r}")
+                raise ValueError(address.kind)
         except ListenError as exc:
             exc.location = exc.location or address.location
             raise
@@ -262,7 +263,7 @@ def _bind_tcp(host: str, port: int) -> socket.socket:
             host or None, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
         )
     except socket.gaierror as exc:
-        raise ListenError(f"address resolution failed for {host}:{port}: {exc.strerror}") from None
+        raise ListenError(M.ADDRESS_RESOLUTION_FAILED.format(host, port, exc.strerror)) from None
     last: OSError | None = None
     for family, kind, proto, _, addr in infos:
         sock = socket.socket(family, kind, proto)
@@ -277,7 +278,7 @@ def _bind_tcp(host: str, port: int) -> socket.socket:
         sock.setblocking(False)
         return sock
     reason = last.strerror if last is not None else "no address"
-    raise ListenError(f"Failed to find an available port: {reason}")
+    raise ListenError(M.NO_AVAILABLE_PORT.format(reason))
 
 
 def _bind_unix(path: str, mode: int | None) -> socket.socket:
@@ -290,7 +291,7 @@ def _bind_unix(path: str, mode: int | None) -> socket.socket:
     limit = 108  # sizeof(struct sockaddr_un.sun_path)
     if len(os.fsencode(path)) >= limit:
         raise ListenError(
-            f"UNIX socket path '{path}' is too long", f"Path must be less than {limit} bytes\n"
+            M.UNIX_PATH_TOO_LONG.format(path), M.UNIX_PATH_TOO_LONG_HINT.format(limit)
         )
     try:
         st = os.lstat(path)
@@ -298,7 +299,7 @@ def _bind_unix(path: str, mode: int | None) -> socket.socket:
         pass
     else:
         if not stat.S_ISSOCK(st.st_mode):
-            raise ListenError(f"Failed to bind socket to {path}: path exists and is not a socket")
+            raise ListenError(M.UNIX_BIND_FAILED.format(path, M.UNIX_PATH_NOT_A_SOCKET))
         os.unlink(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -314,8 +315,6 @@ def _bind_unix(path: str, mode: int | None) -> socket.socket:
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise ListenError(
-            f"Failed to bind socket to {path}: {os.strerror(exc.errno or 0)}"
-        ) from exc
+        raise ListenError(M.UNIX_BIND_FAILED.format(path, os.strerror(exc.errno or 0))) from exc
     sock.setblocking(False)
     return sock

@@ -233,7 +233,7 @@ class Session(asyncio.Protocol):
                 reply = await awaitable
             except Exception:  # a bug must not kill the connection silently
                 log.exception("async command failed")
-                reply = QMPError("internal error").to_wire()
+                reply = QMPError(M.INTERNAL_ERROR).to_wire()
             if reply is not None:
                 self.send(reply)
             nxt: Awaitable[dict[str, Any] | None] | None = None
@@ -296,7 +296,7 @@ class Session(asyncio.Protocol):
             return self._error_reply(err, has_id, req_id)
         except Exception as exc:  # a bug must cost one reply, not the connection
             log.exception("command %r failed", request.get("execute"))
-            internal = QMPError(f"memdevd internal error: {type(exc).__name__}: {exc}")
+            internal = QMPError(M.COMMAND_INTERNAL_ERROR.format(type(exc).__name__, exc))
             return self._error_reply(internal, has_id, req_id)
         return self._success_reply(ret, has_id, req_id)
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import field
 from typing import Literal, TypeAlias
 
+from memdevd import messages as M
 from memdevd.records import record
 from memdevd.util.option_defs import ARCH_ALL, OptionDef, Syntax
 from memdevd.util.qemu_opts import OptionError
@@ -129,7 +130,7 @@ class CliItem:
     def check_target(self) -> None:
         """Raise QEMU's error for an option of another target (vl.c's second pass)."""
         if self.spec is not None and not self.spec.for_target:
-            raise OptionError("Option not supported for this target", location=self.location)
+            raise OptionError(M.OPTION_NOT_FOR_TARGET, location=self.location)
 
     def error(self, message: str, hint: str | None = None) -> OptionError:
         """An OptionError located at this item, for the caller to raise."""
@@ -174,11 +175,11 @@ def lookup_opt(argv: Sequence[str], index: int, table: OptionTable) -> tuple[Cli
     name = word[2:] if word[1:2] == "-" else word[1:]
     spec = table.get(name)
     if spec is None:
-        raise OptionError("invalid option", location=word)
+        raise OptionError(M.OPTION_INVALID, location=word)
     if not spec.has_arg:
         return CliItem(name, None, word, index, "option", spec), index + 1
     if index + 1 >= len(argv):
-        raise OptionError("requires an argument", location=word)
+        raise OptionError(M.OPTION_REQUIRES_ARGUMENT, location=word)
     arg = argv[index + 1]
     return CliItem(name, arg, f"{word} {arg}", index, "option", spec), index + 2
 

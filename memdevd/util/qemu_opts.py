@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
+from memdevd import messages as M
 from memdevd.records import record
 from memdevd.util.cutils import (
     C_SPACE,
@@ -229,13 +230,15 @@ def parse_size(
     kind: Literal["invalid", "range"] = "range" if ret == -ERANGE else "invalid"
     if context is SizeContext.QEMU_OPTS:
         if kind == "range":
-            raise SizeError(f"Value '{text}' is out of range for parameter '{name}'", kind=kind)
+            raise SizeError(M.VALUE_OUT_OF_RANGE.format(text, name), kind=kind)
         raise SizeError(
-            f"Parameter '{name}' expects a non-negative number below 2^64", _SIZE_HINT, kind=kind
+            M.INVALID_PARAMETER_VALUE.format(name, "a non-negative number below 2^64"),
+            _SIZE_HINT,
+            kind=kind,
         )
     if context is SizeContext.KEYVAL:
-        raise SizeError(f"Parameter '{name}' expects a size", kind=kind)
-    raise SizeError(f"Parameter '{name}' expects a size value", kind=kind)
+        raise SizeError(M.INVALID_PARAMETER_VALUE.format(name, "a size"), kind=kind)
+    raise SizeError(M.INVALID_PARAMETER_VALUE.format(name, "a size value"), kind=kind)
 
 
 class NumberContext(enum.Enum):
@@ -254,19 +257,19 @@ def parse_uint(text: str, *, name: str, context: NumberContext = NumberContext.Q
     if context is NumberContext.QEMU_OPTS:
         ret, value, _ = qemu_strtou64(text, 0, want_end=False)
         if ret == -ERANGE:
-            raise OptionError(f"Value '{text}' is too large for parameter '{name}'")
+            raise OptionError(M.VALUE_TOO_LARGE.format(text, name))
         if ret:
-            raise OptionError(f"Parameter '{name}' expects a number")
+            raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "a number"))
         return value
     if context is NumberContext.KEYVAL:
         ret, value, _ = qemu_strtou64(text, 0, want_end=False)
         if ret:
-            raise OptionError(f"Parameter '{name}' expects integer")
+            raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "integer"))
         return value
     # opts visitor: parse_uint() rejects a minus sign (after whitespace)
     value, ep, errno = strtoull(text, 0)
     if errno or ep == 0 or text.lstrip(C_SPACE).startswith("-") or ep < len(text):
-        raise OptionError(f"Parameter '{name}' expects a uint64 value")
+        raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "a uint64 value"))
     return value
 
 
@@ -275,13 +278,13 @@ def parse_int(text: str, *, name: str, context: NumberContext = NumberContext.KE
     if context is NumberContext.OPTS_VISITOR:
         value, ep, errno = strtoll(text, 0)
         if errno or ep == 0 or ep < len(text):
-            raise OptionError(f"Parameter '{name}' expects an int64 value")
+            raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "an int64 value"))
         return value
     if context is NumberContext.QEMU_OPTS:
         raise ValueError("QemuOpts has no signed numbers")
     ret, value, _ = qemu_strtoi64(text, 0, want_end=False)
     if ret:
-        raise OptionError(f"Parameter '{name}' expects integer")
+        raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "integer"))
     return value
 
 
@@ -299,7 +302,7 @@ def parse_bool(text: str, *, name: str) -> bool:
         return True
     if text in _FALSE_WORDS:
         return False
-    raise OptionError(f"Parameter '{name}' expects 'on' or 'off'")
+    raise OptionError(M.INVALID_PARAMETER_VALUE.format(name, "'on' or 'off'"))
 
 
 def is_help_option(text: str) -> bool:
@@ -444,7 +447,7 @@ def _get_opt_name_value(
                 else:
                     hint = f"Please use {name}={value} instead\n"
                 warning = Diagnostic(
-                    f"short-form boolean option '{prefix}{name}' deprecated", hint, kind="warning"
+                    M.SHORT_FORM_BOOLEAN_DEPRECATED.format(prefix + name), hint, kind="warning"
                 )
     else:
         name = params[pos : pos + length]
@@ -578,7 +581,7 @@ class QemuOpts:
         """qemu_opt_set_bool()."""
         desc = self.list.find_desc(name)
         if desc is None and not self.list.accepts_any:
-            raise OptionError(f"Invalid parameter '{name}'")
+            raise OptionError(M.INVALID_PARAMETER.format(name))
         self.opts.append(QemuOpt(name, "on" if value else "off", desc, value))
 
     def unset(self, name: str) -> bool:
@@ -616,7 +619,7 @@ class QemuOpts:
         for opt in self.opts:
             d = by_name.get(opt.name)
             if d is None:
-                raise OptionError(f"Invalid parameter '{opt.name}'")
+                raise OptionError(M.INVALID_PARAMETER.format(opt.name))
             opt.desc = d
             opt.value = _parse_typed(opt, d, self.list.syntax, warnings)
 
@@ -701,19 +704,19 @@ class QemuOptsList:
         """qemu_opts_create(): a new (or, with merge_lists, the single) group."""
         if self.merge_lists:
             if opts_id is not None:
-                raise OptionError("Invalid parameter 'id'")
+                raise OptionError(M.INVALID_PARAMETER.format("id"))
             existing = self.find(None)
             if existing is not None:
                 return existing
         elif opts_id is not None:
             if not id_wellformed(opts_id):
                 raise OptionError(
-                    "Parameter 'id' expects an identifier",
+                    M.INVALID_PARAMETER_VALUE.format("id", "an identifier"),
                     "Identifiers consist of letters, digits, '-', '.', '_', "
                     "starting with a letter.\n",
                 )
             if fail_if_exists and self.find(opts_id) is not None:
-                raise OptionError(f"Duplicate ID '{opts_id}' for {self.name}")
+                raise OptionError(M.DUPLICATE_OPTS_ID.format(opts_id, self.name))
         opts = QemuOpts(self, opts_id)
         self.head.append(opts)
         return opts
@@ -721,7 +724,7 @@ class QemuOptsList:
     def _validate(self, opt: QemuOpt, warnings: list[Diagnostic] | None) -> None:
         desc = self.find_desc(opt.name)
         if desc is None and not self.accepts_any:
-            raise OptionError(f"Invalid parameter '{opt.name}'")
+            raise OptionError(M.INVALID_PARAMETER.format(opt.name))
         opt.desc = desc
         if desc is not None:
             opt.value = _parse_typed(opt, desc, self.syntax, warnings)
@@ -892,7 +895,7 @@ def _keyval_parse_put(
         if (value is None and not isinstance(old, dict)) or (
             value is not None and not isinstance(old, str)
         ):
-            raise OptionError(f"Parameters '{key_prefix}.*' used inconsistently")
+            raise OptionError(M.KEYVAL_PARAMETERS_INCONSISTENT.format(key_prefix + "."))
         if value is None:
             return old
         cur[key_in_cur] = value
@@ -938,10 +941,10 @@ def _keyval_parse_one(
             ret = parse_qapi_name(frag, False)
             flen = max(ret, 0)
         if not flen or (s + flen < key_end and key_src[s + flen] != "."):
-            raise OptionError(f"Invalid parameter '{key}'")
+            raise OptionError(M.INVALID_PARAMETER.format(key))
         if flen >= 128:
             fragment = " fragment" if s != key_start or s + flen != key_end else ""
-            raise OptionError(f"Parameter{fragment} '{key_src[s : s + flen]}' is too long")
+            raise OptionError(M.KEYVAL_PARAMETER_TOO_LONG.format(fragment, key_src[s : s + flen]))
         if s != key_start:
             nxt = _keyval_parse_put(cur, key_in_cur, None, key_src[key_start : s - 1])
             assert isinstance(nxt, dict)
@@ -960,7 +963,7 @@ def _keyval_parse_one(
             s += 1
     else:
         if char_at(key_src, s) != "=":
-            raise OptionError(f"Expected '=' after parameter '{key_src[key_start:s]}'")
+            raise OptionError(M.KEYVAL_EXPECTED_EQUALS.format(key_src[key_start:s]))
         s += 1
         chars: list[str] = []
         n = len(params)
@@ -991,7 +994,7 @@ def _keyval_listify(cur: dict[str, KeyvalValue], key_of_cur: list[str]) -> Keyva
                 cur[k] = new
     prefix = "".join(f"{k}." for k in key_of_cur)
     if has_index and has_member:
-        raise OptionError(f"Parameters '{prefix}*' used inconsistently")
+        raise OptionError(M.KEYVAL_PARAMETERS_INCONSISTENT.format(prefix))
     if not has_index:
         return cur
     nelt = len(cur) + 1
@@ -1007,7 +1010,7 @@ def _keyval_listify(cur: dict[str, KeyvalValue], key_of_cur: list[str]) -> Keyva
     for i in range(min(nelt, max_index + 1)):
         item = elt[i]
         if item is None:
-            raise OptionError(f"Parameter '{prefix}{i}' missing")
+            raise OptionError(M.KEYVAL_PARAMETER_MISSING.format(f"{prefix}{i}"))
         out.append(item)
     return out
 
@@ -1036,7 +1039,7 @@ def keyval_parse(
         help_seen = help_seen or h
         key = None
     if help_seen and not help_allowed:
-        raise OptionError("Help is not available for this option")
+        raise OptionError(M.HELP_NOT_AVAILABLE)
     listified = _keyval_listify(qdict, [])
     assert listified is qdict
     return KeyvalResult(qdict, help_seen)
@@ -1054,7 +1057,7 @@ def _keyval_do_merge(
         old = dest.get(k)
         if old is not None:
             if type(old) is not type(v):
-                raise OptionError(f"Parameter '{path}{k}' used inconsistently")
+                raise OptionError(M.KEYVAL_PARAMETER_INCONSISTENT.format(path + k))
             if isinstance(v, dict):
                 assert isinstance(old, dict)
                 _keyval_do_merge(old, v, f"{path}{k}.")
@@ -1133,7 +1136,7 @@ def qemu_chr_parse_compat(
     p = filename
     if filename.startswith("mon:"):
         if not permit_mux_mon:
-            raise fail(Diagnostic("mon: isn't supported in this context"))
+            raise fail(Diagnostic(M.CHARDEV_MON_NOT_SUPPORTED))
         filename = filename[4:]
         opts.set("mux", "on")
         if filename == "stdio":
@@ -1221,7 +1224,7 @@ def qemu_chr_parse_compat(
         opts.set("backend", "serial")
         opts.set("path", filename)
         return opts
-    raise fail(Diagnostic(f"'{filename}' is not a valid char driver"))
+    raise fail(Diagnostic(M.CHARDEV_NOT_VALID_DRIVER.format(filename)))
 
 
 def _c_label(text: str) -> str:
@@ -1252,7 +1255,7 @@ def monitor_parse(
         try:
             qemu_chr_parse_compat(label, optarg, lists, permit_mux_mon=True)
         except ChardevSpecError as err:
-            raise OptionError(f"parse error: {optarg}", preceding=err.printed) from None
+            raise OptionError(M.OPTION_PARSE_ERROR.format(optarg), preceding=err.printed) from None
     mon = lists["mon"].create(label, True)
     mon.set("mode", mode)
     mon.set("chardev", label)
