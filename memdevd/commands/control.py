@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from memdevd import messages as M
 from memdevd.commands.base import Runtime, core, no_args, parse_args
 from memdevd.qmp.encoder import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 from memdevd.releases import recorded
-
-MIGRATE_RECOVER_NOT_PAUSED = "Migrate recover can only be run when postcopy is paused."
 
 
 def register(reg: Registry, rt: Runtime) -> None:
@@ -109,7 +108,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         from memdevd.qapi.control import MigrateRecoverArgs
 
         parse_args(MigrateRecoverArgs, args)
-        raise QMPError(MIGRATE_RECOVER_NOT_PAUSED)
+        raise QMPError(M.MIGRATE_RECOVER_NOT_PAUSED)
 
     reg.register("qmp_capabilities", qmp_capabilities, allow_preconfig=True)
     reg.register("query-version", query_version, allow_preconfig=True)

@@ -88,15 +88,15 @@ def _recorded_reply(version: str, command: str, typename: str) -> Any:
     if reply is None:
         table = recorded.type_table(version)
         if typename not in table:
-            what = "Device" if command == "device-list-properties" else "Class"
-            raise QMPError(f"{what} '{typename}' not found", DEVICE_NOT_FOUND)
+            text = M.DEVICE_NOT_FOUND if command == "device-list-properties" else M.CLASS_NOT_FOUND
+            raise QMPError(text.format(typename), DEVICE_NOT_FOUND)
         if command == "device-list-properties" and (
             table[typename].get("abstract") or not recorded.type_is_a(version, typename, "device")
         ):
             raise QMPError(
                 M.INVALID_PARAMETER_VALUE.format("typename", "a non-abstract device type")
             )
-        raise QMPError(f"memdevd: the properties of type '{typename}' were not recorded")
+        raise QMPError(M.PROPERTIES_NOT_RECORDED.format(typename))
     if "error" in reply:
         raise QMPError(reply["error"]["desc"], reply["error"]["class"])
     return reply["return"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from memdevd import messages as M
 from memdevd.commands.base import Runtime, no_args, parse_args
 from memdevd.machine import snapshot
 from memdevd.machine.clock import VirtualClock
@@ -44,7 +45,6 @@ from memdevd.qmp.session import Session
 DEFAULT_SNAPSHOT = "default"
 # A billion seconds (three decades): far beyond any test, far below overflow.
 MAX_ADVANCE_NS = 10**18
-GUEST_SYNTAX = "none, cooperative, slow:SECONDS, polls:N, refuse"
 
 
 def describe_guest(config: GuestConfig) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def register(reg: Registry, rt: Runtime) -> None:
     def reset(session: Session, args: dict[str, Any]) -> None:
         no_args(args)
         if rt.rebuild is None:
-            raise QMPError("memdevd: this daemon cannot rebuild its start-up machine")
+            raise QMPError(M.CANNOT_REBUILD)
         fresh = rt.rebuild()
         snapshot.restore(rt.machine, snapshot.take(fresh))
         if rt.faults is not None:
@@ -83,7 +83,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         name = parsed.name or DEFAULT_SNAPSHOT
         snap = rt.snapshots.get(name)
         if snap is None:
-            raise QMPError(f"memdevd: no snapshot named '{name}'")
+            raise QMPError(M.NO_SNAPSHOT.format(name))
         snapshot.restore(rt.machine, snap)
 
     def query_snapshots(session: Session, args: dict[str, Any]) -> Any:
@@ -99,7 +99,7 @@ def register(reg: Registry, rt: Runtime) -> None:
         if device is not None and parsed.guest == "default":
             # Back to the machine-wide behaviour.
             if parsed.virtio_mem_driver is not None or parsed.vmem_rate is not None:
-                raise QMPError("memdevd: 'default' takes no other setting")
+                raise QMPError(M.GUEST_DEFAULT_ALONE)
             guest.clear_override(device)
             return describe_guest(guest.config)
         base = guest.config_for_id(device)
@@ -108,17 +108,12 @@ def register(reg: Registry, rt: Runtime) -> None:
             try:
                 config = config.with_behaviour(GuestConfig.parse(parsed.guest))
             except ValueError:
-                raise QMPError(
-                    f"Parameter 'guest' does not accept value '{parsed.guest}' ({GUEST_SYNTAX})"
-                ) from None
+                raise QMPError(M.GUEST_BAD_VALUE.format(parsed.guest)) from None
         if parsed.vmem_rate is not None:
             try:
                 rate = VirtioMemGuestRate.parse(parsed.vmem_rate)
             except ValueError:
-                raise QMPError(
-                    f"Parameter 'vmem-rate' does not accept value '{parsed.vmem_rate}'"
-                    " (SIZE[/SECONDS])"
-                ) from None
+                raise QMPError(M.VMEM_RATE_BAD_VALUE.format(parsed.vmem_rate)) from None
             config = replace(config, virtio_mem_rate=rate)
         if parsed.virtio_mem_driver is not None:
             config = replace(config, virtio_mem_driver=parsed.virtio_mem_driver)
@@ -142,15 +137,17 @@ def register(reg: Registry, rt: Runtime) -> None:
     def advance_clock(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(AdvanceClockArgs, args)
         if (parsed.ns is None) == (parsed.seconds is None):
-            raise QMPError("memdevd: give exactly one of 'ns' and 'seconds'")
+            raise QMPError(M.CLOCK_NS_OR_SECONDS)
         if parsed.seconds is not None:
             if not 0 <= parsed.seconds <= MAX_ADVANCE_NS / 1e9:
-                raise QMPError("Parameter 'seconds' expects a number from 0 to 1e9")
+                raise QMPError(
+                    M.INVALID_PARAMETER_VALUE.format("seconds", "a number from 0 to 1e9")
+                )
             delta = int(parsed.seconds * 1e9)
         else:
             assert parsed.ns is not None
             if not 0 <= parsed.ns <= MAX_ADVANCE_NS:
-                raise QMPError("Parameter 'ns' expects a number from 0 to 1e18")
+                raise QMPError(M.INVALID_PARAMETER_VALUE.format("ns", "a number from 0 to 1e18"))
             delta = parsed.ns
         clock = rt.machine.clock
         ran = clock.advance(delta)
@@ -165,27 +162,27 @@ def register(reg: Registry, rt: Runtime) -> None:
     def inject_fault(session: Session, args: dict[str, Any]) -> Any:
         parsed = parse_args(InjectFaultArgs, args)
         if rt.faults is None:
-            raise QMPError("memdevd: fault injection needs a QMP server")
+            raise QMPError(M.FAULTS_NEED_SERVER)
         action = parsed.action or "error"
         options: dict[str, Any] = {}
         if parsed.error_class is not None or parsed.desc is not None:
             if action != "error":
-                raise QMPError("memdevd: 'class' and 'desc' apply to action 'error' only")
+                raise QMPError(M.FAULT_ERROR_OPTIONS)
             if parsed.error_class is not None:
                 options["error_class"] = parsed.error_class
             if parsed.desc is not None:
                 options["desc"] = parsed.desc
         if parsed.delay is not None:
             if action != "delay":
-                raise QMPError("memdevd: 'delay' applies to action 'delay' only")
+                raise QMPError(M.FAULT_DELAY_OPTION)
             if not 0 <= parsed.delay <= 3600:
-                raise QMPError("Parameter 'delay' expects a number from 0 to 3600")
+                raise QMPError(M.INVALID_PARAMETER_VALUE.format("delay", "a number from 0 to 3600"))
             options["delay_s"] = parsed.delay
         elif action == "delay":
-            raise QMPError("Parameter 'delay' is missing")
+            raise QMPError(M.MISSING_PARAMETER.format("delay"))
         if parsed.arguments is not None:
             if not isinstance(parsed.arguments, dict):
-                raise QMPError("Invalid parameter type for 'arguments', expected: object")
+                raise QMPError(M.INVALID_PARAMETER_TYPE.format("arguments", "object"))
             options["arguments"] = parsed.arguments
         if parsed.count is not None:
             options["count"] = parsed.count
