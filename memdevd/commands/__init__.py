@@ -100,7 +100,10 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
 
 def register_group(group: str, rt: Runtime, reg: Registry) -> None:
     """Register one module's commands (``group`` is a key of COMMAND_GROUPS)."""
-    importlib.import_module(f"memdevd.commands.{group}").register(reg, rt)
+    from memdevd.commands.declare import register_module
+
+    module = importlib.import_module(f"memdevd.commands.{group}").__name__
+    register_module(module, rt, reg)
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:

@@ -22,9 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from memdevd import messages as M
-from memdevd.commands.base import Runtime, parse_args
+from memdevd.commands.base import Runtime, command, parse_args
 from memdevd.qapi.control import HumanMonitorCommandArgs
-from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 from memdevd.records import record
 
@@ -327,10 +326,8 @@ def run_command_line(rt: Runtime, line: str) -> str:
     return M.HMP_COMMAND_NOT_EMULATED.format(head)
 
 
-def register(reg: Registry, rt: Runtime) -> None:
-    def human_monitor_command(session: Session, args: dict[str, Any]) -> Any:
-        parsed = parse_args(HumanMonitorCommandArgs, args)
-        # monitor_puts(): every "\n" goes out as "\r\n".
-        return run_command_line(rt, parsed.command_line).replace("\n", "\r\n")
-
-    reg.register("human-monitor-command", human_monitor_command)
+@command("human-monitor-command")
+def human_monitor_command(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    parsed = parse_args(HumanMonitorCommandArgs, args)
+    # monitor_puts(): every "\n" goes out as "\r\n".
+    return run_command_line(rt, parsed.command_line).replace("\n", "\r\n")
