@@ -25,6 +25,7 @@ did (``functools.partial`` costs ~30 ns more per command).  The lazy table
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable
 from types import MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -123,7 +124,8 @@ def _check_release_field(name: str) -> None:
 
 
 def declarations(module: str) -> tuple[Declaration, ...]:
-    """The commands ``module`` (a module name, imported) declares, in order."""
+    """The commands ``module`` (a module name) declares, in order; imports it."""
+    importlib.import_module(module)
     return tuple(_DECLARED.get(module, ()))
 
 
