@@ -1,8 +1,10 @@
 """Memory commands: backends, devices and the memory queries.
 
 ``object-add``/``object-del``, ``device_add``/``device_del``,
-``query-memory-devices``, ``query-memory-size-summary``, ``query-memdev``
-and ``query-acpi-ospm-status``.
+``query-memory-devices``, ``query-memory-size-summary``, ``query-memdev``,
+``query-acpi-ospm-status``, the SGX EPC queries (``query-sgx``,
+``query-sgx-capabilities``) and, in releases that have hv-balloon,
+``query-hv-balloon-status-report``.
 """
 
 from __future__ import annotations
