@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib
 from functools import partial
 
-from memdevd.commands import index
 from memdevd.commands.runtime import Runtime
 from memdevd.qmp.registry import Registry
 
@@ -35,6 +34,8 @@ def register_group(group: str, rt: Runtime, reg: Registry) -> None:
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:
+    from memdevd.commands import index
+
     for group in index.COMMANDS:
         register_group(group, rt, reg)
 
@@ -44,8 +45,10 @@ def declare_all(reg: Registry, rt: Runtime) -> None:
     asked for: a process that never sends, say, qom-get or
     human-monitor-command never loads their handlers and QAPI models
     (~0.3 MiB and ~5 ms of the first command for all of them)."""
-    # Read at each call, not imported by name: tools/gen_schemas.py reloads
-    # the index it has just written before building the schemas from it.
+    # Imported here, not before the greeting; read at each call, since
+    # tools/gen_schemas.py reloads the index it has just written.
+    from memdevd.commands import index
+
     for group, names in index.COMMANDS.items():
         reg.declare(names, partial(register_group, group, rt))
 

@@ -10,7 +10,6 @@ lists exactly as the eager one.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -57,7 +56,7 @@ def test_the_index_follows_the_declarations() -> None:
 def test_a_new_declaration_makes_the_index_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     committed = (ROOT / command_index.INDEX_PATH).read_text()
     hmp = declarations("memdevd.commands.hmp")
-    added = dataclasses.replace(hmp[0], name="x-memdevd-new")
+    added = declare.Declaration("x-memdevd-new", hmp[0].handler, False, False, False, None, {})
     monkeypatch.setitem(declare._DECLARED, "memdevd.commands.hmp", [*hmp, added])
     generated = command_index.generated_index()
     assert generated != committed
