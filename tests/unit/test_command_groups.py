@@ -102,6 +102,13 @@ def test_a_release_offers_a_command_exactly_when_its_declaration_says(version: s
     assert ("query-hv-balloon-status-report" in reg) == RELEASES[version].has_hv_balloon
 
 
+@pytest.mark.parametrize("field", ["version", "major", "no_such_field"])
+def test_a_release_condition_is_a_bool_field_of_the_release(field: str) -> None:
+    # Never a version comparison: only a Release field that says yes or no.
+    with pytest.raises(TypeError, match="not a bool field of Release"):
+        declare.command("x-memdevd-conditional", only_if=field)
+
+
 def test_handlers_are_bound_to_their_runtime() -> None:
     rt = runtime("10.0")
     reg = Registry()
