@@ -48,7 +48,8 @@ def _recorded_answer(rt: Runtime, query: str, arguments: dict[str, Any]) -> Any:
     return _unwrap(reply)
 
 
-# The answers that take no arguments and are recorded as they are.
+# query-target, query-cpu-definitions, query-tpm-models, query-tpm-types and
+# query-sev-capabilities take no arguments: their recorded answers as they are.
 
 
 @command("query-target")
