@@ -41,6 +41,21 @@ EXPECTING_NEGOTIATION: Final = "Expecting capabilities negotiation with 'qmp_cap
 NEGOTIATION_COMPLETE: Final = "Capabilities negotiation is already complete, command ignored"
 CAPABILITY_NOT_AVAILABLE: Final = "Capability {} not available"
 
+# --- monitor/hmp.c (HMP output, ``\n`` line ends) --------------------------------------
+HMP_UNKNOWN_COMMAND: Final = "unknown command: '{}'\n"
+# The command's name, then the command line "help" takes for it.
+HMP_EXTRANEOUS_CHARACTERS: Final = (
+    '{}: extraneous characters at the end of line\nTry "help {}" for more information\n'
+)
+# memdevd's own: HMP answers only the info commands about memory.
+HMP_INFO_NOT_EMULATED: Final = "memdevd: 'info {}' is not emulated\n"
+HMP_COMMAND_NOT_EMULATED: Final = (
+    "memdevd: HMP command '{}' is not emulated (only info commands are)\n"
+)
+
+# --- migration/migration.c --------------------------------------------------------
+MIGRATE_RECOVER_NOT_PAUSED: Final = "Migrate recover can only be run when postcopy is paused."
+
 # --- qom/object.c, qom/qom-qmp-cmds.c, qom/object_interfaces.c ------------------
 DUPLICATE_PROPERTY: Final = "attempt to add duplicate property '{}' to object (type '{}')"
 PROPERTY_NOT_FOUND: Final = "Property '{}.{}' not found"
@@ -48,6 +63,7 @@ PROPERTY_NOT_READABLE: Final = "Property '{}.{}' is not readable"
 PROPERTY_NOT_WRITABLE: Final = "Property '{}.{}' is not writable"
 PROPERTY_DOESNT_TAKE_VALUE: Final = "Property '{}.{}' doesn't take value '{}'"
 DEVICE_NOT_FOUND: Final = "Device '{}' not found"
+CLASS_NOT_FOUND: Final = "Class '{}' not found"
 PATH_AMBIGUOUS: Final = "Path '{}' is ambiguous"
 PATH_NOT_UNIQUE: Final = "Path '{}' does not uniquely identify an object"
 OBJECT_TYPE_INVALID: Final = "invalid object type: {}"
@@ -482,3 +498,20 @@ FLEET_OPTION_REFUSED: Final = "{}: not available for a VM of a fleet"
 FLEET_CANNOT_LISTEN: Final = "{}: cannot listen on {}: {}"
 FLEET_NO_SUCH_VM: Final = "no VM named '{}'"
 FLEET_COUNT_NEEDS_TEMPLATE: Final = "memdevd fleet: --count needs --template"
+
+PROPERTIES_NOT_RECORDED: Final = "memdevd: the properties of type '{}' were not recorded"
+
+# --- memdevd's test controls (x-memdevd-*, docs/test-controls.md) ----------------------
+CANNOT_REBUILD: Final = "memdevd: this daemon cannot rebuild its start-up machine"
+NO_SNAPSHOT: Final = "memdevd: no snapshot named '{}'"
+GUEST_DEFAULT_ALONE: Final = "memdevd: 'default' takes no other setting"
+# ENUM_BAD_VALUE with the syntax the value must follow.
+GUEST_BAD_VALUE: Final = (
+    "Parameter 'guest' does not accept value '{}'"
+    " (none, cooperative, slow:SECONDS, polls:N, refuse)"
+)
+VMEM_RATE_BAD_VALUE: Final = "Parameter 'vmem-rate' does not accept value '{}' (SIZE[/SECONDS])"
+CLOCK_NS_OR_SECONDS: Final = "memdevd: give exactly one of 'ns' and 'seconds'"
+FAULTS_NEED_SERVER: Final = "memdevd: fault injection needs a QMP server"
+FAULT_ERROR_OPTIONS: Final = "memdevd: 'class' and 'desc' apply to action 'error' only"
+FAULT_DELAY_OPTION: Final = "memdevd: 'delay' applies to action 'delay' only"

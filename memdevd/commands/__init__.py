@@ -1,9 +1,19 @@
 """Command handlers: the only place where the protocol meets the machine.
 
-Each module registers its handlers on a :class:`~memdevd.qmp.registry.Registry`;
-:func:`register_all` builds the full command table for a runtime at once,
-:func:`declare_all` names every command and loads a module (its handlers
-and QAPI models) when one of its commands is first used.
+Each module here declares its handlers where they are written, with
+:func:`~memdevd.commands.declare.command`: a handler is a module-level
+function of the :class:`Runtime`, the session and the ``arguments``; its
+decorator gives the command's name, the options QEMU attaches and, for a
+command some emulated releases lack, the
+:class:`~memdevd.releases.table.Release` field it needs.
+
+:mod:`memdevd.commands.index`, generated from those declarations by
+``python tools/gen_schemas.py`` (a test fails when it is stale), names each
+module's commands in declared order.  From it :func:`declare_all` names
+every command in a :class:`~memdevd.qmp.registry.Registry` and loads a
+module (its handlers and QAPI models) when one of its commands is first
+used; :func:`register_all` registers every module at once and
+:func:`register_group` one of them, each handler bound to the runtime.
 """
 
 from __future__ import annotations
@@ -14,97 +24,19 @@ from functools import partial
 from memdevd.commands.runtime import Runtime
 from memdevd.qmp.registry import Registry
 
-# Each module's commands (those of any QEMU version), in the order the
-# modules register.  tests/unit/test_command_groups.py checks it against
-# what the modules register.
-COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
-    "control": (
-        "qmp_capabilities",
-        "query-version",
-        "query-commands",
-        "query-status",
-        "query-qmp-schema",
-        "stop",
-        "cont",
-        "quit",
-        "query-name",
-        "query-kvm",
-        "query-machines",
-        "system_reset",
-        "system_powerdown",
-        "migrate-recover",
-    ),
-    "memory": (
-        "object-add",
-        "object-del",
-        "device_add",
-        "device_del",
-        "query-memory-devices",
-        "query-memory-size-summary",
-        "query-memdev",
-        "query-acpi-ospm-status",
-        "query-sgx",
-        "query-sgx-capabilities",
-        "query-hv-balloon-status-report",
-    ),
-    "management": (
-        "balloon",
-        "query-balloon",
-        "query-chardev",
-        "migrate-set-capabilities",
-        "query-migrate-capabilities",
-        "query-block",
-        "query-blockstats",
-        "query-named-block-nodes",
-        "query-iothreads",
-        "query-jobs",
-        "query-stats",
-        "query-stats-schemas",
-        "query-dirty-rate",
-    ),
-    "qom": (
-        "qom-list",
-        "qom-get",
-        "qom-set",
-        "qom-list-types",
-        "device-list-properties",
-        "qom-list-properties",
-    ),
-    "hmp": ("human-monitor-command",),
-    "memdevd_extras": ("x-memdevd-query-memslots",),
-    "testctl": (
-        "x-memdevd-reset",
-        "x-memdevd-snapshot",
-        "x-memdevd-restore",
-        "x-memdevd-query-snapshots",
-        "x-memdevd-set-guest",
-        "x-memdevd-query-guest",
-        "x-memdevd-advance-clock",
-        "x-memdevd-inject-fault",
-        "x-memdevd-query-faults",
-        "x-memdevd-clear-faults",
-    ),
-    "capabilities": (
-        "query-target",
-        "query-cpu-definitions",
-        "query-cpu-model-expansion",
-        "query-tpm-models",
-        "query-tpm-types",
-        "query-sev-capabilities",
-        "query-command-line-options",
-        "query-hotpluggable-cpus",
-        "query-cpus-fast",
-    ),
-}
-
 
 def register_group(group: str, rt: Runtime, reg: Registry) -> None:
-    """Register one module's commands (``group`` is a key of COMMAND_GROUPS)."""
-    importlib.import_module(f"memdevd.commands.{group}").register(reg, rt)
+    """Register one module's commands (``group`` is a module named in the index)."""
+    from memdevd.commands.declare import register_module
+
+    module = importlib.import_module(f"memdevd.commands.{group}").__name__
+    register_module(module, rt, reg)
 
 
 def register_all(reg: Registry, rt: Runtime) -> None:
-    for group in COMMAND_GROUPS:
+    from memdevd.commands import index
+
+    for group in index.COMMANDS:
         register_group(group, rt, reg)
 
 
@@ -113,8 +45,12 @@ def declare_all(reg: Registry, rt: Runtime) -> None:
     asked for: a process that never sends, say, qom-get or
     human-monitor-command never loads their handlers and QAPI models
     (~0.3 MiB and ~5 ms of the first command for all of them)."""
-    for group, names in COMMAND_GROUPS.items():
+    # Imported here, not before the greeting; read at each call, since
+    # tools/gen_schemas.py reloads the index it has just written.
+    from memdevd.commands import index
+
+    for group, names in index.COMMANDS.items():
         reg.declare(names, partial(register_group, group, rt))
 
 
-__all__ = ["COMMAND_GROUPS", "Runtime", "declare_all", "register_all", "register_group"]
+__all__ = ["Runtime", "declare_all", "register_all", "register_group"]

@@ -1,8 +1,9 @@
-"""What every command handler shares: the runtime and error mapping.
+"""What every command handler shares: the runtime, its declaration and error mapping.
 
-Handlers are thin: validate ``arguments`` against a QAPI model (QEMU's
-texts on failure), call the machine core, turn a
-:class:`~memdevd.machine.errors.CoreError` into a
+A handler is a module-level function of the runtime, declared with
+:func:`~memdevd.commands.declare.command`.  Handlers are thin: validate
+``arguments`` against a QAPI model (QEMU's texts on failure), call the
+machine core, turn a :class:`~memdevd.machine.errors.CoreError` into a
 :class:`~memdevd.qmp.errors.QMPError` and return plain JSON values.
 
 The QAPI models are pydantic classes, and pydantic costs ~8 MiB and ~60 ms
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from memdevd.commands.declare import command
 from memdevd.commands.runtime import Runtime
 from memdevd.machine.errors import CoreError
 from memdevd.qapi.visitor import VisitError
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound="QAPIModel")
 
-__all__ = ["Runtime", "core", "no_args", "parse_args", "qmp_error"]
+__all__ = ["Runtime", "command", "core", "no_args", "parse_args", "qmp_error"]
 
 
 def no_args(args: dict[str, Any]) -> None:

@@ -23,10 +23,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd.commands.base import Runtime, core, no_args, parse_args
+from memdevd.commands.base import Runtime, command, core, no_args, parse_args
 from memdevd.qapi.capabilities import CommandLineOptionsArgs, CpuModelExpansionArgs
 from memdevd.qmp.errors import QMPError
-from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 
 if TYPE_CHECKING:
@@ -38,78 +37,98 @@ if TYPE_CHECKING:
 OPTIONS_LABEL = "query-command-line-options"
 OPTIONS_MODULES_LOADED_LABEL = "query-command-line-options@modules-loaded"
 
-#: Runtime.extra key qom-list-types sets (memdevd/commands/qom.py).
-MODULES_LOADED = "qom-modules-loaded"
+
+def _accel(rt: Runtime) -> str:
+    return "kvm" if rt.machine.kvm_enabled else "tcg"
 
 
-def register(reg: Registry, rt: Runtime) -> None:
-    machine = rt.machine
-    rec = machine.recording
+def _recorded_answer(rt: Runtime, query: str, arguments: dict[str, Any]) -> Any:
+    accel = _accel(rt)
+    reply = rt.machine.recording.probe_reply(accel, query, arguments)
+    if reply is None:
+        raise QMPError(M.ANSWER_NOT_RECORDED.format(accel.upper(), query))
+    return _unwrap(reply)
 
-    def accel() -> str:
-        return "kvm" if machine.kvm_enabled else "tcg"
 
-    def recorded_answer(command: str, arguments: dict[str, Any]) -> Any:
-        reply = rec.probe_reply(accel(), command, arguments)
-        if reply is None:
-            raise QMPError(M.ANSWER_NOT_RECORDED.format(accel().upper(), command))
+# query-target, query-cpu-definitions, query-tpm-models, query-tpm-types and
+# query-sev-capabilities take no arguments: their recorded answers as they are.
+
+
+@command("query-target")
+def query_target(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return _recorded_answer(rt, "query-target", {})
+
+
+@command("query-cpu-definitions")
+def query_cpu_definitions(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return _recorded_answer(rt, "query-cpu-definitions", {})
+
+
+@command("query-cpu-model-expansion")
+def query_cpu_model_expansion(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    parsed = parse_args(CpuModelExpansionArgs, args)
+    rec = rt.machine.recording
+    question = _expansion_question(rt.release, parsed)
+    reply = rec.probe_reply(_accel(rt), "query-cpu-model-expansion", question)
+    if reply is not None:
         return _unwrap(reply)
+    if not rt.machine.config.board.cpu_model_exists(rt.release, parsed.model.name):
+        raise QMPError(M.CPU_MODEL_NOT_FOUND.format(parsed.model.name))
+    asked = [
+        _describe_expansion(a)
+        for c, a in rec.probe_questions(_accel(rt))
+        if c == "query-cpu-model-expansion"
+    ]
+    raise QMPError(M.EXPANSION_NOT_RECORDED.format(_accel(rt).upper(), "; ".join(asked)))
 
-    def fixed(command: str) -> Any:
-        def handler(session: Session, args: dict[str, Any]) -> Any:
-            no_args(args)
-            return recorded_answer(command, {})
 
-        return handler
+@command("query-tpm-models")
+def query_tpm_models(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return _recorded_answer(rt, "query-tpm-models", {})
 
-    def query_command_line_options(session: Session, args: dict[str, Any]) -> Any:
-        parsed = parse_args(CommandLineOptionsArgs, args)
-        loaded = rt.extra.get(MODULES_LOADED, False)
-        label = OPTIONS_MODULES_LOADED_LABEL if loaded else OPTIONS_LABEL
-        options = rec.query_reply(label)
-        if parsed.option is None:
-            return options
-        found = [o for o in options if o["option"] == parsed.option]
-        if not found:
-            raise QMPError(M.INVALID_OPTION_NAME.format(parsed.option))
-        return found
 
-    def query_cpu_model_expansion(session: Session, args: dict[str, Any]) -> Any:
-        parsed = parse_args(CpuModelExpansionArgs, args)
-        question = _expansion_question(rt.release, parsed)
-        reply = rec.probe_reply(accel(), "query-cpu-model-expansion", question)
-        if reply is not None:
-            return _unwrap(reply)
-        if not machine.config.board.cpu_model_exists(rt.release, parsed.model.name):
-            raise QMPError(M.CPU_MODEL_NOT_FOUND.format(parsed.model.name))
-        asked = [
-            _describe_expansion(a)
-            for c, a in rec.probe_questions(accel())
-            if c == "query-cpu-model-expansion"
-        ]
-        raise QMPError(M.EXPANSION_NOT_RECORDED.format(accel().upper(), "; ".join(asked)))
+@command("query-tpm-types")
+def query_tpm_types(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return _recorded_answer(rt, "query-tpm-types", {})
 
-    def query_hotpluggable_cpus(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.smp import hotpluggable_cpus
 
-        no_args(args)
-        return core(hotpluggable_cpus, machine)
+@command("query-sev-capabilities")
+def query_sev_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return _recorded_answer(rt, "query-sev-capabilities", {})
 
-    def query_cpus_fast(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.smp import cpus_fast
 
-        no_args(args)
-        return cpus_fast(machine)
+@command("query-command-line-options", allow_preconfig=True)
+def query_command_line_options(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    parsed = parse_args(CommandLineOptionsArgs, args)
+    label = OPTIONS_MODULES_LOADED_LABEL if rt.qom_modules_loaded else OPTIONS_LABEL
+    options = rt.machine.recording.query_reply(label)
+    if parsed.option is None:
+        return options
+    found = [o for o in options if o["option"] == parsed.option]
+    if not found:
+        raise QMPError(M.INVALID_OPTION_NAME.format(parsed.option))
+    return found
 
-    reg.register("query-target", fixed("query-target"))
-    reg.register("query-cpu-definitions", fixed("query-cpu-definitions"))
-    reg.register("query-cpu-model-expansion", query_cpu_model_expansion)
-    reg.register("query-tpm-models", fixed("query-tpm-models"))
-    reg.register("query-tpm-types", fixed("query-tpm-types"))
-    reg.register("query-sev-capabilities", fixed("query-sev-capabilities"))
-    reg.register("query-command-line-options", query_command_line_options, allow_preconfig=True)
-    reg.register("query-hotpluggable-cpus", query_hotpluggable_cpus, allow_preconfig=True)
-    reg.register("query-cpus-fast", query_cpus_fast)
+
+@command("query-hotpluggable-cpus", allow_preconfig=True)
+def query_hotpluggable_cpus(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.machine.smp import hotpluggable_cpus
+
+    no_args(args)
+    return core(hotpluggable_cpus, rt.machine)
+
+
+@command("query-cpus-fast")
+def query_cpus_fast(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.machine.smp import cpus_fast
+
+    no_args(args)
+    return cpus_fast(rt.machine)
 
 
 def _unwrap(reply: dict[str, Any]) -> Any:

@@ -1,126 +1,142 @@
 """Control commands: negotiation, version, status, run state, quit.
 
-``qmp_capabilities``, ``query-version``, ``query-commands``, ``query-status``,
-``stop``, ``cont``, ``quit``, ``query-name``, ``query-machines``, ``query-kvm``,
-``system_reset``, ``system_powerdown`` and the one out-of-band command QEMU
-offers everywhere, ``migrate-recover``.
+``qmp_capabilities``, ``query-version``, ``query-commands``,
+``query-status``, ``query-qmp-schema``, ``stop``, ``cont``, ``quit``,
+``query-name``, ``query-kvm``, ``query-machines``, ``system_reset``,
+``system_powerdown`` and the one out-of-band command QEMU offers
+everywhere, ``migrate-recover``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from memdevd.commands.base import Runtime, core, no_args, parse_args
+from memdevd import messages as M
+from memdevd.commands.base import Runtime, command, core, no_args, parse_args
 from memdevd.qmp.encoder import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 
-MIGRATE_RECOVER_NOT_PAUSED = "Migrate recover can only be run when postcopy is paused."
+
+def _table(rt: Runtime) -> Registry:
+    """The table these handlers are registered on (what is offered)."""
+    assert rt.registry is not None
+    return rt.registry
 
 
-def register(reg: Registry, rt: Runtime) -> None:
+@command("qmp_capabilities", allow_preconfig=True)
+def qmp_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    if not args:
+        # The first command of every client: no models for it.
+        session.negotiate([])
+        return
+    from memdevd.qapi.control import QmpCapabilitiesArgs
+
+    parsed = parse_args(QmpCapabilitiesArgs, args)
+    session.negotiate(list(parsed.enable or []))
+
+
+@command("query-version", allow_preconfig=True)
+def query_version(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    text = rt.version_reply
+    if text is None:
+        # The version never changes: encoded once, as the greeting is.
+        text = rt.version_reply = JSONText(to_json(rt.release.version_info))
+    return text
+
+
+@command("query-commands", allow_preconfig=True)
+def query_commands(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    order = rt.machine.recording.command_order
+    last = len(order)
+    names = [c.name for c in _table(rt) if c.enabled]
+    # QEMU's own order for its commands; memdevd's extra ones at the end.
+    names.sort(key=lambda n: (order.get(n, last), n))
+    return [{"name": n} for n in names]
+
+
+@command("query-status", allow_preconfig=True)
+def query_status(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
     machine = rt.machine
-    release = rt.release
+    out: dict[str, Any] = {"running": machine.running}
+    if rt.release.status_has_singlestep:
+        out["singlestep"] = False
+    out["status"] = machine.runstate
+    return out
 
-    def qmp_capabilities(session: Session, args: dict[str, Any]) -> None:
-        if not args:
-            # The first command of every client: no models for it.
-            session.negotiate([])
-            return
-        from memdevd.qapi.control import QmpCapabilitiesArgs
 
-        parsed = parse_args(QmpCapabilitiesArgs, args)
-        session.negotiate(list(parsed.enable or []))
+@command("query-qmp-schema", allow_preconfig=True)
+def query_qmp_schema(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    table = _table(rt)
+    names = tuple(c.name for c in table if c.enabled)
+    cache = rt.schema_cache
+    if names not in cache:
+        from memdevd.qapi.introspect import build_schema
 
-    # The version never changes: encoded once, as the greeting is.
-    version_text = JSONText(to_json(release.version_info))
+        own = {c.name: c.extra["qapi"] for c in table if "qapi" in c.extra}
+        cache[names] = build_schema(rt.machine.recording, list(names), own)
+    return cache[names]
 
-    def query_version(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return version_text
 
-    def query_commands(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        order = machine.recording.command_order
-        last = len(order)
-        names = [c.name for c in reg if c.enabled]
-        # QEMU's own order for its commands; memdevd's extra ones at the end.
-        names.sort(key=lambda n: (order.get(n, last), n))
-        return [{"name": n} for n in names]
+@command("stop")
+def stop(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    no_args(args)
+    rt.machine.stop()
 
-    schema_cache: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
-    def query_qmp_schema(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        names = tuple(c.name for c in reg if c.enabled)
-        if names not in schema_cache:
-            from memdevd.qapi.introspect import build_schema
+@command("cont")
+def cont(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    no_args(args)
+    core(rt.machine.cont)
 
-            own = {c.name: c.extra["qapi"] for c in reg if "qapi" in c.extra}
-            schema_cache[names] = build_schema(machine.recording, list(names), own)
-        return schema_cache[names]
 
-    def query_status(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        out: dict[str, Any] = {"running": machine.running}
-        if release.status_has_singlestep:
-            out["singlestep"] = False
-        out["status"] = machine.runstate
-        return out
+@command("quit", allow_preconfig=True)
+def quit_(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    no_args(args)
+    rt.request_shutdown("host-qmp-quit")
 
-    def stop(session: Session, args: dict[str, Any]) -> None:
-        no_args(args)
-        machine.stop()
 
-    def cont(session: Session, args: dict[str, Any]) -> None:
-        no_args(args)
-        core(machine.cont)
+@command("query-name", allow_preconfig=True)
+def query_name(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    name = rt.machine.config.name
+    return {"name": name} if name is not None else {}
 
-    def quit_(session: Session, args: dict[str, Any]) -> None:
-        no_args(args)
-        rt.request_shutdown("host-qmp-quit")
 
-    def query_name(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        name = machine.config.name
-        return {"name": name} if name is not None else {}
+@command("query-kvm")
+def query_kvm(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return rt.machine.kvm_info()
 
-    def query_kvm(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return machine.kvm_info()
 
-    def query_machines(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        from memdevd.targets import get_target
+@command("query-machines", allow_preconfig=True)
+def query_machines(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    from memdevd.targets import get_target
 
-        return get_target(machine.config.board.target).machine_list(release)
+    return get_target(rt.machine.config.board.target).machine_list(rt.release)
 
-    def system_reset(session: Session, args: dict[str, Any]) -> None:
-        no_args(args)
-        machine.system_reset()
 
-    def system_powerdown(session: Session, args: dict[str, Any]) -> None:
-        no_args(args)
-        machine.system_powerdown()
+@command("system_reset")
+def system_reset(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    no_args(args)
+    rt.machine.system_reset()
 
-    def migrate_recover(session: Session, args: dict[str, Any]) -> None:
-        from memdevd.qapi.control import MigrateRecoverArgs
 
-        parse_args(MigrateRecoverArgs, args)
-        raise QMPError(MIGRATE_RECOVER_NOT_PAUSED)
+@command("system_powerdown")
+def system_powerdown(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    no_args(args)
+    rt.machine.system_powerdown()
 
-    reg.register("qmp_capabilities", qmp_capabilities, allow_preconfig=True)
-    reg.register("query-version", query_version, allow_preconfig=True)
-    reg.register("query-commands", query_commands, allow_preconfig=True)
-    reg.register("query-status", query_status, allow_preconfig=True)
-    reg.register("query-qmp-schema", query_qmp_schema, allow_preconfig=True)
-    reg.register("stop", stop)
-    reg.register("cont", cont)
-    reg.register("quit", quit_, allow_preconfig=True)
-    reg.register("query-name", query_name, allow_preconfig=True)
-    reg.register("query-kvm", query_kvm)
-    reg.register("query-machines", query_machines, allow_preconfig=True)
-    reg.register("system_reset", system_reset)
-    reg.register("system_powerdown", system_powerdown)
-    reg.register("migrate-recover", migrate_recover, allow_oob=True)
+
+@command("migrate-recover", allow_oob=True)
+def migrate_recover(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.qapi.control import MigrateRecoverArgs
+
+    parse_args(MigrateRecoverArgs, args)
+    raise QMPError(M.MIGRATE_RECOVER_NOT_PAUSED)

@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from memdevd.commands.base import Runtime, parse_args
+from memdevd import messages as M
+from memdevd.commands.base import Runtime, command, parse_args
 from memdevd.qapi.control import HumanMonitorCommandArgs
-from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 from memdevd.records import record
 
@@ -239,7 +239,7 @@ def mtree_device_memory(rt: Runtime) -> list[str]:
 
 def info_mtree(rt: Runtime, args: list[str]) -> str:
     if args:
-        return f"memdevd: 'info mtree {' '.join(args)}' is not emulated\n"
+        return M.HMP_INFO_NOT_EMULATED.format(f"mtree {' '.join(args)}")
     lines = ["address-space: memory", f"  {_range(0, 1 << 64)} (prio 0, i/o): system"]
     lines += mtree_device_memory(rt)
     lines.append("")
@@ -315,24 +315,19 @@ def run_command_line(rt: Runtime, line: str) -> str:
         name, rest = words[1], words[2:]
         cmd = INFO.get(name)
         if cmd is None:
-            return f"unknown command: 'info {name}'\n"
+            return M.HMP_UNKNOWN_COMMAND.format(f"info {name}")
         if rest and name not in _FLAGGED:
-            return (
-                f"{name}: extraneous characters at the end of line\n"
-                f'Try "help info {name}" for more information\n'
-            )
+            return M.HMP_EXTRANEOUS_CHARACTERS.format(name, f"info {name}")
         return cmd.run(rt, rest)
     if head in ("help", "?"):
         if len(words) >= 3 and words[1] == "info" and words[2] in INFO:
             return _help_line(words[2], INFO[words[2]])
         return "".join(_help_line(n, c) for n, c in sorted(INFO.items()))
-    return f"memdevd: HMP command '{head}' is not emulated (only info commands are)\n"
+    return M.HMP_COMMAND_NOT_EMULATED.format(head)
 
 
-def register(reg: Registry, rt: Runtime) -> None:
-    def human_monitor_command(session: Session, args: dict[str, Any]) -> Any:
-        parsed = parse_args(HumanMonitorCommandArgs, args)
-        # monitor_puts(): every "\n" goes out as "\r\n".
-        return run_command_line(rt, parsed.command_line).replace("\n", "\r\n")
-
-    reg.register("human-monitor-command", human_monitor_command)
+@command("human-monitor-command")
+def human_monitor_command(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    parsed = parse_args(HumanMonitorCommandArgs, args)
+    # monitor_puts(): every "\n" goes out as "\r\n".
+    return run_command_line(rt, parsed.command_line).replace("\n", "\r\n")

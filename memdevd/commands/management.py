@@ -20,11 +20,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd.commands.base import Runtime, core, no_args
+from memdevd.commands.base import Runtime, command, core, no_args
 from memdevd.qapi.introspect import argument_enum
 from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.qmp.errors import QMPError
-from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 
 if TYPE_CHECKING:
@@ -48,160 +47,181 @@ def _no_args(v: InputVisitor) -> None:
     return None
 
 
-def register(reg: Registry, rt: Runtime) -> None:
-    machine = rt.machine
-    release = rt.release
-    rec = machine.recording
+# -- balloon -------------------------------------------------------------------------
 
-    # -- balloon -----------------------------------------------------------------
 
-    def balloon(session: Session, args: dict[str, Any]) -> None:
-        from memdevd.machine.devices.virtio_balloon import find_balloon
+@command("balloon")
+def balloon(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.machine.devices.virtio_balloon import find_balloon
 
-        value = _visit(args, lambda v: v.type_int("value", "int"))
-        dev = core(find_balloon, machine)
-        if value <= 0:
-            raise QMPError(M.INVALID_PARAMETER_VALUE.format(release.balloon_argument, "a size"))
-        dev.to_target(value)
+    value = _visit(args, lambda v: v.type_int("value", "int"))
+    dev = core(find_balloon, rt.machine)
+    if value <= 0:
+        raise QMPError(M.INVALID_PARAMETER_VALUE.format(rt.release.balloon_argument, "a size"))
+    dev.to_target(value)
 
-    def query_balloon(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.machine.devices.virtio_balloon import find_balloon
 
-        no_args(args)
-        return core(find_balloon, machine).info()
+@command("query-balloon")
+def query_balloon(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.machine.devices.virtio_balloon import find_balloon
 
-    # -- chardevs ----------------------------------------------------------------
+    no_args(args)
+    return core(find_balloon, rt.machine).info()
 
-    def query_chardev(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        # object_child_foreach over /chardevs, each prepended to the list.
-        out = [chardev_info(label, dev) for label, dev in machine.chardevs.children.items()]
-        out.reverse()
+
+# -- chardevs ------------------------------------------------------------------------
+
+
+@command("query-chardev", allow_preconfig=True)
+def query_chardev(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    # object_child_foreach over /chardevs, each prepended to the list.
+    out = [chardev_info(label, dev) for label, dev in rt.machine.chardevs.children.items()]
+    out.reverse()
+    return out
+
+
+# -- migration capabilities ------------------------------------------------------------
+
+
+def _current_capabilities(rt: Runtime) -> dict[str, bool]:
+    """Every MigrationCapability in enum order and its state (QEMU's default:
+    off), read from the recorded schema on first use (megabytes of JSON)."""
+    capabilities = rt.migration_capabilities
+    if not capabilities:
+        capabilities.update(_initial_capabilities(rt.machine.recording))
+    return capabilities
+
+
+@command("migrate-set-capabilities")
+def migrate_set_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    values = argument_enum(
+        rt.machine.recording, "migrate-set-capabilities", "capabilities", "capability"
+    )
+
+    def body(v: InputVisitor) -> list[tuple[str, bool]]:
+        out: list[tuple[str, bool]] = []
+        v.start_list("capabilities")
+        while v.has_next():
+            v.start_struct(None)
+            cap = v.type_enum("capability", values)
+            state = v.type_bool("state")
+            v.check_struct()
+            v.end_struct()
+            out.append((cap, state))
+        v.end_list()
         return out
 
-    # -- migration capabilities -----------------------------------------------------
+    # Applied all at once after the whole list was read (new_caps[] in QEMU).
+    for cap, state in _visit(args, body):
+        _current_capabilities(rt)[cap] = state
 
-    # Every MigrationCapability in enum order, off (QEMU's defaults); read
-    # from the recorded schema on first use (it is megabytes of JSON).
-    capabilities: dict[str, bool] = {}
 
-    def current_capabilities() -> dict[str, bool]:
-        if not capabilities:
-            capabilities.update(_initial_capabilities(rec))
-        return capabilities
+@command("query-migrate-capabilities")
+def query_migrate_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return [{"capability": c, "state": s} for c, s in _current_capabilities(rt).items()]
 
-    def migrate_set_capabilities(session: Session, args: dict[str, Any]) -> None:
-        values = argument_enum(rec, "migrate-set-capabilities", "capabilities", "capability")
 
-        def body(v: InputVisitor) -> list[tuple[str, bool]]:
-            out: list[tuple[str, bool]] = []
-            v.start_list("capabilities")
+# -- subsystems memdevd's VMs do not have ----------------------------------------------
+
+
+@command("query-block")
+def query_block(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return []
+
+
+@command("query-blockstats")
+def query_blockstats(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    _visit(args, lambda v: v.type_bool("query-nodes") if v.optional("query-nodes") else None)
+    return []
+
+
+@command("query-named-block-nodes")
+def query_named_block_nodes(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    _visit(args, lambda v: v.type_bool("flat") if v.optional("flat") else None)
+    return []
+
+
+@command("query-iothreads", allow_preconfig=True)
+def query_iothreads(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return []
+
+
+@command("query-jobs")
+def query_jobs(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return []
+
+
+@command("query-stats", allow_preconfig=True)
+def query_stats(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    rec = rt.machine.recording
+    targets = argument_enum(rec, "query-stats", "target")
+    providers = argument_enum(rec, "query-stats", "providers", "provider")
+
+    def body(v: InputVisitor) -> None:
+        target = v.type_enum("target", targets)
+        if v.optional("providers"):
+            v.start_list("providers")
             while v.has_next():
                 v.start_struct(None)
-                cap = v.type_enum("capability", values)
-                state = v.type_bool("state")
+                v.type_enum("provider", providers)
+                if v.optional("names"):
+                    _str_list(v, "names")
                 v.check_struct()
                 v.end_struct()
-                out.append((cap, state))
             v.end_list()
-            return out
+        if target == "vcpu" and v.optional("vcpus"):
+            _str_list(v, "vcpus")
 
-        # Applied all at once after the whole list was read (new_caps[] in QEMU).
-        for cap, state in _visit(args, body):
-            current_capabilities()[cap] = state
+    _visit(args, body)
+    # Only KVM (and cryptodev backends) provide statistics.
+    return []
 
-    def query_migrate_capabilities(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return [{"capability": c, "state": s} for c, s in current_capabilities().items()]
 
-    # -- subsystems memdevd's VMs do not have --------------------------------------
+@command("query-stats-schemas", allow_preconfig=True)
+def query_stats_schemas(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    providers = argument_enum(rt.machine.recording, "query-stats-schemas", "provider")
+    wanted = _visit(
+        args, lambda v: v.type_enum("provider", providers) if v.optional("provider") else None
+    )
+    # 8.0+ registers the cryptodev provider at start-up, backends or not.
+    if "cryptodev" in providers and wanted in (None, "cryptodev"):
+        return [_cryptodev_schema()]
+    return []
 
-    def empty_list(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return []
 
-    def query_blockstats(session: Session, args: dict[str, Any]) -> Any:
-        _visit(args, lambda v: v.type_bool("query-nodes") if v.optional("query-nodes") else None)
-        return []
-
-    def query_named_block_nodes(session: Session, args: dict[str, Any]) -> Any:
-        _visit(args, lambda v: v.type_bool("flat") if v.optional("flat") else None)
-        return []
-
-    def query_stats(session: Session, args: dict[str, Any]) -> Any:
-        targets = argument_enum(rec, "query-stats", "target")
-        providers = argument_enum(rec, "query-stats", "providers", "provider")
-
-        def body(v: InputVisitor) -> None:
-            target = v.type_enum("target", targets)
-            if v.optional("providers"):
-                v.start_list("providers")
-                while v.has_next():
-                    v.start_struct(None)
-                    v.type_enum("provider", providers)
-                    if v.optional("names"):
-                        _str_list(v, "names")
-                    v.check_struct()
-                    v.end_struct()
-                v.end_list()
-            if target == "vcpu" and v.optional("vcpus"):
-                _str_list(v, "vcpus")
-
-        _visit(args, body)
-        # Only KVM (and cryptodev backends) provide statistics.
-        return []
-
-    def query_stats_schemas(session: Session, args: dict[str, Any]) -> Any:
-        providers = argument_enum(rec, "query-stats-schemas", "provider")
-        wanted = _visit(
-            args, lambda v: v.type_enum("provider", providers) if v.optional("provider") else None
-        )
-        # 8.0+ registers the cryptodev provider at start-up, backends or not.
-        if "cryptodev" in providers and wanted in (None, "cryptodev"):
-            return [_cryptodev_schema()]
-        return []
-
-    def query_dirty_rate(session: Session, args: dict[str, Any]) -> Any:
-        # qmp_query_dirty_rate before any calc-dirty-rate.
-        if not release.dirty_rate_time_unit:
-            _visit(args, _no_args)
-            return {
-                "status": "unstarted",
-                "start-time": 0,
-                "calc-time": 0,
-                "sample-pages": 0,
-                "mode": "page-sampling",
-            }
-        unit = _visit(
-            args,
-            lambda v: (
-                v.type_enum("calc-time-unit", ["second", "millisecond"])
-                if v.optional("calc-time-unit")
-                else "second"
-            ),
-        )
+@command("query-dirty-rate")
+def query_dirty_rate(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    # qmp_query_dirty_rate before any calc-dirty-rate.
+    if not rt.release.dirty_rate_time_unit:
+        _visit(args, _no_args)
         return {
             "status": "unstarted",
             "start-time": 0,
             "calc-time": 0,
-            "calc-time-unit": unit,
             "sample-pages": 0,
             "mode": "page-sampling",
         }
-
-    reg.register("balloon", balloon)
-    reg.register("query-balloon", query_balloon)
-    reg.register("query-chardev", query_chardev, allow_preconfig=True)
-    reg.register("migrate-set-capabilities", migrate_set_capabilities)
-    reg.register("query-migrate-capabilities", query_migrate_capabilities)
-    reg.register("query-block", empty_list)
-    reg.register("query-blockstats", query_blockstats)
-    reg.register("query-named-block-nodes", query_named_block_nodes)
-    reg.register("query-iothreads", empty_list, allow_preconfig=True)
-    reg.register("query-jobs", empty_list)
-    reg.register("query-stats", query_stats, allow_preconfig=True)
-    reg.register("query-stats-schemas", query_stats_schemas, allow_preconfig=True)
-    reg.register("query-dirty-rate", query_dirty_rate)
+    unit = _visit(
+        args,
+        lambda v: (
+            v.type_enum("calc-time-unit", ["second", "millisecond"])
+            if v.optional("calc-time-unit")
+            else "second"
+        ),
+    )
+    return {
+        "status": "unstarted",
+        "start-time": 0,
+        "calc-time": 0,
+        "calc-time-unit": unit,
+        "sample-pages": 0,
+        "mode": "page-sampling",
+    }
 
 
 def _str_list(v: InputVisitor, name: str) -> list[str]:

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from memdevd.commands.base import Runtime, no_args
+from memdevd.commands.base import Runtime, command, no_args
 from memdevd.machine.memory_device import (
     MEMORY_DEVICES_SAFE_MAX_MEMSLOTS,
     MEMORY_DEVICES_SOFT_MEMSLOT_LIMIT,
     is_empty,
 )
 from memdevd.qapi.control import NoArgs
-from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 
 
@@ -92,15 +91,7 @@ def memslot_report(rt: Runtime) -> dict[str, Any]:
     return out
 
 
-def register(reg: Registry, rt: Runtime) -> None:
-    def query_memslots(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return memslot_report(rt)
-
-    reg.register(
-        "x-memdevd-query-memslots",
-        query_memslots,
-        allow_preconfig=True,
-        no_faults=True,
-        qapi=(NoArgs, Any),
-    )
+@command("x-memdevd-query-memslots", allow_preconfig=True, no_faults=True, qapi=(NoArgs, Any))
+def query_memslots(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return memslot_report(rt)

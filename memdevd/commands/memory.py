@@ -1,8 +1,10 @@
 """Memory commands: backends, devices and the memory queries.
 
 ``object-add``/``object-del``, ``device_add``/``device_del``,
-``query-memory-devices``, ``query-memory-size-summary``, ``query-memdev``
-and ``query-acpi-ospm-status``.
+``query-memory-devices``, ``query-memory-size-summary``, ``query-memdev``,
+``query-acpi-ospm-status``, the SGX EPC queries (``query-sgx``,
+``query-sgx-capabilities``) and, in releases that have hv-balloon,
+``query-hv-balloon-status-report``.
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd.commands.base import Runtime, core, no_args, parse_args
+from memdevd.commands.base import Runtime, command, core, no_args, parse_args
 from memdevd.qapi import object_options
 from memdevd.qapi.qdict import qdict_key_order
 from memdevd.qmp.encoder import JSONText, format_double, to_json
 from memdevd.qmp.errors import QMPError
-from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 from memdevd.util.qemu_opts import id_wellformed
 
@@ -59,89 +60,91 @@ def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def register(reg: Registry, rt: Runtime) -> None:
-    machine = rt.machine
-    release = rt.release
+@command("object-add", allow_preconfig=True)
+def object_add(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    props, qom_type, obj_id = visit_object_options(args, rt.release)
+    core(rt.machine.object_add, qom_type, obj_id, props)
 
-    def object_add(session: Session, args: dict[str, Any]) -> None:
-        props, qom_type, obj_id = visit_object_options(args, release)
-        core(machine.object_add, qom_type, obj_id, props)
 
-    def object_del(session: Session, args: dict[str, Any]) -> None:
-        from memdevd.qapi.qom import ObjectDelArgs
+@command("object-del", allow_preconfig=True)
+def object_del(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.qapi.qom import ObjectDelArgs
 
-        parsed = parse_args(ObjectDelArgs, args)
-        core(machine.object_del, parsed.id)
+    parsed = parse_args(ObjectDelArgs, args)
+    core(rt.machine.object_del, parsed.id)
 
-    def device_add(session: Session, args: dict[str, Any]) -> None:
-        if release.strict_device_add:
-            opts = {k: args[k] for k in qdict_key_order(args)}
-            core(machine.device_add, opts, from_json=True)
-        else:
-            core(machine.device_add, qemu_opts_from_qdict(args), from_json=False)
 
-    def device_del(session: Session, args: dict[str, Any]) -> None:
-        from memdevd.qapi.machine import DeviceDelArgs
+@command("device_add", allow_preconfig=True)
+def device_add(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    if rt.release.strict_device_add:
+        opts = {k: args[k] for k in qdict_key_order(args)}
+        core(rt.machine.device_add, opts, from_json=True)
+    else:
+        core(rt.machine.device_add, qemu_opts_from_qdict(args), from_json=False)
 
-        parsed = parse_args(DeviceDelArgs, args)
-        core(machine.device_del, parsed.id)
 
-    # The last list and its encoding: with hundreds of devices, encoding
-    # dominates, and most queries (a tool polling) see an unchanged list.
-    last: list[Any] = [None, None]
+@command("device_del")
+def device_del(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.qapi.machine import DeviceDelArgs
 
-    def query_memory_devices(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        infos = machine.memory.device_list()
-        if len(infos) < 16:
-            return infos
-        if infos != last[0]:
-            last[0], last[1] = infos, JSONText(to_json(infos))
-        return last[1]
+    parsed = parse_args(DeviceDelArgs, args)
+    core(rt.machine.device_del, parsed.id)
 
-    def query_memory_size_summary(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return machine.memory_size_summary()
 
-    def query_memdev(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return machine.memdev_list()
+@command("query-memory-devices")
+def query_memory_devices(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    infos = rt.machine.memory.device_list()
+    if len(infos) < 16:
+        return infos
+    # With hundreds of devices, encoding dominates, and most queries (a
+    # tool polling) see an unchanged list: the last one's encoding serves.
+    last = rt.memory_devices_reply
+    if last is None or infos != last[0]:
+        last = rt.memory_devices_reply = (infos, JSONText(to_json(infos)))
+    return last[1]
 
-    def query_acpi_ospm_status(session: Session, args: dict[str, Any]) -> Any:
-        no_args(args)
-        return machine.acpi_ospm_status()
 
-    reg.register("object-add", object_add, allow_preconfig=True)
-    reg.register("object-del", object_del, allow_preconfig=True)
-    reg.register("device_add", device_add, allow_preconfig=True)
-    reg.register("device_del", device_del)
-    reg.register("query-memory-devices", query_memory_devices)
-    reg.register("query-memory-size-summary", query_memory_size_summary)
-    reg.register("query-memdev", query_memdev, allow_preconfig=True)
-    reg.register("query-acpi-ospm-status", query_acpi_ospm_status)
+@command("query-memory-size-summary")
+def query_memory_size_summary(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return rt.machine.memory_size_summary()
 
-    def query_sgx(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.targets.x86_64.devices import sgx_epc
 
-        no_args(args)
-        return core(sgx_epc.query_sgx, machine)
+@command("query-memdev", allow_preconfig=True)
+def query_memdev(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return rt.machine.memdev_list()
 
-    def query_sgx_capabilities(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.targets.x86_64.devices import sgx_epc
 
-        no_args(args)
-        return core(sgx_epc.query_sgx_capabilities, machine)
+@command("query-acpi-ospm-status")
+def query_acpi_ospm_status(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    no_args(args)
+    return rt.machine.acpi_ospm_status()
 
-    def query_hv_balloon_status_report(session: Session, args: dict[str, Any]) -> Any:
-        from memdevd.targets.x86_64.devices import hv_balloon
 
-        no_args(args)
-        return core(hv_balloon.query_hv_balloon_status_report, machine)
+@command("query-sgx")
+def query_sgx(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.targets.x86_64.devices import sgx_epc
 
-    reg.register("query-sgx", query_sgx)
-    reg.register("query-sgx-capabilities", query_sgx_capabilities)
-    if release.has_hv_balloon:
-        reg.register("query-hv-balloon-status-report", query_hv_balloon_status_report)
+    no_args(args)
+    return core(sgx_epc.query_sgx, rt.machine)
+
+
+@command("query-sgx-capabilities")
+def query_sgx_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.targets.x86_64.devices import sgx_epc
+
+    no_args(args)
+    return core(sgx_epc.query_sgx_capabilities, rt.machine)
+
+
+@command("query-hv-balloon-status-report", only_if="has_hv_balloon")
+def query_hv_balloon_status_report(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.targets.x86_64.devices import hv_balloon
+
+    no_args(args)
+    return core(hv_balloon.query_hv_balloon_status_report, rt.machine)
 
 
 def visit_object_options(args: dict[str, Any], release: Release) -> tuple[dict[str, Any], str, str]:

@@ -1,5 +1,6 @@
-"""The generated files: ``schemas/`` (what memdevd offers over QMP) and the table
-``-object`` is parsed with (``memdevd/qapi/object_members.py``).
+"""The generated files: ``schemas/`` (what memdevd offers over QMP), the table
+``-object`` is parsed with (``memdevd/qapi/object_members.py``) and the
+command index (``memdevd/commands/index.py``, :mod:`.command_index`).
 
 ``schemas/qmp-schema-VERSION.json`` is what ``query-qmp-schema`` answers for
 each emulated release; ``schemas/memdevd-controls.schema.json`` is the JSON
@@ -76,7 +77,12 @@ def _dump(value: Any) -> str:
 
 def generated_files() -> dict[str, str]:
     """Path under the project root -> content."""
-    files = {f"schemas/qmp-schema-{v}.json": _dump(qmp_schema(v)) for v in RELEASES}
+    from memdevd.devtools.command_index import INDEX_PATH, generated_index
+
+    # The schemas list the commands the committed index names: tools/gen_schemas.py
+    # writes the index (and reloads it) first.
+    files = {INDEX_PATH: generated_index()}
+    files.update({f"schemas/qmp-schema-{v}.json": _dump(qmp_schema(v)) for v in RELEASES})
     files["schemas/memdevd-controls.schema.json"] = _dump(controls_json_schema())
     from memdevd.qapi.object_options import generated_module
 

@@ -1,9 +1,11 @@
 """The command table loads a module when one of its commands is first used.
 
-``memdevd.commands.COMMAND_GROUPS`` names every module's commands so that
-the table knows them all without importing the handlers: these tests check
-that list against what the modules register, for every QEMU version, and
-that a lazily loaded table answers and lists exactly as the eager one.
+``memdevd.commands.index.COMMANDS``, generated from the ``@command``
+declarations, names every module's commands so that the table knows them
+all without importing the handlers: these tests check that the committed
+index is what the declarations generate, that it names what the modules
+register for every QEMU version, and that a lazily loaded table answers and
+lists exactly as the eager one.
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from types import MethodType
 
 import pytest
 
 from memdevd.app import cli
-from memdevd.commands import COMMAND_GROUPS, declare_all, register_all, register_group
+from memdevd.commands import declare, declare_all, register_all, register_group
+from memdevd.commands.declare import declarations
+from memdevd.commands.index import COMMANDS
 from memdevd.commands.runtime import Runtime
+from memdevd.devtools import command_index
 from memdevd.qmp.registry import Registry
+from memdevd.releases.table import RELEASES
 
+ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = ("7.2", "8.2", "10.0")
 
 
@@ -31,23 +40,88 @@ def runtime(version: str, board: str = "q35") -> Runtime:
     return daemon.runtime
 
 
+def test_committed_index_is_current() -> None:
+    committed = (ROOT / command_index.INDEX_PATH).read_text()
+    assert committed == command_index.generated_index(), (
+        f"stale: {command_index.INDEX_PATH}; run python tools/gen_schemas.py"
+    )
+
+
+def test_the_index_follows_the_declarations() -> None:
+    for group, names in COMMANDS.items():
+        declared = declarations(f"memdevd.commands.{group}")
+        assert names == tuple(d.name for d in declared)
+
+
+def test_a_new_declaration_makes_the_index_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    committed = (ROOT / command_index.INDEX_PATH).read_text()
+    hmp = declarations("memdevd.commands.hmp")
+    added = declare.Declaration("x-memdevd-new", hmp[0].handler, False, False, False, None, {})
+    monkeypatch.setitem(declare._DECLARED, "memdevd.commands.hmp", [*hmp, added])
+    generated = command_index.generated_index()
+    assert generated != committed
+    assert (
+        '"hmp": (\n        "human-monitor-command",\n        "x-memdevd-new",\n    ),' in generated
+    )
+
+
+def test_the_generator_knows_every_command_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    order = command_index.MODULE_ORDER
+    monkeypatch.setattr(command_index, "MODULE_ORDER", tuple(m for m in order if m != "hmp"))
+    with pytest.raises(ValueError, match=r"missing from MODULE_ORDER: \['hmp'\]"):
+        command_index.declared_commands()
+    monkeypatch.setattr(command_index, "MODULE_ORDER", (*order, "base"))
+    with pytest.raises(ValueError, match=r"declare no command: \['base'\]"):
+        command_index.declared_commands()
+
+
 def test_groups_name_exactly_what_the_modules_register() -> None:
-    seen: dict[str, set[str]] = {group: set() for group in COMMAND_GROUPS}
+    seen: dict[str, set[str]] = {group: set() for group in COMMANDS}
     for version in VERSIONS:
         for board in ("pc", "q35"):
             rt = runtime(version, board)
-            for group, names in COMMAND_GROUPS.items():
+            for group, names in COMMANDS.items():
                 reg = Registry()
                 register_group(group, rt, reg)
                 registered = [c.name for c in reg]
                 # In the declared order, a version possibly lacking some.
                 assert registered == [n for n in names if n in registered]
                 seen[group] |= set(registered)
-    assert seen == {group: set(names) for group, names in COMMAND_GROUPS.items()}
+    assert seen == {group: set(names) for group, names in COMMANDS.items()}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_release_offers_a_command_exactly_when_its_declaration_says(version: str) -> None:
+    rt = runtime(version)
+    reg = Registry()
+    register_all(reg, rt)
+    for group in COMMANDS:
+        for decl in declarations(f"memdevd.commands.{group}"):
+            offered = decl.only_if is None or getattr(RELEASES[version], decl.only_if)
+            assert (decl.name in reg) == offered, decl.name
+    assert ("query-hv-balloon-status-report" in reg) == RELEASES[version].has_hv_balloon
+
+
+@pytest.mark.parametrize("field", ["version", "major", "no_such_field"])
+def test_a_release_condition_is_a_bool_field_of_the_release(field: str) -> None:
+    # Never a version comparison: only a Release field that says yes or no.
+    with pytest.raises(TypeError, match="not a bool field of Release"):
+        declare.command("x-memdevd-conditional", only_if=field)
+
+
+def test_handlers_are_bound_to_their_runtime() -> None:
+    rt = runtime("10.0")
+    reg = Registry()
+    register_all(reg, rt)
+    for cmd in reg:
+        # A bound method (no closure per runtime): the declared function, rt first.
+        assert isinstance(cmd.handler, MethodType), cmd.name
+        assert cmd.handler.__self__ is rt
+    assert rt.registry is reg
 
 
 def one_per_group_reversed() -> list[str]:
-    return [names[0] for names in reversed(COMMAND_GROUPS.values())]
+    return [names[0] for names in reversed(COMMANDS.values())]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
