@@ -485,6 +485,9 @@ UNIX_PATH_NOT_A_SOCKET: Final = "path exists and is not a socket"
 # --- memdevd's own: settings, QMP listeners, internal errors, the fleet ------------------
 # -memdevd KEY=VALUE with a value outside the choices listed in the last field.
 SETTING_BAD_VALUE: Final = "Parameter '{}' does not accept value '{}' ({})"
+# The syntax of the guest model settings (-memdevd and x-memdevd-set-guest).
+GUEST_CHOICES: Final = "none, cooperative, slow:SECONDS, polls:N, refuse"
+VMEM_RATE_CHOICES: Final = "SIZE[/SECONDS]"
 QMP_CHARDEV_NOT_SOCKET: Final = "memdevd: chardev backend '{}' cannot serve QMP (use a socket)"
 QMP_CLIENT_SOCKET_NOT_EMULATED: Final = (
     "memdevd: QMP client-mode sockets are not emulated (use server=on)"
@@ -505,12 +508,6 @@ PROPERTIES_NOT_RECORDED: Final = "memdevd: the properties of type '{}' were not 
 CANNOT_REBUILD: Final = "memdevd: this daemon cannot rebuild its start-up machine"
 NO_SNAPSHOT: Final = "memdevd: no snapshot named '{}'"
 GUEST_DEFAULT_ALONE: Final = "memdevd: 'default' takes no other setting"
-# ENUM_BAD_VALUE with the syntax the value must follow.
-GUEST_BAD_VALUE: Final = (
-    "Parameter 'guest' does not accept value '{}'"
-    " (none, cooperative, slow:SECONDS, polls:N, refuse)"
-)
-VMEM_RATE_BAD_VALUE: Final = "Parameter 'vmem-rate' does not accept value '{}' (SIZE[/SECONDS])"
 CLOCK_NS_OR_SECONDS: Final = "memdevd: give exactly one of 'ns' and 'seconds'"
 FAULTS_NEED_SERVER: Final = "memdevd: fault injection needs a QMP server"
 FAULT_ERROR_OPTIONS: Final = "memdevd: 'class' and 'desc' apply to action 'error' only"

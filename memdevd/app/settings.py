@@ -181,16 +181,18 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
             try:
                 settings.guest = GuestConfig.parse(value)
             except ValueError:
-                choices = "none, cooperative, slow:SECONDS, polls:N, refuse"
-                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices)) from None
+                raise SettingsError(
+                    M.SETTING_BAD_VALUE.format(key, value, M.GUEST_CHOICES)
+                ) from None
         elif key == "vmem-rate":
             from memdevd.machine.guest import VirtioMemGuestRate
 
             try:
                 rate = VirtioMemGuestRate.parse(value)
             except ValueError:
-                choices = "SIZE[/SECONDS]"
-                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices)) from None
+                raise SettingsError(
+                    M.SETTING_BAD_VALUE.format(key, value, M.VMEM_RATE_CHOICES)
+                ) from None
             settings.vmem_rate = rate
         elif key == "kvm":
             # auto: what QEMU itself would find on this host.

@@ -123,12 +123,16 @@ def set_guest(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
         try:
             config = config.with_behaviour(GuestConfig.parse(parsed.guest))
         except ValueError:
-            raise QMPError(M.GUEST_BAD_VALUE.format(parsed.guest)) from None
+            raise QMPError(
+                M.SETTING_BAD_VALUE.format("guest", parsed.guest, M.GUEST_CHOICES)
+            ) from None
     if parsed.vmem_rate is not None:
         try:
             rate = VirtioMemGuestRate.parse(parsed.vmem_rate)
         except ValueError:
-            raise QMPError(M.VMEM_RATE_BAD_VALUE.format(parsed.vmem_rate)) from None
+            raise QMPError(
+                M.SETTING_BAD_VALUE.format("vmem-rate", parsed.vmem_rate, M.VMEM_RATE_CHOICES)
+            ) from None
         config = replace(config, virtio_mem_rate=rate)
     if parsed.virtio_mem_driver is not None:
         config = replace(config, virtio_mem_driver=parsed.virtio_mem_driver)

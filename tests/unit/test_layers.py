@@ -124,3 +124,35 @@ def test_imports_follow_the_layers() -> None:
 )
 def test_the_rules_refuse_the_breaks_they_exist_for(importer: str, imported: str) -> None:
     assert not _allowed(importer, imported)
+
+
+def _doc_rules() -> dict[str, set[str]]:
+    """docs/architecture.md's "Dependency rules" table: part -> what it may import."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## Dependency rules", 1)[1].split("\n## ", 1)[0]
+    rules: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or cells[0] in ("part", "---"):
+            continue
+        names = {c.strip(" `") for c in cells[1].split(",")}
+        allowed = (
+            {"memdevd"}
+            if names == {"anything"}
+            else set()
+            if names == {"nothing of memdevd"}
+            else {f"memdevd.{n}" for n in names}
+        )
+        for part in cells[0].split(","):
+            rules[f"memdevd.{part.strip(' `')}"] = allowed
+    return rules
+
+
+def test_the_architecture_doc_states_these_rules() -> None:
+    """The table in docs/architecture.md is this table, in words."""
+    expected = {
+        part: {p for p in allowed if p != "memdevd.__init__"}
+        for part, allowed in ALLOWED.items()
+        if part != "memdevd.__main__"
+    }
+    assert _doc_rules() == expected
