@@ -101,6 +101,14 @@ class Recording:
     def __repr__(self) -> str:
         return f"<Recording {self.target} {self.recorded_as}>"
 
+    def __copy__(self) -> Recording:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Recording:
+        # Shared, read-only data (megabytes once loaded): a snapshot or a
+        # reset of a machine reads the same recording.
+        return self
+
     # -- files -----------------------------------------------------------------------
 
     def path(self, name: str) -> str:

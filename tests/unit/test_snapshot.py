@@ -211,3 +211,21 @@ def test_a_scratch_copy_never_touches_the_live_machine(
     assert live.observe() == twin.observe()
     run_alike(live, twin, continuation)
     assert live.events == twin.events
+
+
+def test_copies_share_the_constants() -> None:
+    """The release, the board and the recorded data are read-only and
+    megabytes once loaded: snapshots, restores and scratch copies share
+    them instead of copying them (a copy costs the machine's own state)."""
+    h = Harness("none")
+    h.run(("backend", 1))
+    h.machine.recording.load("types")  # loaded data a copy must not duplicate
+    snap = snapshot.take(h.machine)
+    copy = snapshot.scratch(h.machine)
+    for other in (snap.machine, copy):
+        assert other.recording is h.machine.recording
+        assert other.release is h.machine.release
+        assert other.config.board is h.machine.config.board
+    recording = h.machine.recording
+    snapshot.restore(h.machine, snap)
+    assert h.machine.recording is recording
