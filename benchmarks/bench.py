@@ -353,9 +353,13 @@ async def fleet_run(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     control_path = os.path.join(directory, "fleet.sock")
-    while not os.path.exists(control_path):
-        await asyncio.sleep(0.01)
-    control = await Client.connect(control_path)
+    while True:
+        try:
+            control = await Client.connect(control_path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            # The file exists from bind(), connections succeed from listen().
+            await asyncio.sleep(0.01)
     idle_rss = rss_kib(popen.pid)
     out: dict[str, Any] = {"sizes": [], "idle-rss-kib": idle_rss}
     count = 0

@@ -166,14 +166,21 @@ def _spawn(cmd: Sequence[str], log_path: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
 
-def _wait_for_socket(proc: subprocess.Popen[bytes], path: str) -> bool:
-    """Whether ``path`` appeared before ``proc`` exited and START_TIMEOUT passed."""
+def _connect_when_listening(proc: subprocess.Popen[bytes], path: str) -> QMPConnection | None:
+    """A connection to ``path`` once the daemon listens there; None if
+    ``proc`` exited or START_TIMEOUT passed first.
+
+    The socket file exists from bind(), before listen() (QEMU's order too):
+    a connection refused in between is retried, not reported.
+    """
     deadline = time.monotonic() + START_TIMEOUT
-    while not os.path.exists(path):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    while True:
+        try:
+            return QMPConnection(path)
+        except (FileNotFoundError, ConnectionRefusedError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return None
+            time.sleep(0.01)
 
 
 def _read_log(path: str) -> str:
@@ -221,11 +228,11 @@ class MemdevdFleet:
         control = os.path.join(self.dir, "fleet.sock")
         self.log_path = os.path.join(self.dir, "fleet.log")
         self.proc = _spawn([*self.executable, "fleet", "--dir", self.dir], self.log_path)
-        if not _wait_for_socket(self.proc, control):
+        self._control = _connect_when_listening(self.proc, control)
+        if self._control is None:
             err = self.log()
             self.stop()
             raise RuntimeError(f"memdevd fleet did not start: {err.strip()}")
-        self._control = QMPConnection(control)
         return self
 
     def add(self, argv: Sequence[str]) -> tuple[str, str]:
@@ -319,14 +326,14 @@ class MemdevdProcess:
         cmd = [*self.executable, *self.argv, "-qmp", f"unix:{self.socket},server=on,wait=off"]
         self.log_path = os.path.join(self._dir, "memdevd.log")
         self.proc = _spawn(cmd, self.log_path)
-        if not _wait_for_socket(self.proc, self.socket):
+        self._conn = _connect_when_listening(self.proc, self.socket)
+        if self._conn is None:
             status = self.proc.poll()
             err = self.log()
             self.stop()
             if status is None:
                 raise TimeoutError("memdevd did not create its socket in time")
             raise RuntimeError(f"memdevd exited with {status}: {err.strip()}")
-        self._conn = QMPConnection(self.socket)
         return self
 
     def log(self) -> str:

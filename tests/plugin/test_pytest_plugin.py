@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,33 @@ def test_readme_examples_pass_on_a_fleet(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(readme_examples())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--memdevd-fleet")
     result.assert_outcomes(passed=3)
+
+
+SLOW_LISTENER = r"""
+import json, signal, socket, sys, time
+path = next(a for a in sys.argv if a.startswith("unix:"))[5:].split(",")[0]
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.bind(path)           # the file exists from here...
+time.sleep(0.5)
+sock.listen(1)            # ...but connections are refused until here
+conn, _ = sock.accept()
+conn.sendall(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+buffer = ""
+while chunk := conn.recv(4096).decode():
+    buffer += chunk
+    while buffer.strip():  # requests need no newline: one JSON value each
+        request, end = json.JSONDecoder().raw_decode(buffer.lstrip())
+        buffer = buffer.lstrip()[end:]
+        conn.sendall(json.dumps({"return": [], "id": request["id"]}).encode() + b"\r\n")
+signal.pause()
+"""
+
+
+def test_a_socket_that_exists_before_it_listens_is_waited_for(tmp_path: Path) -> None:
+    """QEMU, like memdevd, binds its socket before it listens: a fixture
+    that connected as soon as the file appeared would fail now and then
+    with 'Connection refused'."""
+    script = tmp_path / "slow_listener.py"
+    script.write_text(SLOW_LISTENER)
+    with MemdevdProcess(executable=[sys.executable, str(script)]) as vm:
+        assert vm.cmd("query-memory-devices") == []
