@@ -218,14 +218,18 @@ class X86Board(Board):
             if machine.config.cpu_model is not None:
                 raise CoreError(M.CPU_APIC_ID_UNSET)
             return []
-        from memdevd.targets.x86_64.devices.sgx_epc import init_sgx_epc
         from memdevd.targets.x86_64.layout import compute_layout
 
         notes: list[Any] = list(plan_cpus(machine))
         config = machine.config
         compat = machine.compat
         # pc_init1 / pc_q35_init: the EPC sections, the vCPUs, then pc_memory_init.
-        sgx_epc = init_sgx_epc(machine)
+        sgx_epc_size = 0
+        if config.board_options.get("sgx-epc"):
+            # Imported only for a machine with EPC sections (start-up time).
+            from memdevd.targets.x86_64.devices.sgx_epc import init_sgx_epc
+
+            sgx_epc_size = init_sgx_epc(machine).size
         create_cpus(machine)
         machine.board_devices_base = machine.unattached_counter
         layout = compute_layout(
@@ -236,7 +240,7 @@ class X86Board(Board):
             max_ram_below_4g=config.board_options.get("max-ram-below-4g", 0),
             phys_bits=machine.host.phys_bits,
             device_memory_only_with_maxmem=machine.release.device_memory_only_with_maxmem,
-            sgx_epc_size=sgx_epc.size,
+            sgx_epc_size=sgx_epc_size,
             # pc_i440fx_2_0/2_1_machine_options (QEMU 7.2's oldest pc types).
             has_reserved_memory=compat.get("pc-machine.has-reserved-memory", True),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
