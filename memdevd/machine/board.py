@@ -44,8 +44,14 @@ class Board:
     root_bus_hotpluggable: bool = False
     #: ``MachineClass.default_ram_id`` ("": the board makes no RAM)
     default_ram_id: str = ""
-    #: whether ``-numa`` is accepted (and memory hot-plug adds node 0)
+    #: whether ``-numa`` is accepted (``MachineClass.cpu_index_to_instance_props``)
     numa: bool = False
+    #: ``MachineClass.numa_mem_supported``: ``-numa node,mem=`` (legacy)
+    numa_mem_supported: bool = False
+    #: ``auto_enable_numa_with_memhp`` / ``_with_memdev``: node 0 is made
+    #: when memory slots / ``maxmem`` above the RAM size are given
+    auto_enable_numa_with_memhp: bool = False
+    auto_enable_numa_with_memdev: bool = False
     #: whether the machine has ACPI (the ``acpi`` property can turn it off)
     acpi: bool = False
     #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)

@@ -77,10 +77,11 @@ class MachineConfig:
     mem_merge: bool = True
     dump_guest_core: bool = True
     smp_cpus: int = 1
-    # The whole -smp topology (smp_cpus is its cpus) and the vCPUs' model
-    # (None: the none machine without -cpu, which has no vCPU).
+    # The whole -smp topology (smp_cpus is its cpus) and the vCPUs' model,
+    # as the target resolved it from -cpu or its board's default (None: no
+    # vCPU, as on the none machine without -cpu).
     smp: SmpConfig = field(default_factory=SmpConfig)
-    cpu_model: str | None = "qemu64"
+    cpu_model: str | None = None
     name: str | None = None
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).

@@ -54,8 +54,12 @@ def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> None:
         raise CoreError(M.NUMA_MEM_MIXED)
     entry = NumaNode(nodenr)
     if node.mem is not None:
-        # Current pc/q35 machine types have numa_mem_supported = false.
-        raise CoreError(M.NUMA_MEM_NOT_SUPPORTED, hint=M.NUMA_MEM_NOT_SUPPORTED_HINT)
+        # No machine type of the emulated releases' boards supports it (pc
+        # and q35 dropped it with 5.1): QEMU's text, and a board field for
+        # a target whose types still do.
+        if not machine.config.board.numa_mem_supported:
+            raise CoreError(M.NUMA_MEM_NOT_SUPPORTED, hint=M.NUMA_MEM_NOT_SUPPORTED_HINT)
+        entry.mem = node.mem
     if node.memdev is not None:
         obj, _ = resolve_path(machine.root, node.memdev, "memory-backend")
         if not isinstance(obj, HostMemoryBackend):
@@ -73,8 +77,11 @@ def complete_numa(machine: Machine) -> None:
     state = machine.numa
     if not config.board.numa:
         return
-    if state.num_nodes == 0 and (config.ram_slots or config.maxram_size > config.ram_size):
-        # auto_enable_numa_with_memhp / _with_memdev on pc and q35.
+    board = config.board
+    if state.num_nodes == 0 and (
+        (config.ram_slots and board.auto_enable_numa_with_memhp)
+        or (config.maxram_size > config.ram_size and board.auto_enable_numa_with_memdev)
+    ):
         state.nodes[0] = NumaNode(0, mem=config.ram_size)
     max_nodeid = max(state.nodes) + 1 if state.nodes else 0
     for i in range(max_nodeid - 1, -1, -1):

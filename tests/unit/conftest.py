@@ -96,6 +96,7 @@ def make_machine(
     ram_size = size(ram)
     maxram = size(maxmem) if maxmem is not None else ram_size
     config = MachineConfig(
+        cpu_model="qemu64",  # the pc/q35 default (the target resolves it)
         machine_type=pc_alias(release) if machine == "pc" else q35_alias(release),
         alias=machine,
         board=board,

@@ -32,6 +32,7 @@ def machine(
 ) -> Machine:
     host = HostFacts(kvm=kvm_slots is not None, kvm_memslots=kvm_slots, vhost_memslots=vhost_slots)
     config = MachineConfig(
+        cpu_model="qemu64",  # the pc/q35 default (the target resolves it)
         machine_type=pc_alias(get_release(version)),
         alias="pc",
         board=PC,

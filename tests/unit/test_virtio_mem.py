@@ -74,6 +74,7 @@ def make_machine(
     release = get_release(version)
     alias = pc_alias(release) if board == "pc" else q35_alias(release)
     config = MachineConfig(
+        cpu_model="qemu64",  # the pc/q35 default (the target resolves it)
         machine_type=machine_type or alias,
         alias=board,
         board=PC if board == "pc" else Q35,

@@ -42,6 +42,7 @@ def make_machine(
     """``qemu-system-x86_64 -S -machine BOARD -m 1G,slots=2,maxmem=MAXMEM``."""
     release = get_release(version)
     config = MachineConfig(
+        cpu_model="qemu64",  # the pc/q35 default (the target resolves it)
         machine_type=pc_alias(release) if board == "pc" else q35_alias(release),
         alias=board,
         board=PC if board == "pc" else Q35,

@@ -115,6 +115,10 @@ class X86Board(Board):
         self.is_pc = family in ("pc", "q35")
         self.default_ram_id = "pc.ram" if self.is_pc else ""
         self.numa = self.is_pc
+        # pc_machine_class_init / pc_q35 set both; numa_mem_supported only
+        # up to 5.0 machine types, which memdevd's releases no longer have.
+        self.auto_enable_numa_with_memhp = self.is_pc
+        self.auto_enable_numa_with_memdev = self.is_pc
         self.acpi = self.is_pc
         self.cpu_hotplug = self.is_pc
 
