@@ -20,7 +20,6 @@ INVALID_PARAMETER_VALUE: Final = "Parameter '{}' expects {}"
 INVALID_PARAMETER: Final = "Invalid parameter '{}'"
 UNEXPECTED_PARAMETER: Final = "Parameter '{}' is unexpected"
 ENUM_BAD_VALUE: Final = "Parameter '{}' does not accept value '{}'"
-PROPERTY_VALUE_BAD: Final = "Property '{}.{}' doesn't take value '{}'"
 
 # --- qapi/qmp-dispatch.c ------------------------------------------------------
 QMP_INPUT_NOT_OBJECT: Final = "QMP input must be a JSON object"
@@ -32,9 +31,6 @@ QMP_LACKS_EXECUTE: Final = "QMP input lacks member 'execute'"
 COMMAND_NOT_FOUND: Final = "The command {} has not been found"
 COMMAND_DISABLED: Final = "Command {} has been disabled{}"
 COMMAND_NO_OOB: Final = "The command {} does not support OOB"
-COMMAND_NOT_PRECONFIG: Final = (
-    "The command '{}' is permitted only after machine initialization has completed"
-)
 
 # --- monitor/qmp.c, monitor/qmp-cmds-control.c ----------------------------------
 EXPECTING_NEGOTIATION: Final = "Expecting capabilities negotiation with 'qmp_capabilities'"
@@ -67,8 +63,6 @@ CLASS_NOT_FOUND: Final = "Class '{}' not found"
 PATH_AMBIGUOUS: Final = "Path '{}' is ambiguous"
 PATH_NOT_UNIQUE: Final = "Path '{}' does not uniquely identify an object"
 OBJECT_TYPE_INVALID: Final = "invalid object type: {}"
-OBJECT_TYPE_NOT_USER_CREATABLE: Final = "object type '{}' isn't supported by object-add"
-OBJECT_TYPE_ABSTRACT: Final = "object type '{}' is abstract"
 OBJECT_NOT_FOUND: Final = "object '{}' not found"
 OBJECT_IN_USE: Final = "object '{}' is in use, can not be deleted"
 ID_NOT_IDENTIFIER_HINT: Final = (
@@ -103,7 +97,6 @@ CHARDEV_BACKEND_NOT_EMULATED: Final = (
 )
 RESET_REQUIRED: Final = "Resetting the Virtual Machine is required"
 DEVICE_TYPE_NOT_EMULATED: Final = "memdevd: device type '{}' is not emulated"
-NOT_A_DEVICE_MODEL_ALIAS: Final = "'{}' (alias '{}') is not a valid device model name"
 BUS_NOT_FOUND: Final = "Bus '{}' not found"
 DEVICE_CANT_GO_ON_BUS: Final = "Device '{}' can't go on {} bus"
 NO_BUS_FOUND: Final = "No '{}' bus found for device '{}'"
@@ -157,7 +150,6 @@ DIMM_NO_FREE_SLOTS: Final = "no free slots available"
 DIMM_NODE_EXCEEDS: Final = (
     "'DIMM property node has value {}' which exceeds the number of numa nodes: {}"
 )
-MACHINE_NO_NUMA: Final = "machine doesn't support NUMA"
 
 # --- hw/mem/nvdimm.c -----------------------------------------------------------------
 NVDIMM_LABEL_TOO_SMALL: Final = "Property '{}.{}' (0x{:x}) is required at least 0x{:x}"
@@ -237,9 +229,6 @@ NUMA_MEM_NOT_SUPPORTED_HINT: Final = "Use -numa node,memdev instead\n"
 NUMA_MEMDEV_AMBIGUOUS: Final = "memdev={} is ambiguous"
 NUMA_NODE_MISSING: Final = "numa: Node ID missing: {}"
 NUMA_TOTAL_MISMATCH: Final = "total memory for NUMA nodes (0x{:x}) should equal RAM size (0x{:x})"
-NUMA_NODE_EXCEEDS_VIRTIO_MEM: Final = (
-    "'node' property has value '{}', which exceedsthe number of numa nodes: {}"
-)
 
 # --- system/vl.c, hw/core/machine.c, accel/kvm (start-up) --------------------------------
 UNSUPPORTED_MACHINE_TYPE_7_2: Final = "unsupported machine type"
@@ -254,7 +243,6 @@ MAXMEM_EQUALS_SIZE_WITH_SLOTS: Final = (
     " (0x{:x}) is equal to the initial memory size (0x{:x})"
 )
 SLOTS_WITHOUT_MAXMEM: Final = "slots specified but no max-size"
-RAM_SIZE_TOO_LARGE: Final = "ram size {} exceeds permitted maximum {}"
 # kvm_init(): what it prints when /dev/kvm cannot be used ({} is strerror(errno)).
 KVM_OPEN_FAILED: Final = "Could not access KVM kernel module: {}"
 KVM_VERSION_TOO_OLD: Final = "kvm version too old"
@@ -265,7 +253,6 @@ KVM_CREATE_VM_FAILED: Final = "ioctl(KVM_CREATE_VM) failed: {strerror}"  # do_kv
 ACCEL_INIT_FAILED: Final = "failed to initialize {}: {}"
 ACCEL_FALLBACK: Final = "falling back to {}"
 ACCEL_INVALID: Final = "invalid accelerator {}"
-ACCEL_NONE_FOUND: Final = "no accelerator found"
 MACHINE_NOT_EMULATED: Final = "memdevd: machine type '{}' is not emulated (pc and q35 are)"
 OPTION_NOT_EMULATED: Final = "memdevd: option {} is not emulated"
 
@@ -347,7 +334,6 @@ BACKING_STORE_TOO_SMALL: Final = (
 # --- hw/i386/sgx-epc.c, hw/i386/sgx.c (SGX EPC sections) --------------------------------
 SGX_EPC_MEMDEV_MUST_BE_SET: Final = "'memdev' property must be set"
 SGX_EPC_MEMDEV_NOT_SET: Final = "'memdev' property is not set"
-SGX_EPC_AFTER_VCPUS: Final = "'sgx-epc' can't be created after vCPUs,e.g. via -device"
 # "0x%"PRIu64: QEMU prints the size in decimal after the "0x".
 SGX_EPC_WRAP: Final = "Size of all 'sgx-epc' =0x{} causes EPC to wrap"
 SGX_ONLY_PC: Final = "SGX is only supported on PC machines"

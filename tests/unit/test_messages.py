@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from pathlib import Path
 
 from memdevd import messages as M
@@ -95,3 +96,13 @@ def test_constants_are_final_strings() -> None:
     public = {k: v for k, v in vars(M).items() if k.isupper()}
     assert public, "messages.py defines no texts"
     assert {k for k, v in public.items() if not isinstance(v, str)} == set()
+
+
+def test_every_text_is_used() -> None:
+    """A constant nothing answers with is a claim about QEMU that no test
+    covers: texts join messages.py with the code that answers them."""
+    sources = "\n".join(
+        path.read_text() for path in PACKAGE.rglob("*.py") if path.name != "messages.py"
+    )
+    used = set(re.findall(r"\b[A-Z][A-Z0-9_]*\b", sources))
+    assert [name for name in vars(M) if name.isupper() and name not in used] == []
