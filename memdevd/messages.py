@@ -1,12 +1,16 @@
-"""Every QEMU text memdevd can answer with, as a named constant.
+"""Every text memdevd answers or prints with, as a named constant.
 
 Kept in one place, as fakeredis keeps Redis's replies in ``_msgs.py``: a
 reviewer can diff this file against QEMU's sources, and a text that differs
-between emulated versions appears once per version with the version in its
-name (``compat.py`` picks the right one).  Texts are copied verbatim,
-typos included ("where allocated", "exceedsthe", "notsupported"), because
-clients match on them.  Placeholders use ``str.format`` fields where QEMU
-uses printf conversions; the QEMU source of each text is named beside it.
+between emulated releases appears once per release with the release in its
+name (a field of :class:`memdevd.releases.table.Release` picks the right
+one).  Texts are copied verbatim, typos included ("where allocated",
+"exceedsthe", "notsupported"), because clients match on them.  Placeholders
+use ``str.format`` fields where QEMU uses printf conversions; the QEMU
+source of each text is named above it.  memdevd's own texts (refusals of
+what it does not emulate, its settings, the fleet) sit in sections marked
+so; most start with "memdevd:".  tests/unit/test_messages.py keeps every
+raised text here and every text here in use.
 """
 
 from __future__ import annotations
