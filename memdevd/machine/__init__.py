@@ -1,4 +1,4 @@
-"""The emulated machine: boards, QOM tree, memory backends, memory devices.
+"""The emulated machine, target-independent: the board seam, QOM tree, backends, memory devices.
 
 Mirrors QEMU's ``hw/`` and ``backends/`` for what memory hot-plug touches.
 Nothing here knows about JSON, sockets or asyncio: commands call plain
