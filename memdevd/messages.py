@@ -502,3 +502,44 @@ CLOCK_NS_OR_SECONDS: Final = "memdevd: give exactly one of 'ns' and 'seconds'"
 FAULTS_NEED_SERVER: Final = "memdevd: fault injection needs a QMP server"
 FAULT_ERROR_OPTIONS: Final = "memdevd: 'class' and 'desc' apply to action 'error' only"
 FAULT_DELAY_OPTION: Final = "memdevd: 'delay' applies to action 'delay' only"
+
+# --- block.c, blockdev.c, block/file-posix.c, block/raw-format.c, block/qcow2.c -----------
+BLOCK_ROOT_NODE_NAME_REQUIRED: Final = "'node-name' must be specified for the root node"
+BLOCK_INVALID_NODE_NAME: Final = "Invalid node-name: '{}'"
+BLOCK_NODE_NAME_CONFLICTS_DEVICE: Final = "node-name={} is conflicting with a device id"
+BLOCK_DUPLICATE_NODE_NAME: Final = "Duplicate nodes with node-name='{}'"
+BLOCK_NODE_NAME_TOO_LONG: Final = "Node name too long"
+BLOCK_CANNOT_FIND: Final = "Cannot find device='{}' nor node-name='{}'"
+BLOCK_NODE_NOT_FOUND: Final = "Failed to find node with node-name='{}'"
+BLOCK_NODE_IN_USE: Final = "Node {} is in use"
+BLOCK_NODE_NOT_MONITOR_OWNED: Final = "Node {} is not owned by the monitor"
+BLOCK_DEVICE_IN_USE: Final = "Block device {} is in use"
+# file-posix: qemu_open() ({}: the path, strerror)
+BLOCK_COULD_NOT_OPEN: Final = "Could not open '{}': {}"
+BLOCK_REQUIRES_REGULAR_FILE: Final = "'{}' driver requires '{}' to be a regular file"
+BLOCK_REQUIRES_DEVICE: Final = "'{}' driver requires '{}' to be either a character or block device"
+BLOCK_BACKING_OPEN_FAILED: Final = "Could not open backing file: {}"
+BLOCK_NULL_LATENCY_INVALID: Final = "latency-ns is invalid"
+RAW_OFFSET_TOO_BIG: Final = "Offset ({}) cannot be greater than size of the containing file ({})"
+RAW_OFFSET_SIZE_TOO_BIG: Final = (
+    "The sum of offset ({}) and size ({}) has to be smaller or equal to the "
+    " actual size of the containing file ({})"
+)
+RAW_SIZE_NOT_SECTOR_ALIGNED: Final = "Specified size is not multiple of 512"
+QCOW2_NOT_QCOW2: Final = "Image is not in qcow2 format"
+QCOW2_UNSUPPORTED_VERSION: Final = "Unsupported qcow2 version {}"
+QCOW2_UNSUPPORTED_CLUSTER_SIZE: Final = "Unsupported cluster size: 2^{}"
+QCOW2_HEADER_TOO_SHORT: Final = "qcow2 header too short"
+QCOW2_HEADER_EXCEEDS_CLUSTER: Final = "qcow2 header exceeds cluster size"
+QCOW2_INVALID_BACKING_OFFSET: Final = "Invalid backing file offset"
+# memdevd's own: drivers whose open it does not model.
+BLOCK_DRIVER_NOT_EMULATED: Final = "memdevd: block driver '{}' is not emulated"
+BLOCK_PERMISSION_CONFLICT: Final = (
+    "Permission conflict on node '{}': permissions '{}' are both required by {} "
+    "(uses node '{}' as '{}' child) and unshared by {} (uses node '{}' as '{}' child)."
+)
+# file-posix raw_check_lock_bytes(), with its hint (the image's filename)
+BLOCK_LOCK_FAILED: Final = 'Failed to get "{}" lock'
+BLOCK_SHARED_LOCK_FAILED: Final = 'Failed to get shared "{}" lock'
+BLOCK_LOCK_HINT: Final = "Is another process using the image [{}]?\n"
+BLOCK_FORCE_SHARE_NEEDS_READ_ONLY: Final = "force-share=on can only be used with read-only images"

@@ -2,6 +2,7 @@
 # install-test-deps.sh: everything the test suite needs on a fresh Debian 12
 # machine with Python 3.11: a virtualenv with memdevd and its test extra, and
 # (as root) the real QEMU 7.2 and 10.0 the comparison tests run against,
+# qemu-img for the images the block comparisons open,
 # Debian's chromium for the memory-map picture test and Debian's libvirt 9.0
 # for the end-to-end tests in tests/libvirt.
 #
@@ -10,6 +11,13 @@ set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
     sh tools/install-qemu.sh
+    # qemu-img (qemu-utils) makes the images the block comparisons open.
+    if ! command -v qemu-img >/dev/null; then
+        echo "install-test-deps: apt-get install qemu-utils" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends qemu-utils >/dev/null \
+            || { apt-get -q update >/dev/null && DEBIAN_FRONTEND=noninteractive \
+                 apt-get -q install -y --no-install-recommends qemu-utils >/dev/null; }
+    fi
     # Debian's chromium renders `memdevd map` pages in the browser test.
     if ! command -v chromium >/dev/null; then
         echo "install-test-deps: apt-get install chromium" >&2

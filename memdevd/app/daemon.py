@@ -191,7 +191,7 @@ class Daemon:
         from memdevd.commands import register_group
         from memdevd.commands.runtime import Runtime
         from memdevd.machine import snapshot
-        from memdevd.qmp.encoder import encode
+        from memdevd.qapi.json_writer import encode
         from memdevd.qmp.session import Session
 
         with contextlib.suppress(Exception):

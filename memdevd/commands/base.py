@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound="QAPIModel")
 
-__all__ = ["Runtime", "command", "core", "no_args", "parse_args", "qmp_error"]
+__all__ = ["Runtime", "arguments", "command", "core", "no_args", "parse_args", "qmp_error"]
 
 
 def no_args(args: dict[str, Any]) -> None:
@@ -69,6 +69,31 @@ def _all_optional(model: type[QAPIModel]) -> bool:
     from memdevd.qapi.schema import members_of
 
     return all(m.optional for m in members_of(model))
+
+
+def arguments(rt: Runtime, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The command's ``arguments`` visited as QEMU's generated marshaller
+    visits them, from the release's schema (:mod:`memdevd.qapi.source_schema`):
+    a boxed argument type is visited whole, an implicit one member by member;
+    members in declared order, QEMU's texts on failure."""
+    from memdevd.qapi.qdict import qdict_key_order
+    from memdevd.qapi.source_schema import schema_of, visit_members
+    from memdevd.qapi.visitor import InputVisitor
+
+    schema = schema_of(rt.machine.recording)
+    arg_type = schema.commands[name]["arg"]
+    if arg_type is None:
+        no_args(args)
+        return {}
+    v = InputVisitor(args, key_order=qdict_key_order)
+    try:
+        v.start_struct(None)
+        out = visit_members(schema, v, arg_type)
+        v.check_struct()
+        v.end_struct()
+    except VisitError as exc:
+        raise QMPError(exc.desc) from None
+    return out
 
 
 def qmp_error(exc: CoreError) -> QMPError:

@@ -13,7 +13,7 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd.commands.base import Runtime, command, core, no_args, parse_args
-from memdevd.qmp.encoder import JSONText, to_json
+from memdevd.qapi.json_writer import JSONText, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session

@@ -6,8 +6,7 @@ each hot-plug, on reconnect and for statistics: ``balloon`` and
 ``query-chardev`` (the monitor sockets), ``migrate-set-capabilities`` and
 ``query-migrate-capabilities`` (libvirt turns on ``events``), and queries
 of subsystems memdevd's VMs never have, answered as QEMU answers for a VM
-without them: no block devices (``query-block``, ``query-blockstats``,
-``query-named-block-nodes``), no iothreads, no jobs, no statistics
+without them: no iothreads, no jobs, no statistics
 providers under TCG (``query-stats``, ``query-stats-schemas``) and no
 dirty-rate measurement (``query-dirty-rate``).
 
@@ -124,24 +123,6 @@ def query_migrate_capabilities(rt: Runtime, session: Session, args: dict[str, An
 
 
 # -- subsystems memdevd's VMs do not have ----------------------------------------------
-
-
-@command("query-block")
-def query_block(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
-    no_args(args)
-    return []
-
-
-@command("query-blockstats")
-def query_blockstats(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
-    _visit(args, lambda v: v.type_bool("query-nodes") if v.optional("query-nodes") else None)
-    return []
-
-
-@command("query-named-block-nodes")
-def query_named_block_nodes(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
-    _visit(args, lambda v: v.type_bool("flat") if v.optional("flat") else None)
-    return []
 
 
 @command("query-iothreads", allow_preconfig=True)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from memdevd import messages as M
 from memdevd.commands.base import Runtime, command, core, no_args, parse_args
 from memdevd.qapi import object_options
+from memdevd.qapi.json_writer import JSONText, format_double, to_json
 from memdevd.qapi.qdict import qdict_key_order
-from memdevd.qmp.encoder import JSONText, format_double, to_json
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.session import Session
 from memdevd.util.qemu_opts import id_wellformed

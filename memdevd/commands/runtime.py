@@ -23,7 +23,7 @@ from memdevd.releases.table import Release
 
 if TYPE_CHECKING:
     from memdevd.machine.snapshot import Snapshot
-    from memdevd.qmp.encoder import JSONText
+    from memdevd.qapi.json_writer import JSONText
     from memdevd.qmp.registry import Registry
 
 

@@ -24,6 +24,7 @@ MODULE_ORDER = (
     "control",
     "memory",
     "management",
+    "block",
     "qom",
     "hmp",
     "memdevd_extras",

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBackend
@@ -35,6 +35,9 @@ from memdevd.records import record
 from memdevd.releases.recorded import InstanceSample, recording
 from memdevd.releases.table import Release
 from memdevd.util.cutils import id_wellformed
+
+if TYPE_CHECKING:
+    from memdevd.machine.block.graph import BlockLayer
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
@@ -251,6 +254,8 @@ class Machine:
             self.memslot_limits,
             self.memory_devices,
         )
+        # The block graph, made when first used (start-up time).
+        self._block: BlockLayer | None = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
         # qom-list / answers in GLib's hash-table order for these fixed keys,
@@ -728,6 +733,15 @@ class Machine:
             self.runstate = "running"
             self.emit("RESUME")
             self.guest_wakeup()
+
+    @property
+    def block(self) -> BlockLayer:
+        """The block graph and backends (memdevd/machine/block)."""
+        if self._block is None:
+            from memdevd.machine.block.graph import BlockLayer
+
+            self._block = BlockLayer()
+        return self._block
 
     @property
     def running(self) -> bool:

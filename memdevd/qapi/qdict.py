@@ -9,7 +9,7 @@ A QDict (qobject/qdict.c) keeps 512 buckets chosen by ``tdb_hash`` of the
 key, each a list that new keys are prepended to; iterating it, as QEMU's
 JSON writer and ``qmp_dispatch_check_obj()`` do, visits the buckets in
 order.  :func:`qdict_key_order` gives that order for keys in insertion
-order.  The monitor's encoder (``qmp/encoder.py``) and the QAPI visitors
+order.  The JSON writer (``qapi/json_writer.py``) and the QAPI visitors
 (which see a request's members in this order) both use it.
 """
 

@@ -144,6 +144,23 @@ class InputVisitor:
             raise VisitError(M.UNEXPECTED_PARAMETERS.format(self.full_name(name)))
         raise VisitError(M.KEYVAL_PARAMETER_INTERNAL.format(self.full_name(name)))
 
+    def peek_qtype(self, name: str | None) -> str:
+        """``visit_start_alternate``: the QType of the value, not consumed."""
+        value = self._try_get(name, consume=False)
+        if value is _NOTHING:
+            raise VisitError(M.MISSING_PARAMETER.format(self.full_name(name)))
+        if isinstance(value, dict):
+            return "QTYPE_QDICT"
+        if isinstance(value, list):
+            return "QTYPE_QLIST"
+        if isinstance(value, str):
+            return "QTYPE_QSTRING"
+        if isinstance(value, bool):
+            return "QTYPE_QBOOL"
+        if value is None:
+            return "QTYPE_QNULL"
+        return "QTYPE_QNUM"
+
     def optional(self, name: str) -> bool:
         return self._try_get(name, consume=False) is not _NOTHING
 

@@ -29,7 +29,7 @@ including integer literals beyond uint64).  ``\\u0000`` and the overlong
 Errors come out as :class:`JSONError` whose ``desc`` is QEMU's text.  A
 "stray" error quotes the offending input, which may be any bytes: those that
 are not UTF-8 are kept as lone surrogates (``surrogateescape``), which
-:mod:`memdevd.qmp.encoder` turns back into the bytes QEMU would write out.
+:mod:`memdevd.qapi.json_writer` turns back into the bytes QEMU would write out.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from dataclasses import field
 from typing import Any
 
 from memdevd import messages as M
-from memdevd.qmp.encoder import encode
+from memdevd.qapi.json_writer import encode
 from memdevd.qmp.faults import FaultTable
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session

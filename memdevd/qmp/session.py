@@ -25,8 +25,8 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from memdevd import messages as M
+from memdevd.qapi.json_writer import encode
 from memdevd.qapi.qdict import qdict_key_order
-from memdevd.qmp.encoder import encode
 from memdevd.qmp.errors import COMMAND_NOT_FOUND, GENERIC_ERROR, QMPError
 from memdevd.qmp.faults import Fault
 from memdevd.qmp.framing import JSONError, JSONStreamer

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from memdevd.qapi.json_writer import encode
 from memdevd.qapi.qdict import qdict_key_order
-from memdevd.qmp.encoder import encode
 from memdevd.qmp.framing import JSONError, JSONStreamer
 
 # tests/ has no package or conftest of its own; make tests/live_qemu.py

@@ -18,7 +18,7 @@ import pytest
 
 from memdevd.app import cli
 from memdevd.machine.smp import vcpu_thread_id
-from memdevd.qmp.encoder import encode
+from memdevd.qapi.json_writer import encode
 from memdevd.qmp.errors import QMPError
 from memdevd.releases.recorded import Recording, recording
 from memdevd.releases.table import get_release

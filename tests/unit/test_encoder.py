@@ -1,4 +1,4 @@
-"""memdevd.qmp.encoder: the bytes QEMU's monitor writes for a response.
+"""memdevd.qapi.json_writer: the bytes QEMU's monitor writes for a response.
 
 Known answers are lines captured from QEMU 7.2.22 and 10.0.2 (identical);
 tests/conformance/test_json_live.py compares against them live.  The
@@ -17,8 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memdevd.qapi.qdict import qdict_key_order, qstring_bytes, tdb_hash
-from memdevd.qmp.encoder import (
+from memdevd.qapi.json_writer import (
     JSONText,
     encode,
     encode_reference,
@@ -27,6 +26,7 @@ from memdevd.qmp.encoder import (
     to_json,
     to_json_reference,
 )
+from memdevd.qapi.qdict import qdict_key_order, qstring_bytes, tdb_hash
 from memdevd.qmp.framing import JSONError, JSONStreamer
 
 NEGOTIATION = "Expecting capabilities negotiation with 'qmp_capabilities'"

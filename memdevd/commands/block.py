@@ -1,0 +1,54 @@
+"""Block commands: the node graph and the block queries.
+
+``blockdev-add``/``blockdev-del`` (:mod:`memdevd.machine.block.graph`),
+``query-named-block-nodes``, ``query-block`` and ``query-blockstats``
+(:mod:`memdevd.machine.block.info`).  Arguments are visited from the
+release's QAPI schema and replies shaped to it, so what a release adds or
+moves needs no code here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memdevd.commands.base import Runtime, arguments, command, core
+from memdevd.qmp.session import Session
+
+
+def _shaped(rt: Runtime, type_name: str, value: Any) -> Any:
+    from memdevd.qapi.source_schema import schema_of, shape
+
+    return shape(schema_of(rt.machine.recording), type_name, value)
+
+
+@command("blockdev-add", allow_preconfig=True)
+def blockdev_add(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    options = arguments(rt, "blockdev-add", args)
+    core(rt.machine.block.blockdev_add, options)
+
+
+@command("blockdev-del", allow_preconfig=True)
+def blockdev_del(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    parsed = arguments(rt, "blockdev-del", args)
+    core(rt.machine.block.blockdev_del, parsed["node-name"])
+
+
+@command("query-block")
+def query_block(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    arguments(rt, "query-block", args)
+    return []
+
+
+@command("query-blockstats")
+def query_blockstats(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    arguments(rt, "query-blockstats", args)
+    return []
+
+
+@command("query-named-block-nodes")
+def query_named_block_nodes(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.machine.block.info import named_nodes
+
+    parsed = arguments(rt, "query-named-block-nodes", args)
+    nodes = named_nodes(rt.machine.block, bool(parsed.get("flat", False)))
+    return _shaped(rt, "BlockDeviceInfoList", nodes)

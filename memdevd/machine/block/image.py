@@ -1,0 +1,186 @@
+"""What the block drivers read of an image file: its kind, size and header.
+
+memdevd looks at files and never writes or creates them.  A ``file`` node
+is what ``stat`` and ``open`` say (QEMU's texts for a missing file, a
+directory, a permission); a ``qcow2`` node reads the image header
+(block/qcow2.c ``qcow2_do_open`` checks, in its order) and its header
+extensions; format probing reads the first bytes as ``bdrv_probe_all``
+does.  Everything returned is plain data for the node to keep.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import struct
+from typing import Final
+
+from memdevd import messages as M
+from memdevd.machine.errors import CoreError
+from memdevd.records import record
+
+QCOW_MAGIC: Final = b"QFI\xfb"
+MIN_CLUSTER_BITS: Final = 9
+MAX_CLUSTER_BITS: Final = 21
+# qcow2 header extension magics (docs/interop/qcow2.txt)
+EXT_BACKING_FORMAT: Final = 0xE2792ACA
+EXT_DATA_FILE: Final = 0x44415441
+EXT_BITMAPS: Final = 0x23852875
+EXT_CRYPTO: Final = 0x0537BE77
+# incompatible feature bits
+INCOMPAT_DIRTY: Final = 1 << 0
+INCOMPAT_CORRUPT: Final = 1 << 1
+INCOMPAT_DATA_FILE: Final = 1 << 2
+INCOMPAT_COMPRESSION: Final = 1 << 3
+INCOMPAT_EXTL2: Final = 1 << 4
+COMPAT_LAZY_REFCOUNTS: Final = 1 << 0
+AUTOCLEAR_DATA_FILE_RAW: Final = 1 << 1
+
+
+@record(frozen=True)
+class FileFacts:
+    """A ``file``/``host_device`` node's view of its file."""
+
+    path: str
+    size: int
+    # st_blocks * 512: what ``actual-size`` reports
+    allocated: int
+    is_block_device: bool
+    # (st_dev, st_ino): the file the locks are on
+    file_id: tuple[int, int]
+
+
+@record(frozen=True)
+class Qcow2Header:
+    qcow_version: int
+    cluster_bits: int
+    size: int
+    crypt_method: int
+    incompatible: int
+    compatible: int
+    autoclear: int
+    refcount_order: int
+    compression_type: int
+    backing_file: str
+    backing_format: str
+    data_file: str
+    has_bitmaps: bool
+
+
+def _open_error(path: str, err: int) -> CoreError:
+    return CoreError(M.BLOCK_COULD_NOT_OPEN.format(path, os.strerror(err)))
+
+
+def stat_file(path: str, driver: str, *, read_only: bool) -> FileFacts:
+    """``raw_open_common`` of ``driver`` (file, host_device, host_cdrom):
+    the file QEMU would open, or QEMU's error in its order.
+
+    memdevd only reads: a node that wants write access to a file it may
+    not write gets QEMU's ``Permission denied`` (``auto-read-only`` retries
+    read-only first: the caller decides).
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _open_error(path, exc.errno or errno.EIO) from None
+    if stat.S_ISDIR(st.st_mode) and not read_only:
+        raise _open_error(path, errno.EISDIR)
+    if not os.access(path, os.R_OK if read_only else os.R_OK | os.W_OK):
+        raise _open_error(path, errno.EACCES)
+    is_block = stat.S_ISBLK(st.st_mode)
+    if driver == "file":
+        if not stat.S_ISREG(st.st_mode):
+            raise CoreError(M.BLOCK_REQUIRES_REGULAR_FILE.format(driver, path))
+    elif not (is_block or stat.S_ISCHR(st.st_mode)):
+        raise CoreError(M.BLOCK_REQUIRES_DEVICE.format(driver, path))
+    size = st.st_size
+    if is_block:
+        try:
+            with open(path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+        except OSError as exc:
+            raise _open_error(path, exc.errno or errno.EIO) from None
+    return FileFacts(path, size, st.st_blocks * 512, is_block, (st.st_dev, st.st_ino))
+
+
+def read_head(path: str, length: int, offset: int = 0) -> bytes:
+    """``bdrv_pread`` of the file: bytes past its end read as zeros."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    return data + bytes(length - len(data))
+
+
+def probe_format(path: str) -> str:
+    """``bdrv_probe_all`` for the formats memdevd reads: qcow2, else raw."""
+    head = read_head(path, 4)
+    return "qcow2" if head == QCOW_MAGIC else "raw"
+
+
+def read_qcow2_header(path: str) -> Qcow2Header:
+    """``qcow2_do_open``'s header checks, in its order; QEMU's texts."""
+    raw = read_head(path, 105)
+    magic = raw[:4]
+    qcow_version, backing_offset, backing_size, cluster_bits, size, crypt_method = struct.unpack(
+        ">IQIIQI", raw[4:36]
+    )
+    if magic != QCOW_MAGIC:
+        raise CoreError(M.QCOW2_NOT_QCOW2)
+    if qcow_version < 2 or qcow_version > 3:
+        raise CoreError(M.QCOW2_UNSUPPORTED_VERSION.format(qcow_version))
+    if cluster_bits < MIN_CLUSTER_BITS or cluster_bits > MAX_CLUSTER_BITS:
+        raise CoreError(M.QCOW2_UNSUPPORTED_CLUSTER_SIZE.format(cluster_bits))
+    cluster_size = 1 << cluster_bits
+    if qcow_version == 2:
+        incompatible = compatible = autoclear = 0
+        refcount_order, header_length = 4, 72
+    else:
+        incompatible, compatible, autoclear, refcount_order, header_length = struct.unpack(
+            ">QQQII", raw[72:104]
+        )
+        if header_length < 104:
+            raise CoreError(M.QCOW2_HEADER_TOO_SHORT)
+    if header_length > cluster_size:
+        raise CoreError(M.QCOW2_HEADER_EXCEEDS_CLUSTER)
+    if backing_offset > cluster_size:
+        raise CoreError(M.QCOW2_INVALID_BACKING_OFFSET)
+    compression_type = raw[104] if header_length > 104 else 0
+    backing_format = data_file = ""
+    has_bitmaps = False
+    # Header extensions follow the header, up to the backing file name or
+    # the end of the first cluster.
+    ext_end = backing_offset if backing_offset else cluster_size
+    offset = header_length
+    while offset + 8 <= ext_end:
+        kind, length = struct.unpack(">II", read_head(path, 8, offset))
+        offset += 8
+        if kind == 0:
+            break
+        body = read_head(path, length, offset)
+        if kind == EXT_BACKING_FORMAT:
+            backing_format = body.decode("utf-8", "replace")
+        elif kind == EXT_DATA_FILE:
+            data_file = body.decode("utf-8", "replace")
+        elif kind == EXT_BITMAPS:
+            has_bitmaps = True
+        offset += (length + 7) & ~7
+    backing_file = ""
+    if backing_offset:
+        name = read_head(path, min(backing_size, 1023), backing_offset)
+        backing_file = name.decode("utf-8", "replace")
+    return Qcow2Header(
+        qcow_version,
+        cluster_bits,
+        size,
+        crypt_method,
+        incompatible,
+        compatible,
+        autoclear,
+        refcount_order,
+        compression_type,
+        backing_file,
+        backing_format,
+        data_file,
+        has_bitmaps,
+    )

@@ -1,0 +1,147 @@
+"""What the block queries report of nodes and backends (block/qapi.c).
+
+Builders return every member any emulated release has, in declared order;
+the command layer shapes them to the release's schema
+(:func:`memdevd.qapi.source_schema.shape`), so ``active`` (10.0) or the
+``file`` format-specific info (8.0+) appear exactly where the release's
+types have them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from memdevd.machine.block.graph import BlockBackend, BlockLayer, BlockNode
+from memdevd.machine.block.image import (
+    AUTOCLEAR_DATA_FILE_RAW,
+    COMPAT_LAZY_REFCOUNTS,
+    INCOMPAT_CORRUPT,
+    INCOMPAT_DATA_FILE,
+    INCOMPAT_DIRTY,
+    INCOMPAT_EXTL2,
+)
+
+COMPRESSION_TYPES = ("zlib", "zstd")
+
+
+def format_specific(node: BlockNode) -> dict[str, Any] | None:
+    """``bdrv_get_specific_info``: qcow2's header facts, a file's (empty) info."""
+    h = node.qcow2
+    if h is not None:
+        if h.qcow_version == 2:
+            data: dict[str, Any] = {"compat": "0.10", "refcount-bits": 1 << h.refcount_order}
+        else:
+            data = {"compat": "1.1"}
+            if h.data_file:
+                data["data-file"] = h.data_file
+            if h.incompatible & INCOMPAT_DATA_FILE:
+                data["data-file-raw"] = bool(h.autoclear & AUTOCLEAR_DATA_FILE_RAW)
+            data["extended-l2"] = bool(h.incompatible & INCOMPAT_EXTL2)
+            data["lazy-refcounts"] = bool(h.compatible & COMPAT_LAZY_REFCOUNTS)
+            data["corrupt"] = bool(h.incompatible & INCOMPAT_CORRUPT)
+            data["refcount-bits"] = 1 << h.refcount_order
+        data["compression-type"] = COMPRESSION_TYPES[min(h.compression_type, 1)]
+        return {"type": "qcow2", "data": data}
+    if node.driver in ("file", "host_device", "host_cdrom"):
+        # raw_get_specific_info (8.0+); shaped away where the release lacks it.
+        return {"type": "file", "data": {}}
+    # raw-format has no bdrv_get_specific_info: nothing, whatever its file.
+    return None
+
+
+def _dirty_flag(node: BlockNode) -> bool | None:
+    """``bdrv_get_info``'s is_dirty, None where the driver has no get_info."""
+    if node.qcow2 is not None:
+        return bool(node.qcow2.incompatible & INCOMPAT_DIRTY)
+    if node.driver in ("file", "host_device", "host_cdrom"):
+        return False
+    if node.driver == "raw" and node.file is not None:
+        return _dirty_flag(node.file)
+    return None
+
+
+def full_backing_filename(node: BlockNode) -> str | None:
+    """``bdrv_get_full_backing_filename``: the image's backing file name
+    made absolute against the directory of the image file."""
+    assert node.qcow2 is not None
+    name = node.qcow2.backing_file
+    if os.path.isabs(name) or "://" in name:
+        return name
+    if node.file is None or not node.file.exact_filename:
+        return None
+    return os.path.join(os.path.dirname(node.file.exact_filename), name)
+
+
+def image_info(node: BlockNode, flat: bool) -> dict[str, Any]:
+    """``bdrv_query_image_info``."""
+    info: dict[str, Any] = {
+        "filename": node.filename,
+        "format": node.driver,
+    }
+    dirty = _dirty_flag(node)
+    if dirty is not None:
+        info["dirty-flag"] = dirty
+    if node.allocated is not None and node.allocated >= 0:
+        info["actual-size"] = node.allocated
+    info["virtual-size"] = node.length
+    if node.qcow2 is not None:
+        info["cluster-size"] = 1 << node.qcow2.cluster_bits
+        if node.qcow2.backing_file:
+            info["backing-filename"] = node.qcow2.backing_file
+            full = full_backing_filename(node)
+            if full is not None:
+                info["full-backing-filename"] = full
+            if node.qcow2.backing_format:
+                info["backing-filename-format"] = node.qcow2.backing_format
+    specific = format_specific(node)
+    if specific is not None:
+        info["format-specific"] = specific
+    if not flat and node.backing is not None:
+        info["backing-image"] = image_info(node.backing, False)
+    return info
+
+
+def node_info(node: BlockNode, blk: BlockBackend | None, flat: bool) -> dict[str, Any]:
+    """``bdrv_block_device_info`` (BlockDeviceInfo)."""
+    image = image_info(node, flat)
+    depth = 0
+    backing = image.get("backing-image")
+    while backing is not None:
+        depth += 1
+        backing = backing.get("backing-image")
+    info: dict[str, Any] = {
+        "file": node.filename,
+        "node-name": node.node_name,
+        "ro": node.read_only,
+        "drv": node.driver,
+    }
+    if node.backing is not None:
+        info["backing_file"] = node.backing.filename
+    info.update(
+        {
+            "backing_file_depth": depth,
+            "active": True,
+            "encrypted": False,
+            "detect_zeroes": node.detect_zeroes,
+            "bps": 0,
+            "bps_rd": 0,
+            "bps_wr": 0,
+            "iops": 0,
+            "iops_rd": 0,
+            "iops_wr": 0,
+            "image": image,
+            "cache": {
+                "writeback": True,
+                "direct": node.cache_direct,
+                "no-flush": node.cache_no_flush,
+            },
+            "write_threshold": 0,
+        }
+    )
+    return info
+
+
+def named_nodes(layer: BlockLayer, flat: bool) -> list[dict[str, Any]]:
+    """``bdrv_named_nodes_list``: every node, the newest first (prepended)."""
+    return [node_info(node, None, flat) for node in reversed(layer.nodes.values())]

@@ -1,0 +1,415 @@
+#!/usr/bin/env python3
+"""Generate a release's QAPI schema table from QEMU's own source.
+
+QEMU's introspection (``query-qmp-schema``, recorded in
+``data/qemu-X.Y/qmp-schema.json``) masks type names and collapses every
+integer type to ``int``; visiting arguments as QEMU does needs the schema
+itself: ``uint32`` range checks, enum values, union branches, alternates,
+in the order QEMU's generated visitors walk them.  This tool loads
+``qapi/qapi-schema.json`` of a release's source tree with that tree's own
+``scripts/qapi`` package (the parser QEMU's build uses), keeps what the
+release's ``qemu-system-x86_64`` was built with, and writes
+``memdevd/targets/x86_64/data/qemu-X.Y/qapi-schema.json``.
+
+Conditions (``'if': 'CONFIG_SPICE'``, ``TARGET_I386``...) are decided from
+the recorded introspection of the same binary: a symbol is defined when a
+command, event or enum value guarded by it alone is there, undefined when
+it is not; :data:`DEFINED_WITHOUT_WITNESS` covers the symbols nothing
+recorded shows.  ``--check`` compares the table with the recording
+(commands, events, their members and enum values) and fails on any
+difference, so a wrong guess cannot go unnoticed.
+
+Usage::
+
+    python3 tools/gen_qapi_schema.py --source /work/src/q10 --release 10.0
+    python3 tools/gen_qapi_schema.py --source /work/src/q72 --release 7.2
+
+The output is deterministic (sorted keys, one entity per line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "memdevd" / "targets" / "x86_64" / "data"
+
+#: Symbols that only guard things together with others (``{'all': [...]}``),
+#: so no recorded command, event, member or enum value shows them alone;
+#: decided from the binary (``qemu-system-x86_64``, Debian's build with KVM,
+#: OpenGL and GBM: DisplayType's ``egl-headless`` is recorded).
+DEFINED_WITHOUT_WITNESS: dict[str, bool] = {
+    "CONFIG_KVM": True,
+    "CONFIG_OPENGL": True,
+    "CONFIG_GBM": True,
+    "TARGET_LOONGARCH64": False,
+    "TARGET_MIPS": False,
+    "TARGET_PPC": False,
+    "TARGET_RISCV": False,
+}
+
+BUILTIN_JSON = {
+    "str": "string",
+    "number": "number",
+    "int": "int",
+    "int8": "int",
+    "int16": "int",
+    "int32": "int",
+    "int64": "int",
+    "uint8": "int",
+    "uint16": "int",
+    "uint32": "int",
+    "uint64": "int",
+    "size": "int",
+    "bool": "boolean",
+    "null": "null",
+    "any": "value",
+    "QType": "string",
+}
+
+
+def load_schema(source: Path) -> Any:
+    """The source tree's QAPISchema, parsed by its own scripts/qapi."""
+    sys.path.insert(0, str(source / "scripts"))
+    try:
+        schema_mod = importlib.import_module("qapi.schema")
+        return schema_mod.QAPISchema(str(source / "qapi" / "qapi-schema.json"))
+    finally:
+        sys.path.pop(0)
+
+
+def _cond(ifcond: Any) -> Any:
+    """The raw condition (str, {'all'|'any': [...]}, {'not': ...}) or None."""
+    raw = getattr(ifcond, "ifcond", ifcond)
+    return raw or None
+
+
+def _symbols(cond: Any) -> set[str]:
+    if cond is None:
+        return set()
+    if isinstance(cond, str):
+        return {cond}
+    out: set[str] = set()
+    for value in cond.values():
+        for c in value if isinstance(value, list) else [value]:
+            out |= _symbols(c)
+    return out
+
+
+def evaluate(cond: Any, defined: dict[str, bool]) -> bool:
+    if cond is None:
+        return True
+    if isinstance(cond, str):
+        return defined[cond]
+    if "all" in cond:
+        return all(evaluate(c, defined) for c in cond["all"])
+    if "any" in cond:
+        return any(evaluate(c, defined) for c in cond["any"])
+    return not evaluate(cond["not"], defined)
+
+
+class Collector:
+    """A QAPISchemaVisitor that keeps every entity with its condition."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, dict[str, Any]] = {}
+        self.commands: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, dict[str, Any]] = {}
+
+    # the scripts/qapi visitor interface (7.2 and 10.0 alike)
+    def visit_begin(self, schema: Any) -> None:
+        pass
+
+    def visit_end(self) -> None:
+        pass
+
+    def visit_module(self, name: str) -> None:
+        pass
+
+    def visit_needed(self, entity: Any) -> bool:
+        return True
+
+    def visit_include(self, name: str, info: Any) -> None:
+        pass
+
+    def visit_builtin_type(self, name: str, info: Any, json_type: str) -> None:
+        self.types[name] = {"meta": "builtin", "json": json_type}
+
+    def visit_enum_type(
+        self, name: str, info: Any, ifcond: Any, features: Any, members: Any, prefix: Any
+    ) -> None:
+        self.types[name] = {
+            "meta": "enum",
+            "if": _cond(ifcond),
+            "values": [(m.name, _cond(m.ifcond)) for m in members],
+        }
+
+    def visit_array_type(self, name: str, info: Any, ifcond: Any, element_type: Any) -> None:
+        self.types[name] = {"meta": "array", "if": _cond(ifcond), "element": element_type.name}
+
+    def visit_object_type(self, *args: Any) -> None:
+        pass
+
+    def visit_object_type_flat(
+        self, name: str, info: Any, ifcond: Any, features: Any, members: Any, variants: Any
+    ) -> None:
+        entry: dict[str, Any] = {
+            "meta": "object",
+            "if": _cond(ifcond),
+            "members": [(m.name, m.type.name, m.optional, _cond(m.ifcond)) for m in members],
+        }
+        if variants is not None:
+            entry["tag"] = variants.tag_member.name
+            entry["variants"] = [(v.name, v.type.name, _cond(v.ifcond)) for v in variants.variants]
+        self.types[name] = entry
+
+    def visit_alternate_type(
+        self, name: str, info: Any, ifcond: Any, features: Any, variants: Any
+    ) -> None:
+        self.types[name] = {
+            "meta": "alternate",
+            "if": _cond(ifcond),
+            "alternatives": [(v.type.name, _cond(v.ifcond)) for v in variants.variants],
+        }
+
+    def visit_command(
+        self,
+        name: str,
+        info: Any,
+        ifcond: Any,
+        features: Any,
+        arg_type: Any,
+        ret_type: Any,
+        gen: Any,
+        success_response: Any,
+        boxed: Any,
+        allow_oob: Any,
+        allow_preconfig: Any,
+        coroutine: Any,
+    ) -> None:
+        self.commands[name] = {
+            "if": _cond(ifcond),
+            "arg": arg_type.name if arg_type else None,
+            "boxed": bool(boxed),
+            "ret": ret_type.name if ret_type else None,
+        }
+
+    def visit_event(
+        self, name: str, info: Any, ifcond: Any, features: Any, arg_type: Any, boxed: Any
+    ) -> None:
+        self.events[name] = {"if": _cond(ifcond), "arg": arg_type.name if arg_type else None}
+
+
+def recorded_introspection(release: str) -> list[dict[str, Any]]:
+    doc = json.loads((DATA / f"qemu-{release}" / "qmp-schema.json").read_text())
+    return list(doc["query-qmp-schema"]["reply"]["return"])
+
+
+def decide_symbols(col: Collector, recorded: list[dict[str, Any]]) -> dict[str, bool]:
+    """Each condition symbol: defined where a witness guarded by it alone shows."""
+    commands = {e["name"] for e in recorded if e["meta-type"] == "command"}
+    events = {e["name"] for e in recorded if e["meta-type"] == "event"}
+    enum_values = [set(e["values"]) for e in recorded if e["meta-type"] == "enum"]
+    object_members = [
+        {m["name"] for m in e["members"]} for e in recorded if e["meta-type"] == "object"
+    ]
+    symbols: set[str] = set()
+    witnesses: dict[str, list[bool]] = {}
+
+    def witness(cond: Any, present: bool) -> None:
+        syms = _symbols(cond)
+        symbols.update(syms)
+        if isinstance(cond, str):
+            witnesses.setdefault(cond, []).append(present)
+        elif cond is not None and set(cond) == {"not"} and isinstance(cond["not"], str):
+            witnesses.setdefault(cond["not"], []).append(not present)
+
+    for name, c in col.commands.items():
+        witness(c["if"], name in commands)
+    for name, e in col.events.items():
+        witness(e["if"], name in events)
+    for t in col.types.values():
+        symbols |= _symbols(t.get("if"))
+        for m in t.get("members", []):
+            symbols |= _symbols(m[3])
+        for v in t.get("variants", []):
+            symbols |= _symbols(v[2])
+        for a in t.get("alternatives", []):
+            symbols |= _symbols(a[1])
+        if t["meta"] == "object" and t["if"] is None:
+            plain = {m[0] for m in t["members"] if m[3] is None}
+            every_member = {m[0] for m in t["members"]}
+            # Recorded objects with these members: a conditional member is
+            # there exactly when its condition holds (if they all agree).
+            found = [ms for ms in object_members if plain and plain <= ms <= every_member]
+            for m in t["members"]:
+                if m[3] is not None and found:
+                    answers = {m[0] in ms for ms in found}
+                    if len(answers) == 1:
+                        witness(m[3], answers.pop())
+        if t["meta"] != "enum" or t["if"] is not None:
+            continue
+        unconditional = {v for v, c in t["values"] if c is None}
+        every = {v for v, _ in t["values"]}
+        # The recorded enum with these unconditional values (and no other
+        # than the conditional ones) is this one.
+        matches = [vals for vals in enum_values if unconditional <= vals <= every]
+        if len(matches) != 1:
+            continue
+        for value, c in t["values"]:
+            if c is not None:
+                witness(c, value in matches[0])
+    decided: dict[str, bool] = {}
+    unknown = []
+    for sym in sorted(symbols):
+        seen = set(witnesses.get(sym, []))
+        if len(seen) == 1:
+            decided[sym] = seen.pop()
+        elif sym in DEFINED_WITHOUT_WITNESS:
+            decided[sym] = DEFINED_WITHOUT_WITNESS[sym]
+        else:
+            unknown.append(f"{sym} ({'contradictory' if seen else 'no witness'})")
+    if unknown:
+        raise SystemExit(f"gen_qapi_schema: undecided: {', '.join(unknown)}")
+    return decided
+
+
+def resolve(col: Collector, defined: dict[str, bool]) -> dict[str, Any]:
+    """The schema of the binary: conditions evaluated, absent things dropped."""
+
+    def keep(cond: Any) -> bool:
+        return evaluate(cond, defined)
+
+    types: dict[str, Any] = {}
+    for name, t in sorted(col.types.items()):
+        if not keep(t.get("if")):
+            continue
+        meta = t["meta"]
+        if meta == "builtin":
+            types[name] = {"meta": "builtin", "json": t["json"]}
+        elif meta == "enum":
+            types[name] = {"meta": "enum", "values": [v for v, c in t["values"] if keep(c)]}
+        elif meta == "array":
+            types[name] = {"meta": "array", "element": t["element"]}
+        elif meta == "alternate":
+            types[name] = {
+                "meta": "alternate",
+                "alternatives": [a for a, c in t["alternatives"] if keep(c)],
+            }
+        else:
+            entry: dict[str, Any] = {
+                "meta": "object",
+                "members": [[m, ty, opt] for m, ty, opt, c in t["members"] if keep(c)],
+            }
+            if "tag" in t:
+                entry["tag"] = t["tag"]
+                entry["variants"] = {case: ty for case, ty, c in t["variants"] if keep(c)}
+            types[name] = entry
+    commands = {
+        name: {k: v for k, v in c.items() if k != "if"}
+        for name, c in sorted(col.commands.items())
+        if keep(c["if"])
+    }
+    events = {name: {"arg": e["arg"]} for name, e in sorted(col.events.items()) if keep(e["if"])}
+    return {"types": types, "commands": commands, "events": events}
+
+
+def dump(doc: dict[str, Any], release: str, source: str, defined: dict[str, bool]) -> str:
+    lines = ["{"]
+    lines.append(f'"release": {json.dumps(release)},')
+    lines.append(f'"source": {json.dumps(source)},')
+    lines.append(f'"defined": {json.dumps(defined, sort_keys=True)},')
+    for section in ("types", "commands", "events"):
+        entries = doc[section]
+        lines.append(f'"{section}": {{')
+        body = [
+            f"{json.dumps(name)}: {json.dumps(value, separators=(',', ':'))}"
+            for name, value in entries.items()
+        ]
+        lines.append(",\n".join(body))
+        lines.append("}," if section != "events" else "}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def check(doc: dict[str, Any], recorded: list[dict[str, Any]]) -> list[str]:
+    """Differences between the table and the recorded introspection."""
+    by_name = {e["name"]: e for e in recorded}
+    problems: list[str] = []
+    rec_cmds = {e["name"] for e in recorded if e["meta-type"] == "command"}
+    rec_events = {e["name"] for e in recorded if e["meta-type"] == "event"}
+    if set(doc["commands"]) != rec_cmds:
+        problems.append(f"commands differ: {sorted(set(doc['commands']) ^ rec_cmds)}")
+    if set(doc["events"]) != rec_events:
+        problems.append(f"events differ: {sorted(set(doc['events']) ^ rec_events)}")
+    types = doc["types"]
+
+    def flat_members(name: str | None) -> list[tuple[str, bool]]:
+        if name is None:
+            return []
+        return [(m, opt) for m, _, opt in types[name]["members"]]
+
+    for name in sorted(set(doc["commands"]) & rec_cmds):
+        ours = doc["commands"][name]
+        arg = by_name.get(by_name[name]["arg-type"])
+        theirs = [(m["name"], "default" in m) for m in arg.get("members", [])] if arg else []
+        if flat_members(ours["arg"]) != theirs:
+            problems.append(f"{name}: arguments differ")
+    # Introspection lists the types commands and events reach: each enum
+    # reached must be recorded with the same values.
+    reached: set[str] = set()
+    todo = [c[k] for c in doc["commands"].values() for k in ("arg", "ret") if c[k]]
+    todo += [e["arg"] for e in doc["events"].values() if e["arg"]]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        t = types[name]
+        todo += [ty for _, ty, _ in t.get("members", [])]
+        todo += list(t.get("variants", {}).values())
+        todo += t.get("alternatives", [])
+        todo += [t["element"]] if "element" in t else []
+    recorded_enums = [e["values"] for e in recorded if e["meta-type"] == "enum"]
+    for name in sorted(reached):
+        t = types[name]
+        if t["meta"] == "enum" and t["values"] not in recorded_enums and name != "QType":
+            problems.append(f"enum {name}: values {t['values']} not recorded")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--source", required=True, type=Path, help="the release's source tree")
+    ap.add_argument("--release", required=True, help="7.2, 10.0...")
+    ap.add_argument("--check", action="store_true", help="compare only; exit 1 on differences")
+    args = ap.parse_args(argv)
+    col = Collector()
+    load_schema(args.source).visit(col)
+    recorded = recorded_introspection(args.release)
+    defined = decide_symbols(col, recorded)
+    doc = resolve(col, defined)
+    problems = check(doc, recorded)
+    for p in problems:
+        print(f"gen_qapi_schema: {p}", file=sys.stderr)
+    if problems:
+        return 1
+    text = dump(doc, args.release, args.source.name, defined)
+    out = DATA / f"qemu-{args.release}" / "qapi-schema.json"
+    if args.check:
+        if not out.exists() or out.read_text() != text:
+            print(f"gen_qapi_schema: {out} is stale", file=sys.stderr)
+            return 1
+        return 0
+    out.write_text(text)
+    print(f"wrote {out.relative_to(ROOT)} ({len(text)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
