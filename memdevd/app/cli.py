@@ -136,6 +136,8 @@ def help_text(prog: str) -> str:
         "-msg timestamp=on|off     time-stamp the messages on stderr",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
         "-device virtio-balloon-pci|piix3-usb-uhci|qemu-xhci|pcie-root-port,...",
+        "-blockdev driver=file|host_device|host_cdrom|null-co|null-aio|raw|qcow2,node-name=N,...",
+        "                  (or JSON): block nodes; files are read, never written",
         "-no-acpi (7.2 only)   -no-shutdown (a guest shutdown stops the VM)",
         "",
         "Accepted for compatibility, without effect:",
@@ -225,6 +227,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "device":
                 assert arg is not None
                 request.devices.append(_parse_device(arg, loc, lists))
+            elif name == "blockdev":
+                assert arg is not None
+                request.blockdevs.append((loc, _parse_blockdev(arg, target.name, release)))
             elif name == "numa":
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)
@@ -327,6 +332,28 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
     except ObjectOptionsError as exc:
         raise Q.OptionError(exc.desc) from None
     return ObjectSpec(loc, qom_type, obj_id, props)
+
+
+def _parse_blockdev(arg: str, target: str, release: Any) -> dict[str, Any]:
+    """``-blockdev``: JSON or key=value with "driver" implied, visited as
+    BlockdevOptions now (argument errors at the option), opened later."""
+    from memdevd.app.cmdline_json import qobject_from_json
+    from memdevd.qapi.qdict import qdict_key_order
+    from memdevd.qapi.source_schema import schema_of, visit
+    from memdevd.qapi.visitor import InputVisitor, VisitError
+    from memdevd.releases.recorded import recording
+    from memdevd.util import qemu_opts as Q
+
+    keyval = not arg.startswith("{")
+    value = Q.keyval_parse(arg, "driver").values if keyval else qobject_from_json(arg)
+    v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
+    try:
+        options: dict[str, Any] = visit(
+            schema_of(recording(target, release)), v, None, "BlockdevOptions"
+        )
+    except VisitError as exc:
+        raise Q.OptionError(exc.desc) from None
+    return options
 
 
 def _parse_device(arg: str, loc: str, lists: Any) -> Any:

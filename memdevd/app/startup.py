@@ -67,6 +67,8 @@ class StartupRequest:
     no_shutdown: bool = False
     # -chardev that no monitor uses: (id, backend, location), in command-line order.
     chardevs: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # -blockdev: (location, visited BlockdevOptions), in command-line order.
+    blockdevs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     name: str | None = None
 
 
@@ -278,7 +280,13 @@ def build_machine(
     notes.extend(printed)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
-    # qemu_create_early_backends(): chardevs before everything else.
+    # qemu_create_early_backends(): the objects that are not delayed, the
+    # chardevs, the block devices; then (qemu_create_late_backends) memory
+    # backends, whose allocation must not delay the monitor sockets.
+    late = [spec for spec in request.objects if _created_late(spec.qom_type)]
+    for spec in request.objects:
+        if spec not in late:
+            _object_add(machine, spec)
     for label, backend, location in request.chardevs:
         try:
             line = machine.add_backend_chardev(label, backend)
@@ -286,12 +294,13 @@ def build_machine(
             raise _err(exc, location) from None
         if line:
             notes.append(Diagnostic(line, kind="plain"))
-
-    for spec in request.objects:
+    for location, options in request.blockdevs:
         try:
-            machine.object_add(spec.qom_type, spec.obj_id, spec.props)
+            machine.block.blockdev_add(options)
         except CoreError as exc:
-            raise _err(exc) from None
+            raise _err(exc, location) from None
+    for spec in late:
+        _object_add(machine, spec)
 
     # parse_cpu_option(): after the late backends, before -numa.
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
@@ -337,6 +346,18 @@ def build_machine(
             notes.append(Diagnostic(report, location=dev.location))
     machine.finish_init()
     return machine, notes
+
+
+def _created_late(qom_type: str) -> bool:
+    """``object_create_early`` is false: made in qemu_create_late_backends."""
+    return qom_type.startswith("memory-backend-") or qom_type in ("rng-egd", "qtest")
+
+
+def _object_add(machine: Machine, spec: ObjectSpec) -> None:
+    try:
+        machine.object_add(spec.qom_type, spec.obj_id, spec.props)
+    except CoreError as exc:
+        raise _err(exc) from None
 
 
 def _warnings(texts: list[str]) -> list[Diagnostic]:

@@ -299,6 +299,65 @@ def test_block_graph_matches_qemu(images: Path, version: str, sequence: str) -> 
     assert result.ok, result.difference or result.error
 
 
+def command_lines(d: Path) -> dict[str, list[str]]:
+    """-blockdev in both syntaxes, accepted and refused (exit status and
+    message compared), then the nodes as query-named-block-nodes lists them."""
+    raw, qcow = str(d / "disk.raw"), str(d / "disk.qcow2")
+    return {
+        "keyval": [
+            "-blockdev",
+            f"driver=file,filename={qcow},node-name=f0,auto-read-only=on",
+            "-blockdev",
+            "driver=qcow2,node-name=q0,file=f0,cache.direct=off",
+            "-blockdev",
+            f"driver=raw,node-name=r0,file.driver=file,file.filename={raw}",
+        ],
+        "json": [
+            "-blockdev",
+            '{"driver":"file","filename":"' + qcow + '","node-name":"libvirt-1-storage",'
+            '"auto-read-only":true,"discard":"unmap"}',
+            "-blockdev",
+            '{"node-name":"libvirt-1-format","read-only":false,"driver":"qcow2",'
+            '"file":"libvirt-1-storage"}',
+        ],
+        "missing-file": ["-blockdev", "driver=file,filename=/nonexistent,node-name=f"],
+        "no-node-name": ["-blockdev", f"driver=file,filename={raw}"],
+        "bad-driver": ["-blockdev", "driver=nope"],
+        "bad-type": ["-blockdev", '{"driver":"file","filename":5}'],
+        "unexpected": ["-blockdev", f"driver=file,filename={raw},node-name=f,bogus=1"],
+        "not-qcow2": [
+            "-blockdev",
+            f"driver=qcow2,node-name=q,file.driver=file,file.filename={raw}",
+        ],
+        "bad-int": ["-blockdev", "driver=null-co,node-name=n,size=abc"],
+        "duplicate": [
+            "-blockdev",
+            "driver=null-co,node-name=n",
+            "-blockdev",
+            "driver=null-co,node-name=n",
+        ],
+        "after-a-good-one": [
+            "-blockdev",
+            "driver=null-co,node-name=n",
+            "-blockdev",
+            f"driver=raw,node-name=r,file={raw}",
+        ],
+    }
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", sorted(command_lines(Path("/")).keys()))
+def test_blockdev_option_matches_qemu(images: Path, version: str, case: str) -> None:
+    binary = qemu_binary(version)
+    if binary is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    argv = [*ARGV, *command_lines(images)[case]]
+    steps = _steps([("query-named-block-nodes", {"flat": True})])
+    scenario = parse_scenario({"name": f"blockdev-{case}", "argv": argv, "steps": steps})
+    result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
+    assert result.ok, result.difference or result.error
+
+
 def test_the_images_are_what_the_sequences_expect(images: Path) -> None:
     """The fixture made the files the sequences name (a missing one would
     make both sides fail alike and prove nothing)."""
