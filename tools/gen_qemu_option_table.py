@@ -118,6 +118,13 @@ OPTS_LISTS = (
     ("hw/core/numa.c", "hw/core/numa.c", "qemu_numa_opts"),
     ("monitor/monitor.c", "monitor/monitor.c", "qemu_mon_opts"),
     ("chardev/char.c", "chardev/char.c", "qemu_chardev_opts"),
+    ("ui/vnc.c", "ui/vnc.c", "qemu_vnc_opts"),
+    ("ui/spice-core.c", "ui/spice-core.c", "qemu_spice_opts"),
+    ("net/net.c", "net/net.c", "qemu_netdev_opts"),
+    ("net/net.c", "net/net.c", "qemu_nic_opts"),
+    ("net/net.c", "net/net.c", "qemu_net_opts"),
+    ("softmmu/qemu-seccomp.c", "system/qemu-seccomp.c", "qemu_sandbox_opts"),
+    ("hw/smbios/smbios.c", "hw/smbios/smbios.c", "qemu_smbios_opts"),
 )
 
 OPT_TYPES = {
