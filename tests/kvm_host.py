@@ -168,7 +168,15 @@ def run_query_kvm(command: Sequence[str], sock_path: Path, timeout: float = 30.0
             try:
                 with socket.socket(socket.AF_UNIX) as sock:
                     sock.settimeout(max(1.0, deadline - time.monotonic()))
-                    sock.connect(str(sock_path))
+                    # The socket file exists from bind(), before listen().
+                    while True:
+                        try:
+                            sock.connect(str(sock_path))
+                            break
+                        except ConnectionRefusedError:
+                            if proc.poll() is not None or time.monotonic() > deadline:
+                                raise
+                            time.sleep(0.02)
                     stream = sock.makefile("rwb")
                     _next_message(stream)  # the greeting
                     _execute(stream, "qmp_capabilities")
