@@ -52,10 +52,14 @@ async def test_map_state_like_qemu(version: str) -> None:
         expected = await asyncio.to_thread(read_state, qemu.socket_path)
     async with memdevd(version, ARGV) as sock:
         for _ in range(500):
-            if Path(sock).exists():
+            # Listening, not just bound: the file exists from bind().
+            try:
+                actual = await asyncio.to_thread(read_state, sock)
                 break
-            await asyncio.sleep(0.02)
-        actual = await asyncio.to_thread(read_state, sock)
+            except (FileNotFoundError, ConnectionRefusedError):
+                await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("memdevd never listened on its socket")
     assert expected["memslots"] is None and actual["memslots"] is not None
     for key in ("device-memory", "memory", "devices"):
         assert actual[key] == expected[key], key

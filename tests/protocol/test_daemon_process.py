@@ -157,10 +157,14 @@ async def test_sigterm_with_stderr_closed(workdir: Path) -> None:
     )
     try:
         for _ in range(int(START_TIMEOUT / 0.02)):
-            if sock.exists():
+            # Listening, not just bound: the file exists from bind().
+            try:
+                client = await RawQMP.connect(sock)
                 break
-            await asyncio.sleep(0.02)
-        client = await RawQMP.connect(sock)
+            except (FileNotFoundError, ConnectionRefusedError):
+                await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("memdevd never listened on its socket")
         await client.close()
         assert process.stderr is not None
         process.stderr.feed_eof()
