@@ -498,6 +498,15 @@ def dump_samples(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_index_ranges(text: str) -> list[int]:
+    """devices.json's property indices: ``"0-2 5"`` -> ``[0, 1, 2, 5]``."""
+    indices: list[int] = []
+    for run in text.split():
+        first, _, last = run.partition("-")
+        indices.extend(range(int(first), int(last or first) + 1))
+    return indices
+
+
 def list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:
     """The recorded qom-list-types variant asked with these arguments, if any."""
     for key, entry in types.items():
