@@ -11,10 +11,12 @@ with ``strcmp``.  memdevd prints the list as the release printed it
 catalog; tests/conformance/test_device_help_live.py compares both with
 the real binaries for every device type.
 
-Not reproduced: QEMU crashes that only this path has (no machine exists
-yet when it runs): 7.2's ``acpi-ged``/``acpi-ged-x86`` die now and then in
-GLib's allocator and 10.0's ``acpi-ged`` aborts in ``qdev_get_machine()``;
-memdevd prints their properties, as 7.2 does when it does not crash.
+Not reproduced: what only this path does wrong (no machine exists yet
+when it runs).  7.2's ``acpi-ged``/``acpi-ged-x86`` read memory the machine
+would have set: most runs die in GLib's allocator, the others list an
+``acpi-mem-hotplug[0]`` child ``device-list-properties`` does not have;
+10.0's ``acpi-ged`` aborts in ``qdev_get_machine()``.  memdevd prints their
+properties as ``device-list-properties`` reports them.
 """
 
 from __future__ import annotations
