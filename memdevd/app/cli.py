@@ -392,12 +392,16 @@ def _process_help_options(
     ``-device`` asking for help (``-device help``, ``-device TYPE,help``)
     prints it and exits.  Raises :class:`Exit` or ``OptionError``."""
     from memdevd import messages as M
-    from memdevd.app.device_help import device_help
     from memdevd.util import qemu_opts as Q
 
     if request.cpu_option is not None and Q.is_help_option(request.cpu_option):
         raise Q.OptionError(M.CPU_HELP_NOT_EMULATED)
     for opts, loc in device_opts:
+        driver = opts.get("driver")
+        if driver is None or not (Q.is_help_option(driver) or opts.has_help_opt()):
+            continue  # (the common case: start-up imports nothing for it)
+        from memdevd.app.device_help import device_help
+
         try:
             text = device_help(release, target.name, opts)
         except Q.OptionError as err:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,24 @@ def test_property_help_layout() -> None:
     assert property_help(ten, prop("b", "on/off", True)).endswith("(default: on)")
     assert property_help(ten, prop("l", None, [])).endswith("(default: [])")
     assert property_help(ten, prop("n", None, None)).endswith("(default: null)")
+
+
+def test_start_up_without_help_does_not_import_it() -> None:
+    """A command line that asks no help neither imports the help code nor
+    reads the catalog (start-up time is benchmarked)."""
+    code = (
+        "import sys\n"
+        "from memdevd.app import cli\n"
+        "from memdevd.releases.recorded import recording\n"
+        "from memdevd.releases.table import get_release\n"
+        "argv = ['-machine', 'q35', '-m', '1G,slots=2,maxmem=4G']\n"
+        "argv += ['-object', 'memory-backend-ram,id=m0,size=128M']\n"
+        "p = cli.parse([*argv, '-device', 'pc-dimm,id=d0,memdev=m0'], 'memdevd')\n"
+        "cli.build_daemon(p, 'memdevd', handle_signals=False)\n"
+        "print('memdevd.app.device_help' in sys.modules,"
+        " 'devices' in recording('x86_64', get_release('10.0'))._files)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["False", "False"], result.stderr
