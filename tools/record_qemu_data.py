@@ -1352,20 +1352,6 @@ def parse_devinfos(text: str) -> tuple[list[str], dict[str, JSON]]:
     return categories, types
 
 
-def index_ranges(indices: list[int]) -> str:
-    """``[0, 1, 2, 5]`` -> ``"0-2 5"``: a type's properties as indices into
-    the shared table, runs of consecutive indices written as ranges."""
-    runs: list[str] = []
-    i = 0
-    while i < len(indices):
-        j = i
-        while j + 1 < len(indices) and indices[j + 1] == indices[j] + 1:
-            j += 1
-        runs.append(str(indices[i]) if i == j else f"{indices[i]}-{indices[j]}")
-        i = j + 1
-    return " ".join(runs)
-
-
 def run_once(host: Host, args: list[str]) -> JSON:
     """QEMU run as a process of its own: argv, stdout, stderr, exit status
     (negative: the signal that ended it)."""
@@ -1414,7 +1400,7 @@ def record_devices(host: Host) -> JSON:
     what QEMU printed and its exit status, and the next type is asked of a
     new QEMU.
     """
-    from memdevd.releases.recorded import parse_index_ranges
+    from memdevd.releases.recorded import format_index_ranges, parse_index_ranges
 
     q = QemuProcess(host, DEVICES_SCENARIO)
     q.start()
@@ -1469,7 +1455,7 @@ def record_devices(host: Host) -> JSON:
                     where[key] = len(table)
                     table.append(prop)
                 indices.append(where[key])
-        entry["properties"] = index_ranges(indices)
+        entry["properties"] = format_index_ranges(indices)
         assert parse_index_ranges(entry["properties"]) == indices
         types[name] = entry
 

@@ -659,6 +659,20 @@ def dump_samples(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def format_index_ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2 5"``: devices.json's properties of a type,
+    as indices into its table, runs of consecutive indices as ranges."""
+    runs: list[str] = []
+    i = 0
+    while i < len(indices):
+        j = i
+        while j + 1 < len(indices) and indices[j + 1] == indices[j] + 1:
+            j += 1
+        runs.append(str(indices[i]) if i == j else f"{indices[i]}-{indices[j]}")
+        i = j + 1
+    return " ".join(runs)
+
+
 def parse_index_ranges(text: str) -> list[int]:
     """devices.json's property indices: ``"0-2 5"`` -> ``[0, 1, 2, 5]``."""
     indices: list[int] = []

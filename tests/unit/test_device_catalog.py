@@ -23,6 +23,7 @@ from memdevd.releases.recorded import (
     DeviceAbort,
     DevicePropertyInfo,
     Recording,
+    format_index_ranges,
     parse_index_ranges,
     recording,
 )
@@ -54,6 +55,9 @@ def test_index_ranges() -> None:
     assert parse_index_ranges("") == []
     assert parse_index_ranges("0-2 5 7-8") == [0, 1, 2, 5, 7, 8]
     assert parse_index_ranges("432-433 12") == [432, 433, 12]
+    for indices in ([], [3], [0, 1, 2, 5, 7, 8], [432, 433, 12, 11, 13, 14]):
+        assert parse_index_ranges(format_index_ranges(indices)) == indices
+    assert format_index_ranges([432, 433, 12, 11, 13, 14]) == "432-433 12 11 13-14"
 
 
 @params
