@@ -8,17 +8,27 @@ Binaries (override with the environment variables):
 
 * ``7.2``  -> ``$MEMDEVD_QEMU_7_2``  or /usr/bin/qemu-system-x86_64
 * ``10.0`` -> ``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64
+
+What loads every QEMU module (``qom-list-types``, ``-device help``) needs
+the module directories the release's recording masked (meta.json
+``mask-dirs``: 10.0 would load Debian 7.2's modules and abort):
+:func:`qemu_command` runs the binary with them hidden.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
+import json
 import os
+import shlex
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 QEMU_VERSIONS: tuple[str, ...] = ("7.2", "10.0")
 
@@ -55,6 +65,57 @@ def qemu_binary(version: str) -> str | None:
     if os.path.isfile(path) and os.access(path, os.X_OK):
         return path
     return None
+
+
+DATA = Path(__file__).resolve().parents[1] / "memdevd" / "targets" / "x86_64" / "data"
+
+
+def module_masks(version: str) -> list[str]:
+    """The directories the recording of ``version`` hid from QEMU (--mask-dir)."""
+    meta = json.loads((DATA / f"qemu-{version}" / "meta.json").read_text(encoding="utf-8"))
+    return [d for d in meta.get("mask-dirs", []) if os.path.isdir(d)]
+
+
+@functools.cache
+def _empty_directory() -> str:
+    path = tempfile.mkdtemp(prefix="memdevd-mask-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def mask_problem(version: str) -> str | None:
+    """Why :func:`qemu_command` cannot hide ``version``'s module directories
+    here, or None (nothing to hide, or root with ``unshare``)."""
+    if not module_masks(version):
+        return None
+    if os.geteuid() != 0:
+        return f"hiding {module_masks(version)} from QEMU {version} needs root"
+    if shutil.which("unshare") is None:
+        return f"hiding {module_masks(version)} from QEMU {version} needs unshare"
+    return None
+
+
+def qemu_command(version: str, argv: Sequence[str]) -> list[str]:
+    """The command that runs QEMU ``version`` with ``argv`` as its recording
+    ran it: with the module directories it masked hidden (an empty
+    directory bind-mounted over each, in a private mount namespace).
+    Raises FileNotFoundError if the binary is absent, RuntimeError when the
+    directories cannot be hidden (:func:`mask_problem`)."""
+    binary = qemu_binary(version)
+    if binary is None:
+        raise FileNotFoundError(qemu_binary_candidate(version))
+    masks = module_masks(version)
+    if not masks:
+        return [binary, *argv]
+    problem = mask_problem(version)
+    if problem is not None:
+        raise RuntimeError(problem)
+    empty = _empty_directory()
+    mounts = " && ".join(f"mount --bind {shlex.quote(empty)} {shlex.quote(d)}" for d in masks)
+    return [
+        "unshare", "--mount", "--propagation", "private",
+        "sh", "-c", f'{mounts} && exec "$@"', "sh", binary, *argv,
+    ]  # fmt: skip
 
 
 @dataclass

@@ -30,6 +30,11 @@ it over a UNIX socket, and writes JSON files under ``--out``::
                      machine family, chosen from instances.json
     key-order.json   QEMU's key order where the sorted keys of the files
                      would print differently (keys sharing a QDict bucket)
+    devices.json     the device catalog: every non-abstract device type
+                     with its device-list-properties (a shared table of
+                     property entries), its ``info qdm`` fields and aliases,
+                     the ``-device help`` text and samples of
+                     ``-device TYPE,help``, as QEMU printed them
 
 Output is deterministic: keys are sorted, lists keep QEMU's order, the per-run
 temporary directory (QMP socket, backing files) is written as ``@TMPDIR@`` and
@@ -45,6 +50,7 @@ Usage::
         --version-label 7.2 --out memdevd/targets/x86_64/data/qemu-7.2
     tools/record_qemu_data.py --qemu ... --version-label 7.2 \\
         --out memdevd/targets/x86_64/data/qemu-7.2 --check     # exit 1 if the data is stale
+    tools/record_qemu_data.py ... --only devices.json    # that file alone, the others kept
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -62,6 +69,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -797,6 +805,9 @@ class Recording:
     schema: dict[str, JSON] = field(default_factory=dict)
     probe: dict[str, JSON] = field(default_factory=dict)
     cpus: dict[str, JSON] = field(default_factory=dict)
+    #: devices.json: written beside the others, outside :meth:`documents`
+    #: (nothing refers to it, and it needs no key order)
+    devices: dict[str, JSON] = field(default_factory=dict)
 
     def documents(self) -> dict[str, JSON]:
         """The recorded data by file name (same-as references name these)."""
@@ -1225,11 +1236,290 @@ def kvm_problem(host: Host, scenario: Scenario) -> str | None:
     return "; ".join([problem, *lines[-3:]])
 
 
+# --------------------------------------------------------------------------- the device catalog
+
+DEVICES_FILE = "devices.json"
+#: The part of a check that compares devices.json.
+DEVICES_PART = "devices"
+
+#: The device catalog's QEMU: the default scenario's command line.  The
+#: catalog is asked over QMP (qom-list-types, device-list-properties, HMP's
+#: ``info qdm``); ``-device help`` and ``-device TYPE,help`` are each run
+#: as a process of their own, as a user runs them.
+DEVICES_SCENARIO = Scenario("devices", "default", [])
+
+#: The aliases of QEMU's qdev_alias_table (system/qdev-monitor.c, 7.2's
+#: softmmu/qdev-monitor.c), every release's, whatever the architecture.
+#: ``-device ALIAS,help`` is asked of each: which type it names on x86 is
+#: data (``find_typename_by_alias`` takes the first entry of the target's
+#: architectures, whether that type was built or not: 10.0's
+#: virtio-gpu-rutabaga names virtio-gpu-rutabaga-pci, which this build
+#: lacks), and an alias the release does not have is simply not found.
+DEVICE_ALIAS_CANDIDATES = [
+    "ac97",
+    "ahci",
+    "e1000-82540em",
+    "es1370",
+    "lsi",
+    "virtio-9p",
+    "virtio-balloon",
+    "virtio-blk",
+    "virtio-gpu",
+    "virtio-gpu-gl",
+    "virtio-gpu-rutabaga",
+    "virtio-input-host",
+    "virtio-iommu",
+    "virtio-keyboard",
+    "virtio-mouse",
+    "virtio-net",
+    "virtio-rng",
+    "virtio-scsi",
+    "virtio-serial",
+    "virtio-sound",
+    "virtio-tablet",
+]
+
+#: ``-device NAME,help`` recorded as QEMU printed it, for a test to compare
+#: with what memdevd derives from the catalog: representative types, names
+#: that are aliases, and the errors (an unknown name, an abstract device
+#: type, a type that is no device).  The first type without properties and
+#: every type whose device-list-properties makes QEMU exit are added.
+DEVICE_HELP_SAMPLES = [
+    "virtio-blk-pci",
+    "pc-dimm",
+    "nvdimm",
+    "virtio-mem-pci",
+    "usb-tablet",
+    "isa-serial",
+    "virtio-net-pci",
+    "virtio-blk",
+    "lsi",
+    "virtio-gpu-rutabaga",
+    "no-such-type",
+    "virtio-pci",
+    "memory-backend-ram",
+]
+
+#: A line of ``info qdm`` / ``-device help`` (qdev_print_devinfo()).
+_DEVINFO_LINE = re.compile(
+    r'name "(?P<name>[^"]*)"(?:, bus (?P<bus>[^,]*))?(?:, alias "(?P<alias>[^"]*)")?'
+    r'(?:, desc "(?P<desc>.*)")?(?P<nouser>, no-user)?'
+)
+_DEVINFO_HEADING = re.compile(r"(?P<category>.*) devices:")
+
+
+def _devinfo_line(name: str, fields: JSON) -> str:
+    """qdev_print_devinfo() of one type, from its recorded fields."""
+    line = f'name "{name}"'
+    if "bus" in fields:
+        line += f", bus {fields['bus']}"
+    if "alias" in fields:
+        line += f', alias "{fields["alias"]}"'
+    if "desc" in fields:
+        line += f', desc "{fields["desc"]}"'
+    if not fields["user-creatable"]:
+        line += ", no-user"
+    return line
+
+
+def parse_devinfos(text: str) -> tuple[list[str], dict[str, JSON]]:
+    """``info qdm`` (qdev_print_devinfos(true)): the category headings in
+    QEMU's order, and each type's bus, alias, desc, categories and whether
+    it is user-creatable.  Raises SystemExit on a line it cannot read back."""
+    categories: list[str] = []
+    types: dict[str, JSON] = {}
+    category = None
+    for line in text.split("\n"):
+        heading = _DEVINFO_HEADING.fullmatch(line)
+        if heading is not None:
+            category = heading["category"]
+            categories.append(category)
+            continue
+        if not line:
+            continue
+        m = _DEVINFO_LINE.fullmatch(line)
+        if m is None or category is None:
+            raise SystemExit(f"info qdm: cannot read {line!r}")
+        fields = types.get(m["name"])
+        if fields is None:
+            fields = {k: m[k] for k in ("bus", "alias", "desc") if m[k] is not None}
+            fields["user-creatable"] = m["nouser"] is None
+            fields["categories"] = []
+            types[m["name"]] = fields
+        fields["categories"].append(category)
+        if _devinfo_line(m["name"], fields) != line:
+            raise SystemExit(f"info qdm: {line!r} does not read back as it was printed")
+    return categories, types
+
+
+def run_once(host: Host, args: list[str]) -> JSON:
+    """QEMU run as a process of its own: argv, stdout, stderr, exit status
+    (negative: the signal that ended it)."""
+    proc = subprocess.run(
+        host.command([host.qemu, *args]),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return {
+        "argv": [ARGV0, *args],
+        "stdout": proc.stdout.decode("utf-8"),
+        "stderr": proc.stderr.decode("utf-8"),
+        "status": proc.returncode,
+    }
+
+
+def _help_subject(run: JSON) -> str | None:
+    """The type ``-device NAME,help`` answered for (an alias resolved), if it says."""
+    first = run["stdout"].split("\n", 1)[0]
+    for pattern in (r"(.*) options:", r"There are no options for (.*)\."):
+        if (m := re.fullmatch(pattern, first)) is not None:
+            return m[1]
+    m = re.search(r"Device '(.*)' not found$", run["stderr"].rstrip("\n"))
+    return m[1] if m is not None else None
+
+
+def _check_key_order(typename: str, prop: JSON) -> None:
+    """devices.json keeps no key order: no property entry may need one."""
+    from memdevd.qapi.qdict import qdict_key_order
+
+    if list(qdict_key_order(sorted(prop))) != list(prop):
+        raise SystemExit(
+            f"device-list-properties {typename}: QEMU printed {list(prop)}, which sorted keys"
+            " would not reproduce; devices.json would need key-order.json entries"
+        )
+
+
+def record_devices(host: Host) -> JSON:
+    """devices.json: every non-abstract device type with its properties,
+    ``info qdm``'s fields, the aliases, ``-device help`` and samples of
+    ``-device NAME,help``.
+
+    A type whose device-list-properties makes QEMU exit is recorded with
+    what QEMU printed and its exit status, and the next type is asked of a
+    new QEMU.
+    """
+    from memdevd.releases.recorded import format_index_ranges, parse_index_ranges
+
+    q = QemuProcess(host, DEVICES_SCENARIO)
+    q.start()
+    replies: dict[str, JSON] = {}
+    aborts: dict[str, JSON] = {}
+    try:
+        listed = q.execute("qom-list-types", {"implements": "device", "abstract": False})
+        names = sorted(t["name"] for t in listed["return"])
+        qdm = q.execute("human-monitor-command", {"command-line": "info qdm"})["return"]
+        for name in names:
+            seen = len(q.stderr())
+            try:
+                replies[name] = q.execute("device-list-properties", {"typename": name})
+            except QMPConnectionLost:
+                q.stop()
+                aborts[name] = {"stderr": q.stderr()[seen:], "exit-status": q.returncode}
+                print(f"  device-list-properties {name}: QEMU exited", file=sys.stderr)
+                q.start()
+        argv = q.recorded_argv()
+    finally:
+        q.stop()
+
+    # HMP output ends its lines with "\r\n" (monitor_puts).
+    categories, infos = parse_devinfos(qdm.replace("\r\n", "\n"))
+    if sorted(infos) != names:
+        raise SystemExit(f"info qdm lists other types than qom-list-types: {sorted(infos)}")
+
+    device_help = run_once(host, ["-device", "help"])
+    _, listed_infos = parse_devinfos(device_help["stdout"])
+    user_creatable = sorted(n for n, f in infos.items() if f["user-creatable"])
+    if sorted(listed_infos) != user_creatable or any(
+        f != infos[n] for n, f in listed_infos.items()
+    ):
+        raise SystemExit("-device help does not list the user-creatable types of info qdm")
+
+    table: list[JSON] = []
+    where: dict[str, int] = {}
+    types: dict[str, JSON] = {}
+    for name in names:
+        entry = dict(infos[name])
+        indices: list[int] = []
+        if name in aborts:
+            entry["aborts"] = aborts[name]
+        else:
+            reply = replies[name]
+            if "return" not in reply:
+                raise SystemExit(f"device-list-properties {name}: {reply}")
+            for prop in reply["return"]:
+                _check_key_order(name, prop)
+                key = json.dumps(prop, sort_keys=True)
+                if key not in where:
+                    where[key] = len(table)
+                    table.append(prop)
+                indices.append(where[key])
+        entry["properties"] = format_index_ranges(indices)
+        assert parse_index_ranges(entry["properties"]) == indices
+        types[name] = entry
+
+    by_alias = {f["alias"]: n for n, f in infos.items() if "alias" in f}
+    candidates = sorted({*DEVICE_ALIAS_CANDIDATES, *by_alias})
+    samples = list(DEVICE_HELP_SAMPLES)
+    samples += [n for n in names if not types[n]["properties"] and n not in aborts][:1]
+    samples += sorted(aborts)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        alias_runs = list(pool.map(lambda a: run_once(host, ["-device", f"{a},help"]), candidates))
+        sample_runs = list(pool.map(lambda s: run_once(host, ["-device", f"{s},help"]), samples))
+    aliases: dict[str, str] = {}
+    for alias, run in zip(candidates, alias_runs, strict=True):
+        subject = _help_subject(run) or by_alias.get(alias)
+        if subject is None or subject != by_alias.get(alias, subject):
+            raise SystemExit(f"-device {alias},help: which type it names is unclear: {run}")
+        if subject != alias:
+            aliases[alias] = subject
+
+    return {
+        "argv": argv,
+        "categories": categories,
+        "types": types,
+        "properties": table,
+        "aliases": aliases,
+        "device-help": device_help,
+        "type-help": dict(zip(samples, sample_runs, strict=True)),
+    }
+
+
 def qemu_version_output(qemu: str) -> str:
     out = subprocess.run(
         [qemu, "--version"], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     return out.splitlines()[0] if out else ""
+
+
+def _kvm_parts_that_work(
+    host: Host,
+    label: str,
+    accels: list[str],
+    cpu_scenarios: list[CpuScenario],
+    skipped: dict[str, str],
+) -> tuple[list[str], list[CpuScenario]]:
+    """The probe sessions and vCPU scenarios to record: each KVM part first
+    finds out whether KVM works here for it (those that cannot are named in
+    ``skipped``); one recorded as differences from a skipped sample is
+    skipped with it."""
+    kvm_parts = [(f"probe-{a}", _probe_scenario(a)) for a in accels if a == "kvm"]
+    kvm_parts += [(f"cpu-{c.name}", c.scenario()) for c in cpu_scenarios if c.accel == "kvm"]
+    for part, scenario in kvm_parts:
+        if (problem := kvm_problem(host, scenario)) is not None:
+            skipped[part] = f"KVM does not work here: {problem}"
+    for c in cpu_scenarios:
+        sample = next(
+            s for s in CPU_SCENARIOS if s.sample and (s.accel, s.model) == (c.accel, c.model)
+        )
+        if f"cpu-{sample.name}" in skipped:
+            skipped.setdefault(f"cpu-{c.name}", f"its sample cpu-{sample.name} is not recorded")
+    for part, reason in skipped.items():
+        print(f"not recording {label} {part}: {reason}", file=sys.stderr)
+    accels = [a for a in accels if f"probe-{a}" not in skipped]
+    cpu_scenarios = [c for c in cpu_scenarios if f"cpu-{c.name}" not in skipped]
+    return accels, cpu_scenarios
 
 
 def record(
@@ -1239,13 +1529,16 @@ def record(
     mask_dirs: list[str],
     kvm: bool = True,
     skipped: dict[str, str] | None = None,
+    only: str | None = None,
 ) -> None:
     """Record every scenario with ``qemu`` and write the data files into ``out``.
 
     With ``kvm`` false the KVM probe session and the KVM vCPU scenarios are
     left out; with ``kvm`` true each of them that KVM cannot run on this
     host (:func:`kvm_problem`) is, and named with the reason in
-    ``skipped`` (part name -> reason) and on stderr.
+    ``skipped`` (part name -> reason) and on stderr.  ``only``
+    (:data:`DEVICES_FILE`) records and writes that file alone, leaving the
+    other files in ``out`` as they are.
     """
     rec = Recording()
     tmp = Path(tempfile.mkdtemp(prefix="memdevd-record-"))
@@ -1254,32 +1547,23 @@ def record(
     cpu_scenarios = [c for c in CPU_SCENARIOS if kvm or c.accel != "kvm"]
     if skipped is None:
         skipped = {}
+    devices_step = (DEVICES_PART, lambda: rec.devices.update(record_devices(host)))
     try:
-        # Each KVM part first finds out whether KVM works here for it; one
-        # recorded as differences from a skipped sample is skipped with it.
-        kvm_parts = [(f"probe-{a}", _probe_scenario(a)) for a in accels if a == "kvm"]
-        kvm_parts += [(f"cpu-{c.name}", c.scenario()) for c in cpu_scenarios if c.accel == "kvm"]
-        for part, scenario in kvm_parts:
-            if (problem := kvm_problem(host, scenario)) is not None:
-                skipped[part] = f"KVM does not work here: {problem}"
-        for c in cpu_scenarios:
-            sample = next(
-                s for s in CPU_SCENARIOS if s.sample and (s.accel, s.model) == (c.accel, c.model)
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if only is None:
+            accels, cpu_scenarios = _kvm_parts_that_work(
+                host, label, accels, cpu_scenarios, skipped
             )
-            if f"cpu-{sample.name}" in skipped:
-                skipped.setdefault(f"cpu-{c.name}", f"its sample cpu-{sample.name} is not recorded")
-        for part, reason in skipped.items():
-            print(f"not recording {label} {part}: {reason}", file=sys.stderr)
-        accels = [a for a in accels if f"probe-{a}" not in skipped]
-        cpu_scenarios = [c for c in cpu_scenarios if f"cpu-{c.name}" not in skipped]
-        kvm = "kvm" in accels or any(c.accel == "kvm" for c in cpu_scenarios)
-        steps: list[tuple[str, Callable[[], None]]] = [
-            (s.name, lambda s=s: record_scenario(host, s, rec)) for s in SCENARIOS
-        ]
-        steps += [(f"probe-{a}", lambda a=a: record_probe(host, a, rec)) for a in accels]
-        steps += [
-            (f"cpu-{c.name}", lambda c=c: record_cpu_scenario(host, c, rec)) for c in cpu_scenarios
-        ]
+            kvm = "kvm" in accels or any(c.accel == "kvm" for c in cpu_scenarios)
+            steps += [(s.name, lambda s=s: record_scenario(host, s, rec)) for s in SCENARIOS]
+            steps += [(f"probe-{a}", lambda a=a: record_probe(host, a, rec)) for a in accels]
+            steps += [
+                (f"cpu-{c.name}", lambda c=c: record_cpu_scenario(host, c, rec))
+                for c in cpu_scenarios
+            ]
+        elif only != DEVICES_FILE:
+            raise SystemExit(f"only {DEVICES_FILE} can be recorded alone, not {only}")
+        steps.append(devices_step)
         for name, step in steps:
             print(f"recording {label} {name}", file=sys.stderr)
             try:
@@ -1298,6 +1582,9 @@ def record(
         shutil.rmtree(tmp, ignore_errors=True)
 
     tmp_str = str(tmp)
+    if only is not None:
+        write_document(out, DEVICES_FILE, rec.devices, tmp_str)
+        return
     meta = {
         "format-version": FORMAT_VERSION,
         "version-label": label,
@@ -1330,18 +1617,25 @@ def record(
     }
     documents: dict[str, JSON] = {"meta.json": meta, **rec.documents()}
     documents["key-order.json"] = key_order(rec.documents())
-    out.mkdir(parents=True, exist_ok=True)
+    documents[DEVICES_FILE] = rec.devices
     for name, doc in documents.items():
-        doc = _substitute(doc, tmp_str, TMP_PLACEHOLDER)
-        (out / name).write_text(dump_json(doc), encoding="utf-8")
-        if name == "instances.json":
-            # What memdevd reads of them (tools/gen_schemas.py writes the
-            # same from a committed instances.json).
-            from memdevd.releases.recorded import choose_samples, dump_samples
+        write_document(out, name, doc, tmp_str)
 
-            assert isinstance(doc, dict)
-            text = dump_samples(choose_samples(doc))
-            (out / "samples.json").write_text(text, encoding="utf-8")
+
+def write_document(out: Path, name: str, doc: JSON, tmp_str: str) -> None:
+    """Write one recorded file into ``out``, the run's temporary directory
+    replaced by its placeholder; ``instances.json`` brings ``samples.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    doc = _substitute(doc, tmp_str, TMP_PLACEHOLDER)
+    (out / name).write_text(dump_json(doc), encoding="utf-8")
+    if name == "instances.json":
+        # What memdevd reads of them (tools/gen_schemas.py writes the
+        # same from a committed instances.json).
+        from memdevd.releases.recorded import choose_samples, dump_samples
+
+        assert isinstance(doc, dict)
+        text = dump_samples(choose_samples(doc))
+        (out / "samples.json").write_text(text, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- key order
@@ -1470,6 +1764,10 @@ def _short(value: JSON, limit: int = 160) -> str:
 #: The part of a check that is not a KVM part: everything recorded under TCG.
 TCG_PART = "tcg"
 
+#: Files of a data directory that are not the recorder's, and what writes
+#: them: --check leaves them alone.
+WRITTEN_ELSEWHERE = {"qapi-schema.json": "tools/gen_qapi_schema.py (from the source tree)"}
+
 
 def kvm_parts(meta: JSON) -> list[str]:
     """The KVM parts a recording's ``meta.json`` lists, as :func:`record` names them."""
@@ -1521,31 +1819,47 @@ def _without_parts(name: str, doc: JSON, parts: list[str]) -> JSON:
     return doc
 
 
-def compare(committed: Path, fresh: Path, skipped: dict[str, str]) -> dict[str, JSON]:
+def compare(
+    committed: Path, fresh: Path, skipped: dict[str, str], only: str | None = None
+) -> dict[str, JSON]:
     """Compare two recordings part by part.
 
     Returns part -> ``{"differences": [...]}``, or ``{"skipped": reason}``
     for a KVM part the fresh recording could not make (``skipped``).  The
-    TCG part is everything but the committed recording's KVM parts.
+    device catalog (devices.json) is a part of its own; the TCG part is
+    everything else but the committed recording's KVM parts.  ``only``
+    (:data:`DEVICES_FILE`): the fresh recording has that file alone, which
+    is all that is compared.
     """
     old_meta = json.loads((committed / "meta.json").read_text(encoding="utf-8"))
-    parts = kvm_parts(old_meta)
-    report: dict[str, JSON] = {TCG_PART: {"differences": []}}
+    parts = [] if only else kvm_parts(old_meta)
+    report: dict[str, JSON] = {} if only else {TCG_PART: {"differences": []}}
     for part in parts:
         report[part] = {"skipped": skipped[part]} if part in skipped else {"differences": []}
     names = sorted(
-        {p.name for p in committed.glob("*.json")} | {p.name for p in fresh.glob("*.json")}
+        ({p.name for p in committed.glob("*.json")} | {p.name for p in fresh.glob("*.json")})
+        - set(WRITTEN_ELSEWHERE)
     )
+    if only:
+        names = [only]
+    if DEVICES_FILE in names:
+        report[DEVICES_PART] = {"differences": []}
     for name in names:
         old_path, new_path = committed / name, fresh / name
+        whole = DEVICES_PART if name == DEVICES_FILE else TCG_PART
         if not old_path.exists():
-            report[TCG_PART]["differences"].append(f"{name}: not in the committed data")
+            report[whole]["differences"].append(f"{name}: not in the committed data")
             continue
         if not new_path.exists():
-            report[TCG_PART]["differences"].append(f"{name}: no longer recorded")
+            report[whole]["differences"].append(f"{name}: no longer recorded")
             continue
         old = strip_volatile(json.loads(old_path.read_text(encoding="utf-8")))
         new = strip_volatile(json.loads(new_path.read_text(encoding="utf-8")))
+        if name == DEVICES_FILE:
+            report[DEVICES_PART]["differences"].extend(
+                f"{name}:{line}" for line in diff_json(old, new)
+            )
+            continue
         pieces = [(TCG_PART, _without_parts(name, old, parts), _without_parts(name, new, parts))]
         pieces += [
             (part, _only_part(name, old, part), _only_part(name, new, part))
@@ -1565,22 +1879,24 @@ def check(
     max_lines: int = 200,
     kvm: bool = True,
     report_path: Path | None = None,
+    only: str | None = None,
 ) -> int:
     """Re-record into a temporary directory and compare with ``committed``.
 
     Each KVM part is compared where it could be recorded here; one that KVM
     cannot run on this host (or every one, with ``kvm`` false) is named with
     the reason and not compared.  ``report_path`` gets the comparison as JSON
-    (part -> differences or the reason it was skipped).
+    (part -> differences or the reason it was skipped).  ``only``: record
+    and compare that file alone (:data:`DEVICES_FILE`).
     """
     fresh = Path(tempfile.mkdtemp(prefix="memdevd-check-"))
     skipped: dict[str, str] = {}
     try:
-        record(qemu, label, fresh, mask_dirs, kvm, skipped)
-        if not kvm:
+        record(qemu, label, fresh, mask_dirs, kvm, skipped, only)
+        if not kvm and not only:
             old_meta = json.loads((committed / "meta.json").read_text(encoding="utf-8"))
             skipped.update({part: "--no-kvm" for part in kvm_parts(old_meta)})
-        report = compare(committed, fresh, skipped)
+        report = compare(committed, fresh, skipped, only)
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
     if report_path is not None:
@@ -1631,6 +1947,12 @@ def main(argv: list[str] | None = None) -> int:
         "KVM runs each of them on this host; they describe this host's CPU)",
     )
     parser.add_argument(
+        "--only",
+        choices=[DEVICES_FILE],
+        help="record (or with --check compare) this file alone; the other files in --out are "
+        "left as they are",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         metavar="FILE",
@@ -1643,11 +1965,17 @@ def main(argv: list[str] | None = None) -> int:
     kvm = not args.no_kvm
     if args.check:
         return check(
-            args.qemu, args.version_label, args.out, args.mask_dir, kvm=kvm, report_path=args.report
+            args.qemu,
+            args.version_label,
+            args.out,
+            args.mask_dir,
+            kvm=kvm,
+            report_path=args.report,
+            only=args.only,
         )
     if args.report is not None:
         parser.error("--report goes with --check")
-    record(args.qemu, args.version_label, args.out, args.mask_dir, kvm)
+    record(args.qemu, args.version_label, args.out, args.mask_dir, kvm, only=args.only)
     return 0
 
 

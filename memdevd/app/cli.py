@@ -22,7 +22,9 @@ from memdevd.records import record
 
 if TYPE_CHECKING:
     from memdevd.app.daemon import Daemon
-    from memdevd.util.qemu_opts import Diagnostic
+    from memdevd.releases.table import Release
+    from memdevd.targets import Target
+    from memdevd.util.qemu_opts import Diagnostic, QemuOpts
 
 # Options accepted for compatibility: they change nothing memdevd emulates.
 COMPAT_OPTIONS = {
@@ -124,6 +126,8 @@ def help_text(prog: str) -> str:
         "-m [size=]SIZE[,slots=N][,maxmem=SIZE]     RAM, memory slots and maximum memory",
         "-object memory-backend-ram|file|memfd|epc,id=ID,size=SIZE[,...] (or JSON)",
         "-device pc-dimm|nvdimm,...                  memory devices (or JSON)",
+        "-device help | -device TYPE,help            the release's device types, a type's",
+        "                  properties (every device type of the release, as QEMU lists them)",
         "-numa node[,nodeid=N][,memdev=ID][,cpus=N[-M]]",
         "-cpu qemu64|max (TCG), qemu64|host (KVM): the vCPUs as recorded from QEMU",
         "-smp [cpus=]N[,sockets=,dies=,cores=,threads=,maxcpus=]  -name NAME  -S (start paused)",
@@ -197,6 +201,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     parsed = Parsed(request, settings)
     qmp_index = 0
     chardev_locations: dict[str, str] = {}
+    # -device options in QemuOpts syntax, for qemu_process_help_options().
+    device_opts: list[tuple[QemuOpts, str]] = []
     for item in tokens.items:
         item.check_target()
         name, arg, loc = item.name, item.arg, item.location
@@ -226,7 +232,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.objects.append(_parse_object(arg, loc, lists, release))
             elif name == "device":
                 assert arg is not None
-                request.devices.append(_parse_device(arg, loc, lists))
+                spec, qemu_opts = _parse_device(arg, loc, lists)
+                request.devices.append(spec)
+                if qemu_opts is not None:
+                    device_opts.append((qemu_opts, loc))
             elif name == "blockdev":
                 assert arg is not None
                 request.blockdevs.append((loc, _parse_blockdev(arg, target.name, release)))
@@ -289,6 +298,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             raise err.at(loc) if err.location is None else err from None
         except SettingsError as exc:
             raise Q.OptionError(str(exc), location=loc) from None
+    _process_help_options(request, device_opts, release, target)
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
@@ -356,20 +366,48 @@ def _parse_blockdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     return options
 
 
-def _parse_device(arg: str, loc: str, lists: Any) -> Any:
+def _parse_device(arg: str, loc: str, lists: Any) -> tuple[Any, QemuOpts | None]:
+    """The -device's spec, and its QemuOpts unless it is JSON (vl.c keeps
+    JSON ones apart, where no help is looked for)."""
     from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import DeviceSpec
 
     if arg.startswith("{"):
         value = qobject_from_json(arg)
         assert isinstance(value, dict)
-        return DeviceSpec(loc, value, True)
+        return DeviceSpec(loc, value, True), None
     opts = lists["device"].parse_noisily(arg, True)
     values: dict[str, Any] = {}
     if opts.id is not None:
         values["id"] = opts.id
     values.update(opts.to_dict())
-    return DeviceSpec(loc, values, False)
+    return DeviceSpec(loc, values, False), opts
+
+
+def _process_help_options(
+    request: Any, device_opts: list[tuple[QemuOpts, str]], release: Release, target: Target
+) -> None:
+    """vl.c ``qemu_process_help_options()``, after the option loop and
+    before any machine exists: ``-cpu help`` (not emulated), then the first
+    ``-device`` asking for help (``-device help``, ``-device TYPE,help``)
+    prints it and exits.  Raises :class:`Exit` or ``OptionError``."""
+    from memdevd import messages as M
+    from memdevd.util import qemu_opts as Q
+
+    if request.cpu_option is not None and Q.is_help_option(request.cpu_option):
+        raise Q.OptionError(M.CPU_HELP_NOT_EMULATED)
+    for opts, loc in device_opts:
+        driver = opts.get("driver")
+        if driver is None or not (Q.is_help_option(driver) or opts.has_help_opt()):
+            continue  # (the common case: start-up imports nothing for it)
+        from memdevd.app.device_help import device_help
+
+        try:
+            text = device_help(release, target.name, opts)
+        except Q.OptionError as err:
+            raise err.at(loc) from None
+        if text is not None:
+            raise Exit(0, text)
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import os
 from functools import cache, cached_property
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from memdevd import messages as M
+from memdevd.records import record as _record
 from memdevd.releases.table import Release
 
 _TARGETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "targets")
@@ -65,6 +66,85 @@ InstanceSample = TypedDict(
 _FAMILIES = ("", "pc", "q35")
 
 
+class _NoDefault:
+    """:data:`NO_DEFAULT`'s type: a property QEMU reports no default for."""
+
+    _instance: _NoDefault | None = None
+
+    def __new__(cls) -> _NoDefault:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "NO_DEFAULT"
+
+
+#: ``DevicePropertyInfo.default_value`` of a property without
+#: ``default-value`` (not the same as a default of ``null``).
+NO_DEFAULT: Final = _NoDefault()
+
+
+@_record(frozen=True)
+class DevicePropertyInfo:
+    """One ``device-list-properties`` entry (QAPI ``ObjectPropertyInfo``)."""
+
+    name: str
+    type: str
+    #: None: QEMU reports no description (an empty one is ``""``)
+    description: str | None
+    #: the value as QEMU reported it, or :data:`NO_DEFAULT`
+    default_value: JSON
+
+    @property
+    def has_default(self) -> bool:
+        return self.default_value is not NO_DEFAULT
+
+
+@_record(frozen=True)
+class DeviceAbort:
+    """How QEMU exited when asked a device type's properties."""
+
+    #: what QEMU printed on stderr, as printed (error_report() under a QMP
+    #: command: without program name or location)
+    stderr: str
+    #: its exit status (negative: the signal that ended it)
+    exit_status: int
+
+    @property
+    def message(self) -> str:
+        """The message, without the final newline."""
+        return self.stderr.removesuffix("\n")
+
+
+@_record(frozen=True)
+class DeviceTypeInfo:
+    """A non-abstract device type of the recorded QEMU (devices.json).
+
+    ``bus``, ``alias``, ``description`` and ``categories`` are what QEMU's
+    ``info qdm`` prints of the type (qdev_print_devinfo(): ``bus_type``,
+    the alias table's entry, ``desc``, the category headings it is listed
+    under, "Uncategorized" for none); ``user_creatable`` types are the
+    ones ``-device help`` lists.
+    """
+
+    name: str
+    #: the QOM parent chain, nearest first, up to "object"
+    parents: tuple[str, ...]
+    user_creatable: bool
+    bus: str | None
+    alias: str | None
+    description: str | None
+    categories: tuple[str, ...]
+    #: ``device-list-properties``, in QEMU's order (empty when it aborts)
+    properties: tuple[DevicePropertyInfo, ...]
+    #: set when ``device-list-properties`` made QEMU exit
+    aborts: DeviceAbort | None
+
+
 @cache
 def recording(target: str, release: Release) -> Recording:
     """What was recorded from ``target``'s QEMU for ``release``."""
@@ -97,6 +177,7 @@ class Recording:
         self._cpu_samples: dict[tuple[str, str], InstanceSample | None] = {}
         self._key_orders: dict[str, tuple[tuple[str, list[list[str]]], ...]] = {}
         self._probe_indexes: dict[str, dict[str, dict[str, JSON]] | None] = {}
+        self._device_types: dict[str, DeviceTypeInfo] = {}
 
     def __repr__(self) -> str:
         return f"<Recording {self.target} {self.recorded_as}>"
@@ -127,9 +208,10 @@ class Recording:
         """One recorded file, parsed now and not kept (see :meth:`load`)."""
         with open(self.path(name), encoding="utf-8") as f:
             data = json.loads(f.read())
-        # samples.json restores its instances' order itself (see _sample_instance);
-        # qapi-schema.json is generated from source, not recorded output.
-        if name not in ("key-order", "samples", "qapi-schema"):
+        # samples.json restores its instances' order itself (see
+        # _sample_instance); qapi-schema.json is generated from source, not
+        # recorded output; devices.json needs none (the recorder checks).
+        if name not in ("key-order", "samples", "qapi-schema", "devices"):
             self._restore_key_order(name, data)
         return data
 
@@ -231,6 +313,85 @@ class Recording:
     def device_types(self) -> frozenset[str]:
         """Every device type (a descendant of ``device``) the recorded QEMU has."""
         return frozenset(name for name in self.type_table if self.type_is_a(name, "device"))
+
+    def type_parents(self, name: str) -> tuple[str, ...]:
+        """The recorded type's QOM parent chain, nearest first, up to "object"."""
+        table = self.type_table
+        chain: list[str] = []
+        parent = table.get(name, {}).get("parent")
+        while parent and parent not in chain:
+            chain.append(parent)
+            parent = table.get(parent, {}).get("parent")
+        return tuple(chain)
+
+    # -- the device catalog (devices.json) -------------------------------------------
+    # Read on the first question only: a machine starts without it.
+
+    @cached_property
+    def _devices(self) -> dict[str, JSON]:
+        devices: dict[str, JSON] = self.load("devices")
+        return devices
+
+    @cached_property
+    def _device_properties(self) -> tuple[DevicePropertyInfo, ...]:
+        return tuple(
+            DevicePropertyInfo(
+                p["name"], p["type"], p.get("description"), p.get("default-value", NO_DEFAULT)
+            )
+            for p in self._devices["properties"]
+        )
+
+    def device_type_names(self) -> tuple[str, ...]:
+        """Every non-abstract device type the recorded QEMU has, sorted."""
+        return tuple(self._devices["types"])
+
+    def device_aliases(self) -> dict[str, str]:
+        """QEMU's device aliases on this target: alias -> the type it names
+        (which the build may lack: 10.0's ``virtio-gpu-rutabaga``)."""
+        aliases: dict[str, str] = self._devices["aliases"]
+        return aliases
+
+    def resolve_device_name(self, name: str) -> str:
+        """The type a ``-device``/``device_add`` driver name names: itself,
+        or the type it is an alias of (qdev-monitor.c ``qdev_get_device_class``
+        and ``qdev_device_help``: an alias only when no QOM type has the
+        name; the recorder keeps no alias that is a type's name)."""
+        if name in self._devices["types"]:
+            return name
+        return self.device_aliases().get(name, name)
+
+    def device_type(self, name: str) -> DeviceTypeInfo | None:
+        """The recorded device type ``name`` names (an alias resolved), or
+        None when it names no non-abstract device type."""
+        name = self.resolve_device_name(name)
+        info = self._device_types.get(name)
+        if info is None:
+            entry = self._devices["types"].get(name)
+            if entry is None:
+                return None
+            table = self._device_properties
+            aborts = entry.get("aborts")
+            info = self._device_types[name] = DeviceTypeInfo(
+                name,
+                self.type_parents(name),
+                entry["user-creatable"],
+                entry.get("bus"),
+                entry.get("alias"),
+                entry.get("desc"),
+                tuple(entry["categories"]),
+                tuple(table[i] for i in parse_index_ranges(entry["properties"])),
+                None if aborts is None else DeviceAbort(aborts["stderr"], aborts["exit-status"]),
+            )
+        return info
+
+    def device_categories(self) -> tuple[str, ...]:
+        """``info qdm``'s category headings, in QEMU's order."""
+        return tuple(self._devices["categories"])
+
+    def device_help_text(self) -> str:
+        """``qemu-system-<target> -device help``'s output, as QEMU printed it."""
+        text: str = self._devices["device-help"]["stdout"]
+        return text
 
     # The recorded instances are megabytes of parsed JSON and mostly repeat
     # one type across scenarios: ``samples.json`` (derived from
@@ -496,6 +657,29 @@ def dump_samples(doc: dict[str, Any]) -> str:
         lines.append(f"  {compact(key)}: {compact(instance)}{comma}")
     lines += [" }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def format_index_ranges(indices: list[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2 5"``: devices.json's properties of a type,
+    as indices into its table, runs of consecutive indices as ranges."""
+    runs: list[str] = []
+    i = 0
+    while i < len(indices):
+        j = i
+        while j + 1 < len(indices) and indices[j + 1] == indices[j] + 1:
+            j += 1
+        runs.append(str(indices[i]) if i == j else f"{indices[i]}-{indices[j]}")
+        i = j + 1
+    return " ".join(runs)
+
+
+def parse_index_ranges(text: str) -> list[int]:
+    """devices.json's property indices: ``"0-2 5"`` -> ``[0, 1, 2, 5]``."""
+    indices: list[int] = []
+    for run in text.split():
+        first, _, last = run.partition("-")
+        indices.extend(range(int(first), int(last or first) + 1))
+    return indices
 
 
 def list_types_key(types: dict[str, Any], implements: str | None, abstract: bool) -> str | None:

@@ -119,6 +119,10 @@ class Release:
     # target/i386/cpu.c qmp_query_cpu_model_expansion(): 7.2 ignores "props"
     # that are not an object (qobject_to(QDict) is NULL), later ones refuse them.
     cpu_expansion_ignores_bad_props: bool
+    # qom/object_interfaces.c object_property_help() (-device TYPE,help):
+    # default values as JSON until 10.0, then a string bare and a bool
+    # on/off ("qom: Use command line syntax for default values in help").
+    help_defaults_as_cmdline: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -201,6 +205,7 @@ QEMU_7_2: Final = Release(
     balloon_argument="target",
     dirty_rate_time_unit=False,
     cpu_expansion_ignores_bad_props=True,
+    help_defaults_as_cmdline=False,
     kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS_7_2,
     vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS_7_2,
     virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
@@ -281,6 +286,7 @@ QEMU_10_0: Final = replace(
     cpr_reuses_memfd=True,  # 10.0: migration/cpr.c cpr_find_fd()
     file_backend_offset_and_rom=True,  # 9.0: backends/hostmem-file.c
     kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
+    help_defaults_as_cmdline=True,  # 10.0: object_property_help() command-line syntax
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

@@ -9,7 +9,9 @@ whether KVM runs that part's command line on this host; where it does not
 (no /dev/kvm, no permission, QEMU exits or aborts under KVM, e.g. nested
 virtualization rejecting an MSR with ``-cpu host``) that part is skipped
 here with QEMU's reason, and the TCG part and the other KVM parts are still
-compared.  A failure means the data is stale (QEMU was updated) or the
+compared.  The device catalog (devices.json) is a part of its own; 10.0's
+is checked too (``--only devices.json``, with the module directory masked
+as recorded).  A failure means the data is stale (QEMU was updated) or the
 recorder is no longer deterministic; regenerate the data with the command
 in memdevd/targets/x86_64/data/README.md.
 """
@@ -27,18 +29,23 @@ from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from live_qemu import qemu_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 QEMU_7_2 = "/usr/bin/qemu-system-x86_64"
 DATA = ROOT / "memdevd" / "targets" / "x86_64" / "data" / "qemu-7.2"
+DATA_10_0 = DATA.parent / "qemu-10.0"
 
 
 def _parts() -> list[str]:
-    """The parts the committed recording has: TCG, then each KVM part."""
+    """The parts the committed recording has: TCG, each KVM part, the device catalog."""
     meta = json.loads((DATA / "meta.json").read_text(encoding="utf-8"))
     kvm = [f"probe-{a}" for a in meta["probe-sessions"] if a == "kvm"]
     cpus = json.loads((DATA / "cpus.json").read_text(encoding="utf-8"))
     kvm += [f"cpu-{c}" for c in meta["cpu-scenarios"] if cpus[c]["accel"] == "kvm"]
-    return ["tcg", *kvm]
+    devices = ["devices"] if (DATA / "devices.json").exists() else []
+    return ["tcg", *kvm, *devices]
 
 
 @functools.cache
@@ -89,3 +96,30 @@ def test_recorded_qemu_7_2_data_is_current(part: str) -> None:
     if "skipped" in result:
         pytest.skip(f"{part}: {result['skipped']}")
     assert result["differences"] == [], "\n".join(result["differences"])
+
+
+@pytest.mark.live_qemu
+def test_recorded_qemu_10_0_device_catalog_is_current() -> None:
+    """10.0's devices.json, recorded again alone (a few seconds) and compared."""
+    binary = qemu_binary("10.0")
+    if binary is None:
+        pytest.skip("QEMU 10.0 is not installed")
+    masks: list[str] = json.loads((DATA_10_0 / "meta.json").read_text(encoding="utf-8"))[
+        "mask-dirs"
+    ]
+    if masks and os.geteuid() != 0:
+        pytest.skip(f"masking {masks} from QEMU 10.0 needs root")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "record_qemu_data.py"),
+            *("--qemu", binary, "--version-label", "10.0", "--out", str(DATA_10_0)),
+            *(f"--mask-dir={d}" for d in masks),
+            *("--check", "--only", "devices.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

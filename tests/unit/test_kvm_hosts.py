@@ -373,6 +373,7 @@ def test_check_names_the_part_it_could_not_record(
         "probe-kvm": {"differences": []},
         "cpu-kvm-qemu64": {"differences": []},
         "cpu-kvm-host": {"skipped": reason},
+        "devices": {"differences": []},
     }
     # A part missing without a reason is a difference, in that part.
     report = recorder.compare(committed, fresh, {})
@@ -395,3 +396,35 @@ def test_check_puts_each_difference_in_its_part(
         ["probe.json", "/tcg/argv"]
     ]
     assert report["probe-kvm"] == {"differences": []}
+
+
+def test_check_compares_the_device_catalog_apart(
+    recorder: ModuleType, recordings: tuple[Path, Path]
+) -> None:
+    """devices.json is a part of its own, and ``--only devices.json`` compares it alone."""
+    committed, fresh = recordings
+    _edit(fresh, "devices.json", lambda doc: doc["aliases"].update({"virtio-foo": "foo-pci"}))
+    _edit(fresh, "probe.json", lambda doc: doc["tcg"]["argv"].append("-changed"))
+    report = recorder.compare(committed, fresh, {"cpu-kvm-host": "not here"})
+    assert report["devices"]["differences"] == ['devices.json:/aliases/virtio-foo: added "foo-pci"']
+    assert [line.split(":", 2)[:2] for line in report["tcg"]["differences"]] == [
+        ["probe.json", "/tcg/argv"]
+    ]
+    only = recorder.compare(committed, fresh, {}, only="devices.json")
+    assert only == {"devices": report["devices"]}
+    (fresh / "devices.json").unlink()
+    assert recorder.compare(committed, fresh, {}, only="devices.json") == {
+        "devices": {"differences": ["devices.json: no longer recorded"]}
+    }
+
+
+def test_check_leaves_files_of_other_tools_alone(
+    recorder: ModuleType, recordings: tuple[Path, Path]
+) -> None:
+    """qapi-schema.json is generated from the source tree, not recorded: a
+    fresh recording lacks it and that is no difference."""
+    committed, fresh = recordings
+    assert (committed / "qapi-schema.json").exists()
+    (fresh / "qapi-schema.json").unlink()
+    report = recorder.compare(committed, fresh, {"cpu-kvm-host": "not here"})
+    assert report["tcg"] == {"differences": []}

@@ -27,6 +27,7 @@ FILES = [
     "probe.json",
     "cpus.json",
     "key-order.json",
+    "devices.json",
 ]
 MAX_FILE_SIZE = 2 * 1024 * 1024
 TMP_PLACEHOLDER = "@TMPDIR@"
@@ -292,6 +293,61 @@ def test_types(version: str) -> None:
     for typename in ("pc-dimm", "nvdimm", "virtio-mem-pci", "virtio-mem", "virtio-pmem-pci"):
         assert "return" in types["device-list-properties"][typename], typename
     assert "error" in types["device-list-properties"]["no-such-type"]
+
+
+@params
+def test_device_catalog(version: str) -> None:
+    """devices.json: every non-abstract device type qom-list-types names, its
+    properties as indices into one table of distinct entries, all used."""
+    devices = load(version, "devices.json")
+    assert set(devices) == {
+        "argv",
+        "categories",
+        "types",
+        "properties",
+        "aliases",
+        "device-help",
+        "type-help",
+    }
+    table = devices["properties"]
+    keys = {"name", "type", "description", "default-value"}
+    assert all({"name", "type"} <= set(p) <= keys for p in table)
+    assert len({json.dumps(p, sort_keys=True) for p in table}) == len(table)
+    used: set[int] = set()
+    every = load(version, "types.json")["qom-list-types"]["abstract"]["reply"]["return"]
+    parents = {t["name"]: t.get("parent") for t in every}
+    for name, entry in devices["types"].items():
+        assert {"properties", "user-creatable", "categories"} <= set(entry), name
+        assert set(entry) <= {
+            *("properties", "user-creatable", "categories"),
+            *("bus", "alias", "desc", "aborts"),
+        }, name
+        assert set(entry["categories"]) <= set(devices["categories"]), name
+        runs = entry["properties"].split()
+        for run in runs:
+            first, _, last = run.partition("-")
+            assert int(first) <= int(last or first) < len(table), (name, run)
+            used.update(range(int(first), int(last or first) + 1))
+        if "aborts" in entry:
+            assert runs == [] and set(entry["aborts"]) == {"stderr", "exit-status"}, name
+    assert used == set(range(len(table)))
+    # ... and every one of them: the type table's non-abstract devices
+    abstract = {t["name"] for t in every if t.get("abstract")}
+
+    def is_device(name: str | None) -> bool:
+        while name is not None and name != "device":
+            name = parents.get(name)
+        return name == "device"
+
+    assert set(devices["types"]) == {n for n in parents if n not in abstract and is_device(n)}
+    for alias, typename in devices["aliases"].items():
+        assert alias not in parents, alias  # an alias is never a type's name
+        entry = devices["types"].get(typename)
+        assert entry is None or entry.get("alias") == alias, (alias, typename)
+    for run in (devices["device-help"], *devices["type-help"].values()):
+        assert set(run) == {"argv", "stdout", "stderr", "status"}
+        assert run["argv"][0] == "qemu-system-x86_64"
+    assert devices["device-help"]["status"] == 0 and devices["device-help"]["stderr"] == ""
 
 
 @params

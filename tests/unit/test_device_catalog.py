@@ -1,0 +1,210 @@
+"""The device catalog (devices.json) through Recording's typed accessors.
+
+No QEMU is needed: the catalog is the committed recording.  Checked here:
+every device type reads back with QEMU's property list (against the
+replies types.json recorded separately), aliases resolve as QEMU's
+``qdev_get_device_class()`` resolves them, a default of ``false`` is not
+a missing default, the types QEMU cannot list say how it exits, 8.2 reads
+10.0's catalog, and a machine starts without reading devices.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memdevd.app import cli
+from memdevd.releases import recorded
+from memdevd.releases.recorded import (
+    NO_DEFAULT,
+    DeviceAbort,
+    DevicePropertyInfo,
+    Recording,
+    format_index_ranges,
+    parse_index_ranges,
+    recording,
+)
+from memdevd.releases.table import get_release
+
+DATA = Path(__file__).resolve().parents[2] / "memdevd" / "targets" / "x86_64" / "data"
+VERSIONS = ("7.2", "10.0")
+params = pytest.mark.parametrize("version", VERSIONS)
+
+
+def x86(version: str) -> Recording:
+    return recording("x86_64", get_release(version))
+
+
+def as_reply(props: tuple[DevicePropertyInfo, ...]) -> list[dict[str, Any]]:
+    """Properties as device-list-properties returns them."""
+    out = []
+    for p in props:
+        entry: dict[str, Any] = {"name": p.name, "type": p.type}
+        if p.description is not None:
+            entry["description"] = p.description
+        if p.has_default:
+            entry["default-value"] = p.default_value
+        out.append(entry)
+    return out
+
+
+def test_index_ranges() -> None:
+    assert parse_index_ranges("") == []
+    assert parse_index_ranges("0-2 5 7-8") == [0, 1, 2, 5, 7, 8]
+    assert parse_index_ranges("432-433 12") == [432, 433, 12]
+    for indices in ([], [3], [0, 1, 2, 5, 7, 8], [432, 433, 12, 11, 13, 14]):
+        assert parse_index_ranges(format_index_ranges(indices)) == indices
+    assert format_index_ranges([432, 433, 12, 11, 13, 14]) == "432-433 12 11 13-14"
+
+
+@params
+def test_every_device_type_is_listed(version: str) -> None:
+    rec = x86(version)
+    names = rec.device_type_names()
+    assert list(names) == sorted(names)
+    doc = json.loads((DATA / f"qemu-{version}" / "devices.json").read_text(encoding="utf-8"))
+    assert set(names) == set(doc["types"])
+    assert len(names) == {"7.2": 445, "10.0": 495}[version]
+    for name in names:
+        info = rec.device_type(name)
+        assert info is not None and info.name == name
+        assert info.parents[-1] == "object" and "device" in info.parents, name
+        assert info.categories, name
+
+
+@params
+def test_properties_are_qemus_replies(version: str) -> None:
+    """The catalog agrees with the device-list-properties replies types.json
+    recorded (libvirt's types and the memory devices), order included."""
+    replies = x86(version).type_replies("device-list-properties")
+    compared = 0
+    for name, reply in replies.items():
+        info = x86(version).device_type(name)
+        if "return" not in reply:
+            # an unknown, abstract or non-device name: no catalog entry
+            assert info is None or info.name != name, name
+            continue
+        assert info is not None, name
+        assert as_reply(info.properties) == reply["return"], name
+        compared += 1
+    assert compared >= 25
+
+
+@params
+def test_type_fields(version: str) -> None:
+    rec = x86(version)
+    blk = rec.device_type("virtio-blk-pci")
+    assert blk is not None
+    assert blk.parents == ("virtio-blk-pci-base", "virtio-pci", "pci-device", "device", "object")
+    assert (blk.user_creatable, blk.bus, blk.alias, blk.description, blk.categories) == (
+        True,
+        "PCI",
+        "virtio-blk",
+        None,
+        ("Storage",),
+    )
+    dimm = rec.device_type("pc-dimm")
+    assert dimm is not None
+    assert (dimm.bus, dimm.alias, dimm.description, dimm.categories) == (
+        None,
+        None,
+        "DIMM memory module",
+        ("Uncategorized",),
+    )
+    assert [p.name for p in dimm.properties] == ["memdev", "node", "addr", "slot", "size"]
+    ged = rec.device_type("acpi-ged")
+    assert ged is not None and not ged.user_creatable and ged.bus == "System"
+    assert rec.device_categories() == (
+        *("Controller/Bridge/Hub", "USB", "Storage", "Network", "Input", "Display"),
+        *("Sound", "Misc", "CPU", "Watchdog", "Uncategorized"),
+    )
+
+
+@params
+def test_absent_and_false_defaults_differ(version: str) -> None:
+    dimm = x86(version).device_type("pc-dimm")
+    assert dimm is not None
+    props = {p.name: p for p in dimm.properties}
+    assert props["memdev"].default_value is NO_DEFAULT and not props["memdev"].has_default
+    assert props["node"].default_value == 0 and props["node"].has_default
+    cpu = x86(version).device_type("qemu64-x86_64-cpu")
+    assert cpu is not None
+    emsr = next(p for p in cpu.properties if p.name == "hv-emsr-bitmap")
+    assert emsr.has_default and emsr.default_value is False
+    assert emsr.description == "on/off"
+    assert repr(NO_DEFAULT) == "NO_DEFAULT"
+
+
+@params
+def test_aliases_resolve_as_qemu(version: str) -> None:
+    rec = x86(version)
+    assert rec.device_type("virtio-blk") is rec.device_type("virtio-blk-pci")
+    assert rec.resolve_device_name("lsi") == "lsi53c895a"
+    assert rec.resolve_device_name("e1000-82540em") == "e1000"
+    assert rec.resolve_device_name("virtio-blk-pci") == "virtio-blk-pci"
+    assert rec.resolve_device_name("no-such-type") == "no-such-type"
+    for alias, typename in rec.device_aliases().items():
+        info = rec.device_type(typename)
+        assert info is None or info.alias == alias, alias
+    # 10.0's table has rutabaga, whose type this build lacks; 7.2's has not.
+    rutabaga = {"7.2": "virtio-gpu-rutabaga", "10.0": "virtio-gpu-rutabaga-pci"}[version]
+    assert rec.resolve_device_name("virtio-gpu-rutabaga") == rutabaga
+    assert rec.device_type("virtio-gpu-rutabaga") is None
+
+
+@params
+def test_names_that_are_no_listable_type(version: str) -> None:
+    rec = x86(version)
+    for name in ("no-such-type", "virtio-pci", "device", "memory-backend-ram", "memory-device"):
+        assert rec.device_type(name) is None, name
+
+
+def test_types_that_make_qemu_exit() -> None:
+    gl = x86("7.2").device_type("virtio-gpu-gl-pci")
+    assert gl is not None and gl.properties == () and gl.user_creatable
+    assert gl.aborts == DeviceAbort("missing object type 'virtio-gpu-gl-device'\n", 1)
+    assert gl.aborts.message == "missing object type 'virtio-gpu-gl-device'"
+    assert x86("7.2").device_type("virtio-gpu-gl") is gl
+    assert all(
+        info is not None and info.aborts is None
+        for info in map(x86("10.0").device_type, x86("10.0").device_type_names())
+    )
+
+
+def test_8_2_reads_10_0s_catalog() -> None:
+    assert x86("8.2") is x86("10.0")
+    assert x86("8.2").device_type_names() == x86("10.0").device_type_names()
+
+
+def test_a_machine_starts_without_reading_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """devices.json is read on the first question about device types only."""
+    read: list[str] = []
+    original = Recording.read
+
+    def spy(self: Recording, name: str) -> Any:
+        read.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(Recording, "read", spy)
+    recorded.recording.cache_clear()
+    recorded._recording.cache_clear()
+    try:
+        for version in ("7.2", "10.0"):
+            argv = ["-memdevd", f"version={version}", "-machine", "q35"]
+            argv += ["-m", "1G,slots=4,maxmem=8G"]
+            argv += ["-object", "memory-backend-ram,id=m0,size=128M"]
+            argv += ["-device", "pc-dimm,id=d0,memdev=m0"]
+            parsed = cli.parse(argv, "qemu-system-x86_64")
+            daemon, _ = cli.build_daemon(parsed, "qemu-system-x86_64", handle_signals=False)
+            daemon.registry.get("qom-list-types")
+        assert "devices" not in read, read
+        x86("10.0").device_type("pc-dimm")
+        assert read.count("devices") == 1
+        x86("10.0").device_type("nvdimm")
+        assert read.count("devices") == 1
+    finally:
+        recorded.recording.cache_clear()
+        recorded._recording.cache_clear()
