@@ -543,3 +543,5 @@ BLOCK_LOCK_FAILED: Final = 'Failed to get "{}" lock'
 BLOCK_SHARED_LOCK_FAILED: Final = 'Failed to get shared "{}" lock'
 BLOCK_LOCK_HINT: Final = "Is another process using the image [{}]?\n"
 BLOCK_FORCE_SHARE_NEEDS_READ_ONLY: Final = "force-share=on can only be used with read-only images"
+BLOCK_DRIVE_IN_USE: Final = "Drive '{}' is already in use by another device"
+BLOCK_DRIVE_NOT_SET: Final = "drive property not set"

@@ -35,8 +35,10 @@ def blockdev_del(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
 
 @command("query-block")
 def query_block(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    from memdevd.machine.block import info
+
     arguments(rt, "query-block", args)
-    return []
+    return _shaped(rt, "BlockInfoList", info.query_block(rt.machine.block))
 
 
 @command("query-blockstats")

@@ -520,7 +520,7 @@ class Machine:
         driver = opts.get("driver")
         if not isinstance(driver, str):
             raise CoreError(M.MISSING_PARAMETER.format("driver"))
-        cls = device_class(driver, self.config.board)
+        cls = device_class(driver, self.config.board, self.recording)
         if cls is None or (cls.needs_profile_feature and not cls.available(self.release)):
             if cls is None and driver in self.recording.device_types:
                 # QEMU has it (a disk, a NIC...): say so rather than pretend
@@ -551,6 +551,9 @@ class Machine:
 
         dev = cls(self)
         if hot:
+            # qdev_hotplug_allowed(): the class first, then the bus.
+            if not legacy and not cls.hotpluggable:
+                raise CoreError(M.DEVICE_NO_HOTPLUG.format(dev.typename))
             if not legacy and bus is not None and not bus.hotpluggable:
                 raise CoreError(M.BUS_NO_HOTPLUG.format(bus.name))
             if bus is None and not dev.is_a("memory-device"):
@@ -604,6 +607,7 @@ class Machine:
     def _unparent(self, dev: Device) -> None:
         if dev.parent is not None and dev.name is not None:
             dev.parent.remove_child(dev.name)
+        dev.finalize()
 
     def _realize(self, dev: Device, bus: Any, hot: bool) -> None:
         """``device_set_realized``: pre_plug, realize, plug (hotplug handler)."""

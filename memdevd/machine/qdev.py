@@ -80,6 +80,10 @@ class Device(QOMObject):
     def unrealize(self) -> None:
         """``dc->unrealize``."""
 
+    def finalize(self) -> None:
+        """``instance_finalize``: the device leaves the QOM tree for good
+        (after an unplug, or a device_add that failed)."""
+
     def qom_path(self) -> str:
         return self.canonical_path()
 

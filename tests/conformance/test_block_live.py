@@ -260,6 +260,56 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
             ),
             ("query-named-block-nodes", {"flat": True}),
         ],
+        "disks": [
+            ("blockdev-add", _file(d, "disk.qcow2", **{"node-name": "f0"})),
+            ("blockdev-add", {"driver": "qcow2", "node-name": "q0", "file": "f0"}),
+            (
+                "blockdev-add",
+                {
+                    "driver": "qcow2",
+                    "node-name": "ro",
+                    "read-only": True,
+                    "file": _file(d, "old.qcow2", **{"read-only": True}),
+                },
+            ),
+            ("device_add", {"driver": "virtio-blk-pci", "id": "vd0"}),
+            ("device_add", {"driver": "virtio-blk-pci", "id": "vd0", "drive": "nosuch"}),
+            (
+                "device_add",
+                {
+                    "driver": "virtio-blk-pci",
+                    "id": "vd0",
+                    "drive": "q0",
+                    "bus": "pcie.0",
+                    "addr": "0x5",
+                },
+            ),
+            ("device_add", {"driver": "virtio-blk-pci", "id": "vd1", "drive": "q0"}),
+            (
+                "device_add",
+                {"driver": "virtio-blk-pci", "id": "vd1", "drive": "f0", "bus": "pcie.0"},
+            ),
+            (
+                "device_add",
+                {
+                    "driver": "virtio-blk",
+                    "id": "vd2",
+                    "drive": "ro",
+                    "bus": "pcie.0",
+                    "addr": "0x6",
+                },
+            ),
+            ("device_add", {"driver": "virtio-blk-pci", "drive": "ro", "bus": "pcie.0"}),
+            ("query-block", None),
+            ("query-named-block-nodes", {"flat": True}),
+            ("qom-list", {"path": "/machine/peripheral/vd0"}),
+            ("qom-get", {"path": "/machine/peripheral/vd0", "property": "drive"}),
+            ("qom-get", {"path": "/machine/peripheral/vd2/virtio-backend", "property": "drive"}),
+            ("blockdev-del", {"node-name": "q0"}),
+            ("device_del", {"id": "vd0"}),
+            ("blockdev-del", {"node-name": "q0"}),
+            ("query-block", None),
+        ],
         "delete": [
             ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f0"})),
             ("blockdev-add", {"driver": "raw", "node-name": "r0", "file": "f0"}),
@@ -283,7 +333,7 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
     }
 
 
-SEQUENCES = ["arguments", "names", "files", "formats", "backing", "locks", "delete"]
+SEQUENCES = ["arguments", "names", "files", "formats", "backing", "locks", "disks", "delete"]
 
 
 @pytest.mark.parametrize("version", QEMU_VERSIONS)

@@ -118,6 +118,19 @@ class BlockBackend:
     name: str
     root: BlockNode | None
     device: Device | None = None
+    # its edge to the root node (perm and shared as the device set them)
+    edge: Edge | None = None
+    # blk_enable_write_cache(): the device's write-cache (auto: on)
+    write_cache: bool = True
+
+    def user(self) -> str:
+        """``blk_root_get_parent_desc``."""
+        if self.name:
+            return f"block device '{self.name}'"
+        dev = self.device
+        if dev is not None:
+            return f"block device '{dev.id or dev.canonical_path()}'"
+        return "an unnamed block device"
 
 
 @record
@@ -396,6 +409,65 @@ class BlockLayer:
             raise CoreError(M.BLOCK_BACKING_OPEN_FAILED.format(exc.desc)) from None
         child.refcnt += 1
         return child
+
+    # -- devices ---------------------------------------------------------------
+
+    def attach_drive(self, name: str, dev: Device, owner: str, prop: str) -> BlockBackend:
+        """``set_drive_helper``: a named backend, else a new one on the node
+        ``name``; QEMU's texts when neither exists or it is taken."""
+        blk = self.backend_by_name(name)
+        created = False
+        if blk is None:
+            node = self.nodes.get(name)
+            if node is not None:
+                blk = BlockBackend("", node)
+                created = True
+        if blk is None:
+            raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, prop, name))
+        if blk.device is not None:
+            raise CoreError(M.BLOCK_DRIVE_IN_USE.format(name))
+        blk.device = dev
+        if created:
+            assert blk.root is not None
+            # blk_new(ctx, 0, BLK_PERM_ALL) + blk_insert_bs(): no needs yet.
+            blk.edge = Edge(blk.user(), "root", blk, 0, 0, perms.ALL)
+            blk.root.parents.insert(0, blk.edge)
+            blk.root.refcnt += 1
+            self.backends.append(blk)
+        return blk
+
+    def realize_drive(self, blk: BlockBackend, *, resizable: bool, share_rw: bool) -> None:
+        """``blkconf_apply_backend_options``: the device's needs on the
+        node (write unless the node is read-only), checked as
+        ``blk_set_perm`` does; nothing changes if they conflict."""
+        node = blk.root
+        if node is None or blk.edge is None:
+            return
+        perm = perms.CONSISTENT_READ | (0 if node.read_only else perms.WRITE)
+        shared = perms.CONSISTENT_READ | perms.WRITE_UNCHANGED
+        shared |= (perms.RESIZE if resizable else 0) | (perms.WRITE if share_rw else 0)
+        old = (blk.edge.perm, blk.edge.shared)
+        blk.edge.user = blk.user()
+        blk.edge.perm, blk.edge.shared = perm, shared
+        try:
+            self._refresh_perms(node, _Opening())
+        except CoreError:
+            blk.edge.perm, blk.edge.shared = old
+            self._refresh_perms(node, _Opening())
+            raise
+
+    def detach_drive(self, blk: BlockBackend) -> None:
+        """``release_drive``: the device lets go; an anonymous backend goes."""
+        blk.device = None
+        if blk.name or blk.root is None:
+            return
+        node = blk.root
+        if blk.edge is not None and blk.edge in node.parents:
+            node.parents.remove(blk.edge)
+        node.refcnt -= 1
+        self.backends.remove(blk)
+        self._refresh_perms(node, _Opening())
+        self._unref(node)
 
     # -- blockdev-del ----------------------------------------------------------
 

@@ -132,7 +132,7 @@ def node_info(node: BlockNode, blk: BlockBackend | None, flat: bool) -> dict[str
             "iops_wr": 0,
             "image": image,
             "cache": {
-                "writeback": True,
+                "writeback": blk.write_cache if blk is not None else True,
                 "direct": node.cache_direct,
                 "no-flush": node.cache_no_flush,
             },
@@ -145,3 +145,25 @@ def node_info(node: BlockNode, blk: BlockBackend | None, flat: bool) -> dict[str
 def named_nodes(layer: BlockLayer, flat: bool) -> list[dict[str, Any]]:
     """``bdrv_named_nodes_list``: every node, the newest first (prepended)."""
     return [node_info(node, None, flat) for node in reversed(layer.nodes.values())]
+
+
+def block_info(blk: BlockBackend) -> dict[str, Any]:
+    """``bdrv_query_info`` (BlockInfo) of a backend."""
+    dev = blk.device
+    info: dict[str, Any] = {"device": blk.name}
+    if dev is not None:
+        info["qdev"] = dev.id or dev.canonical_path()
+    info["type"] = "unknown"
+    # blk_dev_has_removable_media(): no device, or one with change_media_cb
+    info["removable"] = dev is None or bool(getattr(dev, "removable_media", False))
+    info["locked"] = False
+    if blk.root is not None:
+        info["inserted"] = node_info(blk.root, blk, False)
+    if dev is not None and getattr(dev, "iostatus", True):
+        info["io-status"] = "ok"
+    return info
+
+
+def query_block(layer: BlockLayer) -> list[dict[str, Any]]:
+    """``qmp_query_block``: named backends and those a device uses, in order."""
+    return [block_info(blk) for blk in layer.backends if blk.name or blk.device is not None]

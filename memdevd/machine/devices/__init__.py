@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from memdevd.machine.board import Board
     from memdevd.machine.qdev import Device
+    from memdevd.releases.recorded import Recording
 
 # driver name -> (module, class).  A module is imported when its type is
 # first asked for: a machine that never sees an nvdimm or an hv-balloon
@@ -36,9 +37,10 @@ _WHERE: dict[str, tuple[str, str]] = {
 _LOADED: dict[tuple[str, str], type[Device]] = {}
 
 
-def device_class(driver: str, board: Board) -> type[Device] | None:
+def device_class(driver: str, board: Board, rec: Recording | None = None) -> type[Device] | None:
     """The class of a ``-device``/``device_add`` driver memdevd emulates on
-    ``board``'s target."""
+    ``board``'s target: a type modelled in code, else one made from the
+    recorded catalog (:mod:`memdevd.machine.devices.generic`)."""
     key = (board.target, driver)
     cls = _LOADED.get(key)
     if cls is None:
@@ -47,7 +49,11 @@ def device_class(driver: str, board: Board) -> type[Device] | None:
         if where is None:
             where = board.device_types.get(driver)
             if where is None:
-                return None
+                if rec is None:
+                    return None
+                from memdevd.machine.devices.generic import catalog_class
+
+                return catalog_class(rec, driver)
             module_name = where[0]
         module = importlib.import_module(module_name)
         cls = _LOADED[key] = getattr(module, where[1])

@@ -1,0 +1,366 @@
+"""Device types of the recorded catalog that memdevd places but does not emulate.
+
+QEMU has some 450 device types; memdevd models the memory devices and a
+few others in code.  Every other type the emulated release has is made
+from its recorded catalog entry (``devices.json``: its parents, bus and
+``device-list-properties``): a device with QEMU's properties, parsed and
+range-checked as QEMU's qdev property types are, with QEMU's defaults,
+placed where QEMU places it (a PCI device takes the devfn QEMU gives it),
+listed under ``/machine/peripheral`` and unplugged like any PCI device.
+It does nothing else: no disk is read, no packet sent, no pixel drawn.
+
+A virtio PCI proxy (``virtio-blk-pci``...) owns its virtio device as the
+child ``virtio-backend`` on its ``virtio-bus``, as in QEMU; the virtio
+device's properties are aliased on the proxy, so their errors name the
+inner type.  Properties that link to a backend (``drive``, ``netdev``,
+``chardev``, ``audiodev``, ``link<...>``) must name one that exists, with
+QEMU's texts; a ``drive`` attaches the block node as QEMU's
+``set_drive_helper`` does.
+
+Buses other than PCI and ISA (USB, SCSI, IDE, virtio-serial...) are not
+modelled yet: a type on one gets QEMU's "No 'usb-bus' bus found" (or
+"can't go on" a bus it names), as on a QEMU machine without that bus.
+Whether a type can be hot-plugged and its ``qom-list`` order are not in
+the catalog yet (every type is taken as hot-pluggable; see
+docs/divergences.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from memdevd import messages as M
+from memdevd.machine.devices.pcie_root_port import PassivePCIDevice, VirtioPCIBusObject
+from memdevd.machine.errors import CoreError
+from memdevd.machine.qdev import Device, parse_bool
+from memdevd.machine.qom import Prop, QOMObject
+from memdevd.qapi.visitor import InputVisitor
+
+if TYPE_CHECKING:
+    from memdevd.machine.block.graph import BlockBackend
+    from memdevd.machine.machine import Machine
+    from memdevd.releases.recorded import DevicePropertyInfo, DeviceTypeInfo, Recording
+
+_INTS = frozenset(
+    {"uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "size"}
+)
+_MAC = re.compile(r"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5}")
+#: The properties every device and PCI device has in code (qdev.py,
+#: pcie_root_port.py): the catalog's entries for them are not re-made.
+_BASE_PROPS = frozenset({"addr", "multifunction", "realized", "hotplugged", "hotpluggable"})
+#: virtio proxies whose inner device is not "<name without -pci>-device"
+_BACKENDS = {
+    "virtio-vga": "virtio-gpu-device",
+    "virtio-vga-gl": "virtio-gpu-gl-device",
+}
+_PROXY_SUFFIXES = ("-pci-non-transitional", "-pci-transitional", "-pci")
+#: disk devices whose realize fails without a drive ("drive property not set")
+_DRIVE_REQUIRED = frozenset({"virtio-blk-device"})
+
+
+def _enum_values(prop: DevicePropertyInfo) -> tuple[str, ...] | None:
+    """A qdev enum property's values, as its description lists them
+    (``qdev_prop_enum`` sets it to the values joined by "/")."""
+    desc = prop.description
+    if desc and "/" in desc and " " not in desc:
+        return tuple(desc.split("/"))
+    return None
+
+
+#: qdev property kinds device-list-properties lists as "str", known by
+#: their PropertyInfo description (hw/core/qdev-properties-system.c)
+_KINDS = {
+    "Node name or ID of a block device to use as a backend": "drive",
+    "ID of a netdev to use as a backend": "netdev",
+    "ID of a chardev to use as a backend": "chr",
+    "ID of an audiodev to use as a backend": "audiodev",
+}
+
+
+def _kind(prop: DevicePropertyInfo) -> str:
+    """What a property refers to: "drive", "netdev", "chr", "audiodev",
+    "mac" (``qdev_prop_macaddr``), else its listed type."""
+    desc = prop.description or ""
+    if desc.startswith("Ethernet 6-byte MAC Address"):
+        return "mac"
+    return _KINDS.get(desc, prop.type)
+
+
+def _parse(prop: DevicePropertyInfo, v: InputVisitor, name: str) -> Any:
+    """The value as the property's qdev type reads it (its visitor texts)."""
+    ptype = prop.type
+    if ptype == "bool":
+        return parse_bool(v, name)
+    if ptype in _INTS:
+        return v.type_int(name, ptype)
+    values = _enum_values(prop)
+    if values is not None:
+        return v.type_enum(name, values)
+    return v.type_str(name)
+
+
+class CatalogMixin:
+    """Catalog properties on a device class made by :func:`catalog_class`."""
+
+    catalog: ClassVar[DeviceTypeInfo]
+    # The inner virtio device's property names (aliased, its texts).
+    backend_props: ClassVar[frozenset[str]] = frozenset()
+
+    machine: Machine
+    values: dict[str, Any]
+    typename: str
+    id: str | None
+    realized: bool
+
+    def catalog_props(self) -> list[Prop]:
+        props = []
+        for info in self.catalog.properties:
+            if info.name in _BASE_PROPS:
+                continue
+            props.append(_catalog_prop(info))
+        return props
+
+    def backend_typename(self) -> str:
+        return self.typename
+
+    def apply_links(self) -> None:
+        """Realize: the backends the link-like properties name must exist."""
+        for info in self.catalog.properties:
+            value = self.values.get(info.name)
+            if not value:
+                continue
+            owner = self.backend_typename() if info.name in self.backend_props else self.typename
+            kind = _kind(info)
+            if kind == "chr" and value not in self.machine.chardevs.children:
+                raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
+            if kind in ("netdev", "audiodev"):
+                # Not modelled yet: no netdev or audiodev can exist.
+                raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
+
+
+def _catalog_prop(info: DevicePropertyInfo) -> Prop:
+    name = info.name
+    default = None if not info.has_default else info.default_value
+
+    def getter(obj: QOMObject) -> Any:
+        dev = _catalog(obj)
+        if name in dev.values:
+            return dev.values[name]
+        if info.type == "str":
+            return default if isinstance(default, str) else ""
+        if info.type.startswith("link<"):
+            return ""
+        return default
+
+    def setter(obj: QOMObject, v: InputVisitor, pname: str) -> None:
+        dev = _catalog(obj)
+        owner = dev.backend_typename() if pname in dev.backend_props else dev.typename
+        if dev.realized:
+            if dev.id is not None and pname not in dev.backend_props:
+                raise CoreError(M.SET_PROP_AFTER_REALIZE.format(pname, dev.id, owner))
+            raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(pname, owner))
+        if info.type.startswith("link<"):
+            path = v.type_str(pname)
+            target = info.type[5:-1]
+            if path:
+                dev.machine.resolve_link(path, target, pname)
+            dev.values[pname] = path
+            return
+        value = _parse(info, v, pname)
+        kind = _kind(info)
+        if kind == "mac" and not _MAC.fullmatch(str(value)):
+            raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+        if kind == "drive":
+            dev.set_drive(pname, str(value), owner)
+        dev.values[pname] = value
+
+    return Prop(
+        name,
+        info.type,
+        getter,
+        setter,
+        info.description,
+        static=True,
+        default=default,
+        has_default=info.has_default,
+    )
+
+
+class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
+    """A PCI device of the catalog: placed, listed, unplugged."""
+
+    abstract = False
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        self.values = {}
+        self.blk: BlockBackend | None = None
+
+    def class_props_key(self) -> str | None:
+        # The list depends on the class (its catalog entry) only.
+        return "catalog"
+
+    def class_props(self) -> list[Prop]:
+        return [*super().class_props(), *self.catalog_props()]
+
+    def drive_owner(self) -> Device:
+        """The device a ``drive`` attaches to (the inner virtio device)."""
+        return self
+
+    def set_drive(self, name: str, value: str, owner: str) -> None:
+        """``set_drive_helper``: a named backend, or a new one on a node."""
+        if not value:
+            return
+        self.blk = self.machine.block.attach_drive(value, self.drive_owner(), owner, name)
+
+    def realize(self) -> None:
+        self.apply_links()
+        super().realize()
+        self.realize_drive()
+
+    def realize_drive(self) -> None:
+        """The disk device's realize: its drive, and what it needs of it."""
+        if self.blk is None:
+            if self.backend_typename() in _DRIVE_REQUIRED:
+                raise CoreError(M.BLOCK_DRIVE_NOT_SET)
+            return
+        share_rw = bool(self.values.get("share-rw", False))
+        self.machine.block.realize_drive(self.blk, resizable=True, share_rw=share_rw)
+
+    def finalize(self) -> None:
+        """``release_drive``: a device that goes (or failed) lets its drive go."""
+        if self.blk is not None:
+            self.machine.block.detach_drive(self.blk)
+            self.blk = None
+
+
+class CatalogBusDevice(CatalogMixin, Device):
+    """A catalog device on a bus other than PCI."""
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        self.values = {}
+
+    def class_props_key(self) -> str | None:
+        return "catalog"
+
+    def class_props(self) -> list[Prop]:
+        return [*super().class_props(), *self.catalog_props()]
+
+    def set_drive(self, name: str, value: str, owner: str) -> None:
+        raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(self.typename))
+
+    def realize(self) -> None:
+        self.apply_links()
+
+
+class CatalogVirtioBackend(Device):
+    """The inner virtio device of a catalog proxy (``virtio-backend``)."""
+
+    user_creatable = False
+    hotpluggable = False
+    bus_type = "virtio-bus"
+
+
+class CatalogVirtioPCIDevice(CatalogPCIDevice):
+    """A virtio PCI proxy: its bus and inner device as QEMU builds them."""
+
+    backend_type: ClassVar[str]
+    backend_chain: ClassVar[tuple[str, ...]]
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        self.add_child("virtio-bus", VirtioPCIBusObject())
+        backend = CatalogVirtioBackend(machine)
+        backend.type_chain = self.backend_chain  # type: ignore[misc]
+        backend.typename = self.backend_type
+        backend.parent_bus = "virtio-bus"
+        self.vdev = backend
+        self.add_child("virtio-backend", backend)
+
+    def backend_typename(self) -> str:
+        return self.backend_type
+
+    def drive_owner(self) -> Device:
+        return self.vdev
+
+    def realize(self) -> None:
+        super().realize()
+        self.vdev.realized = True
+
+
+def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
+    assert isinstance(obj, (CatalogPCIDevice, CatalogBusDevice))
+    return obj
+
+
+_CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
+
+
+def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
+    """The class of a catalog device type (aliases resolved), None where
+    the type is not one memdevd can place (not on a PCI bus)."""
+    name = rec.resolve_device_name(driver)
+    key = (rec.target, rec.recorded_as, name)
+    if key in _CLASSES:
+        return _CLASSES[key]
+    info = rec.device_type(name)
+    cls: type[Device] | None = None
+    if info is not None and info.bus not in (None, "PCI", "System") and not info.aborts:
+        # A bus memdevd may not have (USB, SCSI, virtio-serial...): QEMU's
+        # "No 'usb-bus' bus found" / "can't go on" texts where it has none,
+        # placed without an address where it has one (ISA).
+        cls = type(
+            _class_name(info.name),
+            (CatalogBusDevice,),
+            {
+                "catalog": info,
+                "type_chain": (info.name, *info.parents),
+                "user_creatable": info.user_creatable,
+                "description": info.description or "",
+                "bus_type": info.bus,
+            },
+        )
+    elif info is not None and info.bus == "PCI" and not info.aborts:
+        chain = (info.name, *info.parents)
+        attrs: dict[str, Any] = {
+            "catalog": info,
+            "type_chain": chain,
+            "user_creatable": info.user_creatable,
+            "description": info.description or "",
+        }
+        base: type[CatalogPCIDevice] = CatalogPCIDevice
+        if "virtio-pci" in info.parents:
+            backend = _backend_of(rec, info.name)
+            if backend is None:
+                _CLASSES[key] = None
+                return None
+            binfo = rec.device_type(backend)
+            attrs["backend_type"] = backend
+            attrs["backend_chain"] = (backend, *rec.type_parents(backend))
+            attrs["backend_props"] = frozenset(
+                p.name for p in (binfo.properties if binfo is not None else ())
+            )
+            base = CatalogVirtioPCIDevice
+        cls = type(_class_name(info.name), (base,), attrs)
+    _CLASSES[key] = cls
+    return cls
+
+
+def _backend_of(rec: Recording, proxy: str) -> str | None:
+    if proxy in _BACKENDS:
+        return _BACKENDS[proxy]
+    stem = proxy
+    for suffix in _PROXY_SUFFIXES:
+        if proxy.endswith(suffix):
+            stem = proxy[: -len(suffix)]
+            break
+    for candidate in (f"{stem}-device", stem):
+        if rec.device_type(candidate) is not None:
+            return candidate
+    return None
+
+
+def _class_name(typename: str) -> str:
+    return "Catalog_" + re.sub(r"\W", "_", typename)
