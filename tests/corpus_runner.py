@@ -353,6 +353,7 @@ def _connect(path: str, proc: subprocess.Popen[bytes], daemonize: bool) -> socke
             sock.close()
             return None
         if b'"QMP"' in line:
+            sock.settimeout(REPLY_TIMEOUT)
             return sock
         sock.close()
         return None
@@ -445,11 +446,17 @@ def run(entry: Entry, release: str, impl: str) -> Outcome:
             )
         answers: dict[str, Any] = {}
         started = False
+        status: int | None = None
+        note = ""  # what went wrong on the harness's side, appended to stderr
         try:
-            sock = _connect(prepared.qmp_path, proc, prepared.pidfile is not None)
+            try:
+                sock = _connect(prepared.qmp_path, proc, prepared.pidfile is not None)
+            except TimeoutError as exc:
+                sock, note = None, f"[corpus_runner: {exc}]\n"
             if sock is not None:
                 with sock:
                     buf = bytearray()
+                    label = "qmp_capabilities"
                     try:
                         _ask(sock, buf, "qmp_capabilities", None)
                         for label, execute, arguments in QUERIES:
@@ -457,9 +464,14 @@ def run(entry: Entry, release: str, impl: str) -> Outcome:
                         started = True
                     except _Closed:
                         answers = {}
-            status: int | None = None
-            if not started:
-                status = proc.wait(START_TIMEOUT)
+                    except OSError as exc:  # no reply in time: the rest is not asked
+                        answers[label] = {"harness-error": f"no reply: {exc}"}
+                        started = True
+            if not started and not note:
+                try:
+                    status = proc.wait(START_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    note = "[corpus_runner: closed QMP but did not exit]\n"
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -468,7 +480,7 @@ def run(entry: Entry, release: str, impl: str) -> Outcome:
         outcome = Outcome(
             started,
             status,
-            _read(stderr_path),
+            _read(stderr_path) + note,
             _read(stdout_path),
             answers,
             seconds=time.monotonic() - t0,
@@ -542,6 +554,16 @@ def normalise(outcome: Outcome, tmp: str, ports: dict[str, int]) -> Outcome:
 # Running everything
 
 
+def _run_safely(entry: Entry, release: str, impl: str) -> Outcome:
+    """:func:`run`, with a harness failure as the outcome (it then differs
+    from the other side's and the test says why) rather than an exception
+    that would fail every test of the module."""
+    try:
+        return run(entry, release, impl)
+    except Exception as exc:
+        return Outcome(False, None, f"[corpus_runner: {exc!r}]\n", "")
+
+
 #: What :func:`run_all` runs: real QEMU, memdevd, and real QEMU a second
 #: time (two runs of QEMU must compare equal: the normalisation is enough).
 IMPLS: tuple[str, ...] = ("qemu", "memdevd", "qemu-again")
@@ -558,7 +580,7 @@ def run_all(
 
     jobs = [(e, r, impl) for e in entries for r in releases for impl in impls]
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = {(e.name, r, impl): pool.submit(run, e, r, impl) for e, r, impl in jobs}
+        futures = {(e.name, r, impl): pool.submit(_run_safely, e, r, impl) for e, r, impl in jobs}
         return {key: future.result() for key, future in futures.items()}
 
 
