@@ -57,6 +57,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -200,21 +201,29 @@ def why_not_runnable(entry: Entry, release: str) -> str | None:
     return None
 
 
-def free_port() -> int:
+# Ports handed out to runs without a network namespace: never twice in one
+# process, or two parallel runs could pick the same free port.
+_GIVEN_PORTS: set[int] = set()
+_PORTS_LOCK = threading.Lock()
+
+
+def _unused(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
-def free_vnc_display() -> int:
-    for display in range(100, 1000):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", 5900 + display))
-            except OSError:
-                continue
-            return display
-    raise RuntimeError("no free VNC port")
+def free_port(first: int = 20000, last: int = 30000) -> int:
+    """A free TCP port on 127.0.0.1 not given to another run of this process."""
+    with _PORTS_LOCK:
+        for port in range(first, last):
+            if port not in _GIVEN_PORTS and _unused(port):
+                _GIVEN_PORTS.add(port)
+                return port
+    raise RuntimeError(f"no free port in {first}-{last}")
 
 
 def create_files(entry: Entry, tmp: str) -> None:
@@ -284,7 +293,7 @@ def prepare(entry: Entry, tmp: str, netns: bool) -> Prepared:
     def port_for(token: str) -> str:
         if token == "@VNC_DISPLAY@":
             if token not in ports:
-                ports[token] = 5900 if netns else 5900 + free_vnc_display()
+                ports[token] = 5900 if netns else free_port(6000, 6900)
             return str(ports[token] - 5900)
         if token not in ports:
             ports[token] = 5901 + len(ports) if netns else free_port()
