@@ -545,3 +545,22 @@ BLOCK_LOCK_HINT: Final = "Is another process using the image [{}]?\n"
 BLOCK_FORCE_SHARE_NEEDS_READ_ONLY: Final = "force-share=on can only be used with read-only images"
 BLOCK_DRIVE_IN_USE: Final = "Drive '{}' is already in use by another device"
 BLOCK_DRIVE_NOT_SET: Final = "drive property not set"
+
+# --- system/vl.c qemu_resolve_machine_memdev, hw/core/machine.c (-machine memory-backend) ---
+MACHINE_MEMDEV_NOT_FOUND: Final = "Memory backend '{}' not found"
+MACHINE_MEMDEV_SIZE_MISMATCH: Final = (
+    "Machine memory size does not match the size of the memory backend"
+)
+MACHINE_MEMDEV_USED_TWICE: Final = "memory backend {} can't be used multiple times."
+DEFAULT_RAM_ID_RESERVED_7_2: Final = (
+    "object name '{}' is reserved for the default RAM backend, it can't be used for any other"
+    " purposes. Change the object's 'id' to something else"
+)
+DEFAULT_RAM_ID_RESERVED: Final = (
+    "object's id '{}' is reserved for the default RAM backend, it can't be used for any other"
+    " purposes"
+)
+DEFAULT_RAM_ID_RESERVED_HINT: Final = (
+    "Change the object's 'id' to something else or disable automatic creation of the default"
+    " RAM backend by setting 'memory-backend={}' with '-machine'.\n"
+)

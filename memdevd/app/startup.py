@@ -139,6 +139,7 @@ def _machine_bool(value: Any, name: str) -> bool:
 
 # -machine properties memdevd understands; others of QEMU's are accepted as recorded.
 _MACHINE_KNOWN = {
+    "memory-backend",
     "type",
     "accel",
     "memory",
@@ -179,6 +180,9 @@ def apply_machine_options(
             config.mem_merge = _machine_bool(value, key)
         elif key == "dump-guest-core":
             config.dump_guest_core = _machine_bool(value, key)
+        elif key == "memory-backend":
+            # machine_set_mem's memory-backend: resolved once the backends exist.
+            config.ram_memdev = str(value)
         else:
             try:
                 target.apply_machine_option(config, key, value)
@@ -268,6 +272,7 @@ def build_machine(
         guest=settings.guest,
         acpi=not request.no_acpi,
         acpi_setting="off" if request.no_acpi else "auto",
+        ram_size_given=bool(request.memory and request.memory.get("size")),
     )
     apply_machine_options(config, target, release, request.machine, mtype)
     notes.extend(_configure_smp(config, target, release, request, mtype))
@@ -306,6 +311,7 @@ def build_machine(
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
     try:
         config.cpu_model = target.resolve_cpu_model(release, mtype, request.cpu_option, accel_used)
+        machine.resolve_machine_memdev()
     except CoreError as exc:
         raise _err(exc) from None
 

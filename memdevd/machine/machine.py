@@ -92,6 +92,10 @@ class MachineConfig:
     # The board's own -machine options, by property name (x86: max-ram-below-4g,
     # sgx-epc); the board reads them.
     board_options: dict[str, Any] = field(default_factory=dict)
+    # -machine memory-backend=: the backend (id or path) that is the RAM.
+    ram_memdev: str | None = None
+    # whether -m gave the RAM size (else a memory-backend's size is taken)
+    ram_size_given: bool = True
     # KVM slots used by boot memory and ROMs, see machine/memslots.py.
     kvm_base_memslots: int = 8
     vhost_base_memslots: int = 2
@@ -169,6 +173,8 @@ def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
 
 def _machine_ram_path(m: Machine) -> str:
     """``memory-backend``: the RAM backend, none when NUMA memdevs make RAM."""
+    if m.ram_memdev is not None:
+        return m.ram_memdev.canonical_path()
     ram_id = m.config.board.default_ram_id
     ram = m.objects.children.get(ram_id) if ram_id else None
     return ram.canonical_path() if ram is not None else ""
@@ -256,6 +262,8 @@ class Machine:
         )
         # The block graph, made when first used (start-up time).
         self._block: BlockLayer | None = None
+        # -machine memory-backend=: the RAM's backend once resolved.
+        self.ram_memdev: HostMemoryBackend | None = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
         # qom-list / answers in GLib's hash-table order for these fixed keys,
@@ -335,6 +343,7 @@ class Machine:
 
         config = self.config
         board = config.board
+        self._check_machine_ram()
         complete_numa(self)
         # The vCPUs, the memory layout and what the board makes before its RAM.
         self.startup_notes.extend(board.init_board(self))
@@ -352,9 +361,46 @@ class Machine:
         """The board's device-memory region (``machine->device_memory``)."""
         self.device_memory = DeviceMemoryState(base, size)
 
+    def resolve_machine_memdev(self) -> None:
+        """``qemu_resolve_machine_memdev``: the backend ``-machine
+        memory-backend=`` names; its size is the RAM size unless ``-m`` gave one."""
+        name = self.config.ram_memdev
+        if name is None:
+            return
+        obj, _ = resolve_path(self.root, name, "memory-backend")
+        if not isinstance(obj, HostMemoryBackend):
+            raise CoreError(M.MACHINE_MEMDEV_NOT_FOUND.format(name))
+        if not self.config.ram_size_given:
+            self.config.ram_size = obj.size
+        self.ram_memdev = obj
+
+    def _check_machine_ram(self) -> None:
+        """``machine_run_board_init``: the backend must be the RAM's size;
+        without one, nothing may take the default RAM backend's id."""
+        config = self.config
+        ram_id = config.board.default_ram_id
+        if self.ram_memdev is not None:
+            if self.ram_memdev.size != config.ram_size:
+                raise CoreError(M.MACHINE_MEMDEV_SIZE_MISMATCH)
+        elif ram_id and config.ram_size and not self.numa.have_memdevs:
+            taken = ram_id in self.objects.children
+            if taken:
+                release = self.release
+                raise CoreError(
+                    release.default_ram_id_reserved_text.format(ram_id),
+                    hint=release.default_ram_id_reserved_hint.format(ram_id),
+                )
+
     def create_machine_ram(self) -> None:
         """The board's default RAM backend (``default_ram_id``, x86: ``pc.ram``)
-        unless NUMA memdevs provide RAM."""
+        unless NUMA memdevs provide RAM or ``memory-backend=`` names one."""
+        if self.ram_memdev is not None:
+            # machine_consume_memdev()
+            if self.ram_memdev.mapped:
+                raise CoreError(M.MACHINE_MEMDEV_USED_TWICE.format(self.ram_memdev.id))
+            self.ram_memdev.mapped = True
+            self.ram_memdev.is_machine_ram = True
+            return
         if any(node.memdev is not None for node in self.numa.nodes.values()):
             for node in self.numa.nodes.values():
                 if node.memdev is not None:

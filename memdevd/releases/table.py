@@ -136,6 +136,10 @@ class Release:
     hotpluggable_cpus_unsupported_text: str
     backing_store_too_small_text: str
     sgx_vepc_open_failed_text: str
+    # hw/core/machine.c machine_run_board_init(): an object named like the
+    # default RAM backend; 8.2 reworded it and added a hint (the hint "" before).
+    default_ram_id_reserved_text: str
+    default_ram_id_reserved_hint: str
 
     @property
     def is_recorded(self) -> bool:
@@ -217,6 +221,8 @@ QEMU_7_2: Final = Release(
     hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_DISABLED_7_2,
     backing_store_too_small_text=M.BACKING_STORE_SIZE_MISMATCH_7_2,
     sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED_7_2,
+    default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED_7_2,
+    default_ram_id_reserved_hint="",
 )
 
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
@@ -263,6 +269,9 @@ QEMU_8_2: Final = replace(
     hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_UNSUPPORTED,
     backing_store_too_small_text=M.BACKING_STORE_TOO_SMALL,
     sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED,
+    # 8.2: "machine: Improve error message when using default RAM backend id"
+    default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED,
+    default_ram_id_reserved_hint=M.DEFAULT_RAM_ID_RESERVED_HINT,
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.

@@ -44,7 +44,7 @@ from live_qemu import QEMU_VERSIONS
 ENTRIES = load_entries()
 JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 
-_BLOCK = "disks: memdevd refuses -blockdev/-drive (not emulated)"
+_BLOCK = "disks: memdevd has no IDE/SATA or SCSI buses yet (and no -drive)"
 _VNC = "graphics: memdevd refuses -vnc (not emulated)"
 
 #: Entries (``NAME`` for every release, ``NAME@RELEASE`` for one) memdevd
@@ -57,7 +57,7 @@ PENDING: dict[str, str] = {
     "libvirt/virt-install-pc-7.2@7.2": _BLOCK,
     "libvirt/virt-install-pc-10.0": _BLOCK,
     "libvirt/disks-q35-7.2": _BLOCK,
-    "libvirt/disks-q35-10.0": _BLOCK,
+    "libvirt/disks-q35-10.0@10.0": _BLOCK,
     "libvirt/nics-q35-7.2": "NICs: memdevd refuses -netdev (not emulated)",
     "libvirt/nics-q35-10.0": "NICs: memdevd refuses -netdev (not emulated)",
     "libvirt/spice-qxl-7.2": "SPICE: memdevd refuses -spice (not emulated)",
@@ -69,9 +69,6 @@ PENDING: dict[str, str] = {
     "libvirt/video-bochs-10.0": _VNC,
     "libvirt/video-cirrus-7.2": _VNC,
     "libvirt/video-cirrus-10.0": _VNC,
-    "libvirt/video-none-7.2": "libvirt's -machine memory-backend=pc.ram with the pc.ram "
-    "backend object: memdevd fails with 'attempt to add duplicate property'",
-    "libvirt/video-none-10.0@10.0": "as video-none-7.2",
     "libvirt/misc-q35-7.2": "iothreads: memdevd refuses -object iothread (not emulated)",
     "libvirt/misc-q35-10.0": "iothreads: memdevd refuses -object iothread (not emulated)",
     # hand-written
