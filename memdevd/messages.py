@@ -514,8 +514,8 @@ BLOCK_NODE_NOT_FOUND: Final = "Failed to find node with node-name='{}'"
 BLOCK_NODE_IN_USE: Final = "Node {} is in use"
 BLOCK_NODE_NOT_MONITOR_OWNED: Final = "Node {} is not owned by the monitor"
 BLOCK_DEVICE_IN_USE: Final = "Block device {} is in use"
-# file-posix: qemu_open() ({}: the path, strerror)
-BLOCK_COULD_NOT_OPEN: Final = "Could not open '{}': {}"
+# util/osdep.c qemu_open() (file-posix, rng-random...): the path, strerror
+COULD_NOT_OPEN: Final = "Could not open '{}': {}"
 BLOCK_REQUIRES_REGULAR_FILE: Final = "'{}' driver requires '{}' to be a regular file"
 BLOCK_REQUIRES_DEVICE: Final = "'{}' driver requires '{}' to be either a character or block device"
 BLOCK_BACKING_OPEN_FAILED: Final = "Could not open backing file: {}"
@@ -564,3 +564,6 @@ DEFAULT_RAM_ID_RESERVED_HINT: Final = (
     "Change the object's 'id' to something else or disable automatic creation of the default"
     " RAM backend by setting 'memory-backend={}' with '-machine'.\n"
 )
+
+# --- iothread.c (the polling parameters) -------------------------------------------------
+IOTHREAD_PARAM_RANGE: Final = "{} value must be in range [0, {}]"

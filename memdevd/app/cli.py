@@ -229,7 +229,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 lists["memory"].parse_noisily(arg, True)
             elif name == "object":
                 assert arg is not None
-                request.objects.append(_parse_object(arg, loc, lists, release))
+                request.objects.append(_parse_object(arg, loc, lists, release, target.name))
             elif name == "device":
                 assert arg is not None
                 spec, qemu_opts = _parse_device(arg, loc, lists)
@@ -317,7 +317,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     return parsed
 
 
-def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
+def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:
     """``object_option_parse``: validated at parse time, created later."""
     from memdevd import messages as M
     from memdevd.app.cmdline_json import qobject_from_json
@@ -330,7 +330,9 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
             value = qobject_from_json(arg)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
-            props, qom_type, obj_id = visit_object_options(value, release, opts=False)
+            props, qom_type, obj_id = visit_object_options(
+                value, release, opts=False, schema=lambda: _schema(target, release)
+            )
         else:
             opts = lists["object"].parse_noisily(arg, True)
             values = opts.to_dict()
@@ -338,10 +340,19 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any) -> Any:
                 raise Q.OptionError(M.MISSING_PARAMETER.format("qom-type"))
             if opts.id is not None:
                 values["id"] = opts.id
-            props, qom_type, obj_id = visit_object_options(values, release, opts=True)
+            props, qom_type, obj_id = visit_object_options(
+                values, release, opts=True, schema=lambda: _schema(target, release)
+            )
     except ObjectOptionsError as exc:
         raise Q.OptionError(exc.desc) from None
     return ObjectSpec(loc, qom_type, obj_id, props)
+
+
+def _schema(target: str, release: Any) -> Any:
+    from memdevd.qapi.source_schema import schema_of
+    from memdevd.releases.recorded import recording
+
+    return schema_of(recording(target, release))
 
 
 def _parse_blockdev(arg: str, target: str, release: Any) -> dict[str, Any]:

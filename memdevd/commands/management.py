@@ -6,7 +6,7 @@ each hot-plug, on reconnect and for statistics: ``balloon`` and
 ``query-chardev`` (the monitor sockets), ``migrate-set-capabilities`` and
 ``query-migrate-capabilities`` (libvirt turns on ``events``), and queries
 of subsystems memdevd's VMs never have, answered as QEMU answers for a VM
-without them: no iothreads, no jobs, no statistics
+without them: no jobs, no statistics
 providers under TCG (``query-stats``, ``query-stats-schemas``) and no
 dirty-rate measurement (``query-dirty-rate``).
 
@@ -127,8 +127,15 @@ def query_migrate_capabilities(rt: Runtime, session: Session, args: dict[str, An
 
 @command("query-iothreads", allow_preconfig=True)
 def query_iothreads(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    """``qmp_query_iothreads``: the iothread objects under /objects."""
+    from memdevd.machine.objects import InertObject
+
     no_args(args)
-    return []
+    return [
+        obj.iothread_info()
+        for obj in rt.machine.objects.children.values()
+        if isinstance(obj, InertObject) and obj.typename == "iothread"
+    ]
 
 
 @command("query-jobs")

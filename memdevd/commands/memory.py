@@ -22,7 +22,6 @@ from memdevd.util.qemu_opts import id_wellformed
 
 if TYPE_CHECKING:
     from memdevd.releases.recorded import Recording
-    from memdevd.releases.table import Release
 
 
 def object_types(rec: Recording) -> list[str]:
@@ -62,7 +61,7 @@ def qemu_opts_from_qdict(args: dict[str, Any]) -> dict[str, Any]:
 
 @command("object-add", allow_preconfig=True)
 def object_add(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
-    props, qom_type, obj_id = visit_object_options(args, rt.release)
+    props, qom_type, obj_id = visit_object_options(args, rt)
     core(rt.machine.object_add, qom_type, obj_id, props)
 
 
@@ -147,9 +146,13 @@ def query_hv_balloon_status_report(rt: Runtime, session: Session, args: dict[str
     return core(hv_balloon.query_hv_balloon_status_report, rt.machine)
 
 
-def visit_object_options(args: dict[str, Any], release: Release) -> tuple[dict[str, Any], str, str]:
+def visit_object_options(args: dict[str, Any], rt: Runtime) -> tuple[dict[str, Any], str, str]:
     """``object-add``'s arguments: see :mod:`memdevd.qapi.object_options`."""
+    from memdevd.qapi.source_schema import schema_of
+
     try:
-        return object_options.visit_object_options(args, release)
+        return object_options.visit_object_options(
+            args, rt.release, schema=lambda: schema_of(rt.machine.recording)
+        )
     except object_options.ObjectOptionsError as exc:
         raise QMPError(exc.desc) from None

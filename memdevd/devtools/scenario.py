@@ -5,8 +5,8 @@ memdevd's product is fidelity to real QEMU, so its conformance suite is a set of
 socket.  This module loads scenarios, runs them against a *target* (a command
 started once per scenario, or an already-running socket), records what came
 back as a *transcript*, normalises the parts that legitimately vary (event
-timestamps, QEMU's micro version and package string, the random digits of
-generated ids such as "#block12345"), and reports the first
+timestamps, QEMU's micro version and package string, host thread ids, the
+random digits of generated ids such as "#block12345"), and reports the first
 difference between two transcripts.
 
 It is deliberately stdlib-only and import-cheap: ``memdevd compare`` and the
@@ -348,6 +348,8 @@ def _is_version_info(value: dict[str, Any]) -> bool:
     return "package" in value and isinstance(qemu, dict) and "micro" in qemu
 
 
+THREAD_ID_PLACEHOLDER: Final = "<thread-id>"
+
 #: ids QEMU generates with two random digits (util/id.c ``id_generate``):
 #: "#block123" + "45"; memdevd's digits differ, so both are masked.
 GENERATED_ID = re.compile(r"#(block|qdev|chr|net)\d{3,}")
@@ -358,6 +360,9 @@ def _normalise_value(value: JSON) -> JSON:
         return GENERATED_ID.sub(r"#\1<id>", value)
     if isinstance(value, dict):
         out = {k: _normalise_value(v) for k, v in value.items()}
+        if isinstance(out.get("thread-id"), int):
+            # A host thread id (vCPUs, iothreads): differs from run to run.
+            out["thread-id"] = THREAD_ID_PLACEHOLDER
         if _is_version_info(out):
             # Distribution builds differ in micro version and package string;
             # memdevd emulates a major.minor, so only those are compared.
@@ -370,7 +375,8 @@ def _normalise_value(value: JSON) -> JSON:
 
 
 def normalise_message(message: JSON) -> JSON:
-    """Mask event timestamps, VersionInfo micro/package and generated ids ("#block<id>")."""
+    """Mask event timestamps, VersionInfo micro/package, host thread ids and
+    generated ids ("#block<id>")."""
     out = _normalise_value(message)
     if isinstance(out, dict) and "event" in out and "timestamp" in out:
         out["timestamp"] = TIMESTAMP_PLACEHOLDER

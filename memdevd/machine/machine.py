@@ -528,8 +528,14 @@ class Machine:
         if cls is None:
             cls = self.config.board.object_type(self, qom_type)
         if cls is None:
-            raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
-        obj = cls(self)
+            if qom_type not in self.recording.type_table:
+                raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
+            # Validated against the release's schema already: kept, inert.
+            from memdevd.machine.objects import InertObject
+
+            obj: Any = InertObject(self, qom_type)
+        else:
+            obj = cls(self)
         order = list(prop_order) if prop_order is not None else list(props)
         for name in order:
             value = props[name]

@@ -19,8 +19,6 @@ possible CPUs are the target's (x86: ``memdevd/targets/x86_64/cpus.py``).
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
@@ -301,45 +299,11 @@ def cpus_fast(machine: Machine) -> list[dict[str, Any]]:
 
 # --- vCPU threads -------------------------------------------------------------------------
 
-# One idle host thread per vCPU index, for the whole process, started when a
-# thread id is first asked for.  Real and distinct ids matter: libvirt reads
-# /proc/PID/task/TID/stat of each vCPU (domstats), and pins vCPU threads or
-# moves them into cgroups when the domain says so; with ids of threads that
-# do nothing, that touches neither memdevd's event loop nor its other vCPUs.
-# Lazy, so that -daemonize's fork (threads do not survive it) and processes
-# nobody asks pay nothing; process-wide, so that a rebuilt or restored
-# machine keeps its vCPUs' ids (QEMU's do not change on reset).
-_threads_lock = threading.Lock()
-_thread_ids: dict[int, int] = {}
-_park = threading.Event()
 
-
+# One idle host thread per vCPU index, for the whole process (see
+# memdevd.machine.objects.idle_thread_id for why they are real threads).
 def vcpu_thread_id(index: int, accel: str = "TCG") -> int:
     """The host thread id of vCPU ``index``'s thread (named as QEMU's are)."""
-    with _threads_lock:
-        tid = _thread_ids.get(index)
-        if tid is None:
-            started = threading.Event()
-            ids: list[int] = []
+    from memdevd.machine.objects import idle_thread_id
 
-            def idle() -> None:
-                ids.append(threading.get_native_id())
-                started.set()
-                _park.wait()
-
-            name = f"CPU {index}/{accel}"
-            threading.Thread(target=idle, name=name, daemon=True).start()
-            started.wait()
-            tid = _thread_ids[index] = ids[0]
-        return tid
-
-
-def _forget_threads() -> None:
-    # A forked child has none of the parent's threads (and the lock may
-    # have been held by one of them).
-    global _threads_lock
-    _threads_lock = threading.Lock()
-    _thread_ids.clear()
-
-
-os.register_at_fork(after_in_child=_forget_threads)
+    return idle_thread_id(("vcpu", index), f"CPU {index}/{accel}")

@@ -15,6 +15,7 @@ or ``("list", spec)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
@@ -24,6 +25,7 @@ from memdevd.qapi.visitor import UINT64_MAX, InputVisitor, VisitError
 from memdevd.records import record
 
 if TYPE_CHECKING:
+    from memdevd.qapi.source_schema import SourceSchema
     from memdevd.releases.table import Release
 
 Spec = Any
@@ -69,13 +71,20 @@ def members(recorded_as: str, qom_type: str) -> tuple[tuple[str, Spec, bool], ..
 
 
 def visit_object_options(
-    args: dict[str, Any], release: Release, *, opts: bool = False
+    args: dict[str, Any],
+    release: Release,
+    *,
+    opts: bool = False,
+    schema: Callable[[], SourceSchema] | None = None,
 ) -> tuple[dict[str, Any], str, str]:
     """Validate ``object-add``/``-object`` arguments as ``visit_type_ObjectOptions``.
 
     Returns the properties to set (wire names, in the order QEMU's output
     visitor would produce them), the type and the id.  ``opts``: the
     QemuOpts form of ``-object`` (string values, the opts visitor's texts).
+    The types memdevd models (memory backends, secrets) are visited from
+    tables generated for speed; every other type from the release's schema
+    (``schema`` gives it, asked only then: its ``ObjectOptions`` branch).
     """
     recorded_as = release.recorded_as
     if not opts:
@@ -89,7 +98,16 @@ def visit_object_options(
         obj_id = v.type_str("id")
         table = members(recorded_as, qom_type)
         if table is None:
-            raise ObjectOptionsError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
+            if schema is None:
+                raise ObjectOptionsError(M.OBJECT_TYPE_NOT_EMULATED.format(qom_type))
+            from memdevd.qapi.source_schema import visit_members
+
+            release_schema = schema()
+            branch = release_schema.types["ObjectOptions"]["variants"].get(qom_type)
+            visited = visit_members(release_schema, v, branch) if branch else {}
+            v.check_struct()
+            v.end_struct()
+            return _in_qdict_order(visited), qom_type, obj_id
         values: dict[str, Any] = {}
         for name, spec, optional in table:
             # v.optional(name), read off the struct being visited (``args``):

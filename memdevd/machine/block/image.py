@@ -69,7 +69,7 @@ class Qcow2Header:
 
 
 def _open_error(path: str, err: int) -> CoreError:
-    return CoreError(M.BLOCK_COULD_NOT_OPEN.format(path, os.strerror(err)))
+    return CoreError(M.COULD_NOT_OPEN.format(path, os.strerror(err)))
 
 
 def stat_file(path: str, driver: str, *, read_only: bool) -> FileFacts:

@@ -162,10 +162,9 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
             raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(pname, owner))
         if info.type.startswith("link<"):
             path = v.type_str(pname)
-            target = info.type[5:-1]
-            if path:
-                dev.machine.resolve_link(path, target, pname)
-            dev.values[pname] = path
+            # A link reads back as its target's canonical path.
+            target = dev.machine.resolve_link(path, info.type[5:-1], pname) if path else None
+            dev.values[pname] = target.canonical_path() if target is not None else ""
             return
         value = _parse(info, v, pname)
         kind = _kind(info)
