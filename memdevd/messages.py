@@ -567,3 +567,16 @@ DEFAULT_RAM_ID_RESERVED_HINT: Final = (
 
 # --- iothread.c (the polling parameters) -------------------------------------------------
 IOTHREAD_PARAM_RANGE: Final = "{} value must be in range [0, {}]"
+
+# --- hw/smbios/smbios.c smbios_entry_add ---------------------------------------------------
+SMBIOS_CANNOT_READ_FILE: Final = "Cannot read SMBIOS file {}"
+SMBIOS_FIELDS_ALREADY: Final = "can't load type {} struct, fields already specified!"
+SMBIOS_TYPE_OUT_OF_RANGE: Final = "out of range!"
+SMBIOS_BINARY_ALREADY: Final = "can't add fields, binary file already loaded!"
+SMBIOS_UNKNOWN_TYPE: Final = "Don't know how to build fields for SMBIOS type {}"
+SMBIOS_TYPE_OR_FILE: Final = "Must specify type= or file="
+SMBIOS_INVALID_RELEASE: Final = "Invalid release"
+SMBIOS_INVALID_UUID: Final = "Invalid UUID"
+SMBIOS_CPU_SPEED_TOO_LARGE: Final = "SMBIOS CPU speed is too large (> {})"
+# system/vl.c -uuid
+UUID_WRONG_FORMAT: Final = "failed to parse UUID string: wrong format"

@@ -127,6 +127,17 @@ OPTS_LISTS = (
     ("hw/smbios/smbios.c", "hw/smbios/smbios.c", "qemu_smbios_opts"),
 )
 
+# QemuOptDesc arrays a list is validated against later (qemu_opts_validate),
+# written as pseudo-lists named "<list>:<what>": (7.2 file, 10.0 file, C
+# variable, pseudo-list name).
+DESC_ARRAYS = (
+    ("hw/smbios/smbios.c", "hw/smbios/smbios.c", "qemu_smbios_file_opts", "smbios:file"),
+    *(
+        ("hw/smbios/smbios.c", "hw/smbios/smbios.c", f"qemu_smbios_type{n}_opts", f"smbios:{n}")
+        for n in (0, 1, 2, 3, 4, 8, 9, 11, 17, 41)
+    ),
+)
+
 OPT_TYPES = {
     "QEMU_OPT_STRING": "string",
     "QEMU_OPT_BOOL": "bool",
@@ -406,6 +417,58 @@ def extract_options(hx_path: Path) -> list[OptionDef]:
     return options
 
 
+def _initializer(raw: str, m: re.Match[str]) -> list[tuple[str, str]]:
+    """The tokens of the brace initialiser opened at ``m.end() - 1``."""
+    start = m.end() - 1
+    depth = 0
+    end = start
+    for end in range(start, len(raw)):
+        if raw[end] == "{":
+            depth += 1
+        elif raw[end] == "}":
+            depth -= 1
+            if depth == 0:
+                break
+    init = raw[start + 1 : end]
+    init = "\n".join(line for line, _ in preprocess(init.splitlines(), DEBIAN_LINUX_DEFINES))
+    return tokenize_c(init)
+
+
+def _descs(desc_tokens: list[tuple[str, str]]) -> tuple[DescDef, ...]:
+    """The QemuOptDesc entries of ``{ {...}, {...}, { } }``."""
+    desc: list[DescDef] = []
+    for entry in split_args(desc_tokens):
+        if not entry:
+            continue
+        assert entry[0][1] == "{" and entry[-1][1] == "}", entry
+        members: dict[str, list[tuple[str, str]]] = {}
+        for member in split_args(entry[1:-1]):
+            if len(member) >= 3 and member[0] == ("punct", ".") and member[2] == ("punct", "="):
+                members[member[1][1]] = member[3:]
+        if "name" not in members:
+            continue  # { /* end of list */ } or { 0 }
+        desc.append(
+            DescDef(
+                name=c_string(members["name"]),
+                type=OPT_TYPES[members["type"][0][1]],
+                help=c_string(members["help"]) if "help" in members else None,
+                def_value_str=(
+                    c_string(members["def_value_str"]) if "def_value_str" in members else None
+                ),
+            )
+        )
+    return tuple(desc)
+
+
+def extract_desc_array(c_path: Path, var: str, name: str, source: str) -> ListDef:
+    """A ``static const QemuOptDesc var[] = {...}`` as the pseudo-list ``name``."""
+    raw = c_path.read_text()
+    m = re.search(rf"QemuOptDesc\s+{var}\[\]\s*=\s*\{{", raw)
+    if not m:
+        raise ValueError(f"{var} not found in {c_path}")
+    return ListDef(var, name, None, False, _descs(_initializer(raw, m)), source)
+
+
 def extract_opts_list(c_path: Path, var: str, source: str) -> ListDef:
     raw = c_path.read_text()
     m = re.search(rf"QemuOptsList\s+{var}\s*=\s*\{{", raw)
@@ -576,6 +639,11 @@ def main(argv: list[str] | None = None) -> int:
             if rel is None:
                 continue
             lists[ver].append(extract_opts_list(path / rel, var, rel))
+        for old_file, new_file, var, name in DESC_ARRAYS:
+            rel = new_file if new_layout else old_file
+            if re.search(rf"QemuOptDesc\s+{var}\[\]", (path / rel).read_text()):
+                # Absent where the release lacks it (7.2 has no SMBIOS type 9).
+                lists[ver].append(extract_desc_array(path / rel, var, name, rel))
     text = render(sources, opts, lists)
     args.output.write_text(text)
     # Format like the rest of the project, so regeneration gives no diff.

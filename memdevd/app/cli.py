@@ -41,7 +41,6 @@ COMPAT_OPTIONS = {
     "overcommit": "memory is never really allocated",
     "sandbox": "no seccomp sandbox is needed",
     "boot": "nothing is booted",
-    "uuid": "the UUID is not emulated",
     "global": "global device properties are not emulated",
     "k": "no keyboard is emulated",
     "usb": "no USB is emulated",
@@ -143,6 +142,7 @@ def help_text(prog: str) -> str:
         "-blockdev driver=file|host_device|host_cdrom|null-co|null-aio|raw|qcow2,node-name=N,...",
         "                  (or JSON): block nodes; files are read, never written",
         "-no-acpi (7.2 only)   -no-shutdown (a guest shutdown stops the VM)",
+        "-uuid UUID   -smbios type=N,...|file=PATH   (checked as QEMU does; query-uuid)",
         "",
         "Accepted for compatibility, without effect:",
     ]
@@ -201,6 +201,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     parsed = Parsed(request, settings)
     qmp_index = 0
     chardev_locations: dict[str, str] = {}
+    from memdevd.app.smbios import SmbiosState
+
+    smbios = SmbiosState()
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
     for item in tokens.items:
@@ -267,6 +270,17 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 opts_ = lists["name"].parse_noisily(arg, True)
                 request.name = opts_.get("guest")
+            elif name == "uuid":
+                assert arg is not None
+                from memdevd.app.smbios import parse_uuid
+
+                request.uuid = parse_uuid(arg)
+            elif name == "smbios":
+                assert arg is not None
+                from memdevd.app.smbios import entry_add
+
+                entry_add(lists["smbios"].parse_noisily(arg, False), lists, smbios)
+                request.uuid = smbios.uuid or request.uuid
             elif name == "daemonize":
                 parsed.daemonize = True
             elif name == "pidfile":

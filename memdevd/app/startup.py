@@ -67,6 +67,8 @@ class StartupRequest:
     no_shutdown: bool = False
     # -chardev that no monitor uses: (id, backend, location), in command-line order.
     chardevs: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # -uuid or -smbios type=1,uuid=: the VM's UUID (query-uuid)
+    uuid: str | None = None
     # -blockdev: (location, visited BlockdevOptions), in command-line order.
     blockdevs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     name: str | None = None
@@ -268,6 +270,7 @@ def build_machine(
         ram_slots=slots,
         smp_cpus=request.smp_cpus,
         name=request.name,
+        uuid=request.uuid,
         start_paused=request.start_paused,
         guest=settings.guest,
         acpi=not request.no_acpi,

@@ -101,6 +101,13 @@ def quit_(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
     rt.request_shutdown("host-qmp-quit")
 
 
+@command("query-uuid", allow_preconfig=True)
+def query_uuid(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    """``qmp_query_uuid``: -uuid's (or SMBIOS type 1's), else all zeros."""
+    no_args(args)
+    return {"UUID": rt.machine.config.uuid or "00000000-0000-0000-0000-000000000000"}
+
+
 @command("query-name", allow_preconfig=True)
 def query_name(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     no_args(args)

@@ -21,6 +21,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "stop",
         "cont",
         "quit",
+        "query-uuid",
         "query-name",
         "query-kvm",
         "query-machines",

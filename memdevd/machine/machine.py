@@ -86,6 +86,8 @@ class MachineConfig:
     smp: SmpConfig = field(default_factory=SmpConfig)
     cpu_model: str | None = None
     name: str | None = None
+    # qemu_uuid (-uuid, -smbios type=1,uuid=); None: all zeros
+    uuid: str | None = None
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
     accel: str = "tcg"
