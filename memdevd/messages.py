@@ -83,6 +83,8 @@ SET_PROP_AFTER_REALIZE_ANON: Final = (
 SET_LINK_AFTER_REALIZE: Final = (
     "Attempt to set link property '{}' on device '{}' (type '{}') after it was realized"
 )
+# --- system/bootdevice.c (softmmu/ in 7.2) ---------------------------------------
+BOOTINDEX_USED: Final = "The bootindex {} has already been used"
 # memdevd's own: QEMU would unrealize the device without an unplug.
 CANNOT_CHANGE_REALIZED: Final = "memdevd: changing 'realized' by hand is not emulated"
 
@@ -545,6 +547,8 @@ BLOCK_LOCK_HINT: Final = "Is another process using the image [{}]?\n"
 BLOCK_FORCE_SHARE_NEEDS_READ_ONLY: Final = "force-share=on can only be used with read-only images"
 BLOCK_DRIVE_IN_USE: Final = "Drive '{}' is already in use by another device"
 BLOCK_DRIVE_NOT_SET: Final = "drive property not set"
+# block.c bdrv_node_refresh_perm: a device that writes moved onto a read-only node
+BLOCK_NODE_READ_ONLY: Final = "Block node is read-only"
 
 # --- system/vl.c qemu_resolve_machine_memdev, hw/core/machine.c (-machine memory-backend) ---
 MACHINE_MEMDEV_NOT_FOUND: Final = "Memory backend '{}' not found"

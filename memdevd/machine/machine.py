@@ -232,6 +232,8 @@ class Machine:
         self.kvm_enabled = config.accel == "kvm" and self.host.kvm
         self.machine_ready = False
         self.anon_counter = 0
+        # fw_boot_order: bootindex -> the device that holds it (bootdevice.c).
+        self.boot_order: dict[int, Device] = {}
         # serial_isa_realizefn's static index counter.
         self.isa_serial_index = 0
         self.numa = NumaState()

@@ -310,6 +310,48 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
             ("blockdev-del", {"node-name": "q0"}),
             ("query-block", None),
         ],
+        # What libvirt and users change on a running disk: its boot index
+        # (not a qdev property: settable after realize, one device per
+        # index) and its drive (qdev_prop_drive: the backend moves).
+        "runtime": [
+            ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f0"})),
+            ("blockdev-add", {"driver": "raw", "node-name": "r0", "file": "f0"}),
+            ("blockdev-add", _file(d, "old.qcow2", **{"node-name": "ro", "read-only": True})),
+            ("blockdev-add", _file(d, "disk.qcow2", **{"node-name": "q"})),
+            (
+                "device_add",
+                {"driver": "virtio-blk-pci", "id": "vd0", "drive": "r0", "bootindex": 2},
+            ),
+            ("device_add", {"driver": "virtio-blk-pci", "id": "vd1", "drive": "q", "bootindex": 2}),
+            ("device_add", {"driver": "virtio-blk-pci", "id": "vd1", "drive": "q", "bootindex": 1}),
+            ("qom-set", {"path": "/machine/peripheral/vd0", "property": "bootindex", "value": 1}),
+            ("qom-set", {"path": "/machine/peripheral/vd0", "property": "bootindex", "value": 2}),
+            ("qom-set", {"path": "/machine/peripheral/vd0", "property": "bootindex", "value": 2}),
+            ("qom-set", {"path": "/machine/peripheral/vd1", "property": "bootindex", "value": -7}),
+            (
+                "qom-set",
+                {
+                    "path": "/machine/peripheral/vd0/virtio-backend",
+                    "property": "bootindex",
+                    "value": 5,
+                },
+            ),
+            ("qom-get", {"path": "/machine/peripheral/vd0", "property": "bootindex"}),
+            ("qom-get", {"path": "/machine/peripheral/vd1", "property": "bootindex"}),
+            ("qom-set", {"path": "/machine/peripheral/vd0", "property": "serial", "value": "x"}),
+            (
+                "qom-set",
+                {"path": "/machine/peripheral/vd0", "property": "drive", "value": "nosuch"},
+            ),
+            ("qom-set", {"path": "/machine/peripheral/vd0", "property": "drive", "value": "ro"}),
+            ("qom-set", {"path": "/machine/peripheral/vd0", "property": "drive", "value": "f0"}),
+            ("qom-get", {"path": "/machine/peripheral/vd0", "property": "drive"}),
+            ("query-block", None),
+            ("query-named-block-nodes", {"flat": True}),
+            ("blockdev-del", {"node-name": "r0"}),
+            ("device_del", {"id": "vd1"}),
+            ("query-block", None),
+        ],
         "delete": [
             ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f0"})),
             ("blockdev-add", {"driver": "raw", "node-name": "r0", "file": "f0"}),
@@ -333,7 +375,17 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
     }
 
 
-SEQUENCES = ["arguments", "names", "files", "formats", "backing", "locks", "disks", "delete"]
+SEQUENCES = [
+    "arguments",
+    "names",
+    "files",
+    "formats",
+    "backing",
+    "locks",
+    "disks",
+    "runtime",
+    "delete",
+]
 
 
 @pytest.mark.parametrize("version", QEMU_VERSIONS)

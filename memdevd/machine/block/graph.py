@@ -436,6 +436,36 @@ class BlockLayer:
             self.backends.append(blk)
         return blk
 
+    def replace_drive(self, blk: BlockBackend, node_name: str) -> None:
+        """``set_drive_helper`` on a device that has its drive: the backend
+        moves to another node (``blk_replace_bs``); nothing changes if the
+        node is missing or cannot take the device's permissions."""
+        node = self.nodes.get(node_name)
+        if node is None:
+            raise CoreError(M.BLOCK_CANNOT_FIND.format("", node_name))
+        old, edge = blk.root, blk.edge
+        if node is old or old is None or edge is None:
+            return
+        if edge.perm & (perms.WRITE | perms.WRITE_UNCHANGED) and node.read_only:
+            raise CoreError(M.BLOCK_NODE_READ_ONLY)
+        old.parents.remove(edge)
+        node.parents.insert(0, edge)
+        blk.root = node
+        # One transaction in QEMU: the old node's needs drop with the new's.
+        try:
+            self._refresh_perms(old, _Opening())
+            self._refresh_perms(node, _Opening())
+        except CoreError:
+            node.parents.remove(edge)
+            old.parents.insert(0, edge)
+            blk.root = old
+            self._refresh_perms(node, _Opening())
+            self._refresh_perms(old, _Opening())
+            raise
+        node.refcnt += 1
+        old.refcnt -= 1
+        self._unref(old)
+
     def realize_drive(self, blk: BlockBackend, *, resizable: bool, share_rw: bool) -> None:
         """``blkconf_apply_backend_options``: the device's needs on the
         node (write unless the node is read-only), checked as

@@ -28,6 +28,7 @@ docs/divergences.md).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
@@ -139,8 +140,37 @@ class CatalogMixin:
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
 
 
+def _bootindex_prop(info: DevicePropertyInfo) -> Prop:
+    """``device_add_bootindex_property``: not a qdev property, so it can be
+    set after realize; one device per index in the boot order."""
+
+    def getter(obj: QOMObject) -> Any:
+        return _catalog(obj).values.get(info.name, -1)
+
+    def setter(obj: QOMObject, v: InputVisitor, pname: str) -> None:
+        dev = _catalog(obj)
+        index = v.type_int(pname, "int32")
+        order = dev.machine.boot_order
+        if index >= 0 and index in order:
+            raise CoreError(M.BOOTINDEX_USED.format(index))
+        _forget_boot_index(dev)
+        if index >= 0:
+            order[index] = dev
+        dev.values[pname] = index
+
+    return Prop(info.name, info.type, getter, setter, info.description)
+
+
+def _forget_boot_index(dev: CatalogPCIDevice | CatalogBusDevice) -> None:
+    order = dev.machine.boot_order
+    for index in [i for i, holder in order.items() if holder is dev]:
+        del order[index]
+
+
 def _catalog_prop(info: DevicePropertyInfo) -> Prop:
     name = info.name
+    if name == "bootindex" and info.type == "int32":
+        return _bootindex_prop(info)
     default = None if not info.has_default else info.default_value
 
     def getter(obj: QOMObject) -> Any:
@@ -156,6 +186,11 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
     def setter(obj: QOMObject, v: InputVisitor, pname: str) -> None:
         dev = _catalog(obj)
         owner = dev.backend_typename() if pname in dev.backend_props else dev.typename
+        kind = _kind(info)
+        if kind == "drive" and dev.realized:
+            # qdev_prop_drive: realized_set_allowed.
+            dev.replace_drive(pname, v.type_str(pname), owner)
+            return
         if dev.realized:
             if dev.id is not None and pname not in dev.backend_props:
                 raise CoreError(M.SET_PROP_AFTER_REALIZE.format(pname, dev.id, owner))
@@ -167,7 +202,6 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
             dev.values[pname] = target.canonical_path() if target is not None else ""
             return
         value = _parse(info, v, pname)
-        kind = _kind(info)
         if kind == "mac" and not _MAC.fullmatch(str(value)):
             raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
         if kind == "drive":
@@ -213,6 +247,16 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
             return
         self.blk = self.machine.block.attach_drive(value, self.drive_owner(), owner, name)
 
+    def replace_drive(self, name: str, value: str, owner: str) -> None:
+        """``set_drive_helper`` after realize: the drive moves to a node."""
+        if self.blk is None:
+            self.set_drive(name, value, owner)
+            self.values[name] = value
+            return
+        self.machine.block.replace_drive(self.blk, value)
+        if not self.blk.name:
+            self.values[name] = value
+
     def realize(self) -> None:
         self.apply_links()
         super().realize()
@@ -228,7 +272,9 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
         self.machine.block.realize_drive(self.blk, resizable=True, share_rw=share_rw)
 
     def finalize(self) -> None:
-        """``release_drive``: a device that goes (or failed) lets its drive go."""
+        """``release_drive``: a device that goes (or failed) lets its drive go;
+        ``property_release_bootindex``: and its place in the boot order."""
+        _forget_boot_index(self)
         if self.blk is not None:
             self.machine.block.detach_drive(self.blk)
             self.blk = None
@@ -250,16 +296,60 @@ class CatalogBusDevice(CatalogMixin, Device):
     def set_drive(self, name: str, value: str, owner: str) -> None:
         raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(self.typename))
 
+    replace_drive = set_drive
+
+    def finalize(self) -> None:
+        _forget_boot_index(self)
+
     def realize(self) -> None:
         self.apply_links()
 
 
 class CatalogVirtioBackend(Device):
-    """The inner virtio device of a catalog proxy (``virtio-backend``)."""
+    """The inner virtio device of a catalog proxy (``virtio-backend``): its
+    properties are the proxy's aliased ones, one value seen from both."""
 
     user_creatable = False
     hotpluggable = False
     bus_type = "virtio-bus"
+    proxy: CatalogVirtioPCIDevice
+
+    def class_props_key(self) -> str | None:
+        return f"catalog:{self.typename}"
+
+    def class_props(self) -> list[Prop]:
+        info = self.proxy.backend_info
+        own = [
+            Prop("parent_bus", "link<bus>", _backend_bus_path, None),
+            *super().class_props(),
+        ]
+        if info is None:
+            return own
+        return [
+            *own,
+            *(_delegate(_catalog_prop(p)) for p in info.properties if p.name not in _BASE_PROPS),
+        ]
+
+
+def _backend_bus_path(obj: QOMObject) -> str:
+    assert isinstance(obj, CatalogVirtioBackend)
+    return f"{obj.proxy.canonical_path()}/virtio-bus"
+
+
+def _delegate(prop: Prop) -> Prop:
+    """A property of the inner device that reads and writes the proxy's value."""
+    get, put = prop.get, prop.set
+    assert get is not None and put is not None
+
+    def getter(obj: QOMObject) -> Any:
+        assert isinstance(obj, CatalogVirtioBackend)
+        return get(obj.proxy)
+
+    def setter(obj: QOMObject, v: InputVisitor, pname: str) -> None:
+        assert isinstance(obj, CatalogVirtioBackend)
+        put(obj.proxy, v, pname)
+
+    return replace(prop, get=getter, set=setter)
 
 
 class CatalogVirtioPCIDevice(CatalogPCIDevice):
@@ -267,6 +357,7 @@ class CatalogVirtioPCIDevice(CatalogPCIDevice):
 
     backend_type: ClassVar[str]
     backend_chain: ClassVar[tuple[str, ...]]
+    backend_info: ClassVar[DeviceTypeInfo | None]
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
@@ -275,6 +366,7 @@ class CatalogVirtioPCIDevice(CatalogPCIDevice):
         backend.type_chain = self.backend_chain  # type: ignore[misc]
         backend.typename = self.backend_type
         backend.parent_bus = "virtio-bus"
+        backend.proxy = self
         self.vdev = backend
         self.add_child("virtio-backend", backend)
 
@@ -337,6 +429,7 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
                 return None
             binfo = rec.device_type(backend)
             attrs["backend_type"] = backend
+            attrs["backend_info"] = binfo
             attrs["backend_chain"] = (backend, *rec.type_parents(backend))
             attrs["backend_props"] = frozenset(
                 p.name for p in (binfo.properties if binfo is not None else ())
