@@ -9,7 +9,10 @@ mount namespace of its own, nothing left behind) and, for each emulator,
 times what a tool on top of libvirt waits for: ``virsh define`` the first
 time (it includes libvirt's capability probe of the emulator), then per
 round ``virsh start --paused``, ``virsh attach-device --live`` of a 512 MiB
-DIMM and ``virsh destroy``.  Prints medians and memdevd/QEMU ratios.  Each
+DIMM and ``virsh destroy``; then the same for a whole VM as virt-install
+writes it (tests/libvirt/vm/virt-install.xml: disks, NIC, console, VNC,
+USB, RNG, balloon): ``virsh start --paused`` and destroy.  Prints medians
+and memdevd/QEMU ratios.  Each
 figure includes the ~20 ms a virsh process takes to start, and destroy is
 dominated by libvirt polling the process: compare start and hot-plug.
 """
@@ -41,6 +44,9 @@ def measure(lv: LibvirtHarness, emulator: str, rounds: int) -> dict[str, Any]:
     out: dict[str, Any] = {"define-with-probe_s": first["define_s"]}
     for step in STEPS:
         out[step] = statistics.median(r[step] for r in runs)
+    vm_runs = [lv.time_whole_vm_start(emulator) for _ in range(rounds)]
+    out["vm_start_s"] = statistics.median(r["start_s"] for r in vm_runs)
+    out["vm_destroy_s"] = statistics.median(r["destroy_s"] for r in vm_runs)
     return out
 
 
@@ -55,6 +61,8 @@ def report(res: dict[str, dict[str, Any]]) -> str:
         ("start_s", "start --paused (median)"),
         ("dimm_plug_s", "attach-device DIMM --live (median)"),
         ("destroy_s", "destroy (median)"),
+        ("vm_start_s", "whole VM (virt-install domain): start --paused (median)"),
+        ("vm_destroy_s", "whole VM: destroy (median)"),
     ):
         m, q = memdevd[key], qemu[key]
         lines.append(f"| {label} | {m * 1000:.0f} ms | {q * 1000:.0f} ms | {m / q:.2f}x |")

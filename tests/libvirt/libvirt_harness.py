@@ -67,6 +67,7 @@ from typing import Any, Literal
 
 HERE = Path(__file__).resolve().parent
 DOMAIN_TEMPLATE = HERE / "domain.xml"
+WHOLE_VM_TEMPLATE = HERE / "vm" / "virt-install.xml"
 MEMORY_DEVICE_DIR = HERE / "memory"
 MEMORY_DEVICE_KINDS: tuple[str, ...] = ("dimm", "virtio-mem", "nvdimm", "virtio-pmem")
 
@@ -959,7 +960,62 @@ class LibvirtHarness:
         parts.append("--- daemons: " + ", ".join(state))
         return "\n".join(parts)
 
+    def whole_vm_xml(self, emulator: str, *, name: str = "wholevm") -> tuple[str, dict[str, Path]]:
+        """The virt-install-style domain (``vm/virt-install.xml``) with its
+        images made in ROOT/files (qcow2 by ``qemu-img``, a raw CD-ROM) and
+        twelve PCIe root ports for hot-plug; returns the XML and the images
+        by role ("disk", "cdrom", and "extra" for a disk to attach)."""
+        files = self.root / "files"
+        files.mkdir(parents=True, exist_ok=True)
+        images = {
+            "disk": files / f"{name}-disk.qcow2",
+            "cdrom": files / f"{name}-cdrom.iso",
+            "extra": files / f"{name}-extra.qcow2",
+        }
+        for role, size in (("disk", "1G"), ("extra", "64M")):
+            done = subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", str(images[role]), size],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            if done.returncode != 0:
+                raise HarnessError(f"qemu-img create failed: {done.stderr.strip()}")
+        with open(images["cdrom"], "wb") as f:
+            f.truncate(1 << 20)
+        root = ET.parse(WHOLE_VM_TEMPLATE).getroot()
+        _find(root, "name").text = name
+        devices = _find(root, "devices")
+        _find(devices, "emulator").text = emulator
+        for source in devices.iter("source"):
+            role = {"DISK": "disk", "CDROM": "cdrom"}.get(source.get("file", ""))
+            if role is not None:
+                source.set("file", str(images[role]))
+        devices.append(ET.fromstring("<controller type='pci' index='0' model='pcie-root'/>"))
+        for index in range(1, 13):
+            devices.append(
+                ET.fromstring(f"<controller type='pci' index='{index}' model='pcie-root-port'/>")
+            )
+        return ET.tostring(root, encoding="unicode"), images
+
     # --- measurements -----------------------------------------------------
+
+    def time_whole_vm_start(self, emulator: str, *, name: str = "wholevm") -> dict[str, float]:
+        """Wall-clock seconds of define, ``start --paused`` and destroy of the
+        virt-install-style domain (:meth:`whole_vm_xml`); undefined afterwards."""
+        xml, _ = self.whole_vm_xml(emulator, name=name)
+        times: dict[str, float] = {}
+        t0 = time.perf_counter()
+        self.define(xml)
+        times["define_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.start_domain(name, paused=True)
+        times["start_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.destroy(name)
+        times["destroy_s"] = time.perf_counter() - t0
+        self.virsh("undefine", name)
+        return times
 
     def time_domain_start_and_dimm_plug(
         self, emulator: str, *, name: str = "timing", paused: bool = True

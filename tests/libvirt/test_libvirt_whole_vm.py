@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from libvirt_harness import LibvirtHarness
@@ -23,14 +20,7 @@ from live_qemu import qemu_binary
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
-HERE = Path(__file__).resolve().parent
 NAME = "wholevm"
-MiB = 1 << 20
-
-
-def _qemu_img(*args: str) -> None:
-    done = subprocess.run(["qemu-img", *args], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(params=["qemu-7.2", "memdevd"])
@@ -42,37 +32,6 @@ def vm_emulator(request: pytest.FixtureRequest) -> tuple[str, bool]:
     if binary is None:
         pytest.skip("QEMU 7.2 not installed (sh tools/install-qemu.sh)")
     return binary, False
-
-
-def _domain(lv: LibvirtHarness, emulator: str) -> tuple[str, dict[str, Path]]:
-    images = {
-        "disk": lv.root / "files" / "disk.qcow2",
-        "cdrom": lv.root / "files" / "cdrom.iso",
-        "extra": lv.root / "files" / "extra.qcow2",
-    }
-    images["disk"].parent.mkdir(parents=True, exist_ok=True)
-    _qemu_img("create", "-q", "-f", "qcow2", str(images["disk"]), "1G")
-    _qemu_img("create", "-q", "-f", "qcow2", str(images["extra"]), "64M")
-    with open(images["cdrom"], "wb") as f:
-        f.truncate(MiB)
-    root = ET.parse(HERE / "vm" / "virt-install.xml").getroot()
-    devices = root.find("devices")
-    assert devices is not None
-    emulator_el = devices.find("emulator")
-    assert emulator_el is not None
-    emulator_el.text = emulator
-    for source in devices.iter("source"):
-        if source.get("file") == "DISK":
-            source.set("file", str(images["disk"]))
-        elif source.get("file") == "CDROM":
-            source.set("file", str(images["cdrom"]))
-    # Free hot-plug slots on q35, as virt-install adds them.
-    devices.append(ET.fromstring("<controller type='pci' index='0' model='pcie-root'/>"))
-    for index in range(1, 13):
-        devices.append(
-            ET.fromstring(f"<controller type='pci' index='{index}' model='pcie-root-port'/>")
-        )
-    return ET.tostring(root, encoding="unicode"), images
 
 
 def _table(text: str) -> list[list[str]]:
@@ -99,7 +58,7 @@ def test_virt_install_domain_lifecycle(
 ) -> None:
     lv = libvirt_harness
     emulator, guest_acks = vm_emulator
-    xml, images = _domain(lv, emulator)
+    xml, images = lv.whole_vm_xml(emulator, name=NAME)
     lv.define(xml)
     lv.start_domain(NAME)
     assert lv.domain_state(NAME) == "running"
@@ -135,7 +94,10 @@ def test_virt_install_domain_lifecycle(
         "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
         f"<source file='{images['extra']}'/><target dev='vdb' bus='virtio'/></disk>"
     )
-    nic_xml = "<interface type='user'><mac address='52:54:00:00:00:02'/><model type='virtio'/></interface>"
+    nic_xml = (
+        "<interface type='user'><mac address='52:54:00:00:00:02'/>"
+        "<model type='virtio'/></interface>"
+    )
     lv.attach_device(NAME, disk_xml)
     lv.attach_device(NAME, nic_xml)
     assert [row[0] for row in _table(lv.virsh("domblklist", NAME).stdout)] == ["vda", "vdb", "sda"]
