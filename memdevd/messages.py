@@ -556,6 +556,14 @@ MACHINE_MEMDEV_SIZE_MISMATCH: Final = (
     "Machine memory size does not match the size of the memory backend"
 )
 MACHINE_MEMDEV_USED_TWICE: Final = "memory backend {} can't be used multiple times."
+# system/vl.c qemu_init (softmmu/ in 7.2): a deprecated machine type, with the
+# release's reason (7.2: pc-i440fx-1.4..1.7; 9.1 on: include/hw/boards.h
+# MACHINE_VER_DEPRECATION_MSG for types more than three years old).
+MACHINE_TYPE_DEPRECATED: Final = "Machine type '{}' is deprecated: {}"
+MACHINE_DEPRECATION_REASON_7_2: Final = "old and unattended - use a newer version instead"
+MACHINE_DEPRECATION_REASON: Final = (
+    "machines more than 3 years old are subject to deletion after 6 years"
+)
 DEFAULT_RAM_ID_RESERVED_7_2: Final = (
     "object name '{}' is reserved for the default RAM backend, it can't be used for any other"
     " purposes. Change the object's 'id' to something else"

@@ -307,8 +307,23 @@ def build_machine(
             machine.block.blockdev_add(options)
         except CoreError as exc:
             raise _err(exc, location) from None
-    for spec in late:
-        _object_add(machine, spec)
+    # configure_accelerators(), then the deprecated machine type's warning.
+    # (Only a type named by its version can be an old one.)
+    if mtype.alias is None and any(
+        m["name"] == mtype.name and m.get("deprecated") for m in target.machine_list(release)
+    ):
+        notes.append(
+            Diagnostic(
+                M.MACHINE_TYPE_DEPRECATED.format(mtype.name, release.machine_deprecation_reason),
+                kind="warning",
+            )
+        )
+    try:
+        for spec in late:
+            _object_add(machine, spec)
+    except OptionError as late_err:
+        late_err.preceding[:0] = notes
+        raise
 
     # parse_cpu_option(): after the late backends, before -numa.
     accel_used = "kvm" if machine.kvm_enabled else "tcg"

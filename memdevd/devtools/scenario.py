@@ -23,7 +23,9 @@ Step keys: exactly one of ``send`` (any JSON value, written as ``json.dumps``
 + newline) or ``raw`` (text written verbatim + newline unless ``no_newline``);
 optional ``expect_responses`` (1), ``response_timeout_ms`` (3000),
 ``wait_event``, ``event_timeout_ms`` (3000), ``settle_ms`` (150),
-``keep_names`` and ``unordered``.
+``keep_names`` and ``unordered``.  Scenario key ``stderr`` (false): also
+compare what a run that started printed (warnings; the "terminating on
+signal" line left out), not only the stderr of a start that failed.
 
 Transcript (``NAME.expected.jsonl``, one ``json.dumps(rec, sort_keys=True)`` per
 line): a ``scenario`` record, a ``start`` record (``ok`` with the greeting, or
@@ -163,6 +165,8 @@ class Scenario:
     steps: tuple[Step, ...]
     notes: str = ""
     path: Path | None = None
+    # Compare what a started run printed (warnings), not only a failed start's.
+    stderr: bool = False
 
     @property
     def label(self) -> str:
@@ -183,7 +187,7 @@ _STEP_KEYS: Final = frozenset(
         "unordered",
     }
 )
-_SCENARIO_KEYS: Final = frozenset({"name", "argv", "steps", "notes"})
+_SCENARIO_KEYS: Final = frozenset({"name", "argv", "steps", "notes", "stderr"})
 
 
 def _type_name(value: object) -> str:
@@ -294,8 +298,11 @@ def parse_scenario(
     notes = data.get("notes", "")
     if not isinstance(notes, str):
         raise ScenarioError(f"{source}: 'notes' must be a string")
+    stderr = _check_bool(source, "stderr", data.get("stderr", False))
     parsed = tuple(_parse_step(f"{source}: steps[{i}]", s) for i, s in enumerate(steps))
-    return Scenario(name=name, argv=tuple(argv), steps=parsed, notes=notes, path=path)
+    return Scenario(
+        name=name, argv=tuple(argv), steps=parsed, notes=notes, path=path, stderr=stderr
+    )
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -1167,7 +1174,21 @@ def diff_transcripts(
             f"end: exit status expected {e_end.get('exit_status')}, "
             f"actual {a_end.get('exit_status')}"
         )
+    if scenario is not None and scenario.stderr:
+        e_err, a_err = _run_stderr(expected.stderr), _run_stderr(actual.stderr)
+        if e_err != a_err:
+            return (
+                "stderr of the run differs\n"
+                f"  expected: {_show_stderr(e_err)}\n  actual:   {_show_stderr(a_err)}"
+            )
     return None
+
+
+def _run_stderr(text: str) -> str:
+    """A started run's stderr without how it was stopped (QEMU names the
+    sender of the signal that stopped it)."""
+    lines = normalise_stderr(text).splitlines()
+    return "\n".join(line for line in lines if not line.startswith("terminating on signal"))
 
 
 # --------------------------------------------------------------------------- #

@@ -140,6 +140,8 @@ class Release:
     # default RAM backend; 8.2 reworded it and added a hint (the hint "" before).
     default_ram_id_reserved_text: str
     default_ram_id_reserved_hint: str
+    # vl.c: the warning for a machine type query-machines lists as deprecated.
+    machine_deprecation_reason: str
 
     @property
     def is_recorded(self) -> bool:
@@ -223,6 +225,7 @@ QEMU_7_2: Final = Release(
     sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED_7_2,
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED_7_2,
     default_ram_id_reserved_hint="",
+    machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
 )
 
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
@@ -272,6 +275,7 @@ QEMU_8_2: Final = replace(
     # 8.2: "machine: Improve error message when using default RAM backend id"
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED,
     default_ram_id_reserved_hint=M.DEFAULT_RAM_ID_RESERVED_HINT,
+    machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON,
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.

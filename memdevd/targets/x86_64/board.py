@@ -36,6 +36,8 @@ TARGET = "x86_64"
 COMPAT: CompatTable = {
     (8, 0): {"virtio-mem.unplugged-inaccessible": "auto"},  # pc_compat_8_0
     (7, 2): {"virtio-mem.x-early-migration": False},  # hw_compat_7_2
+    # pc_{i440fx,q35}_7_0_machine_options: the AMD 1 TiB hole came with 7.1.
+    (7, 0): {"pc-machine.enforce-amd-1tb-hole": False},
     (6, 2): {"virtio-mem.unplugged-inaccessible": "off"},  # pc_compat_6_2
     (6, 1): {"machine.smp-prefer-sockets": True},  # smp_props.prefer_sockets
     (3, 1): {  # hw_compat_3_1
@@ -247,6 +249,7 @@ class X86Board(Board):
             sgx_epc_size=sgx_epc_size,
             # pc_i440fx_2_0/2_1_machine_options (QEMU 7.2's oldest pc types).
             has_reserved_memory=compat.get("pc-machine.has-reserved-memory", True),
+            amd_cpu=compat.get("pc-machine.enforce-amd-1tb-hole", True),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
         )
