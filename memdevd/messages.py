@@ -461,6 +461,10 @@ CHARDEV_NOT_FOUND: Final = 'chardev "{}" not found'
 CHARDEV_SOCKET_NO_HOST: Final = "chardev: socket: no host given"
 # system/runstate.c qemu_system_killed() → main loop
 TERMINATING_ON_SIGNAL: Final = "terminating on signal {}"
+# runstate.c qemu_kill_report: a signal another process sent (si_pid != 0),
+# named by the first word of /proc/PID/cmdline (qemu_get_pid_name).
+TERMINATING_ON_SIGNAL_FROM: Final = "terminating on signal {} from pid {} ({})"
+UNKNOWN_PROCESS: Final = "<unknown process>"
 # os-posix.c / util/oslib-posix.c qemu_write_pidfile() ({}: strerror)
 PIDFILE_OPEN_FAILED: Final = "Cannot open pid file: {}"
 PIDFILE_LOCK_FAILED: Final = "Cannot lock pid file: {}"

@@ -579,7 +579,7 @@ def run(parsed: Parsed, prog: str) -> int:
     """Build the machine, then serve QMP until shutdown."""
     import logging
 
-    from memdevd.app.daemon import run_event_loop
+    from memdevd.app.daemon import block_shutdown_signals, run_event_loop
     from memdevd.app.logsetup import configure
     from memdevd.util import qemu_opts as Q
     from memdevd.util.qemu_opts import format_diagnostic
@@ -591,6 +591,8 @@ def run(parsed: Parsed, prog: str) -> int:
         sys.stderr.write(f"{prog}: cannot open log file: {exc.strerror}\n")
         return 1
     log = logging.getLogger("memdevd")
+    # Before any thread starts (iothreads, the idle warm-up): see daemon.py.
+    block_shutdown_signals()
     daemon, notes = build_daemon(parsed, prog)
     log.info("starting: QEMU %s release", settings.version, extra={"fields": {"event": "start"}})
     for note in notes:

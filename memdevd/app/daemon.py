@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import field
 from typing import Any
@@ -238,20 +239,23 @@ class Daemon:
         if self._stopping is not None:
             self._loop.call_soon(self._stopping.set)
 
-    def _on_signal(self, signum: int) -> None:
+    def _on_signal(self, signum: int, sender: int = 0) -> None:
         # QEMU prints "terminating on signal N" and reports host-signal, once:
         # its main loop has ended by the time a second signal (libvirt sends
         # SIGTERM more than once) is looked at.
         if self.exit_requested:
             return
+        if sender:
+            text = M.TERMINATING_ON_SIGNAL_FROM.format(signum, sender, _process_name(sender))
+        else:
+            # From the kernel (^C at a terminal): no sender to name.
+            text = M.TERMINATING_ON_SIGNAL.format(signum)
         # stderr may be a closed pipe (a parent that stopped reading): the
         # signal must still shut the daemon down.
         with contextlib.suppress(OSError, ValueError):
             from memdevd.util.qemu_opts import Diagnostic, format_diagnostic
 
-            line = format_diagnostic(
-                self.options.prog_name, Diagnostic(M.TERMINATING_ON_SIGNAL.format(signum))
-            )
+            line = format_diagnostic(self.options.prog_name, Diagnostic(text))
             sys.stderr.write(line)
             sys.stderr.flush()
         self.request_shutdown("host-signal")
@@ -266,9 +270,12 @@ class Daemon:
             self._pidfile_fd = write_pidfile(self.options.pidfile)
         await self.server.listen_all(self.options.listen)
         if self.options.handle_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    self._loop.add_signal_handler(signum, self._on_signal, signum)
+            if shutdown_signals_blocked():
+                _watch_signals(self._loop, self._on_signal)
+            else:
+                for signum in SHUTDOWN_SIGNALS:
+                    with contextlib.suppress(NotImplementedError, RuntimeError):
+                        self._loop.add_signal_handler(signum, self._on_signal, signum)
         if self.options.on_ready is not None:
             self.options.on_ready(self.server)
 
@@ -292,7 +299,7 @@ class Daemon:
         if self._clock_driver is not None:
             self._clock_driver.close()
         if self._loop is not None and self.options.handle_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for signum in SHUTDOWN_SIGNALS:
                 with contextlib.suppress(Exception):
                     self._loop.remove_signal_handler(signum)
         if self.options.pidfile and self._pidfile_fd is not None:
@@ -347,3 +354,50 @@ def run_event_loop(coro_factory: Callable[[], Any]) -> Any:
     except ImportError:  # pragma: no cover - platforms without uvloop
         return asyncio.run(coro_factory())
     return uvloop.run(coro_factory())
+
+
+# -- signals with their sender --------------------------------------------------------
+
+#: What stops QEMU with "terminating on signal N" (os-posix.c os_setup_signal_handling).
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def block_shutdown_signals() -> bool:
+    """Block :data:`SHUTDOWN_SIGNALS` in the calling thread and every thread it
+    starts later, so that one thread takes them with ``sigwaitinfo`` and
+    learns who sent them, as QEMU's SA_SIGINFO handler does (Python's own
+    handlers drop the sender).  Call it before any other thread starts;
+    False where the platform cannot (the daemon then uses plain handlers)."""
+    if not hasattr(signal, "sigwaitinfo"):
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, SHUTDOWN_SIGNALS)
+    return True
+
+
+def shutdown_signals_blocked() -> bool:
+    if not hasattr(signal, "sigwaitinfo"):
+        return False
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    return all(s in mask for s in SHUTDOWN_SIGNALS)
+
+
+def _watch_signals(loop: asyncio.AbstractEventLoop, handler: Any) -> None:
+    def wait() -> None:
+        while True:
+            info = signal.sigwaitinfo(SHUTDOWN_SIGNALS)
+            try:
+                loop.call_soon_threadsafe(handler, info.si_signo, info.si_pid)
+            except RuntimeError:  # the loop is closed: the daemon has stopped
+                return
+
+    threading.Thread(target=wait, name="signals", daemon=True).start()
+
+
+def _process_name(pid: int) -> str:
+    """``qemu_get_pid_name``: /proc/PID/cmdline up to its first NUL."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return M.UNKNOWN_PROCESS
+    return raw.split(b"\0", 1)[0].decode("utf-8", errors="replace")

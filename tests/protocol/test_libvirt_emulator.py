@@ -202,7 +202,9 @@ async def test_domain_monitor_fd_reconnect_and_sigterm(workdir: Path) -> None:
     stderr = (workdir / "stderr").read_text()
     # -msg timestamp=on: "2026-11-25T15:21:17.865640Z qemu-system-x86_64: ..."
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \S+: terminating on signal 15\n", stderr
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \S+: "
+        r"terminating on signal 15 from pid \d+ \(.*\)\n",
+        stderr,
     ), stderr
 
 
