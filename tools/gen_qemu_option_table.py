@@ -125,7 +125,18 @@ OPTS_LISTS = (
     ("net/net.c", "net/net.c", "qemu_net_opts"),
     ("softmmu/qemu-seccomp.c", "system/qemu-seccomp.c", "qemu_sandbox_opts"),
     ("hw/smbios/smbios.c", "hw/smbios/smbios.c", "qemu_smbios_opts"),
+    ("blockdev.c", "blockdev.c", "qemu_drive_opts"),
+    ("blockdev.c", "blockdev.c", "qemu_legacy_drive_opts"),
+    ("blockdev.c", "blockdev.c", "qemu_common_drive_opts"),
 )
+
+# Lists that share their QEMU name with another, kept under a pseudo-name:
+# -drive's options are validated against these two (drive_new,
+# blockdev_init) after "drive" (no desc) accepted them all.
+PSEUDO_NAMES = {
+    "qemu_legacy_drive_opts": "drive:legacy",
+    "qemu_common_drive_opts": "drive:common",
+}
 
 # QemuOptDesc arrays a list is validated against later (qemu_opts_validate),
 # written as pseudo-lists named "<list>:<what>": (7.2 file, 10.0 file, C
@@ -417,7 +428,52 @@ def extract_options(hx_path: Path) -> list[OptionDef]:
     return options
 
 
-def _initializer(raw: str, m: re.Match[str]) -> list[tuple[str, str]]:
+#: headers whose object-like macros initialisers use (string names,
+#: THROTTLE_OPTS' whole desc entries)
+MACRO_HEADERS = (
+    "include/block/block-common.h",
+    "include/block/block.h",
+    "include/qemu/throttle-options.h",
+)
+_MACROS: dict[Path, dict[str, list[tuple[str, str]]]] = {}
+
+
+def object_macros(tree: Path) -> dict[str, list[tuple[str, str]]]:
+    """``#define NAME replacement`` (object-like, continued lines joined)."""
+    found = _MACROS.get(tree)
+    if found is not None:
+        return found
+    found = {}
+    for rel in MACRO_HEADERS:
+        path = tree / rel
+        if not path.exists():
+            continue
+        text = path.read_text().replace("\\\n", " ")
+        for m in re.finditer(r"^#define\s+([A-Za-z_]\w*)(?!\()[ \t]+(.+)$", text, re.M):
+            body = re.sub(r"/\*.*?\*/", " ", m.group(2))
+            found[m.group(1)] = tokenize_c(body)
+    _MACROS[tree] = found
+    return found
+
+
+def expand(
+    tokens: list[tuple[str, str]], macros: dict[str, list[tuple[str, str]]]
+) -> list[tuple[str, str]]:
+    """Object-like macro expansion (recursive, each macro once per chain)."""
+    out: list[tuple[str, str]] = []
+
+    def emit(toks: list[tuple[str, str]], active: frozenset[str]) -> None:
+        for kind, tok in toks:
+            if kind == "ident" and tok in macros and tok not in active:
+                emit(macros[tok], active | {tok})
+            else:
+                out.append((kind, tok))
+
+    emit(tokens, frozenset())
+    return out
+
+
+def _initializer(raw: str, m: re.Match[str], tree: Path | None = None) -> list[tuple[str, str]]:
     """The tokens of the brace initialiser opened at ``m.end() - 1``."""
     start = m.end() - 1
     depth = 0
@@ -431,7 +487,8 @@ def _initializer(raw: str, m: re.Match[str]) -> list[tuple[str, str]]:
                 break
     init = raw[start + 1 : end]
     init = "\n".join(line for line, _ in preprocess(init.splitlines(), DEBIAN_LINUX_DEFINES))
-    return tokenize_c(init)
+    tokens = tokenize_c(init)
+    return expand(tokens, object_macros(tree)) if tree is not None else tokens
 
 
 def _descs(desc_tokens: list[tuple[str, str]]) -> tuple[DescDef, ...]:
@@ -460,66 +517,35 @@ def _descs(desc_tokens: list[tuple[str, str]]) -> tuple[DescDef, ...]:
     return tuple(desc)
 
 
-def extract_desc_array(c_path: Path, var: str, name: str, source: str) -> ListDef:
+def extract_desc_array(
+    c_path: Path, var: str, name: str, source: str, tree: Path | None = None
+) -> ListDef:
     """A ``static const QemuOptDesc var[] = {...}`` as the pseudo-list ``name``."""
     raw = c_path.read_text()
     m = re.search(rf"QemuOptDesc\s+{var}\[\]\s*=\s*\{{", raw)
     if not m:
         raise ValueError(f"{var} not found in {c_path}")
-    return ListDef(var, name, None, False, _descs(_initializer(raw, m)), source)
+    return ListDef(var, name, None, False, _descs(_initializer(raw, m, tree)), source)
 
 
-def extract_opts_list(c_path: Path, var: str, source: str) -> ListDef:
+def extract_opts_list(c_path: Path, var: str, source: str, tree: Path | None = None) -> ListDef:
+    """A ``QemuOptsList var = {...}``; object-like macros of ``tree``'s
+    MACRO_HEADERS are expanded (BDRV_OPT_*, THROTTLE_OPTS)."""
     raw = c_path.read_text()
     m = re.search(rf"QemuOptsList\s+{var}\s*=\s*\{{", raw)
     if not m:
         raise ValueError(f"{var} not found in {c_path}")
-    # Preprocess the initialiser only (it may contain #if for members).
-    start = m.end() - 1
-    depth = 0
-    end = start
-    for end in range(start, len(raw)):
-        if raw[end] == "{":
-            depth += 1
-        elif raw[end] == "}":
-            depth -= 1
-            if depth == 0:
-                break
-    init = raw[start + 1 : end]
-    init = "\n".join(line for line, _ in preprocess(init.splitlines(), DEBIAN_LINUX_DEFINES))
-    tokens = tokenize_c(init)
-
+    tokens = _initializer(raw, m, tree)
     fields: dict[str, list[tuple[str, str]]] = {}
     for arg in split_args(tokens):
         if len(arg) >= 3 and arg[0] == ("punct", ".") and arg[2] == ("punct", "="):
             fields[arg[1][1]] = arg[3:]
-    name = c_string(fields["name"])
+    name = PSEUDO_NAMES.get(var) or c_string(fields["name"])
     implied = c_string(fields["implied_opt_name"]) if "implied_opt_name" in fields else None
     merge = "merge_lists" in fields and fields["merge_lists"][0][1] == "true"
-    desc: list[DescDef] = []
     desc_tokens = fields["desc"]
     assert desc_tokens[0][1] == "{" and desc_tokens[-1][1] == "}"
-    for entry in split_args(desc_tokens[1:-1]):
-        if not entry:
-            continue
-        assert entry[0][1] == "{" and entry[-1][1] == "}", entry
-        members: dict[str, list[tuple[str, str]]] = {}
-        for member in split_args(entry[1:-1]):
-            if len(member) >= 3 and member[0] == ("punct", ".") and member[2] == ("punct", "="):
-                members[member[1][1]] = member[3:]
-        if "name" not in members:
-            continue  # { /* end of list */ } or { 0 }
-        desc.append(
-            DescDef(
-                name=c_string(members["name"]),
-                type=OPT_TYPES[members["type"][0][1]],
-                help=c_string(members["help"]) if "help" in members else None,
-                def_value_str=(
-                    c_string(members["def_value_str"]) if "def_value_str" in members else None
-                ),
-            )
-        )
-    return ListDef(var, name, implied, merge, tuple(desc), source)
+    return ListDef(var, name, implied, merge, _descs(desc_tokens[1:-1]), source)
 
 
 # --------------------------------------------------------------------------
@@ -638,12 +664,12 @@ def main(argv: list[str] | None = None) -> int:
             rel = new_file if new_layout else old_file
             if rel is None:
                 continue
-            lists[ver].append(extract_opts_list(path / rel, var, rel))
+            lists[ver].append(extract_opts_list(path / rel, var, rel, path))
         for old_file, new_file, var, name in DESC_ARRAYS:
             rel = new_file if new_layout else old_file
             if re.search(rf"QemuOptDesc\s+{var}\[\]", (path / rel).read_text()):
                 # Absent where the release lacks it (7.2 has no SMBIOS type 9).
-                lists[ver].append(extract_desc_array(path / rel, var, name, rel))
+                lists[ver].append(extract_desc_array(path / rel, var, name, rel, path))
     text = render(sources, opts, lists)
     args.output.write_text(text)
     # Format like the rest of the project, so regeneration gives no diff.

@@ -672,6 +672,135 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             (),
             "hw/smbios/smbios.c",
         ),
+        "drive": OptsListDef(
+            "drive",
+            None,
+            False,
+            (),
+            "blockdev.c",
+        ),
+        "drive:legacy": OptsListDef(
+            "drive:legacy",
+            None,
+            False,
+            (
+                OptDescDef("bus", "number", "bus number", None),
+                OptDescDef("unit", "number", "unit number (i.e. lun for scsi)", None),
+                OptDescDef("index", "number", "index number", None),
+                OptDescDef("media", "string", "media type (disk, cdrom)", None),
+                OptDescDef(
+                    "if", "string", "interface (ide, scsi, sd, mtd, floppy, pflash, virtio)", None
+                ),
+                OptDescDef("file", "string", "file name", None),
+                OptDescDef("read-only", "bool", "open drive file as read-only", None),
+                OptDescDef("rerror", "string", "read error action", None),
+                OptDescDef("werror", "string", "write error action", None),
+                OptDescDef(
+                    "copy-on-read", "bool", "copy read data from backing file into image file", None
+                ),
+            ),
+            "blockdev.c",
+        ),
+        "drive:common": OptsListDef(
+            "drive:common",
+            None,
+            False,
+            (
+                OptDescDef("snapshot", "bool", "enable/disable snapshot mode", None),
+                OptDescDef(
+                    "aio", "string", "host AIO implementation (threads, native, io_uring)", None
+                ),
+                OptDescDef("cache.writeback", "bool", "Enable writeback mode", None),
+                OptDescDef("format", "string", "disk format (raw, qcow2, ...)", None),
+                OptDescDef("rerror", "string", "read error action", None),
+                OptDescDef("werror", "string", "write error action", None),
+                OptDescDef("read-only", "bool", "open drive file as read-only", None),
+                OptDescDef(
+                    "throttling.iops-total", "number", "limit total I/O operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-read", "number", "limit read operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-write", "number", "limit write operations per second", None
+                ),
+                OptDescDef("throttling.bps-total", "number", "limit total bytes per second", None),
+                OptDescDef("throttling.bps-read", "number", "limit read bytes per second", None),
+                OptDescDef("throttling.bps-write", "number", "limit write bytes per second", None),
+                OptDescDef("throttling.iops-total-max", "number", "I/O operations burst", None),
+                OptDescDef("throttling.iops-read-max", "number", "I/O operations read burst", None),
+                OptDescDef(
+                    "throttling.iops-write-max", "number", "I/O operations write burst", None
+                ),
+                OptDescDef("throttling.bps-total-max", "number", "total bytes burst", None),
+                OptDescDef("throttling.bps-read-max", "number", "total bytes read burst", None),
+                OptDescDef("throttling.bps-write-max", "number", "total bytes write burst", None),
+                OptDescDef(
+                    "throttling.iops-total-max-length",
+                    "number",
+                    "length of the iops-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-read-max-length",
+                    "number",
+                    "length of the iops-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-write-max-length",
+                    "number",
+                    "length of the iops-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-total-max-length",
+                    "number",
+                    "length of the bps-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-read-max-length",
+                    "number",
+                    "length of the bps-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-write-max-length",
+                    "number",
+                    "length of the bps-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-size",
+                    "number",
+                    "when limiting by iops max size of an I/O in bytes",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.group", "string", "name of the block throttling group", None
+                ),
+                OptDescDef(
+                    "copy-on-read", "bool", "copy read data from backing file into image file", None
+                ),
+                OptDescDef(
+                    "detect-zeroes", "string", "try to optimize zero writes (off, on, unmap)", None
+                ),
+                OptDescDef(
+                    "stats-account-invalid",
+                    "bool",
+                    "whether to account for invalid I/O operations in the statistics",
+                    None,
+                ),
+                OptDescDef(
+                    "stats-account-failed",
+                    "bool",
+                    "whether to account for failed I/O operations in the statistics",
+                    None,
+                ),
+            ),
+            "blockdev.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1223,6 +1352,135 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
             False,
             (),
             "hw/smbios/smbios.c",
+        ),
+        "drive": OptsListDef(
+            "drive",
+            None,
+            False,
+            (),
+            "blockdev.c",
+        ),
+        "drive:legacy": OptsListDef(
+            "drive:legacy",
+            None,
+            False,
+            (
+                OptDescDef("bus", "number", "bus number", None),
+                OptDescDef("unit", "number", "unit number (i.e. lun for scsi)", None),
+                OptDescDef("index", "number", "index number", None),
+                OptDescDef("media", "string", "media type (disk, cdrom)", None),
+                OptDescDef(
+                    "if", "string", "interface (ide, scsi, sd, mtd, floppy, pflash, virtio)", None
+                ),
+                OptDescDef("file", "string", "file name", None),
+                OptDescDef("read-only", "bool", "open drive file as read-only", None),
+                OptDescDef("rerror", "string", "read error action", None),
+                OptDescDef("werror", "string", "write error action", None),
+                OptDescDef(
+                    "copy-on-read", "bool", "copy read data from backing file into image file", None
+                ),
+            ),
+            "blockdev.c",
+        ),
+        "drive:common": OptsListDef(
+            "drive:common",
+            None,
+            False,
+            (
+                OptDescDef("snapshot", "bool", "enable/disable snapshot mode", None),
+                OptDescDef(
+                    "aio", "string", "host AIO implementation (threads, native, io_uring)", None
+                ),
+                OptDescDef("cache.writeback", "bool", "Enable writeback mode", None),
+                OptDescDef("format", "string", "disk format (raw, qcow2, ...)", None),
+                OptDescDef("rerror", "string", "read error action", None),
+                OptDescDef("werror", "string", "write error action", None),
+                OptDescDef("read-only", "bool", "open drive file as read-only", None),
+                OptDescDef(
+                    "throttling.iops-total", "number", "limit total I/O operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-read", "number", "limit read operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-write", "number", "limit write operations per second", None
+                ),
+                OptDescDef("throttling.bps-total", "number", "limit total bytes per second", None),
+                OptDescDef("throttling.bps-read", "number", "limit read bytes per second", None),
+                OptDescDef("throttling.bps-write", "number", "limit write bytes per second", None),
+                OptDescDef("throttling.iops-total-max", "number", "I/O operations burst", None),
+                OptDescDef("throttling.iops-read-max", "number", "I/O operations read burst", None),
+                OptDescDef(
+                    "throttling.iops-write-max", "number", "I/O operations write burst", None
+                ),
+                OptDescDef("throttling.bps-total-max", "number", "total bytes burst", None),
+                OptDescDef("throttling.bps-read-max", "number", "total bytes read burst", None),
+                OptDescDef("throttling.bps-write-max", "number", "total bytes write burst", None),
+                OptDescDef(
+                    "throttling.iops-total-max-length",
+                    "number",
+                    "length of the iops-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-read-max-length",
+                    "number",
+                    "length of the iops-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-write-max-length",
+                    "number",
+                    "length of the iops-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-total-max-length",
+                    "number",
+                    "length of the bps-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-read-max-length",
+                    "number",
+                    "length of the bps-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-write-max-length",
+                    "number",
+                    "length of the bps-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-size",
+                    "number",
+                    "when limiting by iops max size of an I/O in bytes",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.group", "string", "name of the block throttling group", None
+                ),
+                OptDescDef(
+                    "copy-on-read", "bool", "copy read data from backing file into image file", None
+                ),
+                OptDescDef(
+                    "detect-zeroes", "string", "try to optimize zero writes (off, on, unmap)", None
+                ),
+                OptDescDef(
+                    "stats-account-invalid",
+                    "bool",
+                    "whether to account for invalid I/O operations in the statistics",
+                    None,
+                ),
+                OptDescDef(
+                    "stats-account-failed",
+                    "bool",
+                    "whether to account for failed I/O operations in the statistics",
+                    None,
+                ),
+            ),
+            "blockdev.c",
         ),
         "smbios:file": OptsListDef(
             "smbios:file",
