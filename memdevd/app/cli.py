@@ -141,6 +141,9 @@ def help_text(prog: str) -> str:
         "-device virtio-balloon-pci|piix3-usb-uhci|qemu-xhci|pcie-root-port,...",
         "-blockdev driver=file|host_device|host_cdrom|null-co|null-aio|raw|qcow2,node-name=N,...",
         "                  (or JSON): block nodes; files are read, never written",
+        "-drive [file=FILE][,if=none|virtio][,format=F][,id=ID][,cache=..][,readonly=on]",
+        "                  [,throttling.*|iops=..|bps=..][,werror=..][,rerror=..][,...]",
+        "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
         "-no-acpi (7.2 only)   -no-shutdown (a guest shutdown stops the VM)",
         "-uuid UUID   -smbios type=N,...|file=PATH   (checked as QEMU does; query-uuid)",
         "",
@@ -242,6 +245,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "blockdev":
                 assert arg is not None
                 request.blockdevs.append((loc, _parse_blockdev(arg, target.name, release)))
+            elif name == "drive":
+                assert arg is not None
+                opts_ = lists["drive"].parse_noisily(arg, False)
+                request.drives.append((loc, opts_.id, opts_.items()))
             elif name == "numa":
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)

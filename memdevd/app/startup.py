@@ -71,6 +71,8 @@ class StartupRequest:
     uuid: str | None = None
     # -blockdev: (location, visited BlockdevOptions), in command-line order.
     blockdevs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # -drive: (location, id, QemuOpts items), in command-line order.
+    drives: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     name: str | None = None
 
 
@@ -307,6 +309,11 @@ def build_machine(
             machine.block.blockdev_add(options)
         except CoreError as exc:
             raise _err(exc, location) from None
+    drive_devices: list[DeviceSpec] = []
+    if request.drives:
+        from memdevd.app.startup_drives import configure_drives
+
+        drive_devices = configure_drives(machine, request.drives, target, release, notes)
     # configure_accelerators(), then the deprecated machine type's warning.
     # (Only a type named by its version can be an old one.)
     if mtype.alias is None and any(
@@ -345,6 +352,10 @@ def build_machine(
                 err.preceding[:0] = notes
                 raise err from None
         machine.init_board()
+        if request.drives:
+            from memdevd.app.startup_drives import check_orphaned
+
+            check_orphaned(machine, notes)
     except CoreError as exc:
         err = _err(exc)
         # Warnings printed while building the board come before the error.
@@ -353,7 +364,8 @@ def build_machine(
     notes.extend(_warnings(machine.startup_notes))
 
     # QemuOpts -device options first, then JSON ones (qemu_create_cli_devices).
-    ordered = [d for d in request.devices if not d.from_json]
+    # (an if=virtio -drive's device comes after the QemuOpts ones)
+    ordered = [d for d in request.devices if not d.from_json] + drive_devices
     ordered += [d for d in request.devices if d.from_json]
     for dev in ordered:
         try:

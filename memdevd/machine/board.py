@@ -58,6 +58,8 @@ class Board:
     cpu_hotplug: bool = False
     #: what versioned machine types keep of their release
     compat: CompatTable = MappingProxyType({})
+    #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
+    block_default_type: str = "none"
     #: device types only this target has: driver -> (module, class name)
     device_types: Mapping[str, tuple[str, str]] = MappingProxyType({})
 

@@ -122,6 +122,17 @@ class BlockBackend:
     edge: Edge | None = None
     # blk_enable_write_cache(): the device's write-cache (auto: on)
     write_cache: bool = True
+    # -drive: its DriveInfo (drive.py), error actions, accounting, the
+    # root state of an empty drive, its throttle group
+    dinfo: Any = None
+    on_read_error: str = "report"
+    on_write_error: str = "enospc"
+    account_invalid: bool = True
+    account_failed: bool = True
+    intervals: list[int] = field(default_factory=list)
+    root_read_only: bool = False
+    root_detect_zeroes: str = "off"
+    throttle: Any = None
 
     def user(self) -> str:
         """``blk_root_get_parent_desc``."""
@@ -154,6 +165,9 @@ class BlockLayer:
         self.backends: list[BlockBackend] = []
         # id_generate(ID_BLOCK) counter, global in QEMU
         self.generated = 0
+        from memdevd.machine.block.throttle import ThrottleGroups
+
+        self.throttle_groups = ThrottleGroups()
 
     # -- lookup ----------------------------------------------------------------
 
@@ -235,13 +249,19 @@ class BlockLayer:
         child.refcnt += 1
         return child
 
-    def _open(self, options: dict[str, Any], opening: _Opening) -> BlockNode:
-        """``bdrv_open_inherit`` of one node (and its children)."""
+    def _open(
+        self, options: dict[str, Any], opening: _Opening, opened_file: BlockNode | None = None
+    ) -> BlockNode:
+        """``bdrv_open_inherit`` of one node (and its children); a legacy
+        open (-drive) has opened the file child already (``opened_file``)."""
         driver = str(options["driver"])
         if driver not in PROTOCOL_DRIVERS and driver not in FORMAT_DRIVERS:
             raise CoreError(M.BLOCK_DRIVER_NOT_EMULATED.format(driver))
         file_node = None
-        if driver in FORMAT_DRIVERS:
+        if opened_file is not None:
+            file_node = opened_file
+            file_node.refcnt += 1
+        elif driver in FORMAT_DRIVERS:
             # The image file is opened before the format node gets its name.
             file_node = self._child(options["file"], opening, options)
         if options.get("force-share") and not options.get("read-only"):

@@ -139,6 +139,10 @@ def node_info(node: BlockNode, blk: BlockBackend | None, flat: bool) -> dict[str
             "write_threshold": 0,
         }
     )
+    if blk is not None and blk.throttle is not None:
+        from memdevd.machine.block.throttle import info_fields
+
+        info.update(info_fields(blk.throttle.config, blk.throttle.name))
     return info
 
 
