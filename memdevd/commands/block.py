@@ -43,8 +43,19 @@ def query_block(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
 
 @command("query-blockstats")
 def query_blockstats(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
-    arguments(rt, "query-blockstats", args)
-    return []
+    from memdevd.machine.block.info import query_blockstats as stats
+
+    parsed = arguments(rt, "query-blockstats", args)
+    nodes = bool(parsed.get("query-nodes", False))
+    return _shaped(rt, "BlockStatsList", stats(rt.machine.block, nodes))
+
+
+@command("block_set_io_throttle")
+def block_set_io_throttle(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.machine.block.drive import set_io_throttle
+
+    parsed = arguments(rt, "block_set_io_throttle", args)
+    core(set_io_throttle, rt.machine.block, rt.machine, parsed)
 
 
 @command("query-named-block-nodes")

@@ -59,6 +59,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "blockdev-del",
         "query-block",
         "query-blockstats",
+        "block_set_io_throttle",
         "query-named-block-nodes",
     ),
     "qom": (

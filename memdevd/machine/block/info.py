@@ -171,3 +171,105 @@ def block_info(blk: BlockBackend) -> dict[str, Any]:
 def query_block(layer: BlockLayer) -> list[dict[str, Any]]:
     """``qmp_query_block``: named backends and those a device uses, in order."""
     return [block_info(blk) for blk in layer.backends if blk.name or blk.device is not None]
+
+
+#: BlockDeviceStats' counters (every release's; shaped to the release's)
+_COUNTERS = (
+    "rd_bytes",
+    "wr_bytes",
+    "zone_append_bytes",
+    "unmap_bytes",
+    "rd_operations",
+    "wr_operations",
+    "zone_append_operations",
+    "flush_operations",
+    "unmap_operations",
+    "rd_total_time_ns",
+    "wr_total_time_ns",
+    "zone_append_total_time_ns",
+    "flush_total_time_ns",
+    "unmap_total_time_ns",
+    "wr_highest_offset",
+    "rd_merged",
+    "wr_merged",
+    "zone_append_merged",
+    "unmap_merged",
+    "failed_rd_operations",
+    "failed_wr_operations",
+    "failed_zone_append_operations",
+    "failed_flush_operations",
+    "failed_unmap_operations",
+    "invalid_rd_operations",
+    "invalid_wr_operations",
+    "invalid_zone_append_operations",
+    "invalid_flush_operations",
+    "invalid_unmap_operations",
+)
+
+
+def _device_stats(account_invalid: bool, account_failed: bool) -> dict[str, Any]:
+    """A BlockDeviceStats with nothing counted (memdevd does no I/O)."""
+    stats: dict[str, Any] = dict.fromkeys(_COUNTERS, 0)
+    stats["account_invalid"] = account_invalid
+    stats["account_failed"] = account_failed
+    stats["timed_stats"] = []
+    return stats
+
+
+def _timed(blk: BlockBackend) -> list[dict[str, Any]]:
+    """``block_acct_interval_next``: the intervals in the order given."""
+    out = []
+    for length in blk.intervals:
+        entry: dict[str, Any] = {"interval_length": length}
+        for op in ("rd", "wr", "zone_append", "flush"):
+            for kind in ("min", "max", "avg"):
+                entry[f"{kind}_{op}_latency_ns"] = 0
+        for op in ("rd", "wr", "zone_append"):
+            entry[f"avg_{op}_queue_depth"] = 0.0
+        out.append(entry)
+    return out
+
+
+def bds_stats(node: BlockNode | None, blk_level: bool) -> dict[str, Any]:
+    """``bdrv_query_bds_stats``: the node, its data child as ``parent``, and
+    (backend level) its COW child as ``backing``."""
+    s: dict[str, Any] = {}
+    if node is None:
+        s["stats"] = _device_stats(False, False)
+        return s
+    if node.node_name:
+        s["node-name"] = node.node_name
+    s["stats"] = _device_stats(False, False)
+    if node.driver in ("file", "host_device"):
+        s["driver-specific"] = {
+            "driver": node.driver,
+            "discard-nb-ok": 0,
+            "discard-nb-failed": 0,
+            "discard-bytes-ok": 0,
+        }
+    if node.file is not None:
+        s["parent"] = bds_stats(node.file, blk_level)
+    if blk_level and node.backing is not None:
+        s["backing"] = bds_stats(node.backing, blk_level)
+    return s
+
+
+def query_blockstats(layer: BlockLayer, query_nodes: bool) -> list[dict[str, Any]]:
+    """``qmp_query_blockstats``: every node, or every backend a name or a
+    device makes visible."""
+    if query_nodes:
+        return [bds_stats(node, False) for node in layer.nodes.values()]
+    out = []
+    for blk in layer.backends:
+        if not blk.name and blk.device is None:
+            continue
+        s = bds_stats(blk.root, True)
+        s["device"] = blk.name
+        dev = blk.device
+        if dev is not None:
+            s["qdev"] = dev.id or dev.canonical_path()
+        s["stats"]["account_invalid"] = blk.account_invalid
+        s["stats"]["account_failed"] = blk.account_failed
+        s["stats"]["timed_stats"] = _timed(blk)
+        out.append(s)
+    return out
