@@ -466,3 +466,158 @@ def test_the_images_are_what_the_sequences_expect(images: Path) -> None:
     names = {p.name for p in images.iterdir()}
     assert {"disk.raw", "disk.qcow2", "overlay.qcow2", "chain.qcow2", "subdir"} <= names
     assert os.path.getsize(images / "odd.bin") == 1000
+
+
+def drive_lines(d: Path) -> dict[str, list[str]]:
+    """-drive as libvirt, Proxmox and scripts write it, and its errors in
+    QEMU's order (start-up failures: exit status and stderr compared, the
+    probed-raw warning included)."""
+    raw, qcow, overlay = str(d / "disk.raw"), str(d / "disk.qcow2"), str(d / "overlay.qcow2")
+    return {
+        "none-probed": ["-drive", f"file={raw},if=none,id=d0"],
+        "none-formats": [
+            "-drive",
+            f"file={raw},format=raw,if=none,id=d0,cache=none,aio=native,discard=unmap",
+            "-drive",
+            f"file={qcow},if=none,id=d1,readonly=on,detect-zeroes=on,cache=writethrough",
+            "-drive",
+            f"file={overlay},format=qcow2,if=none,id=d2,cache=unsafe,werror=stop,rerror=ignore",
+        ],
+        "none-auto-ids": ["-drive", f"file={raw},if=none,format=raw", "-drive", "if=none"],
+        "none-node-name": [
+            "-drive",
+            f"file={raw},if=none,format=raw,node-name=fmt,file.node-name=proto,file.locking=off",
+        ],
+        "empty": ["-drive", "if=none,id=cd0,media=cdrom"],
+        "virtio": [
+            "-device",
+            "pcie-root-port,id=rp1,chassis=1",
+            "-drive",
+            f"file={qcow},if=virtio,format=qcow2",
+            "-drive",
+            f"file={raw},if=none,id=d1,format=raw",
+            "-device",
+            "virtio-blk-pci,drive=d1,id=vd1,bus=rp1",
+        ],
+        "throttled": [
+            "-drive",
+            f"file={raw},if=none,id=t0,format=raw,iops=100,bps_rd=5000,iops_max=200,"
+            "iops_max_length=10,iops_size=4096,group=g",
+            "-drive",
+            f"file={qcow},if=none,id=t1,throttling.bps-total=1000,throttling.group=g",
+            "-drive",
+            f"file={overlay},if=none,id=t2,stats-intervals.0=60,stats-account-failed=off",
+        ],
+        "bad-media": ["-drive", f"file={raw},if=none,media=tape"],
+        "bad-if": ["-drive", f"file={raw},if=usb"],
+        "bad-cache": ["-drive", f"file={raw},if=none,cache=fast"],
+        "bad-aio": ["-drive", f"file={raw},if=none,aio=posix"],
+        "bad-werror": ["-drive", f"file={raw},if=none,werror=retry"],
+        "bad-rerror": ["-drive", f"file={raw},if=none,rerror=enospc"],
+        "bad-detect-zeroes": ["-drive", f"file={raw},if=none,detect-zeroes=maybe"],
+        "unknown-option": ["-drive", f"file={raw},if=none,bogus=1"],
+        "unknown-protocol-option": ["-drive", f"file={raw},if=none,format=raw,file.bogus=1"],
+        "not-qcow2": ["-drive", f"file={raw},if=none,format=qcow2"],
+        "unknown-format": ["-drive", f"file={raw},if=none,format=nope"],
+        "missing-file": ["-drive", f"file={d}/missing.img,if=none"],
+        "index-and-bus": ["-drive", f"file={raw},if=none,index=1,bus=1"],
+        "alias-twice": ["-drive", f"file={raw},if=none,iops=1,throttling.iops-total=2"],
+        "throttle-range": ["-drive", f"file={raw},if=none,iops=-1"],
+        "throttle-total-and-read": ["-drive", f"file={raw},if=none,bps=1,bps_rd=1"],
+        "throttle-burst": ["-drive", f"file={raw},if=none,bps=10,bps_max=5"],
+        "throttle-iops-size": ["-drive", f"file={raw},if=none,bps=10,iops_size=512"],
+        "werror-floppy": ["-drive", f"file={raw},if=floppy,werror=stop"],
+        "driver-and-format": ["-drive", f"file={raw},if=none,format=raw,driver=raw"],
+        "duplicate-id": ["-drive", "if=none,id=x", "-drive", "if=none,id=x"],
+        "id-is-a-node": [
+            "-blockdev",
+            "driver=null-co,node-name=n",
+            "-drive",
+            f"file={raw},if=none,id=n,format=raw",
+        ],
+        "same-unit": ["-drive", "if=none,unit=1", "-drive", "if=none,unit=1"],
+        "orphan-sd": ["-drive", f"file={raw},if=sd,format=raw"],
+        "orphan-scsi": ["-drive", f"file={raw},if=scsi,format=raw,index=9"],
+        "read-only-copy-on-read": ["-drive", f"file={raw},if=none,readonly=on,copy-on-read=on"],
+        "bad-interval": ["-drive", f"file={raw},if=none,format=raw,stats-intervals.0=0"],
+        "bad-interval-key": ["-drive", f"file={raw},if=none,stats-intervals.x=1"],
+        "discard-on": ["-drive", f"file={raw},if=none,format=raw,discard=on"],
+        "bad-discard": ["-drive", f"file={raw},if=none,format=raw,discard=sometimes"],
+    }
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", sorted(drive_lines(Path("/")).keys()))
+def test_drive_option_matches_qemu(images: Path, version: str, case: str) -> None:
+    binary = qemu_binary(version)
+    if binary is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    argv = [*ARGV, *drive_lines(images)[case]]
+    steps = _steps(
+        [
+            ("query-block", None),
+            ("query-named-block-nodes", None),
+            ("query-blockstats", None),
+            ("query-blockstats", {"query-nodes": True}),
+        ]
+    )
+    scenario = parse_scenario({"name": f"drive-{case}", "argv": argv, "steps": steps})
+    result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
+    assert result.ok, result.difference or result.error
+
+
+def _throttle(**limits: Any) -> tuple[str, dict[str, Any]]:
+    args = {"bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}
+    args.update(limits)
+    return ("block_set_io_throttle", args)
+
+
+def test_throttling_sequence_matches_qemu_both_releases(images: Path) -> None:
+    """block_set_io_throttle: lookups, every throttle_is_valid check,
+    enabling, group changes and disabling, as query-block shows them."""
+    raw, qcow = str(images / "disk.raw"), str(images / "disk.qcow2")
+    argv = [
+        *ARGV,
+        "-drive",
+        f"file={raw},if=none,id=r,format=raw",
+        "-drive",
+        f"file={qcow},if=none,id=q,iops=5",
+        "-drive",
+        "if=none,id=empty",
+        "-blockdev",
+        "driver=null-co,node-name=n0",
+        "-device",
+        "virtio-blk-pci,drive=n0,id=vb",
+    ]
+    commands = [
+        _throttle(device="nope"),
+        _throttle(),
+        _throttle(device="r", id="vb"),
+        _throttle(device="empty", bps=1),
+        _throttle(id="nodev", bps=1),
+        _throttle(id="vb", bps=1000),
+        _throttle(id="/machine/peripheral/vb/virtio-backend", iops=10, group="g1"),
+        _throttle(device="r", bps=10, bps_rd=10),
+        _throttle(device="r", bps=10, iops_size=5),
+        _throttle(device="r", bps=10, bps_max=5),
+        _throttle(device="r", bps=10, bps_max=50, bps_max_length=0),
+        _throttle(device="r", bps=10, bps_max_length=3),
+        _throttle(device="r", bps=1 << 60),
+        _throttle(device="r", bps=10, iops=3, bps_max=50, bps_max_length=3, iops_size=4096),
+        ("query-block", None),
+        _throttle(device="r", iops=7, group="g1"),
+        ("query-block", None),
+        _throttle(device="q"),
+        _throttle(device="r", iops_rd=1, group="g2"),
+        ("query-block", None),
+        ("query-blockstats", None),
+    ]
+    for version in QEMU_VERSIONS:
+        binary = qemu_binary(version)
+        if binary is None:
+            continue
+        scenario = parse_scenario(
+            {"name": "block-throttling", "argv": argv, "steps": _steps(commands)}
+        )
+        result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
+        assert result.ok, (version, result.difference or result.error)

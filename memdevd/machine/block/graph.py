@@ -424,7 +424,8 @@ class BlockLayer:
                 "read-only": True,
                 "file": {"driver": "file", "filename": path, "read-only": True},
             }
-            child = self._open(options, opening)
+            # bdrv_inherited_options(BDRV_CHILD_COW): the cache mode too.
+            child = self._open(_inherited(options, node.options, True), opening)
         except CoreError as exc:
             raise CoreError(M.BLOCK_BACKING_OPEN_FAILED.format(exc.desc)) from None
         child.refcnt += 1
