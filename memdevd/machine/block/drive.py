@@ -445,15 +445,17 @@ def set_io_limits(blk: BlockBackend, cfg: ThrottleConfig) -> None:
     blk.throttle.config = cfg.copy()
 
 
-def find_blk(layer: BlockLayer, machine: Any, device: str | None, qdev_id: str | None) -> Any:
+def find_blk(
+    layer: BlockLayer, machine: Any, device: str | None, qdev_id: str | None
+) -> BlockBackend:
     """``qmp_get_blk``: by backend name or by the device using it."""
     if (device is None) == (qdev_id is None):
         raise CoreError(M.BLOCK_NEED_DEVICE_OR_ID)
     if qdev_id is not None:
         dev: Device = machine.find_device(qdev_id)
-        for blk in layer.backends:
-            if blk.device is dev:
-                return blk
+        for candidate in layer.backends:
+            if candidate.device is dev:
+                return candidate
         raise CoreError(M.BLOCK_NO_BACKEND)
     assert device is not None
     blk = layer.backend_by_name(device)
@@ -482,7 +484,7 @@ def set_io_throttle(layer: BlockLayer, machine: Any, args: dict[str, Any]) -> No
     group = args.get("group")
     if cfg.enabled():
         if blk.throttle is None:
-            io_limits_enable(layer, blk, group or args.get("device") or args.get("id"))
+            io_limits_enable(layer, blk, str(group or args.get("device") or args.get("id")))
         elif group is not None and group != blk.throttle.name:
             io_limits_disable(layer, blk)
             io_limits_enable(layer, blk, group)

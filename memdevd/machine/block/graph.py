@@ -29,6 +29,8 @@ from memdevd.records import record
 from memdevd.util.cutils import id_wellformed
 
 if TYPE_CHECKING:
+    from memdevd.machine.block.drive import DriveInfo
+    from memdevd.machine.block.throttle import ThrottleGroup
     from memdevd.machine.qdev import Device
 
 #: sizeof(bs->node_name)
@@ -124,7 +126,7 @@ class BlockBackend:
     write_cache: bool = True
     # -drive: its DriveInfo (drive.py), error actions, accounting, the
     # root state of an empty drive, its throttle group
-    dinfo: Any = None
+    dinfo: DriveInfo | None = None
     on_read_error: str = "report"
     on_write_error: str = "enospc"
     account_invalid: bool = True
@@ -132,7 +134,7 @@ class BlockBackend:
     intervals: list[int] = field(default_factory=list)
     root_read_only: bool = False
     root_detect_zeroes: str = "off"
-    throttle: Any = None
+    throttle: ThrottleGroup | None = None
 
     def user(self) -> str:
         """``blk_root_get_parent_desc``."""
