@@ -56,6 +56,20 @@ COMPAT_OPTIONS = {
     "accel": None,  # handled, listed here for --help completeness
 }
 
+#: vl.c's drive_add() shorthands: (interface, "" for the board's; index; options)
+DRIVE_SHORTHANDS = {
+    "hda": ("", 0, "media=disk"),
+    "hdb": ("", 1, "media=disk"),
+    "hdc": ("", 2, "media=disk"),
+    "hdd": ("", 3, "media=disk"),
+    "cdrom": ("", 2, "media=cdrom"),
+    "fda": ("floppy", 0, ""),
+    "fdb": ("floppy", 1, ""),
+    "pflash": ("pflash", -1, ""),
+    "sd": ("sd", -1, ""),
+    "mtdblock": ("mtd", -1, ""),
+}
+
 SUBCOMMANDS = ("compare", "record", "map", "fleet")
 
 DEFAULT_MACHINE_ARGV = ["-machine", "q35", "-m", "1G,slots=16,maxmem=64G"]
@@ -144,6 +158,8 @@ def help_text(prog: str) -> str:
         "-drive [file=FILE][,if=none|virtio][,format=F][,id=ID][,cache=..][,readonly=on]",
         "                  [,throttling.*|iops=..|bps=..][,werror=..][,rerror=..][,...]",
         "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
+        "-hda..-hdd|-cdrom|-fda|-fdb|-pflash|-sd|-mtdblock FILE   -drive shorthands (if=ide,",
+        "                  floppy and pflash are refused: their controllers are not emulated)",
         "-no-acpi (7.2 only)   -no-shutdown (a guest shutdown stops the VM)",
         "-uuid UUID   -smbios type=N,...|file=PATH   (checked as QEMU does; query-uuid)",
         "",
@@ -249,6 +265,17 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 opts_ = lists["drive"].parse_noisily(arg, False)
                 request.drives.append((loc, opts_.id, opts_.items()))
+            elif name in DRIVE_SHORTHANDS:
+                assert arg is not None
+                # vl.c drive_add(): a -drive with the interface, index, file.
+                if_type, index, optstr = DRIVE_SHORTHANDS[name]
+                items = lists["drive"].parse_noisily(optstr, False).items()
+                if if_type:
+                    items.append(("if", if_type))
+                if index >= 0:
+                    items.append(("index", str(index)))
+                items.append(("file", arg))
+                request.drives.append((loc, None, items))
             elif name == "numa":
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)

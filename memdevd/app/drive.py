@@ -195,9 +195,6 @@ def drive_new(
     if if_type in ("ide", "scsi", "xen", "none"):
         dinfo.media_cd = media == "cdrom"
     req = _blockdev_init(filename, bs_opts, lists, dinfo)
-    if if_type not in EMULATED_IFS:
-        # The controllers of these interfaces are not modelled.
-        raise OptionError(M.DRIVE_IF_NOT_EMULATED.format(if_type))
     from memdevd.machine.block.drive import new_drive
     from memdevd.qapi.source_schema import schema_of
 
@@ -208,6 +205,10 @@ def drive_new(
         raise OptionError(exc.desc, exc.hint or None) from None
     finally:
         printed.extend(Diagnostic(text, kind="plain") for text in texts)
+    if if_type not in EMULATED_IFS:
+        # The controllers that would take it are not modelled (the drive
+        # opened as QEMU opens it: its errors come first).
+        raise OptionError(M.DRIVE_IF_NOT_EMULATED.format(if_type))
     return req.id, device
 
 
