@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import tempfile
 import os
 from typing import Any
 
@@ -315,3 +316,121 @@ def test_any_arguments_get_a_qmp_reply(data: Any) -> None:
     )
     h.run(name, args)
     h.check_invariants()
+
+
+# --- the block layer: drives, nodes, throttling --------------------------------------
+
+_IMAGE_DIR = tempfile.mkdtemp(prefix="memdevd-fuzz-")
+_RAW = os.path.join(_IMAGE_DIR, "disk.raw")
+with open(_RAW, "wb") as _f:
+    _f.truncate(1 << 20)
+
+BLOCK_ARGV = [
+    "-machine",
+    "q35",
+    "-device",
+    "pcie-root-port,id=rp0,chassis=1",
+    "-device",
+    "pcie-root-port,id=rp1,chassis=2",
+    "-drive",
+    f"file={_RAW},if=none,id=d0,format=raw,readonly=on",
+    "-drive",
+    "if=none,id=empty",
+    "-drive",
+    f"file={_RAW},if=none,id=d1,format=raw,readonly=on,iops=10,group=g",
+    "-blockdev",
+    "driver=null-co,node-name=n0",
+]
+
+
+class BlockHarness(Harness):
+    def __init__(self, version: str) -> None:
+        argv = ["-memdevd", f"version={version},clock=virtual", *BLOCK_ARGV]
+        daemon, _ = cli.build_daemon(cli.parse(argv, "qemu-system-x86_64"), "qemu-system-x86_64")
+        self.machine = daemon.machine
+        self.rt = daemon.runtime
+        self.reg = daemon.registry
+
+    def visible(self) -> Any:
+        return tuple(
+            self.run(q, None)
+            for q in ("query-block", "query-named-block-nodes", "query-blockstats")
+        )
+
+    def check_invariants(self) -> None:
+        layer = self.machine.block
+        members: dict[str, int] = {}
+        for blk in layer.backends:
+            if blk.throttle is not None:
+                members[blk.throttle.name] = members.get(blk.throttle.name, 0) + 1
+                assert layer.throttle_groups.groups[blk.throttle.name] is blk.throttle
+        for name, group in layer.throttle_groups.groups.items():
+            assert group.refcnt == members.get(name, 0), (name, group.refcnt, members)
+        for node in layer.nodes.values():
+            assert node.refcnt >= 0
+            for child in node.children():
+                assert child.node_name in layer.nodes
+
+
+drive_names = st.sampled_from(["d0", "d1", "empty", "n0", "nope", "vb", ""])
+rates = st.sampled_from([0, 1, 10, 1000, 1 << 51, -1])
+
+
+def set_io_throttle() -> Any:
+    return st.fixed_dictionaries(
+        {n: rates for n in ("bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr")},
+        optional={
+            "device": drive_names,
+            "id": st.sampled_from(["vb", "/machine/peripheral/vb/virtio-backend", "rp0", "x"]),
+            "group": st.sampled_from(["g", "h", "d0"]),
+            "bps_max": rates,
+            "iops_max": rates,
+            "iops_max_length": st.sampled_from([0, 1, 5]),
+            "iops_size": st.sampled_from([0, 512]),
+        },
+    )
+
+
+block_commands = st.one_of(
+    st.tuples(st.just("block_set_io_throttle"), set_io_throttle()),
+    st.tuples(
+        st.just("blockdev-add"),
+        st.fixed_dictionaries(
+            {
+                "driver": st.sampled_from(["null-co", "raw", "file"]),
+                "node-name": st.sampled_from(["n1", "n2", "n0", "d0"]),
+            },
+            optional={"file": st.sampled_from(["n0", "n1", _RAW]), "filename": st.just(_RAW)},
+        ),
+    ),
+    st.tuples(
+        st.just("blockdev-del"),
+        st.fixed_dictionaries({"node-name": st.sampled_from(["n0", "n1", "n2", "d0"])}),
+    ),
+    st.tuples(
+        st.just("device_add"),
+        st.fixed_dictionaries(
+            {"driver": st.just("virtio-blk-pci"), "drive": drive_names},
+            optional={"id": st.sampled_from(["vb", "vc"]), "bus": st.sampled_from(["rp0", "rp1"])},
+        ),
+    ),
+    st.tuples(st.just("device_del"), st.fixed_dictionaries({"id": st.sampled_from(["vb", "vc"])})),
+    st.tuples(
+        st.just("query-blockstats"),
+        st.fixed_dictionaries({}, optional={"query-nodes": st.booleans()}),
+    ),
+)
+
+
+@fuzz_settings(60)
+@given(st.lists(block_commands, max_size=15), st.sampled_from(["7.2", "10.0"]))
+def test_block_commands_fail_without_a_trace(seq: list[tuple[str, Any]], version: str) -> None:
+    """Random block sequences: a failing command leaves the drives, nodes
+    and statistics as they were; throttle groups count their members."""
+    h = BlockHarness(version)
+    for name, args in seq:
+        before = h.visible()
+        reply = h.run(name, args)
+        if "error" in reply:
+            assert h.visible() == before, (name, args, reply)
+        h.check_invariants()
