@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import tempfile
 import os
+import tempfile
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
