@@ -65,3 +65,11 @@ def query_named_block_nodes(rt: Runtime, session: Session, args: dict[str, Any])
     parsed = arguments(rt, "query-named-block-nodes", args)
     nodes = named_nodes(rt.machine.block, bool(parsed.get("flat", False)))
     return _shaped(rt, "BlockDeviceInfoList", nodes)
+
+
+@command("block-set-write-threshold")
+def block_set_write_threshold(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.machine.block.drive import set_write_threshold
+
+    parsed = arguments(rt, "block-set-write-threshold", args)
+    core(set_write_threshold, rt.machine.block, parsed["node-name"], parsed["write-threshold"])

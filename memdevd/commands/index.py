@@ -61,6 +61,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-blockstats",
         "block_set_io_throttle",
         "query-named-block-nodes",
+        "block-set-write-threshold",
     ),
     "qom": (
         "qom-list",

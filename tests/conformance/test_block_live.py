@@ -372,6 +372,17 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
             ("blockdev-del", {"node-name": "r1"}),
             flat,
         ],
+        "write-threshold": [
+            ("blockdev-add", {"driver": "null-co", "node-name": "n0"}),
+            ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f0"})),
+            ("block-set-write-threshold", {"node-name": "nope", "write-threshold": 5}),
+            ("block-set-write-threshold", {"node-name": "n0"}),
+            ("block-set-write-threshold", {"node-name": "n0", "write-threshold": 1 << 20}),
+            ("block-set-write-threshold", {"node-name": "f0", "write-threshold": -1}),
+            nodes,
+            ("block-set-write-threshold", {"node-name": "n0", "write-threshold": 0}),
+            flat,
+        ],
     }
 
 
@@ -385,6 +396,7 @@ SEQUENCES = [
     "disks",
     "runtime",
     "delete",
+    "write-threshold",
 ]
 
 

@@ -491,3 +491,12 @@ def set_io_throttle(layer: BlockLayer, machine: Any, args: dict[str, Any]) -> No
         set_io_limits(blk, cfg)
     elif blk.throttle is not None:
         io_limits_disable(layer, blk)
+
+
+def set_write_threshold(layer: BlockLayer, node_name: str, threshold: int) -> None:
+    """``qmp_block_set_write_threshold`` (nothing is written: no event)."""
+    node = layer.nodes.get(node_name)
+    if node is None:
+        raise CoreError(M.DEVICE_NOT_FOUND.format(node_name))
+    # uint64 in, BlockDeviceInfo's int64 out
+    node.write_threshold = threshold - (1 << 64) if threshold >= 1 << 63 else threshold

@@ -84,6 +84,8 @@ class BlockNode:
     locking: bool = False
     file_id: tuple[int, int] | None = None
     force_share: bool = False
+    # block-set-write-threshold (0: none)
+    write_threshold: int = 0
 
     @property
     def cache_direct(self) -> bool:

@@ -136,7 +136,7 @@ def node_info(node: BlockNode, blk: BlockBackend | None, flat: bool) -> dict[str
                 "direct": node.cache_direct,
                 "no-flush": node.cache_no_flush,
             },
-            "write_threshold": 0,
+            "write_threshold": node.write_threshold,
         }
     )
     if blk is not None and blk.throttle is not None:
