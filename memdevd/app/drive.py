@@ -56,10 +56,11 @@ CACHE_MODES = {
     "unsafe": (False, False, True),
     "writethrough": (True, False, False),
 }
-#: interfaces memdevd builds; on pc/q35 nothing claims sd, mtd and scsi
-#: drives (drive_check_orphaned fails after the board is built); the rest
-#: need controllers memdevd does not model and are refused by name
-EMULATED_IFS = frozenset({"none", "virtio", "sd", "mtd", "scsi"})
+#: interfaces memdevd builds (pflash: the pc board's system flash); on
+#: pc/q35 nothing claims sd, mtd and scsi drives (drive_check_orphaned
+#: fails after the board is built); the rest need controllers memdevd does
+#: not model and are refused by name
+EMULATED_IFS = frozenset({"none", "virtio", "pflash", "sd", "mtd", "scsi"})
 DETECT_ZEROES = ("off", "on", "unmap")
 
 

@@ -352,9 +352,10 @@ def build_machine(
                 err.preceding[:0] = notes
                 raise err from None
         machine.init_board()
-        if request.drives:
-            from memdevd.app.startup_drives import check_orphaned
+        if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
+            from memdevd.app.startup_drives import check_orphaned, system_flash
 
+            system_flash(machine, notes)
             check_orphaned(machine, notes)
     except CoreError as exc:
         err = _err(exc)

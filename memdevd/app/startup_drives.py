@@ -69,3 +69,29 @@ def check_orphaned(machine: Machine, notes: list[Diagnostic]) -> None:
     if orphans:
         last = orphans.pop()
         raise OptionError(last.message, location=last.location, preceding=[*notes, *orphans])
+
+
+class _InfoAfter(OptionError):
+    """An error_report() followed by an info_report() line (QEMU exits after both)."""
+
+    def diagnostic(self) -> Diagnostic:
+        return Diagnostic(self.message, self.hint, self.location, "info")
+
+
+def system_flash(machine: Machine, notes: list[Diagnostic]) -> None:
+    """``pc_system_firmware_init`` on a board with a system flash."""
+    if not machine.config.board.system_flash:
+        return
+    from memdevd.machine.block.pflash import DriveClash, firmware_init
+    from memdevd.machine.errors import CoreError
+
+    props = {k: v for k, v in machine.config.board_options.items() if k.startswith("pflash")}
+    info: list[str] = []
+    try:
+        firmware_init(machine, props, info)
+    except DriveClash as exc:
+        raise OptionError(exc.desc, location=exc.location, preceding=notes) from None
+    except CoreError as exc:
+        if info:
+            raise _InfoAfter(info[0], preceding=[*notes, Diagnostic(exc.desc)]) from None
+        raise OptionError(exc.desc, exc.hint or None, preceding=notes) from None

@@ -60,6 +60,8 @@ class Board:
     compat: CompatTable = MappingProxyType({})
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
     block_default_type: str = "none"
+    #: pc_system_flash_create: the ``pflash0``/``pflash1`` system flash
+    system_flash: bool = False
     #: device types only this target has: driver -> (module, class name)
     device_types: Mapping[str, tuple[str, str]] = MappingProxyType({})
 

@@ -46,6 +46,9 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     img("create", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "overlay.qcow2")
     img("create", "-f", "qcow2", "-b", "disk.qcow2", "-F", "qcow2", "chain.qcow2")
     img("create", "-f", "qcow2", "-b", "missing.qcow2", "-F", "qcow2", "-u", "broken.qcow2", "1G")
+    img("create", "-f", "raw", "code.fd", "2M")
+    img("create", "-f", "raw", "vars.fd", "128K")
+    img("create", "-f", "raw", "big.fd", "6M")
     (d / "text.txt").write_text("not an image\n" * 10)
     (d / "empty").write_bytes(b"")
     (d / "odd.bin").write_bytes(b"x" * 1000)
@@ -553,6 +556,55 @@ def drive_lines(d: Path) -> dict[str, list[str]]:
         "read-only-copy-on-read": ["-drive", f"file={raw},if=none,readonly=on,copy-on-read=on"],
         "bad-interval": ["-drive", f"file={raw},if=none,format=raw,stats-intervals.0=0"],
         "bad-interval-key": ["-drive", f"file={raw},if=none,stats-intervals.x=1"],
+        "pflash-drives": [
+            "-drive",
+            f"if=pflash,format=raw,file={d}/code.fd,readonly=on",
+            "-drive",
+            f"if=pflash,format=raw,file={d}/vars.fd",
+        ],
+        "pflash-machine": [
+            "-blockdev",
+            f"driver=file,filename={d}/code.fd,node-name=c,read-only=on",
+            "-blockdev",
+            "driver=raw,file=c,node-name=cf,read-only=on",
+            "-blockdev",
+            f"driver=file,filename={d}/vars.fd,node-name=v",
+            "-blockdev",
+            "driver=raw,file=v,node-name=vf",
+            "-machine",
+            "q35,pflash0=cf,pflash1=vf",
+        ],
+        "pflash-unknown-node": ["-machine", "q35,pflash0=nope"],
+        "pflash-gap": ["-drive", f"if=pflash,format=raw,file={d}/vars.fd,unit=1"],
+        "pflash-unit-2": ["-drive", f"if=pflash,format=raw,file={d}/vars.fd,unit=2"],
+        "pflash-odd-size": [
+            "-blockdev",
+            f"driver=file,filename={d}/odd.bin,node-name=c",
+            "-machine",
+            "q35,pflash0=c",
+        ],
+        "pflash-too-big": [
+            "-pflash",
+            f"{d}/big.fd",
+            "-drive",
+            f"if=pflash,file={d}/big.fd,readonly=on,format=raw",
+        ],
+        "pflash-clash": [
+            "-blockdev",
+            f"driver=file,filename={d}/code.fd,node-name=c",
+            "-machine",
+            "q35,pflash0=c",
+            "-drive",
+            f"if=pflash,file={d}/vars.fd,format=raw,unit=0",
+        ],
+        "pflash-shared-with-a-disk": [
+            "-blockdev",
+            f"driver=file,filename={d}/code.fd,node-name=c",
+            "-machine",
+            "q35,pflash0=c",
+            "-device",
+            "virtio-blk-pci,drive=c",
+        ],
         "discard-on": ["-drive", f"file={raw},if=none,format=raw,discard=on"],
         "bad-discard": ["-drive", f"file={raw},if=none,format=raw,discard=sometimes"],
     }
@@ -571,6 +623,9 @@ def test_drive_option_matches_qemu(images: Path, version: str, case: str) -> Non
             ("query-named-block-nodes", None),
             ("query-blockstats", None),
             ("query-blockstats", {"query-nodes": True}),
+            ("qom-list", {"path": "/machine/system.flash0"}),
+            ("qom-get", {"path": "/machine/system.flash0", "property": "drive"}),
+            ("qom-get", {"path": "/machine/system.flash1", "property": "num-blocks"}),
         ]
     )
     scenario = parse_scenario({"name": f"drive-{case}", "argv": argv, "steps": steps})

@@ -117,6 +117,7 @@ class X86Board(Board):
         self.is_pc = family in ("pc", "q35")
         self.default_ram_id = "pc.ram" if self.is_pc else ""
         self.block_default_type = "ide" if self.is_pc else "none"
+        self.system_flash = self.is_pc
         self.numa = self.is_pc
         # pc_machine_class_init / pc_q35 set both; numa_mem_supported only
         # up to 5.0 machine types, which memdevd's releases no longer have.

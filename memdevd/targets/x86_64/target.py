@@ -67,7 +67,7 @@ class X86Target:
 
     #: The board's own -machine properties, known without reading the
     #: recorded machine.
-    board_option_names = frozenset({"max-ram-below-4g"})
+    board_option_names = frozenset({"max-ram-below-4g", "pflash0", "pflash1"})
 
     def machine_option_names(self, release: Release, mtype: MachineType) -> set[str]:
         from memdevd.releases.recorded import recording
@@ -96,6 +96,13 @@ class X86Target:
             from memdevd.targets.x86_64.devices.sgx_epc import parse_sgx_epc_option
 
             config.board_options[key] = parse_sgx_epc_option(value)
+            return True
+        if key in ("pflash0", "pflash1"):
+            # The system flash's "drive" alias (pc and q35 only): the node
+            # or drive is looked up once the block devices exist.
+            if not config.board.system_flash:
+                raise CoreError(M.PROPERTY_NOT_FOUND.format(f"{config.machine_type}-machine", key))
+            config.board_options[key] = str(value)
             return True
         return False
 
