@@ -655,3 +655,5 @@ PFLASH_REQUIRES: Final = "pflash{} requires pflash{}"
 PFLASH_INVALID_SIZE: Final = "system firmware block device {} has invalid size {}"
 PFLASH_SIZE_INFO: Final = "its size must be a non-zero multiple of 0x{:x}"
 PFLASH_TOO_BIG: Final = "combined size of system firmware exceeds {} bytes"
+# block/throttle-groups.c (throttle filter nodes)
+THROTTLE_GROUP_MISSING: Final = "Throttle group '{}' does not exist"

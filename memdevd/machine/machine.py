@@ -560,6 +560,8 @@ class Machine:
             raise CoreError(M.OBJECT_NOT_FOUND.format(obj_id))
         if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
             raise CoreError(M.OBJECT_IN_USE.format(obj_id))
+        if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):
+            raise CoreError(M.OBJECT_IN_USE.format(obj_id))
         self.objects.remove_child(obj_id)
         if isinstance(obj, HostMemoryBackend):
             # qemu_ram_free() -> cpr_delete_fd(): the saved memfd goes too.
@@ -801,7 +803,12 @@ class Machine:
             from memdevd.machine.block.graph import BlockLayer
 
             self._block = BlockLayer()
+            self._block.group_object = self._throttle_group_object
         return self._block
+
+    def _throttle_group_object(self, name: str) -> bool:
+        obj = self.objects.children.get(name)
+        return getattr(obj, "typename", None) == "throttle-group"
 
     @property
     def running(self) -> bool:

@@ -375,6 +375,35 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
             ("blockdev-del", {"node-name": "r1"}),
             flat,
         ],
+        "filters": [
+            ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f"})),
+            ("blockdev-add", {"driver": "throttle", "throttle-group": "nope", "file": "f"}),
+            (
+                "blockdev-add",
+                {"driver": "throttle", "throttle-group": "nope", "file": "f", "node-name": "t"},
+            ),
+            ("object-add", {"qom-type": "throttle-group", "id": "tg", "limits": {"iops-total": 9}}),
+            ("blockdev-add", {"driver": "throttle", "throttle-group": "tg", "node-name": "t"}),
+            (
+                "blockdev-add",
+                {"driver": "throttle", "throttle-group": "tg", "file": "f", "node-name": "t"},
+            ),
+            ("blockdev-add", {"driver": "copy-on-read", "file": "t", "node-name": "c"}),
+            (
+                "blockdev-add",
+                {"driver": "copy-on-read", "file": _file(d, "disk.qcow2"), "node-name": "c2"},
+            ),
+            ("object-del", {"id": "tg"}),
+            ("device_add", {"driver": "virtio-blk-pci", "drive": "c", "id": "vb"}),
+            ("query-block", None),
+            ("query-blockstats", None),
+            ("query-blockstats", {"query-nodes": True}),
+            nodes,
+            flat,
+            ("blockdev-del", {"node-name": "c2"}),
+            ("blockdev-del", {"node-name": "t"}),
+            flat,
+        ],
         "write-threshold": [
             ("blockdev-add", {"driver": "null-co", "node-name": "n0"}),
             ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f0"})),
@@ -400,6 +429,7 @@ SEQUENCES = [
     "runtime",
     "delete",
     "write-threshold",
+    "filters",
 ]
 
 

@@ -18,6 +18,7 @@ are refused by name (``BLOCK_DRIVER_NOT_EMULATED``).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -42,8 +43,11 @@ STRONG_OPTIONS: Final = {
     "null-aio": ("size", "read-zeroes"),
     "raw": ("offset", "size"),
     "qcow2": ("encrypt.key-secret",),
+    "throttle": ("throttle-group",),
 }
 FORMAT_DRIVERS: Final = frozenset({"raw", "qcow2"})
+#: drivers with is_filter: one "file" child, passed through
+FILTER_DRIVERS: Final = frozenset({"throttle", "copy-on-read"})
 #: null-co's default length (block/null.c)
 NULL_DEFAULT_SIZE: Final = 1 << 30
 SECTOR: Final = 512
@@ -172,6 +176,8 @@ class BlockLayer:
         from memdevd.machine.block.throttle import ThrottleGroups
 
         self.throttle_groups = ThrottleGroups()
+        # whether a throttle-group object of that id exists (the machine's)
+        self.group_object: Callable[[str], bool] = lambda name: False
 
     # -- lookup ----------------------------------------------------------------
 
@@ -259,13 +265,13 @@ class BlockLayer:
         """``bdrv_open_inherit`` of one node (and its children); a legacy
         open (-drive) has opened the file child already (``opened_file``)."""
         driver = str(options["driver"])
-        if driver not in PROTOCOL_DRIVERS and driver not in FORMAT_DRIVERS:
+        if driver not in PROTOCOL_DRIVERS | FORMAT_DRIVERS | FILTER_DRIVERS:
             raise CoreError(M.BLOCK_DRIVER_NOT_EMULATED.format(driver))
         file_node = None
         if opened_file is not None:
             file_node = opened_file
             file_node.refcnt += 1
-        elif driver in FORMAT_DRIVERS:
+        elif driver not in PROTOCOL_DRIVERS:
             # The image file is opened before the format node gets its name.
             file_node = self._child(options["file"], opening, options)
         if options.get("force-share") and not options.get("read-only"):
@@ -286,6 +292,8 @@ class BlockLayer:
             if driver == "raw":
                 plain = "offset" not in options and "size" not in options
                 role = perms.ROLE_FILTERED if plain else perms.ROLE_DATA
+            elif driver in FILTER_DRIVERS:
+                role = perms.ROLE_FILTERED
             self._attach(node, file_node, "file", role, opening)
             node.file = file_node
         if driver in ("file", "host_device", "host_cdrom"):
@@ -294,6 +302,8 @@ class BlockLayer:
             self._open_null(node)
         elif driver == "raw":
             self._open_raw(node)
+        elif driver in FILTER_DRIVERS:
+            self._open_filter(node)
         else:
             self._open_qcow2(node, opening)
         _refresh_filename(node)
@@ -311,7 +321,10 @@ class BlockLayer:
 
     def _requested(self, parent: BlockNode, child: BlockNode, role: int) -> tuple[int, int]:
         perm, shared = self._cumulative(parent)
-        new_perm, new_shared = perms.child_perms(role, perm, shared, not parent.read_only)
+        if parent.driver == "copy-on-read":
+            new_perm, new_shared = perms.cor_child_perms(perm, shared)
+        else:
+            new_perm, new_shared = perms.child_perms(role, perm, shared, not parent.read_only)
         if child.force_share:
             new_shared = perms.ALL
         return new_perm, new_shared
@@ -385,6 +398,27 @@ class BlockLayer:
             raise CoreError(M.RAW_SIZE_NOT_SECTOR_ALIGNED)
         node.length = int(size) if size is not None else real - offset
         node.allocated = node.file.allocated
+
+    def _open_filter(self, node: BlockNode) -> None:
+        """throttle_open / cor_open: the child's length; a throttle node
+        joins its group, which must exist (an object or a drive's)."""
+        assert node.file is not None
+        if node.driver == "throttle":
+            group = str(node.options["throttle-group"])
+            if group not in self.throttle_groups.groups and not self.group_object(group):
+                raise CoreError(M.THROTTLE_GROUP_MISSING.format(group))
+        node.length = node.file.length
+        node.allocated = node.file.allocated
+
+    def throttle_group_in_use(self, name: str) -> bool:
+        """``throttle_group_can_be_deleted`` is false: a node or drive uses it."""
+        group = self.throttle_groups.groups.get(name)
+        if group is not None and group.refcnt > 0:
+            return True
+        return any(
+            n.driver == "throttle" and n.options.get("throttle-group") == name
+            for n in self.nodes.values()
+        )
 
     def _open_qcow2(self, node: BlockNode, opening: _Opening) -> None:
         file_node = node.file
@@ -596,6 +630,9 @@ def _refresh_filename(node: BlockNode) -> None:
     if node.driver in ("null-co", "null-aio"):
         plain = set(opts) <= {"driver", "filename", "latency-ns"}
         node.exact_filename = f"{node.driver}://" if plain else ""
+    elif node.driver in FILTER_DRIVERS:
+        # is_filter: never the child's name, always json:
+        node.exact_filename = ""
     elif node.driver in FORMAT_DRIVERS:
         child = node.file
         plain_child = child is not None and child.driver in PROTOCOL_DRIVERS

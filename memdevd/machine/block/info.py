@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from memdevd.machine.block.graph import BlockBackend, BlockLayer, BlockNode
+from memdevd.machine.block.graph import FILTER_DRIVERS, BlockBackend, BlockLayer, BlockNode
 from memdevd.machine.block.image import (
     AUTOCLEAR_DATA_FILE_RAW,
     COMPAT_LAZY_REFCOUNTS,
@@ -56,7 +56,8 @@ def _dirty_flag(node: BlockNode) -> bool | None:
         return bool(node.qcow2.incompatible & INCOMPAT_DIRTY)
     if node.driver in ("file", "host_device", "host_cdrom"):
         return False
-    if node.driver == "raw" and node.file is not None:
+    if (node.driver == "raw" or node.driver in FILTER_DRIVERS) and node.file is not None:
+        # raw and the filters forward bdrv_get_info to their child
         return _dirty_flag(node.file)
     return None
 
@@ -97,8 +98,10 @@ def image_info(node: BlockNode, flat: bool) -> dict[str, Any]:
     specific = format_specific(node)
     if specific is not None:
         info["format-specific"] = specific
-    if not flat and node.backing is not None:
-        info["backing-image"] = image_info(node.backing, False)
+    # bdrv_filter_or_cow_bs(): a filter's child, else the backing file
+    below = node.file if node.driver in FILTER_DRIVERS else node.backing
+    if not flat and below is not None:
+        info["backing-image"] = image_info(below, False)
     return info
 
 
@@ -249,8 +252,10 @@ def bds_stats(node: BlockNode | None, blk_level: bool) -> dict[str, Any]:
         }
     if node.file is not None:
         s["parent"] = bds_stats(node.file, blk_level)
-    if blk_level and node.backing is not None:
-        s["backing"] = bds_stats(node.backing, blk_level)
+    # bdrv_filter_or_cow_bs(): a filter's child, else the COW child
+    below = node.file if node.driver in FILTER_DRIVERS else node.backing
+    if blk_level and below is not None:
+        s["backing"] = bds_stats(below, blk_level)
     return s
 
 

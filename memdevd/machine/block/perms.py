@@ -100,3 +100,13 @@ def check_locks(path: str, perm: int, shared: int, others: list[tuple[int, int]]
             raise CoreError(
                 M.BLOCK_SHARED_LOCK_FAILED.format(name), hint=M.BLOCK_LOCK_HINT.format(path)
             )
+
+
+#: block/copy-on-read.c PERM_PASSTHROUGH
+PASSTHROUGH: Final = CONSISTENT_READ | WRITE | RESIZE
+
+
+def cor_child_perms(perm: int, shared: int) -> tuple[int, int]:
+    """``cor_child_perm``: what passes through, and it may rewrite the
+    same data (copied up) whatever the parents need."""
+    return (perm & PASSTHROUGH) | WRITE_UNCHANGED, (shared & PASSTHROUGH) | WRITE_UNCHANGED
