@@ -44,7 +44,7 @@ from live_qemu import QEMU_VERSIONS
 ENTRIES = load_entries()
 JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 
-_BLOCK = "disks: memdevd has no IDE/SATA or SCSI buses yet (and no -drive)"
+_BLOCK = "disks: memdevd has no IDE/SATA or SCSI buses yet"
 _VNC = "graphics: memdevd refuses -vnc (not emulated)"
 
 #: Entries (``NAME`` for every release, ``NAME@RELEASE`` for one) memdevd
@@ -72,9 +72,9 @@ PENDING: dict[str, str] = {
     "libvirt/misc-q35-7.2": "iothreads: memdevd refuses -object iothread (not emulated)",
     "libvirt/misc-q35-10.0": "iothreads: memdevd refuses -object iothread (not emulated)",
     # hand-written
-    "handwritten/proxmox-pc": "memdevd refuses -smbios (not emulated)",
-    "handwritten/proxmox-pc-novhost": "memdevd refuses -smbios (not emulated)",
-    "handwritten/virt-install-manual-q35": "memdevd refuses -drive (not emulated)",
+    "handwritten/proxmox-pc": "memdevd refuses -vnc, -iscsi; no IDE or SCSI buses yet",
+    "handwritten/proxmox-pc-novhost": "memdevd refuses -vnc, -iscsi; no IDE or SCSI buses yet",
+    "handwritten/virt-install-manual-q35": "memdevd refuses -netdev, -vnc, -cdrom (no IDE bus yet)",
     "handwritten/kata-q35": "memdevd refuses -object rng-random (not emulated)",
     "handwritten/kata-q35-novhost": "memdevd refuses -object rng-random (not emulated)",
 }
