@@ -657,3 +657,10 @@ PFLASH_SIZE_INFO: Final = "its size must be a non-zero multiple of 0x{:x}"
 PFLASH_TOO_BIG: Final = "combined size of system firmware exceeds {} bytes"
 # block/throttle-groups.c (throttle filter nodes)
 THROTTLE_GROUP_MISSING: Final = "Throttle group '{}' does not exist"
+# blockdev.c qmp_x_blockdev_set_iothread, block/block-backend.c
+BLOCK_NODE_HAS_BACKEND: Final = (
+    "Node {} is associated with a BlockBackend and could be in use"
+    " (use force=true to override this check)"
+)
+BLOCK_IOTHREAD_NOT_FOUND: Final = "Cannot find iothread {}"
+BLOCK_ACTIVE_BACKEND_IOTHREAD: Final = "Cannot change iothread of active block backend"

@@ -73,3 +73,18 @@ def block_set_write_threshold(rt: Runtime, session: Session, args: dict[str, Any
 
     parsed = arguments(rt, "block-set-write-threshold", args)
     core(set_write_threshold, rt.machine.block, parsed["node-name"], parsed["write-threshold"])
+
+
+@command("x-blockdev-set-iothread")
+def x_blockdev_set_iothread(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    from memdevd.machine.block.drive import set_iothread
+
+    parsed = arguments(rt, "x-blockdev-set-iothread", args)
+    core(
+        set_iothread,
+        rt.machine.block,
+        rt.machine,
+        parsed["node-name"],
+        parsed["iothread"],
+        bool(parsed.get("force", False)),
+    )

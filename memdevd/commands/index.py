@@ -62,6 +62,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "block_set_io_throttle",
         "query-named-block-nodes",
         "block-set-write-threshold",
+        "x-blockdev-set-iothread",
     ),
     "qom": (
         "qom-list",

@@ -404,6 +404,25 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
             ("blockdev-del", {"node-name": "t"}),
             flat,
         ],
+        "iothread": [
+            ("object-add", {"qom-type": "iothread", "id": "io0"}),
+            ("blockdev-add", {"driver": "null-co", "node-name": "n0"}),
+            ("blockdev-add", {"driver": "null-co", "node-name": "n1"}),
+            ("device_add", {"driver": "virtio-blk-pci", "drive": "n1", "id": "vb"}),
+            ("blockdev-add", _file(d, "disk.qcow2", **{"node-name": "qf"})),
+            ("blockdev-add", {"driver": "qcow2", "file": "qf", "node-name": "q"}),
+            ("x-blockdev-set-iothread", {"node-name": "nope", "iothread": "io0"}),
+            ("x-blockdev-set-iothread", {"node-name": "n0", "iothread": "nope"}),
+            ("x-blockdev-set-iothread", {"node-name": "n0", "iothread": "io0"}),
+            ("x-blockdev-set-iothread", {"node-name": "n0", "iothread": None}),
+            ("x-blockdev-set-iothread", {"node-name": "n1", "iothread": "io0"}),
+            ("x-blockdev-set-iothread", {"node-name": "n1", "iothread": "io0", "force": True}),
+            ("x-blockdev-set-iothread", {"node-name": "n1", "iothread": None, "force": True}),
+            ("x-blockdev-set-iothread", {"node-name": "qf", "iothread": "io0"}),
+            ("x-blockdev-set-iothread", {"node-name": "qf", "iothread": "io0", "force": True}),
+            ("x-blockdev-set-iothread", {"node-name": "q", "iothread": None}),
+            nodes,
+        ],
         "write-threshold": [
             ("blockdev-add", {"driver": "null-co", "node-name": "n0"}),
             ("blockdev-add", _file(d, "disk.raw", **{"node-name": "f0"})),
@@ -430,6 +449,7 @@ SEQUENCES = [
     "delete",
     "write-threshold",
     "filters",
+    "iothread",
 ]
 
 

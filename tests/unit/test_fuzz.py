@@ -340,6 +340,8 @@ BLOCK_ARGV = [
     f"file={_RAW},if=none,id=d1,format=raw,readonly=on,iops=10,group=g",
     "-blockdev",
     "driver=null-co,node-name=n0",
+    "-object",
+    "iothread,id=io0",
 ]
 
 
@@ -415,6 +417,22 @@ block_commands = st.one_of(
         ),
     ),
     st.tuples(st.just("device_del"), st.fixed_dictionaries({"id": st.sampled_from(["vb", "vc"])})),
+    st.tuples(
+        st.just("block-set-write-threshold"),
+        st.fixed_dictionaries(
+            {"node-name": st.sampled_from(["n0", "n1", "nope"]), "write-threshold": rates}
+        ),
+    ),
+    st.tuples(
+        st.just("x-blockdev-set-iothread"),
+        st.fixed_dictionaries(
+            {
+                "node-name": st.sampled_from(["n0", "n1", "nope"]),
+                "iothread": st.sampled_from([None, "io0", "nope"]),
+            },
+            optional={"force": st.booleans()},
+        ),
+    ),
     st.tuples(
         st.just("query-blockstats"),
         st.fixed_dictionaries({}, optional={"query-nodes": st.booleans()}),

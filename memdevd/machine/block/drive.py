@@ -500,3 +500,38 @@ def set_write_threshold(layer: BlockLayer, node_name: str, threshold: int) -> No
         raise CoreError(M.DEVICE_NOT_FOUND.format(node_name))
     # uint64 in, BlockDeviceInfo's int64 out
     node.write_threshold = threshold - (1 << 64) if threshold >= 1 << 63 else threshold
+
+
+def set_iothread(
+    layer: BlockLayer, machine: Any, node_name: str, iothread: str | None, force: bool
+) -> None:
+    """``qmp_x_blockdev_set_iothread``: the node and everything attached to
+    it move to the iothread's AioContext (``bdrv_try_change_aio_context``);
+    a backend a device (or nobody by name) uses refuses."""
+    node = layer.nodes.get(node_name)
+    if node is None:
+        raise CoreError(M.BLOCK_NODE_NOT_FOUND.format(node_name))
+    if not force and any(isinstance(e.parent, BlockBackend) for e in node.parents):
+        raise CoreError(M.BLOCK_NODE_HAS_BACKEND.format(node_name))
+    if iothread is not None:
+        obj = machine.objects.children.get(iothread)
+        if getattr(obj, "typename", None) != "iothread":
+            raise CoreError(M.BLOCK_IOTHREAD_NOT_FOUND.format(iothread))
+    if node.iothread == iothread:
+        return
+    component: list[BlockNode] = []
+    todo = [node]
+    while todo:
+        cur = todo.pop()
+        if any(cur is n for n in component):
+            continue
+        component.append(cur)
+        todo.extend(cur.children())
+        todo.extend(e.parent for e in cur.parents if isinstance(e.parent, BlockNode))
+    for cur in component:
+        for edge in cur.parents:
+            blk = edge.parent
+            if isinstance(blk, BlockBackend) and (not blk.name or blk.device is not None):
+                raise CoreError(M.BLOCK_ACTIVE_BACKEND_IOTHREAD)
+    for cur in component:
+        cur.iothread = iothread

@@ -90,6 +90,8 @@ class BlockNode:
     force_share: bool = False
     # block-set-write-threshold (0: none)
     write_threshold: int = 0
+    # the iothread whose AioContext the node is in (None: the main loop)
+    iothread: str | None = None
 
     @property
     def cache_direct(self) -> bool:
