@@ -664,3 +664,4 @@ BLOCK_NODE_HAS_BACKEND: Final = (
 )
 BLOCK_IOTHREAD_NOT_FOUND: Final = "Cannot find iothread {}"
 BLOCK_ACTIVE_BACKEND_IOTHREAD: Final = "Cannot change iothread of active block backend"
+THROTTLE_GROUP_EXISTS: Final = "A group with this name already exists"

@@ -120,9 +120,19 @@ def _rng_egd(obj: InertObject) -> None:
         raise CoreError(M.DEVICE_NOT_FOUND.format(name), ErrorClass.DEVICE_NOT_FOUND)
 
 
+def _throttle_group(obj: InertObject) -> None:
+    """``throttle_group_obj_complete``: a new name, valid limits."""
+    from memdevd.machine.block.throttle import object_config, validate
+
+    if obj.name in obj.machine.block.throttle_groups.groups:
+        raise CoreError(M.THROTTLE_GROUP_EXISTS)
+    validate(object_config(obj.values))
+
+
 _COMPLETE: dict[str, Callable[[InertObject], None]] = {
     "rng-random": _rng_random,
     "rng-egd": _rng_egd,
+    "throttle-group": _throttle_group,
 }
 
 

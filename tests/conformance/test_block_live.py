@@ -382,6 +382,23 @@ def sequences(d: Path) -> dict[str, list[tuple[str, dict[str, Any] | None]]]:
                 "blockdev-add",
                 {"driver": "throttle", "throttle-group": "nope", "file": "f", "node-name": "t"},
             ),
+            (
+                "object-add",
+                {
+                    "qom-type": "throttle-group",
+                    "id": "tg",
+                    "limits": {"bps-total": 1, "bps-read": 1},
+                },
+            ),
+            (
+                "object-add",
+                {
+                    "qom-type": "throttle-group",
+                    "id": "tg",
+                    "x-iops-total": 5,
+                    "x-iops-total-max": 4,
+                },
+            ),
             ("object-add", {"qom-type": "throttle-group", "id": "tg", "limits": {"iops-total": 9}}),
             ("blockdev-add", {"driver": "throttle", "throttle-group": "tg", "node-name": "t"}),
             (

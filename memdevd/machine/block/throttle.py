@@ -133,3 +133,24 @@ def info_fields(cfg: ThrottleConfig, group: str) -> dict[str, object]:
         out["iops_size"] = cfg.op_size
     out["group"] = group
     return out
+
+
+def object_config(values: dict[str, object]) -> ThrottleConfig:
+    """A throttle-group object's configuration: ``limits`` (ThrottleLimits)
+    and the legacy ``x-*`` properties, as its setters fill it."""
+    cfg = ThrottleConfig()
+    limits = values.get("limits")
+    merged: dict[str, object] = dict(limits) if isinstance(limits, dict) else {}
+    for key, value in values.items():
+        if key.startswith("x-"):
+            merged[key[2:]] = value
+    for name, bkt in zip(DRIVE_NAMES, cfg.buckets, strict=True):
+        bkt.avg = float(_int(merged.get(name), 0))
+        bkt.max = float(_int(merged.get(f"{name}-max"), 0))
+        bkt.burst_length = _int(merged.get(f"{name}-max-length"), 1)
+    cfg.op_size = _int(merged.get("iops-size"), 0)
+    return cfg
+
+
+def _int(value: object, default: int) -> int:
+    return value if isinstance(value, int) else default
