@@ -164,3 +164,38 @@ def test_drives_as_a_client_sees_them(raw: str) -> None:
         blocks = {b["device"]: b for b in vm.cmd("query-block")}
         assert "group" not in blocks["d0"]["inserted"]
         assert blocks["virtio0"]["inserted"]["bps"] == 4096
+
+
+def test_a_drive_goes_with_the_virtio_disk_unplugged(raw: str) -> None:
+    """blockdev_mark_auto_del: once the guest lets the disk go, its -drive
+    leaves query-block and its node is closed; a -blockdev node stays."""
+    argv = [
+        "-machine",
+        "q35",
+        "-device",
+        "pcie-root-port,id=rp1,chassis=1",
+        "-device",
+        "pcie-root-port,id=rp2,chassis=2",
+        "-drive",
+        f"file={raw},if=none,id=d0,format=raw,iops=10",
+        "-blockdev",
+        "driver=null-co,node-name=n0",
+    ]
+    with MemdevdProcess(*argv, guest="cooperative") as vm:
+        vm.cmd("device_add", {"driver": "virtio-blk-pci", "drive": "d0", "id": "vb", "bus": "rp1"})
+        vm.cmd("device_add", {"driver": "virtio-blk-pci", "drive": "n0", "id": "vn", "bus": "rp2"})
+        for dev in ("vb", "vn"):
+            vm.cmd("device_del", {"id": dev})
+        deleted: set[str] = set()
+        for _ in range(50):
+            deleted |= {
+                e["data"].get("device", "")
+                for e in vm.events(wait=0.1)
+                if e["event"] == "DEVICE_DELETED"
+            }
+            if {"vb", "vn"} <= deleted:
+                break
+        assert {"vb", "vn"} <= deleted
+        assert vm.cmd("query-block") == []
+        nodes = [n["node-name"] for n in vm.cmd("query-named-block-nodes")]
+        assert nodes == ["n0"]

@@ -143,6 +143,8 @@ class BlockBackend:
     root_read_only: bool = False
     root_detect_zeroes: str = "off"
     throttle: ThrottleGroup | None = None
+    # blockdev_mark_auto_del(): goes with the device that used it
+    auto_del: bool = False
 
     def user(self) -> str:
         """``blk_root_get_parent_desc``."""
@@ -548,8 +550,12 @@ class BlockLayer:
             raise
 
     def detach_drive(self, blk: BlockBackend) -> None:
-        """``release_drive``: the device lets go; an anonymous backend goes."""
+        """``release_drive``: the device lets go; an anonymous backend goes,
+        and so does a -drive one the device marked (``blockdev_auto_del``)."""
         blk.device = None
+        if blk.auto_del and blk.dinfo is not None:
+            self._remove_backend(blk)
+            return
         if blk.name or blk.root is None:
             return
         node = blk.root
@@ -557,6 +563,22 @@ class BlockLayer:
             node.parents.remove(blk.edge)
         node.refcnt -= 1
         self.backends.remove(blk)
+        self._refresh_perms(node, _Opening())
+        self._unref(node)
+
+    def _remove_backend(self, blk: BlockBackend) -> None:
+        """``monitor_remove_blk`` + ``blk_unref``: the backend, its throttle
+        group membership and its hold on the root go."""
+        self.backends.remove(blk)
+        if blk.throttle is not None:
+            self.throttle_groups.unref(blk.throttle)
+            blk.throttle = None
+        node = blk.root
+        if node is None:
+            return
+        if blk.edge is not None and blk.edge in node.parents:
+            node.parents.remove(blk.edge)
+        node.refcnt -= 1
         self._refresh_perms(node, _Opening())
         self._unref(node)
 

@@ -271,6 +271,13 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
         share_rw = bool(self.values.get("share-rw", False))
         self.machine.block.realize_drive(self.blk, resizable=True, share_rw=share_rw)
 
+    def unrealize(self) -> None:
+        """virtio_blk_device_unrealize: ``blockdev_mark_auto_del`` (a -drive
+        goes with the disk that used it)."""
+        super().unrealize()
+        if self.blk is not None and self.backend_typename() == "virtio-blk-device":
+            self.blk.auto_del = True
+
     def finalize(self) -> None:
         """``release_drive``: a device that goes (or failed) lets its drive go;
         ``property_release_bootindex``: and its place in the boot order."""
