@@ -199,3 +199,16 @@ def test_a_drive_goes_with_the_virtio_disk_unplugged(raw: str) -> None:
         assert vm.cmd("query-block") == []
         nodes = [n["node-name"] for n in vm.cmd("query-named-block-nodes")]
         assert nodes == ["n0"]
+
+
+def test_a_probed_format_memdevd_does_not_read_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = tmp_path / "disk.vhd"
+    image.write_bytes(b"conectix" + bytes(1 << 16))
+    arg = f"file={image},if=none"
+    status, err = start_fails(["-drive", arg], capsys)
+    assert (status, err) == (
+        1,
+        f"{PROG}: -drive {arg}: memdevd: block driver 'vpc' is not emulated\n",
+    )

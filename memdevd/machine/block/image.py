@@ -112,10 +112,33 @@ def read_head(path: str, length: int, offset: int = 0) -> bytes:
     return data + bytes(length - len(data))
 
 
+#: magics of formats memdevd recognises but does not read: (offset, bytes)
+OTHER_MAGICS: Final = (
+    ("vmdk", 0, b"KDMV"),
+    ("vmdk", 0, b"COWD"),
+    ("vmdk", 0, b"# Disk DescriptorFile"),
+    ("vdi", 0x40, b"\x7f\x10\xda\xbe"),
+    ("vpc", 0, b"conectix"),
+    ("vhdx", 0, b"vhdxfile"),
+    ("qed", 0, b"QED\x00"),
+    ("luks", 0, b"LUKS\xba\xbe"),
+    ("parallels", 0, b"WithoutFreeSpace"),
+    ("parallels", 0, b"WithouFreSpacExt"),
+    ("bochs", 0, b"Bochs Virtual HD Image"),
+)
+
+
 def probe_format(path: str) -> str:
-    """``bdrv_probe_all`` for the formats memdevd reads: qcow2, else raw."""
-    head = read_head(path, 4)
-    return "qcow2" if head == QCOW_MAGIC else "raw"
+    """``bdrv_probe_all``: qcow2 (and qcow, version 1), the formats memdevd
+    recognises but refuses by name (vmdk, vdi...), else raw."""
+    head = read_head(path, 512)
+    if head[:4] == QCOW_MAGIC:
+        version = struct.unpack(">I", head[4:8])[0]
+        return "qcow" if version == 1 else "qcow2"
+    for fmt, offset, magic in OTHER_MAGICS:
+        if head[offset : offset + len(magic)] == magic:
+            return fmt
+    return "raw"
 
 
 def read_qcow2_header(path: str) -> Qcow2Header:
