@@ -128,7 +128,10 @@ class DeviceTypeInfo:
     ``info qdm`` prints of the type (qdev_print_devinfo(): ``bus_type``,
     the alias table's entry, ``desc``, the category headings it is listed
     under, "Uncategorized" for none); ``user_creatable`` types are the
-    ones ``-device help`` lists.
+    ones ``-device help`` lists.  ``hotpluggable`` is the class's
+    ``DeviceClass.hotpluggable``: what ``device_add`` on a running machine
+    showed of it, or for the types it cannot ask (not user-creatable, no
+    bus QEMU could offer) what the release's source sets.
     """
 
     name: str
@@ -143,6 +146,15 @@ class DeviceTypeInfo:
     properties: tuple[DevicePropertyInfo, ...]
     #: set when ``device-list-properties`` made QEMU exit
     aborts: DeviceAbort | None
+    #: ``DeviceClass.hotpluggable`` (the ``hotpluggable`` property of an
+    #: instance is this and its bus's); None: unknown
+    hotpluggable: bool | None
+    #: ``qom-list-properties``, in QEMU's order (its hash-table order, which
+    #: ``qom-list`` of an instance shows too: the class's properties, before
+    #: children and links the instance adds); empty when it aborts
+    qom_properties: tuple[DevicePropertyInfo, ...]
+    #: set when ``qom-list-properties`` made QEMU exit
+    qom_aborts: DeviceAbort | None
 
 
 @cache
@@ -341,6 +353,17 @@ class Recording:
             for p in self._devices["properties"]
         )
 
+    @cached_property
+    def _device_qom_properties(self) -> tuple[DevicePropertyInfo, ...]:
+        """The table as ``qom-list-properties`` reports its entries: 7.2's
+        reports no default value (devices.json ``qom-list-properties-defaults``)."""
+        if self._devices["qom-list-properties-defaults"]:
+            return self._device_properties
+        return tuple(
+            DevicePropertyInfo(p.name, p.type, p.description, NO_DEFAULT)
+            for p in self._device_properties
+        )
+
     def device_type_names(self) -> tuple[str, ...]:
         """Every non-abstract device type the recorded QEMU has, sorted."""
         return tuple(self._devices["types"])
@@ -370,7 +393,7 @@ class Recording:
             if entry is None:
                 return None
             table = self._device_properties
-            aborts = entry.get("aborts")
+            qom_table = self._device_qom_properties
             info = self._device_types[name] = DeviceTypeInfo(
                 name,
                 self.type_parents(name),
@@ -380,7 +403,10 @@ class Recording:
                 entry.get("desc"),
                 tuple(entry["categories"]),
                 tuple(table[i] for i in parse_index_ranges(entry["properties"])),
-                None if aborts is None else DeviceAbort(aborts["stderr"], aborts["exit-status"]),
+                _device_abort(entry.get("aborts")),
+                entry["hotpluggable"],
+                tuple(qom_table[i] for i in parse_index_ranges(entry["qom-properties"])),
+                _device_abort(entry.get("qom-aborts")),
             )
         return info
 
@@ -657,6 +683,11 @@ def dump_samples(doc: dict[str, Any]) -> str:
         lines.append(f"  {compact(key)}: {compact(instance)}{comma}")
     lines += [" }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _device_abort(entry: JSON) -> DeviceAbort | None:
+    """devices.json's ``aborts``/``qom-aborts`` entry of a type, if any."""
+    return None if entry is None else DeviceAbort(entry["stderr"], entry["exit-status"])
 
 
 def format_index_ranges(indices: list[int]) -> str:
