@@ -1773,6 +1773,136 @@ def derive_hotpluggable(
     return None, name
 
 
+#: The id every instance of :func:`record_instances` gets: the names of the
+#: buses it owns start with it ("dev0.0"), which memdevd replaces by the id
+#: of its device.
+INSTANCE_ID = "dev0"
+#: What a type whose instance cannot be made without them is given, on a
+#: second try: the backends its properties of this name link to.
+INSTANCE_BACKENDS = {
+    "drive": (["-blockdev", "null-co,node-name=probe-disk,size=1048576"], "probe-disk"),
+    "chardev": (["-chardev", "null,id=probe-chr"], "probe-chr"),
+    "serial": ([], "probe"),
+    "audiodev": (["-audiodev", "none,id=probe-snd"], "probe-snd"),
+    "memdev": (["-object", "memory-backend-ram,id=probe-mem,size=1048576"], "probe-mem"),
+    "chassis_nr": ([], "1"),
+}
+
+
+def _instance_try(
+    host: Host, machine: HotplugProbeMachine, types: Collection[str], device: str, extra: list[str]
+) -> JSON:
+    """``qom-list`` of ``-device DEVICE,id=dev0`` on a paused ``machine``,
+    or ``{"error": what QEMU printed}`` when it did not start."""
+    base = machine.scenario(types)
+    args = [*base.args, *extra, "-device", f"{device},id={INSTANCE_ID}"]
+    q = QemuProcess(host, Scenario(base.name, base.machine, args))
+    try:
+        q.start()
+    except (RuntimeError, QMPConnectionLost):
+        q.stop_quietly()
+        return {"error": q.stderr().strip()}
+    try:
+        return q.execute("qom-list", {"path": f"/machine/peripheral/{INSTANCE_ID}"})
+    finally:
+        q.stop()
+
+
+def _instance_of(host: Host, name: str, fills: list[str], types: Collection[str]) -> JSON:
+    """The ``qom-list`` of a realized instance of ``name``: cold-plugged on the
+    first probe machine that takes it, with the backends of ``fills``
+    (:data:`INSTANCE_BACKENDS`) on a second try; ``{"error": ...}`` else."""
+    reply: JSON = {}
+    for extra_try in ([], fills) if fills else ([],):
+        extra: list[str] = []
+        device = name
+        for prop in extra_try:
+            args, value = INSTANCE_BACKENDS[prop]
+            extra += args
+            device += f",{prop}={value}"
+        for machine in HOTPLUG_PROBE_MACHINES:
+            reply = _instance_try(host, machine, types, device, extra)
+            if "return" in reply:
+                return reply
+    return reply
+
+
+def _ancestors(parents: dict[str, str | None], name: str) -> list[str]:
+    chain = []
+    parent = parents.get(name)
+    while parent is not None:
+        chain.append(parent)
+        parent = parents.get(parent)
+    return chain
+
+
+def record_instances(
+    host: Host, names: list[str], fills: dict[str, list[str]], types: Collection[str]
+) -> dict[str, JSON]:
+    """``qom-list`` of a realized instance of each type of ``names`` (each in
+    a QEMU of its own: an instance's properties are those of the new object
+    plus what realize adds, its memory regions and buses, in the order of
+    QEMU's hash table once they are in; see the data README)."""
+    workers = HOTPLUG_WORKERS
+    hosts = []
+    for i in range(workers):
+        tmpdir = host.tmpdir / f"instances-{i}"
+        tmpdir.mkdir()
+        hosts.append(Host(host.qemu, tmpdir, host.mask_dirs))
+    batches = [names[i::workers] for i in range(workers)]
+
+    def batch(h: Host, part: list[str]) -> dict[str, JSON]:
+        return {n: _instance_of(h, n, fills.get(n, []), types) for n in part}
+
+    out: dict[str, JSON] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(batch, hosts, batches):
+            out.update(result)
+    made = [n for n in names if "return" in out[n]]
+    print(f"  instances: {len(made)} of {len(names)} made", file=sys.stderr)
+    return out
+
+
+def encode_qom_list(
+    qom: list[JSON], listing: list[JSON], table: list[JSON], where: dict[str, int]
+) -> str:
+    """An instance's ``qom-list`` (``listing``) as devices.json writes it:
+    an entry of the type's ``qom-list-properties`` (``qom``) is its position
+    there, runs of consecutive positions as ranges; another (what realize
+    added) is ``c<N>``, N its index in ``table`` (appended to, ``where``
+    indexes it)."""
+    position = {p["name"]: i for i, p in enumerate(qom)}
+    tokens: list[str] = []
+    run: list[int] = []
+
+    def flush() -> None:
+        if run:
+            tokens.append(format_runs(run))
+            run.clear()
+
+    for entry in listing:
+        i = position.get(entry["name"])
+        if i is not None and qom[i]["type"] == entry["type"] and (not run or i == run[-1] + 1):
+            run.append(i)
+            continue
+        if i is not None and qom[i]["type"] == entry["type"]:
+            flush()
+            run.append(i)
+            continue
+        flush()
+        key = json.dumps([entry["name"], entry["type"]])
+        if key not in where:
+            where[key] = len(table)
+            table.append([entry["name"], entry["type"]])
+        tokens.append(f"c{where[key]}")
+    flush()
+    return " ".join(tokens)
+
+
+def format_runs(run: list[int]) -> str:
+    return str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
+
+
 def _without_default(prop: JSON) -> JSON:
     return {k: v for k, v in prop.items() if k != "default-value"}
 
@@ -1929,6 +2059,27 @@ def record_devices(
         file=sys.stderr,
     )
 
+    # qom-list of a realized instance, where one can be made (vCPUs apart:
+    # a -device of a CPU model needs the machine's -cpu and its topology)
+    makeable = [
+        n
+        for n in user_creatable
+        if "cpu" not in _ancestors(parents, n) and n not in aborts and n not in qom_aborts
+    ]
+    fills = {
+        n: [p["name"] for p in replies[n]["return"] if p["name"] in INSTANCE_BACKENDS]
+        for n in makeable
+    }
+    instances = record_instances(host, makeable, fills, names)
+    children: list[JSON] = []
+    child_index: dict[str, int] = {}
+    for name in makeable:
+        reply = instances[name]
+        if "return" in reply:
+            types[name]["qom-list"] = encode_qom_list(
+                qom_replies[name]["return"], reply["return"], children, child_index
+            )
+
     by_alias = {f["alias"]: n for n, f in infos.items() if "alias" in f}
     candidates = sorted({*DEVICE_ALIAS_CANDIDATES, *by_alias})
     samples = list(DEVICE_HELP_SAMPLES)
@@ -1951,6 +2102,8 @@ def record_devices(
         "types": types,
         "properties": table,
         "qom-list-properties-defaults": qom_defaults,
+        "qom-list-children": children,
+        "instance-id": INSTANCE_ID,
         "hotplug-probes": probe_argvs,
         "aliases": aliases,
         "device-help": device_help,

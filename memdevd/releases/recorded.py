@@ -155,6 +155,13 @@ class DeviceTypeInfo:
     qom_properties: tuple[DevicePropertyInfo, ...]
     #: set when ``qom-list-properties`` made QEMU exit
     qom_aborts: DeviceAbort | None
+    #: ``qom-list`` of a realized instance (``-device T,id=dev0`` on a
+    #: paused machine): ``qom_properties`` and what realize added (memory
+    #: regions, buses: a bus's name starts with the instance's id,
+    #: :meth:`Recording.device_instance_id`), in
+    #: QEMU's order; None where no instance could be made (a vCPU, a type
+    #: that needs a host resource or a backend)
+    qom_list: tuple[DevicePropertyInfo, ...] | None
 
 
 @cache
@@ -364,6 +371,28 @@ class Recording:
             for p in self._device_properties
         )
 
+    def _instance_list(self, entry: JSON) -> tuple[DevicePropertyInfo, ...] | None:
+        """devices.json's ``qom-list`` of a type: positions in its
+        ``qom-properties``, ``c<N>`` for ``qom-list-children`` entries."""
+        text = entry.get("qom-list")
+        if text is None:
+            return None
+        qom = [self._device_qom_properties[i] for i in parse_index_ranges(entry["qom-properties"])]
+        children = self._devices["qom-list-children"]
+        out: list[DevicePropertyInfo] = []
+        for token in text.split():
+            if token.startswith("c"):
+                name, ptype = children[int(token[1:])]
+                out.append(DevicePropertyInfo(name, ptype, None, NO_DEFAULT))
+            else:
+                out.extend(qom[i] for i in parse_index_ranges(token))
+        return tuple(out)
+
+    def device_instance_id(self) -> str:
+        """The id of the instances whose ``qom-list`` was recorded (``dev0``)."""
+        value: str = self._devices["instance-id"]
+        return value
+
     def device_type_names(self) -> tuple[str, ...]:
         """Every non-abstract device type the recorded QEMU has, sorted."""
         return tuple(self._devices["types"])
@@ -407,6 +436,7 @@ class Recording:
                 entry["hotpluggable"],
                 tuple(qom_table[i] for i in parse_index_ranges(entry["qom-properties"])),
                 _device_abort(entry.get("qom-aborts")),
+                self._instance_list(entry),
             )
         return info
 

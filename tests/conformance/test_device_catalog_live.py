@@ -13,11 +13,15 @@ against QEMU 7.2 and 10.0 another way, on a paused ``pc``:
   class's flag when the device has no bus or sits on a hot-pluggable one
   (``pci.0`` here, witnessed by a cold-plugged ``i6300esb``), which tests
   the flags derived from source (``PIIX3``, ``PIIX4_PM``, ``i440FX``);
-* ``qom-list-properties`` of a few types, order included.
+* ``qom-list-properties`` of a few types, order included;
+* memdevd against QEMU (scenarios replayed on both): hot ``device_add``
+  of a sample of catalog types (refused by class, by bus, or plugged) and
+  ``qom-list`` of the devices, hot- and cold-plugged, in QEMU's order.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -33,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from memdevd.devtools.scenario import compare_live, memdevd_target, parse_scenario, qemu_target
 from memdevd.releases.recorded import DevicePropertyInfo, Recording, recording
 from memdevd.releases.table import get_release
 
@@ -208,3 +213,55 @@ def test_qom_list_properties_in_qemus_order(version: str) -> None:
             assert info is not None, name
             reply = q.execute("qom-list-properties", {"typename": name})
             assert as_reply(info.qom_properties) == reply["return"], name
+
+
+#: Hot device_add of catalog types on a paused pc: refused by the class
+#: (VGA, cirrus-vga), by the bus (isa-serial on isa.0), by the missing bus
+#: (usb-tablet), or plugged (a watchdog, a NIC, a virtio proxy, an HDA
+#: controller with its bus named after the id, an anonymous one).
+HOT_SAMPLES: list[dict[str, Any]] = [
+    {"driver": "VGA", "id": "vga0"},
+    {"driver": "cirrus-vga", "id": "vga1"},
+    {"driver": "isa-serial", "id": "ser0"},
+    {"driver": "usb-tablet", "id": "tab0"},
+    {"driver": "i6300esb", "id": "dev0"},
+    {"driver": "e1000", "id": "nic0"},
+    {"driver": "virtio-rng-pci", "id": "rng0"},
+    {"driver": "intel-hda", "id": "dev1"},
+    {"driver": "pci-bridge", "id": "dev2", "chassis_nr": 1},
+    {"driver": "virtio-rng-pci"},
+]
+#: Cold-plugged: what only the command line can plug, with the recorder's id
+COLD_ARGV = ["-device", "VGA,id=dev0", "-device", "isa-serial,id=ser0"]
+
+
+def _plug_steps(samples: list[dict[str, Any]], cold: list[str]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = [{"send": {"execute": "qmp_capabilities"}}]
+    for args in samples:
+        steps.append({"send": {"execute": "device_add", "arguments": args}})
+    ids = [a["id"] for a in samples if "id" in a]
+    ids += [arg.split("id=")[1] for arg in cold if "id=" in arg]
+    for dev in ids:
+        path = f"/machine/peripheral/{dev}"
+        steps.append({"send": {"execute": "qom-list", "arguments": {"path": path}}})
+    steps.append({"send": {"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}}})
+    path = "/machine/peripheral/rng0/virtio-backend"
+    steps.append({"send": {"execute": "qom-list", "arguments": {"path": path}}})
+    return steps
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_memdevd_plugs_and_lists_as_qemu(version: str) -> None:
+    binary = qemu_binary(version)
+    if binary is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    argv = [*ARGV, *COLD_ARGV]
+    scenario = parse_scenario(
+        {
+            "name": "catalog-hotplug",
+            "argv": argv,
+            "steps": _plug_steps(HOT_SAMPLES, COLD_ARGV),
+        }
+    )
+    result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
+    assert result.ok, result.difference or result.error

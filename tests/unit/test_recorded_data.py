@@ -311,6 +311,8 @@ def test_device_catalog(version: str) -> None:
         "qom-list-properties-defaults",
         "hotplug-probes",
         "hotpluggable-source",
+        "qom-list-children",
+        "instance-id",
         "aliases",
         "device-help",
         "type-help",
@@ -328,13 +330,15 @@ def test_device_catalog(version: str) -> None:
     used: set[int] = set()
     every = load(version, "types.json")["qom-list-types"]["abstract"]["reply"]["return"]
     parents = {t["name"]: t.get("parent") for t in every}
+    used_children: set[int] = set()
+    made = {False: 0, True: 0}
     for name, entry in devices["types"].items():
         required = {"properties", "qom-properties", "user-creatable", "categories"}
         assert required | {"hotpluggable"} <= set(entry), name
         assert set(entry) <= {
             *required,
             *("hotpluggable", "hotpluggable-from", "bus", "alias", "desc", "aborts"),
-            "qom-aborts",
+            *("qom-aborts", "qom-list"),
         }, name
         assert set(entry["categories"]) <= set(devices["categories"]), name
         assert entry["hotpluggable"] in (True, False, None), name
@@ -361,7 +365,31 @@ def test_device_catalog(version: str) -> None:
             if key in entry:
                 runs = entry["properties" if key == "aborts" else "qom-properties"].split()
                 assert runs == [] and set(entry[key]) == {"stderr", "exit-status"}, name
+        if "qom-list" in entry:
+            # a realized instance's qom-list: each of the type's
+            # qom-list-properties once, and what realize added (children)
+            positions: list[int] = []
+            for token in entry["qom-list"].split():
+                if token.startswith("c"):
+                    used_children.add(int(token[1:]))
+                    continue
+                first, _, last = token.partition("-")
+                positions.extend(range(int(first), int(last or first) + 1))
+            qom_count = sum(
+                int(r.partition("-")[2] or r) - int(r.partition("-")[0]) + 1
+                for r in entry["qom-properties"].split()
+            )
+            assert sorted(positions) == list(range(qom_count)), name
+            made[entry["user-creatable"]] += 1
     assert used == set(range(len(table)))
+    children = devices["qom-list-children"]
+    assert used_children == set(range(len(children)))
+    assert all(len(c) == 2 for c in children) and len({tuple(c) for c in children}) == len(children)
+    # realize adds children (memory regions, buses), and a few other
+    # properties: the links of GPIO lines, the RTC's date, an array's entry
+    assert len([c for c in children if not c[1].startswith("child<")]) <= 3
+    assert made[False] == 0 and made[True] >= 150
+    assert devices["instance-id"] == "dev0"
     # ... and every one of them: the type table's non-abstract devices
     abstract = {t["name"] for t in every if t.get("abstract")}
 
