@@ -1790,12 +1790,19 @@ INSTANCE_BACKENDS = {
 
 
 def _instance_try(
-    host: Host, machine: HotplugProbeMachine, types: Collection[str], device: str, extra: list[str]
+    host: Host,
+    machine: HotplugProbeMachine,
+    types: Collection[str],
+    device: dict[str, str],
+    extra: list[str],
 ) -> JSON:
     """``qom-list`` of ``-device DEVICE,id=dev0`` on a paused ``machine``,
-    or ``{"error": what QEMU printed}`` when it did not start."""
+    or ``{"error": what QEMU printed}`` when it did not start; where it
+    did, ``hot``: the ``qom-list`` of the same device hot-plugged on that
+    machine (``device_add``), or its refusal."""
     base = machine.scenario(types)
-    args = [*base.args, *extra, "-device", f"{device},id={INSTANCE_ID}"]
+    option = ",".join([device["driver"], *(f"{k}={v}" for k, v in device.items() if k != "driver")])
+    args = [*base.args, *extra, "-device", option]
     q = QemuProcess(host, Scenario(base.name, base.machine, args))
     try:
         q.start()
@@ -1803,23 +1810,35 @@ def _instance_try(
         q.stop_quietly()
         return {"error": q.stderr().strip()}
     try:
-        return q.execute("qom-list", {"path": f"/machine/peripheral/{INSTANCE_ID}"})
+        reply = q.execute("qom-list", {"path": f"/machine/peripheral/{INSTANCE_ID}"})
     finally:
         q.stop()
+    q = QemuProcess(host, Scenario(base.name, base.machine, [*base.args, *extra]))
+    q.start()
+    try:
+        added = q.execute("device_add", device)
+        if "return" in added:
+            added = q.execute("qom-list", {"path": f"/machine/peripheral/{INSTANCE_ID}"})
+    finally:
+        q.stop()
+    return {**reply, "hot": added}
 
 
 def _instance_of(host: Host, name: str, fills: list[str], types: Collection[str]) -> JSON:
     """The ``qom-list`` of a realized instance of ``name``: cold-plugged on the
     first probe machine that takes it, with the backends of ``fills``
-    (:data:`INSTANCE_BACKENDS`) on a second try; ``{"error": ...}`` else."""
+    (:data:`INSTANCE_BACKENDS`) on a second try; ``{"error": ...}`` else.
+    With it (``hot``) the same device hot-plugged: a PCI device's bus master
+    regions are made at once rather than once the machine is done, and
+    the hash table comes out in another order."""
     reply: JSON = {}
     for extra_try in ([], fills) if fills else ([],):
         extra: list[str] = []
-        device = name
+        device = {"driver": name, "id": INSTANCE_ID}
         for prop in extra_try:
             args, value = INSTANCE_BACKENDS[prop]
             extra += args
-            device += f",{prop}={value}"
+            device[prop] = value
         for machine in HOTPLUG_PROBE_MACHINES:
             reply = _instance_try(host, machine, types, device, extra)
             if "return" in reply:
@@ -1859,7 +1878,11 @@ def record_instances(
         for result in pool.map(batch, hosts, batches):
             out.update(result)
     made = [n for n in names if "return" in out[n]]
-    print(f"  instances: {len(made)} of {len(names)} made", file=sys.stderr)
+    hot = [n for n in made if "return" in out[n]["hot"]]
+    print(
+        f"  instances: {len(made)} of {len(names)} made, {len(hot)} of them hot-plugged too",
+        file=sys.stderr,
+    )
     return out
 
 
@@ -2076,9 +2099,13 @@ def record_devices(
     for name in makeable:
         reply = instances[name]
         if "return" in reply:
-            types[name]["qom-list"] = encode_qom_list(
-                qom_replies[name]["return"], reply["return"], children, child_index
-            )
+            qom = qom_replies[name]["return"]
+            types[name]["qom-list"] = encode_qom_list(qom, reply["return"], children, child_index)
+            hot = reply["hot"]
+            if "return" in hot and hot["return"] != reply["return"]:
+                types[name]["qom-list-hot"] = encode_qom_list(
+                    qom, hot["return"], children, child_index
+                )
 
     by_alias = {f["alias"]: n for n, f in infos.items() if "alias" in f}
     candidates = sorted({*DEVICE_ALIAS_CANDIDATES, *by_alias})

@@ -162,6 +162,12 @@ class DeviceTypeInfo:
     #: QEMU's order; None where no instance could be made (a vCPU, a type
     #: that needs a host resource or a backend)
     qom_list: tuple[DevicePropertyInfo, ...] | None
+    #: the same of an instance hot-plugged (``device_add`` on that machine
+    #: after start-up): realize makes some memory regions at another time
+    #: (a PCI device's bus master regions), so QEMU's hash table may list
+    #: them in another order; ``qom_list`` where the order is the same or
+    #: the type could not be hot-plugged there
+    qom_list_hot: tuple[DevicePropertyInfo, ...] | None
 
 
 @cache
@@ -371,10 +377,10 @@ class Recording:
             for p in self._device_properties
         )
 
-    def _instance_list(self, entry: JSON) -> tuple[DevicePropertyInfo, ...] | None:
-        """devices.json's ``qom-list`` of a type: positions in its
+    def _instance_list(self, entry: JSON, key: str) -> tuple[DevicePropertyInfo, ...] | None:
+        """devices.json's ``qom-list`` (``key``) of a type: positions in its
         ``qom-properties``, ``c<N>`` for ``qom-list-children`` entries."""
-        text = entry.get("qom-list")
+        text = entry.get(key)
         if text is None:
             return None
         qom = [self._device_qom_properties[i] for i in parse_index_ranges(entry["qom-properties"])]
@@ -436,7 +442,9 @@ class Recording:
                 entry["hotpluggable"],
                 tuple(qom_table[i] for i in parse_index_ranges(entry["qom-properties"])),
                 _device_abort(entry.get("qom-aborts")),
-                self._instance_list(entry),
+                self._instance_list(entry, "qom-list"),
+                self._instance_list(entry, "qom-list-hot")
+                or self._instance_list(entry, "qom-list"),
             )
         return info
 

@@ -216,23 +216,24 @@ def test_qom_list_properties_in_qemus_order(version: str) -> None:
 
 
 #: Hot device_add of catalog types on a paused pc: refused by the class
-#: (VGA, cirrus-vga), by the bus (isa-serial on isa.0), by the missing bus
+#: (VGA, cirrus-vga), by the bus (the ib700 watchdog on isa.0), by the missing bus
 #: (usb-tablet), or plugged (a watchdog, a NIC, a virtio proxy, an HDA
 #: controller with its bus named after the id, an anonymous one).
 HOT_SAMPLES: list[dict[str, Any]] = [
     {"driver": "VGA", "id": "vga0"},
     {"driver": "cirrus-vga", "id": "vga1"},
-    {"driver": "isa-serial", "id": "ser0"},
+    {"driver": "ib700", "id": "wdt1"},
     {"driver": "usb-tablet", "id": "tab0"},
-    {"driver": "i6300esb", "id": "dev0"},
+    {"driver": "i6300esb", "id": "wdt0"},
     {"driver": "e1000", "id": "nic0"},
     {"driver": "virtio-rng-pci", "id": "rng0"},
-    {"driver": "intel-hda", "id": "dev1"},
-    {"driver": "pci-bridge", "id": "dev2", "chassis_nr": 1},
+    {"driver": "virtio-net-pci", "id": "net0"},
+    {"driver": "intel-hda", "id": "dev0"},
     {"driver": "virtio-rng-pci"},
 ]
-#: Cold-plugged: what only the command line can plug, with the recorder's id
-COLD_ARGV = ["-device", "VGA,id=dev0", "-device", "isa-serial,id=ser0"]
+#: Cold-plugged: what only the command line can plug.  A device owning a
+#: bus has the recorder's id: QEMU's order depends on the bus's name.
+COLD_ARGV = ["-device", "VGA,id=vga2", "-device", "ib700,id=wdt1"]
 
 
 def _plug_steps(samples: list[dict[str, Any]], cold: list[str]) -> list[dict[str, Any]]:
@@ -244,9 +245,8 @@ def _plug_steps(samples: list[dict[str, Any]], cold: list[str]) -> list[dict[str
     for dev in ids:
         path = f"/machine/peripheral/{dev}"
         steps.append({"send": {"execute": "qom-list", "arguments": {"path": path}}})
-    steps.append({"send": {"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}}})
-    path = "/machine/peripheral/rng0/virtio-backend"
-    steps.append({"send": {"execute": "qom-list", "arguments": {"path": path}}})
+    for path in ("/machine/peripheral/rng0/virtio-backend", "/machine/peripheral-anon/device[0]"):
+        steps.append({"send": {"execute": "qom-list", "arguments": {"path": path}}})
     return steps
 
 

@@ -338,7 +338,7 @@ def test_device_catalog(version: str) -> None:
         assert set(entry) <= {
             *required,
             *("hotpluggable", "hotpluggable-from", "bus", "alias", "desc", "aborts"),
-            *("qom-aborts", "qom-list"),
+            *("qom-aborts", "qom-list", "qom-list-hot"),
         }, name
         assert set(entry["categories"]) <= set(devices["categories"]), name
         assert entry["hotpluggable"] in (True, False, None), name
@@ -365,11 +365,16 @@ def test_device_catalog(version: str) -> None:
             if key in entry:
                 runs = entry["properties" if key == "aborts" else "qom-properties"].split()
                 assert runs == [] and set(entry[key]) == {"stderr", "exit-status"}, name
-        if "qom-list" in entry:
+        if "qom-list-hot" in entry:
+            assert "qom-list" in entry and entry["qom-list-hot"] != entry["qom-list"], name
+            assert entry["hotpluggable"] is True, name
+        for key in ("qom-list", "qom-list-hot"):
+            if key not in entry:
+                continue
             # a realized instance's qom-list: each of the type's
             # qom-list-properties once, and what realize added (children)
             positions: list[int] = []
-            for token in entry["qom-list"].split():
+            for token in entry[key].split():
                 if token.startswith("c"):
                     used_children.add(int(token[1:]))
                     continue
@@ -380,7 +385,7 @@ def test_device_catalog(version: str) -> None:
                 for r in entry["qom-properties"].split()
             )
             assert sorted(positions) == list(range(qom_count)), name
-            made[entry["user-creatable"]] += 1
+            made[entry["user-creatable"]] += key == "qom-list"
     assert used == set(range(len(table)))
     children = devices["qom-list-children"]
     assert used_children == set(range(len(children)))

@@ -115,6 +115,7 @@ class CatalogMixin:
     typename: str
     id: str | None
     realized: bool
+    hotplugged: bool
 
     def catalog_props(self) -> list[Prop]:
         props = []
@@ -130,7 +131,8 @@ class CatalogMixin:
         props = super().properties()  # type: ignore[misc]
         if self.recorded_sample() is not None:  # type: ignore[attr-defined]
             return props  # type: ignore[no-any-return]
-        return in_qemu_order(props, qemu_order(self.catalog, self.machine.recording, self.id))
+        order = qemu_order(self.catalog, self.machine.recording, self.id, self.hotplugged)
+        return in_qemu_order(props, order)
 
     def backend_typename(self) -> str:
         return self.typename
@@ -151,35 +153,38 @@ class CatalogMixin:
 
 
 def qemu_order(
-    info: DeviceTypeInfo, rec: Recording, dev_id: str | None
+    info: DeviceTypeInfo, rec: Recording, dev_id: str | None, hot: bool
 ) -> tuple[DevicePropertyInfo, ...]:
     """What ``qom-list`` of a realized ``info`` device lists: the recorded
-    instance's list, its buses named after ``dev_id`` as QEMU names them
+    instance's list (of one hot-plugged where ``hot``: realize makes a few
+    memory regions at another time, QEMU's hash table lists them in
+    another order), its buses named after ``dev_id`` as QEMU names them
     (``qbus_init_internal()``: "<id>.<n>", for a device without an id the
     bus type in lower case, numbered here as the recorded one), else the
     type's ``qom-list-properties``."""
-    listed = info.qom_list
+    listed = info.qom_list_hot if hot else info.qom_list
     if listed is None:
         return info.qom_properties
-    key = (info.name, rec.recorded_as, dev_id)
+    key = (info.name, rec.recorded_as, dev_id, hot)
     renamed = _ORDERS.get(key)
     if renamed is None:
-        prefix = rec.device_instance_id() + "."
+        recorded_id = rec.device_instance_id()
         out = []
         for p in listed:
             if (
-                p.name.startswith(prefix)
+                p.name.partition(".")[0] == recorded_id
                 and p.type.startswith("child<")
                 and p.type != "child<memory-region>"
             ):
+                # "<id>.<n>", a PCI bridge's bus: "<id>"
                 stem = dev_id if dev_id is not None else p.type[6:-1].lower()
-                p = replace(p, name=stem + "." + p.name[len(prefix) :])
+                p = replace(p, name=stem + p.name[len(recorded_id) :])
             out.append(p)
         renamed = _ORDERS[key] = tuple(out)
     return renamed
 
 
-_ORDERS: dict[tuple[str, str, str | None], tuple[DevicePropertyInfo, ...]] = {}
+_ORDERS: dict[tuple[str, str, str | None, bool], tuple[DevicePropertyInfo, ...]] = {}
 
 
 def in_qemu_order(props: list[Prop], order: tuple[DevicePropertyInfo, ...]) -> list[Prop]:
@@ -361,7 +366,13 @@ class CatalogBusDevice(CatalogMixin, Device):
         return "catalog"
 
     def class_props(self) -> list[Prop]:
-        return [*super().class_props(), *self.catalog_props()]
+        return [
+            *super().class_props(),
+            # device_get_hotpluggable(): the class's flag and its bus's
+            Prop("hotpluggable", "bool", _bus_device_hotpluggable, None),
+            Prop("parent_bus", "link<bus>", _bus_device_parent_bus, None),
+            *self.catalog_props(),
+        ]
 
     def set_drive(self, name: str, value: str, owner: str) -> None:
         raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(self.typename))
@@ -373,6 +384,22 @@ class CatalogBusDevice(CatalogMixin, Device):
 
     def realize(self) -> None:
         self.apply_links()
+
+
+def _bus_device_hotpluggable(obj: QOMObject) -> bool:
+    from memdevd.machine.buses import bus_of
+
+    assert isinstance(obj, CatalogBusDevice)
+    bus = bus_of(obj.machine, obj)
+    return type(obj).hotpluggable and (bus is None or bus.hotpluggable)
+
+
+def _bus_device_parent_bus(obj: QOMObject) -> str:
+    from memdevd.machine.buses import bus_canonical_path, bus_of
+
+    assert isinstance(obj, CatalogBusDevice)
+    bus = bus_of(obj.machine, obj)
+    return bus_canonical_path(obj.machine, bus) if bus is not None else ""
 
 
 class CatalogVirtioBackend(Device):
@@ -392,7 +419,8 @@ class CatalogVirtioBackend(Device):
         info = self.proxy.backend_info
         if info is None:
             return props
-        return in_qemu_order(props, qemu_order(info, self.machine.recording, None))
+        order = qemu_order(info, self.machine.recording, None, self.proxy.hotplugged)
+        return in_qemu_order(props, order)
 
     def class_props(self) -> list[Prop]:
         info = self.proxy.backend_info
