@@ -314,3 +314,40 @@ def test_a_machine_starts_without_reading_the_catalog(monkeypatch: pytest.Monkey
     finally:
         recorded.recording.cache_clear()
         recorded._recording.cache_clear()
+
+
+@params
+def test_instance_qom_lists(version: str) -> None:
+    """qom_list: a realized instance's qom-list, each qom-list-properties
+    entry once and what realize added (children); none for vCPUs and the
+    types that are not user-creatable; qom_list_hot where hot-plugging
+    lists another order (PCI devices), else the same list."""
+    rec = x86(version)
+    made = 0
+    for name in rec.device_type_names():
+        info = rec.device_type(name)
+        assert info is not None
+        if info.qom_list is None:
+            assert info.qom_list_hot is None, name
+            continue
+        made += 1
+        assert info.user_creatable and "cpu" not in info.parents, name
+        assert info.qom_list_hot is not None
+        for listed in (info.qom_list, info.qom_list_hot):
+            names = [p.name for p in listed]
+            assert len(names) == len(set(names)), name
+            added = [p for p in listed if p.name not in {q.name for q in info.qom_properties}]
+            assert {p.name for p in listed} - {p.name for p in added} == {
+                p.name for p in info.qom_properties
+            }, name
+            assert all(not p.has_default for p in added), name
+    assert made >= 180
+    i6300esb = rec.device_type("i6300esb")
+    assert i6300esb is not None and i6300esb.qom_list is not None
+    assert [p.name for p in i6300esb.qom_list if p.type == "child<memory-region>"] == [
+        "bus master[0]",
+        "bus master container[0]",
+        "i6300esb[0]",
+    ]
+    cpu = rec.device_type("qemu64-x86_64-cpu")
+    assert cpu is not None and cpu.qom_list is None
