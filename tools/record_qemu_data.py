@@ -31,10 +31,13 @@ it over a UNIX socket, and writes JSON files under ``--out``::
     key-order.json   QEMU's key order where the sorted keys of the files
                      would print differently (keys sharing a QDict bucket)
     devices.json     the device catalog: every non-abstract device type
-                     with its device-list-properties (a shared table of
-                     property entries), its ``info qdm`` fields and aliases,
-                     the ``-device help`` text and samples of
-                     ``-device TYPE,help``, as QEMU printed them
+                     with its device-list-properties and qom-list-properties
+                     (a shared table of property entries), whether its class
+                     is hot-pluggable (device_add probes; for the types no
+                     probe can ask, the source tree given with --source),
+                     its ``info qdm`` fields and aliases, the ``-device
+                     help`` text and samples of ``-device TYPE,help``, as
+                     QEMU printed them
 
 Output is deterministic: keys are sorted, lists keep QEMU's order, the per-run
 temporary directory (QMP socket, backing files) is written as ``@TMPDIR@`` and
@@ -51,6 +54,7 @@ Usage::
     tools/record_qemu_data.py --qemu ... --version-label 7.2 \\
         --out memdevd/targets/x86_64/data/qemu-7.2 --check     # exit 1 if the data is stale
     tools/record_qemu_data.py ... --only devices.json    # that file alone, the others kept
+    tools/record_qemu_data.py ... --source TREE    # hot-plug flags no probe finds, from source
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1391,34 +1395,590 @@ def _check_key_order(typename: str, prop: JSON) -> None:
         )
 
 
-def record_devices(host: Host) -> JSON:
-    """devices.json: every non-abstract device type with its properties,
-    ``info qdm``'s fields, the aliases, ``-device help`` and samples of
-    ``-device NAME,help``.
+# --------------------------------------------------------------------------- hotpluggable
 
-    A type whose device-list-properties makes QEMU exit is recorded with
-    what QEMU printed and its exit status, and the next type is asked of a
-    new QEMU.
+#: The property every hot-plug probe sets.  No device type has it: a
+#: ``device_add`` that passes QEMU's hot-plug checks fails on it before the
+#: device is realized, so no probe leaves a device behind and one QEMU can
+#: answer any number of probes.
+HOTPLUG_PROBE_PROPERTY = "x-memdevd-probe"
+#: QEMUs asking the probes of one machine at once: every failed device_add
+#: waits for QEMU's RCU callbacks (drain_call_rcu(), some 60 ms).
+HOTPLUG_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class HotplugProbeMachine:
+    """A machine the hot-plug probes are asked on (see :func:`probe_hotpluggable`)."""
+
+    name: str
+    #: ``-device`` arguments plugged on the command line for the buses their
+    #: devices bring; each only where the build has its type
+    bus_providers: tuple[str, ...] = ()
+
+    def scenario(self, types: Collection[str]) -> Scenario:
+        args = ["-machine", self.name]
+        for device in self.bus_providers:
+            if device.split(",", 1)[0] in types:
+                args += ["-device", device]
+        return Scenario(f"hotplug-{self.name}", self.name, args)
+
+
+#: Where a type is probed: on the first machine whose QEMU gets as far as
+#: the class's flag (a bus of the type's kind exists, a sysbus type is one
+#: the machine takes).  Whether that bus is hot-pluggable does not matter:
+#: QEMU asks the class first.
+HOTPLUG_PROBE_MACHINES = [
+    # pc: pci.0, isa.0, ide.1, floppy-bus.0, the SMBus's i2c, main-system-bus,
+    # and the buses of these devices
+    HotplugProbeMachine(
+        "pc",
+        (
+            "qemu-xhci",  # usb-bus
+            "usb-ccid",  # ccid-bus
+            "virtio-scsi-pci",  # SCSI
+            "intel-hda",  # HDA
+            "virtio-serial-pci",  # virtio-serial-bus
+            "tpci200",  # IndustryPack
+            "nvme,serial=probe",  # nvme-bus
+            "sdhci-pci",  # sd-bus
+            "ufs",  # ufs-bus (10.0)
+        ),
+    ),
+    # virtio-bus: microvm's virtio-mmio transports (a PCI proxy's bus holds
+    # its own device and is full)
+    HotplugProbeMachine("microvm"),
+    # the sysbus types only q35 takes (intel-iommu, amd-iommu)
+    HotplugProbeMachine("q35"),
+]
+
+
+def hotplug_answer(name: str, reply: JSON) -> bool | None:
+    """What a probe's reply says of the type's ``DeviceClass.hotpluggable``;
+    None where QEMU stopped before asking it.
+
+    ``device_add`` of a user-creatable type on a machine past start-up asks
+    the class's flag early: 7.2 in ``qdev_get_device_class()`` ("Parameter
+    'driver' expects a pluggable device type", the ``user_creatable`` text),
+    10.0 in ``qdev_hotplug_allowed()`` ("Device 'T' does not support
+    hotplugging").  10.0 looks for the bus first ("No 'X' bus found...")
+    and refuses a sysbus type the machine does not take: no answer.  Every
+    later refusal (the bus is not hot-pluggable, the machine has no handler
+    for a bus-less device, the probe's property does not exist) says the
+    flag is set.  Raises SystemExit on a success or an unknown text.
+    """
+    if "error" not in reply:
+        raise SystemExit(f"device_add {name} (hot-plug probe) succeeded: {reply}")
+    desc = reply["error"]["desc"]
+    if desc in (
+        f"Device '{name}' does not support hotplugging",
+        "Parameter 'driver' expects a pluggable device type",
+    ):
+        return False
+    if desc == "Parameter 'driver' expects a dynamic sysbus device type for the machine":
+        return None
+    if re.fullmatch(rf"No '[^']*' bus found for device '{re.escape(name)}'", desc):
+        return None
+    if desc in (
+        f"Property '{name}.{HOTPLUG_PROBE_PROPERTY}' not found",
+        f"Device '{name}' can not be hotplugged on this machine",
+    ) or re.fullmatch(r"Bus '[^']*' does not support hotplugging", desc):
+        return True
+    raise SystemExit(f"device_add {name} (hot-plug probe): an answer not understood: {desc!r}")
+
+
+def _probe_batch(host: Host, scenario: Scenario, names: list[str]) -> dict[str, bool | None]:
+    """Probe ``names`` in one QEMU (a new one after a probe that made it exit)."""
+    answers: dict[str, bool | None] = {}
+    q = QemuProcess(host, scenario)
+    q.start()
+    try:
+        for name in names:
+            seen = len(q.stderr())
+            try:
+                reply = q.execute("device_add", {"driver": name, HOTPLUG_PROBE_PROPERTY: "on"})
+            except QMPConnectionLost:
+                q.stop()
+                print(
+                    f"  device_add {name} on {scenario.machine}: QEMU exited with"
+                    f" {q.returncode}: {q.stderr()[seen:].strip()}",
+                    file=sys.stderr,
+                )
+                answers[name] = None
+                q.start()
+                continue
+            answers[name] = hotplug_answer(name, reply)
+    finally:
+        q.stop()
+    return answers
+
+
+def probe_hotpluggable(
+    host: Host, names: list[str], types: Collection[str]
+) -> tuple[dict[str, bool], list[list[str]]]:
+    """``DeviceClass.hotpluggable`` of the user-creatable types ``names``,
+    as ``device_add`` shows it (:func:`hotplug_answer`): each type is asked
+    on the machines of :data:`HOTPLUG_PROBE_MACHINES` in turn until one
+    answers.  Returns the answers and the command lines (argv) of the
+    machines asked.  ``types``: every device type of the build."""
+    answers: dict[str, bool] = {}
+    argvs: list[list[str]] = []
+    pending = list(names)
+    for machine in HOTPLUG_PROBE_MACHINES:
+        if not pending:
+            break
+        scenario = machine.scenario(types)
+        argvs.append([ARGV0, *scenario.argv(ARGV0, Path(TMP_PLACEHOLDER))[1:]])
+        workers = min(HOTPLUG_WORKERS, len(pending))
+        hosts = []
+        for i in range(workers):
+            tmpdir = host.tmpdir / f"hotplug-{machine.name}-{i}"
+            tmpdir.mkdir()
+            hosts.append(Host(host.qemu, tmpdir, host.mask_dirs))
+        batches = [pending[i::workers] for i in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_probe_batch, hosts, [scenario] * workers, batches))
+        for result in results:
+            answers.update({n: v for n, v in result.items() if v is not None})
+        answered = len(pending)
+        pending = [n for n in pending if n not in answers]
+        print(
+            f"  hot-plug probes on {machine.name}: {answered - len(pending)} answered",
+            file=sys.stderr,
+        )
+    if pending:
+        print(f"  hot-plug probes: no machine answered for {' '.join(pending)}", file=sys.stderr)
+    return answers, argvs
+
+
+# The class flag as QEMU's source sets it, for the types no probe can ask:
+# those that are not user-creatable (QEMU refuses them before it looks) and
+# those whose bus no probe machine has (Xen's; VMBus, which needs KVM).
+
+#: ``<class>->hotpluggable = true|false;``: the statements that set the flag
+_HOTPLUGGABLE_SET = re.compile(
+    r"^(?P<indent>[ \t]*)\w+->hotpluggable\s*=\s*(?P<value>true|false)\s*;", re.M
+)
+_C_FUNCTION = re.compile(
+    r"^(?:static\s+)?(?:inline\s+)?void\s+(?P<name>\w+)\s*\([^;{)]*\)\s*\{", re.M
+)
+_C_DEFINE = re.compile(r'^#define\s+(?P<macro>\w+)\s+(?P<value>"[^"\n]*"|\w+)[ \t]*$', re.M)
+#: the fields of a TypeInfo (or VirtioPCIDeviceTypeInfo) initializer that name types
+_TYPE_NAME_FIELD = re.compile(
+    r"\.(?P<key>name|base_name|generic_name|transitional_name|non_transitional_name)"
+    r"\s*=\s*(?P<value>\"[^\"\n]*\"|\w+)"
+)
+_CLASS_INIT_FIELD = re.compile(r"\.class_init\s*=\s*(?P<fn>\w+)")
+#: OBJECT_DEFINE_TYPE(ModuleObjName, module_obj_name, MODULE_OBJ_NAME, ...) and its variants
+_OBJECT_DEFINE = re.compile(
+    r"\bOBJECT_DEFINE_(?:SIMPLE_|ABSTRACT_)?TYPE(?:_WITH_INTERFACES)?\s*\(\s*\w+\s*,"
+    r"\s*(?P<lower>\w+)\s*,\s*(?P<upper>\w+)"
+)
+#: parts of a QEMU tree that declare no device type of the system emulator
+_SOURCE_SKIP = {"tests", "roms", "subprojects", "linux-user", "bsd-user", "build", "debian"}
+
+
+def _enclosing_braces(text: str, pos: int) -> tuple[int, int]:
+    """Where the innermost ``{...}`` around ``pos`` starts and ends."""
+    depth, start = 0, pos
+    while start > 0:
+        start -= 1
+        if text[start] == "}":
+            depth += 1
+        elif text[start] == "{":
+            if depth == 0:
+                break
+            depth -= 1
+    depth, end = 0, pos
+    while end < len(text):
+        if text[end] == "{":
+            depth += 1
+        elif text[end] == "}":
+            if depth == 0:
+                break
+            depth -= 1
+        end += 1
+    return start, end + 1
+
+
+def _enclosing_function(text: str, pos: int) -> str | None:
+    """The C function (``void name(...) {``) whose body holds ``pos``."""
+    best = None
+    for m in _C_FUNCTION.finditer(text, 0, pos):
+        best = m
+    if best is None or text.find("\n}", best.end()) < pos:
+        return None
+    return best["name"]
+
+
+@dataclass
+class SourceClasses:
+    """What a QEMU tree's class_init functions do with ``DeviceClass.hotpluggable``."""
+
+    #: the QEMU version of the tree (its VERSION file, and the Debian
+    #: package's version where the tree has debian/changelog)
+    version: str
+    #: every type a TypeInfo-like initializer declares with its class_init
+    declared: set[str]
+    #: type -> (value, "file:line") where its class_init sets the flag;
+    #: value None: conditionally (the USB controllers' class data), or two
+    #: declarations of the type disagree
+    sets: dict[str, tuple[bool | None, str]]
+
+
+def _flag_setters(rel: str, text: str) -> dict[str, tuple[bool | None, str]]:
+    """The functions of one C file that set ``hotpluggable``, directly or
+    through a function of the file they call: (value, "file:line"), the
+    value None when the statement is conditional (indented in a block)."""
+    sets: dict[str, tuple[bool | None, str]] = {}
+    for m in _HOTPLUGGABLE_SET.finditer(text):
+        fn = _enclosing_function(text, m.start())
+        where = f"{rel}:{text.count(chr(10), 0, m.start()) + 1}"
+        if fn is None:
+            raise SystemExit(f"{where}: hotpluggable set outside a function")
+        conditional = len(m["indent"].expandtabs(8)) > 4
+        sets[fn] = (None if conditional else m["value"] == "true", where)
+    for _ in range(3):
+        for fn, effect in list(sets.items()):
+            for call in re.finditer(rf"\b{fn}\s*\(", text):
+                caller = _enclosing_function(text, call.start())
+                if caller is not None and caller != fn:
+                    sets.setdefault(caller, effect)
+    return sets
+
+
+def _type_declarations(
+    text: str, resolve: Callable[[str, str], str | None]
+) -> list[tuple[str, str | None]]:
+    """(type, its class_init function or None) of every TypeInfo-like
+    initializer of one C file; ``resolve`` makes a type name of a string
+    literal or macro."""
+    found: list[tuple[str | None, str | None]] = []
+    blocks = {_enclosing_braces(text, m.start()) for m in _TYPE_NAME_FIELD.finditer(text)}
+    for start, end in sorted(blocks):
+        block = text[start:end]
+        fields: dict[str, str | None] = {}
+        for m in _TYPE_NAME_FIELD.finditer(block):
+            # the block's own fields, not those of a block inside it
+            if _enclosing_braces(block, m.start()) == (0, len(block)):
+                fields.setdefault(m["key"], resolve(m["value"], text))
+        class_init = _CLASS_INIT_FIELD.search(block)
+        fn = class_init["fn"] if class_init is not None else None
+        if ".parent" not in block and fn is None and "base_name" not in fields:
+            continue  # a VMStateDescription or the like
+        if "base_name" in fields:
+            # VirtioPCIDeviceTypeInfo: virtio_pci_types_register() gives the
+            # class_init to the base type, or to the generic type when there
+            # is none (under an intermediate "<generic>-base-type")
+            found += [(fields["base_name"], fn), (fields.get("generic_name"), None)]
+        elif "generic_name" in fields:
+            generic = fields["generic_name"]
+            found += [(generic, fn), (f"{generic}-base-type" if generic else None, None)]
+        else:
+            found.append((fields.get("name"), fn))
+        found.append((fields.get("transitional_name"), None))
+        found.append((fields.get("non_transitional_name"), None))
+    for m in _OBJECT_DEFINE.finditer(text):
+        found.append((resolve(f"TYPE_{m['upper']}", text), f"{m['lower']}_class_init"))
+    return [(name, fn) for name, fn in found if name is not None]
+
+
+def read_source_classes(tree: Path) -> SourceClasses:
+    """Read ``tree``: which type's class_init sets ``hotpluggable``, and to what.
+
+    A reading of C good for QEMU's idioms (TypeInfo initializers and arrays
+    of them, VirtioPCIDeviceTypeInfo, OBJECT_DEFINE_TYPE; a flag set by a
+    function the class_init calls), not a C parser: a statement it cannot
+    attribute to a declared type stops the recording.
+    """
+    texts: dict[str, str] = {}
+    for path in sorted(tree.rglob("*.[ch]")):
+        parts = path.relative_to(tree).parts
+        if parts[0] in _SOURCE_SKIP or not path.is_file():
+            continue
+        texts["/".join(parts)] = path.read_text(encoding="utf-8", errors="replace")
+    defines: dict[str, set[str]] = {}
+    for text in texts.values():
+        for m in _C_DEFINE.finditer(text):
+            defines.setdefault(m["macro"], set()).add(m["value"])
+
+    def resolve(value: str, text: str) -> str | None:
+        for _ in range(5):
+            if value.startswith('"'):
+                return value[1:-1]
+            local = {m["value"] for m in _C_DEFINE.finditer(text) if m["macro"] == value}
+            found = local or defines.get(value, set())
+            if len(found) != 1:
+                return None
+            value = next(iter(found))
+        return None
+
+    declared: set[str] = set()
+    effects: dict[str, list[tuple[bool | None, str] | None]] = {}
+    unattributed: set[str] = set()
+    for rel, text in texts.items():
+        if not rel.endswith(".c"):
+            continue
+        sets = _flag_setters(rel, text)
+        declarations = _type_declarations(text, resolve)
+        for name, fn in declarations:
+            declared.add(name)
+            effects.setdefault(name, []).append(sets.get(fn) if fn is not None else None)
+        attributed = {sets[fn][1] for _, fn in declarations if fn is not None and fn in sets}
+        unattributed.update(
+            f"{where} ({fn})"
+            for fn, (value, where) in sets.items()
+            if value is not None and where not in attributed
+        )
+    if unattributed:
+        raise SystemExit(
+            "hotpluggable set where no declared type's class_init is seen to set it: "
+            + ", ".join(sorted(unattributed))
+        )
+    result: dict[str, tuple[bool | None, str]] = {}
+    for name, found in effects.items():
+        if all(e is None for e in found):
+            continue
+        if len(set(found)) > 1:
+            result[name] = (None, "; ".join(sorted(e[1] if e else "unset" for e in found)))
+        else:
+            effect = found[0]
+            assert effect is not None
+            result[name] = effect
+    version = (tree / "VERSION").read_text(encoding="utf-8").strip()
+    changelog = tree / "debian" / "changelog"
+    if changelog.exists():
+        first = changelog.read_text(encoding="utf-8").split("\n", 1)[0]
+        if (debian := re.match(r"\S+ \((?P<version>[^)]+)\)", first)) is not None:
+            version += f" (Debian {debian['version']})"
+    return SourceClasses(version, declared, result)
+
+
+def derive_hotpluggable(
+    classes: SourceClasses, parents: dict[str, str | None], name: str
+) -> tuple[bool | None, str]:
+    """The flag the class of ``name`` gets from the class_init functions of
+    its QOM chain: the nearest that sets it (``device_class_init()`` sets
+    true for every device), and which type's class_init that is.  None
+    where a type of the chain has no class_init the tree shows (its
+    TypeInfo is made at run time: CPU models, the USB controllers' tables)
+    or sets it conditionally."""
+    current: str | None = name
+    while current is not None:
+        if current in classes.sets:
+            return classes.sets[current][0], current
+        if current not in classes.declared:
+            return None, current
+        current = parents.get(current)
+    return None, name
+
+
+#: The id every instance of :func:`record_instances` gets: the names of the
+#: buses it owns start with it ("dev0.0"), which memdevd replaces by the id
+#: of its device.
+INSTANCE_ID = "dev0"
+#: What a type whose instance cannot be made without them is given, on a
+#: second try: the backends its properties of this name link to.
+INSTANCE_BACKENDS = {
+    "drive": (["-blockdev", "null-co,node-name=probe-disk,size=1048576"], "probe-disk"),
+    "chardev": (["-chardev", "null,id=probe-chr"], "probe-chr"),
+    "serial": ([], "probe"),
+    "audiodev": (["-audiodev", "none,id=probe-snd"], "probe-snd"),
+    "memdev": (["-object", "memory-backend-ram,id=probe-mem,size=1048576"], "probe-mem"),
+    "chassis_nr": ([], "1"),
+}
+
+
+def _instance_try(
+    host: Host,
+    machine: HotplugProbeMachine,
+    types: Collection[str],
+    device: dict[str, str],
+    extra: list[str],
+) -> JSON:
+    """``qom-list`` of ``-device DEVICE,id=dev0`` on a paused ``machine``,
+    or ``{"error": what QEMU printed}`` when it did not start; where it
+    did, ``hot``: the ``qom-list`` of the same device hot-plugged on that
+    machine (``device_add``), or its refusal."""
+    base = machine.scenario(types)
+    option = ",".join([device["driver"], *(f"{k}={v}" for k, v in device.items() if k != "driver")])
+    args = [*base.args, *extra, "-device", option]
+    q = QemuProcess(host, Scenario(base.name, base.machine, args))
+    try:
+        q.start()
+    except (RuntimeError, QMPConnectionLost):
+        q.stop_quietly()
+        return {"error": q.stderr().strip()}
+    try:
+        reply = q.execute("qom-list", {"path": f"/machine/peripheral/{INSTANCE_ID}"})
+    finally:
+        q.stop()
+    q = QemuProcess(host, Scenario(base.name, base.machine, [*base.args, *extra]))
+    q.start()
+    try:
+        added = q.execute("device_add", device)
+        if "return" in added:
+            added = q.execute("qom-list", {"path": f"/machine/peripheral/{INSTANCE_ID}"})
+    finally:
+        q.stop()
+    return {**reply, "hot": added}
+
+
+def _instance_of(host: Host, name: str, fills: list[str], types: Collection[str]) -> JSON:
+    """The ``qom-list`` of a realized instance of ``name``: cold-plugged on the
+    first probe machine that takes it, with the backends of ``fills``
+    (:data:`INSTANCE_BACKENDS`) on a second try; ``{"error": ...}`` else.
+    With it (``hot``) the same device hot-plugged: a PCI device's bus master
+    regions are made at once rather than once the machine is done, and
+    the hash table comes out in another order."""
+    reply: JSON = {}
+    for extra_try in ([], fills) if fills else ([],):
+        extra: list[str] = []
+        device = {"driver": name, "id": INSTANCE_ID}
+        for prop in extra_try:
+            args, value = INSTANCE_BACKENDS[prop]
+            extra += args
+            device[prop] = value
+        for machine in HOTPLUG_PROBE_MACHINES:
+            reply = _instance_try(host, machine, types, device, extra)
+            if "return" in reply:
+                return reply
+    return reply
+
+
+def _ancestors(parents: dict[str, str | None], name: str) -> list[str]:
+    chain = []
+    parent = parents.get(name)
+    while parent is not None:
+        chain.append(parent)
+        parent = parents.get(parent)
+    return chain
+
+
+def record_instances(
+    host: Host, names: list[str], fills: dict[str, list[str]], types: Collection[str]
+) -> dict[str, JSON]:
+    """``qom-list`` of a realized instance of each type of ``names`` (each in
+    a QEMU of its own: an instance's properties are those of the new object
+    plus what realize adds, its memory regions and buses, in the order of
+    QEMU's hash table once they are in; see the data README)."""
+    workers = HOTPLUG_WORKERS
+    hosts = []
+    for i in range(workers):
+        tmpdir = host.tmpdir / f"instances-{i}"
+        tmpdir.mkdir()
+        hosts.append(Host(host.qemu, tmpdir, host.mask_dirs))
+    batches = [names[i::workers] for i in range(workers)]
+
+    def batch(h: Host, part: list[str]) -> dict[str, JSON]:
+        return {n: _instance_of(h, n, fills.get(n, []), types) for n in part}
+
+    out: dict[str, JSON] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(batch, hosts, batches):
+            out.update(result)
+    made = [n for n in names if "return" in out[n]]
+    hot = [n for n in made if "return" in out[n]["hot"]]
+    print(
+        f"  instances: {len(made)} of {len(names)} made, {len(hot)} of them hot-plugged too",
+        file=sys.stderr,
+    )
+    return out
+
+
+def encode_qom_list(
+    qom: list[JSON], listing: list[JSON], table: list[JSON], where: dict[str, int]
+) -> str:
+    """An instance's ``qom-list`` (``listing``) as devices.json writes it:
+    an entry of the type's ``qom-list-properties`` (``qom``) is its position
+    there, runs of consecutive positions as ranges; another (what realize
+    added) is ``c<N>``, N its index in ``table`` (appended to, ``where``
+    indexes it)."""
+    position = {p["name"]: i for i, p in enumerate(qom)}
+    tokens: list[str] = []
+    run: list[int] = []
+
+    def flush() -> None:
+        if run:
+            tokens.append(format_runs(run))
+            run.clear()
+
+    for entry in listing:
+        i = position.get(entry["name"])
+        if i is not None and qom[i]["type"] == entry["type"] and (not run or i == run[-1] + 1):
+            run.append(i)
+            continue
+        if i is not None and qom[i]["type"] == entry["type"]:
+            flush()
+            run.append(i)
+            continue
+        flush()
+        key = json.dumps([entry["name"], entry["type"]])
+        if key not in where:
+            where[key] = len(table)
+            table.append([entry["name"], entry["type"]])
+        tokens.append(f"c{where[key]}")
+    flush()
+    return " ".join(tokens)
+
+
+def format_runs(run: list[int]) -> str:
+    return str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
+
+
+def _without_default(prop: JSON) -> JSON:
+    return {k: v for k, v in prop.items() if k != "default-value"}
+
+
+def record_devices(
+    host: Host, source: SourceClasses | None = None, previous: JSON | None = None
+) -> JSON:
+    """devices.json: every non-abstract device type with its properties
+    (``device-list-properties`` and ``qom-list-properties``), whether its
+    class is hot-pluggable, ``info qdm``'s fields, the aliases, ``-device
+    help`` and samples of ``-device NAME,help``.
+
+    A type whose device-list-properties or qom-list-properties makes QEMU
+    exit is recorded with what QEMU printed and its exit status, and the
+    next question is asked of a new QEMU.  The hot-plug flag is probed
+    (:func:`probe_hotpluggable`) for the user-creatable types; ``source``
+    (the release's tree) gives it for the others where it can
+    (:func:`derive_hotpluggable`) and is checked against every probe.
+    Without ``source`` the flags ``previous`` (the committed devices.json)
+    derived from source are kept, for types still no probe answers.
     """
     from memdevd.releases.recorded import format_index_ranges, parse_index_ranges
 
     q = QemuProcess(host, DEVICES_SCENARIO)
-    q.start()
+
+    def start() -> JSON:
+        # qom-list-types loads every module, as it did for the first type
+        q.start()
+        return q.execute("qom-list-types", {"implements": "device", "abstract": False})
+
+    listed = start()
     replies: dict[str, JSON] = {}
+    qom_replies: dict[str, JSON] = {}
     aborts: dict[str, JSON] = {}
+    qom_aborts: dict[str, JSON] = {}
     try:
-        listed = q.execute("qom-list-types", {"implements": "device", "abstract": False})
         names = sorted(t["name"] for t in listed["return"])
+        every = q.execute("qom-list-types", {"abstract": True})["return"]
+        parents: dict[str, str | None] = {t["name"]: t.get("parent") for t in every}
         qdm = q.execute("human-monitor-command", {"command-line": "info qdm"})["return"]
         for name in names:
-            seen = len(q.stderr())
-            try:
-                replies[name] = q.execute("device-list-properties", {"typename": name})
-            except QMPConnectionLost:
-                q.stop()
-                aborts[name] = {"stderr": q.stderr()[seen:], "exit-status": q.returncode}
-                print(f"  device-list-properties {name}: QEMU exited", file=sys.stderr)
-                q.start()
+            for command, answers, exits in (
+                ("device-list-properties", replies, aborts),
+                ("qom-list-properties", qom_replies, qom_aborts),
+            ):
+                seen = len(q.stderr())
+                try:
+                    answers[name] = q.execute(command, {"typename": name})
+                except QMPConnectionLost:
+                    q.stop()
+                    exits[name] = {"stderr": q.stderr()[seen:], "exit-status": q.returncode}
+                    print(f"  {command} {name}: QEMU exited", file=sys.stderr)
+                    start()
         argv = q.recorded_argv()
     finally:
         q.stop()
@@ -1436,28 +1996,116 @@ def record_devices(host: Host) -> JSON:
     ):
         raise SystemExit("-device help does not list the user-creatable types of info qdm")
 
+    for command, answers in (
+        ("device-list-properties", replies),
+        ("qom-list-properties", qom_replies),
+    ):
+        for name, reply in answers.items():
+            if "return" not in reply:
+                raise SystemExit(f"{command} {name}: {reply}")
+            for prop in reply["return"]:
+                _check_key_order(name, prop)
+    # 7.2's qom-list-properties reports no default-value at all
+    # (qmp_qom_list_properties() sets none): its entries are then the
+    # device-list-properties entries of the same name without it.
+    qom_defaults = any("default-value" in p for r in qom_replies.values() for p in r["return"])
+
     table: list[JSON] = []
     where: dict[str, int] = {}
+
+    def index(prop: JSON) -> int:
+        key = json.dumps(prop, sort_keys=True)
+        if key not in where:
+            where[key] = len(table)
+            table.append(prop)
+        return where[key]
+
     types: dict[str, JSON] = {}
     for name in names:
         entry = dict(infos[name])
-        indices: list[int] = []
+        # each type's qom-list-properties first: device-list-properties is
+        # the same list without a few entries, so both share runs of indices
+        props = replies[name]["return"] if name in replies else []
+        by_name = {p["name"]: p for p in props}
+        qom_indices: list[int] = []
+        for prop in qom_replies[name]["return"] if name in qom_replies else []:
+            same = by_name.get(prop["name"])
+            if same is not None and (
+                same == prop or (not qom_defaults and _without_default(same) == prop)
+            ):
+                prop = same
+            qom_indices.append(index(prop))
+        indices = [index(prop) for prop in props]
+        entry["properties"] = format_index_ranges(indices)
+        entry["qom-properties"] = format_index_ranges(qom_indices)
+        assert parse_index_ranges(entry["properties"]) == indices
+        assert parse_index_ranges(entry["qom-properties"]) == qom_indices
+        if name in qom_replies:
+            read = [table[i] if qom_defaults else _without_default(table[i]) for i in qom_indices]
+            assert read == qom_replies[name]["return"], name
         if name in aborts:
             entry["aborts"] = aborts[name]
-        else:
-            reply = replies[name]
-            if "return" not in reply:
-                raise SystemExit(f"device-list-properties {name}: {reply}")
-            for prop in reply["return"]:
-                _check_key_order(name, prop)
-                key = json.dumps(prop, sort_keys=True)
-                if key not in where:
-                    where[key] = len(table)
-                    table.append(prop)
-                indices.append(where[key])
-        entry["properties"] = format_index_ranges(indices)
-        assert parse_index_ranges(entry["properties"]) == indices
+        if name in qom_aborts:
+            entry["qom-aborts"] = qom_aborts[name]
         types[name] = entry
+
+    # DeviceClass.hotpluggable: probed where QEMU tells, else from the source
+    hotpluggable, probe_argvs = probe_hotpluggable(host, user_creatable, names)
+    derived: dict[str, tuple[bool, str]] = {}
+    if source is not None:
+        for name in names:
+            value, decider = derive_hotpluggable(source, parents, name)
+            probed = hotpluggable.get(name)
+            if value is None:
+                continue
+            if probed is not None and probed != value:
+                found = source.sets.get(decider, (None, "no statement: device_class_init()"))[1]
+                raise SystemExit(
+                    f"{name}: device_add says hotpluggable={probed}, but the source has"
+                    f" {value} from {decider}'s class_init ({found})"
+                )
+            if probed is None:
+                derived[name] = (value, decider)
+    elif previous is not None:
+        for name, old in previous["types"].items():
+            if "hotpluggable-from" in old and name in types and name not in hotpluggable:
+                derived[name] = (old["hotpluggable"], old["hotpluggable-from"])
+    for name, entry in types.items():
+        if name in derived:
+            entry["hotpluggable"], entry["hotpluggable-from"] = derived[name]
+        else:
+            entry["hotpluggable"] = hotpluggable.get(name)
+    unknown = [n for n, e in types.items() if e["hotpluggable"] is None]
+    print(
+        f"  hotpluggable: {len(hotpluggable)} probed, {len(derived)} from source,"
+        f" {len(unknown)} unknown{': ' if unknown else ''}{' '.join(unknown)}",
+        file=sys.stderr,
+    )
+
+    # qom-list of a realized instance, where one can be made (vCPUs apart:
+    # a -device of a CPU model needs the machine's -cpu and its topology)
+    makeable = [
+        n
+        for n in user_creatable
+        if "cpu" not in _ancestors(parents, n) and n not in aborts and n not in qom_aborts
+    ]
+    fills = {
+        n: [p["name"] for p in replies[n]["return"] if p["name"] in INSTANCE_BACKENDS]
+        for n in makeable
+    }
+    instances = record_instances(host, makeable, fills, names)
+    children: list[JSON] = []
+    child_index: dict[str, int] = {}
+    for name in makeable:
+        reply = instances[name]
+        if "return" in reply:
+            qom = qom_replies[name]["return"]
+            types[name]["qom-list"] = encode_qom_list(qom, reply["return"], children, child_index)
+            hot = reply["hot"]
+            if "return" in hot and hot["return"] != reply["return"]:
+                types[name]["qom-list-hot"] = encode_qom_list(
+                    qom, hot["return"], children, child_index
+                )
 
     by_alias = {f["alias"]: n for n, f in infos.items() if "alias" in f}
     candidates = sorted({*DEVICE_ALIAS_CANDIDATES, *by_alias})
@@ -1475,15 +2123,24 @@ def record_devices(host: Host) -> JSON:
         if subject != alias:
             aliases[alias] = subject
 
-    return {
+    doc = {
         "argv": argv,
         "categories": categories,
         "types": types,
         "properties": table,
+        "qom-list-properties-defaults": qom_defaults,
+        "qom-list-children": children,
+        "instance-id": INSTANCE_ID,
+        "hotplug-probes": probe_argvs,
         "aliases": aliases,
         "device-help": device_help,
         "type-help": dict(zip(samples, sample_runs, strict=True)),
     }
+    if source is not None and derived:
+        doc["hotpluggable-source"] = source.version
+    elif previous is not None and derived:
+        doc["hotpluggable-source"] = previous["hotpluggable-source"]
+    return doc
 
 
 def qemu_version_output(qemu: str) -> str:
@@ -1530,6 +2187,8 @@ def record(
     kvm: bool = True,
     skipped: dict[str, str] | None = None,
     only: str | None = None,
+    source: Path | None = None,
+    previous: Path | None = None,
 ) -> None:
     """Record every scenario with ``qemu`` and write the data files into ``out``.
 
@@ -1538,8 +2197,18 @@ def record(
     host (:func:`kvm_problem`) is, and named with the reason in
     ``skipped`` (part name -> reason) and on stderr.  ``only``
     (:data:`DEVICES_FILE`) records and writes that file alone, leaving the
-    other files in ``out`` as they are.
+    other files in ``out`` as they are.  ``source``: the release's QEMU
+    source tree, for the hot-plug flags no probe answers; without it those
+    of ``previous`` (default: ``out``'s devices.json) are kept.
     """
+    if previous is None:
+        previous = out / DEVICES_FILE
+    old_devices = (
+        json.loads(previous.read_text(encoding="utf-8"))
+        if source is None and previous.exists()
+        else None
+    )
+    classes = read_source_classes(source) if source is not None else None
     rec = Recording()
     tmp = Path(tempfile.mkdtemp(prefix="memdevd-record-"))
     host = Host(qemu, tmp, mask_dirs)
@@ -1547,7 +2216,10 @@ def record(
     cpu_scenarios = [c for c in CPU_SCENARIOS if kvm or c.accel != "kvm"]
     if skipped is None:
         skipped = {}
-    devices_step = (DEVICES_PART, lambda: rec.devices.update(record_devices(host)))
+    devices_step = (
+        DEVICES_PART,
+        lambda: rec.devices.update(record_devices(host, classes, old_devices)),
+    )
     try:
         steps: list[tuple[str, Callable[[], None]]] = []
         if only is None:
@@ -1595,6 +2267,7 @@ def record(
             f"tools/record_qemu_data.py --qemu {qemu} --version-label {label} --out {out}"
             + "".join(f" --mask-dir {d}" for d in mask_dirs)
             + ("" if kvm else " --no-kvm")
+            + (f" --source {source}" if source is not None else "")
         ),
         "placeholders": {
             TMP_PLACEHOLDER: "the recording run's temporary directory "
@@ -1880,6 +2553,7 @@ def check(
     kvm: bool = True,
     report_path: Path | None = None,
     only: str | None = None,
+    source: Path | None = None,
 ) -> int:
     """Re-record into a temporary directory and compare with ``committed``.
 
@@ -1887,12 +2561,15 @@ def check(
     cannot run on this host (or every one, with ``kvm`` false) is named with
     the reason and not compared.  ``report_path`` gets the comparison as JSON
     (part -> differences or the reason it was skipped).  ``only``: record
-    and compare that file alone (:data:`DEVICES_FILE`).
+    and compare that file alone (:data:`DEVICES_FILE`).  Without ``source``
+    the hot-plug flags the committed devices.json derived from source are
+    taken as they are, for the types no probe answers (with it they are
+    derived again).
     """
     fresh = Path(tempfile.mkdtemp(prefix="memdevd-check-"))
     skipped: dict[str, str] = {}
     try:
-        record(qemu, label, fresh, mask_dirs, kvm, skipped, only)
+        record(qemu, label, fresh, mask_dirs, kvm, skipped, only, source, committed / DEVICES_FILE)
         if not kvm and not only:
             old_meta = json.loads((committed / "meta.json").read_text(encoding="utf-8"))
             skipped.update({part: "--no-kvm" for part in kvm_parts(old_meta)})
@@ -1953,6 +2630,15 @@ def main(argv: list[str] | None = None) -> int:
         "left as they are",
     )
     parser.add_argument(
+        "--source",
+        type=Path,
+        metavar="TREE",
+        help="the release's QEMU source tree (as for tools/gen_qapi_schema.py): devices.json's "
+        "hot-plug flag of the types no device_add probe can ask (not user-creatable, no bus "
+        "here) is read from the class_init functions, and checked against every probe; "
+        "without it the committed flags derived from source are kept",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         metavar="FILE",
@@ -1972,10 +2658,19 @@ def main(argv: list[str] | None = None) -> int:
             kvm=kvm,
             report_path=args.report,
             only=args.only,
+            source=args.source,
         )
     if args.report is not None:
         parser.error("--report goes with --check")
-    record(args.qemu, args.version_label, args.out, args.mask_dir, kvm, only=args.only)
+    record(
+        args.qemu,
+        args.version_label,
+        args.out,
+        args.mask_dir,
+        kvm,
+        only=args.only,
+        source=args.source,
+    )
     return 0
 
 

@@ -159,7 +159,7 @@ class QOMObject:
                     if name not in self.children and not name.startswith(own):
                         # A child memdevd does not model (e.g. a PCI device's
                         # "bus master[0]" region): listed, read as its path.
-                        props.append(Prop(name, ptype, get=_unmodelled_child(name)))
+                        props.append(Prop(name, ptype, get=unmodelled_child(name)))
                     continue
                 found = modeled.pop(name) if name in modeled else None
                 if found is None:
@@ -309,7 +309,7 @@ def _recorded_prop(obj: QOMObject, sample: InstanceSample, name: str, ptype: str
     return Prop(name, ptype, getter, setter, static=error.startswith("Attempt to set"))
 
 
-def _unmodelled_child(name: str) -> Getter:
+def unmodelled_child(name: str) -> Getter:
     def get(obj: QOMObject) -> str:
         return f"{obj.canonical_path()}/{name}"
 

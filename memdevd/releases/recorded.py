@@ -128,7 +128,10 @@ class DeviceTypeInfo:
     ``info qdm`` prints of the type (qdev_print_devinfo(): ``bus_type``,
     the alias table's entry, ``desc``, the category headings it is listed
     under, "Uncategorized" for none); ``user_creatable`` types are the
-    ones ``-device help`` lists.
+    ones ``-device help`` lists.  ``hotpluggable`` is the class's
+    ``DeviceClass.hotpluggable``: what ``device_add`` on a running machine
+    showed of it, or for the types it cannot ask (not user-creatable, no
+    bus QEMU could offer) what the release's source sets.
     """
 
     name: str
@@ -143,6 +146,28 @@ class DeviceTypeInfo:
     properties: tuple[DevicePropertyInfo, ...]
     #: set when ``device-list-properties`` made QEMU exit
     aborts: DeviceAbort | None
+    #: ``DeviceClass.hotpluggable`` (the ``hotpluggable`` property of an
+    #: instance is this and its bus's); None: unknown
+    hotpluggable: bool | None
+    #: ``qom-list-properties``, in QEMU's order (its hash-table order, which
+    #: ``qom-list`` of an instance shows too: the class's properties, before
+    #: children and links the instance adds); empty when it aborts
+    qom_properties: tuple[DevicePropertyInfo, ...]
+    #: set when ``qom-list-properties`` made QEMU exit
+    qom_aborts: DeviceAbort | None
+    #: ``qom-list`` of a realized instance (``-device T,id=dev0`` on a
+    #: paused machine): ``qom_properties`` and what realize added (memory
+    #: regions, buses: a bus's name starts with the instance's id,
+    #: :meth:`Recording.device_instance_id`), in
+    #: QEMU's order; None where no instance could be made (a vCPU, a type
+    #: that needs a host resource or a backend)
+    qom_list: tuple[DevicePropertyInfo, ...] | None
+    #: the same of an instance hot-plugged (``device_add`` on that machine
+    #: after start-up): realize makes some memory regions at another time
+    #: (a PCI device's bus master regions), so QEMU's hash table may list
+    #: them in another order; ``qom_list`` where the order is the same or
+    #: the type could not be hot-plugged there
+    qom_list_hot: tuple[DevicePropertyInfo, ...] | None
 
 
 @cache
@@ -341,6 +366,39 @@ class Recording:
             for p in self._devices["properties"]
         )
 
+    @cached_property
+    def _device_qom_properties(self) -> tuple[DevicePropertyInfo, ...]:
+        """The table as ``qom-list-properties`` reports its entries: 7.2's
+        reports no default value (devices.json ``qom-list-properties-defaults``)."""
+        if self._devices["qom-list-properties-defaults"]:
+            return self._device_properties
+        return tuple(
+            DevicePropertyInfo(p.name, p.type, p.description, NO_DEFAULT)
+            for p in self._device_properties
+        )
+
+    def _instance_list(self, entry: JSON, key: str) -> tuple[DevicePropertyInfo, ...] | None:
+        """devices.json's ``qom-list`` (``key``) of a type: positions in its
+        ``qom-properties``, ``c<N>`` for ``qom-list-children`` entries."""
+        text = entry.get(key)
+        if text is None:
+            return None
+        qom = [self._device_qom_properties[i] for i in parse_index_ranges(entry["qom-properties"])]
+        children = self._devices["qom-list-children"]
+        out: list[DevicePropertyInfo] = []
+        for token in text.split():
+            if token.startswith("c"):
+                name, ptype = children[int(token[1:])]
+                out.append(DevicePropertyInfo(name, ptype, None, NO_DEFAULT))
+            else:
+                out.extend(qom[i] for i in parse_index_ranges(token))
+        return tuple(out)
+
+    def device_instance_id(self) -> str:
+        """The id of the instances whose ``qom-list`` was recorded (``dev0``)."""
+        value: str = self._devices["instance-id"]
+        return value
+
     def device_type_names(self) -> tuple[str, ...]:
         """Every non-abstract device type the recorded QEMU has, sorted."""
         return tuple(self._devices["types"])
@@ -370,7 +428,7 @@ class Recording:
             if entry is None:
                 return None
             table = self._device_properties
-            aborts = entry.get("aborts")
+            qom_table = self._device_qom_properties
             info = self._device_types[name] = DeviceTypeInfo(
                 name,
                 self.type_parents(name),
@@ -380,7 +438,13 @@ class Recording:
                 entry.get("desc"),
                 tuple(entry["categories"]),
                 tuple(table[i] for i in parse_index_ranges(entry["properties"])),
-                None if aborts is None else DeviceAbort(aborts["stderr"], aborts["exit-status"]),
+                _device_abort(entry.get("aborts")),
+                entry["hotpluggable"],
+                tuple(qom_table[i] for i in parse_index_ranges(entry["qom-properties"])),
+                _device_abort(entry.get("qom-aborts")),
+                self._instance_list(entry, "qom-list"),
+                self._instance_list(entry, "qom-list-hot")
+                or self._instance_list(entry, "qom-list"),
             )
         return info
 
@@ -657,6 +721,11 @@ def dump_samples(doc: dict[str, Any]) -> str:
         lines.append(f"  {compact(key)}: {compact(instance)}{comma}")
     lines += [" }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _device_abort(entry: JSON) -> DeviceAbort | None:
+    """devices.json's ``aborts``/``qom-aborts`` entry of a type, if any."""
+    return None if entry is None else DeviceAbort(entry["stderr"], entry["exit-status"])
 
 
 def format_index_ranges(indices: list[int]) -> str:

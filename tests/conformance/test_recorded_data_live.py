@@ -77,7 +77,7 @@ def _check() -> dict[str, Any]:
             ],
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=1200,
             cwd=ROOT,
         )
         if not report_path.exists():  # the recorder itself failed: every part fails
@@ -100,7 +100,8 @@ def test_recorded_qemu_7_2_data_is_current(part: str) -> None:
 
 @pytest.mark.live_qemu
 def test_recorded_qemu_10_0_device_catalog_is_current() -> None:
-    """10.0's devices.json, recorded again alone (a few seconds) and compared."""
+    """10.0's devices.json, recorded again alone (a few minutes: a QEMU or
+    two per device type for its qom-list) and compared."""
     binary = qemu_binary("10.0")
     if binary is None:
         pytest.skip("QEMU 10.0 is not installed")
@@ -119,7 +120,7 @@ def test_recorded_qemu_10_0_device_catalog_is_current() -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1200,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr

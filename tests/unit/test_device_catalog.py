@@ -2,10 +2,12 @@
 
 No QEMU is needed: the catalog is the committed recording.  Checked here:
 every device type reads back with QEMU's property list (against the
-replies types.json recorded separately), aliases resolve as QEMU's
+replies types.json recorded separately, for ``device-list-properties``
+and ``qom-list-properties``), aliases resolve as QEMU's
 ``qdev_get_device_class()`` resolves them, a default of ``false`` is not
-a missing default, the types QEMU cannot list say how it exits, 8.2 reads
-10.0's catalog, and a machine starts without reading devices.json.
+a missing default, the classes' hot-plug flags, the types QEMU cannot
+list say how it exits, 8.2 reads 10.0's catalog, and a machine starts
+without reading devices.json.
 """
 
 from __future__ import annotations
@@ -94,6 +96,107 @@ def test_properties_are_qemus_replies(version: str) -> None:
 
 
 @params
+def test_qom_properties_are_qemus_replies(version: str) -> None:
+    """``qom_properties`` agrees with the qom-list-properties replies
+    types.json recorded of device types (the memory devices, sgx-epc,
+    libvirt's max-x86_64-cpu...), order included: QEMU's hash-table order."""
+    replies = x86(version).type_replies("qom-list-properties")
+    compared = 0
+    for name, reply in replies.items():
+        info = x86(version).device_type(name)
+        if info is None or info.name != name:
+            continue
+        assert as_reply(info.qom_properties) == reply["return"], name
+        compared += 1
+    assert compared >= {"7.2": 8, "10.0": 9}[version]
+
+
+#: What device-list-properties leaves out of qom-list-properties
+#: (qmp_device_list_properties(): Object's and DeviceState's own, legacy-*)
+_NOT_DEVICE_PROPERTIES = {"type", "realized", "hotpluggable", "hotplugged", "parent_bus"}
+
+
+@params
+def test_device_properties_are_qom_properties_filtered(version: str) -> None:
+    """Both commands walk the same new object's properties: device-list-
+    properties is qom-list-properties without a few, in the same order.
+    7.2's qom-list-properties reports no default value at all."""
+    rec = x86(version)
+    for name in rec.device_type_names():
+        info = rec.device_type(name)
+        assert info is not None
+        if info.aborts is not None:
+            assert info.qom_aborts == info.aborts and info.qom_properties == (), name
+            continue
+        assert info.qom_aborts is None, name
+        kept = [
+            p
+            for p in info.qom_properties
+            if p.name not in _NOT_DEVICE_PROPERTIES and not p.name.startswith("legacy-")
+        ]
+        assert [p.name for p in kept] == [p.name for p in info.properties], name
+        for q, d in zip(kept, info.properties, strict=True):
+            assert (q.type, q.description) == (d.type, d.description), (name, q.name)
+            if version == "7.2":
+                assert not q.has_default, (name, q.name)
+            else:
+                assert q == d, (name, q.name)
+        assert [p.name for p in info.qom_properties[:5]] == [
+            *("type", "parent_bus", "realized", "hotplugged", "hotpluggable")
+        ], name
+
+
+@params
+def test_hotpluggable(version: str) -> None:
+    """DeviceClass.hotpluggable: display adapters, host bridges, IOMMUs and
+    the board's chipset are not hot-pluggable; most devices are."""
+    rec = x86(version)
+    expected = {
+        # probed with device_add
+        "VGA": False,
+        "cirrus-vga": False,
+        "virtio-vga": False,
+        "virtio-gpu-pci": False,
+        "intel-iommu": False,
+        "piix3-ide": False,
+        "pxb-pcie": False,
+        "vmgenid": False,
+        "i6300esb": True,
+        "virtio-blk-pci": True,
+        "virtio-net-pci": True,
+        "virtio-mem-pci": True,
+        "pcie-root-port": True,
+        "pc-dimm": True,
+        "nvdimm": True,
+        "qemu64-x86_64-cpu": True,
+        "isa-serial": True,
+        "usb-tablet": True,
+        "virtio-blk-device": True,
+        # not user-creatable: from the source
+        "PIIX3": False,
+        "i440FX": False,
+        "PIIX4_PM": False,
+        "sgx-epc": False,
+        "ICH9-LPC": True,
+        "hpet": True,
+    }
+    for name, flag in expected.items():
+        info = rec.device_type(name)
+        assert info is not None and info.hotpluggable is flag, name
+    # sysbus devices a machine may take on its command line: 10.0 made
+    # them not hot-pluggable (dynamic-sysbus-device), 7.2 had no such class
+    ramfb = rec.device_type("ramfb")
+    assert ramfb is not None and ramfb.hotpluggable is (version == "7.2")
+    # 7.2's nvme-subsys was not hot-pluggable; 10.0's is
+    subsys = rec.device_type("nvme-subsys")
+    assert subsys is not None and subsys.hotpluggable is (version == "10.0")
+    infos = [rec.device_type(name) for name in rec.device_type_names()]
+    flags = [info.hotpluggable for info in infos if info is not None]
+    assert len(flags) == len(infos) and None not in flags
+    assert flags.count(False) == {"7.2": 44, "10.0": 43}[version]
+
+
+@params
 def test_type_fields(version: str) -> None:
     rec = x86(version)
     blk = rec.device_type("virtio-blk-pci")
@@ -167,9 +270,12 @@ def test_types_that_make_qemu_exit() -> None:
     assert gl is not None and gl.properties == () and gl.user_creatable
     assert gl.aborts == DeviceAbort("missing object type 'virtio-gpu-gl-device'\n", 1)
     assert gl.aborts.message == "missing object type 'virtio-gpu-gl-device'"
+    assert gl.qom_properties == () and gl.qom_aborts == gl.aborts
+    # device_add asks the class before it makes an instance: no exit
+    assert gl.hotpluggable is False
     assert x86("7.2").device_type("virtio-gpu-gl") is gl
     assert all(
-        info is not None and info.aborts is None
+        info is not None and info.aborts is None and info.qom_aborts is None
         for info in map(x86("10.0").device_type, x86("10.0").device_type_names())
     )
 
@@ -208,3 +314,40 @@ def test_a_machine_starts_without_reading_the_catalog(monkeypatch: pytest.Monkey
     finally:
         recorded.recording.cache_clear()
         recorded._recording.cache_clear()
+
+
+@params
+def test_instance_qom_lists(version: str) -> None:
+    """qom_list: a realized instance's qom-list, each qom-list-properties
+    entry once and what realize added (children); none for vCPUs and the
+    types that are not user-creatable; qom_list_hot where hot-plugging
+    lists another order (PCI devices), else the same list."""
+    rec = x86(version)
+    made = 0
+    for name in rec.device_type_names():
+        info = rec.device_type(name)
+        assert info is not None
+        if info.qom_list is None:
+            assert info.qom_list_hot is None, name
+            continue
+        made += 1
+        assert info.user_creatable and "cpu" not in info.parents, name
+        assert info.qom_list_hot is not None
+        for listed in (info.qom_list, info.qom_list_hot):
+            names = [p.name for p in listed]
+            assert len(names) == len(set(names)), name
+            added = [p for p in listed if p.name not in {q.name for q in info.qom_properties}]
+            assert {p.name for p in listed} - {p.name for p in added} == {
+                p.name for p in info.qom_properties
+            }, name
+            assert all(not p.has_default for p in added), name
+    assert made >= 180
+    i6300esb = rec.device_type("i6300esb")
+    assert i6300esb is not None and i6300esb.qom_list is not None
+    assert [p.name for p in i6300esb.qom_list if p.type == "child<memory-region>"] == [
+        "bus master[0]",
+        "bus master container[0]",
+        "i6300esb[0]",
+    ]
+    cpu = rec.device_type("qemu64-x86_64-cpu")
+    assert cpu is not None and cpu.qom_list is None

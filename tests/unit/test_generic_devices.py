@@ -109,3 +109,99 @@ def test_types_on_buses_the_machine_lacks() -> None:
     assert err.desc == "Device 'usb-tablet' can't go on PCIE bus"
     err = device_add_error(m, driver="no-such-device")
     assert err.desc == "'no-such-device' is not a valid device model name"
+
+
+@pytest.mark.parametrize(
+    ("version", "text"),
+    [
+        # 7.2: qdev_get_device_class(), the user_creatable text
+        ("7.2", "Parameter 'driver' expects a pluggable device type"),
+        # 10.0: qdev_hotplug_allowed()
+        ("10.0", "Device 'VGA' does not support hotplugging"),
+    ],
+)
+def test_a_class_that_is_not_hotpluggable_is_refused_hot(version: str, text: str) -> None:
+    """The catalog's DeviceClass.hotpluggable: VGA only on the command line."""
+    m = make_machine(version, "pc")
+    before = m.qom_list("/machine/peripheral")
+    assert device_add_error(m, driver="VGA", id="video0").desc == text
+    assert m.qom_list("/machine/peripheral") == before
+    # the same type before the machine is ready; a hot-pluggable one hot
+    cold = make_machine(version, "pc", ready=False)
+    assert device_add(cold, driver="VGA", id="video0").hotpluggable is False
+    assert cold.qom_get("/machine/peripheral/video0", "hotpluggable") is False
+    wdt = device_add(m, driver="i6300esb", id="wdt0")
+    assert wdt.hotplugged and m.qom_get("/machine/peripheral/wdt0", "hotpluggable") is True
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_qom_list_is_in_qemus_order(version: str) -> None:
+    """qom-list of a catalog device: the recorded instance's list (a new
+    object's properties and what realize added, QEMU's hash-table order),
+    its memory regions read as their paths, a bus named after the id.  A
+    hot-plugged PCI device makes its bus master regions at once, not when
+    the machine is done: another order."""
+    m = make_machine(version, "pc")
+    cold = make_machine(version, "pc", ready=False)
+    rec = m.recording
+    for driver, dev_id in (("i6300esb", "wdt0"), ("virtio-rng-pci", "rng0"), ("intel-hda", "hda")):
+        info = rec.device_type(driver)
+        assert info is not None and info.qom_list is not None and info.qom_list_hot is not None
+        for machine, recorded in ((m, info.qom_list_hot), (cold, info.qom_list)):
+            device_add(machine, driver=driver, id=dev_id)
+            listed = machine.qom_list(f"/machine/peripheral/{dev_id}")
+            expected = [
+                {"name": p.name.replace("dev0.", f"{dev_id}."), "type": p.type} for p in recorded
+            ]
+            assert listed == expected, driver
+            names = [p["name"] for p in listed]
+            assert len(names) == len(set(names)), driver
+    rng = rec.device_type("virtio-rng-pci")
+    assert rng is not None and rng.qom_list_hot != rng.qom_list
+    path = "/machine/peripheral/wdt0"
+    assert m.qom_get(path, "bus master[0]") == f"{path}/bus master[0]"
+    assert m.qom_get(path, "type") == "i6300esb"
+    hda = [p["name"] for p in m.qom_list("/machine/peripheral/hda")]
+    assert "hda.0" in hda and "dev0.0" not in hda
+    # the inner virtio device too
+    inner = rec.device_type("virtio-rng-device")
+    assert inner is not None and inner.qom_list is not None
+    listed = m.qom_list("/machine/peripheral/rng0/virtio-backend")
+    assert [p["name"] for p in listed][: len(inner.qom_properties)] == [
+        p.name for p in inner.qom_list
+    ][: len(inner.qom_properties)]
+    assert "bus master[0]" in [p["name"] for p in m.qom_list("/machine/peripheral/rng0")]
+
+
+def test_qom_list_of_a_type_no_instance_was_recorded_of() -> None:
+    """No instance recorded (the recorder gives no CAN bus object): the
+    type's qom-list-properties order and types, no memory regions."""
+    m = make_machine("10.0", "pc")
+    info = m.recording.device_type("ctucan_pci")
+    assert info is not None and info.qom_list is None
+    device_add(m, driver="ctucan_pci", id="can0")
+    listed = m.qom_list("/machine/peripheral/can0")
+    assert listed == [{"name": p.name, "type": p.type} for p in info.qom_properties]
+    assert listed[:5] == [
+        {"name": "type", "type": "string"},
+        {"name": "parent_bus", "type": "link<bus>"},
+        {"name": "realized", "type": "bool"},
+        {"name": "hotplugged", "type": "bool"},
+        {"name": "hotpluggable", "type": "bool"},
+    ]
+    assert m.qom_get("/machine/peripheral/can0", "legacy-addr") == "02.0"
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_an_isa_device_reads_its_bus(version: str) -> None:
+    """device_get_hotpluggable(): the class's flag and its bus's (isa.0
+    has no hotplug handler); parent_bus is the bus's path."""
+    m = make_machine(version, "pc", ready=False)
+    device_add(m, driver="ib700", id="wdt")
+    assert m.qom_get("/machine/peripheral/wdt", "hotpluggable") is False
+    assert (
+        m.qom_get("/machine/peripheral/wdt", "parent_bus") == "/machine/unattached/device[3]/isa.0"
+    )
+    hot = make_machine(version, "pc")
+    err = device_add_error(hot, driver="ib700", id="wdt")
+    assert err.desc == "Bus 'isa.0' does not support hotplugging"

@@ -67,6 +67,7 @@ TMP_ALLOWED = [
     for p in (
         r"^/[^/]+/argv/\d+$",
         r"^/argv/\d+$",
+        r"^/hotplug-probes/\d+/\d+$",
         r"^/[^/]+/setup/\d+/arguments/mem-path$",
         r"^/[^/]+/qom-get/mem-path$",
         r"^/[^/]+/qom-set/mem-path/sent$",
@@ -298,17 +299,30 @@ def test_types(version: str) -> None:
 @params
 def test_device_catalog(version: str) -> None:
     """devices.json: every non-abstract device type qom-list-types names, its
-    properties as indices into one table of distinct entries, all used."""
+    properties (device-list-properties and qom-list-properties) as indices
+    into one table of distinct entries, all used, and its hot-plug flag:
+    probed, or derived from the source for the types no probe can ask."""
     devices = load(version, "devices.json")
     assert set(devices) == {
         "argv",
         "categories",
         "types",
         "properties",
+        "qom-list-properties-defaults",
+        "hotplug-probes",
+        "hotpluggable-source",
+        "qom-list-children",
+        "instance-id",
         "aliases",
         "device-help",
         "type-help",
     }
+    assert devices["qom-list-properties-defaults"] is (version != "7.2")
+    assert [argv[argv.index("-machine") + 1] for argv in devices["hotplug-probes"]] == [
+        "pc",
+        "microvm",
+        *(["q35"] if version == "10.0" else []),
+    ]
     table = devices["properties"]
     keys = {"name", "type", "description", "default-value"}
     assert all({"name", "type"} <= set(p) <= keys for p in table)
@@ -316,21 +330,71 @@ def test_device_catalog(version: str) -> None:
     used: set[int] = set()
     every = load(version, "types.json")["qom-list-types"]["abstract"]["reply"]["return"]
     parents = {t["name"]: t.get("parent") for t in every}
+    used_children: set[int] = set()
+    made = {False: 0, True: 0}
     for name, entry in devices["types"].items():
-        assert {"properties", "user-creatable", "categories"} <= set(entry), name
+        required = {"properties", "qom-properties", "user-creatable", "categories"}
+        assert required | {"hotpluggable"} <= set(entry), name
         assert set(entry) <= {
-            *("properties", "user-creatable", "categories"),
-            *("bus", "alias", "desc", "aborts"),
+            *required,
+            *("hotpluggable", "hotpluggable-from", "bus", "alias", "desc", "aborts"),
+            *("qom-aborts", "qom-list", "qom-list-hot"),
         }, name
         assert set(entry["categories"]) <= set(devices["categories"]), name
-        runs = entry["properties"].split()
-        for run in runs:
-            first, _, last = run.partition("-")
-            assert int(first) <= int(last or first) < len(table), (name, run)
-            used.update(range(int(first), int(last or first) + 1))
-        if "aborts" in entry:
-            assert runs == [] and set(entry["aborts"]) == {"stderr", "exit-status"}, name
+        assert entry["hotpluggable"] in (True, False, None), name
+        if "hotpluggable-from" in entry:
+            # derived from the source: a type no probe machine could ask,
+            # its value what the named ancestor's class_init sets
+            assert entry["hotpluggable"] is not None, name
+            ancestor = name
+            while ancestor is not None and ancestor != entry["hotpluggable-from"]:
+                ancestor = parents.get(ancestor)
+            assert ancestor is not None, name
+            # (a user-creatable one: Xen's buses, VMBus (KVM only), a
+            # sysbus type no probe machine takes)
+            assert not entry["user-creatable"] or entry.get("bus") in (
+                *("xen-bus", "xen-sysbus", "vmbus", "System"),
+            ), name
+        for key in ("properties", "qom-properties"):
+            runs = entry[key].split()
+            for run in runs:
+                first, _, last = run.partition("-")
+                assert int(first) <= int(last or first) < len(table), (name, run)
+                used.update(range(int(first), int(last or first) + 1))
+        for key in ("aborts", "qom-aborts"):
+            if key in entry:
+                runs = entry["properties" if key == "aborts" else "qom-properties"].split()
+                assert runs == [] and set(entry[key]) == {"stderr", "exit-status"}, name
+        if "qom-list-hot" in entry:
+            assert "qom-list" in entry and entry["qom-list-hot"] != entry["qom-list"], name
+            assert entry["hotpluggable"] is True, name
+        for key in ("qom-list", "qom-list-hot"):
+            if key not in entry:
+                continue
+            # a realized instance's qom-list: each of the type's
+            # qom-list-properties once, and what realize added (children)
+            positions: list[int] = []
+            for token in entry[key].split():
+                if token.startswith("c"):
+                    used_children.add(int(token[1:]))
+                    continue
+                first, _, last = token.partition("-")
+                positions.extend(range(int(first), int(last or first) + 1))
+            qom_count = sum(
+                int(r.partition("-")[2] or r) - int(r.partition("-")[0]) + 1
+                for r in entry["qom-properties"].split()
+            )
+            assert sorted(positions) == list(range(qom_count)), name
+            made[entry["user-creatable"]] += key == "qom-list"
     assert used == set(range(len(table)))
+    children = devices["qom-list-children"]
+    assert used_children == set(range(len(children)))
+    assert all(len(c) == 2 for c in children) and len({tuple(c) for c in children}) == len(children)
+    # realize adds children (memory regions, buses), and a few other
+    # properties: the links of GPIO lines, the RTC's date, an array's entry
+    assert len([c for c in children if not c[1].startswith("child<")]) <= 3
+    assert made[False] == 0 and made[True] >= 150
+    assert devices["instance-id"] == "dev0"
     # ... and every one of them: the type table's non-abstract devices
     abstract = {t["name"] for t in every if t.get("abstract")}
 

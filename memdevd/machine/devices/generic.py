@@ -20,9 +20,11 @@ QEMU's texts; a ``drive`` attaches the block node as QEMU's
 Buses other than PCI and ISA (USB, SCSI, IDE, virtio-serial...) are not
 modelled yet: a type on one gets QEMU's "No 'usb-bus' bus found" (or
 "can't go on" a bus it names), as on a QEMU machine without that bus.
-Whether a type can be hot-plugged and its ``qom-list`` order are not in
-the catalog yet (every type is taken as hot-pluggable; see
-docs/divergences.md).
+A type's class is hot-pluggable as the catalog records it
+(``DeviceClass.hotpluggable``: ``VGA`` is not), and ``qom-list`` of a
+device lists its properties in QEMU's order with QEMU's types: the
+catalog's ``qom-list-properties`` of the type (the order of a new
+instance's properties), then what realize added (``virtio-bus``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from memdevd import messages as M
 from memdevd.machine.devices.pcie_root_port import PassivePCIDevice, VirtioPCIBusObject
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device, parse_bool
-from memdevd.machine.qom import Prop, QOMObject
+from memdevd.machine.qom import Prop, QOMObject, unmodelled_child
 from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
@@ -113,14 +115,24 @@ class CatalogMixin:
     typename: str
     id: str | None
     realized: bool
+    hotplugged: bool
 
     def catalog_props(self) -> list[Prop]:
         props = []
         for info in self.catalog.properties:
-            if info.name in _BASE_PROPS:
+            if info.name in _BASE_PROPS or info.type.startswith("child<"):
+                # children are the object's own (virtio-backend)
                 continue
             props.append(_catalog_prop(info))
         return props
+
+    def properties(self) -> list[Prop]:
+        """``qom-list``: in QEMU's order (the catalog's), QEMU's types."""
+        props = super().properties()  # type: ignore[misc]
+        if self.recorded_sample() is not None:  # type: ignore[attr-defined]
+            return props  # type: ignore[no-any-return]
+        order = qemu_order(self.catalog, self.machine.recording, self.id, self.hotplugged)
+        return in_qemu_order(props, order)
 
     def backend_typename(self) -> str:
         return self.typename
@@ -138,6 +150,69 @@ class CatalogMixin:
             if kind in ("netdev", "audiodev"):
                 # Not modelled yet: no netdev or audiodev can exist.
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
+
+
+def qemu_order(
+    info: DeviceTypeInfo, rec: Recording, dev_id: str | None, hot: bool
+) -> tuple[DevicePropertyInfo, ...]:
+    """What ``qom-list`` of a realized ``info`` device lists: the recorded
+    instance's list (of one hot-plugged where ``hot``: realize makes a few
+    memory regions at another time, QEMU's hash table lists them in
+    another order), its buses named after ``dev_id`` as QEMU names them
+    (``qbus_init_internal()``: "<id>.<n>", for a device without an id the
+    bus type in lower case, numbered here as the recorded one), else the
+    type's ``qom-list-properties``."""
+    listed = info.qom_list_hot if hot else info.qom_list
+    if listed is None:
+        return info.qom_properties
+    key = (info.name, rec.recorded_as, dev_id, hot)
+    renamed = _ORDERS.get(key)
+    if renamed is None:
+        recorded_id = rec.device_instance_id()
+        out = []
+        for p in listed:
+            if (
+                p.name.partition(".")[0] == recorded_id
+                and p.type.startswith("child<")
+                and p.type != "child<memory-region>"
+            ):
+                # "<id>.<n>", a PCI bridge's bus: "<id>"
+                stem = dev_id if dev_id is not None else p.type[6:-1].lower()
+                p = replace(p, name=stem + p.name[len(recorded_id) :])
+            out.append(p)
+        renamed = _ORDERS[key] = tuple(out)
+    return renamed
+
+
+_ORDERS: dict[tuple[str, str, str | None, bool], tuple[DevicePropertyInfo, ...]] = {}
+
+
+def in_qemu_order(props: list[Prop], order: tuple[DevicePropertyInfo, ...]) -> list[Prop]:
+    """``props`` (a device's, children included) in the order of ``order``
+    (the type's ``qom-list-properties``: QEMU's hash-table order of a new
+    instance) with its types; what ``order`` lacks (children realize adds)
+    after it.  A property QEMU has and memdevd does not make is listed
+    too: a child reads as its path, another (``legacy-*`` of a link,
+    which QEMU registers without a getter) is neither readable nor
+    writable."""
+    if not order:
+        return props
+    by_name: dict[str, Prop] = {}
+    for prop in props:
+        by_name.setdefault(prop.name, prop)
+    out: list[Prop] = []
+    for info in order:
+        found = by_name.pop(info.name, None)
+        if found is None:
+            if info.type.startswith("child<"):
+                found = Prop(info.name, info.type, get=unmodelled_child(info.name))
+            else:
+                found = Prop(info.name, info.type)
+        elif found.type != info.type:
+            found = replace(found, type=info.type)
+        out.append(found)
+    out.extend(by_name.values())
+    return out
 
 
 def _bootindex_prop(info: DevicePropertyInfo) -> Prop:
@@ -298,7 +373,13 @@ class CatalogBusDevice(CatalogMixin, Device):
         return "catalog"
 
     def class_props(self) -> list[Prop]:
-        return [*super().class_props(), *self.catalog_props()]
+        return [
+            *super().class_props(),
+            # device_get_hotpluggable(): the class's flag and its bus's
+            Prop("hotpluggable", "bool", _bus_device_hotpluggable, None),
+            Prop("parent_bus", "link<bus>", _bus_device_parent_bus, None),
+            *self.catalog_props(),
+        ]
 
     def set_drive(self, name: str, value: str, owner: str) -> None:
         raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(self.typename))
@@ -310,6 +391,22 @@ class CatalogBusDevice(CatalogMixin, Device):
 
     def realize(self) -> None:
         self.apply_links()
+
+
+def _bus_device_hotpluggable(obj: QOMObject) -> bool:
+    from memdevd.machine.buses import bus_of
+
+    assert isinstance(obj, CatalogBusDevice)
+    bus = bus_of(obj.machine, obj)
+    return type(obj).hotpluggable and (bus is None or bus.hotpluggable)
+
+
+def _bus_device_parent_bus(obj: QOMObject) -> str:
+    from memdevd.machine.buses import bus_canonical_path, bus_of
+
+    assert isinstance(obj, CatalogBusDevice)
+    bus = bus_of(obj.machine, obj)
+    return bus_canonical_path(obj.machine, bus) if bus is not None else ""
 
 
 class CatalogVirtioBackend(Device):
@@ -324,6 +421,14 @@ class CatalogVirtioBackend(Device):
     def class_props_key(self) -> str | None:
         return f"catalog:{self.typename}"
 
+    def properties(self) -> list[Prop]:
+        props = super().properties()
+        info = self.proxy.backend_info
+        if info is None:
+            return props
+        order = qemu_order(info, self.machine.recording, None, self.proxy.hotplugged)
+        return in_qemu_order(props, order)
+
     def class_props(self) -> list[Prop]:
         info = self.proxy.backend_info
         own = [
@@ -334,7 +439,11 @@ class CatalogVirtioBackend(Device):
             return own
         return [
             *own,
-            *(_delegate(_catalog_prop(p)) for p in info.properties if p.name not in _BASE_PROPS),
+            *(
+                _delegate(_catalog_prop(p))
+                for p in info.properties
+                if p.name not in _BASE_PROPS and not p.type.startswith("child<")
+            ),
         ]
 
 
@@ -418,6 +527,7 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
                 "user_creatable": info.user_creatable,
                 "description": info.description or "",
                 "bus_type": info.bus,
+                "hotpluggable": info.hotpluggable is not False,
             },
         )
     elif info is not None and info.bus == "PCI" and not info.aborts:
@@ -427,6 +537,7 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             "type_chain": chain,
             "user_creatable": info.user_creatable,
             "description": info.description or "",
+            "hotpluggable": info.hotpluggable is not False,
         }
         base: type[CatalogPCIDevice] = CatalogPCIDevice
         if "virtio-pci" in info.parents:
