@@ -133,8 +133,8 @@ def probe_format(path: str) -> str:
     recognises but refuses by name (vmdk, vdi...), else raw."""
     head = read_head(path, 512)
     if head[:4] == QCOW_MAGIC:
-        version = struct.unpack(">I", head[4:8])[0]
-        return "qcow" if version == 1 else "qcow2"
+        # qcow (v1) and qcow2 share the magic; the header's next field tells
+        return "qcow2" if struct.unpack(">I", head[4:8])[0] != 1 else "qcow"
     for fmt, offset, magic in OTHER_MAGICS:
         if head[offset : offset + len(magic)] == magic:
             return fmt
