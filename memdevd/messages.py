@@ -665,3 +665,42 @@ BLOCK_NODE_HAS_BACKEND: Final = (
 BLOCK_IOTHREAD_NOT_FOUND: Final = "Cannot find iothread {}"
 BLOCK_ACTIVE_BACKEND_IOTHREAD: Final = "Cannot change iothread of active block backend"
 THROTTLE_GROUP_EXISTS: Final = "A group with this name already exists"
+# --- misc command-line options (memdevd/app/misc_options.py, memdevd/machine/globals.py) ---
+# hw/core/qdev-properties.c, qom/object.c, system/qdev-monitor.c (-global)
+GLOBAL_CANT_APPLY: Final = "can't apply global {}.{}={}: {}"
+GLOBAL_INVALID_CLASS: Final = "global {}.{} has invalid class name"
+GLOBAL_NOT_USED: Final = "global {}.{}={} not used"
+GLOBAL_OPTIONS_REQUIRED: Final = "options 'driver', 'property', and 'value' are required"
+# system/bootdevice.c, hw/nvram/fw_cfg.c (-boot)
+BOOT_INVALID_DEVICE: Final = "Invalid boot device '{}'"
+BOOT_DEVICE_TWICE: Final = "Boot device '{}' was given twice"
+BOOT_SPLASH_TIME_INVALID: Final = "splash-time is invalid,it should be a value between 0 and 65535"
+BOOT_REBOOT_TIMEOUT_INVALID: Final = (
+    "reboot timeout is invalid,it should be a value between -1 and 65535"
+)
+BOOT_SPLASH_NOT_FOUND: Final = "failed to find file '{}'"
+# system/rtc.c (-rtc)
+RTC_INVALID_DATETIME: Final = "invalid datetime format"
+RTC_VALID_FORMATS: Final = "valid formats: '2006-06-17T16:01:21' or '2006-06-17'\n"
+RTC_INVALID_VALUE: Final = "invalid option value '{}'"
+# system/vl.c parse_fw_cfg, hw/nvram/fw_cfg.c (-fw_cfg)
+FW_CFG_NOT_AVAILABLE: Final = "fw_cfg device not available"
+FW_CFG_NAME_AND_ONE: Final = "name, plus exactly one of file, string and gen_id, are needed"
+FW_CFG_NAME_TOO_LONG: Final = "name too long (max. {} char)"
+FW_CFG_OPT_PREFIX: Final = 'externally provided fw_cfg item names should be prefixed with "opt/"'
+FW_CFG_CANT_LOAD: Final = "can't load {}: {}"
+# GLib's g_file_get_contents() error (G_FILE_ERROR), as QEMU appends it
+GLIB_FAILED_TO_OPEN: Final = "Failed to open file \u201c{}\u201d: {}"
+FW_CFG_DUPLICATE: Final = "duplicate fw_cfg file name: {}"
+FW_CFG_NO_OBJECT: Final = "Cannot find object ID '{}'"
+FW_CFG_NOT_GENERATOR: Final = "Object ID '{}' is not a '{}' subclass"
+# system/qemu-seccomp.c (-sandbox)
+SANDBOX_INVALID_ARGUMENT: Final = "invalid argument for {}"
+# system/vl.c overcommit_parse (10.0's mem-lock)
+OVERCOMMIT_MEM_LOCK: Final = "parameter 'mem-lock' expects one of 'on', 'off', 'on-fault'"
+# util/log.c (-D)
+LOGFILE_OPEN_FAILED: Final = "Error opening logfile {}: {}"
+# trace/control.c (-trace, -d trace:)
+TRACE_EVENT_NOT_FOUND: Final = "trace event '{}' does not exist"
+# hw/i386/x86-common.c x86_bios_rom_init (-bios, -machine firmware=): printed as is
+BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"

@@ -27,31 +27,16 @@ if TYPE_CHECKING:
     from memdevd.util.qemu_opts import Diagnostic, QemuOpts
 
 # Options accepted for compatibility: they change nothing memdevd emulates.
+# (The misc options QEMU checks, -global, -boot, -rtc..., are parsed and
+# checked as QEMU does: memdevd/app/misc_options.py.)
 COMPAT_OPTIONS = {
-    "nodefaults": "no default devices (memdevd never creates any)",
-    "no-user-config": "no configuration files are read",
     "display": "no display is emulated",
     "nographic": "no display is emulated",
     "vga": "no display is emulated",
     "serial": "no serial port is emulated",
     "parallel": "no parallel port is emulated",
     "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
-    "rtc": "the guest clock is not emulated",
-    "no-reboot": "the guest never reboots",
-    "overcommit": "memory is never really allocated",
-    "sandbox": "no seccomp sandbox is needed",
-    "boot": "nothing is booted",
-    "global": "global device properties are not emulated",
-    "k": "no keyboard is emulated",
     "usb": "no USB is emulated",
-    "watchdog-action": "no watchdog is emulated",
-    "D": "no QEMU log",
-    "d": "no QEMU log",
-    "trace": "no tracing",
-    "L": "no firmware is loaded",
-    "bios": "no firmware is loaded",
-    "no-hpet": "no HPET is emulated",
-    "action": "run-state actions are not emulated",
     "audiodev": "no audio is emulated",
     "accel": None,  # handled, listed here for --help completeness
 }
@@ -225,6 +210,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     from memdevd.app.smbios import SmbiosState
 
     smbios = SmbiosState()
+    from memdevd.app import misc_options
+
+    misc = request.misc
+    misc.prog = prog
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
     for item in tokens.items:
@@ -298,8 +287,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.accel.append(("kvm", None))
             elif name == "S":
                 request.start_paused = True
-            elif name == "no-shutdown":
-                request.no_shutdown = True
+            elif name in misc_options.OPTIONS:
+                if name == "no-shutdown":
+                    request.no_shutdown = True
+                misc_options.parse_option(
+                    misc, name, arg, loc, lists, request.machine, release, target.name
+                )
             elif name == "no-acpi":
                 request.no_acpi = True
             elif name == "name":
@@ -345,9 +338,16 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             else:
                 raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
         except Q.OptionError as err:
-            raise err.at(loc) if err.location is None else err from None
+            err = err.at(loc) if err.location is None else err
+            err.preceding[:0] = misc.notes
+            raise err from None
         except SettingsError as exc:
-            raise Q.OptionError(str(exc), location=loc) from None
+            raise Q.OptionError(str(exc), location=loc, preceding=misc.notes) from None
+    try:
+        misc_options.process_early(misc, release, target.name)
+    except Q.OptionError as err:
+        err.preceding[:0] = misc.notes
+        raise
     _process_help_options(request, device_opts, release, target)
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None

@@ -74,6 +74,14 @@ class StartupRequest:
     # -drive: (location, id, QemuOpts items), in command-line order.
     drives: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     name: str | None = None
+    # -global, -boot, -rtc, -fw_cfg, -action... (memdevd/app/misc_options.py)
+    misc: Any = field(default_factory=lambda: _misc_options())
+
+
+def _misc_options() -> Any:
+    from memdevd.app.misc_options import MiscOptions
+
+    return MiscOptions()
 
 
 def _err(exc: CoreError, location: str | None = None) -> OptionError:
@@ -187,6 +195,10 @@ def apply_machine_options(
         elif key == "memory-backend":
             # machine_set_mem's memory-backend: resolved once the backends exist.
             config.ram_memdev = str(value)
+        elif key in ("boot", "firmware", "hpet"):
+            from memdevd.app.misc_options import apply_machine_option
+
+            apply_machine_option(config, key, value)
         else:
             try:
                 target.apply_machine_option(config, key, value)
@@ -290,6 +302,13 @@ def build_machine(
     notes.extend(printed)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
+    misc = request.misc
+    if misc.globals:
+        from memdevd.machine.globals import GlobalProps
+
+        machine.global_props = GlobalProps()
+        for driver, prop, value in misc.globals:
+            machine.global_props.add(driver, prop, value)
     # qemu_create_early_backends(): the objects that are not delayed, the
     # chardevs, the block devices; then (qemu_create_late_backends) memory
     # backends, whose allocation must not delay the monitor sockets.
@@ -363,7 +382,25 @@ def build_machine(
         err.preceding[:0] = [*notes, *_warnings(machine.startup_notes)]
         raise err from None
     notes.extend(_warnings(machine.startup_notes))
+    if misc.globals or machine.config.board_options.keys() & {"boot", "firmware"}:
+        try:
+            notes.extend(_misc_board(machine, misc))
+        except OptionError as failed:
+            failed.preceding[:0] = notes
+            raise
+        except CoreError as exc:
+            board_err = _err(exc)
+            board_err.preceding[:0] = notes
+            raise board_err from None
 
+    if misc.fw_cfg:
+        from memdevd.app.misc_options import create_fw_cfg_files
+
+        try:
+            notes.extend(create_fw_cfg_files(machine, misc))
+        except OptionError as failed:
+            failed.preceding[:0] = notes
+            raise
     # QemuOpts -device options first, then JSON ones (qemu_create_cli_devices).
     # (an if=virtio -drive's device comes after the QemuOpts ones)
     ordered = [d for d in request.devices if not d.from_json] + drive_devices
@@ -381,8 +418,24 @@ def build_machine(
         report = getattr(device, "realize_report", None)
         if isinstance(report, str):
             notes.append(Diagnostic(report, location=dev.location))
+    if machine.global_props is not None:
+        # qemu_machine_creation_done(): qdev_prop_check_globals()
+        notes.extend(_warnings(machine.global_props.check(machine)))
     machine.finish_init()
     return machine, notes
+
+
+def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:
+    """The firmware, the boot menu and the board devices' globals, checked
+    as the board is built (memdevd/app/misc_options.py)."""
+    from memdevd.app.misc_options import board_created
+
+    printed = board_created(machine, misc)
+    if machine.global_props is not None:
+        from memdevd.machine.globals import board_device_types
+
+        machine.global_props.apply_board(machine, board_device_types(machine))
+    return printed
 
 
 def _created_late(qom_type: str) -> bool:

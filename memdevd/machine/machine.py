@@ -38,6 +38,7 @@ from memdevd.util.cutils import id_wellformed
 
 if TYPE_CHECKING:
     from memdevd.machine.block.graph import BlockLayer
+    from memdevd.machine.globals import GlobalProps
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
@@ -311,6 +312,10 @@ class Machine:
         self.guest = Guest(self, config.guest)
         # Set by the daemon: a guest-initiated shutdown (reason, guest=True).
         self.shutdown_hook: Callable[[str], None] | None = None
+        # -global (machine/globals.py), None without any.
+        self.global_props: GlobalProps | None = None
+        # -action / set-action / watchdog-set-action: the run-state actions set.
+        self.run_actions: dict[str, str] = {}
 
     # -- events -------------------------------------------------------------------
 
@@ -608,6 +613,9 @@ class Machine:
             raise CoreError(M.BUS_NO_HOTPLUG.format(bus.name))
 
         dev = cls(self)
+        if self.global_props is not None:
+            # device_post_init(): the globals before the options' properties.
+            self.global_props.apply(dev, hot)
         if hot:
             # qdev_hotplug_allowed(): the class first, then the bus.
             if not legacy and not cls.hotpluggable:

@@ -81,6 +81,9 @@ class Release:
     # of range, hex with a suffix and a fraction rounding to 1.0 are refused,
     # ".5G" is accepted; 7.2's also parses keyval/QOM sizes (legacy).
     strtosz_2023: bool
+    # system/vl.c overcommit_parse(): -overcommit mem-lock=on-fault (10.0),
+    # with its own error for other values; 7.2 reads mem-lock as a bool.
+    overcommit_mem_lock_on_fault: bool
     # chardev/char.c qemu_chr_parse_compat(): "pty:PATH" (9.x).
     chardev_pty_path: bool
     # hw/core/machine-smp.c: the -smp keys of the release, the levels it
@@ -195,6 +198,7 @@ QEMU_7_2: Final = Release(
     sgx_legacy_open_error=True,
     kvm_init_error_report=False,
     strtosz_2023=False,
+    overcommit_mem_lock_on_fault=False,
     chardev_pty_path=False,
     smp_keys=("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus"),
     smp_level_checks=("dies", "clusters"),
@@ -300,6 +304,7 @@ QEMU_10_0: Final = replace(
     file_backend_offset_and_rom=True,  # 9.0: backends/hostmem-file.c
     kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
     help_defaults_as_cmdline=True,  # 10.0: object_property_help() command-line syntax
+    overcommit_mem_lock_on_fault=True,  # 10.0: "system/vl: introduce mem-lock=on-fault"
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

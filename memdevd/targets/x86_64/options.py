@@ -801,6 +801,17 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             ),
             "blockdev.c",
         ),
+        "trace": OptsListDef(
+            "trace",
+            "enable",
+            False,
+            (
+                OptDescDef("enable", "string", None, None),
+                OptDescDef("events", "string", None, None),
+                OptDescDef("file", "string", None, None),
+            ),
+            "trace/control.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1481,6 +1492,17 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
                 ),
             ),
             "blockdev.c",
+        ),
+        "trace": OptsListDef(
+            "trace",
+            "enable",
+            False,
+            (
+                OptDescDef("enable", "string", None, None),
+                OptDescDef("events", "string", None, None),
+                OptDescDef("file", "string", None, None),
+            ),
+            "trace/control.c",
         ),
         "smbios:file": OptsListDef(
             "smbios:file",
