@@ -474,7 +474,7 @@ def board_created(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     printed on the way; raises OptionError where QEMU exits."""
     notes: list[Diagnostic] = []
     config = machine.config
-    if not config.board.family in ("pc", "q35"):
+    if config.board.family not in ("pc", "q35"):
         return notes
     firmware = config.board_options.get("firmware")
     if firmware is not None:
@@ -507,7 +507,7 @@ def create_fw_cfg_files(machine: Machine, misc: MiscOptions) -> list[Diagnostic]
     notes: list[Diagnostic] = []
     names: set[str] = set()
     for loc, opts in misc.fw_cfg:
-        if not machine.config.board.family in ("pc", "q35"):
+        if machine.config.board.family not in ("pc", "q35"):
             raise OptionError(M.FW_CFG_NOT_AVAILABLE, location=loc)
         name = opts.get("name") or ""
         given = [k for k in ("file", "string", "gen_id") if opts.get(k)]

@@ -266,7 +266,8 @@ def build_machine(
     clock: Clock | None = None,
 ) -> tuple[Machine, list[Diagnostic]]:
     """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
-    notes: list[Diagnostic] = []
+    # What parsing the command line printed (-trace warnings...) comes first.
+    notes: list[Diagnostic] = list(request.misc.notes)
     target = get_target(settings.target)
     mtype = select_machine(target, release, request.machine.get("type"))
     if settings.vmem_rate is not None:

@@ -133,7 +133,7 @@ class GlobalProps:
                 continue
             p.used = True
             try:
-                dev.prop_set(p.property, p.value, keyval=True)
+                _property_parse(dev, p.property, p.value)
             except CoreError as exc:
                 text = M.GLOBAL_CANT_APPLY.format(p.driver, p.property, p.value, exc.desc)
                 if not hot:
@@ -162,7 +162,7 @@ class GlobalProps:
                 try:
                     if found is None:
                         raise CoreError(M.PROPERTY_NOT_FOUND.format(typename, p.property))
-                    parse_catalog_value(found, InputVisitor(p.value, keyval=True), p.property)
+                    parse_catalog_value(found, InputVisitor(p.value, string=True), p.property)
                 except (CoreError, VisitError) as exc:
                     desc = exc.desc
                     raise CoreError(
@@ -183,6 +183,22 @@ class GlobalProps:
             if info is not None and not getattr(info, "hotpluggable", True):
                 out.append(M.GLOBAL_NOT_USED.format(p.driver, p.property, p.value))
         return out
+
+
+def _property_parse(dev: Device, name: str, value: str) -> None:
+    """``object_property_parse``: the value through a string input visitor."""
+    from memdevd.qapi.visitor import InputVisitor, VisitError
+
+    prop = dev.find_prop(name)
+    if prop is None:
+        raise CoreError(M.PROPERTY_NOT_FOUND.format(dev.typename, name))
+    if prop.set is None:
+        raise CoreError(M.PROPERTY_NOT_WRITABLE.format(dev.typename, name))
+    legacy = not dev.machine.release.strtosz_2023
+    try:
+        prop.set(dev, InputVisitor(value, string=True, legacy_sizes=legacy), name)
+    except VisitError as exc:
+        raise CoreError(exc.desc) from None
 
 
 def board_device_types(machine: Machine) -> list[str]:

@@ -73,6 +73,7 @@ class InputVisitor:
         keyval: bool = False,
         opts: bool = False,
         legacy_sizes: bool = False,
+        string: bool = False,
         key_order: Callable[[Iterable[str]], Sequence[str]] = _identity_order,
     ) -> None:
         self.root = root
@@ -81,7 +82,10 @@ class InputVisitor:
         # opts: qapi/opts-visitor.c (non-JSON -object, -numa): string values
         # like keyval, but its own error texts.
         self.opts = opts
-        self.keyval = keyval or opts
+        self.keyval = keyval or opts or string
+        # string: qapi/string-input-visitor.c (object_property_parse: -global
+        # values): keyval-like strings, its own integer texts.
+        self.string = string
         self._stack: list[_Frame] = []
         self._key_order = key_order
 
@@ -214,7 +218,7 @@ class InputVisitor:
             text = self._get_keyval(name)
             value = strtoi64(text)
             if value is None:
-                what = "an int64 value" if self.opts else "integer"
+                what = "an int64 value" if self.opts else "int64" if self.string else "integer"
                 raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), what))
             return value
         value = self._get(name)
@@ -231,7 +235,7 @@ class InputVisitor:
             text = self._get_keyval(name)
             uvalue = strtou64(text)
             if uvalue is None:
-                what = "a uint64 value" if self.opts else "integer"
+                what = "a uint64 value" if self.opts else "uint64" if self.string else "integer"
                 raise VisitError(M.INVALID_PARAMETER_VALUE.format(self.full_name(name), what))
             return uvalue
         value = self._get(name)
