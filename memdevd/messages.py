@@ -704,3 +704,6 @@ LOGFILE_OPEN_FAILED: Final = "Error opening logfile {}: {}"
 TRACE_EVENT_NOT_FOUND: Final = "trace event '{}' does not exist"
 # hw/i386/x86-common.c x86_bios_rom_init (-bios, -machine firmware=): printed as is
 BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"
+# util/qemu-error.c print_loc() of a LOC_FILE location: "prog:FILE[:LINE]: "
+FILE_LOCATION_ERROR: Final = "{}:{}: {}"
+FILE_LINE_WARNING: Final = "{}:{}:{}: warning: {}"

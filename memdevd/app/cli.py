@@ -149,6 +149,18 @@ def help_text(prog: str) -> str:
         "-machine pflash0=NODE,pflash1=NODE   the pc/q35 system flash (UEFI firmware)",
         "-no-acpi (7.2 only)   -no-shutdown (a guest shutdown stops the VM)",
         "-uuid UUID   -smbios type=N,...|file=PATH   (checked as QEMU does; query-uuid)",
+        "-global DRIVER.PROP=VALUE | driver=,property=,value=   applied to the devices",
+        "                  memdevd creates; the board's checked; unused ones warned about",
+        "-boot [order=]DEVS[,once=,menu=,splash=,splash-time=,reboot-timeout=,strict=]",
+        "                  the machine's boot property (qom-get /machine boot)",
+        "-action reboot=,shutdown=,panic=,watchdog=  -no-reboot  -watchdog-action ACTION",
+        "                  as set-action / watchdog-set-action (system_reset, shutdowns)",
+        "-rtc base=,clock=,driftfix=  -fw_cfg name=,file=|string=|gen_id=  -k LAYOUT",
+        "-sandbox on|off[,...]  -overcommit mem-lock=,cpu-pm=  -bios FILE  -L DIR",
+        "-d ITEMS|help  -D FILE  -trace [enable=]PATTERN|help[,events=,file=]",
+        "-no-hpet (7.2)  -nodefaults  -no-user-config",
+        "                  checked as QEMU does; nothing is logged, traced, sandboxed,",
+        "                  locked or loaded (docs/divergences.md)",
         "",
         "Accepted for compatibility, without effect:",
     ]
@@ -594,7 +606,9 @@ def build_daemon(
             fault_options["delay_s"] = float(value)
         daemon.server.faults.add(command, action, **fault_options)
     add_chardevs(machine)
-    machine.shutdown_hook = lambda reason: daemon.request_shutdown(reason, guest=True)
+    machine.shutdown_hook = lambda reason: daemon.request_shutdown(
+        reason, guest=reason.startswith("guest-")
+    )
     return daemon, notes
 
 

@@ -224,11 +224,15 @@ class Daemon:
         """``qemu_system_shutdown_request``: the main loop shuts down next."""
         if self._loop is None:
             return
-        if guest and self.options.no_shutdown:
+        default = "pause" if self.options.no_shutdown else "poweroff"
+        paused = self.machine.run_actions.get("shutdown", default) == "pause"
+        # A signal and quit set the action to poweroff first.
+        if paused and reason not in ("host-signal", "host-qmp-quit"):
             # main_loop_should_exit() with shutdown action "pause": SHUTDOWN,
-            # then vm_stop(RUN_STATE_SHUTDOWN); the process stays.
+            # then vm_stop(RUN_STATE_SHUTDOWN) of a live VM; the process stays.
             self.server.emit_event("SHUTDOWN", {"guest": guest, "reason": reason})
-            self.machine.stop(runstate="shutdown")
+            if self.machine.running:
+                self.machine.stop(runstate="shutdown")
             return
         self.exit_status = status
         self.exit_requested = True

@@ -238,14 +238,14 @@ def _parse_trace(
     except OSError as exc:
         # error_report() under loc_set_file(fname, 0): "prog:FILE: text"
         text = os.strerror(exc.errno or 0)
-        raise _PlainError(f"{misc.prog}:{events}: {text}") from None
+        raise _PlainError(M.FILE_LOCATION_ERROR.format(misc.prog, events, text)) from None
     for number, line in enumerate(lines[:-1] if lines and lines[-1] == "" else lines, 1):
         if not line or line.startswith("#"):
             continue
         note = _enable_trace_events(line, release, target, None)
         if note is not None:
             # print_loc() of LOC_FILE: "prog:FILE:LINE: warning: ..."
-            text = f"{misc.prog}:{events}:{number}: warning: {note.message}"
+            text = M.FILE_LINE_WARNING.format(misc.prog, events, number, note.message)
             misc.notes.append(Diagnostic(text, kind="plain"))
 
 

@@ -304,6 +304,8 @@ def build_machine(
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
     misc = request.misc
+    # -action & co., visited already (misc_options.process_early)
+    machine.run_actions.update(misc.actions)
     if misc.globals:
         from memdevd.machine.globals import GlobalProps
 

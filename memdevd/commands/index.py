@@ -97,4 +97,10 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-hotpluggable-cpus",
         "query-cpus-fast",
     ),
+    "runstate_actions": (
+        "set-action",
+        "watchdog-set-action",
+        "query-tpm",
+        "query-migrate",
+    ),
 }

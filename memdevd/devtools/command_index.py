@@ -30,6 +30,7 @@ MODULE_ORDER = (
     "memdevd_extras",
     "testctl",
     "capabilities",
+    "runstate_actions",
 )
 
 _HEADER = '''"""GENERATED FILE, do not edit: ``python tools/gen_schemas.py`` writes it from

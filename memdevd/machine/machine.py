@@ -845,6 +845,11 @@ class Machine:
 
     def system_reset(self) -> None:
         """``qmp_system_reset``: RESET; devices keep their configuration."""
+        if self.run_actions.get("reboot") == "shutdown":
+            # qemu_system_reset_request(): the reboot action makes it a shutdown.
+            if self.shutdown_hook is not None:
+                self.shutdown_hook("host-qmp-system-reset")
+            return
         self.emit("RESET", {"guest": False, "reason": "host-qmp-system-reset"})
         for dev in list(self._devices):
             reset = getattr(dev, "reset", None)
