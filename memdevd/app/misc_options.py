@@ -453,6 +453,21 @@ def boot_config_reply(config: MachineConfig) -> dict[str, Any]:
     return out
 
 
+def expose_machine_props(machine: Machine) -> None:
+    """``qom-get /machine boot|firmware|hpet`` answer what was set: the
+    machine object's recorded properties take these values."""
+    options = machine.config.board_options
+    values: dict[str, Any] = {}
+    if "boot" in options:
+        values["boot"] = boot_config_reply(machine.config)
+    if "firmware" in options:
+        values["firmware"] = options["firmware"]
+    if "hpet" in options:
+        values["hpet"] = options["hpet"]
+    if values:
+        machine.machine_obj.__dict__.setdefault("_recorded_overrides", {}).update(values)
+
+
 # -- the board ------------------------------------------------------------------------------
 
 

@@ -306,6 +306,10 @@ def build_machine(
     misc = request.misc
     # -action & co., visited already (misc_options.process_early)
     machine.run_actions.update(misc.actions)
+    if config.board_options.keys() & {"boot", "firmware", "hpet"}:
+        from memdevd.app.misc_options import expose_machine_props
+
+        expose_machine_props(machine)
     if misc.globals:
         from memdevd.machine.globals import GlobalProps
 

@@ -1,0 +1,219 @@
+"""Live: the misc command-line options on real QEMU 7.2/10.0 and on memdevd.
+
+Each case is a command line (after ``-S -nodefaults -display none -accel
+tcg``) run on the real QEMU of each release and on ``python -m memdevd
+-memdevd version=R``.  What a user sees must be the same: a process that
+fails prints the same stderr and stdout and exits with the same status; a
+process that starts prints the same warnings before its QMP socket answers
+(the harness then kills both with SIGKILL, so nothing else is printed).
+
+These are the start-up outcomes the scenario runner does not compare
+(warnings of a VM that starts, help texts on stdout); the QMP side of the
+same options (``set-action``, ``qom-get /machine boot``, globals on
+devices) is in the ``misc_*`` scenarios.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from live_qemu import QEMU_VERSIONS, mask_problem, qemu_binary, qemu_command
+
+pytestmark = pytest.mark.live_qemu
+
+COMMON = ["-S", "-nodefaults", "-display", "none", "-accel", "tcg"]
+JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "2"))
+TIMEOUT = 20.0
+FILES = Path(tempfile.mkdtemp(prefix="memdevd-misc-live-"))
+(FILES / "blob").write_bytes(b"hi\n")
+(FILES / "events.txt").write_text("kvm_*\nnosuch\n# comment\n\n-no_such_either\n")
+(FILES / "bios64k.bin").write_bytes(b"\0" * 65536)
+DIM = "-m 1G,slots=2,maxmem=4G -object memory-backend-ram,id=m,size=128M"
+
+#: (id, arguments): every case runs on both releases.
+CASES: list[tuple[str, str]] = [
+    # -global
+    ("global-unknown-class", "-global foo.bar=1"),
+    ("global-not-a-device", "-global memory-backend-ram.prealloc=on"),
+    ("global-dotted-driver", "-machine pc -global cfi.pflash01.secure=on"),
+    ("global-board-ok", "-machine q35 -global ICH9-LPC.noreboot=off"),
+    ("global-board-other-machine", "-machine pc -global ICH9-LPC.disable_s3=1"),
+    (
+        "global-board-libvirt-form",
+        "-machine pc -global driver=cfi.pflash01,property=secure,value=on",
+    ),
+    ("global-board-bad-value", "-machine q35 -global ICH9-LPC.noreboot=xx"),
+    ("global-board-no-property", "-machine pc -global isa-fdc.driveA=x"),
+    ("global-missing-keys", "-global driver=a"),
+    ("global-short-bool", "-global a.b"),
+    ("global-device-bad-value", f"{DIM} -global pc-dimm.addr=foo -device pc-dimm,memdev=m"),
+    ("global-hotpluggable-unused", "-global pc-dimm.node=1"),
+    # -boot
+    ("boot-bad-device", "-boot order=xyz"),
+    ("boot-twice", "-boot order=cc"),
+    ("boot-once-bad", "-boot once=z"),
+    ("boot-menu-bad", "-boot menu=maybe"),
+    ("boot-splash-time-text", "-boot splash-time=abc"),
+    ("boot-splash-time-range", "-boot splash-time=70000"),
+    ("boot-reboot-timeout-range", "-boot reboot-timeout=70000"),
+    ("boot-splash-missing", "-boot splash=/nonexistent/splash.bmp"),
+    ("boot-unknown-key", "-boot foo=1"),
+    ("boot-help", "-boot help"),
+    ("boot-ok", "-boot strict=on,order=c,menu=on"),
+    # -rtc
+    ("rtc-bad-base", "-rtc base=foo"),
+    ("rtc-datetime", "-rtc base=2006-06-17T16:01:21"),
+    ("rtc-date", "-rtc base=2006-06-17,clock=vm,driftfix=slew"),
+    ("rtc-bad-clock", "-rtc clock=foo"),
+    ("rtc-bad-driftfix", "-rtc driftfix=foo"),
+    ("rtc-unknown-key", "-rtc foo=1"),
+    # -fw_cfg
+    ("fw_cfg-missing-file", "-fw_cfg name=opt/x,file=/nonexistent/blob"),
+    ("fw_cfg-no-opt-prefix", "-fw_cfg name=x,string=abc"),
+    ("fw_cfg-no-source", "-fw_cfg name=opt/x"),
+    ("fw_cfg-two-sources", f"-fw_cfg opt/x,file={FILES}/blob,string=a"),
+    ("fw_cfg-duplicate", "-fw_cfg name=opt/x,string=a -fw_cfg name=opt/x,string=b"),
+    ("fw_cfg-name-too-long", f"-fw_cfg name=opt/{'x' * 60},string=a"),
+    ("fw_cfg-gen-id-missing", "-fw_cfg name=opt/x,gen_id=foo"),
+    ("fw_cfg-file-ok", f"-fw_cfg name=opt/x,file={FILES}/blob"),
+    ("fw_cfg-warning-then-device-error", "-fw_cfg name=x,string=abc -device pc-dimm,id=d " + DIM),
+    # -action and its sugar
+    ("action-bad-value", "-action reboot=foo"),
+    ("action-bad-key", "-action foo=bar"),
+    ("action-ok", "-action shutdown=pause,panic=none"),
+    ("watchdog-action-bad", "-watchdog-action foo"),
+    ("watchdog-action-ok", "-watchdog-action pause"),
+    ("no-reboot-then-bad-action", "-no-reboot -action reboot=foo"),
+    # -sandbox, -overcommit
+    ("sandbox-on", "-sandbox on"),
+    (
+        "sandbox-all",
+        "-sandbox on,obsolete=allow,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+    ),
+    ("sandbox-bad-spawn", "-sandbox on,spawn=foo"),
+    ("sandbox-bad-enable", "-sandbox foo"),
+    ("sandbox-off-unchecked", "-sandbox off,spawn=foo"),
+    ("overcommit-bad", "-overcommit mem-lock=foo"),
+    ("overcommit-on-fault", "-overcommit mem-lock=on-fault"),
+    ("overcommit-cpu-pm", "-overcommit cpu-pm=on"),
+    ("overcommit-unknown", "-overcommit foo=1"),
+    # -d, -D, -trace
+    ("d-bad-item", "-d foo"),
+    ("d-help", "-d help"),
+    ("d-ok", "-d int,guest_errors"),
+    ("d-trace-unknown", "-d trace:no_such_event,int"),
+    ("D-bad-path", "-D /nonexistent/dir/x.log"),
+    ("trace-unknown", "-trace no_such_event"),
+    ("trace-enable-unknown", "-trace enable=no_such_event"),
+    ("trace-events-missing", "-trace events=/nonexistent/events"),
+    ("trace-pattern", "-trace enable=no_such_*"),
+    ("trace-help", "-trace help"),
+    # -bios, -L, -k, -no-hpet, -no-user-config
+    ("bios-missing", "-bios /nonexistent/bios.bin"),
+    ("bios-relative-missing", "-bios no-such-bios.bin"),
+    ("bios-bad-size", f"-bios {FILES}/blob"),
+    ("bios-ok", f"-bios {FILES}/bios64k.bin"),
+    ("bios-in-L-dir", f"-L {FILES} -bios bios64k.bin"),
+    ("machine-firmware-missing", "-machine firmware=/nonexistent/bios.bin"),
+    ("keyboard", "-k xx"),
+    ("no-hpet", "-machine q35 -no-hpet"),
+    ("hpet-global-no-hpet", "-machine q35,hpet=off -global hpet.foo=1"),
+    ("hpet-global", "-machine q35 -global hpet.foo=1"),
+    ("no-user-config", "-no-user-config"),
+]
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"^memdevd:", "qemu-system-x86_64:", text, flags=re.M)
+    return text.replace(str(FILES), "@FILES@")
+
+
+def _wait_ready(path: str, proc: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Whether the QMP monitor answered ``qmp_capabilities``: QEMU's main
+    loop serves it only once start-up is over (its socket listens earlier,
+    before the board and devices are made)."""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(path)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            stream = s.makefile("rwb")
+            try:
+                stream.readline()  # the greeting
+                stream.write(b'{"execute": "qmp_capabilities"}\n')
+                stream.flush()
+                return bool(stream.readline())
+            except OSError:
+                return False
+    return False
+
+
+def _run(cmd: list[str], sock: str) -> tuple[str, str, str]:
+    """(outcome, stdout, stderr): outcome is "started" or the exit status."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        started = _wait_ready(sock, proc, time.monotonic() + TIMEOUT)
+        if started:
+            proc.kill()
+        status = proc.wait(TIMEOUT)
+        out.seek(0)
+        err.seek(0)
+        outcome = "started" if started else f"exit {status}"
+        return outcome, _normalise(out.read().decode()), _normalise(err.read().decode())
+
+
+def _compare(args: str, version: str) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    argv = [*COMMON, *args.split()]
+    with tempfile.TemporaryDirectory(prefix="memdevd-misc-") as tmp:
+        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
+        qemu = _run(
+            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]), q_sock
+        )
+        memdevd = _run(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{m_sock},server=on,wait=off"],
+            m_sock,
+        )  # fmt: skip
+    return qemu, memdevd
+
+
+def _runnable(version: str) -> bool:
+    return qemu_binary(version) is not None and mask_problem(version) is None
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, str, str]]]:
+    pairs = [(c, v) for c, _ in CASES for v in QEMU_VERSIONS if _runnable(v)]
+    args = dict(CASES)
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        futures = {pair: pool.submit(_compare, args[pair[0]], pair[1]) for pair in pairs}
+        return {pair: f.result() for pair, f in futures.items()}
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", [c for c, _ in CASES])
+def test_misc_option_like_qemu(
+    case: str,
+    version: str,
+    outcomes: dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, str, str]]],
+) -> None:
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    qemu, memdevd = outcomes[(case, version)]
+    assert memdevd == qemu
