@@ -707,3 +707,5 @@ BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"
 # util/qemu-error.c print_loc() of a LOC_FILE location: "prog:FILE[:LINE]: "
 FILE_LOCATION_ERROR: Final = "{}:{}: {}"
 FILE_LINE_WARNING: Final = "{}:{}:{}: warning: {}"
+# util/error-report.c: warn_report() while a QMP command runs (no program name)
+WARNING_IN_MONITOR: Final = "warning: {}"

@@ -12,6 +12,7 @@ on a socket at :func:`default_socket_path` and prints the path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -578,6 +579,7 @@ def build_daemon(
         scratch = VirtualClock(machine.clock.now_ns())
         fresh, _ = build_machine(request, release, again, clock=scratch)
         add_chardevs(fresh)
+        _report_warnings(fresh, prog)
         _keep_ptys(machine, fresh)
         return fresh
 
@@ -606,10 +608,23 @@ def build_daemon(
             fault_options["delay_s"] = float(value)
         daemon.server.faults.add(command, action, **fault_options)
     add_chardevs(machine)
+    _report_warnings(machine, prog)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(
         reason, guest=reason.startswith("guest-")
     )
     return daemon, notes
+
+
+def _report_warnings(machine: Any, prog: str) -> None:
+    """What the machine warns about after start-up (a -global that does not
+    apply to a hot-plugged device) goes to stderr as is."""
+
+    def report(text: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    machine.warn_hook = report
 
 
 def _keep_ptys(live: Any, fresh: Any) -> None:

@@ -30,8 +30,6 @@ from memdevd.machine.errors import CoreError
 from memdevd.records import record
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from memdevd.machine.machine import Machine
     from memdevd.machine.qdev import Device
 
@@ -118,9 +116,6 @@ class GlobalProps:
     """The user's globals, in command-line order."""
 
     props: list[GlobalProperty] = field(default_factory=list)
-    #: Where warnings for hot-plugged devices go (QEMU's stderr); set by
-    #: the process that runs the machine.
-    report: Callable[[str], None] | None = None
 
     def add(self, driver: str, prop: str, value: str) -> None:
         self.props.append(GlobalProperty(driver, prop, value))
@@ -138,8 +133,8 @@ class GlobalProps:
                 text = M.GLOBAL_CANT_APPLY.format(p.driver, p.property, p.value, exc.desc)
                 if not hot:
                     raise CoreError(text) from None
-                if self.report is not None:
-                    self.report(text)
+                if dev.machine.warn_hook is not None:
+                    dev.machine.warn_hook(M.WARNING_IN_MONITOR.format(text))
 
     def apply_board(self, machine: Machine, types: list[str]) -> None:
         """The board creates its devices: each global naming one of them is

@@ -312,6 +312,9 @@ class Machine:
         self.guest = Guest(self, config.guest)
         # Set by the daemon: a guest-initiated shutdown (reason, guest=True).
         self.shutdown_hook: Callable[[str], None] | None = None
+        # Set by the daemon: a warning QEMU prints on stderr after start-up
+        # (warn_report() in a QMP command: no program name).
+        self.warn_hook: Callable[[str], None] | None = None
         # -global (machine/globals.py), None without any.
         self.global_props: GlobalProps | None = None
         # -action / set-action / watchdog-set-action: the run-state actions set.
@@ -324,13 +327,14 @@ class Machine:
 
     def detach_hooks(self) -> tuple[Any, ...]:
         """Take the daemon's hooks off (snapshots copy the machine without them)."""
-        hooks = (self._emit, self.shutdown_hook)
+        hooks = (self._emit, self.shutdown_hook, self.warn_hook)
         self._emit = None
         self.shutdown_hook = None
+        self.warn_hook = None
         return hooks
 
     def attach_hooks(self, hooks: tuple[Any, ...]) -> None:
-        self._emit, self.shutdown_hook = hooks
+        self._emit, self.shutdown_hook, self.warn_hook = hooks
 
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Raise a QMP event now; the monitor's throttle may hold it."""
