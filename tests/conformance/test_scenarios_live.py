@@ -164,6 +164,8 @@ def test_scenarios_are_well_formed() -> None:
         "mgmt_",
         # Objects of the types memdevd keeps without a model (rng, iothread, ...).
         "objects_",
+        # The rest of a command line: -global, -boot, -action/set-action, -rtc, ...
+        "misc_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:
