@@ -1,0 +1,317 @@
+"""The misc command-line options (memdevd/app/misc_options.py, machine/globals.py).
+
+In-process: argv parsed by ``memdevd.app.cli.parse`` and the machine built
+by ``build_machine`` as ``memdevd`` does, then what a user sees (the stderr
+text, the exit status, qom-get values, the run-state actions).  The same
+cases against the real binaries are in
+tests/conformance/test_misc_options_live.py and the ``misc_`` scenarios.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memdevd.app.cli import Exit, parse
+from memdevd.app.settings import MemdevdSettings
+from memdevd.app.startup import build_machine
+from memdevd.releases.table import get_release
+from memdevd.util.qemu_opts import OptionError, format_diagnostic, format_error
+
+PROG = "qemu-system-x86_64"
+BASE = ["-S", "-nodefaults", "-display", "none", "-accel", "tcg"]
+
+
+def _argv(args: str, version: str) -> list[str]:
+    return [*BASE, *args.split(), "-memdevd", f"version={version}"]
+
+
+def start(args: str, version: str = "10.0") -> tuple[Any, str]:
+    """The machine and what start-up printed on stderr."""
+    parsed = parse(_argv(args, version), PROG)
+    settings: MemdevdSettings = parsed.settings
+    machine, notes = build_machine(parsed.request, get_release(version), settings)
+    return machine, "".join(format_diagnostic(PROG, n) for n in notes)
+
+
+def failure(args: str, version: str = "10.0") -> str:
+    """The stderr of a command line QEMU refuses (exit status 1)."""
+    with pytest.raises(OptionError) as exc:
+        start(args, version)
+    assert exc.value.exit_status == 1
+    return format_error(PROG, exc.value)
+
+
+def qom_get(machine: Any, path: str, prop: str) -> Any:
+    obj = machine.root
+    for part in path.strip("/").split("/"):
+        obj = obj.children[part]
+    return obj.prop_get(prop)
+
+
+DIMM = "-m 1G,slots=2,maxmem=4G -object memory-backend-ram,id=m0,size=128M"
+
+# -- -global -------------------------------------------------------------------------
+
+
+def test_global_reaches_the_device_before_its_own_properties() -> None:
+    machine, err = start(
+        f"-machine pc {DIMM} -global pc-dimm.slot=1 -object memory-backend-ram,id=m1,size=128M"
+        " -device pc-dimm,id=d0,memdev=m0 -device pc-dimm,id=d1,memdev=m1,slot=0"
+    )
+    assert err == ""
+    assert qom_get(machine, "/machine/peripheral/d0", "slot") == 1
+    assert qom_get(machine, "/machine/peripheral/d1", "slot") == 0
+
+
+def test_global_bad_value_stops_at_the_device() -> None:
+    text = failure(f"-machine pc {DIMM} -global pc-dimm.addr=foo -device pc-dimm,memdev=m0")
+    assert text == (
+        f"{PROG}: -device pc-dimm,memdev=m0: can't apply global pc-dimm.addr=foo:"
+        " Parameter 'addr' expects uint64\n"
+    )
+
+
+def test_global_on_board_devices() -> None:
+    _, err = start("-machine q35 -global ICH9-LPC.noreboot=off")
+    assert err == ""
+    assert failure("-machine q35 -global ICH9-LPC.noreboot=xx") == (
+        f"{PROG}: can't apply global ICH9-LPC.noreboot=xx: Parameter 'noreboot' expects 'on' or"
+        " 'off'\n"
+    )
+    assert failure("-machine pc -global isa-fdc.driveA=x") == (
+        f"{PROG}: can't apply global isa-fdc.driveA=x: Property 'isa-fdc.driveA' not found\n"
+    )
+    # pc has no ICH9-LPC: the global is not checked, and the type can be hot-plugged.
+    assert start("-machine pc -global ICH9-LPC.noreboot=xx")[1] == ""
+    # hpet=off: no HPET, the global is never applied
+    assert start("-machine q35,hpet=off -global hpet.foo=1")[1] == ""
+    assert "hpet.foo=1" in failure("-machine q35 -global hpet.foo=1")
+
+
+def test_unused_globals_are_warned_about() -> None:
+    _, err = start("-global foo.bar=1 -global memory-backend-ram.prealloc=on -global pc-dimm.x=1")
+    assert err == (
+        f"{PROG}: warning: global foo.bar has invalid class name\n"
+        f"{PROG}: warning: global memory-backend-ram.prealloc has invalid class name\n"
+    )
+    # sscanf("%63[^.=].%63[^=]"): the driver stops at the first dot
+    _, err = start("-machine pc -global cfi.pflash01.secure=on")
+    assert err == f"{PROG}: warning: global cfi.pflash01.secure has invalid class name\n"
+    assert start("-machine pc -global driver=cfi.pflash01,property=secure,value=on")[1] == ""
+
+
+def test_global_option_syntax() -> None:
+    assert failure("-global driver=a") == (
+        f"{PROG}: -global driver=a: options 'driver', 'property', and 'value' are required\n"
+    )
+    assert failure("-global a.b").endswith(f"{PROG}: -global a.b: Invalid parameter 'a.b'\n")
+
+
+def test_hot_plug_with_a_bad_global_warns_and_plugs() -> None:
+    machine, _ = start(f"-machine pc {DIMM} -global pc-dimm.addr=foo")
+    warned: list[str] = []
+    machine.warn_hook = warned.append
+    machine.finish_init()
+    dev = machine.device_add({"driver": "pc-dimm", "id": "d0", "memdev": "m0"}, from_json=True)
+    assert dev.realized
+    assert warned == [
+        "warning: can't apply global pc-dimm.addr=foo: Parameter 'addr' expects uint64"
+    ]
+
+
+# -- -boot, -bios, -no-hpet ---------------------------------------------------------
+
+
+def test_boot_is_the_machine_boot_property() -> None:
+    machine, _ = start("-machine q35 -boot order=dc,menu=on,splash-time=5 -boot strict=on")
+    assert qom_get(machine, "/machine", "boot") == {
+        "order": "dc",
+        "menu": True,
+        "splash-time": 5,
+        "strict": True,
+    }
+    machine, _ = start("-machine pc -boot once=d")
+    assert qom_get(machine, "/machine", "boot") == {"order": "cad", "once": "d"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("-boot order=xyz", "Invalid boot device 'x'"),
+        ("-boot order=cc", "Boot device 'c' was given twice"),
+        ("-boot once=z", "Invalid boot device 'z'"),
+        ("-boot menu=maybe", "Parameter 'boot.menu' expects 'on' or 'off'"),
+        ("-boot splash-time=abc", "Parameter 'boot.splash-time' expects integer"),
+        ("-boot foo=1", "Parameter 'boot.foo' is unexpected"),
+        (
+            "-boot splash-time=70000",
+            "splash-time is invalid,it should be a value between 0 and 65535",
+        ),
+        (
+            "-boot reboot-timeout=70000",
+            "reboot timeout is invalid,it should be a value between -1 and 65535",
+        ),
+    ],
+)
+def test_boot_errors(args: str, message: str) -> None:
+    assert failure(f"-machine pc {args}") == f"{PROG}: {message}\n"
+
+
+def test_boot_help_and_missing_splash() -> None:
+    from memdevd.util.qemu_opts import HelpRequested
+
+    with pytest.raises(HelpRequested) as req:
+        parse(_argv("-boot help", "10.0"), PROG)
+    assert req.value.exit_status == 0
+    assert req.value.text.startswith("boot-opts options:\n  menu=<bool (on/off)>\n")
+    _, err = start("-boot splash=/nonexistent/splash.bmp")
+    assert err == f"{PROG}: failed to find file '/nonexistent/splash.bmp'\n"
+
+
+def test_bios(tmp_path: Path) -> None:
+    assert (
+        failure("-bios /nonexistent/bios.bin")
+        == "qemu: could not load PC BIOS '/nonexistent/bios.bin'\n"
+    )
+    (tmp_path / "small.bin").write_bytes(b"x")
+    assert "could not load" in failure(f"-bios {tmp_path}/small.bin")
+    (tmp_path / "ok.bin").write_bytes(bytes(65536))
+    machine, err = start(f"-L {tmp_path} -bios ok.bin")
+    assert err == ""
+    assert qom_get(machine, "/machine", "firmware") == "ok.bin"
+
+
+def test_no_hpet_is_7_2_only() -> None:
+    machine, _ = start("-machine q35 -no-hpet", "7.2")
+    assert qom_get(machine, "/machine", "hpet") is False
+    assert failure("-no-hpet") == f"{PROG}: -no-hpet: invalid option\n"
+
+
+# -- -rtc, -fw_cfg ----------------------------------------------------------------------
+
+
+def test_rtc() -> None:
+    start("-rtc base=2006-06-17T16:01:21,clock=vm,driftfix=slew")
+    start("-rtc base=2006-06-17 -rtc base=localtime")
+    assert failure("-rtc base=foo") == (
+        f"{PROG}: invalid datetime format\nvalid formats: '2006-06-17T16:01:21' or '2006-06-17'\n"
+    )
+    assert failure("-rtc clock=foo") == f"{PROG}: invalid option value 'foo'\n"
+    assert failure("-rtc driftfix=bar") == f"{PROG}: invalid option value 'bar'\n"
+    assert failure("-rtc foo=1") == f"{PROG}: -rtc foo=1: Invalid parameter 'foo'\n"
+
+
+def test_fw_cfg(tmp_path: Path) -> None:
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"hi")
+    assert start(f"-fw_cfg name=opt/x,file={blob} -fw_cfg opt/y,string=z")[1] == ""
+    _, err = start("-fw_cfg name=x,string=abc")
+    loc = "-fw_cfg name=x,string=abc"
+    assert err == (
+        f"{PROG}: {loc}: warning: externally provided fw_cfg item names should be prefixed"
+        ' with "opt/"\n'
+    )
+    assert failure("-fw_cfg name=opt/x,file=/nonexistent") == (
+        f"{PROG}: -fw_cfg name=opt/x,file=/nonexistent: can't load /nonexistent:"
+        " Failed to open file \u201c/nonexistent\u201d: No such file or directory\n"
+    )
+    need = "name, plus exactly one of file, string and gen_id, are needed"
+    assert failure("-fw_cfg name=opt/x").endswith(f": {need}\n")
+    assert failure(f"-fw_cfg opt/x,file={blob},string=a").endswith(f": {need}\n")
+    assert failure("-fw_cfg name=opt/x,string=a -fw_cfg name=opt/x,string=b") == (
+        f"{PROG}: -fw_cfg name=opt/x,string=b: duplicate fw_cfg file name: opt/x\n"
+    )
+    assert failure(f"-fw_cfg name=opt/{'x' * 60},string=a").endswith(
+        ": name too long (max. 55 char)\n"
+    )
+    assert failure("-fw_cfg name=opt/x,gen_id=g").endswith(": Cannot find object ID 'g'\n")
+
+
+# -- -action & co., -sandbox, -overcommit ------------------------------------------------------
+
+
+def test_actions() -> None:
+    machine, _ = start("-no-reboot -no-shutdown -watchdog-action pause -action panic=none")
+    assert machine.run_actions == {
+        "reboot": "shutdown",
+        "shutdown": "pause",
+        "watchdog": "pause",
+        "panic": "none",
+    }
+    # The action options merge: errors are located at the first one.
+    assert failure("-no-reboot -action reboot=foo") == (
+        f"{PROG}: -no-reboot: Parameter 'reboot' does not accept value 'foo'\n"
+    )
+    assert failure("-watchdog-action foo") == (
+        f"{PROG}: -watchdog-action foo: Parameter 'watchdog' does not accept value 'foo'\n"
+    )
+    assert failure("-action foo=bar") == f"{PROG}: -action foo=bar: Invalid parameter 'foo'\n"
+
+
+def test_system_reset_with_reboot_action_shutdown() -> None:
+    machine, _ = start("-machine pc -no-reboot")
+    requests: list[str] = []
+    machine.shutdown_hook = requests.append
+    machine.system_reset()
+    assert requests == ["host-qmp-system-reset"]
+
+
+def test_sandbox_and_overcommit() -> None:
+    start("-sandbox on,obsolete=allow,elevateprivileges=children,spawn=deny,resourcecontrol=allow")
+    start("-sandbox off,spawn=whatever")
+    assert failure("-sandbox on,spawn=foo") == (
+        f"{PROG}: -sandbox on,spawn=foo: invalid argument for spawn\n"
+    )
+    assert failure("-sandbox foo") == (
+        f"{PROG}: -sandbox foo: Parameter 'enable' expects 'on' or 'off'\n"
+    )
+    start("-overcommit mem-lock=on-fault,cpu-pm=on")
+    assert failure("-overcommit mem-lock=on-fault", "7.2") == (
+        f"{PROG}: -overcommit mem-lock=on-fault: Parameter 'mem-lock' expects 'on' or 'off'\n"
+    )
+    assert failure("-overcommit mem-lock=foo") == (
+        f"{PROG}: -overcommit mem-lock=foo: parameter 'mem-lock' expects one of 'on', 'off',"
+        " 'on-fault'\n"
+    )
+
+
+# -- -d, -D, -trace ---------------------------------------------------------------------------
+
+
+def test_log_items(tmp_path: Path) -> None:
+    start(f"-d int,guest_errors,all -D {tmp_path}/log.txt")
+    assert (tmp_path / "log.txt").exists()
+    for args in ("-d help", "-d int,foo"):
+        with pytest.raises(Exit) as done:
+            parse(_argv(args, "10.0"), PROG)
+        assert done.value.status == 1
+        assert done.value.out.startswith("Log items (comma separated):\nout_asm ")
+    assert failure("-D /nonexistent/dir/x.log") == (
+        f"{PROG}: Error opening logfile /nonexistent/dir/x.log: No such file or directory\n"
+    )
+
+
+def test_trace(tmp_path: Path) -> None:
+    events = tmp_path / "events"
+    events.write_text("kvm_*\nnosuch\n# comment\n\n-no_such_either\n")
+    _, err = start(f"-trace no_such_event -trace events={events} -trace enable=kvm_* -d trace:x")
+    assert err == (
+        f"{PROG}: -trace no_such_event: warning: trace event 'no_such_event' does not exist\n"
+        f"{PROG}:{events}:2: warning: trace event 'nosuch' does not exist\n"
+        f"{PROG}:{events}:5: warning: trace event 'no_such_either' does not exist\n"
+        f"{PROG}: warning: trace event 'x' does not exist\n"
+    )
+    assert failure("-trace events=/nonexistent/ev") == (
+        f"{PROG}:/nonexistent/ev: No such file or directory\n"
+    )
+    with pytest.raises(Exit) as done:
+        parse(_argv("-trace help", "7.2"), PROG)
+    assert done.value.status == 0
+    assert "kvm_set_user_memory\n" in done.value.out
+
+
+def test_accepted_without_checks() -> None:
+    start("-k xx -no-user-config -nodefaults")
