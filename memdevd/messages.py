@@ -709,3 +709,9 @@ FILE_LOCATION_ERROR: Final = "{}:{}: {}"
 FILE_LINE_WARNING: Final = "{}:{}:{}: warning: {}"
 # util/error-report.c: warn_report() while a QMP command runs (no program name)
 WARNING_IN_MONITOR: Final = "warning: {}"
+# migration/migration.c qmp_migrate_incoming (-incoming defer)
+MIGRATE_INCOMING_NOT_SPECIFIED: Final = "'-incoming' was not specified on the command line"
+MIGRATE_UNKNOWN_PROTOCOL: Final = "unknown migration protocol: {}"
+MIGRATE_URI_OR_CHANNELS: Final = "need either 'uri' or 'channels' argument"
+MIGRATE_ONE_CHANNEL: Final = "Channel list must have only one entry, for type 'main'"
+INCOMING_MIGRATION_NOT_EMULATED: Final = "memdevd: incoming migration is not emulated"

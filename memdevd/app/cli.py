@@ -159,7 +159,7 @@ def help_text(prog: str) -> str:
         "-rtc base=,clock=,driftfix=  -fw_cfg name=,file=|string=|gen_id=  -k LAYOUT",
         "-sandbox on|off[,...]  -overcommit mem-lock=,cpu-pm=  -bios FILE  -L DIR",
         "-d ITEMS|help  -D FILE  -trace [enable=]PATTERN|help[,events=,file=]",
-        "-no-hpet (7.2)  -nodefaults  -no-user-config",
+        "-no-hpet (7.2)  -nodefaults  -no-user-config  -incoming defer (inmigrate state)",
         "                  checked as QEMU does; nothing is logged, traced, sandboxed,",
         "                  locked or loaded (docs/divergences.md)",
         "",

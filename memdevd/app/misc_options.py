@@ -60,6 +60,7 @@ OPTIONS = frozenset(
         "no-hpet",
         "no-user-config",
         "nodefaults",
+        "incoming",
     }
 )
 
@@ -87,6 +88,8 @@ class MiscOptions:
     fw_cfg: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     data_dirs: list[str] = field(default_factory=list)
     keyboard: str | None = None
+    #: -incoming defer (any other -incoming is refused)
+    incoming: str | None = None
     #: the program name QEMU prints (for the lines it prints without a space)
     prog: str = "qemu-system-x86_64"
     #: warnings QEMU prints while parsing (before any later error)
@@ -152,6 +155,12 @@ def parse_option(
         misc.data_dirs.append(arg)
     elif name == "bios":
         machine_opts["firmware"] = arg
+    elif name == "incoming":
+        # Only "defer" is emulated: a URI or channel would make QEMU listen
+        # for (or connect to) a migration stream memdevd cannot read.
+        if arg != "defer":
+            raise OptionError(M.OPTION_NOT_EMULATED.format(f"-incoming {arg}"))
+        misc.incoming = arg
     elif name == "k":
         # Only a display (VNC, SDL) uses the layout; QEMU checks nothing here.
         misc.keyboard = arg

@@ -306,6 +306,9 @@ def build_machine(
     misc = request.misc
     # -action & co., visited already (misc_options.process_early)
     machine.run_actions.update(misc.actions)
+    if misc.incoming is not None:
+        # vl.c: -incoming sets RUN_STATE_INMIGRATE (-S or not).
+        machine.runstate = "inmigrate"
     if config.board_options.keys() & {"boot", "firmware", "hpet"}:
         from memdevd.app.misc_options import expose_machine_props
 

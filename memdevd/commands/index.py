@@ -102,5 +102,6 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "watchdog-set-action",
         "query-tpm",
         "query-migrate",
+        "migrate-incoming",
     ),
 }

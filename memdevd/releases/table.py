@@ -84,6 +84,10 @@ class Release:
     # system/vl.c overcommit_parse(): -overcommit mem-lock=on-fault (10.0),
     # with its own error for other values; 7.2 reads mem-lock as a bool.
     overcommit_mem_lock_on_fault: bool
+    # migration/migration.c qemu_start_incoming_migration(): 7.2 sends
+    # MIGRATION "setup" before it looks at the URI; 8.2 (MigrationChannel,
+    # "channels" argument) checks uri/channels and sends none there.
+    migrate_incoming_channels: bool
     # chardev/char.c qemu_chr_parse_compat(): "pty:PATH" (9.x).
     chardev_pty_path: bool
     # hw/core/machine-smp.c: the -smp keys of the release, the levels it
@@ -199,6 +203,7 @@ QEMU_7_2: Final = Release(
     kvm_init_error_report=False,
     strtosz_2023=False,
     overcommit_mem_lock_on_fault=False,
+    migrate_incoming_channels=False,
     chardev_pty_path=False,
     smp_keys=("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus"),
     smp_level_checks=("dies", "clusters"),
@@ -255,6 +260,8 @@ QEMU_8_2: Final = replace(
     strtosz_2023=True,  # 8.1: util/cutils.c qemu_strtosz rewrite
     # As the 10.0 syntax (8.2 answers with 10.0's command-line tables).
     chardev_pty_path=True,
+    # 8.2: "migration: New migrate and migrate-incoming argument 'channels'"
+    migrate_incoming_channels=True,
     # 8.2's -smp keys are 10.0's (drawers and books arrived in 8.2, modules in 9.1).
     smp_keys=_SMP_KEYS_10_0,
     smp_level_checks=("modules", "clusters", "dies", "books", "drawers"),

@@ -315,3 +315,14 @@ def test_trace(tmp_path: Path) -> None:
 
 def test_accepted_without_checks() -> None:
     start("-k xx -no-user-config -nodefaults")
+
+
+def test_incoming() -> None:
+    machine, _ = start("-machine pc -incoming defer")
+    assert machine.runstate == "inmigrate"
+    machine.cont()
+    assert machine.runstate == "inmigrate"
+    assert failure("-incoming tcp:127.0.0.1:4444") == (
+        f"{PROG}: -incoming tcp:127.0.0.1:4444: memdevd: option -incoming tcp:127.0.0.1:4444"
+        " is not emulated\n"
+    )
