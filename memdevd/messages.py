@@ -715,3 +715,13 @@ MIGRATE_UNKNOWN_PROTOCOL: Final = "unknown migration protocol: {}"
 MIGRATE_URI_OR_CHANNELS: Final = "need either 'uri' or 'channels' argument"
 MIGRATE_ONE_CHANNEL: Final = "Channel list must have only one entry, for type 'main'"
 INCOMING_MIGRATION_NOT_EMULATED: Final = "memdevd: incoming migration is not emulated"
+# system/tpm.c, backends/tpm/tpm_passthrough.c, backends/tpm/tpm_emulator.c (-tpmdev)
+TPM_TYPES_LIST: Final = (
+    "Supported TPM types (choose only one):\n"
+    " passthrough   Passthrough TPM backend driver\n"
+    "    emulator   TPM emulator backend driver\n"
+)
+TPM_BACKEND_TYPE: Final = "a TPM backend type"
+TPM_CANNOT_ACCESS: Final = "Cannot access TPM device using '{}': {}"
+TPM_EMULATOR_NO_CHARDEV: Final = "tpm-emulator: parameter 'chardev' is missing"
+TPM_EMULATOR_CHARDEV_NOT_FOUND: Final = "tpm-emulator: tpm chardev '{}' not found"

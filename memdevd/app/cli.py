@@ -160,6 +160,7 @@ def help_text(prog: str) -> str:
         "-sandbox on|off[,...]  -overcommit mem-lock=,cpu-pm=  -bios FILE  -L DIR",
         "-d ITEMS|help  -D FILE  -trace [enable=]PATTERN|help[,events=,file=]",
         "-no-hpet (7.2)  -nodefaults  -no-user-config  -incoming defer (inmigrate state)",
+        "-tpmdev passthrough|emulator,id=,...  (checked as QEMU; no TPM: refused after)",
         "                  checked as QEMU does; nothing is logged, traced, sandboxed,",
         "                  locked or loaded (docs/divergences.md)",
         "",
@@ -362,6 +363,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
         err.preceding[:0] = misc.notes
         raise
     _process_help_options(request, device_opts, release, target)
+    misc.chardev_ids = {c.id for c in lists["chardev"].head if c.id is not None}
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)

@@ -61,8 +61,12 @@ OPTIONS = frozenset(
         "no-user-config",
         "nodefaults",
         "incoming",
+        "tpmdev",
     }
 )
+
+#: The TPM backends' QemuOptDesc (TPM_STANDARD_CMDLINE_OPTS + their own).
+_TPM_KEYS = {"passthrough": ("type", "cancel-path", "path"), "emulator": ("type", "chardev")}
 
 #: FW_CFG_MAX_FILE_PATH (include/standard-headers/linux/qemu_fw_cfg.h)
 FW_CFG_MAX_FILE_PATH = 56
@@ -88,6 +92,9 @@ class MiscOptions:
     fw_cfg: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     data_dirs: list[str] = field(default_factory=list)
     keyboard: str | None = None
+    #: -tpmdev: (location, id, values); the chardev ids QEMU would find
+    tpmdevs: list[tuple[str, str | None, dict[str, str]]] = field(default_factory=list)
+    chardev_ids: set[str] = field(default_factory=set)
     #: -incoming defer (any other -incoming is refused)
     incoming: str | None = None
     #: the program name QEMU prints (for the lines it prints without a space)
@@ -155,6 +162,12 @@ def parse_option(
         misc.data_dirs.append(arg)
     elif name == "bios":
         machine_opts["firmware"] = arg
+    elif name == "tpmdev":
+        # tpm_config_parse: "help" lists the backends (on stderr), exit 1.
+        if arg == "help":
+            raise _PlainError(M.TPM_TYPES_LIST.rstrip("\n"))
+        opts = lists["tpmdev"].parse_noisily(arg, True)
+        misc.tpmdevs.append((loc, opts.id, opts.to_dict()))
     elif name == "incoming":
         # Only "defer" is emulated: a URI or channel would make QEMU listen
         # for (or connect to) a migration stream memdevd cannot read.
@@ -524,6 +537,40 @@ class _PlainError(OptionError):
 
     def diagnostic(self) -> Diagnostic:
         return Diagnostic(self.message, kind="plain")
+
+
+def init_tpm(misc: MiscOptions) -> None:
+    """``tpm_init`` (qemu_create_late_backends): each -tpmdev under its
+    location.  memdevd has no TPM: a backend QEMU would open is refused by
+    name, after QEMU's own checks."""
+    for loc, opts_id, values in misc.tpmdevs:
+        if opts_id is None:
+            raise OptionError(M.MISSING_PARAMETER.format("id"), location=loc)
+        kind = values.get("type")
+        if kind is None:
+            raise OptionError(M.MISSING_PARAMETER.format("type"), M.TPM_TYPES_LIST, loc)
+        if kind not in _TPM_KEYS:
+            raise OptionError(
+                M.INVALID_PARAMETER_VALUE.format("type", M.TPM_BACKEND_TYPE), M.TPM_TYPES_LIST, loc
+            )
+        for key in values:
+            if key != "id" and key not in _TPM_KEYS[kind]:
+                raise OptionError(M.INVALID_PARAMETER.format(key), location=loc)
+        if kind == "passthrough":
+            path = values.get("path", "/dev/tpm0")
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except OSError as exc:
+                text = os.strerror(exc.errno or 0)
+                raise OptionError(M.TPM_CANNOT_ACCESS.format(path, text), location=loc) from None
+            os.close(fd)
+        else:
+            chardev = values.get("chardev")
+            if chardev is None:
+                raise OptionError(M.TPM_EMULATOR_NO_CHARDEV, location=loc)
+            if chardev not in misc.chardev_ids:
+                raise OptionError(M.TPM_EMULATOR_CHARDEV_NOT_FOUND.format(chardev), location=loc)
+        raise OptionError(M.OPTION_NOT_EMULATED.format(f"-tpmdev {kind}"), location=loc)
 
 
 def create_fw_cfg_files(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:

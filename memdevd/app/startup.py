@@ -357,6 +357,10 @@ def build_machine(
     try:
         for spec in late:
             _object_add(machine, spec)
+        if misc.tpmdevs:
+            from memdevd.app.misc_options import init_tpm
+
+            init_tpm(misc)
     except OptionError as late_err:
         late_err.preceding[:0] = notes
         raise

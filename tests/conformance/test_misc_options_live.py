@@ -131,6 +131,18 @@ CASES: list[tuple[str, str]] = [
     ("hpet-global-no-hpet", "-machine q35,hpet=off -global hpet.foo=1"),
     ("hpet-global", "-machine q35 -global hpet.foo=1"),
     ("no-user-config", "-no-user-config"),
+    # -tpmdev, TPM devices
+    ("tpmdev-passthrough-missing", "-tpmdev passthrough,id=tpm0,path=/nonexistent/tpm0"),
+    ("tpmdev-passthrough-default", "-tpmdev passthrough,id=tpm0"),
+    ("tpmdev-bad-type", "-tpmdev foo,id=tpm0"),
+    ("tpmdev-help", "-tpmdev help"),
+    ("tpmdev-emulator-no-chardev", "-tpmdev emulator,id=tpm0"),
+    ("tpmdev-emulator-unknown-chardev", "-tpmdev emulator,id=tpm0,chardev=nochr"),
+    ("tpmdev-no-id", "-tpmdev passthrough"),
+    ("tpmdev-bad-key", "-tpmdev passthrough,id=tpm0,chardev=x"),
+    ("tpm-tis-no-backend", "-device tpm-tis,tpmdev=x"),
+    # -incoming
+    ("incoming-defer", "-incoming defer"),
 ]
 
 

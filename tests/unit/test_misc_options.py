@@ -326,3 +326,30 @@ def test_incoming() -> None:
         f"{PROG}: -incoming tcp:127.0.0.1:4444: memdevd: option -incoming tcp:127.0.0.1:4444"
         " is not emulated\n"
     )
+
+
+def test_tpmdev() -> None:
+    types = (
+        "Supported TPM types (choose only one):\n"
+        " passthrough   Passthrough TPM backend driver\n"
+        "    emulator   TPM emulator backend driver\n"
+    )
+    assert failure("-tpmdev passthrough,id=tpm0,path=/nonexistent/tpm0") == (
+        f"{PROG}: -tpmdev passthrough,id=tpm0,path=/nonexistent/tpm0: Cannot access TPM device"
+        " using '/nonexistent/tpm0': No such file or directory\n"
+    )
+    assert failure("-tpmdev foo,id=t") == (
+        f"{PROG}: -tpmdev foo,id=t: Parameter 'type' expects a TPM backend type\n{types}"
+    )
+    assert failure("-tpmdev help") == types
+    assert failure("-tpmdev emulator,id=t").endswith(
+        ": tpm-emulator: parameter 'chardev' is missing\n"
+    )
+    assert failure("-tpmdev emulator,id=t,chardev=c").endswith(
+        ": tpm-emulator: tpm chardev 'c' not found\n"
+    )
+    # A backend QEMU would open: refused by name.
+    assert failure("-chardev null,id=c -tpmdev emulator,id=t,chardev=c") == (
+        f"{PROG}: -tpmdev emulator,id=t,chardev=c: memdevd: option -tpmdev emulator is not"
+        " emulated\n"
+    )

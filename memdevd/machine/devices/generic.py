@@ -78,6 +78,7 @@ _KINDS = {
     "ID of a netdev to use as a backend": "netdev",
     "ID of a chardev to use as a backend": "chr",
     "ID of an audiodev to use as a backend": "audiodev",
+    "ID of a tpm to use as a backend": "tpm",
 }
 
 
@@ -147,8 +148,8 @@ class CatalogMixin:
             kind = _kind(info)
             if kind == "chr" and value not in self.machine.chardevs.children:
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
-            if kind in ("netdev", "audiodev"):
-                # Not modelled yet: no netdev or audiodev can exist.
+            if kind in ("netdev", "audiodev", "tpm"):
+                # Not modelled yet: no netdev, audiodev or TPM backend can exist.
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
 
 
