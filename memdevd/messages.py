@@ -725,3 +725,219 @@ TPM_BACKEND_TYPE: Final = "a TPM backend type"
 TPM_CANNOT_ACCESS: Final = "Cannot access TPM device using '{}': {}"
 TPM_EMULATOR_NO_CHARDEV: Final = "tpm-emulator: parameter 'chardev' is missing"
 TPM_EMULATOR_CHARDEV_NOT_FOUND: Final = "tpm-emulator: tpm chardev '{}' not found"
+# --- net/net.c, net/hub.c, net/util.c -------------------------------------------------------
+NET_BACKEND_NOT_COMPILED: Final = "network backend '{}' is not compiled into this binary"
+NET_BACKEND_ONLY_NETDEV: Final = "network backend '{}' is only supported with -netdev/-nic"
+NET_DUPLICATE_ID: Final = "Duplicate ID '{}'"
+NET_DEVICE_NOT_INITIALIZED: Final = "Device '{}' could not be initialized"
+NETDEV_NOT_A_NETDEV: Final = "Device '{}' is not a netdev"
+NETDEV_NOT_FOUND: Final = "netdev '{}' not found"
+NET_TOO_MANY_NICS: Final = "too many NICs"
+NET_NO_NIC_SLOTS: Final = "no more on-board/default NIC slots available"
+NET_INVALID_MAC: Final = "invalid syntax for ethernet address"
+# net_init_nic (-net nic) and net_param_nic (-nic) say it differently.
+NET_MULTICAST_MAC_ODD: Final = "NIC cannot have multicast MAC address (odd 1st byte)"
+NET_MULTICAST_MAC: Final = "NIC cannot have multicast MAC address"
+NET_INVALID_VECTORS: Final = "invalid # of vectors: {}"
+# net_client_init: ipv6-net=ADDR/LEN with a LEN that is not a number.
+NET_IPV6_NET_PREFIXLEN_7_2: Final = "Parameter 'ipv6-prefixlen' expects a number"
+NET_IPV6_NET_PREFIXLEN_10: Final = "parameter 'ipv6-net' expects a number after '/'"
+NET_CLIENT_NOT_NIC: Final = "net client({}) isn't a NIC"
+NET_CLIENT_NO_RX_FILTER: Final = "net client({}) doesn't support rx-filter querying"
+NET_CLIENT_INVALID_NAME: Final = "invalid net client name: {}"
+# net_check_clients(), net_hub_check_clients(): warnings once the machine exists.
+NET_CLIENT_NO_PEER: Final = "{} {} has no peer"
+NIC_NOT_CREATED: Final = (
+    "requested NIC ({}, model {}) was not created (not supported by this machine?)"
+)
+HUB_PORT_NO_PEER: Final = "hub port {} has no peer"
+HUB_NO_NICS: Final = "hub {} with no nics"
+HUB_NOT_CONNECTED: Final = "hub {} is not connected to host network"
+UNSUPPORTED_NIC_MODEL: Final = "Unsupported NIC model: {}"
+# The NIC model lists: 7.2's (pci_nic_init_nofail), 10.0's "-nic help" and
+# "model=help" (the models this machine makes).
+NIC_MODELS_SUPPORTED_HEADER: Final = "Supported NIC models:\n"
+NIC_MODELS_ALL_HEADER: Final = "Available NIC models (use -nic model=help for a filtered list):\n"
+NIC_MODELS_FOR_MACHINE_HEADER: Final = "Available NIC models for this configuration:\n"
+# convert_host_port(), parse_host_port()
+HOST_PORT_NO_COLON: Final = "host address '{}' doesn't contain ':' separating host from port"
+HOST_ADDRESS_NOT_IPV4: Final = "host address '{}' is not a valid IPv4 address"
+HOST_ADDRESS_UNRESOLVED: Final = "can't resolve host address '{}'"
+PORT_NUMBER_INVALID: Final = "port number '{}' is invalid"
+# memdevd's own: QEMU fails an assertion (a net client has one peer) and aborts.
+HUBPORT_PEER_IN_USE: Final = "memdevd: netdev '{}' already has a peer (QEMU aborts here)"
+# hw/core/qdev-properties-system.c set_netdev, hw/core/qdev-properties.c
+PROP_CANT_FIND_VALUE: Final = "Property '{}.{}' can't find value '{}'"
+PROP_IN_USE: Final = "Property '{}.{}' can't take value '{}', it's in use"
+NETDEV_QUEUES_EXCEED: Final = "queues of backend '{}'({}) exceeds QEMU limitation({})"
+# monitor_fd_param(): monitor/misc.c (7.2), monitor/fds.c (10.0)
+FD_INVALID_NUMBER: Final = "Invalid file descriptor number '{}'"
+FD_NAME_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
+# qapi/opts-visitor.c (-netdev, -net and -nic in QemuOpts syntax)
+OPTS_FEWER_LIST_ELEMENTS: Final = "Fewer list elements than expected"
+
+# --- net/tap.c, net/tap-linux.c, include/net/vhost_net.h, hw/virtio/vhost.c ----------------
+TAP_MULTIQUEUE_HUBS: Final = "Multiqueue tap cannot be used with hubs"
+TAP_INVALID_WITH_FD: Final = (
+    "ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=, and vhostfds= "
+    "are invalid with fd="
+)
+TAP_INVALID_WITH_FDS: Final = (
+    "ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, and vhostfd= are invalid with fds="
+)
+TAP_INVALID_WITH_HELPER: Final = (
+    "ifname=, script=, downscript=, vnet_hdr=, queues=, and vhostfds= are invalid with helper="
+)
+TAP_VHOSTFDS_WITHOUT_FDS: Final = "vhostfds= is invalid if fds= wasn't specified"
+TAP_FDS_VHOSTFDS_MISMATCH: Final = (
+    "The number of fds passed does not match the number of vhostfds passed"
+)
+TAP_VNET_HDR_INCONSISTENT: Final = "vnet_hdr not consistent across given tap fds"
+# {}: the netdev id, the descriptor, strerror
+TAP_CANT_USE_FD: Final = "{}: Can't use file descriptor {}: {}"
+TAP_TUNGETIFF_FAILED: Final = "Unable to query TUNGETIFF on FD {}: {}"
+TAP_OPEN_TUN_FAILED: Final = "could not open {}: {}"
+TAP_CONFIGURE_NAMED_FAILED: Final = "could not configure {} ({}): {}"
+TAP_CONFIGURE_FAILED: Final = "could not configure {}: {}"
+TAP_VNET_HDR_REQUIRED: Final = (
+    "vnet_hdr=1 requested, but no kernel support for IFF_VNET_HDR available"
+)
+TAP_MQ_REQUIRED: Final = "multiqueue required, but no kernel support for IFF_MULTI_QUEUE available"
+TAP_GETFEATURES_FAILED: Final = "TUNGETFEATURES failed: {}"
+TAP_SNDBUF_FAILED: Final = "TUNSETSNDBUF ioctl failed: {}"
+TAP_SCRIPT_FAILED: Final = "network script {} failed with status {}"
+TAP_VHOST_OPEN_FAILED: Final = "tap: open vhost char device failed: {}"
+TAP_VHOSTFD_WITHOUT_VHOST: Final = "vhostfd(s)= is not valid without vhost"
+VHOST_NET_INIT_FAILED: Final = "vhost-net requested but could not be initialized"
+VHOST_SET_OWNER_FAILED: Final = "vhost_set_owner failed: {}"
+BRIDGE_HELPER_FAILED: Final = "bridge helper failed"
+# qemu-bridge-helper.c: what the helper prints on the stderr it shares with QEMU.
+BRIDGE_HELPER_NAME_TOO_LONG: Final = "name `{}' too long: {}"
+BRIDGE_HELPER_ACL_PARSE_FAILED: Final = "failed to parse default acl file `{}'"
+# {}: the line as read, newline included
+BRIDGE_HELPER_INVALID_LINE: Final = "Invalid config line:\n  {}\n"
+BRIDGE_HELPER_UNKNOWN_COMMAND: Final = "Unknown command `{}'"
+BRIDGE_HELPER_ACCESS_DENIED: Final = "access denied by acl file"
+BRIDGE_HELPER_TUN_OPEN_FAILED: Final = "failed to open /dev/net/tun: {}"
+BRIDGE_HELPER_MTU_FAILED: Final = "failed to get mtu of bridge `{}': {}"
+BRIDGE_HELPER_ADD_FAILED: Final = "failed to add interface `{}' to bridge `{}': {}"
+
+# --- net/socket.c ------------------------------------------------------------------------------
+SOCKET_EXACTLY_ONE: Final = "exactly one of listen=, connect=, mcast= or udp= is required"
+SOCKET_LOCALADDR_ONLY: Final = "localaddr= is only valid with mcast= or udp="
+SOCKET_LOCALADDR_MANDATORY: Final = "localaddr= is mandatory with udp="
+SOCKET_SO_TYPE: Final = "can't get socket option SO_TYPE"
+SOCKET_BAD_TYPE: Final = "socket type={} for fd={} must be either SOCK_DGRAM or SOCK_STREAM"
+SOCKET_BIND_IP_FAILED: Final = "can't bind ip={} to socket: {}"
+SOCKET_LISTEN_ON_FAILED: Final = "can't listen on socket: {}"
+SOCKET_CONNECT_FAILED: Final = "can't connect socket: {}"
+SOCKET_LOCALADDR_INVALID: Final = "localaddr '{}' is not a valid IPv4 address"
+SOCKET_SO_REUSEADDR_FAILED: Final = "can't set socket option SO_REUSEADDR: {}"
+MCAST_NOT_MULTICAST: Final = (
+    "specified mcastaddr {} (0x{:08x}) does not contain a multicast address"
+)
+MCAST_ADD_MEMBERSHIP_FAILED: Final = "can't add socket to multicast group {}: {}"
+MCAST_LOOP_FAILED: Final = "can't force multicast message to loopback: {}"
+MCAST_IF_FAILED: Final = "can't set the default network send interface: {}"
+
+# --- net/stream.c, net/dgram.c, util/qemu-sockets.c (netdev sockets) ---------------------------
+STREAM_RECONNECT_EXCLUSIVE: Final = "'reconnect' and 'reconnect-ms' are mutually exclusive"
+STREAM_RECONNECT_SERVER: Final = (
+    "'reconnect' and 'reconnect-ms' options are incompatible with socket in server mode"
+)
+# A stream netdev's info line while it listens or connects (10.0; 7.2 shows
+# no text, and "connection error" for any failure).
+STREAM_INITIALIZING: Final = "initializing"
+STREAM_LISTENING: Final = "listening"
+STREAM_CONNECTING: Final = "connecting"
+STREAM_ERROR: Final = "error: {}"
+STREAM_CONNECTION_ERROR_72: Final = "connection error"
+DGRAM_REQUIRES_LOCAL: Final = "dgram requires local= parameter"
+DGRAM_REMOTE_WITH_FD: Final = "don't set remote with local.fd"
+DGRAM_TYPES_DIFFER: Final = "remote and local types must be the same"
+DGRAM_REQUIRES_REMOTE: Final = "type=inet or type=unix requires remote parameter"
+DGRAM_LOCAL_TYPES: Final = "only support inet or fd type for local"
+DGRAM_UNLINK_FAILED: Final = "failed to unlink socket {}: {}"
+DGRAM_BIND_UNIX_FAILED: Final = "can't bind unix={} to socket: {}"
+SOCKET_IPV4_IPV6_DISABLED: Final = "Cannot disable IPv4 and IPv6 at same time"
+SOCKET_KEEPALIVE_PASSIVE: Final = "keep-alive option is not supported for passive sockets"
+SOCKET_RECREATE_FAILED: Final = "Failed to recreate failed listening socket: {}"
+SOCKET_BIND_FAILED: Final = "Failed to bind socket: {}"
+SOCKET_LISTEN_FAILED: Final = "Failed to listen on socket: {}"
+SOCKET_CREATE_FAILED: Final = "Failed to create a socket: {}"
+SOCKET_UNLINK_FAILED: Final = "Failed to unlink socket {}: {}"
+SOCKET_CONNECT_PATH_FAILED: Final = "Failed to connect to '{}': {}"
+SOCKET_CONNECT_HOST_FAILED: Final = "Failed to connect to '{}:{}': {}"
+SOCKET_PARSE_FD: Final = "Unable to parse FD number {}: {}"
+SOCKET_FD_NOT_SOCKET: Final = "File descriptor '{}' is not a socket"
+SOCKET_LISTEN_FD_FAILED: Final = "Failed to listen on fd socket: {}"
+SOCKET_LOCAL_ADDRESS_FAILED: Final = "Unable to query local socket address: {}"
+
+# --- net/l2tpv3.c, net/vde.c ---------------------------------------------------------------
+L2TPV3_OFFSET: Final = "offset must be less than 256 bytes"
+L2TPV3_COOKIES: Final = "require both 'rxcookie' and 'txcookie' or neither"
+L2TPV3_PORTS: Final = "need both src and dst port for udp"
+L2TPV3_RESOLVE_SRC: Final = "could not resolve src, errno = {}"
+L2TPV3_SOCKET: Final = "socket creation failed, errno = {}"
+L2TPV3_BIND: Final = "could not bind socket err={}"
+L2TPV3_RESOLVE_DST: Final = "could not resolve dst, error = {}"
+VDE_OPEN_FAILED: Final = "Could not open vde: {}"
+
+# --- net/vhost-user.c, net/vhost-vdpa.c ----------------------------------------------------
+VHOST_USER_CHARDEV_NOT_FOUND: Final = 'chardev "{}" not found'
+VHOST_USER_CHARDEV_NOT_RECONNECTABLE: Final = 'chardev "{}" is not reconnectable'
+VHOST_USER_CHARDEV_NO_FD_PASS: Final = 'chardev "{}" does not support FD passing'
+VHOST_USER_QUEUES: Final = "vhost-user number of queues must be in range [1, {}]"
+VHOST_USER_NEEDS_VIRTIO_NET: Final = "vhost-user requires frontend driver virtio-net-*"
+VHOST_VDPA_NEEDS_VIRTIO_NET: Final = "vhost-vdpa requires frontend driver virtio-net-*"
+VDPA_NO_DEVICE: Final = "vhost-vdpa: neither vhostdev= nor vhostfd= was specified"
+VDPA_BOTH: Final = "vhost-vdpa: vhostdev= and vhostfd= are mutually exclusive"
+VDPA_VHOSTFD_PREFIX: Final = "vhost-vdpa: unable to parse vhostfd: "
+VDPA_FEATURES_FAILED: Final = "Fail to query features from vhost-vDPA device: {}"
+
+# --- net/slirp.c (-netdev user) ------------------------------------------------------------
+SLIRP_IPV4_DISABLED: Final = "IPv4 disabled but netmask/host/dns provided"
+SLIRP_IPV6_DISABLED: Final = "IPv6 disabled but prefix/host6/dns6 provided"
+SLIRP_BOTH_DISABLED: Final = "IPv4 and IPv6 disabled"
+SLIRP_NETMASK: Final = "Failed to parse netmask"
+SLIRP_NETMASK_TRAILING: Final = "Failed to parse netmask (trailing chars)"
+SLIRP_NETMASK_RANGE: Final = "Invalid netmask provided (must be in range 4-32)"
+SLIRP_HOST: Final = "Failed to parse host"
+SLIRP_HOST_NETWORK: Final = "Host doesn't belong to network"
+SLIRP_DNS: Final = "Failed to parse DNS"
+SLIRP_DNS_NETWORK: Final = "DNS doesn't belong to network"
+SLIRP_DNS_HOST: Final = "DNS must be different from host"
+SLIRP_DHCP: Final = "Failed to parse DHCP start address"
+SLIRP_DHCP_NETWORK: Final = "DHCP doesn't belong to network"
+SLIRP_DHCP_HOST_DNS: Final = "DHCP must be different from host and DNS"
+SLIRP_SMB_ADDRESS: Final = "Failed to parse SMB address"
+SLIRP_IPV6_PREFIX: Final = "Failed to parse IPv6 prefix"
+SLIRP_IPV6_PREFIXLEN: Final = (
+    "Invalid IPv6 prefix provided (IPv6 prefix length must be between 0 and 126)"
+)
+SLIRP_IPV6_HOST: Final = "Failed to parse IPv6 host"
+SLIRP_IPV6_HOST_NETWORK: Final = "IPv6 Host doesn't belong to network"
+SLIRP_IPV6_DNS: Final = "Failed to parse IPv6 DNS"
+SLIRP_IPV6_DNS_NETWORK: Final = "IPv6 DNS doesn't belong to network"
+SLIRP_DOMAIN_EMPTY: Final = "'domainname' parameter cannot be empty"
+SLIRP_DOMAIN_LONG: Final = "'domainname' parameter cannot exceed 255 bytes"
+SLIRP_HOSTNAME_LONG: Final = "'vhostname' parameter cannot exceed 255 bytes"
+SLIRP_TFTP_NAME_LONG: Final = "'tftp-server-name' parameter cannot exceed 255 bytes"
+SLIRP_HOSTFWD_INVALID: Final = "Invalid host forwarding rule '{}' ({})"
+SLIRP_HOSTFWD_FAILED: Final = "Could not set up host forwarding rule '{}'"
+SLIRP_GUESTFWD_INVALID: Final = "Invalid guest forwarding rule '{}'"
+SLIRP_GUESTFWD_CONFLICT: Final = "Conflicting/invalid host:port in guest forwarding rule '{}'"
+SLIRP_SMBD_MISSING: Final = "Could not find '{}', please install it"
+SLIRP_SMB_DIR: Final = "Error accessing shared directory '{}': {}"
+
+# --- memdevd's own: network backends it does not emulate (docs/divergences.md) ----------------
+VHOST_USER_NOT_EMULATED: Final = (
+    "memdevd: vhost-user is not emulated (memdevd speaks no vhost-user protocol)"
+)
+VDPA_NOT_EMULATED: Final = "memdevd: vhost-vdpa devices are not emulated"
+VDE_NOT_EMULATED: Final = "memdevd: VDE switches are not emulated"
+DGRAM_MCAST_FD_NOT_EMULATED: Final = "memdevd: dgram multicast with local.type=fd is not emulated"
+SOCKET_ADDRESS_TYPE_UNSUPPORTED: Final = "memdevd: vsock addresses are not emulated"
+SLIRP_GUESTFWD_CHARDEV_NOT_EMULATED: Final = (
+    "memdevd: guestfwd to a character device is not emulated ('{}'); use cmd:"
+)

@@ -281,6 +281,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     items.append(("index", str(index)))
                 items.append(("file", arg))
                 request.drives.append((loc, None, items))
+            elif name in ("netdev", "nic", "net"):
+                assert arg is not None
+                _parse_net_option(name, arg, loc, lists, request, target.name, release)
             elif name == "numa":
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)
@@ -353,7 +356,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
         except Q.OptionError as err:
             err = err.at(loc) if err.location is None else err
-            err.preceding[:0] = misc.notes
+            # What earlier options printed (warnings) came first.
+            err.preceding[:0] = [*misc.notes, *request.parse_notes]
             raise err from None
         except SettingsError as exc:
             raise Q.OptionError(str(exc), location=loc, preceding=misc.notes) from None
@@ -440,6 +444,63 @@ def _parse_blockdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     except VisitError as exc:
         raise Q.OptionError(exc.desc) from None
     return options
+
+
+def _parse_net_option(
+    name: str, arg: str, loc: str, lists: Any, request: Any, target: str, release: Any
+) -> None:
+    """``-netdev``, ``-nic``, ``-net`` as vl.c takes them: a ``-netdev`` in
+    JSON or of type stream or dgram (``netdev_is_modern``) is visited now
+    as a Netdev (errors at the option); the others are QemuOpts, visited
+    when the netdevs are made (``net_init_clients``)."""
+    from memdevd.app.startup import NetOption
+    from memdevd.util import qemu_opts as Q
+
+    if name == "netdev" and _netdev_is_modern(arg):
+        request.netdevs.append(NetOption(loc, "modern", _visit_netdev(arg, target, release)))
+        return
+    warnings: list[Q.Diagnostic] = []
+    opts = lists[name].parse_noisily(arg, True, warnings=warnings)
+    for diag in warnings:
+        diag.location = loc
+    request.parse_notes.extend(warnings)
+    option = NetOption(loc, "opts", {"items": opts.items(), "id": opts.id})
+    {"netdev": request.netdevs, "nic": request.nics, "net": request.nets}[name].append(option)
+
+
+def _netdev_is_modern(arg: str) -> bool:
+    """``netdev_is_modern``: JSON, or the type (the implied first key) is
+    stream or dgram."""
+    if arg.startswith("{"):
+        return True
+    from memdevd.util import qemu_opts as Q
+
+    dummy = Q.QemuOptsList("netdev", implied_opt_name="type")
+    opts = dummy.create(None, False)
+    try:
+        opts.do_parse(arg, "type")
+    except Q.OptionError:
+        return False
+    return opts.get("type") in ("stream", "dgram")
+
+
+def _visit_netdev(arg: str, target: str, release: Any) -> dict[str, Any]:
+    """``netdev_parse_modern``: keyval (implied "type") or JSON, visited."""
+    from memdevd.app.cmdline_json import qobject_from_json
+    from memdevd.qapi.qdict import qdict_key_order
+    from memdevd.qapi.source_schema import schema_of, visit
+    from memdevd.qapi.visitor import InputVisitor, VisitError
+    from memdevd.releases.recorded import recording
+    from memdevd.util import qemu_opts as Q
+
+    keyval = not arg.startswith("{")
+    value = Q.keyval_parse(arg, "type").values if keyval else qobject_from_json(arg)
+    v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
+    try:
+        netdev: dict[str, Any] = visit(schema_of(recording(target, release)), v, None, "Netdev")
+    except VisitError as exc:
+        raise Q.OptionError(exc.desc) from None
+    return netdev
 
 
 def _parse_device(arg: str, loc: str, lists: Any) -> tuple[Any, QemuOpts | None]:

@@ -45,6 +45,17 @@ class DeviceSpec:
 
 
 @record
+class NetOption:
+    """A ``-netdev``, ``-nic`` or ``-net``: where it was given and what it
+    said (``kind`` "modern": a visited Netdev; "opts": QemuOpts ``items``
+    and ``id``, visited when the netdevs are made)."""
+
+    location: str
+    kind: str
+    value: dict[str, Any]
+
+
+@record
 class StartupRequest:
     """Everything the first pass over argv collected, in argv order."""
 
@@ -73,6 +84,12 @@ class StartupRequest:
     blockdevs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # -drive: (location, id, QemuOpts items), in command-line order.
     drives: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
+    # -netdev, -nic, -net in command-line order, each list on its own.
+    netdevs: list[NetOption] = field(default_factory=list)
+    nics: list[NetOption] = field(default_factory=list)
+    nets: list[NetOption] = field(default_factory=list)
+    # What parsing the command line printed (deprecation warnings).
+    parse_notes: list[Diagnostic] = field(default_factory=list)
     name: str | None = None
     # -global, -boot, -rtc, -fw_cfg, -action... (memdevd/app/misc_options.py)
     misc: Any = field(default_factory=lambda: _misc_options())
@@ -266,8 +283,9 @@ def build_machine(
     clock: Clock | None = None,
 ) -> tuple[Machine, list[Diagnostic]]:
     """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
-    # What parsing the command line printed (-trace warnings...) comes first.
-    notes: list[Diagnostic] = list(request.misc.notes)
+    # What parsing the command line printed (-trace warnings, deprecated
+    # -net options...) comes first.
+    notes: list[Diagnostic] = [*request.misc.notes, *request.parse_notes]
     target = get_target(settings.target)
     mtype = select_machine(target, release, request.machine.get("type"))
     if settings.vmem_rate is not None:
@@ -354,6 +372,12 @@ def build_machine(
                 kind="warning",
             )
         )
+    has_net = bool(request.netdevs or request.nics or request.nets)
+    if has_net:
+        # qemu_create_late_backends(): net_init_clients(), then the objects.
+        from memdevd.app.netstart import net_init_clients
+
+        net_init_clients(machine, request, release, notes)
     try:
         for spec in late:
             _object_add(machine, spec)
@@ -406,6 +430,11 @@ def build_machine(
             board_err = _err(exc)
             board_err.preceding[:0] = notes
             raise board_err from None
+    if has_net:
+        # The board's NICs (pc_nic_init): what -nic and -net nic asked for.
+        from memdevd.app.netstart import create_board_nics
+
+        create_board_nics(machine, release, notes)
 
     if misc.fw_cfg:
         from memdevd.app.misc_options import create_fw_cfg_files
@@ -432,6 +461,11 @@ def build_machine(
         report = getattr(device, "realize_report", None)
         if isinstance(report, str):
             notes.append(Diagnostic(report, location=dev.location))
+    if has_net:
+        # qemu_machine_creation_done(): net_check_clients().
+        from memdevd.app.netstart import check_clients
+
+        notes.extend(check_clients(machine, release))
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))

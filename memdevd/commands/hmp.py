@@ -275,6 +275,11 @@ def info_kvm(rt: Runtime, _args: list[str]) -> str:
     return "kvm support: " + ("enabled" if info["enabled"] else "disabled") + "\n"
 
 
+def info_network(rt: Runtime, _args: list[str]) -> str:
+    """``hmp_info_network``: hubs and their ports, then the other clients."""
+    return rt.machine.net.info_network()
+
+
 INFO: dict[str, InfoCommand] = {
     "kvm": InfoCommand("", "show KVM information", info_kvm),
     "memdev": InfoCommand("", "show memory backends", info_memdev),
@@ -292,6 +297,7 @@ INFO: dict[str, InfoCommand] = {
         info_mtree,
     ),
     "name": InfoCommand("", "show the current VM name", info_name),
+    "network": InfoCommand("", "show the network state", info_network),
     "numa": InfoCommand("", "show NUMA information", info_numa),
     "status": InfoCommand("", "show the current VM status (running|paused)", info_status),
     "version": InfoCommand("", "show the version of QEMU", info_version),

@@ -25,6 +25,7 @@ MODULE_ORDER = (
     "memory",
     "management",
     "block",
+    "net",
     "qom",
     "hmp",
     "memdevd_extras",

@@ -44,6 +44,9 @@ class Board:
     root_bus_hotpluggable: bool = False
     #: ``MachineClass.default_ram_id`` ("": the board makes no RAM)
     default_ram_id: str = ""
+    #: the NIC model ``-nic``/``-net nic`` get without ``model=`` ("": the
+    #: board makes no NICs)
+    default_nic_model: str = ""
     #: whether ``-numa`` is accepted (``MachineClass.cpu_index_to_instance_props``)
     numa: bool = False
     #: ``MachineClass.numa_mem_supported``: ``-numa node,mem=`` (legacy)

@@ -39,6 +39,8 @@ from memdevd.util.cutils import id_wellformed
 if TYPE_CHECKING:
     from memdevd.machine.block.graph import BlockLayer
     from memdevd.machine.globals import GlobalProps
+    from memdevd.machine.net.clients import NetLayer
+    from memdevd.machine.net.io import IoWatcher
 
 EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
@@ -269,6 +271,10 @@ class Machine:
         self._block: BlockLayer | None = None
         # -machine memory-backend=: the RAM's backend once resolved.
         self.ram_memdev: HostMemoryBackend | None = None
+        # The network (netdevs, hubs, NICs' peers) and the descriptors its
+        # backends wait on, made when first used.
+        self._net: NetLayer | None = None
+        self._io: IoWatcher | None = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
         # qom-list / answers in GLib's hash-table order for these fixed keys,
@@ -459,6 +465,9 @@ class Machine:
     def finish_init(self) -> None:
         """Machine creation is done: later device_add calls are hot-plugs."""
         self.machine_ready = True
+        if self._net is not None:
+            # monitor_cur() from now on: commands run from a monitor.
+            self._net.monitor = True
 
     # -- QOM helpers ----------------------------------------------------------------
 
@@ -821,6 +830,43 @@ class Machine:
     def _throttle_group_object(self, name: str) -> bool:
         obj = self.objects.children.get(name)
         return getattr(obj, "typename", None) == "throttle-group"
+
+    @property
+    def net(self) -> NetLayer:
+        """Net clients, hubs and NICs' peers (memdevd/machine/net)."""
+        if self._net is None:
+            from memdevd.machine.net.clients import NetLayer
+
+            self._net = NetLayer(self.release, self.io, self.emit, self.clock, self.chardev_kind)
+            self._net.monitor = self.machine_ready
+        return self._net
+
+    @property
+    def io(self) -> IoWatcher:
+        """The descriptors the machine waits on; whoever runs the machine
+        drives it (the daemon from its event loop, a test by polling)."""
+        if self._io is None:
+            from memdevd.machine.net.io import IoWatcher
+
+            self._io = IoWatcher()
+            self._io.target = self._io_ready
+        return self._io
+
+    def _io_ready(self, fd: int, readable: bool) -> bool:
+        # The live net layer (a restored snapshot's) owns the descriptor now.
+        return self._net is not None and self._net.io_ready(fd, readable)
+
+    def chardev_kind(self, label: str) -> str | None:
+        """What a chardev is, for a backend that needs one: "socket-unix",
+        "socket-tcp", its backend name ("pty", "null"), or None."""
+        from memdevd.machine.qom import ChardevBackend, ChardevSocket
+
+        chardev = self.chardevs.children.get(label)
+        if isinstance(chardev, ChardevSocket):
+            return "socket-unix" if chardev.address.get("type") == "unix" else "socket-tcp"
+        if isinstance(chardev, ChardevBackend):
+            return chardev.backend
+        return None
 
     @property
     def running(self) -> bool:

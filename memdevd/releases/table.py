@@ -130,6 +130,28 @@ class Release:
     # default values as JSON until 10.0, then a string bare and a bool
     # on/off ("qom: Use command line syntax for default values in help").
     help_defaults_as_cmdline: bool
+    # net/net.c qemu_del_net_client(): netdev_del of a NIC's backend leaves
+    # its cleanup (sockets, descriptors) to the NIC's deletion (10.0,
+    # "transfer ownership to it"); 7.2 cleans it up at once.
+    netdev_del_defers_cleanup: bool
+    # net/tap.c net_init_tap_one(): without vhostforce a vhost that cannot
+    # be set up is a warning and the tap is dropped (7.2, whose
+    # net_client_init1 then fails an assertion); an error later.
+    tap_vhost_failure_warns: bool
+    # net/stream.c: the stream netdev's info line says "initializing",
+    # "listening", "connecting" and "error: ..." (8.0, with reconnect);
+    # 7.2 leaves it empty and says "connection error".
+    stream_state_texts: bool
+    # net/slirp.c slirp_hostfwd(): ports read by qemu_strtoi() with an end
+    # pointer (trailing text ignored, "" refused); 7.2 strtol() and nothing
+    # may follow the number ("" is port 0).
+    slirp_port_qemu_strtoi: bool
+    # net/net.c, hw/i386/pc.c: the NIC rework of 9.0. "-nic help" lists the
+    # netdev types and NIC models, "model=help" the models the machine
+    # makes; a model the board does not make is a warning once the
+    # machine exists.  7.2: "help" is no type, and pc_nic_init() fails on
+    # an unknown model ("Unsupported NIC model").
+    nic_models_per_bus: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -149,6 +171,8 @@ class Release:
     default_ram_id_reserved_hint: str
     # vl.c: the warning for a machine type query-machines lists as deprecated.
     machine_deprecation_reason: str
+    # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
+    ipv6_net_prefixlen_text: str
 
     @property
     def is_recorded(self) -> bool:
@@ -235,6 +259,12 @@ QEMU_7_2: Final = Release(
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED_7_2,
     default_ram_id_reserved_hint="",
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
+    netdev_del_defers_cleanup=False,
+    tap_vhost_failure_warns=True,
+    stream_state_texts=False,
+    slirp_port_qemu_strtoi=False,
+    nic_models_per_bus=False,
+    ipv6_net_prefixlen_text=M.NET_IPV6_NET_PREFIXLEN_7_2,
 )
 
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
@@ -287,6 +317,10 @@ QEMU_8_2: Final = replace(
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED,
     default_ram_id_reserved_hint=M.DEFAULT_RAM_ID_RESERVED_HINT,
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON,
+    stream_state_texts=True,  # 8.0: net/stream.c reconnect series
+    # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
+    tap_vhost_failure_warns=False,
+    slirp_port_qemu_strtoi=True,  # as 10.0 (assumed): slirp_add_hostxfwd rework
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.
@@ -312,6 +346,9 @@ QEMU_10_0: Final = replace(
     kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
     help_defaults_as_cmdline=True,  # 10.0: object_property_help() command-line syntax
     overcommit_mem_lock_on_fault=True,  # 10.0: "system/vl: introduce mem-lock=on-fault"
+    netdev_del_defers_cleanup=True,  # net/net.c: a NIC takes its deleted peer over
+    nic_models_per_bus=True,  # 9.0: qemu_create_nic_bus_devices(), "-nic help"
+    ipv6_net_prefixlen_text=M.NET_IPV6_NET_PREFIXLEN_10,  # 9.1: QERR_ texts inlined
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

@@ -118,6 +118,8 @@ class X86Board(Board):
         self.default_ram_id = "pc.ram" if self.is_pc else ""
         self.block_default_type = "ide" if self.is_pc else "none"
         self.system_flash = self.is_pc
+        # PCMachineClass.default_nic_model (pc_piix.c, pc_q35.c)
+        self.default_nic_model = {"pc": "e1000", "q35": "e1000e"}.get(family, "")
         self.numa = self.is_pc
         # pc_machine_class_init / pc_q35 set both; numa_mem_supported only
         # up to 5.0 machine types, which memdevd's releases no longer have.
