@@ -1149,7 +1149,7 @@ def init_vhost_vdpa(
         path = str(opts["vhostdev"])
         fd, err = host.open_device(path)
         if fd < 0:
-            raise CoreError(M.BLOCK_COULD_NOT_OPEN.format(path, _strerror(err)))
+            raise CoreError(M.COULD_NOT_OPEN.format(path, _strerror(err)))
         own = True
     else:
         try:
