@@ -769,6 +769,8 @@ HUBPORT_PEER_IN_USE: Final = "memdevd: netdev '{}' already has a peer (QEMU abor
 # hw/core/qdev-properties-system.c set_netdev, hw/core/qdev-properties.c
 PROP_CANT_FIND_VALUE: Final = "Property '{}.{}' can't find value '{}'"
 PROP_IN_USE: Final = "Property '{}.{}' can't take value '{}', it's in use"
+# check_prop_still_unset(): a NIC's netdev property set twice
+NIC_NETDEV_OVERRIDE: Final = "{}={} conflicts, and override is not implemented"
 NETDEV_QUEUES_EXCEED: Final = "queues of backend '{}'({}) exceeds QEMU limitation({})"
 # monitor_fd_param(): monitor/misc.c (7.2), monitor/fds.c (10.0)
 FD_INVALID_NUMBER: Final = "Invalid file descriptor number '{}'"

@@ -138,6 +138,19 @@ class CatalogMixin:
     def backend_typename(self) -> str:
         return self.typename
 
+    def realize_nic(self) -> None:
+        """A NIC (a type with a ``netdev`` property) joins the network."""
+        from memdevd.machine.devices import nic
+
+        if nic.netdev_prop(self.catalog, getattr(self, "backend_info", None)) is not None:
+            nic.realize(self)
+
+    def unrealize(self) -> None:
+        from memdevd.machine.devices import nic
+
+        nic.unrealize(self)
+        super().unrealize()  # type: ignore[misc]
+
     def apply_links(self) -> None:
         """Realize: the backends the link-like properties name must exist."""
         for info in self.catalog.properties:
@@ -148,8 +161,8 @@ class CatalogMixin:
             kind = _kind(info)
             if kind == "chr" and value not in self.machine.chardevs.children:
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
-            if kind in ("netdev", "audiodev", "tpm"):
-                # Not modelled yet: no netdev, audiodev or TPM backend can exist.
+            if kind in ("audiodev", "tpm"):
+                # Not modelled yet: no audiodev or TPM backend can exist.
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
 
 
@@ -282,6 +295,10 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
             raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
         if kind == "drive":
             dev.set_drive(pname, str(value), owner)
+        if kind == "netdev":
+            from memdevd.machine.devices import nic
+
+            nic.set_netdev(dev, pname, str(value), owner)
         dev.values[pname] = value
 
     return Prop(
@@ -337,6 +354,7 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
         self.apply_links()
         super().realize()
         self.realize_drive()
+        self.realize_nic()
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
@@ -392,6 +410,7 @@ class CatalogBusDevice(CatalogMixin, Device):
 
     def realize(self) -> None:
         self.apply_links()
+        self.realize_nic()
 
 
 def _bus_device_hotpluggable(obj: QOMObject) -> bool:
