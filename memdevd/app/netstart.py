@@ -214,21 +214,43 @@ def create_board_nics(machine: Machine, release: Release, notes: list[Diagnostic
                     raise err
         elif board.family != "pc":
             continue
-        opts: dict[str, Any] = {"driver": model}
+        props: list[tuple[str, str]] = [("mac", ":".join(f"{b:02x}" for b in nd.macaddr))]
         if nd.netdev is not None:
-            opts["netdev"] = nd.netdev.name
-        opts["mac"] = ":".join(f"{b:02x}" for b in nd.macaddr)
-        if nd.devaddr is not None and model != "ne2k_isa":
-            opts["addr"] = nd.devaddr
+            props.append(("netdev", nd.netdev.name))
         if nd.nvectors is not None:
-            opts["vectors"] = str(nd.nvectors)
+            props.append(("vectors", str(nd.nvectors)))
+        if nd.devaddr is not None and model != "ne2k_isa":
+            props.insert(0, ("addr", nd.devaddr))
         try:
-            machine.device_add(opts, from_json=False)
+            _board_device(machine, model, props)
         except CoreError as exc:
             err = OptionError(exc.desc, exc.hint or None)
             err.preceding[:0] = notes
             raise err from None
         nd.instantiated = True
+
+
+def _board_device(machine: Machine, model: str, props: list[tuple[str, str]]) -> None:
+    """``qemu_create_nic_device``/``pci_nic_init_nofail``: a device the
+    board makes (no id, under /machine/unattached) on its default bus."""
+    from memdevd.machine.devices import device_class
+
+    cls = device_class(model, machine.config.board, machine.recording)
+    if cls is None:
+        raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(model))
+    dev = cls(machine)
+    if cls.bus_type is not None:
+        bus = machine.default_bus(cls.bus_type)
+        if bus is None:
+            raise CoreError(M.NO_BUS_FOUND.format(cls.bus_type, model))
+        dev.parent_bus = bus.name
+    try:
+        for key, value in props:
+            dev.prop_set(key, value, keyval=True)
+    except CoreError:
+        dev.finalize()
+        raise
+    machine.realize_unattached(dev)
 
 
 def check_clients(machine: Machine, release: Release) -> list[Diagnostic]:

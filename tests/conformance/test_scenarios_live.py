@@ -166,6 +166,8 @@ def test_scenarios_are_well_formed() -> None:
         "objects_",
         # The rest of a command line: -global, -boot, -action/set-action, -rtc, ...
         "misc_",
+        # Networking: netdevs, -nic/-net, NICs and their backends.
+        "net_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:
