@@ -461,8 +461,9 @@ def build_machine(
         report = getattr(device, "realize_report", None)
         if isinstance(report, str):
             notes.append(Diagnostic(report, location=dev.location))
-    if has_net:
-        # qemu_machine_creation_done(): net_check_clients().
+    if has_net or machine.has_net:
+        # qemu_machine_creation_done(): net_check_clients() (memdevd makes
+        # no default NIC: QEMU's default_net is 0, as with -nodefaults).
         from memdevd.app.netstart import check_clients
 
         notes.extend(check_clients(machine, release))

@@ -842,6 +842,11 @@ class Machine:
         return self._net
 
     @property
+    def has_net(self) -> bool:
+        """Whether a net client was ever made (the layer exists)."""
+        return self._net is not None
+
+    @property
     def io(self) -> IoWatcher:
         """The descriptors the machine waits on; whoever runs the machine
         drives it (the daemon from its event loop, a test by polling)."""
