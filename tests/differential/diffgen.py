@@ -850,6 +850,57 @@ def system_powerdown(g: Gen) -> JSONDict:
     return {**cmd("system_powerdown"), "settle_ms": EVENT_SETTLE_MS}
 
 
+# --- networking: netdevs and NICs (no model: ids from a small pool collide
+# on their own; the comparison decides what is right) ---
+
+NETDEV_IDS = ("n0", "n1", "n2")
+
+
+@action(2)
+def netdev_add(g: Gen) -> JSONDict:
+    nid = str(g.pick([*NETDEV_IDS, "1x", ""])) if g.chance(0.1) else str(g.pick(NETDEV_IDS))
+    kind = str(g.pick(["user", "user", "user", "hubport", "socket", "nope"]))
+    args: JSONDict = {"type": kind, "id": nid}
+    if kind == "hubport":
+        args["hubid"] = int(g.pick([0, 1, -1]))
+    if kind == "user" and g.chance(0.2):
+        args["net"] = str(g.pick(["10.0.3.0/24", "10.0.2.0/33", "bogus"]))
+    return cmd("netdev_add", args)
+
+
+@action(1)
+def netdev_del(g: Gen) -> JSONDict:
+    return cmd("netdev_del", {"id": str(g.pick([*NETDEV_IDS, "hub0port0", "nope"]))})
+
+
+@action(1)
+def nic_add(g: Gen) -> JSONDict:
+    # A NIC on the root bus: pc's takes hot-plugs, q35's pcie.0 refuses them
+    # (the same error from both); its netdev from the pool, maybe in use.
+    args: JSONDict = {"driver": str(g.pick(["e1000", "virtio-net-pci", "rtl8139"]))}
+    if g.chance(0.8):
+        args["netdev"] = str(g.pick(NETDEV_IDS))
+    return cmd("device_add", args)
+
+
+@action(1)
+def set_link(g: Gen) -> JSONDict:
+    name = str(g.pick([*NETDEV_IDS, "nope", "e1000.0", "virtio-net-pci.0"]))
+    return cmd("set_link", {"name": name, "up": g.chance(0.5)})
+
+
+@action(1)
+def info_network(g: Gen) -> JSONDict:
+    return cmd("human-monitor-command", {"command-line": "info network"})
+
+
+@action(1)
+def query_rx_filter(g: Gen) -> JSONDict:
+    if g.chance(0.5):
+        return cmd("query-rx-filter")
+    return cmd("query-rx-filter", {"name": str(g.pick([*NETDEV_IDS, "virtio-net-pci.0"]))})
+
+
 # Types whose introspection memdevd answers from its recorded data.
 DEVICE_LIST_RECORDED = ("pc-dimm", "nvdimm", "memory-backend-ram", "memory-device", "no-such-type")
 QOM_LIST_RECORDED = (

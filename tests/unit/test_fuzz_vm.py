@@ -87,6 +87,12 @@ class VM:
 
     def visible(self) -> Any:
         answers = {name: self.run(name, {}) for name in self.queries}
+        # the network as HMP shows it: clients, peers, links
+        answers["info network"] = self.run(
+            "human-monitor-command", {"command-line": "info network"}
+        )
+        net = self.machine._net
+        answers["links"] = [] if net is None else [(c.name, c.link_down) for c in net.clients]
         tree = []
         for obj in self.machine.root.walk():
             path = obj.canonical_path()
@@ -125,6 +131,25 @@ def blockdev_add(image: str) -> Any:
     )
 
 
+netdev_ids = st.sampled_from(["n0", "n1", "a", "", "1x", "hub0port0"])
+
+
+def netdev_add() -> Any:
+    return st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["user", "hubport", "socket", "tap", "l2tpv3", "nope"]),
+            "id": netdev_ids,
+        },
+        optional={
+            "hubid": st.integers(-1, 2),
+            "net": st.sampled_from(["10.0.3.0/24", "10.0.2.0/33", "x"]),
+            "hostfwd": st.sampled_from([[{"str": "tcp:127.0.0.1:0-:22"}], [{"str": "tcp::x-:1"}]]),
+            "fd": st.sampled_from(["99", "name", "-1"]),
+            "ipv6": st.booleans(),
+        },
+    )
+
+
 def device_add() -> Any:
     return st.fixed_dictionaries(
         {
@@ -136,6 +161,8 @@ def device_add() -> Any:
                     "pcie-root-port",
                     "VGA",
                     "i6300esb",
+                    "virtio-net-pci",
+                    "e1000e",
                     "nope",
                 ]
             ),
@@ -143,6 +170,8 @@ def device_add() -> Any:
         optional={
             "id": ids,
             "drive": node_names,
+            "netdev": netdev_ids,
+            "mac": st.sampled_from(["52:54:00:12:34:56", "zz", "52:54:00:00:00:01"]),
             "bus": st.sampled_from(["rp0", "rp1", "pcie.0", "nobus"]),
             "addr": st.sampled_from(["0x5", "0x5.1", "zz", 6]),
             "rng": ids,
@@ -177,6 +206,12 @@ def commands(image: str) -> Any:
         st.tuples(st.just("device_add"), device_add()),
         st.tuples(st.just("device_del"), st.fixed_dictionaries({"id": ids})),
         st.tuples(st.just("object-add"), object_add()),
+        st.tuples(st.just("netdev_add"), netdev_add()),
+        st.tuples(st.just("netdev_del"), st.fixed_dictionaries({"id": netdev_ids})),
+        st.tuples(
+            st.just("set_link"),
+            st.fixed_dictionaries({"name": netdev_ids | ids, "up": st.booleans()}),
+        ),
         st.tuples(st.just("object-del"), st.fixed_dictionaries({"id": ids})),
         st.tuples(
             st.just("qom-set"),
@@ -226,9 +261,14 @@ def test_the_snapshot_sees_what_commands_change(image: str, tmp_path: Path) -> N
         ("device_add", {"driver": "virtio-blk-pci", "id": "vb", "drive": "disk0", "bus": "rp0"}),
         ("object-add", {"qom-type": "iothread", "id": "io0"}),
         ("qom-set", {"path": "/machine/peripheral/vb", "property": "bootindex", "value": 3}),
+        ("netdev_add", {"type": "user", "id": "n0"}),
+        ("device_add", {"driver": "virtio-net-pci", "id": "nic", "netdev": "n0", "bus": "rp1"}),
+        ("set_link", {"name": "n0", "up": False}),
+        ("netdev_del", {"id": "n0"}),
     ]
     for name, args in steps:
         before = vm.visible()
         assert "return" in vm.run(name, args), (name, args)
         assert vm.visible() != before, name
     assert "query-block" in vm.queries and "query-named-block-nodes" in vm.queries
+    assert "query-rx-filter" in vm.queries
