@@ -753,6 +753,8 @@ NIC_NOT_CREATED: Final = (
 HUB_PORT_NO_PEER: Final = "hub port {} has no peer"
 HUB_NO_NICS: Final = "hub {} with no nics"
 HUB_NOT_CONNECTED: Final = "hub {} is not connected to host network"
+# hw/i386/pc.c pc_init_ne2k_isa() (10.0)
+NE2000_ISA_TOO_MANY: Final = "maximum number of ISA NE2000 devices exceeded"
 UNSUPPORTED_NIC_MODEL: Final = "Unsupported NIC model: {}"
 # The NIC model lists: 7.2's (pci_nic_init_nofail), 10.0's "-nic help" and
 # "model=help" (the models this machine makes).

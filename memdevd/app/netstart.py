@@ -183,6 +183,12 @@ def nic_models(machine: Machine, pci_only: bool) -> list[str]:
     return sorted(out, key=str.lower)
 
 
+NE2K_ISA = "ne2k_isa"
+#: hw/i386/pc.c ne2000_io, ne2000_irq
+NE2000_IO = (0x300, 0x320, 0x340, 0x360, 0x280, 0x380)
+NE2000_IRQ = (9, 10, 11, 3, 4, 5)
+
+
 def create_board_nics(machine: Machine, release: Release, notes: list[Diagnostic]) -> None:
     """``pc_nic_init``: a device for each NIC ``-nic``/``-net nic`` asked
     for, on the board's bus; the device layer may refuse the type."""
@@ -192,13 +198,19 @@ def create_board_nics(machine: Machine, release: Release, notes: list[Diagnostic
     if not default:
         return
     models: list[str] | None = None
-    for nd in net.nic_infos():
+    infos = net.nic_infos()
+    if release.nic_models_per_bus:
+        # pc_nic_init(): the ISA NE2000s first, then the PCI bus's NICs
+        infos = [nd for nd in infos if nd.model == NE2K_ISA] + [
+            nd for nd in infos if nd.model != NE2K_ISA
+        ]
+    for nd in infos:
         if nd.instantiated:
             continue
         model = nd.model or default
         if model == "virtio":
             model = "virtio-net-pci"
-        if model != "ne2k_isa":
+        if model != NE2K_ISA:
             if models is None:
                 models = nic_models(machine, pci_only=True)
             if release.nic_models_per_bus:
@@ -212,14 +224,24 @@ def create_board_nics(machine: Machine, release: Release, notes: list[Diagnostic
                     err = OptionError(M.UNSUPPORTED_NIC_MODEL.format(model))
                     err.preceding[:0] = notes
                     raise err
-        elif board.family != "pc":
-            continue
-        props: list[tuple[str, str]] = [("mac", ":".join(f"{b:02x}" for b in nd.macaddr))]
+        props: list[tuple[str, str]] = []
+        if model == NE2K_ISA:
+            # pc_init_ne2k_isa(): the next of six fixed I/O bases and IRQs
+            if net.ne2k_isa_count == len(NE2000_IO):
+                if not release.nic_models_per_bus:
+                    continue  # 7.2: silently not made (warned about later)
+                err = OptionError(M.NE2000_ISA_TOO_MANY)
+                err.preceding[:0] = notes
+                raise err
+            index = net.ne2k_isa_count
+            net.ne2k_isa_count += 1
+            props += [("iobase", str(NE2000_IO[index])), ("irq", str(NE2000_IRQ[index]))]
+        props.append(("mac", ":".join(f"{b:02x}" for b in nd.macaddr)))
         if nd.netdev is not None:
             props.append(("netdev", nd.netdev.name))
         if nd.nvectors is not None:
             props.append(("vectors", str(nd.nvectors)))
-        if nd.devaddr is not None and model != "ne2k_isa":
+        if nd.devaddr is not None and model != NE2K_ISA:
             props.insert(0, ("addr", nd.devaddr))
         try:
             _board_device(machine, model, props)
@@ -258,6 +280,11 @@ def check_clients(machine: Machine, release: Release) -> list[Diagnostic]:
     (10.0), then the warnings."""
     net = machine.net
     if net.nic_model_help:
-        models = nic_models(machine, pci_only=True)
+        # show_nic_models(): what pc_nic_init() looked for (the NE2000, the
+        # PCI bus's models, virtio-net-pci with its alias), in strcmp order
+        models = [NE2K_ISA if machine.config.board.default_nic_model else ""]
+        for model in nic_models(machine, pci_only=True):
+            models.append(f"{model} (aka virtio)" if model == "virtio-net-pci" else model)
+        models = sorted(m for m in models if m)
         _exit_help(M.NIC_MODELS_FOR_MACHINE_HEADER + "".join(f"{m}\n" for m in models))
     return [Diagnostic(text, kind="warning") for text in net.check_clients()]

@@ -178,6 +178,8 @@ class NetLayer:
         # -net nic,model=help or -nic model=help (10.0): the models are
         # listed once the machine's NICs are made.
         self.nic_model_help = False
+        # pc_init_ne2k_isa()'s nb_ne2k: the ISA NE2000s the board made
+        self.ne2k_isa_count = 0
         # Lines QEMU prints on stderr while net clients are made (warnings,
         # a helper's messages): (kind, text); start-up prints them.
         self.printed: list[tuple[str, str]] = []

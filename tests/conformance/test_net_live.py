@@ -1,0 +1,266 @@
+"""Networking against real QEMU: what the scenarios cannot express.
+
+tests/conformance/scenarios/net_* compare QMP transcripts and start-up
+failures.  This module runs each command line on QEMU 7.2 and 10.0 and on
+memdevd emulating the same release and compares what a management tool
+reads besides: the warnings printed on stderr by a VM that starts
+(``net_check_clients``), the help texts (``-netdev help``, ``-nic help``,
+``model=help``) with their exit status, descriptors passed as libvirt
+passes them (a real tap opened on ``/dev/net/tun``, a pipe that is no tap)
+and a ``hostfwd=`` port another process holds.  Each started VM answers
+``info network`` before it is told to quit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from tests.live_qemu import QEMU_VERSIONS, qemu_binary, qemu_command
+
+pytestmark = pytest.mark.live_qemu
+
+BASE = ["-S", "-nodefaults", "-display", "none", "-accel", "tcg"]
+TUNSETIFF = 0x400454CA
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+#: where a test puts a passed descriptor (libvirt's are numbered alike)
+PASSED_FD = 21
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int | None  # None: started (then told to quit)
+    stdout: str
+    stderr: str
+    network: str
+
+
+def _normalise(text: str) -> str:
+    # The program name QEMU prints is its path's; memdevd's is "memdevd".
+    text = re.sub(r"^(?:\S*qemu-system-x86_64|memdevd): ", "PROG: ", text, flags=re.M)
+    # Generated netdev ids end in two digits QEMU draws at random.
+    return re.sub(r"#net\d+", "#net<id>", text)
+
+
+def _qmp(sock: socket.socket, buf: bytearray, execute: str, arguments: dict | None = None) -> dict:
+    msg: dict = {"execute": execute}
+    if arguments is not None:
+        msg["arguments"] = arguments
+    sock.sendall(json.dumps(msg).encode() + b"\n")
+    while True:
+        while b"\n" not in buf:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            buf += chunk
+        line, _, rest = bytes(buf).partition(b"\n")
+        buf[:] = rest
+        reply = json.loads(line)
+        if "return" in reply or "error" in reply:
+            return reply
+
+
+def run(command: Sequence[str], argv: Sequence[str], pass_fds: Sequence[int] = ()) -> Outcome:
+    """Run ``command ARGV`` with a QMP socket; ask ``info network`` if it starts."""
+    with tempfile.TemporaryDirectory(prefix="memdevd-net-") as tmp:
+        path = os.path.join(tmp, "qmp.sock")
+        proc = subprocess.Popen(
+            [*command, *BASE, *argv, "-qmp", f"unix:{path},server=on,wait=off"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=tuple(pass_fds),
+        )
+        try:
+            sock = None
+            deadline = time.monotonic() + 15
+            while proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    sock = socket.socket(socket.AF_UNIX)
+                    sock.connect(path)
+                    break
+                except OSError:
+                    sock = None
+                    time.sleep(0.02)
+            if sock is None:
+                out, err = proc.communicate(timeout=15)
+                return Outcome(proc.returncode, out.decode(), _normalise(err.decode()), "")
+            buf = bytearray()
+            try:
+                with sock:
+                    while b"\n" not in buf:
+                        chunk = sock.recv(65536)
+                        if not chunk:
+                            raise ConnectionError("closed")
+                        buf += chunk
+                    buf[:] = bytes(buf).partition(b"\n")[2]
+                    _qmp(sock, buf, "qmp_capabilities")
+                    reply = _qmp(
+                        sock, buf, "human-monitor-command", {"command-line": "info network"}
+                    )
+                    _qmp(sock, buf, "quit")
+            except OSError:
+                # It listened, then exited (a start-up error after the
+                # monitor's socket was made).
+                out, err = proc.communicate(timeout=15)
+                return Outcome(proc.returncode, out.decode(), _normalise(err.decode()), "")
+            out, err = proc.communicate(timeout=15)
+            network = _normalise(reply.get("return", ""))
+            return Outcome(None, out.decode(), _normalise(err.decode()), network)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def qemu(version: str) -> list[str]:
+    if qemu_binary(version) is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    return qemu_command(version, [])
+
+
+def memdevd(version: str) -> list[str]:
+    return [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}"]
+
+
+def compare(version: str, argv: Sequence[str], pass_fds: Sequence[int] = ()) -> Outcome:
+    real = run(qemu(version), argv, pass_fds)
+    ours = run(memdevd(version), argv, pass_fds)
+    assert ours == real
+    return real
+
+
+# --- a VM that starts: the warnings of net_check_clients -------------------------------
+
+STARTS = {
+    "nic-without-netdev": ["-machine", "pc", "-device", "e1000", "-netdev", "user,id=lonely"],
+    "hub-without-nic": ["-machine", "pc", "-net", "user"],
+    "hub-without-host": ["-machine", "pc", "-net", "nic"],
+    "hub-port-without-peer": ["-machine", "pc", "-netdev", "hubport,id=h0,hubid=1"],
+    "nic-model-not-on-board": ["-machine", "q35", "-nic", "user,model=nosuch"],
+    "ne2k-isa-on-q35": ["-machine", "q35", "-nic", "user,model=ne2k_isa"],
+    "ne2k-isa-seven": ["-machine", "pc"] + ["-net", "nic,model=ne2k_isa"] * 7,
+    "ne2k-isa-after-pci": ["-machine", "pc", "-nic", "user", "-nic", "user,model=ne2k_isa"],
+    "nics-and-legacy": [
+        "-machine", "pc", "-nic", "user,model=rtl8139", "-net", "nic,model=virtio",
+        "-net", "user,id=u0", "-netdev", "socket,id=s0,listen=127.0.0.1:0",
+        "-device", "virtio-net-pci,netdev=s0,mac=52:54:00:12:34:57",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", list(STARTS))
+def test_startup_output(version: str, case: str) -> None:
+    compare(version, STARTS[case])
+
+
+# --- help texts --------------------------------------------------------------------------
+
+HELP = {
+    "netdev-help": ["-netdev", "help"],
+    "nic-help": ["-nic", "help"],
+    "nic-model-help": ["-machine", "q35", "-nic", "user,model=help"],
+    "net-nic-model-help": ["-machine", "pc", "-net", "nic,model=help"],
+}
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", list(HELP))
+def test_help(version: str, case: str) -> None:
+    outcome = compare(version, HELP[case])
+    assert outcome.status is not None  # it did not start a VM
+
+
+# --- descriptors passed as libvirt passes them ---------------------------------------------
+
+
+@contextlib.contextmanager
+def passed(fd: int) -> Iterator[int]:
+    """``fd`` placed at :data:`PASSED_FD` (inheritable) for the run."""
+    try:
+        os.dup2(fd, PASSED_FD, inheritable=True)
+        yield PASSED_FD
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(PASSED_FD)
+
+
+def tap(vnet_hdr: bool) -> int:
+    if not os.path.exists("/dev/net/tun") or os.geteuid() != 0:
+        pytest.skip("a tap needs /dev/net/tun and root")
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    flags = IFF_TAP | IFF_NO_PI | (IFF_VNET_HDR if vnet_hdr else 0)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH14x", b"", flags))
+    return fd
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("vnet_hdr", [True, False])
+def test_tap_fd_as_libvirt_passes_it(version: str, vnet_hdr: bool) -> None:
+    argv = [
+        "-machine", "q35",
+        "-netdev", json.dumps({"type": "tap", "fd": str(PASSED_FD), "id": "hostnet0"}),
+        "-device", json.dumps(
+            {"driver": "virtio-net-pci", "netdev": "hostnet0", "id": "net0",
+             "mac": "52:54:00:6b:3c:12", "bus": "pcie.0", "addr": "0x3"}
+        ),
+    ]  # fmt: skip
+    for command in (qemu(version), memdevd(version)):
+        with passed(tap(vnet_hdr)) as fd:
+            outcome = run(command, argv, [fd])
+        assert outcome.status is None, outcome.stderr
+        assert outcome.stderr == ""
+        assert outcome.network == (
+            "net0: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:6b:3c:12\r\n"
+            f" \\ hostnet0: index=0,type=tap,fd={PASSED_FD}\r\n"
+        )
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize(
+    "option",
+    [
+        "tap,id=t0,fd={fd}",
+        "tap,id=t0,fd={fd},vhost=on",
+        "tap,id=t0,fds={fd}:{fd}",
+        "socket,id=s0,fd={fd}",
+    ],
+)
+def test_passed_fd_that_does_not_fit(version: str, option: str) -> None:
+    outcomes = []
+    for command in (qemu(version), memdevd(version)):
+        read_end, write_end = os.pipe()
+        with passed(read_end) as fd:
+            outcomes.append(run(command, ["-netdev", option.format(fd=fd)], [fd]))
+        os.close(write_end)
+    real, ours = outcomes
+    assert real.status == 1
+    assert ours == real
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_hostfwd_port_in_use(version: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        outcome = compare(version, ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"])
+    assert outcome.status == 1
+    assert "Could not set up host forwarding rule" in outcome.stderr
