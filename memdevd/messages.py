@@ -767,6 +767,9 @@ HOST_ADDRESS_NOT_IPV4: Final = "host address '{}' is not a valid IPv4 address"
 HOST_ADDRESS_UNRESOLVED: Final = "can't resolve host address '{}'"
 PORT_NUMBER_INVALID: Final = "port number '{}' is invalid"
 # memdevd's own: QEMU fails an assertion (a net client has one peer) and aborts.
+NET_CLIENT_DROPPED_ABORT: Final = (
+    "memdevd: netdev '{}' was not created (QEMU fails an assertion and aborts here)"
+)
 HUBPORT_PEER_IN_USE: Final = "memdevd: netdev '{}' already has a peer (QEMU aborts here)"
 # hw/core/qdev-properties-system.c set_netdev, hw/core/qdev-properties.c
 PROP_CANT_FIND_VALUE: Final = "Property '{}.{}' can't find value '{}'"

@@ -339,7 +339,10 @@ class NetLayer:
         init(self, netdev, name, peer)
         if is_netdev:
             nc = self.find_netdev(name)
-            assert nc is not None
+            if nc is None:
+                # 7.2: a tap whose vhost could not be set up was dropped with
+                # a warning; QEMU then fails an assertion and aborts.
+                raise CoreError(M.NET_CLIENT_DROPPED_ABORT.format(name))
             nc.is_netdev = True
 
     def netdev_add(self, netdev: dict[str, Any]) -> None:
