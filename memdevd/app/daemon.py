@@ -270,6 +270,8 @@ class Daemon:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         self._clock_driver = ClockDriver(self.machine.clock, self._loop)
+        # Net backends' sockets (a stream netdev's connect, accept...).
+        self.machine.drive_io(self._loop)
         if self.options.pidfile:
             self._pidfile_fd = write_pidfile(self.options.pidfile)
         await self.server.listen_all(self.options.listen)

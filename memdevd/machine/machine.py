@@ -275,6 +275,8 @@ class Machine:
         # backends wait on, made when first used.
         self._net: NetLayer | None = None
         self._io: IoWatcher | None = None
+        # The event loop that drives the watcher (the daemon's), if any.
+        self._io_loop: Any = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
         # qom-list / answers in GLib's hash-table order for these fixed keys,
@@ -855,7 +857,16 @@ class Machine:
 
             self._io = IoWatcher()
             self._io.target = self._io_ready
+            if self._io_loop is not None:
+                self._io.drive(self._io_loop)
         return self._io
+
+    def drive_io(self, loop: Any) -> None:
+        """The daemon's event loop watches the backends' descriptors from now
+        on (those made before and after); None: nobody does."""
+        self._io_loop = loop
+        if self._io is not None:
+            self._io.drive(loop)
 
     def _io_ready(self, fd: int, readable: bool) -> bool:
         # The live net layer (a restored snapshot's) owns the descriptor now.

@@ -166,6 +166,7 @@ STARTS = {
     "hub-without-host": ["-machine", "pc", "-net", "nic"],
     "hub-port-without-peer": ["-machine", "pc", "-netdev", "hubport,id=h0,hubid=1"],
     "nic-model-not-on-board": ["-machine", "q35", "-nic", "user,model=nosuch"],
+    "socket-connect-refused": ["-machine", "pc", "-netdev", "socket,id=s0,connect=127.0.0.1:1"],
     "ne2k-isa-on-q35": ["-machine", "q35", "-nic", "user,model=ne2k_isa"],
     "ne2k-isa-seven": ["-machine", "pc"] + ["-net", "nic,model=ne2k_isa"] * 7,
     "ne2k-isa-after-pci": ["-machine", "pc", "-nic", "user", "-nic", "user,model=ne2k_isa"],

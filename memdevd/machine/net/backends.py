@@ -445,8 +445,16 @@ class SocketState:
             self.nc.info_str = f"socket: connection from {addr[0]}:{addr[1]}"
             self.layer.io.watch(self.conn.fd)
             return
-        if self.conn is not None and fd == self.conn.fd:
-            _drain(self.conn)
+        if self.conn is not None and fd == self.conn.fd and not _drain(self.conn):
+            # net_socket_send(): end of connection (or a connect that
+            # failed): closed, link down, no info; a listener listens again.
+            self.layer.io.unwatch(fd)
+            self.conn.close()
+            self.conn = None
+            self.nc.link_down = True
+            self.nc.info_str = ""
+            if self.listen is not None:
+                self.layer.io.watch(self.listen.fd)
 
     def cleanup(self) -> None:
         for h in (self.conn, self.listen):
