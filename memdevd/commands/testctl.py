@@ -75,6 +75,9 @@ def reset(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
     no_args(args)
     if rt.rebuild is None:
         raise QMPError(M.CANNOT_REBUILD)
+    if rt.machine.has_net:
+        # The netdevs' host side (bound ports, taps) is made anew.
+        rt.machine.net.close_host()
     fresh = rt.rebuild()
     snapshot.restore(rt.machine, snapshot.take(fresh))
     if rt.faults is not None:

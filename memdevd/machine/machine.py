@@ -335,14 +335,15 @@ class Machine:
 
     def detach_hooks(self) -> tuple[Any, ...]:
         """Take the daemon's hooks off (snapshots copy the machine without them)."""
-        hooks = (self._emit, self.shutdown_hook, self.warn_hook)
+        hooks = (self._emit, self.shutdown_hook, self.warn_hook, self._io_loop)
         self._emit = None
         self.shutdown_hook = None
         self.warn_hook = None
+        self._io_loop = None
         return hooks
 
     def attach_hooks(self, hooks: tuple[Any, ...]) -> None:
-        self._emit, self.shutdown_hook, self.warn_hook = hooks
+        self._emit, self.shutdown_hook, self.warn_hook, self._io_loop = hooks
 
     def emit(self, name: str, data: dict[str, Any] | None = None) -> None:
         """Raise a QMP event now; the monitor's throttle may hold it."""

@@ -7,6 +7,7 @@ replays them against both live).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -303,3 +304,34 @@ def test_mac_syntax_as_net_parse_macaddr() -> None:
     assert parse_macaddr("0x123456") == (0, 0, 0, 0x12, 0x34, 0x56)
     assert parse_macaddr("zz") is None
     assert parse_macaddr("52:54:00:12:34") is None
+
+
+def test_snapshots_and_reset_keep_the_network() -> None:
+    """x-memdevd-snapshot copies the network (the daemon's loop is a hook,
+    not state); x-memdevd-reset lets go of the host ports before it
+    rebuilds, so a fixed hostfwd port binds again."""
+    from memdevd.commands import testctl
+    from memdevd.machine import snapshot
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [
+        "-memdevd", "version=10.0", *BASE,
+        "-netdev", f"user,id=u0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "e1000,netdev=u0",
+    ]  # fmt: skip
+    daemon, _ = cli.build_daemon(cli.parse(argv, PROG), PROG)
+    m = daemon.machine
+    loop = asyncio.new_event_loop()
+    try:
+        m.drive_io(loop)  # the daemon's loop: a hook, never copied
+        snap = snapshot.take(m)
+        m.net.netdev_add({"type": "user", "id": "u1"})
+        snapshot.restore(m, snap)
+        assert [line.split(":")[0] for line in info_network(m)] == ["e1000.0", " \\ u0"]
+        testctl.reset(daemon.runtime, None, {})  # type: ignore[arg-type]
+        assert [line.split(":")[0] for line in info_network(m)] == ["e1000.0", " \\ u0"]
+    finally:
+        m.drive_io(None)
+        m.net.close_host()
+        loop.close()
