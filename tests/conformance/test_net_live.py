@@ -78,6 +78,7 @@ def _qmp(sock: socket.socket, buf: bytearray, execute: str, arguments: dict | No
 def run(command: Sequence[str], argv: Sequence[str], pass_fds: Sequence[int] = ()) -> Outcome:
     """Run ``command ARGV`` with a QMP socket; ask ``info network`` if it starts."""
     with tempfile.TemporaryDirectory(prefix="memdevd-net-") as tmp:
+        os.chmod(tmp, 0o777)  # a run as another user makes its socket here
         path = os.path.join(tmp, "qmp.sock")
         proc = subprocess.Popen(
             [*command, *BASE, *argv, "-qmp", f"unix:{path},server=on,wait=off"],
@@ -340,3 +341,26 @@ def test_hostfwd_port_in_use(version: str) -> None:
         outcome = compare(version, ["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:22"])
     assert outcome.status == 1
     assert "Could not set up host forwarding rule" in outcome.stderr
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize(
+    "option",
+    [
+        "tap,id=t0,ifname=memdevd-x0,script=no,downscript=no",
+        "tap,id=t0",
+        "bridge,id=b0,br=br0",
+    ],
+)
+def test_taps_without_privileges(version: str, option: str) -> None:
+    """As a user who may not open /dev/net/tun (libvirt's session mode)."""
+    if os.geteuid() != 0:
+        pytest.skip("running as another user needs root")
+    command = qemu(version)
+    real = run([*command[:-1], *NOBODY, command[-1]], ["-netdev", option])
+    ours = run([*NOBODY, *memdevd(version)], ["-netdev", option])
+    assert real.status == 1
+    assert ours == real
