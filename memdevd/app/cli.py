@@ -570,7 +570,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return compare_cli.main(args)
     # The descriptors the caller passed (libvirt's tap fd=...), before
     # memdevd opens any of its own: only these may be named by number.
-    from memdevd.machine.net.host import note_inherited_fds
+    from memdevd.machine.net import note_inherited_fds
 
     note_inherited_fds()
     announce = not args

@@ -39,3 +39,34 @@ The API a NIC device uses (QEMU: the ``netdev`` qdev property, then
 entries (``net.nic_infos()``) for the board to create at machine init;
 one it creates is marked ``instantiated``.
 """
+
+from __future__ import annotations
+
+import os
+
+#: The descriptors the process was given (None: not recorded); only these
+#: may be named by number (``fd=``), as QEMU's are the ones its caller passed.
+inherited: set[int] | None = None
+
+
+def note_inherited_fds() -> None:
+    """Record the descriptors open now as the ones the process was given.
+
+    Called by the process's entry point before it opens any of its own
+    (cheap: no module beyond ``os`` is imported).
+    """
+    global inherited
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        names = []
+    fds = set()
+    for name in names:
+        if name.isdigit():
+            fd = int(name)
+            try:
+                os.fstat(fd)
+            except OSError:
+                continue  # listdir's own descriptor, closed by now
+            fds.add(fd)
+    inherited = fds

@@ -46,30 +46,15 @@ VHOST_GET_FEATURES: Final = 0x8008AF00
 #: sizeof(struct virtio_net_hdr)
 VIRTIO_NET_HDR_LEN: Final = 10
 
-_inherited: set[int] | None = None
-
-
-def note_inherited_fds() -> None:
-    """Record the descriptors open now as the ones the process was given.
-
-    Called by the process's entry point before it opens any of its own.
-    """
-    global _inherited
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:
-        names = []
-    fds = {int(n) for n in names if n.isdigit()}
-    # listdir's own descriptor is closed again by now.
-    _inherited = {fd for fd in fds if _is_open(fd)}
-
 
 def inherited_fds() -> set[int]:
-    """The descriptors a number may name (stdio when nothing was recorded)."""
-    global _inherited
-    if _inherited is None:
-        _inherited = {0, 1, 2}
-    return _inherited
+    """The descriptors a number may name (stdio when nothing was recorded:
+    :func:`memdevd.machine.net.note_inherited_fds`)."""
+    from memdevd.machine import net
+
+    if net.inherited is None:
+        net.inherited = {0, 1, 2}
+    return net.inherited
 
 
 def adopt_fd(fd: int) -> None:
