@@ -725,6 +725,7 @@ TPM_BACKEND_TYPE: Final = "a TPM backend type"
 TPM_CANNOT_ACCESS: Final = "Cannot access TPM device using '{}': {}"
 TPM_EMULATOR_NO_CHARDEV: Final = "tpm-emulator: parameter 'chardev' is missing"
 TPM_EMULATOR_CHARDEV_NOT_FOUND: Final = "tpm-emulator: tpm chardev '{}' not found"
+<<<<<<< HEAD
 # --- net/net.c, net/hub.c, net/util.c -------------------------------------------------------
 NET_BACKEND_NOT_COMPILED: Final = "network backend '{}' is not compiled into this binary"
 NET_BACKEND_ONLY_NETDEV: Final = "network backend '{}' is only supported with -netdev/-nic"
@@ -948,3 +949,50 @@ SOCKET_ADDRESS_TYPE_UNSUPPORTED: Final = "memdevd: vsock addresses are not emula
 SLIRP_GUESTFWD_CHARDEV_NOT_EMULATED: Final = (
     "memdevd: guestfwd to a character device is not emulated ('{}'); use cmd:"
 )
+=======
+
+# --- system/qdev-monitor.c qbus_find, hw/core/bus.c ---------------------------------------
+DEVICE_HAS_NO_CHILD_BUS: Final = "Device '{}' has no child bus"
+DEVICE_HAS_MULTIPLE_CHILD_BUSES: Final = "Device '{}' has multiple child buses"
+
+# --- hw/ide/qdev.c (ide-dev.c in 10.0), hw/block/block.c ----------------------------------
+IDE_UNIT_TOO_BIG: Final = "Can't create IDE unit {}, bus supports only {} units"
+IDE_UNIT_IN_USE: Final = "IDE unit {} is in use"
+IDE_NO_DRIVE: Final = "No drive specified"
+
+# --- hw/scsi/scsi-bus.c, hw/scsi/scsi-generic.c -------------------------------------------
+SCSI_BAD_CHANNEL: Final = "bad scsi channel id: {}"
+SCSI_BAD_ID: Final = "bad scsi device id: {}"
+SCSI_BAD_LUN: Final = "bad scsi device lun: {}"
+# {}: the other device's id, "(null)" for an anonymous one
+SCSI_LUN_IN_USE: Final = "lun already used by '{}'"
+SCSI_NO_FREE_TARGET: Final = "no free target"
+SCSI_NO_FREE_LUN: Final = "no free lun"
+# scsi-generic/scsi-block on a node that is not a host SCSI device (ENOTSUP), with its hint
+SCSI_SG_IO_VERSION: Final = "cannot get SG_IO version number: Operation not supported"
+SCSI_SG_IO_HINT: Final = "Is this a SCSI device?\n"
+
+# --- hw/usb/bus.c, hw/usb/dev-hid.c, hw/usb/host-libusb.c ---------------------------------
+USB_PORT_NOT_FOUND: Final = "usb port {} (bus {}) not found (in use?)"
+USB_NO_FREE_PORTS: Final = "tried to attach usb device {} to a bus with no free ports"
+USB_SPEED_MISMATCH: Final = (
+    'Warning: speed mismatch trying to attach usb device "{}" ({} speed) to bus "{}", '
+    'port "{}" ({} speed)'
+)
+USB_HID_BAD_VERSION: Final = "Invalid usb version {} for usb hid device"
+USB_HOST_NOT_FOUND: Final = "failed to find host usb device {}:{}"
+
+# --- hw/char/virtio-serial-bus.c, hw/char/virtio-console.c --------------------------------
+VSER_PORT_EXISTS_AT: Final = "virtio-serial-bus: A port already exists at id {}"
+VSER_PORT_EXISTS_BY_NAME: Final = "virtio-serial-bus: A port already exists by name {}"
+VSER_MAX_PORTS_REACHED: Final = "virtio-serial-bus: Maximum port limit for this device reached"
+VSER_PORT_OUT_OF_RANGE: Final = (
+    "virtio-serial-bus: Out-of-range port id specified, max. allowed: {}"
+)
+VSER_PORT0_RESERVED: Final = (
+    "Port number 0 on virtio-serial devices reserved for virtconsole devices for backward"
+    " compatibility."
+)
+VSER_MAX_PORTS_UNSET: Final = "Maximum number of serial ports not specified"
+VSER_MAX_PORTS_SUPPORTED: Final = "maximum ports supported: {}"
+>>>>>>> 3db22be (Buses controllers own (IDE, SCSI, USB, virtio-serial) and the devices on them: addresses, QOM child links, bus lookup as qbus_find does)

@@ -1,14 +1,23 @@
-"""qdev buses the memory devices care about (hw/core/bus.c, hw/pci).
+"""qdev buses (hw/core/bus.c, system/qdev-monitor.c, hw/pci).
 
 A pc machine has the hotpluggable PCI root bus ``pci.0``; q35 has the PCIe
 root bus ``pcie.0``, which refuses hot-plug, and a ``pcie-root-port``
 device adds a hotpluggable PCIe bus named after the port's id.  pc-dimm
-and nvdimm sit on no bus at all.
+and nvdimm sit on no bus at all.  Controllers own the buses disks, USB
+devices and virtio-serial ports sit on (:mod:`memdevd.machine.qbus`); the
+board's own (pc's IDE, q35's AHCI) hang off the root bus.
+
+:func:`find_bus` and :func:`default_bus` are QEMU's ``qbus_find`` and
+``qbus_find_recursive``: a depth-first walk of the bus tree where a bus
+lists its devices newest first and a device its buses newest first (both
+are inserted at the head of their lists), so ``-device ide-hd`` without
+``bus=`` lands on q35's ``ide.5``, as in QEMU.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
@@ -24,6 +33,10 @@ BUS_PARENTS = {
     "PCI": ("PCI", "bus"),
     "System": ("System", "bus"),
     "ISA": ("ISA", "bus"),
+    "IDE": ("IDE", "bus"),
+    "SCSI": ("SCSI", "bus"),
+    "usb-bus": ("usb-bus", "bus"),
+    "virtio-serial-bus": ("virtio-serial-bus", "bus"),
 }
 
 
@@ -36,6 +49,9 @@ class Bus:
     owner: Device | None = None
     # PCI slots 0..31: which are taken (devfn >> 3).
     max_devices: int = 32
+    # The bus's QOM object and device list (machine/qbus.py), for the
+    # buses controllers own; None for the PCI, ISA and system buses.
+    qbus: Any = None
 
     def is_a(self, typename: str) -> bool:
         return typename in BUS_PARENTS.get(self.bus_typename, (self.bus_typename,))
@@ -47,39 +63,145 @@ SYSTEM_BUS = Bus("main-system-bus", "System", False)
 
 
 def machine_buses(machine: Machine) -> list[Bus]:
-    """Every bus: the board's root bus, the system bus, the board's other
-    buses (x86: isa.0), then those of devices (root ports), in that order."""
-    board_buses = machine.config.board.buses(machine)
-    buses = [*board_buses[:1], SYSTEM_BUS, *board_buses[1:]]
-    for dev in machine.devices():
-        bus = getattr(dev, "child_bus", None)
-        if isinstance(bus, Bus):
-            buses.append(bus)
+    """Every bus, in ``qbus_find_recursive``'s order of visit (see the
+    module docstring)."""
+    return list(_walk(machine))
+
+
+def _walk(machine: Machine) -> Iterator[Bus]:
+    """Depth first from main-system-bus: the devices users put there
+    (newest first), then the host bridge's root bus, where the users'
+    devices come before the board's own (the oldest): its controllers'
+    buses (newest first) and the south bridge's ISA bus."""
+    board = machine.config.board
+    board_buses = board.buses(machine)
+    yield SYSTEM_BUS
+    yield from _subtree_below(machine, SYSTEM_BUS)
+    if board_buses:
+        root = board_buses[0]
+        yield root
+        yield from _subtree_below(machine, root)
+    for qbus in reversed(machine.board_qbuses):
+        yield qbus.record
+        yield from _subtree_below(machine, qbus.record)
+    for bus in board_buses[1:]:
+        yield bus
+        yield from _subtree_below(machine, bus)
+
+
+def _subtree_below(machine: Machine, bus: Bus) -> Iterator[Bus]:
+    for dev in bus_devices(machine, bus):
+        for child in device_buses(dev):
+            yield child
+            yield from _subtree_below(machine, child)
+
+
+def bus_devices(machine: Machine, bus: Bus) -> list[Device]:
+    """The realized devices on ``bus``, newest first (``bus->children``)."""
+    if bus.qbus is not None:
+        on_bus: list[Device] = bus.qbus.devices()
+        return on_bus
+    return [
+        dev
+        for dev in reversed(machine.devices())
+        if _on(dev, bus) and getattr(dev, "parent_qbus", None) is None
+    ]
+
+
+def _on(dev: Device, bus: Bus) -> bool:
+    return dev.parent_bus == bus.name and dev.parent_bus_owner is bus.owner
+
+
+def device_buses(dev: Device) -> list[Bus]:
+    """The buses a device owns, newest first (``dev->child_bus``)."""
+    buses: list[Bus] = []
+    for qbus in reversed(getattr(dev, "qbuses", ())):
+        buses.append(qbus.record)
+    bus = getattr(dev, "child_bus", None)
+    if isinstance(bus, Bus):
+        buses.append(bus)
     return buses
 
 
-def find_bus(machine: Machine, path: str) -> Bus:
-    """``qbus_find`` for the bus names memdevd has."""
-    name = path.strip("/").split("/")[0] if not path.startswith("/") else path.strip("/")
-    for bus in machine_buses(machine):
-        if bus.name == name:
+def find_recursive(machine: Machine, name: str | None, bus_type: str | None) -> Bus | None:
+    """``qbus_find_recursive(sysbus, name, type)``: the first match.
+
+    No bus memdevd has is ever full (``max_dev``), so the first match is
+    the answer."""
+    for bus in _walk(machine):
+        if name is not None and bus.name == name:
             return bus
-    raise CoreError(M.BUS_NOT_FOUND.format(name))
-
-
-def default_bus(machine: Machine, bus_type: str) -> Bus | None:
-    """``qbus_find_recursive(sysbus, NULL, type)``: the first bus of that type."""
-    for bus in machine_buses(machine):
-        if bus.is_a(bus_type):
+        if name is None and bus_type is not None and bus.is_a(bus_type):
             return bus
     return None
 
 
+def find_bus(machine: Machine, path: str) -> Bus:
+    """``qbus_find``: "bus", "bus/device", "bus/device/bus"..."""
+    if path.startswith("/"):
+        # An absolute path starts at the system bus, whose board devices
+        # memdevd does not model: the last element names the bus.
+        name = path.strip("/").rsplit("/", 1)[-1]
+        for bus in _walk(machine):
+            if bus.name == name:
+                return bus
+        raise CoreError(M.BUS_NOT_FOUND.format(name))
+    elems = [e for e in path.split("/")]
+    first = elems[0]
+    found = find_recursive(machine, first, None)
+    if found is None:
+        raise CoreError(M.BUS_NOT_FOUND.format(first))
+    bus = found
+    rest = [e for e in elems[1:] if e]
+    while rest:
+        elem = rest.pop(0)
+        dev = _find_dev(machine, bus, elem)
+        if dev is None:
+            from memdevd.machine.errors import not_found
+
+            raise not_found(M.DEVICE_NOT_FOUND.format(elem))
+        children = device_buses(dev)
+        if not rest:
+            if len(children) == 1:
+                bus = children[0]
+                break
+            if children:
+                raise CoreError(M.DEVICE_HAS_MULTIPLE_CHILD_BUSES.format(elem))
+            raise CoreError(M.DEVICE_HAS_NO_CHILD_BUS.format(elem))
+        elem = rest.pop(0)
+        match = next((b for b in children if b.name == elem), None)
+        if match is None:
+            raise CoreError(M.BUS_NOT_FOUND.format(elem))
+        bus = match
+    return bus
+
+
+def _find_dev(machine: Machine, bus: Bus, elem: str) -> Device | None:
+    """``qbus_find_dev``: by id, then by type name."""
+    devices = bus_devices(machine, bus)
+    for dev in devices:
+        if dev.id == elem:
+            return dev
+    for dev in devices:
+        if dev.typename == elem:
+            return dev
+    return None
+
+
+def default_bus(machine: Machine, bus_type: str) -> Bus | None:
+    """``qbus_find_recursive(sysbus, NULL, type)``: the first bus of that type."""
+    return find_recursive(machine, None, bus_type)
+
+
 def bus_of(machine: Machine, dev: Device) -> Bus | None:
+    qbus = getattr(dev, "parent_qbus", None)
+    if qbus is not None:
+        record: Bus = qbus.record
+        return record
     if dev.parent_bus is None:
         return None
-    for bus in machine_buses(machine):
-        if bus.name == dev.parent_bus:
+    for bus in _walk(machine):
+        if bus.name == dev.parent_bus and bus.qbus is None:
             return bus
     return None
 
@@ -123,7 +245,7 @@ def pci_bus_functions(machine: Machine, bus: Bus) -> dict[int, PCIFunction]:
             table[fn.devfn] = fn
     for dev in machine.devices():
         devfn = getattr(dev, "devfn", -1)
-        if dev.parent_bus == bus.name and isinstance(devfn, int) and devfn >= 0:
+        if _on(dev, bus) and isinstance(devfn, int) and devfn >= 0:
             table[devfn] = PCIFunction(
                 devfn, dev.typename, dev.id, bool(getattr(dev, "multifunction", False))
             )
@@ -188,6 +310,9 @@ def pci_register_devfn(
 
 def bus_canonical_path(machine: Machine, bus: Bus) -> str:
     """The QOM path of a bus (what a device's ``parent_bus`` link reads)."""
+    if bus.qbus is not None:
+        path_of: str = bus.qbus.path()
+        return path_of
     if bus.owner is not None:
         return f"{bus.owner.canonical_path()}/{bus.name}"
     path = machine.config.board.bus_path(machine, bus)

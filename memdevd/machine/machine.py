@@ -316,6 +316,12 @@ class Machine:
         self.event_throttle = EventThrottle(self.clock, self._send_event)
         # BusClass automatic_ids counters (e.g. "pcie.N"), per bus type.
         self.bus_automatic_ids: dict[str, int] = {}
+        # The buses of the board's own controllers (pc's IDE...), oldest first.
+        self.board_qbuses: list[Any] = []
+        # ui/input.c: the handlers (index, device, mouse name or None,
+        # absolute) and the next index; the board registers its own.
+        self.input_handlers: list[tuple[int, Any, str | None, bool]] = []
+        self.input_counter = 0
         self.acpi_slots = [AcpiSlot() for _ in range(config.ram_slots)]
         self.guest = Guest(self, config.guest)
         # Set by the daemon: a guest-initiated shutdown (reason, guest=True).
@@ -652,6 +658,13 @@ class Machine:
                 dev.prop_set(key, opts[key], keyval=not from_json)
             if bus is not None:
                 dev.parent_bus = bus.name
+                dev.parent_bus_owner = bus.owner
+                if bus.qbus is not None:
+                    # qdev_set_parent_bus(): the bus checks the address,
+                    # then lists the device (child[N]).
+                    bus.qbus.check_address(dev)
+                    dev.parent_qbus = bus.qbus  # type: ignore[attr-defined]
+                    bus.qbus.add_kid(dev)
             self._realize(dev, bus, hot)
         except CoreError:
             self._unparent(dev)
@@ -687,6 +700,9 @@ class Machine:
             raise
 
     def _unparent(self, dev: Device) -> None:
+        qbus = getattr(dev, "parent_qbus", None)
+        if qbus is not None:
+            qbus.remove_kid(dev)
         if dev.parent is not None and dev.name is not None:
             dev.parent.remove_child(dev.name)
         dev.finalize()
@@ -734,6 +750,48 @@ class Machine:
         return self.config.board.hotplug_handler(self, dev)
 
     # -- buses ---------------------------------------------------------------------------
+
+    def add_usb_hub(self, qbus: Any) -> None:
+        """``usb_claim_port``: a usb-hub chained on a bus's last free port,
+        as a board device (``/machine/unattached/device[N]``)."""
+        from memdevd.machine.devices import device_class
+
+        cls = device_class("usb-hub", self.config.board, self.recording)
+        if cls is None:
+            return
+        hub = cls(self)
+        hub.parent_bus = qbus.bus_name
+        hub.parent_qbus = qbus  # type: ignore[attr-defined]
+        qbus.add_kid(hub)
+        try:
+            self.realize_unattached(hub)
+        except CoreError:
+            qbus.remove_kid(hub)
+
+    # -- input devices (ui/input.c) -------------------------------------------------------
+
+    def input_register(self, dev: Any, mouse: str | None, absolute: bool) -> int:
+        """``qemu_input_handler_register``: every handler takes an index;
+        the mice among them are what ``query-mice`` lists."""
+        index = self.input_counter
+        self.input_counter += 1
+        self.input_handlers.append((index, dev, mouse, absolute))
+        return index
+
+    def input_unregister(self, dev: Any) -> None:
+        self.input_handlers = [h for h in self.input_handlers if h[1] is not dev]
+
+    def query_mice(self) -> list[dict[str, Any]]:
+        """``qmp_query_mice``: the mice, the first registered is current,
+        listed newest first."""
+        mice: list[dict[str, Any]] = []
+        current = True
+        for index, _, name, absolute in self.input_handlers:
+            if name is None:
+                continue
+            mice.insert(0, {"index": index, "name": name, "current": current, "absolute": absolute})
+            current = False
+        return mice
 
     def find_bus(self, name: str) -> Any:
         from memdevd.machine.buses import find_bus
@@ -783,7 +841,14 @@ class Machine:
         plug.unplug_request(dev)
 
     def remove_device(self, dev: Device) -> None:
-        """Final removal after an unplug: unrealize, unparent, DEVICE_DELETED."""
+        """Final removal after an unplug: unrealize, unparent, DEVICE_DELETED.
+
+        The devices on the buses it owns go first, newest first
+        (``bus_unparent``)."""
+        for qbus in reversed(getattr(dev, "qbuses", ())):
+            for child in qbus.devices():
+                if child.realized:
+                    self.remove_device(child)
         path = dev.canonical_path()
         plug = self.hotplug_handler(dev)
         if plug is not None:

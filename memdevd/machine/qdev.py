@@ -47,6 +47,9 @@ class Device(QOMObject):
         self.hotplugged = False
         # Name of the bus the device is plugged into, if any.
         self.parent_bus: str | None = None
+        # The device owning that bus (None: a board bus); two buses may
+        # share a name (a root port's automatic "pcie.0" and q35's root).
+        self.parent_bus_owner: Device | None = None
 
     # -- static properties ---------------------------------------------------
 

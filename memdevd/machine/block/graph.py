@@ -529,14 +529,32 @@ class BlockLayer:
         old.refcnt -= 1
         self._unref(old)
 
-    def realize_drive(self, blk: BlockBackend, *, resizable: bool, share_rw: bool) -> None:
+    def empty_backend(self, dev: Device) -> BlockBackend:
+        """An anonymous backend without a medium (a CD-ROM without drive)."""
+        blk = BlockBackend("", None, device=dev)
+        self.backends.append(blk)
+        return blk
+
+    def realize_drive(
+        self,
+        blk: BlockBackend,
+        *,
+        resizable: bool,
+        share_rw: bool,
+        read_only: bool | None = None,
+    ) -> None:
         """``blkconf_apply_backend_options``: the device's needs on the
-        node (write unless the node is read-only), checked as
-        ``blk_set_perm`` does; nothing changes if they conflict."""
+        node (write unless ``read_only``; None: unless the node is
+        read-only), checked as ``blk_set_perm`` does; nothing changes if
+        they conflict."""
         node = blk.root
         if node is None or blk.edge is None:
             return
-        perm = perms.CONSISTENT_READ | (0 if node.read_only else perms.WRITE)
+        if read_only is None:
+            read_only = node.read_only
+        elif not read_only and node.read_only:
+            raise CoreError(M.BLOCK_NODE_READ_ONLY)
+        perm = perms.CONSISTENT_READ | (0 if read_only else perms.WRITE)
         shared = perms.CONSISTENT_READ | perms.WRITE_UNCHANGED
         shared |= (perms.RESIZE if resizable else 0) | (perms.WRITE if share_rw else 0)
         old = (blk.edge.perm, blk.edge.shared)
@@ -555,6 +573,9 @@ class BlockLayer:
         blk.device = None
         if blk.auto_del and blk.dinfo is not None:
             self._remove_backend(blk)
+            return
+        if blk.root is None and not blk.name:
+            self.backends.remove(blk)
             return
         if blk.name or blk.root is None:
             return

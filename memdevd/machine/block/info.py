@@ -166,6 +166,8 @@ def block_info(blk: BlockBackend) -> dict[str, Any]:
     info["locked"] = False
     if blk.root is not None:
         info["inserted"] = node_info(blk.root, blk, False)
+    if dev is not None and getattr(dev, "has_tray", False):
+        info["tray_open"] = bool(getattr(dev, "tray_open", False))
     if dev is not None and getattr(dev, "iostatus", True):
         info["io-status"] = "ok"
     return info

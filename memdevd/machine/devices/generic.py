@@ -17,9 +17,11 @@ inner type.  Properties that link to a backend (``drive``, ``netdev``,
 QEMU's texts; a ``drive`` attaches the block node as QEMU's
 ``set_drive_helper`` does.
 
-Buses other than PCI and ISA (USB, SCSI, IDE, virtio-serial...) are not
-modelled yet: a type on one gets QEMU's "No 'usb-bus' bus found" (or
-"can't go on" a bus it names), as on a QEMU machine without that bus.
+Controllers own IDE, SCSI, USB and virtio-serial buses, and the types on
+those buses find their address there
+(:mod:`memdevd.machine.devices.bus_devices`).  A type on another bus
+(HDA, CCID, floppy...) gets QEMU's "No 'HDA' bus found" (or "can't go
+on" a bus it names), as on a QEMU machine without that bus.
 A type's class is hot-pluggable as the catalog records it
 (``DeviceClass.hotpluggable``: ``VGA`` is not), and ``qom-list`` of a
 device lists its properties in QEMU's order with QEMU's types: the
@@ -317,11 +319,16 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
     """A PCI device of the catalog: placed, listed, unplugged."""
 
     abstract = False
+    # A controller: it creates buses when realized (bus_devices.make_buses);
+    # bus_backend is a virtio proxy's inner type.
+    owns_buses: ClassVar[bool] = False
+    bus_backend: ClassVar[str | None] = None
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
         self.values = {}
         self.blk: BlockBackend | None = None
+        self.qbuses: list[Any] = []
 
     def class_props_key(self) -> str | None:
         # The list depends on the class (its catalog entry) only.
@@ -355,6 +362,11 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
         super().realize()
         self.realize_drive()
         self.realize_nic()
+        if self.owns_buses:
+            from memdevd.machine.devices.bus_devices import check_controller, make_buses
+
+            check_controller(self, self.bus_backend)
+            self.qbuses = make_buses(self, self.bus_backend)
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
@@ -382,11 +394,16 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
 
 
 class CatalogBusDevice(CatalogMixin, Device):
-    """A catalog device on a bus other than PCI."""
+    """A catalog device on a bus other than PCI: on the IDE, SCSI, USB and
+    virtio-serial buses it takes an address there, as QEMU's bus code
+    does; a disk attaches its drive."""
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
         self.values = {}
+        self.blk: BlockBackend | None = None
+        # The bus's QOM object (machine/qbus.py), once device_add chose it.
+        self.parent_qbus: Any = None
 
     def class_props_key(self) -> str | None:
         return "catalog"
@@ -400,17 +417,63 @@ class CatalogBusDevice(CatalogMixin, Device):
             *self.catalog_props(),
         ]
 
+    @property
+    def hotplug_handler(self) -> Any:
+        """The bus's handler (SCSI, USB, virtio-serial); IDE has none."""
+        if self.bus_type in ("SCSI", "usb-bus", "virtio-serial-bus"):
+            from memdevd.machine.devices.bus_devices import BusHotplug
+
+            return BusHotplug
+        return None
+
     def set_drive(self, name: str, value: str, owner: str) -> None:
-        raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(self.typename))
+        """``set_drive_helper``: a named backend, or a new one on a node."""
+        if not value:
+            return
+        self.blk = self.machine.block.attach_drive(value, self, owner, name)
 
-    replace_drive = set_drive
+    @property
+    def removable_media(self) -> bool:
+        from memdevd.machine.devices.bus_devices import TRAY_DEVICES
 
-    def finalize(self) -> None:
-        _forget_boot_index(self)
+        return self.typename in TRAY_DEVICES
+
+    @property
+    def has_tray(self) -> bool:
+        return self.removable_media
+
+    def replace_drive(self, name: str, value: str, owner: str) -> None:
+        """``set_drive_helper`` after realize: the drive moves to a node."""
+        if self.blk is None or self.blk.root is None:
+            # A CD-ROM without medium takes its drive here (blk_insert_bs).
+            raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(name, owner))
+        self.machine.block.replace_drive(self.blk, value)
+        if not self.blk.name:
+            self.values[name] = value
 
     def realize(self) -> None:
         self.apply_links()
         self.realize_nic()
+        from memdevd.machine.devices.bus_devices import BUS_REALIZE
+
+        hooks = BUS_REALIZE.get(self.bus_type or "")
+        if hooks is not None:
+            hooks[0](self)
+
+    def unrealize(self) -> None:
+        from memdevd.machine.devices.bus_devices import BUS_REALIZE
+
+        hooks = BUS_REALIZE.get(self.bus_type or "")
+        if hooks is not None and hooks[1] is not None:
+            hooks[1](self)
+        super().unrealize()
+
+    def finalize(self) -> None:
+        """``release_drive``: a device that goes (or failed) lets its drive go."""
+        _forget_boot_index(self)
+        if self.blk is not None:
+            self.machine.block.detach_drive(self.blk)
+            self.blk = None
 
 
 def _bus_device_hotpluggable(obj: QOMObject) -> bool:
@@ -560,6 +623,7 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             "hotpluggable": info.hotpluggable is not False,
         }
         base: type[CatalogPCIDevice] = CatalogPCIDevice
+        backend_name: str | None = None
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:
@@ -573,6 +637,12 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
                 p.name for p in (binfo.properties if binfo is not None else ())
             )
             base = CatalogVirtioPCIDevice
+            backend_name = backend
+        from memdevd.machine.devices.bus_devices import owns_buses
+
+        if owns_buses(info.name, backend_name):
+            attrs["owns_buses"] = True
+            attrs["bus_backend"] = backend_name
         cls = type(_class_name(info.name), (base,), attrs)
     _CLASSES[key] = cls
     return cls

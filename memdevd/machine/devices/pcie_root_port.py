@@ -283,7 +283,11 @@ class PciAcpiHotplug:
         bus = getattr(dev, "child_bus", None)
         if isinstance(bus, Bus):
             for child in self.machine.devices():
-                if child.parent_bus == bus.name and child is not dev and child.realized:
+                if (
+                    child.parent_bus == bus.name
+                    and child.parent_bus_owner is dev
+                    and child.realized
+                ):
                     self.machine.remove_device(child)
         self.machine.remove_device(dev)
 

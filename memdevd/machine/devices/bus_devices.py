@@ -1,0 +1,464 @@
+"""Controllers and the devices on their buses: IDE, SCSI, USB, virtio-serial.
+
+Made from the recorded catalog like every other device type
+(:mod:`memdevd.machine.devices.generic`), with what QEMU's bus code does
+about addresses: an IDE unit (``ide_qdev_realize``), a SCSI channel,
+target and LUN (``scsi_bus_check_address``, ``scsi_qdev_realize``), a USB
+port (``usb_claim_port``, ``usb_check_attach``), a virtio-serial port
+number (``virtser_port_device_realize``); and what the disk devices do
+with their drive (``ide_dev_initfn``, ``scsi_realize``): a CD-ROM without
+one gets an empty drive, a disk refuses to start.  Nothing is emulated
+behind it: no ATA command, SCSI CDB or USB packet is ever answered.
+
+Controllers (:data:`IDE_CONTROLLERS`, :data:`SCSI_CONTROLLERS`,
+:data:`USB_CONTROLLERS`, the virtio-scsi and virtio-serial proxies)
+create their buses when realized, named as QEMU names them.  Devices on
+USB, SCSI and virtio-serial buses hot-plug and unplug at once (the bus,
+or the controller, is their hotplug handler: no guest is asked); IDE
+buses refuse both.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from memdevd import messages as M
+from memdevd.machine.errors import CoreError
+from memdevd.machine.qbus import (
+    BAD_PORT_ID,
+    USB_SPEED_MASK_FULL,
+    USB_SPEED_MASK_HIGH,
+    USB_SPEED_MASK_LOW,
+    USB_SPEED_MASK_SUPER,
+    IDEBus,
+    QBus,
+    SCSIBus,
+    USBBus,
+    VirtioSerialBus,
+    automatic_bus_name,
+    usb_speeds,
+)
+
+if TYPE_CHECKING:
+    from memdevd.machine.machine import Machine
+    from memdevd.machine.qdev import Device
+
+# --- controllers ----------------------------------------------------------------------
+
+#: IDE controllers on PCI: (buses, units per bus)
+IDE_CONTROLLERS: dict[str, tuple[int, int]] = {
+    "piix3-ide": (2, 2),
+    "piix3-ide-xen": (2, 2),
+    "piix4-ide": (2, 2),
+    "ich9-ahci": (6, 1),
+}
+#: SCSI controllers on PCI: SCSIBusInfo (max_channel, max_target, max_lun)
+SCSI_CONTROLLERS: dict[str, tuple[int, int, int]] = {
+    "lsi53c895a": (0, 7, 0),
+    "lsi53c810": (0, 7, 0),
+    "megasas": (0, 64, 255),
+    "megasas-gen2": (0, 64, 255),
+    "mptsas1068": (0, 8, 1),
+    "pvscsi": (0, 64, 0),
+    "am53c974": (0, 7, 7),
+    "dc390": (0, 7, 7),
+}
+#: virtio-scsi's SCSIBusInfo (VIRTIO_SCSI_MAX_TARGET, VIRTIO_SCSI_MAX_LUN)
+VIRTIO_SCSI_LIMITS = (0, 255, 16383)
+_UHCI = ("uhci", 2)
+#: USB host controllers on PCI: kind and number of ports
+USB_CONTROLLERS: dict[str, tuple[str, int]] = {
+    "qemu-xhci": ("xhci", 0),
+    "nec-usb-xhci": ("xhci", 0),
+    "piix3-usb-uhci": _UHCI,
+    "piix4-usb-uhci": _UHCI,
+    "vt82c686b-usb-uhci": _UHCI,
+    "ich9-usb-uhci1": _UHCI,
+    "ich9-usb-uhci2": _UHCI,
+    "ich9-usb-uhci3": _UHCI,
+    "ich9-usb-uhci4": _UHCI,
+    "ich9-usb-uhci5": _UHCI,
+    "ich9-usb-uhci6": _UHCI,
+    "ich9-usb-ehci1": ("ehci", 6),
+    "ich9-usb-ehci2": ("ehci", 6),
+    "usb-ehci": ("ehci", 6),
+    "pci-ohci": ("ohci", 0),
+}
+_LOW_FULL = USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL
+_ALL_SPEEDS = _LOW_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER
+#: VIRTIO_QUEUE_MAX / 2 - 1
+VSER_MAX_SUPPORTED_PORTS = 511
+
+
+def owns_buses(typename: str, backend: str | None) -> bool:
+    """Whether a PCI type (or its virtio device) creates buses here."""
+    return (
+        typename in IDE_CONTROLLERS
+        or typename in SCSI_CONTROLLERS
+        or typename in USB_CONTROLLERS
+        or backend in ("virtio-scsi-device", "virtio-serial-device")
+    )
+
+
+def _uint(values: dict[str, Any], name: str, default: int) -> int:
+    value = values.get(name, default)
+    return int(value) if value is not None else default
+
+
+def check_controller(dev: Any, backend: str | None) -> None:
+    """The controller's realize checks that come before its buses."""
+    if backend == "virtio-serial-device":
+        ports = _uint(dev.values, "max_ports", 31)
+        if not ports:
+            raise CoreError(M.VSER_MAX_PORTS_UNSET)
+        if ports > VSER_MAX_SUPPORTED_PORTS:
+            raise CoreError(M.VSER_MAX_PORTS_SUPPORTED.format(VSER_MAX_SUPPORTED_PORTS))
+
+
+def make_buses(dev: Any, backend: str | None) -> list[QBus]:
+    """The buses a realized controller creates, named as QEMU names them.
+
+    ``dev`` is the PCI device; a virtio proxy's buses belong to its virtio
+    device (``dev.vdev``), named ``<proxy id>.0`` (virtio-scsi-pci and
+    virtio-serial-pci pass that name down), else automatically.
+    """
+    machine: Machine = dev.machine
+    typename = dev.typename
+    buses: list[QBus] = []
+    if typename in IDE_CONTROLLERS:
+        count, units = IDE_CONTROLLERS[typename]
+        for i in range(count):
+            name = automatic_bus_name(machine, dev, "IDE", i)
+            buses.append(IDEBus(machine, name, dev, units))
+    elif typename in SCSI_CONTROLLERS:
+        name = automatic_bus_name(machine, dev, "SCSI", 0)
+        buses.append(SCSIBus(machine, name, dev, SCSI_CONTROLLERS[typename]))
+    elif typename in USB_CONTROLLERS:
+        kind, ports = USB_CONTROLLERS[typename]
+        if kind == "uhci" and dev.values.get("masterbus"):
+            _register_companion(dev, ports)
+            return []
+        name = automatic_bus_name(machine, dev, "usb-bus", 0)
+        usb = USBBus(machine, name, dev)
+        register_usb_ports(usb, kind, ports, dev.values)
+        buses.append(usb)
+    elif backend in ("virtio-scsi-device", "virtio-serial-device"):
+        vdev = dev.vdev
+        bus_type = "SCSI" if backend == "virtio-scsi-device" else "virtio-serial-bus"
+        name = f"{dev.id}.0" if dev.id else automatic_bus_name(machine, vdev, bus_type, 0)
+        if backend == "virtio-scsi-device":
+            buses.append(SCSIBus(machine, name, vdev, VIRTIO_SCSI_LIMITS))
+        else:
+            buses.append(VirtioSerialBus(machine, name, vdev, _uint(dev.values, "max_ports", 31)))
+    owner = dev.vdev if backend is not None and hasattr(dev, "vdev") else dev
+    for bus in buses:
+        owner.add_child(bus.bus_name, bus)
+    return buses
+
+
+def register_usb_ports(bus: USBBus, kind: str, ports: int, values: dict[str, Any]) -> None:
+    """``usb_register_port`` calls of each controller's realize."""
+    if kind == "xhci":
+        # usb_xhci_realize: max(p2, p3) ports of every speed.
+        count = max(_uint(values, "p2", 4), _uint(values, "p3", 4))
+        for i in range(count):
+            bus.register_port(str(i + 1), _ALL_SPEEDS)
+    elif kind == "ehci":
+        for i in range(ports):
+            bus.register_port(str(i + 1), USB_SPEED_MASK_HIGH)
+    elif kind == "ohci":
+        for i in range(_uint(values, "num-ports", 3)):
+            bus.register_port(str(i + 1), _LOW_FULL)
+    else:
+        for i in range(ports):
+            bus.register_port(str(i + 1), _LOW_FULL)
+
+
+def _register_companion(dev: Any, ports: int) -> None:
+    """A UHCI companion (``masterbus=``): its ports are the EHCI bus's
+    ports ``firstport``.. which now take full and low speed devices too."""
+    from memdevd.machine.buses import find_bus
+
+    master = find_bus(dev.machine, str(dev.values["masterbus"]))
+    qbus = master.qbus
+    if not isinstance(qbus, USBBus):
+        return
+    first = _uint(dev.values, "firstport", 0)
+    for port in (*qbus.free, *qbus.used):
+        if first < int(port.path.split(".")[0]) <= first + ports:
+            port.speedmask |= _LOW_FULL
+
+
+# --- the devices on the buses ----------------------------------------------------------
+
+
+class BusHotplug:
+    """The hotplug handler of SCSI, USB and virtio-serial buses: plugging
+    needs nothing, an unplug request unplugs at once
+    (``qdev_simple_device_unplug_cb``); DEVICE_DELETED follows."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+
+    def pre_plug(self, dev: Device) -> None:
+        return None
+
+    def commit(self, dev: Device, decided: Any) -> None:
+        return None
+
+    def plug(self, dev: Device) -> None:
+        return None
+
+    def unplug_request(self, dev: Device) -> None:
+        self.machine.remove_device(dev)
+
+    def unplug(self, dev: Device) -> None:
+        return None
+
+
+def _qbus(dev: Any) -> Any:
+    bus = getattr(dev, "parent_qbus", None)
+    assert bus is not None, "device_add puts every bus device on a bus"
+    return bus
+
+
+# IDE ------------------------------------------------------------------------------------
+
+
+def realize_ide(dev: Any) -> None:
+    """``ide_qdev_realize`` then ``ide_dev_initfn``."""
+    bus: IDEBus = _qbus(dev)
+    unit = _unit(dev.values.get("unit", -1))
+    if unit == -1:
+        unit = 1 if 0 in bus.units else 0
+    if unit >= bus.max_units:
+        raise CoreError(M.IDE_UNIT_TOO_BIG.format(unit, bus.max_units))
+    if unit in bus.units:
+        raise CoreError(M.IDE_UNIT_IN_USE.format(unit))
+    cdrom = dev.typename == "ide-cd"
+    if dev.blk is None:
+        if not cdrom:
+            raise CoreError(M.IDE_NO_DRIVE)
+        dev.blk = dev.machine.block.empty_backend(dev)
+    dev.machine.block.realize_drive(
+        dev.blk, resizable=not cdrom, share_rw=bool(dev.values.get("share-rw")), read_only=cdrom
+    )
+    bus.units[unit] = dev
+    dev.values["unit"] = unit
+    dev.ide_unit = unit
+
+
+def unrealize_ide(dev: Any) -> None:
+    bus = getattr(dev, "parent_qbus", None)
+    unit = getattr(dev, "ide_unit", None)
+    if isinstance(bus, IDEBus) and unit is not None and bus.units.get(unit) is dev:
+        del bus.units[unit]
+
+
+def _unit(value: Any) -> int:
+    number = int(value)
+    return -1 if number in (-1, 0xFFFFFFFF) else number
+
+
+# SCSI -----------------------------------------------------------------------------------
+
+
+def realize_scsi(dev: Any) -> None:
+    """``scsi_qdev_realize``: the address, then the device's realize."""
+    bus: SCSIBus = _qbus(dev)
+    address = bus.assign(dev)
+    typename = dev.typename
+    if typename in ("scsi-cd",):
+        if dev.blk is None:
+            dev.blk = dev.machine.block.empty_backend(dev)
+        dev.machine.block.realize_drive(
+            dev.blk, resizable=False, share_rw=_share(dev), read_only=True
+        )
+    elif dev.blk is None:
+        raise CoreError(M.BLOCK_DRIVE_NOT_SET)
+    elif typename in ("scsi-generic", "scsi-block"):
+        raise CoreError(M.SCSI_SG_IO_VERSION, hint=M.SCSI_SG_IO_HINT)
+    else:
+        dev.machine.block.realize_drive(dev.blk, resizable=True, share_rw=_share(dev))
+    channel, target, lun = address
+    dev.values["channel"], dev.values["scsi-id"], dev.values["lun"] = channel, target, lun
+    dev.scsi_address = address
+
+
+def _share(dev: Any) -> bool:
+    return bool(dev.values.get("share-rw", False))
+
+
+# USB ------------------------------------------------------------------------------------
+
+#: product_desc of the USB devices (usb_device_get_product_desc)
+USB_PRODUCTS = {
+    "usb-tablet": "QEMU USB Tablet",
+    "usb-mouse": "QEMU USB Mouse",
+    "usb-kbd": "QEMU USB Keyboard",
+    "usb-storage": "QEMU USB MSD",
+    "usb-hub": "QEMU USB Hub",
+    "usb-redir": "USB Redirection Device",
+    "usb-host": "USB Host Device",
+}
+#: the speeds a device's descriptors offer (usb_desc_init); HID devices
+#: with usb_version=2 (the default) add high speed
+USB_DEVICE_SPEEDS = {
+    "usb-storage": USB_SPEED_MASK_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER,
+    "usb-bot": USB_SPEED_MASK_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER,
+    "usb-uas": USB_SPEED_MASK_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER,
+    "usb-mtp": USB_SPEED_MASK_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER,
+    "usb-net": USB_SPEED_MASK_FULL | USB_SPEED_MASK_HIGH,
+}
+_HID = {"usb-tablet": ("QEMU HID Tablet", True), "usb-mouse": ("QEMU HID Mouse", False)}
+HUB_PORTS = 8
+
+
+def realize_usb(dev: Any) -> None:
+    """``usb_qdev_realize``: claim a port, the device's realize, attach."""
+    bus: USBBus = _qbus(dev)
+    typename = dev.typename
+    product = USB_PRODUCTS.get(typename, typename)
+    port = _claim_port(dev, bus, product)
+    try:
+        speeds = _usb_device_realize(dev)
+        if speeds is not None and not (port.speedmask & speeds):
+            raise CoreError(
+                M.USB_SPEED_MISMATCH.format(
+                    product, usb_speeds(speeds), bus.bus_name, port.path, usb_speeds(port.speedmask)
+                )
+            )
+    except CoreError:
+        bus.release(port)
+        raise
+    port.dev = dev
+    dev.usb_port = port
+    if typename == "usb-hub":
+        for i in range(_uint(dev.values, "ports", HUB_PORTS)):
+            bus.register_port(f"{port.path}.{i + 1}", _ALL_SPEEDS & ~USB_SPEED_MASK_SUPER)
+    hid = _HID.get(typename)
+    if hid is not None or typename == "usb-kbd":
+        dev.input_index = dev.machine.input_register(
+            dev, hid[0] if hid else None, hid[1] if hid else False
+        )
+
+
+def _claim_port(dev: Any, bus: USBBus, product: str) -> Any:
+    """``usb_claim_port``: the named port, else the first free one (a hub is
+    chained on when only one is left)."""
+    path = dev.values.get("port") or ""
+    if path:
+        port = next((p for p in bus.free if p.path == path), None)
+        if port is None:
+            raise CoreError(M.USB_PORT_NOT_FOUND.format(path, bus.bus_name))
+    else:
+        if len(bus.free) == 1 and dev.typename != "usb-hub":
+            dev.machine.add_usb_hub(bus)
+        if not bus.free:
+            raise CoreError(M.USB_NO_FREE_PORTS.format(product))
+        port = bus.free[0]
+    bus.free.remove(port)
+    bus.used.append(port)
+    return port
+
+
+def _usb_device_realize(dev: Any) -> int | None:
+    """The device's own realize; its speeds (None: not attached yet)."""
+    typename = dev.typename
+    if typename in ("usb-tablet", "usb-mouse", "usb-kbd"):
+        usb_version = _uint(dev.values, "usb_version", 2)
+        if usb_version not in (1, 2):
+            raise CoreError(M.USB_HID_BAD_VERSION.format(usb_version))
+        return USB_SPEED_MASK_FULL | (USB_SPEED_MASK_HIGH if usb_version == 2 else 0)
+    if typename == "usb-redir":
+        if not dev.values.get("chardev"):
+            raise CoreError(M.MISSING_PARAMETER.format("chardev"))
+        # Attached once the remote end says what it is.
+        return None
+    if typename == "usb-host":
+        bus_nr = _uint(dev.values, "hostbus", 0)
+        addr = _uint(dev.values, "hostaddr", 0)
+        if bus_nr or addr:
+            raise CoreError(M.USB_HOST_NOT_FOUND.format(bus_nr, addr))
+        # No device named: it waits for one to appear.
+        return None
+    if typename == "usb-storage":
+        if dev.blk is None:
+            raise CoreError(M.BLOCK_DRIVE_NOT_SET)
+        dev.machine.block.realize_drive(dev.blk, resizable=True, share_rw=_share(dev))
+    return USB_DEVICE_SPEEDS.get(typename, USB_SPEED_MASK_FULL)
+
+
+def unrealize_usb(dev: Any) -> None:
+    port = getattr(dev, "usb_port", None)
+    bus = getattr(dev, "parent_qbus", None)
+    if port is not None and isinstance(bus, USBBus):
+        if dev.typename == "usb-hub":
+            prefix = port.path + "."
+            bus.free = [p for p in bus.free if not p.path.startswith(prefix)]
+        bus.release(port)
+        dev.usb_port = None
+    if getattr(dev, "input_index", None) is not None:
+        dev.machine.input_unregister(dev)
+
+
+# virtio-serial -------------------------------------------------------------------------
+
+
+def realize_virtio_serial_port(dev: Any) -> None:
+    """``virtser_port_device_realize`` and the port type's realize."""
+    bus: VirtioSerialBus = _qbus(dev)
+    console = dev.typename == "virtconsole"
+    plugging_port0 = console and bus.port_by_id(0) is None
+    nr = _uint(dev.values, "nr", BAD_PORT_ID) & 0xFFFFFFFF
+    if bus.port_by_id(nr) is not None:
+        raise CoreError(M.VSER_PORT_EXISTS_AT.format(nr))
+    name = dev.values.get("name") or None
+    if name is not None:
+        for other in dev.machine.devices():
+            if (
+                other is not dev
+                and getattr(other, "port_nr", None) is not None
+                and other.values.get("name") == name
+            ):
+                raise CoreError(M.VSER_PORT_EXISTS_BY_NAME.format(name))
+    if nr == BAD_PORT_ID:
+        if plugging_port0:
+            nr = 0
+        else:
+            nr = bus.free_id()
+            if nr == BAD_PORT_ID:
+                raise CoreError(M.VSER_MAX_PORTS_REACHED)
+    if nr >= bus.max_ports:
+        raise CoreError(M.VSER_PORT_OUT_OF_RANGE.format(bus.max_ports - 1))
+    if nr == 0 and not console:
+        raise CoreError(M.VSER_PORT0_RESERVED)
+    dev.values["nr"] = nr
+    dev.port_nr = nr
+    bus.ids_used.add(nr)
+    chardev = dev.values.get("chardev")
+    if console and chardev:
+        # virtconsole opens its chardev's frontend at once.
+        backend = dev.machine.chardevs.children.get(chardev)
+        if backend is not None and hasattr(backend, "frontend_open"):
+            backend.frontend_open = True
+
+
+def unrealize_virtio_serial_port(dev: Any) -> None:
+    bus = getattr(dev, "parent_qbus", None)
+    nr = getattr(dev, "port_nr", None)
+    if isinstance(bus, VirtioSerialBus) and nr is not None:
+        bus.ids_used.discard(nr)
+        dev.port_nr = None
+
+
+#: bus type -> (realize, unrealize)
+BUS_REALIZE: dict[str, tuple[Any, Any]] = {
+    "IDE": (realize_ide, unrealize_ide),
+    "SCSI": (realize_scsi, None),
+    "usb-bus": (realize_usb, unrealize_usb),
+    "virtio-serial-bus": (realize_virtio_serial_port, unrealize_virtio_serial_port),
+}
+
+#: devices with a tray (``change_media_cb`` and ``is_tray_open``)
+TRAY_DEVICES = frozenset({"ide-cd", "scsi-cd"})

@@ -1,0 +1,324 @@
+"""Buses that controllers own, with their devices (hw/core/bus.c and the bus types).
+
+A :class:`QBus` is a qdev bus as QOM shows it: a child of the device that
+owns it (``/machine/peripheral/scsi0/virtio-backend/scsi0.0``), listing
+its devices as ``child[N]`` links (N counts up from 0 per bus and is never
+reused), with the ``realized`` and ``hotplug-handler`` properties.  The
+board's own controllers (pc's piix3-ide, q35's ich9-ahci) own buses too;
+memdevd does not model those devices, so their buses have the path the
+board gives them.
+
+Each bus type keeps what its devices need to find their address:
+
+* :class:`IDEBus` (hw/ide/qdev.c): a master and a slave, ``max_units`` of
+  them (AHCI ports have one);
+* :class:`SCSIBus` (hw/scsi/scsi-bus.c): channel, target and LUN limits
+  of the controller (``SCSIBusInfo``) and ``check_address``;
+* :class:`USBBus` (hw/usb/bus.c): the ports the controller registered,
+  free and used in QEMU's list order, each with its speeds;
+* :class:`VirtioSerialBus` (hw/char/virtio-serial-bus.c): the port-id
+  bitmap (port 0 reserved for a console) and ``max_ports``.
+
+Bus names are QEMU's (``qbus_init_internal``): the owner's id and the
+number of buses it had so far (``ahci0.3``), else the lower-cased type
+name and a counter per bus type (``ide.2``, ``usb-bus.0``) kept in
+``machine.bus_automatic_ids``; or a name the owner gives (virtio-scsi and
+virtio-serial name their bus ``<proxy id>.0``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from memdevd import messages as M
+from memdevd.machine.buses import Bus
+from memdevd.machine.errors import CoreError
+from memdevd.machine.qom import Prop, QOMObject
+
+if TYPE_CHECKING:
+    from memdevd.machine.machine import Machine
+    from memdevd.machine.qdev import Device
+
+
+def automatic_bus_name(machine: Machine, owner: Device | None, bus_type: str, index: int) -> str:
+    """``qbus_init_internal``'s name for a bus given none."""
+    if owner is not None and owner.id:
+        return f"{owner.id}.{index}"
+    counter = machine.bus_automatic_ids.get(bus_type, 0)
+    machine.bus_automatic_ids[bus_type] = counter + 1
+    return f"{bus_type.lower()}.{counter}"
+
+
+class QBus(QOMObject):
+    """A bus owned by a device (or by the board), with its devices."""
+
+    bus_type: ClassVar[str] = "bus"
+    hotpluggable: ClassVar[bool] = True
+
+    def __init__(
+        self, machine: Machine, name: str, owner: Device | None, board_path: str = ""
+    ) -> None:
+        super().__init__()
+        self.machine = machine
+        self.bus_name = name
+        self.owner = owner
+        # The QOM path of a board bus (its owner is not modelled).
+        self.board_path = board_path
+        # bus->children, oldest first, with their child[N] index.
+        self.kids: list[tuple[int, Device]] = []
+        self.max_index = 0
+        self.record = Bus(name, self.bus_type, self.hotpluggable, owner=owner, qbus=self)
+
+    @property
+    def type_chain(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.bus_type, "bus", "object")
+
+    def class_props(self) -> list[Prop]:
+        return [
+            Prop("realized", "bool", lambda o: True, None),
+            Prop("hotplug-handler", "link<hotplug-handler>", lambda o: _bus(o).handler_path()),
+        ]
+
+    def handler_path(self) -> str:
+        """What ``hotplug-handler`` links to: the bus itself, or nothing."""
+        return self.path() if self.hotpluggable else ""
+
+    def path(self) -> str:
+        if self.parent is not None:
+            return self.canonical_path()
+        return self.board_path
+
+    def devices(self) -> list[Device]:
+        """The devices on the bus, newest first (QEMU inserts at the head)."""
+        return [dev for _, dev in reversed(self.kids)]
+
+    # -- qdev_set_parent_bus / bus_remove_child ------------------------------------
+
+    def check_address(self, dev: Device) -> None:
+        """``BusClass.check_address``: before the device joins the bus."""
+
+    def add_kid(self, dev: Device) -> None:
+        """``bus_add_child``: a ``child[N]`` link, N never reused."""
+        index = self.max_index
+        self.max_index += 1
+        self.kids.append((index, dev))
+        name = f"child[{index}]"
+        self.add_prop(Prop(name, f"link<{dev.typename}>", _link_to(dev)))
+
+    def remove_kid(self, dev: Device) -> None:
+        for index, kid in self.kids:
+            if kid is dev:
+                self.kids.remove((index, kid))
+                self._props.pop(f"child[{index}]", None)
+                return
+
+
+def _link_to(dev: Device) -> Any:
+    def getter(obj: QOMObject) -> str:
+        return dev.canonical_path()
+
+    return getter
+
+
+def _bus(obj: QOMObject) -> QBus:
+    assert isinstance(obj, QBus)
+    return obj
+
+
+# --- IDE --------------------------------------------------------------------------------
+
+
+class IDEBus(QBus):
+    """``TYPE_IDE_BUS``: no hotplug handler; units 0 (master) and 1 (slave)."""
+
+    bus_type = "IDE"
+    hotpluggable = False
+
+    def __init__(
+        self,
+        machine: Machine,
+        name: str,
+        owner: Device | None,
+        max_units: int,
+        board_path: str = "",
+    ) -> None:
+        super().__init__(machine, name, owner, board_path)
+        self.max_units = max_units
+        self.units: dict[int, Device] = {}
+
+
+# --- SCSI -------------------------------------------------------------------------------
+
+
+class SCSIBus(QBus):
+    """``TYPE_SCSI_BUS`` with the controller's ``SCSIBusInfo`` limits."""
+
+    bus_type = "SCSI"
+
+    def __init__(
+        self,
+        machine: Machine,
+        name: str,
+        owner: Device | None,
+        limits: tuple[int, int, int],
+    ) -> None:
+        super().__init__(machine, name, owner)
+        self.max_channel, self.max_target, self.max_lun = limits
+
+    def handler_path(self) -> str:
+        # virtio-scsi handles its bus's hot-plug; other controllers leave it
+        # to the bus (qbus_set_bus_hotplug_handler).
+        owner = self.owner
+        if owner is not None and owner.is_a("virtio-scsi-common"):
+            return owner.canonical_path()
+        return self.path()
+
+    def occupant(self, channel: int, target: int, lun: int) -> Device | None:
+        """``scsi_bus_is_address_free``: the device at that address, if any."""
+        for dev in self.devices():
+            addr = getattr(dev, "scsi_address", None)
+            if addr == (channel, target, lun):
+                return dev
+        return None
+
+    def check_address(self, dev: Device) -> None:
+        """``scsi_bus_check_address``."""
+        values: dict[str, Any] = getattr(dev, "values", {})
+        channel = int(values.get("channel", 0))
+        target = _signed(values.get("scsi-id", -1))
+        lun = _signed(values.get("lun", -1))
+        if channel > self.max_channel:
+            raise CoreError(M.SCSI_BAD_CHANNEL.format(channel))
+        if target != -1 and target > self.max_target:
+            raise CoreError(M.SCSI_BAD_ID.format(target))
+        if lun != -1 and lun > self.max_lun:
+            raise CoreError(M.SCSI_BAD_LUN.format(lun))
+        if target != -1 and lun != -1:
+            other = self.occupant(channel, target, lun)
+            if other is not None:
+                raise CoreError(M.SCSI_LUN_IN_USE.format(other.id or "(null)"))
+
+    def assign(self, dev: Device) -> tuple[int, int, int]:
+        """``scsi_qdev_realize``: the first free target, or LUN."""
+        values: dict[str, Any] = getattr(dev, "values", {})
+        channel = int(values.get("channel", 0))
+        target = _signed(values.get("scsi-id", -1))
+        lun = _signed(values.get("lun", -1))
+        if target == -1:
+            if lun == -1:
+                lun = 0
+            candidate = -1
+            while True:
+                candidate += 1
+                free = self.occupant(channel, candidate, lun) is None
+                if free or candidate >= self.max_target:
+                    break
+            if not free:
+                raise CoreError(M.SCSI_NO_FREE_TARGET)
+            target = candidate
+        elif lun == -1:
+            candidate = -1
+            while True:
+                candidate += 1
+                free = self.occupant(channel, target, candidate) is None
+                if free or candidate >= self.max_lun:
+                    break
+            if not free:
+                raise CoreError(M.SCSI_NO_FREE_LUN)
+            lun = candidate
+        return channel, target, lun
+
+
+def _signed(value: Any) -> int:
+    """A uint32 property holding -1 (QEMU's "unset") reads as 4294967295."""
+    number = int(value)
+    return -1 if number in (-1, 0xFFFFFFFF) else number
+
+
+# --- USB --------------------------------------------------------------------------------
+
+USB_SPEED_MASK_LOW = 1
+USB_SPEED_MASK_FULL = 2
+USB_SPEED_MASK_HIGH = 4
+USB_SPEED_MASK_SUPER = 8
+
+
+def usb_speeds(mask: int) -> str:
+    """``usb_mask_to_str``."""
+    names = [
+        name
+        for bit, name in (
+            (USB_SPEED_MASK_FULL, "full"),
+            (USB_SPEED_MASK_HIGH, "high"),
+            (USB_SPEED_MASK_SUPER, "super"),
+        )
+        if mask & bit
+    ]
+    return "+".join(names) or "unknown"
+
+
+class USBPort:
+    """A ``USBPort``: its path ("1", "1.2"), speeds and device."""
+
+    def __init__(self, path: str, speedmask: int) -> None:
+        self.path = path
+        self.speedmask = speedmask
+        self.dev: Device | None = None
+
+
+class USBBus(QBus):
+    """``TYPE_USB_BUS``: the bus is its own hotplug handler."""
+
+    bus_type = "usb-bus"
+
+    def __init__(self, machine: Machine, name: str, owner: Device | None, board_path: str = ""):
+        super().__init__(machine, name, owner, board_path)
+        # bus->free and bus->used, in QEMU's list order (tail insertion).
+        self.free: list[USBPort] = []
+        self.used: list[USBPort] = []
+
+    def register_port(self, path: str, speedmask: int) -> None:
+        self.free.append(USBPort(path, speedmask))
+
+    def release(self, port: USBPort) -> None:
+        """``usb_release_port``: back at the end of the free list."""
+        if port in self.used:
+            self.used.remove(port)
+        port.dev = None
+        self.free.append(port)
+
+
+# --- virtio-serial ---------------------------------------------------------------------
+
+#: VIRTIO_CONSOLE_BAD_ID
+BAD_PORT_ID = 0xFFFFFFFF
+
+
+class VirtioSerialBus(QBus):
+    """``TYPE_VIRTIO_SERIAL_BUS``; the virtio-serial device handles hot-plug."""
+
+    bus_type = "virtio-serial-bus"
+
+    def __init__(self, machine: Machine, name: str, owner: Device | None, max_ports: int):
+        super().__init__(machine, name, owner)
+        self.max_ports = max_ports
+        # ports_map: port 0 is reserved for a console at realize.
+        self.ids_used: set[int] = {0}
+
+    def handler_path(self) -> str:
+        return self.owner.canonical_path() if self.owner is not None else ""
+
+    def port_by_id(self, nr: int) -> Device | None:
+        for dev in self.devices():
+            if getattr(dev, "port_nr", None) == nr:
+                return dev
+        return None
+
+    def free_id(self) -> int:
+        """``find_free_port_id``: the first clear bit of the 32-bit words
+        that cover max_ports (so it may lie beyond max_ports - 1)."""
+        words = -(-self.max_ports // 32)
+        for nr in range(words * 32):
+            if nr not in self.ids_used:
+                return nr
+        return BAD_PORT_ID
