@@ -37,7 +37,6 @@ COMPAT_OPTIONS = {
     "serial": "no serial port is emulated",
     "parallel": "no parallel port is emulated",
     "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
-    "usb": "no USB is emulated",
     "audiodev": "no audio is emulated",
     "accel": None,  # handled, listed here for --help completeness
 }
@@ -353,6 +352,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 Q.set_message_timestamps(
                     Q.parse_bool(msg.get("timestamp") or "off", name="timestamp")
                 )
+            elif name == "usb":
+                # vl.c: -usb is -machine usb=on.
+                request.machine["usb"] = "on"
             elif name in COMPAT_OPTIONS:
                 pass
             else:

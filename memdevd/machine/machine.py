@@ -318,6 +318,8 @@ class Machine:
         self.bus_automatic_ids: dict[str, int] = {}
         # The buses of the board's own controllers (pc's IDE...), oldest first.
         self.board_qbuses: list[Any] = []
+        # -drive if=ide|scsi (machine/qbus.py LegacyDrive), for the board.
+        self.legacy_drives: list[Any] = []
         # ui/input.c: the handlers (index, device, mouse name or None,
         # absolute) and the next index; the board registers its own.
         self.input_handlers: list[tuple[int, Any, str | None, bool]] = []
@@ -698,6 +700,10 @@ class Machine:
             self._unparent(dev)
             self.unattached_counter -= 1
             raise
+
+    def realize_board_device(self, dev: Device) -> None:
+        """Realize a device the board parented itself (``legacy[N]`` of a bus)."""
+        self._realize(dev, None, False)
 
     def _unparent(self, dev: Device) -> None:
         qbus = getattr(dev, "parent_qbus", None)

@@ -164,6 +164,9 @@ class SCSIBus(QBus):
     ) -> None:
         super().__init__(machine, name, owner)
         self.max_channel, self.max_target, self.max_lun = limits
+        # scsi_bus_init(): bus->busnr = next_scsi_bus++ (what -drive if=scsi,bus= counts)
+        self.busnr = machine.bus_automatic_ids.get("#scsi-busnr", 0)
+        machine.bus_automatic_ids["#scsi-busnr"] = self.busnr + 1
 
     def handler_path(self) -> str:
         # virtio-scsi handles its bus's hot-plug; other controllers leave it
@@ -322,3 +325,104 @@ class VirtioSerialBus(QBus):
             if nr not in self.ids_used:
                 return nr
         return BAD_PORT_ID
+
+
+# --- the board's buses and -drive if=ide|scsi ------------------------------------------
+#
+# The API the -drive code uses: it records each ``-drive if=ide|scsi`` as a
+# :class:`LegacyDrive` in ``machine.legacy_drives`` before the board is built
+# (QEMU's DriveInfo table); the board then creates the IDE units
+# (``pc_init1``/``pc_q35_init``: :func:`create_board_ide_drives`) and an
+# lsi53c895a its SCSI units when realized (``scsi_bus_legacy_handle_cmdline``).
+# A drive no device took is an orphan (``drive_check_orphaned``): its
+# backend has no device (``BlockBackend.device is None``).
+
+
+class LegacyDrive:
+    """A ``-drive`` with ``if=ide`` or ``if=scsi`` (DriveInfo): where it goes."""
+
+    def __init__(self, interface: str, bus: int, unit: int, backend: str, cdrom: bool) -> None:
+        self.interface = interface  # "ide" or "scsi"
+        self.bus = bus
+        self.unit = unit
+        # The BlockBackend's name (the drive's id, "ide0-hd0" by default).
+        self.backend = backend
+        # media=cdrom: ide-cd / scsi-cd rather than ide-hd / scsi-hd
+        self.cdrom = cdrom
+
+
+def board_ide_buses(machine: Machine) -> list[IDEBus]:
+    """The board's IDE buses in order (pc: ide.0, ide.1; q35: AHCI ports
+    ide.0..ide.5), as ``pcms->idebus`` and the AHCI ports list them."""
+    return [bus for bus in machine.board_qbuses if isinstance(bus, IDEBus)]
+
+
+def legacy_drive(machine: Machine, interface: str, bus: int, unit: int) -> LegacyDrive | None:
+    """``drive_get(type, bus, unit)``."""
+    drives: list[LegacyDrive] = machine.legacy_drives
+    for drive in drives:
+        if (drive.interface, drive.bus, drive.unit) == (interface, bus, unit):
+            return drive
+    return None
+
+
+def create_legacy_device(
+    machine: Machine, qbus: QBus, driver: str, props: dict[str, Any], name: str | None = None
+) -> Device:
+    """A device the board (or a controller) makes for a ``-drive``: without
+    an id, at ``/machine/unattached/device[N]``, or as the ``name`` child of
+    its bus (``legacy[N]`` of SCSI); QEMU's error if it cannot realize."""
+    from memdevd.machine.devices import device_class
+
+    cls = device_class(driver, machine.config.board, machine.recording)
+    assert cls is not None, driver
+    dev = cls(machine)
+    for key, value in props.items():
+        dev.prop_set(key, value, keyval=False)
+    dev.parent_bus = qbus.bus_name
+    dev.parent_qbus = qbus  # type: ignore[attr-defined]
+    qbus.add_kid(dev)
+    try:
+        if name is None:
+            machine.realize_unattached(dev)
+        else:
+            qbus.add_child(name, dev)
+            machine.realize_board_device(dev)
+    except CoreError:
+        qbus.remove_kid(dev)
+        if name is not None and name in qbus.children:
+            qbus.remove_child(name)
+        raise
+    return dev
+
+
+def create_board_ide_drives(machine: Machine, units_per_bus: int) -> int:
+    """``pci_ide_create_devs`` (pc: bus i unit j is drive index 2i+j) and
+    ``ahci_ide_create_devs`` (q35: port i takes drive index i, unit 0):
+    ide-cd for media=cdrom, else ide-hd.  Returns how many were made (each
+    is a /machine/unattached device)."""
+    made = 0
+    for index, bus in enumerate(board_ide_buses(machine)):
+        for unit in range(units_per_bus):
+            # if_max_devs[IF_IDE] = 2: drive index n is bus n / 2, unit n % 2.
+            number = index * units_per_bus + unit
+            drive = legacy_drive(machine, "ide", number // 2, number % 2)
+            if drive is None:
+                continue
+            driver = "ide-cd" if drive.cdrom else "ide-hd"
+            create_legacy_device(machine, bus, driver, {"unit": unit, "drive": drive.backend})
+            made += 1
+    return made
+
+
+def create_legacy_scsi_drives(machine: Machine, bus: SCSIBus) -> None:
+    """``scsi_bus_legacy_handle_cmdline``: the if=scsi drives of this bus's
+    number, one target each (``legacy[unit]`` children of the bus)."""
+    for unit in range(bus.max_target + 1):
+        drive = legacy_drive(machine, "scsi", bus.busnr, unit)
+        if drive is None:
+            continue
+        driver = "scsi-cd" if drive.cdrom else "scsi-hd"
+        create_legacy_device(
+            machine, bus, driver, {"scsi-id": unit, "drive": drive.backend}, f"legacy[{unit}]"
+        )

@@ -152,6 +152,11 @@ class Release:
     # machine exists.  7.2: "help" is no type, and pc_nic_init() fails on
     # an unknown model ("Unsupported NIC model").
     nic_models_per_bus: bool
+    # hw/isa/piix.c, hw/isa/lpc_ich9.c (8.0-8.2, "hw/isa/piix: ..." series):
+    # the south bridges create the RTC and DMA controllers, and PIIX its IDE
+    # ("ide"), USB ("uhci") and PM ("pm") functions, as their own children
+    # rather than /machine/unattached devices.
+    south_bridge_children: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -245,6 +250,7 @@ QEMU_7_2: Final = Release(
     dirty_rate_time_unit=False,
     cpu_expansion_ignores_bad_props=True,
     help_defaults_as_cmdline=False,
+    south_bridge_children=False,
     kvm_no_memslots_text=M.KVM_NO_FREE_MEMSLOTS_7_2,
     vhost_no_memslots_text=M.VHOST_NO_FREE_MEMSLOTS_7_2,
     virtio_pmem_unplug_text=M.VIRTIO_MD_UNPLUG_7_2,
@@ -274,6 +280,7 @@ QEMU_8_2: Final = replace(
     major=8,
     minor=2,
     micro=2,
+    south_bridge_children=True,  # 8.2: hw/isa/piix.c owns IDE/USB/PM, RTC and DMA moved
     reference_package="Debian 1:8.2.2+ds-0ubuntu1",
     copyright_year=2023,
     recorded_as="10.0",

@@ -210,7 +210,21 @@ class BusHotplug:
         return None
 
     def unplug_request(self, dev: Device) -> None:
-        self.machine.remove_device(dev)
+        # The device goes at once, but its DEVICE_DELETED follows the
+        # device_del reply (QEMU finalizes it from the main loop).
+        machine = self.machine
+        held: list[tuple[str, Any]] = []
+
+        def hold(name: str, data: dict[str, Any] | None = None) -> None:
+            held.append((name, data))
+
+        machine.emit = hold  # type: ignore[method-assign]
+        try:
+            machine.remove_device(dev)
+        finally:
+            del machine.emit
+        for name, data in held:
+            machine.clock.call_later(0, lambda n=name, d=data: machine.emit(n, d))
 
     def unplug(self, dev: Device) -> None:
         return None

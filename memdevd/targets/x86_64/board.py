@@ -264,6 +264,11 @@ class X86Board(Board):
     def finish_board(self, machine: Machine) -> None:
         from memdevd.machine.qom import MemoryRegionObject
 
+        if self.is_pc:
+            from memdevd.targets.x86_64.storage import create_board_storage
+
+            create_board_storage(machine)
+
         if machine.config.nvdimm and self.is_pc:
             # nvdimm_init_acpi_state(): the 4-byte DSM I/O port at 0x0a18.
             machine.machine_obj.add_child(
@@ -301,6 +306,10 @@ class X86Board(Board):
         yield from BOARD_PCI_FUNCTIONS.get(self.family, ())
         if self.family == "pc" and machine.config.acpi:
             yield PIIX4_PM
+        if self.is_pc and machine.config.board_options.get("usb"):
+            from memdevd.targets.x86_64.storage import usb_functions
+
+            yield from usb_functions(machine)
 
     def bus_path(self, machine: Machine, bus: Bus) -> str | None:
         if bus is ISA_BUS:

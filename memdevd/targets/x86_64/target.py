@@ -67,7 +67,7 @@ class X86Target:
 
     #: The board's own -machine properties, known without reading the
     #: recorded machine.
-    board_option_names = frozenset({"max-ram-below-4g", "pflash0", "pflash1"})
+    board_option_names = frozenset({"max-ram-below-4g", "pflash0", "pflash1", "usb"})
 
     def machine_option_names(self, release: Release, mtype: MachineType) -> set[str]:
         from memdevd.releases.recorded import recording
@@ -82,6 +82,12 @@ class X86Target:
         return names
 
     def apply_machine_option(self, config: MachineConfig, key: str, value: Any) -> bool:
+        if key == "usb":
+            # machine_set_usb: -usb is -machine usb=on (vl.c).
+            from memdevd.util.qemu_opts import parse_bool
+
+            config.board_options[key] = parse_bool(str(value), name=key)
+            return True
         if key == "max-ram-below-4g":
             from memdevd.util.qemu_opts import parse_size
 

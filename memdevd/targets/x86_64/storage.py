@@ -1,0 +1,117 @@
+"""The pc and q35 boards' own storage and USB controllers, and their buses.
+
+``pc_init1`` creates the PIIX3 IDE function (``ide.0`` and ``ide.1``, a
+master and a slave each) and with ``-usb`` (``-machine usb=on``) a
+``piix3-usb-uhci`` (``usb-bus.0``, two ports); ``pc_q35_init`` creates the
+ICH9 AHCI controller (``ide.0`` to ``ide.5``, one unit each) and with
+``-usb`` an ``ich9-usb-ehci1`` with three UHCI companions (``usb-bus.0``,
+six ports).  memdevd does not model those controllers; their buses are
+real (:mod:`memdevd.machine.qbus`), with the QOM path QEMU gives them.
+
+The IDE units of ``-drive if=ide`` are created right after the IDE
+controller, as ``/machine/unattached`` devices, which moves the board
+devices created after them; the board's devices are counted so that a
+device the machine creates later without a parent (a usb-hub) gets QEMU's
+number.  The numbers come from the recorded machines (one vCPU and its
+kvmvapic before the board's devices, ``board_devices_base``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from memdevd.machine.buses import PCIFunction
+from memdevd.machine.qbus import (
+    USB_SPEED_MASK_FULL,
+    USB_SPEED_MASK_HIGH,
+    USB_SPEED_MASK_LOW,
+    IDEBus,
+    USBBus,
+    automatic_bus_name,
+    create_board_ide_drives,
+)
+
+if TYPE_CHECKING:
+    from memdevd.machine.machine import Machine
+
+#: /machine/unattached devices the board creates (after the vCPUs), by
+#: family and south_bridge_children, as QEMU 7.2 and 10.0 list them
+#: (-nodefaults, ACPI on), and where the IDE controller (7.2; 10.0 pc:
+#: the PIIX3 that owns it) is among them.
+BOARD_DEVICES: dict[tuple[str, bool], tuple[int, int]] = {
+    # i440FX PIIX3 i8257 i8257 i8259 i8259 hpet rtc pit pcspk fdc i8042
+    # vmport vmmouse port92 piix3-ide PIIX4_PM smbus-eeprom*8
+    ("pc", False): (25, 15),
+    # ICH9-LPC i8257 i8257 i8259 i8259 hpet rtc pit pcspk i8042 vmport
+    # vmmouse port92 ich9-ahci ICH9-SMB smbus-eeprom*8
+    ("q35", False): (23, 13),
+    # i440FX PIIX3 i8259 i8259 hpet pit pcspk fdc i8042 vmport vmmouse
+    # port92 smbus-eeprom*8
+    ("pc", True): (20, 1),
+    # ICH9-LPC i8259 i8259 hpet pit pcspk i8042 vmport vmmouse port92
+    # ich9-ahci ICH9-SMB smbus-eeprom*8
+    ("q35", True): (20, 10),
+}
+_LOW_FULL = USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL
+#: ich9-usb-ehci1 and its companions at 1d.7 and 1d.0-1d.2
+#: (ehci_create_ich9_with_companions)
+Q35_USB_FUNCTIONS = (
+    PCIFunction(0xEF, "ich9-usb-ehci1", multifunction=True),
+    PCIFunction(0xE8, "ich9-usb-uhci1", multifunction=True),
+    PCIFunction(0xE9, "ich9-usb-uhci2", multifunction=True),
+    PCIFunction(0xEA, "ich9-usb-uhci3", multifunction=True),
+)
+#: PIIX3's USB function (piix3_devfn + 2)
+PC_USB_FUNCTIONS = (PCIFunction(0x0A, "piix3-usb-uhci"),)
+
+
+def board_usb(machine: Machine) -> bool:
+    """``machine_usb()``: ``-usb`` or ``-machine usb=on``."""
+    return bool(machine.config.board_options.get("usb", False))
+
+
+def usb_functions(machine: Machine) -> tuple[PCIFunction, ...]:
+    if not board_usb(machine):
+        return ()
+    return PC_USB_FUNCTIONS if machine.config.board.family == "pc" else Q35_USB_FUNCTIONS
+
+
+def create_board_storage(machine: Machine) -> None:
+    """The board's IDE (AHCI) buses, its -drive if=ide units, its USB bus."""
+    family = machine.config.board.family
+    children = machine.release.south_bridge_children
+    count, ide_offset = BOARD_DEVICES[(family, children)]
+    base = machine.board_devices_base
+    if family == "pc" and not machine.config.acpi and not children:
+        # No PIIX4_PM (it comes after the IDE and USB functions).
+        count -= 1
+    ide_index = base + ide_offset
+    ide_path = f"/machine/unattached/device[{ide_index}]"
+    if family == "pc" and children:
+        ide_path += "/ide"
+    buses, units = (2, 2) if family == "pc" else (6, 1)
+    for i in range(buses):
+        name = automatic_bus_name(machine, None, "IDE", i)
+        machine.board_qbuses.append(IDEBus(machine, name, None, units, f"{ide_path}/{name}"))
+    # The units come right after their controller (pc 10.0: after PIIX3).
+    machine.unattached_counter = ide_index + 1
+    drives = create_board_ide_drives(machine, units)
+    extra = drives
+    if board_usb(machine):
+        if family == "pc" and children:
+            usb_path = f"/machine/unattached/device[{ide_index}]/uhci"
+        else:
+            usb_path = f"/machine/unattached/device[{ide_index + 1 + drives}]"
+            # pc: one UHCI; q35: the EHCI and its three companions.
+            extra += 1 if family == "pc" else 4
+        name = automatic_bus_name(machine, None, "usb-bus", 0)
+        usb = USBBus(machine, name, None, f"{usb_path}/{name}")
+        if family == "pc":
+            for port in range(2):
+                usb.register_port(str(port + 1), _LOW_FULL)
+        else:
+            # The companions take full and low speed on all six ports.
+            for port in range(6):
+                usb.register_port(str(port + 1), _LOW_FULL | USB_SPEED_MASK_HIGH)
+        machine.board_qbuses.append(usb)
+    machine.unattached_counter = base + count + extra
