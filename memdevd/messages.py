@@ -725,7 +725,6 @@ TPM_BACKEND_TYPE: Final = "a TPM backend type"
 TPM_CANNOT_ACCESS: Final = "Cannot access TPM device using '{}': {}"
 TPM_EMULATOR_NO_CHARDEV: Final = "tpm-emulator: parameter 'chardev' is missing"
 TPM_EMULATOR_CHARDEV_NOT_FOUND: Final = "tpm-emulator: tpm chardev '{}' not found"
-<<<<<<< HEAD
 # --- net/net.c, net/hub.c, net/util.c -------------------------------------------------------
 NET_BACKEND_NOT_COMPILED: Final = "network backend '{}' is not compiled into this binary"
 NET_BACKEND_ONLY_NETDEV: Final = "network backend '{}' is only supported with -netdev/-nic"
@@ -949,7 +948,6 @@ SOCKET_ADDRESS_TYPE_UNSUPPORTED: Final = "memdevd: vsock addresses are not emula
 SLIRP_GUESTFWD_CHARDEV_NOT_EMULATED: Final = (
     "memdevd: guestfwd to a character device is not emulated ('{}'); use cmd:"
 )
-=======
 
 # --- system/qdev-monitor.c qbus_find, hw/core/bus.c ---------------------------------------
 DEVICE_HAS_NO_CHILD_BUS: Final = "Device '{}' has no child bus"
@@ -995,4 +993,15 @@ VSER_PORT0_RESERVED: Final = (
 )
 VSER_MAX_PORTS_UNSET: Final = "Maximum number of serial ports not specified"
 VSER_MAX_PORTS_SUPPORTED: Final = "maximum ports supported: {}"
->>>>>>> 3db22be (Buses controllers own (IDE, SCSI, USB, virtio-serial) and the devices on them: addresses, QOM child links, bus lookup as qbus_find does)
+<<<<<<< HEAD
+=======
+
+# --- block/qapi-system.c (qapi-sysemu.c in 7.2), system/qdev-monitor.c blk_by_qdev_id ----
+MEDIA_NOT_REMOVABLE: Final = "Device '{}' is not removable"
+MEDIA_TRAY_NOT_OPEN: Final = "Tray of device '{}' is not open"
+MEDIA_DEVICE_NOT_REMOVABLE: Final = "Device is not removable"
+MEDIA_TRAY_OF_DEVICE_NOT_OPEN: Final = "Tray of the device is not open"
+MEDIA_ALREADY_INSERTED: Final = "There already is a medium in the device"
+MEDIA_NODE_NOT_FOUND: Final = "Node '{}' not found"
+MEDIA_NODE_IN_USE: Final = "Node '{}' is already in use"
+>>>>>>> 7bc1ff9 (Removable media: blockdev-open-tray/close-tray/remove-medium/insert-medium/change-medium, eject with QEMU's checks and DEVICE_TRAY_MOVED; query-mice with the board's PS/2 mouse; -drive if=scsi units on lsi53c895a)

@@ -64,12 +64,14 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "block-set-write-threshold",
         "x-blockdev-set-iothread",
     ),
-    "net": (
-        "netdev_add",
-        "netdev_del",
-        "set_link",
-        "query-rx-filter",
-        "announce-self",
+    "removable": (
+        "blockdev-open-tray",
+        "blockdev-close-tray",
+        "blockdev-remove-medium",
+        "blockdev-insert-medium",
+        "blockdev-change-medium",
+        "eject",
+        "query-mice",
     ),
     "qom": (
         "qom-list",

@@ -531,7 +531,8 @@ class BlockLayer:
 
     def empty_backend(self, dev: Device) -> BlockBackend:
         """An anonymous backend without a medium (a CD-ROM without drive)."""
-        blk = BlockBackend("", None, device=dev)
+        # blk_new(): an empty root state, so a medium opens read-only.
+        blk = BlockBackend("", None, device=dev, root_read_only=True)
         self.backends.append(blk)
         return blk
 

@@ -153,6 +153,11 @@ def make_buses(dev: Any, backend: str | None) -> list[QBus]:
     owner = dev.vdev if backend is not None and hasattr(dev, "vdev") else dev
     for bus in buses:
         owner.add_child(bus.bus_name, bus)
+    if typename in ("lsi53c895a", "lsi53c810") and machine.legacy_drives:
+        # lsi_scsi_realize(): the -drive if=scsi units of this bus number.
+        from memdevd.machine.qbus import create_legacy_scsi_drives
+
+        create_legacy_scsi_drives(machine, buses[0])  # type: ignore[arg-type]
     return buses
 
 
@@ -224,10 +229,17 @@ class BusHotplug:
         finally:
             del machine.emit
         for name, data in held:
-            machine.clock.call_later(0, lambda n=name, d=data: machine.emit(n, d))
+            machine.clock.call_later(0, _emitter(machine, name, data))
 
     def unplug(self, dev: Device) -> None:
         return None
+
+
+def _emitter(machine: Machine, name: str, data: Any) -> Any:
+    def send() -> None:
+        machine.emit(name, data)
+
+    return send
 
 
 def _qbus(dev: Any) -> Any:

@@ -1,5 +1,7 @@
 """The pc and q35 boards' own storage and USB controllers, and their buses.
 
+(And the PS/2 mouse's input handler, which query-mice lists.)
+
 ``pc_init1`` creates the PIIX3 IDE function (``ide.0`` and ``ide.1``, a
 master and a slave each) and with ``-usb`` (``-machine usb=on``) a
 ``piix3-usb-uhci`` (``usb-bus.0``, two ports); ``pc_q35_init`` creates the
@@ -115,3 +117,9 @@ def create_board_storage(machine: Machine) -> None:
                 usb.register_port(str(port + 1), _LOW_FULL | USB_SPEED_MASK_HIGH)
         machine.board_qbuses.append(usb)
     machine.unattached_counter = base + count + extra
+    # i8042's PS/2 keyboard and mouse register QEMU's input handlers 0 to 2
+    # (the mouse is the 3rd): query-mice lists the mouse, current until a
+    # guest activates another.
+    machine.input_register(None, None, False)
+    machine.input_register(None, None, False)
+    machine.input_register(None, "QEMU PS/2 Mouse", False)
