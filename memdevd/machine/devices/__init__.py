@@ -29,8 +29,6 @@ _WHERE: dict[str, tuple[str, str]] = {
     "pcie-root-port": ("pcie_root_port", "PCIERootPort"),
     # Not memory devices: what libvirt adds to every domain.
     "virtio-balloon-pci": ("virtio_balloon", "VirtioBalloonPCI"),
-    "piix3-usb-uhci": ("usb_controllers", "PIIX3USBUHCI"),
-    "qemu-xhci": ("usb_controllers", "QemuXHCI"),
 }
 
 
