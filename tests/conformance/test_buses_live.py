@@ -1,0 +1,279 @@
+"""Storage and peripheral buses against real QEMU 7.2 and 10.0 ("buses").
+
+The board's own buses (pc: PIIX3 IDE ide.0/ide.1; q35: AHCI ide.0-ide.5;
+``-usb``), controllers added with -device/device_add and the buses they
+own (IDE, SCSI, USB, virtio-serial), the devices on them with their
+addresses, QOM paths and errors, hot-plug where QEMU allows it, and
+removable media (the tray commands, DEVICE_TRAY_MOVED, query-block).
+Each sequence runs against QEMU and memdevd emulating the same release;
+the transcripts must be equal.  Command lines QEMU refuses are compared
+by exit status and stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memdevd.devtools.scenario import compare_live, memdevd_target, parse_scenario, qemu_target
+from tests.live_qemu import QEMU_VERSIONS, qemu_binary
+
+pytestmark = pytest.mark.live_qemu
+
+BASE = ["-S", "-nodefaults", "-display", "none"]
+Step = tuple[str, "dict[str, Any] | None"] | tuple[str, "dict[str, Any] | None", dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("bus-images")
+    for name, size in (("hd.raw", 4 << 20), ("cd1.iso", 1 << 20), ("cd2.iso", 2 << 20)):
+        (d / name).write_bytes(bytes(size))
+    return d
+
+
+def _steps(commands: list[Any]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = [{"send": {"execute": "qmp_capabilities"}}]
+    for item in commands:
+        name, args = item[0], item[1]
+        msg: dict[str, Any] = {"execute": name}
+        if args is not None:
+            msg["arguments"] = args
+        step: dict[str, Any] = {"send": msg}
+        if len(item) > 2:
+            step.update(item[2])
+        steps.append(step)
+    return steps
+
+
+def _get(path: str, prop: str) -> tuple[str, dict[str, Any]]:
+    return ("qom-get", {"path": path, "property": prop})
+
+
+def _bus_of(dev_id: str) -> tuple[str, dict[str, Any]]:
+    return _get(f"/machine/peripheral/{dev_id}", "parent_bus")
+
+
+DELETED = {"wait_event": "DEVICE_DELETED"}
+
+
+def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
+    hd = f"driver=file,node-name=hd0,filename={d / 'hd.raw'}"
+    cd1, cd2 = str(d / "cd1.iso"), str(d / "cd2.iso")
+    return {
+        # pc: the IDE function's buses, -usb's UHCI, where devices land.
+        "pc-board": (
+            [*BASE, "-machine", "pc", "-usb", "-blockdev", hd]
+            + ["-device", "ide-hd,id=disk,drive=hd0,bus=ide.0,unit=1"]
+            + ["-device", "ide-cd,id=cd", "-device", "ide-cd,id=cd2"]
+            + ["-device", "usb-tablet,id=tab", "-device", "usb-kbd,id=kbd"],
+            [
+                _bus_of("disk"),
+                _bus_of("cd"),
+                _bus_of("cd2"),
+                _get("/machine/peripheral/cd", "unit"),
+                _get("/machine/peripheral/cd2", "unit"),
+                _bus_of("tab"),
+                _get("/machine/peripheral/tab", "port"),
+                ("query-mice", None),
+                ("query-block", None),
+                ("device_add", {"driver": "ide-cd", "id": "x"}),
+                ("device_add", {"driver": "ide-cd", "id": "x", "bus": "ide.0"}),
+                ("device_del", {"id": "cd"}),
+                ("device_add", {"driver": "usb-mouse", "id": "m", "port": "7"}),
+                ("device_add", {"driver": "usb-mouse", "id": "m"}),
+                ("query-mice", None),
+                ("device_del", {"id": "tab"}, DELETED),
+                ("query-mice", None),
+            ],
+        ),
+        # q35: AHCI ports (one unit each) and -usb's EHCI with companions.
+        "q35-board": (
+            [*BASE, "-machine", "q35", "-usb", "-blockdev", hd]
+            + ["-device", "ide-hd,id=disk,drive=hd0,bus=ide.2", "-device", "ide-cd,id=cd"]
+            + ["-device", "usb-tablet,id=tab"],
+            [
+                _bus_of("disk"),
+                _bus_of("cd"),
+                _bus_of("tab"),
+                ("qom-get", {"path": "/machine/peripheral/disk", "property": "unit"}),
+                ("query-block", None),
+                ("device_add", {"driver": "ide-cd", "id": "x", "bus": "ide.3"}),
+                ("device_add", {"driver": "usb-storage", "id": "st"}),
+                ("device_add", {"driver": "usb-tablet", "id": "t2", "bus": "ide.0"}),
+                ("device_add", {"driver": "usb-tablet", "id": "t2", "bus": "nope.0"}),
+            ],
+        ),
+        # Controllers added on the command line and hot-plugged.
+        "controllers": (
+            [*BASE, "-machine", "q35", "-blockdev", hd]
+            + ["-device", "pcie-root-port,id=rp1,chassis=1"]
+            + ["-device", "pcie-root-port,id=rp2,chassis=2"]
+            + ["-device", "pcie-root-port,id=rp3,chassis=3"]
+            + ["-device", "virtio-scsi-pci,id=scsi0,bus=rp1"]
+            + ["-device", "qemu-xhci,id=xhci,bus=rp2", "-device", "ich9-ahci,id=sata"]
+            + ["-device", "ide-cd,id=cd,bus=sata.3"]
+            + ["-device", "usb-tablet,id=tab,bus=xhci.0,port=3"],
+            [
+                _bus_of("cd"),
+                _bus_of("tab"),
+                ("device_add", {"driver": "scsi-hd", "id": "sd0", "drive": "hd0"}),
+                _bus_of("sd0"),
+                _get("/machine/peripheral/sd0", "scsi-id"),
+                _get("/machine/peripheral/sd0", "lun"),
+                ("device_add", {"driver": "scsi-cd", "id": "sd1", "scsi-id": 0, "lun": 0}),
+                ("device_add", {"driver": "scsi-cd", "id": "sd1", "scsi-id": 256}),
+                ("device_add", {"driver": "scsi-cd", "id": "sd1", "channel": 1}),
+                ("device_add", {"driver": "scsi-cd", "id": "sd1"}),
+                _get("/machine/peripheral/sd1", "scsi-id"),
+                ("device_add", {"driver": "scsi-hd", "id": "sd2"}),
+                ("query-block", None),
+                ("device_del", {"id": "sd0"}, DELETED),
+                ("query-block", None),
+                ("device_add", {"driver": "usb-kbd", "id": "k", "bus": "xhci.0", "port": "3"}),
+                ("device_add", {"driver": "usb-kbd", "id": "k", "bus": "xhci.0"}),
+                _get("/machine/peripheral/k", "port"),
+                ("device_add", {"driver": "usb-host", "id": "h", "hostbus": 1, "hostaddr": 99}),
+                ("device_add", {"driver": "lsi53c895a", "id": "lsi", "bus": "rp3"}),
+                ("device_add", {"driver": "scsi-cd", "id": "lcd", "bus": "lsi.0"}),
+                _bus_of("lcd"),
+                ("device_add", {"driver": "scsi-cd", "id": "l2", "bus": "lsi.0", "scsi-id": 8}),
+                ("device_del", {"id": "scsi0"}),
+                ("device_add", {"driver": "virtio-serial-pci", "id": "vser", "bus": "pcie.0"}),
+            ],
+        ),
+        # virtio-serial ports and their numbers.
+        "virtio-serial": (
+            [*BASE, "-machine", "pc", "-chardev", "null,id=c1", "-chardev", "null,id=c2"]
+            + ["-chardev", "null,id=c3", "-device", "virtio-serial-pci,id=vser,max_ports=4"]
+            + ["-device", "virtserialport,id=ga,chardev=c1,name=org.qemu.guest_agent.0"],
+            [
+                _bus_of("ga"),
+                _get("/machine/peripheral/ga", "nr"),
+                _get("/machine/peripheral/ga", "name"),
+                ("device_add", {"driver": "virtserialport", "id": "p0", "nr": 0}),
+                ("device_add", {"driver": "virtserialport", "id": "p1", "nr": 1}),
+                ("device_add", {"driver": "virtserialport", "id": "p5", "nr": 5}),
+                ("device_add", {"driver": "virtconsole", "id": "con", "chardev": "c2"}),
+                _get("/machine/peripheral/con", "nr"),
+                (
+                    "device_add",
+                    {"driver": "virtserialport", "id": "dup", "name": "org.qemu.guest_agent.0"},
+                ),
+                ("device_add", {"driver": "virtserialport", "id": "p2", "chardev": "c3"}),
+                _get("/machine/peripheral/p2", "nr"),
+                ("device_add", {"driver": "virtserialport", "id": "p3"}),
+                ("device_del", {"id": "p2"}, DELETED),
+                ("device_add", {"driver": "virtserialport", "id": "p4"}),
+                _get("/machine/peripheral/p4", "nr"),
+            ],
+        ),
+        # The tray and medium commands on an empty ide-cd and a scsi-cd.
+        "trays": (
+            [*BASE, "-machine", "pc", "-blockdev", hd, "-device", "ide-hd,id=disk,drive=hd0"]
+            + ["-device", "ide-cd,id=cd", "-device", "virtio-scsi-pci,id=vs"]
+            + ["-device", "scsi-cd,id=scd", "-device", "usb-ehci,id=ehci"]
+            + ["-device", "usb-tablet,id=tab"],
+            [
+                ("blockdev-open-tray", {"id": "cd"}),
+                ("blockdev-open-tray", {"id": "cd"}),
+                ("query-block", None),
+                ("blockdev-change-medium", {"id": "cd", "filename": cd1, "format": "raw"}),
+                ("query-block", None),
+                ("eject", {"id": "cd"}),
+                ("blockdev-close-tray", {"id": "cd"}),
+                (
+                    "blockdev-add",
+                    {
+                        "driver": "raw",
+                        "node-name": "m2",
+                        "read-only": True,
+                        "file": {"driver": "file", "filename": cd2, "read-only": True},
+                    },
+                ),
+                ("blockdev-insert-medium", {"id": "cd", "node-name": "m2"}),
+                ("blockdev-open-tray", {"id": "cd", "force": True}),
+                ("blockdev-insert-medium", {"id": "cd", "node-name": "nope"}),
+                ("blockdev-insert-medium", {"id": "cd", "node-name": "m2"}),
+                ("blockdev-insert-medium", {"id": "cd", "node-name": "m2"}),
+                ("blockdev-insert-medium", {"id": "scd", "node-name": "m2"}),
+                ("blockdev-close-tray", {"id": "cd"}),
+                ("query-block", None),
+                ("blockdev-del", {"node-name": "m2"}),
+                ("blockdev-remove-medium", {"id": "cd"}),
+                ("blockdev-open-tray", {"id": "cd"}),
+                ("blockdev-remove-medium", {"id": "cd"}),
+                ("blockdev-remove-medium", {"id": "cd"}),
+                ("blockdev-del", {"node-name": "m2"}),
+                ("blockdev-change-medium", {"id": "scd", "filename": cd2}),
+                ("query-block", None),
+                ("blockdev-change-medium", {"id": "scd", "filename": "/nonexistent.iso"}),
+                ("blockdev-open-tray", {"id": "disk"}),
+                ("blockdev-close-tray", {"id": "disk"}),
+                ("blockdev-remove-medium", {"id": "disk"}),
+                ("eject", {"id": "disk"}),
+                ("eject", {"device": "nope"}),
+                ("eject", {"id": "nope"}),
+                ("eject", {"id": "tab"}),
+                ("blockdev-open-tray", {}),
+                ("blockdev-open-tray", {"id": "cd", "device": "x"}),
+            ],
+        ),
+    }
+
+
+#: command lines QEMU refuses: exit status and stderr compared
+REFUSED: dict[str, list[str]] = {
+    "ide-unit-too-big": ["-machine", "pc", "-device", "ide-cd,unit=2"],
+    "ide-unit-in-use": [
+        "-machine",
+        "pc",
+        "-device",
+        "ide-cd,bus=ide.0",
+        "-device",
+        "ide-cd,bus=ide.0,unit=0",
+    ],
+    "ahci-one-unit": ["-machine", "q35", "-device", "ide-cd", "-device", "ide-cd"],
+    "ide-hd-no-drive": ["-machine", "q35", "-device", "ide-hd"],
+    "no-usb-bus": ["-machine", "pc", "-device", "usb-tablet"],
+    "no-scsi-bus": ["-machine", "q35", "-device", "scsi-cd"],
+    "bus-not-found": ["-machine", "pc", "-device", "ide-cd,bus=ide.7"],
+    "usb-port": ["-machine", "pc", "-usb", "-device", "usb-tablet,port=3"],
+    "vser-port0": [
+        "-machine",
+        "pc",
+        "-device",
+        "virtio-serial-pci",
+        "-device",
+        "virtserialport,nr=0",
+    ],
+}
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("name", ["pc-board", "q35-board", "controllers", "virtio-serial", "trays"])
+def test_buses_match_qemu(images: Path, version: str, name: str) -> None:
+    binary = qemu_binary(version)
+    if binary is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    argv, commands = scenarios(images)[name]
+    scenario = parse_scenario({"name": f"buses-{name}", "argv": argv, "steps": _steps(commands)})
+    result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
+    assert result.ok, result.difference or result.error
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_refused_command_lines_match_qemu(version: str, name: str) -> None:
+    binary = qemu_binary(version)
+    if binary is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    steps = _steps([("query-status", None)])
+    scenario = parse_scenario(
+        {"name": f"buses-{name}", "argv": [*BASE, *REFUSED[name]], "steps": steps}
+    )
+    result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
+    assert result.ok, result.difference or result.error
