@@ -66,10 +66,24 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
     return {
         # pc: the IDE function's buses, -usb's UHCI, where devices land.
         "pc-board": (
-            [*BASE, "-machine", "pc", "-usb", "-blockdev", hd]
-            + ["-device", "ide-hd,id=disk,drive=hd0,bus=ide.0,unit=1"]
-            + ["-device", "ide-cd,id=cd", "-device", "ide-cd,id=cd2"]
-            + ["-device", "usb-tablet,id=tab", "-device", "usb-kbd,id=kbd"],
+            [
+                *BASE,
+                "-machine",
+                "pc",
+                "-usb",
+                "-blockdev",
+                hd,
+                "-device",
+                "ide-hd,id=disk,drive=hd0,bus=ide.0,unit=1",
+                "-device",
+                "ide-cd,id=cd",
+                "-device",
+                "ide-cd,id=cd2",
+                "-device",
+                "usb-tablet,id=tab",
+                "-device",
+                "usb-kbd,id=kbd",
+            ],
             [
                 _bus_of("disk"),
                 _bus_of("cd"),
@@ -92,9 +106,20 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
         ),
         # q35: AHCI ports (one unit each) and -usb's EHCI with companions.
         "q35-board": (
-            [*BASE, "-machine", "q35", "-usb", "-blockdev", hd]
-            + ["-device", "ide-hd,id=disk,drive=hd0,bus=ide.2", "-device", "ide-cd,id=cd"]
-            + ["-device", "usb-tablet,id=tab"],
+            [
+                *BASE,
+                "-machine",
+                "q35",
+                "-usb",
+                "-blockdev",
+                hd,
+                "-device",
+                "ide-hd,id=disk,drive=hd0,bus=ide.2",
+                "-device",
+                "ide-cd,id=cd",
+                "-device",
+                "usb-tablet,id=tab",
+            ],
             [
                 _bus_of("disk"),
                 _bus_of("cd"),
@@ -109,14 +134,29 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
         ),
         # Controllers added on the command line and hot-plugged.
         "controllers": (
-            [*BASE, "-machine", "q35", "-blockdev", hd]
-            + ["-device", "pcie-root-port,id=rp1,chassis=1"]
-            + ["-device", "pcie-root-port,id=rp2,chassis=2"]
-            + ["-device", "pcie-root-port,id=rp3,chassis=3"]
-            + ["-device", "virtio-scsi-pci,id=scsi0,bus=rp1"]
-            + ["-device", "qemu-xhci,id=xhci,bus=rp2", "-device", "ich9-ahci,id=sata"]
-            + ["-device", "ide-cd,id=cd,bus=sata.3"]
-            + ["-device", "usb-tablet,id=tab,bus=xhci.0,port=3"],
+            [
+                *BASE,
+                "-machine",
+                "q35",
+                "-blockdev",
+                hd,
+                "-device",
+                "pcie-root-port,id=rp1,chassis=1",
+                "-device",
+                "pcie-root-port,id=rp2,chassis=2",
+                "-device",
+                "pcie-root-port,id=rp3,chassis=3",
+                "-device",
+                "virtio-scsi-pci,id=scsi0,bus=rp1",
+                "-device",
+                "qemu-xhci,id=xhci,bus=rp2",
+                "-device",
+                "ich9-ahci,id=sata",
+                "-device",
+                "ide-cd,id=cd,bus=sata.3",
+                "-device",
+                "usb-tablet,id=tab,bus=xhci.0,port=3",
+            ],
             [
                 _bus_of("cd"),
                 _bus_of("tab"),
@@ -147,9 +187,21 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
         ),
         # virtio-serial ports and their numbers.
         "virtio-serial": (
-            [*BASE, "-machine", "pc", "-chardev", "null,id=c1", "-chardev", "null,id=c2"]
-            + ["-chardev", "null,id=c3", "-device", "virtio-serial-pci,id=vser,max_ports=4"]
-            + ["-device", "virtserialport,id=ga,chardev=c1,name=org.qemu.guest_agent.0"],
+            [
+                *BASE,
+                "-machine",
+                "pc",
+                "-chardev",
+                "null,id=c1",
+                "-chardev",
+                "null,id=c2",
+                "-chardev",
+                "null,id=c3",
+                "-device",
+                "virtio-serial-pci,id=vser,max_ports=4",
+                "-device",
+                "virtserialport,id=ga,chardev=c1,name=org.qemu.guest_agent.0",
+            ],
             [
                 _bus_of("ga"),
                 _get("/machine/peripheral/ga", "nr"),
@@ -173,10 +225,25 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
         ),
         # The tray and medium commands on an empty ide-cd and a scsi-cd.
         "trays": (
-            [*BASE, "-machine", "pc", "-blockdev", hd, "-device", "ide-hd,id=disk,drive=hd0"]
-            + ["-device", "ide-cd,id=cd", "-device", "virtio-scsi-pci,id=vs"]
-            + ["-device", "scsi-cd,id=scd", "-device", "usb-ehci,id=ehci"]
-            + ["-device", "usb-tablet,id=tab"],
+            [
+                *BASE,
+                "-machine",
+                "pc",
+                "-blockdev",
+                hd,
+                "-device",
+                "ide-hd,id=disk,drive=hd0",
+                "-device",
+                "ide-cd,id=cd",
+                "-device",
+                "virtio-scsi-pci,id=vs",
+                "-device",
+                "scsi-cd,id=scd",
+                "-device",
+                "usb-ehci,id=ehci",
+                "-device",
+                "usb-tablet,id=tab",
+            ],
             [
                 ("blockdev-open-tray", {"id": "cd"}),
                 ("blockdev-open-tray", {"id": "cd"}),
