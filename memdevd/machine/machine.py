@@ -141,6 +141,11 @@ class MachineObject(QOMObject):
         found = re.fullmatch(r"/machine/unattached/device\[(\d+)\](.*)", str(value))
         if found:
             index = int(found.group(1)) + self.machine.board_devices_base - 2
+            # Devices the board inserted (-drive if=ide units, -usb's
+            # controllers) move those it creates after them.
+            after, count = self.machine.board_inserted
+            if count and index > after:
+                index += count
             return f"/machine/unattached/device[{index}]{found.group(2)}"
         return value
 
@@ -318,6 +323,9 @@ class Machine:
         self.bus_automatic_ids: dict[str, int] = {}
         # The buses of the board's own controllers (pc's IDE...), oldest first.
         self.board_qbuses: list[Any] = []
+        # /machine/unattached index after which the board inserted devices
+        # (-drive if=ide units, -usb's controllers), and how many.
+        self.board_inserted: tuple[int, int] = (0, 0)
         # -drive if=ide|scsi (machine/qbus.py LegacyDrive), for the board.
         self.legacy_drives: list[Any] = []
         # ui/input.c: the handlers (index, device, mouse name or None,

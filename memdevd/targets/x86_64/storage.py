@@ -117,6 +117,7 @@ def create_board_storage(machine: Machine) -> None:
                 usb.register_port(str(port + 1), _LOW_FULL | USB_SPEED_MASK_HIGH)
         machine.board_qbuses.append(usb)
     machine.unattached_counter = base + count + extra
+    machine.board_inserted = (ide_index, extra)
     # i8042's PS/2 keyboard and mouse register QEMU's input handlers 0 to 2
     # (the mouse is the 3rd): query-mice lists the mouse, current until a
     # guest activates another.
