@@ -223,6 +223,29 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
                 _get("/machine/peripheral/p4", "nr"),
             ],
         ),
+        # A SCSI disk with removable=on has a tray too.
+        "removable-disk": (
+            [
+                *BASE,
+                "-machine",
+                "q35",
+                "-blockdev",
+                hd,
+                "-device",
+                "virtio-scsi-pci,id=vs",
+                "-device",
+                "scsi-hd,id=rd,drive=hd0,removable=on",
+            ],
+            [
+                ("query-block", None),
+                ("eject", {"id": "rd"}),
+                ("query-block", None),
+                ("blockdev-insert-medium", {"id": "rd", "node-name": "hd0"}),
+                ("blockdev-close-tray", {"id": "rd"}),
+                ("query-block", None),
+                ("blockdev-del", {"node-name": "hd0"}),
+            ],
+        ),
         # The tray and medium commands on an empty ide-cd and a scsi-cd.
         "trays": (
             [
@@ -321,7 +344,10 @@ REFUSED: dict[str, list[str]] = {
 
 
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
-@pytest.mark.parametrize("name", ["pc-board", "q35-board", "controllers", "virtio-serial", "trays"])
+@pytest.mark.parametrize(
+    "name",
+    ["pc-board", "q35-board", "controllers", "virtio-serial", "removable-disk", "trays"],
+)
 def test_buses_match_qemu(images: Path, version: str, name: str) -> None:
     binary = qemu_binary(version)
     if binary is None:

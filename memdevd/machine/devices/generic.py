@@ -436,7 +436,11 @@ class CatalogBusDevice(CatalogMixin, Device):
     def removable_media(self) -> bool:
         from memdevd.machine.devices.bus_devices import TRAY_DEVICES
 
-        return self.typename in TRAY_DEVICES
+        # scsi-disk.c: a CD-ROM, or a disk with removable=on, has the
+        # removable block ops (change_media_cb, is_tray_open).
+        return self.typename in TRAY_DEVICES or (
+            self.typename == "scsi-hd" and bool(self.values.get("removable"))
+        )
 
     @property
     def has_tray(self) -> bool:
