@@ -367,7 +367,12 @@ def legacy_drive(machine: Machine, interface: str, bus: int, unit: int) -> Legac
 
 
 def create_legacy_device(
-    machine: Machine, qbus: QBus, driver: str, props: dict[str, Any], name: str | None = None
+    machine: Machine,
+    qbus: QBus,
+    driver: str,
+    props: dict[str, Any],
+    name: str | None = None,
+    blk: Any = None,
 ) -> Device:
     """A device the board (or a controller) makes for a ``-drive``: without
     an id, at ``/machine/unattached/device[N]``, or as the ``name`` child of
@@ -379,6 +384,10 @@ def create_legacy_device(
     dev = cls(machine)
     for key, value in props.items():
         dev.prop_set(key, value, keyval=False)
+    if blk is not None:
+        # A backend handed over by another device (usb-storage's).
+        blk.device = dev
+        dev.blk = blk  # type: ignore[attr-defined]
     dev.parent_bus = qbus.bus_name
     dev.parent_qbus = qbus  # type: ignore[attr-defined]
     qbus.add_kid(dev)

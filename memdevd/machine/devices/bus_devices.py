@@ -412,7 +412,38 @@ def _usb_device_realize(dev: Any) -> int | None:
         if dev.blk is None:
             raise CoreError(M.BLOCK_DRIVE_NOT_SET)
         dev.machine.block.realize_drive(dev.blk, resizable=True, share_rw=_share(dev))
+        _msd_scsi_disk(dev)
     return USB_DEVICE_SPEEDS.get(typename, USB_SPEED_MASK_FULL)
+
+
+#: usb_msd_scsi_info_storage: one target, one LUN
+USB_MSD_SCSI_LIMITS = (0, 0, 0)
+
+
+def _msd_scsi_disk(dev: Any) -> None:
+    """``usb_msd_storage_realize``: the drive moves to a scsi-hd
+    (``legacy[0]``) on the device's own SCSI bus (``<id>.0``)."""
+    from memdevd.machine.qbus import create_legacy_device
+
+    machine: Machine = dev.machine
+    blk = dev.blk
+    blk.device = None
+    dev.blk = None
+    name = automatic_bus_name(machine, dev, "SCSI", 0)
+    bus = SCSIBus(machine, name, dev, USB_MSD_SCSI_LIMITS)
+    dev.add_child(name, bus)
+    dev.qbuses = [bus]
+    props: dict[str, Any] = {"scsi-id": 0}
+    if dev.values.get("removable"):
+        props["removable"] = True
+    try:
+        create_legacy_device(machine, bus, "scsi-hd", props, "legacy[0]", blk=blk)
+    except CoreError:
+        dev.qbuses = []
+        dev.remove_child(name)
+        blk.device = dev
+        dev.blk = blk
+        raise
 
 
 def unrealize_usb(dev: Any) -> None:
