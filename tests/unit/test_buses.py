@@ -110,7 +110,7 @@ def test_scsi_addresses(version: str, tmp_path: Path) -> None:
 def test_scsi_hotplug_and_unplug(version: str) -> None:
     m = make_machine(version, "pc")
     events: list[tuple[str, Any]] = []
-    m.attach_hooks((lambda name, data, ts: events.append((name, data)), None))
+    m.set_event_sink(lambda name, data, ts: events.append((name, data)))
     device_add(m, driver="lsi53c895a", id="lsi")
     device_add(m, driver="scsi-cd", id="cd", bus="lsi.0")
     assert _bus(m, "cd") == "/machine/peripheral/lsi/lsi.0"
@@ -182,7 +182,7 @@ def test_legacy_ide_drives_go_where_if_ide_puts_them(version: str, tmp_path: Pat
 def test_tray_and_medium(version: str, tmp_path: Path) -> None:
     m = make_machine(version, "pc", ready=False)
     events: list[tuple[str, Any]] = []
-    m.attach_hooks((lambda name, data, ts: events.append((name, data)), None))
+    m.set_event_sink(lambda name, data, ts: events.append((name, data)))
     _node(m, "hd", _image(tmp_path, "hd.raw"))
     device_add(m, driver="ide-hd", id="disk", drive="hd")
     device_add(m, driver="ide-cd", id="cd")
