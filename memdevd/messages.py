@@ -993,8 +993,6 @@ VSER_PORT0_RESERVED: Final = (
 )
 VSER_MAX_PORTS_UNSET: Final = "Maximum number of serial ports not specified"
 VSER_MAX_PORTS_SUPPORTED: Final = "maximum ports supported: {}"
-<<<<<<< HEAD
-=======
 
 # --- block/qapi-system.c (qapi-sysemu.c in 7.2), system/qdev-monitor.c blk_by_qdev_id ----
 MEDIA_NOT_REMOVABLE: Final = "Device '{}' is not removable"
@@ -1004,4 +1002,3 @@ MEDIA_TRAY_OF_DEVICE_NOT_OPEN: Final = "Tray of the device is not open"
 MEDIA_ALREADY_INSERTED: Final = "There already is a medium in the device"
 MEDIA_NODE_NOT_FOUND: Final = "Node '{}' not found"
 MEDIA_NODE_IN_USE: Final = "Node '{}' is already in use"
->>>>>>> 7bc1ff9 (Removable media: blockdev-open-tray/close-tray/remove-medium/insert-medium/change-medium, eject with QEMU's checks and DEVICE_TRAY_MOVED; query-mice with the board's PS/2 mouse; -drive if=scsi units on lsi53c895a)

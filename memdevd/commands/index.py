@@ -64,6 +64,13 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "block-set-write-threshold",
         "x-blockdev-set-iothread",
     ),
+    "net": (
+        "netdev_add",
+        "netdev_del",
+        "set_link",
+        "query-rx-filter",
+        "announce-self",
+    ),
     "removable": (
         "blockdev-open-tray",
         "blockdev-close-tray",
