@@ -44,7 +44,7 @@ from live_qemu import QEMU_VERSIONS
 ENTRIES = load_entries()
 JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 
-_BLOCK = "whole VM: memdevd refuses -netdev (not emulated)"
+_BLOCK = "whole VM: memdevd refuses -vnc (not emulated)"
 _VNC = "graphics: memdevd refuses -vnc (not emulated)"
 
 #: Entries (``NAME`` for every release, ``NAME@RELEASE`` for one) memdevd
