@@ -71,6 +71,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-rx-filter",
         "announce-self",
     ),
+    "pci": ("query-pci",),
     "qom": (
         "qom-list",
         "qom-get",

@@ -26,6 +26,7 @@ MODULE_ORDER = (
     "management",
     "block",
     "net",
+    "pci",
     "qom",
     "hmp",
     "memdevd_extras",
