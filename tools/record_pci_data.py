@@ -54,12 +54,21 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from record_qemu_data import QMP, Host, QMPConnectionLost  # noqa: E402
+from record_qemu_data import QMP, Host, QMPConnectionLost
 
 FAMILIES = ("pc", "q35")
 # Root-bus slots free on both -nodefaults boards (pc: 0 and 1 taken; q35: 0 and 31).
 FREE_SLOTS = tuple(range(2, 31))
-BASE_ARGV = ["-S", "-nodefaults", "-display", "none", "-accel", "tcg", "-m", "512M,maxmem=64G,slots=1"]
+BASE_ARGV = [
+    "-S",
+    "-nodefaults",
+    "-display",
+    "none",
+    "-accel",
+    "tcg",
+    "-m",
+    "512M,maxmem=64G,slots=1",
+]
 # What memdevd decides itself; the rest of an entry is the type's identity.
 # A type QEMU created but query-pci does not list on the root bus.
 NOT_LISTED = "(not listed on the root bus)"
@@ -163,7 +172,9 @@ class Recorder:
         else:
             skipped[driver] = NOT_LISTED
 
-    def record_family(self, family: str, drivers: list[str]) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
+    def record_family(
+        self, family: str, drivers: list[str]
+    ) -> tuple[list[Any], dict[str, Any], dict[str, str]]:
         board, error = self.run(family, [])
         if board is None:
             raise RuntimeError(error)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
+    from memdevd.machine.qdev import Device
 
 JSON = Any
 
@@ -38,9 +39,7 @@ def query_pci(machine: Machine) -> list[dict[str, JSON]]:
     table = machine.recording.pci_table()
     family = board.family
     entries: list[tuple[int, dict[str, JSON]]] = []
-    recorded_board = {
-        (e["slot"] << 3) | e["function"]: e for e in table["board"].get(family, ())
-    }
+    recorded_board = {(e["slot"] << 3) | e["function"]: e for e in table["board"].get(family, ())}
     for fn in board.root_pci_functions(machine):
         recorded = recorded_board.get(fn.devfn)
         if recorded is not None:
@@ -53,9 +52,26 @@ def query_pci(machine: Machine) -> list[dict[str, JSON]]:
         if identity is None:
             # A type QEMU could not be made to create when recording.
             continue
+        if _msix_vectors(machine, dev) == 0 and any(r["bar"] == 1 for r in identity["regions"]):
+            identity = {**identity, "regions": [r for r in identity["regions"] if r["bar"] != 1]}
         entries.append((devfn, device_info(0, devfn, dev.id or "", identity)))
     entries.sort(key=lambda item: item[0])
     return [{"bus": 0, "devices": [info for _, info in entries]}]
+
+
+def _msix_vectors(machine: Machine, dev: Device) -> int | None:
+    """A virtio proxy's ``vectors``: set by the user, else by the machine
+    type's compat properties (None: the type's default, as recorded).
+
+    virtio-pci puts the MSI-X table in BAR 1 (``msix_bar_idx``) and makes
+    none with 0 vectors: the only way the property changes query-pci that
+    memdevd models.
+    """
+    values = getattr(dev, "values", None)
+    if isinstance(values, dict) and "vectors" in values:
+        return int(values["vectors"])
+    value = machine.compat.get(f"{dev.typename}.vectors")
+    return None if value is None else int(value)
 
 
 def type_identity(table: JSON, typename: str, family: str) -> JSON | None:

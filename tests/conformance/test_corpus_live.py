@@ -81,7 +81,6 @@ PENDING: dict[str, str] = {
 
 #: Queries memdevd does not have: asked, not compared (see the module docstring).
 MEMDEVD_LACKS: dict[str, str] = {
-    "query-pci": "no PCI model to answer from yet",
     "query-mice": "no input devices",
     "query-vnc": "no VNC server",
     "query-spice": "no SPICE server",
