@@ -948,3 +948,6 @@ SOCKET_ADDRESS_TYPE_UNSUPPORTED: Final = "memdevd: vsock addresses are not emula
 SLIRP_GUESTFWD_CHARDEV_NOT_EMULATED: Final = (
     "memdevd: guestfwd to a character device is not emulated ('{}'); use cmd:"
 )
+
+# --- hw/pci/pci.c (query-pci's area: pci_add_option_rom) ----------------------------------
+PCI_HOTPLUG_ROM_WITHOUT_BAR: Final = "Hot-plugged device without ROM bar can't have an option ROM"

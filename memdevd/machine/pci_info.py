@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from memdevd import messages as M
+from memdevd.machine.errors import CoreError
+
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
     from memdevd.machine.qdev import Device
@@ -52,11 +55,53 @@ def query_pci(machine: Machine) -> list[dict[str, JSON]]:
         if identity is None:
             # A type QEMU could not be made to create when recording.
             continue
-        if _msix_vectors(machine, dev) == 0 and any(r["bar"] == 1 for r in identity["regions"]):
-            identity = {**identity, "regions": [r for r in identity["regions"] if r["bar"] != 1]}
+        identity = _with_properties(machine, dev, identity)
         entries.append((devfn, device_info(0, devfn, dev.id or "", identity)))
     entries.sort(key=lambda item: item[0])
     return [{"bus": 0, "devices": [info for _, info in entries]}]
+
+
+# BAR indices: virtio-pci's MSI-X table (msix_bar_idx) and PCI_ROM_SLOT.
+_VIRTIO_MSIX_BAR = 1
+_ROM_BAR = 6
+
+
+def _with_properties(machine: Machine, dev: Device, identity: JSON) -> JSON:
+    """The recorded identity (the type's defaults) with the BARs that the
+    properties memdevd models remove: ``vectors`` 0 (no MSI-X table) and
+    ``pci_add_option_rom``'s early returns, an empty ``romfile`` or
+    ``rombar=0`` (the ROM goes through fw_cfg instead).  Other properties
+    are not modelled (docs/divergences.md)."""
+    values = getattr(dev, "values", None)
+    values = values if isinstance(values, dict) else {}
+    dropped: set[int] = set()
+    if _msix_vectors(machine, dev) == 0:
+        dropped.add(_VIRTIO_MSIX_BAR)
+    if values.get("romfile") == "" or values.get("rombar") == 0:
+        dropped.add(_ROM_BAR)
+    if not dropped:
+        return identity
+    return {**identity, "regions": [r for r in identity["regions"] if r["bar"] not in dropped]}
+
+
+def check_option_rom(machine: Machine, dev: Device) -> None:
+    """``pci_add_option_rom``'s refusal, at the end of ``pci_qdev_realize``:
+    a hot-plugged device with ``rombar=0`` cannot have its ROM through
+    fw_cfg.  The ROM is the ``romfile`` given, else the type's default
+    (recorded as its BAR 6)."""
+    values = getattr(dev, "values", None)
+    if not isinstance(values, dict) or values.get("rombar") != 0 or not machine.machine_ready:
+        return
+    romfile = values.get("romfile")
+    if romfile is None:
+        identity = type_identity(
+            machine.recording.pci_table(), dev.typename, machine.config.board.family
+        )
+        has_rom = identity is not None and any(r["bar"] == _ROM_BAR for r in identity["regions"])
+    else:
+        has_rom = romfile != ""
+    if has_rom:
+        raise CoreError(M.PCI_HOTPLUG_ROM_WITHOUT_BAR)
 
 
 def _msix_vectors(machine: Machine, dev: Device) -> int | None:

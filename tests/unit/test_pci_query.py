@@ -14,7 +14,7 @@ from memdevd.machine.pci_info import query_pci, type_identity
 from memdevd.releases.recorded import recording
 from memdevd.releases.table import get_release
 from memdevd.testing import MemdevdProcess
-from tests.unit.conftest import backend, device_add, make_machine
+from tests.unit.conftest import backend, device_add, device_add_error, make_machine
 
 VERSIONS = ("7.2", "8.2", "10.0")
 
@@ -126,3 +126,19 @@ async def test_query_pci_through_the_socket() -> None:
             assert info.value.error.error.desc == "Parameter 'bus' is unexpected"
         finally:
             await client.disconnect()
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_option_rom_bar_follows_rombar_and_romfile(version: str) -> None:
+    m = make_machine(version, "pc", ready=False)
+    device_add(m, driver="e1000", id="plain")
+    device_add(m, driver="e1000", id="nobar", rombar=0)
+    device_add(m, driver="e1000", id="norom", romfile="")
+    bars = {d["qdev_id"]: [r["bar"] for r in d["regions"]] for d in _devices(query_pci(m))}
+    assert (bars["plain"], bars["nobar"], bars["norom"]) == ([0, 1, 6], [0, 1], [0, 1])
+    m.finish_init()
+    # Hot-plugged, the ROM could only go through fw_cfg: refused, nothing left behind.
+    error = device_add_error(m, driver="e1000", id="hot", rombar=0)
+    assert str(error) == "Hot-plugged device without ROM bar can't have an option ROM"
+    assert "hot" not in {d["qdev_id"] for d in _devices(query_pci(m))}
+    device_add(m, driver="e1000", id="hot", rombar=0, romfile="")

@@ -355,6 +355,10 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
         super().realize()
         self.realize_drive()
         self.realize_nic()
+        if "rombar" in self.values:
+            from memdevd.machine.pci_info import check_option_rom
+
+            check_option_rom(self.machine, self)
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
