@@ -142,3 +142,13 @@ def test_option_rom_bar_follows_rombar_and_romfile(version: str) -> None:
     assert str(error) == "Hot-plugged device without ROM bar can't have an option ROM"
     assert "hot" not in {d["qdev_id"] for d in _devices(query_pci(m))}
     device_add(m, driver="e1000", id="hot", rombar=0, romfile="")
+
+
+@pytest.mark.parametrize(("version", "bars"), [("7.2", [4]), ("8.2", [4]), ("10.0", [1, 4])])
+def test_virtio_mem_msix_bar_by_release(version: str, bars: list[int]) -> None:
+    # 8.2 reads 10.0's recording; its machine types get hw_compat_9_2 (vectors 0).
+    m = make_machine(version, "pc", ready=False)
+    backend(m, "m0", "1G")
+    device_add(m, driver="virtio-mem-pci", id="vm", memdev="m0")
+    vmem = _devices(query_pci(m))[-1]
+    assert [r["bar"] for r in vmem["regions"]] == bars  # type: ignore[union-attr]
