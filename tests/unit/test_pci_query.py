@@ -152,3 +152,18 @@ def test_virtio_mem_msix_bar_by_release(version: str, bars: list[int]) -> None:
     device_add(m, driver="virtio-mem-pci", id="vm", memdev="m0")
     vmem = _devices(query_pci(m))[-1]
     assert [r["bar"] for r in vmem["regions"]] == bars  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("family", "anon_bus"), [("pc", "pci.1"), ("q35", "pci.0")])
+def test_bridges_have_a_bus_whose_devices_query_pci_does_not_show(
+    family: str, anon_bus: str
+) -> None:
+    m = make_machine("10.0", family, ready=False)
+    device_add(m, driver="pci-bridge", id="br", chassis_nr=1, addr="0x6")
+    device_add(m, driver="pcie-pci-bridge")
+    nic = device_add(m, driver="e1000", id="n0", bus="br", addr="0x3")
+    anon = device_add(m, driver="e1000", id="n1", bus=anon_bus)
+    assert nic.devfn == 3 << 3 and anon.devfn == 0
+    assert m.qom_get("/machine/peripheral/n1", "parent_bus").endswith(f"/{anon_bus}")
+    ids = [d["qdev_id"] for d in _devices(query_pci(m))]
+    assert "br" in ids and "n0" not in ids and "n1" not in ids

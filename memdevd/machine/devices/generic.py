@@ -527,6 +527,8 @@ def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
 
 
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
+# With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
+_PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -564,6 +566,10 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             "hotpluggable": info.hotpluggable is not False,
         }
         base: type[CatalogPCIDevice] = CatalogPCIDevice
+        if info.name in _PCI_BRIDGES:
+            from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
+
+            base = CatalogPCIBridge
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:
