@@ -58,8 +58,6 @@ PENDING: dict[str, str] = {
     "libvirt/virt-install-pc-10.0": _BLOCK,
     "libvirt/disks-q35-7.2": _BLOCK,
     "libvirt/disks-q35-10.0@10.0": _BLOCK,
-    "libvirt/nics-q35-7.2": "PCI bridges: memdevd has no pcie-pci-bridge (bus pci.4) yet",
-    "libvirt/nics-q35-10.0@10.0": "PCI bridges: memdevd has no pcie-pci-bridge (bus pci.4) yet",
     "libvirt/spice-qxl-7.2": "SPICE: memdevd refuses -spice (not emulated)",
     "libvirt/video-vga-7.2": _VNC,
     "libvirt/video-vga-10.0": _VNC,
