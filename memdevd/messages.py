@@ -1002,3 +1002,5 @@ MEDIA_TRAY_OF_DEVICE_NOT_OPEN: Final = "Tray of the device is not open"
 MEDIA_ALREADY_INSERTED: Final = "There already is a medium in the device"
 MEDIA_NODE_NOT_FOUND: Final = "Node '{}' not found"
 MEDIA_NODE_IN_USE: Final = "Node '{}' is already in use"
+# --- hw/pci/pci.c (query-pci's area: pci_add_option_rom) ----------------------------------
+PCI_HOTPLUG_ROM_WITHOUT_BAR: Final = "Hot-plugged device without ROM bar can't have an option ROM"

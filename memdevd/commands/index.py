@@ -80,6 +80,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "eject",
         "query-mice",
     ),
+    "pci": ("query-pci",),
     "qom": (
         "qom-list",
         "qom-get",

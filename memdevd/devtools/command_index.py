@@ -27,6 +27,7 @@ MODULE_ORDER = (
     "block",
     "net",
     "removable",
+    "pci",
     "qom",
     "hmp",
     "memdevd_extras",

@@ -235,8 +235,9 @@ class Recording:
             data = json.loads(f.read())
         # samples.json restores its instances' order itself (see
         # _sample_instance); qapi-schema.json is generated from source, not
-        # recorded output; devices.json needs none (the recorder checks).
-        if name not in ("key-order", "samples", "qapi-schema", "devices"):
+        # recorded output; devices.json needs none (the recorder checks),
+        # nor pci.json (memdevd builds query-pci's dicts in QAPI order).
+        if name not in ("key-order", "samples", "qapi-schema", "devices", "pci"):
             self._restore_key_order(name, data)
         return data
 
@@ -282,6 +283,12 @@ class Recording:
         """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
         name, _, pointer = reference.partition("#")
         return _walk_pointer(self.load(name.removesuffix(".json")), pointer)
+
+    def pci_table(self) -> JSON:
+        """``pci.json`` (tools/record_pci_data.py): ``board`` (family -> the
+        bare board's query-pci entries), ``types`` (type -> family or "" ->
+        the type's entry without placement), ``skipped``."""
+        return self.load("pci")
 
     # -- queries -------------------------------------------------------------------
 

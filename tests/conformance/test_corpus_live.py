@@ -56,8 +56,6 @@ PENDING: dict[str, str] = {
     "libvirt/virt-install-q35-10.0": _BLOCK,
     "libvirt/virt-install-pc-7.2@7.2": _BLOCK,
     "libvirt/virt-install-pc-10.0": _BLOCK,
-    "libvirt/nics-q35-7.2": "PCI bridges: memdevd has no pcie-pci-bridge (bus pci.4) yet",
-    "libvirt/nics-q35-10.0@10.0": "PCI bridges: memdevd has no pcie-pci-bridge (bus pci.4) yet",
     "libvirt/spice-qxl-7.2": "SPICE: memdevd refuses -spice (not emulated)",
     "libvirt/video-vga-7.2": _VNC,
     "libvirt/video-vga-10.0": _VNC,
@@ -79,7 +77,6 @@ PENDING: dict[str, str] = {
 
 #: Queries memdevd does not have: asked, not compared (see the module docstring).
 MEMDEVD_LACKS: dict[str, str] = {
-    "query-pci": "no PCI model to answer from yet",
     "query-vnc": "no VNC server",
     "query-spice": "no SPICE server",
     "query-display-options": "no displays",

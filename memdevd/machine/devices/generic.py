@@ -367,6 +367,10 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
 
             check_controller(self, self.bus_backend)
             self.qbuses = make_buses(self, self.bus_backend)
+        if "rombar" in self.values:
+            from memdevd.machine.pci_info import check_option_rom
+
+            check_option_rom(self.machine, self)
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
@@ -590,6 +594,8 @@ def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
 
 
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
+# With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
+_PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -628,6 +634,10 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
         }
         base: type[CatalogPCIDevice] = CatalogPCIDevice
         backend_name: str | None = None
+        if info.name in _PCI_BRIDGES:
+            from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
+
+            base = CatalogPCIBridge
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:

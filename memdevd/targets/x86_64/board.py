@@ -34,8 +34,20 @@ TARGET = "x86_64"
 #: (hw/core/machine.c), pc_compat_X_Y (hw/i386/pc.c) and the
 #: pc_{i440fx,q35}_X_Y_machine_options functions.
 COMPAT: CompatTable = {
+    # hw_compat_9_2: no MSI-X vectors, so no BAR 1 in query-pci (pci_info.py).
+    (9, 2): {
+        "virtio-balloon-pci.vectors": 0,
+        "virtio-balloon-pci-transitional.vectors": 0,
+        "virtio-balloon-pci-non-transitional.vectors": 0,
+        "virtio-mem-pci.vectors": 0,
+    },
     (8, 0): {"virtio-mem.unplugged-inaccessible": "auto"},  # pc_compat_8_0
     (7, 2): {"virtio-mem.x-early-migration": False},  # hw_compat_7_2
+    (7, 1): {  # hw_compat_7_1 (as 9.2's)
+        "virtio-rng-pci.vectors": 0,
+        "virtio-rng-pci-transitional.vectors": 0,
+        "virtio-rng-pci-non-transitional.vectors": 0,
+    },
     # pc_{i440fx,q35}_7_0_machine_options: the AMD 1 TiB hole came with 7.1.
     (7, 0): {"pc-machine.enforce-amd-1tb-hole": False},
     (6, 2): {"virtio-mem.unplugged-inaccessible": "off"},  # pc_compat_6_2

@@ -1,0 +1,63 @@
+"""PCI-to-PCI bridges of the catalog with their secondary bus (hw/pci/pci_bridge.c).
+
+``pci-bridge``, ``pci-bridge-seat``, ``pcie-pci-bridge`` and
+``i82801b11-bridge`` are catalog devices (properties and checks as
+recorded) that, like QEMU's ``pci_bridge_initfn``, add a conventional PCI
+bus of 32 slots named after the bridge's id (else ``pci.N``, the PCI bus
+class's automatic ids), on which ``bus=`` places devices.  A bridge
+cold-plugged on an ACPI machine has the ACPI PCI hot-plug handler on its
+bus (``acpi_pcihp_device_plug_cb``), which is what memdevd models for all
+of them; ``query-pci`` shows the bridge with bus numbers 0, so none of
+its devices, until a firmware numbers the buses (memdevd has none).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from memdevd.machine.buses import Bus
+from memdevd.machine.devices.generic import CatalogPCIDevice
+from memdevd.machine.devices.pcie_root_port import BusObject
+
+if TYPE_CHECKING:
+    from memdevd.machine.machine import Machine
+
+#: The catalog types that get a secondary conventional PCI bus.
+PCI_BRIDGE_TYPES = frozenset(
+    {"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"}
+)
+
+
+class PCIBusObject(BusObject):
+    type_chain = ("PCI", "bus", "object")
+
+
+def _next_pci_bus_name(machine: Machine) -> str:
+    """BusClass automatic_ids of TYPE_PCI_BUS: pc's root bus took "pci.0"
+    from it (an id-less bridge's bus is "pci.1" first); q35's root bus is
+    a PCIe bus (its first is "pci.0")."""
+    first = 1 if machine.config.board.root_bus_type == "PCI" else 0
+    n = machine.bus_automatic_ids.get("PCI", first)
+    machine.bus_automatic_ids["PCI"] = n + 1
+    return f"pci.{n}"
+
+
+class CatalogPCIBridge(CatalogPCIDevice):
+    """A catalog bridge with its secondary bus."""
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        self.bus_name: str | None = None
+
+    @property
+    def child_bus(self) -> Bus | None:
+        if self.bus_name is None:
+            return None
+        return Bus(self.bus_name, "PCI", True, owner=self)
+
+    def realize(self) -> None:
+        """``pci_qdev_realize``: the devfn, then the bridge's realize
+        (``pci_bridge_initfn`` names the bus), then the rest."""
+        super().realize()
+        self.bus_name = self.id if self.id else _next_pci_bus_name(self.machine)
+        self.add_child(self.bus_name, PCIBusObject())
