@@ -26,6 +26,7 @@ MODULE_ORDER = (
     "management",
     "block",
     "net",
+    "display",
     "qom",
     "hmp",
     "memdevd_extras",
