@@ -377,6 +377,10 @@ SECRET_FILE_AND_DATA: Final = "'file' and 'data' are mutually exclusive"
 # g_file_get_contents()'s GError message follows the colon.
 SECRET_UNABLE_TO_READ: Final = "Unable to read {}: {}"
 SECRET_NO_DATA: Final = "Either 'file' or 'data' must be provided"
+SECRET_NOT_FOUND: Final = "No secret with id '{}'"
+SECRET_NOT_A_SECRET: Final = "Object with id '{}' is not a secret"
+SECRET_HAS_NO_DATA: Final = "Secret with id '{}' has no data"
+SECRET_NOT_UTF8: Final = "Data from secret {} is not valid UTF-8"
 SECRET_ENCRYPTED_NOT_EMULATED: Final = "memdevd: encrypted secrets (keyid) are not emulated"
 BASE64_INVALID_CHARACTERS: Final = "Base64 data contains invalid characters"
 
@@ -477,6 +481,172 @@ UNIX_PATH_TOO_LONG_HINT: Final = "Path must be less than {} bytes\n"
 UNIX_BIND_FAILED: Final = "Failed to bind socket to {}: {}"
 # memdevd's own: QEMU unlinks whatever is at the path, memdevd only a stale socket.
 UNIX_PATH_NOT_A_SOCKET: Final = "path exists and is not a socket"
+
+# util/qemu-sockets.c: listening and connecting as the displays do (VNC, reverse VNC)
+UNIX_SOCKET_CREATE_FAILED: Final = "Failed to create Unix socket: {}"
+IPV4_IPV6_BOTH_DISABLED: Final = "Cannot disable IPv4 and IPv6 at same time"
+KEEP_ALIVE_PASSIVE: Final = "keep-alive option is not supported for passive sockets"
+HOST_PORT_NOT_SPECIFIED: Final = "host and/or port not specified"
+UNIX_CONNECT_NO_PATH: Final = "unix connect: no path specified"
+# {}: host, port (or the UNIX path), strerror
+CONNECT_FAILED_INET: Final = "Failed to connect to '{}:{}': {}"
+CONNECT_FAILED_UNIX: Final = "Failed to connect to '{}': {}"
+CONNECT_SOCKET_FAILED: Final = "Failed to create socket: {}"
+CONNECT_SOCKET_FAMILY_FAILED: Final = "Failed to create socket family {}: {}"
+# monitor/fds.c monitor_get_fd(): display-update's "fd" addresses
+FD_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
+
+# --- ui/vnc.c, ui/keymaps.c, ui/console.c, system/vl.c (displays) -------------------------
+VNC_NO_PORT: Final = "no vnc port specified"
+VNC_PORT_EMPTY: Final = "vnc port cannot be empty"
+# also util/qemu-sockets.c inet_listen_saddr()
+PORT_NOT_A_NUMBER: Final = "can't convert to a number: {}"
+PORT_OUT_OF_RANGE: Final = "port {} out of range"
+VNC_UNIX_WEBSOCKET_7_2: Final = "UNIX sockets not supported with websock"
+VNC_UNIX_PORT_RANGE: Final = "Port range not support with UNIX socket"
+VNC_WEBSOCKET_PORT_REQUIRED: Final = "explicit websocket port is required"
+VNC_PASSWORD_REDUNDANT: Final = "'password' flag is redundant with 'password-secret'"
+VNC_NO_TLS_CREDS: Final = "No TLS credentials with id '{}'"
+VNC_NOT_TLS_CREDS: Final = "Object with id '{}' is not TLS credentials"
+VNC_TLS_AUTHZ_WITHOUT_TLS: Final = "'tls-authz' provided but TLS is not enabled"
+VNC_SASL_AUTHZ_WITHOUT_SASL: Final = "'sasl-authz' provided but SASL auth is not enabled"
+VNC_UNKNOWN_SHARE: Final = "unknown vnc share= option"
+VNC_AUDIODEV_NOT_FOUND_7_2: Final = "Audiodev '{}' not found"
+# audio/audio.c audio_state_by_name() (8.2 on: the error moved there)
+AUDIODEV_NOT_FOUND: Final = "audiodev '{}' not found"
+VNC_REVERSE_WEBSOCKET: Final = "Cannot use websockets in reverse mode"
+VNC_REVERSE_SINGLE_ADDRESS: Final = "Expected a single address in reverse mode"
+VNC_DISPLAY_NOT_FOUND: Final = "Can not find vnc display"
+VNC_TLS_NOT_ENABLED: Final = "vnc tls is not enabled"
+VNC_TLS_CREDS_UNSUPPORTED: Final = "Unsupported TLS cred type {}"
+TLS_CREDS_NO_RELOAD: Final = "{} doesn't support to reload TLS credential"
+# crypto/tlscreds.c qcrypto_tls_creds_check_endpoint()
+TLS_CREDS_WRONG_ENDPOINT: Final = "Expected TLS credentials for a {} endpoint"
+# error_printf_unless_qmp(): printed plain, host and port
+VNC_SERVER_RUNNING: Final = "VNC server running on {}:{}"
+KEYMAP_UNREADABLE: Final = "could not read keymap file: '{}'"
+CONSOLE_NOT_BOUND: Final = "Device {} (head {}) is not bound to a QemuConsole"
+VNC_REQUIRES_DISPLAY: Final = "VNC requires a display argument vnc=<display>"
+DISPLAY_NOT_AVAILABLE_7_2: Final = "Display '{}' is not available."
+# Debian 10.0 names the package that has the module ({}: the type, the package)
+DISPLAY_NOT_AVAILABLE: Final = (
+    "Display '{}' is not available. Perhaps you want to install {} package?"
+)
+DISPLAY_HELP_HEADER: Final = "Available display backend types:"
+DISPLAY_HELP_FOOTER: Final = (
+    "\nSome display backends support suboptions, which can be set with\n"
+    "   -display backend,option=value,option=value...\n"
+    "For a short list of the suboptions for each display, see the "
+    "top-level -help output; more detail is in the documentation."
+)
+# Debian's util/module.c note on a module not installed (printed plain):
+# prefix, module name, package
+MODULE_NOT_FOUND_NOTE: Final = "qemu: module {}{} not found, do you want to install {} package?"
+# util/module.c module_object_class_by_name(NULL), met by 7.2's -vga checks
+TYPE_IS_NULL: Final = "type is NULL"
+VGA_UNKNOWN_TYPE: Final = "unknown vga type: {}"
+VGA_NOT_AVAILABLE_7_2: Final = "{} not available"
+VGA_NOT_AVAILABLE: Final = "{} not available. Perhaps you want to install {} package?"
+VGA_NOT_USED: Final = (
+    "A -vga option was passed but this machine type does not use that option;"
+    " No VGA device has been created"
+)
+OPENGL_NOT_SUPPORTED_7_2: Final = "OpenGL is not supported by the display"
+OPENGL_NOT_SUPPORTED: Final = "OpenGL is not supported by display backend '{}'"
+WINDOW_CLOSE_ONLY_GTK_SDL: Final = "window-close is only valid for GTK and SDL, ignoring option"
+NOGRAPHIC_WITH_DAEMONIZE: Final = "-nographic cannot be used with -daemonize"
+CURSES_WITH_DAEMONIZE: Final = "curses display cannot be used with -daemonize"
+# ui/curses.c (fprintf, printed plain)
+CURSES_NEEDS_TERMINAL: Final = "We need a terminal output"
+# ui/egl-helpers.c, ui/egl-headless.c
+EGL_NO_RENDER_NODE: Final = "egl: no drm render node available"
+EGL_RENDER_NODE_INIT_FAILED: Final = "egl: render node init failed"
+DBUS_RENDER_NODE_INIT_FAILED: Final = "dbus: render node init failed"
+# ui/dbus.c (gio's message for a session bus it cannot find or autolaunch)
+DBUS_ADDR_AND_P2P: Final = "dbus: can't accept both addr=X and p2p=yes options"
+DBUS_CONNECT_FAILED: Final = "failed to connect to DBus: {}"
+DBUS_NO_SESSION_BUS: Final = "Cannot autolaunch D-Bus without X11 $DISPLAY"
+# ui/spice-app.c
+SPICE_APP_FULL_SCREEN: Final = "spice-app full-screen isn't supported yet."
+SPICE_APP_WINDOW_CLOSE: Final = "spice-app window-close isn't supported yet."
+SPICE_APP_LAUNCHING: Final = "Launching display with URI: {}"
+SPICE_APP_LAUNCH_FAILED: Final = "Failed to launch {} URI: {}"
+SPICE_APP_NEEDS_CLIENT: Final = "You need a capable Spice client, such as virt-viewer 8.0"
+# gio g_app_info_launch_default_for_uri() without a handler for the scheme
+SPICE_APP_NO_HANDLER: Final = "Operation not supported"
+# util/qemu-config.c find_list() (10.0 without the spice module), then Debian's hint
+NO_OPTION_GROUP: Final = "There is no option group '{}'"
+INSTALL_PACKAGE_HINT: Final = "Perhaps you want to install {} package?"
+# ui/ui-qmp-cmds.c (monitor/qmp-cmds.c in 7.2)
+SET_PASSWORD_FAILED: Final = "Could not set password"
+SET_PASSWORD_EXPIRE_FAILED: Final = "Could not set password expire time"
+SET_PASSWORD_VNC_CONNECTED: Final = "parameter 'connected' must be 'keep' when 'protocol' is 'vnc'"
+EXPIRE_PASSWORD_BAD_TIME: Final = "Parameter 'time' doesn't take value '{}'"
+SPICE_NOT_IN_USE: Final = "SPICE is not in use"
+
+# --- ui/spice-core.c, libspice-server (server/reds.cpp) -----------------------------------
+SPICE_PORT_OUT_OF_RANGE: Final = "spice port is out of range"
+SPICE_TLS_PORT_OUT_OF_RANGE: Final = "spice tls-port is out of range"
+SPICE_PASSWORD_SECRET_EXCLUSIVE: Final = (
+    "'password' option is mutually exclusive with 'password-secret'"
+)
+SPICE_PASSWORD_DEPRECATED: Final = (
+    "'password' option is deprecated and insecure, use 'password-secret' instead"
+)
+SPICE_TLS_CHANNEL_WITHOUT_PORT: Final = (
+    "spice: tried to setup tls-channel without specifying a TLS port"
+)
+SPICE_CHANNEL_SECURITY_FAILED: Final = "spice: failed to set channel security for {}"
+SPICE_INVALID_IMAGE_COMPRESSION: Final = "spice: invalid image compression: {}"
+SPICE_INVALID_WAN_COMPRESSION: Final = "spice: invalid wan compression: {}"
+SPICE_INVALID_STREAM_VIDEO: Final = "spice: invalid stream video control: {}"
+SPICE_INIT_FAILED: Final = "failed to initialize spice server"
+SPICE_GL_LOCAL_ONLY: Final = (
+    "SPICE GL support is local-only for now and incompatible with -spice port/tls-port"
+)
+SPICE_GL_RENDER_NODE_FAILED: Final = "Failed to initialize EGL render node for SPICE GL"
+# libspice-server 0.15.1's warnings, as QEMU's log handler prints them
+SPICE_WARN_GETADDRINFO: Final = (
+    "Spice: ../server/reds.cpp:2551:reds_init_socket: getaddrinfo({},{}): {}"
+)
+SPICE_WARN_BIND: Final = (
+    "Spice: ../server/reds.cpp:2585:reds_init_socket: binding socket to {}:{} failed"
+)
+SPICE_WARN_LISTEN: Final = "Spice: ../server/reds.cpp:2597:reds_init_socket: listen: {}"
+SPICE_WARN_OPEN_SOCKETS: Final = (
+    "Spice: ../server/reds.cpp:3442:do_spice_init: Failed to open SPICE sockets"
+)
+SPICE_WARN_CERTIFICATES: Final = (
+    "Spice: ../server/reds.cpp:2839:reds_init_ssl: Could not load certificates from {}"
+)
+# OpenSSL's error queue for a certificate file that does not exist
+SPICE_WARN_SSL_NO_FILE: Final = (
+    "Spice: error:FFFFFFFF80000002:system library::No such file or directory\n"
+    "Spice: error:10080002:BIO routines::system lib\n"
+    "Spice: error:0A080002:SSL routines::system lib"
+)
+# perror("bind") for a UNIX address (printed plain)
+SPICE_PERROR_BIND: Final = "bind: {}"
+
+# --- audio/audio.c, audio/ossaudio.c --------------------------------------------------------
+AUDIO_FIXED_SETTINGS_OFF: Final = (
+    "You can't use frequency, channels or format with fixed-settings=off"
+)
+AUDIO_FIXED_SETTINGS_WITHOUT_MIXENG: Final = "You can't use fixed-settings without mixeng"
+AUDIO_HELP_HEADER: Final = "Available audio drivers:"
+# 7.2's dolog() lines (printed plain, "audio: " prefix)
+AUDIO_UNKNOWN_DRIVER_7_2: Final = "audio: Unknown audio driver `{}'"
+AUDIO_INIT_FAILED_7_2: Final = "audio: Could not init `{}' audio driver"
+AUDIO_BOGUS_VOICES: Final = "audio: Bogus number of playback voices {}, setting to 1"
+# 10.0 (error_setg + Debian's hint when a module is missing)
+AUDIO_UNKNOWN_DRIVER_HINT: Final = (
+    "Unknown audio driver `{}'. Perhaps you want to install {} package?"
+)
+OSS_NOT_ACCESSIBLE: Final = "{} not accessible: {}"
+
+# memdevd's own: what it does not emulate of the displays
+DISPLAY_NOT_EMULATED: Final = "memdevd: display '{}' is not emulated"
+VSOCK_NOT_EMULATED: Final = "memdevd: vsock addresses are not emulated"
 
 # --- memdevd's own: settings, QMP listeners, internal errors, the fleet ------------------
 # -memdevd KEY=VALUE with a value outside the choices listed in the last field.

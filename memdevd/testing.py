@@ -323,7 +323,10 @@ class MemdevdProcess:
             return self
         self._dir = tempfile.mkdtemp(prefix="memdevd-test-")
         self.socket = os.path.join(self._dir, "qmp.sock")
-        cmd = [*self.executable, *self.argv, "-qmp", f"unix:{self.socket},server=on,wait=off"]
+        from memdevd.app.displays import with_display
+
+        argv = with_display(self.argv)
+        cmd = [*self.executable, *argv, "-qmp", f"unix:{self.socket},server=on,wait=off"]
         self.log_path = os.path.join(self._dir, "memdevd.log")
         self.proc = _spawn(cmd, self.log_path)
         self._conn = _connect_when_listening(self.proc, self.socket)

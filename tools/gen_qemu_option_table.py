@@ -65,6 +65,8 @@ DEBIAN_LINUX_DEFINES = frozenset(
         "CONFIG_AUDIO_JACK",
         "CONFIG_LIBISCSI",
         "CONFIG_SECCOMP",
+        # spice-server 0.14+'s spice.h (ui/spice-core.c's -spice unix=)
+        "SPICE_ADDR_FLAG_UNIX_ONLY",
     }
 )
 

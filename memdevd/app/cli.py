@@ -31,13 +31,9 @@ if TYPE_CHECKING:
 # (The misc options QEMU checks, -global, -boot, -rtc..., are parsed and
 # checked as QEMU does: memdevd/app/misc_options.py.)
 COMPAT_OPTIONS = {
-    "display": "no display is emulated",
-    "nographic": "no display is emulated",
-    "vga": "no display is emulated",
-    "serial": "no serial port is emulated",
+    "serial": "no serial port is emulated (-serial still replaces the default one)",
     "parallel": "no parallel port is emulated",
     "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
-    "audiodev": "no audio is emulated",
     "accel": None,  # handled, listed here for --help completeness
 }
 
@@ -57,7 +53,7 @@ DRIVE_SHORTHANDS = {
 
 SUBCOMMANDS = ("compare", "record", "map", "fleet")
 
-DEFAULT_MACHINE_ARGV = ["-machine", "q35", "-m", "1G,slots=16,maxmem=64G"]
+DEFAULT_MACHINE_ARGV = ["-machine", "q35", "-m", "1G,slots=16,maxmem=64G", "-display", "none"]
 
 
 def default_socket_path() -> str:
@@ -170,6 +166,14 @@ def help_text(prog: str) -> str:
         "-tpmdev passthrough|emulator,id=,...  (checked as QEMU; no TPM: refused after)",
         "                  checked as QEMU does; nothing is logged, traced, sandboxed,",
         "                  locked or loaded (docs/divergences.md)",
+        "-vnc [HOST]:N|unix:PATH|none[,to=,websocket=,password=on,password-secret=,share=,",
+        "                  id=,display=,audiodev=,...]   VNC servers bound as QEMU binds them",
+        "-spice port=,tls-port=,addr=,unix=on,disable-ticketing=on,password-secret=,...",
+        "                  (7.2: the SPICE server, bound; 10.0's build has no SPICE module)",
+        "-display none|vnc=...|TYPE  -nographic  -vga std|cirrus|virtio|qxl|none|help  -k MAP",
+        "-device VGA|bochs-display|virtio-vga|virtio-gpu-pci|qxl-vga|cirrus-vga|ramfb,...",
+        "-audiodev DRIVER,id=ID[,...]  (the drivers the reference build has; nothing played)",
+        "                  no -display/-vnc/-spice: a VNC server on localhost:0,to=99 as QEMU",
         "",
         "Accepted for compatibility, without effect:",
     ]
@@ -209,6 +213,7 @@ def _prescan_version(argv: Sequence[str]) -> str:
 def parse(argv: Sequence[str], prog: str) -> Parsed:
     """The first pass over argv, in order, as vl.c's option loop."""
     from memdevd import messages as M
+    from memdevd.app import displays
     from memdevd.app.listeners import monitor_addresses
     from memdevd.app.settings import MemdevdSettings, SettingsError, apply
     from memdevd.app.startup import StartupRequest
@@ -235,6 +240,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 
     misc = request.misc
     misc.prog = prog
+    vnc_locations: dict[str, str] = {}
+    display = request.display
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
     for item in tokens.items:
@@ -314,6 +321,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name in misc_options.OPTIONS:
                 if name == "no-shutdown":
                     request.no_shutdown = True
+                elif name == "nodefaults":
+                    display.has_defaults = False
+                elif name == "k":
+                    display.keymap = arg
                 misc_options.parse_option(
                     misc, name, arg, loc, lists, request.machine, release, target.name
                 )
@@ -336,10 +347,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.uuid = smbios.uuid or request.uuid
             elif name == "daemonize":
                 parsed.daemonize = True
+                display.daemonize = True
             elif name == "pidfile":
                 parsed.pidfile = arg
             elif name in ("qmp", "qmp-pretty"):
                 assert arg is not None
+                display.monitor_given = True
                 mon = Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
                 qmp_index += 1
                 chardev_locations.setdefault(mon.get("chardev") or "", loc)
@@ -349,6 +362,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 chardev_locations[chardev.id or ""] = loc
             elif name == "mon":
                 assert arg is not None
+                display.monitor_given = True
                 lists["mon"].parse_noisily(arg, True)
             elif name == "msg":
                 assert arg is not None
@@ -360,8 +374,36 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "usb":
                 # vl.c: -usb is -machine usb=on.
                 request.machine["usb"] = "on"
+            elif name == "vnc":
+                assert arg is not None
+                displays.parse_vnc(lists, arg, loc, vnc_locations)
+            elif name == "display":
+                assert arg is not None
+                got = displays.parse_display(arg, release, target.name)
+                if isinstance(got, str):
+                    displays.parse_vnc(lists, got, loc, vnc_locations)
+                else:
+                    display.dpy = got
+            elif name == "nographic":
+                # machine_opts_dict "graphics"="off", the display none.
+                request.machine["graphics"] = "off"
+                display.nographic = True
+                display.dpy = {**(display.dpy or {}), "type": "none"}
+            elif name == "vga":
+                display.vga = arg
+            elif name == "spice":
+                assert arg is not None
+                displays.parse_spice(lists, arg, release)
+            elif name == "audiodev":
+                assert arg is not None
+                display.audiodevs.append(displays.parse_audiodev(arg, release, target.name))
             elif name in COMPAT_OPTIONS:
-                pass
+                if name == "serial":
+                    display.serial_given = True
+                elif name == "parallel":
+                    display.parallel_given = True
+                elif name == "monitor":
+                    display.monitor_given = True
             else:
                 raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
         except Q.OptionError as err:
@@ -376,6 +418,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     except Q.OptionError as err:
         err.preceding[:0] = misc.notes
         raise
+    # qemu_validate_options()
+    if display.daemonize and (display.dpy or {}).get("type") == "curses":
+        raise Q.OptionError(M.CURSES_WITH_DAEMONIZE)
+    display.vnc = displays.vnc_requests(lists, vnc_locations)
+    spice = lists["spice"].find(None) if "spice" in lists else None
+    display.spice = list(spice.items()) if spice is not None else None
     _process_help_options(request, device_opts, release, target)
     misc.chardev_ids = {c.id for c in lists["chardev"].head if c.id is not None}
     memory = lists["memory"].find(None)
@@ -594,6 +642,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         sys.stdout.flush()
         return done.status
     except Q.HelpRequested as req:
+        for note in req.preceding:
+            sys.stderr.write(Q.format_diagnostic(prog, note))
+        sys.stderr.flush()
         sys.stdout.write(req.text)
         return req.exit_status
     except Q.OptionError as err:
@@ -614,6 +665,8 @@ def build_daemon(
     import copy
 
     from memdevd.app.daemon import Daemon, DaemonOptions
+    from memdevd.app.display_sockets import SocketBinder
+    from memdevd.app.displays import init_displays
     from memdevd.app.startup import build_machine
     from memdevd.machine.clock import Clock, VirtualClock
     from memdevd.releases.table import get_release
@@ -625,7 +678,14 @@ def build_daemon(
     # reads the host, e.g. kvm=auto, and sets process-wide -msg state.)
     pristine = copy.deepcopy((parsed.request, settings))
     clock: Clock | None = VirtualClock() if settings.clock == "virtual" else None
-    machine, notes = build_machine(parsed.request, release, settings, clock=clock)
+    binder = SocketBinder(settings.socket_mode)
+    try:
+        machine, notes = build_machine(
+            parsed.request, release, settings, clock=clock, binder=binder
+        )
+    except BaseException:
+        binder.close_all()
+        raise
 
     def add_chardevs(target: Any) -> None:
         for addr in parsed.listen:
@@ -659,6 +719,10 @@ def build_daemon(
         add_chardevs(fresh)
         _report_warnings(fresh, prog)
         _keep_ptys(machine, fresh)
+        # The displays listen where they listen: the rebuilt machine's state
+        # reads the live sockets.
+        fresh.display.binder = binder
+        init_displays(fresh, bind=False)
         return fresh
 
     def on_ready(server: Any) -> None:
@@ -675,6 +739,7 @@ def build_daemon(
         on_ready=on_ready,
         handle_signals=handle_signals,
         no_shutdown=parsed.request.no_shutdown,
+        binder=binder,
     )
     daemon = Daemon(machine, release, options)
     daemon.runtime.rebuild = rebuild
@@ -760,6 +825,12 @@ def run(parsed: Parsed, prog: str) -> int:
             return 1
         except ListenError as exc:
             sys.stderr.write(Q.format_error(prog, Q.OptionError(str(exc), exc.hint, exc.location)))
+            await daemon.stop()
+            return 1
+        except Q.OptionError as exc:
+            # qemu_init_displays() failed (a VNC address, the local display).
+            sys.stderr.write(Q.format_error(prog, exc))
+            sys.stderr.flush()
             await daemon.stop()
             return 1
         if ready is not None:

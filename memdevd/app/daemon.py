@@ -45,6 +45,8 @@ class DaemonOptions:
     handle_signals: bool = True
     # -no-shutdown: a guest shutdown stops the VM instead of ending QEMU.
     no_shutdown: bool = False
+    # The displays' sockets (app/display_sockets.SocketBinder), if any.
+    binder: Any = None
 
 
 class ClockDriver:
@@ -274,7 +276,11 @@ class Daemon:
         self.machine.drive_io(self._loop)
         if self.options.pidfile:
             self._pidfile_fd = write_pidfile(self.options.pidfile)
+        # The monitors listen, the displays start, then the main loop greets.
+        self.server.hold_clients = True
         await self.server.listen_all(self.options.listen)
+        self._init_displays()
+        await self.server.serve_held()
         if self.options.handle_signals:
             if shutdown_signals_blocked():
                 _watch_signals(self._loop, self._on_signal)
@@ -284,6 +290,23 @@ class Daemon:
                         self._loop.add_signal_handler(signum, self._on_signal, signum)
         if self.options.on_ready is not None:
             self.options.on_ready(self.server)
+
+    def _init_displays(self) -> None:
+        """``qemu_init_displays``, after the monitors as in QEMU: the local
+        display, the VNC servers (bound here), what QEMU prints for them.
+        Raises OptionError as QEMU exits."""
+        from memdevd.app.displays import init_displays, print_notes
+
+        if self.options.binder is not None:
+            self.options.binder.on_vnc_client = self._vnc_client_event
+            self.options.binder.attach(self._loop)
+        print_notes(self.options.prog_name, init_displays(self.machine))
+
+    def _vnc_client_event(self, event: str, key: str, client: dict[str, Any]) -> None:
+        """VNC_CONNECTED / VNC_DISCONNECTED of a client of display ``key``."""
+        data = self.machine.display.vnc_client_event(key, client)
+        if data is not None:
+            self.machine.emit(event, data)
 
     async def wait(self) -> int:
         assert self._stopping is not None
@@ -302,6 +325,8 @@ class Daemon:
                 session.transport.close()
         await asyncio.sleep(0)
         await self.server.close()
+        if self.options.binder is not None:
+            self.options.binder.close_all()
         if self._clock_driver is not None:
             self._clock_driver.close()
         if self._loop is not None and self.options.handle_signals:

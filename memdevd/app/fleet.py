@@ -36,6 +36,7 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd.app.daemon import Daemon
+from memdevd.app.displays import with_display
 from memdevd.qmp.errors import QMPError
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.server import ListenAddress, Server
@@ -94,7 +95,7 @@ class Fleet:
             if arg.split("=", 1)[0] in REFUSED:
                 raise FleetError(M.FLEET_OPTION_REFUSED.format(arg))
         sock = os.path.join(self.dir, f"{name}.sock")
-        full = [*argv, "-qmp", f"unix:{sock},server=on,wait=off"]
+        full = [*with_display(argv), "-qmp", f"unix:{sock},server=on,wait=off"]
         try:
             parsed = cli.parse(full, "memdevd")
             daemon, notes = cli.build_daemon(parsed, "memdevd", handle_signals=False)
@@ -106,6 +107,10 @@ class Fleet:
             log.warning("%s", Q.format_diagnostic(name, note).strip())
         try:
             await daemon.start()
+        except Q.OptionError as err:
+            # A display that fails as QEMU's does (a VNC port in use).
+            await daemon.stop()
+            raise FleetError(Q.format_error(name, err).strip()) from None
         except Exception as exc:
             await daemon.stop()
             raise FleetError(M.FLEET_CANNOT_LISTEN.format(name, sock, exc)) from None

@@ -16,8 +16,11 @@ from dataclasses import field
 from typing import Any
 
 from memdevd import messages as M
+from memdevd.app import displays
+from memdevd.app.displays import DisplayRequest
 from memdevd.app.settings import MemdevdSettings
 from memdevd.machine.clock import Clock
+from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
@@ -93,6 +96,8 @@ class StartupRequest:
     name: str | None = None
     # -global, -boot, -rtc, -fw_cfg, -action... (memdevd/app/misc_options.py)
     misc: Any = field(default_factory=lambda: _misc_options())
+    # -display, -nographic, -vga, -vnc, -spice, -audiodev, -k (app/displays.py).
+    display: DisplayRequest = field(default_factory=DisplayRequest)
 
 
 def _misc_options() -> Any:
@@ -176,6 +181,7 @@ _MACHINE_KNOWN = {
     "acpi",
     "mem-merge",
     "dump-guest-core",
+    "graphics",
     "smp",
 }
 
@@ -216,6 +222,8 @@ def apply_machine_options(
             from memdevd.app.misc_options import apply_machine_option
 
             apply_machine_option(config, key, value)
+        elif key == "graphics":
+            config.graphics = _machine_bool(value, key)
         else:
             try:
                 target.apply_machine_option(config, key, value)
@@ -281,8 +289,15 @@ def build_machine(
     release: Release,
     settings: MemdevdSettings,
     clock: Clock | None = None,
+    binder: DisplayBinder | None = None,
 ) -> tuple[Machine, list[Diagnostic]]:
-    """Create the machine as ``qemu_init`` does; returns it and stderr lines."""
+    """Create the machine as ``qemu_init`` does; returns it and stderr lines.
+
+    ``binder`` binds what the displays listen on at start-up (SPICE); the
+    VNC servers come later, once the QMP monitors listen (``init_displays``).
+    """
+    from memdevd.releases.recorded import recording
+
     # What parsing the command line printed (-trace warnings, deprecated
     # -net options...) comes first.
     notes: list[Diagnostic] = [*request.misc.notes, *request.parse_notes]
@@ -294,6 +309,11 @@ def build_machine(
         settings.guest.virtio_mem_driver = settings.vmem_driver
     board = target.board(mtype)
     size, maxmem, slots = memory_config(request.memory, target.default_ram_size(mtype))
+    # qemu_create_machine() is done: the default devices and the display.
+    display = DisplayState(None, release, recording(target.name, release))
+    display.binder = binder
+    drivers = [str(d.opts.get("driver")) for d in request.devices]
+    notes.extend(displays.setup_displays(display, request.display, board, drivers))
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
@@ -321,6 +341,7 @@ def build_machine(
     notes.extend(printed)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
+    machine.attach_display(display)
     misc = request.misc
     # -action & co., visited already (misc_options.process_early)
     machine.run_actions.update(misc.actions)
@@ -344,6 +365,8 @@ def build_machine(
     for spec in request.objects:
         if spec not in late:
             _object_add(machine, spec)
+    # qemu_spice.init(): after the early objects (its password-secret).
+    notes.extend(_after(notes, displays.start_spice, display, request.display))
     for label, backend, location in request.chardevs:
         try:
             line = machine.add_backend_chardev(label, backend)
@@ -356,6 +379,10 @@ def build_machine(
             machine.block.blockdev_add(options)
         except CoreError as exc:
             raise _err(exc, location) from None
+    # audio_init_audiodevs()
+    for audiodev in request.display.audiodevs:
+        display.audio_define(audiodev)
+    notes.extend(_after(notes, displays.start_audio, display))
     drive_devices: list[DeviceSpec] = []
     if request.drives:
         from memdevd.app.startup_drives import configure_drives
@@ -470,6 +497,8 @@ def build_machine(
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))
+    # qemu_machine_creation_done()
+    notes.extend(displays.vga_warning(display))
     machine.finish_init()
     return machine, notes
 
@@ -485,6 +514,16 @@ def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:
 
         machine.global_props.apply_board(machine, board_device_types(machine))
     return printed
+
+
+def _after(notes: list[Diagnostic], step: Any, *args: Any) -> list[Diagnostic]:
+    """A start-up step whose failure comes after what was printed so far."""
+    try:
+        result: list[Diagnostic] = step(*args)
+    except OptionError as err:
+        err.preceding[:0] = notes
+        raise
+    return result
 
 
 def _created_late(qom_type: str) -> bool:

@@ -81,6 +81,18 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-mice",
     ),
     "pci": ("query-pci",),
+    "display": (
+        "query-vnc",
+        "query-vnc-servers",
+        "set_password",
+        "expire_password",
+        "change-vnc-password",
+        "display-reload",
+        "display-update",
+        "query-display-options",
+        "query-spice",
+        "query-audiodevs",
+    ),
     "qom": (
         "qom-list",
         "qom-get",

@@ -28,6 +28,7 @@ MODULE_ORDER = (
     "net",
     "removable",
     "pci",
+    "display",
     "qom",
     "hmp",
     "memdevd_extras",

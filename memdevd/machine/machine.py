@@ -38,6 +38,7 @@ from memdevd.util.cutils import id_wellformed
 
 if TYPE_CHECKING:
     from memdevd.machine.block.graph import BlockLayer
+    from memdevd.machine.display import DisplayState
     from memdevd.machine.globals import GlobalProps
     from memdevd.machine.net.clients import NetLayer
     from memdevd.machine.net.io import IoWatcher
@@ -82,6 +83,8 @@ class MachineConfig:
     acpi_setting: str = "auto"
     mem_merge: bool = True
     dump_guest_core: bool = True
+    # The "graphics" machine property (-nographic sets it off).
+    graphics: bool = True
     smp_cpus: int = 1
     # The whole -smp topology (smp_cpus is its cpus) and the vCPUs' model,
     # as the target resolved it from -cpu or its board's default (None: no
@@ -168,6 +171,7 @@ def generic_machine_props(m: Machine) -> dict[str, Prop]:
         "memory-backend": Prop(
             "memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None
         ),
+        "graphics": Prop("graphics", "bool", lambda o: m.config.graphics, _set_machine_graphics),
     }
 
 
@@ -179,6 +183,11 @@ def _machine_of(obj: QOMObject) -> Machine:
 def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
     """``machine_set_nvdimm``: settable at any time, as in QEMU."""
     _machine_of(obj).config.nvdimm = v.type_bool(name)
+
+
+def _set_machine_graphics(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_graphics``: a plain flag, settable at any time."""
+    _machine_of(obj).config.graphics = v.type_bool(name)
 
 
 def _machine_ram_path(m: Machine) -> str:
@@ -282,6 +291,8 @@ class Machine:
         self._io: IoWatcher | None = None
         # The event loop that drives the watcher (the daemon's), if any.
         self._io_loop: Any = None
+        # The displays (VNC, SPICE, consoles, audiodevs), made when first used.
+        self._display: DisplayState | None = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
         # qom-list / answers in GLib's hash-table order for these fixed keys,
@@ -962,6 +973,46 @@ class Machine:
             return "socket-unix" if chardev.address.get("type") == "unix" else "socket-tcp"
         if isinstance(chardev, ChardevBackend):
             return chardev.backend
+        return None
+
+    @property
+    def display(self) -> DisplayState:
+        """The displays, consoles and audiodevs (memdevd/machine/display.py)."""
+        if self._display is None:
+            from memdevd.machine.display import DisplayState
+
+            self._display = DisplayState(self, self.release, self.recording)
+        return self._display
+
+    def attach_display(self, display: DisplayState) -> None:
+        """The displays decided before the machine existed (start-up)."""
+        display.attach(self)
+        self._display = display
+
+    def secret_utf8(self, secret_id: str) -> str:
+        """``qcrypto_secret_lookup_as_utf8``: a secret object's data as text."""
+        from memdevd.machine.secret import Secret
+
+        obj = self.objects.children.get(secret_id)
+        if obj is None:
+            raise CoreError(M.SECRET_NOT_FOUND.format(secret_id))
+        if not isinstance(obj, Secret):
+            raise CoreError(M.SECRET_NOT_A_SECRET.format(secret_id))
+        if obj.rawdata is None:
+            raise CoreError(M.SECRET_HAS_NO_DATA.format(secret_id))
+        try:
+            if b"\0" in obj.rawdata:
+                raise UnicodeDecodeError("utf-8", obj.rawdata, 0, 1, "NUL")
+            return obj.rawdata.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CoreError(M.SECRET_NOT_UTF8.format(secret_id)) from None
+
+    def find_device_on_buses(self, dev_id: str) -> Device | None:
+        """``qdev_find_recursive(sysbus_get_default(), id)``: a device with
+        that id on any bus (a bus-less device such as a pc-dimm is not)."""
+        for dev in self._devices:
+            if dev.id == dev_id and dev.parent_bus is not None:
+                return dev
         return None
 
     @property

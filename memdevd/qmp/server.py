@@ -110,6 +110,9 @@ class Server:
     sessions: set[Session] = field(default_factory=set)
     waiting: list[Session] = field(default_factory=list)
     closing: bool = False
+    # Listeners accept no client until serve_held(): QEMU's monitors exist
+    # before its main loop runs, and nobody is greeted until start-up is done.
+    hold_clients: bool = False
     _listeners: list[_Listener] = field(default_factory=list)
     _greeting: bytes | None = None
 
@@ -199,16 +202,24 @@ class Server:
             if address.kind == "unix":
                 sock = _bind_unix(address.path, self.socket_mode)
                 created = address.path
-                srv = await loop.create_unix_server(factory, sock=sock)
+                srv = await loop.create_unix_server(
+                    factory, sock=sock, start_serving=not self.hold_clients
+                )
             elif address.kind == "tcp":
                 sock = _bind_tcp(address.host, address.port)
-                srv = await loop.create_server(factory, sock=sock)
+                srv = await loop.create_server(
+                    factory, sock=sock, start_serving=not self.hold_clients
+                )
             elif address.kind == "fd":
                 sock = socket.socket(fileno=address.fd)
                 if sock.family == socket.AF_UNIX:
-                    srv = await loop.create_unix_server(factory, sock=sock)
+                    srv = await loop.create_unix_server(
+                        factory, sock=sock, start_serving=not self.hold_clients
+                    )
                 else:
-                    srv = await loop.create_server(factory, sock=sock)
+                    srv = await loop.create_server(
+                        factory, sock=sock, start_serving=not self.hold_clients
+                    )
             else:  # pragma: no cover - guarded by the CLI
                 raise ValueError(address.kind)
         except ListenError as exc:
@@ -219,6 +230,12 @@ class Server:
     async def listen_all(self, addresses: Iterable[ListenAddress]) -> None:
         for address in addresses:
             await self.listen(address)
+
+    async def serve_held(self) -> None:
+        """Start accepting on the listeners made while ``hold_clients``."""
+        self.hold_clients = False
+        for lst in self._listeners:
+            await lst.server.start_serving()
 
     def bound_addresses(self) -> list[ListenAddress]:
         """Listener addresses with TCP port 0 resolved to the real port."""

@@ -158,6 +158,56 @@ class Release:
     # rather than /machine/unattached devices.
     south_bridge_children: bool
 
+    # --- displays (ui/, audio/, system/vl.c) ------------------------------------
+    # What the reference build can load decides what -display, -vga, -spice
+    # and -audiodev can use: it is the release's package as the recording
+    # was made, without the optional module packages (7.2: qemu-system-x86
+    # without qemu-system-gui; 10.0: also without qemu-system-modules-spice
+    # and -opengl), see memdevd/targets/x86_64/data/README.md.
+    # Display types whose UI module is missing: (type, Debian package).
+    ui_missing_modules: tuple[tuple[str, str], ...]
+    # util/module.c (Debian): 7.2 prints "qemu: module X not found, do you
+    # want to install P package?" where it looks for a module; later
+    # releases name the package in the error instead.
+    module_not_found_notes: bool
+    # -vga interfaces whose device's module is missing: (interface, package).
+    vga_missing_modules: tuple[tuple[str, str], ...]
+    # system/vl.c vga_interface_available(): 7.2 looks up a NULL second
+    # class name and prints "type is NULL" (fixed by 8.0's module rework).
+    vga_null_type_error: bool
+    # ui/console.c qemu_display_help(): the suboption paragraph (8.1).
+    display_help_footer: bool
+    # system/vl.c qemu_setup_display() (8.2): the display is chosen and its
+    # early init runs before the default devices and -vga; 7.2 does it
+    # with the early backends, after -vga.
+    display_setup_first: bool
+    # -spice and query-spice's server: ui/spice-core.c is a module
+    # (ui-spice-core) the reference build has (7.2) or lacks (10.0: "There
+    # is no option group 'spice'").
+    has_spice: bool
+    # ui/vnc.c vnc_display_get_address(): websocket on a UNIX socket (8.2).
+    vnc_websocket_unix: bool
+    # ui/vnc.c vnc_display_open(): without display= the server shows the
+    # default console (qemu_console_lookup_default(), 8.2), which
+    # query-vnc-servers names; 7.2 names one only with display=.
+    vnc_default_console: bool
+    # ui/ui-qmp-cmds.c qmp_expire_password(): a time that is not a number
+    # is refused (8.2); 7.2 reads it with strtoull (garbage is 0, "now").
+    expire_password_checks_time: bool
+    # qapi/audio.json query-audiodevs (8.2).
+    has_query_audiodevs: bool
+    # hw/core/qdev-properties-system.c set_audiodev(): audio_state_by_name()'s
+    # own error, "audiodev 'X' not found" (8.2, assumed); 7.2 reports the
+    # property ("Property 'AC97.audiodev' can't find value 'X'").
+    audiodev_prop_lookup_error: bool
+    # audio/audio.c: 7.2's dolog() texts and an init that returns false;
+    # 8.2's error_setg() (exit through error_fatal).
+    audio_legacy_errors: bool
+    # What each audiodev driver does at audio_init() in the reference build:
+    # (driver, "ok" | "oss" (needs /dev/dsp) | "spice" (needs -spice) |
+    # "missing:PACKAGE").  Drivers the release's enum lacks are not listed.
+    audio_drivers: tuple[tuple[str, str], ...]
+
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
     vhost_no_memslots_text: str
@@ -178,6 +228,12 @@ class Release:
     machine_deprecation_reason: str
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
+    # The display texts: formatted with (name, package); 7.2's ignore the package.
+    display_not_available_text: str
+    vga_not_available_text: str
+    opengl_not_supported_text: str
+    vnc_audiodev_not_found_text: str
+    set_password_vnc_connected_text: str
 
     @property
     def is_recorded(self) -> bool:
@@ -206,6 +262,34 @@ class Release:
 _SMP_KEYS_10_0: Final = (
     *("cpus", "drawers", "books", "sockets", "dies", "clusters"),
     *("modules", "cores", "threads", "maxcpus"),
+)
+
+_GUI: Final = "qemu-system-gui"
+_SPICE_PKG: Final = "qemu-system-modules-spice"
+_OPENGL_PKG: Final = "qemu-system-modules-opengl"
+# bookworm-backports' qemu-system-x86 10.0 without qemu-system-gui,
+# qemu-system-modules-spice and qemu-system-modules-opengl (seen live).
+_UI_MISSING_10_0: Final = (
+    ("gtk", _GUI),
+    ("sdl", _GUI),
+    ("egl-headless", _OPENGL_PKG),
+    ("spice-app", _GUI),
+    ("dbus", _OPENGL_PKG),
+)
+# qxl-vga is in qemu-system-modules-spice; Debian's hint for the SPARC
+# framebuffers (no module on x86) names the opengl package.
+_VGA_MISSING_10_0: Final = (("qxl", _SPICE_PKG), ("tcx", _OPENGL_PKG), ("cg3", _OPENGL_PKG))
+_AUDIO_DRIVERS_10_0: Final = (
+    ("none", "ok"),
+    ("alsa", "ok"),
+    ("dbus", f"missing:{_OPENGL_PKG}"),
+    ("jack", f"missing:{_GUI}"),
+    ("oss", "oss"),
+    ("pa", f"missing:{_GUI}"),
+    ("pipewire", f"missing:{_GUI}"),
+    ("sdl", f"missing:{_GUI}"),
+    ("spice", f"missing:{_SPICE_PKG}"),
+    ("wav", "ok"),
 )
 
 QEMU_7_2: Final = Release(
@@ -271,6 +355,38 @@ QEMU_7_2: Final = Release(
     slirp_port_qemu_strtoi=False,
     nic_models_per_bus=False,
     ipv6_net_prefixlen_text=M.NET_IPV6_NET_PREFIXLEN_7_2,
+    ui_missing_modules=(("gtk", _GUI), ("sdl", _GUI)),
+    module_not_found_notes=True,
+    vga_missing_modules=(),
+    vga_null_type_error=True,
+    display_help_footer=False,
+    display_setup_first=False,
+    has_spice=True,
+    vnc_websocket_unix=False,
+    vnc_default_console=False,
+    expire_password_checks_time=False,
+    has_query_audiodevs=False,
+    audiodev_prop_lookup_error=False,
+    audio_legacy_errors=True,
+    audio_drivers=(
+        ("none", "ok"),
+        ("alsa", "ok"),
+        ("coreaudio", f"missing:{_GUI}"),
+        ("dbus", "ok"),
+        ("dsound", f"missing:{_GUI}"),
+        ("jack", f"missing:{_GUI}"),
+        ("oss", "oss"),
+        ("pa", f"missing:{_GUI}"),
+        ("sdl", f"missing:{_GUI}"),
+        ("sndio", "ok"),
+        ("spice", "spice"),
+        ("wav", "ok"),
+    ),
+    display_not_available_text=M.DISPLAY_NOT_AVAILABLE_7_2,
+    vga_not_available_text=M.VGA_NOT_AVAILABLE_7_2,
+    opengl_not_supported_text=M.OPENGL_NOT_SUPPORTED_7_2,
+    vnc_audiodev_not_found_text=M.VNC_AUDIODEV_NOT_FOUND_7_2,
+    set_password_vnc_connected_text=M.INVALID_PARAMETER.format("connected"),
 )
 
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
@@ -328,6 +444,27 @@ QEMU_8_2: Final = replace(
     # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
     tap_vhost_failure_warns=False,
     slirp_port_qemu_strtoi=True,  # as 10.0 (assumed): slirp_add_hostxfwd rework
+    # Displays: assumed as 10.0 (the reference build without the optional
+    # module packages, and the changes of 8.1/8.2 below).
+    ui_missing_modules=_UI_MISSING_10_0,
+    module_not_found_notes=False,
+    vga_missing_modules=_VGA_MISSING_10_0,
+    vga_null_type_error=False,
+    display_help_footer=True,  # 8.1: ui/console.c qemu_display_help()
+    display_setup_first=True,  # 8.2: system/vl.c qemu_setup_display()
+    has_spice=False,  # qemu-system-modules-spice not installed
+    vnc_websocket_unix=True,  # 8.2: "Allow unix file for VNC Websocket" (assumed)
+    vnc_default_console=True,  # 8.2: qemu_console_lookup_default()
+    expire_password_checks_time=True,  # qmp_expire_password() checks the number
+    has_query_audiodevs=True,  # 8.2: qapi/audio.json
+    audiodev_prop_lookup_error=True,  # audio_state_by_name(name, errp) (assumed 8.2)
+    audio_legacy_errors=False,  # 8.2: "audio: Be more strict during audio backend initialisation"
+    audio_drivers=_AUDIO_DRIVERS_10_0,
+    display_not_available_text=M.DISPLAY_NOT_AVAILABLE,
+    vga_not_available_text=M.VGA_NOT_AVAILABLE,
+    opengl_not_supported_text=M.OPENGL_NOT_SUPPORTED,
+    vnc_audiodev_not_found_text=M.AUDIODEV_NOT_FOUND,
+    set_password_vnc_connected_text=M.SET_PASSWORD_VNC_CONNECTED,
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.

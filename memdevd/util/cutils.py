@@ -401,6 +401,15 @@ def strtoi64(s: str, base: int = 0) -> int | None:
     return None if err else value
 
 
+def parse_uint_full(s: str, base: int = 10) -> int | None:
+    """QEMU's parse_uint_full(): the whole string an unsigned number (no
+    sign, no trailing characters), or None."""
+    err, value, end = _qemu_parse_uint(s, base)
+    if err or end != len(s):
+        return None
+    return value
+
+
 def strtod_finite(s: str, legacy: bool = False) -> float | None:
     parse = _qemu_strtod_finite_72 if legacy else _qemu_strtod_finite_2023
     err, value, end = parse(s)

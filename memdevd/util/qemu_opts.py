@@ -93,12 +93,16 @@ class OptionError(ValueError):
         hint: str | None = None,
         location: str | None = None,
         preceding: Sequence[Diagnostic] = (),
+        *,
+        plain: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.location = location
         self.preceding: list[Diagnostic] = list(preceding)
+        # A bare fprintf(stderr) before exit(1): no program name, no location.
+        self.plain = plain
 
     def at(self, location: str | None) -> OptionError:
         """Set the location of this error and of its preceding diagnostics."""
@@ -109,7 +113,9 @@ class OptionError(ValueError):
         return self
 
     def diagnostic(self) -> Diagnostic:
-        return Diagnostic(self.message, self.hint, self.location, "error")
+        return Diagnostic(
+            self.message, self.hint, self.location, "plain" if self.plain else "error"
+        )
 
     def __str__(self) -> str:
         return self.message
@@ -126,12 +132,17 @@ class SizeError(OptionError):
 
 
 class HelpRequested(Exception):
-    """The argument asked for help (``key,help``): QEMU prints ``text`` to stdout and exits."""
+    """The argument asked for help (``key,help``): QEMU prints ``text`` to stdout and exits.
 
-    def __init__(self, text: str, exit_status: int) -> None:
+    ``preceding`` is what QEMU prints to stderr while making the help
+    (Debian's notes on modules that are not installed).
+    """
+
+    def __init__(self, text: str, exit_status: int, preceding: Sequence[Diagnostic] = ()) -> None:
         super().__init__(text)
         self.text = text
         self.exit_status = exit_status
+        self.preceding = list(preceding)
 
 
 # -msg timestamp=on: error_report() lines start with the ISO 8601 time.

@@ -45,7 +45,6 @@ ENTRIES = load_entries()
 JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 
 _BLOCK = "whole VM: memdevd refuses -vnc (not emulated)"
-_VNC = "graphics: memdevd refuses -vnc (not emulated)"
 
 #: Entries (``NAME`` for every release, ``NAME@RELEASE`` for one) memdevd
 #: cannot run like QEMU yet, with what it lacks first.  A pending entry's
@@ -56,31 +55,22 @@ PENDING: dict[str, str] = {
     "libvirt/virt-install-q35-10.0": _BLOCK,
     "libvirt/virt-install-pc-7.2@7.2": _BLOCK,
     "libvirt/virt-install-pc-10.0": _BLOCK,
-    "libvirt/spice-qxl-7.2": "SPICE: memdevd refuses -spice (not emulated)",
-    "libvirt/video-vga-7.2": _VNC,
-    "libvirt/video-vga-10.0": _VNC,
-    "libvirt/video-virtio-7.2": _VNC,
-    "libvirt/video-virtio-10.0": _VNC,
-    "libvirt/video-bochs-7.2": _VNC,
-    "libvirt/video-bochs-10.0": _VNC,
-    "libvirt/video-cirrus-7.2": _VNC,
-    "libvirt/video-cirrus-10.0": _VNC,
+    "libvirt/spice-qxl-7.2@7.2": (
+        "SPICE channels: memdevd refuses -chardev spicevmc (not emulated), then virtio-serial "
+        "and usb-redir"
+    ),
     "libvirt/misc-q35-7.2": "iothreads: memdevd refuses -object iothread (not emulated)",
     "libvirt/misc-q35-10.0": "iothreads: memdevd refuses -object iothread (not emulated)",
     # hand-written
-    "handwritten/proxmox-pc": "memdevd refuses -vnc, -iscsi; no IDE or SCSI buses yet",
-    "handwritten/proxmox-pc-novhost": "memdevd refuses -vnc, -iscsi; no IDE or SCSI buses yet",
-    "handwritten/virt-install-manual-q35": "memdevd refuses -netdev, -vnc, -cdrom (no IDE bus yet)",
+    "handwritten/proxmox-pc": "memdevd refuses -iscsi; no IDE or SCSI buses yet",
+    "handwritten/proxmox-pc-novhost": "memdevd refuses -iscsi; no IDE or SCSI buses yet",
+    "handwritten/virt-install-manual-q35": "memdevd refuses -netdev, -cdrom (no IDE bus yet)",
     "handwritten/kata-q35": "memdevd refuses -object rng-random (not emulated)",
     "handwritten/kata-q35-novhost": "memdevd refuses -object rng-random (not emulated)",
 }
 
 #: Queries memdevd does not have: asked, not compared (see the module docstring).
-MEMDEVD_LACKS: dict[str, str] = {
-    "query-vnc": "no VNC server",
-    "query-spice": "no SPICE server",
-    "query-display-options": "no displays",
-}
+MEMDEVD_LACKS: dict[str, str] = {}
 
 
 def pending_reason(entry: str, release: str) -> str | None:

@@ -421,3 +421,61 @@ def test_serial_console(libvirt_harness: LibvirtHarness, emulator: str) -> None:
     source = lv.live_xml("console").find("devices/serial/source")
     assert source is not None and source.get("path") == tty
     lv.destroy("console")
+
+
+def _rfb_banner(port: int) -> bytes:
+    """What a VNC client reads first from 127.0.0.1:port."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        return sock.recv(64)
+
+
+def test_vnc_graphics(libvirt_harness: LibvirtHarness, emulator: str) -> None:
+    """<graphics type='vnc'>: the probe reports VNC, libvirt starts the domain
+    with -vnc on a port it picked, vncdisplay/domdisplay answer, a client
+    reads QEMU's RFB banner there, and a password is set with set_password."""
+    lv = libvirt_harness
+    graphics = (
+        "<graphics type='vnc' port='-1' autoport='yes' passwd='secret'>"
+        "<listen type='address' address='127.0.0.1'/></graphics>"
+    )
+    lv.define(
+        domain_xml(emulator, name="vnc", devices=[graphics, "<video><model type='vga'/></video>"])
+    )
+    lv.start_domain("vnc")
+    display = lv.virsh("vncdisplay", "vnc").stdout.strip()
+    assert display.startswith("127.0.0.1:")
+    port = 5900 + int(display.rsplit(":", 1)[1])
+    assert f"-vnc 127.0.0.1:{port - 5900},password=on" in lv.domain_log("vnc")
+    assert lv.virsh("domdisplay", "vnc").stdout.strip() == f"vnc://127.0.0.1:{port - 5900}"
+    assert _rfb_banner(port) == b"RFB 003.008\n"
+    live = lv.live_xml("vnc")
+    node = live.find("devices/graphics")
+    assert node is not None and node.get("port") == str(port)
+    # A new password (libvirt's set_password) on the running domain.
+    updated = graphics.replace("passwd='secret'", "passwd='other'")
+    mark = lv.log_mark()
+    lv.virsh("update-device", "vnc", "--live", "--file", str(lv.write_file("g.xml", updated)))
+    sent = [args for name, args in lv.qmp_commands(mark) if name == "set_password"]
+    assert sent == [{"protocol": "vnc", "password": "other", "connected": "keep"}]
+    lv.destroy("vnc")
+    assert lv.stray_pids() == []
+
+
+def test_spice_graphics_on_7_2(libvirt_harness: LibvirtHarness, emulator: str) -> None:
+    """<graphics type='spice'> on a 7.2 emulator (whose build has SPICE):
+    -spice on a port libvirt picked, domdisplay answers spice://."""
+    lv = libvirt_harness
+    wrapper = lv.write_file("qemu-7.2", f'#!/bin/sh\nexec {emulator} -memdevd version=7.2 "$@"\n')
+    wrapper.chmod(0o755)
+    graphics = (
+        "<graphics type='spice' autoport='yes'><listen type='address' address='127.0.0.1'/>"
+        "</graphics>"
+    )
+    lv.define(domain_xml(str(wrapper), name="spice", devices=[graphics]))
+    lv.start_domain("spice")
+    shown = lv.virsh("domdisplay", "spice").stdout.strip()
+    assert shown.startswith("spice://127.0.0.1:")
+    assert "-spice port=" in lv.domain_log("spice")
+    lv.destroy("spice")

@@ -42,7 +42,9 @@ class VM:
     """A machine built from ``argv`` and its command table."""
 
     def __init__(self, version: str, *argv: str) -> None:
-        parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
+        parsed = cli.parse(
+            ["-memdevd", f"version={version}", "-display", "none", *argv], "qemu-system-x86_64"
+        )
         daemon, self.notes = cli.build_daemon(parsed, "qemu-system-x86_64")
         self.machine = daemon.machine
         self.reg = daemon.registry

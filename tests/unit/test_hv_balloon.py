@@ -39,7 +39,9 @@ BRIDGE = ["-device", "vmbus-bridge,id=vb"]
 
 
 def _start(version: str, argv: list[str]) -> Machine:
-    parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
+    parsed = cli.parse(
+        ["-memdevd", f"version={version}", "-display", "none", *argv], "qemu-system-x86_64"
+    )
     machine, _ = build_machine(
         parsed.request, get_release(version), parsed.settings, clock=VirtualClock()
     )

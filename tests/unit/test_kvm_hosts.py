@@ -177,7 +177,7 @@ def test_kvm_auto_reads_the_device_named_in_any_order() -> None:
 
 def stderr_and_status(version: str, *argv: str) -> tuple[str, int]:
     """What memdevd prints at start (as QEMU, program name included) and its status."""
-    parsed = cli.parse(["-memdevd", f"version={version}", *argv], PROG)
+    parsed = cli.parse(["-memdevd", f"version={version}", "-display", "none", *argv], PROG)
     try:
         _, notes = cli.build_daemon(parsed, PROG, handle_signals=False)
     except OptionError as err:

@@ -43,7 +43,9 @@ SGX_ON = ["-memdevd", "sgx=on"]
 
 
 def _start(version: str, argv: list[str]) -> Machine:
-    parsed = cli.parse(["-memdevd", f"version={version}", *argv], "qemu-system-x86_64")
+    parsed = cli.parse(
+        ["-memdevd", f"version={version}", "-display", "none", *argv], "qemu-system-x86_64"
+    )
     machine, _ = build_machine(
         parsed.request, get_release(version), parsed.settings, clock=VirtualClock()
     )
@@ -198,6 +200,8 @@ def test_sections_that_wrap(version: str) -> None:
         [
             "-memdevd",
             f"version={version}",
+            "-display",
+            "none",
             *SGX_ON,
             "-object",
             f"memory-backend-epc,id=e0,size={size}",

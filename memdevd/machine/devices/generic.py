@@ -163,8 +163,11 @@ class CatalogMixin:
             kind = _kind(info)
             if kind == "chr" and value not in self.machine.chardevs.children:
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
-            if kind in ("audiodev", "tpm"):
-                # Not modelled yet: no audiodev or TPM backend can exist.
+            if kind == "audiodev":
+                self.machine.display.check_audiodev_prop(owner, info.name, value)
+                continue
+            if kind == "tpm":
+                # Not modelled yet: no TPM backend can exist.
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
 
 

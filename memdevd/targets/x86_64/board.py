@@ -98,6 +98,8 @@ DEVICE_TYPES: Mapping[str, tuple[str, str]] = {
     # Not a memory device: the sysbus device that provides hv-balloon's VMBus.
     "vmbus-bridge": ("memdevd.targets.x86_64.devices.hv_balloon", "VMBusBridge"),
     "isa-serial": ("memdevd.targets.x86_64.devices.isa_serial", "ISASerial"),
+    # A dynamic sysbus display device (a graphic console).
+    "ramfb": ("memdevd.targets.x86_64.devices.ramfb", "RamFB"),
 }
 
 
@@ -139,6 +141,8 @@ class X86Board(Board):
         self.auto_enable_numa_with_memdev = self.is_pc
         self.acpi = self.is_pc
         self.cpu_hotplug = self.is_pc
+        # MachineClass default_display (pc_piix.c, pc_q35.c): the default -vga.
+        self.default_display = "std" if self.is_pc else None
 
     # -- machine types ------------------------------------------------------------------
 
@@ -172,6 +176,7 @@ class X86Board(Board):
             ),
             generic["memory"],
             generic["memory-backend"],
+            generic["graphics"],
             Prop(
                 "acpi-device",
                 "link<hotplug-handler>",
@@ -254,6 +259,8 @@ class X86Board(Board):
             sgx_epc_size = init_sgx_epc(machine).size
         create_cpus(machine)
         machine.board_devices_base = machine.unattached_counter
+        if self.is_pc:
+            _create_vga(machine)
         layout = compute_layout(
             self,
             config.ram_size,
@@ -322,6 +329,9 @@ class X86Board(Board):
             from memdevd.targets.x86_64.storage import usb_functions
 
             yield from usb_functions(machine)
+        vga = machine.board_state.get("vga")
+        if isinstance(vga, PCIFunction):
+            yield vga
 
     def bus_path(self, machine: Machine, bus: Bus) -> str | None:
         if bus is ISA_BUS:
@@ -333,6 +343,21 @@ class X86Board(Board):
             host = "i440fx" if self.family == "pc" else "q35"
             return f"/machine/{host}/{bus.name}"
         return None
+
+
+def _create_vga(machine: Machine) -> None:
+    """``pc_vga_init`` -> ``pci_vga_init``: the -vga device (the default
+    std without -nodefaults) on the root bus's first free slot, a console."""
+    display = machine.display
+    display.vga_created = True
+    typename = display.pci_vga_device()
+    if typename is None:
+        return
+    board = machine.config.board
+    taken = {fn.devfn for fn in board.root_pci_functions(machine)}
+    devfn = next(d for d in range(0, 256, 8) if d not in taken)
+    machine.board_state["vga"] = PCIFunction(devfn, typename)
+    display.add_console(None)
 
 
 PC = X86Board(
