@@ -34,9 +34,6 @@ COMPAT_OPTIONS = {
     "display": "no display is emulated",
     "nographic": "no display is emulated",
     "vga": "no display is emulated",
-    "serial": "no serial port is emulated",
-    "parallel": "no parallel port is emulated",
-    "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
     "usb": "no USB is emulated",
     "audiodev": "no audio is emulated",
     "accel": None,  # handled, listed here for --help completeness
@@ -342,7 +339,20 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "chardev":
                 assert arg is not None
                 chardev = lists["chardev"].parse_noisily(arg, True)
+                if Q.is_help_option(chardev.get("backend") or ""):
+                    from memdevd.app.chardev_cli import help_text as chardev_help
+
+                    raise Exit(0, chardev_help(release))
                 chardev_locations[chardev.id or ""] = loc
+            elif name == "monitor":
+                assert arg is not None
+                if not arg.startswith("none"):
+                    mon = Q.monitor_parse(arg, lists, mode="readline", device_index=qmp_index)
+                    qmp_index += 1
+                    chardev_locations.setdefault(mon.get("chardev") or "", loc)
+            elif name in ("serial", "parallel"):
+                assert arg is not None
+                request.serial_ports.append((name, arg, loc))
             elif name == "mon":
                 assert arg is not None
                 lists["mon"].parse_noisily(arg, True)
@@ -374,19 +384,33 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
-    monitors = {mon.get("chardev") for mon in lists["mon"].head}
-    for chardev in lists["chardev"].head:
-        if chardev.id in monitors:
-            continue
-        backend = chardev.get("backend") or ""
-        if backend not in ("pty", "null"):
-            raise Q.OptionError(
-                M.CHARDEV_BACKEND_NOT_EMULATED.format(backend),
-                location=chardev_locations.get(chardev.id or ""),
-            )
-        location = chardev_locations.get(chardev.id or "")
-        request.chardevs.append((chardev.id or "", backend, location))
+    _chardevs(lists, chardev_locations, request, release)
+    from memdevd.app.chardev_cli import serial_ports
+
+    serial_ports(lists, request, release)
     return parsed
+
+
+def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any) -> None:
+    """Every -chardev a control monitor does not serve, as the machine will
+    open it; the chardevs of readline monitors (-monitor, -mon)."""
+    from memdevd.app.chardev_cli import creations
+    from memdevd.util import qemu_opts as Q
+
+    modes = {mon.get("chardev"): mon.get("mode") or "readline" for mon in lists["mon"].head}
+    for chardev in lists["chardev"].head:
+        if modes.get(chardev.id) == "control":
+            continue
+        location = locations.get(chardev.id or "")
+        try:
+            made = creations(chardev, release)
+        except Q.OptionError as err:
+            raise err.at(location) from None
+        for label, backend in made:
+            request.chardevs.append((label, backend, location))
+    request.readline_monitors = [
+        label for label, mode in modes.items() if mode != "control" and label is not None
+    ]
 
 
 def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:

@@ -159,8 +159,11 @@ class CatalogMixin:
                 continue
             owner = self.backend_typename() if info.name in self.backend_props else self.typename
             kind = _kind(info)
-            if kind == "chr" and value not in self.machine.chardevs.children:
-                raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
+            if kind == "chr":
+                # set_chr(): the chardev must exist and have no front end yet.
+                machine = self.machine
+                machine.chardevs.claim(value, self, owner, info.name, machine.release)
+                continue
             if kind in ("audiodev", "tpm"):
                 # Not modelled yet: no audiodev or TPM backend can exist.
                 raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
