@@ -8,6 +8,7 @@ opened later, by the machine (:mod:`memdevd.machine.chardev`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from memdevd import messages as M
@@ -228,7 +229,8 @@ def serial_ports(lists: Any, request: Any, release: Any) -> None:
             opts = Q.qemu_chr_parse_compat(label, spec, lists, permit_mux_mon=True)
             made = creations(opts, release)
         except Q.ChardevSpecError as err:
-            raise OptionError(failed.format(spec), location=loc, preceding=err.printed) from None
+            printed = [replace(d, location=d.location or loc) for d in err.printed]
+            raise OptionError(failed.format(spec), location=loc, preceding=printed) from None
         except OptionError as err:
             raise OptionError(
                 failed.format(spec), location=loc, preceding=[err.at(loc).diagnostic()]

@@ -168,6 +168,8 @@ def test_scenarios_are_well_formed() -> None:
         "misc_",
         # Networking: netdevs, -nic/-net, NICs and their backends.
         "net_",
+        # Character devices: chardev-add/remove/change, ringbuf, -chardev/-serial.
+        "chardev_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:
