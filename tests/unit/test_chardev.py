@@ -11,8 +11,52 @@ from memdevd.machine.errors import CoreError
 
 # Labels added by chardev-add after -qmp's compat_monitor0, and the order
 # query-chardev answered with on QEMU 7.2 and 10.0 (recorded live).
-ADDED = "compat_monitor0 n1 f1 p1 r1 m1 s1 s3 s4 s5 s6 u1 st vc1 ms wt td sv mx vd py".split()
-QEMU_ORDER = "s5 u1 r1 vd ms s4 s1 s6 mx p1 td st f1 m1 s3 vc1 compat_monitor0 wt py sv n1".split()
+ADDED = [
+    "compat_monitor0",
+    "n1",
+    "f1",
+    "p1",
+    "r1",
+    "m1",
+    "s1",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+    "u1",
+    "st",
+    "vc1",
+    "ms",
+    "wt",
+    "td",
+    "sv",
+    "mx",
+    "vd",
+    "py",
+]
+QEMU_ORDER = [
+    "s5",
+    "u1",
+    "r1",
+    "vd",
+    "ms",
+    "s4",
+    "s1",
+    "s6",
+    "mx",
+    "p1",
+    "td",
+    "st",
+    "f1",
+    "m1",
+    "s3",
+    "vc1",
+    "compat_monitor0",
+    "wt",
+    "py",
+    "sv",
+    "n1",
+]
 
 
 def test_query_chardev_order_is_glib_hash_order() -> None:
