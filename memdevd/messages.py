@@ -1038,3 +1038,6 @@ CHARDEV_HUB_NESTED: Final = (
 SERIAL_CONNECT_FAILED: Final = "could not connect serial device to character backend '{}'"
 PARALLEL_CONNECT_FAILED: Final = "could not connect parallel device to character backend '{}'"
 PARALLEL_TOO_MANY: Final = "too many parallel ports"
+SOCKET_FD_PARSE: Final = "Unable to parse FD number {}: {}"
+SOCKET_FD_NOT_SOCKET: Final = "File descriptor '{}' is not a socket"
+SOCKET_FD_LISTEN_FAILED: Final = "Failed to listen on fd socket: {}"

@@ -482,11 +482,8 @@ def _open_socket(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
     _validate_socket(data, addr)
     kind = addr["type"]
     if kind == "fd":
-        # socket_get_fd(): from a monitor, a name given with getfd (memdevd
-        # keeps none); on the command line a number, not emulated there.
-        if not machine.machine_ready:
-            raise CoreError(M.CHARDEV_SOCKET_KIND_NOT_EMULATED.format(kind))
-        raise CoreError(M.SOCKET_FD_NOT_FOUND.format(addr["str"]))
+        _open_fd_socket(machine, chr, addr)
+        return
     if kind not in ("unix", "inet"):
         raise CoreError(M.CHARDEV_SOCKET_KIND_NOT_EMULATED.format(kind))
     if chr.is_listen:
@@ -500,6 +497,48 @@ def _open_socket(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
             if not (reconnect and reconnect_ms > 0):
                 raise
             chr.reconnect_error = exc.desc
+
+
+def _open_fd_socket(machine: Machine, chr: Chardev, addr: dict[str, Any]) -> None:
+    """``socket_get_fd``: from a monitor, a name given with getfd (memdevd
+    keeps none); on the command line a descriptor number (libvirt passes
+    its sockets so), which must be a socket: listened on, or connected."""
+    import socket as socket_mod
+    import stat as stat_mod
+
+    text = addr["str"]
+    if machine.machine_ready:
+        raise CoreError(M.SOCKET_FD_NOT_FOUND.format(text))
+    if chr.is_listen and not text:
+        return  # (an empty fd: no listener at all, qmp_chardev_open_socket_server)
+    try:
+        fd = int(text, 10)
+    except ValueError:
+        raise CoreError(M.SOCKET_FD_PARSE.format(text, _strerror(errno.EINVAL))) from None
+    try:
+        is_socket = stat_mod.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        is_socket = False
+    if not is_socket:
+        raise CoreError(M.SOCKET_FD_NOT_SOCKET.format(text))
+    sock = socket_mod.socket(fileno=fd)
+    if chr.is_listen:
+        try:
+            sock.listen(1)
+        except OSError as exc:
+            sock.detach()
+            raise CoreError(M.SOCKET_FD_LISTEN_FAILED.format(_strerror(exc.errno or 0))) from None
+        sock.setblocking(False)
+        chr.listener = sock
+        local = sock.getsockname()
+        # socket_local_address(): the descriptor's own address from now on.
+        if sock.family == socket_mod.AF_UNIX:
+            chr.address = {"type": "unix", "path": local if isinstance(local, str) else ""}
+        else:
+            chr.address = {"type": "inet", "host": str(local[0]), "port": str(local[1])}
+        return
+    sock.setblocking(False)
+    chr.client = sock
 
 
 def _validate_socket(data: dict[str, Any], addr: dict[str, Any]) -> None:
