@@ -398,6 +398,7 @@ def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any)
     from memdevd.util import qemu_opts as Q
 
     modes = {mon.get("chardev"): mon.get("mode") or "readline" for mon in lists["mon"].head}
+    request.chardev_order = [opts.id for opts in lists["chardev"].head if opts.id is not None]
     for chardev in lists["chardev"].head:
         if modes.get(chardev.id) == "control":
             continue
@@ -675,6 +676,7 @@ def build_daemon(
         fresh, _ = build_machine(request, release, again, clock=scratch)
         add_chardevs(fresh)
         _report_warnings(fresh, prog)
+        fresh.chardevs.creation_order(parsed.request.chardev_order)
         _keep_ptys(machine, fresh)
         return fresh
 
@@ -704,6 +706,7 @@ def build_daemon(
         daemon.server.faults.add(command, action, **fault_options)
     add_chardevs(machine)
     _report_warnings(machine, prog)
+    machine.chardevs.creation_order(parsed.request.chardev_order)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(
         reason, guest=reason.startswith("guest-")
     )
@@ -756,7 +759,9 @@ def run(parsed: Parsed, prog: str) -> int:
     daemon, notes = build_daemon(parsed, prog)
     log.info("starting: QEMU %s release", settings.version, extra={"fields": {"event": "start"}})
     for note in notes:
-        sys.stderr.write(format_diagnostic(prog, note))
+        out = sys.stdout if note.kind == "stdout" else sys.stderr
+        out.write(format_diagnostic(prog, note))
+        out.flush()
 
     if parsed.daemonize:
         from memdevd.app.daemonize import daemonize

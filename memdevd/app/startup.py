@@ -79,6 +79,8 @@ class StartupRequest:
     # -chardev that no control monitor uses: (id, QAPI ChardevBackend,
     # location), in command-line order (mux=on: the base, then the mux).
     chardevs: list[tuple[str, Any, str | None]] = field(default_factory=list)
+    # Every -chardev (monitors' too) in command-line order: /chardevs' order.
+    chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
     # -serial and -parallel: (option, spec, location) in command-line order.
@@ -355,7 +357,8 @@ def build_machine(
         except CoreError as exc:
             raise _err(exc, location) from None
         if line:
-            notes.append(Diagnostic(line, kind="plain"))
+            # char-pty.c: qemu_printf(), on stdout.
+            notes.append(Diagnostic(line, kind="stdout"))
     for location, options in request.blockdevs:
         try:
             machine.block.blockdev_add(options)
@@ -397,7 +400,7 @@ def build_machine(
     except OptionError as late_err:
         late_err.preceding[:0] = notes
         raise
-    notes.extend(Diagnostic(line, kind="plain") for line in pty_lines)
+    notes.extend(Diagnostic(line, kind="stdout") for line in pty_lines)
 
     # parse_cpu_option(): after the late backends, before -numa.
     accel_used = "kvm" if machine.kvm_enabled else "tcg"

@@ -37,6 +37,12 @@ class ChardevContainer(Container):
             self.history.append((False, name))
         return child
 
+    def creation_order(self, labels: list[str]) -> None:
+        """Start-up: the -chardev/-qmp chardevs were created in command-line
+        order (``labels``), monitors' included, before any other."""
+        first = [(True, label) for label in labels if label in self.children]
+        self.history = first + [entry for entry in self.history if entry not in first]
+
     def hash_order(self) -> list[str]:
         """The labels as ``object_child_foreach`` visits them."""
         from memdevd.machine.chardev.ghash import GHashOrder
@@ -79,6 +85,14 @@ class ChardevContainer(Container):
         for chardev in self.children.values():
             if isinstance(chardev, Chardev) and owner in chardev.frontends:
                 chardev.frontend_open = True
+
+
+# Front ends whose realize opens the chardev (qemu_chr_fe_set_handlers(...,
+# set_open=true)); a virtio port opens it only when the guest does.
+OPEN_AT_REALIZE = frozenset(
+    {"isa-parallel", "isa-debugcon", "pci-serial", "pci-serial-2x", "pci-serial-4x"}
+    | {"usb-serial", "usb-braille", "ipoctal232"}
+)
 
 
 def fe_init(chardev: QOMObject, owner: object, release: Any) -> None:

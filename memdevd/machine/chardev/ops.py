@@ -60,9 +60,21 @@ def chardev_change(machine: Machine, label: str, backend: dict[str, Any]) -> dic
         # object_unparent() then qmp_chardev_add(): a failed add leaves it gone.
         _remove(machine, label, chardev)
         return chardev_add(machine, label, backend)
-    # A monitor's socket or a device's chardev: their front ends have no
-    # chr_be_change in memdevd (QEMU's serial, virtio-console and monitor do).
-    raise CoreError(M.CHARDEV_NO_HOTSWAP)
+    owners = [fe for fe in chardev.frontends] if isinstance(chardev, Chardev) else []
+    owners = [fe for fe in owners if fe is not None]
+    if not owners or not all(getattr(fe, "chr_be_change", False) for fe in owners):
+        # A monitor (its socket or a -monitor chardev) has no chr_be_change.
+        raise CoreError(M.CHARDEV_NO_HOTSWAP)
+    assert isinstance(chardev, Chardev)
+    # chardev_new() (its errors without a prefix), then the front end moves
+    # over and its chr_be_change (serial_be_change) opens it again.
+    new = open_chardev(machine, label, backend)
+    new.frontends, chardev.frontends = chardev.frontends, []
+    new.frontend_open = True
+    chardevs.remove_child(label)
+    chardev.close()
+    chardevs.add_child(label, new)
+    return _pty_return(new)
 
 
 def chardev_remove(machine: Machine, label: str) -> None:

@@ -34,6 +34,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
+from memdevd.machine.chardev.container import OPEN_AT_REALIZE
 from memdevd.machine.devices.pcie_root_port import PassivePCIDevice, VirtioPCIBusObject
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device, parse_bool
@@ -163,6 +164,8 @@ class CatalogMixin:
                 # set_chr(): the chardev must exist and have no front end yet.
                 machine = self.machine
                 machine.chardevs.claim(value, self, owner, info.name, machine.release)
+                if self.typename in OPEN_AT_REALIZE:
+                    machine.chardevs.open_frontend(self)
                 continue
             if kind in ("audiodev", "tpm"):
                 # Not modelled yet: no audiodev or TPM backend can exist.

@@ -36,6 +36,8 @@ class ISASerial(Device):
     type_chain: ClassVar[tuple[str, ...]] = ("isa-serial", "isa-device", "device", "object")
     bus_type = "ISA"
     description = ""
+    # hw/char/serial.c serial_be_change(): chardev-change may swap its chardev.
+    chr_be_change: ClassVar[bool] = True
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
