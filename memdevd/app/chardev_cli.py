@@ -186,10 +186,6 @@ def creations(opts: QemuOpts, release: Any) -> list[tuple[str, dict[str, Any]]]:
     if label is None:
         raise OptionError(M.CHARDEV_NO_ID)
     backend = parse_backend(opts, release)
-    data = backend["data"]
-    if backend["type"] == "socket" and data.get("server") and data.get("wait", False):
-        # tcp_chr_accept_server_sync(): QEMU would block until a client comes.
-        raise OptionError(M.CHARDEV_SOCKET_WAIT_NOT_EMULATED)
     if opts.get_bool("mux", False):
         base = f"{label}-base"
         mux = {"type": "mux", "data": {"chardev": base}}
@@ -319,3 +315,27 @@ def plug_ports(machine: Any, hds: list[Any]) -> None:
             dev.prop_set("chardev", label, keyval=True)
             dev.parent_bus = "isa.0"
             machine.realize_unattached(dev)
+
+
+def wait_for_clients(machine: Any, request: Any, prog: str) -> None:
+    """``tcp_chr_accept_server_sync``: a -chardev socket server without
+    wait=off says so and waits for its first client before the machine
+    goes on (memdevd waits once the machine is built, before serving QMP)."""
+    import sys
+
+    from memdevd.machine.chardev.core import Chardev
+    from memdevd.util.qemu_opts import Diagnostic, format_diagnostic
+
+    locations = {label: loc for label, _, loc in request.chardevs}
+    for _kind, _spec, loc, _label, made, _mux in request.serial_ports:
+        for name, _ in made or ():
+            locations[name] = loc
+    for label, chardev in list(machine.chardevs.children.items()):
+        if not isinstance(chardev, Chardev) or not chardev.wait_connect:
+            continue
+        chardev.wait_connect = False
+        text = M.CHARDEV_SOCKET_WAITING.format(chardev.filename)
+        note = Diagnostic(text, location=locations.get(label), kind="info")
+        sys.stderr.write(format_diagnostic(prog, note))
+        sys.stderr.flush()
+        chardev.accept_blocking()

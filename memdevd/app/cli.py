@@ -763,6 +763,9 @@ def run(parsed: Parsed, prog: str) -> int:
         out.write(format_diagnostic(prog, note))
         out.flush()
 
+    from memdevd.app.chardev_cli import wait_for_clients
+
+    wait_for_clients(daemon.machine, parsed.request, prog)
     if parsed.daemonize:
         from memdevd.app.daemonize import daemonize
 

@@ -81,6 +81,8 @@ class Chardev(ChardevBackend):
         self.udp: socket.socket | None = None
 
         self.reconnect_error = ""
+        # A -chardev server without wait=off: the process waits for a client.
+        self.wait_connect = False
 
     # -- QOM ------------------------------------------------------------------
 
@@ -183,6 +185,18 @@ class Chardev(ChardevBackend):
             listen = ",server=on" if self.is_listen else ""
             return f"{proto}:{left}{lhost}{right}:{lport}{listen} <-> {rl}{rhost}{rr}:{rport}"
         return "unknown"
+
+    def accept_blocking(self) -> None:
+        """Wait for the first client (start-up, ``wait=on``)."""
+        if self.listener is None:
+            return
+        self.listener.setblocking(True)
+        try:
+            conn, _ = self.listener.accept()
+        finally:
+            self.listener.setblocking(False)
+        conn.setblocking(False)
+        self.client = conn
 
     def connected(self) -> bool:
         """``connected``: accept a pending client, notice a departed one."""
@@ -488,6 +502,7 @@ def _open_socket(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
         raise CoreError(M.CHARDEV_SOCKET_KIND_NOT_EMULATED.format(kind))
     if chr.is_listen:
         _listen(chr, addr)
+        chr.wait_connect = bool(data.get("wait", False)) and not machine.machine_ready
     else:
         reconnect = "reconnect" in data or "reconnect-ms" in data
         reconnect_ms = data.get("reconnect", 0) * 1000 or data.get("reconnect-ms", 0)
