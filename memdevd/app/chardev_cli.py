@@ -175,7 +175,9 @@ def _parse_udp(opts: QemuOpts) -> dict[str, Any]:
 
 def help_text(release: Any) -> str:
     """``-chardev help``: the class names, as ``chardev_name_foreach`` walks them."""
-    names = "".join(f"\n  {name}" for name in reversed(release.chardev_backends_listed))
+    modules = dict(release.chardev_module_kinds)
+    listed = [name for name in release.chardev_backends_listed if name not in modules]
+    names = "".join(f"\n  {name}" for name in reversed(listed))
     return M.CHARDEV_BACKEND_HELP.format(names) + "\n"
 
 

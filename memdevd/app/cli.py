@@ -400,9 +400,9 @@ def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any)
     from memdevd.util import qemu_opts as Q
 
     modes = {mon.get("chardev"): mon.get("mode") or "readline" for mon in lists["mon"].head}
-    request.chardev_order = [opts.id for opts in lists["chardev"].head if opts.id is not None]
     for chardev in lists["chardev"].head:
         if modes.get(chardev.id) == "control":
+            request.chardev_order.append(chardev.id or "")
             continue
         location = locations.get(chardev.id or "")
         try:
@@ -411,6 +411,7 @@ def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any)
             raise err.at(location) from None
         for label, backend in made:
             request.chardevs.append((label, backend, location))
+            request.chardev_order.append(label)
     request.readline_monitors = [
         label for label, mode in modes.items() if mode != "control" and label is not None
     ]

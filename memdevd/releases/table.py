@@ -94,9 +94,12 @@ class Release:
     # binary has a class for (the Debian 7.2 build loads spice and dbus
     # modules; the 10.0 build has neither; "hub" is 9.2's char-hub.c).
     chardev_backend_kinds: frozenset[str]
-    # query-chardev-backends: those the binary lists before loading any
-    # module, in its (GLib hash) order, recorded from the binary.
+    # query-chardev-backends: every chardev class of the binary in its (GLib
+    # hash) order, recorded from the binary with its modules loaded; a kind
+    # of chardev_module_kinds is listed once its module is loaded (the
+    # first time that kind is asked for).
     chardev_backends_listed: tuple[str, ...]
+    chardev_module_kinds: tuple[tuple[str, str], ...]
     # chardev/char-mux.c: front ends kept in a bitset, freed on detach, a
     # mux without front ends not busy (9.2); before, a counter that only
     # grows and a mux that is always busy.
@@ -222,14 +225,21 @@ _CHARDEV_KINDS_7_2: Final = frozenset(
     | {"dbus", "vc", "ringbuf", "memory"}
 )
 _CHARDEV_LISTED_7_2: Final = (
-    "testdev", "pty", "wctablet", "serial", "file", "memory", "udp", "parallel", "vc",
-    "socket", "msmouse", "null", "qemu-vdagent", "pipe", "mux", "ringbuf", "stdio",
+    "testdev", "pty", "wctablet", "serial", "file", "memory", "udp", "dbus", "parallel",
+    "vc", "spiceport", "braille", "socket", "msmouse", "null", "qemu-vdagent", "pipe",
+    "mux", "spicevmc", "ringbuf", "stdio",
+)  # fmt: skip
+# Debian's modules: chardev-spice, chardev-baum, ui-dbus.
+_CHARDEV_MODULES_7_2: Final = (
+    ("spicevmc", "spice"), ("spiceport", "spice"), ("braille", "baum"), ("dbus", "dbus"),
 )  # fmt: skip
 _CHARDEV_KINDS_10_0: Final = (_CHARDEV_KINDS_7_2 - {"spicevmc", "spiceport", "dbus"}) | {"hub"}
 _CHARDEV_LISTED_10_0: Final = (
-    "testdev", "serial", "wctablet", "file", "udp", "memory", "parallel", "vc", "socket",
-    "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "ringbuf", "stdio",
+    "testdev", "serial", "wctablet", "file", "udp", "memory", "parallel", "vc", "braille",
+    "socket", "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "ringbuf",
+    "stdio",
 )  # fmt: skip
+_CHARDEV_MODULES_10_0: Final = (("braille", "baum"),)
 
 QEMU_7_2: Final = Release(
     version="7.2",
@@ -259,6 +269,7 @@ QEMU_7_2: Final = Release(
     chardev_pty_path=False,
     chardev_backend_kinds=_CHARDEV_KINDS_7_2,
     chardev_backends_listed=_CHARDEV_LISTED_7_2,
+    chardev_module_kinds=_CHARDEV_MODULES_7_2,
     chardev_mux_bitset=False,
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP_7_2,
     smp_keys=("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus"),
@@ -384,6 +395,7 @@ QEMU_10_0: Final = replace(
     # 9.2: chardev/char-hub.c; the 10.0 build has no spice nor dbus module.
     chardev_backend_kinds=_CHARDEV_KINDS_10_0,
     chardev_backends_listed=_CHARDEV_LISTED_10_0,
+    chardev_module_kinds=_CHARDEV_MODULES_10_0,
     chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
 )

@@ -11,7 +11,7 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
-from memdevd.machine.qom import Container, QOMObject
+from memdevd.machine.qom import Container, Prop, QOMObject
 
 
 class ChardevContainer(Container):
@@ -26,6 +26,8 @@ class ChardevContainer(Container):
         # A removed stdio chardev closed fds 0 and 1.
         self.stdio_closed = False
         self.daemonized = False
+        # The chardev modules QEMU has loaded (module_object_class_by_name).
+        self.loaded_modules: set[str] = set()
 
     def add_child(self, name: str, child: QOMObject) -> None:
         super().add_child(name, child)
@@ -42,6 +44,14 @@ class ChardevContainer(Container):
         order (``labels``), monitors' included, before any other."""
         first = [(True, label) for label in labels if label in self.children]
         self.history = first + [entry for entry in self.history if entry not in first]
+
+    def properties(self) -> list[Prop]:
+        """qom-list: ``type``, then the children in reverse GLib hash order
+        (``qmp_qom_list`` prepends each property it iterates)."""
+        props = super().properties()
+        children = {p.name: p for p in props if p.name in self.children}
+        rest = [p for p in props if p.name not in self.children]
+        return rest + [children[name] for name in reversed(self.hash_order())]
 
     def hash_order(self) -> list[str]:
         """The labels as ``object_child_foreach`` visits them."""

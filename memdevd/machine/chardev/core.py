@@ -276,6 +276,10 @@ def open_chardev(machine: Machine, label: str, backend: dict[str, Any]) -> Chard
     kind = backend["type"]
     data = backend.get("data", {})
     release = machine.release
+    # char_get_class(): module_object_class_by_name() loads the kind's module.
+    module = dict(release.chardev_module_kinds).get(kind)
+    if module is not None:
+        machine.chardevs.loaded_modules.add(module)
     if kind not in release.chardev_backend_kinds:
         raise CoreError(M.CHARDEV_NOT_DRIVER_NAME.format(kind))
     opener = _OPENERS[kind]

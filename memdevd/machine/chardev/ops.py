@@ -174,5 +174,13 @@ def base64_decode(text: str) -> bytes:
 
 def query_backends(machine: Machine) -> list[dict[str, str]]:
     """``qmp_query_chardev_backends``: the release's chardev classes, in
-    the order its binary lists them (GLib hash order of the type table)."""
-    return [{"name": name} for name in machine.release.chardev_backends_listed]
+    the order its binary lists them (GLib hash order of the type table),
+    those of modules once loaded."""
+    release = machine.release
+    modules = dict(release.chardev_module_kinds)
+    loaded = _container(machine).loaded_modules
+    return [
+        {"name": name}
+        for name in release.chardev_backends_listed
+        if name not in modules or modules[name] in loaded
+    ]
