@@ -330,7 +330,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 entry_add(lists["smbios"].parse_noisily(arg, False), lists, smbios)
                 request.uuid = smbios.uuid or request.uuid
             elif name == "daemonize":
-                parsed.daemonize = True
+                parsed.daemonize = request.daemonize = True
             elif name == "pidfile":
                 parsed.pidfile = arg
             elif name in ("qmp", "qmp-pretty"):

@@ -83,6 +83,8 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
+    # -daemonize (a stdio chardev refuses it).
+    daemonize: bool = False
     # -serial and -parallel: (option, spec, location) in command-line order.
     serial_ports: list[tuple[str, str, str]] = field(default_factory=list)
     # -uuid or -smbios type=1,uuid=: the VM's UUID (query-uuid)
@@ -351,6 +353,7 @@ def build_machine(
     for spec in request.objects:
         if spec not in late:
             _object_add(machine, spec)
+    machine.chardevs.daemonized = request.daemonize
     for label, backend, location in request.chardevs:
         try:
             line = machine.add_backend_chardev(label, backend)

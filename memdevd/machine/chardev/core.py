@@ -396,11 +396,11 @@ def _open_pty(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
 
 def _open_stdio(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
     container = machine.chardevs
-    if getattr(container, "daemonized", False):
+    if container.daemonized:
         raise CoreError(M.CHARDEV_STDIO_DAEMONIZE)
-    if getattr(container, "stdio_in_use", False):
+    if container.stdio_in_use:
         raise CoreError(M.CHARDEV_STDIO_MULTIPLE)
-    if getattr(container, "stdio_closed", False):
+    if container.stdio_closed:
         # A removed stdio chardev closed fds 0 and 1 (char-fd.c finalize).
         raise CoreError(M.CHARDEV_STDIO_NONBLOCK)
     container.stdio_in_use = True
