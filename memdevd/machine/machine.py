@@ -584,6 +584,8 @@ class Machine:
         if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):
             raise CoreError(M.OBJECT_IN_USE.format(obj_id))
         self.objects.remove_child(obj_id)
+        # rng-egd's finalize: qemu_chr_fe_deinit().
+        self.chardevs.release_owner(obj)
         if isinstance(obj, HostMemoryBackend):
             # qemu_ram_free() -> cpr_delete_fd(): the saved memfd goes too.
             self.cpr_fds.pop(obj.backend_name() if obj.name else obj_id, None)
