@@ -133,7 +133,7 @@ def help_text(prog: str) -> str:
         "-chardev BACKEND,id=ID[,...]   any chardev backend of the release (-chardev help);",
         "                  sockets listen and connect, ptys open, files are never written",
         "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
-        "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP not served)",
+        "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
@@ -790,6 +790,10 @@ def run(parsed: Parsed, prog: str) -> int:
             sys.stderr.write(Q.format_error(prog, Q.OptionError(str(exc), exc.hint, exc.location)))
             await daemon.stop()
             return 1
+        if parsed.request.readline_monitors:
+            from memdevd.app import hmp_monitor
+
+            hmp_monitor.start(daemon, parsed.request.readline_monitors)
         if ready is not None:
             ready()
         return await daemon.wait()

@@ -106,6 +106,8 @@ class Release:
     chardev_mux_bitset: bool
     # chardev/char.c qmp_chardev_change() on a mux (a hub too, 9.2).
     chardev_mux_hotswap_text: str
+    # util/readline.c: ^N, ^P (history) and ^U (kill the line) (9.x).
+    readline_ctrl_npu: bool
     # hw/core/machine-smp.c: the -smp keys of the release, the levels it
     # checks against the machine (in its order), whether a zero value is
     # only deprecated (7.2) or an error, and whether pc/q35 support modules
@@ -272,6 +274,7 @@ QEMU_7_2: Final = Release(
     chardev_module_kinds=_CHARDEV_MODULES_7_2,
     chardev_mux_bitset=False,
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP_7_2,
+    readline_ctrl_npu=False,
     smp_keys=("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus"),
     smp_level_checks=("dies", "clusters"),
     smp_zero_deprecated=True,
@@ -398,6 +401,7 @@ QEMU_10_0: Final = replace(
     chardev_module_kinds=_CHARDEV_MODULES_10_0,
     chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
+    readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

@@ -83,6 +83,8 @@ class Chardev(ChardevBackend):
         self.reconnect_error = ""
         # A -chardev server without wait=off: the process waits for a client.
         self.wait_connect = False
+        # Served by the process (a readline monitor's socket): it accepts.
+        self.served = False
 
     # -- QOM ------------------------------------------------------------------
 
@@ -200,7 +202,8 @@ class Chardev(ChardevBackend):
 
     def connected(self) -> bool:
         """``connected``: accept a pending client, notice a departed one."""
-        self.poll()
+        if not self.served:
+            self.poll()
         return self.client is not None
 
     def poll(self) -> None:
