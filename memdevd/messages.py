@@ -990,6 +990,7 @@ CHARDEV_SOCKET_RECONNECT_BOTH: Final = "'reconnect' and 'reconnect-ms' are mutua
 CHARDEV_SOCKET_NO_TLS_CREDS: Final = "No TLS credentials with id '{}'"
 CHARDEV_SOCKET_NOT_TLS_CREDS: Final = "Object with id '{}' is not TLS credentials"
 CHARDEV_SOCKET_WAITING: Final = "QEMU waiting for connection on: {}"
+CHARDEV_SOCKET_UNABLE_TO_CONNECT: Final = "Unable to connect character device {}: {}"
 CHARDEV_STDIO_DAEMONIZE: Final = "cannot use stdio with -daemonize"
 CHARDEV_STDIO_MULTIPLE: Final = "cannot use stdio by multiple character devices"
 CHARDEV_RINGBUF_POWER_OF_TWO: Final = "size of ringbuf chardev must be power of two"

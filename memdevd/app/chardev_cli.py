@@ -322,7 +322,8 @@ def plug_ports(machine: Any, hds: list[Any]) -> None:
 def wait_for_clients(machine: Any, request: Any, prog: str) -> None:
     """``tcp_chr_accept_server_sync``: a -chardev socket server without
     wait=off says so and waits for its first client before the machine
-    goes on (memdevd waits once the machine is built, before serving QMP)."""
+    goes on (memdevd waits once the machine is built, before serving QMP).
+    A client with ``reconnect`` whose first attempt failed says so."""
     import sys
 
     from memdevd.machine.chardev.core import Chardev
@@ -333,6 +334,13 @@ def wait_for_clients(machine: Any, request: Any, prog: str) -> None:
         for name, _ in made or ():
             locations[name] = loc
     for label, chardev in list(machine.chardevs.children.items()):
+        if isinstance(chardev, Chardev) and chardev.reconnect_error:
+            # The first connection attempt failed: QEMU says so once (from
+            # its main loop, so without the option's location).
+            text = M.CHARDEV_SOCKET_UNABLE_TO_CONNECT.format(label, chardev.reconnect_error)
+            sys.stderr.write(format_diagnostic(prog, Diagnostic(text)))
+            sys.stderr.flush()
+            chardev.reconnect_error = ""
         if not isinstance(chardev, Chardev) or not chardev.wait_connect:
             continue
         chardev.wait_connect = False

@@ -85,6 +85,8 @@ class Chardev(ChardevBackend):
         self.wait_connect = False
         # Served by the process (a readline monitor's socket): it accepts.
         self.served = False
+        # A client with reconnect=/reconnect-ms=: it keeps trying.
+        self.reconnect = False
 
     # -- QOM ------------------------------------------------------------------
 
@@ -222,6 +224,12 @@ class Chardev(ChardevBackend):
             self.client.close()
             self.client = None
             self.frontend_open_socket = False
+        if self.reconnect and self.listener is None and self.client is None:
+            # The reconnect timer would have fired since: try again now.
+            try:
+                self.client = _connect(self.address, timeout=0.5)
+            except CoreError:
+                return
         if self.listener is not None and self.client is None:
             try:
                 conn, _ = self.listener.accept()
@@ -513,11 +521,13 @@ def _open_socket(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
     else:
         reconnect = "reconnect" in data or "reconnect-ms" in data
         reconnect_ms = data.get("reconnect", 0) * 1000 or data.get("reconnect-ms", 0)
+        chr.reconnect = reconnect and reconnect_ms > 0
         try:
             chr.client = _connect(addr)
         except CoreError as exc:
-            if not (reconnect and reconnect_ms > 0):
+            if not chr.reconnect:
                 raise
+            # check_report_connect_error(): reported once, on stderr.
             chr.reconnect_error = exc.desc
 
 
@@ -656,7 +666,7 @@ def _resolve(host: str, port: str, *, passive: bool) -> list[Any]:
         raise CoreError(M.SOCKET_RESOLUTION_FAILED.format(host, port, exc.strerror)) from None
 
 
-def _connect(addr: dict[str, Any]) -> socket.socket:
+def _connect(addr: dict[str, Any], timeout: float = 5.0) -> socket.socket:
     import socket as socket_mod
 
     if addr["type"] == "unix":
@@ -675,7 +685,7 @@ def _connect(addr: dict[str, Any]) -> socket.socket:
     last = errno.ECONNREFUSED
     for family, socktype, proto, _, sockaddr in _resolve(host, port, passive=False):
         sock = socket_mod.socket(family, socktype, proto)
-        sock.settimeout(5)
+        sock.settimeout(timeout)
         try:
             sock.connect(sockaddr)
         except OSError as exc:
