@@ -676,6 +676,7 @@ def build_daemon(
         """The start-up machine again, on a scratch clock at the live time."""
         request, again = copy.deepcopy(pristine)
         scratch = VirtualClock(machine.clock.now_ns())
+        _release_chardev_sockets(daemon.machine)
         fresh, _ = build_machine(request, release, again, clock=scratch)
         add_chardevs(fresh)
         _report_warnings(fresh, prog)
@@ -726,6 +727,16 @@ def _report_warnings(machine: Any, prog: str) -> None:
             sys.stderr.flush()
 
     machine.warn_hook = report
+
+
+def _release_chardev_sockets(live: Any) -> None:
+    """x-memdevd-reset: the start-up chardevs listen and connect again, so
+    the live ones let their sockets go first (their clients are dropped)."""
+    from memdevd.machine.chardev.core import Chardev
+
+    for chardev in live.chardevs.children.values():
+        if isinstance(chardev, Chardev):
+            chardev.release_host()
 
 
 def _keep_ptys(live: Any, fresh: Any) -> None:

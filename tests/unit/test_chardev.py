@@ -3,6 +3,9 @@ front-end claims (QEMU's texts), checked without a daemon."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from memdevd.machine.chardev.ghash import GHashOrder
@@ -121,3 +124,37 @@ def test_ringbuf_wraps_and_keeps_the_newest_bytes() -> None:
     ops.ringbuf_write(machine, "r", "0123456789abc", None)
     assert ops.ringbuf_read(machine, "r", 100, None) == "56789abc"
     assert ops.ringbuf_read(machine, "r", 100, None) == ""
+
+
+def test_snapshot_and_reset_keep_socket_chardevs_working(tmp_path: Path) -> None:
+    """x-memdevd-snapshot/-restore share a chardev's sockets; x-memdevd-reset
+    listens again on the start-up address (the live socket is let go first)."""
+    import socket
+
+    from memdevd.app import cli
+
+    path = str(tmp_path / "s.sock")
+    argv = ["-machine", "pc", "-chardev", f"socket,id=s,path={path},server=on,wait=off"]
+    argv += ["-chardev", "ringbuf,id=r"]
+    daemon, _ = cli.build_daemon(cli.parse(argv, "q"), "q", handle_signals=False)
+
+    def run(name: str, args: dict[str, Any] | None = None) -> Any:
+        cmd = daemon.registry.get(name)
+        assert cmd is not None
+        return cmd.handler(None, args or {})  # type: ignore[arg-type]
+
+    run("x-memdevd-snapshot")
+    run("ringbuf-write", {"device": "r", "data": "abc"})
+    run("chardev-add", {"id": "n", "backend": {"type": "null", "data": {}}})
+    run("x-memdevd-restore")
+    assert sorted(c["label"] for c in run("query-chardev")) == ["r", "s"]
+    assert run("ringbuf-read", {"device": "r", "size": 10}) == ""
+    run("x-memdevd-reset")
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(path)
+    try:
+        assert run("qom-get", {"path": "/chardevs/s", "property": "connected"}) is True
+        info = {c["label"]: c["filename"] for c in run("query-chardev")}
+        assert info["s"] == f"unix:{path},server=on"
+    finally:
+        client.close()

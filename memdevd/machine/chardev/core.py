@@ -43,6 +43,17 @@ _PARENTS = {
     "memory": ("chardev-ringbuf",),
 }
 MAX_MUX = 4
+# What a snapshot shares rather than copies.
+_HOST_RESOURCES = frozenset({"listener", "client", "udp", "pty_fd"})
+
+
+class _SharedFd:
+    """A descriptor a chardev and its snapshot copies hold together."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+
 RINGBUF_DEFAULT_SIZE = 65536
 
 
@@ -81,12 +92,41 @@ class Chardev(ChardevBackend):
         self.udp: socket.socket | None = None
 
         self.reconnect_error = ""
+        self.pty_fd = _SharedFd(self._master)
         # A -chardev server without wait=off: the process waits for a client.
         self.wait_connect = False
         # Served by the process (a readline monitor's socket): it accepts.
         self.served = False
         # A client with reconnect=/reconnect-ms=: it keeps trying.
         self.reconnect = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Chardev:
+        """Snapshots copy the chardev's state but share its host resources
+        (sockets): a copy restored later uses the same connections."""
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            shared = key in _HOST_RESOURCES
+            new.__dict__[key] = value if shared else copy.deepcopy(value, memo)
+        return new
+
+    def adopt(self, other: ChardevBackend) -> None:
+        """x-memdevd-reset: keep ``other``'s pty (its path is in libvirt's
+        XML); nothing else is taken over."""
+        if self.kind == "pty" and other.backend == "pty" and other is not self:
+            self.close()
+            self.path, self._master = other.path, other._master
+            if isinstance(other, Chardev):
+                self.pty_fd = other.pty_fd
+
+    def release_host(self) -> None:
+        """Close the sockets (x-memdevd-reset opens the start-up ones again)."""
+        for sock in (self.client, self.listener, self.udp):
+            if sock is not None:
+                sock.close()
+        self.client = self.listener = self.udp = None
 
     # -- QOM ------------------------------------------------------------------
 
@@ -265,7 +305,12 @@ class Chardev(ChardevBackend):
     # -- teardown ---------------------------------------------------------------
 
     def close(self) -> None:
-        super().close()
+        # The pty's descriptor is shared with snapshot copies: closed once.
+        holder = self.pty_fd
+        if holder.fd >= 0:
+            os.close(holder.fd)
+            holder.fd = -1
+        self._master = -1
         for sock in (self.client, self.listener, self.udp):
             if sock is not None:
                 sock.close()
