@@ -165,3 +165,32 @@ async def test_socket_server_connection_states(version: str) -> None:
             results.append(await _socket_states(tmp))
     assert results[1] == results[0]
     assert results[0][1][1] is True
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+async def test_chardev_help(version: str) -> None:
+    """``-chardev help``: the backend list on stdout, exit 0."""
+    outputs = []
+    for impl in ("qemu", "memdevd"):
+        if impl == "qemu":
+            binary = qemu_binary(version)
+            if binary is None:
+                pytest.skip(f"no QEMU {version}")
+            cmd = [binary]
+        else:
+            cmd = [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}"]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            "-nodefaults",
+            "-display",
+            "none",
+            "-chardev",
+            "help",
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+        outputs.append((proc.returncode, out, err))
+    assert outputs[1] == outputs[0]
+    assert outputs[0][1].startswith(b"Available chardev backend types: \n  ")
