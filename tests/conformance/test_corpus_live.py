@@ -70,7 +70,7 @@ PENDING: dict[str, str] = {
     "libvirt/video-cirrus-7.2": _VNC,
     "libvirt/video-cirrus-10.0": _VNC,
     "libvirt/misc-q35-7.2": "i6300esb on pci.7 (a pcie-pci-bridge): Bus 'pci.7' not found",
-    "libvirt/misc-q35-10.0": "i6300esb on pci.7 (a pcie-pci-bridge): Bus 'pci.7' not found",
+    "libvirt/misc-q35-10.0@10.0": "i6300esb on pci.7 (a pcie-pci-bridge): Bus 'pci.7' not found",
     # hand-written
     "handwritten/proxmox-pc": "memdevd refuses -vnc, -iscsi; no IDE or SCSI buses yet",
     "handwritten/proxmox-pc-novhost": "memdevd refuses -vnc, -iscsi; no IDE or SCSI buses yet",
