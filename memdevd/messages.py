@@ -98,9 +98,6 @@ CHARDEV_IN_USE: Final = "chardev '{}' is already in use"
 CHARDEV_IN_USE_7_2: Final = "Device '{}' is in use"
 # chardev/char-pty.c char_pty_open(): openpty() failed ({}: strerror).
 PTY_CREATE_FAILED: Final = "Failed to create PTY: {}"
-CHARDEV_BACKEND_NOT_EMULATED: Final = (
-    "memdevd: chardev backend '{}' is not emulated (pty and null are; sockets serve QMP)"
-)
 RESET_REQUIRED: Final = "Resetting the Virtual Machine is required"
 DEVICE_TYPE_NOT_EMULATED: Final = "memdevd: device type '{}' is not emulated"
 BUS_NOT_FOUND: Final = "Bus '{}' not found"
@@ -1174,3 +1171,95 @@ MEDIA_NODE_NOT_FOUND: Final = "Node '{}' not found"
 MEDIA_NODE_IN_USE: Final = "Node '{}' is already in use"
 # --- hw/pci/pci.c (query-pci's area: pci_add_option_rom) ----------------------------------
 PCI_HOTPLUG_ROM_WITHOUT_BAR: Final = "Hot-plugged device without ROM bar can't have an option ROM"
+# --- chardev/*.c, util/qemu-sockets.c, util/base64.c (the chardev helper's section) --------
+# chardev/char.c
+CHARDEV_EXISTS: Final = "Chardev with id '{}' already exists"
+CHARDEV_ADD_FAILED: Final = "Failed to add chardev '{}': "
+CHARDEV_NOT_DRIVER_NAME: Final = "'{}' is not a valid char driver name"
+CHARDEV_DOES_NOT_EXIST: Final = "Chardev '{}' does not exist"
+CHARDEV_MUX_HOTSWAP_7_2: Final = "Mux device hotswap not supported yet"
+CHARDEV_MUX_HOTSWAP: Final = "For mux or hub device hotswap is not supported yet"
+CHARDEV_NO_HOTSWAP: Final = "Chardev user does not support chardev hotswap"
+CHARDEV_ID_NOT_FOUND: Final = "Chardev '{}' not found"
+CHARDEV_BUSY: Final = "Chardev '{}' is busy"
+CHARDEV_MISSING_BACKEND: Final = 'chardev: "{}" missing backend'
+CHARDEV_NO_ID: Final = "chardev: no id specified"
+CHARDEV_BACKEND_HELP: Final = "Available chardev backend types: {}"
+# chardev/char-fd.c qmp_chardev_open_file_source(): error_setg_file_open()
+CHARDEV_OPEN_FAILED: Final = "Could not open '{}': {}"
+CHARDEV_FILE_NO_PATH: Final = "chardev: file: no filename given"
+CHARDEV_PIPE_NO_PATH: Final = "chardev: pipe: no device path given"
+CHARDEV_SERIAL_NO_PATH: Final = "chardev: serial/tty: no device path given"
+CHARDEV_PARALLEL_NO_PATH: Final = "chardev: parallel: no device path given"
+CHARDEV_NOT_PARALLEL: Final = "not a parallel port: {}"
+CHARDEV_MUX_NO_CHARDEV: Final = "chardev: mux: no chardev given"
+CHARDEV_MUX_BASE_NOT_FOUND: Final = "mux: base chardev {} not found"
+CHARDEV_MUX_TOO_MANY: Final = "too many uses of multiplexed chardev '{}' (maximum is 4)"
+CHARDEV_UDP_NO_PORT: Final = "chardev: udp: remote port not specified"
+CHARDEV_SOCKET_ONE_OF: Final = "None or one of 'path', 'fd' or 'host' option required."
+CHARDEV_SOCKET_NO_PORT: Final = "chardev: socket: no port given"
+CHARDEV_SOCKET_DELAY_NODELAY: Final = "'delay' and 'nodelay' are mutually exclusive"
+CHARDEV_SOCKET_RECONNECT_FD: Final = "'reconnect' option is incompatible with 'fd' address type"
+CHARDEV_SOCKET_TLS_UNIX: Final = "'tls_creds' option is incompatible with 'unix' address type"
+CHARDEV_SOCKET_TLS_FD_CLIENT: Final = (
+    "'tls_creds' option is incompatible with 'fd' address type as client"
+)
+CHARDEV_SOCKET_AUTHZ: Final = "'tls_authz' option requires 'tls_creds' option"
+CHARDEV_SOCKET_RECONNECT_SERVER: Final = (
+    "'reconnect' option is incompatible with socket in server listen mode"
+)
+CHARDEV_SOCKET_WEBSOCKET_CLIENT: Final = "Websocket client is not implemented"
+CHARDEV_SOCKET_WAIT_CLIENT: Final = (
+    "'wait' option is incompatible with socket in client connect mode"
+)
+CHARDEV_SOCKET_RECONNECT_BOTH: Final = "'reconnect' and 'reconnect-ms' are mutually exclusive"
+CHARDEV_SOCKET_NO_TLS_CREDS: Final = "No TLS credentials with id '{}'"
+CHARDEV_SOCKET_NOT_TLS_CREDS: Final = "Object with id '{}' is not TLS credentials"
+CHARDEV_SOCKET_WAITING: Final = "QEMU waiting for connection on: {}"
+CHARDEV_SOCKET_UNABLE_TO_CONNECT: Final = "Unable to connect character device {}: {}"
+CHARDEV_STDIO_DAEMONIZE: Final = "cannot use stdio with -daemonize"
+CHARDEV_STDIO_MULTIPLE: Final = "cannot use stdio by multiple character devices"
+CHARDEV_RINGBUF_POWER_OF_TWO: Final = "size of ringbuf chardev must be power of two"
+CHARDEV_RINGBUF_DEVICE_NOT_FOUND: Final = "Device '{}' not found"
+CHARDEV_RINGBUF_NOT_RINGBUF: Final = "{} is not a ringbuf device"
+CHARDEV_RINGBUF_SIZE: Final = "size must be greater than zero"
+CHARDEV_SPICE_NOT_ENABLED: Final = "spice not enabled"
+CHARDEV_SPICE_CHANNEL_NO_NAME: Final = "chardev: spice channel: no name given"
+CHARDEV_SPICE_PORT_NO_NAME: Final = "chardev: spice port: no name given"
+CHARDEV_BRLAPI: Final = "brlapi__openConnection: connect: No such file or directory"
+CHARDEV_PTY_REDIRECTED: Final = "char device redirected to {} (label {})"
+# util/qemu-sockets.c
+SOCKET_CONNECT_UNIX_FAILED: Final = "Failed to connect to '{}': {}"
+SOCKET_CONNECT_INET_FAILED: Final = "Failed to connect to '{}:{}': {}"
+SOCKET_BIND_UNIX_FAILED: Final = "Failed to bind socket to {}: {}"
+SOCKET_NO_PORT_AVAILABLE: Final = "Failed to find an available port: {}"
+SOCKET_UNIX_PATH_TOO_LONG: Final = "UNIX socket path '{}' is too long"
+SOCKET_UNIX_PATH_TOO_LONG_HINT: Final = "Path must be less than 108 bytes\n"
+SOCKET_RESOLUTION_FAILED: Final = "address resolution failed for {}:{}: {}"
+# util/base64.c qbase64_decode()
+BASE64_INVALID: Final = "Base64 data contains invalid characters"
+# memdevd's own
+CHARDEV_PTY_LINK_NOT_EMULATED: Final = (
+    "memdevd: chardev pty path= is not emulated (memdevd creates no symlink)"
+)
+CHARDEV_SOCKET_KIND_NOT_EMULATED: Final = (
+    "memdevd: chardev socket address type '{}' is not emulated"
+)
+CHARDEV_LOGFILE_FAILED: Final = "Could not create '{}': {}"
+CHARDEV_STDIO_NONBLOCK: Final = "Failed to set FD nonblocking: Bad file descriptor"
+CHARDEV_SPICE_UNSUPPORTED_TYPE: Final = "unsupported type name: {}"
+CHARDEV_SPICE_UNSUPPORTED_TYPE_HINT: Final = "allowed spice char type names: {}\n"
+SOCKET_FD_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
+# chardev/char-hub.c (10.0)
+CHARDEV_HUB_NO_CHARDEVS: Final = "hub: 'chardevs' list is not defined"
+CHARDEV_HUB_NOT_FOUND: Final = "hub: chardev can't be found by id '{}'"
+CHARDEV_HUB_NESTED: Final = (
+    "hub: multiplexers and hub devices can't be stacked, check chardev '{}', chardev should"
+    " not be a hub device or have 'mux=on' enabled"
+)
+# system/vl.c serial_parse(), parallel_parse()
+SERIAL_CONNECT_FAILED: Final = "could not connect serial device to character backend '{}'"
+PARALLEL_CONNECT_FAILED: Final = "could not connect parallel device to character backend '{}'"
+PARALLEL_TOO_MANY: Final = "too many parallel ports"
+SOCKET_FD_PARSE: Final = "Unable to parse FD number {}: {}"
+SOCKET_FD_LISTEN_FAILED: Final = "Failed to listen on fd socket: {}"

@@ -27,16 +27,6 @@ if TYPE_CHECKING:
     from memdevd.targets import Target
     from memdevd.util.qemu_opts import Diagnostic, QemuOpts
 
-# Options accepted for compatibility: they change nothing memdevd emulates.
-# (The misc options QEMU checks, -global, -boot, -rtc..., are parsed and
-# checked as QEMU does: memdevd/app/misc_options.py.)
-COMPAT_OPTIONS = {
-    "serial": "no serial port is emulated (-serial still replaces the default one)",
-    "parallel": "no parallel port is emulated",
-    "monitor": "only QMP monitors are emulated (-qmp, -chardev + -mon)",
-    "accel": None,  # handled, listed here for --help completeness
-}
-
 #: vl.c's drive_add() shorthands: (interface, "" for the board's; index; options)
 DRIVE_SHORTHANDS = {
     "hda": ("", 0, "media=disk"),
@@ -128,8 +118,10 @@ def help_text(prog: str) -> str:
         "-accel kvm|tcg    -enable-kvm      (KVM only with -memdevd kvm=on)",
         "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off (repeatable)",
         "-chardev socket,id=ID,path=PATH|host=H,port=P|fd=N,server=on,wait=off",
-        "-chardev pty|null,id=ID (for isa-serial)",
-        "-mon chardev=ID,mode=control",
+        "-chardev BACKEND,id=ID[,...]   any chardev backend of the release (-chardev help);",
+        "                  sockets listen and connect, ptys open, files are never written",
+        "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
+        "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
@@ -174,12 +166,7 @@ def help_text(prog: str) -> str:
         "-device VGA|bochs-display|virtio-vga|virtio-gpu-pci|qxl-vga|cirrus-vga|ramfb,...",
         "-audiodev DRIVER,id=ID[,...]  (the drivers the reference build has; nothing played)",
         "                  no -display/-vnc/-spice: a VNC server on localhost:0,to=99 as QEMU",
-        "",
-        "Accepted for compatibility, without effect:",
     ]
-    for opt, why in sorted(COMPAT_OPTIONS.items()):
-        if why:
-            lines.append(f"  -{opt:<16} {why}")
     lines += [
         "",
         'Any other QEMU option is refused with "memdevd: option -X is not emulated".',
@@ -346,7 +333,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 entry_add(lists["smbios"].parse_noisily(arg, False), lists, smbios)
                 request.uuid = smbios.uuid or request.uuid
             elif name == "daemonize":
-                parsed.daemonize = True
+                parsed.daemonize = request.daemonize = True
                 display.daemonize = True
             elif name == "pidfile":
                 parsed.pidfile = arg
@@ -359,7 +346,25 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "chardev":
                 assert arg is not None
                 chardev = lists["chardev"].parse_noisily(arg, True)
+                if Q.is_help_option(chardev.get("backend") or ""):
+                    from memdevd.app.chardev_cli import help_text as chardev_help
+
+                    raise Exit(0, chardev_help(release))
                 chardev_locations[chardev.id or ""] = loc
+            elif name == "monitor":
+                assert arg is not None
+                display.monitor_given = True
+                if not arg.startswith("none"):
+                    mon = Q.monitor_parse(arg, lists, mode="readline", device_index=qmp_index)
+                    qmp_index += 1
+                    chardev_locations.setdefault(mon.get("chardev") or "", loc)
+            elif name in ("serial", "parallel"):
+                assert arg is not None
+                if name == "serial":
+                    display.serial_given = True
+                else:
+                    display.parallel_given = True
+                request.serial_ports.append((name, arg, loc))
             elif name == "mon":
                 assert arg is not None
                 display.monitor_given = True
@@ -397,13 +402,6 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "audiodev":
                 assert arg is not None
                 display.audiodevs.append(displays.parse_audiodev(arg, release, target.name))
-            elif name in COMPAT_OPTIONS:
-                if name == "serial":
-                    display.serial_given = True
-                elif name == "parallel":
-                    display.parallel_given = True
-                elif name == "monitor":
-                    display.monitor_given = True
             else:
                 raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
         except Q.OptionError as err:
@@ -429,19 +427,35 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
-    monitors = {mon.get("chardev") for mon in lists["mon"].head}
-    for chardev in lists["chardev"].head:
-        if chardev.id in monitors:
-            continue
-        backend = chardev.get("backend") or ""
-        if backend not in ("pty", "null"):
-            raise Q.OptionError(
-                M.CHARDEV_BACKEND_NOT_EMULATED.format(backend),
-                location=chardev_locations.get(chardev.id or ""),
-            )
-        location = chardev_locations.get(chardev.id or "")
-        request.chardevs.append((chardev.id or "", backend, location))
+    _chardevs(lists, chardev_locations, request, release)
+    from memdevd.app.chardev_cli import serial_ports
+
+    serial_ports(lists, request, release)
     return parsed
+
+
+def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any) -> None:
+    """Every -chardev a control monitor does not serve, as the machine will
+    open it; the chardevs of readline monitors (-monitor, -mon)."""
+    from memdevd.app.chardev_cli import creations
+    from memdevd.util import qemu_opts as Q
+
+    modes = {mon.get("chardev"): mon.get("mode") or "readline" for mon in lists["mon"].head}
+    for chardev in lists["chardev"].head:
+        if modes.get(chardev.id) == "control":
+            request.chardev_order.append(chardev.id or "")
+            continue
+        location = locations.get(chardev.id or "")
+        try:
+            made = creations(chardev, release)
+        except Q.OptionError as err:
+            raise err.at(location) from None
+        for label, backend in made:
+            request.chardevs.append((label, backend, location))
+            request.chardev_order.append(label)
+    request.readline_monitors = [
+        label for label, mode in modes.items() if mode != "control" and label is not None
+    ]
 
 
 def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:
@@ -715,9 +729,11 @@ def build_daemon(
         """The start-up machine again, on a scratch clock at the live time."""
         request, again = copy.deepcopy(pristine)
         scratch = VirtualClock(machine.clock.now_ns())
+        _release_chardev_sockets(daemon.machine)
         fresh, _ = build_machine(request, release, again, clock=scratch)
         add_chardevs(fresh)
         _report_warnings(fresh, prog)
+        fresh.chardevs.creation_order(parsed.request.chardev_order)
         _keep_ptys(machine, fresh)
         # The displays listen where they listen: the rebuilt machine's state
         # reads the live sockets.
@@ -752,6 +768,7 @@ def build_daemon(
         daemon.server.faults.add(command, action, **fault_options)
     add_chardevs(machine)
     _report_warnings(machine, prog)
+    machine.chardevs.creation_order(parsed.request.chardev_order)
     machine.shutdown_hook = lambda reason: daemon.request_shutdown(
         reason, guest=reason.startswith("guest-")
     )
@@ -768,6 +785,16 @@ def _report_warnings(machine: Any, prog: str) -> None:
             sys.stderr.flush()
 
     machine.warn_hook = report
+
+
+def _release_chardev_sockets(live: Any) -> None:
+    """x-memdevd-reset: the start-up chardevs listen and connect again, so
+    the live ones let their sockets go first (their clients are dropped)."""
+    from memdevd.machine.chardev.core import Chardev
+
+    for chardev in live.chardevs.children.values():
+        if isinstance(chardev, Chardev):
+            chardev.release_host()
 
 
 def _keep_ptys(live: Any, fresh: Any) -> None:
@@ -804,8 +831,13 @@ def run(parsed: Parsed, prog: str) -> int:
     daemon, notes = build_daemon(parsed, prog)
     log.info("starting: QEMU %s release", settings.version, extra={"fields": {"event": "start"}})
     for note in notes:
-        sys.stderr.write(format_diagnostic(prog, note))
+        out = sys.stdout if note.kind == "stdout" else sys.stderr
+        out.write(format_diagnostic(prog, note))
+        out.flush()
 
+    from memdevd.app.chardev_cli import wait_for_clients
+
+    wait_for_clients(daemon.machine, parsed.request, prog)
     if parsed.daemonize:
         from memdevd.app.daemonize import daemonize
 
@@ -833,6 +865,10 @@ def run(parsed: Parsed, prog: str) -> int:
             sys.stderr.flush()
             await daemon.stop()
             return 1
+        if parsed.request.readline_monitors:
+            from memdevd.app import hmp_monitor
+
+            hmp_monitor.start(daemon, parsed.request.readline_monitors)
         if ready is not None:
             ready()
         return await daemon.wait()

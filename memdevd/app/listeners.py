@@ -5,7 +5,7 @@
 QemuOpts; each control monitor becomes a listening socket: a UNIX path, a
 TCP host and port, or an inherited, already-listening file descriptor
 (``fd=N``, as libvirt passes its monitor socket).  Readline (HMP) monitors
-are accepted and not served: memdevd speaks QMP only.
+are served on their chardevs by :mod:`memdevd.app.hmp_monitor`.
 """
 
 from __future__ import annotations

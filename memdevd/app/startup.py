@@ -79,8 +79,17 @@ class StartupRequest:
     start_paused: bool = False
     no_acpi: bool = False
     no_shutdown: bool = False
-    # -chardev that no monitor uses: (id, backend, location), in command-line order.
-    chardevs: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # -chardev that no control monitor uses: (id, QAPI ChardevBackend,
+    # location), in command-line order (mux=on: the base, then the mux).
+    chardevs: list[tuple[str, Any, str | None]] = field(default_factory=list)
+    # Every -chardev (monitors' too) in command-line order: /chardevs' order.
+    chardev_order: list[str] = field(default_factory=list)
+    # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
+    readline_monitors: list[str] = field(default_factory=list)
+    # -daemonize (a stdio chardev refuses it).
+    daemonize: bool = False
+    # -serial and -parallel: (option, spec, location) in command-line order.
+    serial_ports: list[tuple[str, str, str]] = field(default_factory=list)
     # -uuid or -smbios type=1,uuid=: the VM's UUID (query-uuid)
     uuid: str | None = None
     # -blockdev: (location, visited BlockdevOptions), in command-line order.
@@ -367,13 +376,15 @@ def build_machine(
             _object_add(machine, spec)
     # qemu_spice.init(): after the early objects (its password-secret).
     notes.extend(_after(notes, displays.start_spice, display, request.display))
+    machine.chardevs.daemonized = request.daemonize
     for label, backend, location in request.chardevs:
         try:
             line = machine.add_backend_chardev(label, backend)
         except CoreError as exc:
             raise _err(exc, location) from None
         if line:
-            notes.append(Diagnostic(line, kind="plain"))
+            # char-pty.c: qemu_printf(), on stdout.
+            notes.append(Diagnostic(line, kind="stdout"))
     for location, options in request.blockdevs:
         try:
             machine.block.blockdev_add(options)
@@ -405,6 +416,9 @@ def build_machine(
         from memdevd.app.netstart import net_init_clients
 
         net_init_clients(machine, request, release, notes)
+    from memdevd.app.chardev_cli import create_late, plug_ports
+
+    pty_lines: list[str] = []
     try:
         for spec in late:
             _object_add(machine, spec)
@@ -412,9 +426,11 @@ def build_machine(
             from memdevd.app.misc_options import init_tpm
 
             init_tpm(misc)
+        hds = create_late(machine, request, pty_lines)
     except OptionError as late_err:
         late_err.preceding[:0] = notes
         raise
+    notes.extend(Diagnostic(line, kind="stdout") for line in pty_lines)
 
     # parse_cpu_option(): after the late backends, before -numa.
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
@@ -447,6 +463,10 @@ def build_machine(
         err.preceding[:0] = [*notes, *_warnings(machine.startup_notes)]
         raise err from None
     notes.extend(_warnings(machine.startup_notes))
+    try:
+        plug_ports(machine, hds)
+    except CoreError as exc:
+        raise _err(exc) from None
     if misc.globals or machine.config.board_options.keys() & {"boot", "firmware"}:
         try:
             notes.extend(_misc_board(machine, misc))

@@ -133,4 +133,13 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-migrate",
         "migrate-incoming",
     ),
+    "chardev": (
+        "chardev-add",
+        "chardev-change",
+        "chardev-remove",
+        "chardev-send-break",
+        "query-chardev-backends",
+        "ringbuf-write",
+        "ringbuf-read",
+    ),
 }

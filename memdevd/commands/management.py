@@ -75,7 +75,9 @@ def query_balloon(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
 def query_chardev(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     no_args(args)
     # object_child_foreach over /chardevs, each prepended to the list.
-    out = [chardev_info(label, dev) for label, dev in rt.machine.chardevs.children.items()]
+    # (GLib's hash-table order of /chardevs' children.)
+    chardevs = rt.machine.chardevs
+    out = [chardev_info(label, chardevs.children[label]) for label in chardevs.hash_order()]
     out.reverse()
     return out
 

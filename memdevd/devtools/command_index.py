@@ -35,6 +35,7 @@ MODULE_ORDER = (
     "testctl",
     "capabilities",
     "runstate_actions",
+    "chardev",
 )
 
 _HEADER = '''"""GENERATED FILE, do not edit: ``python tools/gen_schemas.py`` writes it from

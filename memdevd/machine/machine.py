@@ -299,7 +299,9 @@ class Machine:
         # so they are added in that order (seen on 7.2 and 10.0).
         self.machine_obj = MachineObject(self)
         self.objects = Container()
-        self.chardevs = Container()
+        from memdevd.machine.chardev.container import ChardevContainer
+
+        self.chardevs = ChardevContainer()
         roots: dict[str, Any] = {
             "machine": self.machine_obj,
             "objects": self.objects,
@@ -479,17 +481,15 @@ class Machine:
         if label and label not in self.chardevs.children:
             self.chardevs.add_child(label, ChardevSocket(address, connected, peer))
 
-    def add_backend_chardev(self, label: str, backend: str) -> str:
-        """``-chardev pty|null``: created before the machine's devices.
-
-        Returns the line QEMU prints for a pty (its path), or "".
+    def add_backend_chardev(self, label: str, backend: dict[str, Any]) -> str:
+        """A ``-chardev`` (its QAPI ChardevBackend): created before the
+        machine's devices.  Returns the line QEMU prints for a pty, or "".
         """
-        from memdevd.machine.qom import ChardevBackend
+        from memdevd.machine.chardev.ops import add_at_startup
 
-        chardev = ChardevBackend(backend)
-        self.chardevs.add_child(label, chardev)
-        if backend == "pty":
-            return f"char device redirected to {chardev.path} (label {label})"
+        chardev = add_at_startup(self, label, backend)
+        if chardev.kind == "pty":
+            return M.CHARDEV_PTY_REDIRECTED.format(chardev.path, label)
         return ""
 
     def finish_init(self) -> None:
@@ -611,6 +611,8 @@ class Machine:
         if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):
             raise CoreError(M.OBJECT_IN_USE.format(obj_id))
         self.objects.remove_child(obj_id)
+        # rng-egd's finalize: qemu_chr_fe_deinit().
+        self.chardevs.release_owner(obj)
         if isinstance(obj, HostMemoryBackend):
             # qemu_ram_free() -> cpr_delete_fd(): the saved memfd goes too.
             self.cpr_fds.pop(obj.backend_name() if obj.name else obj_id, None)
@@ -730,6 +732,8 @@ class Machine:
             qbus.remove_kid(dev)
         if dev.parent is not None and dev.name is not None:
             dev.parent.remove_child(dev.name)
+        # release_chr(): the chardevs its properties hold are free again.
+        self.chardevs.release_owner(dev)
         dev.finalize()
 
     def _realize(self, dev: Device, bus: Any, hot: bool) -> None:

@@ -112,12 +112,19 @@ def _rng_random(obj: InertObject) -> None:
 
 
 def _rng_egd(obj: InertObject) -> None:
-    """``rng_egd_opened``: its chardev must exist."""
+    """``rng_egd_opened``: its chardev must exist and be free; it takes it."""
     name = obj.values.get("chardev")
     if name is None:
         raise CoreError(M.INVALID_PARAMETER_VALUE.format("chardev", "a valid character device"))
-    if name not in obj.machine.chardevs.children:
+    machine = obj.machine
+    chardev = machine.chardevs.children.get(name)
+    if chardev is None:
         raise CoreError(M.DEVICE_NOT_FOUND.format(name), ErrorClass.DEVICE_NOT_FOUND)
+    # qemu_chr_fe_init(), then set_handlers(..., set_open=true).
+    from memdevd.machine.chardev.container import fe_init
+
+    fe_init(chardev, obj, machine.release)
+    machine.chardevs.open_frontend(obj)
 
 
 def _throttle_group(obj: InertObject) -> None:

@@ -90,6 +90,24 @@ class Release:
     migrate_incoming_channels: bool
     # chardev/char.c qemu_chr_parse_compat(): "pty:PATH" (9.x).
     chardev_pty_path: bool
+    # chardev/char.c char_get_class(): the backend kinds the release's
+    # binary has a class for (the Debian 7.2 build loads spice and dbus
+    # modules; the 10.0 build has neither; "hub" is 9.2's char-hub.c).
+    chardev_backend_kinds: frozenset[str]
+    # query-chardev-backends: every chardev class of the binary in its (GLib
+    # hash) order, recorded from the binary with its modules loaded; a kind
+    # of chardev_module_kinds is listed once its module is loaded (the
+    # first time that kind is asked for).
+    chardev_backends_listed: tuple[str, ...]
+    chardev_module_kinds: tuple[tuple[str, str], ...]
+    # chardev/char-mux.c: front ends kept in a bitset, freed on detach, a
+    # mux without front ends not busy (9.2); before, a counter that only
+    # grows and a mux that is always busy.
+    chardev_mux_bitset: bool
+    # chardev/char.c qmp_chardev_change() on a mux (a hub too, 9.2).
+    chardev_mux_hotswap_text: str
+    # util/readline.c: ^N, ^P (history) and ^U (kill the line) (9.x).
+    readline_ctrl_npu: bool
     # hw/core/machine-smp.c: the -smp keys of the release, the levels it
     # checks against the machine (in its order), whether a zero value is
     # only deprecated (7.2) or an error, and whether pc/q35 support modules
@@ -291,6 +309,27 @@ _AUDIO_DRIVERS_10_0: Final = (
     ("spice", f"missing:{_SPICE_PKG}"),
     ("wav", "ok"),
 )
+_CHARDEV_KINDS_7_2: Final = frozenset(
+    {"file", "serial", "parallel", "pipe", "socket", "udp", "pty", "null", "mux", "msmouse"}
+    | {"wctablet", "braille", "testdev", "stdio", "spicevmc", "spiceport", "qemu-vdagent"}
+    | {"dbus", "vc", "ringbuf", "memory"}
+)
+_CHARDEV_LISTED_7_2: Final = (
+    "testdev", "pty", "wctablet", "serial", "file", "memory", "udp", "dbus", "parallel",
+    "vc", "spiceport", "braille", "socket", "msmouse", "null", "qemu-vdagent", "pipe",
+    "mux", "spicevmc", "ringbuf", "stdio",
+)  # fmt: skip
+# Debian's modules: chardev-spice, chardev-baum, ui-dbus.
+_CHARDEV_MODULES_7_2: Final = (
+    ("spicevmc", "spice"), ("spiceport", "spice"), ("braille", "baum"), ("dbus", "dbus"),
+)  # fmt: skip
+_CHARDEV_KINDS_10_0: Final = (_CHARDEV_KINDS_7_2 - {"spicevmc", "spiceport", "dbus"}) | {"hub"}
+_CHARDEV_LISTED_10_0: Final = (
+    "testdev", "serial", "wctablet", "file", "udp", "memory", "parallel", "vc", "braille",
+    "socket", "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "ringbuf",
+    "stdio",
+)  # fmt: skip
+_CHARDEV_MODULES_10_0: Final = (("braille", "baum"),)
 
 QEMU_7_2: Final = Release(
     version="7.2",
@@ -318,6 +357,12 @@ QEMU_7_2: Final = Release(
     overcommit_mem_lock_on_fault=False,
     migrate_incoming_channels=False,
     chardev_pty_path=False,
+    chardev_backend_kinds=_CHARDEV_KINDS_7_2,
+    chardev_backends_listed=_CHARDEV_LISTED_7_2,
+    chardev_module_kinds=_CHARDEV_MODULES_7_2,
+    chardev_mux_bitset=False,
+    chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP_7_2,
+    readline_ctrl_npu=False,
     smp_keys=("cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus"),
     smp_level_checks=("dies", "clusters"),
     smp_zero_deprecated=True,
@@ -493,6 +538,13 @@ QEMU_10_0: Final = replace(
     netdev_del_defers_cleanup=True,  # net/net.c: a NIC takes its deleted peer over
     nic_models_per_bus=True,  # 9.0: qemu_create_nic_bus_devices(), "-nic help"
     ipv6_net_prefixlen_text=M.NET_IPV6_NET_PREFIXLEN_10,  # 9.1: QERR_ texts inlined
+    # 9.2: chardev/char-hub.c; the 10.0 build has no spice nor dbus module.
+    chardev_backend_kinds=_CHARDEV_KINDS_10_0,
+    chardev_backends_listed=_CHARDEV_LISTED_10_0,
+    chardev_module_kinds=_CHARDEV_MODULES_10_0,
+    chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
+    chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
+    readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

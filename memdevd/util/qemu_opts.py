@@ -55,8 +55,9 @@ from memdevd.util.option_defs import OptsListDef, Syntax, SyntaxRules
 # ---------------------------------------------------------------------------
 # Diagnostics and their layout on stderr
 
-# plain: printed as is, without the program name (QEMU's fprintf(stderr)).
-DiagnosticKind: TypeAlias = Literal["error", "warning", "info", "plain"]
+# plain: printed as is, without the program name (QEMU's fprintf(stderr));
+# stdout: the same on standard output (QEMU's qemu_printf() without a monitor).
+DiagnosticKind: TypeAlias = Literal["error", "warning", "info", "plain", "stdout"]
 
 
 @record
@@ -169,7 +170,7 @@ def format_diagnostic(prog: str, diag: Diagnostic) -> str:
     location ``prog: [warning: ]MESSAGE\\n``.  With ``-msg timestamp=on`` the
     line starts with the time.
     """
-    if diag.kind == "plain":
+    if diag.kind in ("plain", "stdout"):
         return diag.message + "\n"
     out = f"{_timestamp()} {prog}:" if message_timestamps else f"{prog}:"
     if diag.location is not None:

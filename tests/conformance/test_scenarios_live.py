@@ -170,6 +170,8 @@ def test_scenarios_are_well_formed() -> None:
         "net_",
         # query-pci and the PCI bridges.
         "pci_",
+        # Character devices: chardev-add/remove/change, ringbuf, -chardev/-serial.
+        "chardev_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:

@@ -93,7 +93,8 @@ async def run_entry(workdir: Path, argv: list[str], **kwargs: Any) -> asyncio.su
             *argv,
             cwd=workdir,
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
+            # libvirt gives QEMU its domain log as both stdout and stderr.
+            stdout=err,
             stderr=err,
             **kwargs,
         )
@@ -351,7 +352,8 @@ async def test_serial_console_on_a_pty(workdir: Path) -> None:
         assert pty["filename"].startswith("pty:/dev/pts/")
         assert os.path.exists(pty["filename"][4:])
         stderr = (workdir / "stderr").read_text()
-        # QEMU prints this without its name or a timestamp.
+        # QEMU prints this on stdout (qemu_printf), without its name or a
+        # timestamp; libvirt's log has both streams.
         assert f"char device redirected to {pty['filename'][4:]} (label charserial0)\n" in stderr
         listing = {
             p["name"]: p["type"]

@@ -452,3 +452,86 @@ def test_block_commands_fail_without_a_trace(seq: list[tuple[str, Any]], version
         if "error" in reply:
             assert h.visible() == before, (name, args, reply)
         h.check_invariants()
+
+
+# --- chardev command sequences ---------------------------------------------------------
+
+chardev_ids = st.sampled_from(["c0", "c1", "mx", "rb", ""])
+
+
+def chardev_backend() -> Any:
+    """Backends with no host side effect (errors included): a socket client
+    and a file in a directory that does not exist fail as in QEMU."""
+    return st.one_of(
+        st.just({"type": "null", "data": {}}),
+        st.just({"type": "msmouse", "data": {}}),
+        st.just({"type": "stdio", "data": {}}),
+        st.builds(
+            lambda size: {"type": "ringbuf", "data": {"size": size}},
+            st.sampled_from([0, 1, 3, 8, 1 << 20, -1]),
+        ),
+        st.just({"type": "memory", "data": {}}),
+        st.builds(lambda label: {"type": "mux", "data": {"chardev": label}}, chardev_ids),
+        st.just({"type": "file", "data": {"out": "/nonexistent-dir/out"}}),
+        st.just(
+            {
+                "type": "socket",
+                "data": {
+                    "addr": {"type": "unix", "data": {"path": "/nonexistent-dir/s"}},
+                    "server": False,
+                },
+            }
+        ),
+        st.just({"type": "bogus", "data": {}}),
+        st.just({"type": "null"}),
+    )
+
+
+chardev_commands = st.one_of(
+    st.tuples(
+        st.just("chardev-add"),
+        st.fixed_dictionaries({"id": chardev_ids, "backend": chardev_backend()}),
+    ),
+    st.tuples(
+        st.just("chardev-change"),
+        st.fixed_dictionaries({"id": chardev_ids, "backend": chardev_backend()}),
+    ),
+    st.tuples(st.just("chardev-remove"), st.fixed_dictionaries({"id": chardev_ids})),
+    st.tuples(st.just("chardev-send-break"), st.fixed_dictionaries({"id": chardev_ids})),
+    st.tuples(
+        st.just("ringbuf-write"),
+        st.fixed_dictionaries(
+            {"device": chardev_ids, "data": st.text(max_size=12)},
+            optional={"format": st.sampled_from(["utf8", "base64", "x"])},
+        ),
+    ),
+    st.tuples(
+        st.just("ringbuf-read"),
+        st.fixed_dictionaries(
+            {"device": chardev_ids, "size": st.integers(-2, 20)},
+            optional={"format": st.sampled_from(["utf8", "base64"])},
+        ),
+    ),
+)
+
+
+@fuzz_settings(80)
+@given(st.lists(chardev_commands, max_size=20), st.sampled_from(["7.2", "10.0"]))
+def test_chardev_sequences_fail_cleanly(seq: list[tuple[str, Any]], version: str) -> None:
+    """A failing chardev command leaves query-chardev as it was (but for
+    QEMU's chardev-change, which removes before it adds); a label is listed
+    once, and exactly the chardevs that exist."""
+    h = Harness(version)
+    for name, args in seq:
+        before = h.run("query-chardev", {})
+        reply = h.run(name, args)
+        after = h.run("query-chardev", {})
+        if "error" in reply:
+            gone = [c for c in before["return"] if c["label"] != args.get("id")]
+            # chardev-change of a chardev without front end is remove + add
+            # in QEMU: a failed add leaves it removed.
+            allowed = [before, {"return": gone}] if name == "chardev-change" else [before]
+            assert after in allowed, (name, args, reply)
+        labels = [c["label"] for c in after["return"]]
+        assert len(labels) == len(set(labels))
+        assert set(labels) == set(h.machine.chardevs.children)

@@ -36,6 +36,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
+from memdevd.machine.chardev.container import OPEN_AT_REALIZE
 from memdevd.machine.devices.pcie_root_port import PassivePCIDevice, VirtioPCIBusObject
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device, parse_bool
@@ -161,8 +162,13 @@ class CatalogMixin:
                 continue
             owner = self.backend_typename() if info.name in self.backend_props else self.typename
             kind = _kind(info)
-            if kind == "chr" and value not in self.machine.chardevs.children:
-                raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format(owner, info.name, value))
+            if kind == "chr":
+                # set_chr(): the chardev must exist and have no front end yet.
+                machine = self.machine
+                machine.chardevs.claim(value, self, owner, info.name, machine.release)
+                if self.typename in OPEN_AT_REALIZE:
+                    machine.chardevs.open_frontend(self)
+                continue
             if kind == "audiodev":
                 self.machine.display.check_audiodev_prop(owner, info.name, value)
                 continue

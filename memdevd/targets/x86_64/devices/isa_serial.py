@@ -19,7 +19,7 @@ from memdevd import messages as M
 from memdevd.machine.buses import bus_canonical_path, bus_of
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device, parse_bool, parse_uint32, static_prop
-from memdevd.machine.qom import ChardevBackend, ChardevSocket, Prop, QOMObject
+from memdevd.machine.qom import Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class ISASerial(Device):
     type_chain: ClassVar[tuple[str, ...]] = ("isa-serial", "isa-device", "device", "object")
     bus_type = "ISA"
     description = ""
+    # hw/char/serial.c serial_be_change(): chardev-change may swap its chardev.
+    chr_be_change: ClassVar[bool] = True
 
     def __init__(self, machine: Machine) -> None:
         super().__init__(machine)
@@ -88,9 +90,8 @@ class ISASerial(Device):
         if self.isairq == UINT32_UNSET:
             self.isairq = ISA_SERIAL_IRQ[index]
         machine.isa_serial_index += 1
-        chardev = machine.chardevs.children.get(self.chardev)
-        if isinstance(chardev, ChardevBackend):
-            chardev.frontend_open = True
+        if self.chardev:
+            machine.chardevs.open_frontend(self)
 
 
 def _serial(obj: QOMObject) -> ISASerial:
@@ -106,17 +107,7 @@ def _set_chardev(obj: QOMObject, v: InputVisitor, name: str) -> None:
     if not label:
         dev.chardev = ""
         return
-    chardev = dev.machine.chardevs.children.get(label)
     # The property is the inner UART's ("serial"), aliased on the device.
-    if chardev is None:
-        raise CoreError(M.CHARDEV_PROP_NOT_FOUND.format("serial", name, label))
-    in_use = isinstance(chardev, ChardevSocket) or any(
-        isinstance(other, ISASerial) and other.chardev == label and other is not dev
-        for other in dev.machine.devices()
-    )
-    if in_use:
-        in_use_text = dev.machine.release.chardev_in_use_text
-        raise CoreError(
-            M.CHARDEV_PROP_CANT_TAKE.format("serial", name, label) + in_use_text.format(label)
-        )
+    machine = dev.machine
+    machine.chardevs.claim(label, dev, "serial", name, machine.release)
     dev.chardev = label
