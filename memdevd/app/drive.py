@@ -56,11 +56,12 @@ CACHE_MODES = {
     "unsafe": (False, False, True),
     "writethrough": (True, False, False),
 }
-#: interfaces memdevd builds (pflash: the pc board's system flash); on
+#: interfaces memdevd builds (pflash: the pc board's system flash; ide:
+#: the board's IDE/AHCI units); on
 #: pc/q35 nothing claims sd, mtd and scsi drives (drive_check_orphaned
 #: fails after the board is built); the rest need controllers memdevd does
 #: not model and are refused by name
-EMULATED_IFS = frozenset({"none", "virtio", "pflash", "sd", "mtd", "scsi"})
+EMULATED_IFS = frozenset({"none", "virtio", "pflash", "sd", "mtd", "scsi", "ide"})
 DETECT_ZEROES = ("off", "on", "unmap")
 
 
@@ -146,6 +147,10 @@ def drive_new(
     unit_id = _signed(legacy.get_number("unit", (1 << 64) - 1))
     index = _signed(legacy.get_number("index", (1 << 64) - 1))
     max_devs = IF_MAX_DEVS.get(if_type, 0)
+    board = machine.config.board
+    if if_type == board.block_default_type and board.units_per_default_bus:
+        # vl.c override_max_devs() for the machine's default interface.
+        max_devs = board.units_per_default_bus
     if index != -1:
         if bus_id != 0 or unit_id != -1:
             raise OptionError(M.DRIVE_INDEX_WITH_BUS_UNIT)
@@ -206,6 +211,13 @@ def drive_new(
         raise OptionError(exc.desc, exc.hint or None) from None
     finally:
         printed.extend(Diagnostic(text, kind="plain") for text in texts)
+    if if_type == "ide":
+        # The board makes the IDE/AHCI unit (machine/qbus.py).
+        from memdevd.machine.qbus import LegacyDrive
+
+        machine.legacy_drives.append(
+            LegacyDrive("ide", bus_id, unit_id, req.id, cdrom=media == "cdrom")
+        )
     if if_type not in EMULATED_IFS:
         # The controllers that would take it are not modelled (the drive
         # opened as QEMU opens it: its errors come first).

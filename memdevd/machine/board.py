@@ -63,6 +63,9 @@ class Board:
     compat: CompatTable = MappingProxyType({})
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
     block_default_type: str = "none"
+    #: ``MachineClass.units_per_default_bus``: overrides if_max_devs[] of
+    #: the default interface (q35: one IDE unit per AHCI port); 0: none
+    units_per_default_bus: int = 0
     #: pc_system_flash_create: the ``pflash0``/``pflash1`` system flash
     system_flash: bool = False
     #: device types only this target has: driver -> (module, class name)

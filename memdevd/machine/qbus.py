@@ -413,9 +413,10 @@ def create_board_ide_drives(machine: Machine, units_per_bus: int) -> int:
     made = 0
     for index, bus in enumerate(board_ide_buses(machine)):
         for unit in range(units_per_bus):
-            # if_max_devs[IF_IDE] = 2: drive index n is bus n / 2, unit n % 2.
+            # drive_get_by_index(): index n is bus n / max_devs, unit n % max_devs,
+            # max_devs being the board's units per bus (pc 2, q35 1).
             number = index * units_per_bus + unit
-            drive = legacy_drive(machine, "ide", number // 2, number % 2)
+            drive = legacy_drive(machine, "ide", number // units_per_bus, number % units_per_bus)
             if drive is None:
                 continue
             driver = "ide-cd" if drive.cdrom else "ide-hd"

@@ -672,6 +672,20 @@ def drive_lines(d: Path) -> dict[str, list[str]]:
             "-device",
             "virtio-blk-pci,drive=c",
         ],
+        # The board's IDE (pc: two buses of two units) and AHCI (q35: six
+        # ports of one unit, units_per_default_bus) units.
+        "ide-shorthands-q35": ["-hda", qcow, "-cdrom", raw],
+        "ide-shorthands-pc": ["-machine", "pc", "-hda", qcow, "-hdb", raw, "-cdrom", raw],
+        "ide-index-and-bus": [
+            "-drive",
+            f"file={qcow},index=3",
+            "-drive",
+            f"file={raw},media=cdrom,if=ide,bus=1,format=raw",
+        ],
+        "ide-unit-too-big-q35": ["-drive", f"file={raw},if=ide,unit=1,format=raw"],
+        "ide-unit-pc": ["-machine", "pc", "-drive", f"file={raw},if=ide,unit=1,format=raw"],
+        "ide-same-unit": ["-hda", qcow, "-drive", f"file={raw},index=0,format=raw"],
+        "ide-no-such-bus": ["-drive", f"file={raw},if=ide,bus=7,format=raw"],
         "discard-on": ["-drive", f"file={raw},if=none,format=raw,discard=on"],
         "bad-discard": ["-drive", f"file={raw},if=none,format=raw,discard=sometimes"],
     }

@@ -69,7 +69,7 @@ PROBED = (
             "Block protocol 'file' doesn't support the option 'bogus'",
         ),
         ("if=none,snapshot=on", "memdevd: -drive snapshot=on is not emulated"),
-        ("if=ide,format=raw", "memdevd: -drive if=ide is not emulated"),
+        ("if=floppy,format=raw", "memdevd: -drive if=floppy is not emulated"),
     ],
 )
 def test_a_bad_drive_fails_start_up_as_qemu_does(

@@ -131,6 +131,7 @@ class X86Board(Board):
         self.is_pc = family in ("pc", "q35")
         self.default_ram_id = "pc.ram" if self.is_pc else ""
         self.block_default_type = "ide" if self.is_pc else "none"
+        self.units_per_default_bus = 1 if family == "q35" else 0
         self.system_flash = self.is_pc
         # PCMachineClass.default_nic_model (pc_piix.c, pc_q35.c)
         self.default_nic_model = {"pc": "e1000", "q35": "e1000e"}.get(family, "")
