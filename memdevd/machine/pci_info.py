@@ -45,6 +45,10 @@ def query_pci(machine: Machine) -> list[dict[str, JSON]]:
     recorded_board = {(e["slot"] << 3) | e["function"]: e for e in table["board"].get(family, ())}
     for fn in board.root_pci_functions(machine):
         recorded = recorded_board.get(fn.devfn)
+        if recorded is None:
+            # A function the board adds on request (the -vga device, -usb's
+            # controllers): its type's identity.
+            recorded = type_identity(table, fn.name, family)
         if recorded is not None:
             entries.append((fn.devfn, device_info(0, fn.devfn, "", recorded)))
     for dev in machine.devices():

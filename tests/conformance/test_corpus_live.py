@@ -44,29 +44,19 @@ from live_qemu import QEMU_VERSIONS
 ENTRIES = load_entries()
 JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 
-_BLOCK = "whole VM: memdevd refuses -vnc (not emulated)"
-
 #: Entries (``NAME`` for every release, ``NAME@RELEASE`` for one) memdevd
 #: cannot run like QEMU yet, with what it lacks first.  A pending entry's
 #: test fails once memdevd matches QEMU on it: then remove it from here.
 PENDING: dict[str, str] = {
     # libvirt 9.0
-    "libvirt/virt-install-q35-7.2@7.2": _BLOCK,
-    "libvirt/virt-install-q35-10.0": _BLOCK,
-    "libvirt/virt-install-pc-7.2@7.2": _BLOCK,
-    "libvirt/virt-install-pc-10.0": _BLOCK,
     "libvirt/spice-qxl-7.2@7.2": (
-        "SPICE channels: memdevd refuses -chardev spicevmc (not emulated), then virtio-serial "
-        "and usb-redir"
+        "sound: hda-duplex needs the intel-hda controller's HDA bus (sound0.0), not modelled"
     ),
-    "libvirt/misc-q35-7.2": "iothreads: memdevd refuses -object iothread (not emulated)",
-    "libvirt/misc-q35-10.0": "iothreads: memdevd refuses -object iothread (not emulated)",
     # hand-written
-    "handwritten/proxmox-pc": "memdevd refuses -iscsi; no IDE or SCSI buses yet",
-    "handwritten/proxmox-pc-novhost": "memdevd refuses -iscsi; no IDE or SCSI buses yet",
-    "handwritten/virt-install-manual-q35": "memdevd refuses -netdev, -cdrom (no IDE bus yet)",
-    "handwritten/kata-q35": "memdevd refuses -object rng-random (not emulated)",
-    "handwritten/kata-q35-novhost": "memdevd refuses -object rng-random (not emulated)",
+    "handwritten/proxmox-pc": "memdevd refuses -iscsi (not emulated)",
+    "handwritten/proxmox-pc-novhost": "memdevd refuses -iscsi (not emulated)",
+    "handwritten/kata-q35": "memdevd refuses -kernel (direct kernel boot not emulated)",
+    "handwritten/kata-q35-novhost": "memdevd refuses -kernel (direct kernel boot not emulated)",
 }
 
 #: Queries memdevd does not have: asked, not compared (see the module docstring).

@@ -120,7 +120,9 @@ async def test_query_pci_through_the_socket() -> None:
         try:
             reply = await client.execute("query-pci")
             devices = _devices(reply)  # type: ignore[arg-type]
-            assert devices[-1]["qdev_id"] == "n0" and devices[-1]["slot"] == 2
+            # Without -nodefaults the board's VGA takes slot 2 (as in QEMU).
+            assert devices[-2]["class_info"]["desc"] == "VGA controller"  # type: ignore[index]
+            assert devices[-1]["qdev_id"] == "n0" and devices[-1]["slot"] == 3
             with pytest.raises(ExecuteError) as info:
                 await client.execute("query-pci", {"bus": 0})
             assert info.value.error.error.desc == "Parameter 'bus' is unexpected"

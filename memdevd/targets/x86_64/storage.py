@@ -87,6 +87,12 @@ def create_board_storage(machine: Machine) -> None:
     if family == "pc" and not machine.config.acpi and not children:
         # No PIIX4_PM (it comes after the IDE and USB functions).
         count -= 1
+    if machine.config.board_options.get("vmport") == "off":
+        # pc_basic_device_init makes neither vmport nor vmmouse; they come
+        # before the IDE controller except on 10.0's pc (a PIIX3 child).
+        count -= 2
+        if not (family == "pc" and children):
+            ide_offset -= 2
     ide_index = base + ide_offset
     ide_path = f"/machine/unattached/device[{ide_index}]"
     if family == "pc" and children:

@@ -103,6 +103,14 @@ class X86Target:
 
             config.board_options[key] = parse_sgx_epc_option(value)
             return True
+        if key == "vmport":
+            # pc_basic_device_init: off means no vmport and vmmouse (board
+            # device numbers).
+            if str(value) not in ("on", "off", "auto"):
+                # visit_type_OnOffAuto
+                raise CoreError(M.ENUM_BAD_VALUE.format(key, value))
+            config.board_options[key] = str(value)
+            return False
         if key in ("pflash0", "pflash1"):
             # The system flash's "drive" alias (pc and q35 only): the node
             # or drive is looked up once the block devices exist.
