@@ -2439,7 +2439,11 @@ TCG_PART = "tcg"
 
 #: Files of a data directory that are not the recorder's, and what writes
 #: them: --check leaves them alone.
-WRITTEN_ELSEWHERE = {"qapi-schema.json": "tools/gen_qapi_schema.py (from the source tree)"}
+WRITTEN_ELSEWHERE = {
+    "qapi-schema.json": "tools/gen_qapi_schema.py (from the source tree)",
+    "misc.json": "tools/record_misc_data.py (-d items, trace events)",
+    "pci.json": "tools/record_pci_data.py (query-pci of every PCI type)",
+}
 
 
 def kvm_parts(meta: JSON) -> list[str]:
