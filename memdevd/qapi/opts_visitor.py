@@ -27,7 +27,6 @@ from memdevd import messages as M
 from memdevd.qapi.visitor import (
     INT64_MAX,
     INT64_MIN,
-    INT_RANGES,
     InputVisitor,
     VisitError,
     parse_bool_text,
@@ -219,21 +218,6 @@ class OptsVisitor(InputVisitor):
             raise VisitError(M.INVALID_PARAMETER_VALUE.format(key, "a size value"))
         self._processed(key)
         return size
-
-    def type_int(self, name: str | None, qapi_type: str) -> int:
-        if qapi_type in ("int", "int64"):
-            return self.type_int64(name)
-        if qapi_type == "uint64":
-            return self.type_uint64(name)
-        if qapi_type == "size":
-            return self.type_size(name)
-        lo, hi, cname = INT_RANGES[qapi_type]
-        value = self.type_uint64(name) if lo == 0 else self.type_int64(name)
-        if value < lo or value > hi:
-            raise VisitError(
-                M.INVALID_PARAMETER_VALUE.format(name if name is not None else "null", cname)
-            )
-        return value
 
     def type_number(self, name: str | None) -> float:
         # opts-visitor.c has no type_number: QEMU would crash; no option of
