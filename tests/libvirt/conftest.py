@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from libvirt_harness import LibvirtHarness, running_harness
+from live_qemu import qemu_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -64,3 +65,16 @@ def libvirt_harness() -> Iterator[LibvirtHarness]:
     """A started private libvirtd (emulators run as root; see the harness)."""
     with running_harness() as harness:
         yield harness
+
+
+@pytest.fixture(params=["qemu-7.2", "memdevd"])
+def vm_emulator(request: pytest.FixtureRequest) -> tuple[str, bool]:
+    """(emulator path, whether its guest acknowledges unplug requests): the
+    real QEMU 7.2 (firmware only: never) and memdevd's libvirt entry point
+    (a cooperative guest), for tests that run the same steps on both."""
+    if request.param == "memdevd":
+        return str(request.getfixturevalue("emulator")), True
+    binary = qemu_binary("7.2")
+    if binary is None:
+        pytest.skip("QEMU 7.2 not installed (sh tools/install-qemu.sh)")
+    return binary, False

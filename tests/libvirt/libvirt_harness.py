@@ -473,6 +473,13 @@ def domain_xml(
     return ET.tostring(root, encoding="unicode")
 
 
+def virsh_table(text: str) -> list[list[str]]:
+    """A virsh table's rows (``domblklist``, ``domiflist``...), after its
+    header and rule, split on blanks."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [line.split() for line in lines[2:]]
+
+
 def _find(element: ET.Element, path: str) -> ET.Element:
     found = element.find(path)
     if found is None:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from libvirt_harness import LibvirtHarness, domain_xml
-from live_qemu import qemu_binary
+from libvirt_harness import LibvirtHarness, domain_xml, virsh_table
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
@@ -28,36 +27,20 @@ ROOT = "<controller type='pci' index='0' model='pcie-root'/>"
 ROOT_PORTS = [f"<controller type='pci' index='{i}' model='pcie-root-port'/>" for i in range(1, 9)]
 
 
-@pytest.fixture(params=["qemu-7.2", "memdevd"])
-def vm_emulator(request: pytest.FixtureRequest) -> tuple[str, bool]:
-    """(emulator path, whether its guest acknowledges unplug requests)."""
-    if request.param == "memdevd":
-        return str(request.getfixturevalue("emulator")), True
-    binary = qemu_binary("7.2")
-    if binary is None:
-        pytest.skip("QEMU 7.2 not installed (sh tools/install-qemu.sh)")
-    return binary, False
-
-
-def _table(text: str) -> list[list[str]]:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return [line.split() for line in lines[2:]]
-
-
 def test_nics_through_virsh(libvirt_harness: LibvirtHarness, vm_emulator: tuple[str, bool]) -> None:
     lv = libvirt_harness
     emulator, guest_acks = vm_emulator
     xml = domain_xml(emulator, name=NAME, machine="q35", devices=[ROOT, *ROOT_PORTS, NIC])
     lv.define(xml)
     lv.start_domain(NAME)
-    nics = _table(lv.virsh("domiflist", NAME).stdout)
+    nics = virsh_table(lv.virsh("domiflist", NAME).stdout)
     assert [row[1:] for row in nics] == [["user", "-", "virtio", "52:54:00:6b:3c:58"]]
     lv.virsh("domif-setlink", NAME, "52:54:00:6b:3c:58", "down")
     assert "down" in lv.virsh("domif-getlink", NAME, "52:54:00:6b:3c:58").stdout
     lv.virsh("domif-setlink", NAME, "52:54:00:6b:3c:58", "up")
 
     lv.attach_device(NAME, HOTPLUGGED)
-    nics = _table(lv.virsh("domiflist", NAME).stdout)
+    nics = virsh_table(lv.virsh("domiflist", NAME).stdout)
     assert [row[3:] for row in nics] == [
         ["virtio", "52:54:00:6b:3c:58"],
         ["e1000e", "52:54:00:00:00:02"],
@@ -66,7 +49,7 @@ def test_nics_through_virsh(libvirt_harness: LibvirtHarness, vm_emulator: tuple[
     lv.detach_device(NAME, HOTPLUGGED)
     deadline = time.monotonic() + 10
     while True:
-        count = len(_table(lv.virsh("domiflist", NAME).stdout))
+        count = len(virsh_table(lv.virsh("domiflist", NAME).stdout))
         if count == (1 if guest_acks else 2) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -74,5 +57,5 @@ def test_nics_through_virsh(libvirt_harness: LibvirtHarness, vm_emulator: tuple[
     if guest_acks:
         # The netdev was freed with the NIC: the same interface plugs again.
         lv.attach_device(NAME, HOTPLUGGED)
-        assert len(_table(lv.virsh("domiflist", NAME).stdout)) == 2
+        assert len(virsh_table(lv.virsh("domiflist", NAME).stdout)) == 2
     lv.destroy(NAME)

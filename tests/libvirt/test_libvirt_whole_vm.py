@@ -15,29 +15,11 @@ import os
 import re
 
 import pytest
-from libvirt_harness import LibvirtHarness
-from live_qemu import qemu_binary
+from libvirt_harness import LibvirtHarness, virsh_table
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.slow]
 
 NAME = "wholevm"
-
-
-@pytest.fixture(params=["qemu-7.2", "memdevd"])
-def vm_emulator(request: pytest.FixtureRequest) -> tuple[str, bool]:
-    """(emulator path, whether its guest acknowledges unplug requests)."""
-    if request.param == "memdevd":
-        return str(request.getfixturevalue("emulator")), True
-    binary = qemu_binary("7.2")
-    if binary is None:
-        pytest.skip("QEMU 7.2 not installed (sh tools/install-qemu.sh)")
-    return binary, False
-
-
-def _table(text: str) -> list[list[str]]:
-    """A virsh table's rows (after the header and its rule)."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    return [line.split() for line in lines[2:]]
 
 
 def _stats(text: str) -> dict[str, str]:
@@ -63,9 +45,9 @@ def test_virt_install_domain_lifecycle(
     lv.start_domain(NAME)
     assert lv.domain_state(NAME) == "running"
 
-    blk = _table(lv.virsh("domblklist", NAME).stdout)
+    blk = virsh_table(lv.virsh("domblklist", NAME).stdout)
     assert blk == [["vda", str(images["disk"])], ["sda", str(images["cdrom"])]]
-    nics = _table(lv.virsh("domiflist", NAME).stdout)
+    nics = virsh_table(lv.virsh("domiflist", NAME).stdout)
     assert [row[1:] for row in nics] == [["user", "-", "virtio", "52:54:00:6b:3c:58"]]
 
     stats = _stats(lv.virsh("domstats", NAME).stdout)
@@ -100,8 +82,12 @@ def test_virt_install_domain_lifecycle(
     )
     lv.attach_device(NAME, disk_xml)
     lv.attach_device(NAME, nic_xml)
-    assert [row[0] for row in _table(lv.virsh("domblklist", NAME).stdout)] == ["vda", "vdb", "sda"]
-    assert len(_table(lv.virsh("domiflist", NAME).stdout)) == 2
+    assert [row[0] for row in virsh_table(lv.virsh("domblklist", NAME).stdout)] == [
+        "vda",
+        "vdb",
+        "sda",
+    ]
+    assert len(virsh_table(lv.virsh("domiflist", NAME).stdout)) == 2
 
     # Unplug.  virsh says "detached successfully" once the request is sent
     # (libvirt waits 5 s for DEVICE_DELETED, then leaves the device listed).
@@ -113,8 +99,8 @@ def test_virt_install_domain_lifecycle(
         lv.detach_device(NAME, lv.memory_device_xml("dimm")),
     ]
     assert all("detached successfully" in out for out in detached), detached
-    disks = [row[0] for row in _table(lv.virsh("domblklist", NAME).stdout)]
-    nics = _table(lv.virsh("domiflist", NAME).stdout)
+    disks = [row[0] for row in virsh_table(lv.virsh("domblklist", NAME).stdout)]
+    nics = virsh_table(lv.virsh("domiflist", NAME).stdout)
     if guest_acks:
         assert (disks, len(nics), _memory_models(lv)) == (["vda", "sda"], 1, ["virtio-mem"])
     else:
