@@ -295,8 +295,10 @@ class Machine:
         self._display: DisplayState | None = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
-        # qom-list / answers in GLib's hash-table order for these fixed keys,
-        # so they are added in that order (seen on 7.2 and 10.0).
+        # The root's children in QEMU's creation order, which decides their
+        # places in the root's hash table (they collide): 7.2 creates the
+        # machine, then -qmp's chardev's container, then /objects on demand;
+        # 10.0 object_root_initialize()'s three before the machine.
         self.machine_obj = MachineObject(self)
         self.objects = Container()
         from memdevd.machine.chardev.container import ChardevContainer
@@ -307,10 +309,10 @@ class Machine:
             "objects": self.objects,
             "chardevs": self.chardevs,
         }
-        order = ["objects", "machine", "chardevs"]
+        order = ["machine", "chardevs", "objects"]
         if release.qom_backend_container:
             roots["backend"] = Container()
-            order = ["backend", "machine", "objects", "chardevs"]
+            order = ["chardevs", "objects", "backend", "machine"]
         self.root = Container()
         # Partial paths (every memdev link value) look names up in an index
         # instead of walking the tree, which grows with every DIMM.

@@ -605,6 +605,8 @@ def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 # With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
+# With a secondary PCIe bus (pci_bridge.PCIE_PORT_TYPES).
+_PCIE_PORTS = frozenset({"ioh3420", "xio3130-downstream", "x3130-upstream"})
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -647,6 +649,11 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
 
             base = CatalogPCIBridge
+        elif info.name in _PCIE_PORTS:
+            from memdevd.machine.devices.pci_bridge import PCIE_PORT_TYPES, CatalogPCIEPort
+
+            base = CatalogPCIEPort
+            attrs["port_kind"] = PCIE_PORT_TYPES[info.name]
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:

@@ -333,6 +333,29 @@ def _next_pcie_bus_name(machine: Machine) -> str:
     return f"pcie.{n}"
 
 
+def pcie_slot_ids(machine: Machine, me: Device) -> set[tuple[int, int]]:
+    """The (chassis, slot) pairs of the realized PCIe slots but ``me``
+    (``pcie_chassis_find_slot``: root and downstream ports alike)."""
+    ids: set[tuple[int, int]] = set()
+    for other in machine.devices():
+        if other is me or not other.realized:
+            continue
+        if isinstance(other, PCIERootPort):
+            ids.add((other.chassis, other.slot))
+        elif getattr(other, "is_pcie_slot", False):
+            ids.add(other.slot_ids)  # type: ignore[attr-defined]
+    return ids
+
+
+def behind_pcie_slot(bus: Bus) -> bool:
+    """``pcie_has_upstream_port``: a root or downstream port's bus, whose
+    only device number is 0."""
+    owner = bus.owner
+    return owner is not None and (
+        isinstance(owner, PCIERootPort) or bool(getattr(owner, "is_pcie_slot", False))
+    )
+
+
 class PCIERootPort(PCIDevice):
     type_chain: ClassVar[tuple[str, ...]] = (
         "pcie-root-port",
@@ -379,13 +402,8 @@ class PCIERootPort(PCIDevice):
         # pci_bridge_initfn(): the bus takes the port's id, else an automatic
         # name (the counter advances even if realize fails below, as in QEMU).
         bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
-        for other in self.machine.devices():
-            if (
-                isinstance(other, PCIERootPort)
-                and other.realized
-                and (other.chassis, other.slot) == (self.chassis, self.slot)
-            ):
-                raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
+        if (self.chassis, self.slot) in pcie_slot_ids(self.machine, self):
+            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
         self.devfn = devfn
         self.bus_name = bus_name
         self.add_child(bus_name, PCIEBusObject())
