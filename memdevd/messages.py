@@ -24,6 +24,20 @@ INVALID_PARAMETER_VALUE: Final = "Parameter '{}' expects {}"
 INVALID_PARAMETER: Final = "Invalid parameter '{}'"
 UNEXPECTED_PARAMETER: Final = "Parameter '{}' is unexpected"
 ENUM_BAD_VALUE: Final = "Parameter '{}' does not accept value '{}'"
+# system/vl.c keyval_dashify (-machine keys with underscores).
+KEYVAL_DASHIFY_CONFLICT: Final = "Conflict between '{}' and '{}'"
+# qom/object.c object_apply_global_props (an accelerator's sugar property).
+CANT_APPLY_GLOBAL: Final = "can't apply global {}.{}={}: "
+# hw/core/machine.c machine_set_memory_encryption
+NO_MEMORY_ENCRYPTION_OBJECT: Final = "No such memory encryption object '{}'"
+# system/vl.c qemu_machine_creation_done (9.1+): no accelerator readied the
+# confidential guest support object (TCG never does).
+CGS_NOT_READY: Final = "accelerator does not support confidential guest {}"
+# 7.2 asserted it instead (softmmu/vl.c), aborting.
+CGS_NOT_READY_7_2: Final = (
+    "../../softmmu/vl.c:2590: qemu_machine_creation_done: Assertion `machine->cgs->ready' failed."
+)
+CGS_NOT_EMULATED: Final = "memdevd: confidential guests ({}) are not emulated with KVM"
 
 # --- qapi/qmp-dispatch.c ------------------------------------------------------
 QMP_INPUT_NOT_OBJECT: Final = "QMP input must be a JSON object"

@@ -664,6 +664,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except Q.OptionError as err:
         sys.stderr.write(Q.format_error(prog, err))
         sys.stderr.flush()
+        if err.aborts:
+            os.abort()
         return err.exit_status
 
 

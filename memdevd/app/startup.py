@@ -25,6 +25,7 @@ from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
+from memdevd.machine.qom import QOMObject
 from memdevd.machine.smp import parse_smp
 from memdevd.records import record
 from memdevd.releases.table import Release
@@ -195,6 +196,52 @@ _MACHINE_KNOWN = {
 }
 
 
+#: -machine keys that are properties of an accelerator class
+#: (qemu_apply_legacy_machine_options: object_register_sugar_prop), with
+#: the QAPI type the accelerator visits them as.
+ACCEL_SUGAR: dict[str, tuple[str, str]] = {
+    "kvm-shadow-mem": ("kvm-accel", "int64"),
+    "kernel-irqchip": ("kvm-accel", "OnOffSplit"),
+    "igd-passthru": ("xen-accel", "bool"),
+}
+
+
+def dashify_machine_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``keyval_dashify``: ``dump_guest_core`` is ``dump-guest-core``."""
+    out = dict(options)
+    for key in list(options):
+        if "_" not in key:
+            continue
+        dashed = key.replace("_", "-")
+        if dashed in out:
+            raise OptionError(M.KEYVAL_DASHIFY_CONFLICT.format(key, dashed))
+        out[dashed] = out.pop(key)
+    return out
+
+
+def check_accel_sugar(options: dict[str, Any], accel: str, location: str | None) -> None:
+    """``object_apply_global_props`` when the accelerator is created: the
+    sugar properties of its class are parsed (other accelerators' are not
+    looked at, so TCG ignores them all)."""
+    from memdevd.util.cutils import qemu_strtoi64
+    from memdevd.util.qemu_opts import parse_bool
+
+    for key, (typename, kind) in ACCEL_SUGAR.items():
+        if key not in options or typename != f"{accel}-accel":
+            continue
+        text = str(options[key])
+        prefix = M.CANT_APPLY_GLOBAL.format(typename, key, text)
+        if kind == "OnOffSplit" and text not in ("on", "off", "split"):
+            raise OptionError(prefix + M.ENUM_BAD_VALUE.format(key, text), location=location)
+        if kind == "int64" and qemu_strtoi64(text, 0, want_end=False)[0]:
+            # the string input visitor's parse_type_int64
+            raise OptionError(
+                prefix + M.INVALID_PARAMETER_VALUE.format(key, "int64"), location=location
+            )
+        if kind == "bool":
+            parse_bool(text, name=key)
+
+
 def apply_machine_options(
     config: MachineConfig,
     target: Target,
@@ -205,7 +252,7 @@ def apply_machine_options(
     """``qemu_apply_machine_options`` for the properties that matter here."""
     known: set[str] | None = None
     for key, value in options.items():
-        if key in ("type", "accel", "memory"):
+        if key in ("type", "accel", "memory") or key in ACCEL_SUGAR:
             continue
         modelled = key in _MACHINE_KNOWN or key in target.board_option_names
         if not modelled and known is None:
@@ -227,6 +274,8 @@ def apply_machine_options(
         elif key == "memory-backend":
             # machine_set_mem's memory-backend: resolved once the backends exist.
             config.ram_memdev = str(value)
+        elif key in ("confidential-guest-support", "memory-encryption"):
+            config.cgs_option = (key, str(value))
         elif key in ("boot", "firmware", "hpet"):
             from memdevd.app.misc_options import apply_machine_option
 
@@ -339,6 +388,7 @@ def build_machine(
         acpi_setting="off" if request.no_acpi else "auto",
         ram_size_given=bool(request.memory and request.memory.get("size")),
     )
+    request.machine = dashify_machine_options(request.machine)
     apply_machine_options(config, target, release, request.machine, mtype)
     notes.extend(_configure_smp(config, target, release, request, mtype))
     if not board.acpi:
@@ -348,6 +398,7 @@ def build_machine(
         request.accel = [(name, None) for name in machine_accel.split(":")]
     accel, printed = configure_accelerator(request, settings, release)
     notes.extend(printed)
+    accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
     machine.attach_display(display)
@@ -399,6 +450,10 @@ def build_machine(
         from memdevd.app.startup_drives import configure_drives
 
         drive_devices = configure_drives(machine, request.drives, target, release, notes)
+    # qemu_apply_machine_options() runs after the early backends: its links.
+    cgs = _confidential_guest_support(machine)
+    # configure_accelerators(): the accelerator's sugar properties.
+    check_accel_sugar(request.machine, accel, accel_location)
     # configure_accelerators(), then the deprecated machine type's warning.
     # (Only a type named by its version can be an old one.)
     if mtype.alias is None and any(
@@ -517,10 +572,47 @@ def build_machine(
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))
+    if cgs is not None:
+        _cgs_not_ready(cgs, accel, release, notes)
     # qemu_machine_creation_done()
     notes.extend(displays.vga_warning(display))
     machine.finish_init()
     return machine, notes
+
+
+def _confidential_guest_support(machine: Machine) -> QOMObject | None:
+    """The ``confidential-guest-support`` link (or its ``memory-encryption``
+    alias, an id under /objects), resolved with QEMU's texts."""
+    option = machine.config.cgs_option
+    if option is None:
+        return None
+    key, value = option
+    cgs_type = "confidential-guest-support"
+    try:
+        if key == "memory-encryption":
+            # machine_set_memory_encryption
+            target = machine.objects.children.get(value)
+            if target is None:
+                raise CoreError(M.NO_MEMORY_ENCRYPTION_OBJECT.format(value))
+            if not target.is_a(cgs_type):
+                raise CoreError(M.INVALID_PARAMETER_TYPE.format(cgs_type, cgs_type))
+            return target
+        return machine.resolve_link(value, cgs_type, key)
+    except CoreError as exc:
+        raise _err(exc) from None
+
+
+def _cgs_not_ready(cgs: QOMObject, accel: str, release: Release, notes: list[Diagnostic]) -> None:
+    """``qemu_machine_creation_done``: no accelerator readied the object.
+    TCG never does; KVM would set up SEV on the host, which memdevd does not
+    emulate."""
+    if accel != "tcg":
+        raise OptionError(M.CGS_NOT_EMULATED.format(cgs.typename), preceding=notes)
+    if release.cgs_not_ready_text is None:
+        err = OptionError(M.CGS_NOT_READY_7_2, preceding=notes)
+        err.aborts = True
+        raise err
+    raise OptionError(release.cgs_not_ready_text.format(cgs.typename), preceding=notes)
 
 
 def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:

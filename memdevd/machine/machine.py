@@ -102,6 +102,9 @@ class MachineConfig:
     board_options: dict[str, Any] = field(default_factory=dict)
     # -machine memory-backend=: the backend (id or path) that is the RAM.
     ram_memdev: str | None = None
+    # -machine confidential-guest-support= or memory-encryption= (key, value):
+    # a link resolved once the early objects exist.
+    cgs_option: tuple[str, str] | None = None
     # whether -m gave the RAM size (else a memory-backend's size is taken)
     ram_size_given: bool = True
     # KVM slots used by boot memory and ROMs, see machine/memslots.py.
@@ -172,7 +175,17 @@ def generic_machine_props(m: Machine) -> dict[str, Prop]:
             "memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None
         ),
         "graphics": Prop("graphics", "bool", lambda o: m.config.graphics, _set_machine_graphics),
+        "dump-guest-core": Prop(
+            "dump-guest-core", "bool", lambda o: m.config.dump_guest_core, _set_machine_flag
+        ),
+        "mem-merge": Prop("mem-merge", "bool", lambda o: m.config.mem_merge, _set_machine_flag),
     }
+
+
+def _set_machine_flag(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_dump_guest_core``/``machine_set_mem_merge``: plain
+    flags (they matter when RAM is allocated)."""
+    setattr(_machine_of(obj).config, name.replace("-", "_"), v.type_bool(name))
 
 
 def _machine_of(obj: QOMObject) -> Machine:

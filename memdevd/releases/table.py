@@ -244,6 +244,9 @@ class Release:
     default_ram_id_reserved_hint: str
     # vl.c: the warning for a machine type query-machines lists as deprecated.
     machine_deprecation_reason: str
+    #: qemu_machine_creation_done with a confidential guest object no
+    #: accelerator readied (TCG): an error, or 7.2's failed assertion (None).
+    cgs_not_ready_text: str | None
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -394,6 +397,7 @@ QEMU_7_2: Final = Release(
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED_7_2,
     default_ram_id_reserved_hint="",
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
+    cgs_not_ready_text=None,  # softmmu/vl.c: assert(machine->cgs->ready)
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -485,6 +489,8 @@ QEMU_8_2: Final = replace(
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED,
     default_ram_id_reserved_hint=M.DEFAULT_RAM_ID_RESERVED_HINT,
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON,
+    # As 10.0 (assumed): the assertion became an error in 9.1 (SEV-SNP series).
+    cgs_not_ready_text=M.CGS_NOT_READY,
     stream_state_texts=True,  # 8.0: net/stream.c reconnect series
     # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
     tap_vhost_failure_warns=False,

@@ -178,6 +178,8 @@ class X86Board(Board):
             generic["memory"],
             generic["memory-backend"],
             generic["graphics"],
+            generic["dump-guest-core"],
+            generic["mem-merge"],
             Prop(
                 "acpi-device",
                 "link<hotplug-handler>",
