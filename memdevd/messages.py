@@ -326,6 +326,16 @@ VIRTIO_MD_HOTUNPLUG_NOT_SUPPORTED: Final = (
 
 # --- hw/pci/pci.c, hw/core/qdev-properties-system.c, hw/pci/pcie_port.c -------------------
 PCI_NO_FREE_DEVFN: Final = "PCI: no slot/function available for {}, all in use or reserved"
+# hw/pci/slotid_cap.c slotid_cap_init (pci-bridge, pci-bridge-seat)
+BRIDGE_CHASSIS_NOT_SPECIFIED: Final = (
+    "Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0."
+)
+# hw/pci/pci_bridge.c pci_bridge_qemu_reserve_cap_init
+RESERVE_CAP_PREF_CONFLICT: Final = "PCI resource reserve cap: PREF32 and PREF64 conflict"
+RESERVE_CAP_MEM_TOO_BIG: Final = "PCI resource reserve cap: mem-reserve must be less than 4G"
+RESERVE_CAP_PREF32_TOO_BIG: Final = (
+    "PCI resource reserve cap: pref32-reserve  must be less than 4G"  # sic: two spaces
+)
 PCI_DEVFN_IN_USE: Final = "PCI: slot {} function {} not available for {}, in use by {},id={}"
 PCI_FUNCTION_0_OCCUPIED: Final = (
     "PCI: slot {} function 0 already occupied by {}, new func {} cannot be exposed to guest."

@@ -81,8 +81,35 @@ class CatalogPCIBridge(CatalogPCIDevice):
         """``pci_qdev_realize``: the devfn, then the bridge's realize
         (``pci_bridge_initfn`` names the bus), then the rest."""
         super().realize()
-        self.bus_name = self.id if self.id else _next_pci_bus_name(self.machine)
+        bus_name = self.id if self.id else _next_pci_bus_name(self.machine)
+        if self.typename in ("pci-bridge", "pci-bridge-seat"):
+            # pci_bridge_dev_realize: the slot id capability, the reserves.
+            if not self.values.get("chassis_nr", 0):
+                raise CoreError(M.BRIDGE_CHASSIS_NOT_SPECIFIED)
+            check_reserve_cap(self.values)
+        self.bus_name = bus_name
         self.add_child(self.bus_name, PCIBusObject())
+
+
+_UNSET64 = (1 << 64) - 1
+_GiB = 1 << 30
+
+
+def check_reserve_cap(values: dict[str, object]) -> None:
+    """``pci_bridge_qemu_reserve_cap_init``'s checks (unset reserves are -1)."""
+
+    def reserve(name: str) -> int:
+        value = values.get(name, _UNSET64)
+        return int(value) & _UNSET64 if isinstance(value, int) else _UNSET64
+
+    pref32, pref64 = reserve("pref32-reserve"), reserve("pref64-reserve")
+    mem = reserve("mem-reserve")
+    if pref32 != _UNSET64 and pref64 != _UNSET64:
+        raise CoreError(M.RESERVE_CAP_PREF_CONFLICT)
+    if mem != _UNSET64 and mem >= 4 * _GiB:
+        raise CoreError(M.RESERVE_CAP_MEM_TOO_BIG)
+    if pref32 != _UNSET64 and pref32 >= 4 * _GiB:
+        raise CoreError(M.RESERVE_CAP_PREF32_TOO_BIG)
 
 
 class CatalogPCIEPort(CatalogPCIDevice):
