@@ -1287,3 +1287,19 @@ PARALLEL_CONNECT_FAILED: Final = "could not connect parallel device to character
 PARALLEL_TOO_MANY: Final = "too many parallel ports"
 SOCKET_FD_PARSE: Final = "Unable to parse FD number {}: {}"
 SOCKET_FD_LISTEN_FAILED: Final = "Failed to listen on fd socket: {}"
+
+# hw/virtio/vhost-vsock.c vhost_vsock_device_realize
+VSOCK_GUEST_CID_RESERVED: Final = "guest-cid property must be greater than 2"
+VSOCK_GUEST_CID_32BIT: Final = "guest-cid property must be a 32-bit number"
+VSOCK_VHOST_OPEN_FAILED: Final = "vhost-vsock: failed to open vhost device: {}"
+# hw/virtio/vhost-user-fs.c vuf_device_realize
+VHOST_USER_FS_MISSING_CHARDEV: Final = "missing chardev"
+VHOST_USER_FS_MISSING_TAG: Final = "missing tag property"
+VHOST_USER_FS_EMPTY_TAG: Final = "tag property cannot be empty"
+VHOST_USER_FS_TAG_TOO_LONG: Final = "tag property must be {} bytes or less"
+VHOST_USER_FS_NO_QUEUES: Final = "num-request-queues property must be larger than 0"
+VHOST_USER_FS_QUEUE_SIZE_POW2: Final = "queue-size property must be a power of 2"
+VHOST_USER_FS_QUEUE_SIZE_MAX: Final = "queue-size property must be {} or smaller"
+# hw/virtio/vhost-user.c vhost_user_write, hw/virtio/vhost.c vhost_dev_init
+VHOST_USER_SET_MSG_FDS_FAILED: Final = "Failed to set msg fds."
+VHOST_BACKEND_INIT_FAILED: Final = "vhost_backend_init failed: {}"

@@ -556,7 +556,8 @@ def build_machine(
         except CoreError as exc:
             # What QEMU printed before (error_report() lines) stays printed.
             err = _err(exc, dev.location)
-            err.preceding[:0] = notes
+            reported = [Diagnostic(line, location=dev.location) for line in exc.reported]
+            err.preceding[:0] = [*notes, *reported]
             raise err from None
         # A realize that reports an error but succeeds (vmbus-bridge
         # without SynIC) prints under the -device option's location.

@@ -369,6 +369,7 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
     def realize(self) -> None:
         self.apply_links()
         super().realize()
+        self.realize_backend()
         self.realize_drive()
         self.realize_nic()
         if self.owns_buses:
@@ -380,6 +381,9 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
             from memdevd.machine.pci_info import check_option_rom
 
             check_option_rom(self.machine, self)
+
+    def realize_backend(self) -> None:
+        """The device's own realize checks, after its PCI address."""
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
@@ -591,6 +595,14 @@ class CatalogVirtioPCIDevice(CatalogPCIDevice):
 
     def drive_owner(self) -> Device:
         return self.vdev
+
+    def realize_backend(self) -> None:
+        """``virtio_pci_realize`` realizes the inner device: its checks."""
+        from memdevd.machine.devices.vhost import REALIZE_CHECKS
+
+        check = REALIZE_CHECKS.get(self.backend_type)
+        if check is not None:
+            check(self.machine, self.values)
 
     def realize(self) -> None:
         super().realize()
