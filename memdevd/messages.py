@@ -1303,3 +1303,17 @@ VHOST_USER_FS_QUEUE_SIZE_MAX: Final = "queue-size property must be {} or smaller
 # hw/virtio/vhost-user.c vhost_user_write, hw/virtio/vhost.c vhost_dev_init
 VHOST_USER_SET_MSG_FDS_FAILED: Final = "Failed to set msg fds."
 VHOST_BACKEND_INIT_FAILED: Final = "vhost_backend_init failed: {}"
+# hw/vfio/pci.c vfio_realize, hw/vfio/helpers.c vfio_device_get_name,
+# hw/vfio/container.c vfio_device_get_group
+VFIO_NO_HOST_DEVICE: Final = "No provided host device"
+VFIO_NO_HOST_HINT_7_2: Final = (
+    "Use -device vfio-pci,host=DDDD:BB:DD.F or -device vfio-pci,sysfsdev=PATH_TO_DEVICE\n"
+)
+VFIO_NO_HOST_HINT: Final = (
+    "Use -device vfio-pci,host=DDDD:BB:DD.F or -device vfio-pci,fd=DEVICE_FD"
+    " or -device vfio-pci,sysfsdev=PATH_TO_DEVICE\n"
+)
+VFIO_NO_SUCH_HOST_DEVICE: Final = "vfio {}: no such host device: {}"
+VFIO_NO_IOMMU_GROUP: Final = "vfio {}: no iommu_group found: {}"
+VFIO_FD_NEEDS_IOMMUFD: Final = "Use FD passing only with iommufd backend"
+VFIO_NOT_EMULATED: Final = "memdevd: assigning host device {} (vfio) is not emulated"

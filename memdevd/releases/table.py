@@ -247,6 +247,8 @@ class Release:
     #: qemu_machine_creation_done with a confidential guest object no
     #: accelerator readied (TCG): an error, or 7.2's failed assertion (None).
     cgs_not_ready_text: str | None
+    #: vfio_realize's hint without a host device (8.2's iommufd adds fd=).
+    vfio_no_host_hint: str
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -398,6 +400,7 @@ QEMU_7_2: Final = Release(
     default_ram_id_reserved_hint="",
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
     cgs_not_ready_text=None,  # softmmu/vl.c: assert(machine->cgs->ready)
+    vfio_no_host_hint=M.VFIO_NO_HOST_HINT_7_2,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -491,6 +494,7 @@ QEMU_8_2: Final = replace(
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON,
     # As 10.0 (assumed): the assertion became an error in 9.1 (SEV-SNP series).
     cgs_not_ready_text=M.CGS_NOT_READY,
+    vfio_no_host_hint=M.VFIO_NO_HOST_HINT,  # 8.2: the iommufd backend (CONFIG_IOMMUFD)
     stream_state_texts=True,  # 8.0: net/stream.c reconnect series
     # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
     tap_vhost_failure_warns=False,

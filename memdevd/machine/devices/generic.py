@@ -82,6 +82,9 @@ _KINDS = {
     "ID of a chardev to use as a backend": "chr",
     "ID of an audiodev to use as a backend": "audiodev",
     "ID of a tpm to use as a backend": "tpm",
+    "Host PCI address [domain:]<bus:slot.function> of assigned device": "pci-host-devaddr",
+    # 7.2's text of the same PropertyInfo
+    "Address (bus/device/function) of the host device, example: 04:10.0": "pci-host-devaddr",
 }
 
 
@@ -304,6 +307,13 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
         value = _parse(info, v, pname)
         if kind == "mac" and not _MAC.fullmatch(str(value)):
             raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+        if kind == "pci-host-devaddr":
+            from memdevd.machine.devices.host_devices import parse_pci_host_devaddr
+
+            address = parse_pci_host_devaddr(str(value))
+            if address is None:
+                raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+            value = address
         if kind == "drive":
             dev.set_drive(pname, str(value), owner)
         if kind == "netdev":
@@ -383,7 +393,13 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
             check_option_rom(self.machine, self)
 
     def realize_backend(self) -> None:
-        """The device's own realize checks, after its PCI address."""
+        """The device's own realize (a virtio proxy's: its inner device's),
+        after its PCI address."""
+        from memdevd.machine.devices.host_devices import REALIZE_CHECKS
+
+        check = REALIZE_CHECKS.get(self.backend_typename())
+        if check is not None:
+            check(self.machine, self.values)
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
@@ -595,14 +611,6 @@ class CatalogVirtioPCIDevice(CatalogPCIDevice):
 
     def drive_owner(self) -> Device:
         return self.vdev
-
-    def realize_backend(self) -> None:
-        """``virtio_pci_realize`` realizes the inner device: its checks."""
-        from memdevd.machine.devices.vhost import REALIZE_CHECKS
-
-        check = REALIZE_CHECKS.get(self.backend_type)
-        if check is not None:
-            check(self.machine, self.values)
 
     def realize(self) -> None:
         super().realize()

@@ -1,12 +1,14 @@
-"""The realize checks of the catalog's vhost device backends.
+"""The realize of catalog devices that need something of the host.
 
 ``vhost-vsock-device`` (hw/virtio/vhost-vsock.c) and
 ``vhost-user-fs-device`` (hw/virtio/vhost-user-fs.c) check their
-properties in realize, then need the host: the vsock backend opens
+properties, then need the host: the vsock backend opens
 ``/dev/vhost-vsock`` (looked at here as QEMU does, then closed: memdevd
 claims no CID), the virtio-fs backend talks vhost-user over its chardev
 (memdevd's socket chardevs connect or listen as QEMU's do; nothing is
-said on them).
+said on them).  ``vfio-pci`` (hw/vfio/pci.c) finds its host device in
+sysfs and its IOMMU group, failing as QEMU fails on a host without them;
+a device that has both is refused by name (nothing is assigned).
 """
 
 from __future__ import annotations
@@ -76,8 +78,74 @@ def _vhost_user_fs(machine: Machine, values: dict[str, Any]) -> None:
         raise err
 
 
-#: virtio backend type -> its realize checks (on the proxy's property values).
+def parse_pci_host_devaddr(text: str) -> str | None:
+    """``set_pci_host_devaddr``: ``[domain:]bus:slot.function`` as QEMU
+    prints it back (``%04x:%02x:%02x.%d``), or None if invalid."""
+    from memdevd.util.cutils import strtoull
+
+    def number(pos: int, base: int) -> tuple[int, int] | None:
+        value, end, _ = strtoull(text[pos:], base)
+        return None if end == 0 else (value, pos + end)
+
+    first = number(0, 16)
+    if first is None or text[first[1] : first[1] + 1] != ":":
+        return None
+    dom, (bus, pos) = 0, first
+    second = number(pos + 1, 16)
+    if second is None:
+        return None
+    val, pos = second
+    if text[pos : pos + 1] == ":":
+        dom, bus = bus, val
+        third = number(pos + 1, 16)
+        if third is None:
+            return None
+        val, pos = third
+    slot = val
+    if text[pos : pos + 1] != ".":
+        return None
+    fourth = number(pos + 1, 10)
+    if fourth is None:
+        return None
+    func, pos = fourth
+    if dom > 0xFFFF or bus > 0xFF or slot > 0x1F or func > 7 or pos != len(text):
+        return None
+    return f"{dom:04x}:{bus:02x}:{slot:02x}.{func}"
+
+
+def _vfio_pci(machine: Machine, values: dict[str, Any]) -> None:
+    """``vfio_realize`` up to the host device's IOMMU group."""
+    sysfsdev = values.get("sysfsdev")
+    if values.get("fd"):
+        # vfio_device_get_name(): a passed descriptor needs iommufd.
+        raise CoreError(M.VFIO_FD_NEEDS_IOMMUFD)
+    if not sysfsdev:
+        host = values.get("host")
+        if not host:
+            raise CoreError(M.VFIO_NO_HOST_DEVICE, hint=machine.release.vfio_no_host_hint)
+        sysfsdev = f"/sys/bus/pci/devices/{host}"
+    sysfsdev = str(sysfsdev)
+    try:
+        os.stat(sysfsdev)
+    except OSError as exc:
+        raise CoreError(
+            M.VFIO_NO_SUCH_HOST_DEVICE.format(sysfsdev, os.strerror(exc.errno or errno.ENOENT))
+        ) from None
+    name = os.path.basename(sysfsdev)
+    group = os.path.join(sysfsdev, "iommu_group")
+    try:
+        os.readlink(group)
+    except OSError as exc:
+        raise CoreError(
+            M.VFIO_NO_IOMMU_GROUP.format(name, os.strerror(exc.errno or errno.ENOENT))
+        ) from None
+    raise CoreError(M.VFIO_NOT_EMULATED.format(name))
+
+
+#: backend type (a virtio proxy's inner device, else the type itself) ->
+#: its realize (on the device's property values).
 REALIZE_CHECKS: dict[str, Callable[[Machine, dict[str, Any]], None]] = {
     "vhost-vsock-device": _vhost_vsock,
     "vhost-user-fs-device": _vhost_user_fs,
+    "vfio-pci": _vfio_pci,
 }
