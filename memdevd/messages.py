@@ -1317,3 +1317,18 @@ VFIO_NO_SUCH_HOST_DEVICE: Final = "vfio {}: no such host device: {}"
 VFIO_NO_IOMMU_GROUP: Final = "vfio {}: no iommu_group found: {}"
 VFIO_FD_NEEDS_IOMMUFD: Final = "Use FD passing only with iommufd backend"
 VFIO_NOT_EMULATED: Final = "memdevd: assigning host device {} (vfio) is not emulated"
+# hw/i386/pc.c pc_machine_device_pre_plug_cb, hw/i386/x86-iommu.c,
+# hw/i386/intel_iommu.c vtd_realize/vtd_decide_config
+MULTIPLE_VIOMMUS: Final = "QEMU does not support multiple vIOMMUs for x86 yet."
+VIOMMU_IR_NEEDS_SPLIT: Final = (
+    "Interrupt Remapping cannot work with kernel-irqchip=on, please use 'split|off'."
+)
+VTD_PASID_DEVICE_IOTLB: Final = "PASID based device IOTLB is not supported"
+VTD_EIM_WITHOUT_INTREMAP: Final = "eim=on cannot be selected without intremap=on"
+VTD_EIM_REQUIRES_SPLIT: Final = "eim=on requires accel=kvm,kernel-irqchip=split"
+VTD_FLTS_SCALABLE_ONLY: Final = "x-flts is only available in scalable mode"
+VTD_AW_BITS_7_2: Final = "Supported values for aw-bits are: {aw39}, {aw48}"
+VTD_AW_BITS: Final = "{mode}: supported values for aw-bits are: {aw39}, {aw48}"
+VTD_FLTS_AW_BITS: Final = "Scalable mode(flts=on): supported value for aw-bits is: {}"
+VTD_SCALABLE_NEEDS_DMA_DRAIN: Final = "Need to set dma_drain for scalable mode"
+VTD_PASID_NEEDS_SCALABLE: Final = "Need to set scalable mode for PASID"

@@ -454,6 +454,8 @@ def build_machine(
     cgs = _confidential_guest_support(machine)
     # configure_accelerators(): the accelerator's sugar properties.
     check_accel_sugar(request.machine, accel, accel_location)
+    if accel == "kvm" and "kernel-irqchip" in request.machine:
+        machine.config.kernel_irqchip = str(request.machine["kernel-irqchip"])
     # configure_accelerators(), then the deprecated machine type's warning.
     # (Only a type named by its version can be an old one.)
     if mtype.alias is None and any(

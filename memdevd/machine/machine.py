@@ -97,6 +97,8 @@ class MachineConfig:
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
     accel: str = "tcg"
+    # kvm-accel's kernel-irqchip (-machine kernel-irqchip=): on, off or split.
+    kernel_irqchip: str = "on"
     # The board's own -machine options, by property name (x86: max-ram-below-4g,
     # sgx-epc); the board reads them.
     board_options: dict[str, Any] = field(default_factory=dict)

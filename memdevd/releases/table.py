@@ -249,6 +249,10 @@ class Release:
     cgs_not_ready_text: str | None
     #: vfio_realize's hint without a host device (8.2's iommufd adds fd=).
     vfio_no_host_hint: str
+    #: intel-iommu: eim=on without KVM's split irqchip refused (before 9.0).
+    vtd_eim_requires_split: bool
+    #: intel-iommu's aw-bits text (formatted with mode, aw39, aw48).
+    vtd_aw_bits_text: str
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -401,6 +405,8 @@ QEMU_7_2: Final = Release(
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
     cgs_not_ready_text=None,  # softmmu/vl.c: assert(machine->cgs->ready)
     vfio_no_host_hint=M.VFIO_NO_HOST_HINT_7_2,
+    vtd_eim_requires_split=True,
+    vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -495,6 +501,10 @@ QEMU_8_2: Final = replace(
     # As 10.0 (assumed): the assertion became an error in 9.1 (SEV-SNP series).
     cgs_not_ready_text=M.CGS_NOT_READY,
     vfio_no_host_hint=M.VFIO_NO_HOST_HINT,  # 8.2: the iommufd backend (CONFIG_IOMMUFD)
+    # 8.2 as 7.2 (assumed): EIM without KVM and the mode-named aw-bits text
+    # came with 9.x's intel_iommu changes.
+    vtd_eim_requires_split=True,
+    vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
     stream_state_texts=True,  # 8.0: net/stream.c reconnect series
     # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
     tap_vhost_failure_warns=False,
@@ -555,6 +565,8 @@ QEMU_10_0: Final = replace(
     chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
     readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
+    vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
+    vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

@@ -144,6 +144,13 @@ class CatalogMixin:
     def backend_typename(self) -> str:
         return self.typename
 
+    def set_drive(self, name: str, value: str, owner: str) -> None:
+        """A ``drive`` property's value (a disk's class attaches it)."""
+        raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, name, value))
+
+    def replace_drive(self, name: str, value: str, owner: str) -> None:
+        raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(name, owner))
+
     def realize_nic(self) -> None:
         """A NIC (a type with a ``netdev`` property) joins the network."""
         from memdevd.machine.devices import nic
@@ -251,7 +258,8 @@ def _bootindex_prop(info: DevicePropertyInfo) -> Prop:
         return _catalog(obj).values.get(info.name, -1)
 
     def setter(obj: QOMObject, v: InputVisitor, pname: str) -> None:
-        dev = _catalog(obj)
+        dev = obj
+        assert isinstance(dev, (CatalogPCIDevice, CatalogBusDevice))
         index = v.type_int(pname, "int32")
         order = dev.machine.boot_order
         if index >= 0 and index in order:
@@ -617,8 +625,8 @@ class CatalogVirtioPCIDevice(CatalogPCIDevice):
         self.vdev.realized = True
 
 
-def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
-    assert isinstance(obj, (CatalogPCIDevice, CatalogBusDevice))
+def _catalog(obj: QOMObject) -> CatalogMixin:
+    assert isinstance(obj, CatalogMixin)
     return obj
 
 

@@ -100,6 +100,8 @@ DEVICE_TYPES: Mapping[str, tuple[str, str]] = {
     "isa-serial": ("memdevd.targets.x86_64.devices.isa_serial", "ISASerial"),
     # A dynamic sysbus display device (a graphic console).
     "ramfb": ("memdevd.targets.x86_64.devices.ramfb", "RamFB"),
+    # q35's vIOMMU (a dynamic sysbus device).
+    "intel-iommu": ("memdevd.targets.x86_64.devices.iommu", "IntelIOMMU"),
 }
 
 
