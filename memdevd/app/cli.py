@@ -288,7 +288,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "numa":
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)
-                request.numa.append((loc, opts_.to_dict()))
+                request.numa.append((loc, opts_.id, opts_.items()))
             elif name == "smp":
                 assert arg is not None
                 # The topology is computed with the machine (startup.py).

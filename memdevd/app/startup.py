@@ -24,7 +24,7 @@ from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
-from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
+from memdevd.machine.numa import set_numa_options
 from memdevd.machine.smp import parse_smp
 from memdevd.records import record
 from memdevd.releases.table import Release
@@ -66,7 +66,7 @@ class StartupRequest:
     memory: dict[str, str] | None = None
     objects: list[ObjectSpec] = field(default_factory=list)
     devices: list[DeviceSpec] = field(default_factory=list)
-    numa: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    numa: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
     # smp_cpus is a plain "-smp N" for callers that build requests by hand.
     smp: dict[str, Any] = field(default_factory=dict)
@@ -192,6 +192,7 @@ _MACHINE_KNOWN = {
     "dump-guest-core",
     "graphics",
     "smp",
+    "hmat",
 }
 
 
@@ -214,6 +215,11 @@ def apply_machine_options(
             raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
         if key == "nvdimm":
             config.nvdimm = _machine_bool(value, key)
+        elif key == "hmat":
+            # A property of machines with NUMA only (machine_initfn).
+            if not config.board.numa:
+                raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+            config.hmat = _machine_bool(value, key)
         elif key == "acpi":
             text = str(value)
             if text not in ("on", "off", "auto"):
@@ -441,16 +447,15 @@ def build_machine(
         raise _err(exc) from None
 
     try:
-        for location, node in request.numa:
-            if node.get("type", "node") != "node":
-                continue
+        for location, opts_id, items in request.numa:
             try:
-                parse_numa_node(machine, _numa_options(node))
+                reported = set_numa_options(machine, _visit_numa(machine, items, opts_id))
             except CoreError as exc:
                 # parse_numa_opts() runs under the -numa option's location.
                 err = _err(exc, location)
                 err.preceding[:0] = notes
                 raise err from None
+            notes.extend(Diagnostic(text, location=location) for text in reported)
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash
@@ -590,24 +595,22 @@ def _configure_smp(
     return _warnings(warnings)
 
 
-def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:
+def _visit_numa(
+    machine: Machine, items: list[tuple[str, str]], opts_id: str | None
+) -> dict[str, Any]:
+    """``parse_numa``: the opts visitor's ``NumaOptions``, then the legacy
+    suffix-less ``mem=`` (MiB) read again from the option's text."""
+    from memdevd.qapi.opts_visitor import OptsVisitor
+    from memdevd.qapi.source_schema import schema_of, visit
+    from memdevd.qapi.visitor import VisitError
     from memdevd.util.qemu_opts import parse_size
 
-    node = NumaNodeOptions()
-    if "nodeid" in opts:
-        try:
-            node.nodeid = int(opts["nodeid"], 0)
-        except ValueError:
-            raise CoreError(M.INVALID_PARAMETER_VALUE.format("nodeid", "a uint64 value")) from None
-    if "mem" in opts:
-        node.mem = parse_size(opts["mem"] + ("M" if opts["mem"][-1:].isdigit() else ""), name="mem")
-    if "memdev" in opts:
-        node.memdev = opts["memdev"]
-    if "cpus" in opts:
-        cpus: list[int] = []
-        for part in opts["cpus"].split(":"):
-            lo, _, hi = part.partition("-")
-            if lo.isdigit():
-                cpus.extend(range(int(lo), int(hi or lo) + 1))
-        node.cpus = tuple(cpus)
-    return node
+    v = OptsVisitor(items, opts_id, legacy_sizes=not machine.release.strtosz_2023)
+    try:
+        opts: dict[str, Any] = visit(schema_of(machine.recording), v, None, "NumaOptions")
+    except VisitError as exc:
+        raise CoreError(exc.desc) from None
+    if opts["type"] == "node" and "mem" in opts:
+        text = [value for key, value in items if key == "mem"][-1]
+        opts["mem"] = parse_size(text + ("M" if text[-1:].isdigit() else ""), name="mem")
+    return opts

@@ -114,6 +114,10 @@ class Board:
         """``MachineClass.get_default_cpu_node_id``."""
         return 0
 
+    def possible_cpus(self, machine: Machine) -> list[CpuSlot]:
+        """``MachineClass.possible_cpu_arch_ids``: every CPU up to maxcpus."""
+        return []
+
     # -- board init -----------------------------------------------------------------------
 
     def init_board(self, machine: Machine) -> list[Any]:

@@ -48,9 +48,19 @@ EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
 @record
 class NumaNode:
+    """A declared node (QEMU's ``NodeInfo``)."""
+
     nodeid: int
     mem: int = 0
     memdev: HostMemoryBackend | None = None
+    #: with HMAT: the node whose CPUs access it (128, MAX_NODES: none)
+    initiator: int = 128
+    #: with HMAT: CPUs were mapped to it
+    has_cpu: bool = False
+    #: -numa dist: destination node -> distance (completed at start-up)
+    distance: dict[int, int] = field(default_factory=dict)
+    #: -numa hmat-lb: bit 0 latency, bit 1 bandwidth given for it as a target
+    lb_info_provided: int = 0
 
 
 @record
@@ -58,12 +68,23 @@ class NumaState:
     nodes: dict[int, NumaNode] = field(default_factory=dict)
     have_memdevs: bool = False
     have_mem: bool = False
-    # -numa node,cpus=: CPU index -> node id.
-    cpu_nodes: dict[int, int] = field(default_factory=dict)
+    have_numa_distance: bool = False
+    #: -numa hmat-lb: (hierarchy, data-type) -> HmatLB
+    hmat_lb: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: -numa hmat-cache: (node-id, level) -> the options given
+    hmat_cache: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    #: the node -numa node is declaring (its CPUs are mapped before it exists)
+    pending: NumaNode | None = None
 
     @property
     def num_nodes(self) -> int:
         return len(self.nodes)
+
+    def node_info(self, nodeid: int) -> NumaNode | None:
+        """``numa_info[nodeid]`` for what CPU mapping reads and sets."""
+        if self.pending is not None and self.pending.nodeid == nodeid:
+            return self.pending
+        return self.nodes.get(nodeid)
 
 
 @record
@@ -78,6 +99,8 @@ class MachineConfig:
     maxram_size: int = 128 * 1024 * 1024
     ram_slots: int = 0
     nvdimm: bool = False
+    #: -machine hmat=on (boards with NUMA)
+    hmat: bool = False
     acpi: bool = True
     # The "acpi" machine property as set (OnOffAuto); acpi is its meaning.
     acpi_setting: str = "auto"
@@ -172,6 +195,7 @@ def generic_machine_props(m: Machine) -> dict[str, Prop]:
             "memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None
         ),
         "graphics": Prop("graphics", "bool", lambda o: m.config.graphics, _set_machine_graphics),
+        "hmat": Prop("hmat", "bool", lambda o: m.config.hmat, _set_machine_hmat),
     }
 
 
@@ -183,6 +207,11 @@ def _machine_of(obj: QOMObject) -> Machine:
 def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
     """``machine_set_nvdimm``: settable at any time, as in QEMU."""
     _machine_of(obj).config.nvdimm = v.type_bool(name)
+
+
+def _set_machine_hmat(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_hmat``: a plain flag, settable at any time."""
+    _machine_of(obj).config.hmat = v.type_bool(name)
 
 
 def _set_machine_graphics(obj: QOMObject, v: Any, name: str) -> None:

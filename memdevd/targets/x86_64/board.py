@@ -178,6 +178,7 @@ class X86Board(Board):
             generic["memory"],
             generic["memory-backend"],
             generic["graphics"],
+            generic["hmat"],
             Prop(
                 "acpi-device",
                 "link<hotplug-handler>",
@@ -234,6 +235,11 @@ class X86Board(Board):
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``x86_get_default_cpu_node_id``: the package modulo the nodes."""
         return int(slot.topo.pkg) % nodes
+
+    def possible_cpus(self, machine: Machine) -> list[CpuSlot]:
+        from memdevd.targets.x86_64.cpus import possible_cpus
+
+        return possible_cpus(machine.config.smp) if self.is_pc else []
 
     # -- board init -----------------------------------------------------------------------
 
