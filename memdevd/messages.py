@@ -509,6 +509,11 @@ ANSWER_NOT_RECORDED: Final = "memdevd: the {} answer of {} was not recorded"
 
 # --- util/qemu-option.c, util/keyval.c, qapi/qobject-input-visitor.c ---------------------
 VALUE_OUT_OF_RANGE: Final = "Value '{}' is out of range for parameter '{}'"
+#: parse_option_size's hint after an invalid size
+SIZE_SUFFIX_HINT: Final = (
+    "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+    "and exabytes, respectively.\n"
+)
 VALUE_TOO_LARGE: Final = "Value '{}' is too large for parameter '{}'"
 SHORT_FORM_BOOLEAN_DEPRECATED: Final = "short-form boolean option '{}' deprecated"
 DUPLICATE_OPTS_ID: Final = "Duplicate ID '{}' for {}"

@@ -236,6 +236,24 @@ class X86Board(Board):
         """``x86_get_default_cpu_node_id``: the package modulo the nodes."""
         return int(slot.topo.pkg) % nodes
 
+    def pci_hole64_size(self, machine: Machine) -> int | None:
+        """The host bridge's ``pci-hole64-size`` as pc_memory_init reads it:
+        the last ``-global`` of the bridge's type (or an ancestor) that sets
+        it, None for the default.  A value the property refuses is left to
+        the board devices' global check (globals.py), which reports it."""
+        from memdevd.util.cutils import strtosz
+
+        globals_ = machine.global_props
+        if globals_ is None or not self.is_pc:
+            return None
+        bridge = "q35-pcihost" if self.family == "q35" else "i440FX-pcihost"
+        rec = machine.recording
+        size = None
+        for p in globals_.props:
+            if p.property == "pci-hole64-size" and rec.type_is_a(bridge, p.driver):
+                size = strtosz(p.value, legacy=not machine.release.strtosz_2023)
+        return size
+
     def possible_cpus(self, machine: Machine) -> list[CpuSlot]:
         from memdevd.targets.x86_64.cpus import possible_cpus
 
@@ -282,6 +300,7 @@ class X86Board(Board):
             amd_cpu=compat.get("pc-machine.enforce-amd-1tb-hole", True),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
+            pci_hole64_size=self.pci_hole64_size(machine),
         )
         if layout.has_device_memory:
             machine.set_device_memory(layout.device_memory_base, layout.device_memory_size)
