@@ -220,6 +220,7 @@ SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or d
 OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
 
 # --- hw/core/numa.c ---------------------------------------------------------------------
+NVDIMM_PERSISTENCE_UNSUPPORTED: Final = "-machine nvdimm-persistence={}: unsupported option"
 NUMA_NOT_SUPPORTED: Final = "NUMA is not supported by this machine-type"
 NUMA_MAX_NODES: Final = "Max number of NUMA nodes reached: {}"
 NUMA_DUPLICATE_NODEID: Final = "Duplicate NUMA nodeid: {}"

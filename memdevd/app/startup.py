@@ -23,7 +23,7 @@ from memdevd.machine.clock import Clock
 from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
-from memdevd.machine.machine import Machine, MachineConfig
+from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persistence
 from memdevd.machine.numa import set_numa_options
 from memdevd.machine.smp import parse_smp
 from memdevd.records import record
@@ -193,6 +193,7 @@ _MACHINE_KNOWN = {
     "graphics",
     "smp",
     "hmat",
+    "nvdimm-persistence",
 }
 
 
@@ -220,6 +221,13 @@ def apply_machine_options(
             if not config.board.numa:
                 raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
             config.hmat = _machine_bool(value, key)
+        elif key == "nvdimm-persistence":
+            if not config.board.nvdimm_supported:
+                raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+            try:
+                set_nvdimm_persistence(config, str(value))
+            except CoreError as exc:
+                raise _err(exc) from None
         elif key == "acpi":
             text = str(value)
             if text not in ("on", "off", "auto"):

@@ -55,6 +55,9 @@ class Board:
     #: when memory slots / ``maxmem`` above the RAM size are given
     auto_enable_numa_with_memhp: bool = False
     auto_enable_numa_with_memdev: bool = False
+    #: ``MachineClass.nvdimm_supported``: the ``nvdimm`` and
+    #: ``nvdimm-persistence`` properties
+    nvdimm_supported: bool = False
     #: whether the machine has ACPI (the ``acpi`` property can turn it off)
     acpi: bool = False
     #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)

@@ -101,6 +101,8 @@ class MachineConfig:
     nvdimm: bool = False
     #: -machine hmat=on (boards with NUMA)
     hmat: bool = False
+    #: -machine nvdimm-persistence= (cpu or mem-ctrl; None: unset, reads "")
+    nvdimm_persistence: str | None = None
     acpi: bool = True
     # The "acpi" machine property as set (OnOffAuto); acpi is its meaning.
     acpi_setting: str = "auto"
@@ -196,6 +198,12 @@ def generic_machine_props(m: Machine) -> dict[str, Prop]:
         ),
         "graphics": Prop("graphics", "bool", lambda o: m.config.graphics, _set_machine_graphics),
         "hmat": Prop("hmat", "bool", lambda o: m.config.hmat, _set_machine_hmat),
+        "nvdimm-persistence": Prop(
+            "nvdimm-persistence",
+            "string",
+            lambda o: m.config.nvdimm_persistence or "",
+            _set_machine_nvdimm_persistence,
+        ),
     }
 
 
@@ -207,6 +215,18 @@ def _machine_of(obj: QOMObject) -> Machine:
 def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
     """``machine_set_nvdimm``: settable at any time, as in QEMU."""
     _machine_of(obj).config.nvdimm = v.type_bool(name)
+
+
+def set_nvdimm_persistence(config: MachineConfig, value: str) -> None:
+    """``machine_set_nvdimm_persistence``: cpu or mem-ctrl (the NFIT's
+    platform capabilities; nothing else reads it)."""
+    if value not in ("cpu", "mem-ctrl"):
+        raise CoreError(M.NVDIMM_PERSISTENCE_UNSUPPORTED.format(value))
+    config.nvdimm_persistence = value
+
+
+def _set_machine_nvdimm_persistence(obj: QOMObject, v: Any, name: str) -> None:
+    set_nvdimm_persistence(_machine_of(obj).config, v.type_str(name))
 
 
 def _set_machine_hmat(obj: QOMObject, v: Any, name: str) -> None:

@@ -136,6 +136,7 @@ class X86Board(Board):
         # PCMachineClass.default_nic_model (pc_piix.c, pc_q35.c)
         self.default_nic_model = {"pc": "e1000", "q35": "e1000e"}.get(family, "")
         self.numa = self.is_pc
+        self.nvdimm_supported = self.is_pc
         # pc_machine_class_init / pc_q35 set both; numa_mem_supported only
         # up to 5.0 machine types, which memdevd's releases no longer have.
         self.auto_enable_numa_with_memhp = self.is_pc
@@ -179,6 +180,7 @@ class X86Board(Board):
             generic["memory-backend"],
             generic["graphics"],
             generic["hmat"],
+            generic["nvdimm-persistence"],
             Prop(
                 "acpi-device",
                 "link<hotplug-handler>",
