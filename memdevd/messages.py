@@ -443,6 +443,8 @@ MAX_RAM_BELOW_4G_TOO_BIG: Final = (
 )
 MEMFD_RESIZE_FAILED: Final = "failed to resize memfd to {}: {}"
 CANNOT_SET_UP_GUEST_MEMORY: Final = "cannot set up guest memory '{}': Cannot allocate memory"
+# util/oslib-posix.c qemu_prealloc_mem(), with strerror(errno)
+PREALLOC_FAILED: Final = "qemu_prealloc_mem: preallocating memory failed: {}"
 UNABLE_TO_MAP_BACKING_STORE: Final = "unable to map backing store for guest RAM: {}"
 
 # --- crypto/secret.c, secret_common.c, util/base64.c ---------------------------------------

@@ -433,9 +433,12 @@ def build_machine(
     from memdevd.app.chardev_cli import create_late, plug_ports
 
     pty_lines: list[str] = []
+    if release.prealloc_async_at_startup:
+        machine.prealloc_pending = []
     try:
         for spec in late:
             _object_add(machine, spec)
+        _finish_async_prealloc(machine)
         if misc.tpmdevs:
             from memdevd.app.misc_options import init_tpm
 
@@ -547,6 +550,20 @@ def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:
 
         machine.global_props.apply_board(machine, board_device_types(machine))
     return printed
+
+
+def _finish_async_prealloc(machine: Machine) -> None:
+    """``qemu_finish_async_prealloc_mem``: the -object backends' pages are
+    touched together; QEMU exits (no location) when the host cannot back
+    them all."""
+    from memdevd.machine.backends import preallocated_memory
+
+    pending, machine.prealloc_pending = machine.prealloc_pending, None
+    limit = machine.host.memory
+    if not pending or limit is None:
+        return
+    if preallocated_memory(machine) > limit:
+        raise OptionError(M.PREALLOC_FAILED.format("Cannot allocate memory"))
 
 
 def _after(notes: list[Diagnostic], step: Any, *args: Any) -> list[Diagnostic]:

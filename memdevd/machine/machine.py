@@ -403,6 +403,9 @@ class Machine:
         self.warn_hook: Callable[[str], None] | None = None
         # -global (machine/globals.py), None without any.
         self.global_props: GlobalProps | None = None
+        # QEMU 10.0's -object backends at start-up: preallocated together once
+        # the late backends exist (None: at once, as object-add and 7.2).
+        self.prealloc_pending: list[HostMemoryBackend] | None = None
         # -action / set-action / watchdog-set-action: the run-state actions set.
         self.run_actions: dict[str, str] = {}
 
