@@ -109,6 +109,7 @@ def help_text(prog: str) -> str:
         "                  pc or q35 (any versioned type); -machine help lists them",
         "-m [size=]SIZE[,slots=N][,maxmem=SIZE]     RAM, memory slots and maximum memory",
         "-object memory-backend-ram|file|memfd|epc,id=ID,size=SIZE[,...] (or JSON)",
+        "-mem-prealloc     every memory backend gets prealloc=on (see -memdevd host-memory=)",
         "-device pc-dimm|nvdimm,...                  memory devices (or JSON)",
         "-device help | -device TYPE,help            the release's device types, a type's",
         "                  properties (every device type of the release, as QEMU lists them)",
@@ -392,6 +393,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     displays.parse_vnc(lists, got, loc, vnc_locations)
                 else:
                     display.dpy = got
+            elif name == "mem-prealloc":
+                request.mem_prealloc = True
             elif name == "nographic":
                 # machine_opts_dict "graphics"="off", the display none.
                 request.machine["graphics"] = "off"

@@ -67,6 +67,8 @@ class StartupRequest:
     objects: list[ObjectSpec] = field(default_factory=list)
     devices: list[DeviceSpec] = field(default_factory=list)
     numa: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
+    # -mem-prealloc
+    mem_prealloc: bool = False
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
     # smp_cpus is a plain "-smp N" for callers that build requests by hand.
     smp: dict[str, Any] = field(default_factory=dict)
@@ -364,6 +366,13 @@ def build_machine(
     notes.extend(printed)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
+    if request.mem_prealloc:
+        # qemu_process_sugar_options(): -smp's cpus (as given) are the
+        # preallocation threads.
+        cpus = request.smp.get("cpus")
+        if isinstance(cpus, str):
+            machine.backend_sugar["prealloc-threads"] = cpus
+        machine.backend_sugar["prealloc"] = "on"
     machine.attach_display(display)
     misc = request.misc
     # -action & co., visited already (misc_options.process_early)

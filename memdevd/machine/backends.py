@@ -176,6 +176,12 @@ class HostMemoryBackend(QOMObject):
     def alloc(self) -> None:
         raise NotImplementedError
 
+    def apply_sugar(self) -> None:
+        """``object_apply_compat_props``: -mem-prealloc's memory-backend
+        properties (``object_register_sugar_prop``), before the user's."""
+        for name, value in self.machine.backend_sugar.items():
+            self.prop_set(name, value, keyval=True)
+
     # -- host memory (-memdevd host-memory=) ----------------------------------
 
     def uses_host_memory(self) -> bool:

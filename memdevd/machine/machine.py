@@ -403,6 +403,9 @@ class Machine:
         self.warn_hook: Callable[[str], None] | None = None
         # -global (machine/globals.py), None without any.
         self.global_props: GlobalProps | None = None
+        # -mem-prealloc (qemu_process_sugar_options): memory-backend
+        # properties every backend gets when it is made, as strings.
+        self.backend_sugar: dict[str, str] = {}
         # QEMU 10.0's -object backends at start-up: preallocated together once
         # the late backends exist (None: at once, as object-add and 7.2).
         self.prealloc_pending: list[HostMemoryBackend] | None = None
@@ -514,6 +517,7 @@ class Machine:
             self.machine_obj.add_child(f"{ram_id}[0]", MemoryRegionObject(self.config.ram_size))
             return
         ram = RamBackend(self)
+        ram.apply_sugar()
         ram.size = self.config.ram_size
         ram.is_machine_ram = True
         self.objects.add_child(self.config.board.default_ram_id, ram)
@@ -640,6 +644,8 @@ class Machine:
             obj: Any = InertObject(self, qom_type)
         else:
             obj = cls(self)
+        if isinstance(obj, HostMemoryBackend):
+            obj.apply_sugar()
         order = list(prop_order) if prop_order is not None else list(props)
         for name in order:
             value = props[name]

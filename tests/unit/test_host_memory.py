@@ -140,3 +140,12 @@ def test_startup_prealloc_per_release() -> None:
     with pytest.raises(OptionError) as exc:
         start("10.0", *objects[:4])
     assert (exc.value.message, exc.value.location) == (PREALLOC, None)
+
+
+def test_mem_prealloc_preallocates_the_boot_ram(version: str) -> None:
+    with pytest.raises(OptionError) as exc:
+        start(version, "-m", "3G", "-mem-prealloc", "-object", "memory-backend-ram,id=a,size=2G")
+    # The -object backend first (10.0: once the late backends exist), then
+    # the boot RAM, made with the board, cannot be preallocated.
+    assert (exc.value.message, exc.value.location) == (PREALLOC, None)
+    start(version, "-m", "3G", "-mem-prealloc")
