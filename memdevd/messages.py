@@ -221,6 +221,8 @@ OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
 
 # --- hw/core/numa.c ---------------------------------------------------------------------
 NVDIMM_PERSISTENCE_UNSUPPORTED: Final = "-machine nvdimm-persistence={}: unsupported option"
+# qmp_set_numa_node: the machine exists unless QEMU waits in --preconfig
+SET_NUMA_NODE_TOO_LATE: Final = "The command is permitted only before the machine has been created"
 NUMA_NOT_SUPPORTED: Final = "NUMA is not supported by this machine-type"
 NUMA_MAX_NODES: Final = "Max number of NUMA nodes reached: {}"
 NUMA_DUPLICATE_NODEID: Final = "Duplicate NUMA nodeid: {}"
