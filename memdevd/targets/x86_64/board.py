@@ -241,14 +241,15 @@ class X86Board(Board):
     def pci_hole64_size(self, machine: Machine) -> int | None:
         """The host bridge's ``pci-hole64-size`` as pc_memory_init reads it:
         the last ``-global`` of the bridge's type (or an ancestor) that sets
-        it, None for the default.  A value the property refuses is left to
-        the board devices' global check (globals.py), which reports it."""
+        it, None for the default.  The bridge is made (its globals applied,
+        QEMU's error for a bad one) before pc_memory_init."""
         from memdevd.util.cutils import strtosz
 
         globals_ = machine.global_props
         if globals_ is None or not self.is_pc:
             return None
         bridge = "q35-pcihost" if self.family == "q35" else "i440FX-pcihost"
+        globals_.apply_board(machine, [bridge])
         rec = machine.recording
         size = None
         for p in globals_.props:
