@@ -272,6 +272,9 @@ HMAT_INITIATOR_NODE_MISSING: Final = (
     "NUMA node {} is missing, use '-numa node' option to declare it first"
 )
 HMAT_INITIATOR_INVALID: Final = "The initiator of NUMA node {} is invalid"
+# hw/acpi/pci.c build_acpi_generic_initiator (error_printf, then exit)
+GENERIC_INITIATOR_NODE_INVALID: Final = "acpi-generic-initiator: Specified node {} is invalid."
+GENERIC_INITIATOR_NOT_PCI: Final = "acpi-generic-initiator: Specified device must be a PCI device."
 HMAT_LB_INITIATOR_RANGE: Final = "Invalid initiator={}, it should be less than {}"
 HMAT_LB_TARGET_RANGE: Final = "Invalid target={}, it should be less than {}"
 HMAT_LB_NOT_INITIATOR: Final = "Invalid initiator={}, it isn't an initiator proximity domain"

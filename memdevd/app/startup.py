@@ -24,7 +24,7 @@ from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persistence
-from memdevd.machine.numa import set_numa_options
+from memdevd.machine.numa import check_generic_initiators, set_numa_options
 from memdevd.machine.smp import parse_smp
 from memdevd.records import record
 from memdevd.releases.table import Release
@@ -542,6 +542,11 @@ def build_machine(
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))
+    # qdev_machine_creation_done(): the board's ACPI tables (the SRAT's
+    # generic initiators) are built.
+    failure = check_generic_initiators(machine)
+    if failure is not None:
+        raise OptionError(failure, preceding=notes, plain=True)
     # qemu_machine_creation_done()
     notes.extend(displays.vga_warning(display))
     machine.finish_init()

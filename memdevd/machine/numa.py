@@ -10,8 +10,9 @@ what QEMU's does for its type, with QEMU's checks in QEMU's order:
 * ``cpu``: ``machine_set_cpu_numa_node`` over the board's possible CPUs
   (hw/core/machine.c), matching by the topology ids given;
 * ``hmat-lb`` and ``hmat-cache``: ``parse_numa_hmat_lb`` (the compressed
-  latency/bandwidth base and range that decide QEMU's range errors) and
-  ``parse_numa_hmat_cache``.
+  latency/bandwidth base and range that decide QEMU's range errors; a node
+  is an initiator by its CPUs or, from 9.0, an ``acpi-generic-initiator``
+  object) and ``parse_numa_hmat_cache``.
 
 ``complete_numa`` is ``numa_complete_configuration`` (the implicit node,
 sparse ids, total size, the distance table's validation and symmetric
@@ -296,7 +297,8 @@ def parse_numa_hmat_lb(machine: Machine, opts: dict[str, Any]) -> None:
     if target > count:
         raise CoreError(M.HMAT_LB_TARGET_RANGE.format(target, count))
     info = state.nodes.get(initiator)
-    if info is None or not info.has_cpu:
+    has_cpu = info is not None and info.has_cpu
+    if not has_cpu and not has_generic_initiator(machine, initiator):
         raise CoreError(M.HMAT_LB_NOT_INITIATOR.format(initiator))
     if target not in state.nodes:
         raise CoreError(M.HMAT_LB_TARGET_MISSING.format(target))
@@ -346,6 +348,38 @@ def parse_numa_hmat_lb(machine: Machine, opts: dict[str, Any]) -> None:
         lb.base, lb.range_bitmap = temp_base, bitmap
         state.nodes[target].lb_info_provided |= 2
     lb.entries.append((initiator, target, bandwidth))
+
+
+def has_generic_initiator(machine: Machine, nodeid: int) -> bool:
+    """``NodeInfo.has_gi``: an ``acpi-generic-initiator`` object (QEMU 9.0+)
+    names the node (its ``node`` setter marks it, declared or not)."""
+    return any(
+        obj.typename == "acpi-generic-initiator"
+        and getattr(obj, "values", {}).get("node") == nodeid
+        for obj in machine.objects.children.values()
+    )
+
+
+def check_generic_initiators(machine: Machine) -> str | None:
+    """``build_acpi_generic_initiator`` for the SRAT, built when the machine
+    is done if it has ACPI and NUMA nodes: what QEMU prints (no program
+    name) before it exits, or None."""
+    from memdevd.machine.qom import resolve_path
+
+    state = machine.numa
+    if not machine.config.acpi or not state.num_nodes:
+        return None
+    for obj in list(machine.objects.children.values()):
+        if obj.typename != "acpi-generic-initiator":
+            continue
+        values = getattr(obj, "values", {})
+        node = values.get("node", MAX_NODES)
+        if node >= state.num_nodes:
+            return M.GENERIC_INITIATOR_NODE_INVALID.format(node)
+        dev, _ = resolve_path(machine.root, str(values.get("pci-dev", "")), "pci-device")
+        if dev is None:
+            return M.GENERIC_INITIATOR_NOT_PCI
+    return None
 
 
 def _check_duplicate(lb: HmatLB, what: str, initiator: int, target: int) -> None:
