@@ -234,6 +234,9 @@ SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or d
 OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
 
 # --- hw/core/numa.c ---------------------------------------------------------------------
+NVDIMM_PERSISTENCE_UNSUPPORTED: Final = "-machine nvdimm-persistence={}: unsupported option"
+# qmp_set_numa_node: the machine exists unless QEMU waits in --preconfig
+SET_NUMA_NODE_TOO_LATE: Final = "The command is permitted only before the machine has been created"
 NUMA_NOT_SUPPORTED: Final = "NUMA is not supported by this machine-type"
 NUMA_MAX_NODES: Final = "Max number of NUMA nodes reached: {}"
 NUMA_DUPLICATE_NODEID: Final = "Duplicate NUMA nodeid: {}"
@@ -246,6 +249,84 @@ NUMA_MEM_NOT_SUPPORTED_HINT: Final = "Use -numa node,memdev instead\n"
 NUMA_MEMDEV_AMBIGUOUS: Final = "memdev={} is ambiguous"
 NUMA_NODE_MISSING: Final = "numa: Node ID missing: {}"
 NUMA_TOTAL_MISMATCH: Final = "total memory for NUMA nodes (0x{:x}) should equal RAM size (0x{:x})"
+NUMA_MACHINE_MEMDEV_EXCLUSIVE: Final = (
+    "'-machine memory-backend' and '-numa memdev' properties are mutually exclusive"
+)
+# parse_numa_distance, validate_numa_distance
+NUMA_DIST_RANGE: Final = "Parameter '{}' expects an integer between 0 and {}"
+NUMA_DIST_NODE_MISSING: Final = (
+    "Source/Destination NUMA node is missing. Please use '-numa node' option to declare it first."
+)
+NUMA_DIST_TOO_SMALL: Final = "NUMA distance ({}) is invalid, it shouldn't be less than {}."
+NUMA_DIST_LOCAL: Final = "Local distance of node {} should be {}."
+NUMA_DIST_MISSING: Final = (
+    "The distance between node {} and {} is missing, at least one distance value "
+    "between each nodes should be provided."
+)
+NUMA_DIST_ASYMMETRIC: Final = (
+    "At least one asymmetrical pair of distances is given, please provide distances "
+    "for both directions of all node pairs."
+)
+# set_numa_options: -numa cpu; machine_set_cpu_numa_node (hw/core/machine.c)
+NUMA_CPU_NODE_ID_MISSING: Final = "Missing mandatory node-id property"
+NUMA_CPU_NODE_UNDEFINED: Final = (
+    "Invalid node-id={}, NUMA node must be defined with -numa node,nodeid=ID before "
+    "it's used with -numa cpu,node-id=ID"
+)
+NUMA_CPU_PROP_UNSUPPORTED: Final = "{} is not supported"
+NUMA_CPU_NO_MATCH: Final = "no match found"
+# HMAT: -machine hmat=on, -numa node,initiator=, hmat-lb, hmat-cache
+HMAT_DISABLED: Final = (
+    "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
+    "-machine hmat=on before using any of hmat specific options"
+)
+HMAT_INITIATOR_ID_RANGE: Final = "The initiator id {} expects an integer between 0 and {}"
+HMAT_CPU_INITIATOR_NOT_SELF: Final = "The initiator of CPU NUMA node {} should be itself (got {})"
+HMAT_INITIATOR_NODE_MISSING: Final = (
+    "NUMA node {} is missing, use '-numa node' option to declare it first"
+)
+HMAT_INITIATOR_INVALID: Final = "The initiator of NUMA node {} is invalid"
+# hw/acpi/pci.c build_acpi_generic_initiator (error_printf, then exit)
+GENERIC_INITIATOR_NODE_INVALID: Final = "acpi-generic-initiator: Specified node {} is invalid."
+GENERIC_INITIATOR_NOT_PCI: Final = "acpi-generic-initiator: Specified device must be a PCI device."
+HMAT_LB_INITIATOR_RANGE: Final = "Invalid initiator={}, it should be less than {}"
+HMAT_LB_TARGET_RANGE: Final = "Invalid target={}, it should be less than {}"
+HMAT_LB_NOT_INITIATOR: Final = "Invalid initiator={}, it isn't an initiator proximity domain"
+HMAT_LB_TARGET_MISSING: Final = "The target={} should point to an existing node"
+HMAT_LB_LATENCY_MISSING: Final = "Missing 'latency' option"
+HMAT_LB_BANDWIDTH_FOR_LATENCY: Final = "Invalid option 'bandwidth' since the data type is latency"
+HMAT_LB_DUPLICATE: Final = "Duplicate configuration of the {} for initiator={} and target={}"
+HMAT_LB_LATENCY_RANGE: Final = (
+    "Latency {} between initiator={} and target={} should not differ from previously "
+    "entered min or max values on more than {}"
+)
+HMAT_LB_BANDWIDTH_MISSING: Final = "Missing 'bandwidth' option"
+HMAT_LB_LATENCY_FOR_BANDWIDTH: Final = "Invalid option 'latency' since the data type is bandwidth"
+HMAT_LB_BANDWIDTH_UNALIGNED: Final = (
+    "Bandwidth {} between initiator={} and target={} should be 1MB aligned"
+)
+HMAT_LB_BANDWIDTH_RANGE: Final = (
+    "Bandwidth {} between initiator={} and target={} should not differ from previously "
+    "entered values on more than {}"
+)
+HMAT_CACHE_NODE_RANGE: Final = "Invalid node-id={}, it should be less than {}"
+HMAT_CACHE_LB_FIRST: Final = (
+    "The latency and bandwidth information of node-id={} should be provided before "
+    "memory side cache attributes"
+)
+HMAT_CACHE_LEVEL_RANGE: Final = (
+    "Invalid level={}, it should be larger than 0 and less than or equal to {}"
+)
+HMAT_CACHE_DUPLICATE: Final = (
+    "Duplicate configuration of the side cache for node-id={} and level={}"
+)
+HMAT_CACHE_LEVEL_FIRST: Final = "Cache level={} shall be defined first"
+HMAT_CACHE_SIZE_BELOW: Final = (
+    "Invalid size={}, the size of level={} should be larger than the size({}) of level={}"
+)
+HMAT_CACHE_SIZE_ABOVE: Final = (
+    "Invalid size={}, the size of level={} should be less than the size({}) of level={}"
+)
 
 # --- system/vl.c, hw/core/machine.c, accel/kvm (start-up) --------------------------------
 UNSUPPORTED_MACHINE_TYPE_7_2: Final = "unsupported machine type"
@@ -391,6 +472,8 @@ MAX_RAM_BELOW_4G_TOO_BIG: Final = (
 )
 MEMFD_RESIZE_FAILED: Final = "failed to resize memfd to {}: {}"
 CANNOT_SET_UP_GUEST_MEMORY: Final = "cannot set up guest memory '{}': Cannot allocate memory"
+# util/oslib-posix.c qemu_prealloc_mem(), with strerror(errno)
+PREALLOC_FAILED: Final = "qemu_prealloc_mem: preallocating memory failed: {}"
 UNABLE_TO_MAP_BACKING_STORE: Final = "unable to map backing store for guest RAM: {}"
 
 # --- crypto/secret.c, secret_common.c, util/base64.c ---------------------------------------
@@ -458,6 +541,11 @@ ANSWER_NOT_RECORDED: Final = "memdevd: the {} answer of {} was not recorded"
 
 # --- util/qemu-option.c, util/keyval.c, qapi/qobject-input-visitor.c ---------------------
 VALUE_OUT_OF_RANGE: Final = "Value '{}' is out of range for parameter '{}'"
+#: parse_option_size's hint after an invalid size
+SIZE_SUFFIX_HINT: Final = (
+    "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+    "and exabytes, respectively.\n"
+)
 VALUE_TOO_LARGE: Final = "Value '{}' is too large for parameter '{}'"
 SHORT_FORM_BOOLEAN_DEPRECATED: Final = "short-form boolean option '{}' deprecated"
 DUPLICATE_OPTS_ID: Final = "Duplicate ID '{}' for {}"

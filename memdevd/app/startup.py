@@ -23,8 +23,8 @@ from memdevd.machine.clock import Clock
 from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
-from memdevd.machine.machine import Machine, MachineConfig
-from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
+from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persistence
+from memdevd.machine.numa import check_generic_initiators, set_numa_options
 from memdevd.machine.qom import QOMObject
 from memdevd.machine.smp import parse_smp
 from memdevd.records import record
@@ -67,7 +67,9 @@ class StartupRequest:
     memory: dict[str, str] | None = None
     objects: list[ObjectSpec] = field(default_factory=list)
     devices: list[DeviceSpec] = field(default_factory=list)
-    numa: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    numa: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
+    # -mem-prealloc
+    mem_prealloc: bool = False
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
     # smp_cpus is a plain "-smp N" for callers that build requests by hand.
     smp: dict[str, Any] = field(default_factory=dict)
@@ -193,6 +195,8 @@ _MACHINE_KNOWN = {
     "dump-guest-core",
     "graphics",
     "smp",
+    "hmat",
+    "nvdimm-persistence",
 }
 
 
@@ -261,6 +265,18 @@ def apply_machine_options(
             raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
         if key == "nvdimm":
             config.nvdimm = _machine_bool(value, key)
+        elif key == "hmat":
+            # A property of machines with NUMA only (machine_initfn).
+            if not config.board.numa:
+                raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+            config.hmat = _machine_bool(value, key)
+        elif key == "nvdimm-persistence":
+            if not config.board.nvdimm_supported:
+                raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+            try:
+                set_nvdimm_persistence(config, str(value))
+            except CoreError as exc:
+                raise _err(exc) from None
         elif key == "acpi":
             text = str(value)
             if text not in ("on", "off", "auto"):
@@ -401,6 +417,13 @@ def build_machine(
     accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
+    if request.mem_prealloc:
+        # qemu_process_sugar_options(): -smp's cpus (as given) are the
+        # preallocation threads.
+        cpus = request.smp.get("cpus")
+        if isinstance(cpus, str):
+            machine.backend_sugar["prealloc-threads"] = cpus
+        machine.backend_sugar["prealloc"] = "on"
     machine.attach_display(display)
     misc = request.misc
     # -action & co., visited already (misc_options.process_early)
@@ -476,9 +499,12 @@ def build_machine(
     from memdevd.app.chardev_cli import create_late, plug_ports
 
     pty_lines: list[str] = []
+    if release.prealloc_async_at_startup:
+        machine.prealloc_pending = []
     try:
         for spec in late:
             _object_add(machine, spec)
+        _finish_async_prealloc(machine)
         if misc.tpmdevs:
             from memdevd.app.misc_options import init_tpm
 
@@ -498,16 +524,15 @@ def build_machine(
         raise _err(exc) from None
 
     try:
-        for location, node in request.numa:
-            if node.get("type", "node") != "node":
-                continue
+        for location, opts_id, items in request.numa:
             try:
-                parse_numa_node(machine, _numa_options(node))
+                reported = set_numa_options(machine, _visit_numa(machine, items, opts_id))
             except CoreError as exc:
                 # parse_numa_opts() runs under the -numa option's location.
                 err = _err(exc, location)
                 err.preceding[:0] = notes
                 raise err from None
+            notes.extend(Diagnostic(text, location=location) for text in reported)
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash
@@ -558,8 +583,8 @@ def build_machine(
         except CoreError as exc:
             # What QEMU printed before (error_report() lines) stays printed.
             err = _err(exc, dev.location)
-            reported = [Diagnostic(line, location=dev.location) for line in exc.reported]
-            err.preceding[:0] = [*notes, *reported]
+            realize_lines = [Diagnostic(line, location=dev.location) for line in exc.reported]
+            err.preceding[:0] = [*notes, *realize_lines]
             raise err from None
         # A realize that reports an error but succeeds (vmbus-bridge
         # without SynIC) prints under the -device option's location.
@@ -575,6 +600,11 @@ def build_machine(
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))
+    # qdev_machine_creation_done(): the board's ACPI tables (the SRAT's
+    # generic initiators) are built.
+    failure = check_generic_initiators(machine)
+    if failure is not None:
+        raise OptionError(failure, preceding=notes, plain=True)
     if cgs is not None:
         _cgs_not_ready(cgs, accel, release, notes)
     # qemu_machine_creation_done()
@@ -631,6 +661,20 @@ def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:
     return printed
 
 
+def _finish_async_prealloc(machine: Machine) -> None:
+    """``qemu_finish_async_prealloc_mem``: the -object backends' pages are
+    touched together; QEMU exits (no location) when the host cannot back
+    them all."""
+    from memdevd.machine.backends import preallocated_memory
+
+    pending, machine.prealloc_pending = machine.prealloc_pending, None
+    limit = machine.host.memory
+    if not pending or limit is None:
+        return
+    if preallocated_memory(machine) > limit:
+        raise OptionError(M.PREALLOC_FAILED.format("Cannot allocate memory"))
+
+
 def _after(notes: list[Diagnostic], step: Any, *args: Any) -> list[Diagnostic]:
     """A start-up step whose failure comes after what was printed so far."""
     try:
@@ -685,24 +729,22 @@ def _configure_smp(
     return _warnings(warnings)
 
 
-def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:
+def _visit_numa(
+    machine: Machine, items: list[tuple[str, str]], opts_id: str | None
+) -> dict[str, Any]:
+    """``parse_numa``: the opts visitor's ``NumaOptions``, then the legacy
+    suffix-less ``mem=`` (MiB) read again from the option's text."""
+    from memdevd.qapi.opts_visitor import OptsVisitor
+    from memdevd.qapi.source_schema import schema_of, visit
+    from memdevd.qapi.visitor import VisitError
     from memdevd.util.qemu_opts import parse_size
 
-    node = NumaNodeOptions()
-    if "nodeid" in opts:
-        try:
-            node.nodeid = int(opts["nodeid"], 0)
-        except ValueError:
-            raise CoreError(M.INVALID_PARAMETER_VALUE.format("nodeid", "a uint64 value")) from None
-    if "mem" in opts:
-        node.mem = parse_size(opts["mem"] + ("M" if opts["mem"][-1:].isdigit() else ""), name="mem")
-    if "memdev" in opts:
-        node.memdev = opts["memdev"]
-    if "cpus" in opts:
-        cpus: list[int] = []
-        for part in opts["cpus"].split(":"):
-            lo, _, hi = part.partition("-")
-            if lo.isdigit():
-                cpus.extend(range(int(lo), int(hi or lo) + 1))
-        node.cpus = tuple(cpus)
-    return node
+    v = OptsVisitor(items, opts_id, legacy_sizes=not machine.release.strtosz_2023)
+    try:
+        opts: dict[str, Any] = visit(schema_of(machine.recording), v, None, "NumaOptions")
+    except VisitError as exc:
+        raise CoreError(exc.desc) from None
+    if opts["type"] == "node" and "mem" in opts:
+        text = [value for key, value in items if key == "mem"][-1]
+        opts["mem"] = parse_size(text + ("M" if text[-1:].isdigit() else ""), name="mem")
+    return opts

@@ -136,6 +136,11 @@ class Release:
     cpr_reuses_memfd: bool
     # backends/hostmem-file.c: "offset" and "rom" (9.0).
     file_backend_offset_and_rom: bool
+    # backends/hostmem.c (9.0, "hostmem: ... async preallocation"): the
+    # -object backends' preallocation runs in the background and a failure
+    # stops QEMU once all late backends exist, without the option's location
+    # (qemu_finish_async_prealloc_mem); before, each -object fails at once.
+    prealloc_async_at_startup: bool
     # qapi/machine.json balloon: the argument named "target" until 8.0
     # ("value" after), as the "not a size" error names it.
     balloon_argument: str
@@ -383,6 +388,7 @@ QEMU_7_2: Final = Release(
     balloon_reclaim_stats=False,
     backend_size_page_aligned=False,
     cpr_reuses_memfd=False,
+    prealloc_async_at_startup=False,
     file_backend_offset_and_rom=False,
     balloon_argument="target",
     dirty_rate_time_unit=False,
@@ -551,6 +557,7 @@ QEMU_10_0: Final = replace(
     balloon_reclaim_stats=True,  # 9.2: virtio-balloon reclaim counters
     backend_size_page_aligned=True,  # 9.x: backends/hostmem.c
     cpr_reuses_memfd=True,  # 10.0: migration/cpr.c cpr_find_fd()
+    prealloc_async_at_startup=True,  # 9.0: backends/hostmem.c async preallocation
     file_backend_offset_and_rom=True,  # 9.0: backends/hostmem-file.c
     kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
     help_defaults_as_cmdline=True,  # 10.0: object_property_help() command-line syntax

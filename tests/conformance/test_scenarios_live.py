@@ -172,6 +172,8 @@ def test_scenarios_are_well_formed() -> None:
         "pci_",
         # Character devices: chardev-add/remove/change, ringbuf, -chardev/-serial.
         "chardev_",
+        # Guest NUMA: -numa node/dist/cpu/hmat-lb/hmat-cache, -machine hmat.
+        "numa_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:
