@@ -153,6 +153,9 @@ def help_text(prog: str) -> str:
         "                  as set-action / watchdog-set-action (system_reset, shutdowns)",
         "-rtc base=,clock=,driftfix=  -fw_cfg name=,file=|string=|gen_id=  -k LAYOUT",
         "-sandbox on|off[,...]  -overcommit mem-lock=,cpu-pm=  -bios FILE  -L DIR",
+        "-kernel FILE [-initrd FILE[,...]] [-append CMDLINE] [-dtb FILE] [-shim FILE (10.0)]",
+        "                  direct kernel boot: the files checked as QEMU's x86 loader",
+        "                  checks them (read, never loaded); qom-get /machine kernel...",
         "-d ITEMS|help  -D FILE  -trace [enable=]PATTERN|help[,events=,file=]",
         "-no-hpet (7.2)  -nodefaults  -no-user-config  -incoming defer (inmigrate state)",
         "-tpmdev passthrough|emulator,id=,...  (checked as QEMU; no TPM: refused after)",
@@ -412,6 +415,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
         except SettingsError as exc:
             raise Q.OptionError(str(exc), location=loc, preceding=misc.notes) from None
     try:
+        misc_options.validate_kernel_options(request.machine)
         misc_options.process_early(misc, release, target.name)
     except Q.OptionError as err:
         err.preceding[:0] = misc.notes

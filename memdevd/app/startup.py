@@ -227,7 +227,7 @@ def apply_machine_options(
         elif key == "memory-backend":
             # machine_set_mem's memory-backend: resolved once the backends exist.
             config.ram_memdev = str(value)
-        elif key in ("boot", "firmware", "hpet"):
+        elif key in ("boot", "firmware", "hpet", "kernel", "initrd", "append", "dtb", "shim"):
             from memdevd.app.misc_options import apply_machine_option
 
             apply_machine_option(config, key, value)
@@ -357,7 +357,16 @@ def build_machine(
     if misc.incoming is not None:
         # vl.c: -incoming sets RUN_STATE_INMIGRATE (-S or not).
         machine.runstate = "inmigrate"
-    if config.board_options.keys() & {"boot", "firmware", "hpet"}:
+    if config.board_options.keys() & {
+        "boot",
+        "firmware",
+        "hpet",
+        "kernel",
+        "initrd",
+        "append",
+        "dtb",
+        "shim",
+    }:
         from memdevd.app.misc_options import expose_machine_props
 
         expose_machine_props(machine)
@@ -467,7 +476,7 @@ def build_machine(
         plug_ports(machine, hds)
     except CoreError as exc:
         raise _err(exc) from None
-    if misc.globals or machine.config.board_options.keys() & {"boot", "firmware"}:
+    if misc.globals or machine.config.board_options.keys() & {"boot", "firmware", "kernel"}:
         try:
             notes.extend(_misc_board(machine, misc))
         except OptionError as failed:

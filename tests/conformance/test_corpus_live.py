@@ -55,8 +55,8 @@ PENDING: dict[str, str] = {
     # hand-written
     "handwritten/proxmox-pc": "memdevd refuses -iscsi (not emulated)",
     "handwritten/proxmox-pc-novhost": "memdevd refuses -iscsi (not emulated)",
-    "handwritten/kata-q35": "memdevd refuses -kernel (direct kernel boot not emulated)",
-    "handwritten/kata-q35-novhost": "memdevd refuses -kernel (direct kernel boot not emulated)",
+    "handwritten/kata-q35": "memdevd refuses CPU features on -cpu (max,pmu=off)",
+    "handwritten/kata-q35-novhost": "memdevd refuses CPU features on -cpu (max,pmu=off)",
 }
 
 #: Queries memdevd does not have: asked, not compared (see the module docstring).

@@ -55,6 +55,8 @@ COMPAT: CompatTable = {
     (3, 1): {  # hw_compat_3_1
         "memory-backend-file.x-use-canonical-path-for-ramblock-id": True,
         "memory-backend-memfd.x-use-canonical-path-for-ramblock-id": True,
+        # pc_{i440fx,q35}_3_1_machine_options: no PVH boot of an ELF -kernel
+        "pc-machine.pvh-enabled": False,
     },
 }
 #: The i440FX types only (hw/i386/pc_piix.c; QEMU 7.2 still has them).
