@@ -156,6 +156,8 @@ def help_text(prog: str) -> str:
         "-kernel FILE [-initrd FILE[,...]] [-append CMDLINE] [-dtb FILE] [-shim FILE (10.0)]",
         "                  direct kernel boot: the files checked as QEMU's x86 loader",
         "                  checks them (read, never loaded); qom-get /machine kernel...",
+        "-iscsi [user=][,password=][,password-secret=][,header-digest=][,initiator-name=]",
+        "                  [,timeout=]   checked as QEMU; used by no drive (as in QEMU)",
         "-d ITEMS|help  -D FILE  -trace [enable=]PATTERN|help[,events=,file=]",
         "-no-hpet (7.2)  -nodefaults  -no-user-config  -incoming defer (inmigrate state)",
         "-tpmdev passthrough|emulator,id=,...  (checked as QEMU; no TPM: refused after)",
@@ -379,6 +381,11 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 Q.set_message_timestamps(
                     Q.parse_bool(msg.get("timestamp") or "off", name="timestamp")
                 )
+            elif name == "iscsi":
+                assert arg is not None
+                # block/iscsi-opts.c: read only when an iscsi drive is opened
+                # (none can be here: the iscsi driver is not emulated).
+                lists["iscsi"].parse_noisily(arg, False)
             elif name == "usb":
                 # vl.c: -usb is -machine usb=on.
                 request.machine["usb"] = "on"

@@ -53,8 +53,12 @@ PENDING: dict[str, str] = {
         "sound: hda-duplex needs the intel-hda controller's HDA bus (sound0.0), not modelled"
     ),
     # hand-written
-    "handwritten/proxmox-pc": "memdevd refuses -iscsi (not emulated)",
-    "handwritten/proxmox-pc-novhost": "memdevd refuses -iscsi (not emulated)",
+    "handwritten/proxmox-pc": (
+        "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"
+    ),
+    "handwritten/proxmox-pc-novhost": (
+        "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"
+    ),
     "handwritten/kata-q35": "memdevd refuses CPU features on -cpu (max,pmu=off)",
     "handwritten/kata-q35-novhost": "memdevd refuses CPU features on -cpu (max,pmu=off)",
 }

@@ -143,6 +143,18 @@ CASES: list[tuple[str, str]] = [
     ("tpm-tis-no-backend", "-device tpm-tis,tpmdev=x"),
     # -incoming
     ("incoming-defer", "-incoming defer"),
+    # -iscsi (no iscsi drive: parsed and checked, used by nothing)
+    ("iscsi-proxmox", "-iscsi initiator-name=iqn.1993-08.org.debian:01:aabbccddeeff"),
+    (
+        "iscsi-all-keys",
+        "-iscsi user=a,password=b,password-secret=nosuch,header-digest=bogus,timeout=5",
+    ),
+    ("iscsi-bad-key", "-iscsi foo=1"),
+    ("iscsi-bad-timeout", "-iscsi timeout=abc"),
+    ("iscsi-short-bool", "-iscsi bare"),
+    ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
+    ("iscsi-help", "-iscsi help"),
+    ("iscsi-key-help", "-iscsi user=a,help"),
 ]
 
 

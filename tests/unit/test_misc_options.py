@@ -267,6 +267,14 @@ def test_multiboot_and_elf_kernels(tmp_path: Path) -> None:
     )
 
 
+def test_iscsi_is_checked_and_used_by_nothing() -> None:
+    start("-iscsi initiator-name=iqn.1993-08.org.debian:01:aabbccddeeff,timeout=5")
+    assert failure("-iscsi foo=1") == f"{PROG}: -iscsi foo=1: Invalid parameter 'foo'\n"
+    assert failure("-iscsi timeout=x", "7.2") == (
+        f"{PROG}: -iscsi timeout=x: Parameter 'timeout' expects a number\n"
+    )
+
+
 def test_no_hpet_is_7_2_only() -> None:
     machine, _ = start("-machine q35 -no-hpet", "7.2")
     assert qom_get(machine, "/machine", "hpet") is False
