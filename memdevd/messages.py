@@ -871,6 +871,8 @@ LOGFILE_OPEN_FAILED: Final = "Error opening logfile {}: {}"
 TRACE_EVENT_NOT_FOUND: Final = "trace event '{}' does not exist"
 # hw/i386/x86-common.c x86_bios_rom_init (-bios, -machine firmware=): printed as is
 BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"
+# hw/audio/intel-hda.c hda_codec_dev_realize
+HDA_CAD_FULL: Final = "HDA audio codec address is full"
 # system/vl.c qemu_validate_options (-kernel, -append, -initrd; 10.0's -shim)
 APPEND_WITHOUT_KERNEL: Final = "-append only allowed with -kernel option"
 SHIM_WITHOUT_KERNEL: Final = "-shim only allowed with -kernel option"

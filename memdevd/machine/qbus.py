@@ -17,7 +17,8 @@ Each bus type keeps what its devices need to find their address:
 * :class:`USBBus` (hw/usb/bus.c): the ports the controller registered,
   free and used in QEMU's list order, each with its speeds;
 * :class:`VirtioSerialBus` (hw/char/virtio-serial-bus.c): the port-id
-  bitmap (port 0 reserved for a console) and ``max_ports``.
+  bitmap (port 0 reserved for a console) and ``max_ports``;
+* :class:`HDABus` (hw/audio/intel-hda.c): the next codec address.
 
 Bus names are QEMU's (``qbus_init_internal``): the owner's id and the
 number of buses it had so far (``ahci0.3``), else the lower-cased type
@@ -67,6 +68,9 @@ class QBus(QOMObject):
         # bus->children, oldest first, with their child[N] index.
         self.kids: list[tuple[int, Device]] = []
         self.max_index = 0
+        # child[N] links added (True) and removed, in order: QEMU's hash
+        # table of the bus's properties.
+        self.link_history: list[tuple[str, bool]] = []
         self.record = Bus(name, self.bus_type, self.hotpluggable, owner=owner, qbus=self)
 
     @property
@@ -78,6 +82,24 @@ class QBus(QOMObject):
             Prop("realized", "bool", lambda o: True, None),
             Prop("hotplug-handler", "link<hotplug-handler>", lambda o: _bus(o).handler_path()),
         ]
+
+    def properties(self) -> list[Prop]:
+        """qom-list: ``type``, ``realized`` (class properties), then the
+        instance's ``hotplug-handler`` and ``child[N]`` links in reverse
+        GLib hash order (``qmp_qom_list`` prepends what it iterates)."""
+        from memdevd.machine.chardev.ghash import GHashOrder
+
+        props = {p.name: p for p in super().properties()}
+        table = GHashOrder()
+        table.insert("hotplug-handler")
+        for name, inserted in self.link_history:
+            if inserted:
+                table.insert(name)
+            else:
+                table.remove(name)
+        own = [name for name in reversed(table.order()) if name in props]
+        first = [p for name, p in props.items() if name not in own]
+        return first + [props[name] for name in own]
 
     def handler_path(self) -> str:
         """What ``hotplug-handler`` links to: the bus itself, or nothing."""
@@ -104,12 +126,14 @@ class QBus(QOMObject):
         self.kids.append((index, dev))
         name = f"child[{index}]"
         self.add_prop(Prop(name, f"link<{dev.typename}>", _link_to(dev)))
+        self.link_history.append((name, True))
 
     def remove_kid(self, dev: Device) -> None:
         for index, kid in self.kids:
             if kid is dev:
                 self.kids.remove((index, kid))
                 self._props.pop(f"child[{index}]", None)
+                self.link_history.append((f"child[{index}]", False))
                 return
 
 
@@ -325,6 +349,21 @@ class VirtioSerialBus(QBus):
             if nr not in self.ids_used:
                 return nr
         return BAD_PORT_ID
+
+
+# --- HDA ----------------------------------------------------------------------------------
+
+
+class HDABus(QBus):
+    """``TYPE_HDA_BUS`` (hw/audio/intel-hda.c): no hotplug handler; the
+    codec address the next codec without ``cad`` takes."""
+
+    bus_type = "HDA"
+    hotpluggable = False
+
+    def __init__(self, machine: Machine, name: str, owner: Device | None) -> None:
+        super().__init__(machine, name, owner)
+        self.next_cad = 0
 
 
 # --- the board's buses and -drive if=ide|scsi ------------------------------------------

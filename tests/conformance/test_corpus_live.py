@@ -49,9 +49,6 @@ JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 #: test fails once memdevd matches QEMU on it: then remove it from here.
 PENDING: dict[str, str] = {
     # libvirt 9.0
-    "libvirt/spice-qxl-7.2@7.2": (
-        "sound: hda-duplex needs the intel-hda controller's HDA bus (sound0.0), not modelled"
-    ),
     # hand-written
     "handwritten/proxmox-pc": (
         "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"

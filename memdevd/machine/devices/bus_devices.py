@@ -1,11 +1,12 @@
-"""Controllers and the devices on their buses: IDE, SCSI, USB, virtio-serial.
+"""Controllers and the devices on their buses: IDE, SCSI, USB, virtio-serial, HDA.
 
 Made from the recorded catalog like every other device type
 (:mod:`memdevd.machine.devices.generic`), with what QEMU's bus code does
 about addresses: an IDE unit (``ide_qdev_realize``), a SCSI channel,
 target and LUN (``scsi_bus_check_address``, ``scsi_qdev_realize``), a USB
 port (``usb_claim_port``, ``usb_check_attach``), a virtio-serial port
-number (``virtser_port_device_realize``); and what the disk devices do
+number (``virtser_port_device_realize``), an HDA codec address
+(``hda_codec_dev_realize``); and what the disk devices do
 with their drive (``ide_dev_initfn``, ``scsi_realize``): a CD-ROM without
 one gets an empty drive, a disk refuses to start.  Nothing is emulated
 behind it: no ATA command, SCSI CDB or USB packet is ever answered.
@@ -30,6 +31,7 @@ from memdevd.machine.qbus import (
     USB_SPEED_MASK_HIGH,
     USB_SPEED_MASK_LOW,
     USB_SPEED_MASK_SUPER,
+    HDABus,
     IDEBus,
     QBus,
     SCSIBus,
@@ -86,6 +88,10 @@ USB_CONTROLLERS: dict[str, tuple[str, int]] = {
 }
 _LOW_FULL = USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL
 _ALL_SPEEDS = _LOW_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER
+#: HDA controllers on PCI (hda_codec_bus_init in their realize)
+HDA_CONTROLLERS = frozenset({"intel-hda", "ich9-intel-hda"})
+#: codec addresses 0..14 (hda_codec_dev_realize)
+HDA_MAX_CAD = 15
 #: VIRTIO_QUEUE_MAX / 2 - 1
 VSER_MAX_SUPPORTED_PORTS = 511
 
@@ -96,6 +102,7 @@ def owns_buses(typename: str, backend: str | None) -> bool:
         typename in IDE_CONTROLLERS
         or typename in SCSI_CONTROLLERS
         or typename in USB_CONTROLLERS
+        or typename in HDA_CONTROLLERS
         or backend in ("virtio-scsi-device", "virtio-serial-device")
     )
 
@@ -142,6 +149,8 @@ def make_buses(dev: Any, backend: str | None) -> list[QBus]:
         usb = USBBus(machine, name, dev)
         register_usb_ports(usb, kind, ports, dev.values)
         buses.append(usb)
+    elif typename in HDA_CONTROLLERS:
+        buses.append(HDABus(machine, automatic_bus_name(machine, dev, "HDA", 0), dev))
     elif backend in ("virtio-scsi-device", "virtio-serial-device"):
         vdev = dev.vdev
         bus_type = "SCSI" if backend == "virtio-scsi-device" else "virtio-serial-bus"
@@ -509,12 +518,29 @@ def unrealize_virtio_serial_port(dev: Any) -> None:
         dev.port_nr = None
 
 
+# HDA ------------------------------------------------------------------------------------
+
+
+def realize_hda_codec(dev: Any) -> None:
+    """``hda_codec_dev_realize``: the codec address, the bus's next one by
+    default (the bus keeps the next even if the codec fails later)."""
+    bus: HDABus = _qbus(dev)
+    cad = _uint(dev.values, "cad", 0xFFFFFFFF) & 0xFFFFFFFF
+    if cad == 0xFFFFFFFF:
+        cad = bus.next_cad
+    if cad >= HDA_MAX_CAD:
+        raise CoreError(M.HDA_CAD_FULL)
+    bus.next_cad = cad + 1
+    dev.values["cad"] = cad
+
+
 #: bus type -> (realize, unrealize)
 BUS_REALIZE: dict[str, tuple[Any, Any]] = {
     "IDE": (realize_ide, unrealize_ide),
     "SCSI": (realize_scsi, None),
     "usb-bus": (realize_usb, unrealize_usb),
     "virtio-serial-bus": (realize_virtio_serial_port, unrealize_virtio_serial_port),
+    "HDA": (realize_hda_codec, None),
 }
 
 #: devices with a tray (``change_media_cb`` and ``is_tray_open``)

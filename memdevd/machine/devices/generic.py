@@ -17,10 +17,10 @@ inner type.  Properties that link to a backend (``drive``, ``netdev``,
 QEMU's texts; a ``drive`` attaches the block node as QEMU's
 ``set_drive_helper`` does.
 
-Controllers own IDE, SCSI, USB and virtio-serial buses, and the types on
-those buses find their address there
+Controllers own IDE, SCSI, USB, virtio-serial and HDA buses, and the types
+on those buses find their address there
 (:mod:`memdevd.machine.devices.bus_devices`).  A type on another bus
-(HDA, CCID, floppy...) gets QEMU's "No 'HDA' bus found" (or "can't go
+(CCID, floppy...) gets QEMU's "No 'ccid-bus' bus found" (or "can't go
 on" a bus it names), as on a QEMU machine without that bus.
 A type's class is hot-pluggable as the catalog records it
 (``DeviceClass.hotpluggable``: ``VGA`` is not), and ``qom-list`` of a
