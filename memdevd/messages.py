@@ -871,6 +871,12 @@ LOGFILE_OPEN_FAILED: Final = "Error opening logfile {}: {}"
 TRACE_EVENT_NOT_FOUND: Final = "trace event '{}' does not exist"
 # hw/i386/x86-common.c x86_bios_rom_init (-bios, -machine firmware=): printed as is
 BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"
+# hw/audio/soundhw.c (-audio model=)
+SOUNDHW_LIST_HEADER: Final = "Valid sound card names (comma separated):"
+SOUNDHW_ONLY_ONE: Final = "only one -soundhw option is allowed"
+SOUNDHW_UNKNOWN: Final = "Unknown sound card name `{}'"
+SOUNDHW_NO_ISA_BUS: Final = "ISA bus not available for {}"
+SOUNDHW_NO_PCI_BUS: Final = "PCI bus not available for {}"
 # hw/audio/intel-hda.c hda_codec_dev_realize
 HDA_CAD_FULL: Final = "HDA audio codec address is full"
 # system/vl.c qemu_validate_options (-kernel, -append, -initrd; 10.0's -shim)

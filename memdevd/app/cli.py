@@ -170,6 +170,7 @@ def help_text(prog: str) -> str:
         "-display none|vnc=...|TYPE  -nographic  -vga std|cirrus|virtio|qxl|none|help  -k MAP",
         "-device VGA|bochs-display|virtio-vga|virtio-gpu-pci|qxl-vga|cirrus-vga|ramfb,...",
         "-audiodev DRIVER,id=ID[,...]  (the drivers the reference build has; nothing played)",
+        "-audio [driver=]DRIVER[,model=ac97|hda|sb16|...][,...]  an audiodev and a sound card",
         "                  no -display/-vnc/-spice: a VNC server on localhost:0,to=99 as QEMU",
     ]
     lines += [
@@ -409,6 +410,13 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "spice":
                 assert arg is not None
                 displays.parse_spice(lists, arg, release)
+            elif name == "audio":
+                assert arg is not None
+                from memdevd.app.soundhw import parse_audio, select_soundhw
+
+                card = parse_audio(arg, loc, release, target.name, display)
+                if card is not None:
+                    request.soundhw = select_soundhw(request.soundhw, card, loc, release)
             elif name == "audiodev":
                 assert arg is not None
                 display.audiodevs.append(displays.parse_audiodev(arg, release, target.name))

@@ -107,6 +107,8 @@ class StartupRequest:
     misc: Any = field(default_factory=lambda: _misc_options())
     # -display, -nographic, -vga, -vnc, -spice, -audiodev, -k (app/displays.py).
     display: DisplayRequest = field(default_factory=DisplayRequest)
+    # -audio model=: (card, audiodev id), made by soundhw_init
+    soundhw: tuple[str, str] | None = None
 
 
 def _misc_options() -> Any:
@@ -492,6 +494,15 @@ def build_machine(
 
         create_board_nics(machine, release, notes)
 
+    if request.soundhw is not None:
+        # qemu_create_cli_devices(): soundhw_init() first.
+        from memdevd.app.soundhw import soundhw_init
+
+        try:
+            soundhw_init(machine, *request.soundhw)
+        except OptionError as failed:
+            failed.preceding[:0] = notes
+            raise
     if misc.fw_cfg:
         from memdevd.app.misc_options import create_fw_cfg_files
 

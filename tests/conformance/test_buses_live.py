@@ -363,6 +363,28 @@ def hda_scenario() -> tuple[list[str], list[Any]]:
     )
 
 
+def audio_hda_scenario() -> tuple[list[str], list[Any]]:
+    """``-audio model=hda``: the board's intel-hda with its hda-duplex
+    (cad 0), a -device codec after it on its bus (cad 1)."""
+    return (
+        [
+            *BASE,
+            "-machine",
+            "q35",
+            "-audio",
+            "none,model=hda",
+            "-device",
+            "hda-output,id=c,audiodev=audiodev0",
+        ],
+        [
+            ("query-pci", None),
+            _get("/machine/peripheral/c", "cad"),
+            _get("/machine/peripheral/c", "audiodev"),
+            ("query-audiodevs", None),
+        ],
+    )
+
+
 #: command lines QEMU refuses: exit status and stderr compared
 REFUSED: dict[str, list[str]] = {
     "ide-unit-too-big": ["-machine", "pc", "-device", "ide-cd,unit=2"],
@@ -425,13 +447,23 @@ REFUSED: dict[str, list[str]] = {
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
 @pytest.mark.parametrize(
     "name",
-    ["pc-board", "q35-board", "controllers", "virtio-serial", "removable-disk", "trays", "hda"],
+    [
+        "pc-board",
+        "q35-board",
+        "controllers",
+        "virtio-serial",
+        "removable-disk",
+        "trays",
+        "hda",
+        "audio-hda",
+    ],
 )
 def test_buses_match_qemu(images: Path, version: str, name: str) -> None:
     binary = qemu_binary(version)
     if binary is None:
         pytest.skip(f"QEMU {version} is not installed")
-    argv, commands = hda_scenario() if name == "hda" else scenarios(images)[name]
+    extra = {"hda": hda_scenario, "audio-hda": audio_hda_scenario}
+    argv, commands = extra[name]() if name in extra else scenarios(images)[name]
     scenario = parse_scenario({"name": f"buses-{name}", "argv": argv, "steps": _steps(commands)})
     result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
     assert result.ok, result.difference or result.error

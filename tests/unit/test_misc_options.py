@@ -275,6 +275,22 @@ def test_iscsi_is_checked_and_used_by_nothing() -> None:
     )
 
 
+def test_audio_makes_its_card() -> None:
+    machine, err = start(
+        "-machine q35 -audio none,model=hda -device hda-output,id=c,audiodev=audiodev0"
+    )
+    assert err == ""
+    kinds = [dev.typename for dev in machine.unattached.children.values()]
+    assert "intel-hda" in kinds and "hda-duplex" in kinds
+    # the board's codec took address 0, so the -device one takes 1
+    assert qom_get(machine, "/machine/peripheral/c", "cad") == 1
+    assert failure("-audio none", "7.2") == f"{PROG}: -audio none: Parameter 'model' is missing\n"
+    start("-audio none", "10.0")
+    assert failure("-audio none,model=hda -audio none,model=hda,id=b") == (
+        f"{PROG}: -audio none,model=hda,id=b: only one -soundhw option is allowed\n"
+    )
+
+
 def test_no_hpet_is_7_2_only() -> None:
     machine, _ = start("-machine q35 -no-hpet", "7.2")
     assert qom_get(machine, "/machine", "hpet") is False
