@@ -877,6 +877,21 @@ SOUNDHW_ONLY_ONE: Final = "only one -soundhw option is allowed"
 SOUNDHW_UNKNOWN: Final = "Unknown sound card name `{}'"
 SOUNDHW_NO_ISA_BUS: Final = "ISA bus not available for {}"
 SOUNDHW_NO_PCI_BUS: Final = "PCI bus not available for {}"
+# hw/block/block.c blkconf_blocksizes
+BLKCONF_LOGICAL_GT_PHYSICAL: Final = "logical_block_size > physical_block_size not supported"
+BLKCONF_MIN_IO_ALIGN: Final = "min_io_size must be a multiple of logical_block_size"
+BLKCONF_MIN_IO_MAX: Final = "min_io_size must not exceed {} logical blocks"
+BLKCONF_OPT_IO_ALIGN: Final = "opt_io_size must be a multiple of logical_block_size"
+BLKCONF_DISCARD_ALIGN: Final = "discard_granularity must be a multiple of logical_block_size"
+# hw/block/fdc.c floppy_drive_realize
+FLOPPY_UNIT_TOO_BIG: Final = "Can't create floppy unit {}, bus supports only {} units"
+FLOPPY_UNIT_IN_USE: Final = "Floppy unit {} is in use"
+FLOPPY_BLOCK_SIZE: Final = "Physical and logical block size must be 512 for floppy"
+FDC_WERROR: Final = "fdc doesn't support drive option werror"
+FDC_RERROR: Final = "fdc doesn't support drive option rerror"
+# hw/i386/pc.c pc_cmos_init_floppy (warn_report with a second line)
+FDC_MULTIPLE: Final = "multiple floppy disk controllers with iobase=0x3f0 have been found"
+FDC_MULTIPLE_HINT: Final = "the one being picked for CMOS setup might not reflect your intent"
 # hw/audio/intel-hda.c hda_codec_dev_realize
 HDA_CAD_FULL: Final = "HDA audio codec address is full"
 # system/vl.c qemu_validate_options (-kernel, -append, -initrd; 10.0's -shim)

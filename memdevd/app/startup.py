@@ -539,8 +539,26 @@ def build_machine(
         notes.extend(_warnings(machine.global_props.check(machine)))
     # qemu_machine_creation_done()
     notes.extend(displays.vga_warning(display))
+    notes.extend(_fdc_warning(machine))
     machine.finish_init()
     return machine, notes
+
+
+def _fdc_warning(machine: Machine) -> list[Diagnostic]:
+    """``pc_find_fdc0`` (the reset after machine creation): more than one
+    floppy controller at I/O base 0x3f0 is warned about."""
+    from memdevd.machine.qbus import FloppyBus
+
+    fdcs = sum(1 for bus in machine.board_qbuses if isinstance(bus, FloppyBus))
+    fdcs += sum(
+        1
+        for dev in machine.devices()
+        if dev.typename == "isa-fdc"
+        and int(getattr(dev, "values", {}).get("iobase", 0x3F0)) == 0x3F0
+    )
+    if fdcs < 2:
+        return []
+    return [Diagnostic(M.FDC_MULTIPLE, M.FDC_MULTIPLE_HINT, kind="warning")]
 
 
 def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:

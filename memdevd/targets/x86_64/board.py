@@ -58,6 +58,7 @@ COMPAT: CompatTable = {
         # pc_{i440fx,q35}_3_1_machine_options: no PVH boot of an ELF -kernel
         "pc-machine.pvh-enabled": False,
     },
+    (2, 5): {"isa-fdc.fallback": "144"},  # pc_compat_2_5
 }
 #: The i440FX types only (hw/i386/pc_piix.c; QEMU 7.2 still has them).
 PC_COMPAT: CompatTable = {
