@@ -135,7 +135,7 @@ def help_text(prog: str) -> str:
         "                  copy-on-read,node-name=N,...",
         "                  (or JSON): block nodes; files are read, never written",
         "-drive [file=FILE][,if=none|ide|floppy|virtio|pflash][,format=F][,id=ID][,cache=..]",
-        "                  [,readonly=][,throttling.*|iops=..|bps=..][,werror=..][,rerror=..][,...]",
+        "                  [,readonly=][,throttling.*|iops=..|bps=..][,werror=..][,rerror=..]",
         "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
         "-hda..-hdd|-cdrom|-fda|-fdb|-pflash|-sd|-mtdblock FILE   -drive shorthands",
         "                  (-hda..-cdrom: the board's IDE/AHCI units; -fda/-fdb: floppy drives)",
