@@ -50,8 +50,10 @@ JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 PENDING: dict[str, str] = {
     # libvirt 9.0
     # hand-written
-    "handwritten/proxmox-pc": (
-        "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"
+    # (10.0 fails on both as on a host without /dev/vhost-net, before -cpu)
+    "handwritten/proxmox-pc@7.2": (
+        "on a host without /dev/vhost-net QEMU 7.2 aborts at the vhost=on tap where memdevd"
+        " refuses by name; then memdevd refuses CPU features on -cpu (kvm64,enforce,...)"
     ),
     "handwritten/proxmox-pc-novhost": (
         "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"
