@@ -58,7 +58,6 @@ PENDING: dict[str, str] = {
     "handwritten/proxmox-pc-novhost": (
         "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"
     ),
-    "handwritten/kata-q35": "memdevd refuses CPU features on -cpu (max,pmu=off)",
     "handwritten/kata-q35-novhost": "memdevd refuses CPU features on -cpu (max,pmu=off)",
 }
 
