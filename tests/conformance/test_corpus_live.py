@@ -48,7 +48,6 @@ JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 #: cannot run like QEMU yet, with what it lacks first.  A pending entry's
 #: test fails once memdevd matches QEMU on it: then remove it from here.
 PENDING: dict[str, str] = {
-    # libvirt 9.0
     # hand-written
     # (10.0 fails on both as on a host without /dev/vhost-net, before -cpu)
     "handwritten/proxmox-pc@7.2": (
