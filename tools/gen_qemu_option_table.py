@@ -131,6 +131,7 @@ OPTS_LISTS = (
     ("blockdev.c", "blockdev.c", "qemu_legacy_drive_opts"),
     ("blockdev.c", "blockdev.c", "qemu_common_drive_opts"),
     ("trace/control.c", "trace/control.c", "qemu_trace_opts"),
+    ("block/iscsi-opts.c", "block/iscsi-opts.c", "qemu_iscsi_opts"),
 )
 
 # Lists that share their QEMU name with another, kept under a pseudo-name:

@@ -131,18 +131,18 @@ def help_text(prog: str) -> str:
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
         "-device virtio-balloon-pci|pcie-root-port,...",
         "-device ich9-ahci|virtio-scsi-pci|lsi53c895a|qemu-xhci|virtio-serial-pci|...:",
-        "                  controllers and their buses (IDE, SCSI, USB, virtio-serial)",
-        "-device ide-hd|ide-cd|scsi-hd|scsi-cd|usb-tablet|usb-kbd|virtserialport|...:",
+        "                  controllers and their buses (IDE, SCSI, USB, virtio-serial, HDA)",
+        "-device ide-hd|ide-cd|scsi-hd|scsi-cd|usb-tablet|usb-kbd|virtserialport|hda-duplex|...:",
         "                  devices on those buses (addresses and errors as QEMU)",
         "-usb              the board's USB controller (pc: UHCI, q35: EHCI)",
         "-blockdev driver=file|host_device|host_cdrom|null-co|null-aio|raw|qcow2|throttle|",
         "                  copy-on-read,node-name=N,...",
         "                  (or JSON): block nodes; files are read, never written",
-        "-drive [file=FILE][,if=none|ide|virtio|pflash][,format=F][,id=ID][,cache=..][,readonly=]",
-        "                  [,throttling.*|iops=..|bps=..][,werror=..][,rerror=..][,...]",
+        "-drive [file=FILE][,if=none|ide|floppy|virtio|pflash][,format=F][,id=ID][,cache=..]",
+        "                  [,readonly=][,throttling.*|iops=..|bps=..][,werror=..][,rerror=..]",
         "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
         "-hda..-hdd|-cdrom|-fda|-fdb|-pflash|-sd|-mtdblock FILE   -drive shorthands",
-        "                  (-hda..-cdrom: the board's IDE/AHCI units; floppy is refused)",
+        "                  (-hda..-cdrom: the board's IDE/AHCI units; -fda/-fdb: floppy drives)",
         "-machine pflash0=NODE,pflash1=NODE   the pc/q35 system flash (UEFI firmware)",
         "-netdev TYPE,id=ID,... (or JSON)  -nic [TYPE][,model=M][,mac=MAC]  -net nic|TYPE,...",
         "                  network backends, NICs and hubs as QEMU checks them; no packet",
@@ -157,6 +157,11 @@ def help_text(prog: str) -> str:
         "                  as set-action / watchdog-set-action (system_reset, shutdowns)",
         "-rtc base=,clock=,driftfix=  -fw_cfg name=,file=|string=|gen_id=  -k LAYOUT",
         "-sandbox on|off[,...]  -overcommit mem-lock=,cpu-pm=  -bios FILE  -L DIR",
+        "-kernel FILE [-initrd FILE[,...]] [-append CMDLINE] [-dtb FILE] [-shim FILE (10.0)]",
+        "                  direct kernel boot: the files checked as QEMU's x86 loader",
+        "                  checks them (read, never loaded); qom-get /machine kernel...",
+        "-iscsi [user=][,password=][,password-secret=][,header-digest=][,initiator-name=]",
+        "                  [,timeout=]   checked as QEMU; used by no drive (as in QEMU)",
         "-d ITEMS|help  -D FILE  -trace [enable=]PATTERN|help[,events=,file=]",
         "-no-hpet (7.2)  -nodefaults  -no-user-config  -incoming defer (inmigrate state)",
         "-tpmdev passthrough|emulator,id=,...  (checked as QEMU; no TPM: refused after)",
@@ -169,6 +174,7 @@ def help_text(prog: str) -> str:
         "-display none|vnc=...|TYPE  -nographic  -vga std|cirrus|virtio|qxl|none|help  -k MAP",
         "-device VGA|bochs-display|virtio-vga|virtio-gpu-pci|qxl-vga|cirrus-vga|ramfb,...",
         "-audiodev DRIVER,id=ID[,...]  (the drivers the reference build has; nothing played)",
+        "-audio [driver=]DRIVER[,model=ac97|hda|sb16|...][,...]  an audiodev and a sound card",
         "                  no -display/-vnc/-spice: a VNC server on localhost:0,to=99 as QEMU",
     ]
     lines += [
@@ -380,6 +386,11 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 Q.set_message_timestamps(
                     Q.parse_bool(msg.get("timestamp") or "off", name="timestamp")
                 )
+            elif name == "iscsi":
+                assert arg is not None
+                # block/iscsi-opts.c: read only when an iscsi drive is opened
+                # (none can be here: the iscsi driver is not emulated).
+                lists["iscsi"].parse_noisily(arg, False)
             elif name == "usb":
                 # vl.c: -usb is -machine usb=on.
                 request.machine["usb"] = "on"
@@ -405,6 +416,13 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "spice":
                 assert arg is not None
                 displays.parse_spice(lists, arg, release)
+            elif name == "audio":
+                assert arg is not None
+                from memdevd.app.soundhw import parse_audio, select_soundhw
+
+                card = parse_audio(arg, loc, release, target.name, display)
+                if card is not None:
+                    request.soundhw = select_soundhw(request.soundhw, card, loc, release)
             elif name == "audiodev":
                 assert arg is not None
                 display.audiodevs.append(displays.parse_audiodev(arg, release, target.name))
@@ -418,6 +436,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
         except SettingsError as exc:
             raise Q.OptionError(str(exc), location=loc, preceding=misc.notes) from None
     try:
+        misc_options.validate_kernel_options(request.machine)
         misc_options.process_early(misc, release, target.name)
     except Q.OptionError as err:
         err.preceding[:0] = misc.notes

@@ -61,7 +61,7 @@ CACHE_MODES = {
 #: pc/q35 nothing claims sd, mtd and scsi drives (drive_check_orphaned
 #: fails after the board is built); the rest need controllers memdevd does
 #: not model and are refused by name
-EMULATED_IFS = frozenset({"none", "virtio", "pflash", "sd", "mtd", "scsi", "ide"})
+EMULATED_IFS = frozenset({"none", "virtio", "pflash", "sd", "mtd", "scsi", "ide", "floppy"})
 DETECT_ZEROES = ("off", "on", "unmap")
 
 
@@ -211,12 +211,12 @@ def drive_new(
         raise OptionError(exc.desc, exc.hint or None) from None
     finally:
         printed.extend(Diagnostic(text, kind="plain") for text in texts)
-    if if_type == "ide":
-        # The board makes the IDE/AHCI unit (machine/qbus.py).
+    if if_type in ("ide", "floppy"):
+        # The board makes the IDE/AHCI unit, the floppy drive (machine/qbus.py).
         from memdevd.machine.qbus import LegacyDrive
 
         machine.legacy_drives.append(
-            LegacyDrive("ide", bus_id, unit_id, req.id, cdrom=media == "cdrom")
+            LegacyDrive(if_type, bus_id, unit_id, req.id, cdrom=media == "cdrom")
         )
     if if_type not in EMULATED_IFS:
         # The controllers that would take it are not modelled (the drive

@@ -1,7 +1,8 @@
 """The rest of a real command line: ``-global``, ``-boot``, ``-rtc``,
 ``-fw_cfg``, ``-action`` and its sugar, ``-sandbox``, ``-overcommit``,
-``-d``/``-D``/``-trace``, ``-L``/``-bios``, ``-k``, ``-no-hpet``,
-``-no-user-config``, ``-nodefaults``.
+``-d``/``-D``/``-trace``, ``-L``/``-bios``, ``-kernel``/``-initrd``/
+``-append``/``-dtb``/``-shim``, ``-k``, ``-no-hpet``, ``-no-user-config``,
+``-nodefaults``.
 
 Each is parsed where ``qemu_init`` parses it and checked where QEMU
 checks it, with QEMU's texts and exit status:
@@ -13,9 +14,12 @@ checks it, with QEMU's texts and exit status:
   the ``-d`` items and the ``-D`` file; then ``configure_rtc`` (``-rtc``);
 * with the machine options (:func:`apply_machine_option`): ``-boot`` is
   the machine's ``boot`` property, ``-bios`` its ``firmware``, 7.2's
-  ``-no-hpet`` its ``hpet``;
+  ``-no-hpet`` its ``hpet``, ``-kernel`` & co. its ``kernel``, ``initrd``,
+  ``append``, ``dtb`` and ``shim`` (``-append``/``-initrd``/``-shim`` without
+  a kernel are refused after the option loop, ``qemu_validate_options``);
 * while the board is built (:func:`board_created`): the firmware file, the
-  boot menu's values, the board devices' ``-global`` values;
+  boot menu's values, the kernel files (``x86_load_linux``,
+  targets/x86_64/linux_boot.py), the board devices' ``-global`` values;
 * before the ``-device`` options (:func:`create_fw_cfg_files`) and after
   them (:func:`check_globals`).
 
@@ -62,8 +66,16 @@ OPTIONS = frozenset(
         "nodefaults",
         "incoming",
         "tpmdev",
+        "kernel",
+        "initrd",
+        "append",
+        "dtb",
+        "shim",
     }
 )
+
+#: The machine properties of direct kernel boot (-kernel & co. set them).
+KERNEL_PROPS = ("kernel", "initrd", "append", "dtb", "shim")
 
 #: The TPM backends' QemuOptDesc (TPM_STANDARD_CMDLINE_OPTS + their own).
 _TPM_KEYS = {"passthrough": ("type", "cancel-path", "path"), "emulator": ("type", "chardev")}
@@ -162,6 +174,10 @@ def parse_option(
         misc.data_dirs.append(arg)
     elif name == "bios":
         machine_opts["firmware"] = arg
+    elif name in KERNEL_PROPS:
+        # qdict_put_str(machine_opts_dict, name, optarg): the last one wins.
+        machine_opts.pop(name, None)
+        machine_opts[name] = arg
     elif name == "tpmdev":
         # tpm_config_parse: "help" lists the backends (on stderr), exit 1.
         if arg == "help":
@@ -405,6 +421,9 @@ def apply_machine_option(config: MachineConfig, key: str, value: Any) -> bool:
     if key == "firmware":
         config.board_options["firmware"] = str(value)
         return True
+    if key in KERNEL_PROPS:
+        config.board_options[key] = str(value)
+        return True
     if key == "hpet":
         from memdevd.qapi.visitor import parse_bool_text
 
@@ -476,7 +495,7 @@ def boot_config_reply(config: MachineConfig) -> dict[str, Any]:
 
 
 def expose_machine_props(machine: Machine) -> None:
-    """``qom-get /machine boot|firmware|hpet`` answer what was set: the
+    """``qom-get /machine boot|firmware|hpet|kernel|...`` answer what was set: the
     machine object's recorded properties take these values."""
     options = machine.config.board_options
     values: dict[str, Any] = {}
@@ -486,6 +505,9 @@ def expose_machine_props(machine: Machine) -> None:
         values["firmware"] = options["firmware"]
     if "hpet" in options:
         values["hpet"] = options["hpet"]
+    for key in KERNEL_PROPS:
+        if key in options:
+            values[key] = options[key]
     if values:
         machine.machine_obj.__dict__.setdefault("_recorded_overrides", {}).update(values)
 
@@ -529,7 +551,46 @@ def board_created(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     timeout = boot.get("reboot-timeout")
     if timeout is not None and (timeout % (1 << 64)) > 0xFFFF and timeout != -1:
         raise OptionError(M.BOOT_REBOOT_TIMEOUT_INVALID)
+    kernel = config.board_options.get("kernel")
+    if kernel is not None:
+        notes.extend(_load_kernel(machine, kernel))
     return notes
+
+
+def _load_kernel(machine: Machine, kernel: str) -> list[Diagnostic]:
+    """pc_memory_init's ``x86_load_linux``, after the firmware and fw_cfg."""
+    from memdevd.targets.x86_64.layout import ram_split
+    from memdevd.targets.x86_64.linux_boot import load_linux
+
+    config = machine.config
+    options = config.board_options
+    below_4g, _ = ram_split(
+        config.board,  # type: ignore[arg-type]
+        config.ram_size,
+        options.get("max-ram-below-4g", 0),
+    )
+    return load_linux(
+        kernel,
+        options.get("initrd"),
+        options.get("dtb"),
+        options.get("append", ""),
+        options.get("shim"),
+        below_4g=below_4g,
+        pvh_enabled=bool(machine.compat.get("pc-machine.pvh-enabled", True)),
+    )
+
+
+def validate_kernel_options(machine_opts: dict[str, Any]) -> None:
+    """``qemu_validate_options``: what only a -kernel may come with."""
+    if machine_opts.get("kernel") is not None:
+        return
+    for key, text in (
+        ("append", M.APPEND_WITHOUT_KERNEL),
+        ("shim", M.SHIM_WITHOUT_KERNEL),
+        ("initrd", M.INITRD_WITHOUT_KERNEL),
+    ):
+        if machine_opts.get(key) is not None:
+            raise OptionError(text)
 
 
 class _PlainError(OptionError):

@@ -244,7 +244,7 @@ def create_board_nics(machine: Machine, release: Release, notes: list[Diagnostic
         if nd.devaddr is not None and model != NE2K_ISA:
             props.insert(0, ("addr", nd.devaddr))
         try:
-            _board_device(machine, model, props)
+            board_device(machine, model, props)
         except CoreError as exc:
             err = OptionError(exc.desc, exc.hint or None)
             err.preceding[:0] = notes
@@ -252,15 +252,17 @@ def create_board_nics(machine: Machine, release: Release, notes: list[Diagnostic
         nd.instantiated = True
 
 
-def _board_device(machine: Machine, model: str, props: list[tuple[str, str]]) -> None:
-    """``qemu_create_nic_device``/``pci_nic_init_nofail``: a device the
-    board makes (no id, under /machine/unattached) on its default bus."""
+def board_device(machine: Machine, model: str, props: list[tuple[str, str]]) -> None:
+    """``qemu_create_nic_device``/``pci_nic_init_nofail`` (and
+    ``soundhw_init``): a device the board makes (no id, under
+    /machine/unattached) on its default bus."""
     from memdevd.machine.devices import device_class
 
     cls = device_class(model, machine.config.board, machine.recording)
     if cls is None:
         raise CoreError(M.DEVICE_TYPE_NOT_EMULATED.format(model))
     dev = cls(machine)
+    bus = None
     if cls.bus_type is not None:
         bus = machine.default_bus(cls.bus_type)
         if bus is None:
@@ -272,6 +274,13 @@ def _board_device(machine: Machine, model: str, props: list[tuple[str, str]]) ->
     except CoreError:
         dev.finalize()
         raise
+    if bus is not None and bus.qbus is not None:
+        # qdev_realize(): qdev_set_parent_bus() on a controller's bus (an
+        # HDA codec of -audio model=hda) lists the device there first.
+        dev.parent_bus_owner = bus.owner
+        bus.qbus.check_address(dev)
+        dev.parent_qbus = bus.qbus  # type: ignore[attr-defined]
+        bus.qbus.add_kid(dev)
     machine.realize_unattached(dev)
 
 

@@ -110,6 +110,8 @@ class StartupRequest:
     misc: Any = field(default_factory=lambda: _misc_options())
     # -display, -nographic, -vga, -vnc, -spice, -audiodev, -k (app/displays.py).
     display: DisplayRequest = field(default_factory=DisplayRequest)
+    # -audio model=: (card, audiodev id), made by soundhw_init
+    soundhw: tuple[str, str] | None = None
 
 
 def _misc_options() -> Any:
@@ -292,7 +294,7 @@ def apply_machine_options(
             config.ram_memdev = str(value)
         elif key in ("confidential-guest-support", "memory-encryption"):
             config.cgs_option = (key, str(value))
-        elif key in ("boot", "firmware", "hpet"):
+        elif key in ("boot", "firmware", "hpet", "kernel", "initrd", "append", "dtb", "shim"):
             from memdevd.app.misc_options import apply_machine_option
 
             apply_machine_option(config, key, value)
@@ -431,7 +433,16 @@ def build_machine(
     if misc.incoming is not None:
         # vl.c: -incoming sets RUN_STATE_INMIGRATE (-S or not).
         machine.runstate = "inmigrate"
-    if config.board_options.keys() & {"boot", "firmware", "hpet"}:
+    if config.board_options.keys() & {
+        "boot",
+        "firmware",
+        "hpet",
+        "kernel",
+        "initrd",
+        "append",
+        "dtb",
+        "shim",
+    }:
         from memdevd.app.misc_options import expose_machine_props
 
         expose_machine_props(machine)
@@ -549,7 +560,7 @@ def build_machine(
         plug_ports(machine, hds)
     except CoreError as exc:
         raise _err(exc) from None
-    if misc.globals or machine.config.board_options.keys() & {"boot", "firmware"}:
+    if misc.globals or machine.config.board_options.keys() & {"boot", "firmware", "kernel"}:
         try:
             notes.extend(_misc_board(machine, misc))
         except OptionError as failed:
@@ -565,6 +576,15 @@ def build_machine(
 
         create_board_nics(machine, release, notes)
 
+    if request.soundhw is not None:
+        # qemu_create_cli_devices(): soundhw_init() first.
+        from memdevd.app.soundhw import soundhw_init
+
+        try:
+            soundhw_init(machine, *request.soundhw)
+        except OptionError as failed:
+            failed.preceding[:0] = notes
+            raise
     if misc.fw_cfg:
         from memdevd.app.misc_options import create_fw_cfg_files
 
@@ -609,6 +629,7 @@ def build_machine(
         _cgs_not_ready(cgs, accel, release, notes)
     # qemu_machine_creation_done()
     notes.extend(displays.vga_warning(display))
+    notes.extend(_fdc_warning(machine))
     machine.finish_init()
     return machine, notes
 
@@ -646,6 +667,23 @@ def _cgs_not_ready(cgs: QOMObject, accel: str, release: Release, notes: list[Dia
         err.aborts = True
         raise err
     raise OptionError(release.cgs_not_ready_text.format(cgs.typename), preceding=notes)
+
+
+def _fdc_warning(machine: Machine) -> list[Diagnostic]:
+    """``pc_find_fdc0`` (the reset after machine creation): more than one
+    floppy controller at I/O base 0x3f0 is warned about."""
+    from memdevd.machine.qbus import FloppyBus
+
+    fdcs = sum(1 for bus in machine.board_qbuses if isinstance(bus, FloppyBus))
+    fdcs += sum(
+        1
+        for dev in machine.devices()
+        if dev.typename == "isa-fdc"
+        and int(getattr(dev, "values", {}).get("iobase", 0x3F0)) == 0x3F0
+    )
+    if fdcs < 2:
+        return []
+    return [Diagnostic(M.FDC_MULTIPLE, M.FDC_MULTIPLE_HINT, kind="warning")]
 
 
 def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:

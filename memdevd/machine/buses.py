@@ -72,7 +72,8 @@ def _walk(machine: Machine) -> Iterator[Bus]:
     """Depth first from main-system-bus: the devices users put there
     (newest first), then the host bridge's root bus, where the users'
     devices come before the board's own (the oldest): its controllers'
-    buses (newest first) and the south bridge's ISA bus."""
+    buses (newest first) and the south bridge's ISA bus, whose board
+    floppy controller comes after the users' ISA devices."""
     board = machine.config.board
     board_buses = board.buses(machine)
     yield SYSTEM_BUS
@@ -81,12 +82,21 @@ def _walk(machine: Machine) -> Iterator[Bus]:
         root = board_buses[0]
         yield root
         yield from _subtree_below(machine, root)
+    # The board's floppy controller sits on its ISA bus, older than any
+    # device a user put there.
+    on_isa = [q for q in machine.board_qbuses if q.bus_type == "floppy-bus"]
     for qbus in reversed(machine.board_qbuses):
+        if qbus in on_isa:
+            continue
         yield qbus.record
         yield from _subtree_below(machine, qbus.record)
     for bus in board_buses[1:]:
         yield bus
         yield from _subtree_below(machine, bus)
+        if bus.is_a("ISA"):
+            for qbus in on_isa:
+                yield qbus.record
+                yield from _subtree_below(machine, qbus.record)
 
 
 def _subtree_below(machine: Machine, bus: Bus) -> Iterator[Bus]:

@@ -175,10 +175,10 @@ class MachineObject(QOMObject):
         if found:
             index = int(found.group(1)) + self.machine.board_devices_base - 2
             # Devices the board inserted (-drive if=ide units, -usb's
-            # controllers) move those it creates after them.
-            after, count = self.machine.board_inserted
-            if count and index > after:
-                index += count
+            # controllers, floppy drives) move those it creates after them.
+            index += sum(
+                count for after, count in self.machine.board_inserted if count and index > after
+            )
             return f"/machine/unattached/device[{index}]{found.group(2)}"
         return value
 
@@ -402,10 +402,10 @@ class Machine:
         self.bus_automatic_ids: dict[str, int] = {}
         # The buses of the board's own controllers (pc's IDE...), oldest first.
         self.board_qbuses: list[Any] = []
-        # /machine/unattached index after which the board inserted devices
-        # (-drive if=ide units, -usb's controllers), and how many.
-        self.board_inserted: tuple[int, int] = (0, 0)
-        # -drive if=ide|scsi (machine/qbus.py LegacyDrive), for the board.
+        # /machine/unattached indexes after which the board inserted devices
+        # (-drive if=ide units, -usb's controllers, floppies), and how many.
+        self.board_inserted: list[tuple[int, int]] = []
+        # -drive if=ide|scsi|floppy (machine/qbus.py LegacyDrive), for the board.
         self.legacy_drives: list[Any] = []
         # ui/input.c: the handlers (index, device, mouse name or None,
         # absolute) and the next index; the board registers its own.

@@ -17,7 +17,9 @@ Each bus type keeps what its devices need to find their address:
 * :class:`USBBus` (hw/usb/bus.c): the ports the controller registered,
   free and used in QEMU's list order, each with its speeds;
 * :class:`VirtioSerialBus` (hw/char/virtio-serial-bus.c): the port-id
-  bitmap (port 0 reserved for a console) and ``max_ports``.
+  bitmap (port 0 reserved for a console) and ``max_ports``;
+* :class:`HDABus` (hw/audio/intel-hda.c): the next codec address;
+* :class:`FloppyBus` (hw/block/fdc.c): the controller's two drive units.
 
 Bus names are QEMU's (``qbus_init_internal``): the owner's id and the
 number of buses it had so far (``ahci0.3``), else the lower-cased type
@@ -67,6 +69,9 @@ class QBus(QOMObject):
         # bus->children, oldest first, with their child[N] index.
         self.kids: list[tuple[int, Device]] = []
         self.max_index = 0
+        # child[N] links added (True) and removed, in order: QEMU's hash
+        # table of the bus's properties.
+        self.link_history: list[tuple[str, bool]] = []
         self.record = Bus(name, self.bus_type, self.hotpluggable, owner=owner, qbus=self)
 
     @property
@@ -78,6 +83,24 @@ class QBus(QOMObject):
             Prop("realized", "bool", lambda o: True, None),
             Prop("hotplug-handler", "link<hotplug-handler>", lambda o: _bus(o).handler_path()),
         ]
+
+    def properties(self) -> list[Prop]:
+        """qom-list: ``type``, ``realized`` (class properties), then the
+        instance's ``hotplug-handler`` and ``child[N]`` links in reverse
+        GLib hash order (``qmp_qom_list`` prepends what it iterates)."""
+        from memdevd.machine.ghash import GHashOrder
+
+        props = {p.name: p for p in super().properties()}
+        table = GHashOrder()
+        table.insert("hotplug-handler")
+        for name, inserted in self.link_history:
+            if inserted:
+                table.insert(name)
+            else:
+                table.remove(name)
+        own = [name for name in reversed(table.order()) if name in props]
+        first = [p for name, p in props.items() if name not in own]
+        return first + [props[name] for name in own]
 
     def handler_path(self) -> str:
         """What ``hotplug-handler`` links to: the bus itself, or nothing."""
@@ -104,12 +127,14 @@ class QBus(QOMObject):
         self.kids.append((index, dev))
         name = f"child[{index}]"
         self.add_prop(Prop(name, f"link<{dev.typename}>", _link_to(dev)))
+        self.link_history.append((name, True))
 
     def remove_kid(self, dev: Device) -> None:
         for index, kid in self.kids:
             if kid is dev:
                 self.kids.remove((index, kid))
                 self._props.pop(f"child[{index}]", None)
+                self.link_history.append((f"child[{index}]", False))
                 return
 
 
@@ -327,6 +352,48 @@ class VirtioSerialBus(QBus):
         return BAD_PORT_ID
 
 
+# --- HDA ----------------------------------------------------------------------------------
+
+
+class HDABus(QBus):
+    """``TYPE_HDA_BUS`` (hw/audio/intel-hda.c): no hotplug handler; the
+    codec address the next codec without ``cad`` takes."""
+
+    bus_type = "HDA"
+    hotpluggable = False
+
+    def __init__(self, machine: Machine, name: str, owner: Device | None) -> None:
+        super().__init__(machine, name, owner)
+        self.next_cad = 0
+
+
+# --- floppy -------------------------------------------------------------------------------
+
+#: MAX_FD (hw/block/fdc-internal.h)
+FLOPPY_MAX_UNITS = 2
+
+
+class FloppyBus(QBus):
+    """``TYPE_FLOPPY_BUS`` (hw/block/fdc.c): a floppy controller's two
+    drives; no hotplug handler.  ``fallback`` is the controller's drive
+    type for an ``auto`` drive without a medium it recognises."""
+
+    bus_type = "floppy-bus"
+    hotpluggable = False
+
+    def __init__(
+        self,
+        machine: Machine,
+        name: str,
+        owner: Device | None,
+        board_path: str = "",
+        fallback: str = "288",
+    ) -> None:
+        super().__init__(machine, name, owner, board_path)
+        self.units: dict[int, Device] = {}
+        self.fallback = fallback
+
+
 # --- the board's buses and -drive if=ide|scsi ------------------------------------------
 #
 # The API the -drive code uses: it records each ``-drive if=ide|scsi`` as a
@@ -339,10 +406,10 @@ class VirtioSerialBus(QBus):
 
 
 class LegacyDrive:
-    """A ``-drive`` with ``if=ide`` or ``if=scsi`` (DriveInfo): where it goes."""
+    """A ``-drive`` with ``if=ide``, ``if=scsi`` or ``if=floppy`` (DriveInfo): where it goes."""
 
     def __init__(self, interface: str, bus: int, unit: int, backend: str, cdrom: bool) -> None:
-        self.interface = interface  # "ide" or "scsi"
+        self.interface = interface  # "ide", "scsi" or "floppy"
         self.bus = bus
         self.unit = unit
         # The BlockBackend's name (the drive's id, "ide0-hd0" by default).
@@ -422,6 +489,22 @@ def create_board_ide_drives(machine: Machine, units_per_bus: int) -> int:
             driver = "ide-cd" if drive.cdrom else "ide-hd"
             create_legacy_device(machine, bus, driver, {"unit": unit, "drive": drive.backend})
             made += 1
+    return made
+
+
+def floppy_drives(machine: Machine) -> list[LegacyDrive]:
+    """``drive_get(IF_FLOPPY, 0, i)`` for the controller's two units."""
+    found = (legacy_drive(machine, "floppy", 0, unit) for unit in range(FLOPPY_MAX_UNITS))
+    return [drive for drive in found if drive is not None]
+
+
+def create_legacy_floppies(machine: Machine, bus: FloppyBus) -> int:
+    """``isa_fdc_init_drives``: a ``floppy`` device for each floppy drive
+    (``unit`` and ``drive``, under /machine/unattached); how many."""
+    made = 0
+    for drive in floppy_drives(machine):
+        create_legacy_device(machine, bus, "floppy", {"unit": drive.unit, "drive": drive.backend})
+        made += 1
     return made
 
 

@@ -230,6 +230,13 @@ class Release:
     # (driver, "ok" | "oss" (needs /dev/dsp) | "spice" (needs -spice) |
     # "missing:PACKAGE").  Drivers the release's enum lacks are not listed.
     audio_drivers: tuple[tuple[str, str], ...]
+    # -audio model=: the sound cards soundhw.c registered, in -audio
+    # model=help's order: (name, description, QOM type, on the ISA bus).
+    # "hda" is intel_hda_and_codec_init (intel-hda with an hda-duplex).
+    soundhw_models: tuple[tuple[str, str, str, bool], ...]
+    # -audio without model= defines a default audiodev (8.2) instead of
+    # failing with "Parameter 'model' is missing".
+    audio_model_optional: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -345,6 +352,17 @@ _CHARDEV_LISTED_10_0: Final = (
 )  # fmt: skip
 _CHARDEV_MODULES_10_0: Final = (("braille", "baum"),)
 
+#: soundhw.c's cards as 7.2 registers them (hw/audio/*.c type_init order)
+_SOUNDHW_7_2: Final = (
+    ("ac97", "Intel 82801AA AC97 Audio", "AC97", False),
+    ("adlib", "Yamaha YM3812 (OPL2)", "adlib", True),
+    ("cs4231a", "CS4231A", "cs4231a", True),
+    ("es1370", "ENSONIQ AudioPCI ES1370", "ES1370", False),
+    ("gus", "Gravis Ultrasound GF1", "gus", True),
+    ("hda", "Intel HD Audio", "intel-hda", False),
+    ("sb16", "Creative Sound Blaster 16", "sb16", True),
+)
+
 QEMU_7_2: Final = Release(
     version="7.2",
     major=7,
@@ -430,6 +448,8 @@ QEMU_7_2: Final = Release(
     vnc_default_console=False,
     expire_password_checks_time=False,
     has_query_audiodevs=False,
+    soundhw_models=_SOUNDHW_7_2,
+    audio_model_optional=False,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -528,6 +548,9 @@ QEMU_8_2: Final = replace(
     vnc_default_console=True,  # 8.2: qemu_console_lookup_default()
     expire_password_checks_time=True,  # qmp_expire_password() checks the number
     has_query_audiodevs=True,  # 8.2: qapi/audio.json
+    # 8.2: hw/audio/virtio-snd-pci.c registers "virtio"
+    soundhw_models=(*_SOUNDHW_7_2, ("virtio", "Virtio Sound", "virtio-sound-pci", False)),
+    audio_model_optional=True,  # 8.2: "vl: support -audio without model" (assumed 8.2)
     audiodev_prop_lookup_error=True,  # audio_state_by_name(name, errp) (assumed 8.2)
     audio_legacy_errors=False,  # 8.2: "audio: Be more strict during audio backend initialisation"
     audio_drivers=_AUDIO_DRIVERS_10_0,

@@ -30,7 +30,14 @@ Step = tuple[str, "dict[str, Any] | None"] | tuple[str, "dict[str, Any] | None",
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("bus-images")
-    for name, size in (("hd.raw", 4 << 20), ("cd1.iso", 1 << 20), ("cd2.iso", 2 << 20)):
+    for name, size in (
+        ("hd.raw", 4 << 20),
+        ("cd1.iso", 1 << 20),
+        ("cd2.iso", 2 << 20),
+        ("fd144.img", 1474560),
+        ("fd720.img", 737280),
+        ("fd288.img", 2949120),
+    ):
         (d / name).write_bytes(bytes(size))
     return d
 
@@ -318,6 +325,134 @@ def scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
     }
 
 
+def hda_scenario() -> tuple[list[str], list[Any]]:
+    """Two HDA controllers (one named, one anonymous), codecs with and
+    without ``cad``, QOM of the bus and the codecs, hot-plug refused."""
+    return (
+        [
+            *BASE,
+            "-machine",
+            "q35",
+            "-audiodev",
+            "none,id=a",
+            "-device",
+            "intel-hda,id=snd",
+            "-device",
+            "hda-duplex,id=c1,audiodev=a,cad=3",
+            "-device",
+            "hda-micro,id=c2,audiodev=a",
+            "-device",
+            "ich9-intel-hda,id=snd2,bus=pcie.0,addr=0x1b",
+            "-device",
+            "hda-output,id=c3,audiodev=a,bus=snd2.0",
+            "-device",
+            "ich9-intel-hda",
+            "-device",
+            "hda-output,id=c4,audiodev=a,bus=hda.0",
+        ],
+        [
+            ("qom-list", {"path": "/machine/peripheral/snd/snd.0"}),
+            ("qom-list", {"path": "/machine/peripheral/c2"}),
+            _get("/machine/peripheral/c1", "cad"),
+            _get("/machine/peripheral/c2", "cad"),
+            _get("/machine/peripheral/c3", "cad"),
+            _get("/machine/peripheral/c2", "audiodev"),
+            _bus_of("c1"),
+            _bus_of("c3"),
+            _bus_of("c4"),
+            _get("/machine/peripheral/snd/snd.0", "child[1]"),
+            ("device_add", {"driver": "hda-output", "bus": "snd.0", "audiodev": "a"}),
+            ("device_add", {"driver": "hda-duplex", "audiodev": "a"}),
+            ("device_del", {"id": "c1"}),
+            ("device_del", {"id": "snd"}),
+            ("query-pci", None),
+        ],
+    )
+
+
+def floppy_scenarios(d: Path) -> dict[str, tuple[list[str], list[Any]]]:
+    """The board's floppy controller: -drive if=floppy and -fda units, a
+    -device floppy, drive types, media changes, no tray, no hot-plug; an
+    isa-fdc on q35 with its own bus."""
+    fd144, fd720, fd288 = (str(d / n) for n in ("fd144.img", "fd720.img", "fd288.img"))
+    return {
+        "floppy-pc": (
+            [
+                *BASE,
+                "-machine",
+                "pc",
+                "-drive",
+                f"if=floppy,file={fd720},format=raw,index=1",
+                "-device",
+                "floppy,id=f",
+            ],
+            [
+                ("query-block", None),
+                _get("/machine/peripheral/f", "drive-type"),
+                _get("/machine/peripheral/f", "unit"),
+                _bus_of("f"),
+                ("qom-list", {"path": "/machine/peripheral/f"}),
+                ("device_add", {"driver": "floppy", "id": "g"}),
+                ("blockdev-change-medium", {"id": "f", "filename": fd144, "format": "raw"}),
+                ("query-block", None),
+                ("blockdev-open-tray", {"id": "f"}),
+                ("eject", {"id": "f"}),
+                ("eject", {"device": "floppy1"}),
+                ("query-block", None),
+                ("device_del", {"id": "f"}),
+            ],
+        ),
+        "floppy-q35": (
+            [
+                *BASE,
+                "-machine",
+                "q35",
+                "-fda",
+                fd288,
+                "-device",
+                "isa-fdc,id=fdc",
+                "-blockdev",
+                f"driver=file,node-name=f1,filename={fd144}",
+                "-device",
+                "floppy,id=f,drive-type=120,drive=f1",
+                "-device",
+                "floppy,id=g,bus=floppy-bus.0",
+            ],
+            [
+                ("query-block", None),
+                _bus_of("f"),
+                _bus_of("g"),
+                _get("/machine/peripheral/f", "drive-type"),
+                _get("/machine/peripheral/g", "drive-type"),
+                _get("/machine/peripheral/g", "unit"),
+                _get("/machine/peripheral/fdc/fdc.0", "child[0]"),
+            ],
+        ),
+    }
+
+
+def audio_hda_scenario() -> tuple[list[str], list[Any]]:
+    """``-audio model=hda``: the board's intel-hda with its hda-duplex
+    (cad 0), a -device codec after it on its bus (cad 1)."""
+    return (
+        [
+            *BASE,
+            "-machine",
+            "q35",
+            "-audio",
+            "none,model=hda",
+            "-device",
+            "hda-output,id=c,audiodev=audiodev0",
+        ],
+        [
+            ("query-pci", None),
+            _get("/machine/peripheral/c", "cad"),
+            _get("/machine/peripheral/c", "audiodev"),
+            ("query-audiodevs", None),
+        ],
+    )
+
+
 #: command lines QEMU refuses: exit status and stderr compared
 REFUSED: dict[str, list[str]] = {
     "ide-unit-too-big": ["-machine", "pc", "-device", "ide-cd,unit=2"],
@@ -335,6 +470,89 @@ REFUSED: dict[str, list[str]] = {
     "no-scsi-bus": ["-machine", "q35", "-device", "scsi-cd"],
     "bus-not-found": ["-machine", "pc", "-device", "ide-cd,bus=ide.7"],
     "usb-port": ["-machine", "pc", "-usb", "-device", "usb-tablet,port=3"],
+    "hda-no-bus": ["-machine", "q35", "-device", "hda-duplex"],
+    "floppy-no-bus": ["-machine", "q35", "-device", "floppy"],
+    "floppy-unit-2": ["-machine", "pc", "-device", "floppy,unit=2"],
+    "floppy-unit-in-use": [
+        "-machine",
+        "pc",
+        "-blockdev",
+        "driver=null-co,node-name=n0,size=1474560",
+        "-device",
+        "floppy,drive=n0",
+        "-device",
+        "floppy,unit=0",
+    ],
+    "floppy-three": [
+        "-machine",
+        "pc",
+        "-device",
+        "floppy",
+        "-device",
+        "floppy",
+        "-device",
+        "floppy",
+    ],
+    "floppy-block-size": ["-machine", "pc", "-device", "floppy,logical_block_size=4096"],
+    "floppy-block-sizes": [
+        "-machine",
+        "pc",
+        "-device",
+        "floppy,logical_block_size=4096,physical_block_size=4096",
+    ],
+    "floppy-min-io": ["-machine", "pc", "-device", "floppy,min_io_size=100"],
+    "floppy-discard": ["-machine", "pc", "-device", "floppy,discard_granularity=100"],
+    "floppy-werror": [
+        "-machine",
+        "pc",
+        "-drive",
+        "if=none,id=d,driver=null-co,werror=stop",
+        "-device",
+        "floppy,drive=d",
+    ],
+    "floppy-drive-werror": ["-machine", "pc", "-drive", "if=floppy,driver=null-co,werror=stop"],
+    "floppy-index-2": ["-machine", "pc", "-drive", "if=floppy,driver=null-co,index=2"],
+    "fdc-twice": ["-machine", "pc", "-device", "isa-fdc"],
+    "fdc-twice-q35": [
+        "-machine",
+        "q35",
+        "-drive",
+        "if=floppy,driver=null-co",
+        "-device",
+        "isa-fdc",
+        "-device",
+        "isa-fdc,iobase=0x370",
+    ],
+    "hda-cad-full": [
+        "-machine",
+        "pc",
+        "-audiodev",
+        "none,id=a",
+        "-device",
+        "intel-hda",
+        "-device",
+        "hda-duplex,audiodev=a,cad=14",
+        "-device",
+        "hda-micro,audiodev=a",
+    ],
+    "hda-cad-too-big": [
+        "-machine",
+        "pc",
+        "-audiodev",
+        "none,id=a",
+        "-device",
+        "intel-hda",
+        "-device",
+        "hda-output,audiodev=a,cad=15",
+    ],
+    "hda-audiodev-missing": [
+        "-machine",
+        "pc",
+        "-device",
+        "intel-hda",
+        "-device",
+        "hda-output,audiodev=nope",
+    ],
     "vser-port0": [
         "-machine",
         "pc",
@@ -349,13 +567,30 @@ REFUSED: dict[str, list[str]] = {
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
 @pytest.mark.parametrize(
     "name",
-    ["pc-board", "q35-board", "controllers", "virtio-serial", "removable-disk", "trays"],
+    [
+        "pc-board",
+        "q35-board",
+        "controllers",
+        "virtio-serial",
+        "removable-disk",
+        "trays",
+        "hda",
+        "audio-hda",
+        "floppy-pc",
+        "floppy-q35",
+    ],
 )
 def test_buses_match_qemu(images: Path, version: str, name: str) -> None:
     binary = qemu_binary(version)
     if binary is None:
         pytest.skip(f"QEMU {version} is not installed")
-    argv, commands = scenarios(images)[name]
+    extra = {"hda": hda_scenario, "audio-hda": audio_hda_scenario}
+    if name in extra:
+        argv, commands = extra[name]()
+    elif name.startswith("floppy"):
+        argv, commands = floppy_scenarios(images)[name]
+    else:
+        argv, commands = scenarios(images)[name]
     scenario = parse_scenario({"name": f"buses-{name}", "argv": argv, "steps": _steps(commands)})
     result = asyncio.run(compare_live(scenario, qemu_target(binary), memdevd_target(version)))
     assert result.ok, result.difference or result.error

@@ -143,6 +143,34 @@ CASES: list[tuple[str, str]] = [
     ("tpm-tis-no-backend", "-device tpm-tis,tpmdev=x"),
     # -incoming
     ("incoming-defer", "-incoming defer"),
+    # -audio: an audiodev and a sound card (soundhw.c)
+    ("audio-hda", "-audio none,model=hda"),
+    ("audio-ac97-id", "-audio none,model=ac97,id=snd"),
+    ("audio-sb16-q35", "-machine q35 -audio none,model=sb16"),
+    ("audio-es1370-pc", "-machine pc -audio driver=none,model=es1370"),
+    ("audio-virtio", "-audio none,model=virtio"),
+    ("audio-unknown-card", "-audio none,model=foo"),
+    ("audio-no-model", "-audio none"),
+    ("audio-twice", "-audio none,model=hda -audio none,model=ac97,id=b"),
+    ("audio-help", "-audio help"),
+    ("audio-driver-help", "-audio driver=help,model=hda"),
+    ("audio-model-help", "-audio none,model=help"),
+    ("audio-bad-key", "-audio none,model=hda,foo=1"),
+    ("audio-bad-driver", "-audio nosuch,model=hda"),
+    ("audio-codec-on-its-bus", "-audio none,model=hda -device hda-output,audiodev=audiodev0"),
+    ("audio-duplicate-id", "-audiodev none,id=audiodev0 -audio none,model=hda"),
+    # -iscsi (no iscsi drive: parsed and checked, used by nothing)
+    ("iscsi-proxmox", "-iscsi initiator-name=iqn.1993-08.org.debian:01:aabbccddeeff"),
+    (
+        "iscsi-all-keys",
+        "-iscsi user=a,password=b,password-secret=nosuch,header-digest=bogus,timeout=5",
+    ),
+    ("iscsi-bad-key", "-iscsi foo=1"),
+    ("iscsi-bad-timeout", "-iscsi timeout=abc"),
+    ("iscsi-short-bool", "-iscsi bare"),
+    ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
+    ("iscsi-help", "-iscsi help"),
+    ("iscsi-key-help", "-iscsi user=a,help"),
 ]
 
 

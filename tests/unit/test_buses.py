@@ -1,8 +1,8 @@
 """Storage and peripheral buses (machine/qbus.py, machine/devices/bus_devices.py,
 targets/x86_64/storage.py, machine/block/media.py).
 
-The rules QEMU applies to addresses on IDE, SCSI, USB and virtio-serial
-buses, the board's own buses, the -drive if=ide API and the tray
+The rules QEMU applies to addresses on IDE, SCSI, USB, virtio-serial,
+HDA and floppy buses, the board's own buses, the -drive if=ide API and the tray
 commands; compared with real QEMU in tests/conformance/test_buses_live.py.
 """
 
@@ -206,3 +206,45 @@ def test_tray_and_medium(version: str, tmp_path: Path) -> None:
     moved = [data["tray-open"] for name, data in events if name == "DEVICE_TRAY_MOVED"]
     # change-medium: open + close; eject: open; close-tray: close.
     assert moved == [True, False, True, False]
+
+
+# -- HDA and floppy --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_hda_codec_addresses(version: str) -> None:
+    m = make_machine(version, "q35", ready=False)
+    device_add(m, driver="intel-hda", id="snd")
+    assert _bus(m, "snd") == "/machine/q35/pcie.0"
+    device_add(m, driver="hda-duplex", id="c1", cad=13)
+    assert m.qom_get("/machine/peripheral/c1", "cad") == 13
+    device_add(m, driver="hda-micro", id="c2")
+    assert m.qom_get("/machine/peripheral/c2", "cad") == 14
+    assert _bus(m, "c2") == "/machine/peripheral/snd/snd.0"
+    err = device_add_error(m, driver="hda-output", id="c3")
+    assert err.desc == "HDA audio codec address is full"
+    # the failed codec changed nothing: its id is free
+    assert "c3" not in m.peripheral.children
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_floppy_units_and_drive_types(version: str, tmp_path: Path) -> None:
+    m = make_machine(version, "pc", ready=False)
+    _node(m, "f144", _image(tmp_path, "f144.img", 1474560))
+    device_add(m, driver="floppy", id="a", drive="f144")
+    assert m.qom_get("/machine/peripheral/a", "drive-type") == "144"
+    # the FDC after the vCPU, kvmvapic and (7.2) DMA controllers
+    fdc = 12 if version == "7.2" else 9
+    assert _bus(m, "a") == f"/machine/unattached/device[{fdc}]/floppy-bus.0"
+    device_add(m, driver="floppy", id="b")
+    # no medium: the controller's fallback
+    assert m.qom_get("/machine/peripheral/b", "drive-type") == "288"
+    assert m.qom_get("/machine/peripheral/b", "unit") == 1
+    err = device_add_error(m, driver="floppy", id="c")
+    assert err.desc == "Can't create floppy unit 2, bus supports only 2 units"
+
+
+def test_floppy_bus_only_on_pc_without_drives() -> None:
+    m = make_machine("10.0", "q35", ready=False)
+    err = device_add_error(m, driver="floppy", id="a")
+    assert err.desc == "No 'floppy-bus' bus found for device 'floppy'"

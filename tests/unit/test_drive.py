@@ -69,7 +69,8 @@ PROBED = (
             "Block protocol 'file' doesn't support the option 'bogus'",
         ),
         ("if=none,snapshot=on", "memdevd: -drive snapshot=on is not emulated"),
-        ("if=floppy,format=raw", "memdevd: -drive if=floppy is not emulated"),
+        ("if=xen,format=raw", "memdevd: -drive if=xen is not emulated"),
+        ("if=floppy,format=raw,index=2", "machine type does not support if=floppy,bus=0,unit=2"),
     ],
 )
 def test_a_bad_drive_fails_start_up_as_qemu_does(

@@ -184,6 +184,113 @@ def test_bios(tmp_path: Path) -> None:
     assert qom_get(machine, "/machine", "firmware") == "ok.bin"
 
 
+def _bzimage(path: Path, protocol: int, initrd_max: int = 0, setup_sects: int = 4) -> str:
+    """A file with a Linux boot header (``HdrS``) of the given protocol."""
+    data = bytearray(20000)
+    data[0x1F1] = setup_sects
+    data[0x202:0x206] = b"HdrS"
+    data[0x206:0x208] = protocol.to_bytes(2, "little")
+    data[0x22C:0x230] = initrd_max.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return str(path)
+
+
+def test_kernel_options_need_a_kernel() -> None:
+    assert failure("-append x") == f"{PROG}: -append only allowed with -kernel option\n"
+    assert failure("-initrd x") == f"{PROG}: -initrd only allowed with -kernel option\n"
+    assert failure("-machine append=x") == f"{PROG}: -append only allowed with -kernel option\n"
+    assert failure("-initrd x -shim y") == f"{PROG}: -shim only allowed with -kernel option\n"
+    assert failure("-shim x", "7.2") == f"{PROG}: -shim: invalid option\n"
+
+
+def test_kernel_files_checked_as_x86_load_linux(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    assert failure(f"-kernel {missing}") == (
+        f"qemu: could not open kernel file '{missing}': No such file or directory\n"
+    )
+    (tmp_path / "empty").write_bytes(b"")
+    assert "could not load kernel" in failure(f"-kernel {tmp_path}/empty")
+    assert (
+        failure(f"-kernel {tmp_path}")
+        == f"qemu: could not load kernel '{tmp_path}': Is a directory\n"
+    )
+    (tmp_path / "small").write_bytes(b"hi")
+    assert failure(f"-kernel {tmp_path}/small") == "qemu: invalid kernel header\n"
+    # not a kernel, but large enough: a Linux kernel of boot protocol 0
+    (tmp_path / "zeros").write_bytes(bytes(8192))
+    zeros = f"{tmp_path}/zeros"
+    start(f"-kernel {zeros}")
+    assert failure(f"-kernel {zeros} -initrd {zeros}") == (
+        "qemu: linux kernel too old to load a ram disk\n"
+    )
+    assert failure(f"-kernel {zeros} -dtb {zeros}") == "qemu: Linux kernel too old to load a dtb\n"
+    linux = _bzimage(tmp_path / "bz", 0x20F, initrd_max=100)
+    assert failure(f"-kernel {linux} -initrd {missing}") == (
+        f"qemu: error reading initrd {missing}: Failed to open file \u201c{missing}\u201d:"
+        " open() failed: No such file or directory\n"
+    )
+    assert failure(f"-kernel {linux} -initrd {zeros}") == (
+        "qemu: initrd is too large, cannot support.(max: 100, need 8192)\n"
+    )
+    assert failure(f"-kernel {linux} -append vga=12x") == "qemu: invalid 'vga=' kernel parameter.\n"
+    assert failure(f"-kernel {linux} -shim {missing}").startswith(
+        f"qemu: error reading shim {missing}"
+    )
+    start(f"-kernel {linux} -append vga=ask -dtb {zeros}")
+
+
+def test_kernel_is_the_machine_kernel_property(tmp_path: Path) -> None:
+    linux = _bzimage(tmp_path / "bz", 0x20F, initrd_max=0x10000000)
+    (tmp_path / "rd").write_bytes(b"x")
+    machine, err = start(
+        f"-kernel {linux} -initrd {tmp_path}/rd -append root=/dev/vda -append quiet"
+    )
+    assert err == ""
+    assert qom_get(machine, "/machine", "kernel") == linux
+    assert qom_get(machine, "/machine", "initrd") == f"{tmp_path}/rd"
+    assert qom_get(machine, "/machine", "append") == "quiet"
+    assert qom_get(machine, "/machine", "dtb") == ""
+
+
+def test_multiboot_and_elf_kernels(tmp_path: Path) -> None:
+    mb = bytearray(8192)
+    flags = 0x10000
+    mb[64:76] = b"".join(
+        v.to_bytes(4, "little") for v in (0x1BADB002, flags, (-(0x1BADB002 + flags)) & 0xFFFFFFFF)
+    )
+    mb[76:92] = b"".join(v.to_bytes(4, "little") for v in (0x100000, 0x100040, 0, 0))
+    (tmp_path / "mb").write_bytes(bytes(mb))
+    assert failure(f"-kernel {tmp_path}/mb") == f"{PROG}: invalid load_addr address\n"
+    # an x86-64 ELF without a XEN_ELFNOTE_PHYS32_ENTRY note
+    assert failure("-kernel /bin/true") == (
+        f"{PROG}: Error loading uncompressed kernel without PVH ELF Note\n"
+    )
+
+
+def test_iscsi_is_checked_and_used_by_nothing() -> None:
+    start("-iscsi initiator-name=iqn.1993-08.org.debian:01:aabbccddeeff,timeout=5")
+    assert failure("-iscsi foo=1") == f"{PROG}: -iscsi foo=1: Invalid parameter 'foo'\n"
+    assert failure("-iscsi timeout=x", "7.2") == (
+        f"{PROG}: -iscsi timeout=x: Parameter 'timeout' expects a number\n"
+    )
+
+
+def test_audio_makes_its_card() -> None:
+    machine, err = start(
+        "-machine q35 -audio none,model=hda -device hda-output,id=c,audiodev=audiodev0"
+    )
+    assert err == ""
+    kinds = [dev.typename for dev in machine.unattached.children.values()]
+    assert "intel-hda" in kinds and "hda-duplex" in kinds
+    # the board's codec took address 0, so the -device one takes 1
+    assert qom_get(machine, "/machine/peripheral/c", "cad") == 1
+    assert failure("-audio none", "7.2") == f"{PROG}: -audio none: Parameter 'model' is missing\n"
+    start("-audio none", "10.0")
+    assert failure("-audio none,model=hda -audio none,model=hda,id=b") == (
+        f"{PROG}: -audio none,model=hda,id=b: only one -soundhw option is allowed\n"
+    )
+
+
 def test_no_hpet_is_7_2_only() -> None:
     machine, _ = start("-machine q35 -no-hpet", "7.2")
     assert qom_get(machine, "/machine", "hpet") is False

@@ -72,7 +72,7 @@ class ChardevContainer(Container):
 # set_open=true)); a virtio port opens it only when the guest does.
 OPEN_AT_REALIZE = frozenset(
     {"isa-parallel", "isa-debugcon", "pci-serial", "pci-serial-2x", "pci-serial-4x"}
-    | {"usb-serial", "usb-braille", "ipoctal232"}
+    | {"usb-serial", "usb-braille", "ipoctal232", "usb-redir"}
 )
 
 

@@ -1,11 +1,13 @@
-"""Controllers and the devices on their buses: IDE, SCSI, USB, virtio-serial.
+"""Controllers and the devices on their buses: IDE, SCSI, USB, virtio-serial, HDA, floppy.
 
 Made from the recorded catalog like every other device type
 (:mod:`memdevd.machine.devices.generic`), with what QEMU's bus code does
 about addresses: an IDE unit (``ide_qdev_realize``), a SCSI channel,
 target and LUN (``scsi_bus_check_address``, ``scsi_qdev_realize``), a USB
 port (``usb_claim_port``, ``usb_check_attach``), a virtio-serial port
-number (``virtser_port_device_realize``); and what the disk devices do
+number (``virtser_port_device_realize``), an HDA codec address
+(``hda_codec_dev_realize``), a floppy unit and drive type
+(``floppy_drive_realize``); and what the disk devices do
 with their drive (``ide_dev_initfn``, ``scsi_realize``): a CD-ROM without
 one gets an empty drive, a disk refuses to start.  Nothing is emulated
 behind it: no ATA command, SCSI CDB or USB packet is ever answered.
@@ -26,10 +28,13 @@ from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qbus import (
     BAD_PORT_ID,
+    FLOPPY_MAX_UNITS,
     USB_SPEED_MASK_FULL,
     USB_SPEED_MASK_HIGH,
     USB_SPEED_MASK_LOW,
     USB_SPEED_MASK_SUPER,
+    FloppyBus,
+    HDABus,
     IDEBus,
     QBus,
     SCSIBus,
@@ -86,6 +91,12 @@ USB_CONTROLLERS: dict[str, tuple[str, int]] = {
 }
 _LOW_FULL = USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL
 _ALL_SPEEDS = _LOW_FULL | USB_SPEED_MASK_HIGH | USB_SPEED_MASK_SUPER
+#: floppy controllers (floppy_bus_create in fdctrl_realize_common)
+FLOPPY_CONTROLLERS = frozenset({"isa-fdc"})
+#: HDA controllers on PCI (hda_codec_bus_init in their realize)
+HDA_CONTROLLERS = frozenset({"intel-hda", "ich9-intel-hda"})
+#: codec addresses 0..14 (hda_codec_dev_realize)
+HDA_MAX_CAD = 15
 #: VIRTIO_QUEUE_MAX / 2 - 1
 VSER_MAX_SUPPORTED_PORTS = 511
 
@@ -96,6 +107,8 @@ def owns_buses(typename: str, backend: str | None) -> bool:
         typename in IDE_CONTROLLERS
         or typename in SCSI_CONTROLLERS
         or typename in USB_CONTROLLERS
+        or typename in HDA_CONTROLLERS
+        or typename in FLOPPY_CONTROLLERS
         or backend in ("virtio-scsi-device", "virtio-serial-device")
     )
 
@@ -107,6 +120,7 @@ def _uint(values: dict[str, Any], name: str, default: int) -> int:
 
 def check_controller(dev: Any, backend: str | None) -> None:
     """The controller's realize checks that come before its buses."""
+
     if backend == "virtio-serial-device":
         ports = _uint(dev.values, "max_ports", 31)
         if not ports:
@@ -142,6 +156,11 @@ def make_buses(dev: Any, backend: str | None) -> list[QBus]:
         usb = USBBus(machine, name, dev)
         register_usb_ports(usb, kind, ports, dev.values)
         buses.append(usb)
+    elif typename in HDA_CONTROLLERS:
+        buses.append(HDABus(machine, automatic_bus_name(machine, dev, "HDA", 0), dev))
+    elif typename in FLOPPY_CONTROLLERS:
+        name = automatic_bus_name(machine, dev, "floppy-bus", 0)
+        buses.append(FloppyBus(machine, name, dev, fallback=str(dev.values.get("fallback", "288"))))
     elif backend in ("virtio-scsi-device", "virtio-serial-device"):
         vdev = dev.vdev
         bus_type = "SCSI" if backend == "virtio-scsi-device" else "virtio-serial-bus"
@@ -509,13 +528,151 @@ def unrealize_virtio_serial_port(dev: Any) -> None:
         dev.port_nr = None
 
 
+# HDA ------------------------------------------------------------------------------------
+
+
+def realize_hda_codec(dev: Any) -> None:
+    """``hda_codec_dev_realize``: the codec address, the bus's next one by
+    default (the bus keeps the next even if the codec fails later)."""
+    bus: HDABus = _qbus(dev)
+    cad = _uint(dev.values, "cad", 0xFFFFFFFF) & 0xFFFFFFFF
+    if cad == 0xFFFFFFFF:
+        cad = bus.next_cad
+    if cad >= HDA_MAX_CAD:
+        raise CoreError(M.HDA_CAD_FULL)
+    bus.next_cad = cad + 1
+    dev.values["cad"] = cad
+
+
+# floppy ---------------------------------------------------------------------------------
+
+#: fd_formats (hw/block/fdc.c): (drive type, last sector, tracks, heads - 1), in order
+FD_FORMATS: tuple[tuple[str, int, int, int], ...] = (
+    *(("144", sect, 80, 1) for sect in (18, 20, 21)),
+    ("144", 21, 82, 1),
+    ("144", 21, 83, 1),
+    *(("144", sect, 80, 1) for sect in (22, 23, 24)),
+    *(("288", sect, 80, 1) for sect in (36, 39, 40, 44, 48)),
+    ("144", 9, 80, 1),
+    ("144", 10, 80, 1),
+    ("144", 10, 82, 1),
+    ("144", 10, 83, 1),
+    ("144", 13, 80, 1),
+    ("144", 14, 80, 1),
+    ("120", 15, 80, 1),
+    ("120", 18, 80, 1),
+    ("120", 18, 82, 1),
+    ("120", 18, 83, 1),
+    ("120", 20, 80, 1),
+    ("120", 9, 80, 1),
+    ("120", 11, 80, 1),
+    ("120", 9, 40, 1),
+    ("120", 9, 40, 0),
+    ("120", 10, 41, 1),
+    ("120", 10, 42, 1),
+    ("120", 8, 40, 1),
+    ("120", 8, 40, 0),
+    ("144", 9, 80, 0),
+)
+
+
+def pick_drive_type(dev: Any, fallback: str) -> str:
+    """``pick_drive_type``: an ``auto`` drive takes the type of the first
+    format whose sector count is the medium's, else the controller's
+    fallback (also without a medium)."""
+    kind = str(dev.values.get("drive-type", "auto"))
+    if kind != "auto":
+        return kind
+    node = dev.blk.root if dev.blk is not None else None
+    if node is None:
+        return fallback
+    sectors = node.length // 512
+    for drive, last_sect, tracks, heads in FD_FORMATS:
+        if (heads + 1) * tracks * last_sect == sectors:
+            return drive
+    return fallback
+
+
+def blkconf_blocksizes(dev: Any) -> tuple[int, int]:
+    """``blkconf_blocksizes`` (hw/block/block.c): the sizes not given are
+    the sector size (memdevd's nodes report no block sizes of their own),
+    then the checks.  Returns (logical, physical)."""
+    values = dev.values
+
+    def number(name: str, default: int = 0) -> int:
+        value = values.get(name)
+        return int(value) if value is not None else default
+
+    physical = number("physical_block_size") or 512
+    logical = number("logical_block_size") or 512
+    if logical > physical:
+        raise CoreError(M.BLKCONF_LOGICAL_GT_PHYSICAL)
+    min_io, opt_io = number("min_io_size"), number("opt_io_size")
+    if min_io % logical:
+        raise CoreError(M.BLKCONF_MIN_IO_ALIGN)
+    if min_io // logical > 0xFFFF:
+        raise CoreError(M.BLKCONF_MIN_IO_MAX.format(0xFFFF))
+    if opt_io % logical:
+        raise CoreError(M.BLKCONF_OPT_IO_ALIGN)
+    granularity = number("discard_granularity", -1) & 0xFFFFFFFF
+    if granularity != 0xFFFFFFFF and granularity % logical:
+        raise CoreError(M.BLKCONF_DISCARD_ALIGN)
+    return logical, physical
+
+
+def realize_floppy(dev: Any) -> None:
+    """``floppy_drive_realize``: the unit, the drive (an empty one if none)
+    with its block sizes and error actions, the drive type."""
+    bus: FloppyBus = _qbus(dev)
+    unit = _unit(dev.values.get("unit", -1))
+    if unit == -1:
+        unit = next((u for u in range(FLOPPY_MAX_UNITS) if u not in bus.units), FLOPPY_MAX_UNITS)
+    if unit >= FLOPPY_MAX_UNITS:
+        raise CoreError(M.FLOPPY_UNIT_TOO_BIG.format(unit, FLOPPY_MAX_UNITS))
+    if unit in bus.units:
+        raise CoreError(M.FLOPPY_UNIT_IN_USE.format(unit))
+    machine = dev.machine
+    read_only: bool | None = None
+    if dev.blk is None:
+        dev.blk = machine.block.empty_backend(dev)
+        # no write permission on an empty drive (a read-only node may come)
+        read_only = True
+    logical, physical = blkconf_blocksizes(dev)
+    if logical != 512 or physical != 512:
+        raise CoreError(M.FLOPPY_BLOCK_SIZE)
+    machine.block.realize_drive(
+        dev.blk, resizable=False, share_rw=bool(dev.values.get("share-rw")), read_only=read_only
+    )
+    if dev.blk.on_write_error not in ("enospc", "report"):
+        raise CoreError(M.FDC_WERROR)
+    if dev.blk.on_read_error != "report":
+        raise CoreError(M.FDC_RERROR)
+    bus.units[unit] = dev
+    dev.values["unit"] = unit
+    dev.values["drive-type"] = pick_drive_type(dev, bus.fallback)
+    dev.floppy_unit = unit
+    # the fdc never calls blk_iostatus_enable(): query-block has no io-status
+    dev.iostatus = False
+
+
+def unrealize_floppy(dev: Any) -> None:
+    bus = getattr(dev, "parent_qbus", None)
+    unit = getattr(dev, "floppy_unit", None)
+    if isinstance(bus, FloppyBus) and unit is not None and bus.units.get(unit) is dev:
+        del bus.units[unit]
+
+
 #: bus type -> (realize, unrealize)
 BUS_REALIZE: dict[str, tuple[Any, Any]] = {
     "IDE": (realize_ide, unrealize_ide),
     "SCSI": (realize_scsi, None),
     "usb-bus": (realize_usb, unrealize_usb),
     "virtio-serial-bus": (realize_virtio_serial_port, unrealize_virtio_serial_port),
+    "HDA": (realize_hda_codec, None),
+    "floppy-bus": (realize_floppy, unrealize_floppy),
 }
 
 #: devices with a tray (``change_media_cb`` and ``is_tray_open``)
 TRAY_DEVICES = frozenset({"ide-cd", "scsi-cd"})
+#: devices with removable media but no tray (``change_media_cb`` only)
+TRAYLESS_REMOVABLE = frozenset({"floppy"})

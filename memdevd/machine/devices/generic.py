@@ -17,10 +17,10 @@ inner type.  Properties that link to a backend (``drive``, ``netdev``,
 QEMU's texts; a ``drive`` attaches the block node as QEMU's
 ``set_drive_helper`` does.
 
-Controllers own IDE, SCSI, USB and virtio-serial buses, and the types on
-those buses find their address there
+Controllers own IDE, SCSI, USB, virtio-serial and HDA buses, and the types
+on those buses find their address there
 (:mod:`memdevd.machine.devices.bus_devices`).  A type on another bus
-(HDA, CCID, floppy...) gets QEMU's "No 'HDA' bus found" (or "can't go
+(CCID, floppy...) gets QEMU's "No 'ccid-bus' bus found" (or "can't go
 on" a bus it names), as on a QEMU machine without that bus.
 A type's class is hot-pluggable as the catalog records it
 (``DeviceClass.hotpluggable``: ``VGA`` is not), and ``qom-list`` of a
@@ -445,6 +445,8 @@ class CatalogBusDevice(CatalogMixin, Device):
         self.blk: BlockBackend | None = None
         # The bus's QOM object (machine/qbus.py), once device_add chose it.
         self.parent_qbus: Any = None
+        # The buses it owns (an isa-fdc's floppy bus).
+        self.qbuses: list[Any] = []
 
     def class_props_key(self) -> str | None:
         return "catalog"
@@ -475,6 +477,13 @@ class CatalogBusDevice(CatalogMixin, Device):
 
     @property
     def removable_media(self) -> bool:
+        from memdevd.machine.devices.bus_devices import TRAYLESS_REMOVABLE
+
+        # a floppy drive has change_media_cb without is_tray_open
+        return self.has_tray or self.typename in TRAYLESS_REMOVABLE
+
+    @property
+    def has_tray(self) -> bool:
         from memdevd.machine.devices.bus_devices import TRAY_DEVICES
 
         # scsi-disk.c: a CD-ROM, or a disk with removable=on, has the
@@ -482,10 +491,6 @@ class CatalogBusDevice(CatalogMixin, Device):
         return self.typename in TRAY_DEVICES or (
             self.typename == "scsi-hd" and bool(self.values.get("removable"))
         )
-
-    @property
-    def has_tray(self) -> bool:
-        return self.removable_media
 
     def replace_drive(self, name: str, value: str, owner: str) -> None:
         """``set_drive_helper`` after realize: the drive moves to a node."""
@@ -499,11 +504,16 @@ class CatalogBusDevice(CatalogMixin, Device):
     def realize(self) -> None:
         self.apply_links()
         self.realize_nic()
-        from memdevd.machine.devices.bus_devices import BUS_REALIZE
+        from memdevd.machine.devices.bus_devices import BUS_REALIZE, owns_buses
 
         hooks = BUS_REALIZE.get(self.bus_type or "")
         if hooks is not None:
             hooks[0](self)
+        if owns_buses(self.typename, None):
+            from memdevd.machine.devices.bus_devices import check_controller, make_buses
+
+            check_controller(self, None)
+            self.qbuses = make_buses(self, None)
 
     def unrealize(self) -> None:
         from memdevd.machine.devices.bus_devices import BUS_REALIZE

@@ -55,7 +55,10 @@ COMPAT: CompatTable = {
     (3, 1): {  # hw_compat_3_1
         "memory-backend-file.x-use-canonical-path-for-ramblock-id": True,
         "memory-backend-memfd.x-use-canonical-path-for-ramblock-id": True,
+        # pc_{i440fx,q35}_3_1_machine_options: no PVH boot of an ELF -kernel
+        "pc-machine.pvh-enabled": False,
     },
+    (2, 5): {"isa-fdc.fallback": "144"},  # pc_compat_2_5
 }
 #: The i440FX types only (hw/i386/pc_piix.c; QEMU 7.2 still has them).
 PC_COMPAT: CompatTable = {

@@ -813,6 +813,36 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             ),
             "trace/control.c",
         ),
+        "iscsi": OptsListDef(
+            "iscsi",
+            None,
+            False,
+            (
+                OptDescDef("user", "string", "username for CHAP authentication to target", None),
+                OptDescDef(
+                    "password", "string", "password for CHAP authentication to target", None
+                ),
+                OptDescDef(
+                    "password-secret",
+                    "string",
+                    "ID of the secret providing password for CHAP authentication to target",
+                    None,
+                ),
+                OptDescDef(
+                    "header-digest",
+                    "string",
+                    "HeaderDigest setting. {CRC32C|CRC32C-NONE|NONE-CRC32C|NONE}",
+                    None,
+                ),
+                OptDescDef(
+                    "initiator-name", "string", "Initiator iqn name to use when connecting", None
+                ),
+                OptDescDef(
+                    "timeout", "number", "Request timeout in seconds (default 0 = no timeout)", None
+                ),
+            ),
+            "block/iscsi-opts.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1505,6 +1535,36 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
                 OptDescDef("file", "string", None, None),
             ),
             "trace/control.c",
+        ),
+        "iscsi": OptsListDef(
+            "iscsi",
+            None,
+            False,
+            (
+                OptDescDef("user", "string", "username for CHAP authentication to target", None),
+                OptDescDef(
+                    "password", "string", "password for CHAP authentication to target", None
+                ),
+                OptDescDef(
+                    "password-secret",
+                    "string",
+                    "ID of the secret providing password for CHAP authentication to target",
+                    None,
+                ),
+                OptDescDef(
+                    "header-digest",
+                    "string",
+                    "HeaderDigest setting. {CRC32C|CRC32C-NONE|NONE-CRC32C|NONE}",
+                    None,
+                ),
+                OptDescDef(
+                    "initiator-name", "string", "Initiator iqn name to use when connecting", None
+                ),
+                OptDescDef(
+                    "timeout", "number", "Request timeout in seconds (default 0 = no timeout)", None
+                ),
+            ),
+            "block/iscsi-opts.c",
         ),
         "smbios:file": OptsListDef(
             "smbios:file",

@@ -1,4 +1,4 @@
-"""The pc and q35 boards' own storage and USB controllers, and their buses.
+"""The pc and q35 boards' own storage, floppy and USB controllers, and their buses.
 
 (And the PS/2 mouse's input handler, which query-mice lists.)
 
@@ -7,8 +7,11 @@ master and a slave each) and with ``-usb`` (``-machine usb=on``) a
 ``piix3-usb-uhci`` (``usb-bus.0``, two ports); ``pc_q35_init`` creates the
 ICH9 AHCI controller (``ide.0`` to ``ide.5``, one unit each) and with
 ``-usb`` an ``ich9-usb-ehci1`` with three UHCI companions (``usb-bus.0``,
-six ports).  memdevd does not model those controllers; their buses are
-real (:mod:`memdevd.machine.qbus`), with the QOM path QEMU gives them.
+six ports).  ``pc_superio_init`` creates the floppy controller
+(``floppy-bus.0``): always on pc, on q35 only for a floppy drive
+(``-fda``, ``-drive if=floppy``), whose ``floppy`` devices it makes.
+memdevd does not model those controllers; their buses are real
+(:mod:`memdevd.machine.qbus`), with the QOM path QEMU gives them.
 
 The IDE units of ``-drive if=ide`` are created right after the IDE
 controller, as ``/machine/unattached`` devices, which moves the board
@@ -27,10 +30,13 @@ from memdevd.machine.qbus import (
     USB_SPEED_MASK_FULL,
     USB_SPEED_MASK_HIGH,
     USB_SPEED_MASK_LOW,
+    FloppyBus,
     IDEBus,
     USBBus,
     automatic_bus_name,
     create_board_ide_drives,
+    create_legacy_floppies,
+    floppy_drives,
 )
 
 if TYPE_CHECKING:
@@ -53,6 +59,15 @@ BOARD_DEVICES: dict[tuple[str, bool], tuple[int, int]] = {
     # ICH9-LPC i8259 i8259 hpet pit pcspk i8042 vmport vmmouse port92
     # ich9-ahci ICH9-SMB smbus-eeprom*8
     ("q35", True): (20, 10),
+}
+#: Where the floppy controller (isa-fdc, made by pc_superio_init) is among
+#: those devices: pc always has one, q35 only for a floppy drive (its
+#: BOARD_DEVICES lack it); the floppy drives come right after it.
+FDC_POSITION: dict[tuple[str, bool], int] = {
+    ("pc", False): 10,
+    ("q35", False): 9,
+    ("pc", True): 7,
+    ("q35", True): 6,
 }
 _LOW_FULL = USB_SPEED_MASK_LOW | USB_SPEED_MASK_FULL
 #: ich9-usb-ehci1 and its companions at 1d.7 and 1d.0-1d.2
@@ -87,6 +102,15 @@ def create_board_storage(machine: Machine) -> None:
     if family == "pc" and not machine.config.acpi and not children:
         # No PIIX4_PM (it comes after the IDE and USB functions).
         count -= 1
+    floppies = len(floppy_drives(machine))
+    has_fdc = family == "pc" or floppies > 0
+    fdc_pos = FDC_POSITION[(family, children)]
+    # The devices the floppies (and q35's controller) add at the FDC.
+    added = (1 if family == "q35" and has_fdc else 0) + floppies
+    count += added
+    ide_before_fdc = ide_offset < fdc_pos
+    if not ide_before_fdc:
+        ide_offset += added
     if machine.config.board_options.get("vmport") == "off":
         # pc_basic_device_init makes neither vmport nor vmmouse; they come
         # before the IDE controller except on 10.0's pc (a PIIX3 child).
@@ -105,6 +129,16 @@ def create_board_storage(machine: Machine) -> None:
     machine.unattached_counter = ide_index + 1
     drives = create_board_ide_drives(machine, units)
     extra = drives
+    if has_fdc:
+        fdc_index = base + fdc_pos + (drives if ide_before_fdc else 0)
+        name = automatic_bus_name(machine, None, "floppy-bus", 0)
+        fallback = str(machine.compat.get("isa-fdc.fallback", "288"))
+        fdc_path = f"/machine/unattached/device[{fdc_index}]/{name}"
+        floppy_bus = FloppyBus(machine, name, None, fdc_path, fallback)
+        machine.board_qbuses.append(floppy_bus)
+        # isa_fdc_init_drives(): the drives right after their controller
+        machine.unattached_counter = fdc_index + 1
+        create_legacy_floppies(machine, floppy_bus)
     if board_usb(machine):
         if family == "pc" and children:
             usb_path = f"/machine/unattached/device[{ide_index}]/uhci"
@@ -123,7 +157,12 @@ def create_board_storage(machine: Machine) -> None:
                 usb.register_port(str(port + 1), _LOW_FULL | USB_SPEED_MASK_HIGH)
         machine.board_qbuses.append(usb)
     machine.unattached_counter = base + count + extra
-    machine.board_inserted = (ide_index, extra)
+    # Where the recorded numbering moves: after the IDE controller (its
+    # units, -usb's controllers) and at the floppy controller.
+    inserted = [(ide_index - (0 if ide_before_fdc else added), extra)]
+    if added:
+        inserted.append((base + fdc_pos - (1 if family == "q35" else 0), added))
+    machine.board_inserted = inserted
     # i8042's PS/2 keyboard and mouse register QEMU's input handlers 0 to 2
     # (the mouse is the 3rd): query-mice lists the mouse, current until a
     # guest activates another.
