@@ -1107,6 +1107,10 @@ NET_CLIENT_DROPPED_ABORT: Final = (
     "memdevd: netdev '{}' was not created (QEMU fails an assertion and aborts here)"
 )
 HUBPORT_PEER_IN_USE: Final = "memdevd: netdev '{}' already has a peer (QEMU aborts here)"
+# 7.2's net/net.c (a tap dropped for its vhost).
+NET_CLIENT_INIT1_ASSERTION_7_2: Final = (
+    "../../net/net.c:1131: net_client_init1: Assertion `nc' failed."
+)
 # hw/core/qdev-properties-system.c set_netdev, hw/core/qdev-properties.c
 PROP_CANT_FIND_VALUE: Final = "Property '{}.{}' can't find value '{}'"
 PROP_IN_USE: Final = "Property '{}.{}' can't take value '{}', it's in use"

@@ -44,7 +44,11 @@ def net_init_clients(
         try:
             fn(*args)
         except CoreError as exc:
-            err = OptionError(exc.desc, exc.hint or None, location=option.location)
+            if exc.assertion is not None:
+                err = OptionError(exc.assertion)
+                err.aborts = True
+            else:
+                err = OptionError(exc.desc, exc.hint or None, location=option.location)
             err.preceding[:0] = [*notes, *_printed(net, option.location)]
             raise err from None
         notes.extend(_printed(net, option.location))

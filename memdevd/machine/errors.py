@@ -31,6 +31,10 @@ class CoreError(Exception):
         # error_report() lines printed on the way to this error (a -device
         # option's realize prints them under the option's location).
         self.reported: tuple[str, ...] = ()
+        # Where QEMU fails an assertion instead: its text (glibc's, after the
+        # program name).  At start-up memdevd prints it and aborts too; over
+        # QMP the daemon answers ``desc`` and lives on.
+        self.assertion: str | None = None
 
     def __repr__(self) -> str:
         return f"CoreError({self.desc!r}, {self.error_class.value})"

@@ -51,8 +51,8 @@ PENDING: dict[str, str] = {
     # hand-written
     # (10.0 fails on both as on a host without /dev/vhost-net, before -cpu)
     "handwritten/proxmox-pc@7.2": (
-        "on a host without /dev/vhost-net QEMU 7.2 aborts at the vhost=on tap where memdevd"
-        " refuses by name; then memdevd refuses CPU features on -cpu (kvm64,enforce,...)"
+        "with /dev/vhost-net (both abort at the vhost=on tap without it) memdevd refuses CPU"
+        " features on -cpu (kvm64,enforce,...)"
     ),
     "handwritten/proxmox-pc-novhost": (
         "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"

@@ -342,7 +342,9 @@ class NetLayer:
             if nc is None:
                 # 7.2: a tap whose vhost could not be set up was dropped with
                 # a warning; QEMU then fails an assertion and aborts.
-                raise CoreError(M.NET_CLIENT_DROPPED_ABORT.format(name))
+                err = CoreError(M.NET_CLIENT_DROPPED_ABORT.format(name))
+                err.assertion = M.NET_CLIENT_INIT1_ASSERTION_7_2
+                raise err
             nc.is_netdev = True
 
     def netdev_add(self, netdev: dict[str, Any]) -> None:
