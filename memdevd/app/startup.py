@@ -235,7 +235,7 @@ def apply_machine_options(
             config.graphics = _machine_bool(value, key)
         else:
             try:
-                target.apply_machine_option(config, key, value)
+                target.apply_machine_option(config, key, value, release)
             except CoreError as exc:
                 raise _err(exc) from None
 
@@ -517,6 +517,13 @@ def build_machine(
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))
+    try:
+        # qdev_machine_creation_done(): the machine-init-done notifiers.
+        config.board.machine_done(machine)
+    except CoreError as exc:
+        done_err = _err(exc)
+        done_err.preceding[:0] = notes
+        raise done_err from None
     # qemu_machine_creation_done()
     notes.extend(displays.vga_warning(display))
     machine.finish_init()

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # Bus type names and their parents (TYPE_PCIE_BUS is a TYPE_PCI_BUS).
 BUS_PARENTS = {
     "PCIE": ("PCIE", "PCI", "bus"),
+    # A cxl-rp's secondary bus, a pxb-cxl's root bus.
+    "CXL": ("CXL", "PCIE", "PCI", "bus"),
+    "pxb-cxl-bus": ("pxb-cxl-bus", "CXL", "PCIE", "PCI", "bus"),
     "PCI": ("PCI", "bus"),
     "System": ("System", "bus"),
     "ISA": ("ISA", "bus"),
@@ -287,8 +290,9 @@ def pci_register_devfn(
     # explicit addr; 10.0 always, and looks the slot up from the *property*
     # (pci_dev->devfn is still -1 for an automatic addr, i.e. slot 31).
     if hotplugged and (requested >= 0 or machine.release.pcie_slot_occupied_check):
-        if bus.owner is not None and bus.owner.is_a("pcie-root-port"):
-            # pcie_has_upstream_port(): a port's bus has a single slot.
+        if bus.owner is not None and bus.owner.is_a("pcie-root-port-base"):
+            # pcie_has_upstream_port(): a root port's bus (cxl-rp's too) has a
+            # single slot.
             function_0 = devices.get(0)
         else:
             function_0 = devices.get(pci_slot(requested) << 3)
@@ -314,6 +318,9 @@ def bus_canonical_path(machine: Machine, bus: Bus) -> str:
         path_of: str = bus.qbus.path()
         return path_of
     if bus.owner is not None:
-        return f"{bus.owner.canonical_path()}/{bus.name}"
+        # An expander's root bus is its host bridge's child (pxb-cxl).
+        host = getattr(bus.owner, "host_bridge", None)
+        owner = host if host is not None else bus.owner
+        return f"{owner.canonical_path()}/{bus.name}"
     path = machine.config.board.bus_path(machine, bus)
     return path if path is not None else f"/machine/{bus.name}"

@@ -172,6 +172,8 @@ def test_scenarios_are_well_formed() -> None:
         "pci_",
         # Character devices: chardev-add/remove/change, ringbuf, -chardev/-serial.
         "chardev_",
+        # CXL: -machine cxl/cxl-fmw, pxb-cxl, cxl-rp, cxl-type3 and the windows' placement.
+        "cxl_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:

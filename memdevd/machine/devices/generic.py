@@ -605,6 +605,8 @@ def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 # With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
+# CXL types with their realize (memdevd.machine.devices.cxl): type -> class.
+_CXL_TYPES = {"pxb-cxl": "PXBCXL", "cxl-rp": "CXLRootPort", "cxl-type3": "CXLType3"}
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -647,6 +649,10 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
 
             base = CatalogPCIBridge
+        if info.name in _CXL_TYPES:
+            from memdevd.machine.devices import cxl
+
+            base = getattr(cxl, _CXL_TYPES[info.name])
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:

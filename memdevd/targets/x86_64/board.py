@@ -199,6 +199,9 @@ class X86Board(Board):
         if self.is_pc:
             # x86_machine_class_init: the X86MachineState property.
             props.append(Prop("sgx-epc", "SgxEPC", _get_sgx_epc, _set_sgx_epc))
+            # pc_machine_initfn -> cxl_machine_init.
+            props.append(Prop("cxl", "bool", _get_cxl, _set_cxl))
+            props.append(Prop("cxl-fmw", "CXLFixedMemoryWindow", _get_cfmw, _set_cfmw))
         if not machine.release.device_memory_only_with_maxmem:
             props.append(
                 Prop(
@@ -276,6 +279,7 @@ class X86Board(Board):
             amd_cpu=compat.get("pc-machine.enforce-amd-1tb-hole", True),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
+            cxl=cxl_state(machine),
         )
         if layout.has_device_memory:
             machine.set_device_memory(layout.device_memory_base, layout.device_memory_size)
@@ -294,6 +298,13 @@ class X86Board(Board):
             machine.machine_obj.add_child(
                 "nvdimm-acpi-io[0]", MemoryRegionObject(4, "/machine/unattached/io[0]", 0x0A18)
             )
+
+    def machine_done(self, machine: Machine) -> None:
+        """``pc_machine_done``: the CXL host bridges and windows' targets."""
+        if self.is_pc:
+            from memdevd.machine import cxl
+
+            cxl.machine_done(machine, cxl_state(machine) or cxl.CXLState())
 
     # -- objects ----------------------------------------------------------------------
 
@@ -410,6 +421,43 @@ def _set_max_ram_below_4g(obj: QOMObject, v: Any, name: str) -> None:
     if value > 4 << 30:
         raise CoreError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
     _machine(obj).config.board_options["max-ram-below-4g"] = value
+
+
+def cxl_state(machine: Machine) -> Any:
+    """The CXLState -machine cxl=/cxl-fmw.* set, None if neither was given."""
+    return machine.config.board_options.get("cxl")
+
+
+def _get_cxl(obj: QOMObject) -> bool:
+    """``machine_get_cxl``."""
+    state = cxl_state(_machine(obj))
+    return bool(state is not None and state.is_enabled)
+
+
+def _set_cxl(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_cxl``: takes effect only at board init."""
+    from memdevd.machine.cxl import state_of
+
+    state_of(_machine(obj).config.board_options).is_enabled = v.type_bool(name)
+
+
+def _get_cfmw(obj: QOMObject) -> Any:
+    """``machine_get_cfmw``."""
+    from memdevd.machine.cxl import cfmw_list_value
+
+    state = cxl_state(_machine(obj))
+    return cfmw_list_value(state.fixed_windows if state is not None else [])
+
+
+def _set_cfmw(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_cfmw``: the windows are checked; placed only at board init."""
+    from memdevd.machine.cxl import check_window, state_of, visit_cfmw_list
+
+    machine = _machine(obj)
+    windows = visit_cfmw_list(v, name)
+    for window in windows:
+        check_window(window, machine.release)
+    state_of(machine.config.board_options).fixed_windows = windows
 
 
 def _get_sgx_epc(obj: QOMObject) -> Any:
