@@ -357,13 +357,14 @@ PXB_CXL_NO_SPACE: Final = "Insufficient space for pxb cxl host register space"
 PXB_CXL_ON_PCI_BUS: Final = "pxb-cxl devices cannot reside on a PCI bus"
 PXB_ONLY_ROOT_BUS: Final = "PXB devices can be attached only to root bus"
 PXB_BUS_IN_USE: Final = "Bus {} is already in use"
-PXB_NUMA_NOT_SUPPORTED: Final = "NUMA is not supported by this machine-type"
 PXB_ILLEGAL_NUMA_NODE: Final = "Illegal numa node {}"
 # cxl_type3.c cxl_setup_memory: 7.2 (memdev and lsa only), 8.0+ (volatile memory).
 CXL_T3_MEMDEV_MUST_BE_SET_7_2: Final = "memdev property must be set"
 CXL_T3_LSA_MUST_BE_SET_7_2: Final = "lsa property must be set"
 CXL_T3_NO_MEMDEV: Final = "at least one memdev property must be set"
-CXL_T3_MEMDEV_AND_PERSISTENT: Final = "[memdev] cannot be used with new [persistent-memdev] property"
+CXL_T3_MEMDEV_AND_PERSISTENT: Final = (
+    "[memdev] cannot be used with new [persistent-memdev] property"
+)
 CXL_T3_LSA_FOR_PERSISTENT: Final = "lsa property must be set for persistent devices"
 CXL_T3_BACKEND_USED: Final = "memory backend {} can't be used multiple times."
 # memdevd's own (docs/divergences.md): cxl-type3's dynamic capacity regions.

@@ -252,9 +252,13 @@ def mtree_cxl(rt: Runtime) -> list[str]:
     bridges = [d for d in rt.machine.devices() if d.is_a("pxb-cxl") and d.realized]
     for idx in range(len(bridges)):
         offset = base + idx * CXL_COMPONENT_BLOCK_SIZE
-        lines.append(f"      {_range(offset, CXL_COMPONENT_BLOCK_SIZE)} (prio 0, i/o): pxb-cxl-host")
+        lines.append(
+            f"      {_range(offset, CXL_COMPONENT_BLOCK_SIZE)} (prio 0, i/o): pxb-cxl-host"
+        )
     for window in state.fixed_windows:
-        lines.append(f"    {_range(window.base, window.size)} (prio 0, i/o): cxl-fixed-memory-region")
+        lines.append(
+            f"    {_range(window.base, window.size)} (prio 0, i/o): cxl-fixed-memory-region"
+        )
     return lines
 
 

@@ -25,8 +25,8 @@ from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 
 if TYPE_CHECKING:
-    from memdevd.qapi.visitor import InputVisitor
     from memdevd.machine.machine import Machine
+    from memdevd.qapi.visitor import InputVisitor
     from memdevd.releases.table import Release
 
 MiB = 1 << 20
@@ -70,7 +70,9 @@ def visit_cfmw_list(v: InputVisitor, name: str) -> list[CXLFixedWindow]:
     while v.has_next():
         v.start_struct(None)
         size = v.type_size("size")
-        granularity = v.type_size("interleave-granularity") if v.optional("interleave-granularity") else None
+        granularity = (
+            v.type_size("interleave-granularity") if v.optional("interleave-granularity") else None
+        )
         v.start_list("targets")
         targets: list[str] = []
         while v.has_next():

@@ -58,10 +58,11 @@ def query_pci(machine: Machine) -> list[dict[str, JSON]]:
     # the main one, at the head of the list; its bus number is its bus_nr.
     expanders: list[dict[str, JSON]] = []
     for dev in reversed(machine.devices()):
-        if getattr(dev, "host_bridge", None) is None or dev.child_bus is None:
+        bus = getattr(dev, "child_bus", None)
+        if getattr(dev, "host_bridge", None) is None or bus is None:
             continue
         number = int(getattr(dev, "bus_nr", 0))
-        found = _bus_entries(machine, table, family, dev.child_bus.name, dev, number)
+        found = _bus_entries(machine, table, family, bus.name, dev, number)
         found.sort(key=lambda item: item[0])
         expanders.append({"bus": number, "devices": [info for _, info in found]})
     return [*expanders, {"bus": 0, "devices": [info for _, info in entries]}]

@@ -26,7 +26,7 @@ QEMU's realize does that memdevd can show:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.buses import Bus, bus_devices, device_buses
@@ -206,8 +206,10 @@ class CXLType3(CatalogPCIDevice):
         if hostmem is not None and hostpmem is not None:
             raise CoreError(M.CXL_T3_MEMDEV_AND_PERSISTENT)
         if hostmem is not None:
-            # Use of hostmem property implies pmem.
+            # Use of hostmem property implies pmem: the link moves, so QOM
+            # reads memdev as "" and persistent-memdev as the backend.
             hostpmem = hostmem
+            self.values["persistent-memdev"] = self.values.pop("memdev")
         if hostpmem is not None and self._backend("lsa") is None:
             raise CoreError(M.CXL_T3_LSA_FOR_PERSISTENT)
         for backend in (hostvmem, hostpmem):
@@ -219,4 +221,3 @@ class CXLType3(CatalogPCIDevice):
         if dc_regions:
             # Dynamic capacity regions are not modelled (docs/divergences.md).
             raise CoreError(M.CXL_DC_NOT_EMULATED)
-
