@@ -353,8 +353,12 @@ CXL_FMW_SIZE: Final = "Size of a CXL fixed memory window must be a multiple of 2
 CXL_INTERLEAVE_GRANULARITY: Final = "Interleave granularity: {} invalid"
 CXL_FMW_TARGET_UNRESOLVED: Final = "Could not resolve CXLFM target {}"
 CXL_HOST_BRIDGES_CXL_OFF: Final = "CXL host bridges present, but cxl=off"
+# hw/pci/pci.c do_pci_register_device: an expander's root bus.
+PCI_ONLY_BRIDGES: Final = "PCI: Only PCI/PCIe bridges can be plugged into {}"
 PXB_CXL_NO_SPACE: Final = "Insufficient space for pxb cxl host register space"
 PXB_CXL_ON_PCI_BUS: Final = "pxb-cxl devices cannot reside on a PCI bus"
+PXB_PCIE_ON_PCI_BUS: Final = "pxb-pcie devices cannot reside on a PCI bus"
+PXB_ON_PCIE_BUS: Final = "pxb devices cannot reside on a PCIe bus"
 PXB_ONLY_ROOT_BUS: Final = "PXB devices can be attached only to root bus"
 PXB_BUS_IN_USE: Final = "Bus {} is already in use"
 PXB_ILLEGAL_NUMA_NODE: Final = "Illegal numa node {}"

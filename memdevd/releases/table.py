@@ -77,6 +77,10 @@ class Release:
     # volatile-memdev and persistent-memdev ("hw/cxl: Add support for
     # volatile memory") and their checks in cxl_setup_memory.
     cxl_type3_volatile: bool
+    # system/qdev-monitor.c qdev_unplug(): 7.2 checks the bus's hotplug
+    # support before the device class's; 10.0 goes through
+    # qdev_hotunplug_allowed() (hw/core/qdev-hotplug.c), class first.
+    device_del_checks_class_first: bool
     # accel/kvm/kvm-all.c kvm_init(): error_report() (program name, option
     # location) since 9.2 ("kvm: replace fprintf with error_report/printf()
     # in kvm_init()"); bare fprintf(stderr) lines before.
@@ -360,6 +364,7 @@ QEMU_7_2: Final = Release(
     sgx_info_has_section_size=True,
     sgx_legacy_open_error=True,
     cxl_type3_volatile=False,
+    device_del_checks_class_first=False,
     kvm_init_error_report=False,
     strtosz_2023=False,
     overcommit_mem_lock_on_fault=False,
@@ -536,6 +541,7 @@ QEMU_10_0: Final = replace(
     strict_device_add=True,  # 9.2: qmp_device_add() from_json=true
     size_alignment_check="pre_plug",  # 9.0: "reintroduce memory region size check"
     pcie_slot_occupied_check=True,  # hw/pci/pci.c
+    device_del_checks_class_first=True,  # qdev_hotunplug_allowed() (assumed after 8.2)
     sgx_legacy_open_error=False,  # 9.1: hw/i386/sgx.c qemu_open_old() dropped
     kvm_init_error_report=True,  # 9.2: kvm_init() error_report()
     qom_backend_container=True,  # 10.0: cpr

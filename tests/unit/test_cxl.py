@@ -8,7 +8,6 @@ it); tests/conformance/test_cxl_live.py compares the same with QEMU live.
 """
 
 # QEMU's answers stay one per line in the tables below, so they can be grepped.
-# ruff: noqa: E501
 
 from __future__ import annotations
 
@@ -71,8 +70,26 @@ PLACEMENT: list[tuple[str, str, int, int, int, list[int], int, list[int]]] = [
     ("10.0", "q35", 3584 * MiB, 8 * GiB, 2, [4 * GiB], 0x320000000, [0x330000000]),
     ("7.2", "q35", 1 * GiB, 3 * GiB, 1, [4 * GiB], 0x1C0000000, [0x1D0000000]),
     ("10.0", "q35", 1 * GiB, 3 * GiB, 1, [4 * GiB], 0x1C0000000, [0x1D0000000]),
-    ("7.2", "q35", 2 * GiB, 2 * GiB, 0, [4 * GiB, 768 * MiB], 0x100000000, [0x110000000, 0x210000000]),
-    ("10.0", "q35", 2 * GiB, 2 * GiB, 0, [4 * GiB, 768 * MiB], 0x100000000, [0x110000000, 0x210000000]),
+    (
+        "7.2",
+        "q35",
+        2 * GiB,
+        2 * GiB,
+        0,
+        [4 * GiB, 768 * MiB],
+        0x100000000,
+        [0x110000000, 0x210000000],
+    ),
+    (
+        "10.0",
+        "q35",
+        2 * GiB,
+        2 * GiB,
+        0,
+        [4 * GiB, 768 * MiB],
+        0x100000000,
+        [0x110000000, 0x210000000],
+    ),
     ("7.2", "q35", 5 * GiB, 5 * GiB, 0, [], 0x1C0000000, []),
     ("10.0", "q35", 5 * GiB, 5 * GiB, 0, [], 0x1C0000000, []),
     ("7.2", "pc", 3584 * MiB, 3584 * MiB, 0, [], 0x140000000, []),
@@ -167,7 +184,9 @@ def test_windows_count_in_phys_bits_check(version: str) -> None:
     _layout(version, "q35", 2 * GiB, 4 * GiB, 1, [996096 * MiB])
     with pytest.raises(CoreError) as info:
         _layout(version, "q35", 2 * GiB, 4 * GiB, 1, [996352 * MiB])
-    assert str(info.value) == "Address space limit 0xffffffffff < 0x1fc3fffffff phys-bits too low (40)"
+    assert (
+        str(info.value) == "Address space limit 0xffffffffff < 0x1fc3fffffff phys-bits too low (40)"
+    )
 
 
 @pytest.mark.parametrize(

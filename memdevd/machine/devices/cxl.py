@@ -1,18 +1,11 @@
-"""CXL devices: ``pxb-cxl``, ``cxl-rp`` and ``cxl-type3`` (hw/pci-bridge, hw/mem).
+"""CXL devices: ``cxl-rp`` and ``cxl-type3`` (hw/pci-bridge, hw/mem).
 
 Catalog devices (properties, defaults and texts as recorded) with what
-QEMU's realize does that memdevd can show:
+QEMU's realize does that memdevd can show.  The CXL host bridge,
+``pxb-cxl``, is an expander (:mod:`memdevd.machine.devices.pci_expander`);
+the machine checks ``cxl=on`` when creation is done
+(:mod:`memdevd.machine.cxl`).
 
-* ``pxb-cxl`` (hw/pci-bridge/pci_expander_bridge.c) is a CXL host bridge
-  behind a PCI function on a PCIe root bus: realize refuses a conventional
-  PCI bus (pc's ``pci.0``), a NUMA node the machine lacks, a bus that is
-  not a root bus, and a ``bus_nr`` another child bus of the root bus has;
-  then it makes the host bridge (``pxb-cxl-host``, a board device under
-  ``/machine/unattached``) and its root bus, named after the ``pxb-cxl``'s
-  id (else ``pxb-cxl-bus.N``).  ``query-pci`` lists each expander as a
-  host bridge of its own, with bus number ``bus_nr``, before the main one
-  (newest first).  The machine checks ``cxl=on`` when creation is done
-  (:mod:`memdevd.machine.cxl`).
 * ``cxl-rp`` (hw/pci-bridge/cxl_root_port.c) is a ``pcie-root-port``
   whose secondary bus is a CXL bus, named after its id (else ``cxl.N``).
 * ``cxl-type3`` (hw/mem/cxl_type3.c) is a CXL memory expander: its
@@ -29,93 +22,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from memdevd import messages as M
-from memdevd.machine.buses import Bus, bus_devices, device_buses
+from memdevd.machine.buses import Bus
 from memdevd.machine.devices.generic import CatalogPCIDevice
+from memdevd.machine.devices.pci_expander import automatic_bus_name
 from memdevd.machine.devices.pcie_root_port import EBUSY, BusObject, PCIERootPort
 from memdevd.machine.errors import CoreError
-from memdevd.machine.qom import QOMObject
 
 if TYPE_CHECKING:
     from memdevd.machine.backends import HostMemoryBackend
     from memdevd.machine.machine import Machine
 
-#: NUMA_NODE_UNASSIGNED: the pxb's numa_node default.
-NUMA_NODE_UNASSIGNED = 0xFFFF
-
-
-class PXBCXLBusObject(BusObject):
-    type_chain = ("pxb-cxl-bus", "CXL", "PCIE", "PCI", "bus", "object")
-
 
 class CXLBusObject(BusObject):
     type_chain = ("CXL", "PCIE", "PCI", "bus", "object")
-
-
-class PXBCXLHost(QOMObject):
-    """``TYPE_PXB_CXL_HOST``: the sysbus host bridge a pxb-cxl creates."""
-
-    type_chain = ("pxb-cxl-host", "pci-host-bridge", "sys-bus-device", "device", "object")
-
-
-def _automatic_bus_name(machine: Machine, bus_type: str) -> str:
-    """qbus_init_bus_name: the lower-case bus type and the class's counter."""
-    n = machine.bus_automatic_ids.get(bus_type, 0)
-    machine.bus_automatic_ids[bus_type] = n + 1
-    return f"{bus_type.lower()}.{n}"
-
-
-class PXBCXL(CatalogPCIDevice):
-    """``pxb-cxl``: a CXL host bridge with its root bus."""
-
-    def __init__(self, machine: Machine) -> None:
-        super().__init__(machine)
-        self.bus_name: str | None = None
-        self.host_bridge: PXBCXLHost | None = None
-
-    @property
-    def bus_nr(self) -> int:
-        return int(self.values.get("bus_nr", 0))
-
-    @property
-    def child_bus(self) -> Bus | None:
-        if self.bus_name is None:
-            return None
-        # A PCIe root bus without a hotplug handler.
-        return Bus(self.bus_name, "pxb-cxl-bus", False, owner=self)
-
-    def realize(self) -> None:
-        """``pci_qdev_realize``: the devfn, then ``pxb_cxl_dev_realize``."""
-        self.apply_links()
-        devfn = self.pci_realize()
-        bus = self.pci_bus()
-        assert bus is not None
-        if not bus.is_a("PCIE"):
-            raise CoreError(M.PXB_CXL_ON_PCI_BUS)
-        # pxb_dev_realize_common
-        numa = self.machine.numa
-        node = int(self.values.get("numa_node", NUMA_NODE_UNASSIGNED))
-        if node != NUMA_NODE_UNASSIGNED and node >= numa.num_nodes:
-            raise CoreError(M.PXB_ILLEGAL_NUMA_NODE.format(node))
-        # pxb_register_bus
-        if bus.owner is not None:
-            raise CoreError(M.PXB_ONLY_ROOT_BUS)
-        for dev in bus_devices(self.machine, bus):
-            if not device_buses(dev):
-                continue
-            # pci_bus_num of the root bus's child buses: an expander's
-            # bus_nr, a bridge's secondary bus number (0 until a firmware
-            # numbers the buses).
-            number = dev.bus_nr if isinstance(dev, PXBCXL) else 0
-            if number == self.bus_nr:
-                raise CoreError(M.PXB_BUS_IN_USE.format(self.bus_nr))
-        self.devfn = devfn
-        self.bus_name = self.id if self.id else _automatic_bus_name(self.machine, "pxb-cxl-bus")
-        host = PXBCXLHost()
-        machine = self.machine
-        machine.unattached.add_child(f"device[{machine.unattached_counter}]", host)
-        machine.unattached_counter += 1
-        host.add_child(self.bus_name, PXBCXLBusObject())
-        self.host_bridge = host
 
 
 class CXLRootPort(CatalogPCIDevice):
@@ -138,7 +57,7 @@ class CXLRootPort(CatalogPCIDevice):
         """``cxl_rp_realize`` -> ``rp_realize``: devfn, bus, chassis slot."""
         self.apply_links()
         devfn = self.pci_realize()
-        bus_name = self.id if self.id else _automatic_bus_name(self.machine, "CXL")
+        bus_name = self.id if self.id else automatic_bus_name(self.machine, "CXL")
         mine = self.chassis_slot()
         for other in self.machine.devices():
             if other is self or not other.realized:

@@ -31,6 +31,7 @@ instance's properties), then what realize added (``virtio-bus``).
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -605,8 +606,14 @@ def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 # With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
-# CXL types with their realize (memdevd.machine.devices.cxl): type -> class.
-_CXL_TYPES = {"pxb-cxl": "PXBCXL", "cxl-rp": "CXLRootPort", "cxl-type3": "CXLType3"}
+# Catalog types with their realize in code: type -> (module, class).
+_CODED_TYPES = {
+    "pxb": ("memdevd.machine.devices.pci_expander", "PXB"),
+    "pxb-pcie": ("memdevd.machine.devices.pci_expander", "PXBPCIe"),
+    "pxb-cxl": ("memdevd.machine.devices.pci_expander", "PXBCXL"),
+    "cxl-rp": ("memdevd.machine.devices.cxl", "CXLRootPort"),
+    "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
+}
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -649,10 +656,9 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
 
             base = CatalogPCIBridge
-        if info.name in _CXL_TYPES:
-            from memdevd.machine.devices import cxl
-
-            base = getattr(cxl, _CXL_TYPES[info.name])
+        if info.name in _CODED_TYPES:
+            module, class_name = _CODED_TYPES[info.name]
+            base = getattr(importlib.import_module(module), class_name)
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:
