@@ -22,57 +22,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from memdevd import messages as M
-from memdevd.machine.buses import Bus
 from memdevd.machine.devices.generic import CatalogPCIDevice
-from memdevd.machine.devices.pci_expander import automatic_bus_name
-from memdevd.machine.devices.pcie_root_port import EBUSY, BusObject, PCIERootPort
+from memdevd.machine.devices.pcie_root_port import BusObject
+from memdevd.machine.devices.pcie_switch import CatalogPCIePort
 from memdevd.machine.errors import CoreError
 
 if TYPE_CHECKING:
     from memdevd.machine.backends import HostMemoryBackend
-    from memdevd.machine.machine import Machine
 
 
 class CXLBusObject(BusObject):
     type_chain = ("CXL", "PCIE", "PCI", "bus", "object")
 
 
-class CXLRootPort(CatalogPCIDevice):
+class CXLRootPort(CatalogPCIePort):
     """``cxl-rp``: a PCIe root port with a CXL secondary bus."""
 
-    def __init__(self, machine: Machine) -> None:
-        super().__init__(machine)
-        self.bus_name: str | None = None
-
-    @property
-    def child_bus(self) -> Bus | None:
-        if self.bus_name is None:
-            return None
-        return Bus(self.bus_name, "CXL", bool(self.values.get("hotplug", True)), owner=self)
-
-    def chassis_slot(self) -> tuple[int, int]:
-        return int(self.values.get("chassis", 0)), int(self.values.get("slot", 0))
-
-    def realize(self) -> None:
-        """``cxl_rp_realize`` -> ``rp_realize``: devfn, bus, chassis slot."""
-        self.apply_links()
-        devfn = self.pci_realize()
-        bus_name = self.id if self.id else automatic_bus_name(self.machine, "CXL")
-        mine = self.chassis_slot()
-        for other in self.machine.devices():
-            if other is self or not other.realized:
-                continue
-            if isinstance(other, PCIERootPort):
-                taken = (other.chassis, other.slot)
-            elif isinstance(other, CXLRootPort):
-                taken = other.chassis_slot()
-            else:
-                continue
-            if taken == mine:
-                raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
-        self.devfn = devfn
-        self.bus_name = bus_name
-        self.add_child(bus_name, CXLBusObject())
+    secondary_bus_type = "CXL"
+    bus_object = CXLBusObject
 
 
 class CXLType3(CatalogPCIDevice):

@@ -612,6 +612,10 @@ _CODED_TYPES = {
     "pxb-pcie": ("memdevd.machine.devices.pci_expander", "PXBPCIe"),
     "pxb-cxl": ("memdevd.machine.devices.pci_expander", "PXBCXL"),
     "cxl-rp": ("memdevd.machine.devices.cxl", "CXLRootPort"),
+    "x3130-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
+    "cxl-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
+    "xio3130-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
+    "cxl-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
 }
 

@@ -339,6 +339,17 @@ def _next_pcie_bus_name(machine: Machine) -> str:
     return f"pcie.{n}"
 
 
+def check_chassis_slot(dev: Device, pair: tuple[int, int]) -> None:
+    """``pcie_chassis_add_slot``: one (chassis, slot) per port with a slot
+    (root ports, cxl-rp, switch downstream ports), -EBUSY else."""
+    for other in dev.machine.devices():
+        if other is dev or not other.realized:
+            continue
+        taken = getattr(other, "chassis_slot", None)
+        if taken is not None and taken() == pair:
+            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
+
+
 class PCIERootPort(PCIDevice):
     type_chain: ClassVar[tuple[str, ...]] = (
         "pcie-root-port",
@@ -372,6 +383,9 @@ class PCIERootPort(PCIDevice):
             static_prop("hotplug", "bool", "hotplug", parse_bool, default=True),
         ]
 
+    def chassis_slot(self) -> tuple[int, int]:
+        return self.chassis, self.slot
+
     @property
     def child_bus(self) -> Bus | None:
         """The secondary PCIe bus; hot-pluggable unless ``hotplug=off``."""
@@ -385,13 +399,7 @@ class PCIERootPort(PCIDevice):
         # pci_bridge_initfn(): the bus takes the port's id, else an automatic
         # name (the counter advances even if realize fails below, as in QEMU).
         bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
-        for other in self.machine.devices():
-            if (
-                isinstance(other, PCIERootPort)
-                and other.realized
-                and (other.chassis, other.slot) == (self.chassis, self.slot)
-            ):
-                raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
+        check_chassis_slot(self, (self.chassis, self.slot))
         self.devfn = devfn
         self.bus_name = bus_name
         self.add_child(bus_name, PCIEBusObject())
