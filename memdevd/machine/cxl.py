@@ -59,6 +59,9 @@ class CXLState:
 
     is_enabled: bool = False
     fixed_windows: list[CXLFixedWindow] = field(default_factory=list)
+    # cfmw_list: the list last set, as QOM reads it (kept even when a
+    # window of it was refused).
+    cfmw_list: list[CXLFixedWindow] = field(default_factory=list)
     # The host register region's base (pc_get_cxl_range_start), once placed.
     host_reg_base: int | None = None
 
@@ -97,9 +100,9 @@ def check_window(window: CXLFixedWindow, release: Release) -> None:
         raise CoreError(M.CXL_INTERLEAVE_GRANULARITY.format(granularity))
 
 
-def parse_cfmw_option(value: Any, release: Release, *, keyval: bool = True) -> list[CXLFixedWindow]:
-    """``machine_set_cfmw``: the whole list is visited, then each window is
-    checked; the first error stops (QEMU exits on it at start-up)."""
+def parse_cfmw_option(value: Any, *, keyval: bool = True) -> list[CXLFixedWindow]:
+    """``visit_type_CXLFixedMemoryWindowOptionsList`` of ``-machine
+    cxl-fmw.*`` (keyval) or a JSON value; :func:`set_cfmw` checks them."""
     from memdevd.qapi.visitor import InputVisitor, VisitError
 
     v = InputVisitor({"cxl-fmw": value}, keyval=keyval)
@@ -108,8 +111,6 @@ def parse_cfmw_option(value: Any, release: Release, *, keyval: bool = True) -> l
         windows = visit_cfmw_list(v, "cxl-fmw")
     except VisitError as exc:
         raise CoreError(exc.desc) from None
-    for window in windows:
-        check_window(window, release)
     return windows
 
 
@@ -131,6 +132,25 @@ def state_of(options: dict[str, Any]) -> CXLState:
     if not isinstance(state, CXLState):
         state = options["cxl"] = CXLState()
     return state
+
+
+def set_cfmw(state: CXLState, windows: list[CXLFixedWindow], release: Release) -> None:
+    """``machine_set_cfmw`` after the visit: each window is checked and
+    appended to the machine's windows (until the board placed them); the
+    list is kept as the property's value even when one is refused, and
+    the first refusal is the error."""
+    error: CoreError | None = None
+    for window in windows:
+        try:
+            check_window(window, release)
+        except CoreError as exc:
+            error = error or exc
+            continue
+        if state.host_reg_base is None:
+            state.fixed_windows.append(window)
+    state.cfmw_list = windows
+    if error is not None:
+        raise error
 
 
 def cfmw_list_value(windows: list[CXLFixedWindow]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from memdevd.machine.cxl import (
     check_window,
     cxl_range_end,
     parse_cfmw_option,
+    set_cfmw,
 )
 from memdevd.machine.errors import CoreError
 from memdevd.releases.table import RELEASES
@@ -212,8 +213,20 @@ def test_windows_count_in_phys_bits_check(version: str) -> None:
 )
 def test_window_checks(value: dict[str, object], release: object, text: str) -> None:
     with pytest.raises(CoreError) as info:
-        parse_cfmw_option([value], release)  # type: ignore[arg-type]
+        set_cfmw(CXLState(), parse_cfmw_option([value]), release)  # type: ignore[arg-type]
     assert str(info.value) == text
+
+
+def test_refused_window_list_kept_as_property_value() -> None:
+    # qom-set /machine cxl-fmw [{size 1G, 5 targets}] on QEMU 10.0: the
+    # error, yet qom-get answers the refused list; the windows stay.
+    state = CXLState()
+    set_cfmw(state, parse_cfmw_option([{"size": GiB, "targets": ["a"]}], keyval=False), R100)
+    refused = parse_cfmw_option([{"size": GiB, "targets": list("abcde")}], keyval=False)
+    with pytest.raises(CoreError, match="Interleave ways: 5 not supported"):
+        set_cfmw(state, refused, R100)
+    assert state.cfmw_list == refused
+    assert [w.targets for w in state.fixed_windows] == [["a"]]
 
 
 @pytest.mark.parametrize("ways", [1, 2, 3, 4, 6, 8, 12, 16])

@@ -283,6 +283,9 @@ class X86Board(Board):
         )
         if layout.has_device_memory:
             machine.set_device_memory(layout.device_memory_base, layout.device_memory_size)
+        state = cxl_state(machine)
+        if state is not None and state.host_reg_base is not None:
+            _map_cxl_regions(machine, state)
         return notes
 
     def finish_board(self, machine: Machine) -> None:
@@ -423,6 +426,22 @@ def _set_max_ram_below_4g(obj: QOMObject, v: Any, name: str) -> None:
     _machine(obj).config.board_options["max-ram-below-4g"] = value
 
 
+def _map_cxl_regions(machine: Machine, state: Any) -> None:
+    """``pc_memory_init``: the regions the machine owns, ``cxl_host_reg``
+    and one ``cxl-fixed-memory-region`` per window, in system memory."""
+    from memdevd.machine.cxl import CXL_HOST_REG_SIZE
+    from memdevd.machine.qom import MemoryRegionObject
+
+    system = "/machine/unattached/system[0]"
+    obj = machine.machine_obj
+    obj.add_child(
+        "cxl_host_reg[0]", MemoryRegionObject(CXL_HOST_REG_SIZE, system, state.host_reg_base)
+    )
+    for i, window in enumerate(state.fixed_windows):
+        region = MemoryRegionObject(window.size, system, window.base)
+        obj.add_child(f"cxl-fixed-memory-region[{i}]", region)
+
+
 def cxl_state(machine: Machine) -> Any:
     """The CXLState -machine cxl=/cxl-fmw.* set, None if neither was given."""
     return machine.config.board_options.get("cxl")
@@ -446,18 +465,16 @@ def _get_cfmw(obj: QOMObject) -> Any:
     from memdevd.machine.cxl import cfmw_list_value
 
     state = cxl_state(_machine(obj))
-    return cfmw_list_value(state.fixed_windows if state is not None else [])
+    return cfmw_list_value(state.cfmw_list if state is not None else [])
 
 
 def _set_cfmw(obj: QOMObject, v: Any, name: str) -> None:
     """``machine_set_cfmw``: the windows are checked; placed only at board init."""
-    from memdevd.machine.cxl import check_window, state_of, visit_cfmw_list
+    from memdevd.machine.cxl import set_cfmw, state_of, visit_cfmw_list
 
     machine = _machine(obj)
     windows = visit_cfmw_list(v, name)
-    for window in windows:
-        check_window(window, machine.release)
-    state_of(machine.config.board_options).fixed_windows = windows
+    set_cfmw(state_of(machine.config.board_options), windows, machine.release)
 
 
 def _get_sgx_epc(obj: QOMObject) -> Any:

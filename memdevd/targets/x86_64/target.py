@@ -114,7 +114,7 @@ class X86Target:
             if key == "cxl":
                 state.is_enabled = cxl.parse_cxl_option(value)
             else:
-                state.fixed_windows = cxl.parse_cfmw_option(value, release)
+                cxl.set_cfmw(state, cxl.parse_cfmw_option(value), release)
             return True
         if key == "vmport":
             # pc_basic_device_init: off means no vmport and vmmouse (board
