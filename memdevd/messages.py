@@ -371,6 +371,7 @@ CXL_T3_MEMDEV_AND_PERSISTENT: Final = (
 )
 CXL_T3_LSA_FOR_PERSISTENT: Final = "lsa property must be set for persistent devices"
 CXL_T3_BACKEND_USED: Final = "memory backend {} can't be used multiple times."
+CXL_SWITCH_CCI_NO_TARGET: Final = "Target not set"
 # memdevd's own (docs/divergences.md): cxl-type3's dynamic capacity regions.
 CXL_DC_NOT_EMULATED: Final = "memdevd: cxl-type3 dynamic capacity regions are not emulated"
 

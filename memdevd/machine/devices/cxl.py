@@ -107,3 +107,15 @@ class CXLType3(CatalogPCIDevice):
         if dc_regions:
             # Dynamic capacity regions are not modelled (docs/divergences.md).
             raise CoreError(M.CXL_DC_NOT_EMULATED)
+
+
+class SwitchMailboxCCI(CatalogPCIDevice):
+    """``cxl-switch-mailbox-cci`` (hw/cxl/switch-mailbox-cci.c, 9.1+): the
+    CCI of a switch's upstream port; its mailbox is not emulated."""
+
+    def realize(self) -> None:
+        self.apply_links()
+        devfn = self.pci_realize()
+        if not self.values.get("target"):
+            raise CoreError(M.CXL_SWITCH_CCI_NO_TARGET)
+        self.devfn = devfn

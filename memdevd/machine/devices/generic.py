@@ -617,6 +617,7 @@ _CODED_TYPES = {
     "xio3130-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
+    "cxl-switch-mailbox-cci": ("memdevd.machine.devices.cxl", "SwitchMailboxCCI"),
 }
 
 
