@@ -372,8 +372,12 @@ CXL_T3_MEMDEV_AND_PERSISTENT: Final = (
 CXL_T3_LSA_FOR_PERSISTENT: Final = "lsa property must be set for persistent devices"
 CXL_T3_BACKEND_USED: Final = "memory backend {} can't be used multiple times."
 CXL_SWITCH_CCI_NO_TARGET: Final = "Target not set"
-# memdevd's own (docs/divergences.md): cxl-type3's dynamic capacity regions.
-CXL_DC_NOT_EMULATED: Final = "memdevd: cxl-type3 dynamic capacity regions are not emulated"
+CXL_T3_DC_NO_BACKEND: Final = "dynamic capacity must have a backing device"
+CXL_T3_DC_SIZE_NOT_MULTIPLE: Final = "backend size is not multiple of region len: 0x{:x}"
+CXL_T3_DC_REGION_UNALIGNED: Final = "DC region size is unaligned to 0x{:x}"
+CXL_T3_DC_BASE_UNALIGNED: Final = "DC region base not aligned to 0x{:x}"
+# memdevd's own (docs/divergences.md): more regions than QEMU's array holds.
+CXL_DC_TOO_MANY_REGIONS: Final = "memdevd: cxl-type3 has at most {} dynamic capacity regions"
 
 # --- hw/hyperv/hv-balloon.c, hw/hyperv/vmbus.c, system/balloon.c -------------------------
 HV_BALLOON_ONLY_ONE: Final = "Only one balloon device is supported"

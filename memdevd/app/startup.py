@@ -26,6 +26,7 @@ from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig
 from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
 from memdevd.machine.smp import parse_smp
+from memdevd.qapi.qdict import qdict_key_order
 from memdevd.records import record
 from memdevd.releases.table import Release
 from memdevd.targets import MachineType, Target, get_target
@@ -497,7 +498,10 @@ def build_machine(
     ordered += [d for d in request.devices if d.from_json]
     for dev in ordered:
         try:
-            device = machine.device_add(dev.opts, from_json=dev.from_json)
+            # qdev_device_add(): the options become a QDict whose order
+            # (qemu_opts_to_qdict for QemuOpts) the properties are set in.
+            opts = {k: dev.opts[k] for k in qdict_key_order(dev.opts)}
+            device = machine.device_add(opts, from_json=dev.from_json)
         except CoreError as exc:
             # What QEMU printed before (error_report() lines) stays printed.
             err = _err(exc, dev.location)

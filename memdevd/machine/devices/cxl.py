@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from memdevd.machine.backends import HostMemoryBackend
 
 
+#: CXL_CAPACITY_MULTIPLIER: the granule of a type 3 device's capacity.
+CXL_CAPACITY_MULTIPLIER = 256 << 20
+#: DCD_MAX_NUM_REGION: the dynamic capacity regions a device has room for.
+DCD_MAX_NUM_REGION = 8
+#: error_append_hint() of cxl_setup_memory (printed at start-up, not by QMP).
+DC_HINT = "setup DC regions failed"
+
+
 class CXLBusObject(BusObject):
     type_chain = ("CXL", "PCIE", "PCI", "bus", "object")
 
@@ -105,8 +113,39 @@ class CXLType3(CatalogPCIDevice):
                 raise CoreError(M.CXL_T3_BACKEND_USED.format(backend.id))
             self._map(backend)
         if dc_regions:
-            # Dynamic capacity regions are not modelled (docs/divergences.md).
-            raise CoreError(M.CXL_DC_NOT_EMULATED)
+            self._setup_dc(dc_regions, hostvmem, hostpmem)
+
+    def _setup_dc(
+        self,
+        regions: int,
+        hostvmem: HostMemoryBackend | None,
+        hostpmem: HostMemoryBackend | None,
+    ) -> None:
+        """The dynamic capacity backend, then ``cxl_create_dc_regions``'s
+        checks (the regions split the backend, 256 MiB aligned, after the
+        static memory)."""
+        host_dc = self._backend("volatile-dc-memdev")
+        if host_dc is None:
+            raise CoreError(M.CXL_T3_DC_NO_BACKEND)
+        if host_dc.mapped:
+            raise CoreError(M.CXL_T3_BACKEND_USED.format(host_dc.id))
+        self._map(host_dc)
+        if regions > DCD_MAX_NUM_REGION:
+            # QEMU writes past its array of 8 regions (docs/divergences.md).
+            raise CoreError(M.CXL_DC_TOO_MANY_REGIONS.format(DCD_MAX_NUM_REGION))
+        dc_size = host_dc.size
+        region_len = -(-dc_size // regions)
+        if dc_size % (regions * CXL_CAPACITY_MULTIPLIER):
+            raise CoreError(M.CXL_T3_DC_SIZE_NOT_MULTIPLE.format(region_len), hint=DC_HINT)
+        if region_len % CXL_CAPACITY_MULTIPLIER:
+            raise CoreError(
+                M.CXL_T3_DC_REGION_UNALIGNED.format(CXL_CAPACITY_MULTIPLIER), hint=DC_HINT
+            )
+        base = sum(b.size for b in (hostvmem, hostpmem) if b is not None)
+        if base % CXL_CAPACITY_MULTIPLIER:
+            raise CoreError(
+                M.CXL_T3_DC_BASE_UNALIGNED.format(CXL_CAPACITY_MULTIPLIER), hint=DC_HINT
+            )
 
 
 class SwitchMailboxCCI(CatalogPCIDevice):
