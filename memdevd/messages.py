@@ -24,6 +24,20 @@ INVALID_PARAMETER_VALUE: Final = "Parameter '{}' expects {}"
 INVALID_PARAMETER: Final = "Invalid parameter '{}'"
 UNEXPECTED_PARAMETER: Final = "Parameter '{}' is unexpected"
 ENUM_BAD_VALUE: Final = "Parameter '{}' does not accept value '{}'"
+# system/vl.c keyval_dashify (-machine keys with underscores).
+KEYVAL_DASHIFY_CONFLICT: Final = "Conflict between '{}' and '{}'"
+# qom/object.c object_apply_global_props (an accelerator's sugar property).
+CANT_APPLY_GLOBAL: Final = "can't apply global {}.{}={}: "
+# hw/core/machine.c machine_set_memory_encryption
+NO_MEMORY_ENCRYPTION_OBJECT: Final = "No such memory encryption object '{}'"
+# system/vl.c qemu_machine_creation_done (9.1+): no accelerator readied the
+# confidential guest support object (TCG never does).
+CGS_NOT_READY: Final = "accelerator does not support confidential guest {}"
+# 7.2 asserted it instead (softmmu/vl.c), aborting.
+CGS_NOT_READY_7_2: Final = (
+    "../../softmmu/vl.c:2590: qemu_machine_creation_done: Assertion `machine->cgs->ready' failed."
+)
+CGS_NOT_EMULATED: Final = "memdevd: confidential guests ({}) are not emulated with KVM"
 
 # --- qapi/qmp-dispatch.c ------------------------------------------------------
 QMP_INPUT_NOT_OBJECT: Final = "QMP input must be a JSON object"
@@ -220,6 +234,9 @@ SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or d
 OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
 
 # --- hw/core/numa.c ---------------------------------------------------------------------
+NVDIMM_PERSISTENCE_UNSUPPORTED: Final = "-machine nvdimm-persistence={}: unsupported option"
+# qmp_set_numa_node: the machine exists unless QEMU waits in --preconfig
+SET_NUMA_NODE_TOO_LATE: Final = "The command is permitted only before the machine has been created"
 NUMA_NOT_SUPPORTED: Final = "NUMA is not supported by this machine-type"
 NUMA_MAX_NODES: Final = "Max number of NUMA nodes reached: {}"
 NUMA_DUPLICATE_NODEID: Final = "Duplicate NUMA nodeid: {}"
@@ -232,6 +249,84 @@ NUMA_MEM_NOT_SUPPORTED_HINT: Final = "Use -numa node,memdev instead\n"
 NUMA_MEMDEV_AMBIGUOUS: Final = "memdev={} is ambiguous"
 NUMA_NODE_MISSING: Final = "numa: Node ID missing: {}"
 NUMA_TOTAL_MISMATCH: Final = "total memory for NUMA nodes (0x{:x}) should equal RAM size (0x{:x})"
+NUMA_MACHINE_MEMDEV_EXCLUSIVE: Final = (
+    "'-machine memory-backend' and '-numa memdev' properties are mutually exclusive"
+)
+# parse_numa_distance, validate_numa_distance
+NUMA_DIST_RANGE: Final = "Parameter '{}' expects an integer between 0 and {}"
+NUMA_DIST_NODE_MISSING: Final = (
+    "Source/Destination NUMA node is missing. Please use '-numa node' option to declare it first."
+)
+NUMA_DIST_TOO_SMALL: Final = "NUMA distance ({}) is invalid, it shouldn't be less than {}."
+NUMA_DIST_LOCAL: Final = "Local distance of node {} should be {}."
+NUMA_DIST_MISSING: Final = (
+    "The distance between node {} and {} is missing, at least one distance value "
+    "between each nodes should be provided."
+)
+NUMA_DIST_ASYMMETRIC: Final = (
+    "At least one asymmetrical pair of distances is given, please provide distances "
+    "for both directions of all node pairs."
+)
+# set_numa_options: -numa cpu; machine_set_cpu_numa_node (hw/core/machine.c)
+NUMA_CPU_NODE_ID_MISSING: Final = "Missing mandatory node-id property"
+NUMA_CPU_NODE_UNDEFINED: Final = (
+    "Invalid node-id={}, NUMA node must be defined with -numa node,nodeid=ID before "
+    "it's used with -numa cpu,node-id=ID"
+)
+NUMA_CPU_PROP_UNSUPPORTED: Final = "{} is not supported"
+NUMA_CPU_NO_MATCH: Final = "no match found"
+# HMAT: -machine hmat=on, -numa node,initiator=, hmat-lb, hmat-cache
+HMAT_DISABLED: Final = (
+    "ACPI Heterogeneous Memory Attribute Table (HMAT) is disabled, enable it with "
+    "-machine hmat=on before using any of hmat specific options"
+)
+HMAT_INITIATOR_ID_RANGE: Final = "The initiator id {} expects an integer between 0 and {}"
+HMAT_CPU_INITIATOR_NOT_SELF: Final = "The initiator of CPU NUMA node {} should be itself (got {})"
+HMAT_INITIATOR_NODE_MISSING: Final = (
+    "NUMA node {} is missing, use '-numa node' option to declare it first"
+)
+HMAT_INITIATOR_INVALID: Final = "The initiator of NUMA node {} is invalid"
+# hw/acpi/pci.c build_acpi_generic_initiator (error_printf, then exit)
+GENERIC_INITIATOR_NODE_INVALID: Final = "acpi-generic-initiator: Specified node {} is invalid."
+GENERIC_INITIATOR_NOT_PCI: Final = "acpi-generic-initiator: Specified device must be a PCI device."
+HMAT_LB_INITIATOR_RANGE: Final = "Invalid initiator={}, it should be less than {}"
+HMAT_LB_TARGET_RANGE: Final = "Invalid target={}, it should be less than {}"
+HMAT_LB_NOT_INITIATOR: Final = "Invalid initiator={}, it isn't an initiator proximity domain"
+HMAT_LB_TARGET_MISSING: Final = "The target={} should point to an existing node"
+HMAT_LB_LATENCY_MISSING: Final = "Missing 'latency' option"
+HMAT_LB_BANDWIDTH_FOR_LATENCY: Final = "Invalid option 'bandwidth' since the data type is latency"
+HMAT_LB_DUPLICATE: Final = "Duplicate configuration of the {} for initiator={} and target={}"
+HMAT_LB_LATENCY_RANGE: Final = (
+    "Latency {} between initiator={} and target={} should not differ from previously "
+    "entered min or max values on more than {}"
+)
+HMAT_LB_BANDWIDTH_MISSING: Final = "Missing 'bandwidth' option"
+HMAT_LB_LATENCY_FOR_BANDWIDTH: Final = "Invalid option 'latency' since the data type is bandwidth"
+HMAT_LB_BANDWIDTH_UNALIGNED: Final = (
+    "Bandwidth {} between initiator={} and target={} should be 1MB aligned"
+)
+HMAT_LB_BANDWIDTH_RANGE: Final = (
+    "Bandwidth {} between initiator={} and target={} should not differ from previously "
+    "entered values on more than {}"
+)
+HMAT_CACHE_NODE_RANGE: Final = "Invalid node-id={}, it should be less than {}"
+HMAT_CACHE_LB_FIRST: Final = (
+    "The latency and bandwidth information of node-id={} should be provided before "
+    "memory side cache attributes"
+)
+HMAT_CACHE_LEVEL_RANGE: Final = (
+    "Invalid level={}, it should be larger than 0 and less than or equal to {}"
+)
+HMAT_CACHE_DUPLICATE: Final = (
+    "Duplicate configuration of the side cache for node-id={} and level={}"
+)
+HMAT_CACHE_LEVEL_FIRST: Final = "Cache level={} shall be defined first"
+HMAT_CACHE_SIZE_BELOW: Final = (
+    "Invalid size={}, the size of level={} should be larger than the size({}) of level={}"
+)
+HMAT_CACHE_SIZE_ABOVE: Final = (
+    "Invalid size={}, the size of level={} should be less than the size({}) of level={}"
+)
 
 # --- system/vl.c, hw/core/machine.c, accel/kvm (start-up) --------------------------------
 UNSUPPORTED_MACHINE_TYPE_7_2: Final = "unsupported machine type"
@@ -312,6 +407,16 @@ VIRTIO_MD_HOTUNPLUG_NOT_SUPPORTED: Final = (
 
 # --- hw/pci/pci.c, hw/core/qdev-properties-system.c, hw/pci/pcie_port.c -------------------
 PCI_NO_FREE_DEVFN: Final = "PCI: no slot/function available for {}, all in use or reserved"
+# hw/pci/slotid_cap.c slotid_cap_init (pci-bridge, pci-bridge-seat)
+BRIDGE_CHASSIS_NOT_SPECIFIED: Final = (
+    "Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0."
+)
+# hw/pci/pci_bridge.c pci_bridge_qemu_reserve_cap_init
+RESERVE_CAP_PREF_CONFLICT: Final = "PCI resource reserve cap: PREF32 and PREF64 conflict"
+RESERVE_CAP_MEM_TOO_BIG: Final = "PCI resource reserve cap: mem-reserve must be less than 4G"
+RESERVE_CAP_PREF32_TOO_BIG: Final = (
+    "PCI resource reserve cap: pref32-reserve  must be less than 4G"  # sic: two spaces
+)
 PCI_DEVFN_IN_USE: Final = "PCI: slot {} function {} not available for {}, in use by {},id={}"
 PCI_FUNCTION_0_OCCUPIED: Final = (
     "PCI: slot {} function 0 already occupied by {}, new func {} cannot be exposed to guest."
@@ -401,6 +506,8 @@ MAX_RAM_BELOW_4G_TOO_BIG: Final = (
 )
 MEMFD_RESIZE_FAILED: Final = "failed to resize memfd to {}: {}"
 CANNOT_SET_UP_GUEST_MEMORY: Final = "cannot set up guest memory '{}': Cannot allocate memory"
+# util/oslib-posix.c qemu_prealloc_mem(), with strerror(errno)
+PREALLOC_FAILED: Final = "qemu_prealloc_mem: preallocating memory failed: {}"
 UNABLE_TO_MAP_BACKING_STORE: Final = "unable to map backing store for guest RAM: {}"
 
 # --- crypto/secret.c, secret_common.c, util/base64.c ---------------------------------------
@@ -468,6 +575,11 @@ ANSWER_NOT_RECORDED: Final = "memdevd: the {} answer of {} was not recorded"
 
 # --- util/qemu-option.c, util/keyval.c, qapi/qobject-input-visitor.c ---------------------
 VALUE_OUT_OF_RANGE: Final = "Value '{}' is out of range for parameter '{}'"
+#: parse_option_size's hint after an invalid size
+SIZE_SUFFIX_HINT: Final = (
+    "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+    "and exabytes, respectively.\n"
+)
 VALUE_TOO_LARGE: Final = "Value '{}' is too large for parameter '{}'"
 SHORT_FORM_BOOLEAN_DEPRECATED: Final = "short-form boolean option '{}' deprecated"
 DUPLICATE_OPTS_ID: Final = "Duplicate ID '{}' for {}"
@@ -1297,3 +1409,48 @@ PARALLEL_CONNECT_FAILED: Final = "could not connect parallel device to character
 PARALLEL_TOO_MANY: Final = "too many parallel ports"
 SOCKET_FD_PARSE: Final = "Unable to parse FD number {}: {}"
 SOCKET_FD_LISTEN_FAILED: Final = "Failed to listen on fd socket: {}"
+
+# hw/virtio/vhost-vsock.c vhost_vsock_device_realize
+VSOCK_GUEST_CID_RESERVED: Final = "guest-cid property must be greater than 2"
+VSOCK_GUEST_CID_32BIT: Final = "guest-cid property must be a 32-bit number"
+VSOCK_VHOST_OPEN_FAILED: Final = "vhost-vsock: failed to open vhost device: {}"
+# hw/virtio/vhost-user-fs.c vuf_device_realize
+VHOST_USER_FS_MISSING_CHARDEV: Final = "missing chardev"
+VHOST_USER_FS_MISSING_TAG: Final = "missing tag property"
+VHOST_USER_FS_EMPTY_TAG: Final = "tag property cannot be empty"
+VHOST_USER_FS_TAG_TOO_LONG: Final = "tag property must be {} bytes or less"
+VHOST_USER_FS_NO_QUEUES: Final = "num-request-queues property must be larger than 0"
+VHOST_USER_FS_QUEUE_SIZE_POW2: Final = "queue-size property must be a power of 2"
+VHOST_USER_FS_QUEUE_SIZE_MAX: Final = "queue-size property must be {} or smaller"
+# hw/virtio/vhost-user.c vhost_user_write, hw/virtio/vhost.c vhost_dev_init
+VHOST_USER_SET_MSG_FDS_FAILED: Final = "Failed to set msg fds."
+VHOST_BACKEND_INIT_FAILED: Final = "vhost_backend_init failed: {}"
+# hw/vfio/pci.c vfio_realize, hw/vfio/helpers.c vfio_device_get_name,
+# hw/vfio/container.c vfio_device_get_group
+VFIO_NO_HOST_DEVICE: Final = "No provided host device"
+VFIO_NO_HOST_HINT_7_2: Final = (
+    "Use -device vfio-pci,host=DDDD:BB:DD.F or -device vfio-pci,sysfsdev=PATH_TO_DEVICE\n"
+)
+VFIO_NO_HOST_HINT: Final = (
+    "Use -device vfio-pci,host=DDDD:BB:DD.F or -device vfio-pci,fd=DEVICE_FD"
+    " or -device vfio-pci,sysfsdev=PATH_TO_DEVICE\n"
+)
+VFIO_NO_SUCH_HOST_DEVICE: Final = "vfio {}: no such host device: {}"
+VFIO_NO_IOMMU_GROUP: Final = "vfio {}: no iommu_group found: {}"
+VFIO_FD_NEEDS_IOMMUFD: Final = "Use FD passing only with iommufd backend"
+VFIO_NOT_EMULATED: Final = "memdevd: assigning host device {} (vfio) is not emulated"
+# hw/i386/pc.c pc_machine_device_pre_plug_cb, hw/i386/x86-iommu.c,
+# hw/i386/intel_iommu.c vtd_realize/vtd_decide_config
+MULTIPLE_VIOMMUS: Final = "QEMU does not support multiple vIOMMUs for x86 yet."
+VIOMMU_IR_NEEDS_SPLIT: Final = (
+    "Interrupt Remapping cannot work with kernel-irqchip=on, please use 'split|off'."
+)
+VTD_PASID_DEVICE_IOTLB: Final = "PASID based device IOTLB is not supported"
+VTD_EIM_WITHOUT_INTREMAP: Final = "eim=on cannot be selected without intremap=on"
+VTD_EIM_REQUIRES_SPLIT: Final = "eim=on requires accel=kvm,kernel-irqchip=split"
+VTD_FLTS_SCALABLE_ONLY: Final = "x-flts is only available in scalable mode"
+VTD_AW_BITS_7_2: Final = "Supported values for aw-bits are: {aw39}, {aw48}"
+VTD_AW_BITS: Final = "{mode}: supported values for aw-bits are: {aw39}, {aw48}"
+VTD_FLTS_AW_BITS: Final = "Scalable mode(flts=on): supported value for aw-bits is: {}"
+VTD_SCALABLE_NEEDS_DMA_DRAIN: Final = "Need to set dma_drain for scalable mode"
+VTD_PASID_NEEDS_SCALABLE: Final = "Need to set scalable mode for PASID"

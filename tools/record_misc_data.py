@@ -7,6 +7,7 @@ printed for a bad ``-d`` item).  Run from the repository root::
 
     .venv/bin/python tools/record_misc_data.py --qemu /usr/bin/qemu-system-x86_64 \\
         --out memdevd/targets/x86_64/data/qemu-7.2
+    ... --check      # exit 1 if misc.json is stale
 """
 
 from __future__ import annotations
@@ -32,9 +33,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qemu", required=True)
     parser.add_argument("--out", required=True, help="the release's data directory")
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args()
     data = record(args.qemu)
-    with open(os.path.join(args.out, "misc.json"), "w", encoding="utf-8") as f:
+    path = os.path.join(args.out, "misc.json")
+    if args.check:
+        with open(path, encoding="utf-8") as f:
+            committed = json.load(f)
+        stale = sorted(k for k in data.keys() | committed.keys() if data.get(k) != committed.get(k))
+        for key in stale:
+            print(f"misc.json: {key!r} differs from what {args.qemu} answers now")
+        return 1 if stale else 0
+    with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=0)
         f.write("\n")
     return 0

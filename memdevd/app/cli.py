@@ -105,14 +105,18 @@ def help_text(prog: str) -> str:
         "qemu-system-x86_64's command line.  Emulated options:",
         "",
         "-machine|-M TYPE[,nvdimm=on|off][,acpi=on|off][,accel=kvm|tcg[:...]]",
-        "                [,max-ram-below-4g=SIZE][,usb=on|off]",
+        "                [,max-ram-below-4g=SIZE][,usb=on|off][,hmat=on|off]",
         "                  pc or q35 (any versioned type); -machine help lists them",
         "-m [size=]SIZE[,slots=N][,maxmem=SIZE]     RAM, memory slots and maximum memory",
         "-object memory-backend-ram|file|memfd|epc,id=ID,size=SIZE[,...] (or JSON)",
+        "-mem-prealloc     every memory backend gets prealloc=on (see -memdevd host-memory=)",
         "-device pc-dimm|nvdimm,...                  memory devices (or JSON)",
         "-device help | -device TYPE,help            the release's device types, a type's",
         "                  properties (every device type of the release, as QEMU lists them)",
-        "-numa node[,nodeid=N][,memdev=ID][,cpus=N[-M]]",
+        "-numa node[,nodeid=N][,memdev=ID][,cpus=N[-M]][,initiator=N]",
+        "-numa dist,src=N,dst=N,val=D | cpu,node-id=N[,socket-id=,core-id=,...]",
+        "-numa hmat-lb,initiator=,target=,hierarchy=,data-type=,latency=|bandwidth=",
+        "-numa hmat-cache,node-id=,size=,level=,associativity=,policy=,line=",
         "-cpu qemu64|max (TCG), qemu64|host (KVM): the vCPUs as recorded from QEMU",
         "-smp [cpus=]N[,sockets=,dies=,cores=,threads=,maxcpus=]  -name NAME  -S (start paused)",
         "-accel kvm|tcg    -enable-kvm      (KVM only with -memdevd kvm=on)",
@@ -291,7 +295,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "numa":
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)
-                request.numa.append((loc, opts_.to_dict()))
+                request.numa.append((loc, opts_.id, opts_.items()))
             elif name == "smp":
                 assert arg is not None
                 # The topology is computed with the machine (startup.py).
@@ -392,6 +396,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     displays.parse_vnc(lists, got, loc, vnc_locations)
                 else:
                     display.dpy = got
+            elif name == "mem-prealloc":
+                request.mem_prealloc = True
             elif name == "nographic":
                 # machine_opts_dict "graphics"="off", the display none.
                 request.machine["graphics"] = "off"
@@ -667,6 +673,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except Q.OptionError as err:
         sys.stderr.write(Q.format_error(prog, err))
         sys.stderr.flush()
+        if err.aborts:
+            os.abort()
         return err.exit_status
 
 

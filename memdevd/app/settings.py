@@ -44,6 +44,16 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "hugepage-sizes": ("SIZE[:SIZE...]", "hugetlbfs page sizes (default 2M:1G)"),
     "hugetlbfs": ("PATH[:SIZE]", "a path treated as a hugetlbfs mount (default /dev/hugepages:2M)"),
     "host-nodes": ("N", "number of host NUMA nodes (default 1)"),
+    "host-memory": (
+        "SIZE|unlimited",
+        "memory the host can back guest RAM with, RAM + swap (default unlimited): larger"
+        " reserve=on RAM backends fail to map, preallocation beyond it fails",
+    ),
+    "host-overcommit": (
+        "heuristic|always|never",
+        "the host's vm.overcommit_memory for host-memory (default heuristic: one RAM"
+        " backend at a time; never: they add up, reserve=off too)",
+    ),
     "sgx": ("on|off", "emulate a host with SGX and /dev/sgx_vepc (default off)"),
     "phys-bits": ("N", "guest CPU physical address bits (default 40, as TCG's qemu64)"),
     "socket-mode": ("OCTAL", "mode of UNIX sockets memdevd creates (default 0600)"),
@@ -233,6 +243,13 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
             if count < 1:
                 raise SettingsError(M.INVALID_PARAMETER_VALUE.format(key, "at least 1"))
             host.numa_nodes = tuple(range(count))
+        elif key == "host-memory":
+            host.memory = None if value == "unlimited" else _parse_size(value, key)
+        elif key == "host-overcommit":
+            if value not in ("heuristic", "always", "never"):
+                choices = "heuristic, always, never"
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices))
+            host.overcommit = value
         elif key == "sgx":
             host.sgx = _parse_bool(value, key)
         elif key == "phys-bits":

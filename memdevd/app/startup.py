@@ -23,8 +23,9 @@ from memdevd.machine.clock import Clock
 from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
-from memdevd.machine.machine import Machine, MachineConfig
-from memdevd.machine.numa import NumaNodeOptions, parse_numa_node
+from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persistence
+from memdevd.machine.numa import check_generic_initiators, set_numa_options
+from memdevd.machine.qom import QOMObject
 from memdevd.machine.smp import parse_smp
 from memdevd.qapi.qdict import qdict_key_order
 from memdevd.records import record
@@ -67,7 +68,9 @@ class StartupRequest:
     memory: dict[str, str] | None = None
     objects: list[ObjectSpec] = field(default_factory=list)
     devices: list[DeviceSpec] = field(default_factory=list)
-    numa: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    numa: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
+    # -mem-prealloc
+    mem_prealloc: bool = False
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
     # smp_cpus is a plain "-smp N" for callers that build requests by hand.
     smp: dict[str, Any] = field(default_factory=dict)
@@ -193,7 +196,55 @@ _MACHINE_KNOWN = {
     "dump-guest-core",
     "graphics",
     "smp",
+    "hmat",
+    "nvdimm-persistence",
 }
+
+
+#: -machine keys that are properties of an accelerator class
+#: (qemu_apply_legacy_machine_options: object_register_sugar_prop), with
+#: the QAPI type the accelerator visits them as.
+ACCEL_SUGAR: dict[str, tuple[str, str]] = {
+    "kvm-shadow-mem": ("kvm-accel", "int64"),
+    "kernel-irqchip": ("kvm-accel", "OnOffSplit"),
+    "igd-passthru": ("xen-accel", "bool"),
+}
+
+
+def dashify_machine_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``keyval_dashify``: ``dump_guest_core`` is ``dump-guest-core``."""
+    out = dict(options)
+    for key in list(options):
+        if "_" not in key:
+            continue
+        dashed = key.replace("_", "-")
+        if dashed in out:
+            raise OptionError(M.KEYVAL_DASHIFY_CONFLICT.format(key, dashed))
+        out[dashed] = out.pop(key)
+    return out
+
+
+def check_accel_sugar(options: dict[str, Any], accel: str, location: str | None) -> None:
+    """``object_apply_global_props`` when the accelerator is created: the
+    sugar properties of its class are parsed (other accelerators' are not
+    looked at, so TCG ignores them all)."""
+    from memdevd.util.cutils import qemu_strtoi64
+    from memdevd.util.qemu_opts import parse_bool
+
+    for key, (typename, kind) in ACCEL_SUGAR.items():
+        if key not in options or typename != f"{accel}-accel":
+            continue
+        text = str(options[key])
+        prefix = M.CANT_APPLY_GLOBAL.format(typename, key, text)
+        if kind == "OnOffSplit" and text not in ("on", "off", "split"):
+            raise OptionError(prefix + M.ENUM_BAD_VALUE.format(key, text), location=location)
+        if kind == "int64" and qemu_strtoi64(text, 0, want_end=False)[0]:
+            # the string input visitor's parse_type_int64
+            raise OptionError(
+                prefix + M.INVALID_PARAMETER_VALUE.format(key, "int64"), location=location
+            )
+        if kind == "bool":
+            parse_bool(text, name=key)
 
 
 def apply_machine_options(
@@ -206,7 +257,7 @@ def apply_machine_options(
     """``qemu_apply_machine_options`` for the properties that matter here."""
     known: set[str] | None = None
     for key, value in options.items():
-        if key in ("type", "accel", "memory"):
+        if key in ("type", "accel", "memory") or key in ACCEL_SUGAR:
             continue
         modelled = key in _MACHINE_KNOWN or key in target.board_option_names
         if not modelled and known is None:
@@ -215,6 +266,18 @@ def apply_machine_options(
             raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
         if key == "nvdimm":
             config.nvdimm = _machine_bool(value, key)
+        elif key == "hmat":
+            # A property of machines with NUMA only (machine_initfn).
+            if not config.board.numa:
+                raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+            config.hmat = _machine_bool(value, key)
+        elif key == "nvdimm-persistence":
+            if not config.board.nvdimm_supported:
+                raise OptionError(M.PROPERTY_NOT_FOUND.format(f"{mtype.name}-machine", key))
+            try:
+                set_nvdimm_persistence(config, str(value))
+            except CoreError as exc:
+                raise _err(exc) from None
         elif key == "acpi":
             text = str(value)
             if text not in ("on", "off", "auto"):
@@ -228,6 +291,8 @@ def apply_machine_options(
         elif key == "memory-backend":
             # machine_set_mem's memory-backend: resolved once the backends exist.
             config.ram_memdev = str(value)
+        elif key in ("confidential-guest-support", "memory-encryption"):
+            config.cgs_option = (key, str(value))
         elif key in ("boot", "firmware", "hpet"):
             from memdevd.app.misc_options import apply_machine_option
 
@@ -340,6 +405,7 @@ def build_machine(
         acpi_setting="off" if request.no_acpi else "auto",
         ram_size_given=bool(request.memory and request.memory.get("size")),
     )
+    request.machine = dashify_machine_options(request.machine)
     apply_machine_options(config, target, release, request.machine, mtype)
     notes.extend(_configure_smp(config, target, release, request, mtype))
     if not board.acpi:
@@ -349,8 +415,16 @@ def build_machine(
         request.accel = [(name, None) for name in machine_accel.split(":")]
     accel, printed = configure_accelerator(request, settings, release)
     notes.extend(printed)
+    accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel
     machine = Machine(config, release, host=settings.host, clock=clock)
+    if request.mem_prealloc:
+        # qemu_process_sugar_options(): -smp's cpus (as given) are the
+        # preallocation threads.
+        cpus = request.smp.get("cpus")
+        if isinstance(cpus, str):
+            machine.backend_sugar["prealloc-threads"] = cpus
+        machine.backend_sugar["prealloc"] = "on"
     machine.attach_display(display)
     misc = request.misc
     # -action & co., visited already (misc_options.process_early)
@@ -400,6 +474,12 @@ def build_machine(
         from memdevd.app.startup_drives import configure_drives
 
         drive_devices = configure_drives(machine, request.drives, target, release, notes)
+    # qemu_apply_machine_options() runs after the early backends: its links.
+    cgs = _confidential_guest_support(machine)
+    # configure_accelerators(): the accelerator's sugar properties.
+    check_accel_sugar(request.machine, accel, accel_location)
+    if accel == "kvm" and "kernel-irqchip" in request.machine:
+        machine.config.kernel_irqchip = str(request.machine["kernel-irqchip"])
     # configure_accelerators(), then the deprecated machine type's warning.
     # (Only a type named by its version can be an old one.)
     if mtype.alias is None and any(
@@ -420,9 +500,12 @@ def build_machine(
     from memdevd.app.chardev_cli import create_late, plug_ports
 
     pty_lines: list[str] = []
+    if release.prealloc_async_at_startup:
+        machine.prealloc_pending = []
     try:
         for spec in late:
             _object_add(machine, spec)
+        _finish_async_prealloc(machine)
         if misc.tpmdevs:
             from memdevd.app.misc_options import init_tpm
 
@@ -442,16 +525,15 @@ def build_machine(
         raise _err(exc) from None
 
     try:
-        for location, node in request.numa:
-            if node.get("type", "node") != "node":
-                continue
+        for location, opts_id, items in request.numa:
             try:
-                parse_numa_node(machine, _numa_options(node))
+                reported = set_numa_options(machine, _visit_numa(machine, items, opts_id))
             except CoreError as exc:
                 # parse_numa_opts() runs under the -numa option's location.
                 err = _err(exc, location)
                 err.preceding[:0] = notes
                 raise err from None
+            notes.extend(Diagnostic(text, location=location) for text in reported)
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash
@@ -505,7 +587,8 @@ def build_machine(
         except CoreError as exc:
             # What QEMU printed before (error_report() lines) stays printed.
             err = _err(exc, dev.location)
-            err.preceding[:0] = notes
+            realize_lines = [Diagnostic(line, location=dev.location) for line in exc.reported]
+            err.preceding[:0] = [*notes, *realize_lines]
             raise err from None
         # A realize that reports an error but succeeds (vmbus-bridge
         # without SynIC) prints under the -device option's location.
@@ -528,10 +611,52 @@ def build_machine(
         done_err = _err(exc)
         done_err.preceding[:0] = notes
         raise done_err from None
+    # qdev_machine_creation_done(): the board's ACPI tables (the SRAT's
+    # generic initiators) are built.
+    failure = check_generic_initiators(machine)
+    if failure is not None:
+        raise OptionError(failure, preceding=notes, plain=True)
+    if cgs is not None:
+        _cgs_not_ready(cgs, accel, release, notes)
     # qemu_machine_creation_done()
     notes.extend(displays.vga_warning(display))
     machine.finish_init()
     return machine, notes
+
+
+def _confidential_guest_support(machine: Machine) -> QOMObject | None:
+    """The ``confidential-guest-support`` link (or its ``memory-encryption``
+    alias, an id under /objects), resolved with QEMU's texts."""
+    option = machine.config.cgs_option
+    if option is None:
+        return None
+    key, value = option
+    cgs_type = "confidential-guest-support"
+    try:
+        if key == "memory-encryption":
+            # machine_set_memory_encryption
+            target = machine.objects.children.get(value)
+            if target is None:
+                raise CoreError(M.NO_MEMORY_ENCRYPTION_OBJECT.format(value))
+            if not target.is_a(cgs_type):
+                raise CoreError(M.INVALID_PARAMETER_TYPE.format(cgs_type, cgs_type))
+            return target
+        return machine.resolve_link(value, cgs_type, key)
+    except CoreError as exc:
+        raise _err(exc) from None
+
+
+def _cgs_not_ready(cgs: QOMObject, accel: str, release: Release, notes: list[Diagnostic]) -> None:
+    """``qemu_machine_creation_done``: no accelerator readied the object.
+    TCG never does; KVM would set up SEV on the host, which memdevd does not
+    emulate."""
+    if accel != "tcg":
+        raise OptionError(M.CGS_NOT_EMULATED.format(cgs.typename), preceding=notes)
+    if release.cgs_not_ready_text is None:
+        err = OptionError(M.CGS_NOT_READY_7_2, preceding=notes)
+        err.aborts = True
+        raise err
+    raise OptionError(release.cgs_not_ready_text.format(cgs.typename), preceding=notes)
 
 
 def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:
@@ -545,6 +670,20 @@ def _misc_board(machine: Machine, misc: Any) -> list[Diagnostic]:
 
         machine.global_props.apply_board(machine, board_device_types(machine))
     return printed
+
+
+def _finish_async_prealloc(machine: Machine) -> None:
+    """``qemu_finish_async_prealloc_mem``: the -object backends' pages are
+    touched together; QEMU exits (no location) when the host cannot back
+    them all."""
+    from memdevd.machine.backends import preallocated_memory
+
+    pending, machine.prealloc_pending = machine.prealloc_pending, None
+    limit = machine.host.memory
+    if not pending or limit is None:
+        return
+    if preallocated_memory(machine) > limit:
+        raise OptionError(M.PREALLOC_FAILED.format("Cannot allocate memory"))
 
 
 def _after(notes: list[Diagnostic], step: Any, *args: Any) -> list[Diagnostic]:
@@ -601,24 +740,22 @@ def _configure_smp(
     return _warnings(warnings)
 
 
-def _numa_options(opts: dict[str, str]) -> NumaNodeOptions:
+def _visit_numa(
+    machine: Machine, items: list[tuple[str, str]], opts_id: str | None
+) -> dict[str, Any]:
+    """``parse_numa``: the opts visitor's ``NumaOptions``, then the legacy
+    suffix-less ``mem=`` (MiB) read again from the option's text."""
+    from memdevd.qapi.opts_visitor import OptsVisitor
+    from memdevd.qapi.source_schema import schema_of, visit
+    from memdevd.qapi.visitor import VisitError
     from memdevd.util.qemu_opts import parse_size
 
-    node = NumaNodeOptions()
-    if "nodeid" in opts:
-        try:
-            node.nodeid = int(opts["nodeid"], 0)
-        except ValueError:
-            raise CoreError(M.INVALID_PARAMETER_VALUE.format("nodeid", "a uint64 value")) from None
-    if "mem" in opts:
-        node.mem = parse_size(opts["mem"] + ("M" if opts["mem"][-1:].isdigit() else ""), name="mem")
-    if "memdev" in opts:
-        node.memdev = opts["memdev"]
-    if "cpus" in opts:
-        cpus: list[int] = []
-        for part in opts["cpus"].split(":"):
-            lo, _, hi = part.partition("-")
-            if lo.isdigit():
-                cpus.extend(range(int(lo), int(hi or lo) + 1))
-        node.cpus = tuple(cpus)
-    return node
+    v = OptsVisitor(items, opts_id, legacy_sizes=not machine.release.strtosz_2023)
+    try:
+        opts: dict[str, Any] = visit(schema_of(machine.recording), v, None, "NumaOptions")
+    except VisitError as exc:
+        raise CoreError(exc.desc) from None
+    if opts["type"] == "node" and "mem" in opts:
+        text = [value for key, value in items if key == "mem"][-1]
+        opts["mem"] = parse_size(text + ("M" if text[-1:].isdigit() else ""), name="mem")
+    return opts

@@ -37,6 +37,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-memory-devices",
         "query-memory-size-summary",
         "query-memdev",
+        "set-numa-node",
         "query-acpi-ospm-status",
         "query-sgx",
         "query-sgx-capabilities",

@@ -130,19 +130,14 @@ def query_migrate_capabilities(rt: Runtime, session: Session, args: dict[str, An
 @command("query-iothreads", allow_preconfig=True)
 def query_iothreads(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     """``qmp_query_iothreads``: the iothread objects under /objects."""
-    from memdevd.machine.chardev.ghash import GHashOrder
     from memdevd.machine.objects import InertObject
 
     no_args(args)
-    # object_child_foreach(): /objects in GLib's hash-table order (built from
-    # the objects there now, in creation order; removals are not replayed).
-    table = GHashOrder()
+    # object_child_foreach(): /objects in GLib's hash-table order.
     children = rt.machine.objects.children
-    for name in children:
-        table.insert(name)
     return [
         obj.iothread_info()
-        for obj in (children[name] for name in table.order())
+        for obj in (children[name] for name in rt.machine.objects.hash_order())
         if isinstance(obj, InertObject) and obj.typename == "iothread"
     ]
 

@@ -2,7 +2,7 @@
 
 ``object-add``/``object-del``, ``device_add``/``device_del``,
 ``query-memory-devices``, ``query-memory-size-summary``, ``query-memdev``,
-``query-acpi-ospm-status``, the SGX EPC queries (``query-sgx``,
+``query-acpi-ospm-status``, ``set-numa-node``, the SGX EPC queries (``query-sgx``,
 ``query-sgx-capabilities``) and, in releases that have hv-balloon,
 ``query-hv-balloon-status-report``.
 """
@@ -114,6 +114,16 @@ def query_memory_size_summary(rt: Runtime, session: Session, args: dict[str, Any
 def query_memdev(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     no_args(args)
     return rt.machine.memdev_list()
+
+
+@command("set-numa-node", allow_preconfig=True)
+def set_numa_node(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
+    """``qmp_set_numa_node``: its arguments visited, then refused once the
+    machine exists, which is always (--preconfig is not emulated)."""
+    from memdevd.commands.base import arguments
+
+    arguments(rt, "set-numa-node", args)
+    raise QMPError(M.SET_NUMA_NODE_TOO_LATE)
 
 
 @command("query-acpi-ospm-status")

@@ -133,13 +133,20 @@ class HostMemoryBackend(QOMObject):
     # -- completion (user_creatable_complete) ---------------------------------
 
     def complete(self) -> None:
-        """``host_memory_backend_memory_complete``: 'allocate' and check."""
+        """``host_memory_backend_memory_complete``: 'allocate', check, and
+        preallocate (at once, or for QEMU 10.0's -object at start-up, when
+        the late backends are all created: ``machine.prealloc_pending``)."""
         self.alloc()
         if self.name is not None:
             # The RAM MemoryRegion, a QOM child named after the backend.
             self.add_child(f"{self.name}[0]", MemoryRegionObject(self.mr_size))
         try:
             self._check_allocated()
+            if self.prealloc:
+                if self.machine.prealloc_pending is not None:
+                    self.machine.prealloc_pending.append(self)
+                else:
+                    self.preallocate()
         except CoreError:
             # The RAM block existed: freeing it (qemu_ram_free) drops the
             # memfd saved for CPR under the backend's name.
@@ -169,12 +176,54 @@ class HostMemoryBackend(QOMObject):
     def alloc(self) -> None:
         raise NotImplementedError
 
+    def apply_sugar(self) -> None:
+        """``object_apply_compat_props``: -mem-prealloc's memory-backend
+        properties (``object_register_sugar_prop``), before the user's."""
+        for name, value in self.machine.backend_sugar.items():
+            self.prop_set(name, value, keyval=True)
+
+    # -- host memory (-memdevd host-memory=) ----------------------------------
+
+    def uses_host_memory(self) -> bool:
+        """Whether preallocating touches host memory (RAM, memfd, a file on
+        hugetlbfs; other files are taken to be on a disk)."""
+        return True
+
+    def preallocate(self) -> None:
+        """``qemu_prealloc_mem``: every page touched, against what the host
+        has left after the backends already preallocated."""
+        limit = self.host.memory
+        if limit is None or not self.uses_host_memory():
+            return
+        if preallocated_memory(self.machine, exclude=self) + self.size > limit:
+            raise CoreError(M.PREALLOC_FAILED.format("Cannot allocate memory"))
+
+    def _check_commit(self) -> None:
+        """The kernel's overcommit check (``__vm_enough_memory``) when
+        ``qemu_ram_mmap`` maps anonymous guest RAM."""
+        host = self.host
+        if host.memory is None or host.overcommit == "always":
+            return
+        if host.overcommit == "heuristic":
+            # One mapping at a time; MAP_NORESERVE (reserve=off) skips it.
+            if self.reserve and self.size > host.memory:
+                raise CoreError(M.CANNOT_SET_UP_GUEST_MEMORY.format(self.backend_name()))
+            return
+        committed = sum(
+            b.size
+            for b in all_backends(self.machine)
+            if b is not self and isinstance(b, RamBackend) and b.mr_inited()
+        )
+        if committed + self.size > host.memory:
+            raise CoreError(M.CANNOT_SET_UP_GUEST_MEMORY.format(self.backend_name()))
+
     def _alloc_anonymous(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)
         if self.size >= self.host.user_address_space:
             # No mmap() larger than the process's address space can succeed.
             raise CoreError(M.CANNOT_SET_UP_GUEST_MEMORY.format(self.backend_name()))
+        self._check_commit()
         self.page_size = self.host.page_size
         self.mr_align = QEMU_VMALLOC_ALIGN
         self.mr_size = self.size
@@ -227,6 +276,21 @@ class HostMemoryBackend(QOMObject):
         return child if isinstance(child, MemoryRegionObject) else None
 
 
+def all_backends(machine: Machine) -> list[HostMemoryBackend]:
+    """The machine's memory backends (its RAM's among them)."""
+    return machine.backends()
+
+
+def preallocated_memory(machine: Machine, exclude: HostMemoryBackend | None = None) -> int:
+    """The host memory the preallocated backends hold (they keep it until
+    they are deleted)."""
+    return sum(
+        b.size
+        for b in all_backends(machine)
+        if b is not exclude and b.prealloc and b.mr_inited() and b.uses_host_memory()
+    )
+
+
 def _as_backend(obj: QOMObject) -> HostMemoryBackend:
     assert isinstance(obj, HostMemoryBackend)
     return obj
@@ -261,8 +325,10 @@ def _set_prealloc(obj: QOMObject, v: InputVisitor, name: str) -> None:
         raise CoreError(M.PREALLOC_RESERVE_INCOMPATIBLE)
     if not b.mr_inited():
         b.prealloc = value
-    elif value:
-        # An existing region can be preallocated later, never un-preallocated.
+    elif value and not b.prealloc:
+        # An existing region can be preallocated later, never
+        # un-preallocated; prealloc stays off when that fails.
+        b.preallocate()
         b.prealloc = True
 
 
@@ -474,6 +540,9 @@ class FileBackend(HostMemoryBackend):
 
     def is_aligned_type(self) -> bool:
         return self.machine.release.backend_size_page_aligned
+
+    def uses_host_memory(self) -> bool:
+        return self.mem_path is not None and self.page_size != self.host.page_size
 
     def alloc(self) -> None:
         if not self.size:

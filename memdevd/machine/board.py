@@ -55,6 +55,9 @@ class Board:
     #: when memory slots / ``maxmem`` above the RAM size are given
     auto_enable_numa_with_memhp: bool = False
     auto_enable_numa_with_memdev: bool = False
+    #: ``MachineClass.nvdimm_supported``: the ``nvdimm`` and
+    #: ``nvdimm-persistence`` properties
+    nvdimm_supported: bool = False
     #: whether the machine has ACPI (the ``acpi`` property can turn it off)
     acpi: bool = False
     #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)
@@ -113,6 +116,10 @@ class Board:
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``MachineClass.get_default_cpu_node_id``."""
         return 0
+
+    def possible_cpus(self, machine: Machine) -> list[CpuSlot]:
+        """``MachineClass.possible_cpu_arch_ids``: every CPU up to maxcpus."""
+        return []
 
     # -- board init -----------------------------------------------------------------------
 

@@ -309,9 +309,10 @@ def pci_register_devfn(
     # explicit addr; 10.0 always, and looks the slot up from the *property*
     # (pci_dev->devfn is still -1 for an automatic addr, i.e. slot 31).
     if hotplugged and (requested >= 0 or machine.release.pcie_slot_occupied_check):
-        if bus.owner is not None and bus.owner.is_a("pcie-slot"):
-            # pcie_has_upstream_port(): a root or downstream port's bus
-            # (cxl-rp's, cxl-downstream's too) has a single slot.
+        from memdevd.machine.devices.pcie_root_port import behind_pcie_slot
+
+        if behind_pcie_slot(bus):
+            # pcie_has_upstream_port(): a port's bus has a single slot.
             function_0 = devices.get(0)
         else:
             function_0 = devices.get(pci_slot(requested) << 3)

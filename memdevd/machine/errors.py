@@ -28,6 +28,9 @@ class CoreError(Exception):
         self.desc = desc
         self.error_class = error_class
         self.hint = hint
+        # error_report() lines printed on the way to this error (a -device
+        # option's realize prints them under the option's location).
+        self.reported: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"CoreError({self.desc!r}, {self.error_class.value})"

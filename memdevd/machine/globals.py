@@ -132,7 +132,7 @@ class GlobalProps:
             except CoreError as exc:
                 text = M.GLOBAL_CANT_APPLY.format(p.driver, p.property, p.value, exc.desc)
                 if not hot:
-                    raise CoreError(text) from None
+                    raise CoreError(text, hint=exc.hint) from None
                 if dev.machine.warn_hook is not None:
                     dev.machine.warn_hook(M.WARNING_IN_MONITOR.format(text))
 
@@ -159,9 +159,9 @@ class GlobalProps:
                         raise CoreError(M.PROPERTY_NOT_FOUND.format(typename, p.property))
                     parse_catalog_value(found, InputVisitor(p.value, string=True), p.property)
                 except (CoreError, VisitError) as exc:
-                    desc = exc.desc
                     raise CoreError(
-                        M.GLOBAL_CANT_APPLY.format(p.driver, p.property, p.value, desc)
+                        M.GLOBAL_CANT_APPLY.format(p.driver, p.property, p.value, exc.desc),
+                        hint=exc.hint,
                     ) from None
 
     def check(self, machine: Machine) -> list[str]:
@@ -193,7 +193,7 @@ def _property_parse(dev: Device, name: str, value: str) -> None:
     try:
         prop.set(dev, InputVisitor(value, string=True, legacy_sizes=legacy), name)
     except VisitError as exc:
-        raise CoreError(exc.desc) from None
+        raise CoreError(exc.desc, hint=exc.hint) from None
 
 
 def board_device_types(machine: Machine) -> list[str]:

@@ -47,6 +47,16 @@ class HostFacts:
     # x86-64 with 4-level paging: a process's mappings live below 128 TiB,
     # so no guest memory of that size can be mapped, whatever the overcommit.
     user_address_space: int = 1 << 47
+    #: -memdevd host-memory=: the memory the host can back guest RAM with
+    #: (RAM + swap: what the kernel's overcommit check and preallocation
+    #: meet); None: unlimited, so answers do not depend on the host.
+    memory: int | None = None
+    #: -memdevd host-overcommit=: vm.overcommit_memory's policy for mmap()
+    #: of anonymous guest RAM: "heuristic" (0, Linux's default: one mapping
+    #: may not exceed the memory; MAP_NORESERVE, reserve=off, skips it),
+    #: "always" (1: never refused), "never" (2: the mappings add up,
+    #: MAP_NORESERVE is ignored).
+    overcommit: str = "heuristic"
 
     def page_size_for_path(self, path: str) -> int:
         """``qemu_fd_getpagesize``: the hugetlbfs page size, else the host's."""

@@ -48,9 +48,19 @@ EventSink = Callable[[str, "dict[str, Any] | None", int], None]
 
 @record
 class NumaNode:
+    """A declared node (QEMU's ``NodeInfo``)."""
+
     nodeid: int
     mem: int = 0
     memdev: HostMemoryBackend | None = None
+    #: with HMAT: the node whose CPUs access it (128, MAX_NODES: none)
+    initiator: int = 128
+    #: with HMAT: CPUs were mapped to it
+    has_cpu: bool = False
+    #: -numa dist: destination node -> distance (completed at start-up)
+    distance: dict[int, int] = field(default_factory=dict)
+    #: -numa hmat-lb: bit 0 latency, bit 1 bandwidth given for it as a target
+    lb_info_provided: int = 0
 
 
 @record
@@ -58,12 +68,23 @@ class NumaState:
     nodes: dict[int, NumaNode] = field(default_factory=dict)
     have_memdevs: bool = False
     have_mem: bool = False
-    # -numa node,cpus=: CPU index -> node id.
-    cpu_nodes: dict[int, int] = field(default_factory=dict)
+    have_numa_distance: bool = False
+    #: -numa hmat-lb: (hierarchy, data-type) -> HmatLB
+    hmat_lb: dict[tuple[str, str], Any] = field(default_factory=dict)
+    #: -numa hmat-cache: (node-id, level) -> the options given
+    hmat_cache: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    #: the node -numa node is declaring (its CPUs are mapped before it exists)
+    pending: NumaNode | None = None
 
     @property
     def num_nodes(self) -> int:
         return len(self.nodes)
+
+    def node_info(self, nodeid: int) -> NumaNode | None:
+        """``numa_info[nodeid]`` for what CPU mapping reads and sets."""
+        if self.pending is not None and self.pending.nodeid == nodeid:
+            return self.pending
+        return self.nodes.get(nodeid)
 
 
 @record
@@ -78,6 +99,10 @@ class MachineConfig:
     maxram_size: int = 128 * 1024 * 1024
     ram_slots: int = 0
     nvdimm: bool = False
+    #: -machine hmat=on (boards with NUMA)
+    hmat: bool = False
+    #: -machine nvdimm-persistence= (cpu or mem-ctrl; None: unset, reads "")
+    nvdimm_persistence: str | None = None
     acpi: bool = True
     # The "acpi" machine property as set (OnOffAuto); acpi is its meaning.
     acpi_setting: str = "auto"
@@ -97,11 +122,16 @@ class MachineConfig:
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
     accel: str = "tcg"
+    # kvm-accel's kernel-irqchip (-machine kernel-irqchip=): on, off or split.
+    kernel_irqchip: str = "on"
     # The board's own -machine options, by property name (x86: max-ram-below-4g,
     # sgx-epc); the board reads them.
     board_options: dict[str, Any] = field(default_factory=dict)
     # -machine memory-backend=: the backend (id or path) that is the RAM.
     ram_memdev: str | None = None
+    # -machine confidential-guest-support= or memory-encryption= (key, value):
+    # a link resolved once the early objects exist.
+    cgs_option: tuple[str, str] | None = None
     # whether -m gave the RAM size (else a memory-backend's size is taken)
     ram_size_given: bool = True
     # KVM slots used by boot memory and ROMs, see machine/memslots.py.
@@ -172,7 +202,24 @@ def generic_machine_props(m: Machine) -> dict[str, Prop]:
             "memory-backend", "link<memory-backend>", lambda o: _machine_ram_path(m), None
         ),
         "graphics": Prop("graphics", "bool", lambda o: m.config.graphics, _set_machine_graphics),
+        "dump-guest-core": Prop(
+            "dump-guest-core", "bool", lambda o: m.config.dump_guest_core, _set_machine_flag
+        ),
+        "mem-merge": Prop("mem-merge", "bool", lambda o: m.config.mem_merge, _set_machine_flag),
+        "hmat": Prop("hmat", "bool", lambda o: m.config.hmat, _set_machine_hmat),
+        "nvdimm-persistence": Prop(
+            "nvdimm-persistence",
+            "string",
+            lambda o: m.config.nvdimm_persistence or "",
+            _set_machine_nvdimm_persistence,
+        ),
     }
+
+
+def _set_machine_flag(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_dump_guest_core``/``machine_set_mem_merge``: plain
+    flags (they matter when RAM is allocated)."""
+    setattr(_machine_of(obj).config, name.replace("-", "_"), v.type_bool(name))
 
 
 def _machine_of(obj: QOMObject) -> Machine:
@@ -183,6 +230,23 @@ def _machine_of(obj: QOMObject) -> Machine:
 def _set_machine_nvdimm(obj: QOMObject, v: Any, name: str) -> None:
     """``machine_set_nvdimm``: settable at any time, as in QEMU."""
     _machine_of(obj).config.nvdimm = v.type_bool(name)
+
+
+def set_nvdimm_persistence(config: MachineConfig, value: str) -> None:
+    """``machine_set_nvdimm_persistence``: cpu or mem-ctrl (the NFIT's
+    platform capabilities; nothing else reads it)."""
+    if value not in ("cpu", "mem-ctrl"):
+        raise CoreError(M.NVDIMM_PERSISTENCE_UNSUPPORTED.format(value))
+    config.nvdimm_persistence = value
+
+
+def _set_machine_nvdimm_persistence(obj: QOMObject, v: Any, name: str) -> None:
+    set_nvdimm_persistence(_machine_of(obj).config, v.type_str(name))
+
+
+def _set_machine_hmat(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_hmat``: a plain flag, settable at any time."""
+    _machine_of(obj).config.hmat = v.type_bool(name)
 
 
 def _set_machine_graphics(obj: QOMObject, v: Any, name: str) -> None:
@@ -295,8 +359,10 @@ class Machine:
         self._display: DisplayState | None = None
 
         # QOM tree: / -> machine, objects, chardevs (10.0: and backend).
-        # qom-list / answers in GLib's hash-table order for these fixed keys,
-        # so they are added in that order (seen on 7.2 and 10.0).
+        # The root's children in QEMU's creation order, which decides their
+        # places in the root's hash table (they collide): 7.2 creates the
+        # machine, then -qmp's chardev's container, then /objects on demand;
+        # 10.0 object_root_initialize()'s three before the machine.
         self.machine_obj = MachineObject(self)
         self.objects = Container()
         from memdevd.machine.chardev.container import ChardevContainer
@@ -307,10 +373,10 @@ class Machine:
             "objects": self.objects,
             "chardevs": self.chardevs,
         }
-        order = ["objects", "machine", "chardevs"]
+        order = ["machine", "chardevs", "objects"]
         if release.qom_backend_container:
             roots["backend"] = Container()
-            order = ["backend", "machine", "objects", "chardevs"]
+            order = ["chardevs", "objects", "backend", "machine"]
         self.root = Container()
         # Partial paths (every memdev link value) look names up in an index
         # instead of walking the tree, which grows with every DIMM.
@@ -354,6 +420,12 @@ class Machine:
         self.warn_hook: Callable[[str], None] | None = None
         # -global (machine/globals.py), None without any.
         self.global_props: GlobalProps | None = None
+        # -mem-prealloc (qemu_process_sugar_options): memory-backend
+        # properties every backend gets when it is made, as strings.
+        self.backend_sugar: dict[str, str] = {}
+        # QEMU 10.0's -object backends at start-up: preallocated together once
+        # the late backends exist (None: at once, as object-add and 7.2).
+        self.prealloc_pending: list[HostMemoryBackend] | None = None
         # -action / set-action / watchdog-set-action: the run-state actions set.
         self.run_actions: dict[str, str] = {}
 
@@ -462,6 +534,7 @@ class Machine:
             self.machine_obj.add_child(f"{ram_id}[0]", MemoryRegionObject(self.config.ram_size))
             return
         ram = RamBackend(self)
+        ram.apply_sugar()
         ram.size = self.config.ram_size
         ram.is_machine_ram = True
         self.objects.add_child(self.config.board.default_ram_id, ram)
@@ -588,6 +661,8 @@ class Machine:
             obj: Any = InertObject(self, qom_type)
         else:
             obj = cls(self)
+        if isinstance(obj, HostMemoryBackend):
+            obj.apply_sugar()
         order = list(prop_order) if prop_order is not None else list(props)
         for name in order:
             value = props[name]

@@ -25,6 +25,7 @@ from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.records import record
 
 if TYPE_CHECKING:
+    from memdevd.machine.ghash import GHashOrder
     from memdevd.releases.recorded import InstanceSample
 
 Getter = Callable[["QOMObject"], Any]
@@ -443,7 +444,64 @@ def _discard(table: dict[str, _Objects], name: str, obj: QOMObject) -> None:
 
 
 class Container(QOMObject):
+    """``container``: its children are properties of the object, which
+    QEMU keeps in a GLib hash table, so ``qom-list`` and
+    ``object_child_foreach`` see them in the table's order, not in
+    creation order.  The insertions and removals are replayed into a
+    :class:`~memdevd.machine.ghash.GHashOrder` when the order is asked for
+    (a machine that is never asked builds no table)."""
+
     type_chain = ("container", "object")
+    #: Keep every insertion and removal (a subclass that reorders them);
+    #: otherwise what was replayed is dropped.
+    keep_history: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        # (inserted?, name), not yet replayed into _table.
+        self.history: list[tuple[bool, str]] = []
+        self._table: GHashOrder | None = None
+        self._replayed = 0
+
+    def add_child(self, name: str, child: QOMObject) -> None:
+        super().add_child(name, child)
+        self.history.append((True, name))
+
+    def remove_child(self, name: str) -> QOMObject | None:
+        child = super().remove_child(name)
+        if child is not None:
+            self.history.append((False, name))
+        return child
+
+    def hash_order(self) -> list[str]:
+        """The children's names as ``object_child_foreach`` visits them."""
+        from memdevd.machine.ghash import GHashOrder
+
+        if self._table is None:
+            self._table, self._replayed = GHashOrder(), 0
+        table = self._table
+        for inserted, name in self.history[self._replayed :]:
+            if inserted:
+                table.insert(name)
+            else:
+                table.remove(name)
+        if self.keep_history:
+            self._replayed = len(self.history)
+        else:
+            self.history.clear()
+        return [name for name in table.order() if name in self.children]
+
+    def forget_order(self) -> None:
+        """The history was rewritten: replay it from the start next time."""
+        self._table, self._replayed = None, 0
+
+    def properties(self) -> list[Prop]:
+        """``type``, then the children in reverse hash order
+        (``qmp_qom_list`` prepends each property it iterates)."""
+        props = super().properties()
+        children = {p.name: p for p in props if p.name in self.children}
+        rest = [p for p in props if p.name not in self.children]
+        return rest + [children[name] for name in reversed(self.hash_order())]
 
 
 # --- path resolution (qom/object.c) -------------------------------------------

@@ -8,8 +8,8 @@ vCPU).  What is target-independent here is QEMU's generic code:
 * :func:`parse_smp`: ``machine_parse_smp_config`` (hw/core/machine-smp.c),
   QEMU's defaults and texts, per release;
 * :class:`CpuSlot`: a possible CPU (``CPUArchId``) as the board lays them
-  out, and its NUMA node from ``-numa node,cpus=`` or the board's default
-  (``machine_numa_finish_cpu_init``, with its warnings);
+  out; its NUMA node (``node-id`` in its props) is set by machine/numa.py
+  (``-numa node,cpus=``, ``-numa cpu``, the board's default);
 * the two CPU queries, and :func:`vcpu_thread_id`: a real host thread per
   vCPU for ``thread-id``.
 
@@ -196,44 +196,6 @@ class CpuSlot:
     def describe(self) -> str:
         """``cpu_slot_to_string``: the ids, without node-id."""
         return ", ".join(f"{k}: {v}" for k, v in self.props.items() if k != "node-id")
-
-
-def assign_numa_cpu(machine: Machine, cpu: int, nodeid: int) -> None:
-    """``-numa node,cpus=``: ``machine_set_cpu_numa_node`` for one CPU index."""
-    max_cpus = machine.config.smp.max_cpus
-    if cpu >= max_cpus:
-        raise CoreError(M.NUMA_CPU_INDEX.format(cpu, max_cpus))
-    assigned = machine.numa.cpu_nodes
-    if cpu in assigned and assigned[cpu] != nodeid:
-        raise CoreError(M.NUMA_CPU_ALREADY_ASSIGNED.format(assigned[cpu]))
-    assigned[cpu] = nodeid
-
-
-def finish_numa_cpus(machine: Machine, slots: list[CpuSlot]) -> list[str]:
-    """``machine_numa_finish_cpu_init``: every possible CPU gets a node.
-
-    Only when the machine has NUMA nodes (the implicit node 0 of memory
-    hot-plug included).  Without any ``cpus=`` the board's default applies
-    (x86: the package modulo the nodes); with some, the others go to node 0
-    and QEMU warns (the warnings are returned).
-    """
-    nodes = machine.numa.num_nodes
-    if not nodes:
-        return []
-    assigned = machine.numa.cpu_nodes
-    unmapped = []
-    for slot in slots:
-        node = assigned.get(slot.index)
-        if node is None:
-            if assigned:
-                unmapped.append(f"CPU {slot.index} [{slot.describe()}]")
-                node = 0
-            else:
-                node = machine.config.board.default_cpu_node(slot, nodes)
-        slot.props = {"node-id": node, **slot.props}
-    if not unmapped:
-        return []
-    return [M.NUMA_CPUS_NOT_MAPPED.format(", ".join(unmapped)), M.NUMA_PARTIAL_MAPPING]
 
 
 # --- vCPUs and the CPU queries -------------------------------------------------------

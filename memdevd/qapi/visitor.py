@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from memdevd import messages as M
 from memdevd.records import record
-from memdevd.util.cutils import strtod_finite, strtoi64, strtosz, strtou64
+from memdevd.util.cutils import ERANGE, qemu_strtosz_of, strtod_finite, strtoi64, strtosz, strtou64
 
 INT64_MIN: Final = -(1 << 63)
 INT64_MAX: Final = (1 << 63) - 1
@@ -40,9 +40,11 @@ INT_RANGES: Final[dict[str, tuple[int, int, str]]] = {
 class VisitError(Exception):
     """A visitor error: QEMU reports these as GenericError with this text."""
 
-    def __init__(self, desc: str) -> None:
+    def __init__(self, desc: str, hint: str = "") -> None:
         super().__init__(desc)
         self.desc = desc
+        #: what QEMU appends with error_append_hint() (printed on the command line)
+        self.hint = hint
 
 
 @record
@@ -250,6 +252,8 @@ class InputVisitor:
     def type_size(self, name: str | None) -> int:
         if self.keyval:
             text = self._get_keyval(name)
+            if self.string:
+                return _parse_option_size(self.full_name(name), text, self.legacy_sizes)
             size = strtosz(text, legacy=self.legacy_sizes)
             if size is None:
                 what = "a size value" if self.opts else "size"
@@ -340,3 +344,16 @@ def parse_bool_text(text: str) -> bool | None:
     if text in ("off", "no", "false", "n"):
         return False
     return None
+
+
+def _parse_option_size(name: str, text: str, legacy: bool) -> int:
+    """``parse_option_size`` (the string input visitor's sizes: ``-global``)."""
+    err, value = qemu_strtosz_of(text, not legacy)
+    if err == -ERANGE:
+        raise VisitError(M.VALUE_OUT_OF_RANGE.format(text, name))
+    if err:
+        raise VisitError(
+            M.INVALID_PARAMETER_VALUE.format(name, "a non-negative number below 2^64"),
+            M.SIZE_SUFFIX_HINT,
+        )
+    return value

@@ -144,6 +144,11 @@ class Release:
     cpr_reuses_memfd: bool
     # backends/hostmem-file.c: "offset" and "rom" (9.0).
     file_backend_offset_and_rom: bool
+    # backends/hostmem.c (9.0, "hostmem: ... async preallocation"): the
+    # -object backends' preallocation runs in the background and a failure
+    # stops QEMU once all late backends exist, without the option's location
+    # (qemu_finish_async_prealloc_mem); before, each -object fails at once.
+    prealloc_async_at_startup: bool
     # qapi/machine.json balloon: the argument named "target" until 8.0
     # ("value" after), as the "not a size" error names it.
     balloon_argument: str
@@ -255,6 +260,15 @@ class Release:
     default_ram_id_reserved_hint: str
     # vl.c: the warning for a machine type query-machines lists as deprecated.
     machine_deprecation_reason: str
+    #: qemu_machine_creation_done with a confidential guest object no
+    #: accelerator readied (TCG): an error, or 7.2's failed assertion (None).
+    cgs_not_ready_text: str | None
+    #: vfio_realize's hint without a host device (8.2's iommufd adds fd=).
+    vfio_no_host_hint: str
+    #: intel-iommu: eim=on without KVM's split irqchip refused (before 9.0).
+    vtd_eim_requires_split: bool
+    #: intel-iommu's aw-bits text (formatted with mode, aw39, aw48).
+    vtd_aw_bits_text: str
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -387,6 +401,7 @@ QEMU_7_2: Final = Release(
     balloon_reclaim_stats=False,
     backend_size_page_aligned=False,
     cpr_reuses_memfd=False,
+    prealloc_async_at_startup=False,
     file_backend_offset_and_rom=False,
     balloon_argument="target",
     dirty_rate_time_unit=False,
@@ -408,6 +423,10 @@ QEMU_7_2: Final = Release(
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED_7_2,
     default_ram_id_reserved_hint="",
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
+    cgs_not_ready_text=None,  # softmmu/vl.c: assert(machine->cgs->ready)
+    vfio_no_host_hint=M.VFIO_NO_HOST_HINT_7_2,
+    vtd_eim_requires_split=True,
+    vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -501,6 +520,13 @@ QEMU_8_2: Final = replace(
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED,
     default_ram_id_reserved_hint=M.DEFAULT_RAM_ID_RESERVED_HINT,
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON,
+    # As 10.0 (assumed): the assertion became an error in 9.1 (SEV-SNP series).
+    cgs_not_ready_text=M.CGS_NOT_READY,
+    vfio_no_host_hint=M.VFIO_NO_HOST_HINT,  # 8.2: the iommufd backend (CONFIG_IOMMUFD)
+    # 8.2 as 7.2 (assumed): EIM without KVM and the mode-named aw-bits text
+    # came with 9.x's intel_iommu changes.
+    vtd_eim_requires_split=True,
+    vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
     stream_state_texts=True,  # 8.0: net/stream.c reconnect series
     # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
     tap_vhost_failure_warns=False,
@@ -548,6 +574,7 @@ QEMU_10_0: Final = replace(
     balloon_reclaim_stats=True,  # 9.2: virtio-balloon reclaim counters
     backend_size_page_aligned=True,  # 9.x: backends/hostmem.c
     cpr_reuses_memfd=True,  # 10.0: migration/cpr.c cpr_find_fd()
+    prealloc_async_at_startup=True,  # 9.0: backends/hostmem.c async preallocation
     file_backend_offset_and_rom=True,  # 9.0: backends/hostmem-file.c
     kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
     help_defaults_as_cmdline=True,  # 10.0: object_property_help() command-line syntax
@@ -562,6 +589,8 @@ QEMU_10_0: Final = replace(
     chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
     readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
+    vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
+    vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

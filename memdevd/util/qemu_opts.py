@@ -87,6 +87,8 @@ class OptionError(ValueError):
     """
 
     exit_status = 1
+    #: QEMU abort()s instead (a failed assertion): killed by SIGABRT.
+    aborts = False
 
     def __init__(
         self,

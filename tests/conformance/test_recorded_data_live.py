@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import qemu_binary
+from live_qemu import mask_problem, module_masks, qemu_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 QEMU_7_2 = "/usr/bin/qemu-system-x86_64"
@@ -123,4 +123,28 @@ def test_recorded_qemu_10_0_device_catalog_is_current() -> None:
         timeout=1200,
         cwd=ROOT,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.live_qemu
+@pytest.mark.parametrize("tool", ["record_pci_data.py", "record_misc_data.py"])
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_recorded_pci_and_misc_data_are_current(version: str, tool: str) -> None:
+    """pci.json (query-pci's identities) and misc.json (-trace/-d help) are
+    written by recorders of their own; each is recorded again and compared."""
+    binary = qemu_binary(version)
+    if binary is None:
+        pytest.skip(f"QEMU {version} is not installed")
+    problem = mask_problem(version)
+    if problem is not None:
+        pytest.skip(problem)
+    masks = module_masks(version)
+    out = DATA.parent / f"qemu-{version}"
+    argv = [sys.executable, str(ROOT / "tools" / tool), "--qemu", binary, "--out", str(out)]
+    if tool == "record_pci_data.py":
+        argv += [f"--mask-dir={d}" for d in masks]  # it starts its QEMUs masked
+    elif masks:
+        mounts = " && ".join(f"mount -t tmpfs none {d}" for d in masks)
+        argv = ["unshare", "--mount", "sh", "-c", f'{mounts} && exec "$0" "$@"', *argv]
+    result = subprocess.run([*argv, "--check"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr

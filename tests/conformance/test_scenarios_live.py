@@ -174,6 +174,8 @@ def test_scenarios_are_well_formed() -> None:
         "chardev_",
         # CXL: -machine cxl/cxl-fmw, pxb-cxl, cxl-rp, cxl-type3 and the windows' placement.
         "cxl_",
+        # Guest NUMA: -numa node/dist/cpu/hmat-lb/hmat-cache, -machine hmat.
+        "numa_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:

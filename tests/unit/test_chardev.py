@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from memdevd.machine.chardev.ghash import GHashOrder
 from memdevd.machine.chardev.ops import base64_decode
 from memdevd.machine.errors import CoreError
+from memdevd.machine.ghash import GHashOrder
 
 # Labels added by chardev-add after -qmp's compat_monitor0, and the order
 # query-chardev answered with on QEMU 7.2 and 10.0 (recorded live).

@@ -56,6 +56,11 @@ class VM:
             "pcie-root-port,id=rp0,chassis=1",
             "-device",
             "pcie-root-port,id=rp1,chassis=2",
+            # Removable media: an empty CD-ROM on the board's AHCI.
+            "-device",
+            "ide-cd,id=cd0,bus=ide.1",
+            "-vnc",
+            "none",
         ]
         daemon, _ = cli.build_daemon(cli.parse(argv, "qemu-system-x86_64"), "qemu-system-x86_64")
         self.machine = daemon.machine
@@ -198,9 +203,119 @@ def object_add() -> Any:
     )
 
 
+tray_devices = st.sampled_from(["cd0", "vb", "nope", ""])
+
+
+def removable_media(image: str) -> Any:
+    """The tray and medium commands (blockdev-change-medium, eject...)."""
+    target = st.fixed_dictionaries({}, optional={"id": tray_devices, "device": tray_devices})
+    return st.one_of(
+        st.tuples(
+            st.sampled_from(
+                ["blockdev-open-tray", "blockdev-close-tray", "blockdev-remove-medium"]
+            ),
+            target,
+        ),
+        st.tuples(st.just("blockdev-open-tray"), st.fixed_dictionaries({"id": tray_devices})),
+        st.tuples(
+            st.just("blockdev-insert-medium"),
+            st.fixed_dictionaries({"id": tray_devices, "node-name": node_names}),
+        ),
+        st.tuples(
+            st.just("blockdev-change-medium"),
+            st.fixed_dictionaries(
+                {"filename": st.sampled_from([image, "/nonexistent/x.iso"])},
+                optional={
+                    "id": tray_devices,
+                    "format": st.sampled_from(["raw", "qcow2", "nope"]),
+                    "read-only-mode": st.sampled_from(["retain", "read-only", "read-write", "x"]),
+                    "force": st.booleans(),
+                },
+            ),
+        ),
+        st.tuples(
+            st.just("eject"),
+            st.fixed_dictionaries(
+                {}, optional={"id": tray_devices, "device": tray_devices, "force": st.booleans()}
+            ),
+        ),
+    )
+
+
+def runtime_settings() -> Any:
+    """Display passwords, migration capabilities, actions."""
+    protocols = st.sampled_from(["vnc", "spice", "nope"])
+    return st.one_of(
+        st.tuples(
+            st.just("set_password"),
+            st.fixed_dictionaries(
+                {"protocol": protocols, "password": st.sampled_from(["pw", ""])},
+                optional={"connected": st.sampled_from(["keep", "fail", "x"])},
+            ),
+        ),
+        st.tuples(
+            st.just("expire_password"),
+            st.fixed_dictionaries(
+                {"protocol": protocols, "time": st.sampled_from(["now", "never", "+10", "x"])}
+            ),
+        ),
+        st.tuples(
+            st.just("change-vnc-password"),
+            st.fixed_dictionaries({"password": st.sampled_from(["pw", "", 1])}),
+        ),
+        st.tuples(
+            st.just("migrate-set-capabilities"),
+            st.fixed_dictionaries(
+                {
+                    "capabilities": st.lists(
+                        st.fixed_dictionaries(
+                            {
+                                "capability": st.sampled_from(
+                                    ["events", "xbzrle", "postcopy-ram", "nope"]
+                                ),
+                                "state": st.sampled_from([True, False, "x"]),
+                            }
+                        ),
+                        max_size=2,
+                    )
+                }
+            ),
+        ),
+        st.tuples(
+            st.just("migrate-incoming"),
+            st.fixed_dictionaries({}, optional={"uri": st.sampled_from(["tcp:127.0.0.1:0", "x"])}),
+        ),
+        st.tuples(
+            st.just("set-action"),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "reboot": st.sampled_from(["reset", "shutdown", "x"]),
+                    "shutdown": st.sampled_from(["poweroff", "pause"]),
+                    "panic": st.sampled_from(["pause", "shutdown", "none", "exit-failure"]),
+                    "watchdog": st.sampled_from(["reset", "debug", "x"]),
+                },
+            ),
+        ),
+        st.tuples(
+            st.just("watchdog-set-action"),
+            st.fixed_dictionaries({"action": st.sampled_from(["reset", "pause", "nope"])}),
+        ),
+        st.tuples(
+            st.just("announce-self"),
+            st.fixed_dictionaries(
+                {},
+                optional={"initial": st.integers(-1, 50), "rounds": st.integers(-1, 3)},
+            ),
+        ),
+    )
+
+
 def commands(image: str) -> Any:
     path = ids.map(lambda i: f"/machine/peripheral/{i}")
     return st.one_of(
+        removable_media(image),
+        runtime_settings(),
         st.tuples(st.just("blockdev-add"), blockdev_add(image)),
         st.tuples(st.just("blockdev-del"), st.fixed_dictionaries({"node-name": node_names})),
         st.tuples(st.just("device_add"), device_add()),
@@ -255,6 +370,8 @@ def test_failed_commands_change_nothing_in_the_vm(version: str, image: str, tmp_
 def test_the_snapshot_sees_what_commands_change(image: str, tmp_path: Path) -> None:
     """The state compared above is not blind: successful commands show in it."""
     vm = VM("10.0", tmp_path)
+    iso = tmp_path / "cd.iso"
+    iso.write_bytes(b"\0" * MiB)
     steps = [
         ("blockdev-add", {"driver": "file", "node-name": "f0", "filename": image}),
         ("blockdev-add", {"driver": "raw", "node-name": "disk0", "file": "f0"}),
@@ -265,6 +382,14 @@ def test_the_snapshot_sees_what_commands_change(image: str, tmp_path: Path) -> N
         ("device_add", {"driver": "virtio-net-pci", "id": "nic", "netdev": "n0", "bus": "rp1"}),
         ("set_link", {"name": "n0", "up": False}),
         ("netdev_del", {"id": "n0"}),
+        # Another image: the disk above holds image's write lock.
+        ("blockdev-change-medium", {"id": "cd0", "filename": str(iso), "format": "raw"}),
+        ("blockdev-open-tray", {"id": "cd0"}),
+        ("eject", {"id": "cd0"}),
+        (
+            "migrate-set-capabilities",
+            {"capabilities": [{"capability": "events", "state": True}]},
+        ),
     ]
     for name, args in steps:
         before = vm.visible()

@@ -205,3 +205,25 @@ def test_an_isa_device_reads_its_bus(version: str) -> None:
     hot = make_machine(version, "pc")
     err = device_add_error(hot, driver="ib700", id="wdt")
     assert err.desc == "Bus 'isa.0' does not support hotplugging"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("00:01.0", "0000:00:01.0"),
+        ("1:2:3.4", "0001:02:03.4"),
+        ("ffff:ff:1f.7", "ffff:ff:1f.7"),
+        ("0000:00:1f.8", None),  # function is decimal, at most 7
+        ("0000:100:00.0", None),
+        ("00:20.0", None),
+        ("zz", None),
+        ("00:01", None),
+        ("00:01.0x", None),
+        ("", None),
+    ],
+)
+def test_pci_host_address_syntax(text: str, expected: str | None) -> None:
+    """vfio-pci's host=: set_pci_host_devaddr's syntax, printed back as QEMU does."""
+    from memdevd.machine.devices.host_devices import parse_pci_host_devaddr
+
+    assert parse_pci_host_devaddr(text) == expected

@@ -1,8 +1,8 @@
 """/chardevs: the container of every chardev, and the front-end claims.
 
-Kept light (it is built with every machine): GLib's hash-table order is
-computed from the recorded insertions and removals only when
-``query-chardev`` asks (:mod:`memdevd.machine.chardev.ghash`).
+Its children are in GLib's hash-table order as any container's
+(:class:`memdevd.machine.qom.Container`); start-up rewrites the history
+to QEMU's creation order of the command line's chardevs.
 """
 
 from __future__ import annotations
@@ -11,16 +11,16 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
-from memdevd.machine.qom import Container, Prop, QOMObject
+from memdevd.machine.qom import Container, QOMObject
 
 
 class ChardevContainer(Container):
     """``object_get_container("chardevs")``."""
 
+    keep_history = True
+
     def __init__(self) -> None:
         super().__init__()
-        # (inserted?, label) in order: replayed into a GHashTable on demand.
-        self.history: list[tuple[bool, str]] = []
         # stdio_in_use (char-stdio.c): set once, never cleared.
         self.stdio_in_use = False
         # A removed stdio chardev closed fds 0 and 1.
@@ -29,41 +29,12 @@ class ChardevContainer(Container):
         # The chardev modules QEMU has loaded (module_object_class_by_name).
         self.loaded_modules: set[str] = set()
 
-    def add_child(self, name: str, child: QOMObject) -> None:
-        super().add_child(name, child)
-        self.history.append((True, name))
-
-    def remove_child(self, name: str) -> QOMObject | None:
-        child = super().remove_child(name)
-        if child is not None:
-            self.history.append((False, name))
-        return child
-
     def creation_order(self, labels: list[str]) -> None:
         """Start-up: the -chardev/-qmp chardevs were created in command-line
         order (``labels``), monitors' included, before any other."""
         first = [(True, label) for label in labels if label in self.children]
         self.history = first + [entry for entry in self.history if entry not in first]
-
-    def properties(self) -> list[Prop]:
-        """qom-list: ``type``, then the children in reverse GLib hash order
-        (``qmp_qom_list`` prepends each property it iterates)."""
-        props = super().properties()
-        children = {p.name: p for p in props if p.name in self.children}
-        rest = [p for p in props if p.name not in self.children]
-        return rest + [children[name] for name in reversed(self.hash_order())]
-
-    def hash_order(self) -> list[str]:
-        """The labels as ``object_child_foreach`` visits them."""
-        from memdevd.machine.chardev.ghash import GHashOrder
-
-        table = GHashOrder()
-        for inserted, name in self.history:
-            if inserted:
-                table.insert(name)
-            else:
-                table.remove(name)
-        return [name for name in table.order() if name in self.children]
+        self.forget_order()
 
     # -- front ends (chardev/char-fe.c) ------------------------------------------
 

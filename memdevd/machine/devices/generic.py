@@ -83,6 +83,9 @@ _KINDS = {
     "ID of a chardev to use as a backend": "chr",
     "ID of an audiodev to use as a backend": "audiodev",
     "ID of a tpm to use as a backend": "tpm",
+    "Host PCI address [domain:]<bus:slot.function> of assigned device": "pci-host-devaddr",
+    # 7.2's text of the same PropertyInfo
+    "Address (bus/device/function) of the host device, example: 04:10.0": "pci-host-devaddr",
 }
 
 
@@ -141,6 +144,13 @@ class CatalogMixin:
 
     def backend_typename(self) -> str:
         return self.typename
+
+    def set_drive(self, name: str, value: str, owner: str) -> None:
+        """A ``drive`` property's value (a disk's class attaches it)."""
+        raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, name, value))
+
+    def replace_drive(self, name: str, value: str, owner: str) -> None:
+        raise CoreError(M.SET_PROP_AFTER_REALIZE_ANON.format(name, owner))
 
     def realize_nic(self) -> None:
         """A NIC (a type with a ``netdev`` property) joins the network."""
@@ -249,7 +259,8 @@ def _bootindex_prop(info: DevicePropertyInfo) -> Prop:
         return _catalog(obj).values.get(info.name, -1)
 
     def setter(obj: QOMObject, v: InputVisitor, pname: str) -> None:
-        dev = _catalog(obj)
+        dev = obj
+        assert isinstance(dev, (CatalogPCIDevice, CatalogBusDevice))
         index = v.type_int(pname, "int32")
         order = dev.machine.boot_order
         if index >= 0 and index in order:
@@ -305,6 +316,13 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
         value = _parse(info, v, pname)
         if kind == "mac" and not _MAC.fullmatch(str(value)):
             raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+        if kind == "pci-host-devaddr":
+            from memdevd.machine.devices.host_devices import parse_pci_host_devaddr
+
+            address = parse_pci_host_devaddr(str(value))
+            if address is None:
+                raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+            value = address
         if kind == "drive":
             dev.set_drive(pname, str(value), owner)
         if kind == "netdev":
@@ -370,6 +388,7 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
     def realize(self) -> None:
         self.apply_links()
         super().realize()
+        self.realize_backend()
         self.realize_drive()
         self.realize_nic()
         if self.owns_buses:
@@ -381,6 +400,15 @@ class CatalogPCIDevice(CatalogMixin, PassivePCIDevice):
             from memdevd.machine.pci_info import check_option_rom
 
             check_option_rom(self.machine, self)
+
+    def realize_backend(self) -> None:
+        """The device's own realize (a virtio proxy's: its inner device's),
+        after its PCI address."""
+        from memdevd.machine.devices.host_devices import REALIZE_CHECKS
+
+        check = REALIZE_CHECKS.get(self.backend_typename())
+        if check is not None:
+            check(self.machine, self.values)
 
     def realize_drive(self) -> None:
         """The disk device's realize: its drive, and what it needs of it."""
@@ -598,23 +626,23 @@ class CatalogVirtioPCIDevice(CatalogPCIDevice):
         self.vdev.realized = True
 
 
-def _catalog(obj: QOMObject) -> CatalogPCIDevice | CatalogBusDevice:
-    assert isinstance(obj, (CatalogPCIDevice, CatalogBusDevice))
+def _catalog(obj: QOMObject) -> CatalogMixin:
+    assert isinstance(obj, CatalogMixin)
     return obj
 
 
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 # With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
+# With a secondary PCIe bus (pci_bridge.PCIE_PORT_TYPES).
+_PCIE_PORTS = frozenset({"ioh3420", "xio3130-downstream", "x3130-upstream"})
 # Catalog types with their realize in code: type -> (module, class).
 _CODED_TYPES = {
     "pxb": ("memdevd.machine.devices.pci_expander", "PXB"),
     "pxb-pcie": ("memdevd.machine.devices.pci_expander", "PXBPCIe"),
     "pxb-cxl": ("memdevd.machine.devices.pci_expander", "PXBCXL"),
     "cxl-rp": ("memdevd.machine.devices.cxl", "CXLRootPort"),
-    "x3130-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
     "cxl-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
-    "xio3130-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
     "cxl-switch-mailbox-cci": ("memdevd.machine.devices.cxl", "SwitchMailboxCCI"),
@@ -661,6 +689,11 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
 
             base = CatalogPCIBridge
+        elif info.name in _PCIE_PORTS:
+            from memdevd.machine.devices.pci_bridge import PCIE_PORT_TYPES, CatalogPCIEPort
+
+            base = CatalogPCIEPort
+            attrs["port_kind"] = PCIE_PORT_TYPES[info.name]
         if info.name in _CODED_TYPES:
             module, class_name = _CODED_TYPES[info.name]
             base = getattr(importlib.import_module(module), class_name)

@@ -9,15 +9,31 @@ cold-plugged on an ACPI machine has the ACPI PCI hot-plug handler on its
 bus (``acpi_pcihp_device_plug_cb``), which is what memdevd models for all
 of them; ``query-pci`` shows the bridge with bus numbers 0, so none of
 its devices, until a firmware numbers the buses (memdevd has none).
+
+The catalog's PCI Express ports (``ioh3420``, ``xio3130-downstream``,
+``x3130-upstream``) are bridges too (``pci_bridge_initfn(d, TYPE_PCIE_BUS)``):
+their secondary bus is a PCIe bus (automatic ids ``pcie.N``).  Root and
+downstream ports are PCIe slots: a single device number (slot 0) behind
+them, a ``chassis``/``slot`` pair unique among all slots
+(``pcie_chassis_add_slot``) and hot-plug unless ``hotplug=off``; an
+upstream port's bus takes the downstream ports of a switch.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from memdevd import messages as M
 from memdevd.machine.buses import Bus
 from memdevd.machine.devices.generic import CatalogPCIDevice
-from memdevd.machine.devices.pcie_root_port import BusObject
+from memdevd.machine.devices.pcie_root_port import (
+    EBUSY,
+    BusObject,
+    PCIEBusObject,
+    _next_pcie_bus_name,
+    pcie_slot_ids,
+)
+from memdevd.machine.errors import CoreError
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -26,6 +42,12 @@ if TYPE_CHECKING:
 PCI_BRIDGE_TYPES = frozenset(
     {"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"}
 )
+#: The catalog's PCIe ports and their PCI_EXP_TYPE (pcie_cap_init).
+PCIE_PORT_TYPES = {
+    "ioh3420": "root",
+    "xio3130-downstream": "downstream",
+    "x3130-upstream": "upstream",
+}
 
 
 class PCIBusObject(BusObject):
@@ -59,5 +81,69 @@ class CatalogPCIBridge(CatalogPCIDevice):
         """``pci_qdev_realize``: the devfn, then the bridge's realize
         (``pci_bridge_initfn`` names the bus), then the rest."""
         super().realize()
-        self.bus_name = self.id if self.id else _next_pci_bus_name(self.machine)
+        bus_name = self.id if self.id else _next_pci_bus_name(self.machine)
+        if self.typename in ("pci-bridge", "pci-bridge-seat"):
+            # pci_bridge_dev_realize: the slot id capability, the reserves.
+            if not self.values.get("chassis_nr", 0):
+                raise CoreError(M.BRIDGE_CHASSIS_NOT_SPECIFIED)
+            check_reserve_cap(self.values)
+        self.bus_name = bus_name
         self.add_child(self.bus_name, PCIBusObject())
+
+
+_UNSET64 = (1 << 64) - 1
+_GiB = 1 << 30
+
+
+def check_reserve_cap(values: dict[str, object]) -> None:
+    """``pci_bridge_qemu_reserve_cap_init``'s checks (unset reserves are -1)."""
+
+    def reserve(name: str) -> int:
+        value = values.get(name, _UNSET64)
+        return int(value) & _UNSET64 if isinstance(value, int) else _UNSET64
+
+    pref32, pref64 = reserve("pref32-reserve"), reserve("pref64-reserve")
+    mem = reserve("mem-reserve")
+    if pref32 != _UNSET64 and pref64 != _UNSET64:
+        raise CoreError(M.RESERVE_CAP_PREF_CONFLICT)
+    if mem != _UNSET64 and mem >= 4 * _GiB:
+        raise CoreError(M.RESERVE_CAP_MEM_TOO_BIG)
+    if pref32 != _UNSET64 and pref32 >= 4 * _GiB:
+        raise CoreError(M.RESERVE_CAP_PREF32_TOO_BIG)
+
+
+class CatalogPCIEPort(CatalogPCIDevice):
+    """A catalog PCIe root, downstream or upstream port with its PCIe bus."""
+
+    #: "root", "downstream" or "upstream" (PCI_EXP_TYPE_*).
+    port_kind: ClassVar[str] = "root"
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(machine)
+        self.bus_name: str | None = None
+
+    @property
+    def is_pcie_slot(self) -> bool:
+        return self.port_kind != "upstream"
+
+    @property
+    def slot_ids(self) -> tuple[int, int]:
+        return int(self.values.get("chassis", 0)), int(self.values.get("slot", 0))
+
+    @property
+    def child_bus(self) -> Bus | None:
+        if self.bus_name is None:
+            return None
+        hotplug = bool(self.values.get("hotplug", True)) if self.is_pcie_slot else True
+        return Bus(self.bus_name, "PCIE", hotplug, owner=self)
+
+    def realize(self) -> None:
+        """``xio3130_downstream_realize`` and kin: the devfn, the bus
+        (``pci_bridge_initfn``), then the chassis slot."""
+        super().realize()
+        # The automatic bus id is taken even if the slot fails below.
+        bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
+        if self.is_pcie_slot and self.slot_ids in pcie_slot_ids(self.machine, self):
+            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
+        self.bus_name = bus_name
+        self.add_child(bus_name, PCIEBusObject())

@@ -339,15 +339,27 @@ def _next_pcie_bus_name(machine: Machine) -> str:
     return f"pcie.{n}"
 
 
-def check_chassis_slot(dev: Device, pair: tuple[int, int]) -> None:
-    """``pcie_chassis_add_slot``: one (chassis, slot) per port with a slot
-    (root ports, cxl-rp, switch downstream ports), -EBUSY else."""
-    for other in dev.machine.devices():
-        if other is dev or not other.realized:
+def pcie_slot_ids(machine: Machine, me: Device) -> set[tuple[int, int]]:
+    """The (chassis, slot) pairs of the realized PCIe slots but ``me``
+    (``pcie_chassis_find_slot``: root and downstream ports alike)."""
+    ids: set[tuple[int, int]] = set()
+    for other in machine.devices():
+        if other is me or not other.realized:
             continue
-        taken = getattr(other, "chassis_slot", None)
-        if taken is not None and taken() == pair:
-            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
+        if isinstance(other, PCIERootPort):
+            ids.add((other.chassis, other.slot))
+        elif getattr(other, "is_pcie_slot", False):
+            ids.add(other.slot_ids)  # type: ignore[attr-defined]
+    return ids
+
+
+def behind_pcie_slot(bus: Bus) -> bool:
+    """``pcie_has_upstream_port``: a root or downstream port's bus, whose
+    only device number is 0."""
+    owner = bus.owner
+    return owner is not None and (
+        isinstance(owner, PCIERootPort) or bool(getattr(owner, "is_pcie_slot", False))
+    )
 
 
 class PCIERootPort(PCIDevice):
@@ -383,9 +395,6 @@ class PCIERootPort(PCIDevice):
             static_prop("hotplug", "bool", "hotplug", parse_bool, default=True),
         ]
 
-    def chassis_slot(self) -> tuple[int, int]:
-        return self.chassis, self.slot
-
     @property
     def child_bus(self) -> Bus | None:
         """The secondary PCIe bus; hot-pluggable unless ``hotplug=off``."""
@@ -399,7 +408,8 @@ class PCIERootPort(PCIDevice):
         # pci_bridge_initfn(): the bus takes the port's id, else an automatic
         # name (the counter advances even if realize fails below, as in QEMU).
         bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
-        check_chassis_slot(self, (self.chassis, self.slot))
+        if (self.chassis, self.slot) in pcie_slot_ids(self.machine, self):
+            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
         self.devfn = devfn
         self.bus_name = bus_name
         self.add_child(bus_name, PCIEBusObject())

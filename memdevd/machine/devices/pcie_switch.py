@@ -1,10 +1,11 @@
-"""PCIe ports of the catalog with a secondary bus: switch ports and ``cxl-rp``.
+"""CXL PCIe ports of the catalog with a secondary bus: switch ports and ``cxl-rp``.
 
-``x3130-upstream``/``cxl-upstream`` (a switch's upstream port) and
-``xio3130-downstream``/``cxl-downstream`` (its downstream ports) are
-catalog devices (properties, defaults and texts as recorded) whose realize
-(hw/pci-bridge/xio3130_*.c, cxl_upstream.c, cxl_downstream.c) memdevd
-models as far as it shows: ``pci_bridge_initfn`` names the secondary PCIe
+``cxl-upstream`` (a CXL switch's upstream port) and ``cxl-downstream``
+(its downstream ports) are catalog devices (properties, defaults and texts
+as recorded) whose realize (hw/pci-bridge/cxl_upstream.c,
+cxl_downstream.c) memdevd models as far as it shows, as
+:class:`memdevd.machine.devices.pci_bridge.CatalogPCIEPort` does for the
+xio3130 switch: ``pci_bridge_initfn`` names the secondary PCIe
 bus after the port's id (else ``pcie.N``), and a port with a slot (a
 downstream port, a root port) registers its chassis and slot
 (``pcie_chassis_add_slot``: one port per pair, ``-EBUSY`` else).  A port
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from memdevd import messages as M
 from memdevd.machine.buses import Bus
 from memdevd.machine.devices.generic import CatalogPCIDevice
 from memdevd.machine.devices.pci_expander import automatic_bus_name
-from memdevd.machine.devices.pcie_root_port import BusObject, PCIEBusObject, check_chassis_slot
+from memdevd.machine.devices.pcie_root_port import EBUSY, BusObject, PCIEBusObject, pcie_slot_ids
+from memdevd.machine.errors import CoreError
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -49,9 +52,12 @@ class CatalogPCIePort(CatalogPCIDevice):
         hotplug = self.has_slot and bool(self.values.get("hotplug", True))
         return Bus(self.bus_name, self.secondary_bus_type, hotplug, owner=self)
 
-    def chassis_slot(self) -> tuple[int, int] | None:
-        if not self.has_slot:
-            return None
+    @property
+    def is_pcie_slot(self) -> bool:
+        return self.has_slot
+
+    @property
+    def slot_ids(self) -> tuple[int, int]:
         return int(self.values.get("chassis", 0)), int(self.values.get("slot", 0))
 
     def realize(self) -> None:
@@ -60,16 +66,15 @@ class CatalogPCIePort(CatalogPCIDevice):
         devfn = self.pci_realize()
         # The automatic name is taken even if realize fails below, as in QEMU.
         bus_name = self.id if self.id else automatic_bus_name(self.machine, self.secondary_bus_type)
-        pair = self.chassis_slot()
-        if pair is not None:
-            check_chassis_slot(self, pair)
+        if self.has_slot and self.slot_ids in pcie_slot_ids(self.machine, self):
+            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
         self.devfn = devfn
         self.bus_name = bus_name
         self.add_child(bus_name, self.bus_object())
 
 
 class UpstreamPort(CatalogPCIePort):
-    """``x3130-upstream``, ``cxl-upstream``.
+    """``cxl-upstream``.
 
     Its bus has no hotplug handler of its own; ACPI PCI hot-plug
     (``acpi_pcihp_device_plug_cb``) gives it one when the port is
@@ -98,4 +103,4 @@ def _behind_expander(dev: Device) -> bool:
 
 
 class DownstreamPort(CatalogPCIePort):
-    """``xio3130-downstream``, ``cxl-downstream``."""
+    """``cxl-downstream``."""

@@ -100,6 +100,8 @@ DEVICE_TYPES: Mapping[str, tuple[str, str]] = {
     "isa-serial": ("memdevd.targets.x86_64.devices.isa_serial", "ISASerial"),
     # A dynamic sysbus display device (a graphic console).
     "ramfb": ("memdevd.targets.x86_64.devices.ramfb", "RamFB"),
+    # q35's vIOMMU (a dynamic sysbus device).
+    "intel-iommu": ("memdevd.targets.x86_64.devices.iommu", "IntelIOMMU"),
 }
 
 
@@ -136,6 +138,7 @@ class X86Board(Board):
         # PCMachineClass.default_nic_model (pc_piix.c, pc_q35.c)
         self.default_nic_model = {"pc": "e1000", "q35": "e1000e"}.get(family, "")
         self.numa = self.is_pc
+        self.nvdimm_supported = self.is_pc
         # pc_machine_class_init / pc_q35 set both; numa_mem_supported only
         # up to 5.0 machine types, which memdevd's releases no longer have.
         self.auto_enable_numa_with_memhp = self.is_pc
@@ -178,6 +181,10 @@ class X86Board(Board):
             generic["memory"],
             generic["memory-backend"],
             generic["graphics"],
+            generic["dump-guest-core"],
+            generic["mem-merge"],
+            generic["hmat"],
+            generic["nvdimm-persistence"],
             Prop(
                 "acpi-device",
                 "link<hotplug-handler>",
@@ -238,6 +245,30 @@ class X86Board(Board):
         """``x86_get_default_cpu_node_id``: the package modulo the nodes."""
         return int(slot.topo.pkg) % nodes
 
+    def pci_hole64_size(self, machine: Machine) -> int | None:
+        """The host bridge's ``pci-hole64-size`` as pc_memory_init reads it:
+        the last ``-global`` of the bridge's type (or an ancestor) that sets
+        it, None for the default.  The bridge is made (its globals applied,
+        QEMU's error for a bad one) before pc_memory_init."""
+        from memdevd.util.cutils import strtosz
+
+        globals_ = machine.global_props
+        if globals_ is None or not self.is_pc:
+            return None
+        bridge = "q35-pcihost" if self.family == "q35" else "i440FX-pcihost"
+        globals_.apply_board(machine, [bridge])
+        rec = machine.recording
+        size = None
+        for p in globals_.props:
+            if p.property == "pci-hole64-size" and rec.type_is_a(bridge, p.driver):
+                size = strtosz(p.value, legacy=not machine.release.strtosz_2023)
+        return size
+
+    def possible_cpus(self, machine: Machine) -> list[CpuSlot]:
+        from memdevd.targets.x86_64.cpus import possible_cpus
+
+        return possible_cpus(machine.config.smp) if self.is_pc else []
+
     # -- board init -----------------------------------------------------------------------
 
     def init_board(self, machine: Machine) -> list[Any]:
@@ -279,6 +310,7 @@ class X86Board(Board):
             amd_cpu=compat.get("pc-machine.enforce-amd-1tb-hole", True),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
+            pci_hole64_size=self.pci_hole64_size(machine),
             cxl=cxl_state(machine),
         )
         if layout.has_device_memory:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
-from memdevd.machine.smp import UNSET_NODE_ID, CpuHotplug, CpuSlot, SmpConfig, finish_numa_cpus
+from memdevd.machine.smp import UNSET_NODE_ID, CpuHotplug, CpuSlot, SmpConfig
 from memdevd.qapi.visitor import parse_bool_text
 from memdevd.records import record
 from memdevd.releases.recorded import InstanceSample, Recording, recording
@@ -239,8 +239,10 @@ def plan_cpus(machine: Machine) -> list[str]:
     ``machine_run_board_init`` does this after completing the NUMA
     configuration; returns QEMU's warnings about the mapping.
     """
-    machine.cpu_slots = possible_cpus(machine.config.smp)
-    return finish_numa_cpus(machine, machine.cpu_slots)
+    from memdevd.machine.numa import finish_cpus, possible_cpus
+
+    possible_cpus(machine)
+    return finish_cpus(machine, machine.config.board.default_cpu_node)
 
 
 def create_cpus(machine: Machine) -> None:

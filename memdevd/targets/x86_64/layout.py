@@ -90,13 +90,17 @@ def compute_layout(
     has_reserved_memory: bool = True,
     enforce_aligned_dimm: bool = True,
     machine_type: str = "",
+    pci_hole64_size: int | None = None,
     cxl: CXLState | None = None,
 ) -> MemoryLayout:
     """``pc_memory_init``'s layout and start-up checks (they exit QEMU).
 
     ``has_reserved_memory``/``enforce_aligned_dimm`` are false for QEMU
     7.2's oldest pc types (pc-i440fx-2.0 and older / 2.1 and older).
+    ``pci_hole64_size`` is the host bridge's ``pci-hole64-size`` (``-global``;
+    None: the bridge's default).
     """
+    hole64_size = board.pci_hole64_default if pci_hole64_size is None else pci_hole64_size
     below, above = ram_split(board, ram_size, max_ram_below_4g)
     above_start = FOUR_GIB
     has_devmem = has_reserved_memory and ram_size < maxram_size
@@ -133,7 +137,7 @@ def compute_layout(
             hole64_start = base + size
         else:
             hole64_start = above_end(start)
-        return _round_up(hole64_start, GiB) + board.pci_hole64_default - 1
+        return _round_up(hole64_start, GiB) + hole64_size - 1
 
     if amd_cpu and max_used_gpa(above_start) >= AMD_HT_START:
         above_start = AMD_ABOVE_1TB_START

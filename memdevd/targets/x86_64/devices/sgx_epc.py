@@ -279,6 +279,10 @@ class EpcBackend(HostMemoryBackend):
         self.merge = False
         self.dump = False
 
+    def uses_host_memory(self) -> bool:
+        # EPC pages come from the SGX enclave page cache, not host RAM.
+        return False
+
     def alloc(self) -> None:
         if not self.size:
             raise CoreError(M.BACKEND_SIZE_ZERO)

@@ -1,5 +1,6 @@
-"""GLib's GHashTable iteration order, for QOM children QEMU walks with
-``object_child_foreach`` (``query-chardev`` lists /chardevs in it).
+"""GLib's GHashTable iteration order: a QOM object's own properties (its
+children among them) live in one, so ``qom-list`` of a container and
+``object_child_foreach`` (``query-chardev``, ``query-iothreads``) walk it.
 
 A port of glib/ghash.c (2.40 and later): open addressing with quadratic
 probing over ``1 << shift`` buckets, ``(hash * 11) % prime_mod[shift]`` as
