@@ -450,6 +450,40 @@ SGX_NO_EPC: Final = "No EPC regions defined, SGX not available"
 SGX_NOT_ENABLED_IN_KVM: Final = "SGX is not enabled in KVM"
 SGX_VEPC_CANT_OPEN: Final = "Could not open '/dev/sgx_vepc': No such file or directory"
 
+# --- hw/cxl/cxl-host.c, hw/cxl/cxl-component-utils.c, hw/pci-bridge/pci_expander_bridge.c,
+# --- hw/mem/cxl_type3.c (CXL) -------------------------------------------------------------
+CXL_INTERLEAVE_WAYS: Final = "Interleave ways: {} not supported"
+CXL_FMW_SIZE_7_2: Final = "Size of a CXL fixed memory window must my a multiple of 256MiB"
+CXL_FMW_SIZE: Final = "Size of a CXL fixed memory window must be a multiple of 256MiB"
+CXL_INTERLEAVE_GRANULARITY: Final = "Interleave granularity: {} invalid"
+CXL_FMW_TARGET_UNRESOLVED: Final = "Could not resolve CXLFM target {}"
+CXL_HOST_BRIDGES_CXL_OFF: Final = "CXL host bridges present, but cxl=off"
+# hw/pci/pci.c do_pci_register_device: an expander's root bus.
+PCI_ONLY_BRIDGES: Final = "PCI: Only PCI/PCIe bridges can be plugged into {}"
+PXB_CXL_NO_SPACE: Final = "Insufficient space for pxb cxl host register space"
+PXB_CXL_ON_PCI_BUS: Final = "pxb-cxl devices cannot reside on a PCI bus"
+PXB_PCIE_ON_PCI_BUS: Final = "pxb-pcie devices cannot reside on a PCI bus"
+PXB_ON_PCIE_BUS: Final = "pxb devices cannot reside on a PCIe bus"
+PXB_ONLY_ROOT_BUS: Final = "PXB devices can be attached only to root bus"
+PXB_BUS_IN_USE: Final = "Bus {} is already in use"
+PXB_ILLEGAL_NUMA_NODE: Final = "Illegal numa node {}"
+# cxl_type3.c cxl_setup_memory: 7.2 (memdev and lsa only), 8.0+ (volatile memory).
+CXL_T3_MEMDEV_MUST_BE_SET_7_2: Final = "memdev property must be set"
+CXL_T3_LSA_MUST_BE_SET_7_2: Final = "lsa property must be set"
+CXL_T3_NO_MEMDEV: Final = "at least one memdev property must be set"
+CXL_T3_MEMDEV_AND_PERSISTENT: Final = (
+    "[memdev] cannot be used with new [persistent-memdev] property"
+)
+CXL_T3_LSA_FOR_PERSISTENT: Final = "lsa property must be set for persistent devices"
+CXL_T3_BACKEND_USED: Final = "memory backend {} can't be used multiple times."
+CXL_SWITCH_CCI_NO_TARGET: Final = "Target not set"
+CXL_T3_DC_NO_BACKEND: Final = "dynamic capacity must have a backing device"
+CXL_T3_DC_SIZE_NOT_MULTIPLE: Final = "backend size is not multiple of region len: 0x{:x}"
+CXL_T3_DC_REGION_UNALIGNED: Final = "DC region size is unaligned to 0x{:x}"
+CXL_T3_DC_BASE_UNALIGNED: Final = "DC region base not aligned to 0x{:x}"
+# memdevd's own (docs/divergences.md): more regions than QEMU's array holds.
+CXL_DC_TOO_MANY_REGIONS: Final = "memdevd: cxl-type3 has at most {} dynamic capacity regions"
+
 # --- hw/hyperv/hv-balloon.c, hw/hyperv/vmbus.c, system/balloon.c -------------------------
 HV_BALLOON_ONLY_ONE: Final = "Only one balloon device is supported"
 HV_BALLOON_MEMDEV_BUSY: Final = "'memdev' property specifies a busy memdev: {}"

@@ -57,6 +57,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from record_qemu_data import QMP, Host, QMPConnectionLost
 
 FAMILIES = ("pc", "q35")
+# The -machine option of each family: q35 with CXL, so that pxb-cxl is created.
+MACHINE_OPTION = {"pc": "pc", "q35": "q35,cxl=on"}
 # Root-bus slots free on both -nodefaults boards (pc: 0 and 1 taken; q35: 0 and 31).
 FREE_SLOTS = tuple(range(2, 31))
 BASE_ARGV = [
@@ -100,6 +102,14 @@ def _extra(driver: str, n: int, tmp: str) -> tuple[list[str], str]:
         props += f",chassis_nr={n + 1}"
     if driver in ("pcie-root-port", "ioh3420", "cxl-rp"):
         props += f",chassis={n + 1},slot={n + 1}"
+    if driver == "cxl-type3":
+        # memdev and lsa: a persistent device in every release (7.2 has no other).
+        args += ["-object", f"memory-backend-ram,id=mem{n},size=256M"]
+        args += ["-object", f"memory-backend-ram,id=lsa{n},size=1M"]
+        props += f",memdev=mem{n},lsa=lsa{n}"
+    if driver in ("pxb", "pxb-pcie", "pxb-cxl"):
+        # An expander's bus number must differ from every other root-bus child's.
+        props += f",bus_nr={n + 100}"
     return args, props
 
 
@@ -112,7 +122,7 @@ class Recorder:
         device list, or None and QEMU's error."""
         tmp = str(self.host.tmpdir)
         root = "pci.0" if family == "pc" else "pcie.0"
-        argv = [self.host.qemu, *BASE_ARGV, "-machine", family]
+        argv = [self.host.qemu, *BASE_ARGV, "-machine", MACHINE_OPTION[family]]
         for n, driver in enumerate(drivers):
             extra, props = _extra(driver, n, tmp)
             slot = FREE_SLOTS[n]
@@ -150,7 +160,9 @@ class Recorder:
                 proc.wait(timeout=30)
                 assert proc.stderr is not None
                 return None, proc.stderr.read().decode(errors="replace")
-            return reply["return"][0]["devices"], ""
+            # An expander's host bridge comes first: the main one has bus 0.
+            main = next(b for b in reply["return"] if b["bus"] == 0)
+            return main["devices"], ""
         finally:
             proc.kill()
             proc.wait()

@@ -27,6 +27,7 @@ from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persisten
 from memdevd.machine.numa import check_generic_initiators, set_numa_options
 from memdevd.machine.qom import QOMObject
 from memdevd.machine.smp import parse_smp
+from memdevd.qapi.qdict import qdict_key_order
 from memdevd.records import record
 from memdevd.releases.table import Release
 from memdevd.targets import MachineType, Target, get_target
@@ -302,7 +303,7 @@ def apply_machine_options(
             config.graphics = _machine_bool(value, key)
         else:
             try:
-                target.apply_machine_option(config, key, value)
+                target.apply_machine_option(config, key, value, release)
             except CoreError as exc:
                 raise _err(exc) from None
 
@@ -599,7 +600,10 @@ def build_machine(
     ordered += [d for d in request.devices if d.from_json]
     for dev in ordered:
         try:
-            device = machine.device_add(dev.opts, from_json=dev.from_json)
+            # qdev_device_add(): the options become a QDict whose order
+            # (qemu_opts_to_qdict for QemuOpts) the properties are set in.
+            opts = {k: dev.opts[k] for k in qdict_key_order(dev.opts)}
+            device = machine.device_add(opts, from_json=dev.from_json)
         except CoreError as exc:
             # What QEMU printed before (error_report() lines) stays printed.
             err = _err(exc, dev.location)
@@ -620,6 +624,13 @@ def build_machine(
     if machine.global_props is not None:
         # qemu_machine_creation_done(): qdev_prop_check_globals()
         notes.extend(_warnings(machine.global_props.check(machine)))
+    try:
+        # qdev_machine_creation_done(): the machine-init-done notifiers.
+        config.board.machine_done(machine)
+    except CoreError as exc:
+        done_err = _err(exc)
+        done_err.preceding[:0] = notes
+        raise done_err from None
     # qdev_machine_creation_done(): the board's ACPI tables (the SRAT's
     # generic initiators) are built.
     failure = check_generic_initiators(machine)

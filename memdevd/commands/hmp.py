@@ -8,7 +8,8 @@ from the same data as the QMP queries, with QEMU's ``\\r\\n`` line ends:
 
 ``info memory-devices``, ``info memdev``, ``info memory_size_summary``,
 ``info numa``, ``info mtree`` (the ``memory`` address space down to the
-device-memory region and what is mapped in it), ``info status``,
+device-memory region and what is mapped in it, and the CXL host register
+region and fixed memory windows), ``info status``,
 ``info version``, ``info name``, ``info kvm``; ``help info NAME``.
 
 The command-line parsing follows monitor/hmp.c: an unknown command gets
@@ -237,11 +238,36 @@ def mtree_device_memory(rt: Runtime) -> list[str]:
     return lines
 
 
+def mtree_cxl(rt: Runtime) -> list[str]:
+    """``pc_memory_init``'s CXL regions: ``cxl_host_reg`` with one register
+    block per pxb-cxl (``pxb_cxl_hook_up_registers``), then the windows."""
+    from memdevd.machine.cxl import CXL_COMPONENT_BLOCK_SIZE, CXL_HOST_REG_SIZE, CXLState
+
+    state = rt.machine.config.board_options.get("cxl")
+    if not isinstance(state, CXLState) or state.host_reg_base is None:
+        return []
+
+    base = state.host_reg_base
+    lines = [f"    {_range(base, CXL_HOST_REG_SIZE)} (prio 0, i/o): cxl_host_reg"]
+    bridges = [d for d in rt.machine.devices() if d.is_a("pxb-cxl") and d.realized]
+    for idx in range(len(bridges)):
+        offset = base + idx * CXL_COMPONENT_BLOCK_SIZE
+        lines.append(
+            f"      {_range(offset, CXL_COMPONENT_BLOCK_SIZE)} (prio 0, i/o): pxb-cxl-host"
+        )
+    for window in state.fixed_windows:
+        lines.append(
+            f"    {_range(window.base, window.size)} (prio 0, i/o): cxl-fixed-memory-region"
+        )
+    return lines
+
+
 def info_mtree(rt: Runtime, args: list[str]) -> str:
     if args:
         return M.HMP_INFO_NOT_EMULATED.format(f"mtree {' '.join(args)}")
     lines = ["address-space: memory", f"  {_range(0, 1 << 64)} (prio 0, i/o): system"]
     lines += mtree_device_memory(rt)
+    lines += mtree_cxl(rt)
     lines.append("")
     return "".join(line + "\n" for line in lines)
 

@@ -132,6 +132,10 @@ class Board:
     def finish_board(self, machine: Machine) -> None:
         """What the board creates after its RAM and device memory."""
 
+    def machine_done(self, machine: Machine) -> None:
+        """``machine_init_done`` notifiers: checks once the command line's
+        devices exist (QEMU exits on their errors)."""
+
     # -- objects ----------------------------------------------------------------------
 
     def object_type(self, machine: Machine, qom_type: str) -> type[QOMObject] | None:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # Bus type names and their parents (TYPE_PCIE_BUS is a TYPE_PCI_BUS).
 BUS_PARENTS = {
     "PCIE": ("PCIE", "PCI", "bus"),
+    # A cxl-rp's secondary bus, the expanders' root buses.
+    "CXL": ("CXL", "PCIE", "PCI", "bus"),
+    "pxb-cxl-bus": ("pxb-cxl-bus", "CXL", "PCIE", "PCI", "bus"),
+    "pxb-pcie-bus": ("pxb-pcie-bus", "PCIE", "PCI", "bus"),
     "PCI": ("PCI", "bus"),
     "System": ("System", "bus"),
     "ISA": ("ISA", "bus"),
@@ -77,7 +81,19 @@ def _walk(machine: Machine) -> Iterator[Bus]:
     board = machine.config.board
     board_buses = board.buses(machine)
     yield SYSTEM_BUS
-    yield from _subtree_below(machine, SYSTEM_BUS)
+    # The expanders' host bridges are sysbus devices too, newer than the
+    # board's: their root buses come first, mixed with the users' sysbus
+    # devices by age.
+    for dev in reversed(machine.devices()):
+        if getattr(dev, "host_bridge", None) is not None:
+            child = getattr(dev, "child_bus", None)
+            if isinstance(child, Bus):
+                yield child
+                yield from _subtree_below(machine, child)
+        elif _on(dev, SYSTEM_BUS) and getattr(dev, "parent_qbus", None) is None:
+            for child in device_buses(dev):
+                yield child
+                yield from _subtree_below(machine, child)
     if board_buses:
         root = board_buses[0]
         yield root
@@ -123,8 +139,12 @@ def _on(dev: Device, bus: Bus) -> bool:
 
 
 def device_buses(dev: Device) -> list[Bus]:
-    """The buses a device owns, newest first (``dev->child_bus``)."""
+    """The buses a device owns, newest first (``dev->child_bus``).
+
+    An expander's root bus is its host bridge's, not the PCI function's."""
     buses: list[Bus] = []
+    if getattr(dev, "host_bridge", None) is not None:
+        return buses
     for qbus in reversed(getattr(dev, "qbuses", ())):
         buses.append(qbus.record)
     bus = getattr(dev, "child_bus", None)
@@ -211,7 +231,9 @@ def bus_of(machine: Machine, dev: Device) -> Bus | None:
     if dev.parent_bus is None:
         return None
     for bus in _walk(machine):
-        if bus.name == dev.parent_bus and bus.qbus is None:
+        # Two buses may share a name (an id-less root port's "pcie.0" and
+        # q35's): the owner tells them apart.
+        if bus.name == dev.parent_bus and bus.qbus is None and bus.owner is dev.parent_bus_owner:
             return bus
     return None
 
@@ -326,6 +348,9 @@ def bus_canonical_path(machine: Machine, bus: Bus) -> str:
         path_of: str = bus.qbus.path()
         return path_of
     if bus.owner is not None:
-        return f"{bus.owner.canonical_path()}/{bus.name}"
+        # An expander's root bus is its host bridge's child (pxb-cxl).
+        host = getattr(bus.owner, "host_bridge", None)
+        owner = host if host is not None else bus.owner
+        return f"{owner.canonical_path()}/{bus.name}"
     path = machine.config.board.bus_path(machine, bus)
     return path if path is not None else f"/machine/{bus.name}"

@@ -935,6 +935,9 @@ class Machine:
         from memdevd.machine.buses import bus_of
 
         bus = bus_of(self, dev)
+        if self.release.device_del_checks_class_first and not type(dev).hotpluggable:
+            # qdev_hotunplug_allowed(): the class, then the bus.
+            raise CoreError(M.DEVICE_NO_HOTPLUG.format(dev.typename))
         if bus is not None and not bus.hotpluggable:
             raise CoreError(M.BUS_NO_HOTPLUG.format(bus.name))
         if not type(dev).hotpluggable:

@@ -1,8 +1,9 @@
 """``query-pci`` (hw/pci/pci-qmp-cmds.c, 7.2: hw/pci/pci.c; qapi/pci.json).
 
 QEMU walks its PCI host bridges (``pci_host_bridges``: memdevd's boards
-have one, pc's ``pci.0`` or q35's ``pcie.0``; ``-machine none`` has none)
-and lists each bus's ``devices[]`` by devfn.  memdevd places the devices
+have one, pc's ``pci.0`` or q35's ``pcie.0``, and a ``pxb-cxl`` adds its
+own, listed first with its ``bus_nr``; ``-machine none`` has none) and
+lists each bus's ``devices[]`` by devfn.  memdevd places the devices
 itself (bus number, slot, function, ``qdev_id``); what QEMU's config space
 says of a type (ids, class, interrupt pin, BARs, a bridge's windows) comes
 from the recording of the release (``pci.json``, recorded by
@@ -51,18 +52,40 @@ def query_pci(machine: Machine) -> list[dict[str, JSON]]:
             recorded = type_identity(table, fn.name, family)
         if recorded is not None:
             entries.append((fn.devfn, device_info(0, fn.devfn, "", recorded)))
+    entries.extend(_bus_entries(machine, table, family, root.name, None, 0))
+    entries.sort(key=lambda item: item[0])
+    # pci_host_bridges: an expander's host bridge (pxb-cxl) registers after
+    # the main one, at the head of the list; its bus number is its bus_nr.
+    expanders: list[dict[str, JSON]] = []
+    for dev in reversed(machine.devices()):
+        bus = getattr(dev, "child_bus", None)
+        if getattr(dev, "host_bridge", None) is None or bus is None:
+            continue
+        number = int(getattr(dev, "bus_nr", 0))
+        found = _bus_entries(machine, table, family, bus.name, dev, number)
+        found.sort(key=lambda item: item[0])
+        expanders.append({"bus": number, "devices": [info for _, info in found]})
+    return [*expanders, {"bus": 0, "devices": [info for _, info in entries]}]
+
+
+def _bus_entries(
+    machine: Machine, table: JSON, family: str, bus_name: str, owner: Any, number: int
+) -> list[tuple[int, dict[str, JSON]]]:
+    """The users' devices on one bus, as (devfn, PciDeviceInfo)."""
+    entries: list[tuple[int, dict[str, JSON]]] = []
     for dev in machine.devices():
         devfn = getattr(dev, "devfn", -1)
-        if dev.parent_bus != root.name or not isinstance(devfn, int) or devfn < 0:
+        if dev.parent_bus != bus_name or not isinstance(devfn, int) or devfn < 0:
+            continue
+        if dev.parent_bus_owner is not owner:
             continue
         identity = type_identity(table, dev.typename, family)
         if identity is None:
             # A type QEMU could not be made to create when recording.
             continue
         identity = _with_properties(machine, dev, identity)
-        entries.append((devfn, device_info(0, devfn, dev.id or "", identity)))
-    entries.sort(key=lambda item: item[0])
-    return [{"bus": 0, "devices": [info for _, info in entries]}]
+        entries.append((devfn, device_info(number, devfn, dev.id or "", identity)))
+    return entries
 
 
 # BAR indices: virtio-pci's MSI-X table (msix_bar_idx) and PCI_ROM_SLOT.

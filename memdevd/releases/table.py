@@ -73,6 +73,14 @@ class Release:
     sgx_info_has_section_size: bool
     # hw/i386/sgx.c: qemu_open_old() until 9.1 ("Get rid of qemu_open_old()").
     sgx_legacy_open_error: bool
+    # hw/mem/cxl_type3.c: 7.2 has only memdev (persistent) and lsa; 8.0 added
+    # volatile-memdev and persistent-memdev ("hw/cxl: Add support for
+    # volatile memory") and their checks in cxl_setup_memory.
+    cxl_type3_volatile: bool
+    # system/qdev-monitor.c qdev_unplug(): 7.2 checks the bus's hotplug
+    # support before the device class's; 10.0 goes through
+    # qdev_hotunplug_allowed() (hw/core/qdev-hotplug.c), class first.
+    device_del_checks_class_first: bool
     # accel/kvm/kvm-all.c kvm_init(): error_report() (program name, option
     # location) since 9.2 ("kvm: replace fprintf with error_report/printf()
     # in kvm_init()"); bare fprintf(stderr) lines before.
@@ -250,6 +258,9 @@ class Release:
     hotpluggable_cpus_unsupported_text: str
     backing_store_too_small_text: str
     sgx_vepc_open_failed_text: str
+    # hw/cxl/cxl-host.c cxl_fixed_memory_window_config: "must my a" (7.2),
+    # the typo fixed in 8.0.
+    cxl_fmw_size_text: str
     # hw/core/machine.c machine_run_board_init(): an object named like the
     # default RAM backend; 8.2 reworded it and added a hint (the hint "" before).
     default_ram_id_reserved_text: str
@@ -384,6 +395,8 @@ QEMU_7_2: Final = Release(
     pcie_slot_occupied_check=False,
     sgx_info_has_section_size=True,
     sgx_legacy_open_error=True,
+    cxl_type3_volatile=False,
+    device_del_checks_class_first=False,
     kvm_init_error_report=False,
     strtosz_2023=False,
     overcommit_mem_lock_on_fault=False,
@@ -424,6 +437,7 @@ QEMU_7_2: Final = Release(
     hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_DISABLED_7_2,
     backing_store_too_small_text=M.BACKING_STORE_SIZE_MISMATCH_7_2,
     sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED_7_2,
+    cxl_fmw_size_text=M.CXL_FMW_SIZE_7_2,
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED_7_2,
     default_ram_id_reserved_hint="",
     machine_deprecation_reason=M.MACHINE_DEPRECATION_REASON_7_2,
@@ -520,6 +534,8 @@ QEMU_8_2: Final = replace(
     hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_UNSUPPORTED,
     backing_store_too_small_text=M.BACKING_STORE_TOO_SMALL,
     sgx_vepc_open_failed_text=M.SGX_VEPC_OPEN_FAILED,
+    cxl_fmw_size_text=M.CXL_FMW_SIZE,  # 8.0: hw/cxl/cxl-host.c typo fixed
+    cxl_type3_volatile=True,  # 8.0: hw/mem/cxl_type3.c volatile memory
     # 8.2: "machine: Improve error message when using default RAM backend id"
     default_ram_id_reserved_text=M.DEFAULT_RAM_ID_RESERVED,
     default_ram_id_reserved_hint=M.DEFAULT_RAM_ID_RESERVED_HINT,
@@ -574,6 +590,7 @@ QEMU_10_0: Final = replace(
     strict_device_add=True,  # 9.2: qmp_device_add() from_json=true
     size_alignment_check="pre_plug",  # 9.0: "reintroduce memory region size check"
     pcie_slot_occupied_check=True,  # hw/pci/pci.c
+    device_del_checks_class_first=True,  # qdev_hotunplug_allowed() (assumed after 8.2)
     sgx_legacy_open_error=False,  # 9.1: hw/i386/sgx.c qemu_open_old() dropped
     kvm_init_error_report=True,  # 9.2: kvm_init() error_report()
     qom_backend_container=True,  # 10.0: cpr

@@ -93,7 +93,9 @@ class Target(Protocol):
         """The ``-machine`` properties QEMU's machine class has."""
         ...
 
-    def apply_machine_option(self, config: MachineConfig, key: str, value: Any) -> bool:
+    def apply_machine_option(
+        self, config: MachineConfig, key: str, value: Any, release: Release
+    ) -> bool:
         """Set a board's own ``-machine`` property; False if it is not one."""
         ...
 

@@ -172,6 +172,8 @@ def test_scenarios_are_well_formed() -> None:
         "pci_",
         # Character devices: chardev-add/remove/change, ringbuf, -chardev/-serial.
         "chardev_",
+        # CXL: -machine cxl/cxl-fmw, pxb-cxl, cxl-rp, cxl-type3 and the windows' placement.
+        "cxl_",
         # Guest NUMA: -numa node/dist/cpu/hmat-lb/hmat-cache, -machine hmat.
         "numa_",
     )

@@ -31,6 +31,7 @@ instance's properties), then what realize added (``virtio-bus``).
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -645,6 +646,17 @@ _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
 # With a secondary PCIe bus (pci_bridge.PCIE_PORT_TYPES).
 _PCIE_PORTS = frozenset({"ioh3420", "xio3130-downstream", "x3130-upstream"})
+# Catalog types with their realize in code: type -> (module, class).
+_CODED_TYPES = {
+    "pxb": ("memdevd.machine.devices.pci_expander", "PXB"),
+    "pxb-pcie": ("memdevd.machine.devices.pci_expander", "PXBPCIe"),
+    "pxb-cxl": ("memdevd.machine.devices.pci_expander", "PXBCXL"),
+    "cxl-rp": ("memdevd.machine.devices.cxl", "CXLRootPort"),
+    "cxl-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
+    "cxl-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
+    "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
+    "cxl-switch-mailbox-cci": ("memdevd.machine.devices.cxl", "SwitchMailboxCCI"),
+}
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -692,6 +704,9 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
 
             base = CatalogPCIEPort
             attrs["port_kind"] = PCIE_PORT_TYPES[info.name]
+        if info.name in _CODED_TYPES:
+            module, class_name = _CODED_TYPES[info.name]
+            base = getattr(importlib.import_module(module), class_name)
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:

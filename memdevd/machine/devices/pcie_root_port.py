@@ -138,6 +138,12 @@ class PCIDevice(Device):
         """``do_pci_register_device``: the devfn this device will get (checks only)."""
         bus = self.pci_bus()
         assert bus is not None, "device_add gives every PCI device a bus"
+        owner = bus.owner
+        expander = owner is not None and getattr(owner, "host_bridge", None) is not None
+        if expander and not self.is_a("base-pci-bridge"):
+            # An expander's root bus (pxb-pcie, pxb-cxl) takes bridges only.
+            assert owner is not None
+            raise CoreError(M.PCI_ONLY_BRIDGES.format(owner.typename))
         return pci_register_devfn(
             self.machine,
             bus,

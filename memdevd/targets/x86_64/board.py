@@ -209,6 +209,9 @@ class X86Board(Board):
         if self.is_pc:
             # x86_machine_class_init: the X86MachineState property.
             props.append(Prop("sgx-epc", "SgxEPC", _get_sgx_epc, _set_sgx_epc))
+            # pc_machine_initfn -> cxl_machine_init.
+            props.append(Prop("cxl", "bool", _get_cxl, _set_cxl))
+            props.append(Prop("cxl-fmw", "CXLFixedMemoryWindow", _get_cfmw, _set_cfmw))
         if not machine.release.device_memory_only_with_maxmem:
             props.append(
                 Prop(
@@ -311,9 +314,13 @@ class X86Board(Board):
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
             pci_hole64_size=self.pci_hole64_size(machine),
+            cxl=cxl_state(machine),
         )
         if layout.has_device_memory:
             machine.set_device_memory(layout.device_memory_base, layout.device_memory_size)
+        state = cxl_state(machine)
+        if state is not None and state.host_reg_base is not None:
+            _map_cxl_regions(machine, state)
         return notes
 
     def finish_board(self, machine: Machine) -> None:
@@ -329,6 +336,13 @@ class X86Board(Board):
             machine.machine_obj.add_child(
                 "nvdimm-acpi-io[0]", MemoryRegionObject(4, "/machine/unattached/io[0]", 0x0A18)
             )
+
+    def machine_done(self, machine: Machine) -> None:
+        """``pc_machine_done``: the CXL host bridges and windows' targets."""
+        if self.is_pc:
+            from memdevd.machine import cxl
+
+            cxl.machine_done(machine, cxl_state(machine) or cxl.CXLState())
 
     # -- objects ----------------------------------------------------------------------
 
@@ -445,6 +459,57 @@ def _set_max_ram_below_4g(obj: QOMObject, v: Any, name: str) -> None:
     if value > 4 << 30:
         raise CoreError(M.MAX_RAM_BELOW_4G_TOO_BIG.format(value))
     _machine(obj).config.board_options["max-ram-below-4g"] = value
+
+
+def _map_cxl_regions(machine: Machine, state: Any) -> None:
+    """``pc_memory_init``: the regions the machine owns, ``cxl_host_reg``
+    and one ``cxl-fixed-memory-region`` per window, in system memory."""
+    from memdevd.machine.cxl import CXL_HOST_REG_SIZE
+    from memdevd.machine.qom import MemoryRegionObject
+
+    system = "/machine/unattached/system[0]"
+    obj = machine.machine_obj
+    obj.add_child(
+        "cxl_host_reg[0]", MemoryRegionObject(CXL_HOST_REG_SIZE, system, state.host_reg_base)
+    )
+    for i, window in enumerate(state.fixed_windows):
+        region = MemoryRegionObject(window.size, system, window.base)
+        obj.add_child(f"cxl-fixed-memory-region[{i}]", region)
+
+
+def cxl_state(machine: Machine) -> Any:
+    """The CXLState -machine cxl=/cxl-fmw.* set, None if neither was given."""
+    return machine.config.board_options.get("cxl")
+
+
+def _get_cxl(obj: QOMObject) -> bool:
+    """``machine_get_cxl``."""
+    state = cxl_state(_machine(obj))
+    return bool(state is not None and state.is_enabled)
+
+
+def _set_cxl(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_cxl``: takes effect only at board init."""
+    from memdevd.machine.cxl import state_of
+
+    state_of(_machine(obj).config.board_options).is_enabled = v.type_bool(name)
+
+
+def _get_cfmw(obj: QOMObject) -> Any:
+    """``machine_get_cfmw``."""
+    from memdevd.machine.cxl import cfmw_list_value
+
+    state = cxl_state(_machine(obj))
+    return cfmw_list_value(state.cfmw_list if state is not None else [])
+
+
+def _set_cfmw(obj: QOMObject, v: Any, name: str) -> None:
+    """``machine_set_cfmw``: the windows are checked; placed only at board init."""
+    from memdevd.machine.cxl import set_cfmw, state_of, visit_cfmw_list
+
+    machine = _machine(obj)
+    windows = visit_cfmw_list(v, name)
+    set_cfmw(state_of(machine.config.board_options), windows, machine.release)
 
 
 def _get_sgx_epc(obj: QOMObject) -> Any:

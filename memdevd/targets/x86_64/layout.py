@@ -4,7 +4,11 @@
 (``pc_memory_init``, ``pc_get_device_memory_range``, ``pc_max_used_gpa``)
 places the device-memory region above the high RAM, rounded up to 1 GiB,
 sized ``maxmem - ram + 1 GiB per slot``, and refuses configurations the
-emulated CPU cannot address.  All of it is computed once at start-up.
+emulated CPU cannot address.  With ``cxl=on`` the CXL host register
+region (1 MiB) and the fixed memory windows (256 MiB aligned) follow the
+device memory (``pc_get_cxl_range_start``/``_end``) and the 64-bit PCI
+hole starts after them, so they count in the phys-bits check.  All of it
+is computed once at start-up.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from memdevd import messages as M
+from memdevd.machine.cxl import cxl_range_end, place_windows
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import GiB, MiB
 from memdevd.records import record
 
 if TYPE_CHECKING:
+    from memdevd.machine.cxl import CXLState
     from memdevd.targets.x86_64.board import X86Board
 
 ACPI_MAX_RAM_SLOTS = 256
@@ -36,6 +42,8 @@ class MemoryLayout:
     device_memory_base: int
     device_memory_size: int
     has_device_memory: bool
+    # cxl=on: the end of the CXL reservation (register region and windows).
+    cxl_end: int = 0
 
 
 def ram_split(board: X86Board, ram_size: int, max_ram_below_4g: int = 0) -> tuple[int, int]:
@@ -83,6 +91,7 @@ def compute_layout(
     enforce_aligned_dimm: bool = True,
     machine_type: str = "",
     pci_hole64_size: int | None = None,
+    cxl: CXLState | None = None,
 ) -> MemoryLayout:
     """``pc_memory_init``'s layout and start-up checks (they exit QEMU).
 
@@ -111,9 +120,19 @@ def compute_layout(
         base = _round_up(above_end(start), GiB)
         return base, maxram_size - ram_size + slot_slack
 
+    def cxl_range_start(start: int) -> int:
+        # pc_get_cxl_range_start: after the device-memory range (7.2: even
+        # an empty one, whenever the type has reserved memory).
+        if has_devmem or (has_reserved_memory and not device_memory_only_with_maxmem):
+            base, size = devmem_range(start)
+            return base + size
+        return above_end(start)
+
     def max_used_gpa(start: int) -> int:
         # pc_pci_hole64_start() + pci_hole64_size - 1 (64-bit CPUs).
-        if has_devmem:
+        if cxl is not None and cxl.is_enabled:
+            hole64_start = cxl_range_end(cxl_range_start(start), cxl.fixed_windows)
+        elif has_devmem:
             base, size = devmem_range(start)
             hole64_start = base + size
         else:
@@ -142,6 +161,9 @@ def compute_layout(
     elif not device_memory_only_with_maxmem:
         # 7.2 allocates device_memory always; its region is empty.
         base, _ = devmem_range(above_start)
+    cxl_end = 0
+    if cxl is not None and cxl.is_enabled:
+        cxl_end = place_windows(cxl, cxl_range_start(above_start))
     return MemoryLayout(
         below_4g=below,
         above_4g=above,
@@ -149,6 +171,7 @@ def compute_layout(
         device_memory_base=base,
         device_memory_size=size,
         has_device_memory=has_devmem or not device_memory_only_with_maxmem,
+        cxl_end=cxl_end,
     )
 
 

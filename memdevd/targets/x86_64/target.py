@@ -81,7 +81,9 @@ class X86Target:
             names.add("sgx-epc")
         return names
 
-    def apply_machine_option(self, config: MachineConfig, key: str, value: Any) -> bool:
+    def apply_machine_option(
+        self, config: MachineConfig, key: str, value: Any, release: Release
+    ) -> bool:
         if key == "usb":
             # machine_set_usb: -usb is -machine usb=on (vl.c).
             from memdevd.util.qemu_opts import parse_bool
@@ -102,6 +104,17 @@ class X86Target:
             from memdevd.targets.x86_64.devices.sgx_epc import parse_sgx_epc_option
 
             config.board_options[key] = parse_sgx_epc_option(value)
+            return True
+        if key in ("cxl", "cxl-fmw"):
+            # cxl_machine_init's properties (pc and q35): machine_set_cxl,
+            # machine_set_cfmw (the windows are checked now).
+            from memdevd.machine import cxl
+
+            state = cxl.state_of(config.board_options)
+            if key == "cxl":
+                state.is_enabled = cxl.parse_cxl_option(value)
+            else:
+                cxl.set_cfmw(state, cxl.parse_cfmw_option(value), release)
             return True
         if key == "vmport":
             # pc_basic_device_init: off means no vmport and vmmouse (board
