@@ -644,14 +644,16 @@ def _catalog(obj: QOMObject) -> CatalogMixin:
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 # With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
-# With a secondary PCIe bus (pci_bridge.PCIE_PORT_TYPES).
-_PCIE_PORTS = frozenset({"ioh3420", "xio3130-downstream", "x3130-upstream"})
 # Catalog types with their realize in code: type -> (module, class).
 _CODED_TYPES = {
     "pxb": ("memdevd.machine.devices.pci_expander", "PXB"),
     "pxb-pcie": ("memdevd.machine.devices.pci_expander", "PXBPCIe"),
     "pxb-cxl": ("memdevd.machine.devices.pci_expander", "PXBCXL"),
     "cxl-rp": ("memdevd.machine.devices.cxl", "CXLRootPort"),
+    # PCIe ports: a root port's and a downstream port's slot alike.
+    "ioh3420": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
+    "x3130-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
+    "xio3130-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-upstream": ("memdevd.machine.devices.pcie_switch", "UpstreamPort"),
     "cxl-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
@@ -699,11 +701,6 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
 
             base = CatalogPCIBridge
-        elif info.name in _PCIE_PORTS:
-            from memdevd.machine.devices.pci_bridge import PCIE_PORT_TYPES, CatalogPCIEPort
-
-            base = CatalogPCIEPort
-            attrs["port_kind"] = PCIE_PORT_TYPES[info.name]
         if info.name in _CODED_TYPES:
             module, class_name = _CODED_TYPES[info.name]
             base = getattr(importlib.import_module(module), class_name)

@@ -10,29 +10,17 @@ bus (``acpi_pcihp_device_plug_cb``), which is what memdevd models for all
 of them; ``query-pci`` shows the bridge with bus numbers 0, so none of
 its devices, until a firmware numbers the buses (memdevd has none).
 
-The catalog's PCI Express ports (``ioh3420``, ``xio3130-downstream``,
-``x3130-upstream``) are bridges too (``pci_bridge_initfn(d, TYPE_PCIE_BUS)``):
-their secondary bus is a PCIe bus (automatic ids ``pcie.N``).  Root and
-downstream ports are PCIe slots: a single device number (slot 0) behind
-them, a ``chassis``/``slot`` pair unique among all slots
-(``pcie_chassis_add_slot``) and hot-plug unless ``hotplug=off``; an
-upstream port's bus takes the downstream ports of a switch.
+The catalog's PCI Express ports are in :mod:`memdevd.machine.devices.pcie_switch`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from memdevd import messages as M
 from memdevd.machine.buses import Bus
 from memdevd.machine.devices.generic import CatalogPCIDevice
-from memdevd.machine.devices.pcie_root_port import (
-    EBUSY,
-    BusObject,
-    PCIEBusObject,
-    _next_pcie_bus_name,
-    pcie_slot_ids,
-)
+from memdevd.machine.devices.pcie_root_port import BusObject
 from memdevd.machine.errors import CoreError
 
 if TYPE_CHECKING:
@@ -42,12 +30,6 @@ if TYPE_CHECKING:
 PCI_BRIDGE_TYPES = frozenset(
     {"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"}
 )
-#: The catalog's PCIe ports and their PCI_EXP_TYPE (pcie_cap_init).
-PCIE_PORT_TYPES = {
-    "ioh3420": "root",
-    "xio3130-downstream": "downstream",
-    "x3130-upstream": "upstream",
-}
 
 
 class PCIBusObject(BusObject):
@@ -110,40 +92,3 @@ def check_reserve_cap(values: dict[str, object]) -> None:
         raise CoreError(M.RESERVE_CAP_MEM_TOO_BIG)
     if pref32 != _UNSET64 and pref32 >= 4 * _GiB:
         raise CoreError(M.RESERVE_CAP_PREF32_TOO_BIG)
-
-
-class CatalogPCIEPort(CatalogPCIDevice):
-    """A catalog PCIe root, downstream or upstream port with its PCIe bus."""
-
-    #: "root", "downstream" or "upstream" (PCI_EXP_TYPE_*).
-    port_kind: ClassVar[str] = "root"
-
-    def __init__(self, machine: Machine) -> None:
-        super().__init__(machine)
-        self.bus_name: str | None = None
-
-    @property
-    def is_pcie_slot(self) -> bool:
-        return self.port_kind != "upstream"
-
-    @property
-    def slot_ids(self) -> tuple[int, int]:
-        return int(self.values.get("chassis", 0)), int(self.values.get("slot", 0))
-
-    @property
-    def child_bus(self) -> Bus | None:
-        if self.bus_name is None:
-            return None
-        hotplug = bool(self.values.get("hotplug", True)) if self.is_pcie_slot else True
-        return Bus(self.bus_name, "PCIE", hotplug, owner=self)
-
-    def realize(self) -> None:
-        """``xio3130_downstream_realize`` and kin: the devfn, the bus
-        (``pci_bridge_initfn``), then the chassis slot."""
-        super().realize()
-        # The automatic bus id is taken even if the slot fails below.
-        bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
-        if self.is_pcie_slot and self.slot_ids in pcie_slot_ids(self.machine, self):
-            raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
-        self.bus_name = bus_name
-        self.add_child(bus_name, PCIEBusObject())

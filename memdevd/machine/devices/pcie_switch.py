@@ -1,11 +1,11 @@
-"""CXL PCIe ports of the catalog with a secondary bus: switch ports and ``cxl-rp``.
+"""PCIe ports of the catalog with a secondary bus: switch ports, root ports.
 
-``cxl-upstream`` (a CXL switch's upstream port) and ``cxl-downstream``
-(its downstream ports) are catalog devices (properties, defaults and texts
-as recorded) whose realize (hw/pci-bridge/cxl_upstream.c,
-cxl_downstream.c) memdevd models as far as it shows, as
-:class:`memdevd.machine.devices.pci_bridge.CatalogPCIEPort` does for the
-xio3130 switch: ``pci_bridge_initfn`` names the secondary PCIe
+``x3130-upstream``/``cxl-upstream`` (a switch's upstream port),
+``xio3130-downstream``/``cxl-downstream`` (its downstream ports) and the
+``ioh3420`` root port are catalog devices (properties, defaults and texts
+as recorded) whose realize (hw/pci-bridge/xio3130_*.c, ioh3420.c,
+cxl_upstream.c, cxl_downstream.c) memdevd models as far as it shows:
+``pci_bridge_initfn`` names the secondary PCIe
 bus after the port's id (else ``pcie.N``), and a port with a slot (a
 downstream port, a root port) registers its chassis and slot
 (``pcie_chassis_add_slot``: one port per pair, ``-EBUSY`` else).  A port
@@ -74,7 +74,7 @@ class CatalogPCIePort(CatalogPCIDevice):
 
 
 class UpstreamPort(CatalogPCIePort):
-    """``cxl-upstream``.
+    """``x3130-upstream``, ``cxl-upstream``.
 
     Its bus has no hotplug handler of its own; ACPI PCI hot-plug
     (``acpi_pcihp_device_plug_cb``) gives it one when the port is
@@ -103,4 +103,5 @@ def _behind_expander(dev: Device) -> bool:
 
 
 class DownstreamPort(CatalogPCIePort):
-    """``cxl-downstream``."""
+    """``xio3130-downstream``, ``cxl-downstream``, and ``ioh3420`` (a root
+    port's slot behaves alike)."""
