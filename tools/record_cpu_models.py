@@ -135,9 +135,7 @@ def record(qemu: str) -> dict[str, Any]:
         props = full[name]
         models[name] = {
             "features": sorted(k for k, v in props.items() if k in flag_set and v is True),
-            "props": {
-                k: v for k, v in props.items() if k not in flag_set and base.get(k, None) != v
-            },
+            "props": {k: v for k, v in props.items() if k not in flag_set and base.get(k) != v},
         }
     return {
         "help": help_text,

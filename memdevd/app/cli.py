@@ -597,14 +597,13 @@ def _process_help_options(
     request: Any, device_opts: list[tuple[QemuOpts, str]], release: Release, target: Target
 ) -> None:
     """vl.c ``qemu_process_help_options()``, after the option loop and
-    before any machine exists: ``-cpu help`` (not emulated), then the first
+    before any machine exists: ``-cpu help``, then the first
     ``-device`` asking for help (``-device help``, ``-device TYPE,help``)
     prints it and exits.  Raises :class:`Exit` or ``OptionError``."""
-    from memdevd import messages as M
     from memdevd.util import qemu_opts as Q
 
     if request.cpu_option is not None and Q.is_help_option(request.cpu_option):
-        raise Q.OptionError(M.CPU_HELP_NOT_EMULATED)
+        raise Exit(0, target.cpu_help(release))
     for opts, loc in device_opts:
         driver = opts.get("driver")
         if driver is None or not (Q.is_help_option(driver) or opts.has_help_opt()):

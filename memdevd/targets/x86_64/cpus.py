@@ -17,20 +17,20 @@ at start-up, unknown ones with QEMU's text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
 from memdevd.machine.smp import UNSET_NODE_ID, CpuHotplug, CpuSlot, SmpConfig, finish_numa_cpus
-from memdevd.qapi.visitor import parse_bool_text
 from memdevd.records import record
-from memdevd.releases.recorded import InstanceSample, Recording, recording
+from memdevd.releases.recorded import InstanceSample, recording
 from memdevd.targets.x86_64.machine_types import machine_list
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
     from memdevd.releases.table import Release
+    from memdevd.targets.x86_64.cpu_models import VcpuState
 
 TARGET = "x86_64"
 
@@ -107,67 +107,91 @@ def possible_cpus(smp: SmpConfig) -> list[CpuSlot]:
 
 
 def cpu_model_exists(release: Release, model: str) -> bool:
-    """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type."""
+    """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type
+    of the release (8.2 lacks the models of 9.0 and later)."""
+    if model in release.cpu_models_absent:
+        return False
     entry = recording(TARGET, release).type_table.get(f"{model}-x86_64-cpu")
     if entry is None:
         return False
     return not (release.cpu_class_rejects_abstract and entry.get("abstract", False))
 
 
+def cpu_help_text(release: Release) -> str:
+    """``-cpu help``: ``x86_cpu_list`` as the release prints it."""
+    from memdevd.targets.x86_64.cpu_models import cpu_models
+
+    return cpu_models(release).help_text()
+
+
 def resolve_cpu_model(
     release: Release, option: str | None, default: str | None, accel: str
-) -> str | None:
+) -> tuple[str | None, list[str]]:
     """The vCPUs' model: ``-cpu``'s (checked as ``parse_cpu_option``) or the board's.
 
-    Raises CoreError: QEMU's texts for an empty or unknown model; memdevd's
-    for CPU features and for models that were not recorded with ``accel``
-    (``host`` under TCG passes: QEMU refuses it when the vCPU is realized).
+    Returns the model and the warnings QEMU prints while parsing the
+    options.  Raises CoreError: QEMU's texts for an empty or unknown model
+    and bad options; memdevd's for a model not recorded under KVM (``host``
+    under TCG passes: QEMU refuses it when the vCPU is realized).
     """
     if option is None:
-        return default
-    if option in ("help", "?"):
-        raise CoreError(M.CPU_HELP_NOT_EMULATED)
+        return default, []
     if not option:
         raise CoreError(M.CPU_OPTION_EMPTY)
-    model, sep, features = option.partition(",")
+    model, _, features = option.partition(",")
     rec = recording(TARGET, release)
     recorded_models = {*rec.cpu_models("tcg"), *rec.cpu_models("kvm")}
     # (the type list is read only for a model that was not recorded)
     if model not in recorded_models and not cpu_model_exists(release, model):
         raise CoreError(M.CPU_MODEL_NOT_FOUND_CLI.format(model))
+    warnings: list[str] = []
+    if features:
+        from memdevd.targets.x86_64.cpu_models import parse_featurestr
+
+        _, warnings = parse_featurestr(features)
     if model == "host" and accel != "kvm":
-        if sep:
-            raise CoreError(M.CPU_FEATURES_NOT_EMULATED.format(option))
-        return model
-    models = rec.cpu_models(accel)
-    if model not in models:
-        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
-    if sep and not _features_as_recorded(rec, accel, model, features):
-        raise CoreError(M.CPU_FEATURES_NOT_EMULATED.format(option))
-    return model
+        return model, warnings
+    if accel == "kvm":
+        models = rec.cpu_models(accel)
+        if model not in models:
+            raise CoreError(
+                M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models))
+            )
+    return model, warnings
 
 
-def _features_as_recorded(rec: Recording, accel: str, model: str, features: str) -> bool:
-    """Whether every ``-cpu`` feature only restates the recorded vCPU's value.
+def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
+    """A recorded vCPU as a model's flags and properties (phys-bits unset)."""
+    values = sample["qom-get"]
+    flags = {name for name, value in values.items() if value is True}
+    props = {name: value for name, value in values.items() if not isinstance(value, bool)}
+    props.update({n: v for n, v in values.items() if isinstance(v, bool)})
+    props["phys-bits"] = 0
+    return flags, props
 
-    libvirt's ``host-passthrough`` asks for ``-cpu host,migratable=on``,
-    which is the host model's default: the recorded vCPU is that vCPU.
-    Anything that would change a property is refused by the caller.
-    """
-    sample = rec.cpu_sample(accel, model)
-    values = sample["qom-get"] if sample is not None else {}
-    for token in features.split(","):
-        if token.startswith(("+", "-")):
-            name, wanted = token[1:], token[0] == "+"
-        else:
-            name, eq, text = token.partition("=")
-            parsed = parse_bool_text(text.lower()) if eq else None
-            if parsed is None:
-                return False
-            wanted = parsed
-        if values.get(name) is not wanted:
-            return False
-    return True
+
+def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[str]) -> VcpuState:
+    """One vCPU of ``model`` with ``-cpu``'s options, realized."""
+    from memdevd.targets.x86_64.cpu_models import FeatureString, parse_featurestr, realize_vcpu
+
+    option = machine.config.cpu_option or ""
+    features = FeatureString((), (), ())
+    if "," in option:
+        features, _ = parse_featurestr(option.partition(",")[2])
+    base = None
+    sample = machine.recording.cpu_sample(accel, model)
+    options = features.globals or features.plus or features.minus
+    if sample is not None and (accel == "kvm" or not options):
+        base = _sample_base(sample)
+    return realize_vcpu(
+        machine.release,
+        model,
+        features,
+        accel=accel,
+        host_phys_bits=machine.host.phys_bits,
+        warnings=warnings,
+        base=base,
+    )
 
 
 # --- the vCPU objects -----------------------------------------------------------------
@@ -185,24 +209,43 @@ class X86CPU(Device):
     type_chain = ("x86_64-cpu", "cpu", "device", "object")
     hotpluggable = True
 
-    def __init__(self, machine: Machine, model: str, accel: str, slot: CpuSlot) -> None:
+    def __init__(
+        self, machine: Machine, model: str, accel: str, slot: CpuSlot, vcpu: VcpuState
+    ) -> None:
         super().__init__(machine)
         self.typename = f"{model}-x86_64-cpu"
         self.type_chain = (self.typename, *X86CPU.type_chain)  # type: ignore[misc,assignment]
         # Model and accelerator name the recorded vCPU (looked up, not kept:
-        # snapshots deep-copy the machine).
+        # snapshots deep-copy the machine); a model recorded with no vCPU
+        # object reads qemu64's, with its own values below.
         self.model = model
         self.accel = accel
         self.slot = slot
-        own = {
-            "apic-id": slot.arch_id,
-            "socket-id": slot.topo.pkg,
-            "die-id": slot.topo.die,
-            "module-id": slot.topo.module,
-            "core-id": slot.topo.core,
-            "thread-id": slot.topo.smt,
-            "node-id": slot.props.get("node-id", UNSET_NODE_ID),
-        }
+        self.vcpu = vcpu
+        own: dict[str, Any] = {}
+        if machine.recording.cpu_sample(accel, model) is None or machine.config.cpu_option:
+            listing = self.sample["qom-get"]
+            for name, value in listing.items():
+                if isinstance(value, bool):
+                    canonical = _flag_name(machine.release, name)
+                    if canonical is not None:
+                        own[name] = canonical in vcpu.flags
+                    elif name in vcpu.props:
+                        own[name] = bool(vcpu.props[name])
+                elif name in vcpu.props and name in _MODEL_PROPS:
+                    own[name] = vcpu.props[name]
+            own["phys-bits"] = vcpu.phys_bits
+        own.update(
+            {
+                "apic-id": slot.arch_id,
+                "socket-id": slot.topo.pkg,
+                "die-id": slot.topo.die,
+                "module-id": slot.topo.module,
+                "core-id": slot.topo.core,
+                "thread-id": slot.topo.smt,
+                "node-id": slot.props.get("node-id", UNSET_NODE_ID),
+            }
+        )
         # The recorded properties read these instead of the sample's values
         # (qom/_recorded_prop keeps qom-set values in the same place); a
         # name the model does not list (7.2's module-id) is never read.
@@ -214,7 +257,8 @@ class X86CPU(Device):
 
     @property
     def sample(self) -> InstanceSample:
-        sample = self.machine.recording.cpu_sample(self.accel, self.model)
+        rec = self.machine.recording
+        sample = rec.cpu_sample(self.accel, self.model) or rec.cpu_sample(self.accel, "qemu64")
         assert sample is not None
         return sample
 
@@ -243,10 +287,11 @@ def plan_cpus(machine: Machine) -> list[str]:
     return finish_numa_cpus(machine, machine.cpu_slots)
 
 
-def create_cpus(machine: Machine) -> None:
+def create_cpus(machine: Machine, warnings: list[str]) -> None:
     """``x86_cpus_init``: realize the vCPUs.
 
-    Raises CoreError with QEMU's texts for what fails when a vCPU is realized.
+    Appends the warnings each vCPU's realize prints to ``warnings``; raises
+    CoreError with QEMU's texts for what fails when a vCPU is realized.
     """
     config = machine.config
     model = config.cpu_model
@@ -258,11 +303,9 @@ def create_cpus(machine: Machine) -> None:
         raise CoreError(M.SMP_NEEDS_X2APIC_7_2)
     if model == "host" and accel != "kvm":
         raise CoreError(M.CPU_MODEL_NEEDS_KVM.format(model))
-    models = machine.recording.cpu_models(accel)
-    if model not in models:
-        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
     for slot in slots[: config.smp.cpus]:
-        cpu = X86CPU(machine, model, accel, slot)
+        vcpu = realize_cpu_model(machine, model, accel, warnings)
+        cpu = X86CPU(machine, model, accel, slot, vcpu)
         machine.realize_unattached(cpu)
         machine.cpus.append(cpu)
         if len(machine.cpus) == 1 and config.ram_size >= 1024 * 1024:
@@ -272,3 +315,22 @@ def create_cpus(machine: Machine) -> None:
     if machine.kvm_enabled:
         # kvmclock_create() after the vCPUs (qemu64 and host have kvmclock).
         machine.unattached_counter += 1
+
+
+#: The model's own properties a vCPU object shows (the rest is the sample's).
+_MODEL_PROPS = frozenset(
+    {
+        "vendor", "family", "model", "stepping", "model-id", "level", "xlevel",
+        "xlevel2", "min-level", "min-xlevel", "min-xlevel2", "level-func7",
+        "host-phys-bits", "host-phys-bits-limit", "tsc-frequency", "hv-vendor-id",
+    }
+)  # fmt: skip
+
+
+def _flag_name(release: Release, name: str) -> str | None:
+    """The flag a boolean vCPU property is (itself or an alias), or None."""
+    from memdevd.targets.x86_64.cpu_models import cpu_models
+
+    models = cpu_models(release)
+    canonical = models.aliases.get(name, name)
+    return canonical if canonical in models.flags else None
