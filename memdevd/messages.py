@@ -438,6 +438,9 @@ INVALID_OPTION_NAME: Final = "invalid option name: {}"
 CPU_MODEL_NOT_RECORDED: Final = (
     "memdevd: CPU model '{}' is not emulated with {} (recorded models: {})"
 )
+CPU_FEATURES_NOT_EMULATED_KVM: Final = (
+    "memdevd: CPU features on -cpu are not emulated under KVM: '{}'"
+)
 CPU_UNPLUG_NOT_EMULATED: Final = "memdevd: vCPU hot-unplug is not emulated"
 EXPANSION_NOT_RECORDED: Final = (
     "memdevd: query-cpu-model-expansion with these arguments was not recorded with {}"

@@ -213,6 +213,16 @@ def _set_prop(
     """``object_property_parse``/``set_bool`` of one property; CoreError as QEMU."""
     assert models is not None
     kind = models.properties.get(name)
+    if kind is None and name in state.props:
+        # the model's own properties (max's and host's "migratable")
+        value_now = state.props[name]
+        kind = (
+            "bool"
+            if isinstance(value_now, bool)
+            else "str"
+            if isinstance(value_now, str)
+            else "int"
+        )
     if kind is None:
         raise CoreError(M.PROPERTY_NOT_FOUND.format(typename, name))
     flag = models.aliases.get(name, name)

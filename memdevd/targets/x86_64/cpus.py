@@ -23,8 +23,9 @@ from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qdev import Device
 from memdevd.machine.smp import UNSET_NODE_ID, CpuHotplug, CpuSlot, SmpConfig, finish_numa_cpus
+from memdevd.qapi.visitor import parse_bool_text
 from memdevd.records import record
-from memdevd.releases.recorded import InstanceSample, recording
+from memdevd.releases.recorded import InstanceSample, Recording, recording
 from memdevd.targets.x86_64.machine_types import machine_list
 
 if TYPE_CHECKING:
@@ -157,7 +158,33 @@ def resolve_cpu_model(
             raise CoreError(
                 M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models))
             )
+        if features and not _features_as_recorded(rec, accel, model, features):
+            raise CoreError(M.CPU_FEATURES_NOT_EMULATED_KVM.format(option))
     return model, warnings
+
+
+def _features_as_recorded(rec: Recording, accel: str, model: str, features: str) -> bool:
+    """Whether every ``-cpu`` feature only restates the recorded vCPU's value.
+
+    libvirt's ``host-passthrough`` asks for ``-cpu host,migratable=on``,
+    which is the host model's default: the recorded vCPU is that vCPU.
+    Under KVM, anything that would change a property is refused by the
+    caller (the recorded values are the recording host's).
+    """
+    sample = rec.cpu_sample(accel, model)
+    values = sample["qom-get"] if sample is not None else {}
+    for token in features.split(","):
+        if token.startswith(("+", "-")):
+            name, wanted = token[1:], token[0] == "+"
+        else:
+            name, eq, text = token.partition("=")
+            parsed = parse_bool_text(text.lower()) if eq else None
+            if parsed is None:
+                return False
+            wanted = parsed
+        if values.get(name) is not wanted:
+            return False
+    return True
 
 
 def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
@@ -223,7 +250,11 @@ class X86CPU(Device):
         self.slot = slot
         self.vcpu = vcpu
         own: dict[str, Any] = {}
-        if machine.recording.cpu_sample(accel, model) is None or machine.config.cpu_option:
+        # (a KVM vCPU with a recorded object reads it: its values are the
+        # recording host's, which the TCG tables do not describe)
+        has_options = "," in (machine.config.cpu_option or "")
+        recorded = machine.recording.cpu_sample(accel, model) is not None
+        if not recorded or (accel == "tcg" and has_options):
             listing = self.sample["qom-get"]
             for name, value in listing.items():
                 if isinstance(value, bool):
