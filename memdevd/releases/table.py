@@ -585,6 +585,7 @@ QEMU_10_0: Final = replace(
     chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
     readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
+    cpu_models_absent=frozenset(),  # the recording's own models
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}
