@@ -13,6 +13,10 @@ Writes ``cpu-models.json`` of a release's data directory:
 * ``aliases``: the flags' other property names (``lahf_lm``: ``lahf-lm``);
 * ``properties``: the x86 CPU's properties (``qom-list-properties`` of
   ``qemu64-x86_64-cpu``): name -> type;
+* ``static-order``, ``full-order``: the properties of qemu64's static and
+  full expansions in the order QEMU prints them; ``full-orders``: the
+  order of the models with other properties (max, host); ``board-props``:
+  the topology and link properties a full expansion shows (qemu64's);
 * ``models``: per model name, ``query-cpu-model-expansion`` type ``full``
   under TCG, as ``features`` (the flags that are on) and ``props`` (the
   other properties whose value differs from ``base-props``, the qemu64's).
@@ -97,11 +101,28 @@ def record(qemu: str) -> dict[str, Any]:
             for name in names
         ],
     )
+    # The order QEMU prints an expansion's properties in (a QDict's hash
+    # order: the same for every model with the same properties).
+    (static_reply, full_reply) = qmp(
+        qemu,
+        [],
+        [
+            {
+                "execute": "query-cpu-model-expansion",
+                "arguments": {"type": kind, "model": {"name": "qemu64"}},
+            }
+            for kind in ("static", "full")
+        ],
+    )
     flag_set = set(flags)
     full: dict[str, dict[str, Any]] = {}
+    own_orders: dict[str, list[str]] = {}
+    qemu64_keys = set(full_reply["return"]["model"]["props"])
     for name, reply in zip(names, expansions, strict=True):
         props = reply["return"]["model"]["props"]
         full[name] = {k: v for k, v in props.items() if k not in SKIP_PROPS}
+        if set(props) != qemu64_keys:
+            own_orders[name] = list(props)
     base = {k: v for k, v in full["qemu64"].items() if k not in flag_set}
     # The other names of flags (object_property_add_alias: lahf_lm, i64,
     # sse4_1...): the flag a boolean property turns on in the "base" model.
@@ -145,6 +166,12 @@ def record(qemu: str) -> dict[str, Any]:
         "properties": {p["name"]: p["type"] for p in props_reply["return"]},
         "aliases": aliases,
         "base-props": base,
+        "static-order": list(static_reply["return"]["model"]["props"]),
+        "full-order": list(full_reply["return"]["model"]["props"]),
+        "full-orders": own_orders,
+        "board-props": {
+            k: v for k, v in full_reply["return"]["model"]["props"].items() if k in SKIP_PROPS
+        },
         "models": models,
     }
 

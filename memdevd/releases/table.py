@@ -134,6 +134,10 @@ class Release:
     # target/i386/cpu.c x86_cpu_realizefn(): the flags that give a vCPU
     # without long mode 36 address bits (7.2: PSE36; 8.1: PSE36 or PAE).
     phys_bits_36_flags: frozenset[str]
+    # target/i386/cpu-system.c x86_cpu_from_model(): the name a bad value in
+    # query-cpu-model-expansion's "props" is reported under (8.2: visited as
+    # "model.props" with the props-not-a-dict fix; 7.2: the bare name).
+    cpu_expansion_props_prefix: str
     # hw/i386/x86.c x86_cpus_init(): with TCG, an APIC ID above 254 needs
     # kernel-irqchip and X2APIC (7.2; TCG emulates x2APIC since 8.x).
     tcg_apic_id_limit: bool
@@ -387,6 +391,7 @@ QEMU_7_2: Final = Release(
     cpu_vendor_length_text=M.PROPERTY_DOESNT_TAKE_VALUE.format("", "vendor", "{}"),
     max_used_gpa_by_long_mode=False,
     phys_bits_36_flags=frozenset({"pse36"}),
+    cpu_expansion_props_prefix="",
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
@@ -506,6 +511,7 @@ QEMU_8_2: Final = replace(
     max_used_gpa_by_long_mode=True,  # 8.2: hw/i386/pc.c pc_max_used_gpa()
     # 8.2: "target/i386: Fix physical address truncation" series (PAE too)
     phys_bits_36_flags=frozenset({"pse36", "pae"}),
+    cpu_expansion_props_prefix="model.props.",  # with cpu_expansion_ignores_bad_props
     tcg_apic_id_limit=False,
     secret_has_loaded=False,  # 8.0: "loaded" removed (deprecated in 6.0)
     balloon_argument="value",

@@ -97,6 +97,7 @@ CASES: list[tuple[str, str]] = [
     ("hv-and-kvm", "-S -cpu qemu64,hv-relaxed,kvm=off,migratable=off"),
     ("model-version", "-S -cpu Cascadelake-Server-v5"),
     ("model-alias", "-S -cpu Broadwell-IBRS"),
+    ("avx10-version", "-S -cpu qemu64,avx10-version=1"),
     ("help", "-cpu help"),
 ]
 
@@ -233,3 +234,78 @@ def test_every_model_like_qemu(version: str) -> None:
         futures = {m: pool.submit(_compare, args[m], version) for m, _ in cases}
         differ = [m for m, f in futures.items() if f.result()[0] != f.result()[1]]
     assert differ == []
+
+
+def _ask(cmd: list[str], sock: str, questions: list[dict[str, object]]) -> list[str]:
+    """The reply lines to ``questions`` of one process, as sent."""
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(sock)
+            s.settimeout(TIMEOUT)
+            stream = s.makefile("rwb")
+            stream.readline()
+            replies = []
+            for q in [{"execute": "qmp_capabilities"}, *questions]:
+                stream.write(json.dumps(q).encode() + b"\n")
+                stream.flush()
+                line = stream.readline()
+                while line.startswith(b'{"timestamp"') or line.startswith(b'{"event"'):
+                    line = stream.readline()
+                replies.append(line.decode().rstrip("\r\n"))
+            return replies[1:]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _expansion(kind: str, name: str, **props: object) -> dict[str, object]:
+    model: dict[str, object] = {"name": name}
+    if props:
+        model["props"] = props
+    return {"execute": "query-cpu-model-expansion", "arguments": {"type": kind, "model": model}}
+
+
+QUESTIONS = [
+    {"execute": "query-cpu-definitions"},
+    _expansion("static", "Skylake-Client-IBRS"),
+    _expansion("full", "Skylake-Client-IBRS"),
+    _expansion("static", "Skylake-Client", pcid=False, avx2=False, **{"sse4.2": False}),
+    _expansion("full", "EPYC", **{"phys-bits": 43, "vendor": "GenuineIntel"}),
+    _expansion("static", "pentium", pse36=True, sse4_1=True),
+    _expansion("full", "qemu64"),
+    _expansion("static", "max"),
+    _expansion("static", "Skylake-Client", nosuch=True),
+    _expansion("static", "Skylake-Client", pcid=1),
+    _expansion("static", "Cascadelake-Server-v5"),
+    _expansion("full", "Broadwell-IBRS"),
+    _expansion("static", "nosuch"),
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_cpu_queries_like_qemu(version: str) -> None:
+    """query-cpu-definitions and expansions of any model under TCG, byte for byte."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "none,accel=tcg"]
+    with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
+        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
+        qemu = _ask(
+            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]),
+            q_sock,
+            QUESTIONS,
+        )
+        memdevd = _ask(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{m_sock},server=on,wait=off"],
+            m_sock,
+            QUESTIONS,
+        )  # fmt: skip
+    for question, want, got in zip(QUESTIONS, qemu, memdevd, strict=True):
+        assert got == want, question

@@ -125,3 +125,13 @@ def test_default_cpu_does_not_read_the_model_table() -> None:
     assert daemon.machine.cpus[0].vcpu.phys_bits == 40
     _start("10.0", "-cpu", "max")
     assert "cpu-models" not in rec._files
+
+
+def test_8_2_definitions_lack_later_models() -> None:
+    daemon, _ = _start("8.2", "-machine", "none,accel=tcg")
+    definitions = daemon.registry.get("query-cpu-definitions").handler(None, {})
+    names = {d["name"] for d in definitions}
+    assert "SierraForest" not in names and "SapphireRapids-v2" in names
+    daemon, _ = _start("10.0", "-machine", "none,accel=tcg")
+    definitions = daemon.registry.get("query-cpu-definitions").handler(None, {})
+    assert "SierraForest" in {d["name"] for d in definitions}

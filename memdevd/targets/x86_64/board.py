@@ -234,6 +234,13 @@ class X86Board(Board):
 
         return cpu_model_exists(release, model)
 
+    def cpu_model_expansion(
+        self, release: Release, kind: str, model: str, props: dict[str, Any] | None
+    ) -> Any | None:
+        from memdevd.targets.x86_64.cpu_models import expand_model
+
+        return expand_model(release, kind, model, props)
+
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``x86_get_default_cpu_node_id``: the package modulo the nodes."""
         return int(slot.topo.pkg) % nodes

@@ -297,7 +297,14 @@ def realize_vcpu(
                 state.filtered.append(flag)
                 if verbose:
                     warnings.append(M.CPU_TCG_UNSUPPORTED_FEATURE.format(text))
-        if state.filtered and state.props.get("enforce", False):
+        filtered = bool(state.filtered)
+        # an AVX10 version without AVX10 (TCG has none): "avx10.N."
+        avx10 = int(state.props.get("avx10-version", 0) or 0)
+        if avx10 and "avx10" not in state.flags:
+            if verbose:
+                warnings.append(M.CPU_TCG_UNSUPPORTED_FEATURE.format(f"avx10.{avx10}."))
+            filtered = True
+        if filtered and state.props.get("enforce", False):
             raise CoreError(M.CPU_TCG_UNSUPPORTED_FEATURES)
     phys_bits = int(state.props.get("phys-bits", 0))
     if state.long_mode:
@@ -321,3 +328,58 @@ def realize_vcpu(
     state.phys_bits = phys_bits
     state.props["phys-bits"] = phys_bits
     return state
+
+
+# --- query-cpu-model-expansion -------------------------------------------------------
+
+
+def expand_model(
+    release: Release, kind: str, name: str, asked: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``qmp_query_cpu_model_expansion`` under TCG for a model of the release.
+
+    The properties print in the order QEMU printed qemu64's (the same
+    properties: its QDict orders them the same).  Raises CoreError with
+    QEMU's text for an unknown property in ``asked``.
+    """
+    models = cpu_models(release)
+    flags, props = models.model(name)
+    state = VcpuState(name, set(flags), dict(props), 0, [])
+    typename = f"{name}-x86_64-cpu"
+    where = release.cpu_expansion_props_prefix
+    for prop, value in (asked or {}).items():
+        # object_property_set() of each QDict entry (a QObject input visitor)
+        if prop not in models.properties and prop not in state.props:
+            raise CoreError(M.PROPERTY_NOT_FOUND.format(typename, prop))
+        kind_of = models.properties.get(
+            prop, "bool" if isinstance(state.props.get(prop), bool) else ""
+        )
+        if kind_of == "bool":
+            if not isinstance(value, bool):
+                raise CoreError(M.INVALID_PARAMETER_TYPE.format(where + prop, "boolean"))
+            _set_prop(models, release, typename, state, prop, value)
+        elif kind_of in ("string", "str"):
+            if not isinstance(value, str):
+                raise CoreError(M.INVALID_PARAMETER_TYPE.format(where + prop, "string"))
+            _set_prop(models, release, typename, state, prop, value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            _set_prop(models, release, typename, state, prop, str(value))
+        else:
+            raise CoreError(M.INVALID_PARAMETER_TYPE.format(where + prop, "integer"))
+    order: list[str] = models.data[f"{kind}-order"]
+    if kind == "full":
+        order = models.data["full-orders"].get(name, order)
+    board_props: dict[str, Any] = models.data["board-props"]
+    out: dict[str, Any] = {}
+    # The JSON writer prints a dict in QDict order (qapi/qdict.py): in each
+    # bucket the latest insertion first, so QEMU's printed order reversed
+    # is an insertion order that prints as QEMU did.
+    for key in reversed(order):
+        flag = models.aliases.get(key, key)
+        if flag in models.flags:
+            out[key] = flag in state.flags
+        elif key in state.props:
+            out[key] = state.props[key]
+        else:
+            out[key] = board_props.get(key)
+    return {"model": {"name": "base" if kind == "static" else name, "props": out}}
