@@ -17,6 +17,8 @@ Writes ``cpu-models.json`` of a release's data directory:
   full expansions in the order QEMU prints them; ``full-orders``: the
   order of the models with other properties (max, host); ``board-props``:
   the topology and link properties a full expansion shows (qemu64's);
+* ``flag-bits``: each flag's entry in the ``feature-words`` list and its
+  bit there (recorded from hot-plugged vCPUs with the one flag on);
 * ``models``: per model name, ``query-cpu-model-expansion`` type ``full``
   under TCG, as ``features`` (the flags that are on) and ``props`` (the
   other properties whose value differs from ``base-props``, the qemu64's).
@@ -61,6 +63,54 @@ def qmp(qemu: str, args: list[str], commands: list[dict[str, Any]]) -> list[dict
         if "return" in obj or "error" in obj:
             replies.append(obj)
     return replies[1 : 1 + len(commands)]
+
+
+def _words(reply: dict[str, Any]) -> list[int]:
+    return [w["features"] for w in reply["return"]]
+
+
+def flag_bits(qemu: str, flags: list[str], on: set[str]) -> dict[str, list[int]]:
+    """Each flag's [feature-words entry, bit]: a vCPU hot-plugged with only
+    that flag changed (on, or off where qemu64 has it), its ``feature-words``
+    or (TCG lacks it) ``filtered-features`` against the first vCPU's.  Flags outside CPUID words (MSRs) or that a
+    dependency turns off alone are absent."""
+    out: dict[str, list[int]] = {}
+    batch = 200
+    for start in range(0, len(flags), batch):
+        part = flags[start : start + batch]
+        args = ["-machine", "q35", "-smp", f"1,sockets={len(part) + 1},maxcpus={len(part) + 1}"]
+        base = "/machine/unattached/device[0]"
+        questions: list[dict[str, Any]] = [
+            {"execute": "qom-get", "arguments": {"path": base, "property": p}}
+            for p in ("feature-words", "filtered-features")
+        ]
+        for i, flag in enumerate(part, 1):
+            questions.append(
+                {
+                    "execute": "device_add",
+                    "arguments": {
+                        "driver": "qemu64-x86_64-cpu", "id": f"c{i}", "socket-id": i,
+                        "core-id": 0, "thread-id": 0, flag: flag not in on,
+                    },
+                }
+            )  # fmt: skip
+            for prop in ("feature-words", "filtered-features"):
+                path = f"/machine/peripheral/c{i}"
+                questions.append(
+                    {"execute": "qom-get", "arguments": {"path": path, "property": prop}}
+                )
+        replies = qmp(qemu, args, questions)
+        base_words, base_filtered = _words(replies[0]), _words(replies[1])
+        for i, flag in enumerate(part):
+            added, words, filtered = replies[2 + 3 * i : 5 + 3 * i]
+            if "return" not in added:
+                continue
+            pairs = [(_words(words), base_words), (_words(filtered), base_filtered)]
+            for mine, theirs in pairs:
+                for index, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+                    if (a ^ b).bit_count() == 1:
+                        out[flag] = [index, (a ^ b).bit_length() - 1]
+    return out
 
 
 def record(qemu: str) -> dict[str, Any]:
@@ -169,6 +219,7 @@ def record(qemu: str) -> dict[str, Any]:
         "static-order": list(static_reply["return"]["model"]["props"]),
         "full-order": list(full_reply["return"]["model"]["props"]),
         "full-orders": own_orders,
+        "flag-bits": flag_bits(qemu, flags, set(models["qemu64"]["features"])),
         "board-props": {
             k: v for k, v in full_reply["return"]["model"]["props"].items() if k in SKIP_PROPS
         },

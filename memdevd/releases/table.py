@@ -138,6 +138,9 @@ class Release:
     # query-cpu-model-expansion's "props" is reported under (8.2: visited as
     # "model.props" with the props-not-a-dict fix; 7.2: the bare name).
     cpu_expansion_props_prefix: str
+    # target/i386/cpu.c: the XSAVE components (CPUID.0DH:EAX) of the flags
+    # TCG keeps (8.2, assumed) or of all the model requested (7.2).
+    xsave_components_after_filter: bool
     # hw/i386/x86.c x86_cpus_init(): with TCG, an APIC ID above 254 needs
     # kernel-irqchip and X2APIC (7.2; TCG emulates x2APIC since 8.x).
     tcg_apic_id_limit: bool
@@ -392,6 +395,7 @@ QEMU_7_2: Final = Release(
     max_used_gpa_by_long_mode=False,
     phys_bits_36_flags=frozenset({"pse36"}),
     cpu_expansion_props_prefix="",
+    xsave_components_after_filter=False,
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
@@ -512,6 +516,7 @@ QEMU_8_2: Final = replace(
     # 8.2: "target/i386: Fix physical address truncation" series (PAE too)
     phys_bits_36_flags=frozenset({"pse36", "pae"}),
     cpu_expansion_props_prefix="model.props.",  # with cpu_expansion_ignores_bad_props
+    xsave_components_after_filter=True,  # (assumed; 10.0's target/i386/cpu.c)
     tcg_apic_id_limit=False,
     secret_has_loaded=False,  # 8.0: "loaded" removed (deprecated in 6.0)
     balloon_argument="value",

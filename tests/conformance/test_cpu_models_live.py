@@ -243,10 +243,15 @@ def _ask(cmd: list[str], sock: str, questions: list[dict[str, object]]) -> list[
     )
     try:
         deadline = time.monotonic() + TIMEOUT
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.05)
         with socket.socket(socket.AF_UNIX) as s:
-            s.connect(sock)
+            while True:
+                try:
+                    s.connect(sock)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
             s.settimeout(TIMEOUT)
             stream = s.makefile("rwb")
             stream.readline()
@@ -309,3 +314,46 @@ def test_cpu_queries_like_qemu(version: str) -> None:
         )  # fmt: skip
     for question, want, got in zip(QUESTIONS, qemu, memdevd, strict=True):
         assert got == want, question
+
+
+VCPU = "/machine/unattached/device[0]"
+VCPU_OPTIONS = [
+    "Skylake-Server,phys-bits=41",
+    "pentium,pae=on",
+    "EPYC,vendor=GenuineIntel",
+    "kvm64,+kvm_pv_eoi,+lahf_lm,-sep",
+    "max,pmu=off,-pcid",
+    "qemu64,-lm,pae=off,+pcid",
+    "Cascadelake-Server-v5,check=off",
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("cpu", VCPU_OPTIONS)
+def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
+    """qom-get of every property of the first vCPU (phys-bits, vendor,
+    family, model-id, feature-words, filtered-features, every flag...)."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg", "-cpu", cpu]
+    listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
+    with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
+        qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])
+        names = [p["name"] for p in json.loads(_ask(qemu_cmd, f"{tmp}/l", listing)[0])["return"]]
+        questions: list[dict[str, object]] = [
+            {"execute": "qom-get", "arguments": {"path": VCPU, "property": n}} for n in names
+        ]
+        questions.append(listing[0])
+        qemu = _ask(
+            qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+            f"{tmp}/q",
+            questions,
+        )
+        memdevd = _ask(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+            f"{tmp}/m",
+            questions,
+        )  # fmt: skip
+    differ = [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+    assert differ == []

@@ -306,6 +306,11 @@ def realize_vcpu(
             filtered = True
         if filtered and state.props.get("enforce", False):
             raise CoreError(M.CPU_TCG_UNSUPPORTED_FEATURES)
+    # x86_cpu_hyperv_realize(), then the default microcode revision (KVM's)
+    if not state.props.get("hv-vendor-id"):
+        state.props["hv-vendor-id"] = "Microsoft Hv"
+    if not state.props.get("ucode-rev"):
+        state.props["ucode-rev"] = 0x01000065 if state.is_amd else 0x100000000
     phys_bits = int(state.props.get("phys-bits", 0))
     if state.long_mode:
         if accel == "kvm":

@@ -207,8 +207,8 @@ def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[s
         features, _ = parse_featurestr(option.partition(",")[2])
     base = None
     sample = machine.recording.cpu_sample(accel, model)
-    options = features.globals or features.plus or features.minus
-    if sample is not None and (accel == "kvm" or not options):
+    if sample is not None:
+        # (realized: what realize adds, such as max's family, is in it)
         base = _sample_base(sample)
     return realize_vcpu(
         machine.release,
@@ -266,6 +266,8 @@ class X86CPU(Device):
                 elif name in vcpu.props and name in _MODEL_PROPS:
                     own[name] = vcpu.props[name]
             own["phys-bits"] = vcpu.phys_bits
+            own["unavailable-features"] = list(vcpu.filtered)
+            own.update(_feature_words(machine.release, listing, vcpu))
         own.update(
             {
                 "apic-id": slot.arch_id,
@@ -289,8 +291,9 @@ class X86CPU(Device):
     @property
     def sample(self) -> InstanceSample:
         rec = self.machine.recording
-        sample = rec.cpu_sample(self.accel, self.model) or rec.cpu_sample(self.accel, "qemu64")
-        assert sample is not None
+        sample = rec.cpu_sample(self.accel, self.model)
+        if sample is None:
+            sample = _renamed_sample(rec, self.accel, self.model)
         return sample
 
     def recorded_sample(self) -> InstanceSample | None:
@@ -354,8 +357,104 @@ _MODEL_PROPS = frozenset(
         "vendor", "family", "model", "stepping", "model-id", "level", "xlevel",
         "xlevel2", "min-level", "min-xlevel", "min-xlevel2", "level-func7",
         "host-phys-bits", "host-phys-bits-limit", "tsc-frequency", "hv-vendor-id",
+        "ucode-rev",
     }
 )  # fmt: skip
+
+
+_RENAMED: dict[tuple[int, str, str], InstanceSample] = {}
+
+
+def _renamed_sample(rec: Recording, accel: str, model: str) -> InstanceSample:
+    """qemu64's recorded vCPU with ``model``'s type name in its texts."""
+    key = (id(rec), accel, model)
+    found = _RENAMED.get(key)
+    if found is None:
+        import json
+
+        base = rec.cpu_sample(accel, "qemu64")
+        assert base is not None
+        text = json.dumps(base).replace("'qemu64-x86_64-cpu", f"'{model}-x86_64-cpu")
+        found = _RENAMED[key] = json.loads(text)
+    return found
+
+
+def _feature_words(release: Release, recorded: dict[str, Any], vcpu: VcpuState) -> dict[str, Any]:
+    """``feature-words`` and ``filtered-features`` of ``vcpu``: the recorded
+    vCPU's, with the bits of its flags replaced by those of ``vcpu``'s."""
+    from memdevd.targets.x86_64.cpu_models import cpu_models
+
+    bits: dict[str, list[int]] = cpu_models(release).data["flag-bits"]
+    had = {
+        flag
+        for name, value in recorded.items()
+        if value is True and (flag := _flag_name(release, name)) is not None
+    }
+    out: dict[str, Any] = {}
+    for prop, old_flags, new_flags in (
+        ("feature-words", had, vcpu.flags),
+        ("filtered-features", set(), set(vcpu.filtered)),
+    ):
+        words = recorded.get(prop)
+        if not isinstance(words, list):
+            continue
+        values = [int(w["features"]) for w in words]
+        for flag in old_flags:
+            if flag in bits:
+                index, bit = bits[flag]
+                values[index] &= ~(1 << bit)
+        for flag in new_flags:
+            if flag in bits:
+                index, bit = bits[flag]
+                values[index] |= 1 << bit
+        if prop == "feature-words":
+            _derived_words(release, words, values, vcpu)
+        out[prop] = [{**w, "features": v} for w, v in zip(words, values, strict=True)]
+    return out
+
+
+#: CPUID_EXT2_AMD_ALIASES: leaf 1 EDX bits an AMD vCPU repeats in 0x80000001 EDX.
+_AMD_ALIASES = 0x0183F3FF
+#: x86_ext_save_areas: the XCR0 components each flag enables (with xsave).
+_XSAVE_COMPONENTS = {
+    "avx": 1 << 2,
+    "mpx": 0x18,
+    "avx512f": 0xE0,
+    "pku": 1 << 9,
+    "amx-tile": 0x60000,
+}
+
+
+def _derived_words(
+    release: Release, words: list[dict[str, Any]], values: list[int], vcpu: VcpuState
+) -> None:
+    """The feature words x86_cpu_realizefn derives from the flags: the AMD
+    aliases and the XSAVE components (``x86_cpu_enable_xsave_components``)."""
+
+    def index(eax: int, reg: str, ecx: int | None = None) -> int | None:
+        for i, w in enumerate(words):
+            same = w["cpuid-input-eax"] == eax and w["cpuid-register"] == reg
+            if same and (ecx is None or w.get("cpuid-input-ecx") == ecx):
+                return i
+        return None
+
+    leaf1, ext = index(1, "EDX"), index(0x80000001, "EDX")
+    if leaf1 is not None and ext is not None:
+        values[ext] &= ~_AMD_ALIASES
+        if vcpu.is_amd:
+            values[ext] |= values[leaf1] & _AMD_ALIASES
+    xcr0 = index(0xD, "EAX", 0)
+    if xcr0 is not None:
+        mask = 0
+        flags = set(vcpu.flags)
+        if not release.xsave_components_after_filter:
+            flags.update(vcpu.filtered)
+        if "xsave" in flags:
+            mask = 3
+            for flag, bits in _XSAVE_COMPONENTS.items():
+                if flag in flags:
+                    mask |= bits
+        values[xcr0] = mask
 
 
 def _flag_name(release: Release, name: str) -> str | None:
@@ -364,4 +463,6 @@ def _flag_name(release: Release, name: str) -> str | None:
 
     models = cpu_models(release)
     canonical = models.aliases.get(name, name)
+    if canonical not in models.flags:
+        canonical = name.replace("_", "-")  # (an alias the recorder could not tell)
     return canonical if canonical in models.flags else None
