@@ -72,8 +72,9 @@ def _words(reply: dict[str, Any]) -> list[int]:
 def flag_bits(qemu: str, flags: list[str], on: set[str]) -> dict[str, list[int]]:
     """Each flag's [feature-words entry, bit]: a vCPU hot-plugged with only
     that flag changed (on, or off where qemu64 has it), its ``feature-words``
-    or (TCG lacks it) ``filtered-features`` against the first vCPU's.  Flags outside CPUID words (MSRs) or that a
-    dependency turns off alone are absent."""
+    or (TCG lacks it) ``filtered-features`` against the first vCPU's.
+    Flags outside CPUID words (MSRs) or that a dependency turns off alone
+    are absent."""
     out: dict[str, list[int]] = {}
     batch = 200
     for start in range(0, len(flags), batch):
