@@ -135,3 +135,22 @@ def test_8_2_definitions_lack_later_models() -> None:
     daemon, _ = _start("10.0", "-machine", "none,accel=tcg")
     definitions = daemon.registry.get("query-cpu-definitions").handler(None, {})
     assert "SierraForest" in {d["name"] for d in definitions}
+
+
+def test_host_phys_bits_under_kvm() -> None:
+    kvm = ["-memdevd", "kvm=on,phys-bits=46", "-accel", "kvm", "-cpu"]
+    daemon, _ = _start("10.0", *kvm, "qemu64")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 40
+    daemon, _ = _start("10.0", *kvm, "qemu64,host-phys-bits=on")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 46
+    daemon, _ = _start("10.0", *kvm, "qemu64,host-phys-bits=on,host-phys-bits-limit=42")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 42
+    daemon, _ = _start("10.0", *kvm, "host")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 46
+    daemon, notes = _start("10.0", "-smp", "2", *kvm, "qemu64,phys-bits=41")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 41
+    assert _warnings(notes) == ["Host physical bits (46) does not match phys-bits property (41)"]
+    # the width decides the memory map: 46 bits take 2 TiB of maxmem
+    _start("10.0", *kvm, "qemu64,host-phys-bits=on", "-m", "1G,slots=1,maxmem=2T")
+    error = _error("10.0", *kvm, "qemu64", "-m", "1G,slots=1,maxmem=2T")
+    assert error.message.endswith("phys-bits too low (40)")

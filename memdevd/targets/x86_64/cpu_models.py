@@ -315,8 +315,9 @@ def realize_vcpu(
     if state.long_mode:
         if accel == "kvm":
             # host_cpu_realizefn() -> host_cpu_adjust_phys_bits()
-            if phys_bits not in (0, host_phys_bits):
-                warnings.append(M.CPU_HOST_PHYS_BITS_MISMATCH.format(host_phys_bits, phys_bits))
+            mismatch = M.CPU_HOST_PHYS_BITS_MISMATCH.format(host_phys_bits, phys_bits)
+            if phys_bits not in (0, host_phys_bits) and mismatch not in warnings:
+                warnings.append(mismatch)  # (warn_report_once)
             if state.props.get("host-phys-bits", False):
                 phys_bits = host_phys_bits
                 limit = int(state.props.get("host-phys-bits-limit", 0))

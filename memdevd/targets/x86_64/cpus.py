@@ -174,6 +174,8 @@ def _features_as_recorded(rec: Recording, accel: str, model: str, features: str)
     sample = rec.cpu_sample(accel, model)
     values = sample["qom-get"] if sample is not None else {}
     for token in features.split(","):
+        if token.partition("=")[0] in _HOST_WIDTH_OPTIONS:
+            continue  # the width options apply to any vCPU (a host fact)
         if token.startswith(("+", "-")):
             name, wanted = token[1:], token[0] == "+"
         else:
@@ -185,6 +187,10 @@ def _features_as_recorded(rec: Recording, accel: str, model: str, features: str)
         if values.get(name) is not wanted:
             return False
     return True
+
+
+#: The ``-cpu`` options about the physical address width, emulated under KVM.
+_HOST_WIDTH_OPTIONS = frozenset({"phys-bits", "host-phys-bits", "host-phys-bits-limit"})
 
 
 def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
@@ -254,6 +260,8 @@ class X86CPU(Device):
         # recording host's, which the TCG tables do not describe)
         has_options = "," in (machine.config.cpu_option or "")
         recorded = machine.recording.cpu_sample(accel, model) is not None
+        if recorded and accel == "kvm" and has_options:
+            own["phys-bits"] = vcpu.phys_bits  # (only width options pass under KVM)
         if not recorded or (accel == "tcg" and has_options):
             listing = self.sample["qom-get"]
             for name, value in listing.items():
