@@ -548,6 +548,21 @@ CPU_MODEL_NOT_FOUND_CLI: Final = "unable to find CPU model '{}'"
 CPU_MODEL_NOT_FOUND: Final = "CPU model '{}' not found"
 CPU_MODEL_NEEDS_KVM: Final = "CPU model '{}' requires KVM or HVF"
 CPU_APIC_ID_UNSET: Final = "apic-id property was not initialized properly"
+# target/i386/cpu.c x86_cpu_parse_featurestr, x86_cpu_filter_features,
+# x86_cpu_realizefn, x86_cpuid_set_vendor; target/i386/host-cpu.c
+CPU_AMBIGUOUS_FEATURE: Final = 'Ambiguous CPU model string. Don\'t mix both "{}{}" and "{}={}"'
+CPU_AMBIGUOUS_COMPAT: Final = (
+    "Compatibility of ambiguous CPU model strings won't be kept on future QEMU versions"
+)
+CPU_BAD_TSC_FREQ: Final = "bad numerical value {}"
+CPU_TCG_UNSUPPORTED_FEATURE: Final = "TCG doesn't support requested feature: {}"
+CPU_TCG_UNSUPPORTED_FEATURES: Final = "TCG doesn't support requested features"
+CPU_PHYS_BITS_RANGE: Final = "phys-bits should be between 32 and {}  (but is {})"
+CPU_PHYS_BITS_32BIT: Final = "phys-bits is not user-configurable in 32 bit"
+CPU_HOST_PHYS_BITS_MISMATCH: Final = (
+    "Host physical bits ({}) does not match phys-bits property ({})"
+)
+CPU_VENDOR_LENGTH: Final = "value of property 'vendor' must consist of exactly 12 characters"
 # hw/core/machine-qmp-cmds.c qmp_query_hotpluggable_cpus (7.2: QERR_FEATURE_DISABLED)
 HOTPLUGGABLE_CPUS_DISABLED_7_2: Final = "The feature 'query-hotpluggable-cpus' is not enabled"
 HOTPLUGGABLE_CPUS_UNSUPPORTED: Final = "machine does not support hot-plugging CPUs"
@@ -564,8 +579,9 @@ INVALID_OPTION_NAME: Final = "invalid option name: {}"
 CPU_MODEL_NOT_RECORDED: Final = (
     "memdevd: CPU model '{}' is not emulated with {} (recorded models: {})"
 )
-CPU_FEATURES_NOT_EMULATED: Final = "memdevd: CPU features on -cpu are not emulated: '{}'"
-CPU_HELP_NOT_EMULATED: Final = "memdevd: -cpu help is not emulated"
+CPU_FEATURES_NOT_EMULATED_KVM: Final = (
+    "memdevd: CPU features on -cpu are not emulated under KVM: '{}'"
+)
 CPU_UNPLUG_NOT_EMULATED: Final = "memdevd: vCPU hot-unplug is not emulated"
 EXPANSION_NOT_RECORDED: Final = (
     "memdevd: query-cpu-model-expansion with these arguments was not recorded with {}"

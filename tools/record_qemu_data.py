@@ -2443,6 +2443,7 @@ WRITTEN_ELSEWHERE = {
     "qapi-schema.json": "tools/gen_qapi_schema.py (from the source tree)",
     "misc.json": "tools/record_misc_data.py (-d items, trace events)",
     "pci.json": "tools/record_pci_data.py (query-pci of every PCI type)",
+    "cpu-models.json": "tools/record_cpu_models.py (every CPU model under TCG)",
 }
 
 

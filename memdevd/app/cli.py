@@ -117,7 +117,8 @@ def help_text(prog: str) -> str:
         "-numa dist,src=N,dst=N,val=D | cpu,node-id=N[,socket-id=,core-id=,...]",
         "-numa hmat-lb,initiator=,target=,hierarchy=,data-type=,latency=|bandwidth=",
         "-numa hmat-cache,node-id=,size=,level=,associativity=,policy=,line=",
-        "-cpu qemu64|max (TCG), qemu64|host (KVM): the vCPUs as recorded from QEMU",
+        "-cpu MODEL[,+feat,-feat,prop=value...] | help   every x86 model of the release",
+        "                  (KVM: qemu64|host as recorded from QEMU)",
         "-smp [cpus=]N[,sockets=,dies=,cores=,threads=,maxcpus=]  -name NAME  -S (start paused)",
         "-accel kvm|tcg    -enable-kvm      (KVM only with -memdevd kvm=on)",
         "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off (repeatable)",
@@ -625,14 +626,13 @@ def _process_help_options(
     request: Any, device_opts: list[tuple[QemuOpts, str]], release: Release, target: Target
 ) -> None:
     """vl.c ``qemu_process_help_options()``, after the option loop and
-    before any machine exists: ``-cpu help`` (not emulated), then the first
+    before any machine exists: ``-cpu help``, then the first
     ``-device`` asking for help (``-device help``, ``-device TYPE,help``)
     prints it and exits.  Raises :class:`Exit` or ``OptionError``."""
-    from memdevd import messages as M
     from memdevd.util import qemu_opts as Q
 
     if request.cpu_option is not None and Q.is_help_option(request.cpu_option):
-        raise Q.OptionError(M.CPU_HELP_NOT_EMULATED)
+        raise Exit(0, target.cpu_help(release))
     for opts, loc in device_opts:
         driver = opts.get("driver")
         if driver is None or not (Q.is_help_option(driver) or opts.has_help_opt()):

@@ -55,7 +55,7 @@ SETTINGS: Final[dict[str, tuple[str, str]]] = {
         " backend at a time; never: they add up, reserve=off too)",
     ),
     "sgx": ("on|off", "emulate a host with SGX and /dev/sgx_vepc (default off)"),
-    "phys-bits": ("N", "guest CPU physical address bits (default 40, as TCG's qemu64)"),
+    "phys-bits": ("N", "host CPU physical address bits, for host-phys-bits under KVM (default 40)"),
     "socket-mode": ("OCTAL", "mode of UNIX sockets memdevd creates (default 0600)"),
     "max-clients": ("N", "simultaneous QMP clients before new ones wait (default 1024)"),
     "log-level": ("debug|info|warning|error", "log level (default warning)"),

@@ -530,7 +530,11 @@ def build_machine(
     # parse_cpu_option(): after the late backends, before -numa.
     accel_used = "kvm" if machine.kvm_enabled else "tcg"
     try:
-        config.cpu_model = target.resolve_cpu_model(release, mtype, request.cpu_option, accel_used)
+        config.cpu_model, cpu_warnings = target.resolve_cpu_model(
+            release, mtype, request.cpu_option, accel_used
+        )
+        config.cpu_option = request.cpu_option
+        notes.extend(_warnings(cpu_warnings))
         machine.resolve_machine_memdev()
     except CoreError as exc:
         raise _err(exc) from None

@@ -63,7 +63,12 @@ def query_target(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
 @command("query-cpu-definitions")
 def query_cpu_definitions(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     no_args(args)
-    return _recorded_answer(rt, "query-cpu-definitions", {})
+    answer = _recorded_answer(rt, "query-cpu-definitions", {})
+    absent = rt.release.cpu_models_absent
+    if not absent:
+        return answer
+    # A release answering with a later one's recording lacks its newer models.
+    return [d for d in answer if d["name"] not in absent]
 
 
 @command("query-cpu-model-expansion")
@@ -74,8 +79,14 @@ def query_cpu_model_expansion(rt: Runtime, session: Session, args: dict[str, Any
     reply = rec.probe_reply(_accel(rt), "query-cpu-model-expansion", question)
     if reply is not None:
         return _unwrap(reply)
-    if not rt.machine.config.board.cpu_model_exists(rt.release, parsed.model.name):
+    board = rt.machine.config.board
+    if not board.cpu_model_exists(rt.release, parsed.model.name):
         raise QMPError(M.CPU_MODEL_NOT_FOUND.format(parsed.model.name))
+    if _accel(rt) == "tcg":
+        props = question["model"].get("props")
+        answer = core(board.cpu_model_expansion, rt.release, parsed.type, parsed.model.name, props)
+        if answer is not None:
+            return answer
     asked = [
         _describe_expansion(a)
         for c, a in rec.probe_questions(_accel(rt))

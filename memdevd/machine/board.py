@@ -113,6 +113,13 @@ class Board:
         """``cpu_class_by_name``: whether the target has the CPU model."""
         return False
 
+    def cpu_model_expansion(
+        self, release: Release, kind: str, model: str, props: dict[str, Any] | None
+    ) -> Any | None:
+        """``query-cpu-model-expansion`` under TCG of a model the target has,
+        or None where the target cannot answer it.  Raises CoreError."""
+        return None
+
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``MachineClass.get_default_cpu_node_id``."""
         return 0

@@ -116,6 +116,8 @@ class MachineConfig:
     # vCPU, as on the none machine without -cpu).
     smp: SmpConfig = field(default_factory=SmpConfig)
     cpu_model: str | None = None
+    # -cpu as given (the model and its options), None without -cpu.
+    cpu_option: str | None = None
     name: str | None = None
     # qemu_uuid (-uuid, -smbios type=1,uuid=); None: all zeros
     uuid: str | None = None

@@ -127,6 +127,28 @@ class Release:
     # target/i386/cpu.c x86_cpu_class_by_name(): abstract CPU classes are
     # refused (9.0); 7.2 takes any recorded type.
     cpu_class_rejects_abstract: bool
+    # target/i386/cpu.c builtin_x86_defs: the CPU models of the recording
+    # this release does not have (8.2 answers with 10.0's models).
+    cpu_models_absent: frozenset[str]
+    # target/i386/cpu.c x86_cpuid_set_vendor(): a vendor that is not 12
+    # characters long (7.2: QERR_PROPERTY_VALUE_BAD with no type name).
+    cpu_vendor_length_text: str
+    # hw/i386/pc.c pc_max_used_gpa() for a vCPU without long mode: 7.2 takes
+    # 2^phys-bits - 1 only at 32 bits and the 64-bit PCI hole's end above;
+    # 8.2 ("improve physical address space bound check for 32-bit x86
+    # systems") the end of device memory or of RAM (machine types up to
+    # 8.1 keep 2^phys-bits - 1: broken_32bit_mem_addr_check).
+    max_used_gpa_by_long_mode: bool
+    # target/i386/cpu.c x86_cpu_realizefn(): the flags that give a vCPU
+    # without long mode 36 address bits (7.2: PSE36; 8.1: PSE36 or PAE).
+    phys_bits_36_flags: frozenset[str]
+    # target/i386/cpu-system.c x86_cpu_from_model(): the name a bad value in
+    # query-cpu-model-expansion's "props" is reported under (8.2: visited as
+    # "model.props" with the props-not-a-dict fix; 7.2: the bare name).
+    cpu_expansion_props_prefix: str
+    # target/i386/cpu.c: the XSAVE components (CPUID.0DH:EAX) of the flags
+    # TCG keeps (8.2, assumed) or of all the model requested (7.2).
+    xsave_components_after_filter: bool
     # hw/i386/x86.c x86_cpus_init(): with TCG, an APIC ID above 254 needs
     # kernel-irqchip and X2APIC (7.2; TCG emulates x2APIC since 8.x).
     tcg_apic_id_limit: bool
@@ -413,6 +435,12 @@ QEMU_7_2: Final = Release(
     smp_zero_deprecated=True,
     smp_modules=False,
     cpu_class_rejects_abstract=False,
+    cpu_models_absent=frozenset(),
+    cpu_vendor_length_text=M.PROPERTY_DOESNT_TAKE_VALUE.format("", "vendor", "{}"),
+    max_used_gpa_by_long_mode=False,
+    phys_bits_36_flags=frozenset({"pse36"}),
+    cpu_expansion_props_prefix="",
+    xsave_components_after_filter=False,
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
@@ -519,6 +547,29 @@ QEMU_8_2: Final = replace(
     smp_zero_deprecated=False,
     smp_modules=True,
     cpu_class_rejects_abstract=True,
+    # 10.0's models that came after 8.2 (target/i386/cpu.c history:
+    # SierraForest and YongFeng 9.0/9.1, the -v2/-v3 of 9.1, ClearwaterForest
+    # and YongFeng-v2 10.0; assumed from the changelogs, no 8.2 build at hand).
+    cpu_models_absent=frozenset(
+        {
+            "ClearwaterForest",
+            "ClearwaterForest-v1",
+            "GraniteRapids-v2",
+            "SapphireRapids-v3",
+            "SierraForest",
+            "SierraForest-v1",
+            "SierraForest-v2",
+            "YongFeng",
+            "YongFeng-v1",
+            "YongFeng-v2",
+        }
+    ),
+    cpu_vendor_length_text=M.CPU_VENDOR_LENGTH,  # 8.0: x86_cpuid_set_vendor()
+    max_used_gpa_by_long_mode=True,  # 8.2: hw/i386/pc.c pc_max_used_gpa()
+    # 8.2: "target/i386: Fix physical address truncation" series (PAE too)
+    phys_bits_36_flags=frozenset({"pse36", "pae"}),
+    cpu_expansion_props_prefix="model.props.",  # with cpu_expansion_ignores_bad_props
+    xsave_components_after_filter=True,  # (assumed; 10.0's target/i386/cpu.c)
     tcg_apic_id_limit=False,
     secret_has_loaded=False,  # 8.0: "loaded" removed (deprecated in 6.0)
     balloon_argument="value",
@@ -614,6 +665,7 @@ QEMU_10_0: Final = replace(
     readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
     vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
     vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
+    cpu_models_absent=frozenset(),  # the recording's own models
 )
 
 RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}

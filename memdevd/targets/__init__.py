@@ -84,9 +84,14 @@ class Target(Protocol):
 
     def resolve_cpu_model(
         self, release: Release, mtype: MachineType, option: str | None, accel: str
-    ) -> str | None:
+    ) -> tuple[str | None, list[str]]:
         """The vCPUs' model from ``-cpu`` (checked as ``parse_cpu_option``) or
-        the board's default; raises CoreError with QEMU's texts."""
+        the board's default, and the warnings parsing its options prints;
+        raises CoreError with QEMU's texts."""
+        ...
+
+    def cpu_help(self, release: Release) -> str:
+        """What ``-cpu help`` prints on stdout."""
         ...
 
     def machine_option_names(self, release: Release, mtype: MachineType) -> set[str]:

@@ -188,11 +188,31 @@ def test_query_cpu_model_expansion(version: str) -> None:
         "GenericError",
         "CPU model 'nosuch' not found",
     )
-    not_recorded = {"type": "full", "model": {"name": "qemu64"}}
-    cls, desc = vm.error("query-cpu-model-expansion", not_recorded)
+    # any model under TCG, from cpu-models.json (compared byte for byte
+    # with QEMU in tests/conformance/test_cpu_models_live.py)
+    full = vm.ok("query-cpu-model-expansion", {"type": "full", "model": {"name": "qemu64"}})
+    assert full["model"]["name"] == "qemu64"
+    assert full["model"]["props"]["vendor"] == "AuthenticAMD"
+    assert full["model"]["props"]["lm"] is True and full["model"]["props"]["pcid"] is False
+    asked = {"type": "static", "model": {"name": "pentium", "props": {"pse36": True}}}
+    static = vm.ok("query-cpu-model-expansion", asked)["model"]
+    assert static["name"] == "base" and static["props"]["pse36"] is True
+    assert vm.error(
+        "query-cpu-model-expansion",
+        {"type": "static", "model": {"name": "pentium", "props": {"nosuch": True}}},
+    ) == ("GenericError", "Property 'pentium-x86_64-cpu.nosuch' not found")
+    prefix = "" if version == "7.2" else "model.props."
+    assert vm.error(
+        "query-cpu-model-expansion",
+        {"type": "static", "model": {"name": "pentium", "props": {"pse36": 1}}},
+    ) == ("GenericError", f"Invalid parameter type for '{prefix}pse36', expected: boolean")
+    # under KVM only the recorded questions are answered
+    kvm = VM(version, "-memdevd", "kvm=on", *PROBE_ARGV, "none,accel=kvm")
+    cls, desc = kvm.error(
+        "query-cpu-model-expansion", {"type": "full", "model": {"name": "qemu64"}}
+    )
     assert cls == "GenericError"
     assert desc.startswith("memdevd: query-cpu-model-expansion with these arguments")
-    assert "static max" in desc
 
 
 # --- vCPUs --------------------------------------------------------------------------
@@ -374,15 +394,24 @@ def test_none_machine_has_no_vcpu_hotplug(version: str) -> None:
         (["-cpu", "host"], "CPU model 'host' requires KVM or HVF"),
         (["-machine", "none", "-cpu", "qemu64"], "apic-id property was not initialized properly"),
         (
-            ["-cpu", "qemu64,+x2apic"],
-            "memdevd: CPU features on -cpu are not emulated: 'qemu64,+x2apic'",
+            ["-cpu", "qemu64,nosuch=on,+other"],
+            "can't apply global qemu64-x86_64-cpu.nosuch=on: "
+            "Property 'qemu64-x86_64-cpu.nosuch' not found",
+        ),
+        (["-cpu", "qemu64,-nosuch,+other"], "Property 'qemu64-x86_64-cpu.other' not found"),
+        (
+            ["-cpu", "pentium,pse=maybe"],
+            "can't apply global pentium-x86_64-cpu.pse=maybe: "
+            "Parameter 'pse' expects 'on' or 'off'",
         ),
         (
-            ["-cpu", "Skylake-Client"],
-            "memdevd: CPU model 'Skylake-Client' is not emulated with TCG "
-            "(recorded models: max, qemu64)",
+            ["-cpu", "qemu64,phys-bits=5000000000"],
+            "can't apply global qemu64-x86_64-cpu.phys-bits=5000000000: "
+            "Parameter 'phys-bits' expects uint32_t",
         ),
-        (["-cpu", "help"], "memdevd: -cpu help is not emulated"),
+        (["-cpu", "qemu64,phys-bits=31"], "phys-bits should be between 32 and 52  (but is 31)"),
+        (["-cpu", "pentium,phys-bits=36"], "phys-bits is not user-configurable in 32 bit"),
+        (["-cpu", "Skylake-Client,enforce"], "TCG doesn't support requested features"),
         (
             ["-smp", "4,sockets=3"],
             "Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (3) * "
@@ -454,9 +483,13 @@ def test_cpu_features_that_restate_the_recorded_vcpu(version: str) -> None:
     assert vm.ok("qom-get", {"path": path, "property": "migratable"}) is True
     vm = VM(version, "-cpu", "qemu64,-x2apic,lm=on")
     assert vm.ok("qom-get", {"path": path, "property": "lm"}) is True
+    # Under KVM only what restates the recorded vCPU (its values are the
+    # recording host's):
     for option in ("host,migratable=off", "host,migratable=maybe", "host,-x2apic"):
         error = start_error(version, "-memdevd", "kvm=on", "-accel", "kvm", "-cpu", option)
-        assert error.message == f"memdevd: CPU features on -cpu are not emulated: '{option}'"
+        assert error.message == (
+            f"memdevd: CPU features on -cpu are not emulated under KVM: '{option}'"
+        )
 
 
 def test_machine_options_of_a_type_that_was_not_recorded() -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from memdevd.machine.qdev import Device
     from memdevd.machine.smp import CpuSlot
     from memdevd.releases.table import Release
+    from memdevd.targets.x86_64.layout import CpuFacts
 
 TARGET = "x86_64"
 
@@ -41,6 +42,8 @@ COMPAT: CompatTable = {
         "virtio-balloon-pci-non-transitional.vectors": 0,
         "virtio-mem-pci.vectors": 0,
     },
+    # pc_{i440fx,q35}_8_1_machine_options: the old 32-bit address check.
+    (8, 1): {"pc-machine.broken-32bit-mem-addr-check": True},
     (8, 0): {"virtio-mem.unplugged-inaccessible": "auto"},  # pc_compat_8_0
     (7, 2): {"virtio-mem.x-early-migration": False},  # hw_compat_7_2
     (7, 1): {  # hw_compat_7_1 (as 9.2's)
@@ -244,6 +247,13 @@ class X86Board(Board):
 
         return cpu_model_exists(release, model)
 
+    def cpu_model_expansion(
+        self, release: Release, kind: str, model: str, props: dict[str, Any] | None
+    ) -> Any | None:
+        from memdevd.targets.x86_64.cpu_models import expand_model
+
+        return expand_model(release, kind, model, props)
+
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``x86_get_default_cpu_node_id``: the package modulo the nodes."""
         return int(slot.topo.pkg) % nodes
@@ -275,7 +285,7 @@ class X86Board(Board):
     # -- board init -----------------------------------------------------------------------
 
     def init_board(self, machine: Machine) -> list[Any]:
-        from memdevd.targets.x86_64.cpus import create_cpus, plan_cpus
+        from memdevd.targets.x86_64.cpus import plan_cpus
 
         if not self.is_pc:
             # The none machine: no possible CPUs, and no board hands a vCPU
@@ -283,11 +293,8 @@ class X86Board(Board):
             if machine.config.cpu_model is not None:
                 raise CoreError(M.CPU_APIC_ID_UNSET)
             return []
-        from memdevd.targets.x86_64.layout import compute_layout
-
         notes: list[Any] = list(plan_cpus(machine))
         config = machine.config
-        compat = machine.compat
         # pc_init1 / pc_q35_init: the EPC sections, the vCPUs, then pc_memory_init.
         sgx_epc_size = 0
         if config.board_options.get("sgx-epc"):
@@ -295,7 +302,21 @@ class X86Board(Board):
             from memdevd.targets.x86_64.devices.sgx_epc import init_sgx_epc
 
             sgx_epc_size = init_sgx_epc(machine).size
-        create_cpus(machine)
+        try:
+            self._init_cpus_and_memory(machine, notes, sgx_epc_size)
+        except CoreError:
+            # (the warnings of the vCPUs' realize come before the error)
+            machine.startup_notes.extend(notes)
+            raise
+        return notes
+
+    def _init_cpus_and_memory(self, machine: Machine, notes: list[Any], sgx_epc_size: int) -> None:
+        from memdevd.targets.x86_64.cpus import create_cpus
+        from memdevd.targets.x86_64.layout import compute_layout
+
+        config = machine.config
+        compat = machine.compat
+        create_cpus(machine, notes)
         machine.board_devices_base = machine.unattached_counter
         if self.is_pc:
             _create_vga(machine)
@@ -305,12 +326,13 @@ class X86Board(Board):
             config.maxram_size,
             config.ram_slots,
             max_ram_below_4g=config.board_options.get("max-ram-below-4g", 0),
-            phys_bits=machine.host.phys_bits,
+            cpu=_first_vcpu(machine),
             device_memory_only_with_maxmem=machine.release.device_memory_only_with_maxmem,
             sgx_epc_size=sgx_epc_size,
             # pc_i440fx_2_0/2_1_machine_options (QEMU 7.2's oldest pc types).
             has_reserved_memory=compat.get("pc-machine.has-reserved-memory", True),
-            amd_cpu=compat.get("pc-machine.enforce-amd-1tb-hole", True),
+            enforce_amd_1tb_hole=compat.get("pc-machine.enforce-amd-1tb-hole", True),
+            broken_32bit_mem_addr_check=compat.get("pc-machine.broken-32bit-mem-addr-check", False),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
             pci_hole64_size=self.pci_hole64_size(machine),
@@ -321,7 +343,6 @@ class X86Board(Board):
         state = cxl_state(machine)
         if state is not None and state.host_reg_base is not None:
             _map_cxl_regions(machine, state)
-        return notes
 
     def finish_board(self, machine: Machine) -> None:
         from memdevd.machine.qom import MemoryRegionObject
@@ -524,3 +545,18 @@ def _set_sgx_epc(obj: QOMObject, v: Any, name: str) -> None:
     from memdevd.targets.x86_64.devices.sgx_epc import visit_sgx_epc_list
 
     _machine(obj).config.board_options["sgx-epc"] = visit_sgx_epc_list(v, name)
+
+
+def _first_vcpu(machine: Machine) -> CpuFacts:
+    """What ``pc_memory_init`` reads of ``first_cpu``."""
+    from memdevd.targets.x86_64.layout import CpuFacts
+
+    if not machine.cpus:
+        return CpuFacts(phys_bits=machine.host.phys_bits)
+    vcpu = machine.cpus[0].vcpu
+    return CpuFacts(
+        phys_bits=vcpu.phys_bits,
+        is_amd=vcpu.is_amd,
+        long_mode=vcpu.long_mode,
+        max_used_gpa_by_long_mode=machine.release.max_used_gpa_by_long_mode,
+    )

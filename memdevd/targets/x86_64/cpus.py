@@ -17,7 +17,7 @@ at start-up, unknown ones with QEMU's text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
@@ -31,6 +31,7 @@ from memdevd.targets.x86_64.machine_types import machine_list
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
     from memdevd.releases.table import Release
+    from memdevd.targets.x86_64.cpu_models import VcpuState
 
 TARGET = "x86_64"
 
@@ -107,44 +108,59 @@ def possible_cpus(smp: SmpConfig) -> list[CpuSlot]:
 
 
 def cpu_model_exists(release: Release, model: str) -> bool:
-    """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type."""
+    """``cpu_class_by_name``: ``<model>-x86_64-cpu`` is a (10.0: concrete) type
+    of the release (8.2 lacks the models of 9.0 and later)."""
+    if model in release.cpu_models_absent:
+        return False
     entry = recording(TARGET, release).type_table.get(f"{model}-x86_64-cpu")
     if entry is None:
         return False
     return not (release.cpu_class_rejects_abstract and entry.get("abstract", False))
 
 
+def cpu_help_text(release: Release) -> str:
+    """``-cpu help``: ``x86_cpu_list`` as the release prints it."""
+    from memdevd.targets.x86_64.cpu_models import cpu_models
+
+    return cpu_models(release).help_text()
+
+
 def resolve_cpu_model(
     release: Release, option: str | None, default: str | None, accel: str
-) -> str | None:
+) -> tuple[str | None, list[str]]:
     """The vCPUs' model: ``-cpu``'s (checked as ``parse_cpu_option``) or the board's.
 
-    Raises CoreError: QEMU's texts for an empty or unknown model; memdevd's
-    for CPU features and for models that were not recorded with ``accel``
-    (``host`` under TCG passes: QEMU refuses it when the vCPU is realized).
+    Returns the model and the warnings QEMU prints while parsing the
+    options.  Raises CoreError: QEMU's texts for an empty or unknown model
+    and bad options; memdevd's for a model not recorded under KVM (``host``
+    under TCG passes: QEMU refuses it when the vCPU is realized).
     """
     if option is None:
-        return default
-    if option in ("help", "?"):
-        raise CoreError(M.CPU_HELP_NOT_EMULATED)
+        return default, []
     if not option:
         raise CoreError(M.CPU_OPTION_EMPTY)
-    model, sep, features = option.partition(",")
+    model, _, features = option.partition(",")
     rec = recording(TARGET, release)
     recorded_models = {*rec.cpu_models("tcg"), *rec.cpu_models("kvm")}
     # (the type list is read only for a model that was not recorded)
     if model not in recorded_models and not cpu_model_exists(release, model):
         raise CoreError(M.CPU_MODEL_NOT_FOUND_CLI.format(model))
+    warnings: list[str] = []
+    if features:
+        from memdevd.targets.x86_64.cpu_models import parse_featurestr
+
+        _, warnings = parse_featurestr(features)
     if model == "host" and accel != "kvm":
-        if sep:
-            raise CoreError(M.CPU_FEATURES_NOT_EMULATED.format(option))
-        return model
-    models = rec.cpu_models(accel)
-    if model not in models:
-        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
-    if sep and not _features_as_recorded(rec, accel, model, features):
-        raise CoreError(M.CPU_FEATURES_NOT_EMULATED.format(option))
-    return model
+        return model, warnings
+    if accel == "kvm":
+        models = rec.cpu_models(accel)
+        if model not in models:
+            raise CoreError(
+                M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models))
+            )
+        if features and not _features_as_recorded(rec, accel, model, features):
+            raise CoreError(M.CPU_FEATURES_NOT_EMULATED_KVM.format(option))
+    return model, warnings
 
 
 def _features_as_recorded(rec: Recording, accel: str, model: str, features: str) -> bool:
@@ -152,11 +168,14 @@ def _features_as_recorded(rec: Recording, accel: str, model: str, features: str)
 
     libvirt's ``host-passthrough`` asks for ``-cpu host,migratable=on``,
     which is the host model's default: the recorded vCPU is that vCPU.
-    Anything that would change a property is refused by the caller.
+    Under KVM, anything that would change a property is refused by the
+    caller (the recorded values are the recording host's).
     """
     sample = rec.cpu_sample(accel, model)
     values = sample["qom-get"] if sample is not None else {}
     for token in features.split(","):
+        if token.partition("=")[0] in _HOST_WIDTH_OPTIONS:
+            continue  # the width options apply to any vCPU (a host fact)
         if token.startswith(("+", "-")):
             name, wanted = token[1:], token[0] == "+"
         else:
@@ -168,6 +187,44 @@ def _features_as_recorded(rec: Recording, accel: str, model: str, features: str)
         if values.get(name) is not wanted:
             return False
     return True
+
+
+#: The ``-cpu`` options about the physical address width, emulated under KVM.
+_HOST_WIDTH_OPTIONS = frozenset({"phys-bits", "host-phys-bits", "host-phys-bits-limit"})
+
+
+def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
+    """A recorded vCPU as a model's flags and properties (phys-bits unset)."""
+    values = sample["qom-get"]
+    flags = {name for name, value in values.items() if value is True}
+    props = {name: value for name, value in values.items() if not isinstance(value, bool)}
+    props.update({n: v for n, v in values.items() if isinstance(v, bool)})
+    props["phys-bits"] = 0
+    return flags, props
+
+
+def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[str]) -> VcpuState:
+    """One vCPU of ``model`` with ``-cpu``'s options, realized."""
+    from memdevd.targets.x86_64.cpu_models import FeatureString, parse_featurestr, realize_vcpu
+
+    option = machine.config.cpu_option or ""
+    features = FeatureString((), (), ())
+    if "," in option:
+        features, _ = parse_featurestr(option.partition(",")[2])
+    base = None
+    sample = machine.recording.cpu_sample(accel, model)
+    if sample is not None:
+        # (realized: what realize adds, such as max's family, is in it)
+        base = _sample_base(sample)
+    return realize_vcpu(
+        machine.release,
+        model,
+        features,
+        accel=accel,
+        host_phys_bits=machine.host.phys_bits,
+        warnings=warnings,
+        base=base,
+    )
 
 
 # --- the vCPU objects -----------------------------------------------------------------
@@ -185,24 +242,51 @@ class X86CPU(Device):
     type_chain = ("x86_64-cpu", "cpu", "device", "object")
     hotpluggable = True
 
-    def __init__(self, machine: Machine, model: str, accel: str, slot: CpuSlot) -> None:
+    def __init__(
+        self, machine: Machine, model: str, accel: str, slot: CpuSlot, vcpu: VcpuState
+    ) -> None:
         super().__init__(machine)
         self.typename = f"{model}-x86_64-cpu"
         self.type_chain = (self.typename, *X86CPU.type_chain)  # type: ignore[misc,assignment]
         # Model and accelerator name the recorded vCPU (looked up, not kept:
-        # snapshots deep-copy the machine).
+        # snapshots deep-copy the machine); a model recorded with no vCPU
+        # object reads qemu64's, with its own values below.
         self.model = model
         self.accel = accel
         self.slot = slot
-        own = {
-            "apic-id": slot.arch_id,
-            "socket-id": slot.topo.pkg,
-            "die-id": slot.topo.die,
-            "module-id": slot.topo.module,
-            "core-id": slot.topo.core,
-            "thread-id": slot.topo.smt,
-            "node-id": slot.props.get("node-id", UNSET_NODE_ID),
-        }
+        self.vcpu = vcpu
+        own: dict[str, Any] = {}
+        # (a KVM vCPU with a recorded object reads it: its values are the
+        # recording host's, which the TCG tables do not describe)
+        has_options = "," in (machine.config.cpu_option or "")
+        recorded = machine.recording.cpu_sample(accel, model) is not None
+        if recorded and accel == "kvm" and has_options:
+            own["phys-bits"] = vcpu.phys_bits  # (only width options pass under KVM)
+        if not recorded or (accel == "tcg" and has_options):
+            listing = self.sample["qom-get"]
+            for name, value in listing.items():
+                if isinstance(value, bool):
+                    canonical = _flag_name(machine.release, name)
+                    if canonical is not None:
+                        own[name] = canonical in vcpu.flags
+                    elif name in vcpu.props:
+                        own[name] = bool(vcpu.props[name])
+                elif name in vcpu.props and name in _MODEL_PROPS:
+                    own[name] = vcpu.props[name]
+            own["phys-bits"] = vcpu.phys_bits
+            own["unavailable-features"] = list(vcpu.filtered)
+            own.update(_feature_words(machine.release, listing, vcpu))
+        own.update(
+            {
+                "apic-id": slot.arch_id,
+                "socket-id": slot.topo.pkg,
+                "die-id": slot.topo.die,
+                "module-id": slot.topo.module,
+                "core-id": slot.topo.core,
+                "thread-id": slot.topo.smt,
+                "node-id": slot.props.get("node-id", UNSET_NODE_ID),
+            }
+        )
         # The recorded properties read these instead of the sample's values
         # (qom/_recorded_prop keeps qom-set values in the same place); a
         # name the model does not list (7.2's module-id) is never read.
@@ -214,8 +298,10 @@ class X86CPU(Device):
 
     @property
     def sample(self) -> InstanceSample:
-        sample = self.machine.recording.cpu_sample(self.accel, self.model)
-        assert sample is not None
+        rec = self.machine.recording
+        sample = rec.cpu_sample(self.accel, self.model)
+        if sample is None:
+            sample = _renamed_sample(rec, self.accel, self.model)
         return sample
 
     def recorded_sample(self) -> InstanceSample | None:
@@ -245,10 +331,11 @@ def plan_cpus(machine: Machine) -> list[str]:
     return finish_cpus(machine, machine.config.board.default_cpu_node)
 
 
-def create_cpus(machine: Machine) -> None:
+def create_cpus(machine: Machine, warnings: list[str]) -> None:
     """``x86_cpus_init``: realize the vCPUs.
 
-    Raises CoreError with QEMU's texts for what fails when a vCPU is realized.
+    Appends the warnings each vCPU's realize prints to ``warnings``; raises
+    CoreError with QEMU's texts for what fails when a vCPU is realized.
     """
     config = machine.config
     model = config.cpu_model
@@ -260,11 +347,9 @@ def create_cpus(machine: Machine) -> None:
         raise CoreError(M.SMP_NEEDS_X2APIC_7_2)
     if model == "host" and accel != "kvm":
         raise CoreError(M.CPU_MODEL_NEEDS_KVM.format(model))
-    models = machine.recording.cpu_models(accel)
-    if model not in models:
-        raise CoreError(M.CPU_MODEL_NOT_RECORDED.format(model, accel.upper(), ", ".join(models)))
     for slot in slots[: config.smp.cpus]:
-        cpu = X86CPU(machine, model, accel, slot)
+        vcpu = realize_cpu_model(machine, model, accel, warnings)
+        cpu = X86CPU(machine, model, accel, slot, vcpu)
         machine.realize_unattached(cpu)
         machine.cpus.append(cpu)
         if len(machine.cpus) == 1 and config.ram_size >= 1024 * 1024:
@@ -274,3 +359,120 @@ def create_cpus(machine: Machine) -> None:
     if machine.kvm_enabled:
         # kvmclock_create() after the vCPUs (qemu64 and host have kvmclock).
         machine.unattached_counter += 1
+
+
+#: The model's own properties a vCPU object shows (the rest is the sample's).
+_MODEL_PROPS = frozenset(
+    {
+        "vendor", "family", "model", "stepping", "model-id", "level", "xlevel",
+        "xlevel2", "min-level", "min-xlevel", "min-xlevel2", "level-func7",
+        "host-phys-bits", "host-phys-bits-limit", "tsc-frequency", "hv-vendor-id",
+        "ucode-rev",
+    }
+)  # fmt: skip
+
+
+_RENAMED: dict[tuple[int, str, str], InstanceSample] = {}
+
+
+def _renamed_sample(rec: Recording, accel: str, model: str) -> InstanceSample:
+    """qemu64's recorded vCPU with ``model``'s type name in its texts."""
+    key = (id(rec), accel, model)
+    found = _RENAMED.get(key)
+    if found is None:
+        import json
+
+        base = rec.cpu_sample(accel, "qemu64")
+        assert base is not None
+        text = json.dumps(base).replace("'qemu64-x86_64-cpu", f"'{model}-x86_64-cpu")
+        found = _RENAMED[key] = json.loads(text)
+    return found
+
+
+def _feature_words(release: Release, recorded: dict[str, Any], vcpu: VcpuState) -> dict[str, Any]:
+    """``feature-words`` and ``filtered-features`` of ``vcpu``: the recorded
+    vCPU's, with the bits of its flags replaced by those of ``vcpu``'s."""
+    from memdevd.targets.x86_64.cpu_models import cpu_models
+
+    bits: dict[str, list[int]] = cpu_models(release).data["flag-bits"]
+    had = {
+        flag
+        for name, value in recorded.items()
+        if value is True and (flag := _flag_name(release, name)) is not None
+    }
+    out: dict[str, Any] = {}
+    for prop, old_flags, new_flags in (
+        ("feature-words", had, vcpu.flags),
+        ("filtered-features", set(), set(vcpu.filtered)),
+    ):
+        words = recorded.get(prop)
+        if not isinstance(words, list):
+            continue
+        values = [int(w["features"]) for w in words]
+        for flag in old_flags:
+            if flag in bits:
+                index, bit = bits[flag]
+                values[index] &= ~(1 << bit)
+        for flag in new_flags:
+            if flag in bits:
+                index, bit = bits[flag]
+                values[index] |= 1 << bit
+        if prop == "feature-words":
+            _derived_words(release, words, values, vcpu)
+        out[prop] = [{**w, "features": v} for w, v in zip(words, values, strict=True)]
+    return out
+
+
+#: CPUID_EXT2_AMD_ALIASES: leaf 1 EDX bits an AMD vCPU repeats in 0x80000001 EDX.
+_AMD_ALIASES = 0x0183F3FF
+#: x86_ext_save_areas: the XCR0 components each flag enables (with xsave).
+_XSAVE_COMPONENTS = {
+    "avx": 1 << 2,
+    "mpx": 0x18,
+    "avx512f": 0xE0,
+    "pku": 1 << 9,
+    "amx-tile": 0x60000,
+}
+
+
+def _derived_words(
+    release: Release, words: list[dict[str, Any]], values: list[int], vcpu: VcpuState
+) -> None:
+    """The feature words x86_cpu_realizefn derives from the flags: the AMD
+    aliases and the XSAVE components (``x86_cpu_enable_xsave_components``)."""
+
+    def index(eax: int, reg: str, ecx: int | None = None) -> int | None:
+        for i, w in enumerate(words):
+            same = w["cpuid-input-eax"] == eax and w["cpuid-register"] == reg
+            if same and (ecx is None or w.get("cpuid-input-ecx") == ecx):
+                return i
+        return None
+
+    leaf1, ext = index(1, "EDX"), index(0x80000001, "EDX")
+    if leaf1 is not None and ext is not None:
+        values[ext] &= ~_AMD_ALIASES
+        if vcpu.is_amd:
+            values[ext] |= values[leaf1] & _AMD_ALIASES
+    xcr0 = index(0xD, "EAX", 0)
+    if xcr0 is not None:
+        mask = 0
+        flags = set(vcpu.flags)
+        if not release.xsave_components_after_filter:
+            flags.update(vcpu.filtered)
+        if "xsave" in flags:
+            mask = 3
+            for flag, bits in _XSAVE_COMPONENTS.items():
+                if flag in flags:
+                    mask |= bits
+        values[xcr0] = mask
+
+
+def _flag_name(release: Release, name: str) -> str | None:
+    """The flag a boolean vCPU property is (itself or an alias), or None."""
+    from memdevd.targets.x86_64.cpu_models import cpu_models
+
+    models = cpu_models(release)
+    canonical = models.aliases.get(name, name)
+    if canonical not in models.flags:
+        canonical = name.replace("_", "-")  # (an alias the recorder could not tell)
+    return canonical if canonical in models.flags else None

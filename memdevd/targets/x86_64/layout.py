@@ -76,6 +76,18 @@ def sgx_epc_base(above_4g: int) -> int:
     return FOUR_GIB + above_4g
 
 
+@record(frozen=True)
+class CpuFacts:
+    """What ``pc_memory_init`` reads of the first vCPU (the defaults: qemu64
+    under TCG)."""
+
+    phys_bits: int = 40
+    is_amd: bool = True
+    long_mode: bool = True
+    # Release.max_used_gpa_by_long_mode
+    max_used_gpa_by_long_mode: bool = True
+
+
 def compute_layout(
     board: X86Board,
     ram_size: int,
@@ -83,8 +95,9 @@ def compute_layout(
     ram_slots: int,
     *,
     max_ram_below_4g: int = 0,
-    phys_bits: int = 40,
-    amd_cpu: bool = True,
+    cpu: CpuFacts | None = None,
+    enforce_amd_1tb_hole: bool = True,
+    broken_32bit_mem_addr_check: bool = False,
     sgx_epc_size: int = 0,
     device_memory_only_with_maxmem: bool = True,
     has_reserved_memory: bool = True,
@@ -128,7 +141,22 @@ def compute_layout(
             return base + size
         return above_end(start)
 
+    facts = cpu if cpu is not None else CpuFacts()
+    phys_bits = facts.phys_bits
+
     def max_used_gpa(start: int) -> int:
+        if facts.max_used_gpa_by_long_mode:
+            if not facts.long_mode:
+                # 32-bit systems: no 64-bit PCI hole.
+                if broken_32bit_mem_addr_check:
+                    return (1 << phys_bits) - 1
+                if has_devmem:
+                    base, size = devmem_range(start)
+                    return base + size - 1
+                return above_end(start) - 1
+        elif phys_bits <= 32:
+            # 7.2: "32-bit systems don't have hole64 thus return max CPU address"
+            return (1 << phys_bits) - 1
         # pc_pci_hole64_start() + pci_hole64_size - 1 (64-bit CPUs).
         if cxl is not None and cxl.is_enabled:
             hole64_start = cxl_range_end(cxl_range_start(start), cxl.fixed_windows)
@@ -139,7 +167,8 @@ def compute_layout(
             hole64_start = above_end(start)
         return _round_up(hole64_start, GiB) + hole64_size - 1
 
-    if amd_cpu and max_used_gpa(above_start) >= AMD_HT_START:
+    # Only for AMD vCPUs (IS_AMD_CPU), from 7.1 machine types on.
+    if facts.is_amd and enforce_amd_1tb_hole and max_used_gpa(above_start) >= AMD_HT_START:
         above_start = AMD_ABOVE_1TB_START
 
     max_used = max_used_gpa(above_start)

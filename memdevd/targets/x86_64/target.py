@@ -59,11 +59,16 @@ class X86Target:
 
     def resolve_cpu_model(
         self, release: Release, mtype: MachineType, option: str | None, accel: str
-    ) -> str | None:
+    ) -> tuple[str | None, list[str]]:
         from memdevd.targets.x86_64.cpus import resolve_cpu_model
 
         default = None if mtype.family == "none" else "qemu64"
         return resolve_cpu_model(release, option, default, accel)
+
+    def cpu_help(self, release: Release) -> str:
+        from memdevd.targets.x86_64.cpus import cpu_help_text
+
+        return cpu_help_text(release)
 
     #: The board's own -machine properties, known without reading the
     #: recorded machine.

@@ -1,0 +1,359 @@
+"""Live: ``-cpu`` models and options on real QEMU 7.2/10.0 and on memdevd.
+
+Each case is a command line (after ``-nodefaults -display none -accel
+tcg``) run on the real QEMU of each release and on ``python -m memdevd
+-memdevd version=R``: the outcome (started, or the exit status), stdout and
+stderr must be the same (warnings of a VM that starts are those printed
+before its QMP monitor answers; the harness then kills both).
+
+The first fifteen cases are QEMU 10.0's functional test
+tests/functional/test_mem_addr_space.py (each its ``-m``, ``-cpu`` and
+``-machine``): on 10.0 all fifteen end as the test expects, on 7.2 as 7.2
+ends them (``EPYC-v4`` does not exist there, PAE alone gives 32 bits).
+Then real command lines (Proxmox's ``kvm64`` with features, Kata's
+``max,pmu=off``) and QEMU's option errors.  ``test_every_model_like_qemu``
+starts every model of each release (slow).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from live_qemu import DATA, QEMU_VERSIONS, mask_problem, qemu_binary, qemu_command
+
+pytestmark = pytest.mark.live_qemu
+
+COMMON = ["-nodefaults", "-display", "none", "-accel", "tcg"]
+JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "2"))
+TIMEOUT = 30.0
+MEM = "-m 512,slots=1,maxmem="
+CXL = "-device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1"
+
+#: (id, arguments): every case runs on both releases.
+CASES: list[tuple[str, str]] = [
+    # tests/functional/test_mem_addr_space.py (QEMU 10.0), in its order
+    ("low_pse36", f"-S -machine q35 {MEM}59.6G -cpu pentium,pse36=on"),
+    ("low_pae", f"-S -machine q35 {MEM}59.6G -cpu pentium,pae=on"),
+    ("ok_pentium_pse36", f"-machine q35 {MEM}59.5G -cpu pentium,pse36=on"),
+    ("ok_pentium_pae", f"-machine q35 {MEM}59.5G -cpu pentium,pae=on"),
+    ("ok_pentium2", f"-machine q35 {MEM}59.5G -cpu pentium2"),
+    ("low_nonpse36", f"-S -machine q35 {MEM}4G -cpu pentium"),
+    ("low_tcg_q35_70_amd", f"-S -machine pc-q35-7.0 {MEM}988G"),
+    ("low_tcg_q35_71_amd", f"-S -machine pc-q35-7.1 {MEM}976G"),
+    ("ok_tcg_q35_70_amd", f"-S -machine pc-q35-7.0 {MEM}987.5G"),
+    ("ok_tcg_q35_71_amd", f"-S -machine pc-q35-7.1 {MEM}975.5G"),
+    ("ok_tcg_q35_71_intel", f"-S -cpu Skylake-Server -machine pc-q35-7.1 {MEM}976G"),
+    ("low_tcg_q35_71_amd_41bits", f"-S -cpu EPYC-v4,phys-bits=41 -machine pc-q35-7.1 {MEM}992G"),
+    ("ok_tcg_q35_71_amd_41bits", f"-S -cpu EPYC-v4,phys-bits=41 -machine pc-q35-7.1 {MEM}990G"),
+    (
+        "low_tcg_q35_intel_cxl",
+        f"-S -cpu Skylake-Server,phys-bits=40 -machine q35,cxl=on {MEM}987G {CXL} "
+        "-M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=1G",
+    ),
+    (
+        "ok_tcg_q35_intel_cxl",
+        f"-S -cpu Skylake-Server,phys-bits=40 -machine q35,cxl=on {MEM}987G {CXL}",
+    ),
+    # real command lines
+    ("proxmox", "-S -machine pc -cpu kvm64,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep"),
+    ("kata", "-S -machine q35 -cpu max,pmu=off"),
+    ("libvirt-custom", "-S -machine q35 -cpu Skylake-Client-IBRS,pcid=on,ss=off,vmx=off"),
+    # the AMD hole follows the vendor
+    ("intel-qemu64", f"-S -machine q35 -cpu qemu64,vendor=GenuineIntel {MEM}980G"),
+    ("amd-qemu64", f"-S -machine q35 -cpu qemu64 {MEM}980G"),
+    ("amd-epyc-41bits", f"-S -machine q35 -cpu EPYC,phys-bits=41 {MEM}1500G"),
+    # 32-bit machine types up to 8.1 (broken_32bit_mem_addr_check)
+    ("pentium-q35-8.1", f"-S -machine pc-q35-8.1 {MEM}4G -cpu pentium"),
+    # option errors, in QEMU's order
+    ("unknown-model", "-S -cpu nosuch,foo=on"),
+    ("unknown-global", "-S -cpu qemu64,-foo,nosuch=on,+bar"),
+    ("unknown-plus", "-S -cpu qemu64,-foo,+bar"),
+    ("bad-bool", "-S -cpu qemu64,pcid=maybe"),
+    ("bad-uint", "-S -cpu qemu64,level=x"),
+    ("big-uint32", "-S -cpu qemu64,phys-bits=5000000000"),
+    ("bad-vendor", "-S -cpu qemu64,vendor=foo"),
+    ("phys-bits-range", "-S -cpu qemu64,phys-bits=53"),
+    ("phys-bits-32bit", "-S -cpu pentium,phys-bits=36"),
+    ("enforce", "-S -cpu qemu64,pcid=on,enforce"),
+    ("enforce-model", "-S -cpu Skylake-Server,enforce"),
+    ("check-off", "-S -cpu Skylake-Server,check=off"),
+    ("ambiguous", "-S -cpu qemu64,+pcid,pcid=off,-x2apic,x2apic=on"),
+    ("aliases", "-S -cpu qemu64,sse4_1=on,+sse4.2,lahf_lm,i64=off"),
+    ("smp-warnings", "-S -smp 2 -cpu qemu64,+pcid"),
+    ("tsc-freq", "-S -cpu qemu64,tsc-freq=1G"),
+    ("tsc-freq-bad", "-S -cpu qemu64,tsc-freq=x"),
+    ("hv-and-kvm", "-S -cpu qemu64,hv-relaxed,kvm=off,migratable=off"),
+    ("model-version", "-S -cpu Cascadelake-Server-v5"),
+    ("model-alias", "-S -cpu Broadwell-IBRS"),
+    ("avx10-version", "-S -cpu qemu64,avx10-version=1"),
+    ("help", "-cpu help"),
+]
+
+#: Cases that need what another part of memdevd models (strict: they fail
+#: once it does, and the marker goes).
+XFAIL = {
+    ("low_tcg_q35_intel_cxl", "7.2"): "CXL fixed memory windows are not placed yet",
+    ("low_tcg_q35_intel_cxl", "10.0"): "CXL fixed memory windows are not placed yet",
+}
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"^memdevd(-qemu-system-x86_64)?:", "qemu-system-x86_64:", text, flags=re.M)
+
+
+def _wait_ready(path: str, proc: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Whether the QMP monitor answered ``qmp_capabilities`` (start-up is over)."""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(path)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            stream = s.makefile("rwb")
+            try:
+                stream.readline()
+                stream.write(b'{"execute": "qmp_capabilities"}\n')
+                stream.flush()
+                return bool(stream.readline())
+            except OSError:
+                return False
+    return False
+
+
+def _run(cmd: list[str], sock: str) -> tuple[str, str, str]:
+    """(outcome, stdout, stderr): outcome is "started" or the exit status."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        started = _wait_ready(sock, proc, time.monotonic() + TIMEOUT)
+        if started:
+            proc.kill()
+        status = proc.wait(TIMEOUT)
+        out.seek(0)
+        err.seek(0)
+        outcome = "started" if started else f"exit {status}"
+        return outcome, _normalise(out.read().decode()), _normalise(err.read().decode())
+
+
+Outcome = tuple[str, str, str]
+
+
+def _compare(args: str, version: str) -> tuple[Outcome, Outcome]:
+    argv = [*COMMON, *args.split()]
+    with tempfile.TemporaryDirectory(prefix="memdevd-cpu-") as tmp:
+        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
+        qemu = _run(
+            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]), q_sock
+        )
+        memdevd = _run(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{m_sock},server=on,wait=off"],
+            m_sock,
+        )  # fmt: skip
+    return qemu, memdevd
+
+
+def _runnable(version: str) -> bool:
+    return qemu_binary(version) is not None and mask_problem(version) is None
+
+
+def _all(cases: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    pairs = [(c, v) for c, _ in cases for v in QEMU_VERSIONS if _runnable(v)]
+    args = dict(cases)
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        futures = {pair: pool.submit(_compare, args[pair[0]], pair[1]) for pair in pairs}
+        return {pair: f.result() for pair, f in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    return _all(CASES)
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", [c for c, _ in CASES])
+def test_cpu_option_like_qemu(
+    request: pytest.FixtureRequest,
+    case: str,
+    version: str,
+    outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]],
+) -> None:
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    reason = XFAIL.get((case, version))
+    if reason is not None:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+    qemu, memdevd = outcomes[(case, version)]
+    assert memdevd == qemu
+
+
+def test_mem_addr_space_expectations(
+    outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]],
+) -> None:
+    """QEMU 10.0 ends each functional-test case as the test expects (so the
+    comparison above compares what the test checks)."""
+    if not _runnable("10.0"):
+        pytest.skip("QEMU 10.0 not runnable here")
+    for case, _ in CASES[:15]:
+        qemu, _memdevd = outcomes[(case, "10.0")]
+        if case.startswith("low_"):
+            assert qemu[0] == "exit 1" and "phys-bits too low" in qemu[2], case
+        else:
+            assert qemu[0] == "started" and "phys-bits too low" not in qemu[2], case
+
+
+def _models(version: str) -> list[str]:
+    data = json.loads((DATA / f"qemu-{version}" / "cpu-models.json").read_text(encoding="utf-8"))
+    return [d["name"] for d in data["definitions"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_every_model_like_qemu(version: str) -> None:
+    """Every model of the release starts (or fails) as on QEMU, with its warnings."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    cases = [(m, f"-S -machine q35 -cpu {m}") for m in _models(version)]
+    args = dict(cases)
+    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
+        futures = {m: pool.submit(_compare, args[m], version) for m, _ in cases}
+        differ = [m for m, f in futures.items() if f.result()[0] != f.result()[1]]
+    assert differ == []
+
+
+def _ask(cmd: list[str], sock: str, questions: list[dict[str, object]]) -> list[str]:
+    """The reply lines to ``questions`` of one process, as sent."""
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        with socket.socket(socket.AF_UNIX) as s:
+            while True:
+                try:
+                    s.connect(sock)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            s.settimeout(TIMEOUT)
+            stream = s.makefile("rwb")
+            stream.readline()
+            replies = []
+            for q in [{"execute": "qmp_capabilities"}, *questions]:
+                stream.write(json.dumps(q).encode() + b"\n")
+                stream.flush()
+                line = stream.readline()
+                while line.startswith(b'{"timestamp"') or line.startswith(b'{"event"'):
+                    line = stream.readline()
+                replies.append(line.decode().rstrip("\r\n"))
+            return replies[1:]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _expansion(kind: str, name: str, **props: object) -> dict[str, object]:
+    model: dict[str, object] = {"name": name}
+    if props:
+        model["props"] = props
+    return {"execute": "query-cpu-model-expansion", "arguments": {"type": kind, "model": model}}
+
+
+QUESTIONS = [
+    {"execute": "query-cpu-definitions"},
+    _expansion("static", "Skylake-Client-IBRS"),
+    _expansion("full", "Skylake-Client-IBRS"),
+    _expansion("static", "Skylake-Client", pcid=False, avx2=False, **{"sse4.2": False}),
+    _expansion("full", "EPYC", **{"phys-bits": 43, "vendor": "GenuineIntel"}),
+    _expansion("static", "pentium", pse36=True, sse4_1=True),
+    _expansion("full", "qemu64"),
+    _expansion("static", "max"),
+    _expansion("static", "Skylake-Client", nosuch=True),
+    _expansion("static", "Skylake-Client", pcid=1),
+    _expansion("static", "Cascadelake-Server-v5"),
+    _expansion("full", "Broadwell-IBRS"),
+    _expansion("static", "nosuch"),
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_cpu_queries_like_qemu(version: str) -> None:
+    """query-cpu-definitions and expansions of any model under TCG, byte for byte."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "none,accel=tcg"]
+    with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
+        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
+        qemu = _ask(
+            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]),
+            q_sock,
+            QUESTIONS,
+        )
+        memdevd = _ask(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{m_sock},server=on,wait=off"],
+            m_sock,
+            QUESTIONS,
+        )  # fmt: skip
+    for question, want, got in zip(QUESTIONS, qemu, memdevd, strict=True):
+        assert got == want, question
+
+
+VCPU = "/machine/unattached/device[0]"
+VCPU_OPTIONS = [
+    "Skylake-Server,phys-bits=41",
+    "pentium,pae=on",
+    "EPYC,vendor=GenuineIntel",
+    "kvm64,+kvm_pv_eoi,+lahf_lm,-sep",
+    "max,pmu=off,-pcid",
+    "qemu64,-lm,pae=off,+pcid",
+    "Cascadelake-Server-v5,check=off",
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("cpu", VCPU_OPTIONS)
+def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
+    """qom-get of every property of the first vCPU (phys-bits, vendor,
+    family, model-id, feature-words, filtered-features, every flag...)."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg", "-cpu", cpu]
+    listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
+    with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
+        qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])
+        names = [p["name"] for p in json.loads(_ask(qemu_cmd, f"{tmp}/l", listing)[0])["return"]]
+        questions: list[dict[str, object]] = [
+            {"execute": "qom-get", "arguments": {"path": VCPU, "property": n}} for n in names
+        ]
+        questions.append(listing[0])
+        qemu = _ask(
+            qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+            f"{tmp}/q",
+            questions,
+        )
+        memdevd = _ask(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+            f"{tmp}/m",
+            questions,
+        )  # fmt: skip
+    differ = [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+    assert differ == []

@@ -1,0 +1,156 @@
+"""``-cpu`` models and options (targets/x86_64/cpu_models.py): the vCPUs,
+QEMU's warnings and the memory map they decide.  The same outcomes are
+compared with real QEMU in tests/conformance/test_cpu_models_live.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from memdevd.app import cli
+from memdevd.releases.recorded import recording
+from memdevd.releases.table import get_release
+from memdevd.targets.x86_64 import cpu_models
+from memdevd.util.qemu_opts import OptionError
+
+TCG = "TCG doesn't support requested feature: "
+
+
+def _start(version: str, *argv: str) -> Any:
+    parsed = cli.parse(
+        ["-memdevd", f"version={version}", "-display", "none", *argv], "qemu-system-x86_64"
+    )
+    return cli.build_daemon(parsed, "qemu-system-x86_64")
+
+
+def _error(version: str, *argv: str) -> OptionError:
+    with pytest.raises(OptionError) as info:
+        _start(version, *argv)
+    return info.value
+
+
+def _warnings(notes: list[Any]) -> list[str]:
+    return [n.message for n in notes if n.kind == "warning"]
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_model_options_make_the_vcpu(version: str) -> None:
+    daemon, notes = _start(version, "-cpu", "Skylake-Server,phys-bits=41,+sse4_2,-avx2")
+    vcpu = daemon.machine.cpus[0]
+    assert vcpu.typename == "Skylake-Server-x86_64-cpu"
+    state = vcpu.vcpu
+    assert state.phys_bits == 41
+    assert state.vendor == "GenuineIntel"
+    assert not state.is_amd
+    assert "sse4.2" in state.flags and "avx2" not in state.flags
+    # TCG filters pcid and warns, in QEMU's order (CPUID.01H first)
+    assert "pcid" not in state.flags and "pcid" in state.filtered
+    assert _warnings(notes)[0] == TCG + "CPUID.01H:ECX.pcid [bit 17]"
+
+
+def test_vcpu_object_shows_its_model() -> None:
+    daemon, _ = _start("10.0", "-cpu", "EPYC,phys-bits=43")
+    cpu = daemon.machine.cpus[0]
+    values = cpu.__dict__["_recorded_overrides"]
+    assert values["phys-bits"] == 43
+    assert values["vendor"] == "AuthenticAMD"
+    assert values["model-id"].startswith("AMD EPYC")
+    assert values["lm"] is True and values["pcid"] is False
+
+
+@pytest.mark.parametrize(("version", "bits"), [("7.2", 32), ("10.0", 36)])
+def test_pae_alone_gives_36_bits_from_8_2(version: str, bits: int) -> None:
+    daemon, _ = _start(version, "-cpu", "pentium,pae=on")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == bits
+    daemon, _ = _start(version, "-cpu", "pentium,pse36=on")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 36
+    daemon, _ = _start(version, "-cpu", "pentium")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 32
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_the_vendor_decides_the_amd_hole(version: str) -> None:
+    mem = ["-machine", "q35", "-m", "512,slots=1,maxmem=980G"]
+    _start(version, *mem, "-cpu", "qemu64,vendor=GenuineIntel")
+    error = _error(version, *mem, "-cpu", "qemu64")
+    assert error.message.endswith("phys-bits too low (40)")
+    # ... from 7.1 machine types on
+    _start(version, "-machine", "pc-q35-7.0", "-m", "512,slots=1,maxmem=987.5G")
+
+
+def test_warnings_once_per_vcpu_and_ambiguity() -> None:
+    _, notes = _start("10.0", "-smp", "2", "-cpu", "qemu64,+pcid,pcid=off")
+    assert _warnings(notes) == [
+        'Ambiguous CPU model string. Don\'t mix both "+pcid" and "pcid=off"',
+        "Compatibility of ambiguous CPU model strings won't be kept on future QEMU versions",
+        TCG + "CPUID.01H:ECX.pcid [bit 17]",
+        TCG + "CPUID.01H:ECX.pcid [bit 17]",
+    ]
+
+
+def test_enforce_prints_the_warnings_then_fails() -> None:
+    error = _error("10.0", "-cpu", "qemu64,pcid=on,enforce")
+    assert error.message == "TCG doesn't support requested features"
+    assert [n.message for n in error.preceding][-1] == TCG + "CPUID.01H:ECX.pcid [bit 17]"
+
+
+def test_vendor_text_by_release() -> None:
+    assert _error("7.2", "-cpu", "qemu64,vendor=x").message == (
+        "can't apply global qemu64-x86_64-cpu.vendor=x: Property '.vendor' doesn't take value 'x'"
+    )
+    assert _error("10.0", "-cpu", "qemu64,vendor=x").message == (
+        "can't apply global qemu64-x86_64-cpu.vendor=x: "
+        "value of property 'vendor' must consist of exactly 12 characters"
+    )
+
+
+def test_8_2_lacks_the_models_of_later_releases() -> None:
+    assert _error("8.2", "-cpu", "SierraForest").message == (
+        "unable to find CPU model 'SierraForest'"
+    )
+    _start("10.0", "-cpu", "SierraForest")
+    _start("8.2", "-cpu", "SapphireRapids-v2")
+    text = cpu_models.cpu_models(get_release("8.2")).help_text()
+    assert "  SapphireRapids-v2 " in text and "SierraForest" not in text
+    names = {d["name"] for d in cpu_models.cpu_models(get_release("8.2")).definitions()}
+    assert "YongFeng" not in names and "EPYC-v4" in names
+
+
+def test_default_cpu_does_not_read_the_model_table() -> None:
+    rec = recording("x86_64", get_release("10.0"))
+    rec._files.pop("cpu-models", None)
+    cpu_models._MODELS.clear()
+    daemon, _ = _start("10.0", "-machine", "q35", "-m", "1G,slots=2,maxmem=4G")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 40
+    _start("10.0", "-cpu", "max")
+    assert "cpu-models" not in rec._files
+
+
+def test_8_2_definitions_lack_later_models() -> None:
+    daemon, _ = _start("8.2", "-machine", "none,accel=tcg")
+    definitions = daemon.registry.get("query-cpu-definitions").handler(None, {})
+    names = {d["name"] for d in definitions}
+    assert "SierraForest" not in names and "SapphireRapids-v2" in names
+    daemon, _ = _start("10.0", "-machine", "none,accel=tcg")
+    definitions = daemon.registry.get("query-cpu-definitions").handler(None, {})
+    assert "SierraForest" in {d["name"] for d in definitions}
+
+
+def test_host_phys_bits_under_kvm() -> None:
+    kvm = ["-memdevd", "kvm=on,phys-bits=46", "-accel", "kvm", "-cpu"]
+    daemon, _ = _start("10.0", *kvm, "qemu64")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 40
+    daemon, _ = _start("10.0", *kvm, "qemu64,host-phys-bits=on")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 46
+    daemon, _ = _start("10.0", *kvm, "qemu64,host-phys-bits=on,host-phys-bits-limit=42")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 42
+    daemon, _ = _start("10.0", *kvm, "host")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 46
+    daemon, notes = _start("10.0", "-smp", "2", *kvm, "qemu64,phys-bits=41")
+    assert daemon.machine.cpus[0].vcpu.phys_bits == 41
+    assert _warnings(notes) == ["Host physical bits (46) does not match phys-bits property (41)"]
+    # the width decides the memory map: 46 bits take 2 TiB of maxmem
+    _start("10.0", *kvm, "qemu64,host-phys-bits=on", "-m", "1G,slots=1,maxmem=2T")
+    error = _error("10.0", *kvm, "qemu64", "-m", "1G,slots=1,maxmem=2T")
+    assert error.message.endswith("phys-bits too low (40)")
