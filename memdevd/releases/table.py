@@ -1,4 +1,4 @@
-"""What differs between the emulated QEMU releases (7.2, 8.2, 10.0): one table.
+"""What differs between the emulated QEMU releases (7.2, 8.2, 10.0, 11.1): one table.
 
 QEMU keeps machine-version differences in ``hw_compat_X_Y`` tables; memdevd
 keeps release differences here, one :class:`Release` per release, chosen once
@@ -36,6 +36,11 @@ class Release:
     # one: itself where a live QEMU was recorded; 8.2 (source only) uses
     # 10.0's, docs/versions.md lists what that implies.
     recorded_as: str
+    # The release whose source trees the tables generated from source
+    # answer with: the command-line option tables (options.py, from
+    # qemu-options.hx).  11.1's source is not at hand: it uses 10.0's, and
+    # the live comparison (test_cli_syntax_live.py) shows where they differ.
+    source_tables_as: str
 
     # --- behaviour -------------------------------------------------------------
     # qapi/run-state.json StatusInfo.singlestep (gone after 8.0).
@@ -339,6 +344,7 @@ QEMU_7_2: Final = Release(
     reference_package="Debian 1:7.2+dfsg-7+deb12u18+b3",
     copyright_year=2022,
     recorded_as="7.2",
+    source_tables_as="7.2",
     status_has_singlestep=True,
     strict_device_add=False,
     device_memory_only_with_maxmem=False,
@@ -445,6 +451,7 @@ QEMU_8_2: Final = replace(
     reference_package="Debian 1:8.2.2+ds-0ubuntu1",
     copyright_year=2023,
     recorded_as="10.0",
+    source_tables_as="10.0",
     status_has_singlestep=False,  # 8.1: StatusInfo.singlestep removed
     device_memory_only_with_maxmem=True,  # 8.2: memory-device.c rework (766aa0a654 series)
     check_addable_in_pre_plug=True,
@@ -547,7 +554,24 @@ QEMU_10_0: Final = replace(
     readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
 )
 
-RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}
+# QEMU 11.1 (trixie-backports 11.1.3), recorded live; its source is not at
+# hand (no source package, no tree in the index), so what changed since
+# 10.0 is learned by comparing live (docs/versions.md).
+QEMU_11_1: Final = replace(
+    QEMU_10_0,
+    version="11.1",
+    major=11,
+    minor=1,
+    micro=3,
+    reference_package="Debian 1:11.1.3+ds-2~bpo13+1",
+    copyright_year=2026,
+    recorded_as="11.1",
+    source_tables_as="10.0",
+)
+
+RELEASES: Final[dict[str, Release]] = {
+    r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0, QEMU_11_1)
+}
 #: The releases recorded from a live build, whose data and generated tables
 #: every release answers with (Release.recorded_as), oldest first.
 RECORDINGS: Final[tuple[str, ...]] = tuple(r.version for r in RELEASES.values() if r.is_recorded)

@@ -1,6 +1,6 @@
 """Conformance: every scenario gives the same transcript from memdevd as from real QEMU.
 
-For each scenario in ``scenarios/`` and each QEMU version (7.2, 10.0) the
+For each scenario in ``scenarios/`` and each QEMU version (7.2, 10.0, 11.1) the
 scenario is replayed against that QEMU and against
 ``python -m memdevd -memdevd version=V ARGV`` at the same time, and the two
 live transcripts must be equal; the failure message is the runner's first
@@ -11,7 +11,8 @@ time (``MEMDEVD_LIVE_JOBS``, default 4), because each one mostly waits on
 settle timers; the individual tests then just report their own result.
 
 Binaries: ``$MEMDEVD_QEMU_7_2`` or /usr/bin/qemu-system-x86_64 and
-``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64; a version
+``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64,
+``$MEMDEVD_QEMU_11_1`` or /opt/qemu-11.1/bin/qemu-system-x86_64; a version
 whose binary is missing is skipped.
 """
 
@@ -40,6 +41,7 @@ SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.json"))
 QEMU_DEFAULTS = {
     "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
     "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
+    "11.1": ("MEMDEVD_QEMU_11_1", "/opt/qemu-11.1/bin/qemu-system-x86_64"),
 }
 VERSIONS = list(QEMU_DEFAULTS)
 JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "4"))

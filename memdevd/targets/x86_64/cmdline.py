@@ -22,7 +22,7 @@ _TABLES = {
 @cache
 def syntax(release: Release) -> Syntax:
     """The command-line syntax of qemu-system-x86_64 of ``release``."""
-    opts, lists = _TABLES[release.recorded_as]
+    opts, lists = _TABLES[release.source_tables_as]
     return Syntax(
         name=f"x86_64 {release.version}",
         options=opts,
