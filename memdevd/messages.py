@@ -69,11 +69,15 @@ PATH_NOT_UNIQUE: Final = "Path '{}' does not uniquely identify an object"
 OBJECT_TYPE_INVALID: Final = "invalid object type: {}"
 OBJECT_NOT_FOUND: Final = "object '{}' not found"
 OBJECT_IN_USE: Final = "object '{}' is in use, can not be deleted"
+# backends/hostmem.c host_memory_backend_prepare_delete() (seen in 11.1).
+BACKEND_MAPPED_NOT_DELETABLE: Final = "Cannot delete host memory backend '{}' which is mapped"
 ID_NOT_IDENTIFIER_HINT: Final = (
     "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"
 )
 
 # --- hw/core/qdev-properties.c, hw/core/qdev.c ------------------------------------
+# hw/core/qdev.c qdev_set_id(): an id that is not an identifier (11.1).
+INVALID_QDEV_ID: Final = "Invalid qdev ID '{}'"
 SET_PROP_AFTER_REALIZE: Final = (
     "Attempt to set property '{}' on device '{}' (type '{}') after it was realized"
 )

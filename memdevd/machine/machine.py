@@ -607,7 +607,7 @@ class Machine:
         if obj is None:
             raise CoreError(M.OBJECT_NOT_FOUND.format(obj_id))
         if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
-            raise CoreError(M.OBJECT_IN_USE.format(obj_id))
+            raise CoreError(self.release.backend_mapped_delete_text.format(obj_id))
         if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):
             raise CoreError(M.OBJECT_IN_USE.format(obj_id))
         self.objects.remove_child(obj_id)
@@ -697,6 +697,8 @@ class Machine:
     def _set_id(self, dev: Device, dev_id: str | None) -> None:
         """``qdev_set_id``: register under peripheral or peripheral-anon."""
         if dev_id is not None:
+            if self.release.qdev_id_wellformed_check and not id_wellformed(dev_id):
+                raise CoreError(M.INVALID_QDEV_ID.format(dev_id))
             if dev_id in self.peripheral.children:
                 raise CoreError(M.DUPLICATE_DEVICE_ID.format(dev_id))
             self.peripheral.add_child(dev_id, dev)

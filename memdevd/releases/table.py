@@ -72,6 +72,17 @@ class Release:
     # hw/virtio/virtio-mem.c: unplugged-inaccessible's default ("on" from
     # 8.1; machine types up to 8.0 keep "auto" through pc_compat_8_0).
     unplugged_inaccessible_default: str
+    # iothread.c, util/aio-posix.c: the iothread's poll-weight (0 to 63,
+    # default 3), and query-iothreads reporting the poll-grow/poll-shrink in
+    # effect (a zero is the default, 2) (11.1, seen live).
+    iothread_poll_weight: bool
+    # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
+    # (11.1); before, the strict device_add path (9.2) took any string.
+    qdev_id_wellformed_check: bool
+    # object-del of a mapped memory backend: user_creatable_del()'s
+    # "in use" text, or (11.1) the backend's own, from
+    # backends/hostmem.c host_memory_backend_prepare_delete().
+    backend_mapped_delete_text: str
     # 10.0: a second virtio-mem-pci on an occupied PCIe port is refused.
     pcie_slot_occupied_check: bool
     # qapi/misc-target.json SGXInfo.section-size: removed in 8.0.
@@ -356,6 +367,9 @@ QEMU_7_2: Final = Release(
     virtio_mem_early_migration=False,
     unplugged_inaccessible_default="auto",
     pcie_slot_occupied_check=False,
+    qdev_id_wellformed_check=False,
+    iothread_poll_weight=False,
+    backend_mapped_delete_text=M.OBJECT_IN_USE,
     sgx_info_has_section_size=True,
     sgx_legacy_open_error=True,
     kvm_init_error_report=False,
@@ -567,6 +581,10 @@ QEMU_11_1: Final = replace(
     copyright_year=2026,
     recorded_as="11.1",
     source_tables_as="10.0",
+    qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
+    iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
+    # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
+    backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
 )
 
 RELEASES: Final[dict[str, Release]] = {
