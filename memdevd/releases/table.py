@@ -80,6 +80,9 @@ class Release:
     # default 3), and query-iothreads reporting the poll-grow/poll-shrink in
     # effect (a zero is the default, 2) (11.1, seen live).
     iothread_poll_weight: bool
+    # hw/pci/pci.c: every PCI device's read-only "legacy-addr" property
+    # (gone in 11.1: its recorded devices lack it).
+    pci_legacy_addr: bool
     # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
     # (11.1); before, the strict device_add path (9.2) took any string.
     qdev_id_wellformed_check: bool
@@ -381,6 +384,7 @@ QEMU_7_2: Final = Release(
     unplugged_inaccessible_default="auto",
     pcie_slot_occupied_check=False,
     qdev_id_wellformed_check=False,
+    pci_legacy_addr=True,
     iothread_poll_weight=False,
     backend_mapped_delete_text=M.OBJECT_IN_USE,
     sgx_info_has_section_size=True,
@@ -597,6 +601,7 @@ QEMU_11_1: Final = replace(
     opts_keys_removed=(("chardev", "reconnect"),),
     qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
+    pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     chardev_backend_kinds=_CHARDEV_KINDS_11_1,
     chardev_backends_listed=_CHARDEV_LISTED_11_1,
     chardev_module_kinds=(),
