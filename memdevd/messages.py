@@ -972,7 +972,10 @@ TAP_FDS_VHOSTFDS_MISMATCH: Final = (
 )
 TAP_VNET_HDR_INCONSISTENT: Final = "vnet_hdr not consistent across given tap fds"
 # {}: the netdev id, the descriptor, strerror
-TAP_CANT_USE_FD: Final = "{}: Can't use file descriptor {}: {}"
+# g_unix_set_fd_nonblocking() failing on a passed descriptor: (name, fd,
+# strerror); 11.1's qemu_set_blocking() error, its errno text twice (seen live).
+TAP_CANT_USE_FD: Final = "{0}: Can't use file descriptor {1}: {2}"
+FD_CANT_SET_NONBLOCKING: Final = "Can't set file descriptor {1} non-blocking: {2}: {2}"
 TAP_TUNGETIFF_FAILED: Final = "Unable to query TUNGETIFF on FD {}: {}"
 TAP_OPEN_TUN_FAILED: Final = "could not open {}: {}"
 TAP_CONFIGURE_NAMED_FAILED: Final = "could not configure {} ({}): {}"

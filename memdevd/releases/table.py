@@ -83,6 +83,10 @@ class Release:
     # hw/pci/pci.c: every PCI device's read-only "legacy-addr" property
     # (gone in 11.1: its recorded devices lack it).
     pci_legacy_addr: bool
+    # net/tap.c, net/socket.c, net/dgram.c: a passed descriptor that cannot
+    # be made non-blocking, formatted with (name, fd, strerror): 11.1's
+    # qemu_set_blocking() error (seen live for tap fd=, assumed for the others).
+    fd_nonblocking_text: str
     # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
     # (11.1); before, the strict device_add path (9.2) took any string.
     qdev_id_wellformed_check: bool
@@ -384,6 +388,7 @@ QEMU_7_2: Final = Release(
     unplugged_inaccessible_default="auto",
     pcie_slot_occupied_check=False,
     qdev_id_wellformed_check=False,
+    fd_nonblocking_text=M.TAP_CANT_USE_FD,
     pci_legacy_addr=True,
     iothread_poll_weight=False,
     backend_mapped_delete_text=M.OBJECT_IN_USE,
@@ -602,6 +607,7 @@ QEMU_11_1: Final = replace(
     qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
+    fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
     chardev_backend_kinds=_CHARDEV_KINDS_11_1,
     chardev_backends_listed=_CHARDEV_LISTED_11_1,
     chardev_module_kinds=(),
