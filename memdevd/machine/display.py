@@ -899,6 +899,12 @@ class DisplayState:
     def audio_define(self, dev: dict[str, Any]) -> None:
         """``audio_define`` of an Audiodev ``audio_validate_opts`` passed."""
         self.audiodevs.append(dev)
+        container = self.machine.audiodevs if self.machine is not None else None
+        if container is not None:
+            # The backend as a QOM object /audiodevs/ID of type audio-DRIVER.
+            from memdevd.machine.objects import InertObject
+
+            container.add_child(dev["id"], InertObject(self.machine, f"audio-{dev['driver']}"))
 
     def audio_init(self) -> list[tuple[str, str]]:
         """``audio_init_audiodevs``: each defined audiodev's driver starts.

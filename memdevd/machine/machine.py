@@ -299,6 +299,8 @@ class Machine:
         # so they are added in that order (seen on 7.2 and 10.0).
         self.machine_obj = MachineObject(self)
         self.objects = Container()
+        # /audiodevs: the audio backends as QOM objects (11.1), else None.
+        self.audiodevs: Container | None = None
         from memdevd.machine.chardev.container import ChardevContainer
 
         self.chardevs = ChardevContainer()
@@ -311,6 +313,9 @@ class Machine:
         if release.qom_backend_container:
             roots["backend"] = Container()
             order = ["backend", "machine", "objects", "chardevs"]
+        if release.qom_audiodevs_container:
+            roots["audiodevs"] = self.audiodevs = Container()
+            order.append("audiodevs")
         self.root = Container()
         # Partial paths (every memdev link value) look names up in an index
         # instead of walking the tree, which grows with every DIMM.

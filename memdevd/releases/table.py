@@ -153,6 +153,9 @@ class Release:
     secret_has_loaded: bool
     # /backend, the root container of cpr-saved backends (10.0).
     qom_backend_container: bool
+    # /audiodevs, the root container of the audio backends as QOM objects
+    # (audio-DRIVER), always there (11.1, seen live).
+    qom_audiodevs_container: bool
     # hw/virtio/virtio-balloon.c: the six reclaim counters (9.2).
     balloon_reclaim_stats: bool
     # backends/hostmem.c: file and memfd backends whose size is not a
@@ -413,6 +416,7 @@ QEMU_7_2: Final = Release(
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
+    qom_audiodevs_container=False,
     balloon_reclaim_stats=False,
     backend_size_page_aligned=False,
     cpr_reuses_memfd=False,
@@ -608,6 +612,7 @@ QEMU_11_1: Final = replace(
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
+    qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
     chardev_backend_kinds=_CHARDEV_KINDS_11_1,
     chardev_backends_listed=_CHARDEV_LISTED_11_1,
     chardev_module_kinds=(),
