@@ -580,6 +580,9 @@ NO_OPTION_GROUP: Final = "There is no option group '{}'"
 INSTALL_PACKAGE_HINT: Final = "Perhaps you want to install {} package?"
 # ui/ui-qmp-cmds.c (monitor/qmp-cmds.c in 7.2)
 SET_PASSWORD_FAILED: Final = "Could not set password"
+# ui/vnc.c vnc_display_password() with its own errors (11.1, seen live).
+VNC_NO_DISPLAY_PRESENT: Final = "No VNC display is present"
+VNC_PASSWORD_AUTH_DISABLED: Final = "VNC password authentication is disabled"
 SET_PASSWORD_EXPIRE_FAILED: Final = "Could not set password expire time"
 SET_PASSWORD_VNC_CONNECTED: Final = "parameter 'connected' must be 'keep' when 'protocol' is 'vnc'"
 EXPIRE_PASSWORD_BAD_TIME: Final = "Parameter 'time' doesn't take value '{}'"

@@ -678,6 +678,14 @@ class DisplayState:
         vd.password = password
         return True
 
+    def vnc_password_failure(self, display_id: str | None) -> str:
+        """Why :meth:`vnc_password` failed, as the release says it."""
+        if not self.release.vnc_password_errors:
+            return M.SET_PASSWORD_FAILED
+        if self.vnc_find(display_id) is None:
+            return M.VNC_NO_DISPLAY_PRESENT
+        return M.VNC_PASSWORD_AUTH_DISABLED
+
     def vnc_expire(self, display_id: str | None, when: int) -> bool:
         vd = self.vnc_find(display_id)
         if vd is None:

@@ -239,6 +239,9 @@ class Release:
     # default console (qemu_console_lookup_default(), 8.2), which
     # query-vnc-servers names; 7.2 names one only with display=.
     vnc_default_console: bool
+    # ui/vnc.c vnc_display_password(): its own errors (no display; auth
+    # none) instead of qmp_set_password()'s "Could not set password" (11.1).
+    vnc_password_errors: bool
     # ui/ui-qmp-cmds.c qmp_expire_password(): a time that is not a number
     # is refused (8.2); 7.2 reads it with strtoull (garbage is 0, "now").
     expire_password_checks_time: bool
@@ -455,6 +458,7 @@ QEMU_7_2: Final = Release(
     has_spice=True,
     vnc_websocket_unix=False,
     vnc_default_console=False,
+    vnc_password_errors=False,
     expire_password_checks_time=False,
     has_query_audiodevs=False,
     audiodev_prop_lookup_error=False,
@@ -613,6 +617,7 @@ QEMU_11_1: Final = replace(
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
     qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
+    vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
     chardev_backend_kinds=_CHARDEV_KINDS_11_1,
     chardev_backends_listed=_CHARDEV_LISTED_11_1,
     chardev_module_kinds=(),
