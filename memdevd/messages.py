@@ -521,11 +521,13 @@ VNC_DISPLAY_NOT_FOUND: Final = "Can not find vnc display"
 VNC_TLS_NOT_ENABLED: Final = "vnc tls is not enabled"
 VNC_TLS_CREDS_UNSUPPORTED: Final = "Unsupported TLS cred type {}"
 TLS_CREDS_NO_RELOAD: Final = "{} doesn't support to reload TLS credential"
+TLS_CREDS_NO_RELOAD_11_1: Final = "{} does not support reloading credentials"
 # crypto/tlscreds.c qcrypto_tls_creds_check_endpoint()
 TLS_CREDS_WRONG_ENDPOINT: Final = "Expected TLS credentials for a {} endpoint"
 # error_printf_unless_qmp(): printed plain, host and port
 VNC_SERVER_RUNNING: Final = "VNC server running on {}:{}"
 KEYMAP_UNREADABLE: Final = "could not read keymap file: '{}'"
+KEYMAP_NOT_FOUND_11_1: Final = "could not find keymap file for language '{}'"
 CONSOLE_NOT_BOUND: Final = "Device {} (head {}) is not bound to a QemuConsole"
 VNC_REQUIRES_DISPLAY: Final = "VNC requires a display argument vnc=<display>"
 DISPLAY_NOT_AVAILABLE_7_2: Final = "Display '{}' is not available."

@@ -462,7 +462,7 @@ class DisplayState:
         """
         keymap = self.keymap or DEFAULT_KEYMAP
         if keymap not in KEYMAPS and not os.access(keymap, os.R_OK):
-            raise CoreError(M.KEYMAP_UNREADABLE.format(keymap))
+            raise CoreError(self.release.keymap_unreadable_text.format(keymap))
         return self._vnc_open(vd, bind)
 
     def _vnc_open(self, vd: VncDisplay, bind: bool) -> list[str]:
@@ -702,7 +702,7 @@ class DisplayState:
             raise CoreError(M.VNC_TLS_NOT_ENABLED)
         if vd.tls_creds != "tls-creds-x509":
             # Only x509 credentials have a reload method (files not re-read here).
-            raise CoreError(M.TLS_CREDS_NO_RELOAD.format(vd.tls_creds))
+            raise CoreError(self.release.tls_creds_no_reload_text.format(vd.tls_creds))
 
     def vnc_update(self, addresses: list[SocketAddr] | None) -> None:
         """``vnc_display_update``: the first display listens on new addresses."""

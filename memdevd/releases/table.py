@@ -285,6 +285,10 @@ class Release:
     opengl_not_supported_text: str
     vnc_audiodev_not_found_text: str
     set_password_vnc_connected_text: str
+    # ui/keymaps.c parse_keyboard_layout(): a keymap file not found.
+    keymap_unreadable_text: str
+    # crypto/tlscreds.c: display-reload of credentials without a reload method.
+    tls_creds_no_reload_text: str
 
     @property
     def is_recorded(self) -> bool:
@@ -482,6 +486,8 @@ QEMU_7_2: Final = Release(
     opengl_not_supported_text=M.OPENGL_NOT_SUPPORTED_7_2,
     vnc_audiodev_not_found_text=M.VNC_AUDIODEV_NOT_FOUND_7_2,
     set_password_vnc_connected_text=M.INVALID_PARAMETER.format("connected"),
+    keymap_unreadable_text=M.KEYMAP_UNREADABLE,
+    tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD,
 )
 
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
@@ -618,6 +624,8 @@ QEMU_11_1: Final = replace(
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
     qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
+    keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
+    tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
     chardev_backend_kinds=_CHARDEV_KINDS_11_1,
     chardev_backends_listed=_CHARDEV_LISTED_11_1,
     chardev_module_kinds=(),
