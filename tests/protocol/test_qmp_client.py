@@ -22,9 +22,9 @@ from qemu.qmp import ExecuteError, QMPClient
 from qemu.qmp.events import EventListener
 from qemu.qmp.message import Message
 
-VERSIONS = ("7.2", "8.2", "10.0")
+VERSIONS = ("7.2", "8.2", "10.0", "11.1")
 # The micro version and distribution build each release reports.
-GREETING_VERSION = {"7.2": (7, 2, 22), "8.2": (8, 2, 2), "10.0": (10, 0, 2)}
+GREETING_VERSION = {"7.2": (7, 2, 22), "8.2": (8, 2, 2), "10.0": (10, 0, 2), "11.1": (11, 1, 3)}
 EVENT_TIMEOUT = 10.0
 
 DIMM_D0 = {
