@@ -69,6 +69,10 @@ PATH_NOT_UNIQUE: Final = "Path '{}' does not uniquely identify an object"
 OBJECT_TYPE_INVALID: Final = "invalid object type: {}"
 OBJECT_NOT_FOUND: Final = "object '{}' not found"
 OBJECT_IN_USE: Final = "object '{}' is in use, can not be deleted"
+# system/vl.c -mon (11.1: monitors are objects, seen live).
+MON_DEPRECATED: Final = (
+    "'-mon' is deprecated, use '-object' with 'monitor-hmp' or 'monitor-qmp' types instead"
+)
 # backends/hostmem.c host_memory_backend_prepare_delete() (seen in 11.1).
 BACKEND_MAPPED_NOT_DELETABLE: Final = "Cannot delete host memory backend '{}' which is mapped"
 ID_NOT_IDENTIFIER_HINT: Final = (

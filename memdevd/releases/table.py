@@ -87,6 +87,9 @@ class Release:
     # be made non-blocking, formatted with (name, fd, strerror): 11.1's
     # qemu_set_blocking() error (seen live for tap fd=, assumed for the others).
     fd_nonblocking_text: str
+    # system/vl.c: -mon warns that it is deprecated (11.1: monitors are
+    # monitor-hmp/monitor-qmp objects, seen live).
+    mon_deprecated: bool
     # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
     # (11.1); before, the strict device_add path (9.2) took any string.
     qdev_id_wellformed_check: bool
@@ -398,6 +401,7 @@ QEMU_7_2: Final = Release(
     unplugged_inaccessible_default="auto",
     pcie_slot_occupied_check=False,
     qdev_id_wellformed_check=False,
+    mon_deprecated=False,
     fd_nonblocking_text=M.TAP_CANT_USE_FD,
     pci_legacy_addr=True,
     iothread_poll_weight=False,
@@ -623,6 +627,7 @@ QEMU_11_1: Final = replace(
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
     qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
+    mon_deprecated=True,  # system/vl.c -mon (seen live)
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
