@@ -987,6 +987,8 @@ TAP_CANT_USE_FD: Final = "{0}: Can't use file descriptor {1}: {2}"
 FD_CANT_SET_NONBLOCKING: Final = "Can't set file descriptor {1} non-blocking: {2}: {2}"
 TAP_TUNGETIFF_FAILED: Final = "Unable to query TUNGETIFF on FD {}: {}"
 TAP_OPEN_TUN_FAILED: Final = "could not open {}: {}"
+# net/tap-linux.c tap_open() through qemu_open() (11.1, seen live).
+TAP_OPEN_TUN_FAILED_11_1: Final = "Could not open '{}': {}"
 TAP_CONFIGURE_NAMED_FAILED: Final = "could not configure {} ({}): {}"
 TAP_CONFIGURE_FAILED: Final = "could not configure {}: {}"
 TAP_VNET_HDR_REQUIRED: Final = (

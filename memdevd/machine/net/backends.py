@@ -311,7 +311,7 @@ def _tap_open(
     except host.TunFailure as exc:
         if exc.step == "open":
             raise CoreError(
-                M.TAP_OPEN_TUN_FAILED.format(host.PATH_NET_TUN, _strerror(exc.errno))
+                layer.release.tap_open_tun_text.format(host.PATH_NET_TUN, _strerror(exc.errno))
             ) from None
         if exc.step == "vnet_hdr":
             raise CoreError(M.TAP_VNET_HDR_REQUIRED) from None
