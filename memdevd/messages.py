@@ -999,6 +999,8 @@ TAP_GETFEATURES_FAILED: Final = "TUNGETFEATURES failed: {}"
 TAP_SNDBUF_FAILED: Final = "TUNSETSNDBUF ioctl failed: {}"
 TAP_SCRIPT_FAILED: Final = "network script {} failed with status {}"
 TAP_VHOST_OPEN_FAILED: Final = "tap: open vhost char device failed: {}"
+# net/tap.c: /dev/vhost-net opened through qemu_open() (11.1, seen live).
+TAP_VHOST_OPEN_FAILED_11_1: Final = "Could not open '/dev/vhost-net': {}"
 TAP_VHOSTFD_WITHOUT_VHOST: Final = "vhostfd(s)= is not valid without vhost"
 VHOST_NET_INIT_FAILED: Final = "vhost-net requested but could not be initialized"
 VHOST_SET_OWNER_FAILED: Final = "vhost_set_owner failed: {}"

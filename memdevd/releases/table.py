@@ -92,6 +92,8 @@ class Release:
     mon_deprecated: bool
     # net/tap-linux.c tap_open(): /dev/net/tun that does not open (path, strerror).
     tap_open_tun_text: str
+    # net/tap.c net_init_tap_one(): /dev/vhost-net that does not open (strerror).
+    tap_vhost_open_text: str
     # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
     # (11.1); before, the strict device_add path (9.2) took any string.
     qdev_id_wellformed_check: bool
@@ -404,6 +406,7 @@ QEMU_7_2: Final = Release(
     pcie_slot_occupied_check=False,
     qdev_id_wellformed_check=False,
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED,
+    tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED,
     mon_deprecated=False,
     fd_nonblocking_text=M.TAP_CANT_USE_FD,
     pci_legacy_addr=True,
@@ -632,6 +635,7 @@ QEMU_11_1: Final = replace(
     qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
     mon_deprecated=True,  # system/vl.c -mon (seen live)
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED_11_1,  # net/tap-linux.c (seen live)
+    tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED_11_1,  # net/tap.c (seen live)
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)

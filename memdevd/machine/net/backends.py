@@ -166,9 +166,9 @@ def _tap_vhost(
         vhostfd, err = host.open_device("/dev/vhost-net")
         if vhostfd < 0:
             if soft:
-                layer.warn(M.TAP_VHOST_OPEN_FAILED.format(_strerror(err)))
+                layer.warn(layer.release.tap_vhost_open_text.format(_strerror(err)))
                 raise _Dropped()
-            raise CoreError(M.TAP_VHOST_OPEN_FAILED.format(_strerror(err)))
+            raise CoreError(layer.release.tap_vhost_open_text.format(_strerror(err)))
         state.vhostfd, state.vhost_own = vhostfd, True
     # vhost_net_init(): the first ioctl a vhost-net descriptor answers.
     err = host.vhost_features(state.vhostfd)
