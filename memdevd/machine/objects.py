@@ -58,9 +58,9 @@ class InertObject(QOMObject):
         # The values were visited against the type's QAPI members already.
         if self.typename == "iothread" and name in IOTHREAD_PARAMS and value < 0:
             raise CoreError(M.IOTHREAD_PARAM_RANGE.format(name, INT64_MAX))
-        if self.typename == "iothread" and name == "poll-weight":
-            if not 0 <= value <= POLL_WEIGHT_MAX:
-                raise CoreError(M.IOTHREAD_PARAM_RANGE.format(name, POLL_WEIGHT_MAX))
+        weight = self.typename == "iothread" and name == "poll-weight"
+        if weight and not 0 <= value <= POLL_WEIGHT_MAX:
+            raise CoreError(M.IOTHREAD_PARAM_RANGE.format(name, POLL_WEIGHT_MAX))
         self.values[name] = value
         self.add_prop(Prop(name, _qom_type(value), _getter(name), _setter(name)))
 
