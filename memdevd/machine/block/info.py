@@ -84,15 +84,17 @@ def limits(node: BlockNode) -> dict[str, Any]:
     have it; values as seen on QEMU 11.1): a leaf aligns requests and
     buffers to sectors with O_DIRECT (a host CD-ROM its requests always), a
     format takes the buffer alignment of its file child, a probed raw
-    aligns requests to sectors, qcow2 discards and zeroes whole clusters."""
+    aligns requests to sectors, qcow2 discards and zeroes whole clusters;
+    a node without a child (null-co) aligns buffers to sectors."""
     direct = node.cache_direct
     if node.driver in _LEAF_DRIVERS:
         request = _SECTOR if direct or node.driver == "host_cdrom" else 1
         min_mem = _SECTOR if direct else 1
     else:
+        # Without a child, block.c's default buffer alignment (a sector).
         below = limits(node.file) if node.file is not None else {}
         request = _SECTOR if node.driver == "raw" and node.probed else 1
-        min_mem = below.get("min-mem-alignment", 1)
+        min_mem = below.get("min-mem-alignment", _SECTOR)
     out: dict[str, Any] = {"request-alignment": request}
     if node.qcow2 is not None:
         cluster = 1 << node.qcow2.cluster_bits
