@@ -75,6 +75,8 @@ MON_DEPRECATED: Final = (
 )
 # backends/hostmem.c host_memory_backend_prepare_delete() (seen in 11.1).
 BACKEND_MAPPED_NOT_DELETABLE: Final = "Cannot delete host memory backend '{}' which is mapped"
+# block/throttle-groups.c throttle_group_prepare_delete() (seen in 11.1).
+THROTTLE_GROUP_NOT_DELETABLE: Final = "Cannot delete throttle group '{}' with active references"
 ID_NOT_IDENTIFIER_HINT: Final = (
     "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"
 )

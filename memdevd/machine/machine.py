@@ -614,7 +614,7 @@ class Machine:
         if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
             raise CoreError(self.release.backend_mapped_delete_text.format(obj_id))
         if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):
-            raise CoreError(M.OBJECT_IN_USE.format(obj_id))
+            raise CoreError(self.release.throttle_group_delete_text.format(obj_id))
         self.objects.remove_child(obj_id)
         # rng-egd's finalize: qemu_chr_fe_deinit().
         self.chardevs.release_owner(obj)

@@ -101,6 +101,9 @@ class Release:
     # "in use" text, or (11.1) the backend's own, from
     # backends/hostmem.c host_memory_backend_prepare_delete().
     backend_mapped_delete_text: str
+    # object-del of a throttle group a node uses: likewise (11.1: its own
+    # text, block/throttle-groups.c throttle_group_prepare_delete()).
+    throttle_group_delete_text: str
     # 10.0: a second virtio-mem-pci on an occupied PCIe port is refused.
     pcie_slot_occupied_check: bool
     # qapi/misc-target.json SGXInfo.section-size: removed in 8.0.
@@ -412,6 +415,7 @@ QEMU_7_2: Final = Release(
     pci_legacy_addr=True,
     iothread_poll_weight=False,
     backend_mapped_delete_text=M.OBJECT_IN_USE,
+    throttle_group_delete_text=M.OBJECT_IN_USE,
     sgx_info_has_section_size=True,
     sgx_legacy_open_error=True,
     kvm_init_error_report=False,
@@ -644,6 +648,7 @@ QEMU_11_1: Final = replace(
     chardev_module_kinds=(),
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
+    throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)
 )
 
 RELEASES: Final[dict[str, Release]] = {
