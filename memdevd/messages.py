@@ -83,11 +83,21 @@ PATH_NOT_UNIQUE: Final = "Path '{}' does not uniquely identify an object"
 OBJECT_TYPE_INVALID: Final = "invalid object type: {}"
 OBJECT_NOT_FOUND: Final = "object '{}' not found"
 OBJECT_IN_USE: Final = "object '{}' is in use, can not be deleted"
+# system/vl.c -mon (11.1: monitors are objects, seen live).
+MON_DEPRECATED: Final = (
+    "'-mon' is deprecated, use '-object' with 'monitor-hmp' or 'monitor-qmp' types instead"
+)
+# backends/hostmem.c host_memory_backend_prepare_delete() (seen in 11.1).
+BACKEND_MAPPED_NOT_DELETABLE: Final = "Cannot delete host memory backend '{}' which is mapped"
+# block/throttle-groups.c throttle_group_prepare_delete() (seen in 11.1).
+THROTTLE_GROUP_NOT_DELETABLE: Final = "Cannot delete throttle group '{}' with active references"
 ID_NOT_IDENTIFIER_HINT: Final = (
     "Identifiers consist of letters, digits, '-', '.', '_', starting with a letter.\n"
 )
 
 # --- hw/core/qdev-properties.c, hw/core/qdev.c ------------------------------------
+# hw/core/qdev.c qdev_set_id(): an id that is not an identifier (11.1).
+INVALID_QDEV_ID: Final = "Invalid qdev ID '{}'"
 SET_PROP_AFTER_REALIZE: Final = (
     "Attempt to set property '{}' on device '{}' (type '{}') after it was realized"
 )
@@ -679,11 +689,13 @@ VNC_DISPLAY_NOT_FOUND: Final = "Can not find vnc display"
 VNC_TLS_NOT_ENABLED: Final = "vnc tls is not enabled"
 VNC_TLS_CREDS_UNSUPPORTED: Final = "Unsupported TLS cred type {}"
 TLS_CREDS_NO_RELOAD: Final = "{} doesn't support to reload TLS credential"
+TLS_CREDS_NO_RELOAD_11_1: Final = "{} does not support reloading credentials"
 # crypto/tlscreds.c qcrypto_tls_creds_check_endpoint()
 TLS_CREDS_WRONG_ENDPOINT: Final = "Expected TLS credentials for a {} endpoint"
 # error_printf_unless_qmp(): printed plain, host and port
 VNC_SERVER_RUNNING: Final = "VNC server running on {}:{}"
 KEYMAP_UNREADABLE: Final = "could not read keymap file: '{}'"
+KEYMAP_NOT_FOUND_11_1: Final = "could not find keymap file for language '{}'"
 CONSOLE_NOT_BOUND: Final = "Device {} (head {}) is not bound to a QemuConsole"
 VNC_REQUIRES_DISPLAY: Final = "VNC requires a display argument vnc=<display>"
 DISPLAY_NOT_AVAILABLE_7_2: Final = "Display '{}' is not available."
@@ -738,6 +750,9 @@ NO_OPTION_GROUP: Final = "There is no option group '{}'"
 INSTALL_PACKAGE_HINT: Final = "Perhaps you want to install {} package?"
 # ui/ui-qmp-cmds.c (monitor/qmp-cmds.c in 7.2)
 SET_PASSWORD_FAILED: Final = "Could not set password"
+# ui/vnc.c vnc_display_password() with its own errors (11.1, seen live).
+VNC_NO_DISPLAY_PRESENT: Final = "No VNC display is present"
+VNC_PASSWORD_AUTH_DISABLED: Final = "VNC password authentication is disabled"
 SET_PASSWORD_EXPIRE_FAILED: Final = "Could not set password expire time"
 SET_PASSWORD_VNC_CONNECTED: Final = "parameter 'connected' must be 'keep' when 'protocol' is 'vnc'"
 EXPIRE_PASSWORD_BAD_TIME: Final = "Parameter 'time' doesn't take value '{}'"
@@ -1191,9 +1206,14 @@ TAP_FDS_VHOSTFDS_MISMATCH: Final = (
 )
 TAP_VNET_HDR_INCONSISTENT: Final = "vnet_hdr not consistent across given tap fds"
 # {}: the netdev id, the descriptor, strerror
-TAP_CANT_USE_FD: Final = "{}: Can't use file descriptor {}: {}"
+# g_unix_set_fd_nonblocking() failing on a passed descriptor: (name, fd,
+# strerror); 11.1's qemu_set_blocking() error, its errno text twice (seen live).
+TAP_CANT_USE_FD: Final = "{0}: Can't use file descriptor {1}: {2}"
+FD_CANT_SET_NONBLOCKING: Final = "Can't set file descriptor {1} non-blocking: {2}: {2}"
 TAP_TUNGETIFF_FAILED: Final = "Unable to query TUNGETIFF on FD {}: {}"
 TAP_OPEN_TUN_FAILED: Final = "could not open {}: {}"
+# net/tap-linux.c tap_open() through qemu_open() (11.1, seen live).
+TAP_OPEN_TUN_FAILED_11_1: Final = "Could not open '{}': {}"
 TAP_CONFIGURE_NAMED_FAILED: Final = "could not configure {} ({}): {}"
 TAP_CONFIGURE_FAILED: Final = "could not configure {}: {}"
 TAP_VNET_HDR_REQUIRED: Final = (
@@ -1204,6 +1224,8 @@ TAP_GETFEATURES_FAILED: Final = "TUNGETFEATURES failed: {}"
 TAP_SNDBUF_FAILED: Final = "TUNSETSNDBUF ioctl failed: {}"
 TAP_SCRIPT_FAILED: Final = "network script {} failed with status {}"
 TAP_VHOST_OPEN_FAILED: Final = "tap: open vhost char device failed: {}"
+# net/tap.c: /dev/vhost-net opened through qemu_open() (11.1, seen live).
+TAP_VHOST_OPEN_FAILED_11_1: Final = "Could not open '/dev/vhost-net': {}"
 TAP_VHOSTFD_WITHOUT_VHOST: Final = "vhostfd(s)= is not valid without vhost"
 VHOST_NET_INIT_FAILED: Final = "vhost-net requested but could not be initialized"
 VHOST_SET_OWNER_FAILED: Final = "vhost_set_owner failed: {}"

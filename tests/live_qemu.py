@@ -8,10 +8,12 @@ Binaries (override with the environment variables):
 
 * ``7.2``  -> ``$MEMDEVD_QEMU_7_2``  or /usr/bin/qemu-system-x86_64
 * ``10.0`` -> ``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64
+* ``11.1`` -> ``$MEMDEVD_QEMU_11_1`` or /opt/qemu-11.1/bin/qemu-system-x86_64
+  (a wrapper that runs the binary through its own loader, tools/install-qemu.sh)
 
 What loads every QEMU module (``qom-list-types``, ``-device help``) needs
 the module directories the release's recording masked (meta.json
-``mask-dirs``: 10.0 would load Debian 7.2's modules and abort):
+``mask-dirs``: 10.0 and 11.1 would load Debian 7.2's modules and abort):
 :func:`qemu_command` runs the binary with them hidden.
 """
 
@@ -30,11 +32,21 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-QEMU_VERSIONS: tuple[str, ...] = ("7.2", "10.0")
+ALL_QEMU_VERSIONS: tuple[str, ...] = ("7.2", "10.0", "11.1")
+#: The releases the live layers compare with: all of them, or those named in
+#: ``$MEMDEVD_LIVE_VERSIONS`` (comma-separated, e.g. "7.2,10.0"), so a run
+#: can split the releases between jobs; a release left out is not run at
+#: all (not skipped), so say so where it is left out.
+QEMU_VERSIONS: tuple[str, ...] = tuple(
+    v
+    for v in ALL_QEMU_VERSIONS
+    if v in (os.environ.get("MEMDEVD_LIVE_VERSIONS") or ",".join(ALL_QEMU_VERSIONS)).split(",")
+)
 
 _BINARIES: dict[str, tuple[str, str]] = {
     "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
     "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
+    "11.1": ("MEMDEVD_QEMU_11_1", "/opt/qemu-11.1/bin/qemu-system-x86_64"),
 }
 
 # A paused, device-less PC: starts in well under a second and answers QMP.
@@ -60,7 +72,7 @@ def qemu_binary_candidate(version: str) -> str:
 
 
 def qemu_binary(version: str) -> str | None:
-    """The QEMU binary for ``version`` ("7.2" or "10.0"), or None if absent."""
+    """The QEMU binary for ``version`` ("7.2", "10.0" or "11.1"), or None if absent."""
     path = qemu_binary_candidate(version)
     if os.path.isfile(path) and os.access(path, os.X_OK):
         return path

@@ -19,10 +19,24 @@ recorded shows.  ``--check`` compares the table with the recording
 (commands, events, their members and enum values) and fails on any
 difference, so a wrong guess cannot go unnoticed.
 
+A release whose source tree is not at hand (11.1) is derived instead
+(``--derive-from``): the older release's table, changed where the newer
+release's recorded introspection differs.  An entity the introspection
+shows unchanged keeps the older table's exact types (``uint32``,
+``size``: the widths introspection hides); a command, event, member,
+union branch or enum value that is new or changed follows the
+introspection, and an integer first seen there is ``int`` (int64), since
+introspection names no width (docs/divergences.md).  Types no command or
+event reaches (introspection does not list them) are kept as they were.
+Type names the introspection masks are taken from the older table where
+the structure matches, else made up (``q_obj_CMD-arg``, ``Owner-member``).
+``--check`` compares the result with the recording as for a source tree.
+
 Usage::
 
     python3 tools/gen_qapi_schema.py --source /work/src/q10 --release 10.0
     python3 tools/gen_qapi_schema.py --source /work/src/q72 --release 7.2
+    python3 tools/gen_qapi_schema.py --derive-from 10.0 --release 11.1
 
 The output is deterministic (sorted keys, one entity per line).
 """
@@ -319,6 +333,120 @@ def resolve(col: Collector, defined: dict[str, bool]) -> dict[str, Any]:
     return {"types": types, "commands": commands, "events": events}
 
 
+def derive(base: dict[str, Any], recorded: list[dict[str, Any]]) -> dict[str, Any]:
+    """The table of the release whose introspection is ``recorded``, from
+    the older release's table ``base`` (see the module docstring)."""
+    by_name = {e["name"]: e for e in recorded}
+    old_types: dict[str, Any] = base["types"]
+    types: dict[str, Any] = {}
+    bound: dict[str, str] = {}  # introspection name -> derived name
+    taken: dict[str, str] = {}  # older name -> the introspection name it stands for
+
+    def fresh(hint: str) -> str:
+        name, n = hint, 2
+        while name in old_types or name in types or name in taken:
+            name, n = f"{hint}{n}", n + 1
+        return name
+
+    def is_empty(iid: str) -> bool:
+        e = by_name[iid]
+        return e["meta-type"] == "object" and not e["members"] and "tag" not in e
+
+    def unify(old: str | None, iid: str, hint: str) -> str:
+        e = by_name[iid]
+        meta = e["meta-type"]
+        if meta == "builtin":
+            o = old_types.get(old) if old else None
+            if o is not None and o["meta"] == "builtin" and o["json"] == e["json-type"]:
+                return str(old)  # the width introspection hides
+            types.setdefault(iid, {"meta": "builtin", "json": e["json-type"]})
+            return iid
+        if meta == "array":
+            # Structural, and one introspection name ("[int]") for every
+            # integer width: named after the element as QEMU names arrays.
+            o = old_types.get(old) if old else None
+            o_elem = o["element"] if o is not None and o["meta"] == "array" else None
+            elem = unify(o_elem, e["element-type"], f"{hint}-element")
+            if o_elem is not None and o_elem == elem:
+                return str(old)
+            name = f"{elem}List"
+            known = types.get(name) or old_types.get(name)
+            if known is not None and known != {"meta": "array", "element": elem}:
+                name = fresh(name)
+            types[name] = {"meta": "array", "element": elem}
+            return name
+        if iid in bound:
+            return bound[iid]
+        o = old_types.get(old) if old else None
+        if o is not None and o["meta"] != meta:
+            o = None
+        if o is not None and taken.get(str(old), iid) == iid:
+            name = str(old)
+        else:
+            o = None if o is not None and old in taken else o
+            name = fresh(hint if o is None else f"{old}-{iid}")
+        bound[iid] = name
+        taken[name] = iid
+        entry: dict[str, Any]
+        if meta == "enum":
+            entry = {"meta": "enum", "values": list(e["values"])}
+        elif meta == "alternate":
+            olds = o["alternatives"] if o else []
+            alts = [
+                unify(olds[i] if i < len(olds) else None, m["type"], f"{name}-{i}")
+                for i, m in enumerate(e["members"])
+            ]
+            entry = {"meta": "alternate", "alternatives": alts}
+        else:
+            old_members = {m: ty for m, ty, _ in o["members"]} if o else {}
+            entry = {
+                "meta": "object",
+                "members": [
+                    [
+                        m["name"],
+                        unify(old_members.get(m["name"]), m["type"], f"{name}-{m['name']}"),
+                        "default" in m,
+                    ]
+                    for m in e["members"]
+                ],
+            }
+            if "tag" in e:
+                old_variants = o.get("variants", {}) if o else {}
+                entry["tag"] = e["tag"]
+                entry["variants"] = {
+                    v["case"]: unify(old_variants.get(v["case"]), v["type"], f"{name}-{v['case']}")
+                    for v in e["variants"]
+                }
+        types[name] = entry
+        return name
+
+    def optional_type(old: str | None, iid: str, hint: str) -> str | None:
+        if old is None and is_empty(iid):
+            return None
+        return unify(old, iid, hint)
+
+    commands: dict[str, Any] = {}
+    events: dict[str, Any] = {}
+    for e in recorded:
+        if e["meta-type"] == "command":
+            old = base["commands"].get(e["name"], {})
+            arg = optional_type(old.get("arg"), e["arg-type"], f"q_obj_{e['name']}-arg")
+            ret = optional_type(old.get("ret"), e["ret-type"], f"q_ret_{e['name']}")
+            boxed = old["boxed"] if old else arg is not None and "tag" in types[arg]
+            commands[e["name"]] = {"arg": arg, "boxed": boxed, "ret": ret}
+        elif e["meta-type"] == "event":
+            old = base["events"].get(e["name"], {})
+            arg = optional_type(old.get("arg"), e["arg-type"], f"q_obj_{e['name']}-arg")
+            events[e["name"]] = {"arg": arg}
+    for name, t in old_types.items():
+        types.setdefault(name, t)  # reached by no command or event: as it was
+    return {
+        "types": dict(sorted(types.items())),
+        "commands": dict(sorted(commands.items())),
+        "events": dict(sorted(events.items())),
+    }
+
+
 def dump(doc: dict[str, Any], release: str, source: str, defined: dict[str, bool]) -> str:
     lines = ["{"]
     lines.append(f'"release": {json.dumps(release)},')
@@ -385,21 +513,35 @@ def check(doc: dict[str, Any], recorded: list[dict[str, Any]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--source", required=True, type=Path, help="the release's source tree")
+    how = ap.add_mutually_exclusive_group(required=True)
+    how.add_argument("--source", type=Path, help="the release's source tree")
+    how.add_argument(
+        "--derive-from",
+        metavar="RELEASE",
+        help="derive from this older release's table and the recorded introspection",
+    )
     ap.add_argument("--release", required=True, help="7.2, 10.0...")
     ap.add_argument("--check", action="store_true", help="compare only; exit 1 on differences")
     args = ap.parse_args(argv)
-    col = Collector()
-    load_schema(args.source).visit(col)
     recorded = recorded_introspection(args.release)
-    defined = decide_symbols(col, recorded)
-    doc = resolve(col, defined)
+    if args.source is not None:
+        col = Collector()
+        load_schema(args.source).visit(col)
+        defined = decide_symbols(col, recorded)
+        doc = resolve(col, defined)
+        source = args.source.name
+    else:
+        base_path = DATA / f"qemu-{args.derive_from}" / "qapi-schema.json"
+        base = json.loads(base_path.read_text())
+        defined = base["defined"]
+        doc = derive(base, recorded)
+        source = f"derived from {args.derive_from}"
     problems = check(doc, recorded)
     for p in problems:
         print(f"gen_qapi_schema: {p}", file=sys.stderr)
     if problems:
         return 1
-    text = dump(doc, args.release, args.source.name, defined)
+    text = dump(doc, args.release, source, defined)
     out = DATA / f"qemu-{args.release}" / "qapi-schema.json"
     if args.check:
         if not out.exists() or out.read_text() != text:

@@ -383,6 +383,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 display.monitor_given = True
                 lists["mon"].parse_noisily(arg, True)
+                if release.mon_deprecated:
+                    request.parse_notes.append(
+                        Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
+                    )
             elif name == "msg":
                 assert arg is not None
                 msg = lists["msg"].parse_noisily(arg, False)

@@ -21,7 +21,7 @@ from memdevd.releases.table import DEFAULT_VERSION, RELEASES
 
 # key -> (value syntax, help)
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
-    "version": ("7.2|8.2|10.0", "QEMU release to emulate (default 10.0)"),
+    "version": ("7.2|8.2|10.0|11.1", "QEMU release to emulate (default 10.0)"),
     "guest": (
         "none|cooperative|slow:SECONDS|polls:N|refuse",
         "simulated guest OS (default none: firmware only, as a paused QEMU)",

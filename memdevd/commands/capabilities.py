@@ -137,9 +137,12 @@ def query_hotpluggable_cpus(rt: Runtime, session: Session, args: dict[str, Any])
 @command("query-cpus-fast")
 def query_cpus_fast(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     from memdevd.machine.smp import cpus_fast
+    from memdevd.qapi.source_schema import schema_of, shape
 
     no_args(args)
-    return cpus_fast(rt.machine)
+    # Every member any release has, kept as the release's CpuInfoFast has
+    # them (qom-type: 11.1).
+    return shape(schema_of(rt.machine.recording), "CpuInfoFastList", cpus_fast(rt.machine))
 
 
 def _unwrap(reply: dict[str, Any]) -> Any:

@@ -53,7 +53,9 @@ def set_password(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
         if connected != "keep":
             # vnc supports "connected=keep" only
             raise QMPError(rt.release.set_password_vnc_connected_text)
-        ok = display.vnc_password(opts.get("display"), opts["password"])
+        if not display.vnc_password(opts.get("display"), opts["password"]):
+            raise QMPError(display.vnc_password_failure(opts.get("display")))
+        return
     if not ok:
         raise QMPError(M.SET_PASSWORD_FAILED)
 
@@ -78,7 +80,7 @@ def expire_password(rt: Runtime, session: Session, args: dict[str, Any]) -> None
 def change_vnc_password(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
     opts = arguments(rt, "change-vnc-password", args)
     if not rt.machine.display.vnc_password(None, opts["password"]):
-        raise QMPError(M.SET_PASSWORD_FAILED)
+        raise QMPError(rt.machine.display.vnc_password_failure(None))
 
 
 @command("display-reload")

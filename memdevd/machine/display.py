@@ -462,7 +462,7 @@ class DisplayState:
         """
         keymap = self.keymap or DEFAULT_KEYMAP
         if keymap not in KEYMAPS and not os.access(keymap, os.R_OK):
-            raise CoreError(M.KEYMAP_UNREADABLE.format(keymap))
+            raise CoreError(self.release.keymap_unreadable_text.format(keymap))
         return self._vnc_open(vd, bind)
 
     def _vnc_open(self, vd: VncDisplay, bind: bool) -> list[str]:
@@ -678,6 +678,14 @@ class DisplayState:
         vd.password = password
         return True
 
+    def vnc_password_failure(self, display_id: str | None) -> str:
+        """Why :meth:`vnc_password` failed, as the release says it."""
+        if not self.release.vnc_password_errors:
+            return M.SET_PASSWORD_FAILED
+        if self.vnc_find(display_id) is None:
+            return M.VNC_NO_DISPLAY_PRESENT
+        return M.VNC_PASSWORD_AUTH_DISABLED
+
     def vnc_expire(self, display_id: str | None, when: int) -> bool:
         vd = self.vnc_find(display_id)
         if vd is None:
@@ -694,7 +702,7 @@ class DisplayState:
             raise CoreError(M.VNC_TLS_NOT_ENABLED)
         if vd.tls_creds != "tls-creds-x509":
             # Only x509 credentials have a reload method (files not re-read here).
-            raise CoreError(M.TLS_CREDS_NO_RELOAD.format(vd.tls_creds))
+            raise CoreError(self.release.tls_creds_no_reload_text.format(vd.tls_creds))
 
     def vnc_update(self, addresses: list[SocketAddr] | None) -> None:
         """``vnc_display_update``: the first display listens on new addresses."""
@@ -899,6 +907,12 @@ class DisplayState:
     def audio_define(self, dev: dict[str, Any]) -> None:
         """``audio_define`` of an Audiodev ``audio_validate_opts`` passed."""
         self.audiodevs.append(dev)
+        container = self.machine.audiodevs if self.machine is not None else None
+        if container is not None:
+            # The backend as a QOM object /audiodevs/ID of type audio-DRIVER.
+            from memdevd.machine.objects import InertObject
+
+            container.add_child(dev["id"], InertObject(self.machine, f"audio-{dev['driver']}"))
 
     def audio_init(self) -> list[tuple[str, str]]:
         """``audio_init_audiodevs``: each defined audiodev's driver starts.

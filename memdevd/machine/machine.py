@@ -367,6 +367,8 @@ class Machine:
         # 10.0 object_root_initialize()'s three before the machine.
         self.machine_obj = MachineObject(self)
         self.objects = Container()
+        # /audiodevs: the audio backends as QOM objects (11.1), else None.
+        self.audiodevs: Container | None = None
         from memdevd.machine.chardev.container import ChardevContainer
 
         self.chardevs = ChardevContainer()
@@ -379,6 +381,10 @@ class Machine:
         if release.qom_backend_container:
             roots["backend"] = Container()
             order = ["chardevs", "objects", "backend", "machine"]
+        if release.qom_audiodevs_container:
+            # 11.1: object_root_initialize() makes it after "backend".
+            roots["audiodevs"] = self.audiodevs = Container()
+            order.insert(order.index("machine"), "audiodevs")
         self.root = Container()
         # Partial paths (every memdev link value) look names up in an index
         # instead of walking the tree, which grows with every DIMM.
@@ -684,9 +690,9 @@ class Machine:
         if obj is None:
             raise CoreError(M.OBJECT_NOT_FOUND.format(obj_id))
         if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
-            raise CoreError(M.OBJECT_IN_USE.format(obj_id))
+            raise CoreError(self.release.backend_mapped_delete_text.format(obj_id))
         if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):
-            raise CoreError(M.OBJECT_IN_USE.format(obj_id))
+            raise CoreError(self.release.throttle_group_delete_text.format(obj_id))
         self.objects.remove_child(obj_id)
         # rng-egd's finalize: qemu_chr_fe_deinit().
         self.chardevs.release_owner(obj)
@@ -774,6 +780,8 @@ class Machine:
     def _set_id(self, dev: Device, dev_id: str | None) -> None:
         """``qdev_set_id``: register under peripheral or peripheral-anon."""
         if dev_id is not None:
+            if self.release.qdev_id_wellformed_check and not id_wellformed(dev_id):
+                raise CoreError(M.INVALID_QDEV_ID.format(dev_id))
             if dev_id in self.peripheral.children:
                 raise CoreError(M.DUPLICATE_DEVICE_ID.format(dev_id))
             self.peripheral.add_child(dev_id, dev)

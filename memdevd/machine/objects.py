@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 IOTHREAD_PARAMS: Final = ("poll-max-ns", "poll-grow", "poll-shrink", "aio-max-batch")
 #: AIO_POLL_MAX_NS_DEFAULT on Linux
 POLL_MAX_NS_DEFAULT: Final = 32768
+#: Release.iothread_poll_weight (11.1): poll-weight's bound and the values
+#: a zero poll-grow, poll-shrink and poll-weight stand for (seen live).
+POLL_WEIGHT_MAX: Final = 63
+POLL_GROW_SHRINK_DEFAULT: Final = 2
+POLL_WEIGHT_DEFAULT: Final = 3
 INT64_MAX: Final = (1 << 63) - 1
 # Each iothread object is a new thread (QEMU's ids are never reused).
 _IOTHREADS = itertools.count()
@@ -53,6 +58,9 @@ class InertObject(QOMObject):
         # The values were visited against the type's QAPI members already.
         if self.typename == "iothread" and name in IOTHREAD_PARAMS and value < 0:
             raise CoreError(M.IOTHREAD_PARAM_RANGE.format(name, INT64_MAX))
+        weight = self.typename == "iothread" and name == "poll-weight"
+        if weight and not 0 <= value <= POLL_WEIGHT_MAX:
+            raise CoreError(M.IOTHREAD_PARAM_RANGE.format(name, POLL_WEIGHT_MAX))
         self.values[name] = value
         self.add_prop(Prop(name, _qom_type(value), _getter(name), _setter(name)))
 
@@ -67,7 +75,7 @@ class InertObject(QOMObject):
     def iothread_info(self) -> dict[str, Any]:
         """``query-iothreads``'s IOThreadInfo."""
         values = self.values
-        return {
+        info = {
             "id": self.name,
             "thread-id": self.thread_id,
             "poll-max-ns": values.get("poll-max-ns", POLL_MAX_NS_DEFAULT),
@@ -75,6 +83,12 @@ class InertObject(QOMObject):
             "poll-shrink": values.get("poll-shrink", 0),
             "aio-max-batch": values.get("aio-max-batch", 0),
         }
+        if self.machine.release.iothread_poll_weight:
+            # The values in effect: a zero stands for the default.
+            info["poll-grow"] = info["poll-grow"] or POLL_GROW_SHRINK_DEFAULT
+            info["poll-shrink"] = info["poll-shrink"] or POLL_GROW_SHRINK_DEFAULT
+            info["poll-weight"] = values.get("poll-weight", 0) or POLL_WEIGHT_DEFAULT
+        return info
 
 
 def _qom_type(value: Any) -> str:

@@ -250,6 +250,7 @@ def cpus_fast(machine: Machine) -> list[dict[str, Any]]:
     return [
         {
             "cpu-index": cpu.cpu_index,
+            "qom-type": cpu.typename,
             "qom-path": cpu.canonical_path(),
             "thread-id": vcpu_thread_id(cpu.cpu_index, accel),
             "props": dict(cpu.slot.props),

@@ -1,4 +1,4 @@
-"""What differs between the emulated QEMU releases (7.2, 8.2, 10.0): one table.
+"""What differs between the emulated QEMU releases (7.2, 8.2, 10.0, 11.1): one table.
 
 QEMU keeps machine-version differences in ``hw_compat_X_Y`` tables; memdevd
 keeps release differences here, one :class:`Release` per release, chosen once
@@ -36,6 +36,15 @@ class Release:
     # one: itself where a live QEMU was recorded; 8.2 (source only) uses
     # 10.0's, docs/versions.md lists what that implies.
     recorded_as: str
+    # The release whose source trees the tables generated from source
+    # answer with: the command-line option tables (options.py, from
+    # qemu-options.hx).  11.1's source is not at hand: it uses 10.0's, and
+    # the live comparison (test_cli_syntax_live.py) shows where they differ.
+    source_tables_as: str
+    # QemuOptsList keys (list, key) the release dropped from the option
+    # tables of source_tables_as (11.1: chardev "reconnect", deprecated in
+    # 9.2 for reconnect-ms, seen live as "Invalid parameter 'reconnect'").
+    opts_keys_removed: tuple[tuple[str, str], ...]
 
     # --- behaviour -------------------------------------------------------------
     # qapi/run-state.json StatusInfo.singlestep (gone after 8.0).
@@ -67,6 +76,34 @@ class Release:
     # hw/virtio/virtio-mem.c: unplugged-inaccessible's default ("on" from
     # 8.1; machine types up to 8.0 keep "auto" through pc_compat_8_0).
     unplugged_inaccessible_default: str
+    # iothread.c, util/aio-posix.c: the iothread's poll-weight (0 to 63,
+    # default 3), and query-iothreads reporting the poll-grow/poll-shrink in
+    # effect (a zero is the default, 2) (11.1, seen live).
+    iothread_poll_weight: bool
+    # hw/pci/pci.c: every PCI device's read-only "legacy-addr" property
+    # (gone in 11.1: its recorded devices lack it).
+    pci_legacy_addr: bool
+    # net/tap.c, net/socket.c, net/dgram.c: a passed descriptor that cannot
+    # be made non-blocking, formatted with (name, fd, strerror): 11.1's
+    # qemu_set_blocking() error (seen live for tap fd=, assumed for the others).
+    fd_nonblocking_text: str
+    # system/vl.c: -mon warns that it is deprecated (11.1: monitors are
+    # monitor-hmp/monitor-qmp objects, seen live).
+    mon_deprecated: bool
+    # net/tap-linux.c tap_open(): /dev/net/tun that does not open (path, strerror).
+    tap_open_tun_text: str
+    # net/tap.c net_init_tap_one(): /dev/vhost-net that does not open (strerror).
+    tap_vhost_open_text: str
+    # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
+    # (11.1); before, the strict device_add path (9.2) took any string.
+    qdev_id_wellformed_check: bool
+    # object-del of a mapped memory backend: user_creatable_del()'s
+    # "in use" text, or (11.1) the backend's own, from
+    # backends/hostmem.c host_memory_backend_prepare_delete().
+    backend_mapped_delete_text: str
+    # object-del of a throttle group a node uses: likewise (11.1: its own
+    # text, block/throttle-groups.c throttle_group_prepare_delete()).
+    throttle_group_delete_text: str
     # 10.0: a second virtio-mem-pci on an occupied PCIe port is refused.
     pcie_slot_occupied_check: bool
     # qapi/misc-target.json SGXInfo.section-size: removed in 8.0.
@@ -156,6 +193,9 @@ class Release:
     secret_has_loaded: bool
     # /backend, the root container of cpr-saved backends (10.0).
     qom_backend_container: bool
+    # /audiodevs, the root container of the audio backends as QOM objects
+    # (audio-DRIVER), always there (11.1, seen live).
+    qom_audiodevs_container: bool
     # hw/virtio/virtio-balloon.c: the six reclaim counters (9.2).
     balloon_reclaim_stats: bool
     # backends/hostmem.c: file and memfd backends whose size is not a
@@ -244,6 +284,9 @@ class Release:
     # default console (qemu_console_lookup_default(), 8.2), which
     # query-vnc-servers names; 7.2 names one only with display=.
     vnc_default_console: bool
+    # ui/vnc.c vnc_display_password(): its own errors (no display; auth
+    # none) instead of qmp_set_password()'s "Could not set password" (11.1).
+    vnc_password_errors: bool
     # ui/ui-qmp-cmds.c qmp_expire_password(): a time that is not a number
     # is refused (8.2); 7.2 reads it with strtoull (garbage is 0, "now").
     expire_password_checks_time: bool
@@ -306,6 +349,10 @@ class Release:
     opengl_not_supported_text: str
     vnc_audiodev_not_found_text: str
     set_password_vnc_connected_text: str
+    # ui/keymaps.c parse_keyboard_layout(): a keymap file not found.
+    keymap_unreadable_text: str
+    # crypto/tlscreds.c: display-reload of credentials without a reload method.
+    tls_creds_no_reload_text: str
 
     @property
     def is_recorded(self) -> bool:
@@ -384,6 +431,14 @@ _CHARDEV_LISTED_10_0: Final = (
     "stdio",
 )  # fmt: skip
 _CHARDEV_MODULES_10_0: Final = (("braille", "baum"),)
+# The 11.1 build as the live tests run it: its chardev-baum module is not
+# found (the module directory is masked), so "braille" is no driver; the
+# order is its GLib hash order (seen live).
+_CHARDEV_KINDS_11_1: Final = _CHARDEV_KINDS_10_0 - {"braille"}
+_CHARDEV_LISTED_11_1: Final = (
+    "testdev", "stdio", "wctablet", "file", "udp", "memory", "parallel", "vc", "socket",
+    "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "serial", "ringbuf",
+)  # fmt: skip
 
 #: soundhw.c's cards as 7.2 registers them (hw/audio/*.c type_init order)
 _SOUNDHW_7_2: Final = (
@@ -404,6 +459,8 @@ QEMU_7_2: Final = Release(
     reference_package="Debian 1:7.2+dfsg-7+deb12u18+b3",
     copyright_year=2022,
     recorded_as="7.2",
+    source_tables_as="7.2",
+    opts_keys_removed=(),
     status_has_singlestep=True,
     strict_device_add=False,
     device_memory_only_with_maxmem=False,
@@ -415,6 +472,15 @@ QEMU_7_2: Final = Release(
     virtio_mem_early_migration=False,
     unplugged_inaccessible_default="auto",
     pcie_slot_occupied_check=False,
+    qdev_id_wellformed_check=False,
+    tap_open_tun_text=M.TAP_OPEN_TUN_FAILED,
+    tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED,
+    mon_deprecated=False,
+    fd_nonblocking_text=M.TAP_CANT_USE_FD,
+    pci_legacy_addr=True,
+    iothread_poll_weight=False,
+    backend_mapped_delete_text=M.OBJECT_IN_USE,
+    throttle_group_delete_text=M.OBJECT_IN_USE,
     sgx_info_has_section_size=True,
     sgx_legacy_open_error=True,
     cxl_type3_volatile=False,
@@ -444,6 +510,7 @@ QEMU_7_2: Final = Release(
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
+    qom_audiodevs_container=False,
     balloon_reclaim_stats=False,
     backend_size_page_aligned=False,
     cpr_reuses_memfd=False,
@@ -488,6 +555,7 @@ QEMU_7_2: Final = Release(
     has_spice=True,
     vnc_websocket_unix=False,
     vnc_default_console=False,
+    vnc_password_errors=False,
     expire_password_checks_time=False,
     has_query_audiodevs=False,
     soundhw_models=_SOUNDHW_7_2,
@@ -513,6 +581,8 @@ QEMU_7_2: Final = Release(
     opengl_not_supported_text=M.OPENGL_NOT_SUPPORTED_7_2,
     vnc_audiodev_not_found_text=M.VNC_AUDIODEV_NOT_FOUND_7_2,
     set_password_vnc_connected_text=M.INVALID_PARAMETER.format("connected"),
+    keymap_unreadable_text=M.KEYMAP_UNREADABLE,
+    tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD,
 )
 
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
@@ -526,6 +596,7 @@ QEMU_8_2: Final = replace(
     reference_package="Debian 1:8.2.2+ds-0ubuntu1",
     copyright_year=2023,
     recorded_as="10.0",
+    source_tables_as="10.0",
     status_has_singlestep=False,  # 8.1: StatusInfo.singlestep removed
     device_memory_only_with_maxmem=True,  # 8.2: memory-device.c rework (766aa0a654 series)
     check_addable_in_pre_plug=True,
@@ -668,7 +739,42 @@ QEMU_10_0: Final = replace(
     cpu_models_absent=frozenset(),  # the recording's own models
 )
 
-RELEASES: Final[dict[str, Release]] = {r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0)}
+# QEMU 11.1 (trixie-backports 11.1.3), recorded live; its source is not at
+# hand (no source package, no tree in the index), so what changed since
+# 10.0 is learned by comparing live (docs/versions.md).
+QEMU_11_1: Final = replace(
+    QEMU_10_0,
+    version="11.1",
+    major=11,
+    minor=1,
+    micro=3,
+    reference_package="Debian 1:11.1.3+ds-2~bpo13+1",
+    copyright_year=2026,
+    recorded_as="11.1",
+    source_tables_as="10.0",
+    opts_keys_removed=(("chardev", "reconnect"),),
+    qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
+    iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
+    pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
+    fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
+    qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
+    mon_deprecated=True,  # system/vl.c -mon (seen live)
+    tap_open_tun_text=M.TAP_OPEN_TUN_FAILED_11_1,  # net/tap-linux.c (seen live)
+    tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED_11_1,  # net/tap.c (seen live)
+    vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
+    keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
+    tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
+    chardev_backend_kinds=_CHARDEV_KINDS_11_1,
+    chardev_backends_listed=_CHARDEV_LISTED_11_1,
+    chardev_module_kinds=(),
+    # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
+    backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
+    throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)
+)
+
+RELEASES: Final[dict[str, Release]] = {
+    r.version: r for r in (QEMU_7_2, QEMU_8_2, QEMU_10_0, QEMU_11_1)
+}
 #: The releases recorded from a live build, whose data and generated tables
 #: every release answers with (Release.recorded_as), oldest first.
 RECORDINGS: Final[tuple[str, ...]] = tuple(r.version for r in RELEASES.values() if r.is_recorded)

@@ -160,6 +160,7 @@ def test_hot_plugs_as_the_catalog_says(version: str) -> None:
                 # 7.2: qdev_get_device_class(); 10.0: qdev_hotplug_allowed()
                 "7.2": "Parameter 'driver' expects a pluggable device type",
                 "10.0": "Device 'VGA' does not support hotplugging",
+                "11.1": "Device 'VGA' does not support hotplugging",
             }[version]
         )
         assert q.execute("device_add", {"driver": "i6300esb", "id": "wdt"}) == {"return": {}}

@@ -10,8 +10,8 @@ whether KVM runs that part's command line on this host; where it does not
 virtualization rejecting an MSR with ``-cpu host``) that part is skipped
 here with QEMU's reason, and the TCG part and the other KVM parts are still
 compared.  The device catalog (devices.json) is a part of its own; 10.0's
-is checked too (``--only devices.json``, with the module directory masked
-as recorded).  A failure means the data is stale (QEMU was updated) or the
+and 11.1's are checked too (``--only devices.json``, with the module
+directory masked as recorded).  A failure means the data is stale (QEMU was updated) or the
 recorder is no longer deterministic; regenerate the data with the command
 in memdevd/targets/x86_64/data/README.md.
 """
@@ -35,7 +35,6 @@ from live_qemu import mask_problem, module_masks, qemu_binary
 ROOT = Path(__file__).resolve().parents[2]
 QEMU_7_2 = "/usr/bin/qemu-system-x86_64"
 DATA = ROOT / "memdevd" / "targets" / "x86_64" / "data" / "qemu-7.2"
-DATA_10_0 = DATA.parent / "qemu-10.0"
 
 
 def _parts() -> list[str]:
@@ -99,22 +98,22 @@ def test_recorded_qemu_7_2_data_is_current(part: str) -> None:
 
 
 @pytest.mark.live_qemu
-def test_recorded_qemu_10_0_device_catalog_is_current() -> None:
-    """10.0's devices.json, recorded again alone (a few minutes: a QEMU or
-    two per device type for its qom-list) and compared."""
-    binary = qemu_binary("10.0")
+@pytest.mark.parametrize("version", ["10.0", "11.1"])
+def test_recorded_device_catalog_is_current(version: str) -> None:
+    """10.0's and 11.1's devices.json, recorded again alone (a few minutes:
+    a QEMU or two per device type for its qom-list) and compared."""
+    binary = qemu_binary(version)
     if binary is None:
-        pytest.skip("QEMU 10.0 is not installed")
-    masks: list[str] = json.loads((DATA_10_0 / "meta.json").read_text(encoding="utf-8"))[
-        "mask-dirs"
-    ]
+        pytest.skip(f"QEMU {version} is not installed")
+    data = DATA.parent / f"qemu-{version}"
+    masks: list[str] = json.loads((data / "meta.json").read_text(encoding="utf-8"))["mask-dirs"]
     if masks and os.geteuid() != 0:
-        pytest.skip(f"masking {masks} from QEMU 10.0 needs root")
+        pytest.skip(f"masking {masks} from QEMU {version} needs root")
     result = subprocess.run(
         [
             sys.executable,
             str(ROOT / "tools" / "record_qemu_data.py"),
-            *("--qemu", binary, "--version-label", "10.0", "--out", str(DATA_10_0)),
+            *("--qemu", binary, "--version-label", version, "--out", str(data)),
             *(f"--mask-dir={d}" for d in masks),
             *("--check", "--only", "devices.json"),
         ],

@@ -1,6 +1,6 @@
 """Conformance: every scenario gives the same transcript from memdevd as from real QEMU.
 
-For each scenario in ``scenarios/`` and each QEMU version (7.2, 10.0) the
+For each scenario in ``scenarios/`` and each QEMU version (7.2, 10.0, 11.1) the
 scenario is replayed against that QEMU and against
 ``python -m memdevd -memdevd version=V ARGV`` at the same time, and the two
 live transcripts must be equal; the failure message is the runner's first
@@ -11,7 +11,8 @@ time (``MEMDEVD_LIVE_JOBS``, default 4), because each one mostly waits on
 settle timers; the individual tests then just report their own result.
 
 Binaries: ``$MEMDEVD_QEMU_7_2`` or /usr/bin/qemu-system-x86_64 and
-``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64; a version
+``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64,
+``$MEMDEVD_QEMU_11_1`` or /opt/qemu-11.1/bin/qemu-system-x86_64; a version
 whose binary is missing is skipped.
 """
 
@@ -22,8 +23,10 @@ import os
 from pathlib import Path
 
 import pytest
+from live_qemu import QEMU_VERSIONS, mask_problem, module_masks, qemu_command
 
 from memdevd.devtools.scenario import (
+    CommandTarget,
     Comparison,
     Scenario,
     compare_live,
@@ -40,8 +43,9 @@ SCENARIOS = sorted(p.stem for p in SCENARIO_DIR.glob("*.json"))
 QEMU_DEFAULTS = {
     "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
     "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
+    "11.1": ("MEMDEVD_QEMU_11_1", "/opt/qemu-11.1/bin/qemu-system-x86_64"),
 }
-VERSIONS = list(QEMU_DEFAULTS)
+VERSIONS = [v for v in QEMU_DEFAULTS if v in QEMU_VERSIONS]
 JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "4"))
 
 # A few scenarios covering events, settle, start-up failure, unordered lists
@@ -89,8 +93,17 @@ def _selected(session: pytest.Session, test_name: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _reference(version: str) -> CommandTarget:
+    """Real QEMU as its recording ran it: with the module directories the
+    recording masked hidden (11.1 would load Debian 7.2's modules there and
+    abort), where this machine can hide them."""
+    if mask_problem(version) is not None or not module_masks(version):
+        return qemu_target(qemu_path(version))
+    return CommandTarget(tuple(qemu_command(version, ["{argv}"])))
+
+
 async def _safe(scenario: Scenario, version: str, candidate_is_qemu: bool) -> Comparison:
-    reference = qemu_target(qemu_path(version))
+    reference = _reference(version)
     candidate = reference if candidate_is_qemu else memdevd_target(version)
     try:
         return await compare_live(scenario, reference, candidate)

@@ -414,6 +414,7 @@ def legacy_open(
         assert file_node is not None
         printed.append(M.DRIVE_RAW_PROBED.format(file_node.filename))
     node = layer._open(options, opening, opened_file=file_node)
+    node.probed = probed
     _leftover("format", driver, unknown)
     return node
 

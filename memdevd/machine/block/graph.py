@@ -92,6 +92,8 @@ class BlockNode:
     write_threshold: int = 0
     # the iothread whose AioContext the node is in (None: the main loop)
     iothread: str | None = None
+    # the format was probed, not given (raw then aligns requests to sectors)
+    probed: bool = False
 
     @property
     def cache_direct(self) -> bool:

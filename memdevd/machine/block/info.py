@@ -74,6 +74,46 @@ def full_backing_filename(node: BlockNode) -> str | None:
     return os.path.join(os.path.dirname(node.file.exact_filename), name)
 
 
+#: Protocol drivers (leaves): their limits come from the host file.
+_LEAF_DRIVERS = ("file", "host_device", "host_cdrom")
+_SECTOR = 512
+
+
+def limits(node: BlockNode) -> dict[str, Any]:
+    """BlockLimitsInfo of ``bs->bl`` (ImageInfo.limits, the releases that
+    have it; values as seen on QEMU 11.1): a leaf aligns requests and
+    buffers to sectors with O_DIRECT (a host CD-ROM its requests always), a
+    format takes the buffer alignment of its file child, a probed raw
+    aligns requests to sectors, qcow2 discards and zeroes whole clusters;
+    a node without a child (null-co) aligns buffers to sectors."""
+    direct = node.cache_direct
+    if node.driver in _LEAF_DRIVERS:
+        request = _SECTOR if direct or node.driver == "host_cdrom" else 1
+        min_mem = _SECTOR if direct else 1
+    else:
+        # Without a child, block.c's default buffer alignment (a sector).
+        below = limits(node.file) if node.file is not None else {}
+        request = _SECTOR if node.driver == "raw" and node.probed else 1
+        min_mem = below.get("min-mem-alignment", _SECTOR)
+    out: dict[str, Any] = {"request-alignment": request}
+    if node.qcow2 is not None:
+        cluster = 1 << node.qcow2.cluster_bits
+        out["discard-alignment"] = cluster
+        out["write-zeroes-alignment"] = cluster
+    out.update({"max-iov": 1024, "min-mem-alignment": min_mem, "opt-mem-alignment": 4096})
+    return out
+
+
+def children(node: BlockNode) -> list[dict[str, Any]]:
+    """BlockDeviceInfo.children: ``bs->children``, newest first (the backing
+    file is attached after the file child)."""
+    return [
+        {"child": name, "node-name": child.node_name}
+        for name, child in (("backing", node.backing), ("file", node.file))
+        if child is not None
+    ]
+
+
 def image_info(node: BlockNode, flat: bool) -> dict[str, Any]:
     """``bdrv_query_image_info``."""
     info: dict[str, Any] = {
@@ -98,6 +138,7 @@ def image_info(node: BlockNode, flat: bool) -> dict[str, Any]:
     specific = format_specific(node)
     if specific is not None:
         info["format-specific"] = specific
+    info["limits"] = limits(node)
     # bdrv_filter_or_cow_bs(): a filter's child, else the backing file
     below = node.file if node.driver in FILTER_DRIVERS else node.backing
     if not flat and below is not None:
@@ -121,6 +162,7 @@ def node_info(node: BlockNode, blk: BlockBackend | None, flat: bool) -> dict[str
     }
     if node.backing is not None:
         info["backing_file"] = node.backing.filename
+    info["children"] = children(node)
     info.update(
         {
             "backing_file_depth": depth,

@@ -188,6 +188,7 @@ def change_medium(
     elif read_only_mode == "read-write":
         read_only = False
     detect = blk.root.detect_zeroes if blk.root is not None else "off"
+    probed = fmt is None
     if fmt is None:
         image.stat_file(filename, "file", read_only=read_only)
         fmt = image.probe_format(filename)
@@ -208,6 +209,7 @@ def change_medium(
         for child, edge in opening.edges:
             child.parents.remove(edge)
         raise
+    medium.probed = probed
     layer._commit(opening)
     try:
         do_open_tray(machine, device, qdev_id, force)

@@ -111,7 +111,11 @@ class PCIDevice(Device):
             # Later entries win: the bus decides hotpluggable too.
             Prop("hotpluggable", "bool", lambda o: _pci(o).is_hotpluggable(), None),
             Prop("parent_bus", "link<bus>", lambda o: _pci(o).parent_bus_path(), None),
-            Prop("legacy-addr", "str", lambda o: _pci(o).legacy_addr(), None),
+            *(
+                [Prop("legacy-addr", "str", lambda o: _pci(o).legacy_addr(), None)]
+                if self.machine.release.pci_legacy_addr
+                else []
+            ),
         ]
 
     # -- qdev helpers -------------------------------------------------------------

@@ -160,15 +160,15 @@ def _tap_vhost(
         err = host.set_nonblocking(vhostfd)
         if err:
             # Sic: QEMU names the tap's descriptor here.
-            raise CoreError(M.TAP_CANT_USE_FD.format(name, fd, _strerror(err)))
+            raise CoreError(layer.release.fd_nonblocking_text.format(name, fd, _strerror(err)))
         state.vhostfd, state.vhost_own = vhostfd, False
     else:
         vhostfd, err = host.open_device("/dev/vhost-net")
         if vhostfd < 0:
             if soft:
-                layer.warn(M.TAP_VHOST_OPEN_FAILED.format(_strerror(err)))
+                layer.warn(layer.release.tap_vhost_open_text.format(_strerror(err)))
                 raise _Dropped()
-            raise CoreError(M.TAP_VHOST_OPEN_FAILED.format(_strerror(err)))
+            raise CoreError(layer.release.tap_vhost_open_text.format(_strerror(err)))
         state.vhostfd, state.vhost_own = vhostfd, True
     # vhost_net_init(): the first ioctl a vhost-net descriptor answers.
     err = host.vhost_features(state.vhostfd)
@@ -220,7 +220,7 @@ def init_tap(layer: NetLayer, tap: dict[str, Any], name: str, peer: NetClient | 
         err = host.set_nonblocking(fd)
         if err:
             host.close_fd(fd)
-            raise CoreError(M.TAP_CANT_USE_FD.format(name, fd, _strerror(err)))
+            raise CoreError(layer.release.fd_nonblocking_text.format(name, fd, _strerror(err)))
         try:
             _probe_vnet_hdr(fd)
         except CoreError:
@@ -253,7 +253,7 @@ def init_tap(layer: NetLayer, tap: dict[str, Any], name: str, peer: NetClient | 
             fd = fd_param(layer, fdname)
             err = host.set_nonblocking(fd)
             if err:
-                raise CoreError(M.TAP_CANT_USE_FD.format(name, fd, _strerror(err)))
+                raise CoreError(layer.release.fd_nonblocking_text.format(name, fd, _strerror(err)))
             if i == 0:
                 vnet_hdr = _probe_vnet_hdr(fd)
             else:
@@ -311,7 +311,7 @@ def _tap_open(
     except host.TunFailure as exc:
         if exc.step == "open":
             raise CoreError(
-                M.TAP_OPEN_TUN_FAILED.format(host.PATH_NET_TUN, _strerror(exc.errno))
+                layer.release.tap_open_tun_text.format(host.PATH_NET_TUN, _strerror(exc.errno))
             ) from None
         if exc.step == "vnet_hdr":
             raise CoreError(M.TAP_VNET_HDR_REQUIRED) from None
@@ -544,7 +544,7 @@ def init_socket(layer: NetLayer, sock: dict[str, Any], name: str, peer: NetClien
             raise CoreError(M.SOCKET_BAD_TYPE.format(so_type, fd))
         err = host.set_nonblocking(fd)
         if err:
-            raise CoreError(M.TAP_CANT_USE_FD.format(name, fd, _strerror(err)))
+            raise CoreError(layer.release.fd_nonblocking_text.format(name, fd, _strerror(err)))
         handle = S.Handle(socket.socket(fileno=fd))
         host.inherited_fds().discard(fd)
         nc = layer.new_client("socket", "socket", name, peer)
@@ -966,7 +966,7 @@ def init_dgram(layer: NetLayer, opts: dict[str, Any], name: str, peer: NetClient
         fd = fd_param(layer, str(local["str"]))
         err = host.set_nonblocking(fd)
         if err:
-            raise CoreError(M.TAP_CANT_USE_FD.format(name, fd, _strerror(err)))
+            raise CoreError(layer.release.fd_nonblocking_text.format(name, fd, _strerror(err)))
         try:
             handle = S.Handle(socket.socket(fileno=fd))
         except OSError as exc:

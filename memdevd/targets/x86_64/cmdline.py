@@ -8,6 +8,7 @@ rules from the release table.
 from __future__ import annotations
 
 from functools import cache
+from types import MappingProxyType
 
 from memdevd.releases.table import Release
 from memdevd.targets.x86_64 import options
@@ -22,7 +23,15 @@ _TABLES = {
 @cache
 def syntax(release: Release) -> Syntax:
     """The command-line syntax of qemu-system-x86_64 of ``release``."""
-    opts, lists = _TABLES[release.recorded_as]
+    opts, lists = _TABLES[release.source_tables_as]
+    if release.opts_keys_removed:
+        removed = set(release.opts_keys_removed)
+        lists = MappingProxyType(
+            {
+                name: ol._replace(desc=tuple(d for d in ol.desc if (name, d.name) not in removed))
+                for name, ol in lists.items()
+            }
+        )
     return Syntax(
         name=f"x86_64 {release.version}",
         options=opts,

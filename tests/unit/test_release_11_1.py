@@ -1,0 +1,56 @@
+"""The machine core's 11.1 answers that are fields of the release table
+(docs/versions.md, 11.1 column), each beside 10.0's."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_machine
+
+from memdevd.machine.errors import CoreError
+
+GiB = 1 << 30
+
+
+@pytest.mark.parametrize(
+    ("version", "text"),
+    [
+        ("10.0", "object 'm0' is in use, can not be deleted"),
+        ("11.1", "Cannot delete host memory backend 'm0' which is mapped"),
+    ],
+)
+def test_object_del_of_a_mapped_backend(version: str, text: str) -> None:
+    m = make_machine(version)
+    m.object_add("memory-backend-ram", "m0", {"size": GiB})
+    m.device_add({"driver": "pc-dimm", "id": "d0", "memdev": "m0"}, from_json=True)
+    with pytest.raises(CoreError) as err:
+        m.object_del("m0")
+    assert err.value.desc == text
+    assert "m0" in m.objects.children
+
+
+@pytest.mark.parametrize("dev_id", ["0bad", "a b", ""])
+def test_device_id_must_be_an_identifier_in_11_1(dev_id: str) -> None:
+    m = make_machine("11.1")
+    m.object_add("memory-backend-ram", "m0", {"size": GiB})
+    with pytest.raises(CoreError) as err:
+        m.device_add({"driver": "pc-dimm", "id": dev_id, "memdev": "m0"}, from_json=True)
+    assert err.value.desc == f"Invalid qdev ID '{dev_id}'"
+    assert dev_id not in m.peripheral.children
+    # 10.0's strict device_add took any string.
+    old = make_machine("10.0")
+    old.object_add("memory-backend-ram", "m0", {"size": GiB})
+    old.device_add({"driver": "pc-dimm", "id": "0bad", "memdev": "m0"}, from_json=True)
+
+
+@pytest.mark.parametrize("version", ["10.0", "11.1"])
+def test_iothread_poll_values(version: str) -> None:
+    m = make_machine(version)
+    io = m.object_add("iothread", "io0", {"poll-grow": 0})
+    info = io.iothread_info()  # type: ignore[attr-defined]
+    if version == "10.0":
+        assert (info["poll-grow"], info["poll-shrink"], "poll-weight" in info) == (0, 0, False)
+    else:
+        assert (info["poll-grow"], info["poll-shrink"], info["poll-weight"]) == (2, 2, 3)
+        with pytest.raises(CoreError) as err:
+            m.object_add("iothread", "io1", {"poll-weight": 64})
+        assert err.value.desc == "poll-weight value must be in range [0, 63]"
