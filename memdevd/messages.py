@@ -568,6 +568,8 @@ CPU_BAD_TSC_FREQ: Final = "bad numerical value {}"
 CPU_TCG_UNSUPPORTED_FEATURE: Final = "TCG doesn't support requested feature: {}"
 CPU_TCG_UNSUPPORTED_FEATURES: Final = "TCG doesn't support requested features"
 CPU_PHYS_BITS_RANGE: Final = "phys-bits should be between 32 and {}  (but is {})"
+# 11.1: no upper bound any more (TARGET_PHYS_ADDR_SPACE_BITS dropped from the check).
+CPU_PHYS_BITS_AT_LEAST_32: Final = "phys-bits should be at least 32 (but is {})"
 CPU_PHYS_BITS_32BIT: Final = "phys-bits is not user-configurable in 32 bit"
 CPU_HOST_PHYS_BITS_MISMATCH: Final = (
     "Host physical bits ({}) does not match phys-bits property ({})"

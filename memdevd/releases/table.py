@@ -341,6 +341,8 @@ class Release:
     vtd_eim_requires_split: bool
     #: intel-iommu's aw-bits text (formatted with mode, aw39, aw48).
     vtd_aw_bits_text: str
+    #: -cpu phys-bits= checked against TARGET_PHYS_ADDR_SPACE_BITS (52) too.
+    phys_bits_upper_bound: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -540,6 +542,7 @@ QEMU_7_2: Final = Release(
     vfio_no_host_hint=M.VFIO_NO_HOST_HINT_7_2,
     vtd_eim_requires_split=True,
     vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
+    phys_bits_upper_bound=True,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -754,6 +757,9 @@ QEMU_11_1: Final = replace(
     source_tables_as="10.0",
     opts_keys_removed=(("chardev", "reconnect"),),
     qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
+    # target/i386/cpu.c: only "at least 32" is checked (seen live; 64 and up
+    # then wrap in pc_max_used_gpa's limit as a C shift does).
+    phys_bits_upper_bound=False,
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

@@ -30,7 +30,7 @@ from memdevd.machine.cxl import (
 from memdevd.machine.errors import CoreError
 from memdevd.releases.table import RELEASES
 from memdevd.targets.x86_64.board import PC, Q35
-from memdevd.targets.x86_64.layout import compute_layout
+from memdevd.targets.x86_64.layout import CpuFacts, compute_layout
 
 R72, R100 = RELEASES["7.2"], RELEASES["10.0"]
 
@@ -157,7 +157,7 @@ def test_placement_invariants(
             ram,
             maxmem,
             slots,
-            phys_bits=52,
+            cpu=CpuFacts(phys_bits=52),
             device_memory_only_with_maxmem=RELEASES[version].device_memory_only_with_maxmem,
             cxl=state,
         )

@@ -323,7 +323,13 @@ def realize_vcpu(
                 limit = int(state.props.get("host-phys-bits-limit", 0))
                 if limit and phys_bits > limit:
                     phys_bits = limit
-        if phys_bits and not 32 <= phys_bits <= TARGET_PHYS_ADDR_SPACE_BITS:
+        if phys_bits and not release.phys_bits_upper_bound and phys_bits < 32:
+            raise CoreError(M.CPU_PHYS_BITS_AT_LEAST_32.format(phys_bits))
+        if (
+            phys_bits
+            and release.phys_bits_upper_bound
+            and not 32 <= phys_bits <= TARGET_PHYS_ADDR_SPACE_BITS
+        ):
             raise CoreError(M.CPU_PHYS_BITS_RANGE.format(TARGET_PHYS_ADDR_SPACE_BITS, phys_bits))
         if phys_bits == 0:
             phys_bits = TCG_PHYS_ADDR_BITS

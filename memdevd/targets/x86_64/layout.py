@@ -172,7 +172,8 @@ def compute_layout(
         above_start = AMD_ABOVE_1TB_START
 
     max_used = max_used_gpa(above_start)
-    max_phys = (1 << phys_bits) - 1
+    # (1ULL << phys_bits) - 1 in C: x86 takes the shift count modulo 64.
+    max_phys = ((1 << (phys_bits & 63)) - 1) & ((1 << 64) - 1)
     if max_phys < max_used:
         raise CoreError(M.PHYS_BITS_TOO_LOW.format(max_phys, max_used, phys_bits))
 
