@@ -820,6 +820,11 @@ class LibvirtHarness:
                 self._anchor.stdout.close()
             self._anchor = None
         if self._ns is not None:
+            # The anchor was the namespace's init: the kernel kills the rest,
+            # which takes a moment on a busy machine.
+            deadline = time.monotonic() + 10.0
+            while processes_in_namespace(self._ns) and time.monotonic() < deadline:
+                time.sleep(0.05)
             survivors += [p for p in processes_in_namespace(self._ns) if p not in survivors]
             self._ns = None  # the namespace is gone; its inode may be reused
         root_removed = True
