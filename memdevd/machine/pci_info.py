@@ -88,27 +88,65 @@ def _bus_entries(
     return entries
 
 
-# BAR indices: virtio-pci's MSI-X table (msix_bar_idx) and PCI_ROM_SLOT.
+# BAR indices: virtio-pci's MSI-X table (msix_bar_idx), its modern
+# capabilities' memory (modern_mem_bar_idx), pci-bridge's SHPC and
+# PCI_ROM_SLOT.
 _VIRTIO_MSIX_BAR = 1
+_VIRTIO_MODERN_BAR = 4
+_SHPC_BAR = 0
 _ROM_BAR = 6
+_SHPC_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat"})
 
 
 def _with_properties(machine: Machine, dev: Device, identity: JSON) -> JSON:
     """The recorded identity (the type's defaults) with the BARs that the
-    properties memdevd models remove: ``vectors`` 0 (no MSI-X table) and
+    properties memdevd models remove: ``vectors`` 0 (no MSI-X table),
+    ``disable-modern`` (virtio_pci_realize registers no modern memory BAR),
+    a pci-bridge's ``shpc=off`` (no SHPC BAR, no interrupt pin) and
     ``pci_add_option_rom``'s early returns, an empty ``romfile`` or
     ``rombar=0`` (the ROM goes through fw_cfg instead).  Other properties
     are not modelled (docs/divergences.md)."""
     values = getattr(dev, "values", None)
     values = values if isinstance(values, dict) else {}
     dropped: set[int] = set()
+    out = identity
     if _msix_vectors(machine, dev) == 0:
         dropped.add(_VIRTIO_MSIX_BAR)
+    if values.get("disable-modern") is True and dev.is_a("virtio-pci"):
+        dropped.add(_VIRTIO_MODERN_BAR)
+    if dev.typename in _SHPC_BRIDGES and values.get("shpc") is False:
+        dropped.add(_SHPC_BAR)
+        out = {**out, "irq_pin": 0}
     if values.get("romfile") == "" or values.get("rombar") == 0:
         dropped.add(_ROM_BAR)
+    io_size = _virtio_net_legacy_size(machine, dev, values)
+    if io_size is not None:
+        out = {
+            **out,
+            "regions": [
+                {**r, "size": io_size} if r["bar"] == 0 and r.get("type") == "io" else r
+                for r in out["regions"]
+            ],
+        }
     if not dropped:
-        return identity
-    return {**identity, "regions": [r for r in identity["regions"] if r["bar"] not in dropped]}
+        return out
+    return {**out, "regions": [r for r in out["regions"] if r["bar"] not in dropped]}
+
+
+def _virtio_net_legacy_size(machine: Machine, dev: Device, values: dict[str, Any]) -> int | None:
+    """virtio-net's legacy I/O BAR: the common header (24 bytes with MSI-X,
+    20 without) and the device config, whose length the features decide
+    (``virtio_net_set_config_size``: mac and status, ``mq`` adds
+    max_virtqueue_pairs, ``host_mtu`` the mtu), rounded up to a power of 2.
+    None where the recorded default stands."""
+    if getattr(dev, "backend_typename", lambda: "")() != "virtio-net-device":
+        return None
+    if values.get("mq") is True or values.get("host_mtu"):
+        config_len = 12 if values.get("host_mtu") else 10
+    else:
+        return None
+    header = 20 if _msix_vectors(machine, dev) == 0 else 24
+    return 1 << (header + config_len - 1).bit_length()
 
 
 def check_option_rom(machine: Machine, dev: Device) -> None:

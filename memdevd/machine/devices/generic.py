@@ -316,6 +316,14 @@ def _catalog_prop(info: DevicePropertyInfo) -> Prop:
         value = _parse(info, v, pname)
         if kind == "mac" and not _MAC.fullmatch(str(value)):
             raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+        if info.type == "str" and info.default_value == "auto" and name == "guid":
+            # qdev_prop_uuid (vmgenid's guid): "auto" or a UUID.
+            from memdevd.machine.devices.busless import parse_uuid
+
+            uuid = value if value == "auto" else parse_uuid(str(value))
+            if uuid is None:
+                raise CoreError(M.PROPERTY_DOESNT_TAKE_VALUE.format(owner, pname, value))
+            value = uuid
         if kind == "pci-host-devaddr":
             from memdevd.machine.devices.host_devices import parse_pci_host_devaddr
 
@@ -644,6 +652,8 @@ def _catalog(obj: QOMObject) -> CatalogMixin:
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
 # With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
+# On no bus, placed by memdevd.machine.devices.busless.
+_BUSLESS = frozenset({"vmgenid", "vmcoreinfo"})
 # Catalog types with their realize in code: type -> (module, class).
 _CODED_TYPES = {
     "pxb": ("memdevd.machine.devices.pci_expander", "PXB"),
@@ -670,7 +680,21 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
         return _CLASSES[key]
     info = rec.device_type(name)
     cls: type[Device] | None = None
-    if info is not None and info.bus not in (None, "PCI", "System") and not info.aborts:
+    if info is not None and info.bus is None and info.name in _BUSLESS and not info.aborts:
+        from memdevd.machine.devices.busless import CatalogBuslessDevice
+
+        cls = type(
+            _class_name(info.name),
+            (CatalogBuslessDevice,),
+            {
+                "catalog": info,
+                "type_chain": (info.name, *info.parents),
+                "user_creatable": info.user_creatable,
+                "description": info.description or "",
+                "hotpluggable": info.hotpluggable is not False,
+            },
+        )
+    elif info is not None and info.bus not in (None, "PCI", "System") and not info.aborts:
         # A bus memdevd may not have (USB, SCSI, virtio-serial...): QEMU's
         # "No 'usb-bus' bus found" / "can't go on" texts where it has none,
         # placed without an address where it has one (ISA).

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
+from memdevd.machine.devices.generic import CatalogMixin
 from memdevd.machine.devices.pcie_root_port import PassivePCIDevice
 from memdevd.machine.errors import CoreError, ErrorClass
 from memdevd.machine.guest import GuestAction
@@ -77,8 +78,10 @@ def balloon_registered(machine: Machine) -> bool:
     )
 
 
-class VirtioBalloonPCI(PassivePCIDevice):
-    """``virtio-balloon-pci``: the balloon and its PCI proxy in one object."""
+class VirtioBalloonPCI(CatalogMixin, PassivePCIDevice):
+    """``virtio-balloon-pci``: the balloon and its PCI proxy in one object;
+    the properties memdevd does not model (``deflate-on-oom``,
+    ``free-page-reporting``...) are the recorded catalog's."""
 
     type_chain: ClassVar[tuple[str, ...]] = (
         "virtio-balloon-pci",
@@ -97,10 +100,19 @@ class VirtioBalloonPCI(PassivePCIDevice):
         self.actual = 0
         self.stats_poll_interval = 0
         self.inflate_action: GuestAction | None = None
+        info = machine.recording.device_type("virtio-balloon-pci")
+        assert info is not None, "virtio-balloon-pci is in every recorded catalog"
+        self.catalog = info  # type: ignore[misc]
+        self.values: dict[str, Any] = {}
+
+    def class_props_key(self) -> str | None:
+        return f"catalog-{self.machine.recording.recorded_as}"
 
     def class_props(self) -> list[Prop]:
+        modelled = {"guest-stats", "guest-stats-polling-interval"}
         return [
             *super().class_props(),
+            *(p for p in self.catalog_props() if p.name not in modelled),
             Prop("guest-stats", "guest statistics", lambda o: _balloon(o).guest_stats(), None),
             Prop(
                 "guest-stats-polling-interval",
