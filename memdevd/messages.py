@@ -832,7 +832,7 @@ GUEST_CHOICES: Final = "none, cooperative, slow:SECONDS, polls:N, refuse"
 VMEM_RATE_CHOICES: Final = "SIZE[/SECONDS]"
 QMP_CHARDEV_NOT_SOCKET: Final = "memdevd: chardev backend '{}' cannot serve QMP (use a socket)"
 QMP_CLIENT_SOCKET_NOT_EMULATED: Final = (
-    "memdevd: QMP client-mode sockets are not emulated (use server=on)"
+    "memdevd: QMP client-mode sockets on an inherited fd are not emulated (use server=on)"
 )
 # A bug costs one reply, not the connection: the exception's type and text.
 COMMAND_INTERNAL_ERROR: Final = "memdevd internal error: {}: {}"
@@ -1555,3 +1555,5 @@ VTD_AW_BITS: Final = "{mode}: supported values for aw-bits are: {aw39}, {aw48}"
 VTD_FLTS_AW_BITS: Final = "Scalable mode(flts=on): supported value for aw-bits is: {}"
 VTD_SCALABLE_NEEDS_DMA_DRAIN: Final = "Need to set dma_drain for scalable mode"
 VTD_PASID_NEEDS_SCALABLE: Final = "Need to set scalable mode for PASID"
+# hw/acpi/vmgenid.c vmgenid_realize, hw/misc/vmcoreinfo.c vmcoreinfo_realize
+AT_MOST_ONE_DEVICE: Final = "at most one {} device is permitted"

@@ -757,7 +757,9 @@ def build_daemon(
                     return str(address[0]), int(address[1])
                 return None
 
-            target.add_chardev(addr.name, addr.socket_address(), connected, peer)
+            target.add_chardev(
+                addr.name, addr.socket_address(), connected, peer, listen=not addr.connect
+            )
 
     def rebuild() -> Any:
         """The start-up machine again, on a scratch clock at the live time."""
@@ -862,7 +864,15 @@ def run(parsed: Parsed, prog: str) -> int:
     log = logging.getLogger("memdevd")
     # Before any thread starts (iothreads, the idle warm-up): see daemon.py.
     block_shutdown_signals()
-    daemon, notes = build_daemon(parsed, prog)
+    try:
+        daemon, notes = build_daemon(parsed, prog)
+    except Q.OptionError as err:
+        if parsed.daemonize and err.aborts:
+            # QEMU forked before this point: its child aborts, and the
+            # parent, seeing no "started", exits 1 (os_daemonize).
+            err.aborts = False
+            err.exit_status = 1
+        raise
     log.info("starting: QEMU %s release", settings.version, extra={"fields": {"event": "start"}})
     for note in notes:
         out = sys.stdout if note.kind == "stdout" else sys.stderr
@@ -905,6 +915,11 @@ def run(parsed: Parsed, prog: str) -> int:
             hmp_monitor.start(daemon, parsed.request.readline_monitors)
         if ready is not None:
             ready()
+        # A client-mode monitor's failed connection is reported from QEMU's
+        # main loop, after -daemonize detached stderr.
+        for line in daemon.server.connect_reports:
+            sys.stderr.write(f"{prog}: {line}\n")
+        sys.stderr.flush()
         return await daemon.wait()
 
     return int(run_event_loop(serve))

@@ -42,16 +42,27 @@ def _address(chardev: Any) -> ListenAddress:
     if backend not in ("socket", "unix", "tcp"):
         raise OptionError(M.QMP_CHARDEV_NOT_SOCKET.format(backend))
     server = chardev.get("server")
-    if server is not None and server not in ("on", "yes", "true", "y"):
-        raise OptionError(M.QMP_CLIENT_SOCKET_NOT_EMULATED)
+    # qemu_chr_parse_socket: a client unless server=on.
+    connect = server is None or server not in ("on", "yes", "true", "y")
+    reconnect_ms = 0
+    if connect:
+        seconds = chardev.get("reconnect")
+        millis = chardev.get("reconnect-ms")
+        reconnect_ms = int(millis) if millis is not None else int(seconds or 0) * 1000
     fd = chardev.get("fd")
     if fd is not None:
+        if connect:
+            raise OptionError(M.QMP_CLIENT_SOCKET_NOT_EMULATED)
         return ListenAddress("fd", fd=int(fd, 0), name=name)
     path = chardev.get("path")
     if path is not None:
-        return ListenAddress("unix", path=path, name=name)
+        return ListenAddress(
+            "unix", path=path, name=name, connect=connect, reconnect_ms=reconnect_ms
+        )
     host = chardev.get("host") or ""
     port = chardev.get("port")
     if port is None:
         raise OptionError(M.CHARDEV_SOCKET_NO_HOST)
-    return ListenAddress("tcp", host=host, port=int(port), name=name)
+    return ListenAddress(
+        "tcp", host=host, port=int(port), name=name, connect=connect, reconnect_ms=reconnect_ms
+    )

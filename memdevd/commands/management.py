@@ -27,6 +27,7 @@ from memdevd.qmp.session import Session
 
 if TYPE_CHECKING:
     from memdevd.releases.recorded import Recording
+    from memdevd.releases.table import Release
 
 
 def _visit(args: dict[str, Any], body: Any) -> Any:
@@ -77,7 +78,9 @@ def query_chardev(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     # object_child_foreach over /chardevs, each prepended to the list.
     # (GLib's hash-table order of /chardevs' children.)
     chardevs = rt.machine.chardevs
-    out = [chardev_info(label, chardevs.children[label]) for label in chardevs.hash_order()]
+    out = [
+        chardev_info(label, chardevs.children[label], rt.release) for label in chardevs.hash_order()
+    ]
     out.reverse()
     return out
 
@@ -255,30 +258,34 @@ def _initial_capabilities(rec: Recording) -> dict[str, bool]:
     return dict.fromkeys(values, False)
 
 
-def chardev_info(label: str, dev: Any) -> dict[str, Any]:
+def chardev_info(label: str, dev: Any, release: Release) -> dict[str, Any]:
     """``ChardevInfo``: a monitor's socket (char-socket.c's filename rules),
     else a pty or null chardev, open when a device uses it."""
     from memdevd.machine.qom import ChardevBackend
 
     if isinstance(dev, ChardevBackend):
         return {"label": label, "filename": dev.filename, "frontend-open": dev.frontend_open}
-    return {"label": label, "filename": chardev_filename(dev), "frontend-open": True}
+    return {"label": label, "filename": chardev_filename(dev, release), "frontend-open": True}
 
 
-def chardev_filename(dev: Any) -> str:
+def chardev_filename(dev: Any, release: Release) -> str:
     """``qemu_chr_compute_filename`` when a client is connected, else
     ``qemu_chr_socket_address(s, "disconnected:")``."""
     address = dev.address
     peer = dev.peer()
     kind = address.get("type")
+    listen = ",server=on" if dev.listen else ""
     if kind == "unix":
-        text = f"unix:{address['path']},server=on"
+        if dev.connected() and not dev.listen:
+            # 7.2 names the client's own (unnamed) end of the socket.
+            return f"unix:{address['path']}" if release.chardev_client_filename_peer else "unix:"
+        text = f"unix:{address['path']}{listen}"
         return text if dev.connected() else "disconnected:" + text
     if kind == "inet":
         host, port = address["host"], address["port"]
         if dev.connected() and peer is not None:
             left, right = ("[", "]") if ":" in host else ("", "")
             phost, pport = peer
-            return f"tcp:{left}{host}{right}:{port},server=on <-> {left}{phost}{right}:{pport}"
-        return f"disconnected:tcp:{host}:{port},server=on"
-    return f"{'' if dev.connected() else 'disconnected:'}fd:{address.get('str')},server=on"
+            return f"tcp:{left}{host}{right}:{port}{listen} <-> {left}{phost}{right}:{pport}"
+        return f"disconnected:tcp:{host}:{port}{listen}"
+    return f"{'' if dev.connected() else 'disconnected:'}fd:{address.get('str')}{listen}"

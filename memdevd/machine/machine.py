@@ -555,12 +555,13 @@ class Machine:
         address: dict[str, Any],
         connected: Callable[[], bool],
         peer: Callable[[], tuple[str, int] | None] | None = None,
+        listen: bool = True,
     ) -> None:
-        """A ``chardev-socket`` under /chardevs for a QMP listener."""
+        """A ``chardev-socket`` under /chardevs for a QMP monitor's socket."""
         from memdevd.machine.qom import ChardevSocket
 
         if label and label not in self.chardevs.children:
-            self.chardevs.add_child(label, ChardevSocket(address, connected, peer))
+            self.chardevs.add_child(label, ChardevSocket(address, connected, peer, listen))
 
     def add_backend_chardev(self, label: str, backend: dict[str, Any]) -> str:
         """A ``-chardev`` (its QAPI ChardevBackend): created before the

@@ -670,10 +670,13 @@ class ChardevSocket(QOMObject):
         address: dict[str, Any],
         connected: Callable[[], bool],
         peer: Callable[[], tuple[str, int] | None] | None = None,
+        listen: bool = True,
     ) -> None:
         super().__init__()
         self.address = address
         self.connected = connected
+        # A server socket (server=on), else a client that connects out.
+        self.listen = listen
         # The connected client's address (TCP), for query-chardev's filename.
         self.peer = peer or (lambda: None)
 

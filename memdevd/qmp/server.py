@@ -45,6 +45,10 @@ class ListenAddress:
     name: str = ""
     # The option that asked for it, as QEMU prints it before an error.
     location: str | None = None
+    # A client-mode socket (no server=on): connect to the address instead,
+    # again every reconnect_ms after a failure or a hang-up (0: once).
+    connect: bool = False
+    reconnect_ms: int = 0
 
     def socket_address(self) -> dict[str, object]:
         """QAPI SocketAddress, as ``qom-get /chardevs/ID addr`` shows it."""
@@ -114,6 +118,10 @@ class Server:
     # before its main loop runs, and nobody is greeted until start-up is done.
     hold_clients: bool = False
     _listeners: list[_Listener] = field(default_factory=list)
+    _connectors: list[_Connector] = field(default_factory=list)
+    # What client-mode monitors that could not connect print at start-up
+    # (check_report_connect_error's first report), for the caller to print.
+    connect_reports: list[str] = field(default_factory=list)
     _greeting: bytes | None = None
 
     # -- greeting -------------------------------------------------------------
@@ -152,6 +160,8 @@ class Server:
             session.peer,
             extra={"fields": {"event": "disconnect", "peer": session.peer}},
         )
+        for connector in self._connectors:
+            connector.session_closed(session)
         if session in self.waiting:
             self.waiting.remove(session)
             return
@@ -192,6 +202,13 @@ class Server:
     # -- listeners --------------------------------------------------------------
 
     async def listen(self, address: ListenAddress) -> None:
+        if address.connect:
+            connector = _Connector(self, address)
+            connector.check()
+            self._connectors.append(connector)
+            if not self.hold_clients:
+                connector.start()
+            return
         loop = asyncio.get_running_loop()
 
         def factory() -> Session:
@@ -236,6 +253,8 @@ class Server:
         self.hold_clients = False
         for lst in self._listeners:
             await lst.server.start_serving()
+        for connector in self._connectors:
+            connector.start()
 
     def bound_addresses(self) -> list[ListenAddress]:
         """Listener addresses with TCP port 0 resolved to the real port."""
@@ -253,6 +272,8 @@ class Server:
     async def close(self) -> None:
         """Stop listening, drop every client, remove socket files we created."""
         self.closing = True
+        for connector in self._connectors:
+            connector.stop()
         for lst in self._listeners:
             lst.server.close()
         for session in [*self.sessions, *self.waiting]:
@@ -271,6 +292,101 @@ class Server:
             if lst.created_path:
                 with contextlib.suppress(OSError):
                     os.unlink(lst.created_path)
+
+
+class _Connector:
+    """A QMP monitor on a client-mode socket chardev: QEMU connects to the
+    address (``tcp_chr_connect_client_sync``, or ``reconnect=`` attempts
+    after a failure or a hang-up) and serves QMP on that connection."""
+
+    def __init__(self, server: Server, address: ListenAddress) -> None:
+        self.server = server
+        self.address = address
+        self.session: Session | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._sock: socket.socket | None = None
+
+    def check(self) -> None:
+        """Start-up without ``reconnect``: the first connection must work
+        (QEMU connects synchronously while it creates the chardev)."""
+        try:
+            # The connection QEMU makes while it creates the chardev: kept
+            # for the session start() begins once clients may be served.
+            self._sock = _client_socket(self.address)
+        except OSError as exc:
+            failure = _connect_failed(self.address, exc)
+            if not self.address.reconnect_ms:
+                raise ListenError(failure, location=self.address.location) from None
+            name = self.address.name or self.address.describe()
+            self.server.connect_reports.append(
+                M.CHARDEV_SOCKET_UNABLE_TO_CONNECT.format(name, failure)
+            )
+
+    def start(self) -> None:
+        if self._task is None and not self._stopped:
+            self._task = asyncio.get_running_loop().create_task(self._run(first=True))
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._task is not None:
+            self._task.cancel()
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def session_closed(self, session: Session) -> None:
+        if session is self.session:
+            self.session = None
+            self._task = None
+            if self.address.reconnect_ms and not self._stopped and not self.server.closing:
+                self._task = asyncio.get_running_loop().create_task(self._run(first=False))
+
+    async def _run(self, first: bool) -> None:
+        delay = self.address.reconnect_ms / 1000
+        if not first:
+            await asyncio.sleep(delay)
+        loop = asyncio.get_running_loop()
+        while not self._stopped:
+            session = Session(self.server, self.address.name or self.address.describe())
+            try:
+                sock, self._sock = self._sock or _client_socket(self.address), None
+                sock.setblocking(False)
+
+                def protocol(session: Session = session) -> Session:
+                    return session
+
+                if sock.family == socket.AF_UNIX:
+                    await loop.create_unix_connection(protocol, sock=sock)
+                else:
+                    await loop.create_connection(protocol, sock=sock)
+            except OSError:
+                if not self.address.reconnect_ms:
+                    return
+                await asyncio.sleep(delay)
+                continue
+            self.session = session
+            return
+
+
+def _client_socket(address: ListenAddress) -> socket.socket:
+    """A blocking socket connected to ``address`` (OSError if it fails)."""
+    if address.kind == "unix":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(address.path)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection((address.host, address.port), timeout=5.0)
+
+
+def _connect_failed(address: ListenAddress, exc: OSError) -> str:
+    reason = os.strerror(exc.errno or 0)
+    if address.kind == "unix":
+        return M.SOCKET_CONNECT_UNIX_FAILED.format(address.path, reason)
+    return M.SOCKET_CONNECT_INET_FAILED.format(address.host, address.port, reason)
 
 
 def _bind_tcp(host: str, port: int) -> socket.socket:

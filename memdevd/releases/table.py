@@ -343,6 +343,9 @@ class Release:
     vtd_aw_bits_text: str
     #: -cpu phys-bits= checked against TARGET_PHYS_ADDR_SPACE_BITS (52) too.
     phys_bits_upper_bound: bool
+    #: query-chardev of a connected client-mode unix socket: "unix:PATH"
+    #: (the peer's address) rather than 7.2's "unix:" (its own, unnamed).
+    chardev_client_filename_peer: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -543,6 +546,7 @@ QEMU_7_2: Final = Release(
     vtd_eim_requires_split=True,
     vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
     phys_bits_upper_bound=True,
+    chardev_client_filename_peer=False,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -672,6 +676,7 @@ QEMU_8_2: Final = replace(
     # came with 9.x's intel_iommu changes.
     vtd_eim_requires_split=True,
     vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
+    chardev_client_filename_peer=True,  # as 10.0 (assumed)
     stream_state_texts=True,  # 8.0: net/stream.c reconnect series
     # As 10.0 (assumed; no 8.2 source at hand): errors since the tap rework.
     tap_vhost_failure_warns=False,

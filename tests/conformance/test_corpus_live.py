@@ -47,18 +47,7 @@ JOBS = int(os.environ.get("MEMDEVD_CORPUS_JOBS", "4"))
 #: Entries (``NAME`` for every release, ``NAME@RELEASE`` for one) memdevd
 #: cannot run like QEMU yet, with what it lacks first.  A pending entry's
 #: test fails once memdevd matches QEMU on it: then remove it from here.
-PENDING: dict[str, str] = {
-    # hand-written
-    # (10.0 fails on both as on a host without /dev/vhost-net, before -cpu)
-    "handwritten/proxmox-pc@7.2": (
-        "with /dev/vhost-net (both abort at the vhost=on tap without it) memdevd refuses CPU"
-        " features on -cpu (kvm64,enforce,...)"
-    ),
-    "handwritten/proxmox-pc-novhost": (
-        "memdevd refuses CPU features on -cpu (kvm64,enforce,+kvm_pv_eoi,...)"
-    ),
-    "handwritten/kata-q35-novhost": "memdevd refuses CPU features on -cpu (max,pmu=off)",
-}
+PENDING: dict[str, str] = {}
 
 #: Queries memdevd does not have: asked, not compared (see the module docstring).
 MEMDEVD_LACKS: dict[str, str] = {}
