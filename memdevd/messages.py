@@ -30,6 +30,10 @@ KEYVAL_DASHIFY_CONFLICT: Final = "Conflict between '{}' and '{}'"
 CANT_APPLY_GLOBAL: Final = "can't apply global {}.{}={}: "
 # hw/core/machine.c machine_set_memory_encryption
 NO_MEMORY_ENCRYPTION_OBJECT: Final = "No such memory encryption object '{}'"
+# 11.1 (seen live): the legacy property warns first.
+MEMORY_ENCRYPTION_DEPRECATED: Final = (
+    "memory-encryption is deprecated, use confidential-guest-support instead"
+)
 # system/vl.c qemu_machine_creation_done (9.1+): no accelerator readied the
 # confidential guest support object (TCG never does).
 CGS_NOT_READY: Final = "accelerator does not support confidential guest {}"
@@ -1515,6 +1519,8 @@ SOCKET_FD_LISTEN_FAILED: Final = "Failed to listen on fd socket: {}"
 VSOCK_GUEST_CID_RESERVED: Final = "guest-cid property must be greater than 2"
 VSOCK_GUEST_CID_32BIT: Final = "guest-cid property must be a 32-bit number"
 VSOCK_VHOST_OPEN_FAILED: Final = "vhost-vsock: failed to open vhost device: {}"
+# 11.1: qemu_open()'s text (seen live).
+VSOCK_VHOST_OPEN_FAILED_11_1: Final = "Could not open '/dev/vhost-vsock': {}"
 # hw/virtio/vhost-user-fs.c vuf_device_realize
 VHOST_USER_FS_MISSING_CHARDEV: Final = "missing chardev"
 VHOST_USER_FS_MISSING_TAG: Final = "missing tag property"

@@ -486,7 +486,7 @@ def build_machine(
 
         drive_devices = configure_drives(machine, request.drives, target, release, notes)
     # qemu_apply_machine_options() runs after the early backends: its links.
-    cgs = _confidential_guest_support(machine)
+    cgs = _confidential_guest_support(machine, notes)
     # configure_accelerators(): the accelerator's sugar properties.
     check_accel_sugar(request.machine, accel, accel_location)
     if accel == "kvm" and "kernel-irqchip" in request.machine:
@@ -649,7 +649,7 @@ def build_machine(
     return machine, notes
 
 
-def _confidential_guest_support(machine: Machine) -> QOMObject | None:
+def _confidential_guest_support(machine: Machine, notes: list[Diagnostic]) -> QOMObject | None:
     """The ``confidential-guest-support`` link (or its ``memory-encryption``
     alias, an id under /objects), resolved with QEMU's texts."""
     option = machine.config.cgs_option
@@ -657,6 +657,8 @@ def _confidential_guest_support(machine: Machine) -> QOMObject | None:
         return None
     key, value = option
     cgs_type = "confidential-guest-support"
+    if key == "memory-encryption" and machine.release.memory_encryption_deprecated:
+        notes.append(Diagnostic(M.MEMORY_ENCRYPTION_DEPRECATED, kind="warning"))
     try:
         if key == "memory-encryption":
             # machine_set_memory_encryption
@@ -668,7 +670,9 @@ def _confidential_guest_support(machine: Machine) -> QOMObject | None:
             return target
         return machine.resolve_link(value, cgs_type, key)
     except CoreError as exc:
-        raise _err(exc) from None
+        err = _err(exc)
+        err.preceding[:0] = notes
+        raise err from None
 
 
 def _cgs_not_ready(cgs: QOMObject, accel: str, release: Release, notes: list[Diagnostic]) -> None:

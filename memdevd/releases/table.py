@@ -346,6 +346,10 @@ class Release:
     #: query-chardev of a connected client-mode unix socket: "unix:PATH"
     #: (the peer's address) rather than 7.2's "unix:" (its own, unnamed).
     chardev_client_filename_peer: bool
+    #: vhost-vsock's realize without /dev/vhost-vsock (11.1: qemu_open's text).
+    vsock_vhost_open_failed_text: str
+    #: -machine memory-encryption= warns that it is deprecated (11.1).
+    memory_encryption_deprecated: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -547,6 +551,8 @@ QEMU_7_2: Final = Release(
     vtd_aw_bits_text=M.VTD_AW_BITS_7_2,
     phys_bits_upper_bound=True,
     chardev_client_filename_peer=False,
+    vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
+    memory_encryption_deprecated=False,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -765,6 +771,8 @@ QEMU_11_1: Final = replace(
     # target/i386/cpu.c: only "at least 32" is checked (seen live; 64 and up
     # then wrap in pc_max_used_gpa's limit as a C shift does).
     phys_bits_upper_bound=False,
+    vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED_11_1,  # seen live
+    memory_encryption_deprecated=True,  # hw/core/machine.c (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

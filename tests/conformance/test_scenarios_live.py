@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 import pytest
-from live_qemu import QEMU_VERSIONS, mask_problem, module_masks, qemu_command
+from live_qemu import SCENARIO_VERSIONS, mask_problem, module_masks, qemu_command
 
 from memdevd.devtools.scenario import (
     CommandTarget,
@@ -45,7 +45,7 @@ QEMU_DEFAULTS = {
     "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
     "11.1": ("MEMDEVD_QEMU_11_1", "/opt/qemu-11.1/bin/qemu-system-x86_64"),
 }
-VERSIONS = [v for v in QEMU_DEFAULTS if v in QEMU_VERSIONS]
+VERSIONS = [v for v in QEMU_DEFAULTS if v in SCENARIO_VERSIONS]
 JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "4"))
 
 # A few scenarios covering events, settle, start-up failure, unordered lists

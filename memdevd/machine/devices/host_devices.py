@@ -43,7 +43,7 @@ def _vhost_vsock(machine: Machine, values: dict[str, Any]) -> None:
 
     fd, err = host.open_device("/dev/vhost-vsock")
     if fd < 0:
-        raise CoreError(M.VSOCK_VHOST_OPEN_FAILED.format(os.strerror(err)))
+        raise CoreError(machine.release.vsock_vhost_open_failed_text.format(os.strerror(err)))
     host.close_own(fd)
 
 
