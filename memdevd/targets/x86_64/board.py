@@ -62,6 +62,8 @@ COMPAT: CompatTable = {
         "pc-machine.pvh-enabled": False,
     },
     (2, 5): {"isa-fdc.fallback": "144"},  # pc_compat_2_5
+    # pc_{i440fx,q35}_machine_2_4_options: pcmc->broken_reserved_end
+    (2, 4): {"pc-machine.broken-reserved-end": True},
 }
 #: The i440FX types only (hw/i386/pc_piix.c; QEMU 7.2 still has them).
 PC_COMPAT: CompatTable = {
@@ -333,6 +335,7 @@ class X86Board(Board):
             has_reserved_memory=compat.get("pc-machine.has-reserved-memory", True),
             enforce_amd_1tb_hole=compat.get("pc-machine.enforce-amd-1tb-hole", True),
             broken_32bit_mem_addr_check=compat.get("pc-machine.broken-32bit-mem-addr-check", False),
+            broken_reserved_end=compat.get("pc-machine.broken-reserved-end", False),
             enforce_aligned_dimm=compat.get("pc-machine.enforce-aligned-dimm", True),
             machine_type=config.machine_type,
             pci_hole64_size=self.pci_hole64_size(machine),

@@ -98,6 +98,7 @@ def compute_layout(
     cpu: CpuFacts | None = None,
     enforce_amd_1tb_hole: bool = True,
     broken_32bit_mem_addr_check: bool = False,
+    broken_reserved_end: bool = False,
     sgx_epc_size: int = 0,
     device_memory_only_with_maxmem: bool = True,
     has_reserved_memory: bool = True,
@@ -162,7 +163,9 @@ def compute_layout(
             hole64_start = cxl_range_end(cxl_range_start(start), cxl.fixed_windows)
         elif has_devmem:
             base, size = devmem_range(start)
-            hole64_start = base + size
+            # pcmc->broken_reserved_end (types up to 2.4): the hole after
+            # the start of device memory, not its end.
+            hole64_start = base if broken_reserved_end else base + size
         else:
             hole64_start = above_end(start)
         return _round_up(hole64_start, GiB) + hole64_size - 1
