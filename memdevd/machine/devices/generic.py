@@ -650,7 +650,7 @@ def _catalog(obj: QOMObject) -> CatalogMixin:
 
 
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
-# With a secondary bus (memdevd.machine.devices.pci_bridge.PCI_BRIDGE_TYPES).
+# With a secondary bus (memdevd.machine.devices.pci_bridge.CatalogPCIBridge).
 _PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
 # On no bus, placed by memdevd.machine.devices.busless.
 _BUSLESS = frozenset({"vmgenid", "vmcoreinfo"})

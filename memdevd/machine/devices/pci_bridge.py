@@ -26,11 +26,6 @@ from memdevd.machine.errors import CoreError
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
 
-#: The catalog types that get a secondary conventional PCI bus.
-PCI_BRIDGE_TYPES = frozenset(
-    {"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"}
-)
-
 
 class PCIBusObject(BusObject):
     type_chain = ("PCI", "bus", "object")
