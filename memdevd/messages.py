@@ -462,7 +462,6 @@ SGX_ONLY_PC: Final = "SGX is only supported on PC machines"
 SGX_NO_EPC: Final = "No EPC regions defined, SGX not available"
 # qmp_query_sgx_capabilities: 7.2 and 8.2 (qemu_open_old), 9.1+ (qemu_open + hint).
 SGX_NOT_ENABLED_IN_KVM: Final = "SGX is not enabled in KVM"
-SGX_VEPC_CANT_OPEN: Final = "Could not open '/dev/sgx_vepc': No such file or directory"
 
 # --- hw/cxl/cxl-host.c, hw/cxl/cxl-component-utils.c, hw/pci-bridge/pci_expander_bridge.c,
 # --- hw/mem/cxl_type3.c (CXL) -------------------------------------------------------------
@@ -663,10 +662,6 @@ IPV4_IPV6_BOTH_DISABLED: Final = "Cannot disable IPv4 and IPv6 at same time"
 KEEP_ALIVE_PASSIVE: Final = "keep-alive option is not supported for passive sockets"
 HOST_PORT_NOT_SPECIFIED: Final = "host and/or port not specified"
 UNIX_CONNECT_NO_PATH: Final = "unix connect: no path specified"
-# {}: host, port (or the UNIX path), strerror
-CONNECT_FAILED_INET: Final = "Failed to connect to '{}:{}': {}"
-CONNECT_FAILED_UNIX: Final = "Failed to connect to '{}': {}"
-CONNECT_SOCKET_FAILED: Final = "Failed to create socket: {}"
 CONNECT_SOCKET_FAMILY_FAILED: Final = "Failed to create socket family {}: {}"
 # monitor/fds.c monitor_get_fd(): display-update's "fd" addresses
 FD_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
@@ -1190,7 +1185,6 @@ NIC_NETDEV_OVERRIDE: Final = "{}={} conflicts, and override is not implemented"
 NETDEV_QUEUES_EXCEED: Final = "queues of backend '{}'({}) exceeds QEMU limitation({})"
 # monitor_fd_param(): monitor/misc.c (7.2), monitor/fds.c (10.0)
 FD_INVALID_NUMBER: Final = "Invalid file descriptor number '{}'"
-FD_NAME_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
 # qapi/opts-visitor.c (-netdev, -net and -nic in QemuOpts syntax)
 OPTS_FEWER_LIST_ELEMENTS: Final = "Fewer list elements than expected"
 
@@ -1284,15 +1278,11 @@ DGRAM_REQUIRES_REMOTE: Final = "type=inet or type=unix requires remote parameter
 DGRAM_LOCAL_TYPES: Final = "only support inet or fd type for local"
 DGRAM_UNLINK_FAILED: Final = "failed to unlink socket {}: {}"
 DGRAM_BIND_UNIX_FAILED: Final = "can't bind unix={} to socket: {}"
-SOCKET_IPV4_IPV6_DISABLED: Final = "Cannot disable IPv4 and IPv6 at same time"
-SOCKET_KEEPALIVE_PASSIVE: Final = "keep-alive option is not supported for passive sockets"
 SOCKET_RECREATE_FAILED: Final = "Failed to recreate failed listening socket: {}"
 SOCKET_BIND_FAILED: Final = "Failed to bind socket: {}"
 SOCKET_LISTEN_FAILED: Final = "Failed to listen on socket: {}"
 SOCKET_CREATE_FAILED: Final = "Failed to create a socket: {}"
 SOCKET_UNLINK_FAILED: Final = "Failed to unlink socket {}: {}"
-SOCKET_CONNECT_PATH_FAILED: Final = "Failed to connect to '{}': {}"
-SOCKET_CONNECT_HOST_FAILED: Final = "Failed to connect to '{}:{}': {}"
 SOCKET_PARSE_FD: Final = "Unable to parse FD number {}: {}"
 SOCKET_FD_NOT_SOCKET: Final = "File descriptor '{}' is not a socket"
 SOCKET_LISTEN_FD_FAILED: Final = "Failed to listen on fd socket: {}"
@@ -1482,13 +1472,7 @@ CHARDEV_PTY_REDIRECTED: Final = "char device redirected to {} (label {})"
 # util/qemu-sockets.c
 SOCKET_CONNECT_UNIX_FAILED: Final = "Failed to connect to '{}': {}"
 SOCKET_CONNECT_INET_FAILED: Final = "Failed to connect to '{}:{}': {}"
-SOCKET_BIND_UNIX_FAILED: Final = "Failed to bind socket to {}: {}"
-SOCKET_NO_PORT_AVAILABLE: Final = "Failed to find an available port: {}"
-SOCKET_UNIX_PATH_TOO_LONG: Final = "UNIX socket path '{}' is too long"
-SOCKET_UNIX_PATH_TOO_LONG_HINT: Final = "Path must be less than 108 bytes\n"
-SOCKET_RESOLUTION_FAILED: Final = "address resolution failed for {}:{}: {}"
 # util/base64.c qbase64_decode()
-BASE64_INVALID: Final = "Base64 data contains invalid characters"
 # memdevd's own
 CHARDEV_PTY_LINK_NOT_EMULATED: Final = (
     "memdevd: chardev pty path= is not emulated (memdevd creates no symlink)"
@@ -1500,7 +1484,6 @@ CHARDEV_LOGFILE_FAILED: Final = "Could not create '{}': {}"
 CHARDEV_STDIO_NONBLOCK: Final = "Failed to set FD nonblocking: Bad file descriptor"
 CHARDEV_SPICE_UNSUPPORTED_TYPE: Final = "unsupported type name: {}"
 CHARDEV_SPICE_UNSUPPORTED_TYPE_HINT: Final = "allowed spice char type names: {}\n"
-SOCKET_FD_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
 # chardev/char-hub.c (10.0)
 CHARDEV_HUB_NO_CHARDEVS: Final = "hub: 'chardevs' list is not defined"
 CHARDEV_HUB_NOT_FOUND: Final = "hub: chardev can't be found by id '{}'"
@@ -1512,8 +1495,6 @@ CHARDEV_HUB_NESTED: Final = (
 SERIAL_CONNECT_FAILED: Final = "could not connect serial device to character backend '{}'"
 PARALLEL_CONNECT_FAILED: Final = "could not connect parallel device to character backend '{}'"
 PARALLEL_TOO_MANY: Final = "too many parallel ports"
-SOCKET_FD_PARSE: Final = "Unable to parse FD number {}: {}"
-SOCKET_FD_LISTEN_FAILED: Final = "Failed to listen on fd socket: {}"
 
 # hw/virtio/vhost-vsock.c vhost_vsock_device_realize
 VSOCK_GUEST_CID_RESERVED: Final = "guest-cid property must be greater than 2"

@@ -37,6 +37,7 @@ from typing import Any
 from memdevd import messages as M
 from memdevd.machine.display import BoundAddress, DisplayStartError, SocketAddr, SpiceServer
 from memdevd.machine.errors import CoreError
+from memdevd.util.sockets import connect_unix
 
 # ui/vnc.c vnc_protocol_write() of the version QEMU speaks.
 RFB_BANNER = b"RFB 003.008\n"
@@ -417,19 +418,13 @@ def connect_to(address: SocketAddr) -> socket.socket:
     if address.type == "unix":
         if not address.path:
             raise CoreError(M.UNIX_CONNECT_NO_PATH)
-        try:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        except OSError as exc:
-            raise CoreError(M.CONNECT_SOCKET_FAILED.format(os.strerror(exc.errno or 0))) from None
         if len(os.fsencode(address.path)) > SUN_PATH_MAX:
-            sock.close()
             raise CoreError(M.UNIX_PATH_TOO_LONG.format(address.path))
         try:
-            sock.connect(address.path)
+            sock = connect_unix(address.path)
         except OSError as exc:
-            sock.close()
             raise CoreError(
-                M.CONNECT_FAILED_UNIX.format(address.path, os.strerror(exc.errno or 0))
+                M.SOCKET_CONNECT_UNIX_FAILED.format(address.path, os.strerror(exc.errno or 0))
             ) from None
         return sock
     if not address.host or not address.port:
@@ -448,7 +443,7 @@ def connect_to(address: SocketAddr) -> socket.socket:
             sock.connect(sockaddr)
         except OSError as exc:
             sock.close()
-            failure = M.CONNECT_FAILED_INET.format(
+            failure = M.SOCKET_CONNECT_INET_FAILED.format(
                 address.host, address.port, os.strerror(exc.errno or 0)
             )
             continue

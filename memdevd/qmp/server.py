@@ -29,6 +29,7 @@ from memdevd.qmp.faults import FaultTable
 from memdevd.qmp.registry import Registry
 from memdevd.qmp.session import Session
 from memdevd.records import record
+from memdevd.util.sockets import connect_first, connect_unix
 
 log = logging.getLogger("memdevd.qmp")
 
@@ -372,14 +373,9 @@ class _Connector:
 def _client_socket(address: ListenAddress) -> socket.socket:
     """A blocking socket connected to ``address`` (OSError if it fails)."""
     if address.kind == "unix":
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(address.path)
-        except OSError:
-            sock.close()
-            raise
-        return sock
-    return socket.create_connection((address.host, address.port), timeout=5.0)
+        return connect_unix(address.path)
+    infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)
+    return connect_first(infos, timeout=5.0)
 
 
 def _connect_failed(address: ListenAddress, exc: OSError) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
 from memdevd.machine.qom import ChardevBackend, Prop, QOMObject
+from memdevd.util.sockets import connect_first, connect_unix
 
 if TYPE_CHECKING:
     import socket
@@ -585,13 +586,13 @@ def _open_fd_socket(machine: Machine, chr: Chardev, addr: dict[str, Any]) -> Non
 
     text = addr["str"]
     if machine.machine_ready:
-        raise CoreError(M.SOCKET_FD_NOT_FOUND.format(text))
+        raise CoreError(M.FD_NOT_FOUND.format(text))
     if chr.is_listen and not text:
         return  # (an empty fd: no listener at all, qmp_chardev_open_socket_server)
     try:
         fd = int(text, 10)
     except ValueError:
-        raise CoreError(M.SOCKET_FD_PARSE.format(text, _strerror(errno.EINVAL))) from None
+        raise CoreError(M.SOCKET_PARSE_FD.format(text, _strerror(errno.EINVAL))) from None
     try:
         is_socket = stat_mod.S_ISSOCK(os.fstat(fd).st_mode)
     except OSError:
@@ -604,7 +605,7 @@ def _open_fd_socket(machine: Machine, chr: Chardev, addr: dict[str, Any]) -> Non
             sock.listen(1)
         except OSError as exc:
             sock.detach()
-            raise CoreError(M.SOCKET_FD_LISTEN_FAILED.format(_strerror(exc.errno or 0))) from None
+            raise CoreError(M.SOCKET_LISTEN_FD_FAILED.format(_strerror(exc.errno or 0))) from None
         sock.setblocking(False)
         chr.listener = sock
         local = sock.getsockname()
@@ -649,7 +650,7 @@ def _listen(chr: Chardev, addr: dict[str, Any]) -> None:
         path = addr["path"]
         if len(path.encode()) > 108:
             raise CoreError(
-                M.SOCKET_UNIX_PATH_TOO_LONG.format(path), hint=M.SOCKET_UNIX_PATH_TOO_LONG_HINT
+                M.UNIX_PATH_TOO_LONG.format(path), hint=M.UNIX_PATH_TOO_LONG_HINT.format(108)
             )
         try:
             os.unlink(path)
@@ -664,9 +665,7 @@ def _listen(chr: Chardev, addr: dict[str, Any]) -> None:
             sock.bind(path)
         except OSError as exc:
             sock.close()
-            raise CoreError(
-                M.SOCKET_BIND_UNIX_FAILED.format(path, _strerror(exc.errno or 0))
-            ) from None
+            raise CoreError(M.UNIX_BIND_FAILED.format(path, _strerror(exc.errno or 0))) from None
         sock.listen(1)
         sock.setblocking(False)
         chr.listener = sock
@@ -692,7 +691,7 @@ def _listen(chr: Chardev, addr: dict[str, Any]) -> None:
         local = sock.getsockname()
         chr.address = {**addr, "host": str(local[0]), "port": str(local[1])}
         return
-    raise CoreError(M.SOCKET_NO_PORT_AVAILABLE.format(_strerror(error or errno.EADDRINUSE)))
+    raise CoreError(M.NO_AVAILABLE_PORT.format(_strerror(error or errno.EADDRINUSE)))
 
 
 def _resolve(host: str, port: str, *, passive: bool) -> list[Any]:
@@ -708,38 +707,30 @@ def _resolve(host: str, port: str, *, passive: bool) -> list[Any]:
             socket_mod.AI_PASSIVE if passive else 0,
         )
     except socket_mod.gaierror as exc:
-        raise CoreError(M.SOCKET_RESOLUTION_FAILED.format(host, port, exc.strerror)) from None
+        raise CoreError(M.ADDRESS_RESOLUTION_FAILED.format(host, port, exc.strerror)) from None
 
 
 def _connect(addr: dict[str, Any], timeout: float = 5.0) -> socket.socket:
-    import socket as socket_mod
-
     if addr["type"] == "unix":
         path = addr["path"]
-        sock = socket_mod.socket(socket_mod.AF_UNIX, socket_mod.SOCK_STREAM)
         try:
-            sock.connect(path)
+            sock = connect_unix(path)
         except OSError as exc:
-            sock.close()
             raise CoreError(
                 M.SOCKET_CONNECT_UNIX_FAILED.format(path, _strerror(exc.errno or 0))
             ) from None
-        sock.setblocking(False)
-        return sock
-    host, port = addr["host"], addr["port"]
-    last = errno.ECONNREFUSED
-    for family, socktype, proto, _, sockaddr in _resolve(host, port, passive=False):
-        sock = socket_mod.socket(family, socktype, proto)
-        sock.settimeout(timeout)
+    else:
+        host, port = addr["host"], addr["port"]
         try:
-            sock.connect(sockaddr)
+            sock = connect_first(_resolve(host, port, passive=False), timeout)
         except OSError as exc:
-            sock.close()
-            last = exc.errno or errno.ECONNREFUSED
-            continue
-        sock.setblocking(False)
-        return sock
-    raise CoreError(M.SOCKET_CONNECT_INET_FAILED.format(host, port, _strerror(last)))
+            raise CoreError(
+                M.SOCKET_CONNECT_INET_FAILED.format(
+                    host, port, _strerror(exc.errno or errno.ECONNREFUSED)
+                )
+            ) from None
+    sock.setblocking(False)
+    return sock
 
 
 def _open_udp(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
@@ -752,7 +743,7 @@ def _open_udp(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
     try:
         infos = socket_mod.getaddrinfo(rhost or None, rport or None, 0, socket_mod.SOCK_DGRAM)
     except socket_mod.gaierror as exc:
-        raise CoreError(M.SOCKET_RESOLUTION_FAILED.format(rhost, rport, exc.strerror)) from None
+        raise CoreError(M.ADDRESS_RESOLUTION_FAILED.format(rhost, rport, exc.strerror)) from None
     family, socktype, proto, _, sockaddr = infos[0]
     sock = socket_mod.socket(family, socktype, proto)
     try:
@@ -769,7 +760,7 @@ def _open_udp(machine: Machine, chr: Chardev, data: dict[str, Any]) -> None:
                 )
             except socket_mod.gaierror as exc:
                 raise CoreError(
-                    M.SOCKET_RESOLUTION_FAILED.format(lhost, lport, exc.strerror)
+                    M.ADDRESS_RESOLUTION_FAILED.format(lhost, lport, exc.strerror)
                 ) from None
             try:
                 sock.bind(linfo[0][4])

@@ -147,7 +147,7 @@ def base64_decode(text: str) -> bytes:
     """util/base64.c ``qbase64_decode`` then GLib's ``g_base64_decode``."""
     raw = text.encode("utf-8", "surrogatepass").split(b"\x00", 1)[0]
     if any(c not in _B64_VALID for c in raw):
-        raise CoreError(M.BASE64_INVALID)
+        raise CoreError(M.BASE64_INVALID_CHARACTERS)
     out = bytearray()
     v = 0
     i = 0

@@ -51,7 +51,7 @@ def fd_param(layer: NetLayer, fdname: str) -> int:
     """``monitor_fd_param``: a number, or (from a monitor) a name given with
     ``getfd``; memdevd keeps no named descriptors."""
     if not fdname[:1].isdigit() and layer.monitor:
-        raise CoreError(M.FD_NAME_NOT_FOUND.format(fdname))
+        raise CoreError(M.FD_NOT_FOUND.format(fdname))
     from memdevd.util.cutils import strtoll
 
     value, end, errno = strtoll(fdname, 10)
@@ -783,7 +783,7 @@ class StreamState:
             self.connecting = handle
             self.layer.io.watch(handle.fd, read=False, write=True)
             return
-        self.error = M.SOCKET_CONNECT_HOST_FAILED.format(
+        self.error = M.SOCKET_CONNECT_INET_FAILED.format(
             self.addr["host"], self.addr["port"], _strerror(last_errno or E.ECONNREFUSED)
         )
         self.layer.later(self.connected)

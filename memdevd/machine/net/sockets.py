@@ -16,6 +16,7 @@ from typing import Any
 
 from memdevd import messages as M
 from memdevd.machine.net import host
+from memdevd.util.sockets import connect_unix
 
 
 class SockError(Exception):
@@ -54,7 +55,7 @@ def _family(addr: dict[str, Any]) -> int:
     has4, has6 = "ipv4" in addr, "ipv6" in addr
     v4, v6 = bool(addr.get("ipv4")), bool(addr.get("ipv6"))
     if has4 and has6 and not v4 and not v6:
-        raise SockError(M.SOCKET_IPV4_IPV6_DISABLED)
+        raise SockError(M.IPV4_IPV6_BOTH_DISABLED)
     if v4 and v6:
         return socket.AF_UNSPEC
     if v6 or (has4 and not v4):
@@ -71,7 +72,7 @@ def _gai_error(exc: socket.gaierror) -> str:
 def inet_listen(addr: dict[str, Any], backlog: int) -> Handle:
     """``inet_listen_saddr`` (no port offset)."""
     if addr.get("keep-alive"):
-        raise SockError(M.SOCKET_KEEPALIVE_PASSIVE)
+        raise SockError(M.KEEP_ALIVE_PASSIVE)
     family = _family(addr)
     flags = socket.AI_PASSIVE
     if addr.get("numeric"):
@@ -170,9 +171,7 @@ def unix_connect(addr: dict[str, Any]) -> Handle:
     path = str(addr["path"])
     abstract = bool(addr.get("abstract"))
     limit = 107 if abstract else 108
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if len(path.encode()) > limit:
-        sock.close()
         raise SockError(M.UNIX_PATH_TOO_LONG.format(path), M.UNIX_PATH_TOO_LONG_HINT.format(limit))
     target: str | bytes = path
     if abstract:
@@ -180,11 +179,10 @@ def unix_connect(addr: dict[str, Any]) -> Handle:
         if not addr.get("tight", True):
             target = target.ljust(108, b"\0")
     try:
-        sock.connect(target)
+        sock = connect_unix(target)
     except OSError as exc:
-        sock.close()
         raise SockError(
-            M.SOCKET_CONNECT_PATH_FAILED.format(path, strerror(exc.errno or 0))
+            M.SOCKET_CONNECT_UNIX_FAILED.format(path, strerror(exc.errno or 0))
         ) from None
     sock.setblocking(False)
     return Handle(sock)
@@ -272,7 +270,7 @@ def socket_uri(addr: dict[str, Any]) -> str:
 def fd_socket(fdstr: str, at_startup: bool) -> Handle:
     """``socket_get_fd``: a passed descriptor that must be a socket."""
     if not at_startup:
-        raise SockError(M.FD_NAME_NOT_FOUND.format(fdstr))
+        raise SockError(M.FD_NOT_FOUND.format(fdstr))
     from memdevd.util.cutils import qemu_strtoi64
 
     err, fd, _ = qemu_strtoi64(fdstr, 10, want_end=False)

@@ -90,7 +90,7 @@ def sgx_capabilities_open_error(release: Release) -> str:
     """
     if release.sgx_legacy_open_error:
         return M.SGX_NOT_ENABLED_IN_KVM
-    return M.SGX_VEPC_CANT_OPEN
+    return M.SGX_VEPC_OPEN_FAILED
 
 
 # --- the machine property ----------------------------------------------------------
