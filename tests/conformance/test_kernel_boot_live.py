@@ -237,6 +237,8 @@ def _qom_answers(cmd: list[str], sock: str, props: list[str]) -> list[object]:
         f"-machine kernel={K}/mb-aout,append=x -initrd {K}/small",
         f"-machine q35 -kernel {Z}",
     ],
+    # the arguments name files in a per-process temporary folder: ids stay stable
+    ids=["dtb", "big-initrd", "machine-keys", "q35"],
 )
 def test_kernel_machine_properties_like_qemu(args: str, version: str, tmp_path: Path) -> None:
     """``qom-get /machine kernel|initrd|append|dtb`` (and 10.0's shim)."""
