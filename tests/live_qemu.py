@@ -2,7 +2,11 @@
 
 Owns finding the QEMU binaries the conformance tests compare against and
 running one of them with a QMP server on a private Unix socket.  Nothing here
-speaks QMP beyond reading the greeting: tests send and read raw bytes.
+speaks QMP beyond reading the greeting (and ``qmp_capabilities`` to tell that
+start-up is over): tests send and read raw bytes.  The start-up comparisons
+(:func:`compare_startup`: does the same argv start on QEMU and on memdevd,
+printing the same) and :func:`run_memdevd` are here too, shared by the live
+layers.
 
 Binaries (override with the environment variables):
 
@@ -21,14 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import functools
 import json
 import os
 import shlex
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,3 +246,155 @@ async def start_qemu(
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+# -- Start-up outcomes: whether a command line starts, and what it prints ------------
+
+#: (outcome, stdout, stderr): outcome is "started" or "exit N".
+Outcome = tuple[str, str, str]
+
+
+def runnable(version: str) -> bool:
+    """Whether the QEMU of ``version`` is here and can run every module test."""
+    return qemu_binary(version) is not None and mask_problem(version) is None
+
+
+def memdevd_command(version: str, argv: Sequence[str]) -> list[str]:
+    """memdevd as a user starts it, emulating ``version``."""
+    return [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv]
+
+
+def qmp_ready(path: str, proc: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Whether the QMP monitor at ``path`` answered ``qmp_capabilities``:
+    QEMU's main loop serves it only once start-up is over (its socket
+    listens earlier, before the board and devices are made)."""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(path)
+            except OSError:
+                time.sleep(0.05)
+                continue
+            s.settimeout(max(0.1, deadline - time.monotonic()))
+            stream = s.makefile("rwb")
+            try:
+                stream.readline()  # the greeting
+                stream.write(b'{"execute": "qmp_capabilities"}\n')
+                stream.flush()
+                return bool(stream.readline())
+            except OSError:
+                return False
+    return False
+
+
+def startup_outcome(cmd: Sequence[str], sock: str, timeout: float = 30.0) -> Outcome:
+    """Run ``cmd`` (whose QMP monitor listens at ``sock``) until it has
+    started or exited; a started process is killed (SIGKILL: it prints
+    nothing more)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        started = qmp_ready(sock, proc, time.monotonic() + timeout)
+        if started:
+            proc.kill()
+        status = proc.wait(timeout)
+        out.seek(0)
+        err.seek(0)
+        outcome = "started" if started else f"exit {status}"
+        return outcome, out.read().decode(), err.read().decode()
+
+
+def compare_startup(
+    version: str,
+    argv: Sequence[str],
+    normalise: Callable[[str], str] = lambda text: text,
+    timeout: float = 30.0,
+) -> tuple[Outcome, Outcome]:
+    """(QEMU's outcome, memdevd's) for the same ``argv``, stdout and stderr
+    passed through ``normalise`` (program names, temporary paths)."""
+    with tempfile.TemporaryDirectory(prefix="memdevd-startup-") as tmp:
+        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
+        qmp = "-qmp", f"unix:{q_sock},server=on,wait=off"
+        qemu = startup_outcome(qemu_command(version, [*argv, *qmp]), q_sock, timeout)
+        qmp = "-qmp", f"unix:{m_sock},server=on,wait=off"
+        memdevd = startup_outcome(memdevd_command(version, [*argv, *qmp]), m_sock, timeout)
+    return (
+        (qemu[0], normalise(qemu[1]), normalise(qemu[2])),
+        (memdevd[0], normalise(memdevd[1]), normalise(memdevd[2])),
+    )
+
+
+def compare_startups(
+    cases: Sequence[tuple[str, Sequence[str]]],
+    versions: Sequence[str],
+    jobs: int,
+    normalise: Callable[[str], str] = lambda text: text,
+    timeout: float = 30.0,
+) -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    """:func:`compare_startup` for every (case id, argv) on every runnable
+    release of ``versions``, ``jobs`` at a time; keyed (case id, version)."""
+    args = dict(cases)
+    pairs = [(case, v) for case, _ in cases for v in versions if runnable(v)]
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futures = {
+            pair: pool.submit(compare_startup, pair[1], args[pair[0]], normalise, timeout)
+            for pair in pairs
+        }
+        return {pair: f.result() for pair, f in futures.items()}
+
+
+@contextlib.asynccontextmanager
+async def run_memdevd(version: str, argv: Sequence[str]) -> AsyncIterator[str]:
+    """memdevd emulating ``version`` with ``argv`` and a QMP server: yields
+    its socket's path (which may not listen yet); killed on exit."""
+    tmp = tempfile.mkdtemp(prefix="memdevd-live-")
+    sock = os.path.join(tmp, "qmp.sock")
+    proc = await asyncio.create_subprocess_exec(
+        *memdevd_command(version, [*argv, "-qmp", f"unix:{sock},server=on,wait=off"]),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        yield sock
+    finally:
+        proc.kill()
+        await proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def ask(cmd: Sequence[str], sock: str, questions: Sequence[dict[str, object]]) -> list[str]:
+    """Start ``cmd`` (its QMP monitor at ``sock``), send ``qmp_capabilities``
+    and then each of ``questions``: the reply lines as sent (events
+    skipped), one per question; the process is killed afterwards."""
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30.0
+        with socket.socket(socket.AF_UNIX) as s:
+            while True:
+                try:
+                    s.connect(sock)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"{cmd[0]} did not start: {proc.communicate()[1].decode()}"
+                        ) from None
+                    time.sleep(0.05)
+            s.settimeout(30.0)
+            stream = s.makefile("rwb")
+            stream.readline()
+            replies = []
+            for q in [{"execute": "qmp_capabilities"}, *questions]:
+                stream.write(json.dumps(q).encode() + b"\n")
+                stream.flush()
+                line = stream.readline()
+                while line.startswith((b'{"timestamp"', b'{"event"')):
+                    line = stream.readline()
+                replies.append(line.decode().rstrip("\r\n"))
+            return replies[1:]
+    finally:
+        proc.kill()
+        proc.communicate()

@@ -21,17 +21,24 @@ import concurrent.futures
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import DATA, QEMU_VERSIONS, mask_problem, qemu_binary, qemu_command
+from live_qemu import (
+    DATA,
+    QEMU_VERSIONS,
+    Outcome,
+    ask,
+    compare_startup,
+    compare_startups,
+    memdevd_command,
+    qemu_command,
+    runnable,
+)
 
 pytestmark = pytest.mark.live_qemu
 
@@ -110,71 +117,13 @@ def _normalise(text: str) -> str:
     return re.sub(r"^memdevd(-qemu-system-x86_64)?:", "qemu-system-x86_64:", text, flags=re.M)
 
 
-def _wait_ready(path: str, proc: subprocess.Popen[bytes], deadline: float) -> bool:
-    """Whether the QMP monitor answered ``qmp_capabilities`` (start-up is over)."""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        with socket.socket(socket.AF_UNIX) as s:
-            try:
-                s.connect(path)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            stream = s.makefile("rwb")
-            try:
-                stream.readline()
-                stream.write(b'{"execute": "qmp_capabilities"}\n')
-                stream.flush()
-                return bool(stream.readline())
-            except OSError:
-                return False
-    return False
-
-
-def _run(cmd: list[str], sock: str) -> tuple[str, str, str]:
-    """(outcome, stdout, stderr): outcome is "started" or the exit status."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        started = _wait_ready(sock, proc, time.monotonic() + TIMEOUT)
-        if started:
-            proc.kill()
-        status = proc.wait(TIMEOUT)
-        out.seek(0)
-        err.seek(0)
-        outcome = "started" if started else f"exit {status}"
-        return outcome, _normalise(out.read().decode()), _normalise(err.read().decode())
-
-
-Outcome = tuple[str, str, str]
+def _all(cases: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    split = [(case, [*COMMON, *args.split()]) for case, args in cases]
+    return compare_startups(split, QEMU_VERSIONS, JOBS, _normalise, TIMEOUT)
 
 
 def _compare(args: str, version: str) -> tuple[Outcome, Outcome]:
-    argv = [*COMMON, *args.split()]
-    with tempfile.TemporaryDirectory(prefix="memdevd-cpu-") as tmp:
-        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
-        qemu = _run(
-            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]), q_sock
-        )
-        memdevd = _run(
-            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
-             "-qmp", f"unix:{m_sock},server=on,wait=off"],
-            m_sock,
-        )  # fmt: skip
-    return qemu, memdevd
-
-
-def _runnable(version: str) -> bool:
-    return qemu_binary(version) is not None and mask_problem(version) is None
-
-
-def _all(cases: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
-    pairs = [(c, v) for c, _ in cases for v in QEMU_VERSIONS if _runnable(v)]
-    args = dict(cases)
-    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
-        futures = {pair: pool.submit(_compare, args[pair[0]], pair[1]) for pair in pairs}
-        return {pair: f.result() for pair, f in futures.items()}
+    return compare_startup(version, [*COMMON, *args.split()], _normalise, TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +139,7 @@ def test_cpu_option_like_qemu(
     version: str,
     outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]],
 ) -> None:
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     reason = XFAIL.get((case, version))
     if reason is not None:
@@ -204,7 +153,7 @@ def test_mem_addr_space_expectations(
 ) -> None:
     """QEMU 10.0 ends each functional-test case as the test expects (so the
     comparison above compares what the test checks)."""
-    if not _runnable("10.0"):
+    if not runnable("10.0"):
         pytest.skip("QEMU 10.0 not runnable here")
     for case, _ in CASES[:15]:
         qemu, _memdevd = outcomes[(case, "10.0")]
@@ -236,7 +185,7 @@ def _sample(items: list[str]) -> list[str]:
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
 def test_every_model_like_qemu(version: str) -> None:
     """Every model of the release starts (or fails) as on QEMU, with its warnings."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     cases = [(m, f"-S -machine q35 -cpu {m}") for m in _sample(_models(version))]
     args = dict(cases)
@@ -262,7 +211,7 @@ def test_every_machine_type_like_qemu(version: str) -> None:
     (qemu64's 40 bits under TCG: 1 TiB, the AMD hole from 7.1's types):
     the start or its failure (old types without slots/maxmem, deprecation
     warnings, the phys-bits check) as on QEMU."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     cases = [
         (f"{t}-{maxmem}", f"-S -machine {t} {MEM}{maxmem}")
@@ -274,39 +223,6 @@ def test_every_machine_type_like_qemu(version: str) -> None:
         futures = {c: pool.submit(_compare, args[c], version) for c, _ in cases}
         differ = {c: f.result() for c, f in futures.items() if f.result()[0] != f.result()[1]}
     assert differ == {}
-
-
-def _ask(cmd: list[str], sock: str, questions: list[dict[str, object]]) -> list[str]:
-    """The reply lines to ``questions`` of one process, as sent."""
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        with socket.socket(socket.AF_UNIX) as s:
-            while True:
-                try:
-                    s.connect(sock)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            s.settimeout(TIMEOUT)
-            stream = s.makefile("rwb")
-            stream.readline()
-            replies = []
-            for q in [{"execute": "qmp_capabilities"}, *questions]:
-                stream.write(json.dumps(q).encode() + b"\n")
-                stream.flush()
-                line = stream.readline()
-                while line.startswith(b'{"timestamp"') or line.startswith(b'{"event"'):
-                    line = stream.readline()
-                replies.append(line.decode().rstrip("\r\n"))
-            return replies[1:]
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def _expansion(kind: str, name: str, **props: object) -> dict[str, object]:
@@ -336,22 +252,21 @@ QUESTIONS = [
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
 def test_cpu_queries_like_qemu(version: str) -> None:
     """query-cpu-definitions and expansions of any model under TCG, byte for byte."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     argv = ["-S", "-nodefaults", "-display", "none", "-machine", "none,accel=tcg"]
     with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
         q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
-        qemu = _ask(
+        qemu = ask(
             qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]),
             q_sock,
             QUESTIONS,
         )
-        memdevd = _ask(
-            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
-             "-qmp", f"unix:{m_sock},server=on,wait=off"],
+        memdevd = ask(
+            memdevd_command(version, [*argv, "-qmp", f"unix:{m_sock},server=on,wait=off"]),
             m_sock,
             QUESTIONS,
-        )  # fmt: skip
+        )
     for question, want, got in zip(QUESTIONS, qemu, memdevd, strict=True):
         assert got == want, question
 
@@ -373,27 +288,26 @@ VCPU_OPTIONS = [
 def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
     """qom-get of every property of the first vCPU (phys-bits, vendor,
     family, model-id, feature-words, filtered-features, every flag...)."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg", "-cpu", cpu]
     listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
     with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
         qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])
-        names = [p["name"] for p in json.loads(_ask(qemu_cmd, f"{tmp}/l", listing)[0])["return"]]
+        names = [p["name"] for p in json.loads(ask(qemu_cmd, f"{tmp}/l", listing)[0])["return"]]
         questions: list[dict[str, object]] = [
             {"execute": "qom-get", "arguments": {"path": VCPU, "property": n}} for n in names
         ]
         questions.append(listing[0])
-        qemu = _ask(
+        qemu = ask(
             qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
             f"{tmp}/q",
             questions,
         )
-        memdevd = _ask(
-            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
-             "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+        memdevd = ask(
+            memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
             f"{tmp}/m",
             questions,
-        )  # fmt: skip
+        )
     differ = [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
     assert differ == []

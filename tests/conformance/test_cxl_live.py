@@ -12,18 +12,14 @@ windows' options, the devices) are scenarios (``scenarios/cxl_*.json``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import sys
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from qemu.qmp import ConnectError, QMPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, qemu_binary, run_qemu
+from live_qemu import QEMU_VERSIONS, qemu_binary, run_memdevd, run_qemu
 
 pytestmark = pytest.mark.live_qemu
 
@@ -50,32 +46,6 @@ CASES: dict[str, list[str]] = {
     "no-bridge": ["-machine", "q35,cxl=on", "-m", "5G"],
     "pc": ["-machine", "pc,cxl=on", "-m", "3584M"],
 }
-
-
-@contextlib.asynccontextmanager
-async def memdevd(version: str, argv: list[str]) -> AsyncIterator[str]:
-    tmp = tempfile.mkdtemp(prefix="mdcxl-")
-    sock = os.path.join(tmp, "qmp.sock")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "memdevd",
-        "-memdevd",
-        f"version={version}",
-        *argv,
-        "-qmp",
-        f"unix:{sock},server=on,wait=off",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        yield sock
-    finally:
-        proc.kill()
-        await proc.wait()
-        with contextlib.suppress(OSError):
-            os.unlink(sock)
-        os.rmdir(tmp)
 
 
 async def mtree(sock: str) -> str:
@@ -109,7 +79,7 @@ async def test_cxl_regions_like_qemu(version: str, case: str) -> None:
     argv = [*COMMON, *CASES[case]]
     async with run_qemu(version, argv) as qemu:
         expected = cxl_part(await mtree(qemu.socket_path))
-    async with memdevd(version, argv) as sock:
+    async with run_memdevd(version, argv) as sock:
         actual = cxl_part(await mtree(sock))
     assert any("cxl_host_reg" in line for line in expected)
     assert actual == expected

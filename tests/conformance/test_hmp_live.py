@@ -10,11 +10,7 @@ block by block (its order is GLib's hash order, a listed divergence).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import sys
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +18,7 @@ import pytest
 from qemu.qmp import ConnectError, QMPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, qemu_binary, run_qemu
+from live_qemu import QEMU_VERSIONS, qemu_binary, run_memdevd, run_qemu
 
 pytestmark = pytest.mark.live_qemu
 
@@ -138,32 +134,6 @@ CASES: dict[str, tuple[list[str], list[tuple[str, dict[str, Any]]]]] = {
 }
 
 
-@contextlib.asynccontextmanager
-async def memdevd(version: str, argv: list[str]) -> AsyncIterator[str]:
-    tmp = tempfile.mkdtemp(prefix="mdh-")
-    sock = os.path.join(tmp, "qmp.sock")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "memdevd",
-        "-memdevd",
-        f"version={version}",
-        *argv,
-        "-qmp",
-        f"unix:{sock},server=on,wait=off",
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        yield sock
-    finally:
-        proc.kill()
-        await proc.wait()
-        with contextlib.suppress(OSError):
-            os.unlink(sock)
-        os.rmdir(tmp)
-
-
 async def collect(sock: str, steps: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
     client = QMPClient("hmp")
     for _ in range(500):
@@ -217,7 +187,7 @@ async def test_hmp_info_like_qemu(version: str, case: str) -> None:
     argv, steps = CASES[case]
     async with run_qemu(version, [*COMMON, *argv]) as qemu:
         expected = await collect(qemu.socket_path, steps)
-    async with memdevd(version, [*COMMON, *argv]) as sock:
+    async with run_memdevd(version, [*COMMON, *argv]) as sock:
         actual = await collect(sock, steps)
     for line in LINES:
         want, got = expected[line], actual[line]
@@ -248,7 +218,7 @@ async def test_hmp_mtree_dynamic_memslots_10_0() -> None:
     ]
     async with run_qemu("10.0", argv) as qemu:
         expected = await collect(qemu.socket_path, [])
-    async with memdevd("10.0", argv) as sock:
+    async with run_memdevd("10.0", argv) as sock:
         actual = await collect(sock, [])
     assert device_memory_part(actual["info mtree"]) == device_memory_part(expected["info mtree"])
     assert "virtio-mem" in actual["info mtree"]

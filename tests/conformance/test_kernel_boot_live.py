@@ -11,22 +11,25 @@ test_misc_options_live.py).  ``qom-get /machine kernel`` & co. are in the
 
 from __future__ import annotations
 
-import concurrent.futures
-import json
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, qemu_command
-from test_misc_options_live import COMMON, JOBS, _compare, _runnable, _wait_ready
+from live_qemu import (
+    QEMU_VERSIONS,
+    Outcome,
+    ask,
+    compare_startups,
+    memdevd_command,
+    qemu_command,
+    runnable,
+)
+from test_misc_options_live import COMMON, JOBS, TIMEOUT, _normalise
 
 pytestmark = pytest.mark.live_qemu
 
@@ -180,12 +183,9 @@ CASES: list[tuple[str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, str, str]]]:
-    pairs = [(c, v) for c, _ in CASES for v in QEMU_VERSIONS if _runnable(v)]
-    args = dict(CASES)
-    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
-        futures = {pair: pool.submit(_compare, args[pair[0]], pair[1]) for pair in pairs}
-        return {pair: f.result() for pair, f in futures.items()}
+def outcomes() -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    split = [(case, [*COMMON, *args.split()]) for case, args in CASES]
+    return compare_startups(split, QEMU_VERSIONS, JOBS, _normalise, TIMEOUT)
 
 
 @pytest.mark.slow
@@ -194,38 +194,12 @@ def outcomes() -> dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, s
 def test_kernel_boot_like_qemu(
     case: str,
     version: str,
-    outcomes: dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, str, str]]],
+    outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]],
 ) -> None:
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     qemu, memdevd = outcomes[(case, version)]
     assert memdevd == qemu
-
-
-def _qom_answers(cmd: list[str], sock: str, props: list[str]) -> list[object]:
-    """Start ``cmd``, then ``qom-get /machine PROP`` for each of ``props``."""
-    proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        assert _wait_ready(sock, proc, time.monotonic() + 20), proc.communicate()[1]
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(sock)
-            s.settimeout(10)
-            stream = s.makefile("rwb")
-            stream.readline()
-            answers: list[object] = []
-            for command in [{"execute": "qmp_capabilities"}] + [
-                {"execute": "qom-get", "arguments": {"path": "/machine", "property": p}}
-                for p in props
-            ]:
-                stream.write(json.dumps(command).encode() + b"\n")
-                stream.flush()
-                answers.append(json.loads(stream.readline()))
-            return answers[1:]
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
@@ -242,18 +216,17 @@ def _qom_answers(cmd: list[str], sock: str, props: list[str]) -> list[object]:
 )
 def test_kernel_machine_properties_like_qemu(args: str, version: str, tmp_path: Path) -> None:
     """``qom-get /machine kernel|initrd|append|dtb`` (and 10.0's shim)."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     props = ["kernel", "initrd", "append", "dtb"] + (["shim"] if version != "7.2" else [])
     argv = [*COMMON, *args.split()]
+    questions: list[dict[str, object]] = [
+        {"execute": "qom-get", "arguments": {"path": "/machine", "property": p}} for p in props
+    ]
     q_sock, m_sock = str(tmp_path / "q.sock"), str(tmp_path / "m.sock")
-    qemu = _qom_answers(
-        qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]), q_sock, props
+    qmp = "-qmp", "unix:{},server=on,wait=off"
+    qemu = ask(qemu_command(version, [*argv, qmp[0], qmp[1].format(q_sock)]), q_sock, questions)
+    memdevd = ask(
+        memdevd_command(version, [*argv, qmp[0], qmp[1].format(m_sock)]), m_sock, questions
     )
-    memdevd = _qom_answers(
-        [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
-         "-qmp", f"unix:{m_sock},server=on,wait=off"],
-        m_sock,
-        props,
-    )  # fmt: skip
     assert memdevd == qemu

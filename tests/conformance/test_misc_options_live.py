@@ -15,20 +15,16 @@ devices) is in the ``misc_*`` scenarios.
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, mask_problem, qemu_binary, qemu_command
+from live_qemu import QEMU_VERSIONS, Outcome, compare_startup, compare_startups, runnable
 
 pytestmark = pytest.mark.live_qemu
 
@@ -179,71 +175,14 @@ def _normalise(text: str) -> str:
     return text.replace(str(FILES), "@FILES@")
 
 
-def _wait_ready(path: str, proc: subprocess.Popen[bytes], deadline: float) -> bool:
-    """Whether the QMP monitor answered ``qmp_capabilities``: QEMU's main
-    loop serves it only once start-up is over (its socket listens earlier,
-    before the board and devices are made)."""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        with socket.socket(socket.AF_UNIX) as s:
-            try:
-                s.connect(path)
-            except OSError:
-                time.sleep(0.05)
-                continue
-            s.settimeout(max(0.1, deadline - time.monotonic()))
-            stream = s.makefile("rwb")
-            try:
-                stream.readline()  # the greeting
-                stream.write(b'{"execute": "qmp_capabilities"}\n')
-                stream.flush()
-                return bool(stream.readline())
-            except OSError:
-                return False
-    return False
-
-
-def _run(cmd: list[str], sock: str) -> tuple[str, str, str]:
-    """(outcome, stdout, stderr): outcome is "started" or the exit status."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        started = _wait_ready(sock, proc, time.monotonic() + TIMEOUT)
-        if started:
-            proc.kill()
-        status = proc.wait(TIMEOUT)
-        out.seek(0)
-        err.seek(0)
-        outcome = "started" if started else f"exit {status}"
-        return outcome, _normalise(out.read().decode()), _normalise(err.read().decode())
-
-
-def _compare(args: str, version: str) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
-    argv = [*COMMON, *args.split()]
-    with tempfile.TemporaryDirectory(prefix="memdevd-misc-") as tmp:
-        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
-        qemu = _run(
-            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]), q_sock
-        )
-        memdevd = _run(
-            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
-             "-qmp", f"unix:{m_sock},server=on,wait=off"],
-            m_sock,
-        )  # fmt: skip
-    return qemu, memdevd
-
-
-def _runnable(version: str) -> bool:
-    return qemu_binary(version) is not None and mask_problem(version) is None
+def _compare(args: str, version: str) -> tuple[Outcome, Outcome]:
+    return compare_startup(version, [*COMMON, *args.split()], _normalise, TIMEOUT)
 
 
 @pytest.fixture(scope="module")
-def outcomes() -> dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, str, str]]]:
-    pairs = [(c, v) for c, _ in CASES for v in QEMU_VERSIONS if _runnable(v)]
-    args = dict(CASES)
-    with concurrent.futures.ThreadPoolExecutor(JOBS) as pool:
-        futures = {pair: pool.submit(_compare, args[pair[0]], pair[1]) for pair in pairs}
-        return {pair: f.result() for pair, f in futures.items()}
+def outcomes() -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    split = [(case, [*COMMON, *args.split()]) for case, args in CASES]
+    return compare_startups(split, QEMU_VERSIONS, JOBS, _normalise, TIMEOUT)
 
 
 @pytest.mark.parametrize("version", QEMU_VERSIONS)
@@ -251,9 +190,9 @@ def outcomes() -> dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, s
 def test_misc_option_like_qemu(
     case: str,
     version: str,
-    outcomes: dict[tuple[str, str], tuple[tuple[str, str, str], tuple[str, str, str]]],
+    outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]],
 ) -> None:
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     qemu, memdevd = outcomes[(case, version)]
     assert memdevd == qemu
