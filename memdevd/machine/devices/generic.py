@@ -650,12 +650,15 @@ def _catalog(obj: QOMObject) -> CatalogMixin:
 
 
 _CLASSES: dict[tuple[str, str, str], type[Device] | None] = {}
-# With a secondary bus (memdevd.machine.devices.pci_bridge.CatalogPCIBridge).
-_PCI_BRIDGES = frozenset({"pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge"})
-# On no bus, placed by memdevd.machine.devices.busless.
-_BUSLESS = frozenset({"vmgenid", "vmcoreinfo"})
-# Catalog types with their realize in code: type -> (module, class).
+# Catalog types with their realize in code: type -> (module, class), the
+# class a base of the type's catalog class.
 _CODED_TYPES = {
+    # PCI-to-PCI bridges, with a secondary bus.
+    "pci-bridge": ("memdevd.machine.devices.pci_bridge", "CatalogPCIBridge"),
+    "pci-bridge-seat": ("memdevd.machine.devices.pci_bridge", "CatalogPCIBridge"),
+    "pcie-pci-bridge": ("memdevd.machine.devices.pci_bridge", "CatalogPCIBridge"),
+    "i82801b11-bridge": ("memdevd.machine.devices.pci_bridge", "CatalogPCIBridge"),
+    # Expander bridges and CXL.
     "pxb": ("memdevd.machine.devices.pci_expander", "PXB"),
     "pxb-pcie": ("memdevd.machine.devices.pci_expander", "PXBPCIe"),
     "pxb-cxl": ("memdevd.machine.devices.pci_expander", "PXBCXL"),
@@ -668,7 +671,18 @@ _CODED_TYPES = {
     "cxl-downstream": ("memdevd.machine.devices.pcie_switch", "DownstreamPort"),
     "cxl-type3": ("memdevd.machine.devices.cxl", "CXLType3"),
     "cxl-switch-mailbox-cci": ("memdevd.machine.devices.cxl", "SwitchMailboxCCI"),
+    # On no bus.
+    "vmgenid": ("memdevd.machine.devices.busless", "CatalogBuslessDevice"),
+    "vmcoreinfo": ("memdevd.machine.devices.busless", "CatalogBuslessDevice"),
 }
+
+
+def _coded_base(name: str) -> Any:
+    """The class in code a catalog type builds on, None for a plain one."""
+    if name not in _CODED_TYPES:
+        return None
+    module, class_name = _CODED_TYPES[name]
+    return getattr(importlib.import_module(module), class_name)
 
 
 def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
@@ -680,12 +694,10 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
         return _CLASSES[key]
     info = rec.device_type(name)
     cls: type[Device] | None = None
-    if info is not None and info.bus is None and info.name in _BUSLESS and not info.aborts:
-        from memdevd.machine.devices.busless import CatalogBuslessDevice
-
+    if info is not None and info.bus is None and info.name in _CODED_TYPES and not info.aborts:
         cls = type(
             _class_name(info.name),
-            (CatalogBuslessDevice,),
+            (_coded_base(info.name),),
             {
                 "catalog": info,
                 "type_chain": (info.name, *info.parents),
@@ -719,15 +731,8 @@ def catalog_class(rec: Recording, driver: str) -> type[Device] | None:
             "description": info.description or "",
             "hotpluggable": info.hotpluggable is not False,
         }
-        base: type[CatalogPCIDevice] = CatalogPCIDevice
+        base: type[CatalogPCIDevice] = _coded_base(info.name) or CatalogPCIDevice
         backend_name: str | None = None
-        if info.name in _PCI_BRIDGES:
-            from memdevd.machine.devices.pci_bridge import CatalogPCIBridge
-
-            base = CatalogPCIBridge
-        if info.name in _CODED_TYPES:
-            module, class_name = _CODED_TYPES[info.name]
-            base = getattr(importlib.import_module(module), class_name)
         if "virtio-pci" in info.parents:
             backend = _backend_of(rec, info.name)
             if backend is None:
