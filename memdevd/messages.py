@@ -443,6 +443,10 @@ PCI_FUNCTION_0_SINGLE: Final = (
 )
 PCI_DEVFN_RANGE: Final = "a value between -1 and 255"
 PCIE_CHASSIS_SLOT_FAILED: Final = "Can't add chassis slot, error {}"
+# system/vl.c (qemu_apply_legacy_machine_options); the missing space is QEMU's.
+MEM_PATH_WITH_MEMORY_BACKEND: Final = (
+    "'-mem-path' can't be used together with'-machine memory-backend'"
+)
 FILE_CANT_OPEN: Final = "can't open backing store {} for guest RAM: {}"
 # {name}: the RAM block, {file_size}, {size}, {offset}: as the release prints them.
 BACKING_STORE_SIZE_MISMATCH_7_2: Final = (

@@ -110,6 +110,7 @@ def help_text(prog: str) -> str:
         "-m [size=]SIZE[,slots=N][,maxmem=SIZE]     RAM, memory slots and maximum memory",
         "-object memory-backend-ram|file|memfd|epc,id=ID,size=SIZE[,...] (or JSON)",
         "-mem-prealloc     every memory backend gets prealloc=on (see -memdevd host-memory=)",
+        "-mem-path PATH    the machine's RAM is a memory-backend-file (pc.ram) on PATH",
         "-device pc-dimm|nvdimm,...                  memory devices (or JSON)",
         "-device help | -device TYPE,help            the release's device types, a type's",
         "                  properties (every device type of the release, as QEMU lists them)",
@@ -414,6 +415,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     display.dpy = got
             elif name == "mem-prealloc":
                 request.mem_prealloc = True
+            elif name == "mem-path":
+                request.mem_path = arg
             elif name == "nographic":
                 # machine_opts_dict "graphics"="off", the display none.
                 request.machine["graphics"] = "off"

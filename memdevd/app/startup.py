@@ -71,6 +71,8 @@ class StartupRequest:
     numa: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     # -mem-prealloc
     mem_prealloc: bool = False
+    # -mem-path: the default RAM backend is a memory-backend-file there
+    mem_path: str | None = None
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
     # smp_cpus is a plain "-smp N" for callers that build requests by hand.
     smp: dict[str, Any] = field(default_factory=dict)
@@ -408,6 +410,10 @@ def build_machine(
         ram_size_given=bool(request.memory and request.memory.get("size")),
     )
     request.machine = dashify_machine_options(request.machine)
+    if request.mem_path is not None and "memory-backend" in request.machine:
+        # qemu_apply_legacy_machine_options(): before any machine property.
+        raise OptionError(M.MEM_PATH_WITH_MEMORY_BACKEND)
+    config.mem_path = request.mem_path
     apply_machine_options(config, target, release, request.machine, mtype)
     notes.extend(_configure_smp(config, target, release, request, mtype))
     if not board.acpi:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
-from memdevd.machine.host import HostFacts, backing_file_error, size_to_str
+from memdevd.machine.host import HostFacts, backing_file_error, backing_file_size, size_to_str
 from memdevd.machine.qom import MemoryRegionObject, Prop, QOMObject
 from memdevd.qapi.visitor import InputVisitor
 
@@ -562,6 +562,17 @@ class FileBackend(HostMemoryBackend):
         if failure is not None:
             raise CoreError(M.FILE_CANT_OPEN.format(self.mem_path, failure))
         page = self.host.page_size_for_path(self.mem_path)
+        # qemu_ram_alloc_from_fd(): an existing file shorter than the RAM
+        # block (rounded up to the host page) plus the offset is refused.
+        file_size = backing_file_size(self.mem_path)
+        aligned = -(-self.size // self.host.page_size) * self.host.page_size
+        if 0 < file_size < aligned + (self.offset if offset_and_rom else 0):
+            text = self.machine.release.backing_store_too_small_text
+            raise CoreError(
+                text.format(
+                    name=self.backend_name(), file_size=file_size, size=aligned, offset=self.offset
+                )
+            )
         self._alloc_fd(page, self.align, self.offset)
 
 

@@ -84,6 +84,20 @@ def _c_g3(x: float) -> str:
     return f"{x:.3g}"
 
 
+def backing_file_size(path: str) -> int:
+    """``get_file_size`` of what ``file_ram_open`` opens: an existing
+    regular file's size, 0 for a directory (QEMU makes a new file in it), a
+    file it creates, or anything else."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
 def backing_file_error(path: str, readonly: bool) -> str | None:
     """What ``file_ram_open`` would fail with, found by stat() alone.
 

@@ -18,7 +18,7 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
-from memdevd.machine.backends import BACKEND_TYPES, HostMemoryBackend, RamBackend
+from memdevd.machine.backends import BACKEND_TYPES, FileBackend, HostMemoryBackend, RamBackend
 from memdevd.machine.board import NULL_BOARD, Board
 from memdevd.machine.clock import Clock, RealClock
 from memdevd.machine.devices import device_class
@@ -131,6 +131,9 @@ class MachineConfig:
     board_options: dict[str, Any] = field(default_factory=dict)
     # -machine memory-backend=: the backend (id or path) that is the RAM.
     ram_memdev: str | None = None
+    # -mem-path: the default RAM backend is a memory-backend-file on it
+    # (create_default_memdev).
+    mem_path: str | None = None
     # -machine confidential-guest-support= or memory-encryption= (key, value):
     # a link resolved once the early objects exist.
     cgs_option: tuple[str, str] | None = None
@@ -541,7 +544,14 @@ class Machine:
             ram_id = self.config.board.default_ram_id
             self.machine_obj.add_child(f"{ram_id}[0]", MemoryRegionObject(self.config.ram_size))
             return
-        ram = RamBackend(self)
+        ram: RamBackend | FileBackend
+        if self.config.mem_path is None:
+            ram = RamBackend(self)
+        else:
+            ram = FileBackend(self)
+            ram.mem_path = self.config.mem_path
+            # create_default_memdev(): the RAM block is named pc.ram.
+            ram.use_canonical_path = False
         ram.apply_sugar()
         ram.size = self.config.ram_size
         ram.is_machine_ram = True

@@ -166,6 +166,18 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-short-bool", "-iscsi bare"),
     ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
     ("iscsi-help", "-iscsi help"),
+    # -mem-path: the default RAM backend on a file (create_default_memdev)
+    ("mem-path-directory", f"-machine pc -m 64M -mem-path {FILES}"),
+    ("mem-path-and-memory-backend", f"-machine pc,memory-backend=m -mem-path {FILES}"),
+    ("mem-path-file-too-small", f"-machine pc -mem-path {FILES}/blob"),
+    ("mem-path-no-directory", f"-machine pc -mem-path {FILES}/none/ram"),
+    ("mem-path-reserved-id", f"-mem-path {FILES} -object memory-backend-ram,id=pc.ram,size=1M"),
+    ("mem-path-legacy-numa", f"-m 1G,slots=2,maxmem=4G -mem-path {FILES} -numa node,nodeid=0"),
+    ("mem-path-none-machine", f"-machine none -mem-path {FILES}/blob"),
+    (
+        "file-backend-too-small",
+        f"-object memory-backend-file,id=m,size=128M,mem-path={FILES}/blob",
+    ),
     ("iscsi-key-help", "-iscsi user=a,help"),
 ]
 

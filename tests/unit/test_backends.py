@@ -79,7 +79,10 @@ ADD_CASES: list[tuple[str, str, dict[str, Any], Reply, Reply | str, list[Any]]] 
     ("ram size 2^47", "ram", {"size": 2**47}, "cannot set up guest memory 'b': Cannot allocate memory", "same", []),
     ("memfd size 2^47", "memfd", {"size": 2**47}, "unable to map backing store for guest RAM: Cannot allocate memory", "same", []),
     ("memfd size 2^63-4K", "memfd", {"size": 2**63 - 4096}, "unable to map backing store for guest RAM: Cannot allocate memory", "same", []),
-    ("file size 2^64-2M", "file", {"size": -2 * MiB, "mem-path": MEM_PATH}, "unable to map backing store for guest RAM: Cannot allocate memory", "same", []),
+    # MEM_PATH is a 256 MiB file: a larger backend is refused before anything is mapped.
+    ("file size 2^64-2M", "file", {"size": -2 * MiB, "mem-path": MEM_PATH}, "backing store size 0x10000000 does not match 'size' option 0xffffffffffe00000", "b backing store size 0x10000000 is too small for 'size' option 0xffffffffffe00000 plus 'offset' option 0x0", []),
+    ("file larger than its file", "file", {"size": 512 * MiB, "mem-path": MEM_PATH}, "backing store size 0x10000000 does not match 'size' option 0x20000000", "b backing store size 0x10000000 is too small for 'size' option 0x20000000 plus 'offset' option 0x0", []),
+    ("file offset past its file", "file", {"size": 128 * MiB, "offset": 192 * MiB, "mem-path": MEM_PATH}, "Property 'memory-backend-file.offset' not found", "b backing store size 0x10000000 is too small for 'size' option 0x8000000 plus 'offset' option 0xc000000", []),
     ("memfd size 2^64-2M", "memfd", {"size": -2 * MiB}, "failed to resize memfd to 18446744073707454464: Invalid argument", "same", []),
     ("memfd size 2^63", "memfd", {"size": 2**63}, "failed to resize memfd to 9223372036854775808: Invalid argument", "same", []),
 ]  # fmt: skip

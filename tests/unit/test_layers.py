@@ -7,8 +7,9 @@ util (QEMU's syntax and number parsing), releases, qapi, qmp (protocol
 only), machine (the target-independent core), targets, commands (the
 binding layer), app (the process) and devtools.  The core never imports a
 target, qmp knows nothing of memory devices, and the core takes only
-util.cutils (number and identifier parsing) from util, none of the
-command-line layer's error or syntax types.
+util.cutils (number and identifier parsing) and util.sockets (host
+sockets, shared with qmp) from util, none of the command-line layer's
+error or syntax types.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "memdevd"
 
 SHARED = ("memdevd.messages", "memdevd.records", "memdevd.__init__")
 NUMBERS = ("memdevd.util.cutils", "memdevd.util.option_defs")
+# Host sockets as qemu-sockets.c connects them: no syntax, no error texts.
+HOST = ("memdevd.util.sockets",)
 
 #: part -> the module prefixes it may import (besides its own part).
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -30,8 +33,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "memdevd.util": SHARED,
     "memdevd.releases": SHARED,
     "memdevd.qapi": (*SHARED, *NUMBERS, "memdevd.releases"),
-    "memdevd.qmp": (*SHARED, "memdevd.qapi"),
-    "memdevd.machine": (*SHARED, *NUMBERS, "memdevd.qapi", "memdevd.releases"),
+    "memdevd.qmp": (*SHARED, *HOST, "memdevd.qapi"),
+    "memdevd.machine": (*SHARED, *NUMBERS, *HOST, "memdevd.qapi", "memdevd.releases"),
     "memdevd.targets": (
         *SHARED,
         "memdevd.util",
