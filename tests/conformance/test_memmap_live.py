@@ -17,8 +17,8 @@ import pytest
 from memdevd.devtools.memmap import read_state, render_svg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, qemu_binary, run_qemu
-from test_hmp_live import COMMON, memdevd
+from live_qemu import QEMU_VERSIONS, qemu_binary, run_memdevd, run_qemu
+from test_hmp_live import COMMON
 
 pytestmark = pytest.mark.live_qemu
 
@@ -50,7 +50,7 @@ async def test_map_state_like_qemu(version: str) -> None:
         writer.close()  # QEMU's monitor serves one client at a time
         await writer.wait_closed()
         expected = await asyncio.to_thread(read_state, qemu.socket_path)
-    async with memdevd(version, ARGV) as sock:
+    async with run_memdevd(version, ARGV) as sock:
         for _ in range(500):
             # Listening, not just bound: the file exists from bind().
             try:

@@ -13,16 +13,18 @@ texts when nobody listens.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, mask_problem, qemu_binary, qemu_command
+from live_qemu import QEMU_VERSIONS, memdevd_command, qemu_command, runnable
 
 ARGV = ["-S", "-display", "none", "-nodefaults", "-machine", "q35"]
 
@@ -37,20 +39,16 @@ def _reconnect(version: str, seconds: int) -> str:
     return f"reconnect={seconds}"
 
 
-def _memdevd(version: str, argv: list[str]) -> list[str]:
-    return [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv]
-
-
 def _commands(version: str) -> list[tuple[str, list[str]]]:
     """(who, command prefix) for memdevd and, where it runs here, QEMU."""
     out = [("memdevd", [])]
-    if qemu_binary(version) is not None and mask_problem(version) is None:
+    if runnable(version):
         out.append(("qemu", []))
     return out
 
 
 def _run(who: str, version: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    cmd = qemu_command(version, argv) if who == "qemu" else _memdevd(version, argv)
+    cmd = qemu_command(version, argv) if who == "qemu" else memdevd_command(version, argv)
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -119,19 +117,29 @@ def test_client_monitor_connects_serves_and_reconnects(version: str, tmp_path: P
         assert ours == transcript("qemu", version, tmp_path)
 
 
-def _start_text(who: str, version: str, argv: list[str]) -> tuple[int | None, str]:
-    proc = _run(who, version, argv)
-    try:
-        proc.wait(3)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def _start_text(who: str, version: str, argv: list[str], runs_on: bool) -> tuple[int | None, str]:
+    """(exit status, stderr without program names): None for a process that
+    runs on, stopped once it has reported something (or after 30 s)."""
+    cmd = qemu_command(version, argv) if who == "qemu" else memdevd_command(version, argv)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 30
         status: int | None = None
-    else:
-        status = proc.returncode
-    assert proc.stderr is not None
-    text = proc.stderr.read().decode()
-    proc.stderr.close()
+        try:
+            while time.monotonic() < deadline:
+                status = proc.poll()
+                if status is not None or (runs_on and os.fstat(err.fileno()).st_size):
+                    break
+                time.sleep(0.05)
+            if runs_on:
+                time.sleep(0.2)  # a process that runs on prints nothing more at once
+                status = proc.poll()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        err.seek(0)
+        text = err.read().decode()
     lines = [line.split(": ", 1)[1] for line in text.splitlines() if "terminating" not in line]
     return status, "\n".join(lines)
 
@@ -160,10 +168,11 @@ def test_client_monitor_with_nobody_listening(version: str, argv: list[str]) -> 
     """Without reconnect start-up fails (the connect is synchronous); with
     it QEMU reports the first failure once and runs on."""
     argv = [a.replace("RECONNECT", _reconnect(version, 5)) for a in argv]
-    ours = _start_text("memdevd", version, [*ARGV, *argv])
-    if "reconnect" in " ".join(argv):
+    runs_on = "reconnect" in " ".join(argv)
+    ours = _start_text("memdevd", version, [*ARGV, *argv], runs_on)
+    if runs_on:
         assert ours[0] is None and "Unable to connect character device qe" in ours[1]
     else:
         assert ours[0] == 1 and "Failed to connect to '/nonexistent-dir/" in ours[1]
     if len(_commands(version)) > 1:
-        assert ours == _start_text("qemu", version, [*ARGV, *argv])
+        assert ours == _start_text("qemu", version, [*ARGV, *argv], runs_on)
