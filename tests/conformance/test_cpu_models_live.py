@@ -375,7 +375,73 @@ def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
     family, model-id, feature-words, filtered-features, every flag...)."""
     if not _runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
-    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg", "-cpu", cpu]
+    assert _vcpu_differ(version, "pc", cpu) == []
+
+
+#: Old machine types' compat properties on vCPUs (pc_compat_X_Y in
+#: hw/i386/pc.c): on every vCPU (check=off on 2.4, cpuid-0xb on 2.6,
+#: hv-version-id-* on 6.1...) and on one model's type (Skylake-Server's mpx,
+#: pku and clflushopt; EPYC's npt, xlevel; qemu64's family on 6.0), not on
+#: the versioned models' types.
+MACHINE_VCPUS = [
+    ("pc-i440fx-2.11", "Skylake-Server"),
+    ("pc-q35-3.0", "Skylake-Server-v1"),
+    ("pc-q35-2.12", "EPYC-IBPB"),
+    ("pc-i440fx-3.1", "EPYC,+topoext"),
+    ("pc-q35-2.4", "Haswell"),
+    ("pc-i440fx-2.6", "qemu64"),
+    ("pc-q35-6.0", "qemu64,pcid=on"),
+    ("pc-q35-4.0.1", "Cascadelake-Server"),
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize(("machine", "cpu"), MACHINE_VCPUS)
+def test_vcpu_on_old_machine_types_like_qemu(version: str, machine: str, cpu: str) -> None:
+    """qom-get of every property of the first vCPU on an old machine type."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    assert _vcpu_differ(version, machine, cpu) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_cpu_queries_on_every_machine_type_like_qemu(version: str) -> None:
+    """query-cpu-definitions (alias-of only after 4.0's CPU_VERSION_LEGACY,
+    unavailable-features after the compat properties) and expansions of the
+    models the compat properties touch, on every versioned type."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    questions = [
+        {"execute": "query-cpu-definitions"},
+        _expansion("full", "Skylake-Server"),
+        _expansion("static", "EPYC"),
+        _expansion("full", "qemu64"),
+        _expansion("static", "Opteron_G4", npt=True),
+    ]
+    differ = []
+    for machine in _sample(_machine_types(version))[1::2]:
+        argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
+        with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
+            qemu = _ask(
+                qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+                f"{tmp}/q",
+                questions,
+            )
+            memdevd = _ask(
+                [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+                 "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+                f"{tmp}/m",
+                questions,
+            )  # fmt: skip
+        differ += [(machine, q) for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+    assert differ == []
+
+
+def _vcpu_differ(version: str, machine: str, cpu: str) -> list[dict[str, object]]:
+    """The qom-get questions whose answers differ between QEMU and memdevd."""
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
+    argv += ["-cpu", cpu]
     listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
     with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
         qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])
@@ -395,5 +461,4 @@ def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
             f"{tmp}/m",
             questions,
         )  # fmt: skip
-    differ = [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
-    assert differ == []
+    return [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]

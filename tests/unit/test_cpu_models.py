@@ -154,3 +154,39 @@ def test_host_phys_bits_under_kvm() -> None:
     _start("10.0", *kvm, "qemu64,host-phys-bits=on", "-m", "1G,slots=1,maxmem=2T")
     error = _error("10.0", *kvm, "qemu64", "-m", "1G,slots=1,maxmem=2T")
     assert error.message.endswith("phys-bits too low (40)")
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_old_machine_types_give_the_vcpu_their_compat_properties(version: str) -> None:
+    """pc_compat_X_Y's entries on TYPE_X86_CPU and on the model's own type
+    (hw/i386/pc.c): Skylake-Server on pc-i440fx-2.11 has mpx on, pku and
+    clflushopt off; the versioned model's type is another type."""
+    daemon, _ = _start(version, "-machine", "pc-i440fx-2.11", "-cpu", "Skylake-Server")
+    values = daemon.machine.cpus[0].__dict__["_recorded_overrides"]
+    assert values["mpx"] is True and values["pku"] is False and values["clflushopt"] is False
+    assert values["x-migrate-smi-count"] is False and values["hv-version-id-build"] == 0x1BBC
+    daemon, _ = _start(version, "-machine", "pc-i440fx-2.11", "-cpu", "Skylake-Server-v1")
+    values = daemon.machine.cpus[0].__dict__["_recorded_overrides"]
+    assert values["mpx"] is False and values["pku"] is True
+    assert values["x-migrate-smi-count"] is False
+
+
+def test_check_off_on_2_4_types_silences_tcg_warnings() -> None:
+    """pc_compat_2_4 sets check=off on every vCPU: no TCG warnings."""
+    _, notes = _start("10.0", "-machine", "pc-q35-2.4", "-cpu", "Skylake-Server")
+    assert not [w for w in _warnings(notes) if w.startswith(TCG)]
+    _, notes = _start("10.0", "-machine", "pc-q35-2.5", "-cpu", "Skylake-Server")
+    assert [w for w in _warnings(notes) if w.startswith(TCG)]
+
+
+def test_legacy_cpu_version_types_list_no_alias_of() -> None:
+    from memdevd.targets.x86_64.cpu_compat import legacy_cpu_version
+
+    assert legacy_cpu_version("pc-q35-4.0.1") and legacy_cpu_version("pc-i440fx-4.0")
+    assert not legacy_cpu_version("pc-q35-4.1") and not legacy_cpu_version("q35")
+    daemon, _ = _start("10.0", "-machine", "pc-q35-4.0.1")
+    machine = daemon.machine
+    recorded = [{"name": "EPYC", "typename": "EPYC-x86_64-cpu", "alias-of": "EPYC-v1",
+                 "unavailable-features": ["fxsr-opt"]}]  # fmt: skip
+    (entry,) = machine.config.board.cpu_definitions(machine, recorded)
+    assert "alias-of" not in entry

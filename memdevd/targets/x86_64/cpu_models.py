@@ -22,6 +22,8 @@ applied to options: a flag turned off does not turn off what depends on it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +190,9 @@ class VcpuState:
     props: dict[str, Any]
     phys_bits: int
     filtered: list[str]
+    #: The properties the machine type's compat properties set (the vCPU
+    #: object shows them instead of the recorded vCPU's values).
+    compat_set: set[str] = field(default_factory=set)
 
     @property
     def vendor(self) -> str:
@@ -263,20 +268,29 @@ def realize_vcpu(
     host_phys_bits: int,
     warnings: list[str],
     base: tuple[set[str], dict[str, Any]] | None = None,
+    compat: Sequence[tuple[str, str, str]] = (),
 ) -> VcpuState:
     """A vCPU of ``model`` with ``-cpu``'s options, as ``x86_cpu_realizefn``.
 
     ``base`` replaces the recorded TCG model (the host model under KVM).
+    ``compat`` is the machine type's compat properties on vCPUs (driver,
+    property, value): those of ``x86_64-cpu`` and of the model's own type
+    apply first (``object_apply_compat_props``).
     Appends the warnings its realize prints to ``warnings``; raises CoreError
     with QEMU's texts (``can't apply global``, ``Property ... not found``,
     ``TCG doesn't support requested features``, the phys-bits checks).
     """
     typename = f"{model}-x86_64-cpu"
-    options = bool(features.globals or features.plus or features.minus)
+    mine = [(name, value) for driver, name, value in compat if driver in ("x86_64-cpu", typename)]
+    options = bool(features.globals or features.plus or features.minus or mine)
     # (the table is read only when a model or an option needs it)
     models = cpu_models(release) if base is None or options else None
     flags, props = base if base is not None else models.model(model)  # type: ignore[union-attr]
     state = VcpuState(model, set(flags), dict(props), 0, [])
+    # object_apply_compat_props(): the machine type's (valid: &error_abort)
+    for name, value in mine:
+        _set_prop(models, release, typename, state, name, value)
+        state.compat_set.add(name)
     # object_new(): the globals, each parsed into its property.
     for name, value in features.globals:
         try:
@@ -346,9 +360,16 @@ def realize_vcpu(
 
 
 def expand_model(
-    release: Release, kind: str, name: str, asked: dict[str, Any] | None
+    release: Release,
+    kind: str,
+    name: str,
+    asked: dict[str, Any] | None,
+    compat: Sequence[tuple[str, str, str]] = (),
 ) -> dict[str, Any]:
     """``qmp_query_cpu_model_expansion`` under TCG for a model of the release.
+
+    ``compat``: the machine type's compat properties on vCPUs, which the
+    model's object gets before ``asked`` (as in :func:`realize_vcpu`).
 
     The properties print in the order QEMU printed qemu64's (the same
     properties: its QDict orders them the same).  Raises CoreError with
@@ -358,6 +379,10 @@ def expand_model(
     flags, props = models.model(name)
     state = VcpuState(name, set(flags), dict(props), 0, [])
     typename = f"{name}-x86_64-cpu"
+    # object_new(): the machine type's compat properties on the type
+    for driver, prop, value in compat:
+        if driver in ("x86_64-cpu", typename):
+            _set_prop(models, release, typename, state, prop, value)
     where = release.cpu_expansion_props_prefix
     for prop, value in (asked or {}).items():
         # object_property_set() of each QDict entry (a QObject input visitor)
@@ -395,3 +420,35 @@ def expand_model(
         else:
             out[key] = board_props.get(key)
     return {"model": {"name": "base" if kind == "static" else name, "props": out}}
+
+
+def definitions_on(
+    release: Release, recorded: list[dict[str, Any]], compat: Sequence[tuple[str, str, str]]
+) -> list[dict[str, Any]]:
+    """``query-cpu-definitions`` under TCG with the machine type's compat
+    properties: each model's ``unavailable-features`` is what TCG filters
+    from an object of its type (``x86_cpu_class_check_missing_features``),
+    which gets them; flags they turn off leave the list, flags they turn on
+    that TCG lacks join it (in QEMU's order: feature word, then bit)."""
+    if not compat:
+        return recorded
+    models = cpu_models(release)
+    order = {flag: i for i, (flag, _text) in enumerate(models.tcg_unsupported())}
+    unsupported = set(order)
+    out = []
+    for entry in recorded:
+        typename = entry["typename"]
+        changed: dict[str, bool] = {}
+        for driver, prop, value in compat:
+            flag = models.aliases.get(prop, prop)
+            if driver in ("x86_64-cpu", typename) and flag in models.flags:
+                changed[flag] = InputVisitor(value, string=True).type_bool(prop)
+        if not changed:
+            out.append(entry)
+            continue
+        missing = [f for f in entry["unavailable-features"] if changed.get(f, True)]
+        missing += [f for f, on in changed.items() if on and f in unsupported and f not in missing]
+        if all(f in order for f in missing):
+            missing.sort(key=order.__getitem__)
+        out.append({**entry, "unavailable-features": missing})
+    return out

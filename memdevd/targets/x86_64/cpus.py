@@ -205,6 +205,7 @@ def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
 
 def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[str]) -> VcpuState:
     """One vCPU of ``model`` with ``-cpu``'s options, realized."""
+    from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals
     from memdevd.targets.x86_64.cpu_models import FeatureString, parse_featurestr, realize_vcpu
 
     option = machine.config.cpu_option or ""
@@ -224,6 +225,10 @@ def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[s
         host_phys_bits=machine.host.phys_bits,
         warnings=warnings,
         base=base,
+        # (under KVM the recorded host vCPU is the recording's machine type's)
+        compat=cpu_compat_globals(machine.release, machine.config.machine_type)
+        if accel == "tcg"
+        else (),
     )
 
 
@@ -262,7 +267,7 @@ class X86CPU(Device):
         recorded = machine.recording.cpu_sample(accel, model) is not None
         if recorded and accel == "kvm" and has_options:
             own["phys-bits"] = vcpu.phys_bits  # (only width options pass under KVM)
-        if not recorded or (accel == "tcg" and has_options):
+        if not recorded or (accel == "tcg" and (has_options or vcpu.compat_set)):
             listing = self.sample["qom-get"]
             for name, value in listing.items():
                 if isinstance(value, bool):
@@ -271,7 +276,7 @@ class X86CPU(Device):
                         own[name] = canonical in vcpu.flags
                     elif name in vcpu.props:
                         own[name] = bool(vcpu.props[name])
-                elif name in vcpu.props and name in _MODEL_PROPS:
+                elif name in vcpu.props and (name in _MODEL_PROPS or name in vcpu.compat_set):
                     own[name] = vcpu.props[name]
             own["phys-bits"] = vcpu.phys_bits
             own["unavailable-features"] = list(vcpu.filtered)
