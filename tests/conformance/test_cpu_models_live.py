@@ -462,3 +462,99 @@ def _vcpu_differ(version: str, machine: str, cpu: str) -> list[dict[str, object]
             questions,
         )  # fmt: skip
     return [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+
+
+def _dimm_questions() -> list[dict[str, object]]:
+    def backend(name: str, size: int) -> dict[str, object]:
+        args = {"qom-type": "memory-backend-ram", "id": name, "size": size}
+        return {"execute": "object-add", "arguments": args}
+
+    def dimm(name: str, memdev: str) -> dict[str, object]:
+        args = {"driver": "pc-dimm", "id": name, "memdev": memdev}
+        return {"execute": "device_add", "arguments": args}
+
+    return [
+        backend("m0", 1 << 30),
+        dimm("d0", "m0"),
+        backend("m1", 130 << 20),  # (not a multiple of 1 GiB: alignment shows)
+        dimm("d1", "m1"),
+        {"execute": "query-memory-devices"},
+        {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/d1", "property": "addr"}},
+        {
+            "execute": "qom-get",
+            "arguments": {"path": "/machine", "property": "device-memory-region-size"},
+        },
+        {"execute": "query-memory-size-summary"},
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("memory", ["1G,slots=3,maxmem=4G", "5G,slots=3,maxmem=12G"])
+def test_dimm_address_on_every_machine_type_like_qemu(version: str, memory: str) -> None:
+    """Every versioned type: the address hot-plugged pc-dimms get (aligned
+    DIMMs from 2.2, the reserved-memory end up to 2.4, RAM above 4 GiB) and
+    ``device-memory-region-size`` (or the release's error for it), as QEMU;
+    types too old for slots/maxmem fail on both."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    questions = _dimm_questions()
+    differ = []
+    for machine in _sample(_machine_types(version))[::2]:
+        argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
+        argv += ["-m", memory]
+        with tempfile.TemporaryDirectory(prefix="memdevd-dimm-") as tmp:
+            answers = [
+                _ask_or_exit(
+                    qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+                    f"{tmp}/q",
+                    questions,
+                ),
+                _ask_or_exit(
+                    [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+                     "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+                    f"{tmp}/m",
+                    questions,
+                ),
+            ]  # fmt: skip
+        if answers[0] != answers[1]:
+            differ.append((machine, answers))
+    assert differ == []
+
+
+def _ask_or_exit(cmd: list[str], sock: str, questions: list[dict[str, object]]) -> list[str]:
+    """The reply lines to ``questions``, or the exit status and stderr of a
+    process that ends before its monitor answers."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            with socket.socket(socket.AF_UNIX) as s:
+                while True:
+                    if proc.poll() is not None:
+                        err.seek(0)
+                        return [f"exit {proc.returncode}", _normalise(err.read().decode())]
+                    try:
+                        s.connect(sock)
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+                s.settimeout(TIMEOUT)
+                stream = s.makefile("rwb")
+                stream.readline()
+                replies = []
+                for q in [{"execute": "qmp_capabilities"}, *questions]:
+                    stream.write(json.dumps(q).encode() + b"\n")
+                    stream.flush()
+                    line = stream.readline()
+                    while line.startswith((b'{"timestamp"', b'{"event"')):
+                        line = stream.readline()
+                    replies.append(line.decode().rstrip("\r\n"))
+                return replies[1:]
+        finally:
+            proc.kill()
+            proc.wait()
