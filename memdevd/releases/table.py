@@ -186,6 +186,13 @@ class Release:
     # target/i386/cpu.c: the XSAVE components (CPUID.0DH:EAX) of the flags
     # TCG keeps (8.2, assumed) or of all the model requested (7.2).
     xsave_components_after_filter: bool
+    # target/i386/cpu.c: a vCPU of a package with more than one thread has
+    # CPUID_HT (and, not Intel or Zhaoxin, CPUID_EXT3_CMP_LEG) in its
+    # features, as feature-words and the "ht" property show (10.0: set in
+    # x86_cpu_expand_features, "i386/cpu: Set up CPUID_HT in
+    # x86_cpu_expand_features() instead of cpu_x86_cpuid()"; 7.2 and 8.2:
+    # only in the CPUID leaf cpu_x86_cpuid answers, not in the features).
+    cpu_ht_in_features: bool
     # hw/i386/x86.c x86_cpus_init(): with TCG, an APIC ID above 254 needs
     # kernel-irqchip and X2APIC (7.2; TCG emulates x2APIC since 8.x).
     tcg_apic_id_limit: bool
@@ -516,6 +523,7 @@ QEMU_7_2: Final = Release(
     phys_bits_36_flags=frozenset({"pse36"}),
     cpu_expansion_props_prefix="",
     xsave_components_after_filter=False,
+    cpu_ht_in_features=False,
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
@@ -723,6 +731,7 @@ QEMU_10_0: Final = replace(
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
     copyright_year=2025,
     recorded_as="10.0",
+    cpu_ht_in_features=True,
     strict_device_add=True,  # 9.2: qmp_device_add() from_json=true
     size_alignment_check="pre_plug",  # 9.0: "reintroduce memory region size check"
     pcie_slot_occupied_check=True,  # hw/pci/pci.c

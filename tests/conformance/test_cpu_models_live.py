@@ -99,6 +99,12 @@ CASES: list[tuple[str, str]] = [
     ("model-alias", "-S -cpu Broadwell-IBRS"),
     ("avx10-version", "-S -cpu qemu64,avx10-version=1"),
     ("help", "-cpu help"),
+    # feature_dependencies: asked for without what it depends on (warned
+    # before TCG's filter), enforce, a definition's flags +vmx brings back
+    ("depends", "-S -cpu qemu64,+vmx-ept,+vmx-ept-2mb"),
+    ("depends-enforce", "-S -cpu qemu64,+vmx-ept,enforce"),
+    ("depends-svm", "-S -cpu qemu64,+svm,+npt,-svm"),
+    ("depends-definition", "-S -cpu coreduo,+vmx"),
 ]
 
 #: Cases that need what another part of memdevd models (strict: they fail
@@ -359,6 +365,11 @@ def test_cpu_queries_like_qemu(version: str) -> None:
 VCPU = "/machine/unattached/device[0]"
 VCPU_OPTIONS = [
     "Skylake-Server,phys-bits=41",
+    # the automatic CPUID levels and the dependencies
+    "pentium,+avx512f,+svm",
+    "Skylake-Client,level=5,+avx512f",
+    "qemu64,min-level=3,-sse,+vmx-ept",
+    "coreduo,+vmx",
     "pentium,pae=on",
     "EPYC,vendor=GenuineIntel",
     "kvm64,+kvm_pv_eoi,+lahf_lm,-sep",
@@ -392,6 +403,9 @@ MACHINE_VCPUS = [
     ("pc-i440fx-2.6", "qemu64"),
     ("pc-q35-6.0", "qemu64,pcid=on"),
     ("pc-q35-4.0.1", "Cascadelake-Server"),
+    # full-cpuid-auto-level off up to 2.7: the definition's xlevel
+    ("pc-i440fx-2.6", "Opteron_G3"),
+    ("pc-q35-2.7", "Skylake-Client,+avx512f"),
 ]
 
 
@@ -545,15 +559,21 @@ def _ask_or_exit(cmd: list[str], sock: str, questions: list[dict[str, object]]) 
                         time.sleep(0.05)
                 s.settimeout(TIMEOUT)
                 stream = s.makefile("rwb")
-                stream.readline()
                 replies = []
-                for q in [{"execute": "qmp_capabilities"}, *questions]:
-                    stream.write(json.dumps(q).encode() + b"\n")
-                    stream.flush()
-                    line = stream.readline()
-                    while line.startswith((b'{"timestamp"', b'{"event"')):
+                try:
+                    stream.readline()
+                    for q in [{"execute": "qmp_capabilities"}, *questions]:
+                        stream.write(json.dumps(q).encode() + b"\n")
+                        stream.flush()
                         line = stream.readline()
-                    replies.append(line.decode().rstrip("\r\n"))
+                        while line.startswith((b'{"timestamp"', b'{"event"')):
+                            line = stream.readline()
+                        replies.append(line.decode().rstrip("\r\n"))
+                except OSError:
+                    # (the monitor's socket exists before start-up fails)
+                    proc.wait(TIMEOUT)
+                    err.seek(0)
+                    return [f"exit {proc.returncode}", _normalise(err.read().decode())]
                 return replies[1:]
         finally:
             proc.kill()

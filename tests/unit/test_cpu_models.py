@@ -190,3 +190,47 @@ def test_legacy_cpu_version_types_list_no_alias_of() -> None:
                  "unavailable-features": ["fxsr-opt"]}]  # fmt: skip
     (entry,) = machine.config.board.cpu_definitions(machine, recorded)
     assert "alias-of" not in entry
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_feature_dependencies_turn_dependents_off(version: str) -> None:
+    """feature_dependencies: without vmx, the vmx-* flags asked for go
+    (filtered, with QEMU's warning, before TCG's); coreduo's definition has
+    vmx-* flags that only +vmx brings back."""
+    daemon, notes = _start(version, "-cpu", "qemu64,+vmx-ept")
+    state = daemon.machine.cpus[0].vcpu
+    assert "vmx-ept" not in state.flags and state.filtered == ["vmx-ept"]
+    assert _warnings(notes) == [
+        "This feature depends on other features that were not requested: MSR(48BH).vmx-ept [bit 1]"
+    ]
+    daemon, _ = _start(version, "-cpu", "coreduo,+vmx")
+    state = daemon.machine.cpus[0].vcpu
+    assert "vmx-hlt-exit" in state.filtered or "vmx-hlt-exit" in state.flags
+    daemon, _ = _start(version, "-cpu", "coreduo")
+    assert "vmx-hlt-exit" not in daemon.machine.cpus[0].vcpu.flags
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_levels_follow_the_flags(version: str) -> None:
+    """x86_cpu_expand_features raises min-level/level to what a flag needs
+    (avx512f: leaf 7 is below qemu64's 0xd; svm: xlevel 0x8000000A), not a
+    level given explicitly; dies raise an Intel vCPU's level to 0x1F; with
+    full-cpuid-auto-level off (types up to 2.7) only leaf 7's EBX flags do."""
+    daemon, _ = _start(version, "-cpu", "pentium,+avx512f")
+    props = daemon.machine.cpus[0].vcpu.props
+    assert props["level"] == 7 and props["min-level"] == 7
+    daemon, _ = _start(version, "-cpu", "pentium,+avx512f,level=3")
+    props = daemon.machine.cpus[0].vcpu.props
+    assert props["level"] == 3 and props["min-level"] == 7
+    daemon, _ = _start(version, "-smp", "4,dies=2", "-cpu", "Skylake-Client")
+    assert daemon.machine.cpus[0].vcpu.props["level"] == 0x1F
+    daemon, _ = _start(version, "-machine", "pc-i440fx-2.6", "-cpu", "Opteron_G3")
+    assert daemon.machine.cpus[0].vcpu.props["xlevel"] == 0x80000008
+
+
+def test_ht_in_the_features_of_10_0_only() -> None:
+    daemon, _ = _start("10.0", "-smp", "2", "-cpu", "EPYC")
+    flags = daemon.machine.cpus[0].vcpu.flags
+    assert "ht" in flags and "cmp-legacy" in flags
+    daemon, _ = _start("7.2", "-smp", "2", "-cpu", "EPYC")
+    assert "ht" not in daemon.machine.cpus[0].vcpu.flags

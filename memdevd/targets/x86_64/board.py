@@ -278,16 +278,17 @@ class X86Board(Board):
         """Old types' compat properties change what TCG filters; types up
         to 4.0 (CPU_VERSION_LEGACY) list no ``alias-of``."""
         from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals, legacy_cpu_version
-        from memdevd.targets.x86_64.cpu_models import definitions_on
+        from memdevd.targets.x86_64.cpu_models import definitions_on, parse_featurestr
 
-        if not self.is_pc:
-            return recorded
         machine_type = machine.config.machine_type
         out = recorded
         if not machine.kvm_enabled:
-            out = definitions_on(
-                machine.release, recorded, cpu_compat_globals(machine.release, machine_type)
-            )
+            option = machine.config.cpu_option or ""
+            features = parse_featurestr(option.partition(",")[2])[0] if "," in option else None
+            compat = cpu_compat_globals(machine.release, machine_type) if self.is_pc else []
+            out = definitions_on(machine.release, recorded, compat, features)
+        if not self.is_pc:
+            return out
         if legacy_cpu_version(machine_type):
             out = [{k: v for k, v in d.items() if k != "alias-of"} for d in out]
         return out

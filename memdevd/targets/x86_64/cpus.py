@@ -229,7 +229,21 @@ def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[s
         compat=cpu_compat_globals(machine.release, machine.config.machine_type)
         if accel == "tcg"
         else (),
+        extended_topology=accel == "tcg" and _extended_topology(machine),
+        threads_per_package=_threads_per_package(machine) if accel == "tcg" else 1,
     )
+
+
+def _threads_per_package(machine: Machine) -> int:
+    """``x86_threads_per_pkg``."""
+    smp = machine.config.smp
+    return smp.dies * smp.modules * smp.cores * smp.threads
+
+
+def _extended_topology(machine: Machine) -> bool:
+    """``x86_has_extended_topo``: dies or modules in ``-smp``."""
+    smp = machine.config.smp
+    return smp.dies > 1 or smp.modules > 1
 
 
 # --- the vCPU objects -----------------------------------------------------------------
@@ -267,7 +281,13 @@ class X86CPU(Device):
         recorded = machine.recording.cpu_sample(accel, model) is not None
         if recorded and accel == "kvm" and has_options:
             own["phys-bits"] = vcpu.phys_bits  # (only width options pass under KVM)
-        if not recorded or (accel == "tcg" and (has_options or vcpu.compat_set)):
+        expanded = (
+            has_options
+            or vcpu.compat_set
+            or _extended_topology(machine)
+            or (machine.release.cpu_ht_in_features and _threads_per_package(machine) > 1)
+        )
+        if not recorded or (accel == "tcg" and expanded):
             listing = self.sample["qom-get"]
             for name, value in listing.items():
                 if isinstance(value, bool):
