@@ -234,3 +234,13 @@ def test_ht_in_the_features_of_10_0_only() -> None:
     assert "ht" in flags and "cmp-legacy" in flags
     daemon, _ = _start("7.2", "-smp", "2", "-cpu", "EPYC")
     assert "ht" not in daemon.machine.cpus[0].vcpu.flags
+
+
+def test_8_2_lacks_the_models_of_9_1_and_later() -> None:
+    """8.2 (Ubuntu 24.04) answers from 10.0's models without those 9.1-10.0
+    added: Icelake-Server-v7 (9.1) is unknown, 8.1's EPYC-Genoa is there."""
+    err = _error("8.2", "-cpu", "Icelake-Server-v7")
+    assert "unable to find CPU model 'Icelake-Server-v7'" in str(err)
+    daemon, _ = _start("8.2", "-cpu", "EPYC-Genoa")
+    assert daemon.machine.cpus[0].vcpu.vendor == "AuthenticAMD"
+    assert "Icelake-Server-v7" not in cpu_models.cpu_models(get_release("8.2")).help_text()
