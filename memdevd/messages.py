@@ -574,6 +574,8 @@ CPU_AMBIGUOUS_COMPAT: Final = (
 CPU_BAD_TSC_FREQ: Final = "bad numerical value {}"
 CPU_TCG_UNSUPPORTED_FEATURE: Final = "TCG doesn't support requested feature: {}"
 CPU_TCG_UNSUPPORTED_FEATURES: Final = "TCG doesn't support requested features"
+# x86_cpu_expand_features(): a flag asked for without what it depends on
+CPU_FEATURE_DEPENDS: Final = "This feature depends on other features that were not requested: {}"
 CPU_PHYS_BITS_RANGE: Final = "phys-bits should be between 32 and {}  (but is {})"
 # 11.1: no upper bound any more (TARGET_PHYS_ADDR_SPACE_BITS dropped from the check).
 CPU_PHYS_BITS_AT_LEAST_32: Final = "phys-bits should be at least 32 (but is {})"

@@ -398,3 +398,58 @@ def ask(cmd: Sequence[str], sock: str, questions: Sequence[dict[str, object]]) -
     finally:
         proc.kill()
         proc.communicate()
+
+
+def ask_or_exit(
+    cmd: Sequence[str],
+    sock: str,
+    questions: Sequence[dict[str, object]],
+    normalise: Callable[[str], str] = lambda text: text,
+    timeout: float = 30.0,
+) -> list[str]:
+    """:func:`ask`, or ``["exit N", stderr]`` for a process that ends
+    before its monitor answers (a start-up error)."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
+
+        def exited() -> list[str]:
+            proc.wait(timeout)
+            err.seek(0)
+            return [f"exit {proc.returncode}", normalise(err.read().decode())]
+
+        try:
+            deadline = time.monotonic() + timeout
+            with socket.socket(socket.AF_UNIX) as s:
+                while True:
+                    if proc.poll() is not None:
+                        return exited()
+                    try:
+                        s.connect(sock)
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.05)
+                s.settimeout(timeout)
+                stream = s.makefile("rwb")
+                replies = []
+                try:
+                    stream.readline()
+                    for q in [{"execute": "qmp_capabilities"}, *questions]:
+                        stream.write(json.dumps(q).encode() + b"\n")
+                        stream.flush()
+                        line = stream.readline()
+                        while line.startswith((b'{"timestamp"', b'{"event"')):
+                            line = stream.readline()
+                        replies.append(line.decode().rstrip("\r\n"))
+                except OSError:
+                    # (the monitor's socket exists before start-up fails)
+                    return exited()
+                if not replies[0]:
+                    return exited()  # the monitor hung up: start-up failed
+                return replies[1:]
+        finally:
+            proc.kill()
+            proc.wait()

@@ -21,7 +21,20 @@ Writes ``cpu-models.json`` of a release's data directory:
   bit there (recorded from hot-plugged vCPUs with the one flag on);
 * ``models``: per model name, ``query-cpu-model-expansion`` type ``full``
   under TCG, as ``features`` (the flags that are on) and ``props`` (the
-  other properties whose value differs from ``base-props``, the qemu64's).
+  other properties whose value differs from ``base-props``, the qemu64's);
+  ``hidden``: the flags of the model's definition that a dependency turned
+  off (``feature_dependencies``: coreduo's vmx-* without vmx), seen by
+  turning on the flags no dependency turns off; ``def-levels``: min-level,
+  min-xlevel, min-xlevel2 and level-func7 with ``full-cpuid-auto-level``
+  off (the definition's, where the release has the property and they differ);
+* ``dependencies``: per flag, the flags turning it off turns off
+  (``feature_dependencies`` in target/i386/cpu.c, transitively), seen on
+  the ``base`` model with every flag on;
+* ``dependency-texts``: [flag, the text of the warning when it was asked
+  for without what it depends on] in the order QEMU warns;
+* ``level-raises``: per flag, [min-level, min-xlevel, min-xlevel2,
+  level-func7] of ``base`` with the flag and what it depends on
+  (``x86_cpu_expand_features``' automatic levels), where not all zero.
 
 Run from the repository root (``--check`` compares instead of writing)::
 
@@ -209,6 +222,10 @@ def record(qemu: str) -> dict[str, Any]:
             "features": sorted(k for k, v in props.items() if k in flag_set and v is True),
             "props": {k: v for k, v in props.items() if k not in flag_set and base.get(k) != v},
         }
+    dependencies, texts, raises = feature_dependencies(
+        qemu, flags, set(props_reply_names(props_reply))
+    )
+    hidden_and_levels(qemu, models, base, dependencies, set(props_reply_names(props_reply)))
     return {
         "help": help_text,
         "flags": flags,
@@ -225,7 +242,117 @@ def record(qemu: str) -> dict[str, Any]:
             k: v for k, v in full_reply["return"]["model"]["props"].items() if k in SKIP_PROPS
         },
         "models": models,
+        "dependencies": dependencies,
+        "dependency-texts": texts,
+        "level-raises": raises,
     }
+
+
+def props_reply_names(reply: dict[str, Any]) -> list[str]:
+    return [p["name"] for p in reply["return"]]
+
+
+DEPENDS = re.compile(
+    r"^qemu-system-x86_64: warning: This feature depends on other features "
+    r"that were not requested: (.*)$"
+)
+LEVELS = ("min-level", "min-xlevel", "min-xlevel2", "level-func7")
+
+
+def _expand(qemu: str, asks: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The full expansions' properties of (model, props) under TCG."""
+    replies = qmp(
+        qemu,
+        [],
+        [
+            {
+                "execute": "query-cpu-model-expansion",
+                "arguments": {"type": "full", "model": {"name": name, "props": props}},
+            }
+            for name, props in asks
+        ],
+    )
+    return [r["return"]["model"]["props"] for r in replies]
+
+
+def feature_dependencies(
+    qemu: str, flags: list[str], properties: set[str]
+) -> tuple[dict[str, list[str]], list[list[str]], dict[str, list[int]]]:
+    """``dependencies``, ``dependency-texts`` and ``level-raises``."""
+    every = {f: True for f in flags}
+    (all_on,) = _expand(qemu, [("base", every)])
+    on = [f for f in flags if all_on.get(f) is True]
+    offs = _expand(qemu, [("base", {**every, f: False}) for f in on])
+    dependencies: dict[str, list[str]] = {}
+    for flag, props in zip(on, offs, strict=True):
+        cleared = [g for g in on if g != flag and props.get(g) is not True]
+        if cleared:
+            dependencies[flag] = cleared
+    # The warnings, in QEMU's order: base with the dependent flags on.
+    wanted = sorted({g for cleared in dependencies.values() for g in cleared}, key=flags.index)
+    texts: list[list[str]] = []
+    by_length = sorted(flags, key=len, reverse=True)
+    while wanted:
+        cpu = "base" + "".join(f",{f}=on" for f in wanted)
+        proc = subprocess.run(
+            [qemu, *BASE_ARGS, "-cpu", cpu, "-qmp", "stdio"],
+            input='{"execute":"qmp_capabilities"}{"execute":"quit"}',
+            capture_output=True, text=True, env=ENV, timeout=60, check=False,
+        )  # fmt: skip
+        got = []
+        for line in proc.stderr.splitlines():
+            m = DEPENDS.match(line)
+            if m:
+                head = m.group(1).rpartition(" [bit ")[0]
+                name = next((f for f in by_length if head.endswith("." + f)), "")
+                if name in wanted and name not in got:
+                    texts.append([name, m.group(1)])
+                    got.append(name)
+        if not got:
+            break
+        wanted = [f for f in wanted if f not in got]
+    froms: dict[str, list[str]] = {}
+    for flag, cleared in dependencies.items():
+        for g in cleared:
+            froms.setdefault(g, []).append(flag)
+    asks = [("base", {f: True, **{g: True for g in froms.get(f, [])}}) for f in on]
+    raises = {}
+    for flag, props in zip(on, _expand(qemu, asks), strict=True):
+        levels = [int(props.get(k, 0)) for k in LEVELS]
+        if any(levels):
+            raises[flag] = levels
+    return dependencies, texts, raises
+
+
+def hidden_and_levels(
+    qemu: str,
+    models: dict[str, dict[str, Any]],
+    base: dict[str, Any],
+    dependencies: dict[str, list[str]],
+    properties: set[str],
+) -> None:
+    """Each model's ``hidden`` flags and ``def-levels`` (in place)."""
+    cleared = {g for gs in dependencies.values() for g in gs}
+    roots = [f for f in dependencies if f not in cleared]
+    names = [n for n in models if n not in ("host",)]
+    asks = []
+    for name in names:
+        mine = set(models[name]["features"])
+        asks.append((name, {r: True for r in roots if r not in mine}))
+    for name, (_, asked), props in zip(names, asks, _expand(qemu, asks), strict=True):
+        mine = set(models[name]["features"])
+        hidden = sorted(f for f, v in props.items() if v is True and f in cleared and f not in mine)
+        hidden = [f for f in hidden if f not in asked]
+        if hidden:
+            models[name]["hidden"] = hidden
+    if "full-cpuid-auto-level" not in properties:
+        return
+    asks = [(n, {"full-cpuid-auto-level": False}) for n in names]
+    for name, props in zip(names, _expand(qemu, asks), strict=True):
+        full = {**base, **models[name]["props"]}
+        levels = {k: props[k] for k in LEVELS if k in props}
+        if any(full.get(k) != v for k, v in levels.items()):
+            models[name]["def-levels"] = levels
 
 
 def main() -> int:

@@ -65,10 +65,10 @@ def query_cpu_definitions(rt: Runtime, session: Session, args: dict[str, Any]) -
     no_args(args)
     answer = _recorded_answer(rt, "query-cpu-definitions", {})
     absent = rt.release.cpu_models_absent
-    if not absent:
-        return answer
-    # A release answering with a later one's recording lacks its newer models.
-    return [d for d in answer if d["name"] not in absent]
+    if absent:
+        # A release answering with a later one's recording lacks its newer models.
+        answer = [d for d in answer if d["name"] not in absent]
+    return rt.machine.config.board.cpu_definitions(rt.machine, answer)
 
 
 @command("query-cpu-model-expansion")
@@ -76,15 +76,27 @@ def query_cpu_model_expansion(rt: Runtime, session: Session, args: dict[str, Any
     parsed = parse_args(CpuModelExpansionArgs, args)
     rec = rt.machine.recording
     question = _expansion_question(rt.release, parsed)
-    reply = rec.probe_reply(_accel(rt), "query-cpu-model-expansion", question)
+    board = rt.machine.config.board
+    machine_type = rt.machine.config.machine_type
+    reply = None
+    if _accel(rt) != "tcg" or board.cpu_model_as_recorded(
+        rt.release, machine_type, parsed.model.name
+    ):
+        reply = rec.probe_reply(_accel(rt), "query-cpu-model-expansion", question)
     if reply is not None:
         return _unwrap(reply)
-    board = rt.machine.config.board
     if not board.cpu_model_exists(rt.release, parsed.model.name):
         raise QMPError(M.CPU_MODEL_NOT_FOUND.format(parsed.model.name))
     if _accel(rt) == "tcg":
         props = question["model"].get("props")
-        answer = core(board.cpu_model_expansion, rt.release, parsed.type, parsed.model.name, props)
+        answer = core(
+            board.cpu_model_expansion,
+            rt.release,
+            parsed.type,
+            parsed.model.name,
+            props,
+            machine_type,
+        )
         if answer is not None:
             return answer
     asked = [

@@ -114,11 +114,29 @@ class Board:
         return False
 
     def cpu_model_expansion(
-        self, release: Release, kind: str, model: str, props: dict[str, Any] | None
+        self,
+        release: Release,
+        kind: str,
+        model: str,
+        props: dict[str, Any] | None,
+        machine_type: str = "",
     ) -> Any | None:
-        """``query-cpu-model-expansion`` under TCG of a model the target has,
-        or None where the target cannot answer it.  Raises CoreError."""
+        """``query-cpu-model-expansion`` under TCG of a model the target has
+        (on ``machine_type``), or None where the target cannot answer it.
+        Raises CoreError."""
         return None
+
+    def cpu_model_as_recorded(self, release: Release, machine_type: str, model: str) -> bool:
+        """Whether ``model`` on ``machine_type`` is the model the recording
+        describes (no compat property of the machine type touches it)."""
+        return True
+
+    def cpu_definitions(
+        self, machine: Machine, recorded: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """``query-cpu-definitions`` on the machine's type, from the
+        recorded answer (the release's latest type's)."""
+        return recorded
 
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``MachineClass.get_default_cpu_node_id``."""

@@ -30,18 +30,23 @@ def machine_version(name: str) -> MachineVersion | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def compat_props(table: CompatTable, version: MachineVersion | None) -> dict[str, Any]:
+def compat_props(
+    table: CompatTable, version: MachineVersion | None, *, release: Release | None = None
+) -> dict[str, Any]:
     """What applies to a machine type of ``version`` (None: unversioned, nothing).
 
     Every entry of a release at or after ``version``; where two set the same
-    property the older wins, as X.Y's options run X.(Y+1)'s first.
+    property the older wins, as X.Y's options run X.(Y+1)'s first.  With
+    ``release``, only the entries that release has (those of releases before
+    it: a table holding properties that newer releases added).
     """
     out: dict[str, Any] = {}
     if version is None:
         return out
-    for release in sorted(table, reverse=True):
-        if version <= release:
-            out.update(table[release])
+    own = (release.major, release.minor) if release is not None else None
+    for entry in sorted(table, reverse=True):
+        if version <= entry and (own is None or entry < own):
+            out.update(table[entry])
     return out
 
 

@@ -184,8 +184,15 @@ class Release:
     # "model.props" with the props-not-a-dict fix; 7.2: the bare name).
     cpu_expansion_props_prefix: str
     # target/i386/cpu.c: the XSAVE components (CPUID.0DH:EAX) of the flags
-    # TCG keeps (8.2, assumed) or of all the model requested (7.2).
+    # TCG keeps (9.2) or of all the model requested (7.2, 8.2).
     xsave_components_after_filter: bool
+    # target/i386/cpu.c: a vCPU of a package with more than one thread has
+    # CPUID_HT (and, not Intel or Zhaoxin, CPUID_EXT3_CMP_LEG) in its
+    # features, as feature-words and the "ht" property show (10.0: set in
+    # x86_cpu_expand_features, "i386/cpu: Set up CPUID_HT in
+    # x86_cpu_expand_features() instead of cpu_x86_cpuid()"; 7.2 and 8.2:
+    # only in the CPUID leaf cpu_x86_cpuid answers, not in the features).
+    cpu_ht_in_features: bool
     # hw/i386/x86.c x86_cpus_init(): with TCG, an APIC ID above 254 needs
     # kernel-irqchip and X2APIC (7.2; TCG emulates x2APIC since 8.x).
     tcg_apic_id_limit: bool
@@ -516,6 +523,7 @@ QEMU_7_2: Final = Release(
     phys_bits_36_flags=frozenset({"pse36"}),
     cpu_expansion_props_prefix="",
     xsave_components_after_filter=False,
+    cpu_ht_in_features=False,
     tcg_apic_id_limit=True,
     secret_has_loaded=True,
     qom_backend_container=False,
@@ -630,15 +638,21 @@ QEMU_8_2: Final = replace(
     smp_level_checks=("modules", "clusters", "dies", "books", "drawers"),
     smp_zero_deprecated=False,
     smp_modules=True,
-    cpu_class_rejects_abstract=True,
-    # 10.0's models that came after 8.2 (target/i386/cpu.c history:
-    # SierraForest and YongFeng 9.0/9.1, the -v2/-v3 of 9.1, ClearwaterForest
-    # and YongFeng-v2 10.0; assumed from the changelogs, no 8.2 build at hand).
+    # 10.0's models that came after 8.2, from qemu-devel's pulls and release
+    # announcements (no 8.2 build or tree at hand): Icelake-Server-v7,
+    # SapphireRapids-v3 and SierraForest in 9.1 (the 9.1.0 announcement),
+    # GraniteRapids-v2 in 9.2 (pull of 2024-10-31), SierraForest-v2,
+    # ClearwaterForest and YongFeng in 10.0 (pulls of 2025-01-24 and
+    # 2025-02-27; YongFeng-v2 10.0.x).  The models 8.1 added (EPYC-Genoa,
+    # EPYC-v4, EPYC-Rome-v3/-v4, EPYC-Milan-v2, GraniteRapids-v1,
+    # SapphireRapids-v2, docs/system/cpu-models-x86-abi.csv of July 2023)
+    # are 8.2's; none was removed since.
     cpu_models_absent=frozenset(
         {
             "ClearwaterForest",
             "ClearwaterForest-v1",
             "GraniteRapids-v2",
+            "Icelake-Server-v7",
             "SapphireRapids-v3",
             "SierraForest",
             "SierraForest-v1",
@@ -653,7 +667,6 @@ QEMU_8_2: Final = replace(
     # 8.2: "target/i386: Fix physical address truncation" series (PAE too)
     phys_bits_36_flags=frozenset({"pse36", "pae"}),
     cpu_expansion_props_prefix="model.props.",  # with cpu_expansion_ignores_bad_props
-    xsave_components_after_filter=True,  # (assumed; 10.0's target/i386/cpu.c)
     tcg_apic_id_limit=False,
     secret_has_loaded=False,  # 8.0: "loaded" removed (deprecated in 6.0)
     balloon_argument="value",
@@ -723,6 +736,13 @@ QEMU_10_0: Final = replace(
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
     copyright_year=2025,
     recorded_as="10.0",
+    cpu_ht_in_features=True,
+    # 9.0: "cpu: Call object_class_dynamic_cast() once in cpu_class_by_name()"
+    # series (merged January 2024, after 8.2)
+    cpu_class_rejects_abstract=True,
+    # 9.2: "target/i386: cpu: set correct supported XCR0 features for TCG" and
+    # "do not rely on ExtSaveArea for accelerator-supported XCR0 bits"
+    xsave_components_after_filter=True,
     strict_device_add=True,  # 9.2: qmp_device_add() from_json=true
     size_alignment_check="pre_plug",  # 9.0: "reintroduce memory region size check"
     pcie_slot_occupied_check=True,  # hw/pci/pci.c

@@ -33,6 +33,7 @@ from live_qemu import (
     QEMU_VERSIONS,
     Outcome,
     ask,
+    ask_or_exit,
     compare_startup,
     compare_startups,
     memdevd_command,
@@ -106,6 +107,12 @@ CASES: list[tuple[str, str]] = [
     ("model-alias", "-S -cpu Broadwell-IBRS"),
     ("avx10-version", "-S -cpu qemu64,avx10-version=1"),
     ("help", "-cpu help"),
+    # feature_dependencies: asked for without what it depends on (warned
+    # before TCG's filter), enforce, a definition's flags +vmx brings back
+    ("depends", "-S -cpu qemu64,+vmx-ept,+vmx-ept-2mb"),
+    ("depends-enforce", "-S -cpu qemu64,+vmx-ept,enforce"),
+    ("depends-svm", "-S -cpu qemu64,+svm,+npt,-svm"),
+    ("depends-definition", "-S -cpu coreduo,+vmx"),
 ]
 
 #: Cases that need what another part of memdevd models (strict: they fail
@@ -274,6 +281,11 @@ def test_cpu_queries_like_qemu(version: str) -> None:
 VCPU = "/machine/unattached/device[0]"
 VCPU_OPTIONS = [
     "Skylake-Server,phys-bits=41",
+    # the automatic CPUID levels and the dependencies
+    "pentium,+avx512f,+svm",
+    "Skylake-Client,level=5,+avx512f",
+    "qemu64,min-level=3,-sse,+vmx-ept",
+    "coreduo,+vmx",
     "pentium,pae=on",
     "EPYC,vendor=GenuineIntel",
     "kvm64,+kvm_pv_eoi,+lahf_lm,-sep",
@@ -290,7 +302,75 @@ def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
     family, model-id, feature-words, filtered-features, every flag...)."""
     if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
-    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg", "-cpu", cpu]
+    assert _vcpu_differ(version, "pc", cpu) == []
+
+
+#: Old machine types' compat properties on vCPUs (pc_compat_X_Y in
+#: hw/i386/pc.c): on every vCPU (check=off on 2.4, cpuid-0xb on 2.6,
+#: hv-version-id-* on 6.1...) and on one model's type (Skylake-Server's mpx,
+#: pku and clflushopt; EPYC's npt, xlevel; qemu64's family on 6.0), not on
+#: the versioned models' types.
+MACHINE_VCPUS = [
+    ("pc-i440fx-2.11", "Skylake-Server"),
+    ("pc-q35-3.0", "Skylake-Server-v1"),
+    ("pc-q35-2.12", "EPYC-IBPB"),
+    ("pc-i440fx-3.1", "EPYC,+topoext"),
+    ("pc-q35-2.4", "Haswell"),
+    ("pc-i440fx-2.6", "qemu64"),
+    ("pc-q35-6.0", "qemu64,pcid=on"),
+    ("pc-q35-4.0.1", "Cascadelake-Server"),
+    # full-cpuid-auto-level off up to 2.7: the definition's xlevel
+    ("pc-i440fx-2.6", "Opteron_G3"),
+    ("pc-q35-2.7", "Skylake-Client,+avx512f"),
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize(("machine", "cpu"), MACHINE_VCPUS)
+def test_vcpu_on_old_machine_types_like_qemu(version: str, machine: str, cpu: str) -> None:
+    """qom-get of every property of the first vCPU on an old machine type."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    assert _vcpu_differ(version, machine, cpu) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_cpu_queries_on_every_machine_type_like_qemu(version: str) -> None:
+    """query-cpu-definitions (alias-of only after 4.0's CPU_VERSION_LEGACY,
+    unavailable-features after the compat properties) and expansions of the
+    models the compat properties touch, on every versioned type."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    questions = [
+        {"execute": "query-cpu-definitions"},
+        _expansion("full", "Skylake-Server"),
+        _expansion("static", "EPYC"),
+        _expansion("full", "qemu64"),
+        _expansion("static", "Opteron_G4", npt=True),
+    ]
+    differ = []
+    for machine in _sample(_machine_types(version))[1::2]:
+        argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
+        with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
+            qemu = ask(
+                qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+                f"{tmp}/q",
+                questions,
+            )
+            memdevd = ask(
+                memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
+                f"{tmp}/m",
+                questions,
+            )
+        differ += [(machine, q) for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+    assert differ == []
+
+
+def _vcpu_differ(version: str, machine: str, cpu: str) -> list[dict[str, object]]:
+    """The qom-get questions whose answers differ between QEMU and memdevd."""
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
+    argv += ["-cpu", cpu]
     listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
     with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
         qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])
@@ -309,5 +389,65 @@ def test_vcpu_properties_like_qemu(version: str, cpu: str) -> None:
             f"{tmp}/m",
             questions,
         )
-    differ = [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+    return [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
+
+
+def _dimm_questions() -> list[dict[str, object]]:
+    def backend(name: str, size: int) -> dict[str, object]:
+        args = {"qom-type": "memory-backend-ram", "id": name, "size": size}
+        return {"execute": "object-add", "arguments": args}
+
+    def dimm(name: str, memdev: str) -> dict[str, object]:
+        args = {"driver": "pc-dimm", "id": name, "memdev": memdev}
+        return {"execute": "device_add", "arguments": args}
+
+    return [
+        backend("m0", 1 << 30),
+        dimm("d0", "m0"),
+        backend("m1", 130 << 20),  # (not a multiple of 1 GiB: alignment shows)
+        dimm("d1", "m1"),
+        {"execute": "query-memory-devices"},
+        {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/d1", "property": "addr"}},
+        {
+            "execute": "qom-get",
+            "arguments": {"path": "/machine", "property": "device-memory-region-size"},
+        },
+        {"execute": "query-memory-size-summary"},
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("memory", ["1G,slots=3,maxmem=4G", "5G,slots=3,maxmem=12G"])
+def test_dimm_address_on_every_machine_type_like_qemu(version: str, memory: str) -> None:
+    """Every versioned type: the address hot-plugged pc-dimms get (aligned
+    DIMMs from 2.2, the reserved-memory end up to 2.4, RAM above 4 GiB) and
+    ``device-memory-region-size`` (or the release's error for it), as QEMU;
+    types too old for slots/maxmem fail on both."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    questions = _dimm_questions()
+    differ = []
+    for machine in _sample(_machine_types(version))[::2]:
+        argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
+        argv += ["-m", memory]
+        with tempfile.TemporaryDirectory(prefix="memdevd-dimm-") as tmp:
+            answers = [
+                _ask_or_exit(
+                    qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+                    f"{tmp}/q",
+                    questions,
+                ),
+                _ask_or_exit(
+                    memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
+                    f"{tmp}/m",
+                    questions,
+                ),
+            ]
+        if answers[0] != answers[1]:
+            differ.append((machine, answers))
     assert differ == []
+
+
+def _ask_or_exit(cmd: list[str], sock: str, questions: list[dict[str, object]]) -> list[str]:
+    return ask_or_exit(cmd, sock, questions, _normalise, TIMEOUT)

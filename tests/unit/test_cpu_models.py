@@ -154,3 +154,93 @@ def test_host_phys_bits_under_kvm() -> None:
     _start("10.0", *kvm, "qemu64,host-phys-bits=on", "-m", "1G,slots=1,maxmem=2T")
     error = _error("10.0", *kvm, "qemu64", "-m", "1G,slots=1,maxmem=2T")
     assert error.message.endswith("phys-bits too low (40)")
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_old_machine_types_give_the_vcpu_their_compat_properties(version: str) -> None:
+    """pc_compat_X_Y's entries on TYPE_X86_CPU and on the model's own type
+    (hw/i386/pc.c): Skylake-Server on pc-i440fx-2.11 has mpx on, pku and
+    clflushopt off; the versioned model's type is another type."""
+    daemon, _ = _start(version, "-machine", "pc-i440fx-2.11", "-cpu", "Skylake-Server")
+    values = daemon.machine.cpus[0].__dict__["_recorded_overrides"]
+    assert values["mpx"] is True and values["pku"] is False and values["clflushopt"] is False
+    assert values["x-migrate-smi-count"] is False and values["hv-version-id-build"] == 0x1BBC
+    daemon, _ = _start(version, "-machine", "pc-i440fx-2.11", "-cpu", "Skylake-Server-v1")
+    values = daemon.machine.cpus[0].__dict__["_recorded_overrides"]
+    assert values["mpx"] is False and values["pku"] is True
+    assert values["x-migrate-smi-count"] is False
+
+
+def test_check_off_on_2_4_types_silences_tcg_warnings() -> None:
+    """pc_compat_2_4 sets check=off on every vCPU: no TCG warnings."""
+    _, notes = _start("10.0", "-machine", "pc-q35-2.4", "-cpu", "Skylake-Server")
+    assert not [w for w in _warnings(notes) if w.startswith(TCG)]
+    _, notes = _start("10.0", "-machine", "pc-q35-2.5", "-cpu", "Skylake-Server")
+    assert [w for w in _warnings(notes) if w.startswith(TCG)]
+
+
+def test_legacy_cpu_version_types_list_no_alias_of() -> None:
+    from memdevd.targets.x86_64.cpu_compat import legacy_cpu_version
+
+    assert legacy_cpu_version("pc-q35-4.0.1") and legacy_cpu_version("pc-i440fx-4.0")
+    assert not legacy_cpu_version("pc-q35-4.1") and not legacy_cpu_version("q35")
+    daemon, _ = _start("10.0", "-machine", "pc-q35-4.0.1")
+    machine = daemon.machine
+    recorded = [{"name": "EPYC", "typename": "EPYC-x86_64-cpu", "alias-of": "EPYC-v1",
+                 "unavailable-features": ["fxsr-opt"]}]  # fmt: skip
+    (entry,) = machine.config.board.cpu_definitions(machine, recorded)
+    assert "alias-of" not in entry
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_feature_dependencies_turn_dependents_off(version: str) -> None:
+    """feature_dependencies: without vmx, the vmx-* flags asked for go
+    (filtered, with QEMU's warning, before TCG's); coreduo's definition has
+    vmx-* flags that only +vmx brings back."""
+    daemon, notes = _start(version, "-cpu", "qemu64,+vmx-ept")
+    state = daemon.machine.cpus[0].vcpu
+    assert "vmx-ept" not in state.flags and state.filtered == ["vmx-ept"]
+    assert _warnings(notes) == [
+        "This feature depends on other features that were not requested: MSR(48BH).vmx-ept [bit 1]"
+    ]
+    daemon, _ = _start(version, "-cpu", "coreduo,+vmx")
+    state = daemon.machine.cpus[0].vcpu
+    assert "vmx-hlt-exit" in state.filtered or "vmx-hlt-exit" in state.flags
+    daemon, _ = _start(version, "-cpu", "coreduo")
+    assert "vmx-hlt-exit" not in daemon.machine.cpus[0].vcpu.flags
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_levels_follow_the_flags(version: str) -> None:
+    """x86_cpu_expand_features raises min-level/level to what a flag needs
+    (avx512f: leaf 7 is below qemu64's 0xd; svm: xlevel 0x8000000A), not a
+    level given explicitly; dies raise an Intel vCPU's level to 0x1F; with
+    full-cpuid-auto-level off (types up to 2.7) only leaf 7's EBX flags do."""
+    daemon, _ = _start(version, "-cpu", "pentium,+avx512f")
+    props = daemon.machine.cpus[0].vcpu.props
+    assert props["level"] == 7 and props["min-level"] == 7
+    daemon, _ = _start(version, "-cpu", "pentium,+avx512f,level=3")
+    props = daemon.machine.cpus[0].vcpu.props
+    assert props["level"] == 3 and props["min-level"] == 7
+    daemon, _ = _start(version, "-smp", "4,dies=2", "-cpu", "Skylake-Client")
+    assert daemon.machine.cpus[0].vcpu.props["level"] == 0x1F
+    daemon, _ = _start(version, "-machine", "pc-i440fx-2.6", "-cpu", "Opteron_G3")
+    assert daemon.machine.cpus[0].vcpu.props["xlevel"] == 0x80000008
+
+
+def test_ht_in_the_features_of_10_0_only() -> None:
+    daemon, _ = _start("10.0", "-smp", "2", "-cpu", "EPYC")
+    flags = daemon.machine.cpus[0].vcpu.flags
+    assert "ht" in flags and "cmp-legacy" in flags
+    daemon, _ = _start("7.2", "-smp", "2", "-cpu", "EPYC")
+    assert "ht" not in daemon.machine.cpus[0].vcpu.flags
+
+
+def test_8_2_lacks_the_models_of_9_1_and_later() -> None:
+    """8.2 (Ubuntu 24.04) answers from 10.0's models without those 9.1-10.0
+    added: Icelake-Server-v7 (9.1) is unknown, 8.1's EPYC-Genoa is there."""
+    err = _error("8.2", "-cpu", "Icelake-Server-v7")
+    assert "unable to find CPU model 'Icelake-Server-v7'" in str(err)
+    daemon, _ = _start("8.2", "-cpu", "EPYC-Genoa")
+    assert daemon.machine.cpus[0].vcpu.vendor == "AuthenticAMD"
+    assert "Icelake-Server-v7" not in cpu_models.cpu_models(get_release("8.2")).help_text()

@@ -155,3 +155,11 @@ def test_docs_name_every_field() -> None:
     unnamed = {"version", "copyright_year"}
     fields = [f.name for f in dataclasses.fields(QEMU_7_2) if f.name not in unnamed]
     assert [name for name in fields if f"`{name}`" not in docs] == []
+
+
+def test_compat_props_of_a_release_only_its_own_entries() -> None:
+    """With ``release``, a table holding properties newer releases added
+    gives a type only the entries of releases before the emulated one."""
+    table = {(9, 0): {"new": 1}, (6, 1): {"old": 2}}
+    assert compat_props(table, (6, 0), release=QEMU_7_2) == {"old": 2}
+    assert compat_props(table, (6, 0), release=QEMU_10_0) == {"new": 1, "old": 2}

@@ -250,11 +250,48 @@ class X86Board(Board):
         return cpu_model_exists(release, model)
 
     def cpu_model_expansion(
-        self, release: Release, kind: str, model: str, props: dict[str, Any] | None
+        self,
+        release: Release,
+        kind: str,
+        model: str,
+        props: dict[str, Any] | None,
+        machine_type: str = "",
     ) -> Any | None:
+        from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals
         from memdevd.targets.x86_64.cpu_models import expand_model
 
-        return expand_model(release, kind, model, props)
+        compat = cpu_compat_globals(release, machine_type) if self.is_pc else []
+        return expand_model(release, kind, model, props, compat)
+
+    def cpu_model_as_recorded(self, release: Release, machine_type: str, model: str) -> bool:
+        from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals
+
+        if not self.is_pc:
+            return True
+        typename = self.cpu_type(model)
+        compat = cpu_compat_globals(release, machine_type)
+        return not any(driver in ("x86_64-cpu", typename) for driver, _, _ in compat)
+
+    def cpu_definitions(
+        self, machine: Machine, recorded: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Old types' compat properties change what TCG filters; types up
+        to 4.0 (CPU_VERSION_LEGACY) list no ``alias-of``."""
+        from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals, legacy_cpu_version
+        from memdevd.targets.x86_64.cpu_models import definitions_on, parse_featurestr
+
+        machine_type = machine.config.machine_type
+        out = recorded
+        if not machine.kvm_enabled:
+            option = machine.config.cpu_option or ""
+            features = parse_featurestr(option.partition(",")[2])[0] if "," in option else None
+            compat = cpu_compat_globals(machine.release, machine_type) if self.is_pc else []
+            out = definitions_on(machine.release, recorded, compat, features)
+        if not self.is_pc:
+            return out
+        if legacy_cpu_version(machine_type):
+            out = [{k: v for k, v in d.items() if k != "alias-of"} for d in out]
+        return out
 
     def default_cpu_node(self, slot: CpuSlot, nodes: int) -> int:
         """``x86_get_default_cpu_node_id``: the package modulo the nodes."""

@@ -14,14 +14,20 @@ Ports of target/i386/cpu.c as far as the memory map needs it:
   ``enforce`` (``x86_cpu_filter_features``), and the physical address width
   (``x86_cpu_realizefn``, host-cpu.c ``host_cpu_adjust_phys_bits``).
 
+* ``x86_cpu_expand_features``: the dependencies between flags
+  (``feature_dependencies``, recorded per flag) and the automatic CPUID
+  levels (each flag's level as recorded); the machine type's compat
+  properties on vCPUs (cpu_compat.py) apply first.
+
 The file is read only for a model or an option the vCPU sample of
 ``cpus.json`` does not answer (plain ``qemu64`` and ``max`` start
-without it).  Feature dependencies (``feature_dependencies``) are not
-applied to options: a flag turned off does not turn off what depends on it.
+without it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +52,7 @@ class CpuModels:
 
     def __init__(self, release: Release) -> None:
         self.data: dict[str, Any] = recording(TARGET, release).load("cpu-models")
+        self.release = release
         self.absent = release.cpu_models_absent
 
     def names(self) -> list[str]:
@@ -85,6 +92,33 @@ class CpuModels:
         """[flag, warning text] in the order QEMU warns."""
         out: list[list[str]] = self.data["tcg-unsupported"]
         return out
+
+    def hidden(self, name: str) -> list[str]:
+        """The flags of the model's definition a dependency turned off."""
+        entry = self.data["models"].get(name, {})
+        hidden: list[str] = entry.get("hidden", [])
+        return hidden
+
+    def def_levels(self, name: str) -> dict[str, int] | None:
+        """min-level, min-xlevel, min-xlevel2, level-func7 of the definition
+        (None: those the recorded expansion shows)."""
+        levels: dict[str, int] | None = self.data["models"].get(name, {}).get("def-levels")
+        return levels
+
+    @property
+    def dependencies(self) -> dict[str, list[str]]:
+        deps: dict[str, list[str]] = self.data.get("dependencies", {})
+        return deps
+
+    @property
+    def dependency_texts(self) -> list[list[str]]:
+        texts: list[list[str]] = self.data.get("dependency-texts", [])
+        return texts
+
+    @property
+    def level_raises(self) -> dict[str, list[int]]:
+        raises: dict[str, list[int]] = self.data.get("level-raises", {})
+        return raises
 
     def model(self, name: str) -> tuple[set[str], dict[str, Any]]:
         """The model's flags that are on and its other properties."""
@@ -188,6 +222,12 @@ class VcpuState:
     props: dict[str, Any]
     phys_bits: int
     filtered: list[str]
+    #: The properties the machine type's compat properties set (the vCPU
+    #: object shows them instead of the recorded vCPU's values).
+    compat_set: set[str] = field(default_factory=set)
+    #: Every property a compat property, ``-cpu`` or an expansion set (QEMU's
+    #: user_features, and the levels given explicitly).
+    user_set: set[str] = field(default_factory=set)
 
     @property
     def vendor(self) -> str:
@@ -226,6 +266,7 @@ def _set_prop(
     if kind is None:
         raise CoreError(M.PROPERTY_NOT_FOUND.format(typename, name))
     flag = models.aliases.get(name, name)
+    state.user_set.add(flag if flag in models.flags else name)
     visitor = InputVisitor(value, string=True) if isinstance(value, str) else None
     try:
         if kind == "bool":
@@ -263,20 +304,37 @@ def realize_vcpu(
     host_phys_bits: int,
     warnings: list[str],
     base: tuple[set[str], dict[str, Any]] | None = None,
+    compat: Sequence[tuple[str, str, str]] = (),
+    extended_topology: bool = False,
+    threads_per_package: int = 1,
 ) -> VcpuState:
     """A vCPU of ``model`` with ``-cpu``'s options, as ``x86_cpu_realizefn``.
 
     ``base`` replaces the recorded TCG model (the host model under KVM).
+    ``compat`` is the machine type's compat properties on vCPUs (driver,
+    property, value): those of ``x86_64-cpu`` and of the model's own type
+    apply first (``object_apply_compat_props``).  ``extended_topology``:
+    ``-smp`` has dies or modules (CPUID leaf 0x1F); ``threads_per_package``
+    (CPUID_HT).
     Appends the warnings its realize prints to ``warnings``; raises CoreError
     with QEMU's texts (``can't apply global``, ``Property ... not found``,
     ``TCG doesn't support requested features``, the phys-bits checks).
     """
     typename = f"{model}-x86_64-cpu"
-    options = bool(features.globals or features.plus or features.minus)
+    mine = [(name, value) for driver, name, value in compat if driver in ("x86_64-cpu", typename)]
+    options = bool(features.globals or features.plus or features.minus or mine)
+    options = options or extended_topology or threads_per_package > 1
     # (the table is read only when a model or an option needs it)
     models = cpu_models(release) if base is None or options else None
     flags, props = base if base is not None else models.model(model)  # type: ignore[union-attr]
     state = VcpuState(model, set(flags), dict(props), 0, [])
+    if models is not None:
+        # the definition's flags a dependency turns off in x86_cpu_expand_features
+        state.flags.update(models.hidden(model))
+    # object_apply_compat_props(): the machine type's (valid: &error_abort)
+    for name, value in mine:
+        _set_prop(models, release, typename, state, name, value)
+        state.compat_set.add(name)
     # object_new(): the globals, each parsed into its property.
     for name, value in features.globals:
         try:
@@ -288,6 +346,14 @@ def realize_vcpu(
         _set_prop(models, release, typename, state, name, True)
     for name in features.minus:
         _set_prop(models, release, typename, state, name, False)
+    if models is not None:
+        expand_features(
+            models,
+            state,
+            warnings,
+            extended_topology=extended_topology,
+            threads_per_package=threads_per_package,
+        )
     if accel == "tcg" and models is not None:
         # x86_cpu_filter_features(cpu, check || enforce)
         verbose = bool(state.props.get("check", True)) or bool(state.props.get("enforce", False))
@@ -339,16 +405,144 @@ def realize_vcpu(
         phys_bits = 36 if release.phys_bits_36_flags & state.flags else 32
     state.phys_bits = phys_bits
     state.props["phys-bits"] = phys_bits
+    if models is not None and len(state.filtered) > 1:
+        # (x86_cpu_get_unavailable_features: feature word, then bit)
+        order = _feature_order(id(models), models)
+        state.filtered.sort(key=lambda f: order.get(f, (1 << 30, 0)))
     return state
+
+
+@cache
+def _feature_order(_key: int, models: CpuModels) -> dict[str, tuple[int, int]]:
+    """Each flag's (feature word, bit) in QEMU's order (``FeatureWord``,
+    then bit): TCG's warnings were recorded in that order, a new word where
+    the description changes or the bit does not grow (``CPUID.07H:EDX`` is
+    three words); a flag only a dependency filters takes the last word of
+    its description."""
+    out: dict[str, tuple[int, int]] = {}
+    last_of: dict[str, int] = {}
+    word, previous, index = "", -1, -1
+    for flag, text in models.tcg_unsupported():
+        head, _, bit_text = text.rpartition(" [bit ")
+        desc = head[: -len(flag) - 1] if head.endswith("." + flag) else head
+        bit = int(bit_text.rstrip("]"))
+        if desc != word or bit <= previous:
+            index += 1
+        word, previous = desc, bit
+        last_of[desc] = index
+        out.setdefault(flag, (index, bit))
+    for flag, text in models.dependency_texts:
+        head, _, bit_text = text.rpartition(" [bit ")
+        desc = head[: -len(flag) - 1] if head.endswith("." + flag) else head
+        out.setdefault(flag, (last_of.get(desc, 1 << 20), int(bit_text.rstrip("]"))))
+    return out
+
+
+#: IS_INTEL_CPU and IS_ZHAOXIN_CPU: no CPUID_EXT3_CMP_LEG with CPUID_HT.
+_INTEL_LIKE = frozenset({"GenuineIntel", "CentaurHauls", "  Shanghai  "})
+#: The level properties x86_cpu_expand_features sets from the minimums,
+#: unless given: (minimum, level).
+_LEVELS = (
+    ("min-level", "level"),
+    ("min-xlevel", "xlevel"),
+    ("min-xlevel2", "xlevel2"),
+    ("level-func7", "level-func7"),
+)
+
+
+def expand_features(
+    models: CpuModels,
+    state: VcpuState,
+    warnings: list[str],
+    *,
+    extended_topology: bool = False,
+    threads_per_package: int = 1,
+) -> None:
+    """``x86_cpu_expand_features`` after ``+``/``-feat``: the dependencies
+    (``feature_dependencies``: a flag whose flag it depends on is off goes
+    off; asked for, it is filtered with QEMU's warning) and the automatic
+    CPUID levels (``x86_cpu_adjust_feat_level``), each flag raising them to
+    what the recording saw it raise them to."""
+    if threads_per_package > 1 and models.release.cpu_ht_in_features:
+        state.flags.add("ht")
+        if state.vendor not in _INTEL_LIKE:
+            state.flags.add("cmp-legacy")
+    gone: set[str] = set()
+    for flag, dependents in models.dependencies.items():
+        if flag not in state.flags:
+            gone.update(d for d in dependents if d in state.flags)
+    if gone:
+        state.flags.difference_update(gone)
+        for flag, text in models.dependency_texts:
+            if flag in gone and flag in state.user_set:
+                state.filtered.append(flag)
+                warnings.append(M.CPU_FEATURE_DEPENDS.format(text))
+    levels = models.def_levels(state.model)
+    current = {
+        minimum: int(
+            state.props.get(minimum, 0)
+            if minimum in state.user_set or levels is None
+            else levels.get(minimum, state.props.get(minimum, 0))
+        )
+        for minimum, _ in _LEVELS
+    }
+    auto = bool(state.props.get("full-cpuid-auto-level", True))
+    pt_auto = bool(state.props.get("x-intel-pt-auto-level", True))
+    leaf7 = _leaf7_ebx_flags(models) if not auto else frozenset()
+    raises = models.level_raises
+    for flag in state.flags:
+        raised = raises.get(flag)
+        if raised is None or (not auto and flag not in leaf7):
+            continue
+        if flag == "intel-pt" and not pt_auto:
+            continue  # (x-intel-pt-auto-level=off, types up to 3.1)
+        for (minimum, _), value in zip(_LEVELS, raised, strict=True):
+            current[minimum] = max(current[minimum], value)
+    if (
+        auto
+        and extended_topology
+        and (state.vendor == "GenuineIntel" or not state.props.get("x-vendor-cpuid-only", True))
+    ):
+        current["min-level"] = max(current["min-level"], 0x1F)
+    for minimum, level in _LEVELS:
+        if minimum != level:
+            state.props[minimum] = current[minimum]
+        if level not in state.user_set:
+            state.props[level] = current[minimum]
+
+
+def _leaf7_ebx_flags(models: CpuModels) -> frozenset[str]:
+    """The flags of CPUID[EAX=7,ECX=0].EBX, raised whatever
+    full-cpuid-auto-level says (flag-bits' entries of qemu64's feature-words)."""
+    bits: dict[str, list[int]] = models.data["flag-bits"]
+    sample = recording(TARGET, models.release).cpu_sample("tcg", "qemu64")
+    words: list[dict[str, Any]] = sample["qom-get"]["feature-words"] if sample else []
+    index = next(
+        (
+            i
+            for i, w in enumerate(words)
+            if (w.get("cpuid-input-eax"), w.get("cpuid-input-ecx"), w.get("cpuid-register"))
+            == (7, 0, "EBX")
+        ),
+        None,
+    )
+    return frozenset(f for f, (i, _bit) in bits.items() if i == index)
 
 
 # --- query-cpu-model-expansion -------------------------------------------------------
 
 
 def expand_model(
-    release: Release, kind: str, name: str, asked: dict[str, Any] | None
+    release: Release,
+    kind: str,
+    name: str,
+    asked: dict[str, Any] | None,
+    compat: Sequence[tuple[str, str, str]] = (),
 ) -> dict[str, Any]:
     """``qmp_query_cpu_model_expansion`` under TCG for a model of the release.
+
+    ``compat``: the machine type's compat properties on vCPUs, which the
+    model's object gets before ``asked`` (as in :func:`realize_vcpu`).
 
     The properties print in the order QEMU printed qemu64's (the same
     properties: its QDict orders them the same).  Raises CoreError with
@@ -358,6 +552,10 @@ def expand_model(
     flags, props = models.model(name)
     state = VcpuState(name, set(flags), dict(props), 0, [])
     typename = f"{name}-x86_64-cpu"
+    # object_new(): the machine type's compat properties on the type
+    for driver, prop, value in compat:
+        if driver in ("x86_64-cpu", typename):
+            _set_prop(models, release, typename, state, prop, value)
     where = release.cpu_expansion_props_prefix
     for prop, value in (asked or {}).items():
         # object_property_set() of each QDict entry (a QObject input visitor)
@@ -378,6 +576,7 @@ def expand_model(
             _set_prop(models, release, typename, state, prop, str(value))
         else:
             raise CoreError(M.INVALID_PARAMETER_TYPE.format(where + prop, "integer"))
+    expand_features(models, state, [])  # (x86_cpu_from_model; warnings on stderr)
     order: list[str] = models.data[f"{kind}-order"]
     if kind == "full":
         order = models.data["full-orders"].get(name, order)
@@ -395,3 +594,60 @@ def expand_model(
         else:
             out[key] = board_props.get(key)
     return {"model": {"name": "base" if kind == "static" else name, "props": out}}
+
+
+def definitions_on(
+    release: Release,
+    recorded: list[dict[str, Any]],
+    compat: Sequence[tuple[str, str, str]],
+    features: FeatureString | None = None,
+) -> list[dict[str, Any]]:
+    """``query-cpu-definitions`` under TCG with the machine type's compat
+    properties and ``-cpu``'s ``+feat``/``-feat`` (plus_features and
+    minus_features apply to every x86 vCPU object QEMU makes): each model's
+    ``unavailable-features`` is what an object of its type loses
+    (``x86_cpu_class_check_missing_features``: its dependencies and TCG's
+    filter), recomputed for the models these touch."""
+    plus = features.plus if features is not None else ()
+    minus = features.minus if features is not None else ()
+    if not compat and not plus and not minus:
+        return recorded
+    models = cpu_models(release)
+    out = []
+    for entry in recorded:
+        typename = entry["typename"]
+        mine = [(p, v) for d, p, v in compat if d in ("x86_64-cpu", typename)]
+        name = entry["name"]
+        if (not mine and not plus and not minus) or not models.exists(name) or name == "host":
+            out.append(entry)
+            continue
+        out.append({**entry, "unavailable-features": _missing(models, name, mine, plus, minus)})
+    return out
+
+
+def _missing(
+    models: CpuModels,
+    name: str,
+    globals_: Sequence[tuple[str, str]],
+    plus: Sequence[str],
+    minus: Sequence[str],
+) -> list[str]:
+    """The flags an object of model ``name`` loses under TCG."""
+    flags, props = models.model(name)
+    state = VcpuState(name, set(flags) | set(models.hidden(name)), dict(props), 0, [])
+    typename = f"{name}-x86_64-cpu"
+    try:
+        for prop, value in globals_:
+            _set_prop(models, models.release, typename, state, prop, value)
+        for flag in plus:
+            _set_prop(models, models.release, typename, state, flag, True)
+        for flag in minus:
+            _set_prop(models, models.release, typename, state, flag, False)
+    except CoreError:
+        pass  # (the vCPU's realize refused these already)
+    expand_features(models, state, [])
+    for flag, _text in models.tcg_unsupported():
+        if flag in state.flags:
+            state.filtered.append(flag)
+    order = _feature_order(id(models), models)
+    return sorted(dict.fromkeys(state.filtered), key=lambda f: order.get(f, (1 << 30, 0)))

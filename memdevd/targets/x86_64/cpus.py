@@ -205,6 +205,7 @@ def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
 
 def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[str]) -> VcpuState:
     """One vCPU of ``model`` with ``-cpu``'s options, realized."""
+    from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals
     from memdevd.targets.x86_64.cpu_models import FeatureString, parse_featurestr, realize_vcpu
 
     option = machine.config.cpu_option or ""
@@ -224,7 +225,25 @@ def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[s
         host_phys_bits=machine.host.phys_bits,
         warnings=warnings,
         base=base,
+        # (under KVM the recorded host vCPU is the recording's machine type's)
+        compat=cpu_compat_globals(machine.release, machine.config.machine_type)
+        if accel == "tcg"
+        else (),
+        extended_topology=accel == "tcg" and _extended_topology(machine),
+        threads_per_package=_threads_per_package(machine) if accel == "tcg" else 1,
     )
+
+
+def _threads_per_package(machine: Machine) -> int:
+    """``x86_threads_per_pkg``."""
+    smp = machine.config.smp
+    return smp.dies * smp.modules * smp.cores * smp.threads
+
+
+def _extended_topology(machine: Machine) -> bool:
+    """``x86_has_extended_topo``: dies or modules in ``-smp``."""
+    smp = machine.config.smp
+    return smp.dies > 1 or smp.modules > 1
 
 
 # --- the vCPU objects -----------------------------------------------------------------
@@ -262,7 +281,13 @@ class X86CPU(Device):
         recorded = machine.recording.cpu_sample(accel, model) is not None
         if recorded and accel == "kvm" and has_options:
             own["phys-bits"] = vcpu.phys_bits  # (only width options pass under KVM)
-        if not recorded or (accel == "tcg" and has_options):
+        expanded = (
+            has_options
+            or vcpu.compat_set
+            or _extended_topology(machine)
+            or (machine.release.cpu_ht_in_features and _threads_per_package(machine) > 1)
+        )
+        if not recorded or (accel == "tcg" and expanded):
             listing = self.sample["qom-get"]
             for name, value in listing.items():
                 if isinstance(value, bool):
@@ -271,7 +296,7 @@ class X86CPU(Device):
                         own[name] = canonical in vcpu.flags
                     elif name in vcpu.props:
                         own[name] = bool(vcpu.props[name])
-                elif name in vcpu.props and name in _MODEL_PROPS:
+                elif name in vcpu.props and (name in _MODEL_PROPS or name in vcpu.compat_set):
                     own[name] = vcpu.props[name]
             own["phys-bits"] = vcpu.phys_bits
             own["unavailable-features"] = list(vcpu.filtered)
