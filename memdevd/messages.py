@@ -628,6 +628,18 @@ KEYVAL_PARAMETER_INTERNAL: Final = "Internal error: parameter {} invalid"
 # qobject/qjson.c, qobject/json-parser.c
 EXPECTING_JSON_VALUE: Final = "Expecting a JSON value"
 JSON_PARSE_ERROR: Final = "JSON parse error, {}"
+# 11.1's push parser (qobject/json-parser.c rewritten): every parse error is
+# prefixed with the line and column of the token it stopped at (1-based,
+# bytes), and the parser's own texts changed (formatted into "JSON parse
+# error, {}" as above).
+JSON_ERROR_AT: Final = "{}:{}: {}"
+JSON_EXPECTING_KEY: Final = "JSON parse error, expecting key"
+JSON_EXPECTING_COLON: Final = "JSON parse error, expecting ':'"
+JSON_EXPECTED_COMMA_OR_RSQUARE: Final = "JSON parse error, expected ',' or ']'"
+JSON_EXPECTED_COMMA_OR_RCURLY: Final = "JSON parse error, expected ',' or '}'"
+JSON_PREMATURE_END_OF_INPUT: Final = "JSON parse error, premature end of input"
+# The stray-character message part (11.1 reports it through parse_error()).
+JSON_STRAY_PART: Final = "stray '{}'"
 
 # --- system/vl.c (option loop), chardev/char.c, monitor/monitor.c ------------------------
 OPTION_INVALID: Final = "invalid option"

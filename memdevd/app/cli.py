@@ -274,7 +274,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.objects.append(_parse_object(arg, loc, lists, release, target.name))
             elif name == "device":
                 assert arg is not None
-                spec, qemu_opts = _parse_device(arg, loc, lists)
+                spec, qemu_opts = _parse_device(arg, loc, lists, release)
                 request.devices.append(spec)
                 if qemu_opts is not None:
                     device_opts.append((qemu_opts, loc))
@@ -501,7 +501,7 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> 
 
     try:
         if arg.startswith("{"):
-            value = qobject_from_json(arg)
+            value = qobject_from_json(arg, push=release.json_push_parser)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
             props, qom_type, obj_id = visit_object_options(
@@ -540,7 +540,11 @@ def _parse_blockdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     from memdevd.util import qemu_opts as Q
 
     keyval = not arg.startswith("{")
-    value = Q.keyval_parse(arg, "driver").values if keyval else qobject_from_json(arg)
+    value = (
+        Q.keyval_parse(arg, "driver").values
+        if keyval
+        else qobject_from_json(arg, push=release.json_push_parser)
+    )
     v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
     try:
         options: dict[str, Any] = visit(
@@ -599,7 +603,11 @@ def _visit_netdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     from memdevd.util import qemu_opts as Q
 
     keyval = not arg.startswith("{")
-    value = Q.keyval_parse(arg, "type").values if keyval else qobject_from_json(arg)
+    value = (
+        Q.keyval_parse(arg, "type").values
+        if keyval
+        else qobject_from_json(arg, push=release.json_push_parser)
+    )
     v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
     try:
         netdev: dict[str, Any] = visit(schema_of(recording(target, release)), v, None, "Netdev")
@@ -608,14 +616,14 @@ def _visit_netdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     return netdev
 
 
-def _parse_device(arg: str, loc: str, lists: Any) -> tuple[Any, QemuOpts | None]:
+def _parse_device(arg: str, loc: str, lists: Any, release: Any) -> tuple[Any, QemuOpts | None]:
     """The -device's spec, and its QemuOpts unless it is JSON (vl.c keeps
     JSON ones apart, where no help is looked for)."""
     from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import DeviceSpec
 
     if arg.startswith("{"):
-        value = qobject_from_json(arg)
+        value = qobject_from_json(arg, push=release.json_push_parser)
         assert isinstance(value, dict)
         return DeviceSpec(loc, value, True), None
     opts = lists["device"].parse_noisily(arg, True)

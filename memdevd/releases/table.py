@@ -350,6 +350,10 @@ class Release:
     vsock_vhost_open_failed_text: str
     #: -machine memory-encryption= warns that it is deprecated (11.1).
     memory_encryption_deprecated: bool
+    #: qobject/json-parser.c as a push parser (11.1): QMP and command-line
+    #: JSON errors come at once, prefixed "LINE:COLUMN: ", with new texts,
+    #: and the streamer recovers by nesting depth (memdevd.qmp.framing).
+    json_push_parser: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -553,6 +557,7 @@ QEMU_7_2: Final = Release(
     chardev_client_filename_peer=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
     memory_encryption_deprecated=False,
+    json_push_parser=False,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -773,6 +778,10 @@ QEMU_11_1: Final = replace(
     phys_bits_upper_bound=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED_11_1,  # seen live
     memory_encryption_deprecated=True,  # hw/core/machine.c (seen live)
+    # qobject/json-parser.c, json-streamer.c, json-lexer.c: Paolo Bonzini's
+    # push parser (qemu-devel, 2026-01-07, "json-parser: replace with a push
+    # parser" and its series), located as "LINE:COLUMN: " (seen live).
+    json_push_parser=True,
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-_JSON = "11.1's rewritten JSON parser: LINE:COLUMN prefixes, new texts (not modelled)"
 _MONITORS = "11.1's monitors as /objects/compat_monitorN objects (not modelled)"
 _DISPLAYS = "11.1's build: curses built in, alsa/oss listed, other module failures (not modelled)"
 _PASST = "11.1's passt netdev and its NIC help list (not modelled)"
@@ -20,8 +19,6 @@ _VIRTIO_VGA = (
 
 #: (test file, test id) -> reason.
 KNOWN_11_1: dict[tuple[str, str], str] = {
-    ("test_json_live.py", "test_json_conformance[11.1]"): _JSON,
-    ("test_scenarios_live.py", "test_scenario_matches_qemu[proto_malformed_json-11.1]"): _JSON,
     ("test_scenarios_live.py", "test_scenario_matches_qemu[mgmt_libvirt_domain-11.1]"): _MONITORS,
     ("test_scenarios_live.py", "test_scenario_matches_qemu[mgmt_secret-11.1]"): _MONITORS,
     ("test_display_live.py", "test_display_case[audiodev_help-11.1]"): _DISPLAYS,
