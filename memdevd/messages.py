@@ -246,6 +246,12 @@ SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or d
 
 # --- memdevd's own texts (documented in docs/divergences.md) ------------------------------
 OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
+# 11.1's monitor objects (monitor/qmp.c, monitor/hmp.c; seen live)
+QMP_MONITOR_CURRENT_DELETE: Final = "Cannot delete the current QMP monitor"
+HMP_MONITOR_DELETE: Final = "Deleting HMP monitors is not supported"
+MONITOR_DELETE_NOT_EMULATED: Final = (
+    "memdevd: deleting QMP monitor '{}' of the command line is not emulated"
+)
 
 # --- hw/core/numa.c ---------------------------------------------------------------------
 NVDIMM_PERSISTENCE_UNSUPPORTED: Final = "-machine nvdimm-persistence={}: unsupported option"

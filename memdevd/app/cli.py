@@ -460,16 +460,20 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
-    _chardevs(lists, chardev_locations, request, release)
+    _chardevs(lists, chardev_locations, request, release, qmp_index)
     from memdevd.app.chardev_cli import serial_ports
 
     serial_ports(lists, request, release)
     return parsed
 
 
-def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any) -> None:
+def _chardevs(
+    lists: Any, locations: dict[str, str], request: Any, release: Any, monitor_index: int
+) -> None:
     """Every -chardev a control monitor does not serve, as the machine will
-    open it; the chardevs of readline monitors (-monitor, -mon)."""
+    open it; the chardevs of readline monitors (-monitor, -mon); every
+    monitor with its object id (11.1: an id-less -mon is compat_monitorN,
+    N counting on from -qmp's and -monitor's, as mon_init_func names it)."""
     from memdevd.app.chardev_cli import creations
     from memdevd.util import qemu_opts as Q
 
@@ -489,6 +493,14 @@ def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any)
     request.readline_monitors = [
         label for label, mode in modes.items() if mode != "control" and label is not None
     ]
+    for mon in lists["mon"].head:
+        obj_id = mon.id
+        if obj_id is None:
+            obj_id = f"compat_monitor{monitor_index}"
+            monitor_index += 1
+        mode = mon.get("mode") or "readline"
+        pretty = mode == "control" and mon.get_bool("pretty", False)
+        request.monitors.append((obj_id, mode, mon.get("chardev") or "", pretty))
 
 
 def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:

@@ -90,6 +90,9 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
+    # Every monitor in -mon order (-qmp and -monitor are -mon): (object
+    # id, mode, chardev, pretty), for 11.1's monitor objects.
+    monitors: list[tuple[str, str, str, bool]] = field(default_factory=list)
     # -daemonize (a stdio chardev refuses it).
     daemonize: bool = False
     # -serial and -parallel: (option, spec, location) in command-line order.

@@ -354,6 +354,10 @@ class Release:
     #: JSON errors come at once, prefixed "LINE:COLUMN: ", with new texts,
     #: and the streamer recovers by nesting depth (memdevd.qmp.framing).
     json_push_parser: bool
+    #: every monitor is a QOM object (11.1): /objects/ID of type monitor-qmp
+    #: or monitor-hmp, -qmp/-monitor ones named compat_monitorN as their
+    #: chardevs, id-less -mon ones numbered on; object-add/object-del them.
+    qom_monitor_objects: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -558,6 +562,7 @@ QEMU_7_2: Final = Release(
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
     memory_encryption_deprecated=False,
     json_push_parser=False,
+    qom_monitor_objects=False,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -782,6 +787,9 @@ QEMU_11_1: Final = replace(
     # push parser (qemu-devel, 2026-01-07, "json-parser: replace with a push
     # parser" and its series), located as "LINE:COLUMN: " (seen live).
     json_push_parser=True,
+    # monitor/monitor.c, monitor/qmp.c, monitor/hmp.c: user-creatable
+    # monitor-qmp/monitor-hmp, system/vl.c mon_init_func (seen live)
+    qom_monitor_objects=True,
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

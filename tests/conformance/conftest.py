@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-_MONITORS = "11.1's monitors as /objects/compat_monitorN objects (not modelled)"
 _DISPLAYS = "11.1's build: curses built in, alsa/oss listed, other module failures (not modelled)"
 _PASST = "11.1's passt netdev and its NIC help list (not modelled)"
 
@@ -19,8 +18,6 @@ _VIRTIO_VGA = (
 
 #: (test file, test id) -> reason.
 KNOWN_11_1: dict[tuple[str, str], str] = {
-    ("test_scenarios_live.py", "test_scenario_matches_qemu[mgmt_libvirt_domain-11.1]"): _MONITORS,
-    ("test_scenarios_live.py", "test_scenario_matches_qemu[mgmt_secret-11.1]"): _MONITORS,
     ("test_display_live.py", "test_display_case[audiodev_help-11.1]"): _DISPLAYS,
     ("test_display_live.py", "test_display_case[audiodev_pa-11.1]"): (
         "QEMU 11.1 crashes (SIGSEGV) at -audiodev pa with its modules masked"
