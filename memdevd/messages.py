@@ -1076,6 +1076,10 @@ BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"
 SOUNDHW_LIST_HEADER: Final = "Valid sound card names (comma separated):"
 SOUNDHW_ONLY_ONE: Final = "only one -soundhw option is allowed"
 SOUNDHW_UNKNOWN: Final = "Unknown sound card name `{}'"
+# 11.1's texts (seen live)
+SOUNDHW_LIST_HEADER_11_1: Final = "Valid audio device model names:"
+SOUNDHW_ONLY_ONE_11_1: Final = "only one -audio option is allowed"
+SOUNDHW_UNKNOWN_11_1: Final = "Unknown audio device model `{}'"
 SOUNDHW_NO_ISA_BUS: Final = "ISA bus not available for {}"
 SOUNDHW_NO_PCI_BUS: Final = "PCI bus not available for {}"
 # hw/block/block.c blkconf_blocksizes

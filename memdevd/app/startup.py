@@ -481,7 +481,12 @@ def build_machine(
             raise _err(exc, location) from None
     # audio_init_audiodevs()
     for audiodev in request.display.audiodevs:
-        display.audio_define(audiodev)
+        try:
+            display.audio_define(audiodev)
+        except CoreError as exc:
+            # 11.1: /audiodevs/ID taken twice (-audio's audiodev0 after an
+            # -audiodev of that id): object_property_add_child's error.
+            raise _err(exc) from None
     notes.extend(_after(notes, displays.start_audio, display))
     drive_devices: list[DeviceSpec] = []
     if request.drives:

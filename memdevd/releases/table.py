@@ -310,6 +310,12 @@ class Release:
     # -audio without model= defines a default audiodev (8.2) instead of
     # failing with "Parameter 'model' is missing".
     audio_model_optional: bool
+    # hw/audio/soundhw.c: show_valid_soundhw()'s header, select_soundhw()'s
+    # unknown-model and second-card texts (11.1 says "audio device model"
+    # and "-audio" where earlier releases say "sound card" and "-soundhw").
+    soundhw_list_header: str
+    soundhw_unknown_text: str
+    soundhw_only_one_text: str
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -583,6 +589,9 @@ QEMU_7_2: Final = Release(
     has_query_audiodevs=False,
     soundhw_models=_SOUNDHW_7_2,
     audio_model_optional=False,
+    soundhw_list_header=M.SOUNDHW_LIST_HEADER,
+    soundhw_unknown_text=M.SOUNDHW_UNKNOWN,
+    soundhw_only_one_text=M.SOUNDHW_ONLY_ONE,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -787,6 +796,10 @@ QEMU_11_1: Final = replace(
     # push parser (qemu-devel, 2026-01-07, "json-parser: replace with a push
     # parser" and its series), located as "LINE:COLUMN: " (seen live).
     json_push_parser=True,
+    # hw/audio/soundhw.c (seen live)
+    soundhw_list_header=M.SOUNDHW_LIST_HEADER_11_1,
+    soundhw_unknown_text=M.SOUNDHW_UNKNOWN_11_1,
+    soundhw_only_one_text=M.SOUNDHW_ONLY_ONE_11_1,
     # monitor/monitor.c, monitor/qmp.c, monitor/hmp.c: user-creatable
     # monitor-qmp/monitor-hmp, system/vl.c mon_init_func (seen live)
     qom_monitor_objects=True,
