@@ -246,6 +246,12 @@ SGX_VEPC_OPEN_FAILED: Final = "Could not open '/dev/sgx_vepc': No such file or d
 
 # --- memdevd's own texts (documented in docs/divergences.md) ------------------------------
 OBJECT_TYPE_NOT_EMULATED: Final = "memdevd: object type '{}' is not emulated"
+# 11.1's monitor objects (monitor/qmp.c, monitor/hmp.c; seen live)
+QMP_MONITOR_CURRENT_DELETE: Final = "Cannot delete the current QMP monitor"
+HMP_MONITOR_DELETE: Final = "Deleting HMP monitors is not supported"
+MONITOR_DELETE_NOT_EMULATED: Final = (
+    "memdevd: deleting QMP monitor '{}' of the command line is not emulated"
+)
 
 # --- hw/core/numa.c ---------------------------------------------------------------------
 NVDIMM_PERSISTENCE_UNSUPPORTED: Final = "-machine nvdimm-persistence={}: unsupported option"
@@ -633,6 +639,18 @@ KEYVAL_PARAMETER_INTERNAL: Final = "Internal error: parameter {} invalid"
 # qobject/qjson.c, qobject/json-parser.c
 EXPECTING_JSON_VALUE: Final = "Expecting a JSON value"
 JSON_PARSE_ERROR: Final = "JSON parse error, {}"
+# 11.1's push parser (qobject/json-parser.c rewritten): every parse error is
+# prefixed with the line and column of the token it stopped at (1-based,
+# bytes), and the parser's own texts changed (formatted into "JSON parse
+# error, {}" as above).
+JSON_ERROR_AT: Final = "{}:{}: {}"
+JSON_EXPECTING_KEY: Final = "JSON parse error, expecting key"
+JSON_EXPECTING_COLON: Final = "JSON parse error, expecting ':'"
+JSON_EXPECTED_COMMA_OR_RSQUARE: Final = "JSON parse error, expected ',' or ']'"
+JSON_EXPECTED_COMMA_OR_RCURLY: Final = "JSON parse error, expected ',' or '}'"
+JSON_PREMATURE_END_OF_INPUT: Final = "JSON parse error, premature end of input"
+# The stray-character message part (11.1 reports it through parse_error()).
+JSON_STRAY_PART: Final = "stray '{}'"
 
 # --- system/vl.c (option loop), chardev/char.c, monitor/monitor.c ------------------------
 OPTION_INVALID: Final = "invalid option"
@@ -1059,6 +1077,10 @@ BIOS_LOAD_FAILED: Final = "qemu: could not load PC BIOS '{}'"
 SOUNDHW_LIST_HEADER: Final = "Valid sound card names (comma separated):"
 SOUNDHW_ONLY_ONE: Final = "only one -soundhw option is allowed"
 SOUNDHW_UNKNOWN: Final = "Unknown sound card name `{}'"
+# 11.1's texts (seen live)
+SOUNDHW_LIST_HEADER_11_1: Final = "Valid audio device model names:"
+SOUNDHW_ONLY_ONE_11_1: Final = "only one -audio option is allowed"
+SOUNDHW_UNKNOWN_11_1: Final = "Unknown audio device model `{}'"
 SOUNDHW_NO_ISA_BUS: Final = "ISA bus not available for {}"
 SOUNDHW_NO_PCI_BUS: Final = "PCI bus not available for {}"
 # hw/block/block.c blkconf_blocksizes

@@ -254,6 +254,10 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
     from memdevd.machine.errors import CoreError
 
     release = machine.release
+    if release.qom_monitor_objects:
+        from memdevd.machine.monitors import add_command_line_monitors
+
+        add_command_line_monitors(machine, request.monitors)
     for label in request.readline_monitors:
         _monitor_claims(machine, label, release, None)
     hds: list[Any] = []

@@ -275,7 +275,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.objects.append(_parse_object(arg, loc, lists, release, target.name))
             elif name == "device":
                 assert arg is not None
-                spec, qemu_opts = _parse_device(arg, loc, lists)
+                spec, qemu_opts = _parse_device(arg, loc, lists, release)
                 request.devices.append(spec)
                 if qemu_opts is not None:
                     device_opts.append((qemu_opts, loc))
@@ -463,16 +463,20 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
-    _chardevs(lists, chardev_locations, request, release)
+    _chardevs(lists, chardev_locations, request, release, qmp_index)
     from memdevd.app.chardev_cli import serial_ports
 
     serial_ports(lists, request, release)
     return parsed
 
 
-def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any) -> None:
+def _chardevs(
+    lists: Any, locations: dict[str, str], request: Any, release: Any, monitor_index: int
+) -> None:
     """Every -chardev a control monitor does not serve, as the machine will
-    open it; the chardevs of readline monitors (-monitor, -mon)."""
+    open it; the chardevs of readline monitors (-monitor, -mon); every
+    monitor with its object id (11.1: an id-less -mon is compat_monitorN,
+    N counting on from -qmp's and -monitor's, as mon_init_func names it)."""
     from memdevd.app.chardev_cli import creations
     from memdevd.util import qemu_opts as Q
 
@@ -492,6 +496,14 @@ def _chardevs(lists: Any, locations: dict[str, str], request: Any, release: Any)
     request.readline_monitors = [
         label for label, mode in modes.items() if mode != "control" and label is not None
     ]
+    for mon in lists["mon"].head:
+        obj_id = mon.id
+        if obj_id is None:
+            obj_id = f"compat_monitor{monitor_index}"
+            monitor_index += 1
+        mode = mon.get("mode") or "readline"
+        pretty = mode == "control" and mon.get_bool("pretty", False)
+        request.monitors.append((obj_id, mode, mon.get("chardev") or "", pretty))
 
 
 def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:
@@ -504,7 +516,7 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> 
 
     try:
         if arg.startswith("{"):
-            value = qobject_from_json(arg)
+            value = qobject_from_json(arg, push=release.json_push_parser)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))
             props, qom_type, obj_id = visit_object_options(
@@ -543,7 +555,11 @@ def _parse_blockdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     from memdevd.util import qemu_opts as Q
 
     keyval = not arg.startswith("{")
-    value = Q.keyval_parse(arg, "driver").values if keyval else qobject_from_json(arg)
+    value = (
+        Q.keyval_parse(arg, "driver").values
+        if keyval
+        else qobject_from_json(arg, push=release.json_push_parser)
+    )
     v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
     try:
         options: dict[str, Any] = visit(
@@ -602,7 +618,11 @@ def _visit_netdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     from memdevd.util import qemu_opts as Q
 
     keyval = not arg.startswith("{")
-    value = Q.keyval_parse(arg, "type").values if keyval else qobject_from_json(arg)
+    value = (
+        Q.keyval_parse(arg, "type").values
+        if keyval
+        else qobject_from_json(arg, push=release.json_push_parser)
+    )
     v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
     try:
         netdev: dict[str, Any] = visit(schema_of(recording(target, release)), v, None, "Netdev")
@@ -611,14 +631,14 @@ def _visit_netdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     return netdev
 
 
-def _parse_device(arg: str, loc: str, lists: Any) -> tuple[Any, QemuOpts | None]:
+def _parse_device(arg: str, loc: str, lists: Any, release: Any) -> tuple[Any, QemuOpts | None]:
     """The -device's spec, and its QemuOpts unless it is JSON (vl.c keeps
     JSON ones apart, where no help is looked for)."""
     from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import DeviceSpec
 
     if arg.startswith("{"):
-        value = qobject_from_json(arg)
+        value = qobject_from_json(arg, push=release.json_push_parser)
         assert isinstance(value, dict)
         return DeviceSpec(loc, value, True), None
     opts = lists["device"].parse_noisily(arg, True)

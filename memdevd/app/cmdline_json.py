@@ -16,7 +16,7 @@ from memdevd import messages as M
 from memdevd.util.qemu_opts import JSONValue, OptionError, keyval_parse
 
 
-def qobject_from_json(text: str) -> JSONValue:
+def qobject_from_json(text: str, *, push: bool = False) -> JSONValue:
     """QEMU's qobject_from_json(): one JSON value, or OptionError with QEMU's text.
 
     QEMU's dialect, from the same lexer and parser as the monitor
@@ -24,10 +24,12 @@ def qobject_from_json(text: str) -> JSONValue:
     int64/uint64 are integers (others floats), duplicate keys and trailing
     garbage are errors.  Objects keep their key order.  ``consume_json()``
     keeps the first error, and a second value is "at most one" error.
+    ``push``: the release's parser (Release.json_push_parser), whose errors
+    carry the line and column.
     """
     from memdevd.qmp.framing import JSONError, JSONStreamer
 
-    streamer = JSONStreamer(fast=False)
+    streamer = JSONStreamer(fast=False, push=push)
     items = streamer.feed(os.fsencode(text))
     items += streamer.flush()
     value: JSONValue = None
@@ -52,7 +54,9 @@ def qobject_from_json(text: str) -> JSONValue:
     return value
 
 
-def parse_keyval_or_json(text: str, implied_key: str | None) -> tuple[dict[str, JSONValue], bool]:
+def parse_keyval_or_json(
+    text: str, implied_key: str | None, *, push: bool = False
+) -> tuple[dict[str, JSONValue], bool]:
     """qobject_input_visitor_new_str()'s parsing step: JSON if ``text`` starts with '{'.
 
     Used by ``-blockdev``, ``-display``, ``-compat``, ``-audiodev``,
@@ -61,7 +65,7 @@ def parse_keyval_or_json(text: str, implied_key: str | None) -> tuple[dict[str, 
     are strings: the two are visited with different rules).
     """
     if text.startswith("{"):
-        value = qobject_from_json(text)
+        value = qobject_from_json(text, push=push)
         assert isinstance(value, dict)
         return value, True
     result = keyval_parse(text, implied_key, help_allowed=False)

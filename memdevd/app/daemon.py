@@ -124,6 +124,7 @@ class Daemon:
         self.server = Server(
             self.registry,
             release.version_info,
+            json_push_parser=release.json_push_parser,
             socket_mode=options.socket_mode,
             max_clients=options.max_clients,
         )

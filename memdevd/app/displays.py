@@ -179,7 +179,7 @@ def _visit_option(
     value = (
         Q.keyval_parse(arg, implied_key, help_allowed=False).values
         if keyval
-        else qobject_from_json(arg)
+        else qobject_from_json(arg, push=release.json_push_parser)
     )
     v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
     try:

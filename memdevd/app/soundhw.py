@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def _cards_text(release: Release) -> str:
     """``show_valid_soundhw``."""
-    lines = [M.SOUNDHW_LIST_HEADER]
+    lines = [release.soundhw_list_header]
     lines += [f"{name:<11} {descr}" for name, descr, _, _ in release.soundhw_models]
     return "\n".join(lines) + "\n"
 
@@ -78,9 +78,9 @@ def select_soundhw(
 ) -> tuple[str, str]:
     """``select_soundhw``: one card, of the release's."""
     if selected is not None:
-        raise OptionError(M.SOUNDHW_ONLY_ONE)
+        raise OptionError(release.soundhw_only_one_text)
     if not any(name == card[0] for name, _, _, _ in release.soundhw_models):
-        error = Diagnostic(M.SOUNDHW_UNKNOWN.format(card[0]), location=loc)
+        error = Diagnostic(release.soundhw_unknown_text.format(card[0]), location=loc)
         raise HelpRequested(_cards_text(release), 1, [error])
     return card
 

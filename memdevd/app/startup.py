@@ -92,6 +92,9 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
+    # Every monitor in -mon order (-qmp and -monitor are -mon): (object
+    # id, mode, chardev, pretty), for 11.1's monitor objects.
+    monitors: list[tuple[str, str, str, bool]] = field(default_factory=list)
     # -daemonize (a stdio chardev refuses it).
     daemonize: bool = False
     # -serial and -parallel: (option, spec, location) in command-line order.
@@ -484,7 +487,12 @@ def build_machine(
             raise _err(exc, location) from None
     # audio_init_audiodevs()
     for audiodev in request.display.audiodevs:
-        display.audio_define(audiodev)
+        try:
+            display.audio_define(audiodev)
+        except CoreError as exc:
+            # 11.1: /audiodevs/ID taken twice (-audio's audiodev0 after an
+            # -audiodev of that id): object_property_add_child's error.
+            raise _err(exc) from None
     notes.extend(_after(notes, displays.start_audio, display))
     drive_devices: list[DeviceSpec] = []
     if request.drives:

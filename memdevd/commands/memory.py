@@ -70,7 +70,8 @@ def object_del(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
     from memdevd.qapi.qom import ObjectDelArgs
 
     parsed = parse_args(ObjectDelArgs, args)
-    core(rt.machine.object_del, parsed.id)
+    # The monitor's chardev: 11.1 refuses to delete the current monitor.
+    core(rt.machine.object_del, parsed.id, current_monitor=session.listener_name)
 
 
 @command("device_add", allow_preconfig=True)

@@ -36,6 +36,9 @@ from memdevd.releases.recorded import InstanceSample, recording
 from memdevd.releases.table import Release
 from memdevd.util.cutils import id_wellformed
 
+#: 11.1's monitor object types (machine/monitors.py; Release.qom_monitor_objects).
+_MONITOR_TYPES = ("monitor-qmp", "monitor-hmp")
+
 if TYPE_CHECKING:
     from memdevd.machine.block.graph import BlockLayer
     from memdevd.machine.display import DisplayState
@@ -671,13 +674,18 @@ class Machine:
             cls = Secret
         if cls is None:
             cls = self.config.board.object_type(self, qom_type)
-        if cls is None:
+        if cls is None and self.release.qom_monitor_objects and qom_type in _MONITOR_TYPES:
+            # 11.1's monitor-qmp, monitor-hmp.
+            from memdevd.machine.monitors import MonitorObject
+
+            obj: Any = MonitorObject(self, qom_type)
+        elif cls is None:
             if qom_type not in self.recording.type_table:
                 raise CoreError(M.OBJECT_TYPE_INVALID.format(qom_type))
             # Validated against the release's schema already: kept, inert.
             from memdevd.machine.objects import InertObject
 
-            obj: Any = InertObject(self, qom_type)
+            obj = InertObject(self, qom_type)
         else:
             obj = cls(self)
         if isinstance(obj, HostMemoryBackend):
@@ -695,11 +703,15 @@ class Machine:
         created: QOMObject = obj
         return created
 
-    def object_del(self, obj_id: str) -> None:
-        """``user_creatable_del``."""
+    def object_del(self, obj_id: str, *, current_monitor: str | None = None) -> None:
+        """``user_creatable_del``; ``current_monitor``: the chardev of the
+        QMP monitor the command came on (11.1 will not delete that one)."""
         obj = self.objects.children.get(obj_id)
         if obj is None:
             raise CoreError(M.OBJECT_NOT_FOUND.format(obj_id))
+        check_delete = getattr(obj, "check_delete", None)
+        if check_delete is not None:
+            check_delete(current_monitor)
         if isinstance(obj, HostMemoryBackend) and not obj.can_be_deleted():
             raise CoreError(self.release.backend_mapped_delete_text.format(obj_id))
         if self._throttle_group_object(obj_id) and self.block.throttle_group_in_use(obj_id):

@@ -507,6 +507,114 @@ def _parse(tokens: list[tuple[int, bytes]]) -> object:
             break
 
 
+# --- 11.1's push parser (json-parser.c rewritten as a state machine) -----
+_P_AFTER_LCURLY: Final = 0
+_P_AFTER_LSQUARE: Final = 1
+_P_BEFORE_KEY: Final = 2
+_P_BEFORE_VALUE: Final = 3
+_P_END_OF_KEY: Final = 4
+_P_END_OF_VALUE: Final = 5
+# json_parser_feed()'s "nothing complete yet".
+_MORE: Final = object()
+
+
+class _PushParser:
+    """json_parser_feed(): one token at a time, a stack of open containers.
+
+    Each stack entry is ``[partial, state]`` where ``partial`` is the open
+    dict or list, or (on top of a dict) the key just read, as QEMU 11.1's
+    JSONParserStackEntry.  Errors are raised as :class:`_ParseError` whose
+    text the streamer prefixes with the token's line and column.
+    """
+
+    __slots__ = ("stack",)
+
+    def __init__(self) -> None:
+        self.stack: list[list[object]] = []
+
+    def feed(self, ttype: int, text: bytes) -> object:
+        stack = self.stack
+        if ttype == JSON_END_OF_INPUT:
+            if stack:
+                raise _ParseError(M.JSON_PREMATURE_END_OF_INPUT)
+            return _MORE
+        if ttype == JSON_ERROR:
+            # "%s" stops at the first NUL.
+            stray = text.split(b"\x00", 1)[0]
+            raise _parse_error(M.JSON_STRAY_PART.format("%s").encode() % stray)
+        entry = stack[-1] if stack else None
+        state = entry[1] if entry is not None else _P_BEFORE_VALUE
+        value: object
+        if state in (_P_AFTER_LCURLY, _P_BEFORE_KEY):
+            assert entry is not None
+            if state == _P_AFTER_LCURLY and ttype == JSON_RCURLY:
+                value = stack.pop()[0]
+            else:
+                entry[1] = _P_BEFORE_KEY
+                if ttype != JSON_STRING:
+                    raise _ParseError(M.JSON_EXPECTING_KEY)
+                stack.append([_parse_string(text), _P_END_OF_KEY])
+                return _MORE
+        elif state == _P_END_OF_KEY:
+            assert entry is not None
+            if ttype != JSON_COLON:
+                raise _ParseError(M.JSON_EXPECTING_COLON)
+            entry[1] = _P_BEFORE_VALUE
+            return _MORE
+        elif state == _P_AFTER_LSQUARE and ttype == JSON_RSQUARE:
+            value = stack.pop()[0]
+        elif state in (_P_AFTER_LSQUARE, _P_BEFORE_VALUE):
+            if entry is not None:
+                entry[1] = _P_BEFORE_VALUE
+            if ttype == JSON_LCURLY:
+                stack.append([{}, _P_AFTER_LCURLY])
+                return _MORE
+            if ttype == JSON_LSQUARE:
+                stack.append([[], _P_AFTER_LSQUARE])
+                return _MORE
+            if ttype == JSON_STRING:
+                value = _parse_string(text)
+            elif ttype in (JSON_INTEGER, JSON_FLOAT):
+                value = _parse_number(text, ttype)
+            elif ttype == JSON_KEYWORD:
+                value = _parse_keyword(text)
+            else:
+                raise _ParseError(JSON_EXPECTING_VALUE)
+        else:  # _P_END_OF_VALUE
+            assert entry is not None
+            if isinstance(entry[0], list):
+                if ttype != JSON_RSQUARE:
+                    if ttype != JSON_COMMA:
+                        raise _ParseError(M.JSON_EXPECTED_COMMA_OR_RSQUARE)
+                    entry[1] = _P_BEFORE_VALUE
+                    return _MORE
+            elif ttype != JSON_RCURLY:
+                if ttype != JSON_COMMA:
+                    raise _ParseError(M.JSON_EXPECTED_COMMA_OR_RCURLY)
+                entry[1] = _P_BEFORE_KEY
+                return _MORE
+            value = stack.pop()[0]
+
+        # A value is complete: the result, or into the enclosing container.
+        if not stack:
+            return value
+        entry = stack[-1]
+        key = entry[0]
+        if isinstance(key, str):
+            stack.pop()
+            entry = stack[-1]
+            obj = entry[0]
+            assert isinstance(obj, dict)
+            if key in obj:
+                raise _ParseError(JSON_DUPLICATE_KEY)
+            obj[key] = value
+        else:
+            assert isinstance(key, list)
+            key.append(value)
+        entry[1] = _P_END_OF_VALUE
+        return _MORE
+
+
 # --- Fast path helpers ----------------------------------------------------
 def _qemu_int(literal: str) -> int | float:
     return _parse_number(literal.encode("ascii"), JSON_INTEGER)
@@ -575,11 +683,15 @@ class JSONStreamer:
         max_token_count: int = MAX_TOKEN_COUNT,
         max_nesting: int = MAX_NESTING,
         fast: bool = True,
+        push: bool = False,
     ) -> None:
         self.max_token_size = max_token_size
         self.max_token_count = max_token_count
         self.max_nesting = max_nesting
         self.fast = fast
+        # QEMU 11.1's push parser and its error recovery
+        # (Release.json_push_parser): errors at once, located.
+        self.push = push
         self._decoders = _FastDecoders()
         self.reset()
 
@@ -593,10 +705,51 @@ class JSONStreamer:
         self._bracket_count = 0
         self._tokens: list[tuple[int, bytes]] = []
         self._token_size = 0
+        # The push parser's streamer (11.1): the token count, error
+        # recovery, the parser's stack.
+        self._token_count = 0
+        self._error = False
+        self._parser = _PushParser()
+        # Positions, as absolute byte offsets in the connection's input.
+        # _tok_pos is the lexer's (x, y): where the next token starts, set
+        # whenever the lexer passes its start state (so it is one past the
+        # character that ended recovery or a token taken by lookahead, as
+        # in QEMU).  _at is the offset just past the character at hand.
+        self._tok_pos = 0
+        self._at = 0
+        # The input before the current feed: its length, its line breaks
+        # and where its last line starts; _tok_loc is _tok_pos as
+        # (line, column) when it lies there.
+        self._base = 0
+        self._lines = 0
+        self._line_start = 0
+        self._data = b""
+        self._tok_loc = (1, 1)
 
     def is_idle(self) -> bool:
         """True when no message is in progress (the initial state)."""
-        return self._state == IN_START and not self._token and not self._tokens
+        return (
+            self._state == IN_START
+            and not self._token
+            and not self._tokens
+            and not self._brace_count
+            and not self._bracket_count
+            and not self._parser.stack
+        )
+
+    def _location(self, pos: int) -> tuple[int, int]:
+        """The line and column (1-based, in bytes) of offset ``pos``."""
+        if pos < self._base:
+            return self._tok_loc
+        rel = pos - self._base
+        data = self._data
+        n = data.count(b"\n", 0, rel)
+        start = self._base + data.rfind(b"\n", 0, rel) + 1 if n else self._line_start
+        return self._lines + n + 1, pos - start + 1
+
+    def _located(self, pos: int, desc: str) -> JSONError:
+        line, column = self._location(pos)
+        return JSONError(M.JSON_ERROR_AT.format(line, column, desc))
 
     # --- Public feeding ---------------------------------------------------
     def feed(self, data: bytes) -> list[object]:
@@ -605,11 +758,31 @@ class JSONStreamer:
         if not data:
             return out
         data = bytes(data)
+        if not self.push:
+            self._feed(data, out)
+            return out
+        self._data = data
+        try:
+            self._feed(data, out)
+        finally:
+            if self._tok_pos >= self._base:
+                self._tok_loc = self._location(self._tok_pos)
+            breaks = data.count(b"\n")
+            if breaks:
+                self._lines += breaks
+                self._line_start = self._base + data.rfind(b"\n") + 1
+            self._base += len(data)
+            self._data = b""
+        return out
+
+    def _feed(self, data: bytes, out: list[object]) -> None:
+        base = self._base
         if not self.fast:
             self._feed_exact(data, 0, out, stop_when_idle=False)
-            return out
+            return
         if _line_tier and data[0] in b"{[" and self.is_idle() and self._try_line(data, out):
-            return out
+            self._tok_pos = base + len(data)
+            return
         n = len(data)
         pos = 0
         text: str | None = None
@@ -620,7 +793,9 @@ class JSONStreamer:
             if pos >= no_fast_until and self.is_idle():
                 m = _WS.match(data, pos)
                 assert m is not None
-                pos = m.end()
+                if m.end() > pos:
+                    pos = m.end()
+                    self._tok_pos = base + pos
                 if pos >= n:
                     break
                 if data[pos] in b"{[":
@@ -629,9 +804,9 @@ class JSONStreamer:
                     end, no_fast_until = self._try_fast(data, text, pos, out)
                     if end:
                         pos = end
+                        self._tok_pos = base + pos
                         continue
             pos = self._feed_exact(data, pos, out, stop_when_idle=True)
-        return out
 
     def flush(self) -> list[object]:
         """json_message_parser_flush(): end of input.
@@ -641,7 +816,8 @@ class JSONStreamer:
         """
         out: list[object] = []
         # json_lexer_flush(): feed a NUL that is never consumed until the
-        # lexer is back at its start state.
+        # lexer is back at its start state (it counts as a column).
+        self._at = self._base + 1
         while self._state != IN_START:
             nxt = _table()[self._state][0] & ~_LOOKAHEAD
             self._lexer_step_result(nxt, out)
@@ -655,9 +831,11 @@ class JSONStreamer:
             self._process(bytes(token), nxt, out)
             token.clear()
             self._state = IN_START
+            self._tok_pos = self._at
         elif nxt == IN_START:
             token.clear()
             self._state = IN_START
+            self._tok_pos = self._at
         elif nxt == JSON_ERROR:
             self._process(bytes(token), JSON_ERROR, out)
             token.clear()
@@ -674,6 +852,7 @@ class JSONStreamer:
         token = self._token
         max_size = self.max_token_size
         n = len(data)
+        base = self._base
         while pos < n:
             state = self._state
             run = runs[state]
@@ -681,7 +860,10 @@ class JSONStreamer:
                 m = run.match(data, pos)
                 if m is not None:
                     end = m.end()
-                    if state in (IN_START, IN_RECOVERY):
+                    if state == IN_START:
+                        pos = end
+                        self._tok_pos = base + end
+                    elif state == IN_RECOVERY:
                         pos = end
                     else:
                         # The size check runs after every character, so stop
@@ -698,6 +880,7 @@ class JSONStreamer:
                     continue
             ch = data[pos]
             pos += 1
+            self._at = base + pos
             while True:
                 nxt = table[self._state][ch]
                 if nxt & _LOOKAHEAD:
@@ -728,6 +911,9 @@ class JSONStreamer:
 
     def _process(self, text: bytes, ttype: int, out: list[object]) -> None:
         """json_message_process_token()."""
+        if self.push:
+            self._process_push(text, ttype, out)
+            return
         if ttype == JSON_LCURLY:
             self._brace_count += 1
         elif ttype == JSON_RCURLY:
@@ -765,6 +951,67 @@ class JSONStreamer:
         if (brace > 0 or bracket > 0) and brace >= 0 and bracket >= 0:
             return
         self._emit(self._parse_tokens(), out)
+
+    def _process_push(self, text: bytes, ttype: int, out: list[object]) -> None:
+        """11.1's json_message_process_token(): each token goes to the push
+        parser at once; after an error, tokens are eaten until the message
+        ends (the brace and bracket counts), or until the lexer's next
+        error."""
+        if ttype == JSON_ERROR:
+            # Reported unless recovering; either way a fresh start.
+            if not self._error:
+                try:
+                    self._parser.feed(ttype, text)
+                except _ParseError as e:
+                    out.append(self._located(self._tok_pos, e.desc))
+            self._push_reset()
+            return
+        self._token_size += len(text)
+        self._token_count += 1
+        if ttype == JSON_LCURLY:
+            self._brace_count += 1
+        elif ttype == JSON_RCURLY:
+            self._brace_count -= 1
+        elif ttype == JSON_LSQUARE:
+            self._bracket_count += 1
+        elif ttype == JSON_RSQUARE:
+            self._bracket_count -= 1
+        brace = self._brace_count
+        bracket = self._bracket_count
+        if not self._error:
+            error: JSONError | None = None
+            if self._token_size > self.max_token_size:
+                error = JSONError(JSON_TOKEN_SIZE_LIMIT)
+            elif self._token_count > self.max_token_count:
+                error = JSONError(JSON_TOKEN_COUNT_LIMIT)
+            elif brace + bracket > self.max_nesting:
+                error = JSONError(JSON_NESTING_LIMIT)
+            else:
+                try:
+                    value = self._parser.feed(ttype, text)
+                except _ParseError as e:
+                    error = self._located(self._tok_pos, e.desc)
+                else:
+                    if value is not _MORE:
+                        out.append(value)
+            if error is not None:
+                out.append(error)
+                self._error = True
+        # A message ends where the old streamer flushed its queue: when
+        # nothing is open, or a closer had no opener (seen live).
+        if (
+            not ((brace > 0 or bracket > 0) and brace >= 0 and bracket >= 0)
+            or ttype == JSON_END_OF_INPUT
+        ):
+            self._push_reset()
+
+    def _push_reset(self) -> None:
+        self._error = False
+        self._brace_count = 0
+        self._bracket_count = 0
+        self._token_count = 0
+        self._token_size = 0
+        self._parser.stack.clear()
 
     def _parse_tokens(self) -> object:
         try:

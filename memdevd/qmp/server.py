@@ -107,6 +107,8 @@ class Server:
     version_info: dict[str, Any]
     capabilities: tuple[str, ...] = ("oob",)
     json_limits: dict[str, int] = field(default_factory=dict)
+    # The release's JSON parser (Release.json_push_parser).
+    json_push_parser: bool = False
     socket_mode: int | None = 0o600
     # Called before every dispatched command (fault injection, logging).
     command_hook: Callable[[Session, str, dict[str, Any]], None] | None = None

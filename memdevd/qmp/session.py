@@ -76,7 +76,10 @@ class Session(asyncio.Protocol):
         self.server = server
         self.listener_name = listener_name
         self.transport: asyncio.Transport | None = None
-        self.streamer = JSONStreamer(**server.json_limits)  # type: ignore[arg-type]
+        self.streamer = JSONStreamer(
+            push=server.json_push_parser,
+            **server.json_limits,  # type: ignore[arg-type]
+        )
         self.negotiated = False
         self.capabilities: frozenset[str] = frozenset()
         self.closed = False

@@ -317,6 +317,12 @@ class Release:
     # -audio without model= defines a default audiodev (8.2) instead of
     # failing with "Parameter 'model' is missing".
     audio_model_optional: bool
+    # hw/audio/soundhw.c: show_valid_soundhw()'s header, select_soundhw()'s
+    # unknown-model and second-card texts (11.1 says "audio device model"
+    # and "-audio" where earlier releases say "sound card" and "-soundhw").
+    soundhw_list_header: str
+    soundhw_unknown_text: str
+    soundhw_only_one_text: str
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -357,6 +363,14 @@ class Release:
     vsock_vhost_open_failed_text: str
     #: -machine memory-encryption= warns that it is deprecated (11.1).
     memory_encryption_deprecated: bool
+    #: qobject/json-parser.c as a push parser (11.1): QMP and command-line
+    #: JSON errors come at once, prefixed "LINE:COLUMN: ", with new texts,
+    #: and the streamer recovers by nesting depth (memdevd.qmp.framing).
+    json_push_parser: bool
+    #: every monitor is a QOM object (11.1): /objects/ID of type monitor-qmp
+    #: or monitor-hmp, -qmp/-monitor ones named compat_monitorN as their
+    #: chardevs, id-less -mon ones numbered on; object-add/object-del them.
+    qom_monitor_objects: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -561,6 +575,8 @@ QEMU_7_2: Final = Release(
     chardev_client_filename_peer=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
     memory_encryption_deprecated=False,
+    json_push_parser=False,
+    qom_monitor_objects=False,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -581,6 +597,9 @@ QEMU_7_2: Final = Release(
     has_query_audiodevs=False,
     soundhw_models=_SOUNDHW_7_2,
     audio_model_optional=False,
+    soundhw_list_header=M.SOUNDHW_LIST_HEADER,
+    soundhw_unknown_text=M.SOUNDHW_UNKNOWN,
+    soundhw_only_one_text=M.SOUNDHW_ONLY_ONE,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -793,6 +812,17 @@ QEMU_11_1: Final = replace(
     phys_bits_upper_bound=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED_11_1,  # seen live
     memory_encryption_deprecated=True,  # hw/core/machine.c (seen live)
+    # qobject/json-parser.c, json-streamer.c, json-lexer.c: Paolo Bonzini's
+    # push parser (qemu-devel, 2026-01-07, "json-parser: replace with a push
+    # parser" and its series), located as "LINE:COLUMN: " (seen live).
+    json_push_parser=True,
+    # hw/audio/soundhw.c (seen live)
+    soundhw_list_header=M.SOUNDHW_LIST_HEADER_11_1,
+    soundhw_unknown_text=M.SOUNDHW_UNKNOWN_11_1,
+    soundhw_only_one_text=M.SOUNDHW_ONLY_ONE_11_1,
+    # monitor/monitor.c, monitor/qmp.c, monitor/hmp.c: user-creatable
+    # monitor-qmp/monitor-hmp, system/vl.c mon_init_func (seen live)
+    qom_monitor_objects=True,
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

@@ -1,8 +1,9 @@
 """Live: real QEMU's JSON reading and writing vs memdevd's framing + encoder.
 
-Starts QEMU 7.2 and 10.0, sends a battery of raw byte inputs on one QMP
-connection, and checks that every reply line is byte for byte what
-``encode(predicted reply)`` gives, where the predicted replies come from
+Starts QEMU 7.2 and 10.0 (and 11.1, whose push parser locates its errors),
+sends a battery of raw byte inputs on one QMP connection, and checks that
+every reply line is byte for byte what ``encode(predicted reply)`` gives,
+where the predicted replies come from
 :class:`~memdevd.qmp.framing.JSONStreamer` fed the same bytes plus the few
 rules of ``qmp_dispatch()`` before capabilities negotiation (reproduced in
 :func:`negotiation_reply`).  The token size and count limits (64 MiB, 2M
@@ -20,6 +21,7 @@ import pytest
 from memdevd.qapi.json_writer import encode
 from memdevd.qapi.qdict import qdict_key_order
 from memdevd.qmp.framing import JSONError, JSONStreamer
+from memdevd.releases.table import get_release
 
 # tests/ has no package or conftest of its own; make tests/live_qemu.py
 # importable wherever pytest is started from.
@@ -267,7 +269,8 @@ async def _run_battery(version: str) -> list[str]:
     async with run_qemu(version) as qemu:
         conn = Connection(qemu)
         await conn.open()
-        streamer = JSONStreamer()
+        # 11.1's push parser: located errors, recovery by nesting.
+        streamer = JSONStreamer(push=get_release(version).json_push_parser)
         for n, (name, chunks) in enumerate(CASES):
             predicted: list[object] = []
             for chunk in chunks:

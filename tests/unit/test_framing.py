@@ -534,18 +534,137 @@ def _feed_chunked(s: JSONStreamer, data: bytes, cuts: list[int]) -> list[object]
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=inputs, cuts=st.lists(st.integers(0, 10_000), max_size=6), lim=limits)
+@given(
+    data=inputs,
+    cuts=st.lists(st.integers(0, 10_000), max_size=6),
+    lim=limits,
+    push=st.booleans(),
+)
 def test_fast_path_and_chunking_change_nothing(
-    data: bytes, cuts: list[int], lim: dict[str, int]
+    data: bytes, cuts: list[int], lim: dict[str, int], push: bool
 ) -> None:
-    reference = _feed_chunked(JSONStreamer(fast=False, **lim), data, [])
+    # push: 11.1's parser, whose errors carry positions the fast path and
+    # the chunking must keep.
+    reference = _feed_chunked(JSONStreamer(fast=False, push=push, **lim), data, [])
     for fast in (True, False):
-        got = _feed_chunked(JSONStreamer(fast=fast, **lim), data, cuts)
+        got = _feed_chunked(JSONStreamer(fast=fast, push=push, **lim), data, cuts)
         assert [canon(x) for x in got] == [canon(x) for x in reference]
     # The fast path without its line tier.
     with mock.patch.object(framing, "_line_tier", False):
-        got = _feed_chunked(JSONStreamer(**lim), data, cuts)
+        got = _feed_chunked(JSONStreamer(push=push, **lim), data, cuts)
     assert [canon(x) for x in got] == [canon(x) for x in reference]
+
+
+# QEMU 11.1's answers (seen live, each input on a fresh connection, then a
+# request that shows whether the parser recovered: "ok" when it is parsed).
+PUSH_CASES: list[tuple[bytes, list[str]]] = [
+    (
+        b"not json\n",
+        [
+            "1:1: JSON parse error, invalid keyword 'not'",
+            "1:5: JSON parse error, invalid keyword 'json'",
+            "ok",
+        ],
+    ),
+    (
+        b'{"execute": query-status}',
+        [
+            "1:13: JSON parse error, invalid keyword 'query'",
+            "1:26: JSON parse error, expecting value",
+            "ok",
+        ],
+    ),
+    (
+        b'{"execute": "x" %}',
+        ["1:17: JSON parse error, stray '%'", "1:19: JSON parse error, expecting value", "ok"],
+    ),
+    (
+        b'{"a": x %, {',
+        [
+            "1:7: JSON parse error, invalid keyword 'x'",
+            "1:11: JSON parse error, expecting value",
+            "2:1: JSON parse error, expecting key",
+        ],
+    ),
+    (b'{"a":1 "b":2}', ["1:8: JSON parse error, expected ',' or '}'", "ok"]),
+    (b"[1 2 3]", ["1:4: JSON parse error, expected ',' or ']'", "ok"]),
+    (b'{"a" 1}', ["1:6: JSON parse error, expecting ':'", "ok"]),
+    (b"{1:2}", ["1:2: JSON parse error, expecting key", "ok"]),
+    (
+        b"]]]",
+        [
+            "1:1: JSON parse error, expecting value",
+            "1:2: JSON parse error, expecting value",
+            "1:3: JSON parse error, expecting value",
+            "ok",
+        ],
+    ),
+    (b"[{]", ["1:3: JSON parse error, expecting key"]),
+    (
+        b"[[1}]",
+        [
+            "1:5: JSON parse error, expected ',' or ']'",
+            "1:5: JSON parse error, expecting value",
+            "ok",
+        ],
+    ),
+    (
+        b'{"a":[1}]}',
+        [
+            "1:9: JSON parse error, expected ',' or ']'",
+            "1:10: JSON parse error, expecting value",
+            "ok",
+        ],
+    ),
+    (b'{"a":[1}}', ["1:9: JSON parse error, expected ',' or ']'", "ok"]),
+    (b'[{"a":1]]', ["1:9: JSON parse error, expected ',' or '}'", "ok"]),
+    (b'{"a":1,"a":[1,2]}', ["1:17: JSON parse error, duplicate key", "ok"]),
+    (b'["\xc3\xa9", x]', ["1:8: JSON parse error, invalid keyword 'x'", "ok"]),
+    (b"  \n  {x", ["2:4: JSON parse error, expecting key"]),
+    (
+        b"[TRUE]",
+        ["1:2: JSON parse error, stray 'T'", "1:7: JSON parse error, expecting value", "ok"],
+    ),
+    (
+        b'["' + b"a" * 2000 + b"\x01",
+        ["1:2: JSON parse error, " + ("stray '\"" + "a" * 2000)[:1023], "ok"],
+    ),
+    (b"[" * 1025, ["JSON nesting depth limit exceeded"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"), PUSH_CASES, ids=[repr(c[0][:20]) for c in PUSH_CASES]
+)
+def test_push_parser_as_qemu_11_1(data: bytes, expected: list[str]) -> None:
+    probe = b'\n{"execute":"ok"}'
+    for fast in (True, False):
+        for chunk in (None, 1, 5):
+            s = JSONStreamer(push=True, fast=fast)
+            stream = data + probe
+            pieces = (
+                [stream]
+                if chunk is None
+                else [stream[i : i + chunk] for i in range(0, len(stream), chunk)]
+            )
+            got: list[object] = []
+            for piece in pieces:
+                got += s.feed(piece)
+            descs = ["ok" if x == {"execute": "ok"} else getattr(x, "desc", x) for x in got]
+            assert descs == expected, (fast, chunk)
+
+
+def test_push_parser_premature_end_of_input() -> None:
+    # qobject_from_json(): the end of input is a token, one column past the
+    # flush's NUL when a token was taken by lookahead.
+    for text, desc in (
+        (b'{"a":', "1:6: JSON parse error, premature end of input"),
+        (b'{"a"  ', "1:7: JSON parse error, premature end of input"),
+        (b'{"a": 1', "1:9: JSON parse error, premature end of input"),
+    ):
+        s = JSONStreamer(push=True, fast=False)
+        assert s.feed(text) == []
+        assert s.flush() == [JSONError(desc)]
 
 
 @settings(max_examples=200, deadline=None)

@@ -291,6 +291,16 @@ def test_audio_makes_its_card() -> None:
     )
 
 
+def test_audio_texts_and_audiodev_ids_of_11_1() -> None:
+    assert failure("-audio none,model=hda -audio none,model=hda,id=b", "11.1") == (
+        f"{PROG}: -audio none,model=hda,id=b: only one -audio option is allowed\n"
+    )
+    # /audiodevs/audiodev0 taken by -audiodev first: an error, not a crash.
+    assert failure("-audiodev none,id=audiodev0 -audio none,model=hda", "11.1") == (
+        f"{PROG}: attempt to add duplicate property 'audiodev0' to object (type 'container')\n"
+    )
+
+
 def test_no_hpet_is_7_2_only() -> None:
     machine, _ = start("-machine q35 -no-hpet", "7.2")
     assert qom_get(machine, "/machine", "hpet") is False

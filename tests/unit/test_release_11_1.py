@@ -54,3 +54,49 @@ def test_iothread_poll_values(version: str) -> None:
         with pytest.raises(CoreError) as err:
             m.object_add("iothread", "io1", {"poll-weight": 64})
         assert err.value.desc == "poll-weight value must be in range [0, 63]"
+
+
+def test_monitor_objects_of_11_1() -> None:
+    from memdevd.machine.monitors import add_command_line_monitors
+
+    m = make_machine("11.1")
+    m.add_backend_chardev("c1", {"type": "null", "data": {}})
+    m.add_backend_chardev("c2", {"type": "null", "data": {}})
+    add_command_line_monitors(
+        m,
+        [
+            ("compat_monitor0", "control", "compat_monitor0", False),
+            ("hmp", "readline", "c1", False),
+        ],
+    )
+    assert [p.name for p in m.objects.children["compat_monitor0"].properties()] == [
+        "type",
+        "chardev",
+        "pretty",
+        "close-action",
+    ]
+    assert m.qom_get("/objects/hmp", "readline") is True
+    for obj_id, text in (
+        ("compat_monitor0", "Cannot delete the current QMP monitor"),
+        ("hmp", "Deleting HMP monitors is not supported"),
+    ):
+        with pytest.raises(CoreError) as err:
+            m.object_del(obj_id, current_monitor="compat_monitor0")
+        assert err.value.desc == text
+    # object-add takes a free chardev and opens it; object-del gives it back.
+    m.object_add("monitor-hmp", "h2", {"chardev": "c1"})
+    for chardev, text in (
+        ("nope", 'chardev "nope" not found'),
+        ("c1", "chardev 'c1' is already in use"),
+    ):
+        with pytest.raises(CoreError) as err:
+            m.object_add("monitor-qmp", "m1", {"chardev": chardev})
+        assert err.value.desc == text
+        assert "m1" not in m.objects.children
+    m.object_add("monitor-qmp", "m2", {"chardev": "c2", "close-action": "delete"})
+    assert m.chardevs.children["c2"].frontend_open  # type: ignore[attr-defined]
+    m.object_del("m2", current_monitor="compat_monitor0")
+    assert not m.chardevs.children["c2"].frontend_open  # type: ignore[attr-defined]
+    # 10.0 has no such type.
+    with pytest.raises(CoreError):
+        make_machine("10.0").object_add("monitor-qmp", "m1", {"chardev": "c2"})
