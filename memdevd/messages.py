@@ -1520,6 +1520,8 @@ CHARDEV_HUB_NESTED: Final = (
     " not be a hub device or have 'mux=on' enabled"
 )
 # system/vl.c serial_parse(), parallel_parse()
+DEBUGCON_INVALID_BACKEND: Final = "invalid character backend '{}'"
+DEBUGCON_DEVICE_EXISTS: Final = "already have a debugcon device"
 SERIAL_CONNECT_FAILED: Final = "could not connect serial device to character backend '{}'"
 PARALLEL_CONNECT_FAILED: Final = "could not connect parallel device to character backend '{}'"
 PARALLEL_TOO_MANY: Final = "too many parallel ports"

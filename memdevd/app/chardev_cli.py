@@ -195,17 +195,30 @@ def creations(opts: QemuOpts, release: Any) -> list[tuple[str, dict[str, Any]]]:
     return [(label, backend)]
 
 
+#: What QEMU says when a -serial/-parallel/-debugcon spec's chardev fails.
+_PORT_FAILED = {
+    "serial": M.SERIAL_CONNECT_FAILED,
+    "parallel": M.PARALLEL_CONNECT_FAILED,
+    "debugcon": M.DEBUGCON_INVALID_BACKEND,
+}
+
+
 def serial_ports(lists: Any, request: Any, release: Any) -> None:
-    """vl.c ``add_device_config(DEV_SERIAL|DEV_PARALLEL)``: each spec's
-    chardev (``qemu_chr_parse_compat``) as ``serialN``/``parallelN``,
-    resolved now so the machine only opens them (``serial_parse``)."""
+    """vl.c ``add_device_config(DEV_SERIAL|DEV_PARALLEL|DEV_DEBUGCON)``:
+    each spec's chardev (``qemu_chr_parse_compat``) as ``serialN``,
+    ``parallelN`` or ``debugcon``, resolved now so the machine only opens
+    them (``serial_parse``, ``debugcon_parse``).  A -debugcon also makes
+    the -device ``isa-debugcon,chardev=debugcon`` with the id ``debugcon``,
+    after the command line's own -device options."""
     from memdevd.util import qemu_opts as Q
 
     serial_index = 0
     parallel_index = 0
     resolved: list[Any] = []
     for kind, spec, loc in request.serial_ports:
-        if kind == "serial":
+        if kind == "debugcon":
+            label = "debugcon"
+        elif kind == "serial":
             label = f"serial{serial_index}"
             serial_index += 1
         else:
@@ -216,13 +229,14 @@ def serial_ports(lists: Any, request: Any, release: Any) -> None:
                 raise OptionError(M.PARALLEL_TOO_MANY, location=loc)
             label = f"parallel{parallel_index}"
             parallel_index += 1
-        if spec == "none":
+        if spec == "none" and kind != "debugcon":
             resolved.append((kind, spec, loc, None, None, False))
             continue
         if spec.startswith("chardev:"):
             resolved.append((kind, spec, loc, spec[len("chardev:") :], None, False))
+            _debugcon_device(kind, loc, request)
             continue
-        failed = M.SERIAL_CONNECT_FAILED if kind == "serial" else M.PARALLEL_CONNECT_FAILED
+        failed = _PORT_FAILED[kind]
         try:
             opts = Q.qemu_chr_parse_compat(label, spec, lists, permit_mux_mon=True)
             made = creations(opts, release)
@@ -235,7 +249,24 @@ def serial_ports(lists: Any, request: Any, release: Any) -> None:
             ) from None
         opts.delete()
         resolved.append((kind, spec, loc, label, made, opts.get_bool("mux", False)))
+        _debugcon_device(kind, loc, request)
     request.serial_ports = resolved
+
+
+def _debugcon_device(kind: str, loc: str, request: Any) -> None:
+    """debugcon_parse(): the device QemuOpts of id ``debugcon`` (once: a
+    second -debugcon fails on its chardev first)."""
+    from memdevd.app.startup import DeviceSpec
+
+    if kind != "debugcon" or any(_is_debugcon(d) for d in request.devices):
+        return
+    device = {"id": "debugcon", "driver": "isa-debugcon", "chardev": "debugcon"}
+    request.devices.append(DeviceSpec(loc, device, False))
+
+
+def _is_debugcon(spec: Any) -> bool:
+    """The device a -debugcon made (its location is the -debugcon's)."""
+    return bool(spec.location.startswith("-debugcon") and spec.opts.get("id") == "debugcon")
 
 
 class Monitor:
@@ -262,7 +293,7 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
         _monitor_claims(machine, label, release, None)
     hds: list[Any] = []
     for kind, spec, loc, label, made, mux_monitor in request.serial_ports:
-        failed = M.SERIAL_CONNECT_FAILED if kind == "serial" else M.PARALLEL_CONNECT_FAILED
+        failed = _PORT_FAILED[kind]
         if label is None:
             hds.append((kind, None))
             continue
@@ -281,6 +312,12 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
             raise OptionError(failed.format(spec), location=loc, preceding=[first]) from None
         if mux_monitor:
             _monitor_claims(machine, label, release, loc)
+        if kind == "debugcon":
+            # qemu_opts_create(device, "debugcon", fail_if_exists): a -device
+            # of that id (JSON ones are kept apart) is there already.
+            ids = [d.opts.get("id") for d in request.devices if not d.from_json]
+            if ids.count("debugcon") > 1:
+                raise OptionError(M.DEBUGCON_DEVICE_EXISTS, location=loc)
         hds.append((kind, label))
     return hds
 

@@ -127,6 +127,7 @@ def help_text(prog: str) -> str:
         "-chardev BACKEND,id=ID[,...]   any chardev backend of the release (-chardev help);",
         "                  sockets listen and connect, ptys open, files are never written",
         "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
+        "-debugcon SPEC    chardev debugcon and -device isa-debugcon,id=debugcon",
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
@@ -373,11 +374,11 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     mon = Q.monitor_parse(arg, lists, mode="readline", device_index=qmp_index)
                     qmp_index += 1
                     chardev_locations.setdefault(mon.get("chardev") or "", loc)
-            elif name in ("serial", "parallel"):
+            elif name in ("serial", "parallel", "debugcon"):
                 assert arg is not None
                 if name == "serial":
                     display.serial_given = True
-                else:
+                elif name == "parallel":
                     display.parallel_given = True
                 request.serial_ports.append((name, arg, loc))
             elif name == "mon":

@@ -166,6 +166,17 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-short-bool", "-iscsi bare"),
     ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
     ("iscsi-help", "-iscsi help"),
+    # -debugcon: a chardev "debugcon" and -device isa-debugcon (debugcon_parse)
+    ("debugcon-file", f"-machine pc -debugcon file:{FILES}/debug.log"),
+    ("debugcon-none", "-debugcon none"),
+    ("debugcon-bad-driver", "-debugcon nosuch:x"),
+    ("debugcon-twice", "-debugcon null -debugcon null"),
+    ("debugcon-unopenable", f"-debugcon file:{FILES}/none/debug.log"),
+    ("debugcon-chardev-id-taken", "-chardev null,id=debugcon -debugcon null"),
+    ("debugcon-device-id-taken", "-device isa-serial,id=debugcon -debugcon null"),
+    ("debugcon-chardev-missing", "-debugcon chardev:nosuch"),
+    ("debugcon-chardev-other", "-chardev null,id=c -debugcon chardev:c"),
+    ("debugcon-no-isa-bus", "-machine none -debugcon null"),
     # -mem-path: the default RAM backend on a file (create_default_memdev)
     ("mem-path-directory", f"-machine pc -m 64M -mem-path {FILES}"),
     ("mem-path-and-memory-backend", f"-machine pc,memory-backend=m -mem-path {FILES}"),
