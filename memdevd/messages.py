@@ -1520,6 +1520,15 @@ CHARDEV_HUB_NESTED: Final = (
     " not be a hub device or have 'mux=on' enabled"
 )
 # system/vl.c serial_parse(), parallel_parse()
+# system/vl.c usb_parse, hw/usb/bus.c usbdevice_create (-usbdevice)
+USBDEVICE_ADD_FAILED: Final = "could not add USB device '{}'"
+USBDEVICE_PARAMETERS: Final = "usbdevice parameters are not supported anymore"
+USBDEVICE_NO_BUS: Final = (
+    "Error: no usb bus to attach usbdevice {}, please try -machine usb=on and check that"
+    " the machine model supports USB"
+)
+USBDEVICE_CREATE_FAILED: Final = "Failed to create USB device '{}'"
+USBDEVICE_INIT_FAILED: Final = "Failed to initialize USB device '{}': {}"
 DEBUGCON_INVALID_BACKEND: Final = "invalid character backend '{}'"
 DEBUGCON_DEVICE_EXISTS: Final = "already have a debugcon device"
 SERIAL_CONNECT_FAILED: Final = "could not connect serial device to character backend '{}'"

@@ -128,6 +128,7 @@ def help_text(prog: str) -> str:
         "                  sockets listen and connect, ptys open, files are never written",
         "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
         "-debugcon SPEC    chardev debugcon and -device isa-debugcon,id=debugcon",
+        "-usbdevice tablet|mouse|keyboard|wacom-tablet|braille  usb=on and that USB device",
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
@@ -404,6 +405,11 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "usb":
                 # vl.c: -usb is -machine usb=on.
                 request.machine["usb"] = "on"
+            elif name == "usbdevice":
+                assert arg is not None
+                # vl.c: -machine usb=on, and a device made with the others.
+                request.machine["usb"] = "on"
+                request.usb_devices.append((arg, loc))
             elif name == "vnc":
                 assert arg is not None
                 displays.parse_vnc(lists, arg, loc, vnc_locations)

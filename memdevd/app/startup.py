@@ -71,6 +71,8 @@ class StartupRequest:
     numa: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     # -mem-prealloc
     mem_prealloc: bool = False
+    # -usbdevice NAME (name, location), made before the -device options
+    usb_devices: list[tuple[str, str]] = field(default_factory=list)
     # -mem-path: the default RAM backend is a memory-backend-file there
     mem_path: str | None = None
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
@@ -609,6 +611,14 @@ def build_machine(
 
         try:
             notes.extend(create_fw_cfg_files(machine, misc))
+        except OptionError as failed:
+            failed.preceding[:0] = notes
+            raise
+    if request.usb_devices:
+        from memdevd.app.usbdevice import create_usb_devices
+
+        try:
+            create_usb_devices(machine, request.usb_devices)
         except OptionError as failed:
             failed.preceding[:0] = notes
             raise

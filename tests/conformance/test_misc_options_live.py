@@ -166,6 +166,16 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-short-bool", "-iscsi bare"),
     ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
     ("iscsi-help", "-iscsi help"),
+    # -usbdevice: usb=on and a legacy USB device (usb_parse)
+    ("usbdevice-tablet", "-machine pc -usbdevice tablet"),
+    ("usbdevice-every-name", "-usbdevice mouse -usbdevice keyboard -usbdevice wacom-tablet"),
+    ("usbdevice-braille", "-usbdevice braille"),
+    ("usbdevice-unknown", "-usbdevice nosuch"),
+    ("usbdevice-host", "-usbdevice host"),
+    ("usbdevice-parameters", "-usbdevice tablet:x"),
+    ("usbdevice-usb-off-after", "-usbdevice nosuch -machine usb=off"),
+    ("usbdevice-no-usb-bus", "-machine none -usbdevice tablet"),
+    ("usbdevice-q35", "-machine q35 -usbdevice tablet -device usb-mouse"),
     # -debugcon: a chardev "debugcon" and -device isa-debugcon (debugcon_parse)
     ("debugcon-file", f"-machine pc -debugcon file:{FILES}/debug.log"),
     ("debugcon-none", "-debugcon none"),
