@@ -2364,7 +2364,9 @@ AARCH64 = Target(
     cpu_scenarios=AARCH64_CPU_SCENARIOS,
     hotplug_machines=AARCH64_HOTPLUG_PROBE_MACHINES,
     devices_scenario=Scenario("devices", "virt", ["-machine", "virt"]),
-    device_help_samples=[*DEVICE_HELP_SAMPLES, "acpi-ged", "virtio-mmio"],
+    # not acpi-ged: 7.2's -device acpi-ged,help reads uninitialised memory
+    # (an assertion or a failed allocation of some GiB, by chance)
+    device_help_samples=[*DEVICE_HELP_SAMPLES, "virtio-mmio"],
     families=("", "virt"),
 )
 
