@@ -131,7 +131,7 @@ def _resolve_kvm_auto(settings: MemdevdSettings) -> None:
 @record
 class MemdevdSettings:
     version: str = DEFAULT_VERSION
-    # The QEMU system emulator (memdevd/targets/<target>/); one so far.
+    # The QEMU system emulator (memdevd/targets/<target>/): x86_64, aarch64.
     target: str = "x86_64"
     guest: GuestConfig = field(default_factory=GuestConfig)
     host: HostFacts = field(default_factory=HostFacts)
@@ -187,6 +187,13 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
                 choices = "emulated releases: " + ", ".join(RELEASES)
                 raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices))
             settings.version = value
+        elif key == "target":
+            from memdevd.targets import TARGET_NAMES
+
+            if value not in TARGET_NAMES:
+                choices = "emulated targets: " + ", ".join(TARGET_NAMES)
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices))
+            settings.target = value
         elif key == "guest":
             try:
                 settings.guest = GuestConfig.parse(value)

@@ -127,7 +127,11 @@ def _err(exc: CoreError, location: str | None = None) -> OptionError:
 
 def select_machine(target: Target, release: Release, name: str | None) -> MachineType:
     """``select_machine``: the target's default when no type is given."""
-    mtype = target.resolve_machine(release, name)
+    try:
+        mtype = target.resolve_machine(release, name)
+    except CoreError as exc:
+        # (qemu-system-aarch64 has no default machine type)
+        raise _err(exc) from None
     if mtype is not None:
         return mtype
     wanted = name or ""

@@ -143,6 +143,11 @@ class Board:
         """``machine_init_done`` notifiers: checks once the command line's
         devices exist (QEMU exits on their errors)."""
 
+    def has_acpi_device(self, machine: Machine) -> bool:
+        """Whether an ACPI device (``TYPE_ACPI_DEVICE_IF``) exists, which
+        ``query-acpi-ospm-status`` asks (arm virt: the acpi-ged)."""
+        return True
+
     # -- objects ----------------------------------------------------------------------
 
     def object_type(self, machine: Machine, qom_type: str) -> type[QOMObject] | None:

@@ -1177,6 +1177,9 @@ class Machine:
 
     def acpi_ospm_status(self) -> list[dict[str, Any]]:
         """``acpi_memory_ospm_status``: one entry per DIMM slot."""
+        if not self.config.board.has_acpi_device(self):
+            # qmp_query_acpi_ospm_status: no TYPE_ACPI_DEVICE_IF object.
+            raise CoreError(M.ACPI_OSPM_NO_DEVICE)
         out: list[dict[str, Any]] = []
         for index, slot in enumerate(self.acpi_slots):
             info: dict[str, Any] = {}

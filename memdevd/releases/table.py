@@ -311,6 +311,23 @@ class Release:
     # failing with "Parameter 'model' is missing".
     audio_model_optional: bool
 
+    # --- the arm virt machine (memdevd/targets/aarch64) ----------------------
+    # hw/arm/virt.c valid_cpu_types of the TCG build, in QEMU's order (the
+    # hint of "Invalid CPU model" lists them).
+    virt_valid_cpus: tuple[str, ...]
+    # hw/core/machine.c is_cpu_type_supported() checks -cpu against
+    # valid_cpu_types ("Invalid CPU model: X" and a hint); 7.2's machvirt_init
+    # says "mach-virt: CPU type X-arm-cpu not supported".
+    virt_cpu_check_in_machine: bool
+    # virt_set_memmap: Debian 7.2's text ends in a stray "\n".
+    virt_addressing_limited_text: str
+    # hw/arm/virt.c compact-highmem (8.0): a disabled high IO region takes no
+    # address space (virt-7.2 and later types; 7.2's binary has the legacy
+    # layout only).
+    virt_compact_highmem: bool
+    # hw/arm/virt.c highmem-mmio-size (10.0): the high PCIe MMIO window's size.
+    virt_highmem_mmio_size: bool
+
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
     vhost_no_memslots_text: str
@@ -573,6 +590,23 @@ QEMU_7_2: Final = Release(
     has_query_audiodevs=False,
     soundhw_models=_SOUNDHW_7_2,
     audio_model_optional=False,
+    virt_valid_cpus=(
+        "cortex-a7",
+        "cortex-a15",
+        "cortex-a35",
+        "cortex-a53",
+        "cortex-a57",
+        "cortex-a72",
+        "cortex-a76",
+        "a64fx",
+        "neoverse-n1",
+        "host",
+        "max",
+    ),
+    virt_cpu_check_in_machine=False,
+    virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED_7_2,
+    virt_compact_highmem=False,
+    virt_highmem_mmio_size=False,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -711,6 +745,25 @@ QEMU_8_2: Final = replace(
     opengl_not_supported_text=M.OPENGL_NOT_SUPPORTED,
     vnc_audiodev_not_found_text=M.AUDIODEV_NOT_FOUND,
     set_password_vnc_connected_text=M.SET_PASSWORD_VNC_CONNECTED,
+    # hw/arm/virt.c: cortex-a55, neoverse-v1 (8.1), cortex-a710 and
+    # neoverse-n2 (9.0) came later; valid_cpu_types reordered (assumed 8.2).
+    virt_valid_cpus=(
+        "cortex-a7",
+        "cortex-a15",
+        "cortex-a35",
+        "cortex-a55",
+        "cortex-a72",
+        "cortex-a76",
+        "a64fx",
+        "neoverse-n1",
+        "neoverse-v1",
+        "cortex-a53",
+        "cortex-a57",
+        "host",
+        "max",
+    ),
+    virt_cpu_check_in_machine=True,  # 8.2: machine.c is_cpu_type_supported()
+    virt_compact_highmem=True,  # 8.0: "hw/arm/virt: Add 'compact-highmem' property"
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.
@@ -751,6 +804,26 @@ QEMU_10_0: Final = replace(
     vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
     vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
     cpu_models_absent=frozenset(),  # the recording's own models
+    virt_valid_cpus=(
+        "cortex-a7",
+        "cortex-a15",
+        "cortex-a35",
+        "cortex-a55",
+        "cortex-a72",
+        "cortex-a76",
+        "cortex-a710",
+        "a64fx",
+        "neoverse-n1",
+        "neoverse-v1",
+        "neoverse-n2",
+        "cortex-a53",
+        "cortex-a57",
+        "host",
+        "max",
+    ),
+    # hw/arm/virt.c virt_set_memmap: without the stray "\n"
+    virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED,
+    virt_highmem_mmio_size=True,  # 10.0: hw/arm/virt.c highmem-mmio-size
 )
 
 # QEMU 11.1 (trixie-backports 11.1.3), recorded live; its source is not at
@@ -789,6 +862,8 @@ QEMU_11_1: Final = replace(
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
     throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)
+    # "Invalid CPU model"'s hint lists no host (seen live)
+    virt_valid_cpus=tuple(c for c in QEMU_10_0.virt_valid_cpus if c != "host"),
 )
 
 RELEASES: Final[dict[str, Release]] = {
