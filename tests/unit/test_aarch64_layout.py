@@ -70,9 +70,7 @@ def test_compact_layout_skips_disabled_regions():
     assert small.highest_gpa == 602 * GiB + (256 << 20) + (256 << 20) - 1
     # highmem-ecam=off: compact moves MMIO down, legacy keeps the hole
     compact = compute_layout(GiB, 2 * GiB, 1, 52, enabled={"highmem-ecam": False})
-    legacy = compute_layout(
-        GiB, 2 * GiB, 1, 52, enabled={"highmem-ecam": False}, compact=False
-    )
+    legacy = compute_layout(GiB, 2 * GiB, 1, 52, enabled={"highmem-ecam": False}, compact=False)
     assert compact.region("highmem-mmio").base == legacy.region("highmem-mmio").base == 512 * GiB
     assert not compact.region("highmem-ecam").enabled
 

@@ -1,0 +1,168 @@
+"""The arm virt machine against live qemu-system-aarch64 (issue 21).
+
+The same command line and QMP commands go to the live binary of each
+release and to ``memdevd-qemu-system-aarch64 -memdevd version=V``; the
+replies (and start-up errors) must be the same.  Skipped where the binary
+is absent, and until the aarch64 recording of the release exists
+(memdevd/targets/aarch64/data/qemu-<release>/, tools/record_qemu_data.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.live_qemu, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "memdevd" / "targets" / "aarch64" / "data"
+BINARIES = {
+    "7.2": ("MEMDEVD_QEMU_AARCH64_7_2", "/usr/bin/qemu-system-aarch64"),
+    "10.0": ("MEMDEVD_QEMU_AARCH64_10_0", "/opt/qemu-10.0/bin/qemu-system-aarch64"),
+    "11.1": ("MEMDEVD_QEMU_AARCH64_11_1", "/opt/qemu-11.1/bin/qemu-system-aarch64"),
+}
+MEMDEVD = [sys.executable, "-c", "import sys; from memdevd.app.libvirt_emulator import "
+           "main_aarch64; sys.exit(main_aarch64())"]  # fmt: skip
+GiB = 1 << 30
+
+
+def _live(version: str) -> str:
+    env, default = BINARIES[version]
+    binary = os.environ.get(env, default)
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"{binary} is absent")
+    if not (DATA / f"qemu-{version}").is_dir():
+        pytest.skip(f"no aarch64 recording of {version} yet")
+    return binary
+
+
+def _session(command: list[str], commands: list[dict]) -> tuple[list[dict], str]:
+    """Start ``command`` paused with a QMP socket; the replies to ``commands``
+    (events left out) and stderr, or ([], stderr) when it exits at start-up."""
+    tmp = tempfile.mkdtemp(prefix="memdevd-arm-")
+    path = os.path.join(tmp, "qmp.sock")
+    err_path = os.path.join(tmp, "stderr")
+    argv = [*command, "-S", "-display", "none", "-qmp", f"unix:{path},server=on,wait=off"]
+    with open(err_path, "wb") as err:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        sock = None
+        while sock is None:
+            if proc.poll() is not None:
+                return [], Path(err_path).read_text()
+            try:
+                sock = socket.socket(socket.AF_UNIX)
+                sock.connect(path)
+            except OSError:
+                sock = None
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        f = sock.makefile("rw")
+        replies = []
+        try:
+            if not f.readline():
+                raise ConnectionResetError
+            for cmd in [{"execute": "qmp_capabilities"}, *commands]:
+                f.write(json.dumps(cmd) + "\n")
+                f.flush()
+                while True:
+                    reply = json.loads(f.readline())
+                    if "event" not in reply:
+                        break
+                replies.append(reply)
+        except (OSError, ValueError):
+            # It exited at start-up after its socket was made.
+            proc.wait(30)
+            return [], Path(err_path).read_text()
+        sock.close()
+        return replies[1:], Path(err_path).read_text()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _stderr_lines(text: str) -> list[str]:
+    return [line.split(": ", 1)[-1] for line in text.splitlines() if "terminating" not in line]
+
+
+def _compare(version: str, argv: list[str], commands: list[dict]) -> list[dict]:
+    binary = _live(version)
+    theirs, their_err = _session([binary, *argv], commands)
+    ours, our_err = _session(
+        [*MEMDEVD, "-memdevd", f"version={version},guest=none", *argv], commands
+    )
+    assert ours == theirs
+    assert _stderr_lines(our_err) == _stderr_lines(their_err)
+    return theirs
+
+
+def _dimm(memdev: str, dev: str, size: int = GiB) -> list[dict]:
+    return [
+        {"execute": "object-add",
+         "arguments": {"qom-type": "memory-backend-ram", "id": memdev, "size": size}},
+        {"execute": "device_add", "arguments": {"driver": "pc-dimm", "id": dev, "memdev": memdev}},
+    ]  # fmt: skip
+
+
+QUERIES = [{"execute": "query-memory-size-summary"}, {"execute": "query-memory-devices"}]
+VERSIONS = sorted(BINARIES)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_dimm_without_ged(version: str) -> None:
+    """No firmware: no acpi-ged, so no DIMM (the issue's first example)."""
+    argv = ["-machine", "virt", "-cpu", "max", "-m", "1G,slots=4,maxmem=8G", "-nodefaults"]
+    replies = _compare(version, argv, [*QUERIES, *_dimm("m0", "d0"), *QUERIES])
+    assert replies[3]["error"]["desc"] == "memory hotplug is not enabled: missing acpi-ged device"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("machine", ["virt", "virt-7.1", "virt-4.1"])
+def test_dimm_with_firmware(version: str, machine: str, tmp_path: Path) -> None:
+    firmware = tmp_path / "fw.bin"
+    firmware.write_bytes(bytes(65536))
+    argv = ["-machine", machine, "-cpu", "max", "-m", "1G,slots=4,maxmem=8G", "-nodefaults",
+            "-bios", str(firmware)]  # fmt: skip
+    commands = [*_dimm("m0", "d0"), *_dimm("m1", "d1", 2 * GiB), *QUERIES,
+                {"execute": "query-acpi-ospm-status"}]  # fmt: skip
+    _compare(version, argv, commands)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_virtio_mem_on_root_port(version: str) -> None:
+    argv = ["-machine", "virt", "-cpu", "max", "-m", "1G,slots=4,maxmem=8G", "-nodefaults",
+            "-device", "pcie-root-port,id=rp0,chassis=1"]  # fmt: skip
+    mem = {"execute": "object-add",
+           "arguments": {"qom-type": "memory-backend-ram", "id": "m1", "size": GiB}}  # fmt: skip
+    on_root = {"execute": "device_add",
+               "arguments": {"driver": "virtio-mem-pci", "id": "vm0", "memdev": "m1"}}  # fmt: skip
+    on_port = {"execute": "device_add",
+               "arguments": {"driver": "virtio-mem-pci", "id": "vm0", "memdev": "m1",
+                             "bus": "rp0", "requested-size": GiB // 2}}  # fmt: skip
+    _compare(version, argv, [mem, on_root, on_port, *QUERIES])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["-cpu", "cortex-a9"],
+        ["-cpu", "cortex-a53", "-m", "1G,slots=4,maxmem=2000G"],
+        ["-cpu", "cortex-a57", "-m", "1G,slots=4,maxmem=20T"],
+        ["-cpu", "max", "-m", "1G,slots=300,maxmem=2G"],
+        ["-cpu", "max", "-machine", "highmem=off", "-m", "1G,slots=2,maxmem=3G"],
+        ["-m", "1G,slots=4,maxmem=2000G"],  # cortex-a15: 40 bits
+    ],
+)
+def test_startup_errors(version: str, extra: list[str]) -> None:
+    _compare(version, ["-machine", "virt", "-nodefaults", *extra], QUERIES)
