@@ -62,6 +62,8 @@ class Board:
     acpi: bool = False
     #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)
     cpu_hotplug: bool = False
+    #: PCIe slots use native hot-plug (no ACPI PCI hot-plug: arm virt)
+    pcie_native_hotplug: bool = False
     #: what versioned machine types keep of their release
     compat: CompatTable = MappingProxyType({})
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``

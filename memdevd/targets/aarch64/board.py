@@ -87,6 +87,8 @@ class VirtBoard(Board):
     nvdimm_supported = True
     acpi = True
     cpu_hotplug = False
+    # no ACPI PCI hot-plug: root ports use native PCIe hot-plug
+    pcie_native_hotplug = True
     compat = COMPAT
     block_default_type = "virtio"
     default_display = None
