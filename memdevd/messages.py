@@ -295,6 +295,8 @@ NUMA_MEM_MIXED: Final = (
 )
 NUMA_MEM_NOT_SUPPORTED: Final = "Parameter -numa node,mem is not supported by this machine type"
 NUMA_MEM_NOT_SUPPORTED_HINT: Final = "Use -numa node,memdev instead\n"
+# parse_numa_node: warn_report() on a machine type that still takes mem=
+NUMA_MEM_DEPRECATED: Final = "Parameter -numa node,mem is deprecated, use -numa node,memdev instead"
 NUMA_MEMDEV_AMBIGUOUS: Final = "memdev={} is ambiguous"
 NUMA_NODE_MISSING: Final = "numa: Node ID missing: {}"
 NUMA_TOTAL_MISMATCH: Final = "total memory for NUMA nodes (0x{:x}) should equal RAM size (0x{:x})"

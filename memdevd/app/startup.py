@@ -24,7 +24,7 @@ from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persistence
-from memdevd.machine.numa import check_generic_initiators, set_numa_options
+from memdevd.machine.numa import NumaWarning, check_generic_initiators, set_numa_options
 from memdevd.machine.qom import QOMObject
 from memdevd.machine.smp import parse_smp
 from memdevd.qapi.qdict import qdict_key_order
@@ -552,7 +552,14 @@ def build_machine(
                 err = _err(exc, location)
                 err.preceding[:0] = notes
                 raise err from None
-            notes.extend(Diagnostic(text, location=location) for text in reported)
+            notes.extend(
+                Diagnostic(
+                    text,
+                    location=location,
+                    kind="warning" if isinstance(text, NumaWarning) else "error",
+                )
+                for text in reported
+            )
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash

@@ -321,12 +321,12 @@ class Release:
     virt_cpu_check_in_machine: bool
     # virt_set_memmap: Debian 7.2's text ends in a stray "\n".
     virt_addressing_limited_text: str
-    # hw/arm/virt.c compact-highmem (8.0): a disabled high IO region takes no
-    # address space (virt-7.2 and later types; 7.2's binary has the legacy
-    # layout only).
-    virt_compact_highmem: bool
-    # hw/arm/virt.c highmem-mmio-size (10.0): the high PCIe MMIO window's size.
-    virt_highmem_mmio_size: bool
+    # hw/arm/virt.c's -machine properties of the high memory map besides
+    # highmem: highmem-redists/-ecam/-mmio and compact-highmem (8.0: with
+    # compact-highmem, a disabled high IO region takes no address space on
+    # virt-7.2 and later types; 7.2 has the legacy layout only),
+    # highmem-mmio-size (10.0).
+    virt_highmem_options: frozenset[str]
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -605,8 +605,7 @@ QEMU_7_2: Final = Release(
     ),
     virt_cpu_check_in_machine=False,
     virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED_7_2,
-    virt_compact_highmem=False,
-    virt_highmem_mmio_size=False,
+    virt_highmem_options=frozenset(),
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -763,7 +762,10 @@ QEMU_8_2: Final = replace(
         "max",
     ),
     virt_cpu_check_in_machine=True,  # 8.2: machine.c is_cpu_type_supported()
-    virt_compact_highmem=True,  # 8.0: "hw/arm/virt: Add 'compact-highmem' property"
+    # 8.0: "hw/arm/virt: Add 'compact-highmem' property" and the three switches
+    virt_highmem_options=frozenset(
+        {"compact-highmem", "highmem-redists", "highmem-ecam", "highmem-mmio"}
+    ),
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.
@@ -823,7 +825,8 @@ QEMU_10_0: Final = replace(
     ),
     # hw/arm/virt.c virt_set_memmap: without the stray "\n"
     virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED,
-    virt_highmem_mmio_size=True,  # 10.0: hw/arm/virt.c highmem-mmio-size
+    # 10.0: hw/arm/virt.c highmem-mmio-size
+    virt_highmem_options=QEMU_8_2.virt_highmem_options | {"highmem-mmio-size"},
 )
 
 # QEMU 11.1 (trixie-backports 11.1.3), recorded live; its source is not at

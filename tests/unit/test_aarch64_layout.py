@@ -146,6 +146,9 @@ def test_machine_options():
     with pytest.raises(CoreError) as err:
         apply_option(config, "highmem-mmio-size", "1T", RELEASES["7.2"])
     assert err.value.desc == "Property 'virt-10.0-machine.highmem-mmio-size' not found"
+    with pytest.raises(CoreError) as err:
+        apply_option(config, "highmem-ecam", "off", RELEASES["7.2"])
+    assert err.value.desc == "Property 'virt-10.0-machine.highmem-ecam' not found"
     assert apply_option(config, "highmem", "off", RELEASES["7.2"])
     assert config.board_options["highmem"] is False
     assert not apply_option(config, "usb", "on", RELEASES["10.0"])

@@ -43,8 +43,14 @@ COMPAT: CompatTable = {
     # virt_machine_7_1_options: vmc->no_highmem_compact
     (7, 1): {"virt.no-highmem-compact": True},
     (6, 1): {"machine.smp-prefer-sockets": True},  # smp_props.prefer_sockets
-    # virt_machine_4_1_options: vmc->no_ged (no acpi-ged: no memory hotplug)
-    (4, 1): {"virt.no-ged": True},
+    # virt_machine_5_0_options: -numa node,mem= allowed, no node 0 for maxmem
+    (5, 0): {
+        "machine.numa-mem-supported": True,
+        "machine.auto-enable-numa-with-memdev": False,
+    },
+    # virt_machine_4_1_options: vmc->no_ged (no acpi-ged: no memory hotplug),
+    # no node 0 for memory slots
+    (4, 1): {"virt.no-ged": True, "machine.auto-enable-numa-with-memhp": False},
     # virt_machine_2_12_options: vmc->no_highmem_ecam, mc->max_cpus = 255
     (2, 12): {"virt.no-highmem-ecam": True, "virt.max-cpus": 255},
 }
@@ -64,6 +70,10 @@ BOARD_OPTIONS = frozenset(
     }
 )
 _BOOL_OPTIONS = BOARD_OPTIONS - {"gic-version", "highmem-mmio-size"}
+#: the ones a release may lack (Release.virt_highmem_options)
+_HIGHMEM_SWITCHES = frozenset(
+    {"compact-highmem", "highmem-redists", "highmem-ecam", "highmem-mmio", "highmem-mmio-size"}
+)
 #: virt_set_gic_version's values
 _GIC_VERSIONS = ("4", "3", "2", "host", "max")
 
@@ -151,7 +161,7 @@ class VirtBoard(Board):
             ),
             "highmem-mmio": options.get("highmem-mmio", True),
         }
-        compact = release.virt_compact_highmem and options.get(
+        compact = "compact-highmem" in release.virt_highmem_options and options.get(
             "compact-highmem", not compat.get("virt.no-highmem-compact", False)
         )
         layout = compute_layout(
@@ -249,10 +259,7 @@ def apply_option(config: MachineConfig, key: str, value: Any, release: Release) 
 
     if key not in BOARD_OPTIONS:
         return False
-    absent = (key == "compact-highmem" and not release.virt_compact_highmem) or (
-        key == "highmem-mmio-size" and not release.virt_highmem_mmio_size
-    )
-    if absent:
+    if key in _HIGHMEM_SWITCHES and key not in release.virt_highmem_options:
         raise CoreError(M.PROPERTY_NOT_FOUND.format(f"{config.machine_type}-machine", key))
     if key in _BOOL_OPTIONS:
         config.board_options[key] = parse_bool(str(value), name=key)
