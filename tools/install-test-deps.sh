@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-test-deps.sh: everything the test suite needs on a fresh Debian 12
 # machine with Python 3.11: a virtualenv with memdevd and its test extra, and
-# (as root) the real QEMU 7.2 and 10.0 the comparison tests run against,
+# (as root) the real QEMU 7.2, 10.0 and 11.1 (qemu-system-x86_64 and
+# qemu-system-aarch64) the comparison tests run against,
 # qemu-img for the images the block comparisons open,
 # Debian's chromium for the memory-map picture test and Debian's libvirt 9.0
 # for the end-to-end tests in tests/libvirt.

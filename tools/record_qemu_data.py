@@ -55,6 +55,11 @@ Usage::
         --out memdevd/targets/x86_64/data/qemu-7.2 --check     # exit 1 if the data is stale
     tools/record_qemu_data.py ... --only devices.json    # that file alone, the others kept
     tools/record_qemu_data.py ... --source TREE    # hot-plug flags no probe finds, from source
+    tools/record_qemu_data.py --target aarch64 --qemu /usr/bin/qemu-system-aarch64 \\
+        --version-label 7.2 --out memdevd/targets/aarch64/data/qemu-7.2
+
+``--target aarch64`` records ``qemu-system-aarch64``'s ``virt`` board instead
+(see :data:`AARCH64` and memdevd/targets/aarch64/data/README.md).
 """
 
 from __future__ import annotations
@@ -296,6 +301,9 @@ class Scenario:
     #: what comes before -qmp: COMMON_ARGS, or a command line of its own
     #: (libvirt's probe, a libvirt-like domain)
     base_args: list[str] = field(default_factory=lambda: list(COMMON_ARGS))
+    #: files made in the run's directory before QEMU starts: name -> size
+    #: (zeros; e.g. the dummy firmware that gives aarch64's virt its ACPI GED)
+    files: dict[str, int] = field(default_factory=dict)
 
     def argv(self, qemu: str, tmpdir: Path) -> list[str]:
         qmp = f"unix:{tmpdir / QMP_SOCKET_NAME},server=on,wait=off"
@@ -464,6 +472,12 @@ class Host:
     #: directories hidden (an empty directory bind-mounted over them, in a
     #: private mount namespace) from every QEMU started; see --mask-dir
     mask_dirs: list[str] = field(default_factory=list)
+    #: what is recorded: the target's scenarios, questions and machines
+    target: Target = field(default_factory=lambda: X86_64)
+
+    def sibling(self, tmpdir: Path) -> Host:
+        """The same QEMU, masks and target, in another directory."""
+        return Host(self.qemu, tmpdir, self.mask_dirs, self.target)
 
     def command(self, argv: list[str]) -> list[str]:
         """The command that runs ``argv``, wrapped in ``unshare`` when dirs are masked."""
@@ -512,6 +526,8 @@ class QemuProcess:
         # backing files are created afresh by each QEMU
         for child in self.tmpdir.glob("*.img"):
             child.unlink()
+        for name, size in self.scenario.files.items():
+            (self.tmpdir / name).write_bytes(bytes(size))
         with open(self._stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 self.host.command(self.argv), stdin=subprocess.DEVNULL, stdout=err, stderr=err
@@ -586,7 +602,7 @@ class QemuProcess:
         return steps
 
     def recorded_argv(self) -> list[str]:
-        return [ARGV0, *self.argv[1:]]
+        return [self.host.target.argv0, *self.argv[1:]]
 
 
 def _substitute(value: JSON, old: str, new: str) -> JSON:
@@ -883,7 +899,7 @@ def record_scenario(host: Host, scenario: Scenario, rec: Recording) -> None:
                 "arguments": None,
                 "reply": q.qmp.greeting,
             }
-            for label, command, arguments in CAPABILITY_QUERIES:
+            for label, command, arguments in q.host.target.capability_queries:
                 rec.queries[label] = _query_entry(q, scenario, command, arguments)
             rec.schema["query-qmp-schema"] = _query_entry(q, scenario, "query-qmp-schema", {})
             record_types(q, rec)
@@ -893,10 +909,10 @@ def record_scenario(host: Host, scenario: Scenario, rec: Recording) -> None:
                 q, scenario, "query-command-line-options", {}
             )
 
-        for command, arguments in MEMORY_QUERIES:
+        for command, arguments in q.host.target.memory_queries:
             label = f"{command}@{scenario.name}"
             rec.queries[label] = _query_entry(q, scenario, command, arguments)
-        for prop in MACHINE_PROPERTIES:
+        for prop in q.host.target.machine_properties:
             label = f"qom-get:/machine:{prop}@{scenario.name}"
             rec.queries[label] = _query_entry(
                 q, scenario, "qom-get", {"path": "/machine", "property": prop}
@@ -948,10 +964,11 @@ def record_types(q: QemuProcess, rec: Recording) -> None:
     }
     rec.types["device-list-properties"] = {
         t: q.execute("device-list-properties", {"typename": t})
-        for t in DEVICE_LIST_PROPERTIES_TYPES
+        for t in q.host.target.device_list_properties_types
     }
     rec.types["qom-list-properties"] = {
-        t: q.execute("qom-list-properties", {"typename": t}) for t in QOM_LIST_PROPERTIES_TYPES
+        t: q.execute("qom-list-properties", {"typename": t})
+        for t in q.host.target.qom_list_properties_types
     }
 
 
@@ -1084,7 +1101,7 @@ def record_probe(host: Host, accel: str, rec: Recording) -> None:
     with QemuProcess(host, scenario) as q:
         assert q.qmp is not None
         greeting = entry_for(None, None, q.qmp.greeting)
-        for command, arguments in LIBVIRT_PROBE:
+        for command, arguments in host.target.libvirt_probe:
             reply = q.execute(command, arguments or None)
             exchanges.append(entry_for(command, arguments, reply))
         rec.probe[accel] = {
@@ -1117,17 +1134,19 @@ class CpuScenario:
     #: properties refuse, and how, is the same for every x86 CPU model and
     #: accelerator (only the type name in the texts differs)
     qom_set: bool = False
+    #: the domain's machine type
+    machine: str = "pc"
 
     def scenario(self) -> Scenario:
         cpus = "0" if self.cpus == 1 else f"0-{self.cpus - 1}"
         args = [
-            "-machine", "pc", "-accel", self.accel, "-cpu", self.model,
+            "-machine", self.machine, "-accel", self.accel, "-cpu", self.model,
             "-m", "size=1048576k,slots=16,maxmem=16777216k",
             "-smp", f"{self.cpus},sockets={self.cpus},cores=1,threads=1",
             "-object", "memory-backend-ram,id=ram-node0,size=1073741824",
             "-numa", f"node,nodeid=0,cpus={cpus},memdev=ram-node0",
         ]  # fmt: skip
-        return Scenario(f"cpu-{self.name}", "pc", args, base_args=list(DOMAIN_BASE_ARGS))
+        return Scenario(f"cpu-{self.name}", self.machine, args, base_args=list(DOMAIN_BASE_ARGS))
 
 
 #: qemu64 is libvirt's CPU for type='qemu' domains without <cpu>, and QEMU's
@@ -1150,7 +1169,9 @@ def record_cpu_scenario(host: Host, cs: CpuScenario, rec: Recording) -> None:
     """The vCPU objects of a libvirt-like domain and the two CPU queries."""
     scenario = cs.scenario()
     sample_scenario = next(
-        c for c in CPU_SCENARIOS if c.sample and (c.accel, c.model) == (cs.accel, cs.model)
+        c
+        for c in host.target.cpu_scenarios
+        if c.sample and (c.accel, c.model) == (cs.accel, cs.model)
     )
     sample = None if cs.sample else next(iter(rec.cpus[sample_scenario.name]["objects"].values()))
     with QemuProcess(host, scenario) as q:
@@ -1367,7 +1388,7 @@ def run_once(host: Host, args: list[str]) -> JSON:
         check=False,
     )
     return {
-        "argv": [ARGV0, *args],
+        "argv": [host.target.argv0, *args],
         "stdout": proc.stdout.decode("utf-8"),
         "stderr": proc.stderr.decode("utf-8"),
         "status": proc.returncode,
@@ -1527,17 +1548,18 @@ def probe_hotpluggable(
     answers: dict[str, bool] = {}
     argvs: list[list[str]] = []
     pending = list(names)
-    for machine in HOTPLUG_PROBE_MACHINES:
+    argv0 = host.target.argv0
+    for machine in host.target.hotplug_machines:
         if not pending:
             break
         scenario = machine.scenario(types)
-        argvs.append([ARGV0, *scenario.argv(ARGV0, Path(TMP_PLACEHOLDER))[1:]])
+        argvs.append([argv0, *scenario.argv(argv0, Path(TMP_PLACEHOLDER))[1:]])
         workers = min(HOTPLUG_WORKERS, len(pending))
         hosts = []
         for i in range(workers):
             tmpdir = host.tmpdir / f"hotplug-{machine.name}-{i}"
             tmpdir.mkdir()
-            hosts.append(Host(host.qemu, tmpdir, host.mask_dirs))
+            hosts.append(host.sibling(tmpdir))
         batches = [pending[i::workers] for i in range(workers)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(_probe_batch, hosts, [scenario] * workers, batches))
@@ -1842,7 +1864,7 @@ def _instance_of(host: Host, name: str, fills: list[str], types: Collection[str]
             args, value = INSTANCE_BACKENDS[prop]
             extra += args
             device[prop] = value
-        for machine in HOTPLUG_PROBE_MACHINES:
+        for machine in host.target.hotplug_machines:
             reply = _instance_try(host, machine, types, device, extra)
             if "return" in reply:
                 return reply
@@ -1870,7 +1892,7 @@ def record_instances(
     for i in range(workers):
         tmpdir = host.tmpdir / f"instances-{i}"
         tmpdir.mkdir()
-        hosts.append(Host(host.qemu, tmpdir, host.mask_dirs))
+        hosts.append(host.sibling(tmpdir))
     batches = [names[i::workers] for i in range(workers)]
 
     def batch(h: Host, part: list[str]) -> dict[str, JSON]:
@@ -1934,7 +1956,10 @@ def _without_default(prop: JSON) -> JSON:
 
 
 def record_devices(
-    host: Host, source: SourceClasses | None = None, previous: JSON | None = None
+    host: Host,
+    source: SourceClasses | None = None,
+    previous: JSON | None = None,
+    source_release: str | None = None,
 ) -> JSON:
     """devices.json: every non-abstract device type with its properties
     (``device-list-properties`` and ``qom-list-properties``), whether its
@@ -1949,10 +1974,13 @@ def record_devices(
     (:func:`derive_hotpluggable`) and is checked against every probe.
     Without ``source`` the flags ``previous`` (the committed devices.json)
     derived from source are kept, for types still no probe answers.
+    ``source_release`` (the recorded release, e.g. "11.1"): where the tree
+    is of another release, a probe that disagrees with it is kept (and
+    named on stderr) rather than an error.
     """
     from memdevd.releases.recorded import format_index_ranges, parse_index_ranges
 
-    q = QemuProcess(host, DEVICES_SCENARIO)
+    q = QemuProcess(host, host.target.devices_scenario)
 
     def start() -> JSON:
         # qom-list-types loads every module, as it did for the first type
@@ -2063,10 +2091,15 @@ def record_devices(
                 continue
             if probed is not None and probed != value:
                 found = source.sets.get(decider, (None, "no statement: device_class_init()"))[1]
-                raise SystemExit(
+                text = (
                     f"{name}: device_add says hotpluggable={probed}, but the source has"
                     f" {value} from {decider}'s class_init ({found})"
                 )
+                if source_release is None or source.version.startswith(source_release + "."):
+                    raise SystemExit(text)
+                # An older tree (11.1's binary, 10.0's source): the binary is right.
+                print(f"  {text}: the probe is kept (source {source.version})", file=sys.stderr)
+                continue
             if probed is None:
                 derived[name] = (value, decider)
     elif previous is not None:
@@ -2112,7 +2145,7 @@ def record_devices(
 
     by_alias = {f["alias"]: n for n, f in infos.items() if "alias" in f}
     candidates = sorted({*DEVICE_ALIAS_CANDIDATES, *by_alias})
-    samples = list(DEVICE_HELP_SAMPLES)
+    samples = list(host.target.device_help_samples)
     samples += [n for n in names if not types[n]["properties"] and n not in aborts][:1]
     samples += sorted(aborts)
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -2146,6 +2179,198 @@ def record_devices(
     return doc
 
 
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is recorded of one QEMU target (``qemu-system-<name>``): its
+    scenarios, the questions asked, the machines the catalog probes use."""
+
+    name: str
+    argv0: str
+    #: the memory scenarios; the one named "default" asks the capability queries
+    scenarios: list[Scenario]
+    capability_queries: list[tuple[str, str, dict[str, JSON]]]
+    memory_queries: list[tuple[str, dict[str, JSON]]]
+    machine_properties: list[str]
+    device_list_properties_types: list[str]
+    qom_list_properties_types: list[str]
+    libvirt_probe: list[tuple[str, dict[str, JSON]]]
+    cpu_scenarios: list[CpuScenario]
+    hotplug_machines: list[HotplugProbeMachine]
+    devices_scenario: Scenario
+    device_help_samples: list[str]
+    #: the machine families samples.json chooses instances for ("": any)
+    families: tuple[str, ...]
+
+
+X86_64 = Target(
+    name="x86_64",
+    argv0=ARGV0,
+    scenarios=SCENARIOS,
+    capability_queries=CAPABILITY_QUERIES,
+    memory_queries=MEMORY_QUERIES,
+    machine_properties=MACHINE_PROPERTIES,
+    device_list_properties_types=DEVICE_LIST_PROPERTIES_TYPES,
+    qom_list_properties_types=QOM_LIST_PROPERTIES_TYPES,
+    libvirt_probe=LIBVIRT_PROBE,
+    cpu_scenarios=CPU_SCENARIOS,
+    hotplug_machines=HOTPLUG_PROBE_MACHINES,
+    devices_scenario=DEVICES_SCENARIO,
+    device_help_samples=DEVICE_HELP_SAMPLES,
+    families=("", "pc", "q35"),
+)
+
+# aarch64: the arm64 ``virt`` board.  It has no default machine type (QEMU
+# refuses to start without -machine), so every scenario names ``virt``.
+# Memory hot-plug of DIMMs goes through the ACPI GED, which virt creates
+# only for a 64-bit CPU when firmware is loaded and ACPI is on
+# (hw/arm/virt.c: ``firmware_loaded && virt_is_acpi_enabled()``); without
+# it pc-dimm/nvdimm are refused ("memory hotplug is not enabled: missing
+# acpi-ged device").  The ``fw`` scenarios load a dummy firmware (zeros in
+# @TMPDIR@/bios.bin: with -S nothing runs) to get the GED; the others run
+# without firmware, as QEMU is usually probed.  pcie.0 (gpex) takes
+# cold-plugged devices but refuses hot-plug, so hot-plugged virtio devices
+# get root ports.
+AARCH64_ARGV0 = "qemu-system-aarch64"
+AARCH64_CPU = "max"
+AARCH64_BIOS = "bios.bin"
+AARCH64_FILES = {AARCH64_BIOS: 64 * 1024}
+AARCH64_FW = ["-bios", f"{TMP_PLACEHOLDER}/{AARCH64_BIOS}"]
+AARCH64_MEMORY = ["-cpu", AARCH64_CPU, *MEMORY_ARGS]
+
+
+def _aarch64_cold_plug_args() -> list[str]:
+    """x86's cold-plugged devices on pcie.0 but virtio-pmem-pci, which no
+    qemu-system-aarch64 has (no VIRTIO_PMEM_SUPPORTED on ARM; the hot-plug
+    scenarios record device_add's refusal)."""
+    args = _cold_plug_args("virt")[2 + len(MEMORY_ARGS) :]
+    pmem = args.index("virtio-pmem-pci,id=vpmem0,memdev=mem-vpmem0,bus=pcie.0")
+    del args[pmem - 3 : pmem + 1]
+    return ["-machine", "virt,nvdimm=on", *AARCH64_FW, *AARCH64_MEMORY, *args]
+
+
+AARCH64_SCENARIOS: list[Scenario] = [
+    Scenario("default", "virt", ["-machine", "virt"], capability_queries=True),
+    Scenario("virt-empty", "virt", ["-machine", "virt,nvdimm=on", *AARCH64_MEMORY]),
+    Scenario(
+        "virt-fw-empty",
+        "virt",
+        ["-machine", "virt,nvdimm=on", *AARCH64_FW, *AARCH64_MEMORY],
+        files=AARCH64_FILES,
+    ),
+    Scenario("virt-fw-cold", "virt", _aarch64_cold_plug_args(), files=AARCH64_FILES),
+    Scenario(
+        "virt-fw-hot",
+        "virt",
+        ["-machine", "virt,nvdimm=on", *AARCH64_FW, *AARCH64_MEMORY, *_root_ports(3)],
+        _hot_plug_setup("virt"),
+        files=AARCH64_FILES,
+    ),
+    # no firmware, no GED: the DIMMs are refused, the virtio devices plug
+    Scenario(
+        "virt-hot",
+        "virt",
+        ["-machine", "virt,nvdimm=on", *AARCH64_MEMORY, *_root_ports(3)],
+        _hot_plug_setup("virt"),
+    ),
+]
+
+#: The ARM CPU accepts only ``full`` expansions (the others are refused,
+#: which is recorded too); ``host`` needs KVM.
+AARCH64_CPU_MODEL_EXPANSIONS: list[dict[str, JSON]] = [
+    {"type": "full", "model": {"name": "host"}},
+    {"type": "full", "model": {"name": "max"}},
+    {"type": "static", "model": {"name": "max"}},
+    {"type": "full", "model": {"name": "max", "props": {"sve": False}}},
+    {"type": "full", "model": {"name": "cortex-a57"}},
+    {"type": "full", "model": {"name": "cortex-a15"}},
+]
+
+AARCH64_CAPABILITY_QUERIES: list[tuple[str, str, dict[str, JSON]]] = [
+    *[q for q in CAPABILITY_QUERIES if not q[0].startswith("query-cpu-model-expansion:")],
+    ("query-gic-capabilities", "query-gic-capabilities", {}),
+    *[(_expansion_label(a), "query-cpu-model-expansion", a) for a in AARCH64_CPU_MODEL_EXPANSIONS],
+]
+
+AARCH64_MACHINE_PROPERTIES = [
+    *MACHINE_PROPERTIES,
+    "highmem",
+    "gic-version",
+    "acpi",
+    "iommu",
+]
+
+AARCH64_DEVICE_LIST_PROPERTIES_TYPES = [
+    *DEVICE_LIST_PROPERTIES_TYPES,
+    "acpi-ged",
+    "gpex-pcihost",
+]
+
+AARCH64_QOM_LIST_PROPERTIES_TYPES = [
+    *(t for t in QOM_LIST_PROPERTIES_TYPES if t != "max-x86_64-cpu"),
+    "max-arm-cpu",
+    "cortex-a57-arm-cpu",
+    "virt-machine",
+    "acpi-ged",
+]
+
+#: libvirt 9.0's probe of an ARM emulator: the x86 questions with the ARM
+#: CPU's type, its expansions, and query-gic-capabilities
+#: (virQEMUCapsProbeQMPGICCapabilities, asked for ARM only).
+AARCH64_LIBVIRT_PROBE: list[tuple[str, dict[str, JSON]]] = [
+    *[
+        ("qom-list-properties", {"typename": "max-arm-cpu"})
+        if q == ("qom-list-properties", {"typename": "max-x86_64-cpu"})
+        else q
+        for q in LIBVIRT_PROBE
+        if q[0] != "query-cpu-model-expansion"
+    ],
+    ("query-gic-capabilities", {}),
+    *[("query-cpu-model-expansion", a) for a in AARCH64_CPU_MODEL_EXPANSIONS],
+]
+
+#: cortex-a57 is a fixed model; max is libvirt's maximum / host-model under
+#: TCG; with KVM (an arm64 host only) host-passthrough gives "host".
+AARCH64_CPU_SCENARIOS = [
+    CpuScenario(
+        "tcg-cortex-a57", "tcg", "cortex-a57", 1, sample=True, qom_set=True, machine="virt"
+    ),
+    CpuScenario("tcg-max", "tcg", "max", 1, sample=True, machine="virt"),
+    CpuScenario("tcg-cortex-a57-smp2", "tcg", "cortex-a57", 2, sample=False, machine="virt"),
+    CpuScenario("kvm-host", "kvm", "host", 1, sample=True, machine="virt"),
+]
+
+#: virt has pcie.0, 32 virtio-mmio transports and the platform bus for the
+#: dynamic sysbus devices; the same bus providers as pc's where built, and
+#: an AHCI for the IDE buses.  The I2C, SSI (SPI flash), FSI and I3C
+#: devices of the ARM boards get their buses on an Aspeed AST2600 board.
+AARCH64_HOTPLUG_PROBE_MACHINES = [
+    HotplugProbeMachine("virt", (*HOTPLUG_PROBE_MACHINES[0].bus_providers, "ich9-ahci")),
+    HotplugProbeMachine("ast2600-evb"),
+]
+
+AARCH64 = Target(
+    name="aarch64",
+    argv0=AARCH64_ARGV0,
+    scenarios=AARCH64_SCENARIOS,
+    capability_queries=AARCH64_CAPABILITY_QUERIES,
+    memory_queries=MEMORY_QUERIES,
+    machine_properties=AARCH64_MACHINE_PROPERTIES,
+    device_list_properties_types=AARCH64_DEVICE_LIST_PROPERTIES_TYPES,
+    qom_list_properties_types=AARCH64_QOM_LIST_PROPERTIES_TYPES,
+    libvirt_probe=AARCH64_LIBVIRT_PROBE,
+    cpu_scenarios=AARCH64_CPU_SCENARIOS,
+    hotplug_machines=AARCH64_HOTPLUG_PROBE_MACHINES,
+    devices_scenario=Scenario("devices", "virt", ["-machine", "virt"]),
+    device_help_samples=[*DEVICE_HELP_SAMPLES, "acpi-ged", "virtio-mmio"],
+    families=("", "virt"),
+)
+
+TARGETS: dict[str, Target] = {t.name: t for t in (X86_64, AARCH64)}
+
+
 def qemu_version_output(qemu: str) -> str:
     out = subprocess.run(
         [qemu, "--version"], check=True, capture_output=True, text=True, timeout=60
@@ -2171,7 +2396,9 @@ def _kvm_parts_that_work(
             skipped[part] = f"KVM does not work here: {problem}"
     for c in cpu_scenarios:
         sample = next(
-            s for s in CPU_SCENARIOS if s.sample and (s.accel, s.model) == (c.accel, c.model)
+            s
+            for s in host.target.cpu_scenarios
+            if s.sample and (s.accel, s.model) == (c.accel, c.model)
         )
         if f"cpu-{sample.name}" in skipped:
             skipped.setdefault(f"cpu-{c.name}", f"its sample cpu-{sample.name} is not recorded")
@@ -2192,8 +2419,10 @@ def record(
     only: str | None = None,
     source: Path | None = None,
     previous: Path | None = None,
+    target: Target | None = None,
 ) -> None:
-    """Record every scenario with ``qemu`` and write the data files into ``out``.
+    """Record every scenario of ``target`` (default x86_64) with ``qemu`` and
+    write the data files into ``out``.
 
     With ``kvm`` false the KVM probe session and the KVM vCPU scenarios are
     left out; with ``kvm`` true each of them that KVM cannot run on this
@@ -2214,14 +2443,15 @@ def record(
     classes = read_source_classes(source) if source is not None else None
     rec = Recording()
     tmp = Path(tempfile.mkdtemp(prefix="memdevd-record-"))
-    host = Host(qemu, tmp, mask_dirs)
+    target = target or X86_64
+    host = Host(qemu, tmp, mask_dirs, target)
     accels = [a for a in PROBE_ACCELS if kvm or a != "kvm"]
-    cpu_scenarios = [c for c in CPU_SCENARIOS if kvm or c.accel != "kvm"]
+    cpu_scenarios = [c for c in target.cpu_scenarios if kvm or c.accel != "kvm"]
     if skipped is None:
         skipped = {}
     devices_step = (
         DEVICES_PART,
-        lambda: rec.devices.update(record_devices(host, classes, old_devices)),
+        lambda: rec.devices.update(record_devices(host, classes, old_devices, label)),
     )
     try:
         steps: list[tuple[str, Callable[[], None]]] = []
@@ -2230,7 +2460,7 @@ def record(
                 host, label, accels, cpu_scenarios, skipped
             )
             kvm = "kvm" in accels or any(c.accel == "kvm" for c in cpu_scenarios)
-            steps += [(s.name, lambda s=s: record_scenario(host, s, rec)) for s in SCENARIOS]
+            steps += [(s.name, lambda s=s: record_scenario(host, s, rec)) for s in target.scenarios]
             steps += [(f"probe-{a}", lambda a=a: record_probe(host, a, rec)) for a in accels]
             steps += [
                 (f"cpu-{c.name}", lambda c=c: record_cpu_scenario(host, c, rec))
@@ -2258,7 +2488,7 @@ def record(
 
     tmp_str = str(tmp)
     if only is not None:
-        write_document(out, DEVICES_FILE, rec.devices, tmp_str)
+        write_document(out, DEVICES_FILE, rec.devices, tmp_str, target)
         return
     meta = {
         "format-version": FORMAT_VERSION,
@@ -2268,6 +2498,7 @@ def record(
         "tool": "tools/record_qemu_data.py",
         "regenerate": (
             f"tools/record_qemu_data.py --qemu {qemu} --version-label {label} --out {out}"
+            + ("" if target is X86_64 else f" --target {target.name}")
             + "".join(f" --mask-dir {d}" for d in mask_dirs)
             + ("" if kvm else " --no-kvm")
             + (f" --source {source}" if source is not None else "")
@@ -2275,9 +2506,9 @@ def record(
         "placeholders": {
             TMP_PLACEHOLDER: "the recording run's temporary directory "
             "(QMP socket, memory-backend-file backing files)",
-            ARGV0: "argv[0]: the QEMU binary, see qemu-binary",
+            target.argv0: "argv[0]: the QEMU binary, see qemu-binary",
         },
-        "scenarios": [s.name for s in SCENARIOS],
+        "scenarios": [s.name for s in target.scenarios],
         "probe-sessions": accels,
         "cpu-scenarios": [c.name for c in cpu_scenarios],
         # what memdevd can start without reading cpus.json
@@ -2295,10 +2526,10 @@ def record(
     documents["key-order.json"] = key_order(rec.documents())
     documents[DEVICES_FILE] = rec.devices
     for name, doc in documents.items():
-        write_document(out, name, doc, tmp_str)
+        write_document(out, name, doc, tmp_str, target)
 
 
-def write_document(out: Path, name: str, doc: JSON, tmp_str: str) -> None:
+def write_document(out: Path, name: str, doc: JSON, tmp_str: str, target: Target) -> None:
     """Write one recorded file into ``out``, the run's temporary directory
     replaced by its placeholder; ``instances.json`` brings ``samples.json``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -2310,7 +2541,7 @@ def write_document(out: Path, name: str, doc: JSON, tmp_str: str) -> None:
         from memdevd.releases.recorded import choose_samples, dump_samples
 
         assert isinstance(doc, dict)
-        text = dump_samples(choose_samples(doc))
+        text = dump_samples(choose_samples(doc, target.families))
         (out / "samples.json").write_text(text, encoding="utf-8")
 
 
@@ -2452,7 +2683,7 @@ WRITTEN_ELSEWHERE = {
 
 def kvm_parts(meta: JSON) -> list[str]:
     """The KVM parts a recording's ``meta.json`` lists, as :func:`record` names them."""
-    accel = {c.name: c.accel for c in CPU_SCENARIOS}
+    accel = {c.name: c.accel for t in TARGETS.values() for c in t.cpu_scenarios}
     parts = [f"probe-{a}" for a in meta.get("probe-sessions", []) if a == "kvm"]
     return parts + [f"cpu-{c}" for c in meta.get("cpu-scenarios", []) if accel.get(c) == "kvm"]
 
@@ -2485,7 +2716,12 @@ def _without_parts(name: str, doc: JSON, parts: list[str]) -> JSON:
         cpus = {key for file, key, _ in keyed if file == "cpus.json"}
         doc["probe-sessions"] = [a for a in doc["probe-sessions"] if a not in sessions]
         doc["cpu-scenarios"] = [c for c in doc["cpu-scenarios"] if c not in cpus]
-        gone = {(c.accel, c.model) for c in CPU_SCENARIOS if c.sample and c.name in cpus}
+        gone = {
+            (c.accel, c.model)
+            for t in TARGETS.values()
+            for c in t.cpu_scenarios
+            if c.sample and c.name in cpus
+        }
         models = {
             accel: [m for m in names if (accel, m) not in gone]
             for accel, names in doc["cpu-models"].items()
@@ -2562,6 +2798,7 @@ def check(
     report_path: Path | None = None,
     only: str | None = None,
     source: Path | None = None,
+    target: Target | None = None,
 ) -> int:
     """Re-record into a temporary directory and compare with ``committed``.
 
@@ -2577,7 +2814,18 @@ def check(
     fresh = Path(tempfile.mkdtemp(prefix="memdevd-check-"))
     skipped: dict[str, str] = {}
     try:
-        record(qemu, label, fresh, mask_dirs, kvm, skipped, only, source, committed / DEVICES_FILE)
+        record(
+            qemu,
+            label,
+            fresh,
+            mask_dirs,
+            kvm,
+            skipped,
+            only,
+            source,
+            committed / DEVICES_FILE,
+            target,
+        )
         if not kvm and not only:
             old_meta = json.loads((committed / "meta.json").read_text(encoding="utf-8"))
             skipped.update({part: "--no-kvm" for part in kvm_parts(old_meta)})
@@ -2604,7 +2852,13 @@ def check(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--qemu", required=True, help="path of qemu-system-x86_64")
+    parser.add_argument("--qemu", required=True, help="path of qemu-system-<target>")
+    parser.add_argument(
+        "--target",
+        choices=sorted(TARGETS),
+        default="x86_64",
+        help="the QEMU target recorded: its scenarios (x86_64: pc and q35; aarch64: virt)",
+    )
     parser.add_argument("--version-label", required=True, help="e.g. 7.2 or 10.0")
     parser.add_argument(
         "--out", required=True, type=Path, help="e.g. memdevd/targets/x86_64/data/qemu-7.2"
@@ -2667,6 +2921,7 @@ def main(argv: list[str] | None = None) -> int:
             report_path=args.report,
             only=args.only,
             source=args.source,
+            target=TARGETS[args.target],
         )
     if args.report is not None:
         parser.error("--report goes with --check")
@@ -2678,6 +2933,7 @@ def main(argv: list[str] | None = None) -> int:
         kvm,
         only=args.only,
         source=args.source,
+        target=TARGETS[args.target],
     )
     return 0
 

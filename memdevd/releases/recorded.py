@@ -62,8 +62,10 @@ InstanceSample = TypedDict(
     total=False,
 )
 
-# The families samples are chosen for ("": any).
+# The machine families samples are chosen for, per target ("": any); the
+# recorder names each scenario after its family ("pc-hot", "virt-fw-cold").
 _FAMILIES = ("", "pc", "q35")
+TARGET_FAMILIES: dict[str, tuple[str, ...]] = {"x86_64": _FAMILIES, "aarch64": ("", "virt")}
 
 
 class _NoDefault:
@@ -511,7 +513,7 @@ class Recording:
         Prefers an instance recorded on the same machine family and one with
         an id (anonymous devices differ only in error texts memdevd generates).
         """
-        if family not in _FAMILIES:
+        if family not in TARGET_FAMILIES.get(self.target, _FAMILIES):
             # No scenario is named after another family: the same choice as "".
             family = ""
         cached = self._type_samples.get((qom_type, family), False)
@@ -572,7 +574,8 @@ class Recording:
         with open(self.path("instances"), encoding="utf-8") as f:
             instances = json.load(f)
         rel = f"memdevd/targets/{self.target}/data/qemu-{self.recorded_as}/samples.json"
-        return rel, dump_samples(choose_samples(instances))
+        families = TARGET_FAMILIES.get(self.target, _FAMILIES)
+        return rel, dump_samples(choose_samples(instances, families))
 
     # -- libvirt's probe and the vCPUs (probe.json, cpus.json) ---------------------------
 
@@ -670,9 +673,12 @@ class Recording:
 # --- the recorder's file formats (tools/record_qemu_data.py writes them) ------------------
 
 
-def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
+def choose_samples(
+    instances: dict[str, Any], families: tuple[str, ...] = _FAMILIES
+) -> dict[str, Any]:
     """``samples.json``'s content: the chosen instances under their
-    ``instances.json`` keys, and ``"<family>:<qom-type>"`` -> key."""
+    ``instances.json`` keys, and ``"<family>:<qom-type>"`` -> key, for the
+    target's machine ``families`` (:data:`TARGET_FAMILIES`)."""
     best: dict[tuple[str, str], tuple[int, str]] = {}
     # In key order, as the file lists them (the recorder holds them in
     # recording order).
@@ -680,7 +686,7 @@ def choose_samples(instances: dict[str, Any]) -> dict[str, Any]:
         qom_type = inst.get("qom-type")
         if qom_type is None:
             continue
-        for family in _FAMILIES:
+        for family in families:
             score = 0
             if family and key.startswith(family + "-"):
                 score += 2
