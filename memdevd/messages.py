@@ -232,6 +232,20 @@ VIRT_HIGHMEM_MMIO_SIZE_NOT_POW2: Final = "highmem-mmio-size is not a power of 2"
 VIRT_HIGHMEM_MMIO_SIZE_TOO_LOW: Final = (
     "highmem-mmio-size cannot be set to a lower value than the default ({})"
 )
+# machvirt_init: vCPUs beyond what the GIC's redistributors take
+VIRT_TOO_MANY_CPUS: Final = (
+    "Number of SMP CPUs requested ({}) exceeds max CPUs supported by machine 'mach-virt' ({})"
+)
+VIRT_TRY_HIGHMEM_REDISTS: Final = "Try 'highmem-redists=on' for more CPUs\n"
+# finalize_gic_version_do (accelerator name)
+VIRT_GIC_HOST_NEEDS_KVM: Final = "gic-version=host requires KVM"
+VIRT_GIC_V4_UNSUPPORTED: Final = "{} does not support GICv4 emulation, is virtualization=on?"
+VIRT_GIC_V4_NEEDS_VIRT_7_2: Final = "gic-version=4 requires virtualization enabled"
+# hw/intc/arm_gicv3_common.c realize (7.2: virt counts a high redistributor
+# region that did not fit)
+GICV3_REDIST_CAPACITY: Final = (
+    "Capacity of the redist regions({}) does not match the number of vcpus({})"
+)
 # virt_set_gic_version
 VIRT_GIC_VERSION_INVALID: Final = "Invalid gic-version value"
 VIRT_GIC_VERSION_HINT: Final = "Valid values are 3, 2, host, max.\n"

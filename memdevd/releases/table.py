@@ -327,6 +327,11 @@ class Release:
     # virt-7.2 and later types; 7.2 has the legacy layout only),
     # highmem-mmio-size (10.0).
     virt_highmem_options: frozenset[str]
+    # finalize_gic_version under TCG: without gic-version, GICv3 beyond 8
+    # vCPUs (8.2: finalize_gic_version_do); 7.2 always GICv2.
+    virt_gic_default_by_cpus: bool
+    # gic-version=4 without virtualization=on ({} the accelerator's name).
+    virt_gic_v4_text: str
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -606,6 +611,8 @@ QEMU_7_2: Final = Release(
     virt_cpu_check_in_machine=False,
     virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED_7_2,
     virt_highmem_options=frozenset(),
+    virt_gic_default_by_cpus=False,
+    virt_gic_v4_text=M.VIRT_GIC_V4_NEEDS_VIRT_7_2,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -762,6 +769,8 @@ QEMU_8_2: Final = replace(
         "max",
     ),
     virt_cpu_check_in_machine=True,  # 8.2: machine.c is_cpu_type_supported()
+    virt_gic_default_by_cpus=True,  # hw/arm/virt.c finalize_gic_version_do (assumed 8.2)
+    virt_gic_v4_text=M.VIRT_GIC_V4_UNSUPPORTED,
     # 8.0: "hw/arm/virt: Add 'compact-highmem' property" and the three switches
     virt_highmem_options=frozenset(
         {"compact-highmem", "highmem-redists", "highmem-ecam", "highmem-mmio"}

@@ -176,6 +176,14 @@ def test_virtio_mem_on_root_port(version: str) -> None:
         ["-cpu", "max", "-m", "1G,slots=300,maxmem=2G"],
         ["-cpu", "max", "-machine", "highmem=off", "-m", "1G,slots=2,maxmem=3G"],
         ["-m", "1G,slots=4,maxmem=2000G"],  # cortex-a15: 40 bits
+        # the GIC: its default per release, its vCPU limits and texts
+        ["-cpu", "max", "-smp", "9"],
+        ["-cpu", "max", "-smp", "9", "-machine", "gic-version=2"],
+        ["-cpu", "max", "-smp", "4", "-machine", "gic-version=4"],
+        ["-cpu", "max", "-smp", "4", "-machine", "gic-version=host"],
+        ["-cpu", "max", "-smp", "130", "-machine", "gic-version=3,highmem=off"],
+        ["-cpu", "max", "-smp", "2,maxcpus=130", "-machine", "gic-version=3,highmem=off"],
+        ["-cpu", "max", "-smp", "70", "-machine", "gic-version=4,virtualization=on,highmem=off"],
     ],
 )
 def test_startup_errors(version: str, extra: list[str]) -> None:

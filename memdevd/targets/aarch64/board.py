@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from memdevd.machine.qdev import Device
     from memdevd.machine.smp import CpuSlot
     from memdevd.releases.table import Release
+    from memdevd.targets.aarch64.layout import VirtLayout
 
 TARGET = "aarch64"
 
@@ -42,7 +43,8 @@ COMPAT: CompatTable = {
     (7, 2): {"virtio-mem.x-early-migration": False},  # hw_compat_7_2
     # virt_machine_7_1_options: vmc->no_highmem_compact
     (7, 1): {"virt.no-highmem-compact": True},
-    (6, 1): {"machine.smp-prefer-sockets": True},  # smp_props.prefer_sockets
+    # virt_machine_6_1_options: smp_props.prefer_sockets, vmc->no_tcg_its
+    (6, 1): {"machine.smp-prefer-sockets": True, "virt.no-tcg-its": True},
     # virt_machine_5_0_options: -numa node,mem= allowed, no node 0 for maxmem
     (5, 0): {
         "machine.numa-mem-supported": True,
@@ -67,6 +69,8 @@ BOARD_OPTIONS = frozenset(
         "gic-version",
         "ras",
         "mte",
+        "its",
+        "virtualization",
     }
 )
 _BOOL_OPTIONS = BOARD_OPTIONS - {"gic-version", "highmem-mmio-size"}
@@ -130,7 +134,10 @@ class VirtBoard(Board):
     def possible_cpus(self, machine: Machine) -> list[CpuSlot]:
         from memdevd.targets.aarch64.cpus import possible_cpus
 
-        return possible_cpus(machine.config.smp, gic_version(machine))
+        # virt_cpu_mp_affinity runs before finalize_gic_version: only an
+        # explicit gic-version=2 gives clusters of 8.
+        gic = 2 if machine.config.board_options.get("gic-version") == "2" else 3
+        return possible_cpus(machine.config.smp, gic)
 
     # -- board init -----------------------------------------------------------------------
 
@@ -176,6 +183,10 @@ class VirtBoard(Board):
             addressing_limited_text=release.virt_addressing_limited_text,
         )
         machine.board_state["layout"] = layout
+        gic = gic_version(machine)
+        machine.board_state["gic-version"] = gic
+        machine.board_state["msi-device"] = msi_device(machine, gic)
+        _check_max_cpus(machine, layout, gic)
         if layout.device_memory_size > 0:
             machine.set_device_memory(layout.device_memory_base, layout.device_memory_size)
         create_cpus(machine)
@@ -215,8 +226,10 @@ class VirtBoard(Board):
 
     def bus_path(self, machine: Machine, bus: Bus) -> str | None:
         if bus.owner is None:
-            # The gpex-pcihost, the board device after the vCPUs and the GIC.
-            index = len(machine.cpus) + 1
+            # machvirt_init's board devices after the vCPUs: the GIC, its MSI
+            # controller, pl011, pl031, then the gpex-pcihost.
+            msi = machine.board_state.get("msi-device")
+            index = len(machine.cpus) + 1 + (1 if msi else 0) + 2
             return f"/machine/unattached/device[{index}]/{bus.name}"
         return None
 
@@ -243,14 +256,67 @@ class VirtDimmHotplug(dimm_hotplug.DimmHotplug):
 
 
 def gic_version(machine: Machine) -> int:
-    """``finalize_gic_version`` under TCG: unset is 2 (3 beyond 8 vCPUs),
-    max is 3 (4 needs virtualization=on)."""
-    value = machine.config.board_options.get("gic-version")
+    """``finalize_gic_version`` under TCG (GICv2 and v3 emulated, v4 with
+    ``virtualization=on``): unset is 2 up to 8 vCPUs, else 3; max is the
+    highest.  Raises CoreError with QEMU's texts."""
+    options = machine.config.board_options
+    value = options.get("gic-version")
+    v4 = bool(options.get("virtualization"))
+    if value == "host":
+        raise CoreError(M.VIRT_GIC_HOST_NEEDS_KVM)
+    if value == "max":
+        return 4 if v4 else 3
+    if value == "4" and not v4:
+        raise CoreError(machine.release.virt_gic_v4_text.format("tcg"))
     if value in ("2", "3", "4"):
         return int(value)
-    if value == "max":
+    if machine.release.virt_gic_default_by_cpus and machine.config.smp.max_cpus > GIC_NCPU:
         return 3
-    return 3 if machine.config.smp.max_cpus > 8 else 2
+    return 2
+
+
+#: GIC_NCPU; GICV3_REDIST_SIZE, GICV4_REDIST_SIZE; base_memmap[VIRT_GIC_REDIST]
+GIC_NCPU = 8
+REDIST_SIZES = {3: 0x20000, 4: 0x40000}
+GIC_REDIST_SIZE = 0x00F60000
+
+
+def _check_max_cpus(machine: Machine, layout: VirtLayout, gic: int) -> None:
+    """machvirt_init: as many vCPUs as the GIC (v2) or the redistributor
+    regions (v3, v4) take; 8.0+ counts the high region only when enabled
+    and hints at highmem-redists."""
+    legacy = "highmem-redists" not in machine.release.virt_highmem_options
+    high = layout.region("highmem-redists")
+    if gic == 2:
+        limit = GIC_NCPU
+    else:
+        size = REDIST_SIZES[gic]
+        limit = GIC_REDIST_SIZE // size
+        if legacy or high.enabled:
+            limit += high.size // size
+    max_cpus = machine.config.smp.max_cpus
+    if max_cpus > limit:
+        hint = ""
+        if gic != 2 and not high.enabled and not legacy:
+            hint = M.VIRT_TRY_HIGHMEM_REDISTS
+        raise CoreError(M.VIRT_TOO_MANY_CPUS.format(max_cpus, limit), hint=hint)
+    cpus = machine.config.smp.cpus
+    if gic != 2 and legacy and not high.enabled and cpus > GIC_REDIST_SIZE // REDIST_SIZES[gic]:
+        # (the GIC's realize: only the low region's redistributors exist)
+        low = GIC_REDIST_SIZE // REDIST_SIZES[gic]
+        raise CoreError(M.GICV3_REDIST_CAPACITY.format(low, cpus))
+
+
+def msi_device(machine: Machine, gic: int) -> str | None:
+    """The MSI controller create_gic() makes after the GIC: gicv2m with
+    GICv2; an ITS with GICv3/v4 when ``its`` is on (under TCG only on
+    virt-6.2 and later types, ``no_tcg_its``)."""
+    if gic == 2:
+        return "arm-gicv2m"
+    its = machine.config.board_options.get("its", True)
+    if its and not machine.compat.get("virt.no-tcg-its", False):
+        return "arm-gicv3-its"
+    return None
 
 
 def apply_option(config: MachineConfig, key: str, value: Any, release: Release) -> bool:

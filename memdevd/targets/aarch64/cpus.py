@@ -111,7 +111,7 @@ def cpu_help_text(release: Release) -> str:
         for name, entry in recording(TARGET, release).type_table.items()
         if name.endswith("-arm-cpu") and not entry.get("abstract", False)
     )
-    return "\n".join(["Available CPUs:", *(f"  {n}" for n in names)])
+    return "\n".join(["Available CPUs:", *(f"  {n}" for n in names)]) + "\n"
 
 
 # --- possible CPUs (virt_possible_cpu_arch_ids) ------------------------------------

@@ -57,16 +57,26 @@ def resolve(release: Release, name: str | None) -> MachineType | None:
     return None
 
 
+def _description(name: str) -> str:
+    """``MachineClass.desc``: virt.c's DEFINE_VIRT_MACHINE, null-machine.c."""
+    version = machine_version(name)
+    if version is None:
+        return "empty machine"
+    return f"QEMU {version[0]}.{version[1]} ARM Virtual Machine"
+
+
 def help_text(release: Release) -> str:
-    """``-machine help``: every machine of the binary, as QEMU prints it
-    (machine_class_cmp: no arm machine has a family, so by QOM type name;
-    an alias on its own line before its type)."""
+    """``-machine help`` of the emulated machine types (the binary's other
+    boards are not listed, docs/divergences.md): ``machine_class_cmp``
+    sorts by QOM type name as no arm machine has a family; an alias gets
+    its own line before its type."""
     lines = ["Supported machines are:"]
-    for m in sorted(machine_list(release), key=lambda m: f"{m['name']}-machine"):
+    emulated = [m for m in machine_list(release) if resolve(release, m["name"]) is not None]
+    for m in sorted(emulated, key=lambda m: f"{m['name']}-machine"):
+        desc = _description(m["name"])
         if m.get("alias"):
-            desc = f"{m['description']} (alias of {m['name']})"
-            lines.append(f"{m['alias']:<20} {desc}")
-        tail = " (deprecated)" if m.get("deprecated") else ""
+            lines.append(f"{m['alias']:<20} {desc} (alias of {m['name']})")
         default = " (default)" if m.get("is-default") else ""
-        lines.append(f"{m['name']:<20} {m['description']}{default}{tail}")
+        tail = " (deprecated)" if m.get("deprecated") else ""
+        lines.append(f"{m['name']:<20} {desc}{default}{tail}")
     return "\n".join(lines)
