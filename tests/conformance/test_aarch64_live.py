@@ -19,29 +19,34 @@ import time
 from pathlib import Path
 
 import pytest
+from live_qemu import (
+    TARGET_BINARIES,
+    mask_problem,
+    qemu_binary,
+    qemu_binary_candidate,
+    qemu_command,
+)
 
 pytestmark = [pytest.mark.live_qemu, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "memdevd" / "targets" / "aarch64" / "data"
-BINARIES = {
-    "7.2": ("MEMDEVD_QEMU_AARCH64_7_2", "/usr/bin/qemu-system-aarch64"),
-    "10.0": ("MEMDEVD_QEMU_AARCH64_10_0", "/opt/qemu-10.0/bin/qemu-system-aarch64"),
-    "11.1": ("MEMDEVD_QEMU_AARCH64_11_1", "/opt/qemu-11.1/bin/qemu-system-aarch64"),
-}
 MEMDEVD = [sys.executable, "-c", "import sys; from memdevd.app.libvirt_emulator import "
            "main_aarch64; sys.exit(main_aarch64())"]  # fmt: skip
 GiB = 1 << 30
 
 
-def _live(version: str) -> str:
-    env, default = BINARIES[version]
-    binary = os.environ.get(env, default)
-    if not os.access(binary, os.X_OK):
-        pytest.skip(f"{binary} is absent")
+def _live(version: str, argv: list[str]) -> list[str]:
+    """The live binary's command (with the recording's masked module
+    directories hidden, as tests/live_qemu.py runs it)."""
+    if qemu_binary(version, "aarch64") is None:
+        pytest.skip(f"{qemu_binary_candidate(version, 'aarch64')} is absent")
     if not (DATA / f"qemu-{version}").is_dir():
         pytest.skip(f"no aarch64 recording of {version} yet")
-    return binary
+    problem = mask_problem(version, "aarch64")
+    if problem is not None:
+        pytest.skip(problem)
+    return qemu_command(version, argv, "aarch64")
 
 
 def _session(command: list[str], commands: list[dict]) -> tuple[list[dict], str]:
@@ -99,8 +104,7 @@ def _stderr_lines(text: str) -> list[str]:
 
 
 def _compare(version: str, argv: list[str], commands: list[dict]) -> list[dict]:
-    binary = _live(version)
-    theirs, their_err = _session([binary, *argv], commands)
+    theirs, their_err = _session(_live(version, argv), commands)
     ours, our_err = _session(
         [*MEMDEVD, "-memdevd", f"version={version},guest=none", *argv], commands
     )
@@ -129,7 +133,7 @@ def _dimm(memdev: str, dev: str, size: int = GiB) -> list[dict]:
 
 
 QUERIES = [{"execute": "query-memory-size-summary"}, {"execute": "query-memory-devices"}]
-VERSIONS = sorted(BINARIES)
+VERSIONS = sorted(TARGET_BINARIES["aarch64"])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
