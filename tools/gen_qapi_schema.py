@@ -37,6 +37,11 @@ Usage::
     python3 tools/gen_qapi_schema.py --source /work/src/q10 --release 10.0
     python3 tools/gen_qapi_schema.py --source /work/src/q72 --release 7.2
     python3 tools/gen_qapi_schema.py --derive-from 10.0 --release 11.1
+    python3 tools/gen_qapi_schema.py --target aarch64 --source /work/src/q10 --release 10.0
+
+``--target aarch64`` reads and writes ``memdevd/targets/aarch64/data/``
+(the conditions decided from qemu-system-aarch64's introspection:
+``TARGET_ARM`` defined, ``TARGET_I386`` not).
 
 The output is deterministic (sorted keys, one entity per line).
 """
@@ -51,7 +56,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "memdevd" / "targets" / "x86_64" / "data"
+TARGETS = ROOT / "memdevd" / "targets"
+DATA = TARGETS / "x86_64" / "data"
 
 #: Symbols that only guard things together with others (``{'all': [...]}``),
 #: so no recorded command, event, member or enum value shows them alone;
@@ -65,6 +71,14 @@ DEFINED_WITHOUT_WITNESS: dict[str, bool] = {
     "TARGET_MIPS": False,
     "TARGET_PPC": False,
     "TARGET_RISCV": False,
+}
+
+#: The same for ``qemu-system-aarch64`` (``--target aarch64``): Debian's
+#: amd64 build has no KVM for ARM (CONFIG_KVM is per target: the host's
+#: architecture only); the x86 symbols are decided by their witnesses.
+DEFINED_WITHOUT_WITNESS_BY_TARGET: dict[str, dict[str, bool]] = {
+    "x86_64": DEFINED_WITHOUT_WITNESS,
+    "aarch64": {**DEFINED_WITHOUT_WITNESS, "CONFIG_KVM": False},
 }
 
 BUILTIN_JSON = {
@@ -219,13 +233,18 @@ class Collector:
         self.events[name] = {"if": _cond(ifcond), "arg": arg_type.name if arg_type else None}
 
 
-def recorded_introspection(release: str) -> list[dict[str, Any]]:
-    doc = json.loads((DATA / f"qemu-{release}" / "qmp-schema.json").read_text())
+def recorded_introspection(release: str, data: Path = DATA) -> list[dict[str, Any]]:
+    doc = json.loads((data / f"qemu-{release}" / "qmp-schema.json").read_text())
     return list(doc["query-qmp-schema"]["reply"]["return"])
 
 
-def decide_symbols(col: Collector, recorded: list[dict[str, Any]]) -> dict[str, bool]:
-    """Each condition symbol: defined where a witness guarded by it alone shows."""
+def decide_symbols(
+    col: Collector,
+    recorded: list[dict[str, Any]],
+    without_witness: dict[str, bool] = DEFINED_WITHOUT_WITNESS,
+) -> dict[str, bool]:
+    """Each condition symbol: defined where a witness guarded by it alone
+    shows; else as ``without_witness`` (the target's) says."""
     commands = {e["name"] for e in recorded if e["meta-type"] == "command"}
     events = {e["name"] for e in recorded if e["meta-type"] == "event"}
     enum_values = [set(e["values"]) for e in recorded if e["meta-type"] == "enum"]
@@ -284,8 +303,8 @@ def decide_symbols(col: Collector, recorded: list[dict[str, Any]]) -> dict[str, 
         seen = set(witnesses.get(sym, []))
         if len(seen) == 1:
             decided[sym] = seen.pop()
-        elif sym in DEFINED_WITHOUT_WITNESS:
-            decided[sym] = DEFINED_WITHOUT_WITNESS[sym]
+        elif sym in without_witness:
+            decided[sym] = without_witness[sym]
         else:
             unknown.append(f"{sym} ({'contradictory' if seen else 'no witness'})")
     if unknown:
@@ -521,17 +540,24 @@ def main(argv: list[str] | None = None) -> int:
         help="derive from this older release's table and the recorded introspection",
     )
     ap.add_argument("--release", required=True, help="7.2, 10.0...")
+    ap.add_argument(
+        "--target",
+        choices=sorted(DEFINED_WITHOUT_WITNESS_BY_TARGET),
+        default="x86_64",
+        help="whose binary: memdevd/targets/TARGET/data/qemu-RELEASE/",
+    )
     ap.add_argument("--check", action="store_true", help="compare only; exit 1 on differences")
     args = ap.parse_args(argv)
-    recorded = recorded_introspection(args.release)
+    data = TARGETS / args.target / "data"
+    recorded = recorded_introspection(args.release, data)
     if args.source is not None:
         col = Collector()
         load_schema(args.source).visit(col)
-        defined = decide_symbols(col, recorded)
+        defined = decide_symbols(col, recorded, DEFINED_WITHOUT_WITNESS_BY_TARGET[args.target])
         doc = resolve(col, defined)
         source = args.source.name
     else:
-        base_path = DATA / f"qemu-{args.derive_from}" / "qapi-schema.json"
+        base_path = data / f"qemu-{args.derive_from}" / "qapi-schema.json"
         base = json.loads(base_path.read_text())
         defined = base["defined"]
         doc = derive(base, recorded)
@@ -542,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         return 1
     text = dump(doc, args.release, source, defined)
-    out = DATA / f"qemu-{args.release}" / "qapi-schema.json"
+    out = data / f"qemu-{args.release}" / "qapi-schema.json"
     if args.check:
         if not out.exists() or out.read_text() != text:
             print(f"gen_qapi_schema: {out} is stale", file=sys.stderr)

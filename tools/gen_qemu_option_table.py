@@ -21,6 +21,13 @@ Usage::
         --source 7.2=/work/qemu-src/q72 --source 10.0=/work/qemu-src/q100 \\
         -o memdevd/targets/x86_64/options.py
 
+For qemu-system-aarch64 (``--target aarch64``) the same tables with the
+ARM bit (``ARCH_ARM``), written beside its recorded data::
+
+    python3 tools/gen_qemu_option_table.py --target aarch64 \\
+        --source 7.2=/work/src/q72p --source 10.0=/work/src/q10 \\
+        -o memdevd/targets/aarch64/data/options.py
+
 The 7.2 tree is Debian's ``qemu_7.2+dfsg`` with ``debian/patches`` applied
 (it says 7.2.22 in ``VERSION``); 10.0 is ``qemu_10.0.2+ds``.  The output is
 deterministic, so re-running it on the same trees gives the same file.
@@ -557,7 +564,7 @@ def extract_opts_list(c_path: Path, var: str, source: str, tree: Path | None = N
 
 HEADER = '''\
 # ruff: noqa: E501  (generated data: QEMU's help texts are long lines)
-"""QEMU's x86_64 command-line option table and option-group descriptions.
+"""QEMU's {target} command-line option table and option-group descriptions.
 
 GENERATED FILE, do not edit: run ``tools/gen_qemu_option_table.py`` instead.
 
@@ -570,8 +577,8 @@ What is here, per version:
   order: ``{{"h"}}`` first (added by vl.c), then each ``DEF()`` of
   ``qemu-options.hx`` as compiled for a Debian Linux build.  ``arch_mask``
   says for which targets it is meant; an option whose mask lacks
-  ``ARCH_I386`` exists but fails with "Option not supported for this target"
-  on qemu-system-x86_64.  ``condition`` is the preprocessor condition the
+  ``{arch_name}`` exists but fails with "Option not supported for this target"
+  on qemu-system-{target}.  ``condition`` is the preprocessor condition the
   DEF() sits under (None: unconditional).
 * ``OPTS_LISTS_*``: selected ``QemuOptsList`` initialisers (name, implied key,
   merge_lists, desc).  An empty ``desc`` means the list accepts any key.
@@ -584,8 +591,14 @@ from typing import Final
 
 from memdevd.util.option_defs import OptDescDef, OptionDef, OptsListDef
 
-ARCH_I386: Final = {arch_i386}
+{arch_name}: Final = {arch_value}
 '''
+
+# Per target: the QEMU_ARCH_* bit its binary checks an option's arch_mask
+# against (vl.c: "Option not supported for this target"), and the name of
+# the constant the generated file gives it.  The tables themselves are the
+# same for every target: qemu-options.hx's conditions are host features.
+TARGET_ARCH = {"x86_64": "QEMU_ARCH_I386", "aarch64": "QEMU_ARCH_ARM"}
 
 
 def describe_source(path: Path) -> str:
@@ -603,9 +616,17 @@ def render(
     sources: dict[str, Path],
     opts: dict[str, list[OptionDef]],
     lists: dict[str, list[ListDef]],
+    target: str = "x86_64",
 ) -> str:
     src_lines = "".join(f"  - {ver}: {describe_source(path)}\n" for ver, path in sources.items())
-    out = [HEADER.format(sources=src_lines, arch_i386=ARCH_BITS["QEMU_ARCH_I386"])]
+    arch = TARGET_ARCH[target]
+    header = HEADER.format(
+        sources=src_lines,
+        target=target,
+        arch_name=arch.removeprefix("QEMU_"),
+        arch_value=ARCH_BITS[arch],
+    )
+    out = [header]
     for ver in sources:
         tag = ver.replace(".", "_")
         out.append(f"\nOPTIONS_{tag}: Final[tuple[OptionDef, ...]] = (\n")
@@ -652,6 +673,12 @@ def main(argv: list[str] | None = None) -> int:
         help="e.g. 7.2=/work/qemu-src/q72",
     )
     ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument(
+        "--target",
+        choices=sorted(TARGET_ARCH),
+        default="x86_64",
+        help="the binary the table is for: its arch bit (ARCH_I386, ARCH_ARM)",
+    )
     args = ap.parse_args(argv)
 
     sources: dict[str, Path] = {}
@@ -674,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             if re.search(rf"QemuOptDesc\s+{var}\[\]", (path / rel).read_text()):
                 # Absent where the release lacks it (7.2 has no SMBIOS type 9).
                 lists[ver].append(extract_desc_array(path / rel, var, name, rel, path))
-    text = render(sources, opts, lists)
+    text = render(sources, opts, lists, args.target)
     args.output.write_text(text)
     # Format like the rest of the project, so regeneration gives no diff.
     subprocess.run(

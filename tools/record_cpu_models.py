@@ -1,6 +1,7 @@
-"""Record the x86 CPU models of a QEMU binary, as TCG shows them.
+"""Record the CPU models of a QEMU binary, as TCG shows them.
 
-Writes ``cpu-models.json`` of a release's data directory:
+Writes ``cpu-models.json`` of a release's data directory.  For
+``--target x86_64`` (the default):
 
 * ``help``: what ``-cpu help`` prints on stdout, verbatim;
 * ``flags``: the "Recognized CPUID flags" of that text, in its order;
@@ -23,10 +24,27 @@ Writes ``cpu-models.json`` of a release's data directory:
   under TCG, as ``features`` (the flags that are on) and ``props`` (the
   other properties whose value differs from ``base-props``, the qemu64's).
 
+For ``--target aarch64`` (the ARM CPU has no flag list; its options are
+properties of each model's type):
+
+* ``help``: ``-cpu help`` verbatim;
+* ``definitions``: ``query-cpu-definitions`` under TCG on ``virt``;
+* ``properties``: per model, ``qom-list-properties`` of its type
+  (``<model>-arm-cpu``): name -> type;
+* ``models``: per model, the reply to ``query-cpu-model-expansion`` type
+  ``full`` (an error for the models it refuses);
+* ``virt``: per model, what ``-machine virt -cpu MODEL -m 1G,slots=1,maxmem=4096T``
+  printed on stderr and its exit status: ``virt_set_memmap()``'s "Addressing
+  limited to N bits" names the model's physical address size
+  (``arm_pamax()``), parsed into ``pa-bits``; a model virt does not take
+  says so instead (``pa-bits`` null).
+
 Run from the repository root (``--check`` compares instead of writing)::
 
     .venv/bin/python tools/record_cpu_models.py --qemu /usr/bin/qemu-system-x86_64 \\
         --out memdevd/targets/x86_64/data/qemu-7.2
+    .venv/bin/python tools/record_cpu_models.py --target aarch64 \\
+        --qemu /usr/bin/qemu-system-aarch64 --out memdevd/targets/aarch64/data/qemu-7.2
 """
 
 from __future__ import annotations
@@ -49,12 +67,14 @@ SKIP_PROPS = {
 WARNING = re.compile(r"^qemu-system-x86_64: warning: TCG doesn't support requested feature: (.*)$")
 
 
-def qmp(qemu: str, args: list[str], commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def qmp(
+    qemu: str, args: list[str], commands: list[dict[str, Any]], base: list[str] = BASE_ARGS
+) -> list[dict[str, Any]]:
     """The replies (return or error) to ``commands`` of one QEMU process."""
     text = "".join(json.dumps(c) for c in [{"execute": "qmp_capabilities"}, *commands])
     text += json.dumps({"execute": "quit"})
     proc = subprocess.run(
-        [qemu, *BASE_ARGS, *args, "-qmp", "stdio"],
+        [qemu, *base, *args, "-qmp", "stdio"],
         input=text, capture_output=True, text=True, env=ENV, timeout=600, check=False,
     )  # fmt: skip
     replies = []
@@ -228,13 +248,76 @@ def record(qemu: str) -> dict[str, Any]:
     }
 
 
+AARCH64_BASE_ARGS = ["-machine", "virt,accel=tcg", "-S", "-nodefaults", "-display", "none"]
+#: A maxmem beyond every model's address space: virt's memory map fails
+#: and says how many bits the model has.
+AARCH64_PAMAX_ARGS = ["-m", "1G,slots=1,maxmem=4096T"]
+PA_BITS = re.compile(r"Addressing limited to (\d+) bits")
+
+
+def record_aarch64(qemu: str) -> dict[str, Any]:
+    help_text = subprocess.run(
+        [qemu, "-cpu", "help"], capture_output=True, text=True, env=ENV, check=False
+    ).stdout
+    (defs,) = qmp(qemu, [], [{"execute": "query-cpu-definitions"}], AARCH64_BASE_ARGS)
+    definitions = defs["return"]
+    names = [d["name"] for d in definitions]
+    type_of = {d["name"]: d.get("typename", f"{d['name']}-arm-cpu") for d in definitions}
+    questions: list[dict[str, Any]] = []
+    for name in names:
+        questions.append(
+            {"execute": "qom-list-properties", "arguments": {"typename": type_of[name]}}
+        )
+        questions.append(
+            {
+                "execute": "query-cpu-model-expansion",
+                "arguments": {"type": "full", "model": {"name": name}},
+            }
+        )
+    replies = qmp(qemu, [], questions, AARCH64_BASE_ARGS)
+    properties: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        props, expansion = replies[2 * i], replies[2 * i + 1]
+        properties[name] = (
+            {p["name"]: p["type"] for p in props["return"]} if "return" in props else props
+        )
+        models[name] = expansion
+    virt: dict[str, Any] = {}
+    for name in names:
+        args = ["-machine", "virt", "-accel", "tcg", "-cpu", name, *AARCH64_PAMAX_ARGS]
+        proc = subprocess.run(
+            [qemu, *args, "-S", "-nodefaults", "-display", "none", "-qmp", "stdio"],
+            input='{"execute":"qmp_capabilities"}{"execute":"quit"}',
+            capture_output=True, text=True, env=ENV, timeout=60, check=False,
+        )  # fmt: skip
+        m = PA_BITS.search(proc.stderr)
+        virt[name] = {
+            "argv": ["qemu-system-aarch64", *args],
+            "stderr": proc.stderr,
+            "status": proc.returncode,
+            "pa-bits": int(m.group(1)) if m else None,
+        }
+    return {
+        "help": help_text,
+        "definitions": definitions,
+        "properties": properties,
+        "models": models,
+        "virt": virt,
+    }
+
+
+RECORDERS = {"x86_64": record, "aarch64": record_aarch64}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qemu", required=True)
+    parser.add_argument("--target", choices=sorted(RECORDERS), default="x86_64")
     parser.add_argument("--out", required=True, help="the release's data directory")
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args()
-    data = record(args.qemu)
+    data = RECORDERS[args.target](args.qemu)
     path = os.path.join(args.out, "cpu-models.json")
     if args.check:
         with open(path, encoding="utf-8") as f:

@@ -7,7 +7,13 @@ printed for a bad ``-d`` item).  Run from the repository root::
 
     .venv/bin/python tools/record_misc_data.py --qemu /usr/bin/qemu-system-x86_64 \\
         --out memdevd/targets/x86_64/data/qemu-7.2
+    .venv/bin/python tools/record_misc_data.py --target aarch64 \\
+        --qemu /usr/bin/qemu-system-aarch64 --out memdevd/targets/aarch64/data/qemu-7.2
     ... --check      # exit 1 if misc.json is stale
+
+What is recorded is the same for every target; ``--target`` (default
+x86_64) guards against recording one target's binary into another's data
+(the binary's name must be ``qemu-system-<target>``).
 """
 
 from __future__ import annotations
@@ -32,9 +38,12 @@ def record(qemu: str) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qemu", required=True)
+    parser.add_argument("--target", choices=("aarch64", "x86_64"), default="x86_64")
     parser.add_argument("--out", required=True, help="the release's data directory")
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args()
+    if os.path.basename(args.qemu) != f"qemu-system-{args.target}":
+        parser.error(f"--qemu {args.qemu} is not a qemu-system-{args.target}")
     data = record(args.qemu)
     path = os.path.join(args.out, "misc.json")
     if args.check:

@@ -9,7 +9,8 @@ size, prefetch, 64-bit) and a bridge's window registers, all as QEMU
 shows them on a stopped machine before any firmware ran (``-S``: BAR
 addresses -1, bus numbers and ``irq`` 0).
 
-For each machine family (``pc``, ``q35``) the tool starts
+For each machine family (``pc``, ``q35``; with ``--target aarch64``
+``virt``, its root bus the gpex host bridge's ``pcie.0``) the tool starts
 ``qemu-system-x86_64 -S -nodefaults`` once bare (the board's own
 functions) and then with every user-creatable PCI type of the release's
 device catalog (``devices.json``) cold-plugged on the root bus, one slot
@@ -37,6 +38,8 @@ Usage::
         --out memdevd/targets/x86_64/data/qemu-7.2
     tools/record_pci_data.py --qemu /opt/qemu-10.0/bin/qemu-system-x86_64 \\
         --out memdevd/targets/x86_64/data/qemu-10.0 --mask-dir /usr/lib/x86_64-linux-gnu/qemu
+    tools/record_pci_data.py --target aarch64 --qemu /usr/bin/qemu-system-aarch64 \\
+        --out memdevd/targets/aarch64/data/qemu-7.2
     ... --check      # exit 1 if pci.json is stale
 """
 
@@ -58,7 +61,11 @@ from record_qemu_data import QMP, Host, QMPConnectionLost
 
 FAMILIES = ("pc", "q35")
 # The -machine option of each family: q35 with CXL, so that pxb-cxl is created.
-MACHINE_OPTION = {"pc": "pc", "q35": "q35,cxl=on"}
+MACHINE_OPTION = {"pc": "pc", "q35": "q35,cxl=on", "virt": "virt"}
+# The root bus of each family: aarch64's virt has a PCIe host bridge (gpex).
+ROOT_BUS = {"pc": "pci.0", "q35": "pcie.0", "virt": "pcie.0"}
+# The families recorded per target (--target).
+TARGET_FAMILIES = {"x86_64": FAMILIES, "aarch64": ("virt",)}
 # Root-bus slots free on both -nodefaults boards (pc: 0 and 1 taken; q35: 0 and 31).
 FREE_SLOTS = tuple(range(2, 31))
 BASE_ARGV = [
@@ -121,7 +128,7 @@ class Recorder:
         """Start QEMU with ``drivers`` on slots 2.. of the root bus; query-pci's
         device list, or None and QEMU's error."""
         tmp = str(self.host.tmpdir)
-        root = "pci.0" if family == "pc" else "pcie.0"
+        root = ROOT_BUS[family]
         argv = [self.host.qemu, *BASE_ARGV, "-machine", MACHINE_OPTION[family]]
         for n, driver in enumerate(drivers):
             extra, props = _extra(driver, n, tmp)
@@ -246,7 +253,7 @@ def _error_text(error: str) -> str:
     # "qemu-system-x86_64: -device X,id=t0,bus=...,addr=0x2: reason" -> the reason
     if ": -device " in text:
         text = text.split(": -device ", 1)[1].split(": ", 1)[-1]
-    elif text.startswith(("qemu-system-x86_64: ", "/")):
+    elif text.startswith(("qemu-system-x86_64: ", "qemu-system-aarch64: ", "/")):
         text = text.split(": ", 1)[-1]
     return text
 
@@ -261,24 +268,26 @@ def pci_drivers(data_dir: Path) -> list[str]:
     return sorted(names)
 
 
-def record(qemu: str, data_dir: Path, mask_dirs: list[str]) -> str:
+def record(
+    qemu: str, data_dir: Path, mask_dirs: list[str], families: tuple[str, ...] = FAMILIES
+) -> str:
     with tempfile.TemporaryDirectory(prefix="memdevd-pci-") as tmp:
         recorder = Recorder(Host(qemu, Path(tmp), mask_dirs))
         drivers = pci_drivers(data_dir)
         board: dict[str, Any] = {}
         per_family: dict[str, dict[str, Any]] = {}
         skipped: dict[str, dict[str, str]] = {}
-        for family in FAMILIES:
+        for family in families:
             board[family], per_family[family], fam_skipped = recorder.record_family(family, drivers)
             for driver, error in fam_skipped.items():
                 skipped.setdefault(driver, {})[family] = error.replace(tmp, "@TMPDIR@")
     types: dict[str, Any] = {}
     for driver in drivers:
-        seen = {f: per_family[f][driver] for f in FAMILIES if driver in per_family[f]}
+        seen = {f: per_family[f][driver] for f in families if driver in per_family[f]}
         if not seen:
             continue
         values = list(seen.values())
-        if len(seen) == len(FAMILIES) and all(v == values[0] for v in values):
+        if len(seen) == len(families) and all(v == values[0] for v in values):
             types[driver] = {"": values[0]}
         else:
             types[driver] = seen
@@ -288,13 +297,19 @@ def record(qemu: str, data_dir: Path, mask_dirs: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--qemu", required=True, help="path of qemu-system-x86_64")
+    parser.add_argument("--qemu", required=True, help="path of qemu-system-<target>")
+    parser.add_argument(
+        "--target",
+        choices=sorted(TARGET_FAMILIES),
+        default="x86_64",
+        help="x86_64: pc and q35; aarch64: virt (pcie.0)",
+    )
     parser.add_argument("--out", required=True, help="the release's data directory")
     parser.add_argument("--mask-dir", action="append", default=[], help="see record_qemu_data.py")
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    text = record(args.qemu, out, args.mask_dir)
+    text = record(args.qemu, out, args.mask_dir, TARGET_FAMILIES[args.target])
     target = out / "pci.json"
     if args.check:
         if not target.exists() or target.read_text(encoding="utf-8") != text:

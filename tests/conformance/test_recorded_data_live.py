@@ -14,6 +14,12 @@ and 11.1's are checked too (``--only devices.json``, with the module
 directory masked as recorded).  A failure means the data is stale (QEMU was updated) or the
 recorder is no longer deterministic; regenerate the data with the command
 in memdevd/targets/x86_64/data/README.md.
+
+The aarch64 recordings (memdevd/targets/aarch64/data/qemu-*, of
+qemu-system-aarch64 7.2, 10.0 and 11.1) are checked the same way where
+the binary is installed: every file of record_qemu_data.py ``--target
+aarch64`` (slow: a few minutes per release), and pci.json, misc.json and
+cpu-models.json by their own recorders.
 """
 
 from __future__ import annotations
@@ -146,4 +152,74 @@ def test_recorded_pci_and_misc_data_are_current(version: str, tool: str) -> None
         mounts = " && ".join(f"mount -t tmpfs none {d}" for d in masks)
         argv = ["unshare", "--mount", "sh", "-c", f'{mounts} && exec "$0" "$@"', *argv]
     result = subprocess.run([*argv, "--check"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- aarch64
+
+AARCH64_DATA = ROOT / "memdevd" / "targets" / "aarch64" / "data"
+AARCH64_BINARIES = {
+    "7.2": ("MEMDEVD_QEMU_AARCH64_7_2", "/usr/bin/qemu-system-aarch64"),
+    "10.0": ("MEMDEVD_QEMU_AARCH64_10_0", "/opt/qemu-10.0/bin/qemu-system-aarch64"),
+    "11.1": ("MEMDEVD_QEMU_AARCH64_11_1", "/opt/qemu-11.1/bin/qemu-system-aarch64"),
+}
+
+
+def _aarch64(version: str) -> tuple[str, Path, list[str]]:
+    """qemu-system-aarch64 of ``version``, its recording and the module
+    directories the recording hid from it; skips where one is missing."""
+    env, default = AARCH64_BINARIES[version]
+    binary = os.environ.get(env) or default
+    if not os.access(binary, os.X_OK):
+        pytest.skip(f"qemu-system-aarch64 {version} is not installed ({binary})")
+    data = AARCH64_DATA / f"qemu-{version}"
+    if not (data / "meta.json").exists():
+        pytest.skip(f"no aarch64 recording of {version}")
+    meta = json.loads((data / "meta.json").read_text(encoding="utf-8"))
+    masks = [d for d in meta["mask-dirs"] if os.path.isdir(d)]
+    if masks and os.geteuid() != 0:
+        pytest.skip(f"masking {masks} from qemu-system-aarch64 {version} needs root")
+    return binary, data, masks
+
+
+@pytest.mark.live_qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("version", sorted(AARCH64_BINARIES))
+def test_recorded_aarch64_data_is_current(version: str) -> None:
+    """Every file record_qemu_data.py --target aarch64 writes, recorded again
+    and compared (the KVM parts: not recordable on an x86 host)."""
+    binary, data, masks = _aarch64(version)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "record_qemu_data.py"),
+            *("--target", "aarch64", "--qemu", binary, "--version-label", version),
+            *("--out", str(data)),
+            *(f"--mask-dir={d}" for d in masks),
+            "--check",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.live_qemu
+@pytest.mark.parametrize(
+    "tool", ["record_pci_data.py", "record_misc_data.py", "record_cpu_models.py"]
+)
+@pytest.mark.parametrize("version", sorted(AARCH64_BINARIES))
+def test_recorded_aarch64_pci_misc_and_cpu_data_are_current(version: str, tool: str) -> None:
+    """pci.json, misc.json and cpu-models.json of the aarch64 recordings."""
+    binary, data, masks = _aarch64(version)
+    argv = [sys.executable, str(ROOT / "tools" / tool), "--target", "aarch64"]
+    argv += ["--qemu", binary, "--out", str(data)]
+    if tool == "record_pci_data.py":
+        argv += [f"--mask-dir={d}" for d in masks]
+    elif masks:
+        mounts = " && ".join(f"mount -t tmpfs none {d}" for d in masks)
+        argv = ["unshare", "--mount", "sh", "-c", f'{mounts} && exec "$0" "$@"', *argv]
+    result = subprocess.run([*argv, "--check"], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr

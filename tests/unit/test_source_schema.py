@@ -10,6 +10,7 @@ reply shaping built on the schema are checked here too.
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,25 @@ def test_schema_matches_the_recorded_introspection(release: str) -> None:
     rec = recording("x86_64", get_release(release))
     doc = rec.load("qapi-schema")
     assert gen.check(doc, gen.recorded_introspection(release)) == []
+
+
+AARCH64_DATA = ROOT / "memdevd" / "targets" / "aarch64" / "data"
+
+
+@pytest.mark.parametrize("release", RECORDINGS)
+def test_aarch64_schema_matches_the_recorded_introspection(release: str) -> None:
+    """qemu-system-aarch64's schema (gen_qapi_schema.py --target aarch64):
+    the ARM-only command is in, the x86-only ones are out."""
+    data = AARCH64_DATA / f"qemu-{release}"
+    if not (data / "qapi-schema.json").exists():
+        pytest.skip(f"no aarch64 schema of {release}")
+    gen = _generator()
+    doc = json.loads((data / "qapi-schema.json").read_text(encoding="utf-8"))
+    assert gen.check(doc, gen.recorded_introspection(release, AARCH64_DATA)) == []
+    assert doc["defined"]["TARGET_ARM"] is True
+    assert doc["defined"]["TARGET_I386"] is False
+    assert "query-gic-capabilities" in doc["commands"]
+    assert not {"query-sgx", "rtc-reset-reinjection"} & set(doc["commands"])
 
 
 def _schema(release: str = "10.0") -> SourceSchema:
