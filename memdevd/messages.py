@@ -472,6 +472,8 @@ VIRTIO_MD_HOTUNPLUG_NOT_SUPPORTED: Final = (
 
 # --- hw/pci/pci.c, hw/core/qdev-properties-system.c, hw/pci/pcie_port.c -------------------
 PCI_NO_FREE_DEVFN: Final = "PCI: no slot/function available for {}, all in use or reserved"
+# hw/pci/msix.c msix_init: the interrupt controller takes no MSI (msi_nonbroken)
+MSIX_NOT_SUPPORTED: Final = "MSI-X is not supported by interrupt controller"
 # hw/pci/slotid_cap.c slotid_cap_init (pci-bridge, pci-bridge-seat)
 BRIDGE_CHASSIS_NOT_SPECIFIED: Final = (
     "Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0."

@@ -145,6 +145,11 @@ class Board:
         """``machine_init_done`` notifiers: checks once the command line's
         devices exist (QEMU exits on their errors)."""
 
+    def msi_supported(self, machine: Machine) -> bool:
+        """``msi_nonbroken``: whether the interrupt controller takes MSIs
+        (arm virt: only with a GICv2m or an ITS)."""
+        return True
+
     def has_acpi_device(self, machine: Machine) -> bool:
         """Whether an ACPI device (``TYPE_ACPI_DEVICE_IF``) exists, which
         ``query-acpi-ospm-status`` asks (arm virt: the acpi-ged)."""

@@ -430,6 +430,9 @@ class PCIERootPort(PCIDevice):
         # pci_bridge_initfn(): the bus takes the port's id, else an automatic
         # name (the counter advances even if realize fails below, as in QEMU).
         bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
+        if not self.machine.config.board.msi_supported(self.machine):
+            # gen_rp_interrupts_init -> msix_init: msi_nonbroken is false.
+            raise CoreError(M.MSIX_NOT_SUPPORTED)
         if (self.chassis, self.slot) in pcie_slot_ids(self.machine, self):
             raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
         self.devfn = devfn

@@ -154,8 +154,6 @@ class VirtBoard(Board):
         model = config.cpu_model
         assert model is not None
         check_valid_cpu(release, model)
-        if model == "host" and not machine.kvm_enabled:
-            raise CoreError(M.CPU_MODEL_NEEDS_KVM.format(model))
         numa_possible_cpus(machine)
         notes: list[Any] = list(finish_cpus(machine, self.default_cpu_node))
         options = config.board_options
@@ -206,6 +204,11 @@ class VirtBoard(Board):
             and config.acpi_setting != "off"
         )
         return notes
+
+    def msi_supported(self, machine: Machine) -> bool:
+        if not machine.release.virt_msi_needs_controller:
+            return True
+        return machine.board_state.get("msi-device") is not None
 
     def has_acpi_device(self, machine: Machine) -> bool:
         return bool(machine.board_state.get("acpi-ged"))
