@@ -206,6 +206,11 @@ MAXMEM_NOT_ALIGNED: Final = "maximum memory size must by aligned to multiple of 
 UNSUPPORTED_MAXMEM: Final = "unsupported amount of maximum memory: {:x}"
 SLOTS_MAXMEM_NOT_SUPPORTED: Final = "\"-memory 'slots|maxmem'\" is not supported by: {}"
 
+# The QMP stubs of another target's commands (11.1's binaries have them all)
+SGX_NOT_COMPILED: Final = "SGX support is not compiled in"
+SEV_NOT_AVAILABLE: Final = "SEV is not available in this QEMU"
+HV_BALLOON_NOT_BUILT: Final = "hv-balloon device not enabled in this build"
+GIC_NOT_AVAILABLE: Final = "GIC hardware is not available on this target"
 # hw/acpi/acpi-qmp-cmds.c qmp_query_acpi_ospm_status (no ACPI device)
 ACPI_OSPM_NO_DEVICE: Final = "command is not supported, missing ACPI device"
 

@@ -313,7 +313,10 @@ def apply_machine_options(
 
 
 def configure_accelerator(
-    request: StartupRequest, settings: MemdevdSettings, release: Release
+    request: StartupRequest,
+    settings: MemdevdSettings,
+    release: Release,
+    kvm_compiled: bool = True,
 ) -> tuple[str, list[Diagnostic]]:
     """``configure_accelerators``: try each accelerator in order.
 
@@ -333,6 +336,11 @@ def configure_accelerator(
             if printed:
                 printed.append(Diagnostic(M.ACCEL_FALLBACK.format("tcg")))
             return "tcg", printed
+        if accel == "kvm" and not kvm_compiled:
+            # A binary without KVM (qemu-system-aarch64 of an x86 host):
+            # do_configure_accelerator's error_report, then the next one.
+            printed.append(Diagnostic(M.ACCEL_INVALID.format(accel), location=location))
+            continue
         if accel == "kvm":
             if settings.host.kvm:
                 return "kvm", printed
@@ -419,7 +427,7 @@ def build_machine(
     machine_accel = request.machine.get("accel")
     if isinstance(machine_accel, str) and not request.accel:
         request.accel = [(name, None) for name in machine_accel.split(":")]
-    accel, printed = configure_accelerator(request, settings, release)
+    accel, printed = configure_accelerator(request, settings, release, board.kvm_compiled)
     notes.extend(printed)
     accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel

@@ -64,6 +64,9 @@ class Board:
     cpu_hotplug: bool = False
     #: PCIe slots use native hot-plug (no ACPI PCI hot-plug: arm virt)
     pcie_native_hotplug: bool = False
+    #: ``kvm_available()``: the target's binary was built with KVM (an x86
+    #: host's qemu-system-aarch64 is not)
+    kvm_compiled: bool = True
     #: what versioned machine types keep of their release
     compat: CompatTable = MappingProxyType({})
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
@@ -73,6 +76,9 @@ class Board:
     units_per_default_bus: int = 0
     #: pc_system_flash_create: the ``pflash0``/``pflash1`` system flash
     system_flash: bool = False
+    #: QMP commands the target's binary has only as QEMU's stubs (11.1 has
+    #: every target's commands): name -> the stub's error text
+    stub_commands: Mapping[str, str] = MappingProxyType({})
     #: device types only this target has: driver -> (module, class name)
     device_types: Mapping[str, tuple[str, str]] = MappingProxyType({})
 

@@ -1159,8 +1159,8 @@ class Machine:
 
     def kvm_info(self) -> dict[str, bool]:
         """``qmp_query_kvm``: ``present`` is ``kvm_available()``, whether the
-        binary was built with KVM (Debian's is), whatever the host has."""
-        return {"enabled": self.kvm_enabled, "present": True}
+        binary was built with KVM (Debian's x86 one is), whatever the host has."""
+        return {"enabled": self.kvm_enabled, "present": self.config.board.kvm_compiled}
 
     def memory_size_summary(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ memory devices go on a root port).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
@@ -81,6 +82,17 @@ _HIGHMEM_SWITCHES = frozenset(
 #: virt_set_gic_version's values
 _GIC_VERSIONS = ("4", "3", "2", "host", "max")
 
+#: x86's commands qemu-system-aarch64 11.1 has as stubs (the target's
+#: recording decides whether the binary has them at all).
+STUB_COMMANDS: Mapping[str, str] = MappingProxyType(
+    {
+        "query-sgx": M.SGX_NOT_COMPILED,
+        "query-sgx-capabilities": M.SGX_NOT_COMPILED,
+        "query-sev-capabilities": M.SEV_NOT_AVAILABLE,
+        "query-hv-balloon-status-report": M.HV_BALLOON_NOT_BUILT,
+    }
+)
+
 #: The generic PCIe host's root function (gpex-root) on pcie.0.
 GPEX_ROOT = PCIFunction(0x00, "gpex-root")
 
@@ -103,8 +115,11 @@ class VirtBoard(Board):
     cpu_hotplug = False
     # no ACPI PCI hot-plug: root ports use native PCIe hot-plug
     pcie_native_hotplug = True
+    # an x86 host's qemu-system-aarch64 has no KVM
+    kvm_compiled = False
     compat = COMPAT
     block_default_type = "virtio"
+    stub_commands = STUB_COMMANDS
     default_display = None
 
     def machine_type_chain(self, machine_type: str) -> tuple[str, ...]:
@@ -351,5 +366,7 @@ VIRT = VirtBoard()
 #: ``-machine none`` of qemu-system-aarch64.
 NONE = Board()
 NONE.target = TARGET
+NONE.kvm_compiled = False
+NONE.stub_commands = STUB_COMMANDS
 
 BOARDS: Mapping[str, Board] = {"virt": VIRT, "none": NONE}
