@@ -13,6 +13,7 @@ generates, so they cannot go stale.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from memdevd.releases.table import RELEASES
@@ -90,7 +91,10 @@ def generated_files() -> dict[str, str]:
     from memdevd.releases.recorded import recording
     from memdevd.releases.table import RECORDINGS, get_release
 
-    for recorded_as in RECORDINGS:
-        rel, text = recording("x86_64", get_release(recorded_as)).samples_file()
-        files[rel] = text
+    for target in ("x86_64", "aarch64"):
+        for recorded_as in RECORDINGS:
+            rec = recording(target, get_release(recorded_as))
+            if os.path.exists(rec.path("instances")):
+                rel, text = rec.samples_file()
+                files[rel] = text
     return files

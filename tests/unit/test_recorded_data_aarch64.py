@@ -99,3 +99,22 @@ def test_pci_identities_are_on_virt(release: str) -> None:
     assert list(pci["board"]) == ["virt"]
     assert pci["types"]["virtio-mem-pci"][""]["id"]["vendor"] == 0x1AF4
     assert "virtio-pmem-pci" not in pci["types"]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@pytest.mark.parametrize("release", RELEASES)
+@pytest.mark.parametrize("name", [f for f in FILES if f not in ("meta.json", "samples.json")])
+def test_no_temporary_paths_leak(release: str, name: str) -> None:
+    """The recorders' temporary directories (memdevd-record-*, memdevd-pci-*)
+    are written as @TMPDIR@ (QEMU's own texts may name /tmp)."""
+    for text in _strings(load(release, name)):
+        assert "memdevd-record-" not in text and "memdevd-pci-" not in text, (name, text[:200])
