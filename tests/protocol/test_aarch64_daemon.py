@@ -91,6 +91,10 @@ def test_virtio_mem_on_a_root_port(workdir: Path) -> None:
                 "device_add", {"driver": "virtio-mem-pci", "id": "vm0", "memdev": "m1"}
             )
             assert rsp["error"]["desc"] == "Bus 'pcie.0' does not support hotplugging"
+            # Debian's qemu-system-aarch64 is built without virtio-pmem-pci.
+            args = {"driver": "virtio-pmem-pci", "id": "pm0", "memdev": "m1", "bus": "rp0"}
+            rsp = await qmp.execute("device_add", args)
+            assert rsp["error"]["desc"] == "'virtio-pmem-pci' is not a valid device model name"
             args = {"driver": "virtio-mem-pci", "id": "vm0", "memdev": "m1", "bus": "rp0"}
             assert await qmp.execute("device_add", args) == {"return": {}}
             args = {"driver": "virtio-mem-pci", "id": "vm1", "memdev": "m2", "bus": "rp1"}
