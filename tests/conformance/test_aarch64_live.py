@@ -34,6 +34,8 @@ DATA = ROOT / "memdevd" / "targets" / "aarch64" / "data"
 MEMDEVD = [sys.executable, "-c", "import sys; from memdevd.app.libvirt_emulator import "
            "main_aarch64; sys.exit(main_aarch64())"]  # fmt: skip
 GiB = 1 << 30
+#: how long to wait for late events after the last reply (seconds)
+SETTLE = 0.5
 
 
 def _live(version: str, argv: list[str]) -> list[str]:
@@ -88,6 +90,15 @@ def _session(command: list[str], commands: list[dict]) -> tuple[list[dict], str]
                     # events as they come, without their timestamps
                     replies.append({"event": reply["event"], "data": reply.get("data")})
                 replies.append(reply)
+            # Events that come late (10.0 sends an unplug's DEVICE_DELETED
+            # once RCU finalized the device): whatever arrives in a moment.
+            sock.settimeout(SETTLE)
+            try:
+                while line := f.readline():
+                    late = json.loads(line)
+                    replies.append({"event": late["event"], "data": late.get("data")})
+            except TimeoutError:
+                pass
         except (OSError, ValueError):
             # It exited at start-up after its socket was made.
             proc.wait(30)
