@@ -192,7 +192,8 @@ def help_text(prog: str) -> str:
         "",
         "memdevd-qemu-system-x86_64 takes the same arguments with libvirt's defaults",
         "(-memdevd guest=cooperative,kvm=auto): name it in a libvirt domain's",
-        "<emulator> (docs/libvirt.md).",
+        "<emulator> (docs/libvirt.md); memdevd-qemu-system-aarch64 is the same with",
+        "-memdevd target=aarch64.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -22,6 +22,10 @@ from memdevd.releases.table import DEFAULT_VERSION, RELEASES
 # key -> (value syntax, help)
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "version": ("7.2|8.2|10.0|11.1", "QEMU release to emulate (default 10.0)"),
+    "target": (
+        "x86_64|aarch64",
+        "QEMU system emulator: qemu-system-x86_64 (default) or qemu-system-aarch64 (virt)",
+    ),
     "guest": (
         "none|cooperative|slow:SECONDS|polls:N|refuse",
         "simulated guest OS (default none: firmware only, as a paused QEMU)",
