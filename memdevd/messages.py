@@ -206,6 +206,60 @@ MAXMEM_NOT_ALIGNED: Final = "maximum memory size must by aligned to multiple of 
 UNSUPPORTED_MAXMEM: Final = "unsupported amount of maximum memory: {:x}"
 SLOTS_MAXMEM_NOT_SUPPORTED: Final = "\"-memory 'slots|maxmem'\" is not supported by: {}"
 
+# The QMP stubs of another target's commands (11.1's binaries have them all)
+SGX_NOT_COMPILED: Final = "SGX support is not compiled in"
+SEV_NOT_AVAILABLE: Final = "SEV is not available in this QEMU"
+HV_BALLOON_NOT_BUILT: Final = "hv-balloon device not enabled in this build"
+GIC_NOT_AVAILABLE: Final = "GIC hardware is not available on this target"
+# hw/acpi/acpi-qmp-cmds.c qmp_query_acpi_ospm_status (no ACPI device)
+ACPI_OSPM_NO_DEVICE: Final = "command is not supported, missing ACPI device"
+
+# --- hw/arm/virt.c, hw/core/machine.c (the arm virt machine) ----------------------------
+# virt_memory_pre_plug / virt_dimm_unplug_request: no acpi-ged (virt-4.1 and
+# older, no firmware, acpi=off) or MTE.
+VIRT_MEMHP_NO_GED: Final = "memory hotplug is not enabled: missing acpi-ged device"
+VIRT_MEMHP_MTE: Final = "memory hotplug is not enabled: MTE is enabled"
+VIRT_NVDIMM_NOT_ENABLED: Final = "nvdimm is not enabled: add 'nvdimm=on' to '-M'"
+# virt_set_memmap (error_report, then exit)
+VIRT_UNSUPPORTED_RAM_SLOTS: Final = "unsupported number of memory slots: {}"
+VIRT_MAXMEM_SLOTS_TOO_HUGE: Final = "maxmem/slots too huge"
+# Debian 7.2's text ends in "\n" (error_report adds another: an empty line).
+VIRT_ADDRESSING_LIMITED_7_2: Final = (
+    "Addressing limited to {} bits, but memory exceeds it by {} bytes\n"
+)
+VIRT_ADDRESSING_LIMITED: Final = "Addressing limited to {} bits, but memory exceeds it by {} bytes"
+# virt_cpu_post_init (TCG, aarch64 vCPUs with highmem)
+VIRT_VCPU_PA_BITS: Final = "VCPU supports less PA bits ({}) than requested by the memory map ({})"
+# machvirt_init (7.2): the CPU type is not one virt takes.
+VIRT_CPU_TYPE_NOT_SUPPORTED_7_2: Final = "mach-virt: CPU type {} not supported"
+# virt_set_highmem_mmio_size (10.0)
+VIRT_HIGHMEM_MMIO_SIZE_NOT_POW2: Final = "highmem-mmio-size is not a power of 2"
+VIRT_HIGHMEM_MMIO_SIZE_TOO_LOW: Final = (
+    "highmem-mmio-size cannot be set to a lower value than the default ({})"
+)
+# machvirt_init: vCPUs beyond what the GIC's redistributors take
+VIRT_TOO_MANY_CPUS: Final = (
+    "Number of SMP CPUs requested ({}) exceeds max CPUs supported by machine 'mach-virt' ({})"
+)
+VIRT_TRY_HIGHMEM_REDISTS: Final = "Try 'highmem-redists=on' for more CPUs\n"
+# finalize_gic_version_do (accelerator name)
+VIRT_GIC_HOST_NEEDS_KVM: Final = "gic-version=host requires KVM"
+VIRT_GIC_V4_UNSUPPORTED: Final = "{} does not support GICv4 emulation, is virtualization=on?"
+VIRT_GIC_V4_NEEDS_VIRT_7_2: Final = "gic-version=4 requires virtualization enabled"
+# hw/intc/arm_gicv3_common.c realize (7.2: virt counts a high redistributor
+# region that did not fit)
+GICV3_REDIST_CAPACITY: Final = (
+    "Capacity of the redist regions({}) does not match the number of vcpus({})"
+)
+# virt_set_gic_version
+VIRT_GIC_VERSION_INVALID: Final = "Invalid gic-version value"
+VIRT_GIC_VERSION_HINT: Final = "Valid values are 3, 2, host, max.\n"
+# hw/core/machine.c is_cpu_type_supported (8.2+): the text, then its hint.
+CPU_MODEL_INVALID: Final = "Invalid CPU model: {}"
+CPU_MODEL_VALID_LIST_HINT: Final = "The valid models are: {}\n"
+# hw/core/machine.c machine_run_board_init: no -machine and no default.
+NO_MACHINE_DEFAULT: Final = "No machine specified, and there is no default"
+
 # --- hw/virtio/virtio-md-pci.c, hw/i386/pc.c (virtio memory devices) -------------------
 VIRTIO_MD_UNPLUG_7_2: Final = "virtio based memory devices cannot be unplugged."
 VIRTIO_PMEM_UNPLUG: Final = "this virtio based memory devices cannot be unplugged"
@@ -266,6 +320,8 @@ NUMA_MEM_MIXED: Final = (
 )
 NUMA_MEM_NOT_SUPPORTED: Final = "Parameter -numa node,mem is not supported by this machine type"
 NUMA_MEM_NOT_SUPPORTED_HINT: Final = "Use -numa node,memdev instead\n"
+# parse_numa_node: warn_report() on a machine type that still takes mem=
+NUMA_MEM_DEPRECATED: Final = "Parameter -numa node,mem is deprecated, use -numa node,memdev instead"
 NUMA_MEMDEV_AMBIGUOUS: Final = "memdev={} is ambiguous"
 NUMA_NODE_MISSING: Final = "numa: Node ID missing: {}"
 NUMA_TOTAL_MISMATCH: Final = "total memory for NUMA nodes (0x{:x}) should equal RAM size (0x{:x})"
@@ -427,6 +483,8 @@ VIRTIO_MD_HOTUNPLUG_NOT_SUPPORTED: Final = (
 
 # --- hw/pci/pci.c, hw/core/qdev-properties-system.c, hw/pci/pcie_port.c -------------------
 PCI_NO_FREE_DEVFN: Final = "PCI: no slot/function available for {}, all in use or reserved"
+# hw/pci/msix.c msix_init: the interrupt controller takes no MSI (msi_nonbroken)
+MSIX_NOT_SUPPORTED: Final = "MSI-X is not supported by interrupt controller"
 # hw/pci/slotid_cap.c slotid_cap_init (pci-bridge, pci-bridge-seat)
 BRIDGE_CHASSIS_NOT_SPECIFIED: Final = (
     "Bridge chassis not specified. Each bridge is required to be assigned a unique chassis id > 0."

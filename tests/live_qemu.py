@@ -15,6 +15,9 @@ Binaries (override with the environment variables):
 * ``11.1`` -> ``$MEMDEVD_QEMU_11_1`` or /opt/qemu-11.1/bin/qemu-system-x86_64
   (a wrapper that runs the binary through its own loader, tools/install-qemu.sh)
 
+and qemu-system-aarch64 beside each (``$MEMDEVD_QEMU_AARCH64_7_2``...), for
+the functions given ``target="aarch64"``.
+
 What loads every QEMU module (``qom-list-types``, ``-device help``) needs
 the module directories the release's recording masked (meta.json
 ``mask-dirs``: 10.0 and 11.1 would load Debian 7.2's modules and abort):
@@ -63,6 +66,15 @@ _BINARIES: dict[str, tuple[str, str]] = {
     "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
     "11.1": ("MEMDEVD_QEMU_11_1", "/opt/qemu-11.1/bin/qemu-system-x86_64"),
 }
+#: The binaries of each target memdevd emulates (memdevd/targets/<target>).
+TARGET_BINARIES: dict[str, dict[str, tuple[str, str]]] = {
+    "x86_64": _BINARIES,
+    "aarch64": {
+        "7.2": ("MEMDEVD_QEMU_AARCH64_7_2", "/usr/bin/qemu-system-aarch64"),
+        "10.0": ("MEMDEVD_QEMU_AARCH64_10_0", "/opt/qemu-10.0/bin/qemu-system-aarch64"),
+        "11.1": ("MEMDEVD_QEMU_AARCH64_11_1", "/opt/qemu-11.1/bin/qemu-system-aarch64"),
+    },
+}
 
 # A paused, device-less PC: starts in well under a second and answers QMP.
 DEFAULT_ARGV: tuple[str, ...] = (
@@ -80,26 +92,31 @@ DEFAULT_ARGV: tuple[str, ...] = (
 STREAM_LIMIT = 64 << 20
 
 
-def qemu_binary_candidate(version: str) -> str:
-    """The path where the QEMU of ``version`` is looked for."""
-    env, default = _BINARIES[version]
+def qemu_binary_candidate(version: str, target: str = "x86_64") -> str:
+    """The path where the QEMU of ``version`` (and ``target``) is looked for."""
+    env, default = TARGET_BINARIES[target][version]
     return os.environ.get(env) or default
 
 
-def qemu_binary(version: str) -> str | None:
+def qemu_binary(version: str, target: str = "x86_64") -> str | None:
     """The QEMU binary for ``version`` ("7.2", "10.0" or "11.1"), or None if absent."""
-    path = qemu_binary_candidate(version)
+    path = qemu_binary_candidate(version, target)
     if os.path.isfile(path) and os.access(path, os.X_OK):
         return path
     return None
 
 
-DATA = Path(__file__).resolve().parents[1] / "memdevd" / "targets" / "x86_64" / "data"
+TARGETS = Path(__file__).resolve().parents[1] / "memdevd" / "targets"
+DATA = TARGETS / "x86_64" / "data"
 
 
-def module_masks(version: str) -> list[str]:
-    """The directories the recording of ``version`` hid from QEMU (--mask-dir)."""
-    meta = json.loads((DATA / f"qemu-{version}" / "meta.json").read_text(encoding="utf-8"))
+def module_masks(version: str, target: str = "x86_64") -> list[str]:
+    """The directories the recording of ``version`` hid from QEMU (--mask-dir);
+    none while the target has no recording of the release."""
+    path = TARGETS / target / "data" / f"qemu-{version}" / "meta.json"
+    if not path.is_file():
+        return []
+    meta = json.loads(path.read_text(encoding="utf-8"))
     return [d for d in meta.get("mask-dirs", []) if os.path.isdir(d)]
 
 
@@ -110,31 +127,32 @@ def _empty_directory() -> str:
     return path
 
 
-def mask_problem(version: str) -> str | None:
+def mask_problem(version: str, target: str = "x86_64") -> str | None:
     """Why :func:`qemu_command` cannot hide ``version``'s module directories
     here, or None (nothing to hide, or root with ``unshare``)."""
-    if not module_masks(version):
+    masks = module_masks(version, target)
+    if not masks:
         return None
     if os.geteuid() != 0:
-        return f"hiding {module_masks(version)} from QEMU {version} needs root"
+        return f"hiding {masks} from QEMU {version} needs root"
     if shutil.which("unshare") is None:
-        return f"hiding {module_masks(version)} from QEMU {version} needs unshare"
+        return f"hiding {masks} from QEMU {version} needs unshare"
     return None
 
 
-def qemu_command(version: str, argv: Sequence[str]) -> list[str]:
+def qemu_command(version: str, argv: Sequence[str], target: str = "x86_64") -> list[str]:
     """The command that runs QEMU ``version`` with ``argv`` as its recording
     ran it: with the module directories it masked hidden (an empty
     directory bind-mounted over each, in a private mount namespace).
     Raises FileNotFoundError if the binary is absent, RuntimeError when the
     directories cannot be hidden (:func:`mask_problem`)."""
-    binary = qemu_binary(version)
+    binary = qemu_binary(version, target)
     if binary is None:
-        raise FileNotFoundError(qemu_binary_candidate(version))
-    masks = module_masks(version)
+        raise FileNotFoundError(qemu_binary_candidate(version, target))
+    masks = module_masks(version, target)
     if not masks:
         return [binary, *argv]
-    problem = mask_problem(version)
+    problem = mask_problem(version, target)
     if problem is not None:
         raise RuntimeError(problem)
     empty = _empty_directory()

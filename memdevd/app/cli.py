@@ -195,23 +195,29 @@ def help_text(prog: str) -> str:
         "",
         "memdevd-qemu-system-x86_64 takes the same arguments with libvirt's defaults",
         "(-memdevd guest=cooperative,kvm=auto): name it in a libvirt domain's",
-        "<emulator> (docs/libvirt.md).",
+        "<emulator> (docs/libvirt.md); memdevd-qemu-system-aarch64 is the same with",
+        "-memdevd target=aarch64.",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _prescan_version(argv: Sequence[str]) -> str:
-    """The -memdevd version=..., needed before parsing (texts differ per release)."""
+def _prescan_version(argv: Sequence[str]) -> tuple[str, str]:
+    """The -memdevd version=... and target=..., needed before parsing (texts
+    and the command line differ per release and target)."""
     from memdevd.releases.table import DEFAULT_VERSION, RELEASES
+    from memdevd.targets import TARGET_NAMES
 
     version = DEFAULT_VERSION
+    target = TARGET_NAMES[0]
     for i, word in enumerate(argv[:-1]):
         if word in ("-memdevd", "--memdevd"):
             for item in argv[i + 1].split(","):
                 key, _, value = item.partition("=")
                 if key == "version" and value in RELEASES:
                     version = value
-    return version
+                elif key == "target" and value in TARGET_NAMES:
+                    target = value
+    return version, target
 
 
 def parse(argv: Sequence[str], prog: str) -> Parsed:
@@ -226,9 +232,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     from memdevd.util import cmdline as cli_args
     from memdevd.util import qemu_opts as Q
 
-    version = _prescan_version(argv)
+    version, target_name = _prescan_version(argv)
     release = get_release(version)
-    settings = MemdevdSettings(version=version)
+    settings = MemdevdSettings(version=version, target=target_name)
     target = get_target(settings.target)
     syntax = target.syntax(release)
     tokens = cli_args.tokenize(argv, syntax=syntax)

@@ -1,4 +1,5 @@
-"""``memdevd-qemu-system-x86_64``: memdevd as the emulator a libvirt domain names.
+"""``memdevd-qemu-system-x86_64`` (and ``-aarch64``): memdevd as the emulator a
+libvirt domain names.
 
 A domain's ``<emulator>`` points libvirt at a binary it then runs two ways,
 both handled by memdevd's QEMU command line (:mod:`memdevd.app.cli`):
@@ -47,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     return cli_main([*DEFAULTS, *args], program_name())
+
+
+def main_aarch64(argv: list[str] | None = None) -> int:
+    """``memdevd-qemu-system-aarch64``: the same, emulating qemu-system-aarch64."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return main(["-memdevd", "target=aarch64", *args])
 
 
 if __name__ == "__main__":

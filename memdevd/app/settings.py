@@ -22,6 +22,10 @@ from memdevd.releases.table import DEFAULT_VERSION, RELEASES
 # key -> (value syntax, help)
 SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "version": ("7.2|8.2|10.0|11.1", "QEMU release to emulate (default 10.0)"),
+    "target": (
+        "x86_64|aarch64",
+        "QEMU system emulator: qemu-system-x86_64 (default) or qemu-system-aarch64 (virt)",
+    ),
     "guest": (
         "none|cooperative|slow:SECONDS|polls:N|refuse",
         "simulated guest OS (default none: firmware only, as a paused QEMU)",
@@ -131,7 +135,7 @@ def _resolve_kvm_auto(settings: MemdevdSettings) -> None:
 @record
 class MemdevdSettings:
     version: str = DEFAULT_VERSION
-    # The QEMU system emulator (memdevd/targets/<target>/); one so far.
+    # The QEMU system emulator (memdevd/targets/<target>/): x86_64, aarch64.
     target: str = "x86_64"
     guest: GuestConfig = field(default_factory=GuestConfig)
     host: HostFacts = field(default_factory=HostFacts)
@@ -187,6 +191,13 @@ def apply(settings: MemdevdSettings, items: list[tuple[str, str]]) -> None:
                 choices = "emulated releases: " + ", ".join(RELEASES)
                 raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices))
             settings.version = value
+        elif key == "target":
+            from memdevd.targets import TARGET_NAMES
+
+            if value not in TARGET_NAMES:
+                choices = "emulated targets: " + ", ".join(TARGET_NAMES)
+                raise SettingsError(M.SETTING_BAD_VALUE.format(key, value, choices))
+            settings.target = value
         elif key == "guest":
             try:
                 settings.guest = GuestConfig.parse(value)

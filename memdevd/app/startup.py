@@ -24,7 +24,7 @@ from memdevd.machine.display import DisplayBinder, DisplayState
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import HostFacts
 from memdevd.machine.machine import Machine, MachineConfig, set_nvdimm_persistence
-from memdevd.machine.numa import check_generic_initiators, set_numa_options
+from memdevd.machine.numa import NumaWarning, check_generic_initiators, set_numa_options
 from memdevd.machine.qom import QOMObject
 from memdevd.machine.smp import parse_smp
 from memdevd.qapi.qdict import qdict_key_order
@@ -134,7 +134,11 @@ def _err(exc: CoreError, location: str | None = None) -> OptionError:
 
 def select_machine(target: Target, release: Release, name: str | None) -> MachineType:
     """``select_machine``: the target's default when no type is given."""
-    mtype = target.resolve_machine(release, name)
+    try:
+        mtype = target.resolve_machine(release, name)
+    except CoreError as exc:
+        # (qemu-system-aarch64 has no default machine type)
+        raise _err(exc) from None
     if mtype is not None:
         return mtype
     wanted = name or ""
@@ -316,7 +320,10 @@ def apply_machine_options(
 
 
 def configure_accelerator(
-    request: StartupRequest, settings: MemdevdSettings, release: Release
+    request: StartupRequest,
+    settings: MemdevdSettings,
+    release: Release,
+    kvm_compiled: bool = True,
 ) -> tuple[str, list[Diagnostic]]:
     """``configure_accelerators``: try each accelerator in order.
 
@@ -336,6 +343,11 @@ def configure_accelerator(
             if printed:
                 printed.append(Diagnostic(M.ACCEL_FALLBACK.format("tcg")))
             return "tcg", printed
+        if accel == "kvm" and not kvm_compiled:
+            # A binary without KVM (qemu-system-aarch64 of an x86 host):
+            # do_configure_accelerator's error_report, then the next one.
+            printed.append(Diagnostic(M.ACCEL_INVALID.format(accel), location=location))
+            continue
         if accel == "kvm":
             if settings.host.kvm:
                 return "kvm", printed
@@ -426,7 +438,7 @@ def build_machine(
     machine_accel = request.machine.get("accel")
     if isinstance(machine_accel, str) and not request.accel:
         request.accel = [(name, None) for name in machine_accel.split(":")]
-    accel, printed = configure_accelerator(request, settings, release)
+    accel, printed = configure_accelerator(request, settings, release, board.kvm_compiled)
     notes.extend(printed)
     accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel
@@ -564,7 +576,14 @@ def build_machine(
                 err = _err(exc, location)
                 err.preceding[:0] = notes
                 raise err from None
-            notes.extend(Diagnostic(text, location=location) for text in reported)
+            notes.extend(
+                Diagnostic(
+                    text,
+                    location=location,
+                    kind="warning" if isinstance(text, NumaWarning) else "error",
+                )
+                for text in reported
+            )
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash

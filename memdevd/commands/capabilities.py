@@ -4,7 +4,7 @@ libvirt's capability probe asks an emulator what it is (``query-target``),
 which CPU models it has and what they expand to (``query-cpu-definitions``,
 ``query-cpu-model-expansion``), its TPM, command-line and SEV support
 (``query-tpm-models``, ``query-tpm-types``, ``query-command-line-options``,
-``query-sev-capabilities``); a domain start asks for the vCPUs
+``query-sev-capabilities``, on arm ``query-gic-capabilities``); a domain start asks for the vCPUs
 (``query-hotpluggable-cpus``, ``query-cpus-fast``).
 
 The capability answers are QEMU's, recorded from ``-machine none`` as
@@ -123,6 +123,14 @@ def query_tpm_types(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
 def query_sev_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     no_args(args)
     return _recorded_answer(rt, "query-sev-capabilities", {})
+
+
+@command("query-gic-capabilities")
+def query_gic_capabilities(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
+    """The arm binaries' GIC versions (libvirt's probe): QEMU's answer as
+    recorded; a binary without the command (x86) does not offer it."""
+    no_args(args)
+    return _recorded_answer(rt, "query-gic-capabilities", {})
 
 
 @command("query-command-line-options", allow_preconfig=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable
+from functools import partial
 from types import MethodType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -146,15 +147,34 @@ def declarations(module: str) -> tuple[Declaration, ...]:
     return tuple(_DECLARED.get(module, ()))
 
 
+def _target_has(rt: Runtime, name: str) -> bool:
+    """Whether the emulated binary has a QEMU command: its recording lists
+    it (qemu-system-aarch64 has query-gic-capabilities, no query-sgx);
+    memdevd's own (``x-memdevd-*``) are everywhere."""
+    return name.startswith("x-memdevd-") or name in rt.machine.recording.command_order
+
+
+def _stub(text: str, rt: Runtime, session: Any, args: dict[str, Any]) -> Any:
+    """A command the target's binary has only as QEMU's stub
+    (``Board.stub_commands``): its arguments checked, then its error."""
+    from memdevd.commands.base import no_args
+    from memdevd.qmp.errors import QMPError
+
+    no_args(args)
+    raise QMPError(text)
+
+
 def register_module(module: str, rt: Runtime, reg: Registry) -> None:
     """Register ``module``'s commands that ``rt.release`` has, bound to ``rt``."""
     # query-commands and query-qmp-schema list the table they are on.
     rt.registry = reg
+    stubs = rt.machine.config.board.stub_commands
     for decl in _DECLARED.get(module, ()):
-        if decl.offered_by(rt.release):
+        if decl.offered_by(rt.release) and _target_has(rt, decl.name):
+            handler = decl.handler if decl.name not in stubs else partial(_stub, stubs[decl.name])
             reg.register(
                 decl.name,
-                MethodType(decl.handler, rt),
+                MethodType(handler, rt),
                 allow_oob=decl.allow_oob,
                 allow_preconfig=decl.allow_preconfig,
                 is_async=decl.is_async,

@@ -123,6 +123,7 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "query-tpm-models",
         "query-tpm-types",
         "query-sev-capabilities",
+        "query-gic-capabilities",
         "query-command-line-options",
         "query-hotpluggable-cpus",
         "query-cpus-fast",

@@ -132,7 +132,7 @@ def set_numa_node(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
 @command("query-acpi-ospm-status")
 def query_acpi_ospm_status(rt: Runtime, session: Session, args: dict[str, Any]) -> Any:
     no_args(args)
-    return rt.machine.acpi_ospm_status()
+    return core(rt.machine.acpi_ospm_status)
 
 
 @command("query-sgx")

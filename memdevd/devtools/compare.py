@@ -66,7 +66,9 @@ target template (--target): words, with {argv} = scenario argv words,
   {qmp} = "-qmp unix:SOCK,server=on,wait=off", {socket} = the socket path;
   without {socket}/{qmp} the -qmp pair is appended, without {argv} the argv is.
   Default target: python -m memdevd -memdevd version=MAJOR.MINOR {argv}, the
-  version taken from the transcript's greeting or from `QEMU --version`.
+  version taken from the transcript's greeting or from `QEMU --version`
+  (a scenario with "target": "aarch64": target=aarch64 too, and
+  qemu-system-aarch64 unless --qemu names another binary).
 """
 
 
@@ -158,7 +160,15 @@ class _Outcome:
     message: str
 
 
-def _candidate(args: argparse.Namespace, version: str | None) -> Target:
+def _qemu(args: argparse.Namespace, scenario: Scenario) -> str:
+    """--qemu, or for a scenario of another target than the default's, that
+    target's binary in place of the default x86 one."""
+    if scenario.target != "x86_64" and args.qemu == DEFAULT_QEMU:
+        return f"qemu-system-{scenario.target}"
+    return str(args.qemu)
+
+
+def _candidate(args: argparse.Namespace, version: str | None, target: str = "x86_64") -> Target:
     prog_names = tuple(args.prog_name)
     if args.target_socket:
         return SocketTarget(args.target_socket)
@@ -166,7 +176,7 @@ def _candidate(args: argparse.Namespace, version: str | None) -> Target:
         return CommandTarget.from_string(args.target, prog_names=prog_names)
     if version is None:
         raise RunError("cannot tell which QEMU version memdevd should emulate")
-    return memdevd_target(version, prog_names=("memdevd", *prog_names))
+    return memdevd_target(version, prog_names=("memdevd", *prog_names), target=target)
 
 
 async def _compare_one(args: argparse.Namespace, path: Path) -> _Outcome:
@@ -179,14 +189,16 @@ async def _compare_one(args: argparse.Namespace, path: Path) -> _Outcome:
             version = expected.qemu_version()
             if version is None and not (args.target or args.target_socket):
                 # A start-up failure transcript has no greeting to read it from.
-                version = await asyncio.to_thread(qemu_binary_version, args.qemu)
-            result = await compare_recorded(scenario, expected, _candidate(args, version))
+                version = await asyncio.to_thread(qemu_binary_version, _qemu(args, scenario))
+            candidate = _candidate(args, version, scenario.target)
+            result = await compare_recorded(scenario, expected, candidate)
         else:
             version = None
             if not (args.target or args.target_socket):
-                version = await asyncio.to_thread(qemu_binary_version, args.qemu)
-            reference = qemu_target(args.qemu, prog_names=args.prog_name)
-            result = await compare_live(scenario, reference, _candidate(args, version))
+                version = await asyncio.to_thread(qemu_binary_version, _qemu(args, scenario))
+            reference = qemu_target(_qemu(args, scenario), prog_names=args.prog_name)
+            candidate = _candidate(args, version, scenario.target)
+            result = await compare_live(scenario, reference, candidate)
     except (ScenarioError, TranscriptError, RunError) as exc:
         return _Outcome(path, False, f"error: {exc}")
     return _Outcome(path, result.ok, result.message)
@@ -195,7 +207,8 @@ async def _compare_one(args: argparse.Namespace, path: Path) -> _Outcome:
 async def _record_one(args: argparse.Namespace, path: Path) -> _Outcome:
     try:
         scenario: Scenario = load_scenario(path)
-        transcript = await run_scenario(scenario, qemu_target(args.qemu, prog_names=args.prog_name))
+        reference = qemu_target(_qemu(args, scenario), prog_names=args.prog_name)
+        transcript = await run_scenario(scenario, reference)
         out = expected_path(path, args.expect_suffix)
         transcript.save(out)
     except (ScenarioError, RunError, OSError) as exc:

@@ -26,6 +26,9 @@ optional ``expect_responses`` (1), ``response_timeout_ms`` (3000),
 ``keep_names`` and ``unordered``.  Scenario key ``stderr`` (false): also
 compare what a run that started printed (warnings; the "terminating on
 signal" line left out), not only the stderr of a start that failed.
+Scenario key ``target`` ("x86_64"): the QEMU system emulator the scenario
+is for (memdevd/targets/<target>: "aarch64" runs qemu-system-aarch64 and
+``memdevd -memdevd target=aarch64``).
 
 Transcript (``NAME.expected.jsonl``, one ``json.dumps(rec, sort_keys=True)`` per
 line): a ``scenario`` record, a ``start`` record (``ok`` with the greeting, or
@@ -167,6 +170,8 @@ class Scenario:
     path: Path | None = None
     # Compare what a started run printed (warnings), not only a failed start's.
     stderr: bool = False
+    # The QEMU system emulator it runs (memdevd/targets/<target>).
+    target: str = "x86_64"
 
     @property
     def label(self) -> str:
@@ -187,7 +192,7 @@ _STEP_KEYS: Final = frozenset(
         "unordered",
     }
 )
-_SCENARIO_KEYS: Final = frozenset({"name", "argv", "steps", "notes", "stderr"})
+_SCENARIO_KEYS: Final = frozenset({"name", "argv", "steps", "notes", "stderr", "target"})
 
 
 def _type_name(value: object) -> str:
@@ -299,9 +304,20 @@ def parse_scenario(
     if not isinstance(notes, str):
         raise ScenarioError(f"{source}: 'notes' must be a string")
     stderr = _check_bool(source, "stderr", data.get("stderr", False))
+    target = data.get("target", "x86_64")
+    from memdevd.targets import TARGET_NAMES
+
+    if target not in TARGET_NAMES:
+        raise ScenarioError(f"{source}: 'target' must be one of {', '.join(TARGET_NAMES)}")
     parsed = tuple(_parse_step(f"{source}: steps[{i}]", s) for i, s in enumerate(steps))
     return Scenario(
-        name=name, argv=tuple(argv), steps=parsed, notes=notes, path=path, stderr=stderr
+        name=name,
+        argv=tuple(argv),
+        steps=parsed,
+        notes=notes,
+        path=path,
+        stderr=stderr,
+        target=target,
     )
 
 
@@ -608,8 +624,10 @@ def memdevd_target(
     *,
     python: str = sys.executable,
     prog_names: Sequence[str] = ("memdevd",),
+    target: str = "x86_64",
 ) -> CommandTarget:
-    """memdevd emulating QEMU ``version``: ``python -m memdevd -memdevd version=V {argv}``.
+    """memdevd emulating QEMU ``version``: ``python -m memdevd -memdevd version=V {argv}``
+    (``,target=T`` for another target than x86_64).
 
     PYTHONPATH is pointed at the tree this module was imported from, so the
     daemon under test is the same checkout as the runner whatever the cwd.
@@ -617,8 +635,9 @@ def memdevd_target(
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    settings = f"version={version}" if target == "x86_64" else f"version={version},target={target}"
     return CommandTarget(
-        (python, "-m", "memdevd", "-memdevd", f"version={version}", "{argv}"),
+        (python, "-m", "memdevd", "-memdevd", settings, "{argv}"),
         prog_names=tuple(prog_names),
         env=env,
     )

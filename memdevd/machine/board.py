@@ -62,6 +62,11 @@ class Board:
     acpi: bool = False
     #: whether CPUs can be hot-plugged (query-hotpluggable-cpus answers)
     cpu_hotplug: bool = False
+    #: PCIe slots use native hot-plug (no ACPI PCI hot-plug: arm virt)
+    pcie_native_hotplug: bool = False
+    #: ``kvm_available()``: the target's binary was built with KVM (an x86
+    #: host's qemu-system-aarch64 is not)
+    kvm_compiled: bool = True
     #: what versioned machine types keep of their release
     compat: CompatTable = MappingProxyType({})
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
@@ -71,6 +76,9 @@ class Board:
     units_per_default_bus: int = 0
     #: pc_system_flash_create: the ``pflash0``/``pflash1`` system flash
     system_flash: bool = False
+    #: QMP commands the target's binary has only as QEMU's stubs (11.1 has
+    #: every target's commands): name -> the stub's error text
+    stub_commands: Mapping[str, str] = MappingProxyType({})
     #: device types only this target has: driver -> (module, class name)
     device_types: Mapping[str, tuple[str, str]] = MappingProxyType({})
 
@@ -160,6 +168,16 @@ class Board:
     def machine_done(self, machine: Machine) -> None:
         """``machine_init_done`` notifiers: checks once the command line's
         devices exist (QEMU exits on their errors)."""
+
+    def msi_supported(self, machine: Machine) -> bool:
+        """``msi_nonbroken``: whether the interrupt controller takes MSIs
+        (arm virt: only with a GICv2m or an ITS)."""
+        return True
+
+    def has_acpi_device(self, machine: Machine) -> bool:
+        """Whether an ACPI device (``TYPE_ACPI_DEVICE_IF``) exists, which
+        ``query-acpi-ospm-status`` asks (arm virt: the acpi-ged)."""
+        return True
 
     # -- objects ----------------------------------------------------------------------
 

@@ -1181,8 +1181,8 @@ class Machine:
 
     def kvm_info(self) -> dict[str, bool]:
         """``qmp_query_kvm``: ``present`` is ``kvm_available()``, whether the
-        binary was built with KVM (Debian's is), whatever the host has."""
-        return {"enabled": self.kvm_enabled, "present": True}
+        binary was built with KVM (Debian's x86 one is), whatever the host has."""
+        return {"enabled": self.kvm_enabled, "present": self.config.board.kvm_compiled}
 
     def memory_size_summary(self) -> dict[str, Any]:
         return {
@@ -1199,6 +1199,9 @@ class Machine:
 
     def acpi_ospm_status(self) -> list[dict[str, Any]]:
         """``acpi_memory_ospm_status``: one entry per DIMM slot."""
+        if not self.config.board.has_acpi_device(self):
+            # qmp_query_acpi_ospm_status: no TYPE_ACPI_DEVICE_IF object.
+            raise CoreError(M.ACPI_OSPM_NO_DEVICE)
         out: list[dict[str, Any]] = []
         for index, slot in enumerate(self.acpi_slots):
             info: dict[str, Any] = {}

@@ -90,7 +90,8 @@ def set_numa_options(machine: Machine, opts: dict[str, Any]) -> list[str]:
     """``set_numa_options``: one ``-numa``.
 
     Raises CoreError with QEMU's text; returns what QEMU prints with
-    error_report() without failing (an out-of-range ``initiator=``).
+    error_report() without failing (an out-of-range ``initiator=``), and
+    its warnings (:class:`NumaWarning`).
     """
     if not machine.config.board.numa:
         raise CoreError(M.NUMA_NOT_SUPPORTED)
@@ -128,6 +129,7 @@ def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> list[str]:
     state = machine.numa
     if not machine.config.board.numa:
         raise CoreError(M.NUMA_NOT_SUPPORTED)
+    warnings: list[str] = []
     nodenr = node.nodeid if node.nodeid is not None else state.num_nodes
     if nodenr >= MAX_NODES:
         raise CoreError(M.NUMA_MAX_NODES.format(nodenr))
@@ -168,9 +170,13 @@ def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> list[str]:
         # No machine type of the emulated releases' boards supports it (pc
         # and q35 dropped it with 5.1): QEMU's text, and a board field for
         # a target whose types still do.
-        if not machine.config.board.numa_mem_supported:
+        # (MachineClass fields a versioned type changes are compat entries)
+        board = machine.config.board
+        if not machine.compat.get("machine.numa-mem-supported", board.numa_mem_supported):
             raise CoreError(M.NUMA_MEM_NOT_SUPPORTED, hint=M.NUMA_MEM_NOT_SUPPORTED_HINT)
         entry.mem = node.mem
+        # (only a machine type that still supports it gets this far)
+        warnings.append(NumaWarning(M.NUMA_MEM_DEPRECATED))
     if node.memdev is not None:
         obj, _ = resolve_path(machine.root, node.memdev, "memory-backend")
         if not isinstance(obj, HostMemoryBackend):
@@ -178,7 +184,14 @@ def parse_numa_node(machine: Machine, node: NumaNodeOptions) -> list[str]:
         entry.memdev = obj
         entry.mem = obj.size
     state.nodes[nodenr] = entry
-    return []
+    return warnings
+
+
+class NumaWarning(str):
+    """A text :func:`set_numa_options` returns that QEMU prints with
+    warn_report() (the others are error_report()'s)."""
+
+    __slots__ = ()
 
 
 def parse_numa_distance(machine: Machine, src: int, dst: int, val: int) -> None:
@@ -426,9 +439,11 @@ def complete_numa(machine: Machine) -> None:
     if not config.board.numa:
         return
     board = config.board
+    compat = machine.compat
+    memhp = compat.get("machine.auto-enable-numa-with-memhp", board.auto_enable_numa_with_memhp)
+    memdev = compat.get("machine.auto-enable-numa-with-memdev", board.auto_enable_numa_with_memdev)
     if state.num_nodes == 0 and (
-        (config.ram_slots and board.auto_enable_numa_with_memhp)
-        or (config.maxram_size > config.ram_size and board.auto_enable_numa_with_memdev)
+        (config.ram_slots and memhp) or (config.maxram_size > config.ram_size and memdev)
     ):
         state.nodes[0] = NumaNode(0, mem=config.ram_size)
     max_nodeid = max(state.nodes) + 1 if state.nodes else 0

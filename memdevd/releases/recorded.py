@@ -66,6 +66,12 @@ InstanceSample = TypedDict(
 # recorder names each scenario after its family ("pc-hot", "virt-fw-cold").
 _FAMILIES = ("", "pc", "q35")
 TARGET_FAMILIES: dict[str, tuple[str, ...]] = {"x86_64": _FAMILIES, "aarch64": ("", "virt")}
+#: The recorded release's own machine type of each family (its QOM type).
+_FAMILY_TYPES = {
+    "pc": "pc-i440fx-{}-machine",
+    "q35": "pc-q35-{}-machine",
+    "virt": "virt-{}-machine",
+}
 
 
 class _NoDefault:
@@ -564,9 +570,9 @@ class Recording:
         recorded (a derived release's, older versions), the recorded
         release's type of the family."""
         sample = self.type_sample(type_name)
-        if sample is None and family in ("pc", "q35"):
-            kind = "q35" if family == "q35" else "i440fx"
-            sample = self.type_sample(f"pc-{kind}-{self.recorded_as}-machine")
+        own = _FAMILY_TYPES.get(family)
+        if sample is None and own is not None:
+            sample = self.type_sample(own.format(self.recorded_as))
         return sample
 
     def samples_file(self) -> tuple[str, str]:

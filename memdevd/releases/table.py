@@ -324,6 +324,33 @@ class Release:
     soundhw_unknown_text: str
     soundhw_only_one_text: str
 
+    # --- the arm virt machine (memdevd/targets/aarch64) ----------------------
+    # hw/arm/virt.c valid_cpu_types of an x86 host's build (no KVM or HVF for
+    # arm, so no "host"), in QEMU's order (the hint of "Invalid CPU model"
+    # lists them).
+    virt_valid_cpus: tuple[str, ...]
+    # hw/core/machine.c is_cpu_type_supported() checks -cpu against
+    # valid_cpu_types ("Invalid CPU model: X" and a hint); 7.2's machvirt_init
+    # says "mach-virt: CPU type X-arm-cpu not supported".
+    virt_cpu_check_in_machine: bool
+    # virt_set_memmap: Debian 7.2's text ends in a stray "\n".
+    virt_addressing_limited_text: str
+    # hw/arm/virt.c's -machine properties of the high memory map besides
+    # highmem: highmem-redists/-ecam/-mmio and compact-highmem (8.0: with
+    # compact-highmem, a disabled high IO region takes no address space on
+    # virt-7.2 and later types; 7.2 has the legacy layout only),
+    # highmem-mmio-size (10.0).
+    virt_highmem_options: frozenset[str]
+    # finalize_gic_version under TCG: without gic-version, GICv3 beyond 8
+    # vCPUs (8.2: finalize_gic_version_do); 7.2 always GICv2.
+    virt_gic_default_by_cpus: bool
+    # gic-version=4 without virtualization=on ({} the accelerator's name).
+    virt_gic_v4_text: str
+    # msi_nonbroken only with an MSI controller (gicv2m, an ITS): a GICv3
+    # without ITS (virt-6.1 and older under TCG, its=off) fails MSI-X
+    # (pcie-root-port); 11.1 does not (seen live).
+    virt_msi_needs_controller: bool
+
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
     vhost_no_memslots_text: str
@@ -600,6 +627,24 @@ QEMU_7_2: Final = Release(
     soundhw_list_header=M.SOUNDHW_LIST_HEADER,
     soundhw_unknown_text=M.SOUNDHW_UNKNOWN,
     soundhw_only_one_text=M.SOUNDHW_ONLY_ONE,
+    virt_valid_cpus=(
+        "cortex-a7",
+        "cortex-a15",
+        "cortex-a35",
+        "cortex-a53",
+        "cortex-a57",
+        "cortex-a72",
+        "cortex-a76",
+        "a64fx",
+        "neoverse-n1",
+        "max",
+    ),
+    virt_cpu_check_in_machine=False,
+    virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED_7_2,
+    virt_highmem_options=frozenset(),
+    virt_gic_default_by_cpus=False,
+    virt_gic_v4_text=M.VIRT_GIC_V4_NEEDS_VIRT_7_2,
+    virt_msi_needs_controller=True,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -743,6 +788,29 @@ QEMU_8_2: Final = replace(
     opengl_not_supported_text=M.OPENGL_NOT_SUPPORTED,
     vnc_audiodev_not_found_text=M.AUDIODEV_NOT_FOUND,
     set_password_vnc_connected_text=M.SET_PASSWORD_VNC_CONNECTED,
+    # hw/arm/virt.c: cortex-a55, neoverse-v1 (8.1), cortex-a710 and
+    # neoverse-n2 (9.0) came later; valid_cpu_types reordered (assumed 8.2).
+    virt_valid_cpus=(
+        "cortex-a7",
+        "cortex-a15",
+        "cortex-a35",
+        "cortex-a55",
+        "cortex-a72",
+        "cortex-a76",
+        "a64fx",
+        "neoverse-n1",
+        "neoverse-v1",
+        "cortex-a53",
+        "cortex-a57",
+        "max",
+    ),
+    virt_cpu_check_in_machine=True,  # 8.2: machine.c is_cpu_type_supported()
+    virt_gic_default_by_cpus=True,  # hw/arm/virt.c finalize_gic_version_do (assumed 8.2)
+    virt_gic_v4_text=M.VIRT_GIC_V4_UNSUPPORTED,
+    # 8.0: "hw/arm/virt: Add 'compact-highmem' property" and the three switches
+    virt_highmem_options=frozenset(
+        {"compact-highmem", "highmem-redists", "highmem-ecam", "highmem-mmio"}
+    ),
 )
 
 # QEMU 10.0 (Debian 13 / bookworm-backports 10.0.2): what changed since 8.2.
@@ -790,6 +858,26 @@ QEMU_10_0: Final = replace(
     vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
     vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
     cpu_models_absent=frozenset(),  # the recording's own models
+    virt_valid_cpus=(
+        "cortex-a7",
+        "cortex-a15",
+        "cortex-a35",
+        "cortex-a55",
+        "cortex-a72",
+        "cortex-a76",
+        "cortex-a710",
+        "a64fx",
+        "neoverse-n1",
+        "neoverse-v1",
+        "neoverse-n2",
+        "cortex-a53",
+        "cortex-a57",
+        "max",
+    ),
+    # hw/arm/virt.c virt_set_memmap: without the stray "\n"
+    virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED,
+    # 10.0: hw/arm/virt.c highmem-mmio-size
+    virt_highmem_options=QEMU_8_2.virt_highmem_options | {"highmem-mmio-size"},
 )
 
 # QEMU 11.1 (trixie-backports 11.1.3), recorded live; its source is not at
@@ -839,6 +927,7 @@ QEMU_11_1: Final = replace(
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
     throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)
+    virt_msi_needs_controller=False,  # pcie-root-port on a GICv3 without ITS (seen live)
 )
 
 RELEASES: Final[dict[str, Release]] = {

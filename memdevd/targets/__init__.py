@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from memdevd.util.option_defs import Syntax
 
 #: The targets memdevd emulates, by QEMU's name for them.
-TARGET_NAMES: tuple[str, ...] = ("x86_64",)
+TARGET_NAMES: tuple[str, ...] = ("x86_64", "aarch64")
 
 
 @record(frozen=True)

@@ -13,7 +13,9 @@ settle timers; the individual tests then just report their own result.
 Binaries: ``$MEMDEVD_QEMU_7_2`` or /usr/bin/qemu-system-x86_64 and
 ``$MEMDEVD_QEMU_10_0`` or /opt/qemu-10.0/bin/qemu-system-x86_64,
 ``$MEMDEVD_QEMU_11_1`` or /opt/qemu-11.1/bin/qemu-system-x86_64; a version
-whose binary is missing is skipped.
+whose binary is missing is skipped.  A scenario with ``"target": "aarch64"``
+(named ``virt_*``) runs qemu-system-aarch64 beside them (tests/live_qemu.py)
+and is skipped until memdevd has the aarch64 recording of the release.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ import os
 from pathlib import Path
 
 import pytest
-from live_qemu import SCENARIO_VERSIONS, mask_problem, module_masks, qemu_command
+from live_qemu import (
+    SCENARIO_VERSIONS,
+    TARGETS,
+    mask_problem,
+    module_masks,
+    qemu_binary_candidate,
+    qemu_command,
+)
 
 from memdevd.devtools.scenario import (
     CommandTarget,
@@ -61,14 +70,24 @@ DETERMINISM_SCENARIOS = [
 ]
 
 
-def qemu_path(version: str) -> str:
+def qemu_path(version: str, target: str = "x86_64") -> str:
+    if target != "x86_64":
+        return qemu_binary_candidate(version, target)
     env, default = QEMU_DEFAULTS[version]
     return os.environ.get(env) or default
 
 
-def qemu_available(version: str) -> bool:
-    path = qemu_path(version)
+def qemu_available(version: str, target: str = "x86_64") -> bool:
+    path = qemu_path(version, target)
     return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _recorded(version: str, target: str) -> bool:
+    """Whether memdevd has the target's recording of the release (8.2's is 10.0's)."""
+    from memdevd.releases.table import get_release
+
+    recorded_as = get_release(version).recorded_as
+    return (TARGETS / target / "data" / f"qemu-{recorded_as}").is_dir()
 
 
 def _scenario(name: str) -> Scenario:
@@ -93,18 +112,20 @@ def _selected(session: pytest.Session, test_name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _reference(version: str) -> CommandTarget:
+def _reference(version: str, target: str = "x86_64") -> CommandTarget:
     """Real QEMU as its recording ran it: with the module directories the
     recording masked hidden (11.1 would load Debian 7.2's modules there and
     abort), where this machine can hide them."""
-    if mask_problem(version) is not None or not module_masks(version):
-        return qemu_target(qemu_path(version))
-    return CommandTarget(tuple(qemu_command(version, ["{argv}"])))
+    # (what QEMU prints starts with its program name, whatever runs it)
+    prog = (f"qemu-system-{target}",)
+    if mask_problem(version, target) is not None or not module_masks(version, target):
+        return qemu_target(qemu_path(version, target), prog_names=prog)
+    return CommandTarget(tuple(qemu_command(version, ["{argv}"], target)), prog_names=prog)
 
 
 async def _safe(scenario: Scenario, version: str, candidate_is_qemu: bool) -> Comparison:
-    reference = _reference(version)
-    candidate = reference if candidate_is_qemu else memdevd_target(version)
+    reference = _reference(version, scenario.target)
+    candidate = reference if candidate_is_qemu else memdevd_target(version, target=scenario.target)
     try:
         return await compare_live(scenario, reference, candidate)
     except Exception as exc:  # one broken run must not hide the others' results
@@ -114,7 +135,7 @@ async def _safe(scenario: Scenario, version: str, candidate_is_qemu: bool) -> Co
 def _run_all(
     pairs: list[tuple[str, str]], candidate_is_qemu: bool
 ) -> dict[tuple[str, str], Comparison]:
-    runnable = [(s, v) for s, v in pairs if qemu_available(v)]
+    runnable = [(s, v) for s, v in pairs if _runnable(s, v)]
     thunks = [lambda s=s, v=v: _safe(_scenario(s), v, candidate_is_qemu) for s, v in runnable]
     results = asyncio.run(run_many(thunks, limit=JOBS))
     return dict(zip(runnable, results, strict=True))
@@ -130,9 +151,17 @@ def determinism_results(request: pytest.FixtureRequest) -> dict[tuple[str, str],
     return _run_all(_selected(request.session, "test_runner_is_deterministic"), True)
 
 
-def _skip_if_missing(version: str) -> None:
-    if not qemu_available(version):
-        pytest.skip(f"QEMU {version} not found at {qemu_path(version)}")
+def _runnable(scenario: str, version: str) -> bool:
+    target = _scenario(scenario).target
+    return qemu_available(version, target) and _recorded(version, target)
+
+
+def _skip_if_missing(version: str, scenario: str | None = None) -> None:
+    target = _scenario(scenario).target if scenario is not None else "x86_64"
+    if not qemu_available(version, target):
+        pytest.skip(f"QEMU {version} not found at {qemu_path(version, target)}")
+    if not _recorded(version, target):
+        pytest.skip(f"no {target} recording of QEMU {version}")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -140,7 +169,7 @@ def _skip_if_missing(version: str) -> None:
 def test_scenario_matches_qemu(
     scenario: str, version: str, memdevd_results: dict[tuple[str, str], Comparison]
 ) -> None:
-    _skip_if_missing(version)
+    _skip_if_missing(version, scenario)
     result = memdevd_results[(scenario, version)]
     if not result.ok:
         # The runner's first-difference text is the whole story; pytest's
@@ -189,6 +218,8 @@ def test_scenarios_are_well_formed() -> None:
         "cxl_",
         # Guest NUMA: -numa node/dist/cpu/hmat-lb/hmat-cache, -machine hmat.
         "numa_",
+        # qemu-system-aarch64's virt machine ("target": "aarch64").
+        "virt_",
     )
     assert SCENARIOS, f"no scenarios in {SCENARIO_DIR}"
     for name in SCENARIOS:
@@ -196,3 +227,5 @@ def test_scenarios_are_well_formed() -> None:
         assert sc.name == name
         assert sc.notes.strip(), f"{name}: notes missing"
         assert name.startswith(prefixes), f"{name}: no area prefix"
+        # (a scenario for another target says so, and only those are virt_)
+        assert (sc.target == "aarch64") == name.startswith("virt_"), f"{name}: target"

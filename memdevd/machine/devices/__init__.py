@@ -39,6 +39,10 @@ def device_class(driver: str, board: Board, rec: Recording | None = None) -> typ
     """The class of a ``-device``/``device_add`` driver memdevd emulates on
     ``board``'s target: a type modelled in code, else one made from the
     recorded catalog (:mod:`memdevd.machine.devices.generic`)."""
+    if rec is not None and driver in _WHERE and driver not in rec.device_types:
+        # Modelled, but the target's binary lacks it (qemu-system-aarch64
+        # has no virtio-pmem-pci): as QEMU, no such type.
+        return None
     key = (board.target, driver)
     cls = _LOADED.get(key)
     if cls is None:

@@ -83,6 +83,9 @@ class PCIDevice(Device):
         self.pending_deleted_event = False
         self.pending_deleted_expires_zero = False
         self.eject_timer: GuestAction | None = None
+        # Native PCIe hot-plug (Board.pcie_native_hotplug): the power of the
+        # slot it sits in (pcie_cap_slot_reset, the guest's power control).
+        self.slot_powered = True
 
     def guest_cancel(self) -> None:
         """Machine.guest_reconfigured(): forget the guest's pending reaction."""
@@ -232,7 +235,10 @@ def _pci_guest_wakeup(dev: PCIDevice) -> None:
 
 
 class PciAcpiHotplug:
-    """The bus hotplug handler of ``pci.0`` (pc) and of q35's root ports.
+    """The bus hotplug handler of ``pci.0`` (pc) and of q35's root ports,
+    and of the root ports of a board with native PCIe hot-plug (arm virt,
+    ``Board.pcie_native_hotplug``), where a device in a slot no guest has
+    powered on is unplugged at once.
 
     Plugging needs nothing from it for the devices memdevd has.  An unplug
     request (``acpi_pcihp_device_unplug_request_cb``) sets the device's
@@ -259,6 +265,13 @@ class PciAcpiHotplug:
         return None
 
     def plug(self, dev: Device) -> None:
+        if self.machine.config.board.pcie_native_hotplug:
+            # pcie_cap_slot_reset() powers a slot on only if it is populated
+            # at reset; a hot-added device's slot stays off until a running
+            # guest turns it on (pcie_cap_slot_plug_cb raises the event).
+            guest = self.machine.guest.config_for(dev)
+            running = guest.active and self.machine.running
+            _pci(dev).slot_powered = not dev.hotplugged or running
         return None
 
     def check_not_pending(self, dev: PCIDevice) -> None:
@@ -272,6 +285,11 @@ class PciAcpiHotplug:
         self.request_eject(pci)
 
     def request_eject(self, dev: PCIDevice) -> None:
+        if self.machine.config.board.pcie_native_hotplug and not dev.slot_powered:
+            # pcie_cap_slot_unplug_request_cb: a powered-off slot is
+            # unplugged at once (native PCIe hot-plug, arm virt).
+            self.eject(dev)
+            return
         dev.pending_deleted_event = True
         dev.pending_deleted_expires_zero = self.machine.runstate == "prelaunch"
         if dev.eject_timer is None:
@@ -412,6 +430,9 @@ class PCIERootPort(PCIDevice):
         # pci_bridge_initfn(): the bus takes the port's id, else an automatic
         # name (the counter advances even if realize fails below, as in QEMU).
         bus_name = self.id if self.id else _next_pcie_bus_name(self.machine)
+        if not self.machine.config.board.msi_supported(self.machine):
+            # gen_rp_interrupts_init -> msix_init: msi_nonbroken is false.
+            raise CoreError(M.MSIX_NOT_SUPPORTED)
         if (self.chassis, self.slot) in pcie_slot_ids(self.machine, self):
             raise CoreError(M.PCIE_CHASSIS_SLOT_FAILED.format(-EBUSY))
         self.devfn = devfn

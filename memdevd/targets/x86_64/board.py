@@ -12,6 +12,7 @@ has.  The x86 ``none`` machine is QEMU's null machine with x86 vCPUs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
@@ -118,6 +119,10 @@ class X86Board(Board):
 
     target = TARGET
     device_types = DEVICE_TYPES
+    # 11.1's binary has arm's query-gic-capabilities as a stub.
+    stub_commands: Mapping[str, str] = MappingProxyType(
+        {"query-gic-capabilities": M.GIC_NOT_AVAILABLE}
+    )
 
     def __init__(
         self,
