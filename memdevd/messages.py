@@ -1117,6 +1117,14 @@ FW_CFG_NAME_TOO_LONG: Final = "name too long (max. {} char)"
 FW_CFG_OPT_PREFIX: Final = 'externally provided fw_cfg item names should be prefixed with "opt/"'
 FW_CFG_CANT_LOAD: Final = "can't load {}: {}"
 # GLib's g_file_get_contents() error (G_FILE_ERROR), as QEMU appends it
+# system/vl.c -option-rom; hw/core/loader.c rom_add_file (7.2: open(),
+# 10.0: g_file_get_contents, whose texts follow), GLib's g_malloc0 abort.
+OPTION_ROM_TOO_MANY: Final = "too many option ROMs"
+OPTION_ROM_NO_FILE: Final = "Option ROM file is not specified"
+ROM_OPEN_FAILED_7_2: Final = "Could not open option rom '{}': {}"
+ROM_FILE_ERROR: Final = "rom: file {:<20}: error {}"
+GLIB_READ_FAILED: Final = "Error reading file \u201c{}\u201d: {}"
+GLIB_ALLOC_FAILED: Final = "GLib: ../../../glib/gmem.c:169: failed to allocate {} bytes"
 GLIB_FAILED_TO_OPEN: Final = "Failed to open file \u201c{}\u201d: {}"
 FW_CFG_DUPLICATE: Final = "duplicate fw_cfg file name: {}"
 FW_CFG_NO_OBJECT: Final = "Cannot find object ID '{}'"

@@ -129,6 +129,7 @@ def help_text(prog: str) -> str:
         "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
         "-debugcon SPEC    chardev debugcon and -device isa-debugcon,id=debugcon",
         "-usbdevice tablet|mouse|keyboard|wacom-tablet|braille  usb=on and that USB device",
+        "-option-rom FILE[,bootindex=N]  checked and named in fw_cfg as QEMU's board does",
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
@@ -733,6 +734,8 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         sys.stderr.write(Q.format_error(prog, err))
         sys.stderr.flush()
         if err.aborts:
+            if err.abort_signal != 6:
+                os.kill(os.getpid(), err.abort_signal)
             os.abort()
         return err.exit_status
 

@@ -71,8 +71,12 @@ OPTIONS = frozenset(
         "append",
         "dtb",
         "shim",
+        "option-rom",
     }
 )
+
+#: vl.c MAX_OPTION_ROMS
+MAX_OPTION_ROMS = 16
 
 #: The machine properties of direct kernel boot (-kernel & co. set them).
 KERNEL_PROPS = ("kernel", "initrd", "append", "dtb", "shim")
@@ -107,6 +111,10 @@ class MiscOptions:
     #: -tpmdev: (location, id, values); the chardev ids QEMU would find
     tpmdevs: list[tuple[str, str | None, dict[str, str]]] = field(default_factory=list)
     chardev_ids: set[str] = field(default_factory=set)
+    #: -option-rom: (romfile, bootindex), loaded by the board into fw_cfg
+    option_roms: list[tuple[str, int]] = field(default_factory=list)
+    #: fw_cfg file names the board added (genroms/...): -fw_cfg may not reuse them
+    fw_cfg_taken: set[str] = field(default_factory=set)
     #: -incoming defer (any other -incoming is refused)
     incoming: str | None = None
     #: the program name QEMU prints (for the lines it prints without a space)
@@ -193,6 +201,15 @@ def parse_option(
     elif name == "k":
         # Only a display (VNC, SDL) uses the layout; QEMU checks nothing here.
         misc.keyboard = arg
+    elif name == "option-rom":
+        if len(misc.option_roms) >= MAX_OPTION_ROMS:
+            raise OptionError(M.OPTION_ROM_TOO_MANY)
+        opts = lists["option-rom"].parse_noisily(arg, True)
+        bootindex = opts.get_number("bootindex", -1)
+        romfile = opts.get("romfile")
+        if romfile is None:
+            raise OptionError(M.OPTION_ROM_NO_FILE)
+        misc.option_roms.append((romfile, bootindex))
 
 
 def _merge_actions(misc: MiscOptions, values: dict[str, str], loc: str) -> None:
@@ -554,7 +571,59 @@ def board_created(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     kernel = config.board_options.get("kernel")
     if kernel is not None:
         notes.extend(_load_kernel(machine, kernel))
+    notes.extend(_add_option_roms(machine, misc))
     return notes
+
+
+def _add_option_roms(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
+    """pc_memory_init's ``rom_add_option`` for each -option-rom: the file
+    (found as firmware is) goes to fw_cfg as ``genroms/BASENAME``; one that
+    cannot be read is reported (fprintf) and left out, the VM starts."""
+    notes: list[Diagnostic] = []
+    for name, _bootindex in misc.option_roms:
+        path = find_file(name, misc.data_dirs) or name
+        failure = _rom_read_failure(machine.release, name, path)
+        if failure is not None:
+            if isinstance(failure, OptionError):
+                failure.preceding[:0] = notes
+                raise failure
+            notes.append(Diagnostic(failure, kind="plain"))
+            continue
+        fw_name = f"genroms/{os.path.basename(path)}"
+        if fw_name in misc.fw_cfg_taken:
+            # fw_cfg_add_file_callback's error_report + exit(1)
+            raise OptionError(M.FW_CFG_DUPLICATE.format(fw_name), preceding=notes)
+        misc.fw_cfg_taken.add(fw_name)
+    return notes
+
+
+def _rom_read_failure(release: Release, name: str, path: str) -> str | OptionError | None:
+    """What ``rom_add_file`` prints when it cannot read the ROM (None: it can)."""
+    if release.rom_file_glib_read:
+        # g_file_get_contents()
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except IsADirectoryError:
+            return M.ROM_FILE_ERROR.format(name, M.GLIB_READ_FAILED.format(path, "Is a directory"))
+        except OSError as exc:
+            text = M.GLIB_FAILED_TO_OPEN.format(path, os.strerror(exc.errno or 0))
+            return M.ROM_FILE_ERROR.format(name, text)
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        return M.ROM_OPEN_FAILED_7_2.format(path, os.strerror(exc.errno or 0))
+    try:
+        if os.path.isdir(path):
+            # lseek(SEEK_END) of a directory is LLONG_MAX: g_malloc0 aborts.
+            err = OptionError(M.GLIB_ALLOC_FAILED.format((1 << 63) - 1))
+            err.aborts = True
+            err.abort_signal = 5  # SIGTRAP: g_error()'s G_BREAKPOINT
+            return err
+    finally:
+        os.close(fd)
+    return None
 
 
 def _load_kernel(machine: Machine, kernel: str) -> list[Diagnostic]:
@@ -637,7 +706,7 @@ def init_tpm(misc: MiscOptions) -> None:
 def create_fw_cfg_files(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     """``parse_fw_cfg`` for each -fw_cfg, before the -device options."""
     notes: list[Diagnostic] = []
-    names: set[str] = set()
+    names = set(misc.fw_cfg_taken)
     for loc, opts in misc.fw_cfg:
         if machine.config.board.family not in ("pc", "q35"):
             raise OptionError(M.FW_CFG_NOT_AVAILABLE, location=loc)
@@ -668,6 +737,6 @@ def create_fw_cfg_files(machine: Machine, misc: MiscOptions) -> list[Diagnostic]
                 raise OptionError(M.FW_CFG_CANT_LOAD.format(path, glib), location=loc) from None
         if name in names:
             # fw_cfg_add_file_callback's error_report + exit(1)
-            raise OptionError(M.FW_CFG_DUPLICATE.format(name), location=loc)
+            raise OptionError(M.FW_CFG_DUPLICATE.format(name), location=loc, preceding=notes)
         names.add(name)
     return notes

@@ -600,7 +600,11 @@ def build_machine(
         plug_ports(machine, hds)
     except CoreError as exc:
         raise _err(exc) from None
-    if misc.globals or machine.config.board_options.keys() & {"boot", "firmware", "kernel"}:
+    if (
+        misc.globals
+        or misc.option_roms
+        or machine.config.board_options.keys() & {"boot", "firmware", "kernel"}
+    ):
         try:
             notes.extend(_misc_board(machine, misc))
         except OptionError as failed:

@@ -213,6 +213,10 @@ class Release:
     cpr_reuses_memfd: bool
     # backends/hostmem-file.c: "offset" and "rom" (9.0).
     file_backend_offset_and_rom: bool
+    # hw/core/loader.c rom_add_file reads the ROM with g_file_get_contents
+    # (9.1: "rom: file NAME: error GLIB-TEXT"); before, open() and read()
+    # ("Could not open option rom 'PATH'", a directory's size aborts).
+    rom_file_glib_read: bool
     # backends/hostmem.c (9.0, "hostmem: ... async preallocation"): the
     # -object backends' preallocation runs in the background and a failure
     # stops QEMU once all late backends exist, without the option's location
@@ -574,6 +578,7 @@ QEMU_7_2: Final = Release(
     cpr_reuses_memfd=False,
     prealloc_async_at_startup=False,
     file_backend_offset_and_rom=False,
+    rom_file_glib_read=False,
     balloon_argument="target",
     dirty_rate_time_unit=False,
     cpu_expansion_ignores_bad_props=True,
@@ -842,6 +847,7 @@ QEMU_10_0: Final = replace(
     cpr_reuses_memfd=True,  # 10.0: migration/cpr.c cpr_find_fd()
     prealloc_async_at_startup=True,  # 9.0: backends/hostmem.c async preallocation
     file_backend_offset_and_rom=True,  # 9.0: backends/hostmem-file.c
+    rom_file_glib_read=True,  # 9.1: hw/core/loader.c
     kvm_create_vm_failed_text=M.KVM_CREATE_VM_FAILED,  # 9.2: do_kvm_create_vm()
     help_defaults_as_cmdline=True,  # 10.0: object_property_help() command-line syntax
     overcommit_mem_lock_on_fault=True,  # 10.0: "system/vl: introduce mem-lock=on-fault"

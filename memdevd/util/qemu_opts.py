@@ -87,8 +87,10 @@ class OptionError(ValueError):
     """
 
     exit_status = 1
-    #: QEMU abort()s instead (a failed assertion): killed by SIGABRT.
+    #: QEMU abort()s instead (a failed assertion): killed by SIGABRT, or by
+    #: ``abort_signal`` (GLib's g_error() in a failed g_malloc: SIGTRAP).
     aborts = False
+    abort_signal = 6
 
     def __init__(
         self,

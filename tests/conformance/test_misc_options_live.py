@@ -166,6 +166,18 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-short-bool", "-iscsi bare"),
     ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
     ("iscsi-help", "-iscsi help"),
+    # -option-rom: vl.c's checks, then pc_memory_init's rom_add_option
+    ("option-rom", f"-machine pc -option-rom {FILES}/blob"),
+    ("option-rom-bootindex", f"-option-rom romfile={FILES}/blob,bootindex=2"),
+    ("option-rom-no-file", "-option-rom bootindex=2"),
+    ("option-rom-bad-key", f"-option-rom {FILES}/blob,nosuch=1"),
+    ("option-rom-bad-bootindex", f"-option-rom {FILES}/blob,bootindex=x"),
+    ("option-rom-missing", f"-machine q35 -option-rom {FILES}/none.rom -option-rom {FILES}/blob"),
+    ("option-rom-twice", f"-option-rom {FILES}/blob -option-rom {FILES}/blob"),
+    ("option-rom-from-data-dir", "-option-rom vgabios-stdvga.bin"),
+    ("option-rom-and-fw-cfg", f"-option-rom {FILES}/blob -fw_cfg name=genroms/blob,string=x"),
+    ("option-rom-none-machine", f"-machine none -option-rom {FILES}/none.rom"),
+    ("option-rom-17", " ".join([f"-option-rom {FILES}/none.rom"] * 17)),
     # -usbdevice: usb=on and a legacy USB device (usb_parse)
     ("usbdevice-tablet", "-machine pc -usbdevice tablet"),
     ("usbdevice-every-name", "-usbdevice mouse -usbdevice keyboard -usbdevice wacom-tablet"),
