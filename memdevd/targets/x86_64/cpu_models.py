@@ -617,8 +617,9 @@ def definitions_on(
     for entry in recorded:
         typename = entry["typename"]
         mine = [(p, v) for d, p, v in compat if d in ("x86_64-cpu", typename)]
+        touches = any(models.aliases.get(p, p) in models.flags for p, _ in mine)
         name = entry["name"]
-        if (not mine and not plus and not minus) or not models.exists(name) or name == "host":
+        if (not touches and not plus and not minus) or not models.exists(name) or name == "host":
             out.append(entry)
             continue
         out.append({**entry, "unavailable-features": _missing(models, name, mine, plus, minus)})
