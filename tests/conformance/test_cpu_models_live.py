@@ -362,6 +362,38 @@ def test_cpu_queries_like_qemu(version: str) -> None:
         assert got == want, question
 
 
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_cpu_queries_with_cpu_options_like_qemu(version: str) -> None:
+    """-cpu's +feat/-feat reach every x86 CPU object QEMU makes (plus_features
+    and minus_features), its name=value the -cpu model's type: the
+    definitions' unavailable-features and the expansions show them."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg"]
+    argv += ["-cpu", "Skylake-Server,+vmx-ept,-avx2,pcid=off,+svm"]
+    questions = [
+        {"execute": "query-cpu-definitions"},
+        _expansion("full", "Skylake-Server"),
+        _expansion("static", "Skylake-Server", pcid=True),
+        _expansion("full", "EPYC"),
+        _expansion("static", "coreduo", vmx=True),
+    ]
+    with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
+        qemu = _ask(
+            qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+            f"{tmp}/q",
+            questions,
+        )
+        memdevd = _ask(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+            f"{tmp}/m",
+            questions,
+        )  # fmt: skip
+    for question, want, got in zip(questions, qemu, memdevd, strict=True):
+        assert got == want, question
+
+
 VCPU = "/machine/unattached/device[0]"
 VCPU_OPTIONS = [
     "Skylake-Server,phys-bits=41",
