@@ -86,7 +86,20 @@ class CpuModels:
 
     @property
     def flags(self) -> frozenset[str]:
-        return _flag_set(id(self.data), tuple(self.data["flags"]))
+        found: frozenset[str] | None = self.__dict__.get("_flags")
+        if found is None:
+            found = self.__dict__["_flags"] = frozenset(self.data["flags"])
+        return found
+
+    def flag_of(self, name: str) -> str | None:
+        """The flag a boolean vCPU property is (itself or an alias), or None."""
+        names: dict[str, str | None] = self.__dict__.setdefault("_flag_of", {})
+        if name not in names:
+            canonical = self.aliases.get(name, name)
+            if canonical not in self.flags:
+                canonical = name.replace("_", "-")  # (an alias the recorder could not tell)
+            names[name] = canonical if canonical in self.flags else None
+        return names[name]
 
     def tcg_unsupported(self) -> list[list[str]]:
         """[flag, warning text] in the order QEMU warns."""
@@ -126,11 +139,6 @@ class CpuModels:
         props = dict(self.data["base-props"])
         props.update(entry["props"])
         return set(entry["features"]), props
-
-
-@cache
-def _flag_set(_key: int, flags: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(flags)
 
 
 _MODELS: dict[str, CpuModels] = {}
