@@ -489,10 +489,25 @@ def test_cpu_queries_on_every_machine_type_like_qemu(version: str) -> None:
     assert differ == []
 
 
-def _vcpu_differ(version: str, machine: str, cpu: str) -> list[dict[str, object]]:
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize(
+    ("smp", "cpu"),
+    [("4", "EPYC"), ("4,dies=2", "Skylake-Client"), ("2,threads=2", "qemu64"), ("4", "max")],
+)
+def test_vcpu_with_smp_like_qemu(version: str, smp: str, cpu: str) -> None:
+    """More than one thread per package (10.0: CPUID_HT and, not Intel,
+    cmp-legacy in the features) and dies (leaf 0x1F for Intel)."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    assert _vcpu_differ(version, "q35", cpu, ["-smp", smp]) == []
+
+
+def _vcpu_differ(
+    version: str, machine: str, cpu: str, extra: list[str] | None = None
+) -> list[dict[str, object]]:
     """The qom-get questions whose answers differ between QEMU and memdevd."""
     argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
-    argv += ["-cpu", cpu]
+    argv += ["-cpu", cpu, *(extra or [])]
     listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
     with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
         qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])
