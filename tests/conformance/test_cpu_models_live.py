@@ -105,6 +105,9 @@ CASES: list[tuple[str, str]] = [
     ("depends-enforce", "-S -cpu qemu64,+vmx-ept,enforce"),
     ("depends-svm", "-S -cpu qemu64,+svm,+npt,-svm"),
     ("depends-definition", "-S -cpu coreduo,+vmx"),
+    # x-intel-pt-auto-level off up to 3.1: intel-pt below leaf 0x14 is filtered
+    ("intel-pt-3.1", "-S -machine pc-i440fx-3.1 -cpu qemu64,+intel-pt"),
+    ("intel-pt-3.1-enforce", "-S -machine pc-i440fx-3.1 -cpu qemu64,+intel-pt,enforce"),
 ]
 
 #: Cases that need what another part of memdevd models (strict: they fail

@@ -503,9 +503,15 @@ def expand_features(
         if raised is None or (not auto and flag not in leaf7):
             continue
         if flag == "intel-pt" and not pt_auto:
-            continue  # (x-intel-pt-auto-level=off, types up to 3.1)
+            continue  # (x-intel-pt-auto-level=off, types up to 3.1: below)
         for (minimum, _), value in zip(_LEVELS, raised, strict=True):
             current[minimum] = max(current[minimum], value)
+    if auto and not pt_auto and "intel-pt" in state.flags and current["min-level"] < 0x14:
+        # mark_unavailable_features(), with its own warning
+        text = dict(models.tcg_unsupported()).get("intel-pt", "intel-pt")
+        state.flags.discard("intel-pt")
+        state.filtered.append("intel-pt")
+        warnings.append(M.CPU_INTEL_PT_LEVEL.format(text))
     if (
         auto
         and extended_topology
