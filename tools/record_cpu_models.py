@@ -7,7 +7,7 @@ Writes ``cpu-models.json`` of a release's data directory:
 * ``tcg-unsupported``: the flags TCG does not support, each with the text
   QEMU's warning gives it (``CPUID.01H:ECX.pcid [bit 17]``), in the order
   QEMU warns (feature word, then bit): recorded by starting QEMU with every
-  flag on;
+  flag on (and a model for a flag that start does not warn about);
 * ``definitions``: ``query-cpu-definitions`` under TCG on the ``pc``
   machine (alias-of, unavailable-features, deprecated...);
 * ``aliases``: the flags' other property names (``lahf_lm``: ``lahf-lm``);
