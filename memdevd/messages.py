@@ -640,6 +640,10 @@ CPU_TCG_UNSUPPORTED_FEATURE: Final = "TCG doesn't support requested feature: {}"
 CPU_TCG_UNSUPPORTED_FEATURES: Final = "TCG doesn't support requested features"
 # x86_cpu_expand_features(): a flag asked for without what it depends on
 CPU_FEATURE_DEPENDS: Final = "This feature depends on other features that were not requested: {}"
+# x86_cpu_expand_features(): intel-pt with x-intel-pt-auto-level off below leaf 0x14
+CPU_INTEL_PT_LEVEL: Final = (
+    'Intel PT need CPUID leaf 0x14, please set by "-cpu ...,intel-pt=on,min-level=0x14": {}'
+)
 CPU_PHYS_BITS_RANGE: Final = "phys-bits should be between 32 and {}  (but is {})"
 # 11.1: no upper bound any more (TARGET_PHYS_ADDR_SPACE_BITS dropped from the check).
 CPU_PHYS_BITS_AT_LEAST_32: Final = "phys-bits should be at least 32 (but is {})"

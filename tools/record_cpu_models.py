@@ -8,7 +8,7 @@ Writes ``cpu-models.json`` of a release's data directory.  For
 * ``tcg-unsupported``: the flags TCG does not support, each with the text
   QEMU's warning gives it (``CPUID.01H:ECX.pcid [bit 17]``), in the order
   QEMU warns (feature word, then bit): recorded by starting QEMU with every
-  flag on;
+  flag on (and a model for a flag that start does not warn about);
 * ``definitions``: ``query-cpu-definitions`` under TCG on the ``pc``
   machine (alias-of, unavailable-features, deprecated...);
 * ``aliases``: the flags' other property names (``lahf_lm``: ``lahf-lm``);
@@ -174,6 +174,7 @@ def record(qemu: str) -> dict[str, Any]:
     )
     definitions = defs["return"]
     names = [d["name"] for d in definitions]
+    _complete_unsupported(qemu, unsupported, definitions, set(flags))
     expansions = qmp(
         qemu,
         [],
@@ -266,6 +267,39 @@ def record(qemu: str) -> dict[str, Any]:
         "dependency-texts": texts,
         "level-raises": raises,
     }
+
+
+def _complete_unsupported(
+    qemu: str, unsupported: list[list[str]], definitions: list[dict[str, Any]], flags: set[str]
+) -> None:
+    """Add the flags TCG filters that the start with every flag on did not
+    warn about (11.1's ``apxf``), from a start of a model that lists them,
+    each after the flag QEMU warned about before it (in place)."""
+    known = {name for name, _ in unsupported}
+    for entry in definitions:
+        missing = [f for f in entry["unavailable-features"] if f in flags and f not in known]
+        if not missing or entry["name"] in ("host", "max", "base"):
+            continue
+        proc = subprocess.run(
+            [qemu, *BASE_ARGS, "-cpu", entry["name"], "-qmp", "stdio"],
+            input='{"execute":"qmp_capabilities"}{"execute":"quit"}',
+            capture_output=True, text=True, env=ENV, timeout=60, check=False,
+        )  # fmt: skip
+        previous = ""
+        for line in proc.stderr.splitlines():
+            m = WARNING.match(line)
+            if not m:
+                continue
+            head = m.group(1).rpartition(" [bit ")[0]
+            name = next((f for f in missing if head.endswith("." + f)), "")
+            if name and name not in known:
+                at = next(
+                    (i + 1 for i, (n, _) in enumerate(unsupported) if n == previous),
+                    0,
+                )
+                unsupported.insert(at, [name, m.group(1)])
+                known.add(name)
+            previous = name or head.rpartition(".")[2]
 
 
 def props_reply_names(reply: dict[str, Any]) -> list[str]:

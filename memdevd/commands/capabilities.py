@@ -78,9 +78,10 @@ def query_cpu_model_expansion(rt: Runtime, session: Session, args: dict[str, Any
     question = _expansion_question(rt.release, parsed)
     board = rt.machine.config.board
     machine_type = rt.machine.config.machine_type
+    cpu_option = rt.machine.config.cpu_option or ""
     reply = None
     if _accel(rt) != "tcg" or board.cpu_model_as_recorded(
-        rt.release, machine_type, parsed.model.name
+        rt.release, machine_type, parsed.model.name, cpu_option
     ):
         reply = rec.probe_reply(_accel(rt), "query-cpu-model-expansion", question)
     if reply is not None:
@@ -96,6 +97,7 @@ def query_cpu_model_expansion(rt: Runtime, session: Session, args: dict[str, Any
             parsed.model.name,
             props,
             machine_type,
+            cpu_option,
         )
         if answer is not None:
             return answer

@@ -128,15 +128,19 @@ class Board:
         model: str,
         props: dict[str, Any] | None,
         machine_type: str = "",
+        cpu_option: str = "",
     ) -> Any | None:
         """``query-cpu-model-expansion`` under TCG of a model the target has
-        (on ``machine_type``), or None where the target cannot answer it.
-        Raises CoreError."""
+        (on ``machine_type``, with ``-cpu``'s text), or None where the target
+        cannot answer it.  Raises CoreError."""
         return None
 
-    def cpu_model_as_recorded(self, release: Release, machine_type: str, model: str) -> bool:
-        """Whether ``model`` on ``machine_type`` is the model the recording
-        describes (no compat property of the machine type touches it)."""
+    def cpu_model_as_recorded(
+        self, release: Release, machine_type: str, model: str, cpu_option: str = ""
+    ) -> bool:
+        """Whether ``model`` on ``machine_type`` with ``-cpu``'s text is the
+        model the recording describes (no compat property of the machine
+        type or option touches it)."""
         return True
 
     def cpu_definitions(

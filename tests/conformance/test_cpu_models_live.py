@@ -113,6 +113,9 @@ CASES: list[tuple[str, str]] = [
     ("depends-enforce", "-S -cpu qemu64,+vmx-ept,enforce"),
     ("depends-svm", "-S -cpu qemu64,+svm,+npt,-svm"),
     ("depends-definition", "-S -cpu coreduo,+vmx"),
+    # x-intel-pt-auto-level off up to 3.1: intel-pt below leaf 0x14 is filtered
+    ("intel-pt-3.1", "-S -machine pc-i440fx-3.1 -cpu qemu64,+intel-pt"),
+    ("intel-pt-3.1-enforce", "-S -machine pc-i440fx-3.1 -cpu qemu64,+intel-pt,enforce"),
 ]
 
 #: Cases that need what another part of memdevd models (strict: they fail
@@ -278,6 +281,38 @@ def test_cpu_queries_like_qemu(version: str) -> None:
         assert got == want, question
 
 
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_cpu_queries_with_cpu_options_like_qemu(version: str) -> None:
+    """-cpu's +feat/-feat reach every x86 CPU object QEMU makes (plus_features
+    and minus_features), its name=value the -cpu model's type: the
+    definitions' unavailable-features and the expansions show them."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg"]
+    argv += ["-cpu", "Skylake-Server,+vmx-ept,-avx2,pcid=off,+svm"]
+    questions = [
+        {"execute": "query-cpu-definitions"},
+        _expansion("full", "Skylake-Server"),
+        _expansion("static", "Skylake-Server", pcid=True),
+        _expansion("full", "EPYC"),
+        _expansion("static", "coreduo", vmx=True),
+    ]
+    with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
+        qemu = _ask(
+            qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
+            f"{tmp}/q",
+            questions,
+        )
+        memdevd = _ask(
+            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
+             "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+            f"{tmp}/m",
+            questions,
+        )  # fmt: skip
+    for question, want, got in zip(questions, qemu, memdevd, strict=True):
+        assert got == want, question
+
+
 VCPU = "/machine/unattached/device[0]"
 VCPU_OPTIONS = [
     "Skylake-Server,phys-bits=41",
@@ -322,6 +357,9 @@ MACHINE_VCPUS = [
     # full-cpuid-auto-level off up to 2.7: the definition's xlevel
     ("pc-i440fx-2.6", "Opteron_G3"),
     ("pc-q35-2.7", "Skylake-Client,+avx512f"),
+    # pc_compat_9_0 (10.0, 11.1) and 11.1's pc_compat_10_0
+    ("pc-i440fx-9.0", "EPYC"),
+    ("pc-q35-10.0", "Skylake-Server,-pcid,phys-bits=42"),
 ]
 
 
@@ -331,6 +369,8 @@ def test_vcpu_on_old_machine_types_like_qemu(version: str, machine: str, cpu: st
     """qom-get of every property of the first vCPU on an old machine type."""
     if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
+    if machine not in _machine_types(version):
+        pytest.skip(f"QEMU {version} has no {machine}")  # (11.1: none before 5.2)
     assert _vcpu_differ(version, machine, cpu) == []
 
 
@@ -367,10 +407,25 @@ def test_cpu_queries_on_every_machine_type_like_qemu(version: str) -> None:
     assert differ == []
 
 
-def _vcpu_differ(version: str, machine: str, cpu: str) -> list[dict[str, object]]:
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize(
+    ("smp", "cpu"),
+    [("4", "EPYC"), ("4,dies=2", "Skylake-Client"), ("2,threads=2", "qemu64"), ("4", "max")],
+)
+def test_vcpu_with_smp_like_qemu(version: str, smp: str, cpu: str) -> None:
+    """More than one thread per package (10.0: CPUID_HT and, not Intel,
+    cmp-legacy in the features) and dies (leaf 0x1F for Intel)."""
+    if not _runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    assert _vcpu_differ(version, "q35", cpu, ["-smp", smp]) == []
+
+
+def _vcpu_differ(
+    version: str, machine: str, cpu: str, extra: list[str] | None = None
+) -> list[dict[str, object]]:
     """The qom-get questions whose answers differ between QEMU and memdevd."""
     argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
-    argv += ["-cpu", cpu]
+    argv += ["-cpu", cpu, *(extra or [])]
     listing = [{"execute": "qom-list", "arguments": {"path": VCPU}}]
     with tempfile.TemporaryDirectory(prefix="memdevd-vcpu-") as tmp:
         qemu_cmd = qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/l,server=on,wait=off"])

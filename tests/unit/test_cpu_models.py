@@ -244,3 +244,14 @@ def test_8_2_lacks_the_models_of_9_1_and_later() -> None:
     daemon, _ = _start("8.2", "-cpu", "EPYC-Genoa")
     assert daemon.machine.cpus[0].vcpu.vendor == "AuthenticAMD"
     assert "Icelake-Server-v7" not in cpu_models.cpu_models(get_release("8.2")).help_text()
+
+
+def test_intel_pt_below_leaf_0x14_on_3_1_types() -> None:
+    """x-intel-pt-auto-level=off (pc_compat_3_1): intel-pt does not raise the
+    level; below leaf 0x14 it is filtered with QEMU's own warning."""
+    daemon, notes = _start("10.0", "-machine", "pc-i440fx-3.1", "-cpu", "qemu64,+intel-pt")
+    state = daemon.machine.cpus[0].vcpu
+    assert state.filtered == ["intel-pt"] and state.props["level"] == 0xD
+    assert _warnings(notes)[-1].startswith("Intel PT need CPUID leaf 0x14")
+    daemon, _ = _start("10.0", "-machine", "pc-i440fx-4.0", "-cpu", "qemu64,+intel-pt")
+    assert daemon.machine.cpus[0].vcpu.props["level"] == 0x14

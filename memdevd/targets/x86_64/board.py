@@ -261,16 +261,25 @@ class X86Board(Board):
         model: str,
         props: dict[str, Any] | None,
         machine_type: str = "",
+        cpu_option: str = "",
     ) -> Any | None:
         from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals
         from memdevd.targets.x86_64.cpu_models import expand_model
 
         compat = cpu_compat_globals(release, machine_type) if self.is_pc else []
-        return expand_model(release, kind, model, props, compat)
+        return expand_model(release, kind, model, props, compat, cpu_option)
 
-    def cpu_model_as_recorded(self, release: Release, machine_type: str, model: str) -> bool:
+    def cpu_model_as_recorded(
+        self, release: Release, machine_type: str, model: str, cpu_option: str = ""
+    ) -> bool:
         from memdevd.targets.x86_64.cpu_compat import cpu_compat_globals
+        from memdevd.targets.x86_64.cpu_models import parse_featurestr
 
+        cli_model, _, features = cpu_option.partition(",")
+        if features:
+            parsed = parse_featurestr(features)[0]
+            if parsed.plus or parsed.minus or (parsed.globals and cli_model == model):
+                return False
         if not self.is_pc:
             return True
         typename = self.cpu_type(model)
@@ -291,7 +300,8 @@ class X86Board(Board):
             option = machine.config.cpu_option or ""
             features = parse_featurestr(option.partition(",")[2])[0] if "," in option else None
             compat = cpu_compat_globals(machine.release, machine_type) if self.is_pc else []
-            out = definitions_on(machine.release, recorded, compat, features)
+            cli_model = option.partition(",")[0]
+            out = definitions_on(machine.release, recorded, compat, features, cli_model)
         if not self.is_pc:
             return out
         if legacy_cpu_version(machine_type):

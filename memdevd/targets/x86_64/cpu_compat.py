@@ -7,7 +7,8 @@ alias, never ``Skylake-Client-v1``).  They apply to every machine type up
 to X.Y, before ``-global`` and ``-cpu``'s options (``object_apply_compat_props``).
 
 The table is QEMU 7.2's and 10.0's (Debian 7.2 has the types up to 2.3
-that 10.0 removed; 10.0 the 9.0 entries); an entry of X.Y exists only in a
+that 10.0 removed; 10.0 the 9.0 entries), and 11.1's 10.0 entries as seen
+live; an entry of X.Y exists only in a
 release after X.Y (:func:`memdevd.releases.machine_compat.compat_props`'s
 ``release``).  Values are QEMU's texts, parsed as ``-global`` parses them.
 
@@ -33,6 +34,14 @@ LEGACY_CPU_VERSION: CompatTable = {(4, 0): {"pc-machine.default-cpu-version": "l
 
 #: pc_compat_X_Y's entries on x86 vCPUs (hw/i386/pc.c of 7.2 and 10.0), newest first.
 CPU_COMPAT: CompatTable = {
+    # 11.1's pc_compat_10_0 (no 11.1 source here: seen live, the full
+    # expansion of every model on pc-q35-10.0 against pc-q35-11.1)
+    (10, 0): {
+        "x86_64-cpu.x-consistent-cache": "false",
+        "x86_64-cpu.x-pdcm-on-even-without-pmu": "true",
+        "x86_64-cpu.x-arch-cap-always-on": "true",
+        "x86_64-cpu.x-vendor-cpuid-only-v2": "false",
+    },
     (9, 0): {  # pc_compat_9_0
         "x86_64-cpu.x-amd-topoext-features-only": "false",
         "x86_64-cpu.x-l1-cache-per-thread": "false",

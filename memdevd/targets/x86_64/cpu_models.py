@@ -86,7 +86,20 @@ class CpuModels:
 
     @property
     def flags(self) -> frozenset[str]:
-        return _flag_set(id(self.data), tuple(self.data["flags"]))
+        found: frozenset[str] | None = self.__dict__.get("_flags")
+        if found is None:
+            found = self.__dict__["_flags"] = frozenset(self.data["flags"])
+        return found
+
+    def flag_of(self, name: str) -> str | None:
+        """The flag a boolean vCPU property is (itself or an alias), or None."""
+        names: dict[str, str | None] = self.__dict__.setdefault("_flag_of", {})
+        if name not in names:
+            canonical = self.aliases.get(name, name)
+            if canonical not in self.flags:
+                canonical = name.replace("_", "-")  # (an alias the recorder could not tell)
+            names[name] = canonical if canonical in self.flags else None
+        return names[name]
 
     def tcg_unsupported(self) -> list[list[str]]:
         """[flag, warning text] in the order QEMU warns."""
@@ -126,11 +139,6 @@ class CpuModels:
         props = dict(self.data["base-props"])
         props.update(entry["props"])
         return set(entry["features"]), props
-
-
-@cache
-def _flag_set(_key: int, flags: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(flags)
 
 
 _MODELS: dict[str, CpuModels] = {}
@@ -495,9 +503,15 @@ def expand_features(
         if raised is None or (not auto and flag not in leaf7):
             continue
         if flag == "intel-pt" and not pt_auto:
-            continue  # (x-intel-pt-auto-level=off, types up to 3.1)
+            continue  # (x-intel-pt-auto-level=off, types up to 3.1: below)
         for (minimum, _), value in zip(_LEVELS, raised, strict=True):
             current[minimum] = max(current[minimum], value)
+    if auto and not pt_auto and "intel-pt" in state.flags and current["min-level"] < 0x14:
+        # mark_unavailable_features(), with its own warning
+        text = dict(models.tcg_unsupported()).get("intel-pt", "intel-pt")
+        state.flags.discard("intel-pt")
+        state.filtered.append("intel-pt")
+        warnings.append(M.CPU_INTEL_PT_LEVEL.format(text))
     if (
         auto
         and extended_topology
@@ -538,11 +552,15 @@ def expand_model(
     name: str,
     asked: dict[str, Any] | None,
     compat: Sequence[tuple[str, str, str]] = (),
+    cli_option: str = "",
 ) -> dict[str, Any]:
     """``qmp_query_cpu_model_expansion`` under TCG for a model of the release.
 
     ``compat``: the machine type's compat properties on vCPUs, which the
-    model's object gets before ``asked`` (as in :func:`realize_vcpu`).
+    model's object gets before ``asked`` (as in :func:`realize_vcpu`);
+    ``cli_option``: ``-cpu``'s text, whose ``name=value`` globals are on the
+    ``-cpu`` model's type (before ``asked``) and whose ``+feat``/``-feat``
+    every x86 CPU object gets in x86_cpu_expand_features (after it).
 
     The properties print in the order QEMU printed qemu64's (the same
     properties: its QDict orders them the same).  Raises CoreError with
@@ -550,11 +568,17 @@ def expand_model(
     """
     models = cpu_models(release)
     flags, props = models.model(name)
-    state = VcpuState(name, set(flags), dict(props), 0, [])
+    state = VcpuState(name, set(flags) | set(models.hidden(name)), dict(props), 0, [])
     typename = f"{name}-x86_64-cpu"
-    # object_new(): the machine type's compat properties on the type
+    # object_new(): the machine type's compat properties on the type, then
+    # the globals -cpu registered on its model's type
     for driver, prop, value in compat:
         if driver in ("x86_64-cpu", typename):
+            _set_prop(models, release, typename, state, prop, value)
+    cli_model, _, cli_features = cli_option.partition(",")
+    features = parse_featurestr(cli_features)[0] if cli_features else None
+    if features is not None and cli_model == name:
+        for prop, value in features.globals:
             _set_prop(models, release, typename, state, prop, value)
     where = release.cpu_expansion_props_prefix
     for prop, value in (asked or {}).items():
@@ -576,6 +600,11 @@ def expand_model(
             _set_prop(models, release, typename, state, prop, str(value))
         else:
             raise CoreError(M.INVALID_PARAMETER_TYPE.format(where + prop, "integer"))
+    if features is not None:
+        for flag in features.plus:
+            _set_prop(models, release, typename, state, flag, True)
+        for flag in features.minus:
+            _set_prop(models, release, typename, state, flag, False)
     expand_features(models, state, [])  # (x86_cpu_from_model; warnings on stderr)
     order: list[str] = models.data[f"{kind}-order"]
     if kind == "full":
@@ -601,16 +630,19 @@ def definitions_on(
     recorded: list[dict[str, Any]],
     compat: Sequence[tuple[str, str, str]],
     features: FeatureString | None = None,
+    cli_model: str = "",
 ) -> list[dict[str, Any]]:
     """``query-cpu-definitions`` under TCG with the machine type's compat
-    properties and ``-cpu``'s ``+feat``/``-feat`` (plus_features and
-    minus_features apply to every x86 vCPU object QEMU makes): each model's
+    properties and ``-cpu``'s options (``+feat``/``-feat``: plus_features and
+    minus_features apply to every x86 vCPU object QEMU makes; ``name=value``
+    globals to ``cli_model``'s type): each model's
     ``unavailable-features`` is what an object of its type loses
     (``x86_cpu_class_check_missing_features``: its dependencies and TCG's
     filter), recomputed for the models these touch."""
     plus = features.plus if features is not None else ()
     minus = features.minus if features is not None else ()
-    if not compat and not plus and not minus:
+    cli_globals = features.globals if features is not None else ()
+    if not compat and not plus and not minus and not cli_globals:
         return recorded
     models = cpu_models(release)
     out = []
@@ -618,10 +650,14 @@ def definitions_on(
         typename = entry["typename"]
         mine = [(p, v) for d, p, v in compat if d in ("x86_64-cpu", typename)]
         name = entry["name"]
-        if (not mine and not plus and not minus) or not models.exists(name) or name == "host":
+        if name == cli_model:
+            mine += cli_globals  # (registered on the -cpu model's type)
+        touches = any(models.aliases.get(p, p) in models.flags for p, _ in mine)
+        if (not touches and not plus and not minus) or not models.exists(name) or name == "host":
             out.append(entry)
             continue
-        out.append({**entry, "unavailable-features": _missing(models, name, mine, plus, minus)})
+        missing = _missing(models, name, mine, plus, minus, entry["unavailable-features"])
+        out.append({**entry, "unavailable-features": missing})
     return out
 
 
@@ -631,8 +667,11 @@ def _missing(
     globals_: Sequence[tuple[str, str]],
     plus: Sequence[str],
     minus: Sequence[str],
+    recorded: Sequence[str] = (),
 ) -> list[str]:
-    """The flags an object of model ``name`` loses under TCG."""
+    """The flags an object of model ``name`` loses under TCG.  A flag the
+    recording lists as lost that TCG's recorded filter does not name (11.1's
+    ``apxf``) stays lost while the object still asks for it, in its place."""
     flags, props = models.model(name)
     state = VcpuState(name, set(flags) | set(models.hidden(name)), dict(props), 0, [])
     typename = f"{name}-x86_64-cpu"
@@ -649,5 +688,13 @@ def _missing(
     for flag, _text in models.tcg_unsupported():
         if flag in state.flags:
             state.filtered.append(flag)
-    order = _feature_order(id(models), models)
+    order: dict[str, tuple[float, float]] = dict(_feature_order(id(models), models))
+    previous: tuple[float, float] = (-1.0, 0.0)
+    for flag in recorded:
+        if flag not in order:
+            order[flag] = previous = (previous[0], previous[1] + 0.5)
+            if flag in state.flags or flag not in models.flags:
+                state.filtered.append(flag)
+        else:
+            previous = order[flag]
     return sorted(dict.fromkeys(state.filtered), key=lambda f: order.get(f, (1 << 30, 0)))

@@ -496,8 +496,4 @@ def _flag_name(release: Release, name: str) -> str | None:
     """The flag a boolean vCPU property is (itself or an alias), or None."""
     from memdevd.targets.x86_64.cpu_models import cpu_models
 
-    models = cpu_models(release)
-    canonical = models.aliases.get(name, name)
-    if canonical not in models.flags:
-        canonical = name.replace("_", "-")  # (an alias the recorder could not tell)
-    return canonical if canonical in models.flags else None
+    return cpu_models(release).flag_of(name)
