@@ -286,7 +286,7 @@ def test_cpu_queries_with_cpu_options_like_qemu(version: str) -> None:
     """-cpu's +feat/-feat reach every x86 CPU object QEMU makes (plus_features
     and minus_features), its name=value the -cpu model's type: the
     definitions' unavailable-features and the expansions show them."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg"]
     argv += ["-cpu", "Skylake-Server,+vmx-ept,-avx2,pcid=off,+svm"]
@@ -298,17 +298,16 @@ def test_cpu_queries_with_cpu_options_like_qemu(version: str) -> None:
         _expansion("static", "coreduo", vmx=True),
     ]
     with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
-        qemu = _ask(
+        qemu = ask(
             qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
             f"{tmp}/q",
             questions,
         )
-        memdevd = _ask(
-            [sys.executable, "-m", "memdevd", "-memdevd", f"version={version}", *argv,
-             "-qmp", f"unix:{tmp}/m,server=on,wait=off"],
+        memdevd = ask(
+            memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
             f"{tmp}/m",
             questions,
-        )  # fmt: skip
+        )
     for question, want, got in zip(questions, qemu, memdevd, strict=True):
         assert got == want, question
 
@@ -415,7 +414,7 @@ def test_cpu_queries_on_every_machine_type_like_qemu(version: str) -> None:
 def test_vcpu_with_smp_like_qemu(version: str, smp: str, cpu: str) -> None:
     """More than one thread per package (10.0: CPUID_HT and, not Intel,
     cmp-legacy in the features) and dies (leaf 0x1F for Intel)."""
-    if not _runnable(version):
+    if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     assert _vcpu_differ(version, "q35", cpu, ["-smp", smp]) == []
 
