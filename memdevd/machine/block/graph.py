@@ -429,9 +429,15 @@ class BlockLayer:
     def _open_qcow2(self, node: BlockNode, opening: _Opening) -> None:
         file_node = node.file
         assert file_node is not None
-        if file_node.driver.startswith("null"):
+        # bdrv_pread goes down through raw nodes (their offsets add up) to
+        # the protocol node whose bytes are read.
+        bottom, base = file_node, 0
+        while bottom.driver == "raw" and bottom.file is not None:
+            base += int(bottom.options.get("offset", 0))
+            bottom = bottom.file
+        if bottom.driver.startswith("null"):
             raise CoreError(M.QCOW2_NOT_QCOW2)
-        header = image.read_qcow2_header(file_node.filename)
+        header = image.read_qcow2_header(bottom.filename, base)
         node.qcow2 = header
         node.length = header.size
         node.allocated = file_node.allocated

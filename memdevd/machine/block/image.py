@@ -141,9 +141,10 @@ def probe_format(path: str) -> str:
     return "raw"
 
 
-def read_qcow2_header(path: str) -> Qcow2Header:
-    """``qcow2_do_open``'s header checks, in its order; QEMU's texts."""
-    raw = read_head(path, 105)
+def read_qcow2_header(path: str, base: int = 0) -> Qcow2Header:
+    """``qcow2_do_open``'s header checks, in its order; QEMU's texts.
+    ``base``: where the image starts in the file (a raw node's offset)."""
+    raw = read_head(path, 105, base)
     magic = raw[:4]
     qcow_version, backing_offset, backing_size, cluster_bits, size, crypt_method = struct.unpack(
         ">IQIIQI", raw[4:36]
@@ -176,11 +177,11 @@ def read_qcow2_header(path: str) -> Qcow2Header:
     ext_end = backing_offset if backing_offset else cluster_size
     offset = header_length
     while offset + 8 <= ext_end:
-        kind, length = struct.unpack(">II", read_head(path, 8, offset))
+        kind, length = struct.unpack(">II", read_head(path, 8, base + offset))
         offset += 8
         if kind == 0:
             break
-        body = read_head(path, length, offset)
+        body = read_head(path, length, base + offset)
         if kind == EXT_BACKING_FORMAT:
             backing_format = body.decode("utf-8", "replace")
         elif kind == EXT_DATA_FILE:
@@ -190,7 +191,7 @@ def read_qcow2_header(path: str) -> Qcow2Header:
         offset += (length + 7) & ~7
     backing_file = ""
     if backing_offset:
-        name = read_head(path, min(backing_size, 1023), backing_offset)
+        name = read_head(path, min(backing_size, 1023), base + backing_offset)
         backing_file = name.decode("utf-8", "replace")
     return Qcow2Header(
         qcow_version,
