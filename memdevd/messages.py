@@ -1121,6 +1121,17 @@ FW_CFG_NAME_TOO_LONG: Final = "name too long (max. {} char)"
 FW_CFG_OPT_PREFIX: Final = 'externally provided fw_cfg item names should be prefixed with "opt/"'
 FW_CFG_CANT_LOAD: Final = "can't load {}: {}"
 # GLib's g_file_get_contents() error (G_FILE_ERROR), as QEMU appends it
+# hw/acpi/core.c acpi_table_add, acpi_table_install (-acpitable)
+ACPITABLE_FILE_OR_DATA: Final = "'-acpitable' requires one of 'data' or 'file'"
+ACPITABLE_NO_PATHNAME: Final = "'-acpitable' requires at least one pathname"
+ACPITABLE_CANT_OPEN: Final = "can't open file {}: {}"
+ACPITABLE_CANT_READ: Final = "can't read file {}: {}"
+ACPITABLE_HEADER_TOO_SHORT: Final = (
+    "ACPI table claiming to have header is too short, available: {}, expected: {}"
+)
+ACPITABLE_TOO_BIG: Final = "ACPI table too big, requested: {}, max: {}"
+ACPITABLE_WRONG_LENGTH: Final = "ACPI table has wrong length, header says {}, actual size {} bytes"
+ACPITABLE_NO_HEADERS: Final = "ACPI table: no headers are specified"
 # system/vl.c -option-rom; hw/core/loader.c rom_add_file (7.2: open(),
 # 10.0: g_file_get_contents, whose texts follow), GLib's g_malloc0 abort.
 OPTION_ROM_TOO_MANY: Final = "too many option ROMs"

@@ -125,6 +125,7 @@ OPTS_LISTS = (
     ("softmmu/qdev-monitor.c", "system/qdev-monitor.c", "qemu_device_opts"),
     ("softmmu/qdev-monitor.c", "system/qdev-monitor.c", "qemu_global_opts"),
     ("hw/core/numa.c", "hw/core/numa.c", "qemu_numa_opts"),
+    ("hw/acpi/core.c", "hw/acpi/core.c", "qemu_acpi_opts"),
     ("monitor/monitor.c", "monitor/monitor.c", "qemu_mon_opts"),
     ("chardev/char.c", "chardev/char.c", "qemu_chardev_opts"),
     ("ui/vnc.c", "ui/vnc.c", "qemu_vnc_opts"),

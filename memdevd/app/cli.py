@@ -130,6 +130,7 @@ def help_text(prog: str) -> str:
         "-debugcon SPEC    chardev debugcon and -device isa-debugcon,id=debugcon",
         "-usbdevice tablet|mouse|keyboard|wacom-tablet|braille  usb=on and that USB device",
         "-option-rom FILE[,bootindex=N]  checked and named in fw_cfg as QEMU's board does",
+        "-acpitable file=F[:F...]|data=F[:F...][,sig=,rev=,oem_id=,...]  read and checked",
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
@@ -313,6 +314,14 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 opts_ = lists["numa"].parse_noisily(arg, True)
                 request.numa.append((loc, opts_.id, opts_.items()))
+            elif name == "acpitable":
+                assert arg is not None
+                from memdevd.app.acpitable import acpi_table_add
+
+                opts_ = lists["acpi"].parse_noisily(arg, True)
+                for note in acpi_table_add(opts_.items(), opts_.id, release, target.name):
+                    note.location = loc
+                    request.parse_notes.append(note)
             elif name == "smp":
                 assert arg is not None
                 # The topology is computed with the machine (startup.py).

@@ -35,6 +35,13 @@ FILES = Path(tempfile.mkdtemp(prefix="memdevd-misc-live-"))
 (FILES / "blob").write_bytes(b"hi\n")
 (FILES / "events.txt").write_text("kvm_*\nnosuch\n# comment\n\n-no_such_either\n")
 (FILES / "bios64k.bin").write_bytes(b"\0" * 65536)
+# -acpitable: a table with its header (length 46, and one whose header says 46
+# but has 56 bytes), a headerless body, one too big for a table
+_SLIC = b"SLIC" + (46).to_bytes(4, "little") + b"\x01\x00OEMID OEMTABLE"
+_SLIC += bytes(4) + b"ASLC" + bytes(4)
+(FILES / "slic.bin").write_bytes(_SLIC + bytes(10))
+(FILES / "slic-long.bin").write_bytes(_SLIC + bytes(20))
+(FILES / "big.bin").write_bytes(bytes(70000))
 DIM = "-m 1G,slots=2,maxmem=4G -object memory-backend-ram,id=m,size=128M"
 
 #: (id, arguments): every case runs on both releases.
@@ -166,6 +173,22 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-short-bool", "-iscsi bare"),
     ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
     ("iscsi-help", "-iscsi help"),
+    # -acpitable: read and checked while parsing (acpi_table_add)
+    ("acpitable-file", f"-acpitable file={FILES}/slic.bin"),
+    ("acpitable-wrong-length", f"-acpitable file={FILES}/slic-long.bin"),
+    ("acpitable-data", f"-acpitable data={FILES}/blob,sig=SSDT,oem_id=ABC,rev=2"),
+    ("acpitable-no-headers", f"-acpitable {FILES}/blob"),
+    ("acpitable-header-too-short", f"-acpitable file={FILES}/blob"),
+    ("acpitable-too-big", f"-acpitable data={FILES}/big.bin"),
+    ("acpitable-neither", "-acpitable sig=X"),
+    ("acpitable-both", f"-acpitable file={FILES}/blob,data={FILES}/blob"),
+    ("acpitable-empty", "-acpitable file="),
+    ("acpitable-missing", f"-acpitable file={FILES}/none.bin"),
+    ("acpitable-directory", f"-acpitable file={FILES}"),
+    ("acpitable-bad-rev", f"-acpitable data={FILES}/blob,rev=300"),
+    ("acpitable-bad-key", f"-acpitable data={FILES}/blob,nosuch=1"),
+    ("acpitable-two-files", f"-acpitable file={FILES}/slic.bin:{FILES}/blob"),
+    ("acpitable-warning-then-error", f"-acpitable file={FILES}/slic-long.bin -m nosuch"),
     # -option-rom: vl.c's checks, then pc_memory_init's rom_add_option
     ("option-rom", f"-machine pc -option-rom {FILES}/blob"),
     ("option-rom-bootindex", f"-option-rom romfile={FILES}/blob,bootindex=2"),
