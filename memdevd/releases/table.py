@@ -364,6 +364,10 @@ class Release:
     #: or monitor-hmp, -qmp/-monitor ones named compat_monitorN as their
     #: chardevs, id-less -mon ones numbered on; object-add/object-del them.
     qom_monitor_objects: bool
+    #: each -machine cxl-fmw window is a cxl-fmw sysbus device (11.1):
+    #: /machine/unattached/device[N] before the vCPUs, owning its
+    #: cxl-fixed-memory-region[0]; before, /machine/cxl-fixed-memory-region[N].
+    cxl_fmw_devices: bool
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -569,6 +573,7 @@ QEMU_7_2: Final = Release(
     memory_encryption_deprecated=False,
     json_push_parser=False,
     qom_monitor_objects=False,
+    cxl_fmw_devices=False,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -803,6 +808,7 @@ QEMU_11_1: Final = replace(
     # monitor/monitor.c, monitor/qmp.c, monitor/hmp.c: user-creatable
     # monitor-qmp/monitor-hmp, system/vl.c mon_init_func (seen live)
     qom_monitor_objects=True,
+    cxl_fmw_devices=True,  # hw/cxl/cxl-host.c TYPE_CXL_FMW (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
