@@ -577,6 +577,7 @@ def _load_kernel(machine: Machine, kernel: str) -> list[Diagnostic]:
         options.get("shim"),
         below_4g=below_4g,
         pvh_enabled=bool(machine.compat.get("pc-machine.pvh-enabled", True)),
+        shim_error=machine.release.shim_read_failed_text,
     )
 
 

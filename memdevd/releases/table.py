@@ -368,6 +368,9 @@ class Release:
     #: /machine/unattached/device[N] before the vCPUs, owning its
     #: cxl-fixed-memory-region[0]; before, /machine/cxl-fixed-memory-region[N].
     cxl_fmw_devices: bool
+    #: x86_load_linux's unreadable -shim: its text, and whether it is
+    #: printed plain (fprintf) rather than error_report()ed (11.1).
+    shim_read_failed_text: tuple[str, bool]
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -574,6 +577,7 @@ QEMU_7_2: Final = Release(
     json_push_parser=False,
     qom_monitor_objects=False,
     cxl_fmw_devices=False,
+    shim_read_failed_text=(M.SHIM_READ_FAILED, True),
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -809,6 +813,7 @@ QEMU_11_1: Final = replace(
     # monitor-qmp/monitor-hmp, system/vl.c mon_init_func (seen live)
     qom_monitor_objects=True,
     cxl_fmw_devices=True,  # hw/cxl/cxl-host.c TYPE_CXL_FMW (seen live)
+    shim_read_failed_text=(M.SHIM_READ_FAILED_11_1, False),  # hw/i386/x86-common.c (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)
