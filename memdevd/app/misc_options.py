@@ -179,9 +179,12 @@ def parse_option(
         machine_opts.pop(name, None)
         machine_opts[name] = arg
     elif name == "tpmdev":
-        # tpm_config_parse: "help" lists the backends (on stderr), exit 1.
+        # tpm_config_parse: "help" lists the backends (on stderr), exit 1
+        # (11.1: exit 0, Release.tpmdev_help_exit_status).
         if arg == "help":
-            raise _PlainError(M.TPM_TYPES_LIST.rstrip("\n"))
+            err = _PlainError(M.TPM_TYPES_LIST.rstrip("\n"))
+            err.exit_status = release.tpmdev_help_exit_status
+            raise err
         opts = lists["tpmdev"].parse_noisily(arg, True)
         misc.tpmdevs.append((loc, opts.id, opts.to_dict()))
     elif name == "incoming":

@@ -371,6 +371,9 @@ class Release:
     #: x86_load_linux's unreadable -shim: its text, and whether it is
     #: printed plain (fprintf) rather than error_report()ed (11.1).
     shim_read_failed_text: tuple[str, bool]
+    #: system/tpm.c: -tpmdev help lists the backends on stderr, then exits
+    #: with this status (11.1: 0).
+    tpmdev_help_exit_status: int
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -578,6 +581,7 @@ QEMU_7_2: Final = Release(
     qom_monitor_objects=False,
     cxl_fmw_devices=False,
     shim_read_failed_text=(M.SHIM_READ_FAILED, True),
+    tpmdev_help_exit_status=1,
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -814,6 +818,7 @@ QEMU_11_1: Final = replace(
     qom_monitor_objects=True,
     cxl_fmw_devices=True,  # hw/cxl/cxl-host.c TYPE_CXL_FMW (seen live)
     shim_read_failed_text=(M.SHIM_READ_FAILED_11_1, False),  # hw/i386/x86-common.c (seen live)
+    tpmdev_help_exit_status=0,  # system/tpm.c (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

@@ -46,9 +46,6 @@ KNOWN_11_1: dict[tuple[str, str], str] = {
     ),
     ("test_misc_options_live.py", "test_misc_option_like_qemu[audio-help-11.1]"): _MODULES,
     ("test_misc_options_live.py", "test_misc_option_like_qemu[audio-driver-help-11.1]"): _MODULES,
-    ("test_misc_options_live.py", "test_misc_option_like_qemu[tpmdev-help-11.1]"): (
-        "11.1's -tpmdev help exits 0 (not modelled)"
-    ),
 }
 
 
