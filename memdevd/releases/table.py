@@ -45,6 +45,10 @@ class Release:
     # tables of source_tables_as (11.1: chardev "reconnect", deprecated in
     # 9.2 for reconnect-ms, seen live as "Invalid parameter 'reconnect'").
     opts_keys_removed: tuple[tuple[str, str], ...]
+    # QemuOptsList keys (list, key, QEMU_OPT_ type) the release added to the
+    # option tables of source_tables_as (11.1: chardev "encoding" and
+    # "logtimestamp", seen live in -chardev socket,help).
+    opts_keys_added: tuple[tuple[str, str, str], ...]
 
     # --- behaviour -------------------------------------------------------------
     # qapi/run-state.json StatusInfo.singlestep (gone after 8.0).
@@ -494,6 +498,7 @@ QEMU_7_2: Final = Release(
     recorded_as="7.2",
     source_tables_as="7.2",
     opts_keys_removed=(),
+    opts_keys_added=(),
     status_has_singlestep=True,
     strict_device_add=False,
     device_memory_only_with_maxmem=False,
@@ -799,6 +804,7 @@ QEMU_11_1: Final = replace(
     recorded_as="11.1",
     source_tables_as="10.0",
     opts_keys_removed=(("chardev", "reconnect"),),
+    opts_keys_added=(("chardev", "encoding", "string"), ("chardev", "logtimestamp", "bool")),
     qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
     # target/i386/cpu.c: only "at least 32" is checked (seen live; 64 and up
     # then wrap in pc_max_used_gpa's limit as a C shift does).
