@@ -378,6 +378,10 @@ class Release:
     #: system/tpm.c: -tpmdev help lists the backends on stderr, then exits
     #: with this status (11.1: 0).
     tpmdev_help_exit_status: int
+    #: target/i386/cpu.c: the features -cpu ...,avx10-version=N turns on
+    #: (11.1: avx10 and its 128/256/512 vector lengths, which TCG then
+    #: filters with a warning each).
+    avx10_version_features: tuple[str, ...]
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -587,6 +591,7 @@ QEMU_7_2: Final = Release(
     cxl_fmw_devices=False,
     shim_read_failed_text=(M.SHIM_READ_FAILED, True),
     tpmdev_help_exit_status=1,
+    avx10_version_features=(),
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -825,6 +830,7 @@ QEMU_11_1: Final = replace(
     cxl_fmw_devices=True,  # hw/cxl/cxl-host.c TYPE_CXL_FMW (seen live)
     shim_read_failed_text=(M.SHIM_READ_FAILED_11_1, False),  # hw/i386/x86-common.c (seen live)
     tpmdev_help_exit_status=0,  # system/tpm.c (seen live)
+    avx10_version_features=("avx10", "avx10-128", "avx10-256", "avx10-512"),  # (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

@@ -41,9 +41,6 @@ KNOWN_11_1: dict[tuple[str, str], str] = {
     ("test_corpus_live.py", "test_corpus_entry[handwritten/virt-install-manual-q35-11.1]"): (
         "11.1 refuses -device virtio-vga before it opens the -serial pty (not modelled)"
     ),
-    ("test_cpu_models_live.py", "test_cpu_option_like_qemu[avx10-version-11.1]"): (
-        "11.1's avx10-version= turns on the avx10 feature flags too (not modelled)"
-    ),
     ("test_misc_options_live.py", "test_misc_option_like_qemu[audio-help-11.1]"): _MODULES,
     ("test_misc_options_live.py", "test_misc_option_like_qemu[audio-driver-help-11.1]"): _MODULES,
 }

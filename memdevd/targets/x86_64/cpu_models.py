@@ -288,6 +288,10 @@ def realize_vcpu(
         _set_prop(models, release, typename, state, name, True)
     for name in features.minus:
         _set_prop(models, release, typename, state, name, False)
+    avx10_version = int(state.props.get("avx10-version", 0) or 0)
+    if avx10_version:
+        # 11.1: an AVX10 version turns on AVX10 and its vector lengths.
+        state.flags.update(release.avx10_version_features)
     if accel == "tcg" and models is not None:
         # x86_cpu_filter_features(cpu, check || enforce)
         verbose = bool(state.props.get("check", True)) or bool(state.props.get("enforce", False))
