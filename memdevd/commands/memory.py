@@ -70,8 +70,10 @@ def object_del(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
     from memdevd.qapi.qom import ObjectDelArgs
 
     parsed = parse_args(ObjectDelArgs, args)
-    # The monitor's chardev: 11.1 refuses to delete the current monitor.
-    core(rt.machine.object_del, parsed.id, current_monitor=session.listener_name)
+    # The monitor's chardev: 11.1 refuses to delete the current monitor
+    # (no session: a caller outside any monitor, as tools/fuzz_long.py).
+    current = session.listener_name if session is not None else None
+    core(rt.machine.object_del, parsed.id, current_monitor=current)
 
 
 @command("device_add", allow_preconfig=True)
