@@ -1196,6 +1196,8 @@ KERNEL_INVALID_HEADER: Final = "qemu: invalid kernel header"
 KERNEL_TOO_OLD_DTB: Final = "qemu: Linux kernel too old to load a dtb"
 DTB_READ_FAILED: Final = "qemu: error reading dtb {}: {}"
 SHIM_READ_FAILED: Final = "qemu: error reading shim {}: {}"
+# 11.1: error_report()ed (with the program's name), without "shim" (seen live)
+SHIM_READ_FAILED_11_1: Final = "qemu: error reading {}: {}"
 # glib's g_mapped_file_new() (the initrd, 10.0's shim)
 GLIB_OPEN_FAILED: Final = "Failed to open file \u201c{}\u201d: open() failed: {}"
 GLIB_MAP_FAILED: Final = "Failed to map {0}' {0}': mmap() failed: {1}"

@@ -187,9 +187,12 @@ def parse_option(
         machine_opts.pop(name, None)
         machine_opts[name] = arg
     elif name == "tpmdev":
-        # tpm_config_parse: "help" lists the backends (on stderr), exit 1.
+        # tpm_config_parse: "help" lists the backends (on stderr), exit 1
+        # (11.1: exit 0, Release.tpmdev_help_exit_status).
         if arg == "help":
-            raise _PlainError(M.TPM_TYPES_LIST.rstrip("\n"))
+            err = _PlainError(M.TPM_TYPES_LIST.rstrip("\n"))
+            err.exit_status = release.tpmdev_help_exit_status
+            raise err
         opts = lists["tpmdev"].parse_noisily(arg, True)
         misc.tpmdevs.append((loc, opts.id, opts.to_dict()))
     elif name == "incoming":
@@ -646,6 +649,7 @@ def _load_kernel(machine: Machine, kernel: str) -> list[Diagnostic]:
         options.get("shim"),
         below_4g=below_4g,
         pvh_enabled=bool(machine.compat.get("pc-machine.pvh-enabled", True)),
+        shim_error=machine.release.shim_read_failed_text,
     )
 
 

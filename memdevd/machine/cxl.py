@@ -19,10 +19,11 @@ not CXL decoding (docs/divergences.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
+from memdevd.machine.qom import Prop, QOMObject
 
 if TYPE_CHECKING:
     from memdevd.machine.machine import Machine
@@ -51,6 +52,8 @@ class CXLFixedWindow:
     interleave_granularity: int | None = None
     # Set by the board (pc_memory_init).
     base: int = 0
+    # 11.1: the window's cxl-fmw device, which owns its memory region.
+    device: Any = None
 
 
 @dataclass
@@ -64,6 +67,40 @@ class CXLState:
     cfmw_list: list[CXLFixedWindow] = field(default_factory=list)
     # The host register region's base (pc_get_cxl_range_start), once placed.
     host_reg_base: int | None = None
+
+
+class CXLFixedWindowDevice(QOMObject):
+    """11.1's ``cxl-fmw``: each fixed memory window as a sysbus device
+    under /machine/unattached, owning ``cxl-fixed-memory-region[0]``."""
+
+    type_chain: ClassVar[tuple[str, ...]] = ("cxl-fmw", "sys-bus-device", "device", "object")
+
+    def __init__(self) -> None:
+        super().__init__()
+        # A realized sysbus device's qdev properties (seen live).
+        for name, ptype, value in (
+            ("parent_bus", "link<bus>", "/machine/unattached/sysbus"),
+            ("realized", "bool", True),
+            ("hotplugged", "bool", False),
+            ("hotpluggable", "bool", False),
+        ):
+            self.add_prop(Prop(name, ptype, _constant(value)))
+
+
+def _constant(value: Any) -> Any:
+    def get(obj: QOMObject) -> Any:
+        return value
+
+    return get
+
+
+def create_window_devices(machine: Machine, state: CXLState) -> None:
+    """``Release.cxl_fmw_devices``: a ``cxl-fmw`` device per window, made
+    before the board's vCPUs (they take the first device[N])."""
+    for window in state.fixed_windows:
+        window.device = CXLFixedWindowDevice()
+        machine.unattached.add_child(f"device[{machine.unattached_counter}]", window.device)
+        machine.unattached_counter += 1
 
 
 def visit_cfmw_list(v: InputVisitor, name: str) -> list[CXLFixedWindow]:

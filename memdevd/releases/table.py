@@ -45,6 +45,10 @@ class Release:
     # tables of source_tables_as (11.1: chardev "reconnect", deprecated in
     # 9.2 for reconnect-ms, seen live as "Invalid parameter 'reconnect'").
     opts_keys_removed: tuple[tuple[str, str], ...]
+    # QemuOptsList keys (list, key, QEMU_OPT_ type) the release added to the
+    # option tables of source_tables_as (11.1: chardev "encoding" and
+    # "logtimestamp", seen live in -chardev socket,help).
+    opts_keys_added: tuple[tuple[str, str, str], ...]
 
     # --- behaviour -------------------------------------------------------------
     # qapi/run-state.json StatusInfo.singlestep (gone after 8.0).
@@ -402,6 +406,20 @@ class Release:
     #: or monitor-hmp, -qmp/-monitor ones named compat_monitorN as their
     #: chardevs, id-less -mon ones numbered on; object-add/object-del them.
     qom_monitor_objects: bool
+    #: each -machine cxl-fmw window is a cxl-fmw sysbus device (11.1):
+    #: /machine/unattached/device[N] before the vCPUs, owning its
+    #: cxl-fixed-memory-region[0]; before, /machine/cxl-fixed-memory-region[N].
+    cxl_fmw_devices: bool
+    #: x86_load_linux's unreadable -shim: its text, and whether it is
+    #: printed plain (fprintf) rather than error_report()ed (11.1).
+    shim_read_failed_text: tuple[str, bool]
+    #: system/tpm.c: -tpmdev help lists the backends on stderr, then exits
+    #: with this status (11.1: 0).
+    tpmdev_help_exit_status: int
+    #: target/i386/cpu.c: the features -cpu ...,avx10-version=N turns on
+    #: (11.1: avx10 and its 128/256/512 vector lengths, which TCG then
+    #: filters with a warning each).
+    avx10_version_features: tuple[str, ...]
     # net/net.c net_client_init(): ipv6-net=ADDR/LEN whose LEN is no number.
     ipv6_net_prefixlen_text: str
     # The display texts: formatted with (name, package); 7.2's ignore the package.
@@ -522,6 +540,7 @@ QEMU_7_2: Final = Release(
     recorded_as="7.2",
     source_tables_as="7.2",
     opts_keys_removed=(),
+    opts_keys_added=(),
     status_has_singlestep=True,
     strict_device_add=False,
     device_memory_only_with_maxmem=False,
@@ -609,6 +628,10 @@ QEMU_7_2: Final = Release(
     memory_encryption_deprecated=False,
     json_push_parser=False,
     qom_monitor_objects=False,
+    cxl_fmw_devices=False,
+    shim_read_failed_text=(M.SHIM_READ_FAILED, True),
+    tpmdev_help_exit_status=1,
+    avx10_version_features=(),
     netdev_del_defers_cleanup=False,
     tap_vhost_failure_warns=True,
     stream_state_texts=False,
@@ -900,6 +923,7 @@ QEMU_11_1: Final = replace(
     recorded_as="11.1",
     source_tables_as="10.0",
     opts_keys_removed=(("chardev", "reconnect"),),
+    opts_keys_added=(("chardev", "encoding", "string"), ("chardev", "logtimestamp", "bool")),
     qdev_id_wellformed_check=True,  # hw/core/qdev.c qdev_set_id() (seen live)
     # target/i386/cpu.c: only "at least 32" is checked (seen live; 64 and up
     # then wrap in pc_max_used_gpa's limit as a C shift does).
@@ -917,6 +941,10 @@ QEMU_11_1: Final = replace(
     # monitor/monitor.c, monitor/qmp.c, monitor/hmp.c: user-creatable
     # monitor-qmp/monitor-hmp, system/vl.c mon_init_func (seen live)
     qom_monitor_objects=True,
+    cxl_fmw_devices=True,  # hw/cxl/cxl-host.c TYPE_CXL_FMW (seen live)
+    shim_read_failed_text=(M.SHIM_READ_FAILED_11_1, False),  # hw/i386/x86-common.c (seen live)
+    tpmdev_help_exit_status=0,  # system/tpm.c (seen live)
+    avx10_version_features=("avx10", "avx10-128", "avx10-256", "avx10-512"),  # (seen live)
     iothread_poll_weight=True,  # iothread.c poll-weight, IOThreadInfo (seen live)
     pci_legacy_addr=False,  # hw/pci/pci.c (recorded: no "legacy-addr")
     fd_nonblocking_text=M.FD_CANT_SET_NONBLOCKING,  # qemu_set_blocking() (seen live)

@@ -41,21 +41,8 @@ KNOWN_11_1: dict[tuple[str, str], str] = {
     ("test_corpus_live.py", "test_corpus_entry[handwritten/virt-install-manual-q35-11.1]"): (
         "11.1 refuses -device virtio-vga before it opens the -serial pty (not modelled)"
     ),
-    ("test_cpu_models_live.py", "test_cpu_option_like_qemu[avx10-version-11.1]"): (
-        "11.1's avx10-version= turns on the avx10 feature flags too (not modelled)"
-    ),
-    ("test_scenarios_live.py", "test_scenario_matches_qemu[cxl_q35_topology-11.1]"): (
-        "11.1 makes one board device more under /machine/unattached before the pxb-cxl's"
-        " host bridge (not modelled)"
-    ),
-    ("test_scenarios_live.py", "test_scenario_matches_qemu[cxl_qom_machine-11.1]"): (
-        "11.1 no longer names the fixed windows /machine/cxl-fixed-memory-region[N] (not modelled)"
-    ),
     ("test_misc_options_live.py", "test_misc_option_like_qemu[audio-help-11.1]"): _MODULES,
     ("test_misc_options_live.py", "test_misc_option_like_qemu[audio-driver-help-11.1]"): _MODULES,
-    ("test_misc_options_live.py", "test_misc_option_like_qemu[tpmdev-help-11.1]"): (
-        "11.1's -tpmdev help exits 0 (not modelled)"
-    ),
 }
 
 

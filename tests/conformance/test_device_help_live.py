@@ -44,8 +44,7 @@ from live_qemu import QEMU_VERSIONS, mask_problem, qemu_binary, qemu_command
 pytestmark = pytest.mark.live_qemu
 
 PROG = "qemu-system-x86_64"
-# Not 11.1 yet: not compared (docs/divergences.md, QEMU 11.1).
-VERSIONS = tuple(v for v in ("7.2", "10.0") if v in QEMU_VERSIONS)
+VERSIONS = tuple(v for v in ("7.2", "10.0", "11.1") if v in QEMU_VERSIONS)
 TIMEOUT = 60.0
 #: Types whose -device TYPE,help QEMU gets wrong (see the module docstring).
 WRONG_WITHOUT_MACHINE = {

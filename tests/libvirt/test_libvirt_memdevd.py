@@ -386,7 +386,7 @@ def test_lifecycle_suspend_resume_reset_setmem_shutdown(
     assert "shutting down, reason=shutdown" in lv.domain_log("life")
 
 
-@pytest.mark.parametrize("version", ["7.2", "8.2"])
+@pytest.mark.parametrize("version", ["7.2", "8.2", "11.1"])
 def test_other_releases_through_a_wrapper_script(
     libvirt_harness: LibvirtHarness, emulator: str, version: str
 ) -> None:

@@ -100,3 +100,35 @@ def test_monitor_objects_of_11_1() -> None:
     # 10.0 has no such type.
     with pytest.raises(CoreError):
         make_machine("10.0").object_add("monitor-qmp", "m1", {"chardev": "c2"})
+
+
+@pytest.mark.parametrize("version", ["10.0", "11.1"])
+def test_cxl_windows_are_devices_in_11_1(version: str) -> None:
+    from memdevd.app.cli import parse
+    from memdevd.app.startup import build_machine
+    from memdevd.releases.table import get_release
+
+    argv = (
+        "-machine q35,cxl=on,cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G,"
+        "cxl-fmw.1.targets.0=cxl.1,cxl-fmw.1.size=4G -m 1G,slots=1,maxmem=2G -nodefaults "
+        f"-display none -S -device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1 -memdevd version={version}"
+    ).split()
+    parsed = parse(argv, "qemu-system-x86_64")
+    m, _ = build_machine(parsed.request, get_release(version), parsed.settings)
+    if version == "10.0":
+        assert m.qom_get("/machine/cxl-fixed-memory-region[1]", "addr") == 6710886400 + (4 << 30)
+        return
+    assert "cxl-fixed-memory-region[0]" not in m.machine_obj.children
+    assert [p["name"] for p in m.qom_list("/machine/unattached/device[0]")] == [
+        "type",
+        "parent_bus",
+        "realized",
+        "hotplugged",
+        "hotpluggable",
+        "cxl-fixed-memory-region[0]",
+    ]
+    assert m.qom_get("/machine/unattached/device[1]", "type") == "cxl-fmw"
+    region = "/machine/unattached/device[1]/cxl-fixed-memory-region[0]"
+    assert m.qom_get(region, "addr") == 6710886400 + (4 << 30)
+    # The vCPU comes after the windows.
+    assert m.qom_get("/machine/unattached/device[2]", "type") == "qemu64-x86_64-cpu"

@@ -349,6 +349,11 @@ class X86Board(Board):
             return []
         notes: list[Any] = list(plan_cpus(machine))
         config = machine.config
+        state = cxl_state(machine)
+        if machine.release.cxl_fmw_devices and state is not None:
+            from memdevd.machine.cxl import create_window_devices
+
+            create_window_devices(machine, state)
         # pc_init1 / pc_q35_init: the EPC sections, the vCPUs, then pc_memory_init.
         sgx_epc_size = 0
         if config.board_options.get("sgx-epc"):
@@ -550,7 +555,11 @@ def _map_cxl_regions(machine: Machine, state: Any) -> None:
     )
     for i, window in enumerate(state.fixed_windows):
         region = MemoryRegionObject(window.size, system, window.base)
-        obj.add_child(f"cxl-fixed-memory-region[{i}]", region)
+        if window.device is not None:
+            # 11.1: the window's cxl-fmw device owns it.
+            window.device.add_child("cxl-fixed-memory-region[0]", region)
+        else:
+            obj.add_child(f"cxl-fixed-memory-region[{i}]", region)
 
 
 def cxl_state(machine: Machine) -> Any:

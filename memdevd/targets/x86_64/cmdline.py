@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from memdevd.releases.table import Release
 from memdevd.targets.x86_64 import options
-from memdevd.util.option_defs import Syntax
+from memdevd.util.option_defs import OptDescDef, Syntax
 
 _TABLES = {
     "7.2": (options.OPTIONS_7_2, options.OPTS_LISTS_7_2),
@@ -24,11 +24,20 @@ _TABLES = {
 def syntax(release: Release) -> Syntax:
     """The command-line syntax of qemu-system-x86_64 of ``release``."""
     opts, lists = _TABLES[release.source_tables_as]
-    if release.opts_keys_removed:
+    if release.opts_keys_removed or release.opts_keys_added:
         removed = set(release.opts_keys_removed)
         lists = MappingProxyType(
             {
-                name: ol._replace(desc=tuple(d for d in ol.desc if (name, d.name) not in removed))
+                name: ol._replace(
+                    desc=(
+                        *(d for d in ol.desc if (name, d.name) not in removed),
+                        *(
+                            OptDescDef(key, kind, None, None)
+                            for list_name, key, kind in release.opts_keys_added
+                            if list_name == name
+                        ),
+                    )
+                )
                 for name, ol in lists.items()
             }
         )

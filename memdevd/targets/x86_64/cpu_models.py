@@ -354,6 +354,10 @@ def realize_vcpu(
         _set_prop(models, release, typename, state, name, True)
     for name in features.minus:
         _set_prop(models, release, typename, state, name, False)
+    avx10_version = int(state.props.get("avx10-version", 0) or 0)
+    if avx10_version:
+        # 11.1: an AVX10 version turns on AVX10 and its vector lengths.
+        state.flags.update(release.avx10_version_features)
     if models is not None:
         expand_features(
             models,

@@ -121,9 +121,12 @@ def load_linux(
     *,
     below_4g: int,
     pvh_enabled: bool,
+    shim_error: tuple[str, bool] = (M.SHIM_READ_FAILED, True),
 ) -> list[Diagnostic]:
     """``x86_load_linux``: the lines printed on the way; raises OptionError
-    where QEMU exits (with QEMU's text, plain where QEMU uses fprintf)."""
+    where QEMU exits (with QEMU's text, plain where QEMU uses fprintf).
+    ``shim_error``: the release's unreadable-shim text and whether it is
+    printed plain (``Release.shim_read_failed_text``)."""
     try:
         fd = os.open(kernel, os.O_RDONLY)
     except OSError as exc:
@@ -160,7 +163,8 @@ def load_linux(
     if shim is not None:
         _, problem = mapped_file_size(shim)
         if problem is not None:
-            raise _plain(M.SHIM_READ_FAILED.format(shim, problem))
+            text, plain = shim_error
+            raise OptionError(text.format(shim, problem), plain=plain)
     return []
 
 
