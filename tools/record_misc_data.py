@@ -2,8 +2,10 @@
 
 Writes ``misc.json`` of a release's data directory: ``trace-events`` (what
 ``-trace help`` lists: the names ``-trace NAME`` and ``-d trace:NAME`` are
-checked against) and ``log-usage`` (what ``-d help`` prints on stdout, also
-printed for a bad ``-d`` item).  Run from the repository root::
+checked against), ``log-usage`` (what ``-d help`` prints on stdout, also
+printed for a bad ``-d`` item) and ``machine-help`` (``-machine help``:
+every board of the binary, in its order, with aliases, the default and the
+deprecated ones marked).  Run from the repository root::
 
     .venv/bin/python tools/record_misc_data.py --qemu /usr/bin/qemu-system-x86_64 \\
         --out memdevd/targets/x86_64/data/qemu-7.2
@@ -32,7 +34,11 @@ def record(qemu: str) -> dict[str, object]:
         return proc.stdout
 
     events = run("-trace", "help").splitlines()
-    return {"trace-events": events, "log-usage": run("-d", "help")}
+    return {
+        "trace-events": events,
+        "log-usage": run("-d", "help"),
+        "machine-help": run("-machine", "help"),
+    }
 
 
 def main() -> int:

@@ -276,7 +276,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 res = Q.keyval_parse(arg, "type", into=request.machine)
                 if res.help or request.machine.get("type") == "help":
-                    raise Exit(0, target.machine_help(release) + "\n")
+                    raise Exit(0, _machine_help(target, release))
             elif name == "m":
                 assert arg is not None
                 lists["memory"].parse_noisily(arg, True)
@@ -652,6 +652,19 @@ def _visit_netdev(arg: str, target: str, release: Any) -> dict[str, Any]:
     except VisitError as exc:
         raise Q.OptionError(exc.desc) from None
     return netdev
+
+
+def _machine_help(target: Any, release: Any) -> str:
+    """``-machine help``: as the release's binary printed it where it was
+    recorded (every board, in QEMU's order); 8.2 (answered from 10.0's
+    recording) has the target's list of the machine types it has."""
+    from memdevd.releases.recorded import recording
+
+    if release.recorded_as == release.version:
+        text = recording(target.name, release).machine_help()
+        if text is not None:
+            return text
+    return str(target.machine_help(release)) + "\n"
 
 
 def _parse_device(arg: str, loc: str, lists: Any, release: Any) -> tuple[Any, QemuOpts | None]:

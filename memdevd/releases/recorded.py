@@ -230,6 +230,13 @@ class Recording:
         # would cost the start-up time it takes to import.
         return os.path.join(self.directory, f"{name}.json")
 
+    def machine_help(self) -> str | None:
+        """``-machine help`` as the binary printed it (misc.json), None when
+        it was not recorded."""
+        data = self.load("misc")
+        text = data.get("machine-help") if isinstance(data, dict) else None
+        return text if isinstance(text, str) else None
+
     def load(self, name: str) -> JSON:
         """One recorded file (``"queries"``, ``"types"``...), parsed once and kept."""
         data = self._files.get(name)

@@ -301,3 +301,15 @@ def test_random_startups(version: str, seed: int) -> None:
     assert _events(ours) == _events(theirs), argv
     expected = [ln for ln in _stderr_lines(their_err) if not ln.startswith(_ACPI_SIZE_WARNING)]
     assert _stderr_lines(our_err) == expected, argv
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("argv", [["-machine", "help"], ["-cpu", "help"]], ids=["machine", "cpu"])
+def test_help_like_qemu(version: str, argv: list[str]) -> None:
+    """``-machine help`` (every board of the binary, QEMU's order and marks)
+    and ``-cpu help``: stdout and exit status as qemu-system-aarch64's."""
+    live = _live(version, argv)
+    ours = [*MEMDEVD, "-memdevd", f"version={version}", *argv]
+    want = subprocess.run(live, capture_output=True, text=True, timeout=60, check=False)
+    got = subprocess.run(ours, capture_output=True, text=True, timeout=60, check=False)
+    assert (got.returncode, got.stdout) == (want.returncode, want.stdout)

@@ -173,6 +173,9 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-short-bool", "-iscsi bare"),
     ("iscsi-duplicate-id", "-iscsi id=x,user=a -iscsi id=x"),
     ("iscsi-help", "-iscsi help"),
+    # -machine help: every board, QEMU's order and marks (recorded)
+    ("machine-help", "-machine help"),
+    ("machine-help-key", "-machine pc,help"),
     # -acpitable: read and checked while parsing (acpi_table_add)
     ("acpitable-file", f"-acpitable file={FILES}/slic.bin"),
     ("acpitable-wrong-length", f"-acpitable file={FILES}/slic-long.bin"),

@@ -105,10 +105,18 @@ def check_valid_cpu(release: Release, model: str) -> None:
 
 
 def cpu_help_text(release: Release) -> str:
-    """``-cpu help``: ``arm_cpu_list``, every arm CPU type of the binary, sorted."""
+    """``-cpu help``: ``arm_cpu_list`` as the release's binary printed it
+    (cpu-models.json: its order, the deprecated models marked); 8.2, answered
+    from 10.0's recording, lists every arm CPU type of the recording, sorted."""
+    rec = recording(TARGET, release)
+    if release.recorded_as == release.version:
+        data = rec.load("cpu-models")
+        text = data.get("help") if isinstance(data, dict) else None
+        if isinstance(text, str):
+            return text
     names = sorted(
         name.removesuffix("-arm-cpu")
-        for name, entry in recording(TARGET, release).type_table.items()
+        for name, entry in rec.type_table.items()
         if name.endswith("-arm-cpu") and not entry.get("abstract", False)
     )
     return "\n".join(["Available CPUs:", *(f"  {n}" for n in names)]) + "\n"
