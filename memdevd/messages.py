@@ -1086,6 +1086,19 @@ PFLASH_REQUIRES: Final = "pflash{} requires pflash{}"
 PFLASH_INVALID_SIZE: Final = "system firmware block device {} has invalid size {}"
 PFLASH_SIZE_INFO: Final = "its size must be a non-zero multiple of 0x{:x}"
 PFLASH_TOO_BIG: Final = "combined size of system firmware exceeds {} bytes"
+# hw/arm/virt.c virt_firmware_init()
+VIRT_BIOS_AND_PFLASH: Final = (
+    "The contents of the first flash device may be specified with -bios or with "
+    "-drive if=pflash... but you cannot use both options at once"
+)
+# hw/block/block.c blk_check_size_and_read_all()
+BLOCK_DEVICE_SIZE_MISMATCH_7_2: Final = (
+    "device requires {size} bytes, block backend provides {length} bytes"
+)
+BLOCK_DEVICE_SIZE_MISMATCH: Final = (
+    "{typename} device '{device}' requires {size} bytes, "
+    "{backend} block backend provides {length} bytes"
+)
 # block/throttle-groups.c (throttle filter nodes)
 THROTTLE_GROUP_MISSING: Final = "Throttle group '{}' does not exist"
 # blockdev.c qmp_x_blockdev_set_iothread, block/block-backend.c

@@ -22,11 +22,11 @@ Usage::
         -o memdevd/targets/x86_64/options.py
 
 For qemu-system-aarch64 (``--target aarch64``) the same tables with the
-ARM bit (``ARCH_ARM``), written beside its recorded data::
+ARM bit (``ARCH_ARM``), beside the target's ``cmdline.py``::
 
     python3 tools/gen_qemu_option_table.py --target aarch64 \\
         --source 7.2=/work/src/q72p --source 10.0=/work/src/q10 \\
-        -o memdevd/targets/aarch64/data/options.py
+        -o memdevd/targets/aarch64/options.py
 
 The 7.2 tree is Debian's ``qemu_7.2+dfsg`` with ``debian/patches`` applied
 (it says 7.2.22 in ``VERSION``); 10.0 is ``qemu_10.0.2+ds``.  The output is

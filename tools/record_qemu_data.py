@@ -966,9 +966,11 @@ def record_types(q: QemuProcess, rec: Recording) -> None:
         t: q.execute("device-list-properties", {"typename": t})
         for t in q.host.target.device_list_properties_types
     }
+    types = q.host.target.qom_list_properties_types
+    machines = q.execute("query-machines") if any(_is_canonical(t) for t in types) else None
+    resolved = [_resolve_canonical({"typename": t}, machines)["typename"] for t in types]
     rec.types["qom-list-properties"] = {
-        t: q.execute("qom-list-properties", {"typename": t})
-        for t in q.host.target.qom_list_properties_types
+        t: q.execute("qom-list-properties", {"typename": t}) for t in resolved
     }
 
 
@@ -1007,6 +1009,36 @@ LIBVIRT_PROBE: list[tuple[str, dict[str, JSON]]] = [
     ("query-sgx-capabilities", {}),
     *[("query-cpu-model-expansion", a) for a in CPU_MODEL_EXPANSIONS],
 ]
+
+#: A probe question's typename that names a machine type by its alias:
+#: libvirt asks the properties of the type the alias stands for in the
+#: session's query-machines reply (virQEMUCapsGetCanonicalMachine, then
+#: "<name>-machine").
+_CANONICAL_PREFIX = "@canonical:"
+
+
+def canonical_machine_type(alias: str) -> str:
+    """A typename placeholder for :func:`record_probe`: the QOM type of the
+    machine type ``alias`` stands for (``virt`` -> ``virt-7.2-machine``)."""
+    return f"{_CANONICAL_PREFIX}{alias}"
+
+
+def _is_canonical(typename: JSON) -> bool:
+    return isinstance(typename, str) and typename.startswith(_CANONICAL_PREFIX)
+
+
+def _resolve_canonical(arguments: dict[str, JSON], machines: JSON) -> dict[str, JSON]:
+    typename = arguments.get("typename")
+    if not isinstance(typename, str) or not _is_canonical(typename):
+        return arguments
+    alias = typename[len(_CANONICAL_PREFIX) :]
+    if not isinstance(machines, dict) or "return" not in machines:
+        raise SystemExit(f"probe: {typename} asked before query-machines answered")
+    for entry in machines["return"]:
+        if entry.get("alias") == alias:
+            return {**arguments, "typename": f"{entry['name']}-machine"}
+    raise SystemExit(f"probe: no machine type has the alias {alias!r}")
+
 
 #: The accelerators a probe session is recorded with.  KVM's answers describe
 #: the recording host (its CPU, its KVM), so they are marked volatile.
@@ -1101,8 +1133,12 @@ def record_probe(host: Host, accel: str, rec: Recording) -> None:
     with QemuProcess(host, scenario) as q:
         assert q.qmp is not None
         greeting = entry_for(None, None, q.qmp.greeting)
+        machines: JSON = None
         for command, arguments in host.target.libvirt_probe:
+            arguments = _resolve_canonical(arguments, machines)
             reply = q.execute(command, arguments or None)
+            if command == "query-machines":
+                machines = reply
             exchanges.append(entry_for(command, arguments, reply))
         rec.probe[accel] = {
             "accel": accel,
@@ -2281,6 +2317,11 @@ AARCH64_SCENARIOS: list[Scenario] = [
 #: which is recorded too); ``host`` needs KVM.
 AARCH64_CPU_MODEL_EXPANSIONS: list[dict[str, JSON]] = [
     {"type": "full", "model": {"name": "host"}},
+    # libvirt 9.0's second "host" question (virQEMUCapsProbeQMPHostCPU, as on x86)
+    {
+        "type": "full",
+        "model": {"name": "host", "props": {"migratable": False, "hv-passthrough": True}},
+    },
     {"type": "full", "model": {"name": "max"}},
     {"type": "static", "model": {"name": "max"}},
     {"type": "full", "model": {"name": "max", "props": {"sve": False}}},
@@ -2313,19 +2354,32 @@ AARCH64_QOM_LIST_PROPERTIES_TYPES = [
     "max-arm-cpu",
     "cortex-a57-arm-cpu",
     "virt-machine",
+    # what libvirt's probe asks (the concrete type: its instance's
+    # properties, pflash0, nvdimm...; every virt-X.Y-machine has the same)
+    canonical_machine_type("virt"),
     "acpi-ged",
 ]
 
 #: libvirt 9.0's probe of an ARM emulator: the x86 questions with the ARM
-#: CPU's type, its expansions, and query-gic-capabilities
-#: (virQEMUCapsProbeQMPGICCapabilities, asked for ARM only).
+#: CPU's type, the properties of the machine type ``virt`` stands for
+#: (virQEMUCapsProbeQMPMachineProps asks them of "virt" and "none" where the
+#: binary has them: ``qom-list-properties virt-7.2-machine`` of the 7.2
+#: binary), its expansions, and query-gic-capabilities
+#: (virQEMUCapsProbeQMPGICCapabilities, asked for ARM only).  libvirt does not
+#: ask an ARM binary query-sev-capabilities nor query-sgx-capabilities: they
+#: are recorded all the same (the questions after libvirt's are extra).
 AARCH64_LIBVIRT_PROBE: list[tuple[str, dict[str, JSON]]] = [
     *[
-        ("qom-list-properties", {"typename": "max-arm-cpu"})
-        if q == ("qom-list-properties", {"typename": "max-x86_64-cpu"})
-        else q
+        r
         for q in LIBVIRT_PROBE
         if q[0] != "query-cpu-model-expansion"
+        for r in (
+            [("qom-list-properties", {"typename": "max-arm-cpu"})]
+            if q == ("qom-list-properties", {"typename": "max-x86_64-cpu"})
+            else [("qom-list-properties", {"typename": canonical_machine_type("virt")}), q]
+            if q == ("qom-list-properties", {"typename": "none-machine"})
+            else [q]
+        )
     ],
     ("query-gic-capabilities", {}),
     *[("query-cpu-model-expansion", a) for a in AARCH64_CPU_MODEL_EXPANSIONS],

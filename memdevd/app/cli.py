@@ -152,7 +152,7 @@ def help_text(prog: str) -> str:
         "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
         "-hda..-hdd|-cdrom|-fda|-fdb|-pflash|-sd|-mtdblock FILE   -drive shorthands",
         "                  (-hda..-cdrom: the board's IDE/AHCI units; -fda/-fdb: floppy drives)",
-        "-machine pflash0=NODE,pflash1=NODE   the pc/q35 system flash (UEFI firmware)",
+        "-machine pflash0=NODE,pflash1=NODE   the system flash of pc/q35 and virt (UEFI firmware)",
         "-netdev TYPE,id=ID,... (or JSON)  -nic [TYPE][,model=M][,mac=MAC]  -net nic|TYPE,...",
         "                  network backends, NICs and hubs as QEMU checks them; no packet",
         "                  is sent (vhost-user and vde are refused by name)",

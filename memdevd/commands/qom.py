@@ -80,7 +80,7 @@ def qom_list_properties(rt: Runtime, session: Session, args: dict[str, Any]) -> 
 
 
 def _recorded_reply(rec: Recording, query: str, typename: str) -> Any:
-    reply = rec.type_replies(query).get(typename)
+    reply = rec.type_reply(query, typename)
     if reply is None:
         table = rec.type_table
         if typename not in table:

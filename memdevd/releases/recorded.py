@@ -332,6 +332,41 @@ class Recording:
         replies: dict[str, JSON] = self.load("types")[command]
         return replies
 
+    def type_reply(self, command: str, typename: str) -> JSON | None:
+        """The recorded ``device-list-properties``/``qom-list-properties``
+        reply for ``typename``, None if neither it nor a sibling was asked.
+
+        A concrete machine type not asked itself answers as a recorded
+        concrete sibling (the same parent, a family's abstract type such as
+        ``virt-machine``, not ``machine`` itself): the versioned types of one family
+        (``virt-7.1-machine``, ``virt-7.2-machine``) differ in their
+        MachineClass fields and compat properties only, never in QOM
+        properties, so QEMU lists the same for each (seen live for every
+        ``virt-X.Y``, ``pc-i440fx-X.Y`` and ``pc-q35-X.Y`` of 7.2, 10.0 and
+        11.1).  libvirt's probe asks the one ``virt`` stands for.
+        """
+        replies = self.type_replies(command)
+        reply = replies.get(typename)
+        if reply is not None or command != "qom-list-properties":
+            return reply
+        table = self.type_table
+        info = table.get(typename)
+        if info is None or info.get("abstract") or not self.type_is_a(typename, "machine"):
+            return None
+        parent = info.get("parent")
+        if parent == "machine":
+            # boards straight under "machine" (none, sbsa-ref) are no family
+            return None
+        for name, recorded in replies.items():
+            sibling = table.get(name)
+            if (
+                sibling is not None
+                and not sibling.get("abstract")
+                and sibling.get("parent") == parent
+            ):
+                return recorded
+        return None
+
     def list_types_reply(self, implements: str | None, abstract: bool) -> JSON | None:
         """The recorded ``qom-list-types`` reply to these arguments, if asked."""
         types = self.load("types")["qom-list-types"]

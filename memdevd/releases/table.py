@@ -343,6 +343,11 @@ class Release:
     virt_cpu_check_in_machine: bool
     # virt_set_memmap: Debian 7.2's text ends in a stray "\n".
     virt_addressing_limited_text: str
+    # hw/block/block.c blk_check_size_and_read_all(): a flash image of the
+    # wrong size; 9.2 names the device and the backend ("{typename} device
+    # '{device}' ... {backend} block backend", an anonymous backend leaving
+    # two spaces).
+    block_size_mismatch_text: str
     # hw/arm/virt.c's -machine properties of the high memory map besides
     # highmem: highmem-redists/-ecam/-mmio and compact-highmem (8.0: with
     # compact-highmem, a disabled high IO region takes no address space on
@@ -669,6 +674,7 @@ QEMU_7_2: Final = Release(
     ),
     virt_cpu_check_in_machine=False,
     virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED_7_2,
+    block_size_mismatch_text=M.BLOCK_DEVICE_SIZE_MISMATCH_7_2,
     virt_highmem_options=frozenset(),
     virt_gic_default_by_cpus=False,
     virt_gic_v4_text=M.VIRT_GIC_V4_NEEDS_VIRT_7_2,
@@ -905,6 +911,8 @@ QEMU_10_0: Final = replace(
     ),
     # hw/arm/virt.c virt_set_memmap: without the stray "\n"
     virt_addressing_limited_text=M.VIRT_ADDRESSING_LIMITED,
+    # 9.2: hw/block/block.c blk_check_size_and_read_all(dev, ...)
+    block_size_mismatch_text=M.BLOCK_DEVICE_SIZE_MISMATCH,
     # 10.0: hw/arm/virt.c highmem-mmio-size
     virt_highmem_options=QEMU_8_2.virt_highmem_options | {"highmem-mmio-size"},
 )

@@ -1,4 +1,4 @@
-"""qemu-system-aarch64's option table (memdevd/targets/aarch64/data/options.py,
+"""qemu-system-aarch64's option table (memdevd/targets/aarch64/options.py,
 written by ``tools/gen_qemu_option_table.py --target aarch64`` from the 7.2
 and 10.0 source trees) against the live binaries.
 
@@ -21,7 +21,7 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE = ROOT / "memdevd" / "targets" / "aarch64" / "data" / "options.py"
+TABLE = ROOT / "memdevd" / "targets" / "aarch64" / "options.py"
 PROG = "qemu-system-aarch64"
 BINARIES = {
     "7.2": ("MEMDEVD_QEMU_AARCH64_7_2", "/usr/bin/qemu-system-aarch64"),

@@ -158,7 +158,7 @@ def firmware_init(machine: Machine, properties: dict[str, str], notes: list[Any]
         flash.values["num-blocks"] = size // SECTOR
         # sysbus_mmio_map() at 4 GiB minus what is mapped so far
         flash.add_child(f"system.flash{flash.index}[0]", MemoryRegionObject(size))
-        _realize(machine, flash, blk)
+        realize_flash(machine, flash, blk)
 
 
 class DriveClash(CoreError):
@@ -169,7 +169,7 @@ class DriveClash(CoreError):
         self.location = location
 
 
-def _realize(machine: Machine, flash: PFlashCFI01, blk: BlockBackend) -> None:
+def realize_flash(machine: Machine, flash: PFlashCFI01, blk: BlockBackend) -> None:
     """``pflash_cfi01_realize``: read, and write unless the node cannot be
     written (``blk_supports_write_perm``); everything shared."""
     node = blk.root

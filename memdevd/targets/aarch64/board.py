@@ -72,9 +72,13 @@ BOARD_OPTIONS = frozenset(
         "mte",
         "its",
         "virtualization",
+        "pflash0",
+        "pflash1",
     }
 )
-_BOOL_OPTIONS = BOARD_OPTIONS - {"gic-version", "highmem-mmio-size"}
+#: virt_flash_create1's aliases of the flash devices' "drive"
+_FLASH_OPTIONS = frozenset({"pflash0", "pflash1"})
+_BOOL_OPTIONS = BOARD_OPTIONS - {"gic-version", "highmem-mmio-size"} - _FLASH_OPTIONS
 #: the ones a release may lack (Release.virt_highmem_options)
 _HIGHMEM_SWITCHES = frozenset(
     {"compact-highmem", "highmem-redists", "highmem-ecam", "highmem-mmio", "highmem-mmio-size"}
@@ -211,7 +215,9 @@ class VirtBoard(Board):
             if pa_bits < requested:
                 raise CoreError(M.VIRT_VCPU_PA_BITS.format(pa_bits, requested))
         # machvirt_init: has_ged && aarch64 && firmware_loaded && acpi
-        firmware_loaded = "firmware" in options or "pflash0" in options
+        from memdevd.targets.aarch64.flash import firmware_init
+
+        firmware_loaded = firmware_init(machine)
         machine.board_state["acpi-ged"] = (
             not compat.get("virt.no-ged", False)
             and aarch64
@@ -347,6 +353,8 @@ def apply_option(config: MachineConfig, key: str, value: Any, release: Release) 
         raise CoreError(M.PROPERTY_NOT_FOUND.format(f"{config.machine_type}-machine", key))
     if key in _BOOL_OPTIONS:
         config.board_options[key] = parse_bool(str(value), name=key)
+    elif key in _FLASH_OPTIONS:
+        config.board_options[key] = str(value)
     elif key == "gic-version":
         text = str(value)
         if text not in _GIC_VERSIONS:

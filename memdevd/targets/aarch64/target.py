@@ -25,9 +25,7 @@ class AArch64Target:
     program = "qemu-system-aarch64"
 
     def syntax(self, release: Release) -> Syntax:
-        # The option tables of the x86 build are the generic ones of vl.c
-        # (qemu-options.hx); the arm-only options are not emulated.
-        from memdevd.targets.x86_64.cmdline import syntax
+        from memdevd.targets.aarch64.cmdline import syntax
 
         return syntax(release)
 
