@@ -508,6 +508,13 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             (),
             "hw/core/numa.c",
         ),
+        "acpi": OptsListDef(
+            "acpi",
+            "data",
+            False,
+            (),
+            "hw/acpi/core.c",
+        ),
         "mon": OptsListDef(
             "mon",
             "chardev",
@@ -1225,6 +1232,13 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
             False,
             (),
             "hw/core/numa.c",
+        ),
+        "acpi": OptsListDef(
+            "acpi",
+            "data",
+            False,
+            (),
+            "hw/acpi/core.c",
         ),
         "mon": OptsListDef(
             "mon",
