@@ -660,7 +660,7 @@ def _machine_help(target: Any, release: Any) -> str:
     recording) has the target's list of the machine types it has."""
     from memdevd.releases.recorded import recording
 
-    if release.recorded_as == release.version:
+    if release.is_recorded:
         text = recording(target.name, release).machine_help()
         if text is not None:
             return text

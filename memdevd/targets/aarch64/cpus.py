@@ -109,7 +109,7 @@ def cpu_help_text(release: Release) -> str:
     (cpu-models.json: its order, the deprecated models marked); 8.2, answered
     from 10.0's recording, lists every arm CPU type of the recording, sorted."""
     rec = recording(TARGET, release)
-    if release.recorded_as == release.version:
+    if release.is_recorded:
         data = rec.load("cpu-models")
         text = data.get("help") if isinstance(data, dict) else None
         if isinstance(text, str):
