@@ -275,7 +275,16 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name in ("machine", "M"):
                 assert arg is not None
                 res = Q.keyval_parse(arg, "type", into=request.machine)
-                if res.help or request.machine.get("type") == "help":
+                if res.help:
+                    # machine_help_func: a known type's properties and their
+                    # descriptions (which the recordings do not hold), else
+                    # the list (a type=help is an unknown machine type later).
+                    mtype = request.machine.get("type")
+                    known = {
+                        n for m in target.machine_list(release) for n in (m["name"], m.get("alias"))
+                    }
+                    if isinstance(mtype, str) and mtype in known:
+                        raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name} {arg}"))
                     raise Exit(0, _machine_help(target, release))
             elif name == "m":
                 assert arg is not None

@@ -175,7 +175,8 @@ CASES: list[tuple[str, str]] = [
     ("iscsi-help", "-iscsi help"),
     # -machine help: every board, QEMU's order and marks (recorded)
     ("machine-help", "-machine help"),
-    ("machine-help-key", "-machine pc,help"),
+    ("machine-help-unknown-type", "-machine nosuch,help"),
+    ("machine-type-help", "-machine type=help"),
     # -acpitable: read and checked while parsing (acpi_table_add)
     ("acpitable-file", f"-acpitable file={FILES}/slic.bin"),
     ("acpitable-wrong-length", f"-acpitable file={FILES}/slic-long.bin"),
