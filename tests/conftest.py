@@ -1,7 +1,7 @@
 """Test-suite-wide pytest configuration.
 
-The suite runs on two pytest-xdist workers in CI (README: ``-n 2 --dist
-loadgroup``).  Each test file is one group, so a file's module fixtures
+The suite can run on two pytest-xdist workers (README: ``-n 2 --dist
+loadgroup``; CI runs it serially for now).  Each test file is one group, so a file's module fixtures
 (the live layers compute every comparison of a file at once) run once, on
 one worker; the files that bind fixed host ports (VNC's 5900+N) or run a
 private libvirtd share one group, so they never run side by side.
@@ -14,10 +14,14 @@ import pytest
 pytest_plugins = ["pytester"]
 
 #: Files that bind VNC ports (test_display_live's fixed displays, a held
-#: port, libvirt's autoport) or start libvirtd: run one after another.
+#: port, libvirt's autoport), start libvirtd, or make host network devices
+#: (test_net_live's named taps, the corpus' taps and network namespaces,
+#: which keep a tap busy for the other): run one after another.
 HOST_PORT_FILES = (
     "tests/conformance/test_display_live.py",
     "tests/protocol/test_display.py",
+    "tests/conformance/test_net_live.py",
+    "tests/conformance/test_corpus_live.py",
     "tests/libvirt/",
 )
 

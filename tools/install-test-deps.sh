@@ -7,7 +7,7 @@
 # Debian's chromium for the memory-map picture test and Debian's libvirt 9.0
 # for the end-to-end tests in tests/libvirt.
 #
-#   sh tools/install-test-deps.sh && .venv/bin/pytest -n 2 --dist loadgroup
+#   sh tools/install-test-deps.sh && .venv/bin/pytest
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
