@@ -12,7 +12,7 @@ never imports a target; docs/architecture.md says how to add one.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from memdevd.machine.board import Board
     from memdevd.machine.machine import MachineConfig
     from memdevd.releases.table import Release
-    from memdevd.util.option_defs import Syntax
+    from memdevd.util.option_defs import OptionDef, OptsListDef, Syntax
 
 #: The targets memdevd emulates, by QEMU's name for them.
 TARGET_NAMES: tuple[str, ...] = ("x86_64", "aarch64")
@@ -112,3 +112,44 @@ def get_target(name: str) -> Target:
         raise KeyError(name)
     target: Target = importlib.import_module(f"{__name__}.{name}.target").TARGET
     return target
+
+
+def release_syntax(
+    target: str,
+    release: Release,
+    tables: Mapping[str, tuple[tuple[OptionDef, ...], Mapping[str, OptsListDef]]],
+    arch_mask: int,
+) -> Syntax:
+    """A target's command line for ``release``: its option table generated
+    from the sources the release answers with (``source_tables_as``), the
+    option-group keys the release removed or added, and its parsing rules."""
+    from types import MappingProxyType
+
+    from memdevd.util.option_defs import OptDescDef, Syntax
+
+    opts, lists = tables[release.source_tables_as]
+    if release.opts_keys_removed or release.opts_keys_added:
+        removed = set(release.opts_keys_removed)
+        lists = MappingProxyType(
+            {
+                name: ol._replace(
+                    desc=(
+                        *(d for d in ol.desc if (name, d.name) not in removed),
+                        *(
+                            OptDescDef(key, kind, None, None)
+                            for list_name, key, kind in release.opts_keys_added
+                            if list_name == name
+                        ),
+                    )
+                )
+                for name, ol in lists.items()
+            }
+        )
+    return Syntax(
+        name=f"{target} {release.version}",
+        options=opts,
+        opts_lists=lists,
+        arch_mask=arch_mask,
+        strtosz_2023=release.strtosz_2023,
+        chardev_pty_path=release.chardev_pty_path,
+    )

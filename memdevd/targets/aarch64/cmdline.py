@@ -12,9 +12,9 @@ known.  The parsing rules come from the release table, as for x86.
 from __future__ import annotations
 
 from functools import cache
-from types import MappingProxyType
 
 from memdevd.releases.table import Release
+from memdevd.targets import release_syntax
 from memdevd.targets.aarch64 import options
 from memdevd.util.option_defs import Syntax
 
@@ -27,20 +27,4 @@ _TABLES = {
 @cache
 def syntax(release: Release) -> Syntax:
     """The command-line syntax of qemu-system-aarch64 of ``release``."""
-    opts, lists = _TABLES[release.source_tables_as]
-    if release.opts_keys_removed:
-        removed = set(release.opts_keys_removed)
-        lists = MappingProxyType(
-            {
-                name: ol._replace(desc=tuple(d for d in ol.desc if (name, d.name) not in removed))
-                for name, ol in lists.items()
-            }
-        )
-    return Syntax(
-        name=f"aarch64 {release.version}",
-        options=opts,
-        opts_lists=lists,
-        arch_mask=options.ARCH_ARM,
-        strtosz_2023=release.strtosz_2023,
-        chardev_pty_path=release.chardev_pty_path,
-    )
+    return release_syntax("aarch64", release, _TABLES, options.ARCH_ARM)
