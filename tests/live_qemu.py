@@ -471,3 +471,21 @@ def ask_or_exit(
         finally:
             proc.kill()
             proc.wait()
+
+
+def ask_both(
+    version: str,
+    argv: Sequence[str],
+    questions: Sequence[dict[str, object]],
+    asker: Callable[[Sequence[str], str, Sequence[dict[str, object]]], list[str]] = ask,
+) -> tuple[list[str], list[str]]:
+    """(QEMU's replies, memdevd's) to ``questions`` for the same ``argv``,
+    each asked by ``asker`` (:func:`ask`, or :func:`ask_or_exit`)."""
+    with tempfile.TemporaryDirectory(prefix="memdevd-ask-") as tmp:
+        qmp = "-qmp", "unix:{},server=on,wait=off"
+        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
+        qemu = asker(
+            qemu_command(version, [*argv, qmp[0], qmp[1].format(q_sock)]), q_sock, questions
+        )
+        ours = memdevd_command(version, [*argv, qmp[0], qmp[1].format(m_sock)])
+        return qemu, asker(ours, m_sock, questions)

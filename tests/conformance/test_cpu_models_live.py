@@ -33,10 +33,10 @@ from live_qemu import (
     QEMU_VERSIONS,
     Outcome,
     ask,
+    ask_both,
     ask_or_exit,
     compare_startup,
     compare_startups,
-    memdevd_command,
     qemu_command,
     runnable,
 )
@@ -265,18 +265,7 @@ def test_cpu_queries_like_qemu(version: str) -> None:
     if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     argv = ["-S", "-nodefaults", "-display", "none", "-machine", "none,accel=tcg"]
-    with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
-        q_sock, m_sock = f"{tmp}/q.sock", f"{tmp}/m.sock"
-        qemu = ask(
-            qemu_command(version, [*argv, "-qmp", f"unix:{q_sock},server=on,wait=off"]),
-            q_sock,
-            QUESTIONS,
-        )
-        memdevd = ask(
-            memdevd_command(version, [*argv, "-qmp", f"unix:{m_sock},server=on,wait=off"]),
-            m_sock,
-            QUESTIONS,
-        )
+    qemu, memdevd = ask_both(version, argv, QUESTIONS)
     for question, want, got in zip(QUESTIONS, qemu, memdevd, strict=True):
         assert got == want, question
 
@@ -297,17 +286,7 @@ def test_cpu_queries_with_cpu_options_like_qemu(version: str) -> None:
         _expansion("full", "EPYC"),
         _expansion("static", "coreduo", vmx=True),
     ]
-    with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
-        qemu = ask(
-            qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
-            f"{tmp}/q",
-            questions,
-        )
-        memdevd = ask(
-            memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
-            f"{tmp}/m",
-            questions,
-        )
+    qemu, memdevd = ask_both(version, argv, questions)
     for question, want, got in zip(questions, qemu, memdevd, strict=True):
         assert got == want, question
 
@@ -391,17 +370,7 @@ def test_cpu_queries_on_every_machine_type_like_qemu(version: str) -> None:
     differ = []
     for machine in _sample(_machine_types(version))[1::2]:
         argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
-        with tempfile.TemporaryDirectory(prefix="memdevd-cpuq-") as tmp:
-            qemu = ask(
-                qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
-                f"{tmp}/q",
-                questions,
-            )
-            memdevd = ask(
-                memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
-                f"{tmp}/m",
-                questions,
-            )
+        qemu, memdevd = ask_both(version, argv, questions)
         differ += [(machine, q) for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
     assert differ == []
 
@@ -433,16 +402,7 @@ def _vcpu_differ(
             {"execute": "qom-get", "arguments": {"path": VCPU, "property": n}} for n in names
         ]
         questions.append(listing[0])
-        qemu = ask(
-            qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
-            f"{tmp}/q",
-            questions,
-        )
-        memdevd = ask(
-            memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
-            f"{tmp}/m",
-            questions,
-        )
+    qemu, memdevd = ask_both(version, argv, questions)
     return [q for q, a, b in zip(questions, qemu, memdevd, strict=True) if a != b]
 
 
@@ -485,19 +445,7 @@ def test_dimm_address_on_every_machine_type_like_qemu(version: str, memory: str)
     for machine in _sample(_machine_types(version))[::2]:
         argv = ["-S", "-nodefaults", "-display", "none", "-machine", f"{machine},accel=tcg"]
         argv += ["-m", memory]
-        with tempfile.TemporaryDirectory(prefix="memdevd-dimm-") as tmp:
-            answers = [
-                _ask_or_exit(
-                    qemu_command(version, [*argv, "-qmp", f"unix:{tmp}/q,server=on,wait=off"]),
-                    f"{tmp}/q",
-                    questions,
-                ),
-                _ask_or_exit(
-                    memdevd_command(version, [*argv, "-qmp", f"unix:{tmp}/m,server=on,wait=off"]),
-                    f"{tmp}/m",
-                    questions,
-                ),
-            ]
+        answers = ask_both(version, argv, questions, _ask_or_exit)
         if answers[0] != answers[1]:
             differ.append((machine, answers))
     assert differ == []
