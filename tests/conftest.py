@@ -1,7 +1,7 @@
 """Test-suite-wide pytest configuration.
 
-The suite can run on two pytest-xdist workers (README: ``-n 2 --dist
-loadgroup``; CI runs it serially for now).  Each test file is one group, so a file's module fixtures
+CI runs the suite on two pytest-xdist workers (README, .ci/run: ``-n 2
+--dist loadgroup``).  Each test file is one group, so a file's module fixtures
 (the live layers compute every comparison of a file at once) run once, on
 one worker; the files that bind fixed host ports (VNC's 5900+N) or run a
 private libvirtd share one group, so they never run side by side.
