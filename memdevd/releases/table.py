@@ -37,7 +37,7 @@ class Release:
     # 10.0's, docs/versions.md lists what that implies.
     recorded_as: str
     # The release whose source trees the tables generated from source
-    # answer with: the command-line option tables (options.py, from
+    # answer with: the command-line option tables (targets/options_table.py, from
     # qemu-options.hx).  11.1's source is not at hand: it uses 10.0's, and
     # the live comparison (test_cli_syntax_live.py) shows where they differ.
     source_tables_as: str
