@@ -47,6 +47,8 @@ class DeviceSpec:
     location: str
     opts: dict[str, Any]
     from_json: bool
+    # the isa-debugcon a -debugcon made (vl.c debugcon_parse), not a -device
+    from_debugcon: bool = False
 
 
 @record

@@ -470,3 +470,16 @@ def test_tpmdev() -> None:
         f"{PROG}: -tpmdev emulator,id=t,chardev=c: memdevd: option -tpmdev emulator is not"
         " emulated\n"
     )
+
+
+def test_debugcon_device_is_marked_as_the_debugcon_one() -> None:
+    """-debugcon's isa-debugcon (debugcon_parse) is known by what the request
+    records, not by its location: a -device of id debugcon is not it."""
+    parsed = parse(_argv("-machine pc -device isa-serial,id=debugcon -debugcon null", "10.0"), PROG)
+    made = [(d.opts.get("driver"), d.from_debugcon) for d in parsed.request.devices]
+    assert made == [("isa-serial", False), ("isa-debugcon", True)]
+    assert failure("-machine pc -device isa-serial,id=debugcon -debugcon null") == (
+        f"{PROG}: -debugcon null: already have a debugcon device\n"
+    )
+    machine, err = start("-machine pc -debugcon null")
+    assert err == "" and qom_get(machine, "/machine/peripheral/debugcon", "chardev") == "debugcon"
