@@ -585,13 +585,14 @@ def _add_option_roms(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     notes: list[Diagnostic] = []
     for name, _bootindex in misc.option_roms:
         path = find_file(name, misc.data_dirs) or name
-        failure = _rom_read_failure(machine.release, name, path)
-        if failure is not None:
-            if isinstance(failure, OptionError):
-                failure.preceding[:0] = notes
-                raise failure
-            notes.append(Diagnostic(failure, kind="plain"))
+        line = _rom_read_error(machine.release, name, path)
+        if line is not None:
+            notes.append(Diagnostic(line, kind="plain"))
             continue
+        abort = _rom_read_abort(machine.release, path)
+        if abort is not None:
+            abort.preceding[:0] = notes
+            raise abort
         fw_name = f"genroms/{os.path.basename(path)}"
         if fw_name in misc.fw_cfg_taken:
             # fw_cfg_add_file_callback's error_report + exit(1)
@@ -600,8 +601,9 @@ def _add_option_roms(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     return notes
 
 
-def _rom_read_failure(release: Release, name: str, path: str) -> str | OptionError | None:
-    """What ``rom_add_file`` prints when it cannot read the ROM (None: it can)."""
+def _rom_read_error(release: Release, name: str, path: str) -> str | None:
+    """The line ``rom_add_file`` prints when it cannot read the ROM, which
+    it then skips (None: it can read it)."""
     if release.rom_file_glib_read:
         # g_file_get_contents()
         try:
@@ -613,20 +615,24 @@ def _rom_read_failure(release: Release, name: str, path: str) -> str | OptionErr
             text = M.GLIB_FAILED_TO_OPEN.format(path, os.strerror(exc.errno or 0))
             return M.ROM_FILE_ERROR.format(name, text)
         return None
+    # open(O_RDONLY), which a directory passes
     try:
-        fd = os.open(path, os.O_RDONLY)
+        os.close(os.open(path, os.O_RDONLY))
     except OSError as exc:
         return M.ROM_OPEN_FAILED_7_2.format(path, os.strerror(exc.errno or 0))
-    try:
-        if os.path.isdir(path):
-            # lseek(SEEK_END) of a directory is LLONG_MAX: g_malloc0 aborts.
-            err = OptionError(M.GLIB_ALLOC_FAILED.format((1 << 63) - 1))
-            err.aborts = True
-            err.abort_signal = 5  # SIGTRAP: g_error()'s G_BREAKPOINT
-            return err
-    finally:
-        os.close(fd)
     return None
+
+
+def _rom_read_abort(release: Release, path: str) -> OptionError | None:
+    """The abort of ``rom_add_file`` on a ROM it opened (None: none): before
+    g_file_get_contents() (7.2), a directory's lseek(SEEK_END) is LLONG_MAX
+    and g_malloc0 of that aborts the process."""
+    if release.rom_file_glib_read or not os.path.isdir(path):
+        return None
+    err = OptionError(M.GLIB_ALLOC_FAILED.format((1 << 63) - 1))
+    err.aborts = True
+    err.abort_signal = 5  # SIGTRAP: g_error()'s G_BREAKPOINT
+    return err
 
 
 def _load_kernel(machine: Machine, kernel: str) -> list[Diagnostic]:
