@@ -956,6 +956,11 @@ COULD_NOT_OPEN: Final = "Could not open '{}': {}"
 BLOCK_REQUIRES_REGULAR_FILE: Final = "'{}' driver requires '{}' to be a regular file"
 BLOCK_REQUIRES_DEVICE: Final = "'{}' driver requires '{}' to be either a character or block device"
 BLOCK_BACKING_OPEN_FAILED: Final = "Could not open backing file: {}"
+# block.c create_tmp_file, bdrv_append_temp_snapshot (-snapshot, -drive snapshot=on)
+BLOCK_TMP_FILE_FAILED: Final = "Could not open temporary file '{}': {}"
+BLOCK_TMP_OVERLAY_FAILED: Final = "Could not create temporary overlay '{}': {}"
+# block/qcow2.c qcow2_co_create: strerror
+QCOW2_WRITE_HEADER_FAILED: Final = "Could not write qcow2 header: {}"
 BLOCK_NULL_LATENCY_INVALID: Final = "latency-ns is invalid"
 RAW_OFFSET_TOO_BIG: Final = "Offset ({}) cannot be greater than size of the containing file ({})"
 RAW_OFFSET_SIZE_TOO_BIG: Final = (
@@ -1078,7 +1083,6 @@ BLOCK_NO_BACKEND: Final = "Device does not have a block device backend"
 BLOCK_NO_MEDIUM: Final = "Device has no medium"
 # memdevd's own (-drive parts it does not model)
 DRIVE_IF_NOT_EMULATED: Final = "memdevd: -drive if={} is not emulated"
-DRIVE_SNAPSHOT_NOT_EMULATED: Final = "memdevd: -drive snapshot=on is not emulated"
 DRIVE_FORMAT_HELP_NOT_EMULATED: Final = "memdevd: -drive format=help is not emulated"
 # hw/i386/pc_sysfw.c, hw/block/pflash_cfi01.c (the system flash)
 PFLASH_CLASHES_WITH_MACHINE: Final = "clashes with -machine"

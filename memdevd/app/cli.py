@@ -152,6 +152,8 @@ def help_text(prog: str) -> str:
         "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
         "-hda..-hdd|-cdrom|-fda|-fdb|-pflash|-sd|-mtdblock FILE   -drive shorthands",
         "                  (-hda..-cdrom: the board's IDE/AHCI units; -fda/-fdb: floppy drives)",
+        "-snapshot         snapshot=on for every -drive: a temporary qcow2 overlay in /var/tmp",
+        "                  (or $TMPDIR) on each image, unlinked once open, as QEMU makes it",
         "-machine pflash0=NODE,pflash1=NODE   the system flash of pc/q35 and virt (UEFI firmware)",
         "-netdev TYPE,id=ID,... (or JSON)  -nic [TYPE][,model=M][,mac=MAC]  -net nic|TYPE,...",
         "                  network backends, NICs and hubs as QEMU checks them; no packet",
@@ -447,6 +449,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     display.dpy = got
             elif name == "mem-prealloc":
                 request.mem_prealloc = True
+            elif name == "snapshot":
+                request.snapshot = True
             elif name == "mem-path":
                 request.mem_path = arg
             elif name == "nographic":

@@ -75,6 +75,8 @@ class StartupRequest:
     mem_prealloc: bool = False
     # -usbdevice NAME (name, location), made before the -device options
     usb_devices: list[tuple[str, str]] = field(default_factory=list)
+    # -snapshot: snapshot=on for every -drive that does not say
+    snapshot: bool = False
     # -mem-path: the default RAM backend is a memory-backend-file there
     mem_path: str | None = None
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
@@ -514,7 +516,9 @@ def build_machine(
     if request.drives:
         from memdevd.app.startup_drives import configure_drives
 
-        drive_devices = configure_drives(machine, request.drives, target, release, notes)
+        drive_devices = configure_drives(
+            machine, request.drives, target, release, notes, request.snapshot
+        )
     # qemu_apply_machine_options() runs after the early backends: its links.
     cgs = _confidential_guest_support(machine, notes)
     # configure_accelerators(): the accelerator's sugar properties.
