@@ -51,6 +51,9 @@ QMP_ARGUMENTS_NOT_OBJECT: Final = "QMP input member 'arguments' must be an objec
 QMP_MEMBER_UNEXPECTED: Final = "QMP input member '{}' is unexpected"
 QMP_LACKS_EXECUTE: Final = "QMP input lacks member 'execute'"
 COMMAND_NOT_FOUND: Final = "The command {} has not been found"
+# qapi/qapi-util.c compat_policy_input_ok1 (-compat ...-input=reject): "Deprecated"
+# or "Unstable", then "command", "parameter" or "value", then its name
+COMPAT_POLICY_DISABLED: Final = "{} {} {} disabled by policy"
 COMMAND_DISABLED: Final = "Command {} has been disabled{}"
 COMMAND_NO_OOB: Final = "The command {} does not support OOB"
 

@@ -134,6 +134,9 @@ def help_text(prog: str) -> str:
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-compat deprecated-input=accept|reject|crash,deprecated-output=accept|hide,",
+        "        unstable-input=...,unstable-output=...  QMP's policy on deprecated and unstable",
+        "                  commands, arguments, values and reply members, as QEMU applies it",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
         "-device virtio-balloon-pci|pcie-root-port,...",
         "-machine cxl=on,cxl-fmw.N.targets.M=ID,cxl-fmw.N.size=SIZE[,cxl-fmw.N.interleave-",
@@ -451,6 +454,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.mem_prealloc = True
             elif name == "snapshot":
                 request.snapshot = True
+            elif name == "compat":
+                assert arg is not None
+                # qobject_input_visitor_new_str + visit_type_CompatPolicy
+                request.compat = displays._visit_option(
+                    arg, None, "CompatPolicy", release, target.name
+                )
             elif name == "mem-path":
                 request.mem_path = arg
             elif name == "nographic":
@@ -775,6 +784,15 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return err.exit_status
 
 
+def _compat_policy(visited: dict[str, Any] | None) -> Any:
+    """-compat's policy (None without -compat)."""
+    if visited is None:
+        return None
+    from memdevd.qapi.compat import CompatPolicy
+
+    return CompatPolicy.from_visited(visited)
+
+
 def build_daemon(
     parsed: Parsed, prog: str, *, handle_signals: bool = True
 ) -> tuple[Daemon, list[Diagnostic]]:
@@ -866,6 +884,7 @@ def build_daemon(
         handle_signals=handle_signals,
         no_shutdown=parsed.request.no_shutdown,
         binder=binder,
+        compat=_compat_policy(parsed.request.compat),
     )
     daemon = Daemon(machine, release, options)
     daemon.runtime.rebuild = rebuild

@@ -77,6 +77,8 @@ class StartupRequest:
     usb_devices: list[tuple[str, str]] = field(default_factory=list)
     # -snapshot: snapshot=on for every -drive that does not say
     snapshot: bool = False
+    # -compat: the last one's visited CompatPolicy
+    compat: dict[str, Any] | None = None
     # -mem-path: the default RAM backend is a memory-backend-file there
     mem_path: str | None = None
     # -smp as given (QemuOpts values, "cpus" for the implied first one);

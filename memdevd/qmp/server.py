@@ -112,6 +112,9 @@ class Server:
     socket_mode: int | None = 0o600
     # Called before every dispatched command (fault injection, logging).
     command_hook: Callable[[Session, str, dict[str, Any]], None] | None = None
+    # -compat's check of a command by name (raises its QMPError), run after
+    # "not found" as qmp_dispatch runs compat_policy_input_ok
+    command_policy: Callable[[str], None] | None = None
     max_clients: int = 1024
     faults: FaultTable = field(default_factory=FaultTable)
     sessions: set[Session] = field(default_factory=set)

@@ -277,7 +277,13 @@ class Session(asyncio.Protocol):
         try:
             name, args, oob = self._check_request(request)
             cmd = self.server.registry.get(name)
-            if cmd is None or (not self.negotiated and name not in _NEGOTIATION_COMMANDS):
+            if not self.negotiated and name not in _NEGOTIATION_COMMANDS:
+                raise QMPError(M.COMMAND_NOT_FOUND.format(name), COMMAND_NOT_FOUND)
+            if self.server.command_policy is not None:
+                # A command of the release's schema, whether memdevd has it
+                # or not (QEMU has it: its policy answers).
+                self.server.command_policy(name)
+            if cmd is None:
                 raise QMPError(M.COMMAND_NOT_FOUND.format(name), COMMAND_NOT_FOUND)
             if not cmd.enabled:
                 reason = f": {cmd.disable_reason}" if cmd.disable_reason else ""
