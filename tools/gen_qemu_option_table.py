@@ -143,6 +143,8 @@ OPTS_LISTS = (
     ("blockdev.c", "blockdev.c", "qemu_common_drive_opts"),
     ("trace/control.c", "trace/control.c", "qemu_trace_opts"),
     ("block/iscsi-opts.c", "block/iscsi-opts.c", "qemu_iscsi_opts"),
+    ("fsdev/qemu-fsdev-opts.c", "fsdev/qemu-fsdev-opts.c", "qemu_fsdev_opts"),
+    ("fsdev/qemu-fsdev-opts.c", "fsdev/qemu-fsdev-opts.c", "qemu_virtfs_opts"),
 )
 
 # Lists that share their QEMU name with another, kept under a pseudo-name:

@@ -856,6 +856,105 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             ),
             "block/iscsi-opts.c",
         ),
+        "fsdev": OptsListDef(
+            "fsdev",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+                OptDescDef(
+                    "throttling.iops-total", "number", "limit total I/O operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-read", "number", "limit read operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-write", "number", "limit write operations per second", None
+                ),
+                OptDescDef("throttling.bps-total", "number", "limit total bytes per second", None),
+                OptDescDef("throttling.bps-read", "number", "limit read bytes per second", None),
+                OptDescDef("throttling.bps-write", "number", "limit write bytes per second", None),
+                OptDescDef("throttling.iops-total-max", "number", "I/O operations burst", None),
+                OptDescDef("throttling.iops-read-max", "number", "I/O operations read burst", None),
+                OptDescDef(
+                    "throttling.iops-write-max", "number", "I/O operations write burst", None
+                ),
+                OptDescDef("throttling.bps-total-max", "number", "total bytes burst", None),
+                OptDescDef("throttling.bps-read-max", "number", "total bytes read burst", None),
+                OptDescDef("throttling.bps-write-max", "number", "total bytes write burst", None),
+                OptDescDef(
+                    "throttling.iops-total-max-length",
+                    "number",
+                    "length of the iops-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-read-max-length",
+                    "number",
+                    "length of the iops-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-write-max-length",
+                    "number",
+                    "length of the iops-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-total-max-length",
+                    "number",
+                    "length of the bps-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-read-max-length",
+                    "number",
+                    "length of the bps-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-write-max-length",
+                    "number",
+                    "length of the bps-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-size",
+                    "number",
+                    "when limiting by iops max size of an I/O in bytes",
+                    None,
+                ),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
+        "virtfs": OptsListDef(
+            "virtfs",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("mount_tag", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1585,6 +1684,105 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
                 ),
             ),
             "block/iscsi-opts.c",
+        ),
+        "fsdev": OptsListDef(
+            "fsdev",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+                OptDescDef(
+                    "throttling.iops-total", "number", "limit total I/O operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-read", "number", "limit read operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-write", "number", "limit write operations per second", None
+                ),
+                OptDescDef("throttling.bps-total", "number", "limit total bytes per second", None),
+                OptDescDef("throttling.bps-read", "number", "limit read bytes per second", None),
+                OptDescDef("throttling.bps-write", "number", "limit write bytes per second", None),
+                OptDescDef("throttling.iops-total-max", "number", "I/O operations burst", None),
+                OptDescDef("throttling.iops-read-max", "number", "I/O operations read burst", None),
+                OptDescDef(
+                    "throttling.iops-write-max", "number", "I/O operations write burst", None
+                ),
+                OptDescDef("throttling.bps-total-max", "number", "total bytes burst", None),
+                OptDescDef("throttling.bps-read-max", "number", "total bytes read burst", None),
+                OptDescDef("throttling.bps-write-max", "number", "total bytes write burst", None),
+                OptDescDef(
+                    "throttling.iops-total-max-length",
+                    "number",
+                    "length of the iops-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-read-max-length",
+                    "number",
+                    "length of the iops-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-write-max-length",
+                    "number",
+                    "length of the iops-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-total-max-length",
+                    "number",
+                    "length of the bps-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-read-max-length",
+                    "number",
+                    "length of the bps-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-write-max-length",
+                    "number",
+                    "length of the bps-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-size",
+                    "number",
+                    "when limiting by iops max size of an I/O in bytes",
+                    None,
+                ),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
+        "virtfs": OptsListDef(
+            "virtfs",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("mount_tag", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
         ),
         "smbios:file": OptsListDef(
             "smbios:file",
