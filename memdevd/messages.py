@@ -1644,6 +1644,34 @@ VSOCK_GUEST_CID_32BIT: Final = "guest-cid property must be a 32-bit number"
 VSOCK_VHOST_OPEN_FAILED: Final = "vhost-vsock: failed to open vhost device: {}"
 # 11.1: qemu_open()'s text (seen live).
 VSOCK_VHOST_OPEN_FAILED_11_1: Final = "Could not open '/dev/vhost-vsock': {}"
+# fsdev/qemu-fsdev.c qemu_fsdev_add (-fsdev, -virtfs), hw/9pfs/9p-local.c
+# local_parse_opts, hw/9pfs/9p-proxy.c proxy_parse_opts (7.2), system/vl.c -virtfs
+FSDEV_NO_ID: Final = "fsdev: No id specified"
+FSDEV_DRIVER_NOT_FOUND: Final = "fsdev: fsdriver {} not found"
+FSDEV_NO_DRIVER: Final = "fsdev: No fsdriver specified"
+FSDEV_OPT_INVALID: Final = "'{}' is invalid for fsdriver '{}'"
+FSDEV_SECURITY_MODEL_NOT_SET: Final = "security_model property not set"
+FSDEV_SECURITY_MODEL_INVALID: Final = "invalid security_model property '{}'"
+FSDEV_SECURITY_MODEL_HINT: Final = (
+    "Valid options are: security_model=[passthrough|mapped-xattr|mapped-file|none]\n"
+)
+FSDEV_MULTIDEVS_INVALID: Final = "invalid multidevs property '{}'"
+FSDEV_MULTIDEVS_HINT: Final = "Valid options are: multidevs=[remap|forbid|warn]\n"
+FSDEV_PATH_NOT_SET: Final = "path property not set"
+FSDEV_THROTTLE_INVALID: Final = "invalid throttle configuration: {}"
+FSDEV_FMODE_NOT_MAPPED: Final = "fmode is only valid for mapped security modes"
+FSDEV_DMODE_NOT_MAPPED: Final = "dmode is only valid for mapped security modes"
+FSDEV_PROXY_SOCKET_MISSING: Final = "both socket and sock_fd properties are missing"
+FSDEV_PROXY_SOCKET_BOTH: Final = "both socket and sock_fd properties are set"
+VIRTFS_USAGE: Final = "Usage: -virtfs fsdriver,mount_tag=tag"
+VIRTFS_BAD_ID: Final = "duplicate or invalid fsdev id: {}"
+# hw/9pfs/9p.c v9fs_device_realize_common, hw/9pfs/9p-local.c local_init
+V9FS_NO_FSDEV: Final = "9pfs device couldn't find fsdev with the id = {}"
+V9FS_NO_MOUNT_TAG: Final = "fsdev with id {} needs mount_tag arguments"
+V9FS_TAG_TOO_LONG: Final = "mount tag '{}' ({} bytes) is longer than maximum ({} bytes)"
+V9FS_INIT_FAILED: Final = "cannot initialize fsdev '{}': {}"
+V9FS_LOCAL_OPEN_FAILED: Final = "failed to open '{}': {}"
+V9FS_SHARE_NOT_DIRECTORY: Final = "share path {} is not a directory"
 # hw/virtio/vhost-user-fs.c vuf_device_realize
 VHOST_USER_FS_MISSING_CHARDEV: Final = "missing chardev"
 VHOST_USER_FS_MISSING_TAG: Final = "missing tag property"

@@ -134,6 +134,8 @@ def help_text(prog: str) -> str:
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-fsdev local|synth,id=ID[,path=DIR,security_model=...]  -virtfs ...,mount_tag=TAG",
+        "                  9p exports for virtio-9p-pci, checked as QEMU (nothing is served)",
         "-compat deprecated-input=accept|reject|crash,deprecated-output=accept|hide,",
         "        unstable-input=...,unstable-output=...  QMP's policy on deprecated and unstable",
         "                  commands, arguments, values and reply members, as QEMU applies it",
@@ -454,6 +456,13 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.mem_prealloc = True
             elif name == "snapshot":
                 request.snapshot = True
+            elif name == "fsdev":
+                assert arg is not None
+                opts_ = lists["fsdev"].parse_noisily(arg, True)
+                request.fsdevs.append((loc, opts_.id, opts_.items()))
+            elif name == "virtfs":
+                assert arg is not None
+                _parse_virtfs(arg, loc, lists, release, request, device_opts)
             elif name == "compat":
                 assert arg is not None
                 # qobject_input_visitor_new_str + visit_type_CompatPolicy
@@ -687,6 +696,43 @@ def _machine_help(target: Any, release: Any) -> str:
         if text is not None:
             return text
     return str(target.machine_help(release)) + "\n"
+
+
+def _parse_virtfs(
+    arg: str, loc: str, lists: Any, release: Any, request: Any, device_opts: list[Any]
+) -> None:
+    """vl.c ``-virtfs``: an fsdev of the option's id (else its mount tag)
+    with its options, and a ``virtio-9p-pci`` -device on it."""
+    from memdevd import messages as M
+    from memdevd.util import qemu_opts as Q
+
+    opts = lists["virtfs"].parse_noisily(arg, True)
+    tag = opts.get("mount_tag")
+    if opts.get("fsdriver") is None or tag is None:
+        raise Q.OptionError(M.VIRTFS_USAGE)
+    try:
+        fsdev = lists["fsdev"].create(opts.id or tag, True)
+    except Q.OptionError:
+        raise Q.OptionError(M.VIRTFS_BAD_ID.format(tag)) from None
+    for key in ("writeout", "fsdriver", "path", "security_model", "socket", "sock_fd"):
+        value = opts.get(key)
+        if value is not None:
+            fsdev.set(key, value)
+    fsdev.set_bool("readonly", opts.get_bool("readonly", False))
+    multidevs = opts.get("multidevs")
+    if multidevs is not None:
+        fsdev.set("multidevs", multidevs)
+    request.fsdevs.append((loc, fsdev.id, fsdev.items()))
+    spec, qemu_opts = _parse_device(
+        f"virtio-9p-pci,fsdev={Q.escape_opt_value(str(fsdev.id))},"
+        f"mount_tag={Q.escape_opt_value(tag)}",
+        loc,
+        lists,
+        release,
+    )
+    request.devices.append(spec)
+    if qemu_opts is not None:
+        device_opts.append((qemu_opts, loc))
 
 
 def _parse_device(arg: str, loc: str, lists: Any, release: Any) -> tuple[Any, QemuOpts | None]:

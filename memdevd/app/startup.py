@@ -79,6 +79,8 @@ class StartupRequest:
     snapshot: bool = False
     # -compat: the last one's visited CompatPolicy
     compat: dict[str, Any] | None = None
+    # -fsdev (and -virtfs's): (location, id, QemuOpts items), added in order
+    fsdevs: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     # -mem-path: the default RAM backend is a memory-backend-file there
     mem_path: str | None = None
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
@@ -500,6 +502,15 @@ def build_machine(
         if line:
             # char-pty.c: qemu_printf(), on stdout.
             notes.append(Diagnostic(line, kind="stdout"))
+    # fsdev_init_func: each -fsdev (and -virtfs's) after the chardevs
+    if request.fsdevs:
+        from memdevd.machine.fsdev import fsdev_add
+
+        for location, fsdev_id, items in request.fsdevs:
+            try:
+                fsdev_add(machine.fsdevs, fsdev_id, items, release)
+            except CoreError as exc:
+                raise _err(exc, location) from None
     for location, options in request.blockdevs:
         try:
             machine.block.blockdev_add(options)

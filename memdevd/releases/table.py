@@ -401,6 +401,12 @@ class Release:
     chardev_client_filename_peer: bool
     #: vhost-vsock's realize without /dev/vhost-vsock (11.1: qemu_open's text).
     vsock_vhost_open_failed_text: str
+    #: -fsdev's file system drivers (fsdev/qemu-fsdev.c FsDrivers): 9p-proxy
+    #: was removed in 9.2 ("9pfs: remove obsolete 9p-proxy backend").
+    fsdev_drivers: tuple[str, ...]
+    #: the local driver's open of its share (hw/9pfs/9p-local.c local_init;
+    #: 11.1: qemu_open's text, seen live).
+    fsdev_local_open_failed_text: str
     #: -machine memory-encryption= warns that it is deprecated (11.1).
     memory_encryption_deprecated: bool
     #: qobject/json-parser.c as a push parser (11.1): QMP and command-line
@@ -630,6 +636,8 @@ QEMU_7_2: Final = Release(
     phys_bits_upper_bound=True,
     chardev_client_filename_peer=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
+    fsdev_drivers=("local", "synth", "proxy"),
+    fsdev_local_open_failed_text=M.V9FS_LOCAL_OPEN_FAILED,
     memory_encryption_deprecated=False,
     json_push_parser=False,
     qom_monitor_objects=False,
@@ -857,6 +865,8 @@ QEMU_10_0: Final = replace(
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
     copyright_year=2025,
     recorded_as="10.0",
+    # 9.2: "9pfs: remove obsolete 9p-proxy backend"
+    fsdev_drivers=("local", "synth"),
     cpu_ht_in_features=True,
     # 9.0: "cpu: Call object_class_dynamic_cast() once in cpu_class_by_name()"
     # series (merged January 2024, after 8.2)
@@ -937,6 +947,7 @@ QEMU_11_1: Final = replace(
     # then wrap in pc_max_used_gpa's limit as a C shift does).
     phys_bits_upper_bound=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED_11_1,  # seen live
+    fsdev_local_open_failed_text=M.COULD_NOT_OPEN,  # seen live
     memory_encryption_deprecated=True,  # hw/core/machine.c (seen live)
     # qobject/json-parser.c, json-streamer.c, json-lexer.c: Paolo Bonzini's
     # push parser (qemu-devel, 2026-01-07, "json-parser: replace with a push
