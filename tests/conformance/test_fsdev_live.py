@@ -31,6 +31,14 @@ LOCAL = f"local,security_model=none,path={SHARE}"
 
 #: (id, arguments after COMMON)
 CASES: list[tuple[str, str]] = [
+    ("help", "-fsdev help"),
+    ("virtfs-help", "-virtfs help"),
+    ("bad-bool", "-fsdev local,id=f,readonly=maybe"),
+    ("bad-number", "-fsdev local,id=f,sock_fd=x"),
+    (
+        "writeout",
+        f"-fsdev {LOCAL},id=f,writeout=immediate -device virtio-9p-pci,fsdev=f,mount_tag=t",
+    ),
     ("no-id", "-fsdev local"),
     ("no-security-model", "-fsdev local,id=f"),
     ("bad-security-model", f"-fsdev local,id=f,security_model=bad,path={SHARE}"),
