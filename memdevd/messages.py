@@ -1644,6 +1644,14 @@ VSOCK_GUEST_CID_32BIT: Final = "guest-cid property must be a 32-bit number"
 VSOCK_VHOST_OPEN_FAILED: Final = "vhost-vsock: failed to open vhost device: {}"
 # 11.1: qemu_open()'s text (seen live).
 VSOCK_VHOST_OPEN_FAILED_11_1: Final = "Could not open '/dev/vhost-vsock': {}"
+# monitor/fds.c (7.2: monitor/misc.c), system/vl.c parse_add_fd
+FD_NONE_SUPPLIED: Final = "No file descriptor supplied via SCM_RIGHTS"
+FD_NAME_NOT_FOUND: Final = "File descriptor named '{}' not found"
+ADD_FD_FD_REQUIRED: Final = "fd option is required and must be non-negative"
+ADD_FD_STDIO: Final = "fd cannot be a standard I/O stream"
+ADD_FD_INVALID: Final = "fd is not valid or already in use"
+ADD_FD_SET_REQUIRED: Final = "set option is required and must be non-negative"
+ADD_FD_DUP_FAILED: Final = "error duplicating fd: {}"
 # fsdev/qemu-fsdev.c qemu_fsdev_add (-fsdev, -virtfs), hw/9pfs/9p-local.c
 # local_parse_opts, hw/9pfs/9p-proxy.c proxy_parse_opts (7.2), system/vl.c -virtfs
 FSDEV_NO_ID: Final = "fsdev: No id specified"

@@ -134,6 +134,8 @@ def help_text(prog: str) -> str:
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-add-fd fd=N,set=N[,opaque=STR]  an fd set (query-fdsets); getfd/add-fd take",
+        "                  descriptors sent with SCM_RIGHTS on a UNIX QMP socket",
         "-fsdev local|synth,id=ID[,path=DIR,security_model=...]  -virtfs ...,mount_tag=TAG",
         "                  9p exports for virtio-9p-pci, checked as QEMU (nothing is served)",
         "-compat deprecated-input=accept|reject|crash,deprecated-output=accept|hide,",
@@ -934,6 +936,11 @@ def build_daemon(
     )
     daemon = Daemon(machine, release, options)
     daemon.runtime.rebuild = rebuild
+    if parsed.request.misc.fdset_fds:
+        from memdevd.commands.fds import fdset_add_fd
+
+        for fd, fdset_id, opaque in parsed.request.misc.fdset_fds:
+            fdset_add_fd(daemon.runtime, fd, fdset_id, opaque)
     for command, action, value in settings.faults:
         fault_options: dict[str, Any] = {}
         if action == "error" and value:

@@ -132,6 +132,8 @@ class Daemon:
         )
         self.runtime.faults = self.server.faults
         self.server.command_hook = self._before_command
+        if release.fdset_removal_deferred:
+            self.server.on_session_closed = self._monitor_closed
         if options.compat is not None and not options.compat.is_default:
             from functools import partial
 
@@ -218,6 +220,12 @@ class Daemon:
                     reply = session.dispatch(item)
                     if isinstance(reply, dict):
                         encode(reply)
+
+    def _monitor_closed(self, clients: int) -> None:
+        if self.runtime.fdsets:
+            from memdevd.commands.fds import monitor_fdsets_cleanup
+
+            monitor_fdsets_cleanup(self.runtime, clients)
 
     def _before_command(self, session: Any, name: str, args: dict[str, Any]) -> None:
         # Every command but the test controls counts as a poll for a guest

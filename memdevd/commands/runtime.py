@@ -54,6 +54,10 @@ class Runtime:
     # Every MigrationCapability and its state (migrate-set-capabilities);
     # filled from the recorded schema on first use, megabytes of JSON.
     migration_capabilities: dict[str, bool] = field(default_factory=dict)
+    # monitor/fds.c: the fd sets (each {"id", "fds": [(fd, opaque)] newest
+    # first}, ordered by id) and each monitor's named descriptors (getfd)
+    fdsets: list[dict[str, Any]] = field(default_factory=list)
+    monitor_fds: dict[str, dict[str, int]] = field(default_factory=dict)
     # -compat's policy (None: QEMU's default, accept everything) and its
     # checker over the release's introspection, made on first use
     compat: Any = None

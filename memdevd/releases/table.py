@@ -401,6 +401,12 @@ class Release:
     chardev_client_filename_peer: bool
     #: vhost-vsock's realize without /dev/vhost-vsock (11.1: qemu_open's text).
     vsock_vhost_open_failed_text: str
+    #: monitor_fdset_cleanup before 9.1 ("monitor: fdset: Match against
+    #: dup_fds" series): remove-fd only marks a descriptor while the VM is
+    #: not running (query-fdsets still lists it), and once it runs a set
+    #: no duplicate uses loses its descriptors when the last monitor client
+    #: leaves.
+    fdset_removal_deferred: bool
     #: -fsdev's file system drivers (fsdev/qemu-fsdev.c FsDrivers): 9p-proxy
     #: was removed in 9.2 ("9pfs: remove obsolete 9p-proxy backend").
     fsdev_drivers: tuple[str, ...]
@@ -636,6 +642,7 @@ QEMU_7_2: Final = Release(
     phys_bits_upper_bound=True,
     chardev_client_filename_peer=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
+    fdset_removal_deferred=True,
     fsdev_drivers=("local", "synth", "proxy"),
     fsdev_local_open_failed_text=M.V9FS_LOCAL_OPEN_FAILED,
     memory_encryption_deprecated=False,
@@ -867,6 +874,8 @@ QEMU_10_0: Final = replace(
     recorded_as="10.0",
     # 9.2: "9pfs: remove obsolete 9p-proxy backend"
     fsdev_drivers=("local", "synth"),
+    # 9.1: monitor/fds.c monitor_fdset_cleanup closes what remove-fd removes
+    fdset_removal_deferred=False,
     cpu_ht_in_features=True,
     # 9.0: "cpu: Call object_class_dynamic_cast() once in cpu_class_by_name()"
     # series (merged January 2024, after 8.2)
