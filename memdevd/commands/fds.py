@@ -20,16 +20,23 @@ from memdevd.qmp.errors import QMPError
 from memdevd.qmp.session import Session
 
 
-def _monitor_fds(rt: Runtime, session: Session) -> dict[str, int]:
+def _monitor_fds(rt: Runtime, session: Session | None) -> dict[str, int]:
     """``mon->fds``: the monitor's (its listener's) named descriptors."""
-    fds: dict[str, int] = rt.monitor_fds.setdefault(session.listener_name, {})
+    monitor = session.listener_name if session is not None else ""
+    fds: dict[str, int] = rt.monitor_fds.setdefault(monitor, {})
     return fds
+
+
+def _msgfd(session: Session | None) -> int:
+    """``qemu_chr_fe_get_msgfd`` of the monitor's connection (-1: none; a
+    handler called without a connection has none)."""
+    return session.take_msgfd() if session is not None else -1
 
 
 @command("getfd")
 def getfd(rt: Runtime, session: Session, args: dict[str, Any]) -> None:
     a = arguments(rt, "getfd", args)
-    fd = session.take_msgfd()
+    fd = _msgfd(session)
     if fd == -1:
         raise QMPError(M.FD_NONE_SUPPLIED)
     name = str(a["fdname"])
@@ -81,7 +88,7 @@ def fdset_add_fd(rt: Runtime, fd: int, fdset_id: int | None, opaque: str | None)
 @command("add-fd")
 def add_fd(rt: Runtime, session: Session, args: dict[str, Any]) -> dict[str, int]:
     a = arguments(rt, "add-fd", args)
-    fd = session.take_msgfd()
+    fd = _msgfd(session)
     if fd == -1:
         raise QMPError(M.FD_NONE_SUPPLIED)
     try:

@@ -173,7 +173,11 @@ class Session(asyncio.Protocol):
 
     def _fd_readable(self) -> None:
         sock = self._fd_sock
-        if sock is None or self.closed or self.transport is None or self.transport.is_closing():
+        if sock is None:
+            return
+        if self.closed or self.transport is None or self.transport.is_closing():
+            # nothing more is read once closing (level-triggered: stop now)
+            self._stop_fd_reading()
             return
         if self.transport.is_reading():
             # uvloop may start the transport's reading after our pause (its
