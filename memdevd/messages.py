@@ -51,6 +51,9 @@ QMP_ARGUMENTS_NOT_OBJECT: Final = "QMP input member 'arguments' must be an objec
 QMP_MEMBER_UNEXPECTED: Final = "QMP input member '{}' is unexpected"
 QMP_LACKS_EXECUTE: Final = "QMP input lacks member 'execute'"
 COMMAND_NOT_FOUND: Final = "The command {} has not been found"
+# qapi/qapi-util.c compat_policy_input_ok1 (-compat ...-input=reject): "Deprecated"
+# or "Unstable", then "command", "parameter" or "value", then its name
+COMPAT_POLICY_DISABLED: Final = "{} {} {} disabled by policy"
 COMMAND_DISABLED: Final = "Command {} has been disabled{}"
 COMMAND_NO_OOB: Final = "The command {} does not support OOB"
 
@@ -956,6 +959,11 @@ COULD_NOT_OPEN: Final = "Could not open '{}': {}"
 BLOCK_REQUIRES_REGULAR_FILE: Final = "'{}' driver requires '{}' to be a regular file"
 BLOCK_REQUIRES_DEVICE: Final = "'{}' driver requires '{}' to be either a character or block device"
 BLOCK_BACKING_OPEN_FAILED: Final = "Could not open backing file: {}"
+# block.c create_tmp_file, bdrv_append_temp_snapshot (-snapshot, -drive snapshot=on)
+BLOCK_TMP_FILE_FAILED: Final = "Could not open temporary file '{}': {}"
+BLOCK_TMP_OVERLAY_FAILED: Final = "Could not create temporary overlay '{}': {}"
+# block/qcow2.c qcow2_co_create: strerror
+QCOW2_WRITE_HEADER_FAILED: Final = "Could not write qcow2 header: {}"
 BLOCK_NULL_LATENCY_INVALID: Final = "latency-ns is invalid"
 RAW_OFFSET_TOO_BIG: Final = "Offset ({}) cannot be greater than size of the containing file ({})"
 RAW_OFFSET_SIZE_TOO_BIG: Final = (
@@ -1078,7 +1086,6 @@ BLOCK_NO_BACKEND: Final = "Device does not have a block device backend"
 BLOCK_NO_MEDIUM: Final = "Device has no medium"
 # memdevd's own (-drive parts it does not model)
 DRIVE_IF_NOT_EMULATED: Final = "memdevd: -drive if={} is not emulated"
-DRIVE_SNAPSHOT_NOT_EMULATED: Final = "memdevd: -drive snapshot=on is not emulated"
 DRIVE_FORMAT_HELP_NOT_EMULATED: Final = "memdevd: -drive format=help is not emulated"
 # hw/i386/pc_sysfw.c, hw/block/pflash_cfi01.c (the system flash)
 PFLASH_CLASHES_WITH_MACHINE: Final = "clashes with -machine"
@@ -1637,6 +1644,42 @@ VSOCK_GUEST_CID_32BIT: Final = "guest-cid property must be a 32-bit number"
 VSOCK_VHOST_OPEN_FAILED: Final = "vhost-vsock: failed to open vhost device: {}"
 # 11.1: qemu_open()'s text (seen live).
 VSOCK_VHOST_OPEN_FAILED_11_1: Final = "Could not open '/dev/vhost-vsock': {}"
+# monitor/fds.c (7.2: monitor/misc.c), system/vl.c parse_add_fd
+FD_NONE_SUPPLIED: Final = "No file descriptor supplied via SCM_RIGHTS"
+FD_NAME_NOT_FOUND: Final = "File descriptor named '{}' not found"
+ADD_FD_FD_REQUIRED: Final = "fd option is required and must be non-negative"
+ADD_FD_STDIO: Final = "fd cannot be a standard I/O stream"
+ADD_FD_INVALID: Final = "fd is not valid or already in use"
+ADD_FD_SET_REQUIRED: Final = "set option is required and must be non-negative"
+ADD_FD_DUP_FAILED: Final = "error duplicating fd: {}"
+# fsdev/qemu-fsdev.c qemu_fsdev_add (-fsdev, -virtfs), hw/9pfs/9p-local.c
+# local_parse_opts, hw/9pfs/9p-proxy.c proxy_parse_opts (7.2), system/vl.c -virtfs
+FSDEV_NO_ID: Final = "fsdev: No id specified"
+FSDEV_DRIVER_NOT_FOUND: Final = "fsdev: fsdriver {} not found"
+FSDEV_NO_DRIVER: Final = "fsdev: No fsdriver specified"
+FSDEV_OPT_INVALID: Final = "'{}' is invalid for fsdriver '{}'"
+FSDEV_SECURITY_MODEL_NOT_SET: Final = "security_model property not set"
+FSDEV_SECURITY_MODEL_INVALID: Final = "invalid security_model property '{}'"
+FSDEV_SECURITY_MODEL_HINT: Final = (
+    "Valid options are: security_model=[passthrough|mapped-xattr|mapped-file|none]\n"
+)
+FSDEV_MULTIDEVS_INVALID: Final = "invalid multidevs property '{}'"
+FSDEV_MULTIDEVS_HINT: Final = "Valid options are: multidevs=[remap|forbid|warn]\n"
+FSDEV_PATH_NOT_SET: Final = "path property not set"
+FSDEV_THROTTLE_INVALID: Final = "invalid throttle configuration: {}"
+FSDEV_FMODE_NOT_MAPPED: Final = "fmode is only valid for mapped security modes"
+FSDEV_DMODE_NOT_MAPPED: Final = "dmode is only valid for mapped security modes"
+FSDEV_PROXY_SOCKET_MISSING: Final = "both socket and sock_fd properties are missing"
+FSDEV_PROXY_SOCKET_BOTH: Final = "both socket and sock_fd properties are set"
+VIRTFS_USAGE: Final = "Usage: -virtfs fsdriver,mount_tag=tag"
+VIRTFS_BAD_ID: Final = "duplicate or invalid fsdev id: {}"
+# hw/9pfs/9p.c v9fs_device_realize_common, hw/9pfs/9p-local.c local_init
+V9FS_NO_FSDEV: Final = "9pfs device couldn't find fsdev with the id = {}"
+V9FS_NO_MOUNT_TAG: Final = "fsdev with id {} needs mount_tag arguments"
+V9FS_TAG_TOO_LONG: Final = "mount tag '{}' ({} bytes) is longer than maximum ({} bytes)"
+V9FS_INIT_FAILED: Final = "cannot initialize fsdev '{}': {}"
+V9FS_LOCAL_OPEN_FAILED: Final = "failed to open '{}': {}"
+V9FS_SHARE_NOT_DIRECTORY: Final = "share path {} is not a directory"
 # hw/virtio/vhost-user-fs.c vuf_device_realize
 VHOST_USER_FS_MISSING_CHARDEV: Final = "missing chardev"
 VHOST_USER_FS_MISSING_TAG: Final = "missing tag property"

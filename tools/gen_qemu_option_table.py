@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate ``memdevd/targets/x86_64/options.py`` from QEMU's own sources.
+"""Generate ``memdevd/targets/options_table.py`` from QEMU's own sources.
 
 What it reads, per QEMU version:
 
@@ -15,18 +15,21 @@ What it reads, per QEMU version:
   ``desc`` array, so that memdevd validates keys and prints ``key,help`` the
   way QEMU does.
 
+One table serves every target: the DEF() entries of qemu-options.hx are
+compiled into every ``qemu-system-*`` (their conditions are host features),
+and only the ``QEMU_ARCH_*`` bit a binary checks an option's ``arch_mask``
+against differs.  The file carries that bit for each target memdevd
+emulates (``ARCH_I386``, ``ARCH_ARM``); each target's ``cmdline.py`` passes
+its own.
+
 Usage::
 
     python3 tools/gen_qemu_option_table.py \\
-        --source 7.2=/work/qemu-src/q72 --source 10.0=/work/qemu-src/q100 \\
-        -o memdevd/targets/x86_64/options.py
+        --source 7.2=/work/src/q72p --source 10.0=/work/src/q10
 
-For qemu-system-aarch64 (``--target aarch64``) the same tables with the
-ARM bit (``ARCH_ARM``), beside the target's ``cmdline.py``::
-
-    python3 tools/gen_qemu_option_table.py --target aarch64 \\
-        --source 7.2=/work/src/q72p --source 10.0=/work/src/q10 \\
-        -o memdevd/targets/aarch64/options.py
+writes ``memdevd/targets/options_table.py`` (``-o`` another file);
+``--check`` writes nothing and fails when the file differs from what the
+sources give.
 
 The 7.2 tree is Debian's ``qemu_7.2+dfsg`` with ``debian/patches`` applied
 (it says 7.2.22 in ``VERSION``); 10.0 is ``qemu_10.0.2+ds``.  The output is
@@ -140,6 +143,8 @@ OPTS_LISTS = (
     ("blockdev.c", "blockdev.c", "qemu_common_drive_opts"),
     ("trace/control.c", "trace/control.c", "qemu_trace_opts"),
     ("block/iscsi-opts.c", "block/iscsi-opts.c", "qemu_iscsi_opts"),
+    ("fsdev/qemu-fsdev-opts.c", "fsdev/qemu-fsdev-opts.c", "qemu_fsdev_opts"),
+    ("fsdev/qemu-fsdev-opts.c", "fsdev/qemu-fsdev-opts.c", "qemu_virtfs_opts"),
 )
 
 # Lists that share their QEMU name with another, kept under a pseudo-name:
@@ -565,7 +570,7 @@ def extract_opts_list(c_path: Path, var: str, source: str, tree: Path | None = N
 
 HEADER = '''\
 # ruff: noqa: E501  (generated data: QEMU's help texts are long lines)
-"""QEMU's {target} command-line option table and option-group descriptions.
+"""QEMU's command-line option table and option-group descriptions.
 
 GENERATED FILE, do not edit: run ``tools/gen_qemu_option_table.py`` instead.
 
@@ -577,12 +582,15 @@ What is here, per version:
 * ``OPTIONS_*``: every option ``lookup_opt()`` in ``vl.c`` knows, in table
   order: ``{{"h"}}`` first (added by vl.c), then each ``DEF()`` of
   ``qemu-options.hx`` as compiled for a Debian Linux build.  ``arch_mask``
-  says for which targets it is meant; an option whose mask lacks
-  ``{arch_name}`` exists but fails with "Option not supported for this target"
-  on qemu-system-{target}.  ``condition`` is the preprocessor condition the
-  DEF() sits under (None: unconditional).
+  says for which targets it is meant; an option whose mask lacks the
+  binary's ``ARCH_*`` bit exists but fails with "Option not supported for
+  this target" there.  ``condition`` is the preprocessor condition the
+  DEF() sits under (None: unconditional).  The table is the same for every
+  ``qemu-system-*``: each target's ``cmdline.py`` passes its bit.
 * ``OPTS_LISTS_*``: selected ``QemuOptsList`` initialisers (name, implied key,
   merge_lists, desc).  An empty ``desc`` means the list accepts any key.
+* ``ARCH_*``: the ``QEMU_ARCH_*`` bit of each target memdevd emulates.
+* ``TABLES``: per version, its ``OPTIONS_*`` and ``OPTS_LISTS_*``.
 """
 
 from __future__ import annotations
@@ -592,14 +600,17 @@ from typing import Final
 
 from memdevd.util.option_defs import OptDescDef, OptionDef, OptsListDef
 
-{arch_name}: Final = {arch_value}
-'''
+# The QEMU_ARCH_* bit each target's binary checks an option's arch_mask
+# against (include/system/arch_init.h).
+{arch_bits}'''
 
-# Per target: the QEMU_ARCH_* bit its binary checks an option's arch_mask
-# against (vl.c: "Option not supported for this target"), and the name of
-# the constant the generated file gives it.  The tables themselves are the
-# same for every target: qemu-options.hx's conditions are host features.
+# Per target memdevd emulates: the QEMU_ARCH_* bit its binary checks an
+# option's arch_mask against (vl.c: "Option not supported for this target");
+# the generated file names it without the QEMU_ prefix.  The tables
+# themselves are the same for every target.
 TARGET_ARCH = {"x86_64": "QEMU_ARCH_I386", "aarch64": "QEMU_ARCH_ARM"}
+
+OUTPUT = Path(__file__).resolve().parents[1] / "memdevd" / "targets" / "options_table.py"
 
 
 def describe_source(path: Path) -> str:
@@ -617,16 +628,13 @@ def render(
     sources: dict[str, Path],
     opts: dict[str, list[OptionDef]],
     lists: dict[str, list[ListDef]],
-    target: str = "x86_64",
 ) -> str:
     src_lines = "".join(f"  - {ver}: {describe_source(path)}\n" for ver, path in sources.items())
-    arch = TARGET_ARCH[target]
-    header = HEADER.format(
-        sources=src_lines,
-        target=target,
-        arch_name=arch.removeprefix("QEMU_"),
-        arch_value=ARCH_BITS[arch],
+    arch_bits = "".join(
+        f"{arch.removeprefix('QEMU_')}: Final = {ARCH_BITS[arch]}  # qemu-system-{target}\n"
+        for target, arch in sorted(TARGET_ARCH.items(), key=lambda item: item[1])
     )
+    header = HEADER.format(sources=src_lines, arch_bits=arch_bits)
     out = [header]
     for ver in sources:
         tag = ver.replace(".", "_")
@@ -657,6 +665,12 @@ def render(
         out.append("\n# Options that exist in only one of the two versions.\n")
         out.append(f"ONLY_IN_{ta}: Final = frozenset({sorted(names[a] - names[b])!r})\n")
         out.append(f"ONLY_IN_{tb}: Final = frozenset({sorted(names[b] - names[a])!r})\n")
+    out.append("\n# Per version: (OPTIONS_*, OPTS_LISTS_*).\n")
+    out.append("TABLES: Final = MappingProxyType(\n    {\n")
+    for ver in sources:
+        tag = ver.replace(".", "_")
+        out.append(f"        {ver!r}: (OPTIONS_{tag}, OPTS_LISTS_{tag}),\n")
+    out.append("    }\n)\n")
     return "".join(out)
 
 
@@ -673,12 +687,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="VER=DIR",
         help="e.g. 7.2=/work/qemu-src/q72",
     )
-    ap.add_argument("-o", "--output", type=Path, required=True)
+    ap.add_argument("-o", "--output", type=Path, default=OUTPUT)
     ap.add_argument(
-        "--target",
-        choices=sorted(TARGET_ARCH),
-        default="x86_64",
-        help="the binary the table is for: its arch bit (ARCH_I386, ARCH_ARM)",
+        "--check",
+        action="store_true",
+        help="write nothing; fail when the output file differs from what the sources give",
     )
     args = ap.parse_args(argv)
 
@@ -702,12 +715,21 @@ def main(argv: list[str] | None = None) -> int:
             if re.search(rf"QemuOptDesc\s+{var}\[\]", (path / rel).read_text()):
                 # Absent where the release lacks it (7.2 has no SMBIOS type 9).
                 lists[ver].append(extract_desc_array(path / rel, var, name, rel, path))
-    text = render(sources, opts, lists, args.target)
+    # Formatted like the rest of the project, so regeneration gives no diff.
+    text = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--quiet", "--stdin-filename", "x.py", "-"],
+        input=render(sources, opts, lists),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if args.check:
+        if not args.output.exists() or args.output.read_text() != text:
+            print(f"{args.output} is stale: re-run {Path(__file__).name}", file=sys.stderr)
+            return 1
+        print(f"{args.output} is up to date", file=sys.stderr)
+        return 0
     args.output.write_text(text)
-    # Format like the rest of the project, so regeneration gives no diff.
-    subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--quiet", str(args.output)], check=True
-    )
     print(
         f"wrote {args.output}: " + ", ".join(f"{v}: {len(o)} options" for v, o in opts.items()),
         file=sys.stderr,

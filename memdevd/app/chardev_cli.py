@@ -258,15 +258,10 @@ def _debugcon_device(kind: str, loc: str, request: Any) -> None:
     second -debugcon fails on its chardev first)."""
     from memdevd.app.startup import DeviceSpec
 
-    if kind != "debugcon" or any(_is_debugcon(d) for d in request.devices):
+    if kind != "debugcon" or any(d.from_debugcon for d in request.devices):
         return
     device = {"id": "debugcon", "driver": "isa-debugcon", "chardev": "debugcon"}
-    request.devices.append(DeviceSpec(loc, device, False))
-
-
-def _is_debugcon(spec: Any) -> bool:
-    """The device a -debugcon made (its location is the -debugcon's)."""
-    return bool(spec.location.startswith("-debugcon") and spec.opts.get("id") == "debugcon")
+    request.devices.append(DeviceSpec(loc, device, False, from_debugcon=True))
 
 
 class Monitor:

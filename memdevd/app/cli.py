@@ -134,6 +134,13 @@ def help_text(prog: str) -> str:
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-add-fd fd=N,set=N[,opaque=STR]  an fd set (query-fdsets); getfd/add-fd take",
+        "                  descriptors sent with SCM_RIGHTS on a UNIX QMP socket",
+        "-fsdev local|synth,id=ID[,path=DIR,security_model=...]  -virtfs ...,mount_tag=TAG",
+        "                  9p exports for virtio-9p-pci, checked as QEMU (nothing is served)",
+        "-compat deprecated-input=accept|reject|crash,deprecated-output=accept|hide,",
+        "        unstable-input=...,unstable-output=...  QMP's policy on deprecated and unstable",
+        "                  commands, arguments, values and reply members, as QEMU applies it",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",
         "-device virtio-balloon-pci|pcie-root-port,...",
         "-machine cxl=on,cxl-fmw.N.targets.M=ID,cxl-fmw.N.size=SIZE[,cxl-fmw.N.interleave-",
@@ -152,6 +159,8 @@ def help_text(prog: str) -> str:
         "                  legacy drives (a named BlockBackend; if=virtio adds virtio-blk)",
         "-hda..-hdd|-cdrom|-fda|-fdb|-pflash|-sd|-mtdblock FILE   -drive shorthands",
         "                  (-hda..-cdrom: the board's IDE/AHCI units; -fda/-fdb: floppy drives)",
+        "-snapshot         snapshot=on for every -drive: a temporary qcow2 overlay in /var/tmp",
+        "                  (or $TMPDIR) on each image, unlinked once open, as QEMU makes it",
         "-machine pflash0=NODE,pflash1=NODE   the system flash of pc/q35 and virt (UEFI firmware)",
         "-netdev TYPE,id=ID,... (or JSON)  -nic [TYPE][,model=M][,mac=MAC]  -net nic|TYPE,...",
         "                  network backends, NICs and hubs as QEMU checks them; no packet",
@@ -447,6 +456,21 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     display.dpy = got
             elif name == "mem-prealloc":
                 request.mem_prealloc = True
+            elif name == "snapshot":
+                request.snapshot = True
+            elif name == "fsdev":
+                assert arg is not None
+                opts_ = lists["fsdev"].parse_noisily(arg, True)
+                request.fsdevs.append((loc, opts_.id, opts_.items()))
+            elif name == "virtfs":
+                assert arg is not None
+                _parse_virtfs(arg, loc, lists, release, request, device_opts)
+            elif name == "compat":
+                assert arg is not None
+                # qobject_input_visitor_new_str + visit_type_CompatPolicy
+                request.compat = displays._visit_option(
+                    arg, None, "CompatPolicy", release, target.name
+                )
             elif name == "mem-path":
                 request.mem_path = arg
             elif name == "nographic":
@@ -676,6 +700,43 @@ def _machine_help(target: Any, release: Any) -> str:
     return str(target.machine_help(release)) + "\n"
 
 
+def _parse_virtfs(
+    arg: str, loc: str, lists: Any, release: Any, request: Any, device_opts: list[Any]
+) -> None:
+    """vl.c ``-virtfs``: an fsdev of the option's id (else its mount tag)
+    with its options, and a ``virtio-9p-pci`` -device on it."""
+    from memdevd import messages as M
+    from memdevd.util import qemu_opts as Q
+
+    opts = lists["virtfs"].parse_noisily(arg, True)
+    tag = opts.get("mount_tag")
+    if opts.get("fsdriver") is None or tag is None:
+        raise Q.OptionError(M.VIRTFS_USAGE)
+    try:
+        fsdev = lists["fsdev"].create(opts.id or tag, True)
+    except Q.OptionError:
+        raise Q.OptionError(M.VIRTFS_BAD_ID.format(tag)) from None
+    for key in ("writeout", "fsdriver", "path", "security_model", "socket", "sock_fd"):
+        value = opts.get(key)
+        if value is not None:
+            fsdev.set(key, value)
+    fsdev.set_bool("readonly", opts.get_bool("readonly", False))
+    multidevs = opts.get("multidevs")
+    if multidevs is not None:
+        fsdev.set("multidevs", multidevs)
+    request.fsdevs.append((loc, fsdev.id, fsdev.items()))
+    spec, qemu_opts = _parse_device(
+        f"virtio-9p-pci,fsdev={Q.escape_opt_value(str(fsdev.id))},"
+        f"mount_tag={Q.escape_opt_value(tag)}",
+        loc,
+        lists,
+        release,
+    )
+    request.devices.append(spec)
+    if qemu_opts is not None:
+        device_opts.append((qemu_opts, loc))
+
+
 def _parse_device(arg: str, loc: str, lists: Any, release: Any) -> tuple[Any, QemuOpts | None]:
     """The -device's spec, and its QemuOpts unless it is JSON (vl.c keeps
     JSON ones apart, where no help is looked for)."""
@@ -771,6 +832,15 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         return err.exit_status
 
 
+def _compat_policy(visited: dict[str, Any] | None) -> Any:
+    """-compat's policy (None without -compat)."""
+    if visited is None:
+        return None
+    from memdevd.qapi.compat import CompatPolicy
+
+    return CompatPolicy.from_visited(visited)
+
+
 def build_daemon(
     parsed: Parsed, prog: str, *, handle_signals: bool = True
 ) -> tuple[Daemon, list[Diagnostic]]:
@@ -862,9 +932,15 @@ def build_daemon(
         handle_signals=handle_signals,
         no_shutdown=parsed.request.no_shutdown,
         binder=binder,
+        compat=_compat_policy(parsed.request.compat),
     )
     daemon = Daemon(machine, release, options)
     daemon.runtime.rebuild = rebuild
+    if parsed.request.misc.fdset_fds:
+        from memdevd.commands.fds import fdset_add_fd
+
+        for fd, fdset_id, opaque in parsed.request.misc.fdset_fds:
+            fdset_add_fd(daemon.runtime, fd, fdset_id, opaque)
     for command, action, value in settings.faults:
         fault_options: dict[str, Any] = {}
         if action == "error" and value:

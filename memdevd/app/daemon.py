@@ -47,6 +47,8 @@ class DaemonOptions:
     no_shutdown: bool = False
     # The displays' sockets (app/display_sockets.SocketBinder), if any.
     binder: Any = None
+    # -compat's policy (qapi/compat.CompatPolicy); None: QEMU's default
+    compat: Any = None
 
 
 class ClockDriver:
@@ -130,6 +132,15 @@ class Daemon:
         )
         self.runtime.faults = self.server.faults
         self.server.command_hook = self._before_command
+        if release.fdset_removal_deferred:
+            self.server.on_session_closed = self._monitor_closed
+        if options.compat is not None and not options.compat.is_default:
+            from functools import partial
+
+            from memdevd.commands.base import check_command_policy
+
+            self.runtime.compat = options.compat
+            self.server.command_policy = partial(check_command_policy, self.runtime)
         machine.set_event_sink(self._on_event)
         self.exit_status = 0
         self._stopping: asyncio.Event | None = None
@@ -210,6 +221,12 @@ class Daemon:
                     if isinstance(reply, dict):
                         encode(reply)
 
+    def _monitor_closed(self, clients: int) -> None:
+        if self.runtime.fdsets:
+            from memdevd.commands.fds import monitor_fdsets_cleanup
+
+            monitor_fdsets_cleanup(self.runtime, clients)
+
     def _before_command(self, session: Any, name: str, args: dict[str, Any]) -> None:
         # Every command but the test controls counts as a poll for a guest
         # that acts after N of them.
@@ -219,6 +236,14 @@ class Daemon:
     # -- events ------------------------------------------------------------------
 
     def _on_event(self, name: str, data: dict[str, Any] | None, timestamp_us: int) -> None:
+        if self.runtime.compat is not None:
+            # qapi_event_send_*: an event with a hidden feature is not sent,
+            # its data goes through the output visitor
+            from memdevd.commands.base import compat_checker
+
+            sent, data = compat_checker(self.runtime).event(name, data)
+            if not sent:
+                return
         self.server.emit_event(name, data, timestamp_us)
 
     # -- shutdown ------------------------------------------------------------------

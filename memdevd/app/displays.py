@@ -165,7 +165,7 @@ def _module_notes(release: Release, display_type: str) -> list[Diagnostic]:
 
 
 def _visit_option(
-    arg: str, implied_key: str, type_name: str, release: Release, target: str
+    arg: str, implied_key: str | None, type_name: str, release: Release, target: str
 ) -> dict[str, Any]:
     """``qobject_input_visitor_new_str`` + ``visit_type_<type_name>``."""
     from memdevd.app.cmdline_json import qobject_from_json

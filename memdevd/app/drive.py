@@ -293,8 +293,6 @@ def _blockdev_init(
     value = opts.get("rerror")
     if value is not None:
         on_read_error = _error_action(value, True)
-    if snapshot:
-        raise OptionError(M.DRIVE_SNAPSHOT_NOT_EMULATED)
     read_only = opts.get_bool("read-only", False)
     assert drive_id is not None
     return DriveRequest(
@@ -313,4 +311,5 @@ def _blockdev_init(
         account_invalid=account_invalid,
         account_failed=account_failed,
         intervals=listed,
+        snapshot=snapshot,
     )

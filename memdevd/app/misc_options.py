@@ -28,6 +28,7 @@ Nothing is logged, traced, sandboxed or locked: see docs/divergences.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import field
@@ -50,6 +51,7 @@ OPTIONS = frozenset(
         "rtc",
         "fw_cfg",
         "action",
+        "add-fd",
         "watchdog-action",
         "no-reboot",
         "no-shutdown",
@@ -119,6 +121,11 @@ class MiscOptions:
     incoming: str | None = None
     #: the program name QEMU prints (for the lines it prints without a space)
     prog: str = "qemu-system-x86_64"
+    #: -add-fd: (location, fd, set, opaque) as qemu_opt_get_number reads
+    #: them into C's int and int64_t (absent: -1); then the duplicates made
+    #: of them, (fd, set, opaque), for the daemon's fd sets
+    add_fds: list[tuple[str, int, int, str | None]] = field(default_factory=list)
+    fdset_fds: list[tuple[int, int, str | None]] = field(default_factory=list)
     #: warnings QEMU prints while parsing (before any later error)
     notes: list[Diagnostic] = field(default_factory=list)
 
@@ -156,6 +163,11 @@ def parse_option(
         Q.keyval_merge(machine_opts, {"boot": res.values})
     elif name == "rtc":
         misc.rtc.update(lists["rtc"].parse_noisily(arg, False).to_dict())
+    elif name == "add-fd":
+        opts = lists["add-fd"].parse_noisily(arg, False)
+        fd = _c_signed(opts.get_number("fd", -1), 32)
+        fdset_id = _c_signed(opts.get_number("set", -1), 64)
+        misc.add_fds.append((loc, fd, fdset_id, opts.get("opaque")))
     elif name == "fw_cfg":
         misc.fw_cfg.append((loc, lists["fw_cfg"].parse_noisily(arg, True).to_dict()))
     elif name == "action":
@@ -311,16 +323,56 @@ def _parse_trace(
 
 
 def process_early(misc: MiscOptions, release: Release, target: str) -> None:
-    """``-sandbox``, ``-action``, ``-d``/``-D``, then ``configure_rtc``."""
+    """``-sandbox``, ``-action``, ``-add-fd``, ``-d``/``-D``, then ``configure_rtc``."""
     for loc, values in misc.sandbox:
         _check_sandbox(values, loc)
     if misc.actions:
         _visit_actions(misc, release, target)
+    if misc.add_fds:
+        _parse_add_fds(misc)
     if misc.log_mask is not None:
         _check_log_mask(misc, release, target)
     if misc.log_file is not None:
         _check_log_file(misc.log_file)
     configure_rtc(misc.rtc)
+
+
+def _parse_add_fds(misc: MiscOptions) -> None:
+    """vl.c ``parse_add_fd`` of each -add-fd (its checks, a close-on-exec
+    duplicate), then ``cleanup_add_fd``: the inherited descriptors closed."""
+    import fcntl
+
+    from memdevd.util import qemu_opts as Q
+
+    for loc, fd, fdset_id, opaque in misc.add_fds:
+        if fd < 0:
+            raise Q.OptionError(M.ADD_FD_FD_REQUIRED, location=loc)
+        if fd <= 2:
+            raise Q.OptionError(M.ADD_FD_STDIO, location=loc)
+        try:
+            flags = fcntl.fcntl(fd, fcntl.F_GETFD)
+        except OSError:
+            flags = -1
+        if flags == -1 or flags & fcntl.FD_CLOEXEC:
+            raise Q.OptionError(M.ADD_FD_INVALID, location=loc)
+        if fdset_id < 0:
+            raise Q.OptionError(M.ADD_FD_SET_REQUIRED, location=loc)
+        try:
+            dup = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 0)
+        except OSError as exc:
+            raise Q.OptionError(
+                M.ADD_FD_DUP_FAILED.format(os.strerror(exc.errno or 0)), location=loc
+            ) from None
+        misc.fdset_fds.append((dup, fdset_id, opaque))
+    for _, fd, _, _ in misc.add_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _c_signed(value: int, bits: int) -> int:
+    """A uint64 QemuOpts number stored in a C signed integer of ``bits``."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def _check_sandbox(values: dict[str, str], loc: str) -> None:
@@ -585,13 +637,14 @@ def _add_option_roms(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     notes: list[Diagnostic] = []
     for name, _bootindex in misc.option_roms:
         path = find_file(name, misc.data_dirs) or name
-        failure = _rom_read_failure(machine.release, name, path)
-        if failure is not None:
-            if isinstance(failure, OptionError):
-                failure.preceding[:0] = notes
-                raise failure
-            notes.append(Diagnostic(failure, kind="plain"))
+        line = _rom_read_error(machine.release, name, path)
+        if line is not None:
+            notes.append(Diagnostic(line, kind="plain"))
             continue
+        abort = _rom_read_abort(machine.release, path)
+        if abort is not None:
+            abort.preceding[:0] = notes
+            raise abort
         fw_name = f"genroms/{os.path.basename(path)}"
         if fw_name in misc.fw_cfg_taken:
             # fw_cfg_add_file_callback's error_report + exit(1)
@@ -600,8 +653,9 @@ def _add_option_roms(machine: Machine, misc: MiscOptions) -> list[Diagnostic]:
     return notes
 
 
-def _rom_read_failure(release: Release, name: str, path: str) -> str | OptionError | None:
-    """What ``rom_add_file`` prints when it cannot read the ROM (None: it can)."""
+def _rom_read_error(release: Release, name: str, path: str) -> str | None:
+    """The line ``rom_add_file`` prints when it cannot read the ROM, which
+    it then skips (None: it can read it)."""
     if release.rom_file_glib_read:
         # g_file_get_contents()
         try:
@@ -613,20 +667,24 @@ def _rom_read_failure(release: Release, name: str, path: str) -> str | OptionErr
             text = M.GLIB_FAILED_TO_OPEN.format(path, os.strerror(exc.errno or 0))
             return M.ROM_FILE_ERROR.format(name, text)
         return None
+    # open(O_RDONLY), which a directory passes
     try:
-        fd = os.open(path, os.O_RDONLY)
+        os.close(os.open(path, os.O_RDONLY))
     except OSError as exc:
         return M.ROM_OPEN_FAILED_7_2.format(path, os.strerror(exc.errno or 0))
-    try:
-        if os.path.isdir(path):
-            # lseek(SEEK_END) of a directory is LLONG_MAX: g_malloc0 aborts.
-            err = OptionError(M.GLIB_ALLOC_FAILED.format((1 << 63) - 1))
-            err.aborts = True
-            err.abort_signal = 5  # SIGTRAP: g_error()'s G_BREAKPOINT
-            return err
-    finally:
-        os.close(fd)
     return None
+
+
+def _rom_read_abort(release: Release, path: str) -> OptionError | None:
+    """The abort of ``rom_add_file`` on a ROM it opened (None: none): before
+    g_file_get_contents() (7.2), a directory's lseek(SEEK_END) is LLONG_MAX
+    and g_malloc0 of that aborts the process."""
+    if release.rom_file_glib_read or not os.path.isdir(path):
+        return None
+    err = OptionError(M.GLIB_ALLOC_FAILED.format((1 << 63) - 1))
+    err.aborts = True
+    err.abort_signal = 5  # SIGTRAP: g_error()'s G_BREAKPOINT
+    return err
 
 
 def _load_kernel(machine: Machine, kernel: str) -> list[Diagnostic]:

@@ -47,6 +47,8 @@ class DeviceSpec:
     location: str
     opts: dict[str, Any]
     from_json: bool
+    # the isa-debugcon a -debugcon made (vl.c debugcon_parse), not a -device
+    from_debugcon: bool = False
 
 
 @record
@@ -73,6 +75,12 @@ class StartupRequest:
     mem_prealloc: bool = False
     # -usbdevice NAME (name, location), made before the -device options
     usb_devices: list[tuple[str, str]] = field(default_factory=list)
+    # -snapshot: snapshot=on for every -drive that does not say
+    snapshot: bool = False
+    # -compat: the last one's visited CompatPolicy
+    compat: dict[str, Any] | None = None
+    # -fsdev (and -virtfs's): (location, id, QemuOpts items), added in order
+    fsdevs: list[tuple[str, str | None, list[tuple[str, str]]]] = field(default_factory=list)
     # -mem-path: the default RAM backend is a memory-backend-file there
     mem_path: str | None = None
     # -smp as given (QemuOpts values, "cpus" for the implied first one);
@@ -494,6 +502,15 @@ def build_machine(
         if line:
             # char-pty.c: qemu_printf(), on stdout.
             notes.append(Diagnostic(line, kind="stdout"))
+    # fsdev_init_func: each -fsdev (and -virtfs's) after the chardevs
+    if request.fsdevs:
+        from memdevd.machine.fsdev import fsdev_add
+
+        for location, fsdev_id, items in request.fsdevs:
+            try:
+                fsdev_add(machine.fsdevs, fsdev_id, items, release)
+            except CoreError as exc:
+                raise _err(exc, location) from None
     for location, options in request.blockdevs:
         try:
             machine.block.blockdev_add(options)
@@ -512,7 +529,9 @@ def build_machine(
     if request.drives:
         from memdevd.app.startup_drives import configure_drives
 
-        drive_devices = configure_drives(machine, request.drives, target, release, notes)
+        drive_devices = configure_drives(
+            machine, request.drives, target, release, notes, request.snapshot
+        )
     # qemu_apply_machine_options() runs after the early backends: its links.
     cgs = _confidential_guest_support(machine, notes)
     # configure_accelerators(): the accelerator's sugar properties.

@@ -31,8 +31,11 @@ def configure_drives(
     target: Target,
     release: Release,
     notes: list[Diagnostic],
+    snapshot: bool = False,
 ) -> list[DeviceSpec]:
-    """Every -drive, in order; the -device options if=virtio adds."""
+    """Every -drive, in order; the -device options if=virtio adds.
+    ``snapshot`` (-snapshot): vl.c ``drive_enable_snapshot``, snapshot=on
+    for each drive that does not say."""
     from memdevd.app.drive import drive_new
     from memdevd.app.startup import DeviceSpec
     from memdevd.util.qemu_opts import new_opts_lists
@@ -43,6 +46,8 @@ def configure_drives(
     for location, drive_id, items in drives:
         opts = QemuOpts(lists["drive"], drive_id)
         opts.opts = [QemuOpt(key, value) for key, value in items]
+        if snapshot and opts.get("snapshot") is None:
+            opts.set("snapshot", "on")
         printed: list[Diagnostic] = []
         try:
             _, device = drive_new(machine, opts, lists, default_type, location, printed)

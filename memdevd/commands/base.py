@@ -96,6 +96,51 @@ def arguments(rt: Runtime, name: str, args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def compat_checker(rt: Runtime) -> Any:
+    """-compat's :class:`~memdevd.qapi.compat.PolicyChecker` over the
+    release's introspection (memdevd's own commands have no features)."""
+    if rt.compat_checker is None:
+        from memdevd.qapi.compat import PolicyChecker
+
+        rt.compat_checker = PolicyChecker(rt.machine.recording.qmp_schema, rt.compat)
+    return rt.compat_checker
+
+
+def check_command_policy(rt: Runtime, name: str) -> None:
+    """qmp_dispatch's policy check of a command (after "not found")."""
+    from memdevd.qapi.compat import PolicyRejected
+    from memdevd.qmp.errors import COMMAND_NOT_FOUND
+
+    try:
+        compat_checker(rt).check_command(name)
+    except PolicyRejected as exc:
+        raise QMPError(exc.desc, COMMAND_NOT_FOUND) from None
+
+
+def with_compat_policy(rt: Runtime, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+    """``handler`` under -compat: its arguments checked as the marshaller's
+    input visitor checks them, its reply written as the output visitor
+    writes it (hidden members left out)."""
+    from memdevd.qapi.compat import PolicyRejected
+
+    checker = compat_checker(rt)
+
+    async def hide_later(pending: Any) -> Any:
+        return checker.hide_reply(name, await pending)
+
+    def run(session: Any, args: dict[str, Any]) -> Any:
+        try:
+            checker.check_arguments(name, args)
+        except PolicyRejected as exc:
+            raise QMPError(exc.desc) from None
+        ret = handler(session, args)
+        if hasattr(ret, "__await__"):
+            return hide_later(ret)
+        return checker.hide_reply(name, ret)
+
+    return run
+
+
 def qmp_error(exc: CoreError) -> QMPError:
     return QMPError(exc.desc, exc.error_class.value)
 

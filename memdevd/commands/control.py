@@ -80,6 +80,10 @@ def query_qmp_schema(rt: Runtime, session: Session, args: dict[str, Any]) -> Any
 
         own = {c.name: c.extra["qapi"] for c in table if "qapi" in c.extra}
         cache[names] = build_schema(rt.machine.recording, list(names), own)
+    if rt.compat is not None and rt.compat.deprecated_output == "hide":
+        from memdevd.qapi.compat import zap_deprecated
+
+        return zap_deprecated(cache[names])
     return cache[names]
 
 

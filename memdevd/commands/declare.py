@@ -172,9 +172,14 @@ def register_module(module: str, rt: Runtime, reg: Registry) -> None:
     for decl in _DECLARED.get(module, ()):
         if decl.offered_by(rt.release) and _target_has(rt, decl.name):
             handler = decl.handler if decl.name not in stubs else partial(_stub, stubs[decl.name])
+            bound: Callable[..., Any] = MethodType(handler, rt)
+            if rt.compat is not None:
+                from memdevd.commands.base import with_compat_policy
+
+                bound = with_compat_policy(rt, decl.name, bound)
             reg.register(
                 decl.name,
-                MethodType(handler, rt),
+                bound,
                 allow_oob=decl.allow_oob,
                 allow_preconfig=decl.allow_preconfig,
                 is_async=decl.is_async,

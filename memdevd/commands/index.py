@@ -144,4 +144,11 @@ COMMANDS: Final[dict[str, tuple[str, ...]]] = {
         "ringbuf-write",
         "ringbuf-read",
     ),
+    "fds": (
+        "getfd",
+        "closefd",
+        "add-fd",
+        "remove-fd",
+        "query-fdsets",
+    ),
 }

@@ -54,6 +54,14 @@ class Runtime:
     # Every MigrationCapability and its state (migrate-set-capabilities);
     # filled from the recorded schema on first use, megabytes of JSON.
     migration_capabilities: dict[str, bool] = field(default_factory=dict)
+    # monitor/fds.c: the fd sets (each {"id", "fds": [(fd, opaque)] newest
+    # first}, ordered by id) and each monitor's named descriptors (getfd)
+    fdsets: list[dict[str, Any]] = field(default_factory=list)
+    monitor_fds: dict[str, dict[str, int]] = field(default_factory=dict)
+    # -compat's policy (None: QEMU's default, accept everything) and its
+    # checker over the release's introspection, made on first use
+    compat: Any = None
+    compat_checker: Any = None
     # qom-list-types ran QEMU's module_load_qom_all(): from then on
     # query-command-line-options lists the modules' options too.
     qom_modules_loaded: bool = False

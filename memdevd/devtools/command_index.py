@@ -36,6 +36,7 @@ MODULE_ORDER = (
     "capabilities",
     "runstate_actions",
     "chardev",
+    "fds",
 )
 
 _HEADER = '''"""GENERATED FILE, do not edit: ``python tools/gen_schemas.py`` writes it from

@@ -378,6 +378,8 @@ class Machine:
         from memdevd.machine.chardev.container import ChardevContainer
 
         self.chardevs = ChardevContainer()
+        # -fsdev's exports (machine/fsdev.py FsDev) by id, for 9p devices
+        self.fsdevs: dict[str, Any] = {}
         roots: dict[str, Any] = {
             "machine": self.machine_obj,
             "objects": self.objects,

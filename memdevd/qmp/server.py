@@ -112,6 +112,12 @@ class Server:
     socket_mode: int | None = 0o600
     # Called before every dispatched command (fault injection, logging).
     command_hook: Callable[[Session, str, dict[str, Any]], None] | None = None
+    # -compat's check of a command by name (raises its QMPError), run after
+    # "not found" as qmp_dispatch runs compat_policy_input_ok
+    command_policy: Callable[[str], None] | None = None
+    # Told the number of clients left when one leaves (monitor_qmp_event's
+    # CHR_EVENT_CLOSED: 7.2's fd sets are cleaned up then).
+    on_session_closed: Callable[[int], None] | None = None
     max_clients: int = 1024
     faults: FaultTable = field(default_factory=FaultTable)
     sessions: set[Session] = field(default_factory=set)
@@ -169,6 +175,8 @@ class Server:
             self.waiting.remove(session)
             return
         self.sessions.discard(session)
+        if self.on_session_closed is not None:
+            self.on_session_closed(len(self.sessions))
         while self.waiting and len(self.sessions) < self.max_clients and not self.closing:
             nxt = self.waiting.pop(0)
             if nxt.closed:

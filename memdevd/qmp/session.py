@@ -17,9 +17,13 @@ client can never make the daemon queue unbounded work.
 
 from __future__ import annotations
 
+import array
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import socket
 from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -39,6 +43,8 @@ log = logging.getLogger("memdevd.qmp")
 #: Arguments and error texts are cut to this many characters in the log, so
 #: a 64 MiB request never lands in one.
 MAX_ARGS_CHARS: Final = 200
+#: char-socket.c TCP_MAX_FDS: the descriptors one read may bring
+MAX_MSGFDS: Final = 16
 
 
 def cut(text: str) -> str:
@@ -96,12 +102,20 @@ class Session(asyncio.Protocol):
         self._reading_paused = False
         # Anything a command layer wants to remember per connection.
         self.data: dict[str, Any] = {}
+        # A UNIX socket's descriptors passed with SCM_RIGHTS: read here
+        # (recvmsg on a duplicate of the transport's socket, whose own
+        # reading stays paused), kept until a command takes them or a later
+        # read brings others, as char-socket.c's read_msgfds.
+        self._fd_sock: socket.socket | None = None
+        self._fd_reading = False
+        self.msgfds: list[int] = []
 
     # -- asyncio.Protocol ---------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
+        self._take_over_unix_reading()
         peer = transport.get_extra_info("peername")
         self.peer = str(peer) if peer else self.listener_name
         if not self.server.session_opened(self):
@@ -109,26 +123,141 @@ class Session(asyncio.Protocol):
             # client of a QEMU monitor waits, until another client leaves.
             # uvloop starts reading right after connection_made(), so pause
             # again once it has, and hold anything that arrives meanwhile.
-            self.transport.pause_reading()
+            self._pause_input()
             asyncio.get_running_loop().call_soon(self._hold_while_waiting)
             return
         self.activate()
+        if self._fd_sock is not None:
+            # uvloop starts its own reading after connection_made()
+            asyncio.get_running_loop().call_soon(self._keep_transport_paused)
 
     def _hold_while_waiting(self) -> None:
         if not self.active and not self.closed and self.transport is not None:
+            self._pause_input()
+            self._keep_transport_paused()
+
+    # -- input: the transport's reading, or recvmsg with descriptors --------------
+
+    def _take_over_unix_reading(self) -> None:
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        if sock is None or sock.family != socket.AF_UNIX:
+            return
+        try:
+            self._fd_sock = socket.socket(fileno=os.dup(sock.fileno()))
+            self._fd_sock.setblocking(False)
+        except OSError:
+            self._fd_sock = None
+            return
+        self.transport.pause_reading()
+
+    def _keep_transport_paused(self) -> None:
+        if self.transport is not None and not self.closed:
             self.transport.pause_reading()
+
+    def _pause_input(self) -> None:
+        if self._fd_sock is None:
+            assert self.transport is not None
+            self.transport.pause_reading()
+        elif self._fd_reading:
+            self._fd_reading = False
+            asyncio.get_running_loop().remove_reader(self._fd_sock.fileno())
+
+    def _resume_input(self) -> None:
+        if self._fd_sock is None:
+            assert self.transport is not None
+            self.transport.resume_reading()
+        elif not self._fd_reading and not self.closed:
+            self._fd_reading = True
+            asyncio.get_running_loop().add_reader(self._fd_sock.fileno(), self._fd_readable)
+
+    def _fd_readable(self) -> None:
+        sock = self._fd_sock
+        if sock is None:
+            return
+        if self.closed or self.transport is None or self.transport.is_closing():
+            # nothing more is read once closing (level-triggered: stop now)
+            self._stop_fd_reading()
+            return
+        if self.transport.is_reading():
+            # uvloop may start the transport's reading after our pause (its
+            # connection_made callback order): stop it at the first read.
+            self.transport.pause_reading()
+        try:
+            data, ancdata, _, _ = sock.recvmsg(
+                65536, socket.CMSG_SPACE(MAX_MSGFDS * 4), socket.MSG_CMSG_CLOEXEC
+            )
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._stop_fd_reading()
+            if self.transport is not None:
+                self.transport.abort()
+            return
+        fds: list[int] = []
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                got = array.array("i")
+                got.frombytes(payload[: len(payload) - len(payload) % got.itemsize])
+                fds.extend(got)
+        if fds:
+            self.drop_msgfds()
+            for fd in fds:
+                # O_NONBLOCK travels with SCM_RIGHTS: QEMU resets it
+                os.set_blocking(fd, True)
+            self.msgfds = fds
+        if not data:
+            # EOF: close our side too (as eof_received)
+            self._stop_fd_reading()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self._input(data)
+
+    def _stop_fd_reading(self) -> None:
+        if self._fd_sock is None:
+            return
+        if self._fd_reading:
+            self._fd_reading = False
+            with contextlib.suppress(RuntimeError):  # the loop is gone (shutdown)
+                asyncio.get_running_loop().remove_reader(self._fd_sock.fileno())
+        self._fd_sock.close()
+        self._fd_sock = None
+
+    def take_msgfd(self) -> int:
+        """``qemu_chr_fe_get_msgfd``: the first descriptor of the last read
+        that brought any (-1: none), the others closed."""
+        if not self.msgfds:
+            return -1
+        fd, rest = self.msgfds[0], self.msgfds[1:]
+        for other in rest:
+            os.close(other)
+        self.msgfds = []
+        return fd
+
+    def drop_msgfds(self) -> None:
+        for fd in self.msgfds:
+            os.close(fd)
+        self.msgfds = []
 
     def activate(self) -> None:
         """Greet the client and start reading its requests."""
         assert self.transport is not None
         self.active = True
-        self.transport.resume_reading()
+        self._resume_input()
         self.transport.write(self.server.greeting_bytes())
         if self._held_input:
             held, self._held_input = self._held_input, b""
-            self.data_received(held)
+            self._input(held)
 
     def data_received(self, data: bytes) -> None:
+        if self._fd_sock is not None and self.transport is not None:
+            # The transport read although its reading was handed over (uvloop
+            # starts it after connection_made): stop it, keep what it read.
+            self.transport.pause_reading()
+        self._input(data)
+
+    def _input(self, data: bytes) -> None:
         if not self.active:
             self._held_input += data
             return
@@ -164,6 +293,8 @@ class Session(asyncio.Protocol):
         return None  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_fd_reading()
+        self.drop_msgfds()
         self.closed = True
         self._backlog.clear()
         self.server.session_closed(self)
@@ -220,10 +351,10 @@ class Session(asyncio.Protocol):
         want_pause = self._write_paused or self._busy
         if want_pause and not self._reading_paused:
             self._reading_paused = True
-            self.transport.pause_reading()
+            self._pause_input()
         elif not want_pause and self._reading_paused:
             self._reading_paused = False
-            self.transport.resume_reading()
+            self._resume_input()
 
     def _run_async(self, awaitable: Awaitable[dict[str, Any] | None]) -> None:
         self._busy = True
@@ -277,7 +408,13 @@ class Session(asyncio.Protocol):
         try:
             name, args, oob = self._check_request(request)
             cmd = self.server.registry.get(name)
-            if cmd is None or (not self.negotiated and name not in _NEGOTIATION_COMMANDS):
+            if not self.negotiated and name not in _NEGOTIATION_COMMANDS:
+                raise QMPError(M.COMMAND_NOT_FOUND.format(name), COMMAND_NOT_FOUND)
+            if self.server.command_policy is not None:
+                # A command of the release's schema, whether memdevd has it
+                # or not (QEMU has it: its policy answers).
+                self.server.command_policy(name)
+            if cmd is None:
                 raise QMPError(M.COMMAND_NOT_FOUND.format(name), COMMAND_NOT_FOUND)
             if not cmd.enabled:
                 reason = f": {cmd.disable_reason}" if cmd.disable_reason else ""

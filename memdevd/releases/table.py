@@ -37,7 +37,7 @@ class Release:
     # 10.0's, docs/versions.md lists what that implies.
     recorded_as: str
     # The release whose source trees the tables generated from source
-    # answer with: the command-line option tables (options.py, from
+    # answer with: the command-line option tables (targets/options_table.py, from
     # qemu-options.hx).  11.1's source is not at hand: it uses 10.0's, and
     # the live comparison (test_cli_syntax_live.py) shows where they differ.
     source_tables_as: str
@@ -401,6 +401,18 @@ class Release:
     chardev_client_filename_peer: bool
     #: vhost-vsock's realize without /dev/vhost-vsock (11.1: qemu_open's text).
     vsock_vhost_open_failed_text: str
+    #: monitor_fdset_cleanup before 9.1 ("monitor: fdset: Match against
+    #: dup_fds" series): remove-fd only marks a descriptor while the VM is
+    #: not running (query-fdsets still lists it), and once it runs a set
+    #: no duplicate uses loses its descriptors when the last monitor client
+    #: leaves.
+    fdset_removal_deferred: bool
+    #: -fsdev's file system drivers (fsdev/qemu-fsdev.c FsDrivers): 9p-proxy
+    #: was removed in 9.2 ("9pfs: remove obsolete 9p-proxy backend").
+    fsdev_drivers: tuple[str, ...]
+    #: the local driver's open of its share (hw/9pfs/9p-local.c local_init;
+    #: 11.1: qemu_open's text, seen live).
+    fsdev_local_open_failed_text: str
     #: -machine memory-encryption= warns that it is deprecated (11.1).
     memory_encryption_deprecated: bool
     #: qobject/json-parser.c as a push parser (11.1): QMP and command-line
@@ -630,6 +642,9 @@ QEMU_7_2: Final = Release(
     phys_bits_upper_bound=True,
     chardev_client_filename_peer=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED,
+    fdset_removal_deferred=True,
+    fsdev_drivers=("local", "synth", "proxy"),
+    fsdev_local_open_failed_text=M.V9FS_LOCAL_OPEN_FAILED,
     memory_encryption_deprecated=False,
     json_push_parser=False,
     qom_monitor_objects=False,
@@ -857,6 +872,10 @@ QEMU_10_0: Final = replace(
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
     copyright_year=2025,
     recorded_as="10.0",
+    # 9.2: "9pfs: remove obsolete 9p-proxy backend"
+    fsdev_drivers=("local", "synth"),
+    # 9.1: monitor/fds.c monitor_fdset_cleanup closes what remove-fd removes
+    fdset_removal_deferred=False,
     cpu_ht_in_features=True,
     # 9.0: "cpu: Call object_class_dynamic_cast() once in cpu_class_by_name()"
     # series (merged January 2024, after 8.2)
@@ -937,6 +956,7 @@ QEMU_11_1: Final = replace(
     # then wrap in pc_max_used_gpa's limit as a C shift does).
     phys_bits_upper_bound=False,
     vsock_vhost_open_failed_text=M.VSOCK_VHOST_OPEN_FAILED_11_1,  # seen live
+    fsdev_local_open_failed_text=M.COULD_NOT_OPEN,  # seen live
     memory_encryption_deprecated=True,  # hw/core/machine.c (seen live)
     # qobject/json-parser.c, json-streamer.c, json-lexer.c: Paolo Bonzini's
     # push parser (qemu-devel, 2026-01-07, "json-parser: replace with a push

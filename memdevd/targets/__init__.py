@@ -2,7 +2,8 @@
 
 A target is ``memdevd/targets/<name>/``: its boards (given to the core
 through ``memdevd.machine.board.Board``), machine types, CPU models,
-command-line syntax (the option tables generated from its sources), the
+command-line syntax (its arch bit over the option table generated from
+QEMU's sources, ``options_table.py`` here, the same for every target), the
 device types only it has, and the data recorded from its QEMU binaries
 (``data/qemu-<release>/``).  ``target.py`` in the folder defines
 ``TARGET``, a :class:`Target`: what the process layer asks of it.  The core
@@ -12,7 +13,7 @@ never imports a target; docs/architecture.md says how to add one.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from memdevd.machine.board import Board
     from memdevd.machine.machine import MachineConfig
     from memdevd.releases.table import Release
-    from memdevd.util.option_defs import OptionDef, OptsListDef, Syntax
+    from memdevd.util.option_defs import Syntax
 
 #: The targets memdevd emulates, by QEMU's name for them.
 TARGET_NAMES: tuple[str, ...] = ("x86_64", "aarch64")
@@ -114,20 +115,17 @@ def get_target(name: str) -> Target:
     return target
 
 
-def release_syntax(
-    target: str,
-    release: Release,
-    tables: Mapping[str, tuple[tuple[OptionDef, ...], Mapping[str, OptsListDef]]],
-    arch_mask: int,
-) -> Syntax:
-    """A target's command line for ``release``: its option table generated
-    from the sources the release answers with (``source_tables_as``), the
+def release_syntax(target: str, release: Release, arch_mask: int) -> Syntax:
+    """A target's command line for ``release``: the option table generated
+    from the sources the release answers with (``source_tables_as``,
+    ``options_table.py``) seen through the target's ``QEMU_ARCH_*`` bit, the
     option-group keys the release removed or added, and its parsing rules."""
     from types import MappingProxyType
 
+    from memdevd.targets.options_table import TABLES
     from memdevd.util.option_defs import OptDescDef, Syntax
 
-    opts, lists = tables[release.source_tables_as]
+    opts, lists = TABLES[release.source_tables_as]
     if release.opts_keys_removed or release.opts_keys_added:
         removed = set(release.opts_keys_removed)
         lists = MappingProxyType(

@@ -1,7 +1,8 @@
 """A QEMU binary's command-line syntax: its option table, option groups and rules.
 
-The tables are generated per target and recorded release
-(``memdevd/targets/*/options.py``, by ``tools/gen_qemu_option_table.py``);
+The tables are generated per recorded release, one for every target
+(``memdevd/targets/options_table.py``, by ``tools/gen_qemu_option_table.py``;
+a target gives its ``QEMU_ARCH_*`` bit);
 the two rules that differ between releases come from the release table.
 A target puts them together as one :class:`Syntax`, which the tokenizer
 (``util/cmdline.py``) and QemuOpts (``util/qemu_opts.py``) are given.

@@ -32,7 +32,7 @@ from live_qemu import QEMU_VERSIONS
 
 from memdevd.app.cmdline_json import parse_keyval_or_json, qobject_from_json
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64 import options as table
+from memdevd.targets import options_table as table
 from memdevd.targets.x86_64.cmdline import syntax
 from memdevd.util.cmdline import CliItem, tokenize
 from memdevd.util.option_defs import Syntax

@@ -204,6 +204,8 @@ CASES: list[tuple[str, str]] = [
     ("option-rom-from-data-dir", "-option-rom vgabios-stdvga.bin"),
     ("option-rom-and-fw-cfg", f"-option-rom {FILES}/blob -fw_cfg name=genroms/blob,string=x"),
     ("option-rom-none-machine", f"-machine none -option-rom {FILES}/none.rom"),
+    # a directory: a line each from 10.0 on, 7.2's g_malloc0 aborts (SIGTRAP)
+    ("option-rom-directory", f"-machine pc -option-rom {FILES}/none.rom -option-rom {FILES}"),
     ("option-rom-17", " ".join([f"-option-rom {FILES}/none.rom"] * 17)),
     # -usbdevice: usb=on and a legacy USB device (usb_parse)
     ("usbdevice-tablet", "-machine pc -usbdevice tablet"),

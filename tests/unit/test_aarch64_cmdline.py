@@ -9,7 +9,7 @@ import pytest
 
 from memdevd.app import cli
 from memdevd.releases.table import get_release
-from memdevd.targets.aarch64 import options
+from memdevd.targets import options_table
 from memdevd.targets.aarch64.target import TARGET
 from memdevd.util.qemu_opts import OptionError
 
@@ -27,7 +27,7 @@ def first_error(version: str, *argv: str) -> str:
 @pytest.mark.parametrize("version", ["7.2", "8.2", "10.0", "11.1"])
 def test_the_syntax_is_the_arm_table(version: str) -> None:
     syntax = TARGET.syntax(get_release(version))
-    assert syntax.arch_mask == options.ARCH_ARM
+    assert syntax.arch_mask == options_table.ARCH_ARM
     assert syntax.name == f"aarch64 {version}"
 
 

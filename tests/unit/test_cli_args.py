@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from functools import partial
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64 import options as table
+from memdevd.targets import options_table as table
 from memdevd.targets.x86_64.cmdline import syntax
 from memdevd.util.cmdline import (
     MEMDEVD_OPTION,
@@ -192,3 +196,27 @@ def test_every_control_command_is_documented() -> None:
     assert len(controls) >= 10
     for name in controls:
         assert f"`{name}`" in docs, name
+
+
+# The QEMU source trees the table was generated from (tools/gen_qemu_option_table.py).
+TABLE_SOURCES = {
+    "7.2": Path(os.environ.get("MEMDEVD_QEMU_SRC_7_2", "/work/src/q72p")),
+    "10.0": Path(os.environ.get("MEMDEVD_QEMU_SRC_10_0", "/work/src/q10")),
+}
+
+
+def test_the_generated_table_is_current() -> None:
+    """memdevd/targets/options_table.py is what its generator writes from the
+    sources: one table for every target (no per-target copy to drift)."""
+    if not all((path / "qemu-options.hx").exists() for path in TABLE_SOURCES.values()):
+        pytest.skip("the QEMU 7.2 and 10.0 source trees are not here")
+    root = Path(__file__).resolve().parents[2]
+    sources = [f"--source={ver}={path}" for ver, path in TABLE_SOURCES.items()]
+    proc = subprocess.run(
+        [sys.executable, str(root / "tools" / "gen_qemu_option_table.py"), *sources, "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not list((root / "memdevd" / "targets").glob("*/options.py"))

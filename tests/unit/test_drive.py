@@ -7,6 +7,8 @@ quick layer catches a regression without a QEMU binary.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +70,6 @@ PROBED = (
             "if=none,format=raw,file.bogus=1",
             "Block protocol 'file' doesn't support the option 'bogus'",
         ),
-        ("if=none,snapshot=on", "memdevd: -drive snapshot=on is not emulated"),
         ("if=xen,format=raw", "memdevd: -drive if=xen is not emulated"),
         ("if=floppy,format=raw,index=2", "machine type does not support if=floppy,bus=0,unit=2"),
     ],
@@ -212,4 +213,55 @@ def test_a_probed_format_memdevd_does_not_read_is_refused_by_name(
     assert (status, err) == (
         1,
         f"{PROG}: -drive {arg}: memdevd: block driver 'vpc' is not emulated\n",
+    )
+
+
+def test_snapshot_puts_a_temporary_overlay_on_each_drive(
+    raw: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-snapshot (snapshot=on on every -drive that does not say): a qcow2
+    overlay in $TMPDIR, unlinked once open, on the image opened read-only as
+    its backing file (tests/conformance/test_snapshot_live.py compares it)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    argv = [
+        *BASE,
+        "-snapshot",
+        "-drive",
+        f"file={raw},if=none,id=d0,format=raw",
+        "-drive",
+        f"file={raw},if=none,id=d1,format=raw,snapshot=off,read-only=on",
+    ]
+    with MemdevdProcess(*argv) as vm:
+        blocks = {b["device"]: b["inserted"] for b in vm.cmd("query-block")}
+        d0, d1 = blocks["d0"], blocks["d1"]
+        assert (d0["drv"], d0["ro"], d0["backing_file"]) == ("qcow2", False, raw)
+        assert d0["cache"] == {"writeback": True, "direct": False, "no-flush": True}
+        assert d0["image"]["backing-image"]["filename"] == raw
+        overlay = json.loads(d0["file"].removeprefix("json:"))["file"]["filename"]
+        assert overlay.startswith(f"{tmp}/vl.") and len(overlay) == len(f"{tmp}/vl.") + 6
+        # 3 clusters and the L1 table (one entry), rounded up to a sector
+        nodes = {n["node-name"]: n for n in vm.cmd("query-named-block-nodes", {"flat": True})}
+        assert [n["image"]["virtual-size"] for n in nodes.values() if n["file"] == overlay] == [
+            3 * 65536 + 512
+        ]
+        assert [n["ro"] for n in nodes.values() if n["file"] == raw and n["drv"] == "raw"] == [
+            True,
+            True,
+        ]
+        assert (d1["drv"], "backing_file" in d1) == ("raw", False)
+        assert list(tmp.iterdir()) == []
+
+
+def test_snapshot_without_a_temporary_directory(
+    raw: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", "/nonexistent")
+    status, err = start_fails(["-drive", f"file={raw},if=none,format=raw,snapshot=on"], capsys)
+    assert status == 1
+    assert re.fullmatch(
+        f"{PROG}: -drive file={raw},if=none,format=raw,snapshot=on: Could not open temporary"
+        " file '/nonexistent/vl.[A-Za-z0-9]{6}': No such file or directory\n",
+        err,
     )

@@ -470,3 +470,45 @@ def test_tpmdev() -> None:
         f"{PROG}: -tpmdev emulator,id=t,chardev=c: memdevd: option -tpmdev emulator is not"
         " emulated\n"
     )
+
+
+def test_debugcon_device_is_marked_as_the_debugcon_one() -> None:
+    """-debugcon's isa-debugcon (debugcon_parse) is known by what the request
+    records, not by its location: a -device of id debugcon is not it."""
+    parsed = parse(_argv("-machine pc -device isa-serial,id=debugcon -debugcon null", "10.0"), PROG)
+    made = [(d.opts.get("driver"), d.from_debugcon) for d in parsed.request.devices]
+    assert made == [("isa-serial", False), ("isa-debugcon", True)]
+    assert failure("-machine pc -device isa-serial,id=debugcon -debugcon null") == (
+        f"{PROG}: -debugcon null: already have a debugcon device\n"
+    )
+    machine, err = start("-machine pc -debugcon null")
+    assert err == "" and qom_get(machine, "/machine/peripheral/debugcon", "chardev") == "debugcon"
+
+
+def test_option_rom_unreadable_prints_a_line_a_directory_aborts_7_2(tmp_path: Path) -> None:
+    """rom_add_file: a ROM it cannot read is a printed line and skipped; 7.2
+    opens a directory and aborts allocating its size, 10.0 prints a line."""
+    from memdevd.app.misc_options import _rom_read_abort, _rom_read_error
+
+    q72, q10 = get_release("7.2"), get_release("10.0")
+    missing = str(tmp_path / "none.rom")
+    assert _rom_read_error(q72, "none.rom", missing) == (
+        f"Could not open option rom '{missing}': No such file or directory"
+    )
+    assert _rom_read_error(q10, "none.rom", missing) is not None
+    assert _rom_read_error(q72, "d", str(tmp_path)) is None
+    abort = _rom_read_abort(q72, str(tmp_path))
+    assert abort is not None and abort.aborts and abort.abort_signal == 5
+    assert "Is a directory" in (_rom_read_error(q10, "d", str(tmp_path)) or "")
+    assert _rom_read_abort(q10, str(tmp_path)) is None
+    (tmp_path / "ok.rom").write_bytes(b"\0" * 512)
+    for release in (q72, q10):
+        assert _rom_read_error(release, "ok.rom", str(tmp_path / "ok.rom")) is None
+        assert _rom_read_abort(release, str(tmp_path / "ok.rom")) is None
+    # the line before the abort is printed before it (7.2)
+    with pytest.raises(OptionError) as exc:
+        start(f"-machine pc -option-rom {missing} -option-rom {tmp_path}", "7.2")
+    assert exc.value.aborts
+    assert [d.message for d in exc.value.preceding] == [
+        f"Could not open option rom '{missing}': No such file or directory"
+    ]

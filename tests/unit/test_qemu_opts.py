@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from memdevd.app.cmdline_json import parse_keyval_or_json, qobject_from_json
 from memdevd.releases.table import get_release
-from memdevd.targets.x86_64 import options as x86_options
+from memdevd.targets import options_table
 from memdevd.targets.x86_64.cmdline import syntax
 from memdevd.util.option_defs import Syntax
 from memdevd.util.qemu_opts import (
@@ -670,8 +670,8 @@ def test_format_error_layout() -> None:
 
 def test_profiles() -> None:
     # 8.2 (source only) parses with 10.0's tables and its own rules.
-    assert syntax(get_release("7.2")).options is x86_options.OPTIONS_7_2
-    assert syntax(get_release("8.2")).options is x86_options.OPTIONS_10_0
+    assert syntax(get_release("7.2")).options is options_table.OPTIONS_7_2
+    assert syntax(get_release("8.2")).options is options_table.OPTIONS_10_0
     assert syntax(get_release("8.2")).strtosz_2023 and not QEMU_7_2.strtosz_2023
     with pytest.raises(KeyError):
         get_release("6.0")

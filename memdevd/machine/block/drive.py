@@ -108,6 +108,8 @@ class DriveRequest:
     account_failed: bool = True
     # stats-intervals.N, as given (checked once the image is open)
     intervals: list[str] = field(default_factory=list)
+    # snapshot=on (BDRV_O_SNAPSHOT): a temporary qcow2 overlay on the image
+    snapshot: bool = False
 
 
 def drive_get(layer: BlockLayer, if_type: str, bus: int, unit: int) -> DriveInfo | None:
@@ -143,8 +145,15 @@ def new_drive(
         opts.setdefault("cache.no-flush", "off")
         opts.setdefault("read-only", "on" if req.read_only else "off")
         opts.setdefault("auto-read-only", "on")
+        if req.snapshot:
+            # bdrv_open_inherit with BDRV_O_SNAPSHOT: the image is opened as
+            # the overlay's backing file (bdrv_inherited_options, COW), so
+            # read-only whatever the drive said.
+            opts["read-only"] = "on"
         try:
             root = legacy_open(layer, schema, filename, opts, opening, printed)
+            if req.snapshot:
+                root = layer.append_temp_snapshot(root, req.read_only, opening)
             if req.copy_on_read and root.read_only:
                 raise CoreError(M.BLOCK_COPY_ON_READ_READ_ONLY)
             intervals = _intervals(req.intervals)

@@ -11,8 +11,9 @@ graph as it was, except the generated-name counter, which QEMU advances
 too.  Nodes are listed in the order QEMU's ``graph_bdrv_states`` keeps
 them (by name assignment).
 
-memdevd reads files and never writes them; the drivers it does not model
-are refused by name (``BLOCK_DRIVER_NOT_EMULATED``).
+memdevd reads files and never writes them (but for the temporary overlay
+of a ``snapshot=on`` drive, :meth:`BlockLayer.append_temp_snapshot`); the
+drivers it does not model are refused by name (``BLOCK_DRIVER_NOT_EMULATED``).
 """
 
 from __future__ import annotations
@@ -480,6 +481,37 @@ class BlockLayer:
             raise CoreError(M.BLOCK_BACKING_OPEN_FAILED.format(exc.desc)) from None
         child.refcnt += 1
         return child
+
+    def append_temp_snapshot(self, bs: BlockNode, read_only: bool, opening: _Opening) -> BlockNode:
+        """``bdrv_append_temp_snapshot`` (``snapshot=on``, ``-snapshot``): a
+        qcow2 image of ``bs``'s length in the temporary directory, opened
+        with ``bdrv_temp_snapshot_options`` (cache.direct off, cache.no-flush
+        on; read-only as the drive) and ``bs`` (opened read-only, as a
+        backing file) as its backing file.  The image file is unlinked once
+        open, as QEMU's ``BDRV_O_TEMPORARY`` file node does
+        (``raw_open_common``): no other open can share or lock it."""
+        path = image.create_temp_overlay(bs.length)
+        try:
+            # bdrv_create opens the new image to write it: its nodes draw
+            # three generated names (seen live on 7.2, 10.0 and 11.1).
+            self.generated += 3
+            options = {
+                "driver": "qcow2",
+                "file": {"driver": "file", "filename": path},
+                "cache": {"direct": False, "no-flush": True},
+                "read-only": read_only,
+            }
+            overlay = self._open(options, opening)
+        finally:
+            os.unlink(path)
+        assert overlay.file is not None
+        overlay.file.file_id = None
+        # bdrv_append: bs is the overlay's backing file, the image names none
+        self._attach(overlay, bs, "backing", perms.ROLE_COW, opening)
+        overlay.backing = bs
+        bs.refcnt += 1
+        _refresh_filename(overlay)
+        return overlay
 
     # -- devices ---------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """What the block drivers read of an image file: its kind, size and header.
 
-memdevd looks at files and never writes or creates them.  A ``file`` node
+memdevd looks at files and never writes them.  The one file it creates is
+QEMU's: the temporary qcow2 overlay of a ``snapshot=on`` drive
+(:func:`create_temp_overlay`), written as ``qcow2_co_create`` writes it and
+unlinked once opened, as QEMU's ``BDRV_O_TEMPORARY`` file node does.  A ``file`` node
 is what ``stat`` and ``open`` say (QEMU's texts for a missing file, a
 directory, a permission); a ``qcow2`` node reads the image header
 (block/qcow2.c ``qcow2_do_open`` checks, in its order) and its header
@@ -36,6 +39,90 @@ INCOMPAT_COMPRESSION: Final = 1 << 3
 INCOMPAT_EXTL2: Final = 1 << 4
 COMPAT_LAZY_REFCOUNTS: Final = 1 << 0
 AUTOCLEAR_DATA_FILE_RAW: Final = 1 << 1
+
+
+#: qcow2_co_create's defaults (block/qcow2.c): 64 KiB clusters, 16-bit
+#: refcounts, a version 3 header of 112 bytes (with the compression type)
+CREATE_CLUSTER_BITS: Final = 16
+CREATE_HEADER_LENGTH: Final = 112
+#: L2 entries per cluster times the cluster size: what one L1 entry maps
+_L1_ENTRY_SPAN: Final = (1 << CREATE_CLUSTER_BITS) // 8 << CREATE_CLUSTER_BITS
+
+
+def tmp_dir() -> str:
+    """``create_tmp_file``'s directory: ``g_get_tmp_dir()`` ($TMPDIR, else
+    /tmp), with /var/tmp for /tmp (a tmpfs is no place for disk images)."""
+    tmpdir = os.environ.get("TMPDIR") or "/tmp"
+    if len(tmpdir) > 1:
+        tmpdir = tmpdir.rstrip("/") or "/"
+    return "/var/tmp" if tmpdir == "/tmp" else tmpdir
+
+
+def create_temp_overlay(size: int) -> str:
+    """``bdrv_append_temp_snapshot``'s image: ``create_tmp_file`` (a
+    ``vl.XXXXXX`` made by ``g_mkstemp``), then a qcow2 image of ``size``
+    bytes as ``qcow2_co_create`` lays it out (header cluster, refcount
+    table, refcount block, then the L1 table ``qcow2_co_truncate`` grows,
+    rounded up to a sector); QEMU's texts when it cannot.  The caller
+    unlinks it once opened."""
+    import secrets
+    import string
+
+    letters = string.ascii_letters + string.digits
+    template = os.path.join(tmp_dir(), "vl.XXXXXX")
+    while True:
+        path = template[:-6] + "".join(secrets.choice(letters) for _ in range(6))
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            # g_mkstemp fills the template in place: the name it tried
+            raise CoreError(
+                M.BLOCK_TMP_FILE_FAILED.format(path, os.strerror(exc.errno or 0))
+            ) from None
+        break
+    cluster = 1 << CREATE_CLUSTER_BITS
+    l1_size = -(-size // _L1_ENTRY_SPAN)
+    l1_offset = 3 * cluster if l1_size else 0
+    header = QCOW_MAGIC + struct.pack(
+        ">IQIIQIIQQIIQQQQII",
+        3,  # version
+        0,  # backing_file_offset
+        0,  # backing_file_size
+        CREATE_CLUSTER_BITS,
+        size,
+        0,  # crypt_method
+        l1_size,
+        l1_offset,
+        cluster,  # refcount_table_offset
+        1,  # refcount_table_clusters
+        0,  # nb_snapshots
+        0,  # snapshots_offset
+        0,  # incompatible_features
+        0,  # compatible_features
+        0,  # autoclear_features
+        4,  # refcount_order: 16 bits
+        CREATE_HEADER_LENGTH,
+    )
+    header += bytes(CREATE_HEADER_LENGTH - len(header))  # compression type zlib, padding
+    clusters = 4 if l1_size else 3
+    refcount_table = struct.pack(">Q", 2 * cluster)
+    refcount_block = struct.pack(f">{clusters}H", *([1] * clusters))
+    l1_bytes = -(-(l1_size * 8) // 512) * 512
+    data = bytearray(3 * cluster + l1_bytes)
+    data[: len(header)] = header
+    data[cluster : cluster + len(refcount_table)] = refcount_table
+    data[2 * cluster : 2 * cluster + len(refcount_block)] = refcount_block
+    try:
+        os.write(fd, bytes(data))
+    except OSError as exc:
+        os.close(fd)
+        os.unlink(path)
+        text = M.QCOW2_WRITE_HEADER_FAILED.format(os.strerror(exc.errno or 0))
+        raise CoreError(M.BLOCK_TMP_OVERLAY_FAILED.format(path, text)) from None
+    os.close(fd)
+    return path
 
 
 @record(frozen=True)

@@ -144,7 +144,15 @@ def _vfio_pci(machine: Machine, values: dict[str, Any]) -> None:
 
 #: backend type (a virtio proxy's inner device, else the type itself) ->
 #: its realize (on the device's property values).
+def _virtio_9p(machine: Machine, values: dict[str, Any]) -> None:
+    """``virtio_9p_device_realize``: its fsdev and share (machine/fsdev.py)."""
+    from memdevd.machine.fsdev import realize_9p
+
+    realize_9p(machine, values)
+
+
 REALIZE_CHECKS: dict[str, Callable[[Machine, dict[str, Any]], None]] = {
+    "virtio-9p-device": _virtio_9p,
     "vhost-vsock-device": _vhost_vsock,
     "vhost-user-fs-device": _vhost_user_fs,
     "vfio-pci": _vfio_pci,

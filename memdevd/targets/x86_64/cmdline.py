@@ -1,7 +1,8 @@
 """qemu-system-x86_64's command-line syntax for a release.
 
 The option table and option-group descriptions generated from each
-recorded release's sources (``options.py``), with the release's parsing
+recorded release's sources (``memdevd/targets/options_table.py``, shared by
+every target) seen through the i386 arch bit, with the release's parsing
 rules from the release table.
 """
 
@@ -10,17 +11,11 @@ from __future__ import annotations
 from functools import cache
 
 from memdevd.releases.table import Release
-from memdevd.targets import release_syntax
-from memdevd.targets.x86_64 import options
+from memdevd.targets import options_table, release_syntax
 from memdevd.util.option_defs import Syntax
-
-_TABLES = {
-    "7.2": (options.OPTIONS_7_2, options.OPTS_LISTS_7_2),
-    "10.0": (options.OPTIONS_10_0, options.OPTS_LISTS_10_0),
-}
 
 
 @cache
 def syntax(release: Release) -> Syntax:
     """The command-line syntax of qemu-system-x86_64 of ``release``."""
-    return release_syntax("x86_64", release, _TABLES, options.ARCH_I386)
+    return release_syntax("x86_64", release, options_table.ARCH_I386)

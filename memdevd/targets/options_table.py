@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (generated data: QEMU's help texts are long lines)
-"""QEMU's aarch64 command-line option table and option-group descriptions.
+"""QEMU's command-line option table and option-group descriptions.
 
 GENERATED FILE, do not edit: run ``tools/gen_qemu_option_table.py`` instead.
 
@@ -13,12 +13,15 @@ What is here, per version:
 * ``OPTIONS_*``: every option ``lookup_opt()`` in ``vl.c`` knows, in table
   order: ``{"h"}`` first (added by vl.c), then each ``DEF()`` of
   ``qemu-options.hx`` as compiled for a Debian Linux build.  ``arch_mask``
-  says for which targets it is meant; an option whose mask lacks
-  ``ARCH_ARM`` exists but fails with "Option not supported for this target"
-  on qemu-system-aarch64.  ``condition`` is the preprocessor condition the
-  DEF() sits under (None: unconditional).
+  says for which targets it is meant; an option whose mask lacks the
+  binary's ``ARCH_*`` bit exists but fails with "Option not supported for
+  this target" there.  ``condition`` is the preprocessor condition the
+  DEF() sits under (None: unconditional).  The table is the same for every
+  ``qemu-system-*``: each target's ``cmdline.py`` passes its bit.
 * ``OPTS_LISTS_*``: selected ``QemuOptsList`` initialisers (name, implied key,
   merge_lists, desc).  An empty ``desc`` means the list accepts any key.
+* ``ARCH_*``: the ``QEMU_ARCH_*`` bit of each target memdevd emulates.
+* ``TABLES``: per version, its ``OPTIONS_*`` and ``OPTS_LISTS_*``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ from typing import Final
 
 from memdevd.util.option_defs import OptDescDef, OptionDef, OptsListDef
 
-ARCH_ARM: Final = 2
+# The QEMU_ARCH_* bit each target's binary checks an option's arch_mask
+# against (include/system/arch_init.h).
+ARCH_ARM: Final = 2  # qemu-system-aarch64
+ARCH_I386: Final = 8  # qemu-system-x86_64
 
 OPTIONS_7_2: Final[tuple[OptionDef, ...]] = (
     OptionDef("h", False, "QEMU_OPTION_h", -1, None),
@@ -850,6 +856,105 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             ),
             "block/iscsi-opts.c",
         ),
+        "fsdev": OptsListDef(
+            "fsdev",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+                OptDescDef(
+                    "throttling.iops-total", "number", "limit total I/O operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-read", "number", "limit read operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-write", "number", "limit write operations per second", None
+                ),
+                OptDescDef("throttling.bps-total", "number", "limit total bytes per second", None),
+                OptDescDef("throttling.bps-read", "number", "limit read bytes per second", None),
+                OptDescDef("throttling.bps-write", "number", "limit write bytes per second", None),
+                OptDescDef("throttling.iops-total-max", "number", "I/O operations burst", None),
+                OptDescDef("throttling.iops-read-max", "number", "I/O operations read burst", None),
+                OptDescDef(
+                    "throttling.iops-write-max", "number", "I/O operations write burst", None
+                ),
+                OptDescDef("throttling.bps-total-max", "number", "total bytes burst", None),
+                OptDescDef("throttling.bps-read-max", "number", "total bytes read burst", None),
+                OptDescDef("throttling.bps-write-max", "number", "total bytes write burst", None),
+                OptDescDef(
+                    "throttling.iops-total-max-length",
+                    "number",
+                    "length of the iops-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-read-max-length",
+                    "number",
+                    "length of the iops-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-write-max-length",
+                    "number",
+                    "length of the iops-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-total-max-length",
+                    "number",
+                    "length of the bps-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-read-max-length",
+                    "number",
+                    "length of the bps-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-write-max-length",
+                    "number",
+                    "length of the bps-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-size",
+                    "number",
+                    "when limiting by iops max size of an I/O in bytes",
+                    None,
+                ),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
+        "virtfs": OptsListDef(
+            "virtfs",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("mount_tag", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1580,6 +1685,105 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
             ),
             "block/iscsi-opts.c",
         ),
+        "fsdev": OptsListDef(
+            "fsdev",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+                OptDescDef(
+                    "throttling.iops-total", "number", "limit total I/O operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-read", "number", "limit read operations per second", None
+                ),
+                OptDescDef(
+                    "throttling.iops-write", "number", "limit write operations per second", None
+                ),
+                OptDescDef("throttling.bps-total", "number", "limit total bytes per second", None),
+                OptDescDef("throttling.bps-read", "number", "limit read bytes per second", None),
+                OptDescDef("throttling.bps-write", "number", "limit write bytes per second", None),
+                OptDescDef("throttling.iops-total-max", "number", "I/O operations burst", None),
+                OptDescDef("throttling.iops-read-max", "number", "I/O operations read burst", None),
+                OptDescDef(
+                    "throttling.iops-write-max", "number", "I/O operations write burst", None
+                ),
+                OptDescDef("throttling.bps-total-max", "number", "total bytes burst", None),
+                OptDescDef("throttling.bps-read-max", "number", "total bytes read burst", None),
+                OptDescDef("throttling.bps-write-max", "number", "total bytes write burst", None),
+                OptDescDef(
+                    "throttling.iops-total-max-length",
+                    "number",
+                    "length of the iops-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-read-max-length",
+                    "number",
+                    "length of the iops-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-write-max-length",
+                    "number",
+                    "length of the iops-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-total-max-length",
+                    "number",
+                    "length of the bps-total-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-read-max-length",
+                    "number",
+                    "length of the bps-read-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.bps-write-max-length",
+                    "number",
+                    "length of the bps-write-max burst period, in seconds",
+                    None,
+                ),
+                OptDescDef(
+                    "throttling.iops-size",
+                    "number",
+                    "when limiting by iops max size of an I/O in bytes",
+                    None,
+                ),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
+        "virtfs": OptsListDef(
+            "virtfs",
+            "fsdriver",
+            False,
+            (
+                OptDescDef("fsdriver", "string", None, None),
+                OptDescDef("path", "string", None, None),
+                OptDescDef("mount_tag", "string", None, None),
+                OptDescDef("security_model", "string", None, None),
+                OptDescDef("writeout", "string", None, None),
+                OptDescDef("readonly", "bool", None, None),
+                OptDescDef("multidevs", "string", None, None),
+                OptDescDef("socket", "string", None, None),
+                OptDescDef("sock_fd", "number", None, None),
+                OptDescDef("fmode", "number", None, None),
+                OptDescDef("dmode", "number", None, None),
+            ),
+            "fsdev/qemu-fsdev-opts.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1760,3 +1964,11 @@ ONLY_IN_7_2: Final = frozenset(
     ]
 )
 ONLY_IN_10_0: Final = frozenset(["jitdump", "perfmap", "run-with", "shim"])
+
+# Per version: (OPTIONS_*, OPTS_LISTS_*).
+TABLES: Final = MappingProxyType(
+    {
+        "7.2": (OPTIONS_7_2, OPTS_LISTS_7_2),
+        "10.0": (OPTIONS_10_0, OPTS_LISTS_10_0),
+    }
+)
