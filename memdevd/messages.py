@@ -640,6 +640,10 @@ CPU_TCG_UNSUPPORTED_FEATURE: Final = "TCG doesn't support requested feature: {}"
 CPU_TCG_UNSUPPORTED_FEATURES: Final = "TCG doesn't support requested features"
 # x86_cpu_expand_features(): a flag asked for without what it depends on
 CPU_FEATURE_DEPENDS: Final = "This feature depends on other features that were not requested: {}"
+# x86_cpu_expand_features() (11.1): flags that conflict (MPX and APX), all on,
+# all go off; the other's name and the flag's description are recorded
+# (cpu-models.json "conflicts")
+CPU_FEATURE_CONFLICT: Final = "this feature conflicts with {}: {}"
 # x86_cpu_expand_features(): intel-pt with x-intel-pt-auto-level off below leaf 0x14
 CPU_INTEL_PT_LEVEL: Final = (
     'Intel PT need CPUID leaf 0x14, please set by "-cpu ...,intel-pt=on,min-level=0x14": {}'
