@@ -515,13 +515,12 @@ _CHARDEV_LISTED_10_0: Final = (
     "stdio",
 )  # fmt: skip
 _CHARDEV_MODULES_10_0: Final = (("braille", "baum"),)
-# The 11.1 build as the live tests run it: its chardev-baum module is not
-# found (the module directory is masked), so "braille" is no driver; the
-# order is its GLib hash order (seen live).
-_CHARDEV_KINDS_11_1: Final = _CHARDEV_KINDS_10_0 - {"braille"}
+# The 11.1 build: 10.0's drivers (braille from its chardev-baum module,
+# listed once loaded), in its own GLib hash order (seen live).
 _CHARDEV_LISTED_11_1: Final = (
-    "testdev", "stdio", "wctablet", "file", "udp", "memory", "parallel", "vc", "socket",
-    "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "serial", "ringbuf",
+    "testdev", "stdio", "wctablet", "file", "udp", "memory", "parallel", "vc", "braille",
+    "socket", "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "serial",
+    "ringbuf",
 )  # fmt: skip
 
 #: soundhw.c's cards as 7.2 registers them (hw/audio/*.c type_init order)
@@ -963,9 +962,7 @@ QEMU_11_1: Final = replace(
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
-    chardev_backend_kinds=_CHARDEV_KINDS_11_1,
-    chardev_backends_listed=_CHARDEV_LISTED_11_1,
-    chardev_module_kinds=(),
+    chardev_backends_listed=_CHARDEV_LISTED_11_1,  # (seen live)
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
     throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)
