@@ -1479,6 +1479,11 @@ VHOST_USER_NOT_EMULATED: Final = (
 )
 VDPA_NOT_EMULATED: Final = "memdevd: vhost-vdpa devices are not emulated"
 VDE_NOT_EMULATED: Final = "memdevd: VDE switches are not emulated"
+# net/passt.c (11.1, seen live): GLib's spawn error for the passt program
+PASST_SPAWN_FAILED: Final = (
+    "Error creating daemon: Failed to execute child process \u201c{}\u201d ({})"
+)
+PASST_NOT_EMULATED: Final = "memdevd: -netdev passt is not emulated (memdevd runs no passt daemon)"
 DGRAM_MCAST_FD_NOT_EMULATED: Final = "memdevd: dgram multicast with local.type=fd is not emulated"
 SOCKET_ADDRESS_TYPE_UNSUPPORTED: Final = "memdevd: vsock addresses are not emulated"
 SLIRP_GUESTFWD_CHARDEV_NOT_EMULATED: Final = (

@@ -260,6 +260,11 @@ class Release:
     # machine exists.  7.2: "help" is no type, and pc_nic_init() fails on
     # an unknown model ("Unsupported NIC model").
     nic_models_per_bus: bool
+    # net/net.c show_netdevs(): the types "-netdev help" (and "-nic help")
+    # lists, the build's net_client_init_fun[] in QEMU's order (Debian's:
+    # no netmap, no af-xdp); 11.1 adds "passt" after "tap" (net/passt.c,
+    # seen live).
+    netdev_help_types: tuple[str, ...]
     # hw/isa/piix.c, hw/isa/lpc_ich9.c (8.0-8.2, "hw/isa/piix: ..." series):
     # the south bridges create the RTC and DMA controllers, and PIIX its IDE
     # ("ide"), USB ("uhci") and PM ("pm") functions, as their own children
@@ -523,6 +528,12 @@ _CHARDEV_LISTED_11_1: Final = (
     "ringbuf",
 )  # fmt: skip
 
+#: show_netdevs(): the types of Debian's 7.2 build (10.0's alike).
+_NETDEVS_7_2: Final = (
+    "socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
+    "vhost-user", "vhost-vdpa",
+)  # fmt: skip
+
 #: soundhw.c's cards as 7.2 registers them (hw/audio/*.c type_init order)
 _SOUNDHW_7_2: Final = (
     ("ac97", "Intel 82801AA AC97 Audio", "AC97", False),
@@ -641,6 +652,7 @@ QEMU_7_2: Final = Release(
     stream_state_texts=False,
     slirp_port_qemu_strtoi=False,
     nic_models_per_bus=False,
+    netdev_help_types=_NETDEVS_7_2,
     ipv6_net_prefixlen_text=M.NET_IPV6_NET_PREFIXLEN_7_2,
     ui_missing_modules=(("gtk", _GUI), ("sdl", _GUI)),
     module_not_found_notes=True,
@@ -963,6 +975,8 @@ QEMU_11_1: Final = replace(
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
     chardev_backends_listed=_CHARDEV_LISTED_11_1,  # (seen live)
+    # net/net.c show_netdevs(), net/passt.c (seen live)
+    netdev_help_types=(*_NETDEVS_7_2[:5], "passt", *_NETDEVS_7_2[5:]),
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
     throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-_PASST = "11.1's passt netdev and its NIC help list (not modelled)"
-
 _AUDIO_CRASH = (
     "QEMU 11.1.3 crashes (SIGSEGV, nothing printed) at -audiodev DRIVER when the driver's "
     "module is not installed (pa, spice, jack, sdl, dbus, pipewire; its own modules loaded "
@@ -22,8 +20,6 @@ KNOWN_11_1: dict[tuple[str, str], str] = {
     ("test_display_live.py", "test_display_case[audiodev_spice_without_spice-11.1]"): (
         _AUDIO_CRASH
     ),
-    ("test_net_live.py", "test_help[netdev-help-11.1]"): _PASST,
-    ("test_net_live.py", "test_help[nic-help-11.1]"): _PASST,
 }
 
 
