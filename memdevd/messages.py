@@ -1557,6 +1557,10 @@ CHARDEV_NO_HOTSWAP: Final = "Chardev user does not support chardev hotswap"
 CHARDEV_ID_NOT_FOUND: Final = "Chardev '{}' not found"
 CHARDEV_BUSY: Final = "Chardev '{}' is busy"
 CHARDEV_MISSING_BACKEND: Final = 'chardev: "{}" missing backend'
+# chardev/char.c qemu_chr_parse_opts() (11.1, seen live)
+CHARDEV_NO_ENCODING: Final = "chardev '{}' does not support encoding option"
+# qapi/qapi-util.c qapi_enum_parse()
+ENUM_INVALID_PARAMETER_VALUE: Final = "invalid parameter value: {}"
 CHARDEV_NO_ID: Final = "chardev: no id specified"
 CHARDEV_BACKEND_HELP: Final = "Available chardev backend types: {}"
 # chardev/char-fd.c qmp_chardev_open_file_source(): error_setg_file_open()

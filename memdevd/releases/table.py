@@ -139,6 +139,12 @@ class Release:
     migrate_incoming_channels: bool
     # chardev/char.c qemu_chr_parse_compat(): "pty:PATH" (9.x).
     chardev_pty_path: bool
+    # chardev/char.c qemu_chr_parse_opts() (11.1, seen live): the kinds that
+    # take -chardev's encoding= key (the others: "chardev 'ID' does not
+    # support encoding option", after the driver's class is found and before
+    # its parse); vc reads it as ChardevVCEncoding (qapi_enum_parse).
+    # Empty where the release has no encoding key (opts_keys_added).
+    chardev_encoding_kinds: frozenset[str]
     # chardev/char.c char_get_class(): the backend kinds the release's
     # binary has a class for (the Debian 7.2 build loads spice and dbus
     # modules; the 10.0 build has neither; "hub" is 9.2's char-hub.c).
@@ -585,6 +591,7 @@ QEMU_7_2: Final = Release(
     overcommit_mem_lock_on_fault=False,
     migrate_incoming_channels=False,
     chardev_pty_path=False,
+    chardev_encoding_kinds=frozenset(),
     chardev_backend_kinds=_CHARDEV_KINDS_7_2,
     chardev_backends_listed=_CHARDEV_LISTED_7_2,
     chardev_module_kinds=_CHARDEV_MODULES_7_2,
@@ -975,6 +982,8 @@ QEMU_11_1: Final = replace(
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
     chardev_backends_listed=_CHARDEV_LISTED_11_1,  # (seen live)
+    # (ChardevVC and ChardevDBus have "encoding" in 11.1's schema)
+    chardev_encoding_kinds=frozenset({"vc", "dbus"}),
     # net/net.c show_netdevs(), net/passt.c (seen live)
     netdev_help_types=(*_NETDEVS_7_2[:5], "passt", *_NETDEVS_7_2[5:]),
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
