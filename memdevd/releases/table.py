@@ -96,6 +96,10 @@ class Release:
     mon_deprecated: bool
     # net/tap-linux.c tap_open(): /dev/net/tun that does not open (path, strerror).
     tap_open_tun_text: str
+    # hw/acpi/core.c acpi_table_add(): a -acpitable file that does not open
+    # (path, strerror): "can't open file" (open()); 11.1 "Could not open"
+    # (qemu_open(), seen live).
+    acpitable_open_text: str
     # net/tap.c net_init_tap_one(): /dev/vhost-net that does not open (strerror).
     tap_vhost_open_text: str
     # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
@@ -575,6 +579,7 @@ QEMU_7_2: Final = Release(
     pcie_slot_occupied_check=False,
     qdev_id_wellformed_check=False,
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED,
+    acpitable_open_text=M.ACPITABLE_CANT_OPEN,
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED,
     mon_deprecated=False,
     fd_nonblocking_text=M.TAP_CANT_USE_FD,
@@ -977,6 +982,7 @@ QEMU_11_1: Final = replace(
     qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
     mon_deprecated=True,  # system/vl.c -mon (seen live)
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED_11_1,  # net/tap-linux.c (seen live)
+    acpitable_open_text=M.COULD_NOT_OPEN,  # hw/acpi/core.c (seen live)
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED_11_1,  # net/tap.c (seen live)
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
