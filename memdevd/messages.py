@@ -643,6 +643,10 @@ CPU_TCG_UNSUPPORTED_FEATURE: Final = "TCG doesn't support requested feature: {}"
 CPU_TCG_UNSUPPORTED_FEATURES: Final = "TCG doesn't support requested features"
 # x86_cpu_expand_features(): a flag asked for without what it depends on
 CPU_FEATURE_DEPENDS: Final = "This feature depends on other features that were not requested: {}"
+# x86_cpu_expand_features() (11.1): flags that conflict (MPX and APX), all on,
+# all go off; the other's name and the flag's description are recorded
+# (cpu-models.json "conflicts")
+CPU_FEATURE_CONFLICT: Final = "this feature conflicts with {}: {}"
 # x86_cpu_expand_features(): intel-pt with x-intel-pt-auto-level off below leaf 0x14
 CPU_INTEL_PT_LEVEL: Final = (
     'Intel PT need CPUID leaf 0x14, please set by "-cpu ...,intel-pt=on,min-level=0x14": {}'
@@ -1482,6 +1486,11 @@ VHOST_USER_NOT_EMULATED: Final = (
 )
 VDPA_NOT_EMULATED: Final = "memdevd: vhost-vdpa devices are not emulated"
 VDE_NOT_EMULATED: Final = "memdevd: VDE switches are not emulated"
+# net/passt.c (11.1, seen live): GLib's spawn error for the passt program
+PASST_SPAWN_FAILED: Final = (
+    "Error creating daemon: Failed to execute child process \u201c{}\u201d ({})"
+)
+PASST_NOT_EMULATED: Final = "memdevd: -netdev passt is not emulated (memdevd runs no passt daemon)"
 DGRAM_MCAST_FD_NOT_EMULATED: Final = "memdevd: dgram multicast with local.type=fd is not emulated"
 SOCKET_ADDRESS_TYPE_UNSUPPORTED: Final = "memdevd: vsock addresses are not emulated"
 SLIRP_GUESTFWD_CHARDEV_NOT_EMULATED: Final = (
@@ -1555,6 +1564,10 @@ CHARDEV_NO_HOTSWAP: Final = "Chardev user does not support chardev hotswap"
 CHARDEV_ID_NOT_FOUND: Final = "Chardev '{}' not found"
 CHARDEV_BUSY: Final = "Chardev '{}' is busy"
 CHARDEV_MISSING_BACKEND: Final = 'chardev: "{}" missing backend'
+# chardev/char.c qemu_chr_parse_opts() (11.1, seen live)
+CHARDEV_NO_ENCODING: Final = "chardev '{}' does not support encoding option"
+# qapi/qapi-util.c qapi_enum_parse()
+ENUM_INVALID_PARAMETER_VALUE: Final = "invalid parameter value: {}"
 CHARDEV_NO_ID: Final = "chardev: no id specified"
 CHARDEV_BACKEND_HELP: Final = "Available chardev backend types: {}"
 # chardev/char-fd.c qmp_chardev_open_file_source(): error_setg_file_open()

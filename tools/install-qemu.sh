@@ -19,11 +19,13 @@
 #   qemu-system-x86 and qemu-system-arm), unpacked with dpkg-deb -x into
 #   $QEMU11_PREFIX (default /opt/qemu-11.1); the wrappers
 #   $QEMU11_PREFIX/bin/qemu-system-x86_64 and .../qemu-system-aarch64 run the
-#   binaries through the prefix's own dynamic loader and library path.  The
-#   system is untouched.
+#   binaries through the prefix's own dynamic loader and library path, with
+#   QEMU_MODULE_DIR at its own modules (as 10.0's; a Debian install of 11.1
+#   loads them: alsa/oss audio, curses, virtio-gpu/-vga...).  The system is
+#   untouched.
 # Safe to run again: what is present is kept (each release is checked per
 # binary; a missing one is added beside the others, a missing wrapper is
-# written).
+# written, an outdated 11.1 wrapper rewritten).
 set -eu
 
 PREFIX=${QEMU10_PREFIX:-/opt/qemu-10.0}
@@ -125,15 +127,25 @@ has10 qemu-system-aarch64 || wrap10 qemu-system-aarch64 -L "$PREFIX/usr/share/qe
 # --- QEMU 11.1 -----------------------------------------------------------------
 has11() { [ -x "$PREFIX11/bin/$1" ] && "$PREFIX11/bin/$1" --version 2>/dev/null | grep -q 'version 11\.1\.'; }
 wrap11() {  # the wrapper of $PREFIX11/usr/bin/$1, through the prefix's loader
+    # Rewritten when it differs (an older installer's wrapper set no
+    # QEMU_MODULE_DIR, so 11.1 never saw its own modules).
     name=$1; shift
-    cat >"$PREFIX11/bin/$name" <<WRAP
+    cat >"$PREFIX11/bin/$name.new" <<WRAP
 #!/bin/sh
 # QEMU 11.1 (trixie-backports) unpacked by memdevd's tools/install-qemu.sh,
-# run through its own loader and trixie's libraries.
+# run through its own loader and trixie's libraries, with its own modules.
+QEMU_MODULE_DIR=$PREFIX11/usr/lib/$TRIPLET/qemu
+export QEMU_MODULE_DIR
 exec $PREFIX11/usr/lib64/ld-linux-x86-64.so.2 --library-path $PREFIX11/usr/lib/$TRIPLET \\
     $PREFIX11/usr/bin/$name $* "\$@"
 WRAP
-    chmod 755 "$PREFIX11/bin/$name"
+    chmod 755 "$PREFIX11/bin/$name.new"
+    if cmp -s "$PREFIX11/bin/$name.new" "$PREFIX11/bin/$name"; then
+        rm -f "$PREFIX11/bin/$name.new"
+    else
+        say "writing $PREFIX11/bin/$name"
+        mv -f "$PREFIX11/bin/$name.new" "$PREFIX11/bin/$name"
+    fi
 }
 if has11 qemu-system-x86_64 && has11 qemu-system-aarch64; then
     say "QEMU 11.1 already in $PREFIX11"
@@ -174,8 +186,7 @@ else
     rm -f "$apt_dir/cache/archives/"*.deb
 fi
 mkdir -p "$PREFIX11/bin"
-has11 qemu-system-x86_64 || wrap11 qemu-system-x86_64 -L "$PREFIX11/usr/share/qemu" \
-    -L "$PREFIX11/usr/share/seabios"
-has11 qemu-system-aarch64 || wrap11 qemu-system-aarch64 -L "$PREFIX11/usr/share/qemu"
+wrap11 qemu-system-x86_64 -L "$PREFIX11/usr/share/qemu" -L "$PREFIX11/usr/share/seabios"
+wrap11 qemu-system-aarch64 -L "$PREFIX11/usr/share/qemu"
 "$PREFIX11/bin/qemu-system-x86_64" --version | head -n1 >&2
 "$PREFIX11/bin/qemu-system-aarch64" --version | head -n1 >&2

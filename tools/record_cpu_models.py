@@ -8,7 +8,15 @@ Writes ``cpu-models.json`` of a release's data directory.  For
 * ``tcg-unsupported``: the flags TCG does not support, each with the text
   QEMU's warning gives it (``CPUID.01H:ECX.pcid [bit 17]``), in the order
   QEMU warns (feature word, then bit): recorded by starting QEMU with every
-  flag on (and a model for a flag that start does not warn about);
+  flag on, and for each flag of a conflict (below) a start with every flag
+  but the others of its conflict on (with all on, the conflict turns it off
+  before TCG's filter could warn about it: 11.1's ``apxf``);
+* ``conflicts`` (only where there are any): the groups of flags that go
+  off together when all are on, each [flag, what it conflicts with,
+  description] in the order QEMU warns
+  (11.1's ``this feature conflicts with APX: ...mpx``, ``... with MPX:
+  ...apxf``): the conflict warnings of the start with every flag on, paired
+  by a start of ``base`` with two of them;
 * ``definitions``: ``query-cpu-definitions`` under TCG on the ``pc``
   machine (alias-of, unavailable-features, deprecated...);
 * ``aliases``: the flags' other property names (``lahf_lm``: ``lahf-lm``);
@@ -30,11 +38,13 @@ Writes ``cpu-models.json`` of a release's data directory.  For
   off (the definition's, where the release has the property and they differ);
 * ``dependencies``: per flag, the flags turning it off turns off
   (``feature_dependencies`` in target/i386/cpu.c, transitively), seen on
-  the ``base`` model with every flag on;
+  the ``base`` model with every flag on (for a flag of a conflict, every
+  flag but the others of its conflict);
 * ``dependency-texts``: [flag, the text of the warning when it was asked
   for without what it depends on] in the order QEMU warns;
 * ``level-raises``: per flag, [min-level, min-xlevel, min-xlevel2,
-  level-func7] of ``base`` with the flag and what it depends on
+  level-func7] of ``base`` with the flag and what it depends on (and, for
+  what it depends on that is in a conflict, the others of that conflict)
   (``x86_cpu_expand_features``' automatic levels), where not all zero.
 
 For ``--target aarch64`` (the ARM CPU has no flag list; its options are
@@ -78,6 +88,7 @@ SKIP_PROPS = {
     "thread-id", "node-id", "memory", "start-powered-off",
 }  # fmt: skip
 WARNING = re.compile(r"^qemu-system-x86_64: warning: TCG doesn't support requested feature: (.*)$")
+CONFLICT = re.compile(r"^qemu-system-x86_64: warning: this feature conflicts with (\S+): (.*)$")
 
 
 def qmp(
@@ -164,6 +175,8 @@ def record(qemu: str) -> dict[str, Any]:
         if m:
             name = m.group(1).rpartition(" [bit ")[0].rpartition(".")[2]
             unsupported.append([name, m.group(1)])
+    conflicts = feature_conflicts(qemu, proc.stderr, flags)
+    _complete_unsupported(qemu, unsupported, flags, conflicts)
     (defs, props_reply) = qmp(
         qemu,
         [],
@@ -174,7 +187,6 @@ def record(qemu: str) -> dict[str, Any]:
     )
     definitions = defs["return"]
     names = [d["name"] for d in definitions]
-    _complete_unsupported(qemu, unsupported, definitions, set(flags))
     expansions = qmp(
         qemu,
         [],
@@ -243,9 +255,7 @@ def record(qemu: str) -> dict[str, Any]:
             "features": sorted(k for k, v in props.items() if k in flag_set and v is True),
             "props": {k: v for k, v in props.items() if k not in flag_set and base.get(k) != v},
         }
-    dependencies, texts, raises = feature_dependencies(
-        qemu, flags, set(props_reply_names(props_reply))
-    )
+    dependencies, texts, raises = feature_dependencies(qemu, flags, conflicts)
     hidden_and_levels(qemu, models, base, dependencies, set(props_reply_names(props_reply)))
     return {
         "help": help_text,
@@ -266,40 +276,84 @@ def record(qemu: str) -> dict[str, Any]:
         "dependencies": dependencies,
         "dependency-texts": texts,
         "level-raises": raises,
+        # (only where the release has conflicts: 11.1)
+        **({"conflicts": conflicts} if conflicts else {}),
     }
 
 
+def _flag_named(head: str, flags: list[str]) -> str:
+    """The flag a warning's description (``CPUID[...].EDX.apxf``) ends with."""
+    return next((f for f in sorted(flags, key=len, reverse=True) if head.endswith("." + f)), "")
+
+
+def _start(qemu: str, cpu: str) -> str:
+    """What a start of ``-cpu cpu`` prints on stderr."""
+    proc = subprocess.run(
+        [qemu, *BASE_ARGS, "-cpu", cpu, "-qmp", "stdio"],
+        input='{"execute":"qmp_capabilities"}{"execute":"quit"}',
+        capture_output=True, text=True, env=ENV, timeout=60, check=False,
+    )  # fmt: skip
+    return proc.stderr
+
+
+def feature_conflicts(qemu: str, every_stderr: str, flags: list[str]) -> list[list[list[str]]]:
+    """``conflicts``: the flags the start with every flag on turned off as
+    conflicting (x86_cpu_expand_features: 11.1's MPX and APX), grouped by
+    a start of ``base`` with two of them on: each group is [flag, what it
+    conflicts with, description] in the order QEMU warns."""
+    named: list[str] = []
+    for line in every_stderr.splitlines():
+        m = CONFLICT.match(line)
+        if m:
+            flag = _flag_named(m.group(2).rpartition(" [bit ")[0], flags)
+            if flag and flag not in named:
+                named.append(flag)
+    groups: list[list[list[str]]] = []
+    grouped: set[str] = set()
+    for i, first in enumerate(named):
+        for second in named[i + 1 :]:
+            if first in grouped or second in grouped:
+                continue
+            group = []
+            for line in _start(qemu, f"base,{first}=on,{second}=on").splitlines():
+                m = CONFLICT.match(line)
+                if m:
+                    flag = _flag_named(m.group(2).rpartition(" [bit ")[0], flags)
+                    group.append([flag, m.group(1), m.group(2)])
+            if {g[0] for g in group} == {first, second}:
+                groups.append(group)
+                grouped.update((first, second))
+    return groups
+
+
 def _complete_unsupported(
-    qemu: str, unsupported: list[list[str]], definitions: list[dict[str, Any]], flags: set[str]
+    qemu: str, unsupported: list[list[str]], flags: list[str], conflicts: list[list[list[str]]]
 ) -> None:
     """Add the flags TCG filters that the start with every flag on did not
-    warn about (11.1's ``apxf``), from a start of a model that lists them,
-    each after the flag QEMU warned about before it (in place)."""
+    warn about because a conflict turned them off first (11.1's ``apxf``):
+    per flag of a conflict, a start with every flag but the others of its
+    conflict on; each new one after the flag QEMU warned about before it
+    (in place)."""
     known = {name for name, _ in unsupported}
-    for entry in definitions:
-        missing = [f for f in entry["unavailable-features"] if f in flags and f not in known]
-        if not missing or entry["name"] in ("host", "max", "base"):
-            continue
-        proc = subprocess.run(
-            [qemu, *BASE_ARGS, "-cpu", entry["name"], "-qmp", "stdio"],
-            input='{"execute":"qmp_capabilities"}{"execute":"quit"}',
-            capture_output=True, text=True, env=ENV, timeout=60, check=False,
-        )  # fmt: skip
-        previous = ""
-        for line in proc.stderr.splitlines():
-            m = WARNING.match(line)
-            if not m:
-                continue
-            head = m.group(1).rpartition(" [bit ")[0]
-            name = next((f for f in missing if head.endswith("." + f)), "")
-            if name and name not in known:
-                at = next(
-                    (i + 1 for i, (n, _) in enumerate(unsupported) if n == previous),
-                    0,
-                )
-                unsupported.insert(at, [name, m.group(1)])
-                known.add(name)
-            previous = name or head.rpartition(".")[2]
+    for group in conflicts:
+        for flag, _with, _text in group:
+            others = {g for g, _, _ in group if g != flag}
+            cpu = "qemu64" + "".join(f",{f}=on" for f in flags if f not in others)
+            previous = ""
+            for line in _start(qemu, cpu).splitlines():
+                m = WARNING.match(line)
+                if not m:
+                    continue
+                head = m.group(1).rpartition(" [bit ")[0]
+                name = _flag_named(head, flags) or head.rpartition(".")[2]
+                if name not in known:
+                    at = next(
+                        (i + 1 for i, (n, _) in enumerate(unsupported) if n == previous),
+                        0,
+                    )
+                    unsupported.insert(at, [name, m.group(1)])
+                    known.add(name)
+                previous = name
 
 
 def props_reply_names(reply: dict[str, Any]) -> list[str]:
@@ -330,18 +384,35 @@ def _expand(qemu: str, asks: list[tuple[str, dict[str, Any]]]) -> list[dict[str,
 
 
 def feature_dependencies(
-    qemu: str, flags: list[str], properties: set[str]
+    qemu: str, flags: list[str], conflicts: list[list[list[str]]]
 ) -> tuple[dict[str, list[str]], list[list[str]], dict[str, list[int]]]:
-    """``dependencies``, ``dependency-texts`` and ``level-raises``."""
+    """``dependencies``, ``dependency-texts`` and ``level-raises``.  A flag
+    a conflict turns off with every flag on (11.1's ``apxf``) is asked
+    with every flag but the others of its conflict on."""
     every = {f: True for f in flags}
+    # (the flags on, each with the flags asked for in its own start)
+    starts: list[tuple[dict[str, bool], list[str]]] = []
     (all_on,) = _expand(qemu, [("base", every)])
-    on = [f for f in flags if all_on.get(f) is True]
-    offs = _expand(qemu, [("base", {**every, f: False}) for f in on])
+    starts.append((every, [f for f in flags if all_on.get(f) is True]))
+    for group in conflicts:
+        for flag, _with, _text in group:
+            others = {g for g, _, _ in group if g != flag}
+            asked = {f: True for f in flags if f not in others}
+            (props,) = _expand(qemu, [("base", asked)])
+            if props.get(flag) is True:
+                starts.append((asked, [f for f in flags if props.get(f) is True]))
+    on: list[str] = []
     dependencies: dict[str, list[str]] = {}
-    for flag, props in zip(on, offs, strict=True):
-        cleared = [g for g in on if g != flag and props.get(g) is not True]
-        if cleared:
-            dependencies[flag] = cleared
+    for asked, on_here in starts:
+        mine = [f for f in on_here if f not in on]
+        offs = _expand(qemu, [("base", {**asked, f: False}) for f in mine])
+        for flag, props in zip(mine, offs, strict=True):
+            cleared = [g for g in on_here if g != flag and props.get(g) is not True]
+            if cleared:
+                dependencies[flag] = cleared
+        on += mine
+    on.sort(key=flags.index)
+    dependencies = {f: dependencies[f] for f in flags if f in dependencies}
     # The warnings, in QEMU's order: base with the dependent flags on.
     wanted = sorted({g for cleared in dependencies.values() for g in cleared}, key=flags.index)
     texts: list[list[str]] = []
@@ -369,7 +440,18 @@ def feature_dependencies(
     for flag, cleared in dependencies.items():
         for g in cleared:
             froms.setdefault(g, []).append(flag)
-    asks = [("base", {f: True, **{g: True for g in froms.get(f, [])}}) for f in on]
+    # A flag that depends on a flag of a conflict is asked with the others
+    # of that conflict too: the conflict turns its dependency off after the
+    # dependencies were checked (it stays on), and only its own raise shows
+    # (11.1's apx-nci-ndd-nf raises nothing without apxf).
+    partners = {f: [g for g, _, _ in group if g != f] for group in conflicts for f, _, _ in group}
+
+    def ask(flag: str) -> dict[str, Any]:
+        deps = froms.get(flag, [])
+        others = [p for g in deps for p in partners.get(g, []) if p != flag]
+        return {flag: True, **{g: True for g in [*deps, *others]}}
+
+    asks = [("base", ask(f)) for f in on]
     raises = {}
     for flag, props in zip(on, _expand(qemu, asks), strict=True):
         levels = [int(props.get(k, 0)) for k in LEVELS]

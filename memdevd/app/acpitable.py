@@ -62,16 +62,16 @@ def acpi_table_add(
         raise OptionError(M.ACPITABLE_NO_PATHNAME)
     blob = b""
     for path in spec.split(":"):
-        blob += _read(path)
+        blob += _read(path, release)
     return _install(blob, "file" in hdrs, hdrs)
 
 
-def _read(path: str) -> bytes:
+def _read(path: str, release: Release) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
         raise OptionError(
-            M.ACPITABLE_CANT_OPEN.format(path, os.strerror(exc.errno or errno.ENOENT))
+            release.acpitable_open_text.format(path, os.strerror(exc.errno or errno.ENOENT))
         ) from None
     try:
         chunks: list[bytes] = []

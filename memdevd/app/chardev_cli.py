@@ -15,6 +15,8 @@ from memdevd import messages as M
 from memdevd.util.qemu_opts import OptionError, QemuOpts
 
 MAX_PARALLEL_PORTS = 3
+#: qapi/char.json ChardevVCEncoding (11.1's recorded schema)
+_VC_ENCODINGS = ("cp437", "utf8")
 
 
 def _common(opts: QemuOpts) -> dict[str, Any]:
@@ -40,6 +42,9 @@ def parse_backend(opts: QemuOpts, release: Any) -> dict[str, Any]:
         raise OptionError(M.CHARDEV_MISSING_BACKEND.format(opts.id))
     if name not in release.chardev_backend_kinds:
         raise OptionError(M.CHARDEV_NOT_DRIVER_NAME.format(name))
+    encoding = opts.get("encoding")
+    if encoding is not None and name not in release.chardev_encoding_kinds:
+        raise OptionError(M.CHARDEV_NO_ENCODING.format(opts.id))
     data: dict[str, Any]
     if name == "file":
         path = opts.get("path")
@@ -74,6 +79,11 @@ def parse_backend(opts: QemuOpts, release: Any) -> dict[str, Any]:
         for key in ("width", "height", "cols", "rows"):
             if opts.get(key) is not None:
                 data[key] = opts.get_number(key, 0)
+        if encoding is not None:
+            # qemu_chr_parse_vc(): qapi_enum_parse() of ChardevVCEncoding
+            if encoding not in _VC_ENCODINGS:
+                raise OptionError(M.ENUM_INVALID_PARAMETER_VALUE.format(encoding))
+            data["encoding"] = encoding
     elif name in ("ringbuf", "memory"):
         data = _common(opts)
         size = opts.get_size("size", 0)

@@ -88,9 +88,8 @@ def _last(items: list[tuple[str, str]], name: str) -> str | None:
 
 def netdev_types(machine: Machine, release: Release) -> str:
     """``show_netdevs``: the types of the release's binary."""
-    from memdevd.machine.net.backends import AVAILABLE_NETDEVS
-
-    return "Available netdev backend types:\n" + "".join(f"{t}\n" for t in AVAILABLE_NETDEVS)
+    types = release.netdev_help_types
+    return "Available netdev backend types:\n" + "".join(f"{t}\n" for t in types)
 
 
 def _client_init_opts(machine: Machine, option: NetOption, is_netdev: bool) -> None:

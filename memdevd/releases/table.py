@@ -96,6 +96,10 @@ class Release:
     mon_deprecated: bool
     # net/tap-linux.c tap_open(): /dev/net/tun that does not open (path, strerror).
     tap_open_tun_text: str
+    # hw/acpi/core.c acpi_table_add(): a -acpitable file that does not open
+    # (path, strerror): "can't open file" (open()); 11.1 "Could not open"
+    # (qemu_open(), seen live).
+    acpitable_open_text: str
     # net/tap.c net_init_tap_one(): /dev/vhost-net that does not open (strerror).
     tap_vhost_open_text: str
     # hw/core/qdev.c qdev_set_id(): an id that is not well formed is refused
@@ -139,6 +143,12 @@ class Release:
     migrate_incoming_channels: bool
     # chardev/char.c qemu_chr_parse_compat(): "pty:PATH" (9.x).
     chardev_pty_path: bool
+    # chardev/char.c qemu_chr_parse_opts() (11.1, seen live): the kinds that
+    # take -chardev's encoding= key (the others: "chardev 'ID' does not
+    # support encoding option", after the driver's class is found and before
+    # its parse); vc reads it as ChardevVCEncoding (qapi_enum_parse).
+    # Empty where the release has no encoding key (opts_keys_added).
+    chardev_encoding_kinds: frozenset[str]
     # chardev/char.c char_get_class(): the backend kinds the release's
     # binary has a class for (the Debian 7.2 build loads spice and dbus
     # modules; the 10.0 build has neither; "hub" is 9.2's char-hub.c).
@@ -260,6 +270,11 @@ class Release:
     # machine exists.  7.2: "help" is no type, and pc_nic_init() fails on
     # an unknown model ("Unsupported NIC model").
     nic_models_per_bus: bool
+    # net/net.c show_netdevs(): the types "-netdev help" (and "-nic help")
+    # lists, the build's net_client_init_fun[] in QEMU's order (Debian's:
+    # no netmap, no af-xdp); 11.1 adds "passt" after "tap" (net/passt.c,
+    # seen live).
+    netdev_help_types: tuple[str, ...]
     # hw/isa/piix.c, hw/isa/lpc_ich9.c (8.0-8.2, "hw/isa/piix: ..." series):
     # the south bridges create the RTC and DMA controllers, and PIIX its IDE
     # ("ide"), USB ("uhci") and PM ("pm") functions, as their own children
@@ -527,13 +542,18 @@ _CHARDEV_LISTED_10_0: Final = (
     "stdio",
 )  # fmt: skip
 _CHARDEV_MODULES_10_0: Final = (("braille", "baum"),)
-# The 11.1 build as the live tests run it: its chardev-baum module is not
-# found (the module directory is masked), so "braille" is no driver; the
-# order is its GLib hash order (seen live).
-_CHARDEV_KINDS_11_1: Final = _CHARDEV_KINDS_10_0 - {"braille"}
+# The 11.1 build: 10.0's drivers (braille from its chardev-baum module,
+# listed once loaded), in its own GLib hash order (seen live).
 _CHARDEV_LISTED_11_1: Final = (
-    "testdev", "stdio", "wctablet", "file", "udp", "memory", "parallel", "vc", "socket",
-    "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "serial", "ringbuf",
+    "testdev", "stdio", "wctablet", "file", "udp", "memory", "parallel", "vc", "braille",
+    "socket", "msmouse", "null", "hub", "pty", "qemu-vdagent", "pipe", "mux", "serial",
+    "ringbuf",
+)  # fmt: skip
+
+#: show_netdevs(): the types of Debian's 7.2 build (10.0's alike).
+_NETDEVS_7_2: Final = (
+    "socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
+    "vhost-user", "vhost-vdpa",
 )  # fmt: skip
 
 #: soundhw.c's cards as 7.2 registers them (hw/audio/*.c type_init order)
@@ -571,6 +591,7 @@ QEMU_7_2: Final = Release(
     pcie_slot_occupied_check=False,
     qdev_id_wellformed_check=False,
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED,
+    acpitable_open_text=M.ACPITABLE_CANT_OPEN,
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED,
     mon_deprecated=False,
     fd_nonblocking_text=M.TAP_CANT_USE_FD,
@@ -587,6 +608,7 @@ QEMU_7_2: Final = Release(
     overcommit_mem_lock_on_fault=False,
     migrate_incoming_channels=False,
     chardev_pty_path=False,
+    chardev_encoding_kinds=frozenset(),
     chardev_backend_kinds=_CHARDEV_KINDS_7_2,
     chardev_backends_listed=_CHARDEV_LISTED_7_2,
     chardev_module_kinds=_CHARDEV_MODULES_7_2,
@@ -657,6 +679,7 @@ QEMU_7_2: Final = Release(
     stream_state_texts=False,
     slirp_port_qemu_strtoi=False,
     nic_models_per_bus=False,
+    netdev_help_types=_NETDEVS_7_2,
     ipv6_net_prefixlen_text=M.NET_IPV6_NET_PREFIXLEN_7_2,
     ui_missing_modules=(("gtk", _GUI), ("sdl", _GUI)),
     module_not_found_notes=True,
@@ -979,13 +1002,16 @@ QEMU_11_1: Final = replace(
     qom_audiodevs_container=True,  # audio backends as QOM objects (seen live)
     mon_deprecated=True,  # system/vl.c -mon (seen live)
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED_11_1,  # net/tap-linux.c (seen live)
+    acpitable_open_text=M.COULD_NOT_OPEN,  # hw/acpi/core.c (seen live)
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED_11_1,  # net/tap.c (seen live)
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
-    chardev_backend_kinds=_CHARDEV_KINDS_11_1,
-    chardev_backends_listed=_CHARDEV_LISTED_11_1,
-    chardev_module_kinds=(),
+    chardev_backends_listed=_CHARDEV_LISTED_11_1,  # (seen live)
+    # (ChardevVC and ChardevDBus have "encoding" in 11.1's schema)
+    chardev_encoding_kinds=frozenset({"vc", "dbus"}),
+    # net/net.c show_netdevs(), net/passt.c (seen live)
+    netdev_help_types=(*_NETDEVS_7_2[:5], "passt", *_NETDEVS_7_2[5:]),
     # backends/hostmem.c host_memory_backend_prepare_delete() (seen live)
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
     throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)

@@ -113,6 +113,15 @@ CASES: list[tuple[str, str]] = [
     ("depends-enforce", "-S -cpu qemu64,+vmx-ept,enforce"),
     ("depends-svm", "-S -cpu qemu64,+svm,+npt,-svm"),
     ("depends-definition", "-S -cpu coreduo,+vmx"),
+    # 11.1: MPX and APX conflict (both go off, warned, before TCG's filter);
+    # apx-nci-ndd-nf depends on apxf; DiamondRapids lists apxf, TCG filters
+    # it (7.2 and 10.0 know neither apxf nor the model)
+    ("apx-mpx-conflict", "-S -cpu qemu64,mpx=on,apxf=on"),
+    ("apx-conflict-max-enforce", "-S -cpu max,apxf=on,enforce"),
+    ("apx-conflict-check-off", "-S -cpu qemu64,+mpx,+apxf,check=off"),
+    ("apx-depends", "-S -cpu qemu64,apx-nci-ndd-nf=on"),
+    ("diamondrapids", "-S -cpu DiamondRapids"),
+    ("diamondrapids-apxf-off", "-S -cpu DiamondRapids,apxf=off"),
     # x-intel-pt-auto-level off up to 3.1: intel-pt below leaf 0x14 is filtered
     ("intel-pt-3.1", "-S -machine pc-i440fx-3.1 -cpu qemu64,+intel-pt"),
     ("intel-pt-3.1-enforce", "-S -machine pc-i440fx-3.1 -cpu qemu64,+intel-pt,enforce"),
@@ -256,6 +265,10 @@ QUESTIONS = [
     _expansion("static", "Cascadelake-Server-v5"),
     _expansion("full", "Broadwell-IBRS"),
     _expansion("static", "nosuch"),
+    # 11.1's MPX/APX conflict: both off, apx-nci-ndd-nf (asked) stays, no
+    # level raised by it
+    _expansion("full", "base", mpx=True, apxf=True, **{"apx-nci-ndd-nf": True}),
+    _expansion("full", "DiamondRapids", apxf=False),
 ]
 
 
@@ -285,6 +298,27 @@ def test_cpu_queries_with_cpu_options_like_qemu(version: str) -> None:
         _expansion("static", "Skylake-Server", pcid=True),
         _expansion("full", "EPYC"),
         _expansion("static", "coreduo", vmx=True),
+    ]
+    qemu, memdevd = ask_both(version, argv, questions)
+    for question, want, got in zip(questions, qemu, memdevd, strict=True):
+        assert got == want, question
+
+
+@pytest.mark.parametrize("version", [v for v in QEMU_VERSIONS if v == "11.1"])
+def test_apx_conflict_in_definitions_like_qemu(version: str) -> None:
+    """-cpu's +apxf reaches every model's object: those with MPX lose both
+    (unavailable-features in QEMU's order), the vCPU's filtered-features
+    and feature-words show the conflict (11.1 only: the others lack apxf)."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = ["-S", "-nodefaults", "-display", "none", "-machine", "pc,accel=tcg"]
+    argv += ["-cpu", "max,+apxf"]
+    questions = [
+        {"execute": "query-cpu-definitions"},
+        _expansion("full", "max", apxf=True),
+        {"execute": "qom-get", "arguments": {"path": VCPU, "property": "filtered-features"}},
+        {"execute": "qom-get", "arguments": {"path": VCPU, "property": "feature-words"}},
+        {"execute": "qom-get", "arguments": {"path": VCPU, "property": "level"}},
     ]
     qemu, memdevd = ask_both(version, argv, questions)
     for question, want, got in zip(questions, qemu, memdevd, strict=True):

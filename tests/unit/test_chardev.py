@@ -158,3 +158,35 @@ def test_snapshot_and_reset_keep_socket_chardevs_working(tmp_path: Path) -> None
         assert info["s"] == f"unix:{path},server=on"
     finally:
         client.close()
+
+
+def _cli_error(version: str, *argv: str) -> str:
+    """What ``qemu-system-x86_64 -S ARGV`` prints before it exits with status 1."""
+    from memdevd.app import cli
+    from memdevd.app.startup import build_machine
+    from memdevd.machine.clock import VirtualClock
+    from memdevd.releases.table import get_release
+    from memdevd.util.qemu_opts import OptionError, format_error
+
+    prog = "qemu-system-x86_64"
+    base = ["-memdevd", f"version={version}", "-nodefaults", "-display", "none", "-S"]
+    with pytest.raises(OptionError) as info:
+        parsed = cli.parse([*base, *argv], prog)
+        build_machine(parsed.request, get_release(version), parsed.settings, clock=VirtualClock())
+    return format_error(prog, info.value).splitlines()[-1].rpartition(": ")[2]
+
+
+def test_encoding_only_on_vc_in_11_1() -> None:
+    """11.1's -chardev encoding=: refused on a kind that does not take it
+    (before the backend's own parse: a socket without an address), checked
+    as ChardevVCEncoding on vc; 10.0 has no such key."""
+    no = "chardev 'c0' does not support encoding option"
+    assert _cli_error("11.1", "-chardev", "socket,id=c0,encoding=utf8") == no
+    assert _cli_error("11.1", "-chardev", "null,id=c0,encoding=utf8,mux=on") == no
+    assert _cli_error("11.1", "-chardev", "vc,id=c0,encoding=bogus") == "bogus"
+    assert _cli_error("11.1", "-chardev", "bogus,id=c0,encoding=x") == (
+        "'bogus' is not a valid char driver name"
+    )
+    assert _cli_error("10.0", "-chardev", "vc,id=c0,encoding=utf8") == (
+        "Invalid parameter 'encoding'"
+    )

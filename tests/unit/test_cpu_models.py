@@ -210,6 +210,35 @@ def test_feature_dependencies_turn_dependents_off(version: str) -> None:
     assert "vmx-hlt-exit" not in daemon.machine.cpus[0].vcpu.flags
 
 
+def test_mpx_and_apx_conflict_in_11_1() -> None:
+    """11.1's x86_cpu_expand_features: MPX and APX both on both go off,
+    each warned (asked for or not, check=off too), before TCG's filter;
+    enforce then refuses. Without apxf its dependent apx-nci-ndd-nf goes
+    silently (DiamondRapids,apxf=off); asked for, with QEMU's warning."""
+    conflict = [
+        "this feature conflicts with APX: CPUID[eax=07h,ecx=00h].EBX.mpx [bit 14]",
+        "this feature conflicts with MPX: CPUID[eax=07h,ecx=01h].EDX.apxf [bit 21]",
+    ]
+    daemon, notes = _start("11.1", "-cpu", "max,apxf=on")
+    state = daemon.machine.cpus[0].vcpu
+    assert _warnings(notes) == conflict
+    assert "mpx" not in state.flags and "apxf" not in state.flags
+    assert state.filtered == ["mpx", "apxf"]
+    _, notes = _start("11.1", "-cpu", "qemu64,mpx=on,apxf=on,check=off")
+    assert _warnings(notes) == conflict
+    err = _error("11.1", "-cpu", "max,apxf=on,enforce")
+    assert err.message == "TCG doesn't support requested features"
+    _, notes = _start("11.1", "-cpu", "DiamondRapids,apxf=off")
+    assert not any("apx" in w for w in _warnings(notes))
+    _, notes = _start("11.1", "-cpu", "qemu64,apx-nci-ndd-nf=on")
+    assert _warnings(notes) == [
+        "This feature depends on other features that were not requested: "
+        "CPUID[eax=29h,ecx=00h].EBX.apx-nci-ndd-nf [bit 0]"
+    ]
+    # 10.0 has neither the conflict nor the flags
+    assert cpu_models.cpu_models(get_release("10.0")).conflicts == []
+
+
 @pytest.mark.parametrize("version", ["7.2", "10.0"])
 def test_levels_follow_the_flags(version: str) -> None:
     """x86_cpu_expand_features raises min-level/level to what a flag needs

@@ -335,3 +335,36 @@ def test_snapshots_and_reset_keep_the_network() -> None:
         m.drive_io(None)
         m.net.close_host()
         loop.close()
+
+
+# --- passt (11.1) ------------------------------------------------------------------------
+
+
+def test_passt_is_listed_and_its_program_looked_for_in_11_1(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """11.1 lists passt after tap (show_netdevs) and starts its program:
+    one it cannot run is GLib's spawn error, one it could run memdevd
+    refuses by name; 7.2 and 10.0 neither list nor know the type."""
+    from memdevd.app.netstart import netdev_types
+
+    types = netdev_types(None, get_release("11.1")).splitlines()  # type: ignore[arg-type]
+    assert types[5:8] == ["tap", "passt", "user"]
+    assert "passt" not in netdev_types(None, get_release("10.0"))  # type: ignore[arg-type]
+    monkeypatch.setenv("PATH", str(tmp_path))
+    spawn = "Error creating daemon: Failed to execute child process \u201c{}\u201d ({})"
+    assert start_error("11.1", "-netdev", "passt,id=p0").endswith(
+        spawn.format("passt", "No such file or directory")
+    )
+    program = tmp_path / "passt"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o644)
+    if os.geteuid() != 0 or not os.access(program, os.X_OK):
+        assert start_error("11.1", "-netdev", "passt,id=p0").endswith(
+            spawn.format("passt", "Permission denied")
+        )
+    program.chmod(0o755)
+    assert start_error("11.1", "-nic", "passt").endswith(
+        "memdevd: -netdev passt is not emulated (memdevd runs no passt daemon)"
+    )
+    assert "'passt'" in start_error("10.0", "-netdev", "passt,id=p0")

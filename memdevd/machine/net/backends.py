@@ -2,8 +2,8 @@
 
 One function per ``net_client_init_fun[]`` entry of the release's binary
 (``user``, ``tap``, ``bridge``, ``socket``, ``stream``, ``dgram``,
-``l2tpv3``, ``vde``, ``hubport``, ``vhost-user``, ``vhost-vdpa`` and
-``-net nic``), in the order of QEMU's checks and with its texts.  Where
+``l2tpv3``, ``vde``, ``hubport``, ``vhost-user``, ``vhost-vdpa``,
+11.1's ``passt`` and ``-net nic``), in the order of QEMU's checks and with its texts.  Where
 QEMU asks the host, :mod:`~memdevd.machine.net.host` and
 :mod:`~memdevd.machine.net.sockets` ask it the same way; what a backend
 keeps of the host (a tap descriptor, a bound port) is released by its
@@ -1075,6 +1075,42 @@ def init_vde(layer: NetLayer, opts: dict[str, Any], name: str, peer: NetClient |
     raise CoreError(M.VDE_NOT_EMULATED)
 
 
+# -- passt (11.1) --------------------------------------------------------------------------
+
+
+def init_passt(layer: NetLayer, opts: dict[str, Any], name: str, peer: NetClient | None) -> None:
+    """``net_init_passt`` (11.1; only a release whose schema has ``passt``
+    reaches it): QEMU starts the passt daemon (``path``, default ``passt``
+    looked up in ``$PATH`` by GLib's spawn); a program it cannot start is
+    GLib's error (seen live), one it could start memdevd refuses: it runs
+    no program."""
+    path = str(opts.get("path") or "passt")
+    err = _spawn_error(path)
+    if err is not None:
+        raise CoreError(M.PASST_SPAWN_FAILED.format(path, _strerror(err)))
+    raise CoreError(M.PASST_NOT_EMULATED)
+
+
+def _spawn_error(program: str) -> int | None:
+    """The errno ``execvp`` would fail with for ``program`` (None: it would
+    run): a name without ``/`` is looked up in ``$PATH``, EACCES where only
+    non-executable files of that name were found, ENOENT where none was."""
+    if "/" in program:
+        candidates = [program]
+    else:
+        dirs = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep)
+        candidates = [os.path.join(d or ".", program) for d in dirs]
+    found = E.ENOENT
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return None
+            found = E.EACCES
+        elif os.path.isdir(candidate):
+            found = E.EACCES
+    return found
+
+
 # -- hubport, nic -------------------------------------------------------------------------
 
 
@@ -1192,13 +1228,6 @@ def init_user(layer: NetLayer, opts: dict[str, Any], name: str, peer: NetClient 
         raise
 
 
-#: show_netdevs(): the types compiled into Debian's binaries (no netmap,
-#: no af-xdp), in QEMU's order.
-AVAILABLE_NETDEVS: Final = (
-    "socket", "stream", "dgram", "hubport", "tap", "user", "l2tpv3", "vde", "bridge",
-    "vhost-user", "vhost-vdpa",
-)  # fmt: skip
-
 INIT_FUNCTIONS: Final[
     dict[str, Callable[[NetLayer, dict[str, Any], str, NetClient | None], None]]
 ] = {
@@ -1213,5 +1242,6 @@ INIT_FUNCTIONS: Final[
     "hubport": init_hubport,
     "vhost-user": init_vhost_user,
     "vhost-vdpa": init_vhost_vdpa,
+    "passt": init_passt,
     "l2tpv3": init_l2tpv3,
 }

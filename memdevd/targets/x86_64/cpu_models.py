@@ -15,7 +15,8 @@ Ports of target/i386/cpu.c as far as the memory map needs it:
   (``x86_cpu_realizefn``, host-cpu.c ``host_cpu_adjust_phys_bits``).
 
 * ``x86_cpu_expand_features``: the dependencies between flags
-  (``feature_dependencies``, recorded per flag) and the automatic CPUID
+  (``feature_dependencies``, recorded per flag), the flags that conflict
+  (11.1's MPX and APX: both go off, warned, as recorded) and the automatic CPUID
   levels (each flag's level as recorded); the machine type's compat
   properties on vCPUs (cpu_compat.py) apply first.
 
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from memdevd import messages as M
 from memdevd.machine.errors import CoreError
+from memdevd.qapi.qdict import qdict_key_order
 from memdevd.qapi.visitor import InputVisitor, VisitError
 from memdevd.records import record
 from memdevd.releases.recorded import recording
@@ -127,6 +129,13 @@ class CpuModels:
     def dependency_texts(self) -> list[list[str]]:
         texts: list[list[str]] = self.data.get("dependency-texts", [])
         return texts
+
+    @property
+    def conflicts(self) -> list[list[list[str]]]:
+        """The groups of flags that go off together when all are on, each
+        [flag, what it conflicts with, description] in QEMU's order."""
+        groups: list[list[list[str]]] = self.data.get("conflicts", [])
+        return groups
 
     @property
     def level_raises(self) -> dict[str, list[int]]:
@@ -429,8 +438,8 @@ def _feature_order(_key: int, models: CpuModels) -> dict[str, tuple[int, int]]:
     """Each flag's (feature word, bit) in QEMU's order (``FeatureWord``,
     then bit): TCG's warnings were recorded in that order, a new word where
     the description changes or the bit does not grow (``CPUID.07H:EDX`` is
-    three words); a flag only a dependency filters takes the last word of
-    its description."""
+    three words); a flag only a dependency or a conflict filters takes the
+    last word of its description."""
     out: dict[str, tuple[int, int]] = {}
     last_of: dict[str, int] = {}
     word, previous, index = "", -1, -1
@@ -443,7 +452,8 @@ def _feature_order(_key: int, models: CpuModels) -> dict[str, tuple[int, int]]:
         word, previous = desc, bit
         last_of[desc] = index
         out.setdefault(flag, (index, bit))
-    for flag, text in models.dependency_texts:
+    texts = [*models.dependency_texts, *((f, t) for g in models.conflicts for f, _, t in g)]
+    for flag, text in texts:
         head, _, bit_text = text.rpartition(" [bit ")
         desc = head[: -len(flag) - 1] if head.endswith("." + flag) else head
         out.setdefault(flag, (last_of.get(desc, 1 << 20), int(bit_text.rstrip("]"))))
@@ -472,9 +482,11 @@ def expand_features(
 ) -> None:
     """``x86_cpu_expand_features`` after ``+``/``-feat``: the dependencies
     (``feature_dependencies``: a flag whose flag it depends on is off goes
-    off; asked for, it is filtered with QEMU's warning) and the automatic
-    CPUID levels (``x86_cpu_adjust_feat_level``), each flag raising them to
-    what the recording saw it raise them to."""
+    off; asked for, it is filtered with QEMU's warning), the conflicts (the
+    flags of a recorded group, all on, are all filtered, each with its
+    warning, asked for or not: 11.1's MPX and APX) and the automatic CPUID
+    levels (``x86_cpu_adjust_feat_level``), each flag raising them to what
+    the recording saw it raise them to."""
     if threads_per_package > 1 and models.release.cpu_ht_in_features:
         state.flags.add("ht")
         if state.vendor not in _INTEL_LIKE:
@@ -489,6 +501,13 @@ def expand_features(
             if flag in gone and flag in state.user_set:
                 state.filtered.append(flag)
                 warnings.append(M.CPU_FEATURE_DEPENDS.format(text))
+    for group in models.conflicts:
+        if all(flag in state.flags for flag, _with, _text in group):
+            # mark_unavailable_features() of each, with its warning
+            for flag, other, text in group:
+                state.flags.discard(flag)
+                state.filtered.append(flag)
+                warnings.append(M.CPU_FEATURE_CONFLICT.format(other, text))
     levels = models.def_levels(state.model)
     current = {
         minimum: int(
@@ -585,8 +604,11 @@ def expand_model(
         for prop, value in features.globals:
             _set_prop(models, release, typename, state, prop, value)
     where = release.cpu_expansion_props_prefix
-    for prop, value in (asked or {}).items():
-        # object_property_set() of each QDict entry (a QObject input visitor)
+    asked = asked or {}
+    for prop in qdict_key_order(asked):
+        # object_apply_props(): object_property_set() of each QDict entry in
+        # the QDict's order (a QObject input visitor)
+        value = asked[prop]
         if prop not in models.properties and prop not in state.props:
             raise CoreError(M.PROPERTY_NOT_FOUND.format(typename, prop))
         kind_of = models.properties.get(
