@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
@@ -256,10 +256,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     display = request.display
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
-    for item in tokens.items:
+    for item, where, pending in _expand_readconfig(tokens.items, lists, release):
         item.check_target()
         name, arg, loc = item.name, item.arg, item.location
         try:
+            if pending is not None:
+                raise pending
             if name in ("h", "help"):
                 raise Exit(0, help_text(prog))
             if name == "version":
@@ -469,10 +471,16 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "audiodev":
                 assert arg is not None
                 display.audiodevs.append(displays.parse_audiodev(arg, release, target.name))
+            elif name in ("readconfig", ""):
+                pass  # read by _expand_readconfig; "": a group nothing reads
             else:
                 raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
         except Q.OptionError as err:
-            err = err.at(loc) if err.location is None else err
+            if where is None:
+                err = err.at(loc) if err.location is None else err
+            elif err.location is None or err.location == loc:
+                # A group of a -readconfig file, failing while it is read.
+                err = err.at(where[0])
             # What earlier options printed (warnings) came first.
             err.preceding[:0] = [*misc.notes, *request.parse_notes]
             raise err from None
@@ -500,6 +508,38 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 
     serial_ports(lists, request, release)
     return parsed
+
+
+def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterator[Any]:
+    """The command-line items, each ``-readconfig FILE`` followed by the
+    options its groups stand for, in the file's order (app/readconfig.py).
+
+    Yields ``(item, where, pending)``: ``where`` is None for an item of the
+    command line, else ``(location,)`` where an error raised while the
+    group is taken in is printed (``-readconfig FILE`` in 10.0 and 11.1,
+    the file's line in 7.2); ``pending`` is an error to raise at this item.
+    Lazily: a group is read after the options before it are taken in.
+    """
+    from memdevd.app import readconfig
+    from memdevd.util import qemu_opts as Q
+    from memdevd.util.cmdline import CliItem
+
+    for item in items:
+        if item.name != "readconfig":
+            yield item, None, None
+            continue
+        config = readconfig.read(item.arg or "", item.location, release)
+        for group in config.groups:
+            gloc = group.location
+            where = (item.location if release.readconfig_errors_at_option else gloc,)
+            pending: Q.OptionError | None = None
+            try:
+                name, arg = readconfig.as_option(group, lists, release)
+            except Q.OptionError as err:
+                name, arg, pending = "", None, err.at(where[0])
+            yield CliItem(name, arg, gloc or "", item.index), where, pending
+        error = config.error
+        yield item, (None if error is None else (error.location,)), error
 
 
 def _chardevs(

@@ -94,6 +94,13 @@ class Release:
     # system/vl.c: -mon warns that it is deprecated (11.1: monitors are
     # monitor-hmp/monitor-qmp objects, seen live).
     mon_deprecated: bool
+    # util/qemu-config.c qemu_config_foreach(): -readconfig's errors while
+    # the file is read print the -readconfig option (ERRP_GUARD reports them
+    # after loc_pop()) rather than FILE:LINE (seen live: 7.2 the line).
+    readconfig_errors_at_option: bool
+    # system/vl.c is_qemuopts_group(): the -readconfig groups recorded as
+    # their option would be (crumpled), not QemuOpts (10.0: audiodev too).
+    readconfig_keyval_groups: tuple[str, ...]
     # net/tap-linux.c tap_open(): /dev/net/tun that does not open (path, strerror).
     tap_open_tun_text: str
     # net/tap.c net_init_tap_one(): /dev/vhost-net that does not open (strerror).
@@ -561,6 +568,8 @@ QEMU_7_2: Final = Release(
     tap_open_tun_text=M.TAP_OPEN_TUN_FAILED,
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED,
     mon_deprecated=False,
+    readconfig_errors_at_option=False,  # util/qemu-config.c (seen live)
+    readconfig_keyval_groups=("object", "machine", "smp-opts", "boot-opts"),  # softmmu/vl.c
     fd_nonblocking_text=M.TAP_CANT_USE_FD,
     pci_legacy_addr=True,
     iothread_poll_weight=False,
@@ -855,6 +864,9 @@ QEMU_10_0: Final = replace(
     minor=0,
     micro=2,
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
+    readconfig_errors_at_option=True,  # util/qemu-config.c ERRP_GUARD (seen live)
+    # system/vl.c is_qemuopts_group()
+    readconfig_keyval_groups=("object", "audiodev", "machine", "smp-opts", "boot-opts"),
     copyright_year=2025,
     recorded_as="10.0",
     cpu_ht_in_features=True,
