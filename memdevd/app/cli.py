@@ -294,6 +294,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "object":
                 assert arg is not None
                 request.objects.append(_parse_object(arg, loc, lists, release, target.name))
+            elif name == "object-keyval":
+                # A -readconfig [object] group: the keyval visitor's texts.
+                assert arg is not None
+                request.objects.append(
+                    _parse_object(arg, loc, lists, release, target.name, keyval=True)
+                )
             elif name == "device":
                 assert arg is not None
                 spec, qemu_opts = _parse_device(arg, loc, lists, release)
@@ -478,9 +484,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
         except Q.OptionError as err:
             if where is None:
                 err = err.at(loc) if err.location is None else err
-            elif err.location is None or err.location == loc:
-                # A group of a -readconfig file, failing while it is read.
-                err = err.at(where[0])
+            else:
+                if err.location is None or err.location == loc:
+                    # A group of a -readconfig file, failing while it is read.
+                    err = err.at(where[0])
+                if not where[1]:
+                    err.hint = None
             # What earlier options printed (warnings) came first.
             err.preceding[:0] = [*misc.notes, *request.parse_notes]
             raise err from None
@@ -529,17 +538,23 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
             yield item, None, None
             continue
         config = readconfig.read(item.arg or "", item.location, release)
-        for group in config.groups:
+        for number, group in enumerate(config.groups, 1):
             gloc = group.location
-            where = (item.location if release.readconfig_errors_at_option else gloc,)
+            # 7.2 hands the last group error_fatal itself: the error is
+            # reported at once, without its hint (error_append_hint).
+            hint = release.readconfig_errors_at_option or number < len(config.groups)
+            where = (item.location if release.readconfig_errors_at_option else gloc, hint)
             pending: Q.OptionError | None = None
             try:
                 name, arg = readconfig.as_option(group, lists, release)
             except Q.OptionError as err:
                 name, arg, pending = "", None, err.at(where[0])
+            if name == readconfig.KEYVAL_OBJECT:
+                # object_option_add_visitor() visits with &error_fatal.
+                where = (gloc, False)
             yield CliItem(name, arg, gloc or "", item.index), where, pending
         error = config.error
-        yield item, (None if error is None else (error.location,)), error
+        yield item, (None if error is None else (error.location, True)), error
 
 
 def _chardevs(
@@ -578,8 +593,13 @@ def _chardevs(
         request.monitors.append((obj_id, mode, mon.get("chardev") or "", pretty))
 
 
-def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:
-    """``object_option_parse``: validated at parse time, created later."""
+def _parse_object(
+    arg: str, loc: str, lists: Any, release: Any, target: str, *, keyval: bool = False
+) -> Any:
+    """``object_option_parse``: validated at parse time, created later.
+
+    ``keyval``: a -readconfig [object] group, visited by the keyval visitor
+    (vl.c qemu_record_config_group) rather than the opts visitor."""
     from memdevd import messages as M
     from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import ObjectSpec
@@ -587,7 +607,14 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> 
     from memdevd.util import qemu_opts as Q
 
     try:
-        if arg.startswith("{"):
+        if keyval:
+            props, qom_type, obj_id = visit_object_options(
+                Q.keyval_parse(arg, None).values,
+                release,
+                keyval=True,
+                schema=lambda: _schema(target, release),
+            )
+        elif arg.startswith("{"):
             value = qobject_from_json(arg, push=release.json_push_parser)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))

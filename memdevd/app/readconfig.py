@@ -64,9 +64,11 @@ _STORED: dict[str, str] = {
 #: the overcommit flags): from a file they are checked against the
 #: group's parameters and stored, and nothing reads them.
 _UNREAD = frozenset({"acpi", "smbios", "msg", "trace", "option-rom", "overcommit"})
+#: The option of an [object] group: -object visited as keyval, not QemuOpts.
+KEYVAL_OBJECT = "object-keyval"
 #: The groups vl.c crumples and records as the option would.
 _KEYVAL: dict[str, str] = {
-    "object": "object",
+    "object": KEYVAL_OBJECT,
     "machine": "machine",
     "smp-opts": "smp",
     "boot-opts": "boot",

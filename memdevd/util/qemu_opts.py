@@ -1290,9 +1290,9 @@ def monitor_parse(
 
 
 __all__ = [
-    "FileLocation",
     "ChardevSpecError",
     "Diagnostic",
+    "FileLocation",
     "HelpRequested",
     "JSONValue",
     "KeyvalResult",

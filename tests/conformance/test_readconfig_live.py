@@ -107,7 +107,13 @@ CONFIGS = {
     "memory-smp.cfg": '[memory]\n  size = "1Q"\n\n[smp-opts]\n  cpus = "2"\n',
     "machine.cfg": '[machine]\n  type = "pc"\n  nvdimm = "maybe"\n',
     "object.cfg": '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "1Q"\n',
-    "comma-value.cfg": '[device "d"]\n  driver = "e1000"\n  romfile = "a,b"\n',
+    "object-ok.cfg": (
+        '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "128M"\n\n'
+        '[device "dimm0"]\n  driver = "pc-dimm"\n  memdev = "m0"\n'
+    ),
+    "bad-id-not-last.cfg": '[device "0bad"]\n  driver = "e1000"\n[name]\n  guest = "x"\n',
+    "object-no-type.cfg": '[object "m0"]\n  size = "1G"\n',
+    "comma-value.cfg": '[device "d"]\n  driver = "e1000"\n  netdev = "a,b"\n',
 }
 for _name, _text in CONFIGS.items():
     (FILES / _name).write_text(_text)
@@ -132,6 +138,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("duplicate-id-before", ["-device", "e1000,id=n0", *_rc("duplicate-id.cfg")]),
     ("duplicate-id-after", [*_rc("duplicate-id.cfg"), "-device", "e1000,id=n0"]),
     ("bad-id", _rc("bad-id.cfg")),
+    ("bad-id-not-last", _rc("bad-id-not-last.cfg")),
+    ("object-no-type", _rc("object-no-type.cfg")),
+    ("object-ok", ["-m", "1G,slots=2,maxmem=4G", *_rc("object-ok.cfg")]),
     ("msg-unread", _rc("msg-unread.cfg")),
     ("memory-smp", _rc("memory-smp.cfg")),
     ("machine", _rc("machine.cfg")),
