@@ -132,6 +132,8 @@ def help_text(prog: str) -> str:
         "-option-rom FILE[,bootindex=N]  checked and named in fw_cfg as QEMU's board does",
         "-acpitable file=F[:F...]|data=F[:F...][,sig=,rev=,oem_id=,...]  read and checked",
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
+        '-readconfig FILE  a QEMU config file ([device "ID"], [drive], [memory]...): each',
+        "                  group read as QEMU reads it and taken as its option",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
         "-object secret,id=ID,data=STR|file=PATH[,format=raw|base64]",

@@ -716,6 +716,12 @@ QEMU_7_2: Final = Release(
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
 QEMU_8_2: Final = replace(
     QEMU_7_2,
+    # util/qemu-config.c: ERRP_GUARD in qemu_config_foreach ("qemu-config: Use
+    # ERRP_GUARD() where obviously appropriate", 8.0; 10.0 and 11.1 seen live)
+    readconfig_errors_at_option=True,
+    # softmmu/vl.c is_qemuopts_group(): "vl: recognize audiodev groups in
+    # configuration files" (8.2)
+    readconfig_keyval_groups=("object", "audiodev", "machine", "smp-opts", "boot-opts"),
     version="8.2",
     major=8,
     minor=2,
@@ -864,9 +870,6 @@ QEMU_10_0: Final = replace(
     minor=0,
     micro=2,
     reference_package="Debian 1:10.0.2+ds-2+deb13u1~bpo12+1",
-    readconfig_errors_at_option=True,  # util/qemu-config.c ERRP_GUARD (seen live)
-    # system/vl.c is_qemuopts_group()
-    readconfig_keyval_groups=("object", "audiodev", "machine", "smp-opts", "boot-opts"),
     copyright_year=2025,
     recorded_as="10.0",
     cpu_ht_in_features=True,

@@ -115,6 +115,8 @@ CONFIGS = {
     "object-no-type.cfg": '[object "m0"]\n  size = "1G"\n',
     "comma-value.cfg": '[device "d"]\n  driver = "e1000"\n  netdev = "a,b"\n',
 }
+# fgets() of 1024 bytes splits the line; %63s cuts the rest's word.
+CONFIGS["long-line.cfg"] = '[name]\n  guest = "' + "v" * 1100 + '"\n'
 for _name, _text in CONFIGS.items():
     (FILES / _name).write_text(_text)
 
@@ -142,6 +144,7 @@ CASES: list[tuple[str, list[str]]] = [
     ("object-no-type", _rc("object-no-type.cfg")),
     ("object-ok", ["-m", "1G,slots=2,maxmem=4G", *_rc("object-ok.cfg")]),
     ("msg-unread", _rc("msg-unread.cfg")),
+    ("long-line", _rc("long-line.cfg")),
     ("memory-smp", _rc("memory-smp.cfg")),
     ("machine", _rc("machine.cfg")),
     ("object", _rc("object.cfg")),
