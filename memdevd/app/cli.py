@@ -554,7 +554,9 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
             if name == readconfig.KEYVAL_OBJECT:
                 # object_option_add_visitor() visits with &error_fatal.
                 where = (gloc, False)
-            yield CliItem(name, arg, gloc or "", item.index), where, pending
+            # No line read yet (loc_push_none): an empty FileLocation, printed as none.
+            location = gloc if gloc is not None else Q.FileLocation("")
+            yield CliItem(name, arg, location, item.index), where, pending
         error = config.error
         yield item, (None if error is None else (error.location, True)), error
 

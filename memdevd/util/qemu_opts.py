@@ -62,7 +62,8 @@ DiagnosticKind: TypeAlias = Literal["error", "warning", "info", "plain", "stdout
 
 class FileLocation(str):
     """A LOC_FILE location, ``FILE:LINE``: print_loc() writes it right after
-    the program name, without a space (``prog:FILE:LINE: text``)."""
+    the program name, without a space (``prog:FILE:LINE: text``).  Empty:
+    LOC_NONE saved where a file was being read (nothing is printed)."""
 
     __slots__ = ()
 
@@ -185,7 +186,7 @@ def format_diagnostic(prog: str, diag: Diagnostic) -> str:
         return diag.message + "\n"
     out = f"{_timestamp()} {prog}:" if message_timestamps else f"{prog}:"
     if isinstance(diag.location, FileLocation):
-        out += f"{diag.location}: "
+        out += f"{diag.location}: " if diag.location else " "
     elif diag.location is not None:
         out += f" {diag.location}: "
     else:

@@ -117,6 +117,9 @@ CONFIGS = {
 }
 # fgets() of 1024 bytes splits the line; %63s cuts the rest's word.
 CONFIGS["long-line.cfg"] = '[name]\n  guest = "' + "v" * 1100 + '"\n'
+# A group without keys before any key line: its options have no location.
+CONFIGS["first-group-empty.cfg"] = '[device "a"]\n[device "b"]\n  driver = "e1000"\n'
+CONFIGS["empty-group-later.cfg"] = '[name]\n  guest = "x"\n[device "a"]\n[device "b"]\n'
 for _name, _text in CONFIGS.items():
     (FILES / _name).write_text(_text)
 
@@ -145,6 +148,8 @@ CASES: list[tuple[str, list[str]]] = [
     ("object-ok", ["-m", "1G,slots=2,maxmem=4G", *_rc("object-ok.cfg")]),
     ("msg-unread", _rc("msg-unread.cfg")),
     ("long-line", _rc("long-line.cfg")),
+    ("first-group-empty", _rc("first-group-empty.cfg")),
+    ("empty-group-later", _rc("empty-group-later.cfg")),
     ("memory-smp", _rc("memory-smp.cfg")),
     ("machine", _rc("machine.cfg")),
     ("object", _rc("object.cfg")),
