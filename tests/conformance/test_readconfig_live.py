@@ -120,6 +120,19 @@ CONFIGS["long-line.cfg"] = '[name]\n  guest = "' + "v" * 1100 + '"\n'
 # A group without keys before any key line: its options have no location.
 CONFIGS["first-group-empty.cfg"] = '[device "a"]\n[device "b"]\n  driver = "e1000"\n'
 CONFIGS["empty-group-later.cfg"] = '[name]\n  guest = "x"\n[device "a"]\n[device "b"]\n'
+CONFIGS.update(
+    {
+        "global.cfg": '[global]\n  driver = "ICH9-LPC"\n  property = "noreboot"\n  value = "xx"\n',
+        "drive.cfg": '[drive "d0"]\n  file = "/nonexistent.img"\n  if = "none"\n',
+        "chardev-mon.cfg": (
+            '[chardev "c0"]\n  backend = "socket"\n  path = "/nonexistent/dir/s"\n'
+            '  server = "on"\n  wait = "off"\n\n[mon]\n  chardev = "c0"\n  mode = "control"\n'
+        ),
+        "numa.cfg": '[numa]\n  type = "node"\n  nodeid = "5"\n  memdev = "nope"\n',
+        "machine-then-option.cfg": '[machine]\n  type = "pc"\n',
+        "netdev.cfg": '[netdev "n0"]\n  type = "user"\n  bogus = "1"\n',
+    }
+)
 for _name, _text in CONFIGS.items():
     (FILES / _name).write_text(_text)
 
@@ -149,6 +162,12 @@ CASES: list[tuple[str, list[str]]] = [
     ("msg-unread", _rc("msg-unread.cfg")),
     ("long-line", _rc("long-line.cfg")),
     ("first-group-empty", _rc("first-group-empty.cfg")),
+    ("global", _rc("global.cfg")),
+    ("drive", _rc("drive.cfg")),
+    ("chardev-mon", _rc("chardev-mon.cfg")),
+    ("numa", ["-m", "1G", *_rc("numa.cfg")]),
+    ("machine-then-option", [*_rc("machine-then-option.cfg"), "-machine", "q35,nvdimm=on"]),
+    ("netdev", _rc("netdev.cfg")),
     ("empty-group-later", _rc("empty-group-later.cfg")),
     ("memory-smp", _rc("memory-smp.cfg")),
     ("machine", _rc("machine.cfg")),
