@@ -841,6 +841,9 @@ SPICE_APP_NEEDS_CLIENT: Final = "You need a capable Spice client, such as virt-v
 SPICE_APP_NO_HANDLER: Final = "Operation not supported"
 # util/qemu-config.c find_list() (10.0 without the spice module), then Debian's hint
 NO_OPTION_GROUP: Final = "There is no option group '{}'"
+# util/qemu-config.c qemu_config_foreach() (-readconfig FILE)
+READCONFIG_PARSE_ERROR: Final = "parse error"
+READCONFIG_NO_GROUP: Final = "no group defined"
 INSTALL_PACKAGE_HINT: Final = "Perhaps you want to install {} package?"
 # ui/ui-qmp-cmds.c (monitor/qmp-cmds.c in 7.2)
 SET_PASSWORD_FAILED: Final = "Could not set password"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +132,8 @@ def help_text(prog: str) -> str:
         "-option-rom FILE[,bootindex=N]  checked and named in fw_cfg as QEMU's board does",
         "-acpitable file=F[:F...]|data=F[:F...][,sig=,rev=,oem_id=,...]  read and checked",
         "-mon chardev=ID,mode=control|readline   -monitor SPEC|none (HMP on sockets, pty, stdio)",
+        '-readconfig FILE  a QEMU config file ([device "ID"], [drive], [memory]...): each',
+        "                  group read as QEMU reads it and taken as its option",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
         "-add-fd fd=N,set=N[,opaque=STR]  an fd set (query-fdsets); getfd/add-fd take",
@@ -265,10 +267,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     display = request.display
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
-    for item in tokens.items:
+    for item, where, pending in _expand_readconfig(tokens.items, lists, release):
         item.check_target()
         name, arg, loc = item.name, item.arg, item.location
         try:
+            if pending is not None:
+                raise pending
             if name in ("h", "help"):
                 raise Exit(0, help_text(prog))
             if name == "version":
@@ -301,6 +305,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "object":
                 assert arg is not None
                 request.objects.append(_parse_object(arg, loc, lists, release, target.name))
+            elif name == "object-keyval":
+                # A -readconfig [object] group: the keyval visitor's texts.
+                assert arg is not None
+                request.objects.append(
+                    _parse_object(arg, loc, lists, release, target.name, keyval=True)
+                )
             elif name == "device":
                 assert arg is not None
                 spec, qemu_opts = _parse_device(arg, loc, lists, release)
@@ -493,10 +503,19 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "audiodev":
                 assert arg is not None
                 display.audiodevs.append(displays.parse_audiodev(arg, release, target.name))
+            elif name in ("readconfig", ""):
+                pass  # read by _expand_readconfig; "": a group nothing reads
             else:
                 raise Q.OptionError(M.OPTION_NOT_EMULATED.format(f"-{name}"))
         except Q.OptionError as err:
-            err = err.at(loc) if err.location is None else err
+            if where is None:
+                err = err.at(loc) if err.location is None else err
+            else:
+                if err.location is None or err.location == loc:
+                    # A group of a -readconfig file, failing while it is read.
+                    err = err.at(where[0])
+                if not where[1]:
+                    err.hint = None
             # What earlier options printed (warnings) came first.
             err.preceding[:0] = [*misc.notes, *request.parse_notes]
             raise err from None
@@ -524,6 +543,46 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 
     serial_ports(lists, request, release)
     return parsed
+
+
+def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterator[Any]:
+    """The command-line items, each ``-readconfig FILE`` followed by the
+    options its groups stand for, in the file's order (app/readconfig.py).
+
+    Yields ``(item, where, pending)``: ``where`` is None for an item of the
+    command line, else ``(location,)`` where an error raised while the
+    group is taken in is printed (``-readconfig FILE`` in 10.0 and 11.1,
+    the file's line in 7.2); ``pending`` is an error to raise at this item.
+    Lazily: a group is read after the options before it are taken in.
+    """
+    from memdevd.app import readconfig
+    from memdevd.util import qemu_opts as Q
+    from memdevd.util.cmdline import CliItem
+
+    for item in items:
+        if item.name != "readconfig":
+            yield item, None, None
+            continue
+        config = readconfig.read(item.arg or "", item.location, release)
+        for number, group in enumerate(config.groups, 1):
+            gloc = group.location
+            # 7.2 hands the last group error_fatal itself: the error is
+            # reported at once, without its hint (error_append_hint).
+            hint = release.readconfig_errors_at_option or number < len(config.groups)
+            where = (item.location if release.readconfig_errors_at_option else gloc, hint)
+            pending: Q.OptionError | None = None
+            try:
+                name, arg = readconfig.as_option(group, lists, release)
+            except Q.OptionError as err:
+                name, arg, pending = "", None, err.at(where[0])
+            if name == readconfig.KEYVAL_OBJECT:
+                # object_option_add_visitor() visits with &error_fatal.
+                where = (gloc, False)
+            # No line read yet (loc_push_none): an empty FileLocation, printed as none.
+            location = gloc if gloc is not None else Q.FileLocation("")
+            yield CliItem(name, arg, location, item.index), where, pending
+        error = config.error
+        yield item, (None if error is None else (error.location, True)), error
 
 
 def _chardevs(
@@ -562,8 +621,13 @@ def _chardevs(
         request.monitors.append((obj_id, mode, mon.get("chardev") or "", pretty))
 
 
-def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> Any:
-    """``object_option_parse``: validated at parse time, created later."""
+def _parse_object(
+    arg: str, loc: str, lists: Any, release: Any, target: str, *, keyval: bool = False
+) -> Any:
+    """``object_option_parse``: validated at parse time, created later.
+
+    ``keyval``: a -readconfig [object] group, visited by the keyval visitor
+    (vl.c qemu_record_config_group) rather than the opts visitor."""
     from memdevd import messages as M
     from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.app.startup import ObjectSpec
@@ -571,7 +635,14 @@ def _parse_object(arg: str, loc: str, lists: Any, release: Any, target: str) -> 
     from memdevd.util import qemu_opts as Q
 
     try:
-        if arg.startswith("{"):
+        if keyval:
+            props, qom_type, obj_id = visit_object_options(
+                Q.keyval_parse(arg, None).values,
+                release,
+                keyval=True,
+                schema=lambda: _schema(target, release),
+            )
+        elif arg.startswith("{"):
             value = qobject_from_json(arg, push=release.json_push_parser)
             if not isinstance(value, dict):
                 raise Q.OptionError(M.INVALID_PARAMETER_TYPE.format("<anonymous>", "object"))

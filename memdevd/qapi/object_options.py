@@ -75,23 +75,26 @@ def visit_object_options(
     release: Release,
     *,
     opts: bool = False,
+    keyval: bool = False,
     schema: Callable[[], SourceSchema] | None = None,
 ) -> tuple[dict[str, Any], str, str]:
     """Validate ``object-add``/``-object`` arguments as ``visit_type_ObjectOptions``.
 
     Returns the properties to set (wire names, in the order QEMU's output
     visitor would produce them), the type and the id.  ``opts``: the
-    QemuOpts form of ``-object`` (string values, the opts visitor's texts).
+    QemuOpts form of ``-object`` (string values, the opts visitor's texts);
+    ``keyval``: string values visited by the keyval visitor (a -readconfig
+    [object] group).
     The types memdevd models (memory backends, secrets) are visited from
     tables generated for speed; every other type from the release's schema
     (``schema`` gives it, asked only then: its ``ObjectOptions`` branch).
     """
     recorded_as = release.recorded_as
-    if not opts:
+    if not opts and not keyval:
         fast = _well_formed(args, recorded_as)
         if fast is not None:
             return fast
-    v = InputVisitor(args, key_order=qdict_key_order, opts=opts)
+    v = InputVisitor(args, key_order=qdict_key_order, opts=opts, keyval=keyval)
     try:
         v.start_struct(None)
         qom_type = v.type_enum("qom-type", OBJECT_TYPES[recorded_as])

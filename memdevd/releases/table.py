@@ -94,6 +94,13 @@ class Release:
     # system/vl.c: -mon warns that it is deprecated (11.1: monitors are
     # monitor-hmp/monitor-qmp objects, seen live).
     mon_deprecated: bool
+    # util/qemu-config.c qemu_config_foreach(): -readconfig's errors while
+    # the file is read print the -readconfig option (ERRP_GUARD reports them
+    # after loc_pop()) rather than FILE:LINE (seen live: 7.2 the line).
+    readconfig_errors_at_option: bool
+    # system/vl.c is_qemuopts_group(): the -readconfig groups recorded as
+    # their option would be (crumpled), not QemuOpts (10.0: audiodev too).
+    readconfig_keyval_groups: tuple[str, ...]
     # net/tap-linux.c tap_open(): /dev/net/tun that does not open (path, strerror).
     tap_open_tun_text: str
     # hw/acpi/core.c acpi_table_add(): a -acpitable file that does not open
@@ -594,6 +601,8 @@ QEMU_7_2: Final = Release(
     acpitable_open_text=M.ACPITABLE_CANT_OPEN,
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED,
     mon_deprecated=False,
+    readconfig_errors_at_option=False,  # util/qemu-config.c (seen live)
+    readconfig_keyval_groups=("object", "machine", "smp-opts", "boot-opts"),  # softmmu/vl.c
     fd_nonblocking_text=M.TAP_CANT_USE_FD,
     pci_legacy_addr=True,
     iothread_poll_weight=False,
@@ -745,6 +754,12 @@ QEMU_7_2: Final = Release(
 # QEMU 8.2 (Ubuntu 24.04's 8.2.2), from source: what changed since 7.2.
 QEMU_8_2: Final = replace(
     QEMU_7_2,
+    # util/qemu-config.c: ERRP_GUARD in qemu_config_foreach ("qemu-config: Use
+    # ERRP_GUARD() where obviously appropriate", 8.0; 10.0 and 11.1 seen live)
+    readconfig_errors_at_option=True,
+    # softmmu/vl.c is_qemuopts_group(): "vl: recognize audiodev groups in
+    # configuration files" (8.2)
+    readconfig_keyval_groups=("object", "audiodev", "machine", "smp-opts", "boot-opts"),
     version="8.2",
     major=8,
     minor=2,

@@ -60,6 +60,14 @@ from memdevd.util.option_defs import OptsListDef, Syntax, SyntaxRules
 DiagnosticKind: TypeAlias = Literal["error", "warning", "info", "plain", "stdout"]
 
 
+class FileLocation(str):
+    """A LOC_FILE location, ``FILE:LINE``: print_loc() writes it right after
+    the program name, without a space (``prog:FILE:LINE: text``).  Empty:
+    LOC_NONE saved where a file was being read (nothing is printed)."""
+
+    __slots__ = ()
+
+
 @record
 class Diagnostic:
     """One message QEMU prints with error_report()/warn_report().
@@ -177,7 +185,9 @@ def format_diagnostic(prog: str, diag: Diagnostic) -> str:
     if diag.kind in ("plain", "stdout"):
         return diag.message + "\n"
     out = f"{_timestamp()} {prog}:" if message_timestamps else f"{prog}:"
-    if diag.location is not None:
+    if isinstance(diag.location, FileLocation):
+        out += f"{diag.location}: " if diag.location else " "
+    elif diag.location is not None:
         out += f" {diag.location}: "
     else:
         out += " "
@@ -1283,6 +1293,7 @@ def monitor_parse(
 __all__ = [
     "ChardevSpecError",
     "Diagnostic",
+    "FileLocation",
     "HelpRequested",
     "JSONValue",
     "KeyvalResult",

@@ -1,0 +1,223 @@
+"""Live: ``-readconfig FILE`` on real QEMU 7.2/10.0 (and 11.1) and on memdevd.
+
+Config files as qemu-server's ``/usr/share/qemu-server/pve-q35-4.0.cfg``
+(Proxmox VE starts every q35 VM with it) and broken ones: the same start-up
+outcome (stderr, exit status, and which location an error names: the file's
+line in 7.2, the ``-readconfig`` option in 10.0 and 11.1 for what fails while
+the file is read; the file's line for a device that fails later) and, for
+the Proxmox file, the same ``query-pci`` and ``qom-list`` of
+``/machine/peripheral``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from live_qemu import QEMU_VERSIONS, Outcome, ask_both, compare_startups, runnable
+
+pytestmark = pytest.mark.live_qemu
+
+COMMON = ["-S", "-nodefaults", "-display", "none", "-accel", "tcg", "-machine", "q35"]
+JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "2"))
+TIMEOUT = 30.0
+FILES = Path(tempfile.mkdtemp(prefix="memdevd-readconfig-live-"))
+
+
+def _device(dev_id: str, **props: str) -> str:
+    return f'[device "{dev_id}"]\n' + "".join(f'  {k} = "{v}"\n' for k, v in props.items()) + "\n"
+
+
+#: qemu-server's pve-q35-4.0.cfg, as Proxmox VE ships it (from memory).
+PVE_Q35 = "".join(
+    [
+        _device("ehci", driver="ich9-usb-ehci1", multifunction="on", bus="pcie.0", addr="1d.7"),
+        *(
+            _device(
+                f"uhci-{n}",
+                driver=f"ich9-usb-uhci{n}",
+                multifunction="on",
+                bus="pcie.0",
+                addr=f"1d.{n - 1}",
+                masterbus="ehci.0",
+                firstport=str(2 * (n - 1)),
+            )
+            for n in (1, 2, 3)
+        ),
+        _device("ehci-2", driver="ich9-usb-ehci2", multifunction="on", bus="pcie.0", addr="1a.7"),
+        *(
+            _device(
+                f"uhci-{n}",
+                driver=f"ich9-usb-uhci{n}",
+                multifunction="on",
+                bus="pcie.0",
+                addr=f"1a.{n - 4}",
+                masterbus="ehci-2.0",
+                firstport=str(2 * (n - 4)),
+            )
+            for n in (4, 5, 6)
+        ),
+        *(
+            _device(
+                f"ich9-pcie-port-{n}",
+                driver="ioh3420",
+                multifunction="on",
+                bus="pcie.0",
+                addr=f"1c.{n - 1}",
+                port=str(n),
+                chassis=str(n),
+            )
+            for n in (1, 2, 3, 4)
+        ),
+        _device("pcidmi", driver="i82801b11-bridge", bus="pcie.0", addr="1e.0"),
+        *(
+            _device(
+                f"pci.{n}",
+                driver="pci-bridge",
+                bus="pcidmi",
+                addr=f"{n + 1}.0",
+                chassis_nr=str(n + 1),
+            )
+            for n in (0, 1, 2)
+        ),
+    ]
+)
+
+CONFIGS = {
+    "pve-q35.cfg": "# qemu-server\n" + PVE_Q35,
+    "no-group.cfg": '  driver = "x"\n',
+    "unknown-group.cfg": '[foo "x"]\n  driver = "x"\n[device "y"]\n  driver = "e1000"\n',
+    "unknown-group-last.cfg": '[device "y"]\n  driver = "e1000"\n\n[foo]\n  a = "b"\n',
+    "invalid-parameter.cfg": '[name]\n  bogus = "1"\n',
+    "spaces.cfg": '[device "d"]\n  driver = "e1000"\n   \n',
+    "bare-word.cfg": '[device "x"]\n  driver = "pc-dimm"\n  bogus\n',
+    "unknown-property.cfg": '[device "x"]\n  driver = "e1000"\n  bogusprop = "1"\n  addr = "zz"\n',
+    "realize.cfg": (
+        '[device "d"]\n  driver = "e1000"\n  addr = "zz"\n\n[device "e"]\n  driver = "e1000"\n'
+    ),
+    "duplicate-id.cfg": '[device "n0"]\n  driver = "e1000"\n',
+    "bad-id.cfg": '[device "0bad"]\n  driver = "e1000"\n',
+    "msg-unread.cfg": '[msg]\n  timestamp = "maybe"\n  bogus = "1"\n',
+    "memory-smp.cfg": '[memory]\n  size = "1Q"\n\n[smp-opts]\n  cpus = "2"\n',
+    "machine.cfg": '[machine]\n  type = "pc"\n  nvdimm = "maybe"\n',
+    "object.cfg": '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "1Q"\n',
+    "object-ok.cfg": (
+        '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "128M"\n\n'
+        '[device "dimm0"]\n  driver = "pc-dimm"\n  memdev = "m0"\n'
+    ),
+    "bad-id-not-last.cfg": '[device "0bad"]\n  driver = "e1000"\n[name]\n  guest = "x"\n',
+    "object-no-type.cfg": '[object "m0"]\n  size = "1G"\n',
+    "comma-value.cfg": '[device "d"]\n  driver = "e1000"\n  netdev = "a,b"\n',
+}
+# fgets() of 1024 bytes splits the line; %63s cuts the rest's word.
+CONFIGS["long-line.cfg"] = '[name]\n  guest = "' + "v" * 1100 + '"\n'
+# A group without keys before any key line: its options have no location.
+CONFIGS["first-group-empty.cfg"] = '[device "a"]\n[device "b"]\n  driver = "e1000"\n'
+CONFIGS["empty-group-later.cfg"] = '[name]\n  guest = "x"\n[device "a"]\n[device "b"]\n'
+CONFIGS.update(
+    {
+        "global.cfg": '[global]\n  driver = "ICH9-LPC"\n  property = "noreboot"\n  value = "xx"\n',
+        "drive.cfg": '[drive "d0"]\n  file = "/nonexistent.img"\n  if = "none"\n',
+        "chardev-mon.cfg": (
+            '[chardev "c0"]\n  backend = "socket"\n  path = "/nonexistent/dir/s"\n'
+            '  server = "on"\n  wait = "off"\n\n[mon]\n  chardev = "c0"\n  mode = "control"\n'
+        ),
+        "numa.cfg": '[numa]\n  type = "node"\n  nodeid = "5"\n  memdev = "nope"\n',
+        "machine-then-option.cfg": '[machine]\n  type = "pc"\n',
+        "netdev.cfg": '[netdev "n0"]\n  type = "user"\n  bogus = "1"\n',
+    }
+)
+for _name, _text in CONFIGS.items():
+    (FILES / _name).write_text(_text)
+
+
+def _rc(name: str) -> list[str]:
+    return ["-readconfig", str(FILES / name)]
+
+
+#: (id, arguments after COMMON)
+CASES: list[tuple[str, list[str]]] = [
+    ("proxmox-q35", _rc("pve-q35.cfg")),
+    ("missing-file", _rc("no-such.cfg")),
+    ("no-group", _rc("no-group.cfg")),
+    ("unknown-group", _rc("unknown-group.cfg")),
+    ("unknown-group-last", _rc("unknown-group-last.cfg")),
+    ("invalid-parameter", _rc("invalid-parameter.cfg")),
+    ("line-of-spaces", _rc("spaces.cfg")),
+    ("bare-word-is-a-key", _rc("bare-word.cfg")),
+    ("unknown-property", _rc("unknown-property.cfg")),
+    ("realize-error", _rc("realize.cfg")),
+    ("duplicate-id-before", ["-device", "e1000,id=n0", *_rc("duplicate-id.cfg")]),
+    ("duplicate-id-after", [*_rc("duplicate-id.cfg"), "-device", "e1000,id=n0"]),
+    ("bad-id", _rc("bad-id.cfg")),
+    ("bad-id-not-last", _rc("bad-id-not-last.cfg")),
+    ("object-no-type", _rc("object-no-type.cfg")),
+    ("object-ok", ["-m", "1G,slots=2,maxmem=4G", *_rc("object-ok.cfg")]),
+    ("msg-unread", _rc("msg-unread.cfg")),
+    ("long-line", _rc("long-line.cfg")),
+    ("first-group-empty", _rc("first-group-empty.cfg")),
+    ("global", _rc("global.cfg")),
+    ("drive", _rc("drive.cfg")),
+    ("chardev-mon", _rc("chardev-mon.cfg")),
+    ("numa", ["-m", "1G", *_rc("numa.cfg")]),
+    ("machine-then-option", [*_rc("machine-then-option.cfg"), "-machine", "q35,nvdimm=on"]),
+    ("netdev", _rc("netdev.cfg")),
+    ("empty-group-later", _rc("empty-group-later.cfg")),
+    ("memory-smp", _rc("memory-smp.cfg")),
+    ("machine", _rc("machine.cfg")),
+    ("object", _rc("object.cfg")),
+    ("comma-value", _rc("comma-value.cfg")),
+]
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"^memdevd[-a-z0-9_]*:", "qemu-system-x86_64:", text, flags=re.M)
+    return text.replace(str(FILES), "@FILES@")
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    cases = [(case, [*COMMON, *args]) for case, args in CASES]
+    return compare_startups(cases, QEMU_VERSIONS, JOBS, _normalise, TIMEOUT)
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", [c for c, _ in CASES])
+def test_readconfig_startup_like_qemu(
+    case: str, version: str, outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]]
+) -> None:
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    qemu, memdevd = outcomes[(case, version)]
+    assert memdevd == qemu
+
+
+QUESTIONS: list[dict[str, object]] = [
+    {"execute": "query-pci"},
+    {"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}},
+    {
+        "execute": "qom-get",
+        "arguments": {"path": "/machine/peripheral/pci.1", "property": "chassis_nr"},
+    },
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_proxmox_q35_config_like_qemu(version: str) -> None:
+    """The devices of pve-q35-4.0.cfg, between options as Proxmox orders them."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = [
+        *COMMON,
+        *_rc("pve-q35.cfg"),
+        "-device",
+        "virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x3",
+    ]
+    qemu, memdevd = ask_both(version, argv, QUESTIONS)
+    assert memdevd == qemu

@@ -1,0 +1,201 @@
+"""-readconfig (memdevd/app/readconfig.py and its place in cli.parse).
+
+The file read as util/qemu-config.c qemu_config_foreach() reads it, and
+each group taken as the option it stands for, in command-line order.  The
+same cases against the real binaries are in
+tests/conformance/test_readconfig_live.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memdevd.app import readconfig
+from memdevd.app.cli import parse
+from memdevd.app.settings import MemdevdSettings
+from memdevd.app.startup import build_machine
+from memdevd.releases.table import get_release
+from memdevd.targets import get_target
+from memdevd.util import qemu_opts as Q
+
+PROG = "qemu-system-x86_64"
+BASE = ["-S", "-nodefaults", "-display", "none", "-accel", "tcg", "-machine", "q35"]
+OPT = "-readconfig F"
+
+
+def _read(tmp_path: Path, text: str | bytes, version: str = "10.0") -> readconfig.ConfigFile:
+    path = tmp_path / "f.cfg"
+    if isinstance(text, str):
+        path.write_text(text)
+    else:
+        path.write_bytes(text)
+    return readconfig.read(str(path), OPT, get_release(version))
+
+
+def _lists(version: str = "10.0") -> Any:
+    release = get_release(version)
+    return Q.new_opts_lists(get_target("x86_64").syntax(release))
+
+
+def test_groups_ids_and_the_line_each_group_keeps(tmp_path: Path) -> None:
+    got = _read(
+        tmp_path,
+        '# comment\n[device "ehci"]\n  driver = "ich9-usb-ehci1"\n  addr = "1d.7"\n\n'
+        '[memory]\n  size = "1G"\n',
+    )
+    assert got.error is None
+    assert [(g.name, g.entries) for g in got.groups] == [
+        ("device", {"id": "ehci", "driver": "ich9-usb-ehci1", "addr": "1d.7"}),
+        ("memory", {"size": "1G"}),
+    ]
+    path = str(tmp_path / "f.cfg")
+    # The last key line read when the group is handed over (blank lines
+    # and headers do not move it).
+    assert [g.location for g in got.groups] == [f"{path}:4", f"{path}:7"]
+    assert all(isinstance(g.location, Q.FileLocation) for g in got.groups)
+
+
+def test_sscanf_takes_any_word_as_a_key(tmp_path: Path) -> None:
+    # " %63s = \"\"" matches its first directive: a word alone, a key with
+    # an unquoted value, a key glued to its value are keys with value "".
+    got = _read(
+        tmp_path,
+        '[name]\n  bare\n  k = v\n  glued="x"\n  q = "a"   # comment\n  e = ""\n  k2 = "open\n',
+    )
+    assert got.error is None
+    assert got.groups[0].entries == {
+        "bare": "",
+        "k": "",
+        'glued="x"': "",
+        "q": "a",
+        "e": "",
+        "k2": "open\n",
+    }
+
+
+def test_a_repeated_key_keeps_its_place_and_its_last_value(tmp_path: Path) -> None:
+    got = _read(tmp_path, '[device "a"]\n  x = "1"\n  y = "2"\n  x = "3"\n  id = "b"\n')
+    assert got.groups[0].entries == {"id": "b", "x": "3", "y": "2"}
+
+
+def test_headers(tmp_path: Path) -> None:
+    got = _read(tmp_path, '[machine]\n  a = "1"\n[device "x y"]\n  b = "2"\n[]\n')
+    # "[]" is no header: a key "[]" of the group before it.
+    assert [(g.name, g.entries) for g in got.groups] == [
+        ("machine", {"a": "1"}),
+        ("device", {"id": "x y", "b": "2", "[]": ""}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("version", "where"), [("7.2", "FILE:3"), ("8.2", OPT), ("10.0", OPT), ("11.1", OPT)]
+)
+def test_parse_error_location_per_release(tmp_path: Path, version: str, where: str) -> None:
+    got = _read(tmp_path, '[device "a"]\n  driver = "e1000"\n   \n[name]\n', version)
+    assert got.error is not None
+    assert got.error.message == "parse error"
+    assert got.error.location == where.replace("FILE", str(tmp_path / "f.cfg"))
+    # The group whose header was read before the error was not handed over.
+    assert got.groups == []
+
+
+def test_no_group_defined(tmp_path: Path) -> None:
+    got = _read(tmp_path, '  driver = "x"\n', "7.2")
+    assert got.error is not None
+    assert Q.format_error(PROG, got.error) == f"{PROG}:{tmp_path}/f.cfg:1: no group defined\n"
+
+
+def test_fgets_splits_long_lines(tmp_path: Path) -> None:
+    # fgets(line, 1024): the 1023 bytes first, the rest as a line of its
+    # own, whose word %63s cuts at 63 characters.
+    got = _read(tmp_path, '[name]\n  k = "' + "v" * 1100 + '"\n')
+    assert got.groups[0].entries == {"k": "v" * (1023 - 7), "v" * 63: ""}
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    got = readconfig.read(str(tmp_path / "none.cfg"), OPT, get_release("10.0"))
+    assert got.error is not None
+    assert got.error.location == OPT
+    assert got.error.message == f"Could not open '{tmp_path}/none.cfg': No such file or directory"
+
+
+def test_groups_as_options() -> None:
+    lists, release = _lists(), get_release("10.0")
+    device = readconfig.ConfigGroup(
+        "device", {"id": "d", "driver": "e1000", "bus": "pcie.0", "romfile": "a,b"}, None
+    )
+    # id first, then the QDict's order, commas doubled.
+    assert readconfig.as_option(device, lists, release) == (
+        "device",
+        "id=d,bus=pcie.0,driver=e1000,romfile=a,,b",
+    )
+    memory = readconfig.ConfigGroup("memory", {"size": "1G"}, None)
+    assert readconfig.as_option(memory, lists, release) == ("m", "size=1G")
+    smp = readconfig.ConfigGroup("smp-opts", {"cpus": "2"}, None)
+    assert readconfig.as_option(smp, lists, release) == ("smp", "cpus=2")
+    obj = readconfig.ConfigGroup("object", {"id": "m", "qom-type": "memory-backend-ram"}, None)
+    assert readconfig.as_option(obj, lists, release)[0] == readconfig.KEYVAL_OBJECT
+
+
+def test_unknown_and_unemulated_groups() -> None:
+    audiodev = readconfig.ConfigGroup("audiodev", {"id": "a", "driver": "none"}, None)
+    with pytest.raises(Q.OptionError, match="There is no option group 'audiodev'"):
+        readconfig.as_option(audiodev, _lists("7.2"), get_release("7.2"))
+    assert readconfig.as_option(audiodev, _lists(), get_release("10.0"))[0] == "audiodev"
+    with pytest.raises(Q.OptionError, match="There is no option group 'foo'"):
+        readconfig.as_option(readconfig.ConfigGroup("foo", {}, None), _lists(), get_release("10.0"))
+    with pytest.raises(Q.OptionError, match=r"option -readconfig \[icount\] is not emulated"):
+        readconfig.as_option(
+            readconfig.ConfigGroup("icount", {}, None), _lists(), get_release("10.0")
+        )
+
+
+def test_file_location_is_printed_without_a_space() -> None:
+    diag = Q.Diagnostic("text", location=Q.FileLocation("/f.cfg:3"))
+    assert Q.format_diagnostic(PROG, diag) == f"{PROG}:/f.cfg:3: text\n"
+
+
+def _argv(tmp_path: Path, text: str, before: list[str], after: list[str], version: str) -> Any:
+    path = tmp_path / "f.cfg"
+    path.write_text(text)
+    argv = [*BASE, *before, "-readconfig", str(path), *after, "-memdevd", f"version={version}"]
+    return parse(argv, PROG)
+
+
+def test_groups_take_their_place_among_the_options(tmp_path: Path) -> None:
+    parsed = _argv(
+        tmp_path,
+        '[device "b"]\n  driver = "e1000"\n[memory]\n  size = "1G"\n  slots = "2"\n',
+        ["-device", "e1000,id=a"],
+        ["-device", "e1000,id=c"],
+        "10.0",
+    )
+    devices = parsed.request.devices
+    assert [d.opts.get("id") for d in devices] == ["a", "b", "c"]
+    assert devices[1].location == f"{tmp_path}/f.cfg:2"
+    assert parsed.request.memory == {"size": "1G", "slots": "2"}
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_a_duplicate_id_is_reported_where_the_release_reports_it(
+    tmp_path: Path, version: str
+) -> None:
+    with pytest.raises(Q.OptionError) as exc:
+        _argv(
+            tmp_path, '[device "a"]\n  driver = "e1000"\n', ["-device", "e1000,id=a"], [], version
+        )
+    where = f":{tmp_path}/f.cfg:2" if version == "7.2" else f": -readconfig {tmp_path}/f.cfg"
+    assert Q.format_error(PROG, exc.value) == f"{PROG}{where}: Duplicate ID 'a' for device\n"
+
+
+def test_a_device_of_the_file_fails_at_its_line(tmp_path: Path) -> None:
+    parsed = _argv(tmp_path, '[device "d"]\n  driver = "e1000"\n  addr = "zz"\n', [], [], "10.0")
+    settings: MemdevdSettings = parsed.settings
+    with pytest.raises(Q.OptionError) as exc:
+        build_machine(parsed.request, get_release("10.0"), settings)
+    assert Q.format_error(PROG, exc.value) == (
+        f"{PROG}:{tmp_path}/f.cfg:3: Property 'e1000.addr' doesn't take value 'zz'\n"
+    )
