@@ -58,12 +58,15 @@ _STORED: dict[str, str] = {
     "sandbox": "sandbox",
     "tpmdev": "tpmdev",
     "iscsi": "iscsi",
+    "fsdev": "fsdev",
 }
 #: QemuOpts groups whose command-line option acts at once (acpi_table_add,
 #: smbios_entry_add, configure_msg, trace_opt_parse, the option ROM list,
 #: the overcommit flags): from a file they are checked against the
 #: group's parameters and stored, and nothing reads them.
-_UNREAD = frozenset({"acpi", "smbios", "msg", "trace", "option-rom", "overcommit"})
+#: (-virtfs makes its fsdev and device in the option loop: a [virtfs]
+#: group is only stored.)
+_UNREAD = frozenset({"acpi", "smbios", "msg", "trace", "option-rom", "overcommit", "virtfs"})
 #: The option of an [object] group: -object visited as keyval, not QemuOpts.
 KEYVAL_OBJECT = "object-keyval"
 #: The groups vl.c crumples and records as the option would.
@@ -75,7 +78,7 @@ _KEYVAL: dict[str, str] = {
     "audiodev": "audiodev",
 }
 #: Groups of vm_config_groups memdevd has no option list for.
-_OTHER_GROUPS = frozenset({"semihosting-config", "fsdev", "virtfs"})
+_OTHER_GROUPS = frozenset({"semihosting-config"})
 
 
 @record

@@ -131,6 +131,12 @@ CONFIGS.update(
         "numa.cfg": '[numa]\n  type = "node"\n  nodeid = "5"\n  memdev = "nope"\n',
         "machine-then-option.cfg": '[machine]\n  type = "pc"\n',
         "netdev.cfg": '[netdev "n0"]\n  type = "user"\n  bogus = "1"\n',
+        "fsdev-no-path.cfg": '[fsdev "f0"]\n  fsdriver = "local"\n  security_model = "none"\n',
+        "fsdev.cfg": (
+            f'[fsdev "f0"]\n  fsdriver = "local"\n  path = "{FILES}"\n'
+            '  security_model = "none"\n'
+        ),
+        "virtfs-unread.cfg": '[virtfs]\n  local = "on"\n  path = "/nonexistent"\n',
     }
 )
 for _name, _text in CONFIGS.items():
@@ -173,6 +179,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("machine", _rc("machine.cfg")),
     ("object", _rc("object.cfg")),
     ("comma-value", _rc("comma-value.cfg")),
+    ("fsdev-no-path", _rc("fsdev-no-path.cfg")),
+    ("fsdev", [*_rc("fsdev.cfg"), "-device", "virtio-9p-pci,fsdev=f0,mount_tag=share"]),
+    ("virtfs-unread", _rc("virtfs-unread.cfg")),
 ]
 
 
