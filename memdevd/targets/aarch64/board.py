@@ -97,6 +97,10 @@ STUB_COMMANDS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: base_memmap[VIRT_NVDIMM_ACPI]: the NVDIMM DSM window (NVDIMM_ACPI_IO_LEN)
+NVDIMM_ACPI_BASE = 0x09090000
+NVDIMM_ACPI_IO_LEN = 4
+
 #: The generic PCIe host's root function (gpex-root) on pcie.0.
 GPEX_ROOT = PCIFunction(0x00, "gpex-root")
 
@@ -125,6 +129,7 @@ class VirtBoard(Board):
     block_default_type = "virtio"
     stub_commands = STUB_COMMANDS
     default_display = None
+    virtio_mem_legacy_guests = False
 
     def machine_type_chain(self, machine_type: str) -> tuple[str, ...]:
         return (f"{machine_type}-machine", "virt-machine", "machine", "object")
@@ -225,6 +230,20 @@ class VirtBoard(Board):
             and config.acpi_setting != "off"
         )
         return notes
+
+    def finish_board(self, machine: Machine) -> None:
+        """machvirt_init: nvdimm=on maps the NVDIMM DSM window
+        (``nvdimm_init_acpi_state``) in system memory, the machine its owner,
+        whether or not the acpi-ged exists."""
+        from memdevd.machine.qom import MemoryRegionObject
+
+        if machine.config.nvdimm:
+            machine.machine_obj.add_child(
+                "nvdimm-acpi-io[0]",
+                MemoryRegionObject(
+                    NVDIMM_ACPI_IO_LEN, "/machine/unattached/system[0]", NVDIMM_ACPI_BASE
+                ),
+            )
 
     def msi_supported(self, machine: Machine) -> bool:
         if not machine.release.virt_msi_needs_controller:
@@ -376,5 +395,6 @@ NONE = Board()
 NONE.target = TARGET
 NONE.kvm_compiled = False
 NONE.stub_commands = STUB_COMMANDS
+NONE.virtio_mem_legacy_guests = False
 
 BOARDS: Mapping[str, Board] = {"virt": VIRT, "none": NONE}
