@@ -4,7 +4,10 @@
 :mod:`memdevd.devtools.scenario`): a random but plausible machine configuration (pc or
 q35, optionally ``nvdimm=on``, RAM sizes around the below/above-4G split,
 slots, maxmem, optional ``-numa`` nodes and cold-plugged DIMMs) and a random
-sequence of QMP commands on memory backends and memory devices.  The same seed
+sequence of QMP commands on memory backends and memory devices; with
+``target="aarch64"`` a qemu-system-aarch64 ``virt`` configuration
+(:func:`_virt_argv`) and virtio-mem-pci/virtio-pmem-pci on PCIe root ports
+and their resizes besides.  The same seed
 always gives the same scenario, whatever the Python hash seed or the date.
 
 :func:`run_seeds` replays each scenario against real QEMU and memdevd at the
@@ -355,9 +358,10 @@ class Gen:
 KNOWN_DIVERGENCES: dict[str, str] = {
     "qom-tree": (
         "the board's devices, IRQs and memory regions in /machine/unattached (the "
-        "i440fx/q35 host bridges, ISA devices, kvmvapic, ...) are not modelled: qom-list "
-        "/machine/unattached lists only system[0], the vCPUs and SGX EPC sections, and "
-        "the other /machine/unattached/device[N] are not found"
+        "i440fx/q35 host bridges, ISA devices, kvmvapic, ...; virt's GIC, pl011, gpex, "
+        "virtio-mmio transports, ...) are not modelled: qom-list /machine/unattached lists "
+        "only system[0], the vCPUs and SGX EPC sections, and the other "
+        "/machine/unattached/device[N] are not found"
     ),
     "nvdimm-set-crash": (
         "qom-set /machine nvdimm true on a machine started without nvdimm, then cont: "
