@@ -173,6 +173,10 @@ class Board:
     def finish_board(self, machine: Machine) -> None:
         """What the board creates after its RAM and device memory."""
 
+    def after_board_nics(self, machine: Machine) -> None:
+        """What the board makes after the NICs of ``-nic``/``-net nic``
+        (arm virt makes them in the middle of its init, in create_pcie)."""
+
     def machine_done(self, machine: Machine) -> None:
         """``machine_init_done`` notifiers: checks once the command line's
         devices exist (QEMU exits on their errors)."""

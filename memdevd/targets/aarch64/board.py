@@ -229,7 +229,17 @@ class VirtBoard(Board):
             and firmware_loaded
             and config.acpi_setting != "off"
         )
+        from memdevd.targets.aarch64.board_devices import add_devices, early_types
+
+        add_devices(machine, early_types(gic, machine.board_state["msi-device"]))
         return notes
+
+    def after_board_nics(self, machine: Machine) -> None:
+        """machvirt_init after create_pcie: the GED or GPIO devices, the
+        virtio-mmio transports, the platform bus."""
+        from memdevd.targets.aarch64.board_devices import add_devices, late_types
+
+        add_devices(machine, late_types(bool(machine.board_state.get("acpi-ged"))))
 
     def finish_board(self, machine: Machine) -> None:
         """machvirt_init: nvdimm=on maps the NVDIMM DSM window
