@@ -24,6 +24,7 @@ from memdevd.machine import dimm_hotplug
 from memdevd.machine.board import Board
 from memdevd.machine.buses import Bus, PCIFunction
 from memdevd.machine.errors import CoreError
+from memdevd.machine.qom import Prop, QOMObject
 from memdevd.machine.smp import SmpSupport
 from memdevd.releases.machine_compat import CompatTable
 
@@ -136,6 +137,18 @@ class VirtBoard(Board):
 
     # -- vCPUs ----------------------------------------------------------------------------
 
+    def machine_props(self, machine: Machine) -> list[Prop]:
+        """The generic ones, ``acpi`` and virt's own as its getters read
+        them (``machine_props.py``), where the release's /machine has them."""
+        from memdevd.machine.machine import generic_machine_props
+        from memdevd.targets.aarch64.machine_props import virt_props
+
+        sample = machine.machine_obj.recorded_sample()
+        recorded = {p["name"] for p in sample["qom-list"]} if sample else set()
+        props = list(generic_machine_props(machine).values())
+        props.append(Prop("acpi", "OnOffAuto", _get_acpi, _set_acpi))
+        return props + virt_props(machine, recorded)
+
     def smp_support(self, release: Release, machine_type: str) -> SmpSupport:
         compat = self.compat_props(machine_type)
         prefer_sockets = bool(compat.get("machine.smp-prefer-sockets", False))
@@ -205,7 +218,13 @@ class VirtBoard(Board):
             addressing_limited_text=release.virt_addressing_limited_text,
         )
         machine.board_state["layout"] = layout
+        machine.board_state["compact-highmem"] = bool(
+            options.get("compact-highmem", not compat.get("virt.no-highmem-compact", False))
+        )
+        machine.board_state["aarch64"] = aarch64
         gic = gic_version(machine)
+        if release.virt_its_needs_gicv3 and gic == 2 and options.get("its"):
+            raise CoreError(M.VIRT_GICV2_ITS_INVALID)
         machine.board_state["gic-version"] = gic
         machine.board_state["msi-device"] = msi_device(machine, gic)
         _check_max_cpus(machine, layout, gic)
@@ -223,6 +242,7 @@ class VirtBoard(Board):
         from memdevd.targets.aarch64.flash import firmware_init
 
         firmware_loaded = firmware_init(machine)
+        machine.board_state["firmware-loaded"] = firmware_loaded
         machine.board_state["acpi-ged"] = (
             not compat.get("virt.no-ged", False)
             and aarch64
@@ -306,6 +326,17 @@ class VirtDimmHotplug(dimm_hotplug.DimmHotplug):
     def check_unplug_request(self, dimm: PCDIMM) -> None:
         self._check_ged()
         super().check_unplug_request(dimm)
+
+
+def _get_acpi(obj: QOMObject) -> str:
+    machine: Machine = obj.machine  # type: ignore[attr-defined]
+    return machine.config.acpi_setting
+
+
+def _set_acpi(obj: QOMObject, v: Any, name: str) -> None:
+    """``virt_set_acpi``: read at board init only."""
+    machine: Machine = obj.machine  # type: ignore[attr-defined]
+    machine.config.acpi_setting = v.type_enum(name, ("auto", "on", "off"))
 
 
 def gic_version(machine: Machine) -> int:
