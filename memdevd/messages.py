@@ -257,6 +257,8 @@ GICV3_REDIST_CAPACITY: Final = (
 # virt_set_gic_version
 VIRT_GIC_VERSION_INVALID: Final = "Invalid gic-version value"
 VIRT_GIC_VERSION_HINT: Final = "Valid values are 3, 2, host, max.\n"
+# hw/arm/virt.c (11.1, seen live): its=on given with a GICv2
+VIRT_GICV2_ITS_INVALID: Final = "GICv2 + ITS is an invalid configuration."
 # hw/core/machine.c is_cpu_type_supported (8.2+): the text, then its hint.
 CPU_MODEL_INVALID: Final = "Invalid CPU model: {}"
 CPU_MODEL_VALID_LIST_HINT: Final = "The valid models are: {}\n"

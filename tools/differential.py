@@ -7,6 +7,12 @@ each against real QEMU and ``memdevd -memdevd version=V`` side by side, and
 saves every difference as a replayable case under --out::
 
     python tools/differential.py --version 7.2 --count 1000 [--seed N] [-j 4] [--out DIR]
+    python tools/differential.py --target aarch64 --count 1000 [--version 11.1] ...
+
+``--target aarch64`` generates qemu-system-aarch64 ``virt`` scenarios (machine
+versions, highmem*/gic-version/acpi properties, CPU models and their address
+ranges, firmware for the acpi-ged, PCIe root ports with virtio-mem-pci and
+virtio-pmem-pci, DIMMs, NUMA) and compares QEMU 7.2, 10.0 and 11.1.
 
 Scenario i uses the seed derived from (--seed, i), so a run is reproducible
 and ``--only SEED`` replays one scenario.  Each saved case is NAME.json (the
@@ -17,7 +23,10 @@ replays memdevd against it), NAME.memdevd.jsonl and NAME.diff.txt; with
 same step still differs).
 
 Binaries: $MEMDEVD_QEMU_7_2 or /usr/bin/qemu-system-x86_64, $MEMDEVD_QEMU_10_0
-or /opt/qemu-10.0/bin/qemu-system-x86_64.  Exit status: 0 if no divergence,
+or /opt/qemu-10.0/bin/qemu-system-x86_64; for aarch64 $MEMDEVD_QEMU_AARCH64_7_2
+or /usr/bin/qemu-system-aarch64, $MEMDEVD_QEMU_AARCH64_10_0 or
+/opt/qemu-10.0/bin/qemu-system-aarch64, $MEMDEVD_QEMU_AARCH64_11_1 or
+/opt/qemu-11.1/bin/qemu-system-aarch64.  Exit status: 0 if no divergence,
 1 if any, 2 on usage errors.
 """
 
@@ -45,9 +54,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         + "; ".join(f"{k}: {v}" for k, v in diffgen.KNOWN_DIVERGENCES.items()),
     )
     p.add_argument(
+        "--target",
+        choices=diffgen.TARGETS,
+        default="x86_64",
+        help="the QEMU system emulator: x86_64 (pc/q35, default) or aarch64 (virt)",
+    )
+    p.add_argument(
         "--version",
         action="append",
-        choices=diffgen.VERSIONS,
+        choices=sorted({v for t in diffgen.TARGETS for v in diffgen.versions_of(t)}),
         help="QEMU release to compare with (repeatable; default: every one installed)",
     )
     p.add_argument("--count", type=int, default=100, help="scenarios per version (100)")
@@ -75,18 +90,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.count < 0 or args.jobs < 1 or args.steps < 0:
         p.error("--count and --steps must be >= 0, --jobs >= 1")
+    for v in args.version or ():
+        if v not in diffgen.versions_of(args.target):
+            p.error(f"--version {v}: not compared for --target {args.target}")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     avoid = frozenset(diffgen.KNOWN_DIVERGENCES if args.avoid_all else args.avoid)
-    versions = args.version or [v for v in diffgen.VERSIONS if diffgen.qemu_available(v)]
+    target = args.target
+    versions = args.version or [
+        v for v in diffgen.versions_of(target) if diffgen.qemu_available(v, target)
+    ]
     seeds = args.only or [diffgen.derived_seed(args.seed, i) for i in range(args.count)]
     if args.print:
         for v in versions:
             for s in seeds:
-                data = diffgen.generate(s, steps=args.steps, version=v, avoid=avoid)
+                data = diffgen.generate(s, steps=args.steps, version=v, avoid=avoid, target=target)
                 print(json.dumps(data, indent=1))
         return 0
     if not versions:
@@ -95,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     summaries: list[diffgen.Summary] = []
     began = time.monotonic()
     for v in versions:
-        if not diffgen.qemu_available(v):
-            print(f"QEMU {v}: not found at {diffgen.qemu_path(v)}, skipped", file=sys.stderr)
+        if not diffgen.qemu_available(v, target):
+            where = diffgen.qemu_path(v, target)
+            print(f"QEMU {v}: not found at {where}, skipped", file=sys.stderr)
             continue
         done = 0
 
@@ -123,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 do_minimise=args.minimise,
                 avoid=avoid,
                 on_done=report,
+                target=target,
             )
         )
         summaries.append(summary)

@@ -638,6 +638,7 @@ def build_machine(
         from memdevd.app.netstart import create_board_nics
 
         create_board_nics(machine, release, notes)
+    config.board.after_board_nics(machine)
 
     if request.soundhw is not None:
         # qemu_create_cli_devices(): soundhw_init() first.

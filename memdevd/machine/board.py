@@ -67,6 +67,10 @@ class Board:
     #: ``kvm_available()``: the target's binary was built with KVM (an x86
     #: host's qemu-system-aarch64 is not)
     kvm_compiled: bool = True
+    #: VIRTIO_MEM_HAS_LEGACY_GUESTS (virtio-mem.c: x86 targets only): the
+    #: virtio-mem ``unplugged-inaccessible`` property exists; elsewhere it
+    #: does not and unplugged memory is always inaccessible
+    virtio_mem_legacy_guests: bool = True
     #: what versioned machine types keep of their release
     compat: CompatTable = MappingProxyType({})
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
@@ -168,6 +172,10 @@ class Board:
 
     def finish_board(self, machine: Machine) -> None:
         """What the board creates after its RAM and device memory."""
+
+    def after_board_nics(self, machine: Machine) -> None:
+        """What the board makes after the NICs of ``-nic``/``-net nic``
+        (arm virt makes them in the middle of its init, in create_pcie)."""
 
     def machine_done(self, machine: Machine) -> None:
         """``machine_init_done`` notifiers: checks once the command line's

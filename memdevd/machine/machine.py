@@ -967,6 +967,11 @@ class Machine:
 
     def device_del(self, dev_id: str) -> None:
         dev = self.find_device(dev_id)
+        if getattr(dev, "pending_deleted_event", False) and getattr(
+            dev, "pending_deleted_expires_zero", False
+        ):
+            # qmp_device_del, before qdev_unplug: the id as the client gave it
+            raise CoreError(M.DEVICE_UNPLUG_IN_PROGRESS.format(dev_id))
         from memdevd.machine.buses import bus_of
 
         bus = bus_of(self, dev)

@@ -385,6 +385,10 @@ class Release:
     # without ITS (virt-6.1 and older under TCG, its=off) fails MSI-X
     # (pcie-root-port); 11.1 does not (seen live).
     virt_msi_needs_controller: bool
+    # /machine's its reads false with a GICv2 (no ITS to make) and its=on
+    # with one is a start-up error: 11.1, seen live; 7.2 and 10.0 read
+    # what was set.
+    virt_its_needs_gicv3: bool
 
     # --- texts that differ per release -------------------------------------
     kvm_no_memslots_text: str
@@ -726,6 +730,7 @@ QEMU_7_2: Final = Release(
     virt_gic_default_by_cpus=False,
     virt_gic_v4_text=M.VIRT_GIC_V4_NEEDS_VIRT_7_2,
     virt_msi_needs_controller=True,
+    virt_its_needs_gicv3=False,
     audiodev_prop_lookup_error=False,
     audio_legacy_errors=True,
     audio_drivers=(
@@ -1031,6 +1036,7 @@ QEMU_11_1: Final = replace(
     backend_mapped_delete_text=M.BACKEND_MAPPED_NOT_DELETABLE,
     throttle_group_delete_text=M.THROTTLE_GROUP_NOT_DELETABLE,  # (seen live)
     virt_msi_needs_controller=False,  # pcie-root-port on a GICv3 without ITS (seen live)
+    virt_its_needs_gicv3=True,  # qom-get /machine its with a GICv2 (seen live)
 )
 
 RELEASES: Final[dict[str, Release]] = {

@@ -4,7 +4,10 @@
 :mod:`memdevd.devtools.scenario`): a random but plausible machine configuration (pc or
 q35, optionally ``nvdimm=on``, RAM sizes around the below/above-4G split,
 slots, maxmem, optional ``-numa`` nodes and cold-plugged DIMMs) and a random
-sequence of QMP commands on memory backends and memory devices.  The same seed
+sequence of QMP commands on memory backends and memory devices; with
+``target="aarch64"`` a qemu-system-aarch64 ``virt`` configuration
+(:func:`_virt_argv`) and virtio-mem-pci/virtio-pmem-pci on PCIe root ports
+and their resizes besides.  The same seed
 always gives the same scenario, whatever the Python hash seed or the date.
 
 :func:`run_seeds` replays each scenario against real QEMU and memdevd at the
@@ -55,6 +58,7 @@ import os
 import random
 import re
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -83,16 +87,34 @@ QEMU_BINARIES: dict[str, tuple[str, str]] = {
     "7.2": ("MEMDEVD_QEMU_7_2", "/usr/bin/qemu-system-x86_64"),
     "10.0": ("MEMDEVD_QEMU_10_0", "/opt/qemu-10.0/bin/qemu-system-x86_64"),
 }
+#: qemu-system-aarch64 of each release (the ``virt`` board), as tests/live_qemu.py
+#: finds it ($MEMDEVD_QEMU_AARCH64_7_2 ...).
+AARCH64_BINARIES: dict[str, tuple[str, str]] = {
+    "7.2": ("MEMDEVD_QEMU_AARCH64_7_2", "/usr/bin/qemu-system-aarch64"),
+    "10.0": ("MEMDEVD_QEMU_AARCH64_10_0", "/opt/qemu-10.0/bin/qemu-system-aarch64"),
+    "11.1": ("MEMDEVD_QEMU_AARCH64_11_1", "/opt/qemu-11.1/bin/qemu-system-aarch64"),
+}
+TARGET_BINARIES: dict[str, dict[str, tuple[str, str]]] = {
+    "x86_64": QEMU_BINARIES,
+    "aarch64": AARCH64_BINARIES,
+}
+#: The x86 releases compared (the default target's).
 VERSIONS: tuple[str, ...] = tuple(QEMU_BINARIES)
+TARGETS: tuple[str, ...] = tuple(TARGET_BINARIES)
 
 
-def qemu_path(version: str) -> str:
-    env, default = QEMU_BINARIES[version]
+def versions_of(target: str) -> tuple[str, ...]:
+    """The releases the differential test compares for ``target``."""
+    return tuple(TARGET_BINARIES[target])
+
+
+def qemu_path(version: str, target: str = "x86_64") -> str:
+    env, default = TARGET_BINARIES[target][version]
     return os.environ.get(env) or default
 
 
-def qemu_available(version: str) -> bool:
-    path = qemu_path(version)
+def qemu_available(version: str, target: str = "x86_64") -> bool:
+    path = qemu_path(version, target)
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
@@ -241,6 +263,13 @@ class Gen:
     devices: list[Device] = field(default_factory=list)
     anon_count: int = 0
     avoid: frozenset[str] = frozenset()
+    #: the QEMU system emulator: "x86_64" (pc/q35) or "aarch64" (virt)
+    target: str = "x86_64"
+    #: whether DIMMs can be plugged (virt: only through its acpi-ged)
+    ged: bool = True
+    #: virt: the pcie-root-ports on the command line, and those taken
+    root_ports: list[str] = field(default_factory=list)
+    busy_ports: set[str] = field(default_factory=set)
 
     def avoids(self, tag: str) -> bool:
         """Whether inputs of the known divergence ``tag`` are to be left out."""
@@ -250,6 +279,9 @@ class Gen:
 
     @property
     def region_base(self) -> int:
+        if self.target == "aarch64":
+            # virt: RAM at 1 GiB, device memory at its 1 GiB-aligned end.
+            return _round_up(GiB + self.ram, GiB)
         _, above = ram_split(self.board, self.ram, self.max_below_4g)
         return _round_up(4 * GiB + above, GiB)
 
@@ -306,6 +338,10 @@ class Gen:
         choices += ["/", "/chardevs"]
         if not self.avoids("qom-tree"):
             choices += ["/machine/unattached", "/machine/unattached/device[0]"]
+        elif self.target == "aarch64":
+            # virt's board devices are there (only their own lists lack
+            # their IRQs and memory regions)
+            choices += ["/machine/unattached", "/machine/unattached/sysbus"]
         return str(self.pick(choices))
 
     def new_backend_id(self) -> str:
@@ -328,7 +364,8 @@ KNOWN_DIVERGENCES: dict[str, str] = {
         "the board's devices, IRQs and memory regions in /machine/unattached (the "
         "i440fx/q35 host bridges, ISA devices, kvmvapic, ...) are not modelled: qom-list "
         "/machine/unattached lists only system[0], the vCPUs and SGX EPC sections, and "
-        "the other /machine/unattached/device[N] are not found"
+        "the other /machine/unattached/device[N] are not found; virt's are there, but "
+        "their own qom-list lacks their IRQs and memory regions"
     ),
     "nvdimm-set-crash": (
         "qom-set /machine nvdimm true on a machine started without nvdimm, then cont: "
@@ -371,6 +408,7 @@ class ActionSpec:
     weight: Weight
     fn: Action
     versions: tuple[str, ...] | None = None
+    targets: tuple[str, ...] | None = None
 
     def weight_now(self, g: Gen) -> float:
         return self.weight(g) if callable(self.weight) else self.weight
@@ -380,17 +418,20 @@ ACTIONS: list[ActionSpec] = []
 
 
 def action(
-    weight: Weight, *, versions: tuple[str, ...] | None = None
+    weight: Weight,
+    *,
+    versions: tuple[str, ...] | None = None,
+    targets: tuple[str, ...] | None = None,
 ) -> Callable[[Action], Action]:
     """Register a step generator.
 
     ``weight`` is a number or a function of the model (so that, say, devices
     are added mostly once there are backends); ``versions`` limits the action
-    to some QEMU releases.
+    to some QEMU releases, ``targets`` to some system emulators.
     """
 
     def deco(fn: Action) -> Action:
-        ACTIONS.append(ActionSpec(fn.__name__, weight, fn, versions))
+        ACTIONS.append(ActionSpec(fn.__name__, weight, fn, versions, targets))
         return fn
 
     return deco
@@ -613,6 +654,7 @@ def device_add(g: Gen) -> JSONDict:
         and g.region_size > 0
         and size % (2 * MiB) == 0
         and (driver == "pc-dimm" or g.nvdimm)
+        and g.ged
         and "bogus" not in args
         and len(g.devices) < g.slots
         and g.plugged_size() + size <= g.maxmem - g.ram
@@ -714,6 +756,45 @@ MACHINE_PROPS = (
     "sgx-epc",
 )
 
+# virtio-mem-pci / virtio-pmem-pci (their proxies alias the virtio device's)
+VIRTIO_PROPS = (
+    "size",
+    "requested-size",
+    "block-size",
+    "memaddr",
+    "node",
+    "memdev",
+    "prealloc",
+    "unplugged-inaccessible",
+    "type",
+    "realized",
+    "hotplugged",
+    "parent_bus",
+    "addr",
+    "bogus",
+)
+VIRT_MACHINE_PROPS = (
+    "nvdimm",
+    "type",
+    "device-memory-region-size",
+    "memory-backend",
+    "highmem",
+    "gic-version",
+    "acpi",
+    "its",
+    "ras",
+    "highmem-ecam",
+    "highmem-mmio",
+    "highmem-redists",
+    "compact-highmem",
+    "highmem-mmio-size",
+    "virtualization",
+    "secure",
+    "iommu",
+    "mem-merge",
+    "bogus",
+)
+
 
 def _object_and_props(g: Gen) -> tuple[str, Sequence[str]]:
     r = g.rng.random()
@@ -723,9 +804,9 @@ def _object_and_props(g: Gen) -> tuple[str, Sequence[str]]:
     if r < 0.85 and g.devices:
         d = g.pick(g.devices)
         path = d.path if d.id is None or g.chance(0.6) else d.id
-        return path, DEVICE_PROPS
+        return path, VIRTIO_PROPS if d.driver.startswith("virtio-") else DEVICE_PROPS
     if r < 0.92:
-        return "/machine", MACHINE_PROPS
+        return "/machine", VIRT_MACHINE_PROPS if g.target == "aarch64" else MACHINE_PROPS
     return g.some_path(), ("size", "type", "bogus")
 
 
@@ -767,6 +848,28 @@ def qom_set(g: Gen) -> JSONDict:
                 ("label-size", 0),
                 ("realized", True),
                 ("hotpluggable", False),
+                ("bogus", 1),
+            ]
+        )
+    elif props is VIRTIO_PROPS:
+        prop, value = g.pick(
+            [
+                ("requested-size", g.pick([0, 2 * MiB, 128 * MiB, 1 * GiB, 3 * MiB])),
+                ("requested-size", "128M"),
+                ("memaddr", g.region_base),
+                ("block-size", 4 * MiB),
+                ("memdev", "m0"),
+                ("bogus", 1),
+            ]
+        )
+    elif props is VIRT_MACHINE_PROPS:
+        prop, value = g.pick(
+            [
+                ("highmem", False),
+                ("gic-version", "3"),
+                ("acpi", "off"),
+                ("its", False),
+                ("type", "x"),
                 ("bogus", 1),
             ]
         )
@@ -877,7 +980,12 @@ def netdev_del(g: Gen) -> JSONDict:
 def nic_add(g: Gen) -> JSONDict:
     # A NIC on the root bus: pc's takes hot-plugs, q35's pcie.0 refuses them
     # (the same error from both); its netdev from the pool, maybe in use.
-    args: JSONDict = {"driver": str(g.pick(["e1000", "virtio-net-pci", "rtl8139"]))}
+    drivers = ["e1000", "virtio-net-pci", "rtl8139"]
+    if g.target == "aarch64":
+        drivers = ["virtio-net-pci"]
+    args: JSONDict = {"driver": str(g.pick(drivers))}
+    if g.target == "aarch64" and g.root_ports and g.chance(0.5):
+        args["bus"] = str(g.pick(g.root_ports))
     if g.chance(0.8):
         args["netdev"] = str(g.pick(NETDEV_IDS))
     return cmd("device_add", args)
@@ -951,6 +1059,155 @@ def stop_cont(g: Gen) -> JSONDict:
     return {**cmd("cont" if g.running else "stop"), "settle_ms": EVENT_SETTLE_MS}
 
 
+# --- aarch64 virt: virtio-mem-pci and virtio-pmem-pci on PCIe root ports ---
+
+VIRTIO_IDS = ("v0", "v1", "v2", "v3")
+# virtio-mem's block sizes: the default (the host's THP size, 2 MiB here),
+# larger powers of two, and invalid ones.
+VMEM_BLOCK_SIZES = (2 * MiB, 4 * MiB, 1 * GiB, 1 * MiB, 3 * MiB)
+
+
+def _pick_bus(g: Gen) -> str | None:
+    """A root port: free (mostly), taken, the root bus, a missing one, or none."""
+    free = [p for p in g.root_ports if p not in g.busy_ports]
+    r = g.rng.random()
+    if free and r < 0.8:
+        return str(g.pick(free))
+    if g.busy_ports and r < 0.85:
+        return str(g.pick(sorted(g.busy_ports)))
+    if r < 0.9:
+        return "pcie.0"
+    if r < 0.93:
+        return str(g.pick(["nope", "rp9"]))
+    return None
+
+
+def _virtio_md_add(g: Gen, driver: str) -> JSONDict:
+    args: JSONDict = {"driver": driver}
+    r = g.rng.random()
+    dev_id: str | None
+    if r < 0.1:
+        dev_id = None
+    elif r < 0.16 and g.device_ids():
+        dev_id = str(g.pick(g.device_ids()))
+    else:
+        free = [i for i in VIRTIO_IDS if i not in g.device_ids()]
+        dev_id = str(g.pick(free or VIRTIO_IDS))
+    if dev_id is not None:
+        args["id"] = dev_id
+    memdev = _pick_memdev(g)
+    if memdev is not None:
+        args["memdev"] = memdev
+    backend = g.backends.get(memdev.removeprefix("/objects/")) if memdev is not None else None
+    size = backend.size if backend is not None else 1 * GiB
+    bus = _pick_bus(g)
+    if bus is not None:
+        args["bus"] = bus
+    block = 2 * MiB
+    if driver == "virtio-mem-pci":
+        if g.chance(0.7):
+            req = int(g.pick([0, size // 2, size, 2 * MiB, size + 2 * MiB, 3 * MiB]))
+            args["requested-size"] = _number(g, req, size=True)
+        if g.chance(0.15):
+            block = int(g.pick(VMEM_BLOCK_SIZES))
+            args["block-size"] = _number(g, block, size=True)
+        if g.chance(0.1):
+            args["node"] = _number(g, int(g.pick([0, 1, g.numa_nodes, 128])))
+        if g.chance(0.05):
+            args[str(g.pick(["dynamic-memslots", "unplugged-inaccessible"]))] = g.pick(
+                [True, False, "auto"]
+            )
+    if g.chance(0.15):
+        args["memaddr"] = _number(g, _pick_addr(g, size))
+    if g.chance(0.03):
+        args["bogus"] = 1
+    step = cmd("device_add", args)
+    plausible = (
+        backend is not None
+        and backend.used_by is None
+        and (dev_id is None or dev_id not in g.device_ids())
+        and bus in g.root_ports
+        and bus not in g.busy_ports
+        and g.region_size > 0
+        and size % block == 0
+        and len(args) <= 6
+        and "memaddr" not in args
+        and "bogus" not in args
+        and g.plugged_size() + size <= g.maxmem - g.ram
+    )
+    if plausible and backend is not None and bus is not None:
+        addr = g.first_fit(size)
+        if addr is None:
+            return step
+        if dev_id is None:
+            path = f"/machine/peripheral-anon/device[{g.anon_count}]"
+            g.anon_count += 1
+        else:
+            path = f"/machine/peripheral/{dev_id}"
+        backend.used_by = path
+        g.busy_ports.add(bus)
+        g.devices.append(Device(dev_id, path, driver, backend.id, size, addr, None))
+    return step
+
+
+def _virtio_weight(g: Gen) -> float:
+    return 14 if _free_backends(g) and g.root_ports else 3
+
+
+@action(_virtio_weight, targets=("aarch64",))
+def virtio_mem_add(g: Gen) -> JSONDict:
+    return _virtio_md_add(g, "virtio-mem-pci")
+
+
+# (qemu-system-aarch64 7.2 and 10.0 have no virtio-pmem-pci: refused by name)
+@action(lambda g: _virtio_weight(g) / 5, targets=("aarch64",))
+def virtio_pmem_add(g: Gen) -> JSONDict:
+    return _virtio_md_add(g, "virtio-pmem-pci")
+
+
+def _has_vmem(g: Gen) -> bool:
+    return any(d.driver == "virtio-mem-pci" for d in g.devices)
+
+
+@action(lambda g: 8 if _has_vmem(g) else 1, targets=("aarch64",))
+def virtio_mem_resize(g: Gen) -> JSONDict:
+    """qom-set requested-size: what a management tool resizes virtio-mem with."""
+    vmems = [d for d in g.devices if d.driver == "virtio-mem-pci"]
+    if vmems:
+        d = g.pick(vmems)
+        path = d.path if d.id is None or g.chance(0.5) else d.id
+        size = d.size
+    else:
+        path, size = str(g.pick(["v0", "/machine/peripheral/v0", "nope"])), 1 * GiB
+    value = int(g.pick([0, size // 2, size, 2 * MiB, size + 2 * MiB, 1 * MiB, 4 * MiB]))
+    return cmd(
+        "qom-set",
+        {"path": path, "property": "requested-size", "value": _number(g, value, size=True)},
+    )
+
+
+@action(1, targets=("aarch64",))
+def root_port_add(g: Gen) -> JSONDict:
+    # pcie.0 takes no hot-plug on virt: refused whatever the port's options.
+    args: JSONDict = {"driver": "pcie-root-port", "id": str(g.pick(["rp7", "rp0"]))}
+    if g.chance(0.5):
+        args["chassis"] = int(g.pick([7, 1]))
+    return cmd("device_add", args)
+
+
+@action(2, targets=("aarch64",))
+def virt_hmp_info(g: Gen) -> JSONDict:
+    # memdevd's HMP has the memory ones only; info memdev lists backends in
+    # query-memdev's order, not QEMU's hash-table order (docs/divergences.md).
+    what = str(g.pick(["memory-devices", "numa", "memory_size_summary"]))
+    return cmd("human-monitor-command", {"command-line": f"info {what}"})
+
+
+@action(1, targets=("aarch64",))
+def query_pci(g: Gen) -> JSONDict:
+    return cmd("query-pci")
+
+
 # --------------------------------------------------------------------------- #
 # Machine configuration
 # --------------------------------------------------------------------------- #
@@ -1008,6 +1265,153 @@ def _machine_argv(g: Gen) -> list[str]:
         argv += _numa_argv(g)
     if rng.random() < 0.25 and g.region_size:
         argv += _coldplug_argv(g)
+    return argv
+
+
+# virt's versioned types: all three releases know these; then per release
+# (10.0 marks the ones older than 8.0 deprecated, 11.1 has none older than 5.2).
+VIRT_TYPES: dict[str, tuple[str, ...]] = {
+    "all": ("virt-7.2", "virt-7.1", "virt-6.2", "virt-6.1", "virt-6.0"),
+    "7.2": ("virt-5.0", "virt-4.2", "virt-4.1", "virt-2.12", "virt-2.6"),
+    "10.0": ("virt-10.0", "virt-9.2", "virt-8.2", "virt-4.2", "virt-4.1", "virt-2.12"),
+    "11.1": ("virt-11.1", "virt-10.1", "virt-10.0", "virt-8.2", "virt-5.2"),
+}
+# The oldest type each release does not call deprecated (a warning at start-up).
+VIRT_DEPRECATED_BELOW: dict[str, tuple[int, ...]] = {"7.2": (0,), "10.0": (7, 1), "11.1": (8, 2)}
+# CPU models and the physical address range they give (arm_pamax): 40 bits
+# (cortex-a53/a57), 44 (a72), 48 (max, neoverse-n1), and 32-bit CPUs.
+VIRT_CPUS: dict[str, tuple[str, ...]] = {
+    "all": (
+        "max",
+        "max",
+        "cortex-a57",
+        "cortex-a53",
+        "cortex-a72",
+        "neoverse-n1",
+        "a64fx",
+        "cortex-a15",
+        "cortex-a76",
+    ),
+    "10.0": ("neoverse-v1", "neoverse-n2", "cortex-a710", "cortex-a55"),
+    "11.1": ("neoverse-v1", "neoverse-n2", "cortex-a710", "cortex-a55"),
+}
+AARCH32_CPUS = frozenset({"cortex-a15", "cortex-a7"})
+#: A firmware of two instructions, ``wfi; b .-4``: a vCPU that sleeps.
+VIRT_WFI_FIRMWARE = Path(__file__).resolve().parent / "virt-wfi.bin"
+VIRT_RAM_SIZES: tuple[int, ...] = (128 * MiB, 256 * MiB, 512 * MiB, 1 * GiB, 2 * GiB, 3 * GiB)
+# Past 1 TiB (40 bits) and 16 TiB (44 bits) for the address-range errors.
+# (each small one several times: most start-ups should succeed)
+VIRT_MAXMEM_EXTRA: tuple[int, ...] = (
+    *(1 * GiB, 3 * GiB, 7 * GiB, 15 * GiB) * 4,
+    63 * GiB,
+    1023 * GiB,
+    16 * 1024 * GiB,
+)
+
+
+def _virt_argv(g: Gen) -> list[str]:
+    """A ``virt`` command line: machine type and properties, CPU, -m, firmware
+    (the acpi-ged needs one), root ports, NUMA, cold-plugged memory devices."""
+    rng = g.rng
+    g.board = "virt"
+    v = g.version or "7.2"
+    machine = "virt"
+    if rng.random() < 0.25:
+        types = VIRT_TYPES["all"] + VIRT_TYPES.get(v, ())
+        if g.avoids("startup-warnings"):
+            types = tuple(t for t in types if _type_version(t) >= VIRT_DEPRECATED_BELOW[v])
+        machine = str(g.pick(types))
+    mversion = _type_version(machine) if machine != "virt" else (99, 0)
+    props: list[str] = []
+    if rng.random() < 0.08:
+        props.append("highmem=off")
+    g.nvdimm = rng.random() < 0.25
+    if g.nvdimm:
+        props.append("nvdimm=on")
+    acpi = True
+    if rng.random() < 0.1:
+        acpi = False
+        props.append("acpi=off")
+    if rng.random() < 0.15:
+        props.append(f"gic-version={g.pick(['2', '3', 'max', '2'])}")
+    if rng.random() < 0.05:
+        props.append("its=off")
+    if v != "7.2" and rng.random() < 0.15:
+        key = str(g.pick(["highmem-redists", "highmem-ecam", "highmem-mmio", "compact-highmem"]))
+        props.append(f"{key}={g.pick(['off', 'on'])}")
+    if v != "7.2" and rng.random() < 0.05:
+        props.append(f"highmem-mmio-size={g.pick(['1T', '2T', '256G'])}")
+    if props:
+        machine += "," + ",".join(props)
+    cpu = str(g.pick(VIRT_CPUS["all"] + VIRT_CPUS.get(v, ())))
+    g.ram = int(g.pick(VIRT_RAM_SIZES))
+    extra = int(g.pick(VIRT_MAXMEM_EXTRA)) if rng.random() < 0.9 else 0
+    if extra == 0:
+        g.slots = 0 if rng.random() < 0.8 else rng.randint(1, 4)
+    elif rng.random() < 0.03:
+        g.slots = int(g.pick([0, 257]))
+    else:
+        g.slots = rng.randint(1, 8)
+    g.maxmem = g.ram + extra
+    mem = fmt_size(g.ram) if rng.random() < 0.85 else str(g.ram // MiB)
+    if g.slots or g.maxmem != g.ram:
+        mem += f",slots={g.slots},maxmem={fmt_size(g.maxmem)}"
+    argv = ["-machine", machine, "-cpu", cpu, "-m", mem, "-nodefaults", "-display", "none"]
+    # Any file is firmware to virt (pflash0 is loaded from it).  Without
+    # one, or with an empty one, a running vCPU executes zeroes: an exception
+    # loop that takes the BQL each time round under TCG, so QEMU answers
+    # late; such guests never run.  VIRT_WFI_FIRMWARE waits for interrupts.
+    r = rng.random()
+    firmware = "" if r < 0.3 else "/dev/null" if r < 0.65 else str(VIRT_WFI_FIRMWARE)
+    if firmware:
+        argv += ["-bios", firmware]
+    aarch32 = cpu in AARCH32_CPUS
+    # machvirt_init: the acpi-ged with firmware and ACPI on virt-4.2+ (aarch64 CPUs).
+    g.ged = bool(firmware) and acpi and mversion >= (4, 2) and not aarch32
+    g.no_cont = firmware != str(VIRT_WFI_FIRMWARE) or aarch32
+    argv.append("-S")
+    g.running = g.ever_ran = not g.no_cont and rng.random() < 0.1
+    if rng.random() < 0.15:
+        g.cpus = rng.randint(1, 4)
+        argv += ["-smp", str(g.cpus)]
+    for i in range(rng.randint(1, 4) if rng.random() < 0.85 else 0):
+        port = f"rp{i}"
+        argv += ["-device", f"pcie-root-port,id={port},chassis={i + 1}"]
+        g.root_ports.append(port)
+    if rng.random() < 0.2 and g.ram >= 512 * MiB:
+        argv += _numa_argv(g)
+    if rng.random() < 0.25 and g.region_size and g.ged:
+        argv += _coldplug_argv(g)
+    if rng.random() < 0.25 and g.region_size and g.root_ports:
+        argv += _coldplug_virtio_argv(g)
+    return argv
+
+
+def _coldplug_virtio_argv(g: Gen) -> list[str]:
+    """A virtio-mem-pci (or virtio-pmem-pci) on a root port on the command line."""
+    argv: list[str] = []
+    free = [p for p in g.root_ports if p not in g.busy_ports]
+    for i, port in enumerate(free[: g.rng.randint(1, 2)]):
+        size = int(g.pick([128 * MiB, 512 * MiB, 1 * GiB]))
+        if g.plugged_size() + size > g.maxmem - g.ram:
+            break
+        addr = g.first_fit(size)
+        if addr is None:
+            break
+        bid, did = f"cv{i}", f"cvd{i}"
+        driver = "virtio-pmem-pci" if g.chance(0.25) else "virtio-mem-pci"
+        argv += ["-object", f"memory-backend-ram,id={bid},size={fmt_size(size)}"]
+        dev = f"{driver},id={did},memdev={bid},bus={port}"
+        if driver == "virtio-mem-pci":
+            dev += f",requested-size={fmt_size(int(g.pick([0, size // 2, size])))}"
+            if g.numa_nodes and g.chance(0.5):
+                dev += f",node={g.rng.randrange(g.numa_nodes)}"
+        if g.chance(0.05):
+            dev += str(g.pick([",requested-size=3M", ",block-size=3M", ",bus=pcie.0"]))
+        argv += ["-device", dev]
+        g.backends[bid] = Backend(bid, size, used_by=did, cmdline=True)
+        g.busy_ports.add(port)
+        g.devices.append(Device(did, f"/machine/peripheral/{did}", driver, bid, size, addr, None))
     return argv
 
 
@@ -1089,8 +1493,12 @@ def generate(
     steps: int = DEFAULT_STEPS,
     version: str | None = None,
     avoid: frozenset[str] = frozenset(),
+    target: str = "x86_64",
 ) -> JSONDict:
     """A scenario dict for ``seed``: deterministic, whatever the run or the date.
+
+    ``target`` "aarch64" generates qemu-system-aarch64 ``virt`` scenarios
+    (the scenario's ``target`` key), "x86_64" pc/q35 ones.
 
     ``version`` ("7.2", "10.0") only tunes how often release-specific inputs
     appear (QemuOpts strings for device_add); None suits any release.
@@ -1102,13 +1510,20 @@ def generate(
     if unknown:
         raise ValueError(f"unknown divergence tag(s): {', '.join(sorted(unknown))}")
     # random.Random(int) is stable across runs and Python hash seeds.
-    g = Gen(random.Random(seed), version, avoid=avoid)
-    argv = _machine_argv(g)
+    if target not in TARGET_BINARIES:
+        raise ValueError(f"unknown target {target!r}")
+    g = Gen(random.Random(seed), version, avoid=avoid, target=target)
+    argv = _virt_argv(g) if target == "aarch64" else _machine_argv(g)
     out: list[JSONDict] = [{"send": {"execute": "qmp_capabilities"}, "settle_ms": FAST_SETTLE_MS}]
     if g.running and steps > 0:
         out.append({**cmd("cont"), "settle_ms": EVENT_SETTLE_MS})
     g.running = g.ever_ran = g.running and steps > 0
-    specs = [a for a in ACTIONS if a.versions is None or version in a.versions]
+    specs = [
+        a
+        for a in ACTIONS
+        if (a.versions is None or version in a.versions)
+        and (a.targets is None or target in a.targets)
+    ]
     while len(out) < steps + 1:
         spec = g.rng.choices(specs, [a.weight_now(g) for a in specs])[0]
         step = spec.fn(g)
@@ -1116,14 +1531,19 @@ def generate(
             # Any JSON value is echoed back as the response's id.
             step["send"]["id"] = g.pick([1, "x", [1, {"a": None}], 2.5, {"k": "v"}])
         out.append(step)
-    return {
-        "name": f"diff_{version or 'any'}_{seed}".replace(".", "_"),
+    prefix = "diff" if target == "x86_64" else f"diff_{target}"
+    data: JSONDict = {
+        "name": f"{prefix}_{version or 'any'}_{seed}".replace(".", "_"),
         "argv": argv,
         "notes": f"differential: generate({seed}, steps={steps}, version={version!r}"
         + (f", avoid={sorted(avoid)}" if avoid else "")
+        + (f", target={target!r}" if target != "x86_64" else "")
         + ")",
         "steps": out,
     }
+    if target != "x86_64":
+        data["target"] = target
+    return data
 
 
 def hypothesis_scenarios(steps: int = DEFAULT_STEPS, version: str | None = None) -> Any:
@@ -1227,17 +1647,43 @@ def _kill_leftovers(pidfile: str) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+def _reference(version: str, target: str) -> CommandTarget:
+    """Real QEMU.  qemu-system-aarch64 10.0 and 11.1 run as their recordings
+    ran them, with the module directories they masked hidden
+    (tests/live_qemu.py), where this host can hide them."""
+    qemu = qemu_path(version, target)
+    if target == "x86_64":
+        return qemu_target(qemu)
+    tests_dir = str(Path(__file__).resolve().parent.parent)
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    import live_qemu
+
+    prog = (f"qemu-system-{target}",)
+    if live_qemu.mask_problem(version, target) is not None or not live_qemu.module_masks(
+        version, target
+    ):
+        return qemu_target(qemu, prog_names=prog)
+    command = live_qemu.qemu_command(version, ["{argv}"], target)
+    # (qemu_command finds the binary itself: point it at the one chosen here)
+    return CommandTarget(
+        tuple(qemu if w == live_qemu.qemu_binary(version, target) else w for w in command),
+        prog_names=prog,
+    )
+
+
 async def compare(data: JSONDict, version: str, *, early_stop: bool = True) -> Comparison:
     """Run one scenario dict against QEMU ``version`` and memdevd; never raises."""
     scenario = to_scenario(data)
-    qemu = qemu_path(version)
+    target = scenario.target
+    qemu = qemu_path(version, target)
     with tempfile.TemporaryDirectory(prefix="memdevd-diff-") as tmp:
         pidfile = os.path.join(tmp, "pids")
         try:
             return await compare_live(
                 scenario,
-                _tracked(qemu_target(qemu), pidfile, qemu),
-                _tracked(memdevd_target(version), pidfile, "memdevd"),
+                _tracked(_reference(version, target), pidfile, qemu),
+                _tracked(memdevd_target(version, target=target), pidfile, "memdevd"),
                 stop_at_first_difference=early_stop,
             )
         except Exception as exc:  # one broken run must not hide the others
@@ -1333,11 +1779,13 @@ def save_failure(
     out.mkdir(parents=True, exist_ok=True)
     name = name or str(data["name"])
     text = result.message
+    target = str(data.get("target", "x86_64"))
+    settings = "" if target == "x86_64" else f",target={target}"
     scenario = dict(data)
     scenario["name"] = name
     scenario["notes"] = (
-        f"{data.get('notes', '')}; QEMU {version} ({qemu_path(version)}) vs memdevd "
-        f"-memdevd version={version}. First difference:\n{text}"
+        f"{data.get('notes', '')}; QEMU {version} ({qemu_path(version, target)}) vs memdevd "
+        f"-memdevd version={version}{settings}. First difference:\n{text}"
     )
     path = out / f"{name}.json"
     path.write_text(json.dumps(scenario, indent=1) + "\n", encoding="utf-8")
@@ -1367,6 +1815,7 @@ class Outcome:
 class Summary:
     version: str
     outcomes: list[Outcome] = field(default_factory=list)
+    target: str = "x86_64"
 
     @property
     def scenarios(self) -> int:
@@ -1386,6 +1835,7 @@ class Summary:
             if o.known is not None:
                 known[o.known] = known.get(o.known, 0) + 1
         lines = [
+            f"{'' if self.target == 'x86_64' else f'qemu-system-{self.target} '}"
             f"QEMU {self.version}: {self.scenarios} scenarios, "
             f"{self.steps_compared} steps compared, {len(self.failures)} divergences"
             + (f" ({sum(known.values())} of known kinds)" if known else "")
@@ -1422,10 +1872,11 @@ async def run_seed(
     do_minimise: bool = False,
     avoid: frozenset[str] = frozenset(),
     on_done: Callable[[Outcome], None] | None = None,
+    target: str = "x86_64",
 ) -> Outcome:
     began = time.monotonic()
     try:
-        data = generate(seed, steps=steps, version=version, avoid=avoid)
+        data = generate(seed, steps=steps, version=version, avoid=avoid, target=target)
     except Exception as exc:  # a generator bug must not stop the other seeds
         outcome = Outcome(seed, version, 0, False, difference=f"generator failed: {exc!r}")
         if on_done is not None:
@@ -1468,6 +1919,7 @@ async def run_seeds(
     do_minimise: bool = False,
     avoid: frozenset[str] = frozenset(),
     on_done: Callable[[Outcome], None] | None = None,
+    target: str = "x86_64",
 ) -> Summary:
     """Compare every seed's scenario, ``jobs`` at a time; save the differences."""
     thunks = [
@@ -1479,11 +1931,12 @@ async def run_seeds(
             do_minimise=do_minimise,
             avoid=avoid,
             on_done=on_done,
+            target=target,
         )
         for s in seeds
     ]
     outcomes = await run_many(thunks, limit=jobs)
-    return Summary(version, list(outcomes))
+    return Summary(version, list(outcomes), target=target)
 
 
 def run_seeds_sync(

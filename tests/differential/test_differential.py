@@ -18,7 +18,13 @@ everything else, so this test fails while they exist;
 ``MEMDEVD_DIFF_AVOID=TAG,TAG`` (or ``all``) leaves their inputs out, to see
 whether anything else differs.  Minimal cases of them: tests/differential/known/.
 
-The long run is ``python tools/differential.py``.
+The same runs for qemu-system-aarch64's ``virt`` (diffgen.generate with
+``target="aarch64"``: machine versions and properties, CPU models, firmware,
+root ports with virtio-mem-pci/virtio-pmem-pci, DIMMs, NUMA) against its 7.2,
+10.0 and 11.1, with fewer seeds (:data:`AARCH64_SEEDS`): a few seconds per
+release.
+
+The long run is ``python tools/differential.py`` (``--target aarch64`` for virt).
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ FIXED_SEEDS: tuple[int, ...] = tuple(range(1, 17))
 DERIVED_SEEDS = 4
 SEEDS_PER_VERSION = len(FIXED_SEEDS) + DERIVED_SEEDS
 STEPS = 15
+#: aarch64 (virt): fewer, shorter scenarios, to stay within CI's time.
+AARCH64_FIXED_SEEDS: tuple[int, ...] = tuple(range(1, 7))
+AARCH64_DERIVED_SEEDS = 2
+AARCH64_STEPS = 12
 JOBS = int(os.environ.get("MEMDEVD_LIVE_JOBS", "4"))
 
 
@@ -61,9 +71,13 @@ def ci_avoid() -> frozenset[str]:
     return frozenset(tags)
 
 
-def ci_seeds() -> list[int]:
+def ci_seeds(target: str = "x86_64") -> list[int]:
     base = os.environ.get("MEMDEVD_DIFF_SEED", "ci")
-    return [*FIXED_SEEDS, *(diffgen.derived_seed(base, i) for i in range(DERIVED_SEEDS))]
+    if target == "aarch64":
+        fixed, derived = AARCH64_FIXED_SEEDS, AARCH64_DERIVED_SEEDS
+    else:
+        fixed, derived = FIXED_SEEDS, DERIVED_SEEDS
+    return [*fixed, *(diffgen.derived_seed(base, i) for i in range(derived))]
 
 
 def test_generator_is_deterministic() -> None:
@@ -83,6 +97,24 @@ def test_generator_is_deterministic() -> None:
     with pytest.raises(ValueError):
         diffgen.generate(1, avoid=frozenset({"no-such-tag"}))
     assert len(set(ci_seeds())) == SEEDS_PER_VERSION
+    # aarch64: virt scenarios, marked with their target, for every release.
+    for seed in (*AARCH64_FIXED_SEEDS, 2**32 - 1):
+        for version in diffgen.versions_of("aarch64"):
+            first = diffgen.generate(seed, version=version, target="aarch64")
+            assert first == diffgen.generate(seed, version=version, target="aarch64")
+            assert first["target"] == "aarch64"
+            assert first["argv"][:2] == ["-machine", first["argv"][1]]
+            assert first["argv"][1].startswith("virt")
+            assert diffgen.to_scenario(first).target == "aarch64"
+    kinds = {
+        step["send"]["arguments"].get("driver")
+        for seed in range(40)
+        for step in diffgen.generate(seed, version="10.0", target="aarch64")["steps"]
+        if step["send"]["execute"] == "device_add"
+    }
+    assert {"virtio-mem-pci", "virtio-pmem-pci", "pc-dimm"} <= kinds
+    with pytest.raises(ValueError):
+        diffgen.generate(1, target="s390x")
 
 
 @pytest.mark.live_qemu
@@ -95,6 +127,28 @@ def test_memdevd_matches_qemu_on_random_scenarios(version: str, tmp_path: Path) 
         ci_seeds(), version, tmp_path, steps=STEPS, jobs=JOBS, avoid=ci_avoid()
     )
     assert summary.scenarios == SEEDS_PER_VERSION
+    if summary.failures:
+        details = "\n\n".join(f"seed {o.seed}: {o.path}\n{o.difference}" for o in summary.failures)
+        pytest.fail(f"{summary.text()}\n\n{details}", pytrace=False)
+
+
+@pytest.mark.live_qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("version", diffgen.versions_of("aarch64"))
+def test_memdevd_matches_qemu_aarch64_on_random_scenarios(version: str, tmp_path: Path) -> None:
+    if not diffgen.qemu_available(version, "aarch64"):
+        pytest.skip(f"QEMU {version} not found at {diffgen.qemu_path(version, 'aarch64')}")
+    seeds = ci_seeds("aarch64")
+    summary = diffgen.run_seeds_sync(
+        seeds,
+        version,
+        tmp_path,
+        steps=AARCH64_STEPS,
+        jobs=JOBS,
+        avoid=ci_avoid(),
+        target="aarch64",
+    )
+    assert summary.scenarios == len(seeds)
     if summary.failures:
         details = "\n\n".join(f"seed {o.seed}: {o.path}\n{o.difference}" for o in summary.failures)
         pytest.fail(f"{summary.text()}\n\n{details}", pytrace=False)

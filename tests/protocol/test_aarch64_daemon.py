@@ -150,3 +150,45 @@ def test_startup_errors(workdir: Path, version: str, extra: list[str], text: str
             assert f": {text}\n" in proc.stderr()
 
     asyncio.run(go())
+
+
+def test_board_devices_under_unattached(workdir: Path) -> None:
+    """machvirt_init's devices in its order (as qemu-system-aarch64 shows
+    them, compared live in the virt_board_devices scenarios): after the
+    vCPUs the GIC and its MSI controller, the UART, the RTC, the PCIe host,
+    a -nic NIC, the acpi-ged with firmware (else pl061 and gpio-key), the
+    virtio-mmio transports and the platform bus; the system bus links them."""
+
+    async def types(qmp, count: int) -> list[str]:
+        got = []
+        for i in range(count):
+            path = f"/machine/unattached/device[{i}]"
+            got.append(await qmp.ok("qom-get", {"path": path, "property": "type"}))
+        return got
+
+    async def go() -> None:
+        async with run_memdevd(workdir, _argv("10.0", "none", "-smp", "2")) as proc:
+            qmp = await proc.connect()
+            await qmp.negotiate()
+            head = ["max-arm-cpu"] * 2 + ["arm_gic", "arm-gicv2m", "pl011", "pl031"]
+            head += ["gpex-pcihost", "pl061", "gpio-key"]
+            tail = ["virtio-mmio"] * 32 + ["platform-bus-device"]
+            assert await types(qmp, 42) == head + tail
+            rsp = await qmp.execute("qom-get", {"path": "/machine/unattached/device[42]"})
+            assert "error" in rsp
+            names = {p["name"] for p in await qmp.ok("qom-list", {"path": "/machine/unattached"})}
+            assert {"sysbus", "io[0]", "system[0]", "device[41]"} <= names
+            link = {"path": "/machine/unattached/sysbus", "property": "child[2]"}
+            assert await qmp.ok("qom-get", link) == "/machine/unattached/device[2]"
+            rsp = await qmp.execute("device_del", {"id": "/machine/unattached/device[3]"})
+            assert rsp["error"]["desc"] == "Bus 'main-system-bus' does not support hotplugging"
+        argv = _argv("11.1", "none", "-machine", "gic-version=3", "-bios", "/dev/null")
+        argv += ["-nic", "user,model=virtio-net-pci"]
+        async with run_memdevd(workdir, argv) as proc:
+            qmp = await proc.connect()
+            await qmp.negotiate()
+            head = ["max-arm-cpu", "arm-gicv3", "arm-gicv3-its", "pl011", "pl031"]
+            head += ["gpex-pcihost", "virtio-net-pci", "acpi-ged", "virtio-mmio"]
+            assert await types(qmp, 9) == head
+
+    asyncio.run(go())

@@ -124,6 +124,9 @@ class VirtioMEM(VirtioDevice):
         self.unplugged_inaccessible = compat.get(
             "virtio-mem.unplugged-inaccessible", release.unplugged_inaccessible_default
         )
+        if not machine.config.board.virtio_mem_legacy_guests:
+            # (no such property: unplugged memory is always inaccessible)
+            self.unplugged_inaccessible = "on"
         # hw_compat_7_2.
         self.early_migration = compat.get("virtio-mem.x-early-migration", True)
         self.dynamic_memslots = False
@@ -150,14 +153,17 @@ class VirtioMEM(VirtioDevice):
             static_prop("node", "uint32", "node", parse_uint32, default=0),
             static_prop("prealloc", "bool", "prealloc", parse_bool, default=False),
             link_prop("memdev", "memory-backend", "hostmem"),
-            static_prop(
-                "unplugged-inaccessible",
-                "OnOffAuto",
-                "unplugged_inaccessible",
-                parse_on_off_auto,
-                default=release.unplugged_inaccessible_default,
-            ),
         ]
+        if self.machine.config.board.virtio_mem_legacy_guests:
+            props.append(
+                static_prop(
+                    "unplugged-inaccessible",
+                    "OnOffAuto",
+                    "unplugged_inaccessible",
+                    parse_on_off_auto,
+                    default=release.unplugged_inaccessible_default,
+                )
+            )
         if release.virtio_mem_early_migration:
             props.append(
                 static_prop(

@@ -24,6 +24,7 @@ from memdevd.machine import dimm_hotplug
 from memdevd.machine.board import Board
 from memdevd.machine.buses import Bus, PCIFunction
 from memdevd.machine.errors import CoreError
+from memdevd.machine.qom import Prop, QOMObject
 from memdevd.machine.smp import SmpSupport
 from memdevd.releases.machine_compat import CompatTable
 
@@ -97,6 +98,10 @@ STUB_COMMANDS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: base_memmap[VIRT_NVDIMM_ACPI]: the NVDIMM DSM window (NVDIMM_ACPI_IO_LEN)
+NVDIMM_ACPI_BASE = 0x09090000
+NVDIMM_ACPI_IO_LEN = 4
+
 #: The generic PCIe host's root function (gpex-root) on pcie.0.
 GPEX_ROOT = PCIFunction(0x00, "gpex-root")
 
@@ -125,11 +130,24 @@ class VirtBoard(Board):
     block_default_type = "virtio"
     stub_commands = STUB_COMMANDS
     default_display = None
+    virtio_mem_legacy_guests = False
 
     def machine_type_chain(self, machine_type: str) -> tuple[str, ...]:
         return (f"{machine_type}-machine", "virt-machine", "machine", "object")
 
     # -- vCPUs ----------------------------------------------------------------------------
+
+    def machine_props(self, machine: Machine) -> list[Prop]:
+        """The generic ones, ``acpi`` and virt's own as its getters read
+        them (``machine_props.py``), where the release's /machine has them."""
+        from memdevd.machine.machine import generic_machine_props
+        from memdevd.targets.aarch64.machine_props import virt_props
+
+        sample = machine.machine_obj.recorded_sample()
+        recorded = {p["name"] for p in sample["qom-list"]} if sample else set()
+        props = list(generic_machine_props(machine).values())
+        props.append(Prop("acpi", "OnOffAuto", _get_acpi, _set_acpi))
+        return props + virt_props(machine, recorded)
 
     def smp_support(self, release: Release, machine_type: str) -> SmpSupport:
         compat = self.compat_props(machine_type)
@@ -200,7 +218,13 @@ class VirtBoard(Board):
             addressing_limited_text=release.virt_addressing_limited_text,
         )
         machine.board_state["layout"] = layout
+        machine.board_state["compact-highmem"] = bool(
+            options.get("compact-highmem", not compat.get("virt.no-highmem-compact", False))
+        )
+        machine.board_state["aarch64"] = aarch64
         gic = gic_version(machine)
+        if release.virt_its_needs_gicv3 and gic == 2 and options.get("its"):
+            raise CoreError(M.VIRT_GICV2_ITS_INVALID)
         machine.board_state["gic-version"] = gic
         machine.board_state["msi-device"] = msi_device(machine, gic)
         _check_max_cpus(machine, layout, gic)
@@ -218,13 +242,38 @@ class VirtBoard(Board):
         from memdevd.targets.aarch64.flash import firmware_init
 
         firmware_loaded = firmware_init(machine)
+        machine.board_state["firmware-loaded"] = firmware_loaded
         machine.board_state["acpi-ged"] = (
             not compat.get("virt.no-ged", False)
             and aarch64
             and firmware_loaded
             and config.acpi_setting != "off"
         )
+        from memdevd.targets.aarch64.board_devices import add_devices, early_types
+
+        add_devices(machine, early_types(gic, machine.board_state["msi-device"]))
         return notes
+
+    def after_board_nics(self, machine: Machine) -> None:
+        """machvirt_init after create_pcie: the GED or GPIO devices, the
+        virtio-mmio transports, the platform bus."""
+        from memdevd.targets.aarch64.board_devices import add_devices, late_types
+
+        add_devices(machine, late_types(bool(machine.board_state.get("acpi-ged"))))
+
+    def finish_board(self, machine: Machine) -> None:
+        """machvirt_init: nvdimm=on maps the NVDIMM DSM window
+        (``nvdimm_init_acpi_state``) in system memory, the machine its owner,
+        whether or not the acpi-ged exists."""
+        from memdevd.machine.qom import MemoryRegionObject
+
+        if machine.config.nvdimm:
+            machine.machine_obj.add_child(
+                "nvdimm-acpi-io[0]",
+                MemoryRegionObject(
+                    NVDIMM_ACPI_IO_LEN, "/machine/unattached/system[0]", NVDIMM_ACPI_BASE
+                ),
+            )
 
     def msi_supported(self, machine: Machine) -> bool:
         if not machine.release.virt_msi_needs_controller:
@@ -277,6 +326,17 @@ class VirtDimmHotplug(dimm_hotplug.DimmHotplug):
     def check_unplug_request(self, dimm: PCDIMM) -> None:
         self._check_ged()
         super().check_unplug_request(dimm)
+
+
+def _get_acpi(obj: QOMObject) -> str:
+    machine: Machine = obj.machine  # type: ignore[attr-defined]
+    return machine.config.acpi_setting
+
+
+def _set_acpi(obj: QOMObject, v: Any, name: str) -> None:
+    """``virt_set_acpi``: read at board init only."""
+    machine: Machine = obj.machine  # type: ignore[attr-defined]
+    machine.config.acpi_setting = v.type_enum(name, ("auto", "on", "off"))
 
 
 def gic_version(machine: Machine) -> int:
@@ -376,5 +436,6 @@ NONE = Board()
 NONE.target = TARGET
 NONE.kvm_compiled = False
 NONE.stub_commands = STUB_COMMANDS
+NONE.virtio_mem_legacy_guests = False
 
 BOARDS: Mapping[str, Board] = {"virt": VIRT, "none": NONE}
