@@ -133,8 +133,7 @@ CONFIGS.update(
         "netdev.cfg": '[netdev "n0"]\n  type = "user"\n  bogus = "1"\n',
         "fsdev-no-path.cfg": '[fsdev "f0"]\n  fsdriver = "local"\n  security_model = "none"\n',
         "fsdev.cfg": (
-            f'[fsdev "f0"]\n  fsdriver = "local"\n  path = "{FILES}"\n'
-            '  security_model = "none"\n'
+            f'[fsdev "f0"]\n  fsdriver = "local"\n  path = "{FILES}"\n  security_model = "none"\n'
         ),
         "virtfs-unread.cfg": '[virtfs]\n  local = "on"\n  path = "/nonexistent"\n',
     }
