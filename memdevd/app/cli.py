@@ -430,7 +430,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 display.monitor_given = True
                 lists["mon"].parse_noisily(arg, True)
-                if release.mon_deprecated:
+                # The option loop warns; a -readconfig [mon] group is only stored.
+                if release.mon_deprecated and not isinstance(loc, Q.FileLocation):
                     request.parse_notes.append(
                         Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
                     )

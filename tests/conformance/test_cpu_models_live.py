@@ -172,8 +172,8 @@ def test_mem_addr_space_expectations(
 ) -> None:
     """QEMU 10.0 ends each functional-test case as the test expects (so the
     comparison above compares what the test checks)."""
-    if not runnable("10.0"):
-        pytest.skip("QEMU 10.0 not runnable here")
+    if "10.0" not in QEMU_VERSIONS or not runnable("10.0"):
+        pytest.skip("QEMU 10.0 not compared in this run (MEMDEVD_LIVE_VERSIONS) or not runnable")
     for case, _ in CASES[:15]:
         qemu, _memdevd = outcomes[(case, "10.0")]
         if case.startswith("low_"):
