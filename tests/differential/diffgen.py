@@ -562,6 +562,17 @@ def _pick_memdev(g: Gen) -> str | None:
     return None
 
 
+def _add_memdev(g: Gen, args: JSONDict) -> tuple[Backend | None, int]:
+    """Give ``args`` a memdev (:func:`_pick_memdev`): the generator's backend
+    it names, if any, and that backend's size (1 GiB where there is none)."""
+    memdev = _pick_memdev(g)
+    if memdev is None:
+        return None, 1 * GiB
+    args["memdev"] = memdev
+    backend = g.backends.get(memdev.removeprefix("/objects/"))
+    return backend, (backend.size if backend is not None else 1 * GiB)
+
+
 def _pick_addr(g: Gen, size: int) -> int:
     """An address: inside, at the edges of, outside the region, misaligned, overlapping."""
     base, rsize = g.region_base, g.region_size
@@ -619,11 +630,7 @@ def device_add(g: Gen) -> JSONDict:
         dev_id = str(g.pick(free or DEVICE_IDS))
     if dev_id is not None:
         args["id"] = dev_id
-    memdev = _pick_memdev(g)
-    if memdev is not None:
-        args["memdev"] = memdev
-    backend = g.backends.get(memdev.removeprefix("/objects/")) if memdev is not None else None
-    size = backend.size if backend is not None else 1 * GiB
+    backend, size = _add_memdev(g, args)
     addr: int | None = None
     slot: int | None = None
     if g.chance(0.35):
@@ -1095,11 +1102,7 @@ def _virtio_md_add(g: Gen, driver: str) -> JSONDict:
         dev_id = str(g.pick(free or VIRTIO_IDS))
     if dev_id is not None:
         args["id"] = dev_id
-    memdev = _pick_memdev(g)
-    if memdev is not None:
-        args["memdev"] = memdev
-    backend = g.backends.get(memdev.removeprefix("/objects/")) if memdev is not None else None
-    size = backend.size if backend is not None else 1 * GiB
+    backend, size = _add_memdev(g, args)
     bus = _pick_bus(g)
     if bus is not None:
         args["bus"] = bus
