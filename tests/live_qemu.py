@@ -381,6 +381,23 @@ async def run_memdevd(version: str, argv: Sequence[str]) -> AsyncIterator[str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def connect_monitor(
+    path: str, proc: subprocess.Popen[bytes], deadline: float
+) -> socket.socket | None:
+    """A socket connected to the monitor ``proc`` listens on at ``path``,
+    retried until ``deadline``; None if ``proc`` exits or time runs out."""
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+
 def ask(cmd: Sequence[str], sock: str, questions: Sequence[dict[str, object]]) -> list[str]:
     """Start ``cmd`` (its QMP monitor at ``sock``), send ``qmp_capabilities``
     and then each of ``questions``: the reply lines as sent (events
@@ -389,18 +406,10 @@ def ask(cmd: Sequence[str], sock: str, questions: Sequence[dict[str, object]]) -
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30.0
-        with socket.socket(socket.AF_UNIX) as s:
-            while True:
-                try:
-                    s.connect(sock)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(
-                            f"{cmd[0]} did not start: {proc.communicate()[1].decode()}"
-                        ) from None
-                    time.sleep(0.05)
+        connected = connect_monitor(sock, proc, time.monotonic() + 30.0)
+        if connected is None:
+            raise RuntimeError(f"{cmd[0]} did not start: {proc.communicate()[1].decode()}")
+        with connected as s:
             s.settimeout(30.0)
             stream = s.makefile("rwb")
             stream.readline()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from live_qemu import (
     QEMU_VERSIONS,
     ask_both,
     compare_startup,
+    connect_monitor,
     memdevd_command,
     qemu_command,
     runnable,
@@ -142,15 +142,9 @@ def _crash(cmd: list[str], sock: str) -> tuple[str, int]:
     """query-status's reply, then the exit status after x-query-numa."""
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        with socket.socket(socket.AF_UNIX) as s:
-            while True:
-                try:
-                    s.connect(sock)
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline and proc.poll() is None
-                    time.sleep(0.05)
+        connected = connect_monitor(sock, proc, time.monotonic() + 30)
+        assert connected is not None, f"{cmd[0]} did not start"
+        with connected as s:
             stream = s.makefile("rwb")
             stream.readline()
             for q in ({"execute": "qmp_capabilities"}, {"execute": "query-status"}):
