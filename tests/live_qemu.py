@@ -424,7 +424,11 @@ def ask(cmd: Sequence[str], sock: str, questions: Sequence[dict[str, object]]) -
             return replies[1:]
     finally:
         proc.kill()
-        proc.communicate()
+        # (the did-not-start error has read stderr to its end already)
+        if proc.stderr is not None and not proc.stderr.closed:
+            proc.communicate()
+        else:
+            proc.wait()
 
 
 def ask_or_exit(
