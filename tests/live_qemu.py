@@ -26,6 +26,7 @@ the module directories the release's recording masked (meta.json
 
 from __future__ import annotations
 
+import array
 import asyncio
 import atexit
 import concurrent.futures
@@ -379,6 +380,21 @@ async def run_memdevd(version: str, argv: Sequence[str]) -> AsyncIterator[str]:
         proc.kill()
         await proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def send_with_fds(sock: socket.socket, data: bytes, count: int) -> None:
+    """Send ``data``, with ``count`` descriptors of /dev/null passed as
+    SCM_RIGHTS when ``count`` is not 0 (getfd, add-fd); ours are closed after."""
+    if not count:
+        sock.sendall(data)
+        return
+    fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(count)]
+    try:
+        rights = bytes(array.array("i", fds))
+        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def connect_monitor(

@@ -9,7 +9,6 @@ remove-fd leaves while the VM is paused or running) must be the same.
 
 from __future__ import annotations
 
-import array
 import json
 import os
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, memdevd_command, qemu_command, runnable
+from live_qemu import QEMU_VERSIONS, memdevd_command, qemu_command, runnable, send_with_fds
 
 pytestmark = pytest.mark.live_qemu
 
@@ -45,15 +44,7 @@ def _session(path: str, steps: Sequence[Step]) -> list[str]:
         stream.readline()
         out = []
         for request, count in [({"execute": "qmp_capabilities"}, 0), *steps]:
-            data = json.dumps(request).encode() + b"\n"
-            if count:
-                fds = [os.open("/dev/null", os.O_RDONLY) for _ in range(count)]
-                rights = bytes(array.array("i", fds))
-                s.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
-                for fd in fds:
-                    os.close(fd)
-            else:
-                s.sendall(data)
+            send_with_fds(s, json.dumps(request).encode() + b"\n", count)
             line = stream.readline()
             while line.startswith(b'{"timestamp"'):
                 line = stream.readline()

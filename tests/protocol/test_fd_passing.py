@@ -4,25 +4,17 @@ in tests/conformance/test_fds_live.py."""
 
 from __future__ import annotations
 
-import array
 import json
-import os
 import socket
 from typing import Any
+
+from live_qemu import send_with_fds
 
 from memdevd.testing import MemdevdProcess
 
 
 def _ask(sock: socket.socket, stream: Any, request: dict[str, Any], fds: int = 0) -> Any:
-    data = json.dumps(request).encode() + b"\n"
-    if fds:
-        own = [os.open("/dev/null", os.O_RDONLY) for _ in range(fds)]
-        rights = bytes(array.array("i", own))
-        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
-        for fd in own:
-            os.close(fd)
-    else:
-        sock.sendall(data)
+    send_with_fds(sock, json.dumps(request).encode() + b"\n", fds)
     return json.loads(stream.readline())
 
 
