@@ -2,7 +2,8 @@
 command index from the @command declarations in memdevd/commands/,
 schemas/ from memdevd's registry and models, the -object member table,
 and each recorded release's samples.json (the QOM instances memdevd reads,
-chosen from instances.json).
+chosen from instances.json) and index.json (the command and device-type
+names and vCPU values a machine reads at start-up).
 
 Run after adding, removing or changing a command or its arguments, or
 after recording:

@@ -28,6 +28,9 @@ it over a UNIX socket, and writes JSON files under ``--out``::
                      qom-get and qom-set
     samples.json     the instances memdevd reads: one per QOM type and
                      machine family, chosen from instances.json
+    index.json       what every machine reads at start-up, from queries.json,
+                     types.json and cpus.json: the command names, the device
+                     type names, each recorded vCPU model's qom-get values
     key-order.json   QEMU's key order where the sorted keys of the files
                      would print differently (keys sharing a QDict bucket)
     devices.json     the device catalog: every non-abstract device type
@@ -2583,6 +2586,7 @@ def record(
     documents[DEVICES_FILE] = rec.devices
     for name, doc in documents.items():
         write_document(out, name, doc, tmp_str, target)
+    write_index(out, label, target)
 
 
 def write_document(out: Path, name: str, doc: JSON, tmp_str: str, target: Target) -> None:
@@ -2599,6 +2603,16 @@ def write_document(out: Path, name: str, doc: JSON, tmp_str: str, target: Target
         assert isinstance(doc, dict)
         text = dump_samples(choose_samples(doc, target.families))
         (out / "samples.json").write_text(text, encoding="utf-8")
+
+
+def write_index(out: Path, label: str, target: Target) -> None:
+    """``index.json``, what memdevd reads of the recorded files at start-up
+    (tools/gen_schemas.py writes the same from committed files)."""
+    from memdevd.releases.recorded import Recording, dump_index
+
+    rec = Recording(target.name, label)
+    rec.directory = str(out)
+    (out / "index.json").write_text(dump_index(rec.index_entries()), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- key order

@@ -256,9 +256,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     parsed = Parsed(request, settings)
     qmp_index = 0
     chardev_locations: dict[str, str] = {}
-    from memdevd.app.smbios import SmbiosState
-
-    smbios = SmbiosState()
+    smbios: Any = None  # smbios.SmbiosState, once an -smbios option comes
     from memdevd.app import misc_options
 
     misc = request.misc
@@ -389,8 +387,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.uuid = parse_uuid(arg)
             elif name == "smbios":
                 assert arg is not None
-                from memdevd.app.smbios import entry_add
+                from memdevd.app.smbios import SmbiosState, entry_add
 
+                smbios = smbios or SmbiosState()
                 entry_add(lists["smbios"].parse_noisily(arg, False), lists, smbios)
                 request.uuid = smbios.uuid or request.uuid
             elif name == "daemonize":
@@ -556,14 +555,14 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
     the file's line in 7.2); ``pending`` is an error to raise at this item.
     Lazily: a group is read after the options before it are taken in.
     """
-    from memdevd.app import readconfig
-    from memdevd.util import qemu_opts as Q
-    from memdevd.util.cmdline import CliItem
-
     for item in items:
         if item.name != "readconfig":
             yield item, None, None
             continue
+        from memdevd.app import readconfig
+        from memdevd.util import qemu_opts as Q
+        from memdevd.util.cmdline import CliItem
+
         config = readconfig.read(item.arg or "", item.location, release)
         for number, group in enumerate(config.groups, 1):
             gloc = group.location

@@ -30,7 +30,6 @@ import errno
 import os
 import socket
 import stat
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -371,6 +370,8 @@ def unix_listen(path: str, backlog: int, socket_mode: int | None) -> socket.sock
     generated = not path
     if generated:
         # QEMU: a fresh name from mkstemp() in the temporary directory.
+        import tempfile  # (rare: not imported at every start)
+
         fd, path = tempfile.mkstemp(prefix="qemu-socket-", dir=tempfile.gettempdir())
         os.close(fd)
     if len(os.fsencode(path)) > SUN_PATH_MAX:

@@ -97,4 +97,7 @@ def generated_files() -> dict[str, str]:
             if os.path.exists(rec.path("instances")):
                 rel, text = rec.samples_file()
                 files[rel] = text
+            if os.path.exists(rec.path("queries")):
+                rel, text = rec.index_file()
+                files[rel] = text
     return files

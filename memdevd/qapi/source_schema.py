@@ -208,7 +208,7 @@ def schema_of(rec: Recording) -> SourceSchema:
     """The schema of the binary ``rec`` was recorded from (parsed once)."""
     schema = _SCHEMAS.get(id(rec))
     if schema is None:
-        schema = _SCHEMAS[id(rec)] = SourceSchema(rec.load("qapi-schema"))
+        schema = _SCHEMAS[id(rec)] = SourceSchema(rec.qapi_schema())
     return schema
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, Mapping
 from functools import cache, cached_property
 from typing import Any, Final, TypedDict
 
@@ -208,9 +209,12 @@ class Recording:
         self._samples: dict[str, InstanceSample] = {}
         self._type_samples: dict[tuple[str, str], InstanceSample | None] = {}
         self._cpu_samples: dict[tuple[str, str], InstanceSample | None] = {}
+        # Shared by every vCPU of the model: read, never modified.
+        self._cpu_values: dict[tuple[str, str], dict[str, JSON] | None] = {}
         self._key_orders: dict[str, tuple[tuple[str, list[list[str]]], ...]] = {}
         self._probe_indexes: dict[str, dict[str, dict[str, JSON]] | None] = {}
         self._device_types: dict[str, DeviceTypeInfo] = {}
+        self._qapi_schema: dict[str, JSON] | None = None
 
     def __repr__(self) -> str:
         return f"<Recording {self.target} {self.recorded_as}>"
@@ -249,10 +253,11 @@ class Recording:
         with open(self.path(name), encoding="utf-8") as f:
             data = json.loads(f.read())
         # samples.json restores its instances' order itself (see
-        # _sample_instance); qapi-schema.json is generated from source, not
-        # recorded output; devices.json needs none (the recorder checks),
-        # nor pci.json (memdevd builds query-pci's dicts in QAPI order).
-        if name not in ("key-order", "samples", "qapi-schema", "devices", "pci"):
+        # _sample_instance), index.json was written in QEMU's;
+        # qapi-schema.json is generated from source, not recorded output;
+        # devices.json needs none (the recorder checks), nor pci.json
+        # (memdevd builds query-pci's dicts in QAPI order).
+        if name not in ("key-order", "samples", "index", "qapi-schema", "devices", "pci"):
             self._restore_key_order(name, data)
         return data
 
@@ -294,6 +299,17 @@ class Recording:
             node.clear()
             node.update(items)
 
+    def qapi_schema(self) -> dict[str, JSON]:
+        """qapi-schema.json (tools/gen_qapi_schema.py), its ``types``,
+        ``commands`` and ``events`` each parsed an entry at a time.
+
+        The file has one entry per line; a machine visits a few dozen of
+        its thousand types (-display, -numa, a command's arguments), and
+        parsing them all kept ~1.5 MiB."""
+        if self._qapi_schema is None:
+            self._qapi_schema = _line_sections(self.path("qapi-schema"))
+        return self._qapi_schema
+
     def resolve_reference(self, reference: str) -> JSON:
         """The value a ``same-as`` reference (``<file>#<JSON pointer>``) names."""
         name, _, pointer = reference.partition("#")
@@ -314,7 +330,7 @@ class Recording:
     @cached_property
     def command_order(self) -> dict[str, int]:
         """Position of each command in QEMU's query-commands answer."""
-        names = [c["name"] for c in self.query_reply("query-commands")]
+        names: list[str] = self._index_entry("commands")
         return {name: i for i, name in enumerate(names)}
 
     @cached_property
@@ -394,7 +410,8 @@ class Recording:
     @cached_property
     def device_types(self) -> frozenset[str]:
         """Every device type (a descendant of ``device``) the recorded QEMU has."""
-        return frozenset(name for name in self.type_table if self.type_is_a(name, "device"))
+        names: list[str] = self._index_entry("device-types")
+        return frozenset(names)
 
     def type_parents(self, name: str) -> tuple[str, ...]:
         """The recorded type's QOM parent chain, nearest first, up to "object"."""
@@ -625,6 +642,65 @@ class Recording:
         families = TARGET_FAMILIES.get(self.target, _FAMILIES)
         return rel, dump_samples(choose_samples(instances, families))
 
+    # -- the index (index.json) ------------------------------------------------------
+    # What every machine asks of its recording at start-up or on its first
+    # commands: the binary's command names (which commands the target has,
+    # query-commands' order), its device-type names (a modelled type the
+    # binary lacks is no such type) and a vCPU model's values.  Answered
+    # from queries.json, types.json and cpus.json, these kept ~4 MiB of
+    # parsed JSON for the process's life (freed arenas are not given back),
+    # so a file derived from them (by the recorder, and tools/gen_schemas.py
+    # from committed files) holds just that, one entry per line, each
+    # parsed when first asked.
+
+    def index_entries(self) -> dict[str, JSON]:
+        """index.json's content, derived from the recorded files."""
+        entries: dict[str, JSON] = {
+            "commands": [c["name"] for c in self.query_reply("query-commands")],
+            "device-types": sorted(
+                name for name in self.type_table if self.type_is_a(name, "device")
+            ),
+        }
+        if os.path.exists(self.path("cpus")):
+            for (accel, model), record in self._recorded_vcpus().items():
+                entries[f"vcpu {accel} {model}"] = record["qom-get"]
+        return entries
+
+    def index_file(self) -> tuple[str, str]:
+        """Where ``index.json`` lives (relative to the repository) and its content."""
+        rel = f"memdevd/targets/{self.target}/data/qemu-{self.recorded_as}/index.json"
+        return rel, dump_index(self.index_entries())
+
+    @cached_property
+    def _index_offsets(self) -> dict[str, tuple[int, int]] | None:
+        """Where each of index.json's entries is (offset, length); None
+        without the file (a recording being made: the entries are derived)."""
+        try:
+            with open(self.path("index"), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        where: dict[str, tuple[int, int]] = {}
+        offset = 0
+        for raw in data.splitlines(keepends=True):
+            if raw.startswith(b' "'):
+                # (a key without escapes: what dump_index writes)
+                where[raw[2 : raw.index(b'"', 2)].decode("utf-8")] = (offset, len(raw))
+            offset += len(raw)
+        return where
+
+    def _index_entry(self, key: str) -> Any:
+        where = self._index_offsets
+        if where is None:
+            return self.index_entries().get(key)
+        if key not in where:
+            return None
+        offset, length = where[key]
+        with open(self.path("index"), "rb") as f:
+            f.seek(offset)
+            line = f.read(length).decode("utf-8").rstrip().rstrip(",")
+        return json.loads("{" + line + "}")[key]
+
     # -- libvirt's probe and the vCPUs (probe.json, cpus.json) ---------------------------
 
     def _probe_index(self, accel: str) -> dict[str, dict[str, JSON]] | None:
@@ -673,6 +749,17 @@ class Recording:
         scenarios: dict[str, JSON] = self.load("cpus")
         return scenarios
 
+    def cpu_values(self, accel: str, model: str) -> dict[str, JSON] | None:
+        """The recorded vCPU of ``model``'s property values (its ``qom-get``),
+        None when no vCPU of the model was recorded under ``accel``.
+
+        What realizing a vCPU needs, read from index.json: a machine starts
+        without parsing cpus.json (see :meth:`cpu_sample`)."""
+        key = (accel, model)
+        if key not in self._cpu_values:
+            self._cpu_values[key] = self._index_entry(f"vcpu {accel} {model}")
+        return self._cpu_values[key]
+
     def cpu_sample(self, accel: str, model: str) -> InstanceSample | None:
         """A recorded vCPU of ``model``: qom-type, qom-list, qom-get and qom-set.
 
@@ -687,15 +774,21 @@ class Recording:
         return self._cpu_samples[(accel, model)]
 
     def _find_cpu_sample(self, accel: str, model: str) -> InstanceSample | None:
+        found = self._recorded_vcpus().get((accel, model))
+        if found is None:
+            return None
+        record: InstanceSample = dict(found)  # type: ignore[assignment]
+        record["qom-set"] = self._cpu_qom_set(record["qom-type"], record["qom-list"])
+        return record
+
+    def _recorded_vcpus(self) -> dict[tuple[str, str], InstanceSample]:
+        """cpus.json's sample vCPU of each (accelerator, model), its order."""
+        found: dict[tuple[str, str], InstanceSample] = {}
         for name, scenario in self.cpu_scenarios().items():
-            if scenario["accel"] != accel or scenario["cpu-model"] != model:
-                continue
-            if scenario["sample"] != name:
-                continue
-            record: InstanceSample = dict(next(iter(scenario["objects"].values())))  # type: ignore[assignment]
-            record["qom-set"] = self._cpu_qom_set(record["qom-type"], record["qom-list"])
-            return record
-        return None
+            if scenario["sample"] == name:
+                record = next(iter(scenario["objects"].values()))
+                found.setdefault((scenario["accel"], scenario["cpu-model"]), record)
+        return found
 
     def _cpu_qom_set(self, qom_type: str, listing: list[PropertyInfo]) -> dict[str, JSON]:
         sets: dict[str, JSON] = {}
@@ -760,6 +853,78 @@ def _what_memdevd_reads(instance: dict[str, Any]) -> dict[str, Any]:
     if "qom-set" in instance:
         out["qom-set"] = {name: {"reply": e["reply"]} for name, e in instance["qom-set"].items()}
     return out
+
+
+class _LineEntries(Mapping[str, JSON]):
+    """A JSON object whose every member is on a line of its own in a file,
+    each parsed when first asked for."""
+
+    def __init__(self, path: str, where: dict[str, tuple[int, int]]) -> None:
+        self._path = path
+        self._where = where
+        self._parsed: dict[str, JSON] = {}
+
+    def __getitem__(self, key: str) -> JSON:
+        try:
+            return self._parsed[key]
+        except KeyError:
+            pass
+        offset, length = self._where[key]  # (KeyError: no such member)
+        with open(self._path, "rb") as f:
+            f.seek(offset)
+            line = f.read(length).decode("utf-8").rstrip().rstrip(",")
+        value = self._parsed[key] = json.loads("{" + line + "}")[key]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._where
+
+
+def _line_sections(path: str) -> dict[str, JSON]:
+    """A file of the form ``{"key": value, "section": {<one member per
+    line>}, ...}`` (qapi-schema.json): its one-line members parsed, each
+    section a :class:`_LineEntries`."""
+    doc: dict[str, JSON] = {}
+    section: dict[str, tuple[int, int]] | None = None
+    offset = 0
+    with open(path, "rb") as f:
+        data = f.read()
+    for raw in data.splitlines(keepends=True):
+        if raw.startswith(b'"'):
+            # (a key without escapes: what the generator writes)
+            end = raw.index(b'"', 1)
+            key = raw[1:end].decode("utf-8")
+            if section is not None:
+                section[key] = (offset, len(raw))
+            elif raw[end + 1 :].strip() == b": {":
+                section = {}
+                doc[key] = _LineEntries(path, section)
+            else:
+                doc[key] = json.loads(b"{" + raw.rstrip().rstrip(b",") + b"}")[key]
+        elif raw.startswith(b"}") and section is not None:
+            section = None
+        offset += len(raw)
+    return doc
+
+
+def dump_index(entries: dict[str, JSON]) -> str:
+    """``index.json``'s text: JSON whose every entry is one line (see
+    :func:`dump_samples`), its values' keys in the order they were given
+    (QEMU's, restored from key-order.json)."""
+    lines = ["{"]
+    items = list(entries.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        lines.append(f" {json.dumps(key)}: {text}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def dump_samples(doc: dict[str, Any]) -> str:

@@ -12,11 +12,10 @@ versions appears outside this package (machine types: ``machine_compat``).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Final
 
 from memdevd import messages as M
-from memdevd.records import record
+from memdevd.records import record, replace
 
 
 @record(frozen=True)

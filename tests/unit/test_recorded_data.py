@@ -666,3 +666,77 @@ def test_samples_read_one_line_each_as_the_whole_file_says(version: str) -> None
     qom_type = some[1:]
     other_family = rec.type_sample(qom_type, "s390")
     assert other_family == rec.type_sample(qom_type)
+
+
+@pytest.mark.parametrize("target", ["x86_64", "aarch64"])
+@params
+def test_the_index_answers_as_the_recorded_files(target: str, version: str) -> None:
+    """index.json (what a machine reads at start-up) is what the recorded
+    files give: query-commands' names in order, every device type, each
+    recorded vCPU model's values; read an entry at a time, as the whole
+    file says."""
+    from memdevd.releases.recorded import Recording, dump_index
+
+    rec = Recording(target, version)
+    path = Path(rec.path("index"))
+    whole = json.loads(path.read_text(encoding="utf-8"))
+    assert path.read_text(encoding="utf-8") == dump_index(whole)
+    queries = json.loads(Path(rec.path("queries")).read_text(encoding="utf-8"))
+    names = [c["name"] for c in queries["query-commands"]["reply"]["return"]]
+    assert whole["commands"] == names
+    assert rec.command_order == {name: i for i, name in enumerate(names)}
+    devices = {n for n in rec.type_table if rec.type_is_a(n, "device")}
+    assert rec.device_types == devices and "pc-dimm" in devices
+    samples = [
+        (s["accel"], s["cpu-model"]) for n, s in rec.cpu_scenarios().items() if s["sample"] == n
+    ]
+    assert samples and len(whole) == 2 + len(samples)
+    for accel, model in samples:
+        sample = rec.cpu_sample(accel, model)
+        assert sample is not None
+        assert rec.cpu_values(accel, model) == sample["qom-get"] == whole[f"vcpu {accel} {model}"]
+        # (the order QEMU printed: key-order.json's buckets restored)
+        assert list(rec.cpu_values(accel, model) or ()) == list(sample["qom-get"])
+    assert rec.cpu_values("tcg", "no-such-model") is None
+
+
+@pytest.mark.parametrize("target", ["x86_64", "aarch64"])
+@params
+def test_a_recording_without_its_index_derives_it(
+    target: str, version: str, tmp_path: Path
+) -> None:
+    """A recording being made (no index.json yet) answers from its files."""
+    import shutil
+
+    from memdevd.releases.recorded import Recording
+
+    committed = Recording(target, version)
+    for name in ("queries", "types", "cpus", "key-order"):
+        shutil.copy(committed.path(name), tmp_path / f"{name}.json")
+    rec = Recording(target, version)
+    rec.directory = str(tmp_path)
+    assert rec.command_order == committed.command_order
+    assert rec.device_types == committed.device_types
+    assert rec.cpu_values("tcg", "max") == committed.cpu_values("tcg", "max") is not None
+
+
+@pytest.mark.parametrize("target", ["x86_64", "aarch64"])
+@params
+def test_the_qapi_schema_is_read_a_line_at_a_time_as_the_whole_file_says(
+    target: str, version: str
+) -> None:
+    from memdevd.releases.recorded import Recording
+
+    rec = Recording(target, version)
+    whole = json.loads(Path(rec.path("qapi-schema")).read_text(encoding="utf-8"))
+    lazy = rec.qapi_schema()
+    assert list(lazy) == list(whole)
+    for key, value in whole.items():
+        if key in ("types", "commands", "events"):
+            assert list(lazy[key]) == list(value) and len(lazy[key]) == len(value)
+            assert all(lazy[key][name] == entry for name, entry in value.items()), key
+            assert "NoSuchType" not in lazy[key]
+            with pytest.raises(KeyError):
+                lazy[key]["NoSuchType"]
+        else:
+            assert lazy[key] == value, key

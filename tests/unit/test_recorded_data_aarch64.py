@@ -19,6 +19,7 @@ FILES = [
     "meta.json", "scenarios.json", "instances.json", "samples.json", "types.json",
     "queries.json", "qmp-schema.json", "probe.json", "key-order.json", "cpus.json",
     "devices.json", "cpu-models.json", "pci.json", "misc.json", "qapi-schema.json",
+    "index.json",
 ]  # fmt: skip
 SCENARIOS = ["default", "virt-empty", "virt-fw-empty", "virt-fw-cold", "virt-fw-hot", "virt-hot"]
 GED_MISSING = "memory hotplug is not enabled: missing acpi-ged device"

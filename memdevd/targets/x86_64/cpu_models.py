@@ -552,8 +552,8 @@ def _leaf7_ebx_flags(models: CpuModels) -> frozenset[str]:
     """The flags of CPUID[EAX=7,ECX=0].EBX, raised whatever
     full-cpuid-auto-level says (flag-bits' entries of qemu64's feature-words)."""
     bits: dict[str, list[int]] = models.data["flag-bits"]
-    sample = recording(TARGET, models.release).cpu_sample("tcg", "qemu64")
-    words: list[dict[str, Any]] = sample["qom-get"]["feature-words"] if sample else []
+    values = recording(TARGET, models.release).cpu_values("tcg", "qemu64")
+    words: list[dict[str, Any]] = values["feature-words"] if values else []
     index = next(
         (
             i

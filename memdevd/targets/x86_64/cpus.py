@@ -171,8 +171,7 @@ def _features_as_recorded(rec: Recording, accel: str, model: str, features: str)
     Under KVM, anything that would change a property is refused by the
     caller (the recorded values are the recording host's).
     """
-    sample = rec.cpu_sample(accel, model)
-    values = sample["qom-get"] if sample is not None else {}
+    values = rec.cpu_values(accel, model) or {}
     for token in features.split(","):
         if token.partition("=")[0] in _HOST_WIDTH_OPTIONS:
             continue  # the width options apply to any vCPU (a host fact)
@@ -193,9 +192,8 @@ def _features_as_recorded(rec: Recording, accel: str, model: str, features: str)
 _HOST_WIDTH_OPTIONS = frozenset({"phys-bits", "host-phys-bits", "host-phys-bits-limit"})
 
 
-def _sample_base(sample: InstanceSample) -> tuple[set[str], dict[str, Any]]:
-    """A recorded vCPU as a model's flags and properties (phys-bits unset)."""
-    values = sample["qom-get"]
+def _sample_base(values: dict[str, Any]) -> tuple[set[str], dict[str, Any]]:
+    """A recorded vCPU's values as a model's flags and properties (phys-bits unset)."""
     flags = {name for name, value in values.items() if value is True}
     props = {name: value for name, value in values.items() if not isinstance(value, bool)}
     props.update({n: v for n, v in values.items() if isinstance(v, bool)})
@@ -213,10 +211,10 @@ def realize_cpu_model(machine: Machine, model: str, accel: str, warnings: list[s
     if "," in option:
         features, _ = parse_featurestr(option.partition(",")[2])
     base = None
-    sample = machine.recording.cpu_sample(accel, model)
-    if sample is not None:
+    values = machine.recording.cpu_values(accel, model)
+    if values is not None:
         # (realized: what realize adds, such as max's family, is in it)
-        base = _sample_base(sample)
+        base = _sample_base(values)
     return realize_vcpu(
         machine.release,
         model,
@@ -278,7 +276,7 @@ class X86CPU(Device):
         # (a KVM vCPU with a recorded object reads it: its values are the
         # recording host's, which the TCG tables do not describe)
         has_options = "," in (machine.config.cpu_option or "")
-        recorded = machine.recording.cpu_sample(accel, model) is not None
+        recorded = machine.recording.cpu_values(accel, model) is not None
         if recorded and accel == "kvm" and has_options:
             own["phys-bits"] = vcpu.phys_bits  # (only width options pass under KVM)
         expanded = (
@@ -288,7 +286,10 @@ class X86CPU(Device):
             or (machine.release.cpu_ht_in_features and _threads_per_package(machine) > 1)
         )
         if not recorded or (accel == "tcg" and expanded):
-            listing = self.sample["qom-get"]
+            listing = machine.recording.cpu_values(accel, model) or machine.recording.cpu_values(
+                accel, "qemu64"
+            )
+            assert listing is not None
             for name, value in listing.items():
                 if isinstance(value, bool):
                     canonical = _flag_name(machine.release, name)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from memdevd import messages as M
-from memdevd.machine.cxl import cxl_range_end, place_windows
 from memdevd.machine.errors import CoreError
 from memdevd.machine.host import GiB, MiB
 from memdevd.records import record
@@ -160,6 +159,8 @@ def compute_layout(
             return (1 << phys_bits) - 1
         # pc_pci_hole64_start() + pci_hole64_size - 1 (64-bit CPUs).
         if cxl is not None and cxl.is_enabled:
+            from memdevd.machine.cxl import cxl_range_end  # (a CXL machine only)
+
             hole64_start = cxl_range_end(cxl_range_start(start), cxl.fixed_windows)
         elif has_devmem:
             base, size = devmem_range(start)
@@ -196,6 +197,8 @@ def compute_layout(
         base, _ = devmem_range(above_start)
     cxl_end = 0
     if cxl is not None and cxl.is_enabled:
+        from memdevd.machine.cxl import place_windows
+
         cxl_end = place_windows(cxl, cxl_range_start(above_start))
     return MemoryLayout(
         below_4g=below,
