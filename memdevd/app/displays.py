@@ -168,7 +168,6 @@ def _visit_option(
     arg: str, implied_key: str | None, type_name: str, release: Release, target: str
 ) -> dict[str, Any]:
     """``qobject_input_visitor_new_str`` + ``visit_type_<type_name>``."""
-    from memdevd.app.cmdline_json import qobject_from_json
     from memdevd.qapi.qdict import qdict_key_order
     from memdevd.qapi.source_schema import schema_of, visit
     from memdevd.qapi.visitor import InputVisitor, VisitError
@@ -176,11 +175,13 @@ def _visit_option(
     from memdevd.util import qemu_opts as Q
 
     keyval = not arg.startswith("{")
-    value = (
-        Q.keyval_parse(arg, implied_key, help_allowed=False).values
-        if keyval
-        else qobject_from_json(arg, push=release.json_push_parser)
-    )
+    value: Any
+    if keyval:
+        value = Q.keyval_parse(arg, implied_key, help_allowed=False).values
+    else:
+        from memdevd.app.cmdline_json import qobject_from_json
+
+        value = qobject_from_json(arg, push=release.json_push_parser)
     v = InputVisitor(value, keyval=keyval, key_order=qdict_key_order)
     try:
         visited: dict[str, Any] = visit(schema_of(recording(target, release)), v, None, type_name)

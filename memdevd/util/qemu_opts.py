@@ -688,20 +688,28 @@ class QemuOptsList:
         self.name = name
         self.implied_opt_name = implied_opt_name
         self.merge_lists = merge_lists
-        self.desc: tuple[OptDesc, ...] = tuple(desc)
+        self._desc: tuple[OptDesc, ...] | None = tuple(desc)
+        self._desc_def: OptsListDef | None = None
         # The release's rules (None: QEMU's current code).
         self.syntax = syntax
         self.head: list[QemuOpts] = []
 
     @classmethod
     def from_def(cls, d: OptsListDef, syntax: SyntaxRules | None) -> QemuOptsList:
-        return cls(
-            d.name,
-            implied_opt_name=d.implied_opt_name,
-            merge_lists=d.merge_lists,
-            desc=_desc_of(d),
-            syntax=syntax,
+        made = cls(
+            d.name, implied_opt_name=d.implied_opt_name, merge_lists=d.merge_lists, syntax=syntax
         )
+        # (the desc made when the list is first used: a run uses a few of ~45)
+        made._desc, made._desc_def = None, d
+        return made
+
+    @property
+    def desc(self) -> tuple[OptDesc, ...]:
+        """The keys the list accepts (empty: any key)."""
+        if self._desc is None:
+            assert self._desc_def is not None
+            self._desc = _desc_of(self._desc_def)
+        return self._desc
 
     def __repr__(self) -> str:
         return f"<QemuOptsList {self.name} ({len(self.head)} opts)>"

@@ -420,10 +420,14 @@ class X86Board(Board):
 
     def machine_done(self, machine: Machine) -> None:
         """``pc_machine_done``: the CXL host bridges and windows' targets."""
-        if self.is_pc:
-            from memdevd.machine import cxl
+        if not self.is_pc:
+            return
+        state = cxl_state(machine)
+        if state is None and not any(d.is_a("pxb-cxl") for d in machine.devices()):
+            return  # (nothing of CXL: its checks pass; the module stays unloaded)
+        from memdevd.machine import cxl
 
-            cxl.machine_done(machine, cxl_state(machine) or cxl.CXLState())
+        cxl.machine_done(machine, state or cxl.CXLState())
 
     # -- objects ----------------------------------------------------------------------
 
