@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache, cached_property
 from typing import Any, Final, TypedDict
@@ -856,60 +857,73 @@ def _what_memdevd_reads(instance: dict[str, Any]) -> dict[str, Any]:
 
 
 class _LineEntries(Mapping[str, JSON]):
-    """A JSON object whose every member is on a line of its own in a file,
-    each parsed when first asked for."""
+    """A section of a JSON file whose every member is on a line of its own,
+    from ``data[start:end]``: each member found and parsed when asked for
+    (a find over the bytes; the keys are listed only when iterated)."""
 
-    def __init__(self, path: str, where: dict[str, tuple[int, int]]) -> None:
-        self._path = path
-        self._where = where
+    _KEY: Final = re.compile(rb'^"([^"\n]+)": ', re.M)
+
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self._data = data
+        self._start = start
+        self._end = end
         self._parsed: dict[str, JSON] = {}
+        self._keys: list[str] | None = None
+
+    def _line(self, key: str) -> bytes | None:
+        # (a key without escapes or newlines: what the generators write)
+        at = self._data.find(b'\n"' + key.encode() + b'": ', self._start - 1, self._end)
+        if at < 0 or '"' in key or "\\" in key:
+            return None
+        return self._data[at + 1 : self._data.index(b"\n", at + 1)].rstrip().rstrip(b",")
 
     def __getitem__(self, key: str) -> JSON:
         try:
             return self._parsed[key]
         except KeyError:
             pass
-        offset, length = self._where[key]  # (KeyError: no such member)
-        with open(self._path, "rb") as f:
-            f.seek(offset)
-            line = f.read(length).decode("utf-8").rstrip().rstrip(",")
-        value = self._parsed[key] = json.loads("{" + line + "}")[key]
+        line = self._line(key)
+        if line is None:
+            raise KeyError(key)
+        value = self._parsed[key] = json.loads(b"{" + line + b"}")[key]
         return value
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._parsed or (isinstance(key, str) and self._line(key) is not None)
+
+    def _names(self) -> list[str]:
+        if self._keys is None:
+            found = self._KEY.finditer(self._data, self._start, self._end)
+            self._keys = [m.group(1).decode("utf-8") for m in found]
+        return self._keys
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._where)
+        return iter(self._names())
 
     def __len__(self) -> int:
-        return len(self._where)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._where
+        return len(self._names())
 
 
 def _line_sections(path: str) -> dict[str, JSON]:
     """A file of the form ``{"key": value, "section": {<one member per
-    line>}, ...}`` (qapi-schema.json): its one-line members parsed, each
-    section a :class:`_LineEntries`."""
-    doc: dict[str, JSON] = {}
-    section: dict[str, tuple[int, int]] | None = None
-    offset = 0
+    line>}, ...}`` (qapi-schema.json): each section a
+    :class:`_LineEntries`, the rest parsed."""
     with open(path, "rb") as f:
         data = f.read()
-    for raw in data.splitlines(keepends=True):
-        if raw.startswith(b'"'):
-            # (a key without escapes: what the generator writes)
-            end = raw.index(b'"', 1)
-            key = raw[1:end].decode("utf-8")
-            if section is not None:
-                section[key] = (offset, len(raw))
-            elif raw[end + 1 :].strip() == b": {":
-                section = {}
-                doc[key] = _LineEntries(path, section)
-            else:
-                doc[key] = json.loads(b"{" + raw.rstrip().rstrip(b",") + b"}")[key]
-        elif raw.startswith(b"}") and section is not None:
-            section = None
-        offset += len(raw)
+    sections: dict[str, tuple[int, int]] = {}
+    rest, at = [], 0
+    while (header := data.find(b'": {\n', at)) >= 0:
+        # (only a section's opening line ends so: a member is on one line)
+        line = data.rfind(b"\n", 0, header) + 1
+        start = header + len(b'": {\n')
+        end = data.index(b"\n}", start - 1) + 1
+        sections[data[line + 1 : header].decode("utf-8")] = (start, end)
+        rest += [data[at : header + 4], b"}"]
+        at = end + 1
+    rest.append(data[at:])
+    doc: dict[str, JSON] = json.loads(b"".join(rest))
+    for name, (start, end) in sections.items():
+        doc[name] = _LineEntries(data, start, end)
     return doc
 
 
