@@ -428,3 +428,30 @@ def test_check_leaves_files_of_other_tools_alone(
     (fresh / "qapi-schema.json").unlink()
     report = recorder.compare(committed, fresh, {"cpu-kvm-host": "not here"})
     assert report["tcg"] == {"differences": []}
+
+
+def test_check_leaves_the_derived_index_to_its_own_test(
+    recorder: ModuleType, recordings: tuple[Path, Path]
+) -> None:
+    """index.json follows the files it is derived from: a recording
+    without a KVM part writes it without that vCPU, which is no TCG
+    difference (the part's own file, cpus.json, says what is missing)."""
+    committed, fresh = recordings
+    _edit(fresh, "index.json", lambda doc: doc.pop("vcpu kvm host"))
+    report = recorder.compare(committed, fresh, {"cpu-kvm-host": "not here"})
+    assert report["tcg"] == {"differences": []}
+    assert report["cpu-kvm-host"] == {"skipped": "not here"}
+
+
+def test_the_recorder_writes_the_index_memdevd_reads(
+    recorder: ModuleType, recordings: tuple[Path, Path]
+) -> None:
+    """What the recorder writes after recording is the committed index
+    (tools/gen_schemas.py's), and without a KVM part, without its vCPU."""
+    committed, fresh = recordings
+    (fresh / "index.json").unlink()
+    recorder.write_index(fresh, "7.2", recorder.X86_64)
+    written = json.loads((fresh / "index.json").read_text(encoding="utf-8"))
+    whole = json.loads((committed / "index.json").read_text(encoding="utf-8"))
+    assert "vcpu kvm host" not in written
+    assert written == {k: v for k, v in whole.items() if k != "vcpu kvm host"}
