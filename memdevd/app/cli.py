@@ -425,16 +425,20 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     display.serial_given = True
                 elif name == "parallel":
                     display.parallel_given = True
+                if name != "debugcon" and arg.startswith("mon:"):
+                    display.monitor_given = True
                 request.serial_ports.append((name, arg, loc))
             elif name == "mon":
                 assert arg is not None
-                display.monitor_given = True
                 lists["mon"].parse_noisily(arg, True)
-                # The option loop warns; a -readconfig [mon] group is only stored.
-                if release.mon_deprecated and not isinstance(loc, Q.FileLocation):
-                    request.parse_notes.append(
-                        Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
-                    )
+                # The option loop warns and clears default_monitor; a
+                # -readconfig [mon] group is only stored.
+                if not isinstance(loc, Q.FileLocation):
+                    display.monitor_given = True
+                    if release.mon_deprecated:
+                        request.parse_notes.append(
+                            Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
+                        )
             elif name == "msg":
                 assert arg is not None
                 msg = lists["msg"].parse_noisily(arg, False)
@@ -543,6 +547,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     from memdevd.app.chardev_cli import serial_ports
 
     serial_ports(lists, request, release)
+    if display.has_defaults:
+        # The ids qemu_create_default_devices()'s specs must not take.
+        request.taken_ids = (
+            [c.id for c in lists["chardev"].head if c.id is not None],
+            [m.id for m in lists["mon"].head if m.id is not None],
+        )
     return parsed
 
 
@@ -591,8 +601,8 @@ def _chardevs(
 ) -> None:
     """Every -chardev a control monitor does not serve, as the machine will
     open it; the chardevs of readline monitors (-monitor, -mon); every
-    monitor with its object id (11.1: an id-less -mon is compat_monitorN,
-    N counting on from -qmp's and -monitor's, as mon_init_func names it)."""
+    monitor with its -mon id (None: 11.1 names it compat_monitorN when it
+    is made, N counting on from -qmp's and -monitor's: chardev_cli)."""
     from memdevd.app.chardev_cli import creations
     from memdevd.util import qemu_opts as Q
 
@@ -612,14 +622,12 @@ def _chardevs(
     request.readline_monitors = [
         label for label, mode in modes.items() if mode != "control" and label is not None
     ]
+    # (an id-less -mon is named when its monitor is made: chardev_cli)
+    request.monitor_index = monitor_index
     for mon in lists["mon"].head:
-        obj_id = mon.id
-        if obj_id is None:
-            obj_id = f"compat_monitor{monitor_index}"
-            monitor_index += 1
         mode = mon.get("mode") or "readline"
         pretty = mode == "control" and mon.get_bool("pretty", False)
-        request.monitors.append((obj_id, mode, mon.get("chardev") or "", pretty))
+        request.monitors.append((mon.id, mode, mon.get("chardev") or "", pretty))
 
 
 def _parse_object(

@@ -70,6 +70,11 @@ class DisplayRequest:
     parallel_given: bool = False
     monitor_given: bool = False
     daemonize: bool = False
+    # qemu_create_default_devices(): the -serial/-parallel specs QEMU adds
+    # without -nodefaults, as (option, spec), and the default monitor's
+    # spec (monitor_parse(SPEC, "readline")), set by :func:`setup_displays`.
+    default_ports: list[tuple[str, str]] = field(default_factory=list)
+    default_monitor: str | None = None
 
 
 #: Options that choose a display: without one QEMU looks for a GUI and,
@@ -271,14 +276,8 @@ def setup_displays(
 
     def default_devices() -> None:
         nonlocal vga_model
-        if req.daemonize and req.nographic:
-            defaults = req.has_defaults
-            no_ports = not getattr(board, "is_pc", False)
-            serial = defaults and not req.serial_given and not no_ports
-            parallel = defaults and not req.parallel_given and not no_ports
-            monitor = defaults and not req.monitor_given
-            if serial or parallel or monitor:
-                raise OptionError(M.NOGRAPHIC_WITH_DAEMONIZE, preceding=notes)
+        if req.has_defaults:
+            _default_ports(req, board, notes)
         if not release.display_setup_first:
             default_display()
         if default_vga:
@@ -303,6 +302,40 @@ def setup_displays(
         )
     display.vnc = [VncDisplay(vnc_id, items, location or None) for vnc_id, items, location in vnc]
     return notes
+
+
+#: ui/console.c qemu_display_get_vc(): what a text console is without a
+#: display that names its own (gtk, dbus and spice-app say "vc", but no
+#: reference build of 8.2 and later starts them; 7.2 always uses this).
+DEFAULT_VC = "vc:80Cx24C"
+
+
+def _default_ports(req: DisplayRequest, board: Any, notes: list[Diagnostic]) -> None:
+    """``qemu_disable_default_devices`` (a board without serial or parallel
+    ports) and ``qemu_create_default_devices``: the default serial and
+    parallel ports' and monitor's chardev specs, into ``req``."""
+    serial = not req.serial_given and not board.no_serial
+    parallel = not req.parallel_given and not board.no_parallel
+    monitor = not req.monitor_given
+    if req.daemonize and req.nographic and (serial or parallel or monitor):
+        raise OptionError(M.NOGRAPHIC_WITH_DAEMONIZE, preceding=notes)
+    ports: list[tuple[str, str]] = []
+    if req.nographic:
+        if parallel:
+            ports.append(("parallel", "null"))
+        if serial and monitor:
+            ports.append(("serial", "mon:stdio"))
+            monitor = False
+        elif serial:
+            ports.append(("serial", "stdio"))
+        req.default_monitor = "stdio" if monitor else None
+    else:
+        if parallel:
+            ports.append(("parallel", DEFAULT_VC))
+        if serial:
+            ports.insert(0, ("serial", DEFAULT_VC))
+        req.default_monitor = DEFAULT_VC if monitor else None
+    req.default_ports = ports
 
 
 def _display_has_opengl(display: DisplayState) -> bool:

@@ -102,9 +102,15 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
-    # Every monitor in -mon order (-qmp and -monitor are -mon): (object
-    # id, mode, chardev, pretty), for 11.1's monitor objects.
-    monitors: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    # Every monitor in -mon order (-qmp and -monitor are -mon): (-mon id,
+    # None for an id-less -mon; mode, chardev, pretty), for 11.1's
+    # monitor objects.
+    monitors: list[tuple[str | None, str, str, bool]] = field(default_factory=list)
+    # vl.c monitor_parse()'s monitor_device_index: the next compat_monitorN.
+    monitor_index: int = 0
+    # Without -nodefaults: the chardev and -mon ids the command line took
+    # (QemuOpts ids the default devices' specs cannot take again).
+    taken_ids: tuple[list[str], list[str]] = ([], [])
     # -daemonize (a stdio chardev refuses it).
     daemonize: bool = False
     # -serial and -parallel: (option, spec, location) in command-line order.
@@ -418,6 +424,14 @@ def build_machine(
     display.binder = binder
     drivers = [str(d.opts.get("driver")) for d in request.devices]
     notes.extend(displays.setup_displays(display, request.display, board, drivers))
+    if request.display.default_ports or request.display.default_monitor:
+        from memdevd.app.chardev_cli import add_defaults
+
+        try:
+            add_defaults(request, release, target.syntax(release))
+        except OptionError as default_err:
+            default_err.preceding[:0] = notes
+            raise
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
@@ -603,6 +617,7 @@ def build_machine(
                 )
                 for text in reported
             )
+        machine.serial_hds = [label for kind, label in hds if kind == "serial"]
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash

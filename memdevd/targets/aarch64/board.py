@@ -437,5 +437,6 @@ NONE.target = TARGET
 NONE.kvm_compiled = False
 NONE.stub_commands = STUB_COMMANDS
 NONE.virtio_mem_legacy_guests = False
+NONE.no_serial = NONE.no_parallel = True  # null-machine.c
 
 BOARDS: Mapping[str, Board] = {"virt": VIRT, "none": NONE}

@@ -16,8 +16,9 @@ The devices are QOM objects with their type's properties as recorded
 (``qom-list-properties`` of the type in the release's devices.json), their
 defaults for values, realized, not hot-plugged, on the main system bus.
 What they emulate (interrupts, MMIO) is not modelled: ``qom-list`` of one
-lists no IRQs, GPIOs or memory regions (docs/divergences.md), and the
-second UART a secure machine or a second ``-serial`` gives is not made.
+lists no IRQs, GPIOs or memory regions (docs/divergences.md); the pl011
+takes the first ``-serial`` chardev (``serial_hd(0)``), and the second UART
+a secure machine or a second ``-serial`` gives is not made.
 """
 
 from __future__ import annotations
@@ -124,11 +125,24 @@ def add_devices(machine: Machine, types: list[str]) -> None:
         cls = board_device_class(machine.recording, typename)
         if cls is not None:
             dev = cls(machine)
+            if typename == "pl011":
+                _uart_chardev(machine, dev)
             dev.realized = True
             unattached.add_child(f"device[{machine.unattached_counter}]", dev)
         # (a type the release's recording lacks keeps its number)
         machine.unattached_counter += 1
         sysbus.add_link(typename, path)
+
+
+def _uart_chardev(machine: Machine, dev: VirtBoardDevice) -> None:
+    """create_uart(): ``qdev_prop_set_chr(dev, "chardev", serial_hd(0))``;
+    pl011's realize opens it (``qemu_chr_fe_set_handlers``)."""
+    label = machine.serial_hds[0] if machine.serial_hds else None
+    if label is None:
+        return
+    machine.chardevs.claim(label, dev, "pl011", "chardev", machine.release)
+    machine.chardevs.open_frontend(dev)
+    dev.values["chardev"] = label
 
 
 class SystemBus(QOMObject):
