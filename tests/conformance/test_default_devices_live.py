@@ -67,6 +67,15 @@ FAILURES: list[tuple[str, list[str]]] = [
     ("x86_64", ["-machine", "pc", "-display", "none", "-chardev", "null,id=serial0"]),
     ("x86_64", ["-machine", "pc", "-display", "none", "-chardev", "null,id=parallel0"]),
     ("aarch64", ["-machine", "virt", "-display", "none", "-chardev", "null,id=serial0"]),
+    ("aarch64", ["-machine", "virt", "-nographic", "-daemonize"]),
+    # serial_parse runs before parallel_parse, whatever the command line's order
+    (
+        "x86_64",
+        [
+            *("-machine", "pc", "-nodefaults", "-display", "none"),
+            *("-parallel", "file:/nonexistent/x", "-serial", "file:/nonexistent/y"),
+        ],
+    ),
 ]
 
 
