@@ -302,13 +302,14 @@ def add_defaults(request: Any, release: Any, syntax: Any) -> None:
     request.monitors.append((mon.id, "readline", label, False))
 
 
-def _debugcon_device(kind: str, loc: str, request: Any) -> None:
+def _debugcon_device(kind: str, loc: str | None, request: Any) -> None:
     """debugcon_parse(): the device QemuOpts of id ``debugcon`` (once: a
     second -debugcon fails on its chardev first)."""
     from memdevd.app.startup import DeviceSpec
 
     if kind != "debugcon" or any(d.from_debugcon for d in request.devices):
         return
+    assert loc is not None  # (only the default ports have none)
     device = {"id": "debugcon", "driver": "isa-debugcon", "chardev": "debugcon"}
     request.devices.append(DeviceSpec(loc, device, False, from_debugcon=True))
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
@@ -237,12 +237,18 @@ def parse_audiodev(arg: str, release: Release, target: str) -> dict[str, Any]:
 
 
 def setup_displays(
-    display: DisplayState, req: DisplayRequest, board: Any, device_drivers: list[str]
+    display: DisplayState,
+    req: DisplayRequest,
+    board: Any,
+    device_drivers: list[str],
+    add_defaults: Callable[[], None] | None = None,
 ) -> list[Diagnostic]:
     """``qemu_disable_default_devices``, ``qemu_setup_display`` (8.2),
     ``qemu_create_default_devices`` and the display part of
     ``qemu_create_early_backends``: what is printed, or OptionError /
-    HelpRequested where QEMU exits."""
+    HelpRequested where QEMU exits.  ``add_defaults`` parses the default
+    ports' and monitor's specs (set in ``req``), before ``-vga``'s model is
+    selected, as QEMU does."""
     release = display.release
     notes: list[Diagnostic] = []
     display.keymap = req.keymap
@@ -278,6 +284,12 @@ def setup_displays(
         nonlocal vga_model
         if req.has_defaults:
             _default_ports(req, board, notes)
+            if add_defaults is not None and (req.default_ports or req.default_monitor):
+                try:
+                    add_defaults()
+                except OptionError as err:
+                    err.preceding[:0] = notes
+                    raise
         if not release.display_setup_first:
             default_display()
         if default_vga:

@@ -423,15 +423,8 @@ def build_machine(
     display = DisplayState(None, release, recording(target.name, release))
     display.binder = binder
     drivers = [str(d.opts.get("driver")) for d in request.devices]
-    notes.extend(displays.setup_displays(display, request.display, board, drivers))
-    if request.display.default_ports or request.display.default_monitor:
-        from memdevd.app.chardev_cli import add_defaults
-
-        try:
-            add_defaults(request, release, target.syntax(release))
-        except OptionError as default_err:
-            default_err.preceding[:0] = notes
-            raise
+    defaults = lambda: _add_defaults(request, release, target)  # noqa: E731
+    notes.extend(displays.setup_displays(display, request.display, board, drivers, defaults))
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
@@ -729,6 +722,13 @@ def build_machine(
     notes.extend(_fdc_warning(machine))
     machine.finish_init()
     return machine, notes
+
+
+def _add_defaults(request: StartupRequest, release: Release, target: Target) -> None:
+    """qemu_create_default_devices(): the default ports' and monitor's specs."""
+    from memdevd.app.chardev_cli import add_defaults
+
+    add_defaults(request, release, target.syntax(release))
 
 
 def _confidential_guest_support(machine: Machine, notes: list[Diagnostic]) -> QOMObject | None:
