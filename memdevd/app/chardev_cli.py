@@ -2,8 +2,11 @@
 chardev/char.c read them: a ``chardev`` QemuOpts into the QAPI
 ``ChardevBackend`` (``qemu_chr_parse_opts`` and each backend's ``parse``),
 ``mux=on`` as a base chardev plus a mux, and the legacy specs of
-``-serial``/``-parallel`` (``qemu_chr_new_mux_mon``).  The chardevs are
-opened later, by the machine (:mod:`memdevd.machine.chardev`).
+``-serial``/``-parallel`` (``qemu_chr_new_mux_mon``).  Without
+``-nodefaults``, :func:`add_defaults` adds QEMU's default ports and
+monitor (``qemu_create_default_devices``; which ones is decided in
+:mod:`memdevd.app.displays`).  The chardevs are opened later, by the
+machine (:mod:`memdevd.machine.chardev`).
 """
 
 from __future__ import annotations
