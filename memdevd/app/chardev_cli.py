@@ -302,6 +302,7 @@ def add_defaults(request: Any, release: Any, syntax: Any) -> None:
         request.chardevs.append((name, backend, None))
         request.chardev_order.append(name)
     request.readline_monitors.append(label)
+    request.readline_locations.append(None)
     request.monitors.append((mon.id, "readline", label, False))
 
 
@@ -337,8 +338,10 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
         from memdevd.machine.monitors import add_command_line_monitors
 
         add_command_line_monitors(machine, _monitor_objects(request, request.monitors))
-    for label in request.readline_monitors:
-        _monitor_claims(machine, label, release, None)
+    locations = request.readline_locations
+    for index, label in enumerate(request.readline_monitors):
+        loc = locations[index] if index < len(locations) else None
+        _monitor_claims(machine, label, release, loc)
     hds: list[Any] = []
     # serial_parse, parallel_parse, debugcon_parse: each kind in turn.
     ports = sorted(request.serial_ports, key=lambda entry: _PORT_ORDER.index(entry[0]))
@@ -413,7 +416,9 @@ def plug_ports(machine: Any, hds: list[Any]) -> None:
     """The board's ``serial_hds_isa_init``/``parallel_hds_isa_init``: an
     isa-serial (index N) per -serial chardev N of the first four, an
     isa-parallel per -parallel chardev."""
+    from memdevd.machine.chardev.container import error_abort
     from memdevd.machine.devices import device_class
+    from memdevd.machine.errors import CoreError
 
     serial = [label for kind, label in hds if kind == "serial"]
     parallel = [label for kind, label in hds if kind == "parallel"]
@@ -426,9 +431,13 @@ def plug_ports(machine: Any, hds: list[Any]) -> None:
                 continue
             dev = cls(machine)
             dev.prop_set("index", str(index), keyval=True)
-            dev.prop_set("chardev", label, keyval=True)
-            dev.parent_bus = "isa.0"
-            machine.realize_unattached(dev)
+            try:
+                # qdev_prop_set_chr(..., &error_abort)
+                dev.prop_set("chardev", label, keyval=True)
+                dev.parent_bus = "isa.0"
+                machine.realize_unattached(dev)
+            except CoreError as exc:
+                raise error_abort(exc, machine.release) from None
 
 
 def wait_for_clients(machine: Any, request: Any, prog: str) -> None:

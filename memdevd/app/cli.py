@@ -255,6 +255,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     request = StartupRequest()
     parsed = Parsed(request, settings)
     qmp_index = 0
+    # Each monitor's QemuOpts (by id()) -> its option's location.
+    mon_locations: dict[int, str] = {}
     chardev_locations: dict[str, str] = {}
     from memdevd.app.smbios import SmbiosState
 
@@ -402,6 +404,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 display.monitor_given = True
                 mon = Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
+                mon_locations[id(mon)] = loc
                 qmp_index += 1
                 chardev_locations.setdefault(mon.get("chardev") or "", loc)
             elif name == "chardev":
@@ -417,6 +420,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 display.monitor_given = True
                 if not arg.startswith("none"):
                     mon = Q.monitor_parse(arg, lists, mode="readline", device_index=qmp_index)
+                    mon_locations[id(mon)] = loc
                     qmp_index += 1
                     chardev_locations.setdefault(mon.get("chardev") or "", loc)
             elif name in ("serial", "parallel", "debugcon"):
@@ -430,12 +434,14 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 request.serial_ports.append((name, arg, loc))
             elif name == "mon":
                 assert arg is not None
-                lists["mon"].parse_noisily(arg, True)
+                mon_locations[id(lists["mon"].parse_noisily(arg, True))] = loc
                 # The option loop warns and clears default_monitor; a
                 # -readconfig [mon] group is only stored.
                 if not isinstance(loc, Q.FileLocation):
                     display.monitor_given = True
-                    if release.mon_deprecated:
+                    # (once: seen live on 11.1)
+                    warned = any(n.message == M.MON_DEPRECATED for n in request.parse_notes)
+                    if release.mon_deprecated and not warned:
                         request.parse_notes.append(
                             Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
                         )
@@ -543,7 +549,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
-    _chardevs(lists, chardev_locations, request, release, qmp_index)
+    _chardevs(lists, chardev_locations, request, release, qmp_index, mon_locations)
     from memdevd.app.chardev_cli import serial_ports
 
     serial_ports(lists, request, release)
@@ -597,7 +603,12 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
 
 
 def _chardevs(
-    lists: Any, locations: dict[str, str], request: Any, release: Any, monitor_index: int
+    lists: Any,
+    locations: dict[str, str],
+    request: Any,
+    release: Any,
+    monitor_index: int,
+    mon_locations: dict[int, str],
 ) -> None:
     """Every -chardev a control monitor does not serve, as the machine will
     open it; the chardevs of readline monitors (-monitor, -mon); every
@@ -619,9 +630,14 @@ def _chardevs(
         for label, backend in made:
             request.chardevs.append((label, backend, location))
             request.chardev_order.append(label)
-    request.readline_monitors = [
-        label for label, mode in modes.items() if mode != "control" and label is not None
+    # (one per -mon: a mux takes each as a front end)
+    readline = [
+        mon
+        for mon in lists["mon"].head
+        if (mon.get("mode") or "readline") != "control" and mon.get("chardev") is not None
     ]
+    request.readline_monitors = [mon.get("chardev") or "" for mon in readline]
+    request.readline_locations = [mon_locations.get(id(mon)) for mon in readline]
     # (an id-less -mon is named when its monitor is made: chardev_cli)
     request.monitor_index = monitor_index
     for mon in lists["mon"].head:

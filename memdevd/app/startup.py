@@ -102,6 +102,8 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
+    # Each one's option (mon_init_func's location; None: the default monitor).
+    readline_locations: list[str | None] = field(default_factory=list)
     # Every monitor in -mon order (-qmp and -monitor are -mon): (-mon id,
     # None for an id-less -mon; mode, chardev, pretty), for 11.1's
     # monitor objects.
@@ -143,6 +145,11 @@ def _misc_options() -> Any:
 
 
 def _err(exc: CoreError, location: str | None = None) -> OptionError:
+    if exc.abort_at is not None:
+        # error_abort: error_handle()'s line, the error, then abort().
+        err = OptionError(exc.desc, preceding=[Diagnostic(exc.abort_at, kind="plain")])
+        err.aborts = True
+        return err
     return OptionError(exc.desc, exc.hint or None, location=location)
 
 
@@ -626,7 +633,9 @@ def build_machine(
     try:
         plug_ports(machine, hds)
     except CoreError as exc:
-        raise _err(exc) from None
+        ports_err = _err(exc)
+        ports_err.preceding[:0] = notes
+        raise ports_err from None
     if (
         misc.globals
         or misc.option_roms

@@ -184,3 +184,34 @@ def test_serial_ports_are_made_before_parallel_ones(workdir: Path) -> None:
     )
     assert done.returncode == 1
     assert "could not connect serial device" in done.stderr.decode()
+
+
+def _start_failure(workdir: Path, *argv: str) -> tuple[int, str]:
+    done = subprocess.run(
+        memdevd_command("-memdevd", "version=10.0", *COMMON, "-nodefaults", *argv),
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stderr.decode()
+
+
+@pytest.mark.parametrize("option", ["-serial", "-parallel"])
+def test_a_board_port_on_a_chardev_in_use_aborts(workdir: Path, option: str) -> None:
+    """serial_hds_isa_init(): qdev_prop_set_chr(..., &error_abort)."""
+    taken = ["-chardev", "null,id=c", "-monitor", "chardev:c"]
+    assert _start_failure(workdir, "-display", "none", *taken, option, "chardev:c") == (
+        -6,
+        "Unexpected error in qemu_chr_fe_init() at chardev/char-fe.c:204:\n"
+        "memdevd: chardev 'c' is already in use\n",
+    )
+
+
+def test_each_mon_takes_its_chardev(workdir: Path) -> None:
+    """Two readline -mon on one chardev: the second fails at its option."""
+    assert _start_failure(workdir, "-chardev", "null,id=m", "-mon", "m", "-mon", "m") == (
+        1,
+        "memdevd: -mon m: chardev 'm' is already in use\n",
+    )

@@ -140,7 +140,13 @@ def _uart_chardev(machine: Machine, dev: VirtBoardDevice) -> None:
     label = machine.serial_hds[0] if machine.serial_hds else None
     if label is None:
         return
-    machine.chardevs.claim(label, dev, "pl011", "chardev", machine.release)
+    from memdevd.machine.chardev.container import error_abort
+    from memdevd.machine.errors import CoreError
+
+    try:
+        machine.chardevs.claim(label, dev, "pl011", "chardev", machine.release)
+    except CoreError as exc:
+        raise error_abort(exc, machine.release) from None
     machine.chardevs.open_frontend(dev)
     dev.values["chardev"] = label
 
