@@ -342,10 +342,10 @@ def _default_ports(req: DisplayRequest, board: Any, notes: list[Diagnostic]) -> 
             ports.append(("serial", "stdio"))
         req.default_monitor = "stdio" if monitor else None
     else:
+        if serial:
+            ports.append(("serial", DEFAULT_VC))
         if parallel:
             ports.append(("parallel", DEFAULT_VC))
-        if serial:
-            ports.insert(0, ("serial", DEFAULT_VC))
         req.default_monitor = DEFAULT_VC if monitor else None
     req.default_ports = ports
 
