@@ -359,6 +359,9 @@ class Release:
     # arm, so no "host"), in QEMU's order (the hint of "Invalid CPU model"
     # lists them).
     virt_valid_cpus: tuple[str, ...]
+    # hw/arm/virt.c machvirt_init() (10.0): a second -serial (serial_hd(1))
+    # is a second non-secure pl011, made before the first (seen live).
+    virt_second_ns_uart: bool
     # hw/core/machine.c is_cpu_type_supported() checks -cpu against
     # valid_cpu_types ("Invalid CPU model: X" and a hint); 7.2's machvirt_init
     # says "mach-virt: CPU type X-arm-cpu not supported".
@@ -720,6 +723,7 @@ QEMU_7_2: Final = Release(
     soundhw_list_header=M.SOUNDHW_LIST_HEADER,
     soundhw_unknown_text=M.SOUNDHW_UNKNOWN,
     soundhw_only_one_text=M.SOUNDHW_ONLY_ONE,
+    virt_second_ns_uart=False,
     virt_valid_cpus=(
         "cortex-a7",
         "cortex-a15",
@@ -967,6 +971,7 @@ QEMU_10_0: Final = replace(
     vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
     vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
     cpu_models_absent=frozenset(),  # the recording's own models
+    virt_second_ns_uart=True,  # hw/arm/virt.c "second_ns_uart_present"
     virt_valid_cpus=(
         "cortex-a7",
         "cortex-a15",

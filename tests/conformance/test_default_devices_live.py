@@ -60,6 +60,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("aarch64", ["-machine", "virt", "-display", "none", "-serial", "none"]),
     ("aarch64", ["-machine", "virt", "-nodefaults", "-display", "none", "-serial", "null"]),
     ("aarch64", ["-machine", "virt", "-nodefaults", "-display", "none"]),
+    # 10.0: a second -serial is a second pl011, made first
+    ("aarch64", ["-machine", "virt", "-nodefaults", "-display", "none", *["-serial", "null"] * 3]),
+    ("aarch64", ["-machine", "virt", "-display", "none", "-serial", "none", "-serial", "null"]),
     ("aarch64", ["-machine", "none", "-display", "none"]),
 ]
 

@@ -215,3 +215,17 @@ def test_each_mon_takes_its_chardev(workdir: Path) -> None:
         1,
         "memdevd: -mon m: chardev 'm' is already in use\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "uarts"), [("7.2", ["serial0"]), ("10.0", ["serial1", "serial0"])]
+)
+async def test_virt_second_serial_is_a_second_pl011(
+    workdir: Path, version: str, uarts: list[str]
+) -> None:
+    """10.0's machvirt_init: serial_hd(1) is a second UART, made first."""
+    argv = ["-machine", "virt", "-nodefaults", "-display", "none", "-serial", "null"]
+    got = await _ask(workdir, version, "aarch64", *argv, "-serial", "null")
+    assert got["ports"] == sorted(("pl011", label) for label in uarts)
+    opened = {label: is_open for label, _, is_open in got["chardevs"]}
+    assert opened["serial1"] is (len(uarts) == 2)
