@@ -127,6 +127,8 @@ def help_text(prog: str) -> str:
         "-chardev BACKEND,id=ID[,...]   any chardev backend of the release (-chardev help);",
         "                  sockets listen and connect, ptys open, files are never written",
         "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
+        "                  (virt: pl011); without -nodefaults QEMU's default ports and",
+        "                  monitor (vc, or -nographic's null/stdio/mon:stdio)",
         "-debugcon SPEC    chardev debugcon and -device isa-debugcon,id=debugcon",
         "-usbdevice tablet|mouse|keyboard|wacom-tablet|braille  usb=on and that USB device",
         "-option-rom FILE[,bootindex=N]  checked and named in fw_cfg as QEMU's board does",
