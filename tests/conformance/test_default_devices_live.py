@@ -67,7 +67,23 @@ CASES: list[tuple[str, list[str]]] = [
 ]
 
 #: Start-ups the defaults make fail (given a -qmp monitor).
+#: In a FAILURES argv: start without -qmp (the default monitor is made).
+NO_QMP = "<no -qmp>"
 FAILURES: list[tuple[str, list[str]]] = [
+    # the default monitor's chardev id is taken: monitor_parse() fails
+    (
+        "x86_64",
+        ["-machine", "pc", "-display", "none", "-chardev", "null,id=compat_monitor0", NO_QMP],
+    ),
+    (
+        "x86_64",
+        [
+            *("-machine", "q35", "-nographic", "-serial", "null"),
+            "-chardev",
+            "null,id=compat_monitor0",
+            NO_QMP,
+        ],
+    ),
     ("x86_64", ["-machine", "pc", "-display", "none", "-chardev", "null,id=serial0"]),
     ("x86_64", ["-machine", "pc", "-display", "none", "-chardev", "null,id=parallel0"]),
     ("aarch64", ["-machine", "virt", "-display", "none", "-chardev", "null,id=serial0"]),
@@ -211,7 +227,9 @@ def test_default_devices_as_qemu(version: str, target: str, argv: list[str]) -> 
 
 def _failure(version: str, target: str, argv: list[str], ours: bool) -> tuple[int, str]:
     with tempfile.TemporaryDirectory(prefix="memdevd-defaults-") as tmp:
-        full = [*COMMON, *argv, "-qmp", f"unix:{tmp}/q.sock,server=on,wait=off"]
+        # (a -qmp, but where the default monitor is the point: none)
+        qmp = [] if NO_QMP in argv else ["-qmp", f"unix:{tmp}/q.sock,server=on,wait=off"]
+        full = [*COMMON, *(a for a in argv if a != NO_QMP), *qmp]
         cmd = _memdevd(version, full, target) if ours else qemu_command(version, full, target)
         done = subprocess.run(
             cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT, check=False
