@@ -66,8 +66,8 @@ CASES: list[tuple[str, list[str]]] = [
     ("aarch64", ["-machine", "none", "-display", "none"]),
 ]
 
-#: Start-ups the defaults make fail (given a -qmp monitor).
-#: In a FAILURES argv: start without -qmp (the default monitor is made).
+#: Start-ups the defaults make fail, given a -qmp monitor unless the argv
+#: holds NO_QMP (started without one: the default monitor is made).
 NO_QMP = "<no -qmp>"
 FAILURES: list[tuple[str, list[str]]] = [
     # the default monitor's chardev id is taken: monitor_parse() fails
