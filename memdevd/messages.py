@@ -127,6 +127,9 @@ CHARDEV_PROP_NOT_FOUND: Final = "Property '{}.{}' can't find value '{}'"
 CHARDEV_PROP_CANT_TAKE: Final = "Property '{}.{}' can't take value '{}': "
 CHARDEV_IN_USE: Final = "chardev '{}' is already in use"
 CHARDEV_IN_USE_7_2: Final = "Device '{}' is in use"
+# util/error.c error_handle(): an error given &error_abort, before abort()
+# (FUNC() at FILE:LINE of its error_setg, per release: Release.chardev_fe_sites).
+ERROR_ABORT_AT: Final = "Unexpected error in {}:"
 # chardev/char-pty.c char_pty_open(): openpty() failed ({}: strerror).
 PTY_CREATE_FAILED: Final = "Failed to create PTY: {}"
 RESET_REQUIRED: Final = "Resetting the Virtual Machine is required"

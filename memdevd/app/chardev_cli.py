@@ -2,8 +2,11 @@
 chardev/char.c read them: a ``chardev`` QemuOpts into the QAPI
 ``ChardevBackend`` (``qemu_chr_parse_opts`` and each backend's ``parse``),
 ``mux=on`` as a base chardev plus a mux, and the legacy specs of
-``-serial``/``-parallel`` (``qemu_chr_new_mux_mon``).  The chardevs are
-opened later, by the machine (:mod:`memdevd.machine.chardev`).
+``-serial``/``-parallel`` (``qemu_chr_new_mux_mon``).  Without
+``-nodefaults``, :func:`add_defaults` adds QEMU's default ports and
+monitor (``qemu_create_default_devices``; which ones is decided in
+:mod:`memdevd.app.displays`).  The chardevs are opened later, by the
+machine (:mod:`memdevd.machine.chardev`).
 """
 
 from __future__ import annotations
@@ -220,56 +223,97 @@ def serial_ports(lists: Any, request: Any, release: Any) -> None:
     them (``serial_parse``, ``debugcon_parse``).  A -debugcon also makes
     the -device ``isa-debugcon,chardev=debugcon`` with the id ``debugcon``,
     after the command line's own -device options."""
+    ports = request.serial_ports
+    request.serial_ports = []
+    for kind, spec, loc in ports:
+        _resolve_port(kind, spec, loc, lists, request, release)
+
+
+def _resolve_port(
+    kind: str, spec: str, loc: str | None, lists: Any, request: Any, release: Any
+) -> None:
     from memdevd.util import qemu_opts as Q
 
-    serial_index = 0
-    parallel_index = 0
-    resolved: list[Any] = []
-    for kind, spec, loc in request.serial_ports:
-        if kind == "debugcon":
-            label = "debugcon"
-        elif kind == "serial":
-            label = f"serial{serial_index}"
-            serial_index += 1
-        else:
-            if spec == "none":
-                resolved.append((kind, spec, loc, None, None, False))
-                continue
-            if parallel_index == MAX_PARALLEL_PORTS:
-                raise OptionError(M.PARALLEL_TOO_MANY, location=loc)
-            label = f"parallel{parallel_index}"
-            parallel_index += 1
-        if spec == "none" and kind != "debugcon":
+    resolved = request.serial_ports
+    if kind == "debugcon":
+        label = "debugcon"
+    elif kind == "serial":
+        label = f"serial{sum(1 for entry in resolved if entry[0] == kind)}"
+    else:
+        if spec == "none":
             resolved.append((kind, spec, loc, None, None, False))
-            continue
-        if spec.startswith("chardev:"):
-            resolved.append((kind, spec, loc, spec[len("chardev:") :], None, False))
-            _debugcon_device(kind, loc, request)
-            continue
-        failed = _PORT_FAILED[kind]
-        try:
-            opts = Q.qemu_chr_parse_compat(label, spec, lists, permit_mux_mon=True)
-            made = creations(opts, release)
-        except Q.ChardevSpecError as err:
-            printed = [replace(d, location=d.location or loc) for d in err.printed]
-            raise OptionError(failed.format(spec), location=loc, preceding=printed) from None
-        except OptionError as err:
-            raise OptionError(
-                failed.format(spec), location=loc, preceding=[err.at(loc).diagnostic()]
-            ) from None
-        opts.delete()
-        resolved.append((kind, spec, loc, label, made, opts.get_bool("mux", False)))
+            return
+        count = sum(1 for entry in resolved if entry[0] == kind and entry[3] is not None)
+        if count == MAX_PARALLEL_PORTS:
+            raise OptionError(M.PARALLEL_TOO_MANY, location=loc)
+        label = f"parallel{count}"
+    if spec == "none" and kind != "debugcon":
+        resolved.append((kind, spec, loc, None, None, False))
+        return
+    if spec.startswith("chardev:"):
+        resolved.append((kind, spec, loc, spec[len("chardev:") :], None, False))
         _debugcon_device(kind, loc, request)
-    request.serial_ports = resolved
+        return
+    failed = _PORT_FAILED[kind]
+    try:
+        opts = Q.qemu_chr_parse_compat(label, spec, lists, permit_mux_mon=True)
+        made = creations(opts, release)
+    except Q.ChardevSpecError as err:
+        printed = [replace(d, location=d.location or loc) for d in err.printed]
+        raise OptionError(failed.format(spec), location=loc, preceding=printed) from None
+    except OptionError as err:
+        raise OptionError(
+            failed.format(spec), location=loc, preceding=[err.at(loc).diagnostic()]
+        ) from None
+    opts.delete()
+    resolved.append((kind, spec, loc, label, made, opts.get_bool("mux", False)))
+    _debugcon_device(kind, loc, request)
 
 
-def _debugcon_device(kind: str, loc: str, request: Any) -> None:
+_LISTS = ("chardev", "mon")
+
+
+def add_defaults(request: Any, release: Any, syntax: Any) -> None:
+    """``qemu_create_default_devices``: the default serial and parallel
+    ports (``add_device_config``) and the default monitor
+    (``monitor_parse(SPEC, "readline")``: chardev and monitor
+    ``compat_monitorN``, made after the command line's chardevs), as
+    :func:`memdevd.app.displays.setup_displays` chose them.  They have no
+    command-line location: QEMU's errors about them have none."""
+    from memdevd.util import qemu_opts as Q
+
+    chardev_ids, mon_ids = request.taken_ids
+    lists = {name: Q.QemuOptsList.from_def(syntax.opts_lists[name], syntax) for name in _LISTS}
+    for name, ids in (("chardev", chardev_ids), ("mon", mon_ids)):
+        for opts_id in ids:
+            lists[name].create(opts_id, False)
+    display = request.display
+    for kind, spec in display.default_ports:
+        _resolve_port(kind, spec, None, lists, request, release)
+    spec = display.default_monitor
+    if spec is None:
+        return
+    mon = Q.monitor_parse(spec, lists, mode="readline", device_index=request.monitor_index)
+    request.monitor_index += 1
+    label = mon.get("chardev") or ""
+    chardev = lists["chardev"].find(label)
+    assert chardev is not None
+    for name, backend in creations(chardev, release):
+        request.chardevs.append((name, backend, None))
+        request.chardev_order.append(name)
+    request.readline_monitors.append(label)
+    request.readline_locations.append(None)
+    request.monitors.append((mon.id, "readline", label, False))
+
+
+def _debugcon_device(kind: str, loc: str | None, request: Any) -> None:
     """debugcon_parse(): the device QemuOpts of id ``debugcon`` (once: a
     second -debugcon fails on its chardev first)."""
     from memdevd.app.startup import DeviceSpec
 
     if kind != "debugcon" or any(d.from_debugcon for d in request.devices):
         return
+    assert loc is not None  # (only the default ports have none)
     device = {"id": "debugcon", "driver": "isa-debugcon", "chardev": "debugcon"}
     request.devices.append(DeviceSpec(loc, device, False, from_debugcon=True))
 
@@ -293,11 +337,15 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
     if release.qom_monitor_objects:
         from memdevd.machine.monitors import add_command_line_monitors
 
-        add_command_line_monitors(machine, request.monitors)
-    for label in request.readline_monitors:
-        _monitor_claims(machine, label, release, None)
+        add_command_line_monitors(machine, _monitor_objects(request, request.monitors))
+    locations = request.readline_locations
+    for index, label in enumerate(request.readline_monitors):
+        loc = locations[index] if index < len(locations) else None
+        _monitor_claims(machine, label, release, loc)
     hds: list[Any] = []
-    for kind, spec, loc, label, made, mux_monitor in request.serial_ports:
+    # serial_parse, parallel_parse, debugcon_parse: each kind in turn.
+    ports = sorted(request.serial_ports, key=lambda entry: _PORT_ORDER.index(entry[0]))
+    for kind, spec, loc, label, made, mux_monitor in ports:
         failed = _PORT_FAILED[kind]
         if label is None:
             hds.append((kind, None))
@@ -317,6 +365,10 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
             raise OptionError(failed.format(spec), location=loc, preceding=[first]) from None
         if mux_monitor:
             _monitor_claims(machine, label, release, loc)
+            if release.qom_monitor_objects:
+                # qemu_chr_new_mux_mon(): an id-less readline monitor.
+                objects = _monitor_objects(request, [(None, "readline", label, False)])
+                add_command_line_monitors(machine, objects)
         if kind == "debugcon":
             # qemu_opts_create(device, "debugcon", fail_if_exists): a -device
             # of that id (JSON ones are kept apart) is there already.
@@ -325,6 +377,23 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
                 raise OptionError(M.DEBUGCON_DEVICE_EXISTS, location=loc)
         hds.append((kind, label))
     return hds
+
+
+_PORT_ORDER = ("serial", "parallel", "debugcon")
+
+
+def _monitor_objects(
+    request: Any, monitors: list[tuple[str | None, str, str, bool]]
+) -> list[tuple[str, str, str, bool]]:
+    """11.1's monitor objects of ``monitors``: an id-less one is
+    ``compat_monitorN``, N the next of monitor_parse()'s counter."""
+    named = []
+    for obj_id, mode, chardev, pretty in monitors:
+        if obj_id is None:
+            obj_id = f"compat_monitor{request.monitor_index}"
+            request.monitor_index += 1
+        named.append((obj_id, mode, chardev, pretty))
+    return named
 
 
 def _monitor_claims(machine: Any, label: str, release: Any, loc: str | None) -> None:
@@ -347,7 +416,9 @@ def plug_ports(machine: Any, hds: list[Any]) -> None:
     """The board's ``serial_hds_isa_init``/``parallel_hds_isa_init``: an
     isa-serial (index N) per -serial chardev N of the first four, an
     isa-parallel per -parallel chardev."""
+    from memdevd.machine.chardev.container import error_abort
     from memdevd.machine.devices import device_class
+    from memdevd.machine.errors import CoreError
 
     serial = [label for kind, label in hds if kind == "serial"]
     parallel = [label for kind, label in hds if kind == "parallel"]
@@ -360,9 +431,13 @@ def plug_ports(machine: Any, hds: list[Any]) -> None:
                 continue
             dev = cls(machine)
             dev.prop_set("index", str(index), keyval=True)
-            dev.prop_set("chardev", label, keyval=True)
-            dev.parent_bus = "isa.0"
-            machine.realize_unattached(dev)
+            try:
+                # qdev_prop_set_chr(..., &error_abort)
+                dev.prop_set("chardev", label, keyval=True)
+                dev.parent_bus = "isa.0"
+                machine.realize_unattached(dev)
+            except CoreError as exc:
+                raise error_abort(exc, machine.release) from None
 
 
 def wait_for_clients(machine: Any, request: Any, prog: str) -> None:

@@ -127,6 +127,8 @@ def help_text(prog: str) -> str:
         "-chardev BACKEND,id=ID[,...]   any chardev backend of the release (-chardev help);",
         "                  sockets listen and connect, ptys open, files are never written",
         "-serial|-parallel SPEC|none  chardev serialN/parallelN, isa-serial/isa-parallel",
+        "                  (virt: pl011); without -nodefaults QEMU's default ports and",
+        "                  monitor (vc, or -nographic's null/stdio/mon:stdio)",
         "-debugcon SPEC    chardev debugcon and -device isa-debugcon,id=debugcon",
         "-usbdevice tablet|mouse|keyboard|wacom-tablet|braille  usb=on and that USB device",
         "-option-rom FILE[,bootindex=N]  checked and named in fw_cfg as QEMU's board does",
@@ -255,6 +257,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     request = StartupRequest()
     parsed = Parsed(request, settings)
     qmp_index = 0
+    # Each monitor's QemuOpts (by id()) -> its option's location.
+    mon_locations: dict[int, str] = {}
     chardev_locations: dict[str, str] = {}
     smbios: Any = None  # smbios.SmbiosState, once an -smbios option comes
     from memdevd.app import misc_options
@@ -401,6 +405,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 assert arg is not None
                 display.monitor_given = True
                 mon = Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
+                mon_locations[id(mon)] = loc
                 qmp_index += 1
                 chardev_locations.setdefault(mon.get("chardev") or "", loc)
             elif name == "chardev":
@@ -416,6 +421,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 display.monitor_given = True
                 if not arg.startswith("none"):
                     mon = Q.monitor_parse(arg, lists, mode="readline", device_index=qmp_index)
+                    mon_locations[id(mon)] = loc
                     qmp_index += 1
                     chardev_locations.setdefault(mon.get("chardev") or "", loc)
             elif name in ("serial", "parallel", "debugcon"):
@@ -424,16 +430,22 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     display.serial_given = True
                 elif name == "parallel":
                     display.parallel_given = True
+                if name != "debugcon" and arg.startswith("mon:"):
+                    display.monitor_given = True
                 request.serial_ports.append((name, arg, loc))
             elif name == "mon":
                 assert arg is not None
-                display.monitor_given = True
-                lists["mon"].parse_noisily(arg, True)
-                # The option loop warns; a -readconfig [mon] group is only stored.
-                if release.mon_deprecated and not isinstance(loc, Q.FileLocation):
-                    request.parse_notes.append(
-                        Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
-                    )
+                mon_locations[id(lists["mon"].parse_noisily(arg, True))] = loc
+                # The option loop warns and clears default_monitor; a
+                # -readconfig [mon] group is only stored.
+                if not isinstance(loc, Q.FileLocation):
+                    display.monitor_given = True
+                    # (once: seen live on 11.1)
+                    warned = any(n.message == M.MON_DEPRECATED for n in request.parse_notes)
+                    if release.mon_deprecated and not warned:
+                        request.parse_notes.append(
+                            Q.Diagnostic(M.MON_DEPRECATED, location=loc, kind="warning")
+                        )
             elif name == "msg":
                 assert arg is not None
                 msg = lists["msg"].parse_noisily(arg, False)
@@ -538,10 +550,16 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     parsed.listen = monitor_addresses(lists, chardev_locations)
-    _chardevs(lists, chardev_locations, request, release, qmp_index)
+    _chardevs(lists, chardev_locations, request, release, qmp_index, mon_locations)
     from memdevd.app.chardev_cli import serial_ports
 
     serial_ports(lists, request, release)
+    if display.has_defaults:
+        # The ids qemu_create_default_devices()'s specs must not take.
+        request.taken_ids = (
+            [c.id for c in lists["chardev"].head if c.id is not None],
+            [m.id for m in lists["mon"].head if m.id is not None],
+        )
     return parsed
 
 
@@ -586,12 +604,17 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
 
 
 def _chardevs(
-    lists: Any, locations: dict[str, str], request: Any, release: Any, monitor_index: int
+    lists: Any,
+    locations: dict[str, str],
+    request: Any,
+    release: Any,
+    monitor_index: int,
+    mon_locations: dict[int, str],
 ) -> None:
     """Every -chardev a control monitor does not serve, as the machine will
     open it; the chardevs of readline monitors (-monitor, -mon); every
-    monitor with its object id (11.1: an id-less -mon is compat_monitorN,
-    N counting on from -qmp's and -monitor's, as mon_init_func names it)."""
+    monitor with its -mon id (None: 11.1 names it compat_monitorN when it
+    is made, N counting on from -qmp's and -monitor's: chardev_cli)."""
     from memdevd.app.chardev_cli import creations
     from memdevd.util import qemu_opts as Q
 
@@ -608,17 +631,20 @@ def _chardevs(
         for label, backend in made:
             request.chardevs.append((label, backend, location))
             request.chardev_order.append(label)
-    request.readline_monitors = [
-        label for label, mode in modes.items() if mode != "control" and label is not None
+    # (one per -mon: a mux takes each as a front end)
+    readline = [
+        mon
+        for mon in lists["mon"].head
+        if (mon.get("mode") or "readline") != "control" and mon.get("chardev") is not None
     ]
+    request.readline_monitors = [mon.get("chardev") or "" for mon in readline]
+    request.readline_locations = [mon_locations.get(id(mon)) for mon in readline]
+    # (an id-less -mon is named when its monitor is made: chardev_cli)
+    request.monitor_index = monitor_index
     for mon in lists["mon"].head:
-        obj_id = mon.id
-        if obj_id is None:
-            obj_id = f"compat_monitor{monitor_index}"
-            monitor_index += 1
         mode = mon.get("mode") or "readline"
         pretty = mode == "control" and mon.get_bool("pretty", False)
-        request.monitors.append((obj_id, mode, mon.get("chardev") or "", pretty))
+        request.monitors.append((mon.id, mode, mon.get("chardev") or "", pretty))
 
 
 def _parse_object(

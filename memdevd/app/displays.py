@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,11 @@ class DisplayRequest:
     parallel_given: bool = False
     monitor_given: bool = False
     daemonize: bool = False
+    # qemu_create_default_devices(): the -serial/-parallel specs QEMU adds
+    # without -nodefaults, as (option, spec), and the default monitor's
+    # spec (monitor_parse(SPEC, "readline")), set by :func:`setup_displays`.
+    default_ports: list[tuple[str, str]] = field(default_factory=list)
+    default_monitor: str | None = None
 
 
 #: Options that choose a display: without one QEMU looks for a GUI and,
@@ -233,12 +238,18 @@ def parse_audiodev(arg: str, release: Release, target: str) -> dict[str, Any]:
 
 
 def setup_displays(
-    display: DisplayState, req: DisplayRequest, board: Any, device_drivers: list[str]
+    display: DisplayState,
+    req: DisplayRequest,
+    board: Any,
+    device_drivers: list[str],
+    add_defaults: Callable[[], None] | None = None,
 ) -> list[Diagnostic]:
     """``qemu_disable_default_devices``, ``qemu_setup_display`` (8.2),
     ``qemu_create_default_devices`` and the display part of
     ``qemu_create_early_backends``: what is printed, or OptionError /
-    HelpRequested where QEMU exits."""
+    HelpRequested where QEMU exits.  ``add_defaults`` parses the default
+    ports' and monitor's specs (set in ``req``), before ``-vga``'s model is
+    selected, as QEMU does."""
     release = display.release
     notes: list[Diagnostic] = []
     display.keymap = req.keymap
@@ -272,14 +283,14 @@ def setup_displays(
 
     def default_devices() -> None:
         nonlocal vga_model
-        if req.daemonize and req.nographic:
-            defaults = req.has_defaults
-            no_ports = not getattr(board, "is_pc", False)
-            serial = defaults and not req.serial_given and not no_ports
-            parallel = defaults and not req.parallel_given and not no_ports
-            monitor = defaults and not req.monitor_given
-            if serial or parallel or monitor:
-                raise OptionError(M.NOGRAPHIC_WITH_DAEMONIZE, preceding=notes)
+        if req.has_defaults:
+            _default_ports(req, board, notes)
+            if add_defaults is not None and (req.default_ports or req.default_monitor):
+                try:
+                    add_defaults()
+                except OptionError as err:
+                    err.preceding[:0] = notes
+                    raise
         if not release.display_setup_first:
             default_display()
         if default_vga:
@@ -304,6 +315,40 @@ def setup_displays(
         )
     display.vnc = [VncDisplay(vnc_id, items, location or None) for vnc_id, items, location in vnc]
     return notes
+
+
+#: ui/console.c qemu_display_get_vc(): what a text console is without a
+#: display that names its own (gtk, dbus and spice-app say "vc", but no
+#: reference build of 8.2 and later starts them; 7.2 always uses this).
+DEFAULT_VC = "vc:80Cx24C"
+
+
+def _default_ports(req: DisplayRequest, board: Any, notes: list[Diagnostic]) -> None:
+    """``qemu_disable_default_devices`` (a board without serial or parallel
+    ports) and ``qemu_create_default_devices``: the default serial and
+    parallel ports' and monitor's chardev specs, into ``req``."""
+    serial = not req.serial_given and not board.no_serial
+    parallel = not req.parallel_given and not board.no_parallel
+    monitor = not req.monitor_given
+    if req.daemonize and req.nographic and (serial or parallel or monitor):
+        raise OptionError(M.NOGRAPHIC_WITH_DAEMONIZE, preceding=notes)
+    ports: list[tuple[str, str]] = []
+    if req.nographic:
+        if parallel:
+            ports.append(("parallel", "null"))
+        if serial and monitor:
+            ports.append(("serial", "mon:stdio"))
+            monitor = False
+        elif serial:
+            ports.append(("serial", "stdio"))
+        req.default_monitor = "stdio" if monitor else None
+    else:
+        if serial:
+            ports.append(("serial", DEFAULT_VC))
+        if parallel:
+            ports.append(("parallel", DEFAULT_VC))
+        req.default_monitor = DEFAULT_VC if monitor else None
+    req.default_ports = ports
 
 
 def _display_has_opengl(display: DisplayState) -> bool:

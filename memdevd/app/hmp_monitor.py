@@ -236,7 +236,16 @@ class HmpMonitor:
     def attach(self, in_fd: int, out_fd: int) -> None:
         self.in_fd, self.out_fd = in_fd, out_fd
         self._opened()
-        self.loop.add_reader(in_fd, self._readable)
+        try:
+            self.loop.add_reader(in_fd, self._readable)
+        except OSError:
+            # epoll refuses a regular file (stdin from /dev/null or a file):
+            # it is always readable, to its end.
+            self.loop.call_soon(self._read_file)
+
+    def _read_file(self) -> None:
+        while self.in_fd >= 0:
+            self._readable()
 
     def _readable(self) -> None:
         try:

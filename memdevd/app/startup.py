@@ -102,9 +102,17 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
-    # Every monitor in -mon order (-qmp and -monitor are -mon): (object
-    # id, mode, chardev, pretty), for 11.1's monitor objects.
-    monitors: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    # Each one's option (mon_init_func's location; None: the default monitor).
+    readline_locations: list[str | None] = field(default_factory=list)
+    # Every monitor in -mon order (-qmp and -monitor are -mon): (-mon id,
+    # None for an id-less -mon; mode, chardev, pretty), for 11.1's
+    # monitor objects.
+    monitors: list[tuple[str | None, str, str, bool]] = field(default_factory=list)
+    # vl.c monitor_parse()'s monitor_device_index: the next compat_monitorN.
+    monitor_index: int = 0
+    # Without -nodefaults: the chardev and -mon ids the command line took
+    # (QemuOpts ids the default devices' specs cannot take again).
+    taken_ids: tuple[list[str], list[str]] = ([], [])
     # -daemonize (a stdio chardev refuses it).
     daemonize: bool = False
     # -serial and -parallel: (option, spec, location) in command-line order.
@@ -137,6 +145,11 @@ def _misc_options() -> Any:
 
 
 def _err(exc: CoreError, location: str | None = None) -> OptionError:
+    if exc.abort_at is not None:
+        # error_abort: error_handle()'s line, the error, then abort().
+        err = OptionError(exc.desc, preceding=[Diagnostic(exc.abort_at, kind="plain")])
+        err.aborts = True
+        return err
     return OptionError(exc.desc, exc.hint or None, location=location)
 
 
@@ -417,7 +430,8 @@ def build_machine(
     display = DisplayState(None, release, recording(target.name, release))
     display.binder = binder
     drivers = [str(d.opts.get("driver")) for d in request.devices]
-    notes.extend(displays.setup_displays(display, request.display, board, drivers))
+    defaults = lambda: _add_defaults(request, release, target)  # noqa: E731
+    notes.extend(displays.setup_displays(display, request.display, board, drivers, defaults))
     config = MachineConfig(
         machine_type=mtype.name,
         alias=mtype.alias or mtype.name,
@@ -603,6 +617,7 @@ def build_machine(
                 )
                 for text in reported
             )
+        machine.serial_hds = [label for kind, label in hds if kind == "serial"]
         machine.init_board()
         if request.drives or "pflash0" in config.board_options or "pflash1" in config.board_options:
             from memdevd.app.startup_drives import check_orphaned, system_flash
@@ -618,7 +633,9 @@ def build_machine(
     try:
         plug_ports(machine, hds)
     except CoreError as exc:
-        raise _err(exc) from None
+        ports_err = _err(exc)
+        ports_err.preceding[:0] = notes
+        raise ports_err from None
     if (
         misc.globals
         or misc.option_roms
@@ -714,6 +731,13 @@ def build_machine(
     notes.extend(_fdc_warning(machine))
     machine.finish_init()
     return machine, notes
+
+
+def _add_defaults(request: StartupRequest, release: Release, target: Target) -> None:
+    """qemu_create_default_devices(): the default ports' and monitor's specs."""
+    from memdevd.app.chardev_cli import add_defaults
+
+    add_defaults(request, release, target.syntax(release))
 
 
 def _confidential_guest_support(machine: Machine, notes: list[Diagnostic]) -> QOMObject | None:

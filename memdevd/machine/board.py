@@ -73,6 +73,10 @@ class Board:
     virtio_mem_legacy_guests: bool = True
     #: what versioned machine types keep of their release
     compat: CompatTable = MappingProxyType({})
+    #: ``MachineClass.no_serial`` / ``no_parallel``: no default serial or
+    #: parallel port without -nodefaults (the ``none`` machine)
+    no_serial: bool = False
+    no_parallel: bool = False
     #: ``MachineClass.block_default_type``: a -drive's interface without ``if=``
     block_default_type: str = "none"
     #: ``MachineClass.units_per_default_bus``: overrides if_max_devs[] of

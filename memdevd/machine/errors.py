@@ -35,6 +35,10 @@ class CoreError(Exception):
         # program name).  At start-up memdevd prints it and aborts too; over
         # QMP the daemon answers ``desc`` and lives on.
         self.assertion: str | None = None
+        # Where QEMU was given &error_abort instead: error_handle()'s line
+        # ("Unexpected error in FUNC() at FILE:LINE:"), printed before
+        # ``desc``; at start-up memdevd prints both and aborts too.
+        self.abort_at: str | None = None
 
     def __repr__(self) -> str:
         return f"CoreError({self.desc!r}, {self.error_class.value})"

@@ -327,6 +327,9 @@ class Machine:
         self.isa_serial_index = 0
         self.numa = NumaState()
 
+        # vl.c serial_hds: each -serial's chardev label (None: "none"), for
+        # the board's UARTs (arm virt's pl011 takes serial_hd(0)).
+        self.serial_hds: list[str | None] = []
         # What the board keeps of its own (x86: the SGX EPC sections).
         self.board_state: dict[str, Any] = {}
         # qdev.c's unattached_count: /machine/unattached/device[N].

@@ -4,8 +4,9 @@
 ``monitor-qmp`` (``chardev``, ``pretty``, ``close-action``) and
 ``monitor-hmp`` (``chardev``, ``readline``).  The command line's monitors
 are made by ``mon_init_func`` after the late ``-object``s, named by their
-``-mon`` id (``compat_monitorN`` for ``-qmp``/``-monitor``, whose chardev
-has the same name, and for an id-less ``-mon``).  ``object-add`` makes a
+``-mon`` id (``compat_monitorN`` for ``-qmp``/``-monitor`` and the default
+monitor, whose chardev has the same name; for an id-less ``-mon`` and a
+``-serial mon:`` mux's monitor the next N when it is made).  ``object-add`` makes a
 monitor on a free chardev; ``object-del`` refuses the current QMP monitor
 and every HMP monitor.
 

@@ -358,6 +358,9 @@ class Release:
     # arm, so no "host"), in QEMU's order (the hint of "Invalid CPU model"
     # lists them).
     virt_valid_cpus: tuple[str, ...]
+    # hw/arm/virt.c machvirt_init() (10.0): a second -serial (serial_hd(1))
+    # is a second non-secure pl011, made before the first (seen live).
+    virt_second_ns_uart: bool
     # hw/core/machine.c is_cpu_type_supported() checks -cpu against
     # valid_cpu_types ("Invalid CPU model: X" and a hint); 7.2's machvirt_init
     # says "mach-virt: CPU type X-arm-cpu not supported".
@@ -397,6 +400,11 @@ class Release:
     unsupported_machine_type_text: str
     not_a_device_text: str
     chardev_in_use_text: str
+    # util/error.c error_handle(): where qemu_chr_fe_init()'s errors are
+    # set, as "FUNC() at FILE:LINE" (a board's qdev_prop_set_chr() passes
+    # &error_abort): (chardev in use, mux full).  chardev/char-fe.c; 9.2's
+    # chardev/char-mux.c mux_chr_attach_frontend().
+    chardev_fe_sites: tuple[str, str]
     smp_level_not_supported_text: str
     hotpluggable_cpus_unsupported_text: str
     backing_store_too_small_text: str
@@ -509,6 +517,9 @@ _SPICE_PKG: Final = "qemu-system-modules-spice"
 _OPENGL_PKG: Final = "qemu-system-modules-opengl"
 # bookworm-backports' qemu-system-x86 10.0 without qemu-system-gui,
 # qemu-system-modules-spice and qemu-system-modules-opengl (seen live).
+# Where qemu_chr_fe_init() sets its error (Debian's 7.2 builds out of tree).
+_FE_INIT_7_2: Final = "qemu_chr_fe_init() at ../../chardev/char-fe.c:220"
+_FE_INIT_10_0: Final = "qemu_chr_fe_init() at chardev/char-fe.c:204"
 _UI_MISSING_10_0: Final = (
     ("gtk", _GUI),
     ("sdl", _GUI),
@@ -661,6 +672,7 @@ QEMU_7_2: Final = Release(
     unsupported_machine_type_text=M.UNSUPPORTED_MACHINE_TYPE_7_2,
     not_a_device_text=M.NOT_A_DEVICE_7_2,
     chardev_in_use_text=M.CHARDEV_IN_USE_7_2,
+    chardev_fe_sites=(_FE_INIT_7_2, _FE_INIT_7_2),
     smp_level_not_supported_text=M.SMP_LEVEL_NOT_SUPPORTED_7_2,
     hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_DISABLED_7_2,
     backing_store_too_small_text=M.BACKING_STORE_SIZE_MISMATCH_7_2,
@@ -710,6 +722,7 @@ QEMU_7_2: Final = Release(
     soundhw_list_header=M.SOUNDHW_LIST_HEADER,
     soundhw_unknown_text=M.SOUNDHW_UNKNOWN,
     soundhw_only_one_text=M.SOUNDHW_ONLY_ONE,
+    virt_second_ns_uart=False,
     virt_valid_cpus=(
         "cortex-a7",
         "cortex-a15",
@@ -833,6 +846,8 @@ QEMU_8_2: Final = replace(
     unsupported_machine_type_text=M.UNSUPPORTED_MACHINE_TYPE,
     not_a_device_text=M.NOT_A_DEVICE,
     chardev_in_use_text=M.CHARDEV_IN_USE,
+    # (assumed: 10.0's file and line, the build's relative paths)
+    chardev_fe_sites=(_FE_INIT_10_0, _FE_INIT_10_0),
     smp_level_not_supported_text=M.SMP_LEVEL_NOT_SUPPORTED,
     hotpluggable_cpus_unsupported_text=M.HOTPLUGGABLE_CPUS_UNSUPPORTED,
     backing_store_too_small_text=M.BACKING_STORE_TOO_SMALL,
@@ -949,11 +964,13 @@ QEMU_10_0: Final = replace(
     chardev_backends_listed=_CHARDEV_LISTED_10_0,
     chardev_module_kinds=_CHARDEV_MODULES_10_0,
     chardev_mux_bitset=True,  # 9.2: "chardev/mux: use bitset to keep track of frontends"
+    chardev_fe_sites=(_FE_INIT_10_0, "mux_chr_attach_frontend() at chardev/char-mux.c:323"),
     chardev_mux_hotswap_text=M.CHARDEV_MUX_HOTSWAP,  # 9.2: with char-hub.c
     readline_ctrl_npu=True,  # util/readline.c: C-n, C-p, C-u
     vtd_eim_requires_split=False,  # hw/i386/intel_iommu.c vtd_decide_config (9.x)
     vtd_aw_bits_text=M.VTD_AW_BITS,  # with x-flts (9.2)
     cpu_models_absent=frozenset(),  # the recording's own models
+    virt_second_ns_uart=True,  # hw/arm/virt.c "second_ns_uart_present"
     virt_valid_cpus=(
         "cortex-a7",
         "cortex-a15",

@@ -147,9 +147,12 @@ def test_snapshot_and_reset_keep_socket_chardevs_working(tmp_path: Path) -> None
     run("ringbuf-write", {"device": "r", "data": "abc"})
     run("chardev-add", {"id": "n", "backend": {"type": "null", "data": {}}})
     run("x-memdevd-restore")
-    assert sorted(c["label"] for c in run("query-chardev")) == ["r", "s"]
+    # (without -nodefaults: the default ports and monitor, on vc chardevs)
+    defaults = ["compat_monitor0", "parallel0", "serial0"]
+    assert sorted(c["label"] for c in run("query-chardev")) == sorted(["r", "s", *defaults])
     assert run("ringbuf-read", {"device": "r", "size": 10}) == ""
     run("x-memdevd-reset")
+    assert sorted(c["label"] for c in run("query-chardev")) == sorted(["r", "s", *defaults])
     client = socket.socket(socket.AF_UNIX)
     client.connect(path)
     try:

@@ -47,9 +47,10 @@ class ChardevContainer(Container):
         try:
             fe_init(chardev, owner, release)
         except CoreError as exc:
+            # (the cause is qemu_chr_fe_init()'s own error: error_abort())
             raise CoreError(
                 M.CHARDEV_PROP_CANT_TAKE.format(typename, prop, label) + exc.desc
-            ) from None
+            ) from exc
 
     def release_owner(self, owner: object) -> None:
         """``qemu_chr_fe_deinit`` for every chardev ``owner`` holds (its
@@ -74,6 +75,21 @@ OPEN_AT_REALIZE = frozenset(
     {"isa-parallel", "isa-debugcon", "pci-serial", "pci-serial-2x", "pci-serial-4x"}
     | {"usb-serial", "usb-braille", "ipoctal232", "usb-redir"}
 )
+
+
+def error_abort(exc: CoreError, release: Any) -> CoreError:
+    """A board's ``qdev_prop_set_chr()`` passes ``&error_abort``: the error
+    of ``qemu_chr_fe_init()`` (``exc``, or the one it wraps: a front end's
+    ``set_chr``) ends QEMU, after error_handle()'s line naming where it was
+    set.  Other errors stay as they are."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, CoreError) else None
+    if cause is None or cause.abort_at is not None:
+        return exc
+    in_use, mux_full = release.chardev_fe_sites
+    full = cause.desc.startswith(M.CHARDEV_MUX_TOO_MANY.split("'", 1)[0])
+    err = CoreError(cause.desc)
+    err.abort_at = M.ERROR_ABORT_AT.format(mux_full if full else in_use)
+    return err
 
 
 def fe_init(chardev: QOMObject, owner: object, release: Any) -> None:

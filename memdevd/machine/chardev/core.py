@@ -101,6 +101,20 @@ class Chardev(ChardevBackend):
         # A client with reconnect=/reconnect-ms=: it keeps trying.
         self.reconnect = False
 
+    @property
+    def frontend_open(self) -> bool:
+        return self._frontend_open
+
+    @frontend_open.setter
+    def frontend_open(self, value: bool) -> None:
+        """A mux opening for a front end opens its base (char-mux.c
+        ``mux_chr_update_read_handlers``: ``qemu_chr_fe_set_handlers(...,
+        set_open=true)`` on the mux's own front end)."""
+        self._frontend_open = value
+        if value and getattr(self, "kind", None) == "mux":
+            for base in self.bases:
+                base.frontend_open = True
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Chardev:
         """Snapshots copy the chardev's state but share its host resources
         (sockets): a copy restored later uses the same connections."""

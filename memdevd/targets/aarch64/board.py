@@ -249,9 +249,14 @@ class VirtBoard(Board):
             and firmware_loaded
             and config.acpi_setting != "off"
         )
-        from memdevd.targets.aarch64.board_devices import add_devices, early_types
+        from memdevd.targets.aarch64.board_devices import (
+            add_devices,
+            early_types,
+            uart_chardevs,
+        )
 
-        add_devices(machine, early_types(gic, machine.board_state["msi-device"]))
+        uarts = len(uart_chardevs(machine))
+        add_devices(machine, early_types(gic, machine.board_state["msi-device"], uarts))
         return notes
 
     def after_board_nics(self, machine: Machine) -> None:
@@ -437,5 +442,6 @@ NONE.target = TARGET
 NONE.kvm_compiled = False
 NONE.stub_commands = STUB_COMMANDS
 NONE.virtio_mem_legacy_guests = False
+NONE.no_serial = NONE.no_parallel = True  # null-machine.c
 
 BOARDS: Mapping[str, Board] = {"virt": VIRT, "none": NONE}

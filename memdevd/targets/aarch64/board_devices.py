@@ -16,8 +16,10 @@ The devices are QOM objects with their type's properties as recorded
 (``qom-list-properties`` of the type in the release's devices.json), their
 defaults for values, realized, not hot-plugged, on the main system bus.
 What they emulate (interrupts, MMIO) is not modelled: ``qom-list`` of one
-lists no IRQs, GPIOs or memory regions (docs/divergences.md), and the
-second UART a secure machine or a second ``-serial`` gives is not made.
+lists no IRQs, GPIOs or memory regions (docs/divergences.md); the pl011
+takes the first ``-serial`` chardev (``serial_hd(0)``), a second ``-serial``
+makes (10.0) a second pl011 before it, and the secure UART of a secure
+machine is not made.
 """
 
 from __future__ import annotations
@@ -88,13 +90,25 @@ def board_device_class(rec: Recording, typename: str) -> type[VirtBoardDevice] |
     return _CLASSES[key]
 
 
-def early_types(gic: int, msi: str | None) -> list[str]:
+def early_types(gic: int, msi: str | None, uarts: int = 1) -> list[str]:
     """What machvirt_init makes before the board NICs: the GIC, its MSI
-    controller, the UART, the RTC and the PCIe host."""
+    controller, the UART(s), the RTC and the PCIe host."""
     types = ["arm_gic" if gic == 2 else "arm-gicv3"]
     if msi is not None:
         types.append(msi)
-    return [*types, "pl011", "pl031", "gpex-pcihost"]
+    return [*types, *["pl011"] * uarts, "pl031", "gpex-pcihost"]
+
+
+def uart_chardevs(machine: Machine) -> list[str | None]:
+    """Each UART's chardev label, in the order machvirt_init makes them:
+    (10.0) a second non-secure UART on ``serial_hd(1)`` when there is one,
+    then UART0 on ``serial_hd(0)`` (None: no chardev)."""
+    hds = machine.serial_hds
+    first = hds[0] if hds else None
+    second = hds[1] if len(hds) > 1 else None
+    if machine.release.virt_second_ns_uart and second is not None:
+        return [second, first]
+    return [first]
 
 
 def late_types(acpi_ged: bool) -> list[str]:
@@ -116,6 +130,7 @@ def add_devices(machine: Machine, types: list[str]) -> None:
         # virt_flash_map() realizes the two flash devices first.
         sysbus.add_link("cfi.pflash01", "/machine/virt.flash0")
         sysbus.add_link("cfi.pflash01", "/machine/virt.flash1")
+    uarts = uart_chardevs(machine) if "pl011" in types else []
     for typename in types:
         if typename == "platform-bus-device":
             # create_fw_cfg() comes before create_platform_bus()
@@ -124,11 +139,29 @@ def add_devices(machine: Machine, types: list[str]) -> None:
         cls = board_device_class(machine.recording, typename)
         if cls is not None:
             dev = cls(machine)
+            if typename == "pl011":
+                _uart_chardev(machine, dev, uarts.pop(0))
             dev.realized = True
             unattached.add_child(f"device[{machine.unattached_counter}]", dev)
         # (a type the release's recording lacks keeps its number)
         machine.unattached_counter += 1
         sysbus.add_link(typename, path)
+
+
+def _uart_chardev(machine: Machine, dev: VirtBoardDevice, label: str | None) -> None:
+    """create_uart(): ``qdev_prop_set_chr(dev, "chardev", serial_hd(N))``;
+    pl011's realize opens it (``qemu_chr_fe_set_handlers``)."""
+    if label is None:
+        return
+    from memdevd.machine.chardev.container import error_abort
+    from memdevd.machine.errors import CoreError
+
+    try:
+        machine.chardevs.claim(label, dev, "pl011", "chardev", machine.release)
+    except CoreError as exc:
+        raise error_abort(exc, machine.release) from None
+    machine.chardevs.open_frontend(dev)
+    dev.values["chardev"] = label
 
 
 class SystemBus(QOMObject):

@@ -145,6 +145,8 @@ class X86Board(Board):
         self.compat = compat or {}
         self.is_pc = family in ("pc", "q35")
         self.default_ram_id = "pc.ram" if self.is_pc else ""
+        # null-machine.c: none has neither; pc and q35 have isa-parallel.
+        self.no_serial = self.no_parallel = not self.is_pc
         self.block_default_type = "ide" if self.is_pc else "none"
         self.units_per_default_bus = 1 if family == "q35" else 0
         self.system_flash = self.is_pc
