@@ -762,6 +762,10 @@ CONNECT_SOCKET_FAMILY_FAILED: Final = "Failed to create socket family {}: {}"
 FD_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
 
 # --- ui/vnc.c, ui/keymaps.c, ui/console.c, system/vl.c (displays) -------------------------
+# ui/vnc.c vnc_init_func(): assert(id) of a [vnc] group without "id" (a
+# -readconfig file), as each build prints it before abort() (seen live).
+VNC_INIT_ID_ASSERTION_7_2: Final = "../../ui/vnc.c:4308: vnc_init_func: Assertion `id' failed."
+VNC_INIT_ID_ASSERTION: Final = "ui/vnc.c:4294: vnc_init_func: Assertion `id' failed."
 VNC_NO_PORT: Final = "no vnc port specified"
 VNC_PORT_EMPTY: Final = "vnc port cannot be empty"
 # also util/qemu-sockets.c inet_listen_saddr()

@@ -263,7 +263,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 
     misc = request.misc
     misc.prog = prog
-    vnc_locations: dict[str, str] = {}
+    vnc_locations: dict[int, str] = {}
     display = request.display
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
@@ -455,14 +455,19 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 # vl.c: -machine usb=on, and a device made with the others.
                 request.machine["usb"] = "on"
                 request.usb_devices.append((arg, loc))
-            elif name == "vnc":
+            elif name in ("vnc", "vnc-group"):
                 assert arg is not None
-                displays.parse_vnc(lists, arg, loc, vnc_locations)
+                # "vnc-group": a -readconfig [vnc] group, only stored.
+                assign = name == "vnc" and not release.vnc_ids_at_init
+                displays.parse_vnc(lists, arg, loc, vnc_locations, assign_id=assign)
+                display.remote = display.remote or name == "vnc"
             elif name == "display":
                 assert arg is not None
                 got = displays.parse_display(arg, release, target.name)
                 if isinstance(got, str):
-                    displays.parse_vnc(lists, got, loc, vnc_locations)
+                    assign = not release.vnc_ids_at_init
+                    displays.parse_vnc(lists, got, loc, vnc_locations, assign_id=assign)
+                    display.remote = True
                 else:
                     display.dpy = got
             elif name == "mem-prealloc":
@@ -491,9 +496,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 display.dpy = {**(display.dpy or {}), "type": "none"}
             elif name == "vga":
                 display.vga = arg
-            elif name == "spice":
+            elif name in ("spice", "spice-group"):
                 assert arg is not None
                 displays.parse_spice(lists, arg, release)
+                display.remote = display.remote or name == "spice"
             elif name == "audio":
                 assert arg is not None
                 from memdevd.app.soundhw import parse_audio, select_soundhw
@@ -556,14 +562,15 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
     the file's line in 7.2); ``pending`` is an error to raise at this item.
     Lazily: a group is read after the options before it are taken in.
     """
-    from memdevd.app import readconfig
-    from memdevd.util import qemu_opts as Q
-    from memdevd.util.cmdline import CliItem
-
     for item in items:
         if item.name != "readconfig":
             yield item, None, None
             continue
+        # (imported only for an argv with -readconfig: start-up time)
+        from memdevd.app import readconfig
+        from memdevd.util import qemu_opts as Q
+        from memdevd.util.cmdline import CliItem
+
         config = readconfig.read(item.arg or "", item.location, release)
         for number, group in enumerate(config.groups, 1):
             gloc = group.location
@@ -1126,6 +1133,8 @@ def run(parsed: Parsed, prog: str) -> int:
             sys.stderr.write(Q.format_error(prog, exc))
             sys.stderr.flush()
             await daemon.stop()
+            if exc.aborts:
+                os.abort()  # (vnc_init_func's assertion)
             return 1
         if parsed.request.readline_monitors:
             from memdevd.app import hmp_monitor

@@ -11,6 +11,7 @@ the Proxmox file, the same ``query-pci`` and ``qom-list`` of
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -19,8 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from memdevd.releases.table import get_release
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, Outcome, ask_both, compare_startups, runnable
+from live_qemu import (
+    QEMU_VERSIONS,
+    Outcome,
+    ask_both,
+    ask_or_exit,
+    compare_startups,
+    runnable,
+)
 
 pytestmark = pytest.mark.live_qemu
 
@@ -136,6 +146,21 @@ CONFIGS.update(
             f'[fsdev "f0"]\n  fsdriver = "local"\n  path = "{FILES}"\n  security_model = "none"\n'
         ),
         "virtfs-unread.cfg": '[virtfs]\n  local = "on"\n  path = "/nonexistent"\n',
+        # vnc_init_func: assert(id) in 7.2 and 10.0, the id assigned in 11.1.
+        "vnc-no-id.cfg": '[vnc]\n  vnc = "127.0.0.1:141"\n',
+        "vnc-default.cfg": '[vnc "default"]\n  vnc = "127.0.0.1:142"\n',
+        "vnc-bad-key.cfg": '[vnc "v"]\n  vnc = "127.0.0.1:143"\n  bogus = "1"\n',
+        "vnc-bad-address.cfg": '[vnc "v"]\n  vnc = "127.0.0.1:zz"\n',
+        # 7.2 has the spice module; 10.0 and 11.1 have no [spice].
+        "spice.cfg": '[spice]\n  port = "5931"\n  disable-ticketing = "on"\n',
+        "spice-id.cfg": '[spice "s"]\n  port = "5931"\n',
+        "add-fd-stdio.cfg": '[add-fd]\n  fd = "2"\n  set = "3"\n',
+        "add-fd-no-fd.cfg": '[add-fd]\n  set = "3"\n\n[name]\n  guest = "x"\n',
+        "run-with.cfg": '[run-with]\n  async-teardown = "on"\n  user = "nosuchuser"\n',
+        "run-with-bad-key.cfg": '[run-with]\n  bogus = "1"\n',
+        "plugin-unread.cfg": '[plugin]\n  file = "/nonexistent/p.so"\n  arg = "x"\n',
+        # x86_64 links semihosting's stub: no such group.
+        "semihosting.cfg": '[semihosting-config]\n  enable = "on"\n',
     }
 )
 for _name, _text in CONFIGS.items():
@@ -181,6 +206,20 @@ CASES: list[tuple[str, list[str]]] = [
     ("fsdev-no-path", _rc("fsdev-no-path.cfg")),
     ("fsdev", [*_rc("fsdev.cfg"), "-device", "virtio-9p-pci,fsdev=f0,mount_tag=share"]),
     ("virtfs-unread", _rc("virtfs-unread.cfg")),
+    ("vnc-no-id", _rc("vnc-no-id.cfg")),
+    # The default display's VNC server: 7.2 takes the "vnc" list for a
+    # remote display (none is made), 8.2 and later make it, id "default".
+    ("vnc-default-id-taken", [*_rc("vnc-default.cfg"), "-display", "default"]),
+    ("vnc-bad-key", _rc("vnc-bad-key.cfg")),
+    ("vnc-bad-address", _rc("vnc-bad-address.cfg")),
+    ("spice", _rc("spice.cfg")),
+    ("spice-id", _rc("spice-id.cfg")),
+    ("add-fd-stdio", _rc("add-fd-stdio.cfg")),
+    ("add-fd-no-fd", _rc("add-fd-no-fd.cfg")),
+    ("run-with-unread", _rc("run-with.cfg")),
+    ("run-with-bad-key", _rc("run-with-bad-key.cfg")),
+    ("plugin-unread", _rc("plugin-unread.cfg")),
+    ("semihosting", _rc("semihosting.cfg")),
 ]
 
 
@@ -228,4 +267,34 @@ def test_proxmox_q35_config_like_qemu(version: str) -> None:
         "virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x3",
     ]
     qemu, memdevd = ask_both(version, argv, QUESTIONS)
+    assert memdevd == qemu
+
+
+#: VNC displays of a file and of the command line: their ids (11.1 assigns
+#: the missing ones as each display starts) and query-vnc-servers' order.
+VNC_CASES: dict[str, list[str]] = {
+    "file-and-option": [*_rc("vnc-default.cfg"), "-vnc", "127.0.0.1:144"],
+    "option-then-file": ["-vnc", "127.0.0.1:145", *_rc("vnc-default.cfg")],
+    "file-without-id": ["-vnc", "127.0.0.1:146", *_rc("vnc-no-id.cfg")],
+    "option-then-id-default": ["-vnc", "127.0.0.1:147", "-vnc", "127.0.0.1:148,id=default"],
+}
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", list(VNC_CASES))
+def test_vnc_displays_like_qemu(case: str, version: str) -> None:
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = [*COMMON, *VNC_CASES[case]]
+    asker = functools.partial(ask_or_exit, normalise=_normalise)
+    qemu, memdevd = ask_both(version, argv, [{"execute": "query-vnc-servers"}], asker)
+    assert memdevd == qemu
+
+
+@pytest.mark.parametrize("version", [v for v in QEMU_VERSIONS if get_release(v).has_spice])
+def test_spice_of_a_file_like_qemu(version: str) -> None:
+    """A build with spice (7.2): a [spice] group is the server's options."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    qemu, memdevd = ask_both(version, [*COMMON, *_rc("spice.cfg")], [{"execute": "query-spice"}])
     assert memdevd == qemu

@@ -199,3 +199,99 @@ def test_a_device_of_the_file_fails_at_its_line(tmp_path: Path) -> None:
     assert Q.format_error(PROG, exc.value) == (
         f"{PROG}:{tmp_path}/f.cfg:3: Property 'e1000.addr' doesn't take value 'zz'\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "groups"),
+    [
+        # 7.2 has the spice module and no -run-with; 10.0's build lacks the
+        # module (find_list() loads it first); plugins in every build.
+        ("7.2", {"spice": True, "run-with": False, "plugin": True}),
+        ("10.0", {"spice": False, "run-with": True, "plugin": True}),
+        ("11.1", {"spice": False, "run-with": True, "plugin": True}),
+    ],
+)
+def test_groups_of_each_release(version: str, groups: dict[str, bool]) -> None:
+    known = readconfig.known_groups(_lists(version), get_release(version))
+    assert {name: name in known for name in groups} == groups
+    # x86_64 links semihosting's stub (a list named ""): no such group.
+    assert "semihosting-config" not in known
+
+
+def test_semihosting_config_is_a_group_where_the_target_has_semihosting() -> None:
+    release = get_release("10.0")
+    lists = Q.new_opts_lists(get_target("aarch64").syntax(release))
+    assert "semihosting-config" in readconfig.known_groups(lists, release)
+    group = readconfig.ConfigGroup("semihosting-config", {"enable": "on", "target": "native"}, None)
+    # Stored and unread: -semihosting-config reads its QemuOpts at once.
+    assert readconfig.as_option(group, lists, release) == ("", "enable=on,target=native")
+    bad = readconfig.ConfigGroup("semihosting-config", {"enable": "maybe"}, None)
+    with pytest.raises(Q.OptionError, match="Parameter 'enable' expects 'on' or 'off'"):
+        readconfig.as_option(bad, lists, release)
+
+
+def test_groups_stored_as_their_options_store_them() -> None:
+    lists, release = _lists("7.2"), get_release("7.2")
+    vnc = readconfig.ConfigGroup("vnc", {"vnc": "127.0.0.1:1"}, None)
+    # Only stored: no id assigned, no display_remote (app/displays.py).
+    assert readconfig.as_option(vnc, lists, release) == (readconfig.VNC_GROUP, "vnc=127.0.0.1:1")
+    spice = readconfig.ConfigGroup("spice", {"port": "5930"}, None)
+    assert readconfig.as_option(spice, lists, release) == (readconfig.SPICE_GROUP, "port=5930")
+    add_fd = readconfig.ConfigGroup("add-fd", {"fd": "3", "set": "1"}, None)
+    assert readconfig.as_option(add_fd, lists, release) == ("add-fd", "fd=3,set=1")
+    lists, release = _lists("10.0"), get_release("10.0")
+    run_with = readconfig.ConfigGroup("run-with", {"user": "nobody", "bogus": "1"}, None)
+    with pytest.raises(Q.OptionError, match="Invalid parameter 'bogus'"):
+        readconfig.as_option(run_with, lists, release)
+    plugin = readconfig.ConfigGroup("plugin", {"file": "p.so", "anything": "1"}, None)
+    # (the keys in the QDict's order)
+    assert readconfig.as_option(plugin, lists, release) == ("", "anything=1,file=p.so")
+
+
+def test_an_add_fd_group_is_checked_at_its_line(tmp_path: Path) -> None:
+    # parse_add_fd (qemu_process_early_options) at the group's location.
+    with pytest.raises(Q.OptionError) as exc:
+        _argv(tmp_path, '[add-fd]\n  fd = "2"\n  set = "1"\n', [], [], "10.0")
+    assert Q.format_error(PROG, exc.value) == (
+        f"{PROG}:{tmp_path}/f.cfg:3: fd cannot be a standard I/O stream\n"
+    )
+
+
+def _vnc_machine(tmp_path: Path, text: str, after: list[str], version: str) -> Any:
+    parsed = _argv(tmp_path, text, [], after, version)
+    machine, _ = build_machine(parsed.request, get_release(version), parsed.settings)
+    return machine
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_a_vnc_group_without_id_fails_vnc_init_funcs_assertion(
+    tmp_path: Path, version: str
+) -> None:
+    from memdevd.app.displays import init_displays
+
+    machine = _vnc_machine(tmp_path, '[vnc]\n  vnc = "127.0.0.1:1"\n', [], version)
+    with pytest.raises(Q.OptionError) as exc:
+        init_displays(machine, bind=False)
+    assert exc.value.aborts
+    assert exc.value.message == get_release(version).vnc_no_id_assertion
+
+
+def test_vnc_ids_are_assigned_as_the_displays_start_in_11_1(tmp_path: Path) -> None:
+    from memdevd.app.displays import init_displays
+
+    machine = _vnc_machine(
+        tmp_path,
+        '[vnc]\n  vnc = "127.0.0.1:1"\n',
+        ["-vnc", "127.0.0.1:2", "-vnc", "127.0.0.1:3,id=default"],
+        "11.1",
+    )
+    init_displays(machine, bind=False)
+    assert [vd.id for vd in machine.display.vnc] == ["vnc2", "vnc3", "default"]
+
+
+def test_vnc_ids_are_assigned_in_the_option_loop_before_11_1(tmp_path: Path) -> None:
+    parsed = _argv(tmp_path, '[vnc "v"]\n  vnc = "127.0.0.1:1"\n', ["-vnc", ":2"], [], "10.0")
+    assert [vnc_id for vnc_id, _, _ in parsed.request.display.vnc] == ["default", "v"]
+    assert parsed.request.display.remote  # by the -vnc option, not the group
+    with pytest.raises(Q.OptionError, match="Duplicate ID 'default' for vnc"):
+        _argv(tmp_path, "", ["-vnc", ":2", "-vnc", ":3,id=default"], [], "10.0")
