@@ -99,6 +99,7 @@ _KEYVAL: dict[str, str] = {
     "audiodev": "audiodev",
 }
 
+
 @record
 class ConfigGroup:
     """One group of the file, as ``qemu_parse_config_group()`` gets it."""
