@@ -136,6 +136,8 @@ def help_text(prog: str) -> str:
         "                  group read as QEMU reads it and taken as its option",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-icount [shift=]N|auto[,align=on|off][,sleep=on|off]  checked as QEMU checks it",
+        "                  (no guest runs; rr=record|replay is not emulated)",
         "-add-fd fd=N,set=N[,opaque=STR]  an fd set (query-fdsets); getfd/add-fd take",
         "                  descriptors sent with SCM_RIGHTS on a UNIX QMP socket",
         "-fsdev local|synth,id=ID[,path=DIR,security_model=...]  -virtfs ...,mount_tag=TAG",

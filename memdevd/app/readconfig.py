@@ -87,7 +87,9 @@ _UNREAD = frozenset(
 #: option does besides (``display_remote++``; -vnc's id): options of their own.
 VNC_GROUP = "vnc-group"
 SPICE_GROUP = "spice-group"
-_STORED_ONLY: dict[str, str] = {"vnc": VNC_GROUP, "spice": SPICE_GROUP}
+#: (replay_configure reads only -icount's QemuOpts)
+ICOUNT_GROUP = "icount-group"
+_STORED_ONLY: dict[str, str] = {"vnc": VNC_GROUP, "spice": SPICE_GROUP, "icount": ICOUNT_GROUP}
 #: The option of an [object] group: -object visited as keyval, not QemuOpts.
 KEYVAL_OBJECT = "object-keyval"
 #: The groups vl.c crumples and records as the option would.

@@ -344,6 +344,9 @@ def configure_accelerator(
     default: list[tuple[str, str | None]] = [
         ("kvm" if settings.host.kvm_memslots is not None else "tcg", None)
     ]
+    from memdevd.app.misc_options import icount_configure
+
+    icount = icount_configure(request.misc)
     wanted = request.accel or default
     printed: list[Diagnostic] = []
     for accel, location in wanted:
@@ -358,6 +361,8 @@ def configure_accelerator(
             continue
         if accel == "kvm":
             if settings.host.kvm:
+                if icount:
+                    raise OptionError(M.ICOUNT_WITH_KVM, preceding=printed)
                 return "kvm", printed
             printed.extend(kvm_init_failure(settings.host, release, location))
             continue

@@ -159,6 +159,12 @@ CONFIGS.update(
         "run-with.cfg": '[run-with]\n  async-teardown = "on"\n  user = "nosuchuser"\n',
         "run-with-bad-key.cfg": '[run-with]\n  bogus = "1"\n',
         "plugin-unread.cfg": '[plugin]\n  file = "/nonexistent/p.so"\n  arg = "x"\n',
+        # configure_accelerators' icount_configure; rr= only with -icount.
+        "icount.cfg": '[icount]\n  shift = "auto"\n  align = "on"\n',
+        "icount-bad-shift.cfg": '[icount]\n  shift = "0x"\n',
+        "icount-align-no-sleep.cfg": '[icount]\n  shift = "1"\n  align = "on"\n  sleep = "off"\n',
+        "icount-rr.cfg": '[icount]\n  rr = "bogus"\n',
+        "icount-id.cfg": '[icount "i"]\n  shift = "1"\n',
         # x86_64 links semihosting's stub: no such group.
         "semihosting.cfg": '[semihosting-config]\n  enable = "on"\n',
     }
@@ -220,6 +226,14 @@ CASES: list[tuple[str, list[str]]] = [
     ("run-with-bad-key", _rc("run-with-bad-key.cfg")),
     ("plugin-unread", _rc("plugin-unread.cfg")),
     ("semihosting", _rc("semihosting.cfg")),
+    ("icount", _rc("icount.cfg")),
+    ("icount-bad-shift", _rc("icount-bad-shift.cfg")),
+    ("icount-align-no-sleep", _rc("icount-align-no-sleep.cfg")),
+    ("icount-rr-unread", _rc("icount-rr.cfg")),
+    ("icount-rr-with-option", [*_rc("icount-rr.cfg"), "-icount", "2"]),
+    ("icount-option-then-rr", ["-icount", "2", *_rc("icount-rr.cfg")]),
+    ("icount-id", _rc("icount-id.cfg")),
+    ("icount-option-rr", ["-icount", "1,rr=record"]),
 ]
 
 

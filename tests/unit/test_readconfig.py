@@ -147,10 +147,82 @@ def test_unknown_and_unemulated_groups() -> None:
     assert readconfig.as_option(audiodev, _lists(), get_release("10.0"))[0] == "audiodev"
     with pytest.raises(Q.OptionError, match="There is no option group 'foo'"):
         readconfig.as_option(readconfig.ConfigGroup("foo", {}, None), _lists(), get_release("10.0"))
-    with pytest.raises(Q.OptionError, match=r"option -readconfig \[icount\] is not emulated"):
+    # A key the command line cannot spell.
+    with pytest.raises(Q.OptionError, match=r"option -readconfig key a,b is not emulated"):
         readconfig.as_option(
-            readconfig.ConfigGroup("icount", {}, None), _lists(), get_release("10.0")
+            readconfig.ConfigGroup("name", {"a,b": "1"}, None), _lists(), get_release("10.0")
         )
+
+
+@pytest.mark.parametrize("version", ["7.2", "8.2", "10.0", "11.1"])
+def test_every_group_of_a_release_is_taken(version: str) -> None:
+    """No group of vm_config_groups is refused as not emulated any more."""
+    lists, release = _lists(version), get_release(version)
+    for name in readconfig.known_groups(lists, release):
+        group = readconfig.ConfigGroup(name, {}, None)
+        try:
+            readconfig.as_option(group, lists, release)
+        except Q.OptionError as err:
+            assert "not emulated" not in err.message, name
+
+
+def test_an_icount_group_is_configured_with_the_accelerators(tmp_path: Path) -> None:
+    from memdevd.app.misc_options import icount_configure
+
+    parsed = _argv(tmp_path, '[icount]\n  align = "on"\n', [], [], "10.0")
+    misc = parsed.request.misc
+    assert misc.icount == {"align": "on"}
+    assert not misc.icount_option  # replay_configure reads only -icount's
+    with pytest.raises(Q.OptionError) as exc:
+        icount_configure(misc)
+    assert Q.format_error(PROG, exc.value) == (
+        f"{PROG}:{tmp_path}/f.cfg:2: Please specify shift option when using align\n"
+    )
+    # Merged with -icount (merge_lists): located at its first option.
+    parsed = _argv(tmp_path, '[icount]\n  shift = "auto"\n', [], ["-icount", "sleep=off"], "10.0")
+    misc = parsed.request.misc
+    assert misc.icount == {"shift": "auto", "sleep": "off"}
+    assert misc.icount_option and misc.icount_location == f"{tmp_path}/f.cfg:2"
+    assert icount_configure(misc)
+
+
+@pytest.mark.parametrize(
+    ("shift", "ok"),
+    [("0", True), ("10", True), ("0xa", True), (" 3", True), ("11", False), ("-1", False),
+     ("3x", False), ("", False), ("auto", True)],
+)  # fmt: skip
+def test_icount_shift_values(tmp_path: Path, shift: str, ok: bool) -> None:
+    from memdevd.app.misc_options import icount_configure
+
+    misc = _argv(tmp_path, "", [], ["-icount", f"shift={shift}"], "10.0").request.misc
+    if ok:
+        assert icount_configure(misc)
+    else:
+        with pytest.raises(Q.OptionError, match="icount: Invalid shift value"):
+            icount_configure(misc)
+
+
+def test_icount_is_refused_with_kvm(tmp_path: Path) -> None:
+    from memdevd.app.startup import configure_accelerator
+
+    parsed = _argv(tmp_path, '[icount]\n  shift = "1"\n', [], ["-accel", "kvm"], "10.0")
+    parsed.settings.host.kvm = True
+    parsed.request.accel = [("kvm", None)]
+    with pytest.raises(Q.OptionError, match="-icount is not allowed with hardware virt"):
+        configure_accelerator(parsed.request, parsed.settings, get_release("10.0"))
+
+
+@pytest.mark.parametrize(
+    ("icount", "text"),
+    [
+        ("1,rr=bogus", "Invalid icount rr option: bogus"),
+        ("1,rr=record", "File name not specified for replay"),
+        ("1,rr=replay,rrfile=/x", "memdevd: option -icount rr=replay is not emulated"),
+    ],
+)
+def test_icount_replay_configure(tmp_path: Path, icount: str, text: str) -> None:
+    with pytest.raises(Q.OptionError, match=text):
+        _argv(tmp_path, "", [], ["-icount", icount], "10.0")
 
 
 def test_file_location_is_printed_without_a_space() -> None:
