@@ -295,7 +295,7 @@ def create_late(machine: Any, request: Any, lines: list[str]) -> list[Any]:
 
         add_command_line_monitors(machine, request.monitors)
     for label in request.readline_monitors:
-        _monitor_claims(machine, label, release, None)
+        _monitor_claims(machine, label, release, request.monitor_locations.get(label) or None)
     hds: list[Any] = []
     for kind, spec, loc, label, made, mux_monitor in request.serial_ports:
         failed = _PORT_FAILED[kind]

@@ -266,6 +266,8 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     misc = request.misc
     misc.prog = prog
     vnc_locations: dict[int, str] = {}
+    # Where each "mon" QemuOpts was made (mon_init_func's errors), by id().
+    mon_locations: dict[int, str] = {}
     display = request.display
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
@@ -354,8 +356,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     request.parse_notes.append(note)
             elif name == "smp":
                 assert arg is not None
-                # The topology is computed with the machine (startup.py).
-                request.smp.update(lists["smp-opts"].parse_noisily(arg, True).to_dict())
+                # machine_parse_property_opt(): keyval merged into the
+                # machine's "smp", visited with the machine (startup.py).
+                res = Q.keyval_parse(arg, "cpus")
+                if res.help:
+                    raise Q.HelpRequested(lists["smp-opts"].print_help(True), exit_status=0)
+                Q.keyval_merge(request.machine, {"smp": res.values})
             elif name == "cpu":
                 assert arg is not None
                 request.cpu_option = arg
@@ -406,6 +412,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 mon = Q.monitor_parse(arg, lists, mode="control", device_index=qmp_index)
                 qmp_index += 1
                 chardev_locations.setdefault(mon.get("chardev") or "", loc)
+                mon_locations[id(mon)] = loc
             elif name == "chardev":
                 assert arg is not None
                 chardev = lists["chardev"].parse_noisily(arg, True)
@@ -421,6 +428,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     mon = Q.monitor_parse(arg, lists, mode="readline", device_index=qmp_index)
                     qmp_index += 1
                     chardev_locations.setdefault(mon.get("chardev") or "", loc)
+                    mon_locations[id(mon)] = loc
             elif name in ("serial", "parallel", "debugcon"):
                 assert arg is not None
                 if name == "serial":
@@ -431,7 +439,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
             elif name == "mon":
                 assert arg is not None
                 display.monitor_given = True
-                lists["mon"].parse_noisily(arg, True)
+                mon_locations[id(lists["mon"].parse_noisily(arg, True))] = loc
                 # The option loop warns; a -readconfig [mon] group is only stored.
                 if release.mon_deprecated and not isinstance(loc, Q.FileLocation):
                     request.parse_notes.append(
@@ -546,8 +554,15 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     misc.chardev_ids = {c.id for c in lists["chardev"].head if c.id is not None}
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
-    parsed.listen = monitor_addresses(lists, chardev_locations)
+    try:
+        parsed.listen = monitor_addresses(lists, chardev_locations, mon_locations)
+    except Q.OptionError as err:
+        # (mon_init_func: the warnings of the option loop came first)
+        err.preceding[:0] = [*misc.notes, *request.parse_notes]
+        raise
     _chardevs(lists, chardev_locations, request, release, qmp_index)
+    for mon in reversed(lists["mon"].head):
+        request.monitor_locations[mon.get("chardev") or ""] = mon_locations.get(id(mon), "")
     from memdevd.app.chardev_cli import serial_ports
 
     serial_ports(lists, request, release)

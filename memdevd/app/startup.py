@@ -102,6 +102,9 @@ class StartupRequest:
     chardev_order: list[str] = field(default_factory=list)
     # The chardevs of readline (HMP) monitors (-monitor, -mon mode=readline).
     readline_monitors: list[str] = field(default_factory=list)
+    #: chardev label -> where the first "mon" QemuOpts on it was made
+    #: (-mon, -monitor, -qmp, a -readconfig [mon] group's line)
+    monitor_locations: dict[str, str] = field(default_factory=dict)
     # Every monitor in -mon order (-qmp and -monitor are -mon): (object
     # id, mode, chardev, pretty), for 11.1's monitor objects.
     monitors: list[tuple[str, str, str, bool]] = field(default_factory=list)
@@ -459,7 +462,8 @@ def build_machine(
     if request.mem_prealloc:
         # qemu_process_sugar_options(): -smp's cpus (as given) are the
         # preallocation threads.
-        cpus = request.smp.get("cpus")
+        smp = request.machine.get("smp")
+        cpus = smp.get("cpus") if isinstance(smp, dict) else request.smp.get("cpus")
         if isinstance(cpus, str):
             machine.backend_sugar["prealloc-threads"] = cpus
         machine.backend_sugar["prealloc"] = "on"
@@ -840,8 +844,8 @@ def _configure_smp(
     """The machine's ``smp`` property: ``-machine smp.*=`` merged with ``-smp``."""
     options: dict[str, Any] = {}
     machine_smp = request.machine.get("smp")
-    if isinstance(machine_smp, dict):
-        options.update(machine_smp)
+    if machine_smp is not None:
+        options.update(_visit_smp(machine_smp, release))
     if request.smp_cpus != 1:
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
@@ -856,6 +860,28 @@ def _configure_smp(
     config.smp = smp
     config.smp_cpus = smp.cpus
     return _warnings(warnings)
+
+
+def _visit_smp(value: Any, release: Release) -> dict[str, int]:
+    """``machine_set_smp``: the machine's ``smp`` (-smp, -machine smp.*=, a
+    -readconfig [smp-opts] group, merged as keyval) visited as
+    SMPConfiguration: integers, no other member."""
+    from memdevd.qapi.visitor import InputVisitor, VisitError
+
+    v = InputVisitor({"smp": value}, keyval=True)
+    out: dict[str, int] = {}
+    try:
+        v.start_struct(None)
+        v.start_struct("smp")
+        for key in release.smp_keys:  # (SMPConfiguration's members, in order)
+            if v.optional(key):
+                out[key] = v.type_int(key, "int")
+        v.check_struct()
+        v.end_struct()
+        v.end_struct()
+    except VisitError as exc:
+        raise OptionError(exc.desc) from None
+    return out
 
 
 def _visit_numa(

@@ -160,6 +160,8 @@ CONFIGS.update(
         "run-with-bad-key.cfg": '[run-with]\n  bogus = "1"\n',
         "plugin-unread.cfg": '[plugin]\n  file = "/nonexistent/p.so"\n  arg = "x"\n',
         # configure_accelerators' icount_configure; rr= only with -icount.
+        # machine_merge_property("smp"): visited with the machine (no location).
+        "smp-opts-unexpected.cfg": '[smp-opts]\n  cpus = "2"\n  bogus = "1"\n',
         "icount.cfg": '[icount]\n  shift = "auto"\n  align = "on"\n',
         "icount-bad-shift.cfg": '[icount]\n  shift = "0x"\n',
         "icount-align-no-sleep.cfg": '[icount]\n  shift = "1"\n  align = "on"\n  sleep = "off"\n',
@@ -226,6 +228,9 @@ CASES: list[tuple[str, list[str]]] = [
     ("run-with-bad-key", _rc("run-with-bad-key.cfg")),
     ("plugin-unread", _rc("plugin-unread.cfg")),
     ("semihosting", _rc("semihosting.cfg")),
+    ("smp-opts-unexpected", _rc("smp-opts-unexpected.cfg")),
+    ("smp-option-not-integer", ["-smp", "cpus=x"]),
+    ("smp-opts-then-option", [*_rc("memory-smp.cfg"), "-smp", "maxcpus=1"]),
     ("icount", _rc("icount.cfg")),
     ("icount-bad-shift", _rc("icount-bad-shift.cfg")),
     ("icount-align-no-sleep", _rc("icount-align-no-sleep.cfg")),
@@ -234,6 +239,11 @@ CASES: list[tuple[str, list[str]]] = [
     ("icount-option-then-rr", ["-icount", "2", *_rc("icount-rr.cfg")]),
     ("icount-id", _rc("icount-id.cfg")),
     ("icount-option-rr", ["-icount", "1,rr=record"]),
+    # No release has -writeconfig (removed in 6.0): an invalid option.
+    ("writeconfig", ["-writeconfig", str(FILES / "written.cfg")]),
+    # mon_init_func's errors at the option (or the line) that made the monitor.
+    ("mon-chardev-missing", ["-mon", "x"]),
+    ("mon-control-chardev-missing", ["-mon", "x,mode=control"]),
 ]
 
 
@@ -311,4 +321,117 @@ def test_spice_of_a_file_like_qemu(version: str) -> None:
     if not runnable(version):
         pytest.skip(f"QEMU {version} not runnable here")
     qemu, memdevd = ask_both(version, [*COMMON, *_rc("spice.cfg")], [{"execute": "query-spice"}])
+    assert memdevd == qemu
+
+
+# -- the sweep: every QemuOptsList a release registers, as a [group] ----------
+
+#: The QEMU source trees (tools/gen_qemu_option_table.py's); 11.1, which has
+#: none here, is swept with 10.0's lists.
+SOURCES = {
+    "7.2": Path(os.environ.get("MEMDEVD_QEMU_SRC_7_2", "/work/src/q72p")),
+    "10.0": Path(os.environ.get("MEMDEVD_QEMU_SRC_10_0", "/work/src/q10")),
+}
+SOURCE_OF = {"7.2": "7.2", "10.0": "10.0", "11.1": "10.0"}
+#: Where a system emulator's QemuOptsLists live (not the tools', not the
+#: user-mode emulators').
+_SYSTEM_DIRS = frozenset(
+    {"system", "softmmu", "ui", "hw", "fsdev", "plugins", "semihosting", "chardev"}
+    | {"monitor", "net", "trace", "block", "stubs"}
+)
+_VALUES = {"QEMU_OPT_BOOL": "on", "QEMU_OPT_NUMBER": "1", "QEMU_OPT_SIZE": "1M"}
+#: Keys of groups whose first one would not do: a port no one else uses,
+#: -global's three (a [global] group without them is a divergence,
+#: docs/divergences.md).
+_KEYS: dict[str, dict[str, str]] = {
+    "spice": {"port": "5934"},
+    "machine": {"type": "pc"},
+    "audiodev": {"driver": "none"},
+    "global": {"driver": "x", "property": "y", "value": "z"},
+}
+
+
+def registered_groups(tree: Path) -> dict[str, dict[str, str]]:
+    """Each QemuOptsList name the system emulator's ``qemu_add_opts()`` calls
+    (vl.c's list, the ``opts_init()`` modules', the plugin list) register,
+    with a plausible key and value: its implied key, else its first
+    ``desc`` (a value of the desc's type), else ``x``. A list defined twice
+    (a stub's, named "" or not) is probed under each name."""
+    sources = [
+        p
+        for p in sorted(tree.rglob("*.c"))
+        if p.relative_to(tree).parts[0] in _SYSTEM_DIRS
+        or (p.parent == tree and not p.name.startswith("qemu-"))  # (blockdev.c; not the tools)
+    ]
+    texts = {p: p.read_text(errors="replace") for p in sources}
+    names = set()
+    for text in texts.values():
+        names.update(re.findall(r"\bqemu_add_opts\(&(\w+)\)", text))
+        if "qemu_plugin_add_opts();" in text:
+            names.add("qemu_plugin_opts")
+    groups: dict[str, dict[str, str]] = {}
+    for text in texts.values():
+        for var, body in re.findall(r"QemuOptsList (\w+) = \{(.*?)\n\};", text, re.S):
+            if var not in names:
+                continue
+            name = re.search(r'\.name\s*=\s*"([^"]*)"', body)
+            if name is None or not name.group(1):
+                continue
+            implied = re.search(r'\.implied_opt_name\s*=\s*"([^"]*)"', body)
+            desc = body[body.find(".desc") :] if ".desc" in body else ""
+            first = re.search(r'\.name\s*=\s*"([^"]*)",\s*\.type\s*=\s*(QEMU_OPT_\w+)', desc)
+            if implied is not None:
+                key, value = implied.group(1), "x"
+            elif first is not None:
+                key, value = first.group(1), _VALUES.get(first.group(2), "x")
+            else:
+                key, value = "x", "x"
+            groups.setdefault(name.group(1), _KEYS.get(name.group(1), {key: value}))
+    # The groups vl.c records as their options (keyval), not QemuOpts.
+    vl = next(p for p in (tree / "system" / "vl.c", tree / "softmmu" / "vl.c") if p.exists())
+    recorder = re.search(
+        r"is_qemuopts_group\(const char \*group\)\n\{(.*?)\n\}", vl.read_text(), re.S
+    )
+    assert recorder is not None
+    for name in re.findall(r'g_str_equal\(group, "([^"]+)"\)', recorder.group(1)):
+        groups.setdefault(name, _KEYS.get(name, {"x": "x"}))
+    return groups
+
+
+def _sweep_cases() -> list[tuple[str, str, list[str]]]:
+    """(group, version, argv) for each group of each release's source."""
+    cases = []
+    for version in QEMU_VERSIONS:
+        tree = SOURCES[SOURCE_OF[version]]
+        if not (tree / "qemu-options.hx").exists():
+            continue
+        for group, keys in sorted(registered_groups(tree).items()):
+            path = FILES / f"sweep-{group}.cfg"
+            path.write_text(f"[{group}]\n" + "".join(f'  {k} = "{v}"\n' for k, v in keys.items()))
+            cases.append((group, version, [*COMMON, "-readconfig", str(path)]))
+    return cases
+
+
+SWEEP = _sweep_cases()
+
+
+@pytest.fixture(scope="module")
+def sweep_outcomes() -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    out: dict[tuple[str, str], tuple[Outcome, Outcome]] = {}
+    for version in QEMU_VERSIONS:
+        cases = [(group, argv) for group, v, argv in SWEEP if v == version]
+        out.update(compare_startups(cases, [version], JOBS, _normalise, TIMEOUT))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("group", "version"), [(g, v) for g, v, _ in SWEEP])
+def test_every_registered_group_like_qemu(
+    group: str, version: str, sweep_outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]]
+) -> None:
+    """A [group] of each QemuOptsList the release's source registers (a key
+    of its own): started or not, the exit status and the text, as QEMU."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    qemu, memdevd = sweep_outcomes[(group, version)]
     assert memdevd == qemu

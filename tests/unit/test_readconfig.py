@@ -367,3 +367,37 @@ def test_vnc_ids_are_assigned_in_the_option_loop_before_11_1(tmp_path: Path) -> 
     assert parsed.request.display.remote  # by the -vnc option, not the group
     with pytest.raises(Q.OptionError, match="Duplicate ID 'default' for vnc"):
         _argv(tmp_path, "", ["-vnc", ":2", "-vnc", ":3,id=default"], [], "10.0")
+
+
+def test_a_mon_group_fails_at_its_line(tmp_path: Path) -> None:
+    parsed = _argv(tmp_path, '[mon]\n  chardev = "x"\n', [], [], "10.0")
+    with pytest.raises(Q.OptionError) as exc:
+        build_machine(parsed.request, get_release("10.0"), parsed.settings)
+    assert Q.format_error(PROG, exc.value) == f'{PROG}:{tmp_path}/f.cfg:2: chardev "x" not found\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "after", "error"),
+    [
+        ('[smp-opts]\n  cpus = "x"\n', [], "Parameter 'smp.cpus' expects integer"),
+        ('[smp-opts]\n  cpus = "2"\n  bogus = "1"\n', [], "Parameter 'smp.bogus' is unexpected"),
+        ("", ["-smp", "2,bogus=1"], "Parameter 'smp.bogus' is unexpected"),
+        ("", ["-machine", "q35,smp=4"], "Invalid parameter type for 'smp', expected: object"),
+        ('[smp-opts]\n  cpus = "2"\n', ["-smp", "maxcpus=4"], None),
+    ],
+)
+def test_smp_is_the_machines_property_visited_with_the_machine(
+    tmp_path: Path, text: str, after: list[str], error: str | None
+) -> None:
+    """vl.c machine_merge_property("smp"): -smp, -machine smp.*= and a
+    [smp-opts] group merge as keyval; machine_set_smp visits them (no
+    location) as SMPConfiguration."""
+    parsed = _argv(tmp_path, text, [], after, "10.0")
+    if error is None:
+        assert parsed.request.machine["smp"] == {"cpus": "2", "maxcpus": "4"}
+        machine, _ = build_machine(parsed.request, get_release("10.0"), parsed.settings)
+        assert (machine.config.smp.cpus, machine.config.smp.max_cpus) == (2, 4)
+        return
+    with pytest.raises(Q.OptionError) as exc:
+        build_machine(parsed.request, get_release("10.0"), parsed.settings)
+    assert Q.format_error(PROG, exc.value) == f"{PROG}: {error}\n"
