@@ -15,7 +15,15 @@ memdevd turns each group into the command-line option it stands for
 ``cli.parse()`` as the options around ``-readconfig``, so each option's
 semantics stay in one place.  The keys of a QemuOpts group come in the
 order ``qemu_opts_from_qdict()`` meets them (the QDict's); values have
-their commas doubled.
+their commas doubled.  Every group of the release's ``vm_config_groups``
+is taken: those whose option does more than store its QemuOpts are either
+checked and stored unread (``_UNREAD``: the option acted at once) or go to
+an option of their own that only stores them (``_STORED_ONLY``: ``[vnc]``
+without -vnc's id and ``display_remote``, ``[spice]`` without
+``display_remote``, ``[icount]`` without ``replay_configure``).  Which
+groups a release has: its option lists (``[run-with]`` 8.2+; ``[spice]``
+where the build has the module; ``[semihosting-config]`` where the target
+has semihosting) and ``Release.readconfig_keyval_groups``.
 
 Locations (seen live): a group's options keep the file and the line of
 its last key line (``loc_save()``), so an error at device creation prints

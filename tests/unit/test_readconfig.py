@@ -401,3 +401,18 @@ def test_smp_is_the_machines_property_visited_with_the_machine(
     with pytest.raises(Q.OptionError) as exc:
         build_machine(parsed.request, get_release("10.0"), parsed.settings)
     assert Q.format_error(PROG, exc.value) == f"{PROG}: {error}\n"
+
+
+def test_an_argv_without_readconfig_does_not_import_it() -> None:
+    """Start-up time: app/readconfig.py is imported for -readconfig only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from memdevd.app.cli import parse\n"
+        "parse(['-S', '-nodefaults', '-display', 'none', '-machine', 'q35'], 'q')\n"
+        "print('memdevd.app.readconfig' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "False\n"
