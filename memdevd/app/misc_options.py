@@ -137,6 +137,8 @@ class MiscOptions:
     icount: dict[str, str] | None = None
     icount_location: str | None = None
     icount_option: bool = False
+    #: icount_configure() enabled it (set by configure_accelerators)
+    icount_enabled: bool = False
     #: warnings QEMU prints while parsing (before any later error)
     notes: list[Diagnostic] = field(default_factory=list)
 
@@ -399,6 +401,7 @@ def icount_configure(misc: MiscOptions) -> bool:
         err, value, _ = qemu_strtoi64(shift, 0, want_end=False)
         if err < 0 or not 0 <= value <= MAX_ICOUNT_SHIFT:
             raise OptionError(M.ICOUNT_INVALID_SHIFT, location=loc)
+    misc.icount_enabled = True
     return True
 
 

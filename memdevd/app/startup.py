@@ -458,6 +458,7 @@ def build_machine(
     notes.extend(printed)
     accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel
+    config.tcg_single_thread = accel == "tcg" and request.misc.icount_enabled
     machine = Machine(config, release, host=settings.host, clock=clock)
     if request.mem_prealloc:
         # qemu_process_sugar_options(): -smp's cpus (as given) are the

@@ -12,6 +12,7 @@ the Proxmox file, the same ``query-pci`` and ``qom-list`` of
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
@@ -435,3 +436,20 @@ def test_every_registered_group_like_qemu(
         pytest.skip(f"QEMU {version} not runnable here")
     qemu, memdevd = sweep_outcomes[(group, version)]
     assert memdevd == qemu
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("how", ["option", "file"])
+def test_icount_puts_the_vcpus_on_one_thread_like_qemu(how: str, version: str) -> None:
+    """icount disables MTTCG: every vCPU reports round-robin TCG's thread."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    icount = ["-icount", "auto"] if how == "option" else _rc("icount.cfg")
+    argv = [*COMMON, "-smp", "3", *icount]
+    qemu, memdevd = ask_both(version, argv, [{"execute": "query-cpus-fast"}])
+
+    def threads(reply: str) -> list[int]:
+        ids = [cpu["thread-id"] for cpu in json.loads(reply)["return"]]
+        return [ids.index(i) for i in ids]  # which vCPUs share a thread
+
+    assert threads(memdevd[0]) == threads(qemu[0]) == [0, 0, 0]

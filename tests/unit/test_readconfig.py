@@ -416,3 +416,18 @@ def test_an_argv_without_readconfig_does_not_import_it() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "False\n"
+
+
+def test_icount_puts_the_vcpus_on_one_thread(tmp_path: Path) -> None:
+    from memdevd.machine.smp import cpus_fast
+
+    parsed = _argv(tmp_path, '[icount]\n  shift = "auto"\n', ["-smp", "2"], [], "10.0")
+    machine, _ = build_machine(parsed.request, get_release("10.0"), parsed.settings)
+    assert machine.config.tcg_single_thread
+    ids = [cpu["thread-id"] for cpu in cpus_fast(machine)]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    parsed = _argv(tmp_path, '[icount]\n  sleep = "off"\n', ["-smp", "2"], [], "10.0")
+    machine, _ = build_machine(parsed.request, get_release("10.0"), parsed.settings)
+    # (no shift: icount stays off)
+    ids = [cpu["thread-id"] for cpu in cpus_fast(machine)]
+    assert ids[0] != ids[1]
