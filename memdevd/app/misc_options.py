@@ -634,9 +634,10 @@ def boot_config_reply(config: MachineConfig) -> dict[str, Any]:
     return out
 
 
-def expose_machine_props(machine: Machine) -> None:
-    """``qom-get /machine boot|firmware|hpet|kernel|...`` answer what was set: the
-    machine object's recorded properties take these values."""
+def expose_machine_props(machine: Machine, *, smp: bool = False) -> None:
+    """``qom-get /machine boot|firmware|hpet|kernel|...`` (and ``smp`` when
+    one was given) answer what was set: the machine object's recorded
+    properties take these values."""
     options = machine.config.board_options
     values: dict[str, Any] = {}
     if "boot" in options:
@@ -648,6 +649,14 @@ def expose_machine_props(machine: Machine) -> None:
     for key in KERNEL_PROPS:
         if key in options:
             values[key] = options[key]
+    if smp:
+        # machine_get_smp(): the topology as computed, every member of the
+        # release's SMPConfiguration.
+        got = machine.config.smp
+        values["smp"] = {
+            key: getattr(got, "max_cpus" if key == "maxcpus" else key)
+            for key in machine.release.smp_keys
+        }
     if values:
         machine.machine_obj.__dict__.setdefault("_recorded_overrides", {}).update(values)
 

@@ -475,19 +475,23 @@ def build_machine(
     if misc.incoming is not None:
         # vl.c: -incoming sets RUN_STATE_INMIGRATE (-S or not).
         machine.runstate = "inmigrate"
-    if config.board_options.keys() & {
-        "boot",
-        "firmware",
-        "hpet",
-        "kernel",
-        "initrd",
-        "append",
-        "dtb",
-        "shim",
-    }:
+    if (
+        config.board_options.keys()
+        & {
+            "boot",
+            "firmware",
+            "hpet",
+            "kernel",
+            "initrd",
+            "append",
+            "dtb",
+            "shim",
+        }
+        or "smp" in request.machine
+    ):
         from memdevd.app.misc_options import expose_machine_props
 
-        expose_machine_props(machine)
+        expose_machine_props(machine, smp="smp" in request.machine)
     if misc.globals:
         from memdevd.machine.globals import GlobalProps
 

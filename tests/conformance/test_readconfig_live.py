@@ -172,6 +172,23 @@ CONFIGS.update(
         "semihosting.cfg": '[semihosting-config]\n  enable = "on"\n',
     }
 )
+# One group of each kind a VM's file would have, all valid.
+CONFIGS["every-group.cfg"] = (
+    '[name]\n  guest = "vm1"\n  debug-threads = "on"\n\n[machine]\n  type = "q35"\n\n'
+    '[memory]\n  size = "1G"\n  slots = "2"\n  maxmem = "4G"\n\n'
+    '[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n\n[boot-opts]\n  order = "c"\n  menu = "on"\n\n'
+    '[accel]\n  accel = "tcg"\n\n[rtc]\n  base = "utc"\n\n[chardev "c0"]\n  backend = "null"\n\n'
+    '[netdev "n0"]\n  type = "user"\n\n[device "nic0"]\n  driver = "e1000"\n  netdev = "n0"\n\n'
+    '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "256M"\n\n'
+    '[device "dimm0"]\n  driver = "pc-dimm"\n  memdev = "m0"\n\n'
+    '[global]\n  driver = "e1000"\n  property = "mac"\n  value = "52:54:00:12:34:56"\n\n'
+    '[fw_cfg]\n  name = "opt/memdevd"\n  string = "x"\n\n'
+    '[drive "d0"]\n  file = "/dev/null"\n  if = "none"\n  format = "raw"\n\n'
+    '[device "blk0"]\n  driver = "virtio-blk-pci"\n  drive = "d0"\n\n'
+    '[vnc "v0"]\n  vnc = "127.0.0.1:152"\n\n[icount]\n  shift = "auto"\n\n'
+    '[iscsi]\n  user = "u"\n\n[overcommit]\n  mem-lock = "off"\n\n[msg]\n  timestamp = "off"\n\n'
+    '[action]\n  reboot = "shutdown"\n\n[plugin]\n  file = "/nonexistent.so"\n'
+)
 for _name, _text in CONFIGS.items():
     (FILES / _name).write_text(_text)
 
@@ -453,3 +470,26 @@ def test_icount_puts_the_vcpus_on_one_thread_like_qemu(how: str, version: str) -
         return [ids.index(i) for i in ids]  # which vCPUs share a thread
 
     assert threads(memdevd[0]) == threads(qemu[0]) == [0, 0, 0]
+
+
+EVERY_GROUP_QUESTIONS: list[dict[str, object]] = [
+    {"execute": "query-name"},
+    {"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}},
+    {"execute": "query-vnc-servers"},
+    {"execute": "query-memory-devices"},
+    {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/nic0", "property": "mac"}},
+    {"execute": "qom-get", "arguments": {"path": "/machine", "property": "boot"}},
+    {"execute": "qom-get", "arguments": {"path": "/machine", "property": "smp"}},
+    {"execute": "query-fdsets"},
+    {"execute": "query-status"},
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_a_file_of_every_group_like_qemu(version: str) -> None:
+    """A valid group of each kind: the VM they make, as QEMU makes it."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = [*COMMON, *_rc("every-group.cfg")]
+    qemu, memdevd = ask_both(version, argv, EVERY_GROUP_QUESTIONS)
+    assert memdevd == qemu

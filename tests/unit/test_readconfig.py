@@ -431,3 +431,12 @@ def test_icount_puts_the_vcpus_on_one_thread(tmp_path: Path) -> None:
     # (no shift: icount stays off)
     ids = [cpu["thread-id"] for cpu in cpus_fast(machine)]
     assert ids[0] != ids[1]
+
+
+@pytest.mark.parametrize("version", ["7.2", "10.0"])
+def test_the_machines_smp_property_is_the_topology_computed(tmp_path: Path, version: str) -> None:
+    parsed = _argv(tmp_path, '[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n', [], [], version)
+    machine, _ = build_machine(parsed.request, get_release(version), parsed.settings)
+    smp = machine.machine_obj.__dict__["_recorded_overrides"]["smp"]
+    assert list(smp) == list(get_release(version).smp_keys)
+    assert (smp["cpus"], smp["maxcpus"], smp["cores"], smp["sockets"]) == (2, 4, 4, 1)
