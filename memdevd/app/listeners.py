@@ -30,9 +30,15 @@ def monitor_addresses(
     chardevs = {opts.id: opts for opts in lists["chardev"].head}
     out: list[ListenAddress] = []
     for mon in lists["mon"].head:
+        label = mon.get("chardev")
+        if label is None:
+            # monitor_init_opts: MonitorOptions' chardev is mandatory (a
+            # -readconfig [mon] group without it; -mon mode=readline).
+            raise OptionError(
+                M.MISSING_PARAMETER.format("chardev"), location=mon_locations.get(id(mon))
+            )
         if (mon.get("mode") or "readline") != "control":
             continue
-        label = mon.get("chardev")
         chardev = chardevs.get(label)
         if chardev is None:
             raise OptionError(

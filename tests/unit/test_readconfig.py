@@ -440,3 +440,12 @@ def test_the_machines_smp_property_is_the_topology_computed(tmp_path: Path, vers
     smp = machine.machine_obj.__dict__["_recorded_overrides"]["smp"]
     assert list(smp) == list(get_release(version).smp_keys)
     assert (smp["cpus"], smp["maxcpus"], smp["cores"], smp["sockets"]) == (2, 4, 4, 1)
+
+
+def test_a_mon_group_without_chardev(tmp_path: Path) -> None:
+    # MonitorOptions' chardev is mandatory; a group without key lines has
+    # no location (loc_push_none).
+    for text, where in (('[mon]\n  mode = "readline"\n', f":{tmp_path}/f.cfg:2"), ("[mon]\n", "")):
+        with pytest.raises(Q.OptionError) as exc:
+            _argv(tmp_path, text, [], [], "10.0")
+        assert Q.format_error(PROG, exc.value) == f"{PROG}{where}: Parameter 'chardev' is missing\n"
