@@ -765,6 +765,10 @@ CONNECT_SOCKET_FAMILY_FAILED: Final = "Failed to create socket family {}: {}"
 FD_NOT_FOUND: Final = "File descriptor named '{}' has not been found"
 
 # --- ui/vnc.c, ui/keymaps.c, ui/console.c, system/vl.c (displays) -------------------------
+# ui/vnc.c vnc_init_func(): assert(id) of a [vnc] group without "id" (a
+# -readconfig file), as each build prints it before abort() (seen live).
+VNC_INIT_ID_ASSERTION_7_2: Final = "../../ui/vnc.c:4308: vnc_init_func: Assertion `id' failed."
+VNC_INIT_ID_ASSERTION: Final = "ui/vnc.c:4294: vnc_init_func: Assertion `id' failed."
 VNC_NO_PORT: Final = "no vnc port specified"
 VNC_PORT_EMPTY: Final = "vnc port cannot be empty"
 # also util/qemu-sockets.c inet_listen_saddr()
@@ -1673,6 +1677,14 @@ ADD_FD_STDIO: Final = "fd cannot be a standard I/O stream"
 ADD_FD_INVALID: Final = "fd is not valid or already in use"
 ADD_FD_SET_REQUIRED: Final = "set option is required and must be non-negative"
 ADD_FD_DUP_FAILED: Final = "error duplicating fd: {}"
+# accel/tcg/icount-common.c (7.2: softmmu/icount.c) icount_configure, its
+# caller system/vl.c configure_accelerators, replay/replay.c replay_configure
+ICOUNT_ALIGN_WITHOUT_SHIFT: Final = "Please specify shift option when using align"
+ICOUNT_ALIGN_WITHOUT_SLEEP: Final = "align=on and sleep=off are incompatible"
+ICOUNT_INVALID_SHIFT: Final = "icount: Invalid shift value"
+ICOUNT_WITH_KVM: Final = "-icount is not allowed with hardware virtualization"
+REPLAY_INVALID_RR: Final = "Invalid icount rr option: {}"
+REPLAY_NO_FILE: Final = "File name not specified for replay"
 # fsdev/qemu-fsdev.c qemu_fsdev_add (-fsdev, -virtfs), hw/9pfs/9p-local.c
 # local_parse_opts, hw/9pfs/9p-proxy.c proxy_parse_opts (7.2), system/vl.c -virtfs
 FSDEV_NO_ID: Final = "fsdev: No id specified"

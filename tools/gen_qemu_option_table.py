@@ -145,6 +145,10 @@ OPTS_LISTS = (
     ("block/iscsi-opts.c", "block/iscsi-opts.c", "qemu_iscsi_opts"),
     ("fsdev/qemu-fsdev-opts.c", "fsdev/qemu-fsdev-opts.c", "qemu_fsdev_opts"),
     ("fsdev/qemu-fsdev-opts.c", "fsdev/qemu-fsdev-opts.c", "qemu_virtfs_opts"),
+    # (-readconfig groups: [plugin] is stored and unread; [semihosting-config]
+    # exists only where the target has semihosting, targets/__init__.py)
+    ("plugins/loader.c", "plugins/loader.c", "qemu_plugin_opts"),
+    ("semihosting/config.c", "semihosting/config.c", "qemu_semihosting_config_opts"),
 )
 
 # Lists that share their QEMU name with another, kept under a pseudo-name:

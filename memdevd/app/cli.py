@@ -138,6 +138,8 @@ def help_text(prog: str) -> str:
         "                  group read as QEMU reads it and taken as its option",
         "-daemonize -pidfile PATH  -version  -h|-help",
         "-msg timestamp=on|off     time-stamp the messages on stderr",
+        "-icount [shift=]N|auto[,align=on|off][,sleep=on|off]  checked as QEMU checks it",
+        "                  (no guest runs; rr=record|replay is not emulated)",
         "-add-fd fd=N,set=N[,opaque=STR]  an fd set (query-fdsets); getfd/add-fd take",
         "                  descriptors sent with SCM_RIGHTS on a UNIX QMP socket",
         "-fsdev local|synth,id=ID[,path=DIR,security_model=...]  -virtfs ...,mount_tag=TAG",
@@ -257,7 +259,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     request = StartupRequest()
     parsed = Parsed(request, settings)
     qmp_index = 0
-    # Each monitor's QemuOpts (by id()) -> its option's location.
+    # Each monitor's QemuOpts (by id()) -> its option's location (mon_init_func's errors).
     mon_locations: dict[int, str] = {}
     chardev_locations: dict[str, str] = {}
     smbios: Any = None  # smbios.SmbiosState, once an -smbios option comes
@@ -265,7 +267,7 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
 
     misc = request.misc
     misc.prog = prog
-    vnc_locations: dict[str, str] = {}
+    vnc_locations: dict[int, str] = {}
     display = request.display
     # -device options in QemuOpts syntax, for qemu_process_help_options().
     device_opts: list[tuple[QemuOpts, str]] = []
@@ -354,8 +356,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                     request.parse_notes.append(note)
             elif name == "smp":
                 assert arg is not None
-                # The topology is computed with the machine (startup.py).
-                request.smp.update(lists["smp-opts"].parse_noisily(arg, True).to_dict())
+                # machine_parse_property_opt(): keyval merged into the
+                # machine's "smp", visited with the machine (startup.py).
+                res = Q.keyval_parse(arg, "cpus")
+                if res.help:
+                    raise Q.HelpRequested(lists["smp-opts"].print_help(True), exit_status=0)
+                Q.keyval_merge(request.machine, {"smp": res.values})
             elif name == "cpu":
                 assert arg is not None
                 request.cpu_option = arg
@@ -466,14 +472,19 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 # vl.c: -machine usb=on, and a device made with the others.
                 request.machine["usb"] = "on"
                 request.usb_devices.append((arg, loc))
-            elif name == "vnc":
+            elif name in ("vnc", "vnc-group"):
                 assert arg is not None
-                displays.parse_vnc(lists, arg, loc, vnc_locations)
+                # "vnc-group": a -readconfig [vnc] group, only stored.
+                assign = name == "vnc" and not release.vnc_ids_at_init
+                displays.parse_vnc(lists, arg, loc, vnc_locations, assign_id=assign)
+                display.remote = display.remote or name == "vnc"
             elif name == "display":
                 assert arg is not None
                 got = displays.parse_display(arg, release, target.name)
                 if isinstance(got, str):
-                    displays.parse_vnc(lists, got, loc, vnc_locations)
+                    assign = not release.vnc_ids_at_init
+                    displays.parse_vnc(lists, got, loc, vnc_locations, assign_id=assign)
+                    display.remote = True
                 else:
                     display.dpy = got
             elif name == "mem-prealloc":
@@ -502,9 +513,10 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
                 display.dpy = {**(display.dpy or {}), "type": "none"}
             elif name == "vga":
                 display.vga = arg
-            elif name == "spice":
+            elif name in ("spice", "spice-group"):
                 assert arg is not None
                 displays.parse_spice(lists, arg, release)
+                display.remote = display.remote or name == "spice"
             elif name == "audio":
                 assert arg is not None
                 from memdevd.app.soundhw import parse_audio, select_soundhw
@@ -549,7 +561,12 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     misc.chardev_ids = {c.id for c in lists["chardev"].head if c.id is not None}
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
-    parsed.listen = monitor_addresses(lists, chardev_locations)
+    try:
+        parsed.listen = monitor_addresses(lists, chardev_locations, mon_locations)
+    except Q.OptionError as err:
+        # (mon_init_func: the warnings of the option loop came first)
+        err.preceding[:0] = [*misc.notes, *request.parse_notes]
+        raise
     _chardevs(lists, chardev_locations, request, release, qmp_index, mon_locations)
     from memdevd.app.chardev_cli import serial_ports
 
@@ -577,6 +594,7 @@ def _expand_readconfig(items: Sequence[Any], lists: Any, release: Any) -> Iterat
         if item.name != "readconfig":
             yield item, None, None
             continue
+        # (imported only for an argv with -readconfig: start-up time)
         from memdevd.app import readconfig
         from memdevd.util import qemu_opts as Q
         from memdevd.util.cmdline import CliItem
@@ -1151,6 +1169,8 @@ def run(parsed: Parsed, prog: str) -> int:
             sys.stderr.write(Q.format_error(prog, exc))
             sys.stderr.flush()
             await daemon.stop()
+            if exc.aborts:
+                os.abort()  # (vnc_init_func's assertion)
             return 1
         if parsed.request.readline_monitors:
             from memdevd.app import hmp_monitor

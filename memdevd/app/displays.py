@@ -57,10 +57,14 @@ class DisplayRequest:
     dpy: dict[str, Any] | None = None
     nographic: bool = False
     vga: str | None = None
-    # (id, QemuOpts items, location) of each -vnc / -display vnc=, in order.
+    # (id, QemuOpts items, location) of each -vnc / -display vnc= (and
+    # -readconfig [vnc] group), in order; "" for a display without an id yet.
     vnc: list[tuple[str, list[tuple[str, str]], str]] = field(default_factory=list)
     # The merged -spice options (QemuOpts items), None without -spice.
     spice: list[tuple[str, str]] | None = None
+    # vl.c display_remote: a -vnc, -display vnc= or -spice option was given
+    # (a -readconfig [vnc] or [spice] group only stores its QemuOpts).
+    remote: bool = False
     # -audiodev, validated (audio_define), in command-line order.
     audiodevs: list[dict[str, Any]] = field(default_factory=list)
     keymap: str | None = None
@@ -103,25 +107,35 @@ def _start_error(exc: DisplayStartError) -> OptionError:
 # -- the option loop -------------------------------------------------------------------
 
 
-def parse_vnc(lists: Any, arg: str, location: str, locations: dict[str, str]) -> None:
-    """``vnc_parse``: QemuOpts (``vnc=`` implied), then an id if none was given."""
+def parse_vnc(
+    lists: Any, arg: str, location: str, locations: dict[int, str], *, assign_id: bool
+) -> None:
+    """``vnc_parse``: QemuOpts (``vnc=`` implied), then an id if none was
+    given and the release assigns it here (``Release.vnc_ids_at_init``;
+    ``assign_id=False`` also for a -readconfig [vnc] group, only stored)."""
     from memdevd.util.qemu_opts import is_help_option
 
     olist = lists["vnc"]
     opts = olist.parse_noisily(arg, not is_help_option(arg))
-    if opts.id is None:
-        index, vnc_id = 2, "default"
-        while olist.find(vnc_id) is not None:
-            vnc_id = f"vnc{index}"
-            index += 1
-        opts.id = vnc_id
-    locations[opts.id] = location
+    if opts.id is None and assign_id:
+        opts.id = _vnc_auto_assign_id({o.id for o in olist.head})
+    locations[id(opts)] = location
+
+
+def _vnc_auto_assign_id(taken: set[str | None]) -> str:
+    """``vnc_auto_assign_id``: "default", else the first free "vncN" from 2."""
+    index, vnc_id = 2, "default"
+    while vnc_id in taken:
+        vnc_id = f"vnc{index}"
+        index += 1
+    return vnc_id
 
 
 def vnc_requests(
-    lists: Any, locations: dict[str, str]
+    lists: Any, locations: dict[int, str]
 ) -> list[tuple[str, list[tuple[str, str]], str]]:
-    return [(o.id, list(o.items()), locations.get(o.id, "")) for o in lists["vnc"].head]
+    """Each QemuOpts of the "vnc" list: (id or "", items, location)."""
+    return [(o.id or "", list(o.items()), locations.get(id(o), "")) for o in lists["vnc"].head]
 
 
 def parse_display(arg: str, release: Release, target: str) -> dict[str, Any] | str:
@@ -264,7 +278,7 @@ def setup_displays(
         display.vga_interface = "device"
         display.vga_created = True
     display.vga_option = req.vga is not None
-    remote = bool(vnc) or req.spice is not None
+    remote = req.remote or (release.display_remote_if_vnc_list and bool(vnc))
 
     def default_display() -> None:
         if display.dpy["type"] == "default" and not remote:
@@ -276,7 +290,10 @@ def setup_displays(
                 found = True  # pragma: no cover - no reference build has a GUI
             if not found:
                 display.dpy["type"] = "none"
-                # vnc_parse("localhost:0,to=99,id=default")
+                # vnc_parse("localhost:0,to=99,id=default"): a -readconfig
+                # [vnc "default"] group has the id already.
+                if any(vnc_id == "default" for vnc_id, _, _ in vnc):
+                    raise OptionError(M.DUPLICATE_OPTS_ID.format("default", "vnc"), preceding=notes)
                 vnc.append(("default", [("vnc", "localhost:0"), ("to", "99")], ""))
         if display.dpy["type"] == "default":
             display.dpy["type"] = "none"
@@ -496,6 +513,13 @@ def init_displays(machine: Machine, *, bind: bool = True) -> list[Diagnostic]:
         _display_init(display)
     printed: list[Diagnostic] = []
     for vd in display.vnc:
+        if not vd.id:
+            # vnc_init_func(): a [vnc] group of a -readconfig file without "id".
+            if not display.release.vnc_ids_at_init:
+                err = OptionError(display.release.vnc_no_id_assertion)
+                err.aborts = True
+                raise err
+            vd.id = _vnc_auto_assign_id({other.id for other in display.vnc})
         try:
             lines = display.vnc_init(vd, bind=bind)
         except CoreError as exc:

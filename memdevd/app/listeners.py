@@ -17,19 +17,33 @@ from memdevd.qmp.server import ListenAddress
 from memdevd.util.qemu_opts import OptionError
 
 
-def monitor_addresses(lists: Any, locations: dict[str, str] | None = None) -> list[ListenAddress]:
+def monitor_addresses(
+    lists: Any,
+    locations: dict[str, str] | None = None,
+    mon_locations: dict[int, str] | None = None,
+) -> list[ListenAddress]:
     """Listeners for the control monitors; ``locations`` maps chardev ids to
-    the option that created them (for QEMU's error prefix)."""
+    the option that created them (for QEMU's error prefix), ``mon_locations``
+    the ``id()`` of each "mon" QemuOpts to the option that made it."""
     locations = locations or {}
+    mon_locations = mon_locations or {}
     chardevs = {opts.id: opts for opts in lists["chardev"].head}
     out: list[ListenAddress] = []
     for mon in lists["mon"].head:
+        label = mon.get("chardev")
+        if label is None:
+            # monitor_init_opts: MonitorOptions' chardev is mandatory (a
+            # -readconfig [mon] group without it; -mon mode=readline).
+            raise OptionError(
+                M.MISSING_PARAMETER.format("chardev"), location=mon_locations.get(id(mon))
+            )
         if (mon.get("mode") or "readline") != "control":
             continue
-        label = mon.get("chardev")
         chardev = chardevs.get(label)
         if chardev is None:
-            raise OptionError(M.CHARDEV_NOT_FOUND.format(label))
+            raise OptionError(
+                M.CHARDEV_NOT_FOUND.format(label), location=mon_locations.get(id(mon))
+            )
         address = _address(chardev)
         address.location = locations.get(chardev.id or "")
         out.append(address)

@@ -74,8 +74,13 @@ OPTIONS = frozenset(
         "dtb",
         "shim",
         "option-rom",
+        "icount",
+        "icount-group",
     }
 )
+
+#: accel/tcg/icount-common.c MAX_ICOUNT_SHIFT
+MAX_ICOUNT_SHIFT = 10
 
 #: vl.c MAX_OPTION_ROMS
 MAX_OPTION_ROMS = 16
@@ -126,6 +131,14 @@ class MiscOptions:
     #: of them, (fd, set, opaque), for the daemon's fd sets
     add_fds: list[tuple[str, int, int, str | None]] = field(default_factory=list)
     fdset_fds: list[tuple[int, int, str | None]] = field(default_factory=list)
+    #: the "icount" QemuOpts (merge_lists: one for -icount and -readconfig
+    #: [icount] groups), its location (its first option's), and whether an
+    #: -icount option was given (replay_configure reads only the option's)
+    icount: dict[str, str] | None = None
+    icount_location: str | None = None
+    icount_option: bool = False
+    #: icount_configure() enabled it (set by configure_accelerators)
+    icount_enabled: bool = False
     #: warnings QEMU prints while parsing (before any later error)
     notes: list[Diagnostic] = field(default_factory=list)
 
@@ -168,6 +181,14 @@ def parse_option(
         fd = _c_signed(opts.get_number("fd", -1), 32)
         fdset_id = _c_signed(opts.get_number("set", -1), 64)
         misc.add_fds.append((loc, fd, fdset_id, opts.get("opaque")))
+    elif name in ("icount", "icount-group"):
+        # "icount-group": a -readconfig [icount] group, only stored (and
+        # read by configure_accelerators, as the option's).
+        opts = lists["icount"].parse_noisily(arg, name == "icount")
+        misc.icount = opts.to_dict()
+        if misc.icount_location is None:
+            misc.icount_location = loc
+        misc.icount_option = misc.icount_option or name == "icount"
     elif name == "fw_cfg":
         misc.fw_cfg.append((loc, lists["fw_cfg"].parse_noisily(arg, True).to_dict()))
     elif name == "action":
@@ -334,7 +355,54 @@ def process_early(misc: MiscOptions, release: Release, target: str) -> None:
         _check_log_mask(misc, release, target)
     if misc.log_file is not None:
         _check_log_file(misc.log_file)
+    if misc.icount_option:
+        _replay_configure(misc)
     configure_rtc(misc.rtc)
+
+
+def _replay_configure(misc: MiscOptions) -> None:
+    """``replay_configure`` of -icount's QemuOpts: ``rr=`` and its file.
+    Recording or replaying a guest's execution is not emulated."""
+    values = misc.icount or {}
+    rr = values.get("rr")
+    if rr is None:
+        return  # just icount
+    if rr not in ("record", "replay"):
+        raise OptionError(M.REPLAY_INVALID_RR.format(rr), location=misc.icount_location)
+    if values.get("rrfile") is None:
+        raise OptionError(M.REPLAY_NO_FILE, location=misc.icount_location)
+    raise OptionError(M.OPTION_NOT_EMULATED.format(f"-icount rr={rr}"))
+
+
+def icount_configure(misc: MiscOptions) -> bool:
+    """``configure_accelerators``' ``icount_configure`` of the "icount"
+    QemuOpts (error_fatal at their location): whether icount is enabled.
+
+    (Its ``shift=auto`` checks against the previous configuration cannot
+    fail here: the list merges into one QemuOpts, configured once.)"""
+    from memdevd.util.cutils import qemu_strtoi64
+    from memdevd.util.qemu_opts import parse_bool
+
+    if misc.icount is None:
+        return False
+    values, loc = misc.icount, misc.icount_location
+    shift = values.get("shift")
+    align = values.get("align")
+    if shift is None:
+        if align is not None:
+            raise OptionError(M.ICOUNT_ALIGN_WITHOUT_SHIFT, location=loc)
+        return False
+    # (the list's bools were checked when parsed)
+    sleep = values.get("sleep") or "on"
+    if parse_bool(align or "off", name="align") and not parse_bool(sleep, name="sleep"):
+        raise OptionError(M.ICOUNT_ALIGN_WITHOUT_SLEEP, location=loc)
+    if shift != "auto":
+        # qemu_strtol(option, NULL, 0, ...): the whole string, a C long
+        err, value, _ = qemu_strtoi64(shift, 0, want_end=False)
+        if err < 0 or not 0 <= value <= MAX_ICOUNT_SHIFT:
+            raise OptionError(M.ICOUNT_INVALID_SHIFT, location=loc)
+    misc.icount_enabled = True
+    return True
 
 
 def _parse_add_fds(misc: MiscOptions) -> None:
@@ -566,9 +634,10 @@ def boot_config_reply(config: MachineConfig) -> dict[str, Any]:
     return out
 
 
-def expose_machine_props(machine: Machine) -> None:
-    """``qom-get /machine boot|firmware|hpet|kernel|...`` answer what was set: the
-    machine object's recorded properties take these values."""
+def expose_machine_props(machine: Machine, *, smp: bool = False) -> None:
+    """``qom-get /machine boot|firmware|hpet|kernel|...`` (and ``smp`` when
+    one was given) answer what was set: the machine object's recorded
+    properties take these values."""
     options = machine.config.board_options
     values: dict[str, Any] = {}
     if "boot" in options:
@@ -580,6 +649,14 @@ def expose_machine_props(machine: Machine) -> None:
     for key in KERNEL_PROPS:
         if key in options:
             values[key] = options[key]
+    if smp:
+        # machine_get_smp(): the topology as computed, every member of the
+        # release's SMPConfiguration.
+        got = machine.config.smp
+        values["smp"] = {
+            key: getattr(got, "max_cpus" if key == "maxcpus" else key)
+            for key in machine.release.smp_keys
+        }
     if values:
         machine.machine_obj.__dict__.setdefault("_recorded_overrides", {}).update(values)
 

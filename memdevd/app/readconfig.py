@@ -15,7 +15,15 @@ memdevd turns each group into the command-line option it stands for
 ``cli.parse()`` as the options around ``-readconfig``, so each option's
 semantics stay in one place.  The keys of a QemuOpts group come in the
 order ``qemu_opts_from_qdict()`` meets them (the QDict's); values have
-their commas doubled.
+their commas doubled.  Every group of the release's ``vm_config_groups``
+is taken: those whose option does more than store its QemuOpts are either
+checked and stored unread (``_UNREAD``: the option acted at once) or go to
+an option of their own that only stores them (``_STORED_ONLY``: ``[vnc]``
+without -vnc's id and ``display_remote``, ``[spice]`` without
+``display_remote``, ``[icount]`` without ``replay_configure``).  Which
+groups a release has: its option lists (``[run-with]`` 8.2+; ``[spice]``
+where the build has the module; ``[semihosting-config]`` where the target
+has semihosting) and ``Release.readconfig_keyval_groups``.
 
 Locations (seen live): a group's options keep the file and the line of
 its last key line (``loc_save()``), so an error at device creation prints
@@ -59,14 +67,37 @@ _STORED: dict[str, str] = {
     "tpmdev": "tpmdev",
     "iscsi": "iscsi",
     "fsdev": "fsdev",
+    # read by parse_add_fd (qemu_process_early_options), at the group's line
+    "add-fd": "add-fd",
 }
 #: QemuOpts groups whose command-line option acts at once (acpi_table_add,
 #: smbios_entry_add, configure_msg, trace_opt_parse, the option ROM list,
 #: the overcommit flags): from a file they are checked against the
 #: group's parameters and stored, and nothing reads them.
-#: (-virtfs makes its fsdev and device in the option loop: a [virtfs]
-#: group is only stored.)
-_UNREAD = frozenset({"acpi", "smbios", "msg", "trace", "option-rom", "overcommit", "virtfs"})
+#: (-virtfs makes its fsdev and device in the option loop, -run-with acts
+#: there, -plugin keeps its own list, -semihosting-config reads its
+#: QemuOpts at once: their groups are only stored.)
+_UNREAD = frozenset(
+    {
+        "acpi",
+        "smbios",
+        "msg",
+        "trace",
+        "option-rom",
+        "overcommit",
+        "virtfs",
+        "run-with",
+        "plugin",
+        "semihosting-config",
+    }
+)
+#: QemuOpts groups stored as their option stores them, without what the
+#: option does besides (``display_remote++``; -vnc's id): options of their own.
+VNC_GROUP = "vnc-group"
+SPICE_GROUP = "spice-group"
+#: (replay_configure reads only -icount's QemuOpts)
+ICOUNT_GROUP = "icount-group"
+_STORED_ONLY: dict[str, str] = {"vnc": VNC_GROUP, "spice": SPICE_GROUP, "icount": ICOUNT_GROUP}
 #: The option of an [object] group: -object visited as keyval, not QemuOpts.
 KEYVAL_OBJECT = "object-keyval"
 #: The groups vl.c crumples and records as the option would.
@@ -77,8 +108,6 @@ _KEYVAL: dict[str, str] = {
     "boot-opts": "boot",
     "audiodev": "audiodev",
 }
-#: Groups of vm_config_groups memdevd has no option list for.
-_OTHER_GROUPS = frozenset({"semihosting-config"})
 
 
 @record
@@ -215,9 +244,14 @@ def _key_value(line: str) -> tuple[str | None, str]:
 
 
 def known_groups(lists: Any, release: Release) -> frozenset[str]:
-    """The groups of the release's ``vm_config_groups`` and vl.c's records."""
+    """The groups of the release's ``vm_config_groups`` and vl.c's records.
+
+    (``find_list()`` loads the module of a group first: a build without
+    ui-spice-core has no [spice].)"""
     qemu_opts = {name for name in lists if ":" not in name}
-    return frozenset(qemu_opts | _OTHER_GROUPS | set(release.readconfig_keyval_groups))
+    if not release.has_spice:
+        qemu_opts.discard("spice")
+    return frozenset(qemu_opts | set(release.readconfig_keyval_groups))
 
 
 def as_option(group: ConfigGroup, lists: Any, release: Release) -> tuple[str, str]:
@@ -231,7 +265,7 @@ def as_option(group: ConfigGroup, lists: Any, release: Release) -> tuple[str, st
         return _KEYVAL[name], _join(group.entries.items())
     if name not in known_groups(lists, release):
         raise OptionError(M.NO_OPTION_GROUP.format(name))
-    if name not in _STORED and name not in _UNREAD:
+    if name not in _STORED and name not in _UNREAD and name not in _STORED_ONLY:
         raise OptionError(M.OPTION_NOT_EMULATED.format(f"-readconfig [{name}]"))
     from memdevd.qapi.qdict import qdict_key_order
 
@@ -247,6 +281,8 @@ def as_option(group: ConfigGroup, lists: Any, release: Release) -> tuple[str, st
     if name in _UNREAD:
         lists[name].parse_noisily(arg, False)
         return "", arg
+    if name in _STORED_ONLY:
+        return _STORED_ONLY[name], arg
     return _STORED[name], arg
 
 

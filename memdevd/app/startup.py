@@ -357,6 +357,9 @@ def configure_accelerator(
     default: list[tuple[str, str | None]] = [
         ("kvm" if settings.host.kvm_memslots is not None else "tcg", None)
     ]
+    from memdevd.app.misc_options import icount_configure
+
+    icount = icount_configure(request.misc)
     wanted = request.accel or default
     printed: list[Diagnostic] = []
     for accel, location in wanted:
@@ -371,6 +374,8 @@ def configure_accelerator(
             continue
         if accel == "kvm":
             if settings.host.kvm:
+                if icount:
+                    raise OptionError(M.ICOUNT_WITH_KVM, preceding=printed)
                 return "kvm", printed
             printed.extend(kvm_init_failure(settings.host, release, location))
             continue
@@ -464,11 +469,13 @@ def build_machine(
     notes.extend(printed)
     accel_location = next((loc for name, loc in request.accel or [] if name == accel), None)
     config.accel = accel
+    config.tcg_single_thread = accel == "tcg" and request.misc.icount_enabled
     machine = Machine(config, release, host=settings.host, clock=clock)
     if request.mem_prealloc:
         # qemu_process_sugar_options(): -smp's cpus (as given) are the
         # preallocation threads.
-        cpus = request.smp.get("cpus")
+        smp = request.machine.get("smp")
+        cpus = smp.get("cpus") if isinstance(smp, dict) else request.smp.get("cpus")
         if isinstance(cpus, str):
             machine.backend_sugar["prealloc-threads"] = cpus
         machine.backend_sugar["prealloc"] = "on"
@@ -479,19 +486,23 @@ def build_machine(
     if misc.incoming is not None:
         # vl.c: -incoming sets RUN_STATE_INMIGRATE (-S or not).
         machine.runstate = "inmigrate"
-    if config.board_options.keys() & {
-        "boot",
-        "firmware",
-        "hpet",
-        "kernel",
-        "initrd",
-        "append",
-        "dtb",
-        "shim",
-    }:
+    if (
+        config.board_options.keys()
+        & {
+            "boot",
+            "firmware",
+            "hpet",
+            "kernel",
+            "initrd",
+            "append",
+            "dtb",
+            "shim",
+        }
+        or "smp" in request.machine
+    ):
         from memdevd.app.misc_options import expose_machine_props
 
-        expose_machine_props(machine)
+        expose_machine_props(machine, smp="smp" in request.machine)
     if misc.globals:
         from memdevd.machine.globals import GlobalProps
 
@@ -859,8 +870,8 @@ def _configure_smp(
     """The machine's ``smp`` property: ``-machine smp.*=`` merged with ``-smp``."""
     options: dict[str, Any] = {}
     machine_smp = request.machine.get("smp")
-    if isinstance(machine_smp, dict):
-        options.update(machine_smp)
+    if machine_smp is not None:
+        options.update(_visit_smp(machine_smp, release))
     if request.smp_cpus != 1:
         options["cpus"] = str(request.smp_cpus)
     options.update(request.smp)
@@ -875,6 +886,28 @@ def _configure_smp(
     config.smp = smp
     config.smp_cpus = smp.cpus
     return _warnings(warnings)
+
+
+def _visit_smp(value: Any, release: Release) -> dict[str, int]:
+    """``machine_set_smp``: the machine's ``smp`` (-smp, -machine smp.*=, a
+    -readconfig [smp-opts] group, merged as keyval) visited as
+    SMPConfiguration: integers, no other member."""
+    from memdevd.qapi.visitor import InputVisitor, VisitError
+
+    v = InputVisitor({"smp": value}, keyval=True)
+    out: dict[str, int] = {}
+    try:
+        v.start_struct(None)
+        v.start_struct("smp")
+        for key in release.smp_keys:  # (SMPConfiguration's members, in order)
+            if v.optional(key):
+                out[key] = v.type_int(key, "int")
+        v.check_struct()
+        v.end_struct()
+        v.end_struct()
+    except VisitError as exc:
+        raise OptionError(exc.desc) from None
+    return out
 
 
 def _visit_numa(

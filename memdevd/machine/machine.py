@@ -127,6 +127,9 @@ class MachineConfig:
     start_paused: bool = False
     # The accelerator in use: "tcg" or "kvm" (only on a host with KVM).
     accel: str = "tcg"
+    # TCG runs every vCPU on one thread (round-robin, "ALL CPUs/TCG"), not
+    # one each: icount disables MTTCG (accel/tcg/tcg-all.c default_mttcg_enabled).
+    tcg_single_thread: bool = False
     # kvm-accel's kernel-irqchip (-machine kernel-irqchip=): on, off or split.
     kernel_irqchip: str = "on"
     # The board's own -machine options, by property name (x86: max-ram-below-4g,

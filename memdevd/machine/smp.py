@@ -252,7 +252,11 @@ def cpus_fast(machine: Machine) -> list[dict[str, Any]]:
             "cpu-index": cpu.cpu_index,
             "qom-type": cpu.typename,
             "qom-path": cpu.canonical_path(),
-            "thread-id": vcpu_thread_id(cpu.cpu_index, accel),
+            "thread-id": (
+                vcpu_thread_id(cpu.cpu_index, accel)
+                if not machine.config.tcg_single_thread
+                else idle_thread_id_rr()
+            ),
             "props": dict(cpu.slot.props),
             "target": machine.config.board.target,
         }
@@ -265,6 +269,13 @@ def cpus_fast(machine: Machine) -> list[dict[str, Any]]:
 
 # One idle host thread per vCPU index, for the whole process (see
 # memdevd.machine.objects.idle_thread_id for why they are real threads).
+def idle_thread_id_rr() -> int:
+    """The one thread of round-robin TCG, every vCPU's (rr_start_vcpu_thread)."""
+    from memdevd.machine.objects import idle_thread_id
+
+    return idle_thread_id(("vcpu-rr",), "ALL CPUs/TCG")
+
+
 def vcpu_thread_id(index: int, accel: str = "TCG") -> int:
     """The host thread id of vCPU ``index``'s thread (named as QEMU's are)."""
     from memdevd.machine.objects import idle_thread_id

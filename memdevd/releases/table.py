@@ -323,6 +323,20 @@ class Release:
     # ui/vnc.c vnc_display_password(): its own errors (no display; auth
     # none) instead of qmp_set_password()'s "Could not set password" (11.1).
     vnc_password_errors: bool
+    # ui/vnc.c vnc_auto_assign_id(): where a VNC display without id= gets
+    # one ("default", "vnc2"...): in vnc_parse, for each -vnc in the option
+    # loop, so that vnc_init_func asserts an id (a -readconfig [vnc] group
+    # without "id" aborts there); or (11.1: "ui/vnc: Fix crash when
+    # specifying [vnc] without id in the config file") in vnc_init_func,
+    # each display in turn, skipping the ids the others were given.
+    vnc_ids_at_init: bool
+    # ...and the failed assertion the build prints before it aborts.
+    vnc_no_id_assertion: str
+    # system/vl.c display_remote (no default display, no default VNC
+    # server): 7.2's qemu_create_default_devices() counts a non-empty "vnc"
+    # list (a -readconfig [vnc] group too); 8.2's qemu_setup_display() only
+    # the -vnc, -display vnc= and -spice options.
+    display_remote_if_vnc_list: bool
     # ui/ui-qmp-cmds.c qmp_expire_password(): a time that is not a number
     # is refused (8.2); 7.2 reads it with strtoull (garbage is 0, "now").
     expire_password_checks_time: bool
@@ -715,6 +729,9 @@ QEMU_7_2: Final = Release(
     vnc_websocket_unix=False,
     vnc_default_console=False,
     vnc_password_errors=False,
+    vnc_ids_at_init=False,
+    vnc_no_id_assertion=M.VNC_INIT_ID_ASSERTION_7_2,  # ui/vnc.c vnc_init_func (seen live)
+    display_remote_if_vnc_list=True,  # softmmu/vl.c (seen live)
     expire_password_checks_time=False,
     has_query_audiodevs=False,
     soundhw_models=_SOUNDHW_7_2,
@@ -879,6 +896,8 @@ QEMU_8_2: Final = replace(
     display_help_footer=True,  # 8.1: ui/console.c qemu_display_help()
     display_setup_first=True,  # 8.2: system/vl.c qemu_setup_display()
     has_spice=False,  # qemu-system-modules-spice not installed
+    vnc_no_id_assertion=M.VNC_INIT_ID_ASSERTION,  # 10.0's build (8.2 assumed so)
+    display_remote_if_vnc_list=False,  # with display_setup_first: qemu_setup_display()
     vnc_websocket_unix=True,  # 8.2: "Allow unix file for VNC Websocket" (assumed)
     vnc_default_console=True,  # 8.2: qemu_console_lookup_default()
     expire_password_checks_time=True,  # qmp_expire_password() checks the number
@@ -1041,6 +1060,7 @@ QEMU_11_1: Final = replace(
     acpitable_open_text=M.COULD_NOT_OPEN,  # hw/acpi/core.c (seen live)
     tap_vhost_open_text=M.TAP_VHOST_OPEN_FAILED_11_1,  # net/tap.c (seen live)
     vnc_password_errors=True,  # ui/vnc.c vnc_display_password() (seen live)
+    vnc_ids_at_init=True,  # ui/vnc.c vnc_init_func (seen live)
     keymap_unreadable_text=M.KEYMAP_NOT_FOUND_11_1,  # ui/keymaps.c (seen live)
     tls_creds_no_reload_text=M.TLS_CREDS_NO_RELOAD_11_1,  # crypto/tlscreds.c (seen live)
     chardev_backends_listed=_CHARDEV_LISTED_11_1,  # (seen live)

@@ -143,6 +143,12 @@ def release_syntax(target: str, release: Release, arch_mask: int) -> Syntax:
                 for name, ol in lists.items()
             }
         )
+    if not any(o.name == "semihosting-config" and o.arch_mask & arch_mask for o in opts):
+        # semihosting/config.c is built into the binaries of the targets with
+        # semihosting (those whose -semihosting-config option exists); the
+        # others link its stub, a list named "" (-readconfig: "There is no
+        # option group 'semihosting-config'", seen live on x86_64).
+        lists = MappingProxyType({k: v for k, v in lists.items() if k != "semihosting-config"})
     return Syntax(
         name=f"{target} {release.version}",
         options=opts,

@@ -955,6 +955,26 @@ OPTS_LISTS_7_2: Final = MappingProxyType(
             ),
             "fsdev/qemu-fsdev-opts.c",
         ),
+        "plugin": OptsListDef(
+            "plugin",
+            "file",
+            False,
+            (),
+            "plugins/loader.c",
+        ),
+        "semihosting-config": OptsListDef(
+            "semihosting-config",
+            "enable",
+            True,
+            (
+                OptDescDef("enable", "bool", None, None),
+                OptDescDef("userspace", "bool", None, None),
+                OptDescDef("target", "string", None, None),
+                OptDescDef("chardev", "string", None, None),
+                OptDescDef("arg", "string", None, None),
+            ),
+            "semihosting/config.c",
+        ),
         "smbios:file": OptsListDef(
             "smbios:file",
             None,
@@ -1783,6 +1803,26 @@ OPTS_LISTS_10_0: Final = MappingProxyType(
                 OptDescDef("dmode", "number", None, None),
             ),
             "fsdev/qemu-fsdev-opts.c",
+        ),
+        "plugin": OptsListDef(
+            "plugin",
+            "file",
+            False,
+            (),
+            "plugins/loader.c",
+        ),
+        "semihosting-config": OptsListDef(
+            "semihosting-config",
+            "enable",
+            True,
+            (
+                OptDescDef("enable", "bool", None, None),
+                OptDescDef("userspace", "bool", None, None),
+                OptDescDef("target", "string", None, None),
+                OptDescDef("chardev", "string", None, None),
+                OptDescDef("arg", "string", None, None),
+            ),
+            "semihosting/config.c",
         ),
         "smbios:file": OptsListDef(
             "smbios:file",

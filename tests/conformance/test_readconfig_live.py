@@ -11,6 +11,8 @@ the Proxmox file, the same ``query-pci`` and ``qom-list`` of
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 import sys
@@ -19,8 +21,17 @@ from pathlib import Path
 
 import pytest
 
+from memdevd.releases.table import get_release
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from live_qemu import QEMU_VERSIONS, Outcome, ask_both, compare_startups, runnable
+from live_qemu import (
+    QEMU_VERSIONS,
+    Outcome,
+    ask_both,
+    ask_or_exit,
+    compare_startups,
+    runnable,
+)
 
 pytestmark = pytest.mark.live_qemu
 
@@ -136,7 +147,47 @@ CONFIGS.update(
             f'[fsdev "f0"]\n  fsdriver = "local"\n  path = "{FILES}"\n  security_model = "none"\n'
         ),
         "virtfs-unread.cfg": '[virtfs]\n  local = "on"\n  path = "/nonexistent"\n',
+        # vnc_init_func: assert(id) in 7.2 and 10.0, the id assigned in 11.1.
+        "vnc-no-id.cfg": '[vnc]\n  vnc = "127.0.0.1:141"\n',
+        "vnc-default.cfg": '[vnc "default"]\n  vnc = "127.0.0.1:142"\n',
+        "vnc-bad-key.cfg": '[vnc "v"]\n  vnc = "127.0.0.1:143"\n  bogus = "1"\n',
+        "vnc-bad-address.cfg": '[vnc "v"]\n  vnc = "127.0.0.1:zz"\n',
+        # 7.2 has the spice module; 10.0 and 11.1 have no [spice].
+        "spice.cfg": '[spice]\n  port = "5931"\n  disable-ticketing = "on"\n',
+        "spice-id.cfg": '[spice "s"]\n  port = "5931"\n',
+        "add-fd-stdio.cfg": '[add-fd]\n  fd = "2"\n  set = "3"\n',
+        "add-fd-no-fd.cfg": '[add-fd]\n  set = "3"\n\n[name]\n  guest = "x"\n',
+        "run-with.cfg": '[run-with]\n  async-teardown = "on"\n  user = "nosuchuser"\n',
+        "run-with-bad-key.cfg": '[run-with]\n  bogus = "1"\n',
+        "plugin-unread.cfg": '[plugin]\n  file = "/nonexistent/p.so"\n  arg = "x"\n',
+        # configure_accelerators' icount_configure; rr= only with -icount.
+        # machine_merge_property("smp"): visited with the machine (no location).
+        "smp-opts-unexpected.cfg": '[smp-opts]\n  cpus = "2"\n  bogus = "1"\n',
+        "icount.cfg": '[icount]\n  shift = "auto"\n  align = "on"\n',
+        "icount-bad-shift.cfg": '[icount]\n  shift = "0x"\n',
+        "icount-align-no-sleep.cfg": '[icount]\n  shift = "1"\n  align = "on"\n  sleep = "off"\n',
+        "icount-rr.cfg": '[icount]\n  rr = "bogus"\n',
+        "icount-id.cfg": '[icount "i"]\n  shift = "1"\n',
+        # x86_64 links semihosting's stub: no such group.
+        "semihosting.cfg": '[semihosting-config]\n  enable = "on"\n',
     }
+)
+# One group of each kind a VM's file would have, all valid.
+CONFIGS["every-group.cfg"] = (
+    '[name]\n  guest = "vm1"\n  debug-threads = "on"\n\n[machine]\n  type = "q35"\n\n'
+    '[memory]\n  size = "1G"\n  slots = "2"\n  maxmem = "4G"\n\n'
+    '[smp-opts]\n  cpus = "2"\n  maxcpus = "4"\n\n[boot-opts]\n  order = "c"\n  menu = "on"\n\n'
+    '[accel]\n  accel = "tcg"\n\n[rtc]\n  base = "utc"\n\n[chardev "c0"]\n  backend = "null"\n\n'
+    '[netdev "n0"]\n  type = "user"\n\n[device "nic0"]\n  driver = "e1000"\n  netdev = "n0"\n\n'
+    '[object "m0"]\n  qom-type = "memory-backend-ram"\n  size = "256M"\n\n'
+    '[device "dimm0"]\n  driver = "pc-dimm"\n  memdev = "m0"\n\n'
+    '[global]\n  driver = "e1000"\n  property = "mac"\n  value = "52:54:00:12:34:56"\n\n'
+    '[fw_cfg]\n  name = "opt/memdevd"\n  string = "x"\n\n'
+    '[drive "d0"]\n  file = "/dev/null"\n  if = "none"\n  format = "raw"\n\n'
+    '[device "blk0"]\n  driver = "virtio-blk-pci"\n  drive = "d0"\n\n'
+    '[vnc "v0"]\n  vnc = "127.0.0.1:152"\n\n[icount]\n  shift = "auto"\n\n'
+    '[iscsi]\n  user = "u"\n\n[overcommit]\n  mem-lock = "off"\n\n[msg]\n  timestamp = "off"\n\n'
+    '[action]\n  reboot = "shutdown"\n\n[plugin]\n  file = "/nonexistent.so"\n'
 )
 for _name, _text in CONFIGS.items():
     (FILES / _name).write_text(_text)
@@ -181,6 +232,36 @@ CASES: list[tuple[str, list[str]]] = [
     ("fsdev-no-path", _rc("fsdev-no-path.cfg")),
     ("fsdev", [*_rc("fsdev.cfg"), "-device", "virtio-9p-pci,fsdev=f0,mount_tag=share"]),
     ("virtfs-unread", _rc("virtfs-unread.cfg")),
+    ("vnc-no-id", _rc("vnc-no-id.cfg")),
+    # The default display's VNC server: 7.2 takes the "vnc" list for a
+    # remote display (none is made), 8.2 and later make it, id "default".
+    ("vnc-default-id-taken", [*_rc("vnc-default.cfg"), "-display", "default"]),
+    ("vnc-bad-key", _rc("vnc-bad-key.cfg")),
+    ("vnc-bad-address", _rc("vnc-bad-address.cfg")),
+    ("spice", _rc("spice.cfg")),
+    ("spice-id", _rc("spice-id.cfg")),
+    ("add-fd-stdio", _rc("add-fd-stdio.cfg")),
+    ("add-fd-no-fd", _rc("add-fd-no-fd.cfg")),
+    ("run-with-unread", _rc("run-with.cfg")),
+    ("run-with-bad-key", _rc("run-with-bad-key.cfg")),
+    ("plugin-unread", _rc("plugin-unread.cfg")),
+    ("semihosting", _rc("semihosting.cfg")),
+    ("smp-opts-unexpected", _rc("smp-opts-unexpected.cfg")),
+    ("smp-option-not-integer", ["-smp", "cpus=x"]),
+    ("smp-opts-then-option", [*_rc("memory-smp.cfg"), "-smp", "maxcpus=1"]),
+    ("icount", _rc("icount.cfg")),
+    ("icount-bad-shift", _rc("icount-bad-shift.cfg")),
+    ("icount-align-no-sleep", _rc("icount-align-no-sleep.cfg")),
+    ("icount-rr-unread", _rc("icount-rr.cfg")),
+    ("icount-rr-with-option", [*_rc("icount-rr.cfg"), "-icount", "2"]),
+    ("icount-option-then-rr", ["-icount", "2", *_rc("icount-rr.cfg")]),
+    ("icount-id", _rc("icount-id.cfg")),
+    ("icount-option-rr", ["-icount", "1,rr=record"]),
+    # No release has -writeconfig (removed in 6.0): an invalid option.
+    ("writeconfig", ["-writeconfig", str(FILES / "written.cfg")]),
+    # mon_init_func's errors at the option (or the line) that made the monitor.
+    ("mon-chardev-missing", ["-mon", "x"]),
+    ("mon-control-chardev-missing", ["-mon", "x,mode=control"]),
 ]
 
 
@@ -228,4 +309,219 @@ def test_proxmox_q35_config_like_qemu(version: str) -> None:
         "virtio-balloon-pci,id=balloon0,bus=pci.0,addr=0x3",
     ]
     qemu, memdevd = ask_both(version, argv, QUESTIONS)
+    assert memdevd == qemu
+
+
+#: VNC displays of a file and of the command line: their ids (11.1 assigns
+#: the missing ones as each display starts) and query-vnc-servers' order.
+VNC_CASES: dict[str, list[str]] = {
+    "file-and-option": [*_rc("vnc-default.cfg"), "-vnc", "127.0.0.1:144"],
+    "option-then-file": ["-vnc", "127.0.0.1:145", *_rc("vnc-default.cfg")],
+    "file-without-id": ["-vnc", "127.0.0.1:146", *_rc("vnc-no-id.cfg")],
+    "option-then-id-default": ["-vnc", "127.0.0.1:147", "-vnc", "127.0.0.1:148,id=default"],
+}
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("case", list(VNC_CASES))
+def test_vnc_displays_like_qemu(case: str, version: str) -> None:
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = [*COMMON, *VNC_CASES[case]]
+    asker = functools.partial(ask_or_exit, normalise=_normalise)
+    qemu, memdevd = ask_both(version, argv, [{"execute": "query-vnc-servers"}], asker)
+    assert memdevd == qemu
+
+
+@pytest.mark.parametrize("version", [v for v in QEMU_VERSIONS if get_release(v).has_spice])
+def test_spice_of_a_file_like_qemu(version: str) -> None:
+    """A build with spice (7.2): a [spice] group is the server's options."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    qemu, memdevd = ask_both(version, [*COMMON, *_rc("spice.cfg")], [{"execute": "query-spice"}])
+    assert memdevd == qemu
+
+
+# -- the sweep: every QemuOptsList a release registers, as a [group] ----------
+
+#: The QEMU source trees (tools/gen_qemu_option_table.py's); 11.1, which has
+#: none here, is swept with 10.0's lists.
+SOURCES = {
+    "7.2": Path(os.environ.get("MEMDEVD_QEMU_SRC_7_2", "/work/src/q72p")),
+    "10.0": Path(os.environ.get("MEMDEVD_QEMU_SRC_10_0", "/work/src/q10")),
+}
+SOURCE_OF = {"7.2": "7.2", "10.0": "10.0", "11.1": "10.0"}
+#: Where a system emulator's QemuOptsLists live (not the tools', not the
+#: user-mode emulators').
+_SYSTEM_DIRS = frozenset(
+    {"system", "softmmu", "ui", "hw", "fsdev", "plugins", "semihosting", "chardev"}
+    | {"monitor", "net", "trace", "block", "stubs"}
+)
+_VALUES = {"QEMU_OPT_BOOL": "on", "QEMU_OPT_NUMBER": "1", "QEMU_OPT_SIZE": "1M"}
+#: Keys of groups whose first one would not do: a port no one else uses,
+#: -global's three (a [global] group without them is a divergence,
+#: docs/divergences.md).
+_KEYS: dict[str, dict[str, str]] = {
+    "spice": {"port": "5934"},
+    "machine": {"type": "pc"},
+    "audiodev": {"driver": "none"},
+    "global": {"driver": "x", "property": "y", "value": "z"},
+}
+
+
+def registered_groups(tree: Path) -> dict[str, dict[str, str]]:
+    """Each QemuOptsList name the system emulator's ``qemu_add_opts()`` calls
+    (vl.c's list, the ``opts_init()`` modules', the plugin list) register,
+    with a plausible key and value: its implied key, else its first
+    ``desc`` (a value of the desc's type), else ``x``. A list defined twice
+    (a stub's, named "" or not) is probed under each name."""
+    sources = [
+        p
+        for p in sorted(tree.rglob("*.c"))
+        if p.relative_to(tree).parts[0] in _SYSTEM_DIRS
+        or (p.parent == tree and not p.name.startswith("qemu-"))  # (blockdev.c; not the tools)
+    ]
+    texts = {p: p.read_text(errors="replace") for p in sources}
+    names = set()
+    for text in texts.values():
+        names.update(re.findall(r"\bqemu_add_opts\(&(\w+)\)", text))
+        if "qemu_plugin_add_opts();" in text:
+            names.add("qemu_plugin_opts")
+    groups: dict[str, dict[str, str]] = {}
+    for text in texts.values():
+        for var, body in re.findall(r"QemuOptsList (\w+) = \{(.*?)\n\};", text, re.S):
+            if var not in names:
+                continue
+            name = re.search(r'\.name\s*=\s*"([^"]*)"', body)
+            if name is None or not name.group(1):
+                continue
+            implied = re.search(r'\.implied_opt_name\s*=\s*"([^"]*)"', body)
+            desc = body[body.find(".desc") :] if ".desc" in body else ""
+            first = re.search(r'\.name\s*=\s*"([^"]*)",\s*\.type\s*=\s*(QEMU_OPT_\w+)', desc)
+            if implied is not None:
+                key, value = implied.group(1), "x"
+            elif first is not None:
+                key, value = first.group(1), _VALUES.get(first.group(2), "x")
+            else:
+                key, value = "x", "x"
+            groups.setdefault(name.group(1), _KEYS.get(name.group(1), {key: value}))
+    # The groups vl.c records as their options (keyval), not QemuOpts.
+    vl = next(p for p in (tree / "system" / "vl.c", tree / "softmmu" / "vl.c") if p.exists())
+    recorder = re.search(
+        r"is_qemuopts_group\(const char \*group\)\n\{(.*?)\n\}", vl.read_text(), re.S
+    )
+    assert recorder is not None
+    for name in re.findall(r'g_str_equal\(group, "([^"]+)"\)', recorder.group(1)):
+        groups.setdefault(name, _KEYS.get(name, {"x": "x"}))
+    return groups
+
+
+#: What each group holds: a key of its own, a key no group has, nothing.
+SWEEP_VARIANTS = ("own-key", "unknown-key", "empty")
+#: Left different, each listed in docs/divergences.md: an empty [drive]
+#: (a drive without medium for a disk: memdevd's -drive does not check it),
+#: an empty [global] (QEMU registers a global of NULLs).
+SWEEP_DIVERGENCES = {("drive", "empty"), ("global", "empty")}
+
+
+def _sweep_cases() -> list[tuple[str, str, str, list[str]]]:
+    """(group, variant, version, argv) for each group of each release's source."""
+    cases = []
+    for version in QEMU_VERSIONS:
+        tree = SOURCES[SOURCE_OF[version]]
+        if not (tree / "qemu-options.hx").exists():
+            continue
+        for group, keys in sorted(registered_groups(tree).items()):
+            for variant in SWEEP_VARIANTS:
+                if variant == "unknown-key":
+                    keys = {"bogus": "1"}
+                elif variant == "empty":
+                    keys = {}
+                path = FILES / f"sweep-{group}-{variant}.cfg"
+                path.write_text(
+                    f"[{group}]\n" + "".join(f'  {k} = "{v}"\n' for k, v in keys.items())
+                )
+                cases.append((group, variant, version, [*COMMON, "-readconfig", str(path)]))
+    return cases
+
+
+SWEEP = _sweep_cases()
+
+
+@pytest.fixture(scope="module")
+def sweep_outcomes() -> dict[tuple[str, str], tuple[Outcome, Outcome]]:
+    out: dict[tuple[str, str], tuple[Outcome, Outcome]] = {}
+    for version in QEMU_VERSIONS:
+        cases = [(f"{group}/{variant}", argv) for group, variant, v, argv in SWEEP if v == version]
+        out.update(compare_startups(cases, [version], JOBS, _normalise, TIMEOUT))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("group", "variant", "version"),
+    [
+        pytest.param(
+            g,
+            w,
+            v,
+            marks=[pytest.mark.xfail(strict=True, reason="docs/divergences.md")]
+            if (g, w) in SWEEP_DIVERGENCES
+            else [],
+        )
+        for g, w, v, _ in SWEEP
+    ],
+)
+def test_every_registered_group_like_qemu(
+    group: str,
+    variant: str,
+    version: str,
+    sweep_outcomes: dict[tuple[str, str], tuple[Outcome, Outcome]],
+) -> None:
+    """A [group] of each QemuOptsList the release's source registers (a key
+    of its own, an unknown key, no key): started or not, the exit status and
+    the text, as QEMU."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    qemu, memdevd = sweep_outcomes[(f"{group}/{variant}", version)]
+    assert memdevd == qemu
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+@pytest.mark.parametrize("how", ["option", "file"])
+def test_icount_puts_the_vcpus_on_one_thread_like_qemu(how: str, version: str) -> None:
+    """icount disables MTTCG: every vCPU reports round-robin TCG's thread."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    icount = ["-icount", "auto"] if how == "option" else _rc("icount.cfg")
+    argv = [*COMMON, "-smp", "3", *icount]
+    qemu, memdevd = ask_both(version, argv, [{"execute": "query-cpus-fast"}])
+
+    def threads(reply: str) -> list[int]:
+        ids = [cpu["thread-id"] for cpu in json.loads(reply)["return"]]
+        return [ids.index(i) for i in ids]  # which vCPUs share a thread
+
+    assert threads(memdevd[0]) == threads(qemu[0]) == [0, 0, 0]
+
+
+EVERY_GROUP_QUESTIONS: list[dict[str, object]] = [
+    {"execute": "query-name"},
+    {"execute": "qom-list", "arguments": {"path": "/machine/peripheral"}},
+    {"execute": "query-vnc-servers"},
+    {"execute": "query-memory-devices"},
+    {"execute": "qom-get", "arguments": {"path": "/machine/peripheral/nic0", "property": "mac"}},
+    {"execute": "qom-get", "arguments": {"path": "/machine", "property": "boot"}},
+    {"execute": "qom-get", "arguments": {"path": "/machine", "property": "smp"}},
+    {"execute": "query-fdsets"},
+    {"execute": "query-status"},
+]
+
+
+@pytest.mark.parametrize("version", QEMU_VERSIONS)
+def test_a_file_of_every_group_like_qemu(version: str) -> None:
+    """A valid group of each kind: the VM they make, as QEMU makes it."""
+    if not runnable(version):
+        pytest.skip(f"QEMU {version} not runnable here")
+    argv = [*COMMON, *_rc("every-group.cfg")]
+    qemu, memdevd = ask_both(version, argv, EVERY_GROUP_QUESTIONS)
     assert memdevd == qemu
