@@ -12,6 +12,17 @@ node id, which pytest 9 no longer lets it do (``Item.nodeid`` comes from
 own, spread over both workers.  So this file makes the scheduler itself
 (``pytest_xdist_make_scheduler``): a group is worked out from the node id's
 file, the same on the controller and on the workers.
+
+The scheduler hands the groups out on demand, one to each worker that runs
+dry, in collection order; a long group handed out last runs alone at the
+end.  So each worker collects the groups longest first (longest processing
+time first), weighed by ``tests/group_weights.json``: the wall seconds and
+tests of each group measured in one CI-like run.  A group not in the table
+weighs its tests at the table's mean seconds per test.  To refresh the
+table after tests move between files or grow::
+
+    MEMDEVD_GROUP_TIMES=/tmp/times.jsonl .venv/bin/pytest -n 2 --dist loadgroup
+    .venv/bin/python tools/group_weights.py /tmp/times.jsonl
 """
 
 from __future__ import annotations
@@ -19,7 +30,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,7 +77,41 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             return _group(nodeid.split("::", 1)[0])
 
+    # The workers collect the groups longest first (pytest_collection_modifyitems
+    # below); xdist's reorder by number of tests would undo that.
+    config.option.loadscopereorder = False
     return GroupScheduling(config, log)
+
+
+#: Each group's measured wall seconds and tests (tools/group_weights.py).
+GROUP_WEIGHTS = Path(__file__).with_name("group_weights.json")
+
+
+def group_weights(counts: dict[str, int]) -> dict[str, float]:
+    """The expected seconds of each group, given how many tests it has."""
+    table: dict[str, dict[str, float]] = (
+        json.loads(GROUP_WEIGHTS.read_text()) if GROUP_WEIGHTS.exists() else {}
+    )
+    seconds = sum(entry["seconds"] for entry in table.values())
+    tests = sum(entry["tests"] for entry in table.values())
+    per_test = seconds / tests if tests else 1.0
+    return {
+        group: table[group]["seconds"] if group in table else count * per_test
+        for group, count in counts.items()
+    }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # On an xdist worker under --dist loadgroup (the worker's own "dist" is
+    # "no"; xdist sets "loadgroup" there): the groups longest first (the sort
+    # is stable: a group's tests keep their order).
+    if not hasattr(config, "workerinput") or not getattr(config.option, "loadgroup", False):
+        return
+    groups = [_group(item.nodeid.split("::", 1)[0]) for item in items]
+    weight = group_weights(Counter(groups))
+    order = sorted(range(len(items)), key=lambda i: (-weight[groups[i]], groups[i]))
+    items[:] = [items[i] for i in order]
 
 
 # The opt-in timing report (MEMDEVD_GROUP_TIMES=PATH): each process that runs
