@@ -130,3 +130,10 @@ def test_group_weights_tool_sums_a_report_by_group(tmp_path: Path) -> None:
         ("host", {"seconds": 6.0, "tests": 3}),
         ("tests/a.py", {"seconds": 2.0, "tests": 3}),
     ]
+    # several runs: each group's mean over the runs that ran it
+    later = {"host": {"seconds": 4.0, "tests": 3}, "tests/b.py": {"seconds": 9.0, "tests": 1}}
+    assert tool.mean([table, later]) == {
+        "tests/b.py": {"seconds": 9.0, "tests": 1},
+        "host": {"seconds": 5.0, "tests": 3},
+        "tests/a.py": {"seconds": 2.0, "tests": 3},
+    }
