@@ -17,9 +17,10 @@ The scheduler hands the groups out on demand, one to each worker that runs
 dry, in collection order; a long group handed out last runs alone at the
 end.  So each worker collects the groups longest first (longest processing
 time first), weighed by ``tests/group_weights.json``: the wall seconds and
-tests of each group measured in one CI-like run.  A group not in the table
-weighs its tests at the table's mean seconds per test.  To refresh the
-table after tests move between files or grow::
+tests of each group measured in CI-like runs (the mean of the runs).  A
+group not in the table weighs its tests at the table's mean seconds per
+test.  To refresh the table after tests move between files or grow (a
+report a run; give the tool several runs' reports for their mean)::
 
     MEMDEVD_GROUP_TIMES=/tmp/times.jsonl .venv/bin/pytest -n 2 --dist loadgroup
     .venv/bin/python tools/group_weights.py /tmp/times.jsonl
