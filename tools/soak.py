@@ -71,6 +71,10 @@ def main() -> int:
             "memdevd",
             "-machine",
             "q35",
+            # (no VNC server on the host's port 5900, which tests and other
+            # programs may hold)
+            "-display",
+            "none",
             "-m",
             "1G,slots=16,maxmem=64G",
             "-memdevd",
@@ -86,10 +90,26 @@ def main() -> int:
         ],
         stdin=subprocess.DEVNULL,
     )
-    while not os.path.exists(path):
-        time.sleep(0.01)
+    try:
+        return _soak(args, proc, path)
+    finally:
+        # (a soak that fails must not leave memdevd holding its caller's pipes)
+        proc.terminate()
+        proc.wait()
+
+
+def _soak(args: argparse.Namespace, proc: subprocess.Popen[bytes], path: str) -> int:
     s = socket.socket(socket.AF_UNIX)
-    s.connect(path)
+    deadline = time.monotonic() + 60
+    while True:
+        # The socket's file appears before it listens (bind, then listen).
+        try:
+            s.connect(path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
     f = s.makefile("rb")
     f.readline()
     s.sendall(b'{"execute": "qmp_capabilities"}\n')
@@ -120,8 +140,6 @@ def main() -> int:
     elapsed = time.monotonic() - started
     samples.append((sent, rss_kib(proc.pid)))
     s.close()
-    proc.terminate()
-    proc.wait()
     growth = samples[-1][1] - samples[1][1] if len(samples) > 1 else 0
     print(
         f"{sent} commands in {elapsed:.1f} s ({sent / elapsed:,.0f}/s), {errors} error replies"
