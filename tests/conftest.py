@@ -42,12 +42,14 @@ pytest_plugins = ["pytester"]
 
 #: Files that use one host resource, by group: run one after another.
 HOST_GROUPS: dict[str, tuple[str, ...]] = {
-    # Fixed VNC ports (test_display_live's displays, a held port) and
+    # Fixed VNC and SPICE ports (test_display_live's displays, a held port,
+    # the [spice] and [vnc] groups of test_readconfig_live's files) and
     # libvirt's autoport from 5900, in the host's network namespace; the
     # libvirt files also run private libvirtds (their domains use user
     # networking, no tap).
     "vnc-ports": (
         "tests/conformance/test_display_live.py",
+        "tests/conformance/test_readconfig_live.py",
         "tests/protocol/test_display.py",
         "tests/libvirt/",
     ),

@@ -562,7 +562,9 @@ def parse(argv: Sequence[str], prog: str) -> Parsed:
     memory = lists["memory"].find(None)
     request.memory = memory.to_dict() if memory is not None else None
     try:
-        parsed.listen = monitor_addresses(lists, chardev_locations, mon_locations)
+        parsed.listen = monitor_addresses(
+            lists, chardev_locations, mon_locations, release.chardev_in_use_text
+        )
     except Q.OptionError as err:
         # (mon_init_func: the warnings of the option loop came first)
         err.preceding[:0] = [*misc.notes, *request.parse_notes]

@@ -21,14 +21,19 @@ def monitor_addresses(
     lists: Any,
     locations: dict[str, str] | None = None,
     mon_locations: dict[int, str] | None = None,
+    in_use_text: str = M.CHARDEV_IN_USE,
 ) -> list[ListenAddress]:
     """Listeners for the control monitors; ``locations`` maps chardev ids to
     the option that created them (for QEMU's error prefix), ``mon_locations``
-    the ``id()`` of each "mon" QemuOpts to the option that made it."""
+    the ``id()`` of each "mon" QemuOpts to the option that made it;
+    ``in_use_text`` the release's ``qemu_chr_fe_init`` text."""
     locations = locations or {}
     mon_locations = mon_locations or {}
     chardevs = {opts.id: opts for opts in lists["chardev"].head}
-    out: list[ListenAddress] = []
+    # mon_init_func in order: a monitor's qemu_chr_fe_init claims a chardev
+    # that is not a mux, and a later monitor on it is refused.
+    claimed: set[str] = set()
+    control: list[Any] = []
     for mon in lists["mon"].head:
         label = mon.get("chardev")
         if label is None:
@@ -37,13 +42,20 @@ def monitor_addresses(
             raise OptionError(
                 M.MISSING_PARAMETER.format("chardev"), location=mon_locations.get(id(mon))
             )
+        chardev = chardevs.get(label)
+        if label in claimed and chardev is not None and not chardev.get_bool("mux", False):
+            raise OptionError(in_use_text.format(label), location=mon_locations.get(id(mon)))
+        claimed.add(label)
         if (mon.get("mode") or "readline") != "control":
             continue
-        chardev = chardevs.get(label)
         if chardev is None:
             raise OptionError(
                 M.CHARDEV_NOT_FOUND.format(label), location=mon_locations.get(id(mon))
             )
+        control.append(chardev)
+    # What memdevd cannot serve is refused after what QEMU would refuse.
+    out: list[ListenAddress] = []
+    for chardev in control:
         address = _address(chardev)
         address.location = locations.get(chardev.id or "")
         out.append(address)

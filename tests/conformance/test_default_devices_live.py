@@ -111,6 +111,18 @@ FAILURES: list[tuple[str, list[str]]] = [
             *("-parallel", "file:/nonexistent/x", "-serial", "file:/nonexistent/y"),
         ],
     ),
+    # mon_init_func: a later monitor on a chardev an earlier one took (not a mux)
+    *(
+        ("x86_64", ["-machine", "q35", "-nodefaults", "-display", "none", *chardev, *mons])
+        for chardev in (
+            ["-chardev", "null,id=c"],
+            ["-chardev", "socket,id=c,path={tmp}/c.sock,server=on,wait=off"],
+        )
+        for mons in (
+            ["-mon", "c", "-mon", "c,mode=control"],
+            ["-mon", "c,mode=control", "-mon", "c"],
+        )
+    ),
 ]
 
 
@@ -229,7 +241,7 @@ def _failure(version: str, target: str, argv: list[str], ours: bool) -> tuple[in
     with tempfile.TemporaryDirectory(prefix="memdevd-defaults-") as tmp:
         # (a -qmp, but where the default monitor is the point: none)
         qmp = [] if NO_QMP in argv else ["-qmp", f"unix:{tmp}/q.sock,server=on,wait=off"]
-        full = [*COMMON, *(a for a in argv if a != NO_QMP), *qmp]
+        full = [*COMMON, *(a.format(tmp=tmp) for a in argv if a != NO_QMP), *qmp]
         cmd = _memdevd(version, full, target) if ours else qemu_command(version, full, target)
         done = subprocess.run(
             cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT, check=False
