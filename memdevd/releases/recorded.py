@@ -673,34 +673,19 @@ class Recording:
         return rel, dump_index(self.index_entries())
 
     @cached_property
-    def _index_offsets(self) -> dict[str, tuple[int, int]] | None:
-        """Where each of index.json's entries is (offset, length); None
-        without the file (a recording being made: the entries are derived)."""
+    def _index(self) -> Mapping[str, JSON] | None:
+        """index.json's entries, each parsed when asked (:class:`_LineEntries`);
+        None without the file (a recording being made: they are derived)."""
         try:
             with open(self.path("index"), "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return None
-        where: dict[str, tuple[int, int]] = {}
-        offset = 0
-        for raw in data.splitlines(keepends=True):
-            if raw.startswith(b' "'):
-                # (a key without escapes: what dump_index writes)
-                where[raw[2 : raw.index(b'"', 2)].decode("utf-8")] = (offset, len(raw))
-            offset += len(raw)
-        return where
+        return _LineEntries(data, len(b"{\n"), len(data))
 
     def _index_entry(self, key: str) -> Any:
-        where = self._index_offsets
-        if where is None:
-            return self.index_entries().get(key)
-        if key not in where:
-            return None
-        offset, length = where[key]
-        with open(self.path("index"), "rb") as f:
-            f.seek(offset)
-            line = f.read(length).decode("utf-8").rstrip().rstrip(",")
-        return json.loads("{" + line + "}")[key]
+        index = self._index
+        return (self.index_entries() if index is None else index).get(key)
 
     # -- libvirt's probe and the vCPUs (probe.json, cpus.json) ---------------------------
 
@@ -928,15 +913,15 @@ def _line_sections(path: str) -> dict[str, JSON]:
 
 
 def dump_index(entries: dict[str, JSON]) -> str:
-    """``index.json``'s text: JSON whose every entry is one line (see
-    :func:`dump_samples`), its values' keys in the order they were given
-    (QEMU's, restored from key-order.json)."""
+    """``index.json``'s text: JSON whose every entry is one line at the
+    start of a line (read by :class:`_LineEntries`), its values' keys in
+    the order they were given (QEMU's, restored from key-order.json)."""
     lines = ["{"]
     items = list(entries.items())
     for i, (key, value) in enumerate(items):
         comma = "," if i < len(items) - 1 else ""
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        lines.append(f" {json.dumps(key)}: {text}{comma}")
+        lines.append(f"{json.dumps(key)}: {text}{comma}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
